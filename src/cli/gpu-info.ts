@@ -1,0 +1,12 @@
+/** `twosome gpu`: which WebGPU adapter Dawn gives on this machine, its features and limits. */
+import { requestNodeGpuContext } from '../gpu/node-gpu';
+import { parseFlags } from './args';
+
+export async function gpuInfo(argv: string[]): Promise<number> {
+  const { values } = parseFlags(argv, { json: { type: 'boolean', default: false } }, 'twosome gpu [--json]');
+  const ctx = await requestNodeGpuContext();
+  const summary = { adapter: ctx.adapterInfo, software: ctx.isSoftware, features: ctx.features, limits: ctx.limits };
+  ctx.device.destroy();
+  process.stdout.write(values.json ? `${JSON.stringify(summary)}\n` : `${JSON.stringify(summary, null, 2)}\n`);
+  return 0;
+}

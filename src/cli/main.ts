@@ -1,0 +1,60 @@
+/**
+ * The `twosome` command for Node: the same sources as the app, run headless.
+ * Every user error is one line on stderr and exit code 2; TWOSOME_DEBUG=1 adds stack traces.
+ */
+import { benchEnvCommand } from './bench-env';
+import { envPlay } from './env-play';
+import { UsageError } from './errors';
+
+const HELP = `twosome: TWOSOME (LLM agents trained by PPO with LoRA) on WebGPU, from the command line
+
+usage:
+  twosome env play --task ID [--actions 3,0,2 | --actions-file FILE|-] [--seed S] [--json]
+      replay action indices (each refers to the list offered at that step) or play in the terminal
+  twosome env list [--json]
+      the tasks: id, title, actions, horizon, optimal return
+  twosome bench env --task ID [--seconds S] [--json]
+      environment speed under a seeded uniform-random policy, with and without text observations
+  twosome gpu [--json]
+      the WebGPU adapter this machine gives (Dawn; SwiftShader where no GPU exists)
+
+Tasks: tomato-salad, tomato-lettuce-salad, food-preparation, entertainment,
+       cheese, hamburger, apple-pie, pizza, washing-plate, laundry`;
+
+type Command = (argv: string[]) => Promise<number>;
+
+const COMMANDS: Record<string, Record<string, () => Promise<Command>> | (() => Promise<Command>)> = {
+  env: {
+    play: async () => envPlay,
+    list: async () => (await import('./env-list')).envList,
+  },
+  bench: {
+    env: async () => benchEnvCommand,
+  },
+  gpu: async () => (await import('./gpu-info')).gpuInfo,
+};
+
+export async function main(argv: string[]): Promise<number> {
+  try {
+    const [group, sub, ...rest] = argv;
+    if (!group || group === 'help' || group === '--help' || group === '-h') {
+      process.stdout.write(`${HELP}\n`);
+      return 0;
+    }
+    const entry = COMMANDS[group];
+    if (!entry) throw new UsageError(`unknown command "${group}"; run \`twosome help\``);
+    if (typeof entry === 'function') return await (await entry())(argv.slice(1));
+    const command = sub ? entry[sub] : undefined;
+    if (!command) throw new UsageError(`usage: twosome ${group} ${Object.keys(entry).join('|')} ...; run \`twosome help\``);
+    return await (await command())(rest);
+  } catch (error) {
+    if (process.env.TWOSOME_DEBUG) console.error(error);
+    if (error instanceof UsageError) {
+      process.stderr.write(`twosome: ${error.message}\n`);
+      return 2;
+    }
+    const message = error instanceof Error ? error.message : String(error);
+    process.stderr.write(`twosome: internal error: ${message.split('\n')[0]} (set TWOSOME_DEBUG=1 for details)\n`);
+    return 1;
+  }
+}

@@ -1,0 +1,100 @@
+// The contract every registered environment keeps, checked on random episodes of every task.
+import { describe, expect, it } from 'vitest';
+import { Rng } from '../util/rng';
+import { createEnv, getTask, TASKS, UnknownTaskError } from './registry';
+import { InvalidActionError } from './types';
+
+describe('task registry', () => {
+  it('has the paper tasks and the six unseen variants', () => {
+    expect(TASKS.map((t) => t.id)).toEqual([
+      'tomato-salad',
+      'tomato-lettuce-salad',
+      'food-preparation',
+      'entertainment',
+      'cheese',
+      'hamburger',
+      'apple-pie',
+      'pizza',
+      'washing-plate',
+      'laundry',
+    ]);
+    expect(() => getTask('soup')).toThrow(UnknownTaskError);
+    expect(() => createEnv('soup')).toThrow(/unknown task "soup": use one of tomato-salad/);
+  });
+});
+
+for (const task of TASKS) {
+  describe(`${task.id} keeps the Env contract`, () => {
+    it('offers valid actions, vectors and render descriptions along random episodes', () => {
+      const env = createEnv(task.id);
+      const rng = new Rng(7);
+      let episodes = 0;
+      let steps = 0;
+      let obs = env.reset(0);
+      let maxOffered = 0;
+      while (episodes < 20) {
+        expect(env.taskId).toBe(task.id);
+        expect(obs.actions.length).toBe(env.actionCount());
+        maxOffered = Math.max(maxOffered, obs.actions.length);
+        expect(obs.actions.length).toBeLessThanOrEqual(task.actionCount);
+        const ids = env.offeredActionIds();
+        expect(ids.length).toBe(obs.actions.length);
+        for (const id of ids) expect(id).toBeLessThan(task.globalActionCount);
+        expect(env.symbolic()).toHaveLength(task.symbolicDim);
+        const render = env.render();
+        expect(render.kind).toBe(task.family);
+        expect(structuredClone(render)).toEqual(render);
+        const result = env.step(rng.int(obs.actions.length));
+        steps++;
+        expect(result.primitiveSteps).toBeGreaterThanOrEqual(1);
+        expect(Number.isFinite(result.reward)).toBe(true);
+        if (result.done) {
+          expect(env.done).toBe(true);
+          expect(() => env.step(0)).toThrow(/episode is over/);
+          episodes++;
+          obs = env.reset(episodes);
+        } else obs = env.observe();
+      }
+      expect(maxOffered).toBeGreaterThan(1);
+      expect(steps).toBeGreaterThan(20);
+    });
+
+    it('rejects bad action indices with InvalidActionError and leaves the state unchanged', () => {
+      const env = createEnv(task.id);
+      const first = env.reset(0);
+      for (const bad of [-1, first.actions.length, 1.5, Number.NaN]) {
+        expect(() => env.step(bad)).toThrow(InvalidActionError);
+      }
+      expect(env.observe()).toEqual(first);
+    });
+
+    it('is deterministic, and a snapshot restores the exact future', () => {
+      const play = (seed: number) => {
+        const env = createEnv(task.id);
+        const rng = new Rng(seed);
+        env.reset(0);
+        const trace: unknown[] = [];
+        for (let i = 0; i < 30 && !env.done; i++) trace.push(env.step(rng.int(env.actionCount())), env.observe(), Array.from(env.symbolic()));
+        return trace;
+      };
+      expect(play(3)).toEqual(play(3));
+
+      const env = createEnv(task.id);
+      const rng = new Rng(11);
+      env.reset(0);
+      for (let i = 0; i < 3 && !env.done; i++) env.step(rng.int(env.actionCount()));
+      const snapshot = structuredClone(env.snapshot());
+      const future = (e: typeof env) => {
+        const r = new Rng(5);
+        const out: unknown[] = [];
+        for (let i = 0; i < 10 && !e.done; i++) out.push(e.step(r.int(e.actionCount())), e.observe(), e.render());
+        return out;
+      };
+      const expected = future(env);
+      const other = createEnv(task.id);
+      other.reset(0);
+      other.restore(snapshot);
+      expect(future(other)).toEqual(expected);
+    });
+  });
+}

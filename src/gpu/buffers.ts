@@ -1,0 +1,40 @@
+/** Storage, uniform and readback buffers with the usages our kernels need. */
+
+export function createStorageBuffer(device: GPUDevice, data: Float32Array | Uint32Array | Int32Array | number, label = 'storage'): GPUBuffer {
+  const size = typeof data === 'number' ? data : data.byteLength;
+  const buffer = device.createBuffer({
+    label,
+    size: Math.max(4, Math.ceil(size / 4) * 4),
+    usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST,
+    mappedAtCreation: typeof data !== 'number',
+  });
+  if (typeof data !== 'number') {
+    const view = new Uint8Array(buffer.getMappedRange());
+    view.set(new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
+    buffer.unmap();
+  }
+  return buffer;
+}
+
+/** A uniform buffer from 32-bit words; `words` mixes u32 and f32 through the two views. */
+export function createUniformBuffer(device: GPUDevice, fill: (u32: Uint32Array, f32: Float32Array) => void, words: number, label = 'uniform'): GPUBuffer {
+  const bytes = new ArrayBuffer(Math.ceil((words * 4) / 16) * 16);
+  fill(new Uint32Array(bytes), new Float32Array(bytes));
+  const buffer = device.createBuffer({ label, size: bytes.byteLength, usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST });
+  device.queue.writeBuffer(buffer, 0, bytes);
+  return buffer;
+}
+
+/** Copies a storage buffer back to the CPU (the only sync point: call it at the end of a pass). */
+export async function readFloat32(device: GPUDevice, source: GPUBuffer, count: number): Promise<Float32Array> {
+  const bytes = count * 4;
+  const staging = device.createBuffer({ size: bytes, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
+  const encoder = device.createCommandEncoder();
+  encoder.copyBufferToBuffer(source, 0, staging, 0, bytes);
+  device.queue.submit([encoder.finish()]);
+  await staging.mapAsync(GPUMapMode.READ);
+  const out = new Float32Array(staging.getMappedRange().slice(0));
+  staging.unmap();
+  staging.destroy();
+  return out;
+}

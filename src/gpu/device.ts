@@ -1,0 +1,111 @@
+/**
+ * Adapter and device: the one place that talks to `navigator.gpu` (browser) or Dawn's `GPU` (Node).
+ *
+ * We ask for the adapter's real limits rather than WebGPU's defaults (128 MiB per storage binding, 256 MiB
+ * per buffer), because model weights need the 1-4 GiB most adapters allow, and for the optional features
+ * that give fast paths (`shader-f16`, `subgroups`) where the adapter has them. Every kernel also has an f32
+ * path, so a device without those features still runs everything.
+ */
+
+export interface GpuFeatures {
+  shaderF16: boolean;
+  subgroups: boolean;
+  timestampQuery: boolean;
+}
+
+export interface GpuContext {
+  device: GPUDevice;
+  adapterInfo: { vendor: string; architecture: string; device: string; description: string };
+  features: GpuFeatures;
+  limits: {
+    maxBufferSize: number;
+    maxStorageBufferBindingSize: number;
+    maxComputeWorkgroupStorageSize: number;
+    maxComputeInvocationsPerWorkgroup: number;
+    maxComputeWorkgroupsPerDimension: number;
+    maxStorageBuffersPerShaderStage: number;
+  };
+  /** Whether the adapter is a software rasterizer (SwiftShader): timings then say nothing about GPUs. */
+  isSoftware: boolean;
+}
+
+export class WebGpuUnavailableError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'WebGpuUnavailableError';
+  }
+}
+
+/** The limits we raise to the adapter's maximum; everything else keeps WebGPU's defaults. */
+const RAISED_LIMITS = [
+  'maxBufferSize',
+  'maxStorageBufferBindingSize',
+  'maxComputeWorkgroupStorageSize',
+  'maxComputeInvocationsPerWorkgroup',
+  'maxComputeWorkgroupSizeX',
+  'maxComputeWorkgroupSizeY',
+  'maxComputeWorkgroupsPerDimension',
+  'maxStorageBuffersPerShaderStage',
+] as const;
+
+export interface RequestDeviceOptions {
+  /** Turn off optional features, e.g. to test the f32 and no-subgroup paths on a capable adapter. */
+  disableFeatures?: Partial<Record<keyof GpuFeatures, boolean>>;
+  powerPreference?: GPUPowerPreference;
+}
+
+export async function requestGpuContext(gpu: GPU | undefined, options: RequestDeviceOptions = {}): Promise<GpuContext> {
+  if (!gpu) {
+    throw new WebGpuUnavailableError(
+      'WebGPU is not available here: use a recent Chrome or Edge (113+) with hardware acceleration on, served over https or localhost.',
+    );
+  }
+  const adapter = await gpu.requestAdapter({ powerPreference: options.powerPreference ?? 'high-performance' });
+  if (!adapter) {
+    throw new WebGpuUnavailableError(
+      'No WebGPU adapter was found: enable hardware acceleration in the browser settings, update the GPU driver, or on Linux enable chrome://flags/#enable-unsafe-webgpu.',
+    );
+  }
+
+  const wanted: Record<keyof GpuFeatures, GPUFeatureName> = {
+    shaderF16: 'shader-f16',
+    subgroups: 'subgroups' as GPUFeatureName,
+    timestampQuery: 'timestamp-query',
+  };
+  const features = {} as GpuFeatures;
+  const requiredFeatures: GPUFeatureName[] = [];
+  for (const key of Object.keys(wanted) as (keyof GpuFeatures)[]) {
+    features[key] = adapter.features.has(wanted[key]) && !options.disableFeatures?.[key];
+    if (features[key]) requiredFeatures.push(wanted[key]);
+  }
+
+  const requiredLimits: Record<string, number> = {};
+  for (const name of RAISED_LIMITS) {
+    const value = (adapter.limits as unknown as Record<string, number>)[name];
+    if (typeof value === 'number') requiredLimits[name] = value;
+  }
+
+  const device = await adapter.requestDevice({ requiredFeatures, requiredLimits });
+  const info = adapter.info ?? ({} as GPUAdapterInfo);
+  const adapterInfo = {
+    vendor: info.vendor ?? '',
+    architecture: info.architecture ?? '',
+    device: info.device ?? '',
+    description: info.description ?? '',
+  };
+  const text = Object.values(adapterInfo).join(' ').toLowerCase();
+  return {
+    device,
+    adapterInfo,
+    features,
+    limits: {
+      maxBufferSize: device.limits.maxBufferSize,
+      maxStorageBufferBindingSize: device.limits.maxStorageBufferBindingSize,
+      maxComputeWorkgroupStorageSize: device.limits.maxComputeWorkgroupStorageSize,
+      maxComputeInvocationsPerWorkgroup: device.limits.maxComputeInvocationsPerWorkgroup,
+      maxComputeWorkgroupsPerDimension: device.limits.maxComputeWorkgroupsPerDimension,
+      maxStorageBuffersPerShaderStage: device.limits.maxStorageBuffersPerShaderStage,
+    },
+    isSoftware: text.includes('swiftshader') || (adapterInfo.vendor === '' && adapterInfo.architecture === '' && text.trim() === ''),
+  };
+}
