@@ -3,11 +3,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createStorageBuffer, readFloat32 } from '../../gpu/buffers';
 import type { GpuContext } from '../../gpu/device';
+import { disposeCalls, submitCalls } from '../../gpu/kernel';
 import { requestNodeGpuContext } from '../../gpu/node-gpu';
 import { PipelineCache } from '../../gpu/pipelines';
 import { Rng } from '../../util/rng';
 import { rmsnormForward } from '../reference/rmsnorm';
-import { encodeRmsnormForward } from './rmsnorm';
+import { rmsnormForwardCall } from './rmsnorm';
 
 let ctx: GpuContext;
 
@@ -41,16 +42,14 @@ describe('rmsnorm.wgsl on Dawn', () => {
         y: createStorageBuffer(device, rows * dim * 4, 'y'),
         rstd: createStorageBuffer(device, rows * 4, 'rstd'),
       };
-      const encoder = device.createCommandEncoder();
-      const pass = encoder.beginComputePass();
-      await encodeRmsnormForward(device, pipelines, pass, buffers, rows, dim, eps);
-      pass.end();
-      device.queue.submit([encoder.finish()]);
+      const call = await rmsnormForwardCall(device, pipelines, buffers, rows, dim, eps);
+      submitCalls(device, [call]);
       const y = await readFloat32(device, buffers.y, rows * dim);
       const rstd = await readFloat32(device, buffers.rstd, rows);
       const expected = rmsnormForward(x, weight, rows, dim, eps);
       for (let i = 0; i < rows * dim; i++) expect(y[i]).toBeCloseTo(expected.y[i], 4);
       for (let t = 0; t < rows; t++) expect(Math.abs(rstd[t] - expected.rstd[t]) / expected.rstd[t]).toBeLessThan(1e-5);
+      disposeCalls([call]);
       Object.values(buffers).forEach((b) => b.destroy());
     });
   }

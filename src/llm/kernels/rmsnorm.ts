@@ -1,5 +1,5 @@
-/** Encodes shaders/rmsnorm.wgsl: x [T, D] -> y [T, D], rstd [T]. */
-import { createUniformBuffer } from '../../gpu/buffers';
+/** shaders/rmsnorm.wgsl: x [T, D] -> y [T, D], rstd [T]. */
+import { makeCall, type KernelCall } from '../../gpu/kernel';
 import type { PipelineCache } from '../../gpu/pipelines';
 
 export interface RmsnormBuffers {
@@ -9,31 +9,14 @@ export interface RmsnormBuffers {
   rstd: GPUBuffer;
 }
 
-export async function encodeRmsnormForward(
+export async function rmsnormForwardCall(
   device: GPUDevice,
   pipelines: PipelineCache,
-  pass: GPUComputePassEncoder,
   buffers: RmsnormBuffers,
   rows: number,
   dim: number,
   eps: number,
-): Promise<void> {
+): Promise<KernelCall> {
   const pipeline = await pipelines.get('rmsnorm.wgsl', 'rmsnorm_forward');
-  const params = createUniformBuffer(
-    device,
-    (u32, f32) => {
-      u32[0] = rows;
-      u32[1] = dim;
-      f32[2] = eps;
-    },
-    4,
-    'rmsnorm params',
-  );
-  const bindGroup = device.createBindGroup({
-    layout: pipeline.getBindGroupLayout(0),
-    entries: [params, buffers.x, buffers.weight, buffers.y, buffers.rstd].map((buffer, binding) => ({ binding, resource: { buffer } })),
-  });
-  pass.setPipeline(pipeline);
-  pass.setBindGroup(0, bindGroup);
-  pass.dispatchWorkgroups(rows);
+  return makeCall(device, 'rmsnorm_forward', pipeline, [rows, dim, { f32: eps }, 0], [buffers.x, buffers.weight, buffers.y, buffers.rstd], [rows]);
 }

@@ -1,0 +1,45 @@
+// Log-probability of one target token per logit row: out[j] = logits[j, target[j]] - logsumexp(logits[j, :]).
+// Only these values are needed for action scoring, so the full log-softmax is never written.
+// Shapes: logits [J, V] f32; targets [J] u32; out [J] f32. One workgroup per row.
+
+struct Params {
+  rows: u32,   // J
+  vocab: u32,  // V
+  _pad0: u32,
+  _pad1: u32,
+}
+
+const WG: u32 = 256u;
+
+@group(0) @binding(0) var<uniform> params: Params;
+@group(0) @binding(1) var<storage, read> logits: array<f32>;
+@group(0) @binding(2) var<storage, read> targets: array<u32>;
+@group(0) @binding(3) var<storage, read_write> out: array<f32>;
+
+var<workgroup> red: array<f32, WG>;
+
+@compute @workgroup_size(WG)
+fn logsoftmax_gather(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+  let j = wid.x;
+  if (j >= params.rows) { return; }
+  let base = j * params.vocab;
+  var m = -3.4e38;
+  for (var v = lid; v < params.vocab; v += WG) { m = max(m, logits[base + v]); }
+  red[lid] = m;
+  workgroupBarrier();
+  for (var s = WG / 2u; s > 0u; s /= 2u) {
+    if (lid < s) { red[lid] = max(red[lid], red[lid + s]); }
+    workgroupBarrier();
+  }
+  let row_max = red[0];
+  workgroupBarrier();
+  var sum = 0.0;
+  for (var v = lid; v < params.vocab; v += WG) { sum += exp(logits[base + v] - row_max); }
+  red[lid] = sum;
+  workgroupBarrier();
+  for (var s = WG / 2u; s > 0u; s /= 2u) {
+    if (lid < s) { red[lid] += red[lid + s]; }
+    workgroupBarrier();
+  }
+  if (lid == 0u) { out[j] = logits[base + targets[j]] - row_max - log(red[0]); }
+}

@@ -1,0 +1,38 @@
+// Rotary position embedding, rotate-half form (LLaMA / HF): for each query and key head and each pair
+// (d, d + hd/2) of a row at position p, with angle a = p * inv_freq[d]:
+//
+//   x[d]        <- x[d] * cos(a) - x[d + hd/2] * sin(a)
+//   x[d + hd/2] <- x[d + hd/2] * cos(a) + x[d] * sin(a)
+//
+// In place on the fused qkv rows: qkv [R, (H + 2*KVH) * hd] f32; the first H + KVH heads (Q, then K) rotate,
+// V does not. positions [R] u32; inv_freq [hd/2] f32, computed on the CPU (theta and Llama-3 scaling live there).
+
+struct Params {
+  rows: u32,          // R
+  rotated_heads: u32, // H + KVH
+  head_dim: u32,      // hd
+  row_stride: u32,    // (H + 2*KVH) * hd
+}
+
+@group(0) @binding(0) var<uniform> params: Params;
+@group(0) @binding(1) var<storage, read> positions: array<u32>;
+@group(0) @binding(2) var<storage, read> inv_freq: array<f32>;
+@group(0) @binding(3) var<storage, read_write> qkv: array<f32>;
+
+@compute @workgroup_size(64)
+fn rope_forward(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let half = params.head_dim / 2u;
+  let i = gid.x + gid.y * nwg.x * 64u;
+  if (i >= params.rows * params.rotated_heads * half) { return; }
+  let d = i % half;
+  let head = (i / half) % params.rotated_heads;
+  let r = i / (half * params.rotated_heads);
+  let angle = f32(positions[r]) * inv_freq[d];
+  let c = cos(angle);
+  let s = sin(angle);
+  let base = r * params.row_stride + head * params.head_dim;
+  let a = qkv[base + d];
+  let b = qkv[base + d + half];
+  qkv[base + d] = a * c - b * s;
+  qkv[base + d + half] = b * c + a * s;
+}

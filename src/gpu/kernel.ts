@@ -1,0 +1,81 @@
+/**
+ * A kernel call prepared once and replayed many times: pipeline, bind group and workgroup counts.
+ *
+ * A forward pass has a fixed shape per batch, so its calls (and their uniform buffers) are built once and
+ * every later pass only records them into one compute pass: no per-dispatch allocation, no bind group
+ * creation on the hot path, one command encoder per forward.
+ */
+import { createUniformBuffer } from './buffers';
+
+export interface KernelCall {
+  label: string;
+  pipeline: GPUComputePipeline;
+  bindGroup: GPUBindGroup;
+  workgroups: [number, number, number];
+  /** Buffers the call owns (its uniforms), released by disposeCalls. */
+  owned: GPUBuffer[];
+}
+
+/** Uniform words for a kernel's Params struct: u32 entries as numbers, f32 entries as { f32: value }. */
+export type UniformWords = (number | { f32: number })[];
+
+export function makeCall(
+  device: GPUDevice,
+  label: string,
+  pipeline: GPUComputePipeline,
+  params: UniformWords,
+  buffers: GPUBuffer[],
+  workgroups: [number, number?, number?],
+): KernelCall {
+  const limit = device.limits.maxComputeWorkgroupsPerDimension;
+  const wg: [number, number, number] = [workgroups[0], workgroups[1] ?? 1, workgroups[2] ?? 1];
+  if (wg.some((n) => n > limit)) throw new Error(`${label}: dispatch ${wg.join('x')} exceeds ${limit} workgroups per dimension`);
+  const uniform = createUniformBuffer(
+    device,
+    (u32, f32) =>
+      params.forEach((word, i) => {
+        if (typeof word === 'number') u32[i] = word;
+        else f32[i] = word.f32;
+      }),
+    params.length,
+    `${label} params`,
+  );
+  const bindGroup = device.createBindGroup({
+    label,
+    layout: pipeline.getBindGroupLayout(0),
+    entries: [uniform, ...buffers].map((buffer, binding) => ({ binding, resource: { buffer } })),
+  });
+  return { label, pipeline, bindGroup, workgroups: wg, owned: [uniform] };
+}
+
+export function encodeCalls(pass: GPUComputePassEncoder, calls: readonly KernelCall[]): void {
+  for (const call of calls) {
+    pass.setPipeline(call.pipeline);
+    pass.setBindGroup(0, call.bindGroup);
+    pass.dispatchWorkgroups(...call.workgroups);
+  }
+}
+
+/** Records the calls in one compute pass of one command encoder and submits it. */
+export function submitCalls(device: GPUDevice, calls: readonly KernelCall[]): void {
+  const encoder = device.createCommandEncoder();
+  const pass = encoder.beginComputePass();
+  encodeCalls(pass, calls);
+  pass.end();
+  device.queue.submit([encoder.finish()]);
+}
+
+export function disposeCalls(calls: readonly KernelCall[]): void {
+  for (const call of calls) for (const buffer of call.owned) buffer.destroy();
+}
+
+/**
+ * Workgroup counts for a 1-thread-per-element kernel of 64-wide workgroups, folded into two dimensions when
+ * one would exceed the 65,535 limit (the kernels read the flat index as gid.x + gid.y * nwg.x * 64).
+ */
+export function elementwiseWorkgroups(count: number, maxPerDim = 65535): [number, number] {
+  const groups = Math.max(1, Math.ceil(count / 64));
+  if (groups <= maxPerDim) return [groups, 1];
+  const y = Math.ceil(groups / maxPerDim);
+  return [Math.ceil(groups / y), y];
+}

@@ -1,0 +1,100 @@
+/**
+ * Prepared calls of the forward kernels other than the projections (matmul-q4.ts) and RMSNorm (rmsnorm.ts).
+ * Each builder takes the buffers and shapes, checks what the kernel assumes, and returns a KernelCall.
+ */
+import { elementwiseWorkgroups, makeCall, type KernelCall } from '../../gpu/kernel';
+import type { PipelineCache } from '../../gpu/pipelines';
+
+type Ctx = { device: GPUDevice; pipelines: PipelineCache };
+
+/** embedding_q4.wgsl: tokens [R] -> x [R, D], from the q4 embedding [V, D]. */
+export async function embeddingQ4Call(
+  { device, pipelines }: Ctx,
+  tokens: GPUBuffer,
+  weight: { qWeight: GPUBuffer; scales: GPUBuffer; scaleF16: boolean },
+  x: GPUBuffer,
+  rows: number,
+  dim: number,
+): Promise<KernelCall> {
+  const pipeline = await pipelines.get('embedding_q4.wgsl', 'embedding_q4');
+  return makeCall(device, 'embedding_q4', pipeline, [rows, dim, weight.scaleF16 ? 1 : 0, 0], [tokens, weight.qWeight, weight.scales, x], elementwiseWorkgroups(rows * dim));
+}
+
+/** rope.wgsl: rotates the Q and K heads of qkv [R, (H + 2*KVH) * hd] in place. */
+export async function ropeCall(
+  { device, pipelines }: Ctx,
+  qkv: GPUBuffer,
+  positions: GPUBuffer,
+  invFreq: GPUBuffer,
+  rows: number,
+  heads: number,
+  kvHeads: number,
+  headDim: number,
+): Promise<KernelCall> {
+  if (headDim % 2 !== 0) throw new Error(`rope: head_dim ${headDim} must be even`);
+  const pipeline = await pipelines.get('rope.wgsl', 'rope_forward');
+  const rotated = heads + kvHeads;
+  return makeCall(
+    device,
+    'rope_forward',
+    pipeline,
+    [rows, rotated, headDim, (heads + 2 * kvHeads) * headDim],
+    [positions, invFreq, qkv],
+    elementwiseWorkgroups((rows * rotated * headDim) / 2),
+  );
+}
+
+/** attention.wgsl: out [R, H * hd] from qkv rows and per-row key segments [R, 4]. */
+export async function attentionCall(
+  { device, pipelines }: Ctx,
+  qkv: GPUBuffer,
+  segments: GPUBuffer,
+  out: GPUBuffer,
+  rows: number,
+  heads: number,
+  kvHeads: number,
+  headDim: number,
+): Promise<KernelCall> {
+  if (headDim > 256) throw new Error(`attention: head_dim ${headDim} > 256 is not supported`);
+  if (heads % kvHeads !== 0) throw new Error(`attention: ${heads} heads is not a multiple of ${kvHeads} kv heads`);
+  const pipeline = await pipelines.get('attention.wgsl', 'attention_forward');
+  return makeCall(
+    device,
+    'attention_forward',
+    pipeline,
+    [rows, heads, kvHeads, headDim, { f32: 1 / Math.sqrt(headDim) }, 0, 0, 0],
+    [qkv, segments, out],
+    [rows, heads],
+  );
+}
+
+/** silu_mul.wgsl: gate_up [R, 2I] -> h [R, I]. */
+export async function siluMulCall({ device, pipelines }: Ctx, gateUp: GPUBuffer, h: GPUBuffer, rows: number, inter: number): Promise<KernelCall> {
+  const pipeline = await pipelines.get('silu_mul.wgsl', 'silu_mul_forward');
+  return makeCall(device, 'silu_mul_forward', pipeline, [rows, inter, 0, 0], [gateUp, h], elementwiseWorkgroups(rows * inter));
+}
+
+/** residual_add.wgsl: x += y over `count` elements. */
+export async function residualAddCall({ device, pipelines }: Ctx, x: GPUBuffer, y: GPUBuffer, count: number): Promise<KernelCall> {
+  const pipeline = await pipelines.get('residual_add.wgsl', 'residual_add');
+  return makeCall(device, 'residual_add', pipeline, [count, 0, 0, 0], [x, y], elementwiseWorkgroups(count));
+}
+
+/** gather_rows.wgsl: out [J, D] = x[rows[j], :]. */
+export async function gatherRowsCall({ device, pipelines }: Ctx, x: GPUBuffer, rows: GPUBuffer, out: GPUBuffer, count: number, dim: number): Promise<KernelCall> {
+  const pipeline = await pipelines.get('gather_rows.wgsl', 'gather_rows');
+  return makeCall(device, 'gather_rows', pipeline, [count, dim, 0, 0], [x, rows, out], elementwiseWorkgroups(count * dim));
+}
+
+/** logsoftmax_gather.wgsl: out [J] = log softmax(logits[j, :])[targets[j]]. */
+export async function logSoftmaxGatherCall(
+  { device, pipelines }: Ctx,
+  logits: GPUBuffer,
+  targets: GPUBuffer,
+  out: GPUBuffer,
+  rows: number,
+  vocab: number,
+): Promise<KernelCall> {
+  const pipeline = await pipelines.get('logsoftmax_gather.wgsl', 'logsoftmax_gather');
+  return makeCall(device, 'logsoftmax_gather', pipeline, [rows, vocab, 0, 0], [logits, targets, out], [rows]);
+}
