@@ -5,7 +5,9 @@
 //   x[d + hd/2] <- x[d + hd/2] * cos(a) + x[d] * sin(a)
 //
 // In place on the fused qkv rows: qkv [R, (H + 2*KVH) * hd] f32; the first H + KVH heads (Q, then K) rotate,
-// V does not. positions [R] u32; inv_freq [hd/2] f32, computed on the CPU (theta and Llama-3 scaling live there).
+// V does not. positions [R] u32; cos_sin [P, hd/2] vec2 f32 = (cos a, sin a) for every position p < P, made
+// on the CPU (rope-table.ts): theta and Llama-3 scaling live there, and a GPU's sin/cos of angles in the
+// hundreds of radians is not accurate enough for 1e-4 log-probs.
 
 struct Params {
   rows: u32,          // R
@@ -16,7 +18,7 @@ struct Params {
 
 @group(0) @binding(0) var<uniform> params: Params;
 @group(0) @binding(1) var<storage, read> positions: array<u32>;
-@group(0) @binding(2) var<storage, read> inv_freq: array<f32>;
+@group(0) @binding(2) var<storage, read> cos_sin: array<vec2<f32>>;
 @group(0) @binding(3) var<storage, read_write> qkv: array<f32>;
 
 @compute @workgroup_size(64)
@@ -27,9 +29,9 @@ fn rope_forward(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_work
   let d = i % half;
   let head = (i / half) % params.rotated_heads;
   let r = i / (half * params.rotated_heads);
-  let angle = f32(positions[r]) * inv_freq[d];
-  let c = cos(angle);
-  let s = sin(angle);
+  let cs = cos_sin[positions[r] * half + d];
+  let c = cs.x;
+  let s = cs.y;
   let base = r * params.row_stride + head * params.head_dim;
   let a = qkv[base + d];
   let b = qkv[base + d + half];

@@ -20,12 +20,12 @@ export async function embeddingQ4Call(
   return makeCall(device, 'embedding_q4', pipeline, [rows, dim, weight.scaleF16 ? 1 : 0, 0], [tokens, weight.qWeight, weight.scales, x], elementwiseWorkgroups(rows * dim));
 }
 
-/** rope.wgsl: rotates the Q and K heads of qkv [R, (H + 2*KVH) * hd] in place. */
+/** rope.wgsl: rotates the Q and K heads of qkv [R, (H + 2*KVH) * hd] in place; cosSin from ropeTable(). */
 export async function ropeCall(
   { device, pipelines }: Ctx,
   qkv: GPUBuffer,
   positions: GPUBuffer,
-  invFreq: GPUBuffer,
+  cosSin: GPUBuffer,
   rows: number,
   heads: number,
   kvHeads: number,
@@ -39,7 +39,7 @@ export async function ropeCall(
     'rope_forward',
     pipeline,
     [rows, rotated, headDim, (heads + 2 * kvHeads) * headDim],
-    [positions, invFreq, qkv],
+    [positions, cosSin, qkv],
     elementwiseWorkgroups((rows * rotated * headDim) / 2),
   );
 }
