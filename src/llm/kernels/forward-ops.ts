@@ -7,19 +7,6 @@ import type { PipelineCache } from '../../gpu/pipelines';
 
 type Ctx = { device: GPUDevice; pipelines: PipelineCache };
 
-/** embedding_q4.wgsl: tokens [R] -> x [R, D], from the q4 embedding [V, D]. */
-export async function embeddingQ4Call(
-  { device, pipelines }: Ctx,
-  tokens: GPUBuffer,
-  weight: { qWeight: GPUBuffer; scales: GPUBuffer; scaleF16: boolean },
-  x: GPUBuffer,
-  rows: number,
-  dim: number,
-): Promise<KernelCall> {
-  const pipeline = await pipelines.get('embedding_q4.wgsl', 'embedding_q4');
-  return makeCall(device, 'embedding_q4', pipeline, [rows, dim, weight.scaleF16 ? 1 : 0, 0], [tokens, weight.qWeight, weight.scales, x], elementwiseWorkgroups(rows * dim));
-}
-
 /** rope.wgsl: rotates the Q and K heads of qkv [R, (H + 2*KVH) * hd] in place; cosSin from ropeTable(). */
 export async function ropeCall(
   { device, pipelines }: Ctx,

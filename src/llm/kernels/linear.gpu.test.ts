@@ -1,5 +1,5 @@
-// matmul_q4.wgsl and embedding_q4.wgsl on Dawn: dequantization inside the kernel (f32 and packed-f16 scales)
-// against the CPU product with the dequantized matrix.
+// The linear and embedding kernels on Dawn, every weight format (q4 with f32 or packed-f16 scales, dense f32 and
+// f16), against the CPU product with the decoded matrix.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createStorageBuffer, readFloat32 } from '../../gpu/buffers';
 import type { GpuContext } from '../../gpu/device';
@@ -8,8 +8,7 @@ import { requestNodeGpuContext } from '../../gpu/node-gpu';
 import { PipelineCache } from '../../gpu/pipelines';
 import { Rng } from '../../util/rng';
 import * as ref from '../reference/ops';
-import { embeddingQ4Call } from './forward-ops';
-import { matmulQ4Call } from './matmul-q4';
+import { embeddingCall, linearCall, type GpuLinear } from './linear';
 
 let ctx: GpuContext;
 let pipelines: PipelineCache;
@@ -53,7 +52,24 @@ function randomQ4(rng: Rng, outDim: number, inDim: number, scaleF16: boolean) {
   return { qWeight, scaleWords, dense };
 }
 
-describe('q4 kernels on Dawn', () => {
+/** A random dense matrix [N, K] as f32 words or packed f16 pairs, and its float values. */
+function randomDense(rng: Rng, outDim: number, inDim: number, f16: boolean) {
+  const dense = new Float32Array(outDim * inDim);
+  const words = new Uint32Array(f16 ? Math.ceil(dense.length / 2) : dense.length);
+  for (let i = 0; i < dense.length; i++) {
+    if (f16) {
+      const bits = (rng.int(2) << 15) | ((10 + rng.int(6)) << 10) | rng.int(1024);
+      dense[i] = halfToFloat(bits);
+      words[i >> 1] |= bits << (16 * (i & 1));
+    } else {
+      dense[i] = rng.normal();
+      words[i] = new Uint32Array(Float32Array.of(dense[i]).buffer)[0];
+    }
+  }
+  return { dense, words };
+}
+
+describe('linear and embedding kernels on Dawn', () => {
   for (const [tokens, outDim, inDim, scaleF16] of [
     [1, 8, 32, false],
     [3, 70, 64, true],
@@ -66,7 +82,7 @@ describe('q4 kernels on Dawn', () => {
       const x = Float32Array.from({ length: tokens * inDim }, () => rng.normal());
       const { device } = ctx;
       const bufs = [createStorageBuffer(device, x), createStorageBuffer(device, w.qWeight), createStorageBuffer(device, w.scaleWords), createStorageBuffer(device, tokens * outDim * 4)];
-      const call = await matmulQ4Call(device, pipelines, bufs[0], { qWeight: bufs[1], scales: bufs[2], outDim, inDim, scaleF16 }, bufs[3], tokens);
+      const call = await linearCall({ device, pipelines }, bufs[0], { format: 'q4', qWeight: bufs[1], scales: bufs[2], outDim, inDim, scaleF16 }, bufs[3], tokens);
       submitCalls(device, [call]);
       const y = await readFloat32(device, bufs[3], tokens * outDim);
       const expected = ref.matmul(x, w.dense, tokens, outDim, inDim);
@@ -78,9 +94,34 @@ describe('q4 kernels on Dawn', () => {
 
   it('rejects K that is not a multiple of the quantization group', async () => {
     const b = createStorageBuffer(ctx.device, 64);
-    await expect(matmulQ4Call(ctx.device, pipelines, b, { qWeight: b, scales: b, outDim: 4, inDim: 40, scaleF16: false }, b, 1)).rejects.toThrow(/multiple of 32/);
+    await expect(linearCall({ device: ctx.device, pipelines }, b, { format: 'q4', qWeight: b, scales: b, outDim: 4, inDim: 40, scaleF16: false }, b, 1)).rejects.toThrow(/multiple of 32/);
     b.destroy();
   });
+
+  for (const f16 of [false, true]) {
+    it(`matmul_dense and embedding_dense with ${f16 ? 'f16' : 'f32'} weights`, async () => {
+      const rng = new Rng(f16 ? 12 : 11);
+      const [tokens, outDim, inDim] = [6, 67, 300];
+      const { dense, words } = randomDense(rng, outDim, inDim, f16);
+      const x = Float32Array.from({ length: tokens * inDim }, () => rng.normal());
+      const { device } = ctx;
+      const bufs = [createStorageBuffer(device, x), createStorageBuffer(device, words), createStorageBuffer(device, tokens * outDim * 4)];
+      const w: GpuLinear = { format: 'dense', weight: bufs[1], f16, outDim, inDim };
+      const call = await linearCall({ device, pipelines }, bufs[0], w, bufs[2], tokens);
+      submitCalls(device, [call]);
+      const y = await readFloat32(device, bufs[2], tokens * outDim);
+      const expected = ref.matmul(x, dense, tokens, outDim, inDim);
+      for (let i = 0; i < y.length; i++) expect(Math.abs(y[i] - expected[i])).toBeLessThan(1e-4 * Math.max(1, Math.abs(expected[i])));
+      const ids = Uint32Array.from([3, 0, 66]);
+      const idBuf = createStorageBuffer(device, ids);
+      const out = createStorageBuffer(device, ids.length * inDim * 4);
+      const lookup = await embeddingCall({ device, pipelines }, idBuf, w, out, ids.length);
+      submitCalls(device, [lookup]);
+      expect(await readFloat32(device, out, ids.length * inDim)).toEqual(ref.embedding(dense, ids, inDim));
+      disposeCalls([call, lookup]);
+      [...bufs, idBuf, out].forEach((b) => b.destroy());
+    });
+  }
 
   for (const scaleF16 of [false, true]) {
     it(`embedding_q4 looks up dequantized rows (${scaleF16 ? 'f16' : 'f32'} scales)`, async () => {
@@ -90,7 +131,8 @@ describe('q4 kernels on Dawn', () => {
       const tokens = Uint32Array.from([0, 49, 7, 7, 23]);
       const { device } = ctx;
       const bufs = [createStorageBuffer(device, tokens), createStorageBuffer(device, w.qWeight), createStorageBuffer(device, w.scaleWords), createStorageBuffer(device, tokens.length * dim * 4)];
-      const call = await embeddingQ4Call({ device, pipelines }, bufs[0], { qWeight: bufs[1], scales: bufs[2], scaleF16 }, bufs[3], tokens.length, dim);
+      const table: GpuLinear = { format: 'q4', qWeight: bufs[1], scales: bufs[2], scaleF16, outDim: vocab, inDim: dim };
+      const call = await embeddingCall({ device, pipelines }, bufs[0], table, bufs[3], tokens.length);
       submitCalls(device, [call]);
       const x = await readFloat32(device, bufs[3], tokens.length * dim);
       expect(x).toEqual(ref.embedding(w.dense, tokens, dim));

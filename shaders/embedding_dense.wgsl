@@ -1,0 +1,27 @@
+// Token embedding lookup from an unquantized table (q0f32 / q0f16): x[r, d] = table[tokens[r], d].
+// Shapes: tokens [R] u32; table [V, D] as f32 bits or packed f16 pairs; x [R, D] f32.
+
+struct Params {
+  rows: u32,
+  dim: u32,
+  table_f16: u32,
+  _pad: u32,
+}
+
+@group(0) @binding(0) var<uniform> params: Params;
+@group(0) @binding(1) var<storage, read> tokens: array<u32>;
+@group(0) @binding(2) var<storage, read> table: array<u32>;
+@group(0) @binding(3) var<storage, read_write> x: array<f32>;
+
+@compute @workgroup_size(64)
+fn embedding_dense(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let i = gid.x + gid.y * nwg.x * 64u;
+  if (i >= params.rows * params.dim) { return; }
+  let index = tokens[i / params.dim] * params.dim + i % params.dim;
+  if (params.table_f16 == 1u) {
+    let pair = unpack2x16float(table[index / 2u]);
+    x[i] = select(pair.x, pair.y, (index & 1u) == 1u);
+  } else {
+    x[i] = bitcast<f32>(table[index]);
+  }
+}

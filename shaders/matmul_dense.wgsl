@@ -1,0 +1,66 @@
+// Matrix product with an unquantized weight (MLC q0f32 / q0f16): y[t, n] = sum_k x[t, k] * W[n, k].
+//
+// Shapes: x [T, K] f32; W [N, K] as f32 bits, or as f16 pairs packed in u32 (low half first, K even;
+// unpack2x16float needs no shader-f16); y [T, N] f32. Same tiling as matmul_q4.wgsl: 64 output columns by
+// TOKENS rows per workgroup, x staged in shared memory along K.
+
+struct Params {
+  tokens: u32,     // T
+  out_dim: u32,    // N
+  in_dim: u32,     // K
+  weight_f16: u32, // 1: W is packed f16; 0: f32
+}
+
+const WG: u32 = 64u;
+const TOKENS: u32 = 4u;
+const CHUNK: u32 = 256u;
+
+@group(0) @binding(0) var<uniform> params: Params;
+@group(0) @binding(1) var<storage, read> x: array<f32>;
+@group(0) @binding(2) var<storage, read> w: array<u32>;
+@group(0) @binding(3) var<storage, read_write> y: array<f32>;
+
+var<workgroup> x_tile: array<f32, 1024>; // TOKENS * CHUNK
+
+fn weight(index: u32) -> f32 {
+  if (params.weight_f16 == 1u) {
+    let pair = unpack2x16float(w[index / 2u]);
+    return select(pair.x, pair.y, (index & 1u) == 1u);
+  }
+  return bitcast<f32>(w[index]);
+}
+
+@compute @workgroup_size(WG)
+fn matmul_dense(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+  let n = wid.x * WG + lid;
+  let t0 = wid.y * TOKENS;
+  let K = params.in_dim;
+  var acc = array<f32, 4>(0.0, 0.0, 0.0, 0.0);
+
+  for (var k0 = 0u; k0 < K; k0 += CHUNK) {
+    let len = min(CHUNK, K - k0);
+    for (var i = lid; i < TOKENS * CHUNK; i += WG) {
+      let r = i / CHUNK;
+      let c = i % CHUNK;
+      let t = t0 + r;
+      var v = 0.0;
+      if (t < params.tokens && c < len) { v = x[t * K + k0 + c]; }
+      x_tile[i] = v;
+    }
+    workgroupBarrier();
+    if (n < params.out_dim) {
+      for (var c = 0u; c < len; c++) {
+        let wv = weight(n * K + k0 + c);
+        for (var r = 0u; r < TOKENS; r++) { acc[r] += x_tile[r * CHUNK + c] * wv; }
+      }
+    }
+    workgroupBarrier();
+  }
+
+  if (n < params.out_dim) {
+    for (var r = 0u; r < TOKENS; r++) {
+      let t = t0 + r;
+      if (t < params.tokens) { y[t * params.out_dim + n] = acc[r]; }
+    }
+  }
+}

@@ -1,0 +1,57 @@
+/**
+ * Linear layers and embedding lookups over the weight formats MLC ships: q4 group-quantized (q4f16_1,
+ * q4f32_1: matmul_q4.wgsl, embedding_q4.wgsl) and unquantized (q0f32, q0f16: matmul_dense.wgsl,
+ * embedding_dense.wgsl). Weights stay in their stored format on the GPU and are decoded inside the kernels.
+ */
+import { elementwiseWorkgroups, makeCall, type KernelCall } from '../../gpu/kernel';
+import type { PipelineCache } from '../../gpu/pipelines';
+
+export type GpuLinear =
+  | {
+      format: 'q4';
+      /** u32 [N, K/8] */
+      qWeight: GPUBuffer;
+      /** [N, K/32]: f32, or f16 packed two per u32 when scaleF16 */
+      scales: GPUBuffer;
+      scaleF16: boolean;
+      outDim: number;
+      inDim: number;
+    }
+  | {
+      format: 'dense';
+      /** [N, K]: f32, or f16 packed two per u32 when f16 */
+      weight: GPUBuffer;
+      f16: boolean;
+      outDim: number;
+      inDim: number;
+    };
+
+type Ctx = { device: GPUDevice; pipelines: PipelineCache };
+
+const WG = 64;
+const TOKENS = 4;
+
+/** y [T, N] = x [T, K] · W^T. */
+export async function linearCall({ device, pipelines }: Ctx, x: GPUBuffer, w: GpuLinear, y: GPUBuffer, tokens: number): Promise<KernelCall> {
+  const workgroups: [number, number] = [Math.ceil(w.outDim / WG), Math.ceil(tokens / TOKENS)];
+  if (w.format === 'q4') {
+    if (w.inDim % 32 !== 0) throw new Error(`matmul_q4: K = ${w.inDim} must be a multiple of 32 (the quantization group)`);
+    const pipeline = await pipelines.get('matmul_q4.wgsl', 'matmul_q4');
+    return makeCall(device, 'matmul_q4', pipeline, [tokens, w.outDim, w.inDim, w.scaleF16 ? 1 : 0], [x, w.qWeight, w.scales, y], workgroups);
+  }
+  if (w.f16 && w.inDim % 2 !== 0) throw new Error(`matmul_dense: f16 weights need an even K, got ${w.inDim}`);
+  const pipeline = await pipelines.get('matmul_dense.wgsl', 'matmul_dense');
+  return makeCall(device, 'matmul_dense', pipeline, [tokens, w.outDim, w.inDim, w.f16 ? 1 : 0], [x, w.weight, y], workgroups);
+}
+
+/** x [R, D] = table[tokens[r], :], the table being a linear weight [V, D] in any format. */
+export async function embeddingCall({ device, pipelines }: Ctx, tokens: GPUBuffer, table: GpuLinear, x: GPUBuffer, rows: number): Promise<KernelCall> {
+  const dim = table.inDim;
+  const workgroups = elementwiseWorkgroups(rows * dim);
+  if (table.format === 'q4') {
+    const pipeline = await pipelines.get('embedding_q4.wgsl', 'embedding_q4');
+    return makeCall(device, 'embedding_q4', pipeline, [rows, dim, table.scaleF16 ? 1 : 0, 0], [tokens, table.qWeight, table.scales, x], workgroups);
+  }
+  const pipeline = await pipelines.get('embedding_dense.wgsl', 'embedding_dense');
+  return makeCall(device, 'embedding_dense', pipeline, [rows, dim, table.f16 ? 1 : 0, 0], [tokens, table.weight, x], workgroups);
+}
