@@ -5,8 +5,16 @@ import { UsageError } from './errors';
 type Options = NonNullable<ParseArgsConfig['options']>;
 
 export function parseFlags<O extends Options>(argv: string[], options: O, usage: string) {
+  // parseArgs reads "--actions -1" as a missing value followed by an option; join negative numbers to their
+  // flag so that the value's own validation can say what is wrong with it.
+  const joined: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const name = argv[i].startsWith('--') ? argv[i].slice(2) : '';
+    if (options[name]?.type === 'string' && /^-\d/.test(argv[i + 1] ?? '')) joined.push(`${argv[i]}=${argv[++i]}`);
+    else joined.push(argv[i]);
+  }
   try {
-    return parseArgs({ args: argv, options, allowPositionals: false, strict: true });
+    return parseArgs({ args: joined, options, allowPositionals: false, strict: true });
   } catch (error) {
     throw new UsageError(`${(error as Error).message.split('\n')[0]}\nusage: ${usage}`);
   }

@@ -7,7 +7,7 @@
  * line also carries "episode" (0-based), one episode per input line, each from a fresh reset.
  */
 import { readFileSync } from 'node:fs';
-import { createInterface } from 'node:readline/promises';
+import { createInterface } from 'node:readline';
 import { createEnv, getTask, isTaskId, TASK_IDS } from '../envs/registry';
 import { InvalidActionError, type Env } from '../envs/types';
 import { parseFlags, parseIndexList, parseIntFlag } from './args';
@@ -121,40 +121,36 @@ function formatObservation(prompt: string, actions: string[]): string {
 
 async function playInteractively(env: Env, seed: number): Promise<number> {
   const task = getTask(env.taskId);
-  const rl = createInterface({ input: process.stdin, output: process.stdout, terminal: process.stdin.isTTY });
   const say = (text: string) => process.stdout.write(`${text}\n`);
   say(`${task.title}: ${task.description}\nType an action number, r to reset, q to quit.`);
   let obs = env.reset(seed);
   say(formatObservation(obs.prompt, obs.actions));
+  // Lines are read as a stream (not question() per line), so piped input is consumed exactly once.
+  const rl = createInterface({ input: process.stdin, terminal: Boolean(process.stdin.isTTY) });
+  process.stdout.write('> ');
   try {
-    for (;;) {
-      let answer: string;
-      try {
-        answer = (await rl.question('> ')).trim();
-      } catch {
-        break; // stdin closed
-      }
+    for await (const raw of rl) {
+      const answer = raw.trim();
       if (answer === 'q' || answer === 'quit') break;
       if (answer === 'r') {
         obs = env.reset(seed);
         say(formatObservation(obs.prompt, obs.actions));
-        continue;
-      }
-      const index = /^\d+$/.test(answer) ? Number(answer) : NaN;
-      if (!Number.isInteger(index) || index >= obs.actions.length) {
+      } else if (/^\d+$/.test(answer) && Number(answer) < obs.actions.length) {
+        const result = env.step(Number(answer));
+        say(`${result.actionText}: reward ${result.reward.toFixed(4)} in ${result.primitiveSteps} primitive step(s); return so far ${result.episodeReturn.toFixed(4)}`);
+        if (result.done) {
+          say(result.success ? 'Success! New episode.' : 'Episode over (horizon reached). New episode.');
+          obs = env.reset(seed);
+        } else obs = env.observe();
+        say(formatObservation(obs.prompt, obs.actions));
+      } else if (answer !== '') {
         say(`Type a number from 0 to ${obs.actions.length - 1}, r or q.`);
-        continue;
       }
-      const result = env.step(index);
-      say(`${result.actionText}: reward ${result.reward.toFixed(4)} in ${result.primitiveSteps} primitive step(s); return so far ${result.episodeReturn.toFixed(4)}`);
-      if (result.done) {
-        say(result.success ? 'Success! New episode.' : 'Episode over (horizon reached). New episode.');
-        obs = env.reset(seed);
-      } else obs = env.observe();
-      say(formatObservation(obs.prompt, obs.actions));
+      process.stdout.write('> ');
     }
   } finally {
     rl.close();
   }
+  process.stdout.write('\n');
   return 0;
 }
