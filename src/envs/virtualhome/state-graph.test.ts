@@ -1,0 +1,123 @@
+/**
+ * The reachable state graphs under the offered actions, against the spec's computed numbers (environments.md C,
+ * twosome.md 4.5 and 4.6), and the variants' graphs against Food Preparation's under the B.9 substitution.
+ */
+import { describe, expect, it } from 'vitest';
+import { exploreStateGraph } from './explore';
+import { ENT } from './observation';
+import { actionDefs, applyAction } from './rules';
+import { cloneState, stateKey } from './state';
+import { VARIANT_WORDS, createVirtualHomeEnv, globalActionTexts } from './index';
+import { substituteFoodWords } from './food-preparation-text';
+import { taskSpec } from './variants';
+import type { VirtualHomeTaskId } from '../types';
+
+describe('reachable state graphs (offered actions, full-state keys)', () => {
+  it('Food Preparation: 51 states, 197 transitions, 19 observations, optimum 6 steps', () => {
+    const g = exploreStateGraph('food-preparation');
+    expect(g.states.length).toBe(51);
+    expect(g.transitionCount).toBe(197);
+    expect(g.distinctObservations).toBe(19);
+    expect(g.shortestSuccess).toBe(6);
+    expect(g.deadEnds).toBe(0);
+    expect(g.states.filter((s) => s.success).length).toBe(2);
+    expect(Math.max(...g.states.map((s) => s.actionIds.length))).toBe(7);
+  });
+
+  it('Entertainment: 322 states, 1,340 transitions, 100 observations, 37 dead ends, optimum 11 steps', () => {
+    const g = exploreStateGraph('entertainment');
+    expect(g.states.length).toBe(322);
+    expect(g.transitionCount).toBe(1340);
+    expect(g.distinctObservations).toBe(100);
+    expect(g.deadEnds).toBe(37);
+    expect(g.shortestSuccess).toBe(11);
+    const counts = g.states.map((s) => s.actionIds.length);
+    expect(Math.min(...counts)).toBe(3);
+    expect(Math.max(...counts)).toBe(7);
+    // The original obs2text asserts that at most one of the coffee table, the TV and the sofa is close.
+    for (const s of g.states) {
+      const n = [ENT.closeToCoffeeTable, ENT.closeToTv, ENT.closeToSofa].filter((f) => s.bits & f).length;
+      expect(n).toBeLessThanOrEqual(1);
+    }
+  });
+
+  it('optimal logged returns: 0.95^5 (Food Preparation) and 0.95^10 (Entertainment) along the spec plans', () => {
+    const plans: [VirtualHomeTaskId, string[], number][] = [
+      [
+        'food-preparation',
+        ['walk to the pancake', 'grab the pancake', 'walk to the microwave', 'open the microwave', 'put the pancake in the microwave', 'close the microwave'],
+        0.7738,
+      ],
+      [
+        'entertainment',
+        [
+          'walk to the living room',
+          'walk to the TV',
+          'turn on the TV',
+          'walk to the kitchen',
+          'walk to the chips',
+          'grab the chips',
+          'walk to the milk',
+          'grab the milk',
+          'walk to the living room',
+          'walk to the sofa',
+          'sit on the sofa',
+        ],
+        0.5987,
+      ],
+    ];
+    for (const [task, plan, rounded] of plans) {
+      const env = createVirtualHomeEnv(task);
+      env.reset();
+      let r;
+      for (const [t, text] of plan.entries()) {
+        const i = env.observe().actions.indexOf(text);
+        expect(i, `${task} step ${t}: "${text}" offered`).toBeGreaterThanOrEqual(0);
+        r = env.step(i);
+        expect(r.done).toBe(t === plan.length - 1);
+      }
+      expect(r!.success).toBe(true);
+      expect(r!.reward).toBe(1);
+      expect(r!.episodeReturn).toBeCloseTo(0.95 ** (plan.length - 1), 12);
+      expect(r!.episodeReturn).toBeCloseTo(rounded, 4);
+    }
+  });
+
+  it('every global action id from every reachable state: a failed action changes nothing', () => {
+    for (const task of ['food-preparation', 'entertainment'] as const) {
+      const g = exploreStateGraph(task);
+      const scene = taskSpec(task).scene;
+      const defs = actionDefs(scene);
+      let pairs = 0;
+      for (const node of g.states) {
+        for (let id = 0; id < defs.length; id++) {
+          const s = cloneState(node.state);
+          if (!applyAction(scene, s, defs[id])) expect(stateKey(s)).toBe(node.key);
+          pairs++;
+        }
+      }
+      expect(pairs).toBe(g.states.length * globalActionTexts(task).length);
+    }
+  });
+
+  it.each(Object.keys(VARIANT_WORDS).filter((t) => t !== 'food-preparation') as VirtualHomeTaskId[])(
+    'variant %s: the whole reachable graph is Food Preparation under the word substitution',
+    (task) => {
+      const words = VARIANT_WORDS[task as keyof typeof VARIANT_WORDS];
+      const base = exploreStateGraph('food-preparation');
+      const g = exploreStateGraph(task);
+      expect(g.states.length).toBe(base.states.length);
+      expect(g.transitionCount).toBe(base.transitionCount);
+      const texts = globalActionTexts(task);
+      expect(texts).toEqual(globalActionTexts('food-preparation').map((t) => substituteFoodWords(t, words)));
+      g.states.forEach((s, i) => {
+        const b = base.states[i];
+        expect(s.key).toBe(b.key);
+        expect(s.bits).toBe(b.bits);
+        expect(s.actionIds).toEqual(b.actionIds);
+        expect(s.prompt).toBe(substituteFoodWords(b.prompt, words));
+        expect(s.next).toEqual(b.next);
+      });
+    },
+  );
+});
