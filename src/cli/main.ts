@@ -17,6 +17,10 @@ usage:
       environment speed under a seeded uniform-random policy, with and without text observations
   twosome gpu [--json]
       the WebGPU adapter this machine gives (Dawn; SwiftShader where no GPU exists)
+  twosome make-model --out DIR [--hidden N] [--layers N] [--heads N] [--kv-heads N] [--intermediate N]
+                     [--quant q4f16_1|q4f32_1|q0f16|q0f32] [--tie-embeddings true|false]
+                     [--rope-scaling none|llama3] [--seed S]
+      write a random-initialized Llama model in MLC layout with a tokenizer covering the tasks' words
 
 Tasks: tomato-salad, tomato-lettuce-salad, food-preparation, entertainment,
        cheese, hamburger, apple-pie, pizza, washing-plate, laundry`;
@@ -32,6 +36,7 @@ const COMMANDS: Record<string, Record<string, () => Promise<Command>> | (() => P
     env: async () => benchEnvCommand,
   },
   gpu: async () => (await import('./gpu-info')).gpuInfo,
+  'make-model': async () => (await import('./make-model')).makeModelCommand,
 };
 
 export async function main(argv: string[]): Promise<number> {

@@ -1,0 +1,78 @@
+// `twosome make-model`, called as main.ts will call it (argv after the command name).
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { afterAll, afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { loadLlamaModelFromDir } from '../llm/weights-node';
+import { UsageError } from './errors';
+import { makeModelCommand } from './make-model';
+
+const work = mkdtempSync(join(tmpdir(), 'twosome-make-model-'));
+afterAll(() => rmSync(work, { recursive: true, force: true }));
+
+let output = '';
+beforeEach(() => {
+  output = '';
+  vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
+    output += String(chunk);
+    return true;
+  });
+});
+afterEach(() => vi.restoreAllMocks());
+
+describe('twosome make-model', () => {
+  it('writes the MLC files and prints one summary line', async () => {
+    const out = join(work, 'a');
+    expect(await makeModelCommand(['--out', out, '--layers', '1'])).toBe(0);
+    expect(readdirSync(out).sort()).toEqual(['mlc-chat-config.json', 'params_shard_0.bin', 'tensor-cache.json', 'tokenizer.json']);
+    expect(output).toMatch(/^wrote .*: Llama 1 layers, hidden 64, heads 4\/2 kv, intermediate 128, vocab \d+, q4f16_1, untied embeddings, rope plain; \d+ parameters, 4 files, \d+ bytes\n$/);
+  });
+
+  it('the README command reproduces public/models/micro', async () => {
+    const readme = readFileSync(resolve(process.cwd(), 'public/models/micro/README.md'), 'utf8');
+    const command = readme.match(/twosome make-model (--out public\/models\/micro[^\n`]*)/);
+    expect(command).not.toBeNull();
+    const out = join(work, 'micro');
+    const argv = command![1].trim().split(/\s+/);
+    argv[1] = out;
+    expect(await makeModelCommand(argv)).toBe(0);
+    for (const name of readdirSync(resolve(process.cwd(), 'public/models/micro')).filter((n) => n !== 'README.md')) {
+      expect(Buffer.compare(readFileSync(join(out, name)), readFileSync(resolve(process.cwd(), 'public/models/micro', name))), name).toBe(0);
+    }
+  });
+
+  it('honours every flag', async () => {
+    const out = join(work, 'b');
+    const argv = ['--out', out, '--hidden', '96', '--layers', '1', '--heads', '3', '--kv-heads', '1', '--intermediate', '64', '--quant', 'q4f32_1', '--tie-embeddings', 'true', '--rope-scaling', 'llama3', '--seed', '9', '--max-shard-mib', '0.01'];
+    expect(await makeModelCommand(argv)).toBe(0);
+    const model = await loadLlamaModelFromDir(out);
+    expect(model.config).toMatchObject({ hidden: 96, layers: 1, heads: 3, kvHeads: 1, headDim: 32, intermediate: 64, quantization: 'q4f32_1', tieEmbeddings: true, ropeTheta: 500000 });
+    expect(model.config.ropeScaling?.type).toBe('llama3');
+    expect(model.cache.shards.length).toBeGreaterThan(1);
+    const again = join(work, 'c');
+    await makeModelCommand([...argv.slice(0, 1), again, ...argv.slice(2)]);
+    for (const name of readdirSync(out)) expect(Buffer.compare(readFileSync(join(out, name)), readFileSync(join(again, name))), name).toBe(0);
+  });
+
+  it('turns bad flags into one-line usage errors', async () => {
+    const cases: [string[], RegExp][] = [
+      [[], /--out DIR is required/],
+      [['--out', work, '--quant', 'q3f16_1'], /--quant: "q3f16_1" is not supported; use one of q4f16_1, q4f32_1, q0f16, q0f32/],
+      [['--out', work, '--rope-scaling', 'yarn'], /--rope-scaling: "yarn" must be none or llama3/],
+      [['--out', work, '--tie-embeddings', 'yes'], /--tie-embeddings: "yes" must be true or false/],
+      [['--out', work, '--hidden', '-4'], /--hidden: "-4" must be an integer >= 1/],
+      [['--out', work, '--heads', '5'], /--hidden \(64\) must be a multiple of --heads \(5\)/],
+      [['--out', work, '--kv-heads', '3'], /--heads \(4\) must be a multiple of --kv-heads \(3\)/],
+      [['--out', work, '--intermediate', '100'], /--intermediate \(100\) must be a multiple of 32 for q4f16_1/],
+      [['--out', work, '--colour', 'red'], /Unknown option '--colour'/],
+    ];
+    for (const [argv, message] of cases) await expect(makeModelCommand(argv), argv.join(' ')).rejects.toThrow(message);
+    await expect(makeModelCommand([])).rejects.toBeInstanceOf(UsageError);
+    expect(await makeModelCommand(['--out', join(work, 'd'), '--layers', '1', '--quant', 'q0f32', '--intermediate', '100'])).toBe(0); // no group constraint unquantized
+  });
+
+  it('reports an unwritable --out', async () => {
+    const file = join(work, 'a', 'tokenizer.json'); // a file, not a directory
+    await expect(makeModelCommand(['--out', join(file, 'sub')])).rejects.toThrow(/cannot write to --out .*: (ENOTDIR|EEXIST)/);
+  });
+});

@@ -1,0 +1,83 @@
+/**
+ * `twosome make-model`: writes a random-initialized Llama model in MLC's layout (mlc-chat-config.json,
+ * tensor-cache.json, params_shard_<i>.bin, tokenizer.json) to --out. Same flags, same bytes. The shipped
+ * micro model (public/models/micro/) is made with it; its README has the exact command.
+ */
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { isQuantizationId } from '../llm/config';
+import { checkMakeModelOptions, DEFAULT_MAKE_MODEL_OPTIONS, MAKE_MODEL_QUANTIZATIONS, makeModel, type MakeModelOptions } from '../llm/make-model';
+import { parseFlags, parseIntFlag, parseNumberFlag } from './args';
+import { UsageError } from './errors';
+
+const D = DEFAULT_MAKE_MODEL_OPTIONS;
+export const MAKE_MODEL_USAGE =
+  `twosome make-model --out DIR [--hidden N (${D.hidden})] [--layers N (${D.layers})] [--heads N (${D.heads})] [--kv-heads N (${D.kvHeads})] ` +
+  `[--intermediate N (${D.intermediate})] [--quant ${MAKE_MODEL_QUANTIZATIONS.join('|')} (${D.quantization})] [--tie-embeddings true|false (${D.tieEmbeddings})] ` +
+  `[--rope-scaling none|llama3 (${D.ropeScaling})] [--seed S (${D.seed})] [--max-shard-mib M (32)]`;
+
+function parseBoolean(value: string | undefined, name: string, fallback: boolean): boolean {
+  if (value === undefined) return fallback;
+  if (value === 'true') return true;
+  if (value === 'false') return false;
+  throw new UsageError(`--${name}: "${value}" must be true or false`);
+}
+
+export async function makeModelCommand(argv: string[]): Promise<number> {
+  const { values } = parseFlags(
+    argv,
+    {
+      out: { type: 'string' },
+      hidden: { type: 'string' },
+      layers: { type: 'string' },
+      heads: { type: 'string' },
+      'kv-heads': { type: 'string' },
+      intermediate: { type: 'string' },
+      quant: { type: 'string' },
+      'tie-embeddings': { type: 'string' },
+      'rope-scaling': { type: 'string' },
+      seed: { type: 'string' },
+      'max-shard-mib': { type: 'string' },
+    },
+    MAKE_MODEL_USAGE,
+  );
+  if (!values.out) throw new UsageError(`--out DIR is required\nusage: ${MAKE_MODEL_USAGE}`);
+  const quant = values.quant ?? D.quantization;
+  if (!isQuantizationId(quant) || !MAKE_MODEL_QUANTIZATIONS.includes(quant)) {
+    throw new UsageError(`--quant: "${quant}" is not supported; use one of ${MAKE_MODEL_QUANTIZATIONS.join(', ')}`);
+  }
+  const rope = values['rope-scaling'] ?? D.ropeScaling;
+  if (rope !== 'none' && rope !== 'llama3') throw new UsageError(`--rope-scaling: "${rope}" must be none or llama3`);
+  const options: MakeModelOptions = {
+    ...D,
+    hidden: parseIntFlag(values.hidden, 'hidden', D.hidden, 1),
+    layers: parseIntFlag(values.layers, 'layers', D.layers, 1),
+    heads: parseIntFlag(values.heads, 'heads', D.heads, 1),
+    kvHeads: parseIntFlag(values['kv-heads'], 'kv-heads', D.kvHeads, 1),
+    intermediate: parseIntFlag(values.intermediate, 'intermediate', D.intermediate, 1),
+    quantization: quant,
+    tieEmbeddings: parseBoolean(values['tie-embeddings'], 'tie-embeddings', D.tieEmbeddings),
+    ropeScaling: rope,
+    seed: parseIntFlag(values.seed, 'seed', D.seed, 0),
+    maxShardBytes: Math.max(1, Math.round(parseNumberFlag(values['max-shard-mib'], 'max-shard-mib', D.maxShardBytes / 1048576, 1e-6) * 1048576)),
+  };
+  const problems = checkMakeModelOptions(options);
+  if (problems.length > 0) throw new UsageError(problems.join('; '));
+
+  const model = makeModel(options);
+  const dir = resolve(values.out);
+  try {
+    await mkdir(dir, { recursive: true });
+    for (const file of model.files) await writeFile(join(dir, file.name), file.bytes);
+  } catch (error) {
+    throw new UsageError(`cannot write to --out ${values.out}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
+  }
+  const total = model.files.reduce((sum, f) => sum + f.bytes.length, 0);
+  const c = model.config;
+  process.stdout.write(
+    `wrote ${dir}: Llama ${c.layers} layers, hidden ${c.hidden}, heads ${c.heads}/${c.kvHeads} kv, intermediate ${c.intermediate}, vocab ${c.vocabSize}, ` +
+      `${c.quantization}, ${c.tieEmbeddings ? 'tied' : 'untied'} embeddings, rope ${c.ropeScaling ? 'llama3' : 'plain'}; ` +
+      `${model.paramCount} parameters, ${model.files.length} files, ${total} bytes\n`,
+  );
+  return 0;
+}

@@ -1,0 +1,160 @@
+/**
+ * CPU reference forward of a Llama model (MLC's LlamaForCausalLM), plain and readable, float64 accumulation
+ * with float32 storage. The GPU forward is tested against it; it is too slow for anything but small models.
+ *
+ * Shapes (llm.c style): T tokens, H hidden, nh heads, nkv kv heads, hd head dim, I intermediate, V vocab.
+ *
+ *   x [T, H]   = embed[tokens]
+ *   per layer:
+ *     a [T, H]           = rmsnorm(x, input_layernorm)
+ *     qkv [T, (nh+2nkv)hd] = a . Wqkv^T                  Q heads, then K heads, then V heads
+ *     rope(Q, K) at positions 0..T-1 (rotate-half, theta, Llama-3 scaling)
+ *     att [T, nh hd]     = causal softmax(q.k / sqrt(hd)) v, query head h reads kv head h / (nh/nkv)
+ *     x += att . Wo^T
+ *     m [T, H]           = rmsnorm(x, post_attention_layernorm)
+ *     gu [T, 2I]         = m . Wgate_up^T                 gate columns, then up columns
+ *     x += (silu(gate) * up) . Wdown^T
+ *   hidden [T, H] = rmsnorm(x, norm)
+ *   logits [T, V] = hidden . (lm_head or embed)^T
+ *
+ * The per-op functions (matmul, embedding, rope, siluMul) are those of ./ops, shared with the kernel tests;
+ * this file adds the RoPE frequencies, plain causal attention, a full log-softmax and the composition.
+ */
+import type { Llama3RopeScaling, LlamaConfig } from '../config';
+import type { LlamaWeights } from '../weights';
+import { embedding, matmul, rope, siluMul } from './ops';
+import { rmsnormForward } from './rmsnorm';
+
+export { embedding, matmul, rope, siluMul };
+
+/**
+ * Llama-3 frequency scaling of one inverse frequency (MLC `rope_freq_llama3`, equal to HF's piecewise
+ * `_compute_llama3_parameters`):
+ *   smooth = clamp((orig_max / (2 pi)) f - low) / (high - low), 0, 1)      (= (orig_max / wavelen - low) / (high - low))
+ *   f'     = (1 - smooth) f / factor + smooth f
+ * High frequencies (wavelength < orig_max / high) keep f; low ones (wavelength > orig_max / low) get f / factor;
+ * in between they blend linearly in orig_max / wavelength.
+ */
+export function llama3ScaledFrequency(freq: number, s: Llama3RopeScaling): number {
+  const smooth = Math.min(1, Math.max(0, ((s.originalMaxPositionEmbeddings / (2 * Math.PI)) * freq - s.lowFreqFactor) / (s.highFreqFactor - s.lowFreqFactor)));
+  return ((1 - smooth) * freq) / s.factor + smooth * freq;
+}
+
+/**
+ * invFreq [hd/2]: theta^(-2d/hd), Llama-3-scaled where configured, rounded to float32 (HF and MLC keep
+ * them in float32). Pair (d, d + hd/2) turns by position * invFreq[d].
+ */
+export function ropeInvFreq(headDim: number, theta: number, scaling: Llama3RopeScaling | null = null): Float32Array {
+  const half = headDim / 2;
+  const inv = new Float32Array(half);
+  for (let d = 0; d < half; d++) {
+    const freq = 1 / theta ** ((2 * d) / headDim);
+    inv[d] = scaling ? llama3ScaledFrequency(freq, scaling) : freq;
+  }
+  return inv;
+}
+
+export function configInvFreq(config: LlamaConfig): Float32Array {
+  return ropeInvFreq(config.headDim, config.ropeTheta, config.ropeScaling);
+}
+
+/**
+ * Causal attention over one sequence of fused qkv rows [T, (nh + 2 nkv) hd] (after RoPE): row t attends to
+ * rows 0..t. GQA: query head h reads kv head floor(h / (nh / nkv)). Scale hd^-0.5. Returns [T, nh hd].
+ */
+export function causalAttention(qkv: Float32Array, tokens: number, heads: number, kvHeads: number, headDim: number): Float32Array {
+  const stride = (heads + 2 * kvHeads) * headDim;
+  const group = heads / kvHeads;
+  const scale = 1 / Math.sqrt(headDim);
+  const out = new Float32Array(tokens * heads * headDim);
+  const scores = new Float64Array(tokens);
+  for (let t = 0; t < tokens; t++) {
+    for (let h = 0; h < heads; h++) {
+      const g = Math.floor(h / group);
+      const q = t * stride + h * headDim;
+      let max = -Infinity;
+      for (let s = 0; s <= t; s++) {
+        const k = s * stride + (heads + g) * headDim;
+        let dot = 0;
+        for (let d = 0; d < headDim; d++) dot += qkv[q + d] * qkv[k + d];
+        scores[s] = dot * scale;
+        if (scores[s] > max) max = scores[s];
+      }
+      let total = 0;
+      for (let s = 0; s <= t; s++) {
+        scores[s] = Math.exp(scores[s] - max);
+        total += scores[s];
+      }
+      const o = t * heads * headDim + h * headDim;
+      for (let d = 0; d < headDim; d++) {
+        let sum = 0;
+        for (let s = 0; s <= t; s++) sum += scores[s] * qkv[s * stride + (heads + kvHeads + g) * headDim + d];
+        out[o + d] = sum / total;
+      }
+    }
+  }
+  return out;
+}
+
+/** Row-wise log-softmax of logits [R, V], computed in float64 (max-subtracted). */
+export function logSoftmax(logits: Float32Array, rows: number, vocab: number): Float32Array {
+  const out = new Float32Array(rows * vocab);
+  for (let r = 0; r < rows; r++) {
+    const base = r * vocab;
+    let max = -Infinity;
+    for (let v = 0; v < vocab; v++) max = Math.max(max, logits[base + v]);
+    let sum = 0;
+    for (let v = 0; v < vocab; v++) sum += Math.exp(logits[base + v] - max);
+    const logZ = max + Math.log(sum);
+    for (let v = 0; v < vocab; v++) out[base + v] = logits[base + v] - logZ;
+  }
+  return out;
+}
+
+function addInPlace(x: Float32Array, y: Float32Array): void {
+  for (let i = 0; i < x.length; i++) x[i] += y[i];
+}
+
+export interface ForwardResult {
+  /** [T, V] */
+  logits: Float32Array;
+  /** [T, H], after the final RMSNorm (the critic's feature at the last prompt token). */
+  hidden: Float32Array;
+}
+
+export interface ForwardOptions {
+  /** Skip the vocabulary projection for the first `skipLogitsBefore` rows (their logits stay 0). */
+  skipLogitsBefore?: number;
+}
+
+/** Forward of one causal sequence starting at position 0. */
+export function llamaForward(weights: LlamaWeights, tokens: ArrayLike<number>, options: ForwardOptions = {}): ForwardResult {
+  const c = weights.config;
+  const T = tokens.length;
+  if (T === 0) throw new RangeError('llamaForward: no tokens');
+  if (T > c.contextWindow) throw new RangeError(`llamaForward: ${T} tokens exceed the context window (${c.contextWindow})`);
+  for (let t = 0; t < T; t++) {
+    if (!Number.isInteger(tokens[t]) || tokens[t] < 0 || tokens[t] >= c.vocabSize) throw new RangeError(`llamaForward: token ${tokens[t]} at ${t} is outside the vocabulary (${c.vocabSize})`);
+  }
+  const H = c.hidden;
+  const qkvDim = (c.heads + 2 * c.kvHeads) * c.headDim;
+  const invFreq = configInvFreq(c);
+  const positions = Array.from({ length: T }, (_, t) => t);
+
+  const x = embedding(weights.embed, tokens, H);
+  for (const layer of weights.layers) {
+    const { y: a } = rmsnormForward(x, layer.inputNorm, T, H, c.rmsNormEps);
+    const qkv = matmul(a, layer.qkv, T, qkvDim, H);
+    rope(qkv, positions, invFreq, c.heads, c.kvHeads, c.headDim);
+    const att = causalAttention(qkv, T, c.heads, c.kvHeads, c.headDim);
+    addInPlace(x, matmul(att, layer.o, T, H, c.heads * c.headDim));
+    const { y: m } = rmsnormForward(x, layer.postNorm, T, H, c.rmsNormEps);
+    const gateUp = matmul(m, layer.gateUp, T, 2 * c.intermediate, H);
+    addInPlace(x, matmul(siluMul(gateUp, T, c.intermediate), layer.down, T, H, c.intermediate));
+  }
+  const { y: hidden } = rmsnormForward(x, weights.finalNorm, T, H, c.rmsNormEps);
+  const skip = Math.min(Math.max(options.skipLogitsBefore ?? 0, 0), T);
+  const logits = new Float32Array(T * c.vocabSize);
+  logits.set(matmul(hidden.subarray(skip * H), weights.lmHead, T - skip, c.vocabSize, H), skip * c.vocabSize);
+  return { logits, hidden };
+}

@@ -1,0 +1,125 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { ModelFormatError } from './errors';
+import { makeModel, type MadeFile } from './make-model';
+import { md5Hex } from './md5';
+import { loadLlamaModel, memorySource } from './weights';
+import { loadLlamaModelAndTokenizer, loadLlamaModelFromDir } from './weights-node';
+
+const base = makeModel({ layers: 1 });
+const text = (files: MadeFile[], name: string) => new TextDecoder().decode(files.find((f) => f.name === name)!.bytes);
+
+/** The model's files with one replaced (or removed when `bytes` is undefined). */
+function withFile(name: string, bytes: Uint8Array | string | undefined, files: MadeFile[] = base.files): MadeFile[] {
+  const rest = files.filter((f) => f.name !== name);
+  if (bytes === undefined) return rest;
+  return [...rest, { name, bytes: typeof bytes === 'string' ? new TextEncoder().encode(bytes) : bytes }];
+}
+
+/** The files with tensor-cache.json edited (and nothing else). */
+function withCache(edit: (cache: any) => void): MadeFile[] {
+  const cache = JSON.parse(text(base.files, 'tensor-cache.json'));
+  edit(cache);
+  return withFile('tensor-cache.json', JSON.stringify(cache));
+}
+
+async function loadError(files: MadeFile[]): Promise<ModelFormatError> {
+  try {
+    await loadLlamaModel(memorySource(files, 'm'));
+  } catch (error) {
+    expect(error).toBeInstanceOf(ModelFormatError);
+    return error as ModelFormatError;
+  }
+  throw new Error('expected a ModelFormatError');
+}
+
+describe('loadLlamaModel', () => {
+  it('loads a made model; an ndarray-cache.json index works the same', async () => {
+    const loaded = await loadLlamaModel(memorySource(base.files));
+    expect(loaded.cacheFile).toBe('tensor-cache.json');
+    expect(loaded.weights.layers).toHaveLength(1);
+    const renamed = withFile('ndarray-cache.json', text(base.files, 'tensor-cache.json'), withFile('tensor-cache.json', undefined));
+    const again = await loadLlamaModel(memorySource(renamed));
+    expect(again.cacheFile).toBe('ndarray-cache.json');
+    expect(again.weights.embed).toEqual(loaded.weights.embed);
+  });
+
+  it('names a missing file', async () => {
+    expect((await loadError(withFile('mlc-chat-config.json', undefined))).message).toBe(
+      "m/mlc-chat-config.json: missing (the model's architecture and quantization); is this an MLC model directory?",
+    );
+    expect((await loadError(withFile('tensor-cache.json', undefined))).message).toContain('m/tensor-cache.json: missing (nor is there an ndarray-cache.json)');
+    expect((await loadError(withFile('params_shard_0.bin', undefined))).message).toContain('m/params_shard_0.bin: missing (a weight shard listed in the tensor cache)');
+  });
+
+  it('refuses a non-Llama architecture', async () => {
+    const config = JSON.parse(text(base.files, 'mlc-chat-config.json'));
+    config.model_type = 'qwen2';
+    expect((await loadError(withFile('mlc-chat-config.json', JSON.stringify(config)))).message).toBe(
+      'm/mlc-chat-config.json: only Llama-architecture models are supported (got qwen2); pick a Llama model such as Llama-3.2-1B-Instruct-q4f16_1-MLC',
+    );
+  });
+
+  it('reports a truncated shard', async () => {
+    const shard = base.files.find((f) => f.name === 'params_shard_0.bin')!.bytes;
+    const e = await loadError(withFile('params_shard_0.bin', shard.subarray(0, shard.length - 100)));
+    expect(e.message).toBe(`m/params_shard_0.bin: truncated: ${shard.length - 100} bytes, tensor-cache.json says ${shard.length}; the download is incomplete, fetch the file again`);
+  });
+
+  it('reports an md5 mismatch (and can skip the check)', async () => {
+    const corrupt = base.files.find((f) => f.name === 'params_shard_0.bin')!.bytes.slice();
+    corrupt[1000] ^= 0xff;
+    const files = withFile('params_shard_0.bin', corrupt);
+    expect((await loadError(files)).message).toContain(`m/params_shard_0.bin: md5 mismatch: got ${md5Hex(corrupt)}`);
+    await expect(loadLlamaModel(memorySource(files), { verifyMd5: false })).resolves.toBeDefined();
+  });
+
+  it('reports a wrong shape and a wrong dtype against mlc-chat-config.json', async () => {
+    const shape = await loadError(
+      withCache((cache) => {
+        const r = cache.records[0].records.find((t: any) => t.name === 'model.layers.0.mlp.gate_up_proj.q_weight');
+        r.shape = [128, 16]; // same byte count, wrong shape
+      }),
+    );
+    expect(shape.message).toBe('m/tensor-cache.json: tensor "model.layers.0.mlp.gate_up_proj.q_weight" has shape [128, 16], expected [256, 8] from mlc-chat-config.json');
+    const dtype = await loadError(
+      withCache((cache) => {
+        const r = cache.records[0].records.find((t: any) => t.name === 'model.norm.weight');
+        r.dtype = 'bfloat16'; // same byte count, wrong dtype
+      }),
+    );
+    expect(dtype.message).toBe('m/tensor-cache.json: tensor "model.norm.weight" has dtype bfloat16, expected float16 for q4f16_1');
+  });
+
+  it('reports a duplicate tensor name and a missing tensor', async () => {
+    const dup = await loadError(
+      withCache((cache) => {
+        const records = cache.records[0].records;
+        records.push({ ...records[records.length - 1] });
+      }),
+    );
+    expect(dup.message).toContain('appears twice (duplicate name)');
+    const missing = await loadError(withCache((cache) => (cache.records[0].records = cache.records[0].records.filter((t: any) => t.name !== 'lm_head.q_scale'))));
+    expect(missing.message).toContain('missing tensor "lm_head.q_scale"');
+  });
+});
+
+describe('loading from a directory (Node)', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'twosome-weights-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('loads weights and tokenizer, and names missing files by their full path', async () => {
+    for (const f of base.files) writeFileSync(join(dir, f.name), f.bytes);
+    const model = await loadLlamaModelAndTokenizer(dir);
+    expect(model.tokenizer.vocabSize).toBe(model.config.vocabSize);
+    expect(model.tokenizer.bosId).toBe(model.config.bosTokenId);
+    rmSync(join(dir, 'params_shard_0.bin'));
+    await expect(loadLlamaModelFromDir(dir)).rejects.toThrow(`${join(dir, 'params_shard_0.bin')}: missing`);
+    await expect(loadLlamaModelFromDir(join(dir, 'nope'))).rejects.toThrow(`${join(dir, 'nope', 'mlc-chat-config.json')}: missing`);
+    for (const f of base.files) writeFileSync(join(dir, f.name), f.bytes);
+    rmSync(join(dir, 'tokenizer.json'));
+    await expect(loadLlamaModelAndTokenizer(dir)).rejects.toThrow(`${join(dir, 'tokenizer.json')}: missing`);
+  });
+});

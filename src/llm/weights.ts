@@ -1,0 +1,159 @@
+/**
+ * A whole MLC Llama model read into dequantized float32 weights for the CPU reference (tests, the CLI's
+ * checks). Every step is validated with an error that names the file: mlc-chat-config.json (architecture,
+ * fields), tensor-cache.json or ndarray-cache.json (schema, exact tensor list, shapes, dtypes), each shard
+ * (size, md5). Dequantizing a real 1B model this way needs ~5 GB: the reference is for small models.
+ *
+ * Platform-neutral: files come through a ModelSource (a directory in Node: weights-node.ts; a fetch or
+ * Cache API reader in the browser).
+ */
+import { parseLlamaConfigText, quantizationInfo, type LlamaConfig } from './config';
+import { ModelFormatError } from './errors';
+import { dequantizeQ4 } from './quant';
+import { checkLlamaTensors, checkShardBytes, decodeFloatTensor, decodeU32Tensor, parseTensorCacheText, type TensorCache } from './tensor-cache';
+
+/** Where a model's files come from. */
+export interface ModelSource {
+  /** How errors name a file of this source (e.g. the full path). */
+  describe(file: string): string;
+  /** The file's bytes, or undefined when it does not exist. */
+  read(file: string): Promise<Uint8Array | undefined>;
+}
+
+/** Files held in memory (make-model's output, tests, files fetched by the app), by name. */
+export function memorySource(files: Iterable<{ name: string; bytes: Uint8Array }>, label = 'model'): ModelSource {
+  const map = new Map<string, Uint8Array>();
+  for (const f of files) map.set(f.name, f.bytes);
+  return {
+    describe: (file) => `${label}/${file}`,
+    read: async (file) => map.get(file),
+  };
+}
+
+export interface LlamaLayerWeights {
+  /** [H] */
+  inputNorm: Float32Array;
+  /** [(nh + 2 nkv) hd, H]: Q rows, then K, then V. */
+  qkv: Float32Array;
+  /** [H, nh hd] */
+  o: Float32Array;
+  /** [H] */
+  postNorm: Float32Array;
+  /** [2 I, H]: gate rows, then up rows. */
+  gateUp: Float32Array;
+  /** [H, I] */
+  down: Float32Array;
+}
+
+export interface LlamaWeights {
+  config: LlamaConfig;
+  /** [V, H] */
+  embed: Float32Array;
+  layers: LlamaLayerWeights[];
+  /** [H] */
+  finalNorm: Float32Array;
+  /** [V, H]; the same array as `embed` when the embeddings are tied. */
+  lmHead: Float32Array;
+}
+
+export interface LoadedModel {
+  config: LlamaConfig;
+  cache: TensorCache;
+  /** "tensor-cache.json" or "ndarray-cache.json". */
+  cacheFile: string;
+  weights: LlamaWeights;
+  /** tokenizer.json bytes when the model has one. */
+  tokenizerJson: Uint8Array | undefined;
+}
+
+export interface LoadOptions {
+  /** Check each shard's md5sum (default true; ~1 s per 100 MB in JS). */
+  verifyMd5?: boolean;
+}
+
+const decoder = new TextDecoder();
+
+async function requireFile(source: ModelSource, file: string, what: string): Promise<Uint8Array> {
+  const bytes = await source.read(file);
+  if (!bytes) throw new ModelFormatError(source.describe(file), `missing (${what}); is this an MLC model directory?`);
+  return bytes;
+}
+
+/** Reads the config and the tensor index, whichever name the index has. */
+export async function readModelIndex(source: ModelSource): Promise<{ config: LlamaConfig; cache: TensorCache; cacheFile: string }> {
+  const configBytes = await requireFile(source, 'mlc-chat-config.json', "the model's architecture and quantization");
+  const config = parseLlamaConfigText(decoder.decode(configBytes), source.describe('mlc-chat-config.json'));
+  let cacheFile = 'tensor-cache.json';
+  let cacheBytes = await source.read(cacheFile);
+  if (!cacheBytes) {
+    cacheFile = 'ndarray-cache.json';
+    cacheBytes = await source.read(cacheFile);
+  }
+  if (!cacheBytes) throw new ModelFormatError(source.describe('tensor-cache.json'), 'missing (nor is there an ndarray-cache.json): the index of the weight shards');
+  const cache = parseTensorCacheText(decoder.decode(cacheBytes), source.describe(cacheFile));
+  checkLlamaTensors(cache, config, source.describe(cacheFile));
+  return { config, cache, cacheFile };
+}
+
+/** Reads and checks every shard, by dataPath. */
+export async function readShards(source: ModelSource, cache: TensorCache, options: LoadOptions = {}): Promise<Map<string, Uint8Array>> {
+  const shards = new Map<string, Uint8Array>();
+  for (const shard of cache.shards) {
+    const bytes = await requireFile(source, shard.dataPath, 'a weight shard listed in the tensor cache');
+    checkShardBytes(shard, bytes, source.describe(shard.dataPath), options.verifyMd5 ?? true);
+    shards.set(shard.dataPath, bytes);
+  }
+  return shards;
+}
+
+/** Dequantized float32 weights from a checked cache and its shards. */
+export function assembleLlamaWeights(config: LlamaConfig, cache: TensorCache, shards: ReadonlyMap<string, Uint8Array>): LlamaWeights {
+  const q = quantizationInfo(config.quantization);
+  const shardOf = (name: string) => {
+    const record = cache.tensors.get(name);
+    if (!record) throw new ModelFormatError('tensor-cache.json', `missing tensor "${name}"`);
+    const bytes = shards.get(cache.shards[record.shard].dataPath);
+    if (!bytes) throw new ModelFormatError(cache.shards[record.shard].dataPath, 'shard not loaded');
+    return { record, bytes };
+  };
+  const float = (name: string) => {
+    const { record, bytes } = shardOf(name);
+    return decodeFloatTensor(record, bytes);
+  };
+  /** W [n, k] of a linear layer (or the embedding), dequantized. */
+  const linear = (prefix: string, n: number, k: number): Float32Array => {
+    if (!q.grouped) return float(`${prefix}.weight`);
+    const { record, bytes } = shardOf(`${prefix}.q_weight`);
+    return dequantizeQ4(decodeU32Tensor(record, bytes), float(`${prefix}.q_scale`), n, k);
+  };
+  const { hidden: h, intermediate: i, heads, kvHeads, headDim: hd, vocabSize: v } = config;
+  const embed = linear('model.embed_tokens', v, h);
+  const layers: LlamaLayerWeights[] = [];
+  for (let l = 0; l < config.layers; l++) {
+    const p = `model.layers.${l}`;
+    layers.push({
+      inputNorm: float(`${p}.input_layernorm.weight`),
+      qkv: linear(`${p}.self_attn.qkv_proj`, (heads + 2 * kvHeads) * hd, h),
+      o: linear(`${p}.self_attn.o_proj`, h, heads * hd),
+      postNorm: float(`${p}.post_attention_layernorm.weight`),
+      gateUp: linear(`${p}.mlp.gate_up_proj`, 2 * i, h),
+      down: linear(`${p}.mlp.down_proj`, h, i),
+    });
+  }
+  return {
+    config,
+    embed,
+    layers,
+    finalNorm: float('model.norm.weight'),
+    lmHead: config.tieEmbeddings ? embed : linear('lm_head', v, h),
+  };
+}
+
+/** Config, index, shards and tokenizer of a model, all checked, with dequantized weights. */
+export async function loadLlamaModel(source: ModelSource, options: LoadOptions = {}): Promise<LoadedModel> {
+  const { config, cache, cacheFile } = await readModelIndex(source);
+  const shards = await readShards(source, cache, options);
+  const weights = assembleLlamaWeights(config, cache, shards);
+  const tokenizerJson = await source.read('tokenizer.json');
+  return { config, cache, cacheFile, weights, tokenizerJson };
+}
