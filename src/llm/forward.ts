@@ -22,7 +22,7 @@ import type { PipelineCache } from '../gpu/pipelines';
 import { attentionCall, gatherRowsCall, logSoftmaxGatherCall, residualAddCall, ropeCall, siluMulCall } from './kernels/forward-ops';
 import { embeddingCall, linearCall, type GpuLinear } from './kernels/linear';
 import { rmsnormForwardCall } from './kernels/rmsnorm';
-import { ropeTable } from './reference/ops';
+import { ropeTable } from './rope';
 import type { ScoringLayout } from './scoring-layout';
 
 /** The model dimensions the forward needs (a subset of the parsed mlc-chat-config). */

@@ -7,6 +7,7 @@ import { requestNodeGpuContext } from '../../gpu/node-gpu';
 import { PipelineCache } from '../../gpu/pipelines';
 import { Rng } from '../../util/rng';
 import * as ref from '../reference/ops';
+import { ropeTable } from '../rope';
 import { planScoring } from '../scoring-layout';
 import { attentionCall, gatherRowsCall, logSoftmaxGatherCall, residualAddCall, ropeCall, siluMulCall } from './forward-ops';
 
@@ -52,7 +53,7 @@ describe('forward kernels on Dawn', () => {
     const positions = Uint32Array.from([0, 1, 2, 3, 3, 4, 200]);
     const invFreq = Float32Array.from({ length: headDim / 2 }, (_, d) => 10000 ** (-(2 * d) / headDim));
     const buffer = upload(qkv);
-    const call = await ropeCall(gpu(), buffer, upload(positions), upload(ref.ropeTable(invFreq, 201)), rows, heads, kvHeads, headDim);
+    const call = await ropeCall(gpu(), buffer, upload(positions), upload(ropeTable(invFreq, 201)), rows, heads, kvHeads, headDim);
     const actual = await run(call, buffer, qkv.length);
     const expected = qkv.slice();
     ref.rope(expected, positions, invFreq, heads, kvHeads, headDim);

@@ -20,43 +20,14 @@
  * The per-op functions (matmul, embedding, rope, siluMul) are those of ./ops, shared with the kernel tests;
  * this file adds the RoPE frequencies, plain causal attention, a full log-softmax and the composition.
  */
-import type { Llama3RopeScaling, LlamaConfig } from '../config';
+import type { LlamaConfig } from '../config';
 import type { LlamaWeights } from '../weights';
+import { configInvFreq } from '../rope';
 import { embedding, matmul, rope, siluMul } from './ops';
 import { rmsnormForward } from './rmsnorm';
 
 export { embedding, matmul, rope, siluMul };
-
-/**
- * Llama-3 frequency scaling of one inverse frequency (MLC `rope_freq_llama3`, equal to HF's piecewise
- * `_compute_llama3_parameters`):
- *   smooth = clamp((orig_max / (2 pi)) f - low) / (high - low), 0, 1)      (= (orig_max / wavelen - low) / (high - low))
- *   f'     = (1 - smooth) f / factor + smooth f
- * High frequencies (wavelength < orig_max / high) keep f; low ones (wavelength > orig_max / low) get f / factor;
- * in between they blend linearly in orig_max / wavelength.
- */
-export function llama3ScaledFrequency(freq: number, s: Llama3RopeScaling): number {
-  const smooth = Math.min(1, Math.max(0, ((s.originalMaxPositionEmbeddings / (2 * Math.PI)) * freq - s.lowFreqFactor) / (s.highFreqFactor - s.lowFreqFactor)));
-  return ((1 - smooth) * freq) / s.factor + smooth * freq;
-}
-
-/**
- * invFreq [hd/2]: theta^(-2d/hd), Llama-3-scaled where configured, rounded to float32 (HF and MLC keep
- * them in float32). Pair (d, d + hd/2) turns by position * invFreq[d].
- */
-export function ropeInvFreq(headDim: number, theta: number, scaling: Llama3RopeScaling | null = null): Float32Array {
-  const half = headDim / 2;
-  const inv = new Float32Array(half);
-  for (let d = 0; d < half; d++) {
-    const freq = 1 / theta ** ((2 * d) / headDim);
-    inv[d] = scaling ? llama3ScaledFrequency(freq, scaling) : freq;
-  }
-  return inv;
-}
-
-export function configInvFreq(config: LlamaConfig): Float32Array {
-  return ropeInvFreq(config.headDim, config.ropeTheta, config.ropeScaling);
-}
+export { configInvFreq, llama3ScaledFrequency, ropeInvFreq } from '../rope';
 
 /**
  * Causal attention over one sequence of fused qkv rows [T, (nh + 2 nkv) hd] (after RoPE): row t attends to

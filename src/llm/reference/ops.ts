@@ -25,23 +25,6 @@ export function embedding(table: Float32Array, tokens: ArrayLike<number>, dim: n
 }
 
 /**
- * The RoPE table for positions 0..count-1: [count, hd/2] pairs (cos a, sin a), a = p * invFreq[d] rounded to
- * float32 as HF computes it, then cos and sin to float32. rope.wgsl reads it; the reference below uses it too.
- */
-export function ropeTable(invFreq: Float32Array, count: number): Float32Array {
-  const half = invFreq.length;
-  const table = new Float32Array(count * half * 2);
-  for (let p = 0; p < count; p++) {
-    for (let d = 0; d < half; d++) {
-      const angle = Math.fround(p * invFreq[d]);
-      table[2 * (p * half + d)] = Math.cos(angle);
-      table[2 * (p * half + d) + 1] = Math.sin(angle);
-    }
-  }
-  return table;
-}
-
-/**
  * Rotate-half RoPE on the Q and K heads of fused qkv rows [R, (H + 2*KVH) * hd], in place: the pair
  * (d, d + hd/2) of a row at position p turns by p * invFreq[d].
  */
