@@ -1,0 +1,217 @@
+import { createReadStream, existsSync, statSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { extname, join, normalize } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { INITIAL_PROMPTS, TOMATO_AFTER_PICK_UP, canvasColourStats, expect, test, waitForTask } from './fixtures';
+
+test.describe('playground', () => {
+  test('loads without console errors and finds a WebGPU adapter', async ({ page }) => {
+    await page.goto('./');
+    await expect(page).toHaveTitle(/twosome-web/);
+    await expect(page.getByRole('heading', { name: 'twosome-web' })).toBeVisible();
+    await expect(page.getByLabel('Task')).toHaveValue('tomato-salad');
+    await expect(page.getByTestId('prompt')).toHaveText(INITIAL_PROMPTS['tomato-salad']);
+    const gpu = page.getByTestId('gpu-info');
+    await expect(gpu).toHaveAttribute('data-status', 'ready');
+    await expect(page.getByTestId('gpu-vendor')).not.toHaveText('–');
+    await expect(page.getByTestId('gpu-max-storage')).toHaveText(/\d+(\.\d)? (MiB|GiB)/);
+    await expect(page.getByTestId('webgpu-missing')).toHaveCount(0);
+    // The URL now names the setup, so the link reopens it.
+    await expect(page).toHaveURL(/\?task=tomato-salad&seed=0$/);
+  });
+
+  const SCENE_TASKS = ['tomato-salad', 'tomato-lettuce-salad', 'food-preparation', 'entertainment', 'washing-plate'] as const;
+  for (const taskId of SCENE_TASKS) {
+    test(`draws a non-blank scene for ${taskId}`, async ({ page }) => {
+      await page.goto(`./?task=${taskId}`);
+      await waitForTask(page, taskId);
+      await expect(page.getByLabel('Task')).toHaveValue(taskId);
+      await expect(page.getByTestId('actions').getByRole('button').first()).toBeVisible();
+      if (taskId in INITIAL_PROMPTS) await expect(page.getByTestId('prompt')).toHaveText(INITIAL_PROMPTS[taskId as keyof typeof INITIAL_PROMPTS]);
+      const stats = await canvasColourStats(page);
+      expect(stats.width).toBeGreaterThan(100);
+      expect(stats.distinct, `distinct colours in the ${taskId} canvas`).toBeGreaterThanOrEqual(12);
+      expect(stats.dominantShare, `share of the most common colour in the ${taskId} canvas`).toBeLessThan(0.8);
+    });
+  }
+
+  test('clicking an action steps the environment; keys 1-9 and r work', async ({ page }) => {
+    await page.goto('./?task=tomato-salad&seed=0');
+    const prompt = page.getByTestId('prompt');
+    await expect(prompt).toHaveText(INITIAL_PROMPTS['tomato-salad']);
+    await expect(page.getByTestId('steps')).toHaveText('0');
+
+    await page.getByRole('button', { name: /^pick up the tomato/ }).click();
+    await expect(prompt).toHaveText(TOMATO_AFTER_PICK_UP);
+    await expect(page.getByTestId('steps')).toHaveText('1');
+    await expect(page.getByTestId('primitive-steps')).toHaveText(/^[1-9]\d* \/ 200$/);
+    await expect(page.getByTestId('last-reward')).toHaveText(/^-0\.00\d\d$/);
+    await expect(page.getByTestId('history')).toContainText('pick up the tomato');
+    // The offered texts follow the state: with the tomato in hand, action 3 puts it on the board.
+    await expect(page.getByRole('button', { name: /^put the tomato on the cutting board/ })).toBeVisible();
+
+    await page.keyboard.press('r');
+    await expect(prompt).toHaveText(INITIAL_PROMPTS['tomato-salad']);
+    await expect(page.getByTestId('steps')).toHaveText('0');
+
+    await page.keyboard.press('1');
+    await expect(prompt).toHaveText(TOMATO_AFTER_PICK_UP);
+
+    await page.getByRole('button', { name: 'Reset' }).click();
+    await expect(prompt).toHaveText(INITIAL_PROMPTS['tomato-salad']);
+  });
+
+  test('an Entertainment episode runs to success and ends', async ({ page }) => {
+    await page.goto('./?task=entertainment');
+    await waitForTask(page, 'entertainment');
+    const plan = [
+      'walk to the chips',
+      'grab the chips',
+      'walk to the milk',
+      'grab the milk',
+      'walk to the living room',
+      'walk to the coffee table',
+      'put the chips on the coffee table',
+      'walk to the TV',
+      'turn on the TV',
+      'walk to the sofa',
+      'sit on the sofa',
+    ];
+    for (const [i, text] of plan.entries()) {
+      await page.getByRole('button', { name: new RegExp(`^${text}`) }).click();
+      await expect(page.getByTestId('steps')).toHaveText(`${i + 1} / 50`);
+    }
+    const status = page.getByTestId('episode-status');
+    await expect(status).toHaveAttribute('data-success', 'true');
+    await expect(status).toHaveAttribute('data-done', 'true');
+    await expect(page.getByTestId('last-reward')).toHaveText('+1.0000');
+    await expect(page.getByTestId('episode-return')).toHaveText('+0.5987'); // 0.95^10
+    await expect(page.getByTestId('actions').getByRole('button').first()).toBeDisabled();
+    const stats = await canvasColourStats(page);
+    expect(stats.distinct).toBeGreaterThanOrEqual(12);
+  });
+
+  test('the Task select changes the URL and the scene; back returns', async ({ page }) => {
+    await page.goto('./');
+    await waitForTask(page, 'tomato-salad');
+    await expect(page.getByTestId('scene')).toHaveAttribute('data-scene-kind', 'overcooked');
+
+    await page.getByLabel('Task').selectOption('entertainment');
+    await expect(page).toHaveURL(/[?&]task=entertainment(&|$)/);
+    await waitForTask(page, 'entertainment');
+    await expect(page.getByTestId('scene')).toHaveAttribute('data-scene-kind', 'virtualhome');
+    await expect(page.getByTestId('task-title')).toHaveText('Entertainment');
+    await expect(page.getByTestId('prompt')).toContainText('In order to enjoy the chips and the milk while watching TV');
+
+    await page.getByLabel('Task').selectOption('tomato-lettuce-salad');
+    await expect(page).toHaveURL(/[?&]task=tomato-lettuce-salad(&|$)/);
+    await expect(page.getByTestId('prompt')).toHaveText(INITIAL_PROMPTS['tomato-lettuce-salad']);
+
+    await page.goBack();
+    await expect(page).toHaveURL(/[?&]task=entertainment(&|$)/);
+    await waitForTask(page, 'entertainment');
+    await expect(page.getByLabel('Task')).toHaveValue('entertainment');
+  });
+
+  test('a link with ?task=entertainment&seed=3 opens that setup', async ({ page }) => {
+    await page.goto('./?task=entertainment&seed=3');
+    await waitForTask(page, 'entertainment');
+    await expect(page.getByLabel('Task')).toHaveValue('entertainment');
+    await expect(page.getByLabel('Seed')).toHaveValue('3');
+    await expect(page.getByTestId('task-title')).toHaveText('Entertainment');
+    await expect(page.getByTestId('url-error')).toHaveCount(0);
+  });
+
+  test('an unknown task in the URL shows a message and falls back to tomato-salad', async ({ page }) => {
+    await page.goto('./?task=no-such-task');
+    const message = page.getByTestId('url-error');
+    await expect(message).toBeVisible();
+    await expect(message).toContainText('no-such-task');
+    await expect(message).toContainText('tomato-salad');
+    await waitForTask(page, 'tomato-salad');
+    await expect(page.getByLabel('Task')).toHaveValue('tomato-salad');
+    await expect(page.getByTestId('prompt')).toHaveText(INITIAL_PROMPTS['tomato-salad']);
+    await page.getByRole('button', { name: 'Dismiss message' }).click();
+    await expect(message).toHaveCount(0);
+  });
+
+  test('without WebGPU the page says what to do and the environment still works', async ({ page }) => {
+    await page.addInitScript(() => {
+      delete (Navigator.prototype as { gpu?: unknown }).gpu;
+    });
+    await page.goto('./');
+    const missing = page.getByTestId('webgpu-missing');
+    await expect(missing).toBeVisible();
+    await expect(missing).toContainText('Chrome');
+    await expect(missing).toContainText('enable-unsafe-webgpu');
+    await expect(missing).toContainText('localhost');
+    await expect(page.getByTestId('gpu-info')).toHaveAttribute('data-status', 'missing');
+    await page.getByRole('button', { name: /^pick up the tomato/ }).click();
+    await expect(page.getByTestId('prompt')).toHaveText(TOMATO_AFTER_PICK_UP);
+  });
+});
+
+test.describe('deployment under a sub-path', () => {
+  const DIST = fileURLToPath(new URL('../dist/', import.meta.url)).replace(/\/$/, '');
+  const BASE = '/sub/path/';
+  const TYPES: Record<string, string> = {
+    '.html': 'text/html; charset=utf-8',
+    '.js': 'text/javascript; charset=utf-8',
+    '.mjs': 'text/javascript; charset=utf-8',
+    '.css': 'text/css; charset=utf-8',
+    '.json': 'application/json',
+    '.map': 'application/json',
+    '.svg': 'image/svg+xml',
+    '.png': 'image/png',
+    '.wasm': 'application/wasm',
+    '.wgsl': 'text/plain; charset=utf-8',
+  };
+  let server: Server;
+  let origin = '';
+
+  test.beforeAll(async () => {
+    expect(existsSync(join(DIST, 'index.html')), 'dist/ is built (run `npx vite build` first)').toBe(true);
+    server = createServer((req, res) => {
+      const path = decodeURIComponent(new URL(req.url ?? '/', 'http://localhost').pathname);
+      if (!path.startsWith(BASE)) {
+        res.writeHead(404).end('not under the sub-path');
+        return;
+      }
+      let file = normalize(join(DIST, path.slice(BASE.length)));
+      if (!file.startsWith(DIST)) {
+        res.writeHead(403).end();
+        return;
+      }
+      if (existsSync(file) && statSync(file).isDirectory()) file = join(file, 'index.html');
+      if (!existsSync(file)) {
+        res.writeHead(404).end('not found');
+        return;
+      }
+      res.writeHead(200, { 'content-type': TYPES[extname(file)] ?? 'application/octet-stream' });
+      createReadStream(file).pipe(res);
+    });
+    await new Promise<void>((r) => server.listen(0, 'localhost', r));
+    origin = `http://localhost:${(server.address() as AddressInfo).port}`;
+  });
+
+  test.afterAll(async () => {
+    await new Promise((r) => server?.close(r));
+  });
+
+  test('the built site loads its assets and worker with relative URLs', async ({ page }) => {
+    const outside: string[] = [];
+    page.on('request', (req) => {
+      const url = new URL(req.url());
+      if (url.origin === origin && !url.pathname.startsWith(BASE)) outside.push(url.pathname);
+    });
+    await page.goto(`${origin}${BASE}?task=tomato-salad`);
+    await expect(page.getByTestId('prompt')).toHaveText(INITIAL_PROMPTS['tomato-salad']);
+    await page.getByRole('button', { name: /^pick up the tomato/ }).click();
+    await expect(page.getByTestId('prompt')).toHaveText(TOMATO_AFTER_PICK_UP);
+    await expect(page.getByTestId('gpu-info')).toHaveAttribute('data-status', 'ready');
+    const stats = await canvasColourStats(page);
+    expect(stats.distinct).toBeGreaterThanOrEqual(12);
+    expect(outside, 'requests outside the sub-path').toEqual([]);
+  });
+});

@@ -1,0 +1,93 @@
+/**
+ * WebGPU detection for the playground: finds an adapter and records what the UI shows about it. The
+ * environments need no GPU, so a missing adapter only disables GPU features; it never blocks the page.
+ */
+import { create } from 'zustand';
+
+export interface GpuInfo {
+  vendor: string;
+  architecture: string;
+  device: string;
+  description: string;
+  isFallbackAdapter: boolean;
+  /** Adapter features, sorted (e.g. shader-f16, subgroups, timestamp-query). */
+  features: string[];
+  limits: {
+    maxStorageBufferBindingSize: number;
+    maxBufferSize: number;
+    maxComputeWorkgroupStorageSize: number;
+    maxComputeInvocationsPerWorkgroup: number;
+    maxComputeWorkgroupsPerDimension: number;
+  };
+}
+
+export type GpuProblem = 'insecure-context' | 'no-webgpu' | 'no-adapter' | 'adapter-error';
+
+export type GpuState =
+  | { status: 'detecting' }
+  | { status: 'ready'; info: GpuInfo }
+  | { status: 'missing'; problem: GpuProblem; detail: string };
+
+export const useGpu = create<GpuState>()(() => ({ status: 'detecting' }));
+
+let detection: Promise<GpuState> | null = null;
+
+/** Detects WebGPU once per page and stores the outcome in useGpu. */
+export function detectGpu(): Promise<GpuState> {
+  detection ??= probe().then((state) => {
+    useGpu.setState(state, true);
+    return state;
+  });
+  return detection;
+}
+
+async function probe(): Promise<GpuState> {
+  if (typeof window !== 'undefined' && !window.isSecureContext) {
+    return {
+      status: 'missing',
+      problem: 'insecure-context',
+      detail: `This page is not a secure context (${window.location.protocol}//${window.location.host}), and browsers offer WebGPU only to secure contexts.`,
+    };
+  }
+  const gpu = (navigator as Navigator & { gpu?: GPU }).gpu;
+  if (!gpu) {
+    return { status: 'missing', problem: 'no-webgpu', detail: 'This browser does not expose WebGPU (navigator.gpu is undefined).' };
+  }
+  let adapter: GPUAdapter | null;
+  try {
+    adapter = (await gpu.requestAdapter({ powerPreference: 'high-performance' })) ?? (await gpu.requestAdapter());
+  } catch (error) {
+    return {
+      status: 'missing',
+      problem: 'adapter-error',
+      detail: `Requesting a WebGPU adapter failed: ${error instanceof Error ? error.message : String(error)}`,
+    };
+  }
+  if (!adapter) {
+    return {
+      status: 'missing',
+      problem: 'no-adapter',
+      detail: 'WebGPU is present but no adapter is available (the GPU may be blocklisted, or hardware acceleration is off).',
+    };
+  }
+  const info = (adapter as GPUAdapter & { info?: GPUAdapterInfo }).info;
+  const limits = adapter.limits;
+  return {
+    status: 'ready',
+    info: {
+      vendor: info?.vendor ?? '',
+      architecture: info?.architecture ?? '',
+      device: info?.device ?? '',
+      description: info?.description ?? '',
+      isFallbackAdapter: Boolean((info as { isFallbackAdapter?: boolean } | undefined)?.isFallbackAdapter),
+      features: [...adapter.features].map(String).sort(),
+      limits: {
+        maxStorageBufferBindingSize: limits.maxStorageBufferBindingSize,
+        maxBufferSize: limits.maxBufferSize,
+        maxComputeWorkgroupStorageSize: limits.maxComputeWorkgroupStorageSize,
+        maxComputeInvocationsPerWorkgroup: limits.maxComputeInvocationsPerWorkgroup,
+        maxComputeWorkgroupsPerDimension: limits.maxComputeWorkgroupsPerDimension,
+      },
+    },
+  };
+}

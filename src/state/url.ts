@@ -1,0 +1,61 @@
+/**
+ * The playground's setup lives in the URL query (`?task=entertainment&seed=3`) so that a link reopens the
+ * same task and seed. Parsing never throws: a bad value falls back to the default and says why.
+ */
+import { TASK_IDS, isTaskId } from '../envs/registry';
+import type { TaskId } from '../envs/types';
+
+export const DEFAULT_TASK: TaskId = 'tomato-salad';
+export const DEFAULT_SEED = 0;
+
+export interface Setup {
+  taskId: TaskId;
+  seed: number;
+}
+
+export interface ParsedSetup extends Setup {
+  /** Human-readable problems found in the query (unknown task, bad seed); empty when it was fine. */
+  problems: string[];
+}
+
+export function parseSetup(search: string): ParsedSetup {
+  const params = new URLSearchParams(search);
+  const problems: string[] = [];
+  let taskId = DEFAULT_TASK;
+  let seed = DEFAULT_SEED;
+
+  const task = params.get('task');
+  if (task !== null) {
+    if (isTaskId(task)) taskId = task;
+    else
+      problems.push(
+        `Unknown task "${task}" in the URL. Showing the default task "${DEFAULT_TASK}" instead. Available tasks: ${TASK_IDS.join(', ')}.`,
+      );
+  }
+
+  const seedText = params.get('seed');
+  if (seedText !== null) {
+    const value = Number(seedText);
+    if (seedText.trim() !== '' && Number.isSafeInteger(value) && value >= 0) seed = value;
+    else problems.push(`Invalid seed "${seedText}" in the URL (use a non-negative integer). Using seed ${DEFAULT_SEED}.`);
+  }
+  return { taskId, seed, problems };
+}
+
+/** The query string for a setup, keeping any other parameters already in `search`. */
+export function formatSetup(setup: Setup, search = ''): string {
+  const params = new URLSearchParams(search);
+  params.set('task', setup.taskId);
+  params.set('seed', String(setup.seed));
+  return `?${params.toString()}`;
+}
+
+/** Writes the setup into the address bar: `push` adds a history entry (back returns), `replace` does not. */
+export function writeSetupToUrl(setup: Setup, mode: 'push' | 'replace'): void {
+  if (typeof window === 'undefined') return;
+  const query = formatSetup(setup, window.location.search);
+  if (query === window.location.search) return;
+  const url = `${window.location.pathname}${query}${window.location.hash}`;
+  if (mode === 'push') window.history.pushState(null, '', url);
+  else window.history.replaceState(null, '', url);
+}

@@ -1,0 +1,57 @@
+import { useEffect } from 'react';
+import { detectGpu } from '../state/gpu';
+import { usePlayground } from '../state/playground';
+import { parseSetup, writeSetupToUrl } from '../state/url';
+import { createWorkerEnvClient } from '../worker/client';
+import { ActionsCard, EpisodeStats, HistoryCard, PromptCard } from './EpisodePanel';
+import { GpuPanel } from './GpuPanel';
+import { Header } from './Header';
+import { SetupNotices, WebGpuMissing } from './Notices';
+import { Stage } from './Stage';
+import { useKeyboardShortcuts } from './useKeyboard';
+
+/** Reads task and seed from the URL and opens them (also on back/forward). */
+function useUrlSetup(): void {
+  useEffect(() => {
+    const client = createWorkerEnvClient();
+    const store = usePlayground.getState();
+    store.attach(client);
+    const openFromUrl = () => {
+      const setup = parseSetup(window.location.search);
+      writeSetupToUrl(setup, 'replace');
+      void usePlayground.getState().open(setup.taskId, setup.seed, setup.problems);
+    };
+    openFromUrl();
+    window.addEventListener('popstate', openFromUrl);
+    return () => {
+      window.removeEventListener('popstate', openFromUrl);
+      client.dispose();
+    };
+  }, []);
+}
+
+export function App() {
+  useUrlSetup();
+  useKeyboardShortcuts();
+  useEffect(() => {
+    void detectGpu();
+  }, []);
+
+  return (
+    <div className="app">
+      <Header />
+      <SetupNotices />
+      <WebGpuMissing />
+      <main className="layout">
+        <Stage />
+        <aside className="panel">
+          <EpisodeStats />
+          <PromptCard />
+          <ActionsCard />
+          <HistoryCard />
+          <GpuPanel />
+        </aside>
+      </main>
+    </div>
+  );
+}

@@ -1,0 +1,94 @@
+import { useEffect, useState } from 'react';
+import { TASKS } from '../envs/registry';
+import type { TaskId } from '../envs/types';
+import { useGpu } from '../state/gpu';
+import { usePlayground } from '../state/playground';
+
+const FAMILIES = [
+  { family: 'overcooked', label: 'Overcooked' },
+  { family: 'virtualhome', label: 'VirtualHome' },
+] as const;
+
+export function Header() {
+  return (
+    <header className="topbar">
+      <div className="brand">
+        <span className="brand-mark" aria-hidden="true" />
+        <h1>twosome-web</h1>
+        <span className="brand-tagline">LLM agents acting in Overcooked and VirtualHome</span>
+      </div>
+      <div className="topbar-controls">
+        <TaskSelect />
+        <SeedInput />
+      </div>
+      <GpuBadge />
+    </header>
+  );
+}
+
+function TaskSelect() {
+  const taskId = usePlayground((s) => s.taskId);
+  const selectTask = usePlayground((s) => s.selectTask);
+  return (
+    <label className="field">
+      <span className="field-label">Task</span>
+      <select value={taskId} onChange={(e) => void selectTask(e.target.value as TaskId)} data-testid="task-select">
+        {FAMILIES.map(({ family, label }) => (
+          <optgroup key={family} label={label}>
+            {TASKS.filter((t) => t.family === family).map((t) => (
+              <option key={t.id} value={t.id}>
+                {t.split === 'unseen' ? `${t.title} (unseen)` : t.title}
+              </option>
+            ))}
+          </optgroup>
+        ))}
+      </select>
+    </label>
+  );
+}
+
+function SeedInput() {
+  const seed = usePlayground((s) => s.seed);
+  const selectSeed = usePlayground((s) => s.selectSeed);
+  const [text, setText] = useState(String(seed));
+  useEffect(() => setText(String(seed)), [seed]);
+  const commit = () => {
+    const value = Number(text);
+    if (text.trim() !== '' && Number.isSafeInteger(value) && value >= 0) void selectSeed(value);
+    else setText(String(seed));
+  };
+  return (
+    <label className="field field--seed">
+      <span className="field-label">Seed</span>
+      <input
+        type="number"
+        min={0}
+        step={1}
+        inputMode="numeric"
+        value={text}
+        onChange={(e) => setText(e.target.value)}
+        onBlur={commit}
+        onKeyDown={(e) => {
+          if (e.key === 'Enter') commit();
+        }}
+        data-testid="seed-input"
+      />
+    </label>
+  );
+}
+
+function GpuBadge() {
+  const gpu = useGpu();
+  const text =
+    gpu.status === 'ready'
+      ? `WebGPU: ${[gpu.info.vendor, gpu.info.architecture].filter(Boolean).join(' · ') || gpu.info.description || 'adapter ready'}`
+      : gpu.status === 'missing'
+        ? 'WebGPU unavailable'
+        : 'Detecting WebGPU…';
+  return (
+    <div className={`gpu-badge gpu-badge--${gpu.status}`} title={text}>
+      <span className="dot" aria-hidden="true" />
+      <span className="gpu-badge-text">{text}</span>
+    </div>
+  );
+}

@@ -1,0 +1,46 @@
+import { getTask } from '../envs/registry';
+import { SceneView } from '../scene/SceneView';
+import { usePlayground } from '../state/playground';
+
+/** The 3D scene with the task's title and a short legend. */
+export function Stage() {
+  const render = usePlayground((s) => s.render);
+  const taskId = usePlayground((s) => s.taskId);
+  const phase = usePlayground((s) => s.phase);
+  const task = getTask(taskId);
+  return (
+    <section className="stage" aria-label="Scene">
+      <div className="stage-head">
+        <div>
+          <h2 data-testid="task-title">{task.title}</h2>
+          <p>{task.description}</p>
+        </div>
+        <div className="chips">
+          <span className="chip">{task.family === 'overcooked' ? 'Overcooked' : 'VirtualHome'}</span>
+          <span className={`chip ${task.split === 'unseen' ? 'chip--accent' : ''}`}>{task.split === 'unseen' ? 'unseen variant' : 'training task'}</span>
+        </div>
+      </div>
+      <div className="stage-canvas">
+        <SceneView render={render} className="scene" />
+        {!render && <div className="stage-overlay">{phase === 'error' ? 'The environment failed to start.' : 'Loading environment…'}</div>}
+        <div className="stage-legend" aria-hidden="true">
+          {task.family === 'overcooked' ? (
+            <>
+              <span>
+                <i className="swatch swatch--view" /> agent’s 5×5 view
+              </span>
+              <span>drag to orbit · scroll to zoom</span>
+            </>
+          ) : (
+            <>
+              <span>
+                <i className="swatch swatch--room" /> agent’s room
+              </span>
+              <span>drag to orbit · scroll to zoom</span>
+            </>
+          )}
+        </div>
+      </div>
+    </section>
+  );
+}
