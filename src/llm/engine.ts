@@ -1,0 +1,121 @@
+/**
+ * The LLaMA engine on WebGPU: loads an MLC model onto the GPU and scores TWOSOME's actions.
+ *
+ * score() runs every prompt once and all of its actions in the same pass, attending to the shared prompt
+ * (scoring-layout.ts, forward.ts), and returns per action the token ids, summed log-prob, token and word
+ * counts, the three policies (spec section 1), and per prompt the final-norm hidden state of its last token
+ * (the critic's input). Several prompts (parallel environments) go in one call.
+ */
+import { ModelFormatError } from './errors';
+import type { LlamaConfig } from './config';
+import type { GpuContext } from '../gpu/device';
+import { PipelineCache } from '../gpu/pipelines';
+import { ScoringForward, type GpuModelWeights } from './forward';
+import { destroyGpuWeights, uploadLlamaWeights, type UploadProgress } from './gpu-weights';
+import { configInvFreq } from './rope';
+import { planScoring } from './scoring-layout';
+import { checkShardBytes } from './tensor-cache';
+import { LlmTokenizer, wordCount } from './tokenizer';
+import { readModelIndex, type ModelSource } from './weights';
+import { policies, type Normalization } from './reference/score';
+
+export interface ScoredAction {
+  text: string;
+  /** The action's tokens as scored after `prompt + " "`. */
+  tokenIds: number[];
+  tokenLogprobs: number[];
+  /** Summed log-prob of the action's tokens. */
+  logprob: number;
+  nTokens: number;
+  nWords: number;
+}
+
+export interface ScoredPrompt {
+  prompt: string;
+  /** BOS + prompt ids. */
+  promptTokenIds: number[];
+  actions: ScoredAction[];
+  policy: Record<Normalization, number[]>;
+  /** [hidden]: final-norm hidden state of the last prompt token. */
+  critic: Float32Array;
+}
+
+export interface LoadEngineOptions {
+  verifyMd5?: boolean;
+  onProgress?: (progress: UploadProgress) => void;
+}
+
+export class LlamaEngine {
+  private readonly pipelines: PipelineCache;
+
+  private constructor(
+    readonly gpu: GpuContext,
+    readonly config: LlamaConfig,
+    readonly tokenizer: LlmTokenizer,
+    readonly weights: GpuModelWeights,
+  ) {
+    this.pipelines = new PipelineCache(gpu.device);
+  }
+
+  static async load(gpu: GpuContext, source: ModelSource, options: LoadEngineOptions = {}): Promise<LlamaEngine> {
+    const { config, cache } = await readModelIndex(source);
+    const tokenizerBytes = await source.read('tokenizer.json');
+    if (!tokenizerBytes) throw new ModelFormatError(source.describe('tokenizer.json'), 'missing: the model needs an HF tokenizer.json');
+    const tokenizer = await LlmTokenizer.fromJSON(tokenizerBytes, { bosId: config.bosTokenId, file: source.describe('tokenizer.json') });
+    if (tokenizer.vocabSize > config.vocabSize) {
+      throw new ModelFormatError(source.describe('tokenizer.json'), `has ${tokenizer.vocabSize} tokens but the model's vocab_size is ${config.vocabSize}`);
+    }
+    const readShard = async (index: number): Promise<Uint8Array> => {
+      const shard = cache.shards[index];
+      const bytes = await source.read(shard.dataPath);
+      if (!bytes) throw new ModelFormatError(source.describe(shard.dataPath), 'missing: a weight shard listed in the tensor cache; download the model again');
+      checkShardBytes(shard, bytes, source.describe(shard.dataPath), options.verifyMd5 ?? true);
+      return bytes;
+    };
+    const weights = await uploadLlamaWeights(gpu.device, config, cache, readShard, configInvFreq(config), options.onProgress);
+    return new LlamaEngine(gpu, config, tokenizer, weights);
+  }
+
+  /** Scores each prompt's actions; `mode: 'separate'` runs every prompt + action on its own (for comparison). */
+  async score(requests: readonly { prompt: string; actions: readonly string[] }[], mode: 'shared' | 'separate' = 'shared'): Promise<ScoredPrompt[]> {
+    const tokenized = requests.map(({ prompt, actions }) => {
+      if (actions.length === 0) throw new Error('score: a prompt needs at least one action');
+      const promptTokenIds = this.tokenizer.encodePrompt(prompt);
+      const actionTokenIds = actions.map((a) => this.tokenizer.encodeAction(prompt, a));
+      const longest = promptTokenIds.length + Math.max(...actionTokenIds.map((ids) => ids.length));
+      if (longest > this.config.contextWindow) {
+        throw new Error(`score: prompt + action is ${longest} tokens, longer than the model's context window of ${this.config.contextWindow}`);
+      }
+      return { prompt, actions, promptTokenIds, actionTokenIds };
+    });
+    const layout = planScoring(
+      tokenized.map((t) => ({ promptTokens: t.promptTokenIds, actionTokens: t.actionTokenIds })),
+      mode,
+    );
+    const forward = await ScoringForward.build(this.gpu.device, this.pipelines, this.weights, layout);
+    try {
+      const { tokenLogprobs, lastPromptHidden } = await forward.run();
+      const D = this.config.hidden;
+      return tokenized.map((t, p) => {
+        const actions = t.actions.map((text, k) => {
+          const { first, count } = layout.actionLogitRanges[p][k];
+          const lps = Array.from(tokenLogprobs.subarray(first, first + count));
+          return { text, tokenIds: t.actionTokenIds[k], tokenLogprobs: lps, logprob: lps.reduce((a, b) => a + b, 0), nTokens: count, nWords: wordCount(text) };
+        });
+        return {
+          prompt: t.prompt,
+          promptTokenIds: t.promptTokenIds,
+          actions,
+          policy: policies(actions),
+          critic: lastPromptHidden.slice(p * D, (p + 1) * D),
+        };
+      });
+    } finally {
+      forward.dispose();
+    }
+  }
+
+  dispose(): void {
+    destroyGpuWeights(this.weights);
+  }
+}
