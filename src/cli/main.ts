@@ -15,6 +15,8 @@ usage:
       the tasks: id, title, actions, horizon, optimal return
   twosome bench env --task ID [--seconds S] [--json]
       environment speed under a seeded uniform-random policy, with and without text observations
+  twosome score --model DIR|URL|micro --task ID [--actions 0,2] [--json]
+      replay the actions, then score the offered actions with the WebGPU LLaMA engine (TWOSOME's policy)
   twosome gpu [--json]
       the WebGPU adapter this machine gives (Dawn; SwiftShader where no GPU exists)
   twosome make-model --out DIR [--hidden N] [--layers N] [--heads N] [--kv-heads N] [--intermediate N]
@@ -37,7 +39,11 @@ const COMMANDS: Record<string, Record<string, () => Promise<Command>> | (() => P
   },
   gpu: async () => (await import('./gpu-info')).gpuInfo,
   'make-model': async () => (await import('./make-model')).makeModelCommand,
+  score: async () => (await import('./score')).scoreCommand,
 };
+
+/** Errors that come from what the user gave (a flag, a file, a model, a URL): one line, exit code 2. */
+const USER_ERRORS = new Set(['UsageError', 'ModelFormatError', 'TokenizerError', 'ModelUrlError', 'WebGpuUnavailableError', 'InvalidActionError', 'UnknownTaskError']);
 
 export async function main(argv: string[]): Promise<number> {
   try {
@@ -54,7 +60,7 @@ export async function main(argv: string[]): Promise<number> {
     return await (await command())(rest);
   } catch (error) {
     if (process.env.TWOSOME_DEBUG) console.error(error);
-    if (error instanceof UsageError) {
+    if (error instanceof Error && USER_ERRORS.has(error.name)) {
       process.stderr.write(`twosome: ${error.message}\n`);
       return 2;
     }

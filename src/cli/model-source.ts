@@ -1,0 +1,18 @@
+/** Resolves the CLI's --model argument: "micro" (the shipped model), a directory, or an https URL. */
+import { existsSync, statSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { urlSource } from '../llm/url-source';
+import type { ModelSource } from '../llm/weights';
+import { directorySource } from '../llm/weights-node';
+import { UsageError } from './errors';
+
+export const MICRO_MODEL_DIR = fileURLToPath(new URL('../../public/models/micro/', import.meta.url));
+
+export function resolveModelSource(model: string | undefined): ModelSource {
+  if (!model || model === 'micro') return directorySource(MICRO_MODEL_DIR);
+  if (/^[a-z]+:\/\//i.test(model)) return urlSource(model);
+  if (!existsSync(model) || !statSync(model).isDirectory()) {
+    throw new UsageError(`--model ${model}: no such directory; give "micro", an MLC model directory, or an https:// URL`);
+  }
+  return directorySource(model);
+}

@@ -1,0 +1,68 @@
+/**
+ * `twosome score --model DIR|URL|micro --task ID [--actions 0,2] [--json]`: replays the actions in the task's
+ * environment, then scores the offered actions after the current prompt with the WebGPU engine:
+ * {"prompt","promptTokenIds","actions":[{"text","tokenIds","logprob","nTokens","nWords"}],
+ *  "policy":{"sum":[..],"token":[..],"word":[..]}}.
+ */
+import { createEnv, isTaskId, TASK_IDS } from '../envs/registry';
+import { InvalidActionError } from '../envs/types';
+import { requestNodeGpuContext } from '../gpu/node-gpu';
+import { LlamaEngine } from '../llm/engine';
+import { parseFlags, parseIndexList } from './args';
+import { UsageError } from './errors';
+import { resolveModelSource } from './model-source';
+
+const USAGE = 'twosome score --model DIR|URL|micro --task ID [--actions 0,2] [--json]';
+
+export async function scoreCommand(argv: string[]): Promise<number> {
+  const { values } = parseFlags(
+    argv,
+    { model: { type: 'string' }, task: { type: 'string' }, actions: { type: 'string' }, json: { type: 'boolean', default: false } },
+    USAGE,
+  );
+  if (!values.task) throw new UsageError(`--task is required\nusage: ${USAGE}`);
+  if (!isTaskId(values.task)) throw new UsageError(`unknown task "${values.task}": use one of ${TASK_IDS.join(', ')}`);
+  const replay = parseIndexList(values.actions ?? '', '--actions');
+  const source = resolveModelSource(values.model);
+
+  const env = createEnv(values.task);
+  env.reset(0);
+  replay.forEach((index, i) => {
+    if (env.done) throw new UsageError(`--actions: the episode ended after ${i} actions; no more can be replayed`);
+    try {
+      env.step(index);
+    } catch (error) {
+      if (error instanceof InvalidActionError) throw new UsageError(`--actions step ${i}: ${error.message}`);
+      throw error;
+    }
+  });
+  const { prompt, actions } = env.observe();
+
+  const gpu = await requestNodeGpuContext();
+  try {
+    const engine = await LlamaEngine.load(gpu, source);
+    const [scored] = await engine.score([{ prompt, actions }]);
+    engine.dispose();
+    const output = {
+      prompt: scored.prompt,
+      promptTokenIds: scored.promptTokenIds,
+      actions: scored.actions.map(({ text, tokenIds, logprob, nTokens, nWords }) => ({ text, tokenIds, logprob, nTokens, nWords })),
+      policy: scored.policy,
+    };
+    if (values.json) process.stdout.write(`${JSON.stringify(output)}\n`);
+    else {
+      process.stdout.write(`${prompt}\n\n`);
+      const width = Math.max(...actions.map((a) => a.length));
+      process.stdout.write(`${'action'.padEnd(width)}  tokens words   logprob   sum%  token%  word%\n`);
+      output.actions.forEach((a, k) => {
+        const pct = (p: number) => (100 * p).toFixed(1).padStart(6);
+        process.stdout.write(
+          `${a.text.padEnd(width)}  ${String(a.nTokens).padStart(6)} ${String(a.nWords).padStart(5)} ${a.logprob.toFixed(4).padStart(9)} ${pct(output.policy.sum[k])} ${pct(output.policy.token[k])} ${pct(output.policy.word[k])}\n`,
+        );
+      });
+    }
+  } finally {
+    gpu.device.destroy();
+  }
+  return 0;
+}
