@@ -1,6 +1,6 @@
 /**
  * A ModelSource over HTTP(S): `<base>/<file>` (a Hugging Face `.../resolve/main/` URL or any CORS-enabled
- * host). Only https, or http on localhost, is accepted. Transient failures are retried with backoff; a 404
+ * host). Only https, http on localhost, or the page's own origin is accepted. Transient failures are retried with backoff; a 404
  * is "no such file", which lets the loader try ndarray-cache.json after tensor-cache.json.
  */
 import type { ModelSource } from './weights';
@@ -13,15 +13,18 @@ export class ModelUrlError extends Error {
 }
 
 export function checkModelUrl(url: string): URL {
+  // In the browser a relative URL (the shipped micro model, "./models/micro/") resolves against the page.
+  const page = (globalThis as { location?: { href: string; origin: string } }).location;
   let parsed: URL;
   try {
-    parsed = new URL(url);
+    parsed = new URL(url, page?.href);
   } catch {
     throw new ModelUrlError(`"${url}" is not a URL; give a model directory, "micro", or an https:// URL of an MLC model`);
   }
   const local = ['localhost', '127.0.0.1', '[::1]'].includes(parsed.hostname);
-  if (parsed.protocol !== 'https:' && !(parsed.protocol === 'http:' && local)) {
-    throw new ModelUrlError(`${url}: only https:// URLs (or http://localhost) are accepted for models`);
+  const sameOrigin = page !== undefined && parsed.origin === page.origin;
+  if (parsed.protocol !== 'https:' && !(parsed.protocol === 'http:' && local) && !sameOrigin) {
+    throw new ModelUrlError(`${url}: only https:// URLs (or http://localhost, or this page's own origin) are accepted for models`);
   }
   if (!parsed.pathname.endsWith('/')) parsed.pathname += '/';
   return parsed;
