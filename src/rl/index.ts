@@ -1,0 +1,16 @@
+/**
+ * The reinforcement-learning core: configs, the TWOSOME policy over action scores, GAE, PPO losses with their
+ * gradients, the update schedule, rollouts and metrics, Adam, and the two CPU baselines (PPO-MLP, SayCan).
+ */
+export * from './config';
+export * from './categorical';
+export * from './policy';
+export * from './gae';
+export * from './ppo-loss';
+export * from './minibatch';
+export * from './rollout';
+export * from './adam';
+export { Mlp, type MlpForward, type MlpInit } from './mlp/mlp';
+export { orthogonalMatrix } from './mlp/orthogonal';
+export * from './ppo-mlp';
+export * from './saycan';
