@@ -17,6 +17,8 @@ usage:
       environment speed under a seeded uniform-random policy, with and without text observations
   twosome score --model DIR|URL|micro --task ID [--actions 0,2] [--json]
       replay the actions, then score the offered actions with the WebGPU LLaMA engine (TWOSOME's policy)
+  twosome bench score [--model DIR|URL|micro] [--json]
+      shared-prompt scoring against one sequence per action, same device and run; per-kernel GFLOP/s
   twosome gpu [--json]
       the WebGPU adapter this machine gives (Dawn; SwiftShader where no GPU exists)
   twosome make-model --out DIR [--hidden N] [--layers N] [--heads N] [--kv-heads N] [--intermediate N]
@@ -36,6 +38,7 @@ const COMMANDS: Record<string, Record<string, () => Promise<Command>> | (() => P
   },
   bench: {
     env: async () => benchEnvCommand,
+    score: async () => (await import('./bench-score')).benchScoreCommand,
   },
   gpu: async () => (await import('./gpu-info')).gpuInfo,
   'make-model': async () => (await import('./make-model')).makeModelCommand,

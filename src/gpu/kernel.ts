@@ -14,6 +14,13 @@ export interface KernelCall {
   workgroups: [number, number, number];
   /** Buffers the call owns (its uniforms), released by disposeCalls. */
   owned: GPUBuffer[];
+  /** Arithmetic and memory traffic of one dispatch, for the benchmarks' GFLOP/s and GB/s. */
+  cost?: KernelCost;
+}
+
+export interface KernelCost {
+  flops: number;
+  bytes: number;
 }
 
 /** Uniform words for a kernel's Params struct: u32 entries as numbers, f32 entries as { f32: value }. */
@@ -26,6 +33,7 @@ export function makeCall(
   params: UniformWords,
   buffers: GPUBuffer[],
   workgroups: [number, number?, number?],
+  cost?: KernelCost,
 ): KernelCall {
   const limit = device.limits.maxComputeWorkgroupsPerDimension;
   const wg: [number, number, number] = [workgroups[0], workgroups[1] ?? 1, workgroups[2] ?? 1];
@@ -45,7 +53,7 @@ export function makeCall(
     layout: pipeline.getBindGroupLayout(0),
     entries: [uniform, ...buffers].map((buffer, binding) => ({ binding, resource: { buffer } })),
   });
-  return { label, pipeline, bindGroup, workgroups: wg, owned: [uniform] };
+  return { label, pipeline, bindGroup, workgroups: wg, owned: [uniform], cost };
 }
 
 export function encodeCalls(pass: GPUComputePassEncoder, calls: readonly KernelCall[]): void {

@@ -15,9 +15,11 @@ import { destroyGpuWeights, uploadLlamaWeights, type UploadProgress } from './gp
 import { configInvFreq } from './rope';
 import { planScoring } from './scoring-layout';
 import { checkShardBytes } from './tensor-cache';
-import { LlmTokenizer, wordCount } from './tokenizer';
+import { LlmTokenizer } from './tokenizer';
+import { countWords } from '../util/words';
+import { actionDistribution } from '../rl/policy';
+import type { Normalization } from '../rl/config';
 import { readModelIndex, type ModelSource } from './weights';
-import { policies, type Normalization } from './reference/score';
 
 export interface ScoredAction {
   text: string;
@@ -100,13 +102,17 @@ export class LlamaEngine {
         const actions = t.actions.map((text, k) => {
           const { first, count } = layout.actionLogitRanges[p][k];
           const lps = Array.from(tokenLogprobs.subarray(first, first + count));
-          return { text, tokenIds: t.actionTokenIds[k], tokenLogprobs: lps, logprob: lps.reduce((a, b) => a + b, 0), nTokens: count, nWords: wordCount(text) };
+          return { text, tokenIds: t.actionTokenIds[k], tokenLogprobs: lps, logprob: lps.reduce((a, b) => a + b, 0), nTokens: count, nWords: countWords(text) };
         });
         return {
           prompt: t.prompt,
           promptTokenIds: t.promptTokenIds,
           actions,
-          policy: policies(actions),
+          policy: {
+            sum: Array.from(actionDistribution(actions, 'sum').probs),
+            token: Array.from(actionDistribution(actions, 'token').probs),
+            word: Array.from(actionDistribution(actions, 'word').probs),
+          },
           critic: lastPromptHidden.slice(p * D, (p + 1) * D),
         };
       });

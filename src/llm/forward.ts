@@ -101,6 +101,8 @@ export class ScoringForward {
 
     let maxPosition = 0;
     for (const p of layout.positions) maxPosition = Math.max(maxPosition, p);
+    let totalKeys = 0;
+    for (let r = 0; r < R; r++) totalKeys += layout.segments[4 * r + 1] + layout.segments[4 * r + 3];
     const tokens = this.alloc(layout.tokens, 'tokens');
     const positions = this.alloc(layout.positions, 'positions');
     const segments = this.alloc(layout.segments, 'segments');
@@ -127,7 +129,7 @@ export class ScoringForward {
       c.push(await rmsnormForwardCall(this.device, pipelines, { x, weight: layer.inputNorm, y: xn, rstd }, R, D, shape.rmsNormEps));
       c.push(await linearCall(ctx, xn, layer.qkv, qkv, R));
       c.push(await ropeCall(ctx, qkv, positions, cosSin, R, H, KVH, hd));
-      c.push(await attentionCall(ctx, qkv, segments, attn, R, H, KVH, hd));
+      c.push(await attentionCall(ctx, qkv, segments, attn, R, H, KVH, hd, totalKeys));
       c.push(await linearCall(ctx, attn, layer.o, proj, R));
       c.push(await residualAddCall(ctx, x, proj, R * D));
       c.push(await rmsnormForwardCall(this.device, pipelines, { x, weight: layer.postNorm, y: xn, rstd }, R, D, shape.rmsNormEps));
@@ -143,6 +145,11 @@ export class ScoringForward {
       c.push(await linearCall(ctx, gathered, this.model.lmHead, logits, J));
       c.push(await logSoftmaxGatherCall(ctx, logits, targets, this.logprobs, J, V));
     }
+  }
+
+  /** The prepared kernel calls, in order (for profiling). */
+  get kernelCalls(): readonly KernelCall[] {
+    return this.calls;
   }
 
   /** Records the whole pass into one compute pass; nothing is read back until it has been submitted. */

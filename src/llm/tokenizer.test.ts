@@ -3,7 +3,8 @@ import { resolve } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { Rng } from '../util/rng';
 import { environmentTexts, wordsOf } from './env-corpus';
-import { LlmTokenizer, TokenizerError, wordCount } from './tokenizer';
+import { countWords as wordCount } from '../util/words';
+import { LlmTokenizer, TokenizerError } from './tokenizer';
 import { BYTE_TOKEN_BASE, buildMicroTokenizer, bpeWord, SUBWORD_SPLITS } from './tokenizer-build';
 
 const MICRO = resolve(process.cwd(), 'public/models/micro');

@@ -126,11 +126,6 @@ function isBareSpace(token: string): boolean {
   return /^[\s\u2581\u0120]+$/.test(token);
 }
 
-/** Whitespace word count of an action (Python `len(action.split())`, spec section 1.1 step 6). */
-export function wordCount(text: string): number {
-  const trimmed = text.trim();
-  return trimmed === '' ? 0 : trimmed.split(/\s+/).length;
-}
 
 export interface TokenizerOptions {
   /** Beginning-of-sequence id (mlc-chat-config.json bos_token_id); LLaMA: 1. */

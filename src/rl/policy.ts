@@ -21,11 +21,7 @@ export interface ActionScore {
   nWords: number;
 }
 
-/** Python's `len(text.split())`: runs of whitespace separate words; leading/trailing whitespace is ignored. */
-export function countWords(text: string): number {
-  const trimmed = text.trim();
-  return trimmed === '' ? 0 : trimmed.split(/\s+/).length;
-}
+export { countWords } from '../util/words';
 
 /** d_k with z_k = S_k / d_k (1 for 'sum'). */
 export function normalizationDivisors(scores: readonly ActionScore[], mode: Normalization): Float64Array {

@@ -31,7 +31,10 @@ export async function ropeCall(
   );
 }
 
-/** attention.wgsl: out [R, H * hd] from qkv rows and per-row key segments [R, 4]. */
+/**
+ * attention.wgsl: out [R, H * hd] from qkv rows and per-row key segments [R, 4]. `totalKeys` (the sum of
+ * every row's key count) only sizes the cost estimate.
+ */
 export async function attentionCall(
   { device, pipelines }: Ctx,
   qkv: GPUBuffer,
@@ -41,6 +44,7 @@ export async function attentionCall(
   heads: number,
   kvHeads: number,
   headDim: number,
+  totalKeys = rows,
 ): Promise<KernelCall> {
   if (headDim > 256) throw new Error(`attention: head_dim ${headDim} > 256 is not supported`);
   if (heads % kvHeads !== 0) throw new Error(`attention: ${heads} heads is not a multiple of ${kvHeads} kv heads`);
@@ -52,6 +56,8 @@ export async function attentionCall(
     [rows, heads, kvHeads, headDim, { f32: 1 / Math.sqrt(headDim) }, 0, 0, 0],
     [qkv, segments, out],
     [rows, heads],
+    // q.k and p.v per key and head (2 flops each per dim); K and V rows read once per (row, head).
+    { flops: 4 * totalKeys * heads * headDim, bytes: 4 * (2 * totalKeys * heads * headDim + 2 * rows * heads * headDim) },
   );
 }
 

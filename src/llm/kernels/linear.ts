@@ -32,16 +32,24 @@ const WG = 64;
 const TOKENS = 4;
 
 /** y [T, N] = x [T, K] · W^T. */
+/** Bytes of a linear weight as stored on the GPU. */
+export function linearWeightBytes(w: GpuLinear): number {
+  const elements = w.outDim * w.inDim;
+  if (w.format === 'q4') return elements / 2 + (elements / 32) * (w.scaleF16 ? 2 : 4);
+  return elements * (w.f16 ? 2 : 4);
+}
+
 export async function linearCall({ device, pipelines }: Ctx, x: GPUBuffer, w: GpuLinear, y: GPUBuffer, tokens: number): Promise<KernelCall> {
   const workgroups: [number, number] = [Math.ceil(w.outDim / WG), Math.ceil(tokens / TOKENS)];
+  const cost = { flops: 2 * tokens * w.outDim * w.inDim, bytes: linearWeightBytes(w) + 4 * tokens * (w.inDim + w.outDim) };
   if (w.format === 'q4') {
     if (w.inDim % 32 !== 0) throw new Error(`matmul_q4: K = ${w.inDim} must be a multiple of 32 (the quantization group)`);
     const pipeline = await pipelines.get('matmul_q4.wgsl', 'matmul_q4');
-    return makeCall(device, 'matmul_q4', pipeline, [tokens, w.outDim, w.inDim, w.scaleF16 ? 1 : 0], [x, w.qWeight, w.scales, y], workgroups);
+    return makeCall(device, 'matmul_q4', pipeline, [tokens, w.outDim, w.inDim, w.scaleF16 ? 1 : 0], [x, w.qWeight, w.scales, y], workgroups, cost);
   }
   if (w.f16 && w.inDim % 2 !== 0) throw new Error(`matmul_dense: f16 weights need an even K, got ${w.inDim}`);
   const pipeline = await pipelines.get('matmul_dense.wgsl', 'matmul_dense');
-  return makeCall(device, 'matmul_dense', pipeline, [tokens, w.outDim, w.inDim, w.f16 ? 1 : 0], [x, w.weight, y], workgroups);
+  return makeCall(device, 'matmul_dense', pipeline, [tokens, w.outDim, w.inDim, w.f16 ? 1 : 0], [x, w.weight, y], workgroups, cost);
 }
 
 /** x [R, D] = table[tokens[r], :], the table being a linear weight [V, D] in any format. */

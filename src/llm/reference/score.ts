@@ -10,7 +10,8 @@
  *   pi    = softmax_k(z_k)      (no temperature)
  *   critic feature = final-norm hidden state of the last prompt token of BOS + prompt (prompt only)
  */
-import { wordCount } from '../tokenizer';
+import type { Normalization } from '../../rl/config';
+import { countWords } from '../../util/words';
 import type { LlamaWeights } from '../weights';
 import { llamaForward, logSoftmax } from './llama';
 
@@ -33,7 +34,7 @@ export interface ActionScore {
   nWords: number;
 }
 
-export type Normalization = 'sum' | 'token' | 'word';
+export type { Normalization };
 
 export interface ScoreResult {
   /** BOS + prompt ids. */
@@ -90,7 +91,7 @@ export function criticFeature(weights: LlamaWeights, promptIds: readonly number[
 export function scoreTokenSequences(weights: LlamaWeights, promptIds: readonly number[], actions: readonly { text: string; tokenIds: readonly number[] }[]): ScoreResult {
   const scored = actions.map(({ text, tokenIds }) => {
     const tokenLogprobs = actionTokenLogprobs(weights, promptIds, tokenIds);
-    const nWords = wordCount(text);
+    const nWords = countWords(text);
     if (nWords === 0) throw new RangeError(`scoring: action "${text}" has no words`);
     return { text, tokenIds: [...tokenIds], tokenLogprobs, logprob: tokenLogprobs.reduce((a, b) => a + b, 0), nTokens: tokenIds.length, nWords };
   });
