@@ -9,6 +9,10 @@ struct Params {
   out_dim: u32,    // N
   in_dim: u32,     // K
   weight_f16: u32, // 1: W is packed f16; 0: f32
+  accumulate: u32, // backward only: 1 adds into dx instead of overwriting it
+  _pad0: u32,
+  _pad1: u32,
+  _pad2: u32,
 }
 
 const WG: u32 = 64u;
@@ -61,6 +65,59 @@ fn matmul_dense(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation
     for (var r = 0u; r < TOKENS; r++) {
       let t = t0 + r;
       if (t < params.tokens) { y[t * params.out_dim + n] = acc[r]; }
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Backward: the input gradient through the frozen weight. The forward computed y[t, n] = sum_k x[t, k] W[n, k];
+//
+//   dx[t, k] (+)= sum_n dy[t, n] * W[n, k]
+//
+// Shapes: dy [T, N] f32; dx [T, K] f32. A thread owns one column k and walks down the rows of W as stored.
+
+const CHUNK_N: u32 = 256u;
+
+@group(0) @binding(4) var<storage, read> dy: array<f32>;
+@group(0) @binding(5) var<storage, read_write> dx: array<f32>;
+
+var<workgroup> dy_tile: array<f32, 1024>; // TOKENS * CHUNK_N
+
+@compute @workgroup_size(WG)
+fn matmul_dense_input_grad(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+  let k = wid.x * WG + lid;
+  let t0 = wid.y * TOKENS;
+  let N = params.out_dim;
+  let K = params.in_dim;
+  var acc = array<f32, 4>(0.0, 0.0, 0.0, 0.0);
+  for (var n0 = 0u; n0 < N; n0 += CHUNK_N) {
+    let len = min(CHUNK_N, N - n0);
+    for (var i = lid; i < TOKENS * CHUNK_N; i += WG) {
+      let r = i / CHUNK_N;
+      let c = i % CHUNK_N;
+      let t = t0 + r;
+      var v = 0.0;
+      if (t < params.tokens && c < len) { v = dy[t * N + n0 + c]; }
+      dy_tile[i] = v;
+    }
+    workgroupBarrier();
+    if (k < K) {
+      for (var c = 0u; c < len; c++) {
+        let wv = weight((n0 + c) * K + k);
+        for (var r = 0u; r < TOKENS; r++) { acc[r] += dy_tile[r * CHUNK_N + c] * wv; }
+      }
+    }
+    workgroupBarrier();
+  }
+  if (k < K) {
+    for (var r = 0u; r < TOKENS; r++) {
+      let t = t0 + r;
+      if (t < params.tokens) {
+        let i = t * K + k;
+        var prior = 0.0;
+        if (params.accumulate == 1u) { prior = dx[i]; }
+        dx[i] = prior + acc[r];
+      }
     }
   }
 }

@@ -15,6 +15,10 @@ struct Params {
   out_dim: u32,     // N
   in_dim: u32,      // K
   scale_f16: u32,   // 1: scales are packed f16 pairs; 0: f32
+  accumulate: u32,  // backward only: 1 adds into dx instead of overwriting it
+  _pad0: u32,
+  _pad1: u32,
+  _pad2: u32,
 }
 
 const WG: u32 = 64u;
@@ -79,6 +83,71 @@ fn matmul_q4(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_in
     for (var r = 0u; r < TOKENS; r++) {
       let t = t0 + r;
       if (t < params.tokens) { y[t * params.out_dim + n] = acc[r]; }
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Backward: the input gradient through the frozen weight (no weight gradient: W is frozen).
+// The forward computed y[t, n] = sum_k x[t, k] W[n, k]; so
+//
+//   dx[t, k] (+)= sum_n dy[t, n] * W[n, k]
+//
+// Shapes: dy [T, N] f32; dx [T, K] f32. W is read as stored (no transposed copy): a thread owns one q4 word
+// column (8 consecutive k) and walks down the rows n, so neighbouring threads read neighbouring words of
+// the same row. dy rows are staged in shared memory, TOKENS rows by CHUNK_N columns at a time.
+
+const CHUNK_N: u32 = 256u;
+
+@group(0) @binding(5) var<storage, read> dy: array<f32>;
+@group(0) @binding(6) var<storage, read_write> dx: array<f32>;
+
+var<workgroup> dy_tile: array<f32, 1024>; // TOKENS * CHUNK_N
+
+@compute @workgroup_size(WG)
+fn matmul_q4_input_grad(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+  let words_per_row = params.in_dim / 8u;
+  let w = wid.x * WG + lid;            // word column: k = 8w .. 8w + 7
+  let t0 = wid.y * TOKENS;
+  let N = params.out_dim;
+  var acc: array<array<f32, 8>, 4>;
+
+  for (var n0 = 0u; n0 < N; n0 += CHUNK_N) {
+    let len = min(CHUNK_N, N - n0);
+    for (var i = lid; i < TOKENS * CHUNK_N; i += WG) {
+      let r = i / CHUNK_N;
+      let c = i % CHUNK_N;
+      let t = t0 + r;
+      var v = 0.0;
+      if (t < params.tokens && c < len) { v = dy[t * N + n0 + c]; }
+      dy_tile[i] = v;
+    }
+    workgroupBarrier();
+    if (w < words_per_row) {
+      for (var c = 0u; c < len; c++) {
+        let n = n0 + c;
+        let word = q_weight[n * words_per_row + w];
+        let scale = group_scale(n, w / 4u);
+        for (var j = 0u; j < 8u; j++) {
+          let weight = (f32((word >> (4u * j)) & 0xFu) - 7.0) * scale;
+          for (var r = 0u; r < TOKENS; r++) { acc[r][j] += dy_tile[r * CHUNK_N + c] * weight; }
+        }
+      }
+    }
+    workgroupBarrier();
+  }
+
+  if (w < words_per_row) {
+    for (var r = 0u; r < TOKENS; r++) {
+      let t = t0 + r;
+      if (t < params.tokens) {
+        for (var j = 0u; j < 8u; j++) {
+          let i = t * params.in_dim + 8u * w + j;
+          var prior = 0.0;
+          if (params.accumulate == 1u) { prior = dx[i]; }
+          dx[i] = prior + acc[r][j];
+        }
+      }
     }
   }
 }

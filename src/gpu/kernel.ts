@@ -34,6 +34,8 @@ export function makeCall(
   buffers: GPUBuffer[],
   workgroups: [number, number?, number?],
   cost?: KernelCost,
+  /** Binding numbers of `buffers` (default 1, 2, 3, ...; the uniform is binding 0). */
+  bindings?: number[],
 ): KernelCall {
   const limit = device.limits.maxComputeWorkgroupsPerDimension;
   const wg: [number, number, number] = [workgroups[0], workgroups[1] ?? 1, workgroups[2] ?? 1];
@@ -51,7 +53,7 @@ export function makeCall(
   const bindGroup = device.createBindGroup({
     label,
     layout: pipeline.getBindGroupLayout(0),
-    entries: [uniform, ...buffers].map((buffer, binding) => ({ binding, resource: { buffer } })),
+    entries: [uniform, ...buffers].map((buffer, i) => ({ binding: i === 0 ? 0 : (bindings?.[i - 1] ?? i), resource: { buffer } })),
   });
   return { label, pipeline, bindGroup, workgroups: wg, owned: [uniform], cost };
 }

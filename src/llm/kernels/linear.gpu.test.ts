@@ -7,8 +7,9 @@ import { disposeCalls, submitCalls } from '../../gpu/kernel';
 import { requestNodeGpuContext } from '../../gpu/node-gpu';
 import { PipelineCache } from '../../gpu/pipelines';
 import { Rng } from '../../util/rng';
+import { f16BitsToF32 } from '../quant';
 import * as ref from '../reference/ops';
-import { embeddingCall, linearCall, type GpuLinear } from './linear';
+import { embeddingCall, linearCall, linearInputGradCall, type GpuLinear } from './linear';
 
 let ctx: GpuContext;
 let pipelines: PipelineCache;
@@ -18,12 +19,6 @@ beforeAll(async () => {
 });
 afterAll(() => ctx?.device.destroy());
 
-/** Half-precision bits to float (normal numbers only, which is all this test makes). */
-function halfToFloat(bits: number): number {
-  const exponent = (bits >> 10) & 0x1f;
-  const value = (1 + (bits & 0x3ff) / 1024) * 2 ** (exponent - 15);
-  return bits & 0x8000 ? -value : value;
-}
 
 /** A random q4 matrix [N, K]: packed words, raw scale words (f32 bits or f16 pairs) and its dequantized floats. */
 function randomQ4(rng: Rng, outDim: number, inDim: number, scaleF16: boolean) {
@@ -35,7 +30,7 @@ function randomQ4(rng: Rng, outDim: number, inDim: number, scaleF16: boolean) {
   for (let g = 0; g < groups; g++) {
     if (scaleF16) {
       const bits = ((11 + rng.int(3)) << 10) | rng.int(1024); // 2^-4 .. 2^-1, exactly representable
-      scales[g] = halfToFloat(bits);
+      scales[g] = f16BitsToF32(bits);
       scaleWords[g >> 1] |= bits << (16 * (g & 1));
     } else {
       scales[g] = 0.01 + rng.next() * 0.2;
@@ -59,7 +54,7 @@ function randomDense(rng: Rng, outDim: number, inDim: number, f16: boolean) {
   for (let i = 0; i < dense.length; i++) {
     if (f16) {
       const bits = (rng.int(2) << 15) | ((10 + rng.int(6)) << 10) | rng.int(1024);
-      dense[i] = halfToFloat(bits);
+      dense[i] = f16BitsToF32(bits);
       words[i >> 1] |= bits << (16 * (i & 1));
     } else {
       dense[i] = rng.normal();
@@ -120,6 +115,47 @@ describe('linear and embedding kernels on Dawn', () => {
       expect(await readFloat32(device, out, ids.length * inDim)).toEqual(ref.embedding(dense, ids, inDim));
       disposeCalls([call, lookup]);
       [...bufs, idBuf, out].forEach((b) => b.destroy());
+    });
+  }
+
+  for (const [format, f16, accumulate] of [
+    ['q4', false, false],
+    ['q4', true, true],
+    ['dense', false, true],
+    ['dense', true, false],
+  ] as const) {
+    it(`input gradient through a frozen ${format} weight (${f16 ? 'f16' : 'f32'}${accumulate ? ', accumulating' : ''}): dx = dy W`, async () => {
+      const rng = new Rng(f16 ? 31 : 30);
+      const [tokens, outDim, inDim] = [7, 300, 96];
+      const { device } = ctx;
+      let w: GpuLinear;
+      let dense: Float32Array;
+      const owned: GPUBuffer[] = [];
+      if (format === 'q4') {
+        const q = randomQ4(rng, outDim, inDim, f16);
+        dense = q.dense;
+        owned.push(createStorageBuffer(device, q.qWeight), createStorageBuffer(device, q.scaleWords));
+        w = { format: 'q4', qWeight: owned[0], scales: owned[1], scaleF16: f16, outDim, inDim };
+      } else {
+        const d = randomDense(rng, outDim, inDim, f16);
+        dense = d.dense;
+        owned.push(createStorageBuffer(device, d.words));
+        w = { format: 'dense', weight: owned[0], f16, outDim, inDim };
+      }
+      const dy = Float32Array.from({ length: tokens * outDim }, () => rng.normal());
+      const prior = Float32Array.from({ length: tokens * inDim }, () => rng.normal());
+      const dyBuf = createStorageBuffer(device, dy);
+      const dxBuf = createStorageBuffer(device, prior);
+      const call = await linearInputGradCall({ device, pipelines }, dyBuf, w, dxBuf, tokens, accumulate);
+      submitCalls(device, [call]);
+      const dx = await readFloat32(device, dxBuf, tokens * inDim);
+      const wT = new Float32Array(inDim * outDim);
+      for (let n = 0; n < outDim; n++) for (let k = 0; k < inDim; k++) wT[k * outDim + n] = dense[n * inDim + k];
+      const expected = ref.matmul(dy, wT, tokens, inDim, outDim);
+      if (accumulate) expected.forEach((v, i) => (expected[i] = v + prior[i]));
+      for (let i = 0; i < dx.length; i++) expect(Math.abs(dx[i] - expected[i])).toBeLessThan(1e-4 * Math.max(1, Math.abs(expected[i])));
+      disposeCalls([call]);
+      [...owned, dyBuf, dxBuf].forEach((b) => b.destroy());
     });
   }
 

@@ -45,11 +45,35 @@ export async function linearCall({ device, pipelines }: Ctx, x: GPUBuffer, w: Gp
   if (w.format === 'q4') {
     if (w.inDim % 32 !== 0) throw new Error(`matmul_q4: K = ${w.inDim} must be a multiple of 32 (the quantization group)`);
     const pipeline = await pipelines.get('matmul_q4.wgsl', 'matmul_q4');
-    return makeCall(device, 'matmul_q4', pipeline, [tokens, w.outDim, w.inDim, w.scaleF16 ? 1 : 0], [x, w.qWeight, w.scales, y], workgroups, cost);
+    return makeCall(device, 'matmul_q4', pipeline, [tokens, w.outDim, w.inDim, w.scaleF16 ? 1 : 0, 0, 0, 0, 0], [x, w.qWeight, w.scales, y], workgroups, cost);
   }
   if (w.f16 && w.inDim % 2 !== 0) throw new Error(`matmul_dense: f16 weights need an even K, got ${w.inDim}`);
   const pipeline = await pipelines.get('matmul_dense.wgsl', 'matmul_dense');
-  return makeCall(device, 'matmul_dense', pipeline, [tokens, w.outDim, w.inDim, w.f16 ? 1 : 0], [x, w.weight, y], workgroups, cost);
+  return makeCall(device, 'matmul_dense', pipeline, [tokens, w.outDim, w.inDim, w.f16 ? 1 : 0, 0, 0, 0, 0], [x, w.weight, y], workgroups, cost);
+}
+
+/**
+ * Backward of linearCall through a frozen weight: dx [T, K] (+)= dy [T, N] · W. The weight is read in its
+ * stored format (q4 words dequantized in the kernel); no transposed copy and no weight gradient.
+ */
+export async function linearInputGradCall(
+  { device, pipelines }: Ctx,
+  dy: GPUBuffer,
+  w: GpuLinear,
+  dx: GPUBuffer,
+  tokens: number,
+  accumulate: boolean,
+): Promise<KernelCall> {
+  const cost = { flops: 2 * tokens * w.outDim * w.inDim, bytes: linearWeightBytes(w) + 4 * tokens * (w.inDim + w.outDim) };
+  const params = (f16: boolean) => [tokens, w.outDim, w.inDim, f16 ? 1 : 0, accumulate ? 1 : 0, 0, 0, 0];
+  if (w.format === 'q4') {
+    const pipeline = await pipelines.get('matmul_q4.wgsl', 'matmul_q4_input_grad');
+    const workgroups: [number, number] = [Math.ceil(w.inDim / 8 / WG), Math.ceil(tokens / TOKENS)];
+    return makeCall(device, 'matmul_q4_input_grad', pipeline, params(w.scaleF16), [w.qWeight, w.scales, dy, dx], workgroups, cost, [2, 3, 5, 6]);
+  }
+  const pipeline = await pipelines.get('matmul_dense.wgsl', 'matmul_dense_input_grad');
+  const workgroups: [number, number] = [Math.ceil(w.inDim / WG), Math.ceil(tokens / TOKENS)];
+  return makeCall(device, 'matmul_dense_input_grad', pipeline, params(w.f16), [w.weight, dy, dx], workgroups, cost, [2, 4, 5]);
 }
 
 /** x [R, D] = table[tokens[r], :], the table being a linear weight [V, D] in any format. */
