@@ -112,3 +112,210 @@ fn attention_forward(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invoc
     if (d < hd) { out[r * params.heads * hd + h * hd + d] = acc[i] / running_sum; }
   }
 }
+
+// ---------------------------------------------------------------------------------------------------------
+// Backward, in three kernels (FlashAttention's formulation, which needs no stored probability matrix).
+// The forward computed, per row r and head h, p_k = softmax_k(s q.k_k) over the row's keys and
+// out = sum_k p_k v_k. With dout = dL/dout:
+//   lse[r, h]   = log sum_k exp(s q.k_k)          delta[r, h] = dout . out
+//   ds_k        = p_k (dout . v_k - delta)
+//   dq          = s sum_k ds_k k_k                                      (attention_backward_dq)
+//   dk_k       += s ds_k q,   dv_k += p_k dout   over every (row, head) reading key k (attention_backward_dkv)
+// Key rows are shared by many query rows (every action reads the whole prompt), so dK and dV are computed per
+// key row from its list of readers (CSR: readers[reader_offsets[k] .. reader_offsets[k + 1]]), not scattered.
+// Shapes: dout [R, H hd]; lse, delta [R, H]; dqkv [R, (H + 2 KVH) hd] (Q, K, V gradients, overwritten).
+
+@group(0) @binding(4) var<storage, read> dout: array<f32>;
+@group(0) @binding(5) var<storage, read_write> lse: array<f32>;
+@group(0) @binding(6) var<storage, read_write> delta: array<f32>;
+@group(0) @binding(7) var<storage, read_write> dqkv: array<f32>;
+@group(0) @binding(8) var<storage, read> reader_offsets: array<u32>;
+@group(0) @binding(9) var<storage, read> readers: array<u32>;
+
+var<workgroup> ds_s: array<f32, WG>;
+
+fn load_q(r: u32, h: u32, stride: u32, lid: u32) {
+  for (var d = lid; d < params.head_dim; d += WG) { q_s[d] = qkv[r * stride + h * params.head_dim + d]; }
+  workgroupBarrier();
+}
+
+fn block_max(lid: u32, v: f32) -> f32 {
+  red[lid] = v;
+  workgroupBarrier();
+  for (var s = WG / 2u; s > 0u; s /= 2u) {
+    if (lid < s) { red[lid] = max(red[lid], red[lid + s]); }
+    workgroupBarrier();
+  }
+  let m = red[0];
+  workgroupBarrier();
+  return m;
+}
+
+fn block_sum(lid: u32, v: f32) -> f32 {
+  red[lid] = v;
+  workgroupBarrier();
+  for (var s = WG / 2u; s > 0u; s /= 2u) {
+    if (lid < s) { red[lid] += red[lid + s]; }
+    workgroupBarrier();
+  }
+  let total = red[0];
+  workgroupBarrier();
+  return total;
+}
+
+// lse and delta per (row, head); one workgroup each.
+@compute @workgroup_size(WG)
+fn attention_backward_rowstats(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+  let r = wid.x;
+  let h = wid.y;
+  let hd = params.head_dim;
+  let stride = (params.heads + 2u * params.kv_heads) * hd;
+  let k_off = params.heads * hd + (h / (params.heads / params.kv_heads)) * hd;
+  let seg = vec4<u32>(segments[4u * r], segments[4u * r + 1u], segments[4u * r + 2u], segments[4u * r + 3u]);
+  let n_keys = seg.y + seg.w;
+  load_q(r, h, stride, lid);
+  var running_max = -3.4e38;
+  var running_sum = 0.0;
+  for (var k0 = 0u; k0 < n_keys; k0 += WG) {
+    let k = k0 + lid;
+    var score = -3.4e38;
+    if (k < n_keys) {
+      let kr = key_row(seg, k);
+      var dot = 0.0;
+      for (var d = 0u; d < hd; d++) { dot += q_s[d] * qkv[kr * stride + k_off + d]; }
+      score = dot * params.scale;
+    }
+    let new_max = max(running_max, block_max(lid, score));
+    var e = 0.0;
+    if (k < n_keys) { e = exp(score - new_max); }
+    running_sum = running_sum * exp(running_max - new_max) + block_sum(lid, e);
+    running_max = new_max;
+  }
+  var dot_out = 0.0;
+  let o = r * params.heads * hd + h * hd;
+  for (var d = lid; d < hd; d += WG) { dot_out += dout[o + d] * out[o + d]; }
+  let dsum = block_sum(lid, dot_out);
+  if (lid == 0u) {
+    lse[r * params.heads + h] = running_max + log(running_sum);
+    delta[r * params.heads + h] = dsum;
+  }
+}
+
+// dq per (row, head): keys in chunks of WG, one key per thread, then each thread sums its output dims.
+@compute @workgroup_size(WG)
+fn attention_backward_dq(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+  let r = wid.x;
+  let h = wid.y;
+  let hd = params.head_dim;
+  let stride = (params.heads + 2u * params.kv_heads) * hd;
+  let g = h / (params.heads / params.kv_heads);
+  let k_off = params.heads * hd + g * hd;
+  let v_off = (params.heads + params.kv_heads) * hd + g * hd;
+  let seg = vec4<u32>(segments[4u * r], segments[4u * r + 1u], segments[4u * r + 2u], segments[4u * r + 3u]);
+  let n_keys = seg.y + seg.w;
+  let o = r * params.heads * hd + h * hd;
+  let row_lse = lse[r * params.heads + h];
+  let row_delta = delta[r * params.heads + h];
+  load_q(r, h, stride, lid);
+  var acc = array<f32, 4>(0.0, 0.0, 0.0, 0.0);
+  for (var k0 = 0u; k0 < n_keys; k0 += WG) {
+    let k = k0 + lid;
+    var ds = 0.0;
+    if (k < n_keys) {
+      let kr = key_row(seg, k);
+      var qk = 0.0;
+      var dv = 0.0;
+      for (var d = 0u; d < hd; d++) {
+        qk += q_s[d] * qkv[kr * stride + k_off + d];
+        dv += dout[o + d] * qkv[kr * stride + v_off + d];
+      }
+      ds = exp(qk * params.scale - row_lse) * (dv - row_delta);
+    }
+    ds_s[lid] = ds;
+    workgroupBarrier();
+    let chunk = min(WG, n_keys - k0);
+    for (var i = 0u; i < 4u; i++) {
+      let d = lid + i * WG;
+      if (d < hd) {
+        var a = acc[i];
+        for (var j = 0u; j < chunk; j++) { a += ds_s[j] * qkv[key_row(seg, k0 + j) * stride + k_off + d]; }
+        acc[i] = a;
+      }
+    }
+    workgroupBarrier();
+  }
+  for (var i = 0u; i < 4u; i++) {
+    let d = lid + i * WG;
+    if (d < hd) { dqkv[r * stride + h * hd + d] = params.scale * acc[i]; }
+  }
+}
+
+var<workgroup> p_pair: array<f32, WG>;
+var<workgroup> row_pair: array<u32, WG>;
+var<workgroup> head_pair: array<u32, WG>;
+
+// dk and dv per (key row, kv head): the (reader row, query head) pairs in chunks of WG, one per thread.
+@compute @workgroup_size(WG)
+fn attention_backward_dkv(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+  let kr = wid.x;
+  let g = wid.y;
+  let hd = params.head_dim;
+  let stride = (params.heads + 2u * params.kv_heads) * hd;
+  let group = params.heads / params.kv_heads;
+  let k_off = params.heads * hd + g * hd;
+  let v_off = (params.heads + params.kv_heads) * hd + g * hd;
+  let first = reader_offsets[kr];
+  let n_pairs = (reader_offsets[kr + 1u] - first) * group;
+  var acc_k = array<f32, 4>(0.0, 0.0, 0.0, 0.0);
+  var acc_v = array<f32, 4>(0.0, 0.0, 0.0, 0.0);
+  for (var i0 = 0u; i0 < n_pairs; i0 += WG) {
+    let i = i0 + lid;
+    var ds = 0.0;
+    var p = 0.0;
+    var r = 0u;
+    var h = 0u;
+    if (i < n_pairs) {
+      r = readers[first + i / group];
+      h = g * group + i % group;
+      let q = r * stride + h * hd;
+      let o = r * params.heads * hd + h * hd;
+      var qk = 0.0;
+      var dv = 0.0;
+      for (var d = 0u; d < hd; d++) {
+        qk += qkv[q + d] * qkv[kr * stride + k_off + d];
+        dv += dout[o + d] * qkv[kr * stride + v_off + d];
+      }
+      p = exp(qk * params.scale - lse[r * params.heads + h]);
+      ds = p * (dv - delta[r * params.heads + h]);
+    }
+    ds_s[lid] = ds;
+    p_pair[lid] = p;
+    row_pair[lid] = r;
+    head_pair[lid] = h;
+    workgroupBarrier();
+    let chunk = min(WG, n_pairs - i0);
+    for (var c = 0u; c < 4u; c++) {
+      let d = lid + c * WG;
+      if (d < hd) {
+        var ak = acc_k[c];
+        var av = acc_v[c];
+        for (var j = 0u; j < chunk; j++) {
+          let rr = row_pair[j];
+          let hh = head_pair[j];
+          ak += ds_s[j] * qkv[rr * stride + hh * hd + d];
+          av += p_pair[j] * dout[rr * params.heads * hd + hh * hd + d];
+        }
+        acc_k[c] = ak;
+        acc_v[c] = av;
+      }
+    }
+    workgroupBarrier();
+  }
+  for (var c = 0u; c < 4u; c++) {
+    let d = lid + c * WG;
+    if (d < hd) {
+      dqkv[kr * stride + k_off + d] = params.scale * acc_k[c];
+      dqkv[kr * stride + v_off + d] = acc_v[c];
+    }
+  }
+}

@@ -20,3 +20,28 @@ fn gather_rows(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workg
   if (i >= params.count * params.dim) { return; }
   out[i] = x[rows[i / params.dim] * params.dim + i % params.dim];
 }
+
+// ---------------------------------------------------------------------------------------------------------
+// Backward: the gradient of a gather is a scatter-add, and several j may gather the same row (every action's
+// first token is scored at its prompt's last row). Without float atomics each output row sums its own
+// sources, listed CSR-style: sources[offsets[r] .. offsets[r + 1]] are the j with rows[j] == r.
+//   dx[r, :] (+)= sum_{j in sources(r)} dout[j, :]
+// Shapes: dout [J, D]; offsets [R + 1] u32; sources [J] u32; dx [R, D].
+
+// Params here: count = R (rows of dx), dim = D, _pad0 = 1 to add into dx.
+@group(0) @binding(5) var<storage, read> dout: array<f32>;
+@group(0) @binding(6) var<storage, read> offsets: array<u32>;
+@group(0) @binding(7) var<storage, read> sources: array<u32>;
+@group(0) @binding(8) var<storage, read_write> dx: array<f32>;
+
+@compute @workgroup_size(64)
+fn scatter_add_rows(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let i = gid.x + gid.y * nwg.x * 64u;
+  if (i >= params.count * params.dim) { return; }
+  let r = i / params.dim;
+  let d = i % params.dim;
+  var sum = 0.0;
+  for (var s = offsets[r]; s < offsets[r + 1u]; s++) { sum += dout[sources[s] * params.dim + d]; }
+  if (params._pad0 == 1u) { sum += dx[i]; }
+  dx[i] = sum;
+}

@@ -9,7 +9,7 @@ struct Params {
   rows: u32,   // T
   dim: u32,    // D
   eps: f32,
-  _pad: u32,
+  _pad: u32,   // backward: 1 adds into dx instead of overwriting it
 }
 
 const WG: u32 = 64u;
@@ -43,5 +43,39 @@ fn rmsnorm_forward(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocat
   if (lid == 0u) { rstd[t] = r; }
   for (var d = lid; d < params.dim; d += WG) {
     y[base + d] = x[base + d] * r * weight[d];
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Backward. The forward computed y = x * r * w with r = rstd[t] = (mean_d x^2 + eps)^-1/2, so
+//
+//   dx[t, d] (+)= r * w[d] * dy[t, d] - x[t, d] * r^3 / D * sum_e dy[t, e] * w[e] * x[t, e]
+//
+// (no gradient for the frozen norm weight). Shapes: x, dy, dx [T, D]; weight [D]; rstd [T] from the forward.
+
+@group(0) @binding(5) var<storage, read> dy: array<f32>;
+@group(0) @binding(6) var<storage, read> rstd_in: array<f32>;
+@group(0) @binding(7) var<storage, read_write> dx: array<f32>;
+
+@compute @workgroup_size(WG)
+fn rmsnorm_backward(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+  let t = wid.x;
+  if (t >= params.rows) { return; }
+  let base = t * params.dim;
+  var dot = 0.0;
+  for (var d = lid; d < params.dim; d += WG) { dot += dy[base + d] * weight[d] * x[base + d]; }
+  partial[lid] = dot;
+  workgroupBarrier();
+  for (var stride = WG / 2u; stride > 0u; stride /= 2u) {
+    if (lid < stride) { partial[lid] += partial[lid + stride]; }
+    workgroupBarrier();
+  }
+  let r = rstd_in[t];
+  let c = partial[0] * r * r * r / f32(params.dim);
+  let accumulate = params._pad == 1u;
+  for (var d = lid; d < params.dim; d += WG) {
+    var prior = 0.0;
+    if (accumulate) { prior = dx[base + d]; }
+    dx[base + d] = prior + r * weight[d] * dy[base + d] - x[base + d] * c;
   }
 }

@@ -1,9 +1,11 @@
-// Rotary position embedding, rotate-half form (LLaMA / HF): for each query and key head and each pair
+// Rotary position embedding, rotate-half form (LLaMA / HF), forward and backward: for each query and key
+// head and each pair
 // (d, d + hd/2) of a row at position p, with angle a = p * inv_freq[d]:
 //
 //   x[d]        <- x[d] * cos(a) - x[d + hd/2] * sin(a)
 //   x[d + hd/2] <- x[d + hd/2] * cos(a) + x[d] * sin(a)
 //
+// The backward applies the transposed rotation (angle -a) to the gradient, in place: direction = -1.
 // In place on the fused qkv rows: qkv [R, (H + 2*KVH) * hd] f32; the first H + KVH heads (Q, then K) rotate,
 // V does not. positions [R] u32; cos_sin [P, hd/2] vec2 f32 = (cos a, sin a) for every position p < P, made
 // on the CPU (rope-table.ts): theta and Llama-3 scaling live there, and a GPU's sin/cos of angles in the
@@ -14,6 +16,10 @@ struct Params {
   rotated_heads: u32, // H + KVH
   head_dim: u32,      // hd
   row_stride: u32,    // (H + 2*KVH) * hd
+  direction: f32,     // 1: forward; -1: backward (the gradient of a rotation is the inverse rotation)
+  _pad0: u32,
+  _pad1: u32,
+  _pad2: u32,
 }
 
 @group(0) @binding(0) var<uniform> params: Params;
@@ -31,7 +37,7 @@ fn rope_forward(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_work
   let r = i / (half * params.rotated_heads);
   let cs = cos_sin[positions[r] * half + d];
   let c = cs.x;
-  let s = cs.y;
+  let s = cs.y * params.direction;
   let base = r * params.row_stride + head * params.head_dim;
   let a = qkv[base + d];
   let b = qkv[base + d + half];

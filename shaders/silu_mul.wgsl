@@ -22,3 +22,26 @@ fn silu_mul_forward(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_
   let up = gate_up[r * 2u * params.inter + params.inter + c];
   h[i] = gate / (1.0 + exp(-gate)) * up;
 }
+
+// ---------------------------------------------------------------------------------------------------------
+// Backward. The forward computed h = silu(g) * u with silu(g) = g * sigmoid(g); so
+//   du = dh * silu(g)
+//   dg = dh * u * sigmoid(g) * (1 + g * (1 - sigmoid(g)))
+// Shapes: gate_up [R, 2I] (the forward's input), dh [R, I] -> d_gate_up [R, 2I] (gate half, then up half).
+
+@group(0) @binding(3) var<storage, read> dh: array<f32>;
+@group(0) @binding(4) var<storage, read_write> d_gate_up: array<f32>;
+
+@compute @workgroup_size(64)
+fn silu_mul_backward(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let i = gid.x + gid.y * nwg.x * 64u;
+  if (i >= params.rows * params.inter) { return; }
+  let r = i / params.inter;
+  let c = i % params.inter;
+  let gi = r * 2u * params.inter + c;
+  let g = gate_up[gi];
+  let u = gate_up[gi + params.inter];
+  let s = 1.0 / (1.0 + exp(-g));
+  d_gate_up[gi] = dh[i] * u * s * (1.0 + g * (1.0 - s));
+  d_gate_up[gi + params.inter] = dh[i] * g * s;
+}

@@ -95,3 +95,30 @@ export function planScoring(requests: readonly ScoringRequest[], mode: 'shared' 
     lastPromptRows: Uint32Array.from(lastPromptRows),
   };
 }
+
+/**
+ * For every row, the rows that read it as a key (the transpose of the attention segments), CSR-style:
+ * readers[offsets[k] .. offsets[k + 1]]. The attention backward sums dK and dV per key row over these.
+ */
+export function keyReaders(segments: ArrayLike<number>, rows: number): { offsets: Uint32Array; readers: Uint32Array } {
+  const lists: number[][] = Array.from({ length: rows }, () => []);
+  for (let r = 0; r < rows; r++) {
+    for (let i = 0; i < segments[4 * r + 1]; i++) lists[segments[4 * r] + i].push(r);
+    for (let i = 0; i < segments[4 * r + 3]; i++) lists[segments[4 * r + 2] + i].push(r);
+  }
+  return csr(lists);
+}
+
+/** For every row, the logit rows j gathered from it (the gather's transpose, for its scatter-add backward). */
+export function gatherSources(rowsOfJ: ArrayLike<number>, rows: number): { offsets: Uint32Array; sources: Uint32Array } {
+  const lists: number[][] = Array.from({ length: rows }, () => []);
+  for (let j = 0; j < rowsOfJ.length; j++) lists[rowsOfJ[j]].push(j);
+  const { offsets, readers } = csr(lists);
+  return { offsets, sources: readers };
+}
+
+function csr(lists: number[][]): { offsets: Uint32Array; readers: Uint32Array } {
+  const offsets = new Uint32Array(lists.length + 1);
+  lists.forEach((l, i) => (offsets[i + 1] = offsets[i] + l.length));
+  return { offsets, readers: Uint32Array.from(lists.flat()) };
+}

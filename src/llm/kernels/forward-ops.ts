@@ -25,7 +25,7 @@ export async function ropeCall(
     device,
     'rope_forward',
     pipeline,
-    [rows, rotated, headDim, (heads + 2 * kvHeads) * headDim],
+    [rows, rotated, headDim, (heads + 2 * kvHeads) * headDim, { f32: 1 }, 0, 0, 0],
     [positions, cosSin, qkv],
     elementwiseWorkgroups((rows * rotated * headDim) / 2),
   );
