@@ -16,3 +16,15 @@ fn residual_add(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_work
   let i = gid.x + gid.y * nwg.x * 64u;
   if (i < params.count) { x[i] += y[i]; }
 }
+
+// Out of place: z[i] = x[i] + y[i]. The training forward writes each layer's residual stream to a new
+// buffer, so every layer's input survives as its activation checkpoint without a copy.
+
+@group(0) @binding(3) var<storage, read_write> z: array<f32>;
+@group(0) @binding(4) var<storage, read> x_in: array<f32>;
+
+@compute @workgroup_size(64)
+fn add_out(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let i = gid.x + gid.y * nwg.x * 64u;
+  if (i < params.count) { z[i] = x_in[i] + y[i]; }
+}

@@ -73,6 +73,12 @@ export async function residualAddCall({ device, pipelines }: Ctx, x: GPUBuffer, 
   return makeCall(device, 'residual_add', pipeline, [count, 0, 0, 0], [x, y], elementwiseWorkgroups(count));
 }
 
+/** residual_add.wgsl, out of place: z = x + y over `count` elements. */
+export async function addOutCall({ device, pipelines }: Ctx, x: GPUBuffer, y: GPUBuffer, z: GPUBuffer, count: number): Promise<KernelCall> {
+  const pipeline = await pipelines.get('residual_add.wgsl', 'add_out');
+  return makeCall(device, 'add_out', pipeline, [count, 0, 0, 0], [y, z, x], elementwiseWorkgroups(count), undefined, [2, 3, 4]);
+}
+
 /** gather_rows.wgsl: out [J, D] = x[rows[j], :]. */
 export async function gatherRowsCall({ device, pipelines }: Ctx, x: GPUBuffer, rows: GPUBuffer, out: GPUBuffer, count: number, dim: number): Promise<KernelCall> {
   const pipeline = await pipelines.get('gather_rows.wgsl', 'gather_rows');

@@ -1,0 +1,721 @@
+/**
+ * CPU reference of TWOSOME's actor training pass (llm.c style): a Llama forward with LoRA adapters that keeps
+ * what the backward needs, and the backward from dL/d(log-prob of each scored action token) to dL/dA and
+ * dL/dB of every LoRA module. The frozen model gets no gradients: only input gradients flow through it.
+ * The GPU backward kernels are tested against these functions, op by op and end to end.
+ *
+ * Notation: T rows (one causal sequence BOS + prompt + action, positions 0..T-1), D hidden, nh query heads,
+ * nkv kv heads, hd head dim, Q = (nh + 2 nkv) hd fused qkv width, I intermediate, V vocab, J scored rows,
+ * r LoRA rank, s = alpha / r the LoRA scale.
+ *
+ * Forward, per layer (x [T, D] is the residual stream entering the layer):
+ *   xn   [T, D]  = rmsnorm(x, input_layernorm)                         rstd1 [T]
+ *   qkv  [T, Q]  = xn · Wqkv^T  + s (xn · A^T) · B^T  on the q / k / v row slices that have an adapter
+ *   qkv          = rope(qkv)     Q and K heads only; LoRA is added BEFORE RoPE (PEFT wraps q_proj / k_proj)
+ *   att  [T, nh hd] = causal softmax(q k^T / sqrt(hd)) v   (GQA: query head h reads kv head h / (nh / nkv))
+ *   xm   [T, D]  = x + att · Wo^T  (+ s (att · A^T) · B^T for o_proj)
+ *   mn   [T, D]  = rmsnorm(xm, post_attention_layernorm)                rstd2 [T]
+ *   gu   [T, 2I] = mn · Wgu^T   (+ LoRA on the gate rows [0, I) and / or the up rows [I, 2I))
+ *   h    [T, I]  = silu(gate) * up
+ *   x'   [T, D]  = xm + h · Wdown^T (+ LoRA for down_proj)
+ * then hidden [T, D] = rmsnorm(x_L, norm), logits [J, V] = hidden[scored rows] · lm_head^T (or embed^T when
+ * tied), logp[j] = log_softmax(logits[j])[target j]. Scored rows of an action with tokens a_0..a_{n-1} after
+ * prompt ids p_0..p_{P-1} (p_0 = BOS): row P-1+j predicts a_j; S = sum_j logp[j].
+ *
+ * LoRA convention (PEFT, r / alpha / no dropout / no bias): for a target slice of a fused MLC weight,
+ *   y[:, off : off + out] += s * (x · A^T) · B^T,   A [r, in], B [out, r] row-major, u = x · A^T [T, r]
+ * and the gradients are
+ *   dB [out, r] = s * dy_slice^T · u          du [T, r] = s * dy_slice · B
+ *   dA [r, in]  = du^T · x                    dx [T, in] += du · A
+ * where dy_slice is the gradient of the fused output's slice (for q / k: before RoPE, i.e. after RoPE's backward).
+ *
+ * Precision: by default everything runs in float64 end to end (activations in Float64Array; weights and
+ * adapters are read from their float32 arrays exactly), so central finite differences of the forward check the
+ * backward to ~1e-8. With `precision: 'float32'`, activations are rounded to float32 at the same points as
+ * `llamaForward` (ops.ts), and a forward without LoRA reproduces `llamaForward` / `scoreTokenSequences`
+ * bit for bit. Backward math is always float64 and gradients are returned as Float64Array.
+ */
+import type { LlamaConfig } from '../config';
+import { loraSlice, type LoraAdapter, type LoraModule, type LoraTarget } from '../lora';
+import { configInvFreq } from '../rope';
+import type { LlamaWeights } from '../weights';
+
+export type Precision = 'float64' | 'float32';
+/** An activation: Float64Array in float64 mode, Float32Array in float32 mode. */
+export type Vec = Float32Array | Float64Array;
+type Alloc = (n: number) => Vec;
+
+export interface PrecisionOptions {
+  /** 'float64' (default): exact math for finite differences. 'float32': llamaForward's rounding points. */
+  precision?: Precision;
+}
+
+export function allocator(precision: Precision = 'float64'): Alloc {
+  return precision === 'float32' ? (n) => new Float32Array(n) : (n) => new Float64Array(n);
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Linear layer (frozen weight): forward y = x · W^T; backward gives dx only.
+
+/** Forward: y [R, N] = x [R, K] · W^T, W [N, K] row-major (as ops.matmul: float64 sums, k ascending). */
+export function linearForward(x: ArrayLike<number>, w: ArrayLike<number>, rows: number, outDim: number, inDim: number, alloc: Alloc = allocator()): Vec {
+  const y = alloc(rows * outDim);
+  for (let t = 0; t < rows; t++) {
+    const xo = t * inDim;
+    for (let n = 0; n < outDim; n++) {
+      const wo = n * inDim;
+      let sum = 0;
+      for (let k = 0; k < inDim; k++) sum += x[xo + k] * w[wo + k];
+      y[t * outDim + n] = sum;
+    }
+  }
+  return y;
+}
+
+/** Backward of y = x · W^T w.r.t. x (W frozen): dx [R, K] = dy [R, N] · W. */
+export function linearBackwardInput(dy: ArrayLike<number>, w: ArrayLike<number>, rows: number, outDim: number, inDim: number): Float64Array {
+  const dx = new Float64Array(rows * inDim);
+  for (let t = 0; t < rows; t++) {
+    const xo = t * inDim;
+    for (let n = 0; n < outDim; n++) {
+      const g = dy[t * outDim + n];
+      if (g === 0) continue;
+      const wo = n * inDim;
+      for (let k = 0; k < inDim; k++) dx[xo + k] += g * w[wo + k];
+    }
+  }
+  return dx;
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// LoRA on a row slice of a fused projection.
+
+/** Where a LoRA module writes: rows [T] of y with stride yStride, columns [offset, offset + outDim). */
+export interface LoraDims {
+  rows: number;
+  inDim: number;
+  outDim: number;
+  r: number;
+  /** First column of the slice within y's rows (the slice's rowOffset in the fused weight). */
+  offset: number;
+  /** Width of y's rows (the fused output width). */
+  yStride: number;
+}
+
+/**
+ * Forward: u [T, r] = x [T, in] · A^T;  y[t, offset + o] += s * sum_k u[t, k] B[o, k]  (in place on y).
+ * Returns u (what the backward needs).
+ */
+export function loraForward(x: ArrayLike<number>, a: ArrayLike<number>, b: ArrayLike<number>, scale: number, y: Vec, d: LoraDims, alloc: Alloc = allocator()): Vec {
+  const { rows, inDim, outDim, r, offset, yStride } = d;
+  const u = linearForward(x, a, rows, r, inDim, alloc);
+  for (let t = 0; t < rows; t++) {
+    for (let o = 0; o < outDim; o++) {
+      let delta = 0;
+      for (let k = 0; k < r; k++) delta += u[t * r + k] * b[o * r + k];
+      y[t * yStride + offset + o] += delta * scale;
+    }
+  }
+  return u;
+}
+
+/**
+ * Backward of loraForward, accumulating (+=) into dA [r, in], dB [out, r] and dx [T, in]:
+ *   dB = s * dy_slice^T · u,  du = s * dy_slice · B,  dA = du^T · x,  dx += du · A.
+ */
+export function loraBackward(
+  x: ArrayLike<number>,
+  u: ArrayLike<number>,
+  a: ArrayLike<number>,
+  b: ArrayLike<number>,
+  scale: number,
+  dy: ArrayLike<number>,
+  d: LoraDims,
+  dA: Float64Array,
+  dB: Float64Array,
+  dx: Float64Array,
+): void {
+  const { rows, inDim, outDim, r, offset, yStride } = d;
+  const du = new Float64Array(r);
+  for (let t = 0; t < rows; t++) {
+    du.fill(0);
+    for (let o = 0; o < outDim; o++) {
+      const g = dy[t * yStride + offset + o] * scale;
+      if (g === 0) continue;
+      for (let k = 0; k < r; k++) {
+        dB[o * r + k] += g * u[t * r + k];
+        du[k] += g * b[o * r + k];
+      }
+    }
+    for (let k = 0; k < r; k++) {
+      const g = du[k];
+      if (g === 0) continue;
+      for (let i = 0; i < inDim; i++) {
+        dA[k * inDim + i] += g * x[t * inDim + i];
+        dx[t * inDim + i] += g * a[k * inDim + i];
+      }
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// RMSNorm: y[t, d] = x[t, d] * rstd[t] * w[d], rstd[t] = 1 / sqrt(mean_d x[t, :]^2 + eps).
+
+/** Forward (as rmsnorm.ts): y [T, D], rstd [T]. */
+export function rmsnormForward(x: ArrayLike<number>, weight: ArrayLike<number>, rows: number, dim: number, eps: number, alloc: Alloc = allocator()): { y: Vec; rstd: Vec } {
+  const y = alloc(rows * dim);
+  const rstd = alloc(rows);
+  for (let t = 0; t < rows; t++) {
+    let sumSq = 0;
+    for (let d = 0; d < dim; d++) sumSq += x[t * dim + d] ** 2;
+    const r = 1 / Math.sqrt(sumSq / dim + eps);
+    rstd[t] = r;
+    for (let d = 0; d < dim; d++) y[t * dim + d] = x[t * dim + d] * r * weight[d];
+  }
+  return { y, rstd };
+}
+
+/**
+ * Backward w.r.t. x (the norm weight is frozen), with the forward's rstd:
+ *   dx[t, i] = rstd * w[i] * dy[t, i] - rstd^3 / D * x[t, i] * sum_d dy[t, d] w[d] x[t, d]
+ */
+export function rmsnormBackward(x: ArrayLike<number>, weight: ArrayLike<number>, rstd: ArrayLike<number>, dy: ArrayLike<number>, rows: number, dim: number): Float64Array {
+  const dx = new Float64Array(rows * dim);
+  for (let t = 0; t < rows; t++) {
+    const o = t * dim;
+    let dot = 0;
+    for (let d = 0; d < dim; d++) dot += dy[o + d] * weight[d] * x[o + d];
+    const r = rstd[t];
+    const c = (r * r * r * dot) / dim;
+    for (let d = 0; d < dim; d++) dx[o + d] = r * weight[d] * dy[o + d] - c * x[o + d];
+  }
+  return dx;
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// RoPE (rotate-half) on the Q and K heads of fused qkv rows [T, Q]: the pair (a, b) = (d, d + hd/2) of a
+// head at position p turns by angle = fround(p * invFreq[d]):  a' = a cos - b sin,  b' = b cos + a sin.
+
+/** Forward in place (as ops.rope). */
+export function ropeForward(qkv: Vec, positions: ArrayLike<number>, invFreq: ArrayLike<number>, heads: number, kvHeads: number, headDim: number): void {
+  ropeRotate(qkv, positions, invFreq, heads, kvHeads, headDim, 1);
+}
+
+/** Backward in place on dqkv: the transpose (inverse) rotation, da = da' cos + db' sin, db = db' cos - da' sin. V is untouched. */
+export function ropeBackward(dqkv: Float64Array, positions: ArrayLike<number>, invFreq: ArrayLike<number>, heads: number, kvHeads: number, headDim: number): void {
+  ropeRotate(dqkv, positions, invFreq, heads, kvHeads, headDim, -1);
+}
+
+function ropeRotate(qkv: Vec, positions: ArrayLike<number>, invFreq: ArrayLike<number>, heads: number, kvHeads: number, headDim: number, sign: 1 | -1): void {
+  const half = headDim / 2;
+  const stride = (heads + 2 * kvHeads) * headDim;
+  for (let r = 0; r < positions.length; r++) {
+    for (let h = 0; h < heads + kvHeads; h++) {
+      const base = r * stride + h * headDim;
+      for (let d = 0; d < half; d++) {
+        const angle = Math.fround(positions[r] * invFreq[d]);
+        const c = Math.cos(angle);
+        const s = sign * Math.sin(angle);
+        const a = qkv[base + d];
+        const b = qkv[base + d + half];
+        qkv[base + d] = a * c - b * s;
+        qkv[base + d + half] = b * c + a * s;
+      }
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Causal attention (GQA) over one sequence of roped qkv rows [T, Q].
+
+export interface AttentionForward {
+  /** [T, nh hd] */
+  out: Vec;
+  /** [nh, T, T] softmax probabilities P[h, t, s] (s <= t; 0 above the diagonal), float64. */
+  probs: Float64Array;
+}
+
+/**
+ * Forward (as llama.ts causalAttention): score[t, s] = q_t · k_s / sqrt(hd), s <= t; P = softmax_s;
+ * out_t = sum_s P[t, s] v_s. Query head h reads kv head g = floor(h / (nh / nkv)).
+ */
+export function attentionForward(qkv: ArrayLike<number>, tokens: number, heads: number, kvHeads: number, headDim: number, alloc: Alloc = allocator()): AttentionForward {
+  const stride = (heads + 2 * kvHeads) * headDim;
+  const group = heads / kvHeads;
+  const scale = 1 / Math.sqrt(headDim);
+  const out = alloc(tokens * heads * headDim);
+  const probs = new Float64Array(heads * tokens * tokens);
+  const e = new Float64Array(tokens);
+  for (let t = 0; t < tokens; t++) {
+    for (let h = 0; h < heads; h++) {
+      const g = Math.floor(h / group);
+      const q = t * stride + h * headDim;
+      let max = -Infinity;
+      for (let s = 0; s <= t; s++) {
+        const k = s * stride + (heads + g) * headDim;
+        let dot = 0;
+        for (let d = 0; d < headDim; d++) dot += qkv[q + d] * qkv[k + d];
+        e[s] = dot * scale;
+        if (e[s] > max) max = e[s];
+      }
+      let total = 0;
+      for (let s = 0; s <= t; s++) {
+        e[s] = Math.exp(e[s] - max);
+        total += e[s];
+      }
+      const o = t * heads * headDim + h * headDim;
+      for (let d = 0; d < headDim; d++) {
+        let sum = 0;
+        for (let s = 0; s <= t; s++) sum += e[s] * qkv[s * stride + (heads + kvHeads + g) * headDim + d];
+        out[o + d] = sum / total;
+      }
+      const p = (h * tokens + t) * tokens;
+      for (let s = 0; s <= t; s++) probs[p + s] = e[s] / total;
+    }
+  }
+  return { out, probs };
+}
+
+/**
+ * Backward: from datt [T, nh hd] to dqkv [T, Q] (gradients of the roped q, k and of v):
+ *   dv_s   += P[t, s] datt_t                 dP[t, s] = datt_t · v_s
+ *   dS[t, s] = P[t, s] (dP[t, s] - sum_s' P[t, s'] dP[t, s'])
+ *   dq_t   += dS[t, s] k_s / sqrt(hd)         dk_s     += dS[t, s] q_t / sqrt(hd)
+ * kv head g accumulates over the nh / nkv query heads that read it.
+ */
+export function attentionBackward(qkv: ArrayLike<number>, probs: Float64Array, datt: ArrayLike<number>, tokens: number, heads: number, kvHeads: number, headDim: number): Float64Array {
+  const stride = (heads + 2 * kvHeads) * headDim;
+  const group = heads / kvHeads;
+  const scale = 1 / Math.sqrt(headDim);
+  const dqkv = new Float64Array(tokens * stride);
+  const dP = new Float64Array(tokens);
+  for (let t = 0; t < tokens; t++) {
+    for (let h = 0; h < heads; h++) {
+      const g = Math.floor(h / group);
+      const q = t * stride + h * headDim;
+      const o = t * heads * headDim + h * headDim;
+      const p = (h * tokens + t) * tokens;
+      let pdp = 0;
+      for (let s = 0; s <= t; s++) {
+        const v = s * stride + (heads + kvHeads + g) * headDim;
+        let dot = 0;
+        for (let d = 0; d < headDim; d++) {
+          dot += datt[o + d] * qkv[v + d];
+          dqkv[v + d] += probs[p + s] * datt[o + d];
+        }
+        dP[s] = dot;
+        pdp += probs[p + s] * dot;
+      }
+      for (let s = 0; s <= t; s++) {
+        const dS = probs[p + s] * (dP[s] - pdp) * scale;
+        if (dS === 0) continue;
+        const k = s * stride + (heads + g) * headDim;
+        for (let d = 0; d < headDim; d++) {
+          dqkv[q + d] += dS * qkv[k + d];
+          dqkv[k + d] += dS * qkv[q + d];
+        }
+      }
+    }
+  }
+  return dqkv;
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// SiLU-gated MLP: h [T, I] = silu(gate) * up, gate = gu[:, 0:I], up = gu[:, I:2I], silu(g) = g sigmoid(g).
+
+/** Forward (as ops.siluMul). */
+export function siluMulForward(gateUp: ArrayLike<number>, rows: number, inter: number, alloc: Alloc = allocator()): Vec {
+  const h = alloc(rows * inter);
+  for (let t = 0; t < rows; t++) {
+    for (let i = 0; i < inter; i++) {
+      const gate = gateUp[t * 2 * inter + i];
+      h[t * inter + i] = (gate / (1 + Math.exp(-gate))) * gateUp[t * 2 * inter + inter + i];
+    }
+  }
+  return h;
+}
+
+/** Backward: dgate = dh * up * sig(g) (1 + g (1 - sig(g))), dup = dh * silu(g). Returns dgu [T, 2I]. */
+export function siluMulBackward(gateUp: ArrayLike<number>, dh: ArrayLike<number>, rows: number, inter: number): Float64Array {
+  const dgu = new Float64Array(rows * 2 * inter);
+  for (let t = 0; t < rows; t++) {
+    for (let i = 0; i < inter; i++) {
+      const g = gateUp[t * 2 * inter + i];
+      const up = gateUp[t * 2 * inter + inter + i];
+      const sig = 1 / (1 + Math.exp(-g));
+      const d = dh[t * inter + i];
+      dgu[t * 2 * inter + i] = d * up * sig * (1 + g * (1 - sig));
+      dgu[t * 2 * inter + inter + i] = d * g * sig;
+    }
+  }
+  return dgu;
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Log-softmax gathered at the targets: logp[j] = logits[j, target_j] - logsumexp(logits[j, :]).
+
+/** Forward (as llama.ts logSoftmax then the gather): float64 math; rounded to float32 in float32 mode. */
+export function logSoftmaxGatherForward(logits: ArrayLike<number>, targets: ArrayLike<number>, vocab: number, precision: Precision = 'float64'): number[] {
+  const out: number[] = [];
+  for (let j = 0; j < targets.length; j++) {
+    const base = j * vocab;
+    let max = -Infinity;
+    for (let v = 0; v < vocab; v++) max = Math.max(max, logits[base + v]);
+    let sum = 0;
+    for (let v = 0; v < vocab; v++) sum += Math.exp(logits[base + v] - max);
+    const value = logits[base + targets[j]] - (max + Math.log(sum));
+    out.push(precision === 'float32' ? Math.fround(value) : value);
+  }
+  return out;
+}
+
+/** Backward: dlogits[j, v] = dlogp[j] * ([v == target_j] - softmax(logits[j])[v]). Returns [J, V]. */
+export function logSoftmaxGatherBackward(logits: ArrayLike<number>, targets: ArrayLike<number>, dlogp: ArrayLike<number>, vocab: number): Float64Array {
+  const J = targets.length;
+  const d = new Float64Array(J * vocab);
+  for (let j = 0; j < J; j++) {
+    const base = j * vocab;
+    let max = -Infinity;
+    for (let v = 0; v < vocab; v++) max = Math.max(max, logits[base + v]);
+    let sum = 0;
+    for (let v = 0; v < vocab; v++) sum += Math.exp(logits[base + v] - max);
+    for (let v = 0; v < vocab; v++) d[base + v] = -dlogp[j] * (Math.exp(logits[base + v] - max) / sum);
+    d[base + targets[j]] += dlogp[j];
+  }
+  return d;
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// The model: forward with caches, backward to the LoRA parameters.
+
+/** The LoRA modules of one layer, by target (index = position in adapter.modules). */
+type LayerAdapters = Partial<Record<LoraTarget, { index: number; module: LoraModule }>>;
+
+function adapterByLayer(config: LlamaConfig, adapter: LoraAdapter | null): LayerAdapters[] {
+  const layers: LayerAdapters[] = Array.from({ length: config.layers }, () => ({}));
+  if (!adapter) return layers;
+  const r = adapter.config.r;
+  adapter.modules.forEach((module, index) => {
+    const { layer, slice } = module;
+    if (!Number.isInteger(layer) || layer < 0 || layer >= config.layers) throw new RangeError(`LoRA module ${index}: layer ${layer} is outside the model's ${config.layers} layers`);
+    const expected = loraSlice(config, slice.target);
+    if (expected.fused !== slice.fused || expected.rowOffset !== slice.rowOffset || expected.outDim !== slice.outDim || expected.inDim !== slice.inDim) {
+      throw new RangeError(`LoRA module ${index} (${slice.target}, layer ${layer}) does not match this model's shapes`);
+    }
+    if (module.a.length !== r * slice.inDim || module.b.length !== slice.outDim * r) {
+      throw new RangeError(`LoRA module ${index} (${slice.target}, layer ${layer}): A must be [${r}, ${slice.inDim}] and B [${slice.outDim}, ${r}]`);
+    }
+    if (layers[layer][slice.target]) throw new RangeError(`LoRA: two modules for ${slice.target} of layer ${layer}`);
+    layers[layer][slice.target] = { index, module };
+  });
+  return layers;
+}
+
+const QKV_TARGETS = ['q_proj', 'k_proj', 'v_proj'] as const;
+const GATE_UP_TARGETS = ['gate_proj', 'up_proj'] as const;
+
+/** What one layer's backward needs. */
+export interface LayerCache {
+  /** [T, D] the residual stream entering the layer. */
+  x: Vec;
+  /** [T, D], [T] input RMSNorm output and 1/rms. */
+  xn: Vec;
+  rstd1: Vec;
+  /** [T, Q] fused q, k, v after LoRA and RoPE (what attention read). */
+  qkv: Vec;
+  /** [nh, T, T] attention probabilities. */
+  probs: Float64Array;
+  /** [T, nh hd] attention output (o_proj's input). */
+  att: Vec;
+  /** [T, D] residual after attention (post-attention RMSNorm's input). */
+  xMid: Vec;
+  /** [T, D], [T] post-attention RMSNorm output and 1/rms. */
+  mn: Vec;
+  rstd2: Vec;
+  /** [T, 2I] gate and up after LoRA. */
+  gateUp: Vec;
+  /** [T, I] silu(gate) * up (down_proj's input). */
+  h: Vec;
+  /** u = input · A^T [T, r] of each adapted target of this layer. */
+  loraU: Partial<Record<LoraTarget, Vec>>;
+}
+
+export interface SequenceForward {
+  tokens: number[];
+  layers: LayerCache[];
+  /** [T, D] the residual stream after the last layer (final RMSNorm's input), its 1/rms [T] and the output. */
+  xFinal: Vec;
+  rstdFinal: Vec;
+  hidden: Vec;
+  /** Rows whose logits were computed, the tokens they score, the logits [J, V] and log-probs [J]. */
+  logitRows: number[];
+  targets: number[];
+  logits: Vec;
+  logprobs: number[];
+}
+
+/**
+ * Forward of one causal sequence (positions 0..T-1) with LoRA (null: the frozen model), keeping every
+ * activation the backward needs. logitRows[j] is the row whose next-token distribution scores targets[j].
+ */
+export function loraSequenceForward(
+  weights: LlamaWeights,
+  adapter: LoraAdapter | null,
+  tokens: readonly number[],
+  logitRows: readonly number[],
+  targets: readonly number[],
+  options: PrecisionOptions = {},
+): SequenceForward {
+  const c = weights.config;
+  const precision = options.precision ?? 'float64';
+  const alloc = allocator(precision);
+  const T = tokens.length;
+  checkTokens(c, tokens);
+  if (logitRows.length !== targets.length) throw new RangeError('loraSequenceForward: logitRows and targets differ in length');
+  for (const row of logitRows) if (!Number.isInteger(row) || row < 0 || row >= T) throw new RangeError(`loraSequenceForward: logit row ${row} is outside the ${T} rows`);
+  for (const t of targets) if (!Number.isInteger(t) || t < 0 || t >= c.vocabSize) throw new RangeError(`loraSequenceForward: target ${t} is outside the vocabulary`);
+  const byLayer = adapterByLayer(c, adapter);
+  const s = adapter?.scale ?? 0;
+  const r = adapter?.config.r ?? 0;
+  const D = c.hidden;
+  const I = c.intermediate;
+  const attDim = c.heads * c.headDim;
+  const Q = (c.heads + 2 * c.kvHeads) * c.headDim;
+  const invFreq = configInvFreq(c);
+  const positions = tokens.map((_, t) => t);
+
+  let x = alloc(T * D);
+  for (let t = 0; t < T; t++) for (let d = 0; d < D; d++) x[t * D + d] = weights.embed[tokens[t] * D + d];
+
+  const layers: LayerCache[] = [];
+  weights.layers.forEach((W, l) => {
+    const ad = byLayer[l];
+    const loraU: LayerCache['loraU'] = {};
+    const lora = (target: LoraTarget, input: Vec, y: Vec, yStride: number) => {
+      const m = ad[target]?.module;
+      if (!m) return;
+      loraU[target] = loraForward(input, m.a, m.b, s, y, { rows: T, inDim: m.slice.inDim, outDim: m.slice.outDim, r, offset: m.slice.rowOffset, yStride }, alloc);
+    };
+    const { y: xn, rstd: rstd1 } = rmsnormForward(x, W.inputNorm, T, D, c.rmsNormEps, alloc);
+    const qkv = linearForward(xn, W.qkv, T, Q, D, alloc);
+    for (const target of QKV_TARGETS) lora(target, xn, qkv, Q);
+    ropeForward(qkv, positions, invFreq, c.heads, c.kvHeads, c.headDim);
+    const { out: att, probs } = attentionForward(qkv, T, c.heads, c.kvHeads, c.headDim, alloc);
+    const proj = linearForward(att, W.o, T, D, attDim, alloc);
+    lora('o_proj', att, proj, D);
+    const xMid = alloc(T * D);
+    for (let i = 0; i < T * D; i++) xMid[i] = x[i] + proj[i];
+    const { y: mn, rstd: rstd2 } = rmsnormForward(xMid, W.postNorm, T, D, c.rmsNormEps, alloc);
+    const gateUp = linearForward(mn, W.gateUp, T, 2 * I, D, alloc);
+    for (const target of GATE_UP_TARGETS) lora(target, mn, gateUp, 2 * I);
+    const h = siluMulForward(gateUp, T, I, alloc);
+    const down = linearForward(h, W.down, T, D, I, alloc);
+    lora('down_proj', h, down, D);
+    const next = alloc(T * D);
+    for (let i = 0; i < T * D; i++) next[i] = xMid[i] + down[i];
+    layers.push({ x, xn, rstd1, qkv, probs, att, xMid, mn, rstd2, gateUp, h, loraU });
+    x = next;
+  });
+
+  const { y: hidden, rstd: rstdFinal } = rmsnormForward(x, weights.finalNorm, T, D, c.rmsNormEps, alloc);
+  const J = logitRows.length;
+  const gathered = alloc(J * D);
+  logitRows.forEach((row, j) => gathered.set(hidden.subarray(row * D, (row + 1) * D), j * D));
+  const logits = linearForward(gathered, weights.lmHead, J, c.vocabSize, D, alloc);
+  const logprobs = logSoftmaxGatherForward(logits, targets, c.vocabSize, precision);
+  return { tokens: [...tokens], layers, xFinal: x, rstdFinal, hidden, logitRows: [...logitRows], targets: [...targets], logits, logprobs };
+}
+
+/** dL/dA [r, in] and dL/dB [out, r] of one LoRA module (same order and layout as adapter.modules). */
+export interface LoraModuleGradient {
+  layer: number;
+  target: LoraTarget;
+  a: Float64Array;
+  b: Float64Array;
+}
+
+/** Zeroed gradients shaped like the adapter's modules. */
+export function zeroLoraGradients(adapter: LoraAdapter): LoraModuleGradient[] {
+  return adapter.modules.map((m) => ({ layer: m.layer, target: m.slice.target, a: new Float64Array(m.a.length), b: new Float64Array(m.b.length) }));
+}
+
+/**
+ * Backward of one sequence from dlogp [J] (dL/d logprobs[j]) to the LoRA gradients, accumulated (+=) into
+ * `grads` (from zeroLoraGradients). `fwd` must come from loraSequenceForward with the same weights and adapter.
+ */
+export function loraSequenceBackward(weights: LlamaWeights, adapter: LoraAdapter, fwd: SequenceForward, dlogp: ArrayLike<number>, grads: LoraModuleGradient[]): void {
+  const c = weights.config;
+  if (dlogp.length !== fwd.logitRows.length) throw new RangeError(`loraSequenceBackward: ${dlogp.length} gradients for ${fwd.logitRows.length} scored rows`);
+  if (grads.length !== adapter.modules.length) throw new RangeError('loraSequenceBackward: gradients do not match the adapter');
+  const byLayer = adapterByLayer(c, adapter);
+  const s = adapter.scale;
+  const r = adapter.config.r;
+  const T = fwd.tokens.length;
+  const D = c.hidden;
+  const I = c.intermediate;
+  const V = c.vocabSize;
+  const attDim = c.heads * c.headDim;
+  const Q = (c.heads + 2 * c.kvHeads) * c.headDim;
+  const invFreq = configInvFreq(c);
+  const positions = fwd.tokens.map((_, t) => t);
+
+  // logp[j] = log_softmax(logits[j])[target j]; logits [J, V] = hidden[rows] · lmHead^T (frozen).
+  const dlogits = logSoftmaxGatherBackward(fwd.logits, fwd.targets, dlogp, V);
+  const dGathered = linearBackwardInput(dlogits, weights.lmHead, fwd.logitRows.length, V, D);
+  const dHidden = new Float64Array(T * D);
+  fwd.logitRows.forEach((row, j) => {
+    for (let d = 0; d < D; d++) dHidden[row * D + d] += dGathered[j * D + d];
+  });
+  // hidden = rmsnorm(x_L, norm)
+  let dx = rmsnormBackward(fwd.xFinal, weights.finalNorm, fwd.rstdFinal, dHidden, T, D);
+
+  for (let l = c.layers - 1; l >= 0; l--) {
+    const W = weights.layers[l];
+    const L = fwd.layers[l];
+    const ad = byLayer[l];
+    const loraBack = (target: LoraTarget, input: Vec, dy: ArrayLike<number>, yStride: number, dInput: Float64Array) => {
+      const entry = ad[target];
+      if (!entry) return;
+      const m = entry.module;
+      const u = L.loraU[target];
+      if (!u) throw new Error(`loraSequenceBackward: the forward ran without the ${target} adapter of layer ${l}`);
+      const g = grads[entry.index];
+      loraBackward(input, u, m.a, m.b, s, dy, { rows: T, inDim: m.slice.inDim, outDim: m.slice.outDim, r, offset: m.slice.rowOffset, yStride }, g.a, g.b, dInput);
+    };
+    // x' = xm + h · Wdown^T (+ LoRA down): the residual passes dx to xm; the branch gets dx too.
+    const dh = linearBackwardInput(dx, W.down, T, D, I);
+    loraBack('down_proj', L.h, dx, D, dh);
+    // h = silu(gate) * up
+    const dGateUp = siluMulBackward(L.gateUp, dh, T, I);
+    // gu = mn · Wgu^T (+ LoRA gate / up)
+    const dmn = linearBackwardInput(dGateUp, W.gateUp, T, 2 * I, D);
+    for (const target of GATE_UP_TARGETS) loraBack(target, L.mn, dGateUp, 2 * I, dmn);
+    // mn = rmsnorm(xm, post_attention_layernorm); xm also feeds x' directly (residual).
+    const dxMid = rmsnormBackward(L.xMid, W.postNorm, L.rstd2, dmn, T, D);
+    for (let i = 0; i < T * D; i++) dxMid[i] += dx[i];
+    // xm = x + att · Wo^T (+ LoRA o)
+    const datt = linearBackwardInput(dxMid, W.o, T, D, attDim);
+    loraBack('o_proj', L.att, dxMid, D, datt);
+    // att = causal attention over the roped qkv
+    const dqkv = attentionBackward(L.qkv, L.probs, datt, T, c.heads, c.kvHeads, c.headDim);
+    // qkv = rope(qkv_linear): back to the gradient of the pre-RoPE projection (LoRA adds before RoPE)
+    ropeBackward(dqkv, positions, invFreq, c.heads, c.kvHeads, c.headDim);
+    // qkv_linear = xn · Wqkv^T (+ LoRA q / k / v slices)
+    const dxn = linearBackwardInput(dqkv, W.qkv, T, Q, D);
+    for (const target of QKV_TARGETS) loraBack(target, L.xn, dqkv, Q, dxn);
+    if (l === 0) break; // below: the embedding, which is frozen
+    // xn = rmsnorm(x, input_layernorm); x also feeds xm directly (residual).
+    const dxIn = rmsnormBackward(L.x, W.inputNorm, L.rstd1, dxn, T, D);
+    for (let i = 0; i < T * D; i++) dxIn[i] += dxMid[i];
+    dx = dxIn;
+  }
+}
+
+function checkTokens(c: LlamaConfig, tokens: readonly number[]): void {
+  if (tokens.length === 0) throw new RangeError('forward: no tokens');
+  if (tokens.length > c.contextWindow) throw new RangeError(`forward: ${tokens.length} tokens exceed the context window (${c.contextWindow})`);
+  tokens.forEach((id, t) => {
+    if (!Number.isInteger(id) || id < 0 || id >= c.vocabSize) throw new RangeError(`forward: token ${id} at ${t} is outside the vocabulary (${c.vocabSize})`);
+  });
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// TWOSOME scoring with LoRA and its gradients, one full BOS + prompt + action sequence per action.
+
+/** One observation: BOS + prompt ids, and each offered action's ids as they follow `prompt + " "`. */
+export interface ScoringPrompt {
+  promptIds: readonly number[];
+  actions: readonly (readonly number[])[];
+}
+
+export interface LoraScores {
+  /** S[p][k]: summed log-prob of action k of prompt p. */
+  logprobs: number[][];
+  /** [p][k][j]: log p(action token j | BOS, prompt, earlier action tokens). */
+  tokenLogprobs: number[][][];
+}
+
+/** The sequence, logit rows and targets of one action: row P-1+j predicts action token j. */
+export function actionSequence(promptIds: readonly number[], actionIds: readonly number[]): { tokens: number[]; logitRows: number[]; targets: number[] } {
+  if (promptIds.length === 0) throw new RangeError('scoring: the prompt needs at least BOS');
+  if (actionIds.length === 0) throw new RangeError('scoring: an action needs at least one token');
+  return {
+    tokens: [...promptIds, ...actionIds],
+    logitRows: actionIds.map((_, j) => promptIds.length - 1 + j),
+    targets: [...actionIds],
+  };
+}
+
+/** S_k of every action of every prompt, with LoRA (null: off). */
+export function scoreWithLora(weights: LlamaWeights, adapter: LoraAdapter | null, prompts: readonly ScoringPrompt[], options: PrecisionOptions = {}): LoraScores {
+  const tokenLogprobs = prompts.map(({ promptIds, actions }) =>
+    actions.map((actionIds) => {
+      const { tokens, logitRows, targets } = actionSequence(promptIds, actionIds);
+      return loraSequenceForward(weights, adapter, tokens, logitRows, targets, options).logprobs;
+    }),
+  );
+  return { logprobs: tokenLogprobs.map((p) => p.map((lp) => lp.reduce((a, b) => a + b, 0))), tokenLogprobs };
+}
+
+export interface LoraGradients {
+  /** The forward's scores (the same as scoreWithLora's). */
+  scores: LoraScores;
+  /** modules[i] is the gradient of adapter.modules[i]. */
+  modules: LoraModuleGradient[];
+}
+
+/** Gradients of a loss given dL/d(token log-prob) per prompt, action and action token. */
+export function loraGradientsPerToken(
+  weights: LlamaWeights,
+  adapter: LoraAdapter,
+  prompts: readonly ScoringPrompt[],
+  dLdTokenLogprob: readonly (readonly ArrayLike<number>[])[],
+  options: PrecisionOptions = {},
+): LoraGradients {
+  if (dLdTokenLogprob.length !== prompts.length) throw new RangeError(`loraGradients: ${dLdTokenLogprob.length} gradient rows for ${prompts.length} prompts`);
+  const modules = zeroLoraGradients(adapter);
+  const scores: LoraScores = { logprobs: [], tokenLogprobs: [] };
+  prompts.forEach(({ promptIds, actions }, p) => {
+    if (dLdTokenLogprob[p].length !== actions.length) throw new RangeError(`loraGradients: prompt ${p} has ${actions.length} actions but ${dLdTokenLogprob[p].length} gradients`);
+    const lps: number[][] = [];
+    actions.forEach((actionIds, k) => {
+      const { tokens, logitRows, targets } = actionSequence(promptIds, actionIds);
+      const fwd = loraSequenceForward(weights, adapter, tokens, logitRows, targets, options);
+      lps.push(fwd.logprobs);
+      const g = dLdTokenLogprob[p][k];
+      if (g.length !== actionIds.length) throw new RangeError(`loraGradients: prompt ${p} action ${k} has ${actionIds.length} tokens but ${g.length} gradients`);
+      let any = false;
+      for (let j = 0; j < g.length; j++) any ||= g[j] !== 0;
+      if (any) loraSequenceBackward(weights, adapter, fwd, g, modules);
+    });
+    scores.tokenLogprobs.push(lps);
+    scores.logprobs.push(lps.map((lp) => lp.reduce((a, b) => a + b, 0)));
+  });
+  return { scores, modules };
+}
+
+/** Gradients of a loss given dL/dS[p][k] (S = summed action log-prob; every token of action k gets dL/dS_k). */
+export function loraGradients(
+  weights: LlamaWeights,
+  adapter: LoraAdapter,
+  prompts: readonly ScoringPrompt[],
+  dLdS: readonly ArrayLike<number>[],
+  options: PrecisionOptions = {},
+): LoraGradients {
+  if (dLdS.length !== prompts.length) throw new RangeError(`loraGradients: ${dLdS.length} gradient rows for ${prompts.length} prompts`);
+  const perToken = prompts.map(({ actions }, p) => {
+    if (dLdS[p].length !== actions.length) throw new RangeError(`loraGradients: prompt ${p} has ${actions.length} actions but ${dLdS[p].length} gradients`);
+    return actions.map((ids, k) => new Float64Array(ids.length).fill(dLdS[p][k]));
+  });
+  return loraGradientsPerToken(weights, adapter, prompts, perToken, options);
+}
+
+/**
+ * The final-norm hidden state [H] of the last token of BOS + prompt with LoRA off (the critic's input).
+ * In float32 mode it equals score.ts criticFeature bit for bit.
+ */
+export function lastPromptHidden(weights: LlamaWeights, promptIds: readonly number[], options: PrecisionOptions = {}): Vec {
+  const D = weights.config.hidden;
+  const fwd = loraSequenceForward(weights, null, promptIds, [], [], options);
+  return fwd.hidden.slice((promptIds.length - 1) * D, promptIds.length * D);
+}
