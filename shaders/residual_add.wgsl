@@ -28,3 +28,12 @@ fn add_out(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroup
   let i = gid.x + gid.y * nwg.x * 64u;
   if (i < params.count) { z[i] = x_in[i] + y[i]; }
 }
+
+// A copy inside a compute pass (copyBufferToBuffer cannot interleave with dispatches): z[i] = x_in[i].
+// The backward seeds a gradient buffer with the residual branch's gradient before adding the norm's.
+
+@compute @workgroup_size(64)
+fn copy_out(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let i = gid.x + gid.y * nwg.x * 64u;
+  if (i < params.count) { z[i] = x_in[i]; }
+}

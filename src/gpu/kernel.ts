@@ -80,11 +80,12 @@ export function disposeCalls(calls: readonly KernelCall[]): void {
 }
 
 /**
- * Workgroup counts for a 1-thread-per-element kernel of 64-wide workgroups, folded into two dimensions when
- * one would exceed the 65,535 limit (the kernels read the flat index as gid.x + gid.y * nwg.x * 64).
+ * Workgroup counts for a 1-thread-per-element kernel of `workgroupSize`-wide workgroups, folded into two
+ * dimensions when one would exceed the 65,535 limit (kernels read the flat index as
+ * gid.x + gid.y * nwg.x * workgroupSize).
  */
-export function elementwiseWorkgroups(count: number, maxPerDim = 65535): [number, number] {
-  const groups = Math.max(1, Math.ceil(count / 64));
+export function elementwiseWorkgroups(count: number, workgroupSize = 64, maxPerDim = 65535): [number, number] {
+  const groups = Math.max(1, Math.ceil(count / workgroupSize));
   if (groups <= maxPerDim) return [groups, 1];
   const y = Math.ceil(groups / maxPerDim);
   return [Math.ceil(groups / y), y];

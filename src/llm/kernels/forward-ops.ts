@@ -79,6 +79,12 @@ export async function addOutCall({ device, pipelines }: Ctx, x: GPUBuffer, y: GP
   return makeCall(device, 'add_out', pipeline, [count, 0, 0, 0], [y, z, x], elementwiseWorkgroups(count), undefined, [2, 3, 4]);
 }
 
+/** residual_add.wgsl's copy: z = x over `count` elements, inside a compute pass. */
+export async function copyCall({ device, pipelines }: Ctx, x: GPUBuffer, z: GPUBuffer, count: number): Promise<KernelCall> {
+  const pipeline = await pipelines.get('residual_add.wgsl', 'copy_out');
+  return makeCall(device, 'copy', pipeline, [count, 0, 0, 0], [z, x], elementwiseWorkgroups(count), undefined, [3, 4]);
+}
+
 /** gather_rows.wgsl: out [J, D] = x[rows[j], :]. */
 export async function gatherRowsCall({ device, pipelines }: Ctx, x: GPUBuffer, rows: GPUBuffer, out: GPUBuffer, count: number, dim: number): Promise<KernelCall> {
   const pipeline = await pipelines.get('gather_rows.wgsl', 'gather_rows');
