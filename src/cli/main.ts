@@ -21,6 +21,10 @@ usage:
       shared-prompt scoring against one sequence per action, same device and run; per-kernel GFLOP/s
   twosome gpu [--json]
       the WebGPU adapter this machine gives (Dawn; SwiftShader where no GPU exists)
+  twosome models list [--json]
+      the catalog of Llama-architecture MLC models (web-llm's records): size, VRAM, features, context
+  twosome models download ID|URL --out DIR [--parallel N]
+      download a model (parallel shards, resume, size and md5 checks) into a directory for --model DIR
   twosome make-model --out DIR [--hidden N] [--layers N] [--heads N] [--kv-heads N] [--intermediate N]
                      [--quant q4f16_1|q4f32_1|q0f16|q0f32] [--tie-embeddings true|false]
                      [--rope-scaling none|llama3] [--seed S]
@@ -43,6 +47,7 @@ const COMMANDS: Record<string, Record<string, () => Promise<Command>> | (() => P
   gpu: async () => (await import('./gpu-info')).gpuInfo,
   'make-model': async () => (await import('./make-model')).makeModelCommand,
   score: async () => (await import('./score')).scoreCommand,
+  models: async () => (await import('./models')).modelsCommand,
 };
 
 /** Errors that come from what the user gave (a flag, a file, a model, a URL): one line, exit code 2. */

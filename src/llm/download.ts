@@ -439,6 +439,12 @@ export async function downloadModel(baseUrl: string, options: DownloadOptions): 
       llama = parseLlamaConfigText(decoder.decode(config!.bytes), url(CONFIG));
       checkLlamaTensors(cache, llama, url(cacheFile));
     }
+    for (const shard of cache.shards) {
+      // A dataPath such as "../x" or "https://elsewhere/x" would fetch (and store) outside the model.
+      if (!url(shard.dataPath).startsWith(base.href) || url(shard.dataPath) === base.href) {
+        throw new ModelFormatError(url(cacheFile), `shard dataPath ${JSON.stringify(shard.dataPath)} points outside the model directory; the index is not a valid MLC tensor cache`);
+      }
+    }
     const shardBytes = cache.shards.reduce((sum, s) => sum + s.nbytes, 0);
     if (options.maxBytes !== undefined && shardBytes > options.maxBytes) {
       throw new ModelDownloadError(

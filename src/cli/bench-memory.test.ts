@@ -1,0 +1,66 @@
+// `twosome bench memory`, called as main.ts will call it (argv after "bench memory").
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { makeModel } from '../llm/make-model';
+import { benchMemoryCommand } from './bench-memory';
+import { UsageError } from './errors';
+
+const work = mkdtempSync(join(tmpdir(), 'twosome-bench-memory-'));
+afterAll(() => rmSync(work, { recursive: true, force: true }));
+
+let output = '';
+beforeEach(() => {
+  output = '';
+  vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
+    output += String(chunk);
+    return true;
+  });
+});
+afterEach(() => vi.restoreAllMocks());
+
+describe('twosome bench memory', () => {
+  it('--json for the acceptance model prints the five fields; peak <= 5 GiB', async () => {
+    expect(await benchMemoryCommand(['--model', 'Llama-2-7b-chat-hf-q4f16_1-MLC', '--json'])).toBe(0);
+    const result = JSON.parse(output);
+    expect(Object.keys(result)).toEqual(['model', 'peakBytes', 'weightsBytes', 'activationBytes', 'optimizerBytes']);
+    expect(result.model).toBe('Llama-2-7b-chat-hf-q4f16_1-MLC');
+    expect(result.peakBytes).toBeLessThanOrEqual(5 * 2 ** 30);
+    expect(result.peakBytes).toBe(result.weightsBytes + result.activationBytes + result.optimizerBytes);
+  });
+
+  it('batch and LoRA flags change the plan', async () => {
+    await benchMemoryCommand(['--model', 'Llama-2-7b-chat-hf-q4f16_1-MLC', '--json']);
+    const base = JSON.parse(output);
+    output = '';
+    await benchMemoryCommand(['--model', 'Llama-2-7b-chat-hf-q4f16_1-MLC', '--json', '--prompts', '8', '--prompt-tokens', '100', '--actions', '4', '--action-tokens', '3', '--lora-r', '16', '--lora-targets', 'q_proj,k_proj,v_proj']);
+    const other = JSON.parse(output);
+    expect(other.weightsBytes).toBe(base.weightsBytes);
+    expect(other.activationBytes).not.toBe(base.activationBytes);
+    expect(other.optimizerBytes).toBeGreaterThan(base.optimizerBytes);
+  });
+
+  it('reads a model directory (mlc-chat-config.json) and "micro"; prints a table without --json', async () => {
+    const dir = join(work, 'tiny');
+    mkdirSync(dir);
+    const made = makeModel({ layers: 1 });
+    const config = made.files.find((f) => f.name === 'mlc-chat-config.json')!;
+    writeFileSync(join(dir, 'mlc-chat-config.json'), config.bytes);
+    expect(await benchMemoryCommand(['--model', dir, '--prompt-tokens', '20'])).toBe(0);
+    expect(output).toMatch(/training peak .* bytes\)/);
+    expect(output).toMatch(/layer-input checkpoints/);
+    output = '';
+    expect(await benchMemoryCommand(['--model', 'micro', '--json', '--prompt-tokens', '20'])).toBe(0);
+    expect(JSON.parse(output).model).toBe('micro');
+  });
+
+  it('user errors', async () => {
+    await expect(benchMemoryCommand([])).rejects.toThrow(UsageError);
+    await expect(benchMemoryCommand(['--model', 'No-Such-Model'])).rejects.toThrow(/not a catalog model id/);
+    await expect(benchMemoryCommand(['--model', work])).rejects.toThrow(/no mlc-chat-config.json/);
+    await expect(benchMemoryCommand(['--model', 'Llama-2-7b-chat-hf-q4f16_1-MLC', '--lora-targets', 'q_proj,x_proj'])).rejects.toThrow(/unknown LoRA target "x_proj"/);
+    await expect(benchMemoryCommand(['--model', 'Llama-2-7b-chat-hf-q4f16_1-MLC', '--prompt-tokens', '5000'])).rejects.toThrow(/context window/);
+    await expect(benchMemoryCommand(['--model', 'Llama-2-7b-chat-hf-q4f16_1-MLC', '--prompts', '0'])).rejects.toThrow(/--prompts/);
+  });
+});

@@ -1,0 +1,96 @@
+/**
+ * `twosome bench memory --model ID|DIR [--prompts 4] [--prompt-tokens 200] [--actions 8] [--action-tokens 5]
+ *  [--lora-r 8] [--lora-targets q_proj,v_proj] [--json]`: the planned peak GPU memory of one training step
+ * (llm/memory-plan.ts), from the architecture alone: nothing is downloaded or allocated.
+ * --json prints {"model","peakBytes","weightsBytes","activationBytes","optimizerBytes"}; without it, a table of
+ * every term. --model: a catalog id (`twosome models list`), "micro", or an MLC model directory (its
+ * mlc-chat-config.json is read).
+ */
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { catalogConfig, catalogRecord } from '../llm/catalog';
+import { parseLlamaConfigText, type LlamaConfig } from '../llm/config';
+import { checkLoraConfig, DEFAULT_LORA_CONFIG, type LoraTarget } from '../llm/lora';
+import { formatBytes, planTrainingMemory, type MemoryPlan } from '../llm/memory-plan';
+import { parseFlags, parseIntFlag } from './args';
+import { UsageError } from './errors';
+import { MICRO_MODEL_DIR } from './model-source';
+
+const USAGE =
+  'twosome bench memory --model ID|DIR [--prompts 4] [--prompt-tokens 200] [--actions 8] [--action-tokens 5] [--lora-r 8] [--lora-targets q_proj,v_proj] [--json]';
+
+export interface MemoryBenchResult {
+  model: string;
+  peakBytes: number;
+  weightsBytes: number;
+  activationBytes: number;
+  optimizerBytes: number;
+}
+
+/** The LlamaConfig of a catalog id, "micro", or an MLC model directory. */
+export function resolveModelConfig(model: string): LlamaConfig {
+  if (catalogRecord(model)) return catalogConfig(model);
+  const dir = model === 'micro' ? MICRO_MODEL_DIR : model;
+  if (existsSync(dir) && statSync(dir).isDirectory()) {
+    const file = join(dir, 'mlc-chat-config.json');
+    if (!existsSync(file)) throw new UsageError(`--model ${model}: the directory has no mlc-chat-config.json; is it an MLC model?`);
+    return parseLlamaConfigText(readFileSync(file, 'utf8'), file);
+  }
+  throw new UsageError(`--model ${model}: not a catalog model id (see \`twosome models list\`), "micro", or an MLC model directory`);
+}
+
+export async function benchMemoryCommand(argv: string[]): Promise<number> {
+  const { values } = parseFlags(
+    argv,
+    {
+      model: { type: 'string' },
+      prompts: { type: 'string' },
+      'prompt-tokens': { type: 'string' },
+      actions: { type: 'string' },
+      'action-tokens': { type: 'string' },
+      'lora-r': { type: 'string' },
+      'lora-targets': { type: 'string' },
+      json: { type: 'boolean', default: false },
+    },
+    USAGE,
+  );
+  if (!values.model) throw new UsageError(`--model is required\nusage: ${USAGE}`);
+  const config = resolveModelConfig(values.model);
+  const batch = {
+    prompts: parseIntFlag(values.prompts, 'prompts', 4, 1),
+    promptTokens: parseIntFlag(values['prompt-tokens'], 'prompt-tokens', 200, 1),
+    actions: parseIntFlag(values.actions, 'actions', 8, 1),
+    actionTokens: parseIntFlag(values['action-tokens'], 'action-tokens', 5, 1),
+  };
+  const r = parseIntFlag(values['lora-r'], 'lora-r', DEFAULT_LORA_CONFIG.r, 1);
+  const targets = (values['lora-targets'] ?? DEFAULT_LORA_CONFIG.targets.join(',')).split(',').map((t) => t.trim()) as LoraTarget[];
+  const problems = checkLoraConfig({ ...DEFAULT_LORA_CONFIG, r, targets });
+  if (problems.length) throw new UsageError(`--lora-targets / --lora-r: ${problems.join('; ')}`);
+
+  let plan: MemoryPlan;
+  try {
+    plan = planTrainingMemory(config, { batch, lora: { r, targets } });
+  } catch (error) {
+    if (error instanceof RangeError) throw new UsageError(error.message);
+    throw error;
+  }
+  const result: MemoryBenchResult = {
+    model: values.model,
+    peakBytes: plan.peakBytes,
+    weightsBytes: plan.weightsBytes,
+    activationBytes: plan.activationBytes,
+    optimizerBytes: plan.optimizerBytes,
+  };
+  if (values.json) {
+    process.stdout.write(`${JSON.stringify(result)}\n`);
+    return 0;
+  }
+  const lines = [
+    `${values.model}: training peak ${formatBytes(plan.peakBytes)} (${plan.peakBytes} bytes)`,
+    `  micro-batch: ${batch.prompts} prompts x ${batch.promptTokens} tokens, ${batch.actions} actions x ${batch.actionTokens} tokens -> ${plan.rows} rows, ${plan.logitRows} logit rows; LoRA r ${r} on ${targets.join(', ')}`,
+    `  weights ${formatBytes(plan.weightsBytes)}, activations ${formatBytes(plan.activationBytes)}, optimizer ${formatBytes(plan.optimizerBytes)}; largest buffer ${plan.largestBuffer.name} ${formatBytes(plan.largestBuffer.bytes)}`,
+    ...plan.breakdown.map((t) => `  ${t.category.padEnd(11)} ${t.name.padEnd(42)} ${formatBytes(t.bytes).padStart(10)}  ${t.detail}`),
+  ];
+  process.stdout.write(`${lines.join('\n')}\n`);
+  return 0;
+}

@@ -1,0 +1,182 @@
+/**
+ * `twosome models list [--json]`: the catalog (web-llm's Llama-architecture models): id, download size
+ * (estimated from the architecture), web-llm's VRAM figure, required WebGPU features, context window.
+ *
+ * `twosome models download ID|URL --out DIR [--parallel N]`: downloads an MLC model (a catalog id, a Hugging
+ * Face repo URL, or any https / localhost model directory URL) into DIR with the same downloader as the app
+ * (resume, retries, size and md5 checks). DIR then works as `--model DIR`. Files already in DIR are kept, so
+ * running the command again continues an interrupted download. A progress line goes to stderr when it is a
+ * terminal; Ctrl-C stops, keeping the completed files (exit code 130).
+ */
+import { existsSync, mkdirSync, readdirSync, statfsSync, statSync } from 'node:fs';
+import { readFile, rename, writeFile } from 'node:fs/promises';
+import { join, resolve, sep } from 'node:path';
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { catalogBaseUrl, catalogConfig, catalogRecord, estimateSizes, MODEL_CATALOG, resolveModelBaseUrl } from '../llm/catalog';
+import { downloadModel, formatBytes, isAbortError, ModelDownloadError, type DownloadProgress, type ModelStore } from '../llm/download';
+import { ModelFormatError } from '../llm/errors';
+import { parseIntFlag } from './args';
+import { UsageError } from './errors';
+
+const USAGE = 'twosome models list [--json] | twosome models download ID|URL --out DIR [--parallel N]';
+
+export async function modelsCommand(argv: string[]): Promise<number> {
+  const [sub, ...rest] = argv;
+  if (sub === 'list') return modelsList(rest);
+  if (sub === 'download') return modelsDownload(rest);
+  throw new UsageError(`${sub ? `unknown subcommand "models ${sub}"; ` : ''}usage: ${USAGE}`);
+}
+
+function parse(argv: string[], options: NonNullable<ParseArgsConfig['options']>, allowPositionals: boolean) {
+  try {
+    return parseArgs({ args: argv, options, allowPositionals, strict: true });
+  } catch (error) {
+    throw new UsageError(`${(error as Error).message.split('\n')[0]}\nusage: ${USAGE}`);
+  }
+}
+
+export async function modelsList(argv: string[]): Promise<number> {
+  const { values } = parse(argv, { json: { type: 'boolean', default: false } }, false);
+  const rows = MODEL_CATALOG.map((r) => {
+    const config = catalogConfig(r);
+    const sizes = estimateSizes(config);
+    return {
+      id: r.id,
+      model: r.model,
+      baseUrl: catalogBaseUrl(r),
+      quantization: r.quantization,
+      downloadBytes: sizes.downloadBytes,
+      vramRequiredMB: r.vramRequiredMB,
+      lowResourceRequired: r.lowResourceRequired,
+      requiredFeatures: r.requiredFeatures,
+      contextWindow: r.contextWindow,
+      architecture: {
+        layers: config.layers,
+        hidden: config.hidden,
+        intermediate: config.intermediate,
+        heads: config.heads,
+        kvHeads: config.kvHeads,
+        headDim: config.headDim,
+        vocabSize: config.vocabSize,
+        tieEmbeddings: config.tieEmbeddings,
+        ropeTheta: config.ropeTheta,
+        ropeScaling: config.ropeScaling,
+        rmsNormEps: config.rmsNormEps,
+        bosTokenId: config.bosTokenId,
+      },
+      unverified: r.arch.unsure,
+    };
+  });
+  if (values.json) {
+    process.stdout.write(`${JSON.stringify(rows)}\n`);
+    return 0;
+  }
+  const width = Math.max(...rows.map((r) => r.id.length));
+  const lines = [`${'id'.padEnd(width)}  ${'download'.padStart(10)}  ${'VRAM MB'.padStart(8)}  ${'context'.padStart(7)}  features`];
+  for (const r of rows) {
+    lines.push(`${r.id.padEnd(width)}  ${`~${formatBytes(r.downloadBytes)}`.padStart(10)}  ${Math.ceil(r.vramRequiredMB).toString().padStart(8)}  ${String(r.contextWindow).padStart(7)}  ${r.requiredFeatures.join(',') || '-'}`);
+  }
+  lines.push('', 'download: weights estimated from the architecture; VRAM: web-llm\'s figure; features: what web-llm needs (this engine runs without shader-f16).');
+  process.stdout.write(`${lines.join('\n')}\n`);
+  return 0;
+}
+
+/** A ModelStore writing the files of one model (URLs under `baseUrl`) into a directory, flat. */
+export function directoryStore(dir: string, baseUrl: string): ModelStore {
+  const root = resolve(dir);
+  const pathOf = (url: string): string => {
+    if (!url.startsWith(baseUrl)) throw new ModelFormatError(url, `is not under ${baseUrl}`);
+    const path = resolve(root, decodeURIComponent(url.slice(baseUrl.length)));
+    if (!path.startsWith(root + sep)) throw new ModelFormatError(url, `would be written outside ${root}`);
+    return path;
+  };
+  return {
+    has: async (url) => existsSync(pathOf(url)),
+    get: async (url) => {
+      try {
+        return new Uint8Array(await readFile(pathOf(url)));
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+        throw error;
+      }
+    },
+    put: async (url, bytes) => {
+      const path = pathOf(url);
+      mkdirSync(resolve(path, '..'), { recursive: true });
+      await writeFile(`${path}.part`, bytes);
+      await rename(`${path}.part`, path); // a file under its final name is always complete
+    },
+  };
+}
+
+function freeBytes(dir: string): number | undefined {
+  try {
+    const s = statfsSync(dir);
+    return Number(s.bavail) * Number(s.bsize);
+  } catch {
+    return undefined;
+  }
+}
+
+function bytesIn(dir: string): number {
+  let total = 0;
+  for (const name of readdirSync(dir)) {
+    const s = statSync(join(dir, name));
+    if (s.isFile() && !name.endsWith('.part')) total += s.size;
+  }
+  return total;
+}
+
+export async function modelsDownload(argv: string[]): Promise<number> {
+  const { values, positionals } = parse(argv, { out: { type: 'string' }, parallel: { type: 'string' } }, true);
+  if (positionals.length !== 1) throw new UsageError(`give one model: a catalog id (\`twosome models list\`) or a URL\nusage: ${USAGE}`);
+  if (!values.out) throw new UsageError(`--out DIR is required\nusage: ${USAGE}`);
+  const parallel = parseIntFlag(values.parallel as string | undefined, 'parallel', 4, 1);
+  if (parallel > 16) throw new UsageError(`--parallel: "${String(values.parallel)}" must be an integer from 1 to 16`);
+  const what = positionals[0];
+  const baseUrl = resolveModelBaseUrl(what);
+  const out = resolve(values.out as string);
+  if (existsSync(out) && !statSync(out).isDirectory()) throw new UsageError(`--out ${out}: exists and is not a directory`);
+  mkdirSync(out, { recursive: true });
+
+  const free = freeBytes(out);
+  const maxBytes = free === undefined ? undefined : free + bytesIn(out);
+  const controller = new AbortController();
+  const onSigint = () => controller.abort();
+  process.once('SIGINT', onSigint);
+
+  const tty = Boolean(process.stderr.isTTY);
+  const started = Date.now();
+  let lastLine = 0;
+  const onProgress = (p: DownloadProgress) => {
+    if (!tty) return;
+    const now = Date.now();
+    if (now - lastLine < 200 && p.filesDone < p.filesTotal) return;
+    lastLine = now;
+    const pct = p.bytesTotal > 0 ? ((100 * p.bytesDone) / p.bytesTotal).toFixed(1) : '0.0';
+    const rate = p.bytesDone / Math.max(0.001, (now - started) / 1000);
+    const line = `${pct.padStart(5)}%  ${formatBytes(p.bytesDone)} / ${formatBytes(p.bytesTotal)}  ${p.filesDone}/${p.filesTotal} files  ${formatBytes(rate)}/s`;
+    process.stderr.write(`\r${line.padEnd(72)}`);
+  };
+
+  try {
+    const result = await downloadModel(baseUrl, { store: directoryStore(out, baseUrl), parallel, signal: controller.signal, onProgress, maxBytes, progressIntervalMs: 200 });
+    if (tty) process.stderr.write('\n');
+    const label = catalogRecord(what) ? what : baseUrl;
+    const fetched = result.files.length - result.filesFromStore;
+    process.stdout.write(
+      `downloaded ${label} to ${out}: ${result.files.length} files, ${formatBytes(result.bytesTotal)} (${fetched} fetched, ${result.filesFromStore} already there); use it with --model ${out}\n`,
+    );
+    return 0;
+  } catch (error) {
+    if (tty) process.stderr.write('\n');
+    if (controller.signal.aborted && isAbortError(error)) {
+      process.stderr.write(`twosome: download cancelled; completed files are kept in ${out}; run the same command to continue\n`);
+      return 130;
+    }
+    if (error instanceof ModelDownloadError) throw new UsageError(error.message);
+    throw error;
+  } finally {
+    process.removeListener('SIGINT', onSigint);
+  }
+}
