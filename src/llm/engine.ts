@@ -48,7 +48,7 @@ export interface LoadEngineOptions {
 }
 
 export class LlamaEngine {
-  private readonly pipelines: PipelineCache;
+  readonly pipelines: PipelineCache;
 
   private constructor(
     readonly gpu: GpuContext,
