@@ -19,7 +19,7 @@ afterAll(() => ctx?.device.destroy());
 describe('LoraTrainer', () => {
   it('a few dozen updates lift a chosen action above 0.95 on the micro model', async () => {
     const engine = await LlamaEngine.load(ctx, directorySource(resolve(process.cwd(), 'public/models/micro')));
-    const trainer = LoraTrainer.create(engine, { seed: 1, optimizer: { lr: 3e-2, maxGradNorm: 1 } });
+    const trainer = LoraTrainer.create(engine, { seed: 1, optimizer: { lr: 2e-3, maxGradNorm: 0.5 } });
     const env = createEnv('tomato-salad');
     env.reset(0);
     const request = env.observe();
@@ -28,16 +28,16 @@ describe('LoraTrainer', () => {
     expect(before).toBeLessThan(0.5);
     let prob = before;
     let updates = 0;
-    for (; updates < 40 && prob <= 0.95; updates++) {
+    for (; updates < 60 && prob <= 0.95; updates++) {
       // L = -log pi_word(chosen | s): dL/dS from the policy's gradient.
       await trainer.accumulate([request], (scores) => [scoreGradients(scores[0].distribution('word'), chosen, -1, 0)]);
-      const info = await trainer.step(3e-2);
+      const info = await trainer.step(2e-3);
       expect(info.finite).toBe(true);
       prob = (await trainer.score([request]))[0].distribution('word').probs[chosen];
     }
     console.log(`overfit: ${before.toFixed(3)} -> ${prob.toFixed(3)} in ${updates} updates`);
     expect(prob).toBeGreaterThan(0.95);
-    expect(updates).toBeLessThanOrEqual(40);
+    expect(updates).toBeLessThanOrEqual(60);
     const adapter = await trainer.readAdapter();
     expect(adapter.modules.some((m) => m.b.some((v) => v !== 0))).toBe(true);
     trainer.dispose();
