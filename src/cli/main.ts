@@ -19,6 +19,11 @@ usage:
       replay the actions, then score the offered actions with the WebGPU LLaMA engine (TWOSOME's policy)
   twosome bench score [--model DIR|URL|micro] [--json]
       shared-prompt scoring against one sequence per action, same device and run; per-kernel GFLOP/s
+  twosome bench train [--model DIR|URL|micro] [--json]
+      one LoRA policy update (forward, backward, AdamW) shared-prompt vs one sequence per action
+  twosome bench memory --model ID|DIR [--prompts 4 --prompt-tokens 200 --actions 8 --action-tokens 5
+                       --lora-r 8 --lora-targets q_proj,v_proj] [--json]
+      planned peak GPU memory of training (weights, activations with checkpointing, optimizer), no allocation
   twosome gpu [--json]
       the WebGPU adapter this machine gives (Dawn; SwiftShader where no GPU exists)
   twosome models list [--json]
@@ -43,6 +48,8 @@ const COMMANDS: Record<string, Record<string, () => Promise<Command>> | (() => P
   bench: {
     env: async () => benchEnvCommand,
     score: async () => (await import('./bench-score')).benchScoreCommand,
+    train: async () => (await import('./bench-train')).benchTrainCommand,
+    memory: async () => (await import('./bench-memory')).benchMemoryCommand,
   },
   gpu: async () => (await import('./gpu-info')).gpuInfo,
   'make-model': async () => (await import('./make-model')).makeModelCommand,

@@ -1,10 +1,12 @@
 // The CPU training reference: LoRA forward and backward against central finite differences, in float64 end
 // to end (the reference's default precision), on tiny random models from makeModel.
 //
-// Finite differences: adapters hold float32, so a step v +/- eps lands on the nearest float32; the quotient
-// uses the steps actually taken, (L(v + h+) - L(v - h-)) / (h+ + h-), whose error is O(eps^2) + O(|h+ - h-|)
-// (h+ - h- is at most one float32 ulp of v, ~1e-8). eps = 1e-4: truncation ~1e-8 relative, float64 roundoff
-// of the loss ~1e-15 / 1e-4 = 1e-11. Observed relative errors are ~1e-7; the bound checked is 1e-3 (the issue's).
+// Finite differences: adapters hold float32, so a step v +/- eps lands on a float32. eps = 2^-13 (~1.2e-4), a
+// power of two, makes both steps exact for nearly every v (|v| between 2^-13 and 2^10, away from a binade
+// edge); otherwise the quotient uses the steps actually taken, (L(v + h+) - L(v - h-)) / (h+ + h-), whose
+// error is O(eps^2) + O(|h+ - h-|). Truncation ~eps^2 ~ 1e-8 relative, float64 roundoff of the loss
+// ~1e-15 / 1e-4 = 1e-11. Observed relative errors: ~1e-9 with float64 dL/dS, ~1e-5 with
+// rl/policy.ts's float32 dL/dS; the bounds checked are 1e-5 and 1e-3 (the issue's).
 import { describe, expect, it } from 'vitest';
 import { Rng } from '../../util/rng';
 import { actionDistribution, scoreGradients } from '../../rl/policy';
@@ -16,6 +18,7 @@ import { scoreTokenSequences } from './score';
 import {
   attentionBackward,
   attentionForward,
+  causalSegments,
   linearBackwardInput,
   linearForward,
   logSoftmaxGatherBackward,
@@ -35,7 +38,9 @@ import {
   type LoraModuleGradient,
   type ScoringPrompt,
 } from './backward';
-import { ropeInvFreq } from '../rope';
+import { ropeInvFreq, ropeTable } from '../rope';
+import { planScoring } from '../scoring-layout';
+import * as opsBackward from './ops-backward';
 
 async function model(options: Partial<MakeModelOptions>): Promise<LlamaWeights> {
   const made = makeModel({ hidden: 32, layers: 2, heads: 4, kvHeads: 2, intermediate: 64, ...options });
@@ -72,29 +77,48 @@ function randomAdapter(weights: LlamaWeights, config: LoraConfig, rng: Rng): Lor
 /**
  * A PPO-like policy loss over word-normalized log-probs, for every prompt p:
  *   L_p = c_p log pi(a_p) + c'_p log pi(a'_p) + e H(pi_p),   z_k = S_k / W_k,  pi = softmax(z)
- * evaluated in float64 here; dL/dS comes from rl/policy.ts (scoreGradients), as the trainer will use it.
+ * evaluated in float64 here. dL/dS comes from rl/policy.ts (scoreGradients), as the trainer will use it; that
+ * rounds z and pi to float32 (torch's Categorical), which limits its agreement with the float64 loss to ~1e-5
+ * relative. dLdS64 is the same gradient in float64,
+ *   dL/dS_k = (c ([k = a] - pi_k) + c' ([k = a'] - pi_k) - e pi_k (log pi_k + H)) / W_k,
+ * with which the model gradients match finite differences to ~1e-8.
  */
 interface PolicyLoss {
   value(S: number[][]): number;
   dLdS(S: number[][]): Float64Array[];
+  dLdS64(S: number[][]): Float64Array[];
 }
 
 function policyLoss(words: number[][], rng: Rng): PolicyLoss {
   const terms = words.map((w) => ({ a: rng.int(w.length), c: rng.normal(), a2: rng.int(w.length), c2: rng.normal() }));
   const e = 0.5;
+  const policy = (s: number[], p: number) => {
+    const z = s.map((v, k) => v / words[p][k]);
+    const max = Math.max(...z);
+    const lse = max + Math.log(z.reduce((acc, v) => acc + Math.exp(v - max), 0));
+    const logpi = z.map((v) => v - lse);
+    const H = -logpi.reduce((acc, v) => acc + Math.exp(v) * v, 0);
+    return { logpi, H };
+  };
   return {
     value(S) {
       let L = 0;
       S.forEach((s, p) => {
-        const z = s.map((v, k) => v / words[p][k]);
-        const max = Math.max(...z);
-        const lse = max + Math.log(z.reduce((acc, v) => acc + Math.exp(v - max), 0));
-        const logpi = z.map((v) => v - lse);
-        const H = -logpi.reduce((acc, v) => acc + Math.exp(v) * v, 0);
+        const { logpi, H } = policy(s, p);
         const t = terms[p];
         L += t.c * logpi[t.a] + t.c2 * logpi[t.a2] + e * H;
       });
       return L;
+    },
+    dLdS64(S) {
+      return S.map((s, p) => {
+        const { logpi, H } = policy(s, p);
+        const t = terms[p];
+        return Float64Array.from(logpi, (lp, k) => {
+          const pi = Math.exp(lp);
+          return (t.c * ((k === t.a ? 1 : 0) - pi) + t.c2 * ((k === t.a2 ? 1 : 0) - pi) - e * pi * (lp + H)) / words[p][k];
+        });
+      });
     },
     dLdS(S) {
       return S.map((s, p) => {
@@ -124,6 +148,8 @@ function centralDifference(arr: Float32Array, i: number, eps: number, f: () => n
   return (lp - lm) / (hp + hm);
 }
 
+const FD_EPS = 2 ** -16;
+
 function relErr(a: number, b: number): number {
   const scale = Math.max(Math.abs(a), Math.abs(b));
   return scale === 0 ? 0 : Math.abs(a - b) / scale;
@@ -149,12 +175,17 @@ describe('LoRA gradients match central finite differences of a word-normalized p
       const f = () => loss.value(scoreWithLora(weights, adapter, prompts).logprobs);
 
       const S = scoreWithLora(weights, adapter, prompts).logprobs;
-      const { modules, scores } = loraGradients(weights, adapter, prompts, loss.dLdS(S));
+      const dLdS = loss.dLdS(S);
+      const dLdS64 = loss.dLdS64(S);
+      dLdS.forEach((g, p) => g.forEach((v, k) => expect(Math.abs(v - dLdS64[p][k])).toBeLessThan(1e-5)));
+      const { modules, scores } = loraGradients(weights, adapter, prompts, dLdS);
+      const exact = loraGradients(weights, adapter, prompts, dLdS64).modules;
       expect(scores.logprobs).toEqual(S);
       expect(modules.map((g) => [g.layer, g.target])).toEqual(adapter.modules.map((m) => [m.layer, m.slice.target]));
 
       // A few random entries of A and of B of every module.
       let worst = 0;
+      let worstExact = 0;
       let checked = 0;
       adapter.modules.forEach((m, i) => {
         for (const which of ['a', 'b'] as const) {
@@ -164,22 +195,24 @@ describe('LoRA gradients match central finite differences of a word-normalized p
           expect(g.some((v) => v !== 0)).toBe(true);
           for (let n = 0; n < 3; n++) {
             const idx = rng.int(arr.length);
-            const fd = centralDifference(arr, idx, 1e-4, f);
-            const err = relErr(fd, g[idx]);
+            const fd = centralDifference(arr, idx, FD_EPS, f);
             // entries whose gradient is ~0 compare absolutely (relative error is meaningless there)
-            if (Math.max(Math.abs(fd), Math.abs(g[idx])) > 1e-6) worst = Math.max(worst, err);
-            else expect(Math.abs(fd - g[idx])).toBeLessThan(1e-9);
+            if (Math.max(Math.abs(fd), Math.abs(g[idx])) > 1e-6) {
+              worst = Math.max(worst, relErr(fd, g[idx]));
+              worstExact = Math.max(worstExact, relErr(fd, exact[i][which][idx]));
+            } else expect(Math.abs(fd - g[idx])).toBeLessThan(1e-8);
             checked++;
           }
         }
       });
       expect(checked).toBe(adapter.modules.length * 6);
-      expect(worst).toBeLessThan(1e-3);
+      expect(worst).toBeLessThan(1e-3); // the issue's bound, with the trainer's float32 policy gradients
+      expect(worstExact).toBeLessThan(1e-5); // float64 all the way
 
       // The whole gradient at once: directional derivative along a random direction of every parameter.
       const saved = adapter.modules.map((m) => ({ a: m.a.slice(), b: m.b.slice() }));
       const dirs = adapter.modules.map((m) => ({ a: m.a.map(() => rng.normal()), b: m.b.map(() => rng.normal()) }));
-      const eps = 1e-4;
+      const eps = FD_EPS;
       let predicted = 0;
       const shift = (sign: 1 | -1) =>
         adapter.modules.forEach((m, i) => {
@@ -187,7 +220,7 @@ describe('LoRA gradients match central finite differences of a word-normalized p
             const arr = m[which];
             for (let k = 0; k < arr.length; k++) {
               arr[k] = saved[i][which][k] + sign * eps * dirs[i][which][k];
-              predicted += sign * (arr[k] - saved[i][which][k]) * modules[i][which][k];
+              predicted += sign * (arr[k] - saved[i][which][k]) * exact[i][which][k];
             }
           }
         });
@@ -199,7 +232,7 @@ describe('LoRA gradients match central finite differences of a word-normalized p
         m.a.set(saved[i].a);
         m.b.set(saved[i].b);
       });
-      expect(relErr(lp - lm, predicted)).toBeLessThan(1e-4);
+      expect(relErr(lp - lm, predicted)).toBeLessThan(1e-5);
     });
   }
 });
@@ -290,7 +323,7 @@ describe('LoRA gradients: API', () => {
       expect(g.a.every((v) => v === 0)).toBe(true);
       expect(g.b.some((v) => v !== 0)).toBe(true);
       const idx = rng.int(g.b.length);
-      expect(relErr(centralDifference(adapter.modules[i].b, idx, 1e-4, f), g.b[idx])).toBeLessThan(1e-3);
+      expect(relErr(centralDifference(adapter.modules[i].b, idx, FD_EPS, f), g.b[idx])).toBeLessThan(1e-3);
     });
   });
 
@@ -309,7 +342,7 @@ describe('LoRA gradients: API', () => {
     const { modules } = loraGradientsPerToken(weights, adapter, prompts, c);
     for (const [i, which] of [[0, 'a'], [1, 'b'], [0, 'b'], [1, 'a']] as const) {
       const idx = rng.int(adapter.modules[i][which].length);
-      expect(relErr(centralDifference(adapter.modules[i][which], idx, 1e-4, f), modules[i][which][idx])).toBeLessThan(1e-3);
+      expect(relErr(centralDifference(adapter.modules[i][which], idx, FD_EPS, f), modules[i][which][idx])).toBeLessThan(1e-3);
     }
   });
 
@@ -319,6 +352,108 @@ describe('LoRA gradients: API', () => {
     const adapter = initLoraAdapter(weights.config, QV, new Rng(9));
     expect(() => loraGradients(weights, adapter, prompts, [[1, 2]])).toThrow(/3 prompts/);
     expect(() => loraGradients(weights, adapter, prompts, prompts.map(() => [1]))).toThrow(/actions/);
+  });
+});
+
+describe("the GPU's shared-prompt layout", () => {
+  it('gives the same scores and LoRA gradients as one sequence per action', async () => {
+    const weights = await model({ kvHeads: 1, ropeScaling: 'llama3', tieEmbeddings: true });
+    const rng = new Rng(12);
+    const { prompts, words } = randomPrompts(weights, rng);
+    const adapter = randomAdapter(weights, ALL, rng);
+    const loss = policyLoss(words, rng);
+    const dLdS = loss.dLdS64(scoreWithLora(weights, adapter, prompts).logprobs);
+    const separate = loraGradients(weights, adapter, prompts, dLdS);
+    const shared = loraGradients(weights, adapter, prompts, dLdS, { layout: 'shared' });
+    shared.scores.tokenLogprobs.flat(2).forEach((v, i) => expect(Math.abs(v - separate.scores.tokenLogprobs.flat(2)[i])).toBeLessThan(1e-12));
+    shared.modules.forEach((g, i) => {
+      for (const which of ['a', 'b'] as const) {
+        const ref = separate.modules[i][which];
+        const scale = ref.reduce((m, v) => Math.max(m, Math.abs(v)), 0);
+        g[which].forEach((v, k) => expect(Math.abs(v - ref[k])).toBeLessThan(1e-10 * Math.max(1, scale)));
+      }
+    });
+    // float32 storage: the two layouts round differently, agreement to float32 precision
+    const f32 = scoreWithLora(weights, adapter, prompts, { layout: 'shared', precision: 'float32' }).logprobs.flat();
+    separate.scores.logprobs.flat().forEach((v, i) => expect(f32[i]).toBeCloseTo(v, 4));
+  });
+
+  it('traces every intermediate gradient, once per stage and layer', async () => {
+    const weights = await model({});
+    const rng = new Rng(13);
+    const { prompts } = randomPrompts(weights, rng);
+    const adapter = randomAdapter(weights, QV, rng);
+    const seen = new Map<string, Float64Array>();
+    loraGradients(weights, adapter, prompts, prompts.map((p) => p.actions.map(() => rng.normal())), {
+      layout: 'shared',
+      trace: (name, layer, t) => {
+        expect(seen.has(`${name}@${layer}`)).toBe(false);
+        seen.set(`${name}@${layer}`, t);
+      },
+    });
+    const c = weights.config;
+    const layout = planScoring(prompts.map((p) => ({ promptTokens: [...p.promptIds], actionTokens: p.actions.map((a) => [...a]) })), 'shared');
+    const R = layout.tokens.length;
+    const Q = (c.heads + 2 * c.kvHeads) * c.headDim;
+    expect(seen.get('dlogits@-1')).toHaveLength(layout.logitRows.length * c.vocabSize);
+    for (const l of [0, 1]) {
+      expect(seen.get(`dh@${l}`)).toHaveLength(R * c.intermediate);
+      expect(seen.get(`dgateUp@${l}`)).toHaveLength(R * 2 * c.intermediate);
+      expect(seen.get(`dqkv@${l}`)).toHaveLength(R * Q);
+      expect(seen.get(`dqkvRoped@${l}`)).toHaveLength(R * Q);
+      for (const name of ['dmn', 'dxMid', 'datt', 'dxn']) expect(seen.get(`${name}@${l}`)).toHaveLength(R * c.hidden);
+    }
+    expect(seen.has('dx@1')).toBe(true);
+    expect(seen.has('dx@0')).toBe(false);
+    // the final-norm gradient is nonzero only at the logit rows
+    const dHidden = seen.get('dhidden@-1')!;
+    const logitRows = new Set(layout.logitRows);
+    for (let row = 0; row < R; row++) {
+      const any = dHidden.subarray(row * c.hidden, (row + 1) * c.hidden).some((v) => v !== 0);
+      expect(any).toBe(logitRows.has(row));
+    }
+  });
+});
+
+describe('agreement with the per-op kernel references (ops-backward.ts)', () => {
+  const rng = new Rng(14);
+  const f32 = (n: number, scale = 1) => Float32Array.from({ length: n }, () => scale * rng.normal());
+  const close = (a: ArrayLike<number>, b: ArrayLike<number>) => {
+    expect(a.length).toBe(b.length);
+    for (let i = 0; i < a.length; i++) expect(Math.abs(a[i] - b[i])).toBeLessThan(1e-5 * Math.max(1, Math.abs(b[i])));
+  };
+
+  it('rmsnorm, SiLU product, RoPE, log-softmax gather, segment attention', () => {
+    const [rows, dim] = [4, 16];
+    const x = f32(rows * dim, 2);
+    const w = f32(dim);
+    const dy = f32(rows * dim);
+    close(rmsnormBackward(x, w, rmsnormForward(x, w, rows, dim, 1e-5).rstd, dy, rows, dim), opsBackward.rmsnormBackward(x, w, dy, rows, dim, 1e-5));
+
+    const gu = f32(rows * 2 * dim, 2);
+    const dh = f32(rows * dim);
+    close(siluMulBackward(gu, dh, rows, dim), opsBackward.siluMulBackward(gu, dh, rows, dim));
+
+    const [heads, kv, hd] = [4, 2, 8];
+    const width = (heads + 2 * kv) * hd;
+    const positions = [0, 3, 5, 9];
+    const inv = ropeInvFreq(hd, 10000);
+    const d1 = Float64Array.from(f32(rows * width));
+    const d2 = Float32Array.from(d1);
+    ropeBackward(d1, positions, inv, heads, kv, hd);
+    opsBackward.ropeBackward(d2, positions, ropeTable(inv, 10), heads, kv, hd);
+    close(d2, d1);
+
+    const logits = f32(rows * 11, 2);
+    const targets = [0, 10, 3, 3];
+    const g = [0.5, -1, 2, 0.25];
+    close(logSoftmaxGatherBackward(logits, targets, g, 11), opsBackward.logSoftmaxGatherBackward(logits, targets, g, 11));
+
+    const plan = planScoring([{ promptTokens: [1, 2, 3], actionTokens: [[4, 5], [6], [7, 8, 9]] }], 'shared');
+    const R = plan.tokens.length;
+    const qkv = f32(R * width);
+    const dout = f32(R * heads * hd);
+    close(attentionBackward(qkv, plan.segments, attentionForward(qkv, plan.segments, R, heads, kv, hd), dout, R, heads, kv, hd), opsBackward.segmentAttentionBackward(qkv, plan.segments, dout, R, heads, kv, hd));
   });
 });
 
@@ -388,12 +523,22 @@ describe('op backwards against finite differences', () => {
     }
   });
 
-  it('causal attention with GQA (4 query heads on 2 kv heads)', () => {
+  it('attention with GQA (4 query heads on 2 kv heads): causal, and the shared layout\'s two segments', () => {
     const width = (4 + 2 * 2) * 4;
+    const causal = causalSegments(T);
     opCheck(
       T * width,
-      (x) => attentionForward(x, T, 4, 2, 4).out,
-      (x, w) => attentionBackward(x, attentionForward(x, T, 4, 2, 4).probs, w, T, 4, 2, 4),
+      (x) => attentionForward(x, causal, T, 4, 2, 4).out,
+      (x, w) => attentionBackward(x, causal, attentionForward(x, causal, T, 4, 2, 4), w, T, 4, 2, 4),
+      rng,
+    );
+    // one prompt of 3 rows, then two actions of 2 and 1 rows (planScoring's shared segments)
+    const plan = planScoring([{ promptTokens: [1, 2, 3], actionTokens: [[4, 5], [6]] }], 'shared');
+    const rows = plan.tokens.length;
+    opCheck(
+      rows * width,
+      (x) => attentionForward(x, plan.segments, rows, 4, 2, 4).out,
+      (x, w) => attentionBackward(x, plan.segments, attentionForward(x, plan.segments, rows, 4, 2, 4), w, rows, 4, 2, 4),
       rng,
     );
   });

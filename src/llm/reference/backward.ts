@@ -2,31 +2,41 @@
  * CPU reference of TWOSOME's actor training pass (llm.c style): a Llama forward with LoRA adapters that keeps
  * what the backward needs, and the backward from dL/d(log-prob of each scored action token) to dL/dA and
  * dL/dB of every LoRA module. The frozen model gets no gradients: only input gradients flow through it.
- * The GPU backward kernels are tested against these functions, op by op and end to end.
+ * The GPU backward is tested against these functions, op by op and end to end.
  *
- * Notation: T rows (one causal sequence BOS + prompt + action, positions 0..T-1), D hidden, nh query heads,
+ * API:
+ *   scoreWithLora(weights, adapter | null, prompts, opts)        -> S[p][k] and per-token log-probs
+ *   loraGradients(weights, adapter, prompts, dLdS[p][k], opts)    -> { scores, modules: [{layer, target, a, b}] }
+ *   loraGradientsPerToken(..., dLdTokenLogprob[p][k][j], opts)    -> the same, per-token upstream gradients
+ *   opts: precision 'float64' (default) | 'float32'; layout 'separate' (default: one BOS + prompt + action
+ *   sequence per action, the ground truth) | 'shared' (planScoring's shared-prompt rows, what the GPU runs);
+ *   trace: every intermediate gradient by name (see GradientTrace).
+ *   Lower level: loraForwardRows / loraBackwardRows on any RowLayout, and each op's forward and backward.
+ *
+ * Notation: R rows (their token ids, RoPE positions and attention segments), D hidden, nh query heads,
  * nkv kv heads, hd head dim, Q = (nh + 2 nkv) hd fused qkv width, I intermediate, V vocab, J scored rows,
  * r LoRA rank, s = alpha / r the LoRA scale.
  *
- * Forward, per layer (x [T, D] is the residual stream entering the layer):
- *   xn   [T, D]  = rmsnorm(x, input_layernorm)                         rstd1 [T]
- *   qkv  [T, Q]  = xn · Wqkv^T  + s (xn · A^T) · B^T  on the q / k / v row slices that have an adapter
+ * Forward, per layer (x [R, D] is the residual stream entering the layer):
+ *   xn   [R, D]  = rmsnorm(x, input_layernorm)                         rstd1 [R]
+ *   qkv  [R, Q]  = xn · Wqkv^T  + s (xn · A^T) · B^T  on the q / k / v row slices that have an adapter
  *   qkv          = rope(qkv)     Q and K heads only; LoRA is added BEFORE RoPE (PEFT wraps q_proj / k_proj)
- *   att  [T, nh hd] = causal softmax(q k^T / sqrt(hd)) v   (GQA: query head h reads kv head h / (nh / nkv))
- *   xm   [T, D]  = x + att · Wo^T  (+ s (att · A^T) · B^T for o_proj)
- *   mn   [T, D]  = rmsnorm(xm, post_attention_layernorm)                rstd2 [T]
- *   gu   [T, 2I] = mn · Wgu^T   (+ LoRA on the gate rows [0, I) and / or the up rows [I, 2I))
- *   h    [T, I]  = silu(gate) * up
- *   x'   [T, D]  = xm + h · Wdown^T (+ LoRA for down_proj)
- * then hidden [T, D] = rmsnorm(x_L, norm), logits [J, V] = hidden[scored rows] · lm_head^T (or embed^T when
- * tied), logp[j] = log_softmax(logits[j])[target j]. Scored rows of an action with tokens a_0..a_{n-1} after
- * prompt ids p_0..p_{P-1} (p_0 = BOS): row P-1+j predicts a_j; S = sum_j logp[j].
+ *   att  [R, nh hd] = softmax(q k^T / sqrt(hd)) v over each row's keys (causal, or the shared layout's two
+ *                  segments); GQA: query head h reads kv head h / (nh / nkv)
+ *   xm   [R, D]  = x + att · Wo^T  (+ s (att · A^T) · B^T for o_proj)
+ *   mn   [R, D]  = rmsnorm(xm, post_attention_layernorm)                rstd2 [R]
+ *   gu   [R, 2I] = mn · Wgu^T   (+ LoRA on the gate rows [0, I) and / or the up rows [I, 2I))
+ *   h    [R, I]  = silu(gate) * up
+ *   x'   [R, D]  = xm + h · Wdown^T (+ LoRA for down_proj)
+ * then hidden [R, D] = rmsnorm(x_L, norm), logits [J, V] = hidden[logit rows] · lm_head^T (embed^T when
+ * tied), logp[j] = log_softmax(logits[j])[target j]. In one sequence BOS + prompt (P ids) + action
+ * (a_0..a_{n-1}), row P-1+j predicts a_j; S = sum_j logp[j].
  *
  * LoRA convention (PEFT, r / alpha / no dropout / no bias): for a target slice of a fused MLC weight,
- *   y[:, off : off + out] += s * (x · A^T) · B^T,   A [r, in], B [out, r] row-major, u = x · A^T [T, r]
+ *   y[:, off : off + out] += s * (x · A^T) · B^T,   A [r, in], B [out, r] row-major, u = x · A^T [R, r]
  * and the gradients are
- *   dB [out, r] = s * dy_slice^T · u          du [T, r] = s * dy_slice · B
- *   dA [r, in]  = du^T · x                    dx [T, in] += du · A
+ *   dB [out, r] = s * dy_slice^T · u          du [R, r] = s * dy_slice · B
+ *   dA [r, in]  = du^T · x                    dx [R, in] += du · A
  * where dy_slice is the gradient of the fused output's slice (for q / k: before RoPE, i.e. after RoPE's backward).
  *
  * Precision: by default everything runs in float64 end to end (activations in Float64Array; weights and
@@ -38,6 +48,7 @@
 import type { LlamaConfig } from '../config';
 import { loraSlice, type LoraAdapter, type LoraModule, type LoraTarget } from '../lora';
 import { configInvFreq } from '../rope';
+import { planScoring, type ScoringLayout } from '../scoring-layout';
 import type { LlamaWeights } from '../weights';
 
 export type Precision = 'float64' | 'float32';
@@ -226,95 +237,125 @@ function ropeRotate(qkv: Vec, positions: ArrayLike<number>, invFreq: ArrayLike<n
 }
 
 // ---------------------------------------------------------------------------------------------------------
-// Causal attention (GQA) over one sequence of roped qkv rows [T, Q].
+// Attention (GQA) over roped qkv rows [R, Q], each row reading the key rows of its segments
+// (segments[4r .. 4r+3] = start1, len1, start2, len2, as scoring-layout.ts and attention.wgsl; a causal
+// sequence is segments (0, r + 1, 0, 0)). Keys are taken in that order: segment 1, then segment 2.
+
+/** Segments of one causal sequence of `rows` rows: row r reads rows 0..r. */
+export function causalSegments(rows: number): Uint32Array {
+  const seg = new Uint32Array(4 * rows);
+  for (let r = 0; r < rows; r++) seg[4 * r + 1] = r + 1;
+  return seg;
+}
+
+/** The key rows of row r, in order. */
+function keysOf(segments: ArrayLike<number>, r: number): number[] {
+  const keys: number[] = [];
+  for (let i = 0; i < segments[4 * r + 1]; i++) keys.push(segments[4 * r] + i);
+  for (let i = 0; i < segments[4 * r + 3]; i++) keys.push(segments[4 * r + 2] + i);
+  return keys;
+}
+
+/** Most keys any row reads (K). */
+export function maxKeys(segments: ArrayLike<number>, rows: number): number {
+  let k = 0;
+  for (let r = 0; r < rows; r++) k = Math.max(k, segments[4 * r + 1] + segments[4 * r + 3]);
+  return k;
+}
 
 export interface AttentionForward {
-  /** [T, nh hd] */
+  /** [R, nh hd] */
   out: Vec;
-  /** [nh, T, T] softmax probabilities P[h, t, s] (s <= t; 0 above the diagonal), float64. */
+  /** [nh, R, K] softmax probabilities, float64: P[h, r, i] for the i-th key of row r (0 past its keys). */
   probs: Float64Array;
+  /** K: the probs' last dimension. */
+  keys: number;
 }
 
 /**
- * Forward (as llama.ts causalAttention): score[t, s] = q_t · k_s / sqrt(hd), s <= t; P = softmax_s;
- * out_t = sum_s P[t, s] v_s. Query head h reads kv head g = floor(h / (nh / nkv)).
+ * Forward (as llama.ts causalAttention / ops.ts segmentAttention): score[r, i] = q_r · k_{key i} / sqrt(hd);
+ * P = softmax_i; out_r = sum_i P[r, i] v_{key i}. Query head h reads kv head g = floor(h / (nh / nkv)).
  */
-export function attentionForward(qkv: ArrayLike<number>, tokens: number, heads: number, kvHeads: number, headDim: number, alloc: Alloc = allocator()): AttentionForward {
+export function attentionForward(qkv: ArrayLike<number>, segments: ArrayLike<number>, rows: number, heads: number, kvHeads: number, headDim: number, alloc: Alloc = allocator()): AttentionForward {
   const stride = (heads + 2 * kvHeads) * headDim;
   const group = heads / kvHeads;
   const scale = 1 / Math.sqrt(headDim);
-  const out = alloc(tokens * heads * headDim);
-  const probs = new Float64Array(heads * tokens * tokens);
-  const e = new Float64Array(tokens);
-  for (let t = 0; t < tokens; t++) {
+  const K = maxKeys(segments, rows);
+  const out = alloc(rows * heads * headDim);
+  const probs = new Float64Array(heads * rows * K);
+  const e = new Float64Array(K);
+  for (let t = 0; t < rows; t++) {
+    const keys = keysOf(segments, t);
     for (let h = 0; h < heads; h++) {
       const g = Math.floor(h / group);
       const q = t * stride + h * headDim;
       let max = -Infinity;
-      for (let s = 0; s <= t; s++) {
+      keys.forEach((s, i) => {
         const k = s * stride + (heads + g) * headDim;
         let dot = 0;
         for (let d = 0; d < headDim; d++) dot += qkv[q + d] * qkv[k + d];
-        e[s] = dot * scale;
-        if (e[s] > max) max = e[s];
-      }
+        e[i] = dot * scale;
+        if (e[i] > max) max = e[i];
+      });
       let total = 0;
-      for (let s = 0; s <= t; s++) {
-        e[s] = Math.exp(e[s] - max);
-        total += e[s];
+      for (let i = 0; i < keys.length; i++) {
+        e[i] = Math.exp(e[i] - max);
+        total += e[i];
       }
       const o = t * heads * headDim + h * headDim;
       for (let d = 0; d < headDim; d++) {
         let sum = 0;
-        for (let s = 0; s <= t; s++) sum += e[s] * qkv[s * stride + (heads + kvHeads + g) * headDim + d];
+        for (let i = 0; i < keys.length; i++) sum += e[i] * qkv[keys[i] * stride + (heads + kvHeads + g) * headDim + d];
         out[o + d] = sum / total;
       }
-      const p = (h * tokens + t) * tokens;
-      for (let s = 0; s <= t; s++) probs[p + s] = e[s] / total;
+      const p = (h * rows + t) * K;
+      for (let i = 0; i < keys.length; i++) probs[p + i] = e[i] / total;
     }
   }
-  return { out, probs };
+  return { out, probs, keys: K };
 }
 
 /**
- * Backward: from datt [T, nh hd] to dqkv [T, Q] (gradients of the roped q, k and of v):
- *   dv_s   += P[t, s] datt_t                 dP[t, s] = datt_t · v_s
- *   dS[t, s] = P[t, s] (dP[t, s] - sum_s' P[t, s'] dP[t, s'])
- *   dq_t   += dS[t, s] k_s / sqrt(hd)         dk_s     += dS[t, s] q_t / sqrt(hd)
- * kv head g accumulates over the nh / nkv query heads that read it.
+ * Backward: from datt [R, nh hd] to dqkv [R, Q] (gradients of the roped q, k and of v):
+ *   dv_key   += P[r, i] datt_r                  dP[r, i] = datt_r · v_key
+ *   dS[r, i]  = P[r, i] (dP[r, i] - sum_i' P[r, i'] dP[r, i'])
+ *   dq_r     += dS[r, i] k_key / sqrt(hd)        dk_key  += dS[r, i] q_r / sqrt(hd)
+ * A key row accumulates over every row and every query head (nh / nkv per kv head) that read it.
  */
-export function attentionBackward(qkv: ArrayLike<number>, probs: Float64Array, datt: ArrayLike<number>, tokens: number, heads: number, kvHeads: number, headDim: number): Float64Array {
+export function attentionBackward(qkv: ArrayLike<number>, segments: ArrayLike<number>, fwd: Pick<AttentionForward, 'probs' | 'keys'>, datt: ArrayLike<number>, rows: number, heads: number, kvHeads: number, headDim: number): Float64Array {
   const stride = (heads + 2 * kvHeads) * headDim;
   const group = heads / kvHeads;
   const scale = 1 / Math.sqrt(headDim);
-  const dqkv = new Float64Array(tokens * stride);
-  const dP = new Float64Array(tokens);
-  for (let t = 0; t < tokens; t++) {
+  const { probs, keys: K } = fwd;
+  const dqkv = new Float64Array(rows * stride);
+  const dP = new Float64Array(K);
+  for (let t = 0; t < rows; t++) {
+    const keys = keysOf(segments, t);
     for (let h = 0; h < heads; h++) {
       const g = Math.floor(h / group);
       const q = t * stride + h * headDim;
       const o = t * heads * headDim + h * headDim;
-      const p = (h * tokens + t) * tokens;
+      const p = (h * rows + t) * K;
       let pdp = 0;
-      for (let s = 0; s <= t; s++) {
+      keys.forEach((s, i) => {
         const v = s * stride + (heads + kvHeads + g) * headDim;
         let dot = 0;
         for (let d = 0; d < headDim; d++) {
           dot += datt[o + d] * qkv[v + d];
-          dqkv[v + d] += probs[p + s] * datt[o + d];
+          dqkv[v + d] += probs[p + i] * datt[o + d];
         }
-        dP[s] = dot;
-        pdp += probs[p + s] * dot;
-      }
-      for (let s = 0; s <= t; s++) {
-        const dS = probs[p + s] * (dP[s] - pdp) * scale;
-        if (dS === 0) continue;
+        dP[i] = dot;
+        pdp += probs[p + i] * dot;
+      });
+      keys.forEach((s, i) => {
+        const dS = probs[p + i] * (dP[i] - pdp) * scale;
+        if (dS === 0) return;
         const k = s * stride + (heads + g) * headDim;
         for (let d = 0; d < headDim; d++) {
           dqkv[q + d] += dS * qkv[k + d];
           dqkv[k + d] += dS * qkv[q + d];
         }
-      }
+      });
     }
   }
   return dqkv;
@@ -414,36 +455,48 @@ function adapterByLayer(config: LlamaConfig, adapter: LoraAdapter | null): Layer
 const QKV_TARGETS = ['q_proj', 'k_proj', 'v_proj'] as const;
 const GATE_UP_TARGETS = ['gate_proj', 'up_proj'] as const;
 
-/** What one layer's backward needs. */
+/** What one layer's backward needs (R rows). */
 export interface LayerCache {
-  /** [T, D] the residual stream entering the layer. */
+  /** [R, D] the residual stream entering the layer. */
   x: Vec;
-  /** [T, D], [T] input RMSNorm output and 1/rms. */
+  /** [R, D], [R] input RMSNorm output and 1/rms. */
   xn: Vec;
   rstd1: Vec;
-  /** [T, Q] fused q, k, v after LoRA and RoPE (what attention read). */
+  /** [R, Q] fused q, k, v after LoRA and RoPE (what attention read). */
   qkv: Vec;
-  /** [nh, T, T] attention probabilities. */
-  probs: Float64Array;
-  /** [T, nh hd] attention output (o_proj's input). */
+  /** Attention probabilities [nh, R, K] and K. */
+  attention: Pick<AttentionForward, 'probs' | 'keys'>;
+  /** [R, nh hd] attention output (o_proj's input). */
   att: Vec;
-  /** [T, D] residual after attention (post-attention RMSNorm's input). */
+  /** [R, D] residual after attention (post-attention RMSNorm's input). */
   xMid: Vec;
-  /** [T, D], [T] post-attention RMSNorm output and 1/rms. */
+  /** [R, D], [R] post-attention RMSNorm output and 1/rms. */
   mn: Vec;
   rstd2: Vec;
-  /** [T, 2I] gate and up after LoRA. */
+  /** [R, 2I] gate and up after LoRA. */
   gateUp: Vec;
-  /** [T, I] silu(gate) * up (down_proj's input). */
+  /** [R, I] silu(gate) * up (down_proj's input). */
   h: Vec;
-  /** u = input · A^T [T, r] of each adapted target of this layer. */
+  /** u = input · A^T [R, r] of each adapted target of this layer. */
   loraU: Partial<Record<LoraTarget, Vec>>;
 }
 
-export interface SequenceForward {
-  tokens: number[];
+/** The rows of one pass: token ids, RoPE positions and attention segments [R, 4] (scoring-layout.ts). */
+export interface RowLayout {
+  tokens: ArrayLike<number>;
+  positions: ArrayLike<number>;
+  segments: ArrayLike<number>;
+}
+
+/** One causal sequence: positions 0..T-1, row t reads rows 0..t. */
+export function sequenceLayout(tokens: readonly number[]): RowLayout {
+  return { tokens, positions: tokens.map((_, t) => t), segments: causalSegments(tokens.length) };
+}
+
+export interface LoraForwardCache {
+  layout: RowLayout;
   layers: LayerCache[];
-  /** [T, D] the residual stream after the last layer (final RMSNorm's input), its 1/rms [T] and the output. */
+  /** [R, D] the residual stream after the last layer (final RMSNorm's input), its 1/rms [R] and the output. */
   xFinal: Vec;
   rstdFinal: Vec;
   hidden: Vec;
@@ -455,25 +508,28 @@ export interface SequenceForward {
 }
 
 /**
- * Forward of one causal sequence (positions 0..T-1) with LoRA (null: the frozen model), keeping every
- * activation the backward needs. logitRows[j] is the row whose next-token distribution scores targets[j].
+ * Forward of the rows of `layout` with LoRA (null: the frozen model), keeping every activation the backward
+ * needs. logitRows[j] is the row whose next-token distribution scores targets[j].
  */
-export function loraSequenceForward(
+export function loraForwardRows(
   weights: LlamaWeights,
   adapter: LoraAdapter | null,
-  tokens: readonly number[],
-  logitRows: readonly number[],
-  targets: readonly number[],
+  layout: RowLayout,
+  logitRows: ArrayLike<number>,
+  targets: ArrayLike<number>,
   options: PrecisionOptions = {},
-): SequenceForward {
+): LoraForwardCache {
   const c = weights.config;
   const precision = options.precision ?? 'float64';
   const alloc = allocator(precision);
+  const { tokens, positions, segments } = layout;
   const T = tokens.length;
-  checkTokens(c, tokens);
-  if (logitRows.length !== targets.length) throw new RangeError('loraSequenceForward: logitRows and targets differ in length');
-  for (const row of logitRows) if (!Number.isInteger(row) || row < 0 || row >= T) throw new RangeError(`loraSequenceForward: logit row ${row} is outside the ${T} rows`);
-  for (const t of targets) if (!Number.isInteger(t) || t < 0 || t >= c.vocabSize) throw new RangeError(`loraSequenceForward: target ${t} is outside the vocabulary`);
+  checkLayout(c, layout);
+  if (logitRows.length !== targets.length) throw new RangeError('forward: logitRows and targets differ in length');
+  for (let j = 0; j < logitRows.length; j++) {
+    if (!Number.isInteger(logitRows[j]) || logitRows[j] < 0 || logitRows[j] >= T) throw new RangeError(`forward: logit row ${logitRows[j]} is outside the ${T} rows`);
+    if (!Number.isInteger(targets[j]) || targets[j] < 0 || targets[j] >= c.vocabSize) throw new RangeError(`forward: target ${targets[j]} is outside the vocabulary`);
+  }
   const byLayer = adapterByLayer(c, adapter);
   const s = adapter?.scale ?? 0;
   const r = adapter?.config.r ?? 0;
@@ -482,8 +538,8 @@ export function loraSequenceForward(
   const attDim = c.heads * c.headDim;
   const Q = (c.heads + 2 * c.kvHeads) * c.headDim;
   const invFreq = configInvFreq(c);
-  const positions = tokens.map((_, t) => t);
 
+  // x [R, D] = embed[tokens]
   let x = alloc(T * D);
   for (let t = 0; t < T; t++) for (let d = 0; d < D; d++) x[t * D + d] = weights.embed[tokens[t] * D + d];
 
@@ -500,7 +556,7 @@ export function loraSequenceForward(
     const qkv = linearForward(xn, W.qkv, T, Q, D, alloc);
     for (const target of QKV_TARGETS) lora(target, xn, qkv, Q);
     ropeForward(qkv, positions, invFreq, c.heads, c.kvHeads, c.headDim);
-    const { out: att, probs } = attentionForward(qkv, T, c.heads, c.kvHeads, c.headDim, alloc);
+    const { out: att, probs, keys } = attentionForward(qkv, segments, T, c.heads, c.kvHeads, c.headDim, alloc);
     const proj = linearForward(att, W.o, T, D, attDim, alloc);
     lora('o_proj', att, proj, D);
     const xMid = alloc(T * D);
@@ -513,17 +569,30 @@ export function loraSequenceForward(
     lora('down_proj', h, down, D);
     const next = alloc(T * D);
     for (let i = 0; i < T * D; i++) next[i] = xMid[i] + down[i];
-    layers.push({ x, xn, rstd1, qkv, probs, att, xMid, mn, rstd2, gateUp, h, loraU });
+    layers.push({ x, xn, rstd1, qkv, attention: { probs, keys }, att, xMid, mn, rstd2, gateUp, h, loraU });
     x = next;
   });
 
+  // hidden = rmsnorm(x_L, norm); logits [J, V] = hidden[logitRows] · lmHead^T; logp = log_softmax gathered
   const { y: hidden, rstd: rstdFinal } = rmsnormForward(x, weights.finalNorm, T, D, c.rmsNormEps, alloc);
   const J = logitRows.length;
   const gathered = alloc(J * D);
-  logitRows.forEach((row, j) => gathered.set(hidden.subarray(row * D, (row + 1) * D), j * D));
+  for (let j = 0; j < J; j++) gathered.set(hidden.subarray(logitRows[j] * D, (logitRows[j] + 1) * D), j * D);
   const logits = linearForward(gathered, weights.lmHead, J, c.vocabSize, D, alloc);
   const logprobs = logSoftmaxGatherForward(logits, targets, c.vocabSize, precision);
-  return { tokens: [...tokens], layers, xFinal: x, rstdFinal, hidden, logitRows: [...logitRows], targets: [...targets], logits, logprobs };
+  return { layout, layers, xFinal: x, rstdFinal, hidden, logitRows: Array.from(logitRows), targets: Array.from(targets), logits, logprobs };
+}
+
+/** loraForwardRows on one causal sequence (positions 0..T-1). */
+export function loraSequenceForward(
+  weights: LlamaWeights,
+  adapter: LoraAdapter | null,
+  tokens: readonly number[],
+  logitRows: readonly number[],
+  targets: readonly number[],
+  options: PrecisionOptions = {},
+): LoraForwardCache {
+  return loraForwardRows(weights, adapter, sequenceLayout(tokens), logitRows, targets, options);
 }
 
 /** dL/dA [r, in] and dL/dB [out, r] of one LoRA module (same order and layout as adapter.modules). */
@@ -540,34 +609,48 @@ export function zeroLoraGradients(adapter: LoraAdapter): LoraModuleGradient[] {
 }
 
 /**
- * Backward of one sequence from dlogp [J] (dL/d logprobs[j]) to the LoRA gradients, accumulated (+=) into
- * `grads` (from zeroLoraGradients). `fwd` must come from loraSequenceForward with the same weights and adapter.
+ * Intermediate gradients, for comparing a GPU backward stage by stage. Names (layer -1: after the layers):
+ *   layer -1: 'dlogits' [J, V], 'dhidden' [R, D] (final-norm output), 'dx' [R, D] (final-norm input)
+ *   layer l:  'dh' [R, I], 'dgateUp' [R, 2I], 'dmn' [R, D], 'dxMid' [R, D], 'datt' [R, nh hd],
+ *             'dqkvRoped' [R, Q] (attention's input), 'dqkv' [R, Q] (before RoPE: the projection output),
+ *             'dxn' [R, D], 'dx' [R, D] (the layer input; not computed for layer 0)
  */
-export function loraSequenceBackward(weights: LlamaWeights, adapter: LoraAdapter, fwd: SequenceForward, dlogp: ArrayLike<number>, grads: LoraModuleGradient[]): void {
+export type GradientTrace = (name: string, layer: number, tensor: Float64Array) => void;
+
+/**
+ * Backward of one forward from dlogp [J] (dL/d logprobs[j]) to the LoRA gradients, accumulated (+=) into
+ * `grads` (from zeroLoraGradients). `fwd` must come from loraForwardRows with the same weights and adapter.
+ */
+export function loraBackwardRows(weights: LlamaWeights, adapter: LoraAdapter, fwd: LoraForwardCache, dlogp: ArrayLike<number>, grads: LoraModuleGradient[], trace?: GradientTrace): void {
   const c = weights.config;
-  if (dlogp.length !== fwd.logitRows.length) throw new RangeError(`loraSequenceBackward: ${dlogp.length} gradients for ${fwd.logitRows.length} scored rows`);
-  if (grads.length !== adapter.modules.length) throw new RangeError('loraSequenceBackward: gradients do not match the adapter');
+  if (dlogp.length !== fwd.logitRows.length) throw new RangeError(`backward: ${dlogp.length} gradients for ${fwd.logitRows.length} scored rows`);
+  if (grads.length !== adapter.modules.length) throw new RangeError('backward: gradients do not match the adapter');
   const byLayer = adapterByLayer(c, adapter);
   const s = adapter.scale;
   const r = adapter.config.r;
-  const T = fwd.tokens.length;
+  const { positions, segments } = fwd.layout;
+  const T = fwd.layout.tokens.length;
   const D = c.hidden;
   const I = c.intermediate;
   const V = c.vocabSize;
   const attDim = c.heads * c.headDim;
   const Q = (c.heads + 2 * c.kvHeads) * c.headDim;
   const invFreq = configInvFreq(c);
-  const positions = fwd.tokens.map((_, t) => t);
+  const copy = (name: string, layer: number, t: Float64Array) => trace?.(name, layer, t.slice());
 
-  // logp[j] = log_softmax(logits[j])[target j]; logits [J, V] = hidden[rows] · lmHead^T (frozen).
+  // logp[j] = log_softmax(logits[j])[target j]; logits [J, V] = hidden[logitRows] · lmHead^T (frozen).
   const dlogits = logSoftmaxGatherBackward(fwd.logits, fwd.targets, dlogp, V);
+  copy('dlogits', -1, dlogits);
   const dGathered = linearBackwardInput(dlogits, weights.lmHead, fwd.logitRows.length, V, D);
+  // the gather's backward: scatter-add into the rows (a row read by several j sums them)
   const dHidden = new Float64Array(T * D);
   fwd.logitRows.forEach((row, j) => {
     for (let d = 0; d < D; d++) dHidden[row * D + d] += dGathered[j * D + d];
   });
+  copy('dhidden', -1, dHidden);
   // hidden = rmsnorm(x_L, norm)
   let dx = rmsnormBackward(fwd.xFinal, weights.finalNorm, fwd.rstdFinal, dHidden, T, D);
+  copy('dx', -1, dx);
 
   for (let l = c.layers - 1; l >= 0; l--) {
     const W = weights.layers[l];
@@ -578,49 +661,70 @@ export function loraSequenceBackward(weights: LlamaWeights, adapter: LoraAdapter
       if (!entry) return;
       const m = entry.module;
       const u = L.loraU[target];
-      if (!u) throw new Error(`loraSequenceBackward: the forward ran without the ${target} adapter of layer ${l}`);
+      if (!u) throw new Error(`backward: the forward ran without the ${target} adapter of layer ${l}`);
       const g = grads[entry.index];
       loraBackward(input, u, m.a, m.b, s, dy, { rows: T, inDim: m.slice.inDim, outDim: m.slice.outDim, r, offset: m.slice.rowOffset, yStride }, g.a, g.b, dInput);
     };
     // x' = xm + h · Wdown^T (+ LoRA down): the residual passes dx to xm; the branch gets dx too.
     const dh = linearBackwardInput(dx, W.down, T, D, I);
     loraBack('down_proj', L.h, dx, D, dh);
+    copy('dh', l, dh);
     // h = silu(gate) * up
     const dGateUp = siluMulBackward(L.gateUp, dh, T, I);
+    copy('dgateUp', l, dGateUp);
     // gu = mn · Wgu^T (+ LoRA gate / up)
     const dmn = linearBackwardInput(dGateUp, W.gateUp, T, 2 * I, D);
     for (const target of GATE_UP_TARGETS) loraBack(target, L.mn, dGateUp, 2 * I, dmn);
+    copy('dmn', l, dmn);
     // mn = rmsnorm(xm, post_attention_layernorm); xm also feeds x' directly (residual).
     const dxMid = rmsnormBackward(L.xMid, W.postNorm, L.rstd2, dmn, T, D);
     for (let i = 0; i < T * D; i++) dxMid[i] += dx[i];
+    copy('dxMid', l, dxMid);
     // xm = x + att · Wo^T (+ LoRA o)
     const datt = linearBackwardInput(dxMid, W.o, T, D, attDim);
     loraBack('o_proj', L.att, dxMid, D, datt);
-    // att = causal attention over the roped qkv
-    const dqkv = attentionBackward(L.qkv, L.probs, datt, T, c.heads, c.kvHeads, c.headDim);
+    copy('datt', l, datt);
+    // att = attention over the roped qkv
+    const dqkv = attentionBackward(L.qkv, segments, L.attention, datt, T, c.heads, c.kvHeads, c.headDim);
+    copy('dqkvRoped', l, dqkv);
     // qkv = rope(qkv_linear): back to the gradient of the pre-RoPE projection (LoRA adds before RoPE)
     ropeBackward(dqkv, positions, invFreq, c.heads, c.kvHeads, c.headDim);
+    copy('dqkv', l, dqkv);
     // qkv_linear = xn · Wqkv^T (+ LoRA q / k / v slices)
     const dxn = linearBackwardInput(dqkv, W.qkv, T, Q, D);
     for (const target of QKV_TARGETS) loraBack(target, L.xn, dqkv, Q, dxn);
+    copy('dxn', l, dxn);
     if (l === 0) break; // below: the embedding, which is frozen
     // xn = rmsnorm(x, input_layernorm); x also feeds xm directly (residual).
     const dxIn = rmsnormBackward(L.x, W.inputNorm, L.rstd1, dxn, T, D);
     for (let i = 0; i < T * D; i++) dxIn[i] += dxMid[i];
     dx = dxIn;
+    copy('dx', l, dx);
   }
 }
 
-function checkTokens(c: LlamaConfig, tokens: readonly number[]): void {
-  if (tokens.length === 0) throw new RangeError('forward: no tokens');
-  if (tokens.length > c.contextWindow) throw new RangeError(`forward: ${tokens.length} tokens exceed the context window (${c.contextWindow})`);
-  tokens.forEach((id, t) => {
+function checkLayout(c: LlamaConfig, layout: RowLayout): void {
+  const { tokens, positions, segments } = layout;
+  const R = tokens.length;
+  if (R === 0) throw new RangeError('forward: no tokens');
+  if (positions.length !== R || segments.length !== 4 * R) throw new RangeError(`forward: ${R} tokens need ${R} positions and ${4 * R} segment entries`);
+  for (let t = 0; t < R; t++) {
+    const id = tokens[t];
     if (!Number.isInteger(id) || id < 0 || id >= c.vocabSize) throw new RangeError(`forward: token ${id} at ${t} is outside the vocabulary (${c.vocabSize})`);
-  });
+    if (!Number.isInteger(positions[t]) || positions[t] < 0 || positions[t] >= c.contextWindow) throw new RangeError(`forward: position ${positions[t]} of row ${t} is outside the context window (${c.contextWindow})`);
+    if (segments[4 * t + 1] + segments[4 * t + 3] === 0) throw new RangeError(`forward: row ${t} reads no keys`);
+    for (const [start, len] of [[segments[4 * t], segments[4 * t + 1]], [segments[4 * t + 2], segments[4 * t + 3]]]) {
+      if (len > 0 && start + len > R) throw new RangeError(`forward: row ${t} reads rows ${start}..${start + len - 1}, past the ${R} rows`);
+    }
+  }
 }
 
 // ---------------------------------------------------------------------------------------------------------
-// TWOSOME scoring with LoRA and its gradients, one full BOS + prompt + action sequence per action.
+// TWOSOME scoring with LoRA and its gradients.
+//
+// Layout 'separate' (default, the ground truth): every BOS + prompt + action is its own causal sequence and
+// its own forward. Layout 'shared' (what the GPU runs): one pass over planScoring(prompts, 'shared') rows,
+// every prompt once, each action reading its prompt and its own earlier tokens; mathematically the same.
 
 /** One observation: BOS + prompt ids, and each offered action's ids as they follow `prompt + " "`. */
 export interface ScoringPrompt {
@@ -635,6 +739,13 @@ export interface LoraScores {
   tokenLogprobs: number[][][];
 }
 
+export interface ScoringOptions extends PrecisionOptions {
+  /** 'separate' (default): one full sequence per action. 'shared': the GPU's shared-prompt layout, one pass. */
+  layout?: 'separate' | 'shared';
+  /** Intermediate gradients (shared layout: one pass; separate: called for every action's sequence). */
+  trace?: GradientTrace;
+}
+
 /** The sequence, logit rows and targets of one action: row P-1+j predicts action token j. */
 export function actionSequence(promptIds: readonly number[], actionIds: readonly number[]): { tokens: number[]; logitRows: number[]; targets: number[] } {
   if (promptIds.length === 0) throw new RangeError('scoring: the prompt needs at least BOS');
@@ -646,15 +757,62 @@ export function actionSequence(promptIds: readonly number[], actionIds: readonly
   };
 }
 
+function sharedLayout(prompts: readonly ScoringPrompt[]): ScoringLayout {
+  prompts.forEach(({ actions }) => actions.forEach((a) => {
+    if (a.length === 0) throw new RangeError('scoring: an action needs at least one token');
+  }));
+  return planScoring(prompts.map((p) => ({ promptTokens: [...p.promptIds], actionTokens: p.actions.map((a) => [...a]) })), 'shared');
+}
+
+/**
+ * One forward (and, with `backward`, one backward) per action sequence or one over the shared layout;
+ * returns the scores. backward(p, k) gives dL/d(token log-probs) of action k of prompt p, or null for none.
+ */
+function run(
+  weights: LlamaWeights,
+  adapter: LoraAdapter | null,
+  prompts: readonly ScoringPrompt[],
+  options: ScoringOptions,
+  backward?: { grads: LoraModuleGradient[]; dlogp: (p: number, k: number, n: number) => ArrayLike<number> | null },
+): LoraScores {
+  const scores: LoraScores = { logprobs: [], tokenLogprobs: [] };
+  if ((options.layout ?? 'separate') === 'separate') {
+    prompts.forEach(({ promptIds, actions }, p) => {
+      const lps = actions.map((actionIds, k) => {
+        const { tokens, logitRows, targets } = actionSequence(promptIds, actionIds);
+        const fwd = loraSequenceForward(weights, adapter, tokens, logitRows, targets, options);
+        const g = backward?.dlogp(p, k, actionIds.length);
+        if (backward && adapter && g) loraBackwardRows(weights, adapter, fwd, g, backward.grads, options.trace);
+        return fwd.logprobs;
+      });
+      scores.tokenLogprobs.push(lps);
+      scores.logprobs.push(lps.map((lp) => lp.reduce((a, b) => a + b, 0)));
+    });
+    return scores;
+  }
+  const layout = sharedLayout(prompts);
+  const fwd = loraForwardRows(weights, adapter, layout, layout.logitRows, layout.targets, options);
+  const dlogp = new Float64Array(layout.logitRows.length);
+  let any = false;
+  layout.actionLogitRanges.forEach((ranges, p) => {
+    const lps = ranges.map(({ first, count }, k) => {
+      const g = backward?.dlogp(p, k, count);
+      if (g) {
+        for (let j = 0; j < count; j++) dlogp[first + j] = g[j];
+        any = true;
+      }
+      return fwd.logprobs.slice(first, first + count);
+    });
+    scores.tokenLogprobs.push(lps);
+    scores.logprobs.push(lps.map((lp) => lp.reduce((a, b) => a + b, 0)));
+  });
+  if (backward && adapter && any) loraBackwardRows(weights, adapter, fwd, dlogp, backward.grads, options.trace);
+  return scores;
+}
+
 /** S_k of every action of every prompt, with LoRA (null: off). */
-export function scoreWithLora(weights: LlamaWeights, adapter: LoraAdapter | null, prompts: readonly ScoringPrompt[], options: PrecisionOptions = {}): LoraScores {
-  const tokenLogprobs = prompts.map(({ promptIds, actions }) =>
-    actions.map((actionIds) => {
-      const { tokens, logitRows, targets } = actionSequence(promptIds, actionIds);
-      return loraSequenceForward(weights, adapter, tokens, logitRows, targets, options).logprobs;
-    }),
-  );
-  return { logprobs: tokenLogprobs.map((p) => p.map((lp) => lp.reduce((a, b) => a + b, 0))), tokenLogprobs };
+export function scoreWithLora(weights: LlamaWeights, adapter: LoraAdapter | null, prompts: readonly ScoringPrompt[], options: ScoringOptions = {}): LoraScores {
+  return run(weights, adapter, prompts, options);
 }
 
 export interface LoraGradients {
@@ -670,27 +828,22 @@ export function loraGradientsPerToken(
   adapter: LoraAdapter,
   prompts: readonly ScoringPrompt[],
   dLdTokenLogprob: readonly (readonly ArrayLike<number>[])[],
-  options: PrecisionOptions = {},
+  options: ScoringOptions = {},
 ): LoraGradients {
   if (dLdTokenLogprob.length !== prompts.length) throw new RangeError(`loraGradients: ${dLdTokenLogprob.length} gradient rows for ${prompts.length} prompts`);
-  const modules = zeroLoraGradients(adapter);
-  const scores: LoraScores = { logprobs: [], tokenLogprobs: [] };
-  prompts.forEach(({ promptIds, actions }, p) => {
+  prompts.forEach(({ actions }, p) => {
     if (dLdTokenLogprob[p].length !== actions.length) throw new RangeError(`loraGradients: prompt ${p} has ${actions.length} actions but ${dLdTokenLogprob[p].length} gradients`);
-    const lps: number[][] = [];
-    actions.forEach((actionIds, k) => {
-      const { tokens, logitRows, targets } = actionSequence(promptIds, actionIds);
-      const fwd = loraSequenceForward(weights, adapter, tokens, logitRows, targets, options);
-      lps.push(fwd.logprobs);
-      const g = dLdTokenLogprob[p][k];
-      if (g.length !== actionIds.length) throw new RangeError(`loraGradients: prompt ${p} action ${k} has ${actionIds.length} tokens but ${g.length} gradients`);
-      let any = false;
-      for (let j = 0; j < g.length; j++) any ||= g[j] !== 0;
-      if (any) loraSequenceBackward(weights, adapter, fwd, g, modules);
+    actions.forEach((ids, k) => {
+      if (dLdTokenLogprob[p][k].length !== ids.length) throw new RangeError(`loraGradients: prompt ${p} action ${k} has ${ids.length} tokens but ${dLdTokenLogprob[p][k].length} gradients`);
     });
-    scores.tokenLogprobs.push(lps);
-    scores.logprobs.push(lps.map((lp) => lp.reduce((a, b) => a + b, 0)));
   });
+  const modules = zeroLoraGradients(adapter);
+  const dlogp = (p: number, k: number): ArrayLike<number> | null => {
+    const g = dLdTokenLogprob[p][k];
+    for (let j = 0; j < g.length; j++) if (g[j] !== 0) return g;
+    return null;
+  };
+  const scores = run(weights, adapter, prompts, options, { grads: modules, dlogp });
   return { scores, modules };
 }
 
@@ -700,7 +853,7 @@ export function loraGradients(
   adapter: LoraAdapter,
   prompts: readonly ScoringPrompt[],
   dLdS: readonly ArrayLike<number>[],
-  options: PrecisionOptions = {},
+  options: ScoringOptions = {},
 ): LoraGradients {
   if (dLdS.length !== prompts.length) throw new RangeError(`loraGradients: ${dLdS.length} gradient rows for ${prompts.length} prompts`);
   const perToken = prompts.map(({ actions }, p) => {

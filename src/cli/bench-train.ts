@@ -1,0 +1,112 @@
+/**
+ * `twosome bench train --json`: one policy update (forward with LoRA, backward, AdamW step) with the shared
+ * prompt against each `prompt + action` as its own sequence, same device and run: a 150-token prompt
+ * (BOS included) and N actions of 5 tokens (default 8), random ids. Prints {"sharedMs","separateMs","speedup"}
+ * plus the gradient agreement of the two layouts.
+ */
+import { requestNodeGpuContext } from '../gpu/node-gpu';
+import { LoraBackward } from '../llm/backward';
+import { LlamaEngine } from '../llm/engine';
+import { ScoringForward } from '../llm/forward';
+import { readLora } from '../llm/gpu-lora';
+import { LoraTrainer } from '../llm/lora-trainer';
+import { planScoring, type ScoringRequest } from '../llm/scoring-layout';
+import { Rng } from '../util/rng';
+import { parseFlags, parseIntFlag } from './args';
+import { resolveModelSource } from './model-source';
+
+const USAGE = 'twosome bench train [--model DIR|URL|micro] [--prompt-tokens 150] [--actions 8] [--action-tokens 5] [--repeats 3] [--json]';
+
+export async function benchTrainCommand(argv: string[]): Promise<number> {
+  const { values } = parseFlags(
+    argv,
+    {
+      model: { type: 'string' },
+      'prompt-tokens': { type: 'string' },
+      actions: { type: 'string' },
+      'action-tokens': { type: 'string' },
+      repeats: { type: 'string' },
+      json: { type: 'boolean', default: false },
+    },
+    USAGE,
+  );
+  const promptTokens = parseIntFlag(values['prompt-tokens'], 'prompt-tokens', 150, 1);
+  const actionCount = parseIntFlag(values.actions, 'actions', 8, 1);
+  const actionTokens = parseIntFlag(values['action-tokens'], 'action-tokens', 5, 1);
+  const repeats = parseIntFlag(values.repeats, 'repeats', 3, 1);
+  const gpu = await requestNodeGpuContext();
+  const engine = await LlamaEngine.load(gpu, resolveModelSource(values.model));
+  const trainer = LoraTrainer.create(engine, { seed: 1, optimizer: { lr: 1e-4 } });
+  const { device } = gpu;
+  const rng = new Rng(1);
+  const vocab = engine.config.vocabSize;
+  const request: ScoringRequest = {
+    promptTokens: [engine.config.bosTokenId, ...Array.from({ length: promptTokens - 1 }, () => rng.int(vocab))],
+    actionTokens: Array.from({ length: actionCount }, () => Array.from({ length: actionTokens }, () => rng.int(vocab))),
+  };
+  const tokenGrads = Float32Array.from({ length: actionCount * actionTokens }, () => rng.normal());
+
+  /** One update in a layout: forward (LoRA, checkpoints), backward, optimizer step; plans built outside the timing. */
+  const timeMode = async (mode: 'shared' | 'separate') => {
+    const forward = await ScoringForward.build(device, engine.pipelines, engine.weights, planScoring([request], mode), { lora: trainer.lora, keepCheckpoints: true });
+    const backward = await LoraBackward.build(device, engine.pipelines, forward);
+    const stepCalls = await trainer.optimizer.stepCalls(0); // lr 0: the step's full cost, parameters unchanged
+    const update = async () => {
+      await forward.run();
+      backward.run(tokenGrads);
+      const encoder = device.createCommandEncoder();
+      const pass = encoder.beginComputePass();
+      for (const c of stepCalls) {
+        pass.setPipeline(c.pipeline);
+        pass.setBindGroup(0, c.bindGroup);
+        pass.dispatchWorkgroups(...c.workgroups);
+      }
+      pass.end();
+      device.queue.submit([encoder.finish()]);
+      await device.queue.onSubmittedWorkDone();
+    };
+    // The gradient of this layout (before any timed step zeroes it), for the agreement check.
+    await forward.run();
+    backward.run(tokenGrads);
+    const grads = await readLora(device, trainer.lora, 'grads');
+    await update(); // warm-up, and zeroes the gradients
+    const times: number[] = [];
+    for (let i = 0; i < repeats; i++) {
+      const start = performance.now();
+      await update();
+      times.push(performance.now() - start);
+    }
+    forward.dispose();
+    backward.dispose();
+    times.sort((a, b) => a - b);
+    return { ms: times[Math.floor(times.length / 2)], grads };
+  };
+  const shared = await timeMode('shared');
+  const separate = await timeMode('separate');
+  let diff = 0;
+  let norm = 0;
+  shared.grads.forEach((g, i) =>
+    (['a', 'b'] as const).forEach((key) =>
+      g[key].forEach((v, k) => {
+        diff += (v - separate.grads[i][key][k]) ** 2;
+        norm += separate.grads[i][key][k] ** 2;
+      }),
+    ),
+  );
+  const result = {
+    sharedMs: shared.ms,
+    separateMs: separate.ms,
+    speedup: separate.ms / shared.ms,
+    gradientRelativeDiff: Math.sqrt(diff / Math.max(norm, 1e-30)),
+    promptTokens,
+    actions: actionCount,
+    actionTokens,
+    device: { ...gpu.adapterInfo, software: gpu.isSoftware },
+  };
+  trainer.dispose();
+  engine.dispose();
+  device.destroy();
+  if (values.json) process.stdout.write(`${JSON.stringify(result)}\n`);
+  else process.stdout.write(`update: shared ${result.sharedMs.toFixed(1)} ms, separate ${result.separateMs.toFixed(1)} ms: ${result.speedup.toFixed(2)}x (gradient rel. diff ${result.gradientRelativeDiff.toExponential(2)})\n`);
+  return 0;
+}
