@@ -53,6 +53,42 @@ describe('GpuAdam', () => {
     });
   }
 
+  it('saves and restores its state: a restored optimizer continues exactly', async () => {
+    const { device } = ctx;
+    const rng = new Rng(3);
+    const config = { lr: 1e-2, beta1: 0.9, beta2: 0.999, eps: 1e-5, weightDecay: 0.01, maxGradNorm: 0.5 };
+    const start = Float32Array.from({ length: 50 }, () => rng.normal());
+    const grads = [0, 1, 2].map(() => Float32Array.from({ length: 50 }, () => rng.normal()));
+    const make = () => {
+      const b = { param: createStorageBuffer(device, start), grad: createStorageBuffer(device, 200), count: 50 };
+      return { b, opt: GpuAdam.create(device, new PipelineCache(device), [b], config) };
+    };
+    const a = make();
+    for (const g of grads) {
+      device.queue.writeBuffer(a.b.grad, 0, g);
+      await a.opt.step(1e-2);
+    }
+    const b = make();
+    device.queue.writeBuffer(b.b.grad, 0, grads[0]);
+    await b.opt.step(1e-2);
+    const state = await b.opt.readState();
+    const params = await readFloat32(device, b.b.param, 50);
+    const c = make();
+    device.queue.writeBuffer(c.b.param, 0, new Float32Array(params));
+    c.opt.writeState(state);
+    for (const g of grads.slice(1)) {
+      device.queue.writeBuffer(c.b.grad, 0, g);
+      await c.opt.step(1e-2);
+    }
+    expect(Array.from(await readFloat32(device, c.b.param, 50))).toEqual(Array.from(await readFloat32(device, a.b.param, 50)));
+    expect((await c.opt.readInfo()).step).toBe(3);
+    for (const x of [a, b, c]) {
+      x.opt.dispose();
+      x.b.param.destroy();
+      x.b.grad.destroy();
+    }
+  });
+
   it('skips a step with a non-finite gradient, reports it, and leaves parameters unchanged', async () => {
     const { device } = ctx;
     const p = Float32Array.from([1, 2, 3]);

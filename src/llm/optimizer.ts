@@ -25,6 +25,12 @@ export interface ParamGrad {
   count: number;
 }
 
+export interface GpuAdamState {
+  step: number;
+  skippedSteps: number;
+  moments: { m: Float32Array; v: Float32Array }[];
+}
+
 export interface StepInfo {
   gradNorm: number;
   finite: boolean;
@@ -114,6 +120,26 @@ export class GpuAdam {
   /** m and v of every parameter (checkpoints), in parameter order. */
   async readMoments(): Promise<{ m: Float32Array; v: Float32Array }[]> {
     return Promise.all(this.params.map(async (p, i) => ({ m: await readFloat32(this.device, this.moments[2 * i], p.count), v: await readFloat32(this.device, this.moments[2 * i + 1], p.count) })));
+  }
+
+  /** Everything a resumed run needs: moments and step counters (parameters are saved by their owner). */
+  async readState(): Promise<GpuAdamState> {
+    const info = await this.readInfo();
+    return { step: info.step, skippedSteps: info.skippedSteps, moments: await this.readMoments() };
+  }
+
+  /** Restores readState()'s output into this optimizer (same parameter list). */
+  writeState(state: GpuAdamState): void {
+    if (state.moments.length !== this.params.length) throw new Error(`optimizer state has ${state.moments.length} parameters, this optimizer ${this.params.length}`);
+    state.moments.forEach(({ m, v }, i) => {
+      if (m.length !== this.params[i].count || v.length !== this.params[i].count) throw new Error(`optimizer state: parameter ${i} has ${m.length} values, expected ${this.params[i].count}`);
+      this.device.queue.writeBuffer(this.moments[2 * i], 0, new Float32Array(m));
+      this.device.queue.writeBuffer(this.moments[2 * i + 1], 0, new Float32Array(v));
+    });
+    const info = new Float32Array(8);
+    info[3] = state.step;
+    info[6] = state.skippedSteps;
+    this.device.queue.writeBuffer(this.info, 0, info);
   }
 
   dispose(): void {
