@@ -18,45 +18,8 @@ const WG: u32 = 256u;
 
 var<workgroup> red: array<f32, WG>;
 
-@compute @workgroup_size(WG)
-fn logsoftmax_gather(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
-  let j = wid.x;
-  if (j >= params.rows) { return; }
-  let base = j * params.vocab;
-  var m = -3.4e38;
-  for (var v = lid; v < params.vocab; v += WG) { m = max(m, logits[base + v]); }
-  red[lid] = m;
-  workgroupBarrier();
-  for (var s = WG / 2u; s > 0u; s /= 2u) {
-    if (lid < s) { red[lid] = max(red[lid], red[lid + s]); }
-    workgroupBarrier();
-  }
-  let row_max = red[0];
-  workgroupBarrier();
-  var sum = 0.0;
-  for (var v = lid; v < params.vocab; v += WG) { sum += exp(logits[base + v] - row_max); }
-  red[lid] = sum;
-  workgroupBarrier();
-  for (var s = WG / 2u; s > 0u; s /= 2u) {
-    if (lid < s) { red[lid] += red[lid + s]; }
-    workgroupBarrier();
-  }
-  if (lid == 0u) { out[j] = logits[base + targets[j]] - row_max - log(red[0]); }
-}
-
-// ---------------------------------------------------------------------------------------------------------
-// Backward. The forward computed out[j] = logits[j, target] - logsumexp(logits[j, :]); so with g[j] = dL/dout[j]
-//   dlogits[j, v] = g[j] * ([v == target[j]] - softmax(logits[j, :])[v])
-// Shapes: logits [J, V] (kept from the forward), g [J] -> dlogits [J, V].
-
-@group(0) @binding(4) var<storage, read> g: array<f32>;
-@group(0) @binding(5) var<storage, read_write> dlogits: array<f32>;
-
-@compute @workgroup_size(WG)
-fn logsoftmax_gather_backward(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
-  let j = wid.x;
-  if (j >= params.rows) { return; }
-  let base = j * params.vocab;
+// (max, sum of exp(logit - max)) of row j, reduced over the workgroup; every thread gets the result.
+fn row_max_and_sum(base: u32, lid: u32) -> vec2<f32> {
   var m = -3.4e38;
   for (var v = lid; v < params.vocab; v += WG) { m = max(m, logits[base + v]); }
   red[lid] = m;
@@ -76,9 +39,36 @@ fn logsoftmax_gather_backward(@builtin(workgroup_id) wid: vec3<u32>, @builtin(lo
     workgroupBarrier();
   }
   let total = red[0];
+  workgroupBarrier();
+  return vec2<f32>(row_max, total);
+}
+
+@compute @workgroup_size(WG)
+fn logsoftmax_gather(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+  let j = wid.x;
+  if (j >= params.rows) { return; }
+  let base = j * params.vocab;
+  let stats = row_max_and_sum(base, lid);
+  if (lid == 0u) { out[j] = logits[base + targets[j]] - stats.x - log(stats.y); }
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Backward. The forward computed out[j] = logits[j, target] - logsumexp(logits[j, :]); so with g[j] = dL/dout[j]
+//   dlogits[j, v] = g[j] * ([v == target[j]] - softmax(logits[j, :])[v])
+// Shapes: logits [J, V] (kept from the forward), g [J] -> dlogits [J, V].
+
+@group(0) @binding(4) var<storage, read> g: array<f32>;
+@group(0) @binding(5) var<storage, read_write> dlogits: array<f32>;
+
+@compute @workgroup_size(WG)
+fn logsoftmax_gather_backward(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+  let j = wid.x;
+  if (j >= params.rows) { return; }
+  let base = j * params.vocab;
+  let stats = row_max_and_sum(base, lid);
   let target_id = targets[j];
   for (var v = lid; v < params.vocab; v += WG) {
-    let p = exp(logits[base + v] - row_max) / total;
+    let p = exp(logits[base + v] - stats.x) / stats.y;
     dlogits[base + v] = g[j] * (select(0.0, 1.0, v == target_id) - p);
   }
 }

@@ -14,40 +14,20 @@ import { profileCalls } from '../gpu/profile';
 import { LlamaEngine } from '../llm/engine';
 import { ScoringForward } from '../llm/forward';
 import { linearCall } from '../llm/kernels/linear';
-import { planScoring, type ScoringRequest } from '../llm/scoring-layout';
-import { Rng } from '../util/rng';
-import { parseFlags, parseIntFlag } from './args';
+import { planScoring } from '../llm/scoring-layout';
+import { parseBenchBatchFlags, syntheticRequest } from './bench-batch';
 import { resolveModelSource } from './model-source';
 
 const USAGE = 'twosome bench score [--model DIR|URL|micro] [--prompt-tokens 150] [--actions 8] [--action-tokens 5] [--repeats 5] [--json]';
 
 export async function benchScoreCommand(argv: string[]): Promise<number> {
-  const { values } = parseFlags(
-    argv,
-    {
-      model: { type: 'string' },
-      'prompt-tokens': { type: 'string' },
-      actions: { type: 'string' },
-      'action-tokens': { type: 'string' },
-      repeats: { type: 'string' },
-      json: { type: 'boolean', default: false },
-    },
-    USAGE,
-  );
-  const promptTokens = parseIntFlag(values['prompt-tokens'], 'prompt-tokens', 150, 1);
-  const actionCount = parseIntFlag(values.actions, 'actions', 8, 1);
-  const actionTokens = parseIntFlag(values['action-tokens'], 'action-tokens', 5, 1);
-  const repeats = parseIntFlag(values.repeats, 'repeats', 5, 1);
+  const flags = parseBenchBatchFlags(argv, USAGE, 5);
+  const { promptTokens, actionCount, actionTokens, repeats } = flags;
   const gpu = await requestNodeGpuContext();
-  const engine = await LlamaEngine.load(gpu, resolveModelSource(values.model));
+  const engine = await LlamaEngine.load(gpu, resolveModelSource(flags.model));
   const { device } = gpu;
   const pipelines = new PipelineCache(device);
-  const vocab = engine.config.vocabSize;
-  const rng = new Rng(1);
-  const request: ScoringRequest = {
-    promptTokens: [engine.config.bosTokenId, ...Array.from({ length: promptTokens - 1 }, () => rng.int(vocab))],
-    actionTokens: Array.from({ length: actionCount }, () => Array.from({ length: actionTokens }, () => rng.int(vocab))),
-  };
+  const request = syntheticRequest(flags, engine.config.vocabSize, engine.config.bosTokenId);
 
   const timeMode = async (mode: 'shared' | 'separate') => {
     const forward = await ScoringForward.build(device, pipelines, engine.weights, planScoring([request], mode));
@@ -96,7 +76,7 @@ export async function benchScoreCommand(argv: string[]): Promise<number> {
     matvec: matvec ? { format: largest.format, outDim: largest.outDim, inDim: largest.inDim, ms: round(matvec.ms / 8), gbps: round(matvec.gbps) } : null,
   };
   gpu.device.destroy();
-  if (values.json) process.stdout.write(`${JSON.stringify(result)}\n`);
+  if (flags.json) process.stdout.write(`${JSON.stringify(result)}\n`);
   else {
     process.stdout.write(`shared ${result.sharedMs.toFixed(1)} ms, separate ${result.separateMs.toFixed(1)} ms: ${result.speedup.toFixed(2)}x (max |logprob diff| ${maxLogprobDiff.toExponential(2)})\n`);
     for (const k of result.kernels) process.stdout.write(`  ${k.label.padEnd(20)} ${k.ms.toFixed(3).padStart(9)} ms ${k.gflops.toFixed(2).padStart(9)} GFLOP/s ${k.gbps.toFixed(2).padStart(8)} GB/s\n`);

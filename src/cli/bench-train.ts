@@ -10,40 +10,22 @@ import { LlamaEngine } from '../llm/engine';
 import { ScoringForward } from '../llm/forward';
 import { readLora } from '../llm/gpu-lora';
 import { LoraTrainer } from '../llm/lora-trainer';
-import { planScoring, type ScoringRequest } from '../llm/scoring-layout';
+import { planScoring } from '../llm/scoring-layout';
 import { Rng } from '../util/rng';
-import { parseFlags, parseIntFlag } from './args';
+import { parseBenchBatchFlags, syntheticRequest } from './bench-batch';
 import { resolveModelSource } from './model-source';
 
 const USAGE = 'twosome bench train [--model DIR|URL|micro] [--prompt-tokens 150] [--actions 8] [--action-tokens 5] [--repeats 3] [--json]';
 
 export async function benchTrainCommand(argv: string[]): Promise<number> {
-  const { values } = parseFlags(
-    argv,
-    {
-      model: { type: 'string' },
-      'prompt-tokens': { type: 'string' },
-      actions: { type: 'string' },
-      'action-tokens': { type: 'string' },
-      repeats: { type: 'string' },
-      json: { type: 'boolean', default: false },
-    },
-    USAGE,
-  );
-  const promptTokens = parseIntFlag(values['prompt-tokens'], 'prompt-tokens', 150, 1);
-  const actionCount = parseIntFlag(values.actions, 'actions', 8, 1);
-  const actionTokens = parseIntFlag(values['action-tokens'], 'action-tokens', 5, 1);
-  const repeats = parseIntFlag(values.repeats, 'repeats', 3, 1);
+  const flags = parseBenchBatchFlags(argv, USAGE, 3);
+  const { promptTokens, actionCount, actionTokens, repeats } = flags;
   const gpu = await requestNodeGpuContext();
-  const engine = await LlamaEngine.load(gpu, resolveModelSource(values.model));
+  const engine = await LlamaEngine.load(gpu, resolveModelSource(flags.model));
   const trainer = LoraTrainer.create(engine, { seed: 1, optimizer: { lr: 1e-4 } });
   const { device } = gpu;
-  const rng = new Rng(1);
-  const vocab = engine.config.vocabSize;
-  const request: ScoringRequest = {
-    promptTokens: [engine.config.bosTokenId, ...Array.from({ length: promptTokens - 1 }, () => rng.int(vocab))],
-    actionTokens: Array.from({ length: actionCount }, () => Array.from({ length: actionTokens }, () => rng.int(vocab))),
-  };
+  const request = syntheticRequest(flags, engine.config.vocabSize, engine.config.bosTokenId);
+  const rng = new Rng(2);
   const tokenGrads = Float32Array.from({ length: actionCount * actionTokens }, () => rng.normal());
 
   /** One update in a layout: forward (LoRA, checkpoints), backward, optimizer step; plans built outside the timing. */
@@ -106,7 +88,7 @@ export async function benchTrainCommand(argv: string[]): Promise<number> {
   trainer.dispose();
   engine.dispose();
   device.destroy();
-  if (values.json) process.stdout.write(`${JSON.stringify(result)}\n`);
+  if (flags.json) process.stdout.write(`${JSON.stringify(result)}\n`);
   else process.stdout.write(`update: shared ${result.sharedMs.toFixed(1)} ms, separate ${result.separateMs.toFixed(1)} ms: ${result.speedup.toFixed(2)}x (gradient rel. diff ${result.gradientRelativeDiff.toExponential(2)})\n`);
   return 0;
 }

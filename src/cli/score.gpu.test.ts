@@ -51,4 +51,19 @@ describe('twosome score', () => {
       expect(proc.stderr).toMatch(message);
     });
   }
+
+  it('bench score and bench train print their JSON contract (tiny batch; numbers only mean something on a GPU)', () => {
+    const score = twosome(['bench', 'score', '--prompt-tokens', '12', '--actions', '3', '--repeats', '1', '--json']);
+    expect(score.stderr).toBe('');
+    const s = JSON.parse(score.stdout);
+    expect(s).toMatchObject({ promptTokens: 12, actions: 3, actionTokens: 5 });
+    expect(s.speedup).toBeCloseTo(s.separateMs / s.sharedMs, 10);
+    expect(s.maxLogprobDiff).toBeLessThan(1e-4);
+    expect(s.kernels.map((k: { label: string }) => k.label)).toContain('matmul_q4');
+    const train = twosome(['bench', 'train', '--prompt-tokens', '12', '--actions', '2', '--repeats', '1', '--json']);
+    expect(train.stderr).toBe('');
+    const t = JSON.parse(train.stdout);
+    expect(Object.keys(t).slice(0, 3)).toEqual(['sharedMs', 'separateMs', 'speedup']);
+    expect(t.gradientRelativeDiff).toBeLessThan(1e-4);
+  });
 });

@@ -1,0 +1,43 @@
+/** The synthetic scoring batch the engine benchmarks share: flags, and a seeded prompt with its actions. */
+import type { ScoringRequest } from '../llm/scoring-layout';
+import { Rng } from '../util/rng';
+import { parseFlags, parseIntFlag } from './args';
+
+export const BENCH_BATCH_FLAGS = {
+  model: { type: 'string' },
+  'prompt-tokens': { type: 'string' },
+  actions: { type: 'string' },
+  'action-tokens': { type: 'string' },
+  repeats: { type: 'string' },
+  json: { type: 'boolean', default: false },
+} as const;
+
+export interface BenchBatchFlags {
+  model: string | undefined;
+  promptTokens: number;
+  actionCount: number;
+  actionTokens: number;
+  repeats: number;
+  json: boolean;
+}
+
+export function parseBenchBatchFlags(argv: string[], usage: string, defaultRepeats: number): BenchBatchFlags {
+  const { values } = parseFlags(argv, BENCH_BATCH_FLAGS, usage);
+  return {
+    model: values.model,
+    promptTokens: parseIntFlag(values['prompt-tokens'], 'prompt-tokens', 150, 1),
+    actionCount: parseIntFlag(values.actions, 'actions', 8, 1),
+    actionTokens: parseIntFlag(values['action-tokens'], 'action-tokens', 5, 1),
+    repeats: parseIntFlag(values.repeats, 'repeats', defaultRepeats, 1),
+    json: values.json ?? false,
+  };
+}
+
+/** BOS + (promptTokens - 1) random ids, and actionCount actions of actionTokens random ids (seed 1). */
+export function syntheticRequest(flags: BenchBatchFlags, vocab: number, bos: number): ScoringRequest {
+  const rng = new Rng(1);
+  return {
+    promptTokens: [bos, ...Array.from({ length: flags.promptTokens - 1 }, () => rng.int(vocab))],
+    actionTokens: Array.from({ length: flags.actionCount }, () => Array.from({ length: flags.actionTokens }, () => rng.int(vocab))),
+  };
+}
