@@ -69,3 +69,21 @@ export async function canvasColourStats(page: Page): Promise<{ distinct: number;
     return { distinct: counts.size, dominantShare: dominant / total, width: canvas.width, height: canvas.height };
   });
 }
+
+/**
+ * canvasColourStats once the scene has been drawn: frames are drawn on demand, and on SwiftShader a first
+ * frame can take a while when the worker is compiling the model's pipelines on the same two cores.
+ */
+export async function drawnCanvasStats(page: Page, minDistinct = 12, timeout = 15_000): ReturnType<typeof canvasColourStats> {
+  let stats = await canvasColourStats(page);
+  await expect
+    .poll(
+      async () => {
+        stats = await canvasColourStats(page);
+        return stats.distinct;
+      },
+      { timeout, message: 'distinct colours in the scene canvas' },
+    )
+    .toBeGreaterThanOrEqual(minDistinct);
+  return stats;
+}

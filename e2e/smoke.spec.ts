@@ -3,7 +3,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { extname, join, normalize } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { INITIAL_PROMPTS, TOMATO_AFTER_PICK_UP, canvasColourStats, expect, test, waitForTask } from './fixtures';
+import { INITIAL_PROMPTS, TOMATO_AFTER_PICK_UP, drawnCanvasStats, expect, test, waitForTask } from './fixtures';
 
 test.describe('playground', () => {
   test('loads without console errors and finds a WebGPU adapter', async ({ page }) => {
@@ -18,7 +18,7 @@ test.describe('playground', () => {
     await expect(page.getByTestId('gpu-max-storage')).toHaveText(/\d+(\.\d)? (MiB|GiB)/);
     await expect(page.getByTestId('webgpu-missing')).toHaveCount(0);
     // The URL now names the setup, so the link reopens it.
-    await expect(page).toHaveURL(/\?task=tomato-salad&seed=0$/);
+    await expect(page).toHaveURL(/\?task=tomato-salad&seed=0&model=micro&norm=word$/);
   });
 
   const SCENE_TASKS = ['tomato-salad', 'tomato-lettuce-salad', 'food-preparation', 'entertainment', 'washing-plate'] as const;
@@ -29,7 +29,7 @@ test.describe('playground', () => {
       await expect(page.getByLabel('Task')).toHaveValue(taskId);
       await expect(page.getByTestId('actions').getByRole('button').first()).toBeVisible();
       if (taskId in INITIAL_PROMPTS) await expect(page.getByTestId('prompt')).toHaveText(INITIAL_PROMPTS[taskId as keyof typeof INITIAL_PROMPTS]);
-      const stats = await canvasColourStats(page);
+      const stats = await drawnCanvasStats(page);
       expect(stats.width).toBeGreaterThan(100);
       expect(stats.distinct, `distinct colours in the ${taskId} canvas`).toBeGreaterThanOrEqual(12);
       expect(stats.dominantShare, `share of the most common colour in the ${taskId} canvas`).toBeLessThan(0.8);
@@ -88,7 +88,7 @@ test.describe('playground', () => {
     await expect(page.getByTestId('last-reward')).toHaveText('+1.0000');
     await expect(page.getByTestId('episode-return')).toHaveText('+0.5987'); // 0.95^10
     await expect(page.getByTestId('actions').getByRole('button').first()).toBeDisabled();
-    const stats = await canvasColourStats(page);
+    const stats = await drawnCanvasStats(page);
     expect(stats.distinct).toBeGreaterThanOrEqual(12);
   });
 
@@ -147,8 +147,15 @@ test.describe('playground', () => {
     await expect(missing).toContainText('enable-unsafe-webgpu');
     await expect(missing).toContainText('localhost');
     await expect(page.getByTestId('gpu-info')).toHaveAttribute('data-status', 'missing');
+    // No model runs: the panel says why, the agent's buttons are off, stepping by hand works.
+    const status = page.getByTestId('policy-status');
+    await expect(status).toHaveAttribute('data-state', 'unavailable');
+    await expect(status).toContainText('Probabilities need WebGPU');
+    await expect(page.getByRole('button', { name: 'Step', exact: true })).toBeDisabled();
+    await expect(page.getByTestId('action-prob').first()).toHaveText('–');
     await page.getByRole('button', { name: /^pick up the tomato/ }).click();
     await expect(page.getByTestId('prompt')).toHaveText(TOMATO_AFTER_PICK_UP);
+    await expect(status).toHaveAttribute('data-state', 'unavailable');
   });
 });
 
@@ -166,6 +173,7 @@ test.describe('deployment under a sub-path', () => {
     '.png': 'image/png',
     '.wasm': 'application/wasm',
     '.wgsl': 'text/plain; charset=utf-8',
+    '.bin': 'application/octet-stream',
   };
   let server: Server;
   let origin = '';
@@ -210,7 +218,9 @@ test.describe('deployment under a sub-path', () => {
     await page.getByRole('button', { name: /^pick up the tomato/ }).click();
     await expect(page.getByTestId('prompt')).toHaveText(TOMATO_AFTER_PICK_UP);
     await expect(page.getByTestId('gpu-info')).toHaveAttribute('data-status', 'ready');
-    const stats = await canvasColourStats(page);
+    // The worker found the built-in model under the sub-path too.
+    await expect(page.getByTestId('policy-status')).toHaveAttribute('data-state', 'ready', { timeout: 30_000 });
+    const stats = await drawnCanvasStats(page);
     expect(stats.distinct).toBeGreaterThanOrEqual(12);
     expect(outside, 'requests outside the sub-path').toEqual([]);
   });

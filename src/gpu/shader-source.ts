@@ -10,9 +10,9 @@ type GlobResult = Record<string, string>;
 let cache: Map<string, string> | null = null;
 
 function bundledShaders(): GlobResult | null {
-  // `import.meta.glob` exists only when Vite transforms this module; tsx leaves it undefined.
-  const meta = import.meta as ImportMeta & { glob?: unknown };
-  if (typeof meta.glob !== 'function') return null;
+  // Vite replaces the import.meta.glob call below at build time (the function itself never exists at run
+  // time) and defines import.meta.env; under plain Node (tsx) there is no import.meta.env, so read the disk.
+  if (!(import.meta as ImportMeta & { env?: unknown }).env) return null;
   return import.meta.glob('../../shaders/**/*.wgsl', { query: '?raw', import: 'default', eager: true }) as GlobResult;
 }
 

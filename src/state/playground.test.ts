@@ -1,34 +1,37 @@
-/** The playground store against an in-process environment host (no worker): the UI-side rules. */
-import { beforeEach, describe, expect, it } from 'vitest';
-import { createEnv } from '../envs/registry';
-import type { Env, TaskId } from '../envs/types';
+/** The playground store against an in-process worker host (AgentHost with a fake scorer): the UI-side rules. */
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { TaskId } from '../envs/types';
+import { argmax } from '../rl/categorical';
+import { AgentHost } from '../worker/agent-host';
 import type { EnvClient } from '../worker/client';
-import type { ResetReply, StepReply } from '../worker/protocol';
-import { usePlayground } from './playground';
+import { fakeLoader } from '../worker/fake-scorer';
+import { setCatalogModels } from './models';
+import { shownEntry, usePlayground, type PlaygroundStore } from './playground';
+import type { Setup } from './url';
 
-/** Same replies as the worker, computed in this thread; `hold()` delays replies to test races. */
-function localClient() {
-  let env: Env | null = null;
-  let seed = 0;
+/** The worker's replies, computed in this thread; `hold()` delays env replies to test races. */
+function localClient(options: { delayMs?: number } = {}) {
+  const host = new AgentHost(fakeLoader({ delayMs: options.delayMs }));
   let gate: Promise<void> = Promise.resolve();
   let release: () => void = () => {};
-  const view = (e: Env) => ({ taskId: e.taskId, seed, observation: e.observe(), render: e.render(), done: e.done });
   const client: EnvClient = {
-    async reset(taskId: TaskId, s: number): Promise<ResetReply> {
-      if (!env || env.taskId !== taskId) env = createEnv(taskId);
-      seed = s;
-      env.reset(s);
-      const reply = { ...view(env), result: null };
+    async reset(taskId: TaskId, seed: number) {
+      const reply = host.reset(taskId, seed);
       await gate;
       return reply;
     },
-    async step(index: number): Promise<StepReply> {
-      if (!env) throw new Error('no env');
-      const result = env.step(index);
-      const reply = { ...view(env), result };
+    async step(index: number) {
+      const reply = host.step(index);
       await gate;
       return reply;
     },
+    scores: (stepId) => host.scores(stepId),
+    async policyStep(stepId, mode, norm) {
+      const reply = await host.policyStep(stepId, mode, norm);
+      await gate;
+      return reply;
+    },
+    loadModel: (spec, onStatus) => host.loadModel(spec, onStatus),
     dispose() {},
   };
   return {
@@ -40,68 +43,202 @@ function localClient() {
   };
 }
 
+const store = () => usePlayground.getState();
+const setup = (taskId: TaskId, seed = 0, extra: Partial<Setup> = {}): Setup => ({ taskId, seed, modelId: 'micro', norm: 'word', ...extra });
+
+/** Resolves when the store satisfies `predicate` (or fails after `ms`). */
+function until(predicate: (s: PlaygroundStore) => boolean, ms = 3000): Promise<void> {
+  if (predicate(store())) return Promise.resolve();
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      unsubscribe();
+      reject(new Error(`timed out waiting for the store (${predicate.toString()})`));
+    }, ms);
+    const unsubscribe = usePlayground.subscribe((s) => {
+      if (predicate(s)) {
+        clearTimeout(timer);
+        unsubscribe();
+        resolve();
+      }
+    });
+  });
+}
+
+const latestScored = (s: PlaygroundStore) => s.timeline.length > 0 && s.timeline[s.timeline.length - 1].scores.status === 'ok';
+
 describe('playground store', () => {
   let host: ReturnType<typeof localClient>;
   beforeEach(() => {
     host = localClient();
-    usePlayground.getState().attach(host.client);
+    store().setAutoPlay(false);
+    store().attach(host.client, { gpuCheck: async () => ({ ok: true }) });
   });
+  afterEach(() => store().setAutoPlay(false));
 
   it('opens a task and takes actions', async () => {
-    await usePlayground.getState().open('tomato-salad', 0);
-    let s = usePlayground.getState();
+    await store().open(setup('tomato-salad'));
+    let s = store();
     expect(s.phase).toBe('ready');
     expect(s.observation?.actions[0]).toBe('pick up the tomato');
     await s.takeAction(0);
-    s = usePlayground.getState();
+    s = store();
     expect(s.steps).toBe(1);
     expect(s.primitiveSteps).toBe(s.lastResult?.primitiveSteps);
     expect(s.history).toHaveLength(1);
-    expect(s.history[0].actionText).toBe('pick up the tomato');
+    expect(s.history[0]).toMatchObject({ actionText: 'pick up the tomato', by: 'you' });
     expect(s.observation?.prompt).toContain('carrying an unchopped tomato');
     expect(s.render?.kind).toBe('overcooked');
+    expect(s.timeline.map((e) => e.t)).toEqual([0, 1]);
+    expect(s.timeline[0].taken).toEqual({ index: 0, by: 'you' });
+  });
+
+  it('loads the model and fills in the scores of each state', async () => {
+    await store().open(setup('tomato-salad'));
+    expect(store().model.status).toBe('ready');
+    await until(latestScored);
+    const entry = shownEntry(store())!;
+    expect(entry.scores.status === 'ok' && entry.scores.scores.actions.map((a) => a.text)).toEqual(entry.observation.actions);
+    await store().takeAction(1);
+    expect(store().timeline[1].scores.status).toBe('pending');
+    await until(latestScored);
   });
 
   it('ignores indices that are not offered', async () => {
-    await usePlayground.getState().open('food-preparation', 0);
-    const before = usePlayground.getState();
-    await before.takeAction(99);
-    await before.takeAction(-1);
-    expect(usePlayground.getState().steps).toBe(0);
+    await store().open(setup('food-preparation'));
+    await store().takeAction(99);
+    await store().takeAction(-1);
+    expect(store().steps).toBe(0);
   });
 
   it('ignores actions while a step is in flight', async () => {
-    await usePlayground.getState().open('tomato-salad', 0);
+    await store().open(setup('tomato-salad'));
     host.hold();
-    const first = usePlayground.getState().takeAction(0);
-    await usePlayground.getState().takeAction(1); // dropped: busy
+    const first = store().takeAction(0);
+    await store().takeAction(1); // dropped: busy
     host.release();
     await first;
-    expect(usePlayground.getState().steps).toBe(1);
+    expect(store().steps).toBe(1);
   });
 
   it('drops a step reply that arrives after a reset', async () => {
-    await usePlayground.getState().open('tomato-salad', 0);
+    await store().open(setup('tomato-salad'));
     host.hold();
-    const step = usePlayground.getState().takeAction(0);
-    const reset = usePlayground.getState().open('entertainment', 0);
+    const step = store().takeAction(0);
+    const reset = store().open(setup('entertainment'));
     host.release();
     await Promise.all([step, reset]);
-    const s = usePlayground.getState();
+    const s = store();
     expect(s.taskId).toBe('entertainment');
     expect(s.steps).toBe(0);
     expect(s.history).toEqual([]);
+    expect(s.timeline).toHaveLength(1);
     expect(s.render?.kind).toBe('virtualhome');
   });
 
-  it('reports worker failures', async () => {
-    usePlayground.getState().attach({
-      reset: () => Promise.reject(new Error('worker crashed')),
-      step: () => Promise.reject(new Error('worker crashed')),
-      dispose() {},
+  it('greedy steps take the action with the highest probability under the chosen normalization', async () => {
+    await store().open(setup('entertainment'));
+    for (const norm of ['word', 'sum', 'token'] as const) {
+      store().selectNorm(norm);
+      await until(latestScored);
+      const entry = shownEntry(store())!;
+      if (entry.scores.status !== 'ok') throw new Error('no scores');
+      const probs = entry.scores.scores.policy[norm];
+      const best = argmax(probs);
+      await store().policyStep('greedy');
+      const last = store().history[store().history.length - 1];
+      expect(last).toMatchObject({ actionIndex: best, actionText: entry.observation.actions[best], by: 'greedy', prob: probs[best] });
+    }
+    expect(store().norm).toBe('token');
+  });
+
+  it('sampled steps repeat with the same seed', async () => {
+    const play = async () => {
+      await store().open(setup('entertainment', 4));
+      for (let i = 0; i < 6 && !store().done; i++) {
+        await until(latestScored);
+        await store().policyStep('sample');
+      }
+      return store().history.map((h) => `${h.by}:${h.actionText}`);
+    };
+    const a = await play();
+    expect(a.length).toBeGreaterThan(0);
+    expect(a.every((h) => h.startsWith('sample:'))).toBe(true);
+    expect(await play()).toEqual(a);
+  });
+
+  it('keeps every state for scrubbing; stepping goes on from the latest', async () => {
+    await store().open(setup('tomato-salad'));
+    const prompt0 = store().observation!.prompt;
+    await store().takeAction(0);
+    await store().takeAction(3);
+    const prompt2 = store().observation!.prompt;
+    store().viewStep(0);
+    expect(shownEntry(store())!.observation.prompt).toBe(prompt0);
+    expect(shownEntry(store())!.taken?.index).toBe(0);
+    store().viewStep(2);
+    expect(store().viewIndex).toBeNull(); // the latest: follow it
+    store().viewStep(1);
+    await store().takeAction(0); // a step of the user returns to the latest
+    expect(store().viewIndex).toBeNull();
+    expect(store().steps).toBe(3);
+    expect(store().timeline[2].observation.prompt).toBe(prompt2);
+    store().viewStep(-5);
+    expect(store().viewIndex).toBe(0);
+  });
+
+  it('auto-play steps until the episode ends, then resumes on reset', async () => {
+    await store().open(setup('entertainment', 1));
+    store().setSpeed(1000);
+    await store().takeAction(0);
+    store().viewStep(0);
+    expect(store().viewIndex).toBe(0);
+    store().setAutoPlay(true);
+    await until((s) => s.done, 10_000);
+    const s = store();
+    expect(s.autoPlay).toBe(true);
+    expect(s.history.slice(1).every((h) => h.by === 'sample')).toBe(true);
+    expect(s.viewIndex).toBe(0); // auto-play does not move the view
+    expect(s.steps).toBe(s.timeline.length - 1);
+    await store().reset();
+    await until((x) => x.steps >= 2);
+    store().setAutoPlay(false);
+  });
+
+  it('selecting a catalog model re-scores the latest state with it', async () => {
+    setCatalogModels([{ id: 'tiny-2', label: 'tiny 2', description: 'test', url: 'https://example.org/tiny-2/' }]);
+    await store().open(setup('pizza'));
+    await until(latestScored);
+    await store().selectModel('tiny-2');
+    expect(store().modelId).toBe('tiny-2');
+    await until((s) => {
+      const last = s.timeline[s.timeline.length - 1];
+      return last.scores.status === 'ok' && last.scores.scores.modelId === 'tiny-2';
     });
-    await usePlayground.getState().open('pizza', 1);
-    expect(usePlayground.getState().phase).toBe('error');
-    expect(usePlayground.getState().error).toBe('worker crashed');
+    await store().selectModel('no-such-model'); // not offered: ignored
+    expect(store().modelId).toBe('tiny-2');
+    setCatalogModels([]);
+  });
+
+  it('without WebGPU the environment works and the panel says why there are no probabilities', async () => {
+    store().attach(host.client, { gpuCheck: async () => ({ ok: false, reason: 'navigator.gpu is undefined.' }) });
+    await store().open(setup('tomato-salad'));
+    const s = store();
+    expect(s.model.status).toBe('unavailable');
+    expect(s.model.status === 'unavailable' && s.model.reason).toMatch(/need WebGPU.*navigator\.gpu is undefined/);
+    expect(shownEntry(s)!.scores.status).toBe('unavailable');
+    await store().policyStep('sample'); // nothing to sample from: ignored
+    expect(store().steps).toBe(0);
+    await store().takeAction(0);
+    expect(store().steps).toBe(1);
+    expect(shownEntry(store())!.scores.status).toBe('unavailable');
+  });
+
+  it('reports worker failures', async () => {
+    const fail = () => Promise.reject(new Error('worker crashed'));
+    store().attach({ reset: fail, step: fail, scores: fail, policyStep: fail, loadModel: fail, dispose() {} }, { gpuCheck: async () => ({ ok: true }) });
+    await store().open(setup('pizza', 1));
+    expect(store().phase).toBe('error');
+    expect(store().error).toBe('worker crashed');
+    expect(store().model.status).toBe('error');
   });
 });

@@ -1,16 +1,23 @@
 /**
- * The playground's setup lives in the URL query (`?task=entertainment&seed=3`) so that a link reopens the
- * same task and seed. Parsing never throws: a bad value falls back to the default and says why.
+ * The playground's setup lives in the URL query (`?task=entertainment&seed=3&model=micro&norm=word`) so that
+ * a link reopens the same task, seed, model and normalization. Parsing never throws: a bad value falls back
+ * to the default and says why.
  */
 import { TASK_IDS, isTaskId } from '../envs/registry';
 import type { TaskId } from '../envs/types';
+import { NORMALIZATIONS, type Normalization } from '../worker/protocol';
+import { DEFAULT_MODEL, findModel, modelChoices } from './models';
 
 export const DEFAULT_TASK: TaskId = 'tomato-salad';
 export const DEFAULT_SEED = 0;
+/** The paper's normalization (TWOSOME's word normalization). */
+export const DEFAULT_NORM: Normalization = 'word';
 
 export interface Setup {
   taskId: TaskId;
   seed: number;
+  modelId: string;
+  norm: Normalization;
 }
 
 export interface ParsedSetup extends Setup {
@@ -18,11 +25,17 @@ export interface ParsedSetup extends Setup {
   problems: string[];
 }
 
+export function isNormalization(value: string): value is Normalization {
+  return (NORMALIZATIONS as readonly string[]).includes(value);
+}
+
 export function parseSetup(search: string): ParsedSetup {
   const params = new URLSearchParams(search);
   const problems: string[] = [];
   let taskId = DEFAULT_TASK;
   let seed = DEFAULT_SEED;
+  let modelId = DEFAULT_MODEL;
+  let norm = DEFAULT_NORM;
 
   const task = params.get('task');
   if (task !== null) {
@@ -39,7 +52,24 @@ export function parseSetup(search: string): ParsedSetup {
     if (seedText.trim() !== '' && Number.isSafeInteger(value) && value >= 0) seed = value;
     else problems.push(`Invalid seed "${seedText}" in the URL (use a non-negative integer). Using seed ${DEFAULT_SEED}.`);
   }
-  return { taskId, seed, problems };
+
+  const model = params.get('model');
+  if (model !== null) {
+    if (findModel(model)) modelId = model;
+    else
+      problems.push(
+        `Unknown model "${model}" in the URL. Using "${DEFAULT_MODEL}" instead. Available models: ${modelChoices()
+          .map((m) => m.id)
+          .join(', ')}.`,
+      );
+  }
+
+  const normText = params.get('norm');
+  if (normText !== null) {
+    if (isNormalization(normText)) norm = normText;
+    else problems.push(`Unknown normalization "${normText}" in the URL (use ${NORMALIZATIONS.join(', ')}). Using "${DEFAULT_NORM}".`);
+  }
+  return { taskId, seed, modelId, norm, problems };
 }
 
 /** The query string for a setup, keeping any other parameters already in `search`. */
@@ -47,6 +77,8 @@ export function formatSetup(setup: Setup, search = ''): string {
   const params = new URLSearchParams(search);
   params.set('task', setup.taskId);
   params.set('seed', String(setup.seed));
+  params.set('model', setup.modelId);
+  params.set('norm', setup.norm);
   return `?${params.toString()}`;
 }
 

@@ -10,7 +10,7 @@ import { SetupNotices, WebGpuMissing } from './Notices';
 import { Stage } from './Stage';
 import { useKeyboardShortcuts } from './useKeyboard';
 
-/** Reads task and seed from the URL and opens them (also on back/forward). */
+/** Reads the setup (task, seed, model, normalization) from the URL and opens it (also on back/forward). */
 function useUrlSetup(): void {
   useEffect(() => {
     const client = createWorkerEnvClient();
@@ -19,7 +19,7 @@ function useUrlSetup(): void {
     const openFromUrl = () => {
       const setup = parseSetup(window.location.search);
       writeSetupToUrl(setup, 'replace');
-      void usePlayground.getState().open(setup.taskId, setup.seed, setup.problems);
+      void usePlayground.getState().open(setup, setup.problems);
     };
     openFromUrl();
     window.addEventListener('popstate', openFromUrl);

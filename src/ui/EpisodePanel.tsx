@@ -1,13 +1,18 @@
 import { getTask } from '../envs/registry';
-import { usePlayground } from '../state/playground';
-import { formatReward } from './format';
+import { isViewingPast, shownEntry, usePlayground, type ChosenBy, type TimelineEntry } from '../state/playground';
+import type { ModelStatus, Normalization } from '../worker/protocol';
+import { formatBytes, formatPercent, formatReward } from './format';
 
-/** Counters, last reward, return and the done/success state of the current episode. */
+/** Counters, last reward, return and the done/success state of the episode at the shown step. */
 export function EpisodeStats() {
   const s = usePlayground();
+  const entry = shownEntry(s);
+  const past = isViewingPast(s);
   const task = getTask(s.taskId);
   const overcooked = task.family === 'overcooked';
-  const status = s.success ? 'success' : s.done ? 'ended' : s.phase === 'ready' ? 'running' : s.phase;
+  const done = entry?.done ?? false;
+  const success = entry?.success ?? false;
+  const status = success ? 'success' : done ? 'ended' : s.phase === 'ready' ? 'running' : s.phase;
   const statusText =
     status === 'success'
       ? 'Success: task achieved'
@@ -18,42 +23,36 @@ export function EpisodeStats() {
           : status === 'error'
             ? 'Error'
             : 'Loading…';
+  const steps = entry?.t ?? 0;
   return (
     <section className="card stats" aria-label="Episode">
       <div className="card-head">
-        <h2>Episode</h2>
-        <span
-          className={`status-pill status-pill--${status}`}
-          data-testid="episode-status"
-          data-done={String(s.done)}
-          data-success={String(s.success)}
-        >
+        <h2>Episode{past && <span className="card-head-note"> · step {steps} of {s.timeline.length - 1}</span>}</h2>
+        <span className={`status-pill status-pill--${status}`} data-testid="episode-status" data-done={String(done)} data-success={String(success)}>
           {statusText}
         </span>
       </div>
       <dl className="stat-grid">
         <div>
           <dt>{overcooked ? 'Macro steps' : 'Steps'}</dt>
-          <dd data-testid="steps">
-            {overcooked ? s.steps : `${s.steps} / ${task.horizon}`}
-          </dd>
+          <dd data-testid="steps">{overcooked ? steps : `${steps} / ${task.horizon}`}</dd>
         </div>
         {overcooked && (
           <div>
             <dt title="primitive environment steps (a macro action takes several)">Env steps</dt>
             <dd data-testid="primitive-steps">
-              {s.primitiveSteps} / {task.horizon}
+              {entry?.primitiveSteps ?? 0} / {task.horizon}
             </dd>
           </div>
         )}
         <div>
           <dt>Last reward</dt>
-          <dd data-testid="last-reward">{formatReward(s.lastResult?.reward)}</dd>
+          <dd data-testid="last-reward">{formatReward(entry?.result?.reward)}</dd>
         </div>
         <div>
           <dt>Return</dt>
           <dd data-testid="episode-return" title={`discounted with γ = ${task.discount}; best possible ${task.optimalReturn.toFixed(4)}`}>
-            {formatReward(s.episodeReturn)}
+            {formatReward(entry ? entry.episodeReturn : null)}
           </dd>
         </div>
       </dl>
@@ -62,12 +61,13 @@ export function EpisodeStats() {
 }
 
 export function PromptCard() {
-  const prompt = usePlayground((s) => s.observation?.prompt);
+  const prompt = usePlayground((s) => shownEntry(s)?.observation.prompt);
+  const past = usePlayground(isViewingPast);
   return (
     <section className="card" aria-label="Prompt">
       <div className="card-head">
         <h2>Prompt</h2>
-        <span className="card-hint">what the model reads</span>
+        <span className="card-hint">{past ? 'at the step shown (read-only)' : 'what the model reads'}</span>
       </div>
       <p className="prompt" data-testid="prompt">
         {prompt ?? ''}
@@ -76,45 +76,143 @@ export function PromptCard() {
   );
 }
 
+const NORM_LABELS: Record<Normalization, string> = {
+  word: 'word (paper)',
+  token: 'token',
+  sum: 'sum (none)',
+};
+
+const NORM_HELP: Record<Normalization, string> = {
+  word: "softmax of each action's log-probability divided by its number of words (TWOSOME's default)",
+  token: "softmax of each action's log-probability divided by its number of tokens",
+  sum: 'softmax of the summed log-probabilities (no normalization: long actions lose)',
+};
+
+function NormalizationSelect() {
+  const norm = usePlayground((s) => s.norm);
+  const selectNorm = usePlayground((s) => s.selectNorm);
+  return (
+    <label className="field field--compact" title={NORM_HELP[norm]}>
+      <span className="field-label">Normalization</span>
+      <select value={norm} onChange={(e) => selectNorm(e.target.value as Normalization)} data-testid="norm-select">
+        {(Object.keys(NORM_LABELS) as Normalization[]).map((n) => (
+          <option key={n} value={n}>
+            {NORM_LABELS[n]}
+          </option>
+        ))}
+      </select>
+    </label>
+  );
+}
+
+/** One line on what the probabilities are, or why there are none. */
+function PolicyStatus({ entry, model }: { entry: TimelineEntry | null; model: ModelStatus }) {
+  let state: string;
+  let text: string;
+  if (model.status === 'unavailable') {
+    state = 'unavailable';
+    text = model.reason;
+  } else if (model.status === 'error') {
+    state = 'error';
+    text = model.message;
+  } else if (model.status === 'loading' || model.status === 'none') {
+    state = 'loading';
+    const progress = model.status === 'loading' && model.bytes > 0 ? ` (${formatBytes(model.bytesDone)} of ${formatBytes(model.bytes)})` : '';
+    text = `Loading the model${model.status === 'loading' ? ` ${model.id}` : ''}${progress}…`;
+  } else if (!entry || entry.scores.status === 'pending') {
+    state = 'scoring';
+    text = `Scoring with ${model.info.id}…`;
+  } else if (entry.scores.status === 'ok') {
+    const sc = entry.scores.scores;
+    state = 'ready';
+    text = `${sc.modelId} · ${sc.promptTokens} prompt tokens · scored in ${Math.round(sc.ms)} ms${model.info.software ? ' (software GPU)' : ''}`;
+  } else if (entry.scores.status === 'none') {
+    state = 'done';
+    text = 'The episode is over: nothing left to score.';
+  } else {
+    state = entry.scores.status;
+    text = entry.scores.status === 'unavailable' ? `No probabilities for this step (${entry.scores.reason}).` : entry.scores.message;
+  }
+  return (
+    <p className={`policy-status policy-status--${state}`} data-testid="policy-status" data-state={state}>
+      {text}
+    </p>
+  );
+}
+
+const BY_TEXT: Record<ChosenBy, string> = { you: 'you chose', sample: 'sampled', greedy: 'greedy' };
+
 export function ActionsCard() {
-  const actions = usePlayground((s) => s.observation?.actions);
-  const done = usePlayground((s) => s.done);
+  const entry = usePlayground(shownEntry);
+  const past = usePlayground(isViewingPast);
+  const norm = usePlayground((s) => s.norm);
+  const model = usePlayground((s) => s.model);
+  const busy = usePlayground((s) => s.busy);
   const phase = usePlayground((s) => s.phase);
   const takeAction = usePlayground((s) => s.takeAction);
-  const reset = usePlayground((s) => s.reset);
   const error = usePlayground((s) => s.error);
+  const actions = entry?.observation.actions ?? [];
+  const scores = entry?.scores.status === 'ok' && entry.scores.scores.actions.length === actions.length ? entry.scores.scores : null;
+  const probs = scores?.policy[norm] ?? null;
+  let best = -1;
+  if (probs) for (let i = 0; i < probs.length; i++) if (best < 0 || probs[i] > probs[best]) best = i;
+  const done = entry?.done ?? false;
   return (
     <section className="card" aria-label="Actions">
       <div className="card-head">
         <h2>Actions</h2>
-        <span className="card-hint">keys 1–9 · r resets</span>
+        <NormalizationSelect />
       </div>
-      {done && (
+      <PolicyStatus entry={entry} model={model} />
+      {done && !past && (
         <p className="card-note" data-testid="done-note">
           The episode is over. Press Reset (or r) to start a new one.
         </p>
       )}
+      {past && (
+        <p className="card-note">
+          Step {entry?.t} of the episode, read-only: the action taken next is marked. Stepping goes on from the latest state.
+        </p>
+      )}
       <ol className="actions" data-testid="actions">
-        {(actions ?? []).map((text, i) => (
-          <li key={i}>
-            <button
-              type="button"
-              className="action"
-              onClick={() => void takeAction(i)}
-              disabled={done || phase !== 'ready'}
-              aria-keyshortcuts={i < 9 ? String(i + 1) : undefined}
-            >
-              <span className="action-text">{text}</span>
-              {i < 9 && <kbd>{i + 1}</kbd>}
-            </button>
-          </li>
-        ))}
+        {actions.map((text, i) => {
+          const p = probs ? probs[i] : null;
+          const sc = scores?.actions[i];
+          const taken = entry?.taken?.index === i ? entry.taken.by : null;
+          return (
+            <li key={`${i}:${text}`}>
+              <button
+                type="button"
+                className={`action${i === best ? ' action--best' : ''}${taken ? ' action--taken' : ''}`}
+                onClick={() => void takeAction(i)}
+                disabled={past || done || phase !== 'ready' || busy}
+                aria-keyshortcuts={i < 9 ? String(i + 1) : undefined}
+              >
+                <span className="action-body">
+                  <span className="action-text">{text}</span>
+                  <span className="action-meta">
+                    {sc ? `${sc.nTokens} token${sc.nTokens === 1 ? '' : 's'} · ${sc.nWords} word${sc.nWords === 1 ? '' : 's'}` : '\u00a0'}
+                    {taken && <span className="action-tag">{BY_TEXT[taken]}</span>}
+                  </span>
+                </span>
+                <span
+                  className="action-prob"
+                  data-testid="action-prob"
+                  data-prob={p === null ? '' : String(p)}
+                  title={sc && p !== null ? `log p = ${sc.logprob.toFixed(3)}; ${NORM_HELP[norm]}` : undefined}
+                >
+                  <span className="action-pct">{p === null ? '–' : formatPercent(p)}</span>
+                  <span className="prob-bar" aria-hidden="true">
+                    <span className="prob-fill" style={{ width: `${p === null ? 0 : Math.max(0, Math.min(1, p)) * 100}%` }} />
+                  </span>
+                </span>
+                {i < 9 && <kbd aria-hidden="true">{i + 1}</kbd>}
+              </button>
+            </li>
+          );
+        })}
       </ol>
-      <div className="actions-foot">
-        <button type="button" className="button-secondary" onClick={() => void reset()} aria-keyshortcuts="r">
-          Reset
-        </button>
-      </div>
+      <p className="keys-hint">keys 1–9 choose · space steps · g greedy · p auto-play · r resets</p>
       {error && (
         <p className="error-text" role="alert" data-testid="error">
           {error}
@@ -135,10 +233,16 @@ export function HistoryCard() {
       </div>
       <ol className="history" data-testid="history">
         {[...history].reverse().map((h) => (
-          <li key={h.step} title={h.prompt}>
+          <li key={h.step} title={h.prompt} data-by={h.by}>
             <span className="history-step">{h.step}</span>
             <span className="history-action">
-              {h.actionText}
+              <span className="history-text">{h.actionText}</span>
+              {h.by !== 'you' && (
+                <span className={`history-tag history-tag--${h.by}`}>
+                  {BY_TEXT[h.by]}
+                  {h.prob !== undefined ? ` ${formatPercent(h.prob)}` : ''}
+                </span>
+              )}
               {h.effect === false && <span className="history-tag">no effect</span>}
             </span>
             <span className={`history-reward ${h.reward > 0 ? 'pos' : h.reward < 0 ? 'neg' : ''}`}>{formatReward(h.reward)}</span>

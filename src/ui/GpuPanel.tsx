@@ -1,4 +1,5 @@
 import { useGpu } from '../state/gpu';
+import { usePlayground } from '../state/playground';
 import { formatBytes } from './format';
 
 const HIGHLIGHT = ['shader-f16', 'subgroups', 'timestamp-query'];
@@ -45,6 +46,30 @@ export function GpuPanel() {
         </>
       )}
       {gpu.status === 'missing' && <p className="card-note">{gpu.detail}</p>}
+      <ModelInfo />
     </section>
+  );
+}
+
+/** The loaded model: its shape and what loading it took (in the worker, on its own WebGPU device). */
+function ModelInfo() {
+  const model = usePlayground((s) => s.model);
+  if (model.status !== 'ready') return null;
+  const m = model.info;
+  return (
+    <dl className="kv kv--model" data-testid="model-info">
+      <dt>Model</dt>
+      <dd>{m.label}</dd>
+      <dt>Shape</dt>
+      <dd>
+        {m.layers} layers · hidden {m.hidden} · vocab {m.vocabSize} · context {m.contextWindow}
+      </dd>
+      <dt>Weights</dt>
+      <dd>
+        {m.quantization} · {formatBytes(m.bytes)}
+      </dd>
+      <dt>Loaded in</dt>
+      <dd data-testid="model-load-time">{(m.loadMs / 1000).toFixed(1)} s (download, upload, pipeline compile)</dd>
+    </dl>
   );
 }

@@ -2,6 +2,7 @@ import { useEffect, useState } from 'react';
 import { TASKS } from '../envs/registry';
 import type { TaskId } from '../envs/types';
 import { useGpu } from '../state/gpu';
+import { modelChoices } from '../state/models';
 import { usePlayground } from '../state/playground';
 
 const FAMILIES = [
@@ -20,6 +21,7 @@ export function Header() {
       <div className="topbar-controls">
         <TaskSelect />
         <SeedInput />
+        <ModelSelect />
       </div>
       <GpuBadge />
     </header>
@@ -41,6 +43,25 @@ function TaskSelect() {
               </option>
             ))}
           </optgroup>
+        ))}
+      </select>
+    </label>
+  );
+}
+
+/** The model that scores the actions (the built-in micro model; the catalog's models join through state/models.ts). */
+function ModelSelect() {
+  const modelId = usePlayground((s) => s.modelId);
+  const selectModel = usePlayground((s) => s.selectModel);
+  const choices = modelChoices();
+  return (
+    <label className="field field--model">
+      <span className="field-label">Model</span>
+      <select value={modelId} onChange={(e) => void selectModel(e.target.value)} data-testid="model-select">
+        {choices.map((m) => (
+          <option key={m.id} value={m.id} title={m.description}>
+            {m.label}
+          </option>
         ))}
       </select>
     </label>

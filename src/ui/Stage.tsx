@@ -1,12 +1,15 @@
 import { getTask } from '../envs/registry';
 import { SceneView } from '../scene/SceneView';
-import { usePlayground } from '../state/playground';
+import { isViewingPast, shownEntry, usePlayground } from '../state/playground';
+import { AgentToolbar, Timeline } from './AgentControls';
 
-/** The 3D scene with the task's title and a short legend. */
+/** The 3D scene of the shown state with the task's title and a short legend, the agent's controls and the timeline. */
 export function Stage() {
-  const render = usePlayground((s) => s.render);
+  const render = usePlayground((s) => shownEntry(s)?.render ?? s.render);
   const taskId = usePlayground((s) => s.taskId);
   const phase = usePlayground((s) => s.phase);
+  const pastStep = usePlayground((s) => (isViewingPast(s) ? (shownEntry(s)?.t ?? 0) : null));
+  const latestStep = usePlayground((s) => s.timeline.length - 1);
   const task = getTask(taskId);
   return (
     <section className="stage" aria-label="Scene">
@@ -22,6 +25,11 @@ export function Stage() {
       </div>
       <div className="stage-canvas">
         <SceneView render={render} className="scene" />
+        {pastStep !== null && (
+          <div className="stage-badge" data-testid="past-badge">
+            step {pastStep} of {latestStep} · read-only
+          </div>
+        )}
         {!render && <div className="stage-overlay">{phase === 'error' ? 'The environment failed to start.' : 'Loading environment…'}</div>}
         <div className="stage-legend" aria-hidden="true">
           {task.family === 'overcooked' ? (
@@ -40,6 +48,10 @@ export function Stage() {
             </>
           )}
         </div>
+      </div>
+      <div className="stage-controls">
+        <AgentToolbar />
+        <Timeline />
       </div>
     </section>
   );

@@ -19,3 +19,9 @@ export function formatReward(value: number | null | undefined): string {
   const text = value.toFixed(4);
   return value > 0 ? `+${text}` : text === '-0.0000' ? '0.0000' : text;
 }
+
+/** A probability as a percentage with one decimal ("36.3%"). */
+export function formatPercent(p: number): string {
+  if (!Number.isFinite(p)) return '–';
+  return `${(100 * p).toFixed(1)}%`;
+}

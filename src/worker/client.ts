@@ -1,14 +1,27 @@
 /**
- * Main-thread side of the environment worker: a small promise API over Comlink that also turns a worker
+ * Main-thread side of the playground worker: a small promise API over Comlink that also turns a worker
  * that failed to load or crashed into rejected calls instead of calls that hang forever.
  */
 import * as Comlink from 'comlink';
 import type { TaskId } from '../envs/types';
-import type { EnvWorkerApi, ResetReply, StepReply } from './protocol';
+import type {
+  EnvWorkerApi,
+  ModelSpec,
+  ModelStatus,
+  Normalization,
+  PolicyMode,
+  PolicyStepReply,
+  ResetReply,
+  ScoresReply,
+  StepReply,
+} from './protocol';
 
 export interface EnvClient {
   reset(taskId: TaskId, seed: number): Promise<ResetReply>;
   step(index: number): Promise<StepReply>;
+  scores(stepId: number): Promise<ScoresReply>;
+  policyStep(stepId: number, mode: PolicyMode, norm: Normalization): Promise<PolicyStepReply>;
+  loadModel(spec: ModelSpec, onStatus?: (status: ModelStatus) => void): Promise<ModelStatus>;
   dispose(): void;
 }
 
@@ -32,6 +45,11 @@ export function createWorkerEnvClient(): EnvClient {
   return {
     reset: (taskId, seed) => call(remote.reset(taskId, seed)),
     step: (index) => call(remote.step(index)),
+    // Comlink's Remote<> type spreads a union reply over its members; the value is the union itself.
+    scores: (stepId) => call(remote.scores(stepId) as Promise<ScoresReply>),
+    policyStep: (stepId, mode, norm) => call(remote.policyStep(stepId, mode, norm)),
+    // The worker releases its end of the progress callback's channel when loading settles.
+    loadModel: (spec, onStatus) => call(remote.loadModel(spec, onStatus ? Comlink.proxy(onStatus) : undefined) as Promise<ModelStatus>),
     dispose: () => {
       remote[Comlink.releaseProxy]();
       worker.terminate();

@@ -1,37 +1,27 @@
 /**
- * The environment worker: owns the one live Env and answers typed calls over Comlink. Environments are
- * pure and synchronous, so each call runs to completion before the next message is handled and replies
- * arrive in call order.
+ * The playground worker: the live environment and the WebGPU LLM engine side by side, so the current
+ * observation is scored where it is made (no prompt or tensor crosses threads for a decision). The rules
+ * live in AgentHost (agent-host.ts); this file only exposes them over Comlink.
  */
 import * as Comlink from 'comlink';
-import { createEnv } from '../envs/registry';
-import type { Env, TaskId } from '../envs/types';
-import type { EnvView, EnvWorkerApi, ResetReply, StepReply } from './protocol';
+import { AgentHost } from './agent-host';
+import { loadEngineScorer } from './engine-scorer';
+import type { EnvWorkerApi } from './protocol';
 
-let env: Env | null = null;
-let seed = 0;
-
-function view(current: Env): EnvView {
-  return {
-    taskId: current.taskId,
-    seed,
-    observation: current.observe(),
-    render: current.render(),
-    done: current.done,
-  };
-}
+const host = new AgentHost(loadEngineScorer);
 
 const api: EnvWorkerApi = {
-  reset(taskId: TaskId, nextSeed: number): ResetReply {
-    if (!env || env.taskId !== taskId) env = createEnv(taskId);
-    seed = nextSeed;
-    env.reset(nextSeed);
-    return { ...view(env), result: null };
-  },
-  step(index: number): StepReply {
-    if (!env) throw new Error('the environment worker has no environment yet: call reset(taskId, seed) first');
-    const result = env.step(index);
-    return { ...view(env), result };
+  reset: (taskId, seed) => host.reset(taskId, seed),
+  step: (index) => host.step(index),
+  scores: (stepId) => host.scores(stepId),
+  policyStep: (stepId, mode, norm) => host.policyStep(stepId, mode, norm),
+  async loadModel(spec, onStatus) {
+    try {
+      return await host.loadModel(spec, onStatus);
+    } finally {
+      // onStatus is a Comlink proxy of the page's callback: close its channel once loading has settled.
+      (onStatus as Partial<Comlink.Remote<unknown>> | undefined)?.[Comlink.releaseProxy]?.();
+    }
   },
 };
 

@@ -1,8 +1,20 @@
 /**
- * The typed RPC surface of the environment worker. Everything here is plain, structured-cloneable data:
- * the UI never holds an Env, only what the worker reports after each call.
+ * The typed RPC surface of the playground worker (environment + LLM engine). Everything here is plain,
+ * structured-cloneable data: the UI never holds an Env or an engine, only what the worker reports.
+ *
+ * Flow: reset()/step() reply at once with the new state and its `stepId`; the worker then scores that
+ * state's actions on the GPU in the background, and scores(stepId) resolves when they are ready. The page
+ * never waits on the GPU to show a state. policyStep() picks the action in the worker (seeded sampling or
+ * argmax, from the scores it holds) and steps, so no scores or tensors cross threads for a decision.
  */
 import type { Observation, RenderDescription, StepResult, TaskId } from '../envs/types';
+
+import type { Normalization } from '../rl/config';
+
+/** The three TWOSOME policies (spec section 1): softmax of summed, per-token and per-word log-probs. */
+export type { Normalization };
+/** In the order the UI offers them: the paper's (word) first. */
+export const NORMALIZATIONS: readonly Normalization[] = ['word', 'token', 'sum'];
 
 /** What the UI needs after any call: the prompt and actions to offer, and what to draw. */
 export interface EnvView {
@@ -11,6 +23,8 @@ export interface EnvView {
   observation: Observation;
   render: RenderDescription;
   done: boolean;
+  /** Identifies this state (unique per worker); scores(stepId) refers to it. */
+  stepId: number;
 }
 
 /** A reset has no step result; a step has one. */
@@ -22,9 +36,85 @@ export interface StepReply extends EnvView {
   result: StepResult;
 }
 
+/** How an action was chosen: by the user, sampled from the policy, or its argmax. */
+export type PolicyMode = 'sample' | 'greedy';
+
+export interface PolicyStepReply extends StepReply {
+  choice: { mode: PolicyMode; norm: Normalization; index: number; prob: number };
+}
+
+/** One offered action as the model scored it. */
+export interface ActionScoreView {
+  text: string;
+  /** Summed log-prob of the action's tokens after the prompt. */
+  logprob: number;
+  nTokens: number;
+  nWords: number;
+}
+
+export interface ScoresView {
+  stepId: number;
+  modelId: string;
+  actions: ActionScoreView[];
+  /** Probabilities per normalization, in the order of the offered actions. */
+  policy: Record<Normalization, number[]>;
+  /** BOS + prompt tokens. */
+  promptTokens: number;
+  /** Wall time of this scoring call in the worker (tokenize, forward on the GPU, read back). */
+  ms: number;
+}
+
+export type ScoresReply =
+  | { status: 'ok'; scores: ScoresView }
+  /** No model can run here (no WebGPU), or none is loaded. */
+  | { status: 'unavailable'; reason: string }
+  | { status: 'error'; message: string }
+  /** The state asked about is no longer the current one (a later reset or step happened). */
+  | { status: 'stale' };
+
+/** A model the worker can load: an id (the URL's `model=`) and the absolute URL of its MLC directory. */
+export interface ModelSpec {
+  id: string;
+  label: string;
+  url: string;
+}
+
+export interface ModelInfo {
+  id: string;
+  label: string;
+  layers: number;
+  hidden: number;
+  vocabSize: number;
+  contextWindow: number;
+  quantization: string;
+  /** Bytes of weights read. */
+  bytes: number;
+  /** Load time: fetch, upload, tokenizer and a warm-up scoring call (compiles the pipelines). */
+  loadMs: number;
+  /** The adapter is a software rasterizer (SwiftShader): timings say nothing about GPUs. */
+  software: boolean;
+  adapter: string;
+}
+
+export type ModelStatus =
+  | { status: 'none' }
+  | { status: 'loading'; id: string; label: string; bytesDone: number; bytes: number }
+  | { status: 'ready'; info: ModelInfo }
+  | { status: 'unavailable'; id: string; reason: string }
+  | { status: 'error'; id: string; message: string };
+
 export interface EnvWorkerApi {
-  /** Creates (or reuses) the task's environment and starts an episode with `seed`. */
+  /** Creates (or reuses) the task's environment, starts an episode with `seed` and re-seeds the policy RNG. */
   reset(taskId: TaskId, seed: number): ResetReply;
   /** Takes the offered action at `index` (an index into the latest observation's actions). */
   step(index: number): StepReply;
+  /** Scores of state `stepId` under the loaded model (waits for scoring, and for a model still loading). */
+  scores(stepId: number): Promise<ScoresReply>;
+  /**
+   * Chooses an action of the current state `stepId` from its scores (`sample`: the worker's seeded RNG;
+   * `greedy`: argmax) under `norm`, and takes it. Rejects when `stepId` is not current or no scores exist.
+   */
+  policyStep(stepId: number, mode: PolicyMode, norm: Normalization): Promise<PolicyStepReply>;
+  /** Loads a model (replacing the current one); `onStatus` hears progress. Resolves with the final status. */
+  loadModel(spec: ModelSpec, onStatus?: (status: ModelStatus) => void): Promise<ModelStatus>;
 }

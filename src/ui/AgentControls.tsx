@@ -1,0 +1,110 @@
+import { SPEEDS, isViewingPast, latestScores, usePlayground } from '../state/playground';
+
+/** Step (sample), Greedy step (argmax), auto-play with its speed, and Reset. */
+export function AgentToolbar() {
+  const canStep = usePlayground((s) => s.phase === 'ready' && !s.busy && !s.done && latestScores(s) !== null);
+  const done = usePlayground((s) => s.done);
+  const autoPlay = usePlayground((s) => s.autoPlay);
+  const speed = usePlayground((s) => s.speed);
+  const policyStep = usePlayground((s) => s.policyStep);
+  const setAutoPlay = usePlayground((s) => s.setAutoPlay);
+  const setSpeed = usePlayground((s) => s.setSpeed);
+  const reset = usePlayground((s) => s.reset);
+  const modelReady = usePlayground((s) => s.model.status === 'ready');
+  return (
+    <div className="toolbar" role="toolbar" aria-label="Agent">
+      <button
+        type="button"
+        className="button button--primary"
+        onClick={() => void policyStep('sample')}
+        disabled={!canStep}
+        aria-keyshortcuts="Space"
+        title="Sample an action from the policy (space)"
+        data-testid="step-button"
+      >
+        Step
+      </button>
+      <button
+        type="button"
+        className="button"
+        onClick={() => void policyStep('greedy')}
+        disabled={!canStep}
+        aria-keyshortcuts="g"
+        title="Take the most probable action (g)"
+        data-testid="greedy-button"
+      >
+        Greedy step
+      </button>
+      <button
+        type="button"
+        className={`button${autoPlay ? ' button--on' : ''}`}
+        onClick={() => setAutoPlay(!autoPlay)}
+        disabled={!modelReady && !autoPlay}
+        aria-pressed={autoPlay}
+        aria-keyshortcuts="p"
+        title={autoPlay ? 'Stop auto-play (p)' : 'Let the agent step by itself, sampling from its policy (p)'}
+        data-testid="autoplay-button"
+      >
+        Auto-play
+      </button>
+      <label className="field field--compact">
+        <span className="field-label">Speed</span>
+        <select value={speed} onChange={(e) => setSpeed(Number(e.target.value))} data-testid="speed-select">
+          {SPEEDS.map((v) => (
+            <option key={v} value={v}>
+              {v} step{v === 1 ? '' : 's'}/s
+            </option>
+          ))}
+        </select>
+      </label>
+      {autoPlay && done && (
+        <span className="toolbar-note" data-testid="autoplay-note">
+          auto-play stopped at the episode's end; Reset starts the next
+        </span>
+      )}
+      <span className="toolbar-spacer" />
+      <button type="button" className="button" onClick={() => void reset()} aria-keyshortcuts="r" title="Start a new episode (r)">
+        Reset
+      </button>
+    </div>
+  );
+}
+
+/** Scrubs through the episode's states (read-only); the latest is where stepping continues. */
+export function Timeline() {
+  const count = usePlayground((s) => s.timeline.length);
+  const viewIndex = usePlayground((s) => s.viewIndex);
+  const past = usePlayground(isViewingPast);
+  const viewStep = usePlayground((s) => s.viewStep);
+  const last = Math.max(0, count - 1);
+  const shown = viewIndex === null ? last : Math.min(viewIndex, last);
+  return (
+    <div className="timeline" data-testid="timeline" data-shown={shown} data-latest={last}>
+      <span className="field-label">Timeline</span>
+      <button type="button" className="icon-button" aria-label="Previous state" onClick={() => viewStep(shown - 1)} disabled={shown === 0}>
+        ‹
+      </button>
+      <input
+        type="range"
+        min={0}
+        max={last}
+        step={1}
+        value={shown}
+        disabled={count < 2}
+        onChange={(e) => viewStep(Number(e.target.value))}
+        aria-label="Timeline"
+        aria-valuetext={`step ${shown} of ${last}`}
+        data-testid="timeline-slider"
+      />
+      <button type="button" className="icon-button" aria-label="Next state" onClick={() => viewStep(shown + 1)} disabled={shown >= last}>
+        ›
+      </button>
+      <span className="timeline-pos" data-testid="timeline-pos">
+        step {shown} / {last}
+      </span>
+      <button type="button" className={`button button--small${past ? '' : ' button--hidden'}`} onClick={() => viewStep(null)} disabled={!past}>
+        Latest
+      </button>
+    </div>
+  );
+}

@@ -1,0 +1,78 @@
+/**
+ * The real Scorer: the WebGPU LLaMA engine (src/llm/engine.ts) in this worker, on a device of its own.
+ * Models come over HTTP(S) from their MLC directory (the built-in micro model is served with the page).
+ */
+import { requestGpuContext, WebGpuUnavailableError, type GpuContext } from '../gpu/device';
+import { LlamaEngine } from '../llm/engine';
+import { urlSource } from '../llm/url-source';
+import { ScorerUnavailableError, type Scorer, type ScorerLoader } from './agent-host';
+
+let context: Promise<GpuContext> | null = null;
+let lost: string | null = null;
+
+function gpuContext(): Promise<GpuContext> {
+  if (lost) context = null;
+  context ??= (async () => {
+    const gpu = (globalThis.navigator as Navigator & { gpu?: GPU }).gpu;
+    try {
+      const ctx = await requestGpuContext(gpu);
+      lost = null;
+      void ctx.device.lost.then((info) => {
+        lost = info.message || info.reason || 'the GPU device was lost';
+      });
+      return ctx;
+    } catch (error) {
+      context = null;
+      if (error instanceof WebGpuUnavailableError) throw new ScorerUnavailableError(error.message);
+      throw error;
+    }
+  })();
+  return context;
+}
+
+/** A prompt and actions that exercise every kernel, so pipelines compile during loading, not at step 1. */
+const WARM_UP = { prompt: 'You notice a tomato on the table. You should first', actions: ['pick up the tomato', 'serve nothing'] };
+
+export const loadEngineScorer: ScorerLoader = async (spec, onProgress) => {
+  const gpu = await gpuContext();
+  let bytes = 0;
+  const engine = await LlamaEngine.load(gpu, urlSource(spec.url), {
+    onProgress: (p) => {
+      bytes = p.bytes;
+      onProgress(p.bytesDone, p.bytes);
+    },
+  });
+  try {
+    await engine.score([WARM_UP]);
+  } catch (error) {
+    engine.dispose();
+    throw error;
+  }
+  const { config } = engine;
+  const scorer: Scorer = {
+    async score(prompt, actions) {
+      if (lost) throw new Error(`the GPU device was lost (${lost}); reload the page`);
+      const [scored] = await engine.score([{ prompt, actions }]);
+      return {
+        actions: scored.actions.map(({ text, logprob, nTokens, nWords }) => ({ text, logprob, nTokens, nWords })),
+        policy: scored.policy,
+        promptTokens: scored.promptTokenIds.length,
+      };
+    },
+    dispose: () => engine.dispose(),
+  };
+  const a = gpu.adapterInfo;
+  return {
+    scorer,
+    info: {
+      layers: config.layers,
+      hidden: config.hidden,
+      vocabSize: config.vocabSize,
+      contextWindow: config.contextWindow,
+      quantization: config.quantization,
+      bytes,
+      software: gpu.isSoftware,
+      adapter: [a.vendor, a.architecture, a.description].filter(Boolean).join(' · ') || 'WebGPU adapter',
+    },
+  };
+};

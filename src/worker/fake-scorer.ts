@@ -1,0 +1,54 @@
+/**
+ * A deterministic stand-in for the LLM engine (tests of the worker host and the playground store): each
+ * action gets a made-up log-prob from a hash of prompt and text, and the three TWOSOME policies from it.
+ */
+import { actionDistribution } from '../rl/policy';
+import { countWords } from '../util/words';
+import type { Scorer, ScorerLoader } from './agent-host';
+
+function hash(text: string): number {
+  let h = 2166136261;
+  for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 16777619) >>> 0;
+  return h;
+}
+
+export function fakeScorer(label = 'fake', calls: string[] = []): Scorer {
+  let disposed = false;
+  return {
+    async score(prompt, actions) {
+      if (disposed) throw new Error(`${label}: scorer used after dispose`);
+      calls.push(prompt);
+      await Promise.resolve();
+      const scored = actions.map((text) => {
+        const nTokens = Math.max(1, Math.ceil(text.length / 5));
+        const nWords = countWords(text);
+        const logprob = -nTokens * (1 + (hash(`${label}|${prompt}|${text}`) % 1000) / 250);
+        return { text, logprob, nTokens, nWords };
+      });
+      const policy = (mode: 'sum' | 'token' | 'word') => Array.from(actionDistribution(scored, mode).probs);
+      return { actions: scored, policy: { sum: policy('sum'), token: policy('token'), word: policy('word') }, promptTokens: 1 + Math.ceil(prompt.length / 5) };
+    },
+    dispose() {
+      disposed = true;
+    },
+  };
+}
+
+/** A loader of fake scorers; `delayMs` simulates download and compile time. */
+export function fakeLoader(options: { delayMs?: number; calls?: string[]; disposed?: string[] } = {}): ScorerLoader {
+  return async (spec, onProgress) => {
+    onProgress(0, 100);
+    if (options.delayMs) await new Promise((r) => setTimeout(r, options.delayMs));
+    onProgress(100, 100);
+    const scorer = fakeScorer(spec.id, options.calls);
+    const dispose = scorer.dispose;
+    scorer.dispose = () => {
+      options.disposed?.push(spec.id);
+      dispose();
+    };
+    return {
+      scorer,
+      info: { layers: 1, hidden: 8, vocabSize: 32, contextWindow: 256, quantization: 'q0f32', bytes: 100, software: true, adapter: 'fake' },
+    };
+  };
+}
