@@ -1,4 +1,4 @@
-// The backward kernels on Dawn against their CPU references (src/llm/reference/ops-backward.ts), f32 path.
+// The backward kernels on Dawn against the CPU reference's per-op backward (src/llm/reference/backward.ts), f32 path.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createStorageBuffer, readFloat32 } from '../../gpu/buffers';
 import type { GpuContext } from '../../gpu/device';
@@ -7,7 +7,7 @@ import { requestNodeGpuContext } from '../../gpu/node-gpu';
 import { PipelineCache } from '../../gpu/pipelines';
 import { Rng } from '../../util/rng';
 import * as fwd from '../reference/ops';
-import * as bwd from '../reference/ops-backward';
+import * as bwd from '../reference/backward';
 import { rmsnormForward } from '../reference/rmsnorm';
 import { ropeTable } from '../rope';
 import { gatherSources, keyReaders, planScoring } from '../scoring-layout';
@@ -62,7 +62,7 @@ describe('backward kernels on Dawn', () => {
       const { rstd } = rmsnormForward(x, w, rows, dim, 1e-5);
       const dx = up(prior);
       const call = await rmsnormBackwardCall(gpu(), { x: up(x), weight: up(w), dy: up(dy), rstd: up(rstd), dx }, rows, dim, accumulate);
-      const expected = bwd.rmsnormBackward(x, w, dy, rows, dim, 1e-5).map((v, i) => v + (accumulate ? prior[i] : 0));
+      const expected = bwd.rmsnormBackward(x, w, rstd, dy, rows, dim).map((v, i) => v + (accumulate ? prior[i] : 0));
       expectClose(await run([call], dx, rows * dim), expected);
     });
   }
@@ -80,12 +80,13 @@ describe('backward kernels on Dawn', () => {
     const rng = new Rng(3);
     const [heads, kv, hd] = [4, 2, 16];
     const positions = Uint32Array.from([0, 1, 7, 40]);
-    const table = ropeTable(Float32Array.from({ length: hd / 2 }, (_, d) => 10000 ** (-(2 * d) / hd)), 41);
+    const invFreq = Float32Array.from({ length: hd / 2 }, (_, d) => 10000 ** (-(2 * d) / hd));
+    const table = ropeTable(invFreq, 41);
     const d = rand(rng, positions.length * (heads + 2 * kv) * hd);
     const buf = up(d);
     const actual = await run([await ropeBackwardCall(gpu(), buf, up(positions), up(table), positions.length, heads, kv, hd)], buf, d.length);
-    const expected = d.slice();
-    bwd.ropeBackward(expected, positions, table, heads, kv, hd);
+    const expected = Float64Array.from(d);
+    bwd.ropeBackward(expected, positions, invFreq, heads, kv, hd);
     expectClose(actual, expected);
   });
 
@@ -108,7 +109,11 @@ describe('backward kernels on Dawn', () => {
     const { offsets, sources } = gatherSources(gathered, rows);
     const dx = up(rows * dim);
     const call = await scatterAddRowsCall(gpu(), up(dout), up(offsets), up(sources), dx, rows, dim, false);
-    expectClose(await run([call], dx, rows * dim), bwd.gatherRowsBackward(dout, gathered, rows, dim));
+    const expected = new Float32Array(rows * dim); // the gather's backward: rows read several times sum their gradients
+    gathered.forEach((r, j) => {
+      for (let c = 0; c < dim; c++) expected[r * dim + c] += dout[j * dim + c];
+    });
+    expectClose(await run([call], dx, rows * dim), expected);
   });
 
   for (const [heads, kv, hd, promptLen] of [
@@ -127,6 +132,7 @@ describe('backward kernels on Dawn', () => {
       const qkv = rand(rng, rows * stride);
       const dout = rand(rng, rows * heads * hd);
       const out = fwd.segmentAttention(qkv, plan.segments, rows, heads, kv, hd);
+      const reference = bwd.attentionBackward(qkv, plan.segments, bwd.attentionForward(qkv, plan.segments, rows, heads, kv, hd), dout, rows, heads, kv, hd);
       const { offsets, readers } = keyReaders(plan.segments, rows);
       const dqkv = up(rows * stride);
       const calls = await attentionBackwardCalls(
@@ -137,7 +143,7 @@ describe('backward kernels on Dawn', () => {
         kv,
         hd,
       );
-      expectClose(await run(calls, dqkv, rows * stride), bwd.segmentAttentionBackward(qkv, plan.segments, dout, rows, heads, kv, hd), 1e-4);
+      expectClose(await run(calls, dqkv, rows * stride), reference, 1e-4);
     });
   }
 });

@@ -38,9 +38,8 @@ import {
   type LoraModuleGradient,
   type ScoringPrompt,
 } from './backward';
-import { ropeInvFreq, ropeTable } from '../rope';
+import { ropeInvFreq } from '../rope';
 import { planScoring } from '../scoring-layout';
-import * as opsBackward from './ops-backward';
 
 async function model(options: Partial<MakeModelOptions>): Promise<LlamaWeights> {
   const made = makeModel({ hidden: 32, layers: 2, heads: 4, kvHeads: 2, intermediate: 64, ...options });
@@ -412,48 +411,6 @@ describe("the GPU's shared-prompt layout", () => {
       const any = dHidden.subarray(row * c.hidden, (row + 1) * c.hidden).some((v) => v !== 0);
       expect(any).toBe(logitRows.has(row));
     }
-  });
-});
-
-describe('agreement with the per-op kernel references (ops-backward.ts)', () => {
-  const rng = new Rng(14);
-  const f32 = (n: number, scale = 1) => Float32Array.from({ length: n }, () => scale * rng.normal());
-  const close = (a: ArrayLike<number>, b: ArrayLike<number>) => {
-    expect(a.length).toBe(b.length);
-    for (let i = 0; i < a.length; i++) expect(Math.abs(a[i] - b[i])).toBeLessThan(1e-5 * Math.max(1, Math.abs(b[i])));
-  };
-
-  it('rmsnorm, SiLU product, RoPE, log-softmax gather, segment attention', () => {
-    const [rows, dim] = [4, 16];
-    const x = f32(rows * dim, 2);
-    const w = f32(dim);
-    const dy = f32(rows * dim);
-    close(rmsnormBackward(x, w, rmsnormForward(x, w, rows, dim, 1e-5).rstd, dy, rows, dim), opsBackward.rmsnormBackward(x, w, dy, rows, dim, 1e-5));
-
-    const gu = f32(rows * 2 * dim, 2);
-    const dh = f32(rows * dim);
-    close(siluMulBackward(gu, dh, rows, dim), opsBackward.siluMulBackward(gu, dh, rows, dim));
-
-    const [heads, kv, hd] = [4, 2, 8];
-    const width = (heads + 2 * kv) * hd;
-    const positions = [0, 3, 5, 9];
-    const inv = ropeInvFreq(hd, 10000);
-    const d1 = Float64Array.from(f32(rows * width));
-    const d2 = Float32Array.from(d1);
-    ropeBackward(d1, positions, inv, heads, kv, hd);
-    opsBackward.ropeBackward(d2, positions, ropeTable(inv, 10), heads, kv, hd);
-    close(d2, d1);
-
-    const logits = f32(rows * 11, 2);
-    const targets = [0, 10, 3, 3];
-    const g = [0.5, -1, 2, 0.25];
-    close(logSoftmaxGatherBackward(logits, targets, g, 11), opsBackward.logSoftmaxGatherBackward(logits, targets, g, 11));
-
-    const plan = planScoring([{ promptTokens: [1, 2, 3], actionTokens: [[4, 5], [6], [7, 8, 9]] }], 'shared');
-    const R = plan.tokens.length;
-    const qkv = f32(R * width);
-    const dout = f32(R * heads * hd);
-    close(attentionBackward(qkv, plan.segments, attentionForward(qkv, plan.segments, R, heads, kv, hd), dout, R, heads, kv, hd), opsBackward.segmentAttentionBackward(qkv, plan.segments, dout, R, heads, kv, hd));
   });
 });
 
