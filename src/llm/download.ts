@@ -149,7 +149,7 @@ export function formatBytes(n: number): string {
 class Sink {
   private buffer: Uint8Array;
   length = 0;
-  constructor(private readonly expected: number | undefined) {
+  constructor(expected: number | undefined) {
     this.buffer = new Uint8Array(expected ?? 64 * 1024);
   }
   append(chunk: Uint8Array): void {

@@ -18,9 +18,8 @@
  *   logits [T, V] = hidden . (lm_head or embed)^T
  *
  * The per-op functions (matmul, embedding, rope, siluMul) are those of ./ops, shared with the kernel tests;
- * this file adds the RoPE frequencies, plain causal attention, a full log-softmax and the composition.
+ * this file adds plain causal attention, a full log-softmax and the composition.
  */
-import type { LlamaConfig } from '../config';
 import type { LlamaWeights } from '../weights';
 import { configInvFreq } from '../rope';
 import { embedding, matmul, rope, siluMul } from './ops';
