@@ -76,8 +76,9 @@ export class LoraBackward {
     const lora = this.lora;
     const c = this.calls;
 
-    // Recomputation scratch for one layer, and the gradients flowing through it.
-    const act = f.allocLayerActivations(R);
+    // Recomputation reuses the forward's activation scratch (its values are not needed after the forward);
+    // then the gradients flowing through one layer.
+    const act = f.activations;
     const dlogits = this.alloc(J * V, 'dlogits');
     const dgathered = this.alloc(J * D, 'dgathered');
     const dxn = this.alloc(R * D, 'dxn');

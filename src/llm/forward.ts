@@ -184,6 +184,11 @@ export class ScoringForward {
   /** x_0 .. x_L when checkpointing (x_l = input of layer l); otherwise two ping-pong buffers. */
   readonly residuals: GPUBuffer[] = [];
   layoutBuffers!: LayoutBuffers;
+  /**
+   * One layer's activation scratch. The forward leaves the last layer's values in it; the backward reuses it
+   * for its per-layer recomputation, so training holds one set, not two.
+   */
+  activations!: LayerActivations;
   /** Final norm's input row scales, its output, the gathered rows, logits [J, V], and the results. */
   rstdFinal!: GPUBuffer;
   xnFinal!: GPUBuffer;
@@ -213,7 +218,7 @@ export class ScoringForward {
   }
 
   /** Scratch for one layer's activations (R rows). */
-  allocLayerActivations(R: number): LayerActivations {
+  private allocLayerActivations(R: number): LayerActivations {
     const { hidden: D, intermediate: I, heads: H, kvHeads: KVH, headDim: hd } = this.model.shape;
     const lora = this.options.lora;
     const loraU = new Map<string, GPUBuffer>();
@@ -257,6 +262,7 @@ export class ScoringForward {
     const residualCount = this.options.keepCheckpoints ? shape.layers + 1 : 2;
     for (let i = 0; i < residualCount; i++) this.residuals.push(this.alloc(R * D, `x_${i}`));
     const act = this.allocLayerActivations(R);
+    this.activations = act;
     this.rstdFinal = this.alloc(R, 'rstd final');
     this.xnFinal = this.alloc(R * D, 'xn final');
     const logitRows = this.alloc(layout.logitRows, 'logit rows');
