@@ -21,7 +21,7 @@ export const test = base.extend<{ consoleErrors: string[] }>({
       page.on('console', (msg) => {
         if (msg.type() === 'error') errors.push(`console.error: ${msg.text()}`);
       });
-      page.on('pageerror', (error) => errors.push(`uncaught: ${error.message}`));
+      page.on('pageerror', (error) => errors.push(`uncaught: ${error.message}${process.env.E2E_STACKS ? error.stack : ''}`));
       await use(errors);
       expect(errors, 'console errors and uncaught exceptions').toEqual([]);
     },

@@ -219,6 +219,31 @@ describe('playground store', () => {
     setCatalogModels([]);
   });
 
+  it('a model read from the cache loads only when cached; otherwise it says so and nothing loads', async () => {
+    setCatalogModels([{ id: 'cached-1', label: 'cached 1', description: 'test', url: 'https://example.org/cached-1/', source: 'cache' }]);
+    let cached = false;
+    const asked: string[] = [];
+    store().attach(host.client, {
+      gpuCheck: async () => ({ ok: true }),
+      cacheCheck: async (choice) => {
+        asked.push(choice.id);
+        return cached ? { ok: true } : { ok: false, reason: `${choice.label} is not downloaded` };
+      },
+    });
+    await store().open(setup('pizza', 0, { modelId: 'cached-1' }));
+    expect(store().model).toEqual({ status: 'unavailable', id: 'cached-1', reason: 'cached 1 is not downloaded' });
+    expect(store().timeline[0].scores).toEqual({ status: 'unavailable', reason: 'cached 1 is not downloaded' });
+    cached = true;
+    await store().selectModel('cached-1'); // the same model again: retried now that it is cached
+    expect(store().model.status).toBe('ready');
+    await until((s) => {
+      const last = s.timeline[s.timeline.length - 1];
+      return last.scores.status === 'ok' && last.scores.scores.modelId === 'cached-1';
+    });
+    expect(asked).toEqual(['cached-1', 'cached-1']);
+    setCatalogModels([]);
+  });
+
   it('without WebGPU the environment works and the panel says why there are no probabilities', async () => {
     store().attach(host.client, { gpuCheck: async () => ({ ok: false, reason: 'navigator.gpu is undefined.' }) });
     await store().open(setup('tomato-salad'));

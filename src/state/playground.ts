@@ -9,7 +9,7 @@ import type { Observation, RenderDescription, StepResult, TaskId } from '../envs
 import type { EnvClient } from '../worker/client';
 import type { ModelStatus, Normalization, PolicyMode, ResetReply, ScoresView, StepReply } from '../worker/protocol';
 import { detectGpu } from './gpu';
-import { DEFAULT_MODEL, findModel, modelSpec } from './models';
+import { DEFAULT_MODEL, findModel, modelSpec, type ModelChoice } from './models';
 import { DEFAULT_NORM, DEFAULT_SEED, DEFAULT_TASK, writeSetupToUrl, type Setup } from './url';
 
 /** Who chose an action: the user (a click or a number key), a sample from the policy, or its argmax. */
@@ -102,14 +102,17 @@ export interface PlaygroundState {
 
 export interface PlaygroundActions {
   /** Connects the store to an environment host; call once before anything else. */
-  attach(client: EnvClient, options?: { gpuCheck?: GpuCheck }): void;
+  attach(client: EnvClient, options?: { gpuCheck?: GpuCheck; cacheCheck?: CacheCheck }): void;
   /** Sets the whole setup (e.g. from the URL), starts an episode and loads the model; writes nothing to the URL. */
   open(setup: Setup, notices?: string[]): Promise<void>;
   /** The user picked a task: update the URL (new history entry) and start an episode. */
   selectTask(taskId: TaskId): Promise<void>;
   /** The user changed the seed: update the URL and start an episode. */
   selectSeed(seed: number): Promise<void>;
-  /** The user picked a model: update the URL and load it (the episode goes on; its states are re-scored). */
+  /**
+   * The user picked a model: update the URL and load it (the episode goes on; its states are re-scored).
+   * Picking the current model again retries a load that failed or waited for a download.
+   */
   selectModel(modelId: string): Promise<void>;
   /** The user picked a normalization: shown at once (the worker returns all three) and kept in the URL. */
   selectNorm(norm: Normalization): void;
@@ -146,6 +149,13 @@ let epoch = 0;
 /** Incremented by every model request; status reports of an older request are dropped. */
 let modelRequest = 0;
 let autoPlayRunning = false;
+
+/**
+ * Whether a model read from the browser cache is there (all its files); when not, why (and the caller may
+ * offer the download: the playground never downloads by itself). Without a check every model counts as there.
+ */
+export type CacheCheck = (choice: ModelChoice) => Promise<{ ok: true } | { ok: false; reason: string }>;
+let cacheCheck: CacheCheck | null = null;
 
 /** Whether this page can run a model at all (the worker has WebGPU exactly when the page has it). */
 export type GpuCheck = () => Promise<{ ok: true } | { ok: false; reason: string }>;
@@ -278,6 +288,20 @@ export const usePlayground = create<PlaygroundStore>()((set, get) => {
       set({ model: { status: 'unavailable', id: choice.id, reason: `Probabilities need WebGPU, which is not available here. ${gpu.reason}` } });
       markLatestUnscored();
       return;
+    }
+    if (choice.source === 'cache' && cacheCheck) {
+      let cached: Awaited<ReturnType<CacheCheck>>;
+      try {
+        cached = await cacheCheck(choice);
+      } catch (error) {
+        cached = { ok: false, reason: describe(error) };
+      }
+      if (request !== modelRequest) return;
+      if (!cached.ok) {
+        set({ model: { status: 'unavailable', id: choice.id, reason: cached.reason } });
+        markLatestUnscored();
+        return;
+      }
     }
     let status: ModelStatus;
     try {
@@ -452,6 +476,7 @@ export const usePlayground = create<PlaygroundStore>()((set, get) => {
     attach(next, options = {}) {
       client = next;
       gpuCheck = options.gpuCheck ?? pageGpuCheck;
+      cacheCheck = options.cacheCheck ?? null;
       modelRequest++;
       set({ model: { status: 'none' } });
     },
@@ -479,9 +504,11 @@ export const usePlayground = create<PlaygroundStore>()((set, get) => {
     },
 
     async selectModel(modelId) {
-      if (modelId === get().modelId || !findModel(modelId)) return;
-      set({ modelId });
-      writeSetupToUrl(setup(), 'replace');
+      if (!findModel(modelId)) return;
+      if (modelId !== get().modelId) {
+        set({ modelId });
+        writeSetupToUrl(setup(), 'replace');
+      }
       await ensureModel();
     },
 

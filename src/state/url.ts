@@ -58,9 +58,9 @@ export function parseSetup(search: string): ParsedSetup {
     if (findModel(model)) modelId = model;
     else
       problems.push(
-        `Unknown model "${model}" in the URL. Using "${DEFAULT_MODEL}" instead. Available models: ${modelChoices()
-          .map((m) => m.id)
-          .join(', ')}.`,
+        `Unknown model "${model}" in the URL. Using "${DEFAULT_MODEL}" instead. Available models: ${DEFAULT_MODEL}, a catalog id (listed in the Model panel, e.g. ${
+          modelChoices()[1]?.id ?? DEFAULT_MODEL
+        }) or an https:// URL of an MLC model repo.`,
       );
   }
 

@@ -1,10 +1,12 @@
 import { useEffect } from 'react';
 import { detectGpu } from '../state/gpu';
+import { checkCached, useModelPanel } from '../state/model-panel';
 import { usePlayground } from '../state/playground';
 import { parseSetup, writeSetupToUrl } from '../state/url';
-import { createWorkerEnvClient } from '../worker/client';
+import { createModelsClient, createWorkerEnvClient } from '../worker/client';
 import { ActionsCard, EpisodeStats, HistoryCard, PromptCard } from './EpisodePanel';
 import { GpuPanel } from './GpuPanel';
+import { ModelPanel } from './ModelPanel';
 import { Header } from './Header';
 import { SetupNotices, WebGpuMissing } from './Notices';
 import { Stage } from './Stage';
@@ -14,8 +16,10 @@ import { useKeyboardShortcuts } from './useKeyboard';
 function useUrlSetup(): void {
   useEffect(() => {
     const client = createWorkerEnvClient();
+    const models = createModelsClient();
+    useModelPanel.getState().attach(models);
     const store = usePlayground.getState();
-    store.attach(client);
+    store.attach(client, { cacheCheck: checkCached });
     const openFromUrl = () => {
       const setup = parseSetup(window.location.search);
       writeSetupToUrl(setup, 'replace');
@@ -26,6 +30,7 @@ function useUrlSetup(): void {
     return () => {
       window.removeEventListener('popstate', openFromUrl);
       client.dispose();
+      models.dispose();
     };
   }, []);
 }
@@ -52,6 +57,7 @@ export function App() {
           <GpuPanel />
         </aside>
       </main>
+      <ModelPanel />
     </div>
   );
 }

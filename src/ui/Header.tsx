@@ -2,7 +2,8 @@ import { useEffect, useState } from 'react';
 import { TASKS } from '../envs/registry';
 import type { TaskId } from '../envs/types';
 import { useGpu } from '../state/gpu';
-import { modelChoices } from '../state/models';
+import { useModelPanel } from '../state/model-panel';
+import { DEFAULT_MODEL, findModel, modelChoices } from '../state/models';
 import { usePlayground } from '../state/playground';
 
 const FAMILIES = [
@@ -49,22 +50,42 @@ function TaskSelect() {
   );
 }
 
-/** The model that scores the actions (the built-in micro model; the catalog's models join through state/models.ts). */
+/** The models the select offers: the built-in one, the cached ones (complete), and the current one. */
+function useSelectableModels(current: string): { id: string; label: string; description: string }[] {
+  const cached = useModelPanel((s) => s.cached);
+  const out = modelChoices().filter((m) => m.id === DEFAULT_MODEL || (m.source ?? 'url') === 'url');
+  const add = (id: string) => {
+    if (out.some((m) => m.id === id)) return;
+    const choice = findModel(id);
+    if (choice) out.push(choice);
+  };
+  for (const m of cached ?? []) if (m.complete) for (const id of m.ids.length > 0 ? m.ids : [m.baseUrl]) add(id);
+  add(current);
+  return out;
+}
+
+/** The model that scores the actions: micro plus the cached models; "Models…" opens the Model panel. */
 function ModelSelect() {
   const modelId = usePlayground((s) => s.modelId);
   const selectModel = usePlayground((s) => s.selectModel);
-  const choices = modelChoices();
+  const setOpen = useModelPanel((s) => s.setOpen);
+  const choices = useSelectableModels(modelId);
   return (
-    <label className="field field--model">
-      <span className="field-label">Model</span>
-      <select value={modelId} onChange={(e) => void selectModel(e.target.value)} data-testid="model-select">
-        {choices.map((m) => (
-          <option key={m.id} value={m.id} title={m.description}>
-            {m.label}
-          </option>
-        ))}
-      </select>
-    </label>
+    <div className="model-field">
+      <label className="field field--model">
+        <span className="field-label">Model</span>
+        <select value={modelId} onChange={(e) => void selectModel(e.target.value)} data-testid="model-select">
+          {choices.map((m) => (
+            <option key={m.id} value={m.id} title={m.description}>
+              {m.label}
+            </option>
+          ))}
+        </select>
+      </label>
+      <button type="button" className="button button--small" onClick={() => setOpen(true)} data-testid="open-model-panel" aria-haspopup="dialog">
+        Models…
+      </button>
+    </div>
   );
 }
 

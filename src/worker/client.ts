@@ -5,7 +5,12 @@
 import * as Comlink from 'comlink';
 import type { TaskId } from '../envs/types';
 import type {
+  AdapterReply,
+  CacheListReply,
+  DownloadProgressView,
+  DownloadReply,
   EnvWorkerApi,
+  ModelsWorkerApi,
   ModelSpec,
   ModelStatus,
   Normalization,
@@ -50,6 +55,43 @@ export function createWorkerEnvClient(): EnvClient {
     policyStep: (stepId, mode, norm) => call(remote.policyStep(stepId, mode, norm)),
     // The worker releases its end of the progress callback's channel when loading settles.
     loadModel: (spec, onStatus) => call(remote.loadModel(spec, onStatus ? Comlink.proxy(onStatus) : undefined) as Promise<ModelStatus>),
+    dispose: () => {
+      remote[Comlink.releaseProxy]();
+      worker.terminate();
+    },
+  };
+}
+
+/** Main-thread side of the models worker (downloads, the cache, the adapter). */
+export interface ModelsClient {
+  adapter(): Promise<AdapterReply>;
+  listCached(): Promise<CacheListReply>;
+  download(baseUrl: string, options: { maxBytes?: number }, onProgress?: (progress: DownloadProgressView) => void): Promise<DownloadReply>;
+  cancel(baseUrl: string): Promise<void>;
+  deleteCached(baseUrl: string): Promise<number>;
+  dispose(): void;
+}
+
+export function createModelsClient(): ModelsClient {
+  const worker = new Worker(new URL('./models.worker.ts', import.meta.url), { type: 'module', name: 'models' });
+  const remote = Comlink.wrap<ModelsWorkerApi>(worker);
+  let fail: (error: Error) => void = () => {};
+  const failed = new Promise<never>((_, reject) => {
+    fail = reject;
+  });
+  failed.catch(() => {});
+  worker.addEventListener('error', (event) => {
+    event.preventDefault();
+    fail(new Error(`the models worker failed: ${event.message || 'it could not be loaded'}`));
+  });
+  const call = <T>(promise: Promise<T>): Promise<T> => Promise.race([promise, failed]);
+  return {
+    adapter: () => call(remote.adapter() as Promise<AdapterReply>),
+    listCached: () => call(remote.listCached() as Promise<CacheListReply>),
+    download: (baseUrl, options, onProgress) =>
+      call(remote.download(baseUrl, options, onProgress ? Comlink.proxy(onProgress) : undefined) as Promise<DownloadReply>),
+    cancel: (baseUrl) => call(remote.cancel(baseUrl)),
+    deleteCached: (baseUrl) => call(remote.deleteCached(baseUrl)),
     dispose: () => {
       remote[Comlink.releaseProxy]();
       worker.terminate();

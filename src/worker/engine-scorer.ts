@@ -4,7 +4,11 @@
  */
 import { requestGpuContext, WebGpuUnavailableError, type GpuContext } from '../gpu/device';
 import { LlamaEngine } from '../llm/engine';
+import { cacheSource } from '../llm/cache-source';
+import { checkPickedModel, fileListSource } from '../llm/file-source';
 import { urlSource } from '../llm/url-source';
+import type { ModelSource } from '../llm/weights';
+import type { ModelSpec } from './protocol';
 import { ScorerUnavailableError, type Scorer, type ScorerLoader } from './agent-host';
 
 let context: Promise<GpuContext> | null = null;
@@ -33,10 +37,22 @@ function gpuContext(): Promise<GpuContext> {
 /** A prompt and actions that exercise every kernel, so pipelines compile during loading, not at step 1. */
 const WARM_UP = { prompt: 'You notice a tomato on the table. You should first', actions: ['pick up the tomato', 'serve nothing'] };
 
+/** Where the spec's files come from: its URL, the browser cache (web-llm's keys) or a picked folder. */
+async function sourceOf(spec: ModelSpec): Promise<ModelSource> {
+  if (spec.source === 'cache') return cacheSource(spec.url);
+  if (spec.source === 'files') {
+    const source = fileListSource((spec.files ?? []).map(({ path, file }) => ({ name: file.name, size: file.size, relativePath: path, arrayBuffer: () => file.arrayBuffer() })));
+    await checkPickedModel(source);
+    return source;
+  }
+  return urlSource(spec.url);
+}
+
 export const loadEngineScorer: ScorerLoader = async (spec, onProgress) => {
+  const source = await sourceOf(spec);
   const gpu = await gpuContext();
   let bytes = 0;
-  const engine = await LlamaEngine.load(gpu, urlSource(spec.url), {
+  const engine = await LlamaEngine.load(gpu, source, {
     onProgress: (p) => {
       bytes = p.bytes;
       onProgress(p.bytesDone, p.bytes);

@@ -72,11 +72,24 @@ export type ScoresReply =
   /** The state asked about is no longer the current one (a later reset or step happened). */
   | { status: 'stale' };
 
+/** Where a model's files are read from: over HTTP(S) (the built-in model), the browser cache, or a picked folder. */
+export type ModelSourceKind = 'url' | 'cache' | 'files';
+
+/** A file of a picked folder, with its path inside the pick (a cloned File loses webkitRelativePath). */
+export interface PickedFileSpec {
+  path: string;
+  file: File;
+}
+
 /** A model the worker can load: an id (the URL's `model=`) and the absolute URL of its MLC directory. */
 export interface ModelSpec {
   id: string;
   label: string;
   url: string;
+  /** Default 'url'. 'cache': `url` is the base URL its files are cached under (web-llm's keys). */
+  source?: ModelSourceKind;
+  /** source 'files': the picked folder's files. */
+  files?: PickedFileSpec[];
 }
 
 export interface ModelInfo {
@@ -117,4 +130,49 @@ export interface EnvWorkerApi {
   policyStep(stepId: number, mode: PolicyMode, norm: Normalization): Promise<PolicyStepReply>;
   /** Loads a model (replacing the current one); `onStatus` hears progress. Resolves with the final status. */
   loadModel(spec: ModelSpec, onStatus?: (status: ModelStatus) => void): Promise<ModelStatus>;
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Model management (the models worker): cached models, downloads into the Cache API, deletion, the adapter.
+
+/** A model found in the browser cache (web-llm's caches), as the Model panel shows it. */
+export interface CachedModelView {
+  baseUrl: string;
+  /** Catalog ids whose files these are. */
+  ids: string[];
+  complete: boolean;
+  bytes: number;
+  totalBytes: number | undefined;
+  shardsCached: number;
+  shardsTotal: number;
+}
+
+export type CacheListReply = { status: 'ok'; models: CachedModelView[] } | { status: 'unavailable'; reason: string };
+
+/** The WebGPU adapter as the workers see it (for canRun). */
+export type AdapterReply =
+  | { status: 'ok'; features: string[]; limits: { maxStorageBufferBindingSize: number; maxBufferSize: number }; description: string }
+  | { status: 'missing'; reason: string };
+
+export interface DownloadProgressView {
+  bytesDone: number;
+  bytesTotal: number;
+  filesDone: number;
+  filesTotal: number;
+}
+
+export type DownloadReply =
+  | { status: 'done'; baseUrl: string; bytesTotal: number; bytesFetched: number; files: number }
+  | { status: 'cancelled'; baseUrl: string }
+  | { status: 'error'; baseUrl: string; message: string };
+
+export interface ModelsWorkerApi {
+  adapter(): Promise<AdapterReply>;
+  listCached(): Promise<CacheListReply>;
+  /** Downloads the MLC model at `baseUrl` into the browser cache (files already there are kept). */
+  download(baseUrl: string, options: { maxBytes?: number }, onProgress?: (progress: DownloadProgressView) => void): Promise<DownloadReply>;
+  /** Stops the download of `baseUrl` (it resolves 'cancelled'); completed files stay cached. */
+  cancel(baseUrl: string): void;
+  /** Deletes every cached file of the model; resolves with the number of entries deleted. */
+  deleteCached(baseUrl: string): Promise<number>;
 }

@@ -1,0 +1,105 @@
+/**
+ * The models worker: downloads MLC models into the browser cache (web-llm's Cache API keys), lists and
+ * deletes cached models, and reports the WebGPU adapter's features and limits. Downloading (fetch, md5 of
+ * every shard, cache writes) runs here, so neither the page nor the environment worker ever blocks on it.
+ */
+import * as Comlink from 'comlink';
+import { cacheStore, deleteCachedModel, listCachedModels } from '../llm/cache-source';
+import { downloadModel, isAbortError } from '../llm/download';
+import { checkModelUrl } from '../llm/url-source';
+import type { ModelsWorkerApi } from './protocol';
+
+const downloads = new Map<string, AbortController>();
+
+function describe(error: unknown): string {
+  if (error instanceof Error) {
+    if (error.name === 'TypeError' && /fetch/i.test(error.message)) return `network error (${error.message}): check the connection and that the host allows cross-origin requests`;
+    return error.message;
+  }
+  return String(error);
+}
+
+function release(callback: unknown): void {
+  (callback as Partial<Comlink.Remote<unknown>> | undefined)?.[Comlink.releaseProxy]?.();
+}
+
+const api: ModelsWorkerApi = {
+  async adapter() {
+    const gpu = (globalThis.navigator as Navigator & { gpu?: GPU }).gpu;
+    if (!gpu) return { status: 'missing', reason: 'WebGPU is not available in this worker (navigator.gpu is undefined)' };
+    try {
+      const adapter = (await gpu.requestAdapter({ powerPreference: 'high-performance' })) ?? (await gpu.requestAdapter());
+      if (!adapter) return { status: 'missing', reason: 'no WebGPU adapter is available' };
+      const info = (adapter as GPUAdapter & { info?: GPUAdapterInfo }).info;
+      return {
+        status: 'ok',
+        features: [...adapter.features].map(String).sort(),
+        limits: { maxStorageBufferBindingSize: adapter.limits.maxStorageBufferBindingSize, maxBufferSize: adapter.limits.maxBufferSize },
+        description: [info?.vendor, info?.architecture, info?.description].filter(Boolean).join(' · ') || 'WebGPU adapter',
+      };
+    } catch (error) {
+      return { status: 'missing', reason: `requesting a WebGPU adapter failed: ${describe(error)}` };
+    }
+  },
+
+  async listCached() {
+    try {
+      const models = await listCachedModels();
+      return {
+        status: 'ok',
+        models: models.map(({ baseUrl, ids, complete, bytes, totalBytes, shardsCached, shardsTotal }) => ({ baseUrl, ids, complete, bytes, totalBytes, shardsCached, shardsTotal })),
+      };
+    } catch (error) {
+      return { status: 'unavailable', reason: describe(error) };
+    }
+  },
+
+  async download(baseUrl, options, onProgress) {
+    let base: string;
+    try {
+      base = checkModelUrl(baseUrl).href;
+    } catch (error) {
+      release(onProgress);
+      return { status: 'error', baseUrl, message: describe(error) };
+    }
+    downloads.get(base)?.abort();
+    const controller = new AbortController();
+    downloads.set(base, controller);
+    try {
+      const result = await downloadModel(base, {
+        store: cacheStore(),
+        signal: controller.signal,
+        maxBytes: options.maxBytes,
+        retries: 2,
+        backoffMs: 200,
+        onProgress: (p) => {
+          const returned: unknown = onProgress?.({ ...p });
+          if (returned instanceof Promise) returned.catch(() => {});
+        },
+      });
+      return { status: 'done', baseUrl: base, bytesTotal: result.bytesTotal, bytesFetched: result.bytesFetched, files: result.files.length };
+    } catch (error) {
+      if (controller.signal.aborted || isAbortError(error)) return { status: 'cancelled', baseUrl: base };
+      return { status: 'error', baseUrl: base, message: describe(error) };
+    } finally {
+      if (downloads.get(base) === controller) downloads.delete(base);
+      release(onProgress);
+    }
+  },
+
+  cancel(baseUrl) {
+    try {
+      const base = checkModelUrl(baseUrl).href;
+      downloads.get(base)?.abort();
+    } catch {
+      // not a model URL: nothing is downloading from it
+    }
+  },
+
+  async deleteCached(baseUrl) {
+    downloads.get(baseUrl)?.abort();
+    return deleteCachedModel(baseUrl);
+  },
+};
+
+Comlink.expose(api);
