@@ -30,6 +30,10 @@ usage:
       the catalog of Llama-architecture MLC models (web-llm's records): size, VRAM, features, context
   twosome models download ID|URL --out DIR [--parallel N]
       download a model (parallel shards, resume, size and md5 checks) into a directory for --model DIR
+  twosome adapter inspect FILE|DIR [--model M] [--json]
+      summary of a PEFT LoRA adapter or a twosome bundle, or one line saying what is wrong (exit 2)
+  twosome adapter export BUNDLE --out DIR      bundle -> PEFT files (adapter_config.json, adapter_model.safetensors)
+  twosome adapter import DIR --out BUNDLE [--model M]   PEFT files -> bundle
   twosome make-model --out DIR [--hidden N] [--layers N] [--heads N] [--kv-heads N] [--intermediate N]
                      [--quant q4f16_1|q4f32_1|q0f16|q0f32] [--tie-embeddings true|false]
                      [--rope-scaling none|llama3] [--seed S]
@@ -55,10 +59,11 @@ const COMMANDS: Record<string, Record<string, () => Promise<Command>> | (() => P
   'make-model': async () => (await import('./make-model')).makeModelCommand,
   score: async () => (await import('./score')).scoreCommand,
   models: async () => (await import('./models')).modelsCommand,
+  adapter: async () => (await import('./adapter')).adapterCommand,
 };
 
 /** Errors that come from what the user gave (a flag, a file, a model, a URL): one line, exit code 2. */
-const USER_ERRORS = new Set(['UsageError', 'ModelFormatError', 'TokenizerError', 'ModelUrlError', 'WebGpuUnavailableError', 'InvalidActionError', 'UnknownTaskError']);
+const USER_ERRORS = new Set(['UsageError', 'AdapterFormatError', 'ShareLinkError', 'ModelFormatError', 'TokenizerError', 'ModelUrlError', 'WebGpuUnavailableError', 'InvalidActionError', 'UnknownTaskError']);
 
 export async function main(argv: string[]): Promise<number> {
   try {

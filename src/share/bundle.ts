@@ -1,0 +1,313 @@
+/**
+ * A twosome bundle: everything a training run produced, in one zip file that any unzip tool opens.
+ *
+ *   adapter_config.json         PEFT config, exactly as `adapter export` writes it
+ *   adapter_model.safetensors   PEFT weights (F32), exactly as `adapter export` writes them
+ *   twosome.json                {"format": "twosome-bundle", "version": 1, "modelId", "baseModel", "task",
+ *                                "normalization", "seed", "training", "critic": {"sizes": [...]} | null}
+ *   critic.safetensors          (when critic is not null) the value head, F32, as torch.nn.Sequential names it:
+ *                                "0.weight" [h1, hidden], "2.weight" [h2, h1], ..., "{2k}.weight" [1, hk]
+ *                                (Linear, ReLU, Linear, ReLU, ..., Linear; no biases), __metadata__ {"format": "pt"}
+ *   metrics.jsonl               (optional) one JSON object per line: the metrics history
+ *
+ * Unzipped, the first two files are a PEFT adapter directory. Entries are deflated except the safetensors
+ * files (stored: float data does not compress). Reading validates every entry (zip.ts, safetensors.ts, peft.ts)
+ * before returning anything.
+ */
+import { isTaskId } from '../envs/registry';
+import type { TaskId } from '../envs/types';
+import type { CriticWeights } from '../llm/gpu-critic';
+import type { LoraAdapter } from '../llm/lora';
+import { NORMALIZATIONS, type Normalization } from '../rl/config';
+import { adapterHiddenSize, adapterWeightsOf, baseModelMismatch, bindAdapter, checkAdapterWeights, checkBaseModel, checkValues, baseModelName, type AdapterModelShape, type AdapterWeights, type BaseModelPolicy } from './adapter';
+import { bytesToFloat32, decodeUtf8, encodeUtf8, float32ToBytes, halfBytesToFloat32 } from './bytes';
+import { AdapterFormatError, quote } from './errors';
+import { hasKey, isJsonObject, JsonParseError, parseJsonStrict, type JsonObject, type JsonValue } from './json';
+import { limitsWith, type AdapterLimits } from './limits';
+import { decodePeftAdapter, encodePeftAdapter, PEFT_CONFIG_FILE, PEFT_WEIGHTS_FILE, type PeftWeightsDtype } from './peft';
+import { readSafetensors, tensorData, writeSafetensors } from './safetensors';
+import { readZip, writeZip } from './zip';
+
+export const BUNDLE_FORMAT = 'twosome-bundle';
+export const BUNDLE_VERSION = 1;
+export const BUNDLE_MANIFEST_FILE = 'twosome.json';
+export const BUNDLE_CRITIC_FILE = 'critic.safetensors';
+export const BUNDLE_METRICS_FILE = 'metrics.jsonl';
+
+export interface BundleInput {
+  /** The model id in use (catalog id, "micro", a directory name). */
+  modelId: string;
+  /** base_model_name_or_path; default baseModelName(modelId). */
+  baseModel?: string | null;
+  task: TaskId | null;
+  normalization: Normalization;
+  seed: number;
+  /** The training configuration (e.g. a PpoConfig): any JSON object. */
+  training?: object | null;
+  adapter: LoraAdapter | AdapterWeights;
+  critic?: CriticWeights | null;
+  /** Metrics history: one JSON object per entry. */
+  metrics?: readonly object[];
+}
+
+export interface Bundle {
+  modelId: string;
+  baseModel: string | null;
+  task: TaskId | null;
+  normalization: Normalization;
+  seed: number;
+  training: JsonObject | null;
+  weights: AdapterWeights;
+  critic: CriticWeights | null;
+  metrics: JsonObject[];
+}
+
+export interface DecodedBundle extends Bundle {
+  /** The PEFT tensors' dtype as stored. */
+  dtype: PeftWeightsDtype;
+  warnings: string[];
+  /** Uncompressed sizes of the entries. */
+  entryBytes: Record<string, number>;
+}
+
+const MODEL_ID = /^[^\u0000-\u001f\u007f]{1,256}$/;
+
+function toJsonObject(value: unknown, what: string): JsonObject {
+  const text = JSON.stringify(value);
+  if (text === undefined) throw new RangeError(`bundle: ${what} is not JSON-serializable`);
+  const parsed = parseJsonStrict(text, { maxDepth: 32 });
+  if (!isJsonObject(parsed)) throw new RangeError(`bundle: ${what} must be a JSON object`);
+  return parsed;
+}
+
+function checkCritic(critic: CriticWeights, file: string, maxAbs: number, maxDim: number): void {
+  const { sizes, weights } = critic;
+  if (!Array.isArray(sizes) || sizes.length < 2 || sizes.length > 17) throw new AdapterFormatError(file, `critic sizes must list 2..17 layer widths (got ${quote(sizes)})`);
+  if (!sizes.every((s) => Number.isInteger(s) && s >= 1 && s <= maxDim)) throw new AdapterFormatError(file, `critic sizes must be integers in 1..${maxDim} (got ${quote(sizes)})`);
+  if (sizes[sizes.length - 1] !== 1) throw new AdapterFormatError(file, `the critic's last size must be 1 (one value), got ${quote(sizes)}`);
+  if (weights.length !== sizes.length - 1) throw new AdapterFormatError(file, `critic has ${weights.length} weight matrices for sizes ${quote(sizes)}`);
+  weights.forEach((w, l) => {
+    if (!(w instanceof Float32Array) || w.length !== sizes[l] * sizes[l + 1]) throw new AdapterFormatError(file, `critic layer ${l} has ${w?.length} values, expected ${sizes[l + 1]} x ${sizes[l]}`);
+    checkValues(w, `critic layer ${l}`, file, maxAbs);
+  });
+}
+
+/** The bundle's bytes (a zip). */
+export function encodeBundle(input: BundleInput): Uint8Array {
+  if (!MODEL_ID.test(input.modelId)) throw new RangeError(`bundle: bad model id ${quote(input.modelId)}`);
+  if (input.task !== null && !isTaskId(input.task)) throw new RangeError(`bundle: unknown task ${quote(input.task)}`);
+  if (!NORMALIZATIONS.includes(input.normalization)) throw new RangeError(`bundle: unknown normalization ${quote(input.normalization)}`);
+  if (!Number.isSafeInteger(input.seed) || input.seed < 0) throw new RangeError(`bundle: seed must be a non-negative integer (got ${input.seed})`);
+  const weights = 'dims' in input.adapter ? input.adapter : adapterWeightsOf(input.adapter);
+  checkAdapterWeights(weights, 'bundle');
+  const baseModel = input.baseModel === undefined ? baseModelName(input.modelId) : input.baseModel;
+  const peft = encodePeftAdapter(weights, { baseModel });
+  const critic = input.critic ?? null;
+  if (critic) checkCritic(critic, 'bundle', Infinity, Number.MAX_SAFE_INTEGER);
+  const manifest = {
+    format: BUNDLE_FORMAT,
+    version: BUNDLE_VERSION,
+    modelId: input.modelId,
+    baseModel,
+    task: input.task,
+    normalization: input.normalization,
+    seed: input.seed,
+    training: input.training == null ? null : toJsonObject(input.training, 'training'),
+    critic: critic ? { sizes: critic.sizes.slice() } : null,
+  };
+  const entries = [
+    { name: PEFT_CONFIG_FILE, data: encodeUtf8(peft.config) },
+    { name: PEFT_WEIGHTS_FILE, data: peft.weights, compress: false },
+    { name: BUNDLE_MANIFEST_FILE, data: encodeUtf8(`${JSON.stringify(manifest, null, 2)}\n`) },
+  ];
+  if (critic) {
+    entries.push({
+      name: BUNDLE_CRITIC_FILE,
+      data: writeSafetensors(
+        critic.weights.map((w, l) => ({ name: `${2 * l}.weight`, dtype: 'F32' as const, shape: [critic.sizes[l + 1], critic.sizes[l]], data: float32ToBytes(w) })),
+        { format: 'pt' },
+      ),
+      compress: false,
+    });
+  }
+  if (input.metrics && input.metrics.length > 0) {
+    const lines = input.metrics.map((m, i) => JSON.stringify(toJsonObject(m, `metrics[${i}]`)));
+    entries.push({ name: BUNDLE_METRICS_FILE, data: encodeUtf8(`${lines.join('\n')}\n`) });
+  }
+  return writeZip(entries);
+}
+
+export interface BundleDecodeOptions {
+  limits?: Partial<AdapterLimits>;
+  /** Name of the bundle in messages. */
+  file?: string;
+}
+
+function parseJsonEntry(bytes: Uint8Array, file: string, maxDepth: number): JsonValue {
+  const text = decodeUtf8(bytes);
+  if (text === undefined) throw new AdapterFormatError(file, 'not valid UTF-8 text');
+  try {
+    return parseJsonStrict(text, { maxDepth, maxStringLength: 1 << 16 });
+  } catch (error) {
+    if (error instanceof JsonParseError) throw new AdapterFormatError(file, `not valid JSON (${error.message})`);
+    throw error;
+  }
+}
+
+function decodeCritic(bytes: Uint8Array, sizes: number[], file: string, lim: AdapterLimits): CriticWeights {
+  if (bytes.length > lim.maxWeightsBytes) throw new AdapterFormatError(file, `${bytes.length} bytes, over the limit of ${lim.maxWeightsBytes}`);
+  const st = readSafetensors(bytes, file, { maxHeaderBytes: lim.maxHeaderBytes, maxTensors: 64 });
+  const expected = sizes.length - 1;
+  const names = st.header.tensors.map((t) => t.name);
+  for (let l = 0; l < expected; l++) if (!names.includes(`${2 * l}.weight`)) throw new AdapterFormatError(file, `missing tensor "${2 * l}.weight" (critic layer ${l} of sizes ${JSON.stringify(sizes)})`);
+  if (names.length !== expected) throw new AdapterFormatError(file, `holds ${names.length} tensors; the critic of sizes ${JSON.stringify(sizes)} has ${expected} ("0.weight", "2.weight", ...)`);
+  const weights: Float32Array[] = [];
+  for (let l = 0; l < expected; l++) {
+    const t = st.header.tensors.find((x) => x.name === `${2 * l}.weight`)!;
+    if (t.dtype !== 'F32' && t.dtype !== 'F16' && t.dtype !== 'BF16') throw new AdapterFormatError(file, `tensor ${quote(t.name)} is ${t.dtype}; critic weights must be F32, F16 or BF16`);
+    if (t.shape.length !== 2 || t.shape[0] !== sizes[l + 1] || t.shape[1] !== sizes[l]) {
+      throw new AdapterFormatError(file, `tensor ${quote(t.name)} has shape ${JSON.stringify(t.shape)}, expected [${sizes[l + 1]}, ${sizes[l]}] from the critic sizes ${JSON.stringify(sizes)} in twosome.json`);
+    }
+  }
+  for (let l = 0; l < expected; l++) {
+    const t = st.header.tensors.find((x) => x.name === `${2 * l}.weight`)!;
+    const data = tensorData(st, t);
+    weights.push(t.dtype === 'F32' ? bytesToFloat32(data) : halfBytesToFloat32(data, t.dtype as 'F16' | 'BF16'));
+  }
+  const critic = { sizes: sizes.slice(), weights };
+  checkCritic(critic, file, lim.maxAbsWeight, lim.maxDim);
+  return critic;
+}
+
+/** Decodes and validates a bundle; throws AdapterFormatError naming the entry and the problem. */
+export function decodeBundle(bytes: Uint8Array, options: BundleDecodeOptions = {}): DecodedBundle {
+  const lim = limitsWith(options.limits);
+  const file = options.file ?? 'bundle';
+  if (bytes.length > lim.maxBundleBytes) throw new AdapterFormatError(file, `${bytes.length} bytes, over the limit of ${lim.maxBundleBytes} for a bundle`);
+  const caps: Record<string, number> = {
+    [PEFT_CONFIG_FILE]: lim.maxConfigBytes,
+    [PEFT_WEIGHTS_FILE]: lim.maxWeightsBytes,
+    [BUNDLE_MANIFEST_FILE]: lim.maxManifestBytes,
+    [BUNDLE_CRITIC_FILE]: lim.maxWeightsBytes,
+    [BUNDLE_METRICS_FILE]: lim.maxMetricsBytes,
+  };
+  const entries = readZip(bytes, file, {
+    maxEntries: 16,
+    maxEntryBytes: (name) => (Object.prototype.hasOwnProperty.call(caps, name) ? caps[name] : 0),
+    maxTotalBytes: lim.maxBundleBytes * 2,
+  });
+  const at = (name: string) => `${file}:${name}`;
+  for (const name of [PEFT_CONFIG_FILE, PEFT_WEIGHTS_FILE, BUNDLE_MANIFEST_FILE]) {
+    if (!entries.has(name)) throw new AdapterFormatError(file, `missing ${name}: a bundle holds ${PEFT_CONFIG_FILE}, ${PEFT_WEIGHTS_FILE} and ${BUNDLE_MANIFEST_FILE} (for a PEFT directory use \`twosome adapter import\`)`);
+  }
+
+  // twosome.json
+  const mf = at(BUNDLE_MANIFEST_FILE);
+  const m = parseJsonEntry(entries.get(BUNDLE_MANIFEST_FILE)!, mf, 32);
+  const fail = (detail: string): never => {
+    throw new AdapterFormatError(mf, detail);
+  };
+  if (!isJsonObject(m)) return fail('expected a JSON object');
+  const get = (key: string) => (hasKey(m, key) ? m[key] : undefined);
+  if (get('format') !== BUNDLE_FORMAT) fail(`"format" must be ${JSON.stringify(BUNDLE_FORMAT)} (got ${quote(get('format') ?? null)}): not a twosome bundle`);
+  const version = get('version');
+  if (typeof version !== 'number' || !Number.isInteger(version)) return fail(`"version" must be an integer (got ${quote(version ?? null)})`);
+  if (version > BUNDLE_VERSION) fail(`bundle version ${version} is newer than this twosome reads (${BUNDLE_VERSION}); update twosome`);
+  if (version < 1) fail(`bundle version ${version} is not valid`);
+  const modelId = get('modelId');
+  if (typeof modelId !== 'string' || !MODEL_ID.test(modelId)) return fail(`"modelId" must be a model id (got ${quote(modelId ?? null)})`);
+  const baseModel = get('baseModel');
+  if (baseModel !== null && typeof baseModel !== 'string') return fail(`"baseModel" must be a string or null (got ${quote(baseModel ?? null)})`);
+  const task = get('task');
+  if (task !== null && (typeof task !== 'string' || !isTaskId(task))) return fail(`unknown task ${quote(task ?? null)}; this bundle may come from a newer twosome`);
+  const normalization = get('normalization');
+  if (typeof normalization !== 'string' || !(NORMALIZATIONS as readonly string[]).includes(normalization)) return fail(`"normalization" must be one of ${NORMALIZATIONS.join(', ')} (got ${quote(normalization ?? null)})`);
+  const seed = get('seed');
+  if (typeof seed !== 'number' || !Number.isSafeInteger(seed) || seed < 0) return fail(`"seed" must be a non-negative integer (got ${quote(seed ?? null)})`);
+  const training = get('training') ?? null;
+  if (training !== null && !isJsonObject(training)) return fail(`"training" must be an object or null (got ${quote(training)})`);
+  const criticInfo = get('critic') ?? null;
+  let criticSizes: number[] | null = null;
+  if (criticInfo !== null) {
+    if (!isJsonObject(criticInfo) || !Array.isArray(criticInfo.sizes)) return fail(`"critic" must be {"sizes": [...]} or null (got ${quote(criticInfo)})`);
+    const sizes = criticInfo.sizes as JsonValue[];
+    if (sizes.length < 2 || sizes.length > 17 || !sizes.every((s) => typeof s === 'number' && Number.isInteger(s) && s >= 1 && s <= lim.maxDim) || sizes[sizes.length - 1] !== 1) {
+      return fail(`"critic.sizes" must be 2..17 integers in 1..${lim.maxDim} ending in 1 (got ${quote(sizes)})`);
+    }
+    criticSizes = sizes as number[];
+  }
+  if (criticSizes && !entries.has(BUNDLE_CRITIC_FILE)) fail(`"critic" is set but ${BUNDLE_CRITIC_FILE} is missing`);
+  if (!criticSizes && entries.has(BUNDLE_CRITIC_FILE)) fail(`${BUNDLE_CRITIC_FILE} is present but "critic" is null`);
+
+  // PEFT files
+  const peft = decodePeftAdapter(
+    { config: entries.get(PEFT_CONFIG_FILE)!, weights: entries.get(PEFT_WEIGHTS_FILE)! },
+    { limits: options.limits, configFile: at(PEFT_CONFIG_FILE), weightsFile: at(PEFT_WEIGHTS_FILE) },
+  );
+  if ((baseModel ?? null) !== peft.baseModel) fail(`"baseModel" ${quote(baseModel)} differs from base_model_name_or_path ${quote(peft.baseModel)} in ${PEFT_CONFIG_FILE}: the bundle was altered`);
+
+  const critic = criticSizes ? decodeCritic(entries.get(BUNDLE_CRITIC_FILE)!, criticSizes, at(BUNDLE_CRITIC_FILE), lim) : null;
+  const hidden = adapterHiddenSize(peft.weights);
+  if (critic && hidden !== critic.sizes[0]) {
+    throw new AdapterFormatError(at(BUNDLE_CRITIC_FILE), `the critic reads ${critic.sizes[0]} features but the adapter's model has hidden size ${hidden}: the files do not belong together`);
+  }
+
+  // metrics.jsonl
+  const metrics: JsonObject[] = [];
+  const mb = entries.get(BUNDLE_METRICS_FILE);
+  if (mb) {
+    const mfile = at(BUNDLE_METRICS_FILE);
+    const text = decodeUtf8(mb);
+    if (text === undefined) throw new AdapterFormatError(mfile, 'not valid UTF-8 text');
+    const lines = text.split('\n');
+    if (lines[lines.length - 1] === '') lines.pop();
+    if (lines.length > lim.maxMetricsLines) throw new AdapterFormatError(mfile, `${lines.length} lines, over the limit of ${lim.maxMetricsLines}`);
+    lines.forEach((line, i) => {
+      let v: JsonValue;
+      try {
+        v = parseJsonStrict(line.endsWith('\r') ? line.slice(0, -1) : line, { maxDepth: 8, maxStringLength: 4096 });
+      } catch (error) {
+        if (error instanceof JsonParseError) throw new AdapterFormatError(mfile, `line ${i + 1} is not valid JSON (${error.message})`);
+        throw error;
+      }
+      if (!isJsonObject(v)) throw new AdapterFormatError(mfile, `line ${i + 1} must be a JSON object`);
+      metrics.push(v);
+    });
+  }
+
+  const entryBytes: Record<string, number> = {};
+  for (const [name, data] of entries) entryBytes[name] = data.length;
+  return {
+    modelId,
+    baseModel: (baseModel as string | null) ?? null,
+    task: task as TaskId | null,
+    normalization: normalization as Normalization,
+    seed,
+    training: training as JsonObject | null,
+    weights: peft.weights,
+    critic,
+    metrics,
+    dtype: peft.dtype,
+    warnings: peft.warnings,
+    entryBytes,
+  };
+}
+
+export interface BoundBundle {
+  adapter: LoraAdapter;
+  critic: CriticWeights | null;
+  warnings: string[];
+}
+
+/**
+ * Puts a decoded bundle on the model in use: shapes must fit (else AdapterFormatError); a different base model
+ * is a warning or an error by `policy`.
+ */
+export function bindBundle(bundle: Bundle, model: AdapterModelShape, modelId: string, policy: BaseModelPolicy = 'warn', file = 'bundle'): BoundBundle {
+  const warnings = baseModelMismatch(bundle.modelId, modelId) === null ? [] : checkBaseModel(bundle.baseModel ?? bundle.modelId, modelId, policy, file);
+  const adapter = bindAdapter(bundle.weights, model, file, modelId);
+  if (bundle.critic && bundle.critic.sizes[0] !== model.hidden) {
+    throw new AdapterFormatError(file, `the critic reads ${bundle.critic.sizes[0]} features but ${modelId} has hidden size ${model.hidden}: it was trained on another model`);
+  }
+  return { adapter, critic: bundle.critic, warnings };
+}

@@ -1,0 +1,231 @@
+/**
+ * A small, strict zip reader and writer for twosome bundles (PKWARE APPNOTE 6.3: local file headers, central
+ * directory, end-of-central-directory record; methods 0 "stored" and 8 "deflated"; no zip64, no encryption,
+ * no multi-disk). The writer's archives open in any unzip tool; the reader accepts what the writer writes and
+ * ordinary zip tools' output for the same files, and rejects everything else before decompressing anything:
+ *
+ * - exactly one end record, at the end (its comment reaching the file's end); no zip64, one disk;
+ * - the central directory exactly between its declared offset and the end record, entries well formed;
+ * - flat names of [A-Za-z0-9._-] only (no paths, so no "../"), each once;
+ * - each local header matching its central entry, data ranges inside the file and not overlapping;
+ * - declared sizes within the caller's caps; output stopped at the declared size; CRC-32 checked.
+ */
+import { crc32, decodeUtf8, encodeUtf8, readUintLE, writeUintLE } from './bytes';
+import { deflateRaw, inflateRawCapped } from './deflate';
+import { AdapterFormatError, quote } from './errors';
+
+export interface ZipInput {
+  name: string;
+  data: Uint8Array;
+  /** Deflate the entry (stored anyway when that is not smaller). Default true. */
+  compress?: boolean;
+}
+
+const SIG_LOCAL = 0x04034b50;
+const SIG_CENTRAL = 0x02014b50;
+const SIG_END = 0x06054b50;
+/** 1980-01-01 00:00 in MS-DOS format: fixed, so the same bundle gives the same bytes. */
+const DOS_TIME = 0;
+const DOS_DATE = (0 << 9) | (1 << 5) | 1;
+const FLAG_UTF8 = 0x0800;
+export const ZIP_NAME = /^[A-Za-z0-9._-]{1,128}$/;
+
+export function writeZip(entries: readonly ZipInput[]): Uint8Array {
+  const seen = new Set<string>();
+  const prepared = entries.map((e) => {
+    if (!ZIP_NAME.test(e.name) || e.name === '.' || e.name === '..') throw new RangeError(`zip: bad entry name ${quote(e.name)}`);
+    if (seen.has(e.name)) throw new RangeError(`zip: entry ${quote(e.name)} given twice`);
+    seen.add(e.name);
+    if (e.data.length >= 0xffffffff) throw new RangeError(`zip: entry ${e.name} is too large (no zip64)`);
+    const deflated = e.compress === false ? undefined : deflateRaw(e.data, 6);
+    const useDeflate = deflated !== undefined && deflated.length < e.data.length;
+    return { name: encodeUtf8(e.name), method: useDeflate ? 8 : 0, body: useDeflate ? deflated! : e.data, size: e.data.length, crc: crc32(e.data) };
+  });
+  const localSize = prepared.reduce((s, p) => s + 30 + p.name.length + p.body.length, 0);
+  const centralSize = prepared.reduce((s, p) => s + 46 + p.name.length, 0);
+  if (localSize + centralSize + 22 >= 0xffffffff || prepared.length > 0xffff) throw new RangeError('zip: archive too large (no zip64)');
+  const out = new Uint8Array(localSize + centralSize + 22);
+  const u16 = (at: number, v: number) => writeUintLE(out, at, 2, v);
+  const u32 = (at: number, v: number) => writeUintLE(out, at, 4, v);
+  let at = 0;
+  const offsets: number[] = [];
+  for (const p of prepared) {
+    offsets.push(at);
+    u32(at, SIG_LOCAL);
+    u16(at + 4, 20);
+    u16(at + 6, FLAG_UTF8);
+    u16(at + 8, p.method);
+    u16(at + 10, DOS_TIME);
+    u16(at + 12, DOS_DATE);
+    u32(at + 14, p.crc);
+    u32(at + 18, p.body.length);
+    u32(at + 22, p.size);
+    u16(at + 26, p.name.length);
+    u16(at + 28, 0);
+    out.set(p.name, at + 30);
+    out.set(p.body, at + 30 + p.name.length);
+    at += 30 + p.name.length + p.body.length;
+  }
+  const centralStart = at;
+  prepared.forEach((p, i) => {
+    u32(at, SIG_CENTRAL);
+    u16(at + 4, 20);
+    u16(at + 6, 20);
+    u16(at + 8, FLAG_UTF8);
+    u16(at + 10, p.method);
+    u16(at + 12, DOS_TIME);
+    u16(at + 14, DOS_DATE);
+    u32(at + 16, p.crc);
+    u32(at + 20, p.body.length);
+    u32(at + 24, p.size);
+    u16(at + 28, p.name.length);
+    u16(at + 30, 0);
+    u16(at + 32, 0);
+    u16(at + 34, 0);
+    u16(at + 36, 0);
+    u32(at + 38, 0);
+    u32(at + 42, offsets[i]);
+    out.set(p.name, at + 46);
+    at += 46 + p.name.length;
+  });
+  u32(at, SIG_END);
+  u16(at + 4, 0);
+  u16(at + 6, 0);
+  u16(at + 8, prepared.length);
+  u16(at + 10, prepared.length);
+  u32(at + 12, at - centralStart);
+  u32(at + 16, centralStart);
+  u16(at + 20, 0);
+  return out;
+}
+
+export interface ZipReadLimits {
+  maxEntries: number;
+  /** Largest uncompressed size allowed for an entry of this name (0 or less: the entry is not allowed). */
+  maxEntryBytes: (name: string) => number;
+  /** Largest sum of uncompressed sizes. */
+  maxTotalBytes: number;
+}
+
+interface CentralEntry {
+  name: string;
+  method: number;
+  flags: number;
+  crc: number;
+  compressedSize: number;
+  size: number;
+  localOffset: number;
+}
+
+/** Reads every entry of a zip archive, validated as described above. `file` names it in errors. */
+export function readZip(bytes: Uint8Array, file: string, limits: ZipReadLimits): Map<string, Uint8Array> {
+  const fail = (detail: string): never => {
+    throw new AdapterFormatError(file, detail);
+  };
+  const u16 = (at: number) => readUintLE(bytes, at, 2);
+  const u32 = (at: number) => readUintLE(bytes, at, 4);
+  const len = bytes.length;
+  if (len < 22) fail(`only ${len} bytes: too short for a zip archive; the bundle is truncated or is not a bundle`);
+
+  // End of central directory: the last record whose comment reaches exactly the end of the file.
+  let end = -1;
+  for (let at = len - 22; at >= Math.max(0, len - 22 - 0xffff); at--) {
+    if (u32(at) === SIG_END && at + 22 + u16(at + 20) === len) {
+      end = at;
+      break;
+    }
+  }
+  if (end < 0) return fail('not a zip archive (no end-of-central-directory record at its end): the bundle is truncated or is not a bundle');
+  const disk = u16(end + 4);
+  const cdDisk = u16(end + 6);
+  const onDisk = u16(end + 8);
+  const count = u16(end + 10);
+  const cdSize = u32(end + 12);
+  const cdOffset = u32(end + 16);
+  if (disk !== 0 || cdDisk !== 0 || onDisk !== count) fail('multi-disk zip archives are not supported');
+  if (count === 0xffff || cdSize === 0xffffffff || cdOffset === 0xffffffff) fail('zip64 archives are not supported (a bundle is far smaller than 4 GiB)');
+  if (count > limits.maxEntries) fail(`${count} entries in the archive (a bundle has at most ${limits.maxEntries})`);
+  if (cdOffset + cdSize !== end) fail(`the central directory (offset ${cdOffset}, ${cdSize} bytes) does not end where the end record begins (${end}): the archive is corrupt`);
+
+  const entries: CentralEntry[] = [];
+  const names = new Set<string>();
+  let at = cdOffset;
+  for (let i = 0; i < count; i++) {
+    if (at + 46 > end) fail(`central directory entry ${i + 1} runs past the directory: the archive is corrupt`);
+    if (u32(at) !== SIG_CENTRAL) fail(`central directory entry ${i + 1} has a bad signature: the archive is corrupt`);
+    const flags = u16(at + 8);
+    const method = u16(at + 10);
+    const crc = u32(at + 16);
+    const compressedSize = u32(at + 20);
+    const size = u32(at + 24);
+    const nameLen = u16(at + 28);
+    const extraLen = u16(at + 30);
+    const commentLen = u16(at + 32);
+    const diskStart = u16(at + 34);
+    const localOffset = u32(at + 42);
+    const next = at + 46 + nameLen + extraLen + commentLen;
+    if (next > end) fail(`central directory entry ${i + 1} runs past the directory: the archive is corrupt`);
+    const nameBytes = bytes.subarray(at + 46, at + 46 + nameLen);
+    const name = decodeUtf8(nameBytes);
+    if (name === undefined || !ZIP_NAME.test(name) || name === '.' || name === '..') {
+      fail(`entry ${i + 1} has an unacceptable name ${quote(name ?? '(not UTF-8)')}: a bundle holds only flat file names`);
+    }
+    if (names.has(name!)) fail(`entry ${quote(name)} appears twice`);
+    names.add(name!);
+    if (flags & 0x0041) fail(`entry ${quote(name)} is encrypted; bundles are never encrypted`);
+    if (method !== 0 && method !== 8) fail(`entry ${quote(name)} uses compression method ${method}; only stored (0) and deflated (8) are supported`);
+    if (compressedSize === 0xffffffff || size === 0xffffffff) fail(`entry ${quote(name)} needs zip64, which is not supported`);
+    if (diskStart !== 0) fail(`entry ${quote(name)} is on another disk`);
+    const allowed = limits.maxEntryBytes(name!);
+    if (allowed <= 0) fail(`unexpected file ${quote(name)} in the bundle`);
+    if (size > allowed) fail(`entry ${quote(name)} declares ${size} bytes, over the limit of ${allowed} for it`);
+    if (method === 0 && compressedSize !== size) fail(`stored entry ${quote(name)} has different compressed (${compressedSize}) and uncompressed (${size}) sizes`);
+    entries.push({ name: name!, method, flags, crc, compressedSize, size, localOffset });
+    at = next;
+  }
+  if (at !== end) fail('the central directory has bytes after its last entry: the archive is corrupt');
+  const total = entries.reduce((s, e) => s + e.size, 0);
+  if (total > limits.maxTotalBytes) fail(`entries total ${total} bytes, over the limit of ${limits.maxTotalBytes}`);
+
+  // Local headers: consistent, inside [0, cdOffset), not overlapping.
+  const ranges: { start: number; dataStart: number; dataEnd: number; entry: CentralEntry }[] = [];
+  for (const e of entries) {
+    const h = e.localOffset;
+    if (h + 30 > cdOffset) fail(`entry ${quote(e.name)}: its local header lies outside the archive's data area`);
+    if (u32(h) !== SIG_LOCAL) fail(`entry ${quote(e.name)}: bad local header signature at ${h}`);
+    const method = u16(h + 8);
+    const nameLen = u16(h + 26);
+    const extraLen = u16(h + 28);
+    if (method !== e.method) fail(`entry ${quote(e.name)}: local header says method ${method}, central directory ${e.method}`);
+    const localName = bytes.subarray(h + 30, h + 30 + nameLen);
+    if (h + 30 + nameLen > cdOffset || decodeUtf8(localName) !== e.name) fail(`entry ${quote(e.name)}: the local header names another file`);
+    if (!(e.flags & 0x0008)) {
+      if (u32(h + 14) !== e.crc || u32(h + 18) !== e.compressedSize || u32(h + 22) !== e.size) fail(`entry ${quote(e.name)}: local header and central directory disagree on its size or checksum`);
+    }
+    const dataStart = h + 30 + nameLen + extraLen;
+    const dataEnd = dataStart + e.compressedSize;
+    if (dataEnd > cdOffset) fail(`entry ${quote(e.name)}: its data (${e.compressedSize} bytes at ${dataStart}) runs past the data area: the archive is truncated or corrupt`);
+    ranges.push({ start: h, dataStart, dataEnd, entry: e });
+  }
+  ranges.sort((x, y) => x.start - y.start);
+  for (let i = 1; i < ranges.length; i++) {
+    if (ranges[i].start < ranges[i - 1].dataEnd) fail(`entries ${quote(ranges[i - 1].entry.name)} and ${quote(ranges[i].entry.name)} overlap: the archive is corrupt`);
+  }
+
+  const out = new Map<string, Uint8Array>();
+  for (const r of ranges) {
+    const e = r.entry;
+    const raw = bytes.subarray(r.dataStart, r.dataEnd);
+    let data: Uint8Array;
+    if (e.method === 0) data = raw.slice();
+    else {
+      const inflated = inflateRawCapped(raw, e.size);
+      if (typeof inflated === 'string') return fail(`entry ${quote(e.name)}: ${inflated}`);
+      data = inflated;
+    }
+    if (data.length !== e.size) fail(`entry ${quote(e.name)} decompresses to ${data.length} bytes, not the ${e.size} its header says`);
+    if (crc32(data) !== e.crc) fail(`entry ${quote(e.name)} fails its CRC-32 check: the archive is corrupt; re-download it`);
+    out.set(e.name, data);
+  }
+  return out;
+}
