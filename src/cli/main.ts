@@ -24,6 +24,14 @@ usage:
   twosome bench memory --model ID|DIR [--prompts 4 --prompt-tokens 200 --actions 8 --action-tokens 5
                        --lora-r 8 --lora-targets q_proj,v_proj] [--json]
       planned peak GPU memory of training (weights, activations with checkpointing, optimizer), no allocation
+  twosome train --task ID [--model DIR|URL|micro] [--algo twosome|ppo-mlp|saycan] [--preset paper|quick]
+                [--steps N] [--seed S] [--out DIR] [--resume DIR] [--backend webgpu|cpu] [--max-updates N]
+                [--envs N --rollout-steps N --policy-lr X --value-lr X --ent-coef X --normalization word|token|sum ...]
+      train an agent; writes DIR/metrics.jsonl, the PEFT adapter, critic.safetensors and a checkpoint to resume
+  twosome eval --task ID [--model DIR|URL|micro] [--adapter DIR] [--episodes N] [--greedy] [--seed S] [--json]
+      success rate and mean return over N episodes (any task: unseen variants and crossovers included)
+  twosome compare --task ID [--model DIR|URL|micro] [--steps N] [--seeds 1,2,3] [--out DIR] [--algos ...]
+      TWOSOME, PPO-MLP and SayCan on the same seeds: DIR/curves.csv, DIR/aggregate.csv, DIR/compare.svg
   twosome gpu [--json]
       the WebGPU adapter this machine gives (Dawn; SwiftShader where no GPU exists)
   twosome models list [--json]
@@ -60,10 +68,13 @@ const COMMANDS: Record<string, Record<string, () => Promise<Command>> | (() => P
   score: async () => (await import('./score')).scoreCommand,
   models: async () => (await import('./models')).modelsCommand,
   adapter: async () => (await import('./adapter')).adapterCommand,
+  train: async () => (await import('./train')).trainCommand,
+  eval: async () => (await import('./eval')).evalCommand,
+  compare: async () => (await import('./compare')).compareCommand,
 };
 
 /** Errors that come from what the user gave (a flag, a file, a model, a URL): one line, exit code 2. */
-const USER_ERRORS = new Set(['UsageError', 'AdapterFormatError', 'ShareLinkError', 'ModelFormatError', 'TokenizerError', 'ModelUrlError', 'WebGpuUnavailableError', 'InvalidActionError', 'UnknownTaskError']);
+const USER_ERRORS = new Set(['UsageError', 'AdapterFormatError', 'ShareLinkError', 'ModelFormatError', 'TokenizerError', 'ModelUrlError', 'WebGpuUnavailableError', 'InvalidActionError', 'UnknownTaskError', 'ConfigError']);
 
 export async function main(argv: string[]): Promise<number> {
   try {

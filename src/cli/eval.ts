@@ -1,0 +1,92 @@
+/**
+ * `twosome eval --task ID --model M [--adapter DIR] [--episodes N] [--greedy] [--seed S] [--json]`: plays N
+ * episodes of any task (training tasks, unseen variants, crossovers) with the model, with a PEFT LoRA adapter
+ * from a run directory (`adapter_config.json` + `adapter_model.safetensors`) or without one (the frozen model:
+ * SayCan's policy when --greedy), sampling from pi by default (TWOSOME's inference protocol) or argmax with
+ * --greedy. --json prints {"task","episodes","successRate","meanReturn"}.
+ */
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import type { LoraAdapter } from '../llm/lora';
+import { NORMALIZATIONS, type Normalization } from '../rl/config';
+import { evaluatePolicy } from '../rl/evaluate';
+import { decodePeft } from '../rl/twosome-peft';
+import { parseFlags, parseIntFlag } from './args';
+import { UsageError } from './errors';
+import { checkBackend, checkTask, EngineHost } from './train';
+import { resolveModelSource } from './model-source';
+
+const USAGE = 'twosome eval --task ID --model DIR|URL|micro [--adapter DIR] [--episodes N] [--greedy] [--seed S] [--normalization word|token|sum] [--parallel N] [--backend webgpu|cpu] [--json]';
+
+export async function evalCommand(argv: string[]): Promise<number> {
+  const { values } = parseFlags(
+    argv,
+    {
+      task: { type: 'string' },
+      model: { type: 'string' },
+      adapter: { type: 'string' },
+      episodes: { type: 'string' },
+      greedy: { type: 'boolean', default: false },
+      seed: { type: 'string' },
+      normalization: { type: 'string' },
+      parallel: { type: 'string' },
+      backend: { type: 'string' },
+      json: { type: 'boolean', default: false },
+    },
+    USAGE,
+  );
+  const task = checkTask(values.task);
+  const episodes = parseIntFlag(values.episodes, 'episodes', 10, 1);
+  const seed = parseIntFlag(values.seed, 'seed', 0, 0);
+  const parallel = parseIntFlag(values.parallel, 'parallel', 8, 1);
+  const normalization = (values.normalization ?? 'word') as Normalization;
+  if (!NORMALIZATIONS.includes(normalization)) throw new UsageError(`--normalization: "${values.normalization}" is not one of ${NORMALIZATIONS.join(', ')}`);
+  let adapterFiles: { config: string; weights: Uint8Array } | null = null;
+  if (values.adapter !== undefined) {
+    const dir = values.adapter;
+    if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new UsageError(`--adapter ${dir}: no such directory`);
+    const configPath = join(dir, 'adapter_config.json');
+    const weightsPath = join(dir, 'adapter_model.safetensors');
+    if (!existsSync(configPath) || !existsSync(weightsPath)) throw new UsageError(`--adapter ${dir}: needs adapter_config.json and adapter_model.safetensors (a PEFT LoRA adapter or a twosome run directory)`);
+    adapterFiles = { config: readFileSync(configPath, 'utf8'), weights: new Uint8Array(readFileSync(weightsPath)) };
+  }
+  const model = values.model ?? 'micro';
+  resolveModelSource(model);
+  const backend = checkBackend(values.backend);
+
+  const host = new EngineHost();
+  let dispose = () => {};
+  try {
+    let adapter: LoraAdapter | null = null;
+    if (adapterFiles) {
+      const shape = backend === 'cpu' ? (await host.cpuModel(model)).weights.config : (await host.engine(model)).config;
+      try {
+        adapter = decodePeft(adapterFiles.config, adapterFiles.weights, shape);
+      } catch (error) {
+        throw new UsageError(`--adapter ${values.adapter}: ${(error as Error).message}`);
+      }
+    }
+    const { scorer, dispose: release } = await host.scorer(model, backend, adapter);
+    dispose = release;
+    const result = await evaluatePolicy(task, scorer, {
+      episodes,
+      greedy: values.greedy,
+      seed,
+      normalization,
+      parallel,
+      onEpisode: values.json || !process.stderr.isTTY ? undefined : (o, done) => process.stderr.write(`\r\x1b[2Kepisode ${done}/${episodes}: ${o.success ? 'success' : 'failure'}, return ${o.return.toFixed(3)}`),
+    });
+    if (process.stderr.isTTY && !values.json) process.stderr.write('\n');
+    const output = { task, episodes: result.episodes, successRate: result.successRate, meanReturn: result.meanReturn };
+    if (values.json) process.stdout.write(`${JSON.stringify(output)}\n`);
+    else {
+      process.stdout.write(
+        `${task}: ${result.episodes} episodes (${result.greedy ? 'greedy' : 'sampled'}${adapterFiles ? `, adapter ${values.adapter}` : ', frozen model'}): success ${(100 * result.successRate).toFixed(1)}%, mean return ${result.meanReturn.toFixed(4)}, mean length ${result.meanLength.toFixed(1)}\n`,
+      );
+    }
+    return 0;
+  } finally {
+    dispose();
+    host.dispose();
+  }
+}

@@ -1,0 +1,526 @@
+/**
+ * `twosome train --task ID --model M [--algo twosome|ppo-mlp|saycan] [--preset paper|quick] [--steps N]
+ *  [--seed S] [--out DIR] [--resume DIR]`: trains one agent and writes its run directory:
+ *
+ *   run.json                    what was run (algo, task, model, preset, config)
+ *   metrics.jsonl               one JSON object per update (TWOSOME/PPO-MLP) or the evaluation (SayCan)
+ *   checkpoint.bin              the whole trainer state after the last update (`--resume DIR` continues it)
+ *   adapter_config.json         TWOSOME: the LoRA adapter in PEFT layout (peft_type LORA, CAUSAL_LM) ...
+ *   adapter_model.safetensors   ... A [r, in] and B [out, r] per layer and target, float32
+ *   critic.safetensors          TWOSOME: the critic head
+ *
+ * Progress goes to stderr: a live bar when stderr is a terminal, else one line per update. Ctrl-C stops after
+ * the update in progress (its checkpoint is written). `--algo saycan` trains nothing: it evaluates the frozen
+ * model greedily (`--episodes`, default 10) and writes that as its metrics.
+ */
+import { appendFileSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { isTaskId, TASK_IDS } from '../envs/registry';
+import type { TaskId } from '../envs/types';
+import type { GpuContext } from '../gpu/device';
+import { requestNodeGpuContext } from '../gpu/node-gpu';
+import { LlamaEngine } from '../llm/engine';
+import { makeCheckpoint, type Checkpoint, type RunInfo } from '../rl/checkpoint';
+import { loadCheckpoint, saveCheckpoint, writeFileAtomic } from '../rl/checkpoint-node';
+import { ConfigError, derivePpo, derivePpoMlp, NORMALIZATIONS, paperPpoConfig, paperPpoMlpConfig, quickPpoConfig, type Normalization, type PpoConfig, type PpoMlpConfig } from '../rl/config';
+import { evaluatePolicy, type BatchScorer, type PolicyEvaluation } from '../rl/evaluate';
+import { PpoMlpTrainer } from '../rl/ppo-mlp';
+import type { UpdateMetrics } from '../rl/rollout';
+import { createGpuTwosomeModels } from '../rl/twosome-gpu';
+import { encodeCritic, encodePeft } from '../rl/twosome-peft';
+import { trainTwosome, twosomeSeeds, type TwosomeModels, type TwosomeUpdateMetrics } from '../rl/twosome-trainer';
+import { parseFlags, parseIntFlag, parseNumberFlag } from './args';
+import { UsageError } from './errors';
+import { MICRO_MODEL_DIR, resolveModelSource } from './model-source';
+import type { LoraAdapter } from '../llm/lora';
+import { LoraTrainer } from '../llm/lora-trainer';
+import { scoreWithLora } from '../llm/reference/backward';
+import type { LlmTokenizer } from '../llm/tokenizer';
+import type { LlamaWeights } from '../llm/weights';
+import { loadLlamaModelAndTokenizer } from '../llm/weights-node';
+import { createCpuTwosomeModels, CpuTwosomeActor } from '../rl/twosome-cpu';
+import { toActionScores } from '../rl/twosome-model';
+import { countWords } from '../util/words';
+
+export const ALGOS = ['twosome', 'ppo-mlp', 'saycan'] as const;
+export type Algo = (typeof ALGOS)[number];
+export const PRESETS = ['paper', 'quick'] as const;
+export const BACKENDS = ['webgpu', 'cpu'] as const;
+export type Backend = (typeof BACKENDS)[number];
+export type Preset = (typeof PRESETS)[number];
+
+const USAGE =
+  'twosome train --task ID --model DIR|URL|micro [--algo twosome|ppo-mlp|saycan] [--preset paper|quick] [--steps N] [--seed S] [--out DIR] [--resume DIR] ' +
+  '[--envs N] [--rollout-steps N] [--policy-minibatches N] [--value-minibatches N] [--grad-accum N] [--policy-lr X] [--value-lr X] [--ent-coef X] [--normalization word|token|sum] [--prompts-per-pass N] [--episodes N] [--backend webgpu|cpu] [--max-updates N]';
+
+// ---------------------------------------------------------------------------------------------------------
+// Options shared with `compare`
+
+/** Config overrides from flags (undefined: the preset's value). */
+export interface ConfigOverrides {
+  numEnvs?: number;
+  numSteps?: number;
+  policyNumMinibatches?: number;
+  valueNumMinibatches?: number;
+  gradientAccumulationSteps?: number;
+  policyLr?: number;
+  valueLr?: number;
+  entCoef?: number;
+  normalization?: Normalization;
+}
+
+export const OVERRIDE_FLAGS = {
+  envs: { type: 'string' },
+  'rollout-steps': { type: 'string' },
+  'policy-minibatches': { type: 'string' },
+  'value-minibatches': { type: 'string' },
+  'grad-accum': { type: 'string' },
+  'policy-lr': { type: 'string' },
+  'value-lr': { type: 'string' },
+  'ent-coef': { type: 'string' },
+  normalization: { type: 'string' },
+  'prompts-per-pass': { type: 'string' },
+} as const;
+
+export function parseOverrides(values: Partial<Record<keyof typeof OVERRIDE_FLAGS, string | undefined>>): { overrides: ConfigOverrides; promptsPerPass?: number } {
+  const int = (name: keyof typeof OVERRIDE_FLAGS) => (values[name] === undefined ? undefined : parseIntFlag(values[name], name, 0, 1));
+  const num = (name: keyof typeof OVERRIDE_FLAGS) => (values[name] === undefined ? undefined : parseNumberFlag(values[name], name, 0, 0));
+  if (values.normalization !== undefined && !NORMALIZATIONS.includes(values.normalization as Normalization)) {
+    throw new UsageError(`--normalization: "${values.normalization}" is not one of ${NORMALIZATIONS.join(', ')}`);
+  }
+  return {
+    overrides: {
+      numEnvs: int('envs'),
+      numSteps: int('rollout-steps'),
+      policyNumMinibatches: int('policy-minibatches'),
+      valueNumMinibatches: int('value-minibatches'),
+      gradientAccumulationSteps: int('grad-accum'),
+      policyLr: num('policy-lr'),
+      valueLr: num('value-lr'),
+      entCoef: num('ent-coef'),
+      normalization: values.normalization as Normalization | undefined,
+    },
+    promptsPerPass: int('prompts-per-pass'),
+  };
+}
+
+export function checkTask(task: string | undefined): TaskId {
+  if (!task) throw new UsageError('--task is required (one of ' + TASK_IDS.join(', ') + ')');
+  if (!isTaskId(task)) throw new UsageError(`unknown task "${task}": use one of ${TASK_IDS.join(', ')}`);
+  return task;
+}
+
+export function checkAlgo(algo: string | undefined): Algo {
+  if (algo === undefined) return 'twosome';
+  if (!(ALGOS as readonly string[]).includes(algo)) throw new UsageError(`unknown algorithm "${algo}": use one of ${ALGOS.join(', ')}`);
+  return algo as Algo;
+}
+
+export function checkBackend(backend: string | undefined): Backend {
+  if (backend === undefined) return 'webgpu';
+  if (!(BACKENDS as readonly string[]).includes(backend)) throw new UsageError(`unknown backend "${backend}": use webgpu (the engine) or cpu (the reference implementation, for tiny models)`);
+  return backend as Backend;
+}
+
+export function checkPreset(preset: string | undefined): Preset {
+  if (preset === undefined) return 'quick';
+  if (!(PRESETS as readonly string[]).includes(preset)) throw new UsageError(`unknown preset "${preset}": use one of ${PRESETS.join(', ')}`);
+  return preset as Preset;
+}
+
+function withoutUndefined<T extends object>(o: T): Partial<T> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
+}
+
+/** The TWOSOME config of a preset with --seed, --steps and the overrides; bad combinations are usage errors. */
+export function twosomeConfig(task: TaskId, preset: Preset, options: { seed?: number; steps?: number; overrides?: ConfigOverrides }): PpoConfig {
+  const base = preset === 'paper' ? paperPpoConfig(task) : quickPpoConfig(task);
+  const config: PpoConfig = { ...base, ...withoutUndefined(options.overrides ?? {}) };
+  if (options.seed !== undefined) config.seed = options.seed;
+  if (options.steps !== undefined) config.totalTimesteps = options.steps;
+  try {
+    derivePpo(config);
+  } catch (error) {
+    if (error instanceof ConfigError) throw new UsageError(`bad training config: ${error.message}`);
+    throw error;
+  }
+  return config;
+}
+
+/**
+ * The PPO-MLP baseline's config (the paper's script for the task; there is no quick variant). With --steps
+ * below one batch (4 x 128), the rollout is shortened to fit (numSteps = steps / envs).
+ */
+export function ppoMlpConfig(task: TaskId, options: { seed?: number; steps?: number; overrides?: ConfigOverrides }): PpoMlpConfig {
+  const config: PpoMlpConfig = { ...paperPpoMlpConfig(task) };
+  const o = options.overrides ?? {};
+  if (o.numEnvs !== undefined) config.numEnvs = o.numEnvs;
+  if (options.seed !== undefined) config.seed = options.seed;
+  if (options.steps !== undefined) {
+    config.totalTimesteps = options.steps;
+    if (options.steps < config.numEnvs * config.numSteps) config.numSteps = Math.max(1, Math.floor(options.steps / config.numEnvs));
+    while ((config.numEnvs * config.numSteps) % config.numMinibatches !== 0) config.numMinibatches--;
+  }
+  try {
+    derivePpoMlp(config);
+  } catch (error) {
+    if (error instanceof ConfigError) throw new UsageError(`bad PPO-MLP config: ${error.message}`);
+    throw error;
+  }
+  return config;
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Engines (one GPU device and one engine per model, shared by the runs of a process)
+
+export class EngineHost {
+  private gpu: GpuContext | null = null;
+  private readonly engines = new Map<string, LlamaEngine>();
+  private readonly cpuModels = new Map<string, { weights: LlamaWeights; tokenizer: LlmTokenizer }>();
+
+  /** The model as float32 weights for the CPU reference (a model directory or 'micro'; not a URL). */
+  async cpuModel(model: string): Promise<{ weights: LlamaWeights; tokenizer: LlmTokenizer }> {
+    const cached = this.cpuModels.get(model);
+    if (cached) return cached;
+    if (/^[a-z]+:\/\//i.test(model)) throw new UsageError(`--backend cpu needs a model directory or "micro", not a URL (${model})`);
+    resolveModelSource(model);
+    const loaded = await loadLlamaModelAndTokenizer(model === 'micro' ? MICRO_MODEL_DIR : model);
+    const entry = { weights: loaded.weights, tokenizer: loaded.tokenizer };
+    this.cpuModels.set(model, entry);
+    return entry;
+  }
+
+  /** Scores with the frozen model (adapter off) or with an adapter, on the chosen backend. */
+  async scorer(model: string, backend: Backend, adapter: LoraAdapter | null): Promise<{ scorer: BatchScorer; dispose(): void }> {
+    if (backend === 'cpu') {
+      const { weights, tokenizer } = await this.cpuModel(model);
+      if (adapter) {
+        const actor = new CpuTwosomeActor(weights, tokenizer, { lora: adapter.config, optimizer: { beta1: 0.9, beta2: 0.999, eps: 1e-5, weightDecay: 0, maxGradNorm: 0 }, seed: 0, adapter });
+        return { scorer: async (requests) => (await actor.score(requests)).map(toActionScores), dispose: () => {} };
+      }
+      return {
+        scorer: async (requests) => {
+          const prompts = requests.map(({ prompt, actions }) => ({ promptIds: tokenizer.encodePrompt(prompt), actions: actions.map((a) => tokenizer.encodeAction(prompt, a)) }));
+          const { logprobs } = scoreWithLora(weights, null, prompts, { layout: 'shared', precision: 'float32' });
+          return requests.map((r, p) => r.actions.map((a, k) => ({ logprob: logprobs[p][k], nTokens: prompts[p].actions[k].length, nWords: countWords(a) })));
+        },
+        dispose: () => {},
+      };
+    }
+    const engine = await this.engine(model);
+    if (adapter) {
+      const trainer = LoraTrainer.create(engine, { adapter });
+      return {
+        scorer: async (requests) => (await trainer.score(requests)).map((s) => s.logprobs.map((logprob, k) => ({ logprob, nTokens: s.nTokens[k], nWords: s.nWords[k] }))),
+        dispose: () => trainer.dispose(),
+      };
+    }
+    return {
+      scorer: async (requests) => (await engine.score(requests)).map((s) => s.actions.map(({ logprob, nTokens, nWords }) => ({ logprob, nTokens, nWords }))),
+      dispose: () => {},
+    };
+  }
+
+  async engine(model: string): Promise<LlamaEngine> {
+    const cached = this.engines.get(model);
+    if (cached) return cached;
+    const source = resolveModelSource(model);
+    this.gpu ??= await requestNodeGpuContext();
+    const engine = await LlamaEngine.load(this.gpu, source);
+    this.engines.set(model, engine);
+    return engine;
+  }
+
+  dispose(): void {
+    for (const e of this.engines.values()) e.dispose();
+    this.engines.clear();
+    this.gpu?.device.destroy();
+    this.gpu = null;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Progress on stderr
+
+const fmt = (v: number | null | undefined, digits = 3) => (v === null || v === undefined || !Number.isFinite(v) ? '-' : v.toFixed(digits));
+
+export function formatBytes(bytes: number | null): string {
+  if (bytes === null) return '-';
+  if (bytes >= 2 ** 30) return `${(bytes / 2 ** 30).toFixed(2)} GiB`;
+  if (bytes >= 2 ** 20) return `${(bytes / 2 ** 20).toFixed(1)} MiB`;
+  return `${(bytes / 2 ** 10).toFixed(1)} KiB`;
+}
+
+/** One update as a line: progress, return, success, losses, KL, speed. */
+export function metricsLine(label: string, m: UpdateMetrics & Partial<TwosomeUpdateMetrics>): string {
+  const parts = [
+    `${label} update ${m.update}/${m.numUpdates}`,
+    `step ${m.globalStep}`,
+    `return ${fmt(m.episodicReturn)}`,
+    `success ${fmt(m.successRate, 2)}`,
+    `episodes ${m.episodes}`,
+    `pg ${fmt(m.policyLoss, 4)}`,
+    `v ${fmt(m.valueLoss, 4)}`,
+    `ent ${fmt(m.entropy)}`,
+    `kl ${fmt(m.approxKl, 4)}${m.klStopped ? ' (stop)' : ''}`,
+    `clip ${fmt(m.clipFrac, 2)}`,
+    `${fmt(m.timing.sps, 2)} steps/s`,
+  ];
+  if (m.tokensPerSecond !== undefined) parts.push(`${fmt(m.tokensPerSecond, 0)} tok/s`);
+  if (m.gpuMemoryBytes !== undefined) parts.push(`gpu ~${formatBytes(m.gpuMemoryBytes)}`);
+  return parts.join('  ');
+}
+
+export class Progress {
+  private readonly tty: boolean;
+  private drawn = false;
+
+  constructor(private readonly stream: NodeJS.WriteStream = process.stderr) {
+    this.tty = Boolean(stream.isTTY);
+  }
+
+  /** A status line: redrawn in place on a terminal, a new line otherwise. */
+  update(label: string, m: UpdateMetrics & Partial<TwosomeUpdateMetrics>): void {
+    if (!this.tty) {
+      this.stream.write(`${metricsLine(label, m)}\n`);
+      return;
+    }
+    const width = Math.max(40, (this.stream.columns || 120) - 1);
+    const barWidth = 24;
+    const filled = Math.round((barWidth * m.update) / Math.max(1, m.numUpdates));
+    const bar = `[${'#'.repeat(filled)}${'.'.repeat(barWidth - filled)}]`;
+    const line1 = `${bar} ${label} ${m.update}/${m.numUpdates} updates, ${m.globalStep} steps, ${fmt(m.timing.sps, 2)} steps/s${m.tokensPerSecond !== undefined ? `, ${fmt(m.tokensPerSecond, 0)} tok/s` : ''}`;
+    const line2 = `  return ${fmt(m.episodicReturn)}  success ${fmt(m.successRate, 2)}  pg ${fmt(m.policyLoss, 4)}  v ${fmt(m.valueLoss, 4)}  ent ${fmt(m.entropy)}  kl ${fmt(m.approxKl, 4)}${m.klStopped ? ' stop' : ''}  clip ${fmt(m.clipFrac, 2)}${m.gpuMemoryBytes !== undefined ? `  gpu ~${formatBytes(m.gpuMemoryBytes)}` : ''}`;
+    const clip = (s: string) => (s.length > width ? s.slice(0, width) : s);
+    this.stream.write(`${this.drawn ? '\x1b[1A\r\x1b[2K' : ''}${clip(line1)}\n\x1b[2K${clip(line2)}\r`);
+    this.drawn = true;
+  }
+
+  note(text: string): void {
+    if (this.tty && this.drawn) this.stream.write('\n');
+    this.drawn = false;
+    this.stream.write(`${text}\n`);
+  }
+
+  end(): void {
+    if (this.tty && this.drawn) this.stream.write('\n');
+    this.drawn = false;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// One run
+
+export interface RunRequest {
+  algo: Algo;
+  task: TaskId;
+  /** --model: 'micro', a directory or a URL (unused by PPO-MLP). */
+  model: string;
+  preset: Preset;
+  /** Where the LLM runs (default webgpu). */
+  backend?: Backend;
+  seed?: number;
+  steps?: number;
+  overrides?: ConfigOverrides;
+  promptsPerPass?: number;
+  /** SayCan: evaluation episodes. */
+  episodes?: number;
+  out: string;
+  /** A loaded checkpoint to continue (its algo, task and config win). */
+  resume?: Checkpoint;
+  /** Stop after this many updates of this call (continue later with --resume). */
+  maxUpdates?: number;
+  /** Prefix of progress lines (compare runs several). */
+  label?: string;
+}
+
+export interface RunOutcome {
+  algo: Algo;
+  dir: string;
+  /** Per-update metrics (all of the run's, resumed ones included). */
+  metrics: (UpdateMetrics & Partial<TwosomeUpdateMetrics>)[];
+  /** SayCan's evaluation. */
+  evaluation?: PolicyEvaluation;
+  /** Stopped by Ctrl-C / the signal before the run completed. */
+  interrupted: boolean;
+}
+
+const METRICS_FILE = 'metrics.jsonl';
+
+function writeMetricsFile(dir: string, algo: Algo, metrics: readonly object[]): void {
+  writeFileAtomic(join(dir, METRICS_FILE), metrics.map((m) => `${JSON.stringify({ algo, ...m })}\n`).join(''));
+}
+
+/** Trains (or, for SayCan, evaluates) one agent into `request.out`. */
+export async function runTraining(request: RunRequest, host: EngineHost, progress: Progress, signal?: AbortSignal): Promise<RunOutcome> {
+  const dir = resolve(request.out);
+  mkdirSync(dir, { recursive: true });
+  const label = request.label ?? request.algo;
+  const backend = request.backend ?? 'webgpu';
+  const run: RunInfo = request.resume?.run ?? { task: request.task, model: request.algo === 'ppo-mlp' ? null : request.model, preset: request.preset, backend, startedAt: new Date().toISOString() };
+
+  if (request.algo === 'saycan') {
+    const episodes = request.episodes ?? 10;
+    const normalization = request.overrides?.normalization ?? 'word';
+    writeFileSync(join(dir, 'run.json'), `${JSON.stringify({ algo: 'saycan', ...run, backend, normalization, episodes, greedy: true }, null, 2)}\n`);
+    const frozen = await host.scorer(request.model, backend, null);
+    const evaluation = await evaluatePolicy(request.task, frozen.scorer, { episodes, greedy: true, normalization });
+    frozen.dispose();
+    const line = { update: 0, numUpdates: 0, globalStep: 0, episodes: evaluation.episodes, episodicReturn: evaluation.meanReturn, successRate: evaluation.successRate, episodeLength: evaluation.meanLength, greedy: true };
+    writeMetricsFile(dir, 'saycan', [line]);
+    progress.note(`${label}: greedy frozen model on ${request.task}: success ${fmt(evaluation.successRate, 2)}, return ${fmt(evaluation.meanReturn)} over ${evaluation.episodes} episodes`);
+    return { algo: 'saycan', dir, metrics: [], evaluation, interrupted: false };
+  }
+
+  if (request.algo === 'ppo-mlp') {
+    const config = request.resume?.algo === 'ppo-mlp' ? request.resume.state.config : ppoMlpConfig(request.task, request);
+    const trainer = request.resume?.algo === 'ppo-mlp' ? PpoMlpTrainer.fromState(request.resume.state) : new PpoMlpTrainer(config);
+    writeFileSync(join(dir, 'run.json'), `${JSON.stringify({ algo: 'ppo-mlp', ...run, config }, null, 2)}\n`);
+    // PPO-MLP's state has no metrics history: keep the file's first `update` lines.
+    const previous = existsSync(join(dir, METRICS_FILE)) && trainer.update > 0 ? readFileSync(join(dir, METRICS_FILE), 'utf8').split('\n').filter(Boolean).slice(0, trainer.update).map((l) => JSON.parse(l)) : [];
+    writeMetricsFile(dir, 'ppo-mlp', previous);
+    const metrics: UpdateMetrics[] = previous;
+    for (let count = 0; !trainer.done && !signal?.aborted && count < (request.maxUpdates ?? Infinity); count++) {
+      const m = trainer.runUpdate();
+      metrics.push(m);
+      appendFileSync(join(dir, METRICS_FILE), `${JSON.stringify({ algo: 'ppo-mlp', ...m })}\n`);
+      saveCheckpoint(dir, makeCheckpoint('ppo-mlp', run, trainer.getState()));
+      progress.update(label, m);
+      // Let Ctrl-C through between CPU updates.
+      await new Promise((r) => setImmediate(r));
+    }
+    progress.end();
+    return { algo: 'ppo-mlp', dir, metrics, interrupted: !trainer.done };
+  }
+
+  // TWOSOME
+  const resume = request.resume?.algo === 'twosome' ? request.resume.state : undefined;
+  const config = resume?.config ?? twosomeConfig(request.task, request.preset, request);
+  const seeds = twosomeSeeds(config.seed);
+  let models: TwosomeModels;
+  if (backend === 'cpu') {
+    const { weights, tokenizer } = await host.cpuModel(request.model);
+    models = createCpuTwosomeModels(weights, tokenizer, config, seeds);
+  } else {
+    models = createGpuTwosomeModels(await host.engine(request.model), config, seeds);
+  }
+  writeFileSync(join(dir, 'run.json'), `${JSON.stringify({ algo: 'twosome', ...run, backend, config }, null, 2)}\n`);
+  writeMetricsFile(dir, 'twosome', resume?.metrics ?? []);
+  const baseModel = run.model === 'micro' ? 'twosome-web/micro' : (run.model ?? 'unknown');
+  try {
+    const trainer = await trainTwosome(config, models, {
+      state: resume,
+      signal,
+      maxUpdates: request.maxUpdates,
+      run: { promptsPerPass: request.promptsPerPass },
+      onUpdate: async (m, t) => {
+        const state = await t.getState();
+        saveCheckpoint(dir, makeCheckpoint('twosome', run, state));
+        if (state.actor.adapter) {
+          const peft = encodePeft(state.actor.adapter, baseModel);
+          writeFileAtomic(join(dir, 'adapter_config.json'), peft.config);
+          writeFileAtomic(join(dir, 'adapter_model.safetensors'), peft.weights);
+        }
+        writeFileAtomic(join(dir, 'critic.safetensors'), encodeCritic(state.critic));
+        appendFileSync(join(dir, METRICS_FILE), `${JSON.stringify({ algo: 'twosome', ...m })}\n`);
+        progress.update(label, m);
+      },
+    });
+    progress.end();
+    return { algo: 'twosome', dir, metrics: trainer.history, interrupted: !trainer.done };
+  } finally {
+    models.actor.dispose?.();
+    models.critic.dispose?.();
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// The command
+
+/** An AbortSignal that fires on the first Ctrl-C (the second one kills the process as usual). */
+export function interruptSignal(progress: Progress): { signal: AbortSignal; release(): void } {
+  const controller = new AbortController();
+  const onSigint = () => {
+    if (controller.signal.aborted) process.exit(130);
+    controller.abort();
+    progress.note('stopping after the update in progress (Ctrl-C again to quit now)');
+  };
+  process.on('SIGINT', onSigint);
+  return { signal: controller.signal, release: () => process.off('SIGINT', onSigint) };
+}
+
+export async function trainCommand(argv: string[]): Promise<number> {
+  const { values } = parseFlags(
+    argv,
+    {
+      task: { type: 'string' },
+      model: { type: 'string' },
+      algo: { type: 'string' },
+      preset: { type: 'string' },
+      steps: { type: 'string' },
+      seed: { type: 'string' },
+      out: { type: 'string' },
+      resume: { type: 'string' },
+      episodes: { type: 'string' },
+      backend: { type: 'string' },
+      'max-updates': { type: 'string' },
+      ...OVERRIDE_FLAGS,
+    },
+    USAGE,
+  );
+  const { overrides, promptsPerPass } = parseOverrides(values);
+  const maxUpdates = values['max-updates'] === undefined ? undefined : parseIntFlag(values['max-updates'], 'max-updates', 0, 1);
+  const steps = values.steps === undefined ? undefined : parseIntFlag(values.steps, 'steps', 0, 1);
+  const seed = values.seed === undefined ? undefined : parseIntFlag(values.seed, 'seed', 0, 0);
+  const episodes = parseIntFlag(values.episodes, 'episodes', 10, 1);
+
+  let resume: Checkpoint | undefined;
+  let algo: Algo;
+  let task: TaskId;
+  let preset: Preset;
+  let out: string;
+  if (values.resume !== undefined) {
+    if (!existsSync(values.resume) || !statSync(values.resume).isDirectory()) throw new UsageError(`--resume ${values.resume}: no such run directory`);
+    try {
+      resume = loadCheckpoint(values.resume);
+    } catch (error) {
+      throw new UsageError(`--resume: ${(error as Error).message}`);
+    }
+    algo = resume.algo;
+    if (values.algo !== undefined && checkAlgo(values.algo) !== algo) throw new UsageError(`--resume ${values.resume} is a ${algo} run, not ${values.algo}`);
+    task = resume.run.task;
+    if (values.task !== undefined && checkTask(values.task) !== task) throw new UsageError(`--resume ${values.resume} trains ${task}, not ${values.task}`);
+    preset = checkPreset(resume.run.preset);
+    if (values.out !== undefined && resolve(values.out) !== resolve(values.resume)) throw new UsageError('--out: a resumed run continues in its own directory (leave --out out)');
+    out = values.resume;
+  } else {
+    task = checkTask(values.task);
+    algo = checkAlgo(values.algo);
+    preset = checkPreset(values.preset);
+    out = values.out ?? join('runs', `${task}-${algo}-seed${seed ?? 'default'}`);
+  }
+  const model = values.model ?? resume?.run.model ?? 'micro';
+  const backend = checkBackend(values.backend ?? resume?.run.backend);
+  // Validate the model argument and the config before any GPU work.
+  if (algo !== 'ppo-mlp') resolveModelSource(model);
+  if (algo !== 'ppo-mlp' && backend === 'cpu' && /^[a-z]+:\/\//i.test(model)) throw new UsageError(`--backend cpu needs a model directory or "micro", not a URL (${model})`);
+  if (!resume && algo === 'twosome') twosomeConfig(task, preset, { seed, steps, overrides });
+  if (!resume && algo === 'ppo-mlp') ppoMlpConfig(task, { seed, steps, overrides });
+
+  const progress = new Progress();
+  const host = new EngineHost();
+  const interrupt = interruptSignal(progress);
+  try {
+    const outcome = await runTraining({ algo, task, model, preset, backend, seed, steps, overrides, promptsPerPass, episodes, out, resume, maxUpdates }, host, progress, interrupt.signal);
+    const last = outcome.metrics[outcome.metrics.length - 1];
+    const summary =
+      outcome.algo === 'saycan'
+        ? `saycan ${task}: success ${fmt(outcome.evaluation?.successRate, 2)}, return ${fmt(outcome.evaluation?.meanReturn)}`
+        : `${outcome.algo} ${task}: ${last ? `${last.update}/${last.numUpdates} updates, ${last.globalStep} steps, last return ${fmt(last.episodicReturn)}, success ${fmt(last.successRate, 2)}` : 'no updates'}${outcome.interrupted ? ` (stopped early; continue with --resume ${outcome.dir})` : ''}`;
+    process.stdout.write(`${summary}; wrote ${outcome.dir}\n`);
+    return interrupt.signal.aborted ? 130 : 0;
+  } finally {
+    interrupt.release();
+    host.dispose();
+  }
+}

@@ -1,0 +1,160 @@
+/**
+ * TWOSOME's actor on the CPU reference of the model (src/llm/reference/backward.ts): the same scoring (shared
+ * prompt layout, float32 activations), the same LoRA gradients (float64) and torch-like AdamW with global-norm
+ * clipping. Far slower than a real GPU, but for tiny models (the shipped micro model) much faster than WebGPU
+ * on SwiftShader, so learning experiments and tests of the full pipeline can run without a GPU. It matches the
+ * GPU actor up to float rounding (not bit for bit).
+ */
+import { lastPromptHidden, loraGradients, scoreWithLora, zeroLoraGradients, type LoraModuleGradient, type ScoringPrompt } from '../llm/reference/backward';
+import { checkLoraConfig, initLoraAdapter, type LoraAdapter, type LoraConfig } from '../llm/lora';
+import { initCritic } from '../llm/reference/critic';
+import type { LlmTokenizer } from '../llm/tokenizer';
+import type { LlamaWeights } from '../llm/weights';
+import { Rng } from '../util/rng';
+import { countWords } from '../util/words';
+import { Adam } from './adam';
+import type { PpoConfig } from './config';
+import { clipGradNorm } from './minibatch';
+import { adamStateFromOptimizer, CpuCritic, optimizerStateFromAdam, type ActorState, type AdamSettings, type OptimizerStepInfo, type PolicyRequest, type PolicyScores, type TwosomeActor } from './twosome-model';
+
+export interface CpuActorOptions {
+  lora: LoraConfig;
+  optimizer: AdamSettings;
+  /** Seed of the adapter's PEFT init (as the GPU actor's). */
+  seed: number;
+  /** Start from these adapter values instead (evaluation of a trained adapter). */
+  adapter?: LoraAdapter;
+}
+
+export class CpuTwosomeActor implements TwosomeActor {
+  readonly featureDim: number;
+  readonly adapter: LoraAdapter;
+  private readonly params: Float32Array[];
+  private readonly grads: Float32Array[];
+  private readonly acc: LoraModuleGradient[];
+  private readonly adam: Adam;
+  private readonly featureMemo = new Map<string, Float32Array>();
+  private tokenCount = 0;
+
+  constructor(
+    readonly weights: LlamaWeights,
+    readonly tokenizer: LlmTokenizer,
+    private readonly options: CpuActorOptions,
+  ) {
+    this.featureDim = weights.config.hidden;
+    this.adapter = options.adapter
+      ? { ...options.adapter, modules: options.adapter.modules.map((m) => ({ ...m, a: m.a.slice(), b: m.b.slice() })) }
+      : initLoraAdapter(weights.config, options.lora, new Rng(options.seed));
+    this.params = this.adapter.modules.flatMap((m) => [m.a, m.b]);
+    this.grads = this.params.map((p) => new Float32Array(p.length));
+    this.acc = zeroLoraGradients(this.adapter);
+    const s = options.optimizer;
+    this.adam = new Adam(this.params, { lr: 0, beta1: s.beta1, beta2: s.beta2, eps: s.eps, weightDecay: s.weightDecay, decoupled: true });
+  }
+
+  get tokens(): number {
+    return this.tokenCount;
+  }
+
+  private encode(requests: readonly PolicyRequest[]): ScoringPrompt[] {
+    return requests.map(({ prompt, actions }) => {
+      const promptIds = this.tokenizer.encodePrompt(prompt);
+      const ids = actions.map((a) => this.tokenizer.encodeAction(prompt, a));
+      this.tokenCount += promptIds.length + ids.reduce((s, x) => s + x.length, 0);
+      return { promptIds, actions: ids };
+    });
+  }
+
+  private scoresOf(requests: readonly PolicyRequest[], prompts: ScoringPrompt[], logprobs: number[][]): PolicyScores[] {
+    return requests.map((r, p) => ({ logprobs: logprobs[p], nTokens: prompts[p].actions.map((a) => a.length), nWords: r.actions.map(countWords) }));
+  }
+
+  async score(requests: readonly PolicyRequest[]): Promise<PolicyScores[]> {
+    const prompts = this.encode(requests);
+    const { logprobs } = scoreWithLora(this.weights, this.adapter, prompts, { layout: 'shared', precision: 'float32' });
+    return this.scoresOf(requests, prompts, logprobs);
+  }
+
+  async features(requests: readonly PolicyRequest[]): Promise<Float32Array[]> {
+    return requests.map(({ prompt }) => {
+      let f = this.featureMemo.get(prompt);
+      if (!f) {
+        const ids = this.tokenizer.encodePrompt(prompt);
+        this.tokenCount += ids.length;
+        f = Float32Array.from(lastPromptHidden(this.weights, ids, { precision: 'float32' }));
+        this.featureMemo.set(prompt, f);
+      }
+      return f;
+    });
+  }
+
+  async accumulate(requests: readonly PolicyRequest[], lossGrad: (scores: PolicyScores[]) => ArrayLike<number>[]): Promise<void> {
+    const prompts = this.encode(requests);
+    // The loss needs the scores before its gradient: one forward for the scores, then forward + backward.
+    const { logprobs } = scoreWithLora(this.weights, this.adapter, prompts, { layout: 'shared', precision: 'float32' });
+    const dLdS = lossGrad(this.scoresOf(requests, prompts, logprobs));
+    const { modules } = loraGradients(this.weights, this.adapter, prompts, dLdS, { layout: 'shared', precision: 'float32' });
+    modules.forEach((g, i) => {
+      const acc = this.acc[i];
+      for (let j = 0; j < g.a.length; j++) acc.a[j] += g.a[j];
+      for (let j = 0; j < g.b.length; j++) acc.b[j] += g.b[j];
+    });
+  }
+
+  async zeroGrad(): Promise<void> {
+    for (const g of this.acc) {
+      g.a.fill(0);
+      g.b.fill(0);
+    }
+  }
+
+  async step(lr: number): Promise<OptimizerStepInfo> {
+    this.acc.forEach((g, i) => {
+      this.grads[2 * i].set(g.a);
+      this.grads[2 * i + 1].set(g.b);
+    });
+    const gradNorm = clipGradNorm(this.grads, this.options.optimizer.maxGradNorm);
+    this.adam.lr = lr;
+    this.adam.step(this.grads);
+    await this.zeroGrad();
+    return { gradNorm, finite: Number.isFinite(gradNorm), step: this.adam.stepCount, skippedSteps: 0 };
+  }
+
+  async getState(): Promise<ActorState> {
+    return {
+      adapter: { ...this.adapter, modules: this.adapter.modules.map((m) => ({ ...m, a: m.a.slice(), b: m.b.slice() })) },
+      tensors: [],
+      optimizer: optimizerStateFromAdam(this.adam),
+    };
+  }
+
+  async setState(state: ActorState): Promise<void> {
+    if (!state.adapter || state.adapter.modules.length !== this.adapter.modules.length) throw new Error('the state has no adapter for this model');
+    state.adapter.modules.forEach((m, i) => {
+      this.adapter.modules[i].a.set(m.a);
+      this.adapter.modules[i].b.set(m.b);
+    });
+    this.adam.setState(adamStateFromOptimizer(state.optimizer, this.adam.lr));
+    await this.zeroGrad();
+  }
+
+  memoryEstimate(): number | null {
+    return null;
+  }
+}
+
+/** The actor and critic of a run on the CPU reference (fresh from the run's seeds, as createGpuTwosomeModels). */
+export function createCpuTwosomeModels(weights: LlamaWeights, tokenizer: LlmTokenizer, config: PpoConfig, seeds: { lora: number; critic: number }): { actor: CpuTwosomeActor; critic: CpuCritic } {
+  if (config.critic.bias) throw new Error('the critic has no biases (critic.bias must be false, as the paper)');
+  const policy = { beta1: 0.9, beta2: 0.999, eps: config.adamEps, weightDecay: config.policyWeightDecay, maxGradNorm: config.maxGradNorm };
+  const actor = new CpuTwosomeActor(weights, tokenizer, { lora: loraConfigOf(config.lora), optimizer: policy, seed: seeds.lora });
+  const critic = new CpuCritic(initCritic(weights.config.hidden, new Rng(seeds.critic), config.critic.hiddenSizes), { ...policy, weightDecay: 0 });
+  return { actor, critic };
+}
+
+function loraConfigOf(lora: PpoConfig['lora']): LoraConfig {
+  const config = { r: lora.r, alpha: lora.alpha, dropout: lora.dropout, targets: lora.targets.slice() } as LoraConfig;
+  const problems = checkLoraConfig(config);
+  if (problems.length) throw new Error(problems.join('; '));
+  return config;
+}

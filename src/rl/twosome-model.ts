@@ -1,0 +1,208 @@
+/**
+ * What the TWOSOME trainer needs from the model, as two interfaces, so the trainer's control flow runs the
+ * same on the WebGPU engine (twosome-gpu.ts) and on fakes in unit tests:
+ *
+ * - `TwosomeActor`: the LLM with the LoRA adapter. Scores each prompt's offered actions with the adapter ON
+ *   (summed action-token log-probs S_k, token and word counts: spec 1.1), accumulates LoRA gradients for a
+ *   caller-given dL/dS, steps its AdamW, and gives the critic's input: the final-norm hidden state of each
+ *   prompt's last token with the adapter OFF (spec 1.3).
+ * - `TwosomeCritic`: the MLP head on those features with its own Adam (spec 2.1-2.2).
+ *
+ * States are plain structured-cloneable data (typed arrays, numbers, strings), for checkpoints in a file or in
+ * IndexedDB. `CpuCritic` is the critic on the CPU (reference MLP + Adam), used by tests and small runs.
+ */
+import type { LoraAdapter } from '../llm/lora';
+import { criticBackward, criticForward, initCritic, type Critic } from '../llm/reference/critic';
+import type { Rng } from '../util/rng';
+import { Adam } from './adam';
+import { clipGradNorm } from './minibatch';
+
+/** One prompt and the texts it offers (an env observation). */
+export interface PolicyRequest {
+  prompt: string;
+  actions: readonly string[];
+}
+
+/** An actor's scores of one prompt's actions (what `actionDistribution` needs, per action). */
+export interface PolicyScores {
+  logprobs: readonly number[];
+  nTokens: readonly number[];
+  nWords: readonly number[];
+}
+
+/** Result of one optimizer step (as the GPU optimizer reports it). */
+export interface OptimizerStepInfo {
+  /** Global gradient norm before clipping. */
+  gradNorm: number;
+  /** false: a non-finite gradient; the step was skipped. */
+  finite: boolean;
+  step: number;
+  skippedSteps: number;
+}
+
+/** Adam/AdamW moments and counters, in parameter order (GpuAdam's `readState()` layout). */
+export interface OptimizerState {
+  step: number;
+  skippedSteps: number;
+  moments: { m: Float32Array; v: Float32Array }[];
+}
+
+export interface ActorState {
+  /** The LoRA adapter's values (the GPU actor); null for test actors, which keep theirs in `tensors`. */
+  adapter: LoraAdapter | null;
+  tensors: Float32Array[];
+  optimizer: OptimizerState;
+}
+
+export interface CriticState {
+  /** [in, h1, ..., 1] */
+  sizes: number[];
+  /** W_l [sizes[l+1], sizes[l]] row-major. */
+  weights: Float32Array[];
+  optimizer: OptimizerState;
+}
+
+/** The shapes of one policy micro-batch, for the GPU memory estimate. */
+export interface MemoryQuery {
+  /** Observations of the rollout (the estimate takes the largest prompt, action count and action). */
+  requests: readonly PolicyRequest[];
+  /** Prompts per forward+backward pass. */
+  promptsPerPass: number;
+  criticHidden: readonly number[];
+  criticBatch: number;
+}
+
+export interface TwosomeActor {
+  /** Width of the critic features. */
+  readonly featureDim: number;
+  /** Tokens run through the model so far (forward rows: prompts and actions), for tokens/s. */
+  readonly tokens: number;
+  /** Scores with the adapter on; one entry per request, in order. */
+  score(requests: readonly PolicyRequest[]): Promise<PolicyScores[]>;
+  /** The critic's input per request: last prompt token's final-norm hidden state, adapter off. */
+  features(requests: readonly PolicyRequest[]): Promise<Float32Array[]>;
+  /**
+   * Forward with the adapter on, then `lossGrad(scores)` returns dL/dS[p][k], and the backward adds the
+   * adapter's gradients to the accumulated ones.
+   */
+  accumulate(requests: readonly PolicyRequest[], lossGrad: (scores: PolicyScores[]) => ArrayLike<number>[]): Promise<void>;
+  /** Discards the accumulated gradients. */
+  zeroGrad(): Promise<void>;
+  /** Clip (global norm), AdamW step at `lr` on the accumulated gradients, and zero them. */
+  step(lr: number): Promise<OptimizerStepInfo>;
+  getState(): Promise<ActorState>;
+  setState(state: ActorState): Promise<void>;
+  /** Planned peak GPU bytes of training with these shapes, or null where nothing is on a GPU. */
+  memoryEstimate?(query: MemoryQuery): number | null;
+  dispose?(): void;
+}
+
+export interface TwosomeCritic {
+  readonly sizes: readonly number[];
+  values(features: readonly Float32Array[]): Promise<Float32Array>;
+  /** Forward, then `lossGrad(values)` gives dL/dv, and the backward adds the gradients. Returns the values. */
+  accumulate(features: readonly Float32Array[], lossGrad: (values: Float32Array) => ArrayLike<number>): Promise<Float32Array>;
+  zeroGrad(): Promise<void>;
+  step(lr: number): Promise<OptimizerStepInfo>;
+  getState(): Promise<CriticState>;
+  setState(state: CriticState): Promise<void>;
+  dispose?(): void;
+}
+
+/** Adam settings shared by both optimizers (spec 2.2: eps 1e-5, clip 0.5; AdamW decay 0 for the policy). */
+export interface AdamSettings {
+  beta1: number;
+  beta2: number;
+  eps: number;
+  weightDecay: number;
+  maxGradNorm: number;
+}
+
+export function optimizerStateFromAdam(adam: Adam, skippedSteps = 0): OptimizerState {
+  const s = adam.getState();
+  return { step: s.step, skippedSteps, moments: s.m.map((m, i) => ({ m, v: s.v[i] })) };
+}
+
+export function adamStateFromOptimizer(state: OptimizerState, lr: number) {
+  return { step: state.step, lr, m: state.moments.map((x) => x.m.slice()), v: state.moments.map((x) => x.v.slice()) };
+}
+
+/**
+ * The critic head on the CPU: the reference MLP (src/llm/reference/critic.ts, float32 activations, float64
+ * gradients stored as float32) and torch-like Adam with global-norm clipping.
+ */
+export class CpuCritic implements TwosomeCritic {
+  private readonly critic: Critic;
+  private readonly grads: Float32Array[];
+  private readonly adam: Adam;
+
+  constructor(
+    critic: Critic,
+    private readonly settings: AdamSettings,
+  ) {
+    this.critic = { sizes: critic.sizes.slice(), weights: critic.weights.map((w) => w.slice()) };
+    this.grads = this.critic.weights.map((w) => new Float32Array(w.length));
+    this.adam = new Adam(this.critic.weights, { lr: 0, beta1: settings.beta1, beta2: settings.beta2, eps: settings.eps, weightDecay: settings.weightDecay, decoupled: true });
+  }
+
+  static init(inputDim: number, hidden: readonly number[], rng: Rng, settings: AdamSettings): CpuCritic {
+    return new CpuCritic(initCritic(inputDim, rng, hidden), settings);
+  }
+
+  get sizes(): readonly number[] {
+    return this.critic.sizes;
+  }
+
+  private input(features: readonly Float32Array[]): Float32Array {
+    const D = this.critic.sizes[0];
+    const x = new Float32Array(features.length * D);
+    features.forEach((f, i) => {
+      if (f.length !== D) throw new RangeError(`critic: a feature row has ${f.length} values, expected ${D}`);
+      x.set(f, i * D);
+    });
+    return x;
+  }
+
+  async values(features: readonly Float32Array[]): Promise<Float32Array> {
+    return Float32Array.from(criticForward(this.critic, this.input(features), features.length).values);
+  }
+
+  async accumulate(features: readonly Float32Array[], lossGrad: (values: Float32Array) => ArrayLike<number>): Promise<Float32Array> {
+    const fwd = criticForward(this.critic, this.input(features), features.length);
+    const values = Float32Array.from(fwd.values);
+    const g = criticBackward(this.critic, fwd, lossGrad(values));
+    g.weights.forEach((gw, l) => {
+      const acc = this.grads[l];
+      for (let i = 0; i < acc.length; i++) acc[i] += gw[i];
+    });
+    return values;
+  }
+
+  async zeroGrad(): Promise<void> {
+    this.grads.forEach((g) => g.fill(0));
+  }
+
+  async step(lr: number): Promise<OptimizerStepInfo> {
+    const gradNorm = clipGradNorm(this.grads, this.settings.maxGradNorm);
+    this.adam.lr = lr;
+    this.adam.step(this.grads);
+    this.grads.forEach((g) => g.fill(0));
+    return { gradNorm, finite: Number.isFinite(gradNorm), step: this.adam.stepCount, skippedSteps: 0 };
+  }
+
+  async getState(): Promise<CriticState> {
+    return { sizes: this.critic.sizes.slice(), weights: this.critic.weights.map((w) => w.slice()), optimizer: optimizerStateFromAdam(this.adam) };
+  }
+
+  async setState(state: CriticState): Promise<void> {
+    if (state.sizes.join() !== this.critic.sizes.join()) throw new Error(`critic state has sizes [${state.sizes.join(', ')}], this critic [${this.critic.sizes.join(', ')}]`);
+    state.weights.forEach((w, l) => this.critic.weights[l].set(w));
+    this.adam.setState(adamStateFromOptimizer(state.optimizer, this.adam.lr));
+    this.grads.forEach((g) => g.fill(0));
+  }
+}
+
+/** Per-action scores in the shape `actionDistribution` takes. */
+export function toActionScores(s: PolicyScores): { logprob: number; nTokens: number; nWords: number }[] {
+  return s.logprobs.map((logprob, k) => ({ logprob, nTokens: s.nTokens[k], nWords: s.nWords[k] }));
+}

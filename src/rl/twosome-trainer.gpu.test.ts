@@ -1,0 +1,118 @@
+// TWOSOME on the WebGPU engine with the shipped micro model: real PPO updates (LoRA policy on the GPU, GPU
+// critic), exact resume from a serialized state, and agreement with the CPU reference actor and critic. A tiny
+// config keeps it to about a minute on SwiftShader.
+import { resolve } from 'node:path';
+import { deserialize, serialize } from 'node:v8';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { GpuContext } from '../gpu/device';
+import { requestNodeGpuContext } from '../gpu/node-gpu';
+import { LlamaEngine } from '../llm/engine';
+import { directorySource, loadLlamaModelAndTokenizer } from '../llm/weights-node';
+import { quickPpoConfig, type PpoConfig } from './config';
+import { initCritic } from '../llm/reference/critic';
+import { Rng } from '../util/rng';
+import { CpuTwosomeActor } from './twosome-cpu';
+import { adamSettings, createGpuTwosomeModels, engineLoraConfig } from './twosome-gpu';
+import { CpuCritic } from './twosome-model';
+import { TwosomeTrainer, twosomeSeeds, type TwosomeUpdateMetrics } from './twosome-trainer';
+
+let ctx: GpuContext;
+let engine: LlamaEngine;
+beforeAll(async () => {
+  ctx = await requestNodeGpuContext();
+  engine = await LlamaEngine.load(ctx, directorySource(resolve(process.cwd(), 'public/models/micro')));
+});
+afterAll(() => {
+  engine?.dispose();
+  ctx?.device.destroy();
+});
+
+// 2 envs x 2 steps, one policy minibatch of 4 and one value minibatch per update.
+const TINY: PpoConfig = {
+  ...quickPpoConfig('tomato-salad'),
+  numEnvs: 2,
+  numSteps: 2,
+  policyNumMinibatches: 1,
+  valueNumMinibatches: 1,
+  gradientAccumulationSteps: 1,
+  policyLr: 3e-3,
+  valueLr: 1e-3,
+  totalTimesteps: 4 * 3,
+  critic: { hiddenSizes: [32, 16], bias: false },
+};
+
+function build() {
+  const models = createGpuTwosomeModels(engine, TINY, twosomeSeeds(TINY.seed));
+  return { models, trainer: new TwosomeTrainer(TINY, models) };
+}
+
+/** Metrics without the throughput figures (wall clock; tokens depend on the feature memo's history). */
+function det(m: TwosomeUpdateMetrics) {
+  const { timing: _t, tokensPerSecond: _s, tokens: _n, ...rest } = m;
+  return rest;
+}
+
+describe('TWOSOME on the micro model (WebGPU)', () => {
+  it('real updates train the adapter and the critic; a resumed run continues exactly', async () => {
+    const a = build();
+    const before = await a.trainer.getState();
+    const m1 = await a.trainer.runUpdate();
+    const m2 = await a.trainer.runUpdate();
+    for (const m of [m1, m2]) {
+      expect(m.policySteps).toBe(1);
+      expect(m.valueSteps).toBe(1);
+      for (const k of ['valueLoss', 'policyLoss', 'entropy', 'approxKl', 'clipFrac', 'policyGradNorm', 'valueGradNorm', 'explainedVariance'] as const) expect(Number.isFinite(m[k])).toBe(true);
+      expect(m.tokens).toBeGreaterThan(0);
+      expect(m.gpuMemoryBytes).toBeGreaterThan(0);
+      expect(m.skippedSteps).toBe(0);
+    }
+    // The first minibatch sees the rollout's own parameters: ratio 1 up to float noise.
+    expect(m1.approxKl).toBeLessThan(1e-6);
+    expect(m2.globalStep).toBe(8);
+    const after = await a.trainer.getState();
+    const changed = (x: Float32Array, y: Float32Array) => x.some((v, i) => v !== y[i]);
+    expect(after.actor.adapter?.modules.some((m, i) => changed(m.b, before.actor.adapter!.modules[i].b))).toBe(true);
+    expect(after.critic.weights.some((w, l) => changed(w, before.critic.weights[l]))).toBe(true);
+    expect(after.actor.optimizer.step).toBe(2);
+    expect(after.critic.optimizer.step).toBe(2);
+
+    // Resume: one update, a structured-clone round trip of the state, fresh models, one more update.
+    const b = build();
+    await b.trainer.runUpdate();
+    const saved = deserialize(serialize(await b.trainer.getState()));
+    b.models.actor.dispose();
+    b.models.critic.dispose();
+    const c = build();
+    await c.trainer.setState(saved);
+    const resumed = await c.trainer.runUpdate();
+    expect(det(resumed)).toEqual(det(m2));
+    const end = await c.trainer.getState();
+    end.actor.adapter?.modules.forEach((m, i) => {
+      expect(m.a).toEqual(after.actor.adapter!.modules[i].a);
+      expect(m.b).toEqual(after.actor.adapter!.modules[i].b);
+    });
+    expect(end.critic.weights).toEqual(after.critic.weights);
+    expect(end.actor.optimizer).toEqual(after.actor.optimizer);
+    expect(end.critic.optimizer).toEqual(after.critic.optimizer);
+    expect(end.envs).toEqual(after.envs);
+    for (const x of [a, c]) {
+      x.models.actor.dispose();
+      x.models.critic.dispose();
+    }
+
+    // The CPU reference actor and critic (same math, float rounding aside) give the same run.
+    const { weights, tokenizer } = await loadLlamaModelAndTokenizer(resolve(process.cwd(), 'public/models/micro'));
+    const seeds = twosomeSeeds(TINY.seed);
+    const cpu = new TwosomeTrainer(TINY, {
+      actor: new CpuTwosomeActor(weights, tokenizer, { lora: engineLoraConfig(TINY.lora), optimizer: adamSettings(TINY, 'policy'), seed: seeds.lora }),
+      critic: new CpuCritic(initCritic(weights.config.hidden, new Rng(seeds.critic), TINY.critic.hiddenSizes), adamSettings(TINY, 'value')),
+    });
+    for (const gpu of [m1, m2]) {
+      const ref = await cpu.runUpdate();
+      expect([ref.globalStep, ref.primitiveSteps, ref.episodes, ref.policySteps, ref.klStopped]).toEqual([gpu.globalStep, gpu.primitiveSteps, gpu.episodes, gpu.policySteps, gpu.klStopped]);
+      for (const k of ['entropy', 'policyLoss', 'valueLoss', 'policyGradNorm', 'valueGradNorm'] as const) {
+        expect(Math.abs((ref[k] as number) - (gpu[k] as number)), k).toBeLessThan(1e-3 * Math.max(1, Math.abs(gpu[k] as number)));
+      }
+    }
+  });
+});
