@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import type { LoraAdapter } from '../llm/lora';
 import { NORMALIZATIONS, type Normalization } from '../rl/config';
 import { evaluatePolicy } from '../rl/evaluate';
-import { decodePeft } from '../rl/twosome-peft';
+import { bindAdapter, decodePeftAdapter } from '../share';
 import { parseFlags, parseIntFlag } from './args';
 import { UsageError } from './errors';
 import { checkBackend, checkTask, EngineHost } from './train';
@@ -61,7 +61,7 @@ export async function evalCommand(argv: string[]): Promise<number> {
     if (adapterFiles) {
       const shape = backend === 'cpu' ? (await host.cpuModel(model)).weights.config : (await host.engine(model)).config;
       try {
-        adapter = decodePeft(adapterFiles.config, adapterFiles.weights, shape);
+        adapter = bindAdapter(decodePeftAdapter(adapterFiles).weights, shape, 'adapter_model.safetensors', model);
       } catch (error) {
         throw new UsageError(`--adapter ${values.adapter}: ${(error as Error).message}`);
       }

@@ -27,7 +27,7 @@ import { evaluatePolicy, type BatchScorer, type PolicyEvaluation } from '../rl/e
 import { PpoMlpTrainer } from '../rl/ppo-mlp';
 import type { UpdateMetrics } from '../rl/rollout';
 import { createGpuTwosomeModels } from '../rl/twosome-gpu';
-import { encodeCritic, encodePeft } from '../rl/twosome-peft';
+import { baseModelName, encodeCritic, encodePeftAdapter } from '../share';
 import { trainTwosome, twosomeSeeds, type TwosomeModels, type TwosomeUpdateMetrics } from '../rl/twosome-trainer';
 import { parseFlags, parseIntFlag, parseNumberFlag } from './args';
 import { UsageError } from './errors';
@@ -406,7 +406,7 @@ export async function runTraining(request: RunRequest, host: EngineHost, progres
   }
   writeFileSync(join(dir, 'run.json'), `${JSON.stringify({ algo: 'twosome', ...run, backend, config }, null, 2)}\n`);
   writeMetricsFile(dir, 'twosome', resume?.metrics ?? []);
-  const baseModel = run.model === 'micro' ? 'twosome-web/micro' : (run.model ?? 'unknown');
+  const baseModel = baseModelName(run.model ?? 'micro');
   try {
     const trainer = await trainTwosome(config, models, {
       state: resume,
@@ -417,7 +417,7 @@ export async function runTraining(request: RunRequest, host: EngineHost, progres
         const state = await t.getState();
         saveCheckpoint(dir, makeCheckpoint('twosome', run, state));
         if (state.actor.adapter) {
-          const peft = encodePeft(state.actor.adapter, baseModel);
+          const peft = encodePeftAdapter(state.actor.adapter, { baseModel });
           writeFileAtomic(join(dir, 'adapter_config.json'), peft.config);
           writeFileAtomic(join(dir, 'adapter_model.safetensors'), peft.weights);
         }

@@ -16,7 +16,6 @@ export * from './ppo-mlp';
 export * from './saycan';
 export * from './twosome-model';
 export * from './twosome-trainer';
-export * from './twosome-peft';
 export * from './evaluate';
 export * from './compare';
 export * from './checkpoint';

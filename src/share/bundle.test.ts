@@ -99,7 +99,7 @@ describe('bundles', () => {
     expect(files[PEFT_WEIGHTS_FILE]).toEqual(peft.weights);
     const critic = readSafetensors(files[BUNDLE_CRITIC_FILE], 'c');
     expect(critic.header.tensors.map((t) => [t.name, t.shape])).toEqual([['0.weight', [32, 64]], ['2.weight', [16, 32]], ['4.weight', [1, 16]]]);
-    expect(critic.header.metadata).toEqual({ format: 'pt' });
+    expect(critic.header.metadata).toEqual({ format: 'pt', sizes: '64,32,16,1' });
     const manifest = JSON.parse(new TextDecoder().decode(files[BUNDLE_MANIFEST_FILE]));
     expect(Object.keys(manifest)).toEqual(['format', 'version', 'modelId', 'baseModel', 'task', 'normalization', 'seed', 'training', 'critic']);
     expect(new TextDecoder().decode(files[BUNDLE_METRICS_FILE]).split('\n')).toHaveLength(3);

@@ -23,7 +23,7 @@ import { adapterHiddenSize, adapterWeightsOf, baseModelMismatch, bindAdapter, ch
 import { bytesToFloat32, decodeUtf8, encodeUtf8, float32ToBytes, halfBytesToFloat32 } from './bytes';
 import { AdapterFormatError, quote } from './errors';
 import { hasKey, isJsonObject, JsonParseError, parseJsonStrict, type JsonObject, type JsonValue } from './json';
-import { limitsWith, type AdapterLimits } from './limits';
+import { DEFAULT_LIMITS, limitsWith, type AdapterLimits } from './limits';
 import { decodePeftAdapter, encodePeftAdapter, PEFT_CONFIG_FILE, PEFT_WEIGHTS_FILE, type PeftWeightsDtype } from './peft';
 import { readSafetensors, tensorData, writeSafetensors } from './safetensors';
 import { readZip, writeZip } from './zip';
@@ -93,6 +93,18 @@ function checkCritic(critic: CriticWeights, file: string, maxAbs: number, maxDim
 }
 
 /** The bundle's bytes (a zip). */
+/**
+ * critic.safetensors: the value head as torch.nn.Sequential(Linear, ReLU, Linear, ...) names its weights
+ * ("0.weight", "2.weight", ...; [out, in], F32, no biases), with its sizes in the metadata.
+ */
+export function encodeCritic(critic: CriticWeights): Uint8Array {
+  checkCritic(critic, 'critic', Infinity, Number.MAX_SAFE_INTEGER);
+  return writeSafetensors(
+    critic.weights.map((w, l) => ({ name: `${2 * l}.weight`, dtype: 'F32' as const, shape: [critic.sizes[l + 1], critic.sizes[l]], data: float32ToBytes(w) })),
+    { format: 'pt', sizes: critic.sizes.join(',') },
+  );
+}
+
 export function encodeBundle(input: BundleInput): Uint8Array {
   if (!MODEL_ID.test(input.modelId)) throw new RangeError(`bundle: bad model id ${quote(input.modelId)}`);
   if (input.task !== null && !isTaskId(input.task)) throw new RangeError(`bundle: unknown task ${quote(input.task)}`);
@@ -123,10 +135,7 @@ export function encodeBundle(input: BundleInput): Uint8Array {
   if (critic) {
     entries.push({
       name: BUNDLE_CRITIC_FILE,
-      data: writeSafetensors(
-        critic.weights.map((w, l) => ({ name: `${2 * l}.weight`, dtype: 'F32' as const, shape: [critic.sizes[l + 1], critic.sizes[l]], data: float32ToBytes(w) })),
-        { format: 'pt' },
-      ),
+      data: encodeCritic(critic),
       compress: false,
     });
   }
@@ -154,7 +163,8 @@ function parseJsonEntry(bytes: Uint8Array, file: string, maxDepth: number): Json
   }
 }
 
-function decodeCritic(bytes: Uint8Array, sizes: number[], file: string, lim: AdapterLimits): CriticWeights {
+/** Reads and validates critic.safetensors of the given sizes (see encodeCritic). */
+export function decodeCritic(bytes: Uint8Array, sizes: number[], file: string, lim: AdapterLimits = DEFAULT_LIMITS): CriticWeights {
   if (bytes.length > lim.maxWeightsBytes) throw new AdapterFormatError(file, `${bytes.length} bytes, over the limit of ${lim.maxWeightsBytes}`);
   const st = readSafetensors(bytes, file, { maxHeaderBytes: lim.maxHeaderBytes, maxTensors: 64 });
   const expected = sizes.length - 1;
