@@ -41,10 +41,9 @@ fn key_row(seg: vec4<u32>, k: u32) -> u32 {
   return seg.z + (k - seg.y);
 }
 
-@compute @workgroup_size(WG)
-fn attention_forward(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
-  let r = wid.x;
-  let h = wid.y;
+// The forward of one (row r, head h) by one workgroup; returns the row's log-sum-exp of the scaled scores
+// (the same value in every thread), which the backward needs.
+fn attention_row(r: u32, h: u32, lid: u32) -> f32 {
   let hd = params.head_dim;
   let stride = (params.heads + 2u * params.kv_heads) * hd;
   let g = h / (params.heads / params.kv_heads);
@@ -111,6 +110,21 @@ fn attention_forward(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invoc
     let d = lid + i * WG;
     if (d < hd) { out[r * params.heads * hd + h * hd + d] = acc[i] / running_sum; }
   }
+  return running_max + log(running_sum);
+}
+
+@compute @workgroup_size(WG)
+fn attention_forward(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+  _ = attention_row(wid.x, wid.y, lid);
+}
+
+// The forward that also keeps lse[r, h] (binding 5, declared with the backward below). The backward's
+// per-layer recomputation runs this one, so attention_backward_delta need not walk the keys again: the value
+// is the one attention_backward_rowstats computes, by the same operations in the same order.
+@compute @workgroup_size(WG)
+fn attention_forward_lse(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+  let row_lse = attention_row(wid.x, wid.y, lid);
+  if (lid == 0u) { lse[wid.x * params.heads + wid.y] = row_lse; }
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -199,6 +213,19 @@ fn attention_backward_rowstats(@builtin(workgroup_id) wid: vec3<u32>, @builtin(l
     lse[r * params.heads + h] = running_max + log(running_sum);
     delta[r * params.heads + h] = dsum;
   }
+}
+
+// delta alone per (row, head), when attention_forward_lse has written lse (the training path).
+@compute @workgroup_size(WG)
+fn attention_backward_delta(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+  let r = wid.x;
+  let h = wid.y;
+  let hd = params.head_dim;
+  var dot_out = 0.0;
+  let o = r * params.heads * hd + h * hd;
+  for (var d = lid; d < hd; d += WG) { dot_out += dout[o + d] * out[o + d]; }
+  let dsum = block_sum(lid, dot_out);
+  if (lid == 0u) { delta[r * params.heads + h] = dsum; }
 }
 
 // dq per (row, head): keys in chunks of WG, one key per thread, then each thread sums its output dims.

@@ -91,6 +91,20 @@ describe('LoRA backward on Dawn', () => {
         expect(relativeError(g.a, refGrads[i].a)).toBeLessThan(1e-4);
         expect(relativeError(g.b, refGrads[i].b)).toBeLessThan(1e-4);
       });
+      // Right after the forward the backward skips recomputing the last layer (the scratch holds it). Run again
+      // without a forward: the scratch now holds layer 0's values, so every layer must be recomputed, and the
+      // same gradients accumulate a second time, bit for bit; and again after a fresh forward (skip again).
+      backward.run(tokenGrads);
+      const twice = await readLora(device, lora, 'grads');
+      await forward.run();
+      backward.run(tokenGrads);
+      const thrice = await readLora(device, lora, 'grads');
+      gpuGrads.forEach((g, i) => {
+        expect(twice[i].a).toEqual(g.a.map((v) => 2 * v));
+        expect(twice[i].b).toEqual(g.b.map((v) => 2 * v));
+        expect(relativeError(thrice[i].a, g.a.map((v) => 3 * v))).toBeLessThan(1e-6);
+        expect(relativeError(thrice[i].b, g.b.map((v) => 3 * v))).toBeLessThan(1e-6);
+      });
       backward.dispose();
       forward.dispose();
       destroyLora(lora);

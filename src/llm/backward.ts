@@ -15,7 +15,7 @@
  *     gate_up = xn2 · W_gu^T (+LoRA)           ->  dxn2 (+LoRA)
  *     xn2 = rmsnorm(x_mid)                     ->  dx_mid = dres + rmsnorm_backward(dxn2)
  *     x_mid = x_in + attn · W_o^T (+LoRA)      ->  dattn (+LoRA)
- *     attn = attention(qkv)                    ->  dqkv                      (rowstats, dq, dkv)
+ *     attn = attention(qkv)                    ->  dqkv                      (delta, dq, dkv; lse from the recompute)
  *     qkv = rope(...)                          ->  inverse rotation of dqkv
  *     qkv = xn1 · W_qkv^T (+LoRA q/k/v)        ->  dxn1 (+LoRA)
  *     xn1 = rmsnorm(x_in)                      ->  dx_l = dx_mid + rmsnorm_backward(dxn1)
@@ -41,6 +41,8 @@ import { gatherSources, keyReaders } from './scoring-layout';
 export class LoraBackward {
   private readonly calls: KernelCall[] = [];
   private readonly buffers: GPUBuffer[] = [];
+  /** calls[from, to): the last layer's recomputation, skipped when the forward's scratch still holds it. */
+  private lastRecompute = { from: 0, to: 0 };
   /** dL/d(token log-prob) per logit row, written by the trainer before each run. */
   readonly tokenGrads: GPUBuffer;
 
@@ -77,8 +79,11 @@ export class LoraBackward {
     const c = this.calls;
 
     // Recomputation reuses the forward's activation scratch (its values are not needed after the forward);
-    // then the gradients flowing through one layer.
+    // then the gradients flowing through one layer. The recomputed attention also keeps its log-sum-exp (the
+    // forward's activations have an lse buffer when checkpointing), so the attention backward does not walk
+    // every row's keys a third time to get it.
     const act = f.activations;
+    const lse = act.lse!;
     const dlogits = this.alloc(J * V, 'dlogits');
     const dgathered = this.alloc(J * D, 'dgathered');
     const dxn = this.alloc(R * D, 'dxn');
@@ -89,7 +94,6 @@ export class LoraBackward {
     const dGateUp = this.alloc(R * 2 * I, 'dgate_up');
     const dattn = this.alloc(R * H * hd, 'dattn');
     const dqkv = this.alloc(R * (H + 2 * KVH) * hd, 'dqkv');
-    const lse = this.alloc(R * H, 'lse');
     const delta = this.alloc(R * H, 'delta');
     const du = this.alloc(R * lora.r, 'du');
     const { offsets: gatherOffsets, sources } = gatherSources(layout.logitRows, R);
@@ -117,7 +121,9 @@ export class LoraBackward {
       const dres = dx[(l + 1) % 2]; // dL/dx_{l+1}
       const dIn = dx[l % 2]; // dL/dx_l, written at the end of this layer
       // Recompute the layer from its checkpoint (its output is x_{l+1}, already kept: it goes to scratch).
-      c.push(...(await layerForwardCalls(ctx, shape, layer, layerLora, act, { xIn: f.checkpoint(l), xOut: xOutScratch }, f.layoutBuffers, R)));
+      const recompute = await layerForwardCalls(ctx, shape, layer, layerLora, act, { xIn: f.checkpoint(l), xOut: xOutScratch }, f.layoutBuffers, R);
+      if (l === L - 1) this.lastRecompute = { from: c.length, to: c.length + recompute.length };
+      c.push(...recompute);
       // MLP.
       c.push(await linearInputGradCall(ctx, dres, layer.down, dh, R, false));
       await adapterGrads(l, 'down', act.h, dres, dh);
@@ -138,6 +144,7 @@ export class LoraBackward {
           H,
           KVH,
           hd,
+          { lseFromForward: true },
         )),
       );
       c.push(await ropeBackwardCall(ctx, dqkv, f.layoutBuffers.positions, f.layoutBuffers.cosSin, R, H, KVH, hd));
@@ -150,11 +157,20 @@ export class LoraBackward {
 
   }
 
-  /** Records the backward into one compute pass. */
+  /**
+   * Records the backward into one compute pass. Right after its forward, the activation scratch still holds
+   * the last layer's values (the same kernels on the same inputs give the same bits), so that layer's
+   * recomputation is skipped; a later run (the scratch now holds layer 0's) recomputes every layer.
+   */
   encode(encoder: GPUCommandEncoder): void {
     const pass = encoder.beginComputePass({ label: 'lora backward' });
-    encodeCalls(pass, this.calls);
+    const { from, to } = this.lastRecompute;
+    if (this.forward.lastLayerActivationsValid) {
+      encodeCalls(pass, this.calls.slice(0, from));
+      encodeCalls(pass, this.calls.slice(to));
+    } else encodeCalls(pass, this.calls);
     pass.end();
+    this.forward.lastLayerActivationsValid = false;
   }
 
   /** Writes dL/d(token log-prob) and runs the backward; LoRA gradients accumulate on the GPU. */

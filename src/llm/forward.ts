@@ -83,6 +83,8 @@ export interface LayerActivations {
   h: GPUBuffer;
   /** LoRA's u = xn A^T [R, r] per target of the layer. */
   loraU: Map<string, GPUBuffer>;
+  /** [R, H]: when present, attention also writes each row's log-sum-exp here (the backward's recomputation). */
+  lse?: GPUBuffer;
 }
 
 /** Inputs shared by every layer of one layout. */
@@ -124,7 +126,7 @@ export async function layerForwardCalls(
   calls.push(await linearCall(ctx, act.xn1, layer.qkv, act.qkv, R));
   await adapters('qkv', act.xn1, act.qkv);
   calls.push(await ropeCall(ctx, act.qkv, layout.positions, layout.cosSin, R, H, KVH, hd));
-  calls.push(await attentionCall(ctx, act.qkv, layout.segments, act.attn, R, H, KVH, hd, layout.totalKeys));
+  calls.push(await attentionCall(ctx, act.qkv, layout.segments, act.attn, R, H, KVH, hd, layout.totalKeys, act.lse));
   calls.push(await linearCall(ctx, act.attn, layer.o, act.proj, R));
   await adapters('o', act.attn, act.proj);
   calls.push(await addOutCall(ctx, io.xIn, act.proj, act.xMid, R * D));
@@ -235,6 +237,8 @@ export class ScoringForward {
       gateUp: this.alloc(R * 2 * I, 'gate_up'),
       h: this.alloc(R * I, 'h'),
       loraU,
+      // Training: attention keeps its log-sum-exp, so the backward can start from the last layer's values.
+      lse: this.options.keepCheckpoints ? this.alloc(R * H, 'lse') : undefined,
     };
   }
 
@@ -300,11 +304,18 @@ export class ScoringForward {
     return this.residuals[l];
   }
 
+  /**
+   * True from this forward's encode until a backward recomputation overwrites `activations`: the scratch then
+   * holds the last layer's activations (and lse), exactly what the backward would recompute for that layer.
+   */
+  lastLayerActivationsValid = false;
+
   /** Records the whole pass into one compute pass; nothing is read back until it has been submitted. */
   encode(encoder: GPUCommandEncoder): void {
     const pass = encoder.beginComputePass({ label: 'scoring forward' });
     encodeCalls(pass, this.calls);
     pass.end();
+    this.lastLayerActivationsValid = this.options.keepCheckpoints === true;
   }
 
   async run(): Promise<ForwardResult> {

@@ -11,6 +11,7 @@ import * as bwd from '../reference/backward';
 import { rmsnormForward } from '../reference/rmsnorm';
 import { ropeTable } from '../rope';
 import { gatherSources, keyReaders, planScoring } from '../scoring-layout';
+import { attentionCall } from './forward-ops';
 import {
   attentionBackwardCalls,
   logSoftmaxGatherBackwardCall,
@@ -144,6 +145,30 @@ describe('backward kernels on Dawn', () => {
         hd,
       );
       expectClose(await run(calls, dqkv, rows * stride), reference, 1e-4);
+
+      // The training path: the recomputed forward keeps lse (attention_forward_lse) and the backward computes
+      // delta only. Same operations in the same order as the forward + rowstats path: bit-identical results.
+      const both = async (keepLse: boolean) => {
+        const lse = up(rows * heads);
+        const [qkvBuf, segments, outBuf, dqkvBuf] = [up(qkv), up(plan.segments), up(rows * heads * hd), up(rows * stride)];
+        const forward = await attentionCall(gpu(), qkvBuf, segments, outBuf, rows, heads, kv, hd, rows, keepLse ? lse : undefined);
+        const backward = await attentionBackwardCalls(
+          gpu(),
+          { qkv: qkvBuf, segments, out: outBuf, dout: up(dout), lse, delta: up(rows * heads), dqkv: dqkvBuf, readerOffsets: up(offsets), readers: up(readers) },
+          rows,
+          heads,
+          kv,
+          hd,
+          { lseFromForward: keepLse },
+        );
+        expect(backward[0].label).toBe(keepLse ? 'attention_backward_delta' : 'attention_backward_rowstats');
+        return { dqkv: await run([forward, ...backward], dqkvBuf, rows * stride), out: await run([], outBuf, rows * heads * hd), lse: await run([], lse, rows * heads) };
+      };
+      const [separate, kept] = [await both(false), await both(true)];
+      expect(kept.out).toEqual(separate.out);
+      expect(kept.dqkv).toEqual(separate.dqkv);
+      expect(kept.lse).toEqual(separate.lse);
+      expectClose(kept.dqkv, reference, 1e-4);
     });
   }
 });

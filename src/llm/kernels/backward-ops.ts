@@ -80,6 +80,8 @@ export async function scatterAddRowsCall(
 /**
  * attention_forward's gradient, three calls: row statistics (lse, delta), dQ per (row, head), dK and dV per
  * (key row, kv head) from the CSR list of each key row's readers. Writes every Q, K, V slot of dqkv.
+ * `lseFromForward`: `b.lse` already holds what attention_forward_lse wrote (the same values), so the first call
+ * computes delta only and does not walk the keys again.
  */
 export async function attentionBackwardCalls(
   { device, pipelines }: Ctx,
@@ -88,14 +90,17 @@ export async function attentionBackwardCalls(
   heads: number,
   kvHeads: number,
   headDim: number,
+  options: { lseFromForward?: boolean } = {},
 ): Promise<KernelCall[]> {
   if (headDim > 256) throw new Error(`attention backward: head_dim ${headDim} > 256 is not supported`);
   const params = [rows, heads, kvHeads, headDim, { f32: 1 / Math.sqrt(headDim) }, 0, 0, 0];
-  const stats = await pipelines.get('attention.wgsl', 'attention_backward_rowstats');
+  const first = options.lseFromForward
+    ? makeCall(device, 'attention_backward_delta', await pipelines.get('attention.wgsl', 'attention_backward_delta'), params, [b.out, b.dout, b.delta], [rows, heads], undefined, [3, 4, 6])
+    : makeCall(device, 'attention_backward_rowstats', await pipelines.get('attention.wgsl', 'attention_backward_rowstats'), params, [b.qkv, b.segments, b.out, b.dout, b.lse, b.delta], [rows, heads], undefined, [1, 2, 3, 4, 5, 6]);
   const dq = await pipelines.get('attention.wgsl', 'attention_backward_dq');
   const dkv = await pipelines.get('attention.wgsl', 'attention_backward_dkv');
   return [
-    makeCall(device, 'attention_backward_rowstats', stats, params, [b.qkv, b.segments, b.out, b.dout, b.lse, b.delta], [rows, heads], undefined, [1, 2, 3, 4, 5, 6]),
+    first,
     makeCall(device, 'attention_backward_dq', dq, params, [b.qkv, b.segments, b.dout, b.lse, b.delta, b.dqkv], [rows, heads], undefined, [1, 2, 4, 5, 6, 7]),
     makeCall(device, 'attention_backward_dkv', dkv, params, [b.qkv, b.dout, b.lse, b.delta, b.dqkv, b.readerOffsets, b.readers], [rows, kvHeads], undefined, [1, 4, 5, 6, 7, 8, 9]),
   ];

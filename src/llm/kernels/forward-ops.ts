@@ -45,19 +45,23 @@ export async function attentionCall(
   kvHeads: number,
   headDim: number,
   totalKeys = rows,
+  /** [R, H]: also keep each row's log-sum-exp (the backward's recomputation; saves it a pass over the keys). */
+  lse?: GPUBuffer,
 ): Promise<KernelCall> {
   if (headDim > 256) throw new Error(`attention: head_dim ${headDim} > 256 is not supported`);
   if (heads % kvHeads !== 0) throw new Error(`attention: ${heads} heads is not a multiple of ${kvHeads} kv heads`);
-  const pipeline = await pipelines.get('attention.wgsl', 'attention_forward');
+  const entry = lse ? 'attention_forward_lse' : 'attention_forward';
+  const pipeline = await pipelines.get('attention.wgsl', entry);
   return makeCall(
     device,
-    'attention_forward',
+    entry,
     pipeline,
     [rows, heads, kvHeads, headDim, { f32: 1 / Math.sqrt(headDim) }, 0, 0, 0],
-    [qkv, segments, out],
+    lse ? [qkv, segments, out, lse] : [qkv, segments, out],
     [rows, heads],
     // q.k and p.v per key and head (2 flops each per dim); K and V rows read once per (row, head).
     { flops: 4 * totalKeys * heads * headDim, bytes: 4 * (2 * totalKeys * heads * headDim + 2 * rows * heads * headDim) },
+    lse ? [1, 2, 3, 5] : undefined,
   );
 }
 

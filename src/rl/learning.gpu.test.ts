@@ -1,0 +1,96 @@
+// LEARNING: TWOSOME with the `quick` preset learns Tomato Salad on the shipped micro model (a random 2-layer
+// Llama that knows nothing, so whatever it does comes from PPO) within the preset's step budget, the same seed
+// gives the same run, and the learned run is the WebGPU engine's too.
+//
+// Where the time goes: the ~200 updates run on the CPU reference of the model (twosome-cpu.ts, the same math
+// as the engine in float64/float32 JavaScript), because WebGPU on SwiftShader (the CPU Vulkan a CI machine
+// without a GPU has) takes ~9 s per update of this size on 2 cores, ~30 min for the run. The WebGPU engine then takes
+// over the learned state: its greedy play must succeed too, and the next update must give the CPU reference's
+// metrics (twosome-trainer.gpu.test.ts checks the same agreement from the first update).
+import { resolve } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { GpuContext } from '../gpu/device';
+import { requestNodeGpuContext } from '../gpu/node-gpu';
+import { LlamaEngine } from '../llm/engine';
+import type { LlmTokenizer } from '../llm/tokenizer';
+import type { LlamaWeights } from '../llm/weights';
+import { directorySource, loadLlamaModelAndTokenizer } from '../llm/weights-node';
+import { derivePpo, quickPpoConfig, type PpoConfig } from './config';
+import { createCpuTwosomeModels } from './twosome-cpu';
+import { createGpuTwosomeModels } from './twosome-gpu';
+import { TwosomeTrainer, twosomeSeeds, type TwosomeUpdateMetrics } from './twosome-trainer';
+
+let model: { weights: LlamaWeights; tokenizer: LlmTokenizer };
+let ctx: GpuContext;
+let engine: LlamaEngine;
+beforeAll(async () => {
+  model = await loadLlamaModelAndTokenizer(resolve(process.cwd(), 'public/models/micro'));
+  ctx = await requestNodeGpuContext();
+  engine = await LlamaEngine.load(ctx, directorySource(resolve(process.cwd(), 'public/models/micro')));
+});
+afterAll(() => {
+  engine?.dispose();
+  ctx?.device.destroy();
+});
+
+/** The preset exactly (its step budget and LR schedule too); only the seed is pinned. */
+const CONFIG: PpoConfig = { ...quickPpoConfig('tomato-salad'), seed: 1 };
+/** Prompts per forward+backward pass: one accumulation window (the same gradients as one minibatch a pass). */
+const RUN = { promptsPerPass: 32 };
+/** Greedy evaluation every this many updates; training stops at the first that passes. */
+const EVAL_EVERY = 10;
+
+function cpuTrainer(): TwosomeTrainer {
+  return new TwosomeTrainer(CONFIG, createCpuTwosomeModels(model.weights, model.tokenizer, CONFIG, twosomeSeeds(CONFIG.seed)), RUN);
+}
+
+/** Metrics without the throughput figures (wall clock, and tokens, which depend on the feature memo). */
+function det(m: TwosomeUpdateMetrics) {
+  const { timing: _t, tokensPerSecond: _s, tokens: _n, gpuMemoryBytes: _g, ...rest } = m;
+  return rest;
+}
+
+const passes = (e: { successRate: number; meanReturn: number }) => e.successRate >= 0.9 && e.meanReturn >= 0.85;
+
+describe('TWOSOME learns Tomato Salad (micro model, quick preset)', () => {
+  it('reaches greedy success >= 0.9 and mean greedy return >= 0.85 within the step budget; same seed, same run; WebGPU agrees', { timeout: 20 * 60_000 }, async () => {
+    const t = cpuTrainer();
+    const budget = derivePpo(CONFIG).numUpdates;
+    let solvedAt: TwosomeUpdateMetrics | null = null;
+    while (!t.done && !solvedAt) {
+      const m = await t.runUpdate();
+      if (m.update % EVAL_EVERY !== 0 && !t.done) continue;
+      if (passes(await t.evaluate({ greedy: true, episodes: 4 }))) solvedAt = m;
+    }
+    expect(solvedAt, `no greedy success within ${budget} updates (${CONFIG.totalTimesteps} env steps)`).not.toBeNull();
+    expect(solvedAt!.globalStep).toBeLessThanOrEqual(CONFIG.totalTimesteps);
+    const greedy = await t.evaluate({ greedy: true, episodes: 4 });
+    expect(greedy.successRate).toBeGreaterThanOrEqual(0.9);
+    expect(greedy.meanReturn).toBeGreaterThanOrEqual(0.85); // the optimum is 0.9205
+
+    // Same seed, fresh models: the first updates are identical.
+    const again = cpuTrainer();
+    for (let i = 0; i < 5; i++) expect(det(await again.runUpdate())).toEqual(det(t.history[i]));
+
+    // The WebGPU engine takes over the learned run: greedy play succeeds, and one more update on each backend
+    // gives the same metrics (float rounding aside: the engine is float32 throughout).
+    const state = await t.getState();
+    const gpu = new TwosomeTrainer(CONFIG, createGpuTwosomeModels(engine, CONFIG, twosomeSeeds(CONFIG.seed)), RUN);
+    await gpu.setState(state);
+    const gpuGreedy = await gpu.evaluate({ greedy: true, episodes: 1 });
+    expect(gpuGreedy.successRate).toBe(1);
+    expect(gpuGreedy.meanReturn).toBeCloseTo(greedy.meanReturn, 6);
+    const [ref, onGpu] = [await t.runUpdate(), await gpu.runUpdate()];
+    expect([onGpu.globalStep, onGpu.primitiveSteps, onGpu.episodes, onGpu.policySteps, onGpu.valueSteps, onGpu.klStopped]).toEqual([
+      ref.globalStep,
+      ref.primitiveSteps,
+      ref.episodes,
+      ref.policySteps,
+      ref.valueSteps,
+      ref.klStopped,
+    ]);
+    for (const k of ['episodicReturn', 'entropy', 'policyLoss', 'valueLoss', 'approxKl', 'policyGradNorm', 'valueGradNorm'] as const) {
+      expect(Math.abs((onGpu[k] as number) - (ref[k] as number)), k).toBeLessThan(1e-3 * Math.max(1, Math.abs(ref[k] as number)));
+    }
+  });
+});
