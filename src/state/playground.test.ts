@@ -5,6 +5,7 @@ import { argmax } from '../rl/categorical';
 import { AgentHost } from '../worker/agent-host';
 import type { EnvClient } from '../worker/client';
 import { fakeLoader } from '../worker/fake-scorer';
+import { failingAdapterCalls, localAdapterCalls } from '../worker/local-client';
 import { setCatalogModels } from './models';
 import { shownEntry, usePlayground, type PlaygroundStore } from './playground';
 import type { Setup } from './url';
@@ -32,6 +33,7 @@ function localClient(options: { delayMs?: number } = {}) {
       return reply;
     },
     loadModel: (spec, onStatus) => host.loadModel(spec, onStatus),
+    ...localAdapterCalls(host),
     dispose() {},
   };
   return {
@@ -260,7 +262,7 @@ describe('playground store', () => {
 
   it('reports worker failures', async () => {
     const fail = () => Promise.reject(new Error('worker crashed'));
-    store().attach({ reset: fail, step: fail, scores: fail, policyStep: fail, loadModel: fail, dispose() {} }, { gpuCheck: async () => ({ ok: true }) });
+    store().attach({ reset: fail, step: fail, scores: fail, policyStep: fail, loadModel: fail, ...failingAdapterCalls(fail), dispose() {} }, { gpuCheck: async () => ({ ok: true }) });
     await store().open(setup('pizza', 1));
     expect(store().phase).toBe('error');
     expect(store().error).toBe('worker crashed');

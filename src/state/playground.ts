@@ -127,6 +127,8 @@ export interface PlaygroundActions {
   /** Shows a past state (read-only), or the latest with null. */
   viewStep(index: number | null): void;
   dismissNotice(index: number): void;
+  /** Asks again for the latest state's scores (e.g. the worker's LoRA adapter changed). */
+  refreshScores(): Promise<void>;
 }
 
 export type PlaygroundStore = PlaygroundState & PlaygroundActions;
@@ -571,6 +573,11 @@ export const usePlayground = create<PlaygroundStore>()((set, get) => {
 
     dismissNotice(index) {
       set({ notices: get().notices.filter((_, i) => i !== index) });
+    },
+
+    async refreshScores() {
+      const last = get().timeline[get().timeline.length - 1];
+      if (last && !last.done) await fetchScores(last.stepId);
     },
   };
 });

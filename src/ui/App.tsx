@@ -2,6 +2,8 @@ import { useEffect } from 'react';
 import { detectGpu } from '../state/gpu';
 import { checkCached, useModelPanel } from '../state/model-panel';
 import { usePlayground } from '../state/playground';
+import { useShare } from '../state/share';
+import { useTraining } from '../state/training';
 import { parseSetup, writeSetupToUrl } from '../state/url';
 import { createModelsClient, createWorkerEnvClient } from '../worker/client';
 import { ActionsCard, EpisodeStats, HistoryCard, PromptCard } from './EpisodePanel';
@@ -9,7 +11,10 @@ import { GpuPanel } from './GpuPanel';
 import { ModelPanel } from './ModelPanel';
 import { Header } from './Header';
 import { SetupNotices, WebGpuMissing } from './Notices';
+import { SharePanel, ShareNotice } from './SharePanel';
 import { Stage } from './Stage';
+import { TrainingPanel } from './TrainingPanel';
+import { CriticValue } from './CriticValue';
 import { useKeyboardShortcuts } from './useKeyboard';
 
 /** Reads the setup (task, seed, model, normalization) from the URL and opens it (also on back/forward). */
@@ -20,10 +25,25 @@ function useUrlSetup(): void {
     useModelPanel.getState().attach(models);
     const store = usePlayground.getState();
     store.attach(client, { cacheCheck: checkCached });
+    useTraining.getState().attach(client.training);
+    useShare.getState().attach(client);
+    let opened = false;
     const openFromUrl = () => {
       const setup = parseSetup(window.location.search);
+      // popstate also fires when only the fragment changed (a share link pasted into this page's address
+      // bar): when the setup is the one shown, the episode goes on and only the link is applied.
+      const now = usePlayground.getState();
+      if (opened && setup.problems.length === 0 && (['taskId', 'seed', 'modelId', 'norm'] as const).every((k) => setup[k] === now[k])) {
+        void useShare.getState().openFromLocation(window.location);
+        return;
+      }
+      opened = true;
       writeSetupToUrl(setup, 'replace');
-      void usePlayground.getState().open(setup, setup.problems);
+      // A share link (#share=) or ?adapter= is applied over the opened setup, so a bad one leaves it as it is.
+      void usePlayground
+        .getState()
+        .open(setup, setup.problems)
+        .then(() => useShare.getState().openFromLocation(window.location));
     };
     openFromUrl();
     window.addEventListener('popstate', openFromUrl);
@@ -46,6 +66,7 @@ export function App() {
     <div className="app">
       <Header />
       <SetupNotices />
+      <ShareNotice />
       <WebGpuMissing />
       <main className="layout">
         <Stage />
@@ -53,10 +74,13 @@ export function App() {
           <EpisodeStats />
           <PromptCard />
           <ActionsCard />
+          <CriticValue />
           <HistoryCard />
+          <SharePanel />
           <GpuPanel />
         </aside>
       </main>
+      <TrainingPanel />
       <ModelPanel />
     </div>
   );

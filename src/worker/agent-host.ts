@@ -13,6 +13,10 @@ import { createEnv } from '../envs/registry';
 import type { Env, TaskId } from '../envs/types';
 import { argmax, sampleIndex } from '../rl/categorical';
 import { Rng } from '../util/rng';
+import type { LoraAdapter } from '../llm/lora';
+import type { LlamaEngine } from '../llm/engine';
+import type { AdapterModelShape, AdapterWeights } from '../share/adapter';
+import { adapterForModel, adapterView, weightsForModel, type AdapterView } from './adapter-slot';
 import type {
   ActionScoreView,
   EnvView,
@@ -27,9 +31,20 @@ import type {
   StepReply,
 } from './protocol';
 
+export type ScorerResult = { actions: ActionScoreView[]; policy: Record<Normalization, number[]>; promptTokens: number };
+
 /** What the host needs from a loaded model. */
 export interface Scorer {
-  score(prompt: string, actions: readonly string[]): Promise<{ actions: ActionScoreView[]; policy: Record<Normalization, number[]>; promptTokens: number }>;
+  /** The model's projection shapes, which an adapter must match. */
+  readonly shape: AdapterModelShape;
+  /** Scores with the adapter in use (setAdapter), or the frozen model. */
+  score(prompt: string, actions: readonly string[]): Promise<ScorerResult>;
+  /** Scores with `adapter` (null: the frozen model) instead, changing nothing (share-precision probes). */
+  scoreWith(adapter: LoraAdapter | null, prompt: string, actions: readonly string[]): Promise<ScorerResult>;
+  /** Uses `adapter` (already checked against `shape`) from now on; null: the frozen model. */
+  setAdapter(adapter: LoraAdapter | null): Promise<void>;
+  /** The engine behind it, for training on the same loaded model (never loaded twice); absent in fakes. */
+  readonly engine?: LlamaEngine;
   dispose(): void;
 }
 
@@ -65,8 +80,12 @@ export class AgentHost {
   /** Bumped by every loadModel(); a load that finishes after a newer one started is discarded. */
   private loadGeneration = 0;
 
-  /** Scores of the current state under the current model, started or done. */
-  private pending: { stepId: number; modelId: string; reply: Promise<ScoresReply> } | null = null;
+  /** The adapter the scorer uses (a checked private copy), and a counter bumped by every change. */
+  private adapter: { adapter: LoraAdapter; label: string; view: AdapterView } | null = null;
+  private adapterGeneration = 0;
+
+  /** Scores of the current state under the current model and adapter, started or done. */
+  private pending: { stepId: number; modelId: string; adapterGeneration: number; reply: Promise<ScoresReply> } | null = null;
   /** Serializes scoring calls (one GPU queue). */
   private queue: Promise<unknown> = Promise.resolve();
   private readonly listeners = new Set<(status: ModelStatus) => void>();
@@ -99,23 +118,131 @@ export class AgentHost {
     }
     if (this.status.status !== 'ready' || !this.scorer) return Promise.resolve(this.unavailable());
     const modelId = this.status.info.id;
-    if (this.pending && this.pending.stepId === stepId && this.pending.modelId === modelId) return this.pending.reply;
+    const adapterGeneration = this.adapterGeneration;
+    if (this.pending && this.pending.stepId === stepId && this.pending.modelId === modelId && this.pending.adapterGeneration === adapterGeneration) return this.pending.reply;
     const { prompt, actions } = this.current;
     const scorer = this.scorer;
     const reply = this.queue.then(async (): Promise<ScoresReply> => {
       // Skipped when the state moved on or the model changed while this call waited for the GPU.
       if (this.current?.stepId !== stepId || this.scorer !== scorer) return { status: 'stale' };
       const started = now();
+      // Read here, in the queue: the adapter changes in the queue too, so this is what the scorer holds.
+      const held = this.adapter;
       try {
         const scored = await scorer.score(prompt, actions);
-        return { status: 'ok', scores: { stepId, modelId, ...scored, ms: now() - started } };
+        return { status: 'ok', scores: { stepId, modelId, ...scored, ms: now() - started, ...(held ? { lora: held.label, loraVersion: held.view.version } : {}) } };
       } catch (error) {
         return { status: 'error', message: `scoring failed: ${describe(error)}` };
       }
     });
     this.queue = reply;
-    this.pending = { stepId, modelId, reply };
+    this.pending = { stepId, modelId, adapterGeneration, reply };
     return reply;
+  }
+
+  /**
+   * Scores of the current state and later ones use `adapter` (null: the frozen model) once this resolves.
+   * It is checked against the loaded model first (structure, finite values, shapes); on any problem it
+   * rejects with a message saying what is wrong and nothing changes. The current state is re-scored.
+   */
+  async setAdapter(adapter: LoraAdapter | null, label: string): Promise<void> {
+    const scorer = await this.readyScorer();
+    const checked = adapter === null ? null : adapterForModel(adapter, scorer.shape, label, this.readyModelId());
+    await this.swapAdapter(scorer, checked, label, checked ? adapterView(checked, label) : null);
+  }
+
+  /**
+   * Model-free weights (a decoded PEFT file, bundle or share link) put on the loaded model: besides the
+   * checks of setAdapter, `baseModel` (the file's base_model_name_or_path) must name the model in use;
+   * undefined when the source carries no base model (a share link names the model id itself).
+   */
+  async loadAdapterWeights(weights: AdapterWeights, label: string, baseModel?: string | null, warnings: string[] = []): Promise<AdapterView> {
+    const scorer = await this.readyScorer();
+    const checked = weightsForModel(weights, scorer.shape, label, this.readyModelId(), baseModel);
+    const view = await this.swapAdapter(scorer, checked, label, adapterView(checked, label, baseModel ?? null, warnings));
+    return { ...view!, targets: view!.targets.slice(), warnings: view!.warnings.slice() };
+  }
+
+  /** The adapter in use and its label (a copy: changing it changes nothing), or null for the frozen model. */
+  currentAdapter(): { adapter: LoraAdapter; label: string } | null {
+    if (!this.adapter) return null;
+    const { adapter, label } = this.adapter;
+    return { adapter: { ...adapter, config: { ...adapter.config, targets: adapter.config.targets.slice() }, modules: adapter.modules.map((m) => ({ ...m, slice: { ...m.slice }, a: m.a.slice(), b: m.b.slice() })) }, label };
+  }
+
+  /** What the page shows of the adapter in use. */
+  adapterInfo(): AdapterView | null {
+    return this.adapter ? { ...this.adapter.view, targets: this.adapter.view.targets.slice(), warnings: this.adapter.view.warnings.slice() } : null;
+  }
+
+  /**
+   * The policies of the current state `stepId` with `weights` (null: the frozen model) in place of the
+   * adapter in use, changing nothing: how much a share link's f16/int8 rounding moves the probabilities.
+   */
+  async probeAdapter(stepId: number, weights: AdapterWeights | null): Promise<Record<Normalization, number[]>> {
+    const scorer = await this.readyScorer();
+    if (!this.current || this.current.stepId !== stepId) throw new Error('that state is no longer current: the episode moved on');
+    const adapter = weights === null ? null : weightsForModel(weights, scorer.shape, 'adapter', this.readyModelId(), undefined);
+    const { prompt, actions } = this.current;
+    const run = this.queue.then(() => {
+      if (this.scorer !== scorer) throw new Error('the model changed while probing the adapter');
+      return scorer.scoreWith(adapter, prompt, actions);
+    });
+    this.queue = run.catch(() => {});
+    return (await run).policy;
+  }
+
+  private async readyScorer(): Promise<Scorer> {
+    if (this.status.status === 'loading' && this.loading) await this.loading;
+    if (this.status.status !== 'ready' || !this.scorer) {
+      throw new Error(`no model is loaded (${this.status.status === 'none' ? 'load one first' : this.status.status === 'unavailable' ? this.status.reason : this.status.status === 'error' ? this.status.message : 'it is still loading'}): an adapter needs its base model`);
+    }
+    return this.scorer;
+  }
+
+  private readyModelId(): string {
+    return this.status.status === 'ready' ? this.status.info.id : 'the model';
+  }
+
+  /** Swaps the scorer's adapter on the GPU queue (so no scoring call sees half of it), then re-scores. */
+  private async swapAdapter(scorer: Scorer, adapter: LoraAdapter | null, label: string, view: AdapterView | null): Promise<AdapterView | null> {
+    const swap = this.queue.then(async () => {
+      if (this.scorer !== scorer) throw new Error('the model changed while the adapter was loading; load the adapter again');
+      await scorer.setAdapter(adapter);
+      this.adapterGeneration++;
+      this.adapter = adapter && view ? { adapter, label, view: { ...view, version: this.adapterGeneration } } : null;
+      this.pending = null;
+    });
+    this.queue = swap.catch(() => {});
+    await swap;
+    if (this.current && !this.env?.done) void this.scores(this.current.stepId);
+    return this.adapter?.view ?? null;
+  }
+
+  /**
+   * Runs GPU work of the trainer (an update, a checkpoint read-back) in the scoring queue: scoring calls made
+   * meanwhile wait for it, and it waits for the one in progress, so the two never interleave on the GPU.
+   */
+  exclusive<T>(work: () => Promise<T>): Promise<T> {
+    const run = this.queue.then(work);
+    this.queue = run.catch(() => {});
+    return run;
+  }
+
+  /** Resolves with the model status once a load in progress has settled (at once when none is). */
+  modelSettled(): Promise<ModelStatus> {
+    return this.status.status === 'loading' && this.loading ? this.loading : Promise.resolve(this.status);
+  }
+
+  /** The loaded model's engine and id (the trainer uses this same engine), or null when none is ready. */
+  loadedEngine(): { engine: LlamaEngine; modelId: string } | null {
+    if (this.status.status !== 'ready' || !this.scorer?.engine) return null;
+    return { engine: this.scorer.engine, modelId: this.status.info.id };
+  }
+
+  /** The prompt and actions of state `stepId` while it is current (the critic's value is asked of it). */
+  currentRequest(stepId: number): { prompt: string; actions: string[] } | null {
+    return this.current && this.current.stepId === stepId && !this.env?.done ? { prompt: this.current.prompt, actions: this.current.actions.slice() } : null;
   }
 
   async policyStep(stepId: number, mode: PolicyMode, norm: Normalization): Promise<PolicyStepReply> {
@@ -150,6 +277,11 @@ export class AgentHost {
     if (previous) this.queue = this.queue.then(() => previous.dispose());
     this.scorer = null;
     this.pending = null;
+    // An adapter belongs to the model it was checked against.
+    if (this.adapter) {
+      this.adapter = null;
+      this.adapterGeneration++;
+    }
     this.setStatus({ status: 'loading', id: spec.id, label: spec.label, bytesDone: 0, bytes: 0 });
     const started = now();
     const load = (async (): Promise<ModelStatus> => {

@@ -4,8 +4,11 @@
  */
 import * as Comlink from 'comlink';
 import type { TaskId } from '../envs/types';
+import type { LoraAdapter } from '../llm/lora';
+import type { AdapterWeights } from '../share/adapter';
 import type {
   AdapterReply,
+  AdapterView,
   CacheListReply,
   DownloadProgressView,
   DownloadReply,
@@ -20,6 +23,7 @@ import type {
   ScoresReply,
   StepReply,
 } from './protocol';
+import { trainingClient, type TrainingClient } from './training-client';
 
 export interface EnvClient {
   reset(taskId: TaskId, seed: number): Promise<ResetReply>;
@@ -27,6 +31,13 @@ export interface EnvClient {
   scores(stepId: number): Promise<ScoresReply>;
   policyStep(stepId: number, mode: PolicyMode, norm: Normalization): Promise<PolicyStepReply>;
   loadModel(spec: ModelSpec, onStatus?: (status: ModelStatus) => void): Promise<ModelStatus>;
+  setAdapter(adapter: LoraAdapter | null, label: string): Promise<void>;
+  loadAdapterWeights(weights: AdapterWeights, label: string, baseModel?: string | null, warnings?: string[]): Promise<AdapterView>;
+  currentAdapter(): Promise<{ adapter: LoraAdapter; label: string } | null>;
+  adapterInfo(): Promise<AdapterView | null>;
+  probeAdapter(stepId: number, weights: AdapterWeights | null): Promise<Record<Normalization, number[]>>;
+  /** Training in the same worker (absent in tests' in-process clients). */
+  training?: TrainingClient;
   dispose(): void;
 }
 
@@ -55,6 +66,12 @@ export function createWorkerEnvClient(): EnvClient {
     policyStep: (stepId, mode, norm) => call(remote.policyStep(stepId, mode, norm)),
     // The worker releases its end of the progress callback's channel when loading settles.
     loadModel: (spec, onStatus) => call(remote.loadModel(spec, onStatus ? Comlink.proxy(onStatus) : undefined) as Promise<ModelStatus>),
+    setAdapter: (adapter, label) => call(remote.setAdapter(adapter, label)),
+    loadAdapterWeights: (weights, label, baseModel, warnings) => call(remote.loadAdapterWeights(weights, label, baseModel, warnings) as Promise<AdapterView>),
+    currentAdapter: () => call(remote.currentAdapter() as Promise<{ adapter: LoraAdapter; label: string } | null>),
+    adapterInfo: () => call(remote.adapterInfo() as Promise<AdapterView | null>),
+    probeAdapter: (stepId, weights) => call(remote.probeAdapter(stepId, weights) as Promise<Record<Normalization, number[]>>),
+    training: trainingClient(remote, call),
     dispose: () => {
       remote[Comlink.releaseProxy]();
       worker.terminate();

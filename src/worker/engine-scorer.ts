@@ -10,6 +10,8 @@ import { urlSource } from '../llm/url-source';
 import type { ModelSource } from '../llm/weights';
 import type { ModelSpec } from './protocol';
 import { ScorerUnavailableError, type Scorer, type ScorerLoader } from './agent-host';
+import type { GpuLora } from '../llm/gpu-lora';
+import { release, scoreOnEngine, uploadAdapter } from './lora-scoring';
 
 let context: Promise<GpuContext> | null = null;
 let lost: string | null = null;
@@ -64,19 +66,8 @@ export const loadEngineScorer: ScorerLoader = async (spec, onProgress) => {
     engine.dispose();
     throw error;
   }
+  const scorer = engineScorer(engine);
   const { config } = engine;
-  const scorer: Scorer = {
-    async score(prompt, actions) {
-      if (lost) throw new Error(`the GPU device was lost (${lost}); reload the page`);
-      const [scored] = await engine.score([{ prompt, actions }]);
-      return {
-        actions: scored.actions.map(({ text, logprob, nTokens, nWords }) => ({ text, logprob, nTokens, nWords })),
-        policy: scored.policy,
-        promptTokens: scored.promptTokenIds.length,
-      };
-    },
-    dispose: () => engine.dispose(),
-  };
   const a = gpu.adapterInfo;
   return {
     scorer,
@@ -92,3 +83,40 @@ export const loadEngineScorer: ScorerLoader = async (spec, onProgress) => {
     },
   };
 };
+
+/** The Scorer of a loaded engine (it owns the engine: dispose() frees it). */
+export function engineScorer(engine: LlamaEngine): Scorer {
+  const checkDevice = () => {
+    if (lost) throw new Error(`the GPU device was lost (${lost}); reload the page`);
+  };
+  // The adapter in use, uploaded once (A and B on the GPU); the host swaps it between scoring calls.
+  let lora: GpuLora | null = null;
+  return {
+    shape: engine.config,
+    engine,
+    async score(prompt, actions) {
+      checkDevice();
+      return scoreOnEngine(engine, lora, prompt, actions);
+    },
+    async scoreWith(adapter, prompt, actions) {
+      checkDevice();
+      const probe = adapter ? uploadAdapter(engine, adapter) : null;
+      try {
+        return await scoreOnEngine(engine, probe, prompt, actions);
+      } finally {
+        release(probe);
+      }
+    },
+    async setAdapter(adapter) {
+      checkDevice();
+      const next = adapter ? uploadAdapter(engine, adapter) : null;
+      release(lora);
+      lora = next;
+    },
+    dispose: () => {
+      release(lora);
+      lora = null;
+      engine.dispose();
+    },
+  };
+}

@@ -1,10 +1,27 @@
 /**
  * A deterministic stand-in for the LLM engine (tests of the worker host and the playground store): each
  * action gets a made-up log-prob from a hash of prompt and text, and the three TWOSOME policies from it.
+ * It has the micro model's shapes; a LoRA adapter shifts each log-prob by a smooth function of its weights
+ * (so a nonzero adapter changes the policy, and a slightly rounded one changes it slightly).
  */
+import type { LoraAdapter } from '../llm/lora';
 import { actionDistribution } from '../rl/policy';
 import { countWords } from '../util/words';
 import type { Scorer, ScorerLoader } from './agent-host';
+
+/** public/models/micro/mlc-chat-config.json's shapes. */
+export const FAKE_MODEL_SHAPE = { hidden: 64, intermediate: 128, heads: 4, kvHeads: 2, headDim: 16, layers: 2 } as const;
+
+/** scale * sum over modules of (B . A-ish): a weighted sum, different per action text, linear in B. */
+function adapterShift(adapter: LoraAdapter | null, text: string): number {
+  if (!adapter) return 0;
+  const h = hash(text);
+  let sum = 0;
+  for (const m of adapter.modules) {
+    for (let i = 0; i < m.b.length; i++) sum += m.b[i] * m.a[(i + h) % m.a.length] * (((h >>> (i % 24)) & 7) - 3.5);
+  }
+  return adapter.scale * sum;
+}
 
 function hash(text: string): number {
   let h = 2166136261;
@@ -14,19 +31,28 @@ function hash(text: string): number {
 
 export function fakeScorer(label = 'fake', calls: string[] = []): Scorer {
   let disposed = false;
+  let current: LoraAdapter | null = null;
+  const run = async (adapter: LoraAdapter | null, prompt: string, actions: readonly string[]) => {
+    if (disposed) throw new Error(`${label}: scorer used after dispose`);
+    calls.push(prompt);
+    await Promise.resolve();
+    const scored = actions.map((text) => {
+      const nTokens = Math.max(1, Math.ceil(text.length / 5));
+      const nWords = countWords(text);
+      const logprob = -nTokens * (1 + (hash(`${label}|${prompt}|${text}`) % 1000) / 250) + adapterShift(adapter, text);
+      return { text, logprob, nTokens, nWords };
+    });
+    const policy = (mode: 'sum' | 'token' | 'word') => Array.from(actionDistribution(scored, mode).probs);
+    return { actions: scored, policy: { sum: policy('sum'), token: policy('token'), word: policy('word') }, promptTokens: 1 + Math.ceil(prompt.length / 5) };
+  };
   return {
-    async score(prompt, actions) {
+    shape: FAKE_MODEL_SHAPE,
+    score: (prompt, actions) => run(current, prompt, actions),
+    scoreWith: (adapter, prompt, actions) => run(adapter, prompt, actions),
+    async setAdapter(adapter) {
       if (disposed) throw new Error(`${label}: scorer used after dispose`);
-      calls.push(prompt);
       await Promise.resolve();
-      const scored = actions.map((text) => {
-        const nTokens = Math.max(1, Math.ceil(text.length / 5));
-        const nWords = countWords(text);
-        const logprob = -nTokens * (1 + (hash(`${label}|${prompt}|${text}`) % 1000) / 250);
-        return { text, logprob, nTokens, nWords };
-      });
-      const policy = (mode: 'sum' | 'token' | 'word') => Array.from(actionDistribution(scored, mode).probs);
-      return { actions: scored, policy: { sum: policy('sum'), token: policy('token'), word: policy('word') }, promptTokens: 1 + Math.ceil(prompt.length / 5) };
+      current = adapter;
     },
     dispose() {
       disposed = true;

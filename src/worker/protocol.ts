@@ -10,6 +10,12 @@
 import type { Observation, RenderDescription, StepResult, TaskId } from '../envs/types';
 
 import type { Normalization } from '../rl/config';
+import type { LoraAdapter } from '../llm/lora';
+import type { AdapterWeights } from '../share/adapter';
+import type { AdapterView } from './adapter-slot';
+import type { TrainingApi } from './training-protocol';
+
+export type { AdapterView };
 
 /** The three TWOSOME policies (spec section 1): softmax of summed, per-token and per-word log-probs. */
 export type { Normalization };
@@ -62,6 +68,10 @@ export interface ScoresView {
   promptTokens: number;
   /** Wall time of this scoring call in the worker (tokenize, forward on the GPU, read back). */
   ms: number;
+  /** The label of the LoRA adapter these scores were made with; absent: the frozen model. */
+  lora?: string;
+  /** That adapter's AdapterView.version (it changes with every swap, also under the same label). */
+  loraVersion?: number;
 }
 
 export type ScoresReply =
@@ -116,7 +126,8 @@ export type ModelStatus =
   | { status: 'unavailable'; id: string; reason: string }
   | { status: 'error'; id: string; message: string };
 
-export interface EnvWorkerApi {
+/** The environment and model methods, and training's (training-protocol.ts). */
+export interface EnvWorkerApi extends TrainingApi {
   /** Creates (or reuses) the task's environment, starts an episode with `seed` and re-seeds the policy RNG. */
   reset(taskId: TaskId, seed: number): ResetReply;
   /** Takes the offered action at `index` (an index into the latest observation's actions). */
@@ -130,6 +141,18 @@ export interface EnvWorkerApi {
   policyStep(stepId: number, mode: PolicyMode, norm: Normalization): Promise<PolicyStepReply>;
   /** Loads a model (replacing the current one); `onStatus` hears progress. Resolves with the final status. */
   loadModel(spec: ModelSpec, onStatus?: (status: ModelStatus) => void): Promise<ModelStatus>;
+  /**
+   * Scores use this LoRA adapter (null: the frozen model) once it resolves; checked against the loaded model
+   * first (rejects with what is wrong, changing nothing). The current state is re-scored.
+   */
+  setAdapter(adapter: LoraAdapter | null, label: string): Promise<void>;
+  /** Like setAdapter for decoded model-free weights; `baseModel` (a file's) must name the loaded model. */
+  loadAdapterWeights(weights: AdapterWeights, label: string, baseModel?: string | null, warnings?: string[]): Promise<AdapterView>;
+  /** The adapter in use (a copy), or null. */
+  currentAdapter(): { adapter: LoraAdapter; label: string } | null;
+  adapterInfo(): AdapterView | null;
+  /** The current state's policies with `weights` in place of the adapter in use, changing nothing. */
+  probeAdapter(stepId: number, weights: AdapterWeights | null): Promise<Record<Normalization, number[]>>;
 }
 
 // ---------------------------------------------------------------------------------------------------------

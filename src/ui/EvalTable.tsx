@@ -1,0 +1,84 @@
+/**
+ * Evaluation of the current run's policy (SayCan, or no run: the frozen model) over the seen and unseen tasks
+ * of the run's family: success rate, mean return and length over N episodes, sampled or greedy.
+ */
+import { useState } from 'react';
+import { TASK_IDS, getTask } from '../envs/registry';
+import type { TaskId } from '../envs/types';
+import { useTraining } from '../state/training';
+
+/** The tasks an agent of `taskId` is evaluated on: its family's seen and unseen tasks. */
+export function evaluationTasks(taskId: TaskId): TaskId[] {
+  const family = getTask(taskId).family;
+  return TASK_IDS.filter((id) => getTask(id).family === family);
+}
+
+export function EvalTable() {
+  const evaluation = useTraining((s) => s.evaluation);
+  const phase = useTraining((s) => s.phase);
+  const run = useTraining((s) => s.run);
+  const formTask = useTraining((s) => s.form.taskId);
+  const evaluate = useTraining((s) => s.evaluate);
+  const [episodes, setEpisodes] = useState(10);
+  const [greedy, setGreedy] = useState(false);
+  const taskId = run?.taskId ?? formTask;
+  const busy = phase === 'running' || phase === 'starting' || evaluation.status === 'running';
+  return (
+    <div className="eval" data-testid="eval">
+      <div className="toolbar">
+        <button type="button" className="button button--small" disabled={busy} onClick={() => void evaluate(evaluationTasks(taskId), episodes, greedy)}>
+          Evaluate
+        </button>
+        <label className="field field--compact">
+          <span className="field-label">Episodes</span>
+          <input type="number" min={1} max={1000} value={episodes} onChange={(e) => setEpisodes(Math.min(1000, Math.max(1, Math.trunc(Number(e.target.value) || 1))))} />
+        </label>
+        <label className="toolbar-note">
+          <input type="checkbox" checked={greedy} onChange={(e) => setGreedy(e.target.checked)} /> greedy (argmax; default samples, as the paper)
+        </label>
+        <span className="card-hint">{run && run.algo !== 'saycan' ? `the current run's policy` : 'the frozen model (SayCan)'}; pause training first</span>
+      </div>
+      {evaluation.status === 'running' && <p className="card-note">Evaluating…</p>}
+      {evaluation.status === 'error' && (
+        <p className="error-text" role="alert">
+          {evaluation.message}
+        </p>
+      )}
+      {evaluation.status === 'done' && (
+        <table className="eval-table" data-testid="eval-table">
+          <thead>
+            <tr>
+              <th>Task</th>
+              <th>Split</th>
+              <th>Success</th>
+              <th>Return</th>
+              <th>Length</th>
+              <th>Episodes</th>
+            </tr>
+          </thead>
+          <tbody>
+            {evaluation.rows.map((r) => (
+              <tr key={r.taskId}>
+                <td>{getTask(r.taskId).title}</td>
+                <td>{r.seen ? 'seen' : 'unseen'}</td>
+                <td>{Math.round(100 * r.successRate)}%</td>
+                <td>{r.meanReturn.toFixed(3)}</td>
+                <td>{r.meanLength.toFixed(1)}</td>
+                <td>
+                  {r.episodes}
+                  {r.greedy ? ' (greedy)' : ''}
+                </td>
+              </tr>
+            ))}
+            {evaluation.skipped.map((s) => (
+              <tr key={s.taskId} className="eval-skipped">
+                <td>{getTask(s.taskId).title}</td>
+                <td colSpan={5}>{s.reason}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+    </div>
+  );
+}

@@ -1,0 +1,271 @@
+/**
+ * The Adapter card: which LoRA adapter the probabilities come from, loading one (files, a URL, a drop on the
+ * page), removing it, and sharing it as a link (precision, length, probability error, copy).
+ */
+import { useEffect, useState, type ChangeEvent, type FormEvent } from 'react';
+import { SHARE_LINK_MAX_CHARS, SHARE_PRECISIONS, type SharePrecision } from '../share';
+import { usePlayground } from '../state/playground';
+import { useShare } from '../state/share';
+
+const PRECISION_TEXT: Record<SharePrecision, string> = { f32: 'f32 (exact)', f16: 'f16 (half size)', int8: 'int8 (quarter size)' };
+
+function formatError(p: number): string {
+  if (p === 0) return '0';
+  return p < 1e-4 ? p.toExponential(1) : `${(p * 100).toFixed(p < 1e-3 ? 3 : 2)} percentage points`;
+}
+
+/** Keeps the link current and picks up adapters set elsewhere (training) from the scores' adapter version. */
+function useShareSync(): void {
+  const adapterLabel = useShare((s) => s.adapter?.label ?? null);
+  const adapterVersion = useShare((s) => s.adapter?.version ?? null);
+  const precision = useShare((s) => s.precision);
+  const setup = usePlayground((s) => `${s.modelId}|${s.taskId}|${s.seed}|${s.norm}`);
+  const latest = usePlayground((s) => s.timeline.at(-1));
+  const scoredWith = latest?.scores.status === 'ok' ? (latest.scores.scores.loraVersion ?? null) : undefined;
+  // Probing f16/int8 runs the model twice: only per state when it measures anything.
+  const stateKey = precision === 'f32' ? 0 : (latest?.stepId ?? 0);
+  useEffect(() => {
+    if (scoredWith !== undefined && scoredWith !== adapterVersion && useShare.getState().loading === null) void useShare.getState().syncAdapter();
+  }, [scoredWith, adapterVersion]);
+  useEffect(() => {
+    void useShare.getState().refreshLink();
+  }, [adapterLabel, adapterVersion, precision, setup, stateKey]);
+}
+
+/** Files dropped anywhere on the page load as an adapter. */
+function useDropAdapter(): boolean {
+  const [over, setOver] = useState(false);
+  useEffect(() => {
+    const hasFiles = (e: DragEvent) => Array.from(e.dataTransfer?.types ?? []).includes('Files');
+    const onOver = (e: DragEvent) => {
+      if (!hasFiles(e)) return;
+      e.preventDefault();
+      setOver(true);
+    };
+    const onLeave = (e: DragEvent) => {
+      if (e.relatedTarget === null) setOver(false);
+    };
+    const onDrop = (e: DragEvent) => {
+      if (!hasFiles(e)) return;
+      e.preventDefault();
+      setOver(false);
+      const files = Array.from(e.dataTransfer?.files ?? []);
+      if (files.length > 0) void useShare.getState().loadFiles(files);
+    };
+    window.addEventListener('dragover', onOver);
+    window.addEventListener('dragleave', onLeave);
+    window.addEventListener('drop', onDrop);
+    return () => {
+      window.removeEventListener('dragover', onOver);
+      window.removeEventListener('dragleave', onLeave);
+      window.removeEventListener('drop', onDrop);
+    };
+  }, []);
+  return over;
+}
+
+function CurrentAdapter() {
+  const adapter = useShare((s) => s.adapter);
+  const busy = useShare((s) => s.loading !== null);
+  const remove = useShare((s) => s.remove);
+  if (!adapter) {
+    return (
+      <p className="card-note" data-testid="adapter-current" data-adapter="">
+        No adapter: the probabilities are the frozen model's.
+      </p>
+    );
+  }
+  return (
+    <div className="adapter-current" data-testid="adapter-current" data-adapter={adapter.label}>
+      <p>
+        <strong className="adapter-label">{adapter.label}</strong>
+        <span className="card-hint">
+          {' '}
+          r {adapter.r} · alpha {adapter.alpha} · {adapter.targets.join(', ')} · {adapter.layers} layers · {adapter.parameters.toLocaleString('en-US')} parameters
+          {adapter.baseModel ? ` · base ${adapter.baseModel}` : ''}
+        </span>
+      </p>
+      {adapter.warnings.map((w) => (
+        <p key={w} className="card-note">
+          Note: {w}
+        </p>
+      ))}
+      <button type="button" className="button button--small" onClick={() => void remove()} disabled={busy} data-testid="adapter-remove">
+        Remove adapter
+      </button>
+    </div>
+  );
+}
+
+function LoadAdapter() {
+  const loading = useShare((s) => s.loading);
+  const error = useShare((s) => s.error);
+  const loadFiles = useShare((s) => s.loadFiles);
+  const loadUrl = useShare((s) => s.loadUrl);
+  const modelReady = usePlayground((s) => s.model.status === 'ready');
+  const [url, setUrl] = useState('');
+  const onFiles = (e: ChangeEvent<HTMLInputElement>) => {
+    const files = Array.from(e.target.files ?? []);
+    e.target.value = ''; // picking the same file again must load it again
+    if (files.length > 0) void loadFiles(files);
+  };
+  const onUrl = (e: FormEvent) => {
+    e.preventDefault();
+    if (url.trim()) void loadUrl(url);
+  };
+  return (
+    <div className="adapter-load">
+      <div className="adapter-load-row">
+        <label className={`button button--small${loading || !modelReady ? ' button--disabled' : ''}`}>
+          Load adapter…
+          <input
+            type="file"
+            multiple
+            accept=".zip,.safetensors,.json"
+            className="visually-hidden"
+            onChange={onFiles}
+            disabled={loading !== null || !modelReady}
+            data-testid="adapter-file"
+          />
+        </label>
+        <span className="card-hint">adapter_model.safetensors + adapter_config.json, or a bundle .zip; or drop them on the page</span>
+      </div>
+      <form className="adapter-load-row" onSubmit={onUrl}>
+        <input
+          type="url"
+          className="adapter-url"
+          placeholder="https://huggingface.co/USER/REPO/resolve/main/adapter_model.safetensors"
+          value={url}
+          onChange={(e) => setUrl(e.target.value)}
+          aria-label="Adapter URL (https)"
+          data-testid="adapter-url"
+        />
+        <button type="submit" className="button button--small" disabled={loading !== null || !modelReady || !url.trim()} data-testid="adapter-url-load">
+          Load URL
+        </button>
+      </form>
+      {loading && (
+        <p className="card-note" data-testid="adapter-loading">
+          Loading {loading}…
+        </p>
+      )}
+      {error && (
+        <p className="error-text" role="alert" data-testid="adapter-error">
+          {error}
+        </p>
+      )}
+    </div>
+  );
+}
+
+/** Downloads the adapter in use as a bundle (a Blob URL, revoked once the download has started). */
+async function saveBundle(): Promise<void> {
+  try {
+    const bundle = await useShare.getState().bundle();
+    if (!bundle) return;
+    const url = URL.createObjectURL(new Blob([bundle.bytes.slice().buffer], { type: 'application/zip' }));
+    const a = document.createElement('a');
+    a.href = url;
+    a.download = bundle.name;
+    a.click();
+    setTimeout(() => URL.revokeObjectURL(url), 10_000);
+  } catch (error) {
+    useShare.setState({ error: `Saving the bundle failed: ${error instanceof Error ? error.message : String(error)}` });
+  }
+}
+
+function ShareLink() {
+  const adapter = useShare((s) => s.adapter);
+  const link = useShare((s) => s.link);
+  const precision = useShare((s) => s.precision);
+  const copy = useShare((s) => s.copy);
+  const setPrecision = useShare((s) => s.setPrecision);
+  const copyLink = useShare((s) => s.copyLink);
+  if (!adapter) return null;
+  return (
+    <div className="share-link">
+      <div className="adapter-load-row">
+        <label className="field field--compact">
+          <span className="field-label">Stored as</span>
+          <select value={precision} onChange={(e) => setPrecision(e.target.value as SharePrecision)} data-testid="share-precision">
+            {SHARE_PRECISIONS.map((p) => (
+              <option key={p} value={p}>
+                {PRECISION_TEXT[p]}
+              </option>
+            ))}
+          </select>
+        </label>
+        <button type="button" className="button button--small button--primary" disabled={link.status !== 'ok'} onClick={() => void copyLink()} data-testid="copy-share-link">
+          Copy share link
+        </button>
+        <button type="button" className="button button--small" onClick={() => void saveBundle()} data-testid="save-bundle" title="The adapter and this setup as a twosome bundle: keep it, or host it and share ?adapter=URL">
+          Save bundle (.zip)
+        </button>
+        {copy.status === 'copied' && <span className="card-hint">Copied.</span>}
+      </div>
+      {copy.status === 'failed' && (
+        <p className="error-text" role="alert" data-testid="share-copy-error">
+          {copy.message}
+        </p>
+      )}
+      {link.status === 'building' && <p className="card-note">Building the link…</p>}
+      {link.status === 'ok' && (
+        <>
+          <p className="card-note" data-testid="share-link-info">
+            {link.chars.toLocaleString('en-US')} of {SHARE_LINK_MAX_CHARS.toLocaleString('en-US')} characters · largest weight change{' '}
+            {link.maxAbsError === 0 ? '0' : link.maxAbsError.toExponential(1)} · largest probability change on this state:{' '}
+            <span data-testid="share-prob-error">{link.probError === null ? (link.probNote ?? '…') : formatError(link.probError)}</span>
+            {link.probError !== null && link.probNote ? ` (${link.probNote})` : ''}
+          </p>
+          <div className="share-link-text mono" data-testid="share-link" title="The share link: opens this task, seed, normalization and model with this adapter">
+            {link.url}
+          </div>
+        </>
+      )}
+      {link.status === 'too-big' && (
+        <div className="card-note" data-testid="share-too-big">
+          <p>{link.message}</p>
+          <p>{link.help}</p>
+        </div>
+      )}
+      {link.status === 'error' && (
+        <p className="error-text" role="alert">
+          The link could not be built: {link.message}
+        </p>
+      )}
+    </div>
+  );
+}
+
+export function SharePanel() {
+  useShareSync();
+  const dropping = useDropAdapter();
+  return (
+    <section className={`card share-panel${dropping ? ' share-panel--drop' : ''}`} aria-label="Adapter" data-testid="share-panel">
+      <div className="card-head">
+        <h2>Adapter</h2>
+        <span className="card-hint">{dropping ? 'drop to load' : 'LoRA on the model'}</span>
+      </div>
+      <CurrentAdapter />
+      <LoadAdapter />
+      <ShareLink />
+    </section>
+  );
+}
+
+/** Why a link the page was opened with could not be used (the setup was left as it was). */
+export function ShareNotice() {
+  const notice = useShare((s) => s.notice);
+  const dismiss = useShare((s) => s.dismissNotice);
+  if (!notice) return null;
+  return (
+    <div className="notices">
+      <div className="notice notice--warning" role="alert" data-testid="share-error">
+        <span>{notice}</span>
+        <button type="button" className="notice-close" onClick={dismiss} aria-label="Dismiss message">
+          ×
+        </button>
+      </div>
+    </div>
+  );
+}

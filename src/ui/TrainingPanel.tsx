@@ -1,0 +1,254 @@
+/**
+ * The Training panel: what to train (algorithm, task, preset, seed, steps), Start / Pause / Resume / Stop /
+ * one update, progress (updates, env steps, steps/s, time left, tokens/s and GPU memory for TWOSOME), the
+ * charts, the evaluation table and the stored runs. After a reload it offers to resume an unfinished run.
+ */
+import { TASK_IDS, getTask } from '../envs/registry';
+import type { TaskId } from '../envs/types';
+import { secondsLeft } from '../state/chart-data';
+import { runLabel, useTraining, type TrainPhase } from '../state/training';
+import { ALGO_LABELS, TRAIN_ALGOS, TRAIN_PRESETS, type TrainAlgo, type TrainPreset } from '../worker/training-protocol';
+import { EvalTable } from './EvalTable';
+import { formatBytes } from './format';
+import { StoredRuns } from './StoredRuns';
+import { TrainingCharts } from './TrainingCharts';
+
+const TRAIN_TASKS = TASK_IDS.filter((id) => getTask(id).split === 'train');
+
+const PHASE_TEXT: Record<TrainPhase, string> = {
+  idle: 'no run',
+  starting: 'starting…',
+  running: 'training',
+  pausing: 'pausing after this update…',
+  paused: 'paused',
+  stopping: 'stopping after this update…',
+  stopped: 'stopped',
+  done: 'complete',
+  error: 'failed',
+};
+
+export function formatDuration(seconds: number | null): string {
+  if (seconds === null || !Number.isFinite(seconds)) return '–';
+  if (seconds < 60) return `${Math.round(seconds)} s`;
+  if (seconds < 3600) return `${Math.floor(seconds / 60)} min ${Math.round(seconds % 60)} s`;
+  return `${Math.floor(seconds / 3600)} h ${Math.round((seconds % 3600) / 60)} min`;
+}
+
+export function TrainingPanel() {
+  return (
+    <section className="card training" aria-label="Training" data-testid="training-panel">
+      <div className="card-head">
+        <h2>Training</h2>
+        <PhasePill />
+      </div>
+      <ResumeOffer />
+      <TrainForm />
+      <TrainButtons />
+      <TrainError />
+      <Progress />
+      <TrainingCharts />
+      <EvalTable />
+      <StoredRuns />
+    </section>
+  );
+}
+
+function PhasePill() {
+  const phase = useTraining((s) => s.phase);
+  const pill = phase === 'running' || phase === 'starting' ? 'running' : phase === 'error' ? 'error' : phase === 'done' ? 'success' : 'ended';
+  return (
+    <span className={`status-pill status-pill--${pill}`} data-testid="train-phase" data-phase={phase}>
+      {PHASE_TEXT[phase]}
+    </span>
+  );
+}
+
+function ResumeOffer() {
+  const offers = useTraining((s) => s.offers);
+  const phase = useTraining((s) => s.phase);
+  const resume = useTraining((s) => s.resume);
+  const remove = useTraining((s) => s.deleteRun);
+  if (offers.length === 0 || phase === 'running' || phase === 'starting') return null;
+  const run = offers[offers.length - 1];
+  return (
+    <div className="notice notice--warning resume-offer" role="status" data-testid="resume-offer" data-run={run.id}>
+      <span>
+        An unfinished run was found: {runLabel(run)}, update {run.updates} of {run.numUpdates} ({run.globalStep.toLocaleString()} env steps). Resume it from its
+        last update?
+      </span>
+      <button type="button" className="button button--small button--primary" onClick={() => void resume(run.id)}>
+        Resume run
+      </button>
+      <button type="button" className="button button--small" title="Deletes this run from the browser's storage" onClick={() => void remove(run.id)}>
+        Discard
+      </button>
+    </div>
+  );
+}
+
+function TrainForm() {
+  const form = useTraining((s) => s.form);
+  const setForm = useTraining((s) => s.setForm);
+  const phase = useTraining((s) => s.phase);
+  const busy = phase === 'running' || phase === 'starting' || phase === 'pausing' || phase === 'stopping';
+  return (
+    <div className="train-form">
+      <label className="field field--compact">
+        <span className="field-label">Algorithm</span>
+        <select value={form.algo} disabled={busy} onChange={(e) => setForm({ algo: e.target.value as TrainAlgo })} data-testid="train-algo">
+          {TRAIN_ALGOS.map((a) => (
+            <option key={a} value={a}>
+              {ALGO_LABELS[a]}
+            </option>
+          ))}
+        </select>
+      </label>
+      <label className="field field--compact">
+        {/* Not "Task"/"Seed": the header's selects own those accessible names (tests find them by label). */}
+        <span className="field-label">Train on</span>
+        <select value={form.taskId} disabled={busy} onChange={(e) => setForm({ taskId: e.target.value as TaskId })} data-testid="train-task">
+          {TRAIN_TASKS.map((id) => (
+            <option key={id} value={id}>
+              {getTask(id).title}
+            </option>
+          ))}
+        </select>
+      </label>
+      <label className="field field--compact">
+        <span className="field-label">Preset</span>
+        <select value={form.preset} disabled={busy || form.algo === 'saycan'} onChange={(e) => setForm({ preset: e.target.value as TrainPreset })} data-testid="train-preset">
+          {TRAIN_PRESETS.map((p) => (
+            <option key={p} value={p}>
+              {p}
+            </option>
+          ))}
+        </select>
+      </label>
+      <label className="field field--compact" title="The run's seed: LoRA and critic init, action sampling, minibatch shuffles, env resets">
+        <span className="field-label">RNG</span>
+        <input
+          type="number"
+          min={0}
+          step={1}
+          value={form.seed}
+          disabled={busy}
+          onChange={(e) => setForm({ seed: Math.max(0, Math.trunc(Number(e.target.value) || 0)) })}
+          data-testid="train-seed"
+        />
+      </label>
+      <label className="field field--compact">
+        <span className="field-label">Env steps</span>
+        <input
+          type="number"
+          min={1}
+          step={1}
+          placeholder="preset"
+          value={form.steps ?? ''}
+          disabled={busy || form.algo === 'saycan'}
+          onChange={(e) => setForm({ steps: e.target.value === '' ? null : Math.max(1, Math.trunc(Number(e.target.value) || 1)) })}
+          data-testid="train-steps"
+        />
+      </label>
+    </div>
+  );
+}
+
+function TrainButtons() {
+  const phase = useTraining((s) => s.phase);
+  const run = useTraining((s) => s.run);
+  const { start, pause, resume, stop, step } = useTraining.getState();
+  const canContinue = run !== null && run.algo !== 'saycan' && run.updates < run.numUpdates;
+  const idle = phase === 'idle' || phase === 'done' || phase === 'stopped' || phase === 'error' || phase === 'paused';
+  return (
+    <div className="toolbar train-buttons">
+      {phase === 'running' || phase === 'pausing' ? (
+        <button type="button" className="button" disabled={phase === 'pausing'} onClick={() => void pause()}>
+          Pause training
+        </button>
+      ) : (
+        <button type="button" className="button button--primary" disabled={!idle} onClick={() => void start()}>
+          Start training
+        </button>
+      )}
+      {(phase === 'paused' || phase === 'stopped' || phase === 'error') && canContinue && (
+        <button type="button" className="button" onClick={() => void resume()}>
+          Resume training
+        </button>
+      )}
+      {(phase === 'paused' || phase === 'stopped') && canContinue && (
+        <button type="button" className="button" onClick={() => void step()} title="One rollout and one PPO update, then paused again">
+          One update
+        </button>
+      )}
+      {(phase === 'running' || phase === 'paused') && (
+        <button type="button" className="button" onClick={() => void stop()} title="Ends the run after the update in progress; it stays stored">
+          Stop
+        </button>
+      )}
+    </div>
+  );
+}
+
+function TrainError() {
+  const error = useTraining((s) => s.error);
+  const dismiss = useTraining((s) => s.dismissError);
+  if (!error) return null;
+  return (
+    <p className="error-text" role="alert" data-testid="train-error">
+      {error}{' '}
+      <button type="button" className="button button--small" onClick={dismiss}>
+        Dismiss
+      </button>
+    </p>
+  );
+}
+
+function Progress() {
+  const run = useTraining((s) => s.run);
+  const metrics = useTraining((s) => s.metrics);
+  const last = metrics[metrics.length - 1];
+  const left = run ? secondsLeft(metrics, run.numUpdates) : null;
+  return (
+    <div className="train-progress">
+      <progress max={Math.max(1, run?.numUpdates ?? 1)} value={run?.updates ?? 0} data-testid="train-progress" />
+      <dl className="stat-grid train-stats">
+        <div>
+          <dt>Updates</dt>
+          <dd data-testid="train-updates">{run ? `${run.updates} / ${run.numUpdates}` : '–'}</dd>
+        </div>
+        <div>
+          <dt>Env steps</dt>
+          <dd data-testid="env-steps">{run?.globalStep ?? 0}</dd>
+        </div>
+        <div>
+          <dt>Steps/s</dt>
+          <dd data-testid="steps-per-second">{last ? last.timing.sps.toFixed(1) : '–'}</dd>
+        </div>
+        <div>
+          <dt>Time left</dt>
+          <dd data-testid="time-left">{run && run.algo !== 'saycan' ? formatDuration(left) : '–'}</dd>
+        </div>
+        <div>
+          <dt>Return</dt>
+          <dd>{last?.episodicReturn != null ? last.episodicReturn.toFixed(3) : '–'}</dd>
+        </div>
+        <div>
+          <dt>Success</dt>
+          <dd>{last?.successRate != null ? `${Math.round(100 * last.successRate)}%` : '–'}</dd>
+        </div>
+        {last?.tokensPerSecond !== undefined && (
+          <div>
+            <dt>Tokens/s</dt>
+            <dd>{last.tokensPerSecond.toFixed(0)}</dd>
+          </div>
+        )}
+        {last?.gpuMemoryBytes != null && (
+          <div>
+            <dt>GPU memory</dt>
+            <dd title="planned peak of a policy pass">{formatBytes(last.gpuMemoryBytes)}</dd>
+          </div>
+        )}
+      </dl>
+    </div>
+  );
+}

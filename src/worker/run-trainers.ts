@@ -1,0 +1,159 @@
+/**
+ * One interface over the trainers the playground runs, so the trainer host's rules (start, pause, checkpoint,
+ * resume) are written once: TWOSOME (the LLM actor and critic, on the engine's GPU or the fake actor in tests)
+ * and PPO-MLP (CPU). SayCan trains nothing and has no trainer (the host evaluates the frozen model).
+ */
+import type { TaskId } from '../envs/types';
+import type { LoraAdapter } from '../llm/lora';
+import type { Checkpoint, RunInfo } from '../rl/checkpoint';
+import { makeCheckpoint } from '../rl/checkpoint';
+import type { PpoConfig } from '../rl/config';
+import { evaluatePolicy, type BatchScorer } from '../rl/evaluate';
+import { PpoMlpTrainer, type PpoMlpState } from '../rl/ppo-mlp';
+import { toActionScores, type PolicyRequest } from '../rl/twosome-model';
+import { TwosomeTrainer, type TwosomeModels, type TwosomeState } from '../rl/twosome-trainer';
+import type { TrainMetrics } from './training-protocol';
+
+/** Runs GPU work in the worker's one GPU queue (interactive scoring waits for it, and it for them). */
+export type Exclusive = <T>(work: () => Promise<T>) => Promise<T>;
+
+export interface EvalResult {
+  episodes: number;
+  successRate: number;
+  meanReturn: number;
+  meanLength: number;
+}
+
+export interface RunTrainer {
+  readonly algo: 'twosome' | 'ppo-mlp';
+  readonly update: number;
+  readonly numUpdates: number;
+  readonly done: boolean;
+  /** Global env steps so far. */
+  readonly globalStep: number;
+  /** Every update's metrics so far (restored ones included). */
+  readonly history: readonly TrainMetrics[];
+  /** One rollout and one PPO update. */
+  runUpdate(): Promise<TrainMetrics>;
+  /** The whole state after the last update (the adapter too, for the playground's scorer). */
+  checkpoint(run: RunInfo): Promise<{ checkpoint: Checkpoint; adapter: LoraAdapter | null }>;
+  /** Episodes of the current policy on `taskId`, or a reason it cannot run there. */
+  evaluate(taskId: TaskId, episodes: number, greedy: boolean): Promise<EvalResult | { skipped: string }>;
+  /** The critic's value of one observation (TWOSOME: the LLM critic); null where there is none. */
+  criticValue(request: PolicyRequest): Promise<number | null>;
+  dispose(): void;
+}
+
+export class TwosomeRunTrainer implements RunTrainer {
+  readonly algo = 'twosome' as const;
+
+  private constructor(
+    private readonly trainer: TwosomeTrainer,
+    private readonly models: TwosomeModels,
+    private readonly exclusive: Exclusive,
+  ) {}
+
+  /** A fresh run, or (with `state`) one continued exactly from a checkpoint. */
+  static async create(config: PpoConfig, models: TwosomeModels, exclusive: Exclusive, state?: TwosomeState): Promise<TwosomeRunTrainer> {
+    const trainer = new TwosomeTrainer(state?.config ?? config, models, state?.options);
+    if (state) await exclusive(() => trainer.setState(state));
+    return new TwosomeRunTrainer(trainer, models, exclusive);
+  }
+
+  get update(): number {
+    return this.trainer.update;
+  }
+  get numUpdates(): number {
+    return this.trainer.numUpdates;
+  }
+  get done(): boolean {
+    return this.trainer.done;
+  }
+  get globalStep(): number {
+    const last = this.trainer.history[this.trainer.history.length - 1];
+    return last?.globalStep ?? 0;
+  }
+  get history(): readonly TrainMetrics[] {
+    return this.trainer.history;
+  }
+
+  runUpdate(): Promise<TrainMetrics> {
+    return this.exclusive(() => this.trainer.runUpdate());
+  }
+
+  async checkpoint(run: RunInfo): Promise<{ checkpoint: Checkpoint; adapter: LoraAdapter | null }> {
+    const state = await this.exclusive(() => this.trainer.getState());
+    return { checkpoint: makeCheckpoint('twosome', run, state), adapter: state.actor.adapter };
+  }
+
+  async evaluate(taskId: TaskId, episodes: number, greedy: boolean): Promise<EvalResult> {
+    // One GPU call per step in the queue, so the playground's scoring can interleave with a long evaluation.
+    const scorer: BatchScorer = (requests) => this.exclusive(async () => (await this.models.actor.score(requests)).map(toActionScores));
+    return evaluatePolicy(taskId, scorer, { episodes, greedy, normalization: this.trainer.config.normalization });
+  }
+
+  criticValue(request: PolicyRequest): Promise<number> {
+    return this.exclusive(async () => {
+      const values = await this.models.critic.values(await this.models.actor.features([request]));
+      return values[0];
+    });
+  }
+
+  dispose(): void {
+    this.models.actor.dispose?.();
+    this.models.critic.dispose?.();
+  }
+}
+
+export class PpoMlpRunTrainer implements RunTrainer {
+  readonly algo = 'ppo-mlp' as const;
+  /** PPO-MLP's state has no metrics: the host restores them from the store. */
+  readonly history: TrainMetrics[];
+
+  constructor(
+    private readonly trainer: PpoMlpTrainer,
+    history: TrainMetrics[] = [],
+  ) {
+    this.history = history.slice(0, trainer.update);
+  }
+
+  static fromState(state: PpoMlpState, history: TrainMetrics[]): PpoMlpRunTrainer {
+    return new PpoMlpRunTrainer(PpoMlpTrainer.fromState(state), history);
+  }
+
+  get update(): number {
+    return this.trainer.update;
+  }
+  get numUpdates(): number {
+    return this.trainer.derived.numUpdates;
+  }
+  get done(): boolean {
+    return this.trainer.done;
+  }
+  get globalStep(): number {
+    return this.history[this.history.length - 1]?.globalStep ?? 0;
+  }
+
+  async runUpdate(): Promise<TrainMetrics> {
+    // CPU only: no GPU queue to wait for.
+    const m = this.trainer.runUpdate();
+    this.history.push(m);
+    return m;
+  }
+
+  async checkpoint(run: RunInfo): Promise<{ checkpoint: Checkpoint; adapter: null }> {
+    return { checkpoint: makeCheckpoint('ppo-mlp', run, this.trainer.getState()), adapter: null };
+  }
+
+  async evaluate(taskId: TaskId, episodes: number, greedy: boolean): Promise<EvalResult | { skipped: string }> {
+    // Its networks are sized for its own task's symbolic observation and action table.
+    if (taskId !== this.trainer.config.taskId) return { skipped: `PPO-MLP is trained on ${this.trainer.config.taskId}'s own observation vector and action table; it cannot act in ${taskId}` };
+    return this.trainer.evaluate({ episodes, greedy });
+  }
+
+  async criticValue(): Promise<null> {
+    return null;
+  }
+
+  dispose(): void {}
+}

@@ -1,0 +1,278 @@
+import 'fake-indexeddb/auto';
+import { describe, expect, it } from 'vitest';
+import { IdbRunStore, type RunStore } from '../persist/run-store';
+import type { LoraAdapter } from '../llm/lora';
+import type { PpoConfig } from '../rl/config';
+import type { BatchScorer } from '../rl/evaluate';
+import { FakeTwosomeActor } from '../rl/twosome-fake';
+import { CpuCritic } from '../rl/twosome-model';
+import { Rng } from '../util/rng';
+import { TrainerHost, type TrainerHostDeps } from './trainer-host';
+import type { TrainEvent, TrainMetrics } from './training-protocol';
+
+let dbCount = 0;
+const freshStore = () => IdbRunStore.open(`test-runs-${++dbCount}`);
+
+const ADAM = { beta1: 0.9, beta2: 0.999, eps: 1e-5, weightDecay: 0, maxGradNorm: 0.5 };
+
+/** A frozen "model": the fake actor's base scores (no offsets trained). */
+const frozen: BatchScorer = async (requests) => {
+  const actor = new FakeTwosomeActor();
+  return (await actor.score(requests)).map((s) => s.logprobs.map((logprob, k) => ({ logprob, nTokens: s.nTokens[k], nWords: s.nWords[k] })));
+};
+
+function deps(store: Promise<RunStore>, overrides: Partial<TrainerHostDeps> = {}): TrainerHostDeps & { log: string[]; adapters: string[] } {
+  const log: string[] = [];
+  const adapters: string[] = [];
+  let queue: Promise<unknown> = Promise.resolve();
+  return {
+    log,
+    adapters,
+    store,
+    async twosomeModels(config: PpoConfig, seeds) {
+      const actor = new FakeTwosomeActor();
+      // The fake keeps its values in `tensors`; a stand-in adapter shows what would reach the playground.
+      const getState = actor.getState.bind(actor);
+      actor.getState = async () => ({ ...(await getState()), adapter: { config: { r: 1, alpha: 1, dropout: 0, targets: [] }, scale: 1, modules: [] } as unknown as LoraAdapter });
+      const critic = CpuCritic.init(actor.featureDim, config.critic.hiddenSizes, new Rng(seeds.critic), { ...ADAM, eps: config.adamEps });
+      return { models: { actor, critic }, modelId: 'fake' };
+    },
+    frozenScorer: async () => ({ scorer: frozen, modelId: 'fake' }),
+    exclusive: <T>(work: () => Promise<T>) => {
+      const run = queue.then(() => {
+        log.push('gpu');
+        return work();
+      });
+      queue = run.catch(() => {});
+      return run;
+    },
+    async publishAdapter(_adapter, label) {
+      adapters.push(label);
+    },
+    ...overrides,
+  };
+}
+
+/** Learning metrics only: timing and throughput differ between runs. */
+const learning = (m: TrainMetrics) => {
+  const { timing: _t, tokensPerSecond: _tps, tokens: _tok, ...rest } = m;
+  return rest;
+};
+
+async function waitFor(check: () => boolean, ms = 20_000): Promise<void> {
+  const start = Date.now();
+  while (!check()) {
+    if (Date.now() - start > ms) throw new Error('timed out');
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
+
+describe('TrainerHost', () => {
+  it('runs PPO-MLP update by update, saving meta, metrics and checkpoint after each, and reports in order', async () => {
+    const store = freshStore();
+    const host = new TrainerHost(deps(store));
+    const events: TrainEvent[] = [];
+    const reply = await host.start({ algo: 'ppo-mlp', taskId: 'food-preparation', preset: 'quick', seed: 3, steps: 512 * 3 }, (e) => events.push(e));
+    expect(reply.status).toBe('ok');
+    await waitFor(() => events.some((e) => e.type === 'status' && e.run.status === 'done'));
+    const updates = events.filter((e) => e.type === 'update');
+    expect(updates.map((e) => (e.type === 'update' ? e.metrics.update : 0))).toEqual([1, 2, 3]);
+    expect(events[0]).toMatchObject({ type: 'status', run: { status: 'running' } });
+    expect(events[events.length - 1]).toMatchObject({ type: 'status', run: { status: 'done', updates: 3, globalStep: 1536 } });
+    const s = await store;
+    expect(await s.getRun(reply.status === 'ok' ? reply.run.id : '')).toMatchObject({ status: 'done', updates: 3 });
+    const id = reply.status === 'ok' ? reply.run.id : '';
+    expect((await s.getMetrics(id)).map((m) => m.globalStep)).toEqual([512, 1024, 1536]);
+    expect(await s.getCheckpoint(id)).toMatchObject({ algo: 'ppo-mlp', state: { update: 3 } });
+  });
+
+  it('pause resolves after the update in progress is saved; resume continues; stop keeps the run', async () => {
+    const store = freshStore();
+    const host = new TrainerHost(deps(store));
+    const started = await host.start({ algo: 'ppo-mlp', taskId: 'food-preparation', preset: 'quick', seed: 1, steps: 512 * 40 });
+    if (started.status !== 'ok') throw new Error(started.message);
+    await waitFor(() => (host.current?.updates ?? 0) >= 1);
+    const paused = await host.pause();
+    if (paused.status !== 'ok') throw new Error(paused.message);
+    expect(paused.run.status).toBe('paused');
+    const at = paused.run.updates;
+    expect(paused.metrics).toHaveLength(at);
+    // Nothing moves while paused, and the store has exactly the paused update.
+    await new Promise((r) => setTimeout(r, 50));
+    expect(host.current?.updates).toBe(at);
+    const s = await store;
+    expect(await s.getRun(paused.run.id)).toMatchObject({ status: 'paused', updates: at });
+    expect(await s.getCheckpoint(paused.run.id)).toMatchObject({ state: { update: at } });
+
+    expect((await host.start({ algo: 'ppo-mlp', taskId: 'food-preparation', preset: 'quick', seed: 1 })).status).toBe('ok');
+    // (a paused run does not block a new one: it is replaced, and stays stored)
+    const stopped = await host.stop();
+    if (stopped.status !== 'ok') throw new Error(stopped.message);
+    expect(stopped.run.status).toBe('stopped');
+    expect(await s.getRun(paused.run.id)).toMatchObject({ status: 'paused', updates: at });
+
+    const step = await host.singleUpdate();
+    if (step.status !== 'ok') throw new Error(step.message);
+    expect(step.run.updates).toBe(stopped.run.updates + 1);
+    expect(step.run.status).toBe('paused');
+  });
+
+  it('refuses a second start while training, and a resume of nothing', async () => {
+    const host = new TrainerHost(deps(freshStore()));
+    expect(await host.resume(null)).toEqual({ status: 'error', message: 'there is no run to resume' });
+    await host.start({ algo: 'ppo-mlp', taskId: 'food-preparation', preset: 'quick', seed: 1, steps: 512 * 40 });
+    expect(await host.start({ algo: 'ppo-mlp', taskId: 'food-preparation', preset: 'quick', seed: 2 })).toMatchObject({ status: 'error', message: expect.stringMatching(/pause or stop/) });
+    await host.stop();
+  });
+
+  it('a PPO-MLP run resumed from the store in a new host (a reload) gives the metrics of a run never stopped', async () => {
+    const request = { algo: 'ppo-mlp' as const, taskId: 'food-preparation' as const, preset: 'quick' as const, seed: 5, steps: 512 * 4 };
+    const straight = new TrainerHost(deps(freshStore()));
+    await straight.start(request);
+    await waitFor(() => straight.current?.status === 'done');
+    const expected = (await straight.pause()) as Extract<Awaited<ReturnType<TrainerHost['pause']>>, { status: 'ok' }>;
+
+    const store = freshStore();
+    const first = new TrainerHost(deps(store));
+    const started = await first.start(request);
+    if (started.status !== 'ok') throw new Error(started.message);
+    await waitFor(() => (first.current?.updates ?? 0) >= 2);
+    await first.pause();
+    // A new page: a new host on the same database.
+    const second = new TrainerHost(deps(store));
+    const resumed = await second.resume(started.run.id);
+    if (resumed.status !== 'ok') throw new Error(resumed.message);
+    expect(resumed.metrics.length).toBeGreaterThanOrEqual(2);
+    await waitFor(() => second.current?.status === 'done');
+    const final = await second.pause();
+    if (final.status !== 'ok') throw new Error(final.message);
+    expect(final.metrics.map(learning)).toEqual(expected.metrics.map(learning));
+    expect(await (await store).getMetrics(started.run.id)).toHaveLength(4);
+  });
+
+  it('a TWOSOME run (fake actor) resumed from its checkpoint equals one never stopped; adapters are published', async () => {
+    const request = { algo: 'twosome' as const, taskId: 'tomato-salad' as const, preset: 'quick' as const, seed: 2, steps: 64 * 3 };
+    const straight = new TrainerHost(deps(freshStore()));
+    await straight.start(request);
+    await waitFor(() => straight.current?.status === 'done');
+    const expected = await straight.pause();
+    if (expected.status !== 'ok') throw new Error(expected.message);
+    expect(expected.metrics).toHaveLength(3);
+
+    const store = freshStore();
+    const d1 = deps(store);
+    const first = new TrainerHost(d1);
+    const started = await first.start(request);
+    if (started.status !== 'ok') throw new Error(started.message);
+    await waitFor(() => (first.current?.updates ?? 0) >= 1);
+    await first.pause();
+    expect(d1.log.length).toBeGreaterThan(0); // updates ran in the GPU queue
+    const d2 = deps(store);
+    const second = new TrainerHost(d2);
+    const resumed = await second.resume(started.run.id);
+    if (resumed.status !== 'ok') throw new Error(resumed.message);
+    await waitFor(() => second.current?.status === 'done');
+    const final = await second.pause();
+    if (final.status !== 'ok') throw new Error(final.message);
+    expect(final.metrics.map(learning)).toEqual(expected.metrics.map(learning));
+    // The restored adapter first, then one per update.
+    expect(d2.adapters[0]).toMatch(/update \d/);
+    expect(d2.adapters.at(-1)).toMatch(/update 3$/);
+    const value = await second.criticValue({ prompt: 'a prompt', actions: ['x', 'y'] });
+    expect(value.status).toBe('ok');
+  });
+
+  it('after a failed update, resume continues from the last checkpoint, as if the failure never happened', async () => {
+    const request = { algo: 'twosome' as const, taskId: 'tomato-salad' as const, preset: 'quick' as const, seed: 4, steps: 64 * 3 };
+    const straight = new TrainerHost(deps(freshStore()));
+    await straight.start(request);
+    await waitFor(() => straight.current?.status === 'done');
+    const expected = await straight.pause();
+    if (expected.status !== 'ok') throw new Error(expected.message);
+
+    const base = deps(freshStore());
+    let built = 0;
+    const host = new TrainerHost({
+      ...base,
+      async twosomeModels(config, seeds) {
+        const made = await base.twosomeModels(config, seeds);
+        // The first actor's GPU "fails" in update 2 (its third optimizer step); later ones work.
+        if (built++ === 0) {
+          const actor = made.models.actor;
+          const step = actor.step.bind(actor);
+          let calls = 0;
+          actor.step = async (lr) => {
+            if (++calls === 3) throw new Error('device lost');
+            return step(lr);
+          };
+        }
+        return made;
+      },
+    });
+    const events: TrainEvent[] = [];
+    await host.start(request, (e) => events.push(e));
+    await waitFor(() => host.current?.status === 'error');
+    expect(host.current?.updates).toBe(1);
+    expect(events.find((e) => e.type === 'error')).toMatchObject({ message: 'update 2 failed: device lost' });
+    const resumed = await host.resume(null);
+    if (resumed.status !== 'ok') throw new Error(resumed.message);
+    await waitFor(() => host.current?.status === 'done');
+    const final = await host.pause();
+    if (final.status !== 'ok') throw new Error(final.message);
+    expect(final.metrics.map(learning)).toEqual(expected.metrics.map(learning));
+  });
+
+  it('reports a damaged checkpoint with a message and keeps the record', async () => {
+    const store = freshStore();
+    const host = new TrainerHost(deps(store));
+    const started = await host.start({ algo: 'ppo-mlp', taskId: 'food-preparation', preset: 'quick', seed: 1, steps: 512 * 40 });
+    if (started.status !== 'ok') throw new Error(started.message);
+    await waitFor(() => (host.current?.updates ?? 0) >= 1);
+    const paused = await host.pause();
+    if (paused.status !== 'ok') throw new Error(paused.message);
+    const s = await store;
+    await s.saveUpdate(paused.run, paused.metrics[0], { format: 'something else' } as never);
+    const other = new TrainerHost(deps(store));
+    const reply = await other.resume(paused.run.id);
+    expect(reply).toMatchObject({ status: 'error', message: expect.stringMatching(/cannot be resumed: its checkpoint is not a twosome-web checkpoint.*kept/) });
+    expect(await s.getRun(paused.run.id)).toBeDefined();
+    const storage = await other.storage();
+    expect(storage.status === 'ok' && storage.storage.runs.map((r) => r.id)).toEqual([paused.run.id]);
+    expect(await other.deleteRun(paused.run.id)).toEqual({ status: 'ok' });
+    expect(await s.getRun(paused.run.id)).toBeUndefined();
+  });
+
+  it('a failing save stops training with a message instead of losing updates silently', async () => {
+    const real = await freshStore();
+    const failing: RunStore = Object.assign(Object.create(real) as RunStore, {
+      saveUpdate: async () => {
+        throw new Error('QuotaExceededError');
+      },
+      putRun: (m: Parameters<RunStore['putRun']>[0]) => real.putRun(m),
+    });
+    const host = new TrainerHost(deps(Promise.resolve(failing)));
+    const events: TrainEvent[] = [];
+    await host.start({ algo: 'ppo-mlp', taskId: 'food-preparation', preset: 'quick', seed: 1, steps: 512 * 40 }, (e) => events.push(e));
+    await waitFor(() => host.current?.status === 'error');
+    expect(events.find((e) => e.type === 'error')).toMatchObject({ message: expect.stringMatching(/saving update 1 failed \(QuotaExceededError\)/) });
+    expect(host.current?.updates).toBe(1);
+  });
+
+  it('SayCan evaluates the frozen model greedily and stores one record; evaluation skips tasks PPO-MLP cannot act in', async () => {
+    const store = freshStore();
+    const host = new TrainerHost(deps(store));
+    const reply = await host.start({ algo: 'saycan', taskId: 'food-preparation', preset: 'quick', seed: 0, episodes: 3 });
+    if (reply.status !== 'ok') throw new Error(reply.message);
+    expect(reply.run).toMatchObject({ status: 'done', algo: 'saycan' });
+    expect(reply.metrics[0].episodes).toBe(3);
+    expect((await host.runMetrics(reply.run.id)).status).toBe('ok');
+
+    await host.start({ algo: 'ppo-mlp', taskId: 'food-preparation', preset: 'quick', seed: 1, steps: 512 });
+    await waitFor(() => host.current?.status === 'done');
+    const evaluation = await host.evaluate(['food-preparation', 'entertainment'], 2, true);
+    if (evaluation.status !== 'ok') throw new Error(evaluation.message);
+    expect(evaluation.rows).toHaveLength(1);
+    expect(evaluation.rows[0]).toMatchObject({ taskId: 'food-preparation', seen: true, episodes: 2 });
+    expect(evaluation.skipped[0].taskId).toBe('entertainment');
+  });
+});

@@ -1,0 +1,516 @@
+/**
+ * The training rules of the playground worker, without Comlink or the GPU (unit-tested in Node with PPO-MLP and
+ * the fake TWOSOME actor):
+ *
+ * - One run at a time. start() builds its trainer and begins the update loop; the loop runs one update, saves
+ *   meta + metrics + checkpoint in one store transaction, reports the update, lets the event loop run (so a
+ *   pause message gets through), and goes on.
+ * - pause()/stop() take effect between updates: they resolve once the update in progress has been made and
+ *   saved, so a paused run's store record is always its latest state. stop() keeps the run (resumable later).
+ * - resume() continues the run in memory, or a stored run from its checkpoint after a reload: exactly (same
+ *   trainer state, RNG streams and envs), with its stored metrics before the new ones.
+ * - A checkpoint that does not read back is reported with a message and left in place (never deleted here).
+ * - After every TWOSOME update the adapter goes to the playground's scorer, so its probabilities are the
+ *   trained policy's.
+ */
+import { getTask } from '../envs/registry';
+import type { TaskId } from '../envs/types';
+import type { LoraAdapter } from '../llm/lora';
+import type { RunStore } from '../persist/run-store';
+import { checkCheckpoint, type Checkpoint, type RunInfo } from '../rl/checkpoint';
+import type { PpoConfig } from '../rl/config';
+import { evaluatePolicy, type BatchScorer } from '../rl/evaluate';
+import { PpoMlpTrainer } from '../rl/ppo-mlp';
+import type { PolicyRequest } from '../rl/twosome-model';
+import { twosomeSeeds, type TwosomeModels } from '../rl/twosome-trainer';
+import { PpoMlpRunTrainer, TwosomeRunTrainer, type Exclusive, type RunTrainer } from './run-trainers';
+import { browserPpoMlpConfig, browserTwosomeConfig, isSeenTask } from './training-config';
+import {
+  ALGO_LABELS,
+  type CriticValueReply,
+  type EvalReply,
+  type EvalRow,
+  type RunMeta,
+  type StorageReply,
+  type TrainEvent,
+  type TrainMetrics,
+  type TrainReply,
+  type TrainRequest,
+} from './training-protocol';
+
+export interface TrainerHostDeps {
+  /** Where runs are saved; a promise that rejects when this browser cannot store them (the message is shown). */
+  store: Promise<RunStore>;
+  /** TWOSOME's actor and critic on the loaded model, from the run's seeds; rejects when no model is ready. */
+  twosomeModels(config: PpoConfig, seeds: { lora: number; critic: number }): Promise<{ models: TwosomeModels; modelId: string }>;
+  /** The loaded model without an adapter (SayCan). */
+  frozenScorer(): Promise<{ scorer: BatchScorer; modelId: string }>;
+  exclusive: Exclusive;
+  /** Puts the trained adapter into the playground's scorer. */
+  publishAdapter?(adapter: LoraAdapter | null, label: string): Promise<void>;
+  /** Called with a listener the host no longer calls (Comlink: release its proxy). */
+  releaseListener?(listener: (event: TrainEvent) => void): void;
+  /** navigator.storage.estimate where the platform has it. */
+  estimate?(): Promise<{ usage?: number; quota?: number }>;
+  now?(): Date;
+  /** Lets queued messages in between updates (default: a macrotask). */
+  yieldToEvents?(): Promise<void>;
+}
+
+type Listener = (event: TrainEvent) => void;
+
+function describe(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+const macrotask = () => new Promise<void>((resolve) => setTimeout(resolve, 0));
+
+interface Active {
+  meta: RunMeta;
+  trainer: RunTrainer;
+  run: RunInfo;
+}
+
+export class TrainerHost {
+  private active: Active | null = null;
+  private listener: Listener | null = null;
+  /** The update loop while it runs. */
+  private loop: Promise<void> | null = null;
+  /** What the loop does after the update in progress. */
+  private stopAs: 'paused' | 'stopped' | null = null;
+  /** A start/resume in progress (a second one is refused). */
+  private starting = false;
+
+  constructor(private readonly deps: TrainerHostDeps) {}
+
+  /** Whether `listener` is the one the host reports to. */
+  isListening(listener: Listener): boolean {
+    return this.listener === listener;
+  }
+
+  /** The run in memory (null before any). */
+  get current(): RunMeta | null {
+    return this.active ? { ...this.active.meta } : null;
+  }
+
+  async start(request: TrainRequest, onEvent?: Listener): Promise<TrainReply> {
+    await this.failedLoopEnded();
+    if (this.loop || this.starting) return { status: 'error', message: 'a run is training: pause or stop it before starting another' };
+    this.starting = true;
+    try {
+      const { store, problem } = await this.storeOrProblem();
+      const now = (this.deps.now?.() ?? new Date()).toISOString();
+      const id = `${request.algo}-${request.taskId}-${Date.now().toString(36)}${Math.floor(Math.random() * 36 ** 4).toString(36)}`;
+      if (request.algo === 'saycan') return await this.sayCan(request, id, now, store, onEvent, problem);
+      let trainer: RunTrainer;
+      let modelId: string | null = null;
+      if (request.algo === 'ppo-mlp') {
+        trainer = new PpoMlpRunTrainer(new PpoMlpTrainer(browserPpoMlpConfig(request.taskId, request.preset, request.seed, request.steps)));
+      } else {
+        const config = browserTwosomeConfig(request.taskId, request.preset, request.seed, request.steps);
+        const built = await this.deps.twosomeModels(config, twosomeSeeds(config.seed));
+        modelId = built.modelId;
+        trainer = await TwosomeRunTrainer.create(config, built.models, this.deps.exclusive);
+      }
+      const meta: RunMeta = {
+        id,
+        algo: request.algo,
+        taskId: request.taskId,
+        modelId,
+        preset: request.preset,
+        seed: request.seed,
+        startedAt: now,
+        updates: 0,
+        numUpdates: trainer.numUpdates,
+        globalStep: 0,
+        status: 'running',
+      };
+      this.replace({ meta, trainer, run: { task: request.taskId, model: modelId, preset: request.preset, startedAt: now } }, onEvent);
+      if (problem) this.emit({ type: 'error', run: null, message: problem });
+      if (store) await store.putRun(meta);
+      this.runLoop();
+      return { status: 'ok', run: { ...meta }, metrics: [] };
+    } catch (error) {
+      return { status: 'error', message: `could not start training: ${describe(error)}` };
+    } finally {
+      this.starting = false;
+    }
+  }
+
+  /** Stops after the update in progress; resolves when it is saved. */
+  pause(): Promise<TrainReply> {
+    return this.halt('paused');
+  }
+
+  stop(): Promise<TrainReply> {
+    return this.halt('stopped');
+  }
+
+  async resume(runId: string | null, onEvent?: Listener): Promise<TrainReply> {
+    await this.failedLoopEnded();
+    if (this.loop || this.starting) return { status: 'error', message: 'the run is already training' };
+    const active = this.active;
+    // After a failed update the trainer in memory may be half-way through it: continue from the checkpoint.
+    if (active && active.meta.status === 'error' && (runId === null || runId === active.meta.id)) runId = active.meta.id;
+    else if (active && (runId === null || runId === active.meta.id)) {
+      if (active.trainer.done) return { status: 'error', message: 'the run is complete: nothing to resume' };
+      if (onEvent) this.setListener(onEvent);
+      this.runLoop();
+      return this.ok();
+    }
+    if (runId === null) return { status: 'error', message: 'there is no run to resume' };
+    this.starting = true;
+    try {
+      return await this.restore(runId, onEvent);
+    } finally {
+      this.starting = false;
+    }
+  }
+
+  /** One update of a paused (or stopped) run; the run stays paused. */
+  async singleUpdate(): Promise<TrainReply> {
+    if (this.loop || this.starting) return { status: 'error', message: 'pause the run first: it is training' };
+    const active = this.active;
+    if (!active) return { status: 'error', message: 'there is no run: start one first' };
+    if (active.trainer.done) return { status: 'error', message: 'the run is complete' };
+    this.stopAs = 'paused';
+    this.loop = this.updateOnce(active).then(async (ok) => {
+      if (ok) await this.settle(active, 'paused');
+    });
+    await this.loop;
+    this.loop = null;
+    return this.ok();
+  }
+
+  async evaluate(tasks: TaskId[], episodes: number, greedy: boolean): Promise<EvalReply> {
+    if (!Number.isInteger(episodes) || episodes < 1 || episodes > 1000) return { status: 'error', message: `episodes must be a whole number from 1 to 1000, not ${episodes}` };
+    const active = this.active;
+    const rows: EvalRow[] = [];
+    const skipped: { taskId: TaskId; reason: string }[] = [];
+    try {
+      for (const taskId of tasks) {
+        getTask(taskId); // throws for an unknown id
+        let result;
+        if (!active || active.meta.algo === 'saycan') {
+          const { scorer } = await this.deps.frozenScorer();
+          const serial: BatchScorer = (requests) => this.deps.exclusive(() => scorer(requests));
+          result = await evaluatePolicy(taskId, serial, { episodes, greedy });
+        } else {
+          result = await active.trainer.evaluate(taskId, episodes, greedy);
+        }
+        if ('skipped' in result) skipped.push({ taskId, reason: result.skipped });
+        else rows.push({ taskId, seen: isSeenTask(taskId), episodes: result.episodes, greedy, successRate: result.successRate, meanReturn: result.meanReturn, meanLength: result.meanLength });
+      }
+    } catch (error) {
+      return { status: 'error', message: `evaluation failed: ${describe(error)}` };
+    }
+    return { status: 'ok', runId: active?.meta.id ?? null, rows, skipped };
+  }
+
+  async storage(): Promise<StorageReply> {
+    let store: RunStore;
+    try {
+      store = await this.deps.store;
+    } catch (error) {
+      return { status: 'unavailable', reason: describe(error) };
+    }
+    try {
+      const runs = await store.listRuns();
+      // The run in memory is fresher than its record while an update is being saved.
+      const live = this.active?.meta;
+      const merged = runs.map((r) => (live && r.id === live.id ? { ...live } : r));
+      const estimate = await this.deps.estimate?.().catch(() => undefined);
+      return { status: 'ok', storage: { usage: estimate?.usage ?? null, quota: estimate?.quota ?? null, runs: merged } };
+    } catch (error) {
+      return { status: 'unavailable', reason: `reading the stored runs failed: ${describe(error)}` };
+    }
+  }
+
+  async runMetrics(runId: string): Promise<TrainReply> {
+    if (this.active?.meta.id === runId) return this.ok();
+    try {
+      const store = await this.deps.store;
+      const meta = await store.getRun(runId);
+      if (!meta) return { status: 'error', message: `no stored run ${runId}` };
+      return { status: 'ok', run: meta, metrics: await store.getMetrics(runId, meta.algo === 'saycan' ? undefined : meta.updates) };
+    } catch (error) {
+      return { status: 'error', message: `reading run ${runId} failed: ${describe(error)}` };
+    }
+  }
+
+  async deleteRun(runId: string): Promise<{ status: 'ok' } | { status: 'error'; message: string }> {
+    if (this.active?.meta.id === runId && (this.loop || this.starting)) return { status: 'error', message: 'that run is training: pause or stop it first' };
+    try {
+      const store = await this.deps.store;
+      await store.deleteRun(runId);
+      if (this.active?.meta.id === runId) this.replace(null);
+      return { status: 'ok' };
+    } catch (error) {
+      return { status: 'error', message: `deleting run ${runId} failed: ${describe(error)}` };
+    }
+  }
+
+  async criticValue(request: PolicyRequest | null): Promise<CriticValueReply> {
+    const active = this.active;
+    if (!active || active.meta.algo !== 'twosome') return { status: 'none', reason: 'no TWOSOME run in this tab' };
+    if (active.meta.updates === 0) return { status: 'none', reason: 'the critic has not been trained yet' };
+    if (!request) return { status: 'none', reason: 'no current state' };
+    try {
+      const value = await active.trainer.criticValue(request);
+      return value === null ? { status: 'none', reason: 'no critic' } : { status: 'ok', value, runId: active.meta.id };
+    } catch (error) {
+      return { status: 'none', reason: `the critic failed: ${describe(error)}` };
+    }
+  }
+
+  /**
+   * The engine a TWOSOME run trains on is going away (another model is being loaded): pause after the update
+   * in progress and drop the trainer. The run stays stored and can be resumed once its model is loaded again.
+   */
+  async releaseEngine(): Promise<void> {
+    const active = this.active;
+    if (!active || active.meta.algo !== 'twosome') return;
+    if (this.loop) await this.halt('paused');
+    this.replace(null);
+  }
+
+  // -------------------------------------------------------------------------------------------------------
+
+  /** A loop whose update failed is still recording the failure: wait for it to end. */
+  private async failedLoopEnded(): Promise<void> {
+    if (this.loop && this.active?.meta.status === 'error') await this.loop;
+  }
+
+  private ok(): TrainReply {
+    const a = this.active;
+    if (!a) return { status: 'error', message: 'there is no run' };
+    return { status: 'ok', run: { ...a.meta }, metrics: a.trainer.history.slice() };
+  }
+
+  /** The store, or null and why not (training still works; the user is told the run is not kept). */
+  private async storeOrProblem(): Promise<{ store: RunStore | null; problem: string | null }> {
+    try {
+      return { store: await this.deps.store, problem: null };
+    } catch (error) {
+      return { store: null, problem: `this run is not saved (it cannot be resumed after a reload): ${describe(error)}` };
+    }
+  }
+
+  private async halt(as: 'paused' | 'stopped'): Promise<TrainReply> {
+    const active = this.active;
+    if (!active) return { status: 'error', message: 'there is no run' };
+    if (this.loop) {
+      this.stopAs = as;
+      await this.loop;
+    } else if (active.meta.status !== 'done' && active.meta.status !== as) {
+      await this.settle(active, as);
+    }
+    return this.ok();
+  }
+
+  private setListener(listener: Listener | undefined): void {
+    if (this.listener && this.listener !== listener) this.deps.releaseListener?.(this.listener);
+    this.listener = listener ?? null;
+  }
+
+  /** Makes `next` the run in memory, freeing the previous trainer. */
+  private replace(next: Active | null, listener?: Listener): void {
+    if (this.active && this.active !== next) this.active.trainer.dispose();
+    this.active = next;
+    this.setListener(listener);
+  }
+
+  private emit(event: TrainEvent): void {
+    const listener = this.listener;
+    if (!listener) return;
+    try {
+      // Through Comlink a listener returns a promise; a page that went away must not stop training.
+      const returned: unknown = listener(event);
+      if (returned instanceof Promise) returned.catch(() => {});
+    } catch {
+      // as above
+    }
+  }
+
+  private runLoop(): void {
+    const active = this.active as Active;
+    this.stopAs = null;
+    active.meta.status = 'running';
+    this.emit({ type: 'status', run: { ...active.meta } });
+    const yieldToEvents = this.deps.yieldToEvents ?? macrotask;
+    this.loop = (async () => {
+      while (this.active === active && !active.trainer.done && this.stopAs === null) {
+        if (!(await this.updateOnce(active))) return;
+        await yieldToEvents();
+      }
+      await this.settle(active, active.trainer.done ? 'done' : (this.stopAs ?? 'paused'));
+    })().finally(() => {
+      this.loop = null;
+    });
+  }
+
+  /** One update, saved and reported; false (status error, reported) when it or its saving failed. */
+  private async updateOnce(active: Active): Promise<boolean> {
+    let metrics: TrainMetrics;
+    let saved: { checkpoint: Checkpoint; adapter: LoraAdapter | null };
+    try {
+      metrics = await active.trainer.runUpdate();
+      saved = await active.trainer.checkpoint(active.run);
+    } catch (error) {
+      await this.fail(active, `update ${active.trainer.update + 1} failed: ${describe(error)}`);
+      return false;
+    }
+    active.meta.updates = active.trainer.update;
+    active.meta.globalStep = metrics.globalStep;
+    try {
+      const store = await this.deps.store.catch(() => null);
+      // The record of the last update says 'done' in the same transaction (settle() reports it after).
+      await store?.saveUpdate({ ...active.meta, status: active.trainer.done ? 'done' : active.meta.status }, metrics, saved.checkpoint);
+    } catch (error) {
+      this.emit({ type: 'update', run: { ...active.meta }, metrics });
+      await this.fail(active, `saving update ${metrics.update} failed (${describe(error)}); training stopped so nothing is lost unsaved — free some space and resume`);
+      return false;
+    }
+    // The adapter goes to the playground first, so the page's re-scoring on this report sees it.
+    if (saved.adapter) await this.publish(saved.adapter, `${ALGO_LABELS.twosome} ${active.meta.taskId}, update ${metrics.update}`);
+    this.emit({ type: 'update', run: { ...active.meta }, metrics });
+    return true;
+  }
+
+  private async publish(adapter: LoraAdapter, label: string): Promise<void> {
+    try {
+      await this.deps.publishAdapter?.(adapter, label);
+    } catch (error) {
+      this.emit({ type: 'error', run: this.current, message: `the playground could not switch to the trained adapter: ${describe(error)}` });
+    }
+  }
+
+  private async fail(active: Active, message: string): Promise<void> {
+    active.meta.status = 'error';
+    active.meta.message = message;
+    this.emit({ type: 'error', run: { ...active.meta }, message });
+    try {
+      const store = await this.deps.store;
+      await store.putRun({ ...active.meta });
+    } catch {
+      // Reported above; the stored record keeps its last good update.
+    }
+  }
+
+  private async settle(active: Active, status: 'paused' | 'stopped' | 'done'): Promise<void> {
+    if (active.meta.status === 'error') return;
+    active.meta.status = status;
+    try {
+      const store = await this.deps.store;
+      await store.putRun({ ...active.meta });
+    } catch {
+      // Not stored (no IndexedDB, reported at start): the run still pauses.
+    }
+    this.emit({ type: 'status', run: { ...active.meta } });
+  }
+
+  private async sayCan(request: TrainRequest, id: string, now: string, store: RunStore | null, onEvent: Listener | undefined, problem: string | null): Promise<TrainReply> {
+    const { scorer, modelId } = await this.deps.frozenScorer();
+    const episodes = request.episodes ?? 10;
+    const serial: BatchScorer = (requests) => this.deps.exclusive(() => scorer(requests));
+    const meta: RunMeta = { id, algo: 'saycan', taskId: request.taskId, modelId, preset: request.preset, seed: request.seed, startedAt: now, updates: 0, numUpdates: 1, globalStep: 0, status: 'running' };
+    this.replace(null, onEvent);
+    if (problem) this.emit({ type: 'error', run: null, message: problem });
+    this.emit({ type: 'status', run: { ...meta } });
+    let evaluation;
+    try {
+      evaluation = await evaluatePolicy(request.taskId, serial, { episodes, greedy: true, seed: request.seed });
+    } catch (error) {
+      const message = `the SayCan evaluation failed: ${describe(error)}`;
+      this.emit({ type: 'error', run: { ...meta, status: 'error', message }, message });
+      this.setListener(undefined);
+      return { status: 'error', message };
+    }
+    const metrics: TrainMetrics = {
+      update: 1,
+      numUpdates: 1,
+      globalStep: 0,
+      primitiveSteps: 0,
+      episodes: evaluation.episodes,
+      episodesTotal: evaluation.episodes,
+      episodicReturn: evaluation.meanReturn,
+      successRate: evaluation.successRate,
+      episodeLength: evaluation.meanLength,
+      policyLr: 0,
+      valueLr: 0,
+      valueLoss: null,
+      policyLoss: null,
+      entropy: null,
+      approxKl: null,
+      oldApproxKl: null,
+      clipFrac: null,
+      explainedVariance: null,
+      policySteps: 0,
+      valueSteps: 0,
+      klStopped: false,
+      timing: { sps: 0, rolloutSeconds: 0, updateSeconds: 0 },
+    };
+    const done: RunMeta = { ...meta, updates: 1, status: 'done' };
+    await store?.saveUpdate(done, metrics, null);
+    this.emit({ type: 'update', run: done, metrics });
+    this.emit({ type: 'status', run: done });
+    this.setListener(undefined);
+    return { status: 'ok', run: done, metrics: [metrics] };
+  }
+
+  /** A stored run back in memory from its checkpoint, then training. */
+  private async restore(runId: string, onEvent?: Listener): Promise<TrainReply> {
+    let store: RunStore;
+    try {
+      store = await this.deps.store;
+    } catch (error) {
+      return { status: 'error', message: `runs cannot be read in this browser: ${describe(error)}` };
+    }
+    const meta = await store.getRun(runId).catch(() => undefined);
+    if (!meta) return { status: 'error', message: `no stored run ${runId}` };
+    const damaged = (why: string): TrainReply => ({
+      status: 'error',
+      message: `run ${runId} cannot be resumed: ${why}. It is kept as it is; delete it under Stored runs if you no longer need it`,
+    });
+    if (meta.algo === 'saycan') return damaged('a SayCan run trains nothing');
+    let checkpoint: Checkpoint;
+    let history: TrainMetrics[];
+    try {
+      checkpoint = checkCheckpoint(await store.getCheckpoint(runId), 'its checkpoint');
+      if (checkpoint.algo !== meta.algo) throw new Error(`its checkpoint is of ${checkpoint.algo}, the run of ${meta.algo}`);
+      history = await store.getMetrics(runId, checkpoint.state.update);
+      if (history.length !== checkpoint.state.update) throw new Error(`${history.length} stored metrics for ${checkpoint.state.update} updates`);
+    } catch (error) {
+      return damaged(describe(error));
+    }
+    let trainer: RunTrainer;
+    try {
+      if (checkpoint.algo === 'ppo-mlp') {
+        trainer = PpoMlpRunTrainer.fromState(checkpoint.state, history);
+      } else {
+        const config = checkpoint.state.config;
+        const built = await this.deps.twosomeModels(config, twosomeSeeds(config.seed));
+        if (meta.modelId !== null && built.modelId !== meta.modelId) {
+          built.models.actor.dispose?.();
+          built.models.critic.dispose?.();
+          return { status: 'error', message: `run ${runId} was trained on the model "${meta.modelId}"; load that model to resume it (now loaded: "${built.modelId}")` };
+        }
+        trainer = await TwosomeRunTrainer.create(config, built.models, this.deps.exclusive, checkpoint.state);
+      }
+    } catch (error) {
+      return damaged(`its checkpoint does not restore (${describe(error)})`);
+    }
+    const restored: RunMeta = { ...meta, updates: trainer.update, globalStep: trainer.globalStep, numUpdates: trainer.numUpdates, message: undefined };
+    this.replace({ meta: restored, trainer, run: checkpoint.run }, onEvent);
+    if (trainer.algo === 'twosome') {
+      const { adapter } = await trainer.checkpoint(checkpoint.run);
+      if (adapter) await this.publish(adapter, `${ALGO_LABELS.twosome} ${meta.taskId}, update ${trainer.update}`);
+    }
+    if (trainer.done) {
+      await this.settle(this.active as Active, 'done');
+      return this.ok();
+    }
+    this.runLoop();
+    return this.ok();
+  }
+}

@@ -1,0 +1,119 @@
+/**
+ * The training part of the playground worker's RPC: what the page sends to start, pause, resume or stop a run,
+ * and what the worker reports back. Plain structured-cloneable data only (it crosses threads through Comlink
+ * and goes into IndexedDB as it is).
+ */
+import type { TaskId } from '../envs/types';
+import type { UpdateMetrics } from '../rl/rollout';
+import type { TwosomeUpdateMetrics } from '../rl/twosome-trainer';
+
+export const TRAIN_ALGOS = ['twosome', 'ppo-mlp', 'saycan'] as const;
+export type TrainAlgo = (typeof TRAIN_ALGOS)[number];
+export const TRAIN_PRESETS = ['quick', 'paper'] as const;
+export type TrainPreset = (typeof TRAIN_PRESETS)[number];
+
+/** A labelled algorithm for the UI and chart legends. */
+export const ALGO_LABELS: Record<TrainAlgo, string> = { twosome: 'TWOSOME', 'ppo-mlp': 'PPO-MLP', saycan: 'SayCan' };
+
+export interface TrainRequest {
+  algo: TrainAlgo;
+  taskId: TaskId;
+  preset: TrainPreset;
+  seed: number;
+  /** Total env steps (overrides the preset's). */
+  steps?: number;
+  /** SayCan: evaluation episodes (default 10). */
+  episodes?: number;
+}
+
+/**
+ * One update's metrics as the UI and the store keep them: PPO's (both trainers) and, for TWOSOME, tokens/s and
+ * GPU memory. SayCan has one record with update 0 (its greedy evaluation of the frozen model).
+ */
+export type TrainMetrics = UpdateMetrics & Partial<TwosomeUpdateMetrics>;
+
+/**
+ * running: updates are being made; paused: stopped between updates, resumable; stopped: ended by the user
+ * (kept, still resumable from its checkpoint); done: every update made; error: an update failed (kept, its last
+ * checkpoint is the one before the failure).
+ */
+export type RunStatus = 'running' | 'paused' | 'stopped' | 'done' | 'error';
+
+export interface RunMeta {
+  id: string;
+  algo: TrainAlgo;
+  taskId: TaskId;
+  /** The model id for TWOSOME and SayCan; null for PPO-MLP (no LLM). */
+  modelId: string | null;
+  preset: TrainPreset;
+  seed: number;
+  /** ISO time. */
+  startedAt: string;
+  /** Updates completed (and checkpointed). */
+  updates: number;
+  numUpdates: number;
+  globalStep: number;
+  status: RunStatus;
+  /** Why an update failed (status 'error'). */
+  message?: string;
+}
+
+/** A run is worth offering to resume: it has updates left and a checkpoint to continue from. */
+export function isResumable(meta: RunMeta): boolean {
+  return meta.algo !== 'saycan' && meta.updates < meta.numUpdates && meta.status !== 'done';
+}
+
+export type TrainEvent =
+  | { type: 'status'; run: RunMeta }
+  | { type: 'update'; run: RunMeta; metrics: TrainMetrics }
+  | { type: 'error'; run: RunMeta | null; message: string };
+
+export type TrainReply = { status: 'ok'; run: RunMeta; metrics: TrainMetrics[] } | { status: 'error'; message: string };
+
+export interface EvalRow {
+  taskId: TaskId;
+  /** A training task, or one of VirtualHome's unseen variants. */
+  seen: boolean;
+  episodes: number;
+  greedy: boolean;
+  successRate: number;
+  meanReturn: number;
+  meanLength: number;
+}
+
+export type EvalReply = { status: 'ok'; runId: string | null; rows: EvalRow[]; skipped: { taskId: TaskId; reason: string }[] } | { status: 'error'; message: string };
+
+export interface StorageView {
+  /** navigator.storage.estimate(), when the browser has it. */
+  usage: number | null;
+  quota: number | null;
+  runs: RunMeta[];
+}
+
+export type StorageReply = { status: 'ok'; storage: StorageView } | { status: 'unavailable'; reason: string };
+
+export type CriticValueReply = { status: 'ok'; value: number; runId: string } | { status: 'none'; reason: string };
+
+/** The training methods of the playground worker (added to EnvWorkerApi). */
+export interface TrainingApi {
+  /** Starts a new run (a run in progress must be stopped or paused first). Resolves once it has begun. */
+  trainStart(request: TrainRequest, onEvent?: (event: TrainEvent) => void): Promise<TrainReply>;
+  /** Stops after the update in progress; resolves when it has stopped (status paused). */
+  trainPause(): Promise<TrainReply>;
+  /** Continues the run in memory, or `runId` from its stored checkpoint (after a reload). */
+  trainResume(runId: string | null, onEvent?: (event: TrainEvent) => void): Promise<TrainReply>;
+  /** Ends the run after the update in progress (kept in storage). */
+  trainStop(): Promise<TrainReply>;
+  /** One update of the paused run, then paused again. */
+  trainStep(): Promise<TrainReply>;
+  /** Evaluates the current run's policy (or the frozen model for SayCan) on `tasks`. */
+  trainEvaluate(tasks: TaskId[], episodes: number, greedy: boolean): Promise<EvalReply>;
+  /** Stored runs, and the browser's storage estimate. */
+  trainStorage(): Promise<StorageReply>;
+  /** A stored run's metrics (to overlay on the charts). */
+  trainRunMetrics(runId: string): Promise<TrainReply>;
+  /** Deletes a stored run (not the one in memory while it trains). */
+  trainDelete(runId: string): Promise<{ status: 'ok' } | { status: 'error'; message: string }>;
+  /** The trained critic's value of the playground's current state `stepId`. */
+  criticValue(stepId: number): Promise<CriticValueReply>;
+}
