@@ -4,6 +4,7 @@
  * every update in IndexedDB, and a reloaded tab resumes the run where it stopped. The main thread must stay
  * responsive while training: no task longer than 200 ms (PerformanceObserver 'longtask').
  */
+import { join } from 'node:path';
 import type { Page } from '@playwright/test';
 import { expect, test, waitForTask } from './fixtures';
 
@@ -82,6 +83,9 @@ test.describe('training', () => {
     await expect.poll(() => envSteps(page), { timeout: 20_000 }).toBeGreaterThan(pausedAt);
     await page.waitForTimeout(1000);
     expect(await longTasksOver(page, 200)).toEqual([]);
+    // The README's picture of the Training card is this one (`npm run screenshots` sets TWOSOME_SCREENSHOTS).
+    const dir = process.env.TWOSOME_SCREENSHOTS;
+    if (dir) await page.getByTestId('training-panel').screenshot({ path: join(dir, '..', 'training.png') });
     await page.getByRole('button', { name: 'Stop', exact: true }).click();
     await expect(page.getByTestId('train-phase')).toHaveAttribute('data-phase', 'stopped');
   });
