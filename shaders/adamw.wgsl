@@ -54,6 +54,20 @@ fn sum_squares(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_
   if (lid == 0u) { partial[params.slot + wid.x] = red[0]; }
 }
 
+// The same partial sums without shared memory or barriers: invocation i sums its WG elements alone, into the
+// same slot as sum_squares' workgroup i. For small tensors on a CPU-emulated GPU (SwiftShader), where a
+// workgroup barrier costs far more than 256 multiply-adds; optimizer.ts picks by size.
+@compute @workgroup_size(64)
+fn sum_squares_thread(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let chunk = gid.x + gid.y * nwg.x * 64u;
+  let first = chunk * WG;
+  if (first >= params.count) { return; }
+  let last = min(first + WG, params.count);
+  var s = 0.0;
+  for (var i = first; i < last; i++) { s += grad[i] * grad[i]; }
+  partial[params.slot + chunk] = s;
+}
+
 @compute @workgroup_size(WG)
 fn adam_prepare(@builtin(local_invocation_index) lid: u32) {
   var s = 0.0;

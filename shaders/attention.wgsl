@@ -346,3 +346,196 @@ fn attention_backward_dkv(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_
     }
   }
 }
+
+// ---------------------------------------------------------------------------------------------------------
+// Thread variants: one invocation per (row, head) (per (key row, kv head) for dK/dV) walks all its keys
+// (readers) alone, with the online softmax rescaled key by key. No shared memory, no barriers: on a
+// CPU-emulated GPU (SwiftShader) a workgroup barrier costs more than a small head's arithmetic, so these are
+// many times faster there for small head_dim (kernels/forward-ops.ts and backward-ops.ts pick by head_dim,
+// <= HD_MAX). Same math as above; sums run in another order (float rounding). Invocation i = gid.x +
+// gid.y * nwg.x * WG; i = row * heads + head, so neighbouring invocations share their rows' keys.
+
+const HD_MAX: u32 = 64u;
+
+fn flat_id(gid: vec3<u32>, nwg: vec3<u32>) -> u32 {
+  return gid.x + gid.y * nwg.x * WG;
+}
+
+// out[r, h, :] for one (row, head); returns the row's log-sum-exp of the scaled scores.
+fn attention_row_thread(r: u32, h: u32) -> f32 {
+  let hd = params.head_dim;
+  let stride = (params.heads + 2u * params.kv_heads) * hd;
+  let g = h / (params.heads / params.kv_heads);
+  let k_off = params.heads * hd + g * hd;
+  let v_off = (params.heads + params.kv_heads) * hd + g * hd;
+  let seg = vec4<u32>(segments[4u * r], segments[4u * r + 1u], segments[4u * r + 2u], segments[4u * r + 3u]);
+  let n_keys = seg.y + seg.w;
+  var q: array<f32, HD_MAX>;
+  var acc: array<f32, HD_MAX>;
+  for (var d = 0u; d < hd; d++) {
+    q[d] = qkv[r * stride + h * hd + d];
+    acc[d] = 0.0;
+  }
+  var running_max = -3.4e38;
+  var running_sum = 0.0;
+  for (var k = 0u; k < n_keys; k++) {
+    let kr = key_row(seg, k) * stride;
+    var dot = 0.0;
+    for (var d = 0u; d < hd; d++) { dot += q[d] * qkv[kr + k_off + d]; }
+    let score = dot * params.scale;
+    // One exp per key: the larger of (score, running max) becomes the max; the other side is scaled by e.
+    let e = exp(-abs(score - running_max));
+    let grows = score > running_max;
+    let correction = select(1.0, e, grows);
+    let p = select(e, 1.0, grows);
+    running_max = max(running_max, score);
+    running_sum = running_sum * correction + p;
+    for (var d = 0u; d < hd; d++) { acc[d] = acc[d] * correction + p * qkv[kr + v_off + d]; }
+  }
+  let o = r * params.heads * hd + h * hd;
+  for (var d = 0u; d < hd; d++) { out[o + d] = acc[d] / running_sum; }
+  return running_max + log(running_sum);
+}
+
+@compute @workgroup_size(WG)
+fn attention_forward_thread(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let i = flat_id(gid, nwg);
+  if (i >= params.rows * params.heads) { return; }
+  _ = attention_row_thread(i / params.heads, i % params.heads);
+}
+
+@compute @workgroup_size(WG)
+fn attention_forward_lse_thread(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let i = flat_id(gid, nwg);
+  if (i >= params.rows * params.heads) { return; }
+  lse[i] = attention_row_thread(i / params.heads, i % params.heads);
+}
+
+fn delta_thread(i: u32) -> f32 {
+  let hd = params.head_dim;
+  let o = i * hd; // (r * heads + h) * hd
+  var dot_out = 0.0;
+  for (var d = 0u; d < hd; d++) { dot_out += dout[o + d] * out[o + d]; }
+  return dot_out;
+}
+
+@compute @workgroup_size(WG)
+fn attention_backward_rowstats_thread(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let i = flat_id(gid, nwg);
+  if (i >= params.rows * params.heads) { return; }
+  let r = i / params.heads;
+  let h = i % params.heads;
+  let hd = params.head_dim;
+  let stride = (params.heads + 2u * params.kv_heads) * hd;
+  let k_off = params.heads * hd + (h / (params.heads / params.kv_heads)) * hd;
+  let seg = vec4<u32>(segments[4u * r], segments[4u * r + 1u], segments[4u * r + 2u], segments[4u * r + 3u]);
+  let n_keys = seg.y + seg.w;
+  let q = r * stride + h * hd;
+  var running_max = -3.4e38;
+  var running_sum = 0.0;
+  for (var k = 0u; k < n_keys; k++) {
+    let kr = key_row(seg, k) * stride;
+    var dot = 0.0;
+    for (var d = 0u; d < hd; d++) { dot += qkv[q + d] * qkv[kr + k_off + d]; }
+    let score = dot * params.scale;
+    let e = exp(-abs(score - running_max));
+    let grows = score > running_max;
+    running_sum = running_sum * select(1.0, e, grows) + select(e, 1.0, grows);
+    running_max = max(running_max, score);
+  }
+  lse[i] = running_max + log(running_sum);
+  delta[i] = delta_thread(i);
+}
+
+@compute @workgroup_size(WG)
+fn attention_backward_delta_thread(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let i = flat_id(gid, nwg);
+  if (i >= params.rows * params.heads) { return; }
+  delta[i] = delta_thread(i);
+}
+
+@compute @workgroup_size(WG)
+fn attention_backward_dq_thread(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let i = flat_id(gid, nwg);
+  if (i >= params.rows * params.heads) { return; }
+  let r = i / params.heads;
+  let h = i % params.heads;
+  let hd = params.head_dim;
+  let stride = (params.heads + 2u * params.kv_heads) * hd;
+  let g = h / (params.heads / params.kv_heads);
+  let k_off = params.heads * hd + g * hd;
+  let v_off = (params.heads + params.kv_heads) * hd + g * hd;
+  let seg = vec4<u32>(segments[4u * r], segments[4u * r + 1u], segments[4u * r + 2u], segments[4u * r + 3u]);
+  let n_keys = seg.y + seg.w;
+  let row_lse = lse[i];
+  let row_delta = delta[i];
+  var q: array<f32, HD_MAX>;
+  var dout_r: array<f32, HD_MAX>;
+  var acc: array<f32, HD_MAX>;
+  for (var d = 0u; d < hd; d++) {
+    q[d] = qkv[r * stride + h * hd + d];
+    dout_r[d] = dout[i * hd + d];
+    acc[d] = 0.0;
+  }
+  for (var k = 0u; k < n_keys; k++) {
+    let kr = key_row(seg, k) * stride;
+    var qk = 0.0;
+    var dv = 0.0;
+    for (var d = 0u; d < hd; d++) {
+      qk += q[d] * qkv[kr + k_off + d];
+      dv += dout_r[d] * qkv[kr + v_off + d];
+    }
+    let ds = exp(qk * params.scale - row_lse) * (dv - row_delta);
+    for (var d = 0u; d < hd; d++) { acc[d] += ds * qkv[kr + k_off + d]; }
+  }
+  for (var d = 0u; d < hd; d++) { dqkv[r * stride + h * hd + d] = params.scale * acc[d]; }
+}
+
+@compute @workgroup_size(WG)
+fn attention_backward_dkv_thread(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let i = flat_id(gid, nwg);
+  if (i >= params.rows * params.kv_heads) { return; }
+  let kr = i / params.kv_heads;
+  let g = i % params.kv_heads;
+  let hd = params.head_dim;
+  let stride = (params.heads + 2u * params.kv_heads) * hd;
+  let group = params.heads / params.kv_heads;
+  let k_off = kr * stride + params.heads * hd + g * hd;
+  let v_off = kr * stride + (params.heads + params.kv_heads) * hd + g * hd;
+  var kk: array<f32, HD_MAX>;
+  var vv: array<f32, HD_MAX>;
+  var acc_k: array<f32, HD_MAX>;
+  var acc_v: array<f32, HD_MAX>;
+  for (var d = 0u; d < hd; d++) {
+    kk[d] = qkv[k_off + d];
+    vv[d] = qkv[v_off + d];
+    acc_k[d] = 0.0;
+    acc_v[d] = 0.0;
+  }
+  let first = reader_offsets[kr];
+  let last = reader_offsets[kr + 1u];
+  for (var j = first; j < last; j++) {
+    let r = readers[j];
+    for (var hh = 0u; hh < group; hh++) {
+      let h = g * group + hh;
+      let q = r * stride + h * hd;
+      let o = (r * params.heads + h) * hd;
+      var qk = 0.0;
+      var dv = 0.0;
+      for (var d = 0u; d < hd; d++) {
+        qk += qkv[q + d] * kk[d];
+        dv += dout[o + d] * vv[d];
+      }
+      let p = exp(qk * params.scale - lse[r * params.heads + h]);
+      let ds = p * (dv - delta[r * params.heads + h]);
+      for (var d = 0u; d < hd; d++) {
+        acc_k[d] += ds * qkv[q + d];
+        acc_v[d] += p * dout[o + d];
+      }
+    }
+  }
+  for (var d = 0u; d < hd; d++) {
+    dqkv[k_off + d] = params.scale * acc_k[d];
+    dqkv[v_off + d] = acc_v[d];
+  }
+}

@@ -69,3 +69,36 @@ fn gemm_f32(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id)
     c[i] = prior + params.alpha * acc;
   }
 }
+
+// ---------------------------------------------------------------------------------------------------------
+// Thread variant: one invocation per C element, its k loop read straight from A and B; no shared memory and
+// no barriers. For the small products of LoRA and the critic on a CPU-emulated GPU (SwiftShader), where the
+// tiled kernel's barriers cost far more than the arithmetic; kernels/gemm.ts picks by size. Same result up
+// to float rounding (the same k order). i = gid.x + gid.y * nwg.x * 64, element (i / n, i % n).
+
+@compute @workgroup_size(64)
+fn gemm_f32_thread(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let i = gid.x + gid.y * nwg.x * 64u;
+  if (i >= params.m * params.n) { return; }
+  let m = i / params.n;
+  let n = i % params.n;
+  // op(A)[m, k] at a_base + k * a_step; op(B)[k, n] at b_base + k * b_step.
+  var a_base = params.a_off + m * params.lda;
+  var a_step = 1u;
+  if (params.trans_a == 1u) {
+    a_base = params.a_off + m;
+    a_step = params.lda;
+  }
+  var b_base = params.b_off + n;
+  var b_step = params.ldb;
+  if (params.trans_b == 1u) {
+    b_base = params.b_off + n * params.ldb;
+    b_step = 1u;
+  }
+  var acc = 0.0;
+  for (var k = 0u; k < params.k; k++) { acc += a[a_base + k * a_step] * b[b_base + k * b_step]; }
+  let ci = params.c_off + m * params.ldc + n;
+  var prior = 0.0;
+  if (params.beta != 0.0) { prior = params.beta * c[ci]; }
+  c[ci] = prior + params.alpha * acc;
+}

@@ -72,3 +72,39 @@ fn logsoftmax_gather_backward(@builtin(workgroup_id) wid: vec3<u32>, @builtin(lo
     dlogits[base + v] = g[j] * (select(0.0, 1.0, v == target_id) - p);
   }
 }
+
+// ---------------------------------------------------------------------------------------------------------
+// One thread per row, no shared memory and no barriers: the same two functions for small vocabularies (the
+// micro model's 710), where a barrier costs more than the row's arithmetic on a CPU-emulated GPU (SwiftShader).
+// kernels/forward-ops.ts and backward-ops.ts pick by V. Rows fold: j = gid.x + gid.y * nwg.x * 64.
+
+fn row_stats_serial(base: u32) -> vec2<f32> {
+  var m = -3.4e38;
+  for (var v = 0u; v < params.vocab; v++) { m = max(m, logits[base + v]); }
+  var sum = 0.0;
+  for (var v = 0u; v < params.vocab; v++) { sum += exp(logits[base + v] - m); }
+  return vec2<f32>(m, sum);
+}
+
+@compute @workgroup_size(64)
+fn logsoftmax_gather_rows(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let j = gid.x + gid.y * nwg.x * 64u;
+  if (j >= params.rows) { return; }
+  let base = j * params.vocab;
+  let stats = row_stats_serial(base);
+  out[j] = logits[base + targets[j]] - stats.x - log(stats.y);
+}
+
+@compute @workgroup_size(64)
+fn logsoftmax_gather_backward_rows(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let j = gid.x + gid.y * nwg.x * 64u;
+  if (j >= params.rows) { return; }
+  let base = j * params.vocab;
+  let stats = row_stats_serial(base);
+  let target_id = targets[j];
+  let gj = g[j];
+  for (var v = 0u; v < params.vocab; v++) {
+    let p = exp(logits[base + v] - stats.x) / stats.y;
+    dlogits[base + v] = gj * (select(0.0, 1.0, v == target_id) - p);
+  }
+}

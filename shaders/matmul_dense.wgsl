@@ -121,3 +121,72 @@ fn matmul_dense_input_grad(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local
     }
   }
 }
+
+// ---------------------------------------------------------------------------------------------------------
+// Thread variants for small K (small models): no shared memory and no barriers, each invocation owns a
+// register tile (TOKENS rows by 4 columns forward; TOKENS rows by one column k for the input gradient) and
+// reads its inputs itself. On a CPU-emulated GPU (SwiftShader) these are several times faster than the tiled
+// kernels at these sizes; kernels/linear.ts picks by K. i = gid.x + gid.y * nwg.x * WG.
+
+@compute @workgroup_size(WG)
+fn matmul_dense_thread(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let i = gid.x + gid.y * nwg.x * WG;
+  let col_blocks = (params.out_dim + 3u) / 4u;
+  let n0 = (i % col_blocks) * 4u;
+  let t0 = (i / col_blocks) * TOKENS;
+  if (t0 >= params.tokens) { return; }
+  let K = params.in_dim;
+  let last_n = params.out_dim - 1u;
+  let n = vec4<u32>(min(n0, last_n), min(n0 + 1u, last_n), min(n0 + 2u, last_n), min(n0 + 3u, last_n)) * K;
+  let last_t = params.tokens - 1u;
+  let x0 = min(t0, last_t) * K;
+  let x1 = min(t0 + 1u, last_t) * K;
+  let x2 = min(t0 + 2u, last_t) * K;
+  let x3 = min(t0 + 3u, last_t) * K;
+  var acc0 = vec4<f32>(0.0);
+  var acc1 = vec4<f32>(0.0);
+  var acc2 = vec4<f32>(0.0);
+  var acc3 = vec4<f32>(0.0);
+  for (var k = 0u; k < K; k++) {
+    let wv = vec4<f32>(weight(n.x + k), weight(n.y + k), weight(n.z + k), weight(n.w + k));
+    acc0 += x[x0 + k] * wv;
+    acc1 += x[x1 + k] * wv;
+    acc2 += x[x2 + k] * wv;
+    acc3 += x[x3 + k] * wv;
+  }
+  let accs = array<vec4<f32>, 4>(acc0, acc1, acc2, acc3);
+  for (var r = 0u; r < TOKENS; r++) {
+    let t = t0 + r;
+    if (t < params.tokens) {
+      for (var c = 0u; c < 4u; c++) {
+        if (n0 + c < params.out_dim) { y[t * params.out_dim + n0 + c] = accs[r][c]; }
+      }
+    }
+  }
+}
+
+@compute @workgroup_size(WG)
+fn matmul_dense_input_grad_thread(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let i = gid.x + gid.y * nwg.x * WG;
+  let K = params.in_dim;
+  let k = i % K;
+  let t0 = (i / K) * TOKENS;
+  if (t0 >= params.tokens) { return; }
+  let N = params.out_dim;
+  let last_t = params.tokens - 1u;
+  let d = vec4<u32>(min(t0, last_t), min(t0 + 1u, last_t), min(t0 + 2u, last_t), min(t0 + 3u, last_t)) * N;
+  var acc = vec4<f32>(0.0);
+  for (var n = 0u; n < N; n++) {
+    let wv = weight(n * K + k);
+    acc += vec4<f32>(dy[d.x + n], dy[d.y + n], dy[d.z + n], dy[d.w + n]) * wv;
+  }
+  for (var r = 0u; r < TOKENS; r++) {
+    let t = t0 + r;
+    if (t < params.tokens) {
+      let j = t * K + k;
+      var prior = 0.0;
+      if (params.accumulate == 1u) { prior = dx[j]; }
+      dx[j] = prior + acc[r];
+    }
+  }
+}

@@ -151,3 +151,137 @@ fn matmul_q4_input_grad(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_in
     }
   }
 }
+
+// ---------------------------------------------------------------------------------------------------------
+// Thread variants for small K (small models): no shared memory and no barriers, each invocation owns a
+// register tile and reads its inputs itself. On a CPU-emulated GPU (SwiftShader) barriers and shared-memory
+// traffic dominate the tiled kernels above at these sizes; these are 4-8x faster there. kernels/linear.ts
+// picks by K. Invocations fold into two dispatch dimensions: i = gid.x + gid.y * nwg.x * WG.
+//
+// Forward: invocation i owns rows t0 .. t0 + 3 and columns n0 .. n0 + 3 (i = row block * ceil(N / 4) + column
+// block). x is read as vec4 along K (K is a multiple of 32); the four columns' weights of one k form a vec4,
+// so each k is four vec4 multiply-adds, one per row.
+
+@group(0) @binding(7) var<storage, read> x4: array<vec4<f32>>;
+
+fn dequant4(words: vec4<u32>, j: u32, s: vec4<f32>) -> vec4<f32> {
+  return (vec4<f32>((words >> vec4<u32>(4u * j)) & vec4<u32>(0xFu)) - vec4<f32>(7.0)) * s;
+}
+
+@compute @workgroup_size(WG)
+fn matmul_q4_thread(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let i = gid.x + gid.y * nwg.x * WG;
+  let col_blocks = (params.out_dim + 3u) / 4u;
+  let n0 = (i % col_blocks) * 4u;
+  let t0 = (i / col_blocks) * TOKENS;
+  if (t0 >= params.tokens) { return; }
+  let K = params.in_dim;
+  let K4 = K / 4u;
+  let words_per_row = K / 8u;
+  let last_n = params.out_dim - 1u;
+  let n = vec4<u32>(min(n0, last_n), min(n0 + 1u, last_n), min(n0 + 2u, last_n), min(n0 + 3u, last_n));
+  let last_t = params.tokens - 1u;
+  let x0 = min(t0, last_t) * K4;
+  let x1 = min(t0 + 1u, last_t) * K4;
+  let x2 = min(t0 + 2u, last_t) * K4;
+  let x3 = min(t0 + 3u, last_t) * K4;
+  var acc0 = vec4<f32>(0.0);
+  var acc1 = vec4<f32>(0.0);
+  var acc2 = vec4<f32>(0.0);
+  var acc3 = vec4<f32>(0.0);
+  for (var grp = 0u; grp < K / 32u; grp++) {
+    let s = vec4<f32>(group_scale(n.x, grp), group_scale(n.y, grp), group_scale(n.z, grp), group_scale(n.w, grp));
+    for (var wj = 0u; wj < 4u; wj++) {
+      let wi = grp * 4u + wj;
+      let words = vec4<u32>(q_weight[n.x * words_per_row + wi], q_weight[n.y * words_per_row + wi], q_weight[n.z * words_per_row + wi], q_weight[n.w * words_per_row + wi]);
+      for (var half = 0u; half < 2u; half++) {
+        let k4 = wi * 2u + half;
+        let w0 = dequant4(words, 4u * half, s);
+        let w1 = dequant4(words, 4u * half + 1u, s);
+        let w2 = dequant4(words, 4u * half + 2u, s);
+        let w3 = dequant4(words, 4u * half + 3u, s);
+        let a = x4[x0 + k4];
+        acc0 += a.x * w0 + a.y * w1 + a.z * w2 + a.w * w3;
+        let b = x4[x1 + k4];
+        acc1 += b.x * w0 + b.y * w1 + b.z * w2 + b.w * w3;
+        let c = x4[x2 + k4];
+        acc2 += c.x * w0 + c.y * w1 + c.z * w2 + c.w * w3;
+        let d = x4[x3 + k4];
+        acc3 += d.x * w0 + d.y * w1 + d.z * w2 + d.w * w3;
+      }
+    }
+  }
+  let accs = array<vec4<f32>, 4>(acc0, acc1, acc2, acc3);
+  for (var r = 0u; r < TOKENS; r++) {
+    let t = t0 + r;
+    if (t < params.tokens) {
+      for (var c = 0u; c < 4u; c++) {
+        if (n0 + c < params.out_dim) { y[t * params.out_dim + n0 + c] = accs[r][c]; }
+      }
+    }
+  }
+}
+
+// Input gradient: invocation i owns rows t0 .. t0 + 3 and one q4 word column w (k = 8w .. 8w + 7), and walks
+// down the N rows of W: per n one word, eight weights (two vec4) and four dy values.
+
+@compute @workgroup_size(WG)
+fn matmul_q4_input_grad_thread(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let i = gid.x + gid.y * nwg.x * WG;
+  let words_per_row = params.in_dim / 8u;
+  let w = i % words_per_row;
+  let t0 = (i / words_per_row) * TOKENS;
+  if (t0 >= params.tokens) { return; }
+  let N = params.out_dim;
+  let last_t = params.tokens - 1u;
+  let d0 = min(t0, last_t) * N;
+  let d1 = min(t0 + 1u, last_t) * N;
+  let d2 = min(t0 + 2u, last_t) * N;
+  let d3 = min(t0 + 3u, last_t) * N;
+  var lo0 = vec4<f32>(0.0);
+  var hi0 = vec4<f32>(0.0);
+  var lo1 = vec4<f32>(0.0);
+  var hi1 = vec4<f32>(0.0);
+  var lo2 = vec4<f32>(0.0);
+  var hi2 = vec4<f32>(0.0);
+  var lo3 = vec4<f32>(0.0);
+  var hi3 = vec4<f32>(0.0);
+  let shifts_lo = vec4<u32>(0u, 4u, 8u, 12u);
+  let shifts_hi = vec4<u32>(16u, 20u, 24u, 28u);
+  for (var n = 0u; n < N; n++) {
+    let word = vec4<u32>(q_weight[n * words_per_row + w]);
+    let s = group_scale(n, w / 4u);
+    let w_lo = (vec4<f32>((word >> shifts_lo) & vec4<u32>(0xFu)) - vec4<f32>(7.0)) * s;
+    let w_hi = (vec4<f32>((word >> shifts_hi) & vec4<u32>(0xFu)) - vec4<f32>(7.0)) * s;
+    let g0 = dy[d0 + n];
+    lo0 += g0 * w_lo;
+    hi0 += g0 * w_hi;
+    let g1 = dy[d1 + n];
+    lo1 += g1 * w_lo;
+    hi1 += g1 * w_hi;
+    let g2 = dy[d2 + n];
+    lo2 += g2 * w_lo;
+    hi2 += g2 * w_hi;
+    let g3 = dy[d3 + n];
+    lo3 += g3 * w_lo;
+    hi3 += g3 * w_hi;
+  }
+  let los = array<vec4<f32>, 4>(lo0, lo1, lo2, lo3);
+  let his = array<vec4<f32>, 4>(hi0, hi1, hi2, hi3);
+  for (var r = 0u; r < TOKENS; r++) {
+    let t = t0 + r;
+    if (t < params.tokens) {
+      let base = t * params.in_dim + 8u * w;
+      for (var j = 0u; j < 4u; j++) {
+        var prior_lo = 0.0;
+        var prior_hi = 0.0;
+        if (params.accumulate == 1u) {
+          prior_lo = dx[base + j];
+          prior_hi = dx[base + 4u + j];
+        }
+        dx[base + j] = prior_lo + los[r][j];
+        dx[base + 4u + j] = prior_hi + his[r][j];
+      }
+    }
+  }
+}

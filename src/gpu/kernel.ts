@@ -90,3 +90,24 @@ export function elementwiseWorkgroups(count: number, workgroupSize = 64, maxPerD
   const y = Math.ceil(groups / maxPerDim);
   return [Math.ceil(groups / y), y];
 }
+
+/**
+ * Two implementations of several kernels:
+ * - 'workgroup': a workgroup cooperates on a row or an output tile through shared memory and barriers, what
+ *   a GPU wants at real model sizes (hidden 2048+, vocabularies of 32k+);
+ * - 'thread': each invocation owns its outputs and loops over the reduced dimension alone, with no shared
+ *   memory and no barriers. Right for small dimensions (test models, the shipped micro model), and far
+ *   cheaper where the GPU is emulated on the CPU (SwiftShader: a workgroup barrier switches every SIMD group
+ *   of the workgroup, which costs more than a short row's arithmetic; measured 5-30x per kernel).
+ * The choice is by shape, never by device, so every device computes the same thing; both variants equal the
+ * CPU reference (the sums run in another order: float rounding).
+ */
+export type KernelVariant = 'workgroup' | 'thread';
+
+/** Reduced dimensions up to this use the thread variants by default (hidden sizes of small models). */
+export const THREAD_VARIANT_MAX_DIM = 256;
+
+/** The variant for a kernel whose per-invocation loop would run over `dim` elements. */
+export function kernelVariant(dim: number, forced?: KernelVariant, maxDim = THREAD_VARIANT_MAX_DIM): KernelVariant {
+  return forced ?? (dim <= maxDim ? 'thread' : 'workgroup');
+}

@@ -16,11 +16,13 @@ beforeAll(async () => {
 afterAll(() => ctx?.device.destroy());
 
 describe('GpuAdam', () => {
-  for (const [name, weightDecay, maxGradNorm] of [
-    ['AdamW with clipping', 0.01, 0.5],
-    ['Adam without clipping', 0, 0],
+  for (const [name, weightDecay, maxGradNorm, variant] of [
+    ['AdamW with clipping', 0.01, 0.5, 'thread'],
+    ['AdamW with clipping', 0.01, 0.5, 'workgroup'],
+    ['Adam without clipping', 0, 0, 'thread'],
+    ['Adam without clipping', 0, 0, 'workgroup'],
   ] as const) {
-    it(`${name} equals the CPU reference over several steps`, async () => {
+    it(`${name} equals the CPU reference over several steps (${variant} gradient norm)`, async () => {
       const rng = new Rng(9);
       const sizes = [300, 17, 1000];
       const params = sizes.map((n) => Float32Array.from({ length: n }, () => rng.normal()));
@@ -28,7 +30,7 @@ describe('GpuAdam', () => {
       const { device } = ctx;
       const bufs = params.map((p) => ({ param: createStorageBuffer(device, p), grad: createStorageBuffer(device, p.length * 4), count: p.length }));
       const config = { lr: 1e-2, beta1: 0.9, beta2: 0.999, eps: 1e-5, weightDecay, maxGradNorm };
-      const gpu = GpuAdam.create(device, new PipelineCache(device), bufs, config);
+      const gpu = GpuAdam.create(device, new PipelineCache(device), bufs, config, variant);
       const cpu = new Adam(cpuParams, { lr: 1e-2, eps: 1e-5, weightDecay, decoupled: true });
       for (let step = 0; step < 4; step++) {
         const grads = sizes.map((n) => Float32Array.from({ length: n }, () => rng.normal() * 0.3));

@@ -5,7 +5,7 @@
  * the trainer reads with its metrics.
  */
 import { createStorageBuffer, readFloat32 } from '../gpu/buffers';
-import { disposeCalls, elementwiseWorkgroups, encodeCalls, makeCall, type KernelCall } from '../gpu/kernel';
+import { disposeCalls, elementwiseWorkgroups, encodeCalls, makeCall, type KernelCall, type KernelVariant } from '../gpu/kernel';
 import type { PipelineCache } from '../gpu/pipelines';
 
 export interface OptimizerConfig {
@@ -39,6 +39,8 @@ export interface StepInfo {
 }
 
 const WG = 256;
+/** Tensors up to this many elements get their squared-norm partials from sum_squares_thread (no barriers). */
+const THREAD_SUM_MAX = 1 << 20;
 
 export class GpuAdam {
   private readonly moments: GPUBuffer[] = [];
@@ -52,6 +54,8 @@ export class GpuAdam {
     private readonly pipelines: PipelineCache,
     readonly params: readonly ParamGrad[],
     public config: OptimizerConfig,
+    /** How the gradient's squared norm is reduced; default by size (thread up to 2^20 elements a tensor). */
+    private readonly sumSquares?: KernelVariant,
   ) {
     let slots = 0;
     for (const p of params) {
@@ -64,8 +68,8 @@ export class GpuAdam {
     this.info = createStorageBuffer(device, 8 * 4, 'adam info');
   }
 
-  static create(device: GPUDevice, pipelines: PipelineCache, params: readonly ParamGrad[], config: OptimizerConfig): GpuAdam {
-    return new GpuAdam(device, pipelines, params, config);
+  static create(device: GPUDevice, pipelines: PipelineCache, params: readonly ParamGrad[], config: OptimizerConfig, sumSquares?: KernelVariant): GpuAdam {
+    return new GpuAdam(device, pipelines, params, config, sumSquares);
   }
 
   /** The calls of one step at learning rate `lr` (the schedule's current value), gradients scaled by gradScale. */
@@ -86,11 +90,15 @@ export class GpuAdam {
       0,
     ];
     const squares = await pipelines.get('adamw.wgsl', 'sum_squares');
+    const squaresThread = await pipelines.get('adamw.wgsl', 'sum_squares_thread');
     const prepare = await pipelines.get('adamw.wgsl', 'adam_prepare');
     const update = await pipelines.get('adamw.wgsl', 'adamw_update');
-    const calls: KernelCall[] = this.params.map((p, i) =>
-      makeCall(device, 'grad sum_squares', squares, uniform(p.count, this.slots[i]), [p.grad, this.partial], [Math.ceil(p.count / WG)], undefined, [1, 2]),
-    );
+    const calls: KernelCall[] = this.params.map((p, i) => {
+      const chunks = Math.ceil(p.count / WG);
+      return (this.sumSquares ?? (p.count <= THREAD_SUM_MAX ? 'thread' : 'workgroup')) === 'thread'
+        ? makeCall(device, 'grad sum_squares', squaresThread, uniform(p.count, this.slots[i]), [p.grad, this.partial], elementwiseWorkgroups(chunks), undefined, [1, 2])
+        : makeCall(device, 'grad sum_squares', squares, uniform(p.count, this.slots[i]), [p.grad, this.partial], [chunks], undefined, [1, 2]);
+    });
     calls.push(makeCall(device, 'adam_prepare', prepare, uniform(this.totalSlots, 0), [this.partial, this.info], [1], undefined, [2, 3]));
     this.params.forEach((p, i) => {
       calls.push(

@@ -52,8 +52,13 @@ function expectClose(actual: Float32Array, expected: ArrayLike<number>, tol = 1e
 }
 
 describe('backward kernels on Dawn', () => {
-  for (const accumulate of [false, true]) {
-    it(`rmsnorm_backward${accumulate ? ' (accumulating)' : ''}`, async () => {
+  for (const [accumulate, variant] of [
+    [false, 'workgroup'],
+    [true, 'workgroup'],
+    [false, 'thread'],
+    [true, 'thread'],
+  ] as const) {
+    it(`rmsnorm_backward${accumulate ? ' (accumulating)' : ''} (${variant} variant)`, async () => {
       const rng = new Rng(1);
       const [rows, dim] = [5, 200];
       const x = rand(rng, rows * dim, 2);
@@ -62,7 +67,7 @@ describe('backward kernels on Dawn', () => {
       const prior = rand(rng, rows * dim);
       const { rstd } = rmsnormForward(x, w, rows, dim, 1e-5);
       const dx = up(prior);
-      const call = await rmsnormBackwardCall(gpu(), { x: up(x), weight: up(w), dy: up(dy), rstd: up(rstd), dx }, rows, dim, accumulate);
+      const call = await rmsnormBackwardCall(gpu(), { x: up(x), weight: up(w), dy: up(dy), rstd: up(rstd), dx }, rows, dim, accumulate, variant);
       const expected = bwd.rmsnormBackward(x, w, rstd, dy, rows, dim).map((v, i) => v + (accumulate ? prior[i] : 0));
       expectClose(await run([call], dx, rows * dim), expected);
     });
@@ -91,16 +96,18 @@ describe('backward kernels on Dawn', () => {
     expectClose(actual, expected);
   });
 
-  it('logsoftmax_gather_backward', async () => {
-    const rng = new Rng(4);
-    const [rows, vocab] = [3, 700];
-    const logits = rand(rng, rows * vocab, 3);
-    const targets = Uint32Array.from([0, 699, 5]);
-    const g = Float32Array.from([1, -0.5, 2]);
-    const out = up(rows * vocab);
-    const call = await logSoftmaxGatherBackwardCall(gpu(), up(logits), up(targets), up(g), out, rows, vocab);
-    expectClose(await run([call], out, rows * vocab), bwd.logSoftmaxGatherBackward(logits, targets, g, vocab));
-  });
+  for (const variant of ['workgroup', 'thread'] as const) {
+    it(`logsoftmax_gather_backward (${variant} variant)`, async () => {
+      const rng = new Rng(4);
+      const [rows, vocab] = [3, 700];
+      const logits = rand(rng, rows * vocab, 3);
+      const targets = Uint32Array.from([0, 699, 5]);
+      const g = Float32Array.from([1, -0.5, 2]);
+      const out = up(rows * vocab);
+      const call = await logSoftmaxGatherBackwardCall(gpu(), up(logits), up(targets), up(g), out, rows, vocab, variant);
+      expectClose(await run([call], out, rows * vocab), bwd.logSoftmaxGatherBackward(logits, targets, g, vocab));
+    });
+  }
 
   it('scatter_add_rows: the gather backward sums rows gathered several times', async () => {
     const rng = new Rng(5);
@@ -117,12 +124,16 @@ describe('backward kernels on Dawn', () => {
     expectClose(await run([call], dx, rows * dim), expected);
   });
 
-  for (const [heads, kv, hd, promptLen] of [
-    [4, 4, 16, 6],
-    [4, 2, 32, 70],
-    [6, 3, 8, 130],
+  for (const [heads, kv, hd, promptLen, variant] of [
+    [4, 4, 16, 6, 'workgroup'],
+    [4, 2, 32, 70, 'workgroup'],
+    [6, 3, 8, 130, 'workgroup'],
+    [4, 4, 16, 6, 'thread'],
+    [4, 2, 32, 70, 'thread'],
+    [6, 3, 8, 130, 'thread'],
+    [2, 1, 64, 40, 'thread'],
   ] as const) {
-    it(`attention backward over a shared-prompt batch (H=${heads}, KVH=${kv}, hd=${hd}, prompt ${promptLen})`, async () => {
+    it(`attention backward over a shared-prompt batch (H=${heads}, KVH=${kv}, hd=${hd}, prompt ${promptLen}, ${variant} variant)`, async () => {
       const rng = new Rng(heads * 10 + promptLen);
       const plan = planScoring([
         { promptTokens: Array.from({ length: promptLen }, (_, i) => i), actionTokens: [[1, 2, 3], [4], [5, 6]] },
@@ -143,6 +154,7 @@ describe('backward kernels on Dawn', () => {
         heads,
         kv,
         hd,
+        { variant },
       );
       expectClose(await run(calls, dqkv, rows * stride), reference, 1e-4);
 
@@ -151,7 +163,7 @@ describe('backward kernels on Dawn', () => {
       const both = async (keepLse: boolean) => {
         const lse = up(rows * heads);
         const [qkvBuf, segments, outBuf, dqkvBuf] = [up(qkv), up(plan.segments), up(rows * heads * hd), up(rows * stride)];
-        const forward = await attentionCall(gpu(), qkvBuf, segments, outBuf, rows, heads, kv, hd, rows, keepLse ? lse : undefined);
+        const forward = await attentionCall(gpu(), qkvBuf, segments, outBuf, rows, heads, kv, hd, rows, keepLse ? lse : undefined, variant);
         const backward = await attentionBackwardCalls(
           gpu(),
           { qkv: qkvBuf, segments, out: outBuf, dout: up(dout), lse, delta: up(rows * heads), dqkv: dqkvBuf, readerOffsets: up(offsets), readers: up(readers) },
@@ -159,7 +171,7 @@ describe('backward kernels on Dawn', () => {
           heads,
           kv,
           hd,
-          { lseFromForward: keepLse },
+          { lseFromForward: keepLse, variant },
         );
         expect(backward[0].label).toBe(keepLse ? 'attention_backward_delta' : 'attention_backward_rowstats');
         return { dqkv: await run([forward, ...backward], dqkvBuf, rows * stride), out: await run([], outBuf, rows * heads * hd), lse: await run([], lse, rows * heads) };

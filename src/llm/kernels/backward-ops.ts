@@ -2,7 +2,8 @@
  * Prepared calls of the backward kernels (each lives in its forward's shader file). The builders mirror
  * forward-ops.ts; every one says which forward it differentiates.
  */
-import { elementwiseWorkgroups, makeCall, type KernelCall } from '../../gpu/kernel';
+import { elementwiseWorkgroups, kernelVariant, makeCall, type KernelCall, type KernelVariant } from '../../gpu/kernel';
+import { ATTENTION_THREAD_MAX_HEAD_DIM, LOGSOFTMAX_THREAD_MAX_VOCAB } from './forward-ops';
 import type { PipelineCache } from '../../gpu/pipelines';
 
 type Ctx = { device: GPUDevice; pipelines: PipelineCache };
@@ -14,9 +15,12 @@ export async function rmsnormBackwardCall(
   rows: number,
   dim: number,
   accumulate: boolean,
+  /** Default: one thread per row for D <= 256, one workgroup per row above. */
+  variant?: KernelVariant,
 ): Promise<KernelCall> {
-  const pipeline = await pipelines.get('rmsnorm.wgsl', 'rmsnorm_backward');
-  return makeCall(device, 'rmsnorm_backward', pipeline, [rows, dim, { f32: 0 }, accumulate ? 1 : 0], [b.x, b.weight, b.dy, b.rstd, b.dx], [rows], undefined, [1, 2, 5, 6, 7]);
+  const thread = kernelVariant(dim, variant) === 'thread';
+  const pipeline = await pipelines.get('rmsnorm.wgsl', thread ? 'rmsnorm_backward_rows' : 'rmsnorm_backward');
+  return makeCall(device, 'rmsnorm_backward', pipeline, [rows, dim, { f32: 0 }, accumulate ? 1 : 0], [b.x, b.weight, b.dy, b.rstd, b.dx], thread ? elementwiseWorkgroups(rows) : [rows], undefined, [1, 2, 5, 6, 7]);
 }
 
 /** silu_mul_forward's input gradient: d_gate_up [R, 2I] from gate_up and dh [R, I]. */
@@ -57,9 +61,21 @@ export async function logSoftmaxGatherBackwardCall(
   dlogits: GPUBuffer,
   rows: number,
   vocab: number,
+  /** Default: one thread per row for V <= LOGSOFTMAX_THREAD_MAX_VOCAB, one workgroup per row above. */
+  variant?: KernelVariant,
 ): Promise<KernelCall> {
-  const pipeline = await pipelines.get('logsoftmax_gather.wgsl', 'logsoftmax_gather_backward');
-  return makeCall(device, 'logsoftmax_gather_backward', pipeline, [rows, vocab, 0, 0], [logits, targets, g, dlogits], [rows], { flops: 4 * rows * vocab, bytes: 8 * rows * vocab }, [1, 2, 4, 5]);
+  const thread = kernelVariant(vocab, variant, LOGSOFTMAX_THREAD_MAX_VOCAB) === 'thread';
+  const pipeline = await pipelines.get('logsoftmax_gather.wgsl', thread ? 'logsoftmax_gather_backward_rows' : 'logsoftmax_gather_backward');
+  return makeCall(
+    device,
+    'logsoftmax_gather_backward',
+    pipeline,
+    [rows, vocab, 0, 0],
+    [logits, targets, g, dlogits],
+    thread ? elementwiseWorkgroups(rows) : [rows],
+    { flops: 4 * rows * vocab, bytes: 8 * rows * vocab },
+    [1, 2, 4, 5],
+  );
 }
 
 /** gather_rows' gradient: dx [R, D] (+)= the sum of dout rows gathered from each row (CSR sources). */
@@ -90,10 +106,23 @@ export async function attentionBackwardCalls(
   heads: number,
   kvHeads: number,
   headDim: number,
-  options: { lseFromForward?: boolean } = {},
+  options: { lseFromForward?: boolean; variant?: KernelVariant } = {},
 ): Promise<KernelCall[]> {
   if (headDim > 256) throw new Error(`attention backward: head_dim ${headDim} > 256 is not supported`);
   const params = [rows, heads, kvHeads, headDim, { f32: 1 / Math.sqrt(headDim) }, 0, 0, 0];
+  if (kernelVariant(headDim, options.variant, ATTENTION_THREAD_MAX_HEAD_DIM) === 'thread') {
+    if (headDim > ATTENTION_THREAD_MAX_HEAD_DIM) throw new Error(`attention backward: the thread variant takes head_dim <= ${ATTENTION_THREAD_MAX_HEAD_DIM}, got ${headDim}`);
+    const get = (entry: string) => pipelines.get('attention.wgsl', entry);
+    const perHead = elementwiseWorkgroups(rows * heads);
+    const first = options.lseFromForward
+      ? makeCall(device, 'attention_backward_delta', await get('attention_backward_delta_thread'), params, [b.out, b.dout, b.delta], perHead, undefined, [3, 4, 6])
+      : makeCall(device, 'attention_backward_rowstats', await get('attention_backward_rowstats_thread'), params, [b.qkv, b.segments, b.out, b.dout, b.lse, b.delta], perHead, undefined, [1, 2, 3, 4, 5, 6]);
+    return [
+      first,
+      makeCall(device, 'attention_backward_dq', await get('attention_backward_dq_thread'), params, [b.qkv, b.segments, b.dout, b.lse, b.delta, b.dqkv], perHead, undefined, [1, 2, 4, 5, 6, 7]),
+      makeCall(device, 'attention_backward_dkv', await get('attention_backward_dkv_thread'), params, [b.qkv, b.dout, b.lse, b.delta, b.dqkv, b.readerOffsets, b.readers], elementwiseWorkgroups(rows * kvHeads), undefined, [1, 4, 5, 6, 7, 8, 9]),
+    ];
+  }
   const first = options.lseFromForward
     ? makeCall(device, 'attention_backward_delta', await pipelines.get('attention.wgsl', 'attention_backward_delta'), params, [b.out, b.dout, b.delta], [rows, heads], undefined, [3, 4, 6])
     : makeCall(device, 'attention_backward_rowstats', await pipelines.get('attention.wgsl', 'attention_backward_rowstats'), params, [b.qkv, b.segments, b.out, b.dout, b.lse, b.delta], [rows, heads], undefined, [1, 2, 3, 4, 5, 6]);

@@ -62,12 +62,16 @@ describe('forward kernels on Dawn', () => {
     expect(actual.slice(vStart, vStart + kvHeads * headDim)).toEqual(qkv.slice(vStart, vStart + kvHeads * headDim));
   });
 
-  for (const [heads, kvHeads, headDim, promptLen] of [
-    [4, 4, 16, 5],
-    [4, 2, 32, 70],
-    [6, 2, 8, 130],
+  for (const [heads, kvHeads, headDim, promptLen, variant] of [
+    [4, 4, 16, 5, 'workgroup'],
+    [4, 2, 32, 70, 'workgroup'],
+    [6, 2, 8, 130, 'workgroup'],
+    [4, 4, 16, 5, 'thread'],
+    [4, 2, 32, 70, 'thread'],
+    [6, 2, 8, 130, 'thread'],
+    [2, 2, 64, 40, 'thread'],
   ] as const) {
-    it(`attention.wgsl matches the reference, and shared equals separate scoring (H=${heads}, KVH=${kvHeads}, hd=${headDim}, prompt ${promptLen})`, async () => {
+    it(`attention.wgsl matches the reference, and shared equals separate scoring (H=${heads}, KVH=${kvHeads}, hd=${headDim}, prompt ${promptLen}, ${variant} variant)`, async () => {
       const rng = new Rng(heads * 100 + promptLen);
       const request = {
         promptTokens: Array.from({ length: promptLen }, (_, i) => i),
@@ -87,7 +91,7 @@ describe('forward kernels on Dawn', () => {
           qkv.set(rowValues.get(key)!, r * stride);
         }
         const out = upload(rows * heads * headDim * 4);
-        const call = await attentionCall(gpu(), upload(qkv), upload(plan.segments), out, rows, heads, kvHeads, headDim);
+        const call = await attentionCall(gpu(), upload(qkv), upload(plan.segments), out, rows, heads, kvHeads, headDim, rows, undefined, variant);
         const actual = await run(call, out, rows * heads * headDim);
         expectClose(actual, ref.segmentAttention(qkv, plan.segments, rows, heads, kvHeads, headDim), 1e-5);
         // Keep the action rows' outputs, in action order.
@@ -118,19 +122,21 @@ describe('forward kernels on Dawn', () => {
     expectClose(actual, x.map((v, i) => v + y[i]), 1e-6);
   });
 
-  it('gather_rows.wgsl and logsoftmax_gather.wgsl', async () => {
-    const rng = new Rng(5);
-    const [rows, vocab] = [6, 1000];
-    const logits = random(rng, rows * vocab, 4);
-    const pick = Uint32Array.from([5, 0, 2, 2]);
-    const gathered = upload(pick.length * vocab * 4);
-    const g = await run(await gatherRowsCall(gpu(), upload(logits), upload(pick), gathered, pick.length, vocab), gathered, pick.length * vocab);
-    const expectedRows = new Float32Array(pick.length * vocab);
-    pick.forEach((r, j) => expectedRows.set(logits.subarray(r * vocab, (r + 1) * vocab), j * vocab));
-    expect(g).toEqual(expectedRows);
-    const targets = Uint32Array.from([0, 999, 17, 500]);
-    const out = upload(pick.length * 4);
-    const lp = await run(await logSoftmaxGatherCall(gpu(), gathered, upload(targets), out, pick.length, vocab), out, pick.length);
-    expectClose(lp, ref.logSoftmaxGather(expectedRows, targets, vocab), 1e-5);
-  });
+  for (const variant of ['workgroup', 'thread'] as const) {
+    it(`gather_rows.wgsl and logsoftmax_gather.wgsl (${variant} variant)`, async () => {
+      const rng = new Rng(5);
+      const [rows, vocab] = [6, 1000];
+      const logits = random(rng, rows * vocab, 4);
+      const pick = Uint32Array.from([5, 0, 2, 2]);
+      const gathered = upload(pick.length * vocab * 4);
+      const g = await run(await gatherRowsCall(gpu(), upload(logits), upload(pick), gathered, pick.length, vocab), gathered, pick.length * vocab);
+      const expectedRows = new Float32Array(pick.length * vocab);
+      pick.forEach((r, j) => expectedRows.set(logits.subarray(r * vocab, (r + 1) * vocab), j * vocab));
+      expect(g).toEqual(expectedRows);
+      const targets = Uint32Array.from([0, 999, 17, 500]);
+      const out = upload(pick.length * 4);
+      const lp = await run(await logSoftmaxGatherCall(gpu(), gathered, upload(targets), out, pick.length, vocab, variant), out, pick.length);
+      expectClose(lp, ref.logSoftmaxGather(expectedRows, targets, vocab), 1e-5);
+    });
+  }
 });

@@ -25,8 +25,8 @@ describe('gemm_f32 on Dawn', () => {
     [true, true, 1],
     [false, true, 0],
   ] as const) {
-    {
-      it(`transA=${transA} transB=${transB}, strided, offset, alpha 0.5, beta ${beta}`, async () => {
+    for (const variant of ['workgroup', 'thread'] as const) {
+      it(`transA=${transA} transB=${transB}, strided, offset, alpha 0.5, beta ${beta} (${variant} variant)`, async () => {
         const rng = new Rng(Number(transA) * 2 + Number(transB) + 1);
         const [m, n, k] = [19, 23, 37];
         // A and B are sub-matrices of larger stored ones (leading dims > their widths, non-zero offsets).
@@ -60,6 +60,7 @@ describe('gemm_f32 on Dawn', () => {
           { buffer: b, ld: ldb, offset: bOff, transpose: transB },
           { buffer: c, ld: ldc, offset: cOff },
           { m, n, k, alpha: 0.5, beta },
+          variant,
         );
         submitCalls(device, [call]);
         const actual = await readFloat32(device, c, C.length);

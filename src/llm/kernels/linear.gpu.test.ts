@@ -65,19 +65,23 @@ function randomDense(rng: Rng, outDim: number, inDim: number, f16: boolean) {
 }
 
 describe('linear and embedding kernels on Dawn', () => {
-  for (const [tokens, outDim, inDim, scaleF16] of [
-    [1, 8, 32, false],
-    [3, 70, 64, true],
-    [9, 130, 320, false],
-    [5, 64, 288, true],
+  for (const [tokens, outDim, inDim, scaleF16, variant] of [
+    [1, 8, 32, false, 'workgroup'],
+    [3, 70, 64, true, 'workgroup'],
+    [9, 130, 320, false, 'workgroup'],
+    [5, 64, 288, true, 'workgroup'],
+    [1, 8, 32, false, 'thread'],
+    [3, 70, 64, true, 'thread'],
+    [9, 130, 320, false, 'thread'],
+    [6, 5, 96, true, 'thread'],
   ] as const) {
-    it(`matmul_q4 T=${tokens} N=${outDim} K=${inDim} ${scaleF16 ? 'f16' : 'f32'} scales`, async () => {
+    it(`matmul_q4 T=${tokens} N=${outDim} K=${inDim} ${scaleF16 ? 'f16' : 'f32'} scales (${variant} variant)`, async () => {
       const rng = new Rng(tokens * 7 + outDim);
       const w = randomQ4(rng, outDim, inDim, scaleF16);
       const x = Float32Array.from({ length: tokens * inDim }, () => rng.normal());
       const { device } = ctx;
       const bufs = [createStorageBuffer(device, x), createStorageBuffer(device, w.qWeight), createStorageBuffer(device, w.scaleWords), createStorageBuffer(device, tokens * outDim * 4)];
-      const call = await linearCall({ device, pipelines }, bufs[0], { format: 'q4', qWeight: bufs[1], scales: bufs[2], outDim, inDim, scaleF16 }, bufs[3], tokens);
+      const call = await linearCall({ device, pipelines }, bufs[0], { format: 'q4', qWeight: bufs[1], scales: bufs[2], outDim, inDim, scaleF16 }, bufs[3], tokens, variant);
       submitCalls(device, [call]);
       const y = await readFloat32(device, bufs[3], tokens * outDim);
       const expected = ref.matmul(x, w.dense, tokens, outDim, inDim);
@@ -93,16 +97,20 @@ describe('linear and embedding kernels on Dawn', () => {
     b.destroy();
   });
 
-  for (const f16 of [false, true]) {
-    it(`matmul_dense and embedding_dense with ${f16 ? 'f16' : 'f32'} weights`, async () => {
+  for (const [f16, variant, tokens, outDim, inDim] of [
+    [false, 'workgroup', 6, 67, 300],
+    [true, 'workgroup', 6, 67, 300],
+    [false, 'thread', 6, 67, 300],
+    [true, 'thread', 7, 67, 64],
+  ] as const) {
+    it(`matmul_dense and embedding_dense with ${f16 ? 'f16' : 'f32'} weights (${variant} variant)`, async () => {
       const rng = new Rng(f16 ? 12 : 11);
-      const [tokens, outDim, inDim] = [6, 67, 300];
       const { dense, words } = randomDense(rng, outDim, inDim, f16);
       const x = Float32Array.from({ length: tokens * inDim }, () => rng.normal());
       const { device } = ctx;
       const bufs = [createStorageBuffer(device, x), createStorageBuffer(device, words), createStorageBuffer(device, tokens * outDim * 4)];
       const w: GpuLinear = { format: 'dense', weight: bufs[1], f16, outDim, inDim };
-      const call = await linearCall({ device, pipelines }, bufs[0], w, bufs[2], tokens);
+      const call = await linearCall({ device, pipelines }, bufs[0], w, bufs[2], tokens, variant);
       submitCalls(device, [call]);
       const y = await readFloat32(device, bufs[2], tokens * outDim);
       const expected = ref.matmul(x, dense, tokens, outDim, inDim);
@@ -118,15 +126,19 @@ describe('linear and embedding kernels on Dawn', () => {
     });
   }
 
-  for (const [format, f16, accumulate] of [
-    ['q4', false, false],
-    ['q4', true, true],
-    ['dense', false, true],
-    ['dense', true, false],
+  for (const [format, f16, accumulate, variant, outDim] of [
+    ['q4', false, false, 'workgroup', 300],
+    ['q4', true, true, 'workgroup', 300],
+    ['dense', false, true, 'workgroup', 300],
+    ['dense', true, false, 'workgroup', 300],
+    ['q4', false, false, 'thread', 300],
+    ['q4', true, true, 'thread', 71],
+    ['dense', false, true, 'thread', 71],
+    ['dense', true, false, 'thread', 300],
   ] as const) {
-    it(`input gradient through a frozen ${format} weight (${f16 ? 'f16' : 'f32'}${accumulate ? ', accumulating' : ''}): dx = dy W`, async () => {
+    it(`input gradient through a frozen ${format} weight (${f16 ? 'f16' : 'f32'}${accumulate ? ', accumulating' : ''}, N=${outDim}, ${variant} variant): dx = dy W`, async () => {
       const rng = new Rng(f16 ? 31 : 30);
-      const [tokens, outDim, inDim] = [7, 300, 96];
+      const [tokens, inDim] = [7, 96];
       const { device } = ctx;
       let w: GpuLinear;
       let dense: Float32Array;
@@ -146,7 +158,7 @@ describe('linear and embedding kernels on Dawn', () => {
       const prior = Float32Array.from({ length: tokens * inDim }, () => rng.normal());
       const dyBuf = createStorageBuffer(device, dy);
       const dxBuf = createStorageBuffer(device, prior);
-      const call = await linearInputGradCall({ device, pipelines }, dyBuf, w, dxBuf, tokens, accumulate);
+      const call = await linearInputGradCall({ device, pipelines }, dyBuf, w, dxBuf, tokens, accumulate, variant);
       submitCalls(device, [call]);
       const dx = await readFloat32(device, dxBuf, tokens * inDim);
       const wT = new Float32Array(inDim * outDim);

@@ -3,7 +3,7 @@
  * q4f32_1: matmul_q4.wgsl, embedding_q4.wgsl) and unquantized (q0f32, q0f16: matmul_dense.wgsl,
  * embedding_dense.wgsl). Weights stay in their stored format on the GPU and are decoded inside the kernels.
  */
-import { elementwiseWorkgroups, makeCall, type KernelCall } from '../../gpu/kernel';
+import { elementwiseWorkgroups, kernelVariant, makeCall, type KernelCall, type KernelVariant } from '../../gpu/kernel';
 import type { PipelineCache } from '../../gpu/pipelines';
 
 export type GpuLinear =
@@ -39,16 +39,26 @@ export function linearWeightBytes(w: GpuLinear): number {
   return elements * (w.f16 ? 2 : 4);
 }
 
-export async function linearCall({ device, pipelines }: Ctx, x: GPUBuffer, w: GpuLinear, y: GPUBuffer, tokens: number): Promise<KernelCall> {
-  const workgroups: [number, number] = [Math.ceil(w.outDim / WG), Math.ceil(tokens / TOKENS)];
+export async function linearCall(
+  { device, pipelines }: Ctx,
+  x: GPUBuffer,
+  w: GpuLinear,
+  y: GPUBuffer,
+  tokens: number,
+  /** Default: the thread variant (a 4x4 register tile per invocation) for K <= 256, the tiled kernel above. */
+  variant?: KernelVariant,
+): Promise<KernelCall> {
+  const thread = kernelVariant(w.inDim, variant) === 'thread';
+  const workgroups: [number, number] = thread ? elementwiseWorkgroups(Math.ceil(tokens / TOKENS) * Math.ceil(w.outDim / 4)) : [Math.ceil(w.outDim / WG), Math.ceil(tokens / TOKENS)];
   const cost = { flops: 2 * tokens * w.outDim * w.inDim, bytes: linearWeightBytes(w) + 4 * tokens * (w.inDim + w.outDim) };
   if (w.format === 'q4') {
     if (w.inDim % 32 !== 0) throw new Error(`matmul_q4: K = ${w.inDim} must be a multiple of 32 (the quantization group)`);
-    const pipeline = await pipelines.get('matmul_q4.wgsl', 'matmul_q4');
-    return makeCall(device, 'matmul_q4', pipeline, [tokens, w.outDim, w.inDim, w.scaleF16 ? 1 : 0, 0, 0, 0, 0], [x, w.qWeight, w.scales, y], workgroups, cost);
+    const pipeline = await pipelines.get('matmul_q4.wgsl', thread ? 'matmul_q4_thread' : 'matmul_q4');
+    // The thread variant reads x as vec4 (binding 7).
+    return makeCall(device, 'matmul_q4', pipeline, [tokens, w.outDim, w.inDim, w.scaleF16 ? 1 : 0, 0, 0, 0, 0], [x, w.qWeight, w.scales, y], workgroups, cost, thread ? [7, 2, 3, 4] : undefined);
   }
   if (w.f16 && w.inDim % 2 !== 0) throw new Error(`matmul_dense: f16 weights need an even K, got ${w.inDim}`);
-  const pipeline = await pipelines.get('matmul_dense.wgsl', 'matmul_dense');
+  const pipeline = await pipelines.get('matmul_dense.wgsl', thread ? 'matmul_dense_thread' : 'matmul_dense');
   return makeCall(device, 'matmul_dense', pipeline, [tokens, w.outDim, w.inDim, w.f16 ? 1 : 0, 0, 0, 0, 0], [x, w.weight, y], workgroups, cost);
 }
 
@@ -63,16 +73,20 @@ export async function linearInputGradCall(
   dx: GPUBuffer,
   tokens: number,
   accumulate: boolean,
+  /** Default: the thread variant for K <= 256, the tiled kernel above. */
+  variant?: KernelVariant,
 ): Promise<KernelCall> {
+  const thread = kernelVariant(w.inDim, variant) === 'thread';
   const cost = { flops: 2 * tokens * w.outDim * w.inDim, bytes: linearWeightBytes(w) + 4 * tokens * (w.inDim + w.outDim) };
   const params = (f16: boolean) => [tokens, w.outDim, w.inDim, f16 ? 1 : 0, accumulate ? 1 : 0, 0, 0, 0];
+  const rowBlocks = Math.ceil(tokens / TOKENS);
   if (w.format === 'q4') {
-    const pipeline = await pipelines.get('matmul_q4.wgsl', 'matmul_q4_input_grad');
-    const workgroups: [number, number] = [Math.ceil(w.inDim / 8 / WG), Math.ceil(tokens / TOKENS)];
+    const pipeline = await pipelines.get('matmul_q4.wgsl', thread ? 'matmul_q4_input_grad_thread' : 'matmul_q4_input_grad');
+    const workgroups: [number, number] = thread ? elementwiseWorkgroups(rowBlocks * (w.inDim / 8)) : [Math.ceil(w.inDim / 8 / WG), rowBlocks];
     return makeCall(device, 'matmul_q4_input_grad', pipeline, params(w.scaleF16), [w.qWeight, w.scales, dy, dx], workgroups, cost, [2, 3, 5, 6]);
   }
-  const pipeline = await pipelines.get('matmul_dense.wgsl', 'matmul_dense_input_grad');
-  const workgroups: [number, number] = [Math.ceil(w.inDim / WG), Math.ceil(tokens / TOKENS)];
+  const pipeline = await pipelines.get('matmul_dense.wgsl', thread ? 'matmul_dense_input_grad_thread' : 'matmul_dense_input_grad');
+  const workgroups: [number, number] = thread ? elementwiseWorkgroups(rowBlocks * w.inDim) : [Math.ceil(w.inDim / WG), rowBlocks];
   return makeCall(device, 'matmul_dense_input_grad', pipeline, params(w.f16), [w.weight, dy, dx], workgroups, cost, [2, 4, 5]);
 }
 

@@ -23,13 +23,16 @@ describe('rmsnorm.wgsl on Dawn', () => {
     expect(ctx.limits.maxBufferSize).toBeGreaterThanOrEqual(256 * 1024 * 1024);
   });
 
-  for (const [rows, dim] of [
-    [1, 8],
-    [5, 64],
-    [3, 100],
-    [17, 257],
+  for (const [rows, dim, variant] of [
+    [1, 8, 'thread'],
+    [5, 64, 'workgroup'],
+    [5, 64, 'thread'],
+    [3, 100, 'workgroup'],
+    [70, 100, 'thread'],
+    [17, 257, 'workgroup'],
+    [17, 257, 'thread'],
   ] as const) {
-    it(`matches the CPU reference for T=${rows}, D=${dim}`, async () => {
+    it(`matches the CPU reference for T=${rows}, D=${dim} (${variant} variant)`, async () => {
       const rng = new Rng(rows * 1000 + dim);
       const x = Float32Array.from({ length: rows * dim }, () => rng.normal() * 3);
       const weight = Float32Array.from({ length: dim }, () => 1 + 0.5 * rng.normal());
@@ -42,7 +45,7 @@ describe('rmsnorm.wgsl on Dawn', () => {
         y: createStorageBuffer(device, rows * dim * 4, 'y'),
         rstd: createStorageBuffer(device, rows * 4, 'rstd'),
       };
-      const call = await rmsnormForwardCall(device, pipelines, buffers, rows, dim, eps);
+      const call = await rmsnormForwardCall(device, pipelines, buffers, rows, dim, eps, variant);
       submitCalls(device, [call]);
       const y = await readFloat32(device, buffers.y, rows * dim);
       const rstd = await readFloat32(device, buffers.rstd, rows);

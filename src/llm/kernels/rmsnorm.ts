@@ -1,5 +1,5 @@
 /** shaders/rmsnorm.wgsl: x [T, D] -> y [T, D], rstd [T]. */
-import { makeCall, type KernelCall } from '../../gpu/kernel';
+import { elementwiseWorkgroups, kernelVariant, makeCall, type KernelCall, type KernelVariant } from '../../gpu/kernel';
 import type { PipelineCache } from '../../gpu/pipelines';
 
 export interface RmsnormBuffers {
@@ -16,7 +16,10 @@ export async function rmsnormForwardCall(
   rows: number,
   dim: number,
   eps: number,
+  /** Default: one thread per row for D <= 256, one workgroup per row above. */
+  variant?: KernelVariant,
 ): Promise<KernelCall> {
-  const pipeline = await pipelines.get('rmsnorm.wgsl', 'rmsnorm_forward');
-  return makeCall(device, 'rmsnorm_forward', pipeline, [rows, dim, { f32: eps }, 0], [buffers.x, buffers.weight, buffers.y, buffers.rstd], [rows]);
+  const thread = kernelVariant(dim, variant) === 'thread';
+  const pipeline = await pipelines.get('rmsnorm.wgsl', thread ? 'rmsnorm_forward_rows' : 'rmsnorm_forward');
+  return makeCall(device, 'rmsnorm_forward', pipeline, [rows, dim, { f32: eps }, 0], [buffers.x, buffers.weight, buffers.y, buffers.rstd], thread ? elementwiseWorkgroups(rows) : [rows]);
 }
