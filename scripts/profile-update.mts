@@ -2,7 +2,10 @@
  * Where one TWOSOME PPO update's time goes on the WebGPU engine (the learning test's setup: micro model,
  * `quick` preset on Tomato Salad, seed 1, 32 prompts per pass), with the CPU reference for comparison.
  *
- *   npx tsx scripts/profile-update.mts [--updates 3] [--cpu 3] [--json]
+ *   npx tsx scripts/profile-update.mts [--updates 3] [--cpu 3] [--kernels] [--state FILE] [--json]
+ *
+ * --kernels adds the per-kernel GPU time (timestamp queries) of the last policy pass; --state starts both
+ * trainers from a saved run (node:v8 serialization of TwosomeTrainer.getState()), e.g. one late in training.
  *
  * Per update: wall seconds split into rollout scoring (adapter on), features (adapter off), critic values,
  * value minibatches (critic forward + backward), policy passes (forward + backward), optimizer steps and zeroing;
@@ -10,7 +13,9 @@
  * writeBuffer, createBuffer, createBindGroup, createCommandEncoder, pipelines and shader modules created.
  * The counts come from wrapping Dawn's prototypes, so they cover everything the engine does.
  */
+import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
+import { deserialize } from 'node:v8';
 import { parseArgs } from 'node:util';
 import { nodeGpu, requestNodeGpuContext } from '../src/gpu/node-gpu';
 import { profileCalls } from '../src/gpu/profile';
@@ -24,7 +29,7 @@ import { directorySource, loadLlamaModelAndTokenizer } from '../src/llm/weights-
 import { quickPpoConfig, type PpoConfig } from '../src/rl/config';
 import { createCpuTwosomeModels } from '../src/rl/twosome-cpu';
 import { createGpuTwosomeModels } from '../src/rl/twosome-gpu';
-import { TwosomeTrainer, twosomeSeeds, type TwosomeModels } from '../src/rl/twosome-trainer';
+import { TwosomeTrainer, twosomeSeeds, type TwosomeModels, type TwosomeState } from '../src/rl/twosome-trainer';
 
 const { values: args } = parseArgs({
   options: {
@@ -32,6 +37,7 @@ const { values: args } = parseArgs({
     cpu: { type: 'string', default: '3' },
     json: { type: 'boolean', default: false },
     kernels: { type: 'boolean', default: false },
+    state: { type: 'string' },
   },
 });
 const GPU_UPDATES = Number(args.updates);
@@ -184,10 +190,14 @@ const captured: { policy: PolicyRequest[] | null } = { policy: null };
   };
 }
 const gpuTrainer = new TwosomeTrainer(CONFIG, gpuModels, RUN);
+// --state FILE: start from a saved run (node:v8 serialization of TwosomeTrainer.getState()), e.g. late in training.
+const saved = args.state ? (deserialize(readFileSync(args.state)) as TwosomeState) : null;
+if (saved) await gpuTrainer.setState(saved);
 const gpuRows = await runUpdates('gpu', gpuTrainer, GPU_UPDATES);
 let cpuRows: Row[] = [];
 if (CPU_UPDATES > 0) {
   const cpuTrainer = new TwosomeTrainer(CONFIG, instrument(createCpuTwosomeModels(model.weights, model.tokenizer, CONFIG, twosomeSeeds(CONFIG.seed))), RUN);
+  if (saved) await cpuTrainer.setState(saved);
   cpuRows = await runUpdates('cpu', cpuTrainer, CPU_UPDATES);
 }
 
