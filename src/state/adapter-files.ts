@@ -5,6 +5,7 @@
  * evaluated. Binding to the model in use (shapes, base model) happens in the worker, which knows the model.
  */
 import type { TaskId } from '../envs/types';
+import type { AdapterPayload } from '../persist/adapter-store';
 import type { Normalization } from '../rl/config';
 import {
   AdapterFormatError,
@@ -13,6 +14,7 @@ import {
   DEFAULT_LIMITS,
   decodeBundle,
   decodePeftAdapter,
+  decodeShareLink,
   fetchAdapterBytes,
   PEFT_CONFIG_FILE,
   PEFT_WEIGHTS_FILE,
@@ -38,6 +40,8 @@ export interface LoadedAdapter {
   warnings: string[];
   /** A bundle's setup (model id, task, normalization, seed), restored with it when it names a task. */
   setup: { modelId: string; taskId: TaskId; norm: Normalization; seed: number } | null;
+  /** What it was decoded from, as given: saved (src/persist/adapter-store) and decoded the same way again. */
+  source: AdapterPayload;
 }
 
 const ZIP_MAGIC = [0x50, 0x4b, 0x03, 0x04];
@@ -73,6 +77,7 @@ export function decodeAdapterBytes(bytes: Uint8Array, name: string, config: Uint
       baseModel: bundle.baseModel ?? bundle.modelId,
       warnings: bundle.warnings,
       setup: bundle.task ? { modelId: bundle.modelId, taskId: bundle.task, norm: bundle.normalization, seed: bundle.seed } : null,
+      source: { kind: 'files', main: { name, bytes }, config: null },
     };
   }
   if (looksLikeJson(bytes)) {
@@ -81,7 +86,21 @@ export function decodeAdapterBytes(bytes: Uint8Array, name: string, config: Uint
   const peft = decodePeftAdapter({ config, weights: bytes }, { weightsFile: name, configFile: configName });
   const warnings = peft.warnings.slice();
   if (!peft.hasConfig) warnings.push(`no ${PEFT_CONFIG_FILE}: lora_alpha and the base model are unknown (alpha taken as r); add the config for the exact scale`);
-  return { weights: peft.weights, label: name, baseModel: peft.hasConfig ? peft.baseModel : null, warnings, setup: null };
+  const source: AdapterPayload = { kind: 'files', main: { name, bytes }, config: config ? { name: configName, bytes: config } : null };
+  return { weights: peft.weights, label: name, baseModel: peft.hasConfig ? peft.baseModel : null, warnings, setup: null, source };
+}
+
+/** A share link's fragment ("#share=..."): its adapter with the setup it names. Throws ShareLinkError. */
+export function decodeLinkAdapter(fragment: string): LoadedAdapter {
+  const link = decodeShareLink(fragment);
+  return {
+    weights: link.weights,
+    label: `shared link (${link.precision})`,
+    baseModel: null, // the link names its model id, which is loaded for it
+    warnings: [],
+    setup: { modelId: link.modelId, taskId: link.task, norm: link.normalization, seed: link.seed },
+    source: { kind: 'link', fragment },
+  };
 }
 
 /**

@@ -6,15 +6,22 @@
  * checks the weights against its model before it swaps them in, and a link that needs another model rolls
  * that back when its adapter is refused. So a bad input leaves the setup, the adapter and the URL as they
  * were, and says what is wrong.
+ *
+ * Adapters loaded here are also kept in this browser (src/persist/adapter-store), with a pointer to the one in
+ * use: on the next page start `restoreSaved` puts it back through the same validation as a fresh load. The
+ * pointer follows what the worker scores with: Remove, a model switch or training replacing the adapter
+ * clears it (a trained adapter is kept as its run's checkpoint instead).
  */
 import { create } from 'zustand';
-import { decodeShareLink, encodeBundle, parseAdapterParam, SHARE_FRAGMENT_PREFIX, type AdapterWeights, type SharePrecision } from '../share';
+import { IdbAdapterStore, type AdapterCaps, type AdapterStore, type SavedAdapterMeta, type SavedAdapterSource } from '../persist/adapter-store';
+import { encodeBundle, parseAdapterParam, SHARE_FRAGMENT_PREFIX, type AdapterWeights, type SharePrecision } from '../share';
 import { adapterWeightsOf } from '../share/adapter';
 import type { EnvClient } from '../worker/client';
 import type { AdapterView } from '../worker/protocol';
-import { fetchAdapter, readAdapterFiles, type FileLike, type LoadedAdapter } from './adapter-files';
+import { decodeLinkAdapter, fetchAdapter, readAdapterFiles, type FileLike, type LoadedAdapter } from './adapter-files';
 import { findModel } from './models';
 import { usePlayground } from './playground';
+import { decodeSavedAdapter, droppedNote } from './saved-adapters';
 import { buildShareLink, probabilityError, TOO_BIG_HELP, type ShareLinkResult } from './share-link';
 import { writeSetupToUrl, type Setup } from './url';
 
@@ -24,6 +31,21 @@ export type LinkState =
   | (Extract<ShareLinkResult, { status: 'ok' }> & { probError: number | null; probNote: string | null })
   | { status: 'too-big'; message: string; help: string }
   | { status: 'error'; message: string };
+
+/** The adapters kept in this browser, as the Adapter card lists them. */
+export interface SavedAdaptersState {
+  /** 'opening': not read yet; 'unavailable': nothing can be kept here (why: `error`). */
+  status: 'opening' | 'ready' | 'unavailable';
+  /** Oldest first. */
+  list: SavedAdapterMeta[];
+  /** The entry the page is using (restored on the next start), or null. */
+  inUse: string | null;
+  caps: Readonly<AdapterCaps> | null;
+  /** Why the last save or delete did not happen, or why nothing can be kept. */
+  error: string | null;
+  /** What the last save or delete did beyond the obvious (the oldest dropped; a deleted one still in use). */
+  note: string | null;
+}
 
 export interface ShareState {
   adapter: AdapterView | null;
@@ -36,10 +58,12 @@ export interface ShareState {
   precision: SharePrecision;
   link: LinkState;
   copy: { status: 'idle' } | { status: 'copied' } | { status: 'failed'; message: string };
+  saved: SavedAdaptersState;
 }
 
 export interface ShareActions {
-  attach(client: EnvClient, pageUrl?: () => string): void;
+  /** `openStore` opens where loaded adapters are kept (IndexedDB by default; another database in tests). */
+  attach(client: EnvClient, pageUrl?: () => string, openStore?: () => Promise<AdapterStore>): void;
   loadFiles(files: readonly FileLike[]): Promise<void>;
   loadUrl(url: string): Promise<void>;
   remove(): Promise<void>;
@@ -53,6 +77,15 @@ export interface ShareActions {
   openFromLocation(location: { href: string; hash: string; search: string }): Promise<void>;
   /** Picks up an adapter the worker got from elsewhere (training): called when scores name another one. */
   syncAdapter(): Promise<void>;
+  /**
+   * On page start, after openFromLocation: puts the saved adapter last in use back, when it was loaded for the
+   * current model and the address names no adapter of its own. A failure is said in the card; the entry stays.
+   */
+  restoreSaved(location: { hash: string; search: string }): Promise<void>;
+  /** Puts a saved adapter in use (decoded and validated like a fresh load; a bundle's or link's setup with it). */
+  applySaved(id: string): Promise<void>;
+  /** Deletes a saved adapter from this browser (the adapter in use, if it is that one, stays for this visit). */
+  deleteSaved(id: string): Promise<void>;
   dismissNotice(): void;
 }
 
@@ -69,6 +102,17 @@ let linkGeneration = 0;
 let appliedFrom: string | null = null;
 /** One load at a time: a second waits for the first, so two loads never interleave their rollbacks. */
 let loadChain: Promise<unknown> = Promise.resolve();
+/** Where loaded adapters are kept; null when this browser cannot keep them (see `saved.error`). */
+let adapterStore: Promise<AdapterStore | null> = Promise.resolve(null);
+/** Bumped by every attach: an older attach's store is closed and its results are dropped. */
+let storeGeneration = 0;
+/**
+ * AdapterView.version of the adapter this store last put in use. When the worker reports another version
+ * (training set one, a model switch dropped it), the saved adapter is no longer in use.
+ */
+let appliedVersion: number | null = null;
+
+const NO_SAVED: SavedAdaptersState = { status: 'opening', list: [], inUse: null, caps: null, error: null, note: null };
 
 function describe(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
@@ -101,7 +145,7 @@ export const useShare = create<ShareStore>()((set, get) => {
    * Puts a decoded adapter in use, with its setup when it carries one (a link or a bundle). On refusal the
    * model is switched back if it was switched, and the error propagates; the setup and adapter are as before.
    */
-  async function apply(loaded: LoadedAdapter): Promise<void> {
+  async function apply(loaded: LoadedAdapter): Promise<AdapterView> {
     const worker = need();
     const before = setupOf();
     const target = loaded.setup;
@@ -118,6 +162,7 @@ export const useShare = create<ShareStore>()((set, get) => {
       throw error;
     }
     set({ adapter: view, error: null });
+    appliedVersion = view.version;
     if (target) {
       const setup: Setup = { taskId: target.taskId, seed: target.seed, modelId: target.modelId, norm: target.norm };
       await usePlayground.getState().open(setup);
@@ -125,16 +170,69 @@ export const useShare = create<ShareStore>()((set, get) => {
     } else {
       await usePlayground.getState().refreshScores();
     }
+    return view;
   }
 
-  /** Runs one load from the panel: `loading` while it runs, `error` when it fails. */
-  function panelLoad(what: string, load: () => Promise<LoadedAdapter>): Promise<void> {
+  /** Re-reads the list and the pointer into `saved` (with `patch`: a note or an error). */
+  async function refreshSaved(store: AdapterStore, patch: Partial<SavedAdaptersState> = {}): Promise<void> {
+    const generation = storeGeneration;
+    try {
+      const [list, inUse] = await Promise.all([store.list(), store.getInUse()]);
+      if (generation === storeGeneration) set({ saved: { ...get().saved, status: 'ready', list, inUse, caps: store.caps, ...patch } });
+    } catch (error) {
+      if (generation === storeGeneration) set({ saved: { ...get().saved, ...patch, error: `Saved adapters cannot be read: ${describe(error)}` } });
+    }
+  }
+
+  /**
+   * Keeps an adapter just put in use from `source`, as the one in use. The load has succeeded either way:
+   * when keeping it fails the card says so, and the pointer is cleared so no earlier adapter comes back.
+   */
+  async function remember(loaded: LoadedAdapter, source: SavedAdapterSource): Promise<void> {
+    const store = await adapterStore;
+    if (!store) return;
+    try {
+      const { dropped } = await store.put({ label: loaded.label, source, modelId: setupOf().modelId, payload: loaded.source }, { use: true });
+      await refreshSaved(store, { error: null, note: droppedNote(dropped, store.caps) });
+    } catch (error) {
+      await store.setInUse(null).catch(() => {});
+      await refreshSaved(store, { error: `"${loaded.label}" is in use but not kept for the next visit: ${describe(error)}`, note: null });
+    }
+  }
+
+  /** The saved adapter is no longer the one in use: the next start restores nothing. */
+  async function forgetInUse(): Promise<void> {
+    if (get().saved.inUse === null) return;
+    const store = await adapterStore;
+    if (!store) return;
+    try {
+      await store.setInUse(null);
+      await refreshSaved(store);
+    } catch (error) {
+      set({ saved: { ...get().saved, error: `Saved adapters cannot be updated: ${describe(error)}` } });
+    }
+  }
+
+  /** Reads and decodes a saved entry; any failure names the entry and what to do. */
+  async function loadSaved(id: string): Promise<LoadedAdapter> {
+    const store = await adapterStore;
+    if (!store) throw new Error(`saved adapters cannot be read in this browser: ${get().saved.error ?? 'no storage'}`);
+    return decodeSavedAdapter(await store.get(id), id);
+  }
+
+  /**
+   * Runs one load from the panel: `loading` while it runs, `error` when it fails; `after` (keeping it, or
+   * pointing at the saved entry it came from) once it is in use.
+   */
+  function panelLoad(what: string, load: () => Promise<LoadedAdapter>, after: (loaded: LoadedAdapter) => Promise<void>): Promise<void> {
     const run = loadChain.then(async () => {
       set({ loading: what, error: null });
       try {
-        await apply(await load());
+        const loaded = await load();
+        await apply(loaded);
         appliedFrom = null;
         clearShareFromUrl();
+        await after(loaded);
       } catch (error) {
         set({ error: describe(error) });
       } finally {
@@ -153,22 +251,37 @@ export const useShare = create<ShareStore>()((set, get) => {
     precision: 'f32',
     link: { status: 'none' },
     copy: { status: 'idle' },
+    saved: NO_SAVED,
 
-    attach(next, page) {
+    attach(next, page, openStore = () => IdbAdapterStore.open()) {
       client = next;
       if (page) pageUrl = page;
       linkGeneration++;
       appliedFrom = null;
-      set({ adapter: null, loading: null, error: null, notice: null, link: { status: 'none' }, copy: { status: 'idle' } });
+      appliedVersion = null;
+      set({ adapter: null, loading: null, error: null, notice: null, link: { status: 'none' }, copy: { status: 'idle' }, saved: NO_SAVED });
+      const generation = ++storeGeneration;
+      void adapterStore.then((old) => old?.close());
+      adapterStore = openStore().then(
+        async (store) => {
+          await refreshSaved(store);
+          return store;
+        },
+        (error: unknown) => {
+          // Loading still works; only keeping adapters for the next visit does not.
+          if (generation === storeGeneration) set({ saved: { ...NO_SAVED, status: 'unavailable', error: describe(error) } });
+          return null;
+        },
+      );
     },
 
     loadFiles(files) {
       const names = files.map((f) => f.name).join(', ') || 'files';
-      return panelLoad(names, () => readAdapterFiles(files));
+      return panelLoad(names, () => readAdapterFiles(files), (loaded) => remember(loaded, 'file'));
     },
 
     loadUrl(url) {
-      return panelLoad(url, () => fetchAdapter(url.trim(), pageUrl()));
+      return panelLoad(url, () => fetchAdapter(url.trim(), pageUrl()), (loaded) => remember(loaded, 'url'));
     },
 
     async remove() {
@@ -177,7 +290,10 @@ export const useShare = create<ShareStore>()((set, get) => {
           await need().setAdapter(null, '');
           set({ adapter: null, error: null, link: { status: 'none' } });
           appliedFrom = null;
+          appliedVersion = null;
           clearShareFromUrl();
+          // Stops using it; the saved entry stays in the list (Delete removes it).
+          await forgetInUse();
           await usePlayground.getState().refreshScores();
         } catch (error) {
           set({ error: describe(error) });
@@ -263,23 +379,20 @@ export const useShare = create<ShareStore>()((set, get) => {
         if (source === null || (source === appliedFrom && get().adapter !== null)) return;
         try {
           if (location.hash.startsWith(SHARE_FRAGMENT_PREFIX)) {
-            const link = decodeShareLink(location.hash);
-            await apply({
-              weights: link.weights,
-              label: `shared link (${link.precision})`,
-              baseModel: null, // the link names its model id, which is loaded for it
-              warnings: [],
-              setup: { modelId: link.modelId, taskId: link.task, norm: link.normalization, seed: link.seed },
-            });
+            const loaded = decodeLinkAdapter(location.hash);
+            await apply(loaded);
             appliedFrom = source;
+            await remember(loaded, 'link');
             return;
           }
           const url = parseAdapterParam(location.search, location.href);
           if (url === null) return;
           what = `adapter at ${url}`;
           set({ loading: url });
-          await apply(await fetchAdapter(url, location.href));
+          const loaded = await fetchAdapter(url, location.href);
+          await apply(loaded);
           appliedFrom = source;
+          await remember(loaded, 'url');
         } catch (error) {
           set({ notice: `This ${what} cannot be used, so the setup was left as it was. ${describe(error)}` });
         } finally {
@@ -295,9 +408,81 @@ export const useShare = create<ShareStore>()((set, get) => {
       try {
         const adapter = await client.adapterInfo();
         set({ adapter });
+        // Training replaced the adapter, or a model switch dropped it: the saved one is not in use any more.
+        if (adapter === null || adapter.version !== appliedVersion) await forgetInUse();
       } catch (error) {
         set({ error: describe(error) });
       }
+    },
+
+    async restoreSaved(location) {
+      const run = loadChain.then(async () => {
+        // A link or ?adapter= in the address was applied (or refused with its own notice): it wins.
+        const named = location.hash.startsWith(SHARE_FRAGMENT_PREFIX) || new URLSearchParams(location.search).has('adapter');
+        if (named || get().adapter !== null) return;
+        const store = await adapterStore;
+        if (!store) return;
+        const id = get().saved.inUse;
+        if (id === null) return;
+        const meta = get().saved.list.find((m) => m.id === id);
+        if (!meta) {
+          await forgetInUse(); // deleted in another tab: nothing to restore
+          return;
+        }
+        // Loaded for another model: kept (and pointed at) for when that model is open again. Without a model
+        // (no WebGPU, a failed download) nothing can be loaded: the pointer stays for the next start.
+        if (!meta.damaged && meta.modelId !== setupOf().modelId) return;
+        if (usePlayground.getState().model.status !== 'ready') return;
+        set({ loading: meta.label, error: null });
+        try {
+          // The address holds the setup (the user may have changed it since): only the adapter comes back.
+          await apply({ ...decodeSavedAdapter(await store.get(id), id), setup: null });
+        } catch (error) {
+          // Not deleted: the user decides (Use tries again; Delete removes it). Not pointed at either, so
+          // the next start does not fail the same way again.
+          set({ error: `The saved adapter "${meta.label}" was not restored, so no adapter is in use: ${describe(error).replace(/\.$/, '')}. It is still listed under Saved adapters.` });
+          await forgetInUse();
+        } finally {
+          set({ loading: null });
+        }
+      });
+      loadChain = run;
+      await run;
+    },
+
+    applySaved(id) {
+      const meta = get().saved.list.find((m) => m.id === id);
+      return panelLoad(meta?.label ?? 'saved adapter', () => loadSaved(id), async () => {
+        const store = await adapterStore;
+        if (!store) return;
+        try {
+          await store.setInUse(id);
+          await refreshSaved(store, { error: null, note: null });
+        } catch (error) {
+          set({ saved: { ...get().saved, error: `"${meta?.label ?? id}" is in use but will not come back after a reload: ${describe(error)}` } });
+        }
+      });
+    },
+
+    async deleteSaved(id) {
+      const run = loadChain.then(async () => {
+        const store = await adapterStore;
+        if (!store) return;
+        const { list, inUse } = get().saved;
+        const label = list.find((m) => m.id === id)?.label ?? id;
+        try {
+          await store.delete(id);
+          const stillInUse = inUse === id && get().adapter !== null;
+          await refreshSaved(store, {
+            error: null,
+            note: stillInUse ? `Deleted "${label}" from this browser: it stays in use on this page until it is removed or the page is closed.` : null,
+          });
+        } catch (error) {
+          set({ saved: { ...get().saved, error: `"${label}" could not be deleted: ${describe(error)}` } });
+        }
+      });
+      loadChain = run;
+      await run;
     },
 
     dismissNotice() {

@@ -37,13 +37,16 @@ function useUrlSetup(): void {
         void useShare.getState().openFromLocation(window.location);
         return;
       }
+      const pageStart = !opened;
       opened = true;
       writeSetupToUrl(setup, 'replace');
-      // A share link (#share=) or ?adapter= is applied over the opened setup, so a bad one leaves it as it is.
+      // A share link (#share=) or ?adapter= is applied over the opened setup, so a bad one leaves it as it is;
+      // without one, on page start, the saved adapter the page was last using comes back.
       void usePlayground
         .getState()
         .open(setup, setup.problems)
-        .then(() => useShare.getState().openFromLocation(window.location));
+        .then(() => useShare.getState().openFromLocation(window.location))
+        .then(() => (pageStart ? useShare.getState().restoreSaved(window.location) : undefined));
     };
     openFromUrl();
     window.addEventListener('popstate', openFromUrl);

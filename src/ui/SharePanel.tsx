@@ -1,11 +1,14 @@
 /**
  * The Adapter card: which LoRA adapter the probabilities come from, loading one (files, a URL, a drop on the
- * page), removing it, and sharing it as a link (precision, length, probability error, copy).
+ * page), removing it, sharing it as a link (precision, length, probability error, copy), and the adapters
+ * kept in this browser (Use, Delete).
  */
 import { useEffect, useState, type ChangeEvent, type FormEvent } from 'react';
+import type { SavedAdapterMeta, SavedAdapterSource } from '../persist/adapter-store';
 import { SHARE_LINK_MAX_CHARS, SHARE_PRECISIONS, type SharePrecision } from '../share';
 import { usePlayground } from '../state/playground';
 import { useShare } from '../state/share';
+import { formatBytes } from './format';
 
 const PRECISION_TEXT: Record<SharePrecision, string> = { f32: 'f32 (exact)', f16: 'f16 (half size)', int8: 'int8 (quarter size)' };
 
@@ -237,6 +240,89 @@ function ShareLink() {
   );
 }
 
+const SOURCE_TEXT: Record<SavedAdapterSource, string> = { file: 'file', url: 'URL', link: 'share link' };
+
+/**
+ * Adapters loaded here, kept in this browser so that the one in use comes back after a reload: each with
+ * Use and Delete (confirmed, as deleting cannot be undone; Remove adapter above only stops using one).
+ */
+function SavedAdapters() {
+  const saved = useShare((s) => s.saved);
+  if (saved.status === 'opening') return null;
+  const total = saved.list.reduce((n, m) => n + m.bytes, 0);
+  return (
+    <div className="saved-adapters" data-testid="saved-adapters">
+      <h3 className="saved-adapters-head">
+        Saved adapters
+        {saved.status === 'ready' && saved.caps && (
+          <span className="card-hint" data-testid="saved-adapters-size">
+            {' '}
+            {saved.list.length} · {formatBytes(total)} (at most {saved.caps.maxAdapters}, {formatBytes(saved.caps.maxBytes)}; the oldest go first)
+          </span>
+        )}
+      </h3>
+      {saved.status === 'unavailable' && <p className="card-note">Not kept after a reload here: {saved.error}</p>}
+      {saved.status === 'ready' && saved.error && (
+        <p className="error-text" role="alert" data-testid="saved-adapters-error">
+          {saved.error}
+        </p>
+      )}
+      {saved.note && <p className="card-note">{saved.note}</p>}
+      {saved.status === 'ready' && saved.list.length === 0 && <p className="card-hint">None yet: adapters you load are kept here for your next visit.</p>}
+      {saved.list.length > 0 && (
+        <ul className="run-list">
+          {[...saved.list].reverse().map((m) => (
+            <SavedAdapterRow key={m.id} meta={m} inUse={saved.inUse === m.id} />
+          ))}
+        </ul>
+      )}
+    </div>
+  );
+}
+
+function SavedAdapterRow({ meta, inUse }: { meta: SavedAdapterMeta; inUse: boolean }) {
+  const busy = useShare((s) => s.loading !== null);
+  const modelReady = usePlayground((s) => s.model.status === 'ready');
+  const { applySaved, deleteSaved } = useShare.getState();
+  const [confirming, setConfirming] = useState(false);
+  const date = new Date(meta.savedAt);
+  return (
+    <li className="run-row" data-testid="saved-adapter" data-adapter={meta.label} data-in-use={inUse ? 'true' : 'false'}>
+      <span className="run-name adapter-label">{meta.label}</span>
+      {meta.damaged ? (
+        <span className="error-text">Damaged entry ({meta.damaged}): it can only be deleted.</span>
+      ) : (
+        <span className="card-hint">
+          {SOURCE_TEXT[meta.source]} · {meta.modelId} · {formatBytes(meta.bytes)} · {Number.isNaN(date.getTime()) ? meta.savedAt : date.toLocaleString()}
+          {inUse ? ' · in use' : ''}
+        </span>
+      )}
+      <span className="row-actions">
+        {!meta.damaged && !inUse && (
+          <button type="button" className="button button--small" disabled={busy || !modelReady} onClick={() => void applySaved(meta.id)} aria-label={`Use ${meta.label}`}>
+            Use
+          </button>
+        )}
+        {confirming ? (
+          <span className="confirm">
+            Delete it from this browser?{' '}
+            <button type="button" className="button button--small" onClick={() => void deleteSaved(meta.id).then(() => setConfirming(false))} aria-label={`Yes, delete ${meta.label}`}>
+              Delete
+            </button>
+            <button type="button" className="button button--small" onClick={() => setConfirming(false)} aria-label={`Keep ${meta.label}`}>
+              Keep
+            </button>
+          </span>
+        ) : (
+          <button type="button" className="button button--small" disabled={busy} onClick={() => setConfirming(true)} aria-label={`Delete ${meta.label}`}>
+            Delete…
+          </button>
+        )}
+      </span>
+    </li>
+  );
+}
+
 export function SharePanel() {
   useShareSync();
   const dropping = useDropAdapter();
@@ -249,6 +335,7 @@ export function SharePanel() {
       <CurrentAdapter />
       <LoadAdapter />
       <ShareLink />
+      <SavedAdapters />
     </section>
   );
 }
