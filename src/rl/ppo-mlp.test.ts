@@ -186,16 +186,13 @@ describe('PPO-MLP trainer', () => {
   it('LEARNING: tomato-salad (fair) reaches greedy success >= 0.9 within 30,720 env steps', () => {
     // Budget: 60 updates of 4 envs x 128 steps; lr 1e-3 instead of the script's 1e-4 (which needs ~500k steps).
     const t = new PpoMlpTrainer({ ...paperPpoMlpConfig('tomato-salad'), learningRate: 1e-3, totalTimesteps: 30_720, seed: 1 });
-    const t0 = performance.now();
     let last: UpdateMetrics | undefined;
     while (!t.done) last = t.runUpdate();
-    const seconds = (performance.now() - t0) / 1000;
     const greedy = t.evaluate({ episodes: 10, greedy: true });
     const sampled = t.evaluate({ episodes: 20, greedy: false, seed: 1 });
     expect(last!.globalStep).toBe(30_720);
     expect(greedy.successRate).toBeGreaterThanOrEqual(0.9);
     expect(greedy.meanReturn).toBeGreaterThan(0.85); // optimum 0.9205; the 6-macro intuitive route gives 0.8956
     expect(sampled.successRate).toBeGreaterThanOrEqual(0.9);
-    expect(seconds).toBeLessThan(60);
   });
 });
