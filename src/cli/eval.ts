@@ -5,12 +5,10 @@
  * SayCan's policy when --greedy), sampling from pi by default (TWOSOME's inference protocol) or argmax with
  * --greedy. --json prints {"task","episodes","successRate","meanReturn"}.
  */
-import { existsSync, readFileSync, statSync } from 'node:fs';
-import { join } from 'node:path';
 import type { LoraAdapter } from '../llm/lora';
 import { NORMALIZATIONS, type Normalization } from '../rl/config';
 import { evaluatePolicy } from '../rl/evaluate';
-import { bindAdapter, decodePeftAdapter } from '../share';
+import { bindAdapterFiles, readAdapterDir } from './adapter-dir';
 import { parseFlags, parseIntFlag } from './args';
 import { UsageError } from './errors';
 import { checkBackend, checkTask, EngineHost } from './train';
@@ -41,15 +39,7 @@ export async function evalCommand(argv: string[]): Promise<number> {
   const parallel = parseIntFlag(values.parallel, 'parallel', 8, 1);
   const normalization = (values.normalization ?? 'word') as Normalization;
   if (!NORMALIZATIONS.includes(normalization)) throw new UsageError(`--normalization: "${values.normalization}" is not one of ${NORMALIZATIONS.join(', ')}`);
-  let adapterFiles: { config: string; weights: Uint8Array } | null = null;
-  if (values.adapter !== undefined) {
-    const dir = values.adapter;
-    if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new UsageError(`--adapter ${dir}: no such directory`);
-    const configPath = join(dir, 'adapter_config.json');
-    const weightsPath = join(dir, 'adapter_model.safetensors');
-    if (!existsSync(configPath) || !existsSync(weightsPath)) throw new UsageError(`--adapter ${dir}: needs adapter_config.json and adapter_model.safetensors (a PEFT LoRA adapter or a twosome run directory)`);
-    adapterFiles = { config: readFileSync(configPath, 'utf8'), weights: new Uint8Array(readFileSync(weightsPath)) };
-  }
+  const adapterFiles = values.adapter !== undefined ? readAdapterDir(values.adapter) : null;
   const model = values.model ?? 'micro';
   resolveModelSource(model);
   const backend = checkBackend(values.backend);
@@ -60,11 +50,7 @@ export async function evalCommand(argv: string[]): Promise<number> {
     let adapter: LoraAdapter | null = null;
     if (adapterFiles) {
       const shape = backend === 'cpu' ? (await host.cpuModel(model)).weights.config : (await host.engine(model)).config;
-      try {
-        adapter = bindAdapter(decodePeftAdapter(adapterFiles).weights, shape, 'adapter_model.safetensors', model);
-      } catch (error) {
-        throw new UsageError(`--adapter ${values.adapter}: ${(error as Error).message}`);
-      }
+      adapter = bindAdapterFiles(adapterFiles, shape, model);
     }
     const { scorer, dispose: release } = await host.scorer(model, backend, adapter);
     dispose = release;

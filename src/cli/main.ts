@@ -15,8 +15,9 @@ usage:
       the tasks: id, title, actions, horizon, optimal return
   twosome bench env --task ID [--seconds S] [--json]
       environment speed under a seeded uniform-random policy, with and without text observations
-  twosome score --model DIR|URL|micro --task ID [--actions 0,2] [--json]
-      replay the actions, then score the offered actions with the WebGPU LLaMA engine (TWOSOME's policy)
+  twosome score --model DIR|URL|micro --task ID [--actions 0,2] [--adapter DIR] [--json]
+      replay the actions, then score the offered actions with the WebGPU LLaMA engine (TWOSOME's policy),
+      with a PEFT LoRA adapter when given
   twosome bench score [--model DIR|URL|micro] [--json]
       shared-prompt scoring against one sequence per action, same device and run; per-kernel GFLOP/s
   twosome bench train [--model DIR|URL|micro] [--json]

@@ -1,9 +1,14 @@
 // `twosome score` as a user runs it: the real bin script, Dawn's WebGPU, the shipped micro model.
 import { spawnSync } from 'node:child_process';
-import { resolve } from 'node:path';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { createEnv } from '../envs/registry';
+import { scoreWithLora } from '../llm/reference/backward';
 import { scoreActions } from '../llm/reference/score';
+import { encodePeftAdapter } from '../share';
+import { MICRO, trainedAdapter } from '../share/testing';
 import { loadLlamaModelAndTokenizer } from '../llm/weights-node';
 
 const BIN = resolve(process.cwd(), 'bin/twosome.mjs');
@@ -36,6 +41,34 @@ describe('twosome score', () => {
     for (const mode of ['sum', 'token', 'word']) {
       out.policy[mode].forEach((p: number, k: number) => expect(Math.abs(p - ref.policies[mode as 'sum'][k])).toBeLessThan(1e-4));
     }
+  });
+
+  it('--adapter DIR: the same tokens, scored by the adapted model (the CPU reference with that adapter)', async () => {
+    const adapter = trainedAdapter(MICRO, { r: 8, alpha: 16, dropout: 0, targets: ['q_proj', 'v_proj'] }, 3, 0.5);
+    const dir = mkdtempSync(join(tmpdir(), 'twosome-score-adapter-'));
+    const files = encodePeftAdapter(adapter, { baseModel: 'micro' });
+    writeFileSync(join(dir, 'adapter_config.json'), files.config);
+    writeFileSync(join(dir, 'adapter_model.safetensors'), files.weights);
+    const frozen = JSON.parse(twosome(['score', '--task', 'tomato-salad', '--actions', '0', '--json']).stdout);
+    const proc = twosome(['score', '--task', 'tomato-salad', '--actions', '0', '--adapter', dir, '--json']);
+    expect(proc.stderr).toBe('');
+    expect(proc.status).toBe(0);
+    const out = JSON.parse(proc.stdout);
+    expect(out.promptTokenIds).toEqual(frozen.promptTokenIds);
+    expect(out.actions.map((a: { tokenIds: number[] }) => a.tokenIds)).toEqual(frozen.actions.map((a: { tokenIds: number[] }) => a.tokenIds));
+
+    const { weights } = await loadLlamaModelAndTokenizer(resolve(process.cwd(), 'public/models/micro'));
+    const ref = scoreWithLora(weights, adapter, [{ promptIds: out.promptTokenIds, actions: out.actions.map((a: { tokenIds: number[] }) => a.tokenIds) }], { layout: 'shared', precision: 'float32' });
+    let moved = 0;
+    out.actions.forEach((a: { logprob: number }, k: number) => {
+      expect(Math.abs(a.logprob - ref.logprobs[0][k])).toBeLessThan(1e-4);
+      moved = Math.max(moved, Math.abs(a.logprob - frozen.actions[k].logprob));
+    });
+    expect(moved).toBeGreaterThan(1e-3); // the adapter changes the scores
+
+    const bad = twosome(['score', '--task', 'tomato-salad', '--adapter', join(dir, 'nowhere')]);
+    expect(bad.status).toBe(2);
+    expect(bad.stderr.trim()).toMatch(/^.*--adapter .*nowhere: no such directory$/);
   });
 
   for (const [name, args, message] of [

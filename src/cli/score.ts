@@ -1,6 +1,7 @@
 /**
- * `twosome score --model DIR|URL|micro --task ID [--actions 0,2] [--json]`: replays the actions in the task's
- * environment, then scores the offered actions after the current prompt with the WebGPU engine:
+ * `twosome score --model DIR|URL|micro --task ID [--actions 0,2] [--adapter DIR] [--json]`: replays the actions
+ * in the task's environment, then scores the offered actions after the current prompt with the WebGPU engine,
+ * with a PEFT LoRA adapter (a `twosome train` run directory) when --adapter is given:
  * {"prompt","promptTokenIds","actions":[{"text","tokenIds","logprob","nTokens","nWords"}],
  *  "policy":{"sum":[..],"token":[..],"word":[..]}}.
  */
@@ -8,22 +9,25 @@ import { createEnv, isTaskId, TASK_IDS } from '../envs/registry';
 import { InvalidActionError } from '../envs/types';
 import { requestNodeGpuContext } from '../gpu/node-gpu';
 import { LlamaEngine } from '../llm/engine';
+import { LoraTrainer } from '../llm/lora-trainer';
+import { bindAdapterFiles, readAdapterDir } from './adapter-dir';
 import { parseFlags, parseIndexList } from './args';
 import { UsageError } from './errors';
 import { resolveModelSource } from './model-source';
 
-const USAGE = 'twosome score --model DIR|URL|micro --task ID [--actions 0,2] [--json]';
+const USAGE = 'twosome score --model DIR|URL|micro --task ID [--actions 0,2] [--adapter DIR] [--json]';
 
 export async function scoreCommand(argv: string[]): Promise<number> {
   const { values } = parseFlags(
     argv,
-    { model: { type: 'string' }, task: { type: 'string' }, actions: { type: 'string' }, json: { type: 'boolean', default: false } },
+    { model: { type: 'string' }, task: { type: 'string' }, actions: { type: 'string' }, adapter: { type: 'string' }, json: { type: 'boolean', default: false } },
     USAGE,
   );
   if (!values.task) throw new UsageError(`--task is required\nusage: ${USAGE}`);
   if (!isTaskId(values.task)) throw new UsageError(`unknown task "${values.task}": use one of ${TASK_IDS.join(', ')}`);
   const replay = parseIndexList(values.actions ?? '', '--actions');
   const source = resolveModelSource(values.model);
+  const adapterFiles = values.adapter !== undefined ? readAdapterDir(values.adapter) : null;
 
   const env = createEnv(values.task);
   env.reset(0);
@@ -41,14 +45,29 @@ export async function scoreCommand(argv: string[]): Promise<number> {
   const gpu = await requestNodeGpuContext();
   try {
     const engine = await LlamaEngine.load(gpu, source);
-    const [scored] = await engine.score([{ prompt, actions }]);
-    engine.dispose();
-    const output = {
-      prompt: scored.prompt,
-      promptTokenIds: scored.promptTokenIds,
-      actions: scored.actions.map(({ text, tokenIds, logprob, nTokens, nWords }) => ({ text, tokenIds, logprob, nTokens, nWords })),
-      policy: scored.policy,
-    };
+    let output;
+    try {
+      const [scored] = await engine.score([{ prompt, actions }]);
+      output = {
+        prompt: scored.prompt,
+        promptTokenIds: scored.promptTokenIds,
+        actions: scored.actions.map(({ text, tokenIds, logprob, nTokens, nWords }) => ({ text, tokenIds, logprob, nTokens, nWords })),
+        policy: scored.policy,
+      };
+      if (adapterFiles) {
+        // Same tokens; the log-probs and the policy are the adapted model's.
+        const trainer = LoraTrainer.create(engine, { adapter: bindAdapterFiles(adapterFiles, engine.config, values.model ?? 'micro') });
+        try {
+          const [adapted] = await trainer.score([{ prompt, actions }]);
+          output.actions = output.actions.map((a, k) => ({ ...a, logprob: adapted.logprobs[k] }));
+          output.policy = { sum: Array.from(adapted.distribution('sum').probs), token: Array.from(adapted.distribution('token').probs), word: Array.from(adapted.distribution('word').probs) };
+        } finally {
+          trainer.dispose();
+        }
+      }
+    } finally {
+      engine.dispose();
+    }
     if (values.json) process.stdout.write(`${JSON.stringify(output)}\n`);
     else {
       process.stdout.write(`${prompt}\n\n`);
