@@ -92,22 +92,44 @@ export function elementwiseWorkgroups(count: number, workgroupSize = 64, maxPerD
 }
 
 /**
- * Two implementations of several kernels:
+ * Two implementations of several kernels, and a third of some where the device allows it:
  * - 'workgroup': a workgroup cooperates on a row or an output tile through shared memory and barriers, what
  *   a GPU wants at real model sizes (hidden 2048+, vocabularies of 32k+);
  * - 'thread': each invocation owns its outputs and loops over the reduced dimension alone, with no shared
  *   memory and no barriers. Right for small dimensions (test models, the shipped micro model), and far
  *   cheaper where the GPU is emulated on the CPU (SwiftShader: a workgroup barrier switches every SIMD group
- *   of the workgroup, which costs more than a short row's arithmetic; measured 5-30x per kernel).
- * The choice is by shape, never by device, so every device computes the same thing; both variants equal the
- * CPU reference (the sums run in another order: float rounding).
+ *   of the workgroup, which costs more than a short row's arithmetic; measured 5-30x per kernel);
+ * - 'subgroup': the workgroup variant's reduction done with subgroup operations (subgroupAdd, subgroupMax) and
+ *   one barrier instead of a shared-memory tree (RMSNorm, log-softmax), or, for the matrix products, K split
+ *   over the workgroup's invocations so that weight reads coalesce, reduced the same way. Its shaders are the
+ *   shaders/*_subgroups.wgsl files, which compile only on a device with the `subgroups` feature.
+ * The choice between thread and workgroup is by shape, never by device, so every device computes the same
+ * thing; where the shape takes the workgroup variant, a pipeline cache that allows subgroups
+ * (PipelineCache.subgroups: the device has the feature and the cache's owner asked for them; the engine does
+ * by GpuContext.useSubgroups, on hardware GPUs) takes the subgroup variant instead, the same choice for every
+ * call, so one engine always computes the same bits. All variants equal
+ * the CPU reference (the sums run in another order: float rounding). A kernel without a subgroup variant
+ * (attention, the matrix products' input gradients, gemm) runs its workgroup variant when asked for 'subgroup'.
  */
-export type KernelVariant = 'workgroup' | 'thread';
+export type KernelVariant = 'workgroup' | 'thread' | 'subgroup';
 
 /** Reduced dimensions up to this use the thread variants by default (hidden sizes of small models). */
 export const THREAD_VARIANT_MAX_DIM = 256;
 
-/** The variant for a kernel whose per-invocation loop would run over `dim` elements. */
-export function kernelVariant(dim: number, forced?: KernelVariant, maxDim = THREAD_VARIANT_MAX_DIM): KernelVariant {
-  return forced ?? (dim <= maxDim ? 'thread' : 'workgroup');
+/**
+ * The variant for a kernel whose per-invocation loop would run over `dim` elements: `forced` if given, else
+ * 'thread' up to `maxDim`, else 'subgroup' where `subgroups` (the pipeline cache's PipelineCache.subgroups)
+ * and 'workgroup' otherwise.
+ */
+export function kernelVariant(dim: number, forced?: KernelVariant, maxDim = THREAD_VARIANT_MAX_DIM, subgroups = false): KernelVariant {
+  if (forced) return forced;
+  if (dim <= maxDim) return 'thread';
+  return subgroups ? 'subgroup' : 'workgroup';
+}
+
+/** Throws unless the device can compile the *_subgroups.wgsl shaders (a clearer error than WGSL's). */
+export function requireSubgroups(device: GPUDevice, kernel: string): void {
+  if (!device.features.has('subgroups' as GPUFeatureName)) {
+    throw new Error(`${kernel}: the subgroup variant needs a device with the 'subgroups' feature, which this one does not have`);
+  }
 }

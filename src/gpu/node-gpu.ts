@@ -4,6 +4,10 @@
  * On a machine without a GPU we point the Vulkan loader at SwiftShader, the CPU Vulkan driver that Debian's
  * chromium package ships; on a machine with a GPU we leave the loader alone so Dawn picks the real one.
  * The choice can be forced with TWOSOME_WEBGPU=swiftshader|system.
+ *
+ * TWOSOME_SUBGROUPS=0 (or off, false, no) leaves the `subgroups` feature unrequested, so every kernel takes
+ * its f32 workgroup path; TWOSOME_SUBGROUPS=1 (or on, true, yes) makes the engine take the subgroup kernels
+ * on a software adapter too (by default only a hardware GPU does: GpuContext.useSubgroups).
  */
 import { existsSync, mkdirSync, readdirSync, chmodSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -57,6 +61,19 @@ export function nodeGpu(): Promise<GPU> {
   return gpuPromise;
 }
 
-export async function requestNodeGpuContext(options?: RequestDeviceOptions): Promise<GpuContext> {
-  return requestGpuContext(await nodeGpu(), options);
+/** What TWOSOME_SUBGROUPS asks for: 'off' (0, off, false, no), 'on' (1, on, true, yes), or null (unset: defaults). */
+export function subgroupsSetting(env: NodeJS.ProcessEnv = process.env): 'on' | 'off' | null {
+  const value = env.TWOSOME_SUBGROUPS?.trim().toLowerCase() ?? '';
+  if (['0', 'off', 'false', 'no'].includes(value)) return 'off';
+  if (['1', 'on', 'true', 'yes'].includes(value)) return 'on';
+  if (value !== '') throw new Error(`TWOSOME_SUBGROUPS=${env.TWOSOME_SUBGROUPS}: use 0 (off) or 1 (on), or leave it unset`);
+  return null;
+}
+
+export async function requestNodeGpuContext(options: RequestDeviceOptions = {}): Promise<GpuContext> {
+  const setting = subgroupsSetting();
+  const disableFeatures = { ...options.disableFeatures };
+  if (disableFeatures.subgroups === undefined && setting === 'off') disableFeatures.subgroups = true;
+  const useSubgroups = options.useSubgroups ?? (setting === 'on' ? true : undefined);
+  return requestGpuContext(await nodeGpu(), { ...options, disableFeatures, useSubgroups });
 }

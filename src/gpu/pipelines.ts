@@ -1,14 +1,35 @@
 /**
  * Compute pipelines, compiled once per (shader, entry point, constants) and reused: pipeline creation is
  * expensive and a forward pass dispatches the same kernels for every layer.
+ *
+ * The cache also carries the one device-dependent kernel choice: whether the kernel builders take the
+ * subgroup variants (shaders/*_subgroups.wgsl) where the shape takes a workgroup variant (gpu/kernel.ts).
+ * Fixed per cache, so every forward and backward built on one cache (one engine) uses the same kernels.
  */
 import { shaderSource } from './shader-source';
+
+export interface PipelineCacheOptions {
+  /**
+   * Use the subgroup variants where the device has the `subgroups` feature (default true). false keeps the
+   * f32 workgroup variants, e.g. to compare the two on one device. The engine passes its useSubgroups option,
+   * by default GpuContext.useSubgroups (hardware GPUs only: the subgroup matrix products are slower on
+   * SwiftShader).
+   */
+  subgroups?: boolean;
+}
 
 export class PipelineCache {
   private readonly modules = new Map<string, GPUShaderModule>();
   private readonly pipelines = new Map<string, GPUComputePipeline>();
+  /** Whether kernel builders default to the subgroup variants: the device has `subgroups` and they are not turned off. */
+  readonly subgroups: boolean;
 
-  constructor(private readonly device: GPUDevice) {}
+  constructor(
+    private readonly device: GPUDevice,
+    options: PipelineCacheOptions = {},
+  ) {
+    this.subgroups = (options.subgroups ?? true) && device.features.has('subgroups' as GPUFeatureName);
+  }
 
   async get(shader: string, entryPoint: string, constants: Record<string, number> = {}): Promise<GPUComputePipeline> {
     const key = `${shader}#${entryPoint}#${JSON.stringify(constants)}`;

@@ -45,6 +45,12 @@ export interface ScoredPrompt {
 export interface LoadEngineOptions {
   verifyMd5?: boolean;
   onProgress?: (progress: UploadProgress) => void;
+  /**
+   * Take the subgroup kernels (shaders/*_subgroups.wgsl) where a shape takes a workgroup kernel: true where
+   * the device has the `subgroups` feature, false keeps the f32 workgroup kernels (to compare). Default:
+   * GpuContext.useSubgroups (hardware GPUs with the feature).
+   */
+  useSubgroups?: boolean;
 }
 
 export class LlamaEngine {
@@ -55,8 +61,9 @@ export class LlamaEngine {
     readonly config: LlamaConfig,
     readonly tokenizer: LlmTokenizer,
     readonly weights: GpuModelWeights,
+    useSubgroups: boolean,
   ) {
-    this.pipelines = new PipelineCache(gpu.device);
+    this.pipelines = new PipelineCache(gpu.device, { subgroups: useSubgroups });
   }
 
   static async load(gpu: GpuContext, source: ModelSource, options: LoadEngineOptions = {}): Promise<LlamaEngine> {
@@ -75,7 +82,7 @@ export class LlamaEngine {
       return bytes;
     };
     const weights = await uploadLlamaWeights(gpu.device, config, cache, readShard, configInvFreq(config), options.onProgress);
-    return new LlamaEngine(gpu, config, tokenizer, weights);
+    return new LlamaEngine(gpu, config, tokenizer, weights, options.useSubgroups ?? gpu.useSubgroups);
   }
 
   /** Scores each prompt's actions; `mode: 'separate'` runs every prompt + action on its own (for comparison). */

@@ -2,7 +2,7 @@
  * Prepared calls of the backward kernels (each lives in its forward's shader file). The builders mirror
  * forward-ops.ts; every one says which forward it differentiates.
  */
-import { elementwiseWorkgroups, kernelVariant, makeCall, type KernelCall, type KernelVariant } from '../../gpu/kernel';
+import { elementwiseWorkgroups, kernelVariant, makeCall, requireSubgroups, type KernelCall, type KernelVariant } from '../../gpu/kernel';
 import { ATTENTION_THREAD_MAX_HEAD_DIM, LOGSOFTMAX_THREAD_MAX_VOCAB } from './forward-ops';
 import type { PipelineCache } from '../../gpu/pipelines';
 
@@ -15,11 +15,16 @@ export async function rmsnormBackwardCall(
   rows: number,
   dim: number,
   accumulate: boolean,
-  /** Default: one thread per row for D <= 256, one workgroup per row above. */
+  /** Default: one thread per row for D <= 256, one workgroup per row above (through subgroups where allowed). */
   variant?: KernelVariant,
 ): Promise<KernelCall> {
-  const thread = kernelVariant(dim, variant) === 'thread';
-  const pipeline = await pipelines.get('rmsnorm.wgsl', thread ? 'rmsnorm_backward_rows' : 'rmsnorm_backward');
+  const chosen = kernelVariant(dim, variant, undefined, pipelines.subgroups);
+  const thread = chosen === 'thread';
+  if (chosen === 'subgroup') requireSubgroups(device, 'rmsnorm_backward');
+  const pipeline =
+    chosen === 'subgroup'
+      ? await pipelines.get('rmsnorm_subgroups.wgsl', 'rmsnorm_backward_subgroup')
+      : await pipelines.get('rmsnorm.wgsl', thread ? 'rmsnorm_backward_rows' : 'rmsnorm_backward');
   return makeCall(device, 'rmsnorm_backward', pipeline, [rows, dim, { f32: 0 }, accumulate ? 1 : 0], [b.x, b.weight, b.dy, b.rstd, b.dx], thread ? elementwiseWorkgroups(rows) : [rows], undefined, [1, 2, 5, 6, 7]);
 }
 
@@ -61,11 +66,19 @@ export async function logSoftmaxGatherBackwardCall(
   dlogits: GPUBuffer,
   rows: number,
   vocab: number,
-  /** Default: one thread per row for V <= LOGSOFTMAX_THREAD_MAX_VOCAB, one workgroup per row above. */
+  /**
+   * Default: one thread per row for V <= LOGSOFTMAX_THREAD_MAX_VOCAB, one workgroup per row above (through
+   * subgroups where the pipeline cache allows them: logsoftmax_gather_subgroups.wgsl).
+   */
   variant?: KernelVariant,
 ): Promise<KernelCall> {
-  const thread = kernelVariant(vocab, variant, LOGSOFTMAX_THREAD_MAX_VOCAB) === 'thread';
-  const pipeline = await pipelines.get('logsoftmax_gather.wgsl', thread ? 'logsoftmax_gather_backward_rows' : 'logsoftmax_gather_backward');
+  const chosen = kernelVariant(vocab, variant, LOGSOFTMAX_THREAD_MAX_VOCAB, pipelines.subgroups);
+  const thread = chosen === 'thread';
+  if (chosen === 'subgroup') requireSubgroups(device, 'logsoftmax_gather_backward');
+  const pipeline =
+    chosen === 'subgroup'
+      ? await pipelines.get('logsoftmax_gather_subgroups.wgsl', 'logsoftmax_gather_backward_subgroup')
+      : await pipelines.get('logsoftmax_gather.wgsl', thread ? 'logsoftmax_gather_backward_rows' : 'logsoftmax_gather_backward');
   return makeCall(
     device,
     'logsoftmax_gather_backward',

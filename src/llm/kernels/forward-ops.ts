@@ -2,7 +2,7 @@
  * Prepared calls of the forward kernels other than the projections (matmul-q4.ts) and RMSNorm (rmsnorm.ts).
  * Each builder takes the buffers and shapes, checks what the kernel assumes, and returns a KernelCall.
  */
-import { elementwiseWorkgroups, kernelVariant, makeCall, type KernelCall, type KernelVariant } from '../../gpu/kernel';
+import { elementwiseWorkgroups, kernelVariant, makeCall, requireSubgroups, type KernelCall, type KernelVariant } from '../../gpu/kernel';
 import type { PipelineCache } from '../../gpu/pipelines';
 
 type Ctx = { device: GPUDevice; pipelines: PipelineCache };
@@ -112,10 +112,18 @@ export async function logSoftmaxGatherCall(
   out: GPUBuffer,
   rows: number,
   vocab: number,
-  /** Default: one thread per row for V <= LOGSOFTMAX_THREAD_MAX_VOCAB, one workgroup per row above. */
+  /**
+   * Default: one thread per row for V <= LOGSOFTMAX_THREAD_MAX_VOCAB, one workgroup per row above (through
+   * subgroups where the pipeline cache allows them: logsoftmax_gather_subgroups.wgsl).
+   */
   variant?: KernelVariant,
 ): Promise<KernelCall> {
-  const thread = kernelVariant(vocab, variant, LOGSOFTMAX_THREAD_MAX_VOCAB) === 'thread';
-  const pipeline = await pipelines.get('logsoftmax_gather.wgsl', thread ? 'logsoftmax_gather_rows' : 'logsoftmax_gather');
+  const chosen = kernelVariant(vocab, variant, LOGSOFTMAX_THREAD_MAX_VOCAB, pipelines.subgroups);
+  const thread = chosen === 'thread';
+  if (chosen === 'subgroup') requireSubgroups(device, 'logsoftmax_gather');
+  const pipeline =
+    chosen === 'subgroup'
+      ? await pipelines.get('logsoftmax_gather_subgroups.wgsl', 'logsoftmax_gather_subgroup')
+      : await pipelines.get('logsoftmax_gather.wgsl', thread ? 'logsoftmax_gather_rows' : 'logsoftmax_gather');
   return makeCall(device, 'logsoftmax_gather', pipeline, [rows, vocab, 0, 0], [logits, targets, out], thread ? elementwiseWorkgroups(rows) : [rows]);
 }

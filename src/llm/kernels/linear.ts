@@ -3,7 +3,7 @@
  * q4f32_1: matmul_q4.wgsl, embedding_q4.wgsl) and unquantized (q0f32, q0f16: matmul_dense.wgsl,
  * embedding_dense.wgsl). Weights stay in their stored format on the GPU and are decoded inside the kernels.
  */
-import { elementwiseWorkgroups, kernelVariant, makeCall, type KernelCall, type KernelVariant } from '../../gpu/kernel';
+import { elementwiseWorkgroups, kernelVariant, makeCall, requireSubgroups, type KernelCall, type KernelVariant } from '../../gpu/kernel';
 import type { PipelineCache } from '../../gpu/pipelines';
 
 export type GpuLinear =
@@ -30,8 +30,9 @@ type Ctx = { device: GPUDevice; pipelines: PipelineCache };
 
 const WG = 64;
 const TOKENS = 4;
+/** Output columns per workgroup of the subgroup variants (matmul_*_subgroups.wgsl). */
+const SUBGROUP_COLS = 4;
 
-/** y [T, N] = x [T, K] · W^T. */
 /** Bytes of a linear weight as stored on the GPU. */
 export function linearWeightBytes(w: GpuLinear): number {
   const elements = w.outDim * w.inDim;
@@ -39,27 +40,49 @@ export function linearWeightBytes(w: GpuLinear): number {
   return elements * (w.f16 ? 2 : 4);
 }
 
+/** y [T, N] = x [T, K] · W^T. */
 export async function linearCall(
   { device, pipelines }: Ctx,
   x: GPUBuffer,
   w: GpuLinear,
   y: GPUBuffer,
   tokens: number,
-  /** Default: the thread variant (a 4x4 register tile per invocation) for K <= 256, the tiled kernel above. */
+  /**
+   * Default: the thread variant (a 4x4 register tile per invocation) for K <= 256; above, the K-split
+   * subgroup kernel where the pipeline cache allows subgroups, else the tiled workgroup kernel.
+   */
   variant?: KernelVariant,
 ): Promise<KernelCall> {
-  const thread = kernelVariant(w.inDim, variant) === 'thread';
-  const workgroups: [number, number] = thread ? elementwiseWorkgroups(Math.ceil(tokens / TOKENS) * Math.ceil(w.outDim / 4)) : [Math.ceil(w.outDim / WG), Math.ceil(tokens / TOKENS)];
+  let chosen = kernelVariant(w.inDim, variant, undefined, pipelines.subgroups);
+  // The subgroup kernel's grid has a workgroup per SUBGROUP_COLS outputs: past the per-dimension limit (a
+  // 262k vocabulary) the tiled kernel's 64 per workgroup still fit, so an unforced choice falls back to it.
+  if (chosen === 'subgroup' && !variant && Math.ceil(w.outDim / SUBGROUP_COLS) > device.limits.maxComputeWorkgroupsPerDimension) chosen = 'workgroup';
+  const thread = chosen === 'thread';
+  const subgroup = chosen === 'subgroup';
+  const label = w.format === 'q4' ? 'matmul_q4' : 'matmul_dense';
+  if (subgroup) requireSubgroups(device, label);
+  const workgroups: [number, number] = thread
+    ? elementwiseWorkgroups(Math.ceil(tokens / TOKENS) * Math.ceil(w.outDim / 4))
+    : subgroup
+      ? [Math.ceil(w.outDim / SUBGROUP_COLS), Math.ceil(tokens / TOKENS)]
+      : [Math.ceil(w.outDim / WG), Math.ceil(tokens / TOKENS)];
   const cost = { flops: 2 * tokens * w.outDim * w.inDim, bytes: linearWeightBytes(w) + 4 * tokens * (w.inDim + w.outDim) };
   if (w.format === 'q4') {
     if (w.inDim % 32 !== 0) throw new Error(`matmul_q4: K = ${w.inDim} must be a multiple of 32 (the quantization group)`);
+    const params = [tokens, w.outDim, w.inDim, w.scaleF16 ? 1 : 0, 0, 0, 0, 0];
+    if (subgroup) {
+      const pipeline = await pipelines.get('matmul_q4_subgroups.wgsl', 'matmul_q4_subgroup');
+      return makeCall(device, label, pipeline, params, [x, w.qWeight, w.scales, y], workgroups, cost);
+    }
     const pipeline = await pipelines.get('matmul_q4.wgsl', thread ? 'matmul_q4_thread' : 'matmul_q4');
     // The thread variant reads x as vec4 (binding 7).
-    return makeCall(device, 'matmul_q4', pipeline, [tokens, w.outDim, w.inDim, w.scaleF16 ? 1 : 0, 0, 0, 0, 0], [x, w.qWeight, w.scales, y], workgroups, cost, thread ? [7, 2, 3, 4] : undefined);
+    return makeCall(device, label, pipeline, params, [x, w.qWeight, w.scales, y], workgroups, cost, thread ? [7, 2, 3, 4] : undefined);
   }
   if (w.f16 && w.inDim % 2 !== 0) throw new Error(`matmul_dense: f16 weights need an even K, got ${w.inDim}`);
-  const pipeline = await pipelines.get('matmul_dense.wgsl', thread ? 'matmul_dense_thread' : 'matmul_dense');
-  return makeCall(device, 'matmul_dense', pipeline, [tokens, w.outDim, w.inDim, w.f16 ? 1 : 0, 0, 0, 0, 0], [x, w.weight, y], workgroups, cost);
+  const pipeline = subgroup
+    ? await pipelines.get('matmul_dense_subgroups.wgsl', 'matmul_dense_subgroup')
+    : await pipelines.get('matmul_dense.wgsl', thread ? 'matmul_dense_thread' : 'matmul_dense');
+  return makeCall(device, label, pipeline, [tokens, w.outDim, w.inDim, w.f16 ? 1 : 0, 0, 0, 0, 0], [x, w.weight, y], workgroups, cost);
 }
 
 /**
@@ -73,7 +96,10 @@ export async function linearInputGradCall(
   dx: GPUBuffer,
   tokens: number,
   accumulate: boolean,
-  /** Default: the thread variant for K <= 256, the tiled kernel above. */
+  /**
+   * Default: the thread variant for K <= 256, the tiled kernel above. The tiled kernel already reads W
+   * coalesced and reduces nothing across invocations, so there is no subgroup variant: 'subgroup' takes it.
+   */
   variant?: KernelVariant,
 ): Promise<KernelCall> {
   const thread = kernelVariant(w.inDim, variant) === 'thread';

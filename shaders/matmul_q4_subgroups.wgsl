@@ -1,0 +1,153 @@
+// Matrix product with a 4-bit group-quantized weight, split along K and reduced with subgroup operations: the
+// product of matmul_q4.wgsl's matmul_q4 (see there for the q4 layout and the dequantization), for devices with
+// the `subgroups` feature. Its own file because a module that says `enable subgroups;` does not compile on a
+// device without the feature. kernels/linear.ts picks it where the workgroup variant would run (K > 256) and
+// the pipeline cache allows subgroups.
+//
+//   y[t, n] = sum_k x[t, k] * W[n, k],   W[n, k] = (q[n, k] - 7) * scale[n, k / 32]
+//
+// Shapes: x [T, K] f32 (read as vec4: K is a multiple of 32); q_weight [N, K/8] u32; scales [N, K/32], f32
+// or packed f16 pairs; y [T, N] f32.
+//
+// Why another tiling: matmul_q4 gives each invocation one output column and a whole row of W, so neighbouring
+// invocations read words K/8 apart and the GPU serves each weight load with its own memory transaction. Here
+// a workgroup owns COLS columns by TOKENS rows and its invocations split K: invocation i reads q4 words i,
+// i + WG, ... of each of the COLS weight rows, so neighbouring invocations read neighbouring words (coalesced,
+// what a bandwidth-bound matrix-vector product needs), and keeps a COLS x TOKENS register tile of partial
+// sums. The partial sums are then reduced over the workgroup: subgroupAdd within each subgroup, and the
+// subgroups' totals through shared memory with one barrier (a shared-memory tree would take log2(WG) + 1
+// barriers per output). The backward (dx = dy W, matmul_q4_input_grad) already reads W coalesced and has no
+// reduction across invocations, so it has no subgroup variant.
+
+enable subgroups;
+
+struct Params {
+  tokens: u32,      // T
+  out_dim: u32,     // N
+  in_dim: u32,      // K
+  scale_f16: u32,   // 1: scales are packed f16 pairs; 0: f32
+  accumulate: u32,  // unused here (the backward's flag in matmul_q4.wgsl)
+  _pad0: u32,
+  _pad1: u32,
+  _pad2: u32,
+}
+
+const WG: u32 = 64u;
+const TOKENS: u32 = 4u;
+const COLS: u32 = 4u;
+
+@group(0) @binding(0) var<uniform> params: Params;
+@group(0) @binding(1) var<storage, read> x4: array<vec4<f32>>;
+@group(0) @binding(2) var<storage, read> q_weight: array<u32>;
+@group(0) @binding(3) var<storage, read> scales: array<u32>;
+@group(0) @binding(4) var<storage, read_write> y: array<f32>;
+
+// Subgroup totals, [token r][local index] (a vec4 holds the COLS columns).
+var<workgroup> part: array<vec4<f32>, 256>; // TOKENS * WG
+
+fn group_scale(n: u32, group: u32) -> f32 {
+  let index = n * (params.in_dim / 32u) + group;
+  if (params.scale_f16 == 1u) {
+    let pair = unpack2x16float(scales[index / 2u]);
+    return select(pair.x, pair.y, (index & 1u) == 1u);
+  }
+  return bitcast<f32>(scales[index]);
+}
+
+// Element j of four q4 words (one per column), dequantized with the columns' scales.
+fn dequant4(words: vec4<u32>, j: u32, s: vec4<f32>) -> vec4<f32> {
+  return (vec4<f32>((words >> vec4<u32>(4u * j)) & vec4<u32>(0xFu)) - vec4<f32>(7.0)) * s;
+}
+
+// The workgroup's sums of a0 .. a3 (one vec4 of COLS columns per token row), finished by the subgroup that
+// holds invocation 0, whose invocation v then writes outputs v, v + size, ... Each subgroup adds with
+// subgroupAdd; its invocation 0 leaves the totals at its own local index in `part` and the others leave zeros,
+// so no subgroup numbering is needed (nothing promises that a subgroup is a run of consecutive local
+// indices). After one barrier, invocation i of the finishing subgroup adds slots i, i + size, i + 2 size, ...,
+// which covers all WG slots for any subgroup size (4 .. 128), provided each subgroup's invocation ids run
+// 0 .. min(size, WG) - 1 (full subgroups, as drivers make them for a power-of-two workgroup size). Only one
+// subgroup finishes: on a GPU the others would repeat its work in parallel for nothing, but where subgroups
+// run one after another (SwiftShader, on the CPU) they would multiply it by WG / size.
+@diagnostic(off, subgroup_uniformity)
+fn reduce_and_write(a0: vec4<f32>, a1: vec4<f32>, a2: vec4<f32>, a3: vec4<f32>, lid: u32, sid: u32, sg_size: u32, n0: u32, t0: u32) {
+  let s0 = subgroupAdd(a0);
+  let s1 = subgroupAdd(a1);
+  let s2 = subgroupAdd(a2);
+  let s3 = subgroupAdd(a3);
+  let leader = sid == 0u;
+  let zero = vec4<f32>(0.0);
+  part[lid] = select(zero, s0, leader);
+  part[WG + lid] = select(zero, s1, leader);
+  part[2u * WG + lid] = select(zero, s2, leader);
+  part[3u * WG + lid] = select(zero, s3, leader);
+  workgroupBarrier();
+  // Subgroup-uniform (subgroupAny is the same in a whole subgroup) but not workgroup-uniform, which is all
+  // WGSL's uniformity analysis can see: this function turns its subgroup_uniformity diagnostic off.
+  if (subgroupAny(lid == 0u)) {
+    var p0 = zero;
+    var p1 = zero;
+    var p2 = zero;
+    var p3 = zero;
+    for (var i = sid; i < WG; i += sg_size) {
+      p0 += part[i];
+      p1 += part[WG + i];
+      p2 += part[2u * WG + i];
+      p3 += part[3u * WG + i];
+    }
+    let totals = array<vec4<f32>, 4>(subgroupAdd(p0), subgroupAdd(p1), subgroupAdd(p2), subgroupAdd(p3));
+    // Output v: row t0 + v / COLS, column n0 + v % COLS.
+    for (var v = sid; v < TOKENS * COLS; v += sg_size) {
+      let t = t0 + v / COLS;
+      let col = n0 + v % COLS;
+      if (t < params.tokens && col < params.out_dim) { y[t * params.out_dim + col] = totals[v / COLS][v % COLS]; }
+    }
+  }
+}
+
+// Workgroup (x, y) owns columns n0 = COLS x .. n0 + 3 and rows t0 = TOKENS y .. t0 + 3. Columns and rows past
+// the end are clamped for reading (every invocation takes part in the subgroup operations) and not written.
+@compute @workgroup_size(WG)
+fn matmul_q4_subgroup(
+  @builtin(workgroup_id) wid: vec3<u32>,
+  @builtin(local_invocation_index) lid: u32,
+  @builtin(subgroup_invocation_id) sid: u32,
+  @builtin(subgroup_size) sg_size: u32,
+) {
+  let n0 = wid.x * COLS;
+  let t0 = wid.y * TOKENS;
+  let K = params.in_dim;
+  let K4 = K / 4u;
+  let words_per_row = K / 8u;
+  let last_n = params.out_dim - 1u;
+  let n = vec4<u32>(min(n0, last_n), min(n0 + 1u, last_n), min(n0 + 2u, last_n), min(n0 + 3u, last_n));
+  let last_t = params.tokens - 1u;
+  let x0 = min(t0, last_t) * K4;
+  let x1 = min(t0 + 1u, last_t) * K4;
+  let x2 = min(t0 + 2u, last_t) * K4;
+  let x3 = min(t0 + 3u, last_t) * K4;
+  var acc0 = vec4<f32>(0.0);
+  var acc1 = vec4<f32>(0.0);
+  var acc2 = vec4<f32>(0.0);
+  var acc3 = vec4<f32>(0.0);
+  for (var wi = lid; wi < words_per_row; wi += WG) {
+    let grp = wi / 4u;
+    let s = vec4<f32>(group_scale(n.x, grp), group_scale(n.y, grp), group_scale(n.z, grp), group_scale(n.w, grp));
+    let words = vec4<u32>(q_weight[n.x * words_per_row + wi], q_weight[n.y * words_per_row + wi], q_weight[n.z * words_per_row + wi], q_weight[n.w * words_per_row + wi]);
+    for (var half = 0u; half < 2u; half++) {
+      let k4 = wi * 2u + half;
+      let w0 = dequant4(words, 4u * half, s);
+      let w1 = dequant4(words, 4u * half + 1u, s);
+      let w2 = dequant4(words, 4u * half + 2u, s);
+      let w3 = dequant4(words, 4u * half + 3u, s);
+      let a = x4[x0 + k4];
+      acc0 += a.x * w0 + a.y * w1 + a.z * w2 + a.w * w3;
+      let b = x4[x1 + k4];
+      acc1 += b.x * w0 + b.y * w1 + b.z * w2 + b.w * w3;
+      let c = x4[x2 + k4];
+      acc2 += c.x * w0 + c.y * w1 + c.z * w2 + c.w * w3;
+      let d = x4[x3 + k4];
+      acc3 += d.x * w0 + d.y * w1 + d.z * w2 + d.w * w3;
+    }
+  }
+  reduce_and_write(acc0, acc1, acc2, acc3, lid, sid, sg_size, n0, t0);
+}
