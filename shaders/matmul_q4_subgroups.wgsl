@@ -42,9 +42,6 @@ const COLS: u32 = 4u;
 @group(0) @binding(3) var<storage, read> scales: array<u32>;
 @group(0) @binding(4) var<storage, read_write> y: array<f32>;
 
-// Subgroup totals, [token r][local index] (a vec4 holds the COLS columns).
-var<workgroup> part: array<vec4<f32>, 256>; // TOKENS * WG
-
 fn group_scale(n: u32, group: u32) -> f32 {
   let index = n * (params.in_dim / 32u) + group;
   if (params.scale_f16 == 1u) {
@@ -59,50 +56,7 @@ fn dequant4(words: vec4<u32>, j: u32, s: vec4<f32>) -> vec4<f32> {
   return (vec4<f32>((words >> vec4<u32>(4u * j)) & vec4<u32>(0xFu)) - vec4<f32>(7.0)) * s;
 }
 
-// The workgroup's sums of a0 .. a3 (one vec4 of COLS columns per token row), finished by the subgroup that
-// holds invocation 0, whose invocation v then writes outputs v, v + size, ... Each subgroup adds with
-// subgroupAdd; its invocation 0 leaves the totals at its own local index in `part` and the others leave zeros,
-// so no subgroup numbering is needed (nothing promises that a subgroup is a run of consecutive local
-// indices). After one barrier, invocation i of the finishing subgroup adds slots i, i + size, i + 2 size, ...,
-// which covers all WG slots for any subgroup size (4 .. 128), provided each subgroup's invocation ids run
-// 0 .. min(size, WG) - 1 (full subgroups, as drivers make them for a power-of-two workgroup size). Only one
-// subgroup finishes: on a GPU the others would repeat its work in parallel for nothing, but where subgroups
-// run one after another (SwiftShader, on the CPU) they would multiply it by WG / size.
-@diagnostic(off, subgroup_uniformity)
-fn reduce_and_write(a0: vec4<f32>, a1: vec4<f32>, a2: vec4<f32>, a3: vec4<f32>, lid: u32, sid: u32, sg_size: u32, n0: u32, t0: u32) {
-  let s0 = subgroupAdd(a0);
-  let s1 = subgroupAdd(a1);
-  let s2 = subgroupAdd(a2);
-  let s3 = subgroupAdd(a3);
-  let leader = sid == 0u;
-  let zero = vec4<f32>(0.0);
-  part[lid] = select(zero, s0, leader);
-  part[WG + lid] = select(zero, s1, leader);
-  part[2u * WG + lid] = select(zero, s2, leader);
-  part[3u * WG + lid] = select(zero, s3, leader);
-  workgroupBarrier();
-  // Subgroup-uniform (subgroupAny is the same in a whole subgroup) but not workgroup-uniform, which is all
-  // WGSL's uniformity analysis can see: this function turns its subgroup_uniformity diagnostic off.
-  if (subgroupAny(lid == 0u)) {
-    var p0 = zero;
-    var p1 = zero;
-    var p2 = zero;
-    var p3 = zero;
-    for (var i = sid; i < WG; i += sg_size) {
-      p0 += part[i];
-      p1 += part[WG + i];
-      p2 += part[2u * WG + i];
-      p3 += part[3u * WG + i];
-    }
-    let totals = array<vec4<f32>, 4>(subgroupAdd(p0), subgroupAdd(p1), subgroupAdd(p2), subgroupAdd(p3));
-    // Output v: row t0 + v / COLS, column n0 + v % COLS.
-    for (var v = sid; v < TOKENS * COLS; v += sg_size) {
-      let t = t0 + v / COLS;
-      let col = n0 + v % COLS;
-      if (t < params.tokens && col < params.out_dim) { y[t * params.out_dim + col] = totals[v / COLS][v % COLS]; }
-    }
-  }
-}
+//! include "include/subgroup_tile_reduce.wgsl"
 
 // Workgroup (x, y) owns columns n0 = COLS x .. n0 + 3 and rows t0 = TOKENS y .. t0 + 3. Columns and rows past
 // the end are clamped for reading (every invocation takes part in the subgroup operations) and not written.

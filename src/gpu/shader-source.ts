@@ -3,6 +3,10 @@
  *
  * Under Vite (the app, vitest) the files are bundled as strings by import.meta.glob; under plain Node (the
  * CLI through tsx) they are read from disk next to the sources. Either way a kernel is named by its file.
+ *
+ * WGSL has no includes; a line `//! include "include/x.wgsl"` (a comment, so the file still reads as WGSL)
+ * is replaced by that file (a path under shaders/), so kernels that share a helper keep one copy of it.
+ * Fragments live in shaders/include/ and are never compiled on their own.
  */
 
 type GlobResult = Record<string, string>;
@@ -36,10 +40,22 @@ async function loadAll(): Promise<Map<string, string>> {
   return map;
 }
 
-/** The source of `shaders/<name>` (e.g. 'rmsnorm.wgsl'). */
+const INCLUDE = /^\/\/! include "([^"]+)"[ \t]*$/gm;
+
+/** `source` with its include lines replaced by the files they name (which may include others, never in a cycle). */
+export function resolveIncludes(source: string, files: ReadonlyMap<string, string>, from = 'shader', stack: string[] = []): string {
+  return source.replace(INCLUDE, (_line, path: string) => {
+    if (stack.includes(path)) throw new Error(`shaders/${from}: include cycle ${[...stack, path].join(' -> ')}`);
+    const included = files.get(path);
+    if (included === undefined) throw new Error(`shaders/${from}: includes "${path}", which is not in shaders/`);
+    return resolveIncludes(included, files, path, [...stack, path]);
+  });
+}
+
+/** The source of `shaders/<name>` (e.g. 'rmsnorm.wgsl'), includes resolved. */
 export async function shaderSource(name: string): Promise<string> {
   cache ??= await loadAll();
   const source = cache.get(name);
   if (source === undefined) throw new Error(`shader "${name}" not found in shaders/ (have: ${[...cache.keys()].join(', ')})`);
-  return source;
+  return resolveIncludes(source, cache, name, [name]);
 }
