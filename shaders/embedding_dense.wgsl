@@ -1,11 +1,18 @@
 // Token embedding lookup from an unquantized table (q0f32 / q0f16): x[r, d] = table[tokens[r], d].
 // Shapes: tokens [R] u32; table [V, D] as f32 bits or packed f16 pairs; x [R, D] f32.
+//
+// Row chunks (as embedding_q4.wgsl): for a table split by vocabulary rows, `table` holds rows
+// row_start .. row_start + row_count and the dispatch writes only the x rows whose token falls there.
 
 struct Params {
   rows: u32,
   dim: u32,
   table_f16: u32,
-  _pad: u32,
+  row_start: u32,  // first token id of this chunk
+  row_count: u32,  // token ids in this chunk
+  _pad0: u32,
+  _pad1: u32,
+  _pad2: u32,
 }
 
 @group(0) @binding(0) var<uniform> params: Params;
@@ -17,7 +24,10 @@ struct Params {
 fn embedding_dense(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
   let i = gid.x + gid.y * nwg.x * 64u;
   if (i >= params.rows * params.dim) { return; }
-  let index = tokens[i / params.dim] * params.dim + i % params.dim;
+  // Row of this chunk; ids below row_start wrap to large values and are skipped with those past the end.
+  let tok = tokens[i / params.dim] - params.row_start;
+  if (tok >= params.row_count) { return; }
+  let index = tok * params.dim + i % params.dim;
   if (params.table_f16 == 1u) {
     let pair = unpack2x16float(table[index / 2u]);
     x[i] = select(pair.x, pair.y, (index & 1u) == 1u);

@@ -3,6 +3,9 @@
 // Shapes: x [T, K] f32; W [N, K] as f32 bits, or as f16 pairs packed in u32 (low half first, K even;
 // unpack2x16float needs no shader-f16); y [T, N] f32. Same tiling as matmul_q4.wgsl: 64 output columns by
 // TOKENS rows per workgroup, x staged in shared memory along K.
+//
+// Row chunks (as matmul_q4.wgsl): for a weight split by rows into several buffers, w holds rows
+// y_col0 .. y_col0 + out_dim of W and the chunk writes columns y_col0 + n of y, whose rows are y_stride wide.
 
 struct Params {
   tokens: u32,     // T
@@ -10,8 +13,8 @@ struct Params {
   in_dim: u32,     // K
   weight_f16: u32, // 1: W is packed f16; 0: f32
   accumulate: u32, // backward only: 1 adds into dx instead of overwriting it
-  _pad0: u32,
-  _pad1: u32,
+  y_col0: u32,     // column of y (forward) or dy (backward) that row 0 of this W chunk feeds
+  y_stride: u32,   // row stride of y / dy: the whole weight's N (= out_dim unless W is split by rows)
   _pad2: u32,
 }
 
@@ -64,7 +67,7 @@ fn matmul_dense(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation
   if (n < params.out_dim) {
     for (var r = 0u; r < TOKENS; r++) {
       let t = t0 + r;
-      if (t < params.tokens) { y[t * params.out_dim + n] = acc[r]; }
+      if (t < params.tokens) { y[t * params.y_stride + params.y_col0 + n] = acc[r]; }
     }
   }
 }
@@ -74,7 +77,8 @@ fn matmul_dense(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation
 //
 //   dx[t, k] (+)= sum_n dy[t, n] * W[n, k]
 //
-// Shapes: dy [T, N] f32; dx [T, K] f32. A thread owns one column k and walks down the rows of W as stored.
+// Shapes: dy [T, N] f32; dx [T, K] f32. For a row chunk of W the sum runs over its rows only (dy read at
+// columns y_col0 + n of rows y_stride wide) and the chunks after the first accumulate. A thread owns one column k and walks down the rows of W as stored.
 
 const CHUNK_N: u32 = 256u;
 
@@ -97,7 +101,7 @@ fn matmul_dense_input_grad(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local
       let c = i % CHUNK_N;
       let t = t0 + r;
       var v = 0.0;
-      if (t < params.tokens && c < len) { v = dy[t * N + n0 + c]; }
+      if (t < params.tokens && c < len) { v = dy[t * params.y_stride + params.y_col0 + n0 + c]; }
       dy_tile[i] = v;
     }
     workgroupBarrier();
@@ -159,7 +163,7 @@ fn matmul_dense_thread(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(n
     let t = t0 + r;
     if (t < params.tokens) {
       for (var c = 0u; c < 4u; c++) {
-        if (n0 + c < params.out_dim) { y[t * params.out_dim + n0 + c] = accs[r][c]; }
+        if (n0 + c < params.out_dim) { y[t * params.y_stride + params.y_col0 + n0 + c] = accs[r][c]; }
       }
     }
   }
@@ -174,7 +178,8 @@ fn matmul_dense_input_grad_thread(@builtin(global_invocation_id) gid: vec3<u32>,
   if (t0 >= params.tokens) { return; }
   let N = params.out_dim;
   let last_t = params.tokens - 1u;
-  let d = vec4<u32>(min(t0, last_t), min(t0 + 1u, last_t), min(t0 + 2u, last_t), min(t0 + 3u, last_t)) * N;
+  // dy row starts, shifted to this chunk's columns.
+  let d = vec4<u32>(min(t0, last_t), min(t0 + 1u, last_t), min(t0 + 2u, last_t), min(t0 + 3u, last_t)) * params.y_stride + vec4<u32>(params.y_col0);
   var acc = vec4<f32>(0.0);
   for (var n = 0u; n < N; n++) {
     let wv = weight(n * K + k);

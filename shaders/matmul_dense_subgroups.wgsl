@@ -7,6 +7,8 @@
 //   y[t, n] = sum_k x[t, k] * W[n, k]
 //
 // Shapes: x [T, K] f32; W [N, K] as f32 bits, or as f16 pairs packed in u32 (low half first, K even); y [T, N].
+// For a weight split by rows, w holds rows y_col0 .. y_col0 + out_dim and the chunk writes those columns of y
+// (rows y_stride wide).
 //
 // Why another tiling (as matmul_q4_subgroups.wgsl): matmul_dense gives each invocation one output column and
 // a whole row of W, so neighbouring invocations read elements K apart. Here a workgroup owns COLS columns by
@@ -23,8 +25,8 @@ struct Params {
   in_dim: u32,     // K
   weight_f16: u32, // 1: W is packed f16; 0: f32
   accumulate: u32, // unused here (the backward's flag in matmul_dense.wgsl)
-  _pad0: u32,
-  _pad1: u32,
+  y_col0: u32,     // column of y that row 0 of this W chunk feeds (a weight split by rows: matmul_dense.wgsl)
+  y_stride: u32,   // row stride of y: the whole weight's N
   _pad2: u32,
 }
 

@@ -6,6 +6,11 @@
 // first); scales [N, K/32], either f32 or f16 (then two per u32, low half first; unpack2x16float needs no
 // shader-f16); y [T, N] f32. K is a multiple of 32 (the quantization group).
 //
+// Row chunks: a weight too large for one storage binding (a vocabulary-sized lm_head) is uploaded as several
+// buffers of consecutive rows (gpu-weights.ts), one dispatch each. Then q_weight and scales hold only rows
+// n0 .. n0 + out_dim of W, and the chunk writes y[t, y_col0 + n] with rows y_stride wide (y_col0 = n0,
+// y_stride = the whole N); an unsplit weight has y_col0 = 0, y_stride = out_dim.
+//
 // Tiling: a workgroup owns 64 output columns and TOKENS rows; the x rows are staged in shared memory in
 // chunks of CHUNK along K, and each thread dequantizes one weight word once and uses it for all TOKENS rows,
 // which is what makes the kernel compute-bound instead of bandwidth-bound when T > 1.
@@ -16,8 +21,8 @@ struct Params {
   in_dim: u32,      // K
   scale_f16: u32,   // 1: scales are packed f16 pairs; 0: f32
   accumulate: u32,  // backward only: 1 adds into dx instead of overwriting it
-  _pad0: u32,
-  _pad1: u32,
+  y_col0: u32,      // column of y (forward) or dy (backward) that row 0 of this W chunk feeds
+  y_stride: u32,    // row stride of y / dy: the whole weight's N (= out_dim unless W is split by rows)
   _pad2: u32,
 }
 
@@ -82,7 +87,7 @@ fn matmul_q4(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_in
   if (n < params.out_dim) {
     for (var r = 0u; r < TOKENS; r++) {
       let t = t0 + r;
-      if (t < params.tokens) { y[t * params.out_dim + n] = acc[r]; }
+      if (t < params.tokens) { y[t * params.y_stride + params.y_col0 + n] = acc[r]; }
     }
   }
 }
@@ -93,7 +98,9 @@ fn matmul_q4(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_in
 //
 //   dx[t, k] (+)= sum_n dy[t, n] * W[n, k]
 //
-// Shapes: dy [T, N] f32; dx [T, K] f32. W is read as stored (no transposed copy): a thread owns one q4 word
+// Shapes: dy [T, N] f32; dx [T, K] f32; for a row chunk of W (rows y_col0 .. y_col0 + out_dim) the sum runs over
+// those n only (dy read at columns y_col0 + n of rows y_stride wide) and the chunks after the first
+// accumulate, so the chunks together sum over all N. W is read as stored (no transposed copy): a thread owns one q4 word
 // column (8 consecutive k) and walks down the rows n, so neighbouring threads read neighbouring words of
 // the same row. dy rows are staged in shared memory, TOKENS rows by CHUNK_N columns at a time.
 
@@ -119,7 +126,7 @@ fn matmul_q4_input_grad(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_in
       let c = i % CHUNK_N;
       let t = t0 + r;
       var v = 0.0;
-      if (t < params.tokens && c < len) { v = dy[t * N + n0 + c]; }
+      if (t < params.tokens && c < len) { v = dy[t * params.y_stride + params.y_col0 + n0 + c]; }
       dy_tile[i] = v;
     }
     workgroupBarrier();
@@ -216,7 +223,7 @@ fn matmul_q4_thread(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_
     let t = t0 + r;
     if (t < params.tokens) {
       for (var c = 0u; c < 4u; c++) {
-        if (n0 + c < params.out_dim) { y[t * params.out_dim + n0 + c] = accs[r][c]; }
+        if (n0 + c < params.out_dim) { y[t * params.y_stride + params.y_col0 + n0 + c] = accs[r][c]; }
       }
     }
   }
@@ -234,10 +241,11 @@ fn matmul_q4_input_grad_thread(@builtin(global_invocation_id) gid: vec3<u32>, @b
   if (t0 >= params.tokens) { return; }
   let N = params.out_dim;
   let last_t = params.tokens - 1u;
-  let d0 = min(t0, last_t) * N;
-  let d1 = min(t0 + 1u, last_t) * N;
-  let d2 = min(t0 + 2u, last_t) * N;
-  let d3 = min(t0 + 3u, last_t) * N;
+  // dy row starts, shifted to this chunk's columns.
+  let d0 = min(t0, last_t) * params.y_stride + params.y_col0;
+  let d1 = min(t0 + 1u, last_t) * params.y_stride + params.y_col0;
+  let d2 = min(t0 + 2u, last_t) * params.y_stride + params.y_col0;
+  let d3 = min(t0 + 3u, last_t) * params.y_stride + params.y_col0;
   var lo0 = vec4<f32>(0.0);
   var hi0 = vec4<f32>(0.0);
   var lo1 = vec4<f32>(0.0);

@@ -7,7 +7,8 @@
 //   y[t, n] = sum_k x[t, k] * W[n, k],   W[n, k] = (q[n, k] - 7) * scale[n, k / 32]
 //
 // Shapes: x [T, K] f32 (read as vec4: K is a multiple of 32); q_weight [N, K/8] u32; scales [N, K/32], f32
-// or packed f16 pairs; y [T, N] f32.
+// or packed f16 pairs; y [T, N] f32. For a weight split by rows, q_weight and scales hold rows
+// y_col0 .. y_col0 + out_dim and the chunk writes those columns of y (rows y_stride wide).
 //
 // Why another tiling: matmul_q4 gives each invocation one output column and a whole row of W, so neighbouring
 // invocations read words K/8 apart and the GPU serves each weight load with its own memory transaction. Here
@@ -27,8 +28,8 @@ struct Params {
   in_dim: u32,      // K
   scale_f16: u32,   // 1: scales are packed f16 pairs; 0: f32
   accumulate: u32,  // unused here (the backward's flag in matmul_q4.wgsl)
-  _pad0: u32,
-  _pad1: u32,
+  y_col0: u32,      // column of y that row 0 of this W chunk feeds (a weight split by rows: matmul_q4.wgsl)
+  y_stride: u32,    // row stride of y: the whole weight's N
   _pad2: u32,
 }
 

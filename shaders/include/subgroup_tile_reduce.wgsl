@@ -1,7 +1,8 @@
 // Shared by the subgroup matrix products (matmul_q4_subgroups.wgsl, matmul_dense_subgroups.wgsl), pasted in
 // where they say `//! include "include/subgroup_tile_reduce.wgsl"` (gpu/shader-source.ts). Expects from the
 // including file: `enable subgroups;`, the constants WG, TOKENS = 4 and COLS = 4, `params.tokens`,
-// `params.out_dim` and the output `y` [T, N] f32.
+// `params.out_dim` (the rows of this W chunk), `params.y_col0` and `params.y_stride` (where the chunk's columns
+// start in y and y's row width: a weight split by rows), and the output `y` [T, N] f32.
 
 // Subgroup totals, [token r][local index] (a vec4 holds the COLS columns).
 var<workgroup> part: array<vec4<f32>, 256>; // TOKENS * WG
@@ -42,11 +43,11 @@ fn reduce_and_write(a0: vec4<f32>, a1: vec4<f32>, a2: vec4<f32>, a3: vec4<f32>, 
       p3 += part[3u * WG + i];
     }
     let totals = array<vec4<f32>, 4>(subgroupAdd(p0), subgroupAdd(p1), subgroupAdd(p2), subgroupAdd(p3));
-    // Output v: row t0 + v / COLS, column n0 + v % COLS.
+    // Output v: row t0 + v / COLS, column n0 + v % COLS of this chunk (y_col0 + that of y).
     for (var v = sid; v < TOKENS * COLS; v += sg_size) {
       let t = t0 + v / COLS;
       let col = n0 + v % COLS;
-      if (t < params.tokens && col < params.out_dim) { y[t * params.out_dim + col] = totals[v / COLS][v % COLS]; }
+      if (t < params.tokens && col < params.out_dim) { y[t * params.y_stride + params.y_col0 + col] = totals[v / COLS][v % COLS]; }
     }
   }
 }

@@ -132,9 +132,10 @@ interface SubgroupComparison {
 async function profileMatvec(device: GPUDevice, pipelines: PipelineCache, w: GpuLinear): Promise<KernelProfile | null> {
   const x = createStorageBuffer(device, w.inDim * 4);
   const y = createStorageBuffer(device, w.outDim * 4);
-  const call: KernelCall = await linearCall({ device, pipelines }, x, w, y, 1);
-  const [profile] = (await profileCalls(device, Array(8).fill(call), 3)) ?? [];
-  disposeCalls([call]);
+  // A weight split by rows is several dispatches; this times the first (all rows when unsplit).
+  const calls: KernelCall[] = await linearCall({ device, pipelines }, x, w, y, 1);
+  const [profile] = (await profileCalls(device, Array(8).fill(calls[0]), 3)) ?? [];
+  disposeCalls(calls);
   x.destroy();
   y.destroy();
   return profile ?? null;

@@ -105,7 +105,7 @@ export class LoraBackward {
 
     // Head: log-softmax gather, lm_head, gather, final norm.
     c.push(await logSoftmaxGatherBackwardCall(ctx, f.logits, f.targets, this.tokenGrads, dlogits, J, V));
-    c.push(await linearInputGradCall(ctx, dlogits, f.model.lmHead, dgathered, J, false));
+    c.push(...(await linearInputGradCall(ctx, dlogits, f.model.lmHead, dgathered, J, false)));
     c.push(await scatterAddRowsCall(ctx, dgathered, gatherOffsetsBuf, sourcesBuf, dxn, R, D, false));
     c.push(await rmsnormBackwardCall(ctx, { x: f.checkpoint(L), weight: f.model.finalNorm, dy: dxn, rstd: f.rstdFinal, dx: dx[L % 2] }, R, D, false));
 
@@ -125,16 +125,16 @@ export class LoraBackward {
       if (l === L - 1) this.lastRecompute = { from: c.length, to: c.length + recompute.length };
       c.push(...recompute);
       // MLP.
-      c.push(await linearInputGradCall(ctx, dres, layer.down, dh, R, false));
+      c.push(...(await linearInputGradCall(ctx, dres, layer.down, dh, R, false)));
       await adapterGrads(l, 'down', act.h, dres, dh);
       c.push(await siluMulBackwardCall(ctx, act.gateUp, dh, dGateUp, R, I));
-      c.push(await linearInputGradCall(ctx, dGateUp, layer.gateUp, dxn, R, false));
+      c.push(...(await linearInputGradCall(ctx, dGateUp, layer.gateUp, dxn, R, false)));
       await adapterGrads(l, 'gate_up', act.xn2, dGateUp, dxn);
       // dx_mid = dres (the residual branch) + rmsnorm_backward(dxn2).
       c.push(await copyCall(ctx, dres, dxMid, R * D));
       c.push(await rmsnormBackwardCall(ctx, { x: act.xMid, weight: layer.postNorm, dy: dxn, rstd: act.rstd2, dx: dxMid }, R, D, true));
       // Attention.
-      c.push(await linearInputGradCall(ctx, dxMid, layer.o, dattn, R, false));
+      c.push(...(await linearInputGradCall(ctx, dxMid, layer.o, dattn, R, false)));
       await adapterGrads(l, 'o', act.attn, dxMid, dattn);
       c.push(
         ...(await attentionBackwardCalls(
@@ -148,13 +148,18 @@ export class LoraBackward {
         )),
       );
       c.push(await ropeBackwardCall(ctx, dqkv, f.layoutBuffers.positions, f.layoutBuffers.cosSin, R, H, KVH, hd));
-      c.push(await linearInputGradCall(ctx, dqkv, layer.qkv, dxn, R, false));
+      c.push(...(await linearInputGradCall(ctx, dqkv, layer.qkv, dxn, R, false)));
       await adapterGrads(l, 'qkv', act.xn1, dqkv, dxn);
       // dx_l = dx_mid + rmsnorm_backward(dxn1).
       c.push(await copyCall(ctx, dxMid, dIn, R * D));
       c.push(await rmsnormBackwardCall(ctx, { x: f.checkpoint(l), weight: layer.inputNorm, dy: dxn, rstd: act.rstd1, dx: dIn }, R, D, true));
     }
 
+  }
+
+  /** The prepared kernel calls, in order (for tests and profiling). */
+  get kernelCalls(): readonly KernelCall[] {
+    return this.calls;
   }
 
   /**

@@ -22,7 +22,7 @@
  * fine-tunes that added tokens); the downloaded mlc-chat-config.json is authoritative and the loader checks
  * the weights against it, so a wrong value here can only mislead a size estimate or a pre-download check.
  */
-import { parseLlamaConfig, isQuantizationId, quantizationInfo, type Llama3RopeScaling, type LlamaConfig, type QuantizationId } from './config';
+import { parseLlamaConfig, isQuantizationId, type Llama3RopeScaling, type LlamaConfig, type QuantizationId } from './config';
 import { expectedLlamaTensors, type TensorDtype } from './tensor-cache';
 import { checkModelUrl, ModelUrlError } from './url-source';
 
@@ -366,9 +366,12 @@ export interface SizeEstimate {
   downloadBytes: number;
   /** Weights as this engine holds them on the GPU. */
   gpuWeightBytes: number;
-  /** The largest single GPU buffer (one tensor): must fit maxStorageBufferBindingSize and maxBufferSize. */
+  /** The largest tensor on the GPU (one tensor larger than a binding allows is split by rows: gpu-weights.ts). */
   largestTensorBytes: number;
   largestTensor: string;
+  /** The largest row of any tensor (a 1-D tensor is one row): what must fit maxStorageBufferBindingSize and maxBufferSize. */
+  largestRowBytes: number;
+  largestRowTensor: string;
 }
 
 export function estimateSizes(config: LlamaConfig): SizeEstimate {
@@ -376,6 +379,8 @@ export function estimateSizes(config: LlamaConfig): SizeEstimate {
   let gpuWeightBytes = 0;
   let largestTensorBytes = 0;
   let largestTensor = '';
+  let largestRowBytes = 0;
+  let largestRowTensor = '';
   for (const t of expectedLlamaTensors(config)) {
     const n = elements(t.shape);
     downloadBytes += n * storedBytes(t.dtype);
@@ -385,8 +390,13 @@ export function estimateSizes(config: LlamaConfig): SizeEstimate {
       largestTensorBytes = g;
       largestTensor = t.name;
     }
+    const row = t.shape.length >= 2 ? g / t.shape[0] : g;
+    if (row > largestRowBytes) {
+      largestRowBytes = row;
+      largestRowTensor = t.name;
+    }
   }
-  return { downloadBytes, gpuWeightBytes, largestTensorBytes, largestTensor };
+  return { downloadBytes, gpuWeightBytes, largestTensorBytes, largestTensor, largestRowBytes, largestRowTensor };
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -431,14 +441,18 @@ export function canRun(record: CatalogRecord, adapterFeatures: Iterable<string>,
   }
   const config = catalogConfig(record);
   const sizes = estimateSizes(config);
+  // A tensor larger than a binding is uploaded in row chunks (gpu-weights.ts); only a row must fit one buffer.
   const binding = Math.min(limits.maxStorageBufferBindingSize, limits.maxBufferSize);
-  if (sizes.largestTensorBytes > binding) {
-    const which = sizes.largestTensorBytes > limits.maxStorageBufferBindingSize ? `maxStorageBufferBindingSize ${mb(limits.maxStorageBufferBindingSize)}` : `maxBufferSize ${mb(limits.maxBufferSize)}`;
+  if (sizes.largestRowBytes > binding) {
+    const which = sizes.largestRowBytes > limits.maxStorageBufferBindingSize ? `maxStorageBufferBindingSize ${limits.maxStorageBufferBindingSize} bytes` : `maxBufferSize ${limits.maxBufferSize} bytes`;
     return {
       ok: false,
-      reason: `${record.id}: tensor ${sizes.largestTensor} needs one GPU buffer of ${mb(sizes.largestTensorBytes)} but this adapter allows ${which}; pick a smaller model${quantizationInfo(record.quantization).grouped ? '' : ' or a q4 quantization'}`,
+      reason: `${record.id}: one row of tensor ${sizes.largestRowTensor} needs ${sizes.largestRowBytes} bytes in one GPU buffer (rows cannot be split) but this adapter allows ${which}; pick a smaller model`,
       warnings,
     };
+  }
+  if (sizes.largestTensorBytes > binding) {
+    warnings.push(`${sizes.largestTensor} (${mb(sizes.largestTensorBytes)}) is larger than one GPU buffer may be (${mb(binding)}): it is uploaded in row chunks`);
   }
   if (options.memoryBudgetMB !== undefined && record.vramRequiredMB > options.memoryBudgetMB) {
     return { ok: false, reason: `${record.id} needs about ${Math.ceil(record.vramRequiredMB)} MB of GPU memory (web-llm's figure) but the budget is ${Math.floor(options.memoryBudgetMB)} MB; pick a smaller model`, warnings };

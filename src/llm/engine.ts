@@ -51,6 +51,11 @@ export interface LoadEngineOptions {
    * GpuContext.useSubgroups (hardware GPUs with the feature).
    */
   useSubgroups?: boolean;
+  /**
+   * Bytes one weight buffer may hold, when smaller than the device's limits: a tensor larger than this is
+   * split by rows (gpu-weights.ts). For tests, which force the split on small models.
+   */
+  maxBindingBytes?: number;
 }
 
 export class LlamaEngine {
@@ -81,7 +86,7 @@ export class LlamaEngine {
       checkShardBytes(shard, bytes, source.describe(shard.dataPath), options.verifyMd5 ?? true);
       return bytes;
     };
-    const weights = await uploadLlamaWeights(gpu.device, config, cache, readShard, configInvFreq(config), options.onProgress);
+    const weights = await uploadLlamaWeights(gpu.device, config, cache, readShard, configInvFreq(config), { onProgress: options.onProgress, maxBindingBytes: options.maxBindingBytes });
     return new LlamaEngine(gpu, config, tokenizer, weights, options.useSubgroups ?? gpu.useSubgroups);
   }
 

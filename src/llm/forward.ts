@@ -123,18 +123,18 @@ export async function layerForwardCalls(
     }
   };
   calls.push(await rmsnormForwardCall(ctx.device, ctx.pipelines, { x: io.xIn, weight: layer.inputNorm, y: act.xn1, rstd: act.rstd1 }, R, D, eps));
-  calls.push(await linearCall(ctx, act.xn1, layer.qkv, act.qkv, R));
+  calls.push(...(await linearCall(ctx, act.xn1, layer.qkv, act.qkv, R)));
   await adapters('qkv', act.xn1, act.qkv);
   calls.push(await ropeCall(ctx, act.qkv, layout.positions, layout.cosSin, R, H, KVH, hd));
   calls.push(await attentionCall(ctx, act.qkv, layout.segments, act.attn, R, H, KVH, hd, layout.totalKeys, act.lse));
-  calls.push(await linearCall(ctx, act.attn, layer.o, act.proj, R));
+  calls.push(...(await linearCall(ctx, act.attn, layer.o, act.proj, R)));
   await adapters('o', act.attn, act.proj);
   calls.push(await addOutCall(ctx, io.xIn, act.proj, act.xMid, R * D));
   calls.push(await rmsnormForwardCall(ctx.device, ctx.pipelines, { x: act.xMid, weight: layer.postNorm, y: act.xn2, rstd: act.rstd2 }, R, D, eps));
-  calls.push(await linearCall(ctx, act.xn2, layer.gateUp, act.gateUp, R));
+  calls.push(...(await linearCall(ctx, act.xn2, layer.gateUp, act.gateUp, R)));
   await adapters('gate_up', act.xn2, act.gateUp);
   calls.push(await siluMulCall(ctx, act.gateUp, act.h, R, I));
-  calls.push(await linearCall(ctx, act.h, layer.down, act.proj, R));
+  calls.push(...(await linearCall(ctx, act.h, layer.down, act.proj, R)));
   await adapters('down', act.h, act.proj);
   calls.push(await addOutCall(ctx, act.xMid, act.proj, io.xOut, R * D));
   return calls;
@@ -279,7 +279,7 @@ export class ScoringForward {
 
     const c = this.calls;
     const x = (l: number) => this.residuals[this.options.keepCheckpoints ? l : l % 2];
-    c.push(await embeddingCall(ctx, this.layoutBuffers.tokens, this.model.embed, x(0), R));
+    c.push(...(await embeddingCall(ctx, this.layoutBuffers.tokens, this.model.embed, x(0), R)));
     for (let l = 0; l < shape.layers; l++) {
       const lora = this.options.lora ? { ...this.options.lora, modules: this.options.lora.modules.filter((m) => m.layer === l) } : null;
       c.push(...(await layerForwardCalls(ctx, shape, this.model.layers[l], lora, act, { xIn: x(l), xOut: x(l + 1) }, this.layoutBuffers, R)));
@@ -288,7 +288,7 @@ export class ScoringForward {
     c.push(await gatherRowsCall(ctx, this.xnFinal, lastRows, this.promptHidden, P, D));
     if (J > 0) {
       c.push(await gatherRowsCall(ctx, this.xnFinal, logitRows, gathered, J, D));
-      c.push(await linearCall(ctx, gathered, this.model.lmHead, this.logits, J));
+      c.push(...(await linearCall(ctx, gathered, this.model.lmHead, this.logits, J)));
       c.push(await logSoftmaxGatherCall(ctx, this.logits, this.targets, this.logprobs, J, V));
     }
   }

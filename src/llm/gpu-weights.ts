@@ -4,11 +4,16 @@
  *
  * Formats on the GPU: q4 weights keep their packed words; f16 q4 scales and q0f16 weights keep their f16
  * bits (the kernels unpack them); everything stored as bf16 (MLC's "f32-to-bf16") or f32 becomes f32.
+ *
+ * A tensor larger than one storage binding allows (maxStorageBufferBindingSize, or maxBufferSize; in
+ * practice only the vocabulary-sized embedding and lm_head of large models) is split by rows into chunks
+ * that each fit, one GPU buffer per chunk; a linear weight's q_weight and q_scale get the same row ranges,
+ * and the kernels run once per chunk (kernels/linear.ts). Only a single row too large for a binding is refused.
  */
 import { ModelFormatError } from './errors';
 import type { LlamaConfig } from './config';
 import type { GpuLayerWeights, GpuModelWeights } from './forward';
-import type { GpuLinear } from './kernels/linear';
+import { linearBuffers, type DenseChunk, type GpuLinear, type Q4Chunk } from './kernels/linear';
 import { decodeFloatTensor, elementCount, isBf16Encoded, type TensorCache, type TensorRecord } from './tensor-cache';
 
 export interface UploadProgress {
@@ -18,10 +23,78 @@ export interface UploadProgress {
   bytes: number;
 }
 
-/** A GPU buffer per tensor name, and the f16-ness of what was kept as f16. */
+/** A tensor's GPU buffers (one per row chunk, in row order), and the f16-ness of what was kept as f16. */
 interface Uploaded {
-  buffer: GPUBuffer;
+  chunks: { rowStart: number; rows: number; buffer: GPUBuffer }[];
   f16: boolean;
+}
+
+export interface UploadOptions {
+  onProgress?: (progress: UploadProgress) => void;
+  /**
+   * Bytes one GPU buffer may hold, when smaller than the device's limits (tests force row chunks with it).
+   * Default: min(maxStorageBufferBindingSize, maxBufferSize).
+   */
+  maxBindingBytes?: number;
+}
+
+/** The bytes one weight buffer may take on this device: the binding and buffer limits (and a test's cap), in whole words. */
+export function bindingLimit(device: GPUDevice, maxBindingBytes?: number): number {
+  const limit = Math.min(device.limits.maxStorageBufferBindingSize, device.limits.maxBufferSize, maxBindingBytes ?? Infinity);
+  return Math.floor(limit / 4) * 4;
+}
+
+/**
+ * Splits `rows` rows into chunks of at most floor(limit / rowBytes) rows for every tensor sharing the
+ * split (a q4 weight's words and scales: `rowBytes` has one entry per tensor), so that each chunk of each
+ * tensor fits `limit` bytes. All chunks but the last are full; a tensor that fits is one chunk. Throws when
+ * one row alone exceeds the limit: no split by rows can help then.
+ */
+export function planRowChunks(name: string, rows: number, rowBytes: readonly number[], limit: number): { rowStart: number; rows: number }[] {
+  const widest = Math.max(...rowBytes);
+  if (widest > limit) {
+    throw new ModelFormatError(
+      name,
+      `has rows of ${widest} bytes but this adapter allows ${limit} bytes per GPU buffer (maxStorageBufferBindingSize / maxBufferSize), and a row cannot be split; use a smaller model or a GPU with larger limits`,
+    );
+  }
+  const perChunk = Math.max(1, Math.floor(limit / Math.max(1, widest)));
+  const chunks: { rowStart: number; rows: number }[] = [];
+  for (let rowStart = 0; rowStart < rows || chunks.length === 0; rowStart += perChunk) chunks.push({ rowStart, rows: Math.min(perChunk, rows - rowStart) });
+  return chunks;
+}
+
+/** Rows of a tensor as split (a 1-D tensor is one row) and the bytes of one row on the GPU. */
+function gpuRows(record: TensorRecord): { rows: number; rowBytes: number } {
+  const rows = record.shape.length >= 2 ? record.shape[0] : 1;
+  const bytes = keptRaw(record) ? record.nbytes : elementCount(record.shape) * 4;
+  return { rows, rowBytes: bytes / rows };
+}
+
+/** The name that groups a tensor with those split alike: a linear weight's prefix (its q_weight and q_scale). */
+function splitGroup(name: string): string {
+  return name.replace(/\.(q_weight|q_scale|weight)$/, '');
+}
+
+/** Each tensor's row chunks: per group (one linear weight), the same rows for every tensor in it. */
+function planUpload(cache: TensorCache, limit: number): Map<string, { rowStart: number; rows: number }[]> {
+  const groups = new Map<string, TensorRecord[]>();
+  for (const record of cache.tensors.values()) {
+    const group = splitGroup(record.name);
+    groups.set(group, [...(groups.get(group) ?? []), record]);
+  }
+  const plan = new Map<string, { rowStart: number; rows: number }[]>();
+  for (const [group, records] of groups) {
+    const shapes = records.map(gpuRows);
+    // A linear weight's tensors share N rows, so one plan fits all; anything else that met here is planned alone.
+    if (shapes.every((r) => r.rows === shapes[0].rows)) {
+      const chunks = planRowChunks(group, shapes[0].rows, shapes.map((r) => r.rowBytes), limit);
+      for (const r of records) plan.set(r.name, chunks);
+    } else {
+      records.forEach((r, i) => plan.set(r.name, planRowChunks(r.name, shapes[i].rows, [shapes[i].rowBytes], limit)));
+    }
+  }
+  return plan;
 }
 
 export async function uploadLlamaWeights(
@@ -30,9 +103,9 @@ export async function uploadLlamaWeights(
   cache: TensorCache,
   readShard: (index: number) => Promise<Uint8Array>,
   invFreq: Float32Array,
-  onProgress?: (progress: UploadProgress) => void,
+  options: UploadOptions = {},
 ): Promise<GpuModelWeights> {
-  const maxBinding = device.limits.maxStorageBufferBindingSize;
+  const plan = planUpload(cache, bindingLimit(device, options.maxBindingBytes));
   const uploaded = new Map<string, Uploaded>();
   const totalBytes = cache.shards.reduce((sum, s) => sum + s.nbytes, 0);
   let bytesDone = 0;
@@ -40,13 +113,13 @@ export async function uploadLlamaWeights(
     for (let s = 0; s < cache.shards.length; s++) {
       const shard = cache.shards[s];
       const bytes = await readShard(s);
-      for (const record of shard.tensors) uploaded.set(record.name, uploadTensor(device, record, bytes, maxBinding));
+      for (const record of shard.tensors) uploaded.set(record.name, uploadTensor(device, record, bytes, plan.get(record.name)!));
       bytesDone += shard.nbytes;
-      onProgress?.({ shardsDone: s + 1, shards: cache.shards.length, bytesDone, bytes: totalBytes });
+      options.onProgress?.({ shardsDone: s + 1, shards: cache.shards.length, bytesDone, bytes: totalBytes });
     }
     return assemble(config, uploaded, invFreq);
   } catch (error) {
-    for (const u of uploaded.values()) u.buffer.destroy();
+    for (const u of uploaded.values()) u.chunks.forEach((c) => c.buffer.destroy());
     throw error;
   }
 }
@@ -59,20 +132,27 @@ function keptRaw(record: TensorRecord): boolean {
   return record.dtype === 'uint32' || (record.dtype === 'float16' && !isBf16Encoded(record) && record.shape.length === 2);
 }
 
-function uploadTensor(device: GPUDevice, record: TensorRecord, shardBytes: Uint8Array, maxBinding: number): Uploaded {
+/** One GPU buffer per row chunk of `chunks` (the whole tensor when one chunk), each rounded up to whole words. */
+function uploadTensor(device: GPUDevice, record: TensorRecord, shardBytes: Uint8Array, chunks: { rowStart: number; rows: number }[]): Uploaded {
   const keepRaw = keptRaw(record);
   const data = keepRaw ? shardBytes.subarray(record.byteOffset, record.byteOffset + record.nbytes) : new Uint8Array(decodeFloatTensor(record, shardBytes).buffer);
-  if (data.byteLength > maxBinding) {
-    throw new ModelFormatError(
-      record.name,
-      `needs ${data.byteLength} bytes in one GPU binding but this adapter allows ${maxBinding}; use a smaller model or a GPU with a larger maxStorageBufferBindingSize`,
-    );
+  const { rowBytes } = gpuRows(record);
+  const uploaded: Uploaded = { chunks: [], f16: keepRaw && record.dtype === 'float16' };
+  try {
+    for (const { rowStart, rows } of chunks) {
+      const part = data.subarray(rowStart * rowBytes, (rowStart + rows) * rowBytes);
+      const label = chunks.length > 1 ? `${record.name} rows ${rowStart}..${rowStart + rows}` : record.name;
+      const size = Math.max(4, Math.ceil(part.byteLength / 4) * 4);
+      const buffer = device.createBuffer({ label, size, usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST, mappedAtCreation: true });
+      new Uint8Array(buffer.getMappedRange()).set(part);
+      buffer.unmap();
+      uploaded.chunks.push({ rowStart, rows, buffer });
+    }
+  } catch (error) {
+    uploaded.chunks.forEach((c) => c.buffer.destroy());
+    throw error;
   }
-  const size = Math.max(4, Math.ceil(data.byteLength / 4) * 4);
-  const buffer = device.createBuffer({ label: record.name, size, usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST, mappedAtCreation: true });
-  new Uint8Array(buffer.getMappedRange()).set(data);
-  buffer.unmap();
-  return { buffer, f16: keepRaw && record.dtype === 'float16' };
+  return uploaded;
 }
 
 function assemble(config: LlamaConfig, uploaded: Map<string, Uploaded>, invFreq: Float32Array): GpuModelWeights {
@@ -85,12 +165,16 @@ function assemble(config: LlamaConfig, uploaded: Map<string, Uploaded>, invFreq:
   const linear = (prefix: string, outDim: number, inDim: number): GpuLinear => {
     if (grouped) {
       const scales = get(`${prefix}.q_scale`);
-      return { format: 'q4', qWeight: get(`${prefix}.q_weight`).buffer, scales: scales.buffer, scaleF16: scales.f16, outDim, inDim };
+      const words = get(`${prefix}.q_weight`);
+      // planUpload gave both the same row chunks.
+      const chunks: Q4Chunk[] = words.chunks.map((c, i) => ({ rowStart: c.rowStart, rows: c.rows, qWeight: c.buffer, scales: scales.chunks[i].buffer }));
+      return { format: 'q4', chunks, scaleF16: scales.f16, outDim, inDim };
     }
     const weight = get(`${prefix}.weight`);
-    return { format: 'dense', weight: weight.buffer, f16: weight.f16, outDim, inDim };
+    const chunks: DenseChunk[] = weight.chunks.map((c) => ({ rowStart: c.rowStart, rows: c.rows, weight: c.buffer }));
+    return { format: 'dense', chunks, f16: weight.f16, outDim, inDim };
   };
-  const norm = (name: string): GPUBuffer => get(name).buffer; // always f32 (keptRaw keeps only matrices)
+  const norm = (name: string): GPUBuffer => get(name).chunks[0].buffer; // always f32 (keptRaw keeps only matrices), one row
   const { hidden: D, intermediate: I, heads: H, kvHeads: KVH, headDim: hd, vocabSize: V } = config;
   const layers: GpuLayerWeights[] = [];
   for (let l = 0; l < config.layers; l++) {
@@ -128,7 +212,7 @@ export function gpuWeightBytes(cache: TensorCache): number {
 export function destroyGpuWeights(model: GpuModelWeights): void {
   const seen = new Set<GPUBuffer>();
   const add = (b: GPUBuffer) => seen.add(b);
-  const addLinear = (w: GpuLinear) => (w.format === 'q4' ? (add(w.qWeight), add(w.scales)) : add(w.weight));
+  const addLinear = (w: GpuLinear) => linearBuffers(w).forEach(add);
   addLinear(model.embed);
   addLinear(model.lmHead);
   add(model.finalNorm);

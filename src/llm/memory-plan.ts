@@ -77,7 +77,10 @@ export interface MemoryPlan {
   /** Trainable parameter counts. */
   loraParams: number;
   criticParams: number;
-  /** The largest single buffer (must fit maxStorageBufferBindingSize). */
+  /**
+   * The largest single buffer: an activation must fit maxStorageBufferBindingSize; a weight larger than that
+   * is uploaded in row chunks (gpu-weights.ts), so its entry here is the whole tensor, an upper bound.
+   */
   largestBuffer: { name: string; bytes: number };
   breakdown: MemoryTerm[];
 }

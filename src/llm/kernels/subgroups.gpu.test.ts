@@ -14,7 +14,7 @@ import * as ref from '../reference/ops';
 import { rmsnormForward } from '../reference/rmsnorm';
 import { logSoftmaxGatherBackwardCall, rmsnormBackwardCall } from './backward-ops';
 import { LOGSOFTMAX_THREAD_MAX_VOCAB, logSoftmaxGatherCall } from './forward-ops';
-import { linearCall, type GpuLinear } from './linear';
+import { linearCall, wholeLinear, type GpuLinear } from './linear';
 import { rmsnormForwardCall } from './rmsnorm';
 import { randomDense, randomQ4 } from './test-weights';
 
@@ -40,9 +40,10 @@ const up = (data: Float32Array | Uint32Array | number) => {
   owned.push(b);
   return b;
 };
-async function run(call: KernelCall, out: GPUBuffer, count: number): Promise<Float32Array> {
-  submitCalls(device, [call]);
-  disposeCalls([call]);
+async function run(call: KernelCall | KernelCall[], out: GPUBuffer, count: number): Promise<Float32Array> {
+  const calls = [call].flat();
+  submitCalls(device, calls);
+  disposeCalls(calls);
   return readFloat32(device, out, count);
 }
 const rand = (rng: Rng, n: number, scale = 1) => Float32Array.from({ length: n }, () => rng.normal() * scale);
@@ -197,7 +198,7 @@ describe.skipIf(!ctx.features.subgroups)('subgroup kernels on Dawn (skipped wher
       const rng = new Rng(tokens * 7 + outDim + inDim);
       const w = randomQ4(rng, outDim, inDim, scaleF16);
       const x = rand(rng, tokens * inDim);
-      const weight: GpuLinear = { format: 'q4', qWeight: up(w.qWeight), scales: up(w.scaleWords), scaleF16, outDim, inDim };
+      const weight: GpuLinear = wholeLinear({ format: 'q4', qWeight: up(w.qWeight), scales: up(w.scaleWords), scaleF16, outDim, inDim });
       const xBuf = up(x);
       const result = async (variant: KernelVariant) => {
         const y = up(tokens * outDim);
@@ -219,7 +220,7 @@ describe.skipIf(!ctx.features.subgroups)('subgroup kernels on Dawn (skipped wher
       const rng = new Rng(tokens * 11 + outDim + inDim);
       const { dense, words } = randomDense(rng, outDim, inDim, f16);
       const x = rand(rng, tokens * inDim);
-      const weight: GpuLinear = { format: 'dense', weight: up(words), f16, outDim, inDim };
+      const weight: GpuLinear = wholeLinear({ format: 'dense', weight: up(words), f16, outDim, inDim });
       const xBuf = up(x);
       const result = async (variant: KernelVariant) => {
         const y = up(tokens * outDim);
@@ -229,11 +230,41 @@ describe.skipIf(!ctx.features.subgroups)('subgroup kernels on Dawn (skipped wher
     });
   }
 
+  // A weight split by rows (gpu-weights.ts, for one larger than a binding): each chunk's dispatch writes its
+  // columns of y through reduce_and_write's y_col0 / y_stride, the same bits as the whole weight.
+  for (const format of ['q4', 'dense'] as const) {
+    it(`matmul_${format}_subgroup on a weight split in 3 row chunks equals it whole`, async () => {
+      const rng = new Rng(format === 'q4' ? 41 : 42);
+      const [tokens, outDim, inDim, split] = [5, 70, 640, [30, 30, 10]];
+      const starts = split.map((_, i) => split.slice(0, i).reduce((a, b) => a + b, 0));
+      const rowsOf = (words: Uint32Array, perRow: number) => split.map((rows, i) => up(words.slice(starts[i] * perRow, (starts[i] + rows) * perRow)));
+      let whole: GpuLinear;
+      let chunked: GpuLinear;
+      if (format === 'q4') {
+        const w = randomQ4(rng, outDim, inDim, true);
+        whole = wholeLinear({ format: 'q4', qWeight: up(w.qWeight), scales: up(w.scaleWords), scaleF16: true, outDim, inDim });
+        const [words, scales] = [rowsOf(w.qWeight, inDim / 8), rowsOf(w.scaleWords, inDim / 64)];
+        chunked = { format: 'q4', chunks: split.map((rows, i) => ({ rowStart: starts[i], rows, qWeight: words[i], scales: scales[i] })), scaleF16: true, outDim, inDim };
+      } else {
+        const { words } = randomDense(rng, outDim, inDim, false);
+        whole = wholeLinear({ format: 'dense', weight: up(words), f16: false, outDim, inDim });
+        const parts = rowsOf(words, inDim);
+        chunked = { format: 'dense', chunks: split.map((rows, i) => ({ rowStart: starts[i], rows, weight: parts[i] })), f16: false, outDim, inDim };
+      }
+      const xBuf = up(rand(rng, tokens * inDim));
+      const result = async (w: GpuLinear) => {
+        const y = up(tokens * outDim);
+        return run(await linearCall(gpu, xBuf, w, y, tokens, 'subgroup'), y, tokens * outDim);
+      };
+      expect(await result(chunked)).toEqual(await result(whole));
+    });
+  }
+
   it('gives the same bits on every run (one deterministic choice per device)', async () => {
     const rng = new Rng(9);
     const [tokens, outDim, inDim] = [3, 70, 640];
     const w = randomQ4(rng, outDim, inDim, true);
-    const weight: GpuLinear = { format: 'q4', qWeight: up(w.qWeight), scales: up(w.scaleWords), scaleF16: true, outDim, inDim };
+    const weight: GpuLinear = wholeLinear({ format: 'q4', qWeight: up(w.qWeight), scales: up(w.scaleWords), scaleF16: true, outDim, inDim });
     const xBuf = up(rand(rng, tokens * inDim));
     const y = up(tokens * outDim);
     const first = await run(await linearCall(gpu, xBuf, weight, y, tokens), y, tokens * outDim);
