@@ -11,10 +11,9 @@ import { IdbAdapterStore } from '../persist/adapter-store';
 import { encodeBundle, encodePeftAdapter, encodeShareLink, adapterWeightsOf } from '../share';
 import { MICRO, trainedAdapter } from '../share/testing';
 import { AgentHost } from '../worker/agent-host';
-import type { EnvClient } from '../worker/client';
 import { fakeLoader } from '../worker/fake-scorer';
-import { localAdapterCalls } from '../worker/local-client';
-import type { FileLike } from './adapter-files';
+import { localClient } from '../worker/local-client';
+import { fileLike, settledPolicy } from './testing';
 import { usePlayground } from './playground';
 import { useShare } from './share';
 
@@ -28,44 +27,21 @@ const NO_ADDRESS = { hash: '', search: '?task=tomato-salad' };
  */
 async function freshPage(options: { restore?: boolean; openStore?: () => Promise<IdbAdapterStore> } = {}) {
   const host = new AgentHost(fakeLoader());
-  const client: EnvClient = {
-    reset: async (taskId, seed) => host.reset(taskId, seed),
-    step: async (index) => host.step(index),
-    scores: (stepId) => host.scores(stepId),
-    policyStep: (stepId, mode, norm) => host.policyStep(stepId, mode, norm),
-    loadModel: (spec, onStatus) => host.loadModel(spec, onStatus),
-    ...localAdapterCalls(host),
-    dispose() {},
-  };
+  const client = localClient(host);
   usePlayground.getState().attach(client, { gpuCheck: async () => ({ ok: true }) });
   useShare.getState().attach(client, () => 'https://example.org/twosome/?task=tomato-salad', options.openStore ?? (() => IdbAdapterStore.open(dbName)));
   await usePlayground.getState().open({ taskId: 'tomato-salad', seed: 0, modelId: 'micro', norm: 'word' });
   // The list is read as the page starts (App renders it when it arrives).
   for (let i = 0; i < 500 && share().saved.status === 'opening'; i++) await new Promise((r) => setTimeout(r, 1));
   if (options.restore !== false) await share().restoreSaved(NO_ADDRESS);
-  await settled();
+  await settledPolicy();
   return host;
-}
-
-/** Waits until the latest state's scores are in. */
-async function settled(): Promise<number[]> {
-  for (let i = 0; i < 200; i++) {
-    const last = usePlayground.getState().timeline.at(-1);
-    if (last?.scores.status === 'ok') return last.scores.scores.policy.word;
-    await new Promise((r) => setTimeout(r, 1));
-  }
-  throw new Error('scores never arrived');
-}
-
-function file(name: string, data: Uint8Array | string): FileLike {
-  const bytes = typeof data === 'string' ? new TextEncoder().encode(data) : data;
-  return { name, size: bytes.length, arrayBuffer: async () => bytes.slice().buffer };
 }
 
 const adapter = (seed = 7) => trainedAdapter(MICRO, { r: 4, alpha: 8, dropout: 0, targets: ['q_proj', 'v_proj'] }, seed, 0.5);
 const peftFiles = (seed = 7) => {
   const { config, weights } = encodePeftAdapter(adapter(seed), { baseModel: 'micro' });
-  return [file('adapter_config.json', config), file('adapter_model.safetensors', weights)];
+  return [fileLike('adapter_config.json', config), fileLike('adapter_model.safetensors', weights)];
 };
 const share = () => useShare.getState();
 const playground = () => usePlayground.getState();
@@ -79,12 +55,12 @@ describe('saved adapters', () => {
   });
 
   it('a loaded adapter is kept and, after a reload, is in use again with the same probabilities', async () => {
-    const frozen = await settled();
+    const frozen = await settledPolicy();
     expect(saved()).toMatchObject({ status: 'ready', list: [], inUse: null, caps: { maxAdapters: 16, maxBytes: 256 * 1024 * 1024 } });
     const files = peftFiles();
     await share().loadFiles(files);
     expect(share().error).toBeNull();
-    const adapted = (await settled()).slice();
+    const adapted = (await settledPolicy()).slice();
     expect(adapted).not.toEqual(frozen);
     expect(saved().list).toEqual([
       { id: expect.any(String), label: 'adapter_model.safetensors', source: 'file', modelId: 'micro', savedAt: expect.any(String), bytes: files[0].size + files[1].size },
@@ -93,31 +69,31 @@ describe('saved adapters', () => {
 
     await freshPage({ restore: false });
     expect(share().adapter).toBeNull();
-    expect(await settled()).toEqual(frozen);
+    expect(await settledPolicy()).toEqual(frozen);
     await share().restoreSaved(NO_ADDRESS);
     expect(share().error).toBeNull();
     expect(share().adapter).toMatchObject({ label: 'adapter_model.safetensors', r: 4, alpha: 8, baseModel: 'micro' });
-    expect(await settled()).toEqual(adapted);
+    expect(await settledPolicy()).toEqual(adapted);
     expect(saved().list).toHaveLength(1);
   });
 
   it('Remove stops using it (kept in the list, not restored); Use puts it back; Delete deletes it', async () => {
-    const frozen = await settled();
+    const frozen = await settledPolicy();
     await share().loadFiles(peftFiles());
-    const adapted = (await settled()).slice();
+    const adapted = (await settledPolicy()).slice();
     const id = saved().list[0].id;
 
     await share().remove();
     expect(saved()).toMatchObject({ inUse: null, list: [{ id }] });
     await freshPage();
     expect(share().adapter).toBeNull();
-    expect(await settled()).toEqual(frozen);
+    expect(await settledPolicy()).toEqual(frozen);
 
     await share().applySaved(id);
     expect(share().error).toBeNull();
     expect(share().adapter?.label).toBe('adapter_model.safetensors');
     expect(saved().inUse).toBe(id);
-    expect(await settled()).toEqual(adapted);
+    expect(await settledPolicy()).toEqual(adapted);
     await freshPage();
     expect(share().adapter?.label).toBe('adapter_model.safetensors');
 
@@ -127,14 +103,14 @@ describe('saved adapters', () => {
     expect(share().adapter?.label).toBe('adapter_model.safetensors');
     await freshPage();
     expect(share().adapter).toBeNull();
-    expect(await settled()).toEqual(frozen);
+    expect(await settledPolicy()).toEqual(frozen);
     await share().applySaved(id);
     expect(share().error).toMatch(/saved adapter "[^"]+": it is not in this browser/);
     expect(share().adapter).toBeNull();
   });
 
   it('a damaged stored copy is refused on restore with a message in the card; the entry stays, nothing else changes', async () => {
-    const frozen = await settled();
+    const frozen = await settledPolicy();
     await share().loadFiles(peftFiles());
     const entry = saved().list[0];
     const raw = await openDB(dbName);
@@ -154,7 +130,7 @@ describe('saved adapters', () => {
     expect(snapshot()).toEqual(before);
     expect(share().adapter).toBeNull();
     expect(share().loading).toBeNull();
-    expect(await settled()).toEqual(frozen);
+    expect(await settledPolicy()).toEqual(frozen);
     // Kept (the user decides), but no longer pointed at, so the next start does not fail the same way.
     expect(saved().list).toEqual([entry]);
     expect(saved().inUse).toBeNull();
@@ -183,7 +159,7 @@ describe('saved adapters', () => {
     await share().openFromLocation({ href: `https://example.org/twosome/${hash}`, hash, search: '' });
     expect(share().notice).toBeNull();
     expect(saved().list).toMatchObject([{ label: 'shared link (f32)', source: 'link', modelId: 'micro', bytes: hash.length }]);
-    const linked = (await settled()).slice();
+    const linked = (await settledPolicy()).slice();
 
     // Reloaded without the fragment (the address still has the link's setup): the link's adapter comes back.
     await freshPage({ restore: false });
@@ -191,10 +167,10 @@ describe('saved adapters', () => {
     playground().selectNorm('sum');
     await share().restoreSaved({ hash: '', search: '?task=tomato-salad&seed=3&norm=sum' });
     expect(share().adapter?.label).toBe('shared link (f32)');
-    expect(await settled()).toEqual(linked);
+    expect(await settledPolicy()).toEqual(linked);
 
     const bundle = encodeBundle({ modelId: 'micro', task: 'entertainment', normalization: 'token', seed: 4, adapter: adapter(9) });
-    await share().loadFiles([file('run.zip', bundle)]);
+    await share().loadFiles([fileLike('run.zip', bundle)]);
     expect(saved().list.map((m) => m.label)).toEqual(['shared link (f32)', 'run.zip']);
     await freshPage();
     expect(snapshot()).toEqual({ taskId: 'tomato-salad', seed: 0, modelId: 'micro', norm: 'word', adapter: 'run.zip' });
@@ -247,7 +223,7 @@ describe('saved adapters', () => {
     await freshPage({ openStore: () => IdbAdapterStore.open(dbName, { maxBytes: 4096 }) });
     expect(share().adapter?.label).toBe('adapter_model.safetensors');
     const { config, weights } = encodePeftAdapter(trainedAdapter(MICRO, { r: 8, alpha: 16, dropout: 0, targets: ['q_proj', 'v_proj'] }, 5, 0.5), { baseModel: 'micro' });
-    await share().loadFiles([file('adapter_config.json', config), file('big.safetensors', weights)]);
+    await share().loadFiles([fileLike('adapter_config.json', config), fileLike('big.safetensors', weights)]);
     expect(share().error).toBeNull();
     expect(share().adapter?.label).toBe('big.safetensors');
     expect(saved().error).toMatch(/^"big\.safetensors" is in use but not kept for the next visit: big\.safetensors is \d+ bytes, over the 4096 bytes kept for saved adapters/);

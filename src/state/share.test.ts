@@ -8,51 +8,28 @@ import { encodeBundle, encodePeftAdapter, SHARE_FRAGMENT_PREFIX } from '../share
 import { MICRO, trainedAdapter } from '../share/testing';
 import { Rng } from '../util/rng';
 import { AgentHost } from '../worker/agent-host';
-import type { EnvClient } from '../worker/client';
 import { fakeLoader } from '../worker/fake-scorer';
-import { localAdapterCalls } from '../worker/local-client';
+import { localClient } from '../worker/local-client';
 import type { FileLike } from './adapter-files';
+import { fileLike, settledPolicy } from './testing';
 import { usePlayground } from './playground';
 import { useShare } from './share';
 
 /** A fresh worker + both stores attached to it: what a new browser context starts with. */
 async function freshPage() {
   const host = new AgentHost(fakeLoader());
-  const client: EnvClient = {
-    reset: async (taskId, seed) => host.reset(taskId, seed),
-    step: async (index) => host.step(index),
-    scores: (stepId) => host.scores(stepId),
-    policyStep: (stepId, mode, norm) => host.policyStep(stepId, mode, norm),
-    loadModel: (spec, onStatus) => host.loadModel(spec, onStatus),
-    ...localAdapterCalls(host),
-    dispose() {},
-  };
+  const client = localClient(host);
   usePlayground.getState().attach(client, { gpuCheck: async () => ({ ok: true }) });
   useShare.getState().attach(client, () => 'https://example.org/twosome/?task=tomato-salad');
   await usePlayground.getState().open({ taskId: 'tomato-salad', seed: 0, modelId: 'micro', norm: 'word' });
-  await settled();
+  await settledPolicy();
   return host;
-}
-
-/** Waits until the latest state's scores are in. */
-async function settled(): Promise<number[]> {
-  for (let i = 0; i < 200; i++) {
-    const last = usePlayground.getState().timeline.at(-1);
-    if (last?.scores.status === 'ok') return last.scores.scores.policy.word;
-    await new Promise((r) => setTimeout(r, 1));
-  }
-  throw new Error('scores never arrived');
-}
-
-function file(name: string, data: Uint8Array | string): FileLike {
-  const bytes = typeof data === 'string' ? new TextEncoder().encode(data) : data;
-  return { name, size: bytes.length, arrayBuffer: async () => bytes.slice().buffer };
 }
 
 const adapter = () => trainedAdapter(MICRO, { r: 4, alpha: 8, dropout: 0, targets: ['q_proj', 'v_proj'] }, 7, 0.5);
 const peftFiles = (baseModel = 'micro') => {
   const { config, weights } = encodePeftAdapter(adapter(), { baseModel });
-  return [file('adapter_config.json', config), file('adapter_model.safetensors', weights)];
+  return [fileLike('adapter_config.json', config), fileLike('adapter_model.safetensors', weights)];
 };
 const share = () => useShare.getState();
 const playground = () => usePlayground.getState();
@@ -64,42 +41,42 @@ describe('share store', () => {
   });
 
   it('loads a PEFT pair: the probabilities change and the panel shows the adapter', async () => {
-    const frozen = await settled();
+    const frozen = await settledPolicy();
     await share().loadFiles(peftFiles());
     expect(share().error).toBeNull();
     expect(share().adapter).toMatchObject({ label: 'adapter_model.safetensors', r: 4, alpha: 8, targets: ['q_proj', 'v_proj'], layers: 2, baseModel: 'micro' });
-    const adapted = await settled();
+    const adapted = await settledPolicy();
     expect(playground().timeline.at(-1)?.scores.status === 'ok' && playground().timeline.at(-1)?.scores).toMatchObject({ scores: { lora: 'adapter_model.safetensors' } });
     expect(adapted).not.toEqual(frozen);
     await share().remove();
     expect(share().adapter).toBeNull();
-    expect(await settled()).toEqual(frozen);
+    expect(await settledPolicy()).toEqual(frozen);
   });
 
   it('rejects bad files with a message and keeps the adapter in use', async () => {
     await share().loadFiles(peftFiles());
-    const before = await settled();
+    const before = await settledPolicy();
     const wrongShape = encodePeftAdapter(trainedAdapter({ ...MICRO, hidden: 32, headDim: 8 }, { r: 4, alpha: 8, dropout: 0, targets: ['q_proj'] }), { baseModel: 'micro' });
     const cases: [FileLike[], RegExp][] = [
-      [[file('adapter_model.safetensors', wrongShape.weights), file('adapter_config.json', wrongShape.config)], /q_proj is 32 x 32 in the adapter .* but 64 x 64 in micro/],
+      [[fileLike('adapter_model.safetensors', wrongShape.weights), fileLike('adapter_config.json', wrongShape.config)], /q_proj is 32 x 32 in the adapter .* but 64 x 64 in micro/],
       [peftFiles('meta-llama/Llama-2-7b-chat-hf'), /trained on "meta-llama\/Llama-2-7b-chat-hf" but the model in use is "micro"/],
-      [[file('adapter_model.safetensors', new Uint8Array([1, 2, 3]))], /adapter_model\.safetensors: /],
-      [[file('adapter_model.bin', new Uint8Array(10))], /pickled PyTorch files are never loaded/],
-      [[file('notes.txt', 'hi')], /not an adapter file/],
-      [[file('adapter_config.json', '{}')], /no adapter_model\.safetensors/],
+      [[fileLike('adapter_model.safetensors', new Uint8Array([1, 2, 3]))], /adapter_model\.safetensors: /],
+      [[fileLike('adapter_model.bin', new Uint8Array(10))], /pickled PyTorch files are never loaded/],
+      [[fileLike('notes.txt', 'hi')], /not an adapter file/],
+      [[fileLike('adapter_config.json', '{}')], /no adapter_model\.safetensors/],
       [[{ name: 'huge.zip', size: 2 ** 40, arrayBuffer: async () => { throw new Error('must not be read'); } }], /over the limit of \d+ for a bundle/],
     ];
     for (const [files, message] of cases) {
       await share().loadFiles(files);
       expect(share().error).toMatch(message);
       expect(share().adapter?.label).toBe('adapter_model.safetensors');
-      expect(await settled()).toEqual(before);
+      expect(await settledPolicy()).toEqual(before);
     }
   });
 
   it('a bundle restores its setup with the adapter', async () => {
     const bytes = encodeBundle({ modelId: 'micro', task: 'entertainment', normalization: 'token', seed: 4, adapter: adapter() });
-    await share().loadFiles([file('run.zip', bytes)]);
+    await share().loadFiles([fileLike('run.zip', bytes)]);
     expect(share().error).toBeNull();
     expect(snapshot()).toEqual({ taskId: 'entertainment', seed: 4, modelId: 'micro', norm: 'token', adapter: 'run.zip' });
   });
@@ -108,7 +85,7 @@ describe('share store', () => {
     await playground().selectSeed(3);
     playground().selectNorm('sum');
     await share().loadFiles(peftFiles());
-    const sharer = (await settled()).slice();
+    const sharer = (await settledPolicy()).slice();
     const sharerSum = (playground().timeline.at(-1)!.scores as { scores: { policy: { sum: number[] } } }).scores.policy.sum.slice();
     await share().refreshLink();
     const link = share().link;
@@ -131,7 +108,7 @@ describe('share store', () => {
     await share().openFromLocation({ href: url.href, hash: url.hash, search: url.search });
     expect(share().notice).toBeNull();
     expect(snapshot()).toEqual({ taskId: 'tomato-salad', seed: 3, modelId: 'micro', norm: 'sum', adapter: 'shared link (f32)' });
-    await settled();
+    await settledPolicy();
     const opened = (playground().timeline.at(-1)!.scores as { scores: { policy: { sum: number[]; word: number[] } } }).scores.policy;
     expect(opened.sum).toEqual(sharerSum);
     expect(opened.word).toEqual(sharer);
@@ -158,7 +135,7 @@ describe('share store', () => {
     const fragment = new URL(link.url).hash;
     await freshPage();
     const before = snapshot();
-    const frozen = await settled();
+    const frozen = await settledPolicy();
     const rng = new Rng(11);
     const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_=+/%#';
     const mutants = new Set<string>(['#share=', '#share=A', '#share=%%%', `${fragment}${fragment}`, fragment.slice(0, 40), `#share=${'A'.repeat(40_000)}`]);
@@ -180,7 +157,7 @@ describe('share store', () => {
       expect(share().notice, hash.slice(0, 80)).toMatch(/^This share link cannot be used, so the setup was left as it was\. share link: /);
       expect(snapshot()).toEqual(before);
     }
-    expect(await settled()).toEqual(frozen);
+    expect(await settledPolicy()).toEqual(frozen);
   });
 
   it('?adapter= URLs: only https or this site; the download is capped; a fetched pair loads', async () => {

@@ -1,5 +1,5 @@
 /**
- * The adapter calls of an EnvClient answered by an AgentHost in this thread (tests of the page's stores run
+ * An EnvClient, or its adapter calls, answered by an AgentHost in this thread (tests of the page's stores run
  * the worker's rules in-process, with a fake scorer).
  */
 import type { AgentHost } from './agent-host';
@@ -20,4 +20,17 @@ export function localAdapterCalls(host: AgentHost): AdapterCalls {
 /** Every adapter call answered by `fail` (a crashed worker). */
 export function failingAdapterCalls(fail: () => Promise<never>): AdapterCalls {
   return { setAdapter: fail, loadAdapterWeights: fail, currentAdapter: fail, adapterInfo: fail, probeAdapter: fail };
+}
+
+/** The whole client: every call goes straight to `host`, as the worker would answer it. */
+export function localClient(host: AgentHost): EnvClient {
+  return {
+    reset: async (taskId, seed) => host.reset(taskId, seed),
+    step: async (index) => host.step(index),
+    scores: (stepId) => host.scores(stepId),
+    policyStep: (stepId, mode, norm) => host.policyStep(stepId, mode, norm),
+    loadModel: (spec, onStatus) => host.loadModel(spec, onStatus),
+    ...localAdapterCalls(host),
+    dispose() {},
+  };
 }
