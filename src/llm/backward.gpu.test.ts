@@ -18,22 +18,13 @@ import { makeModel, type MakeModelOptions } from './make-model';
 import { loraGradients, scoreWithLora } from './reference/backward';
 import { planScoring } from './scoring-layout';
 import { loadLlamaModel, memorySource } from './weights';
+import { relativeError } from './test-helpers';
 
 let ctx: GpuContext;
 beforeAll(async () => {
   ctx = await requestNodeGpuContext();
 });
 afterAll(() => ctx?.device.destroy());
-
-function relativeError(actual: ArrayLike<number>, expected: ArrayLike<number>): number {
-  let diff = 0;
-  let norm = 0;
-  for (let i = 0; i < expected.length; i++) {
-    diff += (actual[i] - expected[i]) ** 2;
-    norm += expected[i] ** 2;
-  }
-  return Math.sqrt(diff) / Math.max(Math.sqrt(norm), 1e-12);
-}
 
 const cases: [string, Partial<MakeModelOptions>, LoraConfig][] = [
   ['GQA, untied, q4f16_1, LoRA on q and v', { heads: 4, kvHeads: 2, quantization: 'q4f16_1' }, DEFAULT_LORA_CONFIG],

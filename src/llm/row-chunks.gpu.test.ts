@@ -7,7 +7,6 @@
 // q4 and dense, tied and untied embeddings.
 import { resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createEnv } from '../envs/registry';
 import type { GpuContext } from '../gpu/device';
 import { requestNodeGpuContext } from '../gpu/node-gpu';
 import { PipelineCache } from '../gpu/pipelines';
@@ -23,30 +22,13 @@ import { scoreActions } from './reference/score';
 import { planScoring } from './scoring-layout';
 import { loadLlamaModel, memorySource, type ModelSource } from './weights';
 import { directorySource } from './weights-node';
+import { relativeError, tomatoSaladObservations } from './test-helpers';
 
 let ctx: GpuContext;
 beforeAll(async () => {
   ctx = await requestNodeGpuContext();
 });
 afterAll(() => ctx?.device.destroy());
-
-function observations(): { prompt: string; actions: string[] }[] {
-  const env = createEnv('tomato-salad');
-  env.reset(0);
-  env.step(0);
-  return [env.observe()];
-}
-
-/** ||a - b|| / ||b||. */
-function relativeError(actual: ArrayLike<number>, expected: ArrayLike<number>): number {
-  let diff = 0;
-  let norm = 0;
-  for (let i = 0; i < expected.length; i++) {
-    diff += (actual[i] - expected[i]) ** 2;
-    norm += expected[i] ** 2;
-  }
-  return Math.sqrt(diff) / Math.max(Math.sqrt(norm), 1e-12);
-}
 
 /** Bytes of one row of the widest buffer of W [N, K] as uploaded (q4 words; dense f16 or f32). */
 function widestRowBytes(w: GpuLinear): number {
@@ -97,7 +79,7 @@ describe('a weight over the binding limit, split by rows', () => {
       expect(spans(split.weights.embed)).toEqual(expectedSpans);
       expect(split.weights.lmHead === split.weights.embed).toBe(tied);
       const cpu = await loadLlamaModel(source());
-      const prompts = observations();
+      const prompts = tomatoSaladObservations();
       const [a, b] = [await whole.score(prompts), await split.score(prompts)];
       let vsWhole = 0;
       let vsCpu = 0;
@@ -122,7 +104,7 @@ describe('a weight over the binding limit, split by rows', () => {
       const rng = new Rng(5);
       const adapter = initLoraAdapter(whole.config, { r: 4, alpha: 8, dropout: 0, targets: [...LORA_TARGETS] }, rng);
       for (const m of adapter.modules) for (let i = 0; i < m.b.length; i++) m.b[i] = rng.normal() * 0.05; // nonzero B: every path carries gradient
-      const prompts = observations().map((o) => ({ promptTokens: whole.tokenizer.encodePrompt(o.prompt), actionTokens: o.actions.map((a) => whole.tokenizer.encodeAction(o.prompt, a)) }));
+      const prompts = tomatoSaladObservations().map((o) => ({ promptTokens: whole.tokenizer.encodePrompt(o.prompt), actionTokens: o.actions.map((a) => whole.tokenizer.encodeAction(o.prompt, a)) }));
       const layout = planScoring(prompts);
       const tokenGrads = Float32Array.from({ length: layout.logitRows.length }, () => rng.normal());
       const gradients = async (engine: LlamaEngine) => {

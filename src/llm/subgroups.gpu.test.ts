@@ -6,7 +6,6 @@
 // engine.gpu.test.ts take the thread kernels, which subgroups do not change. Subgroups are asked for
 // explicitly: the engine's default leaves them off on a software adapter (GpuContext.useSubgroups).
 import { afterAll, describe, expect, it } from 'vitest';
-import { createEnv } from '../envs/registry';
 import { requestNodeGpuContext } from '../gpu/node-gpu';
 import { PipelineCache } from '../gpu/pipelines';
 import { Rng } from '../util/rng';
@@ -19,28 +18,11 @@ import { makeModel, type MakeModelOptions } from './make-model';
 import { scoreActions } from './reference/score';
 import { planScoring } from './scoring-layout';
 import { loadLlamaModel, memorySource } from './weights';
+import { relativeError, tomatoSaladObservations } from './test-helpers';
 
 // At collection time, so that the suite can be skipped by what the adapter has.
 const ctx = await requestNodeGpuContext();
 afterAll(() => ctx.device.destroy());
-
-/** One observation (prompt and actions) of a task: a shared prompt, actions of several lengths. */
-function observations(): { prompt: string; actions: string[] }[] {
-  const env = createEnv('tomato-salad');
-  env.reset(0);
-  env.step(0);
-  return [env.observe()];
-}
-
-function relativeError(actual: ArrayLike<number>, expected: ArrayLike<number>): number {
-  let diff = 0;
-  let norm = 0;
-  for (let i = 0; i < expected.length; i++) {
-    diff += (actual[i] - expected[i]) ** 2;
-    norm += expected[i] ** 2;
-  }
-  return Math.sqrt(diff) / Math.max(Math.sqrt(norm), 1e-12);
-}
 
 const models: [string, Partial<MakeModelOptions>][] = [
   ['q4f16_1, hidden 320, MHA', { hidden: 320, heads: 5, kvHeads: 5, intermediate: 384, layers: 1, quantization: 'q4f16_1' }],
@@ -55,7 +37,7 @@ describe.skipIf(!ctx.features.subgroups)('the model with subgroup kernels on and
       const off = await LlamaEngine.load(ctx, source, { useSubgroups: false });
       expect(on.pipelines.subgroups).toBe(true);
       expect(off.pipelines.subgroups).toBe(false);
-      const prompts = observations();
+      const prompts = tomatoSaladObservations();
 
       // Which kernels each engine's forward runs: the subgroup RMSNorm and projections, or none of them.
       const layout = planScoring(prompts.map((p) => ({ promptTokens: on.tokenizer.encodePrompt(p.prompt), actionTokens: p.actions.map((a) => on.tokenizer.encodeAction(p.prompt, a)) })));
@@ -98,7 +80,7 @@ describe.skipIf(!ctx.features.subgroups)('the model with subgroup kernels on and
     const rng = new Rng(5);
     const adapter = initLoraAdapter(made.config, { r: 4, alpha: 8, dropout: 0, targets: [...LORA_TARGETS] }, rng);
     for (const m of adapter.modules) for (let i = 0; i < m.b.length; i++) m.b[i] = rng.normal() * 0.05; // nonzero B: every path carries gradient
-    const prompts = observations().map((o) => ({ promptTokens: engine.tokenizer.encodePrompt(o.prompt), actionTokens: o.actions.map((a) => engine.tokenizer.encodeAction(o.prompt, a)) }));
+    const prompts = tomatoSaladObservations().map((o) => ({ promptTokens: engine.tokenizer.encodePrompt(o.prompt), actionTokens: o.actions.map((a) => engine.tokenizer.encodeAction(o.prompt, a)) }));
     const layout = planScoring(prompts);
     const tokenGrads = Float32Array.from({ length: layout.logitRows.length }, () => rng.normal());
 
