@@ -29,13 +29,7 @@ const CHUNK: u32 = 256u;
 
 var<workgroup> x_tile: array<f32, 1024>; // TOKENS * CHUNK
 
-fn weight(index: u32) -> f32 {
-  if (params.weight_f16 == 1u) {
-    let pair = unpack2x16float(w[index / 2u]);
-    return select(pair.x, pair.y, (index & 1u) == 1u);
-  }
-  return bitcast<f32>(w[index]);
-}
+//! include "include/dense_weight.wgsl"
 
 @compute @workgroup_size(WG)
 fn matmul_dense(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {

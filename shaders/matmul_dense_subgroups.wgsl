@@ -39,13 +39,7 @@ const COLS: u32 = 4u;
 @group(0) @binding(2) var<storage, read> w: array<u32>;
 @group(0) @binding(3) var<storage, read_write> y: array<f32>;
 
-fn weight(index: u32) -> f32 {
-  if (params.weight_f16 == 1u) {
-    let pair = unpack2x16float(w[index / 2u]);
-    return select(pair.x, pair.y, (index & 1u) == 1u);
-  }
-  return bitcast<f32>(w[index]);
-}
+//! include "include/dense_weight.wgsl"
 
 //! include "include/subgroup_tile_reduce.wgsl"
 

@@ -38,14 +38,7 @@ const CHUNK: u32 = 256u;
 
 var<workgroup> x_tile: array<f32, 1024>; // TOKENS * CHUNK
 
-fn group_scale(n: u32, group: u32) -> f32 {
-  let index = n * (params.in_dim / 32u) + group;
-  if (params.scale_f16 == 1u) {
-    let pair = unpack2x16float(scales[index / 2u]);
-    return select(pair.x, pair.y, (index & 1u) == 1u);
-  }
-  return bitcast<f32>(scales[index]);
-}
+//! include "include/q4_weight.wgsl"
 
 @compute @workgroup_size(WG)
 fn matmul_q4(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
@@ -170,10 +163,6 @@ fn matmul_q4_input_grad(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_in
 // so each k is four vec4 multiply-adds, one per row.
 
 @group(0) @binding(7) var<storage, read> x4: array<vec4<f32>>;
-
-fn dequant4(words: vec4<u32>, j: u32, s: vec4<f32>) -> vec4<f32> {
-  return (vec4<f32>((words >> vec4<u32>(4u * j)) & vec4<u32>(0xFu)) - vec4<f32>(7.0)) * s;
-}
 
 @compute @workgroup_size(WG)
 fn matmul_q4_thread(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
