@@ -10,19 +10,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { GpuContext } from '../gpu/device';
 import { requestNodeGpuContext } from '../gpu/node-gpu';
 import { PipelineCache } from '../gpu/pipelines';
-import { Rng } from '../util/rng';
-import { LoraBackward } from './backward';
 import { LlamaEngine } from './engine';
-import { ScoringForward } from './forward';
-import { destroyLora, readLora, uploadLora } from './gpu-lora';
 import type { GpuLinear } from './kernels/linear';
-import { initLoraAdapter, LORA_TARGETS } from './lora';
 import { makeModel } from './make-model';
 import { scoreActions } from './reference/score';
-import { planScoring } from './scoring-layout';
 import { loadLlamaModel, memorySource, type ModelSource } from './weights';
 import { directorySource } from './weights-node';
-import { relativeError, tomatoSaladObservations } from './test-helpers';
+import { loraGradientCase, loraGradientsOnGpu, relativeError, tomatoSaladObservations } from './test-helpers';
 
 let ctx: GpuContext;
 beforeAll(async () => {
@@ -101,29 +95,12 @@ describe('a weight over the binding limit, split by rows', () => {
 
     it(`gives the unsplit LoRA gradients: ${name}`, async () => {
       const { whole, split } = await engines(source());
-      const rng = new Rng(5);
-      const adapter = initLoraAdapter(whole.config, { r: 4, alpha: 8, dropout: 0, targets: [...LORA_TARGETS] }, rng);
-      for (const m of adapter.modules) for (let i = 0; i < m.b.length; i++) m.b[i] = rng.normal() * 0.05; // nonzero B: every path carries gradient
-      const prompts = tomatoSaladObservations().map((o) => ({ promptTokens: whole.tokenizer.encodePrompt(o.prompt), actionTokens: o.actions.map((a) => whole.tokenizer.encodeAction(o.prompt, a)) }));
-      const layout = planScoring(prompts);
-      const tokenGrads = Float32Array.from({ length: layout.logitRows.length }, () => rng.normal());
-      const gradients = async (engine: LlamaEngine) => {
-        const pipelines = new PipelineCache(ctx.device, { subgroups: false });
-        const lora = uploadLora(ctx.device, adapter);
-        const forward = await ScoringForward.build(ctx.device, pipelines, engine.weights, layout, { lora, keepCheckpoints: true });
-        const { tokenLogprobs } = await forward.run();
-        const backward = await LoraBackward.build(ctx.device, pipelines, forward);
-        backward.run(tokenGrads);
-        const grads = await readLora(ctx.device, lora, 'grads');
-        const inputGrads = backward.kernelCalls.filter((c) => c.label.endsWith('_input_grad')).length;
-        backward.dispose();
-        forward.dispose();
-        destroyLora(lora);
-        return { grads, tokenLogprobs, inputGrads };
-      };
+      const c = loraGradientCase(whole);
+      const gradients = (engine: LlamaEngine) => loraGradientsOnGpu(ctx.device, new PipelineCache(ctx.device, { subgroups: false }), engine, c);
       const [a, b] = [await gradients(whole), await gradients(split)];
       // The split backward runs the lm_head input gradient once per chunk (and any other split weight's).
-      expect(b.inputGrads).toBeGreaterThanOrEqual(a.inputGrads + 2);
+      const inputGrads = (r: { backwardCalls: string[] }) => r.backwardCalls.filter((label) => label.endsWith('_input_grad')).length;
+      expect(inputGrads(b)).toBeGreaterThanOrEqual(inputGrads(a) + 2);
       let worstToken = 0;
       b.tokenLogprobs.forEach((v, i) => (worstToken = Math.max(worstToken, Math.abs(v - a.tokenLogprobs[i]))));
       let worstGrad = 0;

@@ -8,17 +8,13 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { requestNodeGpuContext } from '../gpu/node-gpu';
 import { PipelineCache } from '../gpu/pipelines';
-import { Rng } from '../util/rng';
-import { LoraBackward } from './backward';
 import { LlamaEngine } from './engine';
 import { ScoringForward } from './forward';
-import { destroyLora, readLora, uploadLora } from './gpu-lora';
-import { initLoraAdapter, LORA_TARGETS } from './lora';
 import { makeModel, type MakeModelOptions } from './make-model';
 import { scoreActions } from './reference/score';
 import { planScoring } from './scoring-layout';
 import { loadLlamaModel, memorySource } from './weights';
-import { relativeError, tomatoSaladObservations } from './test-helpers';
+import { loraGradientCase, loraGradientsOnGpu, relativeError, tomatoSaladObservations } from './test-helpers';
 
 // At collection time, so that the suite can be skipped by what the adapter has.
 const ctx = await requestNodeGpuContext();
@@ -77,29 +73,10 @@ describe.skipIf(!ctx.features.subgroups)('the model with subgroup kernels on and
     const made = makeModel({ seed: 8, ...models[0][1] });
     const engine = await LlamaEngine.load(ctx, memorySource(made.files, 'sg'));
     expect(engine.pipelines.subgroups).toBe(ctx.useSubgroups); // the default: hardware GPUs (this test builds its own caches)
-    const rng = new Rng(5);
-    const adapter = initLoraAdapter(made.config, { r: 4, alpha: 8, dropout: 0, targets: [...LORA_TARGETS] }, rng);
-    for (const m of adapter.modules) for (let i = 0; i < m.b.length; i++) m.b[i] = rng.normal() * 0.05; // nonzero B: every path carries gradient
-    const prompts = tomatoSaladObservations().map((o) => ({ promptTokens: engine.tokenizer.encodePrompt(o.prompt), actionTokens: o.actions.map((a) => engine.tokenizer.encodeAction(o.prompt, a)) }));
-    const layout = planScoring(prompts);
-    const tokenGrads = Float32Array.from({ length: layout.logitRows.length }, () => rng.normal());
-
-    const gradients = async (subgroups: boolean) => {
-      const pipelines = new PipelineCache(ctx.device, { subgroups });
-      const lora = uploadLora(ctx.device, adapter);
-      const forward = await ScoringForward.build(ctx.device, pipelines, engine.weights, layout, { lora, keepCheckpoints: true });
-      const { tokenLogprobs } = await forward.run();
-      const backward = await LoraBackward.build(ctx.device, pipelines, forward);
-      backward.run(tokenGrads);
-      const grads = await readLora(ctx.device, lora, 'grads');
-      const used = [...forward.kernelCalls].map((c) => c.pipeline.label);
-      backward.dispose();
-      forward.dispose();
-      destroyLora(lora);
-      return { grads, tokenLogprobs, used };
-    };
+    const c = loraGradientCase(engine);
+    const gradients = (subgroups: boolean) => loraGradientsOnGpu(ctx.device, new PipelineCache(ctx.device, { subgroups }), engine, c);
     const [withSg, without] = [await gradients(true), await gradients(false)];
-    expect(withSg.used).toContain('rmsnorm_subgroups.wgsl:rmsnorm_forward_subgroup');
+    expect(withSg.forwardPipelines).toContain('rmsnorm_subgroups.wgsl:rmsnorm_forward_subgroup');
     let worstToken = 0;
     withSg.tokenLogprobs.forEach((v, i) => (worstToken = Math.max(worstToken, Math.abs(v - without.tokenLogprobs[i]))));
     expect(worstToken).toBeLessThanOrEqual(1e-4);
