@@ -355,7 +355,7 @@ function storedBytes(dtype: TensorDtype): number {
 }
 
 /** Bytes on the GPU in this engine (gpu-weights.ts): q4 words and f16 matrices as stored; other floats widened to f32. */
-function gpuBytes(dtype: TensorDtype, shape: readonly number[]): number {
+export function gpuBytes(dtype: TensorDtype, shape: readonly number[]): number {
   if (dtype === 'uint32') return 4;
   if (dtype === 'float16' && shape.length === 2) return 2;
   return 4;

@@ -76,25 +76,44 @@ function splitGroup(name: string): string {
   return name.replace(/\.(q_weight|q_scale|weight)$/, '');
 }
 
-/** Each tensor's row chunks: per group (one linear weight), the same rows for every tensor in it. */
-function planUpload(cache: TensorCache, limit: number): Map<string, { rowStart: number; rows: number }[]> {
-  const groups = new Map<string, TensorRecord[]>();
-  for (const record of cache.tensors.values()) {
-    const group = splitGroup(record.name);
-    groups.set(group, [...(groups.get(group) ?? []), record]);
+/** A tensor as the upload splits it: its rows (a 1-D tensor is one row) and the bytes of one row on the GPU. */
+export interface RowTensor {
+  name: string;
+  rows: number;
+  rowBytes: number;
+}
+
+/**
+ * Each tensor's row chunks: per group (one linear weight's q_weight and q_scale), the same rows for every tensor
+ * in it. Shared by the upload and by the memory planner (memory-plan.ts), so both split alike.
+ */
+export function planWeightChunks(tensors: Iterable<RowTensor>, limit: number): Map<string, { rowStart: number; rows: number }[]> {
+  const groups = new Map<string, RowTensor[]>();
+  for (const t of tensors) {
+    const group = splitGroup(t.name);
+    groups.set(group, [...(groups.get(group) ?? []), t]);
   }
   const plan = new Map<string, { rowStart: number; rows: number }[]>();
-  for (const [group, records] of groups) {
-    const shapes = records.map(gpuRows);
+  for (const [group, members] of groups) {
     // A linear weight's tensors share N rows, so one plan fits all; anything else that met here is planned alone.
-    if (shapes.every((r) => r.rows === shapes[0].rows)) {
-      const chunks = planRowChunks(group, shapes[0].rows, shapes.map((r) => r.rowBytes), limit);
-      for (const r of records) plan.set(r.name, chunks);
+    if (members.every((t) => t.rows === members[0].rows)) {
+      const chunks = planRowChunks(group, members[0].rows, members.map((t) => t.rowBytes), limit);
+      for (const t of members) plan.set(t.name, chunks);
     } else {
-      records.forEach((r, i) => plan.set(r.name, planRowChunks(r.name, shapes[i].rows, [shapes[i].rowBytes], limit)));
+      for (const t of members) plan.set(t.name, planRowChunks(t.name, t.rows, [t.rowBytes], limit));
     }
   }
   return plan;
+}
+
+/** The upload's chunks of every tensor of the cache. */
+function planUpload(cache: TensorCache, limit: number): Map<string, { rowStart: number; rows: number }[]> {
+  return planWeightChunks([...cache.tensors.values()].map((record) => ({ name: record.name, ...gpuRows(record) })), limit);
+}
+
+/** Bytes of the GPU buffer of `rows` rows: whole words, at least one (uploadTensor's rounding). */
+export function chunkBufferBytes(rows: number, rowBytes: number): number {
+  return Math.max(4, Math.ceil((rows * rowBytes) / 4) * 4);
 }
 
 export async function uploadLlamaWeights(
@@ -142,7 +161,7 @@ function uploadTensor(device: GPUDevice, record: TensorRecord, shardBytes: Uint8
     for (const { rowStart, rows } of chunks) {
       const part = data.subarray(rowStart * rowBytes, (rowStart + rows) * rowBytes);
       const label = chunks.length > 1 ? `${record.name} rows ${rowStart}..${rowStart + rows}` : record.name;
-      const size = Math.max(4, Math.ceil(part.byteLength / 4) * 4);
+      const size = chunkBufferBytes(rows, rowBytes);
       const buffer = device.createBuffer({ label, size, usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST, mappedAtCreation: true });
       new Uint8Array(buffer.getMappedRange()).set(part);
       buffer.unmap();

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { catalogConfig } from './catalog';
 import type { LlamaConfig } from './config';
 import { LORA_TARGETS } from './lora';
-import { planTrainingMemory, type MemoryPlan } from './memory-plan';
+import { largestWeightBuffer, planTrainingMemory, type MemoryPlan } from './memory-plan';
 
 const GiB = 2 ** 30;
 const batch = { prompts: 4, promptTokens: 200, actions: 8, actionTokens: 5 };
@@ -76,6 +76,25 @@ describe('training memory plan', () => {
     ].reduce((s, [inDim, out]) => s + 4 * (inDim + out), 0);
     expect(plan.loraParams).toBe(c.layers * perLayer);
     expect(term(plan, 'layer: LoRA intermediates u = x A^T')).toBe(7 * plan.rows * 4 * 4);
+  });
+
+  it('largest buffer: a weight over the binding limit counts as its largest row chunk, as gpu-weights.ts uploads it', () => {
+    // Llama-3.1-8B: the embedding's q_weight [128256, 4096 / 8] u32 is 250.5 MiB; rows of 2 KiB. A small batch,
+    // so no activation comes near.
+    const llama3 = catalogConfig('Llama-3.1-8B-Instruct-q4f16_1-MLC');
+    const small = { prompts: 1, promptTokens: 50, actions: 2, actionTokens: 3 };
+    const rowBytes = (llama3.hidden / 8) * 4;
+    expect(planTrainingMemory(llama3, { batch: small, maxBindingBytes: 2 ** 30 }).largestBuffer).toEqual({ name: 'weight model.embed_tokens.q_weight', bytes: 128256 * rowBytes });
+    // WebGPU's default 128 MiB binding: 2 chunks, the first of 65536 rows (exactly 128 MiB); the default option.
+    const chunked = { name: 'weight model.embed_tokens.q_weight rows 0..65536 (1 of 2 chunks)', bytes: 65536 * rowBytes };
+    expect(planTrainingMemory(llama3, { batch: small }).largestBuffer).toEqual(chunked);
+    expect(planTrainingMemory(llama3, { batch: small, maxBindingBytes: 128 * 2 ** 20 }).largestBuffer).toEqual(chunked);
+    // 100 MB: floor(100e6 / 2048) = 48828 rows a chunk, 3 chunks.
+    expect(largestWeightBuffer(llama3, 100e6)).toEqual({ name: 'weight model.embed_tokens.q_weight rows 0..48828 (1 of 3 chunks)', bytes: 48828 * rowBytes });
+    // The default batch's gate_up [960, 2 x 14336] f32 (105 MiB) is larger than a 64 MiB weight chunk.
+    expect(planTrainingMemory(llama3, { batch, maxBindingBytes: 64 * 2 ** 20 }).largestBuffer).toEqual({ name: 'gate_up [R, 2I]', bytes: 960 * 2 * 14336 * 4 });
+    // Llama-2-7b's largest tensor (an untied 32000 x 4096 q4 embedding, 62.5 MiB) fits the default limit whole.
+    expect(largestWeightBuffer(llama2, 128 * 2 ** 20)).toEqual({ name: 'weight model.embed_tokens.q_weight', bytes: (32000 * 4096) / 2 });
   });
 
   it('rejects impossible batches', () => {

@@ -27,9 +27,11 @@
  *     during an update (frozen model, adapter off): they are computed at rollout and cached, so critic training
  *     is the MLP alone on [B_v, D].
  */
-import { estimateSizes } from './catalog';
+import { estimateSizes, gpuBytes } from './catalog';
 import type { LlamaConfig } from './config';
+import { chunkBufferBytes, planWeightChunks } from './gpu-weights';
 import { DEFAULT_LORA_CONFIG, loraSlice, type LoraTarget } from './lora';
+import { elementCount, expectedLlamaTensors } from './tensor-cache';
 
 export interface TrainingBatch {
   /** P: prompts per micro-batch. */
@@ -50,6 +52,12 @@ export interface MemoryPlanOptions {
   criticHidden?: readonly number[];
   /** Rows of a value minibatch (default 32 = 128 / 4, the paper's). */
   criticBatch?: number;
+  /**
+   * Bytes one GPU buffer may hold (min(maxStorageBufferBindingSize, maxBufferSize) of the device): a weight
+   * larger than this is uploaded in row chunks. Default 128 MiB, WebGPU's default binding limit (every adapter
+   * gives at least that).
+   */
+  maxBindingBytes?: number;
 }
 
 export type MemoryCategory = 'weights' | 'activations' | 'optimizer';
@@ -78,8 +86,9 @@ export interface MemoryPlan {
   loraParams: number;
   criticParams: number;
   /**
-   * The largest single buffer: an activation must fit maxStorageBufferBindingSize; a weight larger than that
-   * is uploaded in row chunks (gpu-weights.ts), so its entry here is the whole tensor, an upper bound.
+   * The largest single buffer: a weight's largest row chunk as gpu-weights.ts uploads it under
+   * `maxBindingBytes` (the whole tensor when it fits one buffer), or an activation of this micro-batch (an
+   * activation over the limit makes the engine run the micro-batch as several passes: batch-plan.ts).
    */
   largestBuffer: { name: string; bytes: number };
   breakdown: MemoryTerm[];
@@ -180,8 +189,9 @@ export function planTrainingMemory(config: LlamaConfig, options: MemoryPlanOptio
   const activationBytes = sum('activations');
   const optimizerBytes = sum('optimizer');
 
+  const weight = largestWeightBuffer(config, options.maxBindingBytes ?? WEBGPU_DEFAULT_BINDING_BYTES);
   const buffers: [string, number][] = [
-    [`weight ${sizes.largestTensor}`, sizes.largestTensorBytes],
+    [weight.name, weight.bytes],
     ['gate_up [R, 2I]', f32([R, 2 * I])],
     ['attention probabilities [nh, R, K]', f32([nh, R, K])],
     ['logits [J, V]', f32([J, V])],
@@ -201,6 +211,31 @@ export function planTrainingMemory(config: LlamaConfig, options: MemoryPlanOptio
     largestBuffer: { name: largestName, bytes: largestBytes },
     breakdown: terms,
   };
+}
+
+/** WebGPU's default maxStorageBufferBindingSize: what a device gives when asked for nothing more. */
+export const WEBGPU_DEFAULT_BINDING_BYTES = 128 * 2 ** 20;
+
+/**
+ * The largest GPU buffer of any weight: planWeightChunks splits the tensors as the upload does, and a chunked
+ * tensor's first chunk is its largest (all chunks but the last are full).
+ */
+export function largestWeightBuffer(config: LlamaConfig, maxBindingBytes: number): { name: string; bytes: number } {
+  const tensors = expectedLlamaTensors(config).map((t) => {
+    const rows = t.shape.length >= 2 ? t.shape[0] : 1;
+    return { name: t.name, rows, rowBytes: (elementCount(t.shape) * gpuBytes(t.dtype, t.shape)) / rows };
+  });
+  const plan = planWeightChunks(tensors, Math.floor(maxBindingBytes / 4) * 4);
+  let largest = { name: '', bytes: 0 };
+  for (const t of tensors) {
+    const chunks = plan.get(t.name)!;
+    const bytes = chunkBufferBytes(chunks[0].rows, t.rowBytes);
+    if (bytes > largest.bytes) {
+      const part = chunks.length > 1 ? ` rows 0..${chunks[0].rows} (1 of ${chunks.length} chunks)` : '';
+      largest = { name: `weight ${t.name}${part}`, bytes };
+    }
+  }
+  return largest;
 }
 
 /** "4.69 GiB" style. */
