@@ -4,16 +4,19 @@
  * score() runs every prompt once and all of its actions in the same pass, attending to the shared prompt
  * (scoring-layout.ts, forward.ts), and returns per action the token ids, summed log-prob, token and word
  * counts, the three policies (spec section 1), and per prompt the final-norm hidden state of its last token
- * (the critic's input). Several prompts (parallel environments) go in one call.
+ * (the critic's input). Several prompts (parallel environments) go in one call; a call larger than the GPU's
+ * buffer or dispatch limits runs as several passes (batch-plan.ts) with the same results.
  */
 import { ModelFormatError } from './errors';
 import type { LlamaConfig } from './config';
 import type { GpuContext } from '../gpu/device';
 import { PipelineCache } from '../gpu/pipelines';
+import { deviceBatchLimits, groupRequests, mergeGroupResults, planBatchGroups, requestSizes, type BatchGroup, type BatchLimits, type GroupResult, type PromptLogprobs } from './batch-plan';
 import { ScoringForward, type GpuModelWeights } from './forward';
+import type { GpuLora } from './gpu-lora';
 import { destroyGpuWeights, uploadLlamaWeights, type UploadProgress } from './gpu-weights';
 import { configInvFreq } from './rope';
-import { planScoring } from './scoring-layout';
+import { planScoring, type ScoringRequest } from './scoring-layout';
 import { checkShardBytes } from './tensor-cache';
 import { LlmTokenizer } from './tokenizer';
 import { countWords } from '../util/words';
@@ -56,10 +59,18 @@ export interface LoadEngineOptions {
    * split by rows (gpu-weights.ts). For tests, which force the split on small models.
    */
   maxBindingBytes?: number;
+  /**
+   * Bytes one activation buffer may hold (logits, gate_up, qkv, residual), when smaller than the device's
+   * limits: a batch that needs more runs as several passes (batch-plan.ts). For tests, which force the split on
+   * small models. Separate from maxBindingBytes, which caps the weights.
+   */
+  maxActivationBytes?: number;
 }
 
 export class LlamaEngine {
   readonly pipelines: PipelineCache;
+  /** What one forward pass may allocate and dispatch; larger batches are split to fit. */
+  readonly batchLimits: BatchLimits;
 
   private constructor(
     readonly gpu: GpuContext,
@@ -67,8 +78,10 @@ export class LlamaEngine {
     readonly tokenizer: LlmTokenizer,
     readonly weights: GpuModelWeights,
     useSubgroups: boolean,
+    maxActivationBytes?: number,
   ) {
     this.pipelines = new PipelineCache(gpu.device, { subgroups: useSubgroups });
+    this.batchLimits = deviceBatchLimits(gpu.device, maxActivationBytes);
   }
 
   static async load(gpu: GpuContext, source: ModelSource, options: LoadEngineOptions = {}): Promise<LlamaEngine> {
@@ -87,7 +100,7 @@ export class LlamaEngine {
       return bytes;
     };
     const weights = await uploadLlamaWeights(gpu.device, config, cache, readShard, configInvFreq(config), { onProgress: options.onProgress, maxBindingBytes: options.maxBindingBytes });
-    return new LlamaEngine(gpu, config, tokenizer, weights, options.useSubgroups ?? gpu.useSubgroups);
+    return new LlamaEngine(gpu, config, tokenizer, weights, options.useSubgroups ?? gpu.useSubgroups, options.maxActivationBytes);
   }
 
   /** Scores each prompt's actions; `mode: 'separate'` runs every prompt + action on its own (for comparison). */
@@ -102,35 +115,52 @@ export class LlamaEngine {
       }
       return { prompt, actions, promptTokenIds, actionTokenIds };
     });
-    const layout = planScoring(
+    const scored = await this.forwardScores(
       tokenized.map((t) => ({ promptTokens: t.promptTokenIds, actionTokens: t.actionTokenIds })),
-      mode,
+      { mode },
     );
-    const forward = await ScoringForward.build(this.gpu.device, this.pipelines, this.weights, layout);
-    try {
-      const { tokenLogprobs, lastPromptHidden } = await forward.run();
-      const D = this.config.hidden;
-      return tokenized.map((t, p) => {
-        const actions = t.actions.map((text, k) => {
-          const { first, count } = layout.actionLogitRanges[p][k];
-          const lps = Array.from(tokenLogprobs.subarray(first, first + count));
-          return { text, tokenIds: t.actionTokenIds[k], tokenLogprobs: lps, logprob: lps.reduce((a, b) => a + b, 0), nTokens: count, nWords: countWords(text) };
-        });
-        return {
-          prompt: t.prompt,
-          promptTokenIds: t.promptTokenIds,
-          actions,
-          policy: {
-            sum: Array.from(actionDistribution(actions, 'sum').probs),
-            token: Array.from(actionDistribution(actions, 'token').probs),
-            word: Array.from(actionDistribution(actions, 'word').probs),
-          },
-          critic: lastPromptHidden.slice(p * D, (p + 1) * D),
-        };
+    return tokenized.map((t, p) => {
+      const actions = t.actions.map((text, k) => {
+        const lps = Array.from(scored[p].actionTokenLogprobs[k]);
+        return { text, tokenIds: t.actionTokenIds[k], tokenLogprobs: lps, logprob: lps.reduce((a, b) => a + b, 0), nTokens: lps.length, nWords: countWords(text) };
       });
-    } finally {
-      forward.dispose();
+      return {
+        prompt: t.prompt,
+        promptTokenIds: t.promptTokenIds,
+        actions,
+        policy: {
+          sum: Array.from(actionDistribution(actions, 'sum').probs),
+          token: Array.from(actionDistribution(actions, 'token').probs),
+          word: Array.from(actionDistribution(actions, 'word').probs),
+        },
+        critic: scored[p].lastPromptHidden,
+      };
+    });
+  }
+
+  /** The passes that score `requests` within this GPU's limits (one when they fit): groups of prompts or of one prompt's actions. */
+  planGroups(requests: readonly ScoringRequest[], mode: 'shared' | 'separate' = 'shared'): BatchGroup[] {
+    return planBatchGroups(requestSizes(requests), this.config, this.batchLimits, mode);
+  }
+
+  /**
+   * Per prompt, every action's token log-probs and the prompt's last hidden state, with `lora` added when given:
+   * one forward pass per group of planGroups, each built, run and released in turn, so only one group's
+   * activations exist at a time. The results equal one pass over all the requests (batch-plan.ts).
+   */
+  async forwardScores(requests: readonly ScoringRequest[], options: { mode?: 'shared' | 'separate'; lora?: GpuLora | null } = {}): Promise<PromptLogprobs[]> {
+    const mode = options.mode ?? 'shared';
+    const results: GroupResult[] = [];
+    for (const group of this.planGroups(requests, mode)) {
+      const layout = planScoring(groupRequests(requests, group), mode);
+      const forward = await ScoringForward.build(this.gpu.device, this.pipelines, this.weights, layout, { lora: options.lora, limits: this.batchLimits });
+      try {
+        results.push({ group, layout, ...(await forward.run()) });
+      } finally {
+        forward.dispose();
+      }
     }
+    return mergeGroupResults(requestSizes(requests), results, this.config.hidden);
   }
 
   dispose(): void {

@@ -23,6 +23,7 @@
 import { createStorageBuffer, readFloat32 } from '../gpu/buffers';
 import { disposeCalls, encodeCalls, type KernelCall } from '../gpu/kernel';
 import type { PipelineCache } from '../gpu/pipelines';
+import { checkBatchFits, deviceBatchLimits, type BatchLimits } from './batch-plan';
 import { loraForwardCalls, type GpuLora, type GpuLoraModule } from './gpu-lora';
 import { addOutCall, attentionCall, gatherRowsCall, logSoftmaxGatherCall, ropeCall, siluMulCall } from './kernels/forward-ops';
 import { embeddingCall, linearCall, type GpuLinear } from './kernels/linear';
@@ -140,44 +141,19 @@ export async function layerForwardCalls(
   return calls;
 }
 
-export class BatchTooLargeError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'BatchTooLargeError';
-  }
-}
-
-/**
- * Refuses, before anything is allocated, a batch whose largest buffer or dispatch exceeds what this adapter
- * allows (R rows through the model, J scored tokens), saying which buffer and what to do.
- */
-export function checkBatchFits(device: GPUDevice, shape: ModelShape, rows: number, logitRows: number): void {
-  const { hidden: D, intermediate: I, heads: H, kvHeads: KVH, headDim: hd, vocabSize: V } = shape;
-  const limit = Math.min(device.limits.maxStorageBufferBindingSize, device.limits.maxBufferSize);
-  const buffers: [string, number][] = [
-    ['logits [scored tokens, vocab]', logitRows * V * 4],
-    ['gate_up [rows, 2 x intermediate]', rows * 2 * I * 4],
-    ['qkv [rows, (heads + 2 kv heads) x head_dim]', rows * (H + 2 * KVH) * hd * 4],
-    ['residual [rows, hidden]', rows * D * 4],
-  ];
-  for (const [name, bytes] of buffers) {
-    if (bytes > limit) {
-      throw new BatchTooLargeError(
-        `this batch needs a ${name} buffer of ${(bytes / 2 ** 20).toFixed(1)} MiB but this GPU allows ${(limit / 2 ** 20).toFixed(1)} MiB per buffer: score fewer prompts or actions per call (smaller micro-batches)`,
-      );
-    }
-  }
-  const maxGroups = device.limits.maxComputeWorkgroupsPerDimension;
-  if (rows > maxGroups || logitRows > maxGroups) {
-    throw new BatchTooLargeError(`this batch has ${Math.max(rows, logitRows)} rows but a dispatch allows ${maxGroups}: use smaller micro-batches`);
-  }
-}
+// The batch limits live with the planner that splits batches to fit them; re-exported for existing callers.
+export { BatchTooLargeError, checkBatchFits } from './batch-plan';
 
 export interface ScoringForwardOptions {
   /** Add this adapter into the projections (null or absent: the frozen model). */
   lora?: GpuLora | null;
   /** Keep each layer's input and the logits for the backward pass. */
   keepCheckpoints?: boolean;
+  /**
+   * What one pass may allocate and dispatch (default: the device's). A layout over them is refused
+   * (BatchTooLargeError); callers split first (batch-plan.ts; LlamaEngine.forwardScores, LoraTrainer).
+   */
+  limits?: BatchLimits;
 }
 
 export class ScoringForward {
@@ -250,7 +226,7 @@ export class ScoringForward {
     const J = layout.logitRows.length;
     const P = layout.lastPromptRows.length;
     for (const t of layout.tokens) if (t >= V) throw new Error(`token id ${t} is outside the model's vocabulary of ${V}`);
-    checkBatchFits(ctx.device, shape, R, J);
+    checkBatchFits(this.options.limits ?? deviceBatchLimits(ctx.device), shape, R, J);
 
     let maxPosition = 0;
     for (const p of layout.positions) maxPosition = Math.max(maxPosition, p);

@@ -4,19 +4,22 @@
  * backward to accumulate LoRA gradients, and step AdamW (global-norm clipping, non-finite skip) on the GPU.
  *
  * One micro-batch = several prompts with their actions, laid out sharing each prompt (scoring-layout.ts).
- * The caller drives accumulation: accumulate() any number of micro-batches, then step().
+ * The caller drives accumulation: accumulate() any number of micro-batches, then step(). A micro-batch over
+ * the GPU's buffer or dispatch limits runs as several passes (batch-plan.ts) whose gradients add up in the
+ * same gradient buffers to the unsplit micro-batch's.
  */
 import type { Normalization } from '../rl/config';
 import { actionDistribution, type ActionDistribution } from '../rl/policy';
 import { Rng } from '../util/rng';
 import { countWords } from '../util/words';
 import { LoraBackward } from './backward';
+import { groupRequests, groupTokenGrads, mergeGroupResults, requestSizes, type BatchGroup, type GroupResult, type PromptLogprobs } from './batch-plan';
 import type { LlamaEngine } from './engine';
 import { ScoringForward } from './forward';
 import { destroyLora, readLora, uploadLora, type GpuLora } from './gpu-lora';
 import { DEFAULT_LORA_CONFIG, initLoraAdapter, type LoraAdapter, type LoraConfig } from './lora';
 import { GpuAdam, type OptimizerConfig, type StepInfo } from './optimizer';
-import { planScoring, type ScoringLayout } from './scoring-layout';
+import { planScoring, type ScoringLayout, type ScoringRequest } from './scoring-layout';
 
 export interface PolicyRequest {
   prompt: string;
@@ -64,19 +67,19 @@ export class LoraTrainer {
     return new LoraTrainer(engine, adapter, { ...DEFAULT_LORA_OPTIMIZER, ...options.optimizer });
   }
 
-  private tokenize(requests: readonly PolicyRequest[]): { layout: ScoringLayout; nTokens: number[][]; nWords: number[][] } {
+  private tokenize(requests: readonly PolicyRequest[]): { encoded: ScoringRequest[]; nTokens: number[][]; nWords: number[][] } {
     const tok = this.engine.tokenizer;
     const encoded = requests.map(({ prompt, actions }) => ({ promptTokens: tok.encodePrompt(prompt), actionTokens: actions.map((a) => tok.encodeAction(prompt, a)) }));
     return {
-      layout: planScoring(encoded),
+      encoded,
       nTokens: encoded.map((e) => e.actionTokens.map((t) => t.length)),
       nWords: requests.map((r) => r.actions.map(countWords)),
     };
   }
 
-  private scoresOf(layout: ScoringLayout, tokenLogprobs: Float32Array, nTokens: number[][], nWords: number[][]): AdaptedScores[] {
-    return layout.actionLogitRanges.map((ranges, p) => {
-      const logprobs = ranges.map(({ first, count }) => tokenLogprobs.subarray(first, first + count).reduce((a, b) => a + b, 0));
+  private scoresOf(scored: readonly PromptLogprobs[], nTokens: number[][], nWords: number[][]): AdaptedScores[] {
+    return scored.map(({ actionTokenLogprobs }, p) => {
+      const logprobs = actionTokenLogprobs.map((lps) => lps.reduce((a, b) => a + b, 0));
       const scores = logprobs.map((logprob, k) => ({ logprob, nTokens: nTokens[p][k], nWords: nWords[p][k] }));
       return { logprobs, nTokens: nTokens[p], nWords: nWords[p], distribution: (mode: Normalization) => actionDistribution(scores, mode) };
     });
@@ -84,37 +87,48 @@ export class LoraTrainer {
 
   /** Scores with the adapter on (no gradients kept). */
   async score(requests: readonly PolicyRequest[]): Promise<AdaptedScores[]> {
-    const { layout, nTokens, nWords } = this.tokenize(requests);
-    const forward = await ScoringForward.build(this.engine.gpu.device, this.engine.pipelines, this.engine.weights, layout, { lora: this.lora });
-    try {
-      return this.scoresOf(layout, (await forward.run()).tokenLogprobs, nTokens, nWords);
-    } finally {
-      forward.dispose();
-    }
+    const { encoded, nTokens, nWords } = this.tokenize(requests);
+    return this.scoresOf(await this.engine.forwardScores(encoded, { lora: this.lora }), nTokens, nWords);
   }
 
   /**
    * One micro-batch: forward with the adapter, then `lossGrad(scores)` returns dL/dS[p][k] (the gradient of
    * the caller's loss with respect to each action's summed log-prob), and the backward accumulates the LoRA
    * gradients. Returns the scores the loss saw.
+   *
+   * A micro-batch over the GPU's limits runs as the engine's groups (LlamaEngine.planGroups): every group's
+   * forward first, keeping its checkpoints, so that the loss sees the whole micro-batch's scores at once (its
+   * normalization, e.g. advantage normalization over a minibatch, spans every group); then each group's
+   * backward with its share of dL/dS. The backward is linear in dL/dS and the LoRA gradients accumulate (+=),
+   * so the sum over groups is the unsplit gradient, up to the order of the sums over rows. The activations of
+   * all groups are alive until the last backward, as one unsplit pass's would be.
    */
   async accumulate(requests: readonly PolicyRequest[], lossGrad: (scores: AdaptedScores[]) => ArrayLike<number>[]): Promise<AdaptedScores[]> {
     const { device } = this.engine.gpu;
-    const { layout, nTokens, nWords } = this.tokenize(requests);
-    const forward = await ScoringForward.build(device, this.engine.pipelines, this.engine.weights, layout, { lora: this.lora, keepCheckpoints: true });
+    const { encoded, nTokens, nWords } = this.tokenize(requests);
+    const passes: { group: BatchGroup; layout: ScoringLayout; forward: ScoringForward }[] = [];
     let backward: LoraBackward | undefined;
     try {
-      const scores = this.scoresOf(layout, (await forward.run()).tokenLogprobs, nTokens, nWords);
+      const results: GroupResult[] = [];
+      for (const group of this.engine.planGroups(encoded)) {
+        const layout = planScoring(groupRequests(encoded, group));
+        const forward = await ScoringForward.build(device, this.engine.pipelines, this.engine.weights, layout, { lora: this.lora, keepCheckpoints: true, limits: this.engine.batchLimits });
+        passes.push({ group, layout, forward });
+        results.push({ group, layout, ...(await forward.run()) });
+      }
+      const scores = this.scoresOf(mergeGroupResults(requestSizes(encoded), results, this.engine.config.hidden), nTokens, nWords);
       const dLdS = lossGrad(scores);
-      const tokenGrads = new Float32Array(layout.logitRows.length);
-      layout.actionLogitRanges.forEach((ranges, p) => ranges.forEach(({ first, count }, k) => tokenGrads.fill(dLdS[p][k], first, first + count)));
-      backward = await LoraBackward.build(device, this.engine.pipelines, forward);
-      backward.run(tokenGrads);
-      await device.queue.onSubmittedWorkDone();
+      for (const { group, layout, forward } of passes) {
+        backward = await LoraBackward.build(device, this.engine.pipelines, forward);
+        backward.run(groupTokenGrads(group, layout, dLdS));
+        await device.queue.onSubmittedWorkDone();
+        backward.dispose();
+        backward = undefined;
+      }
       return scores;
     } finally {
       backward?.dispose();
-      forward.dispose();
+      passes.forEach((p) => p.forward.dispose());
     }
   }
 

@@ -1,13 +1,12 @@
 /**
  * Scoring one prompt's actions with a LoRA adapter on the engine, without a trainer (no optimizer moments):
  * the same shared-prompt pass as LlamaEngine.score, with the adapter added into the projections
- * (ScoringForward's `lora` option). The frozen model goes through LlamaEngine.score itself.
+ * (LlamaEngine.forwardScores' `lora` option, split into passes that fit the GPU's limits like score's). The frozen
+ * model goes through LlamaEngine.score itself.
  */
 import type { LlamaEngine } from '../llm/engine';
-import { ScoringForward } from '../llm/forward';
 import { destroyLora, uploadLora, type GpuLora } from '../llm/gpu-lora';
 import type { LoraAdapter } from '../llm/lora';
-import { planScoring } from '../llm/scoring-layout';
 import { actionDistribution } from '../rl/policy';
 import { countWords } from '../util/words';
 import type { ScorerResult } from './agent-host';
@@ -38,18 +37,11 @@ export async function scoreOnEngine(engine: LlamaEngine, lora: GpuLora | null, p
   if (longest > engine.config.contextWindow) {
     throw new Error(`score: prompt + action is ${longest} tokens, longer than the model's context window of ${engine.config.contextWindow}`);
   }
-  const layout = planScoring([{ promptTokens, actionTokens }]);
-  const forward = await ScoringForward.build(engine.gpu.device, engine.pipelines, engine.weights, layout, { lora });
-  try {
-    const { tokenLogprobs } = await forward.run();
-    const scored = actions.map((text, k) => {
-      const { first, count } = layout.actionLogitRanges[0][k];
-      const logprob = tokenLogprobs.subarray(first, first + count).reduce((a, b) => a + b, 0);
-      return { text, logprob, nTokens: count, nWords: countWords(text) };
-    });
-    const policy = (mode: 'sum' | 'token' | 'word') => Array.from(actionDistribution(scored, mode).probs);
-    return { actions: scored, policy: { sum: policy('sum'), token: policy('token'), word: policy('word') }, promptTokens: promptTokens.length };
-  } finally {
-    forward.dispose();
-  }
+  const [{ actionTokenLogprobs }] = await engine.forwardScores([{ promptTokens, actionTokens }], { lora });
+  const scored = actions.map((text, k) => {
+    const lps = actionTokenLogprobs[k];
+    return { text, logprob: lps.reduce((a, b) => a + b, 0), nTokens: lps.length, nWords: countWords(text) };
+  });
+  const policy = (mode: 'sum' | 'token' | 'word') => Array.from(actionDistribution(scored, mode).probs);
+  return { actions: scored, policy: { sum: policy('sum'), token: policy('token'), word: policy('word') }, promptTokens: promptTokens.length };
 }
