@@ -2,35 +2,46 @@
  * GPU memory of one TWOSOME training step (actor forward + backward with LoRA, critic head, optimizers),
  * computed from the architecture and the micro-batch alone: nothing is allocated. Platform-neutral.
  *
- * Conventions (what the GPU trainer is planned to do; every term below is one buffer or one group of buffers):
+ * Every term is one GPU storage buffer, or a group of them, that the engine allocates, with the engine's shape
+ * and label; memory-plan.gpu.test.ts records every buffer of a real training step on the micro model and checks
+ * the sums and the largest buffer against this plan, byte for byte.
+ *
+ * Conventions:
  *   - Rows: a micro-batch of P prompts of T tokens (BOS included), each with N actions of n tokens, in the
- *     SHARED layout (scoring-layout.ts): R = P (T + N n) rows; the logits are needed at J = P N n rows.
- *     An attention row reads at most K = T + n keys (its prompt, then its own action's earlier tokens).
- *   - All activations and gradients are float32 (4 bytes); indices are u32.
- *   - Activation checkpointing per layer: the forward keeps each layer's input [R, D] (L of them) and the
- *     final residual [R, D]; the backward recomputes ONE layer at a time from its stored input (its full
- *     activation set, below) and runs that layer's backward. The per-layer activation and gradient buffers
- *     are a workspace allocated once and reused by every layer (forward and backward), so they count once.
- *   - Within the workspace nothing is shared except what the schedule below makes dead (upper bound):
- *       backward of a layer: dh = dx·Wdown (+LoRA) -> dgu = silu'(...) -> dmn = dgu·Wgu (+LoRA)
- *       -> dxm = rmsnorm'(dmn) + dx -> datt = dxm·Wo (+LoRA) -> dqkv = attention'(datt) -> rope' in place
- *       -> dxn = dqkv·Wqkv (+LoRA) into dmn's buffer -> dx_in = rmsnorm'(dxn) + dxm into dx's buffer.
- *   - Attention stores its probabilities [nh, R, K] for the backward (a plain kernel; a flash-style backward
- *     that keeps only the row log-sum-exp would need less), and the backward its dS [nh, R, K].
- *   - Frozen weights are used as stored (q4 words, scales) by both passes: the input gradient dx = dy·W reads
- *     the same buffers, with no transposed or dequantized copy.
- *   - Everything listed is live at the peak (the backward of a layer, with logits and optimizer state
- *     allocated): peak = weights + activations + optimizer, a conservative sum. The critic's phase (value
- *     minibatches) is counted as if concurrent with the actor's; its terms are small. The rollout's inference
- *     buffers (ScoringForward) are assumed released, or replaced by this workspace, which is a superset.
- *   - The critic's input features (final-norm hidden state of the last prompt token, LoRA off) do not change
- *     during an update (frozen model, adapter off): they are computed at rollout and cached, so critic training
- *     is the MLP alone on [B_v, D].
+ *     SHARED layout (scoring-layout.ts): R = P (T + N n) rows, J = P N n logit rows. Prompt row i attends to
+ *     i + 1 keys and action token j to T + j + 1, so the attention backward's key-reader lists hold
+ *     P (T (T + 1) / 2 + N (n T + n (n + 1) / 2)) row indices. For a real batch, with T and n its longest
+ *     prompt and action and N its most actions, every term is an upper bound of that batch's buffer.
+ *   - Activations and gradients are f32, indices u32: every buffer is a whole number of 4-byte words, which is
+ *     what createStorageBuffer allocates (it rounds up to 4 bytes, never more), so the sums are exact.
+ *   - The peak is the actor's backward (LoraTrainer.accumulate), where all of this is live at once:
+ *       weights    the frozen model as gpu-weights.ts holds it (q4 words, scales as stored, norms f32);
+ *       forward    ScoringForward with keepCheckpoints: the layout, every layer's input x_0..x_L (activation
+ *                  checkpointing), ONE layer's activation scratch (the backward recomputes each layer into the
+ *                  same buffers), the final norm, the gathered rows and logits [J, V]. Attention is
+ *                  flash-style: it keeps each row's log-sum-exp [R, H], never probabilities [H, R, K];
+ *       backward   LoraBackward: dlogits [J, V], one layer's gradients (reused by every layer, with a scratch
+ *                  for the recomputed layer output), delta [R, H], and the CSR transposes of the logit-row
+ *                  gather and of the attention's keys (u32);
+ *       LoRA       A, B, dA, dB and AdamW's m, v, norm partials and info (LoraTrainer);
+ *       critic     W, dW and Adam's state (GpuTwosomeCritic), and its pass over a value minibatch of B_v rows
+ *                  (features [B_v, D], activations, gradients), which it keeps once planned.
+ *     peak = weights + activations + optimizer.
+ *   - Not counted: the kernel calls' uniform parameter buffers (16-48 bytes, one per call: 5.6 KiB in all for
+ *     the micro model's 2 layers with q, v LoRA, ~100 KiB for a 32-layer model), readback staging buffers (freed
+ *     as soon as read), the critic's pass for the rollout's batch size (numEnvs rows; kept like the minibatch
+ *     one, but the plan does not know numEnvs), and anything on the CPU.
+ *   - A micro-batch over the GPU's limits runs as several passes (batch-plan.ts) that keep every pass's forward
+ *     and one pass's backward at once: about this plan's figure (less backward, plus the prompt rows a split
+ *     prompt repeats), which the plan does not model.
+ *   - The critic's input features (final-norm hidden state of the last prompt token, LoRA off) are computed
+ *     with the engine's scoring pass at rollout (released after each call) and memoized on the CPU.
  */
 import { estimateSizes, gpuBytes } from './catalog';
 import type { LlamaConfig } from './config';
 import { chunkBufferBytes, planWeightChunks } from './gpu-weights';
 import { DEFAULT_LORA_CONFIG, loraSlice, type LoraTarget } from './lora';
+import { ADAM_INFO_WORDS, normPartialSlots } from './optimizer';
 import { elementCount, expectedLlamaTensors } from './tensor-cache';
 
 export interface TrainingBatch {
@@ -65,7 +76,7 @@ export type MemoryCategory = 'weights' | 'activations' | 'optimizer';
 export interface MemoryTerm {
   category: MemoryCategory;
   name: string;
-  /** Shape and dtype, or how the bytes are made up. */
+  /** Shapes and dtype of its buffers ("2 x [R 50, D 64] f32"), or how the bytes are made up. */
   detail: string;
   bytes: number;
 }
@@ -75,9 +86,9 @@ export interface MemoryPlan {
   peakBytes: number;
   /** The frozen model on the GPU: q4 words + scales as stored (f16 for q4f16_1, f32 for q4f32_1), norms f32. */
   weightsBytes: number;
-  /** Checkpoints, one layer's recomputed activations and gradients, logits and their gradient, layout, critic activations. */
+  /** The training forward (checkpoints, one layer's scratch, logits), the LoRA backward, the critic's minibatch pass. */
   activationBytes: number;
-  /** Trainable parameters, gradients and Adam moments: LoRA (AdamW) and critic (Adam). */
+  /** Trainable parameters, gradients and optimizer state: LoRA (AdamW) and critic (Adam). */
   optimizerBytes: number;
   /** R and J of the shared layout. */
   rows: number;
@@ -87,18 +98,172 @@ export interface MemoryPlan {
   criticParams: number;
   /**
    * The largest single buffer: a weight's largest row chunk as gpu-weights.ts uploads it under
-   * `maxBindingBytes` (the whole tensor when it fits one buffer), or an activation of this micro-batch (an
-   * activation over the limit makes the engine run the micro-batch as several passes: batch-plan.ts).
+   * `maxBindingBytes` (the whole tensor when it fits one buffer), an activation of this micro-batch (an
+   * activation over the limit makes the engine run the micro-batch as several passes: batch-plan.ts), or a
+   * LoRA or critic buffer.
    */
   largestBuffer: { name: string; bytes: number };
+  /** The largest activation buffer ("term shape", e.g. "forward: gate_up [R, 2I]"). */
+  largestActivation: { name: string; bytes: number };
   breakdown: MemoryTerm[];
 }
 
-const F32 = 4;
-const U32 = 4;
+/** Bytes of one f32 or u32 element: every buffer the plan counts is made of them. */
+const WORD = 4;
+
+/** A buffer's dimensions as [symbol, size] pairs, e.g. [['R', 50], ['2I', 256]]. */
+type Dims = [string, number][];
+
+/** "[R, 2I]" */
+const symbolic = (dims: Dims) => `[${dims.map(([s]) => s).join(', ')}]`;
+/** "[R 50, 2I 256]" (a literal dimension, e.g. 4, once) */
+const numeric = (dims: Dims) => `[${dims.map(([s, v]) => (s === String(v) ? s : `${s} ${v}`)).join(', ')}]`;
+const words = (dims: Dims) => dims.reduce((a, [, v]) => a * v, 1);
+
+/** "2 x [R 50, D 64] + [J 24] f32": equal shapes counted, in first-seen order. */
+function describe(buffers: Dims[], dtype: string): string {
+  const counts = new Map<string, number>();
+  for (const b of buffers) counts.set(numeric(b), (counts.get(numeric(b)) ?? 0) + 1);
+  return `${[...counts].map(([shape, k]) => (k > 1 ? `${k} x ${shape}` : shape)).join(' + ')} ${dtype}`;
+}
+
+/** The terms of a plan, and its largest buffer per category. */
+class Terms {
+  readonly list: MemoryTerm[] = [];
+  readonly largest = new Map<MemoryCategory, { name: string; bytes: number }>();
+
+  /** Buffers of 4-byte words; `note` explains what the shapes alone do not. */
+  add(category: MemoryCategory, name: string, buffers: Dims[], dtype = 'f32', note = ''): void {
+    let bytes = 0;
+    for (const dims of buffers) {
+      const b = words(dims) * WORD;
+      bytes += b;
+      // First seen wins a tie: the forward's buffer is named, not its gradient of the same shape.
+      if (b > (this.largest.get(category)?.bytes ?? 0)) this.largest.set(category, { name: `${name} ${symbolic(dims)}`, bytes: b });
+    }
+    this.list.push({ category, name, detail: describe(buffers, dtype) + (note ? ` (${note})` : ''), bytes });
+  }
+
+  sum(category: MemoryCategory): number {
+    return this.list.filter((t) => t.category === category).reduce((s, t) => s + t.bytes, 0);
+  }
+}
+
+/** The plan's sizes, named as in the engine's comments. */
+interface Sizes {
+  P: number;
+  T: number;
+  N: number;
+  n: number;
+  R: number;
+  J: number;
+  D: number;
+  I: number;
+  H: number;
+  Q: number;
+  A: number;
+  V: number;
+  L: number;
+  hd: number;
+  r: number;
+  nt: number;
+}
 
 function checkPositive(name: string, v: number): void {
   if (!Number.isInteger(v) || v < 1) throw new RangeError(`memory plan: ${name} must be a positive integer (got ${v})`);
+}
+
+/** Rows of the key-reader lists (keyReaders): every row's attended keys, summed; see the header. */
+export function sharedLayoutKeys(P: number, T: number, N: number, n: number): number {
+  return P * ((T * (T + 1)) / 2 + N * (n * T + (n * (n + 1)) / 2));
+}
+
+/** ScoringForward.build with keepCheckpoints and LoRA (forward.ts: prepare, allocLayerActivations). */
+function forwardTerms(t: Terms, s: Sizes): void {
+  const { P, T, n, R, J, D, I, H, Q, A, V, L, hd, r, nt } = s;
+  const RD: Dims = [['R', R], ['D', D]];
+  t.add('activations', 'forward: layout', [[['R', R]], [['R', R]], [['R', R], ['4', 4]], [['J', J]], [['J', J]], [['P', P]]], 'u32', 'tokens, positions, segments, logit rows, targets, last prompt rows');
+  t.add('activations', 'forward: rope cos/sin', [[['T + n', T + n], ['hd/2', hd / 2], ['2', 2]]], 'f32', 'positions 0 .. T + n - 1');
+  t.add('activations', 'forward: layer-input checkpoints', Array.from({ length: L + 1 }, () => RD), 'f32', 'x_0 .. x_L');
+  t.add('activations', 'forward: xn1, proj, x_mid, xn2', [RD, RD, RD, RD], 'f32', "one layer's scratch, reused by every layer and the backward's recomputation");
+  t.add('activations', 'forward: rstd1, rstd2', [[['R', R]], [['R', R]]]);
+  t.add('activations', 'forward: qkv', [[['R', R], ['(H + 2 KVH) hd', Q]]]);
+  t.add('activations', 'forward: attn', [[['R', R], ['H hd', A]]]);
+  t.add('activations', 'forward: lse', [[['R', R], ['H', H]]], 'f32', "attention's row log-sum-exp, kept for the backward");
+  t.add('activations', 'forward: gate_up', [[['R', R], ['2I', 2 * I]]]);
+  t.add('activations', 'forward: h', [[['R', R], ['I', I]]]);
+  t.add('activations', 'forward: LoRA u', Array.from({ length: nt }, (): Dims => [['R', R], ['r', r]]), 'f32', 'one per target');
+  t.add('activations', 'forward: xn final, rstd final', [RD, [['R', R]]]);
+  t.add('activations', 'forward: gathered', [[['J', J], ['D', D]]]);
+  t.add('activations', 'forward: logits', [[['J', J], ['V', V]]]);
+  t.add('activations', 'forward: token logprobs', [[['J', J]]]);
+  t.add('activations', 'forward: last prompt hidden', [[['P', P], ['D', D]]]);
+}
+
+/** LoraBackward.build (backward.ts: constructor, prepare). */
+function backwardTerms(t: Terms, s: Sizes): void {
+  const { P, T, N, n, R, J, D, I, H, Q, A, V, r } = s;
+  const RD: Dims = [['R', R], ['D', D]];
+  t.add('activations', 'backward: dL/dlogprob', [[['J', J]]]);
+  t.add('activations', 'backward: dlogits', [[['J', J], ['V', V]]]);
+  t.add('activations', 'backward: dgathered', [[['J', J], ['D', D]]]);
+  t.add('activations', 'backward: dxn, dx a, dx b, dx_mid', [RD, RD, RD, RD], 'f32', "one layer's gradients, reused by every layer");
+  t.add('activations', 'backward: recomputed x_out', [RD], 'f32', 'the recomputation writes the output it does not need here');
+  t.add('activations', 'backward: dh', [[['R', R], ['I', I]]]);
+  t.add('activations', 'backward: dgate_up', [[['R', R], ['2I', 2 * I]]]);
+  t.add('activations', 'backward: dattn', [[['R', R], ['H hd', A]]]);
+  t.add('activations', 'backward: dqkv', [[['R', R], ['(H + 2 KVH) hd', Q]]]);
+  t.add('activations', 'backward: delta', [[['R', R], ['H', H]]]);
+  t.add('activations', 'backward: du', [[['R', R], ['r', r]]], 'f32', 'shared by every target');
+  t.add('activations', 'backward: gather offsets, sources', [[['R + 1', R + 1]], [['J', J]]], 'u32', "the logit-row gather's transpose");
+  t.add('activations', 'backward: reader offsets, readers', [[['R + 1', R + 1]], [['keys', sharedLayoutKeys(P, T, N, n)]]], 'u32', 'the rows that read each key row');
+}
+
+/** GpuAdam.create over tensors of these element counts: m and v of each, norm partials, info. */
+function adamTerms(t: Terms, name: string, tensors: { dims: Dims }[]): void {
+  t.add('optimizer', `${name} m, v`, tensors.flatMap(({ dims }) => [dims, dims]));
+  const slots = tensors.reduce((sum, { dims }) => sum + normPartialSlots(words(dims)), 0);
+  t.add('optimizer', `${name} norm partials, info`, [[['partials', slots]], [['info', ADAM_INFO_WORDS]]], 'f32', 'one partial per 256 elements of each tensor');
+}
+
+/** The adapter on the GPU (uploadLora) and its AdamW (LoraTrainer); returns the parameter count. */
+function loraTerms(t: Terms, config: LlamaConfig, s: Sizes, targets: readonly LoraTarget[]): number {
+  const { r, L } = s;
+  const tensors: { dims: Dims }[] = [];
+  for (let layer = 0; layer < L; layer++) {
+    for (const target of targets) {
+      const { inDim, outDim } = loraSlice(config, target);
+      tensors.push({ dims: [['r', r], ['in', inDim]] }, { dims: [['out', outDim], ['r', r]] });
+    }
+  }
+  const all = tensors.map((x) => x.dims);
+  t.add('optimizer', 'LoRA A, B', all, 'f32', `${targets.length} targets x ${L} layers`);
+  t.add('optimizer', 'LoRA dA, dB', all, 'f32', 'accumulated over the gradient-accumulation window');
+  adamTerms(t, 'LoRA AdamW', tensors);
+  return all.reduce((sum, d) => sum + words(d), 0);
+}
+
+/**
+ * GpuCritic (W, dW), its Adam (GpuTwosomeCritic), and its pass over a value minibatch of B_v rows (CriticPass,
+ * with GpuTwosomeCritic's features buffer); returns the parameter count. sizes = [D, h1, ..., 1].
+ */
+function criticTerms(t: Terms, sizes: readonly number[], Bv: number): number {
+  const layers = sizes.length - 1;
+  const width = (l: number): [string, number] => (l === 0 ? ['D', sizes[0]] : l === layers ? ['1', 1] : [`h${l}`, sizes[l]]);
+  const tensors = Array.from({ length: layers }, (_, l) => ({ dims: [width(l + 1), width(l)] as Dims })); // W_{l+1} [out, in]
+  const all = tensors.map((x) => x.dims);
+  t.add('optimizer', 'critic W', all, 'f32', `${sizes.join(' -> ')}, no bias`);
+  t.add('optimizer', 'critic dW', all);
+  adamTerms(t, 'critic Adam', tensors);
+  // Named as gpu-critic.ts labels them: a_l is layer l's output (relu'd when hidden), da_l its gradient for
+  // the hidden layers, walked down from L-1 to 1 (dv is the last layer's).
+  const rows = (l: number): Dims => [['B_v', Bv], width(l)];
+  const outputs = Array.from({ length: layers }, (_, l) => l + 1);
+  const hidden = outputs.slice(0, -1).reverse();
+  t.add('activations', 'critic features', [rows(0)], 'f32', 'the final-norm hidden states of a value minibatch');
+  t.add('activations', `critic ${outputs.map((l) => `a${l}`).join(', ')}`, outputs.map(rows), 'f32', 'relu(z) of each hidden layer, then the values');
+  t.add('activations', ['critic dv', ...hidden.map((l) => `da${l}`)].join(', '), [[['B_v', Bv]], ...hidden.map(rows)], 'f32', "dL/dv, then each hidden layer's gradient");
+  return all.reduce((sum, d) => sum + words(d), 0);
 }
 
 export function planTrainingMemory(config: LlamaConfig, options: MemoryPlanOptions): MemoryPlan {
@@ -116,100 +281,34 @@ export function planTrainingMemory(config: LlamaConfig, options: MemoryPlanOptio
   const Bv = options.criticBatch ?? 32;
   checkPositive('critic batch', Bv);
 
-  const { hidden: D, intermediate: I, heads: nh, kvHeads: nkv, headDim: hd, layers: L, vocabSize: V } = config;
-  const Q = (nh + 2 * nkv) * hd;
-  const A = nh * hd;
-  const R = P * (T + N * n);
-  const J = P * N * n;
-  const K = T + n;
-  const r = lora.r;
-  const nt = lora.targets.length;
+  const { hidden: D, intermediate: I, heads: H, kvHeads: KVH, headDim: hd, layers: L, vocabSize: V } = config;
+  const s: Sizes = { P, T, N, n, R: P * (T + N * n), J: P * N * n, D, I, H, Q: (H + 2 * KVH) * hd, A: H * hd, V, L, hd, r: lora.r, nt: lora.targets.length };
 
-  const terms: MemoryTerm[] = [];
-  const add = (category: MemoryCategory, name: string, detail: string, bytes: number) => terms.push({ category, name, detail, bytes });
-  const f32 = (dims: number[]) => dims.reduce((a, b) => a * b, 1) * F32;
+  const t = new Terms();
+  // The engine's own rule (gpu-weights.ts; catalog.estimateSizes).
+  t.list.push({ category: 'weights', name: 'model weights', detail: `${config.quantization}: q4 words + scales as stored (f16 scales stay f16, f32 ones f32), norms widened to f32`, bytes: estimateSizes(config).gpuWeightBytes });
+  forwardTerms(t, s);
+  backwardTerms(t, s);
+  const loraParams = loraTerms(t, config, s, lora.targets);
+  const criticParams = criticTerms(t, [D, ...criticHidden, 1], Bv);
 
-  // --- weights: the engine's own rule (gpu-weights.ts; catalog.estimateSizes)
-  const sizes = estimateSizes(config);
-  add('weights', 'model weights', `${config.quantization}: q4 words + scales as stored (f16 scales stay f16, f32 ones f32), norms widened to f32`, sizes.gpuWeightBytes);
-
-  // --- optimizer: trainable parameters, gradients (accumulated over micro-batches), 2 Adam moments, all f32
-  let loraParams = 0;
-  for (const target of lora.targets) {
-    const s = loraSlice(config, target);
-    loraParams += r * s.inDim + s.outDim * r;
-  }
-  loraParams *= L;
-  add('optimizer', 'LoRA parameters', `${loraParams} f32 (A [r, in] + B [out, r], ${nt} targets x ${L} layers)`, loraParams * F32);
-  add('optimizer', 'LoRA gradients', `${loraParams} f32 (accumulated over the gradient-accumulation window)`, loraParams * F32);
-  add('optimizer', 'LoRA AdamW moments', `2 x ${loraParams} f32 (m, v)`, 2 * loraParams * F32);
-  const criticSizes = [D, ...criticHidden, 1];
-  let criticParams = 0;
-  for (let l = 0; l + 1 < criticSizes.length; l++) criticParams += criticSizes[l] * criticSizes[l + 1];
-  add('optimizer', 'critic parameters', `${criticParams} f32 (${criticSizes.join(' -> ')}, no bias)`, criticParams * F32);
-  add('optimizer', 'critic gradients', `${criticParams} f32`, criticParams * F32);
-  add('optimizer', 'critic Adam moments', `2 x ${criticParams} f32 (m, v)`, 2 * criticParams * F32);
-
-  // --- activations kept for the whole pass
-  add('activations', 'layer-input checkpoints', `${L + 1} x [R ${R}, D ${D}] f32 (each layer's input and the final residual)`, (L + 1) * f32([R, D]));
-  add('activations', 'layout', `tokens, positions [R], segments [R, 4], logit rows, targets [J] u32; rope cos/sin [${K}, ${hd / 2}, 2] f32`, (R * 6 + J * 2) * U32 + f32([K, hd / 2, 2]));
-  add('activations', 'final norm', `rstd [R] f32; gathered hidden and its gradient 2 x [J ${J}, D] f32`, f32([R]) + 2 * f32([J, D]));
-  add('activations', 'logits', `[J ${J}, V ${V}] f32`, f32([J, V]));
-  add('activations', 'logit gradient', `[J, V] f32`, f32([J, V]));
-  add('activations', 'token log-probs and their gradient', `2 x [J] f32`, 2 * f32([J]));
-
-  // --- one layer's recomputed activations (workspace, reused by every layer)
-  add('activations', 'layer: xn, rstd (input norm)', `[R, D] + [R] f32`, f32([R, D]) + f32([R]));
-  add('activations', 'layer: qkv', `[R, (nh + 2 nkv) hd = ${Q}] f32 (after LoRA and RoPE)`, f32([R, Q]));
-  add('activations', 'layer: attention probabilities', `[nh ${nh}, R, K ${K}] f32`, f32([nh, R, K]));
-  add('activations', 'layer: attention output', `[R, nh hd = ${A}] f32`, f32([R, A]));
-  add('activations', 'layer: proj (o_proj / down_proj output)', `[R, D] f32`, f32([R, D]));
-  add('activations', 'layer: residual after attention', `[R, D] f32`, f32([R, D]));
-  add('activations', 'layer: post-attention norm output, rstd', `[R, D] + [R] f32`, f32([R, D]) + f32([R]));
-  add('activations', 'layer: gate_up', `[R, 2I = ${2 * I}] f32`, f32([R, 2 * I]));
-  add('activations', 'layer: h = silu(gate) * up', `[R, I = ${I}] f32`, f32([R, I]));
-  add('activations', 'layer: LoRA intermediates u = x A^T', `${nt} x [R, r ${r}] f32`, nt * f32([R, r]));
-
-  // --- one layer's gradients (workspace)
-  add('activations', 'grad: residual (ping-pong)', `2 x [R, D] f32`, 2 * f32([R, D]));
-  add('activations', 'grad: norm outputs (dmn, then dxn)', `[R, D] f32`, f32([R, D]));
-  add('activations', 'grad: h', `[R, I] f32`, f32([R, I]));
-  add('activations', 'grad: gate_up', `[R, 2I] f32`, f32([R, 2 * I]));
-  add('activations', 'grad: attention output', `[R, nh hd] f32`, f32([R, A]));
-  add('activations', 'grad: qkv', `[R, ${Q}] f32`, f32([R, Q]));
-  add('activations', 'grad: attention scores dS', `[nh, R, K] f32`, f32([nh, R, K]));
-  add('activations', 'grad: LoRA intermediates du', `${nt} x [R, r] f32`, nt * f32([R, r]));
-
-  // --- critic head on a value minibatch (features cached at rollout)
-  const criticActs = criticSizes.reduce((sum, w, l) => sum + (l === 0 ? w : 2 * w), 0); // input, then z and relu(z) per layer
-  add('activations', 'critic activations and gradients', `B_v ${Bv} rows: input [B_v, D], pre/post activations (${criticSizes.slice(1).join(', ')}), and as many gradients`, 2 * Bv * criticActs * F32);
-
-  const sum = (c: MemoryCategory) => terms.filter((t) => t.category === c).reduce((s, t) => s + t.bytes, 0);
-  const weightsBytes = sum('weights');
-  const activationBytes = sum('activations');
-  const optimizerBytes = sum('optimizer');
-
-  const weight = largestWeightBuffer(config, options.maxBindingBytes ?? WEBGPU_DEFAULT_BINDING_BYTES);
-  const buffers: [string, number][] = [
-    [weight.name, weight.bytes],
-    ['gate_up [R, 2I]', f32([R, 2 * I])],
-    ['attention probabilities [nh, R, K]', f32([nh, R, K])],
-    ['logits [J, V]', f32([J, V])],
-    ['qkv [R, Q]', f32([R, Q])],
-  ];
-  const [largestName, largestBytes] = buffers.reduce((a, b) => (b[1] > a[1] ? b : a));
-
+  const weightsBytes = t.sum('weights');
+  const activationBytes = t.sum('activations');
+  const optimizerBytes = t.sum('optimizer');
+  const largestActivation = t.largest.get('activations')!;
+  const candidates = [largestWeightBuffer(config, options.maxBindingBytes ?? WEBGPU_DEFAULT_BINDING_BYTES), largestActivation, t.largest.get('optimizer')!];
   return {
     peakBytes: weightsBytes + activationBytes + optimizerBytes,
     weightsBytes,
     activationBytes,
     optimizerBytes,
-    rows: R,
-    logitRows: J,
+    rows: s.R,
+    logitRows: s.J,
     loraParams,
     criticParams,
-    largestBuffer: { name: largestName, bytes: largestBytes },
-    breakdown: terms,
+    largestBuffer: candidates.reduce((a, b) => (b.bytes > a.bytes ? b : a)),
+    largestActivation,
+    breakdown: t.list,
   };
 }
 

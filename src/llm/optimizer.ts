@@ -39,6 +39,13 @@ export interface StepInfo {
 }
 
 const WG = 256;
+/** Words of the info buffer (adamw.wgsl: norm, coef, finite, t, bc1, bc2_sqrt, skipped steps; one spare). */
+export const ADAM_INFO_WORDS = 8;
+
+/** Squared-norm partials of one tensor of `count` elements: one per 256-element chunk (memory-plan.ts counts them too). */
+export function normPartialSlots(count: number): number {
+  return Math.ceil(count / WG);
+}
 /** Tensors up to this many elements get their squared-norm partials from sum_squares_thread (no barriers). */
 const THREAD_SUM_MAX = 1 << 20;
 
@@ -60,12 +67,12 @@ export class GpuAdam {
     let slots = 0;
     for (const p of params) {
       this.slots.push(slots);
-      slots += Math.ceil(p.count / WG);
+      slots += normPartialSlots(p.count);
       this.moments.push(createStorageBuffer(device, p.count * 4, 'adam m'), createStorageBuffer(device, p.count * 4, 'adam v'));
     }
     this.totalSlots = slots;
     this.partial = createStorageBuffer(device, slots * 4, 'grad norm partials');
-    this.info = createStorageBuffer(device, 8 * 4, 'adam info');
+    this.info = createStorageBuffer(device, ADAM_INFO_WORDS * 4, 'adam info');
   }
 
   static create(device: GPUDevice, pipelines: PipelineCache, params: readonly ParamGrad[], config: OptimizerConfig, sumSquares?: KernelVariant): GpuAdam {
@@ -94,7 +101,7 @@ export class GpuAdam {
     const prepare = await pipelines.get('adamw.wgsl', 'adam_prepare');
     const update = await pipelines.get('adamw.wgsl', 'adamw_update');
     const calls: KernelCall[] = this.params.map((p, i) => {
-      const chunks = Math.ceil(p.count / WG);
+      const chunks = normPartialSlots(p.count);
       return (this.sumSquares ?? (p.count <= THREAD_SUM_MAX ? 'thread' : 'workgroup')) === 'thread'
         ? makeCall(device, 'grad sum_squares', squaresThread, uniform(p.count, this.slots[i]), [p.grad, this.partial], elementwiseWorkgroups(chunks), undefined, [1, 2])
         : makeCall(device, 'grad sum_squares', squares, uniform(p.count, this.slots[i]), [p.grad, this.partial], [chunks], undefined, [1, 2]);
@@ -121,7 +128,7 @@ export class GpuAdam {
 
   /** The last step's gradient norm, whether it was applied, the step count and skipped steps so far. */
   async readInfo(): Promise<StepInfo> {
-    const info = await readFloat32(this.device, this.info, 8);
+    const info = await readFloat32(this.device, this.info, ADAM_INFO_WORDS);
     return { gradNorm: info[0], finite: info[2] === 1, step: info[3], skippedSteps: info[6] };
   }
 
@@ -144,7 +151,7 @@ export class GpuAdam {
       this.device.queue.writeBuffer(this.moments[2 * i], 0, new Float32Array(m));
       this.device.queue.writeBuffer(this.moments[2 * i + 1], 0, new Float32Array(v));
     });
-    const info = new Float32Array(8);
+    const info = new Float32Array(ADAM_INFO_WORDS);
     info[3] = state.step;
     info[6] = state.skippedSteps;
     this.device.queue.writeBuffer(this.info, 0, info);
