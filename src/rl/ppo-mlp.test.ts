@@ -195,4 +195,22 @@ describe('PPO-MLP trainer', () => {
     expect(greedy.meanReturn).toBeGreaterThan(0.85); // optimum 0.9205; the 6-macro intuitive route gives 0.8956
     expect(sampled.successRate).toBeGreaterThanOrEqual(0.9);
   });
+
+  it('LEARNING: tomato-salad (fair) can leave the 0.8956 route for the 0.9205 optimum (seed 9)', () => {
+    // Most seeds settle on the intuitive route (bowl first, then back to the knife): at lr 1e-3 for 81,920 steps
+    // 3 of seeds 1-31 (3, 9, 29) left it for the optimum (README, Reproducing the paper's comparison). Seed 9 is
+    // greedy on 0.8956 from ~20k steps, then on the optimal route (pick the chopped tomato up, carry it to the
+    // bowl) by ~51k. This pins that the symbolic observation and rewards make the optimum learnable, not likely.
+    const t = new PpoMlpTrainer({ ...paperPpoMlpConfig('tomato-salad'), learningRate: 1e-3, totalTimesteps: 81_920, seed: 9 });
+    const returns: number[] = [];
+    while (!t.done) {
+      t.runUpdate();
+      if (t.update % 10 !== 0) continue;
+      returns.push(t.evaluate({ episodes: 4, greedy: true }).meanReturn);
+      if (returns.at(-1)! > 0.92) break;
+    }
+    expect(returns.some((r) => Math.abs(r - 0.8956) < 1e-4)).toBe(true); // passed through the intuitive route
+    expect(returns.at(-1)).toBeCloseTo(0.9205, 4);
+    expect(t.update * 4 * 128).toBeLessThanOrEqual(81_920);
+  });
 });
