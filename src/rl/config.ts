@@ -139,7 +139,7 @@ export function paperPpoConfig(taskId: TaskId): PpoConfig {
  *   0.92 after ~12k env steps (seed 4 also learns; seeds 2 and 3 keep exploring without finishing in 16k).
  *   Tried and worse: entropy 0.1 (seed 1 not greedy-solved in 200 updates) or 0.02 (collapses, seed 2);
  *   accumulation 4 with policy LR 1e-2 or 3e-2 (seed 1 unsolved); value LR 3e-3 (solves seed 2, not 1, 3, 4);
- *   policy LR 3e-3 (seed 1 unsolved); 8 envs (entropy collapses to 0.002 in 20 updates, seed 1 unsolved);
+ *   policy LR 3e-3 (seed 1 unsolved); 8 envs (on seed 1 entropy fell to 0.002 in 20 updates; stopped there);
  *   policy minibatches of 16 with accumulation 2 (the same 32 samples per step; again seeds 1 and 4 of 1-4);
  *   a 40k budget (seed 2 still unsolved at 40k). On seeds 2 and 3 the policy narrows early onto actions that
  *   never finish the task, and the later entropy (~1 nat) does not find the way out within the budget.
