@@ -45,8 +45,9 @@ usage:
   twosome adapter import DIR --out BUNDLE [--model M]   PEFT files -> bundle
   twosome make-model --out DIR [--hidden N] [--layers N] [--heads N] [--kv-heads N] [--intermediate N]
                      [--quant q4f16_1|q4f32_1|q0f16|q0f32] [--tie-embeddings true|false]
-                     [--rope-scaling none|llama3] [--seed S]
+                     [--rope-scaling none|llama3] [--seed S] [--vocab N] [--init normal|fast]
       write a random-initialized Llama model in MLC layout with a tokenizer covering the tasks' words
+      (--vocab pads the vocabulary to a real model's size; --init fast draws a 7B model in seconds, for benchmarks)
 
 Tasks: tomato-salad, tomato-lettuce-salad, food-preparation, entertainment,
        cheese, hamburger, apple-pie, pizza, washing-plate, laundry`;

@@ -49,6 +49,9 @@ describe('twosome make-model', () => {
     expect(model.config).toMatchObject({ hidden: 96, layers: 1, heads: 3, kvHeads: 1, headDim: 32, intermediate: 64, quantization: 'q4f32_1', tieEmbeddings: true, ropeTheta: 500000 });
     expect(model.config.ropeScaling?.type).toBe('llama3');
     expect(model.cache.shards.length).toBeGreaterThan(1);
+    const fast = join(work, 'fast');
+    expect(await makeModelCommand(['--out', fast, '--layers', '1', '--vocab', '2000', '--init', 'fast'])).toBe(0);
+    expect((await loadLlamaModelFromDir(fast)).config.vocabSize).toBe(2000);
     const again = join(work, 'c');
     await makeModelCommand([...argv.slice(0, 1), again, ...argv.slice(2)]);
     for (const name of readdirSync(out)) expect(Buffer.compare(readFileSync(join(out, name)), readFileSync(join(again, name))), name).toBe(0);
@@ -65,6 +68,8 @@ describe('twosome make-model', () => {
       [['--out', work, '--kv-heads', '3'], /--heads \(4\) must be a multiple of --kv-heads \(3\)/],
       [['--out', work, '--intermediate', '100'], /--intermediate \(100\) must be a multiple of 32 for q4f16_1/],
       [['--out', work, '--colour', 'red'], /Unknown option '--colour'/],
+      [['--out', work, '--init', 'zeros'], /--init: "zeros" must be normal or fast/],
+      [['--out', work, '--vocab', '10'], /--vocab must be 0 \(the tokenizer's 710\) or at least 710/],
     ];
     for (const [argv, message] of cases) await expect(makeModelCommand(argv), argv.join(' ')).rejects.toThrow(message);
     await expect(makeModelCommand([])).rejects.toBeInstanceOf(UsageError);

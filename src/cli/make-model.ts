@@ -6,7 +6,7 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { isQuantizationId } from '../llm/config';
-import { checkMakeModelOptions, DEFAULT_MAKE_MODEL_OPTIONS, MAKE_MODEL_QUANTIZATIONS, makeModel, type MakeModelOptions } from '../llm/make-model';
+import { checkMakeModelOptions, DEFAULT_MAKE_MODEL_OPTIONS, MAKE_MODEL_QUANTIZATIONS, makeModelStream, type MakeModelOptions } from '../llm/make-model';
 import { parseFlags, parseIntFlag, parseNumberFlag } from './args';
 import { UsageError } from './errors';
 
@@ -14,7 +14,7 @@ const D = DEFAULT_MAKE_MODEL_OPTIONS;
 export const MAKE_MODEL_USAGE =
   `twosome make-model --out DIR [--hidden N (${D.hidden})] [--layers N (${D.layers})] [--heads N (${D.heads})] [--kv-heads N (${D.kvHeads})] ` +
   `[--intermediate N (${D.intermediate})] [--quant ${MAKE_MODEL_QUANTIZATIONS.join('|')} (${D.quantization})] [--tie-embeddings true|false (${D.tieEmbeddings})] ` +
-  `[--rope-scaling none|llama3 (${D.ropeScaling})] [--seed S (${D.seed})] [--max-shard-mib M (32)]`;
+  `[--rope-scaling none|llama3 (${D.ropeScaling})] [--seed S (${D.seed})] [--max-shard-mib M (32)] [--vocab N (0: the tokenizer's)] [--init normal|fast (${D.init})]`;
 
 function parseBoolean(value: string | undefined, name: string, fallback: boolean): boolean {
   if (value === undefined) return fallback;
@@ -38,6 +38,8 @@ export async function makeModelCommand(argv: string[]): Promise<number> {
       'rope-scaling': { type: 'string' },
       seed: { type: 'string' },
       'max-shard-mib': { type: 'string' },
+      vocab: { type: 'string' },
+      init: { type: 'string' },
     },
     MAKE_MODEL_USAGE,
   );
@@ -48,6 +50,8 @@ export async function makeModelCommand(argv: string[]): Promise<number> {
   }
   const rope = values['rope-scaling'] ?? D.ropeScaling;
   if (rope !== 'none' && rope !== 'llama3') throw new UsageError(`--rope-scaling: "${rope}" must be none or llama3`);
+  const init = values.init ?? D.init;
+  if (init !== 'normal' && init !== 'fast') throw new UsageError(`--init: "${init}" must be normal or fast`);
   const options: MakeModelOptions = {
     ...D,
     hidden: parseIntFlag(values.hidden, 'hidden', D.hidden, 1),
@@ -60,24 +64,39 @@ export async function makeModelCommand(argv: string[]): Promise<number> {
     ropeScaling: rope,
     seed: parseIntFlag(values.seed, 'seed', D.seed, 0),
     maxShardBytes: Math.max(1, Math.round(parseNumberFlag(values['max-shard-mib'], 'max-shard-mib', D.maxShardBytes / 1048576, 1e-6) * 1048576)),
+    vocab: parseIntFlag(values.vocab, 'vocab', D.vocab, 0),
+    init,
   };
   const problems = checkMakeModelOptions(options);
   if (problems.length > 0) throw new UsageError(problems.join('; '));
 
-  const model = makeModel(options);
+  // Streamed: each shard is written as soon as it is made, so a 7B model never sits whole in memory.
+  const model = makeModelStream(options);
   const dir = resolve(values.out);
+  const write = async (name: string, bytes: Uint8Array) => {
+    try {
+      await writeFile(join(dir, name), bytes);
+    } catch (error) {
+      throw new UsageError(`cannot write to --out ${values.out}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
+    }
+  };
   try {
     await mkdir(dir, { recursive: true });
-    for (const file of model.files) await writeFile(join(dir, file.name), file.bytes);
   } catch (error) {
     throw new UsageError(`cannot write to --out ${values.out}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
   }
-  const total = model.files.reduce((sum, f) => sum + f.bytes.length, 0);
+  let total = 0;
+  let fileCount = 0;
+  for (const file of model.files) {
+    await write(file.name, file.bytes);
+    total += file.bytes.length;
+    fileCount++;
+  }
   const c = model.config;
   process.stdout.write(
     `wrote ${dir}: Llama ${c.layers} layers, hidden ${c.hidden}, heads ${c.heads}/${c.kvHeads} kv, intermediate ${c.intermediate}, vocab ${c.vocabSize}, ` +
       `${c.quantization}, ${c.tieEmbeddings ? 'tied' : 'untied'} embeddings, rope ${c.ropeScaling ? 'llama3' : 'plain'}; ` +
-      `${model.paramCount} parameters, ${model.files.length} files, ${total} bytes\n`,
+      `${model.paramCount} parameters, ${fileCount} files, ${total} bytes\n`,
   );
   return 0;
 }

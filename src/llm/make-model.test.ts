@@ -53,6 +53,45 @@ describe('makeModel', () => {
     expect(() => makeModel({ layers: 0 })).toThrow(/--layers must be a positive integer/);
   });
 
+  it('--vocab pads the embedding and lm_head to a real vocabulary size; the tokenizer stays', async () => {
+    const made = makeModel({ layers: 1, vocab: 1000 });
+    expect(made.config.vocabSize).toBe(1000);
+    expect(made.tokenizer.vocab.length).toBe(710);
+    const loaded = await loadLlamaModel(memorySource(made.files));
+    expect(loaded.config.vocabSize).toBe(1000);
+    expect(loaded.weights.embed.length).toBe(1000 * 64);
+    expect(() => makeModel({ vocab: 700 })).toThrow(/--vocab must be 0 \(the tokenizer's 710\) or at least 710 \(got 700\)/);
+    // The defaults' bytes do not depend on the new options (the shipped micro model test covers the rest).
+    const config = JSON.parse(new TextDecoder().decode(made.files.find((f) => f.name === 'mlc-chat-config.json')!.bytes));
+    expect(config.twosome_make_model.vocab).toBe(1000);
+    expect('init' in config.twosome_make_model).toBe(false);
+  });
+
+  for (const quantization of ['q4f16_1', 'q4f32_1', 'q0f16', 'q0f32'] as const) {
+    it(`--init fast (${quantization}): deterministic, loads, weights with the normal init's scale, sane logits`, async () => {
+      const options: Partial<MakeModelOptions> = { layers: 2, quantization, init: 'fast', seed: 3, maxShardBytes: 16 * 1024 };
+      const made = makeModel(options);
+      const again = makeModel(options);
+      made.files.forEach((f, i) => expect(Buffer.compare(Buffer.from(f.bytes), Buffer.from(again.files[i].bytes)), f.name).toBe(0));
+      const loaded = await loadLlamaModel(memorySource(made.files));
+      expect(loaded.config).toEqual(made.config);
+      const normal = await loadLlamaModel(memorySource(makeModel({ ...options, init: 'normal' }).files));
+      const rms = (a: Float32Array) => Math.sqrt(a.reduce((s, v) => s + v * v, 0) / a.length);
+      for (const pick of [(w: typeof loaded.weights) => w.embed, (w: typeof loaded.weights) => w.layers[1].qkv, (w: typeof loaded.weights) => w.layers[0].down]) {
+        const ratio = rms(pick(loaded.weights)) / rms(pick(normal.weights));
+        expect(ratio).toBeGreaterThan(0.85);
+        expect(ratio).toBeLessThan(1.15);
+      }
+      const { logits } = llamaForward(loaded.weights, [1, 20, 300, 400]);
+      expect(logits.every(Number.isFinite)).toBe(true);
+      const row = Array.from(logits.subarray(0, made.config.vocabSize));
+      const mean = row.reduce((a, b) => a + b, 0) / row.length;
+      const std = Math.sqrt(row.reduce((a, b) => a + (b - mean) ** 2, 0) / row.length);
+      expect(std).toBeGreaterThan(0.5);
+      expect(std).toBeLessThan(10);
+    });
+  }
+
   const variants: [string, Partial<MakeModelOptions>][] = [
     ['defaults (q4f16_1, GQA 4/2, untied, plain RoPE)', {}],
     ['q4f32_1 (f32 scales and norms stored as bf16)', { quantization: 'q4f32_1' }],

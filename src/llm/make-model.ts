@@ -36,6 +36,17 @@ export interface MakeModelOptions {
   /** Largest shard in bytes (MLC: 32 MiB); a tensor larger than this gets a shard of its own. */
   maxShardBytes: number;
   contextWindow: number;
+  /**
+   * vocab_size: 0 for the tokenizer's own size (710); larger pads the embedding and lm_head with rows no
+   * token of the tokenizer uses (real models pad too), so that a model has a real model's shapes
+   * (Llama-2: 32000, Llama-3: 128256).
+   */
+  vocab: number;
+  /**
+   * 'normal': float weights N(0, std), then quantized exactly as MLC does. 'fast': the stored tensors drawn
+   * directly with the same standard deviations (fastStoredTensors), ~100x faster: for speed tests at 7B sizes.
+   */
+  init: 'normal' | 'fast';
 }
 
 export const DEFAULT_MAKE_MODEL_OPTIONS: MakeModelOptions = {
@@ -50,6 +61,8 @@ export const DEFAULT_MAKE_MODEL_OPTIONS: MakeModelOptions = {
   seed: 0,
   maxShardBytes: 32 * 1024 * 1024,
   contextWindow: 1024,
+  vocab: 0,
+  init: 'normal',
 };
 
 /** Llama-3.2's rope_scaling and theta, used for --rope-scaling llama3. */
@@ -95,6 +108,9 @@ export function checkMakeModelOptions(o: MakeModelOptions): string[] {
     if (o.intermediate % 32 !== 0) problems.push(`--intermediate (${o.intermediate}) must be a multiple of 32 for ${o.quantization}`);
   }
   if (!Number.isInteger(o.seed) || o.seed < 0) problems.push(`--seed must be a non-negative integer (got ${o.seed})`);
+  const tokens = makeModelTokenizer().vocab.length;
+  if (!Number.isInteger(o.vocab) || (o.vocab !== 0 && o.vocab < tokens)) problems.push(`--vocab must be 0 (the tokenizer's ${tokens}) or at least ${tokens} (got ${o.vocab})`);
+  if (o.init !== 'normal' && o.init !== 'fast') problems.push(`--init must be normal or fast (got ${o.init})`);
   return problems;
 }
 
@@ -130,14 +146,20 @@ export function makeModelConfig(o: MakeModelOptions, vocabSize: number): LlamaCo
   };
 }
 
-/** The float weights of a random model, by MLC base name (".weight" for norms, the linear's prefix otherwise). */
-export function randomLlamaWeights(config: LlamaConfig, seed: number): Map<string, { shape: [number] | [number, number]; data: Float32Array }> {
-  const rng = new Rng(seed);
+/** One float weight of the model, in the order the RNG draws it (which is also MLC's storage order). */
+interface WeightPlan {
+  /** MLC base name: ".weight" for norms, the linear's prefix otherwise. */
+  name: string;
+  shape: [number] | [number, number];
+  /** Standard deviation of a linear's entries; null for an RMSNorm weight (1 + 0.1 N(0, 1)). */
+  std: number | null;
+}
+
+function weightPlan(config: LlamaConfig): WeightPlan[] {
   const { hidden: h, intermediate: i, heads, kvHeads, headDim: hd, vocabSize: v } = config;
-  const out = new Map<string, { shape: [number] | [number, number]; data: Float32Array }>();
-  const normal = (n: number, std: number) => Float32Array.from({ length: n }, () => rng.normal() * std);
-  const linear = (name: string, rows: number, cols: number, std: number) => out.set(name, { shape: [rows, cols], data: normal(rows * cols, std) });
-  const norm = (name: string) => out.set(name, { shape: [h], data: Float32Array.from({ length: h }, () => 1 + 0.1 * rng.normal()) });
+  const plan: WeightPlan[] = [];
+  const linear = (name: string, rows: number, cols: number, std: number) => plan.push({ name, shape: [rows, cols], std });
+  const norm = (name: string) => plan.push({ name, shape: [h], std: null });
   linear('model.embed_tokens', v, h, 2 / Math.sqrt(h));
   for (let l = 0; l < config.layers; l++) {
     const p = `model.layers.${l}`;
@@ -150,7 +172,25 @@ export function randomLlamaWeights(config: LlamaConfig, seed: number): Map<strin
   }
   norm('model.norm.weight');
   if (!config.tieEmbeddings) linear('lm_head', v, h, 2 / Math.sqrt(h));
-  return out;
+  return plan;
+}
+
+const elements = (shape: readonly number[]) => shape.reduce((a, b) => a * b, 1);
+
+/** The float weights of a random model one by one, drawn from one RNG stream in the order of weightPlan. */
+function* randomLlamaWeightEntries(config: LlamaConfig, seed: number): Generator<[string, { shape: [number] | [number, number]; data: Float32Array }]> {
+  const rng = new Rng(seed);
+  for (const w of weightPlan(config)) {
+    const data = new Float32Array(elements(w.shape));
+    if (w.std === null) for (let k = 0; k < data.length; k++) data[k] = 1 + 0.1 * rng.normal();
+    else for (let k = 0; k < data.length; k++) data[k] = rng.normal() * w.std;
+    yield [w.name, { shape: w.shape, data }];
+  }
+}
+
+/** The float weights of a random model, by MLC base name (".weight" for norms, the linear's prefix otherwise). */
+export function randomLlamaWeights(config: LlamaConfig, seed: number): Map<string, { shape: [number] | [number, number]; data: Float32Array }> {
+  return new Map(randomLlamaWeightEntries(config, seed));
 }
 
 interface StoredTensor {
@@ -171,22 +211,23 @@ function storeFloat(name: string, shape: number[], data: Float32Array, dtype: 'f
   return { name, shape, dtype, format: 'f32-to-bf16', bytes: bytesOf(f32ArrayToBf16(data)) };
 }
 
+/** One float weight as MLC stores it under the config's quantization: q_weight + q_scale, or one tensor. */
+function storeWeight(config: LlamaConfig, base: string, shape: [number] | [number, number], data: Float32Array): StoredTensor[] {
+  const q = quantizationInfo(config.quantization);
+  if (shape.length === 1) return [storeFloat(base, shape, data, q.modelDtype)];
+  if (!q.grouped) return [storeFloat(`${base}.weight`, shape, data, q.modelDtype)];
+  const [n, k] = shape;
+  const { qWeight, scale } = quantizeQ4(data, n, k, q.modelDtype);
+  return [
+    { name: `${base}.q_weight`, shape: [n, k / 8], dtype: 'uint32', format: 'raw', bytes: bytesOf(qWeight) },
+    storeFloat(`${base}.q_scale`, [n, k / q.groupSize], scale, q.modelDtype),
+  ];
+}
+
 /** The tensors as MLC stores them under the config's quantization, in MLC's order. */
 export function storeLlamaTensors(config: LlamaConfig, weights: ReturnType<typeof randomLlamaWeights>): StoredTensor[] {
-  const q = quantizationInfo(config.quantization);
   const stored = new Map<string, StoredTensor>();
-  for (const [base, { shape, data }] of weights) {
-    if (shape.length === 1) {
-      stored.set(base, storeFloat(base, shape, data, q.modelDtype));
-    } else if (q.grouped) {
-      const [n, k] = shape;
-      const { qWeight, scale } = quantizeQ4(data, n, k, q.modelDtype);
-      stored.set(`${base}.q_weight`, { name: `${base}.q_weight`, shape: [n, k / 8], dtype: 'uint32', format: 'raw', bytes: bytesOf(qWeight) });
-      stored.set(`${base}.q_scale`, storeFloat(`${base}.q_scale`, [n, k / q.groupSize], scale, q.modelDtype));
-    } else {
-      stored.set(`${base}.weight`, storeFloat(`${base}.weight`, shape, data, q.modelDtype));
-    }
-  }
+  for (const [base, { shape, data }] of weights) for (const t of storeWeight(config, base, shape, data)) stored.set(t.name, t);
   // Order and completeness from the one list the loader checks against.
   return expectedLlamaTensors(config).map((t) => {
     const s = stored.get(t.name);
@@ -195,59 +236,171 @@ export function storeLlamaTensors(config: LlamaConfig, weights: ReturnType<typeo
   });
 }
 
+/** 2^-32: a u32 as a uniform float in [0, 1). */
+const U32_TO_UNIT = 1 / 4294967296;
+
+/**
+ * `init: 'fast'`: the stored tensors drawn directly, without float weights or quantization, ~100x faster than
+ * 'normal' (a 7B model in seconds instead of about an hour), for speed tests at real shapes. Same standard
+ * deviations as 'normal': a q4 weight's nibbles are the sum of two uniform 0..7 draws (0..14, triangular
+ * around the zero point 7, variance 10.5) and each group's scale is std / sqrt(10.5) times a uniform factor
+ * in [0.75, 1.25); unquantized linears are uniform with the std; norms 1 + 0.1 N(0, 1) as in 'normal'.
+ */
+function* fastStoredTensors(config: LlamaConfig, seed: number): Generator<StoredTensor> {
+  const q = quantizationInfo(config.quantization);
+  const rng = new Rng(seed);
+  for (const w of weightPlan(config)) {
+    if (w.std === null) {
+      const data = new Float32Array(elements(w.shape));
+      for (let k = 0; k < data.length; k++) data[k] = 1 + 0.1 * rng.normal();
+      yield storeFloat(w.name, w.shape, data, q.modelDtype);
+    } else if (q.grouped) {
+      const [n, k] = w.shape as [number, number];
+      const qWeight = new Uint32Array((n * k) / 8);
+      // The bulk of the bytes: Marsaglia's xorshift32 (seeded from the stream) in a local, several times faster than Rng.
+      let x = rng.nextU32() | 1;
+      for (let j = 0; j < qWeight.length; j++) {
+        x ^= x << 13;
+        x ^= x >>> 17;
+        x ^= x << 5;
+        const a = x & 0x77777777;
+        x ^= x << 13;
+        x ^= x >>> 17;
+        x ^= x << 5;
+        qWeight[j] = (a + (x & 0x77777777)) >>> 0;
+      }
+      const scale = new Float32Array((n * k) / q.groupSize);
+      const s0 = w.std / Math.sqrt(10.5);
+      for (let j = 0; j < scale.length; j++) scale[j] = s0 * (0.75 + 0.5 * rng.nextU32() * U32_TO_UNIT);
+      yield { name: `${w.name}.q_weight`, shape: [n, k / 8], dtype: 'uint32', format: 'raw', bytes: bytesOf(qWeight) };
+      yield storeFloat(`${w.name}.q_scale`, [n, k / q.groupSize], scale, q.modelDtype);
+    } else {
+      const data = new Float32Array(elements(w.shape));
+      const a = w.std * Math.sqrt(3);
+      for (let j = 0; j < data.length; j++) data[j] = a * (2 * rng.nextU32() * U32_TO_UNIT - 1);
+      yield storeFloat(`${w.name}.weight`, w.shape, data, q.modelDtype);
+    }
+  }
+}
+
+/** The stored tensors of a model, one by one in MLC's order (checked against the loader's list as they come). */
+function* storedTensorStream(config: LlamaConfig, o: MakeModelOptions): Generator<StoredTensor> {
+  const expected = expectedLlamaTensors(config);
+  let index = 0;
+  const source =
+    o.init === 'fast'
+      ? fastStoredTensors(config, o.seed)
+      : (function* () {
+          for (const [base, { shape, data }] of randomLlamaWeightEntries(config, o.seed)) yield* storeWeight(config, base, shape, data);
+        })();
+  for (const t of source) {
+    if (expected[index]?.name !== t.name) throw new Error(`make-model: made ${t.name} where ${expected[index]?.name ?? 'nothing'} was expected`);
+    index++;
+    yield t;
+  }
+  if (index !== expected.length) throw new Error(`make-model: made ${index} tensors, expected ${expected.length}`);
+}
+
 const encoder = new TextEncoder();
 const jsonBytes = (value: unknown) => encoder.encode(`${JSON.stringify(value, null, 2)}\n`);
 
-/** Packs tensors into shards of at most maxShardBytes (a bigger tensor alone) and builds tensor-cache.json. */
-export function packShards(tensors: StoredTensor[], maxShardBytes: number, paramCount: number): { shards: MadeFile[]; cache: Record<string, unknown> } {
-  const groups: StoredTensor[][] = [];
+interface ShardRecord {
+  dataPath: string;
+  format: 'raw-shard';
+  nbytes: number;
+  records: { name: string; shape: number[]; dtype: TensorDtype; format: string; nbytes: number; byteOffset: number }[];
+  md5sum: string;
+}
+
+/**
+ * Packs tensors, as they come, into shards of at most maxShardBytes (a bigger tensor alone): yields each
+ * shard's file as soon as it is full and pushes its tensor-cache record to `records`.
+ */
+function* packShardStream(tensors: Iterable<StoredTensor>, maxShardBytes: number, records: ShardRecord[]): Generator<MadeFile> {
   let current: StoredTensor[] = [];
   let size = 0;
-  for (const t of tensors) {
-    if (current.length > 0 && size + t.bytes.length > maxShardBytes) {
-      groups.push(current);
-      current = [];
-      size = 0;
-    }
-    current.push(t);
-    size += t.bytes.length;
-  }
-  if (current.length > 0) groups.push(current);
-
-  const shards: MadeFile[] = [];
-  const records = groups.map((group, index) => {
-    const total = group.reduce((sum, t) => sum + t.bytes.length, 0);
-    const bytes = new Uint8Array(total);
+  const flush = (): MadeFile => {
+    const bytes = new Uint8Array(size);
     let offset = 0;
-    const tensorRecords = group.map((t) => {
+    const tensorRecords = current.map((t) => {
       bytes.set(t.bytes, offset);
       const record = { name: t.name, shape: t.shape, dtype: t.dtype, format: t.format, nbytes: t.bytes.length, byteOffset: offset };
       offset += t.bytes.length;
       return record;
     });
-    const dataPath = `params_shard_${index}.bin`;
-    shards.push({ name: dataPath, bytes });
-    return { dataPath, format: 'raw-shard', nbytes: total, records: tensorRecords, md5sum: md5Hex(bytes) };
-  });
-  const paramBytes = tensors.reduce((sum, t) => sum + t.bytes.length, 0);
-  return {
-    shards,
-    cache: { metadata: { ParamSize: paramCount, ParamBytes: paramBytes, BitsPerParam: (paramBytes * 8) / paramCount }, records },
+    const dataPath = `params_shard_${records.length}.bin`;
+    records.push({ dataPath, format: 'raw-shard', nbytes: size, records: tensorRecords, md5sum: md5Hex(bytes) });
+    current = [];
+    size = 0;
+    return { name: dataPath, bytes };
   };
+  for (const t of tensors) {
+    if (current.length > 0 && size + t.bytes.length > maxShardBytes) yield flush();
+    current.push(t);
+    size += t.bytes.length;
+  }
+  if (current.length > 0) yield flush();
 }
 
-export function makeModel(options: Partial<MakeModelOptions> = {}): MadeModel {
+function tensorCacheJson(records: ShardRecord[], paramCount: number): Record<string, unknown> {
+  const paramBytes = records.reduce((sum, r) => sum + r.nbytes, 0);
+  return { metadata: { ParamSize: paramCount, ParamBytes: paramBytes, BitsPerParam: (paramBytes * 8) / paramCount }, records };
+}
+
+/** Packs tensors into shards of at most maxShardBytes (a bigger tensor alone) and builds tensor-cache.json. */
+export function packShards(tensors: StoredTensor[], maxShardBytes: number, paramCount: number): { shards: MadeFile[]; cache: Record<string, unknown> } {
+  const records: ShardRecord[] = [];
+  const shards = [...packShardStream(tensors, maxShardBytes, records)];
+  return { shards, cache: tensorCacheJson(records, paramCount) };
+}
+
+let tokenizerMemo: BuiltTokenizer | null = null;
+/** The tokenizer every made model gets (the environments' words). */
+function makeModelTokenizer(): BuiltTokenizer {
+  tokenizerMemo ??= buildMicroTokenizer(wordsOf(environmentTexts()));
+  return tokenizerMemo;
+}
+
+export interface MadeModelStream extends Omit<MadeModel, 'files'> {
+  /**
+   * The files in write order (shards, tensor-cache.json, tokenizer.json, mlc-chat-config.json), each made
+   * when asked for: only one shard is in memory at a time. Iterate once.
+   */
+  files: Iterable<MadeFile>;
+}
+
+/** makeModel, streamed: the shards are made one at a time as `files` is iterated (what the CLI writes). */
+export function makeModelStream(options: Partial<MakeModelOptions> = {}): MadeModelStream {
   const o: MakeModelOptions = { ...DEFAULT_MAKE_MODEL_OPTIONS, ...options };
   const problems = checkMakeModelOptions(o);
   if (problems.length > 0) throw new RangeError(problems.join('; '));
 
-  const tokenizer = buildMicroTokenizer(wordsOf(environmentTexts()));
-  const config = makeModelConfig(o, tokenizer.vocab.length);
-  const weights = randomLlamaWeights(config, o.seed);
-  const paramCount = [...weights.values()].reduce((sum, w) => sum + w.data.length, 0);
-  const { shards, cache } = packShards(storeLlamaTensors(config, weights), o.maxShardBytes, paramCount);
+  const tokenizer = makeModelTokenizer();
+  const config = makeModelConfig(o, o.vocab || tokenizer.vocab.length);
+  const paramCount = weightPlan(config).reduce((sum, w) => sum + elements(w.shape), 0);
+  const chatConfig = mlcChatConfig(config, o);
 
-  const chatConfig = {
+  function* files(): Generator<MadeFile> {
+    const records: ShardRecord[] = [];
+    yield* packShardStream(storedTensorStream(config, o), o.maxShardBytes, records);
+    yield { name: 'tensor-cache.json', bytes: jsonBytes(tensorCacheJson(records, paramCount)) };
+    yield { name: 'tokenizer.json', bytes: encoder.encode(JSON.stringify(tokenizer.json)) };
+    yield { name: 'mlc-chat-config.json', bytes: jsonBytes(chatConfig) };
+  }
+  return { config, tokenizer, paramCount, files: files() };
+}
+
+export function makeModel(options: Partial<MakeModelOptions> = {}): MadeModel {
+  const stream = makeModelStream(options);
+  return { ...stream, files: [...stream.files] };
+}
+
+/** mlc-chat-config.json; its twosome_make_model record lists vocab and init only when not the defaults, so older models' bytes stay. */
+function mlcChatConfig(config: LlamaConfig, o: MakeModelOptions): Record<string, unknown> {
+  const record: Partial<MakeModelOptions> = { ...o };
+  if (o.vocab === DEFAULT_MAKE_MODEL_OPTIONS.vocab) delete record.vocab;
+  if (o.init === DEFAULT_MAKE_MODEL_OPTIONS.init) delete record.init;
+  return {
     model_type: 'llama',
     quantization: config.quantization,
     model_config: llamaModelConfigJson(config),
@@ -282,18 +435,6 @@ export function makeModel(options: Partial<MakeModelOptions> = {}): MadeModel {
     eos_token_id: EOS_ID,
     tokenizer_files: ['tokenizer.json'],
     version: '0.1.0',
-    twosome_make_model: { ...o },
-  };
-
-  return {
-    config,
-    tokenizer,
-    paramCount,
-    files: [
-      ...shards,
-      { name: 'tensor-cache.json', bytes: jsonBytes(cache) },
-      { name: 'tokenizer.json', bytes: encoder.encode(JSON.stringify(tokenizer.json)) },
-      { name: 'mlc-chat-config.json', bytes: jsonBytes(chatConfig) },
-    ],
+    twosome_make_model: record,
   };
 }
