@@ -8,6 +8,13 @@ import { loadLlamaModel, memorySource } from './weights';
 
 const MICRO = resolve(process.cwd(), 'public/models/micro');
 
+/** Standard deviation of the first position's logits: a random model's outputs should spread a few units. */
+function firstRowStd(logits: Float32Array, vocab: number): number {
+  const row = Array.from(logits.subarray(0, vocab));
+  const mean = row.reduce((a, b) => a + b, 0) / row.length;
+  return Math.sqrt(row.reduce((a, b) => a + (b - mean) ** 2, 0) / row.length);
+}
+
 describe('makeModel', () => {
   it('is deterministic: the same options give byte-identical files, another seed other weights', () => {
     const a = makeModel({ seed: 5, layers: 1 });
@@ -84,9 +91,7 @@ describe('makeModel', () => {
       }
       const { logits } = llamaForward(loaded.weights, [1, 20, 300, 400]);
       expect(logits.every(Number.isFinite)).toBe(true);
-      const row = Array.from(logits.subarray(0, made.config.vocabSize));
-      const mean = row.reduce((a, b) => a + b, 0) / row.length;
-      const std = Math.sqrt(row.reduce((a, b) => a + (b - mean) ** 2, 0) / row.length);
+      const std = firstRowStd(logits, made.config.vocabSize);
       expect(std).toBeGreaterThan(0.5);
       expect(std).toBeLessThan(10);
     });
@@ -144,9 +149,7 @@ describe('makeModel', () => {
       expect(hidden.length).toBe(tokens.length * made.config.hidden);
       expect(logits.every(Number.isFinite)).toBe(true);
       // Non-uniform but sane: logit spread of a few units.
-      const row = Array.from(logits.subarray(0, made.config.vocabSize));
-      const mean = row.reduce((a, b) => a + b, 0) / row.length;
-      const std = Math.sqrt(row.reduce((a, b) => a + (b - mean) ** 2, 0) / row.length);
+      const std = firstRowStd(logits, made.config.vocabSize);
       expect(std).toBeGreaterThan(0.5);
       expect(std).toBeLessThan(10);
     });
