@@ -40,7 +40,11 @@ export interface UploadOptions {
 
 /** The bytes one weight buffer may take on this device: the binding and buffer limits (and a test's cap), in whole words. */
 export function bindingLimit(device: GPUDevice, maxBindingBytes?: number): number {
-  const limit = Math.min(device.limits.maxStorageBufferBindingSize, device.limits.maxBufferSize, maxBindingBytes ?? Infinity);
+  return wholeWords(Math.min(device.limits.maxStorageBufferBindingSize, device.limits.maxBufferSize, maxBindingBytes ?? Infinity));
+}
+
+/** A byte limit rounded down to whole 4-byte words: what a weight buffer may take under it. */
+export function wholeWords(limit: number): number {
   return Math.floor(limit / 4) * 4;
 }
 
@@ -64,11 +68,18 @@ export function planRowChunks(name: string, rows: number, rowBytes: readonly num
   return chunks;
 }
 
-/** Rows of a tensor as split (a 1-D tensor is one row) and the bytes of one row on the GPU. */
+/**
+ * Rows of a tensor as split (a 1-D tensor is one row) and the bytes of one row on the GPU, given the bytes of
+ * one element there. Shared with the memory planner, which knows a tensor's shape and GPU dtype, not its record.
+ */
+export function gpuRowsOf(shape: readonly number[], gpuElementBytes: number): { rows: number; rowBytes: number } {
+  const rows = shape.length >= 2 ? shape[0] : 1;
+  return { rows, rowBytes: (elementCount(shape) * gpuElementBytes) / rows };
+}
+
+/** gpuRowsOf a record: kept raw, its stored element size (u32 words, f16 scales); decoded, f32. */
 function gpuRows(record: TensorRecord): { rows: number; rowBytes: number } {
-  const rows = record.shape.length >= 2 ? record.shape[0] : 1;
-  const bytes = keptRaw(record) ? record.nbytes : elementCount(record.shape) * 4;
-  return { rows, rowBytes: bytes / rows };
+  return gpuRowsOf(record.shape, keptRaw(record) ? record.nbytes / elementCount(record.shape) : 4);
 }
 
 /** The name that groups a tensor with those split alike: a linear weight's prefix (its q_weight and q_scale). */

@@ -39,10 +39,10 @@
  */
 import { estimateSizes, gpuBytes } from './catalog';
 import type { LlamaConfig } from './config';
-import { chunkBufferBytes, planWeightChunks } from './gpu-weights';
+import { chunkBufferBytes, gpuRowsOf, planWeightChunks, wholeWords } from './gpu-weights';
 import { DEFAULT_LORA_CONFIG, loraSlice, type LoraTarget } from './lora';
 import { ADAM_INFO_WORDS, normPartialSlots } from './optimizer';
-import { elementCount, expectedLlamaTensors } from './tensor-cache';
+import { expectedLlamaTensors } from './tensor-cache';
 
 export interface TrainingBatch {
   /** P: prompts per micro-batch. */
@@ -320,11 +320,8 @@ export const WEBGPU_DEFAULT_BINDING_BYTES = 128 * 2 ** 20;
  * tensor's first chunk is its largest (all chunks but the last are full).
  */
 export function largestWeightBuffer(config: LlamaConfig, maxBindingBytes: number): { name: string; bytes: number } {
-  const tensors = expectedLlamaTensors(config).map((t) => {
-    const rows = t.shape.length >= 2 ? t.shape[0] : 1;
-    return { name: t.name, rows, rowBytes: (elementCount(t.shape) * gpuBytes(t.dtype, t.shape)) / rows };
-  });
-  const plan = planWeightChunks(tensors, Math.floor(maxBindingBytes / 4) * 4);
+  const tensors = expectedLlamaTensors(config).map((t) => ({ name: t.name, ...gpuRowsOf(t.shape, gpuBytes(t.dtype, t.shape)) }));
+  const plan = planWeightChunks(tensors, wholeWords(maxBindingBytes));
   let largest = { name: '', bytes: 0 };
   for (const t of tensors) {
     const chunks = plan.get(t.name)!;
