@@ -224,18 +224,6 @@ function storeWeight(config: LlamaConfig, base: string, shape: [number] | [numbe
   ];
 }
 
-/** The tensors as MLC stores them under the config's quantization, in MLC's order. */
-export function storeLlamaTensors(config: LlamaConfig, weights: ReturnType<typeof randomLlamaWeights>): StoredTensor[] {
-  const stored = new Map<string, StoredTensor>();
-  for (const [base, { shape, data }] of weights) for (const t of storeWeight(config, base, shape, data)) stored.set(t.name, t);
-  // Order and completeness from the one list the loader checks against.
-  return expectedLlamaTensors(config).map((t) => {
-    const s = stored.get(t.name);
-    if (!s) throw new Error(`make-model: no data for ${t.name}`);
-    return s;
-  });
-}
-
 /** 2^-32: a u32 as a uniform float in [0, 1). */
 const U32_TO_UNIT = 1 / 4294967296;
 
@@ -345,13 +333,6 @@ function* packShardStream(tensors: Iterable<StoredTensor>, maxShardBytes: number
 function tensorCacheJson(records: ShardRecord[], paramCount: number): Record<string, unknown> {
   const paramBytes = records.reduce((sum, r) => sum + r.nbytes, 0);
   return { metadata: { ParamSize: paramCount, ParamBytes: paramBytes, BitsPerParam: (paramBytes * 8) / paramCount }, records };
-}
-
-/** Packs tensors into shards of at most maxShardBytes (a bigger tensor alone) and builds tensor-cache.json. */
-export function packShards(tensors: StoredTensor[], maxShardBytes: number, paramCount: number): { shards: MadeFile[]; cache: Record<string, unknown> } {
-  const records: ShardRecord[] = [];
-  const shards = [...packShardStream(tensors, maxShardBytes, records)];
-  return { shards, cache: tensorCacheJson(records, paramCount) };
 }
 
 let tokenizerMemo: BuiltTokenizer | null = null;
