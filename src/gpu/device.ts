@@ -25,7 +25,16 @@ export interface GpuContext {
     maxComputeWorkgroupsPerDimension: number;
     maxStorageBuffersPerShaderStage: number;
   };
-  /** Whether the adapter is a software rasterizer (SwiftShader): timings then say nothing about GPUs. */
+  /**
+   * Which implementation the adapter is: one of the two CPU Vulkan drivers the tests run on (SwiftShader,
+   * Mesa's lavapipe, whose adapter calls itself llvmpipe), or anything else ('other': a GPU, or a software
+   * adapter we do not know by name). Lets a test say which path it covers.
+   */
+  adapterKind: AdapterKind;
+  /**
+   * Whether the adapter is a software one (SwiftShader, lavapipe, or any adapter that reports itself as a
+   * fallback adapter or architecture "software"): timings then say nothing about GPUs.
+   */
   isSoftware: boolean;
   /**
    * The subgroup sizes the adapter reports (GPUAdapterInfo.subgroupMinSize/MaxSize) when the device has the
@@ -44,10 +53,45 @@ export interface GpuContext {
   useSubgroups: boolean;
 }
 
+export type AdapterKind = 'swiftshader' | 'lavapipe' | 'other';
+
+/** Adapter identity as GPUAdapterInfo reports it (strings empty where the implementation hides them). */
+export interface AdapterIdentity {
+  vendor: string;
+  architecture: string;
+  device: string;
+  description: string;
+  isFallbackAdapter?: boolean;
+}
+
+export function adapterKindOf(info: AdapterIdentity): AdapterKind {
+  const text = [info.vendor, info.architecture, info.device, info.description].join(' ').toLowerCase();
+  if (text.includes('swiftshader')) return 'swiftshader';
+  if (text.includes('llvmpipe') || text.includes('lavapipe')) return 'lavapipe';
+  return 'other';
+}
+
+/**
+ * Software adapters: the two we know by name, any adapter flagged as a fallback adapter or of architecture
+ * "software" (what Mesa's CPU drivers report), and one that hides every identifying string (browsers may).
+ */
+export function isSoftwareAdapter(info: AdapterIdentity): boolean {
+  if (adapterKindOf(info) !== 'other' || info.isFallbackAdapter === true) return true;
+  if (info.architecture.toLowerCase() === 'software') return true;
+  return [info.vendor, info.architecture, info.device, info.description].every((field) => field.trim() === '');
+}
+
 export class WebGpuUnavailableError extends Error {
-  constructor(message: string) {
+  /**
+   * 'no-webgpu': no `GPU` object at all (a browser without WebGPU); 'no-adapter': WebGPU exists but gave no
+   * adapter (Node: no Vulkan loader or driver); 'setup': the requested adapter is not installed.
+   */
+  readonly reason: 'no-webgpu' | 'no-adapter' | 'setup';
+
+  constructor(message: string, reason: WebGpuUnavailableError['reason'] = 'setup') {
     super(message);
     this.name = 'WebGpuUnavailableError';
+    this.reason = reason;
   }
 }
 
@@ -79,12 +123,14 @@ export async function requestGpuContext(gpu: GPU | undefined, options: RequestDe
   if (!gpu) {
     throw new WebGpuUnavailableError(
       'WebGPU is not available here: use a recent Chrome or Edge (113+) with hardware acceleration on, served over https or localhost.',
+      'no-webgpu',
     );
   }
   const adapter = await gpu.requestAdapter({ powerPreference: options.powerPreference ?? 'high-performance' });
   if (!adapter) {
     throw new WebGpuUnavailableError(
       'No WebGPU adapter was found: enable hardware acceleration in the browser settings, update the GPU driver, or on Linux enable chrome://flags/#enable-unsafe-webgpu.',
+      'no-adapter',
     );
   }
 
@@ -114,8 +160,8 @@ export async function requestGpuContext(gpu: GPU | undefined, options: RequestDe
     device: info.device ?? '',
     description: info.description ?? '',
   };
-  const text = Object.values(adapterInfo).join(' ').toLowerCase();
-  const isSoftware = text.includes('swiftshader') || (adapterInfo.vendor === '' && adapterInfo.architecture === '' && text.trim() === '');
+  const identity = { ...adapterInfo, isFallbackAdapter: info.isFallbackAdapter ?? legacyFallbackFlag(adapter) };
+  const isSoftware = isSoftwareAdapter(identity);
   return {
     device,
     adapterInfo,
@@ -128,6 +174,7 @@ export async function requestGpuContext(gpu: GPU | undefined, options: RequestDe
       maxComputeWorkgroupsPerDimension: device.limits.maxComputeWorkgroupsPerDimension,
       maxStorageBuffersPerShaderStage: device.limits.maxStorageBuffersPerShaderStage,
     },
+    adapterKind: adapterKindOf(identity),
     isSoftware,
     subgroupSizes:
       features.subgroups && typeof info.subgroupMinSize === 'number' && typeof info.subgroupMaxSize === 'number'
@@ -135,4 +182,10 @@ export async function requestGpuContext(gpu: GPU | undefined, options: RequestDe
         : null,
     useSubgroups: features.subgroups && (options.useSubgroups ?? !isSoftware),
   };
+}
+
+/** GPUAdapter.isFallbackAdapter, where an older implementation has it on the adapter instead of its info. */
+function legacyFallbackFlag(adapter: GPUAdapter): boolean | undefined {
+  const flag = (adapter as unknown as { isFallbackAdapter?: unknown }).isFallbackAdapter;
+  return typeof flag === 'boolean' ? flag : undefined;
 }
