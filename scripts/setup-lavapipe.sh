@@ -141,6 +141,8 @@ read -r mirror key < <(mirror_and_key | head -n 1)
 [ "$key" != - ] && [ -f "$key" ] || key=""
 
 mkdir -p "$DIR"
+exec 9>"$DIR/.lock"
+flock 9 # one install at a time: each removes the trees that are not its own
 work=$(mktemp -d "$DIR/.install.XXXXXX")
 trap 'rm -rf "$work"' EXIT
 mkdir -p "$work/lists/partial" "$work/cache/archives/partial" "$work/debs" "$work/root"
@@ -167,7 +169,7 @@ say "reading $SUITE from $mirror (private apt lists in $work)"
 if ! apt_private -q --error-on=any update >"$work/update.log" 2>&1; then
   sed 's/^/  /' "$work/update.log" >&2
   fail "could not read $SUITE from $mirror (no network?): run this again where $mirror is reachable," \
-    "or copy $DIR from a machine that has it and set TWOSOME_LAVAPIPE_DIR, $SKIP_HINT"
+    "or copy $DIR from another Debian 12 machine to the same path, $SKIP_HINT"
 fi
 version=$(apt-cache -c "$work/apt.conf" policy "$PACKAGE" | awk '/Candidate:/ {print $2}')
 case "$version" in
@@ -186,10 +188,9 @@ lib=$(find "$work/root" -name libvulkan_lvp.so -type f | head -n 1)
 [ -n "$lib" ] || fail "$PACKAGE $version has no libvulkan_lvp.so"
 check_libraries "$lib"
 
-# Move into place, then switch the manifest over, so that a failed or concurrent run never leaves it
-# naming a half-written tree.
-target="$DIR/mesa-$(echo "$version" | tr '~:' '__')"
-rm -rf "$target"
+# Move into a new directory, switch the manifest over, then remove older trees: a failed run never leaves the
+# manifest naming a half-written tree, and a process already running on the old tree keeps its mapped files.
+target="$DIR/mesa-$(echo "$version" | tr '~:' '__').${work##*.install.}"
 mv "$work/root" "$target"
 lib="$target${lib#"$work/root"}"
 api=$(sed -n 's/.*"api_version": *"\([^"]*\)".*/\1/p' "$target/usr/share/vulkan/icd.d/lvp_icd.json" 2>/dev/null)
