@@ -10,9 +10,14 @@ import { scoreActions } from '../llm/reference/score';
 import { encodePeftAdapter } from '../share';
 import { MICRO, trainedAdapter } from '../share/testing';
 import { loadLlamaModelAndTokenizer } from '../llm/weights-node';
+import { withoutDawnLimitNotices } from '../gpu/test-adapter';
 
 const BIN = resolve(process.cwd(), 'bin/twosome.mjs');
-const twosome = (args: string[]) => spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', timeout: 120_000 });
+// stderr as the CLI wrote it: without the notices Dawn prints on lavapipe (withoutDawnLimitNotices).
+const twosome = (args: string[]) => {
+  const proc = spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', timeout: 120_000 });
+  return { ...proc, stderr: withoutDawnLimitNotices(proc.stderr) };
+};
 
 describe('twosome score', () => {
   it('replays the actions and prints the scores and policies of the CPU reference (micro model)', async () => {
