@@ -22,7 +22,13 @@ export interface KernelCall {
 
 export interface KernelCost {
   flops: number;
+  /** Bytes the dispatch moves to and from global memory, all buffers counted (its tiling's real traffic). */
   bytes: number;
+  /**
+   * Of `bytes`, those read from frozen model weights (bench plan's weightReadFactor: weight bytes read per pass /
+   * the model's weight bytes). A kernel that re-reads a weight tile for every block of rows counts every read.
+   */
+  weightBytes?: number;
 }
 
 /** Uniform words for a kernel's Params struct: u32 entries as numbers, f32 entries as { f32: value }. */
