@@ -13,8 +13,8 @@ import { basename, dirname, join, resolve } from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { isTaskId, TASK_IDS } from '../envs/registry';
 import type { TaskId } from '../envs/types';
-import { catalogConfig, catalogRecord } from '../llm/catalog';
-import { parseLlamaConfigText, type LlamaConfig } from '../llm/config';
+import { catalogConfig, catalogRecord } from '../llm/model/catalog';
+import { parseLlamaConfigText, type LlamaConfig } from '../llm/model/config';
 import { NORMALIZATIONS, type Normalization } from '../rl/config';
 import {
   adapterWeightsParameterCount,

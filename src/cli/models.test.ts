@@ -5,10 +5,10 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
-import { makeModel } from '../llm/make-model';
-import { ModelUrlError } from '../llm/url-source';
-import { readModelIndex } from '../llm/weights';
-import { directorySource } from '../llm/weights-node';
+import { makeModel } from '../llm/model/make-model';
+import { ModelUrlError } from '../llm/model/url-source';
+import { readModelIndex } from '../llm/model/weights';
+import { directorySource } from '../llm/model/weights-node';
 import { UsageError } from './errors';
 import { directoryStore, modelsCommand } from './models';
 

@@ -9,7 +9,7 @@ import { scoreWithLora } from '../llm/reference/backward';
 import { scoreActions } from '../llm/reference/score';
 import { encodePeftAdapter } from '../share';
 import { MICRO, trainedAdapter } from '../share/testing';
-import { loadLlamaModelAndTokenizer } from '../llm/weights-node';
+import { loadLlamaModelAndTokenizer } from '../llm/model/weights-node';
 
 const BIN = resolve(process.cwd(), 'bin/twosome.mjs');
 const twosome = (args: string[]) => spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', timeout: 120_000 });

@@ -8,8 +8,8 @@
 import { createEnv, isTaskId, TASK_IDS } from '../envs/registry';
 import { InvalidActionError } from '../envs/types';
 import { requestNodeGpuContext } from '../gpu/node-gpu';
-import { LlamaEngine } from '../llm/engine';
-import { LoraTrainer } from '../llm/lora-trainer';
+import { LlamaEngine } from '../llm/engine/engine';
+import { LoraTrainer } from '../llm/train/lora-trainer';
 import { bindAdapterFiles, readAdapterDir } from './adapter-dir';
 import { parseFlags, parseIndexList } from './args';
 import { UsageError } from './errors';

@@ -6,10 +6,10 @@
  * GPU actor up to float rounding (not bit for bit).
  */
 import { lastPromptHidden, loraGradients, scoreWithLora, zeroLoraGradients, type LoraModuleGradient, type ScoringPrompt } from '../llm/reference/backward';
-import { checkLoraConfig, initLoraAdapter, type LoraAdapter, type LoraConfig } from '../llm/lora';
+import { checkLoraConfig, initLoraAdapter, type LoraAdapter, type LoraConfig } from '../llm/train/lora';
 import { initCritic } from '../llm/reference/critic';
-import type { LlmTokenizer } from '../llm/tokenizer';
-import type { LlamaWeights } from '../llm/weights';
+import type { LlmTokenizer } from '../llm/model/tokenizer';
+import type { LlamaWeights } from '../llm/model/weights';
 import { Rng } from '../util/rng';
 import { countWords } from '../util/words';
 import { Adam } from './adam';

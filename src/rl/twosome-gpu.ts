@@ -11,12 +11,12 @@
  * `createGpuTwosomeModels` builds both for a config, from the run's seeds or from a checkpoint.
  */
 import { createStorageBuffer } from '../gpu/buffers';
-import type { LlamaEngine } from '../llm/engine';
-import { CriticPass, GpuCritic } from '../llm/gpu-critic';
-import { LORA_TARGETS, checkLoraConfig, type LoraConfig as EngineLoraConfig, type LoraTarget } from '../llm/lora';
-import { LoraTrainer } from '../llm/lora-trainer';
-import { planTrainingMemory } from '../llm/memory-plan';
-import { GpuAdam } from '../llm/optimizer';
+import type { LlamaEngine } from '../llm/engine/engine';
+import { CriticPass, GpuCritic } from '../llm/train/gpu-critic';
+import { LORA_TARGETS, checkLoraConfig, type LoraConfig as EngineLoraConfig, type LoraTarget } from '../llm/train/lora';
+import { LoraTrainer } from '../llm/train/lora-trainer';
+import { planTrainingMemory } from '../llm/engine/memory-plan';
+import { GpuAdam } from '../llm/train/optimizer';
 import { initCritic } from '../llm/reference/critic';
 import { Rng } from '../util/rng';
 import type { PpoConfig } from './config';

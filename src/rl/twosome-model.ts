@@ -11,7 +11,7 @@
  * States are plain structured-cloneable data (typed arrays, numbers, strings), for checkpoints in a file or in
  * IndexedDB. `CpuCritic` is the critic on the CPU (reference MLP + Adam), used by tests and small runs.
  */
-import type { LoraAdapter } from '../llm/lora';
+import type { LoraAdapter } from '../llm/train/lora';
 import { criticBackward, criticForward, initCritic, type Critic } from '../llm/reference/critic';
 import type { Rng } from '../util/rng';
 import { Adam } from './adam';

@@ -6,7 +6,7 @@
  */
 import { inflateSync, unzipSync } from 'fflate';
 import { describe, expect, it } from 'vitest';
-import type { LoraAdapter } from '../llm/lora';
+import type { LoraAdapter } from '../llm/train/lora';
 import { Rng } from '../util/rng';
 import { adapterWeightsOf, bindAdapter, checkAdapterWeights, replaceAdapterWeights } from './adapter';
 import { bindBundle, decodeBundle, encodeBundle } from './bundle';

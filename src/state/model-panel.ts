@@ -4,7 +4,7 @@
  * model goes through the playground store (selectModel), which loads it in the environment worker.
  */
 import { create } from 'zustand';
-import { canRun, catalogConfig, estimateSizes, MODEL_CATALOG, type CatalogRecord, type CanRunResult } from '../llm/catalog';
+import { canRun, catalogConfig, estimateSizes, MODEL_CATALOG, type CatalogRecord, type CanRunResult } from '../llm/model/catalog';
 import type { ModelsClient } from '../worker/client';
 import type { AdapterReply, CachedModelView, PickedFileSpec } from '../worker/protocol';
 import { addFolderModel, customModel, findModel, isBuiltIn, type ModelChoice } from './models';

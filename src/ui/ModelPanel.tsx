@@ -4,7 +4,7 @@
  * progress and Cancel, deletion from the cache, a custom MLC repo URL, a picked folder, and the adapter.
  */
 import { useEffect, useMemo, useRef, useState, type ChangeEvent } from 'react';
-import { MODEL_CATALOG, type CatalogRecord } from '../llm/catalog';
+import { MODEL_CATALOG, type CatalogRecord } from '../llm/model/catalog';
 import { canRunHere, cachedEntry, catalogDownloadBytes, useModelPanel, type DownloadState } from '../state/model-panel';
 import { findModel } from '../state/models';
 import { usePlayground } from '../state/playground';

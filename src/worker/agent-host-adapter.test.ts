@@ -1,6 +1,6 @@
 /** The worker's adapter slot (setAdapter / currentAdapter / loadAdapterWeights / probeAdapter) with a fake scorer. */
 import { describe, expect, it } from 'vitest';
-import { initLoraAdapter, type LoraAdapter } from '../llm/lora';
+import { initLoraAdapter, type LoraAdapter } from '../llm/train/lora';
 import { adapterWeightsOf } from '../share/adapter';
 import { AdapterFormatError } from '../share/errors';
 import { Rng } from '../util/rng';

@@ -13,8 +13,8 @@ import { createEnv } from '../envs/registry';
 import type { Env, TaskId } from '../envs/types';
 import { argmax, sampleIndex } from '../rl/categorical';
 import { Rng } from '../util/rng';
-import type { LoraAdapter } from '../llm/lora';
-import type { LlamaEngine } from '../llm/engine';
+import type { LoraAdapter } from '../llm/train/lora';
+import type { LlamaEngine } from '../llm/engine/engine';
 import type { AdapterModelShape, AdapterWeights } from '../share/adapter';
 import { adapterForModel, adapterView, weightsForModel, type AdapterView } from './adapter-slot';
 import type {

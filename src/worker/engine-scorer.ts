@@ -1,16 +1,16 @@
 /**
- * The real Scorer: the WebGPU LLaMA engine (src/llm/engine.ts) in this worker, on a device of its own.
+ * The real Scorer: the WebGPU LLaMA engine (src/llm/engine/engine.ts) in this worker, on a device of its own.
  * Models come over HTTP(S) from their MLC directory (the built-in micro model is served with the page).
  */
 import { requestGpuContext, WebGpuUnavailableError, type GpuContext } from '../gpu/device';
-import { LlamaEngine } from '../llm/engine';
-import { cacheSource } from '../llm/cache-source';
-import { checkPickedModel, fileListSource } from '../llm/file-source';
-import { urlSource } from '../llm/url-source';
-import type { ModelSource } from '../llm/weights';
+import { LlamaEngine } from '../llm/engine/engine';
+import { cacheSource } from '../llm/model/cache-source';
+import { checkPickedModel, fileListSource } from '../llm/model/file-source';
+import { urlSource } from '../llm/model/url-source';
+import type { ModelSource } from '../llm/model/weights';
 import type { ModelSpec } from './protocol';
 import { ScorerUnavailableError, type Scorer, type ScorerLoader } from './agent-host';
-import type { GpuLora } from '../llm/gpu-lora';
+import type { GpuLora } from '../llm/train/gpu-lora';
 import { release, scoreOnEngine, uploadAdapter } from './lora-scoring';
 
 let context: Promise<GpuContext> | null = null;

@@ -4,7 +4,7 @@
  * It has the micro model's shapes; a LoRA adapter shifts each log-prob by a smooth function of its weights
  * (so a nonzero adapter changes the policy, and a slightly rounded one changes it slightly).
  */
-import type { LoraAdapter } from '../llm/lora';
+import type { LoraAdapter } from '../llm/train/lora';
 import { actionDistribution } from '../rl/policy';
 import { countWords } from '../util/words';
 import type { Scorer, ScorerLoader } from './agent-host';

@@ -4,9 +4,9 @@
  * (LlamaEngine.forwardScores' `lora` option, split into passes that fit the GPU's limits like score's). The frozen
  * model goes through LlamaEngine.score itself.
  */
-import type { LlamaEngine } from '../llm/engine';
-import { destroyLora, uploadLora, type GpuLora } from '../llm/gpu-lora';
-import type { LoraAdapter } from '../llm/lora';
+import type { LlamaEngine } from '../llm/engine/engine';
+import { destroyLora, uploadLora, type GpuLora } from '../llm/train/gpu-lora';
+import type { LoraAdapter } from '../llm/train/lora';
 import { actionDistribution } from '../rl/policy';
 import { countWords } from '../util/words';
 import type { ScorerResult } from './agent-host';

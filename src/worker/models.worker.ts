@@ -4,9 +4,9 @@
  * every shard, cache writes) runs here, so neither the page nor the environment worker ever blocks on it.
  */
 import * as Comlink from 'comlink';
-import { cacheStore, deleteCachedModel, listCachedModels } from '../llm/cache-source';
-import { downloadModel, isAbortError } from '../llm/download';
-import { checkModelUrl } from '../llm/url-source';
+import { cacheStore, deleteCachedModel, listCachedModels } from '../llm/model/cache-source';
+import { downloadModel, isAbortError } from '../llm/model/download';
+import { checkModelUrl } from '../llm/model/url-source';
 import type { ModelsWorkerApi } from './protocol';
 
 const downloads = new Map<string, AbortController>();

@@ -10,7 +10,7 @@
 import type { Observation, RenderDescription, StepResult, TaskId } from '../envs/types';
 
 import type { Normalization } from '../rl/config';
-import type { LoraAdapter } from '../llm/lora';
+import type { LoraAdapter } from '../llm/train/lora';
 import type { AdapterWeights } from '../share/adapter';
 import type { AdapterView } from './adapter-slot';
 import type { TrainingApi } from './training-protocol';

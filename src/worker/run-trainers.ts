@@ -4,7 +4,7 @@
  * and PPO-MLP (CPU). SayCan trains nothing and has no trainer (the host evaluates the frozen model).
  */
 import type { TaskId } from '../envs/types';
-import type { LoraAdapter } from '../llm/lora';
+import type { LoraAdapter } from '../llm/train/lora';
 import type { Checkpoint, RunInfo } from '../rl/checkpoint';
 import { makeCheckpoint } from '../rl/checkpoint';
 import type { PpoConfig } from '../rl/config';

@@ -1,7 +1,7 @@
 import 'fake-indexeddb/auto';
 import { describe, expect, it } from 'vitest';
 import { IdbRunStore, type RunStore } from '../persist/run-store';
-import type { LoraAdapter } from '../llm/lora';
+import type { LoraAdapter } from '../llm/train/lora';
 import type { PpoConfig } from '../rl/config';
 import type { BatchScorer } from '../rl/evaluate';
 import { FakeTwosomeActor } from '../rl/twosome-fake';

@@ -15,7 +15,7 @@
  */
 import { getTask } from '../envs/registry';
 import type { TaskId } from '../envs/types';
-import type { LoraAdapter } from '../llm/lora';
+import type { LoraAdapter } from '../llm/train/lora';
 import type { RunStore } from '../persist/run-store';
 import { checkCheckpoint, type Checkpoint, type RunInfo } from '../rl/checkpoint';
 import type { PpoConfig } from '../rl/config';

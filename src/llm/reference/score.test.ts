@@ -1,9 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import type { LlmTokenizer } from '../tokenizer';
-import type { LlamaWeights } from '../weights';
-import { loadLlamaModelAndTokenizer } from '../weights-node';
+import type { LlmTokenizer } from '../model/tokenizer';
+import type { LlamaWeights } from '../model/weights';
+import { loadLlamaModelAndTokenizer } from '../model/weights-node';
 import { llamaForward, logSoftmax } from './llama';
 import { normalizedScores, scoreActions, scoreTokenSequences, softmax, type ScoreResult } from './score';
 

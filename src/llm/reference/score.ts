@@ -12,7 +12,7 @@
  */
 import type { Normalization } from '../../rl/config';
 import { countWords } from '../../util/words';
-import type { LlamaWeights } from '../weights';
+import type { LlamaWeights } from '../model/weights';
 import { llamaForward, logSoftmax } from './llama';
 
 /** What scoring needs from a tokenizer (LlmTokenizer has it). */
