@@ -11,10 +11,11 @@ import { join } from 'node:path';
 import { catalogConfig, catalogRecord } from '../llm/model/catalog';
 import { parseLlamaConfigText, type LlamaConfig } from '../llm/model/config';
 import { checkLoraConfig, DEFAULT_LORA_CONFIG, type LoraTarget } from '../llm/train/lora';
-import { formatBytes, planTrainingMemory, type MemoryPlan } from '../llm/engine/memory-plan';
+import { planTrainingMemory, type MemoryPlan } from '../llm/engine/memory-plan';
 import { parseFlags, parseIntFlag } from './args';
 import { UsageError } from './errors';
 import { MICRO_MODEL_DIR } from './model-source';
+import { formatBytes } from '../util/format';
 
 const USAGE =
   'twosome bench memory --model ID|DIR [--prompts 4] [--prompt-tokens 200] [--actions 8] [--action-tokens 5] [--lora-r 8] [--lora-targets q_proj,v_proj] [--json]';

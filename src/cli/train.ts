@@ -41,6 +41,7 @@ import { loadLlamaModelAndTokenizer } from '../llm/model/weights-node';
 import { createCpuTwosomeModels, CpuTwosomeActor } from '../rl/twosome-cpu';
 import { toActionScores } from '../rl/twosome-model';
 import { countWords } from '../util/words';
+import { formatBytes } from '../util/format';
 
 export const ALGOS = ['twosome', 'ppo-mlp', 'saycan'] as const;
 export type Algo = (typeof ALGOS)[number];
@@ -243,13 +244,8 @@ export class EngineHost {
 // Progress on stderr
 
 const fmt = (v: number | null | undefined, digits = 3) => (v === null || v === undefined || !Number.isFinite(v) ? '-' : v.toFixed(digits));
-
-export function formatBytes(bytes: number | null): string {
-  if (bytes === null) return '-';
-  if (bytes >= 2 ** 30) return `${(bytes / 2 ** 30).toFixed(2)} GiB`;
-  if (bytes >= 2 ** 20) return `${(bytes / 2 ** 20).toFixed(1)} MiB`;
-  return `${(bytes / 2 ** 10).toFixed(1)} KiB`;
-}
+/** The planned GPU memory ('-' on the CPU backend, which plans none). */
+const fmtBytes = (bytes: number | null) => (bytes === null ? '-' : formatBytes(bytes));
 
 /** One update as a line: progress, return, success, losses, KL, speed. */
 export function metricsLine(label: string, m: UpdateMetrics & Partial<TwosomeUpdateMetrics>): string {
@@ -267,7 +263,7 @@ export function metricsLine(label: string, m: UpdateMetrics & Partial<TwosomeUpd
     `${fmt(m.timing.sps, 2)} steps/s`,
   ];
   if (m.tokensPerSecond !== undefined) parts.push(`${fmt(m.tokensPerSecond, 0)} tok/s`);
-  if (m.gpuMemoryBytes !== undefined) parts.push(`gpu ~${formatBytes(m.gpuMemoryBytes)}`);
+  if (m.gpuMemoryBytes !== undefined) parts.push(`gpu ~${fmtBytes(m.gpuMemoryBytes)}`);
   return parts.join('  ');
 }
 
@@ -290,7 +286,7 @@ export class Progress {
     const filled = Math.round((barWidth * m.update) / Math.max(1, m.numUpdates));
     const bar = `[${'#'.repeat(filled)}${'.'.repeat(barWidth - filled)}]`;
     const line1 = `${bar} ${label} ${m.update}/${m.numUpdates} updates, ${m.globalStep} steps, ${fmt(m.timing.sps, 2)} steps/s${m.tokensPerSecond !== undefined ? `, ${fmt(m.tokensPerSecond, 0)} tok/s` : ''}`;
-    const line2 = `  return ${fmt(m.episodicReturn)}  success ${fmt(m.successRate, 2)}  pg ${fmt(m.policyLoss, 4)}  v ${fmt(m.valueLoss, 4)}  ent ${fmt(m.entropy)}  kl ${fmt(m.approxKl, 4)}${m.klStopped ? ' stop' : ''}  clip ${fmt(m.clipFrac, 2)}${m.gpuMemoryBytes !== undefined ? `  gpu ~${formatBytes(m.gpuMemoryBytes)}` : ''}`;
+    const line2 = `  return ${fmt(m.episodicReturn)}  success ${fmt(m.successRate, 2)}  pg ${fmt(m.policyLoss, 4)}  v ${fmt(m.valueLoss, 4)}  ent ${fmt(m.entropy)}  kl ${fmt(m.approxKl, 4)}${m.klStopped ? ' stop' : ''}  clip ${fmt(m.clipFrac, 2)}${m.gpuMemoryBytes !== undefined ? `  gpu ~${fmtBytes(m.gpuMemoryBytes)}` : ''}`;
     const clip = (s: string) => (s.length > width ? s.slice(0, width) : s);
     this.stream.write(`${this.drawn ? '\x1b[1A\r\x1b[2K' : ''}${clip(line1)}\n\x1b[2K${clip(line2)}\r`);
     this.drawn = true;

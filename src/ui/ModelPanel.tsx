@@ -9,7 +9,7 @@ import { canRunHere, cachedEntry, catalogDownloadBytes, useModelPanel, type Down
 import { findModel } from '../state/models';
 import { usePlayground } from '../state/playground';
 import type { CachedModelView, PickedFileSpec } from '../worker/protocol';
-import { formatBytes } from './format';
+import { formatBytes } from '../util/format';
 
 export function ModelPanel() {
   const open = useModelPanel((s) => s.open);

@@ -30,6 +30,7 @@ import type {
   ScoresReply,
   StepReply,
 } from './protocol';
+import { describeError } from '../util/errors';
 
 export type ScorerResult = { actions: ActionScoreView[]; policy: Record<Normalization, number[]>; promptTokens: number };
 
@@ -60,10 +61,6 @@ export type ScorerLoader = (
   spec: ModelSpec,
   onProgress: (bytesDone: number, bytes: number) => void,
 ) => Promise<{ scorer: Scorer; info: Omit<ModelInfo, 'id' | 'label' | 'loadMs'> }>;
-
-function describe(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
-}
 
 const now = () => (typeof performance !== 'undefined' ? performance.now() : Date.now());
 
@@ -132,7 +129,7 @@ export class AgentHost {
         const scored = await scorer.score(prompt, actions);
         return { status: 'ok', scores: { stepId, modelId, ...scored, ms: now() - started, ...(held ? { lora: held.label, loraVersion: held.view.version } : {}) } };
       } catch (error) {
-        return { status: 'error', message: `scoring failed: ${describe(error)}` };
+        return { status: 'error', message: `scoring failed: ${describeError(error)}` };
       }
     });
     this.queue = reply;
@@ -302,7 +299,7 @@ export class AgentHost {
         this.setStatus(
           error instanceof ScorerUnavailableError
             ? { status: 'unavailable', id: spec.id, reason: error.message }
-            : { status: 'error', id: spec.id, message: `loading the model failed: ${describe(error)}` },
+            : { status: 'error', id: spec.id, message: `loading the model failed: ${describeError(error)}` },
         );
       }
       if (generation === this.loadGeneration) this.loading = null;

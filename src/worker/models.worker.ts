@@ -8,15 +8,15 @@ import { cacheStore, deleteCachedModel, listCachedModels } from '../llm/model/ca
 import { downloadModel, isAbortError } from '../llm/model/download';
 import { checkModelUrl } from '../llm/model/url-source';
 import type { ModelsWorkerApi } from './protocol';
+import { describeError } from '../util/errors';
 
 const downloads = new Map<string, AbortController>();
 
 function describe(error: unknown): string {
-  if (error instanceof Error) {
-    if (error.name === 'TypeError' && /fetch/i.test(error.message)) return `network error (${error.message}): check the connection and that the host allows cross-origin requests`;
-    return error.message;
+  if (error instanceof Error && error.name === 'TypeError' && /fetch/i.test(error.message)) {
+    return `network error (${error.message}): check the connection and that the host allows cross-origin requests`;
   }
-  return String(error);
+  return describeError(error);
 }
 
 function release(callback: unknown): void {

@@ -37,6 +37,7 @@ import {
   type TrainReply,
   type TrainRequest,
 } from './training-protocol';
+import { describeError } from '../util/errors';
 
 export interface TrainerHostDeps {
   /** Where runs are saved; a promise that rejects when this browser cannot store them (the message is shown). */
@@ -58,10 +59,6 @@ export interface TrainerHostDeps {
 }
 
 type Listener = (event: TrainEvent) => void;
-
-function describe(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
-}
 
 const macrotask = () => new Promise<void>((resolve) => setTimeout(resolve, 0));
 
@@ -131,7 +128,7 @@ export class TrainerHost {
       this.runLoop();
       return { status: 'ok', run: { ...meta }, metrics: [] };
     } catch (error) {
-      return { status: 'error', message: `could not start training: ${describe(error)}` };
+      return { status: 'error', message: `could not start training: ${describeError(error)}` };
     } finally {
       this.starting = false;
     }
@@ -202,7 +199,7 @@ export class TrainerHost {
         else rows.push({ taskId, seen: isSeenTask(taskId), episodes: result.episodes, greedy, successRate: result.successRate, meanReturn: result.meanReturn, meanLength: result.meanLength });
       }
     } catch (error) {
-      return { status: 'error', message: `evaluation failed: ${describe(error)}` };
+      return { status: 'error', message: `evaluation failed: ${describeError(error)}` };
     }
     return { status: 'ok', runId: active?.meta.id ?? null, rows, skipped };
   }
@@ -212,7 +209,7 @@ export class TrainerHost {
     try {
       store = await this.deps.store;
     } catch (error) {
-      return { status: 'unavailable', reason: describe(error) };
+      return { status: 'unavailable', reason: describeError(error) };
     }
     try {
       const runs = await store.listRuns();
@@ -222,7 +219,7 @@ export class TrainerHost {
       const estimate = await this.deps.estimate?.().catch(() => undefined);
       return { status: 'ok', storage: { usage: estimate?.usage ?? null, quota: estimate?.quota ?? null, runs: merged } };
     } catch (error) {
-      return { status: 'unavailable', reason: `reading the stored runs failed: ${describe(error)}` };
+      return { status: 'unavailable', reason: `reading the stored runs failed: ${describeError(error)}` };
     }
   }
 
@@ -234,7 +231,7 @@ export class TrainerHost {
       if (!meta) return { status: 'error', message: `no stored run ${runId}` };
       return { status: 'ok', run: meta, metrics: await store.getMetrics(runId, meta.algo === 'saycan' ? undefined : meta.updates) };
     } catch (error) {
-      return { status: 'error', message: `reading run ${runId} failed: ${describe(error)}` };
+      return { status: 'error', message: `reading run ${runId} failed: ${describeError(error)}` };
     }
   }
 
@@ -246,7 +243,7 @@ export class TrainerHost {
       if (this.active?.meta.id === runId) this.replace(null);
       return { status: 'ok' };
     } catch (error) {
-      return { status: 'error', message: `deleting run ${runId} failed: ${describe(error)}` };
+      return { status: 'error', message: `deleting run ${runId} failed: ${describeError(error)}` };
     }
   }
 
@@ -259,7 +256,7 @@ export class TrainerHost {
       const value = await active.trainer.criticValue(request);
       return value === null ? { status: 'none', reason: 'no critic' } : { status: 'ok', value, runId: active.meta.id };
     } catch (error) {
-      return { status: 'none', reason: `the critic failed: ${describe(error)}` };
+      return { status: 'none', reason: `the critic failed: ${describeError(error)}` };
     }
   }
 
@@ -292,7 +289,7 @@ export class TrainerHost {
     try {
       return { store: await this.deps.store, problem: null };
     } catch (error) {
-      return { store: null, problem: `this run is not saved (it cannot be resumed after a reload): ${describe(error)}` };
+      return { store: null, problem: `this run is not saved (it cannot be resumed after a reload): ${describeError(error)}` };
     }
   }
 
@@ -357,7 +354,7 @@ export class TrainerHost {
       metrics = await active.trainer.runUpdate();
       saved = await active.trainer.checkpoint(active.run);
     } catch (error) {
-      await this.fail(active, `update ${active.trainer.update + 1} failed: ${describe(error)}`);
+      await this.fail(active, `update ${active.trainer.update + 1} failed: ${describeError(error)}`);
       return false;
     }
     active.meta.updates = active.trainer.update;
@@ -368,7 +365,7 @@ export class TrainerHost {
       await store?.saveUpdate({ ...active.meta, status: active.trainer.done ? 'done' : active.meta.status }, metrics, saved.checkpoint);
     } catch (error) {
       this.emit({ type: 'update', run: { ...active.meta }, metrics });
-      await this.fail(active, `saving update ${metrics.update} failed (${describe(error)}); training stopped so nothing is lost unsaved — free some space and resume`);
+      await this.fail(active, `saving update ${metrics.update} failed (${describeError(error)}); training stopped so nothing is lost unsaved — free some space and resume`);
       return false;
     }
     // The adapter goes to the playground first, so the page's re-scoring on this report sees it.
@@ -381,7 +378,7 @@ export class TrainerHost {
     try {
       await this.deps.publishAdapter?.(adapter, label);
     } catch (error) {
-      this.emit({ type: 'error', run: this.current, message: `the playground could not switch to the trained adapter: ${describe(error)}` });
+      this.emit({ type: 'error', run: this.current, message: `the playground could not switch to the trained adapter: ${describeError(error)}` });
     }
   }
 
@@ -421,7 +418,7 @@ export class TrainerHost {
     try {
       evaluation = await evaluatePolicy(request.taskId, serial, { episodes, greedy: true, seed: request.seed });
     } catch (error) {
-      const message = `the SayCan evaluation failed: ${describe(error)}`;
+      const message = `the SayCan evaluation failed: ${describeError(error)}`;
       this.emit({ type: 'error', run: { ...meta, status: 'error', message }, message });
       this.setListener(undefined);
       return { status: 'error', message };
@@ -464,7 +461,7 @@ export class TrainerHost {
     try {
       store = await this.deps.store;
     } catch (error) {
-      return { status: 'error', message: `runs cannot be read in this browser: ${describe(error)}` };
+      return { status: 'error', message: `runs cannot be read in this browser: ${describeError(error)}` };
     }
     const meta = await store.getRun(runId).catch(() => undefined);
     if (!meta) return { status: 'error', message: `no stored run ${runId}` };
@@ -481,7 +478,7 @@ export class TrainerHost {
       history = await store.getMetrics(runId, checkpoint.state.update);
       if (history.length !== checkpoint.state.update) throw new Error(`${history.length} stored metrics for ${checkpoint.state.update} updates`);
     } catch (error) {
-      return damaged(describe(error));
+      return damaged(describeError(error));
     }
     let trainer: RunTrainer;
     try {
@@ -498,7 +495,7 @@ export class TrainerHost {
         trainer = await TwosomeRunTrainer.create(config, built.models, this.deps.exclusive, checkpoint.state);
       }
     } catch (error) {
-      return damaged(`its checkpoint does not restore (${describe(error)})`);
+      return damaged(`its checkpoint does not restore (${describeError(error)})`);
     }
     const restored: RunMeta = { ...meta, updates: trainer.update, globalStep: trainer.globalStep, numUpdates: trainer.numUpdates, message: undefined };
     this.replace({ meta: restored, trainer, run: checkpoint.run }, onEvent);

@@ -25,6 +25,7 @@
 import { parseLlamaConfig, isQuantizationId, type Llama3RopeScaling, type LlamaConfig, type QuantizationId } from './config';
 import { expectedLlamaTensors, type TensorDtype } from './tensor-cache';
 import { checkModelUrl, ModelUrlError } from './url-source';
+import { formatBytes } from '../../util/format';
 
 export interface CatalogArchitecture {
   /** HF repo of the base model whose config.json this is. */
@@ -435,7 +436,6 @@ export interface CanRunResult {
   warnings: string[];
 }
 
-const mb = (bytes: number) => `${(bytes / 2 ** 20).toFixed(0)} MiB`;
 
 export function canRun(record: CatalogRecord, adapterFeatures: Iterable<string>, limits: AdapterLimits, options: CanRunOptions = {}): CanRunResult {
   const features = new Set(adapterFeatures);
@@ -458,7 +458,7 @@ export function canRun(record: CatalogRecord, adapterFeatures: Iterable<string>,
     };
   }
   if (sizes.largestTensorBytes > binding) {
-    warnings.push(`${sizes.largestTensor} (${mb(sizes.largestTensorBytes)}) is larger than one GPU buffer may be (${mb(binding)}): it is uploaded in row chunks`);
+    warnings.push(`${sizes.largestTensor} (${formatBytes(sizes.largestTensorBytes)}) is larger than one GPU buffer may be (${formatBytes(binding)}): it is uploaded in row chunks`);
   }
   if (options.memoryBudgetMB !== undefined && record.vramRequiredMB > options.memoryBudgetMB) {
     return { ok: false, reason: `${record.id} needs about ${Math.ceil(record.vramRequiredMB)} MB of GPU memory (web-llm's figure) but the budget is ${Math.floor(options.memoryBudgetMB)} MB; pick a smaller model`, warnings };

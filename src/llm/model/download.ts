@@ -23,6 +23,7 @@ import { md5Hex } from './md5';
 import { checkLlamaTensors, checkShardBytes, parseTensorCacheText, type TensorCache } from './tensor-cache';
 import { checkModelUrl, ModelUrlError } from './url-source';
 import type { ModelSource } from './weights';
+import { formatBytes } from '../../util/format';
 
 /** Where downloaded files go, keyed by full URL. */
 export interface ModelStore {
@@ -131,18 +132,6 @@ function sleep(ms: number, signal: AbortSignal): Promise<void> {
     }, ms);
     signal.addEventListener('abort', onAbort, { once: true });
   });
-}
-
-export function formatBytes(n: number): string {
-  if (n < 1024) return `${n} B`;
-  const units = ['KiB', 'MiB', 'GiB', 'TiB'];
-  let v = n / 1024;
-  let u = 0;
-  while (v >= 1024 && u < units.length - 1) {
-    v /= 1024;
-    u++;
-  }
-  return `${v.toFixed(v < 10 ? 2 : 1)} ${units[u]}`;
 }
 
 /** Bytes of a file as they arrive (known size: one allocation; unknown: doubling). */

@@ -1,4 +1,4 @@
-/** Number formatting for the panels. */
+/** Number formatting for the panels and the CLI. */
 
 export function formatBytes(bytes: number): string {
   if (!Number.isFinite(bytes)) return String(bytes);
