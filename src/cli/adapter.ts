@@ -15,7 +15,7 @@ import { isTaskId, TASK_IDS } from '../envs/registry';
 import type { TaskId } from '../envs/types';
 import { catalogConfig, catalogRecord } from '../llm/model/catalog';
 import { parseLlamaConfigText, type LlamaConfig } from '../llm/model/config';
-import { NORMALIZATIONS, type Normalization } from '../rl/config';
+import { NORMALIZATIONS, type Normalization } from '../rl/policy';
 import {
   adapterWeightsParameterCount,
   baseModelMismatch,

@@ -6,7 +6,7 @@
  * --greedy. --json prints {"task","episodes","successRate","meanReturn"}.
  */
 import type { LoraAdapter } from '../llm/train/lora';
-import { NORMALIZATIONS, type Normalization } from '../rl/config';
+import { NORMALIZATIONS, type Normalization } from '../rl/policy';
 import { evaluatePolicy } from '../rl/evaluate';
 import { bindAdapterFiles, readAdapterDir } from './adapter-dir';
 import { parseFlags, parseIntFlag } from './args';

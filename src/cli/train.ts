@@ -22,7 +22,8 @@ import { requestNodeGpuContext } from '../gpu/node-gpu';
 import { LlamaEngine } from '../llm/engine/engine';
 import { makeCheckpoint, type Checkpoint, type RunInfo } from '../rl/checkpoint';
 import { loadCheckpoint, saveCheckpoint, writeFileAtomic } from '../rl/checkpoint-node';
-import { ConfigError, derivePpo, derivePpoMlp, NORMALIZATIONS, paperPpoConfig, paperPpoMlpConfig, quickPpoConfig, type Normalization, type PpoConfig, type PpoMlpConfig } from '../rl/config';
+import { ConfigError, derivePpo, derivePpoMlp, paperPpoConfig, paperPpoMlpConfig, quickPpoConfig, type PpoConfig, type PpoMlpConfig } from '../rl/config';
+import { NORMALIZATIONS, type Normalization } from '../rl/policy';
 import { evaluatePolicy, type BatchScorer, type PolicyEvaluation } from '../rl/evaluate';
 import { PpoMlpTrainer } from '../rl/ppo-mlp';
 import type { UpdateMetrics } from '../rl/rollout';
@@ -33,14 +34,13 @@ import { parseFlags, parseIntFlag, parseNumberFlag } from './args';
 import { UsageError } from './errors';
 import { MICRO_MODEL_DIR, resolveModelSource } from './model-source';
 import type { LoraAdapter } from '../llm/train/lora';
-import { LoraTrainer } from '../llm/train/lora-trainer';
-import { scoreWithLora } from '../llm/reference/backward';
+import { destroyLora, uploadLora } from '../llm/train/gpu-lora';
+import { scoreBatch } from '../llm/reference/backward';
+import { tokenizeRequests } from '../llm/scores';
 import type { LlmTokenizer } from '../llm/model/tokenizer';
 import type { LlamaWeights } from '../llm/model/weights';
 import { loadLlamaModelAndTokenizer } from '../llm/model/weights-node';
-import { createCpuTwosomeModels, CpuTwosomeActor } from '../rl/twosome-cpu';
-import { toActionScores } from '../rl/twosome-model';
-import { countWords } from '../util/words';
+import { createCpuTwosomeModels } from '../rl/twosome-cpu';
 import { formatBytes } from '../util/format';
 
 export const ALGOS = ['twosome', 'ppo-mlp', 'saycan'] as const;
@@ -195,30 +195,19 @@ export class EngineHost {
   async scorer(model: string, backend: Backend, adapter: LoraAdapter | null): Promise<{ scorer: BatchScorer; dispose(): void }> {
     if (backend === 'cpu') {
       const { weights, tokenizer } = await this.cpuModel(model);
-      if (adapter) {
-        const actor = new CpuTwosomeActor(weights, tokenizer, { lora: adapter.config, optimizer: { beta1: 0.9, beta2: 0.999, eps: 1e-5, weightDecay: 0, maxGradNorm: 0 }, seed: 0, adapter });
-        return { scorer: async (requests) => (await actor.score(requests)).map(toActionScores), dispose: () => {} };
-      }
+      const { contextWindow } = weights.config;
       return {
-        scorer: async (requests) => {
-          const prompts = requests.map(({ prompt, actions }) => ({ promptIds: tokenizer.encodePrompt(prompt), actions: actions.map((a) => tokenizer.encodeAction(prompt, a)) }));
-          const { logprobs } = scoreWithLora(weights, null, prompts, { layout: 'shared', precision: 'float32' });
-          return requests.map((r, p) => r.actions.map((a, k) => ({ logprob: logprobs[p][k], nTokens: prompts[p].actions[k].length, nWords: countWords(a) })));
-        },
+        scorer: async (requests) => scoreBatch(weights, adapter, tokenizeRequests(tokenizer, requests, contextWindow)),
         dispose: () => {},
       };
     }
     const engine = await this.engine(model);
-    if (adapter) {
-      const trainer = LoraTrainer.create(engine, { adapter });
-      return {
-        scorer: async (requests) => (await trainer.score(requests)).map((s) => s.logprobs.map((logprob, k) => ({ logprob, nTokens: s.nTokens[k], nWords: s.nWords[k] }))),
-        dispose: () => trainer.dispose(),
-      };
-    }
+    const lora = adapter ? uploadLora(engine.gpu.device, adapter) : null;
     return {
-      scorer: async (requests) => (await engine.score(requests)).map((s) => s.actions.map(({ logprob, nTokens, nWords }) => ({ logprob, nTokens, nWords }))),
-      dispose: () => {},
+      scorer: (requests) => engine.forwardScores(engine.tokenize(requests), { lora }),
+      dispose: () => {
+        if (lora) destroyLora(lora);
+      },
     };
   }
 

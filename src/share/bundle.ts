@@ -18,7 +18,7 @@ import { isTaskId } from '../envs/registry';
 import type { TaskId } from '../envs/types';
 import type { CriticWeights } from '../llm/train/gpu-critic';
 import type { LoraAdapter } from '../llm/train/lora';
-import { NORMALIZATIONS, type Normalization } from '../rl/config';
+import { NORMALIZATIONS, type Normalization } from '../rl/policy';
 import { adapterHiddenSize, adapterWeightsOf, baseModelMismatch, bindAdapter, checkAdapterWeights, checkBaseModel, checkValues, baseModelName, type AdapterModelShape, type AdapterWeights, type BaseModelPolicy } from './adapter';
 import { bytesToFloat32, decodeUtf8, encodeUtf8, float32ToBytes, halfBytesToFloat32 } from './bytes';
 import { AdapterFormatError, quote } from './errors';

@@ -34,7 +34,7 @@
 import { isTaskId } from '../envs/registry';
 import type { TaskId } from '../envs/types';
 import { LORA_TARGETS, type LoraTarget } from '../llm/train/lora';
-import { NORMALIZATIONS, type Normalization } from '../rl/config';
+import { NORMALIZATIONS, type Normalization } from '../rl/policy';
 import { checkAdapterWeights, type AdapterTargetDims, type AdapterWeights, type AdapterWeightsModule } from './adapter';
 import { crc32, decodeBase64Url, decodeUtf8, encodeBase64Url, encodeUtf8, f16BitsToF32, f32ToF16Bits, readUintLE } from './bytes';
 import { deflateRaw, inflateRawCapped } from './deflate';

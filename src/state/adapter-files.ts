@@ -6,7 +6,7 @@
  */
 import type { TaskId } from '../envs/types';
 import type { AdapterPayload } from '../persist/adapter-store';
-import type { Normalization } from '../rl/config';
+import type { Normalization } from '../rl/policy';
 import {
   AdapterFormatError,
   BUNDLE_MANIFEST_FILE,

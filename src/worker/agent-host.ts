@@ -12,13 +12,14 @@
 import { createEnv } from '../envs/registry';
 import type { Env, TaskId } from '../envs/types';
 import { argmax, sampleIndex } from '../rl/categorical';
+import { policies } from '../rl/policy';
 import { Rng } from '../util/rng';
+import type { ActionScores } from '../llm/scores';
 import type { LoraAdapter } from '../llm/train/lora';
 import type { LlamaEngine } from '../llm/engine/engine';
 import type { AdapterModelShape, AdapterWeights } from '../share/adapter';
 import { adapterForModel, adapterView, weightsForModel, type AdapterView } from './adapter-slot';
 import type {
-  ActionScoreView,
   EnvView,
   ModelInfo,
   ModelSpec,
@@ -32,16 +33,18 @@ import type {
 } from './protocol';
 import { describeError } from '../util/errors';
 
-export type ScorerResult = { actions: ActionScoreView[]; policy: Record<Normalization, number[]>; promptTokens: number };
-
 /** What the host needs from a loaded model. */
 export interface Scorer {
   /** The model's projection shapes, which an adapter must match. */
   readonly shape: AdapterModelShape;
-  /** Scores with the adapter in use (setAdapter), or the frozen model. */
-  score(prompt: string, actions: readonly string[]): Promise<ScorerResult>;
+  /** Scores with the adapter in use (setAdapter), or the frozen model; promptTokens counts BOS + prompt. */
+  score(prompt: string, actions: readonly string[]): Promise<{ scores: ActionScores; promptTokens: number }>;
   /** Scores with `adapter` (null: the frozen model) instead, changing nothing (share-precision probes). */
-  scoreWith(adapter: LoraAdapter | null, prompt: string, actions: readonly string[]): Promise<ScorerResult>;
+  scoreWith(
+    adapter: LoraAdapter | null,
+    prompt: string,
+    actions: readonly string[],
+  ): Promise<{ scores: ActionScores; promptTokens: number }>;
   /** Uses `adapter` (already checked against `shape`) from now on; null: the frozen model. */
   setAdapter(adapter: LoraAdapter | null): Promise<void>;
   /** The engine behind it, for training on the same loaded model (never loaded twice); absent in fakes. */
@@ -126,8 +129,17 @@ export class AgentHost {
       // Read here, in the queue: the adapter changes in the queue too, so this is what the scorer holds.
       const held = this.adapter;
       try {
-        const scored = await scorer.score(prompt, actions);
-        return { status: 'ok', scores: { stepId, modelId, ...scored, ms: now() - started, ...(held ? { lora: held.label, loraVersion: held.view.version } : {}) } };
+        const { scores, promptTokens } = await scorer.score(prompt, actions);
+        const view = actions.map((text, k) => ({
+          text,
+          logprob: scores.logprobs[k],
+          nTokens: scores.nTokens[k],
+          nWords: scores.nWords[k],
+        }));
+        const lora = held ? { lora: held.label, loraVersion: held.view.version } : {};
+        const ms = now() - started;
+        const policy = policies(scores);
+        return { status: 'ok', scores: { stepId, modelId, actions: view, policy, promptTokens, ms, ...lora } };
       } catch (error) {
         return { status: 'error', message: `scoring failed: ${describeError(error)}` };
       }
@@ -186,7 +198,7 @@ export class AgentHost {
       return scorer.scoreWith(adapter, prompt, actions);
     });
     this.queue = run.catch(() => {});
-    return (await run).policy;
+    return policies((await run).scores);
   }
 
   private async readyScorer(): Promise<Scorer> {

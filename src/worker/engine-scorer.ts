@@ -10,8 +10,8 @@ import { urlSource } from '../llm/model/url-source';
 import type { ModelSource } from '../llm/model/weights';
 import type { ModelSpec } from './protocol';
 import { ScorerUnavailableError, type Scorer, type ScorerLoader } from './agent-host';
-import type { GpuLora } from '../llm/train/gpu-lora';
-import { release, scoreOnEngine, uploadAdapter } from './lora-scoring';
+import { destroyLora, uploadLora, type GpuLora } from '../llm/train/gpu-lora';
+import type { LoraAdapter } from '../llm/train/lora';
 
 let context: Promise<GpuContext> | null = null;
 let lost: string | null = null;
@@ -61,7 +61,7 @@ export const loadEngineScorer: ScorerLoader = async (spec, onProgress) => {
     },
   });
   try {
-    await engine.score([WARM_UP]);
+    await engine.forwardScores(engine.tokenize([WARM_UP]));
   } catch (error) {
     engine.dispose();
     throw error;
@@ -84,38 +84,50 @@ export const loadEngineScorer: ScorerLoader = async (spec, onProgress) => {
   };
 };
 
-/** The Scorer of a loaded engine (it owns the engine: dispose() frees it). */
+/**
+ * The Scorer of a loaded engine (it owns the engine: dispose() frees it). Scoring is the engine's one path:
+ * tokenize once, then forwardScores with the adapter in use.
+ */
 export function engineScorer(engine: LlamaEngine): Scorer {
   const checkDevice = () => {
     if (lost) throw new Error(`the GPU device was lost (${lost}); reload the page`);
   };
+  const upload = (adapter: LoraAdapter | null) => (adapter ? uploadLora(engine.gpu.device, adapter) : null);
+  const release = (lora: GpuLora | null) => {
+    if (lora) destroyLora(lora);
+  };
+  const run = async (lora: GpuLora | null, prompt: string, actions: readonly string[]) => {
+    const batch = engine.tokenize([{ prompt, actions }]);
+    const [scores] = await engine.forwardScores(batch, { lora });
+    return { scores, promptTokens: batch[0].promptTokens.length };
+  };
   // The adapter in use, uploaded once (A and B on the GPU); the host swaps it between scoring calls.
-  let lora: GpuLora | null = null;
+  let current: GpuLora | null = null;
   return {
     shape: engine.config,
     engine,
     async score(prompt, actions) {
       checkDevice();
-      return scoreOnEngine(engine, lora, prompt, actions);
+      return run(current, prompt, actions);
     },
     async scoreWith(adapter, prompt, actions) {
       checkDevice();
-      const probe = adapter ? uploadAdapter(engine, adapter) : null;
+      const probe = upload(adapter);
       try {
-        return await scoreOnEngine(engine, probe, prompt, actions);
+        return await run(probe, prompt, actions);
       } finally {
         release(probe);
       }
     },
     async setAdapter(adapter) {
       checkDevice();
-      const next = adapter ? uploadAdapter(engine, adapter) : null;
-      release(lora);
-      lora = next;
+      const next = upload(adapter);
+      release(current);
+      current = next;
     },
     dispose: () => {
-      release(lora);
-      lora = null;
+      release(current);
+      current = null;
       engine.dispose();
     },
   };

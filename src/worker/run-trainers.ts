@@ -4,13 +4,13 @@
  * and PPO-MLP (CPU). SayCan trains nothing and has no trainer (the host evaluates the frozen model).
  */
 import type { TaskId } from '../envs/types';
+import type { PolicyRequest } from '../llm/scores';
 import type { LoraAdapter } from '../llm/train/lora';
 import type { Checkpoint, RunInfo } from '../rl/checkpoint';
 import { makeCheckpoint } from '../rl/checkpoint';
 import type { PpoConfig } from '../rl/config';
 import { evaluatePolicy, type BatchScorer } from '../rl/evaluate';
 import { PpoMlpTrainer, type PpoMlpState } from '../rl/ppo-mlp';
-import { toActionScores, type PolicyRequest } from '../rl/twosome-model';
 import { TwosomeTrainer, type TwosomeModels, type TwosomeState } from '../rl/twosome-trainer';
 import type { TrainMetrics } from './training-protocol';
 
@@ -88,7 +88,7 @@ export class TwosomeRunTrainer implements RunTrainer {
 
   async evaluate(taskId: TaskId, episodes: number, greedy: boolean): Promise<EvalResult> {
     // One GPU call per step in the queue, so the playground's scoring can interleave with a long evaluation.
-    const scorer: BatchScorer = (requests) => this.exclusive(async () => (await this.models.actor.score(requests)).map(toActionScores));
+    const scorer: BatchScorer = (requests) => this.exclusive(() => this.models.actor.score(requests));
     return evaluatePolicy(taskId, scorer, { episodes, greedy, normalization: this.trainer.config.normalization });
   }
 

@@ -16,10 +16,7 @@ const freshStore = () => IdbRunStore.open(`test-runs-${++dbCount}`);
 const ADAM = { beta1: 0.9, beta2: 0.999, eps: 1e-5, weightDecay: 0, maxGradNorm: 0.5 };
 
 /** A frozen "model": the fake actor's base scores (no offsets trained). */
-const frozen: BatchScorer = async (requests) => {
-  const actor = new FakeTwosomeActor();
-  return (await actor.score(requests)).map((s) => s.logprobs.map((logprob, k) => ({ logprob, nTokens: s.nTokens[k], nWords: s.nWords[k] })));
-};
+const frozen: BatchScorer = (requests) => new FakeTwosomeActor().score(requests);
 
 function deps(store: Promise<RunStore>, overrides: Partial<TrainerHostDeps> = {}): TrainerHostDeps & { log: string[]; adapters: string[] } {
   const log: string[] = [];

@@ -15,13 +15,13 @@
  */
 import { getTask } from '../envs/registry';
 import type { TaskId } from '../envs/types';
+import type { PolicyRequest } from '../llm/scores';
 import type { LoraAdapter } from '../llm/train/lora';
 import type { RunStore } from '../persist/run-store';
 import { checkCheckpoint, type Checkpoint, type RunInfo } from '../rl/checkpoint';
 import type { PpoConfig } from '../rl/config';
 import { evaluatePolicy, type BatchScorer } from '../rl/evaluate';
 import { PpoMlpTrainer } from '../rl/ppo-mlp';
-import type { PolicyRequest } from '../rl/twosome-model';
 import { twosomeSeeds, type TwosomeModels } from '../rl/twosome-trainer';
 import { PpoMlpRunTrainer, TwosomeRunTrainer, type Exclusive, type RunTrainer } from './run-trainers';
 import { browserPpoMlpConfig, browserTwosomeConfig, isSeenTask } from './training-config';
@@ -369,7 +369,8 @@ export class TrainerHost {
       return false;
     }
     // The adapter goes to the playground first, so the page's re-scoring on this report sees it.
-    if (saved.adapter) await this.publish(saved.adapter, `${ALGO_LABELS.twosome} ${active.meta.taskId}, update ${metrics.update}`);
+    const label = `${ALGO_LABELS.twosome} ${active.meta.taskId}, update ${metrics.update}`;
+    if (saved.adapter) await this.publish(saved.adapter, label);
     this.emit({ type: 'update', run: { ...active.meta }, metrics });
     return true;
   }
@@ -501,7 +502,8 @@ export class TrainerHost {
     this.replace({ meta: restored, trainer, run: checkpoint.run }, onEvent);
     if (trainer.algo === 'twosome') {
       const { adapter } = await trainer.checkpoint(checkpoint.run);
-      if (adapter) await this.publish(adapter, `${ALGO_LABELS.twosome} ${meta.taskId}, update ${trainer.update}`);
+      const label = `${ALGO_LABELS.twosome} ${meta.taskId}, update ${trainer.update}`;
+      if (adapter) await this.publish(adapter, label);
     }
     if (trainer.done) {
       await this.settle(this.active as Active, 'done');

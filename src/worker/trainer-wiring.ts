@@ -41,10 +41,8 @@ export function createTrainerHost(host: AgentHost): TrainerHost {
       await host.modelSettled();
       const loaded = host.loadedEngine();
       if (!loaded) throw new Error('no model is loaded: SayCan scores with the playground’s model, so load one first');
-      return {
-        modelId: loaded.modelId,
-        scorer: async (requests) => (await loaded.engine.score(requests)).map((s) => s.actions.map(({ logprob, nTokens, nWords }) => ({ logprob, nTokens, nWords }))),
-      };
+      const { engine, modelId } = loaded;
+      return { modelId, scorer: (requests) => engine.forwardScores(engine.tokenize(requests)) };
     },
     exclusive: (work) => host.exclusive(work),
     publishAdapter: (adapter, label) => host.setAdapter(adapter, label),

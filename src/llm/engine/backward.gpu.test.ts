@@ -66,10 +66,9 @@ describe('LoRA backward on Dawn', () => {
 
       // A PPO-like loss on the word-normalized policy: dL/dS from the policy's own gradients.
       const dLdS = prompts.map((p, i) => {
-        const dist = actionDistribution(
-          ref.logprobs[i].map((logprob, k) => ({ logprob, nTokens: p.actions[k].length, nWords: countWords(observations[i].actions[k]) })),
-          'word',
-        );
+        const nWords = observations[i].actions.map(countWords);
+        const scores = { logprobs: ref.logprobs[i], nTokens: p.actions.map((ids) => ids.length), nWords };
+        const dist = actionDistribution(scores, 'word');
         return Array.from(scoreGradients(dist, i % p.actions.length, -(i === 0 ? 1.3 : -0.7), -0.01));
       });
       const tokenGrads = new Float32Array(layout.logitRows.length);

@@ -17,6 +17,7 @@
 import type { ModelShape } from './forward';
 import { bindingLimit } from './gpu-weights';
 import type { ScoringLayout, ScoringRequest } from './scoring-layout';
+import { sumActionScores, type ActionScores, type ScoringBatch } from '../scores';
 
 export class BatchTooLargeError extends Error {
   constructor(message: string) {
@@ -214,6 +215,15 @@ export function mergeGroupResults(sizes: readonly PromptSize[], results: readonl
     if (!m.lastPromptHidden || m.actionTokenLogprobs.some((a) => a === undefined)) throw new Error(`mergeGroupResults: prompt ${p} is missing from the groups`);
     return { actionTokenLogprobs: m.actionTokenLogprobs, lastPromptHidden: m.lastPromptHidden };
   });
+}
+
+/**
+ * Per prompt, the scores of its actions (summed token log-probs, counts) and its hidden state, from the groups'
+ * passes.
+ */
+export function mergeGroupScores(batch: ScoringBatch, results: readonly GroupResult[], hidden: number): ActionScores[] {
+  const merged = mergeGroupResults(requestSizes(batch), results, hidden);
+  return merged.map((m, p) => sumActionScores(batch[p], m.actionTokenLogprobs, m.lastPromptHidden));
 }
 
 /** dL/d(token log-prob) of one group's scored tokens: each action's dL/dS on every one of its tokens. */

@@ -2,7 +2,7 @@
 // forces the split on the micro model: its gate_up [rows, 2 x 128] f32 takes 1 KiB a row and its logits [J, 710]
 // f32 2840 bytes a scored token, so a 105-row cap makes groups of whole prompts, prompts split into pieces of
 // actions (each re-running the prompt; one on the logits, one on gate_up), and prompts alone.
-// Scores, policies and prompt hidden states must equal the unsplit engine's bit for bit (every row depends on its
+// Scores and prompt hidden states must equal the unsplit engine's bit for bit (every row depends on its
 // own prompt and action only); the LoRA gradients of a split training pass must equal the unsplit pass's to 1e-6
 // (only the order of the sums over rows differs).
 import { resolve } from 'node:path';
@@ -13,9 +13,10 @@ import { requestNodeGpuContext } from '../../gpu/node-gpu';
 import { BatchTooLargeError, requestSizes, type BatchGroup } from './batch-plan';
 import { LlamaEngine } from './engine';
 import { ScoringForward } from './forward';
-import { readLora } from '../train/gpu-lora';
-import { LoraTrainer, type AdaptedScores, type PolicyRequest } from '../train/lora-trainer';
-import { loraGradientCase, relativeError } from './test-helpers';
+import { destroyLora, readLora, uploadLora } from '../train/gpu-lora';
+import { LoraTrainer } from '../train/lora-trainer';
+import type { ActionScores, PolicyRequest } from '../scores';
+import { loraGradientCase, relativeError, scoreRequests } from './test-helpers';
 import { directorySource } from '../model/weights-node';
 
 const ROW_CAP = 105;
@@ -60,10 +61,6 @@ function requests(): PolicyRequest[] {
   ];
 }
 
-function encode(engine: LlamaEngine, rs: readonly PolicyRequest[]) {
-  return rs.map((r) => ({ promptTokens: engine.tokenizer.encodePrompt(r.prompt), actionTokens: r.actions.map((a) => engine.tokenizer.encodeAction(r.prompt, a)) }));
-}
-
 /** The passes the split engine plans for the requests: they must include every kind of group. */
 function expectEveryKindOfGroup(groups: BatchGroup[]): void {
   expect(groups.length).toBeGreaterThan(2);
@@ -74,7 +71,7 @@ function expectEveryKindOfGroup(groups: BatchGroup[]): void {
 
 describe('a batch over the activation limit, split into passes', () => {
   it('plans groups of whole prompts, a prompt in pieces, and a prompt alone (the sizes this test relies on)', () => {
-    const encoded = encode(split, requests());
+    const encoded = split.tokenize(requests());
     expect(requestSizes(encoded).map((s) => s.promptTokens + s.actionTokens.reduce((a, b) => a + b, 0))).toEqual([52, 50, 101, 111, 88]);
     expect(whole.planGroups(encoded)).toHaveLength(1);
     const groups = split.planGroups(encoded);
@@ -89,42 +86,45 @@ describe('a batch over the activation limit, split into passes', () => {
     ]);
   });
 
-  it('scores bit-identically to one pass: token log-probs, policies, prompt hidden states (shared and separate)', async () => {
+  it('scores bit-identically to one pass: log-probs, counts, prompt hidden states (shared and separate)', async () => {
     const rs = requests();
     const build = vi.spyOn(ScoringForward, 'build');
-    const expected = await whole.score(rs);
+    const expected = await scoreRequests(whole, rs);
     expect(build).toHaveBeenCalledTimes(1);
     build.mockClear();
-    const actual = await split.score(rs);
-    expect(build.mock.calls.length).toBe(split.planGroups(encode(split, rs)).length);
+    const actual = await scoreRequests(split, rs);
+    expect(build.mock.calls.length).toBe(split.planGroups(actual.batch).length);
     expect(actual).toEqual(expected);
     // Separate: every prompt + action is its own sequence, so pieces are single actions.
-    expect(await split.score(rs, 'separate')).toEqual(await whole.score(rs, 'separate'));
+    const separate = { mode: 'separate' } as const;
+    expect(await scoreRequests(split, rs, separate)).toEqual(await scoreRequests(whole, rs, separate));
   });
 
-  it('scores with a LoRA adapter bit-identically (LoraTrainer.score, what the rollout uses)', async () => {
+  it('scores with a LoRA adapter bit-identically (forwardScores with the adapter, what the rollout uses)', async () => {
     const { adapter } = loraGradientCase(whole);
-    const [a, b] = [LoraTrainer.create(whole, { adapter }), LoraTrainer.create(split, { adapter })];
+    const lora = uploadLora(ctx.device, adapter);
     const rs = requests();
-    const logprobs = (s: AdaptedScores[]) => s.map((p) => p.logprobs);
-    expect(logprobs(await b.score(rs))).toEqual(logprobs(await a.score(rs)));
-    a.dispose();
-    b.dispose();
+    const logprobs = (s: { scores: ActionScores[] }) => s.scores.map((p) => p.logprobs);
+    const frozen = await scoreRequests(whole, rs);
+    const [a, b] = [await scoreRequests(whole, rs, { lora }), await scoreRequests(split, rs, { lora })];
+    expect(logprobs(b)).toEqual(logprobs(a));
+    expect(logprobs(a)).not.toEqual(logprobs(frozen));
+    destroyLora(lora);
   });
 
   it('accumulates the unsplit pass gradient (1e-6) from a loss that normalizes over the whole pass', async () => {
     const { adapter } = loraGradientCase(whole);
     const rs = requests();
     // dL/dS depends on every prompt's scores (a batch mean), so a per-group loss would give other values.
-    const lossGrad = (scores: AdaptedScores[]) => {
+    const lossGrad = (scores: ActionScores[]) => {
       const all = scores.flatMap((s) => s.logprobs);
       const mean = all.reduce((x, y) => x + y, 0) / all.length;
       return scores.map((s, p) => s.logprobs.map((lp, k) => (lp - mean) * 0.1 + 0.01 * (p - k)));
     };
     const run = async (engine: LlamaEngine) => {
       const trainer = LoraTrainer.create(engine, { adapter });
-      const seen: number[][] = [];
-      await trainer.accumulate(rs, (scores) => {
+      const seen: (readonly number[])[] = [];
+      await trainer.accumulate(engine.tokenize(rs), (scores) => {
         scores.forEach((s) => seen.push(s.logprobs));
         return lossGrad(scores);
       });
@@ -137,7 +137,7 @@ describe('a batch over the activation limit, split into passes', () => {
     expect(build).toHaveBeenCalledTimes(1);
     build.mockClear();
     const b = await run(split);
-    expect(build.mock.calls.length).toBe(split.planGroups(encode(split, rs)).length);
+    expect(build.mock.calls.length).toBe(split.planGroups(split.tokenize(rs)).length);
     expect(b.seen).toEqual(a.seen);
     // The whole gradient (what the optimizer clips and steps) within 1e-6; no module far off (a group's gradient
     // lost or counted twice would be ~1e-1). Measured on SwiftShader: 4.5e-7 whole, 6.1e-7 worst module.
@@ -157,12 +157,14 @@ describe('a batch over the activation limit, split into passes', () => {
     const rs = requests();
     // The salad prompt (43 tokens) fits 50 rows with one or two actions; tomato-lettuce's 63-token prompt cannot.
     const refusal = /^prompt 3 \(63 tokens\) with its action 1 alone \(5 tokens\) needs a gate_up \[rows, 2 x intermediate\] buffer of 69632 bytes but this GPU allows 51200 bytes per buffer, and one prompt with one action cannot be split further: use a GPU with larger limits/;
-    await expect(tiny.score(rs)).rejects.toThrow(BatchTooLargeError);
-    await expect(tiny.score(rs)).rejects.toThrow(refusal);
+    await expect(scoreRequests(tiny, rs)).rejects.toThrow(BatchTooLargeError);
+    await expect(scoreRequests(tiny, rs)).rejects.toThrow(refusal);
     const trainer = LoraTrainer.create(tiny, { adapter: loraGradientCase(tiny).adapter });
-    await expect(trainer.accumulate(rs, (s) => s.map((p) => p.logprobs.map(() => 1)))).rejects.toThrow(refusal);
+    const ones = (s: ActionScores[]) => s.map((p) => p.logprobs.map(() => 1));
+    await expect(trainer.accumulate(tiny.tokenize(rs), ones)).rejects.toThrow(refusal);
     // What fits alone still scores.
-    expect((await tiny.score(rs.slice(0, 2))).map((p) => p.policy)).toEqual((await whole.score(rs.slice(0, 2))).map((p) => p.policy));
+    const fits = rs.slice(0, 2);
+    expect((await scoreRequests(tiny, fits)).scores).toEqual((await scoreRequests(whole, fits)).scores);
     trainer.dispose();
     tiny.dispose();
   });

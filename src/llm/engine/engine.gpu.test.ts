@@ -8,11 +8,13 @@ import { createEnv } from '../../envs/registry';
 import type { GpuContext } from '../../gpu/device';
 import { requestNodeGpuContext } from '../../gpu/node-gpu';
 import { Rng } from '../../util/rng';
-import { LlamaEngine, type ScoredPrompt } from './engine';
+import { LlamaEngine } from './engine';
 import { makeModel, type MakeModelOptions } from '../model/make-model';
 import { scoreActions } from '../reference/score';
 import { loadLlamaModel, memorySource } from '../model/weights';
 import { directorySource } from '../model/weights-node';
+import type { ActionScores, ScoringBatch } from '../scores';
+import { scoreRequests } from './test-helpers';
 
 let ctx: GpuContext;
 beforeAll(async () => {
@@ -34,22 +36,25 @@ function samplePrompts(): { prompt: string; actions: string[] }[] {
   return out;
 }
 
-function expectMatchesReference(gpu: ScoredPrompt[], ref: ReturnType<typeof scoreActions>[], tolerance: number): void {
-  expect(gpu.length).toBe(ref.length);
-  gpu.forEach((g, p) => {
-    expect(g.promptTokenIds).toEqual(ref[p].promptIds);
-    g.actions.forEach((a, k) => {
-      const r = ref[p].actions[k];
-      expect(a.tokenIds).toEqual(r.tokenIds);
-      expect(a.nTokens).toBe(r.nTokens);
-      expect(a.nWords).toBe(r.nWords);
-      expect(Math.abs(a.logprob - r.logprob)).toBeLessThanOrEqual(tolerance);
+function expectMatchesReference(
+  gpu: { batch: ScoringBatch; scores: ActionScores[] },
+  ref: ReturnType<typeof scoreActions>[],
+  tolerance: number,
+): void {
+  const { batch, scores } = gpu;
+  expect(scores.length).toBe(ref.length);
+  scores.forEach((g, p) => {
+    expect(batch[p].promptTokens).toEqual(ref[p].promptIds);
+    ref[p].actions.forEach((r, k) => {
+      expect(batch[p].actionTokens[k]).toEqual(r.tokenIds);
+      expect(g.nTokens[k]).toBe(r.nTokens);
+      expect(g.nWords[k]).toBe(r.nWords);
+      expect(Math.abs(g.logprobs[k] - r.logprob)).toBeLessThanOrEqual(tolerance);
     });
-    for (const mode of ['sum', 'token', 'word'] as const) {
-      g.policy[mode].forEach((v, k) => expect(Math.abs(v - ref[p].policies[mode][k])).toBeLessThanOrEqual(tolerance));
-    }
+    expect(g.logprobs).toHaveLength(ref[p].actions.length);
     let worst = 0;
-    g.critic.forEach((v, d) => (worst = Math.max(worst, Math.abs(v - ref[p].critic[d]))));
+    g.promptHidden!.forEach((v, d) => (worst = Math.max(worst, Math.abs(v - ref[p].critic[d]))));
+    expect(g.promptHidden).toHaveLength(ref[p].critic.length);
     expect(worst).toBeLessThanOrEqual(tolerance);
   });
 }
@@ -60,14 +65,16 @@ describe('LlamaEngine on Dawn', () => {
     const engine = await LlamaEngine.load(ctx, source);
     const cpu = await loadLlamaModel(source);
     const prompts = samplePrompts();
-    const shared = await engine.score(prompts);
+    const shared = await scoreRequests(engine, prompts);
     expectMatchesReference(
       shared,
       prompts.map((p) => scoreActions(cpu.weights, engine.tokenizer, p.prompt, p.actions)),
       1e-4,
     );
-    const separate = await engine.score(prompts, 'separate');
-    separate.forEach((s, p) => s.actions.forEach((a, k) => expect(Math.abs(a.logprob - shared[p].actions[k].logprob)).toBeLessThanOrEqual(1e-4)));
+    const separate = await engine.forwardScores(shared.batch, { mode: 'separate' });
+    separate.forEach((s, p) =>
+      s.logprobs.forEach((lp, k) => expect(Math.abs(lp - shared.scores[p].logprobs[k])).toBeLessThanOrEqual(1e-4)),
+    );
     engine.dispose();
   });
 
@@ -84,7 +91,7 @@ describe('LlamaEngine on Dawn', () => {
       const engine = await LlamaEngine.load(ctx, source);
       const cpu = await loadLlamaModel(source);
       const prompts = samplePrompts().slice(0, 2);
-      const scored = await engine.score(prompts);
+      const scored = await scoreRequests(engine, prompts);
       expectMatchesReference(
         scored,
         prompts.map((p) => scoreActions(cpu.weights, engine.tokenizer, p.prompt, p.actions)),

@@ -1,17 +1,19 @@
 /**
  * The LLaMA engine on WebGPU: loads an MLC model onto the GPU and scores TWOSOME's actions.
  *
- * score() runs every prompt once and all of its actions in the same pass, attending to the shared prompt
- * (scoring-layout.ts, forward.ts), and returns per action the token ids, summed log-prob, token and word
- * counts, the three policies (spec section 1), and per prompt the final-norm hidden state of its last token
- * (the critic's input). Several prompts (parallel environments) go in one call; a call larger than the GPU's
- * buffer or dispatch limits runs as several passes (batch-plan.ts) with the same results.
+ * tokenize() turns prompts and their offered actions into token ids once (../scores.ts); forwardScores() runs
+ * every prompt once and all of its actions in the same pass, attending to the shared prompt (scoring-layout.ts,
+ * forward.ts), with a LoRA adapter added when given, and returns per prompt each action's summed log-prob,
+ * token and word counts, and the final-norm hidden state of the prompt's last token (the critic's input).
+ * Several prompts (parallel environments) go in one call; a call larger than the GPU's buffer or dispatch
+ * limits runs as several passes (batch-plan.ts) with the same results. The policy over the actions is not
+ * the engine's business: src/rl/policy.ts makes it from these scores.
  */
 import { ModelFormatError } from '../model/errors';
 import type { LlamaConfig } from '../model/config';
 import type { GpuContext } from '../../gpu/device';
 import { PipelineCache } from '../../gpu/pipelines';
-import { deviceBatchLimits, groupRequests, mergeGroupResults, planBatchGroups, requestSizes, type BatchGroup, type BatchLimits, type GroupResult, type PromptLogprobs } from './batch-plan';
+import { deviceBatchLimits, groupRequests, mergeGroupScores, planBatchGroups, requestSizes, type BatchGroup, type BatchLimits, type GroupResult } from './batch-plan';
 import { ScoringForward, type GpuModelWeights } from './forward';
 import type { GpuLora } from '../train/gpu-lora';
 import { destroyGpuWeights, uploadLlamaWeights, type UploadProgress } from './gpu-weights';
@@ -19,31 +21,8 @@ import { configInvFreq } from './rope';
 import { planScoring, type ScoringRequest } from './scoring-layout';
 import { checkShardBytes } from '../model/tensor-cache';
 import { LlmTokenizer } from '../model/tokenizer';
-import { countWords } from '../../util/words';
-import { actionDistribution } from '../../rl/policy';
-import type { Normalization } from '../../rl/config';
+import { tokenizeRequests, type ActionScores, type PolicyRequest, type ScoringBatch } from '../scores';
 import { readModelIndex, type ModelSource } from '../model/weights';
-
-export interface ScoredAction {
-  text: string;
-  /** The action's tokens as scored after `prompt + " "`. */
-  tokenIds: number[];
-  tokenLogprobs: number[];
-  /** Summed log-prob of the action's tokens. */
-  logprob: number;
-  nTokens: number;
-  nWords: number;
-}
-
-export interface ScoredPrompt {
-  prompt: string;
-  /** BOS + prompt ids. */
-  promptTokenIds: number[];
-  actions: ScoredAction[];
-  policy: Record<Normalization, number[]>;
-  /** [hidden]: final-norm hidden state of the last prompt token. */
-  critic: Float32Array;
-}
 
 export interface LoadEngineOptions {
   verifyMd5?: boolean;
@@ -103,39 +82,9 @@ export class LlamaEngine {
     return new LlamaEngine(gpu, config, tokenizer, weights, options.useSubgroups ?? gpu.useSubgroups, options.maxActivationBytes);
   }
 
-  /** Scores each prompt's actions; `mode: 'separate'` runs every prompt + action on its own (for comparison). */
-  async score(requests: readonly { prompt: string; actions: readonly string[] }[], mode: 'shared' | 'separate' = 'shared'): Promise<ScoredPrompt[]> {
-    const tokenized = requests.map(({ prompt, actions }) => {
-      if (actions.length === 0) throw new Error('score: a prompt needs at least one action');
-      const promptTokenIds = this.tokenizer.encodePrompt(prompt);
-      const actionTokenIds = actions.map((a) => this.tokenizer.encodeAction(prompt, a));
-      const longest = promptTokenIds.length + Math.max(...actionTokenIds.map((ids) => ids.length));
-      if (longest > this.config.contextWindow) {
-        throw new Error(`score: prompt + action is ${longest} tokens, longer than the model's context window of ${this.config.contextWindow}`);
-      }
-      return { prompt, actions, promptTokenIds, actionTokenIds };
-    });
-    const scored = await this.forwardScores(
-      tokenized.map((t) => ({ promptTokens: t.promptTokenIds, actionTokens: t.actionTokenIds })),
-      { mode },
-    );
-    return tokenized.map((t, p) => {
-      const actions = t.actions.map((text, k) => {
-        const lps = Array.from(scored[p].actionTokenLogprobs[k]);
-        return { text, tokenIds: t.actionTokenIds[k], tokenLogprobs: lps, logprob: lps.reduce((a, b) => a + b, 0), nTokens: lps.length, nWords: countWords(text) };
-      });
-      return {
-        prompt: t.prompt,
-        promptTokenIds: t.promptTokenIds,
-        actions,
-        policy: {
-          sum: Array.from(actionDistribution(actions, 'sum').probs),
-          token: Array.from(actionDistribution(actions, 'token').probs),
-          word: Array.from(actionDistribution(actions, 'word').probs),
-        },
-        critic: scored[p].lastPromptHidden,
-      };
-    });
+  /** The batch that scores `requests`: token ids and word counts (refuses what the context window cannot hold). */
+  tokenize(requests: readonly PolicyRequest[]): ScoringBatch {
+    return tokenizeRequests(this.tokenizer, requests, this.config.contextWindow);
   }
 
   /** The passes that score `requests` within this GPU's limits (one when they fit): groups of prompts or of one prompt's actions. */
@@ -144,15 +93,19 @@ export class LlamaEngine {
   }
 
   /**
-   * Per prompt, every action's token log-probs and the prompt's last hidden state, with `lora` added when given:
-   * one forward pass per group of planGroups, each built, run and released in turn, so only one group's
-   * activations exist at a time. The results equal one pass over all the requests (batch-plan.ts).
+   * Per prompt, every action's score and the prompt's last hidden state, with `lora` added when given: one
+   * forward pass per group of planGroups, each built, run and released in turn, so only one group's activations
+   * exist at a time. The results equal one pass over the whole batch (batch-plan.ts). `mode: 'separate'` runs
+   * every prompt + action as its own sequence (the original method, for comparison).
    */
-  async forwardScores(requests: readonly ScoringRequest[], options: { mode?: 'shared' | 'separate'; lora?: GpuLora | null } = {}): Promise<PromptLogprobs[]> {
+  async forwardScores(
+    batch: ScoringBatch,
+    options: { mode?: 'shared' | 'separate'; lora?: GpuLora | null } = {},
+  ): Promise<ActionScores[]> {
     const mode = options.mode ?? 'shared';
     const results: GroupResult[] = [];
-    for (const group of this.planGroups(requests, mode)) {
-      const layout = planScoring(groupRequests(requests, group), mode);
+    for (const group of this.planGroups(batch, mode)) {
+      const layout = planScoring(groupRequests(batch, group), mode);
       const forward = await ScoringForward.build(this.gpu.device, this.pipelines, this.weights, layout, { lora: options.lora, limits: this.batchLimits });
       try {
         results.push({ group, layout, ...(await forward.run()) });
@@ -160,7 +113,7 @@ export class LlamaEngine {
         forward.dispose();
       }
     }
-    return mergeGroupResults(requestSizes(requests), results, this.config.hidden);
+    return mergeGroupScores(batch, results, this.config.hidden);
   }
 
   dispose(): void {

@@ -14,6 +14,7 @@ import { LoraTrainer } from '../train/lora-trainer';
 import { planTrainingMemory, type TrainingBatch } from './memory-plan';
 import { initCritic } from '../reference/critic';
 import { directorySource } from '../model/weights-node';
+import type { ActionScores } from '../scores';
 
 interface Recorded {
   label: string;
@@ -143,7 +144,8 @@ describe('training memory plan = what the engine allocates (micro model)', () =>
       // One training micro-batch: the actor's forward + backward (everything it allocates is released at its end),
       // then the critic's pass over a value minibatch (kept for the next minibatch of that size) and both steps.
       const requests = prompts.map((prompt) => ({ prompt, actions }));
-      const actor = await recorder.record(() => trainer.accumulate(requests, (scores) => scores.map((s) => s.logprobs.map((_, k) => (k === 0 ? -1 : 0.5)))));
+      const lossGrad = (scores: ActionScores[]) => scores.map((s) => s.logprobs.map((_, k) => (k === 0 ? -1 : 0.5)));
+      const actor = await recorder.record(() => trainer.accumulate(engine.tokenize(requests), lossGrad));
       const features = Array.from({ length: criticBatch }, (_, i) => Float32Array.from({ length: engine.config.hidden }, (_, d) => Math.sin(i + d)));
       const rest = await recorder.record(async () => {
         await critic.accumulate(features, (values) => values.map((v) => v - 1));

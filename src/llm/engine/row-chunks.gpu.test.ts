@@ -16,7 +16,7 @@ import { makeModel } from '../model/make-model';
 import { scoreActions } from '../reference/score';
 import { loadLlamaModel, memorySource, type ModelSource } from '../model/weights';
 import { directorySource } from '../model/weights-node';
-import { loraGradientCase, loraGradientsOnGpu, relativeError, tomatoSaladObservations } from './test-helpers';
+import { loraGradientCase, loraGradientsOnGpu, relativeError, scoreRequests, tokenLogprobsOf, tomatoSaladObservations } from './test-helpers';
 
 let ctx: GpuContext;
 beforeAll(async () => {
@@ -74,21 +74,22 @@ describe('a weight over the binding limit, split by rows', () => {
       expect(split.weights.lmHead === split.weights.embed).toBe(tied);
       const cpu = await loadLlamaModel(source());
       const prompts = tomatoSaladObservations();
-      const [a, b] = [await whole.score(prompts), await split.score(prompts)];
+      const [a, b] = [await scoreRequests(whole, prompts), await scoreRequests(split, prompts)];
+      const [tokensA, tokensB] = [await tokenLogprobsOf(whole, a.batch), await tokenLogprobsOf(split, b.batch)];
       let vsWhole = 0;
       let vsCpu = 0;
-      b.forEach((p, i) =>
-        p.actions.forEach((act, k) => {
-          const reference = scoreActions(cpu.weights, split.tokenizer, p.prompt, [act.text]).actions[0];
-          act.tokenLogprobs.forEach((lp, t) => (vsWhole = Math.max(vsWhole, Math.abs(lp - a[i].actions[k].tokenLogprobs[t]))));
-          vsCpu = Math.max(vsCpu, Math.abs(act.logprob - reference.logprob));
+      prompts.forEach((p, i) =>
+        p.actions.forEach((text, k) => {
+          const reference = scoreActions(cpu.weights, split.tokenizer, p.prompt, [text]).actions[0];
+          tokensB[i][k].forEach((lp, t) => (vsWhole = Math.max(vsWhole, Math.abs(lp - tokensA[i][k][t]))));
+          vsCpu = Math.max(vsCpu, Math.abs(b.scores[i].logprobs[k] - reference.logprob));
         }),
       );
       console.info(`${name}: max |token log-prob, split - unsplit| = ${vsWhole.toExponential(2)}; max |log-prob - CPU| = ${vsCpu.toExponential(2)}`);
       expect(vsWhole).toBeLessThanOrEqual(1e-6);
       expect(vsCpu).toBeLessThanOrEqual(1e-4);
       // The critic's input runs through the split embedding too.
-      expect(relativeError(b[0].critic, a[0].critic)).toBeLessThan(1e-6);
+      expect(relativeError(b.scores[0].promptHidden!, a.scores[0].promptHidden!)).toBeLessThan(1e-6);
       whole.dispose();
       split.dispose();
     });

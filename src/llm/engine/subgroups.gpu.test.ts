@@ -14,7 +14,7 @@ import { makeModel, type MakeModelOptions } from '../model/make-model';
 import { scoreActions } from '../reference/score';
 import { planScoring } from './scoring-layout';
 import { loadLlamaModel, memorySource } from '../model/weights';
-import { loraGradientCase, loraGradientsOnGpu, relativeError, tomatoSaladObservations } from './test-helpers';
+import { loraGradientCase, loraGradientsOnGpu, relativeError, scoreRequests, tokenLogprobsOf, tomatoSaladObservations } from './test-helpers';
 
 // At collection time, so that the suite can be skipped by what the adapter has.
 const ctx = await requestNodeGpuContext();
@@ -36,7 +36,7 @@ describe.skipIf(!ctx.features.subgroups)('the model with subgroup kernels on and
       const prompts = tomatoSaladObservations();
 
       // Which kernels each engine's forward runs: the subgroup RMSNorm and projections, or none of them.
-      const layout = planScoring(prompts.map((p) => ({ promptTokens: on.tokenizer.encodePrompt(p.prompt), actionTokens: p.actions.map((a) => on.tokenizer.encodeAction(p.prompt, a)) })));
+      const layout = planScoring(on.tokenize(prompts));
       const shaders = async (engine: LlamaEngine) => {
         const forward = await ScoringForward.build(ctx.device, engine.pipelines, engine.weights, layout);
         const used = new Set(forward.kernelCalls.map((c) => c.pipeline.label));
@@ -51,16 +51,19 @@ describe.skipIf(!ctx.features.subgroups)('the model with subgroup kernels on and
       // Each way against the float64 CPU reference, and against each other, token by token.
       const cpu = (await loadLlamaModel(source)).weights;
       const reference = prompts.map((p) => scoreActions(cpu, on.tokenizer, p.prompt, p.actions));
-      const [scoredOn, scoredOff] = [await on.score(prompts), await off.score(prompts)];
+      const [scoredOn, scoredOff] = [await scoreRequests(on, prompts), await scoreRequests(off, prompts)];
+      const tokensOn = await tokenLogprobsOf(on, scoredOn.batch);
+      const tokensOff = await tokenLogprobsOf(off, scoredOff.batch);
       let worstToken = 0;
-      scoredOn.forEach((s, p) => {
-        s.actions.forEach((a, k) => {
-          expect(Math.abs(a.logprob - reference[p].actions[k].logprob)).toBeLessThanOrEqual(1e-4);
-          expect(Math.abs(scoredOff[p].actions[k].logprob - reference[p].actions[k].logprob)).toBeLessThanOrEqual(1e-4);
-          a.tokenLogprobs.forEach((v, i) => (worstToken = Math.max(worstToken, Math.abs(v - scoredOff[p].actions[k].tokenLogprobs[i]))));
-          expect(Math.abs(s.policy.word[k] - scoredOff[p].policy.word[k])).toBeLessThanOrEqual(1e-4);
+      scoredOn.scores.forEach((s, p) => {
+        const off = scoredOff.scores[p];
+        s.logprobs.forEach((lp, k) => {
+          expect(Math.abs(lp - reference[p].actions[k].logprob)).toBeLessThanOrEqual(1e-4);
+          expect(Math.abs(off.logprobs[k] - reference[p].actions[k].logprob)).toBeLessThanOrEqual(1e-4);
+          tokensOn[p][k].forEach((v, i) => (worstToken = Math.max(worstToken, Math.abs(v - tokensOff[p][k][i]))));
+          expect(Math.abs(lp - off.logprobs[k])).toBeLessThanOrEqual(1e-4);
         });
-        expect(relativeError(s.critic, scoredOff[p].critic)).toBeLessThan(1e-5);
+        expect(relativeError(s.promptHidden!, off.promptHidden!)).toBeLessThan(1e-5);
       });
       expect(worstToken).toBeLessThanOrEqual(1e-4);
       console.info(`${name}: max |token log-prob, subgroups on - off| = ${worstToken.toExponential(2)}`);

@@ -1,4 +1,4 @@
-/** Shared by the engine's GPU tests (src/llm/*.gpu.test.ts); imported by tests only. */
+/** Shared by the engine's GPU tests (the *.gpu.test.ts files under src/llm); imported by tests only. */
 import { createEnv } from '../../envs/registry';
 import type { PipelineCache } from '../../gpu/pipelines';
 import { Rng } from '../../util/rng';
@@ -7,6 +7,7 @@ import type { LlamaEngine } from './engine';
 import { ScoringForward } from './forward';
 import { destroyLora, readLora, uploadLora } from '../train/gpu-lora';
 import { initLoraAdapter, LORA_TARGETS, type LoraAdapter } from '../train/lora';
+import type { ActionScores, PolicyRequest, ScoringBatch } from '../scores';
 import { planScoring, type ScoringLayout } from './scoring-layout';
 
 /** ||a - b|| / ||b||: how far a whole gradient or score vector is from the reference. */
@@ -18,6 +19,33 @@ export function relativeError(actual: ArrayLike<number>, expected: ArrayLike<num
     norm += expected[i] ** 2;
   }
   return Math.sqrt(diff) / Math.max(Math.sqrt(norm), 1e-12);
+}
+
+/** Tokenizes once and scores with the engine's one entry: the batch (token ids) and the scores. */
+export async function scoreRequests(
+  engine: LlamaEngine,
+  requests: readonly PolicyRequest[],
+  options: Parameters<LlamaEngine['forwardScores']>[1] = {},
+): Promise<{ batch: ScoringBatch; scores: ActionScores[] }> {
+  const batch = engine.tokenize(requests);
+  return { batch, scores: await engine.forwardScores(batch, options) };
+}
+
+/**
+ * Per prompt, each action's token log-probs from one forward pass of the engine's (the values forwardScores
+ * sums), for comparisons token by token. The batch must fit one pass.
+ */
+export async function tokenLogprobsOf(engine: LlamaEngine, batch: ScoringBatch): Promise<Float32Array[][]> {
+  const layout = planScoring(batch);
+  const { gpu, pipelines, weights, batchLimits } = engine;
+  const forward = await ScoringForward.build(gpu.device, pipelines, weights, layout, { limits: batchLimits });
+  try {
+    const { tokenLogprobs } = await forward.run();
+    const slice = ({ first, count }: { first: number; count: number }) => tokenLogprobs.slice(first, first + count);
+    return layout.actionLogitRanges.map((ranges) => ranges.map(slice));
+  } finally {
+    forward.dispose();
+  }
 }
 
 /** One observation of Tomato Salad after its first action: a shared prompt and actions of several lengths. */

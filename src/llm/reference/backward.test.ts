@@ -121,10 +121,7 @@ function policyLoss(words: number[][], rng: Rng): PolicyLoss {
     },
     dLdS(S) {
       return S.map((s, p) => {
-        const dist = actionDistribution(
-          s.map((logprob, k) => ({ logprob, nTokens: 5, nWords: words[p][k] })),
-          'word',
-        );
+        const dist = actionDistribution({ logprobs: s, nTokens: s.map(() => 5), nWords: words[p] }, 'word');
         const t = terms[p];
         const g = scoreGradients(dist, t.a, t.c, e);
         const g2 = scoreGradients(dist, t.a2, t.c2, 0);

@@ -50,6 +50,7 @@ import { loraSlice, type LoraAdapter, type LoraModule, type LoraTarget } from '.
 import { configInvFreq } from '../engine/rope';
 import { planScoring, type ScoringLayout } from '../engine/scoring-layout';
 import type { LlamaWeights } from '../model/weights';
+import type { ActionScores, ScoringBatch } from '../scores';
 
 export type Precision = 'float64' | 'float32';
 /** An activation: Float64Array in float64 mode, Float32Array in float32 mode. */
@@ -813,6 +814,25 @@ function run(
 /** S_k of every action of every prompt, with LoRA (null: off). */
 export function scoreWithLora(weights: LlamaWeights, adapter: LoraAdapter | null, prompts: readonly ScoringPrompt[], options: ScoringOptions = {}): LoraScores {
   return run(weights, adapter, prompts, options);
+}
+
+/** The reference's prompts of a tokenized batch (the same ids). */
+export function scoringPrompts(batch: ScoringBatch): ScoringPrompt[] {
+  return batch.map((r) => ({ promptIds: r.promptTokens, actions: r.actionTokens }));
+}
+
+/**
+ * LlamaEngine.forwardScores on the CPU: each prompt's ActionScores with `adapter` (null: the frozen model), in
+ * the shared layout with float32 activations as the GPU computes them (no prompt hidden state).
+ */
+export function scoreBatch(weights: LlamaWeights, adapter: LoraAdapter | null, batch: ScoringBatch): ActionScores[] {
+  const options = { layout: 'shared', precision: 'float32' } as const;
+  const { logprobs } = scoreWithLora(weights, adapter, scoringPrompts(batch), options);
+  return batch.map((r, p) => ({
+    logprobs: logprobs[p],
+    nTokens: r.actionTokens.map((ids) => ids.length),
+    nWords: r.actionWords,
+  }));
 }
 
 export interface LoraGradients {

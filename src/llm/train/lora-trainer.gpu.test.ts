@@ -5,9 +5,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createEnv } from '../../envs/registry';
 import type { GpuContext } from '../../gpu/device';
 import { requestNodeGpuContext } from '../../gpu/node-gpu';
-import { scoreGradients } from '../../rl/policy';
+import { actionDistribution, scoreGradients } from '../../rl/policy';
 import { LlamaEngine } from '../engine/engine';
 import { LoraTrainer } from './lora-trainer';
+import type { ActionScores } from '../scores';
 import { directorySource } from '../model/weights-node';
 
 let ctx: GpuContext;
@@ -24,16 +25,23 @@ describe('LoraTrainer', () => {
     env.reset(0);
     const request = env.observe();
     const chosen = request.actions.indexOf('take the bowl');
-    const before = (await trainer.score([request]))[0].distribution('word').probs[chosen];
+    const batch = engine.tokenize([request]);
+    // pi_word(chosen | s) with the adapter's current values.
+    const chosenProb = async () => {
+      const [scores] = await engine.forwardScores(batch, { lora: trainer.lora });
+      return actionDistribution(scores, 'word').probs[chosen];
+    };
+    const before = await chosenProb();
     expect(before).toBeLessThan(0.5);
     let prob = before;
     let updates = 0;
     for (; updates < 60 && prob <= 0.95; updates++) {
       // L = -log pi_word(chosen | s): dL/dS from the policy's gradient.
-      await trainer.accumulate([request], (scores) => [scoreGradients(scores[0].distribution('word'), chosen, -1, 0)]);
+      const dist = (scores: ActionScores[]) => actionDistribution(scores[0], 'word');
+      await trainer.accumulate(batch, (scores) => [scoreGradients(dist(scores), chosen, -1, 0)]);
       const info = await trainer.step(2e-3);
       expect(info.finite).toBe(true);
-      prob = (await trainer.score([request]))[0].distribution('word').probs[chosen];
+      prob = await chosenProb();
     }
     console.log(`overfit: ${before.toFixed(3)} -> ${prob.toFixed(3)} in ${updates} updates`);
     expect(prob).toBeGreaterThan(0.95);

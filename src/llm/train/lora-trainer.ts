@@ -2,37 +2,23 @@
  * Trains a LoRA adapter on the GPU engine: score micro-batches with the adapter on (keeping activation
  * checkpoints), take dL/dS for every action from the caller's loss (the PPO policy loss in rl/), run the
  * backward to accumulate LoRA gradients, and step AdamW (global-norm clipping, non-finite skip) on the GPU.
+ * Scoring with the adapter and no gradients is the engine's: `engine.forwardScores(batch, { lora: trainer.lora })`.
  *
  * One micro-batch = several prompts with their actions, laid out sharing each prompt (engine/scoring-layout.ts).
  * The caller drives accumulation: accumulate() any number of micro-batches, then step(). A micro-batch over
  * the GPU's buffer or dispatch limits runs as several passes (engine/batch-plan.ts) whose gradients add up in the
  * same gradient buffers to the unsplit micro-batch's.
  */
-import type { Normalization } from '../../rl/config';
-import { actionDistribution, type ActionDistribution } from '../../rl/policy';
 import { Rng } from '../../util/rng';
-import { countWords } from '../../util/words';
 import { LoraBackward } from '../engine/backward';
-import { groupRequests, groupTokenGrads, mergeGroupResults, requestSizes, type BatchGroup, type GroupResult, type PromptLogprobs } from '../engine/batch-plan';
+import { groupRequests, groupTokenGrads, mergeGroupScores, type BatchGroup, type GroupResult } from '../engine/batch-plan';
 import type { LlamaEngine } from '../engine/engine';
 import { ScoringForward } from '../engine/forward';
 import { destroyLora, readLora, uploadLora, type GpuLora } from './gpu-lora';
 import { DEFAULT_LORA_CONFIG, initLoraAdapter, type LoraAdapter, type LoraConfig } from './lora';
 import { GpuAdam, type OptimizerConfig, type StepInfo } from './optimizer';
-import { planScoring, type ScoringLayout, type ScoringRequest } from '../engine/scoring-layout';
-
-export interface PolicyRequest {
-  prompt: string;
-  actions: readonly string[];
-}
-
-/** The adapter's scores of one prompt's actions, and its policy under each normalization. */
-export interface AdaptedScores {
-  logprobs: number[];
-  nTokens: number[];
-  nWords: number[];
-  distribution(mode: Normalization): ActionDistribution;
-}
+import { planScoring, type ScoringLayout } from '../engine/scoring-layout';
+import type { ActionScores, ScoringBatch } from '../scores';
 
 export interface LoraTrainerOptions {
   lora?: LoraConfig;
@@ -67,30 +53,6 @@ export class LoraTrainer {
     return new LoraTrainer(engine, adapter, { ...DEFAULT_LORA_OPTIMIZER, ...options.optimizer });
   }
 
-  private tokenize(requests: readonly PolicyRequest[]): { encoded: ScoringRequest[]; nTokens: number[][]; nWords: number[][] } {
-    const tok = this.engine.tokenizer;
-    const encoded = requests.map(({ prompt, actions }) => ({ promptTokens: tok.encodePrompt(prompt), actionTokens: actions.map((a) => tok.encodeAction(prompt, a)) }));
-    return {
-      encoded,
-      nTokens: encoded.map((e) => e.actionTokens.map((t) => t.length)),
-      nWords: requests.map((r) => r.actions.map(countWords)),
-    };
-  }
-
-  private scoresOf(scored: readonly PromptLogprobs[], nTokens: number[][], nWords: number[][]): AdaptedScores[] {
-    return scored.map(({ actionTokenLogprobs }, p) => {
-      const logprobs = actionTokenLogprobs.map((lps) => lps.reduce((a, b) => a + b, 0));
-      const scores = logprobs.map((logprob, k) => ({ logprob, nTokens: nTokens[p][k], nWords: nWords[p][k] }));
-      return { logprobs, nTokens: nTokens[p], nWords: nWords[p], distribution: (mode: Normalization) => actionDistribution(scores, mode) };
-    });
-  }
-
-  /** Scores with the adapter on (no gradients kept). */
-  async score(requests: readonly PolicyRequest[]): Promise<AdaptedScores[]> {
-    const { encoded, nTokens, nWords } = this.tokenize(requests);
-    return this.scoresOf(await this.engine.forwardScores(encoded, { lora: this.lora }), nTokens, nWords);
-  }
-
   /**
    * One micro-batch: forward with the adapter, then `lossGrad(scores)` returns dL/dS[p][k] (the gradient of
    * the caller's loss with respect to each action's summed log-prob), and the backward accumulates the LoRA
@@ -103,20 +65,22 @@ export class LoraTrainer {
    * so the sum over groups is the unsplit gradient, up to the order of the sums over rows. The activations of
    * all groups are alive until the last backward, as one unsplit pass's would be.
    */
-  async accumulate(requests: readonly PolicyRequest[], lossGrad: (scores: AdaptedScores[]) => ArrayLike<number>[]): Promise<AdaptedScores[]> {
+  async accumulate(
+    batch: ScoringBatch,
+    lossGrad: (scores: ActionScores[]) => ArrayLike<number>[],
+  ): Promise<ActionScores[]> {
     const { device } = this.engine.gpu;
-    const { encoded, nTokens, nWords } = this.tokenize(requests);
     const passes: { group: BatchGroup; layout: ScoringLayout; forward: ScoringForward }[] = [];
     let backward: LoraBackward | undefined;
     try {
       const results: GroupResult[] = [];
-      for (const group of this.engine.planGroups(encoded)) {
-        const layout = planScoring(groupRequests(encoded, group));
+      for (const group of this.engine.planGroups(batch)) {
+        const layout = planScoring(groupRequests(batch, group));
         const forward = await ScoringForward.build(device, this.engine.pipelines, this.engine.weights, layout, { lora: this.lora, keepCheckpoints: true, limits: this.engine.batchLimits });
         passes.push({ group, layout, forward });
         results.push({ group, layout, ...(await forward.run()) });
       }
-      const scores = this.scoresOf(mergeGroupResults(requestSizes(encoded), results, this.engine.config.hidden), nTokens, nWords);
+      const scores = mergeGroupScores(batch, results, this.engine.config.hidden);
       const dLdS = lossGrad(scores);
       for (const { group, layout, forward } of passes) {
         backward = await LoraBackward.build(device, this.engine.pipelines, forward);
