@@ -14,6 +14,7 @@
 import { createStorageBuffer } from '../gpu/buffers';
 import type { LlamaEngine } from '../llm/engine/engine';
 import { CriticPass, GpuCritic } from '../llm/train/gpu-critic';
+import type { LoraHandle } from '../llm/train/gpu-lora';
 import { LORA_TARGETS, checkLoraConfig, type LoraConfig as EngineLoraConfig, type LoraTarget } from '../llm/train/lora';
 import { LoraTrainer } from '../llm/train/lora-trainer';
 import { batchTokens, type ActionScores, type PolicyRequest, type ScoringBatch } from '../llm/scores';
@@ -74,6 +75,10 @@ export class GpuTwosomeActor implements TwosomeActor {
 
   get tokens(): number {
     return this.tokenCount;
+  }
+
+  holdAdapter(): LoraHandle {
+    return this.trainer.holdLora();
   }
 
   /** Tokenizes once, and counts what the model will run. */

@@ -12,6 +12,7 @@
  * IndexedDB. `CpuCritic` is the critic on the CPU (reference MLP + Adam), used by tests and small runs.
  */
 import type { ActionScores, PolicyRequest } from '../llm/scores';
+import type { LoraHandle } from '../llm/train/gpu-lora';
 import type { LoraAdapter } from '../llm/train/lora';
 import { criticBackward, criticForward, initCritic, type Critic } from '../llm/reference/critic';
 import type { Rng } from '../util/rng';
@@ -85,6 +86,11 @@ export interface TwosomeActor {
   setState(state: ActorState): Promise<void>;
   /** Planned peak GPU bytes of training with these shapes, or null where nothing is on a GPU. */
   memoryEstimate?(query: MemoryQuery): number | null;
+  /**
+   * The adapter on the GPU, held for another user on the same device (the playground's scorer scores with
+   * it in place, no copy); absent where the adapter is not on a GPU.
+   */
+  holdAdapter?(): LoraHandle;
   dispose?(): void;
 }
 

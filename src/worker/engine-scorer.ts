@@ -10,7 +10,7 @@ import { urlSource } from '../llm/model/url-source';
 import type { ModelSource } from '../llm/model/weights';
 import type { ModelSpec } from './protocol';
 import { ScorerUnavailableError, type Scorer, type ScorerLoader } from './agent-host';
-import { destroyLora, uploadLora, type GpuLora } from '../llm/train/gpu-lora';
+import { ownLora, uploadLora, type LoraHandle } from '../llm/train/gpu-lora';
 import type { LoraAdapter } from '../llm/train/lora';
 
 let context: Promise<GpuContext> | null = null;
@@ -92,17 +92,15 @@ export function engineScorer(engine: LlamaEngine): Scorer {
   const checkDevice = () => {
     if (lost) throw new Error(`the GPU device was lost (${lost}); reload the page`);
   };
-  const upload = (adapter: LoraAdapter | null) => (adapter ? uploadLora(engine.gpu.device, adapter) : null);
-  const release = (lora: GpuLora | null) => {
-    if (lora) destroyLora(lora);
-  };
-  const run = async (lora: GpuLora | null, prompt: string, actions: readonly string[]) => {
+  const upload = (adapter: LoraAdapter) => ownLora(uploadLora(engine.gpu.device, adapter));
+  const run = async (lora: LoraHandle | null, prompt: string, actions: readonly string[]) => {
     const batch = engine.tokenize([{ prompt, actions }]);
-    const [scores] = await engine.forwardScores(batch, { lora });
+    const [scores] = await engine.forwardScores(batch, { lora: lora?.lora });
     return { scores, promptTokens: batch[0].promptTokens.length };
   };
-  // The adapter in use, uploaded once (A and B on the GPU); the host swaps it between scoring calls.
-  let current: GpuLora | null = null;
+  // The adapter in use: the trainer's own buffers (live, no copy) or an upload of a loaded file or link. The
+  // host swaps it between scoring calls.
+  let current: LoraHandle | null = null;
   return {
     shape: engine.config,
     engine,
@@ -112,21 +110,31 @@ export function engineScorer(engine: LlamaEngine): Scorer {
     },
     async scoreWith(adapter, prompt, actions) {
       checkDevice();
-      const probe = upload(adapter);
+      const probe = adapter ? upload(adapter) : null;
       try {
         return await run(probe, prompt, actions);
       } finally {
-        release(probe);
+        probe?.release();
       }
     },
-    async setAdapter(adapter) {
-      checkDevice();
-      const next = upload(adapter);
-      release(current);
+    async setAdapter(adapter, live) {
+      try {
+        checkDevice();
+      } catch (error) {
+        live?.release();
+        throw error;
+      }
+      let next: LoraHandle | null = null;
+      if (adapter && live) next = live;
+      else {
+        live?.release();
+        if (adapter) next = upload(adapter);
+      }
+      current?.release();
       current = next;
     },
     dispose: () => {
-      release(current);
+      current?.release();
       current = null;
       engine.dispose();
     },

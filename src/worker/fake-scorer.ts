@@ -47,7 +47,9 @@ export function fakeScorer(label = 'fake', calls: string[] = []): Scorer {
     shape: FAKE_MODEL_SHAPE,
     score: (prompt, actions) => run(current, prompt, actions),
     scoreWith: (adapter, prompt, actions) => run(adapter, prompt, actions),
-    async setAdapter(adapter) {
+    async setAdapter(adapter, live) {
+      // The fake scores from the host's arrays: a trainer's buffers are of no use to it.
+      live?.release();
       if (disposed) throw new Error(`${label}: scorer used after dispose`);
       await Promise.resolve();
       current = adapter;

@@ -5,6 +5,7 @@
  */
 import type { TaskId } from '../envs/types';
 import type { PolicyRequest } from '../llm/scores';
+import type { LoraHandle } from '../llm/train/gpu-lora';
 import type { LoraAdapter } from '../llm/train/lora';
 import type { Checkpoint, RunInfo } from '../rl/checkpoint';
 import { makeCheckpoint } from '../rl/checkpoint';
@@ -37,6 +38,8 @@ export interface RunTrainer {
   runUpdate(): Promise<TrainMetrics>;
   /** The whole state after the last update (the adapter too, for the playground's scorer). */
   checkpoint(run: RunInfo): Promise<{ checkpoint: Checkpoint; adapter: LoraAdapter | null }>;
+  /** The adapter on the GPU, held for the playground's scorer (used in place, no copy); null where there is none. */
+  holdAdapter(): LoraHandle | null;
   /** Episodes of the current policy on `taskId`, or a reason it cannot run there. */
   evaluate(taskId: TaskId, episodes: number, greedy: boolean): Promise<EvalResult | { skipped: string }>;
   /** The critic's value of one observation (TWOSOME: the LLM critic); null where there is none. */
@@ -84,6 +87,10 @@ export class TwosomeRunTrainer implements RunTrainer {
   async checkpoint(run: RunInfo): Promise<{ checkpoint: Checkpoint; adapter: LoraAdapter | null }> {
     const state = await this.exclusive(() => this.trainer.getState());
     return { checkpoint: makeCheckpoint('twosome', run, state), adapter: state.actor.adapter };
+  }
+
+  holdAdapter(): LoraHandle | null {
+    return this.models.actor.holdAdapter?.() ?? null;
   }
 
   async evaluate(taskId: TaskId, episodes: number, greedy: boolean): Promise<EvalResult> {
@@ -143,6 +150,10 @@ export class PpoMlpRunTrainer implements RunTrainer {
 
   async checkpoint(run: RunInfo): Promise<{ checkpoint: Checkpoint; adapter: null }> {
     return { checkpoint: makeCheckpoint('ppo-mlp', run, this.trainer.getState()), adapter: null };
+  }
+
+  holdAdapter(): null {
+    return null;
   }
 
   async evaluate(taskId: TaskId, episodes: number, greedy: boolean): Promise<EvalResult | { skipped: string }> {

@@ -1,6 +1,7 @@
 import 'fake-indexeddb/auto';
 import { describe, expect, it } from 'vitest';
 import { IdbRunStore, type RunStore } from '../persist/run-store';
+import type { GpuLora, LoraHandle } from '../llm/train/gpu-lora';
 import type { LoraAdapter } from '../llm/train/lora';
 import type { PpoConfig } from '../rl/config';
 import type { BatchScorer } from '../rl/evaluate';
@@ -145,6 +146,33 @@ describe('TrainerHost', () => {
     if (final.status !== 'ok') throw new Error(final.message);
     expect(final.metrics.map(learning)).toEqual(expected.metrics.map(learning));
     expect(await (await store).getMetrics(started.run.id)).toHaveLength(4);
+  });
+
+  it("hands the playground the trainer's adapter on the GPU with every published update (no copy)", async () => {
+    const held: string[] = [];
+    const published: (LoraHandle | undefined)[] = [];
+    const base = deps(freshStore());
+    const host = new TrainerHost({
+      ...base,
+      async twosomeModels(config, seeds) {
+        const built = await base.twosomeModels(config, seeds);
+        // A GPU actor holds its LoRA buffers for the scorer; the fake stands in with a marker handle per hold.
+        built.models.actor.holdAdapter = () => {
+          held.push(`hold ${held.length + 1}`);
+          return { lora: {} as GpuLora, release: () => {} };
+        };
+        return built;
+      },
+      async publishAdapter(_adapter, label, live) {
+        base.adapters.push(label);
+        published.push(live);
+      },
+    });
+    await host.start({ algo: 'twosome', taskId: 'tomato-salad', preset: 'quick', seed: 2, steps: 64 * 2 });
+    await waitFor(() => host.current?.status === 'done');
+    expect(base.adapters).toHaveLength(2);
+    expect(held).toEqual(['hold 1', 'hold 2']);
+    expect(published.every((live) => live !== undefined)).toBe(true);
   });
 
   it('a TWOSOME run (fake actor) resumed from its checkpoint equals one never stopped; adapters are published', async () => {

@@ -11,11 +11,12 @@
  *   trainer state, RNG streams and envs), with its stored metrics before the new ones.
  * - A checkpoint that does not read back is reported with a message and left in place (never deleted here).
  * - After every TWOSOME update the adapter goes to the playground's scorer, so its probabilities are the
- *   trained policy's.
+ *   trained policy's: on the GPU the scorer uses the trainer's own adapter buffers (no copy).
  */
 import { getTask } from '../envs/registry';
 import type { TaskId } from '../envs/types';
 import type { PolicyRequest } from '../llm/scores';
+import type { LoraHandle } from '../llm/train/gpu-lora';
 import type { LoraAdapter } from '../llm/train/lora';
 import type { RunStore } from '../persist/run-store';
 import { checkCheckpoint, type Checkpoint, type RunInfo } from '../rl/checkpoint';
@@ -47,8 +48,11 @@ export interface TrainerHostDeps {
   /** The loaded model without an adapter (SayCan). */
   frozenScorer(): Promise<{ scorer: BatchScorer; modelId: string }>;
   exclusive: Exclusive;
-  /** Puts the trained adapter into the playground's scorer. */
-  publishAdapter?(adapter: LoraAdapter | null, label: string): Promise<void>;
+  /**
+   * Puts the trained adapter into the playground's scorer; `live` is the same adapter on the engine's GPU (the
+   * trainer's buffers, scored with in place), which the callee takes over: it releases it when done with it.
+   */
+  publishAdapter?(adapter: LoraAdapter | null, label: string, live?: LoraHandle): Promise<void>;
   /** Called with a listener the host no longer calls (Comlink: release its proxy). */
   releaseListener?(listener: (event: TrainEvent) => void): void;
   /** navigator.storage.estimate where the platform has it. */
@@ -370,14 +374,16 @@ export class TrainerHost {
     }
     // The adapter goes to the playground first, so the page's re-scoring on this report sees it.
     const label = `${ALGO_LABELS.twosome} ${active.meta.taskId}, update ${metrics.update}`;
-    if (saved.adapter) await this.publish(saved.adapter, label);
+    if (saved.adapter) await this.publish(active.trainer, saved.adapter, label);
     this.emit({ type: 'update', run: { ...active.meta }, metrics });
     return true;
   }
 
-  private async publish(adapter: LoraAdapter, label: string): Promise<void> {
+  /** The trainer's adapter to the playground's scorer: its values, and its GPU buffers to score with in place. */
+  private async publish(trainer: RunTrainer, adapter: LoraAdapter, label: string): Promise<void> {
+    if (!this.deps.publishAdapter) return;
     try {
-      await this.deps.publishAdapter?.(adapter, label);
+      await this.deps.publishAdapter(adapter, label, trainer.holdAdapter() ?? undefined);
     } catch (error) {
       this.emit({ type: 'error', run: this.current, message: `the playground could not switch to the trained adapter: ${describeError(error)}` });
     }
@@ -503,7 +509,7 @@ export class TrainerHost {
     if (trainer.algo === 'twosome') {
       const { adapter } = await trainer.checkpoint(checkpoint.run);
       const label = `${ALGO_LABELS.twosome} ${meta.taskId}, update ${trainer.update}`;
-      if (adapter) await this.publish(adapter, label);
+      if (adapter) await this.publish(trainer, adapter, label);
     }
     if (trainer.done) {
       await this.settle(this.active as Active, 'done');

@@ -62,6 +62,41 @@ export function destroyLora(lora: GpuLora): void {
   for (const m of lora.modules) [m.a, m.b, m.gradA, m.gradB].forEach((b) => b.destroy());
 }
 
+/** One holder's use of a GpuLora: release() once when done (later calls do nothing). */
+export interface LoraHandle {
+  readonly lora: GpuLora;
+  release(): void;
+}
+
+/**
+ * A GpuLora with several holders on one device (the LoRA trainer that updates it, the playground's scorer that
+ * scores with it), so the adapter is used in place, never copied between them; its buffers are destroyed when
+ * the last holder releases it.
+ */
+export class SharedLora {
+  private holders = 0;
+
+  constructor(readonly lora: GpuLora) {}
+
+  hold(): LoraHandle {
+    this.holders++;
+    let released = false;
+    return {
+      lora: this.lora,
+      release: () => {
+        if (released) return;
+        released = true;
+        if (--this.holders === 0) destroyLora(this.lora);
+      },
+    };
+  }
+}
+
+/** A handle on a GpuLora nobody else holds (an upload of one's own): release() destroys it. */
+export function ownLora(lora: GpuLora): LoraHandle {
+  return new SharedLora(lora).hold();
+}
+
 /** Forward: u = xn A^T, then y[:, slice] += s u B^T. `fusedOut` is the row width of y. */
 export async function loraForwardCalls(ctx: Ctx, m: GpuLoraModule, r: number, scale: number, xn: GPUBuffer, u: GPUBuffer, y: GPUBuffer, rows: number, fusedOut: number): Promise<KernelCall[]> {
   const { inDim, outDim, rowOffset } = m.slice;

@@ -14,7 +14,7 @@ import { LoraBackward } from '../engine/backward';
 import { groupRequests, groupTokenGrads, mergeGroupScores, type BatchGroup, type GroupResult } from '../engine/batch-plan';
 import type { LlamaEngine } from '../engine/engine';
 import { ScoringForward } from '../engine/forward';
-import { destroyLora, readLora, uploadLora, type GpuLora } from './gpu-lora';
+import { readLora, SharedLora, uploadLora, type GpuLora, type LoraHandle } from './gpu-lora';
 import { DEFAULT_LORA_CONFIG, initLoraAdapter, type LoraAdapter, type LoraConfig } from './lora';
 import { GpuAdam, type OptimizerConfig, type StepInfo } from './optimizer';
 import { planScoring, type ScoringLayout } from '../engine/scoring-layout';
@@ -33,6 +33,8 @@ export const DEFAULT_LORA_OPTIMIZER: OptimizerConfig = { lr: 5e-7, beta1: 0.9, b
 export class LoraTrainer {
   readonly lora: GpuLora;
   readonly optimizer: GpuAdam;
+  private readonly shared: SharedLora;
+  private readonly own: LoraHandle;
 
   private constructor(
     readonly engine: LlamaEngine,
@@ -40,7 +42,9 @@ export class LoraTrainer {
     optimizerConfig: OptimizerConfig,
   ) {
     const { device } = engine.gpu;
-    this.lora = uploadLora(device, adapter);
+    this.shared = new SharedLora(uploadLora(device, adapter));
+    this.own = this.shared.hold();
+    this.lora = this.shared.lora;
     const params = this.lora.modules.flatMap((m) => [
       { param: m.a, grad: m.gradA, count: adapter.config.r * m.slice.inDim },
       { param: m.b, grad: m.gradB, count: m.slice.outDim * adapter.config.r },
@@ -108,8 +112,16 @@ export class LoraTrainer {
     return { ...this.adapter, modules: this.adapter.modules.map((m, i) => ({ ...m, a: values[i].a, b: values[i].b })) };
   }
 
+  /**
+   * The adapter for another user on this device (the playground's scorer), in place: it sees every later
+   * step, and its buffers outlive this trainer until that user releases the handle.
+   */
+  holdLora(): LoraHandle {
+    return this.shared.hold();
+  }
+
   dispose(): void {
     this.optimizer.dispose();
-    destroyLora(this.lora);
+    this.own.release();
   }
 }
