@@ -1,7 +1,7 @@
 #!/usr/bin/env node
-// `npm test`: every test, in order of speed: types, unit (Node), GPU kernels (Dawn on real WebGPU, SwiftShader
-// where no GPU exists), then the built app end to end in Chromium (Playwright). Prints a summary line
-// "N passed, N failed" and exits non-zero if anything failed.
+// `npm test`: every test, in order of speed: types (tsc, then ESLint with the layering rule of eslint.config.js),
+// unit (Node), GPU kernels (Dawn on real WebGPU, SwiftShader where no GPU exists), then the built app end to end
+// in Chromium (Playwright). Prints a summary line "N passed, N failed" and exits non-zero if anything failed.
 //   npm test -- --only unit,gpu     run some stages (types, unit, gpu, e2e)
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, existsSync } from 'node:fs';
@@ -13,8 +13,8 @@ const only = onlyIndex > 0 ? new Set(process.argv[onlyIndex + 1].split(',')) : n
 const work = mkdtempSync(join(tmpdir(), 'twosome-test-'));
 const results = [];
 
-function run(name, command, args, { env = {}, counts } = {}) {
-  if (only && !only.has(name)) return;
+function run(name, command, args, { env = {}, counts, stage = name } = {}) {
+  if (only && !only.has(stage)) return;
   const started = Date.now();
   process.stdout.write(`\n=== ${name}: ${command} ${args.join(' ')}\n`);
   const proc = spawnSync(command, args, { stdio: 'inherit', env: { ...process.env, ...env } });
@@ -42,6 +42,7 @@ function playwrightCounts(file) {
 
 const npx = process.platform === 'win32' ? 'npx.cmd' : 'npx';
 run('types', npx, ['tsc', '-p', 'tsconfig.json', '--noEmit']);
+run('lint', npx, ['eslint', '.'], { stage: 'types' });
 for (const project of ['unit', 'gpu']) {
   const file = join(work, `${project}.json`);
   run(project, npx, ['vitest', 'run', '--project', project, '--reporter=default', '--reporter=json', `--outputFile.json=${file}`], {

@@ -70,6 +70,8 @@ export interface DecodedBundle extends Bundle {
   entryBytes: Record<string, number>;
 }
 
+// Control characters are what the id must not contain.
+// eslint-disable-next-line no-control-regex
 const MODEL_ID = /^[^\u0000-\u001f\u007f]{1,256}$/;
 
 function toJsonObject(value: unknown, what: string): JsonObject {

@@ -134,7 +134,7 @@ function CustomUrl() {
 }
 
 function FolderPicker() {
-  const useFolder = useModelPanel((s) => s.useFolder);
+  const loadFolder = useModelPanel((s) => s.useFolder);
   const error = useModelPanel((s) => s.folderError);
   const ref = useRef<HTMLInputElement>(null);
   useEffect(() => {
@@ -147,7 +147,7 @@ function FolderPicker() {
     const files: PickedFileSpec[] = list.map((file) => ({ path: file.webkitRelativePath || file.name, file }));
     const name = files[0]?.path.split('/')[0] ?? '';
     e.target.value = '';
-    void useFolder(list.length > 0 && files[0].path.includes('/') ? name : 'picked files', files);
+    void loadFolder(list.length > 0 && files[0].path.includes('/') ? name : 'picked files', files);
   };
   return (
     <div className="model-form">
