@@ -275,7 +275,11 @@ export class Progress {
     const filled = Math.round((barWidth * m.update) / Math.max(1, m.numUpdates));
     const bar = `[${'#'.repeat(filled)}${'.'.repeat(barWidth - filled)}]`;
     const line1 = `${bar} ${label} ${m.update}/${m.numUpdates} updates, ${m.globalStep} steps, ${fmt(m.timing.sps, 2)} steps/s${m.tokensPerSecond !== undefined ? `, ${fmt(m.tokensPerSecond, 0)} tok/s` : ''}`;
-    const line2 = `  return ${fmt(m.episodicReturn)}  success ${fmt(m.successRate, 2)}  pg ${fmt(m.policyLoss, 4)}  v ${fmt(m.valueLoss, 4)}  ent ${fmt(m.entropy)}  kl ${fmt(m.approxKl, 4)}${m.klStopped ? ' stop' : ''}  clip ${fmt(m.clipFrac, 2)}${m.gpuMemoryBytes !== undefined ? `  gpu ~${fmtBytes(m.gpuMemoryBytes)}` : ''}`;
+    const gpu = m.gpuMemoryBytes !== undefined ? `  gpu ~${fmtBytes(m.gpuMemoryBytes)}` : '';
+    const line2 =
+      `  return ${fmt(m.episodicReturn)}  success ${fmt(m.successRate, 2)}  pg ${fmt(m.policyLoss, 4)}` +
+      `  v ${fmt(m.valueLoss, 4)}  ent ${fmt(m.entropy)}  kl ${fmt(m.approxKl, 4)}${m.klStopped ? ' stop' : ''}` +
+      `  clip ${fmt(m.clipFrac, 2)}${gpu}`;
     const clip = (s: string) => (s.length > width ? s.slice(0, width) : s);
     this.stream.write(`${this.drawn ? '\x1b[1A\r\x1b[2K' : ''}${clip(line1)}\n\x1b[2K${clip(line2)}\r`);
     this.drawn = true;

@@ -177,7 +177,8 @@ export const useShare = create<ShareStore>()((set, get) => {
       const [list, inUse] = await Promise.all([store.list(), store.getInUse()]);
       if (generation === storeGeneration) set({ saved: { ...get().saved, status: 'ready', list, inUse, caps: store.caps, ...patch } });
     } catch (error) {
-      if (generation === storeGeneration) set({ saved: { ...get().saved, ...patch, error: `Saved adapters cannot be read: ${describeError(error)}` } });
+      const message = `Saved adapters cannot be read: ${describeError(error)}`;
+      if (generation === storeGeneration) set({ saved: { ...get().saved, ...patch, error: message } });
     }
   }
 
@@ -193,7 +194,8 @@ export const useShare = create<ShareStore>()((set, get) => {
       await refreshSaved(store, { error: null, note: droppedNote(dropped, store.caps) });
     } catch (error) {
       await store.setInUse(null).catch(() => {});
-      await refreshSaved(store, { error: `"${loaded.label}" is in use but not kept for the next visit: ${describeError(error)}`, note: null });
+      const message = `"${loaded.label}" is in use but not kept for the next visit: ${describeError(error)}`;
+      await refreshSaved(store, { error: message, note: null });
     }
   }
 
@@ -266,7 +268,8 @@ export const useShare = create<ShareStore>()((set, get) => {
         },
         (error: unknown) => {
           // Loading still works; only keeping adapters for the next visit does not.
-          if (generation === storeGeneration) set({ saved: { ...NO_SAVED, status: 'unavailable', error: describeError(error) } });
+          const message = describeError(error);
+          if (generation === storeGeneration) set({ saved: { ...NO_SAVED, status: 'unavailable', error: message } });
           return null;
         },
       );
@@ -341,7 +344,8 @@ export const useShare = create<ShareStore>()((set, get) => {
       } catch (error) {
         const link = get().link;
         // The probe can fail when the episode moves on meanwhile: keep the link, drop the measurement.
-        if (current() && link.status === 'ok') set({ link: { ...link, probNote: `not measured: ${describeError(error)}` } });
+        const probNote = `not measured: ${describeError(error)}`;
+        if (current() && link.status === 'ok') set({ link: { ...link, probNote } });
         else if (current()) set({ link: { status: 'error', message: describeError(error) } });
       }
     },
@@ -354,7 +358,8 @@ export const useShare = create<ShareStore>()((set, get) => {
         await clipboard.writeText(link.url);
         set({ copy: { status: 'copied' } });
       } catch (error) {
-        set({ copy: { status: 'failed', message: `Could not copy (${describeError(error)}): select the link below and copy it by hand.` } });
+        const message = `Could not copy (${describeError(error)}): select the link below and copy it by hand.`;
+        set({ copy: { status: 'failed', message } });
       }
     },
 
@@ -437,7 +442,12 @@ export const useShare = create<ShareStore>()((set, get) => {
         } catch (error) {
           // Not deleted: the user decides (Use tries again; Delete removes it). Not pointed at either, so
           // the next start does not fail the same way again.
-          set({ error: `The saved adapter "${meta.label}" was not restored, so no adapter is in use: ${describeError(error).replace(/\.$/, '')}. It is still listed under Saved adapters.` });
+          const why = describeError(error).replace(/\.$/, '');
+          set({
+            error:
+              `The saved adapter "${meta.label}" was not restored, so no adapter is in use: ${why}. ` +
+              'It is still listed under Saved adapters.',
+          });
           await forgetInUse();
         } finally {
           set({ loading: null });
@@ -456,7 +466,9 @@ export const useShare = create<ShareStore>()((set, get) => {
           await store.setInUse(id);
           await refreshSaved(store, { error: null, note: null });
         } catch (error) {
-          set({ saved: { ...get().saved, error: `"${meta?.label ?? id}" is in use but will not come back after a reload: ${describeError(error)}` } });
+          const why = describeError(error);
+          const message = `"${meta?.label ?? id}" is in use but will not come back after a reload: ${why}`;
+          set({ saved: { ...get().saved, error: message } });
         }
       });
     },

@@ -293,7 +293,8 @@ export class TrainerHost {
     try {
       return { store: await this.deps.store, problem: null };
     } catch (error) {
-      return { store: null, problem: `this run is not saved (it cannot be resumed after a reload): ${describeError(error)}` };
+      const problem = `this run is not saved (it cannot be resumed after a reload): ${describeError(error)}`;
+      return { store: null, problem };
     }
   }
 
@@ -369,7 +370,8 @@ export class TrainerHost {
       await store?.saveUpdate({ ...active.meta, status: active.trainer.done ? 'done' : active.meta.status }, metrics, saved.checkpoint);
     } catch (error) {
       this.emit({ type: 'update', run: { ...active.meta }, metrics });
-      await this.fail(active, `saving update ${metrics.update} failed (${describeError(error)}); training stopped so nothing is lost unsaved — free some space and resume`);
+      const why = `saving update ${metrics.update} failed (${describeError(error)})`;
+      await this.fail(active, `${why}; training stopped so nothing is lost unsaved — free some space and resume`);
       return false;
     }
     // The adapter goes to the playground first, so the page's re-scoring on this report sees it.
@@ -385,7 +387,8 @@ export class TrainerHost {
     try {
       await this.deps.publishAdapter(adapter, label, trainer.holdAdapter() ?? undefined);
     } catch (error) {
-      this.emit({ type: 'error', run: this.current, message: `the playground could not switch to the trained adapter: ${describeError(error)}` });
+      const message = `the playground could not switch to the trained adapter: ${describeError(error)}`;
+      this.emit({ type: 'error', run: this.current, message });
     }
   }
 

@@ -458,7 +458,9 @@ export function canRun(record: CatalogRecord, adapterFeatures: Iterable<string>,
     };
   }
   if (sizes.largestTensorBytes > binding) {
-    warnings.push(`${sizes.largestTensor} (${formatBytes(sizes.largestTensorBytes)}) is larger than one GPU buffer may be (${formatBytes(binding)}): it is uploaded in row chunks`);
+    const tensor = `${sizes.largestTensor} (${formatBytes(sizes.largestTensorBytes)})`;
+    const limit = formatBytes(binding);
+    warnings.push(`${tensor} is larger than one GPU buffer may be (${limit}): it is uploaded in row chunks`);
   }
   if (options.memoryBudgetMB !== undefined && record.vramRequiredMB > options.memoryBudgetMB) {
     return { ok: false, reason: `${record.id} needs about ${Math.ceil(record.vramRequiredMB)} MB of GPU memory (web-llm's figure) but the budget is ${Math.floor(options.memoryBudgetMB)} MB; pick a smaller model`, warnings };
