@@ -1,7 +1,7 @@
 #!/usr/bin/env node
-// `npm test`: every test, in order of speed: types, unit (Node), GPU kernels (Dawn on real WebGPU), then the
-// built app end to end in Chromium (Playwright). Prints a summary line "N passed, N failed" and exits non-zero
-// if anything failed.
+// `npm test`: every test, in order of speed: types (tsc, then ESLint with the layering rule of eslint.config.js),
+// unit (Node), GPU kernels (Dawn on real WebGPU), then the built app end to end in Chromium (Playwright). Prints
+// a summary line "N passed, N failed" and exits non-zero if anything failed.
 //   npm test -- --only unit,gpu     run some stages (types, unit, gpu, e2e; gpu is gpu-lavapipe and
 //                                   gpu-swiftshader, which can also be named alone)
 //
@@ -22,8 +22,8 @@ const selected = (name) => !only || only.has(name) || (name.startsWith('gpu-') &
 const work = mkdtempSync(join(tmpdir(), 'twosome-test-'));
 const results = [];
 
-function run(name, command, args, { env = {}, counts } = {}) {
-  if (!selected(name)) return;
+function run(name, command, args, { env = {}, counts, stage = name } = {}) {
+  if (!selected(stage)) return;
   const started = Date.now();
   process.stdout.write(`\n=== ${name}: ${command} ${args.join(' ')}\n`);
   const merged = { ...process.env, ...env };
@@ -74,6 +74,7 @@ const vitest = (project, file, extra = []) => {
   return ['vitest', 'run', '--project', project, ...extra, ...reporters];
 };
 run('types', npx, ['tsc', '-p', 'tsconfig.json', '--noEmit']);
+run('lint', npx, ['eslint', '.'], { stage: 'types' });
 run('unit', npx, vitest('unit', join(work, 'unit.json')), { counts: vitestCounts(join(work, 'unit.json')) });
 
 // The learning test (~10 min on SwiftShader) runs once, on lavapipe where that stage runs.

@@ -5,6 +5,7 @@
 import { benchEnvCommand } from './bench-env';
 import { envPlay } from './env-play';
 import { UsageError } from './errors';
+import { describeError } from '../util/errors';
 
 const HELP = `twosome: TWOSOME (LLM agents trained by PPO with LoRA) on WebGPU, from the command line
 
@@ -97,7 +98,7 @@ export async function main(argv: string[]): Promise<number> {
       process.stderr.write(`twosome: ${error.message}\n`);
       return 2;
     }
-    const message = error instanceof Error ? error.message : String(error);
+    const message = describeError(error);
     process.stderr.write(`twosome: internal error: ${message.split('\n')[0]} (set TWOSOME_DEBUG=1 for details)\n`);
     return 1;
   }

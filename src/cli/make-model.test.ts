@@ -3,7 +3,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { loadLlamaModelFromDir } from '../llm/weights-node';
+import { loadLlamaModelFromDir } from '../llm/model/weights-node';
 import { UsageError } from './errors';
 import { makeModelCommand } from './make-model';
 

@@ -12,11 +12,12 @@ import { existsSync, mkdirSync, readdirSync, statfsSync, statSync } from 'node:f
 import { readFile, rename, writeFile } from 'node:fs/promises';
 import { join, resolve, sep } from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
-import { catalogBaseUrl, catalogConfig, catalogRecord, estimateSizes, MODEL_CATALOG, resolveModelBaseUrl } from '../llm/catalog';
-import { downloadModel, formatBytes, isAbortError, ModelDownloadError, type DownloadProgress, type ModelStore } from '../llm/download';
-import { ModelFormatError } from '../llm/errors';
+import { catalogBaseUrl, catalogConfig, catalogRecord, estimateSizes, MODEL_CATALOG, resolveModelBaseUrl } from '../llm/model/catalog';
+import { downloadModel, isAbortError, ModelDownloadError, type DownloadProgress, type ModelStore } from '../llm/model/download';
+import { ModelFormatError } from '../llm/model/errors';
 import { parseIntFlag } from './args';
 import { UsageError } from './errors';
+import { formatBytes } from '../util/format';
 
 const USAGE = 'twosome models list [--json] | twosome models download ID|URL --out DIR [--parallel N]';
 

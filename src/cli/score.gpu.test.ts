@@ -7,9 +7,10 @@ import { describe, expect, it } from 'vitest';
 import { createEnv } from '../envs/registry';
 import { scoreWithLora } from '../llm/reference/backward';
 import { scoreActions } from '../llm/reference/score';
+import { policies } from '../rl/policy';
 import { encodePeftAdapter } from '../share';
 import { MICRO, trainedAdapter } from '../share/testing';
-import { loadLlamaModelAndTokenizer } from '../llm/weights-node';
+import { loadLlamaModelAndTokenizer } from '../llm/model/weights-node';
 import { withoutDawnLimitNotices } from '../gpu/test-adapter';
 
 const BIN = resolve(process.cwd(), 'bin/twosome.mjs');
@@ -43,8 +44,15 @@ describe('twosome score', () => {
       expect(Math.abs(a.logprob - ref.actions[k].logprob)).toBeLessThan(1e-4);
       expect([a.nTokens, a.nWords]).toEqual([ref.actions[k].nTokens, ref.actions[k].nWords]);
     });
-    for (const mode of ['sum', 'token', 'word']) {
-      out.policy[mode].forEach((p: number, k: number) => expect(Math.abs(p - ref.policies[mode as 'sum'][k])).toBeLessThan(1e-4));
+    // The policies of the reference's scores (rl/policy.ts: the one place they are made).
+    const refPolicies = policies({
+      logprobs: ref.actions.map((a) => a.logprob),
+      nTokens: ref.actions.map((a) => a.nTokens),
+      nWords: ref.actions.map((a) => a.nWords),
+    });
+    expect(Object.keys(out.policy)).toEqual(['sum', 'token', 'word']);
+    for (const mode of ['sum', 'token', 'word'] as const) {
+      out.policy[mode].forEach((p: number, k: number) => expect(Math.abs(p - refPolicies[mode][k])).toBeLessThan(1e-4));
     }
   });
 

@@ -4,11 +4,12 @@
  * model goes through the playground store (selectModel), which loads it in the environment worker.
  */
 import { create } from 'zustand';
-import { canRun, catalogConfig, estimateSizes, MODEL_CATALOG, type CatalogRecord, type CanRunResult } from '../llm/catalog';
+import { canRun, catalogConfig, estimateSizes, MODEL_CATALOG, type CatalogRecord, type CanRunResult } from '../llm/model/catalog';
 import type { ModelsClient } from '../worker/client';
 import type { AdapterReply, CachedModelView, PickedFileSpec } from '../worker/protocol';
 import { addFolderModel, customModel, findModel, isBuiltIn, type ModelChoice } from './models';
 import { usePlayground } from './playground';
+import { describeError } from '../util/errors';
 
 export type DownloadState =
   | { status: 'downloading'; bytesDone: number; bytesTotal: number }
@@ -48,10 +49,6 @@ export interface ModelPanelActions {
 }
 
 let client: ModelsClient | null = null;
-
-function describe(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
-}
 
 /** The cached entry holding a model's files. */
 export function cachedEntry(cached: readonly CachedModelView[] | null, choice: ModelChoice | undefined): CachedModelView | undefined {
@@ -95,7 +92,7 @@ export const useModelPanel = create<ModelPanelState & ModelPanelActions>()((set,
       client = next;
       void next.adapter().then(
         (adapter) => set({ adapter }),
-        (error) => set({ adapter: { status: 'missing', reason: describe(error) } }),
+        (error) => set({ adapter: { status: 'missing', reason: describeError(error) } }),
       );
       void get().refresh();
     },
@@ -115,7 +112,7 @@ export const useModelPanel = create<ModelPanelState & ModelPanelActions>()((set,
         for (const m of reply.models) if (m.ids.length === 0) custom.add(m.baseUrl);
         set({ cached: reply.models, cacheError: null, custom: [...custom] });
       } catch (error) {
-        set({ cached: [], cacheError: describe(error) });
+        set({ cached: [], cacheError: describeError(error) });
       }
     },
 
@@ -129,7 +126,7 @@ export const useModelPanel = create<ModelPanelState & ModelPanelActions>()((set,
         set({ customError: null, focusId: id });
         return id;
       } catch (error) {
-        set({ customError: describe(error) });
+        set({ customError: describeError(error) });
         return null;
       }
     },
@@ -149,7 +146,7 @@ export const useModelPanel = create<ModelPanelState & ModelPanelActions>()((set,
         else if (reply.status === 'cancelled') put({ status: 'cancelled' });
         else put({ status: 'error', message: `Downloading ${choice.label} failed: ${reply.message}` });
       } catch (error) {
-        put({ status: 'error', message: `Downloading ${choice.label} failed: ${describe(error)}` });
+        put({ status: 'error', message: `Downloading ${choice.label} failed: ${describeError(error)}` });
       }
       await get().refresh();
     },
@@ -168,7 +165,7 @@ export const useModelPanel = create<ModelPanelState & ModelPanelActions>()((set,
         delete downloads[choice.url];
         set({ downloads });
       } catch (error) {
-        set({ cacheError: `Deleting ${choice.label} failed: ${describe(error)}` });
+        set({ cacheError: `Deleting ${choice.label} failed: ${describeError(error)}` });
       }
       await get().refresh();
     },

@@ -1,6 +1,6 @@
 /** Model ids: micro, catalog ids (from the cache), custom repo URLs; what the worker is told to load. */
 import { describe, expect, it } from 'vitest';
-import { catalogBaseUrl, MODEL_CATALOG } from '../llm/catalog';
+import { catalogBaseUrl, MODEL_CATALOG } from '../llm/model/catalog';
 import { addFolderModel, customLabel, customModel, findModel, modelSpec } from './models';
 import { parseSetup } from './url';
 

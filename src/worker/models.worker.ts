@@ -4,19 +4,19 @@
  * every shard, cache writes) runs here, so neither the page nor the environment worker ever blocks on it.
  */
 import * as Comlink from 'comlink';
-import { cacheStore, deleteCachedModel, listCachedModels } from '../llm/cache-source';
-import { downloadModel, isAbortError } from '../llm/download';
-import { checkModelUrl } from '../llm/url-source';
+import { cacheStore, deleteCachedModel, listCachedModels } from '../llm/model/cache-source';
+import { downloadModel, isAbortError } from '../llm/model/download';
+import { checkModelUrl } from '../llm/model/url-source';
 import type { ModelsWorkerApi } from './protocol';
+import { describeError } from '../util/errors';
 
 const downloads = new Map<string, AbortController>();
 
 function describe(error: unknown): string {
-  if (error instanceof Error) {
-    if (error.name === 'TypeError' && /fetch/i.test(error.message)) return `network error (${error.message}): check the connection and that the host allows cross-origin requests`;
-    return error.message;
+  if (error instanceof Error && error.name === 'TypeError' && /fetch/i.test(error.message)) {
+    return `network error (${error.message}): check the connection and that the host allows cross-origin requests`;
   }
-  return String(error);
+  return describeError(error);
 }
 
 function release(callback: unknown): void {

@@ -9,8 +9,8 @@
  */
 import type { Observation, RenderDescription, StepResult, TaskId } from '../envs/types';
 
-import type { Normalization } from '../rl/config';
-import type { LoraAdapter } from '../llm/lora';
+import type { Normalization } from '../rl/policy';
+import type { LoraAdapter } from '../llm/train/lora';
 import type { AdapterWeights } from '../share/adapter';
 import type { AdapterView } from './adapter-slot';
 import type { TrainingApi } from './training-protocol';
@@ -19,8 +19,6 @@ export type { AdapterView };
 
 /** The three TWOSOME policies (spec section 1): softmax of summed, per-token and per-word log-probs. */
 export type { Normalization };
-/** In the order the UI offers them: the paper's (word) first. */
-export const NORMALIZATIONS: readonly Normalization[] = ['word', 'token', 'sum'];
 
 /** What the UI needs after any call: the prompt and actions to offer, and what to draw. */
 export interface EnvView {
