@@ -64,8 +64,8 @@ export interface EvaluateOptions {
   contextWindow: number;
   /** Questions per scorer call (default 8). */
   questionsPerPass?: number;
-  /** After each call: questions done, of all. */
-  onProgress?: (done: number, total: number) => void;
+  /** After each call: questions done, of all, and the call's results (to stream them out). */
+  onProgress?: (done: number, total: number, batch: readonly EvaluatedQuestion[]) => void;
   signal?: AbortSignal;
 }
 
@@ -91,18 +91,17 @@ export async function evaluateQuestions(
     const base = await run(scorers.base);
     const adapted = scorers.adapted ? await run(scorers.adapted) : null;
     const kl = scorers.adapted && scorers.tokenKl ? await run(scorers.tokenKl) : null;
-    batch.forEach(({ question, choices }, q) => {
-      results.push({
-        question,
-        contextTokenIds: choices.map((c) => c.contextIds),
-        continuationTokenIds: choices.map((c) => c.continuationIds),
-        nChars: question.choices.map((c) => pyLen(c.text)),
-        base: modelScores(base[q], question),
-        adapted: adapted ? modelScores(adapted[q], question) : null,
-        tokenKl: kl ? kl[q] : null,
-      });
-    });
-    options.onProgress?.(results.length, questions.length);
+    const evaluated = batch.map(({ question, choices }, q): EvaluatedQuestion => ({
+      question,
+      contextTokenIds: choices.map((c) => c.contextIds),
+      continuationTokenIds: choices.map((c) => c.continuationIds),
+      nChars: question.choices.map((c) => pyLen(c.text)),
+      base: modelScores(base[q], question),
+      adapted: adapted ? modelScores(adapted[q], question) : null,
+      tokenKl: kl ? kl[q] : null,
+    }));
+    results.push(...evaluated);
+    options.onProgress?.(results.length, questions.length, evaluated);
   }
   return results;
 }

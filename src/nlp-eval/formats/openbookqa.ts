@@ -33,7 +33,8 @@ export function parseOpenbookqa(bytes: Uint8Array, file: string): OpenbookqaDoc[
   return rows.map(({ line, text }) => {
     const cells = text.split('\t');
     if (cells.length !== names.length) {
-      throw new BenchDataError(file, line, null, `has ${cells.length} tab-separated fields, the header ${names.length}`);
+      const detail = `has ${cells.length} tab-separated fields, the header ${names.length}`;
+      throw new BenchDataError(file, line, null, detail);
     }
     const cell = (name: string) => {
       const value = cells[column[name]];
