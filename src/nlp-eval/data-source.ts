@@ -41,6 +41,7 @@ export interface PickedFile {
  */
 export function pickedFilesSource(files: readonly PickedFile[]): BenchDataSource {
   const relative = (f: PickedFile) => (f.webkitRelativePath ? f.webkitRelativePath.split('/').slice(1).join('/') : '');
+  const folderPaths = files.map(relative).filter((p) => p !== '');
   const find = (path: string): PickedFile | null => {
     const byPath = files.find((f) => relative(f) === path);
     if (byPath) return byPath;
@@ -57,7 +58,7 @@ export function pickedFilesSource(files: readonly PickedFile[]): BenchDataSource
       const f = find(path);
       return f ? new Uint8Array(await f.arrayBuffer()) : null;
     },
-    list: async (dir) => listIn(files.map(relative).filter((p) => p !== ''), dir),
+    list: async (dir) => listIn(folderPaths, dir),
   };
 }
 

@@ -71,7 +71,8 @@ export interface EvaluateOptions {
 
 function modelScores(tokenLogprobs: Float32Array[], question: Question): ModelScores {
   const logprobs = tokenLogprobs.map((lps) => lps.reduce((a, b) => a + b, 0));
-  return { tokenLogprobs, logprobs, ...predictions(logprobs, question.choices.map((c) => c.text)) };
+  const texts = question.choices.map((c) => c.text);
+  return { tokenLogprobs, logprobs, ...predictions(logprobs, texts) };
 }
 
 export async function evaluateQuestions(

@@ -117,7 +117,10 @@ export function mmluRequests(doc: MmluDoc): DocRequests {
 // utils.preprocess(text): text.strip(); replace " [title]" by ". "; delete every re "\[.*?\]"; replace "  " by " ".
 export function hellaswagPreprocess(text: string): string {
   // "Brackets are artifacts of the WikiHow dataset portion of HellaSwag" (utils.py).
-  return pyStrip(text).replaceAll(' [title]', '. ').replace(/\[.*?\]/g, '').replaceAll('  ', ' ');
+  return pyStrip(text)
+    .replaceAll(' [title]', '. ')
+    .replace(/\[.*?\]/g, '')
+    .replaceAll('  ', ' ');
 }
 
 export function hellaswagRequests(doc: HellaswagDoc): DocRequests {
