@@ -7,6 +7,7 @@
  * --data DIR is a directory laid out like shared/data/nlp-eval/ (arc_easy/ARC-Easy-Test.jsonl, piqa/valid.jsonl +
  * piqa/valid-labels.lst, mmlu/test/<subject>_test.csv, ...). Downloading the benchmarks is not wired yet, so
  * --data is required. Every benchmark is read and checked before the model loads, so a bad file fails fast.
+ * --limit N scores the first N questions of each benchmark (of each subject for "mmlu"), as the harness's --limit.
  *
  * Output: with --json, one line per question then one summary line per benchmark (src/nlp-eval/output.ts);
  * otherwise a table per benchmark. A progress bar goes to stderr (a line per tenth when it is not a terminal).

@@ -39,8 +39,11 @@ export interface Benchmark {
   metrics: readonly Metric[];
   /** The files it reads, relative to the data root (for "mmlu": resolved by listing mmlu/test/). */
   files: readonly string[];
-  /** Reads and parses the files, then builds every doc's requests. */
-  load(source: BenchDataSource): Promise<DocRequests[]>;
+  /**
+   * Reads and parses the files, then builds the docs' requests: the first `limit` docs when given, as the
+   * harness's --limit takes them; per task, so for "mmlu" the first `limit` of each subject.
+   */
+  load(source: BenchDataSource, limit?: number): Promise<DocRequests[]>;
 }
 
 async function required(source: BenchDataSource, path: string): Promise<Uint8Array> {
@@ -60,7 +63,8 @@ function single<D>(
   parse: (bytes: Uint8Array, file: string) => D[],
   toRequests: (doc: D) => DocRequests,
 ): Benchmark {
-  const load = async (s: BenchDataSource) => parse(await required(s, path), s.describe(path)).map(toRequests);
+  const load = async (s: BenchDataSource, limit?: number) =>
+    parse(await required(s, path), s.describe(path)).slice(0, limit).map(toRequests);
   return { id, title, metrics, files: [path], load };
 }
 
@@ -72,9 +76,9 @@ function labelled<D>(
   parse: (data: Uint8Array, dataFile: string, labels: Uint8Array, labelFile: string) => D[],
   toRequests: (doc: D) => DocRequests,
 ): Benchmark {
-  const load = async (s: BenchDataSource) => {
+  const load = async (s: BenchDataSource, limit?: number) => {
     const [dataBytes, labelBytes] = [await required(s, data), await required(s, labels)];
-    return parse(dataBytes, s.describe(data), labelBytes, s.describe(labels)).map(toRequests);
+    return parse(dataBytes, s.describe(data), labelBytes, s.describe(labels)).slice(0, limit).map(toRequests);
   };
   return { id, title, metrics, files: [data, labels], load };
 }
@@ -117,14 +121,14 @@ const MMLU_ALL: Benchmark = {
   title: 'MMLU',
   metrics: ACC,
   files: [`${MMLU_TEST_DIR}/<subject>_test.csv`],
-  load: async (source) => {
+  load: async (source, limit) => {
     const subjects = (await mmluSubjects(source)).filter((s) => MMLU_SUBJECT.test(s));
     if (subjects.length === 0) {
       const detail = 'holds no <subject>_test.csv file; the data directory must hold mmlu/test/<subject>_test.csv';
       throw new BenchDataError(source.describe(MMLU_TEST_DIR), null, null, detail);
     }
     const docs: DocRequests[] = [];
-    for (const subject of subjects) docs.push(...(await mmluSubject(subject).load(source)));
+    for (const subject of subjects) docs.push(...(await mmluSubject(subject).load(source, limit)));
     return docs;
   },
 };
@@ -152,9 +156,11 @@ export function benchmark(id: string): Benchmark {
   throw new UnknownBenchError(id);
 }
 
-/** The benchmark's questions, the first `limit` only when given (the harness's --limit also takes the first N). */
+/**
+ * The benchmark's questions: all, or the first `limit` (of each MMLU subject for "mmlu"), as the harness's
+ * --limit takes them per task. Every row is parsed and checked either way.
+ */
 export async function loadBenchmark(source: BenchDataSource, id: string, limit?: number): Promise<Question[]> {
-  const docs = await benchmark(id).load(source);
-  const kept = docs.slice(0, limit ?? docs.length);
-  return kept.map((doc, index) => ({ bench: id, index, gold: doc.gold, choices: doc.choices }));
+  const docs = await benchmark(id).load(source, limit);
+  return docs.map((doc, index) => ({ bench: id, index, gold: doc.gold, choices: doc.choices }));
 }

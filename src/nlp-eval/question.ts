@@ -21,7 +21,10 @@ export interface ChoiceText {
 export interface Question {
   /** The benchmark id it was loaded as (e.g. "arc-easy", "mmlu-anatomy", "mmlu"). */
   bench: string;
-  /** 0-based position in the loaded benchmark (for "mmlu": in its subjects' files taken in name order). */
+  /**
+   * 0-based position in the loaded benchmark (for "mmlu": in its subjects' questions taken in subject name order,
+   * each subject's first `limit` when a limit is given).
+   */
   index: number;
   /** Index of the correct choice. */
   gold: number;

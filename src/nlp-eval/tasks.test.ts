@@ -141,6 +141,11 @@ describe.skipIf(!NLP_EVAL_DATA)(`templates on the real files${NEEDS_DATA}`, () =
     expect(all[0].choices[0].context.startsWith(mmluDescription('abstract_algebra'))).toBe(true);
     expect(all[899].choices[0].context.startsWith(mmluDescription('philosophy'))).toBe(true);
     expect(all.map((x) => x.index)).toEqual([...Array(900).keys()]);
+    // --limit applies per task, so per subject: 2 of each of the 6 subjects.
+    const limited = await loadBenchmark(source(), 'mmlu', 2);
+    expect(limited).toHaveLength(12);
+    expect(limited[2].choices[0].context.startsWith(mmluDescription('anatomy'))).toBe(true);
+    expect(limited[2].index).toBe(2);
   });
 
   it("the acc_norm flag follows each task's metric_list", () => {
