@@ -13,7 +13,7 @@ import { ModelFormatError } from '../model/errors';
 import type { LlamaConfig } from '../model/config';
 import type { GpuContext } from '../../gpu/device';
 import { PipelineCache } from '../../gpu/pipelines';
-import { deviceBatchLimits, groupRequests, mergeGroupScores, planBatchGroups, requestSizes, type BatchGroup, type BatchLimits, type GroupResult } from './batch-plan';
+import { deviceBatchLimits, groupRequests, mergeGroupResults, mergeGroupScores, planBatchGroups, requestSizes, type BatchGroup, type BatchLimits, type GroupResult, type PromptLogprobs } from './batch-plan';
 import { ScoringForward, type GpuModelWeights } from './forward';
 import type { GpuLora } from '../train/gpu-lora';
 import { destroyGpuWeights, uploadLlamaWeights, type UploadProgress } from './gpu-weights';
@@ -44,6 +44,12 @@ export interface LoadEngineOptions {
    * small models. Separate from maxBindingBytes, which caps the weights.
    */
   maxActivationBytes?: number;
+}
+
+export interface ForwardScoresOptions {
+  mode?: 'shared' | 'separate';
+  /** Add this adapter into the projections (null or absent: the frozen model). */
+  lora?: GpuLora | null;
 }
 
 export class LlamaEngine {
@@ -98,14 +104,25 @@ export class LlamaEngine {
    * exist at a time. The results equal one pass over the whole batch (batch-plan.ts). `mode: 'separate'` runs
    * every prompt + action as its own sequence (the original method, for comparison).
    */
-  async forwardScores(
-    batch: ScoringBatch,
-    options: { mode?: 'shared' | 'separate'; lora?: GpuLora | null } = {},
-  ): Promise<ActionScores[]> {
+  async forwardScores(batch: ScoringBatch, options: ForwardScoresOptions = {}): Promise<ActionScores[]> {
+    const results = await this.runGroups(batch, options);
+    return mergeGroupScores(batch, results, this.config.hidden);
+  }
+
+  /**
+   * The same passes as forwardScores, per token: each action's token log-probs before they are summed, for
+   * callers that read single tokens (the capability check's per-token figures). Scores nothing else.
+   */
+  async forwardTokenLogprobs(requests: readonly ScoringRequest[], options: ForwardScoresOptions = {}): Promise<PromptLogprobs[]> {
+    const results = await this.runGroups(requests, options);
+    return mergeGroupResults(requestSizes(requests), results, this.config.hidden);
+  }
+
+  private async runGroups(requests: readonly ScoringRequest[], options: ForwardScoresOptions): Promise<GroupResult[]> {
     const mode = options.mode ?? 'shared';
     const results: GroupResult[] = [];
-    for (const group of this.planGroups(batch, mode)) {
-      const layout = planScoring(groupRequests(batch, group), mode);
+    for (const group of this.planGroups(requests, mode)) {
+      const layout = planScoring(groupRequests(requests, group), mode);
       const forward = await ScoringForward.build(this.gpu.device, this.pipelines, this.weights, layout, { lora: options.lora, limits: this.batchLimits });
       try {
         results.push({ group, layout, ...(await forward.run()) });
@@ -113,7 +130,7 @@ export class LlamaEngine {
         forward.dispose();
       }
     }
-    return mergeGroupScores(batch, results, this.config.hidden);
+    return results;
   }
 
   dispose(): void {
