@@ -10,7 +10,6 @@
  */
 import { closeSync, existsSync, mkdirSync, openSync, readSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
-import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { isTaskId, TASK_IDS } from '../envs/registry';
 import type { TaskId } from '../envs/types';
 import { catalogConfig, catalogRecord } from '../llm/catalog';
@@ -28,14 +27,21 @@ import { BUNDLE_MANIFEST_FILE, decodeBundle, encodeBundle, type DecodedBundle } 
 import { AdapterFormatError, oneLine, ShareLinkError } from '../share/errors';
 import { DEFAULT_LIMITS } from '../share/limits';
 import { decodePeftAdapter, encodePeftAdapter, PEFT_CONFIG_FILE, PEFT_WEIGHTS_FILE, type DecodedPeftAdapter, type PeftWeightsDtype } from '../share/peft';
-import { UsageError } from './errors';
+import { parseFlags, wantsHelp, type FlagSpec } from './args';
+import { HelpRequest, UsageError } from './errors';
 import { MICRO_MODEL_DIR } from './model-source';
 
-const USAGE =
-  'twosome adapter inspect FILE|DIR [--model M] [--json] | twosome adapter export BUNDLE --out DIR | twosome adapter import DIR --out BUNDLE [--model M] [--task T] [--norm word|token|sum] [--seed S] [--allow-base-mismatch]';
+const INSPECT_USAGE = 'twosome adapter inspect FILE|DIR [--model M] [--json]';
+const EXPORT_USAGE = 'twosome adapter export BUNDLE --out DIR';
+const IMPORT_USAGE = 'twosome adapter import DIR --out BUNDLE [--model M] [--task T] [--norm word|token|sum] [--seed S] [--allow-base-mismatch]';
+const USAGE = `${INSPECT_USAGE} | ${EXPORT_USAGE} | ${IMPORT_USAGE}`;
+const MODEL_HELP = 'a catalog id, micro, or an MLC model directory';
 
 export async function adapterCommand(argv: string[]): Promise<number> {
   const [sub, ...rest] = argv;
+  if (sub !== undefined && wantsHelp([sub])) {
+    throw new HelpRequest(`usage: ${INSPECT_USAGE}\n       ${EXPORT_USAGE}\n       ${IMPORT_USAGE}\n\n\`twosome adapter SUBCOMMAND --help\` lists its options`);
+  }
   try {
     if (sub === 'inspect') return await adapterInspect(rest);
     if (sub === 'export') return await adapterExport(rest);
@@ -48,14 +54,15 @@ export async function adapterCommand(argv: string[]): Promise<number> {
   throw new UsageError(`${sub ? `unknown subcommand "adapter ${oneLine(sub, 40)}"; ` : ''}usage: ${USAGE}`);
 }
 
-function parse(argv: string[], options: NonNullable<ParseArgsConfig['options']>, what: string) {
+function parse(argv: string[], options: Record<string, FlagSpec>, what: string, usage: string) {
   let parsed;
   try {
-    parsed = parseArgs({ args: argv, options, allowPositionals: true, strict: true });
+    parsed = parseFlags(argv, options, usage, { positionals: Number.MAX_SAFE_INTEGER });
   } catch (error) {
-    throw new UsageError(oneLine(`${(error as Error).message.split('\n')[0]} (usage: ${USAGE})`));
+    if (error instanceof UsageError) throw new UsageError(oneLine(`${error.message.split('\n')[0]} (usage: ${usage})`));
+    throw error;
   }
-  if (parsed.positionals.length !== 1) throw new UsageError(`expected one ${what}, got ${parsed.positionals.length} (usage: ${USAGE})`);
+  if (parsed.positionals.length !== 1) throw new UsageError(`expected one ${what}, got ${parsed.positionals.length} (usage: ${usage})`);
   return { values: parsed.values as Record<string, string | boolean | undefined>, path: parsed.positionals[0] };
 }
 
@@ -202,7 +209,15 @@ function formatCount(n: number): string {
 }
 
 export async function adapterInspect(argv: string[]): Promise<number> {
-  const { values, path } = parse(argv, { model: { type: 'string' }, json: { type: 'boolean', default: false } }, 'FILE or DIR');
+  const { values, path } = parse(
+    argv,
+    {
+      model: { type: 'string', arg: 'M', help: `check the shapes against this model (${MODEL_HELP}); default: the base model's` },
+      json: { type: 'boolean', default: false, help: 'one JSON object' },
+    },
+    'FILE or DIR',
+    INSPECT_USAGE,
+  );
   let loaded: Loaded;
   let checked: string;
   const warnings: string[] = [];
@@ -329,7 +344,7 @@ function writeAtomic(path: string, data: Uint8Array | string): void {
 }
 
 export async function adapterExport(argv: string[]): Promise<number> {
-  const { values, path } = parse(argv, { out: { type: 'string' } }, 'BUNDLE');
+  const { values, path } = parse(argv, { out: { type: 'string', arg: 'DIR', help: 'where the PEFT files go (required)' } }, 'BUNDLE', EXPORT_USAGE);
   if (typeof values.out !== 'string' || values.out === '') throw new UsageError(`--out DIR is required (usage: ${USAGE})`);
   const out = values.out;
   let bundle: DecodedBundle;
@@ -359,14 +374,15 @@ export async function adapterImport(argv: string[]): Promise<number> {
   const { values, path } = parse(
     argv,
     {
-      out: { type: 'string' },
-      model: { type: 'string' },
-      task: { type: 'string' },
-      norm: { type: 'string' },
-      seed: { type: 'string' },
-      'allow-base-mismatch': { type: 'boolean', default: false },
+      out: { type: 'string', arg: 'BUNDLE', help: 'the bundle file to write (required), e.g. adapter.zip' },
+      model: { type: 'string', arg: 'M', help: `the model the adapter is for (${MODEL_HELP}); default: its base model's` },
+      task: { type: 'string', arg: 'T', help: 'the task it was trained on (default none)' },
+      norm: { type: 'string', arg: 'word|token|sum', help: 'its action-probability normalization (default word)' },
+      seed: { type: 'string', arg: 'S', help: "the training run's seed (default 0)" },
+      'allow-base-mismatch': { type: 'boolean', default: false, help: 'write the bundle although the base model differs' },
     },
     'DIR',
+    IMPORT_USAGE,
   );
   if (typeof values.out !== 'string' || values.out === '') throw new UsageError(`--out BUNDLE is required (usage: ${USAGE})`);
   const task = values.task as string | undefined;

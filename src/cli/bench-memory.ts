@@ -43,14 +43,14 @@ export async function benchMemoryCommand(argv: string[]): Promise<number> {
   const { values } = parseFlags(
     argv,
     {
-      model: { type: 'string' },
-      prompts: { type: 'string' },
-      'prompt-tokens': { type: 'string' },
-      actions: { type: 'string' },
-      'action-tokens': { type: 'string' },
-      'lora-r': { type: 'string' },
-      'lora-targets': { type: 'string' },
-      json: { type: 'boolean', default: false },
+      model: { type: 'string', arg: 'ID|DIR', help: 'a catalog id (`twosome models list`), micro, or an MLC model directory' },
+      prompts: { type: 'string', arg: 'N', help: 'prompts per micro-batch (default 4)' },
+      'prompt-tokens': { type: 'string', arg: 'N', help: 'tokens per prompt (default 200)' },
+      actions: { type: 'string', arg: 'N', help: 'actions per prompt (default 8)' },
+      'action-tokens': { type: 'string', arg: 'N', help: 'tokens per action (default 5)' },
+      'lora-r': { type: 'string', arg: 'R', help: `LoRA rank (default ${DEFAULT_LORA_CONFIG.r})` },
+      'lora-targets': { type: 'string', arg: 'LIST', help: `LoRA targets (default ${DEFAULT_LORA_CONFIG.targets.join(',')})` },
+      json: { type: 'boolean', default: false, help: 'one JSON object: {"model","peakBytes","weightsBytes",...}' },
     },
     USAGE,
   );

@@ -20,11 +20,11 @@ export async function envPlay(argv: string[]): Promise<number> {
   const { values } = parseFlags(
     argv,
     {
-      task: { type: 'string' },
-      actions: { type: 'string' },
-      'actions-file': { type: 'string' },
-      seed: { type: 'string' },
-      json: { type: 'boolean', default: false },
+      task: { type: 'string', arg: 'ID', help: `the task: ${TASK_IDS.join(', ')}` },
+      actions: { type: 'string', arg: 'LIST', help: 'action indices to replay, e.g. 3,0,2 (each into the list offered at its step)' },
+      'actions-file': { type: 'string', arg: 'FILE|-', help: 'one episode per line, each a JSON array of indices; - reads stdin' },
+      seed: { type: 'string', arg: 'S', help: 'the environment seed (default 0)' },
+      json: { type: 'boolean', default: false, help: 'JSON lines: the reset, then one object per step' },
     },
     USAGE,
   );

@@ -3,7 +3,7 @@ import { requestNodeGpuContext } from '../gpu/node-gpu';
 import { parseFlags } from './args';
 
 export async function gpuInfo(argv: string[]): Promise<number> {
-  const { values } = parseFlags(argv, { json: { type: 'boolean', default: false } }, 'twosome gpu [--json]');
+  const { values } = parseFlags(argv, { json: { type: 'boolean', default: false, help: 'one JSON object' } }, 'twosome gpu [--json]');
   const ctx = await requestNodeGpuContext();
   const summary = { adapter: ctx.adapterInfo, software: ctx.isSoftware, features: ctx.features, limits: ctx.limits };
   ctx.device.destroy();

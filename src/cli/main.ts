@@ -4,7 +4,8 @@
  */
 import { benchEnvCommand } from './bench-env';
 import { envPlay } from './env-play';
-import { UsageError } from './errors';
+import { wantsHelp } from './args';
+import { HelpRequest, UsageError } from './errors';
 
 const HELP = `twosome: TWOSOME (LLM agents trained by PPO with LoRA) on WebGPU, from the command line
 
@@ -49,6 +50,8 @@ usage:
       write a random-initialized Llama model in MLC layout with a tokenizer covering the tasks' words
       (--vocab pads the vocabulary to a real model's size; --init fast draws a 7B model in seconds, for benchmarks)
 
+Every command takes --help: its usage and one line per option.
+
 Tasks: tomato-salad, tomato-lettuce-salad, food-preparation, entertainment,
        cheese, hamburger, apple-pie, pizza, washing-plate, laundry`;
 
@@ -89,9 +92,16 @@ export async function main(argv: string[]): Promise<number> {
     if (!entry) throw new UsageError(`unknown command "${group}"; run \`twosome help\``);
     if (typeof entry === 'function') return await (await entry())(argv.slice(1));
     const command = sub ? entry[sub] : undefined;
+    if (!command && sub !== undefined && wantsHelp([sub])) {
+      throw new HelpRequest(`usage: twosome ${group} ${Object.keys(entry).join('|')} ...\n\n\`twosome ${group} SUBCOMMAND --help\` lists its options`);
+    }
     if (!command) throw new UsageError(`usage: twosome ${group} ${Object.keys(entry).join('|')} ...; run \`twosome help\``);
     return await (await command())(rest);
   } catch (error) {
+    if (error instanceof HelpRequest) {
+      process.stdout.write(`${error.text}\n`);
+      return 0;
+    }
     if (process.env.TWOSOME_DEBUG) console.error(error);
     if (error instanceof Error && USER_ERRORS.has(error.name)) {
       process.stderr.write(`twosome: ${error.message}\n`);

@@ -11,12 +11,11 @@
 import { existsSync, mkdirSync, readdirSync, statfsSync, statSync } from 'node:fs';
 import { readFile, rename, writeFile } from 'node:fs/promises';
 import { join, resolve, sep } from 'node:path';
-import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { catalogBaseUrl, catalogConfig, catalogRecord, estimateSizes, MODEL_CATALOG, resolveModelBaseUrl } from '../llm/catalog';
 import { downloadModel, formatBytes, isAbortError, ModelDownloadError, type DownloadProgress, type ModelStore } from '../llm/download';
 import { ModelFormatError } from '../llm/errors';
-import { parseIntFlag } from './args';
-import { UsageError } from './errors';
+import { parseFlags, parseIntFlag, wantsHelp } from './args';
+import { HelpRequest, UsageError } from './errors';
 
 const USAGE = 'twosome models list [--json] | twosome models download ID|URL --out DIR [--parallel N]';
 
@@ -24,19 +23,15 @@ export async function modelsCommand(argv: string[]): Promise<number> {
   const [sub, ...rest] = argv;
   if (sub === 'list') return modelsList(rest);
   if (sub === 'download') return modelsDownload(rest);
+  if (sub !== undefined && wantsHelp([sub])) throw new HelpRequest(`usage: ${LIST_USAGE}\n       ${DOWNLOAD_USAGE}\n\n\`twosome models list --help\` and \`twosome models download --help\` list the options`);
   throw new UsageError(`${sub ? `unknown subcommand "models ${sub}"; ` : ''}usage: ${USAGE}`);
 }
 
-function parse(argv: string[], options: NonNullable<ParseArgsConfig['options']>, allowPositionals: boolean) {
-  try {
-    return parseArgs({ args: argv, options, allowPositionals, strict: true });
-  } catch (error) {
-    throw new UsageError(`${(error as Error).message.split('\n')[0]}\nusage: ${USAGE}`);
-  }
-}
+const LIST_USAGE = 'twosome models list [--json]';
+const DOWNLOAD_USAGE = 'twosome models download ID|URL --out DIR [--parallel N]';
 
 export async function modelsList(argv: string[]): Promise<number> {
-  const { values } = parse(argv, { json: { type: 'boolean', default: false } }, false);
+  const { values } = parseFlags(argv, { json: { type: 'boolean', default: false, help: 'one JSON array of the models' } }, LIST_USAGE);
   const rows = MODEL_CATALOG.map((r) => {
     const config = catalogConfig(r);
     const sizes = estimateSizes(config);
@@ -128,14 +123,22 @@ function bytesIn(dir: string): number {
 }
 
 export async function modelsDownload(argv: string[]): Promise<number> {
-  const { values, positionals } = parse(argv, { out: { type: 'string' }, parallel: { type: 'string' } }, true);
+  const { values, positionals } = parseFlags(
+    argv,
+    {
+      out: { type: 'string', arg: 'DIR', help: 'the directory to download into (required; files already there are kept)' },
+      parallel: { type: 'string', arg: 'N', help: 'files fetched at once, 1 to 16 (default 4)' },
+    },
+    DOWNLOAD_USAGE,
+    { positionals: 1, summary: 'ID|URL: a catalog id (`twosome models list`), a Hugging Face repo URL, or an MLC model URL' },
+  );
   if (positionals.length !== 1) throw new UsageError(`give one model: a catalog id (\`twosome models list\`) or a URL\nusage: ${USAGE}`);
   if (!values.out) throw new UsageError(`--out DIR is required\nusage: ${USAGE}`);
-  const parallel = parseIntFlag(values.parallel as string | undefined, 'parallel', 4, 1);
+  const parallel = parseIntFlag(values.parallel, 'parallel', 4, 1);
   if (parallel > 16) throw new UsageError(`--parallel: "${String(values.parallel)}" must be an integer from 1 to 16`);
   const what = positionals[0];
   const baseUrl = resolveModelBaseUrl(what);
-  const out = resolve(values.out as string);
+  const out = resolve(values.out);
   if (existsSync(out) && !statSync(out).isDirectory()) throw new UsageError(`--out ${out}: exists and is not a directory`);
   mkdirSync(out, { recursive: true });
 
