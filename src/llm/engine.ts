@@ -22,7 +22,7 @@ import { LlmTokenizer } from './tokenizer';
 import { countWords } from '../util/words';
 import { actionDistribution } from '../rl/policy';
 import type { Normalization } from '../rl/config';
-import { readModelIndex, type ModelSource } from './weights';
+import { MODEL_FILE_LIMITS, readModelFile, readModelIndex, shardLimit, type ModelSource } from './weights';
 
 export interface ScoredAction {
   text: string;
@@ -86,7 +86,7 @@ export class LlamaEngine {
 
   static async load(gpu: GpuContext, source: ModelSource, options: LoadEngineOptions = {}): Promise<LlamaEngine> {
     const { config, cache } = await readModelIndex(source);
-    const tokenizerBytes = await source.read('tokenizer.json');
+    const tokenizerBytes = await readModelFile(source, 'tokenizer.json', MODEL_FILE_LIMITS['tokenizer.json']);
     if (!tokenizerBytes) throw new ModelFormatError(source.describe('tokenizer.json'), 'missing: the model needs an HF tokenizer.json');
     const tokenizer = await LlmTokenizer.fromJSON(tokenizerBytes, { bosId: config.bosTokenId, file: source.describe('tokenizer.json') });
     if (tokenizer.vocabSize > config.vocabSize) {
@@ -94,7 +94,7 @@ export class LlamaEngine {
     }
     const readShard = async (index: number): Promise<Uint8Array> => {
       const shard = cache.shards[index];
-      const bytes = await source.read(shard.dataPath);
+      const bytes = await readModelFile(source, shard.dataPath, shardLimit(shard.nbytes));
       if (!bytes) throw new ModelFormatError(source.describe(shard.dataPath), 'missing: a weight shard listed in the tensor cache; download the model again');
       checkShardBytes(shard, bytes, source.describe(shard.dataPath), options.verifyMd5 ?? true);
       return bytes;

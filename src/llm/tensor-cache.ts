@@ -14,6 +14,7 @@
 import { quantizationInfo, type LlamaConfig } from './config';
 import { ModelFormatError } from './errors';
 import { md5Hex } from './md5';
+import { isContainedModelPath } from '../util/model-path';
 import { bf16ArrayToF32, f16ArrayToF32 } from './quant';
 
 export type TensorDtype = 'float32' | 'float16' | 'bfloat16' | 'uint32' | 'int32' | 'uint16' | 'int16' | 'uint8' | 'int8';
@@ -105,6 +106,11 @@ export function parseTensorCache(json: unknown, file = 'tensor-cache.json'): Ten
     const shard = rawShard as Record<string, unknown>;
     if (typeof shard.dataPath !== 'string' || shard.dataPath === '') fail(`${where} has no "dataPath"`);
     const dataPath = shard.dataPath as string;
+    // A dataPath such as "../other-model/x.bin", "/etc/passwd" or "https://elsewhere/x" would read outside
+    // the model: the index names files inside it only.
+    if (!isContainedModelPath(dataPath)) {
+      fail(`${where} "dataPath" ${JSON.stringify(dataPath.slice(0, 200))} is not a file name inside the model's directory (no "..", no absolute path or URL)`);
+    }
     if (dataPaths.has(dataPath)) fail(`shard "${dataPath}" is listed twice`);
     dataPaths.add(dataPath);
     if (shard.format !== undefined && shard.format !== 'raw-shard') fail(`shard "${dataPath}" has format ${JSON.stringify(shard.format)}; only "raw-shard" is supported`);
