@@ -9,6 +9,7 @@
  *     PEFT files -> bundle. The model defaults to the one the adapter's base_model_name_or_path names.
  */
 import { closeSync, existsSync, mkdirSync, openSync, readSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { FileReadError, readFileBoundedSync } from '../util/read-file-node';
 import { basename, dirname, join, resolve } from 'node:path';
 import { isTaskId, TASK_IDS } from '../envs/registry';
 import type { TaskId } from '../envs/types';
@@ -82,22 +83,11 @@ function asUserError(error: unknown, path: string): never {
 
 /** A regular file's bytes, after checking its size against `max` (nothing is read when it is too large). */
 function readCapped(path: string, max: number, what: string): Uint8Array {
-  const st = statSync(path);
-  if (!st.isFile()) throw new UsageError(`${path}: not a regular file`);
-  if (st.size > max) throw new UsageError(`${path}: ${st.size} bytes, over the limit of ${max} for ${what}`);
-  const fd = openSync(path, 'r');
   try {
-    const out = new Uint8Array(st.size);
-    let at = 0;
-    while (at < out.length) {
-      const n = readSync(fd, out, at, out.length - at, null);
-      if (n <= 0) break;
-      at += n;
-    }
-    if (at !== out.length) throw new UsageError(`${path}: the file changed while being read`);
-    return out;
-  } finally {
-    closeSync(fd);
+    return readFileBoundedSync(path, { maxBytes: max, what });
+  } catch (error) {
+    if (error instanceof FileReadError) throw new UsageError(error.message);
+    throw error;
   }
 }
 

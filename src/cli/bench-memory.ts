@@ -6,12 +6,14 @@
  * every term. --model: a catalog id (`twosome models list`), "micro", or an MLC model directory (its
  * mlc-chat-config.json is read).
  */
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { catalogConfig, catalogRecord } from '../llm/catalog';
 import { parseLlamaConfigText, type LlamaConfig } from '../llm/config';
 import { checkLoraConfig, DEFAULT_LORA_CONFIG, type LoraTarget } from '../llm/lora';
 import { formatBytes, planTrainingMemory, type MemoryPlan } from '../llm/memory-plan';
+import { MODEL_FILE_LIMITS } from '../llm/weights';
+import { FileReadError, readFileBoundedSync } from '../util/read-file-node';
 import { parseFlags, parseIntFlag } from './args';
 import { UsageError } from './errors';
 import { MICRO_MODEL_DIR } from './model-source';
@@ -34,7 +36,13 @@ export function resolveModelConfig(model: string): LlamaConfig {
   if (existsSync(dir) && statSync(dir).isDirectory()) {
     const file = join(dir, 'mlc-chat-config.json');
     if (!existsSync(file)) throw new UsageError(`--model ${model}: the directory has no mlc-chat-config.json; is it an MLC model?`);
-    return parseLlamaConfigText(readFileSync(file, 'utf8'), file);
+    try {
+      const bytes = readFileBoundedSync(file, { maxBytes: MODEL_FILE_LIMITS['mlc-chat-config.json'].maxBytes, what: MODEL_FILE_LIMITS['mlc-chat-config.json'].what });
+      return parseLlamaConfigText(new TextDecoder().decode(bytes), file);
+    } catch (error) {
+      if (error instanceof FileReadError) throw new UsageError(`--model ${model}: ${error.message}`);
+      throw error;
+    }
   }
   throw new UsageError(`--model ${model}: not a catalog model id (see \`twosome models list\`), "micro", or an MLC model directory`);
 }
