@@ -13,22 +13,22 @@
  * the update in progress (its checkpoint is written). `--algo saycan` trains nothing: it evaluates the frozen
  * model greedily (`--episodes`, default 10) and writes that as its metrics.
  */
-import { appendFileSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { isTaskId, TASK_IDS } from '../envs/registry';
 import type { TaskId } from '../envs/types';
 import type { GpuContext } from '../gpu/device';
 import { requestNodeGpuContext } from '../gpu/node-gpu';
 import { LlamaEngine } from '../llm/engine';
-import { makeCheckpoint, type Checkpoint, type RunInfo } from '../rl/checkpoint';
-import { loadCheckpoint, saveCheckpoint, writeFileAtomic } from '../rl/checkpoint-node';
+import { CheckpointError, makeCheckpoint, type Checkpoint, type RunInfo } from '../rl/checkpoint';
+import { CHECKPOINT_FILE, loadCheckpoint, removeStaleTemporaries, saveCheckpoint, writeFileAtomic } from '../rl/checkpoint-node';
 import { ConfigError, derivePpo, derivePpoMlp, NORMALIZATIONS, paperPpoConfig, paperPpoMlpConfig, quickPpoConfig, type Normalization, type PpoConfig, type PpoMlpConfig } from '../rl/config';
 import { evaluatePolicy, type BatchScorer, type PolicyEvaluation } from '../rl/evaluate';
 import { PpoMlpTrainer } from '../rl/ppo-mlp';
 import type { UpdateMetrics } from '../rl/rollout';
 import { createGpuTwosomeModels } from '../rl/twosome-gpu';
 import { baseModelName, encodeCritic, encodePeftAdapter } from '../share';
-import { trainTwosome, twosomeSeeds, type TwosomeModels, type TwosomeUpdateMetrics } from '../rl/twosome-trainer';
+import { trainTwosome, twosomeSeeds, type TwosomeModels, type TwosomeState, type TwosomeUpdateMetrics } from '../rl/twosome-trainer';
 import { parseFlags, parseIntFlag, parseNumberFlag } from './args';
 import { UsageError } from './errors';
 import { MICRO_MODEL_DIR, resolveModelSource } from './model-source';
@@ -40,6 +40,7 @@ import type { LlamaWeights } from '../llm/weights';
 import { loadLlamaModelAndTokenizer } from '../llm/weights-node';
 import { createCpuTwosomeModels, CpuTwosomeActor } from '../rl/twosome-cpu';
 import { toActionScores } from '../rl/twosome-model';
+import { FileReadError, readFileBoundedSync } from '../util/read-file-node';
 import { countWords } from '../util/words';
 
 export const ALGOS = ['twosome', 'ppo-mlp', 'saycan'] as const;
@@ -346,6 +347,29 @@ export interface RunOutcome {
 }
 
 const METRICS_FILE = 'metrics.jsonl';
+/** metrics.jsonl of a resumed PPO-MLP run is read whole: one line per update, ~600 bytes each. */
+const MAX_METRICS_BYTES = 256 * 1024 * 1024;
+
+/** The first `updates` lines of the run's metrics.jsonl (the updates its checkpoint holds). */
+function previousMetrics(dir: string, updates: number): UpdateMetrics[] {
+  const path = join(dir, METRICS_FILE);
+  let bytes: Uint8Array | undefined;
+  try {
+    bytes = readFileBoundedSync(path, { maxBytes: MAX_METRICS_BYTES, what: 'metrics.jsonl', missingOk: true });
+  } catch (error) {
+    if (error instanceof FileReadError) throw new UsageError(`--resume: ${error.message}`);
+    throw error;
+  }
+  if (!bytes) return [];
+  const lines = new TextDecoder().decode(bytes).split('\n').filter(Boolean).slice(0, updates);
+  return lines.map((line, i) => {
+    try {
+      return JSON.parse(line) as UpdateMetrics;
+    } catch {
+      throw new UsageError(`--resume: ${path} line ${i + 1} is not JSON; the run's metrics are damaged (delete the file to start them afresh)`);
+    }
+  });
+}
 
 function writeMetricsFile(dir: string, algo: Algo, metrics: readonly object[]): void {
   writeFileAtomic(join(dir, METRICS_FILE), metrics.map((m) => `${JSON.stringify({ algo, ...m })}\n`).join(''));
@@ -362,7 +386,7 @@ export async function runTraining(request: RunRequest, host: EngineHost, progres
   if (request.algo === 'saycan') {
     const episodes = request.episodes ?? 10;
     const normalization = request.overrides?.normalization ?? 'word';
-    writeFileSync(join(dir, 'run.json'), `${JSON.stringify({ algo: 'saycan', ...run, backend, normalization, episodes, greedy: true }, null, 2)}\n`);
+    writeFileAtomic(join(dir, 'run.json'), `${JSON.stringify({ algo: 'saycan', ...run, backend, normalization, episodes, greedy: true }, null, 2)}\n`);
     const frozen = await host.scorer(request.model, backend, null);
     const evaluation = await evaluatePolicy(request.task, frozen.scorer, { episodes, greedy: true, normalization });
     frozen.dispose();
@@ -374,10 +398,17 @@ export async function runTraining(request: RunRequest, host: EngineHost, progres
 
   if (request.algo === 'ppo-mlp') {
     const config = request.resume?.algo === 'ppo-mlp' ? request.resume.state.config : ppoMlpConfig(request.task, request);
-    const trainer = request.resume?.algo === 'ppo-mlp' ? PpoMlpTrainer.fromState(request.resume.state) : new PpoMlpTrainer(config);
-    writeFileSync(join(dir, 'run.json'), `${JSON.stringify({ algo: 'ppo-mlp', ...run, config }, null, 2)}\n`);
-    // PPO-MLP's state has no metrics history: keep the file's first `update` lines.
-    const previous = existsSync(join(dir, METRICS_FILE)) && trainer.update > 0 ? readFileSync(join(dir, METRICS_FILE), 'utf8').split('\n').filter(Boolean).slice(0, trainer.update).map((l) => JSON.parse(l)) : [];
+    let trainer: PpoMlpTrainer;
+    try {
+      trainer = request.resume?.algo === 'ppo-mlp' ? PpoMlpTrainer.fromState(request.resume.state) : new PpoMlpTrainer(config);
+    } catch (error) {
+      if (error instanceof CheckpointError) throw new CheckpointError(`${join(dir, CHECKPOINT_FILE)}: ${error.message}`);
+      throw error;
+    }
+    removeStaleTemporaries(dir);
+    // PPO-MLP's state has no metrics history: keep the file's first `update` lines (read before anything is written).
+    const previous = trainer.update > 0 ? previousMetrics(dir, trainer.update) : [];
+    writeFileAtomic(join(dir, 'run.json'), `${JSON.stringify({ algo: 'ppo-mlp', ...run, config }, null, 2)}\n`);
     writeMetricsFile(dir, 'ppo-mlp', previous);
     const metrics: UpdateMetrics[] = previous;
     for (let count = 0; !trainer.done && !signal?.aborted && count < (request.maxUpdates ?? Infinity); count++) {
@@ -404,30 +435,45 @@ export async function runTraining(request: RunRequest, host: EngineHost, progres
   } else {
     models = createGpuTwosomeModels(await host.engine(request.model), config, seeds);
   }
-  writeFileSync(join(dir, 'run.json'), `${JSON.stringify({ algo: 'twosome', ...run, backend, config }, null, 2)}\n`);
-  writeMetricsFile(dir, 'twosome', resume?.metrics ?? []);
   const baseModel = baseModelName(run.model ?? 'micro');
+  /** The files derived from a state (adapter, critic), written before the checkpoint that makes them current. */
+  const writeDerived = (state: TwosomeState) => {
+    if (state.actor.adapter) {
+      const peft = encodePeftAdapter(state.actor.adapter, { baseModel });
+      writeFileAtomic(join(dir, 'adapter_config.json'), peft.config);
+      writeFileAtomic(join(dir, 'adapter_model.safetensors'), peft.weights);
+    }
+    writeFileAtomic(join(dir, 'critic.safetensors'), encodeCritic(state.critic));
+  };
   try {
     const trainer = await trainTwosome(config, models, {
       state: resume,
       signal,
       maxUpdates: request.maxUpdates,
       run: { promptsPerPass: request.promptsPerPass },
+      // The checkpoint restored (or the fresh run set up): only now is anything in the directory written, and
+      // a resumed run's files are rewritten from its checkpoint, whatever a kill left them at.
+      onReady: async (t) => {
+        removeStaleTemporaries(dir);
+        writeFileAtomic(join(dir, 'run.json'), `${JSON.stringify({ algo: 'twosome', ...run, backend, config }, null, 2)}\n`);
+        writeMetricsFile(dir, 'twosome', resume?.metrics ?? []);
+        if (resume) writeDerived(await t.getState());
+      },
+      // Metrics, adapter and critic first, the checkpoint last: a kill in between leaves a checkpoint one
+      // update behind the other files, and resuming rewrites them from it.
       onUpdate: async (m, t) => {
         const state = await t.getState();
-        saveCheckpoint(dir, makeCheckpoint('twosome', run, state));
-        if (state.actor.adapter) {
-          const peft = encodePeftAdapter(state.actor.adapter, { baseModel });
-          writeFileAtomic(join(dir, 'adapter_config.json'), peft.config);
-          writeFileAtomic(join(dir, 'adapter_model.safetensors'), peft.weights);
-        }
-        writeFileAtomic(join(dir, 'critic.safetensors'), encodeCritic(state.critic));
         appendFileSync(join(dir, METRICS_FILE), `${JSON.stringify({ algo: 'twosome', ...m })}\n`);
+        writeDerived(state);
+        saveCheckpoint(dir, makeCheckpoint('twosome', run, state));
         progress.update(label, m);
       },
     });
     progress.end();
     return { algo: 'twosome', dir, metrics: trainer.history, interrupted: !trainer.done };
+  } catch (error) {
+    if (error instanceof CheckpointError && resume) throw new CheckpointError(`${join(dir, CHECKPOINT_FILE)}: ${error.message}`);
+    throw error;
   } finally {
     models.actor.dispose?.();
     models.critic.dispose?.();
@@ -482,9 +528,10 @@ export async function trainCommand(argv: string[]): Promise<number> {
   if (values.resume !== undefined) {
     if (!existsSync(values.resume) || !statSync(values.resume).isDirectory()) throw new UsageError(`--resume ${values.resume}: no such run directory`);
     try {
-      resume = loadCheckpoint(values.resume);
+      resume = await loadCheckpoint(values.resume);
     } catch (error) {
-      throw new UsageError(`--resume: ${(error as Error).message}`);
+      if (error instanceof CheckpointError) throw new UsageError(`--resume: ${error.message}`);
+      throw error;
     }
     algo = resume.algo;
     if (values.algo !== undefined && checkAlgo(values.algo) !== algo) throw new UsageError(`--resume ${values.resume} is a ${algo} run, not ${values.algo}`);
@@ -500,6 +547,10 @@ export async function trainCommand(argv: string[]): Promise<number> {
     out = values.out ?? join('runs', `${task}-${algo}-seed${seed ?? 'default'}`);
   }
   const model = values.model ?? resume?.run.model ?? 'micro';
+  // A checkpoint is a file like any other: the URL it names is fetched only when the user asks for it.
+  if (values.model === undefined && resume?.run.model && /^[a-z]+:/i.test(resume.run.model)) {
+    throw new UsageError(`--resume ${values.resume}: the run's model is the URL ${JSON.stringify(resume.run.model)}, which is not fetched unless you ask: add --model ${JSON.stringify(resume.run.model)} to continue with it (or --model DIR for a copy you have)`);
+  }
   const backend = checkBackend(values.backend ?? resume?.run.backend);
   // Validate the model argument and the config before any GPU work.
   if (algo !== 'ppo-mlp') resolveModelSource(model);
