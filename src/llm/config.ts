@@ -11,6 +11,7 @@
  *   - tie_word_embeddings absent -> false (Llama-1/2 conversions do not write it).
  * Platform-neutral (browser and Node).
  */
+import { looksLikeWebPage, WEB_PAGE_DETAIL } from '../util/web-page';
 import { ModelFormatError } from './errors';
 
 export const SUPPORTED_QUANTIZATIONS = ['q4f16_1', 'q4f32_1', 'q0f16', 'q0f32'] as const;
@@ -92,6 +93,7 @@ export function parseLlamaConfigText(text: string, file = 'mlc-chat-config.json'
   try {
     json = JSON.parse(text);
   } catch (error) {
+    if (looksLikeWebPage(text)) throw new ModelFormatError(file, WEB_PAGE_DETAIL);
     throw new ModelFormatError(file, `not valid JSON (${(error as Error).message}); re-download or regenerate the model`);
   }
   return parseLlamaConfig(json, file);

@@ -17,7 +17,7 @@ import type { GpuLora } from './gpu-lora';
 import { destroyGpuWeights, uploadLlamaWeights, type UploadProgress } from './gpu-weights';
 import { configInvFreq } from './rope';
 import { planScoring, type ScoringRequest } from './scoring-layout';
-import { checkShardBytes } from './tensor-cache';
+import { checkFiniteTensors, checkShardBytes } from './tensor-cache';
 import { LlmTokenizer } from './tokenizer';
 import { countWords } from '../util/words';
 import { actionDistribution } from '../rl/policy';
@@ -97,6 +97,7 @@ export class LlamaEngine {
       const bytes = await readModelFile(source, shard.dataPath, shardLimit(shard.nbytes));
       if (!bytes) throw new ModelFormatError(source.describe(shard.dataPath), 'missing: a weight shard listed in the tensor cache; download the model again');
       checkShardBytes(shard, bytes, source.describe(shard.dataPath), options.verifyMd5 ?? true);
+      checkFiniteTensors(shard, bytes, source.describe(shard.dataPath));
       return bytes;
     };
     const weights = await uploadLlamaWeights(gpu.device, config, cache, readShard, configInvFreq(config), { onProgress: options.onProgress, maxBindingBytes: options.maxBindingBytes });

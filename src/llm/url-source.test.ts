@@ -2,7 +2,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { startHostileServer, type HostileRoute, type HostileServer } from '../util/hostile-server';
 import { ModelFormatError } from './errors';
 import { checkModelUrl, urlSource } from './url-source';
-import { MODEL_FILE_LIMITS, shardLimit } from './weights';
+import { MODEL_FILE_LIMITS, readModelIndex, shardLimit } from './weights';
 
 function fakeFetch(responses: (number | Error)[]) {
   const calls: string[] = [];
@@ -80,6 +80,11 @@ describe('urlSource against servers that misbehave', () => {
     await expect(urlSource(`${server.url}m/`, fast).read('tokenizer.json', { maxBytes: 1 << 20, what: 'tokenizer.json' })).rejects.toThrow(
       /tokenizer.json: the server sends more than 1048576 bytes, the limit for tokenizer.json/,
     );
+  });
+
+  it('says the URL returned a web page where the model config should be', async () => {
+    routes.set('/m/mlc-chat-config.json', { body: '<!DOCTYPE html><html><head><title>Sign in</title></head></html>', headers: { 'Content-Type': 'text/html' } });
+    await expect(readModelIndex(urlSource(`${server.url}m/`, fast))).rejects.toThrow(`${server.url}m/mlc-chat-config.json: is a web page (HTML), not JSON: the URL returned a page`);
   });
 
   it('gives up on a server that stalls (no headers, or half a body), after retrying, naming the URL', async () => {

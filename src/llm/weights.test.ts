@@ -107,6 +107,33 @@ describe('loadLlamaModel', () => {
   });
 });
 
+describe('non-finite weights', () => {
+  it('names the tensor holding a NaN or an infinity (a norm weight, a q4 scale)', async () => {
+    const cache = JSON.parse(text(base.files, 'tensor-cache.json'));
+    for (const [name, bits] of [
+      ['model.layers.0.input_layernorm.weight', 0x7c00],
+      ['model.layers.0.self_attn.qkv_proj.q_scale', 0x7e00],
+    ] as const) {
+      const shard = cache.records.find((r: any) => r.records.some((t: any) => t.name === name));
+      const record = shard.records.find((t: any) => t.name === name);
+      const bytes = base.files.find((f) => f.name === shard.dataPath)!.bytes.slice();
+      new DataView(bytes.buffer).setUint16(record.byteOffset + 2 * 3, bits, true); // element 3
+      const edited = structuredClone(cache);
+      edited.records.find((r: any) => r.dataPath === shard.dataPath).md5sum = md5Hex(bytes);
+      const files = withFile(shard.dataPath, bytes, withFile('tensor-cache.json', JSON.stringify(edited)));
+      const error = await loadError(files);
+      expect(error.message).toBe(`m/${shard.dataPath}: tensor "${name}" holds a non-finite value (NaN or infinity) at element 3; the weights are corrupt: download or convert the model again`);
+    }
+  });
+
+  it('reports a web page where mlc-chat-config.json or the index should be', async () => {
+    const page = '<!DOCTYPE html>\n<html><head><title>Sign in</title></head><body>...</body></html>';
+    for (const name of ['mlc-chat-config.json', 'tensor-cache.json']) {
+      expect((await loadError(withFile(name, page))).message).toMatch(new RegExp(`^m/${name}: is a web page \\(HTML\\), not JSON: the URL returned a page`));
+    }
+  });
+});
+
 describe('loading from a directory (Node)', () => {
   const dir = mkdtempSync(join(tmpdir(), 'twosome-weights-'));
   afterAll(() => rmSync(dir, { recursive: true, force: true }));

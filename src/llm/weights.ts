@@ -10,7 +10,7 @@
 import { parseLlamaConfigText, quantizationInfo, type LlamaConfig } from './config';
 import { ModelFormatError } from './errors';
 import { dequantizeQ4 } from './quant';
-import { checkLlamaTensors, checkShardBytes, decodeFloatTensor, decodeU32Tensor, parseTensorCacheText, type TensorCache } from './tensor-cache';
+import { checkFiniteTensors, checkLlamaTensors, checkShardBytes, decodeFloatTensor, decodeU32Tensor, parseTensorCacheText, type TensorCache } from './tensor-cache';
 
 /**
  * The most bytes a read may return, and what the file is (for the message). Sources check it before reading
@@ -150,6 +150,7 @@ export async function readShards(source: ModelSource, cache: TensorCache, option
   for (const shard of cache.shards) {
     const bytes = await requireFile(source, shard.dataPath, 'a weight shard listed in the tensor cache', shardLimit(shard.nbytes));
     checkShardBytes(shard, bytes, source.describe(shard.dataPath), options.verifyMd5 ?? true);
+    checkFiniteTensors(shard, bytes, source.describe(shard.dataPath));
     shards.set(shard.dataPath, bytes);
   }
   return shards;
