@@ -10,6 +10,7 @@
  */
 import { closeSync, existsSync, mkdirSync, openSync, readSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { FileReadError, readFileBoundedSync } from '../util/read-file-node';
+import { terminalJson, terminalSafe } from '../util/terminal-text';
 import { basename, dirname, join, resolve } from 'node:path';
 import { isTaskId, TASK_IDS } from '../envs/registry';
 import type { TaskId } from '../envs/types';
@@ -273,7 +274,7 @@ export async function adapterInspect(argv: string[]): Promise<number> {
   }
   summary.warnings = warnings;
   if (values.json) {
-    process.stdout.write(`${JSON.stringify(summary)}\n`);
+    process.stdout.write(`${terminalJson(summary)}\n`);
     return 0;
   }
   const row = (label: string, value: string) => `  ${label.padEnd(14)}${value}`;
@@ -301,8 +302,8 @@ export async function adapterInspect(argv: string[]): Promise<number> {
       row('metrics', `${formatCount(b.metrics.length)} row${b.metrics.length === 1 ? '' : 's'}`),
     );
   }
-  process.stdout.write(`${lines.map((l) => oneLine(l, 400)).join('\n')}\n`);
-  for (const warning of warnings) process.stderr.write(`twosome: warning: ${oneLine(warning)}\n`);
+  process.stdout.write(`${lines.map((l) => terminalSafe(oneLine(l, 400))).join('\n')}\n`);
+  for (const warning of warnings) process.stderr.write(`twosome: warning: ${terminalSafe(oneLine(warning))}\n`);
   return 0;
 }
 
@@ -356,7 +357,7 @@ export async function adapterExport(argv: string[]): Promise<number> {
   process.stdout.write(
     `wrote ${join(out, PEFT_CONFIG_FILE)} and ${join(out, PEFT_WEIGHTS_FILE)} (${bundle.weights.config.targets.join(', ')}, r ${bundle.weights.config.r}, ${bundle.weights.layers} layers, ${formatCount(files.weights.length)} bytes); load with PeftModel.from_pretrained(model, "${out}")\n`,
   );
-  for (const warning of bundle.warnings) process.stderr.write(`twosome: warning: ${oneLine(warning)}\n`);
+  for (const warning of bundle.warnings) process.stderr.write(`twosome: warning: ${terminalSafe(oneLine(warning))}\n`);
   return 0;
 }
 
@@ -434,6 +435,6 @@ export async function adapterImport(argv: string[]): Promise<number> {
   }
   const w = loaded.peft.weights;
   process.stdout.write(`wrote ${out} (${BUNDLE_MANIFEST_FILE} model ${model.modelId}; ${w.config.targets.join(', ')}, r ${w.config.r}, ${w.layers} layers; ${formatCount(bytes.length)} bytes)\n`);
-  for (const warning of warnings) process.stderr.write(`twosome: warning: ${oneLine(warning)}\n`);
+  for (const warning of warnings) process.stderr.write(`twosome: warning: ${terminalSafe(oneLine(warning))}\n`);
   return 0;
 }

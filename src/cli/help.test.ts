@@ -51,3 +51,11 @@ describe('twosome COMMAND --help', () => {
     expect(out).toMatch(/^usage: twosome train/);
   });
 });
+
+describe('error messages are terminal-safe', () => {
+  it('bidirectional overrides from arguments, paths and files are removed; escapes are shown, not sent', async () => {
+    const { code, err } = await run(['env', 'play', '--task', 'tomato\u202e\u2066salad\u001b]0;owned\u0007', '--actions', '0']);
+    expect(code).toBe(2);
+    expect(err).toBe('twosome: unknown task "tomatosalad\\x1b]0;owned\\x07": use one of tomato-salad, tomato-lettuce-salad, food-preparation, entertainment, cheese, hamburger, apple-pie, pizza, washing-plate, laundry\n');
+  });
+});

@@ -6,6 +6,7 @@ import { benchEnvCommand } from './bench-env';
 import { envPlay } from './env-play';
 import { wantsHelp } from './args';
 import { HelpRequest, UsageError } from './errors';
+import { terminalSafe } from '../util/terminal-text';
 
 const HELP = `twosome: TWOSOME (LLM agents trained by PPO with LoRA) on WebGPU, from the command line
 
@@ -103,12 +104,13 @@ export async function main(argv: string[]): Promise<number> {
       return 0;
     }
     if (process.env.TWOSOME_DEBUG) console.error(error);
+    // Messages quote paths, URLs and values from files: printed terminal-safe.
     if (error instanceof Error && USER_ERRORS.has(error.name)) {
-      process.stderr.write(`twosome: ${error.message}\n`);
+      process.stderr.write(`twosome: ${terminalSafe(error.message, { keepNewlines: true })}\n`);
       return 2;
     }
     const message = error instanceof Error ? error.message : String(error);
-    process.stderr.write(`twosome: internal error: ${message.split('\n')[0]} (set TWOSOME_DEBUG=1 for details)\n`);
+    process.stderr.write(`twosome: internal error: ${terminalSafe(message.split('\n')[0])} (set TWOSOME_DEBUG=1 for details)\n`);
     return 1;
   }
 }

@@ -16,6 +16,7 @@ import { downloadModel, formatBytes, isAbortError, ModelDownloadError, type Down
 import { ModelFormatError } from '../llm/errors';
 import { parseFlags, parseIntFlag, wantsHelp } from './args';
 import { HelpRequest, UsageError } from './errors';
+import { terminalSafe } from '../util/terminal-text';
 
 const USAGE = 'twosome models list [--json] | twosome models download ID|URL --out DIR [--parallel N]';
 
@@ -168,7 +169,7 @@ export async function modelsDownload(argv: string[]): Promise<number> {
     const label = catalogRecord(what) ? what : baseUrl;
     const fetched = result.files.length - result.filesFromStore;
     process.stdout.write(
-      `downloaded ${label} to ${out}: ${result.files.length} files, ${formatBytes(result.bytesTotal)} (${fetched} fetched, ${result.filesFromStore} already there); use it with --model ${out}\n`,
+      terminalSafe(`downloaded ${label} to ${out}: ${result.files.length} files, ${formatBytes(result.bytesTotal)} (${fetched} fetched, ${result.filesFromStore} already there); use it with --model ${out}`) + '\n',
     );
     return 0;
   } catch (error) {
