@@ -10,7 +10,7 @@
  */
 import { isTaskId } from '../envs/registry';
 import type { TaskId } from '../envs/types';
-import { ConfigError, derivePpo, derivePpoMlp, type PpoConfig, type PpoMlpConfig } from './config';
+import { ConfigError, derivePpo, derivePpoMlp, paperPpoConfig, paperPpoMlpConfig, quickPpoConfig, type PpoConfig, type PpoMlpConfig } from './config';
 import type { PpoMlpState } from './ppo-mlp';
 import type { TwosomeState } from './twosome-trainer';
 
@@ -93,6 +93,8 @@ function checkTrainerState(algo: 'twosome' | 'ppo-mlp', state: Obj, task: TaskId
   if (!isObject(state.config)) fail('state.config is missing');
   const config = state.config as Obj;
   if (config.taskId !== task) fail(`state.config.taskId ${show(config.taskId)} differs from run.task ${show(task)}`);
+  const references = algo === 'twosome' ? [paperPpoConfig(task), quickPpoConfig(task)] : [paperPpoMlpConfig(task), paperPpoMlpConfig(task, 'released')];
+  checkConfigTypes(references, config, 'state.config', fail);
   let numUpdates: number;
   try {
     numUpdates = algo === 'twosome' ? derivePpo(config as unknown as PpoConfig).numUpdates : derivePpoMlp(config as unknown as PpoMlpConfig).numUpdates;
@@ -129,6 +131,29 @@ function checkTrainerState(algo: 'twosome' | 'ppo-mlp', state: Obj, task: TaskId
     (metrics as unknown[]).forEach((m, i) => {
       if (!isObject(m) || m.update !== i + 1 || !isObject(m.timing) || !isCount(m.skippedSteps)) fail(`state.metrics[${i}] is not the metrics of update ${i + 1}`);
     });
+  }
+}
+
+/**
+ * Every field of a config has the type it has in the presets (`references`): the same keys, numbers where they
+ * hold numbers, list elements of the type the presets' lists hold, null only where a preset has null. The
+ * values are checked by derivePpo/derivePpoMlp; this keeps a field they do not range-check (a flag such as
+ * normAdv) from arriving as a string and changing what the trainer does.
+ */
+function checkConfigTypes(references: readonly unknown[], given: unknown, path: string, fail: (detail: string) => never): void {
+  const kinds = (v: unknown) => (v === null ? 'null' : Array.isArray(v) ? 'list' : typeof v);
+  const expected = new Set(references.map(kinds));
+  const kind = kinds(given);
+  if (!expected.has(kind)) return fail(`${path} ${show(given)} is not a ${[...expected].filter((k) => k !== 'null').join(' or ')}`);
+  if (kind === 'number' && !Number.isFinite(given)) fail(`${path} is ${String(given)}`);
+  if (kind === 'list') {
+    const elements = references.filter(Array.isArray).flat();
+    if (elements.length > 0) (given as unknown[]).forEach((v, i) => checkConfigTypes(elements, v, `${path}[${i}]`, fail));
+  } else if (kind === 'object') {
+    const objects = references.filter((r): r is Obj => isObject(r));
+    for (const key of new Set(objects.flatMap((o) => Object.keys(o)))) {
+      checkConfigTypes(objects.filter((o) => key in o).map((o) => o[key]), (given as Obj)[key], `${path}.${key}`, fail);
+    }
   }
 }
 
