@@ -11,7 +11,11 @@ import { UsageError } from './errors';
 const root = mkdtempSync(join(tmpdir(), 'twosome-adapter-dir-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
 
-function adapterDir(name: string, config: (path: string) => void, weights = (path: string) => writeFileSync(path, new Uint8Array(16))): string {
+const someWeights = (path: string) => writeFileSync(path, new Uint8Array(16));
+/** A sparse file of this size (no disk used). */
+const sparse = (size: number) => (path: string) => (writeFileSync(path, ''), truncateSync(path, size));
+
+function adapterDir(name: string, config: (path: string) => void, weights = someWeights): string {
   const dir = join(root, name);
   mkdirSync(dir);
   config(join(dir, 'adapter_config.json'));
@@ -32,7 +36,10 @@ function errorOf(dir: string): Error {
 describe('readAdapterDir', () => {
   it('refuses a device, a FIFO or a directory in place of adapter_config.json', () => {
     const zero = adapterDir('zero', (p) => symlinkSync('/dev/zero', p));
-    expect(errorOf(zero).message).toBe(`--adapter ${zero}: ${join(zero, 'adapter_config.json')}: is a device, not a regular file; give the file itself (adapter_config.json)`);
+    expect(errorOf(zero).message).toBe(
+      `--adapter ${zero}: ${join(zero, 'adapter_config.json')}: is a device, not a regular file; ` +
+        'give the file itself (adapter_config.json)',
+    );
     const fifo = adapterDir('fifo', (p) => execFileSync('mkfifo', [p]));
     expect(errorOf(fifo).message).toMatch(/adapter_config.json: is a FIFO \(named pipe\), not a regular file/);
     const nested = adapterDir('nested', (p) => mkdirSync(p));
@@ -40,10 +47,10 @@ describe('readAdapterDir', () => {
   });
 
   it('refuses files over the adapter limits by their size', () => {
-    const bigConfig = adapterDir('big-config', (p) => truncateSync((writeFileSync(p, ''), p), 1 << 20));
-    expect(errorOf(bigConfig).message).toMatch(/adapter_config.json: 1048576 bytes, over the limit of 65536 for adapter_config.json/);
-    const bigWeights = adapterDir('big-weights', (p) => writeFileSync(p, '{}'), (p) => truncateSync((writeFileSync(p, ''), p), 2 ** 31));
-    expect(errorOf(bigWeights).message).toMatch(/adapter_model.safetensors: 2147483648 bytes, over the limit of 536870912 for an adapter/);
+    const bigConfig = adapterDir('big-config', sparse(1 << 20));
+    expect(errorOf(bigConfig).message).toMatch(/config.json: 1048576 bytes, over the limit of 65536 for adapter_/);
+    const bigWeights = adapterDir('big-weights', (p) => writeFileSync(p, '{}'), sparse(2 ** 31));
+    expect(errorOf(bigWeights).message).toMatch(/safetensors: 2147483648 bytes, over the limit of 536870912 for an/);
   });
 
   it('names the missing file and the missing directory', () => {

@@ -29,11 +29,15 @@ export function readAdapterDir(dir: string): AdapterFiles {
     isDir = false;
   }
   if (!isDir) throw new UsageError(`--adapter ${dir}: no such directory`);
-  const missing = () => new UsageError(`--adapter ${dir}: needs adapter_config.json and adapter_model.safetensors (a PEFT LoRA adapter or a twosome run directory)`);
+  const needs =
+    'needs adapter_config.json and adapter_model.safetensors (a PEFT LoRA adapter or a twosome run directory)';
+  const missing = () => new UsageError(`--adapter ${dir}: ${needs}`);
+  const read = (name: string, maxBytes: number, what: string) =>
+    readFileBoundedSync(join(dir, name), { maxBytes, what, missingOk: true });
   try {
-    const config = readFileBoundedSync(join(dir, 'adapter_config.json'), { maxBytes: DEFAULT_LIMITS.maxConfigBytes, what: 'adapter_config.json', missingOk: true });
+    const config = read('adapter_config.json', DEFAULT_LIMITS.maxConfigBytes, 'adapter_config.json');
     if (!config) throw missing();
-    const weights = readFileBoundedSync(join(dir, 'adapter_model.safetensors'), { maxBytes: DEFAULT_LIMITS.maxWeightsBytes, what: 'an adapter', missingOk: true });
+    const weights = read('adapter_model.safetensors', DEFAULT_LIMITS.maxWeightsBytes, 'an adapter');
     if (!weights) throw missing();
     return { dir, config: new TextDecoder().decode(config), weights };
   } catch (error) {

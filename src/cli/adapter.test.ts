@@ -48,7 +48,7 @@ function peftDir(config: string | Uint8Array | null = peft.config, weights: Uint
 }
 
 describe('twosome adapter inspect', () => {
-  it('prints names from the file terminal-safe: bidirectional overrides removed, escapes shown, JSON escaped', async () => {
+  it('prints names from the file terminal-safe: bidi overrides removed, escapes shown, JSON escaped', async () => {
     const base = 'org/model\u202egnp.exe\u2066\u001b[2J';
     const dir = peftDir(encodePeftAdapter(adapter, { baseModel: base }).config);
     expect(await run('inspect', dir, '--model', 'micro')).toBe(0);

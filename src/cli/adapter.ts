@@ -35,14 +35,17 @@ import { MICRO_MODEL_DIR } from './model-source';
 
 const INSPECT_USAGE = 'twosome adapter inspect FILE|DIR [--model M] [--json]';
 const EXPORT_USAGE = 'twosome adapter export BUNDLE --out DIR';
-const IMPORT_USAGE = 'twosome adapter import DIR --out BUNDLE [--model M] [--task T] [--norm word|token|sum] [--seed S] [--allow-base-mismatch]';
+const IMPORT_USAGE =
+  'twosome adapter import DIR --out BUNDLE [--model M] [--task T] [--norm word|token|sum] [--seed S] ' +
+  '[--allow-base-mismatch]';
 const USAGE = `${INSPECT_USAGE} | ${EXPORT_USAGE} | ${IMPORT_USAGE}`;
 const MODEL_HELP = 'a catalog id, micro, or an MLC model directory';
 
 export async function adapterCommand(argv: string[]): Promise<number> {
   const [sub, ...rest] = argv;
   if (sub !== undefined && wantsHelp([sub])) {
-    throw new HelpRequest(`usage: ${INSPECT_USAGE}\n       ${EXPORT_USAGE}\n       ${IMPORT_USAGE}\n\n\`twosome adapter SUBCOMMAND --help\` lists its options`);
+    const usages = `usage: ${INSPECT_USAGE}\n       ${EXPORT_USAGE}\n       ${IMPORT_USAGE}`;
+    throw new HelpRequest(`${usages}\n\n\`twosome adapter SUBCOMMAND --help\` lists its options`);
   }
   try {
     if (sub === 'inspect') return await adapterInspect(rest);
@@ -64,7 +67,9 @@ function parse(argv: string[], options: Record<string, FlagSpec>, what: string, 
     if (error instanceof UsageError) throw new UsageError(oneLine(`${error.message.split('\n')[0]} (usage: ${usage})`));
     throw error;
   }
-  if (parsed.positionals.length !== 1) throw new UsageError(`expected one ${what}, got ${parsed.positionals.length} (usage: ${usage})`);
+  if (parsed.positionals.length !== 1) {
+    throw new UsageError(`expected one ${what}, got ${parsed.positionals.length} (usage: ${usage})`);
+  }
   return { values: parsed.values as Record<string, string | boolean | undefined>, path: parsed.positionals[0] };
 }
 
@@ -203,7 +208,11 @@ export async function adapterInspect(argv: string[]): Promise<number> {
   const { values, path } = parse(
     argv,
     {
-      model: { type: 'string', arg: 'M', help: `check the shapes against this model (${MODEL_HELP}); default: the base model's` },
+      model: {
+        type: 'string',
+        arg: 'M',
+        help: `check the shapes against this model (${MODEL_HELP}); default: the base model's`,
+      },
       json: { type: 'boolean', default: false, help: 'one JSON object' },
     },
     'FILE or DIR',
@@ -335,7 +344,8 @@ function writeAtomic(path: string, data: Uint8Array | string): void {
 }
 
 export async function adapterExport(argv: string[]): Promise<number> {
-  const { values, path } = parse(argv, { out: { type: 'string', arg: 'DIR', help: 'where the PEFT files go (required)' } }, 'BUNDLE', EXPORT_USAGE);
+  const outFlag = { type: 'string', arg: 'DIR', help: 'where the PEFT files go (required)' } as const;
+  const { values, path } = parse(argv, { out: outFlag }, 'BUNDLE', EXPORT_USAGE);
   if (typeof values.out !== 'string' || values.out === '') throw new UsageError(`--out DIR is required (usage: ${USAGE})`);
   const out = values.out;
   let bundle: DecodedBundle;
@@ -366,11 +376,19 @@ export async function adapterImport(argv: string[]): Promise<number> {
     argv,
     {
       out: { type: 'string', arg: 'BUNDLE', help: 'the bundle file to write (required), e.g. adapter.zip' },
-      model: { type: 'string', arg: 'M', help: `the model the adapter is for (${MODEL_HELP}); default: its base model's` },
+      model: {
+        type: 'string',
+        arg: 'M',
+        help: `the model the adapter is for (${MODEL_HELP}); default: its base model's`,
+      },
       task: { type: 'string', arg: 'T', help: 'the task it was trained on (default none)' },
       norm: { type: 'string', arg: 'word|token|sum', help: 'its action-probability normalization (default word)' },
       seed: { type: 'string', arg: 'S', help: "the training run's seed (default 0)" },
-      'allow-base-mismatch': { type: 'boolean', default: false, help: 'write the bundle although the base model differs' },
+      'allow-base-mismatch': {
+        type: 'boolean',
+        default: false,
+        help: 'write the bundle although the base model differs',
+      },
     },
     'DIR',
     IMPORT_USAGE,

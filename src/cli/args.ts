@@ -16,7 +16,10 @@ type Flags = Record<string, FlagSpec>;
 
 /** The help of a command: its usage line, then one line per option. */
 export function formatHelp(usage: string, options: Flags, summary?: string): string {
-  const rows = Object.entries(options).map(([name, o]) => [`--${name}${o.type === 'string' ? ` ${o.arg ?? 'X'}` : ''}`, o.help]);
+  const rows = Object.entries(options).map(([name, o]) => {
+    const label = o.type === 'string' ? `--${name} ${o.arg ?? 'X'}` : `--${name}`;
+    return [label, o.help];
+  });
   rows.push(['--help, -h', 'print this help and exit']);
   const width = Math.max(...rows.map(([label]) => label.length));
   const lines = [`usage: ${usage}`, ...(summary ? ['', summary] : []), '', 'options:'];
@@ -47,11 +50,15 @@ export function parseFlags<O extends Flags>(argv: string[], options: O, usage: s
   }
   // parseArgs only knows its own settings: the help texts stay here.
   const settings = Object.fromEntries(
-    Object.entries(options).map(([name, o]) => [name, o.default === undefined ? { type: o.type } : { type: o.type, default: o.default }]),
+    Object.entries(options).map(([name, { type, default: value }]) => [
+      name,
+      value === undefined ? { type } : { type, default: value },
+    ]),
   ) as unknown as O;
   let parsed;
   try {
-    parsed = parseArgs({ args: joined, options: settings, allowPositionals: (parse.positionals ?? 0) > 0, strict: true });
+    const allowPositionals = (parse.positionals ?? 0) > 0;
+    parsed = parseArgs({ args: joined, options: settings, allowPositionals, strict: true });
   } catch (error) {
     throw new UsageError(`${(error as Error).message.split('\n')[0]}\nusage: ${usage} (--help lists the options)`);
   }

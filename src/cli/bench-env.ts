@@ -24,7 +24,11 @@ export async function benchEnvCommand(argv: string[]): Promise<number> {
       task: { type: 'string', arg: 'ID', help: `the task: ${TASK_IDS.join(', ')}` },
       seconds: { type: 'string', arg: 'S', help: 'seconds per measurement (default 2)' },
       seed: { type: 'string', arg: 'S', help: 'seed of the random policy (default 1)' },
-      json: { type: 'boolean', default: false, help: 'one JSON object: {"task","macroStepsPerSec","macroStepsPerSecWithText"}' },
+      json: {
+        type: 'boolean',
+        default: false,
+        help: 'one JSON object: {"task","macroStepsPerSec","macroStepsPerSecWithText"}',
+      },
     },
     USAGE,
   );

@@ -67,9 +67,12 @@ describe('twosome bench memory', () => {
   it('a config of 10^8 layers is refused before any plan is made', async () => {
     const dir = join(work, 'huge');
     mkdirSync(dir);
-    const config = JSON.parse(new TextDecoder().decode(makeModel({ layers: 1 }).files.find((f) => f.name === 'mlc-chat-config.json')!.bytes));
+    const file = makeModel({ layers: 1 }).files.find((f) => f.name === 'mlc-chat-config.json')!;
+    const config = JSON.parse(new TextDecoder().decode(file.bytes));
     config.model_config.num_hidden_layers = 100_000_000;
     writeFileSync(join(dir, 'mlc-chat-config.json'), JSON.stringify(config));
-    await expect(benchMemoryCommand(['--model', dir, '--json'])).rejects.toThrow(/"model_config.num_hidden_layers" is 100000000, more than any Llama model has/);
+    await expect(benchMemoryCommand(['--model', dir, '--json'])).rejects.toThrow(
+      /"model_config.num_hidden_layers" is 100000000, more than any Llama model has/,
+    );
   });
 });

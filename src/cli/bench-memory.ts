@@ -37,7 +37,7 @@ export function resolveModelConfig(model: string): LlamaConfig {
     const file = join(dir, 'mlc-chat-config.json');
     if (!existsSync(file)) throw new UsageError(`--model ${model}: the directory has no mlc-chat-config.json; is it an MLC model?`);
     try {
-      const bytes = readFileBoundedSync(file, { maxBytes: MODEL_FILE_LIMITS['mlc-chat-config.json'].maxBytes, what: MODEL_FILE_LIMITS['mlc-chat-config.json'].what });
+      const bytes = readFileBoundedSync(file, MODEL_FILE_LIMITS['mlc-chat-config.json']);
       return parseLlamaConfigText(new TextDecoder().decode(bytes), file);
     } catch (error) {
       if (error instanceof FileReadError) throw new UsageError(`--model ${model}: ${error.message}`);
@@ -51,13 +51,21 @@ export async function benchMemoryCommand(argv: string[]): Promise<number> {
   const { values } = parseFlags(
     argv,
     {
-      model: { type: 'string', arg: 'ID|DIR', help: 'a catalog id (`twosome models list`), micro, or an MLC model directory' },
+      model: {
+        type: 'string',
+        arg: 'ID|DIR',
+        help: 'a catalog id (`twosome models list`), micro, or an MLC model directory',
+      },
       prompts: { type: 'string', arg: 'N', help: 'prompts per micro-batch (default 4)' },
       'prompt-tokens': { type: 'string', arg: 'N', help: 'tokens per prompt (default 200)' },
       actions: { type: 'string', arg: 'N', help: 'actions per prompt (default 8)' },
       'action-tokens': { type: 'string', arg: 'N', help: 'tokens per action (default 5)' },
       'lora-r': { type: 'string', arg: 'R', help: `LoRA rank (default ${DEFAULT_LORA_CONFIG.r})` },
-      'lora-targets': { type: 'string', arg: 'LIST', help: `LoRA targets (default ${DEFAULT_LORA_CONFIG.targets.join(',')})` },
+      'lora-targets': {
+        type: 'string',
+        arg: 'LIST',
+        help: `LoRA targets (default ${DEFAULT_LORA_CONFIG.targets.join(',')})`,
+      },
       json: { type: 'boolean', default: false, help: 'one JSON object: {"model","peakBytes","weightsBytes",...}' },
     },
     USAGE,

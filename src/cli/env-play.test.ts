@@ -108,7 +108,8 @@ describe('twosome env play: bad input is one line on stderr and exit code 2', ()
       for (const [file, kind] of [[join(dir, 'fifo'), 'a FIFO'], ['/dev/zero', 'a device'], [dir, 'a directory']]) {
         const { code, stderr } = twosome(['env', 'play', '--task', 'tomato-salad', '--actions-file', file]);
         expect(code, file).toBe(2);
-        expect(stderr).toBe(`twosome: --actions-file ${file}: is ${kind}, not a regular file; give a file, or - and pipe the lines to stdin\n`);
+        const advice = 'give a file, or - and pipe the lines to stdin';
+        expect(stderr).toBe(`twosome: --actions-file ${file}: is ${kind}, not a regular file; ${advice}\n`);
       }
     } finally {
       rmSync(dir, { recursive: true, force: true });
@@ -119,7 +120,10 @@ describe('twosome env play: bad input is one line on stderr and exit code 2', ()
     const endless = 'x'.repeat(3 << 20);
     const file = twosome(['env', 'play', '--task', 'tomato-salad', '--actions-file', '-'], `[0]\n${endless}`);
     expect(file.code).toBe(2);
-    expect(file.stderr).toBe("twosome: --actions-file line 2: longer than 1048576 bytes; each line is one episode's JSON array of action indices\n");
+    expect(file.stderr).toBe(
+      "twosome: --actions-file line 2: longer than 1048576 bytes; each line is one episode's JSON array of action " +
+        'indices\n',
+    );
     const play = twosome(['env', 'play', '--task', 'tomato-salad'], endless);
     expect(play.code).toBe(2);
     expect(play.stderr).toMatch(/^twosome: stdin line 1: longer than 1048576 bytes/);

@@ -21,8 +21,16 @@ export async function envPlay(argv: string[]): Promise<number> {
     argv,
     {
       task: { type: 'string', arg: 'ID', help: `the task: ${TASK_IDS.join(', ')}` },
-      actions: { type: 'string', arg: 'LIST', help: 'action indices to replay, e.g. 3,0,2 (each into the list offered at its step)' },
-      'actions-file': { type: 'string', arg: 'FILE|-', help: 'one episode per line, each a JSON array of indices; - reads stdin' },
+      actions: {
+        type: 'string',
+        arg: 'LIST',
+        help: 'action indices to replay, e.g. 3,0,2 (each into the list offered at its step)',
+      },
+      'actions-file': {
+        type: 'string',
+        arg: 'FILE|-',
+        help: 'one episode per line, each a JSON array of indices; - reads stdin',
+      },
       seed: { type: 'string', arg: 'S', help: 'the environment seed (default 0)' },
       json: { type: 'boolean', default: false, help: 'JSON lines: the reset, then one object per step' },
     },
@@ -103,8 +111,10 @@ function openActionsFile(file: string): AsyncIterable<Buffer | string> {
     throw new UsageError(`cannot read --actions-file ${file}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
   }
   if (!st.isFile()) {
-    const kind = st.isDirectory() ? 'a directory' : st.isFIFO() ? 'a FIFO' : st.isCharacterDevice() || st.isBlockDevice() ? 'a device' : 'not a regular file';
-    throw new UsageError(`--actions-file ${file}: is ${kind}, not a regular file; give a file, or - and pipe the lines to stdin`);
+    const device = st.isCharacterDevice() || st.isBlockDevice();
+    const kind = st.isDirectory() ? 'a directory' : st.isFIFO() ? 'a FIFO' : device ? 'a device' : 'not a regular file';
+    const what = 'give a file, or - and pipe the lines to stdin';
+    throw new UsageError(`--actions-file ${file}: is ${kind}, not a regular file; ${what}`);
   }
   return createReadStream(file);
 }
@@ -127,7 +137,8 @@ function parseEpisode(line: string, lineNumber: number): number[] {
 async function replayActionsFile(file: string, env: Env, seed: number, out: LineWriter, json: boolean): Promise<void> {
   let episode = 0;
   try {
-    for await (const line of streamLines(openActionsFile(file), MAX_LINE_BYTES, '--actions-file', "each line is one episode's JSON array of action indices")) {
+    const hint = "each line is one episode's JSON array of action indices";
+    for await (const line of streamLines(openActionsFile(file), MAX_LINE_BYTES, '--actions-file', hint)) {
       if (line.text.trim() === '') continue;
       replayEpisode(env, seed, parseEpisode(line.text, line.number), out, json, episode++);
     }
@@ -190,7 +201,8 @@ async function playInteractively(env: Env, seed: number): Promise<number> {
   // Lines are read as a stream (not question() per line), so piped input is consumed exactly once; piped
   // lines are capped (a terminal's are typed).
   const rl = process.stdin.isTTY ? createInterface({ input: process.stdin, terminal: true }) : undefined;
-  const lines = rl ?? mapLines(streamLines(process.stdin, MAX_LINE_BYTES, 'stdin', 'give one action number, r or q per line'));
+  const hint = 'give one action number, r or q per line';
+  const lines = rl ?? mapLines(streamLines(process.stdin, MAX_LINE_BYTES, 'stdin', hint));
   process.stdout.write('> ');
   try {
     for await (const raw of lines) {

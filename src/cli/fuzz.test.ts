@@ -5,8 +5,9 @@
 // and a peak RSS under RSS_CAP_MB (process.resourceUsage().maxRSS of the child, written at exit).
 // Special files are included: a FIFO, /dev/zero, a directory, a sparse multi-GB file.
 import { spawn } from 'node:child_process';
-import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, truncateSync, writeFileSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, truncateSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { deserialize, serialize } from 'node:v8';
@@ -27,7 +28,11 @@ const SEED = 19;
 const work = mkdtempSync(join(tmpdir(), 'twosome-fuzz-'));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 const RSS_HOOK = join(work, 'rss.mjs');
-writeFileSync(RSS_HOOK, "import { writeSync } from 'node:fs';\nprocess.on('exit', () => writeSync(3, String(process.resourceUsage().maxRSS)));\n");
+writeFileSync(
+  RSS_HOOK,
+  "import { writeSync } from 'node:fs';\n" +
+    "process.on('exit', () => writeSync(3, String(process.resourceUsage().maxRSS)));\n",
+);
 
 interface Outcome {
   code: number | null;
@@ -38,7 +43,8 @@ interface Outcome {
 
 function twosome(args: string[]): Promise<Outcome> {
   return new Promise((done) => {
-    const child = spawn(process.execPath, ['--import', RSS_HOOK, BIN, ...args], { stdio: ['ignore', 'ignore', 'pipe', 'pipe'] });
+    const stdio = ['ignore', 'ignore', 'pipe', 'pipe'] as const;
+    const child = spawn(process.execPath, ['--import', RSS_HOOK, BIN, ...args], { stdio: [...stdio] });
     let stderr = '';
     let rss = '';
     let killed = false;
@@ -99,7 +105,9 @@ function adapterCase(name: string, edit: (dir: string) => void): void {
   writeFileSync(join(dir, 'adapter_config.json'), peft.config);
   writeFileSync(join(dir, 'adapter_model.safetensors'), peft.weights);
   edit(dir);
-  (name === 'valid' ? baselines : cases).push({ family: 'adapter dir', name, args: ['eval', '--task', 'tomato-salad', '--model', 'micro', '--backend', 'cpu', '--episodes', '1', '--adapter', dir] });
+  const args = ['eval', '--task', 'tomato-salad', '--model', 'micro', '--backend', 'cpu', '--episodes', '1'];
+  args.push('--adapter', dir);
+  (name === 'valid' ? baselines : cases).push({ family: 'adapter dir', name, args });
 }
 function buildAdapterCases(): void {
   adapterCase('valid', () => undefined);
@@ -120,7 +128,8 @@ function buildAdapterCases(): void {
   adapterCase('a web page as the config', (d) => writeFileSync(c(d), HTML));
   adapterCase('a config nested 50000 deep', (d) => writeFileSync(c(d), deepJson(50_000)));
   adapterCase('a config of another rank', (d) => writeFileSync(c(d), text(c(d)).replace('"r": 8', '"r": 4')));
-  adapterCase('a truncated config', (d) => writeFileSync(c(d), peft.config.slice(0, 1 + rng.int(peft.config.length - 2))));
+  const cut = 1 + rng.int(peft.config.length - 2);
+  adapterCase(`the config truncated at ${cut}`, (d) => writeFileSync(c(d), peft.config.slice(0, cut)));
   const [kind, make] = pick(SPECIAL);
   adapterCase(`the config is ${kind}`, (d) => (rmSync(c(d)), make(c(d))));
   const [kind2, make2] = pick(SPECIAL.filter(([k]) => k !== kind));
@@ -131,7 +140,8 @@ function buildAdapterCases(): void {
 function actionsCase(name: string, make: (path: string) => void): void {
   const path = join(fresh('actions'), 'episodes.jsonl');
   make(path);
-  (name === 'valid' ? baselines : cases).push({ family: 'actions file', name, args: ['env', 'play', '--task', 'tomato-salad', '--json', '--actions-file', path] });
+  const args = ['env', 'play', '--task', 'tomato-salad', '--json', '--actions-file', path];
+  (name === 'valid' ? baselines : cases).push({ family: 'actions file', name, args });
 }
 function buildActionsCases(): void {
   actionsCase('valid', (p) => writeFileSync(p, '[0,2,4]\n[1]\n'));
@@ -139,7 +149,8 @@ function buildActionsCases(): void {
   for (let i = 0; i < 4; i++) {
     const line = pick(bad);
     const before = rng.int(3);
-    actionsCase(`line ${before + 1} is ${JSON.stringify(line.slice(0, 12))}`, (p) => writeFileSync(p, `${'[0]\n'.repeat(before)}${line}\n[1]\n`));
+    const content = `${'[0]\n'.repeat(before)}${line}\n[1]\n`;
+    actionsCase(`line ${before + 1} is ${JSON.stringify(line.slice(0, 12))}`, (p) => writeFileSync(p, content));
   }
   actionsCase('random bytes', (p) => writeFileSync(p, randomBytes(2048)));
   actionsCase('a 3 MiB line without a newline', (p) => writeFileSync(p, `[${'0,'.repeat(3 << 19)}0`));
@@ -152,7 +163,8 @@ function checkpointCase(name: string, edit: (dir: string) => void): void {
   const dir = fresh('run');
   cpSync(runDir, dir, { recursive: true });
   edit(dir);
-  (name === 'valid' ? baselines : cases).push({ family: 'checkpoint', name, args: ['train', '--resume', dir, '--max-updates', '1'] });
+  const args = ['train', '--resume', dir, '--max-updates', '1'];
+  (name === 'valid' ? baselines : cases).push({ family: 'checkpoint', name, args });
 }
 /** Leaves of a checkpoint a user error can live in (not the float values, the env internals or the metrics). */
 function leaves(value: unknown, path: string[] = [], out: string[][] = []): string[][] {
@@ -167,7 +179,10 @@ function leaves(value: unknown, path: string[] = [], out: string[][] = []): stri
 }
 /** A value of another type than `v` (so that the checkpoint is wrong whatever the field's range). */
 function wrongTyped(v: unknown): unknown {
-  if (ArrayBuffer.isView(v)) return pick([new Float32Array(Math.max(0, (v as Float32Array).length - 1)), Array.from(v as Float32Array), 'x']);
+  if (ArrayBuffer.isView(v)) {
+    const values = v as Float32Array;
+    return pick([new Float32Array(Math.max(0, values.length - 1)), Array.from(values), 'x']);
+  }
   if (Array.isArray(v)) return pick([v.slice(1), 'x', { length: v.length }]);
   if (typeof v === 'number') return pick(['7', null, {}, NaN, -Infinity]);
   if (typeof v === 'string') return pick([7, null, {}, ['x']]);
@@ -195,7 +210,10 @@ function buildCheckpointCases(): void {
     });
   }
   const [kind, make] = pick(SPECIAL);
-  checkpointCase(`checkpoint.bin is ${kind}`, (d) => (rmSync(join(d, 'checkpoint.bin')), make(join(d, 'checkpoint.bin'))));
+  checkpointCase(`checkpoint.bin is ${kind}`, (d) => {
+    rmSync(join(d, 'checkpoint.bin'));
+    make(join(d, 'checkpoint.bin'));
+  });
 }
 
 // --- model directories: eval --model DIR --backend cpu ------------------------------------------------------
@@ -203,7 +221,8 @@ function modelCase(name: string, edit: (dir: string) => void): void {
   const dir = fresh('model');
   cpSync(MICRO_MODEL_DIR, dir, { recursive: true });
   edit(dir);
-  (name === 'valid' ? baselines : cases).push({ family: 'model dir', name, args: ['eval', '--task', 'tomato-salad', '--model', dir, '--backend', 'cpu', '--episodes', '1'] });
+  const args = ['eval', '--task', 'tomato-salad', '--model', dir, '--backend', 'cpu', '--episodes', '1'];
+  (name === 'valid' ? baselines : cases).push({ family: 'model dir', name, args });
 }
 function buildModelCases(): void {
   modelCase('valid', () => undefined);
@@ -234,7 +253,10 @@ function buildModelCases(): void {
     cache.records[0].dataPath = pick(['../micro/params_shard_0.bin', '/etc/passwd', 'https://example.invalid/x.bin']);
     writeFileSync(join(d, 'tensor-cache.json'), JSON.stringify(cache));
   });
-  modelCase('10^8 layers', (d) => writeFileSync(join(d, 'mlc-chat-config.json'), text(join(d, 'mlc-chat-config.json')).replace(/"num_hidden_layers": \d+/, '"num_hidden_layers": 100000000')));
+  modelCase('10^8 layers', (d) => {
+    const config = join(d, 'mlc-chat-config.json');
+    writeFileSync(config, text(config).replace(/"num_hidden_layers": \d+/, '"num_hidden_layers": 100000000'));
+  });
   modelCase('a web page as the index', (d) => writeFileSync(join(d, 'tensor-cache.json'), HTML));
   const [kind, make] = pick(SPECIAL);
   const file = pick(files);
@@ -245,7 +267,9 @@ describe('fuzz: files the CLI reads', () => {
   beforeAll(async () => {
     // A PPO-MLP run stopped after one of three updates: the checkpoint to damage.
     runDir = join(work, 'ppo');
-    const made = await twosome(['train', '--task', 'food-preparation', '--algo', 'ppo-mlp', '--steps', '1536', '--seed', '3', '--max-updates', '1', '--out', runDir]);
+    const ppo = ['--task', 'food-preparation', '--algo', 'ppo-mlp', '--steps', '1536', '--seed', '3'];
+    ppo.push('--max-updates', '1');
+    const made = await twosome(['train', ...ppo, '--out', runDir]);
     expect(made.code, made.stderr).toBe(0);
     buildAdapterCases();
     buildActionsCases();
@@ -260,10 +284,11 @@ describe('fuzz: files the CLI reads', () => {
       results.push(`${c.family}: exit ${r.code}${r.code === 0 ? '' : ` ${r.stderr.trim()}`}`);
       expect(r.rssMb, `${c.family} baseline peak RSS`).toBeLessThan(RSS_CAP_MB);
     });
-    expect(results.sort()).toEqual(['actions file: exit 0', 'adapter dir: exit 0', 'checkpoint: exit 0', 'model dir: exit 0']);
+    const families = ['actions file', 'adapter dir', 'checkpoint', 'model dir'];
+    expect(results.sort()).toEqual(families.map((f) => `${f}: exit 0`));
   }, 120_000);
 
-  it(`every damaged input (seed ${SEED}): exit 2, one line, bounded time and peak RSS under ${RSS_CAP_MB} MB`, async () => {
+  it(`every damaged input (seed ${SEED}): exit 2, one line, time and peak RSS under ${RSS_CAP_MB} MB`, async () => {
     expect(cases.length).toBeGreaterThanOrEqual(40);
     const failures: string[] = [];
     let peak = 0;
@@ -278,9 +303,11 @@ describe('fuzz: files the CLI reads', () => {
         /internal error|\n\s+at /.test(r.stderr) ? 'an internal error' : '',
         r.rssMb >= RSS_CAP_MB ? `peak RSS ${r.rssMb.toFixed(0)} MB` : '',
       ].filter(Boolean);
-      if (problems.length > 0) failures.push(`${c.family} / ${c.name}: ${problems.join(', ')}: ${r.stderr.trim().slice(0, 300)}`);
+      if (problems.length === 0) return;
+      failures.push(`${c.family} / ${c.name}: ${problems.join(', ')}: ${r.stderr.trim().slice(0, 300)}`);
     });
     expect(failures).toEqual([]);
-    console.log(`fuzz: ${cases.length} damaged inputs refused; largest peak RSS ${peak.toFixed(0)} MB (cap ${RSS_CAP_MB} MB)`);
+    const largest = `largest peak RSS ${peak.toFixed(0)} MB (cap ${RSS_CAP_MB} MB)`;
+    console.log(`fuzz: ${cases.length} damaged inputs refused; ${largest}`);
   }, 300_000);
 });

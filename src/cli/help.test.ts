@@ -30,7 +30,9 @@ describe('twosome COMMAND --help', () => {
         const optionLines = lines.slice(lines.indexOf('options:') + 1);
         // Every flag the usage line names has exactly one line of its own, and every option line is a flag.
         const named = new Set([...lines[0].matchAll(/--([a-z][a-z0-9-]*)/g)].map((m) => m[1]));
-        for (const name of named) expect(optionLines.filter((l) => l.startsWith(`  --${name} `) || l === `  --${name}`), name).toHaveLength(1);
+        for (const name of named) {
+          expect(optionLines.filter((l) => l.startsWith(`  --${name} `) || l === `  --${name}`), name).toHaveLength(1);
+        }
         for (const line of optionLines) expect(line).toMatch(/^ {2}--[a-z][a-z0-9-]*(,| |$)/);
         expect(optionLines.length).toBeGreaterThanOrEqual(named.size + 1);
       }
@@ -54,8 +56,9 @@ describe('twosome COMMAND --help', () => {
 
 describe('error messages are terminal-safe', () => {
   it('bidirectional overrides from arguments, paths and files are removed; escapes are shown, not sent', async () => {
-    const { code, err } = await run(['env', 'play', '--task', 'tomato\u202e\u2066salad\u001b]0;owned\u0007', '--actions', '0']);
+    const task = 'tomato\u202e\u2066salad\u001b]0;owned\u0007';
+    const { code, err } = await run(['env', 'play', '--task', task, '--actions', '0']);
     expect(code).toBe(2);
-    expect(err).toBe('twosome: unknown task "tomatosalad\\x1b]0;owned\\x07": use one of tomato-salad, tomato-lettuce-salad, food-preparation, entertainment, cheese, hamburger, apple-pie, pizza, washing-plate, laundry\n');
+    expect(err).toMatch(/^twosome: unknown task "tomatosalad\\x1b\]0;owned\\x07": use one of tomato-salad, .*\n$/);
   });
 });

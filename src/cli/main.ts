@@ -80,7 +80,20 @@ const COMMANDS: Record<string, Record<string, () => Promise<Command>> | (() => P
 };
 
 /** Errors that come from what the user gave (a flag, a file, a model, a URL): one line, exit code 2. */
-const USER_ERRORS = new Set(['UsageError', 'AdapterFormatError', 'ShareLinkError', 'ModelFormatError', 'TokenizerError', 'ModelUrlError', 'WebGpuUnavailableError', 'InvalidActionError', 'UnknownTaskError', 'ConfigError', 'FileReadError', 'CheckpointError']);
+const USER_ERRORS = new Set([
+  'UsageError',
+  'AdapterFormatError',
+  'ShareLinkError',
+  'ModelFormatError',
+  'TokenizerError',
+  'ModelUrlError',
+  'WebGpuUnavailableError',
+  'InvalidActionError',
+  'UnknownTaskError',
+  'ConfigError',
+  'FileReadError',
+  'CheckpointError',
+]);
 
 export async function main(argv: string[]): Promise<number> {
   try {
@@ -94,7 +107,8 @@ export async function main(argv: string[]): Promise<number> {
     if (typeof entry === 'function') return await (await entry())(argv.slice(1));
     const command = sub ? entry[sub] : undefined;
     if (!command && sub !== undefined && wantsHelp([sub])) {
-      throw new HelpRequest(`usage: twosome ${group} ${Object.keys(entry).join('|')} ...\n\n\`twosome ${group} SUBCOMMAND --help\` lists its options`);
+      const usage = `usage: twosome ${group} ${Object.keys(entry).join('|')} ...`;
+      throw new HelpRequest(`${usage}\n\n\`twosome ${group} SUBCOMMAND --help\` lists its options`);
     }
     if (!command) throw new UsageError(`usage: twosome ${group} ${Object.keys(entry).join('|')} ...; run \`twosome help\``);
     return await (await command())(rest);
@@ -110,7 +124,8 @@ export async function main(argv: string[]): Promise<number> {
       return 2;
     }
     const message = error instanceof Error ? error.message : String(error);
-    process.stderr.write(`twosome: internal error: ${terminalSafe(message.split('\n')[0])} (set TWOSOME_DEBUG=1 for details)\n`);
+    const first = terminalSafe(message.split('\n')[0]);
+    process.stderr.write(`twosome: internal error: ${first} (set TWOSOME_DEBUG=1 for details)\n`);
     return 1;
   }
 }

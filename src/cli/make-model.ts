@@ -33,13 +33,25 @@ export async function makeModelCommand(argv: string[]): Promise<number> {
       heads: { type: 'string', arg: 'N', help: `attention heads (default ${D.heads})` },
       'kv-heads': { type: 'string', arg: 'N', help: `key/value heads (default ${D.kvHeads})` },
       intermediate: { type: 'string', arg: 'N', help: `MLP width (default ${D.intermediate})` },
-      quant: { type: 'string', arg: MAKE_MODEL_QUANTIZATIONS.join('|'), help: `quantization (default ${D.quantization})` },
-      'tie-embeddings': { type: 'string', arg: 'true|false', help: `share the embedding and lm_head (default ${D.tieEmbeddings})` },
+      quant: {
+        type: 'string',
+        arg: MAKE_MODEL_QUANTIZATIONS.join('|'),
+        help: `quantization (default ${D.quantization})`,
+      },
+      'tie-embeddings': {
+        type: 'string',
+        arg: 'true|false',
+        help: `share the embedding and lm_head (default ${D.tieEmbeddings})`,
+      },
       'rope-scaling': { type: 'string', arg: 'none|llama3', help: `RoPE frequency scaling (default ${D.ropeScaling})` },
       seed: { type: 'string', arg: 'S', help: `seed of the weights (default ${D.seed})` },
       'max-shard-mib': { type: 'string', arg: 'M', help: 'largest weight shard in MiB (default 32)' },
       vocab: { type: 'string', arg: 'N', help: "pad the vocabulary to N tokens (default 0: the tokenizer's)" },
-      init: { type: 'string', arg: 'normal|fast', help: `weight initialization; fast draws a 7B model in seconds (default ${D.init})` },
+      init: {
+        type: 'string',
+        arg: 'normal|fast',
+        help: `weight initialization; fast draws a 7B model in seconds (default ${D.init})`,
+      },
     },
     MAKE_MODEL_USAGE,
   );

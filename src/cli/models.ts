@@ -24,7 +24,10 @@ export async function modelsCommand(argv: string[]): Promise<number> {
   const [sub, ...rest] = argv;
   if (sub === 'list') return modelsList(rest);
   if (sub === 'download') return modelsDownload(rest);
-  if (sub !== undefined && wantsHelp([sub])) throw new HelpRequest(`usage: ${LIST_USAGE}\n       ${DOWNLOAD_USAGE}\n\n\`twosome models list --help\` and \`twosome models download --help\` list the options`);
+  if (sub !== undefined && wantsHelp([sub])) {
+    const more = '`twosome models list --help` and `twosome models download --help` list the options';
+    throw new HelpRequest(`usage: ${LIST_USAGE}\n       ${DOWNLOAD_USAGE}\n\n${more}`);
+  }
   throw new UsageError(`${sub ? `unknown subcommand "models ${sub}"; ` : ''}usage: ${USAGE}`);
 }
 
@@ -32,7 +35,8 @@ const LIST_USAGE = 'twosome models list [--json]';
 const DOWNLOAD_USAGE = 'twosome models download ID|URL --out DIR [--parallel N]';
 
 export async function modelsList(argv: string[]): Promise<number> {
-  const { values } = parseFlags(argv, { json: { type: 'boolean', default: false, help: 'one JSON array of the models' } }, LIST_USAGE);
+  const json = { type: 'boolean', default: false, help: 'one JSON array of the models' } as const;
+  const { values } = parseFlags(argv, { json }, LIST_USAGE);
   const rows = MODEL_CATALOG.map((r) => {
     const config = catalogConfig(r);
     const sizes = estimateSizes(config);
@@ -127,11 +131,18 @@ export async function modelsDownload(argv: string[]): Promise<number> {
   const { values, positionals } = parseFlags(
     argv,
     {
-      out: { type: 'string', arg: 'DIR', help: 'the directory to download into (required; files already there are kept)' },
+      out: {
+        type: 'string',
+        arg: 'DIR',
+        help: 'the directory to download into (required; files already there are kept)',
+      },
       parallel: { type: 'string', arg: 'N', help: 'files fetched at once, 1 to 16 (default 4)' },
     },
     DOWNLOAD_USAGE,
-    { positionals: 1, summary: 'ID|URL: a catalog id (`twosome models list`), a Hugging Face repo URL, or an MLC model URL' },
+    {
+      positionals: 1,
+      summary: 'ID|URL: a catalog id (`twosome models list`), a Hugging Face repo URL, or an MLC model URL',
+    },
   );
   if (positionals.length !== 1) throw new UsageError(`give one model: a catalog id (\`twosome models list\`) or a URL\nusage: ${USAGE}`);
   if (!values.out) throw new UsageError(`--out DIR is required\nusage: ${USAGE}`);
@@ -169,7 +180,10 @@ export async function modelsDownload(argv: string[]): Promise<number> {
     const label = catalogRecord(what) ? what : baseUrl;
     const fetched = result.files.length - result.filesFromStore;
     process.stdout.write(
-      terminalSafe(`downloaded ${label} to ${out}: ${result.files.length} files, ${formatBytes(result.bytesTotal)} (${fetched} fetched, ${result.filesFromStore} already there); use it with --model ${out}`) + '\n',
+      terminalSafe(
+        `downloaded ${label} to ${out}: ${result.files.length} files, ${formatBytes(result.bytesTotal)} ` +
+          `(${fetched} fetched, ${result.filesFromStore} already there); use it with --model ${out}`,
+      ) + '\n',
     );
     return 0;
   } catch (error) {

@@ -3,7 +3,17 @@
 // checkpoint names is not fetched unless the user passes it; a resumed run's files are rewritten to agree
 // with its checkpoint, and stale temporaries are removed. PPO-MLP and TWOSOME on the CPU (no GPU needed).
 import { createHash } from 'node:crypto';
-import { cpSync, lstatSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  cpSync,
+  lstatSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  readlinkSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { deserialize, serialize } from 'node:v8';
@@ -29,7 +39,9 @@ async function twosome(argv: string[]) {
   }
 }
 
-const TWOSOME_FLAGS = ['--model', 'micro', '--backend', 'cpu', '--envs', '2', '--rollout-steps', '4', '--policy-minibatches', '2', '--value-minibatches', '1', '--grad-accum', '2', '--prompts-per-pass', '8'];
+const TWOSOME_FLAGS = ['--model', 'micro', '--backend', 'cpu', '--envs', '2', '--rollout-steps', '4'];
+TWOSOME_FLAGS.push('--policy-minibatches', '2', '--value-minibatches', '1');
+TWOSOME_FLAGS.push('--grad-accum', '2', '--prompts-per-pass', '8');
 const PPO = join(work, 'ppo');
 const TW = join(work, 'tw');
 const TW_DONE = join(work, 'tw-done');
@@ -51,7 +63,8 @@ function snapshot(dir: string): Record<string, string> {
   return Object.fromEntries(
     readdirSync(dir).map((name) => {
       const path = join(dir, name);
-      return [name, lstatSync(path).isSymbolicLink() ? `-> ${readlinkSync(path)}` : createHash('sha256').update(readFileSync(path)).digest('hex')];
+      const link = lstatSync(path).isSymbolicLink();
+      return [name, link ? `-> ${readlinkSync(path)}` : createHash('sha256').update(readFileSync(path)).digest('hex')];
     }),
   );
 }
@@ -85,15 +98,23 @@ describe('a checkpoint is validated before it changes anything', () => {
     ['no rng', (c) => delete c.state.rng, /state.rng is missing/],
     ['a negative update', (c) => (c.state.update = -5), /state.update -5 is not a non-negative integer/],
     ['an update past the run', (c) => (c.state.update = 99), /state.update 99 is past the run's 3 updates/],
-    ['an unknown task, with bidi overrides', (c) => (c.run.task = 'tomato-salad\u202e\u2066evil'), /run.task "tomato-salad\\u202e\\u2066evil" is not a task of this build/],
+    [
+      'an unknown task, with bidi overrides',
+      (c) => (c.run.task = 'tomato-salad\u202e\u2066evil'),
+      /run.task "tomato-salad\\u202e\\u2066evil" is not a task here/,
+    ],
     ['an unknown preset', (c) => (c.run.preset = 'huge'), /run.preset "huge" is not paper or quick/],
-    ['a bad config', (c) => (c.state.config.numEnvs = 0), /state.config is not a valid ppo-mlp config \(numEnvs must be a positive integer/],
-    ['a short actor array', (c) => (c.state.actor[0] = new Float32Array(3)), /state.actor\[0\]: has 3 values, this model's has \d+/],
+    ['a bad config', (c) => (c.state.config.numEnvs = 0), /state.config is not a valid ppo-mlp config \(numEnvs/],
+    ['a short actor array', (c) => (c.state.actor[0] = new Float32Array(3)), /state.actor\[0\]: has 3 values, this/],
     ['a missing critic layer', (c) => c.state.critic.pop(), /state.critic: lists \d+ entries, this model's has \d+/],
-    ['Adam moments of the wrong size', (c) => (c.state.adam.m[1] = new Float32Array(2)), /state.adam.m\[1\]: has 2 values/],
+    ['Adam moments of the wrong size', (c) => (c.state.adam.m[1] = new Float32Array(2)), /adam.m\[1\]: has 2 values/],
     ['a NaN weight', (c) => (c.state.actor[1][0] = NaN), /state.actor\[1\]: value 0 is NaN/],
     ['an env missing', (c) => c.state.envs.envs.pop(), /state.envs.envs must list the 4 environments \(has 3\)/],
-    ['an env state that does not restore', (c) => (c.state.envs.envs[2].data = {}), /state.envs.envs\[2\]: not a valid food-preparation environment state/],
+    [
+      'an env state that does not restore',
+      (c) => (c.state.envs.envs[2].data = {}),
+      /state.envs.envs\[2\]: not a valid food-preparation environment state/,
+    ],
     ['a foreign object', (c) => (c.format = 'something else'), /checkpoint.bin is not a twosome-web checkpoint/],
   ];
   for (const [name, edit, message] of ppoCases) {
@@ -103,9 +124,13 @@ describe('a checkpoint is validated before it changes anything', () => {
   }
 
   const twosomeCases: [string, (c: any) => void, RegExp][] = [
-    ['an adapter array of the wrong length', (c) => (c.state.actor.adapter.modules[1].a = new Float32Array(5)), /state.actor.adapter.modules\[1\].a: has 5 values, this model's has \d+/],
-    ['an adapter of another rank', (c) => (c.state.actor.adapter.config.r = 4), /state.actor.adapter.config.r: is 4, this model's is 8/],
-    ['a critic for another model', (c) => (c.state.critic.sizes[0] = 99), /state.critic.sizes\[0\]: is 99, this model's is 64/],
+    [
+      'an adapter array of the wrong length',
+      (c) => (c.state.actor.adapter.modules[1].a = new Float32Array(5)),
+      /state.actor.adapter.modules\[1\].a: has 5 values, this model's has \d+/,
+    ],
+    ['an adapter of another rank', (c) => (c.state.actor.adapter.config.r = 4), /config.r: is 4, this model's is 8/],
+    ['a critic for another model', (c) => (c.state.critic.sizes[0] = 99), /sizes\[0\]: is 99, this model's is 64/],
     ['optimizer moments missing', (c) => c.state.actor.optimizer.moments.pop(), /state.actor.optimizer.moments: lists/],
     ['metrics missing', (c) => (c.state.metrics = []), /state.metrics must hold one entry per update done \(1\)/],
     ['no run.model', (c) => (c.run.model = null), /run.model is missing/],
@@ -121,7 +146,10 @@ describe('a checkpoint is validated before it changes anything', () => {
     try {
       const url = `${server.url}models/x/`;
       const dir = edited(TW, (c) => (c.run.model = url));
-      const err = await refused(dir, /the run's model is the URL ".*", which is not fetched unless you ask: add --model/);
+      const err = await refused(
+        dir,
+        /the run's model is the URL ".*", which is not fetched unless you ask: add --model/,
+      );
       expect(err).toContain(url);
       expect(server.requests).toEqual([]);
       // Naming another model continues the run with it.
@@ -147,8 +175,12 @@ describe('checkpoint.bin is read within bounds', () => {
     for (let i = 0; i < n; i++) objects.set([0x6f, 0x7b, 0x00], 3 * i); // 'o' '{' 0: an object with no properties
     const dir = join(work, 'objects');
     cpSync(PPO, dir, { recursive: true });
-    writeFileSync(join(dir, 'checkpoint.bin'), Buffer.concat([Buffer.from([0xff, 0x0f, 0x41, ...varint(n)]), objects, Buffer.from([0x24, 0, ...varint(n)])]));
-    await expect(loadCheckpoint(dir, { heapMb: 16 })).rejects.toThrow(/checkpoint.bin: unreadable \(not a checkpoint, or damaged: it describes more objects than 16 MiB hold\)/);
+    // Version header, dense array of n, the objects, end of array.
+    const head = Buffer.from([0xff, 0x0f, 0x41, ...varint(n)]);
+    writeFileSync(join(dir, 'checkpoint.bin'), Buffer.concat([head, objects, Buffer.from([0x24, 0, ...varint(n)])]));
+    await expect(loadCheckpoint(dir, { heapMb: 16 })).rejects.toThrow(
+      /checkpoint.bin: unreadable \(not a checkpoint, or damaged: it describes more objects than 16 MiB hold\)/,
+    );
   });
 
   it('a FIFO or a device in place of checkpoint.bin is refused without reading it', async () => {
@@ -186,7 +218,8 @@ describe('the run directory agrees with its checkpoint', () => {
       // As a kill between writing the files and the checkpoint leaves them: ahead of (or apart from) it.
       writeFileSync(join(dir, 'adapter_model.safetensors'), 'stale');
       writeFileSync(join(dir, 'critic.safetensors'), 'stale');
-      writeFileSync(join(dir, 'metrics.jsonl'), `${readFileSync(join(dir, 'metrics.jsonl'), 'utf8')}{"algo":"twosome","update":99}\n`);
+      const metrics = readFileSync(join(dir, 'metrics.jsonl'), 'utf8');
+      writeFileSync(join(dir, 'metrics.jsonl'), `${metrics}{"algo":"twosome","update":99}\n`);
       writeFileSync(join(dir, 'checkpoint.bin.tmp-4194999'), 'half a checkpoint'); // a pid that cannot run
       writeFileSync(join(dir, `critic.safetensors.tmp-${process.pid}`), 'half a critic');
       const r = await twosome(['train', '--resume', dir, ...(from === TW ? ['--max-updates', '1'] : [])]);

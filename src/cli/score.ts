@@ -21,11 +21,19 @@ export async function scoreCommand(argv: string[]): Promise<number> {
   const { values } = parseFlags(
     argv,
     {
-      model: { type: 'string', arg: 'DIR|URL|micro', help: 'an MLC model directory, an https:// model URL, or micro (default)' },
+      model: {
+        type: 'string',
+        arg: 'DIR|URL|micro',
+        help: 'an MLC model directory, an https:// model URL, or micro (default)',
+      },
       task: { type: 'string', arg: 'ID', help: `the task: ${TASK_IDS.join(', ')}` },
       actions: { type: 'string', arg: 'LIST', help: 'action indices to replay before scoring, e.g. 0,2' },
       adapter: { type: 'string', arg: 'DIR', help: 'a PEFT LoRA adapter directory (or a twosome run directory)' },
-      json: { type: 'boolean', default: false, help: 'one JSON object with the prompt, tokens, log-probs and policies' },
+      json: {
+        type: 'boolean',
+        default: false,
+        help: 'one JSON object with the prompt, tokens, log-probs and policies',
+      },
     },
     USAGE,
   );

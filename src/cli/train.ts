@@ -21,14 +21,26 @@ import type { GpuContext } from '../gpu/device';
 import { requestNodeGpuContext } from '../gpu/node-gpu';
 import { LlamaEngine } from '../llm/engine';
 import { CheckpointError, makeCheckpoint, type Checkpoint, type RunInfo } from '../rl/checkpoint';
-import { CHECKPOINT_FILE, loadCheckpoint, removeStaleTemporaries, saveCheckpoint, writeFileAtomic } from '../rl/checkpoint-node';
+import {
+  CHECKPOINT_FILE,
+  loadCheckpoint,
+  removeStaleTemporaries,
+  saveCheckpoint,
+  writeFileAtomic,
+} from '../rl/checkpoint-node';
 import { ConfigError, derivePpo, derivePpoMlp, NORMALIZATIONS, paperPpoConfig, paperPpoMlpConfig, quickPpoConfig, type Normalization, type PpoConfig, type PpoMlpConfig } from '../rl/config';
 import { evaluatePolicy, type BatchScorer, type PolicyEvaluation } from '../rl/evaluate';
 import { PpoMlpTrainer } from '../rl/ppo-mlp';
 import type { UpdateMetrics } from '../rl/rollout';
 import { createGpuTwosomeModels } from '../rl/twosome-gpu';
 import { baseModelName, encodeCritic, encodePeftAdapter } from '../share';
-import { trainTwosome, twosomeSeeds, type TwosomeModels, type TwosomeState, type TwosomeUpdateMetrics } from '../rl/twosome-trainer';
+import {
+  trainTwosome,
+  twosomeSeeds,
+  type TwosomeModels,
+  type TwosomeState,
+  type TwosomeUpdateMetrics,
+} from '../rl/twosome-trainer';
 import { parseFlags, parseIntFlag, parseNumberFlag } from './args';
 import { UsageError } from './errors';
 import { MICRO_MODEL_DIR, resolveModelSource } from './model-source';
@@ -80,7 +92,11 @@ export const OVERRIDE_FLAGS = {
   'value-lr': { type: 'string', arg: 'X', help: 'learning rate of the critic' },
   'ent-coef': { type: 'string', arg: 'X', help: 'entropy bonus coefficient' },
   normalization: { type: 'string', arg: 'word|token|sum', help: 'how action log-probs are normalized' },
-  'prompts-per-pass': { type: 'string', arg: 'N', help: 'prompts per forward+backward pass (GPU memory against speed)' },
+  'prompts-per-pass': {
+    type: 'string',
+    arg: 'N',
+    help: 'prompts per forward+backward pass (GPU memory against speed)',
+  },
 } as const;
 
 export function parseOverrides(values: Partial<Record<keyof typeof OVERRIDE_FLAGS, string | undefined>>): { overrides: ConfigOverrides; promptsPerPass?: number } {
@@ -350,6 +366,11 @@ const METRICS_FILE = 'metrics.jsonl';
 /** metrics.jsonl of a resumed PPO-MLP run is read whole: one line per update, ~600 bytes each. */
 const MAX_METRICS_BYTES = 256 * 1024 * 1024;
 
+/** A checkpoint's error, naming the file. */
+function inCheckpoint(dir: string, error: CheckpointError): CheckpointError {
+  return new CheckpointError(`${join(dir, CHECKPOINT_FILE)}: ${error.message}`);
+}
+
 /** The first `updates` lines of the run's metrics.jsonl (the updates its checkpoint holds). */
 function previousMetrics(dir: string, updates: number): UpdateMetrics[] {
   const path = join(dir, METRICS_FILE);
@@ -366,7 +387,8 @@ function previousMetrics(dir: string, updates: number): UpdateMetrics[] {
     try {
       return JSON.parse(line) as UpdateMetrics;
     } catch {
-      throw new UsageError(`--resume: ${path} line ${i + 1} is not JSON; the run's metrics are damaged (delete the file to start them afresh)`);
+      const what = "the run's metrics are damaged (delete the file to start them afresh)";
+      throw new UsageError(`--resume: ${path} line ${i + 1} is not JSON; ${what}`);
     }
   });
 }
@@ -386,7 +408,8 @@ export async function runTraining(request: RunRequest, host: EngineHost, progres
   if (request.algo === 'saycan') {
     const episodes = request.episodes ?? 10;
     const normalization = request.overrides?.normalization ?? 'word';
-    writeFileAtomic(join(dir, 'run.json'), `${JSON.stringify({ algo: 'saycan', ...run, backend, normalization, episodes, greedy: true }, null, 2)}\n`);
+    const runJson = { algo: 'saycan', ...run, backend, normalization, episodes, greedy: true };
+    writeFileAtomic(join(dir, 'run.json'), `${JSON.stringify(runJson, null, 2)}\n`);
     const frozen = await host.scorer(request.model, backend, null);
     const evaluation = await evaluatePolicy(request.task, frozen.scorer, { episodes, greedy: true, normalization });
     frozen.dispose();
@@ -400,9 +423,10 @@ export async function runTraining(request: RunRequest, host: EngineHost, progres
     const config = request.resume?.algo === 'ppo-mlp' ? request.resume.state.config : ppoMlpConfig(request.task, request);
     let trainer: PpoMlpTrainer;
     try {
-      trainer = request.resume?.algo === 'ppo-mlp' ? PpoMlpTrainer.fromState(request.resume.state) : new PpoMlpTrainer(config);
+      const saved = request.resume?.algo === 'ppo-mlp' ? request.resume.state : undefined;
+      trainer = saved ? PpoMlpTrainer.fromState(saved) : new PpoMlpTrainer(config);
     } catch (error) {
-      if (error instanceof CheckpointError) throw new CheckpointError(`${join(dir, CHECKPOINT_FILE)}: ${error.message}`);
+      if (error instanceof CheckpointError) throw inCheckpoint(dir, error);
       throw error;
     }
     removeStaleTemporaries(dir);
@@ -455,7 +479,8 @@ export async function runTraining(request: RunRequest, host: EngineHost, progres
       // a resumed run's files are rewritten from its checkpoint, whatever a kill left them at.
       onReady: async (t) => {
         removeStaleTemporaries(dir);
-        writeFileAtomic(join(dir, 'run.json'), `${JSON.stringify({ algo: 'twosome', ...run, backend, config }, null, 2)}\n`);
+        const runJson = { algo: 'twosome', ...run, backend, config };
+        writeFileAtomic(join(dir, 'run.json'), `${JSON.stringify(runJson, null, 2)}\n`);
         writeMetricsFile(dir, 'twosome', resume?.metrics ?? []);
         if (resume) writeDerived(await t.getState());
       },
@@ -472,7 +497,7 @@ export async function runTraining(request: RunRequest, host: EngineHost, progres
     progress.end();
     return { algo: 'twosome', dir, metrics: trainer.history, interrupted: !trainer.done };
   } catch (error) {
-    if (error instanceof CheckpointError && resume) throw new CheckpointError(`${join(dir, CHECKPOINT_FILE)}: ${error.message}`);
+    if (error instanceof CheckpointError && resume) throw inCheckpoint(dir, error);
     throw error;
   } finally {
     models.actor.dispose?.();
@@ -500,16 +525,32 @@ export async function trainCommand(argv: string[]): Promise<number> {
     argv,
     {
       task: { type: 'string', arg: 'ID', help: `the task: ${TASK_IDS.join(', ')}` },
-      model: { type: 'string', arg: 'DIR|URL|micro', help: 'an MLC model directory, an https:// model URL, or micro (default)' },
+      model: {
+        type: 'string',
+        arg: 'DIR|URL|micro',
+        help: 'an MLC model directory, an https:// model URL, or micro (default)',
+      },
       algo: { type: 'string', arg: ALGOS.join('|'), help: 'the algorithm (default twosome)' },
-      preset: { type: 'string', arg: PRESETS.join('|'), help: "TWOSOME's configuration: the paper's or a short one (default quick)" },
+      preset: {
+        type: 'string',
+        arg: PRESETS.join('|'),
+        help: "TWOSOME's configuration: the paper's or a short one (default quick)",
+      },
       steps: { type: 'string', arg: 'N', help: "environment steps in all (default: the preset's)" },
       seed: { type: 'string', arg: 'S', help: "the run's seed (default: the preset's)" },
       out: { type: 'string', arg: 'DIR', help: 'the run directory (default runs/TASK-ALGO-seedS)' },
       resume: { type: 'string', arg: 'DIR', help: 'continue the run in DIR from its checkpoint.bin' },
       episodes: { type: 'string', arg: 'N', help: 'SayCan: evaluation episodes (default 10)' },
-      backend: { type: 'string', arg: BACKENDS.join('|'), help: 'where the LLM runs: the WebGPU engine (default) or the CPU reference' },
-      'max-updates': { type: 'string', arg: 'N', help: 'stop after N updates of this call (continue later with --resume)' },
+      backend: {
+        type: 'string',
+        arg: BACKENDS.join('|'),
+        help: 'where the LLM runs: the WebGPU engine (default) or the CPU reference',
+      },
+      'max-updates': {
+        type: 'string',
+        arg: 'N',
+        help: 'stop after N updates of this call (continue later with --resume)',
+      },
       ...OVERRIDE_FLAGS,
     },
     USAGE,
@@ -549,7 +590,10 @@ export async function trainCommand(argv: string[]): Promise<number> {
   const model = values.model ?? resume?.run.model ?? 'micro';
   // A checkpoint is a file like any other: the URL it names is fetched only when the user asks for it.
   if (values.model === undefined && resume?.run.model && /^[a-z]+:/i.test(resume.run.model)) {
-    throw new UsageError(`--resume ${values.resume}: the run's model is the URL ${JSON.stringify(resume.run.model)}, which is not fetched unless you ask: add --model ${JSON.stringify(resume.run.model)} to continue with it (or --model DIR for a copy you have)`);
+    const url = JSON.stringify(resume.run.model);
+    const ask = `add --model ${url} to continue with it (or --model DIR for a copy you have)`;
+    const which = `the run's model is the URL ${url}, which is not fetched unless you ask`;
+    throw new UsageError(`--resume ${values.resume}: ${which}: ${ask}`);
   }
   const backend = checkBackend(values.backend ?? resume?.run.backend);
   // Validate the model argument and the config before any GPU work.

@@ -231,7 +231,12 @@ export const LLAMA_CONFIG_BOUNDS = {
 } as const;
 
 /** Parameters of a Llama model of this shape (embeddings, attention, MLP, norms, lm_head when untied). */
-export function llamaParameterCount(c: Pick<LlamaConfig, 'hidden' | 'intermediate' | 'heads' | 'kvHeads' | 'headDim' | 'layers' | 'vocabSize' | 'tieEmbeddings'>): number {
+type ModelShape = Pick<
+  LlamaConfig,
+  'hidden' | 'intermediate' | 'heads' | 'kvHeads' | 'headDim' | 'layers' | 'vocabSize' | 'tieEmbeddings'
+>;
+
+export function llamaParameterCount(c: ModelShape): number {
   const attention = c.hidden * (c.heads + 2 * c.kvHeads) * c.headDim + c.heads * c.headDim * c.hidden;
   const perLayer = attention + 3 * c.hidden * c.intermediate + 2 * c.hidden;
   return c.vocabSize * c.hidden * (c.tieEmbeddings ? 1 : 2) + c.layers * perLayer + c.hidden;
@@ -249,10 +254,16 @@ function checkPlausibleSize(config: LlamaConfig, fail: (detail: string) => never
     ['context_window_size', config.contextWindow, b.context_window_size],
   ];
   for (const [name, value, max] of fields) {
-    if (value > max) fail(`"${name}" is ${value}, more than any Llama model has (at most ${max} here); the config is corrupt or not a Llama model's`);
+    if (value > max) {
+      const why = "the config is corrupt or not a Llama model's";
+      fail(`"${name}" is ${value}, more than any Llama model has (at most ${max} here); ${why}`);
+    }
   }
   const params = llamaParameterCount(config);
-  if (params > b.parameters) fail(`the shapes make ${params.toExponential(2)} parameters, more than any Llama model (at most 1e12 here); the config is corrupt`);
+  if (params > b.parameters) {
+    const most = 'more than any Llama model (at most 1e12 here)';
+    fail(`the shapes make ${params.toExponential(2)} parameters, ${most}; the config is corrupt`);
+  }
 }
 
 function parseRopeScaling(raw: unknown, fail: (detail: string) => never): Llama3RopeScaling | null {

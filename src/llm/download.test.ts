@@ -101,7 +101,8 @@ function handle(req: IncomingMessage, res: ServerResponse): void {
     const stallAt = behaviour.stall.get(file);
     if (stallAt !== undefined || behaviour.lieLength.has(file)) {
       res.flushHeaders();
-      res.socket?.write(body.subarray(0, stallAt === undefined ? body.length : Math.max(0, stallAt - start))); // then nothing
+      const end = stallAt === undefined ? body.length : Math.max(0, stallAt - start);
+      res.socket?.write(body.subarray(0, end)); // then nothing
       return;
     }
     const cut = behaviour.breakOnce.get(file);
@@ -126,7 +127,20 @@ afterAll(async () => {
   await new Promise((resolve) => server.close(resolve));
 });
 beforeEach(() => {
-  behaviour = { honorRange: true, breakOnce: new Map(), truncate: new Map(), corrupt: new Set(), statuses: new Map(), missing: new Set(), delayMs: 0, override: new Map(), tag: '', noLength: new Set(), lieLength: new Map(), stall: new Map() };
+  behaviour = {
+    honorRange: true,
+    breakOnce: new Map(),
+    truncate: new Map(),
+    corrupt: new Set(),
+    statuses: new Map(),
+    missing: new Set(),
+    delayMs: 0,
+    override: new Map(),
+    tag: '',
+    noLength: new Set(),
+    lieLength: new Map(),
+    stall: new Map(),
+  };
   log.length = 0;
   inFlight = 0;
   maxInFlight = 0;
@@ -246,7 +260,8 @@ describe('downloadModel', () => {
     behaviour.lieLength.set(name, 5_000_000_000);
     const started = log.length;
     await expect(downloadModel(base, { store: memoryStore(), ...fast, idleTimeoutMs: 60_000 })).rejects.toThrow(
-      `${base}${name}: size mismatch: the server announces 5000000000 bytes (Content-Length) but tensor-cache.json says ${files.get(name)!.length}`,
+      `${base}${name}: size mismatch: the server announces 5000000000 bytes (Content-Length) ` +
+        `but tensor-cache.json says ${files.get(name)!.length}`,
     );
     expect(log.slice(started).filter((l) => l.file === name)).toHaveLength(1);
   });
@@ -259,15 +274,20 @@ describe('downloadModel', () => {
     behaviour.lieLength.clear();
     behaviour.override.set('mlc-chat-config.json', new Uint8Array(2 << 20).fill(32));
     behaviour.noLength.add('mlc-chat-config.json');
-    await expect(downloadModel(tagged('big-config'), { store: memoryStore(), ...fast })).rejects.toThrow(/mlc-chat-config.json: the server sends more than 1048576 bytes/);
+    await expect(downloadModel(tagged('big-config'), { store: memoryStore(), ...fast })).rejects.toThrow(
+      /mlc-chat-config.json: the server sends more than 1048576 bytes/,
+    );
   });
 
   it('retries a shard whose server stalls mid-way, then names the URL', async () => {
     const name = shardNames[1];
     behaviour.stall.set(name, 100);
-    const error = await downloadModel(base, { store: memoryStore(), ...fast, retries: 1, idleTimeoutMs: 150 }).catch((e: Error) => e);
+    const options = { store: memoryStore(), ...fast, retries: 1, idleTimeoutMs: 150 };
+    const error = await downloadModel(base, options).catch((e: Error) => e);
     expect(error).toBeInstanceOf(ModelUrlError);
-    expect((error as Error).message).toMatch(new RegExp(`^${base}${name}: download failed after \\d+ attempts \\(the connection broke after 100 of \\d+ bytes \\(no data for 0.15 s \\(the server stalled\\)\\)\\)`));
+    const broke = 'the connection broke after 100 of \\d+ bytes \\(no data for 0.15 s \\(the server stalled\\)\\)';
+    const failed = `^${base}${name}: download failed after \\d+ attempts \\(${broke}\\)`;
+    expect((error as Error).message).toMatch(new RegExp(failed));
     // The first attempt made progress (100 bytes): the Range retries after it do not.
     expect(log.filter((l) => l.file === name).length).toBeGreaterThanOrEqual(2);
   });

@@ -261,7 +261,8 @@ async function fetchFile(ctx: Context, url: string, want: Want): Promise<Uint8Ar
     let abortAttempt: () => void;
     try {
       const headers: Record<string, string> = resumeFrom > 0 ? { Range: `bytes=${resumeFrom}-` } : {};
-      ({ response, abort: abortAttempt } = await fetchWithIdleTimeout(ctx.fetchImpl, url, { signal, headers }, ctx.idleMs));
+      const attempt = await fetchWithIdleTimeout(ctx.fetchImpl, url, { signal, headers }, ctx.idleMs);
+      ({ response, abort: abortAttempt } = attempt);
     } catch (error) {
       if (signal.aborted) throw abortError(signal);
       lastProblem = (error as Error).message || String(error);
@@ -316,13 +317,18 @@ async function fetchFile(ctx: Context, url: string, want: Want): Promise<Uint8Ar
     const announced = declaredLength(response);
     if (announced !== undefined && want.nbytes !== undefined && sink.length + announced > want.nbytes) {
       await discard(response);
-      throw new ModelFormatError(url, `size mismatch: the server announces ${sink.length + announced} bytes (Content-Length) but tensor-cache.json says ${want.nbytes}; the file does not belong to this tensor-cache.json (a newer upload?); download the whole model again`);
+      const detail =
+        `size mismatch: the server announces ${sink.length + announced} bytes (Content-Length) ` +
+        `but tensor-cache.json says ${want.nbytes}; the file does not belong to this tensor-cache.json ` +
+        '(a newer upload?); download the whole model again';
+      throw new ModelFormatError(url, detail);
     }
     if (announced !== undefined && want.limit !== undefined && announced > want.limit.maxBytes) {
       await discard(response);
       throw new ModelFormatError(url, overLimitDetail(announced, want.limit));
     }
-    if (want.nbytes === undefined && sink.length === 0 && announced !== undefined && announced > 0) ctx.onAnnounce(announced);
+    const unsized = want.nbytes === undefined && sink.length === 0;
+    if (unsized && announced !== undefined && announced > 0) ctx.onAnnounce(announced);
 
     const progressed = () => {
       const moved = sink.length > best;
@@ -344,7 +350,8 @@ async function fetchFile(ctx: Context, url: string, want: Want): Promise<Uint8Ar
           }
           if (want.limit !== undefined && sink.length + value.length > want.limit.maxBytes) {
             await reader.cancel().catch(() => undefined);
-            throw new ModelFormatError(url, `the server sends more than ${want.limit.maxBytes} bytes, the limit for ${want.limit.what}`);
+            const { maxBytes, what } = want.limit;
+            throw new ModelFormatError(url, `the server sends more than ${maxBytes} bytes, the limit for ${what}`);
           }
           sink.append(value);
           ctx.stats.bytesFetched += value.length;
@@ -385,6 +392,7 @@ async function fetchFile(ctx: Context, url: string, want: Want): Promise<Uint8Ar
 }
 
 const TOKENIZER = 'tokenizer.json';
+const TOKENIZER_NEED = 'this engine tokenizes with tokenizer.json';
 const CONFIG = 'mlc-chat-config.json';
 
 /** Downloads the model at `baseUrl` (a directory URL: `.../resolve/main/`) into `options.store`. */
@@ -533,7 +541,7 @@ export async function downloadModel(baseUrl: string, options: DownloadOptions): 
           nbytes: task.nbytes,
           md5: task.md5,
           limit: task.nbytes === undefined ? MODEL_FILE_LIMITS[TOKENIZER] : undefined,
-          what: task.file === TOKENIZER ? 'this engine tokenizes with tokenizer.json' : 'a weight shard listed in the tensor cache',
+          what: task.file === TOKENIZER ? TOKENIZER_NEED : 'a weight shard listed in the tensor cache',
         },
       );
       if (!bytes) throw new ModelUrlError(`${key}: not found`);

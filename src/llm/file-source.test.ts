@@ -33,12 +33,15 @@ describe('fileListSource', () => {
     let reads = 0;
     const files = picked('m').map((f) => ({ ...f, arrayBuffer: async () => (reads++, f.arrayBuffer()) }));
     // A sibling model picked along: its shard must not be reachable through "../".
-    files.push({ name: 'params_shard_0.bin', size: 4, webkitRelativePath: 'other/params_shard_0.bin', arrayBuffer: async () => (reads++, new ArrayBuffer(4)) });
+    const sibling = { name: 'params_shard_0.bin', size: 4, webkitRelativePath: 'other/params_shard_0.bin' };
+    files.push({ ...sibling, arrayBuffer: async () => (reads++, new ArrayBuffer(4)) });
     const source = fileListSource(files);
     for (const name of ['../other/params_shard_0.bin', 'other/params_shard_0.bin', '/params_shard_0.bin', '..']) {
       await expect(source.read(name), name).rejects.toThrow(/points outside the model's directory/);
     }
-    await expect(source.read('tokenizer.json', { maxBytes: 10, what: 'tokenizer.json' })).rejects.toThrow(/picked folder "m"\/tokenizer.json: \d+ bytes, over the limit of 10 for tokenizer.json/);
+    await expect(source.read('tokenizer.json', { maxBytes: 10, what: 'tokenizer.json' })).rejects.toThrow(
+      /picked folder "m"\/tokenizer.json: \d+ bytes, over the limit of 10 for tokenizer.json/,
+    );
     expect(reads).toBe(0);
   });
 

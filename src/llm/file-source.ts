@@ -71,7 +71,9 @@ export function fileListSource(files: ArrayLike<PickedFile> | Iterable<PickedFil
       if (!isContainedModelPath(file) || file.includes('/')) throw outsideModelError(source, file);
       const picked = byName.get(file);
       if (!picked) return undefined;
-      if (limit && picked.size > limit.maxBytes) throw new ModelFormatError(`${where}/${file}`, overLimitDetail(picked.size, limit));
+      if (limit && picked.size > limit.maxBytes) {
+        throw new ModelFormatError(`${where}/${file}`, overLimitDetail(picked.size, limit));
+      }
       try {
         return new Uint8Array(await picked.arrayBuffer());
       } catch (error) {

@@ -111,7 +111,9 @@ export function parseTensorCache(json: unknown, file = 'tensor-cache.json'): Ten
     // A dataPath such as "../other-model/x.bin", "/etc/passwd" or "https://elsewhere/x" would read outside
     // the model: the index names files inside it only.
     if (!isContainedModelPath(dataPath)) {
-      fail(`${where} "dataPath" ${JSON.stringify(dataPath.slice(0, 200))} is not a file name inside the model's directory (no "..", no absolute path or URL)`);
+      const shown = JSON.stringify(dataPath.slice(0, 200));
+      const inside = 'a file name inside the model\'s directory (no "..", no absolute path or URL)';
+      fail(`${where} "dataPath" ${shown} is not ${inside}`);
     }
     if (dataPaths.has(dataPath)) fail(`shard "${dataPath}" is listed twice`);
     dataPaths.add(dataPath);
@@ -188,7 +190,9 @@ export function checkFiniteTensors(shard: ShardRecord, bytes: Uint8Array, file =
   for (const t of shard.tensors) {
     const at = firstNonFinite(t, bytes);
     if (at >= 0) {
-      throw new ModelFormatError(file, `tensor "${t.name}" holds a non-finite value (NaN or infinity) at element ${at}; the weights are corrupt: download or convert the model again`);
+      const detail = `holds a non-finite value (NaN or infinity) at element ${at}`;
+      const what = 'the weights are corrupt: download or convert the model again';
+      throw new ModelFormatError(file, `tensor "${t.name}" ${detail}; ${what}`);
     }
   }
 }
@@ -198,12 +202,14 @@ function firstNonFinite(t: TensorRecord, bytes: Uint8Array): number {
   const half = isBf16Encoded(t) || t.dtype === 'bfloat16' ? 0x7f80 : t.dtype === 'float16' ? 0x7c00 : 0;
   if (half === 0 && t.dtype !== 'float32') return -1;
   const start = bytes.byteOffset + t.byteOffset;
+  // Views need aligned offsets: a tensor at an odd offset is copied first.
+  const copy = () => bytes.slice(t.byteOffset, t.byteOffset + t.nbytes).buffer;
   if (half !== 0) {
-    const words = start % 2 === 0 ? new Uint16Array(bytes.buffer, start, t.nbytes / 2) : new Uint16Array(bytes.slice(t.byteOffset, t.byteOffset + t.nbytes).buffer);
+    const words = start % 2 === 0 ? new Uint16Array(bytes.buffer, start, t.nbytes / 2) : new Uint16Array(copy());
     for (let i = 0; i < words.length; i++) if ((words[i] & half) === half) return i;
     return -1;
   }
-  const words = start % 4 === 0 ? new Uint32Array(bytes.buffer, start, t.nbytes / 4) : new Uint32Array(bytes.slice(t.byteOffset, t.byteOffset + t.nbytes).buffer);
+  const words = start % 4 === 0 ? new Uint32Array(bytes.buffer, start, t.nbytes / 4) : new Uint32Array(copy());
   for (let i = 0; i < words.length; i++) if ((words[i] & 0x7f800000) === 0x7f800000) return i;
   return -1;
 }

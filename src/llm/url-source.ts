@@ -68,7 +68,12 @@ export function urlSource(base: string, options: UrlSourceOptions = {}): ModelSo
       const url = urlInside(root, file);
       if (!url) throw outsideModelError(source, file);
       const tooLarge = (size: number | undefined) =>
-        new ModelFormatError(url, size === undefined ? `the server sends more than ${limit.maxBytes} bytes, the limit for ${limit.what}` : overLimitDetail(size, limit));
+        new ModelFormatError(
+          url,
+          size === undefined
+            ? `the server sends more than ${limit.maxBytes} bytes, the limit for ${limit.what}`
+            : overLimitDetail(size, limit),
+        );
       let lastError = '';
       let attempts = 0;
       for (let attempt = 0; attempt <= retries; attempt++) {
@@ -89,7 +94,9 @@ export function urlSource(base: string, options: UrlSourceOptions = {}): ModelSo
           lastError = error instanceof StalledError ? error.message : (error as Error).message;
         }
       }
-      throw new ModelUrlError(`${url}: download failed${attempts > 1 ? ` after ${attempts} attempts` : ''} (${lastError}); check the URL and your connection, then try again`);
+      const tries = attempts > 1 ? ` after ${attempts} attempts` : '';
+      const advice = 'check the URL and your connection, then try again';
+      throw new ModelUrlError(`${url}: download failed${tries} (${lastError}); ${advice}`);
     },
   };
   return source;

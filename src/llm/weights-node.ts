@@ -7,7 +7,14 @@ import { isContainedModelPath } from '../util/model-path';
 import { FileReadError, readFileBounded } from '../util/read-file-node';
 import { ModelFormatError } from './errors';
 import { LlmTokenizer } from './tokenizer';
-import { loadLlamaModel, outsideModelError, type LoadedModel, type LoadOptions, type ModelSource, type ReadLimit } from './weights';
+import {
+  loadLlamaModel,
+  outsideModelError,
+  type LoadedModel,
+  type LoadOptions,
+  type ModelSource,
+  type ReadLimit,
+} from './weights';
 
 /** Reads beyond any caller's limit are still capped (the largest shard a real model has is ~2 GB). */
 const UNLIMITED: ReadLimit = { maxBytes: 2 ** 31 - 1, what: 'a model file' };

@@ -122,14 +122,18 @@ describe('non-finite weights', () => {
       edited.records.find((r: any) => r.dataPath === shard.dataPath).md5sum = md5Hex(bytes);
       const files = withFile(shard.dataPath, bytes, withFile('tensor-cache.json', JSON.stringify(edited)));
       const error = await loadError(files);
-      expect(error.message).toBe(`m/${shard.dataPath}: tensor "${name}" holds a non-finite value (NaN or infinity) at element 3; the weights are corrupt: download or convert the model again`);
+      expect(error.message).toBe(
+        `m/${shard.dataPath}: tensor "${name}" holds a non-finite value (NaN or infinity) at element 3; ` +
+          'the weights are corrupt: download or convert the model again',
+      );
     }
   });
 
   it('reports a web page where mlc-chat-config.json or the index should be', async () => {
     const page = '<!DOCTYPE html>\n<html><head><title>Sign in</title></head><body>...</body></html>';
     for (const name of ['mlc-chat-config.json', 'tensor-cache.json']) {
-      expect((await loadError(withFile(name, page))).message).toMatch(new RegExp(`^m/${name}: is a web page \\(HTML\\), not JSON: the URL returned a page`));
+      const message = (await loadError(withFile(name, page))).message;
+      expect(message).toMatch(new RegExp(`^m/${name}: is a web page \\(HTML\\), not JSON: the URL returned a page`));
     }
   });
 });
@@ -170,11 +174,12 @@ describe('a model directory read without trusting it (Node)', () => {
 
   it('refuses a shard dataPath outside the model (../other-model, /etc/passwd, a URL) without opening it', async () => {
     modelDir('other');
-    for (const dataPath of ['../other/params_shard_0.bin', '../../../../etc/passwd', '/etc/passwd', 'https://elsewhere.example/x.bin', 'a/../../other/params_shard_0.bin']) {
+    const outside = ['../other/params_shard_0.bin', '../../../../etc/passwd', '/etc/passwd'];
+    for (const dataPath of [...outside, 'https://elsewhere.example/x.bin', 'a/../../other/params_shard_0.bin']) {
       const dir = modelDir('escape', (c) => (c.records[0].dataPath = dataPath));
       const error = await loadLlamaModelFromDir(dir).catch((e: unknown) => e);
       expect(error, dataPath).toBeInstanceOf(ModelFormatError);
-      expect((error as Error).message).toMatch(/records\[0\] "dataPath" .* is not a file name inside the model's directory/);
+      expect((error as Error).message).toMatch(/records\[0\] "dataPath" .* is not a file name inside the model's/);
       // Nothing about the target (its existence, its size) is in the message.
       expect((error as Error).message).not.toMatch(/bytes|missing|truncated/);
     }
@@ -184,20 +189,25 @@ describe('a model directory read without trusting it (Node)', () => {
     const dir = modelDir('special');
     rmSync(join(dir, 'mlc-chat-config.json'));
     symlinkSync('/dev/zero', join(dir, 'mlc-chat-config.json'));
-    await expect(loadLlamaModelFromDir(dir)).rejects.toThrow(`${join(dir, 'mlc-chat-config.json')}: is a device, not a regular file`);
+    const config = join(dir, 'mlc-chat-config.json');
+    await expect(loadLlamaModelFromDir(dir)).rejects.toThrow(`${config}: is a device, not a regular file`);
     rmSync(join(dir, 'mlc-chat-config.json'));
     execFileSync('mkfifo', [join(dir, 'mlc-chat-config.json')]);
-    await expect(loadLlamaModelFromDir(dir)).rejects.toThrow(`${join(dir, 'mlc-chat-config.json')}: is a FIFO (named pipe), not a regular file`);
+    await expect(loadLlamaModelFromDir(dir)).rejects.toThrow(`${config}: is a FIFO (named pipe), not a regular file`);
     rmSync(join(dir, 'mlc-chat-config.json'));
     mkdirSync(join(dir, 'mlc-chat-config.json'));
-    await expect(loadLlamaModelFromDir(dir)).rejects.toThrow(`${join(dir, 'mlc-chat-config.json')}: is a directory, not a regular file`);
+    await expect(loadLlamaModelFromDir(dir)).rejects.toThrow(`${config}: is a directory, not a regular file`);
 
     const big = modelDir('big');
     truncateSync(join(big, 'tokenizer.json'), 1 << 30); // sparse: 1 GiB that costs no disk
-    await expect(loadLlamaModelAndTokenizer(big)).rejects.toThrow(`${join(big, 'tokenizer.json')}: 1073741824 bytes, over the limit of 67108864 for tokenizer.json`);
+    await expect(loadLlamaModelAndTokenizer(big)).rejects.toThrow(
+      `${join(big, 'tokenizer.json')}: 1073741824 bytes, over the limit of 67108864 for tokenizer.json`,
+    );
     const shard = join(big, 'params_shard_0.bin');
     const nbytes = base.files.find((f) => f.name === 'params_shard_0.bin')!.bytes.length;
     truncateSync(shard, 5_000_000_000);
-    await expect(loadLlamaModelFromDir(big)).rejects.toThrow(`${shard}: 5000000000 bytes, over the limit of ${nbytes} for this weight shard`);
+    await expect(loadLlamaModelFromDir(big)).rejects.toThrow(
+      `${shard}: 5000000000 bytes, over the limit of ${nbytes} for this weight shard`,
+    );
   });
 });

@@ -10,7 +10,15 @@
 import { parseLlamaConfigText, quantizationInfo, type LlamaConfig } from './config';
 import { ModelFormatError } from './errors';
 import { dequantizeQ4 } from './quant';
-import { checkFiniteTensors, checkLlamaTensors, checkShardBytes, decodeFloatTensor, decodeU32Tensor, parseTensorCacheText, type TensorCache } from './tensor-cache';
+import {
+  checkFiniteTensors,
+  checkLlamaTensors,
+  checkShardBytes,
+  decodeFloatTensor,
+  decodeU32Tensor,
+  parseTensorCacheText,
+  type TensorCache,
+} from './tensor-cache';
 
 /**
  * The most bytes a read may return, and what the file is (for the message). Sources check it before reading
@@ -40,7 +48,9 @@ const MiB = 1024 * 1024;
  * ~1 MB), tokenizer.json 2-17 MB (Llama 3: 9 MB). A larger file is not what it claims to be; reading it
  * whole (a 1 GB tokenizer.json) would exhaust memory before any parser could say so.
  */
-export const MODEL_FILE_LIMITS: Readonly<Record<'mlc-chat-config.json' | 'tensor-cache.json' | 'ndarray-cache.json' | 'tokenizer.json', ReadLimit>> = {
+type SmallModelFile = 'mlc-chat-config.json' | 'tensor-cache.json' | 'ndarray-cache.json' | 'tokenizer.json';
+
+export const MODEL_FILE_LIMITS: Readonly<Record<SmallModelFile, ReadLimit>> = {
   'mlc-chat-config.json': { maxBytes: 1 * MiB, what: 'mlc-chat-config.json (a few KB in any MLC model)' },
   'tensor-cache.json': { maxBytes: 64 * MiB, what: 'the tensor index' },
   'ndarray-cache.json': { maxBytes: 64 * MiB, what: 'the tensor index' },
@@ -49,7 +59,8 @@ export const MODEL_FILE_LIMITS: Readonly<Record<'mlc-chat-config.json' | 'tensor
 
 /** A shard may hold exactly the bytes its index says: more is refused before it is read. */
 export function shardLimit(nbytes: number): ReadLimit {
-  return { maxBytes: nbytes, what: `this weight shard (tensor-cache.json says ${nbytes} bytes; the file belongs to another model?)` };
+  const what = `this weight shard (tensor-cache.json says ${nbytes} bytes; the file belongs to another model?)`;
+  return { maxBytes: nbytes, what };
 }
 
 /** The message of a file over its limit (sources use it so every source says the same). */
@@ -58,14 +69,18 @@ export function overLimitDetail(size: number, limit: ReadLimit): string {
 }
 
 /** Reads a model file through any source, bounded by `limit` (checked again here, whatever the source did). */
-export async function readModelFile(source: ModelSource, file: string, limit: ReadLimit): Promise<Uint8Array | undefined> {
+export async function readModelFile(source: ModelSource, file: string, limit: ReadLimit) {
   const bytes = await source.read(file, limit);
-  if (bytes && bytes.length > limit.maxBytes) throw new ModelFormatError(source.describe(file), overLimitDetail(bytes.length, limit));
+  if (bytes && bytes.length > limit.maxBytes) {
+    throw new ModelFormatError(source.describe(file), overLimitDetail(bytes.length, limit));
+  }
   return bytes;
 }
 
 export function outsideModelError(source: Pick<ModelSource, 'describe'>, file: string): ModelFormatError {
-  return new ModelFormatError(source.describe(''), `the file name ${JSON.stringify(file)} points outside the model's directory; the model's index is not valid (refused, nothing was read)`);
+  const detail = `the file name ${JSON.stringify(file)} points outside the model's directory`;
+  const refused = "the model's index is not valid (refused, nothing was read)";
+  return new ModelFormatError(source.describe(''), `${detail}; ${refused}`);
 }
 
 /** Files held in memory (make-model's output, tests, files fetched by the app), by name. */
@@ -130,7 +145,8 @@ async function requireFile(source: ModelSource, file: string, what: string, limi
 /** Reads the config and the tensor index, whichever name the index has. */
 export async function readModelIndex(source: ModelSource): Promise<{ config: LlamaConfig; cache: TensorCache; cacheFile: string }> {
   const configFile = 'mlc-chat-config.json';
-  const configBytes = await requireFile(source, configFile, "the model's architecture and quantization", MODEL_FILE_LIMITS[configFile]);
+  const what = "the model's architecture and quantization";
+  const configBytes = await requireFile(source, configFile, what, MODEL_FILE_LIMITS[configFile]);
   const config = parseLlamaConfigText(decoder.decode(configBytes), source.describe(configFile));
   let cacheFile: 'tensor-cache.json' | 'ndarray-cache.json' = 'tensor-cache.json';
   let cacheBytes = await readModelFile(source, cacheFile, MODEL_FILE_LIMITS[cacheFile]);
@@ -148,7 +164,8 @@ export async function readModelIndex(source: ModelSource): Promise<{ config: Lla
 export async function readShards(source: ModelSource, cache: TensorCache, options: LoadOptions = {}): Promise<Map<string, Uint8Array>> {
   const shards = new Map<string, Uint8Array>();
   for (const shard of cache.shards) {
-    const bytes = await requireFile(source, shard.dataPath, 'a weight shard listed in the tensor cache', shardLimit(shard.nbytes));
+    const what = 'a weight shard listed in the tensor cache';
+    const bytes = await requireFile(source, shard.dataPath, what, shardLimit(shard.nbytes));
     checkShardBytes(shard, bytes, source.describe(shard.dataPath), options.verifyMd5 ?? true);
     checkFiniteTensors(shard, bytes, source.describe(shard.dataPath));
     shards.set(shard.dataPath, bytes);

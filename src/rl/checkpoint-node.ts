@@ -78,7 +78,8 @@ function deserializeBounded(bytes: Uint8Array, heapMb: number): Promise<unknown>
     worker.once('error', (error: Error & { code?: string }) => {
       if (settled) return;
       settled = true;
-      reject(new Error(error.code === 'ERR_WORKER_OUT_OF_MEMORY' ? `it describes more objects than ${heapMb} MiB hold` : error.message));
+      const outOfMemory = error.code === 'ERR_WORKER_OUT_OF_MEMORY';
+      reject(new Error(outOfMemory ? `it describes more objects than ${heapMb} MiB hold` : error.message));
     });
     worker.once('exit', (code) => {
       if (!settled) reject(new Error(`the reader stopped (exit code ${code})`));
@@ -101,7 +102,8 @@ export async function loadCheckpoint(dir: string, options: { heapMb?: number } =
   try {
     value = await deserializeBounded(bytes, options.heapMb ?? DESERIALIZE_HEAP_MB);
   } catch (error) {
-    throw new CheckpointError(`${path}: unreadable (not a checkpoint, or damaged: ${(error as Error).message.split('\n')[0].slice(0, 200)})`);
+    const reason = (error as Error).message.split('\n')[0].slice(0, 200);
+    throw new CheckpointError(`${path}: unreadable (not a checkpoint, or damaged: ${reason})`);
   }
   return checkCheckpoint(value, path);
 }

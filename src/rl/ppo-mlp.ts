@@ -394,7 +394,8 @@ export class PpoMlpTrainer {
     if (state.version !== 1) throw new CheckpointError(`unsupported PPO-MLP state version ${String(state.version)}`);
     if (!sameConfig(state.config, this.config)) throw new Error('the saved run has a different config: build the trainer with state.config');
     // Every array is compared with this trainer's own before any of it is restored.
-    checkStateShape(this.getState(), state, 'state', { skip: (path) => path === 'state.config' || /^state\.envs\.envs\[\d+\]\.data$/.test(path) });
+    const skip = (path: string) => path === 'state.config' || /^state\.envs\.envs\[\d+\]\.data$/.test(path);
+    checkStateShape(this.getState(), state, 'state', { skip });
     this.vec.setState(state.envs);
     this.actor.setParams(state.actor);
     this.critic.setParams(state.critic);

@@ -78,7 +78,9 @@ export class VecEnv {
 
   /** Restores every env, or none: a snapshot that does not restore (and observe) puts the others back. */
   setState(state: VecEnvState): void {
-    if (state.envs.length !== this.envs.length) throw new CheckpointError(`state has ${state.envs.length} envs, this VecEnv ${this.envs.length}`);
+    if (state.envs.length !== this.envs.length) {
+      throw new CheckpointError(`state has ${state.envs.length} envs, this VecEnv ${this.envs.length}`);
+    }
     const before = this.envs.map((e) => e.snapshot());
     let i = 0;
     try {
@@ -88,7 +90,9 @@ export class VecEnv {
       }
     } catch (error) {
       this.envs.forEach((e, j) => e.restore(before[j]));
-      throw new CheckpointError(`state.envs.envs[${i}]: not a valid ${this.envs[i].taskId} environment state (${(error as Error).message})`);
+      const reason = (error as Error).message;
+      const task = this.envs[i].taskId;
+      throw new CheckpointError(`state.envs.envs[${i}]: not a valid ${task} environment state (${reason})`);
     }
     state.lengths.forEach((v, i) => (this.lengths[i] = v));
     state.primitiveSteps.forEach((v, i) => (this.primitive[i] = v));

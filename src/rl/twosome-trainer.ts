@@ -450,8 +450,9 @@ export class TwosomeTrainer {
     if (!sameConfig(state.config, this.config)) throw new Error('the saved run has a different config: build the trainer with state.config');
     // Everything model-sized is compared with this trainer's own state before any of it is restored.
     checkStateShape(await this.getState(), state, 'state', {
-      skip: (path) => path === 'state.config' || path === 'state.options' || path === 'state.metrics' || /^state\.envs\.envs\[\d+\]\.data$/.test(path),
-      exact: (path) => /^state\.actor\.adapter\.(config|scale)|^state\.actor\.adapter\.modules\[\d+\]\.(layer|slice)|^state\.critic\.sizes/.test(path),
+      skip: (path) => /^state\.(config|options|metrics|envs\.envs\[\d+\]\.data)$/.test(path),
+      exact: (path) =>
+        /^state\.actor\.adapter\.(config|scale|modules\[\d+\]\.(layer|slice))|^state\.critic\.sizes/.test(path),
     });
     this.vec.setState(state.envs);
     await this.actor.setState(state.actor);

@@ -24,8 +24,21 @@ import { bytesToFloat32, decodeUtf8, encodeUtf8, float32ToBytes, halfBytesToFloa
 import { AdapterFormatError, quote } from './errors';
 import { hasKey, isJsonObject, JsonParseError, parseJsonStrict, type JsonObject, type JsonValue } from './json';
 import { DEFAULT_LIMITS, limitsWith, type AdapterLimits } from './limits';
-import { decodePeftAdapter, encodePeftAdapter, parsePeftConfig, PEFT_CONFIG_FILE, PEFT_WEIGHTS_FILE, type PeftWeightsDtype } from './peft';
-import { parseSafetensorsHeader, readSafetensors, readSafetensorsHeaderLength, tensorData, writeSafetensors } from './safetensors';
+import {
+  decodePeftAdapter,
+  encodePeftAdapter,
+  parsePeftConfig,
+  PEFT_CONFIG_FILE,
+  PEFT_WEIGHTS_FILE,
+  type PeftWeightsDtype,
+} from './peft';
+import {
+  parseSafetensorsHeader,
+  readSafetensors,
+  readSafetensorsHeaderLength,
+  tensorData,
+  writeSafetensors,
+} from './safetensors';
 import { openZip, writeZip, type ZipArchive } from './zip';
 
 export const BUNDLE_FORMAT = 'twosome-bundle';
@@ -165,7 +178,9 @@ function parseJsonEntry(bytes: Uint8Array, file: string, maxDepth: number): Json
 
 /** Reads and validates critic.safetensors of the given sizes (see encodeCritic). */
 export function decodeCritic(bytes: Uint8Array, sizes: number[], file: string, lim: AdapterLimits = DEFAULT_LIMITS): CriticWeights {
-  if (bytes.length > lim.maxCriticBytes) throw new AdapterFormatError(file, `${bytes.length} bytes, over the limit of ${lim.maxCriticBytes} for a critic`);
+  if (bytes.length > lim.maxCriticBytes) {
+    throw new AdapterFormatError(file, `${bytes.length} bytes, over the limit of ${lim.maxCriticBytes} for a critic`);
+  }
   const st = readSafetensors(bytes, file, { maxHeaderBytes: lim.maxHeaderBytes, maxTensors: 64 });
   const expected = sizes.length - 1;
   const names = st.header.tensors.map((t) => t.name);
@@ -202,7 +217,8 @@ function checkWeightsHeader(archive: ZipArchive, r: number, file: string, lim: A
     const [rows, cols] = t.shape;
     const rankFits = t.name.includes('lora_A') ? rows === r : cols === r;
     if (t.shape.length !== 2 || !rankFits || rows > lim.maxDim || cols > lim.maxDim) {
-      throw new AdapterFormatError(file, `tensor ${quote(t.name)} has shape ${quote(t.shape)}, not a LoRA matrix of r = ${r} (adapter_config.json) within ${lim.maxDim} rows and columns`);
+      const lora = `a LoRA matrix of r = ${r} (adapter_config.json) within ${lim.maxDim} rows and columns`;
+      throw new AdapterFormatError(file, `tensor ${quote(t.name)} has shape ${quote(t.shape)}, not ${lora}`);
     }
   }
 }
@@ -213,13 +229,17 @@ function decodeMetrics(bytes: Uint8Array, mfile: string, lim: AdapterLimits): Js
   if (text === undefined) throw new AdapterFormatError(mfile, 'not valid UTF-8 text');
   const lines = text.split('\n');
   if (lines[lines.length - 1] === '') lines.pop();
-  if (lines.length > lim.maxMetricsLines) throw new AdapterFormatError(mfile, `${lines.length} lines, over the limit of ${lim.maxMetricsLines}`);
+  if (lines.length > lim.maxMetricsLines) {
+    throw new AdapterFormatError(mfile, `${lines.length} lines, over the limit of ${lim.maxMetricsLines}`);
+  }
   lines.forEach((line, i) => {
     let v: JsonValue;
     try {
       v = parseJsonStrict(line.endsWith('\r') ? line.slice(0, -1) : line, { maxDepth: 8, maxStringLength: 4096 });
     } catch (error) {
-      if (error instanceof JsonParseError) throw new AdapterFormatError(mfile, `line ${i + 1} is not valid JSON (${error.message})`);
+      if (error instanceof JsonParseError) {
+        throw new AdapterFormatError(mfile, `line ${i + 1} is not valid JSON (${error.message})`);
+      }
       throw error;
     }
     if (!isJsonObject(v)) throw new AdapterFormatError(mfile, `line ${i + 1} must be a JSON object`);
@@ -261,7 +281,11 @@ export function decodeBundle(bytes: Uint8Array, options: BundleDecodeOptions = {
   });
   const at = (name: string) => `${file}:${name}`;
   for (const name of [PEFT_CONFIG_FILE, PEFT_WEIGHTS_FILE, BUNDLE_MANIFEST_FILE]) {
-    if (!archive.sizes.has(name)) throw new AdapterFormatError(file, `missing ${name}: a bundle holds ${PEFT_CONFIG_FILE}, ${PEFT_WEIGHTS_FILE} and ${BUNDLE_MANIFEST_FILE} (for a PEFT directory use \`twosome adapter import\`)`);
+    if (!archive.sizes.has(name)) {
+      const holds = `a bundle holds ${PEFT_CONFIG_FILE}, ${PEFT_WEIGHTS_FILE} and ${BUNDLE_MANIFEST_FILE}`;
+      const hint = '(for a PEFT directory use `twosome adapter import`)';
+      throw new AdapterFormatError(file, `missing ${name}: ${holds} ${hint}`);
+    }
   }
 
   // twosome.json
@@ -299,25 +323,34 @@ export function decodeBundle(bytes: Uint8Array, options: BundleDecodeOptions = {
     }
     criticSizes = sizes as number[];
   }
-  if (criticSizes && !archive.sizes.has(BUNDLE_CRITIC_FILE)) fail(`"critic" is set but ${BUNDLE_CRITIC_FILE} is missing`);
-  if (!criticSizes && archive.sizes.has(BUNDLE_CRITIC_FILE)) fail(`${BUNDLE_CRITIC_FILE} is present but "critic" is null`);
+  const hasCritic = archive.sizes.has(BUNDLE_CRITIC_FILE);
+  if (criticSizes && !hasCritic) fail(`"critic" is set but ${BUNDLE_CRITIC_FILE} is missing`);
+  if (!criticSizes && hasCritic) fail(`${BUNDLE_CRITIC_FILE} is present but "critic" is null`);
   if (criticSizes) {
     const declared = archive.sizes.get(BUNDLE_CRITIC_FILE)!;
     const bound = criticBytesBound(criticSizes, lim.maxHeaderBytes);
     if (declared < bound.min || declared > bound.max) {
-      throw new AdapterFormatError(at(BUNDLE_CRITIC_FILE), `declares ${declared} bytes, but a critic of sizes ${quote(criticSizes)} takes ${bound.min} to ${bound.max}: the bundle is corrupt`);
+      const takes = `a critic of sizes ${quote(criticSizes)} takes ${bound.min} to ${bound.max}`;
+      const detail = `declares ${declared} bytes, but ${takes}: the bundle is corrupt`;
+      throw new AdapterFormatError(at(BUNDLE_CRITIC_FILE), detail);
     }
   }
 
   // PEFT files: the config, then the weights' header against it, before the weights themselves.
   const configBytes = archive.read(PEFT_CONFIG_FILE);
   const peftConfig = parsePeftConfig(configBytes, at(PEFT_CONFIG_FILE), options.limits);
-  if ((baseModel ?? null) !== peftConfig.baseModel) fail(`"baseModel" ${quote(baseModel)} differs from base_model_name_or_path ${quote(peftConfig.baseModel)} in ${PEFT_CONFIG_FILE}: the bundle was altered`);
+  if ((baseModel ?? null) !== peftConfig.baseModel) {
+    const differs = `differs from base_model_name_or_path ${quote(peftConfig.baseModel)} in ${PEFT_CONFIG_FILE}`;
+    fail(`"baseModel" ${quote(baseModel)} ${differs}: the bundle was altered`);
+  }
   checkWeightsHeader(archive, peftConfig.r, at(PEFT_WEIGHTS_FILE), lim);
 
   // metrics.jsonl (within its cap) and the critic, then the largest entry.
-  const metrics = archive.sizes.has(BUNDLE_METRICS_FILE) ? decodeMetrics(archive.read(BUNDLE_METRICS_FILE), at(BUNDLE_METRICS_FILE), lim) : [];
-  const critic = criticSizes ? decodeCritic(archive.read(BUNDLE_CRITIC_FILE), criticSizes, at(BUNDLE_CRITIC_FILE), lim) : null;
+  const hasMetrics = archive.sizes.has(BUNDLE_METRICS_FILE);
+  const metrics = hasMetrics ? decodeMetrics(archive.read(BUNDLE_METRICS_FILE), at(BUNDLE_METRICS_FILE), lim) : [];
+  const critic = criticSizes
+    ? decodeCritic(archive.read(BUNDLE_CRITIC_FILE), criticSizes, at(BUNDLE_CRITIC_FILE), lim)
+    : null;
   const peft = decodePeftAdapter(
     { config: configBytes, weights: archive.read(PEFT_WEIGHTS_FILE) },
     { limits: options.limits, configFile: at(PEFT_CONFIG_FILE), weightsFile: at(PEFT_WEIGHTS_FILE) },

@@ -60,7 +60,9 @@ export function inflateRawPrefix(data: Uint8Array, n: number): Uint8Array | stri
   });
   try {
     if (data.length === 0) inflater.push(data, true);
-    for (let i = 0; i < data.length && at < n; i += CHUNK) inflater.push(data.subarray(i, i + CHUNK), i + CHUNK >= data.length);
+    for (let i = 0; i < data.length && at < n; i += CHUNK) {
+      inflater.push(data.subarray(i, i + CHUNK), i + CHUNK >= data.length);
+    }
   } catch (error) {
     if (error !== stop) return `compressed data is corrupt (${error instanceof Error ? error.message : String(error)})`;
   }

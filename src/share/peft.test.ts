@@ -164,7 +164,9 @@ describe('PEFT round trip', () => {
 
   it('says a web page is a web page (an adapter URL that returned a login or error page)', () => {
     const page = '\n  <html lang="en"><head><title>Hugging Face – Sign in</title></head></html>';
-    expect(() => parsePeftConfig(page, 'https://h/x/adapter_config.json')).toThrow(/^https:\/\/h\/x\/adapter_config.json: is a web page \(HTML\), not JSON/);
+    expect(() => parsePeftConfig(page, 'https://h/x/adapter_config.json')).toThrow(
+      /^https:\/\/h\/x\/adapter_config.json: is a web page \(HTML\), not JSON/,
+    );
     expect(() => parsePeftConfig('{"r": ', 'adapter_config.json')).toThrow(/adapter_config.json: not valid JSON/);
   });
 

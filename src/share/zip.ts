@@ -251,7 +251,9 @@ export function openZip(bytes: Uint8Array, file: string, limits: ZipReadLimits):
         if (typeof inflated === 'string') return fail(`entry ${quote(e.name)}: ${inflated}`);
         data = inflated;
       }
-      if (crc32(data) !== e.crc) fail(`entry ${quote(e.name)} fails its CRC-32 check: the archive is corrupt; re-download it`);
+      if (crc32(data) !== e.crc) {
+        fail(`entry ${quote(e.name)} fails its CRC-32 check: the archive is corrupt; re-download it`);
+      }
       return data;
     },
     readPrefix(name, n) {

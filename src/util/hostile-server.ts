@@ -33,7 +33,9 @@ export interface HostileServer {
   close(): Promise<void>;
 }
 
-export async function startHostileServer(route: (path: string, req: IncomingMessage) => HostileRoute | undefined): Promise<HostileServer> {
+export async function startHostileServer(
+  route: (path: string, req: IncomingMessage) => HostileRoute | undefined,
+): Promise<HostileServer> {
   const requests: string[] = [];
   const sockets = new Set<Socket>();
   let sent = 0;

@@ -22,7 +22,8 @@ function formatSeconds(ms: number): string {
  * sends nothing for this long has stalled. TWOSOME_IDLE_TIMEOUT_S overrides it (Node).
  */
 export function defaultIdleTimeoutMs(): number {
-  const env = (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env?.TWOSOME_IDLE_TIMEOUT_S;
+  const node = globalThis as { process?: { env?: Record<string, string | undefined> } };
+  const env = node.process?.env?.TWOSOME_IDLE_TIMEOUT_S;
   const seconds = env === undefined ? NaN : Number(env);
   return Number.isFinite(seconds) && seconds > 0 ? seconds * 1000 : 30_000;
 }

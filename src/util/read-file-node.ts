@@ -55,17 +55,23 @@ function kindOf(st: Stats): string {
 }
 
 /** Throws unless `st` is a regular file of at most maxBytes. */
-export function checkRegularFile(path: string, st: Stats, options: Pick<BoundedReadOptions, 'maxBytes' | 'what'>): void {
-  if (!st.isFile()) throw new FileReadError(path, `is ${kindOf(st)}, not a regular file; give the file itself (${options.what})`);
+export function checkRegularFile(path: string, st: Stats, options: Pick<BoundedReadOptions, 'maxBytes' | 'what'>) {
+  if (!st.isFile()) {
+    throw new FileReadError(path, `is ${kindOf(st)}, not a regular file; give the file itself (${options.what})`);
+  }
   if (st.size > options.maxBytes) {
-    throw new FileReadError(path, `${st.size} bytes, over the limit of ${options.maxBytes} for ${options.what}; is it the right file?`);
+    const detail = `${st.size} bytes, over the limit of ${options.maxBytes} for ${options.what}; is it the right file?`;
+    throw new FileReadError(path, detail);
   }
 }
 
 const OPEN_FLAGS = constants.O_RDONLY | (constants.O_NONBLOCK ?? 0);
 
 /** The file's bytes, after the checks above; undefined when it is missing and `missingOk`. */
-export function readFileBoundedSync(path: string, options: BoundedReadOptions & { missingOk: true }): Uint8Array | undefined;
+export function readFileBoundedSync(
+  path: string,
+  options: BoundedReadOptions & { missingOk: true },
+): Uint8Array | undefined;
 export function readFileBoundedSync(path: string, options: BoundedReadOptions): Uint8Array;
 export function readFileBoundedSync(path: string, options: BoundedReadOptions): Uint8Array | undefined {
   let st: Stats;
@@ -94,7 +100,9 @@ export function readFileBoundedSync(path: string, options: BoundedReadOptions): 
       at += n;
     }
     // One byte more would mean the file grew since the stat: what was read is not the whole file.
-    if (at !== size || readSync(fd, new Uint8Array(1), 0, 1, size) !== 0) throw new FileReadError(path, 'changed while being read; try again');
+    if (at !== size || readSync(fd, new Uint8Array(1), 0, 1, size) !== 0) {
+      throw new FileReadError(path, 'changed while being read; try again');
+    }
     return out;
   } catch (error) {
     if (error instanceof FileReadError) throw error;
@@ -105,7 +113,10 @@ export function readFileBoundedSync(path: string, options: BoundedReadOptions): 
 }
 
 /** The asynchronous twin of readFileBoundedSync. */
-export async function readFileBounded(path: string, options: BoundedReadOptions & { missingOk: true }): Promise<Uint8Array | undefined>;
+export async function readFileBounded(
+  path: string,
+  options: BoundedReadOptions & { missingOk: true },
+): Promise<Uint8Array | undefined>;
 export async function readFileBounded(path: string, options: BoundedReadOptions): Promise<Uint8Array>;
 export async function readFileBounded(path: string, options: BoundedReadOptions): Promise<Uint8Array | undefined> {
   let st: Stats;
