@@ -52,6 +52,8 @@ usage:
       (--vocab pads the vocabulary to a real model's size; --init fast draws a 7B model in seconds, for benchmarks)
 
 Every command takes --help: its usage and one line per option.
+Environment: TWOSOME_IDLE_TIMEOUT_S (default 30) gives up on a server that sends nothing for that long (after
+retries); TWOSOME_DEBUG=1 prints stack traces.
 
 Tasks: tomato-salad, tomato-lettuce-salad, food-preparation, entertainment,
        cheese, hamburger, apple-pie, pizza, washing-plate, laundry`;
