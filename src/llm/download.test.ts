@@ -255,6 +255,20 @@ describe('downloadModel', () => {
     await expect(downloadModel(base, { store: memoryStore(), ...fast })).rejects.toThrow(`${base}${name}: size mismatch: the server sends more than the ${files.get(name)!.length} bytes tensor-cache.json says`);
   });
 
+  it('leaves no listener behind on the download\'s signal per request (no MaxListenersExceededWarning)', async () => {
+    expect(shardNames.length + 3).toBeGreaterThan(10); // more requests than the default listener limit
+    const warnings: string[] = [];
+    const onWarning = (w: Error) => warnings.push(w.name);
+    process.on('warning', onWarning);
+    try {
+      await downloadModel(tagged('listeners'), { store: memoryStore(), ...fast, parallel: 2 });
+      await new Promise((r) => setTimeout(r, 10)); // warnings are emitted on the next tick
+    } finally {
+      process.off('warning', onWarning);
+    }
+    expect(warnings).not.toContain('MaxListenersExceededWarning');
+  });
+
   it('refuses a shard whose Content-Length disagrees with the index before reading its body', async () => {
     const name = shardNames[0];
     behaviour.lieLength.set(name, 5_000_000_000);

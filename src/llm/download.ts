@@ -229,6 +229,21 @@ async function discard(response: Response): Promise<void> {
  * when `want.optional`.
  */
 async function fetchFile(ctx: Context, url: string, want: Want): Promise<Uint8Array | undefined> {
+  // Each attempt's request stays attached to the download's signal until the next attempt or the end.
+  const current = { release: () => {} };
+  try {
+    return await fetchFileAttempts(ctx, url, want, current);
+  } finally {
+    current.release();
+  }
+}
+
+async function fetchFileAttempts(
+  ctx: Context,
+  url: string,
+  want: Want,
+  current: { release(): void },
+): Promise<Uint8Array | undefined> {
   const sink = new Sink(want.nbytes);
   const { signal } = ctx;
   let failures = 0;
@@ -257,12 +272,14 @@ async function fetchFile(ctx: Context, url: string, want: Want): Promise<Uint8Ar
     if (attempts > 0) await sleep(failures > 0 ? ctx.backoffMs * 2 ** Math.min(failures - 1, 5) : ctx.backoffMs / 4, signal);
     attempts++;
     const resumeFrom = sink.length;
+    current.release();
     let response: Response;
     let abortAttempt: () => void;
     try {
       const headers: Record<string, string> = resumeFrom > 0 ? { Range: `bytes=${resumeFrom}-` } : {};
       const attempt = await fetchWithIdleTimeout(ctx.fetchImpl, url, { signal, headers }, ctx.idleMs);
       ({ response, abort: abortAttempt } = attempt);
+      current.release = attempt.release;
     } catch (error) {
       if (signal.aborted) throw abortError(signal);
       lastProblem = (error as Error).message || String(error);

@@ -80,13 +80,18 @@ export function urlSource(base: string, options: UrlSourceOptions = {}): ModelSo
         attempts++;
         if (attempt > 0) await new Promise((r) => setTimeout(r, backoffMs * 2 ** (attempt - 1)));
         try {
-          const { response, abort } = await fetchWithIdleTimeout(doFetch, url, {}, idleMs);
-          if (response.status === 404) {
+          const { response, abort, release } = await fetchWithIdleTimeout(doFetch, url, {}, idleMs);
+          try {
+            if (response.status === 404) {
+              await response.body?.cancel().catch(() => undefined);
+              return undefined;
+            }
+            const body = { maxBytes: limit.maxBytes, idleMs, abort, tooLarge };
+            if (response.ok) return await readBodyCapped(response, body);
             await response.body?.cancel().catch(() => undefined);
-            return undefined;
+          } finally {
+            release();
           }
-          if (response.ok) return await readBodyCapped(response, { maxBytes: limit.maxBytes, idleMs, abort, tooLarge });
-          await response.body?.cancel().catch(() => undefined);
           lastError = `HTTP ${response.status}`;
           if (response.status < 500 && response.status !== 429) break; // a client error will not heal by retrying
         } catch (error) {

@@ -49,30 +49,41 @@ export function beforeStall<T>(promise: Promise<T>, idleMs: number, onStall: () 
   });
 }
 
+/** A response whose request can still be aborted (a stalled body), and must be released when read. */
+export interface TimedResponse {
+  response: Response;
+  /** Aborts the request, body included (on a stall). */
+  abort: () => void;
+  /** Detaches the request from the caller's signal: call it once the body is read or given up. */
+  release: () => void;
+}
+
 /**
  * fetch(url) whose wait for the response headers is bounded by idleMs; `signal` (the caller's cancel) still
- * applies. The returned controller aborts the body as well, for readBodyCapped to stop a stalled stream.
+ * applies, to the body as well, until release().
  */
 export async function fetchWithIdleTimeout(
   fetchImpl: typeof fetch,
   url: string,
   init: RequestInit & { signal?: AbortSignal },
   idleMs: number,
-): Promise<{ response: Response; abort: () => void }> {
+): Promise<TimedResponse> {
   const controller = new AbortController();
   const outer = init.signal;
   const onOuterAbort = () => controller.abort(outer?.reason);
   if (outer?.aborted) controller.abort(outer.reason);
+  // One listener per request on a signal shared by a whole download: removed when the request is done.
   outer?.addEventListener('abort', onOuterAbort, { once: true });
+  const release = () => outer?.removeEventListener('abort', onOuterAbort);
   const abort = () => {
-    outer?.removeEventListener('abort', onOuterAbort);
+    release();
     controller.abort(new StalledError(idleMs));
   };
   try {
     const response = await beforeStall(fetchImpl(url, { ...init, signal: controller.signal }), idleMs, abort);
-    return { response, abort };
+    return { response, abort, release };
   } catch (error) {
-    outer?.removeEventListener('abort', onOuterAbort);
+    release();
     throw error;
   }
 }
