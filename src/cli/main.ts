@@ -4,8 +4,10 @@
  */
 import { benchEnvCommand } from './bench-env';
 import { envPlay } from './env-play';
-import { UsageError } from './errors';
+import { wantsHelp } from './args';
+import { HelpRequest, UsageError } from './errors';
 import { describeError } from '../util/errors';
+import { terminalSafe } from '../util/terminal-text';
 
 const HELP = `twosome: TWOSOME (LLM agents trained by PPO with LoRA) on WebGPU, from the command line
 
@@ -53,6 +55,10 @@ usage:
       write a random-initialized Llama model in MLC layout with a tokenizer covering the tasks' words
       (--vocab pads the vocabulary to a real model's size; --init fast draws a 7B model in seconds, for benchmarks)
 
+Every command takes --help: its usage and one line per option.
+Environment: TWOSOME_IDLE_TIMEOUT_S (default 30) gives up on a server that sends nothing for that long (after
+retries); TWOSOME_DEBUG=1 prints stack traces.
+
 Tasks: tomato-salad, tomato-lettuce-salad, food-preparation, entertainment,
        cheese, hamburger, apple-pie, pizza, washing-plate, laundry`;
 
@@ -81,7 +87,20 @@ const COMMANDS: Record<string, Record<string, () => Promise<Command>> | (() => P
 };
 
 /** Errors that come from what the user gave (a flag, a file, a model, a URL): one line, exit code 2. */
-const USER_ERRORS = new Set(['UsageError', 'AdapterFormatError', 'ShareLinkError', 'ModelFormatError', 'TokenizerError', 'ModelUrlError', 'WebGpuUnavailableError', 'InvalidActionError', 'UnknownTaskError', 'ConfigError']);
+const USER_ERRORS = new Set([
+  'UsageError',
+  'AdapterFormatError',
+  'ShareLinkError',
+  'ModelFormatError',
+  'TokenizerError',
+  'ModelUrlError',
+  'WebGpuUnavailableError',
+  'InvalidActionError',
+  'UnknownTaskError',
+  'ConfigError',
+  'FileReadError',
+  'CheckpointError',
+]);
 // A malformed benchmark file, or a question too long for the model (twosome nlp-eval, src/nlp-eval).
 USER_ERRORS.add('BenchDataError').add('RequestTokenError');
 
@@ -96,16 +115,25 @@ export async function main(argv: string[]): Promise<number> {
     if (!entry) throw new UsageError(`unknown command "${group}"; run \`twosome help\``);
     if (typeof entry === 'function') return await (await entry())(argv.slice(1));
     const command = sub ? entry[sub] : undefined;
+    if (!command && sub !== undefined && wantsHelp([sub])) {
+      const usage = `usage: twosome ${group} ${Object.keys(entry).join('|')} ...`;
+      throw new HelpRequest(`${usage}\n\n\`twosome ${group} SUBCOMMAND --help\` lists its options`);
+    }
     if (!command) throw new UsageError(`usage: twosome ${group} ${Object.keys(entry).join('|')} ...; run \`twosome help\``);
     return await (await command())(rest);
   } catch (error) {
+    if (error instanceof HelpRequest) {
+      process.stdout.write(`${error.text}\n`);
+      return 0;
+    }
     if (process.env.TWOSOME_DEBUG) console.error(error);
+    // Messages quote paths, URLs and values from files: printed terminal-safe.
     if (error instanceof Error && USER_ERRORS.has(error.name)) {
-      process.stderr.write(`twosome: ${error.message}\n`);
+      process.stderr.write(`twosome: ${terminalSafe(error.message, { keepNewlines: true })}\n`);
       return 2;
     }
-    const message = describeError(error);
-    process.stderr.write(`twosome: internal error: ${message.split('\n')[0]} (set TWOSOME_DEBUG=1 for details)\n`);
+    const first = terminalSafe(describeError(error).split('\n')[0]);
+    process.stderr.write(`twosome: internal error: ${first} (set TWOSOME_DEBUG=1 for details)\n`);
     return 1;
   }
 }

@@ -11,13 +11,13 @@
 import { existsSync, mkdirSync, readdirSync, statfsSync, statSync } from 'node:fs';
 import { readFile, rename, writeFile } from 'node:fs/promises';
 import { join, resolve, sep } from 'node:path';
-import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { catalogBaseUrl, catalogConfig, catalogRecord, estimateSizes, MODEL_CATALOG, resolveModelBaseUrl } from '../llm/model/catalog';
 import { downloadModel, isAbortError, ModelDownloadError, type DownloadProgress, type ModelStore } from '../llm/model/download';
 import { ModelFormatError } from '../llm/model/errors';
-import { parseIntFlag } from './args';
-import { UsageError } from './errors';
+import { parseFlags, parseIntFlag, wantsHelp } from './args';
+import { HelpRequest, UsageError } from './errors';
 import { formatBytes } from '../util/format';
+import { terminalSafe } from '../util/terminal-text';
 
 const USAGE = 'twosome models list [--json] | twosome models download ID|URL --out DIR [--parallel N]';
 
@@ -25,19 +25,19 @@ export async function modelsCommand(argv: string[]): Promise<number> {
   const [sub, ...rest] = argv;
   if (sub === 'list') return modelsList(rest);
   if (sub === 'download') return modelsDownload(rest);
+  if (sub !== undefined && wantsHelp([sub])) {
+    const more = '`twosome models list --help` and `twosome models download --help` list the options';
+    throw new HelpRequest(`usage: ${LIST_USAGE}\n       ${DOWNLOAD_USAGE}\n\n${more}`);
+  }
   throw new UsageError(`${sub ? `unknown subcommand "models ${sub}"; ` : ''}usage: ${USAGE}`);
 }
 
-function parse(argv: string[], options: NonNullable<ParseArgsConfig['options']>, allowPositionals: boolean) {
-  try {
-    return parseArgs({ args: argv, options, allowPositionals, strict: true });
-  } catch (error) {
-    throw new UsageError(`${(error as Error).message.split('\n')[0]}\nusage: ${USAGE}`);
-  }
-}
+const LIST_USAGE = 'twosome models list [--json]';
+const DOWNLOAD_USAGE = 'twosome models download ID|URL --out DIR [--parallel N]';
 
 export async function modelsList(argv: string[]): Promise<number> {
-  const { values } = parse(argv, { json: { type: 'boolean', default: false } }, false);
+  const json = { type: 'boolean', default: false, help: 'one JSON array of the models' } as const;
+  const { values } = parseFlags(argv, { json }, LIST_USAGE);
   const rows = MODEL_CATALOG.map((r) => {
     const config = catalogConfig(r);
     const sizes = estimateSizes(config);
@@ -129,14 +129,29 @@ function bytesIn(dir: string): number {
 }
 
 export async function modelsDownload(argv: string[]): Promise<number> {
-  const { values, positionals } = parse(argv, { out: { type: 'string' }, parallel: { type: 'string' } }, true);
+  const { values, positionals } = parseFlags(
+    argv,
+    {
+      out: {
+        type: 'string',
+        arg: 'DIR',
+        help: 'the directory to download into (required; files already there are kept)',
+      },
+      parallel: { type: 'string', arg: 'N', help: 'files fetched at once, 1 to 16 (default 4)' },
+    },
+    DOWNLOAD_USAGE,
+    {
+      positionals: 1,
+      summary: 'ID|URL: a catalog id (`twosome models list`), a Hugging Face repo URL, or an MLC model URL',
+    },
+  );
   if (positionals.length !== 1) throw new UsageError(`give one model: a catalog id (\`twosome models list\`) or a URL\nusage: ${USAGE}`);
   if (!values.out) throw new UsageError(`--out DIR is required\nusage: ${USAGE}`);
-  const parallel = parseIntFlag(values.parallel as string | undefined, 'parallel', 4, 1);
+  const parallel = parseIntFlag(values.parallel, 'parallel', 4, 1);
   if (parallel > 16) throw new UsageError(`--parallel: "${String(values.parallel)}" must be an integer from 1 to 16`);
   const what = positionals[0];
   const baseUrl = resolveModelBaseUrl(what);
-  const out = resolve(values.out as string);
+  const out = resolve(values.out);
   if (existsSync(out) && !statSync(out).isDirectory()) throw new UsageError(`--out ${out}: exists and is not a directory`);
   mkdirSync(out, { recursive: true });
 
@@ -166,7 +181,10 @@ export async function modelsDownload(argv: string[]): Promise<number> {
     const label = catalogRecord(what) ? what : baseUrl;
     const fetched = result.files.length - result.filesFromStore;
     process.stdout.write(
-      `downloaded ${label} to ${out}: ${result.files.length} files, ${formatBytes(result.bytesTotal)} (${fetched} fetched, ${result.filesFromStore} already there); use it with --model ${out}\n`,
+      terminalSafe(
+        `downloaded ${label} to ${out}: ${result.files.length} files, ${formatBytes(result.bytesTotal)} ` +
+          `(${fetched} fetched, ${result.filesFromStore} already there); use it with --model ${out}`,
+      ) + '\n',
     );
     return 0;
   } catch (error) {

@@ -47,14 +47,15 @@ export async function nlpEvalCommand(argv: string[]): Promise<number> {
   const { values } = parseFlags(
     argv,
     {
-      model: { type: 'string' },
-      adapter: { type: 'string' },
-      bench: { type: 'string' },
-      data: { type: 'string' },
-      limit: { type: 'string' },
-      json: { type: 'boolean', default: false },
+      model: { type: 'string', arg: 'DIR|URL|ID', help: 'the model: a directory, a URL, a catalog id or micro (default)' },
+      adapter: { type: 'string', arg: 'RUN_DIR', help: 'also score with this PEFT adapter (a train run directory)' },
+      bench: { type: 'string', arg: 'IDS', help: 'benchmarks, comma-separated: arc-easy, piqa, mmlu, mmlu-<subject>, ...' },
+      data: { type: 'string', arg: 'DIR', help: 'benchmark files laid out like shared/data/nlp-eval/ (required)' },
+      limit: { type: 'string', arg: 'N', help: 'at most N questions per benchmark (per MMLU subject)' },
+      json: { type: 'boolean', default: false, help: 'one JSON line per question, then one per benchmark' },
     },
     USAGE,
+    { summary: 'Zero-shot benchmark accuracy of the model, and of the adapter beside it (lm-evaluation-harness).' },
   );
   if (!values.bench) throw new UsageError(`--bench is required\nusage: ${USAGE}`);
   const benches = values.bench.split(',').map((id) => id.trim());

@@ -110,7 +110,7 @@ describe('twosome train --algo ppo-mlp (CPU)', () => {
     // a 1-update run
     const first = await run(trainCommand, [...args, '--out', dir, '--steps', '512']);
     expect(first.code).toBe(0);
-    const ck = loadCheckpoint(dir);
+    const ck = await loadCheckpoint(dir);
     expect(ck.algo).toBe('ppo-mlp');
     expect(ck.state.update).toBe(1);
     // a 1-update run is complete; resuming it does nothing more
@@ -128,13 +128,13 @@ describe('twosome train --algo ppo-mlp (CPU)', () => {
     setTimeout(() => process.emit('SIGINT'), 0);
     const r = await started;
     expect(r.code).toBe(130);
-    const done = loadCheckpoint(dir).state.update;
+    const done = (await loadCheckpoint(dir)).state.update;
     expect(done).toBeGreaterThanOrEqual(1);
     expect(done).toBeLessThan(3);
     // --max-updates stops early too; --resume finishes the run
     const more = await run(trainCommand, ['--resume', dir, '--max-updates', '1']);
     expect(more.code).toBe(0);
-    expect(loadCheckpoint(dir).state.update).toBe(done + 1);
+    expect((await loadCheckpoint(dir)).state.update).toBe(done + 1);
     if (done + 1 < 3) expect(more.out).toMatch(/stopped early; continue with --resume/);
     const resumed = await run(trainCommand, ['--resume', dir]);
     expect(resumed.code).toBe(0);

@@ -15,6 +15,7 @@ import type { Env } from '../envs/types';
 import { Rng, type RngState } from '../util/rng';
 import { Adam, type AdamState } from './adam';
 import { argmax, categorical, logitGradients, sampleIndex, type Categorical } from './categorical';
+import { CheckpointError, checkStateShape } from './checkpoint';
 import { derivePpoMlp, type DerivedPpoMlp, type PpoMlpConfig } from './config';
 import { computeGae, stepDiscounts } from './gae';
 import { annealedLr, clipGradNorm, cleanRlUpdatePlan, runUpdate, type UpdatePlan } from './minibatch';
@@ -390,14 +391,17 @@ export class PpoMlpTrainer {
 
   /** Continues a saved run; the config must be the one it was saved with. */
   setState(state: PpoMlpState): void {
-    if (state.version !== 1) throw new Error(`unsupported PPO-MLP state version ${String(state.version)}`);
+    if (state.version !== 1) throw new CheckpointError(`unsupported PPO-MLP state version ${String(state.version)}`);
     if (!sameConfig(state.config, this.config)) throw new Error('the saved run has a different config: build the trainer with state.config');
+    // Every array is compared with this trainer's own before any of it is restored.
+    const skip = (path: string) => path === 'state.config' || /^state\.envs\.envs\[\d+\]\.data$/.test(path);
+    checkStateShape(this.getState(), state, 'state', { skip });
+    this.vec.setState(state.envs);
     this.actor.setParams(state.actor);
     this.critic.setParams(state.critic);
     this.adam.setState(state.adam);
     this.sampleRng.setState(state.rng.sample);
     this.shuffleRng.setState(state.rng.shuffle);
-    this.vec.setState(state.envs);
     this.updatesDone = state.update;
     this.globalStep = state.globalStep;
     this.primitiveStepsTotal = state.primitiveSteps;

@@ -123,7 +123,7 @@ describe('TwosomeTrainer (fake actor, CPU critic)', () => {
     const dir = mkdtempSync(join(tmpdir(), 'twosome-ckpt-'));
     try {
       saveCheckpoint(dir, makeCheckpoint('twosome', { task: 'tomato-salad', model: 'fake', preset: 'quick', startedAt: 'now' }, state));
-      const loaded = loadCheckpoint(dir);
+      const loaded = await loadCheckpoint(dir);
       expect(loaded.algo).toBe('twosome');
       const cloned = deserialize(serialize(loaded.state));
       const second = trainer(small());

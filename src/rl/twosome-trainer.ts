@@ -32,6 +32,7 @@
  */
 import { createEnv, getTask, type TaskInfo } from '../envs/registry';
 import { Rng, type RngState } from '../util/rng';
+import { CheckpointError, checkStateShape } from './checkpoint';
 import { derivePpo, type DerivedPpo, type PpoConfig } from './config';
 import { evaluatePolicy, type PolicyEvaluateOptions, type PolicyEvaluation } from './evaluate';
 import { computeGae, stepDiscounts } from './gae';
@@ -446,13 +447,19 @@ export class TwosomeTrainer {
 
   /** Continues a saved run; the config must be the one it was saved with. */
   async setState(state: TwosomeState): Promise<void> {
-    if (state.version !== 1) throw new Error(`unsupported TWOSOME state version ${String(state.version)}`);
+    if (state.version !== 1) throw new CheckpointError(`unsupported TWOSOME state version ${String(state.version)}`);
     if (!sameConfig(state.config, this.config)) throw new Error('the saved run has a different config: build the trainer with state.config');
+    // Everything model-sized is compared with this trainer's own state before any of it is restored.
+    checkStateShape(await this.getState(), state, 'state', {
+      skip: (path) => /^state\.(config|options|metrics|envs\.envs\[\d+\]\.data)$/.test(path),
+      exact: (path) =>
+        /^state\.actor\.adapter\.(config|scale|modules\[\d+\]\.(layer|slice))|^state\.critic\.sizes/.test(path),
+    });
+    this.vec.setState(state.envs);
     await this.actor.setState(state.actor);
     await this.critic.setState(state.critic);
     this.sampleRng.setState(state.rng.sample);
     this.shuffleRng.setState(state.rng.shuffle);
-    this.vec.setState(state.envs);
     this.updatesDone = state.update;
     this.globalStep = state.globalStep;
     this.primitiveStepsTotal = state.primitiveSteps;
@@ -475,6 +482,8 @@ function sameConfig(a: PpoConfig, b: PpoConfig): boolean {
 export interface TwosomeTrainOptions {
   /** Called after every update; training waits for a returned promise (a UI pauses by not resolving it). */
   onUpdate?(metrics: TwosomeUpdateMetrics, trainer: TwosomeTrainer): void | Promise<void>;
+  /** Called once the trainer is set up and any saved state restored (validated), before the first update. */
+  onReady?(trainer: TwosomeTrainer): void | Promise<void>;
   /** Stops before the next update. */
   signal?: AbortSignal;
   /** Continue a saved run (its config must be `config`; models are built for it by the caller). */
@@ -488,6 +497,7 @@ export interface TwosomeTrainOptions {
 export async function trainTwosome(config: PpoConfig, models: TwosomeModels, options: TwosomeTrainOptions = {}): Promise<TwosomeTrainer> {
   const trainer = new TwosomeTrainer(options.state?.config ?? config, models, options.state?.options ?? options.run);
   if (options.state) await trainer.setState(options.state);
+  await options.onReady?.(trainer);
   let count = 0;
   while (!trainer.done && !options.signal?.aborted && count < (options.maxUpdates ?? Infinity)) {
     const metrics = await trainer.runUpdate();

@@ -162,6 +162,14 @@ describe('PEFT round trip', () => {
     expect(decoded.weights.config.r).toBe(4);
   });
 
+  it('says a web page is a web page (an adapter URL that returned a login or error page)', () => {
+    const page = '\n  <html lang="en"><head><title>Hugging Face – Sign in</title></head></html>';
+    expect(() => parsePeftConfig(page, 'https://h/x/adapter_config.json')).toThrow(
+      /^https:\/\/h\/x\/adapter_config.json: is a web page \(HTML\), not JSON/,
+    );
+    expect(() => parsePeftConfig('{"r": ', 'adapter_config.json')).toThrow(/adapter_config.json: not valid JSON/);
+  });
+
   it('reads the config a recent PEFT (0.19) writes, with its newer fields', () => {
     const modern = `{
   "alora_invocation_tokens": null, "alpha_pattern": {}, "arrow_config": null, "auto_mapping": null,

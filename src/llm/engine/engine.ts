@@ -19,10 +19,10 @@ import type { GpuLora } from '../train/gpu-lora';
 import { destroyGpuWeights, uploadLlamaWeights, type UploadProgress } from './gpu-weights';
 import { configInvFreq } from './rope';
 import { planScoring, type ScoringRequest } from './scoring-layout';
-import { checkShardBytes } from '../model/tensor-cache';
+import { checkFiniteTensors, checkShardBytes } from '../model/tensor-cache';
 import { LlmTokenizer } from '../model/tokenizer';
 import { tokenizeRequests, type ActionScores, type PolicyRequest, type ScoringBatch } from '../scores';
-import { readModelIndex, type ModelSource } from '../model/weights';
+import { MODEL_FILE_LIMITS, readModelFile, readModelIndex, shardLimit, type ModelSource } from '../model/weights';
 
 export interface LoadEngineOptions {
   verifyMd5?: boolean;
@@ -71,7 +71,7 @@ export class LlamaEngine {
 
   static async load(gpu: GpuContext, source: ModelSource, options: LoadEngineOptions = {}): Promise<LlamaEngine> {
     const { config, cache } = await readModelIndex(source);
-    const tokenizerBytes = await source.read('tokenizer.json');
+    const tokenizerBytes = await readModelFile(source, 'tokenizer.json', MODEL_FILE_LIMITS['tokenizer.json']);
     if (!tokenizerBytes) throw new ModelFormatError(source.describe('tokenizer.json'), 'missing: the model needs an HF tokenizer.json');
     const tokenizer = await LlmTokenizer.fromJSON(tokenizerBytes, { bosId: config.bosTokenId, file: source.describe('tokenizer.json') });
     if (tokenizer.vocabSize > config.vocabSize) {
@@ -79,9 +79,10 @@ export class LlamaEngine {
     }
     const readShard = async (index: number): Promise<Uint8Array> => {
       const shard = cache.shards[index];
-      const bytes = await source.read(shard.dataPath);
+      const bytes = await readModelFile(source, shard.dataPath, shardLimit(shard.nbytes));
       if (!bytes) throw new ModelFormatError(source.describe(shard.dataPath), 'missing: a weight shard listed in the tensor cache; download the model again');
       checkShardBytes(shard, bytes, source.describe(shard.dataPath), options.verifyMd5 ?? true);
+      checkFiniteTensors(shard, bytes, source.describe(shard.dataPath));
       return bytes;
     };
     const weights = await uploadLlamaWeights(gpu.device, config, cache, readShard, configInvFreq(config), { onProgress: options.onProgress, maxBindingBytes: options.maxBindingBytes });
