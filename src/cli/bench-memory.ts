@@ -8,7 +8,8 @@
  */
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { catalogConfig, catalogRecord } from '../llm/catalog';
+import { architectureConfig, findCatalogRecord } from '../llm/catalog';
+import { loadCatalog } from '../llm/webllm';
 import { parseLlamaConfigText, type LlamaConfig } from '../llm/config';
 import { checkLoraConfig, DEFAULT_LORA_CONFIG, type LoraTarget } from '../llm/lora';
 import { formatBytes, planTrainingMemory, type MemoryPlan } from '../llm/memory-plan';
@@ -27,9 +28,10 @@ export interface MemoryBenchResult {
   optimizerBytes: number;
 }
 
-/** The LlamaConfig of a catalog id, "micro", or an MLC model directory. */
-export function resolveModelConfig(model: string): LlamaConfig {
-  if (catalogRecord(model)) return catalogConfig(model);
+/** The LlamaConfig of a catalog id (with web-llm's context window), "micro", or an MLC model directory. */
+export async function resolveModelConfig(model: string): Promise<LlamaConfig> {
+  const record = findCatalogRecord(await loadCatalog(), model);
+  if (record?.arch) return architectureConfig(model, record.contextWindow);
   const dir = model === 'micro' ? MICRO_MODEL_DIR : model;
   if (existsSync(dir) && statSync(dir).isDirectory()) {
     const file = join(dir, 'mlc-chat-config.json');
@@ -55,7 +57,7 @@ export async function benchMemoryCommand(argv: string[]): Promise<number> {
     USAGE,
   );
   if (!values.model) throw new UsageError(`--model is required\nusage: ${USAGE}`);
-  const config = resolveModelConfig(values.model);
+  const config = await resolveModelConfig(values.model);
   const batch = {
     prompts: parseIntFlag(values.prompts, 'prompts', 4, 1),
     promptTokens: parseIntFlag(values['prompt-tokens'], 'prompt-tokens', 200, 1),

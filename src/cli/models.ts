@@ -1,6 +1,9 @@
 /**
- * `twosome models list [--json]`: the catalog (web-llm's Llama-architecture models): id, download size
- * (estimated from the architecture), web-llm's VRAM figure, required WebGPU features, context window.
+ * `twosome models list [--json] [--fit [--memory-gib N]]`: the catalog (the Llama-architecture records of the
+ * installed web-llm's prebuiltAppConfig): id, download size (estimated from the architecture), web-llm's VRAM
+ * figure, required WebGPU features, context window. --fit adds whether this machine's WebGPU adapter can run
+ * each model (llm/fit-check.ts; --memory-gib sets the memory budget, else half the system memory on a
+ * software adapter).
  *
  * `twosome models download ID|URL --out DIR [--parallel N]`: downloads an MLC model (a catalog id, a Hugging
  * Face repo URL, or any https / localhost model directory URL) into DIR with the same downloader as the app
@@ -12,13 +15,17 @@ import { existsSync, mkdirSync, readdirSync, statfsSync, statSync } from 'node:f
 import { readFile, rename, writeFile } from 'node:fs/promises';
 import { join, resolve, sep } from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
-import { catalogBaseUrl, catalogConfig, catalogRecord, estimateSizes, MODEL_CATALOG, resolveModelBaseUrl } from '../llm/catalog';
+import { availableParallelism, totalmem } from 'node:os';
+import { requestNodeGpuContext } from '../gpu/node-gpu';
+import { catalogBaseUrl, catalogConfig, estimateSizes, findCatalogRecord, resolveModelBaseUrl } from '../llm/catalog';
+import { checkFit, isSoftwareAdapter, precisionNote, type AdapterFacts } from '../llm/fit-check';
+import { loadCatalog } from '../llm/webllm';
 import { downloadModel, formatBytes, isAbortError, ModelDownloadError, type DownloadProgress, type ModelStore } from '../llm/download';
 import { ModelFormatError } from '../llm/errors';
 import { parseIntFlag } from './args';
 import { UsageError } from './errors';
 
-const USAGE = 'twosome models list [--json] | twosome models download ID|URL --out DIR [--parallel N]';
+const USAGE = 'twosome models list [--json] [--fit [--memory-gib N]] | twosome models download ID|URL --out DIR [--parallel N]';
 
 export async function modelsCommand(argv: string[]): Promise<number> {
   const [sub, ...rest] = argv;
@@ -35,48 +42,79 @@ function parse(argv: string[], options: NonNullable<ParseArgsConfig['options']>,
   }
 }
 
+/** The adapter Dawn gives this process, as the fit check sees it. */
+async function nodeAdapterFacts(): Promise<{ facts: AdapterFacts; description: string }> {
+  const ctx = await requestNodeGpuContext();
+  const features = [ctx.features.shaderF16 ? 'shader-f16' : '', ctx.features.subgroups ? 'subgroups' : ''].filter(Boolean);
+  const facts: AdapterFacts = {
+    features,
+    limits: { maxStorageBufferBindingSize: ctx.limits.maxStorageBufferBindingSize, maxBufferSize: ctx.limits.maxBufferSize },
+    software: ctx.isSoftware || isSoftwareAdapter(ctx.adapterInfo),
+    cores: availableParallelism(),
+    systemMemoryBytes: totalmem(),
+  };
+  const description = [ctx.adapterInfo.vendor, ctx.adapterInfo.architecture, ctx.adapterInfo.description].filter(Boolean).join(' · ') || 'WebGPU adapter';
+  ctx.device.destroy();
+  return { facts, description };
+}
+
 export async function modelsList(argv: string[]): Promise<number> {
-  const { values } = parse(argv, { json: { type: 'boolean', default: false } }, false);
-  const rows = MODEL_CATALOG.map((r) => {
+  const { values } = parse(argv, { json: { type: 'boolean', default: false }, fit: { type: 'boolean', default: false }, 'memory-gib': { type: 'string' } }, false);
+  let memoryBudgetBytes: number | undefined;
+  if (values['memory-gib'] !== undefined) {
+    const gibs = Number(values['memory-gib']);
+    if (!values.fit || !(gibs > 0)) throw new UsageError(`--memory-gib: "${String(values['memory-gib'])}" must be a positive number of GiB, with --fit\nusage: ${USAGE}`);
+    memoryBudgetBytes = gibs * 2 ** 30;
+  }
+  const adapter = values.fit ? await nodeAdapterFacts() : undefined;
+  const rows = (await loadCatalog()).map((r) => {
     const config = catalogConfig(r);
-    const sizes = estimateSizes(config);
+    const fit = adapter ? checkFit(r, adapter.facts, { memoryBudgetBytes }) : undefined;
     return {
       id: r.id,
       model: r.model,
       baseUrl: catalogBaseUrl(r),
       quantization: r.quantization,
-      downloadBytes: sizes.downloadBytes,
-      vramRequiredMB: r.vramRequiredMB,
+      downloadBytes: config ? estimateSizes(config).downloadBytes : null,
+      vramRequiredMB: r.vramRequiredMB ?? null,
       lowResourceRequired: r.lowResourceRequired,
       requiredFeatures: r.requiredFeatures,
-      contextWindow: r.contextWindow,
-      architecture: {
-        layers: config.layers,
-        hidden: config.hidden,
-        intermediate: config.intermediate,
-        heads: config.heads,
-        kvHeads: config.kvHeads,
-        headDim: config.headDim,
-        vocabSize: config.vocabSize,
-        tieEmbeddings: config.tieEmbeddings,
-        ropeTheta: config.ropeTheta,
-        ropeScaling: config.ropeScaling,
-        rmsNormEps: config.rmsNormEps,
-        bosTokenId: config.bosTokenId,
-      },
-      unverified: r.arch.unsure,
+      contextWindow: r.contextWindow ?? null,
+      architecture: config
+        ? {
+            layers: config.layers,
+            hidden: config.hidden,
+            intermediate: config.intermediate,
+            heads: config.heads,
+            kvHeads: config.kvHeads,
+            headDim: config.headDim,
+            vocabSize: config.vocabSize,
+            tieEmbeddings: config.tieEmbeddings,
+            ropeTheta: config.ropeTheta,
+            ropeScaling: config.ropeScaling,
+            rmsNormEps: config.rmsNormEps,
+            bosTokenId: config.bosTokenId,
+          }
+        : null,
+      unverified: r.arch?.unsure ?? null,
+      ...(fit ? { fit: { canRun: fit.verdict, reason: fit.reason, neededBytes: fit.neededBytes ?? null, budgetBytes: fit.budget.bytes ?? null, stepSeconds: fit.stepSeconds ?? null, precision: fit.precision.path, notes: [fit.precision.text, ...fit.warnings] } } : {}),
     };
   });
   if (values.json) {
-    process.stdout.write(`${JSON.stringify(rows)}\n`);
+    process.stdout.write(`${JSON.stringify(adapter ? { adapter: { description: adapter.description, ...adapter.facts }, models: rows } : rows)}\n`);
     return 0;
   }
   const width = Math.max(...rows.map((r) => r.id.length));
-  const lines = [`${'id'.padEnd(width)}  ${'download'.padStart(10)}  ${'VRAM MB'.padStart(8)}  ${'context'.padStart(7)}  features`];
+  const head = `${'id'.padEnd(width)}  ${'download'.padStart(10)}  ${'VRAM MB'.padStart(8)}  ${'context'.padStart(7)}  features`;
+  const lines = adapter ? [`adapter: ${adapter.description}${adapter.facts.software ? ' (software)' : ''}`, `${head.padEnd(width + 50)}  can run here`] : [head];
   for (const r of rows) {
-    lines.push(`${r.id.padEnd(width)}  ${`~${formatBytes(r.downloadBytes)}`.padStart(10)}  ${Math.ceil(r.vramRequiredMB).toString().padStart(8)}  ${String(r.contextWindow).padStart(7)}  ${r.requiredFeatures.join(',') || '-'}`);
+    const size = r.downloadBytes === null ? '?' : `~${formatBytes(r.downloadBytes)}`;
+    const vram = r.vramRequiredMB === null ? '?' : Math.ceil(r.vramRequiredMB).toString();
+    const line = `${r.id.padEnd(width)}  ${size.padStart(10)}  ${vram.padStart(8)}  ${String(r.contextWindow ?? '?').padStart(7)}  ${r.requiredFeatures.join(',') || '-'}`;
+    lines.push(r.fit ? `${line.padEnd(width + 50)}  ${r.fit.canRun}${r.fit.reason ? `: ${r.fit.reason}` : ''}` : line);
   }
   lines.push('', 'download: weights estimated from the architecture; VRAM: web-llm\'s figure; features: what web-llm needs (this engine runs without shader-f16).');
+  if (adapter) lines.push(`can run here: this engine's fit check (--json gives its notes); ${precisionNote(adapter.facts.features).text}.`);
   process.stdout.write(`${lines.join('\n')}\n`);
   return 0;
 }
@@ -134,7 +172,8 @@ export async function modelsDownload(argv: string[]): Promise<number> {
   const parallel = parseIntFlag(values.parallel as string | undefined, 'parallel', 4, 1);
   if (parallel > 16) throw new UsageError(`--parallel: "${String(values.parallel)}" must be an integer from 1 to 16`);
   const what = positionals[0];
-  const baseUrl = resolveModelBaseUrl(what);
+  const catalog = await loadCatalog();
+  const baseUrl = resolveModelBaseUrl(what, catalog);
   const out = resolve(values.out as string);
   if (existsSync(out) && !statSync(out).isDirectory()) throw new UsageError(`--out ${out}: exists and is not a directory`);
   mkdirSync(out, { recursive: true });
@@ -162,7 +201,7 @@ export async function modelsDownload(argv: string[]): Promise<number> {
   try {
     const result = await downloadModel(baseUrl, { store: directoryStore(out, baseUrl), parallel, signal: controller.signal, onProgress, maxBytes, progressIntervalMs: 200 });
     if (tty) process.stderr.write('\n');
-    const label = catalogRecord(what) ? what : baseUrl;
+    const label = findCatalogRecord(catalog, what) ? what : baseUrl;
     const fetched = result.files.length - result.filesFromStore;
     process.stdout.write(
       `downloaded ${label} to ${out}: ${result.files.length} files, ${formatBytes(result.bytesTotal)} (${fetched} fetched, ${result.filesFromStore} already there); use it with --model ${out}\n`,
