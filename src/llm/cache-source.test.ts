@@ -243,7 +243,7 @@ describe('web-llm cache, IndexedDB backend', () => {
     expect((await readShards(cacheSource(base), cache)).size).toBe(shardNames.length);
   });
 
-  it('finds a model web-llm stored in IndexedDB (also with the config parsed, as older web-llm stored it) and deletes it', async () => {
+  it('finds a model web-llm stored in IndexedDB (also with the config parsed, as older web-llm versions stored it) and deletes it', async () => {
     const tinyBase = catalogBaseUrl(findCatalogRecord(catalog, TINY)!);
     await seedIndexedDbAsWebllm(tinyBase, { configAsJson: true });
     expect(await hasModelInCache(TINY, { ...prebuiltAppConfig, cacheBackend: 'indexeddb' })).toBe(true);

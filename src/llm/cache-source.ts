@@ -17,7 +17,7 @@
  *   - cacheBackend "indexeddb" (what older web-llm called useIndexedDBCache: true): one database per scope,
  *     named as the scope, version 1, object store "urls" with keyPath "url", records `{url, data}` where data is
  *     what web-llm read the file as: the parsed JSON for tensor-cache.json (read "json"), an ArrayBuffer for
- *     mlc-chat-config.json, the shards and tokenizer.json (read "arraybuffer"; web-llm before 0.2.80 read the
+ *     mlc-chat-config.json, the shards and tokenizer.json (read "arraybuffer"; older web-llm versions read the
  *     config as "json", so a parsed object is accepted there too).
  *   - hasModelInCache(id): tensor-cache.json and every shard it lists are in scope "webllm/model".
  *   - deleteModelAllInfoInCache(id): the shards (by the cached tensor-cache.json, which it fetches when it is not
