@@ -48,7 +48,13 @@ test.beforeAll(async () => {
       body = undefined;
     }
     if (!body || match![1] === 'README.md') return void res.writeHead(404, headers).end('not found');
-    res.writeHead(200, { ...headers, 'content-type': path.endsWith('.json') ? 'application/json' : 'application/octet-stream', 'content-length': String(body.length) }).end(body);
+    res
+      .writeHead(200, {
+        ...headers,
+        'content-type': path.endsWith('.json') ? 'application/json' : 'application/octet-stream',
+        'content-length': String(body.length),
+      })
+      .end(body);
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
@@ -106,7 +112,10 @@ function webllmCacheClassesSource(): string {
   const idbAt = text.indexOf('class ArtifactIndexedDBCache {');
   // The tvmjs bundle's own tslib helper is the last __awaiter before the classes.
   const awaiterAt = text.lastIndexOf('function __awaiter(', cacheAt);
-  expect(cacheAt > 0 && idbAt > cacheAt && awaiterAt > 0, 'web-llm still bundles ArtifactCache and ArtifactIndexedDBCache').toBe(true);
+  expect(
+    cacheAt > 0 && idbAt > cacheAt && awaiterAt > 0,
+    'web-llm still bundles ArtifactCache and ArtifactIndexedDBCache',
+  ).toBe(true);
   return [block(text, awaiterAt), block(text, cacheAt), block(text, idbAt)].join('\n');
 }
 
@@ -114,14 +123,18 @@ function webllmCacheClassesSource(): string {
 async function storeWithWebllmCode(page: Page, repo: string, backend: Backend): Promise<number> {
   return page.evaluate(
     async ({ source, modelUrl, backend }) => {
-      const { ArtifactCache, ArtifactIndexedDBCache } = new Function(`${source}\nreturn { ArtifactCache, ArtifactIndexedDBCache };`)();
-      const make = (scope: string) => (backend === 'cache' ? new ArtifactCache(scope) : new ArtifactIndexedDBCache(scope));
+      const { ArtifactCache, ArtifactIndexedDBCache } = new Function(
+        `${source}\nreturn { ArtifactCache, ArtifactIndexedDBCache };`,
+      )();
+      const make = (scope: string) =>
+        backend === 'cache' ? new ArtifactCache(scope) : new ArtifactIndexedDBCache(scope);
       const config = make('webllm/config');
       const model = make('webllm/model');
       await config.fetchWithCache(new URL('mlc-chat-config.json', modelUrl).href, 'arraybuffer');
       const index = await model.fetchWithCache(new URL('tensor-cache.json', modelUrl).href, 'json');
       await model.fetchWithCache(new URL('tokenizer.json', modelUrl).href, 'arraybuffer');
-      for (const shard of index.records as { dataPath: string }[]) await model.fetchWithCache(new URL(shard.dataPath, modelUrl).href, 'arraybuffer');
+      for (const shard of index.records as { dataPath: string }[])
+        await model.fetchWithCache(new URL(shard.dataPath, modelUrl).href, 'arraybuffer');
       return (index.records as unknown[]).length;
     },
     { source: webllmCacheClassesSource(), modelUrl: base(repo), backend },
@@ -149,14 +162,18 @@ async function downloadInPlayground(page: Page, repo: string, backend: Backend) 
 
 test.describe('web-llm cache interop', () => {
   for (const backend of ['cache', 'indexeddb'] as const) {
-    test(`a model the playground downloads into ${backend} is cached for web-llm, loads, and web-llm's delete removes it`, async ({ page }) => {
+    test(`a model the playground downloads into ${backend} is cached for web-llm, loads, and web-llm's delete removes it`, async ({
+      page,
+    }) => {
       const repo = `played-${backend}`;
       await page.goto('./');
       await waitForTask(page, 'tomato-salad');
       expect(await webllmHas(page, repo, backend)).toBe(false);
       const r = await downloadInPlayground(page, repo, backend);
       expect(requests.filter((p) => p.startsWith(`/test/${repo}/`)).sort()).toEqual(
-        ['mlc-chat-config.json', 'params_shard_0.bin', 'tensor-cache.json', 'tokenizer.json'].map((f) => `/test/${repo}/resolve/main/${f}`),
+        ['mlc-chat-config.json', 'params_shard_0.bin', 'tensor-cache.json', 'tokenizer.json'].map(
+          (f) => `/test/${repo}/resolve/main/${f}`,
+        ),
       );
       expect(await webllmHas(page, repo, backend)).toBe(true);
       expect(await webllmHas(page, repo, backend === 'cache' ? 'indexeddb' : 'cache')).toBe(false);
@@ -177,7 +194,9 @@ test.describe('web-llm cache interop', () => {
       await expect(r.getByTestId('model-cached')).toHaveText('no');
     });
 
-    test(`a model stored by web-llm's own cache code in ${backend} is found and loaded by the playground`, async ({ page }) => {
+    test(`a model stored by web-llm's own cache code in ${backend} is found and loaded by the playground`, async ({
+      page,
+    }) => {
       const repo = `webllm-${backend}`;
       await page.goto('./');
       await waitForTask(page, 'tomato-salad');
@@ -204,7 +223,9 @@ test.describe('web-llm cache interop', () => {
     });
   }
 
-  test('the catalog is web-llm\'s list, loaded after the first screen, and a catalog link waits for it', async ({ page }) => {
+  test("the catalog is web-llm's list, loaded after the first screen, and a catalog link waits for it", async ({
+    page,
+  }) => {
     await page.goto('./?model=SmolLM2-135M-Instruct-q0f32-MLC');
     await waitForTask(page, 'tomato-salad');
     // Not cached: the panel opens at the row (the link was understood, not rejected as unknown).
@@ -216,14 +237,18 @@ test.describe('web-llm cache interop', () => {
       const webllm = await import(/* @vite-ignore */ `${origin}/webllm/index.js`);
       return (webllm.prebuiltAppConfig.model_list as { model_id: string }[]).map((r) => r.model_id);
     }, origin);
-    const rows = await page.getByTestId('model-row').evaluateAll((els) => els.map((e) => e.getAttribute('data-model-id')));
+    const rows = await page
+      .getByTestId('model-row')
+      .evaluateAll((els) => els.map((e) => e.getAttribute('data-model-id')));
     const catalogRows = rows.filter((id) => id !== 'micro');
     expect(catalogRows.length).toBeGreaterThan(40);
     expect(catalogRows.filter((id) => !ids.includes(id!))).toEqual([]);
     // The fit check on SwiftShader: the 13B model is ruled out, with the reason.
     const big = row(page, 'Llama-2-13b-chat-hf-q4f16_1-MLC');
     await expect(big).toHaveAttribute('data-can-run', 'no');
-    await expect(big.getByTestId('model-can-run')).toContainText(/^no: (needs about .* GiB to train|about .* to score one environment step)/);
+    await expect(big.getByTestId('model-can-run')).toContainText(
+      /^no: (needs about .* GiB to train|about .* to score one environment step)/,
+    );
     await expect(smol).toHaveAttribute('data-can-run', 'yes');
     await expect(smol.getByTestId('model-fit-notes')).toContainText('software adapter');
     await expect(page.getByTestId('model-panel-precision')).toContainText('f32 path (no shader-f16 here');

@@ -108,13 +108,21 @@ async function seedCacheAsWebllm(base: string, skip: string[] = []): Promise<voi
 }
 
 /** The records web-llm's ArtifactIndexedDBCache writes: {url, data}, data as it read the file ("json" or "arraybuffer"). */
-async function seedIndexedDbAsWebllm(base: string, options: { skip?: string[]; configAsJson?: boolean } = {}): Promise<void> {
+async function seedIndexedDbAsWebllm(
+  base: string,
+  options: { skip?: string[]; configAsJson?: boolean } = {},
+): Promise<void> {
   for (const f of model.files) {
     if (options.skip?.includes(f.name)) continue;
     const isConfig = f.name === 'mlc-chat-config.json';
-    const db = await openDB(isConfig ? 'webllm/config' : 'webllm/model', 1, { upgrade: (d) => void d.createObjectStore('urls', { keyPath: 'url' }) });
+    const db = await openDB(isConfig ? 'webllm/config' : 'webllm/model', 1, {
+      upgrade: (d) => void d.createObjectStore('urls', { keyPath: 'url' }),
+    });
     const asJson = f.name === 'tensor-cache.json' || (isConfig && options.configAsJson);
-    await db.put('urls', { url: base + f.name, data: asJson ? JSON.parse(new TextDecoder().decode(f.bytes)) : f.bytes.slice().buffer });
+    await db.put('urls', {
+      url: base + f.name,
+      data: asJson ? JSON.parse(new TextDecoder().decode(f.bytes)) : f.bytes.slice().buffer,
+    });
     db.close();
   }
 }
@@ -133,7 +141,9 @@ describe('web-llm cache, Cache API backend', () => {
     await downloadModel(base, { store: cacheStore(), fetchImpl: impl, backoffMs: 1 });
 
     expect(caches.keysOf('webllm/config')).toEqual([`${base}mlc-chat-config.json`]);
-    expect(caches.keysOf('webllm/model')).toEqual([base + 'tensor-cache.json', base + 'tokenizer.json', ...shardNames.map((n) => base + n)].sort());
+    expect(caches.keysOf('webllm/model')).toEqual(
+      [base + 'tensor-cache.json', base + 'tokenizer.json', ...shardNames.map((n) => base + n)].sort(),
+    );
     const stored = caches.caches.get('webllm/model')!.entries.get(`${base}${shardNames[0]}`)!;
     expect(new Map(stored.headers).get('content-length')).toBe(String(stored.body.length));
     expect(await webllmHas(base, 'cache')).toBe(true);
@@ -176,7 +186,7 @@ describe('web-llm cache, Cache API backend', () => {
     expect(await hasModelInCache(TINY)).toBe(true); // web-llm, with its own prebuiltAppConfig
   });
 
-  it('lists partial models, deletes one with web-llm\'s helper plus what it leaves, and keeps the others', async () => {
+  it("lists partial models, deletes one with web-llm's helper plus what it leaves, and keeps the others", async () => {
     const a = 'https://huggingface.co/mlc-ai/A-q4f16_1-MLC/resolve/main/';
     const tinyBase = catalogBaseUrl(findCatalogRecord(catalog, TINY)!);
     await seedCacheAsWebllm(a, [shardNames[1]]);
@@ -191,7 +201,9 @@ describe('web-llm cache, Cache API backend', () => {
       [a, false, false, shardNames.length - 1, shardNames.length],
       [tinyBase, true, true, shardNames.length, shardNames.length],
     ]);
-    expect(listed[0].bytes).toBe(listed[0].totalBytes! - model.files.find((f) => f.name === shardNames[1])!.bytes.length);
+    expect(listed[0].bytes).toBe(
+      listed[0].totalBytes! - model.files.find((f) => f.name === shardNames[1])!.bytes.length,
+    );
     expect(await isModelCached(a)).toBe(false);
 
     expect(await deleteCachedModel(a)).toBe(model.files.length - 1);
@@ -205,7 +217,7 @@ describe('web-llm cache, Cache API backend', () => {
     expect(await listCachedModels()).toEqual([]);
   });
 
-  it('web-llm\'s deleteModelAllInfoInCache leaves tensor-cache.json, which the listing shows as an empty model', async () => {
+  it("web-llm's deleteModelAllInfoInCache leaves tensor-cache.json, which the listing shows as an empty model", async () => {
     const tinyBase = catalogBaseUrl(findCatalogRecord(catalog, TINY)!);
     await seedCacheAsWebllm(tinyBase);
     await deleteModelAllInfoInCache(TINY);
@@ -218,7 +230,7 @@ describe('web-llm cache, Cache API backend', () => {
 });
 
 describe('web-llm cache, IndexedDB backend', () => {
-  it('stores a download as web-llm\'s ArtifactIndexedDBCache does; web-llm finds it; it reads back as a model', async () => {
+  it("stores a download as web-llm's ArtifactIndexedDBCache does; web-llm finds it; it reads back as a model", async () => {
     const base = 'https://huggingface.co/test/Idb-q4f16_1-MLC/resolve/main/';
     const { impl } = modelFetch();
     await downloadModel(base, { store: webllmStore('indexeddb'), fetchImpl: impl, backoffMs: 1 });
@@ -248,7 +260,13 @@ describe('web-llm cache, IndexedDB backend', () => {
     await seedIndexedDbAsWebllm(tinyBase, { configAsJson: true });
     expect(await hasModelInCache(TINY, { ...prebuiltAppConfig, cacheBackend: 'indexeddb' })).toBe(true);
     const [listed] = await listCachedModels({ catalog });
-    expect(listed).toMatchObject({ baseUrl: tinyBase, backend: 'indexeddb', ids: [TINY, `${TINY}-1k`], complete: true, webllmHasModel: true });
+    expect(listed).toMatchObject({
+      baseUrl: tinyBase,
+      backend: 'indexeddb',
+      ids: [TINY, `${TINY}-1k`],
+      complete: true,
+      webllmHasModel: true,
+    });
     const { config } = await readModelIndex(cacheSource(tinyBase));
     expect(config).toEqual(model.config);
 

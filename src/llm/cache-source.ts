@@ -56,8 +56,14 @@ export interface CacheStorageLike {
 
 /** The web-llm helpers used (its module satisfies it; tests may pass the module itself). */
 export interface WebLlmCacheHelpers {
-  hasModelInCache(modelId: string, appConfig?: { model_list: WebLlmModelRecord[]; cacheBackend?: WebLlmBackend }): Promise<boolean>;
-  deleteModelAllInfoInCache(modelId: string, appConfig?: { model_list: WebLlmModelRecord[]; cacheBackend?: WebLlmBackend }): Promise<void>;
+  hasModelInCache(
+    modelId: string,
+    appConfig?: { model_list: WebLlmModelRecord[]; cacheBackend?: WebLlmBackend },
+  ): Promise<boolean>;
+  deleteModelAllInfoInCache(
+    modelId: string,
+    appConfig?: { model_list: WebLlmModelRecord[]; cacheBackend?: WebLlmBackend },
+  ): Promise<void>;
 }
 
 export interface CacheOptions {
@@ -73,7 +79,9 @@ export interface CacheOptions {
 
 export class CacheUnavailableError extends Error {
   constructor() {
-    super('the browser Cache API is not available here (it needs a secure context: https or localhost, and is off in some private windows); the model cannot be stored');
+    super(
+      'the browser Cache API is not available here (it needs a secure context: https or localhost, and is off in some private windows); the model cannot be stored',
+    );
     this.name = 'CacheUnavailableError';
   }
 }
@@ -183,22 +191,37 @@ function idbFactory(options: CacheOptions): IDBFactory | undefined {
 function backendScopes(backend: WebLlmBackend, options: CacheOptions): Record<Scope, ScopeStore> | undefined {
   if (backend === 'cache') {
     const storage = cacheStorage(options);
-    return storage && { [WEBLLM_CONFIG_CACHE]: cacheApiScope(storage, WEBLLM_CONFIG_CACHE), [WEBLLM_MODEL_CACHE]: cacheApiScope(storage, WEBLLM_MODEL_CACHE) };
+    return (
+      storage && {
+        [WEBLLM_CONFIG_CACHE]: cacheApiScope(storage, WEBLLM_CONFIG_CACHE),
+        [WEBLLM_MODEL_CACHE]: cacheApiScope(storage, WEBLLM_MODEL_CACHE),
+      }
+    );
   }
   const factory = idbFactory(options);
-  return factory && { [WEBLLM_CONFIG_CACHE]: indexedDbScope(factory, WEBLLM_CONFIG_CACHE), [WEBLLM_MODEL_CACHE]: indexedDbScope(factory, WEBLLM_MODEL_CACHE) };
+  return (
+    factory && {
+      [WEBLLM_CONFIG_CACHE]: indexedDbScope(factory, WEBLLM_CONFIG_CACHE),
+      [WEBLLM_MODEL_CACHE]: indexedDbScope(factory, WEBLLM_MODEL_CACHE),
+    }
+  );
 }
 
 function unavailable(backend: WebLlmBackend): Error {
   if (backend === 'cache') return new CacheUnavailableError();
-  return new Error('IndexedDB is not available here (it is off in some private windows); store the model in the Cache API instead');
+  return new Error(
+    'IndexedDB is not available here (it is off in some private windows); store the model in the Cache API instead',
+  );
 }
 
 // ---------------------------------------------------------------------------------------------------------
 // Stores for the downloader and the loader.
 
 /** A ModelStore writing and reading one web-llm backend, with web-llm's scopes and keys. */
-export function webllmStore(backend: WebLlmBackend = 'cache', options: CacheOptions = {}): ModelStore & { delete(url: string): Promise<boolean> } {
+export function webllmStore(
+  backend: WebLlmBackend = 'cache',
+  options: CacheOptions = {},
+): ModelStore & { delete(url: string): Promise<boolean> } {
   const scopes = backendScopes(backend, options);
   const scope = (url: string) => {
     if (!scopes) throw unavailable(backend);
@@ -276,7 +299,10 @@ interface IndexShard {
 }
 
 /** A web-llm record for a base URL: a catalog model's own, else one made for the URL (undefined if unaddressable). */
-export function webllmRecordFor(baseUrl: string, catalog: readonly CatalogRecord[] = []): WebLlmModelRecord | undefined {
+export function webllmRecordFor(
+  baseUrl: string,
+  catalog: readonly CatalogRecord[] = [],
+): WebLlmModelRecord | undefined {
   const known = catalog.find((r) => catalogBaseUrl(r) === baseUrl);
   if (known) return known.record;
   let addressable = false;
@@ -300,7 +326,11 @@ async function hasIndexedDbScopes(factory: IDBFactory): Promise<boolean> {
   return SCOPES.some((s) => names.has(s));
 }
 
-async function listBackend(backend: WebLlmBackend, scopes: Record<Scope, ScopeStore>, options: CacheOptions): Promise<CachedModel[]> {
+async function listBackend(
+  backend: WebLlmBackend,
+  scopes: Record<Scope, ScopeStore>,
+  options: CacheOptions,
+): Promise<CachedModel[]> {
   const groups = new Map<string, { model: string[]; config: string[] }>();
   const group = (dir: string) => {
     let g = groups.get(dir);
@@ -353,7 +383,9 @@ async function listBackend(backend: WebLlmBackend, scopes: Record<Scope, ScopeSt
     const hasTokenizer = names.has('tokenizer.json');
     const shardsTotal = shards?.length ?? 0;
     const record = cacheFile === 'tensor-cache.json' ? webllmRecordFor(baseUrl, catalog) : undefined;
-    const webllmHasModel = record ? await (await helpers(options)).hasModelInCache(record.model_id, { model_list: [record], cacheBackend: backend }) : undefined;
+    const webllmHasModel = record
+      ? await (await helpers(options)).hasModelInCache(record.model_id, { model_list: [record], cacheBackend: backend })
+      : undefined;
     const shardsHere = shards !== undefined && shardsCached === shardsTotal;
     models.push({
       baseUrl,
@@ -416,14 +448,17 @@ export async function deleteCachedModel(baseUrl: string, options: CacheOptions =
     if (backend === 'indexeddb' && !(await hasIndexedDbScopes(idbFactory(options)!))) continue;
     const under = async () => {
       const urls: [Scope, string][] = [];
-      for (const scope of SCOPES) for (const url of await scopes[scope].keys()) if (dirOf(url) === base) urls.push([scope, url]);
+      for (const scope of SCOPES)
+        for (const url of await scopes[scope].keys()) if (dirOf(url) === base) urls.push([scope, url]);
       return urls;
     };
     const before = await under();
     if (before.length === 0) continue;
     const record = webllmRecordFor(base, options.catalog ?? []);
     if (record && before.some(([, url]) => fileName(url) === 'tensor-cache.json')) {
-      await (await helpers(options)).deleteModelAllInfoInCache(record.model_id, { model_list: [record], cacheBackend: backend });
+      await (
+        await helpers(options)
+      ).deleteModelAllInfoInCache(record.model_id, { model_list: [record], cacheBackend: backend });
     }
     const left = await under();
     for (const [scope, url] of left) await scopes[scope].delete(url);

@@ -21,7 +21,7 @@ const webllmList = prebuiltAppConfig.model_list as WebLlmModelRecord[];
 const catalog = catalogFromModelList(webllmList);
 const record = (id: string) => findCatalogRecord(catalog, id)!;
 
-describe('the catalog is web-llm\'s model list', () => {
+describe("the catalog is web-llm's model list", () => {
   it('every Llama record of the installed web-llm has an architecture entry, and every entry is a web-llm record', () => {
     const llama = webllmList.filter(isLlamaRecord);
     const runnable = llama.filter((r) => quantizationOfId(r.model_id) !== undefined);
@@ -31,23 +31,41 @@ describe('the catalog is web-llm\'s model list', () => {
     const ids = new Set(webllmList.map((r) => r.model_id));
     expect([...ARCHITECTURES.keys()].filter((id) => !ids.has(id))).toEqual([]);
     // The Llama records left out are the ones in a quantization this engine does not run (70B: q3f16_1).
-    expect(llama.filter((r) => quantizationOfId(r.model_id) === undefined).map((r) => r.model_id)).toEqual(['Llama-3.1-70B-Instruct-q3f16_1-MLC', 'Llama-3-70B-Instruct-q3f16_1-MLC']);
+    expect(llama.filter((r) => quantizationOfId(r.model_id) === undefined).map((r) => r.model_id)).toEqual([
+      'Llama-3.1-70B-Instruct-q3f16_1-MLC',
+      'Llama-3-70B-Instruct-q3f16_1-MLC',
+    ]);
     expect(catalog.map((r) => r.id)).toEqual(runnable.map((r) => r.model_id));
   });
 
   it('the family rule keeps Llama models and leaves Mistral, Qwen, Phi, Gemma and embedders out', () => {
     const ids = catalog.map((r) => r.id);
-    for (const id of ['Llama-3.2-1B-Instruct-q4f16_1-MLC', 'TinyLlama-1.1B-Chat-v0.4-q4f32_1-MLC', 'SmolLM2-135M-Instruct-q0f16-MLC', 'Hermes-3-Llama-3.1-8B-q4f16_1-MLC', 'DeepSeek-R1-Distill-Llama-8B-q4f16_1-MLC']) {
+    for (const id of [
+      'Llama-3.2-1B-Instruct-q4f16_1-MLC',
+      'TinyLlama-1.1B-Chat-v0.4-q4f32_1-MLC',
+      'SmolLM2-135M-Instruct-q0f16-MLC',
+      'Hermes-3-Llama-3.1-8B-q4f16_1-MLC',
+      'DeepSeek-R1-Distill-Llama-8B-q4f16_1-MLC',
+    ]) {
       expect(ids, id).toContain(id);
     }
     expect(ids.filter((id) => /Mistral|Qwen|Phi|phi|gemma|snowflake|OLMo|stablelm|RedPajama/.test(id))).toEqual([]);
-    expect(isLlamaRecord({ model: 'x', model_id: 'Llama-3-embed-q4f16_1-MLC', model_lib: 'x', model_type: 1 })).toBe(false);
+    expect(isLlamaRecord({ model: 'x', model_id: 'Llama-3-embed-q4f16_1-MLC', model_lib: 'x', model_type: 1 })).toBe(
+      false,
+    );
   });
 
   it('takes the record fields from web-llm and the architecture from the table', async () => {
     const smol = record('SmolLM2-360M-Instruct-q4f16_1-MLC');
     const theirs = webllmList.find((r) => r.model_id === smol.id)!;
-    expect(smol).toMatchObject({ model: theirs.model, vramRequiredMB: theirs.vram_required_MB, requiredFeatures: ['shader-f16'], lowResourceRequired: true, contextWindow: 4096, quantization: 'q4f16_1' });
+    expect(smol).toMatchObject({
+      model: theirs.model,
+      vramRequiredMB: theirs.vram_required_MB,
+      requiredFeatures: ['shader-f16'],
+      lowResourceRequired: true,
+      contextWindow: 4096,
+      quantization: 'q4f16_1',
+    });
     expect(smol.record).toBe(theirs);
     expect(record('Llama-3.1-8B-Instruct-q4f32_1-MLC-1k').contextWindow).toBe(1024);
     // The app and the CLI load the same list through the lazy import.
@@ -55,8 +73,20 @@ describe('the catalog is web-llm\'s model list', () => {
   });
 
   it('a record of a newer web-llm, not in the table, is listed with its architecture unknown', () => {
-    const [future] = catalogFromModelList([{ model: 'https://huggingface.co/mlc-ai/Llama-4.0-2B-q4f16_1-MLC', model_id: 'Llama-4.0-2B-q4f16_1-MLC', model_lib: 'x.wasm', vram_required_MB: 1500 }]);
-    expect(future).toMatchObject({ id: 'Llama-4.0-2B-q4f16_1-MLC', arch: undefined, contextWindow: undefined, vramRequiredMB: 1500 });
+    const [future] = catalogFromModelList([
+      {
+        model: 'https://huggingface.co/mlc-ai/Llama-4.0-2B-q4f16_1-MLC',
+        model_id: 'Llama-4.0-2B-q4f16_1-MLC',
+        model_lib: 'x.wasm',
+        vram_required_MB: 1500,
+      },
+    ]);
+    expect(future).toMatchObject({
+      id: 'Llama-4.0-2B-q4f16_1-MLC',
+      arch: undefined,
+      contextWindow: undefined,
+      vramRequiredMB: 1500,
+    });
     expect(catalogConfig(future)).toBeUndefined();
   });
 
@@ -88,16 +118,59 @@ describe('the catalog is web-llm\'s model list', () => {
       vocabSize: 128256,
       tieEmbeddings: true,
       ropeTheta: 500000,
-      ropeScaling: { type: 'llama3', factor: 32, lowFreqFactor: 1, highFreqFactor: 4, originalMaxPositionEmbeddings: 8192 },
+      ropeScaling: {
+        type: 'llama3',
+        factor: 32,
+        lowFreqFactor: 1,
+        highFreqFactor: 4,
+        originalMaxPositionEmbeddings: 8192,
+      },
       bosTokenId: 128000,
       contextWindow: 4096,
       quantization: 'q4f16_1',
     });
-    expect(catalogConfig(record('Llama-3.1-8B-Instruct-q4f32_1-MLC-1k'))).toMatchObject({ layers: 32, hidden: 4096, kvHeads: 8, tieEmbeddings: false, ropeScaling: { factor: 8 }, contextWindow: 1024, quantization: 'q4f32_1' });
-    expect(architectureConfig('Llama-3-8B-Instruct-q4f16_1-MLC')).toMatchObject({ ropeScaling: null, ropeTheta: 500000 });
-    expect(architectureConfig('Llama-2-7b-chat-hf-q4f16_1-MLC')).toMatchObject({ layers: 32, hidden: 4096, intermediate: 11008, heads: 32, kvHeads: 32, vocabSize: 32000, tieEmbeddings: false, ropeTheta: 10000, ropeScaling: null, bosTokenId: 1 });
-    expect(catalogConfig(record('TinyLlama-1.1B-Chat-v1.0-q4f16_1-MLC'))).toMatchObject({ layers: 22, hidden: 2048, intermediate: 5632, kvHeads: 4, contextWindow: 2048 });
-    expect(architectureConfig('SmolLM2-360M-Instruct-q0f16-MLC')).toMatchObject({ hidden: 960, heads: 15, kvHeads: 5, headDim: 64, layers: 32, vocabSize: 49152, tieEmbeddings: true, quantization: 'q0f16' });
+    expect(catalogConfig(record('Llama-3.1-8B-Instruct-q4f32_1-MLC-1k'))).toMatchObject({
+      layers: 32,
+      hidden: 4096,
+      kvHeads: 8,
+      tieEmbeddings: false,
+      ropeScaling: { factor: 8 },
+      contextWindow: 1024,
+      quantization: 'q4f32_1',
+    });
+    expect(architectureConfig('Llama-3-8B-Instruct-q4f16_1-MLC')).toMatchObject({
+      ropeScaling: null,
+      ropeTheta: 500000,
+    });
+    expect(architectureConfig('Llama-2-7b-chat-hf-q4f16_1-MLC')).toMatchObject({
+      layers: 32,
+      hidden: 4096,
+      intermediate: 11008,
+      heads: 32,
+      kvHeads: 32,
+      vocabSize: 32000,
+      tieEmbeddings: false,
+      ropeTheta: 10000,
+      ropeScaling: null,
+      bosTokenId: 1,
+    });
+    expect(catalogConfig(record('TinyLlama-1.1B-Chat-v1.0-q4f16_1-MLC'))).toMatchObject({
+      layers: 22,
+      hidden: 2048,
+      intermediate: 5632,
+      kvHeads: 4,
+      contextWindow: 2048,
+    });
+    expect(architectureConfig('SmolLM2-360M-Instruct-q0f16-MLC')).toMatchObject({
+      hidden: 960,
+      heads: 15,
+      kvHeads: 5,
+      headDim: 64,
+      layers: 32,
+      vocabSize: 49152,
+      tieEmbeddings: true,
+      quantization: 'q0f16',
+    });
     expect(findCatalogRecord(catalog, 'Llama-3.1-70B-Instruct-q3f16_1-MLC')).toBeUndefined();
     expect(() => architectureConfig('nope')).toThrow(/unknown model "nope": run `twosome models list`/);
   });
@@ -118,12 +191,22 @@ describe('the catalog is web-llm\'s model list', () => {
 
 describe('base URLs', () => {
   it('maps catalog ids (the -1k variants share their repo) and custom Hugging Face repos to .../resolve/main/', () => {
-    expect(catalogBaseUrl(record('Llama-3.2-1B-Instruct-q4f16_1-MLC'))).toBe('https://huggingface.co/mlc-ai/Llama-3.2-1B-Instruct-q4f16_1-MLC/resolve/main/');
-    expect(catalogBaseUrl(record('Llama-3-8B-Instruct-q4f16_1-MLC-1k'))).toBe('https://huggingface.co/mlc-ai/Llama-3-8B-Instruct-q4f16_1-MLC/resolve/main/');
+    expect(catalogBaseUrl(record('Llama-3.2-1B-Instruct-q4f16_1-MLC'))).toBe(
+      'https://huggingface.co/mlc-ai/Llama-3.2-1B-Instruct-q4f16_1-MLC/resolve/main/',
+    );
+    expect(catalogBaseUrl(record('Llama-3-8B-Instruct-q4f16_1-MLC-1k'))).toBe(
+      'https://huggingface.co/mlc-ai/Llama-3-8B-Instruct-q4f16_1-MLC/resolve/main/',
+    );
     const resolve = (what: string) => resolveModelBaseUrl(what, catalog);
-    expect(resolve('TinyLlama-1.1B-Chat-v1.0-q4f32_1-MLC')).toBe('https://huggingface.co/mlc-ai/TinyLlama-1.1B-Chat-v1.0-q4f32_1-MLC/resolve/main/');
-    expect(resolve('https://huggingface.co/me/My-Llama-q4f16_1-MLC')).toBe('https://huggingface.co/me/My-Llama-q4f16_1-MLC/resolve/main/');
-    expect(resolve('https://huggingface.co/me/My-Llama-q4f16_1-MLC/')).toBe('https://huggingface.co/me/My-Llama-q4f16_1-MLC/resolve/main/');
+    expect(resolve('TinyLlama-1.1B-Chat-v1.0-q4f32_1-MLC')).toBe(
+      'https://huggingface.co/mlc-ai/TinyLlama-1.1B-Chat-v1.0-q4f32_1-MLC/resolve/main/',
+    );
+    expect(resolve('https://huggingface.co/me/My-Llama-q4f16_1-MLC')).toBe(
+      'https://huggingface.co/me/My-Llama-q4f16_1-MLC/resolve/main/',
+    );
+    expect(resolve('https://huggingface.co/me/My-Llama-q4f16_1-MLC/')).toBe(
+      'https://huggingface.co/me/My-Llama-q4f16_1-MLC/resolve/main/',
+    );
     expect(resolve('https://huggingface.co/me/repo/resolve/v2/')).toBe('https://huggingface.co/me/repo/resolve/v2/');
     expect(resolve('http://localhost:8000/models/x')).toBe('http://localhost:8000/models/x/');
     expect(() => resolve('https://huggingface.co/me')).toThrow(/expected https:\/\/huggingface.co\/<org>\/<repo>/);

@@ -82,7 +82,13 @@ export const MAX_SOFTWARE_STEP_SECONDS = 3600;
 export const ENGINE_HAS_F16_KERNELS = false;
 
 /** Whether an adapter is a CPU implementation, from GPUAdapterInfo (as device.ts's isSoftware, plus llvmpipe). */
-export function isSoftwareAdapter(info: { vendor?: string; architecture?: string; device?: string; description?: string; isFallbackAdapter?: boolean }): boolean {
+export function isSoftwareAdapter(info: {
+  vendor?: string;
+  architecture?: string;
+  device?: string;
+  description?: string;
+  isFallbackAdapter?: boolean;
+}): boolean {
   if (info.isFallbackAdapter) return true;
   const text = [info.vendor, info.architecture, info.device, info.description].filter(Boolean).join(' ').toLowerCase();
   return text.trim() === '' || /swiftshader|llvmpipe|lavapipe|software/.test(text);
@@ -106,11 +112,22 @@ export interface PrecisionNote {
 export function precisionNote(features: readonly string[], record?: CatalogRecord): PrecisionNote {
   const shaderF16 = features.includes('shader-f16');
   const webllmNeedsF16 = record?.requiredFeatures.includes('shader-f16') ?? false;
-  const webllm = webllmNeedsF16 && !shaderF16 ? '; web-llm itself cannot run this record here (its wasm needs shader-f16)' : '';
+  const webllm =
+    webllmNeedsF16 && !shaderF16 ? '; web-llm itself cannot run this record here (its wasm needs shader-f16)' : '';
   if (shaderF16 && ENGINE_HAS_F16_KERNELS) return { path: 'f16', shaderF16, text: 'f16 path (shader-f16)' };
-  const slowdown = 'expected up to about 2x slower to score and train than an f16 path (estimate: f16 math at twice the f32 rate on GPUs with packed f16, and half the activation traffic)';
-  if (shaderF16) return { path: 'f32', shaderF16, text: `f32 path: this engine has no f16 kernels yet, so shader-f16 goes unused; ${slowdown}` };
-  return { path: 'f32', shaderF16, text: `f32 path (no shader-f16 here: f16 data unpacked to f32 in the shaders); ${slowdown}${webllm}` };
+  const slowdown =
+    'expected up to about 2x slower to score and train than an f16 path (estimate: f16 math at twice the f32 rate on GPUs with packed f16, and half the activation traffic)';
+  if (shaderF16)
+    return {
+      path: 'f32',
+      shaderF16,
+      text: `f32 path: this engine has no f16 kernels yet, so shader-f16 goes unused; ${slowdown}`,
+    };
+  return {
+    path: 'f32',
+    shaderF16,
+    text: `f32 path (no shader-f16 here: f16 data unpacked to f32 in the shaders); ${slowdown}${webllm}`,
+  };
 }
 
 /** Multiply-adds of one forward pass of `rows` token rows, `logitRows` of which go through the LM head. */
@@ -134,10 +151,16 @@ function duration(seconds: number): string {
 }
 
 /** The memory budget: the caller's, else half the system memory on a software adapter, else none known. */
-export function memoryBudget(adapter: AdapterFacts, options: FitOptions = {}): { bytes: number | undefined; source: string } {
+export function memoryBudget(
+  adapter: AdapterFacts,
+  options: FitOptions = {},
+): { bytes: number | undefined; source: string } {
   if (options.memoryBudgetBytes !== undefined) return { bytes: options.memoryBudgetBytes, source: 'the budget given' };
   if (adapter.software && adapter.systemMemoryBytes) {
-    return { bytes: adapter.systemMemoryBytes / 2, source: `half of the ${gib(adapter.systemMemoryBytes)} of memory this computer reports (a software adapter's GPU memory is system memory)` };
+    return {
+      bytes: adapter.systemMemoryBytes / 2,
+      source: `half of the ${gib(adapter.systemMemoryBytes)} of memory this computer reports (a software adapter's GPU memory is system memory)`,
+    };
   }
   return { bytes: undefined, source: 'WebGPU does not report GPU memory' };
 }
@@ -146,20 +169,40 @@ export function checkFit(record: CatalogRecord, adapter: AdapterFacts, options: 
   const precision = precisionNote(adapter.features, record);
   const budget = memoryBudget(adapter, options);
   const warnings: string[] = [];
-  const result = (verdict: FitVerdict, reason: string, neededBytes?: number, stepSeconds?: number): FitCheck => ({ verdict, reason, neededBytes, budget, stepSeconds, precision, warnings });
+  const result = (verdict: FitVerdict, reason: string, neededBytes?: number, stepSeconds?: number): FitCheck => ({
+    verdict,
+    reason,
+    neededBytes,
+    budget,
+    stepSeconds,
+    precision,
+    warnings,
+  });
 
   const config = catalogConfig(record);
-  if (!config) return result('unknown', `the architecture of ${record.id} is not in this app's table (a newer web-llm?); it is checked against its mlc-chat-config.json when loaded`);
+  if (!config)
+    return result(
+      'unknown',
+      `the architecture of ${record.id} is not in this app's table (a newer web-llm?); it is checked against its mlc-chat-config.json when loaded`,
+    );
   const batch = options.batch ?? FIT_CHECK_BATCH;
 
   const sizes = estimateSizes(config);
   const binding = Math.min(adapter.limits.maxStorageBufferBindingSize, adapter.limits.maxBufferSize);
   if (sizes.largestRowBytes > binding) {
-    const which = sizes.largestRowBytes > adapter.limits.maxStorageBufferBindingSize ? `maxStorageBufferBindingSize ${adapter.limits.maxStorageBufferBindingSize} bytes` : `maxBufferSize ${adapter.limits.maxBufferSize} bytes`;
-    return result('no', `one row of tensor ${sizes.largestRowTensor} needs ${sizes.largestRowBytes} bytes in one GPU buffer (rows cannot be split) but this adapter allows ${which}`);
+    const which =
+      sizes.largestRowBytes > adapter.limits.maxStorageBufferBindingSize
+        ? `maxStorageBufferBindingSize ${adapter.limits.maxStorageBufferBindingSize} bytes`
+        : `maxBufferSize ${adapter.limits.maxBufferSize} bytes`;
+    return result(
+      'no',
+      `one row of tensor ${sizes.largestRowTensor} needs ${sizes.largestRowBytes} bytes in one GPU buffer (rows cannot be split) but this adapter allows ${which}`,
+    );
   }
   if (sizes.largestTensorBytes > binding) {
-    warnings.push(`${sizes.largestTensor} (${(sizes.largestTensorBytes / 2 ** 20).toFixed(0)} MiB) is larger than one GPU buffer may be (${(binding / 2 ** 20).toFixed(0)} MiB): it is uploaded in row chunks`);
+    warnings.push(
+      `${sizes.largestTensor} (${(sizes.largestTensorBytes / 2 ** 20).toFixed(0)} MiB) is larger than one GPU buffer may be (${(binding / 2 ** 20).toFixed(0)} MiB): it is uploaded in row chunks`,
+    );
   }
 
   const plan = planTrainingMemory(config, { batch, maxBindingBytes: binding });
@@ -174,11 +217,21 @@ export function checkFit(record: CatalogRecord, adapter: AdapterFacts, options: 
   if (adapter.software) {
     const cores = Math.max(1, adapter.cores ?? 1);
     const rows = batch.promptTokens + batch.actions * batch.actionTokens;
-    stepSeconds = forwardFlops(config, rows, batch.actions * batch.actionTokens) / (SOFTWARE_GFLOPS_PER_CORE * 1e9 * cores);
+    stepSeconds =
+      forwardFlops(config, rows, batch.actions * batch.actionTokens) / (SOFTWARE_GFLOPS_PER_CORE * 1e9 * cores);
     const estimate = `about ${duration(stepSeconds)} to score one environment step on this ${cores}-core software adapter (estimate: ${SOFTWARE_GFLOPS_PER_CORE} GFLOP/s per core)`;
-    if (stepSeconds > MAX_SOFTWARE_STEP_SECONDS) return result('no', `${estimate}; too slow to train (a run scores thousands of steps): use a GPU`, needed, stepSeconds);
+    if (stepSeconds > MAX_SOFTWARE_STEP_SECONDS)
+      return result(
+        'no',
+        `${estimate}; too slow to train (a run scores thousands of steps): use a GPU`,
+        needed,
+        stepSeconds,
+      );
     warnings.push(`slow: ${estimate}`);
   }
-  if (record.arch?.unsure.length) warnings.push(`catalog architecture of ${record.id} has unverified fields (${record.arch.unsure.join('; ')}); the downloaded mlc-chat-config.json decides`);
+  if (record.arch?.unsure.length)
+    warnings.push(
+      `catalog architecture of ${record.id} has unverified fields (${record.arch.unsure.join('; ')}); the downloaded mlc-chat-config.json decides`,
+    );
   return result('yes', '', needed, stepSeconds);
 }

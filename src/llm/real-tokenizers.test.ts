@@ -47,7 +47,11 @@ function taskStates(): TaskStates[] {
 /** The counts of spec section 1.1: "`text` N tok/M words" and "`text` N/M" (LLaMA-1/2, llama-tokenizer-js). */
 function specCounts(): { text: string; tokens: number; words: number }[] {
   const section = readFileSync(SPEC, 'utf8').split('### 1.2')[0].split('Token/word counts')[1] ?? '';
-  return [...section.matchAll(/`([^`]+)` (\d+)(?: tok)?\/(\d+)(?: words)?/g)].map((m) => ({ text: m[1], tokens: Number(m[2]), words: Number(m[3]) }));
+  return [...section.matchAll(/`([^`]+)` (\d+)(?: tok)?\/(\d+)(?: words)?/g)].map((m) => ({
+    text: m[1],
+    tokens: Number(m[2]),
+    words: Number(m[3]),
+  }));
 }
 
 const states = taskStates();
@@ -59,10 +63,16 @@ describe('Llama-2 tokenizer.json (SentencePiece BPE, 32000)', () => {
   });
   afterAll(() => tok.dispose());
 
-  it('has LLaMA\'s vocabulary and special tokens', () => {
+  it("has LLaMA's vocabulary and special tokens", () => {
     expect(tok.vocabSize).toBe(32000);
     expect([0, 1, 2, 29871].map((id) => tok.idToToken(id))).toEqual(['<unk>', '<s>', '</s>', '▁']);
-    expect(tok.encode('pick up the tomato').map((id) => tok.idToToken(id))).toEqual(['▁pick', '▁up', '▁the', '▁tom', 'ato']);
+    expect(tok.encode('pick up the tomato').map((id) => tok.idToToken(id))).toEqual([
+      '▁pick',
+      '▁up',
+      '▁the',
+      '▁tom',
+      'ato',
+    ]);
   });
 
   it('matches the token and word counts of spec section 1.1', () => {
@@ -105,9 +115,13 @@ describe('Llama-3 tokenizer.json (byte-level BPE, 128256)', () => {
   });
   afterAll(() => tok.dispose());
 
-  it('has Llama-3\'s vocabulary and special tokens', () => {
+  it("has Llama-3's vocabulary and special tokens", () => {
     expect(tok.vocabSize).toBe(128256);
-    expect([128000, 128001, 128009].map((id) => tok.idToToken(id))).toEqual(['<|begin_of_text|>', '<|end_of_text|>', '<|eot_id|>']);
+    expect([128000, 128001, 128009].map((id) => tok.idToToken(id))).toEqual([
+      '<|begin_of_text|>',
+      '<|end_of_text|>',
+      '<|eot_id|>',
+    ]);
     expect(tok.encode('pick up the tomato').map((id) => tok.idToToken(id))).toEqual(['pick', 'Ġup', 'Ġthe', 'Ġtomato']);
   });
 

@@ -42,7 +42,10 @@ function templateBos(processor: unknown): number | undefined {
   if (processor.type !== 'TemplateProcessing' || !Array.isArray(processor.single)) return undefined;
   const first = processor.single[0] as { SpecialToken?: { id?: string } } | undefined;
   const name = first?.SpecialToken?.id;
-  const special = name !== undefined && isObject(processor.special_tokens) ? (processor.special_tokens[name] as { ids?: unknown } | undefined) : undefined;
+  const special =
+    name !== undefined && isObject(processor.special_tokens)
+      ? (processor.special_tokens[name] as { ids?: unknown } | undefined)
+      : undefined;
   return Array.isArray(special?.ids) && typeof special.ids[0] === 'number' ? special.ids[0] : undefined;
 }
 
@@ -53,16 +56,28 @@ export function tokenizerSpecials(text: string, file = 'tokenizer.json'): Tokeni
   } catch (error) {
     throw new TokenizerError(`${file}: not valid JSON (${(error as Error).message})`);
   }
-  if (!isObject(json) || !isObject(json.model) || !isObject(json.model.vocab)) throw new TokenizerError(`${file}: not a Hugging Face tokenizer.json (no model.vocab)`);
-  const added = (Array.isArray(json.added_tokens) ? json.added_tokens : []).filter((t): t is AddedToken => isObject(t) && typeof t.id === 'number' && typeof t.content === 'string');
+  if (!isObject(json) || !isObject(json.model) || !isObject(json.model.vocab))
+    throw new TokenizerError(`${file}: not a Hugging Face tokenizer.json (no model.vocab)`);
+  const added = (Array.isArray(json.added_tokens) ? json.added_tokens : []).filter(
+    (t): t is AddedToken => isObject(t) && typeof t.id === 'number' && typeof t.content === 'string',
+  );
   let vocabSize = 0;
-  for (const id of [...Object.values(json.model.vocab), ...added.map((t) => t.id)]) if (typeof id === 'number' && id >= vocabSize) vocabSize = id + 1;
+  for (const id of [...Object.values(json.model.vocab), ...added.map((t) => t.id)])
+    if (typeof id === 'number' && id >= vocabSize) vocabSize = id + 1;
   const special = added.filter((t) => t.special !== false);
-  const bosId = templateBos(json.post_processor) ?? BOS_NAMES.map((name) => special.find((t) => t.content === name)?.id).find((id) => id !== undefined);
+  const bosId =
+    templateBos(json.post_processor) ??
+    BOS_NAMES.map((name) => special.find((t) => t.content === name)?.id).find((id) => id !== undefined);
   if (bosId === undefined) {
-    throw new TokenizerError(`${file}: names no beginning-of-sequence token (no TemplateProcessing post-processor, no special ${BOS_NAMES.join(', ')}); a Llama tokenizer has one`);
+    throw new TokenizerError(
+      `${file}: names no beginning-of-sequence token (no TemplateProcessing post-processor, no special ${BOS_NAMES.join(', ')}); a Llama tokenizer has one`,
+    );
   }
-  const eosIds = special.filter((t) => EOS_NAMES.has(t.content)).map((t) => t.id).sort((a, b) => a - b);
-  if (eosIds.length === 0) throw new TokenizerError(`${file}: names no end-of-sequence token (no special ${[...EOS_NAMES].join(', ')})`);
+  const eosIds = special
+    .filter((t) => EOS_NAMES.has(t.content))
+    .map((t) => t.id)
+    .sort((a, b) => a - b);
+  if (eosIds.length === 0)
+    throw new TokenizerError(`${file}: names no end-of-sequence token (no special ${[...EOS_NAMES].join(', ')})`);
   return { bosId, eosIds, vocabSize };
 }

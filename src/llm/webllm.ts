@@ -18,7 +18,9 @@ let loading: Promise<WebLlm> | undefined;
 export function loadWebLlm(): Promise<WebLlm> {
   loading ??= import('@mlc-ai/web-llm').catch((error: unknown) => {
     loading = undefined;
-    throw new Error(`@mlc-ai/web-llm could not be loaded (${error instanceof Error ? error.message : String(error)}); reload the page, or reinstall with npm install`);
+    throw new Error(
+      `@mlc-ai/web-llm could not be loaded (${error instanceof Error ? error.message : String(error)}); reload the page, or reinstall with npm install`,
+    );
   });
   return loading;
 }
