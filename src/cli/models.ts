@@ -25,7 +25,8 @@ import { ModelFormatError } from '../llm/errors';
 import { parseIntFlag } from './args';
 import { UsageError } from './errors';
 
-const USAGE = 'twosome models list [--json] [--fit [--memory-gib N]] | twosome models download ID|URL --out DIR [--parallel N]';
+const USAGE =
+  'twosome models list [--json] [--fit [--memory-gib N]] | twosome models download ID|URL --out DIR [--parallel N]';
 
 export async function modelsCommand(argv: string[]): Promise<number> {
   const [sub, ...rest] = argv;
@@ -45,25 +46,37 @@ function parse(argv: string[], options: NonNullable<ParseArgsConfig['options']>,
 /** The adapter Dawn gives this process, as the fit check sees it. */
 async function nodeAdapterFacts(): Promise<{ facts: AdapterFacts; description: string }> {
   const ctx = await requestNodeGpuContext();
-  const features = [ctx.features.shaderF16 ? 'shader-f16' : '', ctx.features.subgroups ? 'subgroups' : ''].filter(Boolean);
+  const features = [ctx.features.shaderF16 && 'shader-f16', ctx.features.subgroups && 'subgroups'].filter(
+    (f): f is string => typeof f === 'string',
+  );
+  const { maxStorageBufferBindingSize, maxBufferSize } = ctx.limits;
   const facts: AdapterFacts = {
     features,
-    limits: { maxStorageBufferBindingSize: ctx.limits.maxStorageBufferBindingSize, maxBufferSize: ctx.limits.maxBufferSize },
+    limits: { maxStorageBufferBindingSize, maxBufferSize },
     software: ctx.isSoftware || isSoftwareAdapter(ctx.adapterInfo),
     cores: availableParallelism(),
     systemMemoryBytes: totalmem(),
   };
-  const description = [ctx.adapterInfo.vendor, ctx.adapterInfo.architecture, ctx.adapterInfo.description].filter(Boolean).join(' · ') || 'WebGPU adapter';
+  const { vendor, architecture, description: text } = ctx.adapterInfo;
+  const description = [vendor, architecture, text].filter(Boolean).join(' · ') || 'WebGPU adapter';
   ctx.device.destroy();
   return { facts, description };
 }
 
 export async function modelsList(argv: string[]): Promise<number> {
-  const { values } = parse(argv, { json: { type: 'boolean', default: false }, fit: { type: 'boolean', default: false }, 'memory-gib': { type: 'string' } }, false);
+  const flags = {
+    json: { type: 'boolean', default: false },
+    fit: { type: 'boolean', default: false },
+    'memory-gib': { type: 'string' },
+  } as const;
+  const { values } = parse(argv, flags, false);
   let memoryBudgetBytes: number | undefined;
   if (values['memory-gib'] !== undefined) {
     const gibs = Number(values['memory-gib']);
-    if (!values.fit || !(gibs > 0)) throw new UsageError(`--memory-gib: "${String(values['memory-gib'])}" must be a positive number of GiB, with --fit\nusage: ${USAGE}`);
+    if (!values.fit || !(gibs > 0)) {
+      const given = String(values['memory-gib']);
+      throw new UsageError(`--memory-gib: "${given}" must be a positive number of GiB, with --fit\nusage: ${USAGE}`);
+    }
     memoryBudgetBytes = gibs * 2 ** 30;
   }
   const adapter = values.fit ? await nodeAdapterFacts() : undefined;
@@ -97,24 +110,41 @@ export async function modelsList(argv: string[]): Promise<number> {
           }
         : null,
       unverified: r.arch?.unsure ?? null,
-      ...(fit ? { fit: { canRun: fit.verdict, reason: fit.reason, neededBytes: fit.neededBytes ?? null, budgetBytes: fit.budget.bytes ?? null, stepSeconds: fit.stepSeconds ?? null, precision: fit.precision.path, notes: [fit.precision.text, ...fit.warnings] } } : {}),
+      ...(fit
+        ? {
+            fit: {
+              canRun: fit.verdict,
+              reason: fit.reason,
+              neededBytes: fit.neededBytes ?? null,
+              budgetBytes: fit.budget.bytes ?? null,
+              stepSeconds: fit.stepSeconds ?? null,
+              precision: fit.precision.path,
+              notes: [fit.precision.text, ...fit.warnings],
+            },
+          }
+        : {}),
     };
   });
   if (values.json) {
-    process.stdout.write(`${JSON.stringify(adapter ? { adapter: { description: adapter.description, ...adapter.facts }, models: rows } : rows)}\n`);
+    const json = adapter ? { adapter: { description: adapter.description, ...adapter.facts }, models: rows } : rows;
+    process.stdout.write(`${JSON.stringify(json)}\n`);
     return 0;
   }
   const width = Math.max(...rows.map((r) => r.id.length));
   const head = `${'id'.padEnd(width)}  ${'download'.padStart(10)}  ${'VRAM MB'.padStart(8)}  ${'context'.padStart(7)}  features`;
-  const lines = adapter ? [`adapter: ${adapter.description}${adapter.facts.software ? ' (software)' : ''}`, `${head.padEnd(width + 50)}  can run here`] : [head];
+  const adapterLine = adapter && `adapter: ${adapter.description}${adapter.facts.software ? ' (software)' : ''}`;
+  const lines = adapterLine ? [adapterLine, `${head.padEnd(width + 50)}  can run here`] : [head];
   for (const r of rows) {
     const size = r.downloadBytes === null ? '?' : `~${formatBytes(r.downloadBytes)}`;
     const vram = r.vramRequiredMB === null ? '?' : Math.ceil(r.vramRequiredMB).toString();
-    const line = `${r.id.padEnd(width)}  ${size.padStart(10)}  ${vram.padStart(8)}  ${String(r.contextWindow ?? '?').padStart(7)}  ${r.requiredFeatures.join(',') || '-'}`;
+    const context = String(r.contextWindow ?? '?');
+    const line = `${r.id.padEnd(width)}  ${size.padStart(10)}  ${vram.padStart(8)}  ${context.padStart(7)}  ${r.requiredFeatures.join(',') || '-'}`;
     lines.push(r.fit ? `${line.padEnd(width + 50)}  ${r.fit.canRun}${r.fit.reason ? `: ${r.fit.reason}` : ''}` : line);
   }
   lines.push('', 'download: weights estimated from the architecture; VRAM: web-llm\'s figure; features: what web-llm needs (this engine runs without shader-f16).');
-  if (adapter) lines.push(`can run here: this engine's fit check (--json gives its notes); ${precisionNote(adapter.facts.features).text}.`);
+  if (adapter) {
+    lines.push(`can run here: this engine's fit check (--json gives its notes); ${precisionNote(adapter.facts.features).text}.`);
+  }
   process.stdout.write(`${lines.join('\n')}\n`);
   return 0;
 }

@@ -80,7 +80,8 @@ export interface CacheOptions {
 export class CacheUnavailableError extends Error {
   constructor() {
     super(
-      'the browser Cache API is not available here (it needs a secure context: https or localhost, and is off in some private windows); the model cannot be stored',
+      'the browser Cache API is not available here (it needs a secure context: https or localhost, ' +
+        'and is off in some private windows); the model cannot be stored',
     );
     this.name = 'CacheUnavailableError';
   }

@@ -175,26 +175,84 @@ const smol2_135m: Arch = { ...smol2_1_7b, hfConfig: 'HuggingFaceTB/SmolLM2-135M-
 
 /** Model ids by architecture: the ids of the Llama records of @mlc-ai/web-llm 0.2.86 (catalog.test.ts). */
 const IDS_BY_ARCHITECTURE: [Arch, string[]][] = [
-  [llama32_1b, ['Llama-3.2-1B-Instruct-q4f32_1-MLC', 'Llama-3.2-1B-Instruct-q4f16_1-MLC', 'Llama-3.2-1B-Instruct-q0f32-MLC', 'Llama-3.2-1B-Instruct-q0f16-MLC']],
+  [
+    llama32_1b,
+    [
+      'Llama-3.2-1B-Instruct-q4f32_1-MLC',
+      'Llama-3.2-1B-Instruct-q4f16_1-MLC',
+      'Llama-3.2-1B-Instruct-q0f32-MLC',
+      'Llama-3.2-1B-Instruct-q0f16-MLC',
+    ],
+  ],
   [llama32_3b, ['Llama-3.2-3B-Instruct-q4f32_1-MLC', 'Llama-3.2-3B-Instruct-q4f16_1-MLC']],
-  [llama31_8b, ['Llama-3.1-8B-Instruct-q4f32_1-MLC-1k', 'Llama-3.1-8B-Instruct-q4f16_1-MLC-1k', 'Llama-3.1-8B-Instruct-q4f32_1-MLC', 'Llama-3.1-8B-Instruct-q4f16_1-MLC']],
+  [
+    llama31_8b,
+    [
+      'Llama-3.1-8B-Instruct-q4f32_1-MLC-1k',
+      'Llama-3.1-8B-Instruct-q4f16_1-MLC-1k',
+      'Llama-3.1-8B-Instruct-q4f32_1-MLC',
+      'Llama-3.1-8B-Instruct-q4f16_1-MLC',
+    ],
+  ],
   [deepseekR1Llama8b, ['DeepSeek-R1-Distill-Llama-8B-q4f32_1-MLC', 'DeepSeek-R1-Distill-Llama-8B-q4f16_1-MLC']],
   [hermes2ThetaLlama3, ['Hermes-2-Theta-Llama-3-8B-q4f16_1-MLC', 'Hermes-2-Theta-Llama-3-8B-q4f32_1-MLC']],
   [hermes2ProLlama3, ['Hermes-2-Pro-Llama-3-8B-q4f16_1-MLC', 'Hermes-2-Pro-Llama-3-8B-q4f32_1-MLC']],
   [hermes3Llama32_3b, ['Hermes-3-Llama-3.2-3B-q4f32_1-MLC', 'Hermes-3-Llama-3.2-3B-q4f16_1-MLC']],
   [hermes3Llama31_8b, ['Hermes-3-Llama-3.1-8B-q4f32_1-MLC', 'Hermes-3-Llama-3.1-8B-q4f16_1-MLC']],
   [smol2_1_7b, ['SmolLM2-1.7B-Instruct-q4f16_1-MLC', 'SmolLM2-1.7B-Instruct-q4f32_1-MLC']],
-  [smol2_360m, ['SmolLM2-360M-Instruct-q0f16-MLC', 'SmolLM2-360M-Instruct-q0f32-MLC', 'SmolLM2-360M-Instruct-q4f16_1-MLC', 'SmolLM2-360M-Instruct-q4f32_1-MLC']],
+  [
+    smol2_360m,
+    [
+      'SmolLM2-360M-Instruct-q0f16-MLC',
+      'SmolLM2-360M-Instruct-q0f32-MLC',
+      'SmolLM2-360M-Instruct-q4f16_1-MLC',
+      'SmolLM2-360M-Instruct-q4f32_1-MLC',
+    ],
+  ],
   [smol2_135m, ['SmolLM2-135M-Instruct-q0f16-MLC', 'SmolLM2-135M-Instruct-q0f32-MLC']],
-  [tinyLlamaV10, ['TinyLlama-1.1B-Chat-v1.0-q4f16_1-MLC', 'TinyLlama-1.1B-Chat-v1.0-q4f32_1-MLC', 'TinyLlama-1.1B-Chat-v1.0-q4f16_1-MLC-1k', 'TinyLlama-1.1B-Chat-v1.0-q4f32_1-MLC-1k']],
-  [llama3_8b, ['Llama-3-8B-Instruct-q4f32_1-MLC-1k', 'Llama-3-8B-Instruct-q4f16_1-MLC-1k', 'Llama-3-8B-Instruct-q4f32_1-MLC', 'Llama-3-8B-Instruct-q4f16_1-MLC']],
-  [llama2_7b, ['Llama-2-7b-chat-hf-q4f32_1-MLC-1k', 'Llama-2-7b-chat-hf-q4f16_1-MLC-1k', 'Llama-2-7b-chat-hf-q4f32_1-MLC', 'Llama-2-7b-chat-hf-q4f16_1-MLC']],
+  [
+    tinyLlamaV10,
+    [
+      'TinyLlama-1.1B-Chat-v1.0-q4f16_1-MLC',
+      'TinyLlama-1.1B-Chat-v1.0-q4f32_1-MLC',
+      'TinyLlama-1.1B-Chat-v1.0-q4f16_1-MLC-1k',
+      'TinyLlama-1.1B-Chat-v1.0-q4f32_1-MLC-1k',
+    ],
+  ],
+  [
+    llama3_8b,
+    [
+      'Llama-3-8B-Instruct-q4f32_1-MLC-1k',
+      'Llama-3-8B-Instruct-q4f16_1-MLC-1k',
+      'Llama-3-8B-Instruct-q4f32_1-MLC',
+      'Llama-3-8B-Instruct-q4f16_1-MLC',
+    ],
+  ],
+  [
+    llama2_7b,
+    [
+      'Llama-2-7b-chat-hf-q4f32_1-MLC-1k',
+      'Llama-2-7b-chat-hf-q4f16_1-MLC-1k',
+      'Llama-2-7b-chat-hf-q4f32_1-MLC',
+      'Llama-2-7b-chat-hf-q4f16_1-MLC',
+    ],
+  ],
   [llama2_13b, ['Llama-2-13b-chat-hf-q4f16_1-MLC']],
-  [tinyLlamaV04, ['TinyLlama-1.1B-Chat-v0.4-q4f16_1-MLC', 'TinyLlama-1.1B-Chat-v0.4-q4f32_1-MLC', 'TinyLlama-1.1B-Chat-v0.4-q4f16_1-MLC-1k', 'TinyLlama-1.1B-Chat-v0.4-q4f32_1-MLC-1k']],
+  [
+    tinyLlamaV04,
+    [
+      'TinyLlama-1.1B-Chat-v0.4-q4f16_1-MLC',
+      'TinyLlama-1.1B-Chat-v0.4-q4f32_1-MLC',
+      'TinyLlama-1.1B-Chat-v0.4-q4f16_1-MLC-1k',
+      'TinyLlama-1.1B-Chat-v0.4-q4f32_1-MLC-1k',
+    ],
+  ],
 ];
 
 /** The architecture table, keyed by web-llm model id. */
-export const ARCHITECTURES: ReadonlyMap<string, CatalogArchitecture> = new Map(IDS_BY_ARCHITECTURE.flatMap(([arch, ids]) => ids.map((id) => [id, arch] as const)));
+export const ARCHITECTURES: ReadonlyMap<string, CatalogArchitecture> = new Map(
+  IDS_BY_ARCHITECTURE.flatMap(([arch, ids]) => ids.map((id) => [id, arch] as const)),
+);
 
 /** The architecture of a web-llm model id, if the table has it. */
 export function architectureOf(id: string): CatalogArchitecture | undefined {
@@ -243,8 +301,12 @@ export function findCatalogRecord(catalog: readonly CatalogRecord[], id: string)
   return catalog.find((r) => r.id === id);
 }
 
-/** The mlc-chat-config.json fields an architecture implies (what MLC's gen_config would write, less the chat template). */
-function chatConfigJson(a: CatalogArchitecture, quantization: QuantizationId, contextWindow: number): Record<string, unknown> {
+/** The mlc-chat-config.json fields of an architecture (what MLC's gen_config would write, less the chat template). */
+function chatConfigJson(
+  a: CatalogArchitecture,
+  quantization: QuantizationId,
+  contextWindow: number,
+): Record<string, unknown> {
   return {
     model_type: 'llama',
     quantization,
@@ -286,8 +348,13 @@ function chatConfigJson(a: CatalogArchitecture, quantization: QuantizationId, co
 export function architectureConfig(id: string, contextWindow?: number): LlamaConfig {
   const arch = architectureOf(id);
   const quantization = quantizationOfId(id);
-  if (!arch || !quantization) throw new ModelUrlError(`unknown model "${id}": run \`twosome models list\` for the catalog, or give an https:// URL of an MLC model`);
-  return parseLlamaConfig(chatConfigJson(arch, quantization, contextWindow ?? arch.maxPositionEmbeddings), `catalog:${id}`);
+  if (!arch || !quantization) {
+    throw new ModelUrlError(
+      `unknown model "${id}": run \`twosome models list\` for the catalog, or give an https:// URL of an MLC model`,
+    );
+  }
+  const json = chatConfigJson(arch, quantization, contextWindow ?? arch.maxPositionEmbeddings);
+  return parseLlamaConfig(json, `catalog:${id}`);
 }
 
 /** The LlamaConfig of a catalog record (web-llm's context window), or undefined when its architecture is unknown. */
@@ -312,8 +379,9 @@ export function catalogBaseUrl(record: CatalogRecord): string {
 }
 
 /**
- * A catalog id (of `catalog`), a Hugging Face repo URL (`https://huggingface.co/<org>/<repo>` -> `.../resolve/main/`), or
- * any other accepted model URL (https, http on localhost: used as the directory) -> the base URL of the files.
+ * A catalog id (of `catalog`), a Hugging Face repo URL (`https://huggingface.co/<org>/<repo>` ->
+ * `.../resolve/main/`), or any other accepted model URL (https, http on localhost: used as the directory) -> the base
+ * URL of the files.
  */
 export function resolveModelBaseUrl(idOrUrl: string, catalog: readonly CatalogRecord[]): string {
   const record = findCatalogRecord(catalog, idOrUrl);

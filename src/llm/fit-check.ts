@@ -116,7 +116,8 @@ export function precisionNote(features: readonly string[], record?: CatalogRecor
     webllmNeedsF16 && !shaderF16 ? '; web-llm itself cannot run this record here (its wasm needs shader-f16)' : '';
   if (shaderF16 && ENGINE_HAS_F16_KERNELS) return { path: 'f16', shaderF16, text: 'f16 path (shader-f16)' };
   const slowdown =
-    'expected up to about 2x slower to score and train than an f16 path (estimate: f16 math at twice the f32 rate on GPUs with packed f16, and half the activation traffic)';
+    'expected up to about 2x slower to score and train than an f16 path (estimate: f16 math at twice the f32 rate ' +
+    'on GPUs with packed f16, and half the activation traffic)';
   if (shaderF16)
     return {
       path: 'f32',
@@ -159,7 +160,9 @@ export function memoryBudget(
   if (adapter.software && adapter.systemMemoryBytes) {
     return {
       bytes: adapter.systemMemoryBytes / 2,
-      source: `half of the ${gib(adapter.systemMemoryBytes)} of memory this computer reports (a software adapter's GPU memory is system memory)`,
+      source:
+        `half of the ${gib(adapter.systemMemoryBytes)} of memory this computer reports ` +
+        "(a software adapter's GPU memory is system memory)",
     };
   }
   return { bytes: undefined, source: 'WebGPU does not report GPU memory' };
@@ -183,7 +186,8 @@ export function checkFit(record: CatalogRecord, adapter: AdapterFacts, options: 
   if (!config)
     return result(
       'unknown',
-      `the architecture of ${record.id} is not in this app's table (a newer web-llm?); it is checked against its mlc-chat-config.json when loaded`,
+      `the architecture of ${record.id} is not in this app's table (a newer web-llm?); ` +
+        'it is checked against its mlc-chat-config.json when loaded',
     );
   const batch = options.batch ?? FIT_CHECK_BATCH;
 
@@ -196,18 +200,22 @@ export function checkFit(record: CatalogRecord, adapter: AdapterFacts, options: 
         : `maxBufferSize ${adapter.limits.maxBufferSize} bytes`;
     return result(
       'no',
-      `one row of tensor ${sizes.largestRowTensor} needs ${sizes.largestRowBytes} bytes in one GPU buffer (rows cannot be split) but this adapter allows ${which}`,
+      `one row of tensor ${sizes.largestRowTensor} needs ${sizes.largestRowBytes} bytes in one GPU buffer ` +
+        `(rows cannot be split) but this adapter allows ${which}`,
     );
   }
   if (sizes.largestTensorBytes > binding) {
     warnings.push(
-      `${sizes.largestTensor} (${(sizes.largestTensorBytes / 2 ** 20).toFixed(0)} MiB) is larger than one GPU buffer may be (${(binding / 2 ** 20).toFixed(0)} MiB): it is uploaded in row chunks`,
+      `${sizes.largestTensor} (${(sizes.largestTensorBytes / 2 ** 20).toFixed(0)} MiB) is larger than one GPU buffer ` +
+        `may be (${(binding / 2 ** 20).toFixed(0)} MiB): it is uploaded in row chunks`,
     );
   }
 
   const plan = planTrainingMemory(config, { batch, maxBindingBytes: binding });
   const needed = plan.peakBytes;
-  const planText = `${gib(needed)} to train (weights ${gib(plan.weightsBytes)}, this engine's memory plan for ${batch.prompts} prompts of ${batch.promptTokens} tokens)`;
+  const planText =
+    `${gib(needed)} to train (weights ${gib(plan.weightsBytes)}, this engine's memory plan for ` +
+    `${batch.prompts} prompts of ${batch.promptTokens} tokens)`;
   if (budget.bytes !== undefined && needed > budget.bytes) {
     return result('no', `needs about ${planText} but the budget is ${gib(budget.bytes)}: ${budget.source}`, needed);
   }
@@ -219,7 +227,9 @@ export function checkFit(record: CatalogRecord, adapter: AdapterFacts, options: 
     const rows = batch.promptTokens + batch.actions * batch.actionTokens;
     stepSeconds =
       forwardFlops(config, rows, batch.actions * batch.actionTokens) / (SOFTWARE_GFLOPS_PER_CORE * 1e9 * cores);
-    const estimate = `about ${duration(stepSeconds)} to score one environment step on this ${cores}-core software adapter (estimate: ${SOFTWARE_GFLOPS_PER_CORE} GFLOP/s per core)`;
+    const estimate =
+      `about ${duration(stepSeconds)} to score one environment step on this ${cores}-core software adapter ` +
+      `(estimate: ${SOFTWARE_GFLOPS_PER_CORE} GFLOP/s per core)`;
     if (stepSeconds > MAX_SOFTWARE_STEP_SECONDS)
       return result(
         'no',
@@ -231,7 +241,8 @@ export function checkFit(record: CatalogRecord, adapter: AdapterFacts, options: 
   }
   if (record.arch?.unsure.length)
     warnings.push(
-      `catalog architecture of ${record.id} has unverified fields (${record.arch.unsure.join('; ')}); the downloaded mlc-chat-config.json decides`,
+      `catalog architecture of ${record.id} has unverified fields (${record.arch.unsure.join('; ')}); ` +
+        'the downloaded mlc-chat-config.json decides',
     );
   return result('yes', '', needed, stepSeconds);
 }

@@ -70,7 +70,8 @@ export function tokenizerSpecials(text: string, file = 'tokenizer.json'): Tokeni
     BOS_NAMES.map((name) => special.find((t) => t.content === name)?.id).find((id) => id !== undefined);
   if (bosId === undefined) {
     throw new TokenizerError(
-      `${file}: names no beginning-of-sequence token (no TemplateProcessing post-processor, no special ${BOS_NAMES.join(', ')}); a Llama tokenizer has one`,
+      `${file}: names no beginning-of-sequence token (no TemplateProcessing post-processor, ` +
+        `no special ${BOS_NAMES.join(', ')}); a Llama tokenizer has one`,
     );
   }
   const eosIds = special

@@ -19,7 +19,8 @@ export function loadWebLlm(): Promise<WebLlm> {
   loading ??= import('@mlc-ai/web-llm').catch((error: unknown) => {
     loading = undefined;
     throw new Error(
-      `@mlc-ai/web-llm could not be loaded (${error instanceof Error ? error.message : String(error)}); reload the page, or reinstall with npm install`,
+      `@mlc-ai/web-llm could not be loaded (${error instanceof Error ? error.message : String(error)}); ` +
+        'reload the page, or reinstall with npm install',
     );
   });
   return loading;
