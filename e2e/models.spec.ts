@@ -8,7 +8,7 @@ import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Page, Route } from '@playwright/test';
-import { makeModel } from '../src/llm/make-model';
+import { makeModel } from '../src/llm/model/make-model';
 import { expect, test, waitForTask } from './fixtures';
 
 /** Small shards, so a download takes several steps (progress, cancel mid-way). */

@@ -20,12 +20,12 @@ import { parseArgs } from 'node:util';
 import { nodeGpu, requestNodeGpuContext } from '../src/gpu/node-gpu';
 import { profileCalls } from '../src/gpu/profile';
 import type { KernelCall } from '../src/gpu/kernel';
-import { LoraBackward } from '../src/llm/backward';
-import { LlamaEngine } from '../src/llm/engine';
-import { ScoringForward } from '../src/llm/forward';
-import { planScoring } from '../src/llm/scoring-layout';
-import type { PolicyRequest } from '../src/rl/twosome-model';
-import { directorySource, loadLlamaModelAndTokenizer } from '../src/llm/weights-node';
+import { LoraBackward } from '../src/llm/engine/backward';
+import { LlamaEngine } from '../src/llm/engine/engine';
+import { ScoringForward } from '../src/llm/engine/forward';
+import { planScoring } from '../src/llm/engine/scoring-layout';
+import type { PolicyRequest } from '../src/llm/scores';
+import { directorySource, loadLlamaModelAndTokenizer } from '../src/llm/model/weights-node';
 import { quickPpoConfig, type PpoConfig } from '../src/rl/config';
 import { createCpuTwosomeModels } from '../src/rl/twosome-cpu';
 import { createGpuTwosomeModels } from '../src/rl/twosome-gpu';
@@ -204,8 +204,7 @@ if (CPU_UPDATES > 0) {
 // Per-kernel GPU time (timestamp queries) of the last policy pass's forward and backward.
 if (args.kernels && captured.policy) {
   const lastPolicyRequests = captured.policy;
-  const tok = engine.tokenizer;
-  const layout = planScoring(lastPolicyRequests.map((r) => ({ promptTokens: tok.encodePrompt(r.prompt), actionTokens: r.actions.map((a) => tok.encodeAction(r.prompt, a)) })));
+  const layout = planScoring(engine.tokenize(lastPolicyRequests));
   const lora = (gpuTrainer.actor as unknown as { trainer: { lora: Parameters<typeof ScoringForward.build>[4] extends infer O ? O extends { lora?: infer L } ? L : never : never } }).trainer.lora;
   const forward = await ScoringForward.build(ctx.device, engine.pipelines, engine.weights, layout, { lora, keepCheckpoints: true });
   const backward = await LoraBackward.build(ctx.device, engine.pipelines, forward);

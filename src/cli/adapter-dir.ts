@@ -5,7 +5,7 @@
  */
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import type { LoraAdapter } from '../llm/lora';
+import type { LoraAdapter } from '../llm/train/lora';
 import { bindAdapter, decodePeftAdapter } from '../share';
 import type { AdapterModelShape } from '../share/adapter';
 import { UsageError } from './errors';

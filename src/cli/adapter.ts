@@ -13,9 +13,9 @@ import { basename, dirname, join, resolve } from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { isTaskId, TASK_IDS } from '../envs/registry';
 import type { TaskId } from '../envs/types';
-import { architectureConfig, architectureOf } from '../llm/catalog';
-import { parseLlamaConfigText, type LlamaConfig } from '../llm/config';
-import { NORMALIZATIONS, type Normalization } from '../rl/config';
+import { architectureConfig, architectureOf } from '../llm/model/catalog';
+import { parseLlamaConfigText, type LlamaConfig } from '../llm/model/config';
+import { NORMALIZATIONS, type Normalization } from '../rl/policy';
 import {
   adapterWeightsParameterCount,
   baseModelMismatch,
@@ -30,6 +30,7 @@ import { DEFAULT_LIMITS } from '../share/limits';
 import { decodePeftAdapter, encodePeftAdapter, PEFT_CONFIG_FILE, PEFT_WEIGHTS_FILE, type DecodedPeftAdapter, type PeftWeightsDtype } from '../share/peft';
 import { UsageError } from './errors';
 import { MICRO_MODEL_DIR } from './model-source';
+import { describeError } from '../util/errors';
 
 const USAGE =
   'twosome adapter inspect FILE|DIR [--model M] [--json] | twosome adapter export BUNDLE --out DIR | twosome adapter import DIR --out BUNDLE [--model M] [--task T] [--norm word|token|sum] [--seed S] [--allow-base-mismatch]';
@@ -66,7 +67,7 @@ function asUserError(error: unknown, path: string): never {
   if (error instanceof Error && (error.name === 'ModelFormatError' || error.name === 'ModelUrlError')) throw new UsageError(oneLine(error.message));
   const code = (error as NodeJS.ErrnoException | undefined)?.code;
   if (typeof code === 'string' && /^E[A-Z]+$/.test(code)) throw new UsageError(oneLine(`${path}: cannot read or write (${code}${code === 'EACCES' ? ': permission denied' : code === 'EISDIR' ? ': is a directory' : ''})`));
-  const message = error instanceof Error ? error.message : String(error);
+  const message = describeError(error);
   throw new UsageError(oneLine(`${path}: cannot be read as an adapter (${message})`, 300));
 }
 

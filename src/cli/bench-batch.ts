@@ -1,5 +1,5 @@
 /** The synthetic scoring batch the engine benchmarks share: flags, and a seeded prompt with its actions. */
-import type { ScoringRequest } from '../llm/scoring-layout';
+import type { ScoringRequest } from '../llm/engine/scoring-layout';
 import { Rng } from '../util/rng';
 import { parseFlags, parseIntFlag } from './args';
 

@@ -3,7 +3,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { makeModel } from '../llm/make-model';
+import { makeModel } from '../llm/model/make-model';
 import { benchMemoryCommand } from './bench-memory';
 import { UsageError } from './errors';
 

@@ -1,21 +1,22 @@
 /**
  * `twosome bench memory --model ID|DIR [--prompts 4] [--prompt-tokens 200] [--actions 8] [--action-tokens 5]
  *  [--lora-r 8] [--lora-targets q_proj,v_proj] [--json]`: the planned peak GPU memory of one training step
- * (llm/memory-plan.ts), from the architecture alone: nothing is downloaded or allocated.
+ * (llm/engine/memory-plan.ts), from the architecture alone: nothing is downloaded or allocated.
  * --json prints {"model","peakBytes","weightsBytes","activationBytes","optimizerBytes"}; without it, a table of
  * every term. --model: a catalog id (`twosome models list`), "micro", or an MLC model directory (its
  * mlc-chat-config.json is read).
  */
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { architectureConfig, findCatalogRecord } from '../llm/catalog';
-import { loadCatalog } from '../llm/webllm';
-import { parseLlamaConfigText, type LlamaConfig } from '../llm/config';
-import { checkLoraConfig, DEFAULT_LORA_CONFIG, type LoraTarget } from '../llm/lora';
-import { formatBytes, planTrainingMemory, type MemoryPlan } from '../llm/memory-plan';
+import { architectureConfig, findCatalogRecord } from '../llm/model/catalog';
+import { loadCatalog } from '../llm/model/webllm';
+import { parseLlamaConfigText, type LlamaConfig } from '../llm/model/config';
+import { checkLoraConfig, DEFAULT_LORA_CONFIG, type LoraTarget } from '../llm/train/lora';
+import { planTrainingMemory, type MemoryPlan } from '../llm/engine/memory-plan';
 import { parseFlags, parseIntFlag } from './args';
 import { UsageError } from './errors';
 import { MICRO_MODEL_DIR } from './model-source';
+import { formatBytes } from '../util/format';
 
 const USAGE =
   'twosome bench memory --model ID|DIR [--prompts 4] [--prompt-tokens 200] [--actions 8] [--action-tokens 5] [--lora-r 8] [--lora-targets q_proj,v_proj] [--json]';

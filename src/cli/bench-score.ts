@@ -15,10 +15,10 @@ import { createStorageBuffer } from '../gpu/buffers';
 import { disposeCalls, type KernelCall } from '../gpu/kernel';
 import { PipelineCache } from '../gpu/pipelines';
 import { profileCalls, type KernelProfile } from '../gpu/profile';
-import { LlamaEngine } from '../llm/engine';
-import { ScoringForward } from '../llm/forward';
-import { linearCall, type GpuLinear } from '../llm/kernels/linear';
-import { planScoring } from '../llm/scoring-layout';
+import { LlamaEngine } from '../llm/engine/engine';
+import { ScoringForward } from '../llm/engine/forward';
+import { linearCall, type GpuLinear } from '../llm/engine/kernels/linear';
+import { planScoring } from '../llm/engine/scoring-layout';
 import { parseBenchBatchFlags, syntheticRequest } from './bench-batch';
 import { resolveModelSource } from './model-source';
 

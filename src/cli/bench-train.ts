@@ -5,12 +5,12 @@
  * plus the gradient agreement of the two layouts.
  */
 import { requestNodeGpuContext } from '../gpu/node-gpu';
-import { LoraBackward } from '../llm/backward';
-import { LlamaEngine } from '../llm/engine';
-import { ScoringForward } from '../llm/forward';
-import { readLora } from '../llm/gpu-lora';
-import { LoraTrainer } from '../llm/lora-trainer';
-import { planScoring } from '../llm/scoring-layout';
+import { LoraBackward } from '../llm/engine/backward';
+import { LlamaEngine } from '../llm/engine/engine';
+import { ScoringForward } from '../llm/engine/forward';
+import { readLora } from '../llm/train/gpu-lora';
+import { LoraTrainer } from '../llm/train/lora-trainer';
+import { planScoring } from '../llm/engine/scoring-layout';
 import { Rng } from '../util/rng';
 import { parseBenchBatchFlags, syntheticRequest } from './bench-batch';
 import { resolveModelSource } from './model-source';

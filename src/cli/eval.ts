@@ -5,8 +5,8 @@
  * SayCan's policy when --greedy), sampling from pi by default (TWOSOME's inference protocol) or argmax with
  * --greedy. --json prints {"task","episodes","successRate","meanReturn"}.
  */
-import type { LoraAdapter } from '../llm/lora';
-import { NORMALIZATIONS, type Normalization } from '../rl/config';
+import type { LoraAdapter } from '../llm/train/lora';
+import { NORMALIZATIONS, type Normalization } from '../rl/policy';
 import { evaluatePolicy } from '../rl/evaluate';
 import { bindAdapterFiles, readAdapterDir } from './adapter-dir';
 import { parseFlags, parseIntFlag } from './args';

@@ -5,7 +5,15 @@ import { parseFlags } from './args';
 export async function gpuInfo(argv: string[]): Promise<number> {
   const { values } = parseFlags(argv, { json: { type: 'boolean', default: false } }, 'twosome gpu [--json]');
   const ctx = await requestNodeGpuContext();
-  const summary = { adapter: ctx.adapterInfo, software: ctx.isSoftware, features: ctx.features, limits: ctx.limits };
+  const summary = {
+    adapter: ctx.adapterInfo,
+    kind: ctx.adapterKind,
+    software: ctx.isSoftware,
+    features: ctx.features,
+    subgroupSizes: ctx.subgroupSizes,
+    useSubgroups: ctx.useSubgroups,
+    limits: ctx.limits,
+  };
   ctx.device.destroy();
   process.stdout.write(values.json ? `${JSON.stringify(summary)}\n` : `${JSON.stringify(summary, null, 2)}\n`);
   return 0;

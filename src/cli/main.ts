@@ -5,6 +5,7 @@
 import { benchEnvCommand } from './bench-env';
 import { envPlay } from './env-play';
 import { UsageError } from './errors';
+import { describeError } from '../util/errors';
 
 const HELP = `twosome: TWOSOME (LLM agents trained by PPO with LoRA) on WebGPU, from the command line
 
@@ -15,6 +16,9 @@ usage:
       the tasks: id, title, actions, horizon, optimal return
   twosome bench env --task ID [--seconds S] [--json]
       environment speed under a seeded uniform-random policy, with and without text observations
+  twosome nlp-eval --model DIR|URL|micro [--adapter RUN_DIR] --bench arc-easy[,piqa,...] --data DIR [--limit N] [--json]
+      zero-shot benchmarks (arc-easy, arc-challenge, piqa, boolq, winogrande, hellaswag, siqa, openbookqa, mmlu,
+      mmlu-<subject>) scored as lm-evaluation-harness does; base and adapter side by side with --adapter
   twosome score --model DIR|URL|micro --task ID [--actions 0,2] [--adapter DIR] [--json]
       replay the actions, then score the offered actions with the WebGPU LLaMA engine (TWOSOME's policy),
       with a PEFT LoRA adapter when given
@@ -68,6 +72,7 @@ const COMMANDS: Record<string, Record<string, () => Promise<Command>> | (() => P
   gpu: async () => (await import('./gpu-info')).gpuInfo,
   'make-model': async () => (await import('./make-model')).makeModelCommand,
   score: async () => (await import('./score')).scoreCommand,
+  'nlp-eval': async () => (await import('./nlp-eval')).nlpEvalCommand,
   models: async () => (await import('./models')).modelsCommand,
   adapter: async () => (await import('./adapter')).adapterCommand,
   train: async () => (await import('./train')).trainCommand,
@@ -77,6 +82,8 @@ const COMMANDS: Record<string, Record<string, () => Promise<Command>> | (() => P
 
 /** Errors that come from what the user gave (a flag, a file, a model, a URL): one line, exit code 2. */
 const USER_ERRORS = new Set(['UsageError', 'AdapterFormatError', 'ShareLinkError', 'ModelFormatError', 'TokenizerError', 'ModelUrlError', 'WebGpuUnavailableError', 'InvalidActionError', 'UnknownTaskError', 'ConfigError']);
+// A malformed benchmark file, or a question too long for the model (twosome nlp-eval, src/nlp-eval).
+USER_ERRORS.add('BenchDataError').add('RequestTokenError');
 
 export async function main(argv: string[]): Promise<number> {
   try {
@@ -97,7 +104,7 @@ export async function main(argv: string[]): Promise<number> {
       process.stderr.write(`twosome: ${error.message}\n`);
       return 2;
     }
-    const message = error instanceof Error ? error.message : String(error);
+    const message = describeError(error);
     process.stderr.write(`twosome: internal error: ${message.split('\n')[0]} (set TWOSOME_DEBUG=1 for details)\n`);
     return 1;
   }

@@ -3,8 +3,8 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'n
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { llama2TokenizerJson, llama3TokenizerJson } from '../llm/real-tokenizers';
-import { loadLlamaModelAndTokenizer, loadLlamaModelFromDir } from '../llm/weights-node';
+import { llama2TokenizerJson, llama3TokenizerJson } from '../llm/model/real-tokenizers';
+import { loadLlamaModelAndTokenizer, loadLlamaModelFromDir } from '../llm/model/weights-node';
 import { UsageError } from './errors';
 import { makeModelCommand } from './make-model';
 

@@ -5,10 +5,10 @@
  */
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { isQuantizationId } from '../llm/config';
-import { checkMakeModelOptions, DEFAULT_MAKE_MODEL_OPTIONS, MAKE_MODEL_QUANTIZATIONS, makeModelStream, type MakeModelOptions } from '../llm/make-model';
-import { TokenizerError } from '../llm/tokenizer';
-import { tokenizerSpecials, type TokenizerSpecials } from '../llm/tokenizer-special';
+import { isQuantizationId } from '../llm/model/config';
+import { checkMakeModelOptions, DEFAULT_MAKE_MODEL_OPTIONS, MAKE_MODEL_QUANTIZATIONS, makeModelStream, type MakeModelOptions } from '../llm/model/make-model';
+import { TokenizerError } from '../llm/model/tokenizer';
+import { tokenizerSpecials, type TokenizerSpecials } from '../llm/model/tokenizer-special';
 import { parseFlags, parseIntFlag, parseNumberFlag } from './args';
 import { UsageError } from './errors';
 

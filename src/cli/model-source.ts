@@ -1,9 +1,9 @@
 /** Resolves the CLI's --model argument: "micro" (the shipped model), a directory, or an https URL. */
 import { existsSync, statSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { urlSource } from '../llm/url-source';
-import type { ModelSource } from '../llm/weights';
-import { directorySource } from '../llm/weights-node';
+import { urlSource } from '../llm/model/url-source';
+import type { ModelSource } from '../llm/model/weights';
+import { directorySource } from '../llm/model/weights-node';
 import { UsageError } from './errors';
 
 export const MICRO_MODEL_DIR = fileURLToPath(new URL('../../public/models/micro/', import.meta.url));

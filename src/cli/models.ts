@@ -17,13 +17,20 @@ import { join, resolve, sep } from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { availableParallelism, totalmem } from 'node:os';
 import { requestNodeGpuContext } from '../gpu/node-gpu';
-import { catalogBaseUrl, catalogConfig, estimateSizes, findCatalogRecord, resolveModelBaseUrl } from '../llm/catalog';
-import { checkFit, isSoftwareAdapter, precisionNote, type AdapterFacts } from '../llm/fit-check';
-import { loadCatalog } from '../llm/webllm';
-import { downloadModel, formatBytes, isAbortError, ModelDownloadError, type DownloadProgress, type ModelStore } from '../llm/download';
-import { ModelFormatError } from '../llm/errors';
+import {
+  catalogBaseUrl,
+  catalogConfig,
+  estimateSizes,
+  findCatalogRecord,
+  resolveModelBaseUrl,
+} from '../llm/model/catalog';
+import { checkFit, precisionNote, type AdapterFacts } from '../llm/model/fit-check';
+import { loadCatalog } from '../llm/model/webllm';
+import { downloadModel, isAbortError, ModelDownloadError, type DownloadProgress, type ModelStore } from '../llm/model/download';
+import { ModelFormatError } from '../llm/model/errors';
 import { parseIntFlag } from './args';
 import { UsageError } from './errors';
+import { formatBytes } from '../util/format';
 
 const USAGE =
   'twosome models list [--json] [--fit [--memory-gib N]] | twosome models download ID|URL --out DIR [--parallel N]';
@@ -53,7 +60,7 @@ async function nodeAdapterFacts(): Promise<{ facts: AdapterFacts; description: s
   const facts: AdapterFacts = {
     features,
     limits: { maxStorageBufferBindingSize, maxBufferSize },
-    software: ctx.isSoftware || isSoftwareAdapter(ctx.adapterInfo),
+    software: ctx.isSoftware,
     cores: availableParallelism(),
     systemMemoryBytes: totalmem(),
   };

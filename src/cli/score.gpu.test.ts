@@ -7,12 +7,18 @@ import { describe, expect, it } from 'vitest';
 import { createEnv } from '../envs/registry';
 import { scoreWithLora } from '../llm/reference/backward';
 import { scoreActions } from '../llm/reference/score';
+import { policies } from '../rl/policy';
 import { encodePeftAdapter } from '../share';
 import { MICRO, trainedAdapter } from '../share/testing';
-import { loadLlamaModelAndTokenizer } from '../llm/weights-node';
+import { loadLlamaModelAndTokenizer } from '../llm/model/weights-node';
+import { withoutDawnLimitNotices } from '../gpu/test-adapter';
 
 const BIN = resolve(process.cwd(), 'bin/twosome.mjs');
-const twosome = (args: string[]) => spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', timeout: 120_000 });
+// stderr as the CLI wrote it: without the notices Dawn prints on lavapipe (withoutDawnLimitNotices).
+const twosome = (args: string[]) => {
+  const proc = spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', timeout: 120_000 });
+  return { ...proc, stderr: withoutDawnLimitNotices(proc.stderr) };
+};
 
 describe('twosome score', () => {
   it('replays the actions and prints the scores and policies of the CPU reference (micro model)', async () => {
@@ -38,8 +44,15 @@ describe('twosome score', () => {
       expect(Math.abs(a.logprob - ref.actions[k].logprob)).toBeLessThan(1e-4);
       expect([a.nTokens, a.nWords]).toEqual([ref.actions[k].nTokens, ref.actions[k].nWords]);
     });
-    for (const mode of ['sum', 'token', 'word']) {
-      out.policy[mode].forEach((p: number, k: number) => expect(Math.abs(p - ref.policies[mode as 'sum'][k])).toBeLessThan(1e-4));
+    // The policies of the reference's scores (rl/policy.ts: the one place they are made).
+    const refPolicies = policies({
+      logprobs: ref.actions.map((a) => a.logprob),
+      nTokens: ref.actions.map((a) => a.nTokens),
+      nWords: ref.actions.map((a) => a.nWords),
+    });
+    expect(Object.keys(out.policy)).toEqual(['sum', 'token', 'word']);
+    for (const mode of ['sum', 'token', 'word'] as const) {
+      out.policy[mode].forEach((p: number, k: number) => expect(Math.abs(p - refPolicies[mode][k])).toBeLessThan(1e-4));
     }
   });
 

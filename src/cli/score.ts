@@ -8,8 +8,9 @@
 import { createEnv, isTaskId, TASK_IDS } from '../envs/registry';
 import { InvalidActionError } from '../envs/types';
 import { requestNodeGpuContext } from '../gpu/node-gpu';
-import { LlamaEngine } from '../llm/engine';
-import { LoraTrainer } from '../llm/lora-trainer';
+import { LlamaEngine } from '../llm/engine/engine';
+import { destroyLora, uploadLora } from '../llm/train/gpu-lora';
+import { policies } from '../rl/policy';
 import { bindAdapterFiles, readAdapterDir } from './adapter-dir';
 import { parseFlags, parseIndexList } from './args';
 import { UsageError } from './errors';
@@ -47,23 +48,27 @@ export async function scoreCommand(argv: string[]): Promise<number> {
     const engine = await LlamaEngine.load(gpu, source);
     let output;
     try {
-      const [scored] = await engine.score([{ prompt, actions }]);
-      output = {
-        prompt: scored.prompt,
-        promptTokenIds: scored.promptTokenIds,
-        actions: scored.actions.map(({ text, tokenIds, logprob, nTokens, nWords }) => ({ text, tokenIds, logprob, nTokens, nWords })),
-        policy: scored.policy,
-      };
-      if (adapterFiles) {
-        // Same tokens; the log-probs and the policy are the adapted model's.
-        const trainer = LoraTrainer.create(engine, { adapter: bindAdapterFiles(adapterFiles, engine.config, values.model ?? 'micro') });
-        try {
-          const [adapted] = await trainer.score([{ prompt, actions }]);
-          output.actions = output.actions.map((a, k) => ({ ...a, logprob: adapted.logprobs[k] }));
-          output.policy = { sum: Array.from(adapted.distribution('sum').probs), token: Array.from(adapted.distribution('token').probs), word: Array.from(adapted.distribution('word').probs) };
-        } finally {
-          trainer.dispose();
-        }
+      const batch = engine.tokenize([{ prompt, actions }]);
+      const [{ promptTokens, actionTokens }] = batch;
+      // With --adapter the same tokens, scored by the adapted model.
+      const adapter = adapterFiles ? bindAdapterFiles(adapterFiles, engine.config, values.model ?? 'micro') : null;
+      const lora = adapter ? uploadLora(gpu.device, adapter) : null;
+      try {
+        const [scores] = await engine.forwardScores(batch, { lora });
+        output = {
+          prompt,
+          promptTokenIds: promptTokens,
+          actions: actions.map((text, k) => ({
+            text,
+            tokenIds: actionTokens[k],
+            logprob: scores.logprobs[k],
+            nTokens: scores.nTokens[k],
+            nWords: scores.nWords[k],
+          })),
+          policy: policies(scores),
+        };
+      } finally {
+        if (lora) destroyLora(lora);
       }
     } finally {
       engine.dispose();

@@ -89,7 +89,7 @@ describe('configs from flags', () => {
     expect(line).toContain('return 0.500');
     expect(line).toContain('(stop)');
     expect(line).toContain('900 tok/s');
-    expect(line).toContain('3.0 MiB');
+    expect(line).toContain('gpu ~3 MiB');
   });
 });
 

@@ -19,10 +19,11 @@ import { isTaskId, TASK_IDS } from '../envs/registry';
 import type { TaskId } from '../envs/types';
 import type { GpuContext } from '../gpu/device';
 import { requestNodeGpuContext } from '../gpu/node-gpu';
-import { LlamaEngine } from '../llm/engine';
+import { LlamaEngine } from '../llm/engine/engine';
 import { makeCheckpoint, type Checkpoint, type RunInfo } from '../rl/checkpoint';
 import { loadCheckpoint, saveCheckpoint, writeFileAtomic } from '../rl/checkpoint-node';
-import { ConfigError, derivePpo, derivePpoMlp, NORMALIZATIONS, paperPpoConfig, paperPpoMlpConfig, quickPpoConfig, type Normalization, type PpoConfig, type PpoMlpConfig } from '../rl/config';
+import { ConfigError, derivePpo, derivePpoMlp, paperPpoConfig, paperPpoMlpConfig, quickPpoConfig, type PpoConfig, type PpoMlpConfig } from '../rl/config';
+import { NORMALIZATIONS, type Normalization } from '../rl/policy';
 import { evaluatePolicy, type BatchScorer, type PolicyEvaluation } from '../rl/evaluate';
 import { PpoMlpTrainer } from '../rl/ppo-mlp';
 import type { UpdateMetrics } from '../rl/rollout';
@@ -32,15 +33,15 @@ import { trainTwosome, twosomeSeeds, type TwosomeModels, type TwosomeUpdateMetri
 import { parseFlags, parseIntFlag, parseNumberFlag } from './args';
 import { UsageError } from './errors';
 import { MICRO_MODEL_DIR, resolveModelSource } from './model-source';
-import type { LoraAdapter } from '../llm/lora';
-import { LoraTrainer } from '../llm/lora-trainer';
-import { scoreWithLora } from '../llm/reference/backward';
-import type { LlmTokenizer } from '../llm/tokenizer';
-import type { LlamaWeights } from '../llm/weights';
-import { loadLlamaModelAndTokenizer } from '../llm/weights-node';
-import { createCpuTwosomeModels, CpuTwosomeActor } from '../rl/twosome-cpu';
-import { toActionScores } from '../rl/twosome-model';
-import { countWords } from '../util/words';
+import type { LoraAdapter } from '../llm/train/lora';
+import { destroyLora, uploadLora } from '../llm/train/gpu-lora';
+import { scoreBatch } from '../llm/reference/backward';
+import { tokenizeRequests } from '../llm/scores';
+import type { LlmTokenizer } from '../llm/model/tokenizer';
+import type { LlamaWeights } from '../llm/model/weights';
+import { loadLlamaModelAndTokenizer } from '../llm/model/weights-node';
+import { createCpuTwosomeModels } from '../rl/twosome-cpu';
+import { formatBytes } from '../util/format';
 
 export const ALGOS = ['twosome', 'ppo-mlp', 'saycan'] as const;
 export type Algo = (typeof ALGOS)[number];
@@ -194,30 +195,19 @@ export class EngineHost {
   async scorer(model: string, backend: Backend, adapter: LoraAdapter | null): Promise<{ scorer: BatchScorer; dispose(): void }> {
     if (backend === 'cpu') {
       const { weights, tokenizer } = await this.cpuModel(model);
-      if (adapter) {
-        const actor = new CpuTwosomeActor(weights, tokenizer, { lora: adapter.config, optimizer: { beta1: 0.9, beta2: 0.999, eps: 1e-5, weightDecay: 0, maxGradNorm: 0 }, seed: 0, adapter });
-        return { scorer: async (requests) => (await actor.score(requests)).map(toActionScores), dispose: () => {} };
-      }
+      const { contextWindow } = weights.config;
       return {
-        scorer: async (requests) => {
-          const prompts = requests.map(({ prompt, actions }) => ({ promptIds: tokenizer.encodePrompt(prompt), actions: actions.map((a) => tokenizer.encodeAction(prompt, a)) }));
-          const { logprobs } = scoreWithLora(weights, null, prompts, { layout: 'shared', precision: 'float32' });
-          return requests.map((r, p) => r.actions.map((a, k) => ({ logprob: logprobs[p][k], nTokens: prompts[p].actions[k].length, nWords: countWords(a) })));
-        },
+        scorer: async (requests) => scoreBatch(weights, adapter, tokenizeRequests(tokenizer, requests, contextWindow)),
         dispose: () => {},
       };
     }
     const engine = await this.engine(model);
-    if (adapter) {
-      const trainer = LoraTrainer.create(engine, { adapter });
-      return {
-        scorer: async (requests) => (await trainer.score(requests)).map((s) => s.logprobs.map((logprob, k) => ({ logprob, nTokens: s.nTokens[k], nWords: s.nWords[k] }))),
-        dispose: () => trainer.dispose(),
-      };
-    }
+    const lora = adapter ? uploadLora(engine.gpu.device, adapter) : null;
     return {
-      scorer: async (requests) => (await engine.score(requests)).map((s) => s.actions.map(({ logprob, nTokens, nWords }) => ({ logprob, nTokens, nWords }))),
-      dispose: () => {},
+      scorer: (requests) => engine.forwardScores(engine.tokenize(requests), { lora }),
+      dispose: () => {
+        if (lora) destroyLora(lora);
+      },
     };
   }
 
@@ -243,13 +233,8 @@ export class EngineHost {
 // Progress on stderr
 
 const fmt = (v: number | null | undefined, digits = 3) => (v === null || v === undefined || !Number.isFinite(v) ? '-' : v.toFixed(digits));
-
-export function formatBytes(bytes: number | null): string {
-  if (bytes === null) return '-';
-  if (bytes >= 2 ** 30) return `${(bytes / 2 ** 30).toFixed(2)} GiB`;
-  if (bytes >= 2 ** 20) return `${(bytes / 2 ** 20).toFixed(1)} MiB`;
-  return `${(bytes / 2 ** 10).toFixed(1)} KiB`;
-}
+/** The planned GPU memory ('-' on the CPU backend, which plans none). */
+const fmtBytes = (bytes: number | null) => (bytes === null ? '-' : formatBytes(bytes));
 
 /** One update as a line: progress, return, success, losses, KL, speed. */
 export function metricsLine(label: string, m: UpdateMetrics & Partial<TwosomeUpdateMetrics>): string {
@@ -267,7 +252,7 @@ export function metricsLine(label: string, m: UpdateMetrics & Partial<TwosomeUpd
     `${fmt(m.timing.sps, 2)} steps/s`,
   ];
   if (m.tokensPerSecond !== undefined) parts.push(`${fmt(m.tokensPerSecond, 0)} tok/s`);
-  if (m.gpuMemoryBytes !== undefined) parts.push(`gpu ~${formatBytes(m.gpuMemoryBytes)}`);
+  if (m.gpuMemoryBytes !== undefined) parts.push(`gpu ~${fmtBytes(m.gpuMemoryBytes)}`);
   return parts.join('  ');
 }
 
@@ -290,7 +275,11 @@ export class Progress {
     const filled = Math.round((barWidth * m.update) / Math.max(1, m.numUpdates));
     const bar = `[${'#'.repeat(filled)}${'.'.repeat(barWidth - filled)}]`;
     const line1 = `${bar} ${label} ${m.update}/${m.numUpdates} updates, ${m.globalStep} steps, ${fmt(m.timing.sps, 2)} steps/s${m.tokensPerSecond !== undefined ? `, ${fmt(m.tokensPerSecond, 0)} tok/s` : ''}`;
-    const line2 = `  return ${fmt(m.episodicReturn)}  success ${fmt(m.successRate, 2)}  pg ${fmt(m.policyLoss, 4)}  v ${fmt(m.valueLoss, 4)}  ent ${fmt(m.entropy)}  kl ${fmt(m.approxKl, 4)}${m.klStopped ? ' stop' : ''}  clip ${fmt(m.clipFrac, 2)}${m.gpuMemoryBytes !== undefined ? `  gpu ~${formatBytes(m.gpuMemoryBytes)}` : ''}`;
+    const gpu = m.gpuMemoryBytes !== undefined ? `  gpu ~${fmtBytes(m.gpuMemoryBytes)}` : '';
+    const line2 =
+      `  return ${fmt(m.episodicReturn)}  success ${fmt(m.successRate, 2)}  pg ${fmt(m.policyLoss, 4)}` +
+      `  v ${fmt(m.valueLoss, 4)}  ent ${fmt(m.entropy)}  kl ${fmt(m.approxKl, 4)}${m.klStopped ? ' stop' : ''}` +
+      `  clip ${fmt(m.clipFrac, 2)}${gpu}`;
     const clip = (s: string) => (s.length > width ? s.slice(0, width) : s);
     this.stream.write(`${this.drawn ? '\x1b[1A\r\x1b[2K' : ''}${clip(line1)}\n\x1b[2K${clip(line2)}\r`);
     this.drawn = true;

@@ -6,6 +6,8 @@
  * creation on the hot path, one command encoder per forward.
  */
 import { createUniformBuffer } from './buffers';
+import type { Kernel } from './pipelines';
+import { packParams } from './wgsl-reflect';
 
 export interface KernelCall {
   label: string;
@@ -20,7 +22,13 @@ export interface KernelCall {
 
 export interface KernelCost {
   flops: number;
+  /** Bytes the dispatch moves to and from global memory, all buffers counted (its tiling's real traffic). */
   bytes: number;
+  /**
+   * Of `bytes`, those read from frozen model weights (bench plan's weightReadFactor: weight bytes read per pass /
+   * the model's weight bytes). A kernel that re-reads a weight tile for every block of rows counts every read.
+   */
+  weightBytes?: number;
 }
 
 /** Uniform words for a kernel's Params struct: u32 entries as numbers, f32 entries as { f32: value }. */
@@ -56,6 +64,51 @@ export function makeCall(
     entries: [uniform, ...buffers].map((buffer, i) => ({ binding: i === 0 ? 0 : (bindings?.[i - 1] ?? i), resource: { buffer } })),
   });
   return { label, pipeline, bindGroup, workgroups: wg, owned: [uniform], cost };
+}
+
+export interface KernelCallSpec {
+  /** Params fields by name, exactly the shader's (wgsl-reflect.ts). */
+  params: Readonly<Record<string, number>>;
+  /** Storage buffers by their WGSL variable names: exactly the bindings this entry point uses. */
+  buffers: Readonly<Record<string, GPUBuffer>>;
+  workgroups: [number, number?, number?];
+  cost?: KernelCost;
+  /** Defaults to the kernel's name. */
+  label?: string;
+}
+
+/**
+ * A call of `kernel` with named buffers and Params fields, checked against the shader's declarations before
+ * anything is created: an unknown name, a missing Params field, or a buffer bound where the shader declares the
+ * uniform is an error that names the kernel, not a WebGPU validation message about binding numbers.
+ */
+export function kernelCall(device: GPUDevice, kernel: Kernel, spec: KernelCallSpec): KernelCall {
+  const label = spec.label ?? kernel.name;
+  const limit = device.limits.maxComputeWorkgroupsPerDimension;
+  const wg: [number, number, number] = [spec.workgroups[0], spec.workgroups[1] ?? 1, spec.workgroups[2] ?? 1];
+  if (wg.some((n) => n > limit)) throw new Error(`${label}: dispatch ${wg.join('x')} exceeds ${limit} workgroups per dimension`);
+  const entries: GPUBindGroupEntry[] = [];
+  const owned: GPUBuffer[] = [];
+  const { bindings } = kernel.iface;
+  const uniform = [...bindings.values()].find((b) => b.kind === 'uniform');
+  if (kernel.iface.params.length > 0) {
+    if (!uniform) throw new Error(`${label}: the shader declares struct Params but binds no uniform`);
+    const bytes = packParams(kernel.iface, spec.params, label);
+    const buffer = device.createBuffer({ label: `${label} params`, size: bytes.byteLength, usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST });
+    device.queue.writeBuffer(buffer, 0, bytes);
+    owned.push(buffer);
+    entries.push({ binding: uniform.binding, resource: { buffer } });
+  } else if (Object.keys(spec.params).length > 0) {
+    throw new Error(`${label}: Params given, but the shader has no struct Params`);
+  }
+  for (const [name, buffer] of Object.entries(spec.buffers)) {
+    const binding = bindings.get(name);
+    if (!binding) throw new Error(`${label}: the shader has no binding "${name}" (has ${[...bindings.keys()].join(', ')})`);
+    if (binding.kind === 'uniform') throw new Error(`${label}: "${name}" is the Params uniform; give its fields in params`);
+    entries.push({ binding: binding.binding, resource: { buffer } });
+  }
+  const bindGroup = device.createBindGroup({ label, layout: kernel.pipeline.getBindGroupLayout(0), entries });
+  return { label, pipeline: kernel.pipeline, bindGroup, workgroups: wg, owned, cost: spec.cost };
 }
 
 export function encodeCalls(pass: GPUComputePassEncoder, calls: readonly KernelCall[]): void {

@@ -3,18 +3,25 @@
  *
  * On a machine without a GPU we point the Vulkan loader at SwiftShader, the CPU Vulkan driver that Debian's
  * chromium package ships; on a machine with a GPU we leave the loader alone so Dawn picks the real one.
- * The choice can be forced with TWOSOME_WEBGPU=swiftshader|system.
+ * TWOSOME_WEBGPU forces the choice:
+ *   swiftshader  SwiftShader (no `shader-f16`, subgroup size 4): what Chromium uses here, so the e2e tests too;
+ *   lavapipe     Mesa 25's lavapipe (adapter "llvmpipe": `shader-f16`, subgroup size 8), installed by
+ *                scripts/setup-lavapipe.sh into lavapipeDir(); Debian 12's own Mesa 22 is too old for Dawn;
+ *   system       whatever the Vulkan loader finds (VK_ICD_FILENAMES, or the installed drivers).
  *
  * TWOSOME_SUBGROUPS=0 (or off, false, no) leaves the `subgroups` feature unrequested, so every kernel takes
  * its f32 workgroup path; TWOSOME_SUBGROUPS=1 (or on, true, yes) makes the engine take the subgroup kernels
  * on a software adapter too (by default only a hardware GPU does: GpuContext.useSubgroups).
  */
 import { existsSync, mkdirSync, readdirSync, chmodSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { requestGpuContext, type GpuContext, type RequestDeviceOptions } from './device';
+import { requestGpuContext, WebGpuUnavailableError, type GpuContext, type RequestDeviceOptions } from './device';
+import { nodeNoAdapterMessage, probeVulkan } from './no-adapter';
 
 const SWIFTSHADER_ICD = '/usr/lib/chromium/vk_swiftshader_icd.json';
+const WEBGPU_CHOICES = ['lavapipe', 'swiftshader', 'system'] as const;
+export type NodeWebGpuChoice = (typeof WEBGPU_CHOICES)[number];
 
 function hasHardwareGpu(): boolean {
   if (existsSync('/dev/nvidia0')) return true;
@@ -25,19 +32,58 @@ function hasHardwareGpu(): boolean {
   }
 }
 
+/**
+ * Where scripts/setup-lavapipe.sh installs lavapipe (the script follows the same rule): TWOSOME_LAVAPIPE_DIR,
+ * else the user's cache directory, so that one install serves every checkout and the bundled CLI alike.
+ */
+export function lavapipeDir(env: NodeJS.ProcessEnv = process.env): string {
+  if (env.TWOSOME_LAVAPIPE_DIR) return env.TWOSOME_LAVAPIPE_DIR;
+  return join(env.XDG_CACHE_HOME || join(homedir(), '.cache'), 'twosome-web', 'lavapipe');
+}
+
+/** The lavapipe ICD file: TWOSOME_LAVAPIPE_ICD (e.g. a distribution's Mesa 24+), else the script's. */
+export function lavapipeIcdPath(env: NodeJS.ProcessEnv = process.env): string {
+  return env.TWOSOME_LAVAPIPE_ICD || join(lavapipeDir(env), 'lvp_icd.json');
+}
+
+/** What TWOSOME_WEBGPU asks for; unset: SwiftShader on Linux without a GPU device node, else the system's. */
+export function webgpuChoice(env: NodeJS.ProcessEnv = process.env, hardwareGpu = hasHardwareGpu): NodeWebGpuChoice {
+  const value = env.TWOSOME_WEBGPU?.trim().toLowerCase() ?? '';
+  if (value === '') return !hardwareGpu() && process.platform === 'linux' ? 'swiftshader' : 'system';
+  const choice = WEBGPU_CHOICES.find((c) => c === value);
+  if (!choice) {
+    throw new WebGpuUnavailableError(
+      `TWOSOME_WEBGPU=${env.TWOSOME_WEBGPU}: use ${WEBGPU_CHOICES.join(', ')} or leave it unset`,
+    );
+  }
+  return choice;
+}
+
 /** Sets the environment Dawn's Vulkan backend reads; must run before the first `create()`. */
-export function configureVulkanEnvironment(env: NodeJS.ProcessEnv = process.env): 'swiftshader' | 'system' {
-  const forced = env.TWOSOME_WEBGPU;
-  const useSwiftShader = forced ? forced === 'swiftshader' : !hasHardwareGpu() && process.platform === 'linux';
-  if (useSwiftShader) {
-    if (!env.VK_ICD_FILENAMES) {
-      if (!existsSync(SWIFTSHADER_ICD)) {
-        throw new Error(
-          `no GPU found and SwiftShader is missing (${SWIFTSHADER_ICD}): install Debian's chromium package (apt-get install chromium) or run on a machine with a GPU`,
-        );
-      }
-      env.VK_ICD_FILENAMES = SWIFTSHADER_ICD;
+export function configureVulkanEnvironment(env: NodeJS.ProcessEnv = process.env): NodeWebGpuChoice {
+  const choice = webgpuChoice(env);
+  if (choice === 'swiftshader' && !env.VK_ICD_FILENAMES) {
+    if (!existsSync(SWIFTSHADER_ICD)) {
+      throw new WebGpuUnavailableError(
+        `SwiftShader is missing (${SWIFTSHADER_ICD}): install Debian's chromium package (apt-get install ` +
+          'chromium), or use lavapipe (bash scripts/setup-lavapipe.sh, then TWOSOME_WEBGPU=lavapipe), or run ' +
+          'on a machine with a GPU',
+      );
     }
+    env.VK_ICD_FILENAMES = SWIFTSHADER_ICD;
+  }
+  if (choice === 'lavapipe') {
+    const icd = lavapipeIcdPath(env);
+    if (!existsSync(icd)) {
+      throw new WebGpuUnavailableError(
+        `TWOSOME_WEBGPU=lavapipe, but lavapipe is not installed (no ${icd}): run bash scripts/setup-lavapipe.sh ` +
+          '(Debian 12), or use TWOSOME_WEBGPU=swiftshader',
+      );
+    }
+    // Only this driver, whatever the environment listed: with SwiftShader listed too, Dawn would take it.
+    // VK_DRIVER_FILES is the loader's newer name, and wins where both are set.
+    env.VK_ICD_FILENAMES = icd;
+    env.VK_DRIVER_FILES = icd;
   }
   if (!env.XDG_RUNTIME_DIR || !existsSync(env.XDG_RUNTIME_DIR)) {
     const dir = join(tmpdir(), `twosome-xdg-${process.getuid?.() ?? 0}`);
@@ -45,7 +91,7 @@ export function configureVulkanEnvironment(env: NodeJS.ProcessEnv = process.env)
     chmodSync(dir, 0o700);
     env.XDG_RUNTIME_DIR = dir;
   }
-  return useSwiftShader ? 'swiftshader' : 'system';
+  return choice;
 }
 
 let gpuPromise: Promise<GPU> | null = null;
@@ -75,5 +121,13 @@ export async function requestNodeGpuContext(options: RequestDeviceOptions = {}):
   const disableFeatures = { ...options.disableFeatures };
   if (disableFeatures.subgroups === undefined && setting === 'off') disableFeatures.subgroups = true;
   const useSubgroups = options.useSubgroups ?? (setting === 'on' ? true : undefined);
-  return requestGpuContext(await nodeGpu(), { ...options, disableFeatures, useSubgroups });
+  try {
+    return await requestGpuContext(await nodeGpu(), { ...options, disableFeatures, useSubgroups });
+  } catch (error) {
+    // The browser's advice (hardware acceleration, chrome://flags) means nothing here: say what Node lacks.
+    if (error instanceof WebGpuUnavailableError && error.reason === 'no-adapter') {
+      throw new WebGpuUnavailableError(nodeNoAdapterMessage(probeVulkan(process.env)), 'no-adapter');
+    }
+    throw error;
+  }
 }

@@ -7,6 +7,23 @@
  * Fixed per cache, so every forward and backward built on one cache (one engine) uses the same kernels.
  */
 import { shaderSource } from './shader-source';
+import { definesKey, selectVariant, type ShaderDefines } from './shader-variants';
+import { reflectShader, type ShaderInterface } from './wgsl-reflect';
+
+/** A compiled entry point with what its source declares: named bindings and Params fields (kernel.ts). */
+export interface Kernel {
+  /** `shader:entry` plus the variant's defines, for labels and errors. */
+  name: string;
+  pipeline: GPUComputePipeline;
+  iface: ShaderInterface;
+}
+
+export interface KernelOptions {
+  /** `//! if NAME` branches to keep (shader-variants.ts). */
+  defines?: ShaderDefines;
+  /** WGSL override constants. */
+  constants?: Record<string, number>;
+}
 
 export interface PipelineCacheOptions {
   /**
@@ -19,8 +36,8 @@ export interface PipelineCacheOptions {
 }
 
 export class PipelineCache {
-  private readonly modules = new Map<string, GPUShaderModule>();
-  private readonly pipelines = new Map<string, GPUComputePipeline>();
+  private readonly modules = new Map<string, { module: GPUShaderModule; iface: ShaderInterface }>();
+  private readonly kernels = new Map<string, Kernel>();
   /** Whether kernel builders default to the subgroup variants: the device has `subgroups` and they are not turned off. */
   readonly subgroups: boolean;
 
@@ -32,25 +49,36 @@ export class PipelineCache {
   }
 
   async get(shader: string, entryPoint: string, constants: Record<string, number> = {}): Promise<GPUComputePipeline> {
-    const key = `${shader}#${entryPoint}#${JSON.stringify(constants)}`;
-    const cached = this.pipelines.get(key);
+    return (await this.kernel(shader, entryPoint, { constants })).pipeline;
+  }
+
+  /** The pipeline of `entryPoint` in `shaders/<shader>` for one variant, compiled once and cached. */
+  async kernel(shader: string, entryPoint: string, options: KernelOptions = {}): Promise<Kernel> {
+    const variant = definesKey(options.defines);
+    const key = `${shader}#${variant}#${entryPoint}#${JSON.stringify(options.constants ?? {})}`;
+    const cached = this.kernels.get(key);
     if (cached) return cached;
-    let module = this.modules.get(shader);
-    if (!module) {
-      module = this.device.createShaderModule({ label: shader, code: await shaderSource(shader) });
+    const moduleKey = `${shader}#${variant}`;
+    let compiled = this.modules.get(moduleKey);
+    if (!compiled) {
+      const code = selectVariant(await shaderSource(shader), options.defines, shader);
+      const module = this.device.createShaderModule({ label: variant ? `${shader} [${variant}]` : shader, code });
       const info = await module.getCompilationInfo();
       const errors = info.messages.filter((m) => m.type === 'error');
       if (errors.length) {
-        throw new Error(`WGSL compile error in shaders/${shader}: ${errors.map((m) => `${m.lineNum}:${m.linePos} ${m.message}`).join('; ')}`);
+        const where = variant ? `shaders/${shader} [${variant}]` : `shaders/${shader}`;
+        throw new Error(`WGSL compile error in ${where}: ${errors.map((m) => `${m.lineNum}:${m.linePos} ${m.message}`).join('; ')}`);
       }
-      this.modules.set(shader, module);
+      compiled = { module, iface: reflectShader(code, shader) };
+      this.modules.set(moduleKey, compiled);
     }
     const pipeline = await this.device.createComputePipelineAsync({
       label: `${shader}:${entryPoint}`,
       layout: 'auto',
-      compute: { module, entryPoint, constants },
+      compute: { module: compiled.module, entryPoint, constants: options.constants ?? {} },
     });
-    this.pipelines.set(key, pipeline);
-    return pipeline;
+    const kernel = { name: `${shader}:${entryPoint}${variant ? ` [${variant}]` : ''}`, pipeline, iface: compiled.iface };
+    this.kernels.set(key, kernel);
+    return kernel;
   }
 }

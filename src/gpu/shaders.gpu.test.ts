@@ -6,6 +6,7 @@ import { resolve } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { nodeGpu, requestNodeGpuContext, subgroupsSetting } from './node-gpu';
 import { shaderSource } from './shader-source';
+import { selectVariant } from './shader-variants';
 
 const dir = resolve(process.cwd(), 'shaders');
 const files = readdirSync(dir).filter((f) => f.endsWith('.wgsl'));
@@ -28,7 +29,8 @@ describe('shaders/', () => {
   for (const file of files) {
     // Skipped only where the adapter lacks `subgroups` (or TWOSOME_SUBGROUPS=0 turned it off).
     it.skipIf(needsSubgroups(file) && !ctx.features.subgroups)(`${file} compiles cleanly`, async () => {
-      const module = ctx.device.createShaderModule({ code: await shaderSource(file) });
+      // The default variant (no defines); kernels with variants test each of theirs against the CPU reference.
+      const module = ctx.device.createShaderModule({ code: selectVariant(await shaderSource(file), {}, file) });
       const info = await module.getCompilationInfo();
       expect(info.messages.map((m) => `${m.type} ${m.lineNum}:${m.linePos} ${m.message}`)).toEqual([]);
     });

@@ -7,10 +7,7 @@
  */
 import { getTask, type TaskInfo } from '../envs/registry';
 import type { TaskId } from '../envs/types';
-
-/** How summed action log-probs become logits (twosome.md 1.1 step 6). */
-export type Normalization = 'sum' | 'token' | 'word';
-export const NORMALIZATIONS: readonly Normalization[] = ['sum', 'token', 'word'];
+import { NORMALIZATIONS, type Normalization } from './policy';
 
 /** LoRA on the frozen LLM (peft LoraConfig, twosome.md 2.1). */
 export interface LoraConfig {

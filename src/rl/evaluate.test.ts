@@ -2,16 +2,17 @@ import { describe, expect, it } from 'vitest';
 import { createEnv } from '../envs/registry';
 import { countWords } from '../util/words';
 import { evaluatePolicy, memoizedScorer, type BatchScorer } from './evaluate';
-import type { ActionScore } from './policy';
 import type { TaskId } from '../envs/types';
 
 /** A fixed policy that prefers the actions listed (by text), with made-up scores otherwise. */
 function scorerPreferring(preferred: string[], calls: number[] = []): BatchScorer {
   return async (requests) => {
     calls.push(requests.length);
-    return requests.map(({ actions }) =>
-      actions.map((a): ActionScore => ({ logprob: preferred.includes(a) ? -1 - preferred.indexOf(a) * 0.01 : -8 - (a.length % 5), nTokens: 2, nWords: countWords(a) })),
-    );
+    return requests.map(({ actions }) => ({
+      logprobs: actions.map((a) => (preferred.includes(a) ? -1 - preferred.indexOf(a) * 0.01 : -8 - (a.length % 5))),
+      nTokens: actions.map(() => 2),
+      nWords: actions.map(countWords),
+    }));
   };
 }
 
@@ -25,7 +26,12 @@ function plannedScorer(task: TaskId, plan: string[]): BatchScorer {
     env.step(obs.actions.indexOf(text));
     obs = env.observe();
   }
-  return async (requests) => requests.map(({ prompt, actions }) => actions.map((a) => ({ logprob: a === next.get(prompt) ? -1 : -5, nTokens: 2, nWords: countWords(a) })));
+  return async (requests) =>
+    requests.map(({ prompt, actions }) => ({
+      logprobs: actions.map((a) => (a === next.get(prompt) ? -1 : -5)),
+      nTokens: actions.map(() => 2),
+      nWords: actions.map(countWords),
+    }));
 }
 
 // Optimal plans (spec 3.5 and 4.6).
@@ -75,6 +81,7 @@ describe('evaluatePolicy', () => {
 
   it('rejects a bad episode count and mismatched scorer output', async () => {
     await expect(evaluatePolicy('tomato-salad', scorerPreferring([]), { episodes: 0 })).rejects.toThrow(/episodes/);
-    await expect(evaluatePolicy('tomato-salad', async (rs) => rs.map(() => []), { episodes: 1 })).rejects.toThrow(/scores for 5 actions/);
+    const none: BatchScorer = async (rs) => rs.map(() => ({ logprobs: [], nTokens: [], nWords: [] }));
+    await expect(evaluatePolicy('tomato-salad', none, { episodes: 1 })).rejects.toThrow(/scores for 5 actions/);
   });
 });

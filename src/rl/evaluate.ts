@@ -11,12 +11,11 @@
 import { createEnv, type EnvOptions } from '../envs/registry';
 import type { Env, TaskId } from '../envs/types';
 import { Rng } from '../util/rng';
-import type { Normalization } from './config';
-import { actionDistribution, greedyAction, sampleAction, type ActionScore } from './policy';
-import type { PolicyRequest } from './twosome-model';
+import type { ActionScores, PolicyRequest } from '../llm/scores';
+import { actionDistribution, greedyAction, sampleAction, type Normalization } from './policy';
 
 /** Scores every request's actions (one call per step for all running episodes). */
-export type BatchScorer = (requests: readonly PolicyRequest[]) => Promise<ActionScore[][]>;
+export type BatchScorer = (requests: readonly PolicyRequest[]) => Promise<ActionScores[]>;
 
 export interface PolicyEvaluateOptions {
   /** Default 10. */
@@ -58,7 +57,7 @@ export interface PolicyEvaluation {
  * request (the engine computes each prompt's rows independently of the others in a call).
  */
 export function memoizedScorer(scorer: BatchScorer, maxEntries = 100_000): BatchScorer {
-  const cache = new Map<string, ActionScore[]>();
+  const cache = new Map<string, ActionScores>();
   const keyOf = (r: PolicyRequest) => `${r.prompt}\u0000${r.actions.join('\u0001')}`;
   return async (requests) => {
     const missing = new Map<string, PolicyRequest>();
@@ -70,9 +69,13 @@ export function memoizedScorer(scorer: BatchScorer, maxEntries = 100_000): Batch
       const todo = [...missing.values()];
       const scores = await scorer(todo);
       if (scores.length !== todo.length) throw new Error(`the scorer returned ${scores.length} results for ${todo.length} prompts`);
-      [...missing.keys()].forEach((key, i) => cache.set(key, scores[i]));
+      // The scores only: a prompt's hidden state would make each entry thousands of floats.
+      [...missing.keys()].forEach((key, i) => {
+        const { logprobs, nTokens, nWords } = scores[i];
+        cache.set(key, { logprobs, nTokens, nWords });
+      });
     }
-    const out = requests.map((r) => cache.get(keyOf(r)) as ActionScore[]);
+    const out = requests.map((r) => cache.get(keyOf(r)) as ActionScores);
     while (cache.size > maxEntries) cache.delete(cache.keys().next().value as string);
     return out;
   };
@@ -100,7 +103,10 @@ export async function evaluatePolicy(taskId: TaskId, scorer: BatchScorer, option
     const scores = await score(requests);
     const finished: number[] = [];
     slots.forEach((slot, i) => {
-      if (scores[i].length !== requests[i].actions.length) throw new Error(`the scorer returned ${scores[i].length} scores for ${requests[i].actions.length} actions`);
+      const n = scores[i].logprobs.length;
+      if (n !== requests[i].actions.length) {
+        throw new Error(`the scorer returned ${n} scores for ${requests[i].actions.length} actions`);
+      }
       const dist = actionDistribution(scores[i], normalization);
       const action = greedy ? greedyAction(dist) : sampleAction(dist, rng);
       const r = slot.env.step(action);

@@ -1,7 +1,11 @@
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { loadLlamaModelAndTokenizer } from '../llm/model/weights-node';
+import { scoreActions } from '../llm/reference/score';
 import { Rng } from '../util/rng';
 import { argmax, categorical, sampleIndex } from './categorical';
-import type { Normalization } from './config';
+import type { ActionScores } from '../llm/scores';
 import {
   actionDistribution,
   countWords,
@@ -11,16 +15,26 @@ import {
   logProbOf,
   normalizationDivisors,
   sampleAction,
+  policies,
   scoreGradients,
-  type ActionScore,
+  type Normalization,
 } from './policy';
 
+/** One action's score (S, n, W) as a row: how the tests write them. */
+type Row = { logprob: number; nTokens: number; nWords: number };
+const scoresOf = (rows: readonly Row[]): ActionScores => ({
+  logprobs: rows.map((r) => r.logprob),
+  nTokens: rows.map((r) => r.nTokens),
+  nWords: rows.map((r) => r.nWords),
+});
+
 // Token/word counts of spec 1.1 (LLaMA tokenizer): pick up the tomato 5/4, take the bowl 4/3, serve nothing 2/2.
-const SCORES: ActionScore[] = [
+const ROWS: Row[] = [
   { logprob: -6.0, nTokens: 5, nWords: 4 },
   { logprob: -3.0, nTokens: 4, nWords: 3 },
   { logprob: -4.5, nTokens: 2, nWords: 2 },
 ];
+const SCORES = scoresOf(ROWS);
 
 function softmax(z: number[]): number[] {
   const m = Math.max(...z);
@@ -65,25 +79,37 @@ describe('normalization (spec 1.1 step 6)', () => {
 
   it('word normalization equals P(a)^(1/W) renormalized', () => {
     const d = actionDistribution(SCORES, 'word');
-    const w = SCORES.map((s) => Math.exp(s.logprob / s.nWords));
+    const w = ROWS.map((s) => Math.exp(s.logprob / s.nWords));
     const total = w.reduce((a, b) => a + b, 0);
     w.forEach((v, k) => expect(d.probs[k]).toBeCloseTo(v / total, 6));
   });
 
   it('recomputing from the same scores gives bit-identical log-probs (PPO ratio starts at 1)', () => {
     const a = actionDistribution(SCORES, 'word');
-    const b = actionDistribution(SCORES.map((s) => ({ ...s })), 'word');
+    const b = actionDistribution(scoresOf(ROWS.map((s) => ({ ...s }))), 'word');
     expect(Array.from(a.logProbs)).toEqual(Array.from(b.logProbs));
   });
 
   it('is stable for very negative scores', () => {
-    const d = actionDistribution([{ logprob: -2000, nTokens: 3, nWords: 1 }, { logprob: -2001, nTokens: 3, nWords: 1 }], 'sum');
+    const rows = [
+      { logprob: -2000, nTokens: 3, nWords: 1 },
+      { logprob: -2001, nTokens: 3, nWords: 1 },
+    ];
+    const d = actionDistribution(scoresOf(rows), 'sum');
     expect(d.probs[0]).toBeCloseTo(1 / (1 + Math.exp(-1)), 6);
   });
 
   it('rejects zero counts', () => {
-    expect(() => actionDistribution([{ logprob: -1, nTokens: 0, nWords: 1 }], 'token')).toThrow(/nTokens/);
-    expect(() => actionDistribution([{ logprob: -1, nTokens: 1, nWords: 0 }], 'word')).toThrow(/nWords/);
+    expect(() => actionDistribution(scoresOf([{ logprob: -1, nTokens: 0, nWords: 1 }]), 'token')).toThrow(/nTokens/);
+    expect(() => actionDistribution(scoresOf([{ logprob: -1, nTokens: 1, nWords: 0 }]), 'word')).toThrow(/nWords/);
+  });
+
+  it('policies: the probabilities of every normalization, keyed sum, token, word', () => {
+    const all = policies(SCORES);
+    expect(Object.keys(all)).toEqual(['sum', 'token', 'word']);
+    for (const mode of ['sum', 'token', 'word'] as Normalization[]) {
+      expect(all[mode]).toEqual(Array.from(actionDistribution(SCORES, mode).probs));
+    }
   });
 });
 
@@ -115,17 +141,18 @@ describe('sampling and greedy', () => {
     expect(greedyAction(categorical([0, 0, 0]))).toBe(0);
     expect(greedyAction(actionDistribution(SCORES, 'sum'))).toBe(1);
     // Normalization changes the choice: the short action has the larger joint log-prob...
-    expect(greedyAction(actionDistribution([{ logprob: -4, nTokens: 8, nWords: 4 }, { logprob: -3, nTokens: 2, nWords: 2 }], 'sum'))).toBe(1);
+    const long = scoresOf([{ logprob: -4, nTokens: 8, nWords: 4 }, { logprob: -3, nTokens: 2, nWords: 2 }]);
+    expect(greedyAction(actionDistribution(long, 'sum'))).toBe(1);
     // ...while a long action with a higher per-token log-prob wins under token normalization.
-    expect(greedyAction(actionDistribution([{ logprob: -4, nTokens: 8, nWords: 4 }, { logprob: -3, nTokens: 2, nWords: 2 }], 'token'))).toBe(0);
+    expect(greedyAction(actionDistribution(long, 'token'))).toBe(0);
   });
 });
 
 describe('gradients w.r.t. the summed scores S_k (finite differences)', () => {
   const h = 1e-5;
-  function logpAndEntropy(scores: ActionScore[], mode: Normalization, action: number): [number, number] {
+  function logpAndEntropy(scores: Row[], mode: Normalization, action: number): [number, number] {
     // float64 reference (the float32 stored values would swamp a finite difference)
-    const z = scores.map((s) => s.logprob / normalizationDivisors([s], mode)[0]);
+    const z = scores.map((s) => s.logprob / normalizationDivisors(scoresOf([s]), mode)[0]);
     const p = softmax(z);
     return [Math.log(p[action]), -p.reduce((a, pk) => a + pk * Math.log(pk), 0)];
   }
@@ -136,7 +163,7 @@ describe('gradients w.r.t. the summed scores S_k (finite differences)', () => {
       for (let trial = 0; trial < 5; trial++) {
         const scores = Array.from({ length: 4 }, () => ({ logprob: -1 - 8 * rng.next(), nTokens: 1 + rng.int(9), nWords: 1 + rng.int(6) }));
         const action = rng.int(4);
-        const d = actionDistribution(scores, mode);
+        const d = actionDistribution(scoresOf(scores), mode);
         const gLogp = dLogProbDScores(d, action);
         const gEnt = dEntropyDScores(d);
         const a = 0.7;
@@ -154,4 +181,42 @@ describe('gradients w.r.t. the summed scores S_k (finite differences)', () => {
       }
     });
   }
+});
+
+describe('the three policies of the micro model\'s scores (CPU reference, spec 1.1)', () => {
+  const DATA = resolve(process.cwd(), '../shared/spec/data');
+  async function scored(): Promise<{ rows: Row[]; scores: ActionScores }> {
+    const { weights, tokenizer } = await loadLlamaModelAndTokenizer(resolve(process.cwd(), 'public/models/micro'));
+    const fixture = JSON.parse(readFileSync(resolve(DATA, 'overcooked-optimal.json'), 'utf8'));
+    const { prompt, actions } = fixture.tomato_lettuce_salad.optimal.initial;
+    const rows = scoreActions(weights, tokenizer, prompt, actions).actions;
+    return { rows, scores: scoresOf(rows) };
+  }
+
+  it('are distributions, softmax of S, S / tokens and S / words', async () => {
+    const { rows, scores } = await scored();
+    for (const mode of ['sum', 'token', 'word'] as Normalization[]) {
+      const d = actionDistribution(scores, mode);
+      expect(d.probs).toHaveLength(rows.length);
+      expect(d.probs.reduce((s, v) => s + v, 0)).toBeCloseTo(1, 6);
+      d.probs.forEach((v) => expect(v).toBeGreaterThan(0));
+      // log(pi_1 / pi_0) = z_1 - z_0, in float32
+      expect(d.logProbs[1] - d.logProbs[0]).toBeCloseTo(d.logits[1] - d.logits[0], 5);
+    }
+    expect(actionDistribution(scores, 'token').logits[0]).toBeCloseTo(rows[0].logprob / 5, 5);
+    expect(actionDistribution(scores, 'word').logits[0]).toBeCloseTo(rows[0].logprob / 4, 5);
+  });
+
+  it('token and word normalizations differ where token and word counts differ', async () => {
+    const { rows, scores } = await scored();
+    expect(rows.filter((a) => a.nTokens !== a.nWords).length).toBeGreaterThan(0);
+    expect(policies(scores).token).not.toEqual(policies(scores).word);
+    // With equal counts for every action, the two would coincide:
+    const same = scoresOf(rows.map((a) => ({ ...a, nTokens: a.nWords })));
+    expect(policies(same).token).toEqual(policies(same).word);
+    // Normalizing by length shrinks the spread of the sum policy (longer actions are no longer penalized as much).
+    const spread = (z: Float32Array) => Math.max(...z) - Math.min(...z);
+    const logits = (mode: Normalization) => actionDistribution(scores, mode).logits;
+    expect(spread(logits('word'))).toBeLessThan(spread(logits('sum')));
+  });
 });

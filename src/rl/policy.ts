@@ -7,32 +7,28 @@
  * Because z_k = S_k / d_k, the gradients the engine backpropagates into the model are the logit gradients
  * divided by d_k: dL/dS_k = (dL/dz_k) / d_k.
  */
+import type { ActionScores } from '../llm/scores';
 import type { Rng } from '../util/rng';
 import { argmax, categorical, dEntropyDLogits, dLogProbDLogits, logitGradients, sampleIndex, type Categorical } from './categorical';
-import type { Normalization } from './config';
 
-/** The engine's score of one action after the prompt (also the SayCan scorer's output). */
-export interface ActionScore {
-  /** S_k: sum of the log-probs of the action's own tokens after `prompt + " " + action`. */
-  logprob: number;
-  /** n_k: tokens of the action alone (no BOS). */
-  nTokens: number;
-  /** W_k: whitespace words of the action text (`countWords`). */
-  nWords: number;
-}
+/** How summed action log-probs become logits (twosome.md 1.1 step 6). */
+export type Normalization = 'sum' | 'token' | 'word';
+/** Every normalization, in the spec's order (also the order of the keys of `policies`). */
+export const NORMALIZATIONS: readonly Normalization[] = ['sum', 'token', 'word'];
 
 export { countWords } from '../util/words';
 
 /** d_k with z_k = S_k / d_k (1 for 'sum'). */
-export function normalizationDivisors(scores: readonly ActionScore[], mode: Normalization): Float64Array {
-  const d = new Float64Array(scores.length);
-  scores.forEach((s, k) => {
-    const v = mode === 'sum' ? 1 : mode === 'token' ? s.nTokens : s.nWords;
+export function normalizationDivisors(scores: ActionScores, mode: Normalization): Float64Array {
+  const n = scores.logprobs.length;
+  const d = new Float64Array(n);
+  for (let k = 0; k < n; k++) {
+    const v = mode === 'sum' ? 1 : mode === 'token' ? scores.nTokens[k] : scores.nWords[k];
     if (!(Number.isInteger(v) && v > 0)) {
       throw new RangeError(`action ${k}: ${mode} normalization needs a positive integer ${mode === 'token' ? 'nTokens' : 'nWords'}, got ${String(v)}`);
     }
     d[k] = v;
-  });
+  }
   return d;
 }
 
@@ -43,12 +39,19 @@ export interface ActionDistribution extends Categorical {
 }
 
 /** The policy over the offered actions for one observation. */
-export function actionDistribution(scores: readonly ActionScore[], mode: Normalization): ActionDistribution {
+export function actionDistribution(scores: ActionScores, mode: Normalization): ActionDistribution {
   const divisors = normalizationDivisors(scores, mode);
-  const logits = new Float32Array(scores.length);
+  const logits = new Float32Array(divisors.length);
   // float64 division then rounding to float32 is the correctly rounded float32 quotient.
-  for (let k = 0; k < scores.length; k++) logits[k] = Math.fround(scores[k].logprob) / divisors[k];
+  for (let k = 0; k < logits.length; k++) logits[k] = Math.fround(scores.logprobs[k]) / divisors[k];
   return { ...categorical(logits), logits, divisors };
+}
+
+/** pi under every normalization (keys in NORMALIZATIONS order), as plain numbers: what the page and the CLI show. */
+export function policies(scores: ActionScores): Record<Normalization, number[]> {
+  const out = {} as Record<Normalization, number[]>;
+  for (const mode of NORMALIZATIONS) out[mode] = Array.from(actionDistribution(scores, mode).probs);
+  return out;
 }
 
 export function sampleAction(dist: Categorical, rng: Rng): number {

@@ -1,19 +1,19 @@
 import { describe, expect, it } from 'vitest';
 import { createEnv } from '../envs/registry';
 import { Rng } from '../util/rng';
-import { countWords, type ActionScore } from './policy';
+import type { ActionScores } from '../llm/scores';
+import { countWords } from './policy';
 import { evaluateSayCan, runSayCanEpisode, SayCanPolicy, type ActionScorer } from './saycan';
 
 /** A fake LLM: per-word log-prob -1 for preferred texts, -3 otherwise; one token per word plus one. */
 function fakeScorer(prefer: (prompt: string, action: string, call: number) => boolean): ActionScorer & { calls: number } {
   const s = {
     calls: 0,
-    score(prompt: string, actions: readonly string[]): ActionScore[] {
+    score(prompt: string, actions: readonly string[]): ActionScores {
       const call = s.calls++;
-      return actions.map((a) => {
-        const w = countWords(a);
-        return { logprob: (prefer(prompt, a, call) ? -1 : -3) * w, nTokens: w + 1, nWords: w };
-      });
+      const words = actions.map(countWords);
+      const logprobs = actions.map((a, k) => (prefer(prompt, a, call) ? -1 : -3) * words[k]);
+      return { logprobs, nTokens: words.map((w) => w + 1), nWords: words };
     },
   };
   return s;
@@ -34,7 +34,11 @@ describe('SayCan', () => {
   it('uses the normalization: word (default) vs sum pick different actions', async () => {
     // 'serve nothing' (2 words, -2.2 each = -4.4) vs 'walk to the cutting board' (5 words, -1 each = -5)
     const scorer: ActionScorer = {
-      score: (_p, actions) => actions.map((a) => ({ logprob: a === 'serve nothing' ? -4.4 : a === 'walk to the cutting board' ? -5 : -50, nTokens: 4, nWords: countWords(a) })),
+      score: (_p, actions) => ({
+        logprobs: actions.map((a) => (a === 'serve nothing' ? -4.4 : a === 'walk to the cutting board' ? -5 : -50)),
+        nTokens: actions.map(() => 4),
+        nWords: actions.map(countWords),
+      }),
     };
     const obs = createEnv('tomato-salad').reset();
     const word = await new SayCanPolicy(scorer).act(obs);
@@ -67,7 +71,7 @@ describe('SayCan', () => {
     expect(seq2).toEqual(seq1);
     expect(new Set(seq1).size).toBeGreaterThan(1);
     expect(() => new SayCanPolicy(scorer, { greedy: false })).toThrow(/rng/);
-    const bad: ActionScorer = { score: () => [{ logprob: -1, nTokens: 1, nWords: 1 }] };
+    const bad: ActionScorer = { score: () => ({ logprobs: [-1], nTokens: [1], nWords: [1] }) };
     await expect(new SayCanPolicy(bad).act(obs)).rejects.toThrow(/1 scores for 5 actions/);
   });
 });

@@ -6,12 +6,12 @@
  */
 import type { Env, Observation } from '../envs/types';
 import type { Rng } from '../util/rng';
-import type { Normalization } from './config';
-import { actionDistribution, greedyAction, sampleAction, type ActionDistribution, type ActionScore } from './policy';
+import type { ActionScores } from '../llm/scores';
+import { actionDistribution, greedyAction, sampleAction, type ActionDistribution, type Normalization } from './policy';
 
 export interface ActionScorer {
-  /** One score per action, in order: summed action-token log-probs after `prompt + " " + action`, with counts. */
-  score(prompt: string, actions: readonly string[]): ActionScore[] | Promise<ActionScore[]>;
+  /** The actions' scores, in order: summed action-token log-probs after `prompt + " "`, with counts. */
+  score(prompt: string, actions: readonly string[]): ActionScores | Promise<ActionScores>;
 }
 
 export interface SayCanOptions {
@@ -44,7 +44,8 @@ export class SayCanPolicy {
 
   async act(obs: Observation): Promise<SayCanDecision> {
     const scores = await this.scorer.score(obs.prompt, obs.actions);
-    if (scores.length !== obs.actions.length) throw new Error(`the scorer returned ${scores.length} scores for ${obs.actions.length} actions`);
+    const n = scores.logprobs.length;
+    if (n !== obs.actions.length) throw new Error(`the scorer returned ${n} scores for ${obs.actions.length} actions`);
     const distribution = actionDistribution(scores, this.normalization);
     const action = this.greedy ? greedyAction(distribution) : sampleAction(distribution, this.rng as Rng);
     return { action, distribution };

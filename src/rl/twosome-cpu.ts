@@ -5,17 +5,17 @@
  * on SwiftShader, so learning experiments and tests of the full pipeline can run without a GPU. It matches the
  * GPU actor up to float rounding (not bit for bit).
  */
-import { lastPromptHidden, loraGradients, scoreWithLora, zeroLoraGradients, type LoraModuleGradient, type ScoringPrompt } from '../llm/reference/backward';
-import { checkLoraConfig, initLoraAdapter, type LoraAdapter, type LoraConfig } from '../llm/lora';
+import { lastPromptHidden, loraGradients, scoreBatch, scoringPrompts, zeroLoraGradients, type LoraModuleGradient } from '../llm/reference/backward';
+import { batchTokens, tokenizeRequests, type ActionScores, type PolicyRequest, type ScoringBatch } from '../llm/scores';
+import { checkLoraConfig, initLoraAdapter, type LoraAdapter, type LoraConfig } from '../llm/train/lora';
 import { initCritic } from '../llm/reference/critic';
-import type { LlmTokenizer } from '../llm/tokenizer';
-import type { LlamaWeights } from '../llm/weights';
+import type { LlmTokenizer } from '../llm/model/tokenizer';
+import type { LlamaWeights } from '../llm/model/weights';
 import { Rng } from '../util/rng';
-import { countWords } from '../util/words';
 import { Adam } from './adam';
 import type { PpoConfig } from './config';
 import { clipGradNorm } from './minibatch';
-import { adamStateFromOptimizer, CpuCritic, optimizerStateFromAdam, type ActorState, type AdamSettings, type OptimizerStepInfo, type PolicyRequest, type PolicyScores, type TwosomeActor } from './twosome-model';
+import { adamStateFromOptimizer, CpuCritic, optimizerStateFromAdam, type ActorState, type AdamSettings, type OptimizerStepInfo, type TwosomeActor } from './twosome-model';
 
 export interface CpuActorOptions {
   lora: LoraConfig;
@@ -56,23 +56,15 @@ export class CpuTwosomeActor implements TwosomeActor {
     return this.tokenCount;
   }
 
-  private encode(requests: readonly PolicyRequest[]): ScoringPrompt[] {
-    return requests.map(({ prompt, actions }) => {
-      const promptIds = this.tokenizer.encodePrompt(prompt);
-      const ids = actions.map((a) => this.tokenizer.encodeAction(prompt, a));
-      this.tokenCount += promptIds.length + ids.reduce((s, x) => s + x.length, 0);
-      return { promptIds, actions: ids };
-    });
+  /** Tokenizes once, and counts what the model will run. */
+  private tokenize(requests: readonly PolicyRequest[]): ScoringBatch {
+    const batch = tokenizeRequests(this.tokenizer, requests, this.weights.config.contextWindow);
+    this.tokenCount += batchTokens(batch);
+    return batch;
   }
 
-  private scoresOf(requests: readonly PolicyRequest[], prompts: ScoringPrompt[], logprobs: number[][]): PolicyScores[] {
-    return requests.map((r, p) => ({ logprobs: logprobs[p], nTokens: prompts[p].actions.map((a) => a.length), nWords: r.actions.map(countWords) }));
-  }
-
-  async score(requests: readonly PolicyRequest[]): Promise<PolicyScores[]> {
-    const prompts = this.encode(requests);
-    const { logprobs } = scoreWithLora(this.weights, this.adapter, prompts, { layout: 'shared', precision: 'float32' });
-    return this.scoresOf(requests, prompts, logprobs);
+  async score(requests: readonly PolicyRequest[]): Promise<ActionScores[]> {
+    return scoreBatch(this.weights, this.adapter, this.tokenize(requests));
   }
 
   async features(requests: readonly PolicyRequest[]): Promise<Float32Array[]> {
@@ -88,12 +80,15 @@ export class CpuTwosomeActor implements TwosomeActor {
     });
   }
 
-  async accumulate(requests: readonly PolicyRequest[], lossGrad: (scores: PolicyScores[]) => ArrayLike<number>[]): Promise<void> {
-    const prompts = this.encode(requests);
+  async accumulate(
+    requests: readonly PolicyRequest[],
+    lossGrad: (scores: ActionScores[]) => ArrayLike<number>[],
+  ): Promise<void> {
+    const batch = this.tokenize(requests);
     // The loss needs the scores before its gradient: one forward for the scores, then forward + backward.
-    const { logprobs } = scoreWithLora(this.weights, this.adapter, prompts, { layout: 'shared', precision: 'float32' });
-    const dLdS = lossGrad(this.scoresOf(requests, prompts, logprobs));
-    const { modules } = loraGradients(this.weights, this.adapter, prompts, dLdS, { layout: 'shared', precision: 'float32' });
+    const dLdS = lossGrad(scoreBatch(this.weights, this.adapter, batch));
+    const options = { layout: 'shared', precision: 'float32' } as const;
+    const { modules } = loraGradients(this.weights, this.adapter, scoringPrompts(batch), dLdS, options);
     modules.forEach((g, i) => {
       const acc = this.acc[i];
       for (let j = 0; j < g.a.length; j++) acc.a[j] += g.a[j];

@@ -5,6 +5,7 @@
  * into theta; the optimizer is torch-like AdamW with global-norm clipping (rl/adam.ts). Critic features are a
  * fixed pseudo-random vector per prompt. Deterministic; its state is plain data.
  */
+import type { ActionScores, PolicyRequest } from '../llm/scores';
 import { countWords } from '../util/words';
 import { Adam } from './adam';
 import { clipGradNorm } from './minibatch';
@@ -14,8 +15,6 @@ import {
   type ActorState,
   type AdamSettings,
   type OptimizerStepInfo,
-  type PolicyRequest,
-  type PolicyScores,
   type TwosomeActor,
 } from './twosome-model';
 
@@ -75,7 +74,7 @@ export class FakeTwosomeActor implements TwosomeActor {
     return Math.max(1, Math.ceil(action.length / 5));
   }
 
-  private scoreOne({ prompt, actions }: PolicyRequest): PolicyScores {
+  private scoreOne({ prompt, actions }: PolicyRequest): ActionScores {
     this.tokenCount += Math.ceil(prompt.length / 5) + actions.reduce((s, a) => s + this.nTokens(a), 0);
     return {
       logprobs: actions.map((a) => {
@@ -88,7 +87,7 @@ export class FakeTwosomeActor implements TwosomeActor {
     };
   }
 
-  async score(requests: readonly PolicyRequest[]): Promise<PolicyScores[]> {
+  async score(requests: readonly PolicyRequest[]): Promise<ActionScores[]> {
     this.log?.push(`score ${requests.length}`);
     return requests.map((r) => this.scoreOne(r));
   }
@@ -98,7 +97,10 @@ export class FakeTwosomeActor implements TwosomeActor {
     return requests.map(({ prompt }) => Float32Array.from({ length: this.featureDim }, (_, i) => ((hash(prompt, 100 + i) % 2001) - 1000) / 1000));
   }
 
-  async accumulate(requests: readonly PolicyRequest[], lossGrad: (scores: PolicyScores[]) => ArrayLike<number>[]): Promise<void> {
+  async accumulate(
+    requests: readonly PolicyRequest[],
+    lossGrad: (scores: ActionScores[]) => ArrayLike<number>[],
+  ): Promise<void> {
     this.log?.push(`accumulate ${requests.length}`);
     const scores = requests.map((r) => this.scoreOne(r));
     const g = lossGrad(scores);

@@ -1,26 +1,29 @@
 /**
  * TWOSOME's actor and critic on the WebGPU engine (implementations of twosome-model.ts):
  *
- * - `GpuTwosomeActor` wraps a `LoraTrainer` (scores with the adapter on, LoRA backward, AdamW with global-norm
- *   clipping on the GPU) and takes the critic features from `LlamaEngine.score` (adapter off). The frozen
- *   model with the adapter off is a fixed function of the prompt, and the engine computes each prompt's rows
- *   independently of the others in a call (bit-identical alone or batched), so features are memoized per prompt
- *   text: exact, and after a few updates most steps need no adapter-off pass at all.
+ * - `GpuTwosomeActor` scores with the adapter on (`LlamaEngine.forwardScores` with the trainer's LoRA) and
+ *   trains it with a `LoraTrainer` (LoRA backward, AdamW with global-norm clipping on the GPU); it takes the
+ *   critic features from the same engine call without the adapter. Every call tokenizes its requests once.
+ *   The frozen model with the adapter off is a fixed function of the prompt, and the engine computes each
+ *   prompt's rows independently of the others in a call (bit-identical alone or batched), so features are
+ *   memoized per prompt text: exact, and after a few updates most steps need no adapter-off pass at all.
  * - `GpuTwosomeCritic` is the MLP head (`GpuCritic`) with its own `GpuAdam`.
  *
  * `createGpuTwosomeModels` builds both for a config, from the run's seeds or from a checkpoint.
  */
 import { createStorageBuffer } from '../gpu/buffers';
-import type { LlamaEngine } from '../llm/engine';
-import { CriticPass, GpuCritic } from '../llm/gpu-critic';
-import { LORA_TARGETS, checkLoraConfig, type LoraConfig as EngineLoraConfig, type LoraTarget } from '../llm/lora';
-import { LoraTrainer } from '../llm/lora-trainer';
-import { planTrainingMemory } from '../llm/memory-plan';
-import { GpuAdam } from '../llm/optimizer';
+import type { LlamaEngine } from '../llm/engine/engine';
+import { CriticPass, GpuCritic } from '../llm/train/gpu-critic';
+import type { LoraHandle } from '../llm/train/gpu-lora';
+import { LORA_TARGETS, checkLoraConfig, type LoraConfig as EngineLoraConfig, type LoraTarget } from '../llm/train/lora';
+import { LoraTrainer } from '../llm/train/lora-trainer';
+import { batchTokens, type ActionScores, type PolicyRequest, type ScoringBatch } from '../llm/scores';
+import { planTrainingMemory } from '../llm/engine/memory-plan';
+import { GpuAdam } from '../llm/train/optimizer';
 import { initCritic } from '../llm/reference/critic';
 import { Rng } from '../util/rng';
 import type { PpoConfig } from './config';
-import type { ActorState, AdamSettings, CriticState, MemoryQuery, OptimizerStepInfo, PolicyRequest, PolicyScores, TwosomeActor, TwosomeCritic } from './twosome-model';
+import type { ActorState, AdamSettings, CriticState, MemoryQuery, OptimizerStepInfo, TwosomeActor, TwosomeCritic } from './twosome-model';
 
 /** The engine's LoRA config from the PPO config's (validated: r, alpha, dropout 0, known targets). */
 export function engineLoraConfig(lora: PpoConfig['lora']): EngineLoraConfig {
@@ -74,18 +77,19 @@ export class GpuTwosomeActor implements TwosomeActor {
     return this.tokenCount;
   }
 
-  private countTokens(requests: readonly PolicyRequest[], actionsToo = true): void {
-    const tok = this.engine.tokenizer;
-    for (const { prompt, actions } of requests) {
-      this.tokenCount += tok.encodePrompt(prompt).length;
-      if (actionsToo) for (const a of actions) this.tokenCount += tok.encodeAction(prompt, a).length;
-    }
+  holdAdapter(): LoraHandle {
+    return this.trainer.holdLora();
   }
 
-  async score(requests: readonly PolicyRequest[]): Promise<PolicyScores[]> {
-    const scores = await this.trainer.score(requests);
-    this.countTokens(requests);
-    return scores.map(({ logprobs, nTokens, nWords }) => ({ logprobs, nTokens, nWords }));
+  /** Tokenizes once, and counts what the model will run. */
+  private tokenize(requests: readonly PolicyRequest[]): ScoringBatch {
+    const batch = this.engine.tokenize(requests);
+    this.tokenCount += batchTokens(batch);
+    return batch;
+  }
+
+  async score(requests: readonly PolicyRequest[]): Promise<ActionScores[]> {
+    return this.engine.forwardScores(this.tokenize(requests), { lora: this.trainer.lora });
   }
 
   async features(requests: readonly PolicyRequest[]): Promise<Float32Array[]> {
@@ -95,9 +99,8 @@ export class GpuTwosomeActor implements TwosomeActor {
     if (missing.size > 0) {
       // The prompt's hidden state does not depend on the actions after it: score one action only.
       const todo = [...missing.values()].map((r) => ({ prompt: r.prompt, actions: [r.actions[0]] }));
-      const scored = await this.engine.score(todo);
-      this.countTokens(todo);
-      scored.forEach((s, i) => fresh.set(todo[i].prompt, s.critic));
+      const scored = await this.engine.forwardScores(this.tokenize(todo));
+      scored.forEach((s, i) => fresh.set(todo[i].prompt, s.promptHidden as Float32Array));
     }
     const out = requests.map((r) => {
       const cached = this.cache.get(r.prompt);
@@ -116,10 +119,12 @@ export class GpuTwosomeActor implements TwosomeActor {
     return out;
   }
 
-  async accumulate(requests: readonly PolicyRequest[], lossGrad: (scores: PolicyScores[]) => ArrayLike<number>[]): Promise<void> {
+  async accumulate(
+    requests: readonly PolicyRequest[],
+    lossGrad: (scores: ActionScores[]) => ArrayLike<number>[],
+  ): Promise<void> {
     this.dirty = true;
-    await this.trainer.accumulate(requests, (scores) => lossGrad(scores));
-    this.countTokens(requests);
+    await this.trainer.accumulate(this.tokenize(requests), lossGrad);
   }
 
   async zeroGrad(): Promise<void> {

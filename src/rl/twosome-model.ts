@@ -11,24 +11,13 @@
  * States are plain structured-cloneable data (typed arrays, numbers, strings), for checkpoints in a file or in
  * IndexedDB. `CpuCritic` is the critic on the CPU (reference MLP + Adam), used by tests and small runs.
  */
-import type { LoraAdapter } from '../llm/lora';
+import type { ActionScores, PolicyRequest } from '../llm/scores';
+import type { LoraHandle } from '../llm/train/gpu-lora';
+import type { LoraAdapter } from '../llm/train/lora';
 import { criticBackward, criticForward, initCritic, type Critic } from '../llm/reference/critic';
 import type { Rng } from '../util/rng';
 import { Adam } from './adam';
 import { clipGradNorm } from './minibatch';
-
-/** One prompt and the texts it offers (an env observation). */
-export interface PolicyRequest {
-  prompt: string;
-  actions: readonly string[];
-}
-
-/** An actor's scores of one prompt's actions (what `actionDistribution` needs, per action). */
-export interface PolicyScores {
-  logprobs: readonly number[];
-  nTokens: readonly number[];
-  nWords: readonly number[];
-}
 
 /** Result of one optimizer step (as the GPU optimizer reports it). */
 export interface OptimizerStepInfo {
@@ -78,14 +67,17 @@ export interface TwosomeActor {
   /** Tokens run through the model so far (forward rows: prompts and actions), for tokens/s. */
   readonly tokens: number;
   /** Scores with the adapter on; one entry per request, in order. */
-  score(requests: readonly PolicyRequest[]): Promise<PolicyScores[]>;
+  score(requests: readonly PolicyRequest[]): Promise<ActionScores[]>;
   /** The critic's input per request: last prompt token's final-norm hidden state, adapter off. */
   features(requests: readonly PolicyRequest[]): Promise<Float32Array[]>;
   /**
    * Forward with the adapter on, then `lossGrad(scores)` returns dL/dS[p][k], and the backward adds the
    * adapter's gradients to the accumulated ones.
    */
-  accumulate(requests: readonly PolicyRequest[], lossGrad: (scores: PolicyScores[]) => ArrayLike<number>[]): Promise<void>;
+  accumulate(
+    requests: readonly PolicyRequest[],
+    lossGrad: (scores: ActionScores[]) => ArrayLike<number>[],
+  ): Promise<void>;
   /** Discards the accumulated gradients. */
   zeroGrad(): Promise<void>;
   /** Clip (global norm), AdamW step at `lr` on the accumulated gradients, and zero them. */
@@ -94,6 +86,11 @@ export interface TwosomeActor {
   setState(state: ActorState): Promise<void>;
   /** Planned peak GPU bytes of training with these shapes, or null where nothing is on a GPU. */
   memoryEstimate?(query: MemoryQuery): number | null;
+  /**
+   * The adapter on the GPU, held for another user on the same device (the playground's scorer scores with
+   * it in place, no copy); absent where the adapter is not on a GPU.
+   */
+  holdAdapter?(): LoraHandle;
   dispose?(): void;
 }
 
@@ -200,9 +197,4 @@ export class CpuCritic implements TwosomeCritic {
     this.adam.setState(adamStateFromOptimizer(state.optimizer, this.adam.lr));
     this.grads.forEach((g) => g.fill(0));
   }
-}
-
-/** Per-action scores in the shape `actionDistribution` takes. */
-export function toActionScores(s: PolicyScores): { logprob: number; nTokens: number; nWords: number }[] {
-  return s.logprobs.map((logprob, k) => ({ logprob, nTokens: s.nTokens[k], nWords: s.nWords[k] }));
 }

@@ -39,7 +39,8 @@ import { annealedLr, runUpdateAsync, twosomeUpdatePlan, updateCommands, type Upd
 import { actionDistribution, sampleAction, scoreGradients, type ActionDistribution } from './policy';
 import { policyLoss, valueLoss, type PolicyLossOutput } from './ppo-loss';
 import { explainedVariance, LossMeans, RolloutBuffer, summarizeEpisodes, VecEnv, type EpisodeStats, type UpdateMetrics, type VecEnvState } from './rollout';
-import { toActionScores, type ActorState, type CriticState, type PolicyRequest, type PolicyScores, type TwosomeActor, type TwosomeCritic } from './twosome-model';
+import type { ActionScores, PolicyRequest } from '../llm/scores';
+import type { ActorState, CriticState, TwosomeActor, TwosomeCritic } from './twosome-model';
 
 /** What a stored step's observation holds: the prompt and the offered texts. */
 export interface TwosomeObservation {
@@ -274,7 +275,7 @@ export class TwosomeTrainer {
     const { numSteps, numEnvs, normalization } = this.config;
     const episodes: EpisodeStats[] = [];
     // The adapter does not change during a rollout: a (prompt, actions) pair seen earlier in it has its scores.
-    const seen = new Map<string, PolicyScores>();
+    const seen = new Map<string, ActionScores>();
     const keyOf = (o: TwosomeObservation) => `${o.prompt}\u0000${o.actions.join('\u0001')}`;
     for (let step = 0; step < numSteps; step++) {
       this.globalStep += numEnvs;
@@ -285,13 +286,13 @@ export class TwosomeTrainer {
         const fresh = await this.actor.score([...todo.values()]);
         [...todo.keys()].forEach((key, i) => seen.set(key, fresh[i]));
       }
-      const scores = obs.map((o) => seen.get(keyOf(o)) as PolicyScores);
+      const scores = obs.map((o) => seen.get(keyOf(o)) as ActionScores);
       const features = await this.actor.features(obs);
       const values = await this.critic.values(features);
       const actions = new Int32Array(numEnvs);
       const logProbs = new Float32Array(numEnvs);
       for (let e = 0; e < numEnvs; e++) {
-        const dist = actionDistribution(toActionScores(scores[e]), normalization);
+        const dist = actionDistribution(scores[e], normalization);
         actions[e] = sampleAction(dist, this.sampleRng);
         logProbs[e] = dist.logProbs[actions[e]];
       }
@@ -391,7 +392,7 @@ export class TwosomeTrainer {
         const entropies = new Float64Array(n);
         for (let i = 0; i < n; i++) {
           const b = indices[i];
-          const dist = actionDistribution(toActionScores(scores[slot[offset + i]]), config.normalization);
+          const dist = actionDistribution(scores[slot[offset + i]], config.normalization);
           dists.push(dist);
           newLogProbs[i] = dist.logProbs[buf.actions[b]];
           entropies[i] = dist.entropy;
@@ -420,7 +421,7 @@ export class TwosomeTrainer {
 
   /** Episodes with the current adapter on fresh envs of any task; the run's envs and RNG streams are untouched. */
   async evaluate(options: PolicyEvaluateOptions & { taskId?: PpoConfig['taskId'] } = {}): Promise<PolicyEvaluation> {
-    return evaluatePolicy(options.taskId ?? this.config.taskId, async (requests) => (await this.actor.score(requests)).map(toActionScores), {
+    return evaluatePolicy(options.taskId ?? this.config.taskId, (requests) => this.actor.score(requests), {
       normalization: this.config.normalization,
       ...options,
     });

@@ -4,9 +4,9 @@
  * base-model check. Decoders return fresh objects and never touch the caller's state; `replaceAdapterWeights`
  * copies into a live adapter only after everything has been checked.
  */
-import { architectureConfig, architectureOf, ARCHITECTURES } from '../llm/catalog';
-import type { LlamaConfig } from '../llm/config';
-import { LORA_TARGETS, loraSlice, type LoraAdapter, type LoraConfig, type LoraTarget } from '../llm/lora';
+import { architectureConfig, architectureOf, ARCHITECTURES } from '../llm/model/catalog';
+import type { LlamaConfig } from '../llm/model/config';
+import { LORA_TARGETS, loraSlice, type LoraAdapter, type LoraConfig, type LoraTarget } from '../llm/train/lora';
 import { AdapterFormatError, quote } from './errors';
 import { DEFAULT_LIMITS, type AdapterLimits } from './limits';
 

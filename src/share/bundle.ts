@@ -16,9 +16,9 @@
  */
 import { isTaskId } from '../envs/registry';
 import type { TaskId } from '../envs/types';
-import type { CriticWeights } from '../llm/gpu-critic';
-import type { LoraAdapter } from '../llm/lora';
-import { NORMALIZATIONS, type Normalization } from '../rl/config';
+import type { CriticWeights } from '../llm/train/gpu-critic';
+import type { LoraAdapter } from '../llm/train/lora';
+import { NORMALIZATIONS, type Normalization } from '../rl/policy';
 import { adapterHiddenSize, adapterWeightsOf, baseModelMismatch, bindAdapter, checkAdapterWeights, checkBaseModel, checkValues, baseModelName, type AdapterModelShape, type AdapterWeights, type BaseModelPolicy } from './adapter';
 import { bytesToFloat32, decodeUtf8, encodeUtf8, float32ToBytes, halfBytesToFloat32 } from './bytes';
 import { AdapterFormatError, quote } from './errors';
@@ -70,6 +70,8 @@ export interface DecodedBundle extends Bundle {
   entryBytes: Record<string, number>;
 }
 
+// Control characters are what the id must not contain.
+// eslint-disable-next-line no-control-regex
 const MODEL_ID = /^[^\u0000-\u001f\u007f]{1,256}$/;
 
 function toJsonObject(value: unknown, what: string): JsonObject {

@@ -4,6 +4,7 @@
  * of memory and proportional time.
  */
 import { deflateSync, Inflate } from 'fflate';
+import { describeError } from '../util/errors';
 
 export function deflateRaw(data: Uint8Array, level: 0 | 1 | 2 | 3 | 4 | 5 | 6 | 7 | 8 | 9 = 9): Uint8Array {
   return deflateSync(data, { level });
@@ -32,7 +33,7 @@ export function inflateRawCapped(data: Uint8Array, maxBytes: number): Uint8Array
     for (let at = 0; at < data.length; at += CHUNK) inflater.push(data.subarray(at, at + CHUNK), at + CHUNK >= data.length);
   } catch (error) {
     if (over) return `decompresses to more than ${maxBytes} bytes`;
-    const message = error instanceof Error ? error.message : String(error);
+    const message = describeError(error);
     return `compressed data is corrupt (${message})`;
   }
   const out = new Uint8Array(total);

@@ -6,7 +6,7 @@
  */
 import { inflateSync, unzipSync } from 'fflate';
 import { describe, expect, it } from 'vitest';
-import type { LoraAdapter } from '../llm/lora';
+import type { LoraAdapter } from '../llm/train/lora';
 import { Rng } from '../util/rng';
 import { adapterWeightsOf, bindAdapter, checkAdapterWeights, replaceAdapterWeights } from './adapter';
 import { bindBundle, decodeBundle, encodeBundle } from './bundle';
@@ -43,10 +43,12 @@ function runCase(tally: Tally, label: string, expected: new (...args: never[]) =
   } catch (error) {
     if (!(error instanceof expected)) {
       const e = error as Error;
-      throw new Error(`${label}: escaped ${e?.name ?? typeof error}: ${e?.message ?? String(error)}`);
+      throw new Error(`${label}: escaped ${e?.name ?? typeof error}: ${e?.message ?? String(error)}`, { cause: error });
     }
     const message = error.message;
-    if (!message || /[\n\r]/.test(message) || message.length > 700) throw new Error(`${label}: bad message ${JSON.stringify(message)}`);
+    if (!message || /[\n\r]/.test(message) || message.length > 700) {
+      throw new Error(`${label}: bad message ${JSON.stringify(message)}`, { cause: error });
+    }
     tally.rejected++;
     tally.messages.add(message.replace(/\d+/g, 'N').slice(0, 80));
   }

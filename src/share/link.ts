@@ -33,13 +33,14 @@
  */
 import { isTaskId } from '../envs/registry';
 import type { TaskId } from '../envs/types';
-import { LORA_TARGETS, type LoraTarget } from '../llm/lora';
-import { NORMALIZATIONS, type Normalization } from '../rl/config';
+import { LORA_TARGETS, type LoraTarget } from '../llm/train/lora';
+import { NORMALIZATIONS, type Normalization } from '../rl/policy';
 import { checkAdapterWeights, type AdapterTargetDims, type AdapterWeights, type AdapterWeightsModule } from './adapter';
 import { crc32, decodeBase64Url, decodeUtf8, encodeBase64Url, encodeUtf8, f16BitsToF32, f32ToF16Bits, readUintLE } from './bytes';
 import { deflateRaw, inflateRawCapped } from './deflate';
 import { AdapterFormatError, quote, ShareLinkError } from './errors';
 import { ADAPTER_URL_MAX_CHARS, DEFAULT_LIMITS, SHARE_BODY_MAX_BYTES, SHARE_LINK_MAX_CHARS } from './limits';
+import { describeError } from '../util/errors';
 
 export const SHARE_LINK_VERSION = 1;
 export const SHARE_FRAGMENT_PREFIX = '#share=';
@@ -513,7 +514,7 @@ export async function fetchAdapterBytes(url: string, options: FetchAdapterOption
   try {
     response = await doFetch(href, { credentials: 'omit', redirect: 'follow', signal: options.signal });
   } catch (error) {
-    throw new ShareLinkError(`could not download ${href}: ${error instanceof Error ? error.message : String(error)}`);
+    throw new ShareLinkError(`could not download ${href}: ${describeError(error)}`);
   }
   if (response.url) checkAdapterUrl(response.url, options.pageUrl);
   if (!response.ok) throw new ShareLinkError(`${href} answered HTTP ${response.status}`);

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { architectureConfig } from '../llm/catalog';
-import { loraParameterCount } from '../llm/lora';
+import { architectureConfig } from '../llm/model/catalog';
+import { loraParameterCount } from '../llm/train/lora';
 import { adapterWeightsOf, baseModelMismatch, baseModelName, bindAdapter, catalogModelsForBase, checkBaseModel, replaceAdapterWeights } from './adapter';
 import { float32ToBytes, float32ToHalfBytes } from './bytes';
 import { AdapterFormatError } from './errors';

@@ -14,7 +14,7 @@
  * feature this engine cannot apply: DoRA, biases, rank/alpha patterns, layer subsets, modules_to_save,
  * trainable tokens, regex target_modules. Nothing in the files is ever evaluated (no pickle, no code).
  */
-import { LORA_TARGETS, type LoraAdapter, type LoraTarget } from '../llm/lora';
+import { LORA_TARGETS, type LoraAdapter, type LoraTarget } from '../llm/train/lora';
 import { adapterWeightsOf, checkAdapterWeights, checkValues, isLoraTarget, type AdapterTargetDims, type AdapterWeights, type AdapterWeightsModule } from './adapter';
 import { bytesToFloat32, decodeUtf8, float32ToBytes, float32ToHalfBytes, halfBytesToFloat32 } from './bytes';
 import { AdapterFormatError, quote } from './errors';

@@ -1,6 +1,6 @@
 /** Fixtures for the share tests: small adapters with every value non-zero, deterministic. */
-import type { CriticWeights } from '../llm/gpu-critic';
-import { initLoraAdapter, type LoraAdapter, type LoraConfig } from '../llm/lora';
+import type { CriticWeights } from '../llm/train/gpu-critic';
+import { initLoraAdapter, type LoraAdapter, type LoraConfig } from '../llm/train/lora';
 import { Rng } from '../util/rng';
 import type { AdapterModelShape } from './adapter';
 

@@ -6,7 +6,7 @@
  */
 import type { TaskId } from '../envs/types';
 import type { AdapterPayload } from '../persist/adapter-store';
-import type { Normalization } from '../rl/config';
+import type { Normalization } from '../rl/policy';
 import {
   AdapterFormatError,
   BUNDLE_MANIFEST_FILE,
@@ -151,7 +151,7 @@ export async function fetchAdapter(url: string, pageUrl: string, fetchImpl?: typ
   const bytes = await fetchAdapterBytes(href, { pageUrl, maxBytes: DEFAULT_LIMITS.maxBundleBytes, fetch: fetchImpl });
   if (isZip(bytes) || looksLikeJson(bytes)) return decodeAdapterBytes(bytes, label);
   const configUrl = new URL(PEFT_CONFIG_FILE, href).href;
-  let config: Uint8Array | null = null;
+  let config: Uint8Array | null;
   try {
     config = await fetchAdapterBytes(configUrl, { pageUrl, maxBytes: DEFAULT_LIMITS.maxConfigBytes, fetch: fetchImpl });
   } catch {

@@ -3,6 +3,7 @@
  * environments need no GPU, so a missing adapter only disables GPU features; it never blocks the page.
  */
 import { create } from 'zustand';
+import { describeError } from '../util/errors';
 
 export interface GpuInfo {
   vendor: string;
@@ -60,7 +61,7 @@ async function probe(): Promise<GpuState> {
     return {
       status: 'missing',
       problem: 'adapter-error',
-      detail: `Requesting a WebGPU adapter failed: ${error instanceof Error ? error.message : String(error)}`,
+      detail: `Requesting a WebGPU adapter failed: ${describeError(error)}`,
     };
   }
   if (!adapter) {

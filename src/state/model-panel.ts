@@ -6,13 +6,14 @@
  * environment worker.
  */
 import { create } from 'zustand';
-import type { WebLlmBackend } from '../llm/cache-source';
-import { catalogConfig, estimateSizes, type CatalogRecord } from '../llm/catalog';
-import { checkFit, type FitCheck } from '../llm/fit-check';
+import type { WebLlmBackend } from '../llm/model/cache-source';
+import { catalogConfig, estimateSizes, type CatalogRecord } from '../llm/model/catalog';
+import { checkFit, type FitCheck } from '../llm/model/fit-check';
 import type { ModelsClient } from '../worker/client';
 import type { AdapterReply, CachedModelView, PickedFileSpec } from '../worker/protocol';
 import { addFolderModel, catalogError, catalogRecords, customModel, findModel, isBuiltIn, loadCatalogWith, type ModelChoice } from './models';
 import { usePlayground } from './playground';
+import { describeError } from '../util/errors';
 
 export type DownloadState =
   | { status: 'downloading'; bytesDone: number; bytesTotal: number }
@@ -58,10 +59,6 @@ export interface ModelPanelActions {
 }
 
 let client: ModelsClient | null = null;
-
-function describe(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
-}
 
 /** The cached entry holding a model's files: a complete one first (a model may sit in both backends). */
 export function cachedEntry(cached: readonly CachedModelView[] | null, choice: ModelChoice | undefined): CachedModelView | undefined {
@@ -115,7 +112,7 @@ export const useModelPanel = create<ModelPanelState & ModelPanelActions>()((set,
       client = next;
       void next.adapter().then(
         (adapter) => set({ adapter }),
-        (error) => set({ adapter: { status: 'missing', reason: describe(error) } }),
+        (error) => set({ adapter: { status: 'missing', reason: describeError(error) } }),
       );
       void loadCatalogWith(async () => {
         const reply = await next.catalog();
@@ -146,7 +143,7 @@ export const useModelPanel = create<ModelPanelState & ModelPanelActions>()((set,
         for (const m of reply.models) if (m.ids.length === 0) custom.add(m.baseUrl);
         set({ cached: reply.models, cacheError: null, custom: [...custom] });
       } catch (error) {
-        set({ cached: [], cacheError: describe(error) });
+        set({ cached: [], cacheError: describeError(error) });
       }
     },
 
@@ -160,7 +157,7 @@ export const useModelPanel = create<ModelPanelState & ModelPanelActions>()((set,
         set({ customError: null, focusId: id });
         return id;
       } catch (error) {
-        set({ customError: describe(error) });
+        set({ customError: describeError(error) });
         return null;
       }
     },
@@ -180,7 +177,7 @@ export const useModelPanel = create<ModelPanelState & ModelPanelActions>()((set,
         else if (reply.status === 'cancelled') put({ status: 'cancelled' });
         else put({ status: 'error', message: `Downloading ${choice.label} failed: ${reply.message}` });
       } catch (error) {
-        put({ status: 'error', message: `Downloading ${choice.label} failed: ${describe(error)}` });
+        put({ status: 'error', message: `Downloading ${choice.label} failed: ${describeError(error)}` });
       }
       await get().refresh();
     },
@@ -199,7 +196,7 @@ export const useModelPanel = create<ModelPanelState & ModelPanelActions>()((set,
         delete downloads[choice.url];
         set({ downloads });
       } catch (error) {
-        set({ cacheError: `Deleting ${choice.label} failed: ${describe(error)}` });
+        set({ cacheError: `Deleting ${choice.label} failed: ${describeError(error)}` });
       }
       await get().refresh();
     },

@@ -1,7 +1,7 @@
 /** Model ids: micro, catalog ids (from the cache), custom repo URLs; what the worker is told to load. */
 import { prebuiltAppConfig } from '@mlc-ai/web-llm';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { catalogBaseUrl, catalogFromModelList, type WebLlmModelRecord } from '../llm/catalog';
+import { catalogBaseUrl, catalogFromModelList, type WebLlmModelRecord } from '../llm/model/catalog';
 import { addFolderModel, catalogError, catalogLoaded, catalogRecords, customLabel, customModel, findModel, loadCatalogWith, modelSpec } from './models';
 import { parseSetup } from './url';
 

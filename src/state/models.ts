@@ -1,16 +1,17 @@
 /**
  * The models the playground offers and accepts in the URL (`model=`):
  *   - the built-in micro model, served with the page from public/models/micro/ (offline, random weights);
- *   - every record of the catalog (src/llm/catalog.ts: web-llm's Llama records, which the models worker loads
- *     with web-llm after the first screen: loadCatalogWith), read from the browser cache once downloaded (the
+ *   - every record of the catalog (src/llm/model/catalog.ts: web-llm's Llama records, which the models worker
+ *     loads with web-llm after the first screen: loadCatalogWith), read from the browser cache once downloaded (the
  *     Model panel downloads; nothing is downloaded without the user asking);
  *   - a custom MLC repo: its id is the base URL of its files (`https://huggingface.co/<org>/<repo>` becomes
  *     `.../resolve/main/`), read from the cache as well;
  *   - a folder the user picked (this page only: the files cannot be reopened from a link).
  * The worker gets a ModelSpec with an absolute URL, since it resolves URLs against its own script.
  */
-import { catalogBaseUrl, resolveModelBaseUrl, type CatalogRecord } from '../llm/catalog';
+import { catalogBaseUrl, resolveModelBaseUrl, type CatalogRecord } from '../llm/model/catalog';
 import type { ModelSourceKind, ModelSpec, PickedFileSpec } from '../worker/protocol';
+import { describeError } from '../util/errors';
 
 export interface ModelChoice {
   /** The URL's `model=` value; stable. */
@@ -76,7 +77,7 @@ export function loadCatalogWith(load: () => Promise<readonly CatalogRecord[]>): 
       setCatalog(next);
     },
     (error: unknown) => {
-      catalogProblem = error instanceof Error ? error.message : String(error);
+      catalogProblem = describeError(error);
     },
   );
   return catalogLoad;

@@ -11,6 +11,7 @@ import type { ModelStatus, Normalization, PolicyMode, ResetReply, ScoresView, St
 import { detectGpu } from './gpu';
 import { DEFAULT_MODEL, findModel, modelSpec, type ModelChoice } from './models';
 import { DEFAULT_NORM, DEFAULT_SEED, DEFAULT_TASK, writeSetupToUrl, type Setup } from './url';
+import { describeError } from '../util/errors';
 
 /** Who chose an action: the user (a click or a number key), a sample from the policy, or its argmax. */
 export type ChosenBy = 'you' | PolicyMode;
@@ -168,10 +169,6 @@ const pageGpuCheck: GpuCheck = async () => {
 };
 let gpuCheck: GpuCheck = pageGpuCheck;
 
-function describe(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
-}
-
 function pageBase(): string {
   return typeof document !== 'undefined' ? document.baseURI : 'http://localhost/';
 }
@@ -250,7 +247,7 @@ export const usePlayground = create<PlaygroundStore>()((set, get) => {
       }
       scores = reply;
     } catch (error) {
-      scores = { status: 'error', message: describe(error) };
+      scores = { status: 'error', message: describeError(error) };
     }
     updateEntry(stepId, (e) => ({ ...e, scores }));
   }
@@ -296,7 +293,7 @@ export const usePlayground = create<PlaygroundStore>()((set, get) => {
       try {
         cached = await cacheCheck(choice);
       } catch (error) {
-        cached = { ok: false, reason: describe(error) };
+        cached = { ok: false, reason: describeError(error) };
       }
       if (request !== modelRequest) return;
       if (!cached.ok) {
@@ -311,7 +308,7 @@ export const usePlayground = create<PlaygroundStore>()((set, get) => {
         if (request === modelRequest && s.status === 'loading') set({ model: s });
       });
     } catch (error) {
-      status = { status: 'error', id: choice.id, message: describe(error) };
+      status = { status: 'error', id: choice.id, message: describeError(error) };
     }
     if (request !== modelRequest) return;
     set({ model: status });
@@ -349,7 +346,7 @@ export const usePlayground = create<PlaygroundStore>()((set, get) => {
     try {
       reply = await client.reset(taskId, seed);
     } catch (error) {
-      if (myEpoch === epoch) set({ phase: 'error', busy: false, error: describe(error) });
+      if (myEpoch === epoch) set({ phase: 'error', busy: false, error: describeError(error) });
       return;
     }
     if (myEpoch !== epoch) return;
@@ -532,7 +529,7 @@ export const usePlayground = create<PlaygroundStore>()((set, get) => {
       try {
         reply = await client.step(index);
       } catch (error) {
-        if (myEpoch === epoch) set({ busy: false, error: describe(error) });
+        if (myEpoch === epoch) set({ busy: false, error: describeError(error) });
         return;
       }
       if (myEpoch !== epoch) return;
@@ -550,7 +547,7 @@ export const usePlayground = create<PlaygroundStore>()((set, get) => {
         if (myEpoch !== epoch) return;
         applyStep(reply, mode, reply.choice.prob, !options.auto);
       } catch (error) {
-        if (myEpoch === epoch) set({ busy: false, error: describe(error) });
+        if (myEpoch === epoch) set({ busy: false, error: describeError(error) });
       }
     },
 

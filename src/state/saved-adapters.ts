@@ -7,6 +7,7 @@
 import { checkSavedAdapter, SavedAdapterError, sizeText, type AdapterCaps, type SavedAdapterMeta } from '../persist/adapter-store';
 import { PEFT_CONFIG_FILE } from '../share';
 import { decodeAdapterBytes, decodeLinkAdapter, type LoadedAdapter } from './adapter-files';
+import { describeError } from '../util/errors';
 
 /**
  * A record read back by AdapterStore.get, checked and decoded. Throws SavedAdapterError for a malformed
@@ -19,7 +20,7 @@ export function decodeSavedAdapter(record: unknown, id: string): LoadedAdapter {
     if (payload.kind === 'link') return decodeLinkAdapter(payload.fragment);
     return decodeAdapterBytes(payload.main.bytes, payload.main.name, payload.config?.bytes ?? null, payload.config?.name ?? PEFT_CONFIG_FILE);
   } catch (error) {
-    const message = error instanceof Error ? error.message : String(error);
+    const message = describeError(error);
     throw new SavedAdapterError(JSON.stringify(saved.label), `it no longer decodes (${message.replace(/[.;:]\s*$/, '')})`);
   }
 }

@@ -5,7 +5,7 @@
  * result says so and how to share it instead (`?adapter=https://...`).
  */
 import type { TaskId } from '../envs/types';
-import type { Normalization } from '../rl/config';
+import type { Normalization } from '../rl/policy';
 import { encodeShareLink, SHARE_LINK_MAX_CHARS, ShareLinkError, shareProbabilityError, type AdapterWeights, type SharePrecision } from '../share';
 
 export type ShareLinkResult =

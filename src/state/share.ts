@@ -24,6 +24,7 @@ import { usePlayground } from './playground';
 import { decodeSavedAdapter, droppedNote } from './saved-adapters';
 import { buildShareLink, probabilityError, TOO_BIG_HELP, type ShareLinkResult } from './share-link';
 import { writeSetupToUrl, type Setup } from './url';
+import { describeError } from '../util/errors';
 
 export type LinkState =
   | { status: 'none' }
@@ -114,10 +115,6 @@ let appliedVersion: number | null = null;
 
 const NO_SAVED: SavedAdaptersState = { status: 'opening', list: [], inUse: null, caps: null, error: null, note: null };
 
-function describe(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
-}
-
 function setupOf(): Setup {
   const { taskId, seed, modelId, norm } = usePlayground.getState();
   return { taskId, seed, modelId, norm };
@@ -181,7 +178,8 @@ export const useShare = create<ShareStore>()((set, get) => {
       const [list, inUse] = await Promise.all([store.list(), store.getInUse()]);
       if (generation === storeGeneration) set({ saved: { ...get().saved, status: 'ready', list, inUse, caps: store.caps, ...patch } });
     } catch (error) {
-      if (generation === storeGeneration) set({ saved: { ...get().saved, ...patch, error: `Saved adapters cannot be read: ${describe(error)}` } });
+      const message = `Saved adapters cannot be read: ${describeError(error)}`;
+      if (generation === storeGeneration) set({ saved: { ...get().saved, ...patch, error: message } });
     }
   }
 
@@ -197,7 +195,8 @@ export const useShare = create<ShareStore>()((set, get) => {
       await refreshSaved(store, { error: null, note: droppedNote(dropped, store.caps) });
     } catch (error) {
       await store.setInUse(null).catch(() => {});
-      await refreshSaved(store, { error: `"${loaded.label}" is in use but not kept for the next visit: ${describe(error)}`, note: null });
+      const message = `"${loaded.label}" is in use but not kept for the next visit: ${describeError(error)}`;
+      await refreshSaved(store, { error: message, note: null });
     }
   }
 
@@ -210,7 +209,7 @@ export const useShare = create<ShareStore>()((set, get) => {
       await store.setInUse(null);
       await refreshSaved(store);
     } catch (error) {
-      set({ saved: { ...get().saved, error: `Saved adapters cannot be updated: ${describe(error)}` } });
+      set({ saved: { ...get().saved, error: `Saved adapters cannot be updated: ${describeError(error)}` } });
     }
   }
 
@@ -235,7 +234,7 @@ export const useShare = create<ShareStore>()((set, get) => {
         clearShareFromUrl();
         await after(loaded);
       } catch (error) {
-        set({ error: describe(error) });
+        set({ error: describeError(error) });
       } finally {
         set({ loading: null });
       }
@@ -270,7 +269,8 @@ export const useShare = create<ShareStore>()((set, get) => {
         },
         (error: unknown) => {
           // Loading still works; only keeping adapters for the next visit does not.
-          if (generation === storeGeneration) set({ saved: { ...NO_SAVED, status: 'unavailable', error: describe(error) } });
+          const message = describeError(error);
+          if (generation === storeGeneration) set({ saved: { ...NO_SAVED, status: 'unavailable', error: message } });
           return null;
         },
       );
@@ -297,7 +297,7 @@ export const useShare = create<ShareStore>()((set, get) => {
           await forgetInUse();
           await usePlayground.getState().refreshScores();
         } catch (error) {
-          set({ error: describe(error) });
+          set({ error: describeError(error) });
         }
       });
       loadChain = run;
@@ -345,8 +345,9 @@ export const useShare = create<ShareStore>()((set, get) => {
       } catch (error) {
         const link = get().link;
         // The probe can fail when the episode moves on meanwhile: keep the link, drop the measurement.
-        if (current() && link.status === 'ok') set({ link: { ...link, probNote: `not measured: ${describe(error)}` } });
-        else if (current()) set({ link: { status: 'error', message: describe(error) } });
+        const probNote = `not measured: ${describeError(error)}`;
+        if (current() && link.status === 'ok') set({ link: { ...link, probNote } });
+        else if (current()) set({ link: { status: 'error', message: describeError(error) } });
       }
     },
 
@@ -358,7 +359,8 @@ export const useShare = create<ShareStore>()((set, get) => {
         await clipboard.writeText(link.url);
         set({ copy: { status: 'copied' } });
       } catch (error) {
-        set({ copy: { status: 'failed', message: `Could not copy (${describe(error)}): select the link below and copy it by hand.` } });
+        const message = `Could not copy (${describeError(error)}): select the link below and copy it by hand.`;
+        set({ copy: { status: 'failed', message } });
       }
     },
 
@@ -395,7 +397,7 @@ export const useShare = create<ShareStore>()((set, get) => {
           appliedFrom = source;
           await remember(loaded, 'url');
         } catch (error) {
-          set({ notice: `This ${what} cannot be used, so the setup was left as it was. ${describe(error)}` });
+          set({ notice: `This ${what} cannot be used, so the setup was left as it was. ${describeError(error)}` });
         } finally {
           set({ loading: null });
         }
@@ -412,7 +414,7 @@ export const useShare = create<ShareStore>()((set, get) => {
         // Training replaced the adapter, or a model switch dropped it: the saved one is not in use any more.
         if (adapter === null || adapter.version !== appliedVersion) await forgetInUse();
       } catch (error) {
-        set({ error: describe(error) });
+        set({ error: describeError(error) });
       }
     },
 
@@ -441,7 +443,12 @@ export const useShare = create<ShareStore>()((set, get) => {
         } catch (error) {
           // Not deleted: the user decides (Use tries again; Delete removes it). Not pointed at either, so
           // the next start does not fail the same way again.
-          set({ error: `The saved adapter "${meta.label}" was not restored, so no adapter is in use: ${describe(error).replace(/\.$/, '')}. It is still listed under Saved adapters.` });
+          const why = describeError(error).replace(/\.$/, '');
+          set({
+            error:
+              `The saved adapter "${meta.label}" was not restored, so no adapter is in use: ${why}. ` +
+              'It is still listed under Saved adapters.',
+          });
           await forgetInUse();
         } finally {
           set({ loading: null });
@@ -460,7 +467,9 @@ export const useShare = create<ShareStore>()((set, get) => {
           await store.setInUse(id);
           await refreshSaved(store, { error: null, note: null });
         } catch (error) {
-          set({ saved: { ...get().saved, error: `"${meta?.label ?? id}" is in use but will not come back after a reload: ${describe(error)}` } });
+          const why = describeError(error);
+          const message = `"${meta?.label ?? id}" is in use but will not come back after a reload: ${why}`;
+          set({ saved: { ...get().saved, error: message } });
         }
       });
     },
@@ -479,7 +488,7 @@ export const useShare = create<ShareStore>()((set, get) => {
             note: stillInUse ? `Deleted "${label}" from this browser: it stays in use on this page until it is removed or the page is closed.` : null,
           });
         } catch (error) {
-          set({ saved: { ...get().saved, error: `"${label}" could not be deleted: ${describe(error)}` } });
+          set({ saved: { ...get().saved, error: `"${label}" could not be deleted: ${describeError(error)}` } });
         }
       });
       loadChain = run;

@@ -30,7 +30,7 @@ function newHost(store: Promise<IdbRunStore>): TrainerHost {
     twosomeModels: () => Promise.reject(new Error('no model is loaded')),
     frozenScorer: async () => ({
       modelId: 'fake',
-      scorer: async (requests) => (await new FakeTwosomeActor().score(requests)).map((s) => s.logprobs.map((logprob, k) => ({ logprob, nTokens: s.nTokens[k], nWords: s.nWords[k] }))),
+      scorer: (requests) => new FakeTwosomeActor().score(requests),
     }),
     exclusive: (work) => work(),
   });

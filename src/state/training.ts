@@ -21,6 +21,7 @@ import {
 } from '../worker/training-protocol';
 import type { ChartRun } from './chart-data';
 import { usePlayground } from './playground';
+import { describeError } from '../util/errors';
 
 export interface TrainForm {
   algo: TrainAlgo;
@@ -81,10 +82,6 @@ export interface TrainingActions {
 export type TrainingStore = TrainingState & TrainingActions;
 
 let client: TrainingClient | null = null;
-
-function describe(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
-}
 
 export function runLabel(meta: Pick<RunMeta, 'algo' | 'taskId' | 'seed'>): string {
   return `${ALGO_LABELS[meta.algo]} · ${meta.taskId} · seed ${meta.seed}`;
@@ -226,7 +223,7 @@ export const useTraining = create<TrainingStore>()((set, get) => {
         }
         apply(reply, 'idle');
       } catch (error) {
-        set({ error: describe(error), phase: 'idle' });
+        set({ error: describeError(error), phase: 'idle' });
       }
       void get().refreshStorage();
     },
@@ -237,7 +234,7 @@ export const useTraining = create<TrainingStore>()((set, get) => {
       try {
         apply(await need().pause(), 'paused');
       } catch (error) {
-        set({ error: describe(error), phase: 'error' });
+        set({ error: describeError(error), phase: 'error' });
       }
     },
 
@@ -250,7 +247,7 @@ export const useTraining = create<TrainingStore>()((set, get) => {
         // The reply carries every stored update's metrics: the charts continue where the run stopped.
         apply(await need().resume(runId ?? current?.id ?? null, onEvent), fromStore ? 'idle' : 'paused');
       } catch (error) {
-        set({ error: describe(error), phase: 'idle' });
+        set({ error: describeError(error), phase: 'idle' });
       }
     },
 
@@ -261,7 +258,7 @@ export const useTraining = create<TrainingStore>()((set, get) => {
       try {
         apply(await need().stop(), 'stopped');
       } catch (error) {
-        set({ error: describe(error), phase: 'error' });
+        set({ error: describeError(error), phase: 'error' });
       }
       void get().refreshStorage();
     },
@@ -274,7 +271,7 @@ export const useTraining = create<TrainingStore>()((set, get) => {
         const reply = await need().step();
         apply(reply, 'paused');
       } catch (error) {
-        set({ error: describe(error), phase: 'error' });
+        set({ error: describeError(error), phase: 'error' });
       }
     },
 
@@ -287,7 +284,7 @@ export const useTraining = create<TrainingStore>()((set, get) => {
           if (get().run?.id === runId) set({ run: null, metrics: [], phase: 'idle' });
         }
       } catch (error) {
-        set({ error: describe(error) });
+        set({ error: describeError(error) });
       }
       await get().refreshStorage();
     },
@@ -299,7 +296,7 @@ export const useTraining = create<TrainingStore>()((set, get) => {
         if (reply.status === 'ok') set({ storage: reply.storage, storageError: null });
         else set({ storage: null, storageError: reply.reason });
       } catch (error) {
-        set({ storageError: describe(error) });
+        set({ storageError: describeError(error) });
       }
     },
 
@@ -314,7 +311,7 @@ export const useTraining = create<TrainingStore>()((set, get) => {
         if (reply.status === 'error') set({ error: reply.message });
         else set({ overlays: [...get().overlays, { id: runId, algo: reply.run.algo, label: runLabel(reply.run), metrics: reply.metrics }] });
       } catch (error) {
-        set({ error: describe(error) });
+        set({ error: describeError(error) });
       }
     },
 
@@ -329,7 +326,7 @@ export const useTraining = create<TrainingStore>()((set, get) => {
               : { ...NO_EVAL, status: 'error', message: reply.message },
         });
       } catch (error) {
-        set({ evaluation: { ...NO_EVAL, status: 'error', message: describe(error) } });
+        set({ evaluation: { ...NO_EVAL, status: 'error', message: describeError(error) } });
       }
     },
 

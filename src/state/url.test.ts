@@ -34,7 +34,7 @@ describe('URL setup', () => {
     expect(setup.problems[0]).toContain('"gpt-9"');
     expect(setup.problems[0]).toContain('micro');
     expect(setup.problems[1]).toContain('"median"');
-    expect(setup.problems[1]).toContain('word, token, sum');
+    expect(setup.problems[1]).toContain('sum, token, word');
   });
 
   it('rejects seeds that are not non-negative integers', () => {

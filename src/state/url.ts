@@ -5,7 +5,7 @@
  */
 import { TASK_IDS, isTaskId } from '../envs/registry';
 import type { TaskId } from '../envs/types';
-import { NORMALIZATIONS, type Normalization } from '../worker/protocol';
+import { NORMALIZATIONS, type Normalization } from '../rl/policy';
 import { DEFAULT_MODEL, findModel, modelChoices } from './models';
 
 export const DEFAULT_TASK: TaskId = 'tomato-salad';

@@ -1,7 +1,7 @@
 import { getTask } from '../envs/registry';
 import { isViewingPast, shownEntry, usePlayground, type ChosenBy, type TimelineEntry } from '../state/playground';
 import type { ModelStatus, Normalization } from '../worker/protocol';
-import { formatBytes, formatPercent, formatReward } from './format';
+import { formatBytes, formatPercent, formatReward } from '../util/format';
 
 /** Counters, last reward, return and the done/success state of the episode at the shown step. */
 export function EpisodeStats() {

@@ -1,6 +1,6 @@
 import { useGpu } from '../state/gpu';
 import { usePlayground } from '../state/playground';
-import { formatBytes } from './format';
+import { formatBytes } from '../util/format';
 
 const HIGHLIGHT = ['shader-f16', 'subgroups', 'timestamp-query'];
 

@@ -5,14 +5,14 @@
  * the backend picked, deletion from the cache, a custom MLC repo URL, a picked folder, and the adapter.
  */
 import { useEffect, useMemo, useRef, useState, type ChangeEvent } from 'react';
-import type { WebLlmBackend } from '../llm/cache-source';
-import type { CatalogRecord } from '../llm/catalog';
-import { precisionNote } from '../llm/fit-check';
+import type { WebLlmBackend } from '../llm/model/cache-source';
+import type { CatalogRecord } from '../llm/model/catalog';
+import { precisionNote } from '../llm/model/fit-check';
 import { cachedEntry, catalogDownloadBytes, fitHere, useModelPanel, type DownloadState } from '../state/model-panel';
 import { findModel } from '../state/models';
 import { usePlayground } from '../state/playground';
 import type { CachedModelView, PickedFileSpec } from '../worker/protocol';
-import { formatBytes } from './format';
+import { formatBytes } from '../util/format';
 
 export function ModelPanel() {
   const open = useModelPanel((s) => s.open);
@@ -165,7 +165,7 @@ function CustomUrl() {
 }
 
 function FolderPicker() {
-  const useFolder = useModelPanel((s) => s.useFolder);
+  const loadFolder = useModelPanel((s) => s.useFolder);
   const error = useModelPanel((s) => s.folderError);
   const ref = useRef<HTMLInputElement>(null);
   useEffect(() => {
@@ -178,7 +178,7 @@ function FolderPicker() {
     const files: PickedFileSpec[] = list.map((file) => ({ path: file.webkitRelativePath || file.name, file }));
     const name = files[0]?.path.split('/')[0] ?? '';
     e.target.value = '';
-    void useFolder(list.length > 0 && files[0].path.includes('/') ? name : 'picked files', files);
+    void loadFolder(list.length > 0 && files[0].path.includes('/') ? name : 'picked files', files);
   };
   return (
     <div className="model-form">

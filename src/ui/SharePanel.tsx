@@ -8,7 +8,8 @@ import type { SavedAdapterMeta, SavedAdapterSource } from '../persist/adapter-st
 import { SHARE_LINK_MAX_CHARS, SHARE_PRECISIONS, type SharePrecision } from '../share';
 import { usePlayground } from '../state/playground';
 import { useShare } from '../state/share';
-import { formatBytes } from './format';
+import { formatBytes } from '../util/format';
+import { describeError } from '../util/errors';
 
 const PRECISION_TEXT: Record<SharePrecision, string> = { f32: 'f32 (exact)', f16: 'f16 (half size)', int8: 'int8 (quarter size)' };
 
@@ -173,7 +174,7 @@ async function saveBundle(): Promise<void> {
     a.click();
     setTimeout(() => URL.revokeObjectURL(url), 10_000);
   } catch (error) {
-    useShare.setState({ error: `Saving the bundle failed: ${error instanceof Error ? error.message : String(error)}` });
+    useShare.setState({ error: `Saving the bundle failed: ${describeError(error)}` });
   }
 }
 

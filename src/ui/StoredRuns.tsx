@@ -5,7 +5,7 @@
 import { useState } from 'react';
 import { runLabel, useTraining } from '../state/training';
 import { isResumable, type RunMeta } from '../worker/training-protocol';
-import { formatBytes } from './format';
+import { formatBytes } from '../util/format';
 
 export function StoredRuns() {
   const storage = useTraining((s) => s.storage);

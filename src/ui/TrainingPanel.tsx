@@ -9,7 +9,7 @@ import { secondsLeft } from '../state/chart-data';
 import { runLabel, useTraining, type TrainPhase } from '../state/training';
 import { ALGO_LABELS, TRAIN_ALGOS, TRAIN_PRESETS, type TrainAlgo, type TrainPreset } from '../worker/training-protocol';
 import { EvalTable } from './EvalTable';
-import { formatBytes } from './format';
+import { formatBytes } from '../util/format';
 import { StoredRuns } from './StoredRuns';
 import { TrainingCharts } from './TrainingCharts';
 

@@ -4,7 +4,7 @@
  * before any state changes, and what is kept is a private copy, so a caller that keeps training its own
  * arrays cannot change what the page shows or shares without calling setAdapter again.
  */
-import type { LoraAdapter } from '../llm/lora';
+import type { LoraAdapter } from '../llm/train/lora';
 import { adapterWeightsOf, bindAdapter, checkBaseModel, type AdapterModelShape, type AdapterWeights } from '../share/adapter';
 
 /** What the page shows of the adapter in use (plain data: it crosses the worker boundary). */

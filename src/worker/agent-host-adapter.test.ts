@@ -1,10 +1,11 @@
 /** The worker's adapter slot (setAdapter / currentAdapter / loadAdapterWeights / probeAdapter) with a fake scorer. */
 import { describe, expect, it } from 'vitest';
-import { initLoraAdapter, type LoraAdapter } from '../llm/lora';
+import type { GpuLora, LoraHandle } from '../llm/train/gpu-lora';
+import { initLoraAdapter, type LoraAdapter } from '../llm/train/lora';
 import { adapterWeightsOf } from '../share/adapter';
 import { AdapterFormatError } from '../share/errors';
 import { Rng } from '../util/rng';
-import { AgentHost } from './agent-host';
+import { AgentHost, type ScorerLoader } from './agent-host';
 import { FAKE_MODEL_SHAPE, fakeLoader } from './fake-scorer';
 import type { ScoresReply } from './protocol';
 
@@ -154,5 +155,56 @@ describe('AgentHost adapter slot', () => {
     expect(ok(await before).lora).toBeUndefined(); // queued first: the frozen model's scores, labelled so
     await swap;
     expect(ok(await host.scores(r.stepId)).lora).toBe('late');
+  });
+});
+
+describe('AgentHost with the trainer\'s adapter on the GPU (a live handle)', () => {
+  /** A handle that counts its releases (the scorer's or the host's). */
+  function handle(): LoraHandle & { released: number } {
+    const h = { lora: {} as GpuLora, released: 0, release: () => void h.released++ };
+    return h;
+  }
+
+  /** Fake scorers that record the handle each setAdapter hands them (and keep it: they stand for the engine's). */
+  function recordingLoader(seen: (LoraHandle | undefined)[]): ScorerLoader {
+    const load = fakeLoader();
+    return async (spec, onProgress) => {
+      const loaded = await load(spec, onProgress);
+      const setAdapter = loaded.scorer.setAdapter.bind(loaded.scorer);
+      loaded.scorer.setAdapter = async (adapter, live) => {
+        seen.push(live);
+        await setAdapter(adapter);
+      };
+      return loaded;
+    };
+  }
+
+  it('goes to the scorer with the adapter: the host neither keeps nor releases it', async () => {
+    const seen: (LoraHandle | undefined)[] = [];
+    const host = new AgentHost(recordingLoader(seen));
+    await host.loadModel(MICRO);
+    const view = host.reset('tomato-salad', 0);
+    const live = handle();
+    await host.setAdapter(trained(), 'TWOSOME, update 1', live);
+    expect(seen).toEqual([live]);
+    expect(live.released).toBe(0);
+    expect(ok(await host.scores(view.stepId)).lora).toBe('TWOSOME, update 1');
+    // The page's calls never carry one.
+    await host.setAdapter(trained(2), 'a file');
+    expect(seen).toEqual([live, undefined]);
+  });
+
+  it('is released once where the swap does not happen: an adapter that does not fit, or no model', async () => {
+    const seen: (LoraHandle | undefined)[] = [];
+    const host = new AgentHost(recordingLoader(seen));
+    const early = handle();
+    await expect(host.setAdapter(trained(), 'early', early)).rejects.toThrow(/no model is loaded/);
+    expect(early.released).toBe(1);
+    await host.loadModel(MICRO);
+    const wide = handle();
+    const wider = trained(2, { ...FAKE_MODEL_SHAPE, hidden: 96 });
+    await expect(host.setAdapter(wider, 'wide', wide)).rejects.toThrow(/q_proj/);
+    expect(wide.released).toBe(1);
+    expect(seen).toEqual([]);
   });
 });

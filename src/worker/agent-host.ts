@@ -12,13 +12,15 @@
 import { createEnv } from '../envs/registry';
 import type { Env, TaskId } from '../envs/types';
 import { argmax, sampleIndex } from '../rl/categorical';
+import { policies } from '../rl/policy';
 import { Rng } from '../util/rng';
-import type { LoraAdapter } from '../llm/lora';
-import type { LlamaEngine } from '../llm/engine';
+import type { ActionScores } from '../llm/scores';
+import type { LoraHandle } from '../llm/train/gpu-lora';
+import type { LoraAdapter } from '../llm/train/lora';
+import type { LlamaEngine } from '../llm/engine/engine';
 import type { AdapterModelShape, AdapterWeights } from '../share/adapter';
 import { adapterForModel, adapterView, weightsForModel, type AdapterView } from './adapter-slot';
 import type {
-  ActionScoreView,
   EnvView,
   ModelInfo,
   ModelSpec,
@@ -30,19 +32,26 @@ import type {
   ScoresReply,
   StepReply,
 } from './protocol';
-
-export type ScorerResult = { actions: ActionScoreView[]; policy: Record<Normalization, number[]>; promptTokens: number };
+import { describeError } from '../util/errors';
 
 /** What the host needs from a loaded model. */
 export interface Scorer {
   /** The model's projection shapes, which an adapter must match. */
   readonly shape: AdapterModelShape;
-  /** Scores with the adapter in use (setAdapter), or the frozen model. */
-  score(prompt: string, actions: readonly string[]): Promise<ScorerResult>;
+  /** Scores with the adapter in use (setAdapter), or the frozen model; promptTokens counts BOS + prompt. */
+  score(prompt: string, actions: readonly string[]): Promise<{ scores: ActionScores; promptTokens: number }>;
   /** Scores with `adapter` (null: the frozen model) instead, changing nothing (share-precision probes). */
-  scoreWith(adapter: LoraAdapter | null, prompt: string, actions: readonly string[]): Promise<ScorerResult>;
-  /** Uses `adapter` (already checked against `shape`) from now on; null: the frozen model. */
-  setAdapter(adapter: LoraAdapter | null): Promise<void>;
+  scoreWith(
+    adapter: LoraAdapter | null,
+    prompt: string,
+    actions: readonly string[],
+  ): Promise<{ scores: ActionScores; promptTokens: number }>;
+  /**
+   * Uses `adapter` (already checked against `shape`) from now on; null: the frozen model. `live`: the same
+   * values already on this scorer's GPU (the trainer's adapter), which it scores with in place and releases
+   * when it moves on; it always takes `live` over (releasing it at once where it cannot use it).
+   */
+  setAdapter(adapter: LoraAdapter | null, live?: LoraHandle): Promise<void>;
   /** The engine behind it, for training on the same loaded model (never loaded twice); absent in fakes. */
   readonly engine?: LlamaEngine;
   dispose(): void;
@@ -60,10 +69,6 @@ export type ScorerLoader = (
   spec: ModelSpec,
   onProgress: (bytesDone: number, bytes: number) => void,
 ) => Promise<{ scorer: Scorer; info: Omit<ModelInfo, 'id' | 'label' | 'loadMs'> }>;
-
-function describe(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
-}
 
 const now = () => (typeof performance !== 'undefined' ? performance.now() : Date.now());
 
@@ -129,10 +134,19 @@ export class AgentHost {
       // Read here, in the queue: the adapter changes in the queue too, so this is what the scorer holds.
       const held = this.adapter;
       try {
-        const scored = await scorer.score(prompt, actions);
-        return { status: 'ok', scores: { stepId, modelId, ...scored, ms: now() - started, ...(held ? { lora: held.label, loraVersion: held.view.version } : {}) } };
+        const { scores, promptTokens } = await scorer.score(prompt, actions);
+        const view = actions.map((text, k) => ({
+          text,
+          logprob: scores.logprobs[k],
+          nTokens: scores.nTokens[k],
+          nWords: scores.nWords[k],
+        }));
+        const lora = held ? { lora: held.label, loraVersion: held.view.version } : {};
+        const ms = now() - started;
+        const policy = policies(scores);
+        return { status: 'ok', scores: { stepId, modelId, actions: view, policy, promptTokens, ms, ...lora } };
       } catch (error) {
-        return { status: 'error', message: `scoring failed: ${describe(error)}` };
+        return { status: 'error', message: `scoring failed: ${describeError(error)}` };
       }
     });
     this.queue = reply;
@@ -144,11 +158,20 @@ export class AgentHost {
    * Scores of the current state and later ones use `adapter` (null: the frozen model) once this resolves.
    * It is checked against the loaded model first (structure, finite values, shapes); on any problem it
    * rejects with a message saying what is wrong and nothing changes. The current state is re-scored.
+   * `live` (from the trainer, never from the page): the adapter's values on the loaded engine's GPU, which the
+   * scorer then uses in place of an upload of its own; this call takes it over (released on failure).
    */
-  async setAdapter(adapter: LoraAdapter | null, label: string): Promise<void> {
-    const scorer = await this.readyScorer();
-    const checked = adapter === null ? null : adapterForModel(adapter, scorer.shape, label, this.readyModelId());
-    await this.swapAdapter(scorer, checked, label, checked ? adapterView(checked, label) : null);
+  async setAdapter(adapter: LoraAdapter | null, label: string, live?: LoraHandle): Promise<void> {
+    let scorer: Scorer;
+    let checked: LoraAdapter | null;
+    try {
+      scorer = await this.readyScorer();
+      checked = adapter === null ? null : adapterForModel(adapter, scorer.shape, label, this.readyModelId());
+    } catch (error) {
+      live?.release();
+      throw error;
+    }
+    await this.swapAdapter(scorer, checked, label, checked ? adapterView(checked, label) : null, live);
   }
 
   /**
@@ -189,7 +212,7 @@ export class AgentHost {
       return scorer.scoreWith(adapter, prompt, actions);
     });
     this.queue = run.catch(() => {});
-    return (await run).policy;
+    return policies((await run).scores);
   }
 
   private async readyScorer(): Promise<Scorer> {
@@ -204,17 +227,32 @@ export class AgentHost {
     return this.status.status === 'ready' ? this.status.info.id : 'the model';
   }
 
-  /** Swaps the scorer's adapter on the GPU queue (so no scoring call sees half of it), then re-scores. */
-  private async swapAdapter(scorer: Scorer, adapter: LoraAdapter | null, label: string, view: AdapterView | null): Promise<AdapterView | null> {
+  /**
+   * Swaps the scorer's adapter on the GPU queue (so no scoring call sees half of it), then re-scores. `live` goes
+   * to the scorer with it, or is released when the swap does not happen.
+   */
+  private async swapAdapter(
+    scorer: Scorer,
+    adapter: LoraAdapter | null,
+    label: string,
+    view: AdapterView | null,
+    live?: LoraHandle,
+  ): Promise<AdapterView | null> {
+    let handedOver = false;
     const swap = this.queue.then(async () => {
       if (this.scorer !== scorer) throw new Error('the model changed while the adapter was loading; load the adapter again');
-      await scorer.setAdapter(adapter);
+      handedOver = true;
+      await scorer.setAdapter(adapter, live);
       this.adapterGeneration++;
       this.adapter = adapter && view ? { adapter, label, view: { ...view, version: this.adapterGeneration } } : null;
       this.pending = null;
     });
     this.queue = swap.catch(() => {});
-    await swap;
+    try {
+      await swap;
+    } finally {
+      if (!handedOver) live?.release();
+    }
     if (this.current && !this.env?.done) void this.scores(this.current.stepId);
     return this.adapter?.view ?? null;
   }
@@ -302,7 +340,7 @@ export class AgentHost {
         this.setStatus(
           error instanceof ScorerUnavailableError
             ? { status: 'unavailable', id: spec.id, reason: error.message }
-            : { status: 'error', id: spec.id, message: `loading the model failed: ${describe(error)}` },
+            : { status: 'error', id: spec.id, message: `loading the model failed: ${describeError(error)}` },
         );
       }
       if (generation === this.loadGeneration) this.loading = null;

@@ -4,7 +4,7 @@
  */
 import * as Comlink from 'comlink';
 import type { TaskId } from '../envs/types';
-import type { LoraAdapter } from '../llm/lora';
+import type { LoraAdapter } from '../llm/train/lora';
 import type { AdapterWeights } from '../share/adapter';
 import type {
   AdapterReply,

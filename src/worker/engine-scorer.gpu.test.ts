@@ -1,15 +1,18 @@
 // The playground's adapter slot on the real engine (Dawn; SwiftShader where no GPU exists): scores with a
 // LoRA adapter through AgentHost + engineScorer equal the CPU reference (scoreWithLora) within 1e-4, the
-// share-precision probe equals setting the adapter, and removing it gives the frozen engine's scores back.
+// share-precision probe equals setting the adapter, and removing it gives the frozen engine's scores back. A
+// trainer's adapter (a live handle) is scored with in place: a step shows without a new upload, and its
+// buffers stay until the scorer lets go, also after the trainer is gone.
 import { resolve } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { GpuContext } from '../gpu/device';
 import { requestNodeGpuContext } from '../gpu/node-gpu';
-import { LlamaEngine } from '../llm/engine';
-import { initLoraAdapter, LORA_TARGETS } from '../llm/lora';
+import { LlamaEngine } from '../llm/engine/engine';
+import { initLoraAdapter, LORA_TARGETS } from '../llm/train/lora';
+import { LoraTrainer } from '../llm/train/lora-trainer';
 import { scoreWithLora } from '../llm/reference/backward';
-import { loadLlamaModel } from '../llm/weights';
-import { directorySource } from '../llm/weights-node';
+import { loadLlamaModel } from '../llm/model/weights';
+import { directorySource } from '../llm/model/weights-node';
 import { adapterWeightsOf } from '../share/adapter';
 import { Rng } from '../util/rng';
 import { AgentHost } from './agent-host';
@@ -21,6 +24,18 @@ beforeAll(async () => {
   ctx = await requestNodeGpuContext();
 });
 afterAll(() => ctx?.device.destroy());
+
+/** What the loader reports of the micro model (the test's loader hands over an engine it loaded itself). */
+const MICRO_INFO = {
+  layers: 2,
+  hidden: 64,
+  vocabSize: 710,
+  contextWindow: 1024,
+  quantization: 'q4f16_1',
+  bytes: 0,
+  software: true,
+  adapter: 'dawn',
+};
 
 function ok(reply: ScoresReply) {
   if (reply.status !== 'ok') throw new Error(`expected scores, got ${JSON.stringify(reply)}`);
@@ -34,7 +49,7 @@ describe('engine scorer with a LoRA adapter', () => {
     const cpu = (await loadLlamaModel(source)).weights;
     const host = new AgentHost(async () => ({
       scorer: engineScorer(engine),
-      info: { layers: 2, hidden: 64, vocabSize: 710, contextWindow: 1024, quantization: 'q4f16_1', bytes: 0, software: true, adapter: 'dawn' },
+      info: MICRO_INFO,
     }));
     expect((await host.loadModel({ id: 'micro', label: 'micro', url: 'file:' })).status).toBe('ready');
     const view = host.reset('tomato-salad', 0);
@@ -63,6 +78,47 @@ describe('engine scorer with a LoRA adapter', () => {
     await host.setAdapter(null, '');
     const back = ok(await host.scores(view.stepId));
     back.actions.forEach((a, k) => expect(a.logprob).toBe(frozen.actions[k].logprob));
+    engine.dispose();
+  });
+
+  it("scores with the trainer's adapter in place: its steps show at once, and it outlives the trainer", async () => {
+    const source = directorySource(resolve(process.cwd(), 'public/models/micro'));
+    const engine = await LlamaEngine.load(ctx, source);
+    const host = new AgentHost(async () => ({
+      scorer: engineScorer(engine),
+      info: MICRO_INFO,
+    }));
+    expect((await host.loadModel({ id: 'micro', label: 'micro', url: 'file:' })).status).toBe('ready');
+    const lora = { r: 4, alpha: 8, dropout: 0, targets: [...LORA_TARGETS] };
+    const trainer = LoraTrainer.create(engine, { seed: 3, lora });
+    const view = host.reset('tomato-salad', 0);
+    const frozen = ok(await host.scores(view.stepId));
+    await host.setAdapter(await trainer.readAdapter(), 'update 0', trainer.holdLora());
+    ok(await host.scores(view.stepId));
+
+    // One AdamW step on the trainer's own buffers; the host is not told.
+    const batch = engine.tokenize([view.observation]);
+    await trainer.accumulate(batch, (scores) => [scores[0].logprobs.map((_, k) => (k === 0 ? -1 : 0.25))]);
+    await trainer.step(5e-2);
+    const [stepped] = await engine.forwardScores(batch, { lora: trainer.lora });
+    // The page's scores of a fresh state (its own scoring call, not one cached before the step).
+    const scoresOf = async () => {
+      const fresh = host.reset('tomato-salad', 0);
+      return ok(await host.scores(fresh.stepId)).actions.map((a) => a.logprob);
+    };
+    const after = await scoresOf();
+    expect(after).toEqual(stepped.logprobs);
+    expect(Math.max(...after.map((lp, k) => Math.abs(lp - frozen.actions[k].logprob)))).toBeGreaterThan(1e-3);
+
+    // The trainer goes (a run deleted or replaced): the scorer still holds the buffers and scores the same.
+    const destroy = vi.spyOn(trainer.lora.modules[0].a, 'destroy');
+    trainer.dispose();
+    expect(destroy).not.toHaveBeenCalled();
+    expect(await scoresOf()).toEqual(after);
+    // Letting go of the last hold frees them; the frozen model's scores come back.
+    await host.setAdapter(null, '');
+    expect(destroy).toHaveBeenCalledTimes(1);
+    expect(await scoresOf()).toEqual(frozen.actions.map((a) => a.logprob));
     engine.dispose();
   });
 });

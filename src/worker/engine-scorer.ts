@@ -1,17 +1,17 @@
 /**
- * The real Scorer: the WebGPU LLaMA engine (src/llm/engine.ts) in this worker, on a device of its own.
+ * The real Scorer: the WebGPU LLaMA engine (src/llm/engine/engine.ts) in this worker, on a device of its own.
  * Models come over HTTP(S) from their MLC directory (the built-in micro model is served with the page).
  */
 import { requestGpuContext, WebGpuUnavailableError, type GpuContext } from '../gpu/device';
-import { LlamaEngine } from '../llm/engine';
-import { cacheSource } from '../llm/cache-source';
-import { checkPickedModel, fileListSource } from '../llm/file-source';
-import { urlSource } from '../llm/url-source';
-import type { ModelSource } from '../llm/weights';
+import { LlamaEngine } from '../llm/engine/engine';
+import { cacheSource } from '../llm/model/cache-source';
+import { checkPickedModel, fileListSource } from '../llm/model/file-source';
+import { urlSource } from '../llm/model/url-source';
+import type { ModelSource } from '../llm/model/weights';
 import type { ModelSpec } from './protocol';
 import { ScorerUnavailableError, type Scorer, type ScorerLoader } from './agent-host';
-import type { GpuLora } from '../llm/gpu-lora';
-import { release, scoreOnEngine, uploadAdapter } from './lora-scoring';
+import { ownLora, uploadLora, type LoraHandle } from '../llm/train/gpu-lora';
+import type { LoraAdapter } from '../llm/train/lora';
 
 let context: Promise<GpuContext> | null = null;
 let lost: string | null = null;
@@ -61,7 +61,7 @@ export const loadEngineScorer: ScorerLoader = async (spec, onProgress) => {
     },
   });
   try {
-    await engine.score([WARM_UP]);
+    await engine.forwardScores(engine.tokenize([WARM_UP]));
   } catch (error) {
     engine.dispose();
     throw error;
@@ -84,38 +84,58 @@ export const loadEngineScorer: ScorerLoader = async (spec, onProgress) => {
   };
 };
 
-/** The Scorer of a loaded engine (it owns the engine: dispose() frees it). */
+/**
+ * The Scorer of a loaded engine (it owns the engine: dispose() frees it). Scoring is the engine's one path:
+ * tokenize once, then forwardScores with the adapter in use.
+ */
 export function engineScorer(engine: LlamaEngine): Scorer {
   const checkDevice = () => {
     if (lost) throw new Error(`the GPU device was lost (${lost}); reload the page`);
   };
-  // The adapter in use, uploaded once (A and B on the GPU); the host swaps it between scoring calls.
-  let lora: GpuLora | null = null;
+  const upload = (adapter: LoraAdapter) => ownLora(uploadLora(engine.gpu.device, adapter));
+  const run = async (lora: LoraHandle | null, prompt: string, actions: readonly string[]) => {
+    const batch = engine.tokenize([{ prompt, actions }]);
+    const [scores] = await engine.forwardScores(batch, { lora: lora?.lora });
+    return { scores, promptTokens: batch[0].promptTokens.length };
+  };
+  // The adapter in use: the trainer's own buffers (live, no copy) or an upload of a loaded file or link. The
+  // host swaps it between scoring calls.
+  let current: LoraHandle | null = null;
   return {
     shape: engine.config,
     engine,
     async score(prompt, actions) {
       checkDevice();
-      return scoreOnEngine(engine, lora, prompt, actions);
+      return run(current, prompt, actions);
     },
     async scoreWith(adapter, prompt, actions) {
       checkDevice();
-      const probe = adapter ? uploadAdapter(engine, adapter) : null;
+      const probe = adapter ? upload(adapter) : null;
       try {
-        return await scoreOnEngine(engine, probe, prompt, actions);
+        return await run(probe, prompt, actions);
       } finally {
-        release(probe);
+        probe?.release();
       }
     },
-    async setAdapter(adapter) {
-      checkDevice();
-      const next = adapter ? uploadAdapter(engine, adapter) : null;
-      release(lora);
-      lora = next;
+    async setAdapter(adapter, live) {
+      try {
+        checkDevice();
+      } catch (error) {
+        live?.release();
+        throw error;
+      }
+      let next: LoraHandle | null = null;
+      if (adapter && live) next = live;
+      else {
+        live?.release();
+        if (adapter) next = upload(adapter);
+      }
+      current?.release();
+      current = next;
     },
     dispose: () => {
-      release(lora);
-      lora = null;
+      current?.release();
+      current = null;
       engine.dispose();
     },
   };

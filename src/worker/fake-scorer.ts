@@ -1,11 +1,10 @@
 /**
  * A deterministic stand-in for the LLM engine (tests of the worker host and the playground store): each
- * action gets a made-up log-prob from a hash of prompt and text, and the three TWOSOME policies from it.
+ * action gets a made-up log-prob from a hash of prompt and text (the host makes the policies from them).
  * It has the micro model's shapes; a LoRA adapter shifts each log-prob by a smooth function of its weights
  * (so a nonzero adapter changes the policy, and a slightly rounded one changes it slightly).
  */
-import type { LoraAdapter } from '../llm/lora';
-import { actionDistribution } from '../rl/policy';
+import type { LoraAdapter } from '../llm/train/lora';
 import { countWords } from '../util/words';
 import type { Scorer, ScorerLoader } from './agent-host';
 
@@ -36,20 +35,21 @@ export function fakeScorer(label = 'fake', calls: string[] = []): Scorer {
     if (disposed) throw new Error(`${label}: scorer used after dispose`);
     calls.push(prompt);
     await Promise.resolve();
-    const scored = actions.map((text) => {
-      const nTokens = Math.max(1, Math.ceil(text.length / 5));
-      const nWords = countWords(text);
-      const logprob = -nTokens * (1 + (hash(`${label}|${prompt}|${text}`) % 1000) / 250) + adapterShift(adapter, text);
-      return { text, logprob, nTokens, nWords };
+    const nTokens = actions.map((text) => Math.max(1, Math.ceil(text.length / 5)));
+    const logprobs = actions.map((text, k) => {
+      const base = -nTokens[k] * (1 + (hash(`${label}|${prompt}|${text}`) % 1000) / 250);
+      return base + adapterShift(adapter, text);
     });
-    const policy = (mode: 'sum' | 'token' | 'word') => Array.from(actionDistribution(scored, mode).probs);
-    return { actions: scored, policy: { sum: policy('sum'), token: policy('token'), word: policy('word') }, promptTokens: 1 + Math.ceil(prompt.length / 5) };
+    const promptTokens = 1 + Math.ceil(prompt.length / 5);
+    return { scores: { logprobs, nTokens, nWords: actions.map(countWords) }, promptTokens };
   };
   return {
     shape: FAKE_MODEL_SHAPE,
     score: (prompt, actions) => run(current, prompt, actions),
     scoreWith: (adapter, prompt, actions) => run(adapter, prompt, actions),
-    async setAdapter(adapter) {
+    async setAdapter(adapter, live) {
+      // The fake scores from the host's arrays: a trainer's buffers are of no use to it.
+      live?.release();
       if (disposed) throw new Error(`${label}: scorer used after dispose`);
       await Promise.resolve();
       current = adapter;

@@ -5,13 +5,14 @@
  * every shard, cache writes) runs here, so neither the page nor the environment worker ever blocks on it.
  */
 import * as Comlink from 'comlink';
-import { deleteCachedModel, listCachedModels, webllmStore } from '../llm/cache-source';
-import type { CatalogRecord } from '../llm/catalog';
-import { downloadModel, isAbortError } from '../llm/download';
-import { isSoftwareAdapter } from '../llm/fit-check';
-import { checkModelUrl } from '../llm/url-source';
-import { loadCatalog } from '../llm/webllm';
+import { isSoftwareAdapter } from '../gpu/device';
+import { deleteCachedModel, listCachedModels, webllmStore } from '../llm/model/cache-source';
+import type { CatalogRecord } from '../llm/model/catalog';
+import { downloadModel, isAbortError } from '../llm/model/download';
+import { checkModelUrl } from '../llm/model/url-source';
+import { loadCatalog } from '../llm/model/webllm';
 import type { ModelsWorkerApi } from './protocol';
+import { describeError } from '../util/errors';
 
 let catalogPromise: Promise<CatalogRecord[]> | undefined;
 function catalog(): Promise<CatalogRecord[]> {
@@ -25,11 +26,10 @@ function catalog(): Promise<CatalogRecord[]> {
 const downloads = new Map<string, AbortController>();
 
 function describe(error: unknown): string {
-  if (error instanceof Error) {
-    if (error.name === 'TypeError' && /fetch/i.test(error.message)) return `network error (${error.message}): check the connection and that the host allows cross-origin requests`;
-    return error.message;
+  if (error instanceof Error && error.name === 'TypeError' && /fetch/i.test(error.message)) {
+    return `network error (${error.message}): check the connection and that the host allows cross-origin requests`;
   }
-  return String(error);
+  return describeError(error);
 }
 
 function release(callback: unknown): void {
@@ -46,11 +46,19 @@ const api: ModelsWorkerApi = {
       const info = (adapter as GPUAdapter & { info?: GPUAdapterInfo & { isFallbackAdapter?: boolean } }).info;
       // navigator.deviceMemory: GiB, rounded down to a power of two and capped at 8 by Chrome; absent elsewhere.
       const deviceMemory = (globalThis.navigator as Navigator & { deviceMemory?: number }).deviceMemory;
+      // Identified as requestGpuContext does (gpu/device.ts), with the older adapter.isFallbackAdapter flag.
+      const identity = {
+        vendor: info?.vendor ?? '',
+        architecture: info?.architecture ?? '',
+        device: info?.device ?? '',
+        description: info?.description ?? '',
+        isFallbackAdapter: info?.isFallbackAdapter ?? (adapter as { isFallbackAdapter?: boolean }).isFallbackAdapter,
+      };
       return {
         status: 'ok',
         features: [...adapter.features].map(String).sort(),
         limits: { maxStorageBufferBindingSize: adapter.limits.maxStorageBufferBindingSize, maxBufferSize: adapter.limits.maxBufferSize },
-        software: isSoftwareAdapter({ ...info, isFallbackAdapter: info?.isFallbackAdapter ?? (adapter as { isFallbackAdapter?: boolean }).isFallbackAdapter }),
+        software: isSoftwareAdapter(identity),
         cores: globalThis.navigator.hardwareConcurrency || undefined,
         systemMemoryBytes: typeof deviceMemory === 'number' && deviceMemory > 0 ? deviceMemory * 2 ** 30 : undefined,
         description: [info?.vendor, info?.architecture, info?.description].filter(Boolean).join(' · ') || 'WebGPU adapter',

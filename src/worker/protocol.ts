@@ -9,11 +9,11 @@
  */
 import type { Observation, RenderDescription, StepResult, TaskId } from '../envs/types';
 
-import type { Normalization } from '../rl/config';
-import type { WebLlmBackend } from '../llm/cache-source';
-import type { CatalogRecord } from '../llm/catalog';
-import type { AdapterFacts } from '../llm/fit-check';
-import type { LoraAdapter } from '../llm/lora';
+import type { Normalization } from '../rl/policy';
+import type { WebLlmBackend } from '../llm/model/cache-source';
+import type { CatalogRecord } from '../llm/model/catalog';
+import type { AdapterFacts } from '../llm/model/fit-check';
+import type { LoraAdapter } from '../llm/train/lora';
 import type { AdapterWeights } from '../share/adapter';
 import type { AdapterView } from './adapter-slot';
 import type { TrainingApi } from './training-protocol';
@@ -22,8 +22,6 @@ export type { AdapterView };
 
 /** The three TWOSOME policies (spec section 1): softmax of summed, per-token and per-word log-probs. */
 export type { Normalization };
-/** In the order the UI offers them: the paper's (word) first. */
-export const NORMALIZATIONS: readonly Normalization[] = ['word', 'token', 'sum'];
 
 /** What the UI needs after any call: the prompt and actions to offer, and what to draw. */
 export interface EnvView {

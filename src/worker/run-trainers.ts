@@ -4,13 +4,14 @@
  * and PPO-MLP (CPU). SayCan trains nothing and has no trainer (the host evaluates the frozen model).
  */
 import type { TaskId } from '../envs/types';
-import type { LoraAdapter } from '../llm/lora';
+import type { PolicyRequest } from '../llm/scores';
+import type { LoraHandle } from '../llm/train/gpu-lora';
+import type { LoraAdapter } from '../llm/train/lora';
 import type { Checkpoint, RunInfo } from '../rl/checkpoint';
 import { makeCheckpoint } from '../rl/checkpoint';
 import type { PpoConfig } from '../rl/config';
 import { evaluatePolicy, type BatchScorer } from '../rl/evaluate';
 import { PpoMlpTrainer, type PpoMlpState } from '../rl/ppo-mlp';
-import { toActionScores, type PolicyRequest } from '../rl/twosome-model';
 import { TwosomeTrainer, type TwosomeModels, type TwosomeState } from '../rl/twosome-trainer';
 import type { TrainMetrics } from './training-protocol';
 
@@ -37,6 +38,8 @@ export interface RunTrainer {
   runUpdate(): Promise<TrainMetrics>;
   /** The whole state after the last update (the adapter too, for the playground's scorer). */
   checkpoint(run: RunInfo): Promise<{ checkpoint: Checkpoint; adapter: LoraAdapter | null }>;
+  /** The adapter on the GPU, held for the playground's scorer (used in place, no copy); null where there is none. */
+  holdAdapter(): LoraHandle | null;
   /** Episodes of the current policy on `taskId`, or a reason it cannot run there. */
   evaluate(taskId: TaskId, episodes: number, greedy: boolean): Promise<EvalResult | { skipped: string }>;
   /** The critic's value of one observation (TWOSOME: the LLM critic); null where there is none. */
@@ -86,9 +89,13 @@ export class TwosomeRunTrainer implements RunTrainer {
     return { checkpoint: makeCheckpoint('twosome', run, state), adapter: state.actor.adapter };
   }
 
+  holdAdapter(): LoraHandle | null {
+    return this.models.actor.holdAdapter?.() ?? null;
+  }
+
   async evaluate(taskId: TaskId, episodes: number, greedy: boolean): Promise<EvalResult> {
     // One GPU call per step in the queue, so the playground's scoring can interleave with a long evaluation.
-    const scorer: BatchScorer = (requests) => this.exclusive(async () => (await this.models.actor.score(requests)).map(toActionScores));
+    const scorer: BatchScorer = (requests) => this.exclusive(() => this.models.actor.score(requests));
     return evaluatePolicy(taskId, scorer, { episodes, greedy, normalization: this.trainer.config.normalization });
   }
 
@@ -143,6 +150,10 @@ export class PpoMlpRunTrainer implements RunTrainer {
 
   async checkpoint(run: RunInfo): Promise<{ checkpoint: Checkpoint; adapter: null }> {
     return { checkpoint: makeCheckpoint('ppo-mlp', run, this.trainer.getState()), adapter: null };
+  }
+
+  holdAdapter(): null {
+    return null;
   }
 
   async evaluate(taskId: TaskId, episodes: number, greedy: boolean): Promise<EvalResult | { skipped: string }> {

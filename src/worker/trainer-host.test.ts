@@ -1,7 +1,8 @@
 import 'fake-indexeddb/auto';
 import { describe, expect, it } from 'vitest';
 import { IdbRunStore, type RunStore } from '../persist/run-store';
-import type { LoraAdapter } from '../llm/lora';
+import type { GpuLora, LoraHandle } from '../llm/train/gpu-lora';
+import type { LoraAdapter } from '../llm/train/lora';
 import type { PpoConfig } from '../rl/config';
 import type { BatchScorer } from '../rl/evaluate';
 import { FakeTwosomeActor } from '../rl/twosome-fake';
@@ -16,10 +17,7 @@ const freshStore = () => IdbRunStore.open(`test-runs-${++dbCount}`);
 const ADAM = { beta1: 0.9, beta2: 0.999, eps: 1e-5, weightDecay: 0, maxGradNorm: 0.5 };
 
 /** A frozen "model": the fake actor's base scores (no offsets trained). */
-const frozen: BatchScorer = async (requests) => {
-  const actor = new FakeTwosomeActor();
-  return (await actor.score(requests)).map((s) => s.logprobs.map((logprob, k) => ({ logprob, nTokens: s.nTokens[k], nWords: s.nWords[k] })));
-};
+const frozen: BatchScorer = (requests) => new FakeTwosomeActor().score(requests);
 
 function deps(store: Promise<RunStore>, overrides: Partial<TrainerHostDeps> = {}): TrainerHostDeps & { log: string[]; adapters: string[] } {
   const log: string[] = [];
@@ -148,6 +146,33 @@ describe('TrainerHost', () => {
     if (final.status !== 'ok') throw new Error(final.message);
     expect(final.metrics.map(learning)).toEqual(expected.metrics.map(learning));
     expect(await (await store).getMetrics(started.run.id)).toHaveLength(4);
+  });
+
+  it("hands the playground the trainer's adapter on the GPU with every published update (no copy)", async () => {
+    const held: string[] = [];
+    const published: (LoraHandle | undefined)[] = [];
+    const base = deps(freshStore());
+    const host = new TrainerHost({
+      ...base,
+      async twosomeModels(config, seeds) {
+        const built = await base.twosomeModels(config, seeds);
+        // A GPU actor holds its LoRA buffers for the scorer; the fake stands in with a marker handle per hold.
+        built.models.actor.holdAdapter = () => {
+          held.push(`hold ${held.length + 1}`);
+          return { lora: {} as GpuLora, release: () => {} };
+        };
+        return built;
+      },
+      async publishAdapter(_adapter, label, live) {
+        base.adapters.push(label);
+        published.push(live);
+      },
+    });
+    await host.start({ algo: 'twosome', taskId: 'tomato-salad', preset: 'quick', seed: 2, steps: 64 * 2 });
+    await waitFor(() => host.current?.status === 'done');
+    expect(base.adapters).toHaveLength(2);
+    expect(held).toEqual(['hold 1', 'hold 2']);
+    expect(published.every((live) => live !== undefined)).toBe(true);
   });
 
   it('a TWOSOME run (fake actor) resumed from its checkpoint equals one never stopped; adapters are published', async () => {

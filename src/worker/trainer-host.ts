@@ -11,17 +11,18 @@
  *   trainer state, RNG streams and envs), with its stored metrics before the new ones.
  * - A checkpoint that does not read back is reported with a message and left in place (never deleted here).
  * - After every TWOSOME update the adapter goes to the playground's scorer, so its probabilities are the
- *   trained policy's.
+ *   trained policy's: on the GPU the scorer uses the trainer's own adapter buffers (no copy).
  */
 import { getTask } from '../envs/registry';
 import type { TaskId } from '../envs/types';
-import type { LoraAdapter } from '../llm/lora';
+import type { PolicyRequest } from '../llm/scores';
+import type { LoraHandle } from '../llm/train/gpu-lora';
+import type { LoraAdapter } from '../llm/train/lora';
 import type { RunStore } from '../persist/run-store';
 import { checkCheckpoint, type Checkpoint, type RunInfo } from '../rl/checkpoint';
 import type { PpoConfig } from '../rl/config';
 import { evaluatePolicy, type BatchScorer } from '../rl/evaluate';
 import { PpoMlpTrainer } from '../rl/ppo-mlp';
-import type { PolicyRequest } from '../rl/twosome-model';
 import { twosomeSeeds, type TwosomeModels } from '../rl/twosome-trainer';
 import { PpoMlpRunTrainer, TwosomeRunTrainer, type Exclusive, type RunTrainer } from './run-trainers';
 import { browserPpoMlpConfig, browserTwosomeConfig, isSeenTask } from './training-config';
@@ -37,6 +38,7 @@ import {
   type TrainReply,
   type TrainRequest,
 } from './training-protocol';
+import { describeError } from '../util/errors';
 
 export interface TrainerHostDeps {
   /** Where runs are saved; a promise that rejects when this browser cannot store them (the message is shown). */
@@ -46,8 +48,11 @@ export interface TrainerHostDeps {
   /** The loaded model without an adapter (SayCan). */
   frozenScorer(): Promise<{ scorer: BatchScorer; modelId: string }>;
   exclusive: Exclusive;
-  /** Puts the trained adapter into the playground's scorer. */
-  publishAdapter?(adapter: LoraAdapter | null, label: string): Promise<void>;
+  /**
+   * Puts the trained adapter into the playground's scorer; `live` is the same adapter on the engine's GPU (the
+   * trainer's buffers, scored with in place), which the callee takes over: it releases it when done with it.
+   */
+  publishAdapter?(adapter: LoraAdapter | null, label: string, live?: LoraHandle): Promise<void>;
   /** Called with a listener the host no longer calls (Comlink: release its proxy). */
   releaseListener?(listener: (event: TrainEvent) => void): void;
   /** navigator.storage.estimate where the platform has it. */
@@ -58,10 +63,6 @@ export interface TrainerHostDeps {
 }
 
 type Listener = (event: TrainEvent) => void;
-
-function describe(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
-}
 
 const macrotask = () => new Promise<void>((resolve) => setTimeout(resolve, 0));
 
@@ -131,7 +132,7 @@ export class TrainerHost {
       this.runLoop();
       return { status: 'ok', run: { ...meta }, metrics: [] };
     } catch (error) {
-      return { status: 'error', message: `could not start training: ${describe(error)}` };
+      return { status: 'error', message: `could not start training: ${describeError(error)}` };
     } finally {
       this.starting = false;
     }
@@ -202,7 +203,7 @@ export class TrainerHost {
         else rows.push({ taskId, seen: isSeenTask(taskId), episodes: result.episodes, greedy, successRate: result.successRate, meanReturn: result.meanReturn, meanLength: result.meanLength });
       }
     } catch (error) {
-      return { status: 'error', message: `evaluation failed: ${describe(error)}` };
+      return { status: 'error', message: `evaluation failed: ${describeError(error)}` };
     }
     return { status: 'ok', runId: active?.meta.id ?? null, rows, skipped };
   }
@@ -212,7 +213,7 @@ export class TrainerHost {
     try {
       store = await this.deps.store;
     } catch (error) {
-      return { status: 'unavailable', reason: describe(error) };
+      return { status: 'unavailable', reason: describeError(error) };
     }
     try {
       const runs = await store.listRuns();
@@ -222,7 +223,7 @@ export class TrainerHost {
       const estimate = await this.deps.estimate?.().catch(() => undefined);
       return { status: 'ok', storage: { usage: estimate?.usage ?? null, quota: estimate?.quota ?? null, runs: merged } };
     } catch (error) {
-      return { status: 'unavailable', reason: `reading the stored runs failed: ${describe(error)}` };
+      return { status: 'unavailable', reason: `reading the stored runs failed: ${describeError(error)}` };
     }
   }
 
@@ -234,7 +235,7 @@ export class TrainerHost {
       if (!meta) return { status: 'error', message: `no stored run ${runId}` };
       return { status: 'ok', run: meta, metrics: await store.getMetrics(runId, meta.algo === 'saycan' ? undefined : meta.updates) };
     } catch (error) {
-      return { status: 'error', message: `reading run ${runId} failed: ${describe(error)}` };
+      return { status: 'error', message: `reading run ${runId} failed: ${describeError(error)}` };
     }
   }
 
@@ -246,7 +247,7 @@ export class TrainerHost {
       if (this.active?.meta.id === runId) this.replace(null);
       return { status: 'ok' };
     } catch (error) {
-      return { status: 'error', message: `deleting run ${runId} failed: ${describe(error)}` };
+      return { status: 'error', message: `deleting run ${runId} failed: ${describeError(error)}` };
     }
   }
 
@@ -259,7 +260,7 @@ export class TrainerHost {
       const value = await active.trainer.criticValue(request);
       return value === null ? { status: 'none', reason: 'no critic' } : { status: 'ok', value, runId: active.meta.id };
     } catch (error) {
-      return { status: 'none', reason: `the critic failed: ${describe(error)}` };
+      return { status: 'none', reason: `the critic failed: ${describeError(error)}` };
     }
   }
 
@@ -292,7 +293,8 @@ export class TrainerHost {
     try {
       return { store: await this.deps.store, problem: null };
     } catch (error) {
-      return { store: null, problem: `this run is not saved (it cannot be resumed after a reload): ${describe(error)}` };
+      const problem = `this run is not saved (it cannot be resumed after a reload): ${describeError(error)}`;
+      return { store: null, problem };
     }
   }
 
@@ -357,7 +359,7 @@ export class TrainerHost {
       metrics = await active.trainer.runUpdate();
       saved = await active.trainer.checkpoint(active.run);
     } catch (error) {
-      await this.fail(active, `update ${active.trainer.update + 1} failed: ${describe(error)}`);
+      await this.fail(active, `update ${active.trainer.update + 1} failed: ${describeError(error)}`);
       return false;
     }
     active.meta.updates = active.trainer.update;
@@ -368,20 +370,25 @@ export class TrainerHost {
       await store?.saveUpdate({ ...active.meta, status: active.trainer.done ? 'done' : active.meta.status }, metrics, saved.checkpoint);
     } catch (error) {
       this.emit({ type: 'update', run: { ...active.meta }, metrics });
-      await this.fail(active, `saving update ${metrics.update} failed (${describe(error)}); training stopped so nothing is lost unsaved — free some space and resume`);
+      const why = `saving update ${metrics.update} failed (${describeError(error)})`;
+      await this.fail(active, `${why}; training stopped so nothing is lost unsaved — free some space and resume`);
       return false;
     }
     // The adapter goes to the playground first, so the page's re-scoring on this report sees it.
-    if (saved.adapter) await this.publish(saved.adapter, `${ALGO_LABELS.twosome} ${active.meta.taskId}, update ${metrics.update}`);
+    const label = `${ALGO_LABELS.twosome} ${active.meta.taskId}, update ${metrics.update}`;
+    if (saved.adapter) await this.publish(active.trainer, saved.adapter, label);
     this.emit({ type: 'update', run: { ...active.meta }, metrics });
     return true;
   }
 
-  private async publish(adapter: LoraAdapter, label: string): Promise<void> {
+  /** The trainer's adapter to the playground's scorer: its values, and its GPU buffers to score with in place. */
+  private async publish(trainer: RunTrainer, adapter: LoraAdapter, label: string): Promise<void> {
+    if (!this.deps.publishAdapter) return;
     try {
-      await this.deps.publishAdapter?.(adapter, label);
+      await this.deps.publishAdapter(adapter, label, trainer.holdAdapter() ?? undefined);
     } catch (error) {
-      this.emit({ type: 'error', run: this.current, message: `the playground could not switch to the trained adapter: ${describe(error)}` });
+      const message = `the playground could not switch to the trained adapter: ${describeError(error)}`;
+      this.emit({ type: 'error', run: this.current, message });
     }
   }
 
@@ -421,7 +428,7 @@ export class TrainerHost {
     try {
       evaluation = await evaluatePolicy(request.taskId, serial, { episodes, greedy: true, seed: request.seed });
     } catch (error) {
-      const message = `the SayCan evaluation failed: ${describe(error)}`;
+      const message = `the SayCan evaluation failed: ${describeError(error)}`;
       this.emit({ type: 'error', run: { ...meta, status: 'error', message }, message });
       this.setListener(undefined);
       return { status: 'error', message };
@@ -464,7 +471,7 @@ export class TrainerHost {
     try {
       store = await this.deps.store;
     } catch (error) {
-      return { status: 'error', message: `runs cannot be read in this browser: ${describe(error)}` };
+      return { status: 'error', message: `runs cannot be read in this browser: ${describeError(error)}` };
     }
     const meta = await store.getRun(runId).catch(() => undefined);
     if (!meta) return { status: 'error', message: `no stored run ${runId}` };
@@ -481,7 +488,7 @@ export class TrainerHost {
       history = await store.getMetrics(runId, checkpoint.state.update);
       if (history.length !== checkpoint.state.update) throw new Error(`${history.length} stored metrics for ${checkpoint.state.update} updates`);
     } catch (error) {
-      return damaged(describe(error));
+      return damaged(describeError(error));
     }
     let trainer: RunTrainer;
     try {
@@ -498,13 +505,14 @@ export class TrainerHost {
         trainer = await TwosomeRunTrainer.create(config, built.models, this.deps.exclusive, checkpoint.state);
       }
     } catch (error) {
-      return damaged(`its checkpoint does not restore (${describe(error)})`);
+      return damaged(`its checkpoint does not restore (${describeError(error)})`);
     }
     const restored: RunMeta = { ...meta, updates: trainer.update, globalStep: trainer.globalStep, numUpdates: trainer.numUpdates, message: undefined };
     this.replace({ meta: restored, trainer, run: checkpoint.run }, onEvent);
     if (trainer.algo === 'twosome') {
       const { adapter } = await trainer.checkpoint(checkpoint.run);
-      if (adapter) await this.publish(adapter, `${ALGO_LABELS.twosome} ${meta.taskId}, update ${trainer.update}`);
+      const label = `${ALGO_LABELS.twosome} ${meta.taskId}, update ${trainer.update}`;
+      if (adapter) await this.publish(trainer, adapter, label);
     }
     if (trainer.done) {
       await this.settle(this.active as Active, 'done');

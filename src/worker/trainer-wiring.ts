@@ -1,8 +1,8 @@
 /**
  * Connects the trainer host to the playground worker: the AgentHost's loaded engine (TWOSOME trains that very
  * engine: a large model is never loaded twice), its GPU queue (training updates and interactive scoring never
- * interleave), its adapter slot (the agent panel shows the trained policy), IndexedDB, and Comlink (progress
- * callbacks are proxies; each is released once the host stops calling it).
+ * interleave), its adapter slot (the agent panel scores with the trainer's own adapter buffers, no copy),
+ * IndexedDB, and Comlink (progress callbacks are proxies; each is released once the host stops calling it).
  */
 import * as Comlink from 'comlink';
 import { IdbRunStore } from '../persist/run-store';
@@ -41,13 +41,11 @@ export function createTrainerHost(host: AgentHost): TrainerHost {
       await host.modelSettled();
       const loaded = host.loadedEngine();
       if (!loaded) throw new Error('no model is loaded: SayCan scores with the playground’s model, so load one first');
-      return {
-        modelId: loaded.modelId,
-        scorer: async (requests) => (await loaded.engine.score(requests)).map((s) => s.actions.map(({ logprob, nTokens, nWords }) => ({ logprob, nTokens, nWords }))),
-      };
+      const { engine, modelId } = loaded;
+      return { modelId, scorer: (requests) => engine.forwardScores(engine.tokenize(requests)) };
     },
     exclusive: (work) => host.exclusive(work),
-    publishAdapter: (adapter, label) => host.setAdapter(adapter, label),
+    publishAdapter: (adapter, label, live) => host.setAdapter(adapter, label, live),
     releaseListener: release,
     estimate: async () => (typeof navigator !== 'undefined' && navigator.storage?.estimate ? navigator.storage.estimate() : {}),
   });

@@ -10,9 +10,9 @@
 import { describe, expect, it } from 'vitest';
 import { Rng } from '../../util/rng';
 import { actionDistribution, scoreGradients } from '../../rl/policy';
-import { initLoraAdapter, LORA_TARGETS, type LoraAdapter, type LoraConfig } from '../lora';
-import { makeModel, type MakeModelOptions } from '../make-model';
-import { loadLlamaModel, memorySource, type LlamaWeights } from '../weights';
+import { initLoraAdapter, LORA_TARGETS, type LoraAdapter, type LoraConfig } from '../train/lora';
+import { makeModel, type MakeModelOptions } from '../model/make-model';
+import { loadLlamaModel, memorySource, type LlamaWeights } from '../model/weights';
 import { llamaForward } from './llama';
 import { scoreTokenSequences } from './score';
 import {
@@ -38,8 +38,8 @@ import {
   type LoraModuleGradient,
   type ScoringPrompt,
 } from './backward';
-import { ropeInvFreq } from '../rope';
-import { planScoring } from '../scoring-layout';
+import { ropeInvFreq } from '../engine/rope';
+import { planScoring } from '../engine/scoring-layout';
 
 async function model(options: Partial<MakeModelOptions>): Promise<LlamaWeights> {
   const made = makeModel({ hidden: 32, layers: 2, heads: 4, kvHeads: 2, intermediate: 64, ...options });
@@ -121,10 +121,7 @@ function policyLoss(words: number[][], rng: Rng): PolicyLoss {
     },
     dLdS(S) {
       return S.map((s, p) => {
-        const dist = actionDistribution(
-          s.map((logprob, k) => ({ logprob, nTokens: 5, nWords: words[p][k] })),
-          'word',
-        );
+        const dist = actionDistribution({ logprobs: s, nTokens: s.map(() => 5), nWords: words[p] }, 'word');
         const t = terms[p];
         const g = scoreGradients(dist, t.a, t.c, e);
         const g2 = scoreGradients(dist, t.a2, t.c2, 0);

@@ -45,11 +45,12 @@
  * `llamaForward` (ops.ts), and a forward without LoRA reproduces `llamaForward` / `scoreTokenSequences`
  * bit for bit. Backward math is always float64 and gradients are returned as Float64Array.
  */
-import type { LlamaConfig } from '../config';
-import { loraSlice, type LoraAdapter, type LoraModule, type LoraTarget } from '../lora';
-import { configInvFreq } from '../rope';
-import { planScoring, type ScoringLayout } from '../scoring-layout';
-import type { LlamaWeights } from '../weights';
+import type { LlamaConfig } from '../model/config';
+import { loraSlice, type LoraAdapter, type LoraModule, type LoraTarget } from '../train/lora';
+import { configInvFreq } from '../engine/rope';
+import { planScoring, type ScoringLayout } from '../engine/scoring-layout';
+import type { LlamaWeights } from '../model/weights';
+import type { ActionScores, ScoringBatch } from '../scores';
 
 export type Precision = 'float64' | 'float32';
 /** An activation: Float64Array in float64 mode, Float32Array in float32 mode. */
@@ -238,7 +239,7 @@ function ropeRotate(qkv: Vec, positions: ArrayLike<number>, invFreq: ArrayLike<n
 
 // ---------------------------------------------------------------------------------------------------------
 // Attention (GQA) over roped qkv rows [R, Q], each row reading the key rows of its segments
-// (segments[4r .. 4r+3] = start1, len1, start2, len2, as scoring-layout.ts and attention.wgsl; a causal
+// (segments[4r .. 4r+3] = start1, len1, start2, len2, as engine/scoring-layout.ts and attention.wgsl; a causal
 // sequence is segments (0, r + 1, 0, 0)). Keys are taken in that order: segment 1, then segment 2.
 
 /** Segments of one causal sequence of `rows` rows: row r reads rows 0..r. */
@@ -481,7 +482,7 @@ export interface LayerCache {
   loraU: Partial<Record<LoraTarget, Vec>>;
 }
 
-/** The rows of one pass: token ids, RoPE positions and attention segments [R, 4] (scoring-layout.ts). */
+/** The rows of one pass: token ids, RoPE positions and attention segments [R, 4] (engine/scoring-layout.ts). */
 export interface RowLayout {
   tokens: ArrayLike<number>;
   positions: ArrayLike<number>;
@@ -813,6 +814,25 @@ function run(
 /** S_k of every action of every prompt, with LoRA (null: off). */
 export function scoreWithLora(weights: LlamaWeights, adapter: LoraAdapter | null, prompts: readonly ScoringPrompt[], options: ScoringOptions = {}): LoraScores {
   return run(weights, adapter, prompts, options);
+}
+
+/** The reference's prompts of a tokenized batch (the same ids). */
+export function scoringPrompts(batch: ScoringBatch): ScoringPrompt[] {
+  return batch.map((r) => ({ promptIds: r.promptTokens, actions: r.actionTokens }));
+}
+
+/**
+ * LlamaEngine.forwardScores on the CPU: each prompt's ActionScores with `adapter` (null: the frozen model), in
+ * the shared layout with float32 activations as the GPU computes them (no prompt hidden state).
+ */
+export function scoreBatch(weights: LlamaWeights, adapter: LoraAdapter | null, batch: ScoringBatch): ActionScores[] {
+  const options = { layout: 'shared', precision: 'float32' } as const;
+  const { logprobs } = scoreWithLora(weights, adapter, scoringPrompts(batch), options);
+  return batch.map((r, p) => ({
+    logprobs: logprobs[p],
+    nTokens: r.actionTokens.map((ids) => ids.length),
+    nWords: r.actionWords,
+  }));
 }
 
 export interface LoraGradients {

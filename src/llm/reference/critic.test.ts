@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { Rng } from '../../util/rng';
-import { makeModel } from '../make-model';
-import { loadLlamaModel, memorySource } from '../weights';
+import { makeModel } from '../model/make-model';
+import { loadLlamaModel, memorySource } from '../model/weights';
 import { criticFeature } from './score';
 import { criticBackward, criticFeatures, criticForward, criticParameterCount, initCritic } from './critic';
 

@@ -18,7 +18,7 @@
  * float64 with `precision: 'float64'` (finite-difference tests). Gradients are float64.
  */
 import type { Rng } from '../../util/rng';
-import type { LlamaWeights } from '../weights';
+import type { LlamaWeights } from '../model/weights';
 import { allocator, lastPromptHidden, type Precision, type Vec } from './backward';
 
 export const DEFAULT_CRITIC_HIDDEN: readonly number[] = [1024, 512];

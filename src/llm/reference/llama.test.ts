@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { Rng } from '../../util/rng';
-import type { Llama3RopeScaling, LlamaConfig } from '../config';
-import type { LlamaLayerWeights, LlamaWeights } from '../weights';
+import type { Llama3RopeScaling, LlamaConfig } from '../model/config';
+import type { LlamaLayerWeights, LlamaWeights } from '../model/weights';
 import { causalAttention, llama3ScaledFrequency, llamaForward, logSoftmax, rope, ropeInvFreq } from './llama';
 import { logSoftmaxGather, segmentAttention } from './ops';
 

@@ -20,13 +20,13 @@
  * The per-op functions (matmul, embedding, rope, siluMul) are those of ./ops, shared with the kernel tests;
  * this file adds plain causal attention, a full log-softmax and the composition.
  */
-import type { LlamaWeights } from '../weights';
-import { configInvFreq } from '../rope';
+import type { LlamaWeights } from '../model/weights';
+import { configInvFreq } from '../engine/rope';
 import { embedding, matmul, rope, siluMul } from './ops';
 import { rmsnormForward } from './rmsnorm';
 
 export { embedding, matmul, rope, siluMul };
-export { configInvFreq, llama3ScaledFrequency, ropeInvFreq } from '../rope';
+export { configInvFreq, llama3ScaledFrequency, ropeInvFreq } from '../engine/rope';
 
 /**
  * Causal attention over one sequence of fused qkv rows [T, (nh + 2 nkv) hd] (after RoPE): row t attends to

@@ -6,22 +6,13 @@
  * For a prompt and actions a_1..a_N:
  *   S_k   = sum over the action's tokens j of log p(tok_j | BOS, prompt, earlier action tokens)
  *   n_k   = number of action tokens, W_k = whitespace word count
- *   z_k   = S_k (sum) | S_k / n_k (token) | S_k / W_k (word)
- *   pi    = softmax_k(z_k)      (no temperature)
  *   critic feature = final-norm hidden state of the last prompt token of BOS + prompt (prompt only)
+ * The policy over the actions (normalization by 1, n_k or W_k, then softmax) is src/rl/policy.ts's.
  */
-import type { Normalization } from '../../rl/config';
 import { countWords } from '../../util/words';
-import type { LlamaWeights } from '../weights';
+import type { LlamaWeights } from '../model/weights';
+import type { ScoringTokenizer } from '../scores';
 import { llamaForward, logSoftmax } from './llama';
-
-/** What scoring needs from a tokenizer (LlmTokenizer has it). */
-export interface ScoringTokenizer {
-  /** BOS + prompt ids. */
-  encodePrompt(prompt: string): number[];
-  /** The action's ids as they appear after `prompt + " "`. */
-  encodeAction(prompt: string, action: string): number[];
-}
 
 export interface ActionScore {
   text: string;
@@ -34,14 +25,10 @@ export interface ActionScore {
   nWords: number;
 }
 
-export type { Normalization };
-
 export interface ScoreResult {
   /** BOS + prompt ids. */
   promptIds: number[];
   actions: ActionScore[];
-  /** The three policies over the actions. */
-  policies: Record<Normalization, number[]>;
   /** [H]: final-norm hidden state at the last prompt token. */
   critic: Float32Array;
 }
@@ -52,19 +39,6 @@ export function softmax(z: readonly number[]): number[] {
   const e = z.map((v) => Math.exp(v - max));
   const total = e.reduce((a, b) => a + b, 0);
   return e.map((v) => v / total);
-}
-
-/** z_k for a normalization (spec 1.1 step 6). */
-export function normalizedScores(actions: readonly Pick<ActionScore, 'logprob' | 'nTokens' | 'nWords'>[], mode: Normalization): number[] {
-  return actions.map((a) => (mode === 'sum' ? a.logprob : mode === 'token' ? a.logprob / a.nTokens : a.logprob / a.nWords));
-}
-
-export function policies(actions: readonly Pick<ActionScore, 'logprob' | 'nTokens' | 'nWords'>[]): Record<Normalization, number[]> {
-  return {
-    sum: softmax(normalizedScores(actions, 'sum')),
-    token: softmax(normalizedScores(actions, 'token')),
-    word: softmax(normalizedScores(actions, 'word')),
-  };
 }
 
 /** Log-probs of `actionIds` continuing `promptIds` (BOS first), from one full forward of the joint sequence. */
@@ -95,7 +69,7 @@ export function scoreTokenSequences(weights: LlamaWeights, promptIds: readonly n
     if (nWords === 0) throw new RangeError(`scoring: action "${text}" has no words`);
     return { text, tokenIds: [...tokenIds], tokenLogprobs, logprob: tokenLogprobs.reduce((a, b) => a + b, 0), nTokens: tokenIds.length, nWords };
   });
-  return { promptIds: [...promptIds], actions: scored, policies: policies(scored), critic: criticFeature(weights, promptIds) };
+  return { promptIds: [...promptIds], actions: scored, critic: criticFeature(weights, promptIds) };
 }
 
 /** TWOSOME scoring of `actions` after `prompt`. */

@@ -1,0 +1,192 @@
+/**
+ * `twosome nlp-eval --model DIR|URL|micro [--adapter RUN_DIR] --bench arc-easy[,piqa,...] [--data DIR] [--limit N]
+ * [--json]`: the capability check (issue 15). Zero-shot multiple-choice benchmarks scored by log-likelihood as
+ * lm-evaluation-harness scores them (src/nlp-eval), on the WebGPU engine's shared-context pass; with --adapter,
+ * the base model and the adapted one in the same run, paired question by question.
+ *
+ * --data DIR is a directory laid out like shared/data/nlp-eval/ (arc_easy/ARC-Easy-Test.jsonl, piqa/valid.jsonl +
+ * piqa/valid-labels.lst, mmlu/test/<subject>_test.csv, ...). Downloading the benchmarks is not wired yet, so
+ * --data is required. Every benchmark is read and checked before the model loads, so a bad file fails fast.
+ * --limit N scores the first N questions of each benchmark (of each subject for "mmlu"), as the harness's --limit.
+ *
+ * Output: with --json, one line per question then one summary line per benchmark (src/nlp-eval/output.ts);
+ * otherwise a table per benchmark. A progress bar goes to stderr (a line per tenth when it is not a terminal).
+ */
+import { existsSync, statSync } from 'node:fs';
+import { requestNodeGpuContext } from '../gpu/node-gpu';
+import { LlamaEngine } from '../llm/engine/engine';
+import { destroyLora, uploadLora, type GpuLora } from '../llm/train/gpu-lora';
+import {
+  benchmark,
+  engineScorer,
+  evaluateQuestions,
+  loadBenchmark,
+  questionRecord,
+  summarize,
+  summaryRecord,
+  UnknownBenchError,
+  type BenchSummary,
+  type Estimate,
+  type Question,
+} from '../nlp-eval';
+import { directoryDataSource } from '../nlp-eval/data-source-node';
+import { bindAdapterFiles, readAdapterDir } from './adapter-dir';
+import { parseFlags, parseIntFlag } from './args';
+import { UsageError } from './errors';
+import { LineWriter } from './line-writer';
+import { resolveModelSource } from './model-source';
+
+const USAGE =
+  'twosome nlp-eval --model DIR|URL|micro [--adapter RUN_DIR] --bench arc-easy[,piqa,...] [--data DIR] [--limit N] ' +
+  '[--json]';
+
+/** Questions per engine call: enough to fill a pass, few enough for a steady progress bar. */
+const QUESTIONS_PER_PASS = 8;
+
+export async function nlpEvalCommand(argv: string[]): Promise<number> {
+  const { values } = parseFlags(
+    argv,
+    {
+      model: { type: 'string' },
+      adapter: { type: 'string' },
+      bench: { type: 'string' },
+      data: { type: 'string' },
+      limit: { type: 'string' },
+      json: { type: 'boolean', default: false },
+    },
+    USAGE,
+  );
+  if (!values.bench) throw new UsageError(`--bench is required\nusage: ${USAGE}`);
+  const benches = values.bench.split(',').map((id) => id.trim());
+  for (const id of benches) {
+    try {
+      benchmark(id);
+    } catch (error) {
+      if (error instanceof UnknownBenchError) throw new UsageError(`--bench: ${error.message}`);
+      throw error;
+    }
+  }
+  const limit = values.limit === undefined ? undefined : parseIntFlag(values.limit, 'limit', 0, 1);
+  if (values.data === undefined) {
+    const what = 'give a directory laid out like shared/data/nlp-eval/';
+    throw new UsageError(`--data DIR is required (downloading the benchmarks is not wired yet): ${what}`);
+  }
+  if (!existsSync(values.data) || !statSync(values.data).isDirectory()) {
+    throw new UsageError(`--data ${values.data}: no such directory`);
+  }
+  const source = directoryDataSource(values.data);
+  const model = resolveModelSource(values.model);
+  const adapterFiles = values.adapter !== undefined ? readAdapterDir(values.adapter) : null;
+
+  const questions = new Map<string, Question[]>();
+  for (const id of benches) questions.set(id, await loadBenchmark(source, id, limit));
+
+  const gpu = await requestNodeGpuContext();
+  const out = new LineWriter(process.stdout);
+  const progress = new ProgressBar(process.stderr);
+  try {
+    const engine = await LlamaEngine.load(gpu, model);
+    let lora: GpuLora | null = null;
+    try {
+      if (adapterFiles) {
+        lora = uploadLora(gpu.device, bindAdapterFiles(adapterFiles, engine.config, values.model ?? 'micro'));
+      }
+      for (const id of benches) {
+        progress.begin(id, questions.get(id)!.length);
+        const results = await evaluateQuestions(
+          questions.get(id)!,
+          engine.tokenizer,
+          { base: engineScorer(engine), adapted: lora ? engineScorer(engine, lora) : undefined },
+          {
+            contextWindow: engine.config.contextWindow,
+            questionsPerPass: QUESTIONS_PER_PASS,
+            onProgress: (done, _total, batch) => {
+              progress.update(done);
+              if (values.json) batch.forEach((r) => out.line(JSON.stringify(questionRecord(r))));
+              out.flush();
+            },
+          },
+        );
+        progress.end();
+        const summary = summarize(id, results, benchmark(id).metrics);
+        if (values.json) out.line(JSON.stringify(summaryRecord(summary)));
+        else summaryTable(summary).forEach((line) => out.line(line));
+        out.flush();
+      }
+    } finally {
+      if (lora) destroyLora(lora);
+      engine.dispose();
+    }
+  } finally {
+    progress.end();
+    out.flush();
+    gpu.device.destroy();
+  }
+  return 0;
+}
+
+const pct = (v: number) => `${(100 * v).toFixed(1)}%`;
+
+function formatEstimate(e: Estimate | null, signed = false): string {
+  if (!e) return '-';
+  const sign = signed && e.mean >= 0 ? '+' : '';
+  const ci = e.ci95 ? ` [${pct(e.ci95[0])}, ${pct(e.ci95[1])}]` : '';
+  return `${sign}${pct(e.mean)} +- ${e.stderr === null ? '-' : pct(e.stderr)}${ci}`;
+}
+
+/** The human-readable summary: accuracy +- stderr [95% interval] per metric and model. */
+function summaryTable(s: BenchSummary): string[] {
+  const lines = [`${s.bench}: ${s.n} questions (accuracy +- stderr, as the harness's mean_stderr [95% interval])`];
+  const row = (label: string, acc: Estimate, accNorm: Estimate | null, signed = false) =>
+    `  ${label.padEnd(16)} acc ${formatEstimate(acc, signed).padEnd(34)} acc_norm ${formatEstimate(accNorm, signed)}`;
+  if (s.base && s.difference) {
+    lines.push(row('base', s.base.acc, s.base.accNorm));
+    lines.push(row('adapter', s.model.acc, s.model.accNorm));
+    lines.push(row('adapter - base', s.difference.acc, s.difference.accNorm, true));
+    const kl = s.meanKl === null ? 'not computed yet' : s.meanKl.toFixed(5);
+    lines.push(`  mean KL(base || adapter) per scored token: ${kl}`);
+  } else {
+    lines.push(row('model', s.model.acc, s.model.accNorm));
+  }
+  return lines;
+}
+
+/** Questions done on stderr: a bar redrawn in place on a terminal, else a line per tenth of the way. */
+class ProgressBar {
+  private drawn = false;
+  private lastTenth = -1;
+  private label = '';
+  private total = 0;
+  private started = 0;
+
+  constructor(private readonly stream: NodeJS.WriteStream) {}
+
+  /** Starts one benchmark's bar. */
+  begin(label: string, total: number): void {
+    [this.label, this.total, this.started] = [label, total, performance.now()];
+    if (this.stream.isTTY) this.update(0);
+  }
+
+  update(done: number): void {
+    const total = this.total;
+    const rate = done / Math.max(1e-3, (performance.now() - this.started) / 1000);
+    const text = `${this.label} ${done}/${total} questions, ${rate.toFixed(2)} questions/s`;
+    if (this.stream.isTTY) {
+      const width = 24;
+      const filled = Math.round((width * done) / Math.max(1, total));
+      this.stream.write(`\r\x1b[2K[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${text}`);
+      this.drawn = true;
+      return;
+    }
+    const tenth = Math.floor((10 * done) / Math.max(1, total));
+    if (tenth !== this.lastTenth) this.stream.write(`${text}\n`);
+    this.lastTenth = tenth;
+  }
+
+  /** Ends the bar of one benchmark. */
+  end(): void {
+    if (this.drawn) this.stream.write('\n');
+    this.drawn = false;
+    this.lastTenth = -1;
+  }
+}

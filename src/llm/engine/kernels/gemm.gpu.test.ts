@@ -1,0 +1,73 @@
+// gemm_f32.wgsl on Dawn: every transpose combination, strided sub-matrices, offsets, alpha and accumulation,
+// against a direct CPU loop.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createStorageBuffer, readFloat32 } from '../../../gpu/buffers';
+import type { GpuContext } from '../../../gpu/device';
+import { disposeCalls, submitCalls } from '../../../gpu/kernel';
+import { requestNodeGpuContext } from '../../../gpu/node-gpu';
+import { PipelineCache } from '../../../gpu/pipelines';
+import { Rng } from '../../../util/rng';
+import { gemmCall } from './gemm';
+
+let ctx: GpuContext;
+let pipelines: PipelineCache;
+beforeAll(async () => {
+  ctx = await requestNodeGpuContext();
+  pipelines = new PipelineCache(ctx.device);
+});
+afterAll(() => ctx?.device.destroy());
+
+describe('gemm_f32 on Dawn', () => {
+  for (const [transA, transB, beta] of [
+    [false, false, 1],
+    [false, true, 1],
+    [true, false, 1],
+    [true, true, 1],
+    [false, true, 0],
+  ] as const) {
+    for (const variant of ['workgroup', 'thread'] as const) {
+      it(`transA=${transA} transB=${transB}, strided, offset, alpha 0.5, beta ${beta} (${variant} variant)`, async () => {
+        const rng = new Rng(Number(transA) * 2 + Number(transB) + 1);
+        const [m, n, k] = [19, 23, 37];
+        // A and B are sub-matrices of larger stored ones (leading dims > their widths, non-zero offsets).
+        const [aRows, aCols] = transA ? [k, m] : [m, k];
+        const [bRows, bCols] = transB ? [n, k] : [k, n];
+        const lda = aCols + 3;
+        const ldb = bCols + 5;
+        const ldc = n + 7;
+        const aOff = 2;
+        const bOff = 4;
+        const cOff = 1;
+        const A = Float32Array.from({ length: aOff + aRows * lda }, () => rng.normal());
+        const B = Float32Array.from({ length: bOff + bRows * ldb }, () => rng.normal());
+        const C = Float32Array.from({ length: cOff + m * ldc }, () => rng.normal());
+        const at = (mm: number, kk: number) => (transA ? A[aOff + kk * lda + mm] : A[aOff + mm * lda + kk]);
+        const bt = (kk: number, nn: number) => (transB ? B[bOff + nn * ldb + kk] : B[bOff + kk * ldb + nn]);
+        const expected = C.slice();
+        for (let i = 0; i < m; i++) {
+          for (let j = 0; j < n; j++) {
+            let s = 0;
+            for (let kk = 0; kk < k; kk++) s += at(i, kk) * bt(kk, j);
+            expected[cOff + i * ldc + j] = beta * expected[cOff + i * ldc + j] + 0.5 * s;
+          }
+        }
+        const { device } = ctx;
+        const [a, b, c] = [createStorageBuffer(device, A), createStorageBuffer(device, B), createStorageBuffer(device, C)];
+        const call = await gemmCall(
+          { device, pipelines },
+          'test',
+          { buffer: a, ld: lda, offset: aOff, transpose: transA },
+          { buffer: b, ld: ldb, offset: bOff, transpose: transB },
+          { buffer: c, ld: ldc, offset: cOff },
+          { m, n, k, alpha: 0.5, beta },
+          variant,
+        );
+        submitCalls(device, [call]);
+        const actual = await readFloat32(device, c, C.length);
+        for (let i = 0; i < C.length; i++) expect(Math.abs(actual[i] - expected[i])).toBeLessThan(1e-4);
+        disposeCalls([call]);
+        [a, b, c].forEach((x) => x.destroy());
+      });
+    }
+  }
+});

@@ -1,0 +1,20 @@
+/**
+ * A benchmark file that cannot be used as it is: not UTF-8, a line that is not JSON, a missing or mistyped
+ * field, a label outside its range, label and data files of different lengths. The message is one line that
+ * names the file, the line (1-based, where there is one) and the field, and says what was expected, so the CLI
+ * prints it as a user error and the app shows it as is.
+ */
+export class BenchDataError extends Error {
+  constructor(
+    /** The file as the user named it (path, or a File's name). */
+    readonly file: string,
+    /** 1-based line number, or null where the problem is the whole file. */
+    readonly line: number | null,
+    /** The field at fault (a JSON key, a CSV/TSV column), or null. */
+    readonly field: string | null,
+    detail: string,
+  ) {
+    super(`${file}${line !== null ? `:${line}` : ''}: ${field !== null ? `field "${field}": ` : ''}${detail}`);
+    this.name = 'BenchDataError';
+  }
+}

@@ -1,0 +1,40 @@
+/**
+ * The capability check (issue 15): zero-shot multiple-choice benchmarks scored by log-likelihood as
+ * lm-evaluation-harness scores them, on TWOSOME's engine. What the CLI, the worker and the UI use:
+ * - data: BenchDataSource (pickedFilesSource for browser Files, memoryDataSource; directoryDataSource in
+ *   ./data-source-node for Node), benchmark(id) / loadBenchmark(source, id, limit) -> Question[];
+ * - scoring: evaluateQuestions(questions, tokenizer, { base, adapted?, tokenKl? }, options) with
+ *   engineScorer(engine, lora) -> EvaluatedQuestion[]; summarize(bench, results, benchmark(id).metrics);
+ * - output: questionRecord / summaryRecord (the CLI's JSON lines);
+ * - metrics: predictions, meanStderr, estimate, pairedDifference, meanTokenKl.
+ */
+export {
+  BENCH_IDS,
+  benchmark,
+  loadBenchmark,
+  mmluSubjects,
+  UnknownBenchError,
+  type Benchmark,
+  type Metric,
+} from './benchmarks';
+export { memoryDataSource, pickedFilesSource, type BenchDataSource, type PickedFile } from './data-source';
+export { encodePair, RequestTokenError, type EncodedPair, type PairTokenizer } from './encode';
+export { engineScorer } from './engine-scorer';
+export { BenchDataError } from './errors';
+export {
+  evaluateQuestions,
+  summarize,
+  type Accuracy,
+  type BenchSummary,
+  type EvaluatedQuestion,
+  type EvaluateOptions,
+  type ModelScores,
+  type Scorers,
+  type TokenKlScorer,
+  type TokenLogprobScorer,
+} from './evaluate';
+export { benchHomes, DEFAULT_BENCH_HOMES, mmluHome, type BenchFileHome, type BenchHome } from './homes';
+export { estimate, meanStderr, meanTokenKl, pairedDifference, predictions, Z95, type Estimate } from './metrics';
+export { questionRecord, summaryRecord } from './output';
+export type { ChoiceText, Question } from './question';
+export { encodeQuestion, planRequests, type EncodedQuestion, type RequestPlan } from './requests';
