@@ -14,7 +14,7 @@ import { terminalJson, terminalSafe } from '../util/terminal-text';
 import { basename, dirname, join, resolve } from 'node:path';
 import { isTaskId, TASK_IDS } from '../envs/registry';
 import type { TaskId } from '../envs/types';
-import { catalogConfig, catalogRecord } from '../llm/model/catalog';
+import { architectureConfig, architectureOf } from '../llm/model/catalog';
 import { parseLlamaConfigText, type LlamaConfig } from '../llm/model/config';
 import { NORMALIZATIONS, type Normalization } from '../rl/policy';
 import {
@@ -182,7 +182,7 @@ interface ModelChoice {
 
 /** --model M: a catalog id, "micro", or an MLC model directory (its mlc-chat-config.json). */
 function resolveModel(model: string): ModelChoice {
-  if (catalogRecord(model)) return { modelId: model, config: catalogConfig(model) };
+  if (architectureOf(model)) return { modelId: model, config: architectureConfig(model) };
   const dir = model === 'micro' ? MICRO_MODEL_DIR : model;
   const file = join(dir, 'mlc-chat-config.json');
   if (!existsSync(dir) || !statSync(dir).isDirectory() || !existsSync(file)) {
@@ -243,7 +243,7 @@ export async function adapterInspect(argv: string[]): Promise<number> {
       if (candidates.length > 0) {
         const m = candidates[0];
         bindAdapter(weights, m.config, path, `${m.modelId} (the model its base_model_name_or_path names)`);
-        checked = `shapes fit the architecture of ${m.modelId.startsWith('micro') ? 'micro' : (catalogRecord(m.modelId)?.arch.hfConfig ?? m.modelId)} (${m.config.layers} layers, hidden ${m.config.hidden})`;
+        checked = `shapes fit the architecture of ${m.modelId.startsWith('micro') ? 'micro' : (architectureOf(m.modelId)?.hfConfig ?? m.modelId)} (${m.config.layers} layers, hidden ${m.config.hidden})`;
       } else checked = 'not checked against a model (the base model is not in the catalog; pass --model M)';
     }
   } catch (error) {
@@ -414,7 +414,7 @@ export async function adapterImport(argv: string[]): Promise<number> {
     else {
       const candidates = modelsForBase(peft.baseModel);
       const exact = candidates.find((c) => c.modelId === peft.baseModel);
-      const families = new Set(candidates.map((c) => catalogRecord(c.modelId)?.arch.hfConfig ?? c.modelId));
+      const families = new Set(candidates.map((c) => architectureOf(c.modelId)?.hfConfig ?? c.modelId));
       if (exact) model = exact;
       else if (candidates.length === 0) {
         throw new UsageError(`${path}: its base model ${peft.baseModel === null ? '(not named)' : `"${oneLine(peft.baseModel, 100)}"`} is not in the catalog; pass --model M (a catalog id, "micro" or an MLC model directory)`);

@@ -8,7 +8,8 @@
  */
 import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { catalogConfig, catalogRecord } from '../llm/model/catalog';
+import { architectureConfig, findCatalogRecord } from '../llm/model/catalog';
+import { loadCatalog } from '../llm/model/webllm';
 import { parseLlamaConfigText, type LlamaConfig } from '../llm/model/config';
 import { checkLoraConfig, DEFAULT_LORA_CONFIG, type LoraTarget } from '../llm/train/lora';
 import { planTrainingMemory, type MemoryPlan } from '../llm/engine/memory-plan';
@@ -30,9 +31,10 @@ export interface MemoryBenchResult {
   optimizerBytes: number;
 }
 
-/** The LlamaConfig of a catalog id, "micro", or an MLC model directory. */
-export function resolveModelConfig(model: string): LlamaConfig {
-  if (catalogRecord(model)) return catalogConfig(model);
+/** The LlamaConfig of a catalog id (with web-llm's context window), "micro", or an MLC model directory. */
+export async function resolveModelConfig(model: string): Promise<LlamaConfig> {
+  const record = findCatalogRecord(await loadCatalog(), model);
+  if (record?.arch) return architectureConfig(model, record.contextWindow);
   const dir = model === 'micro' ? MICRO_MODEL_DIR : model;
   if (existsSync(dir) && statSync(dir).isDirectory()) {
     const file = join(dir, 'mlc-chat-config.json');
@@ -72,7 +74,7 @@ export async function benchMemoryCommand(argv: string[]): Promise<number> {
     USAGE,
   );
   if (!values.model) throw new UsageError(`--model is required\nusage: ${USAGE}`);
-  const config = resolveModelConfig(values.model);
+  const config = await resolveModelConfig(values.model);
   const batch = {
     prompts: parseIntFlag(values.prompts, 'prompts', 4, 1),
     promptTokens: parseIntFlag(values['prompt-tokens'], 'prompt-tokens', 200, 1),

@@ -3,10 +3,12 @@
  * tensor-cache.json, params_shard_<i>.bin, tokenizer.json) to --out. Same flags, same bytes. The shipped
  * micro model (public/models/micro/) is made with it; its README has the exact command.
  */
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { isQuantizationId } from '../llm/model/config';
 import { checkMakeModelOptions, DEFAULT_MAKE_MODEL_OPTIONS, MAKE_MODEL_QUANTIZATIONS, makeModelStream, type MakeModelOptions } from '../llm/model/make-model';
+import { TokenizerError } from '../llm/model/tokenizer';
+import { tokenizerSpecials, type TokenizerSpecials } from '../llm/model/tokenizer-special';
 import { parseFlags, parseIntFlag, parseNumberFlag } from './args';
 import { UsageError } from './errors';
 
@@ -14,7 +16,7 @@ const D = DEFAULT_MAKE_MODEL_OPTIONS;
 export const MAKE_MODEL_USAGE =
   `twosome make-model --out DIR [--hidden N (${D.hidden})] [--layers N (${D.layers})] [--heads N (${D.heads})] [--kv-heads N (${D.kvHeads})] ` +
   `[--intermediate N (${D.intermediate})] [--quant ${MAKE_MODEL_QUANTIZATIONS.join('|')} (${D.quantization})] [--tie-embeddings true|false (${D.tieEmbeddings})] ` +
-  `[--rope-scaling none|llama3 (${D.ropeScaling})] [--seed S (${D.seed})] [--max-shard-mib M (32)] [--vocab N (0: the tokenizer's)] [--init normal|fast (${D.init})]`;
+  `[--rope-scaling none|llama3 (${D.ropeScaling})] [--seed S (${D.seed})] [--max-shard-mib M (32)] [--vocab N (0: the tokenizer's)] [--init normal|fast (${D.init})] [--tokenizer FILE (a tokenizer.json; default: the built micro one)]`;
 
 function parseBoolean(value: string | undefined, name: string, fallback: boolean): boolean {
   if (value === undefined) return fallback;
@@ -52,6 +54,11 @@ export async function makeModelCommand(argv: string[]): Promise<number> {
         arg: 'normal|fast',
         help: `weight initialization; fast draws a 7B model in seconds (default ${D.init})`,
       },
+      tokenizer: {
+        type: 'string',
+        arg: 'FILE',
+        help: 'a real tokenizer.json to ship: the vocabulary size, BOS and EOS come from it',
+      },
     },
     MAKE_MODEL_USAGE,
   );
@@ -79,11 +86,26 @@ export async function makeModelCommand(argv: string[]): Promise<number> {
     vocab: parseIntFlag(values.vocab, 'vocab', D.vocab, 0),
     init,
   };
-  const problems = checkMakeModelOptions(options);
+  let tokenizerJson: string | undefined;
+  if (values.tokenizer !== undefined) {
+    try {
+      tokenizerJson = await readFile(values.tokenizer, 'utf8');
+    } catch (error) {
+      throw new UsageError(`--tokenizer ${values.tokenizer}: cannot read it (${(error as NodeJS.ErrnoException).code ?? (error as Error).message}); give the path of a Hugging Face tokenizer.json`);
+    }
+  }
+  let specials: TokenizerSpecials | undefined;
+  try {
+    specials = tokenizerJson === undefined ? undefined : tokenizerSpecials(tokenizerJson, `--tokenizer ${values.tokenizer}`);
+  } catch (error) {
+    if (error instanceof TokenizerError) throw new UsageError(error.message);
+    throw error;
+  }
+  const problems = checkMakeModelOptions(options, specials?.vocabSize);
   if (problems.length > 0) throw new UsageError(problems.join('; '));
 
   // Streamed: each shard is written as soon as it is made, so a 7B model never sits whole in memory.
-  const model = makeModelStream(options);
+  const model = makeModelStream(options, tokenizerJson);
   const dir = resolve(values.out);
   const write = async (name: string, bytes: Uint8Array) => {
     try {
@@ -106,7 +128,7 @@ export async function makeModelCommand(argv: string[]): Promise<number> {
   }
   const c = model.config;
   process.stdout.write(
-    `wrote ${dir}: Llama ${c.layers} layers, hidden ${c.hidden}, heads ${c.heads}/${c.kvHeads} kv, intermediate ${c.intermediate}, vocab ${c.vocabSize}, ` +
+    `wrote ${dir}: Llama ${c.layers} layers, hidden ${c.hidden}, heads ${c.heads}/${c.kvHeads} kv, intermediate ${c.intermediate}, vocab ${c.vocabSize} (BOS ${c.bosTokenId}, EOS ${c.eosTokenIds.join('/')}), ` +
       `${c.quantization}, ${c.tieEmbeddings ? 'tied' : 'untied'} embeddings, rope ${c.ropeScaling ? 'llama3' : 'plain'}; ` +
       `${model.paramCount} parameters, ${fileCount} files, ${total} bytes\n`,
   );

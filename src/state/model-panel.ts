@@ -1,13 +1,17 @@
 /**
- * State of the Model panel: the adapter the workers see, the models in the browser cache, downloads in
- * progress (bytes only: the models worker does the work) and custom repos entered in this page. Loading a
- * model goes through the playground store (selectModel), which loads it in the environment worker.
+ * State of the Model panel: the catalog (web-llm's records, loaded by the models worker), the adapter the
+ * workers see and the fit check of each model on it, the models in web-llm's caches, downloads in progress
+ * (bytes only: the models worker does the work), the cache backend new downloads go to, and custom repos
+ * entered in this page. Loading a model goes through the playground store (selectModel), which loads it in the
+ * environment worker.
  */
 import { create } from 'zustand';
-import { canRun, catalogConfig, estimateSizes, MODEL_CATALOG, type CatalogRecord, type CanRunResult } from '../llm/model/catalog';
+import type { WebLlmBackend } from '../llm/model/cache-source';
+import { catalogConfig, estimateSizes, type CatalogRecord } from '../llm/model/catalog';
+import { checkFit, type FitCheck } from '../llm/model/fit-check';
 import type { ModelsClient } from '../worker/client';
 import type { AdapterReply, CachedModelView, PickedFileSpec } from '../worker/protocol';
-import { addFolderModel, customModel, findModel, isBuiltIn, type ModelChoice } from './models';
+import { addFolderModel, catalogError, catalogRecords, customModel, findModel, isBuiltIn, loadCatalogWith, type ModelChoice } from './models';
 import { usePlayground } from './playground';
 import { describeError } from '../util/errors';
 
@@ -19,6 +23,11 @@ export type DownloadState =
 
 export interface ModelPanelState {
   open: boolean;
+  /** web-llm's Llama records; null while loading. */
+  catalog: readonly CatalogRecord[] | null;
+  catalogError: string | null;
+  /** Where downloads go: web-llm's AppConfig.cacheBackend (default its default, the Cache API). */
+  downloadBackend: WebLlmBackend;
   /** A model to point at (a link named it but it is not cached). */
   focusId: string | null;
   adapter: AdapterReply | null;
@@ -37,6 +46,7 @@ export interface ModelPanelState {
 export interface ModelPanelActions {
   attach(client: ModelsClient): void;
   setOpen(open: boolean, focusId?: string | null): void;
+  setDownloadBackend(backend: WebLlmBackend): void;
   refresh(): Promise<void>;
   /** Validates a custom repo URL and adds its row; returns its id, or null (customError says why). */
   addCustom(url: string): string | null;
@@ -50,28 +60,35 @@ export interface ModelPanelActions {
 
 let client: ModelsClient | null = null;
 
-/** The cached entry holding a model's files. */
+/** The cached entry holding a model's files: a complete one first (a model may sit in both backends). */
 export function cachedEntry(cached: readonly CachedModelView[] | null, choice: ModelChoice | undefined): CachedModelView | undefined {
   if (!cached || !choice || choice.source !== 'cache') return undefined;
-  return cached.find((m) => m.baseUrl === choice.url);
+  const entries = cached.filter((m) => m.baseUrl === choice.url);
+  return entries.find((m) => m.complete) ?? entries[0];
 }
 
-/** Download size of a catalog record (weights as stored), from its architecture. */
-const sizes = new Map<string, number>();
-export function catalogDownloadBytes(record: CatalogRecord): number {
-  let n = sizes.get(record.id);
-  if (n === undefined) {
-    n = estimateSizes(catalogConfig(record)).downloadBytes;
-    sizes.set(record.id, n);
+/** Download size of a catalog record (weights as stored), from its architecture; undefined when unknown. */
+const sizes = new Map<string, number | undefined>();
+export function catalogDownloadBytes(record: CatalogRecord): number | undefined {
+  if (!sizes.has(record.id)) {
+    const config = catalogConfig(record);
+    sizes.set(record.id, config ? estimateSizes(config).downloadBytes : undefined);
   }
-  return n;
+  return sizes.get(record.id);
 }
 
-/** Whether this adapter can run a catalog record (null while the adapter is unknown). */
-export function canRunHere(record: CatalogRecord, adapter: AdapterReply | null): CanRunResult | null {
+/** The fit check of a catalog record on this adapter (null while the adapter is unknown). */
+const fits = new WeakMap<object, Map<string, FitCheck>>();
+export function fitHere(record: CatalogRecord, adapter: AdapterReply | null): FitCheck | null {
   if (!adapter) return null;
-  if (adapter.status !== 'ok') return { ok: false, reason: adapter.reason, warnings: [] };
-  return canRun(record, adapter.features, adapter.limits);
+  if (adapter.status !== 'ok') {
+    return { verdict: 'no', reason: adapter.reason, neededBytes: undefined, budget: { bytes: undefined, source: '' }, stepSeconds: undefined, precision: { path: 'f32', shaderF16: false, text: '' }, warnings: [] };
+  }
+  let byId = fits.get(adapter);
+  if (!byId) fits.set(adapter, (byId = new Map()));
+  let fit = byId.get(record.id);
+  if (!fit) byId.set(record.id, (fit = checkFit(record, adapter)));
+  return fit;
 }
 
 export const useModelPanel = create<ModelPanelState & ModelPanelActions>()((set, get) => {
@@ -79,6 +96,9 @@ export const useModelPanel = create<ModelPanelState & ModelPanelActions>()((set,
 
   return {
     open: false,
+    catalog: null,
+    catalogError: null,
+    downloadBackend: 'cache',
     focusId: null,
     adapter: null,
     cached: null,
@@ -94,7 +114,18 @@ export const useModelPanel = create<ModelPanelState & ModelPanelActions>()((set,
         (adapter) => set({ adapter }),
         (error) => set({ adapter: { status: 'missing', reason: describeError(error) } }),
       );
-      void get().refresh();
+      void loadCatalogWith(async () => {
+        const reply = await next.catalog();
+        if (reply.status !== 'ok') throw new Error(`the model catalog (web-llm) could not be loaded: ${reply.reason}`);
+        return reply.records;
+      }).then(() => {
+        set({ catalog: catalogRecords(), catalogError: catalogError() });
+        return get().refresh();
+      });
+    },
+
+    setDownloadBackend(backend) {
+      set({ downloadBackend: backend });
     },
 
     setOpen(open, focusId) {
@@ -120,7 +151,7 @@ export const useModelPanel = create<ModelPanelState & ModelPanelActions>()((set,
       try {
         if (url.trim() === '') throw new Error('enter the URL of an MLC model repo, e.g. https://huggingface.co/mlc-ai/<repo>');
         const choice = customModel(url);
-        const known = MODEL_CATALOG.find((r) => findModel(r.id)?.url === choice.url);
+        const known = catalogRecords().find((r) => findModel(r.id)?.url === choice.url);
         const id = known ? known.id : choice.id;
         if (!known && !get().custom.includes(choice.id)) set({ custom: [...get().custom, choice.id] });
         set({ customError: null, focusId: id });
@@ -139,7 +170,7 @@ export const useModelPanel = create<ModelPanelState & ModelPanelActions>()((set,
       const put = (state: DownloadState) => set({ downloads: { ...get().downloads, [base]: state } });
       put({ status: 'downloading', bytesDone: 0, bytesTotal: 0 });
       try {
-        const reply = await client.download(base, {}, (p) => {
+        const reply = await client.download(base, { backend: get().downloadBackend }, (p) => {
           if (get().downloads[base]?.status === 'downloading') put({ status: 'downloading', bytesDone: p.bytesDone, bytesTotal: p.bytesTotal });
         });
         if (reply.status === 'done') put({ status: 'done', bytesTotal: reply.bytesTotal });
@@ -196,7 +227,7 @@ export async function checkCached(choice: ModelChoice): Promise<{ ok: true } | {
   if (entry?.complete) return { ok: true };
   if (!client) return { ok: true }; // no models worker: let the load say what is missing
   useModelPanel.setState({ open: true, focusId: choice.id });
-  if (!MODEL_CATALOG.some((r) => r.id === choice.id) && !useModelPanel.getState().custom.includes(choice.id)) {
+  if (!catalogRecords().some((r) => r.id === choice.id) && !useModelPanel.getState().custom.includes(choice.id)) {
     useModelPanel.setState({ custom: [...useModelPanel.getState().custom, choice.id] });
   }
   const cacheError = useModelPanel.getState().cacheError;

@@ -1,10 +1,26 @@
 /** Model ids: micro, catalog ids (from the cache), custom repo URLs; what the worker is told to load. */
-import { describe, expect, it } from 'vitest';
-import { catalogBaseUrl, MODEL_CATALOG } from '../llm/model/catalog';
-import { addFolderModel, customLabel, customModel, findModel, modelSpec } from './models';
+import { prebuiltAppConfig } from '@mlc-ai/web-llm';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { catalogBaseUrl, catalogFromModelList, type WebLlmModelRecord } from '../llm/model/catalog';
+import { addFolderModel, catalogError, catalogLoaded, catalogRecords, customLabel, customModel, findModel, loadCatalogWith, modelSpec } from './models';
 import { parseSetup } from './url';
 
+const MODEL_CATALOG = catalogFromModelList(prebuiltAppConfig.model_list as WebLlmModelRecord[]);
+
 describe('models', () => {
+  beforeAll(async () => {
+    // Before web-llm's list is in, a catalog id is not a model (a link waits for catalogLoaded()).
+    expect(findModel(MODEL_CATALOG[0].id)).toBeUndefined();
+    await loadCatalogWith(async () => {
+      throw new Error('no worker');
+    });
+    expect(catalogError()).toBe('no worker');
+    void loadCatalogWith(async () => MODEL_CATALOG);
+    await catalogLoaded();
+    expect(catalogRecords()).toBe(MODEL_CATALOG);
+    expect(catalogError()).toBeNull();
+  });
+
   it('knows micro and every catalog record; catalog models come from the browser cache', () => {
     expect(findModel('micro')?.source).toBe('url');
     const record = MODEL_CATALOG[0];

@@ -1,15 +1,17 @@
 /**
  * The models the playground offers and accepts in the URL (`model=`):
  *   - the built-in micro model, served with the page from public/models/micro/ (offline, random weights);
- *   - every record of the catalog (src/llm/model/catalog.ts), read from the browser cache once downloaded (the
+ *   - every record of the catalog (src/llm/model/catalog.ts: web-llm's Llama records, which the models worker
+ *     loads with web-llm after the first screen: loadCatalogWith), read from the browser cache once downloaded (the
  *     Model panel downloads; nothing is downloaded without the user asking);
  *   - a custom MLC repo: its id is the base URL of its files (`https://huggingface.co/<org>/<repo>` becomes
  *     `.../resolve/main/`), read from the cache as well;
  *   - a folder the user picked (this page only: the files cannot be reopened from a link).
  * The worker gets a ModelSpec with an absolute URL, since it resolves URLs against its own script.
  */
-import { catalogBaseUrl, MODEL_CATALOG, resolveModelBaseUrl } from '../llm/model/catalog';
+import { catalogBaseUrl, resolveModelBaseUrl, type CatalogRecord } from '../llm/model/catalog';
 import type { ModelSourceKind, ModelSpec, PickedFileSpec } from '../worker/protocol';
+import { describeError } from '../util/errors';
 
 export interface ModelChoice {
   /** The URL's `model=` value; stable. */
@@ -38,17 +40,15 @@ const BUILT_IN: readonly ModelChoice[] = [
   },
 ];
 
-function fromCatalog(): ModelChoice[] {
-  return MODEL_CATALOG.map((r) => ({
-    id: r.id,
-    label: r.id,
-    description: `${r.quantization} · about ${Math.ceil(r.vramRequiredMB)} MB of GPU memory · context ${r.contextWindow}`,
-    url: catalogBaseUrl(r),
-    source: 'cache' as const,
-  }));
+function choiceOf(r: CatalogRecord): ModelChoice {
+  const vram = r.vramRequiredMB === undefined ? '' : ` · web-llm needs about ${Math.ceil(r.vramRequiredMB)} MB of GPU memory`;
+  return { id: r.id, label: r.id, description: `${r.quantization}${vram} · context ${r.contextWindow ?? '?'}`, url: catalogBaseUrl(r), source: 'cache' };
 }
 
-let catalog: readonly ModelChoice[] = fromCatalog();
+let catalog: readonly ModelChoice[] = [];
+let records: readonly CatalogRecord[] = [];
+let catalogLoad: Promise<void> = Promise.resolve();
+let catalogProblem: string | null = null;
 /** Models picked from a folder in this page (id "folder:<name>"). */
 const session = new Map<string, ModelChoice>();
 
@@ -56,6 +56,41 @@ const session = new Map<string, ModelChoice>();
 export function setCatalogModels(models: readonly ModelChoice[]): void {
   const taken = new Set(BUILT_IN.map((m) => m.id));
   catalog = models.filter((m) => !taken.has(m.id) && (taken.add(m.id), true));
+}
+
+/** Sets the catalog from web-llm's records (catalog.ts). */
+export function setCatalog(next: readonly CatalogRecord[]): void {
+  records = next;
+  setCatalogModels(next.map(choiceOf));
+}
+
+/** The catalog records loaded so far (none before loadCatalogWith has finished). */
+export function catalogRecords(): readonly CatalogRecord[] {
+  return records;
+}
+
+/** Loads the catalog (the models worker's); a failure leaves it empty and is kept for catalogError(). */
+export function loadCatalogWith(load: () => Promise<readonly CatalogRecord[]>): Promise<void> {
+  catalogLoad = load().then(
+    (next) => {
+      catalogProblem = null;
+      setCatalog(next);
+    },
+    (error: unknown) => {
+      catalogProblem = describeError(error);
+    },
+  );
+  return catalogLoad;
+}
+
+/** Settles when the latest catalog load has (at once when none was started). */
+export function catalogLoaded(): Promise<void> {
+  return catalogLoad;
+}
+
+/** Why the catalog could not be loaded, or null. */
+export function catalogError(): string | null {
+  return catalogProblem;
 }
 
 /** The built-in and catalog models (not custom URLs or picked folders). */
@@ -77,7 +112,7 @@ export function customLabel(baseUrl: string): string {
 export function customModel(url: string): ModelChoice {
   const text = url.trim();
   if (!/^https?:\/\//i.test(text)) throw new Error(`"${text}" is not a model URL: give https://huggingface.co/<org>/<repo> (an MLC model repo) or the https:// URL of an MLC model directory`);
-  const base = resolveModelBaseUrl(text);
+  const base = resolveModelBaseUrl(text, records);
   return { id: base, label: customLabel(base), description: `custom MLC model at ${base}`, url: base, source: 'cache' };
 }
 

@@ -19,7 +19,7 @@ import { adapterWeightsOf } from '../share/adapter';
 import type { EnvClient } from '../worker/client';
 import type { AdapterView } from '../worker/protocol';
 import { decodeLinkAdapter, fetchAdapter, readAdapterFiles, type FileLike, type LoadedAdapter } from './adapter-files';
-import { findModel } from './models';
+import { catalogLoaded, findModel } from './models';
 import { usePlayground } from './playground';
 import { decodeSavedAdapter, droppedNote } from './saved-adapters';
 import { buildShareLink, probabilityError, TOO_BIG_HELP, type ShareLinkResult } from './share-link';
@@ -146,6 +146,7 @@ export const useShare = create<ShareStore>()((set, get) => {
     const worker = need();
     const before = setupOf();
     const target = loaded.setup;
+    if (target && !findModel(target.modelId)) await catalogLoaded(); // a catalog id: web-llm's list may still be loading
     if (target && !findModel(target.modelId)) {
       throw new Error(`the adapter is for the model "${target.modelId}", which this page does not offer; open the Model panel to see the models it can run`);
     }

@@ -1,6 +1,7 @@
 import { useEffect } from 'react';
 import { detectGpu } from '../state/gpu';
 import { checkCached, useModelPanel } from '../state/model-panel';
+import { catalogLoaded, findModel } from '../state/models';
 import { usePlayground } from '../state/playground';
 import { useShare } from '../state/share';
 import { useTraining } from '../state/training';
@@ -29,6 +30,12 @@ function useUrlSetup(): void {
     useShare.getState().attach(client);
     let opened = false;
     const openFromUrl = () => {
+      // A catalog id in the link waits for web-llm's model list, which the models worker loads after the first screen.
+      const model = new URLSearchParams(window.location.search).get('model');
+      if (model !== null && !findModel(model)) void catalogLoaded().then(openNow);
+      else openNow();
+    };
+    const openNow = () => {
       const setup = parseSetup(window.location.search);
       // popstate also fires when only the fragment changed (a share link pasted into this page's address
       // bar): when the setup is the one shown, the episode goes on and only the link is applied.

@@ -1,11 +1,14 @@
 /**
- * The Model panel (a dialog opened from the header): the built-in micro model, every catalog model (download
- * size, GPU memory, features, context, whether this adapter can run it, whether it is cached), downloads with
- * progress and Cancel, deletion from the cache, a custom MLC repo URL, a picked folder, and the adapter.
+ * The Model panel (a dialog opened from the header): the built-in micro model, every catalog model (web-llm's
+ * Llama records: download size, web-llm's GPU memory figure, features, context, whether this adapter can run
+ * it and why not, whether it is cached and in which web-llm backend), downloads with progress and Cancel into
+ * the backend picked, deletion from the cache, a custom MLC repo URL, a picked folder, and the adapter.
  */
 import { useEffect, useMemo, useRef, useState, type ChangeEvent } from 'react';
-import { MODEL_CATALOG, type CatalogRecord } from '../llm/model/catalog';
-import { canRunHere, cachedEntry, catalogDownloadBytes, useModelPanel, type DownloadState } from '../state/model-panel';
+import type { WebLlmBackend } from '../llm/model/cache-source';
+import type { CatalogRecord } from '../llm/model/catalog';
+import { precisionNote } from '../llm/model/fit-check';
+import { cachedEntry, catalogDownloadBytes, fitHere, useModelPanel, type DownloadState } from '../state/model-panel';
 import { findModel } from '../state/models';
 import { usePlayground } from '../state/playground';
 import type { CachedModelView, PickedFileSpec } from '../worker/protocol';
@@ -36,6 +39,7 @@ export function ModelPanel() {
         <CurrentModel />
         <CustomUrl />
         <FolderPicker />
+        <BackendPicker />
         <CacheProblem />
         <ModelTable />
       </div>
@@ -46,13 +50,40 @@ export function ModelPanel() {
 function AdapterLine() {
   const adapter = useModelPanel((s) => s.adapter);
   return (
-    <p className="card-note" data-testid="model-panel-adapter">
-      {adapter === null
-        ? 'Asking the worker for the WebGPU adapter…'
-        : adapter.status === 'ok'
-          ? `GPU: ${adapter.description} · max buffer ${formatBytes(adapter.limits.maxBufferSize)} · max storage binding ${formatBytes(adapter.limits.maxStorageBufferBindingSize)} · features: ${adapter.features.filter((f) => ['shader-f16', 'subgroups'].includes(f)).join(', ') || 'no shader-f16'}`
-          : `No WebGPU here: ${adapter.reason}. Models can still be downloaded, not run.`}
-    </p>
+    <>
+      <p className="card-note" data-testid="model-panel-adapter">
+        {adapter === null
+          ? 'Asking the worker for the WebGPU adapter…'
+          : adapter.status === 'ok'
+            ? `GPU: ${adapter.description}${adapter.software ? ` (software: runs on ${adapter.cores ?? '?'} CPU cores)` : ''} · max buffer ${formatBytes(adapter.limits.maxBufferSize)} · max storage binding ${formatBytes(adapter.limits.maxStorageBufferBindingSize)} · features: ${adapter.features.filter((f) => ['shader-f16', 'subgroups'].includes(f)).join(', ') || 'no shader-f16'}`
+            : `No WebGPU here: ${adapter.reason}. Models can still be downloaded, not run.`}
+      </p>
+      {adapter?.status === 'ok' && (
+        <p className="card-hint" data-testid="model-panel-precision">
+          {precisionNote(adapter.features).text}.
+        </p>
+      )}
+    </>
+  );
+}
+
+const BACKEND_LABELS: Record<WebLlmBackend, string> = { cache: 'Cache API', indexeddb: 'IndexedDB' };
+
+/** Where downloads go: web-llm's two cache backends (AppConfig.cacheBackend); both are read. */
+function BackendPicker() {
+  const backend = useModelPanel((s) => s.downloadBackend);
+  const setBackend = useModelPanel((s) => s.setDownloadBackend);
+  return (
+    <div className="model-form">
+      <label className="field">
+        <span className="field-label">Store downloads in</span>
+        <select value={backend} onChange={(e) => setBackend(e.target.value as WebLlmBackend)} data-testid="download-backend">
+          <option value="cache">Cache API (web-llm's default)</option>
+          <option value="indexeddb">IndexedDB (web-llm's cacheBackend "indexeddb")</option>
+        </select>
+      </label>
+      <span className="card-hint">models in either are found, whichever web-llm app of this site stored them</span>
+    </div>
   );
 }
 
@@ -175,13 +206,15 @@ interface Row {
 function ModelTable() {
   const custom = useModelPanel((s) => s.custom);
   const focusId = useModelPanel((s) => s.focusId);
+  const catalog = useModelPanel((s) => s.catalog);
+  const catalogError = useModelPanel((s) => s.catalogError);
   const rows = useMemo<Row[]>(
     () => [
       { id: 'micro', label: 'micro (built-in)', builtIn: true },
       ...custom.map((id) => ({ id, label: findModel(id)?.label ?? id })),
-      ...MODEL_CATALOG.map((record) => ({ id: record.id, label: record.id, record })),
+      ...(catalog ?? []).map((record) => ({ id: record.id, label: record.id, record })),
     ],
-    [custom],
+    [custom, catalog],
   );
   const focused = useRef<HTMLTableRowElement>(null);
   useEffect(() => {
@@ -209,6 +242,12 @@ function ModelTable() {
           ))}
         </tbody>
       </table>
+      {catalog === null && <p className="card-hint" data-testid="catalog-loading">Loading web-llm's model list…</p>}
+      {catalogError && (
+        <p className="error-text" role="alert" data-testid="catalog-error">
+          {catalogError}
+        </p>
+      )}
     </div>
   );
 }
@@ -221,19 +260,22 @@ function ModelRow({ row, focused, rowRef }: { row: Row; focused: boolean; rowRef
   const entry = cachedEntry(cached, choice);
   const download = choice ? downloads[choice.url] : undefined;
   const { record } = row;
-  const can = record ? canRunHere(record, adapter) : null;
+  const fit = record ? fitHere(record, adapter) : null;
+  const verdict = row.builtIn ? (adapter?.status === 'missing' ? 'no' : 'yes') : fit ? fit.verdict : record ? '' : 'unknown';
   const canText = row.builtIn
     ? adapter?.status === 'missing'
       ? `no: ${adapter.reason}`
       : 'yes'
     : record
-      ? can === null
+      ? fit === null
         ? '…'
-        : can.ok
+        : fit.verdict === 'yes'
           ? 'yes'
-          : `no: ${can.reason}`
+          : `${fit.verdict}: ${fit.reason}`
       : 'checked when loaded';
-  const cachedText = row.builtIn ? 'built in' : entry?.complete ? `yes (${formatBytes(entry.bytes)})` : entry ? `partly (${entry.shardsCached}/${entry.shardsTotal} shards)` : cached === null ? '…' : 'no';
+  const where = entry ? `, ${BACKEND_LABELS[entry.backend]}` : '';
+  const cachedText = row.builtIn ? 'built in' : entry?.complete ? `yes (${formatBytes(entry.bytes)}${where})` : entry ? `partly (${entry.shardsCached}/${entry.shardsTotal} shards${where})` : cached === null ? '…' : 'no';
+  const downloadBytes = record ? catalogDownloadBytes(record) : undefined;
   return (
     <tr
       ref={rowRef}
@@ -241,21 +283,27 @@ function ModelRow({ row, focused, rowRef }: { row: Row; focused: boolean; rowRef
       data-testid="model-row"
       data-model-id={row.id}
       data-cached={String(Boolean(row.builtIn || entry?.complete))}
-      data-can-run={row.builtIn ? String(adapter?.status !== 'missing') : record ? String(can?.ok ?? '') : 'unknown'}
+      data-can-run={verdict}
     >
       <td className="model-name" title={choice?.description}>
         {row.label}
       </td>
-      <td data-testid="model-size">{row.builtIn ? '115 KB' : record ? formatBytes(catalogDownloadBytes(record)) : entry?.totalBytes ? formatBytes(entry.totalBytes) : '?'}</td>
-      <td data-testid="model-vram">{record ? `${Math.ceil(record.vramRequiredMB)} MB` : row.builtIn ? '< 1 MB' : '?'}</td>
+      <td data-testid="model-size">{row.builtIn ? '115 KB' : downloadBytes !== undefined ? formatBytes(downloadBytes) : entry?.totalBytes ? formatBytes(entry.totalBytes) : '?'}</td>
+      <td data-testid="model-vram">{record?.vramRequiredMB !== undefined ? `${Math.ceil(record.vramRequiredMB)} MB` : row.builtIn ? '< 1 MB' : '?'}</td>
       <td>{record ? record.requiredFeatures.join(', ') || '–' : '–'}</td>
-      <td>{record ? record.contextWindow : row.builtIn ? 1024 : '?'}</td>
-      <td data-testid="model-can-run" className={canText.startsWith('no') ? 'bad' : undefined}>
+      <td>{record ? (record.contextWindow ?? '?') : row.builtIn ? 1024 : '?'}</td>
+      <td data-testid="model-can-run" className={verdict === 'no' ? 'bad' : undefined} title={fit ? [fit.precision.text, ...fit.warnings].join('\n') : undefined}>
         {canText}
+        {fit && fit.warnings.length > 0 && (
+          <span className="card-hint" data-testid="model-fit-notes">
+            {' '}
+            ({fit.warnings.join('; ')})
+          </span>
+        )}
       </td>
       <td data-testid="model-cached">{cachedText}</td>
       <td className="model-actions">
-        <RowActions id={row.id} builtIn={Boolean(row.builtIn)} entry={entry} download={download} canUse={row.builtIn || (entry?.complete ?? false)} blocked={can !== null && !can.ok} />
+        <RowActions id={row.id} builtIn={Boolean(row.builtIn)} entry={entry} download={download} canUse={row.builtIn || (entry?.complete ?? false)} blocked={fit?.verdict === 'no'} />
       </td>
     </tr>
   );

@@ -10,6 +10,8 @@ import type {
   AdapterReply,
   AdapterView,
   CacheListReply,
+  CatalogReply,
+  DownloadOptionsView,
   DownloadProgressView,
   DownloadReply,
   EnvWorkerApi,
@@ -82,8 +84,9 @@ export function createWorkerEnvClient(): EnvClient {
 /** Main-thread side of the models worker (downloads, the cache, the adapter). */
 export interface ModelsClient {
   adapter(): Promise<AdapterReply>;
+  catalog(): Promise<CatalogReply>;
   listCached(): Promise<CacheListReply>;
-  download(baseUrl: string, options: { maxBytes?: number }, onProgress?: (progress: DownloadProgressView) => void): Promise<DownloadReply>;
+  download(baseUrl: string, options: DownloadOptionsView, onProgress?: (progress: DownloadProgressView) => void): Promise<DownloadReply>;
   cancel(baseUrl: string): Promise<void>;
   deleteCached(baseUrl: string): Promise<number>;
   dispose(): void;
@@ -104,6 +107,7 @@ export function createModelsClient(): ModelsClient {
   const call = <T>(promise: Promise<T>): Promise<T> => Promise.race([promise, failed]);
   return {
     adapter: () => call(remote.adapter() as Promise<AdapterReply>),
+    catalog: () => call(remote.catalog() as Promise<CatalogReply>),
     listCached: () => call(remote.listCached() as Promise<CacheListReply>),
     download: (baseUrl, options, onProgress) =>
       call(remote.download(baseUrl, options, onProgress ? Comlink.proxy(onProgress) : undefined) as Promise<DownloadReply>),

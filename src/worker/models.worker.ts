@@ -1,14 +1,27 @@
 /**
- * The models worker: downloads MLC models into the browser cache (web-llm's Cache API keys), lists and
+ * The models worker: loads web-llm (its own chunk, on the first catalog or cache call) for the catalog and its
+ * cache helpers, downloads MLC models into web-llm's caches (Cache API or IndexedDB, its keys), lists and
  * deletes cached models, and reports the WebGPU adapter's features and limits. Downloading (fetch, md5 of
  * every shard, cache writes) runs here, so neither the page nor the environment worker ever blocks on it.
  */
 import * as Comlink from 'comlink';
-import { cacheStore, deleteCachedModel, listCachedModels } from '../llm/model/cache-source';
+import { isSoftwareAdapter } from '../gpu/device';
+import { deleteCachedModel, listCachedModels, webllmStore } from '../llm/model/cache-source';
+import type { CatalogRecord } from '../llm/model/catalog';
 import { downloadModel, isAbortError } from '../llm/model/download';
 import { checkModelUrl } from '../llm/model/url-source';
+import { loadCatalog } from '../llm/model/webllm';
 import type { ModelsWorkerApi } from './protocol';
 import { describeError } from '../util/errors';
+
+let catalogPromise: Promise<CatalogRecord[]> | undefined;
+function catalog(): Promise<CatalogRecord[]> {
+  catalogPromise ??= loadCatalog().catch((error: unknown) => {
+    catalogPromise = undefined;
+    throw error;
+  });
+  return catalogPromise;
+}
 
 const downloads = new Map<string, AbortController>();
 
@@ -30,11 +43,24 @@ const api: ModelsWorkerApi = {
     try {
       const adapter = (await gpu.requestAdapter({ powerPreference: 'high-performance' })) ?? (await gpu.requestAdapter());
       if (!adapter) return { status: 'missing', reason: 'no WebGPU adapter is available' };
-      const info = (adapter as GPUAdapter & { info?: GPUAdapterInfo }).info;
+      const info = (adapter as GPUAdapter & { info?: GPUAdapterInfo & { isFallbackAdapter?: boolean } }).info;
+      // navigator.deviceMemory: GiB, rounded down to a power of two and capped at 8 by Chrome; absent elsewhere.
+      const deviceMemory = (globalThis.navigator as Navigator & { deviceMemory?: number }).deviceMemory;
+      // Identified as requestGpuContext does (gpu/device.ts), with the older adapter.isFallbackAdapter flag.
+      const identity = {
+        vendor: info?.vendor ?? '',
+        architecture: info?.architecture ?? '',
+        device: info?.device ?? '',
+        description: info?.description ?? '',
+        isFallbackAdapter: info?.isFallbackAdapter ?? (adapter as { isFallbackAdapter?: boolean }).isFallbackAdapter,
+      };
       return {
         status: 'ok',
         features: [...adapter.features].map(String).sort(),
         limits: { maxStorageBufferBindingSize: adapter.limits.maxStorageBufferBindingSize, maxBufferSize: adapter.limits.maxBufferSize },
+        software: isSoftwareAdapter(identity),
+        cores: globalThis.navigator.hardwareConcurrency || undefined,
+        systemMemoryBytes: typeof deviceMemory === 'number' && deviceMemory > 0 ? deviceMemory * 2 ** 30 : undefined,
         description: [info?.vendor, info?.architecture, info?.description].filter(Boolean).join(' · ') || 'WebGPU adapter',
       };
     } catch (error) {
@@ -42,12 +68,30 @@ const api: ModelsWorkerApi = {
     }
   },
 
+  async catalog() {
+    try {
+      return { status: 'ok', records: await catalog() };
+    } catch (error) {
+      return { status: 'unavailable', reason: describe(error) };
+    }
+  },
+
   async listCached() {
     try {
-      const models = await listCachedModels();
+      const models = await listCachedModels({ catalog: await catalog() });
       return {
         status: 'ok',
-        models: models.map(({ baseUrl, ids, complete, bytes, totalBytes, shardsCached, shardsTotal }) => ({ baseUrl, ids, complete, bytes, totalBytes, shardsCached, shardsTotal })),
+        models: models.map(({ baseUrl, backend, ids, complete, webllmHasModel, bytes, totalBytes, shardsCached, shardsTotal }) => ({
+          baseUrl,
+          backend,
+          ids,
+          complete,
+          webllmHasModel,
+          bytes,
+          totalBytes,
+          shardsCached,
+          shardsTotal,
+        })),
       };
     } catch (error) {
       return { status: 'unavailable', reason: describe(error) };
@@ -67,7 +111,7 @@ const api: ModelsWorkerApi = {
     downloads.set(base, controller);
     try {
       const result = await downloadModel(base, {
-        store: cacheStore(),
+        store: webllmStore(options.backend ?? 'cache'),
         signal: controller.signal,
         maxBytes: options.maxBytes,
         retries: 2,
@@ -98,7 +142,7 @@ const api: ModelsWorkerApi = {
 
   async deleteCached(baseUrl) {
     downloads.get(baseUrl)?.abort();
-    return deleteCachedModel(baseUrl);
+    return deleteCachedModel(baseUrl, { catalog: await catalog() });
   },
 };
 

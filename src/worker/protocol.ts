@@ -10,6 +10,9 @@
 import type { Observation, RenderDescription, StepResult, TaskId } from '../envs/types';
 
 import type { Normalization } from '../rl/policy';
+import type { WebLlmBackend } from '../llm/model/cache-source';
+import type { CatalogRecord } from '../llm/model/catalog';
+import type { AdapterFacts } from '../llm/model/fit-check';
 import type { LoraAdapter } from '../llm/train/lora';
 import type { AdapterWeights } from '../share/adapter';
 import type { AdapterView } from './adapter-slot';
@@ -154,11 +157,16 @@ export interface EnvWorkerApi extends TrainingApi {
 }
 
 // ---------------------------------------------------------------------------------------------------------
-// Model management (the models worker): cached models, downloads into the Cache API, deletion, the adapter.
+// Model management (the models worker): the catalog, cached models, downloads into web-llm's caches, deletion,
+// the adapter.
 
 /** A model found in the browser cache (web-llm's caches), as the Model panel shows it. */
 export interface CachedModelView {
   baseUrl: string;
+  /** The web-llm cache backend holding it. */
+  backend: WebLlmBackend;
+  /** web-llm's own hasModelInCache (undefined where web-llm cannot address the URL). */
+  webllmHasModel: boolean | undefined;
   /** Catalog ids whose files these are. */
   ids: string[];
   complete: boolean;
@@ -170,16 +178,22 @@ export interface CachedModelView {
 
 export type CacheListReply = { status: 'ok'; models: CachedModelView[] } | { status: 'unavailable'; reason: string };
 
-/** The WebGPU adapter as the workers see it (for canRun). */
-export type AdapterReply =
-  | { status: 'ok'; features: string[]; limits: { maxStorageBufferBindingSize: number; maxBufferSize: number }; description: string }
-  | { status: 'missing'; reason: string };
+/** The catalog: web-llm's Llama records (llm/catalog.ts), loaded with web-llm in the models worker. */
+export type CatalogReply = { status: 'ok'; records: CatalogRecord[] } | { status: 'unavailable'; reason: string };
+
+/** The WebGPU adapter as the workers see it (for the fit check: AdapterFacts). */
+export type AdapterReply = ({ status: 'ok'; description: string } & AdapterFacts) | { status: 'missing'; reason: string };
 
 export interface DownloadProgressView {
   bytesDone: number;
   bytesTotal: number;
   filesDone: number;
   filesTotal: number;
+}
+
+export interface DownloadOptionsView {
+  maxBytes?: number;
+  backend?: WebLlmBackend;
 }
 
 export type DownloadReply =
@@ -189,9 +203,10 @@ export type DownloadReply =
 
 export interface ModelsWorkerApi {
   adapter(): Promise<AdapterReply>;
+  catalog(): Promise<CatalogReply>;
   listCached(): Promise<CacheListReply>;
-  /** Downloads the MLC model at `baseUrl` into the browser cache (files already there are kept). */
-  download(baseUrl: string, options: { maxBytes?: number }, onProgress?: (progress: DownloadProgressView) => void): Promise<DownloadReply>;
+  /** Downloads the MLC model at `baseUrl` into web-llm's cache (`backend`, default the Cache API; files there are kept). */
+  download(baseUrl: string, options: DownloadOptionsView, onProgress?: (progress: DownloadProgressView) => void): Promise<DownloadReply>;
   /** Stops the download of `baseUrl` (it resolves 'cancelled'); completed files stay cached. */
   cancel(baseUrl: string): void;
   /** Deletes every cached file of the model; resolves with the number of entries deleted. */

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { catalogConfig } from '../model/catalog';
+import { architectureConfig } from '../model/catalog';
 import type { LlamaConfig } from '../model/config';
 import { LORA_TARGETS } from '../train/lora';
 import { largestWeightBuffer, planTrainingMemory, sharedLayoutKeys, type MemoryPlan } from './memory-plan';
@@ -14,7 +14,7 @@ const term = (plan: MemoryPlan, name: string) => {
 };
 
 describe('training memory plan', () => {
-  const llama2 = catalogConfig('Llama-2-7b-chat-hf-q4f16_1-MLC');
+  const llama2 = architectureConfig('Llama-2-7b-chat-hf-q4f16_1-MLC');
 
   it('acceptance: Llama-2-7b q4f16_1, LoRA r 8 on q and v, 4 prompts x 200 tokens x 8 actions of 5 tokens: peak <= 5 GiB', () => {
     const plan = planTrainingMemory(llama2, { batch });
@@ -93,7 +93,7 @@ describe('training memory plan', () => {
   });
 
   it('LoRA on all seven targets of a GQA model', () => {
-    const c = catalogConfig('Llama-3.2-1B-Instruct-q4f16_1-MLC');
+    const c = architectureConfig('Llama-3.2-1B-Instruct-q4f16_1-MLC');
     const plan = planTrainingMemory(c, { batch, lora: { r: 4, targets: [...LORA_TARGETS] } });
     const { hidden: D, intermediate: I, heads, kvHeads, headDim: hd } = c;
     const perLayer = [
@@ -114,7 +114,7 @@ describe('training memory plan', () => {
   it('largest buffer: a weight over the binding limit counts as its largest row chunk, as gpu-weights.ts uploads it', () => {
     // Llama-3.1-8B: the embedding's q_weight [128256, 4096 / 8] u32 is 250.5 MiB; rows of 2 KiB. A small batch,
     // so no activation comes near.
-    const llama3 = catalogConfig('Llama-3.1-8B-Instruct-q4f16_1-MLC');
+    const llama3 = architectureConfig('Llama-3.1-8B-Instruct-q4f16_1-MLC');
     const small = { prompts: 1, promptTokens: 50, actions: 2, actionTokens: 3 };
     const rowBytes = (llama3.hidden / 8) * 4;
     expect(planTrainingMemory(llama3, { batch: small, maxBindingBytes: 2 ** 30 }).largestBuffer).toEqual({ name: 'weight model.embed_tokens.q_weight', bytes: 128256 * rowBytes });
