@@ -22,7 +22,7 @@ export interface AdapterFiles {
 
 /** Reads the two files (before any model is loaded, so a wrong path fails fast). */
 export function readAdapterDir(dir: string): AdapterFiles {
-  let isDir = false;
+  let isDir: boolean;
   try {
     isDir = statSync(dir).isDirectory();
   } catch {

@@ -53,6 +53,7 @@ describe('twosome adapter inspect', () => {
     const dir = peftDir(encodePeftAdapter(adapter, { baseModel: base }).config);
     expect(await run('inspect', dir, '--model', 'micro')).toBe(0);
     expect(out).toMatch(/base model\s+org\/modelgnp\.exe \[2J/); // oneLine makes the escape a space
+    // eslint-disable-next-line no-control-regex -- the escape character is what must not reach the terminal
     expect(out + err).not.toMatch(/[\u202a-\u202e\u2066-\u2069\u001b]/);
     out = '';
     err = '';

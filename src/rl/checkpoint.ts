@@ -98,6 +98,7 @@ export function checkCheckpoint(value: unknown, where = 'checkpoint'): Checkpoin
   if (typeof run.task !== 'string' || !isTaskId(run.task)) fail(`run.task ${show(run.task)} is not a task here`);
   const model = run.model;
   const modelOk =
+    // eslint-disable-next-line no-control-regex -- control characters have no place in a model name
     typeof model === 'string' && model.length > 0 && model.length <= 4096 && !/[\u0000-\u001f\u007f]/.test(model);
   if (model !== null && !modelOk) fail(`run.model ${show(model)} is not a model name, directory or URL`);
   if (c.algo === 'twosome' && model === null) fail('run.model is missing: a TWOSOME run names its model');

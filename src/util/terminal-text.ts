@@ -4,7 +4,6 @@
  * what it holds ("Trojan Source"), e.g. a file name that reads as another. Other control characters (an
  * escape sequence could move the cursor or retitle the window) are shown as \xNN. Platform-neutral.
  */
-// eslint-disable-next-line no-control-regex
 const BIDI = /[\u202a-\u202e\u2066-\u2069]/g;
 // eslint-disable-next-line no-control-regex
 const CONTROL = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/g;
