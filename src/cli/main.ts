@@ -4,6 +4,7 @@
  */
 import { benchEnvCommand } from './bench-env';
 import { envPlay } from './env-play';
+import { FAMILIES, tasksOfFamily } from '../envs/registry';
 import { UsageError } from './errors';
 import { describeError } from '../util/errors';
 
@@ -53,8 +54,8 @@ usage:
       write a random-initialized Llama model in MLC layout with a tokenizer covering the tasks' words
       (--vocab pads the vocabulary to a real model's size; --init fast draws a 7B model in seconds, for benchmarks)
 
-Tasks: tomato-salad, tomato-lettuce-salad, food-preparation, entertainment,
-       cheese, hamburger, apple-pie, pizza, washing-plate, laundry`;
+Tasks (\`twosome env list\` describes them):
+${FAMILIES.map(({ family, title }) => `  ${title}: ${tasksOfFamily(family).map((t) => t.id).join(', ')}`).join('\n')}`;
 
 type Command = (argv: string[]) => Promise<number>;
 

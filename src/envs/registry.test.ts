@@ -1,25 +1,39 @@
 // The contract every registered environment keeps, checked on random episodes of every task.
 import { describe, expect, it } from 'vitest';
 import { Rng } from '../util/rng';
-import { createEnv, getTask, TASKS, UnknownTaskError } from './registry';
+import { createEnv, familyTitle, FAMILIES, getTask, TASK_IDS, TASKS, tasksOfFamily, UnknownTaskError } from './registry';
 import { InvalidActionError } from './types';
+import { VIRTUALHOME_TASK_IDS } from './virtualhome';
 
 describe('task registry', () => {
   it('has the paper tasks and the six unseen variants', () => {
-    expect(TASKS.map((t) => t.id)).toEqual([
-      'tomato-salad',
-      'tomato-lettuce-salad',
-      'food-preparation',
-      'entertainment',
-      'cheese',
-      'hamburger',
-      'apple-pie',
-      'pizza',
-      'washing-plate',
-      'laundry',
-    ]);
+    expect(TASKS.slice(0, 4).map((t) => t.id)).toEqual(['tomato-salad', 'tomato-lettuce-salad', 'food-preparation', 'entertainment']);
+    for (const id of ['cheese', 'hamburger', 'apple-pie', 'pizza', 'washing-plate', 'laundry']) expect(getTask(id).split).toBe('unseen');
+    expect(new Set(TASK_IDS).size).toBe(TASK_IDS.length);
     expect(() => getTask('soup')).toThrow(UnknownTaskError);
     expect(() => createEnv('soup')).toThrow(/unknown task "soup": use one of tomato-salad/);
+  });
+
+  it('registers every VirtualHome task its environment defines, and only those', () => {
+    expect(TASKS.filter((t) => t.family === 'virtualhome').map((t) => t.id)).toEqual([...VIRTUALHOME_TASK_IDS]);
+  });
+
+  it('declares what each task is: unseen variants name a training task, families list their tasks', () => {
+    for (const task of TASKS) {
+      if (task.split === 'unseen') expect(getTask(task.variantOf ?? 'none').split, task.id).toBe('train');
+      else expect(task.variantOf, task.id).toBeUndefined();
+      expect(tasksOfFamily(task.family)).toContain(task);
+      expect(FAMILIES.map((f) => f.family)).toContain(task.family);
+    }
+    expect(FAMILIES.flatMap((f) => tasksOfFamily(f.family))).toHaveLength(TASKS.length);
+    expect(familyTitle('virtualhome')).toBe('VirtualHome');
+  });
+
+  it('builds the released PPO baseline environment where a task declares one', () => {
+    const released = createEnv('tomato-salad', getTask('tomato-salad').releasedBaselineEnv);
+    // the full grid: the tomato, far from the start, is in view at once
+    expect(released.reset(0).prompt).not.toEqual(createEnv('tomato-salad').reset(0).prompt);
+    expect(getTask('food-preparation').releasedBaselineEnv).toBeUndefined();
   });
 });
 
@@ -41,12 +55,15 @@ for (const task of TASKS) {
         expect(ids.length).toBe(obs.actions.length);
         for (const id of ids) expect(id).toBeLessThan(task.globalActionCount);
         expect(env.symbolic()).toHaveLength(task.symbolicDim);
+        // what the task declares: its scene, whether every action is always offered, its step unit
         const render = env.render();
         expect(render.kind).toBe(task.family);
+        if (!task.actionMask) expect(ids).toEqual(Array.from({ length: task.globalActionCount }, (_, i) => i));
         expect(structuredClone(render)).toEqual(render);
         const result = env.step(rng.int(obs.actions.length));
         steps++;
         expect(result.primitiveSteps).toBeGreaterThanOrEqual(1);
+        if (!task.macroActions) expect(result.primitiveSteps).toBe(1);
         expect(Number.isFinite(result.reward)).toBe(true);
         if (result.done) {
           expect(env.done).toBe(true);
