@@ -9,6 +9,7 @@ export * from './gae';
 export * from './ppo-loss';
 export * from './minibatch';
 export * from './rollout';
+export * from './ppo-run';
 export * from './adam';
 export { Mlp, type MlpForward, type MlpInit } from './mlp/mlp';
 export { orthogonalMatrix } from './mlp/orthogonal';
