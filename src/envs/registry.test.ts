@@ -3,7 +3,8 @@ import { describe, expect, it } from 'vitest';
 import { Rng } from '../util/rng';
 import { createEnv, familyTitle, FAMILIES, getTask, TASK_IDS, TASKS, tasksOfFamily, UnknownTaskError } from './registry';
 import { InvalidActionError } from './types';
-import { VIRTUALHOME_TASK_IDS } from './virtualhome';
+import { overcookedTextPieces } from './overcooked';
+import { VIRTUALHOME_TASK_IDS, virtualHomeTextPieces } from './virtualhome';
 
 describe('task registry', () => {
   it('has the paper tasks and the six unseen variants', () => {
@@ -27,6 +28,27 @@ describe('task registry', () => {
     }
     expect(FAMILIES.flatMap((f) => tasksOfFamily(f.family))).toHaveLength(TASKS.length);
     expect(familyTitle('virtualhome')).toBe('VirtualHome');
+  });
+
+  it('lists in its text pieces every word its prompts and actions use (the tokenizer corpus)', () => {
+    const words = (text: string) => text.match(/[A-Za-z]+/g) ?? [];
+    const listed = new Set([...overcookedTextPieces(), ...virtualHomeTextPieces()].flatMap(words));
+    const missing = new Set<string>();
+    const rng = new Rng(3);
+    for (const task of TASKS) {
+      for (const options of [{}, task.releasedBaselineEnv ?? {}]) {
+        const env = createEnv(task.id, options);
+        for (let episode = 0; episode < 30; episode++) {
+          let obs = env.reset(episode);
+          while (!env.done) {
+            for (const w of [obs.prompt, ...obs.actions].flatMap(words)) if (!listed.has(w)) missing.add(`${task.id}: ${w}`);
+            env.step(rng.int(obs.actions.length));
+            obs = env.observe();
+          }
+        }
+      }
+    }
+    expect([...missing]).toEqual([]);
   });
 
   it('builds the released PPO baseline environment where a task declares one', () => {

@@ -9,12 +9,13 @@ import { ENTERTAINMENT_SCENE, FOOD_PREPARATION_SCENE, type Scene } from './scene
 import {
   FOOD_PREPARATION_ACTION_TEXTS,
   PANCAKE_WORDS,
+  foodPreparationPieces,
   makeFoodPreparationText,
   substituteFoodWords,
   type FoodWords,
   type TextView,
 } from './food-preparation-text';
-import { ENTERTAINMENT_ACTION_TEXTS, entertainmentText } from './entertainment-text';
+import { ENTERTAINMENT_ACTION_TEXTS, ENTERTAINMENT_PIECES, entertainmentText } from './entertainment-text';
 import { ENTERTAINMENT_OBS_KEYS, FOOD_PREPARATION_OBS_KEYS } from './observation';
 
 /**
@@ -124,4 +125,16 @@ export function globalActionTexts(taskId: VirtualHomeTaskId): readonly string[] 
 /** Names of the observation bits (symbolic() entries) of a task. */
 export function observationBitNames(taskId: VirtualHomeTaskId): readonly string[] {
   return taskSpec(taskId).obsKeys;
+}
+
+/**
+ * Every text a VirtualHome task can show: the prompt pieces and the action table of Food Preparation in each
+ * variant's words, in the variant table's order, then Entertainment's (src/llm/model/env-corpus.ts).
+ */
+export function virtualHomeTextPieces(): string[] {
+  return [
+    ...FOOD_PREPARATION_TASK_IDS.flatMap((id) => [...Object.values(foodPreparationPieces(VARIANT_WORDS[id])), ...globalActionTexts(id)]),
+    ...Object.values(ENTERTAINMENT_PIECES),
+    ...ENTERTAINMENT_ACTION_TEXTS,
+  ];
 }
