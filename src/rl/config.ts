@@ -107,6 +107,9 @@ const QUICK_TIMESTEPS: Record<TrainingTaskId, number> = {
   entertainment: 5_000,
 };
 
+/** CleanRL ppo.py's advantage and loss settings, which TWOSOME's scripts and the PPO baseline's both keep. */
+const CLEANRL_LOSS = Object.freeze({ gaeLambda: 0.95, normAdv: true, clipCoef: 0.2, clipVloss: true, entCoef: 0.01, vfCoef: 0.5, maxGradNorm: 0.5 });
+
 /** TWOSOME as the official scripts run it (twosome.md 2.4). */
 export function paperPpoConfig(taskId: TaskId): PpoConfig {
   const task = getTask(taskId);
@@ -129,13 +132,7 @@ export function paperPpoConfig(taskId: TaskId): PpoConfig {
     criticWarmUpSteps: 0,
     gamma: row.gamma,
     smdpDiscount: task.macroActions,
-    gaeLambda: 0.95,
-    normAdv: true,
-    clipCoef: 0.2,
-    clipVloss: true,
-    entCoef: 0.01,
-    vfCoef: 0.5,
-    maxGradNorm: 0.5,
+    ...CLEANRL_LOSS,
     targetKl: 0.02,
     normalization: 'word',
     lora: PAPER_LORA,
@@ -227,13 +224,7 @@ export function paperPpoMlpConfig(taskId: TaskId, variant: PpoMlpVariant = 'fair
     // The baseline scripts keep argparse's 0.99 in VirtualHome too (twosome.md 5).
     gamma: 0.99,
     smdpDiscount: task.macroActions,
-    gaeLambda: 0.95,
-    normAdv: true,
-    clipCoef: 0.2,
-    clipVloss: true,
-    entCoef: 0.01,
-    vfCoef: 0.5,
-    maxGradNorm: 0.5,
+    ...CLEANRL_LOSS,
     targetKl: null,
     hiddenSizes: Object.freeze([64, 64]),
   };
