@@ -14,7 +14,20 @@ import { aggregateCsv, curvesCsv, learningCurveSvg, type AlgorithmCurves } from 
 import { parseFlags, parseIndexList, parseIntFlag } from './args';
 import { UsageError } from './errors';
 import { resolveModelSource } from './model-source';
-import { checkBackend, checkPreset, checkTask, EngineHost, interruptSignal, OVERRIDE_FLAGS, parseOverrides, Progress, runConfig, runTraining, type Algo, type RunOutcome } from './train';
+import {
+  checkBackend,
+  checkPreset,
+  checkTask,
+  EngineHost,
+  interruptSignal,
+  OVERRIDE_FLAGS,
+  parseOverrides,
+  Progress,
+  runConfig,
+  runTraining,
+  type Algo,
+  type RunOutcome,
+} from './train';
 
 const USAGE = 'twosome compare --task ID --model DIR|URL|micro [--steps N] [--seeds 1,2,3] [--out DIR] [--preset paper|quick] [--episodes N] [--algos twosome,ppo-mlp,saycan] [--backend webgpu|cpu] [training overrides as in `twosome train`]';
 

@@ -70,8 +70,14 @@ describe('train / eval / compare: bad input is a one-line usage error', () => {
 
 describe('configs from flags', () => {
   it('presets, --steps, --seed and overrides', () => {
-    const c = runConfig('twosome', 'food-preparation', 'quick', { seed: 5, steps: 640, overrides: { numEnvs: 2, policyLr: 1e-3 } });
-    expect([c.seed, c.totalTimesteps, c.numEnvs, c.numSteps, c.policyLr, c.valueLr]).toEqual([5, 640, 2, 16, 1e-3, 1e-3]);
+    const c = runConfig('twosome', 'food-preparation', 'quick', {
+      seed: 5,
+      steps: 640,
+      overrides: { numEnvs: 2, policyLr: 1e-3 },
+    });
+    expect([c.seed, c.totalTimesteps, c.numEnvs, c.numSteps, c.policyLr, c.valueLr]).toEqual([
+      5, 640, 2, 16, 1e-3, 1e-3,
+    ]);
     const p = runConfig('twosome', 'tomato-salad', 'paper', {});
     expect([p.policyLr, p.numSteps, p.totalTimesteps]).toEqual([5e-7, 32, 500_000]);
     // PPO-MLP: the paper's script under either preset, the rollout shortened when --steps is below one batch

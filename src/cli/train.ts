@@ -22,7 +22,16 @@ import { requestNodeGpuContext } from '../gpu/node-gpu';
 import { LlamaEngine } from '../llm/engine/engine';
 import { makeCheckpoint, type Checkpoint, type RunInfo } from '../rl/checkpoint';
 import { loadCheckpoint, saveCheckpoint, writeFileAtomic } from '../rl/checkpoint-node';
-import { ConfigError, presetConfig, PRESETS, type ConfigOverrides, type PpoConfig, type PpoMlpConfig, type Preset, type PresetOptions } from '../rl/config';
+import {
+  ConfigError,
+  presetConfig,
+  PRESETS,
+  type ConfigOverrides,
+  type PpoConfig,
+  type PpoMlpConfig,
+  type Preset,
+  type PresetOptions,
+} from '../rl/config';
 import { NORMALIZATIONS, type Normalization } from '../rl/policy';
 import { evaluatePolicy, type BatchScorer, type PolicyEvaluation } from '../rl/evaluate';
 import { trainPpoMlp } from '../rl/ppo-mlp';
@@ -121,12 +130,25 @@ export function checkPreset(preset: string | undefined): Preset {
  */
 export function runConfig(algo: 'twosome', task: TaskId, preset: Preset, options: PresetOptions): PpoConfig;
 export function runConfig(algo: 'ppo-mlp', task: TaskId, preset: Preset, options: PresetOptions): PpoMlpConfig;
-export function runConfig(algo: 'twosome' | 'ppo-mlp', task: TaskId, preset: Preset, options: PresetOptions): PpoConfig | PpoMlpConfig;
-export function runConfig(algo: 'twosome' | 'ppo-mlp', task: TaskId, preset: Preset, options: PresetOptions): PpoConfig | PpoMlpConfig {
+export function runConfig(
+  algo: 'twosome' | 'ppo-mlp',
+  task: TaskId,
+  preset: Preset,
+  options: PresetOptions,
+): PpoConfig | PpoMlpConfig;
+export function runConfig(
+  algo: 'twosome' | 'ppo-mlp',
+  task: TaskId,
+  preset: Preset,
+  options: PresetOptions,
+): PpoConfig | PpoMlpConfig {
   try {
-    return algo === 'twosome' ? presetConfig('twosome', task, preset, options) : presetConfig('ppo-mlp', task, 'paper', options);
+    return algo === 'twosome'
+      ? presetConfig('twosome', task, preset, options)
+      : presetConfig('ppo-mlp', task, 'paper', options);
   } catch (error) {
-    if (error instanceof ConfigError) throw new UsageError(`bad ${algo === 'twosome' ? 'training' : 'PPO-MLP'} config: ${error.message}`);
+    if (error instanceof ConfigError)
+      throw new UsageError(`bad ${algo === 'twosome' ? 'training' : 'PPO-MLP'} config: ${error.message}`);
     throw error;
   }
 }
@@ -327,7 +349,14 @@ export async function runTraining(request: RunRequest, host: EngineHost, progres
     writeFileSync(join(dir, 'run.json'), `${JSON.stringify({ algo: 'ppo-mlp', ...run, config }, null, 2)}\n`);
     // PPO-MLP's state has no metrics history: keep the file's first `update` lines.
     const done = state?.update ?? 0;
-    const previous = existsSync(join(dir, METRICS_FILE)) && done > 0 ? readFileSync(join(dir, METRICS_FILE), 'utf8').split('\n').filter(Boolean).slice(0, done).map((l) => JSON.parse(l)) : [];
+    const previous =
+      existsSync(join(dir, METRICS_FILE)) && done > 0
+        ? readFileSync(join(dir, METRICS_FILE), 'utf8')
+            .split('\n')
+            .filter(Boolean)
+            .slice(0, done)
+            .map((l) => JSON.parse(l))
+        : [];
     writeMetricsFile(dir, 'ppo-mlp', previous);
     const metrics: UpdateMetrics[] = previous;
     const trainer = await trainPpoMlp(config, {

@@ -31,7 +31,14 @@ function insertAtEnd(source: string, name: string, code: string): string {
 
 const section = DOC.slice(DOC.indexOf('## A new VirtualHome variant'), DOC.indexOf('## A new training task'));
 const walkthrough = steps(section);
-const COPIED = ['src/envs', 'src/util', 'src/llm/model/env-corpus.ts', 'src/rl/config.ts', 'src/rl/policy.ts', 'src/rl/categorical.ts'];
+const COPIED = [
+  'src/envs',
+  'src/util',
+  'src/llm/model/env-corpus.ts',
+  'src/rl/config.ts',
+  'src/rl/policy.ts',
+  'src/rl/categorical.ts',
+];
 let work = '';
 
 beforeAll(() => {
@@ -56,7 +63,9 @@ describe('docs/adding-a-task.md: a new VirtualHome variant', () => {
     expect(walkthrough.map((s) => s.file)).toEqual(['src/envs/virtualhome/variants.ts', 'src/envs/registry.ts']);
     expect(section).toMatch(/^## A new VirtualHome variant: two files/);
     expect(id).not.toBeNull();
-    expect(TASK_IDS, "the walkthrough's example is a real task now: give the example another id").not.toContain(id?.[1]);
+    expect(TASK_IDS, "the walkthrough's example is a real task now: give the example another id").not.toContain(
+      id?.[1],
+    );
   });
 
   it('registers the task: the registry, its family, the VirtualHome ids, an environment that plays it', async () => {
@@ -64,7 +73,13 @@ describe('docs/adding-a-task.md: a new VirtualHome variant', () => {
     const registry = await load('src/envs/registry.ts');
     const vh = await load('src/envs/virtualhome/index.ts');
     const task = registry.getTask(taskId);
-    expect([task.family, task.split, task.variantOf, task.macroActions, task.actionMask]).toEqual(['virtualhome', 'unseen', 'food-preparation', false, true]);
+    expect([task.family, task.split, task.variantOf, task.macroActions, task.actionMask]).toEqual([
+      'virtualhome',
+      'unseen',
+      'food-preparation',
+      false,
+      true,
+    ]);
     expect(registry.tasksOfFamily('virtualhome').map((t: { id: string }) => t.id)).toContain(taskId);
     expect(vh.VIRTUALHOME_TASK_IDS).toContain(taskId);
     const env = registry.createEnv(taskId);
@@ -84,7 +99,9 @@ describe('docs/adding-a-task.md: a new VirtualHome variant', () => {
       const { taskId: _b, ...theirs } = config.presetConfig('twosome', 'food-preparation', preset);
       expect(ours).toEqual(theirs);
     }
-    expect(config.presetConfig('ppo-mlp', taskId, 'paper').learningRate).toBe(config.presetConfig('ppo-mlp', 'food-preparation', 'paper').learningRate);
+    expect(config.presetConfig('ppo-mlp', taskId, 'paper').learningRate).toBe(
+      config.presetConfig('ppo-mlp', 'food-preparation', 'paper').learningRate,
+    );
     const corpus = await load('src/llm/model/env-corpus.ts');
     expect(corpus.wordsOf(corpus.environmentTexts())).toEqual(wordsOf(environmentTexts()));
   });
@@ -92,19 +109,35 @@ describe('docs/adding-a-task.md: a new VirtualHome variant', () => {
   it('gives the id its type: TaskId includes it', () => {
     const [, taskId] = id as RegExpExecArray;
     const check = `import { getTask } from './src/envs/registry';\nimport type { TaskId } from './src/envs/types';\n`;
-    writeFileSync(join(work, 'check.ts'), `${check}const id: TaskId = '${taskId}';\nexport const task = getTask(id);\n`);
-    const options = { strict: true, noEmit: true, target: 'ES2022', module: 'ESNext', moduleResolution: 'bundler', lib: ['ES2023'], types: [] };
+    writeFileSync(
+      join(work, 'check.ts'),
+      `${check}const id: TaskId = '${taskId}';\nexport const task = getTask(id);\n`,
+    );
+    const options = {
+      strict: true,
+      noEmit: true,
+      target: 'ES2022',
+      module: 'ESNext',
+      moduleResolution: 'bundler',
+      lib: ['ES2023'],
+      types: [],
+    };
     writeFileSync(join(work, 'tsconfig.json'), JSON.stringify({ compilerOptions: options, files: ['check.ts'] }));
     const tsc = (): string => {
       try {
-        return execFileSync(process.execPath, [resolve(ROOT, 'node_modules/typescript/bin/tsc'), '-p', work], { encoding: 'utf8' });
+        return execFileSync(process.execPath, [resolve(ROOT, 'node_modules/typescript/bin/tsc'), '-p', work], {
+          encoding: 'utf8',
+        });
       } catch (error) {
         return String((error as { stdout?: string }).stdout ?? error);
       }
     };
     expect(tsc()).toBe('');
     // and the check can fail: an id nobody registered is not a TaskId
-    writeFileSync(join(work, 'check.ts'), `${check}const id: TaskId = 'no-such-task';\nexport const task = getTask(id);\n`);
+    writeFileSync(
+      join(work, 'check.ts'),
+      `${check}const id: TaskId = 'no-such-task';\nexport const task = getTask(id);\n`,
+    );
     expect(tsc()).toMatch(/'"no-such-task"' is not assignable to type 'TaskId'/);
   }, 180_000);
 });

@@ -1,15 +1,31 @@
 // The contract every registered environment keeps, checked on random episodes of every task.
 import { describe, expect, it } from 'vitest';
 import { Rng } from '../util/rng';
-import { createEnv, familyTitle, FAMILIES, getTask, TASK_IDS, TASKS, tasksOfFamily, UnknownTaskError } from './registry';
+import {
+  createEnv,
+  familyTitle,
+  FAMILIES,
+  getTask,
+  TASK_IDS,
+  TASKS,
+  tasksOfFamily,
+  UnknownTaskError,
+} from './registry';
 import { InvalidActionError } from './types';
 import { overcookedTextPieces } from './overcooked';
 import { VIRTUALHOME_TASK_IDS, virtualHomeTextPieces } from './virtualhome';
 
 describe('task registry', () => {
   it('has the paper tasks and the six unseen variants', () => {
-    expect(TASKS.slice(0, 4).map((t) => t.id)).toEqual(['tomato-salad', 'tomato-lettuce-salad', 'food-preparation', 'entertainment']);
-    for (const id of ['cheese', 'hamburger', 'apple-pie', 'pizza', 'washing-plate', 'laundry']) expect(getTask(id).split).toBe('unseen');
+    expect(TASKS.slice(0, 4).map((t) => t.id)).toEqual([
+      'tomato-salad',
+      'tomato-lettuce-salad',
+      'food-preparation',
+      'entertainment',
+    ]);
+    for (const id of ['cheese', 'hamburger', 'apple-pie', 'pizza', 'washing-plate', 'laundry']) {
+      expect(getTask(id).split).toBe('unseen');
+    }
     expect(new Set(TASK_IDS).size).toBe(TASK_IDS.length);
     expect(() => getTask('soup')).toThrow(UnknownTaskError);
     expect(() => createEnv('soup')).toThrow(/unknown task "soup": use one of tomato-salad/);
@@ -41,7 +57,9 @@ describe('task registry', () => {
         for (let episode = 0; episode < 30; episode++) {
           let obs = env.reset(episode);
           while (!env.done) {
-            for (const w of [obs.prompt, ...obs.actions].flatMap(words)) if (!listed.has(w)) missing.add(`${task.id}: ${w}`);
+            for (const w of [obs.prompt, ...obs.actions].flatMap(words)) {
+              if (!listed.has(w)) missing.add(`${task.id}: ${w}`);
+            }
             env.step(rng.int(obs.actions.length));
             obs = env.observe();
           }

@@ -137,7 +137,12 @@ export const TASKS: readonly TaskInfo[] = [
     optimalReturn: 0.95 ** 10,
     crossover: 'food-preparation',
   },
-  { id: 'cheese', title: 'Cheese', description: 'Unseen: Food Preparation with cheese instead of the pancake.', ...unseenVariant },
+  {
+    id: 'cheese',
+    title: 'Cheese',
+    description: 'Unseen: Food Preparation with cheese instead of the pancake.',
+    ...unseenVariant,
+  },
   { id: 'hamburger', title: 'Hamburger', description: 'Unseen: Food Preparation with a hamburger.', ...unseenVariant },
   { id: 'apple-pie', title: 'Apple Pie', description: 'Unseen: Food Preparation with an apple pie.', ...unseenVariant },
   { id: 'pizza', title: 'Pizza', description: 'Unseen: Food Preparation with a pizza.', ...unseenVariant },

@@ -87,12 +87,16 @@ type TrainingTaskId = 'tomato-salad' | 'tomato-lettuce-salad' | 'food-preparatio
 /** A preset table's row for a task: its own, or its training task's for an unseen variant. */
 function presetRow<R>(rows: Readonly<Record<TrainingTaskId, R>>, task: TaskInfo): R {
   const id = task.variantOf ?? task.id;
-  if (!(id in rows)) throw new ConfigError(`there is no preset for ${task.id}: give its training rows in src/rl/config.ts`);
+  if (!(id in rows))
+    throw new ConfigError(`there is no preset for ${task.id}: give its training rows in src/rl/config.ts`);
   return rows[id as TrainingTaskId];
 }
 
 /** The per-task rows of twosome.md table 2.4 (HEAD scripts). */
-const PAPER_ROWS: Record<TrainingTaskId, Pick<PpoConfig, 'policyLr' | 'valueLr' | 'totalTimesteps' | 'gamma' | 'seed'>> = {
+const PAPER_ROWS: Record<
+  TrainingTaskId,
+  Pick<PpoConfig, 'policyLr' | 'valueLr' | 'totalTimesteps' | 'gamma' | 'seed'>
+> = {
   'tomato-salad': { policyLr: 5e-7, valueLr: 1e-5, totalTimesteps: 500_000, gamma: 0.99, seed: 1 },
   'tomato-lettuce-salad': { policyLr: 5e-7, valueLr: 1e-5, totalTimesteps: 500_000, gamma: 0.99, seed: 1 },
   'food-preparation': { policyLr: 1e-6, valueLr: 5e-5, totalTimesteps: 50_000, gamma: 0.95, seed: 10 },
@@ -108,7 +112,15 @@ const QUICK_TIMESTEPS: Record<TrainingTaskId, number> = {
 };
 
 /** CleanRL ppo.py's advantage and loss settings, which TWOSOME's scripts and the PPO baseline's both keep. */
-const CLEANRL_LOSS = Object.freeze({ gaeLambda: 0.95, normAdv: true, clipCoef: 0.2, clipVloss: true, entCoef: 0.01, vfCoef: 0.5, maxGradNorm: 0.5 });
+const CLEANRL_LOSS = Object.freeze({
+  gaeLambda: 0.95,
+  normAdv: true,
+  clipCoef: 0.2,
+  clipVloss: true,
+  entCoef: 0.01,
+  vfCoef: 0.5,
+  maxGradNorm: 0.5,
+});
 
 /** TWOSOME as the official scripts run it (twosome.md 2.4). */
 export function paperPpoConfig(taskId: TaskId): PpoConfig {
@@ -269,10 +281,18 @@ export interface PresetOptions {
  */
 export function presetConfig(algo: 'twosome', taskId: TaskId, preset: Preset, options?: PresetOptions): PpoConfig;
 export function presetConfig(algo: 'ppo-mlp', taskId: TaskId, preset: Preset, options?: PresetOptions): PpoMlpConfig;
-export function presetConfig(algo: 'twosome' | 'ppo-mlp', taskId: TaskId, preset: Preset, options: PresetOptions = {}): PpoConfig | PpoMlpConfig {
+export function presetConfig(
+  algo: 'twosome' | 'ppo-mlp',
+  taskId: TaskId,
+  preset: Preset,
+  options: PresetOptions = {},
+): PpoConfig | PpoMlpConfig {
   const overrides = Object.fromEntries(Object.entries(options.overrides ?? {}).filter(([, v]) => v !== undefined));
   if (algo === 'twosome') {
-    const config: PpoConfig = { ...(preset === 'paper' ? paperPpoConfig(taskId) : quickPpoConfig(taskId)), ...overrides };
+    const config: PpoConfig = {
+      ...(preset === 'paper' ? paperPpoConfig(taskId) : quickPpoConfig(taskId)),
+      ...overrides,
+    };
     if (options.seed !== undefined) config.seed = options.seed;
     if (options.steps !== undefined) config.totalTimesteps = options.steps;
     derivePpo(config);

@@ -1,6 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import { Rng } from '../util/rng';
-import { annealedLr, arange, clipGradNorm, globalGradNorm, shuffledMinibatches, shuffleInPlace, splitMinibatches } from './minibatch';
+import {
+  annealedLr,
+  arange,
+  clipGradNorm,
+  globalGradNorm,
+  shuffledMinibatches,
+  shuffleInPlace,
+  splitMinibatches,
+} from './minibatch';
 
 describe('minibatches', () => {
   it('are deterministic given the seed and cover every sample exactly once', () => {
@@ -31,7 +39,9 @@ describe('minibatches', () => {
     expect(epoch1).toEqual(Array.from(shuffleInPlace(Int32Array.from(epoch0), replay)));
     expect(epoch1).not.toEqual(epoch0);
     // one shuffle cut two ways (TWOSOME's value and policy minibatches) covers the same order
-    expect(splitMinibatches(inds, 2).flatMap((m) => Array.from(m))).toEqual(splitMinibatches(inds, 8).flatMap((m) => Array.from(m)));
+    expect(splitMinibatches(inds, 2).flatMap((m) => Array.from(m))).toEqual(
+      splitMinibatches(inds, 8).flatMap((m) => Array.from(m)),
+    );
   });
 });
 

@@ -111,14 +111,20 @@ describe('PPO-MLP trainer', () => {
     expect((await trainPpoMlp(config, { maxUpdates: 1 })).update).toBe(1);
   });
 
-  it('steps once per minibatch, 4 epochs x 4 minibatches, and stops after the epoch whose last minibatch KL exceeds target_kl', () => {
+  it('steps per minibatch, 4 epochs x 4, and stops after an epoch whose last minibatch KL exceeds target_kl', () => {
     const never = new PpoMlpTrainer(small({ seed: 2 })).runUpdate();
     expect([never.policySteps, never.valueSteps, never.klStopped]).toEqual([16, 16, false]);
     // CleanRL keeps the stopping epoch's steps: a stop after the first epoch leaves its 4 steps.
     const first = new PpoMlpTrainer(small({ seed: 2, targetKl: 0 })).runUpdate();
     expect([first.policySteps, first.valueSteps, first.klStopped]).toEqual([4, 4, true]);
     // Pinned on the straight-line update's predecessor (a generator schedule): the same steps and stops.
-    const t = new PpoMlpTrainer({ ...paperPpoMlpConfig('tomato-salad'), targetKl: 0.0005, learningRate: 3e-3, totalTimesteps: 512 * 6, seed: 2 });
+    const t = new PpoMlpTrainer({
+      ...paperPpoMlpConfig('tomato-salad'),
+      targetKl: 0.0005,
+      learningRate: 3e-3,
+      totalTimesteps: 512 * 6,
+      seed: 2,
+    });
     const ms = Array.from({ length: 6 }, () => t.runUpdate());
     expect(ms.map((m) => `${m.policySteps}${m.klStopped ? 'S' : ''}`)).toEqual(['4S', '4S', '4S', '4S', '8S', '8S']);
   });

@@ -94,8 +94,16 @@ export class PpoMlpTrainer extends PpoRun<PpoMlpConfig, MlpObservation, UpdateMe
     this.derived = derived;
     this.obsDim = this.task.symbolicDim;
     const initRng = new Rng(seeds.init);
-    this.critic = Mlp.orthogonal([this.obsDim, ...config.hiddenSizes, 1], { hiddenGain: Math.SQRT2, outputGain: 1.0 }, initRng);
-    this.actor = Mlp.orthogonal([this.obsDim, ...config.hiddenSizes, this.task.globalActionCount], { hiddenGain: Math.SQRT2, outputGain: 0.01 }, initRng);
+    this.critic = Mlp.orthogonal(
+      [this.obsDim, ...config.hiddenSizes, 1],
+      { hiddenGain: Math.SQRT2, outputGain: 1.0 },
+      initRng,
+    );
+    this.actor = Mlp.orthogonal(
+      [this.obsDim, ...config.hiddenSizes, this.task.globalActionCount],
+      { hiddenGain: Math.SQRT2, outputGain: 0.01 },
+      initRng,
+    );
     this.params = [...this.actor.params, ...this.critic.params];
     this.grads = [...this.actor.grads, ...this.critic.grads];
     this.adam = new Adam(this.params, { lr: config.learningRate, eps: config.adamEps });
@@ -143,7 +151,15 @@ export class PpoMlpTrainer extends PpoRun<PpoMlpConfig, MlpObservation, UpdateMe
     const t2 = performance.now();
 
     const metrics: UpdateMetrics = {
-      ...this.endUpdate(update, episodes, { policyLr: lr, valueLr: lr, losses, returns, policySteps: steps, valueSteps: steps, klStopped }),
+      ...this.endUpdate(update, episodes, {
+        policyLr: lr,
+        valueLr: lr,
+        losses,
+        returns,
+        policySteps: steps,
+        valueSteps: steps,
+        klStopped,
+      }),
       timing: this.timing(t0, t1, t2),
     };
     this.history.push(metrics);
@@ -184,7 +200,12 @@ export class PpoMlpTrainer extends PpoRun<PpoMlpConfig, MlpObservation, UpdateMe
   }
 
   /** Gathers a minibatch from the rollout buffer and adds its joint-loss gradients; returns its approx KL. */
-  private minibatchBackward(indices: Int32Array, advantages: Float64Array, returns: Float64Array, losses: LossMeans): number {
+  private minibatchBackward(
+    indices: Int32Array,
+    advantages: Float64Array,
+    returns: Float64Array,
+    losses: LossMeans,
+  ): number {
     const buf = this.buffer;
     const pick = (src: ArrayLike<number>) => Float64Array.from(indices, (b) => src[b]);
     const out = this.lossAndGradients({

@@ -16,7 +16,16 @@ import type { Env } from '../envs/types';
 import { Rng, type RngState } from '../util/rng';
 import type { RunConfig } from './config';
 import { computeGae, stepDiscounts } from './gae';
-import { explainedVariance, RolloutBuffer, summarizeEpisodes, VecEnv, type EpisodeStats, type LossMeans, type UpdateMetrics, type VecEnvState } from './rollout';
+import {
+  explainedVariance,
+  RolloutBuffer,
+  summarizeEpisodes,
+  VecEnv,
+  type EpisodeStats,
+  type LossMeans,
+  type UpdateMetrics,
+  type VecEnvState,
+} from './rollout';
 
 /** The part of a run's saved state that `PpoRun` keeps (a trainer's state adds its models and optimizers). */
 export interface RunProgress {
@@ -110,12 +119,27 @@ export abstract class PpoRun<C extends RunConfig, O, M extends UpdateMetrics> {
    * episode ends is reset at once), and the buffer stores the transition at row `step`. `stored` is the action
    * the buffer keeps (TWOSOME: the same index; PPO-MLP: the global action id). Returns the finished episodes.
    */
-  protected stepEnvs(step: number, obs: readonly O[], actions: Int32Array, stored: ArrayLike<number>, logProbs: Float32Array, values: ArrayLike<number>): EpisodeStats[] {
+  protected stepEnvs(
+    step: number,
+    obs: readonly O[],
+    actions: Int32Array,
+    stored: ArrayLike<number>,
+    logProbs: Float32Array,
+    values: ArrayLike<number>,
+  ): EpisodeStats[] {
     this.globalStepTotal += this.config.numEnvs;
     const { results, episodes } = this.vec.step(actions);
     results.forEach((r, e) => {
       this.primitiveStepsTotal += r.primitiveSteps;
-      const transition = { obs: obs[e], action: stored[e], logProb: logProbs[e], value: values[e], reward: r.reward, done: r.done, primitiveSteps: r.primitiveSteps };
+      const transition = {
+        obs: obs[e],
+        action: stored[e],
+        logProb: logProbs[e],
+        value: values[e],
+        reward: r.reward,
+        done: r.done,
+        primitiveSteps: r.primitiveSteps,
+      };
       this.buffer.set(step, e, transition);
     });
     return episodes;
@@ -137,7 +161,11 @@ export abstract class PpoRun<C extends RunConfig, O, M extends UpdateMetrics> {
   }
 
   /** Counts the update as done and returns the metrics every trainer reports (a trainer adds its own, then timing). */
-  protected endUpdate(update: number, episodes: readonly EpisodeStats[], results: UpdateResults): Omit<UpdateMetrics, 'timing'> {
+  protected endUpdate(
+    update: number,
+    episodes: readonly EpisodeStats[],
+    results: UpdateResults,
+  ): Omit<UpdateMetrics, 'timing'> {
     this.updatesDone = update;
     this.episodesTotal += episodes.length;
     const ep = summarizeEpisodes(episodes);
@@ -170,15 +198,27 @@ export abstract class PpoRun<C extends RunConfig, O, M extends UpdateMetrics> {
   /** Wall-clock figures of an update from performance.now() at its start, after its rollout and at its end. */
   protected timing(t0: number, t1: number, t2: number): UpdateMetrics['timing'] {
     const seconds = (t2 - t0) / 1000;
-    return { sps: seconds > 0 ? this.batchSize / seconds : 0, rolloutSeconds: (t1 - t0) / 1000, updateSeconds: (t2 - t1) / 1000 };
+    return {
+      sps: seconds > 0 ? this.batchSize / seconds : 0,
+      rolloutSeconds: (t1 - t0) / 1000,
+      updateSeconds: (t2 - t1) / 1000,
+    };
   }
 
   protected progress(): RunProgress {
-    return { update: this.updatesDone, globalStep: this.globalStepTotal, primitiveSteps: this.primitiveStepsTotal, episodesTotal: this.episodesTotal };
+    return {
+      update: this.updatesDone,
+      globalStep: this.globalStepTotal,
+      primitiveSteps: this.primitiveStepsTotal,
+      episodesTotal: this.episodesTotal,
+    };
   }
 
   protected streams(): RunStreams {
-    return { rng: { sample: this.sampleRng.getState(), shuffle: this.shuffleRng.getState() }, envs: this.vec.getState() };
+    return {
+      rng: { sample: this.sampleRng.getState(), shuffle: this.shuffleRng.getState() },
+      envs: this.vec.getState(),
+    };
   }
 
   /** A saved run continues only in a trainer built with its config (state.config). */
@@ -210,7 +250,10 @@ export interface TrainLoopOptions<T, M> {
 }
 
 /** Runs a trainer update by update until its run completes, is aborted or `maxUpdates` is reached. */
-export async function trainLoop<T extends { readonly done: boolean; runUpdate(): M | Promise<M> }, M>(trainer: T, options: TrainLoopOptions<T, M> = {}): Promise<T> {
+export async function trainLoop<T extends { readonly done: boolean; runUpdate(): M | Promise<M> }, M>(
+  trainer: T,
+  options: TrainLoopOptions<T, M> = {},
+): Promise<T> {
   for (let count = 0; !trainer.done && !options.signal?.aborted && count < (options.maxUpdates ?? Infinity); count++) {
     const metrics = await trainer.runUpdate();
     await options.onUpdate?.(metrics, trainer);

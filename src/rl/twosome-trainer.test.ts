@@ -188,11 +188,14 @@ describe('TwosomeTrainer (fake actor, CPU critic)', () => {
     expect(never.every((m) => !m.klStopped && m.policySteps === 2)).toBe(true);
   });
 
-  it('per epoch: one shuffle, a critic step per value minibatch, then a policy step per window of 8 minibatches', async () => {
+  it('per epoch: a critic step per value minibatch, then a policy step per window of 8 minibatches', async () => {
     const config = small({ updateEpochs: 2, targetKl: null });
     const log: string[] = [];
     const m = models(config);
-    const t = new TwosomeTrainer(config, { actor: logCalls(m.actor, 'actor', log), critic: logCalls(m.critic, 'critic', log) });
+    const t = new TwosomeTrainer(config, {
+      actor: logCalls(m.actor, 'actor', log),
+      critic: logCalls(m.critic, 'critic', log),
+    });
     const metrics = await t.runUpdate();
     const value = ['critic.zeroGrad', 'critic.accumulate', 'critic.step'];
     const window = [...Array<string>(8).fill('actor.accumulate'), 'actor.step', 'actor.zeroGrad'];
@@ -205,7 +208,10 @@ describe('TwosomeTrainer (fake actor, CPU critic)', () => {
     const config = small({ policyLr: 20, updateEpochs: 3, totalTimesteps: 64 * 8 });
     const log: string[] = [];
     const m = models(config);
-    const t = new TwosomeTrainer(config, { actor: logCalls(m.actor, 'actor', log), critic: logCalls(m.critic, 'critic', log) });
+    const t = new TwosomeTrainer(config, {
+      actor: logCalls(m.actor, 'actor', log),
+      critic: logCalls(m.critic, 'critic', log),
+    });
     const first = await t.runUpdate();
     expect([first.valueSteps, first.policySteps, first.klStopped]).toEqual([2, 1, true]);
     // epoch 1: two value steps, a stepped window, then the stopping window: its gradients zeroed, nothing after
@@ -215,7 +221,10 @@ describe('TwosomeTrainer (fake actor, CPU critic)', () => {
     log.length = 0;
     const short = small({ policyLr: 20, gradientAccumulationSteps: 4 });
     const ms = models(short);
-    const stopped = await new TwosomeTrainer(short, { actor: logCalls(ms.actor, 'actor', log), critic: ms.critic }).runUpdate();
+    const stopped = await new TwosomeTrainer(short, {
+      actor: logCalls(ms.actor, 'actor', log),
+      critic: ms.critic,
+    }).runUpdate();
     expect(stopped.klStopped).toBe(true);
     expect(stopped.policySteps).toBeLessThan(3);
     expect(log.filter((l) => l === 'actor.accumulate')).toHaveLength(4 * (stopped.policySteps + 1));
@@ -223,9 +232,23 @@ describe('TwosomeTrainer (fake actor, CPU critic)', () => {
     // Pinned on what the update's predecessor (a generator schedule) made of the same seeds. In `two`, the first
     // update stops in its second epoch: 4 value steps, 3 policy steps (epoch 1's two windows, epoch 2's first).
     const rest = await updates(t, 5);
-    expect([first, ...rest].map((x) => `${x.policySteps}/${x.valueSteps}${x.klStopped ? 'S' : ''}`)).toEqual(['1/2S', '1/2S', '6/6', '6/6', '6/6', '6/6']);
+    expect([first, ...rest].map((x) => `${x.policySteps}/${x.valueSteps}${x.klStopped ? 'S' : ''}`)).toEqual([
+      '1/2S',
+      '1/2S',
+      '6/6',
+      '6/6',
+      '6/6',
+      '6/6',
+    ]);
     const two = await updates(trainer(small({ updateEpochs: 2, totalTimesteps: 64 * 8 }), { promptsPerPass: 16 }), 6);
-    expect(two.map((x) => `${x.policySteps}/${x.valueSteps}${x.klStopped ? 'S' : ''}`)).toEqual(['3/4S', '4/4', '4/4', '4/4', '4/4', '4/4']);
+    expect(two.map((x) => `${x.policySteps}/${x.valueSteps}${x.klStopped ? 'S' : ''}`)).toEqual([
+      '3/4S',
+      '4/4',
+      '4/4',
+      '4/4',
+      '4/4',
+      '4/4',
+    ]);
   });
 
   it('critic warm-up: critic-only updates first, at the base learning rates', async () => {

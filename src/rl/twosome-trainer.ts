@@ -186,7 +186,15 @@ export class TwosomeTrainer extends PpoRun<PpoConfig, TwosomeObservation, Twosom
     const seconds = (t2 - t0) / 1000;
     const mean = (xs: number[]) => (xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : null);
     const metrics: TwosomeUpdateMetrics = {
-      ...this.endUpdate(update, episodes, { policyLr: warmUp ? 0 : policyLr, valueLr, losses, returns, policySteps, valueSteps, klStopped }),
+      ...this.endUpdate(update, episodes, {
+        policyLr: warmUp ? 0 : policyLr,
+        valueLr,
+        losses,
+        returns,
+        policySteps,
+        valueSteps,
+        klStopped,
+      }),
       tokens,
       tokensPerSecond: seconds > 0 ? tokens / seconds : 0,
       gpuMemoryBytes:
@@ -269,7 +277,9 @@ export class TwosomeTrainer extends PpoRun<PpoConfig, TwosomeObservation, Twosom
   private async policyBackward(window: Int32Array[], advantages: Float64Array): Promise<PolicyLossOutput[]> {
     const perPass = this.options.promptsPerPass / this.derived.policyMinibatchSize;
     const losses: PolicyLossOutput[] = [];
-    for (let start = 0; start < window.length; start += perPass) losses.push(...(await this.policyPass(window.slice(start, start + perPass), advantages)));
+    for (let start = 0; start < window.length; start += perPass) {
+      losses.push(...(await this.policyPass(window.slice(start, start + perPass), advantages)));
+    }
     return losses;
   }
 

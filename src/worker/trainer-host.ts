@@ -105,10 +105,16 @@ export class TrainerHost {
       let trainer: RunTrainer;
       let modelId: string | null = null;
       if (request.algo === 'ppo-mlp') {
-        const config = presetConfig('ppo-mlp', request.taskId, request.preset, { seed: request.seed, steps: request.steps });
+        const config = presetConfig('ppo-mlp', request.taskId, request.preset, {
+          seed: request.seed,
+          steps: request.steps,
+        });
         trainer = new PpoMlpRunTrainer(new PpoMlpTrainer(config));
       } else {
-        const config = presetConfig('twosome', request.taskId, request.preset, { seed: request.seed, steps: request.steps });
+        const config = presetConfig('twosome', request.taskId, request.preset, {
+          seed: request.seed,
+          steps: request.steps,
+        });
         const built = await this.deps.twosomeModels(config, twosomeSeeds(config.seed));
         modelId = built.modelId;
         trainer = await TwosomeRunTrainer.create(config, built.models, this.deps.exclusive);
@@ -200,7 +206,16 @@ export class TrainerHost {
           result = await active.trainer.evaluate(taskId, episodes, greedy);
         }
         if ('skipped' in result) skipped.push({ taskId, reason: result.skipped });
-        else rows.push({ taskId, seen, episodes: result.episodes, greedy, successRate: result.successRate, meanReturn: result.meanReturn, meanLength: result.meanLength });
+        else
+          rows.push({
+            taskId,
+            seen,
+            episodes: result.episodes,
+            greedy,
+            successRate: result.successRate,
+            meanReturn: result.meanReturn,
+            meanLength: result.meanLength,
+          });
       }
     } catch (error) {
       return { status: 'error', message: `evaluation failed: ${describeError(error)}` };

@@ -3,7 +3,19 @@
  * from the observation vector exactly as the official obs2text does, so the text only knows what the
  * vector reports (invisible items are at (0, 0) and match nothing).
  */
-import { COL, FRONT1, FRONT2, INITIAL_POS, ITEM_NAMES, KNIFE1, KNIFE2, LAYOUTS, PLATE, ROW, type TaskLayout } from './layout';
+import {
+  COL,
+  FRONT1,
+  FRONT2,
+  INITIAL_POS,
+  ITEM_NAMES,
+  KNIFE1,
+  KNIFE2,
+  LAYOUTS,
+  PLATE,
+  ROW,
+  type TaskLayout,
+} from './layout';
 
 export interface TextObservation {
   prompt: string;
@@ -75,7 +87,11 @@ const itemPhrase = (raw: string, isBowl: boolean, chopped: boolean): string =>
 
 /** The items at their initial places ("a tomato", ...: articles, not chop states). */
 const noticeSentence = (names: readonly string[]): string =>
-  capitalize(names.length === 1 ? `you notice ${names[0]} on the table.` : `you notice ${joinList(names)} on the different tables.`);
+  capitalize(
+    names.length === 1
+      ? `you notice ${names[0]} on the table.`
+      : `you notice ${joinList(names)} on the different tables.`,
+  );
 
 const onBoardSentence = (what: string, board: string): string => capitalize(`${what} is on ${board}.`);
 
@@ -87,10 +103,14 @@ function handSentence(front: string | null, held: string | null, bowlOf: string 
   if (front !== null) {
     const standing = `currently you are standing in front of ${front}`;
     if (bowlOf !== null) return capitalize(`${standing}, carrying a bowl containing chopped ${bowlOf} in hand.`);
-    return capitalize(held === null ? `${standing} without anything in hand.` : `${standing}, carrying ${held} in hand.`);
+    return capitalize(
+      held === null ? `${standing} without anything in hand.` : `${standing}, carrying ${held} in hand.`,
+    );
   }
   if (bowlOf !== null) return capitalize(`currently you are carrying a bowl containing chopped ${bowlOf}.`);
-  return capitalize(held === null ? "currently you don't have anything in hand." : `currently you are carrying ${held} in hand.`);
+  return capitalize(
+    held === null ? "currently you don't have anything in hand." : `currently you are carrying ${held} in hand.`,
+  );
 }
 
 const ACTION = {
@@ -140,18 +160,29 @@ export function overcookedTextPieces(): string[] {
   for (const food of foods) {
     pieces.push(
       noticeSentence([ARTICLE_NAME[food]]),
-      ...[true, false].flatMap((chopped) => [onBoardSentence(itemPhrase(food, false, chopped), board), handSentence(null, itemPhrase(food, false, chopped), null)]),
+      ...[true, false].flatMap((chopped) => [
+        onBoardSentence(itemPhrase(food, false, chopped), board),
+        handSentence(null, itemPhrase(food, false, chopped), null),
+      ]),
       ACTION.pickUp(food),
       ACTION.putInBowl(food),
       ACTION.putOn(food, board),
       ACTION.chop(food),
     );
     for (const b of two.boards) {
-      pieces.push(...[true, false].flatMap((chopped) => [onBoardSentence(itemPhrase(food, false, chopped), b), handSentence(b, itemPhrase(food, false, chopped), null)]));
+      pieces.push(
+        ...[true, false].flatMap((chopped) => [
+          onBoardSentence(itemPhrase(food, false, chopped), b),
+          handSentence(b, itemPhrase(food, false, chopped), null),
+        ]),
+      );
       pieces.push(ACTION.putOn(food, b));
     }
   }
-  for (const b of two.boards) pieces.push(onBoardSentence('a bowl', b), handSentence(b, null, null), handSentence(b, 'a bowl', null), ACTION.walkTo(b), ACTION.putOn('bowl', b));
+  for (const b of two.boards) {
+    pieces.push(onBoardSentence('a bowl', b), handSentence(b, null, null), handSentence(b, 'a bowl', null));
+    pieces.push(ACTION.walkTo(b), ACTION.putOn('bowl', b));
+  }
   return pieces;
 }
 
@@ -201,7 +232,9 @@ export function obsToText(obs: ArrayLike<number>, layout: TaskLayout): TextObser
   if (notice.length > 0) sentences.push(noticeSentence(notice.map((item) => item.name)));
   boards.forEach((onBoard, k) => {
     if (onBoard.length === 0) return;
-    sentences.push(onBoardSentence(onBoard.length === 1 ? single(onBoard[0]) : words.bowlOnBoard(foodsIn(onBoard)), words.boards[k]));
+    sentences.push(
+      onBoardSentence(onBoard.length === 1 ? single(onBoard[0]) : words.bowlOnBoard(foodsIn(onBoard)), words.boards[k]),
+    );
   });
   const held = hand.length === 1 ? single(hand[0]) : null;
   sentences.push(handSentence(front >= 0 ? words.boards[front] : null, held, hand.length > 1 ? foodsIn(hand) : null));
@@ -210,7 +243,9 @@ export function obsToText(obs: ArrayLike<number>, layout: TaskLayout): TextObser
   const handHasBowl = hand.some((item) => item.isBowl);
   const handUnchoppedFood = hand.length === 1 && !hand[0].isBowl && !hand[0].chopped ? hand[0].raw : null;
   const actions: string[] = [];
-  for (const item of items.slice(0, -1)) actions.push(handHasBowl ? ACTION.putInBowl(item.raw) : ACTION.pickUp(item.raw));
+  for (const item of items.slice(0, -1)) {
+    actions.push(handHasBowl ? ACTION.putInBowl(item.raw) : ACTION.pickUp(item.raw));
+  }
   const filledBowlSomewhere = hand.length > 1 || boards.some((onBoard) => onBoard.length > 1);
   actions.push(words.takeBowlEmpty !== null && !filledBowlSomewhere ? words.takeBowlEmpty : ACTION.takeBowl);
   for (const board of words.boards) {

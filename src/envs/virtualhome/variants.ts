@@ -133,7 +133,10 @@ export function observationBitNames(taskId: VirtualHomeTaskId): readonly string[
  */
 export function virtualHomeTextPieces(): string[] {
   return [
-    ...FOOD_PREPARATION_TASK_IDS.flatMap((id) => [...Object.values(foodPreparationPieces(VARIANT_WORDS[id])), ...globalActionTexts(id)]),
+    ...FOOD_PREPARATION_TASK_IDS.flatMap((id) => [
+      ...Object.values(foodPreparationPieces(VARIANT_WORDS[id])),
+      ...globalActionTexts(id),
+    ]),
     ...Object.values(ENTERTAINMENT_PIECES),
     ...ENTERTAINMENT_ACTION_TEXTS,
   ];
