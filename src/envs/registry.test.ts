@@ -6,6 +6,7 @@ import {
   familyTitle,
   FAMILIES,
   getTask,
+  lastActionEffect,
   TASK_IDS,
   TASKS,
   tasksOfFamily,
@@ -13,7 +14,7 @@ import {
 } from './registry';
 import { InvalidActionError } from './types';
 import { overcookedTextPieces } from './overcooked';
-import { VIRTUALHOME_TASK_IDS, virtualHomeTextPieces } from './virtualhome';
+import { createVirtualHomeEnv, VIRTUALHOME_TASK_IDS, virtualHomeTextPieces } from './virtualhome';
 
 describe('task registry', () => {
   it('has the paper tasks and the six unseen variants', () => {
@@ -67,6 +68,20 @@ describe('task registry', () => {
       }
     }
     expect([...missing]).toEqual([]);
+  });
+
+  it("says whether the last action took effect where the environment reports it (VirtualHome's silent no-ops)", () => {
+    const home = createVirtualHomeEnv('food-preparation');
+    home.reset(0);
+    expect(lastActionEffect(home.render())).toBeUndefined(); // nothing done yet
+    home.stepGlobal(6); // grab the pancake, far from it: fails, and still counts
+    expect(lastActionEffect(home.render())).toBe(false);
+    home.step(home.observe().actions.indexOf('walk to the pancake'));
+    expect(lastActionEffect(home.render())).toBe(true);
+    const kitchen = createEnv('tomato-salad');
+    kitchen.reset(0);
+    kitchen.step(0);
+    expect(lastActionEffect(kitchen.render())).toBeUndefined();
   });
 
   it('builds the released PPO baseline environment where a task declares one', () => {

@@ -189,6 +189,14 @@ export function familyTitle(family: TaskFamily): string {
   return FAMILIES.find((f) => f.family === family)?.title ?? family;
 }
 
+/**
+ * Whether the last action changed anything, where the environment says so (VirtualHome: a failed action is a
+ * silent no-op that still counts toward the horizon); undefined where every action takes effect.
+ */
+export function lastActionEffect(render: RenderDescription): boolean | undefined {
+  return render.kind === 'virtualhome' ? render.lastAction?.succeeded : undefined;
+}
+
 /** Makes a fresh environment for a task; call reset() before use. */
 export function createEnv(id: string, options: EnvOptions = {}): Env {
   const task = getTask(id);
