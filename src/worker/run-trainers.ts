@@ -73,8 +73,7 @@ export class TwosomeRunTrainer implements RunTrainer {
     return this.trainer.done;
   }
   get globalStep(): number {
-    const last = this.trainer.history[this.trainer.history.length - 1];
-    return last?.globalStep ?? 0;
+    return this.trainer.globalStep;
   }
   get history(): readonly TrainMetrics[] {
     return this.trainer.history;
@@ -114,14 +113,13 @@ export class TwosomeRunTrainer implements RunTrainer {
 
 export class PpoMlpRunTrainer implements RunTrainer {
   readonly algo = 'ppo-mlp' as const;
-  /** PPO-MLP's state has no metrics: the host restores them from the store. */
-  readonly history: TrainMetrics[];
 
+  /** PPO-MLP's state has no metrics: the host gives the stored ones of a restored run. */
   constructor(
     private readonly trainer: PpoMlpTrainer,
     history: TrainMetrics[] = [],
   ) {
-    this.history = history.slice(0, trainer.update);
+    trainer.history.push(...history.slice(0, trainer.update));
   }
 
   static fromState(state: PpoMlpState, history: TrainMetrics[]): PpoMlpRunTrainer {
@@ -132,20 +130,21 @@ export class PpoMlpRunTrainer implements RunTrainer {
     return this.trainer.update;
   }
   get numUpdates(): number {
-    return this.trainer.derived.numUpdates;
+    return this.trainer.numUpdates;
   }
   get done(): boolean {
     return this.trainer.done;
   }
   get globalStep(): number {
-    return this.history[this.history.length - 1]?.globalStep ?? 0;
+    return this.trainer.globalStep;
+  }
+  get history(): readonly TrainMetrics[] {
+    return this.trainer.history;
   }
 
   async runUpdate(): Promise<TrainMetrics> {
     // CPU only: no GPU queue to wait for.
-    const m = this.trainer.runUpdate();
-    this.history.push(m);
-    return m;
+    return this.trainer.runUpdate();
   }
 
   async checkpoint(run: RunInfo): Promise<{ checkpoint: Checkpoint; adapter: null }> {
