@@ -49,7 +49,7 @@ export interface RunTrainer {
 }
 
 /** The counters and the metrics history, as both trainers' run base keeps them (src/rl/ppo-run.ts). */
-abstract class RunProgress {
+abstract class RunTrainerBase {
   protected constructor(private readonly run: PpoRun<RunConfig, unknown, TrainMetrics>) {}
 
   get update(): number {
@@ -69,7 +69,7 @@ abstract class RunProgress {
   }
 }
 
-export class TwosomeRunTrainer extends RunProgress implements RunTrainer {
+export class TwosomeRunTrainer extends RunTrainerBase implements RunTrainer {
   readonly algo = 'twosome' as const;
 
   private constructor(
@@ -119,7 +119,7 @@ export class TwosomeRunTrainer extends RunProgress implements RunTrainer {
   }
 }
 
-export class PpoMlpRunTrainer extends RunProgress implements RunTrainer {
+export class PpoMlpRunTrainer extends RunTrainerBase implements RunTrainer {
   readonly algo = 'ppo-mlp' as const;
 
   /** PPO-MLP's state has no metrics: the host gives the stored ones of a restored run. */
