@@ -48,7 +48,7 @@ export interface RunTrainer {
   dispose(): void;
 }
 
-/** The counters and the metrics history, as both trainers' run base keeps them (src/rl/ppo-run.ts). */
+/** The counters and the metrics history, read from the run base both trainers extend (src/rl/ppo-run.ts). */
 abstract class RunTrainerBase {
   protected constructor(private readonly run: PpoRun<RunConfig, unknown, TrainMetrics>) {}
 
