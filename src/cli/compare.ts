@@ -14,7 +14,20 @@ import { aggregateCsv, curvesCsv, learningCurveSvg, type AlgorithmCurves } from 
 import { parseFlags, parseIndexList, parseIntFlag } from './args';
 import { UsageError } from './errors';
 import { resolveModelSource } from './model-source';
-import { checkBackend, checkPreset, checkTask, EngineHost, interruptSignal, OVERRIDE_FLAGS, parseOverrides, ppoMlpConfig, Progress, runTraining, twosomeConfig, type Algo, type RunOutcome } from './train';
+import {
+  checkBackend,
+  checkPreset,
+  checkTask,
+  EngineHost,
+  interruptSignal,
+  OVERRIDE_FLAGS,
+  parseOverrides,
+  Progress,
+  runConfig,
+  runTraining,
+  type Algo,
+  type RunOutcome,
+} from './train';
 
 const USAGE = 'twosome compare --task ID --model DIR|URL|micro [--steps N] [--seeds 1,2,3] [--out DIR] [--preset paper|quick] [--episodes N] [--algos twosome,ppo-mlp,saycan] [--backend webgpu|cpu] [training overrides as in `twosome train`]';
 
@@ -60,8 +73,7 @@ export async function compareCommand(argv: string[]): Promise<number> {
   if (algos.some((a) => a !== 'ppo-mlp')) resolveModelSource(model);
   // Validate every config before any run starts.
   for (const seed of seeds) {
-    if (algos.includes('twosome')) twosomeConfig(task, preset, { seed, steps, overrides });
-    if (algos.includes('ppo-mlp')) ppoMlpConfig(task, { seed, steps, overrides });
+    for (const algo of algos) if (algo !== 'saycan') runConfig(algo, task, preset, { seed, steps, overrides });
   }
   const out = resolve(values.out ?? join('runs', `compare-${task}`));
   mkdirSync(out, { recursive: true });

@@ -4,6 +4,7 @@
  */
 import { benchEnvCommand } from './bench-env';
 import { envPlay } from './env-play';
+import { FAMILIES, tasksOfFamily } from '../envs/registry';
 import { wantsHelp } from './args';
 import { HelpRequest, UsageError } from './errors';
 import { describeError } from '../util/errors';
@@ -59,8 +60,8 @@ Every command takes --help: its usage and one line per option.
 Environment: TWOSOME_IDLE_TIMEOUT_S (default 30) gives up on a server that sends nothing for that long (after
 retries); TWOSOME_DEBUG=1 prints stack traces.
 
-Tasks: tomato-salad, tomato-lettuce-salad, food-preparation, entertainment,
-       cheese, hamburger, apple-pie, pizza, washing-plate, laundry`;
+Tasks (\`twosome env list\` describes them):
+${FAMILIES.map(({ family, title }) => `  ${title}: ${tasksOfFamily(family).map((t) => t.id).join(', ')}`).join('\n')}`;
 
 type Command = (argv: string[]) => Promise<number>;
 

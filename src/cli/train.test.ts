@@ -7,7 +7,7 @@ import { afterAll, describe, expect, it, vi } from 'vitest';
 import { loadCheckpoint } from '../rl/checkpoint-node';
 import { compareCommand } from './compare';
 import { evalCommand } from './eval';
-import { metricsLine, ppoMlpConfig, trainCommand, twosomeConfig } from './train';
+import { metricsLine, runConfig, trainCommand } from './train';
 
 const work = mkdtempSync(join(tmpdir(), 'twosome-train-'));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
@@ -70,13 +70,20 @@ describe('train / eval / compare: bad input is a one-line usage error', () => {
 
 describe('configs from flags', () => {
   it('presets, --steps, --seed and overrides', () => {
-    const c = twosomeConfig('food-preparation', 'quick', { seed: 5, steps: 640, overrides: { numEnvs: 2, policyLr: 1e-3 } });
-    expect([c.seed, c.totalTimesteps, c.numEnvs, c.numSteps, c.policyLr, c.valueLr]).toEqual([5, 640, 2, 16, 1e-3, 1e-3]);
-    const p = twosomeConfig('tomato-salad', 'paper', {});
+    const c = runConfig('twosome', 'food-preparation', 'quick', {
+      seed: 5,
+      steps: 640,
+      overrides: { numEnvs: 2, policyLr: 1e-3 },
+    });
+    expect([c.seed, c.totalTimesteps, c.numEnvs, c.numSteps, c.policyLr, c.valueLr]).toEqual([
+      5, 640, 2, 16, 1e-3, 1e-3,
+    ]);
+    const p = runConfig('twosome', 'tomato-salad', 'paper', {});
     expect([p.policyLr, p.numSteps, p.totalTimesteps]).toEqual([5e-7, 32, 500_000]);
-    // PPO-MLP: the paper's script, the rollout shortened when --steps is below one batch
-    const m = ppoMlpConfig('tomato-salad', { steps: 96, seed: 2 });
+    // PPO-MLP: the paper's script under either preset, the rollout shortened when --steps is below one batch
+    const m = runConfig('ppo-mlp', 'tomato-salad', 'quick', { steps: 96, seed: 2 });
     expect([m.numEnvs, m.numSteps, m.numMinibatches, m.totalTimesteps, m.seed]).toEqual([4, 24, 4, 96, 2]);
+    expect(runConfig('ppo-mlp', 'tomato-salad', 'quick', {}).totalTimesteps).toBe(500_000);
   });
 
   it('a metrics line names the update, steps, return and speed', () => {

@@ -28,10 +28,20 @@ import {
   saveCheckpoint,
   writeFileAtomic,
 } from '../rl/checkpoint-node';
-import { ConfigError, derivePpo, derivePpoMlp, paperPpoConfig, paperPpoMlpConfig, quickPpoConfig, type PpoConfig, type PpoMlpConfig } from '../rl/config';
+import {
+  ConfigError,
+  presetConfig,
+  PRESETS,
+  type ConfigOverrides,
+  type PpoConfig,
+  type PpoMlpConfig,
+  type Preset,
+  type PresetOptions,
+} from '../rl/config';
 import { NORMALIZATIONS, type Normalization } from '../rl/policy';
 import { evaluatePolicy, type BatchScorer, type PolicyEvaluation } from '../rl/evaluate';
 import { PpoMlpTrainer } from '../rl/ppo-mlp';
+import { trainLoop } from '../rl/ppo-run';
 import type { UpdateMetrics } from '../rl/rollout';
 import { createGpuTwosomeModels } from '../rl/twosome-gpu';
 import { baseModelName, encodeCritic, encodePeftAdapter } from '../share';
@@ -58,10 +68,8 @@ import { FileReadError, readFileBoundedSync } from '../util/read-file-node';
 
 export const ALGOS = ['twosome', 'ppo-mlp', 'saycan'] as const;
 export type Algo = (typeof ALGOS)[number];
-export const PRESETS = ['paper', 'quick'] as const;
 export const BACKENDS = ['webgpu', 'cpu'] as const;
 export type Backend = (typeof BACKENDS)[number];
-export type Preset = (typeof PRESETS)[number];
 
 const USAGE =
   'twosome train --task ID --model DIR|URL|micro [--algo twosome|ppo-mlp|saycan] [--preset paper|quick] [--steps N] [--seed S] [--out DIR] [--resume DIR] ' +
@@ -69,19 +77,6 @@ const USAGE =
 
 // ---------------------------------------------------------------------------------------------------------
 // Options shared with `compare`
-
-/** Config overrides from flags (undefined: the preset's value). */
-export interface ConfigOverrides {
-  numEnvs?: number;
-  numSteps?: number;
-  policyNumMinibatches?: number;
-  valueNumMinibatches?: number;
-  gradientAccumulationSteps?: number;
-  policyLr?: number;
-  valueLr?: number;
-  entCoef?: number;
-  normalization?: Normalization;
-}
 
 export const OVERRIDE_FLAGS = {
   envs: { type: 'string', arg: 'N', help: 'parallel environments' },
@@ -146,46 +141,34 @@ export function checkPreset(preset: string | undefined): Preset {
   return preset as Preset;
 }
 
-function withoutUndefined<T extends object>(o: T): Partial<T> {
-  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
-}
-
-/** The TWOSOME config of a preset with --seed, --steps and the overrides; bad combinations are usage errors. */
-export function twosomeConfig(task: TaskId, preset: Preset, options: { seed?: number; steps?: number; overrides?: ConfigOverrides }): PpoConfig {
-  const base = preset === 'paper' ? paperPpoConfig(task) : quickPpoConfig(task);
-  const config: PpoConfig = { ...base, ...withoutUndefined(options.overrides ?? {}) };
-  if (options.seed !== undefined) config.seed = options.seed;
-  if (options.steps !== undefined) config.totalTimesteps = options.steps;
-  try {
-    derivePpo(config);
-  } catch (error) {
-    if (error instanceof ConfigError) throw new UsageError(`bad training config: ${error.message}`);
-    throw error;
-  }
-  return config;
-}
-
 /**
- * The PPO-MLP baseline's config (the paper's script for the task; there is no quick variant). With --steps
- * below one batch (4 x 128), the rollout is shortened to fit (numSteps = steps / envs).
+ * The run's config from the one preset builder (src/rl/config.ts); a bad combination of flags is a usage
+ * error. PPO-MLP from the command line runs the baseline script's length under either preset (the playground's
+ * quick preset shortens it to TWOSOME's): --steps sets it.
  */
-export function ppoMlpConfig(task: TaskId, options: { seed?: number; steps?: number; overrides?: ConfigOverrides }): PpoMlpConfig {
-  const config: PpoMlpConfig = { ...paperPpoMlpConfig(task) };
-  const o = options.overrides ?? {};
-  if (o.numEnvs !== undefined) config.numEnvs = o.numEnvs;
-  if (options.seed !== undefined) config.seed = options.seed;
-  if (options.steps !== undefined) {
-    config.totalTimesteps = options.steps;
-    if (options.steps < config.numEnvs * config.numSteps) config.numSteps = Math.max(1, Math.floor(options.steps / config.numEnvs));
-    while ((config.numEnvs * config.numSteps) % config.numMinibatches !== 0) config.numMinibatches--;
-  }
+export function runConfig(algo: 'twosome', task: TaskId, preset: Preset, options: PresetOptions): PpoConfig;
+export function runConfig(algo: 'ppo-mlp', task: TaskId, preset: Preset, options: PresetOptions): PpoMlpConfig;
+export function runConfig(
+  algo: 'twosome' | 'ppo-mlp',
+  task: TaskId,
+  preset: Preset,
+  options: PresetOptions,
+): PpoConfig | PpoMlpConfig;
+export function runConfig(
+  algo: 'twosome' | 'ppo-mlp',
+  task: TaskId,
+  preset: Preset,
+  options: PresetOptions,
+): PpoConfig | PpoMlpConfig {
   try {
-    derivePpoMlp(config);
+    return algo === 'twosome'
+      ? presetConfig('twosome', task, preset, options)
+      : presetConfig('ppo-mlp', task, 'paper', options);
   } catch (error) {
-    if (error instanceof ConfigError) throw new UsageError(`bad PPO-MLP config: ${error.message}`);
+    if (error instanceof ConfigError)
+      throw new UsageError(`bad ${algo === 'twosome' ? 'training' : 'PPO-MLP'} config: ${error.message}`);
     throw error;
   }
-  return config;
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -409,11 +392,12 @@ export async function runTraining(request: RunRequest, host: EngineHost, progres
   }
 
   if (request.algo === 'ppo-mlp') {
-    const config = request.resume?.algo === 'ppo-mlp' ? request.resume.state.config : ppoMlpConfig(request.task, request);
+    const state = request.resume?.algo === 'ppo-mlp' ? request.resume.state : undefined;
+    const config = state?.config ?? runConfig('ppo-mlp', request.task, request.preset, request);
+    // The saved state is validated (PpoMlpTrainer.setState) before anything in the run directory changes.
     let trainer: PpoMlpTrainer;
     try {
-      const saved = request.resume?.algo === 'ppo-mlp' ? request.resume.state : undefined;
-      trainer = saved ? PpoMlpTrainer.fromState(saved) : new PpoMlpTrainer(config);
+      trainer = state ? PpoMlpTrainer.fromState(state) : new PpoMlpTrainer(config);
     } catch (error) {
       if (error instanceof CheckpointError) throw inCheckpoint(dir, error);
       throw error;
@@ -424,22 +408,25 @@ export async function runTraining(request: RunRequest, host: EngineHost, progres
     writeFileAtomic(join(dir, 'run.json'), `${JSON.stringify({ algo: 'ppo-mlp', ...run, config }, null, 2)}\n`);
     writeMetricsFile(dir, 'ppo-mlp', previous);
     const metrics: UpdateMetrics[] = previous;
-    for (let count = 0; !trainer.done && !signal?.aborted && count < (request.maxUpdates ?? Infinity); count++) {
-      const m = trainer.runUpdate();
-      metrics.push(m);
-      appendFileSync(join(dir, METRICS_FILE), `${JSON.stringify({ algo: 'ppo-mlp', ...m })}\n`);
-      saveCheckpoint(dir, makeCheckpoint('ppo-mlp', run, trainer.getState()));
-      progress.update(label, m);
-      // Let Ctrl-C through between CPU updates.
-      await new Promise((r) => setImmediate(r));
-    }
+    await trainLoop<PpoMlpTrainer, UpdateMetrics>(trainer, {
+      signal,
+      maxUpdates: request.maxUpdates,
+      onUpdate: async (m, t) => {
+        metrics.push(m);
+        appendFileSync(join(dir, METRICS_FILE), `${JSON.stringify({ algo: 'ppo-mlp', ...m })}\n`);
+        saveCheckpoint(dir, makeCheckpoint('ppo-mlp', run, t.getState()));
+        progress.update(label, m);
+        // Let Ctrl-C through between CPU updates.
+        await new Promise((r) => setImmediate(r));
+      },
+    });
     progress.end();
     return { algo: 'ppo-mlp', dir, metrics, interrupted: !trainer.done };
   }
 
   // TWOSOME
   const resume = request.resume?.algo === 'twosome' ? request.resume.state : undefined;
-  const config = resume?.config ?? twosomeConfig(request.task, request.preset, request);
+  const config = resume?.config ?? runConfig('twosome', request.task, request.preset, request);
   const seeds = twosomeSeeds(config.seed);
   let models: TwosomeModels;
   if (backend === 'cpu') {
@@ -588,8 +575,7 @@ export async function trainCommand(argv: string[]): Promise<number> {
   // Validate the model argument and the config before any GPU work.
   if (algo !== 'ppo-mlp') resolveModelSource(model);
   if (algo !== 'ppo-mlp' && backend === 'cpu' && /^[a-z]+:\/\//i.test(model)) throw new UsageError(`--backend cpu needs a model directory or "micro", not a URL (${model})`);
-  if (!resume && algo === 'twosome') twosomeConfig(task, preset, { seed, steps, overrides });
-  if (!resume && algo === 'ppo-mlp') ppoMlpConfig(task, { seed, steps, overrides });
+  if (!resume && algo !== 'saycan') runConfig(algo, task, preset, { seed, steps, overrides });
 
   const progress = new Progress();
   const host = new EngineHost();

@@ -34,7 +34,7 @@ export interface FakeActorOptions {
   /** Spread of the base scores per token (default 1). */
   baseScale?: number;
   optimizer?: Partial<AdamSettings>;
-  /** Calls are recorded here (tests of the schedule). */
+  /** Calls are recorded here (tests of the update's call order). */
   log?: string[];
 }
 

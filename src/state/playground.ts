@@ -5,6 +5,7 @@
  * comes back. Nothing here waits on the GPU before showing a state: scores arrive later and fill in.
  */
 import { create } from 'zustand';
+import { lastActionEffect } from '../envs/registry';
 import type { Observation, RenderDescription, StepResult, TaskId } from '../envs/types';
 import type { EnvClient } from '../worker/client';
 import type { ModelStatus, Normalization, PolicyMode, ResetReply, ScoresView, StepReply } from '../worker/protocol';
@@ -392,7 +393,7 @@ export const usePlayground = create<PlaygroundStore>()((set, get) => {
           actionText: result.actionText,
           reward: result.reward,
           primitiveSteps: result.primitiveSteps,
-          effect: reply.render.kind === 'virtualhome' ? reply.render.lastAction?.succeeded : undefined,
+          effect: lastActionEffect(reply.render),
           by,
           prob,
         },

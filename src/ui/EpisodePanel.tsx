@@ -9,7 +9,8 @@ export function EpisodeStats() {
   const entry = shownEntry(s);
   const past = isViewingPast(s);
   const task = getTask(s.taskId);
-  const overcooked = task.family === 'overcooked';
+  // A macro action runs several primitive steps; the horizon counts primitive steps.
+  const macro = task.macroActions;
   const done = entry?.done ?? false;
   const success = entry?.success ?? false;
   const status = success ? 'success' : done ? 'ended' : s.phase === 'ready' ? 'running' : s.phase;
@@ -34,10 +35,10 @@ export function EpisodeStats() {
       </div>
       <dl className="stat-grid">
         <div>
-          <dt>{overcooked ? 'Macro steps' : 'Steps'}</dt>
-          <dd data-testid="steps">{overcooked ? steps : `${steps} / ${task.horizon}`}</dd>
+          <dt>{macro ? 'Macro steps' : 'Steps'}</dt>
+          <dd data-testid="steps">{macro ? steps : `${steps} / ${task.horizon}`}</dd>
         </div>
-        {overcooked && (
+        {macro && (
           <div>
             <dt title="primitive environment steps (a macro action takes several)">Env steps</dt>
             <dd data-testid="primitive-steps">

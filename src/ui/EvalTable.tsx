@@ -3,14 +3,13 @@
  * of the run's family: success rate, mean return and length over N episodes, sampled or greedy.
  */
 import { useState } from 'react';
-import { TASK_IDS, getTask } from '../envs/registry';
+import { getTask, tasksOfFamily } from '../envs/registry';
 import type { TaskId } from '../envs/types';
 import { useTraining } from '../state/training';
 
 /** The tasks an agent of `taskId` is evaluated on: its family's seen and unseen tasks. */
 export function evaluationTasks(taskId: TaskId): TaskId[] {
-  const family = getTask(taskId).family;
-  return TASK_IDS.filter((id) => getTask(id).family === family);
+  return tasksOfFamily(getTask(taskId).family).map((t) => t.id);
 }
 
 export function EvalTable() {

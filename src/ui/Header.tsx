@@ -1,15 +1,10 @@
 import { useEffect, useState } from 'react';
-import { TASKS } from '../envs/registry';
+import { FAMILIES, tasksOfFamily } from '../envs/registry';
 import type { TaskId } from '../envs/types';
 import { useGpu } from '../state/gpu';
 import { useModelPanel } from '../state/model-panel';
 import { DEFAULT_MODEL, findModel, modelChoices } from '../state/models';
 import { usePlayground } from '../state/playground';
-
-const FAMILIES = [
-  { family: 'overcooked', label: 'Overcooked' },
-  { family: 'virtualhome', label: 'VirtualHome' },
-] as const;
 
 export function Header() {
   return (
@@ -36,9 +31,9 @@ function TaskSelect() {
     <label className="field">
       <span className="field-label">Task</span>
       <select value={taskId} onChange={(e) => void selectTask(e.target.value as TaskId)} data-testid="task-select">
-        {FAMILIES.map(({ family, label }) => (
-          <optgroup key={family} label={label}>
-            {TASKS.filter((t) => t.family === family).map((t) => (
+        {FAMILIES.map(({ family, title }) => (
+          <optgroup key={family} label={title}>
+            {tasksOfFamily(family).map((t) => (
               <option key={t.id} value={t.id}>
                 {t.split === 'unseen' ? `${t.title} (unseen)` : t.title}
               </option>

@@ -1,4 +1,4 @@
-import { getTask } from '../envs/registry';
+import { familyTitle, getTask } from '../envs/registry';
 import { SceneView } from '../scene/SceneView';
 import { isViewingPast, shownEntry, usePlayground } from '../state/playground';
 import { AgentToolbar, Timeline } from './AgentControls';
@@ -19,7 +19,7 @@ export function Stage() {
           <p>{task.description}</p>
         </div>
         <div className="chips">
-          <span className="chip">{task.family === 'overcooked' ? 'Overcooked' : 'VirtualHome'}</span>
+          <span className="chip">{familyTitle(task.family)}</span>
           <span className={`chip ${task.split === 'unseen' ? 'chip--accent' : ''}`}>{task.split === 'unseen' ? 'unseen variant' : 'training task'}</span>
         </div>
       </div>
@@ -32,21 +32,10 @@ export function Stage() {
         )}
         {!render && <div className="stage-overlay">{phase === 'error' ? 'The environment failed to start.' : 'Loading environment…'}</div>}
         <div className="stage-legend" aria-hidden="true">
-          {task.family === 'overcooked' ? (
-            <>
-              <span>
-                <i className="swatch swatch--view" /> agent’s 5×5 view
-              </span>
-              <span>drag to orbit · scroll to zoom</span>
-            </>
-          ) : (
-            <>
-              <span>
-                <i className="swatch swatch--room" /> agent’s room
-              </span>
-              <span>drag to orbit · scroll to zoom</span>
-            </>
-          )}
+          <span>
+            <i className={`swatch swatch--${task.legend.swatch}`} /> {task.legend.text}
+          </span>
+          <span>drag to orbit · scroll to zoom</span>
         </div>
       </div>
       <div className="stage-controls">

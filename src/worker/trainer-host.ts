@@ -20,12 +20,11 @@ import type { LoraHandle } from '../llm/train/gpu-lora';
 import type { LoraAdapter } from '../llm/train/lora';
 import type { RunStore } from '../persist/run-store';
 import { checkCheckpoint, type Checkpoint, type RunInfo } from '../rl/checkpoint';
-import type { PpoConfig } from '../rl/config';
+import { presetConfig, type PpoConfig } from '../rl/config';
 import { evaluatePolicy, type BatchScorer } from '../rl/evaluate';
 import { PpoMlpTrainer } from '../rl/ppo-mlp';
 import { twosomeSeeds, type TwosomeModels } from '../rl/twosome-trainer';
 import { PpoMlpRunTrainer, TwosomeRunTrainer, type Exclusive, type RunTrainer } from './run-trainers';
-import { browserPpoMlpConfig, browserTwosomeConfig, isSeenTask } from './training-config';
 import {
   ALGO_LABELS,
   type CriticValueReply,
@@ -106,9 +105,16 @@ export class TrainerHost {
       let trainer: RunTrainer;
       let modelId: string | null = null;
       if (request.algo === 'ppo-mlp') {
-        trainer = new PpoMlpRunTrainer(new PpoMlpTrainer(browserPpoMlpConfig(request.taskId, request.preset, request.seed, request.steps)));
+        const config = presetConfig('ppo-mlp', request.taskId, request.preset, {
+          seed: request.seed,
+          steps: request.steps,
+        });
+        trainer = new PpoMlpRunTrainer(new PpoMlpTrainer(config));
       } else {
-        const config = browserTwosomeConfig(request.taskId, request.preset, request.seed, request.steps);
+        const config = presetConfig('twosome', request.taskId, request.preset, {
+          seed: request.seed,
+          steps: request.steps,
+        });
         const built = await this.deps.twosomeModels(config, twosomeSeeds(config.seed));
         modelId = built.modelId;
         trainer = await TwosomeRunTrainer.create(config, built.models, this.deps.exclusive);
@@ -190,7 +196,7 @@ export class TrainerHost {
     const skipped: { taskId: TaskId; reason: string }[] = [];
     try {
       for (const taskId of tasks) {
-        getTask(taskId); // throws for an unknown id
+        const seen = getTask(taskId).split === 'train'; // throws for an unknown id
         let result;
         if (!active || active.meta.algo === 'saycan') {
           const { scorer } = await this.deps.frozenScorer();
@@ -200,7 +206,16 @@ export class TrainerHost {
           result = await active.trainer.evaluate(taskId, episodes, greedy);
         }
         if ('skipped' in result) skipped.push({ taskId, reason: result.skipped });
-        else rows.push({ taskId, seen: isSeenTask(taskId), episodes: result.episodes, greedy, successRate: result.successRate, meanReturn: result.meanReturn, meanLength: result.meanLength });
+        else
+          rows.push({
+            taskId,
+            seen,
+            episodes: result.episodes,
+            greedy,
+            successRate: result.successRate,
+            meanReturn: result.meanReturn,
+            meanLength: result.meanLength,
+          });
       }
     } catch (error) {
       return { status: 'error', message: `evaluation failed: ${describeError(error)}` };

@@ -4,13 +4,15 @@
  * and goes into IndexedDB as it is).
  */
 import type { TaskId } from '../envs/types';
+import { PRESETS, type Preset } from '../rl/config';
 import type { UpdateMetrics } from '../rl/rollout';
 import type { TwosomeUpdateMetrics } from '../rl/twosome-trainer';
 
 export const TRAIN_ALGOS = ['twosome', 'ppo-mlp', 'saycan'] as const;
 export type TrainAlgo = (typeof TRAIN_ALGOS)[number];
-export const TRAIN_PRESETS = ['quick', 'paper'] as const;
-export type TrainPreset = (typeof TRAIN_PRESETS)[number];
+/** The presets of src/rl/config.ts (the one builder the worker and the CLI share). */
+export const TRAIN_PRESETS = PRESETS;
+export type TrainPreset = Preset;
 
 /** A labelled algorithm for the UI and chart legends. */
 export const ALGO_LABELS: Record<TrainAlgo, string> = { twosome: 'TWOSOME', 'ppo-mlp': 'PPO-MLP', saycan: 'SayCan' };
