@@ -9,7 +9,7 @@ import { create } from 'zustand';
 import type { WebLlmBackend } from '../llm/model/cache-source';
 import { catalogConfig, estimateSizes, type CatalogRecord } from '../llm/model/catalog';
 import { checkFit, type FitCheck } from '../llm/model/fit-check';
-import type { ModelsClient } from '../worker/client';
+import type { Calls, ModelsApi } from '../worker/api';
 import type { AdapterReply, CachedModelView, PickedFileSpec } from '../worker/protocol';
 import { addFolderModel, catalogError, catalogRecords, customModel, findModel, isBuiltIn, loadCatalogWith, type ModelChoice } from './models';
 import { usePlayground } from './playground';
@@ -44,7 +44,7 @@ export interface ModelPanelState {
 }
 
 export interface ModelPanelActions {
-  attach(client: ModelsClient): void;
+  attach(client: Calls<ModelsApi>): void;
   setOpen(open: boolean, focusId?: string | null): void;
   setDownloadBackend(backend: WebLlmBackend): void;
   refresh(): Promise<void>;
@@ -58,7 +58,7 @@ export interface ModelPanelActions {
   useFolder(name: string, files: PickedFileSpec[]): Promise<void>;
 }
 
-let client: ModelsClient | null = null;
+let client: Calls<ModelsApi> | null = null;
 
 /** The cached entry holding a model's files: a complete one first (a model may sit in both backends). */
 export function cachedEntry(cached: readonly CachedModelView[] | null, choice: ModelChoice | undefined): CachedModelView | undefined {

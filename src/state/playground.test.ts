@@ -3,41 +3,37 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { TaskId } from '../envs/types';
 import { argmax } from '../rl/categorical';
 import { AgentHost } from '../worker/agent-host';
-import type { EnvClient } from '../worker/client';
+import type { AgentApi, Calls } from '../worker/api';
+import { localClient } from '../worker/client';
 import { fakeLoader } from '../worker/fake-scorer';
-import { failingAdapterCalls, localAdapterCalls } from '../worker/local-client';
 import { setCatalogModels } from './models';
 import { shownEntry, usePlayground, type PlaygroundStore } from './playground';
 import type { Setup } from './url';
 
-/** The worker's replies, computed in this thread; `hold()` delays env replies to test races. */
-function localClient(options: { delayMs?: number } = {}) {
-  const host = new AgentHost(fakeLoader({ delayMs: options.delayMs }));
+/**
+ * The worker's replies, computed in this thread (the in-process link); `hold()` delays the replies of reset, step
+ * and policyStep to test races, `link.fail()` makes the worker look crashed.
+ */
+function gatedClient(options: { delayMs?: number } = {}) {
+  const link = localClient({ agent: new AgentHost(fakeLoader({ delayMs: options.delayMs })) });
   let gate: Promise<void> = Promise.resolve();
   let release: () => void = () => {};
-  const client: EnvClient = {
-    async reset(taskId: TaskId, seed: number) {
-      const reply = host.reset(taskId, seed);
+  const agent = link.api.agent;
+  const held =
+    <A extends unknown[], R>(call: (...args: A) => Promise<R>) =>
+    async (...args: A): Promise<R> => {
+      const reply = await call(...args);
       await gate;
       return reply;
-    },
-    async step(index: number) {
-      const reply = host.step(index);
-      await gate;
-      return reply;
-    },
-    scores: (stepId) => host.scores(stepId),
-    async policyStep(stepId, mode, norm) {
-      const reply = await host.policyStep(stepId, mode, norm);
-      await gate;
-      return reply;
-    },
-    loadModel: (spec, onStatus) => host.loadModel(spec, onStatus),
-    ...localAdapterCalls(host),
-    dispose() {},
-  };
+    };
+  const gated = new Set<keyof AgentApi>(['reset', 'step', 'policyStep']);
+  const client: Calls<AgentApi> = new Proxy(agent, {
+    get: (target, key: keyof AgentApi) =>
+      gated.has(key) ? held(target[key] as (...a: unknown[]) => Promise<unknown>) : target[key],
+  });
   return {
     client,
+    link,
     hold() {
       gate = new Promise((r) => (release = r));
     },
@@ -69,9 +65,9 @@ function until(predicate: (s: PlaygroundStore) => boolean, ms = 3000): Promise<v
 const latestScored = (s: PlaygroundStore) => s.timeline.length > 0 && s.timeline[s.timeline.length - 1].scores.status === 'ok';
 
 describe('playground store', () => {
-  let host: ReturnType<typeof localClient>;
+  let host: ReturnType<typeof gatedClient>;
   beforeEach(() => {
-    host = localClient();
+    host = gatedClient();
     store().setAutoPlay(false);
     store().attach(host.client, { gpuCheck: async () => ({ ok: true }) });
   });
@@ -261,11 +257,10 @@ describe('playground store', () => {
   });
 
   it('reports worker failures', async () => {
-    const fail = () => Promise.reject(new Error('worker crashed'));
-    store().attach({ reset: fail, step: fail, scores: fail, policyStep: fail, loadModel: fail, ...failingAdapterCalls(fail), dispose() {} }, { gpuCheck: async () => ({ ok: true }) });
+    host.link.fail('it crashed');
     await store().open(setup('pizza', 1));
     expect(store().phase).toBe('error');
-    expect(store().error).toBe('worker crashed');
+    expect(store().error).toBe('the playground worker stopped: it crashed');
     expect(store().model.status).toBe('error');
   });
 });

@@ -1,12 +1,12 @@
 /**
  * UI state of the playground: the setup (task, seed, model, normalization), the episode's timeline (every
  * state reached, with its prompt, scene and the model's scores) and the agent controls (auto-play). The
- * store never owns environment or model state; it asks the worker (through an EnvClient) and shows what
+ * store never owns environment or model state; it asks the worker (through an Calls<AgentApi>) and shows what
  * comes back. Nothing here waits on the GPU before showing a state: scores arrive later and fill in.
  */
 import { create } from 'zustand';
 import type { Observation, RenderDescription, StepResult, TaskId } from '../envs/types';
-import type { EnvClient } from '../worker/client';
+import type { AgentApi, Calls } from '../worker/api';
 import type { ModelStatus, Normalization, PolicyMode, ResetReply, ScoresView, StepReply } from '../worker/protocol';
 import { detectGpu } from './gpu';
 import { DEFAULT_MODEL, findModel, modelSpec, type ModelChoice } from './models';
@@ -103,7 +103,7 @@ export interface PlaygroundState {
 
 export interface PlaygroundActions {
   /** Connects the store to an environment host; call once before anything else. */
-  attach(client: EnvClient, options?: { gpuCheck?: GpuCheck; cacheCheck?: CacheCheck }): void;
+  attach(client: Calls<AgentApi>, options?: { gpuCheck?: GpuCheck; cacheCheck?: CacheCheck }): void;
   /** Sets the whole setup (e.g. from the URL), starts an episode and loads the model; writes nothing to the URL. */
   open(setup: Setup, notices?: string[]): Promise<void>;
   /** The user picked a task: update the URL (new history entry) and start an episode. */
@@ -146,7 +146,7 @@ const episodeStart = {
   viewIndex: null,
 };
 
-let client: EnvClient | null = null;
+let client: Calls<AgentApi> | null = null;
 /** Incremented by every reset; replies to calls made before the latest reset are dropped. */
 let epoch = 0;
 /** Incremented by every model request; status reports of an older request are dropped. */

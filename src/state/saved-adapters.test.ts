@@ -12,7 +12,7 @@ import { encodeBundle, encodePeftAdapter, encodeShareLink, adapterWeightsOf } fr
 import { MICRO, trainedAdapter } from '../share/testing';
 import { AgentHost } from '../worker/agent-host';
 import { fakeLoader } from '../worker/fake-scorer';
-import { localClient } from '../worker/local-client';
+import { localClient } from '../worker/client';
 import { fileLike, settledPolicy } from './testing';
 import { usePlayground } from './playground';
 import { useShare } from './share';
@@ -27,7 +27,7 @@ const NO_ADDRESS = { hash: '', search: '?task=tomato-salad' };
  */
 async function freshPage(options: { restore?: boolean; openStore?: () => Promise<IdbAdapterStore> } = {}) {
   const host = new AgentHost(fakeLoader());
-  const client = localClient(host);
+  const client = localClient({ agent: host }).api.agent;
   usePlayground.getState().attach(client, { gpuCheck: async () => ({ ok: true }) });
   useShare.getState().attach(client, () => 'https://example.org/twosome/?task=tomato-salad', options.openStore ?? (() => IdbAdapterStore.open(dbName)));
   await usePlayground.getState().open({ taskId: 'tomato-salad', seed: 0, modelId: 'micro', norm: 'word' });

@@ -9,7 +9,7 @@ import { MICRO, trainedAdapter } from '../share/testing';
 import { Rng } from '../util/rng';
 import { AgentHost } from '../worker/agent-host';
 import { fakeLoader } from '../worker/fake-scorer';
-import { localClient } from '../worker/local-client';
+import { localClient } from '../worker/client';
 import type { FileLike } from './adapter-files';
 import { fileLike, settledPolicy } from './testing';
 import { usePlayground } from './playground';
@@ -18,7 +18,7 @@ import { useShare } from './share';
 /** A fresh worker + both stores attached to it: what a new browser context starts with. */
 async function freshPage() {
   const host = new AgentHost(fakeLoader());
-  const client = localClient(host);
+  const client = localClient({ agent: host }).api.agent;
   usePlayground.getState().attach(client, { gpuCheck: async () => ({ ok: true }) });
   useShare.getState().attach(client, () => 'https://example.org/twosome/?task=tomato-salad');
   await usePlayground.getState().open({ taskId: 'tomato-salad', seed: 0, modelId: 'micro', norm: 'word' });

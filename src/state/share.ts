@@ -16,7 +16,7 @@ import { create } from 'zustand';
 import { IdbAdapterStore, type AdapterCaps, type AdapterStore, type SavedAdapterMeta, type SavedAdapterSource } from '../persist/adapter-store';
 import { encodeBundle, parseAdapterParam, SHARE_FRAGMENT_PREFIX, type AdapterWeights, type SharePrecision } from '../share';
 import { adapterWeightsOf } from '../share/adapter';
-import type { EnvClient } from '../worker/client';
+import type { AgentApi, Calls } from '../worker/api';
 import type { AdapterView } from '../worker/protocol';
 import { decodeLinkAdapter, fetchAdapter, readAdapterFiles, type FileLike, type LoadedAdapter } from './adapter-files';
 import { catalogLoaded, findModel } from './models';
@@ -64,7 +64,7 @@ export interface ShareState {
 
 export interface ShareActions {
   /** `openStore` opens where loaded adapters are kept (IndexedDB by default; another database in tests). */
-  attach(client: EnvClient, pageUrl?: () => string, openStore?: () => Promise<AdapterStore>): void;
+  attach(client: Calls<AgentApi>, pageUrl?: () => string, openStore?: () => Promise<AdapterStore>): void;
   loadFiles(files: readonly FileLike[]): Promise<void>;
   loadUrl(url: string): Promise<void>;
   remove(): Promise<void>;
@@ -92,7 +92,7 @@ export interface ShareActions {
 
 export type ShareStore = ShareState & ShareActions;
 
-let client: EnvClient | null = null;
+let client: Calls<AgentApi> | null = null;
 let pageUrl: () => string = () => (typeof window !== 'undefined' ? window.location.href : 'http://localhost/');
 /** Bumped by every link rebuild; an older rebuild's results are dropped. */
 let linkGeneration = 0;
@@ -133,7 +133,7 @@ function clearShareFromUrl(): void {
 }
 
 export const useShare = create<ShareStore>()((set, get) => {
-  function need(): EnvClient {
+  function need(): Calls<AgentApi> {
     if (!client) throw new Error('the share panel has no worker client: call attach() first');
     return client;
   }

@@ -3,26 +3,13 @@ import { beforeEach, describe, expect, it } from 'vitest';
 import { IdbRunStore } from '../persist/run-store';
 import { FakeTwosomeActor } from '../rl/twosome-fake';
 import { TrainerHost } from '../worker/trainer-host';
-import type { TrainingClient } from '../worker/training-client';
+import { localClient } from '../worker/client';
 import { FLUSH_MS, useTraining } from './training';
 
 let db = 0;
 
 /** The worker's training methods answered in-process by a TrainerHost (PPO-MLP needs no model). */
-function localClient(host: TrainerHost): TrainingClient {
-  return {
-    start: (r, on) => host.start(r, on),
-    pause: () => host.pause(),
-    resume: (id, on) => host.resume(id, on),
-    stop: () => host.stop(),
-    step: () => host.singleUpdate(),
-    evaluate: (t, e, g) => host.evaluate(t, e, g),
-    storage: () => host.storage(),
-    runMetrics: (id) => host.runMetrics(id),
-    deleteRun: (id) => host.deleteRun(id),
-    criticValue: () => Promise.resolve({ status: 'none', reason: 'none' }),
-  };
-}
+const trainingClient = (host: TrainerHost) => localClient({ training: host }).api.training;
 
 function newHost(store: Promise<IdbRunStore>): TrainerHost {
   return new TrainerHost({
@@ -52,7 +39,7 @@ describe('training store', () => {
 
   it('mirrors a run: updates in order, pause, and after a "reload" the offer resumes it with its metrics', async () => {
     const store = IdbRunStore.open(`training-store-${++db}`);
-    useTraining.getState().attach(localClient(newHost(store)));
+    useTraining.getState().attach(trainingClient(newHost(store)));
     useTraining.getState().setForm({ algo: 'ppo-mlp', taskId: 'food-preparation', steps: 512 * 200 });
     await useTraining.getState().start();
     await until(() => useTraining.getState().metrics.length >= 2);
@@ -67,7 +54,7 @@ describe('training store', () => {
 
     // A new page: the store is fresh, the worker is new, the database is the same.
     useTraining.setState({ phase: 'idle', run: null, metrics: [], overlays: [], offers: [] });
-    useTraining.getState().attach(localClient(newHost(store)));
+    useTraining.getState().attach(trainingClient(newHost(store)));
     await until(() => useTraining.getState().offers.length === 1);
     await useTraining.getState().resume(useTraining.getState().offers[0].id);
     expect(useTraining.getState().metrics.slice(0, pausedAt).map((m) => m.update)).toEqual(s.metrics.map((m) => m.update));
@@ -79,7 +66,7 @@ describe('training store', () => {
   });
 
   it('shows why TWOSOME cannot start without a model, and keeps a finished SayCan run on the charts', async () => {
-    useTraining.getState().attach(localClient(newHost(IdbRunStore.open(`training-store-${++db}`))));
+    useTraining.getState().attach(trainingClient(newHost(IdbRunStore.open(`training-store-${++db}`))));
     useTraining.getState().setForm({ algo: 'twosome', taskId: 'tomato-salad' });
     await useTraining.getState().start();
     expect(useTraining.getState().error).toMatch(/could not start training: no model is loaded/);

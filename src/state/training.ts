@@ -6,7 +6,7 @@
  */
 import { create } from 'zustand';
 import type { TaskId } from '../envs/types';
-import type { TrainingClient } from '../worker/training-client';
+import type { Calls, TrainingApi } from '../worker/api';
 import {
   ALGO_LABELS,
   isResumable,
@@ -61,7 +61,7 @@ export interface TrainingState {
 }
 
 export interface TrainingActions {
-  attach(client: TrainingClient | undefined): void;
+  attach(client: Calls<TrainingApi> | undefined): void;
   setForm(patch: Partial<TrainForm>): void;
   start(): Promise<void>;
   pause(): Promise<void>;
@@ -81,7 +81,7 @@ export interface TrainingActions {
 
 export type TrainingStore = TrainingState & TrainingActions;
 
-let client: TrainingClient | null = null;
+let client: Calls<TrainingApi> | null = null;
 
 export function runLabel(meta: Pick<RunMeta, 'algo' | 'taskId' | 'seed'>): string {
   return `${ALGO_LABELS[meta.algo]} · ${meta.taskId} · seed ${meta.seed}`;
@@ -194,7 +194,7 @@ export const useTraining = create<TrainingStore>()((set, get) => {
     return true;
   };
 
-  const need = (): TrainingClient => {
+  const need = (): Calls<TrainingApi> => {
     if (!client) throw new Error('training is not available: the worker did not start');
     return client;
   };
@@ -268,7 +268,7 @@ export const useTraining = create<TrainingStore>()((set, get) => {
       if (phase !== 'paused' && phase !== 'stopped') return;
       set({ phase: 'running' });
       try {
-        const reply = await need().step();
+        const reply = await need().singleUpdate();
         apply(reply, 'paused');
       } catch (error) {
         set({ error: describeError(error), phase: 'error' });

@@ -6,7 +6,7 @@ import { usePlayground } from '../state/playground';
 import { useShare } from '../state/share';
 import { useTraining } from '../state/training';
 import { parseSetup, writeSetupToUrl } from '../state/url';
-import { createModelsClient, createWorkerEnvClient } from '../worker/client';
+import { startModelsWorker, startPlaygroundWorker } from '../worker/client';
 import { ActionsCard, EpisodeStats, HistoryCard, PromptCard } from './EpisodePanel';
 import { GpuPanel } from './GpuPanel';
 import { ModelPanel } from './ModelPanel';
@@ -21,13 +21,12 @@ import { useKeyboardShortcuts } from './useKeyboard';
 /** Reads the setup (task, seed, model, normalization) from the URL and opens it (also on back/forward). */
 function useUrlSetup(): void {
   useEffect(() => {
-    const client = createWorkerEnvClient();
-    const models = createModelsClient();
-    useModelPanel.getState().attach(models);
-    const store = usePlayground.getState();
-    store.attach(client, { cacheCheck: checkCached });
-    useTraining.getState().attach(client.training);
-    useShare.getState().attach(client);
+    const playground = startPlaygroundWorker();
+    const models = startModelsWorker();
+    useModelPanel.getState().attach(models.api);
+    usePlayground.getState().attach(playground.api.agent, { cacheCheck: checkCached });
+    useTraining.getState().attach(playground.api.training);
+    useShare.getState().attach(playground.api.agent);
     let opened = false;
     const openFromUrl = () => {
       // A catalog id in the link waits for web-llm's model list, which the models worker loads after the first screen.
@@ -59,7 +58,7 @@ function useUrlSetup(): void {
     window.addEventListener('popstate', openFromUrl);
     return () => {
       window.removeEventListener('popstate', openFromUrl);
-      client.dispose();
+      playground.dispose();
       models.dispose();
     };
   }, []);
