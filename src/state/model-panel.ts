@@ -61,7 +61,7 @@ export interface ModelsActions {
   download(id: string): Promise<void>;
   cancel(id: string): void;
   remove(id: string): Promise<void>;
-  /** Loads the model in the environment worker (it must be cached, or built in). */
+  /** Loads the model in the playground worker (it must be cached, or built in). */
   use(id: string): Promise<void>;
   useFolder(name: string, files: PickedFileSpec[]): Promise<void>;
 }

@@ -1,4 +1,4 @@
-/** The playground store against an in-process worker host (AgentHost with a fake scorer): the UI-side rules. */
+/** The playground slice against an in-process worker host (AgentHost with a fake scorer): the UI-side rules. */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { TaskId } from '../envs/types';
 import { argmax } from '../rl/categorical';

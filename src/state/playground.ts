@@ -240,7 +240,7 @@ export function createPlaygroundSlice({ get, set, app, subscribe }: SliceApi<'pl
   }
 
   async function startEpisode(): Promise<void> {
-    if (!client) throw new Error('the playground store has no environment client: call attach() first');
+    if (!client) throw new Error('the playground has no worker client: call attach() first');
     const myEpoch = ++epoch;
     const { taskId, seed } = get();
     set({ phase: get().timeline.length > 0 ? 'ready' : 'loading', busy: true, error: null });

@@ -1,5 +1,5 @@
 /**
- * Saved adapters through the share store, against an in-process worker host (fake scorer of the micro
+ * Saved adapters through the share slice, against an in-process worker host (fake scorer of the micro
  * model's shapes) and fake-indexeddb: a loaded adapter is kept and comes back after a "reload" with the same
  * probabilities; Remove stops using it, Delete deletes it; a damaged stored copy is refused with a message in
  * the card and nothing else changes; training replacing the adapter and a browser without storage are handled.

@@ -1,5 +1,5 @@
 /**
- * The share store against an in-process worker host (AgentHost with a fake scorer of the micro model's
+ * The share slice against an in-process worker host (AgentHost with a fake scorer of the micro model's
  * shapes): loading files, the link and its precision, opening a link in a "fresh page", and mutated links
  * rejected with one notice and no state change.
  */

@@ -11,7 +11,7 @@
  * To add a method, write it in three places:
  *   1. declare it here, on the part it belongs to (what it does, when it rejects);
  *   2. implement it in that part's host (tsc reports a host that lacks it);
- *   3. call it where the page needs it: `client.myMethod(...)` on the store's Calls<...> returns a promise.
+ *   3. call it where the page needs it: `client.myMethod(...)` on the slice's Calls<...> returns a promise.
  * Nothing else: the worker files expose the hosts whole, and link.ts forwards every call by its name.
  *
  * Rules for a method (it crosses threads):
@@ -19,7 +19,8 @@
  *   - A function argument is a callback: the page's link passes it as a Comlink proxy, and the host calls
  *     releaseCallback(fn) (link.ts) once it will not call it again (a proxy holds a message channel open).
  *   - An expected failure (no model, nothing stored) is a reply with a status, which the page shows; a thrown
- *     error rejects the call with its message. A worker that dies rejects every call with WorkerFailedError.
+ *     error rejects the call with its message. A worker that dies rejects every call with WorkerFailedError;
+ *     the page hears it through link.onFailure and can start a fresh worker with link.restart() (link.ts).
  *   - A host method may return a value or a promise: the page always gets a promise.
  * A new part (a third host in a worker): add it as a property of PlaygroundApi (or a new worker's Api) and to
  * the object its worker file exposes; the page reaches it as `link.api.<part>`.
