@@ -5,18 +5,23 @@
  * the backend picked, deletion from the cache, a custom MLC repo URL, a picked folder, and the adapter.
  */
 import { useEffect, useMemo, useRef, useState, type ChangeEvent } from 'react';
+import { useShallow } from 'zustand/react/shallow';
 import type { WebLlmBackend } from '../llm/model/cache-source';
 import type { CatalogRecord } from '../llm/model/catalog';
 import { precisionNote } from '../llm/model/fit-check';
-import { cachedEntry, catalogDownloadBytes, fitHere, useModelPanel, type DownloadState } from '../state/model-panel';
+import { cachedEntry, catalogDownloadBytes, fitHere, type DownloadState } from '../state/model-panel';
 import { findModel } from '../state/models';
-import { usePlayground } from '../state/playground';
+import { useApp } from '../state/store';
 import type { CachedModelView, PickedFileSpec } from '../worker/protocol';
 import { formatBytes } from '../util/format';
 
 export function ModelPanel() {
-  const open = useModelPanel((s) => s.open);
-  const setOpen = useModelPanel((s) => s.setOpen);
+  const { open, setOpen } = useApp(
+    useShallow(({ models: s }) => ({
+      open: s.open,
+      setOpen: s.setOpen,
+    })),
+  );
   useEffect(() => {
     if (!open) return;
     const onKey = (e: KeyboardEvent) => {
@@ -48,7 +53,7 @@ export function ModelPanel() {
 }
 
 function AdapterLine() {
-  const adapter = useModelPanel((s) => s.adapter);
+  const adapter = useApp((s) => s.models.adapter);
   return (
     <>
       <p className="card-note" data-testid="model-panel-adapter">
@@ -71,8 +76,12 @@ const BACKEND_LABELS: Record<WebLlmBackend, string> = { cache: 'Cache API', inde
 
 /** Where downloads go: web-llm's two cache backends (AppConfig.cacheBackend); both are read. */
 function BackendPicker() {
-  const backend = useModelPanel((s) => s.downloadBackend);
-  const setBackend = useModelPanel((s) => s.setDownloadBackend);
+  const { backend, setBackend } = useApp(
+    useShallow(({ models: s }) => ({
+      backend: s.downloadBackend,
+      setBackend: s.setDownloadBackend,
+    })),
+  );
   return (
     <div className="model-form">
       <label className="field">
@@ -89,7 +98,7 @@ function BackendPicker() {
 
 /** The model in the worker: loading progress, or why it did not load (bad files, too large for this GPU…). */
 function CurrentModel() {
-  const model = usePlayground((s) => s.model);
+  const model = useApp((s) => s.playground.model);
   let text: string;
   let bad = false;
   switch (model.status) {
@@ -119,7 +128,7 @@ function CurrentModel() {
 }
 
 function CacheProblem() {
-  const error = useModelPanel((s) => s.cacheError);
+  const error = useApp((s) => s.models.cacheError);
   if (!error) return null;
   return (
     <p className="error-text" role="alert" data-testid="cache-error">
@@ -129,8 +138,12 @@ function CacheProblem() {
 }
 
 function CustomUrl() {
-  const addCustom = useModelPanel((s) => s.addCustom);
-  const error = useModelPanel((s) => s.customError);
+  const { addCustom, error } = useApp(
+    useShallow(({ models: s }) => ({
+      addCustom: s.addCustom,
+      error: s.customError,
+    })),
+  );
   const [text, setText] = useState('');
   return (
     <form
@@ -165,8 +178,12 @@ function CustomUrl() {
 }
 
 function FolderPicker() {
-  const loadFolder = useModelPanel((s) => s.useFolder);
-  const error = useModelPanel((s) => s.folderError);
+  const { loadFolder, error } = useApp(
+    useShallow(({ models: s }) => ({
+      loadFolder: s.useFolder,
+      error: s.folderError,
+    })),
+  );
   const ref = useRef<HTMLInputElement>(null);
   useEffect(() => {
     // React does not know webkitdirectory: set it on the element.
@@ -204,17 +221,22 @@ interface Row {
 }
 
 function ModelTable() {
-  const custom = useModelPanel((s) => s.custom);
-  const focusId = useModelPanel((s) => s.focusId);
-  const catalog = useModelPanel((s) => s.catalog);
-  const catalogError = useModelPanel((s) => s.catalogError);
+  const { custom, focusId, catalog, catalogError, folders } = useApp(
+    useShallow(({ models: s }) => ({
+      custom: s.custom,
+      focusId: s.focusId,
+      catalog: s.catalog,
+      catalogError: s.catalogError,
+      folders: s.folders,
+    })),
+  );
   const rows = useMemo<Row[]>(
     () => [
       { id: 'micro', label: 'micro (built-in)', builtIn: true },
-      ...custom.map((id) => ({ id, label: findModel(id)?.label ?? id })),
+      ...custom.map((id) => ({ id, label: findModel({ catalog, folders }, id)?.label ?? id })),
       ...(catalog ?? []).map((record) => ({ id: record.id, label: record.id, record })),
     ],
-    [custom, catalog],
+    [custom, catalog, folders],
   );
   const focused = useRef<HTMLTableRowElement>(null);
   useEffect(() => {
@@ -253,10 +275,16 @@ function ModelTable() {
 }
 
 function ModelRow({ row, focused, rowRef }: { row: Row; focused: boolean; rowRef?: React.Ref<HTMLTableRowElement> }) {
-  const adapter = useModelPanel((s) => s.adapter);
-  const cached = useModelPanel((s) => s.cached);
-  const downloads = useModelPanel((s) => s.downloads);
-  const choice = findModel(row.id);
+  const { adapter, cached, downloads, catalog, folders } = useApp(
+    useShallow(({ models: s }) => ({
+      adapter: s.adapter,
+      cached: s.cached,
+      downloads: s.downloads,
+      catalog: s.catalog,
+      folders: s.folders,
+    })),
+  );
+  const choice = findModel({ catalog, folders }, row.id);
   const entry = cachedEntry(cached, choice);
   const download = choice ? downloads[choice.url] : undefined;
   const { record } = row;
@@ -310,9 +338,16 @@ function ModelRow({ row, focused, rowRef }: { row: Row; focused: boolean; rowRef
 }
 
 function RowActions({ id, builtIn, entry, download, canUse, blocked }: { id: string; builtIn: boolean; entry: CachedModelView | undefined; download: DownloadState | undefined; canUse: boolean; blocked: boolean }) {
-  const panel = useModelPanel();
-  const model = usePlayground((s) => s.model);
-  const modelId = usePlayground((s) => s.modelId);
+  const { model, modelId, use, download: startDownload, cancel, remove } = useApp(
+    useShallow(({ playground, models }) => ({
+      model: playground.model,
+      modelId: playground.modelId,
+      use: models.use,
+      download: models.download,
+      cancel: models.cancel,
+      remove: models.remove,
+    })),
+  );
   const [confirming, setConfirming] = useState(false);
   const inUse = modelId === id && (model.status === 'ready' || model.status === 'loading');
   const downloading = download?.status === 'downloading';
@@ -326,7 +361,13 @@ function RowActions({ id, builtIn, entry, download, canUse, blocked }: { id: str
       )}
       {download?.status === 'cancelled' && <span className="card-hint" data-testid="download-cancelled">Download cancelled{entry ? ' (files so far are kept; Download continues)' : ''}.</span>}
       {canUse && (
-        <button type="button" className="button button--small button--primary" disabled={inUse} onClick={() => void panel.use(id)} data-testid="model-use">
+        <button
+          type="button"
+          className="button button--small button--primary"
+          disabled={inUse}
+          onClick={() => void use(id)}
+          data-testid="model-use"
+        >
           {inUse ? (model.status === 'loading' ? 'Loading…' : 'In use') : 'Use'}
         </button>
       )}
@@ -336,14 +377,14 @@ function RowActions({ id, builtIn, entry, download, canUse, blocked }: { id: str
           className="button button--small"
           disabled={blocked}
           title={blocked ? 'this GPU cannot run it' : undefined}
-          onClick={() => void panel.download(id)}
+          onClick={() => void startDownload(id)}
           data-testid="model-download"
         >
           {entry ? 'Resume download' : 'Download'}
         </button>
       )}
       {downloading && (
-        <button type="button" className="button button--small" onClick={() => panel.cancel(id)} data-testid="model-cancel">
+        <button type="button" className="button button--small" onClick={() => cancel(id)} data-testid="model-cancel">
           Cancel
         </button>
       )}
@@ -360,7 +401,7 @@ function RowActions({ id, builtIn, entry, download, canUse, blocked }: { id: str
             className="button button--small"
             onClick={() => {
               setConfirming(false);
-              void panel.remove(id);
+              void remove(id);
             }}
             data-testid="model-delete-confirm"
           >
