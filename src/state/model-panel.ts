@@ -14,6 +14,7 @@ import type { AdapterReply, CachedModelView, PickedFileSpec } from '../worker/pr
 import { customModel, findModel, folderModel, isBuiltIn, type KnownModels, type ModelChoice } from './models';
 import type { SliceApi } from './store';
 import { describeError } from '../util/errors';
+import { defaultIdleTimeoutMs } from '../util/http-body';
 
 export type DownloadState =
   | { status: 'downloading'; bytesDone: number; bytesTotal: number }
@@ -191,7 +192,9 @@ export function createModelsSlice({ get, set, app }: SliceApi<'models'>): Models
       const put = (state: DownloadState) => set({ downloads: { ...get().downloads, [base]: state } });
       put({ status: 'downloading', bytesDone: 0, bytesTotal: 0 });
       try {
-        const reply = await client.download(base, { backend: get().downloadBackend }, (p) => {
+        // The idle timeout is read here: the worker has no localStorage, where the page's setting lives.
+        const options = { backend: get().downloadBackend, idleTimeoutMs: defaultIdleTimeoutMs() };
+        const reply = await client.download(base, options, (p) => {
           if (get().downloads[base]?.status === 'downloading') put({ status: 'downloading', bytesDone: p.bytesDone, bytesTotal: p.bytesTotal });
         });
         if (reply.status === 'done') put({ status: 'done', bytesTotal: reply.bytesTotal });

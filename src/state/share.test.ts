@@ -3,7 +3,8 @@
  * shapes): loading files, the link and its precision, opening a link in a "fresh page", and mutated links
  * rejected with one notice and no state change.
  */
-import { beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { startHostileServer, type HostileServer } from '../util/hostile-server';
 import { encodeBundle, encodePeftAdapter, SHARE_FRAGMENT_PREFIX } from '../share';
 import { MICRO, trainedAdapter } from '../share/testing';
 import { Rng } from '../util/rng';
@@ -18,12 +19,12 @@ import { createAppStore, type AppStore } from './store';
 let app: AppStore;
 
 /** A fresh worker + both stores attached to it: what a new browser context starts with. */
-async function freshPage() {
+async function freshPage(pageUrl = 'https://example.org/twosome/?task=tomato-salad') {
   const host = new AgentHost(fakeLoader());
   const client = localClient({ agent: host }).api.agent;
   app = createAppStore();
   app.getState().playground.attach(client, { gpuCheck: async () => ({ ok: true }) });
-  app.getState().share.attach(client, () => 'https://example.org/twosome/?task=tomato-salad');
+  app.getState().share.attach(client, () => pageUrl);
   await app.getState().playground.open({ taskId: 'tomato-salad', seed: 0, modelId: 'micro', norm: 'word' });
   await settledPolicy(app);
   return host;
@@ -170,6 +171,42 @@ describe('share store', () => {
     await share().openFromLocation({ href: 'https://example.org/?adapter=javascript:alert(1)', hash: '', search: '?adapter=javascript:alert(1)' });
     expect(share().notice).toMatch(/must be https:\/\//);
     expect(snapshot().adapter).toBeNull();
+  });
+});
+
+describe('share store, adapter downloads that stall', () => {
+  let server: HostileServer;
+  beforeAll(async () => {
+    server = await startHostileServer((path) => (path.startsWith('/stall') ? { stallHeaders: true } : undefined));
+  });
+  afterAll(() => server.close());
+  // The page is on the server's origin (http is accepted there); the stall outlasts the test, so only a
+  // cancel ends each download.
+  beforeEach(async () => {
+    await freshPage(`${server.url}?task=tomato-salad`);
+  });
+
+  it('Cancel ends a stalled ?adapter= download: one notice, nothing changed', async () => {
+    const before = snapshot();
+    const search = `?task=tomato-salad&adapter=${encodeURIComponent(`${server.url}stall.zip`)}`;
+    const opening = share().openFromLocation({ href: `${server.url}${search}`, hash: '', search });
+    await until(() => share().cancellable);
+    expect(share().loading).toBe(`${server.url}stall.zip`);
+    share().cancelLoad();
+    await opening;
+    expect(share().notice).toBe(
+      `The adapter at ${server.url}stall.zip was not loaded (its download was cancelled), so the setup was left as it was.`,
+    );
+    expect({ loading: share().loading, cancellable: share().cancellable }).toEqual({ loading: null, cancellable: false });
+    expect(snapshot()).toEqual(before);
+  });
+
+  it('Cancel ends a stalled download from the panel without an error', async () => {
+    const loading = share().loadUrl(`${server.url}stall-panel.zip`);
+    await until(() => share().cancellable);
+    share().cancelLoad();
+    await loading;
+    expect({ loading: share().loading, error: share().error, adapter: share().adapter }).toEqual({ loading: null, error: null, adapter: null });
   });
 });
 

@@ -13,7 +13,7 @@
  * clears it (a trained adapter is kept as its run's checkpoint instead).
  */
 import { IdbAdapterStore, type AdapterCaps, type AdapterStore, type SavedAdapterMeta, type SavedAdapterSource } from '../persist/adapter-store';
-import { encodeBundle, parseAdapterParam, SHARE_FRAGMENT_PREFIX, type AdapterWeights, type SharePrecision } from '../share';
+import { AdapterDownloadCancelled, encodeBundle, parseAdapterParam, SHARE_FRAGMENT_PREFIX, type AdapterWeights, type SharePrecision } from '../share';
 import { adapterWeightsOf } from '../share/adapter';
 import type { AgentApi, Calls } from '../worker/api';
 import type { AdapterView } from '../worker/protocol';
@@ -52,6 +52,8 @@ export interface ShareState {
   adapter: AdapterView | null;
   /** What is being loaded, for the panel ("adapter_model.safetensors"); null when idle. */
   loading: string | null;
+  /** The load in progress is a download, which cancelLoad() stops. */
+  cancellable: boolean;
   /** Why the last load from the panel failed. */
   error: string | null;
   /** Why a link or ?adapter= URL the page was opened with could not be used (one banner). */
@@ -67,6 +69,8 @@ export interface ShareActions {
   attach(client: Calls<AgentApi>, pageUrl?: () => string, openStore?: () => Promise<AdapterStore>): void;
   loadFiles(files: readonly FileLike[]): Promise<void>;
   loadUrl(url: string): Promise<void>;
+  /** Stops the download in progress (a URL from the panel or the address's ?adapter=); nothing changes. */
+  cancelLoad(): void;
   remove(): Promise<void>;
   setPrecision(precision: SharePrecision): void;
   /** Rebuilds the link (the adapter, the setup or the state changed). */
@@ -96,6 +100,19 @@ export type ShareSlice = ShareState & ShareActions;
 
 const NO_SAVED: SavedAdaptersState = { status: 'opening', list: [], inUse: null, caps: null, error: null, note: null };
 
+/**
+ * Drops `?adapter=` from the address: the URL failed (or its download was cancelled), and a reload must not
+ * start the same download again. The notice names the URL.
+ */
+function dropAdapterParam(): void {
+  if (typeof window === 'undefined') return;
+  const params = new URLSearchParams(window.location.search);
+  if (!params.has('adapter')) return;
+  params.delete('adapter');
+  const query = params.toString();
+  window.history.replaceState(null, '', `${window.location.pathname}${query ? `?${query}` : ''}${window.location.hash}`);
+}
+
 /** Drops `#share=` and `?adapter=` from the address once the adapter is no longer the one they name. */
 function clearShareFromUrl(): void {
   if (typeof window === 'undefined') return;
@@ -120,6 +137,21 @@ export function createShareSlice({ get, set, app }: SliceApi<'share'>): ShareSli
   let appliedFrom: string | null = null;
   /** One load at a time: a second waits for the first, so two loads never interleave their rollbacks. */
   let loadChain: Promise<unknown> = Promise.resolve();
+  /** Cancels the download in progress (cancelLoad); null when none runs. */
+  let download: AbortController | null = null;
+
+  /** Runs `fetch` with a signal cancelLoad() aborts; `cancellable` is shown while it runs. */
+  async function cancellable<T>(fetch: (signal: AbortSignal) => Promise<T>): Promise<T> {
+    const controller = new AbortController();
+    download = controller;
+    set({ cancellable: true });
+    try {
+      return await fetch(controller.signal);
+    } finally {
+      if (download === controller) download = null;
+      set({ cancellable: false });
+    }
+  }
   /** Where loaded adapters are kept; null when this browser cannot keep them (see `saved.error`). */
   let adapterStore: Promise<AdapterStore | null> = Promise.resolve(null);
   /** Bumped by every attach: an older attach's store is closed and its results are dropped. */
@@ -237,7 +269,8 @@ export function createShareSlice({ get, set, app }: SliceApi<'share'>): ShareSli
         clearShareFromUrl();
         await after(loaded);
       } catch (error) {
-        set({ error: describeError(error) });
+        // A cancelled download is the user's choice, not a fault: nothing changed, nothing to say.
+        set({ error: error instanceof AdapterDownloadCancelled ? null : describeError(error) });
       } finally {
         set({ loading: null });
       }
@@ -249,6 +282,7 @@ export function createShareSlice({ get, set, app }: SliceApi<'share'>): ShareSli
   return {
     adapter: null,
     loading: null,
+    cancellable: false,
     error: null,
     notice: null,
     precision: 'f32',
@@ -262,7 +296,8 @@ export function createShareSlice({ get, set, app }: SliceApi<'share'>): ShareSli
       linkGeneration++;
       appliedFrom = null;
       appliedVersion = null;
-      set({ adapter: null, loading: null, error: null, notice: null, link: { status: 'none' }, copy: { status: 'idle' }, saved: NO_SAVED });
+      download?.abort();
+      set({ adapter: null, loading: null, cancellable: false, error: null, notice: null, link: { status: 'none' }, copy: { status: 'idle' }, saved: NO_SAVED });
       const generation = ++storeGeneration;
       void adapterStore.then((old) => old?.close());
       adapterStore = openStore().then(
@@ -285,7 +320,12 @@ export function createShareSlice({ get, set, app }: SliceApi<'share'>): ShareSli
     },
 
     loadUrl(url) {
-      return panelLoad(url, () => fetchAdapter(url.trim(), pageUrl()), (loaded) => remember(loaded, 'url'));
+      const load = () => cancellable((signal) => fetchAdapter(url.trim(), pageUrl(), { signal }));
+      return panelLoad(url, load, (loaded) => remember(loaded, 'url'));
+    },
+
+    cancelLoad() {
+      download?.abort();
     },
 
     async remove() {
@@ -380,11 +420,12 @@ export function createShareSlice({ get, set, app }: SliceApi<'share'>): ShareSli
 
     async openFromLocation(location) {
       const run = loadChain.then(async () => {
-        let what = 'share link';
-        const source = location.hash.startsWith(SHARE_FRAGMENT_PREFIX) ? location.hash : new URLSearchParams(location.search).get('adapter');
+        const fromLink = location.hash.startsWith(SHARE_FRAGMENT_PREFIX);
+        let what = fromLink ? 'share link' : 'adapter URL';
+        const source = fromLink ? location.hash : new URLSearchParams(location.search).get('adapter');
         if (source === null || (source === appliedFrom && get().adapter !== null)) return;
         try {
-          if (location.hash.startsWith(SHARE_FRAGMENT_PREFIX)) {
+          if (fromLink) {
             const loaded = decodeLinkAdapter(location.hash);
             await apply(loaded);
             appliedFrom = source;
@@ -395,12 +436,19 @@ export function createShareSlice({ get, set, app }: SliceApi<'share'>): ShareSli
           if (url === null) return;
           what = `adapter at ${url}`;
           set({ loading: url });
-          const loaded = await fetchAdapter(url, location.href);
+          const loaded = await cancellable((signal) => fetchAdapter(url, location.href, { signal }));
           await apply(loaded);
           appliedFrom = source;
           await remember(loaded, 'url');
         } catch (error) {
-          set({ notice: `This ${what} cannot be used, so the setup was left as it was. ${describeError(error)}` });
+          // A reload must not repeat a download that failed or was cancelled (the notice names the URL).
+          if (!fromLink) dropAdapterParam();
+          const cancelled = error instanceof AdapterDownloadCancelled;
+          set({
+            notice: cancelled
+              ? `The ${what} was not loaded (its download was cancelled), so the setup was left as it was.`
+              : `This ${what} cannot be used, so the setup was left as it was. ${describeError(error)}`,
+          });
         } finally {
           set({ loading: null });
         }

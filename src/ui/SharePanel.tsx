@@ -112,12 +112,14 @@ function CurrentAdapter() {
 }
 
 function LoadAdapter() {
-  const { loading, error, loadFiles, loadUrl, modelReady } = useApp(
+  const { loading, cancellable, error, loadFiles, loadUrl, cancelLoad, modelReady } = useApp(
     useShallow(({ share, playground }) => ({
       loading: share.loading,
+      cancellable: share.cancellable,
       error: share.error,
       loadFiles: share.loadFiles,
       loadUrl: share.loadUrl,
+      cancelLoad: share.cancelLoad,
       modelReady: playground.model.status === 'ready',
     })),
   );
@@ -164,7 +166,12 @@ function LoadAdapter() {
       </form>
       {loading && (
         <p className="card-note" data-testid="adapter-loading">
-          Loading {loading}…
+          Loading {loading}…{' '}
+          {cancellable && (
+            <button type="button" className="button button--small" onClick={cancelLoad} data-testid="adapter-cancel">
+              Cancel
+            </button>
+          )}
         </p>
       )}
       {error && (

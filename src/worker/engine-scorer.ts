@@ -47,7 +47,7 @@ async function sourceOf(spec: ModelSpec): Promise<ModelSource> {
     await checkPickedModel(source);
     return source;
   }
-  return urlSource(spec.url);
+  return urlSource(spec.url, { idleTimeoutMs: spec.idleTimeoutMs });
 }
 
 export const loadEngineScorer: ScorerLoader = async (spec, onProgress) => {
