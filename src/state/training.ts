@@ -203,7 +203,9 @@ export function createTrainingSlice({ get, set, app }: SliceApi<'training'>): Tr
 
     attach(next) {
       client = next ?? null;
-      if (client) void get().refreshStorage().then(() => set({ offers: (get().storage?.runs ?? []).filter((r) => isResumable(r) && (r.status === 'running' || r.status === 'paused')) }));
+      // Runs that were training, paused or failed when the page went away (a stopped run was ended by choice).
+      const unfinished = (r: RunMeta) => isResumable(r) && r.status !== 'stopped';
+      if (client) void get().refreshStorage().then(() => set({ offers: (get().storage?.runs ?? []).filter(unfinished) }));
     },
 
     setForm(patch) {
