@@ -25,6 +25,7 @@ import type { SliceApi } from './store';
 import { latestEntry } from './timeline';
 import { writeSetupToUrl, type Setup } from './url';
 import { describeError } from '../util/errors';
+import { browserEstimate, describeStorageError } from '../persist/storage-errors';
 
 export type LinkState =
   | { status: 'none' }
@@ -230,7 +231,8 @@ export function createShareSlice({ get, set, app }: SliceApi<'share'>): ShareSli
       await refreshSaved(store, { error: null, note: droppedNote(dropped, store.caps) });
     } catch (error) {
       await store.setInUse(null).catch(() => {});
-      const message = `"${loaded.label}" is in use but not kept for the next visit: ${describeError(error)}`;
+      const why = await describeStorageError(error, browserEstimate);
+      const message = `"${loaded.label}" is in use but not kept for the next visit: ${why}`;
       await refreshSaved(store, { error: message, note: null });
     }
   }
