@@ -5,7 +5,15 @@
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { startHostileServer, type HostileServer } from '../util/hostile-server';
-import { encodeBundle, encodePeftAdapter, SHARE_FRAGMENT_PREFIX } from '../share';
+import { prebuiltAppConfig } from '@mlc-ai/web-llm';
+import { catalogFromModelList, type WebLlmModelRecord } from '../llm/model/catalog';
+import { encodeBundle, encodePeftAdapter, encodeShareLink, SHARE_FRAGMENT_PREFIX } from '../share';
+import { adapterWeightsOf } from '../share/adapter';
+import { formatBytes } from '../util/format';
+import type { ModelsApi } from '../worker/api';
+import { localLink } from '../worker/link';
+import type { CachedModelView } from '../worker/protocol';
+import { catalogDownloadBytes } from './model-panel';
 import { MICRO, trainedAdapter } from '../share/testing';
 import { Rng } from '../util/rng';
 import { AgentHost } from '../worker/agent-host';
@@ -207,6 +215,73 @@ describe('share store, adapter downloads that stall', () => {
     share().cancelLoad();
     await loading;
     expect({ loading: share().loading, error: share().error, adapter: share().adapter }).toEqual({ loading: null, error: null, adapter: null });
+  });
+});
+
+describe('share store, a link naming a model that is not downloaded', () => {
+  const SMOL = 'SmolLM2-135M-Instruct-q0f32-MLC';
+  const catalog = catalogFromModelList(prebuiltAppConfig.model_list as WebLlmModelRecord[]);
+  const record = catalog.find((r) => r.id === SMOL)!;
+  let cached: CachedModelView[];
+  let downloads: string[];
+
+  /** A fresh page whose models worker knows web-llm's catalog and has nothing cached until a download. */
+  async function pageWithCatalog(): Promise<void> {
+    cached = [];
+    downloads = [];
+    const models: ModelsApi = {
+      adapter: async () => ({ status: 'missing', reason: 'not needed here' }),
+      catalog: async () => ({ status: 'ok', records: catalog }),
+      listCached: async () => ({ status: 'ok', models: cached }),
+      async download(baseUrl) {
+        downloads.push(baseUrl);
+        const view = { baseUrl, backend: 'cache' as const, ids: [SMOL], complete: true, webllmHasModel: true };
+        cached.push({ ...view, bytes: 1, totalBytes: 1, shardsCached: 1, shardsTotal: 1 });
+        return { status: 'done', baseUrl, bytesTotal: 1, bytesFetched: 1, files: 4 };
+      },
+      cancel() {},
+      deleteCached: async () => 0,
+    };
+    await freshPage();
+    app.getState().models.attach(localLink<ModelsApi>('models', models).api);
+    await app.getState().models.catalogLoaded();
+  }
+
+  /** A link made for SMOL whose adapter has the micro model's shapes (the loaded model's: it would fit). */
+  const link = () =>
+    encodeShareLink({ modelId: SMOL, task: 'food-preparation', normalization: 'token', seed: 5, weights: adapterWeightsOf(adapter()) })
+      .fragment;
+  const open = (hash: string) => share().openFromLocation({ href: `https://example.org/twosome/${hash}`, hash, search: '' });
+
+  beforeEach(pageWithCatalog);
+
+  it('asks before switching: nothing changes until the user says yes, and Keep leaves it so', async () => {
+    const frozen = await settledPolicy(app);
+    const before = snapshot();
+    await open(link());
+    expect(share().pending).toEqual({
+      modelId: SMOL,
+      missing: `${SMOL} is not downloaded in this browser (${formatBytes(catalogDownloadBytes(record)!)} to download)`,
+      taskId: 'food-preparation',
+      seed: 5,
+    });
+    // The adapter fits the loaded micro model, yet it is not put on it: it was made for another model.
+    expect(snapshot()).toEqual(before);
+    expect(share().notice).toBeNull();
+    expect(await settledPolicy(app)).toEqual(frozen);
+    expect(downloads).toEqual([]);
+    share().dismissPending();
+    expect(share().pending).toBeNull();
+    expect(snapshot()).toEqual(before);
+  });
+
+  it('Download and open: the model is downloaded and loaded, then the link is applied on it', async () => {
+    await open(link());
+    await share().confirmPending();
+    expect(downloads).toEqual([record.record.model.replace(/\/?$/, '/resolve/main/')]);
+    expect(share().notice).toBeNull();
+    expect(snapshot()).toEqual({ taskId: 'food-preparation', seed: 5, modelId: SMOL, norm: 'token', adapter: 'shared link (f32)' });
+    expect(playground().model).toMatchObject({ status: 'ready', info: { id: SMOL } });
   });
 });
 

@@ -17,6 +17,7 @@ import { AdapterDownloadCancelled, encodeBundle, parseAdapterParam, SHARE_FRAGME
 import { adapterWeightsOf } from '../share/adapter';
 import type { AgentApi, Calls } from '../worker/api';
 import type { AdapterView } from '../worker/protocol';
+import type { TaskId } from '../envs/types';
 import { decodeLinkAdapter, fetchAdapter, readAdapterFiles, type FileLike, type LoadedAdapter } from './adapter-files';
 import { findModel } from './models';
 import { decodeSavedAdapter, droppedNote } from './saved-adapters';
@@ -49,6 +50,18 @@ export interface SavedAdaptersState {
   note: string | null;
 }
 
+/**
+ * A link (or ?adapter= bundle) that names a model this browser has not downloaded: nothing is switched until the
+ * user says so (confirmPending downloads the model, then applies the link; dismissPending leaves everything).
+ */
+export interface PendingLink {
+  /** The model the adapter was made for, and what is missing ("... is not downloaded (259 MiB to download)"). */
+  modelId: string;
+  missing: string;
+  taskId: TaskId;
+  seed: number;
+}
+
 export interface ShareState {
   adapter: AdapterView | null;
   /** What is being loaded, for the panel ("adapter_model.safetensors"); null when idle. */
@@ -59,6 +72,8 @@ export interface ShareState {
   error: string | null;
   /** Why a link or ?adapter= URL the page was opened with could not be used (one banner). */
   notice: string | null;
+  /** A link waiting for the user's yes to download its model (the setup is unchanged meanwhile). */
+  pending: PendingLink | null;
   precision: SharePrecision;
   link: LinkState;
   copy: { status: 'idle' } | { status: 'copied' } | { status: 'failed'; message: string };
@@ -93,11 +108,26 @@ export interface ShareActions {
   /** Deletes a saved adapter from this browser (the adapter in use, if it is that one, stays for this visit). */
   deleteSaved(id: string): Promise<void>;
   dismissNotice(): void;
+  /** Downloads the pending link's model, then applies the link (its setup and adapter). */
+  confirmPending(): Promise<void>;
+  /** Leaves the pending link unused: the setup stays as it is. */
+  dismissPending(): void;
   /** Shows `message` as the card's error (a failure of the page's own part, e.g. saving the bundle). */
   showError(message: string): void;
 }
 
 export type ShareSlice = ShareState & ShareActions;
+
+/** An adapter made for a model that is not downloaded here: loading it would switch to a model that cannot load. */
+class ModelNotDownloaded extends Error {
+  constructor(
+    readonly modelId: string,
+    readonly missing: string,
+  ) {
+    super(`${missing}; download it in the Model panel, then load the adapter again (it was made for that model)`);
+    this.name = 'ModelNotDownloaded';
+  }
+}
 
 const NO_SAVED: SavedAdaptersState = { status: 'opening', list: [], inUse: null, caps: null, error: null, note: null };
 
@@ -139,19 +169,26 @@ export function createShareSlice({ get, set, app }: SliceApi<'share'>): ShareSli
   /** One load at a time: a second waits for the first, so two loads never interleave their rollbacks. */
   let loadChain: Promise<unknown> = Promise.resolve();
   /** Cancels the download in progress (cancelLoad); null when none runs. */
-  let download: AbortController | null = null;
+  let cancelDownload: (() => void) | null = null;
+  /** The decoded link behind `pending`, and where it came from. */
+  let pendingLoad: { loaded: LoadedAdapter; source: string; from: 'link' | 'url'; what: string } | null = null;
 
-  /** Runs `fetch` with a signal cancelLoad() aborts; `cancellable` is shown while it runs. */
-  async function cancellable<T>(fetch: (signal: AbortSignal) => Promise<T>): Promise<T> {
-    const controller = new AbortController();
-    download = controller;
+  /** Runs `work` with `cancel` as what cancelLoad() does; `cancellable` is shown while it runs. */
+  async function cancellableBy<T>(cancel: () => void, work: () => Promise<T>): Promise<T> {
+    cancelDownload = cancel;
     set({ cancellable: true });
     try {
-      return await fetch(controller.signal);
+      return await work();
     } finally {
-      if (download === controller) download = null;
+      if (cancelDownload === cancel) cancelDownload = null;
       set({ cancellable: false });
     }
+  }
+
+  /** Runs `fetch` with a signal cancelLoad() aborts. */
+  function cancellable<T>(fetch: (signal: AbortSignal) => Promise<T>): Promise<T> {
+    const controller = new AbortController();
+    return cancellableBy(() => controller.abort(), () => fetch(controller.signal));
   }
   /** Where loaded adapters are kept; null when this browser cannot keep them (see `saved.error`). */
   let adapterStore: Promise<AdapterStore | null> = Promise.resolve(null);
@@ -187,10 +224,17 @@ export function createShareSlice({ get, set, app }: SliceApi<'share'>): ShareSli
       throw new Error(`the adapter is for the model "${target.modelId}", which this page does not offer; open the Model panel to see the models it can run`);
     }
     const switchModel = target !== null && target.modelId !== before.modelId;
-    if (switchModel) await app().playground.selectModel(target.modelId);
+    if (switchModel) {
+      // Never switched to a model that is not here: it could not load, and the adapter would be on no model.
+      const missing = await app().models.missingDownload(target.modelId);
+      if (missing) throw new ModelNotDownloaded(target.modelId, missing);
+      await app().playground.selectModel(target.modelId);
+    }
     let view: AdapterView;
     try {
-      view = await worker.loadAdapterWeights(loaded.weights, loaded.label, loaded.baseModel ?? undefined, loaded.warnings);
+      // The worker checks that the model loaded is the one the link or bundle names.
+      const baseModel = loaded.baseModel ?? undefined;
+      view = await worker.loadAdapterWeights(loaded.weights, loaded.label, baseModel, loaded.warnings, target?.modelId);
     } catch (error) {
       if (switchModel) await app().playground.selectModel(before.modelId);
       throw error;
@@ -287,6 +331,7 @@ export function createShareSlice({ get, set, app }: SliceApi<'share'>): ShareSli
     cancellable: false,
     error: null,
     notice: null,
+    pending: null,
     precision: 'f32',
     link: { status: 'none' },
     copy: { status: 'idle' },
@@ -298,8 +343,9 @@ export function createShareSlice({ get, set, app }: SliceApi<'share'>): ShareSli
       linkGeneration++;
       appliedFrom = null;
       appliedVersion = null;
-      download?.abort();
-      set({ adapter: null, loading: null, cancellable: false, error: null, notice: null, link: { status: 'none' }, copy: { status: 'idle' }, saved: NO_SAVED });
+      cancelDownload?.();
+      pendingLoad = null;
+      set({ adapter: null, loading: null, cancellable: false, error: null, notice: null, pending: null, link: { status: 'none' }, copy: { status: 'idle' }, saved: NO_SAVED });
       const generation = ++storeGeneration;
       void adapterStore.then((old) => old?.close());
       adapterStore = openStore().then(
@@ -327,7 +373,7 @@ export function createShareSlice({ get, set, app }: SliceApi<'share'>): ShareSli
     },
 
     cancelLoad() {
-      download?.abort();
+      cancelDownload?.();
     },
 
     async remove() {
@@ -426,9 +472,10 @@ export function createShareSlice({ get, set, app }: SliceApi<'share'>): ShareSli
         let what = fromLink ? 'share link' : 'adapter URL';
         const source = fromLink ? location.hash : new URLSearchParams(location.search).get('adapter');
         if (source === null || (source === appliedFrom && get().adapter !== null)) return;
+        let loaded: LoadedAdapter | null = null;
         try {
           if (fromLink) {
-            const loaded = decodeLinkAdapter(location.hash);
+            loaded = decodeLinkAdapter(location.hash);
             await apply(loaded);
             appliedFrom = source;
             await remember(loaded, 'link');
@@ -438,11 +485,18 @@ export function createShareSlice({ get, set, app }: SliceApi<'share'>): ShareSli
           if (url === null) return;
           what = `adapter at ${url}`;
           set({ loading: url });
-          const loaded = await cancellable((signal) => fetchAdapter(url, location.href, { signal }));
+          loaded = await cancellable((signal) => fetchAdapter(url, location.href, { signal }));
           await apply(loaded);
           appliedFrom = source;
           await remember(loaded, 'url');
         } catch (error) {
+          if (error instanceof ModelNotDownloaded && loaded?.setup) {
+            // Nothing switched: the user decides whether to download the model the link was made for.
+            pendingLoad = { loaded, source, from: fromLink ? 'link' : 'url', what };
+            const { taskId, seed } = loaded.setup;
+            set({ pending: { modelId: error.modelId, missing: error.missing, taskId, seed } });
+            return;
+          }
           // A reload must not repeat a download that failed or was cancelled (the notice names the URL).
           if (!fromLink) dropAdapterParam();
           const cancelled = error instanceof AdapterDownloadCancelled;
@@ -550,6 +604,40 @@ export function createShareSlice({ get, set, app }: SliceApi<'share'>): ShareSli
 
     dismissNotice() {
       set({ notice: null });
+    },
+
+    async confirmPending() {
+      const held = pendingLoad;
+      if (!held) return;
+      pendingLoad = null;
+      set({ pending: null });
+      const run = loadChain.then(async () => {
+        const { loaded, source, from, what } = held;
+        const modelId = loaded.setup!.modelId;
+        const models = app().models;
+        try {
+          // The download shows at the model's row (progress, Cancel); the card's Cancel stops it too.
+          models.setOpen(true, modelId);
+          set({ loading: `${modelId}, then the ${what === 'share link' ? 'link' : 'adapter'}`, error: null });
+          await cancellableBy(() => models.cancel(modelId), () => models.download(modelId));
+          const missing = await app().models.missingDownload(modelId);
+          if (missing) throw new Error(`${missing}: its download did not complete (the Model panel says why)`);
+          await apply(loaded);
+          appliedFrom = source;
+          await remember(loaded, from);
+        } catch (error) {
+          set({ notice: `This ${what} cannot be used, so the setup was left as it was. ${describeError(error)}` });
+        } finally {
+          set({ loading: null });
+        }
+      });
+      loadChain = run;
+      await run;
+    },
+
+    dismissPending() {
+      pendingLoad = null;
+      set({ pending: null });
     },
 
     showError(message) {

@@ -197,10 +197,22 @@ export class AgentHost implements AgentApi {
   /**
    * Model-free weights (a decoded PEFT file, bundle or share link) put on the loaded model: besides the
    * checks of setAdapter, `baseModel` (the file's base_model_name_or_path) must name the model in use;
-   * undefined when the source carries no base model (a share link names the model id itself).
+   * undefined when the source carries no base model (a share link names the model id itself). `forModel`: the
+   * model id a link or bundle names, which must be the loaded one (an adapter is never put on another model,
+   * even one whose shapes it happens to fit).
    */
-  async loadAdapterWeights(weights: AdapterWeights, label: string, baseModel?: string | null, warnings: string[] = []): Promise<AdapterView> {
+  async loadAdapterWeights(
+    weights: AdapterWeights,
+    label: string,
+    baseModel?: string | null,
+    warnings: string[] = [],
+    forModel?: string,
+  ): Promise<AdapterView> {
     const scorer = await this.readyScorer();
+    const loaded = this.readyModelId();
+    if (forModel !== undefined && forModel !== loaded) {
+      throw new Error(`${label} is for the model "${forModel}", but "${loaded}" is loaded; it is only used on its own model`);
+    }
     const checked = weightsForModel(weights, scorer.shape, label, this.readyModelId(), baseModel);
     const view = await this.swapAdapter(scorer, checked, label, adapterView(checked, label, baseModel ?? null, warnings));
     return { ...view!, targets: view!.targets.slice(), warnings: view!.warnings.slice() };
