@@ -162,4 +162,41 @@ test.describe('faults during training', () => {
     const after = await storedRun(page);
     expect([after.metrics, after.checkpoint]).toEqual([after.updates, after.updates]);
   });
+  test('the playground worker dies mid-run: training says so; Resume starts a new worker and continues from the store', async ({
+    page,
+  }) => {
+    await page.goto('./?task=food-preparation&seed=0');
+    await waitForTask(page, 'food-preparation');
+    await page.getByTestId('train-algo').selectOption('ppo-mlp');
+    await page.getByTestId('train-task').selectOption('food-preparation');
+    await page.getByTestId('train-steps').fill(String(512 * 400));
+    await page.getByRole('button', { name: 'Start training', exact: true }).click();
+    await expect.poll(async () => (await storedRun(page)).updates, { timeout: 30_000 }).toBeGreaterThanOrEqual(2);
+
+    // An uncaught error in the worker: the page's Worker gets its error event, as for a worker that crashed.
+    await expect.poll(() => page.workers().some((w) => w.url().includes('env.worker'))).toBe(true);
+    const worker = page.workers().find((w) => w.url().includes('env.worker'))!;
+    await worker.evaluate(() => {
+      setTimeout(() => {
+        throw new Error('simulated crash');
+      });
+    });
+    const error = page.getByTestId('train-error');
+    await expect(error).toContainText(
+      'Training stopped: the playground worker stopped: Uncaught Error: simulated crash; reload the page to start it ' +
+        'again. Or resume training: it starts a new worker and continues from the last saved update.',
+    );
+    await expect(phase(page)).toHaveAttribute('data-phase', 'error');
+    const before = (await storedRun(page)).updates;
+
+    await page.getByRole('button', { name: 'Resume training', exact: true }).click();
+    await expect(error).toHaveCount(0);
+    await expect.poll(async () => (await storedRun(page)).updates, { timeout: 30_000 }).toBeGreaterThan(before + 1);
+    await page.getByRole('button', { name: 'Stop', exact: true }).click();
+    await expect(phase(page)).toHaveAttribute('data-phase', 'stopped');
+    const after = await storedRun(page);
+    expect([after.status, after.metrics, after.checkpoint]).toEqual(['stopped', after.updates, after.updates]);
+    // The playground runs in the new worker too: its episode is open again.
+    await waitForTask(page, 'food-preparation');
+  });
 });

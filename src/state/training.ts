@@ -60,8 +60,13 @@ export interface TrainingState {
 }
 
 export interface TrainingActions {
-  /** Connects the slice to the worker's training part (undefined: none, training is not available). */
-  attach(client: Calls<TrainingApi> | undefined): void;
+  /**
+   * Connects the slice to the worker's training part (undefined: none, training is not available).
+   * `restartWorker` starts a fresh playground worker (and reopens the playground in it) after workerStopped.
+   */
+  attach(client: Calls<TrainingApi> | undefined, options?: { restartWorker?: () => Promise<void> }): void;
+  /** The playground worker died (training with it): the run shows as failed; start or resume starts a new one. */
+  workerStopped(message: string): void;
   setForm(patch: Partial<TrainForm>): void;
   start(): Promise<void>;
   pause(): Promise<void>;
@@ -109,6 +114,16 @@ export const FLUSH_MS = 250;
 
 export function createTrainingSlice({ get, set, app }: SliceApi<'training'>): TrainingSlice {
   let client: Calls<TrainingApi> | null = null;
+  let restartWorker: (() => Promise<void>) | null = null;
+  /** The worker died: the next start or resume starts a fresh one first (the run continues from its store). */
+  let workerDown = false;
+
+  /** A fresh worker when the last one died (its run in memory is gone; stored runs stay). */
+  const liveWorker = async () => {
+    if (!workerDown || !restartWorker) return;
+    await restartWorker();
+    workerDown = false;
+  };
   let queued: TrainEvent[] = [];
   let timer: ReturnType<typeof setTimeout> | null = null;
   const flush = () => {
@@ -201,11 +216,25 @@ export function createTrainingSlice({ get, set, app }: SliceApi<'training'>): Tr
   return {
     ...initial,
 
-    attach(next) {
+    attach(next, options = {}) {
       client = next ?? null;
+      restartWorker = options.restartWorker ?? null;
+      workerDown = false;
       // Runs that were training, paused or failed when the page went away (a stopped run was ended by choice).
       const unfinished = (r: RunMeta) => isResumable(r) && r.status !== 'stopped';
       if (client) void get().refreshStorage().then(() => set({ offers: (get().storage?.runs ?? []).filter(unfinished) }));
+    },
+
+    workerStopped(message) {
+      flush();
+      workerDown = true;
+      const { run, phase } = get();
+      if (!run && phase === 'idle') return;
+      // The worker's own reason may say to reload the page, which also works (the run is offered after it).
+      const again = run
+        ? 'Or resume training: it starts a new worker and continues from the last saved update.'
+        : 'Or start training again: it starts a new worker.';
+      set({ phase: run ? 'error' : 'idle', error: `Training stopped: ${message}.${restartWorker ? ` ${again}` : ''}` });
     },
 
     setForm(patch) {
@@ -217,6 +246,7 @@ export function createTrainingSlice({ get, set, app }: SliceApi<'training'>): Tr
       if (phase === 'starting' || phase === 'running') return;
       set({ overlays: retire(), phase: 'starting', error: null, run: null, metrics: [], critic: null, evaluation: NO_EVAL });
       try {
+        await liveWorker();
         const reply = await need().start({ algo: form.algo, taskId: form.taskId, preset: form.preset, seed: form.seed, ...(form.steps ? { steps: form.steps } : {}) }, onEvent);
         if (reply.status === 'ok' && reply.run.algo === 'saycan') {
           // SayCan is finished when start resolves: it goes straight onto the charts as a reference line.
@@ -245,6 +275,7 @@ export function createTrainingSlice({ get, set, app }: SliceApi<'training'>): Tr
       if (fromStore) set({ overlays: retire().filter((o) => o.id !== runId), run: null, metrics: [], critic: null, evaluation: NO_EVAL });
       set({ phase: 'starting', error: null, offers: get().offers.filter((o) => o.id !== runId) });
       try {
+        await liveWorker();
         // The reply carries every stored update's metrics: the charts continue where the run stopped.
         apply(await need().resume(runId ?? current?.id ?? null, onEvent), fromStore ? 'idle' : 'paused');
       } catch (error) {
