@@ -7,6 +7,7 @@
  */
 import { createUniformBuffer } from './buffers';
 import type { Kernel } from './pipelines';
+import type { CallObservingPass } from './recording-device';
 import { packParams } from './wgsl-reflect';
 
 export interface KernelCall {
@@ -112,7 +113,10 @@ export function kernelCall(device: GPUDevice, kernel: Kernel, spec: KernelCallSp
 }
 
 export function encodeCalls(pass: GPUComputePassEncoder, calls: readonly KernelCall[]): void {
+  // A recording device's pass (recording-device.ts) also sees each call, to sum its cost.
+  const observing = (pass as Partial<CallObservingPass>).observeCall ? (pass as unknown as CallObservingPass) : null;
   for (const call of calls) {
+    observing?.observeCall(call);
     pass.setPipeline(call.pipeline);
     pass.setBindGroup(0, call.bindGroup);
     pass.dispatchWorkgroups(...call.workgroups);

@@ -85,6 +85,14 @@ export class LlamaEngine {
       return bytes;
     };
     const weights = await uploadLlamaWeights(gpu.device, config, cache, readShard, configInvFreq(config), { onProgress: options.onProgress, maxBindingBytes: options.maxBindingBytes });
+    return LlamaEngine.fromWeights(gpu, config, tokenizer, weights, options);
+  }
+
+  /**
+   * An engine on weights already on the device (load() uploads them; `twosome bench plan` reserves them on a
+   * recording device: gpu-weights.ts reserveLlamaWeights).
+   */
+  static fromWeights(gpu: GpuContext, config: LlamaConfig, tokenizer: LlmTokenizer, weights: GpuModelWeights, options: Pick<LoadEngineOptions, 'useSubgroups' | 'maxActivationBytes'> = {}): LlamaEngine {
     return new LlamaEngine(gpu, config, tokenizer, weights, options.useSubgroups ?? gpu.useSubgroups, options.maxActivationBytes);
   }
 

@@ -108,7 +108,9 @@ export async function linearCall(
       : subgroup
         ? [Math.ceil(rows / SUBGROUP_COLS), Math.ceil(tokens / TOKENS)]
         : [Math.ceil(rows / WG), Math.ceil(tokens / TOKENS)];
-    const cost = { flops: 2 * tokens * rows * w.inDim, bytes: chunkBytes(w, rows) + 4 * tokens * (w.inDim + rows) };
+    // Every variant reads the chunk's weights once per block of TOKENS rows.
+    const weightBytes = chunkBytes(w, rows) * Math.ceil(tokens / TOKENS);
+    const cost = { flops: 2 * tokens * rows * w.inDim, bytes: chunkBytes(w, rows) + 4 * tokens * (w.inDim + rows), weightBytes };
     // Params: T, this chunk's rows, K, f16 flag, accumulate (unused), y_col0, y_stride, pad.
     const params = (f16: boolean) => [tokens, rows, w.inDim, f16 ? 1 : 0, 0, chunk.rowStart, w.outDim, 0];
     if (w.format === 'q4') {
@@ -148,7 +150,8 @@ export async function linearInputGradCall(
   const calls: KernelCall[] = [];
   w.chunks.forEach((chunk, i) => {
     const rows = chunk.rows;
-    const cost = { flops: 2 * tokens * rows * w.inDim, bytes: chunkBytes(w, rows) + 4 * tokens * (w.inDim + rows) };
+    const weightBytes = chunkBytes(w, rows) * rowBlocks;
+    const cost = { flops: 2 * tokens * rows * w.inDim, bytes: chunkBytes(w, rows) + 4 * tokens * (w.inDim + rows), weightBytes };
     const add = accumulate || i > 0;
     const params = (f16: boolean) => [tokens, rows, w.inDim, f16 ? 1 : 0, add ? 1 : 0, chunk.rowStart, w.outDim, 0];
     if (w.format === 'q4') {

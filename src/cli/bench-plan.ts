@@ -1,0 +1,147 @@
+/**
+ * `twosome bench plan --model ID|DIR [--task ID] [--prompts-per-pass N] [--json]`: what the engine asks of a
+ * GPU for one scoring call (a 150-token prompt, BOS included, with 8 actions of 5 tokens) and for one PPO update
+ * of the `paper` preset, counted on a recording device (gpu/recording-device.ts) that runs the engine's own
+ * builders and allocates nothing: no model is downloaded, nothing runs. Catalog ids resolve to their
+ * architecture as `bench memory` does.
+ *
+ * Per call and per update: dispatches, blocking waits (the CPU stands still until the GPU answers), bind groups
+ * and buffers created, flops (the kernels' KernelCost) and weightReadFactor = the weight bytes the kernels read
+ * (KernelCost.weightBytes) / the model's weight bytes. Each is counted twice: the first call and a repeat on the
+ * warm engine, the first update and the second (a steady state creates nothing).
+ *
+ * The update's prompts come from the task's environments, tokenized by the model directory's tokenizer, or the
+ * micro model's for a catalog id (Llama's own would give more tokens per prompt: the update's flops and weight
+ * reads are then lower than the real model's; dispatches, waits and bind groups do not depend on it). Readbacks
+ * return zeros, so the policy is uniform and the critic's values 0: every phase of the update runs in full.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { countsSince, RecordingDevice, type DeviceCounts } from '../gpu/recording-device';
+import { shaderSource } from '../gpu/shader-source';
+import { LlamaEngine } from '../llm/engine/engine';
+import { reserveLlamaWeights } from '../llm/engine/gpu-weights';
+import { configInvFreq } from '../llm/engine/rope';
+import { estimateSizes } from '../llm/model/catalog';
+import { parseLlamaConfigText, type LlamaConfig } from '../llm/model/config';
+import { LlmTokenizer } from '../llm/model/tokenizer';
+import { TASK_IDS } from '../envs/registry';
+import type { TaskId } from '../envs/types';
+import { paperPpoConfig } from '../rl/config';
+import { createGpuTwosomeModels } from '../rl/twosome-gpu';
+import { TwosomeTrainer, twosomeSeeds } from '../rl/twosome-trainer';
+import { parseFlags, parseIntFlag } from './args';
+import { syntheticRequest } from './bench-batch';
+import { resolveModelConfig } from './bench-memory';
+import { UsageError } from './errors';
+import { MICRO_MODEL_DIR } from './model-source';
+
+const USAGE = 'twosome bench plan --model ID|DIR [--task tomato-salad] [--prompts-per-pass N] [--json]';
+
+/** The scoring call the issue's goals are stated for. */
+export const PLAN_CALL = { promptTokens: 150, actionCount: 8, actionTokens: 5 };
+
+export interface PlanCounts {
+  dispatches: number;
+  blockingWaits: number;
+  bindGroupsCreated: number;
+  buffersCreated: number;
+  submits: number;
+  /** Sum of the dispatches' KernelCost.weightBytes / the model's weight bytes. */
+  weightReadFactor: number;
+  flops: number;
+}
+
+export interface PlanBenchResult {
+  model: string;
+  /** The model's weights on the GPU (bytes): weightReadFactor's denominator. */
+  modelWeightBytes: number;
+  /** One scoring call on a fresh engine (150-token prompt, 8 actions of 5 tokens). */
+  call: PlanCounts;
+  /** The same call again on the warm engine. */
+  callRepeat: PlanCounts;
+  /** The first PPO update of the paper preset (rollout and optimization). */
+  update: PlanCounts;
+  /** The second update: what a steady state creates and waits for. */
+  update2: PlanCounts;
+  task: TaskId;
+  promptsPerPass: number;
+}
+
+function planCounts(c: DeviceCounts, modelWeightBytes: number): PlanCounts {
+  return {
+    dispatches: c.dispatches,
+    blockingWaits: c.blockingWaits,
+    bindGroupsCreated: c.bindGroupsCreated,
+    buffersCreated: c.buffersCreated,
+    submits: c.submits,
+    weightReadFactor: Math.round((c.weightBytes / modelWeightBytes) * 100) / 100,
+    flops: c.flops,
+  };
+}
+
+/** The tokenizer of a model directory, else the micro model's (its ids fit any Llama vocabulary). */
+function planTokenizerFile(model: string): { bytes: Uint8Array; file: string; bosId: number } {
+  const dir = existsSync(join(model, 'tokenizer.json')) ? model : MICRO_MODEL_DIR;
+  const micro = parseLlamaConfigText(readFileSync(join(dir, 'mlc-chat-config.json'), 'utf8'), join(dir, 'mlc-chat-config.json'));
+  const file = join(dir, 'tokenizer.json');
+  return { bytes: readFileSync(file), file, bosId: micro.bosTokenId };
+}
+
+/** Counts one scoring call and two paper updates of `config` on a recording device. */
+export async function planBench(model: string, config: LlamaConfig, options: { task?: TaskId; promptsPerPass?: number } = {}): Promise<PlanBenchResult> {
+  await shaderSource('rmsnorm.wgsl'); // read every shader first, so no file read falls inside a measurement
+  const recording = new RecordingDevice();
+  const gpu = recording.context();
+  const weights = reserveLlamaWeights(gpu.device, config, configInvFreq(config));
+  const { bytes, file, bosId } = planTokenizerFile(model === 'micro' ? MICRO_MODEL_DIR : model);
+  const tokenizer = await LlmTokenizer.fromJSON(bytes, { bosId, file });
+  const engine = LlamaEngine.fromWeights(gpu, config, tokenizer, weights);
+  const modelWeightBytes = estimateSizes(config).gpuWeightBytes;
+  const measure = async (body: () => Promise<unknown>) => {
+    const before = recording.snapshot();
+    await body();
+    return planCounts(countsSince(before, recording.snapshot()), modelWeightBytes);
+  };
+
+  const request = syntheticRequest({ ...PLAN_CALL, model, repeats: 1, json: true }, config.vocabSize, config.bosTokenId);
+  const call = await measure(() => engine.forwardTokenLogprobs([request]));
+  const callRepeat = await measure(() => engine.forwardTokenLogprobs([request]));
+
+  const task = options.task ?? 'tomato-salad';
+  const ppo = paperPpoConfig(task);
+  const models = createGpuTwosomeModels(engine, ppo, twosomeSeeds(ppo.seed));
+  const trainer = new TwosomeTrainer(ppo, models, options.promptsPerPass ? { promptsPerPass: options.promptsPerPass } : {});
+  const update = await measure(() => trainer.runUpdate());
+  const update2 = await measure(() => trainer.runUpdate());
+  models.actor.dispose();
+  models.critic.dispose();
+  engine.dispose();
+  return { model, modelWeightBytes, call, callRepeat, update, update2, task, promptsPerPass: trainer.options.promptsPerPass };
+}
+
+export async function benchPlanCommand(argv: string[]): Promise<number> {
+  const { values } = parseFlags(argv, { model: { type: 'string' }, task: { type: 'string' }, 'prompts-per-pass': { type: 'string' }, json: { type: 'boolean', default: false } }, USAGE);
+  if (!values.model) throw new UsageError(`--model is required\nusage: ${USAGE}`);
+  const task = (values.task ?? 'tomato-salad') as TaskId;
+  if (!(TASK_IDS as readonly string[]).includes(task)) throw new UsageError(`--task ${task}: unknown task (use ${TASK_IDS.join(', ')})`);
+  const promptsPerPass = values['prompts-per-pass'] === undefined ? undefined : parseIntFlag(values['prompts-per-pass'], 'prompts-per-pass', 4, 1);
+  const config = resolveModelConfig(values.model);
+  const result = await planBench(values.model, config, { task, promptsPerPass });
+  if (values.json) {
+    process.stdout.write(`${JSON.stringify(result)}\n`);
+    return 0;
+  }
+  const row = (name: string, c: PlanCounts) =>
+    `  ${name.padEnd(14)} ${String(c.dispatches).padStart(9)} ${String(c.blockingWaits).padStart(6)} ${String(c.bindGroupsCreated).padStart(11)} ${String(c.buffersCreated).padStart(8)} ${c.weightReadFactor.toFixed(1).padStart(11)} ${(c.flops / 1e12).toFixed(2).padStart(9)}`;
+  const lines = [
+    `${values.model}: one scoring call (${PLAN_CALL.promptTokens}-token prompt, ${PLAN_CALL.actionCount} actions of ${PLAN_CALL.actionTokens} tokens) and paper-preset PPO updates on ${task} (prompts per pass ${result.promptsPerPass}), on a recording device`,
+    `  ${''.padEnd(14)} ${'dispatches'.padStart(9)} ${'waits'.padStart(6)} ${'bind groups'.padStart(11)} ${'buffers'.padStart(8)} ${'weight read'.padStart(11)} ${'TFLOP'.padStart(9)}`,
+    row('call', result.call),
+    row('call again', result.callRepeat),
+    row('update 1', result.update),
+    row('update 2', result.update2),
+  ];
+  process.stdout.write(`${lines.join('\n')}\n`);
+  return 0;
+}
