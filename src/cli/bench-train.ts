@@ -32,18 +32,12 @@ export async function benchTrainCommand(argv: string[]): Promise<number> {
   const timeMode = async (mode: 'shared' | 'separate') => {
     const forward = await ScoringForward.build(device, engine.pipelines, engine.weights, planScoring([request], mode), { lora: trainer.lora, keepCheckpoints: true });
     const backward = await LoraBackward.build(device, engine.pipelines, forward);
-    const stepCalls = await trainer.optimizer.stepCalls(0); // lr 0: the step's full cost, parameters unchanged
+    await trainer.optimizer.prepare();
     const update = async () => {
       await forward.run();
       backward.run(tokenGrads);
       const encoder = device.createCommandEncoder();
-      const pass = encoder.beginComputePass();
-      for (const c of stepCalls) {
-        pass.setPipeline(c.pipeline);
-        pass.setBindGroup(0, c.bindGroup);
-        pass.dispatchWorkgroups(...c.workgroups);
-      }
-      pass.end();
+      trainer.optimizer.encodeStep(encoder, 0); // lr 0: the step's full cost, parameters unchanged
       device.queue.submit([encoder.finish()]);
       await device.queue.onSubmittedWorkDone();
     };

@@ -6,9 +6,15 @@
  * creation on the hot path, one command encoder per forward.
  */
 import { createUniformBuffer } from './buffers';
-import type { Kernel } from './pipelines';
+import type { Kernel, PipelineCache } from './pipelines';
 import type { CallObservingPass } from './recording-device';
 import { packParams } from './wgsl-reflect';
+
+/** What a kernel module's builders need: the device and the engine's pipeline cache (its variant choice). */
+export interface KernelContext {
+  device: GPUDevice;
+  pipelines: PipelineCache;
+}
 
 export interface KernelCall {
   label: string;

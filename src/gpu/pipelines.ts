@@ -73,7 +73,7 @@ export class PipelineCache {
       this.modules.set(moduleKey, compiled);
     }
     const pipeline = await this.device.createComputePipelineAsync({
-      label: `${shader}:${entryPoint}`,
+      label: `${shader}:${entryPoint}${variant ? ` [${variant}]` : ''}`,
       layout: 'auto',
       compute: { module: compiled.module, entryPoint, constants: options.constants ?? {} },
     });

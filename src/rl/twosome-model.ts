@@ -16,8 +16,8 @@ import type { LoraHandle } from '../llm/train/gpu-lora';
 import type { LoraAdapter } from '../llm/train/lora';
 import { criticBackward, criticForward, initCritic, type Critic } from '../llm/reference/critic';
 import type { Rng } from '../util/rng';
-import { Adam } from './adam';
-import { clipGradNorm } from './minibatch';
+import { Adam } from '../llm/reference/adamw';
+import { clipGradNorm } from '../llm/reference/grad-norm';
 
 /** Result of one optimizer step (as the GPU optimizer reports it). */
 export interface OptimizerStepInfo {

@@ -8,17 +8,26 @@
  * Several prompts (parallel environments) go in one call; a call larger than the GPU's buffer or dispatch
  * limits runs as several passes (batch-plan.ts) with the same results. The policy over the actions is not
  * the engine's business: src/rl/policy.ts makes it from these scores.
+ *
+ * Static plans: the engine keeps its activations in workspaces (workspace.ts; one per pass of a split
+ * training micro-batch, which all stay alive until their backward) that only grow, and keeps every call plan
+ * it builds on them (forward.ts, backward.ts), one per adapter and bucketed shape (activations.ts passBucket).
+ * After the first few calls of a run, a call allocates nothing, creates no bind group and writes only its
+ * layout: it loads its rows into the plan of its shape, records it and reads back its results once.
  */
 import { ModelFormatError } from '../model/errors';
 import type { LlamaConfig } from '../model/config';
 import type { GpuContext } from '../../gpu/device';
 import { PipelineCache } from '../../gpu/pipelines';
-import { deviceBatchLimits, groupRequests, mergeGroupResults, mergeGroupScores, planBatchGroups, requestSizes, type BatchGroup, type BatchLimits, type GroupResult, type PromptLogprobs } from './batch-plan';
-import { ScoringForward, type GpuModelWeights } from './forward';
+import { passBucket } from './activations';
+import { LoraBackward, layoutKeys } from './backward';
+import { deviceBatchLimits, groupRequests, mergeGroupResults, mergeGroupScores, passLimits, planBatchGroups, requestSizes, type BatchGroup, type BatchLimits, type GroupResult, type PromptLogprobs } from './batch-plan';
+import { capacityFor, ScoringForward, type ForwardResult, type GpuModelWeights } from './forward';
 import type { GpuLora } from '../train/gpu-lora';
+import { capacityUnion, Workspace } from './workspace';
 import { destroyGpuWeights, uploadLlamaWeights, type UploadProgress } from './gpu-weights';
 import { configInvFreq } from './rope';
-import { planScoring, type ScoringRequest } from './scoring-layout';
+import { planScoring, type ScoringLayout, type ScoringRequest } from './scoring-layout';
 import { checkShardBytes } from '../model/tensor-cache';
 import { LlmTokenizer } from '../model/tokenizer';
 import { tokenizeRequests, type ActionScores, type PolicyRequest, type ScoringBatch } from '../scores';
@@ -52,10 +61,24 @@ export interface ForwardScoresOptions {
   lora?: GpuLora | null;
 }
 
+/** One pass ready to be recorded into a command encoder of the caller's (LlamaEngine.preparePass). */
+export interface PreparedPass {
+  group: BatchGroup;
+  layout: ScoringLayout;
+  forward: ScoringForward;
+}
+
 export class LlamaEngine {
   readonly pipelines: PipelineCache;
   /** What one forward pass may allocate and dispatch; larger batches are split to fit. */
   readonly batchLimits: BatchLimits;
+  /** Workspaces by pass slot (slot i: the i-th pass of a split training micro-batch; scoring uses slot 0). */
+  private readonly workspaces: Workspace[] = [];
+  /** The forward plans built on each workspace, by adapter and shape. */
+  private readonly plans = new Map<Workspace, Map<string, ScoringForward>>();
+  private readonly backwards = new Map<ScoringForward, LoraBackward>();
+  private readonly loraIds = new WeakMap<GpuLora, number>();
+  private nextLoraId = 1;
 
   private constructor(
     readonly gpu: GpuContext,
@@ -131,17 +154,115 @@ export class LlamaEngine {
     const results: GroupResult[] = [];
     for (const group of this.planGroups(requests, mode)) {
       const layout = planScoring(groupRequests(requests, group), mode);
-      const forward = await ScoringForward.build(this.gpu.device, this.pipelines, this.weights, layout, { lora: options.lora, limits: this.batchLimits });
-      try {
-        results.push({ group, layout, ...(await forward.run()) });
-      } finally {
-        forward.dispose();
-      }
+      const forward = await this.forwardFor(layout, { lora: options.lora });
+      forward.load(layout);
+      results.push({ group, layout, ...(await forward.run()) });
     }
     return results;
   }
 
+  /**
+   * The pass that scores `requests`, ready for the caller to load and record into a submission of its own
+   * (twosome-gpu.ts runs the policy's scoring, the critic's features and the critic in one), or null when the
+   * requests need several passes (batch-plan.ts; then forwardScores runs them one by one).
+   */
+  async preparePass(requests: readonly ScoringRequest[], options: ForwardScoresOptions = {}): Promise<PreparedPass | null> {
+    const groups = this.planGroups(requests, options.mode);
+    if (groups.length !== 1) return null;
+    const layout = planScoring(groupRequests(requests, groups[0]), options.mode);
+    return { group: groups[0], layout, forward: await this.forwardFor(layout, { lora: options.lora }) };
+  }
+
+  /** Per prompt, each action's scores from a prepared pass's results (as forwardScores returns them). */
+  passScores(batch: ScoringBatch, pass: PreparedPass, result: ForwardResult): ActionScores[] {
+    return mergeGroupScores(batch, [{ group: pass.group, layout: pass.layout, ...result }], this.config.hidden);
+  }
+
+  /**
+   * The forward plan that runs `layout`, on workspace `slot`: `layout`'s sizes rounded up to their buckets
+   * (capped at what the GPU's limits allow), built on the first call of that shape and kept. The caller loads
+   * the layout (forward.load) right before submitting its encoder. Training plans (`training`) keep every
+   * layer's input for the backward; a scoring call on a training workspace runs the same plan.
+   */
+  async forwardFor(layout: ScoringLayout, options: { lora?: GpuLora | null; training?: boolean; slot?: number } = {}): Promise<ScoringForward> {
+    const lora = options.lora ?? null;
+    const need = capacityFor(layout, { lora, training: options.training === true, bucketed: true });
+    const cap = passLimits(this.config, this.batchLimits);
+    need.rows = Math.max(layout.tokens.length, Math.min(need.rows, cap.rows));
+    need.logitRows = Math.max(layout.logitRows.length, Math.min(need.logitRows, cap.logitRows));
+    const ws = this.workspaceFor(options.slot ?? 0, need);
+    const shape = { rows: need.rows, logitRows: need.logitRows, prompts: need.prompts };
+    const key = `${lora ? this.loraId(lora) : 0} ${shape.rows} ${shape.logitRows} ${shape.prompts}`;
+    let plans = this.plans.get(ws);
+    if (!plans) this.plans.set(ws, (plans = new Map()));
+    let forward = plans.get(key);
+    if (!forward) {
+      forward = await ScoringForward.create({ device: this.gpu.device, pipelines: this.pipelines }, ws, this.weights, shape, { lora, keepCheckpoints: ws.capacity.training, limits: this.batchLimits });
+      plans.set(key, forward);
+    }
+    return forward;
+  }
+
+  /** The backward plan of a training forward, with room for `layout`'s key readers (kept; grown when short). */
+  async backwardFor(forward: ScoringForward, layout: ScoringLayout): Promise<LoraBackward> {
+    const keys = layoutKeys(layout, forward.shape.rows);
+    const kept = this.backwards.get(forward);
+    if (kept && kept.keys >= keys) return kept;
+    kept?.dispose();
+    const backward = await LoraBackward.create({ device: this.gpu.device, pipelines: this.pipelines }, forward, Math.max(passBucket(keys), kept?.keys ?? 0));
+    this.backwards.set(forward, backward);
+    return backward;
+  }
+
+  /** Releases the plans built with `lora` (its owner is done with it). */
+  releaseLora(lora: GpuLora): void {
+    const id = this.loraIds.get(lora);
+    if (id === undefined) return;
+    for (const plans of this.plans.values()) {
+      for (const [key, forward] of plans) {
+        if (key.startsWith(`${id} `)) {
+          this.releaseForward(forward);
+          plans.delete(key);
+        }
+      }
+    }
+  }
+
+  /** Frees every workspace and plan: the next call allocates and builds anew (for its own shapes only). */
+  releasePlans(): void {
+    this.workspaces.forEach((ws) => this.releaseWorkspace(ws));
+    this.workspaces.length = 0;
+  }
+
+  private loraId(lora: GpuLora): number {
+    let id = this.loraIds.get(lora);
+    if (id === undefined) this.loraIds.set(lora, (id = this.nextLoraId++));
+    return id;
+  }
+
+  /** Workspace `slot`, grown to hold `need` if it does not (the plans on the old one are released with it). */
+  private workspaceFor(slot: number, need: Workspace['capacity']): Workspace {
+    const ws = this.workspaces[slot];
+    if (ws?.fits(need)) return ws;
+    const capacity = ws ? capacityUnion(ws.capacity, need) : need;
+    if (ws) this.releaseWorkspace(ws);
+    return (this.workspaces[slot] = Workspace.create(this.gpu.device, this.config, this.weights.invFreq, capacity));
+  }
+
+  private releaseForward(forward: ScoringForward): void {
+    this.backwards.get(forward)?.dispose();
+    this.backwards.delete(forward);
+    forward.dispose();
+  }
+
+  private releaseWorkspace(ws: Workspace): void {
+    for (const forward of this.plans.get(ws)?.values() ?? []) this.releaseForward(forward);
+    this.plans.delete(ws);
+    ws.dispose();
+  }
+
   dispose(): void {
+    this.releasePlans();
     destroyGpuWeights(this.weights);
   }
 }

@@ -72,15 +72,16 @@ const byLabel = (buffers: Recorded[]) => {
 };
 
 /**
- * Besides storage buffers the engine creates only kernel-call uniforms (never storage) and readback staging
- * buffers, which must be gone when the phase ends: neither is in the plan.
+ * Besides storage buffers the engine creates only kernel-call uniforms (never storage) and the device's pooled
+ * readback staging buffers (a few small ones, reused by every read: gpu/readback.ts): neither is in the plan.
  */
 function checkOthers(buffers: Recorded[]): { uniformBytes: number; uniforms: number } {
   const others = buffers.filter((b) => !isStorage(b));
   const uniforms = others.filter((b) => b.usage & GPUBufferUsage.UNIFORM);
   const staging = others.filter((b) => b.usage & GPUBufferUsage.MAP_READ);
   expect(uniforms.length + staging.length).toBe(others.length);
-  expect(staging.every((b) => b.destroyed)).toBe(true);
+  expect(staging.length).toBeLessThanOrEqual(4);
+  expect(total(staging)).toBeLessThanOrEqual(64 * 1024);
   return { uniformBytes: total(uniforms), uniforms: uniforms.length };
 }
 
@@ -132,6 +133,7 @@ describe('training memory plan = what the engine allocates (micro model)', () =>
     const settings = { beta1: 0.9, beta2: 0.999, eps: 1e-5, weightDecay: 0, maxGradNorm: 0.5 };
     let trainer!: LoraTrainer;
     let critic!: GpuTwosomeCritic;
+    engine.releasePlans(); // the other case's workspace holds its own adapter's shapes
     try {
       // Parameters, gradients and optimizer state of both heads.
       const setup = await recorder.record(async () => {
@@ -155,9 +157,10 @@ describe('training memory plan = what the engine allocates (micro model)', () =>
       const all = [...actor.buffers, ...rest.buffers];
       const storage = storageOf(all);
       expect(total(storage), byLabel(storage)).toBe(plan.activationBytes);
-      // One pass (no batch split): every buffer of the actor's step is live at once, as the plan sums them.
+      // One pass (no batch split): every buffer of the actor's step is live at once, as the plan sums them, and
+      // stays allocated for the next micro-batch of its shape.
       expect(actor.peak).toBe(total(storageOf(actor.buffers)));
-      expect(storageOf(actor.buffers).every((b) => b.destroyed)).toBe(true);
+      expect(storageOf(actor.buffers).some((b) => b.destroyed)).toBe(false);
       const { uniformBytes, uniforms } = checkOthers(all);
       console.log(`memory plan: ${plan.activationBytes} activation bytes in ${storage.length} buffers, ${plan.optimizerBytes} optimizer bytes; not planned: ${uniforms} uniforms (${uniformBytes} bytes)`);
 

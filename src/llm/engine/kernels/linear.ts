@@ -165,22 +165,3 @@ export async function linearInputGradCall(
   });
   return calls;
 }
-
-/**
- * x [R, D] = table[tokens[r], :], the table being a linear weight [V, D] in any format. One call per row
- * chunk of the table: chunk c writes only the rows whose token id falls in its vocabulary range, and every
- * id falls in exactly one, so together they write all of x.
- */
-export async function embeddingCall({ device, pipelines }: Ctx, tokens: GPUBuffer, table: GpuLinear, x: GPUBuffer, rows: number): Promise<KernelCall[]> {
-  const dim = table.inDim;
-  const workgroups = elementwiseWorkgroups(rows * dim);
-  const label = table.format === 'q4' ? 'embedding_q4' : 'embedding_dense';
-  const pipeline = await pipelines.get(`${label}.wgsl`, label);
-  const f16 = table.format === 'q4' ? table.scaleF16 : table.f16;
-  return table.chunks.map((chunk) => {
-    // Params: R, D, f16 flag, the chunk's first token id and its row count, pad.
-    const params = [rows, dim, f16 ? 1 : 0, chunk.rowStart, chunk.rows, 0, 0, 0];
-    const buffers = table.format === 'q4' ? [(chunk as Q4Chunk).qWeight, (chunk as Q4Chunk).scales] : [(chunk as DenseChunk).weight];
-    return makeCall(device, label, pipeline, params, [tokens, ...buffers, x], workgroups);
-  });
-}

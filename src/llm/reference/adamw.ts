@@ -1,6 +1,7 @@
 /**
  * Adam and AdamW on Float32Array parameter lists (CPU), step for step as torch.optim.Adam / AdamW
- * (amsgrad off, maximize off):
+ * (amsgrad off, maximize off): the reference of the GPU optimizer (llm/train/adamw.ts, optimizer.ts), and the
+ * optimizer of src/rl's CPU trainers (PPO-MLP, the CPU critic):
  *   t += 1
  *   Adam:  g = g + wd * p            AdamW: p = p * (1 - lr * wd)
  *   m = b1 m + (1 - b1) g;   v = b2 v + (1 - b2) g^2
