@@ -112,8 +112,15 @@ export async function planBench(model: string, config: LlamaConfig, options: { t
   const ppo = paperPpoConfig(task);
   const models = createGpuTwosomeModels(engine, ppo, twosomeSeeds(ppo.seed));
   const trainer = new TwosomeTrainer(ppo, models, options.promptsPerPass ? { promptsPerPass: options.promptsPerPass } : {});
+  const stats = () => ({ workspaces: engine.planStats.workspaces, forwardPlans: engine.planStats.forwardPlans, backwardPlans: engine.planStats.backwardPlans, exact: engine.planStats.exactShapes.size, bucketed: engine.planStats.bucketedShapes.size });
+  const s0 = stats();
   const update = await measure(() => trainer.runUpdate());
+  const s1 = stats();
   const update2 = await measure(() => trainer.runUpdate());
+  if (process.env.TWOSOME_PLAN_DEBUG) {
+    console.error(JSON.stringify({ s0, s1, s2: stats() }));
+    for (let u = 3; u <= Number(process.env.TWOSOME_PLAN_DEBUG); u++) console.error(u, JSON.stringify(await measure(() => trainer.runUpdate())), JSON.stringify(stats()));
+  }
   models.actor.dispose();
   models.critic.dispose();
   engine.dispose();

@@ -61,6 +61,16 @@ export interface MemoryQuery {
   criticBatch: number;
 }
 
+/** One rollout step's model outputs (TwosomeActor.observe, observeStep). */
+export interface ObservedStep {
+  /** Scores of the requests to score, in order (adapter on). */
+  scores: ActionScores[];
+  /** The critic's input of every observation, in order (adapter off). */
+  features: Float32Array[];
+  /** The critic's values of those features. */
+  values: Float32Array;
+}
+
 export interface TwosomeActor {
   /** Width of the critic features. */
   readonly featureDim: number;
@@ -80,10 +90,19 @@ export interface TwosomeActor {
   ): Promise<void>;
   /** Discards the accumulated gradients. */
   zeroGrad(): Promise<void>;
-  /** Clip (global norm), AdamW step at `lr` on the accumulated gradients, and zero them. */
+  /**
+   * Clip (global norm), AdamW step at `lr` on the accumulated gradients, and zero them. The step takes effect
+   * before the next call (the GPU actor submits it before returning); the info may resolve later, so a caller
+   * that does not need it at once awaits it later and spends no wait on it.
+   */
   step(lr: number): Promise<OptimizerStepInfo>;
   getState(): Promise<ActorState>;
   setState(state: ActorState): Promise<void>;
+  /**
+   * A rollout step at once: scores of `score` (adapter on), features of `observe` and `critic`'s values of
+   * them, where the actor can do it in one GPU round trip (twosome-gpu.ts); absent, observeStep makes the calls.
+   */
+  observe?(score: readonly PolicyRequest[], observe: readonly PolicyRequest[], critic: TwosomeCritic): Promise<ObservedStep>;
   /** Planned peak GPU bytes of training with these shapes, or null where nothing is on a GPU. */
   memoryEstimate?(query: MemoryQuery): number | null;
   /**
@@ -100,10 +119,22 @@ export interface TwosomeCritic {
   /** Forward, then `lossGrad(values)` gives dL/dv, and the backward adds the gradients. Returns the values. */
   accumulate(features: readonly Float32Array[], lossGrad: (values: Float32Array) => ArrayLike<number>): Promise<Float32Array>;
   zeroGrad(): Promise<void>;
+  /** As TwosomeActor.step: applied before the next call, its info possibly later. */
   step(lr: number): Promise<OptimizerStepInfo>;
   getState(): Promise<CriticState>;
   setState(state: CriticState): Promise<void>;
   dispose?(): void;
+}
+
+/**
+ * One rollout step's model outputs: the scores of `score` with the adapter on, and the features and critic
+ * values of every observation in `observe`, in one round trip where the actor offers one (TwosomeActor.observe).
+ */
+export async function observeStep(actor: TwosomeActor, critic: TwosomeCritic, score: readonly PolicyRequest[], observe: readonly PolicyRequest[]): Promise<ObservedStep> {
+  if (actor.observe) return actor.observe(score, observe, critic);
+  const scores = score.length > 0 ? await actor.score(score) : [];
+  const features = await actor.features(observe);
+  return { scores, features, values: await critic.values(features) };
 }
 
 /** Adam settings shared by both optimizers (spec 2.2: eps 1e-5, clip 0.5; AdamW decay 0 for the policy). */

@@ -40,7 +40,7 @@ import { actionDistribution, sampleAction, scoreGradients, type ActionDistributi
 import { policyLoss, valueLoss, type PolicyLossOutput } from './ppo-loss';
 import { explainedVariance, LossMeans, RolloutBuffer, summarizeEpisodes, VecEnv, type EpisodeStats, type UpdateMetrics, type VecEnvState } from './rollout';
 import type { ActionScores, PolicyRequest } from '../llm/scores';
-import type { ActorState, CriticState, TwosomeActor, TwosomeCritic } from './twosome-model';
+import { observeStep, type ActorState, type CriticState, type TwosomeActor, type TwosomeCritic } from './twosome-model';
 
 /** What a stored step's observation holds: the prompt and the offered texts. */
 export interface TwosomeObservation {
@@ -194,6 +194,7 @@ export class TwosomeTrainer {
     const results = new Map<string, PolicyMinibatchResult>();
     const means = new LossMeans();
     const gradNorms = { policy: [] as number[], value: [] as number[] };
+    const stepInfos: { phase: string; info: Promise<{ gradNorm: number; skippedSteps: number }> }[] = [];
     const summary = await runUpdateAsync(plan, this.shuffleRng, {
       zeroGrad: (phase) => (phase === 'value' ? this.critic.zeroGrad() : this.actor.zeroGrad()),
       accumulate: async (phase, indices, lossScale, at) => {
@@ -216,12 +217,16 @@ export class TwosomeTrainer {
         means.add('clipFrac', loss.clipFrac);
         return { approxKl: loss.approxKl };
       },
+      // The step applies at once; its info (read from the GPU) is awaited after the update, not here.
       step: async (phase) => {
-        const info = phase === 'value' ? await this.critic.step(valueLr) : await this.actor.step(policyLr);
-        (phase === 'value' ? gradNorms.value : gradNorms.policy).push(info.gradNorm);
-        if (phase !== 'value') this.skippedSteps = info.skippedSteps;
+        stepInfos.push({ phase, info: phase === 'value' ? this.critic.step(valueLr) : this.actor.step(policyLr) });
       },
     });
+    for (const { phase, info } of stepInfos) {
+      const { gradNorm, skippedSteps } = await info;
+      (phase === 'value' ? gradNorms.value : gradNorms.policy).push(gradNorm);
+      if (phase !== 'value') this.skippedSteps = skippedSteps;
+    }
     const t2 = performance.now();
 
     this.updatesDone = update;
@@ -282,13 +287,9 @@ export class TwosomeTrainer {
       const obs: TwosomeObservation[] = this.vec.envs.map((env) => env.observe());
       const todo = new Map<string, TwosomeObservation>();
       for (const o of obs) if (!seen.has(keyOf(o))) todo.set(keyOf(o), o);
-      if (todo.size > 0) {
-        const fresh = await this.actor.score([...todo.values()]);
-        [...todo.keys()].forEach((key, i) => seen.set(key, fresh[i]));
-      }
+      const { scores: fresh, features, values } = await observeStep(this.actor, this.critic, [...todo.values()], obs);
+      [...todo.keys()].forEach((key, i) => seen.set(key, fresh[i]));
       const scores = obs.map((o) => seen.get(keyOf(o)) as ActionScores);
-      const features = await this.actor.features(obs);
-      const values = await this.critic.values(features);
       const actions = new Int32Array(numEnvs);
       const logProbs = new Float32Array(numEnvs);
       for (let e = 0; e < numEnvs; e++) {
@@ -307,7 +308,7 @@ export class TwosomeTrainer {
     }
     // Bootstrap: V of each env's next observation (after auto-reset where an episode ended; GAE masks those).
     const next = this.vec.envs.map((env) => env.observe());
-    this.buffer.nextValues.set(await this.critic.values(await this.actor.features(next)));
+    this.buffer.nextValues.set((await observeStep(this.actor, this.critic, [], next)).values);
     return episodes;
   }
 

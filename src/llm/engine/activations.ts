@@ -44,6 +44,26 @@ export function passBucket(n: number): number {
   return Math.ceil(n / step) * step;
 }
 
+/** The fewest rows the smallest plan of a ladder has (smaller passes are padded to it). */
+const LADDER_FLOOR = 16;
+
+/**
+ * The rows of an engine's plans on a workspace of `capacity` rows: every bucket from 16 up, and the capacity
+ * (engine.ts builds a plan per rung when an adapter is first used on the workspace, and runs a pass on the
+ * smallest rung that holds it): a pass pads at most one bucket's worth of rows, and no later pass builds a plan.
+ */
+export function planLadder(capacity: number): number[] {
+  const rungs: number[] = [];
+  for (let rows = Math.min(LADDER_FLOOR, capacity); rows < capacity; rows = passBucket(rows + 1)) rungs.push(rows);
+  rungs.push(capacity);
+  return rungs;
+}
+
+/** The most key readers a layout of `rows` rows can have: row r attends to at most r + 1 rows (itself and earlier). */
+export function maxKeys(rows: number): number {
+  return (rows * (rows + 1)) / 2;
+}
+
 /** What a workspace holds room for: capacities, and which parts exist. */
 export interface WorkspaceCapacity {
   /** R: rows of a pass (prompts and actions). */

@@ -19,8 +19,8 @@ import { ModelFormatError } from '../model/errors';
 import type { LlamaConfig } from '../model/config';
 import type { GpuContext } from '../../gpu/device';
 import { PipelineCache } from '../../gpu/pipelines';
-import { passBucket } from './activations';
-import { LoraBackward, layoutKeys } from './backward';
+import { maxKeys, passBucket, planLadder, type WorkspaceCapacity } from './activations';
+import { LoraBackward } from './backward';
 import { deviceBatchLimits, groupRequests, mergeGroupResults, mergeGroupScores, passLimits, planBatchGroups, requestSizes, type BatchGroup, type BatchLimits, type GroupResult, type PromptLogprobs } from './batch-plan';
 import { capacityFor, ScoringForward, type ForwardResult, type GpuModelWeights } from './forward';
 import type { GpuLora } from '../train/gpu-lora';
@@ -61,6 +61,12 @@ export interface ForwardScoresOptions {
   lora?: GpuLora | null;
 }
 
+/** One adapter's forward plans on a workspace, one per rung (rows) of planLadder. */
+interface Ladder {
+  rungs: number[];
+  forwards: ScoringForward[];
+}
+
 /** One pass ready to be recorded into a command encoder of the caller's (LlamaEngine.preparePass). */
 export interface PreparedPass {
   group: BatchGroup;
@@ -74,11 +80,16 @@ export class LlamaEngine {
   readonly batchLimits: BatchLimits;
   /** Workspaces by pass slot (slot i: the i-th pass of a split training micro-batch; scoring uses slot 0). */
   private readonly workspaces: Workspace[] = [];
-  /** The forward plans built on each workspace, by adapter and shape. */
-  private readonly plans = new Map<Workspace, Map<string, ScoringForward>>();
+  /** The plan ladders built on each workspace, by adapter (0: the frozen model). */
+  private readonly ladders = new Map<Workspace, Map<number, Ladder>>();
   private readonly backwards = new Map<ScoringForward, LoraBackward>();
   private readonly loraIds = new WeakMap<GpuLora, number>();
   private nextLoraId = 1;
+  /**
+   * What the static plan has cost so far: workspaces allocated, forward and backward plans built, and the
+   * distinct pass shapes seen, exact (what per-call allocation would have sized buffers for) and bucketed.
+   */
+  readonly planStats = { workspaces: 0, forwardPlans: 0, backwardPlans: 0, exactShapes: new Set<string>(), bucketedShapes: new Set<string>() };
 
   private constructor(
     readonly gpu: GpuContext,
@@ -179,8 +190,27 @@ export class LlamaEngine {
   }
 
   /**
-   * The forward plan that runs `layout`, on workspace `slot`: `layout`'s sizes rounded up to their buckets
-   * (capped at what the GPU's limits allow), built on the first call of that shape and kept. The caller loads
+   * Grows the scoring workspace (slot 0) to hold passes of `batch`: up to P prompts of T tokens, each with up
+   * to N actions of up to n tokens (as memory-plan.ts plans them), so that a run whose caller knows its bound
+   * (twosome-gpu.ts: the largest observations seen) allocates for it once, not at every new longest batch.
+   */
+  reserve(batch: { prompts: number; promptTokens: number; actions: number; actionTokens: number }, options: { lora?: GpuLora | null; training?: boolean } = {}): void {
+    const { prompts: P, promptTokens: T, actions: N, actionTokens: n } = batch;
+    const cap = passLimits(this.config, this.batchLimits);
+    const lora = options.lora ? { r: options.lora.r, targets: [...new Set(options.lora.modules.map((m) => m.slice.target))] } : null;
+    this.workspaceFor(0, {
+      rows: Math.min(passBucket(P * (T + N * n)), cap.rows),
+      logitRows: Math.min(passBucket(P * N * n), cap.logitRows),
+      prompts: passBucket(P),
+      positions: passBucket(T + n),
+      training: options.training === true,
+      lora,
+    });
+  }
+
+  /**
+   * The forward plan that runs `layout`, on workspace `slot`: the smallest rung of the workspace's ladder
+   * (activations.ts planLadder) that holds its rows, for its adapter (null: the frozen model). The caller loads
    * the layout (forward.load) right before submitting its encoder. Training plans (`training`) keep every
    * layer's input for the backward; a scoring call on a training workspace runs the same plan.
    */
@@ -191,40 +221,57 @@ export class LlamaEngine {
     need.rows = Math.max(layout.tokens.length, Math.min(need.rows, cap.rows));
     need.logitRows = Math.max(layout.logitRows.length, Math.min(need.logitRows, cap.logitRows));
     const ws = this.workspaceFor(options.slot ?? 0, need);
-    const shape = { rows: need.rows, logitRows: need.logitRows, prompts: need.prompts };
-    const key = `${lora ? this.loraId(lora) : 0} ${shape.rows} ${shape.logitRows} ${shape.prompts}`;
-    let plans = this.plans.get(ws);
-    if (!plans) this.plans.set(ws, (plans = new Map()));
-    let forward = plans.get(key);
-    if (!forward) {
-      forward = await ScoringForward.create({ device: this.gpu.device, pipelines: this.pipelines }, ws, this.weights, shape, { lora, keepCheckpoints: ws.capacity.training, limits: this.batchLimits });
-      plans.set(key, forward);
-    }
-    return forward;
+    const ladder = await this.ladderFor(ws, lora);
+    const rung = ladder.rungs.findIndex((rows) => rows >= layout.tokens.length);
+    const kind = `${lora ? 'lora' : 'frozen'} ${options.training ? 'training' : 'scoring'}`;
+    this.planStats.exactShapes.add(`${kind} ${layout.tokens.length} ${layout.logitRows.length} ${layout.lastPromptRows.length}`);
+    this.planStats.bucketedShapes.add(`${kind} ${ladder.rungs[rung]}`);
+    return ladder.forwards[rung];
   }
 
-  /** The backward plan of a training forward, with room for `layout`'s key readers (kept; grown when short). */
-  async backwardFor(forward: ScoringForward, layout: ScoringLayout): Promise<LoraBackward> {
-    const keys = layoutKeys(layout, forward.shape.rows);
-    const kept = this.backwards.get(forward);
-    if (kept && kept.keys >= keys) return kept;
-    kept?.dispose();
-    const backward = await LoraBackward.create({ device: this.gpu.device, pipelines: this.pipelines }, forward, Math.max(passBucket(keys), kept?.keys ?? 0));
-    this.backwards.set(forward, backward);
+  /** The backward plan of a training forward (built with its ladder; room for any layout of its rows). */
+  async backwardFor(forward: ScoringForward): Promise<LoraBackward> {
+    const backward = this.backwards.get(forward);
+    if (!backward) throw new Error('backwardFor: not a training plan of this engine (forwardFor with a LoRA adapter and training)');
     return backward;
+  }
+
+  /**
+   * The plans of `lora` on `ws`, one per rung of the workspace's ladder, all built on first use: from then on
+   * no pass of any size up to the capacity builds anything. With a LoRA adapter on a training workspace, each
+   * rung's backward plan too, with room for the key readers of any layout of its rows.
+   */
+  private async ladderFor(ws: Workspace, lora: GpuLora | null): Promise<Ladder> {
+    let ladders = this.ladders.get(ws);
+    if (!ladders) this.ladders.set(ws, (ladders = new Map()));
+    const id = lora ? this.loraId(lora) : 0;
+    const kept = ladders.get(id);
+    if (kept) return kept;
+    const ctx = { device: this.gpu.device, pipelines: this.pipelines };
+    const rungs = planLadder(ws.capacity.rows);
+    const forwards: ScoringForward[] = [];
+    for (const rows of rungs) {
+      const shape = { rows, logitRows: ws.capacity.logitRows, prompts: ws.capacity.prompts };
+      const forward = await ScoringForward.create(ctx, ws, this.weights, shape, { lora, keepCheckpoints: ws.capacity.training, limits: this.batchLimits });
+      forwards.push(forward);
+      this.planStats.forwardPlans++;
+      if (lora && ws.capacity.training) {
+        this.backwards.set(forward, await LoraBackward.create(ctx, forward, maxKeys(rows)));
+        this.planStats.backwardPlans++;
+      }
+    }
+    const ladder = { rungs, forwards };
+    ladders.set(id, ladder);
+    return ladder;
   }
 
   /** Releases the plans built with `lora` (its owner is done with it). */
   releaseLora(lora: GpuLora): void {
     const id = this.loraIds.get(lora);
     if (id === undefined) return;
-    for (const plans of this.plans.values()) {
-      for (const [key, forward] of plans) {
-        if (key.startsWith(`${id} `)) {
-          this.releaseForward(forward);
-          plans.delete(key);
-        }
-      }
+    for (const ladders of this.ladders.values()) {
+      ladders.get(id)?.forwards.forEach((f) => this.releaseForward(f));
+      ladders.delete(id);
     }
   }
 
@@ -241,11 +288,19 @@ export class LlamaEngine {
   }
 
   /** Workspace `slot`, grown to hold `need` if it does not (the plans on the old one are released with it). */
-  private workspaceFor(slot: number, need: Workspace['capacity']): Workspace {
+  private workspaceFor(slot: number, need: WorkspaceCapacity): Workspace {
     const ws = this.workspaces[slot];
     if (ws?.fits(need)) return ws;
     const capacity = ws ? capacityUnion(ws.capacity, need) : need;
-    if (ws) this.releaseWorkspace(ws);
+    if (ws) {
+      // A run whose batches outgrew the first capacity is likely to outgrow a tight one again: grow a bucket
+      // further (at most the limits' cap), so that it settles after a few growths.
+      const cap = passLimits(this.config, this.batchLimits);
+      if (capacity.rows > ws.capacity.rows) capacity.rows = Math.max(need.rows, Math.min(passBucket(Math.ceil(capacity.rows * 1.25)), cap.rows));
+      if (capacity.logitRows > ws.capacity.logitRows) capacity.logitRows = Math.max(need.logitRows, Math.min(passBucket(Math.ceil(capacity.logitRows * 1.25)), cap.logitRows));
+      this.releaseWorkspace(ws);
+    }
+    this.planStats.workspaces++;
     return (this.workspaces[slot] = Workspace.create(this.gpu.device, this.config, this.weights.invFreq, capacity));
   }
 
@@ -256,8 +311,8 @@ export class LlamaEngine {
   }
 
   private releaseWorkspace(ws: Workspace): void {
-    for (const forward of this.plans.get(ws)?.values() ?? []) this.releaseForward(forward);
-    this.plans.delete(ws);
+    for (const ladder of this.ladders.get(ws)?.values() ?? []) ladder.forwards.forEach((f) => this.releaseForward(f));
+    this.ladders.delete(ws);
     ws.dispose();
   }
 

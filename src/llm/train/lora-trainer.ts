@@ -76,6 +76,7 @@ export class LoraTrainer {
     lossGrad: (scores: ActionScores[]) => ArrayLike<number>[],
   ): Promise<ActionScores[]> {
     const { device } = this.engine.gpu;
+    await this.optimizer.prepare(); // so that step() submits at once
     const passes: { group: BatchGroup; layout: ScoringLayout; forward: ScoringForward }[] = [];
     const groups = this.engine.planGroups(batch);
     for (const [slot, group] of groups.entries()) {
@@ -94,7 +95,7 @@ export class LoraTrainer {
     const scores = mergeGroupScores(batch, results, this.engine.config.hidden);
     const dLdS = lossGrad(scores);
     const backwards: LoraBackward[] = [];
-    for (const { forward, layout } of passes) backwards.push(await this.engine.backwardFor(forward, layout));
+    for (const { forward } of passes) backwards.push(await this.engine.backwardFor(forward));
     const backwardEncoder = device.createCommandEncoder();
     passes.forEach(({ group, layout }, i) => {
       backwards[i].load(layout, groupTokenGrads(group, layout, dLdS));
@@ -104,10 +105,14 @@ export class LoraTrainer {
     return scores;
   }
 
-  /** One AdamW step on the accumulated gradients (which it zeroes); gradScale e.g. 1 / accumulation steps. */
-  async step(lr: number, gradScale = 1): Promise<StepInfo> {
-    await this.optimizer.step(lr, gradScale);
-    return this.optimizer.readInfo();
+  /**
+   * One AdamW step on the accumulated gradients (which it zeroes); gradScale e.g. 1 / accumulation steps. After
+   * an accumulate() the step is submitted before this returns, so the caller need not await the info before
+   * submitting more work: the promise resolves when the GPU has run the step (no wait spent on it until then).
+   */
+  step(lr: number, gradScale = 1): Promise<StepInfo> {
+    if (!this.optimizer.prepared) return this.optimizer.prepare().then(() => this.optimizer.submitStep(lr, gradScale));
+    return this.optimizer.submitStep(lr, gradScale);
   }
 
   /** The adapter's current values, in the host layout (for export and checkpoints). */

@@ -102,6 +102,23 @@ export class GpuAdam {
     this.calls ??= await this.buildCalls();
   }
 
+  /** Whether prepare() has built the calls (then submitStep runs without awaiting anything). */
+  get prepared(): boolean {
+    return this.calls !== null;
+  }
+
+  /**
+   * Submits one step now (after prepare()) and reads its info when the GPU has run it: the caller may go on
+   * submitting work (the queue runs it after the step) and await the info later, so that no wait is spent on it.
+   */
+  submitStep(lr: number, gradScale = 1): Promise<StepInfo> {
+    const encoder = this.device.createCommandEncoder();
+    this.encodeStep(encoder, lr, gradScale);
+    const info = this.stageInfo(encoder);
+    this.device.queue.submit([encoder.finish()]);
+    return info.read();
+  }
+
   /**
    * Records one step at learning rate `lr` (the schedule's current value), gradients scaled by gradScale after
    * clipping, into `encoder` (after prepare()). The step's arguments are written now, so a step encoded later
