@@ -27,7 +27,7 @@ import { parseLlamaConfigText, type LlamaConfig } from '../llm/model/config';
 import { LlmTokenizer } from '../llm/model/tokenizer';
 import { TASK_IDS } from '../envs/registry';
 import type { TaskId } from '../envs/types';
-import { paperPpoConfig } from '../rl/config';
+import { paperPpoConfig, quickPpoConfig } from '../rl/config';
 import { createGpuTwosomeModels } from '../rl/twosome-gpu';
 import { TwosomeTrainer, twosomeSeeds } from '../rl/twosome-trainer';
 import { parseFlags, parseIntFlag } from './args';
@@ -36,7 +36,7 @@ import { resolveModelConfig } from './bench-memory';
 import { UsageError } from './errors';
 import { MICRO_MODEL_DIR } from './model-source';
 
-const USAGE = 'twosome bench plan --model ID|DIR [--task tomato-salad] [--prompts-per-pass N] [--json]';
+const USAGE = 'twosome bench plan --model ID|DIR [--task tomato-salad] [--preset paper|quick] [--updates 2] [--prompts-per-pass N] [--json]';
 
 /** The scoring call the issue's goals are stated for. */
 export const PLAN_CALL = { promptTokens: 150, actionCount: 8, actionTokens: 5 };
@@ -64,7 +64,16 @@ export interface PlanBenchResult {
   update: PlanCounts;
   /** The second update: what a steady state creates and waits for. */
   update2: PlanCounts;
+  /** Every update counted (--updates), the first two being update and update2. */
+  updates: PlanCounts[];
+  /**
+   * The engine's static plan after the updates: workspaces allocated, forward and backward plans built, and the
+   * distinct pass shapes the run asked for: exact (rows, scored tokens, prompts: what allocating per call would
+   * size buffers for) and the plan rungs they ran on.
+   */
+  plan: { workspaces: number; forwardPlans: number; backwardPlans: number; exactShapes: number; rungsUsed: number };
   task: TaskId;
+  preset: 'paper' | 'quick';
   promptsPerPass: number;
 }
 
@@ -88,8 +97,8 @@ function planTokenizerFile(model: string): { bytes: Uint8Array; file: string; bo
   return { bytes: readFileSync(file), file, bosId: micro.bosTokenId };
 }
 
-/** Counts one scoring call and two paper updates of `config` on a recording device. */
-export async function planBench(model: string, config: LlamaConfig, options: { task?: TaskId; promptsPerPass?: number } = {}): Promise<PlanBenchResult> {
+/** Counts one scoring call and `updates` (default 2) PPO updates of `config` on a recording device. */
+export async function planBench(model: string, config: LlamaConfig, options: { task?: TaskId; preset?: 'paper' | 'quick'; updates?: number; promptsPerPass?: number } = {}): Promise<PlanBenchResult> {
   await shaderSource('rmsnorm.wgsl'); // read every shader first, so no file read falls inside a measurement
   const recording = new RecordingDevice();
   const gpu = recording.context();
@@ -109,32 +118,32 @@ export async function planBench(model: string, config: LlamaConfig, options: { t
   const callRepeat = await measure(() => engine.forwardTokenLogprobs([request]));
 
   const task = options.task ?? 'tomato-salad';
-  const ppo = paperPpoConfig(task);
+  const preset = options.preset ?? 'paper';
+  const ppo = preset === 'paper' ? paperPpoConfig(task) : quickPpoConfig(task);
   const models = createGpuTwosomeModels(engine, ppo, twosomeSeeds(ppo.seed));
   const trainer = new TwosomeTrainer(ppo, models, options.promptsPerPass ? { promptsPerPass: options.promptsPerPass } : {});
-  const stats = () => ({ workspaces: engine.planStats.workspaces, forwardPlans: engine.planStats.forwardPlans, backwardPlans: engine.planStats.backwardPlans, exact: engine.planStats.exactShapes.size, bucketed: engine.planStats.bucketedShapes.size });
-  const s0 = stats();
-  const update = await measure(() => trainer.runUpdate());
-  const s1 = stats();
-  const update2 = await measure(() => trainer.runUpdate());
-  if (process.env.TWOSOME_PLAN_DEBUG) {
-    console.error(JSON.stringify({ s0, s1, s2: stats() }));
-    for (let u = 3; u <= Number(process.env.TWOSOME_PLAN_DEBUG); u++) console.error(u, JSON.stringify(await measure(() => trainer.runUpdate())), JSON.stringify(stats()));
-  }
+  const updates: PlanCounts[] = [];
+  for (let u = 0; u < Math.max(2, options.updates ?? 2); u++) updates.push(await measure(() => trainer.runUpdate()));
+  const stats = engine.planStats;
+  const plan = { workspaces: stats.workspaces, forwardPlans: stats.forwardPlans, backwardPlans: stats.backwardPlans, exactShapes: stats.exactShapes.size, rungsUsed: stats.bucketedShapes.size };
   models.actor.dispose();
   models.critic.dispose();
   engine.dispose();
-  return { model, modelWeightBytes, call, callRepeat, update, update2, task, promptsPerPass: trainer.options.promptsPerPass };
+  return { model, modelWeightBytes, call, callRepeat, update: updates[0], update2: updates[1], updates, plan, task, preset, promptsPerPass: trainer.options.promptsPerPass };
 }
 
 export async function benchPlanCommand(argv: string[]): Promise<number> {
-  const { values } = parseFlags(argv, { model: { type: 'string' }, task: { type: 'string' }, 'prompts-per-pass': { type: 'string' }, json: { type: 'boolean', default: false } }, USAGE);
+  const flags = { model: { type: 'string' }, task: { type: 'string' }, preset: { type: 'string' }, updates: { type: 'string' }, 'prompts-per-pass': { type: 'string' }, json: { type: 'boolean', default: false } } as const;
+  const { values } = parseFlags(argv, flags, USAGE);
   if (!values.model) throw new UsageError(`--model is required\nusage: ${USAGE}`);
   const task = (values.task ?? 'tomato-salad') as TaskId;
   if (!(TASK_IDS as readonly string[]).includes(task)) throw new UsageError(`--task ${task}: unknown task (use ${TASK_IDS.join(', ')})`);
+  const preset = values.preset ?? 'paper';
+  if (preset !== 'paper' && preset !== 'quick') throw new UsageError(`--preset ${preset}: use paper or quick`);
   const promptsPerPass = values['prompts-per-pass'] === undefined ? undefined : parseIntFlag(values['prompts-per-pass'], 'prompts-per-pass', 4, 1);
+  const updates = parseIntFlag(values.updates, 'updates', 2, 2);
   const config = resolveModelConfig(values.model);
-  const result = await planBench(values.model, config, { task, promptsPerPass });
+  const result = await planBench(values.model, config, { task, preset, updates, promptsPerPass });
   if (values.json) {
     process.stdout.write(`${JSON.stringify(result)}\n`);
     return 0;
@@ -142,12 +151,12 @@ export async function benchPlanCommand(argv: string[]): Promise<number> {
   const row = (name: string, c: PlanCounts) =>
     `  ${name.padEnd(14)} ${String(c.dispatches).padStart(9)} ${String(c.blockingWaits).padStart(6)} ${String(c.bindGroupsCreated).padStart(11)} ${String(c.buffersCreated).padStart(8)} ${c.weightReadFactor.toFixed(1).padStart(11)} ${(c.flops / 1e12).toFixed(2).padStart(9)}`;
   const lines = [
-    `${values.model}: one scoring call (${PLAN_CALL.promptTokens}-token prompt, ${PLAN_CALL.actionCount} actions of ${PLAN_CALL.actionTokens} tokens) and paper-preset PPO updates on ${task} (prompts per pass ${result.promptsPerPass}), on a recording device`,
+    `${values.model}: one scoring call (${PLAN_CALL.promptTokens}-token prompt, ${PLAN_CALL.actionCount} actions of ${PLAN_CALL.actionTokens} tokens) and ${preset}-preset PPO updates on ${task} (prompts per pass ${result.promptsPerPass}), on a recording device`,
     `  ${''.padEnd(14)} ${'dispatches'.padStart(9)} ${'waits'.padStart(6)} ${'bind groups'.padStart(11)} ${'buffers'.padStart(8)} ${'weight read'.padStart(11)} ${'TFLOP'.padStart(9)}`,
     row('call', result.call),
     row('call again', result.callRepeat),
-    row('update 1', result.update),
-    row('update 2', result.update2),
+    ...result.updates.map((u, i) => row(`update ${i + 1}`, u)),
+    `  plan: ${result.plan.workspaces} workspaces, ${result.plan.forwardPlans} forward and ${result.plan.backwardPlans} backward plans built; ${result.plan.exactShapes} distinct pass shapes ran on ${result.plan.rungsUsed} plan rungs`,
   ];
   process.stdout.write(`${lines.join('\n')}\n`);
   return 0;

@@ -2,7 +2,7 @@
  * `twosome bench train --json`: one policy update (forward with LoRA, backward, AdamW step) with the shared
  * prompt against each `prompt + action` as its own sequence, same device and run: a 150-token prompt
  * (BOS included) and N actions of 5 tokens (default 8), random ids. Prints {"sharedMs","separateMs","speedup"}
- * plus the gradient agreement of the two layouts.
+ * plus the gradient agreement of the two layouts and what ran ("kernels": engine.kernelInfo).
  */
 import { requestNodeGpuContext } from '../gpu/node-gpu';
 import { LoraBackward } from '../llm/engine/backward';
@@ -78,6 +78,7 @@ export async function benchTrainCommand(argv: string[]): Promise<number> {
     actions: actionCount,
     actionTokens,
     device: { ...gpu.adapterInfo, software: gpu.isSoftware },
+    kernels: engine.kernelInfo,
   };
   trainer.dispose();
   engine.dispose();

@@ -26,6 +26,7 @@ import { capacityFor, ScoringForward, type ForwardResult, type GpuModelWeights }
 import type { GpuLora } from '../train/gpu-lora';
 import { capacityUnion, Workspace } from './workspace';
 import { destroyGpuWeights, uploadLlamaWeights, type UploadProgress } from './gpu-weights';
+import { matmulKernelInfo } from './kernels/linear';
 import { configInvFreq } from './rope';
 import { planScoring, type ScoringLayout, type ScoringRequest } from './scoring-layout';
 import { checkShardBytes } from '../model/tensor-cache';
@@ -59,6 +60,20 @@ export interface ForwardScoresOptions {
   mode?: 'shared' | 'separate';
   /** Add this adapter into the projections (null or absent: the frozen model). */
   lora?: GpuLora | null;
+}
+
+/** What ran: `score --json`, `bench score --json` and `bench train --json` report it. */
+export interface KernelInfo {
+  /** The adapter, as it names itself. */
+  adapter: string;
+  /** The precision of the matrix products' arithmetic. */
+  precision: 'f16' | 'f32';
+  /** The adapter's subgroup size (its largest, where it reports a range), or null where it has no subgroups. */
+  subgroupSize: number | null;
+  /** Whether the engine takes the subgroup kernels (PipelineCache.subgroups). */
+  subgroups: boolean;
+  /** The matrix-product kernel of the model's layer projections (kernels/linear.ts matmulKernelInfo). */
+  matmul: string;
 }
 
 /** One adapter's forward plans on a workspace, one per rung (rows) of planLadder. */
@@ -128,6 +143,14 @@ export class LlamaEngine {
    */
   static fromWeights(gpu: GpuContext, config: LlamaConfig, tokenizer: LlmTokenizer, weights: GpuModelWeights, options: Pick<LoadEngineOptions, 'useSubgroups' | 'maxActivationBytes'> = {}): LlamaEngine {
     return new LlamaEngine(gpu, config, tokenizer, weights, options.useSubgroups ?? gpu.useSubgroups, options.maxActivationBytes);
+  }
+
+  /** The kernels this engine runs on its adapter. */
+  get kernelInfo(): KernelInfo {
+    const { adapterInfo: a, subgroupSizes } = this.gpu;
+    const adapter = [a.vendor, a.architecture, a.device, a.description].filter((x) => x.trim() !== '').join(' ') || this.gpu.adapterKind;
+    const { matmul, precision } = matmulKernelInfo(this.pipelines, this.weights.layers[0]?.qkv ?? this.weights.lmHead);
+    return { adapter, precision, subgroupSize: subgroupSizes?.max ?? null, subgroups: this.pipelines.subgroups, matmul };
   }
 
   /** The batch that scores `requests`: token ids and word counts (refuses what the context window cannot hold). */

@@ -165,3 +165,14 @@ export async function linearInputGradCall(
   });
   return calls;
 }
+
+/**
+ * Which matrix-product kernel the engine's projections of a weight like `w` run on this pipeline cache, and in
+ * which precision (engine.ts kernelInfo; `score --json` and the benchmarks report it): the variant linearCall
+ * takes for K = w.inDim.
+ */
+export function matmulKernelInfo(pipelines: PipelineCache, w: GpuLinear): { matmul: string; precision: 'f16' | 'f32' } {
+  const variant = kernelVariant(w.inDim, undefined, undefined, pipelines.subgroups);
+  const label = w.format === 'q4' ? 'matmul_q4' : 'matmul_dense';
+  return { matmul: variant === 'subgroup' ? `${label}_subgroup` : variant === 'thread' ? `${label}_thread` : label, precision: 'f32' };
+}
