@@ -21,7 +21,7 @@ export interface StagedRead {
   read(): Promise<Float32Array[]>;
 }
 
-/** Staging sizes are powers of two of at least this many bytes, so reads of nearby sizes share buffers. */
+/** Staging sizes are powers of two of at least this many bytes, so that reads of nearby sizes share buffers. */
 const MIN_STAGING_BYTES = 256;
 
 export class ReadbackPool {
@@ -63,11 +63,17 @@ export class ReadbackPool {
     return staged.read();
   }
 
+  /** The largest staging buffer made so far: new ones are at least as large, so any one serves any read. */
+  private largest = MIN_STAGING_BYTES;
+
   private acquire(bytes: number): GPUBuffer {
-    const i = this.free.findIndex((b) => b.size >= bytes);
+    let i = -1;
+    this.free.forEach((b, k) => {
+      if (b.size >= bytes && (i < 0 || b.size < this.free[i].size)) i = k;
+    });
     if (i >= 0) return this.free.splice(i, 1)[0];
-    const size = Math.max(MIN_STAGING_BYTES, 2 ** Math.ceil(Math.log2(Math.max(4, bytes))));
-    return this.device.createBuffer({ label: 'readback', size, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
+    this.largest = Math.max(this.largest, 2 ** Math.ceil(Math.log2(Math.max(4, bytes))));
+    return this.device.createBuffer({ label: 'readback', size: this.largest, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
   }
 
   /** Destroys the free staging buffers (those in use are destroyed when their read ends and the pool is gone). */

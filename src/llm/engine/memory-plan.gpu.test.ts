@@ -147,7 +147,11 @@ describe('training memory plan = what the engine allocates (micro model)', () =>
       // then the critic's pass over a value minibatch (kept for the next minibatch of that size) and both steps.
       const requests = prompts.map((prompt) => ({ prompt, actions }));
       const lossGrad = (scores: ActionScores[]) => scores.map((s) => s.logprobs.map((_, k) => (k === 0 ? -1 : 0.5)));
-      const actor = await recorder.record(() => trainer.accumulate(engine.tokenize(requests), lossGrad));
+      // The micro-batch's features too (the frozen model's plans, which a run builds for the critic's input).
+      const actor = await recorder.record(async () => {
+        await trainer.accumulate(engine.tokenize(requests), lossGrad);
+        await engine.forwardScores(engine.tokenize(requests));
+      });
       const features = Array.from({ length: criticBatch }, (_, i) => Float32Array.from({ length: engine.config.hidden }, (_, d) => Math.sin(i + d)));
       const rest = await recorder.record(async () => {
         await critic.accumulate(features, (values) => values.map((v) => v - 1));

@@ -19,16 +19,19 @@
  *     as the engine allocates them so that a run's batches share a few shapes; `rows` and `logitRows` report
  *     the exact R and J, `paddedRows` and `paddedLogitRows` the allocated ones.
  *   - The terms come from the engine's own activation tables (activations.ts: workspaceActivations,
- *     forwardPlanActivations, backwardPlanActivations), so plan and engine cannot disagree on a buffer.
+ *     forwardPlanActivations, backwardPlanActivations), so plan and engine cannot disagree on a buffer. The
+ *     plans' small buffers (layouts, results, the backward's CSR lists) are counted for every plan the engine
+ *     builds on the workspace: one per rung of its ladder (activations.ts planLadder), for the adapter and for
+ *     the frozen model (the critic's features), and the adapter's backward plans.
  *   - The peak is the actor's backward (LoraTrainer.accumulate), where all of this is live at once:
  *       weights    the frozen model as gpu-weights.ts holds it (q4 words, scales as stored, norms f32);
  *       forward    the workspace (workspace.ts) of a training pass: every layer's input x_0..x_L (activation
  *                  checkpointing), ONE layer's activation scratch (the backward recomputes each layer into the
  *                  same buffers), the final norm, the gathered rows and logits [J, V], the RoPE table; and the
- *                  forward plan's layout and results. Attention is flash-style: it keeps each row's log-sum-exp
- *                  [R, H], never probabilities [H, R, K];
+ *                  forward plans' layouts and results. Attention is flash-style: it keeps each row's
+ *                  log-sum-exp [R, H], never probabilities [H, R, K];
  *       backward   the workspace's gradients: dlogits [J, V], one layer's gradients (reused by every layer),
- *                  delta [R, H]; and the backward plan's dL/dlogprob and the CSR transposes of the logit-row
+ *                  delta [R, H]; and the backward plans' dL/dlogprob and the CSR transposes of the logit-row
  *                  gather and of the attention's keys (u32);
  *       LoRA       A, B, dA, dB and AdamW's m, v, norm partials and info (LoraTrainer);
  *       critic     W, dW and Adam's state (GpuTwosomeCritic), and its pass over a value minibatch of B_v rows
@@ -51,7 +54,7 @@ import type { LlamaConfig } from '../model/config';
 import { chunkBufferBytes, gpuRowsOf, planWeightChunks, wholeWords } from './gpu-weights';
 import { DEFAULT_LORA_CONFIG, loraSlice, type LoraTarget } from '../train/lora';
 import { ADAM_INFO_WORDS, ADAM_STEP_ARGS_WORDS, normPartialSlots } from '../train/optimizer';
-import { backwardPlanActivations, forwardPlanActivations, passBucket, workspaceActivations, type ActivationSpec, type Dims } from './activations';
+import { backwardPlanActivations, forwardPlanActivations, maxKeys, passBucket, planLadder, workspaceActivations, type ActivationSpec, type Dims } from './activations';
 import { passLimits } from './batch-plan';
 import { expectedLlamaTensors } from '../model/tensor-cache';
 
@@ -193,18 +196,24 @@ function tableTerms(t: Terms, specs: readonly ActivationSpec[]): void {
 }
 
 /**
- * A training pass on the engine (LlamaEngine.forwardFor with training, backwardFor): its workspace, its forward
- * plan and its backward plan, at the bucketed sizes the engine allocates.
+ * A training pass on the engine (LlamaEngine.forwardFor with training, backwardFor): its workspace, at the
+ * bucketed sizes the engine allocates, and the plans the engine builds on it: a ladder of forward plans (one
+ * per rung of planLadder) for the adapter and for the frozen model (the critic's features), and the adapter's
+ * backward plans, each with room for the key readers of any layout of its rows.
  */
 function passTerms(t: Terms, config: LlamaConfig, s: Sizes, targets: readonly LoraTarget[], maxBindingBytes: number): void {
-  const { P, T, N, n, R, J } = s;
+  const { P, T, n, R, J } = s;
   const cap = passLimits(config, { bindingBytes: maxBindingBytes, workgroupsPerDimension: WEBGPU_DEFAULT_WORKGROUPS });
   const rows = Math.max(R, Math.min(passBucket(R), cap.rows));
   const logitRows = Math.max(J, Math.min(passBucket(J), cap.logitRows));
   const prompts = passBucket(P);
   const workspace = workspaceActivations(config, { rows, logitRows, prompts, positions: passBucket(T + n), training: true, lora: { r: s.r, targets } });
-  const keys = passBucket(sharedLayoutKeys(P, T, N, n) + rows - R);
-  tableTerms(t, [...workspace, ...forwardPlanActivations(config, rows, logitRows, prompts), ...backwardPlanActivations(rows, logitRows, keys)]);
+  const plans: ActivationSpec[] = [];
+  for (const rung of planLadder(rows)) {
+    const forward = forwardPlanActivations(config, rung, logitRows, prompts);
+    plans.push(...forward, ...forward, ...backwardPlanActivations(rung, logitRows, maxKeys(rung)));
+  }
+  tableTerms(t, [...workspace, ...plans]);
   s.paddedRows = rows;
   s.paddedLogitRows = logitRows;
 }
