@@ -19,6 +19,8 @@
  * `createGpuTwosomeModels` builds both for a config, from the run's seeds or from a checkpoint.
  */
 import { createStorageBuffer } from '../gpu/buffers';
+import { disposeCalls, encodeCalls, type KernelCall } from '../gpu/kernel';
+import { readbackPool } from '../gpu/readback';
 import type { LlamaEngine, PreparedPass } from '../llm/engine/engine';
 import { CriticPass, GpuCritic } from '../llm/train/gpu-critic';
 import type { LoraHandle } from '../llm/train/gpu-lora';
@@ -30,6 +32,8 @@ import { GpuAdam } from '../llm/train/optimizer';
 import { initCritic } from '../llm/reference/critic';
 import { Rng } from '../util/rng';
 import type { PpoConfig } from './config';
+import type { ValueLossInput } from './ppo-loss';
+import { VALUE_LOSS_WORDS, valueLossCall, valueLossTargets } from './value-loss-gpu';
 import type { ActorState, AdamSettings, CriticState, MemoryQuery, ObservedStep, OptimizerStepInfo, TwosomeActor, TwosomeCritic } from './twosome-model';
 
 /** The engine's LoRA config from the PPO config's (validated: r, alpha, dropout 0, known targets). */
@@ -278,6 +282,8 @@ export class GpuTwosomeActor implements TwosomeActor {
 export class GpuTwosomeCritic implements TwosomeCritic {
   readonly sizes: readonly number[];
   private readonly passes = new Map<number, { features: GPUBuffer; pass: CriticPass }>();
+  /** Per batch size: the value loss's inputs and output, and its calls by settings (built once each). */
+  private readonly valueLosses = new Map<number, { targets: GPUBuffer; loss: GPUBuffer; calls: Map<string, KernelCall> }>();
   private dirty = false;
 
   private constructor(
@@ -358,6 +364,42 @@ export class GpuTwosomeCritic implements TwosomeCritic {
     return values;
   }
 
+  /**
+   * The PPO value loss of the critic's values of `features` (rl/value-loss-gpu.ts), accumulating the critic's
+   * gradients, in one submission and no wait: resolves once submitted, and its vLoss (0.5 mean of the squared
+   * errors, the logged value) when the GPU has run it. The same gradients as accumulate() with ppo-loss.ts
+   * valueLoss as the loss (float rounding aside: the loss's arithmetic is f32 here).
+   */
+  async accumulateValueLoss(features: readonly Float32Array[], input: Omit<ValueLossInput, 'newValues'>): Promise<{ vLoss: Promise<number> }> {
+    await this.optimizer.prepare(); // so that step() submits at once
+    const n = features.length;
+    const entry = await this.entryFor(n);
+    this.writeRows(entry.features, features);
+    let vl = this.valueLosses.get(n);
+    if (!vl) {
+      vl = { targets: createStorageBuffer(this.device, 2 * n * 4, `critic value-loss targets [${n}]`), loss: createStorageBuffer(this.device, VALUE_LOSS_WORDS * 4, 'critic value loss'), calls: new Map() };
+      this.valueLosses.set(n, vl);
+    }
+    const settings = { clipCoef: input.clipCoef, clipVloss: input.clipVloss, vfCoef: input.vfCoef, scale: input.scale ?? 1 };
+    const key = JSON.stringify(settings);
+    let call = vl.calls.get(key);
+    if (!call) {
+      call = await valueLossCall({ device: this.device, pipelines: this.critic.pipelines }, { values: entry.pass.values, targets: vl.targets, dvalues: entry.pass.valueGrads, loss: vl.loss }, n, settings);
+      vl.calls.set(key, call);
+    }
+    this.device.queue.writeBuffer(vl.targets, 0, valueLossTargets(input.oldValues, input.returns));
+    const encoder = this.device.createCommandEncoder();
+    entry.pass.encodeForward(encoder);
+    const pass = encoder.beginComputePass({ label: 'value loss' });
+    encodeCalls(pass, [call]);
+    pass.end();
+    entry.pass.encodeBackward(encoder);
+    const staged = readbackPool(this.device).stage(encoder, [{ buffer: vl.loss, count: VALUE_LOSS_WORDS }]);
+    this.device.queue.submit([encoder.finish()]);
+    this.dirty = true;
+    return { vLoss: staged.read().then(([loss]) => loss[0]) };
+  }
+
   async zeroGrad(): Promise<void> {
     if (!this.dirty) return;
     clearBuffers(this.device, this.critic.grads);
@@ -390,6 +432,12 @@ export class GpuTwosomeCritic implements TwosomeCritic {
       features.destroy();
     }
     this.passes.clear();
+    for (const vl of this.valueLosses.values()) {
+      disposeCalls([...vl.calls.values()]);
+      vl.targets.destroy();
+      vl.loss.destroy();
+    }
+    this.valueLosses.clear();
     this.optimizer.dispose();
     this.critic.dispose();
   }

@@ -18,6 +18,7 @@ import { criticBackward, criticForward, initCritic, type Critic } from '../llm/r
 import type { Rng } from '../util/rng';
 import { Adam } from '../llm/reference/adamw';
 import { clipGradNorm } from '../llm/reference/grad-norm';
+import type { ValueLossInput } from './ppo-loss';
 
 /** Result of one optimizer step (as the GPU optimizer reports it). */
 export interface OptimizerStepInfo {
@@ -118,6 +119,11 @@ export interface TwosomeCritic {
   values(features: readonly Float32Array[]): Promise<Float32Array>;
   /** Forward, then `lossGrad(values)` gives dL/dv, and the backward adds the gradients. Returns the values. */
   accumulate(features: readonly Float32Array[], lossGrad: (values: Float32Array) => ArrayLike<number>): Promise<Float32Array>;
+  /**
+   * The same with PPO's value loss (ppo-loss.ts valueLoss) computed where the critic is: resolves once the work
+   * is submitted, its vLoss (the logged value) later, so that a GPU critic spends no round trip on it.
+   */
+  accumulateValueLoss?(features: readonly Float32Array[], input: Omit<ValueLossInput, 'newValues'>): Promise<{ vLoss: Promise<number> }>;
   zeroGrad(): Promise<void>;
   /** As TwosomeActor.step: applied before the next call, its info possibly later. */
   step(lr: number): Promise<OptimizerStepInfo>;

@@ -195,11 +195,12 @@ export class TwosomeTrainer {
     const means = new LossMeans();
     const gradNorms = { policy: [] as number[], value: [] as number[] };
     const stepInfos: { phase: string; info: Promise<{ gradNorm: number; skippedSteps: number }> }[] = [];
+    const valueLosses: Promise<number>[] = [];
     const summary = await runUpdateAsync(plan, this.shuffleRng, {
       zeroGrad: (phase) => (phase === 'value' ? this.critic.zeroGrad() : this.actor.zeroGrad()),
       accumulate: async (phase, indices, lossScale, at) => {
         if (phase === 'value') {
-          await this.valueMinibatch(indices, lossScale, returns, means);
+          await this.valueMinibatch(indices, lossScale, returns, means, valueLosses);
           return {};
         }
         const key = `${at.epoch}:${at.minibatch}`;
@@ -222,6 +223,7 @@ export class TwosomeTrainer {
         stepInfos.push({ phase, info: phase === 'value' ? this.critic.step(valueLr) : this.actor.step(policyLr) });
       },
     });
+    for (const vLoss of valueLosses) means.add('valueLoss', await vLoss);
     for (const { phase, info } of stepInfos) {
       const { gradNorm, skippedSteps } = await info;
       (phase === 'value' ? gradNorms.value : gradNorms.policy).push(gradNorm);
@@ -312,9 +314,15 @@ export class TwosomeTrainer {
     return episodes;
   }
 
-  private async valueMinibatch(indices: Int32Array, lossScale: number, returns: Float64Array, means: LossMeans): Promise<void> {
+  /** One value minibatch; a critic that computes the loss itself (on the GPU) leaves its value in `pending`. */
+  private async valueMinibatch(indices: Int32Array, lossScale: number, returns: Float64Array, means: LossMeans, pending: Promise<number>[]): Promise<void> {
     const buf = this.buffer;
     const { config } = this;
+    if (this.critic.accumulateValueLoss) {
+      const input = { oldValues: Float64Array.from(indices, (b) => buf.values[b]), returns: Float64Array.from(indices, (b) => returns[b]), clipCoef: config.clipCoef, clipVloss: config.clipVloss, vfCoef: config.vfCoef, scale: lossScale };
+      pending.push((await this.critic.accumulateValueLoss(Array.from(indices, (b) => this.features[b]), input)).vLoss);
+      return;
+    }
     let vLoss = 0;
     await this.critic.accumulate(
       Array.from(indices, (b) => this.features[b]),

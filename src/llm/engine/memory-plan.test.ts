@@ -8,7 +8,7 @@ import { gatherSources, keyReaders, planScoring } from './scoring-layout';
 
 const GiB = 2 ** 30;
 /** Llama-2-7b's planned activations for `batch` as of this writing (a change here should be deliberate). */
-const ACTIVATION_BYTES = 1_168_389_048;
+const ACTIVATION_BYTES = 1_168_389_308;
 const batch = { prompts: 4, promptTokens: 200, actions: 8, actionTokens: 5 };
 const term = (plan: MemoryPlan, name: string) => {
   const t = plan.breakdown.find((x) => x.name === name);
@@ -71,8 +71,10 @@ describe('training memory plan', () => {
     expect(term(plan, 'forward: lse')).toBe(R * 4 * 4);
     expect(term(plan, 'backward: delta')).toBe(R * 4 * 4);
     expect(plan.breakdown.some((t) => /probabilit|dS/.test(t.name))).toBe(false);
-    // the critic's pass: features [B_v, D], a1 [B_v, 32], a2 [B_v, 1], dv [B_v], da1 [B_v, 32]
+    // the critic's pass: features [B_v, D], a1 [B_v, 32], a2 [B_v, 1], dv [B_v], da1 [B_v, 32]; the value loss's
+    // targets [B_v, 2] and loss [1]
     expect(term(plan, 'critic features') + term(plan, 'critic a1, a2') + term(plan, 'critic dv, da1')).toBe(5 * (64 + 32 + 1 + 1 + 32) * 4);
+    expect(term(plan, 'critic value-loss targets, loss')).toBe((5 * 2 + 1) * 4);
     // the per-layer workspace does not grow with depth; only the checkpoints do
     const deeper = planTrainingMemory({ ...c, layers: 6 }, { batch: b, criticHidden: [32], criticBatch: 5 });
     expect(deeper.activationBytes - plan.activationBytes).toBe(3 * R * 64 * 4);

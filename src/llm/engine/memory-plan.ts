@@ -262,6 +262,7 @@ function criticTerms(t: Terms, sizes: readonly number[], Bv: number): number {
   t.add('activations', 'critic features', [rows(0)], 'f32', 'the final-norm hidden states of a value minibatch');
   t.add('activations', `critic ${outputs.map((l) => `a${l}`).join(', ')}`, outputs.map(rows), 'f32', 'relu(z) of each hidden layer, then the values');
   t.add('activations', ['critic dv', ...hidden.map((l) => `da${l}`)].join(', '), [[['B_v', Bv]], ...hidden.map(rows)], 'f32', "dL/dv, then each hidden layer's gradient");
+  t.add('activations', 'critic value-loss targets, loss', [[['B_v', Bv], ['2', 2]], [['1', 1]]], 'f32', 'old values and returns; the logged loss (rl/value-loss-gpu.ts)');
   return all.reduce((sum, d) => sum + words(d), 0);
 }
 

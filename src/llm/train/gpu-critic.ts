@@ -32,7 +32,7 @@ export class GpuCritic {
 
   constructor(
     private readonly device: GPUDevice,
-    private readonly pipelines: PipelineCache,
+    readonly pipelines: PipelineCache,
     readonly sizes: number[],
     initial: Float32Array[],
   ) {
@@ -142,6 +142,11 @@ export class CriticPass {
     const values = this.stageValues(encoder);
     this.ctx.device.queue.submit([encoder.finish()]);
     return values.read();
+  }
+
+  /** Records the backward from valueGrads (as it is when the encoder runs: e.g. written by a loss kernel). */
+  encodeBackward(encoder: GPUCommandEncoder): void {
+    this.encode(encoder, this.backwardCalls);
   }
 
   /** Accumulates the critic's gradients for dL/dv (after forward() on the same features); no wait. */
