@@ -76,6 +76,17 @@ export class ReadbackPool {
     return this.device.createBuffer({ label: 'readback', size: this.largest, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
   }
 
+  /**
+   * Makes every staging buffer from now on hold at least `bytes` (a reader that knows its largest read, e.g. the
+   * engine when it sizes a workspace), and drops the free ones that do not: reads then never outgrow the pool.
+   */
+  reserve(bytes: number): void {
+    const size = 2 ** Math.ceil(Math.log2(Math.max(4, bytes)));
+    if (size <= this.largest) return;
+    this.largest = size;
+    for (let i = this.free.length - 1; i >= 0; i--) if (this.free[i].size < size) this.free.splice(i, 1)[0].destroy();
+  }
+
   /** Destroys the free staging buffers (those in use are destroyed when their read ends and the pool is gone). */
   dispose(): void {
     this.free.splice(0).forEach((b) => b.destroy());

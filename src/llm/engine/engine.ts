@@ -19,6 +19,7 @@ import { ModelFormatError } from '../model/errors';
 import type { LlamaConfig } from '../model/config';
 import type { GpuContext } from '../../gpu/device';
 import { PipelineCache } from '../../gpu/pipelines';
+import { readbackPool } from '../../gpu/readback';
 import { maxKeys, passBucket, planLadder, type WorkspaceCapacity } from './activations';
 import { LoraBackward } from './backward';
 import { deviceBatchLimits, groupRequests, mergeGroupResults, mergeGroupScores, passLimits, planBatchGroups, requestSizes, type BatchGroup, type BatchLimits, type GroupResult, type PromptLogprobs } from './batch-plan';
@@ -78,6 +79,7 @@ export interface KernelInfo {
 
 /** One adapter's forward plans on a workspace, one per rung (rows) of planLadder. */
 interface Ladder {
+  lora: GpuLora | null;
   rungs: number[];
   forwards: ScoringForward[];
 }
@@ -97,6 +99,8 @@ export class LlamaEngine {
   private readonly workspaces: Workspace[] = [];
   /** The plan ladders built on each workspace, by adapter (0: the frozen model). */
   private readonly ladders = new Map<Workspace, Map<number, Ladder>>();
+  /** The adapters whose ladders a grown workspace builds at its first use (those of the one it replaced). */
+  private readonly pendingLadders = new Map<Workspace, (GpuLora | null)[]>();
   private readonly backwards = new Map<ScoringForward, LoraBackward>();
   private readonly loraIds = new WeakMap<GpuLora, number>();
   private nextLoraId = 1;
@@ -265,6 +269,12 @@ export class LlamaEngine {
    * rung's backward plan too, with room for the key readers of any layout of its rows.
    */
   private async ladderFor(ws: Workspace, lora: GpuLora | null): Promise<Ladder> {
+    // The ladders of the workspace this one replaced, first.
+    const pending = this.pendingLadders.get(ws);
+    if (pending) {
+      this.pendingLadders.delete(ws);
+      for (const other of pending) if (other !== lora) await this.ladderFor(ws, other);
+    }
     let ladders = this.ladders.get(ws);
     if (!ladders) this.ladders.set(ws, (ladders = new Map()));
     const id = lora ? this.loraId(lora) : 0;
@@ -283,7 +293,7 @@ export class LlamaEngine {
         this.planStats.backwardPlans++;
       }
     }
-    const ladder = { rungs, forwards };
+    const ladder = { lora, rungs, forwards };
     ladders.set(id, ladder);
     return ladder;
   }
@@ -310,21 +320,33 @@ export class LlamaEngine {
     return id;
   }
 
-  /** Workspace `slot`, grown to hold `need` if it does not (the plans on the old one are released with it). */
+  /**
+   * Workspace `slot`, grown to hold `need` if it does not: the plans on the old one are released with it, and
+   * the ladders it had are built again on the new one (at the next call that needs one), so that a growth costs
+   * one rebuild, not one per adapter spread over later calls.
+   */
   private workspaceFor(slot: number, need: WorkspaceCapacity): Workspace {
     const ws = this.workspaces[slot];
     if (ws?.fits(need)) return ws;
     const capacity = ws ? capacityUnion(ws.capacity, need) : need;
+    let adapters: (GpuLora | null)[] = [];
     if (ws) {
-      // A run whose batches outgrew the first capacity is likely to outgrow a tight one again: grow a bucket
-      // further (at most the limits' cap), so that it settles after a few growths.
+      // A run whose batches outgrew the first capacity is likely to outgrow a tight one again: grow by half
+      // again (at most the limits' cap), so that it settles after a few growths.
       const cap = passLimits(this.config, this.batchLimits);
-      if (capacity.rows > ws.capacity.rows) capacity.rows = Math.max(need.rows, Math.min(passBucket(Math.ceil(capacity.rows * 1.25)), cap.rows));
-      if (capacity.logitRows > ws.capacity.logitRows) capacity.logitRows = Math.max(need.logitRows, Math.min(passBucket(Math.ceil(capacity.logitRows * 1.25)), cap.logitRows));
+      const limit = { rows: cap.rows, logitRows: cap.logitRows, prompts: Infinity, positions: Infinity };
+      for (const dim of ['rows', 'logitRows', 'prompts', 'positions'] as const) {
+        if (capacity[dim] > ws.capacity[dim]) capacity[dim] = Math.max(need[dim], Math.min(passBucket(Math.ceil(capacity[dim] * 1.5)), limit[dim]));
+      }
+      adapters = [...(this.ladders.get(ws)?.values() ?? [])].map((l) => l.lora);
       this.releaseWorkspace(ws);
     }
     this.planStats.workspaces++;
-    return (this.workspaces[slot] = Workspace.create(this.gpu.device, this.config, this.weights.invFreq, capacity));
+    const grown = (this.workspaces[slot] = Workspace.create(this.gpu.device, this.config, this.weights.invFreq, capacity));
+    // The largest readback of its plans: every scored token's log-prob and every prompt's hidden state.
+    readbackPool(this.gpu.device).reserve(4 * (capacity.logitRows + capacity.prompts * this.config.hidden));
+    this.pendingLadders.set(grown, adapters);
+    return grown;
   }
 
   private releaseForward(forward: ScoringForward): void {
@@ -336,6 +358,7 @@ export class LlamaEngine {
   private releaseWorkspace(ws: Workspace): void {
     for (const ladder of this.ladders.get(ws)?.values() ?? []) ladder.forwards.forEach((f) => this.releaseForward(f));
     this.ladders.delete(ws);
+    this.pendingLadders.delete(ws);
     ws.dispose();
   }
 
