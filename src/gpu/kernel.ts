@@ -164,8 +164,9 @@ export function elementwiseWorkgroups(count: number, workgroupSize = 64, maxPerD
  *   of the workgroup, which costs more than a short row's arithmetic; measured 5-30x per kernel);
  * - 'subgroup': the workgroup variant's reduction done with subgroup operations (subgroupAdd, subgroupMax) and
  *   one barrier instead of a shared-memory tree (RMSNorm, log-softmax), or, for the matrix products, K split
- *   over the workgroup's invocations so that weight reads coalesce, reduced the same way. Its shaders are the
- *   shaders/*_subgroups.wgsl files, which compile only on a device with the `subgroups` feature.
+ *   over the workgroup's invocations so that weight reads coalesce, reduced the same way. Its shaders are a
+ *   kernel's SUBGROUPS variant (`//! if SUBGROUPS`, rmsnorm and log-softmax) or a shaders/*_subgroups.wgsl file
+ *   (the matrix products), which compile only on a device with the `subgroups` feature.
  * The choice between thread and workgroup is by shape, never by device, so every device computes the same
  * thing; where the shape takes the workgroup variant, a pipeline cache that allows subgroups
  * (PipelineCache.subgroups: the device has the feature and the cache's owner asked for them; the engine does
@@ -190,7 +191,7 @@ export function kernelVariant(dim: number, forced?: KernelVariant, maxDim = THRE
   return subgroups ? 'subgroup' : 'workgroup';
 }
 
-/** Throws unless the device can compile the *_subgroups.wgsl shaders (a clearer error than WGSL's). */
+/** Throws unless the device can compile the subgroup shaders (a clearer error than WGSL's). */
 export function requireSubgroups(device: GPUDevice, kernel: string): void {
   if (!device.features.has('subgroups' as GPUFeatureName)) {
     throw new Error(`${kernel}: the subgroup variant needs a device with the 'subgroups' feature, which this one does not have`);
