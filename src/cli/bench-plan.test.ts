@@ -18,15 +18,40 @@ describe('twosome bench plan', () => {
   it('--json: per call and per update, the counts; a warm call and a steady-state update create nothing', async () => {
     expect(await benchPlanCommand(['--model', 'micro', '--json'])).toBe(0);
     const r = JSON.parse(output);
-    expect(Object.keys(r)).toEqual(['model', 'modelWeightBytes', 'call', 'callRepeat', 'update', 'update2', 'updates', 'plan', 'task', 'preset', 'promptsPerPass']);
+    expect(Object.keys(r)).toEqual([
+      'model',
+      'modelWeightBytes',
+      'call',
+      'callRepeat',
+      'update',
+      'update2',
+      'updates',
+      'plan',
+      'task',
+      'preset',
+      'promptsPerPass',
+    ]);
     for (const c of [r.call, r.callRepeat, r.update, r.update2]) {
-      expect(Object.keys(c)).toEqual(['dispatches', 'blockingWaits', 'bindGroupsCreated', 'buffersCreated', 'submits', 'weightReadFactor', 'flops']);
+      expect(Object.keys(c)).toEqual([
+        'dispatches',
+        'blockingWaits',
+        'bindGroupsCreated',
+        'buffersCreated',
+        'submits',
+        'weightReadFactor',
+        'flops',
+      ]);
     }
     // One scoring call: one submission, one wait; on the warm engine nothing is created.
     expect(r.call).toMatchObject({ blockingWaits: 1, submits: 1 });
     expect(r.call.dispatches).toBeGreaterThan(0);
     expect(r.call.weightReadFactor).toBeGreaterThan(1);
-    expect(r.callRepeat).toMatchObject({ dispatches: r.call.dispatches, blockingWaits: 1, bindGroupsCreated: 0, buffersCreated: 0 });
+    expect(r.callRepeat).toMatchObject({
+      dispatches: r.call.dispatches,
+      blockingWaits: 1,
+      bindGroupsCreated: 0,
+      buffersCreated: 0,
+    });
     // The paper preset (32 steps of 4 envs; 4 value and 32 policy minibatches, prompts per pass 4): one wait per
     // rollout step, one for the bootstrap values, one per policy pass (the PPO loss needs its scores on the CPU),
     // none for the value minibatches (their loss runs on the GPU), one at the end for the optimizers' step info
@@ -47,7 +72,9 @@ describe('twosome bench plan', () => {
 
   it('bad input: a clear usage error', async () => {
     await expect(benchPlanCommand([])).rejects.toThrow(UsageError);
-    await expect(benchPlanCommand(['--model', 'micro', '--preset', 'fast'])).rejects.toThrow(/--preset fast: use paper or quick/);
+    await expect(benchPlanCommand(['--model', 'micro', '--preset', 'fast'])).rejects.toThrow(
+      /--preset fast: use paper or quick/,
+    );
     await expect(benchPlanCommand(['--model', 'micro', '--task', 'nope'])).rejects.toThrow(/--task nope: unknown task/);
     await expect(benchPlanCommand(['--model', 'no-such-model'])).rejects.toThrow(/not a catalog model id/);
   });

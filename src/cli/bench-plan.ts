@@ -36,7 +36,11 @@ import { resolveModelConfig } from './bench-memory';
 import { UsageError } from './errors';
 import { MICRO_MODEL_DIR } from './model-source';
 
-const USAGE = 'twosome bench plan --model ID|DIR [--task tomato-salad] [--preset paper|quick] [--updates 2] [--prompts-per-pass N] [--json]';
+const USAGE =
+  'twosome bench plan --model ID|DIR [--task tomato-salad] [--preset paper|quick] [--updates 2] ' +
+  '[--prompts-per-pass N] [--json]';
+/** Widths of the table's columns (dispatches, waits, bind groups, buffers, weight read, TFLOP). */
+const WIDTHS = [10, 6, 11, 8, 11, 9];
 
 /** The scoring call the issue's goals are stated for. */
 export const PLAN_CALL = { promptTokens: 150, actionCount: 8, actionTokens: 5 };
@@ -92,13 +96,20 @@ function planCounts(c: DeviceCounts, modelWeightBytes: number): PlanCounts {
 /** The tokenizer of a model directory, else the micro model's (its ids fit any Llama vocabulary). */
 function planTokenizerFile(model: string): { bytes: Uint8Array; file: string; bosId: number } {
   const dir = existsSync(join(model, 'tokenizer.json')) ? model : MICRO_MODEL_DIR;
-  const micro = parseLlamaConfigText(readFileSync(join(dir, 'mlc-chat-config.json'), 'utf8'), join(dir, 'mlc-chat-config.json'));
+  const micro = parseLlamaConfigText(
+    readFileSync(join(dir, 'mlc-chat-config.json'), 'utf8'),
+    join(dir, 'mlc-chat-config.json'),
+  );
   const file = join(dir, 'tokenizer.json');
   return { bytes: readFileSync(file), file, bosId: micro.bosTokenId };
 }
 
 /** Counts one scoring call and `updates` (default 2) PPO updates of `config` on a recording device. */
-export async function planBench(model: string, config: LlamaConfig, options: { task?: TaskId; preset?: 'paper' | 'quick'; updates?: number; promptsPerPass?: number } = {}): Promise<PlanBenchResult> {
+export async function planBench(
+  model: string,
+  config: LlamaConfig,
+  options: { task?: TaskId; preset?: 'paper' | 'quick'; updates?: number; promptsPerPass?: number } = {},
+): Promise<PlanBenchResult> {
   await shaderSource('rmsnorm.wgsl'); // read every shader first, so no file read falls inside a measurement
   const recording = new RecordingDevice();
   const gpu = recording.context();
@@ -113,7 +124,11 @@ export async function planBench(model: string, config: LlamaConfig, options: { t
     return planCounts(countsSince(before, recording.snapshot()), modelWeightBytes);
   };
 
-  const request = syntheticRequest({ ...PLAN_CALL, model, repeats: 1, json: true }, config.vocabSize, config.bosTokenId);
+  const request = syntheticRequest(
+    { ...PLAN_CALL, model, repeats: 1, json: true },
+    config.vocabSize,
+    config.bosTokenId,
+  );
   const call = await measure(() => engine.forwardTokenLogprobs([request]));
   const callRepeat = await measure(() => engine.forwardTokenLogprobs([request]));
 
@@ -121,26 +136,59 @@ export async function planBench(model: string, config: LlamaConfig, options: { t
   const preset = options.preset ?? 'paper';
   const ppo = preset === 'paper' ? paperPpoConfig(task) : quickPpoConfig(task);
   const models = createGpuTwosomeModels(engine, ppo, twosomeSeeds(ppo.seed));
-  const trainer = new TwosomeTrainer(ppo, models, options.promptsPerPass ? { promptsPerPass: options.promptsPerPass } : {});
+  const trainer = new TwosomeTrainer(
+    ppo,
+    models,
+    options.promptsPerPass ? { promptsPerPass: options.promptsPerPass } : {},
+  );
   const updates: PlanCounts[] = [];
   for (let u = 0; u < Math.max(2, options.updates ?? 2); u++) updates.push(await measure(() => trainer.runUpdate()));
   const stats = engine.planStats;
-  const plan = { workspaces: stats.workspaces, forwardPlans: stats.forwardPlans, backwardPlans: stats.backwardPlans, exactShapes: stats.exactShapes.size, rungsUsed: stats.bucketedShapes.size };
+  const plan = {
+    workspaces: stats.workspaces,
+    forwardPlans: stats.forwardPlans,
+    backwardPlans: stats.backwardPlans,
+    exactShapes: stats.exactShapes.size,
+    rungsUsed: stats.bucketedShapes.size,
+  };
   models.actor.dispose();
   models.critic.dispose();
   engine.dispose();
-  return { model, modelWeightBytes, call, callRepeat, update: updates[0], update2: updates[1], updates, plan, task, preset, promptsPerPass: trainer.options.promptsPerPass };
+  return {
+    model,
+    modelWeightBytes,
+    call,
+    callRepeat,
+    update: updates[0],
+    update2: updates[1],
+    updates,
+    plan,
+    task,
+    preset,
+    promptsPerPass: trainer.options.promptsPerPass,
+  };
 }
 
 export async function benchPlanCommand(argv: string[]): Promise<number> {
-  const flags = { model: { type: 'string' }, task: { type: 'string' }, preset: { type: 'string' }, updates: { type: 'string' }, 'prompts-per-pass': { type: 'string' }, json: { type: 'boolean', default: false } } as const;
+  const flags = {
+    model: { type: 'string' },
+    task: { type: 'string' },
+    preset: { type: 'string' },
+    updates: { type: 'string' },
+    'prompts-per-pass': { type: 'string' },
+    json: { type: 'boolean', default: false },
+  } as const;
   const { values } = parseFlags(argv, flags, USAGE);
   if (!values.model) throw new UsageError(`--model is required\nusage: ${USAGE}`);
   const task = (values.task ?? 'tomato-salad') as TaskId;
-  if (!(TASK_IDS as readonly string[]).includes(task)) throw new UsageError(`--task ${task}: unknown task (use ${TASK_IDS.join(', ')})`);
+  if (!(TASK_IDS as readonly string[]).includes(task))
+    throw new UsageError(`--task ${task}: unknown task (use ${TASK_IDS.join(', ')})`);
   const preset = values.preset ?? 'paper';
   if (preset !== 'paper' && preset !== 'quick') throw new UsageError(`--preset ${preset}: use paper or quick`);
-  const promptsPerPass = values['prompts-per-pass'] === undefined ? undefined : parseIntFlag(values['prompts-per-pass'], 'prompts-per-pass', 4, 1);
+  const promptsPerPass =
+    values['prompts-per-pass'] === undefined
+      ? undefined
+      : parseIntFlag(values['prompts-per-pass'], 'prompts-per-pass', 4, 1);
   const updates = parseIntFlag(values.updates, 'updates', 2, 2);
   const config = resolveModelConfig(values.model);
   const result = await planBench(values.model, config, { task, preset, updates, promptsPerPass });
@@ -148,15 +196,27 @@ export async function benchPlanCommand(argv: string[]): Promise<number> {
     process.stdout.write(`${JSON.stringify(result)}\n`);
     return 0;
   }
+  const cells = (name: string, values: string[]) =>
+    `  ${name.padEnd(14)} ${values.map((v, i) => v.padStart(WIDTHS[i])).join(' ')}`;
   const row = (name: string, c: PlanCounts) =>
-    `  ${name.padEnd(14)} ${String(c.dispatches).padStart(9)} ${String(c.blockingWaits).padStart(6)} ${String(c.bindGroupsCreated).padStart(11)} ${String(c.buffersCreated).padStart(8)} ${c.weightReadFactor.toFixed(1).padStart(11)} ${(c.flops / 1e12).toFixed(2).padStart(9)}`;
+    cells(
+      name,
+      [c.dispatches, c.blockingWaits, c.bindGroupsCreated, c.buffersCreated]
+        .map(String)
+        .concat(c.weightReadFactor.toFixed(1), (c.flops / 1e12).toFixed(2)),
+    );
+  const p = result.plan;
+  const { promptTokens, actionCount, actionTokens } = PLAN_CALL;
+  const call = `${promptTokens}-token prompt, ${actionCount} actions of ${actionTokens} tokens`;
   const lines = [
-    `${values.model}: one scoring call (${PLAN_CALL.promptTokens}-token prompt, ${PLAN_CALL.actionCount} actions of ${PLAN_CALL.actionTokens} tokens) and ${preset}-preset PPO updates on ${task} (prompts per pass ${result.promptsPerPass}), on a recording device`,
-    `  ${''.padEnd(14)} ${'dispatches'.padStart(9)} ${'waits'.padStart(6)} ${'bind groups'.padStart(11)} ${'buffers'.padStart(8)} ${'weight read'.padStart(11)} ${'TFLOP'.padStart(9)}`,
+    `${values.model}: one scoring call (${call}) and ${preset}-preset PPO updates on ${task} ` +
+      `(prompts per pass ${result.promptsPerPass}), on a recording device`,
+    cells('', ['dispatches', 'waits', 'bind groups', 'buffers', 'weight read', 'TFLOP']),
     row('call', result.call),
     row('call again', result.callRepeat),
     ...result.updates.map((u, i) => row(`update ${i + 1}`, u)),
-    `  plan: ${result.plan.workspaces} workspaces, ${result.plan.forwardPlans} forward and ${result.plan.backwardPlans} backward plans built; ${result.plan.exactShapes} distinct pass shapes ran on ${result.plan.rungsUsed} plan rungs`,
+    `  plan: ${p.workspaces} workspaces, ${p.forwardPlans} forward and ${p.backwardPlans} backward plans built; ` +
+      `${p.exactShapes} distinct pass shapes ran on ${p.rungsUsed} plan rungs`,
   ];
   process.stdout.write(`${lines.join('\n')}\n`);
   return 0;

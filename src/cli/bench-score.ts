@@ -108,7 +108,11 @@ export async function benchScoreCommand(argv: string[]): Promise<number> {
   if (flags.json) process.stdout.write(`${JSON.stringify(result)}\n`);
   else {
     process.stdout.write(`shared ${result.sharedMs.toFixed(1)} ms, separate ${result.separateMs.toFixed(1)} ms: ${result.speedup.toFixed(2)}x (max |logprob diff| ${maxLogprobDiff.toExponential(2)})\n`);
-    for (const k of result.profile) process.stdout.write(`  ${k.label.padEnd(20)} ${k.ms.toFixed(3).padStart(9)} ms ${k.gflops.toFixed(2).padStart(9)} GFLOP/s ${k.gbps.toFixed(2).padStart(8)} GB/s\n`);
+    for (const k of result.profile)
+      process.stdout.write(
+        `  ${k.label.padEnd(20)} ${k.ms.toFixed(3).padStart(9)} ms ${k.gflops.toFixed(2).padStart(9)} GFLOP/s ` +
+          `${k.gbps.toFixed(2).padStart(8)} GB/s\n`,
+      );
     if (result.matvec) process.stdout.write(`  ${result.matvec.format} matvec ${result.matvec.outDim}x${result.matvec.inDim}: ${result.matvec.gbps} GB/s\n`);
     if (subgroups) {
       process.stdout.write(

@@ -26,7 +26,10 @@ export function createUniformBuffer(device: GPUDevice, fill: (u32: Uint32Array, 
   return buffer;
 }
 
-/** Copies a storage buffer back to the CPU (a sync point: call it at the end of a pass) through the device's readback pool. */
+/**
+ * Copies a storage buffer back to the CPU (a sync point: call it at the end of a pass) through the device's
+ * readback pool.
+ */
 export async function readFloat32(device: GPUDevice, source: GPUBuffer, count: number): Promise<Float32Array> {
   const [words] = await readbackPool(device).read([{ buffer: source, count }]);
   return words;

@@ -20,7 +20,11 @@ describe('kernelCall', () => {
     const a = Float32Array.from({ length: n }, (_, i) => (i % 3) - 1);
     const g = Float32Array.from({ length: n }, (_, i) => 1000 + i);
     const grad = createStorageBuffer(device, g);
-    const call = kernelCall(device, kernel, { params: { count: n - 1 }, buffers: { a: createStorageBuffer(device, a), grad }, workgroups: [2] });
+    const call = kernelCall(device, kernel, {
+      params: { count: n - 1 },
+      buffers: { a: createStorageBuffer(device, a), grad },
+      workgroups: [2],
+    });
     submitCalls(device, [call]);
     const out = await readFloat32(device, grad, n);
     expect(Array.from(out.subarray(0, n - 1))).toEqual(Array.from(g.subarray(0, n - 1), (v, i) => (a[i] > 0 ? v : 0)));
@@ -31,12 +35,12 @@ describe('kernelCall', () => {
     const kernel = await pipelines.kernel('silu_mul.wgsl', 'silu_mul_forward');
     const buf = createStorageBuffer(device, 16);
     const params = { rows: 1, inter: 1 };
-    expect(() => kernelCall(device, kernel, { params, buffers: { gate_up: buf, h: buf, zz: buf }, workgroups: [1] })).toThrow(
-      'silu_mul.wgsl:silu_mul_forward: the shader has no binding "zz"',
-    );
-    expect(() => kernelCall(device, kernel, { params: { rows: 1 }, buffers: { gate_up: buf }, workgroups: [1] })).toThrow(
-      'Params field "inter" was not given',
-    );
+    expect(() =>
+      kernelCall(device, kernel, { params, buffers: { gate_up: buf, h: buf, zz: buf }, workgroups: [1] }),
+    ).toThrow('silu_mul.wgsl:silu_mul_forward: the shader has no binding "zz"');
+    expect(() =>
+      kernelCall(device, kernel, { params: { rows: 1 }, buffers: { gate_up: buf }, workgroups: [1] }),
+    ).toThrow('Params field "inter" was not given');
     expect(() => kernelCall(device, kernel, { params, buffers: { params: buf }, workgroups: [1] })).toThrow('is the Params uniform');
   });
 

@@ -73,7 +73,11 @@ export class ReadbackPool {
     });
     if (i >= 0) return this.free.splice(i, 1)[0];
     this.largest = Math.max(this.largest, 2 ** Math.ceil(Math.log2(Math.max(4, bytes))));
-    return this.device.createBuffer({ label: 'readback', size: this.largest, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
+    return this.device.createBuffer({
+      label: 'readback',
+      size: this.largest,
+      usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST,
+    });
   }
 
   /**

@@ -5,8 +5,18 @@ import { encodeCalls, type KernelCall } from './kernel';
 import { countsSince, RecordingDevice } from './recording-device';
 
 function call(device: GPUDevice, cost?: KernelCall['cost']): KernelCall {
-  const pipeline = device.createComputePipeline({ layout: 'auto', compute: { module: device.createShaderModule({ code: '' }), entryPoint: 'main' } });
-  return { label: 'k', pipeline, bindGroup: device.createBindGroup({ layout: pipeline.getBindGroupLayout(0), entries: [] }), workgroups: [1, 1, 1], owned: [], cost };
+  const pipeline = device.createComputePipeline({
+    layout: 'auto',
+    compute: { module: device.createShaderModule({ code: '' }), entryPoint: 'main' },
+  });
+  return {
+    label: 'k',
+    pipeline,
+    bindGroup: device.createBindGroup({ layout: pipeline.getBindGroupLayout(0), entries: [] }),
+    workgroups: [1, 1, 1],
+    owned: [],
+    cost,
+  };
 }
 
 function submit(device: GPUDevice, calls: KernelCall[]): void {
@@ -32,10 +42,18 @@ describe('RecordingDevice', () => {
     const calls = [call(device, { flops: 10, bytes: 0, weightBytes: 100 }), call(device)];
     device.createBuffer({ size: 64, usage: GPUBufferUsage.STORAGE });
     submit(device, [...calls, calls[0]]);
-    expect(countsSince(before, r.snapshot())).toMatchObject({ dispatches: 3, bindGroupsCreated: 2, buffersCreated: 1, storageBytesCreated: 64, submits: 1, flops: 20, weightBytes: 200 });
+    expect(countsSince(before, r.snapshot())).toMatchObject({
+      dispatches: 3,
+      bindGroupsCreated: 2,
+      buffersCreated: 1,
+      storageBytesCreated: 64,
+      submits: 1,
+      flops: 20,
+      weightBytes: 200,
+    });
   });
 
-  it('counts one blocking wait for reads awaited together, and none for a read the CPU overlaps with more work', async () => {
+  it('counts one wait for reads awaited together, none for a read the CPU overlaps with more work', async () => {
     const r = new RecordingDevice();
     const { device } = r;
     submit(device, []);

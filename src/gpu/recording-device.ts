@@ -18,7 +18,18 @@ import type { KernelCall } from './kernel';
 /** The WebGPU constants the engine reads (spec values), where no WebGPU implementation defined them. */
 export function ensureWebGpuConstants(): void {
   const g = globalThis as Record<string, unknown>;
-  g.GPUBufferUsage ??= { MAP_READ: 1, MAP_WRITE: 2, COPY_SRC: 4, COPY_DST: 8, INDEX: 16, VERTEX: 32, UNIFORM: 64, STORAGE: 128, INDIRECT: 256, QUERY_RESOLVE: 512 };
+  g.GPUBufferUsage ??= {
+    MAP_READ: 1,
+    MAP_WRITE: 2,
+    COPY_SRC: 4,
+    COPY_DST: 8,
+    INDEX: 16,
+    VERTEX: 32,
+    UNIFORM: 64,
+    STORAGE: 128,
+    INDIRECT: 256,
+    QUERY_RESOLVE: 512,
+  };
   g.GPUMapMode ??= { READ: 1, WRITE: 2 };
   g.GPUShaderStage ??= { VERTEX: 1, FRAGMENT: 2, COMPUTE: 4 };
 }
@@ -126,7 +137,10 @@ export class RecordingDevice {
         counts.bindGroupsCreated++;
         return { label: d.label ?? '', __brand: 'GPUBindGroup' };
       },
-      createShaderModule: (d: GPUShaderModuleDescriptor) => ({ label: d.label ?? '', getCompilationInfo: async () => ({ messages: [] }) }),
+      createShaderModule: (d: GPUShaderModuleDescriptor) => ({
+        label: d.label ?? '',
+        getCompilationInfo: async () => ({ messages: [] }),
+      }),
       createComputePipeline: (d: GPUComputePipelineDescriptor) => recordingPipeline(d),
       createComputePipelineAsync: async (d: GPUComputePipelineDescriptor) => recordingPipeline(d),
       createCommandEncoder: () => recordingEncoder(counts),
@@ -147,7 +161,12 @@ export class RecordingDevice {
     const has = (f: string) => features.has(f as GPUFeatureName);
     return {
       device: this.device,
-      adapterInfo: { vendor: 'recording', architecture: 'none', device: 'recording device (allocates and runs nothing)', description: '' },
+      adapterInfo: {
+        vendor: 'recording',
+        architecture: 'none',
+        device: 'recording device (allocates and runs nothing)',
+        description: '',
+      },
       features: { shaderF16: has('shader-f16'), subgroups: has('subgroups'), timestampQuery: false },
       limits: {
         maxBufferSize: limits.maxBufferSize,

@@ -15,10 +15,14 @@ const needsSubgroups = (file: string) => file.endsWith('_subgroups.wgsl');
 const source = (file: string) => readFileSync(resolve(dir, file), 'utf8');
 const enablesSubgroups = (code: string) => /^\s*enable\s+subgroups\s*;/m.test(code);
 /** The define names of a file's `//! if` blocks. */
-const definesOf = (file: string) => [...new Set([...source(file).matchAll(/^[ \t]*\/\/! if !?(\w+)/gm)].map((m) => m[1]))].sort();
+const definesOf = (file: string) =>
+  [...new Set([...source(file).matchAll(/^[ \t]*\/\/! if !?(\w+)/gm)].map((m) => m[1]))].sort();
 /** Every combination of a file's defines ({} first). */
 function variantsOf(file: string): Record<string, boolean>[] {
-  return definesOf(file).reduce<Record<string, boolean>[]>((all, name) => [...all, ...all.map((d) => ({ ...d, [name]: true }))], [{}]);
+  return definesOf(file).reduce<Record<string, boolean>[]>(
+    (all, name) => [...all, ...all.map((d) => ({ ...d, [name]: true }))],
+    [{}],
+  );
 }
 // At collection time, so that tests can be skipped by what the adapter has.
 const ctx = await requestNodeGpuContext();
@@ -27,14 +31,18 @@ afterAll(() => ctx.device.destroy());
 describe('shaders/', () => {
   it('has kernels, and subgroup variants of some (a SUBGROUPS define or a *_subgroups.wgsl file)', () => {
     expect(files.length).toBeGreaterThan(3);
-    expect(files.filter((f) => needsSubgroups(f) || definesOf(f).includes('SUBGROUPS')).length).toBeGreaterThanOrEqual(4);
+    expect(files.filter((f) => needsSubgroups(f) || definesOf(f).includes('SUBGROUPS')).length).toBeGreaterThanOrEqual(
+      4,
+    );
   });
 
   it('says `enable subgroups;` only in the *_subgroups.wgsl files and in SUBGROUPS variants', () => {
     for (const file of files) {
       for (const defines of variantsOf(file)) {
         const code = selectVariant(source(file), defines, file);
-        expect(enablesSubgroups(code), `${file} ${JSON.stringify(defines)}`).toBe(needsSubgroups(file) || defines.SUBGROUPS === true);
+        expect(enablesSubgroups(code), `${file} ${JSON.stringify(defines)}`).toBe(
+          needsSubgroups(file) || defines.SUBGROUPS === true,
+        );
       }
     }
   });

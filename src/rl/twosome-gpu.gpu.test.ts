@@ -38,10 +38,15 @@ describe('GpuTwosomeCritic.accumulateValueLoss', () => {
     it(`accumulates the gradients and logs the loss of ppo-loss.ts valueLoss (clip_vloss ${clipVloss})`, async () => {
       const config = { ...quickPpoConfig('tomato-salad'), critic: { hiddenSizes: [32, 16], bias: false } };
       const seeds = twosomeSeeds(config.seed);
-      const [gpuLoss, cpuLoss] = [createGpuTwosomeModels(engine, config, seeds).critic, createGpuTwosomeModels(engine, config, seeds).critic];
+      const [gpuLoss, cpuLoss] = [
+        createGpuTwosomeModels(engine, config, seeds).critic,
+        createGpuTwosomeModels(engine, config, seeds).critic,
+      ];
       const rng = new Rng(7);
       const n = 12;
-      const features = Array.from({ length: n }, () => Float32Array.from({ length: engine.config.hidden }, () => rng.normal()));
+      const features = Array.from({ length: n }, () =>
+        Float32Array.from({ length: engine.config.hidden }, () => rng.normal()),
+      );
       const values = await cpuLoss.values(features);
       // Old values around the new ones, some further than the clip range (0.2), and returns all over.
       const oldValues = Float64Array.from(values, (v, i) => v + (i % 3 === 0 ? 0.5 : 0.05) * (i % 2 ? 1 : -1));

@@ -34,7 +34,16 @@ import { Rng } from '../util/rng';
 import type { PpoConfig } from './config';
 import type { ValueLossInput } from './ppo-loss';
 import { VALUE_LOSS_WORDS, valueLossCall, valueLossTargets } from './value-loss-gpu';
-import type { ActorState, AdamSettings, CriticState, MemoryQuery, ObservedStep, OptimizerStepInfo, TwosomeActor, TwosomeCritic } from './twosome-model';
+import type {
+  ActorState,
+  AdamSettings,
+  CriticState,
+  MemoryQuery,
+  ObservedStep,
+  OptimizerStepInfo,
+  TwosomeActor,
+  TwosomeCritic,
+} from './twosome-model';
 
 /** The engine's LoRA config from the PPO config's (validated: r, alpha, dropout 0, known targets). */
 export function engineLoraConfig(lora: PpoConfig['lora']): EngineLoraConfig {
@@ -117,10 +126,15 @@ export class GpuTwosomeActor implements TwosomeActor {
     return this.engine.forwardScores(this.tokenize(requests), { lora: this.trainer.lora });
   }
 
-  /** The requests whose prompts the feature memo lacks, with one action each (the prompt's hidden state does not depend on the actions). */
+  /**
+   * The requests whose prompts the feature memo lacks, with one action each (the prompt's hidden state does not
+   * depend on the actions).
+   */
   private missingFeatures(requests: readonly PolicyRequest[]): PolicyRequest[] {
     const missing = new Map<string, PolicyRequest>();
-    for (const r of requests) if (!this.cache.has(r.prompt)) missing.set(r.prompt, { prompt: r.prompt, actions: [r.actions[0]] });
+    for (const r of requests) {
+      if (!this.cache.has(r.prompt)) missing.set(r.prompt, { prompt: r.prompt, actions: [r.actions[0]] });
+    }
     return [...missing.values()];
   }
 
@@ -159,7 +173,11 @@ export class GpuTwosomeActor implements TwosomeActor {
    * every `observe` row. Falls back to separate calls where the critic is not this engine's or a pass would have
    * to be split (batch-plan.ts): the results are the same.
    */
-  async observe(score: readonly PolicyRequest[], observe: readonly PolicyRequest[], critic: TwosomeCritic): Promise<ObservedStep> {
+  async observe(
+    score: readonly PolicyRequest[],
+    observe: readonly PolicyRequest[],
+    critic: TwosomeCritic,
+  ): Promise<ObservedStep> {
     const { device } = this.engine.gpu;
     const separately = async (): Promise<ObservedStep> => {
       const scores = score.length > 0 ? await this.score(score) : [];
@@ -191,16 +209,19 @@ export class GpuTwosomeActor implements TwosomeActor {
     values.write(rows);
     observe.forEach((r, i) => {
       const j = freshRow.get(r.prompt);
-      if (j !== undefined && !this.cache.has(r.prompt)) encoder.copyBufferToBuffer(featurePass!.forward.promptHidden, 4 * j * D, values.features, 4 * i * D, 4 * D);
+      if (j === undefined || this.cache.has(r.prompt)) return;
+      encoder.copyBufferToBuffer(featurePass!.forward.promptHidden, 4 * j * D, values.features, 4 * i * D, 4 * D);
     });
     const valuesRead = values.encode(encoder);
     device.queue.submit([encoder.finish()]);
 
-    const [scoreResult, featureResult, criticValues] = await Promise.all([scored?.read(), featured?.read(), valuesRead.read()]);
+    const reads = [scored?.read(), featured?.read(), valuesRead.read()] as const;
+    const [scoreResult, featureResult, criticValues] = await Promise.all(reads);
     const scores = scorePass && scoreResult ? this.engine.passScores(scoreBatch!, scorePass, scoreResult) : [];
     const fresh = new Map<string, Float32Array>();
     if (featurePass && featureResult) {
-      this.engine.passScores(featureBatch!, featurePass, featureResult).forEach((s, j) => fresh.set(todo[j].prompt, s.promptHidden as Float32Array));
+      const scored = this.engine.passScores(featureBatch!, featurePass, featureResult);
+      scored.forEach((s, j) => fresh.set(todo[j].prompt, s.promptHidden as Float32Array));
     }
     return { scores, features: this.featuresOf(observe, fresh), values: criticValues };
   }
@@ -279,11 +300,18 @@ export class GpuTwosomeActor implements TwosomeActor {
   }
 }
 
+/** One value minibatch size's value-loss inputs and output, and its calls by settings. */
+interface ValueLossBuffers {
+  targets: GPUBuffer;
+  loss: GPUBuffer;
+  calls: Map<string, KernelCall>;
+}
+
 export class GpuTwosomeCritic implements TwosomeCritic {
   readonly sizes: readonly number[];
   private readonly passes = new Map<number, { features: GPUBuffer; pass: CriticPass }>();
   /** Per batch size: the value loss's inputs and output, and its calls by settings (built once each). */
-  private readonly valueLosses = new Map<number, { targets: GPUBuffer; loss: GPUBuffer; calls: Map<string, KernelCall> }>();
+  private readonly valueLosses = new Map<number, ValueLossBuffers>();
   private dirty = false;
 
   private constructor(
@@ -370,21 +398,31 @@ export class GpuTwosomeCritic implements TwosomeCritic {
    * errors, the logged value) when the GPU has run it. The same gradients as accumulate() with ppo-loss.ts
    * valueLoss as the loss (float rounding aside: the loss's arithmetic is f32 here).
    */
-  async accumulateValueLoss(features: readonly Float32Array[], input: Omit<ValueLossInput, 'newValues'>): Promise<{ vLoss: Promise<number> }> {
+  async accumulateValueLoss(
+    features: readonly Float32Array[],
+    input: Omit<ValueLossInput, 'newValues'>,
+  ): Promise<{ vLoss: Promise<number> }> {
     await this.optimizer.prepare(); // so that step() submits at once
     const n = features.length;
     const entry = await this.entryFor(n);
     this.writeRows(entry.features, features);
     let vl = this.valueLosses.get(n);
     if (!vl) {
-      vl = { targets: createStorageBuffer(this.device, 2 * n * 4, `critic value-loss targets [${n}]`), loss: createStorageBuffer(this.device, VALUE_LOSS_WORDS * 4, 'critic value loss'), calls: new Map() };
+      vl = {
+        targets: createStorageBuffer(this.device, 2 * n * 4, `critic value-loss targets [${n}]`),
+        loss: createStorageBuffer(this.device, VALUE_LOSS_WORDS * 4, 'critic value loss'),
+        calls: new Map(),
+      };
       this.valueLosses.set(n, vl);
     }
-    const settings = { clipCoef: input.clipCoef, clipVloss: input.clipVloss, vfCoef: input.vfCoef, scale: input.scale ?? 1 };
+    const { clipCoef, clipVloss, vfCoef } = input;
+    const settings = { clipCoef, clipVloss, vfCoef, scale: input.scale ?? 1 };
     const key = JSON.stringify(settings);
     let call = vl.calls.get(key);
     if (!call) {
-      call = await valueLossCall({ device: this.device, pipelines: this.critic.pipelines }, { values: entry.pass.values, targets: vl.targets, dvalues: entry.pass.valueGrads, loss: vl.loss }, n, settings);
+      const ctx = { device: this.device, pipelines: this.critic.pipelines };
+      const buffers = { values: entry.pass.values, targets: vl.targets, dvalues: entry.pass.valueGrads, loss: vl.loss };
+      call = await valueLossCall(ctx, buffers, n, settings);
       vl.calls.set(key, call);
     }
     this.device.queue.writeBuffer(vl.targets, 0, valueLossTargets(input.oldValues, input.returns));

@@ -103,7 +103,11 @@ export interface TwosomeActor {
    * A rollout step at once: scores of `score` (adapter on), features of `observe` and `critic`'s values of
    * them, where the actor can do it in one GPU round trip (twosome-gpu.ts); absent, observeStep makes the calls.
    */
-  observe?(score: readonly PolicyRequest[], observe: readonly PolicyRequest[], critic: TwosomeCritic): Promise<ObservedStep>;
+  observe?(
+    score: readonly PolicyRequest[],
+    observe: readonly PolicyRequest[],
+    critic: TwosomeCritic,
+  ): Promise<ObservedStep>;
   /** Planned peak GPU bytes of training with these shapes, or null where nothing is on a GPU. */
   memoryEstimate?(query: MemoryQuery): number | null;
   /**
@@ -123,7 +127,10 @@ export interface TwosomeCritic {
    * The same with PPO's value loss (ppo-loss.ts valueLoss) computed where the critic is: resolves once the work
    * is submitted, its vLoss (the logged value) later, so that a GPU critic spends no round trip on it.
    */
-  accumulateValueLoss?(features: readonly Float32Array[], input: Omit<ValueLossInput, 'newValues'>): Promise<{ vLoss: Promise<number> }>;
+  accumulateValueLoss?(
+    features: readonly Float32Array[],
+    input: Omit<ValueLossInput, 'newValues'>,
+  ): Promise<{ vLoss: Promise<number> }>;
   zeroGrad(): Promise<void>;
   /** As TwosomeActor.step: applied before the next call, its info possibly later. */
   step(lr: number): Promise<OptimizerStepInfo>;
@@ -136,7 +143,12 @@ export interface TwosomeCritic {
  * One rollout step's model outputs: the scores of `score` with the adapter on, and the features and critic
  * values of every observation in `observe`, in one round trip where the actor offers one (TwosomeActor.observe).
  */
-export async function observeStep(actor: TwosomeActor, critic: TwosomeCritic, score: readonly PolicyRequest[], observe: readonly PolicyRequest[]): Promise<ObservedStep> {
+export async function observeStep(
+  actor: TwosomeActor,
+  critic: TwosomeCritic,
+  score: readonly PolicyRequest[],
+  observe: readonly PolicyRequest[],
+): Promise<ObservedStep> {
   if (actor.observe) return actor.observe(score, observe, critic);
   const scores = score.length > 0 ? await actor.score(score) : [];
   const features = await actor.features(observe);

@@ -315,11 +315,24 @@ export class TwosomeTrainer {
   }
 
   /** One value minibatch; a critic that computes the loss itself (on the GPU) leaves its value in `pending`. */
-  private async valueMinibatch(indices: Int32Array, lossScale: number, returns: Float64Array, means: LossMeans, pending: Promise<number>[]): Promise<void> {
+  private async valueMinibatch(
+    indices: Int32Array,
+    lossScale: number,
+    returns: Float64Array,
+    means: LossMeans,
+    pending: Promise<number>[],
+  ): Promise<void> {
     const buf = this.buffer;
     const { config } = this;
     if (this.critic.accumulateValueLoss) {
-      const input = { oldValues: Float64Array.from(indices, (b) => buf.values[b]), returns: Float64Array.from(indices, (b) => returns[b]), clipCoef: config.clipCoef, clipVloss: config.clipVloss, vfCoef: config.vfCoef, scale: lossScale };
+      const input = {
+        oldValues: Float64Array.from(indices, (b) => buf.values[b]),
+        returns: Float64Array.from(indices, (b) => returns[b]),
+        clipCoef: config.clipCoef,
+        clipVloss: config.clipVloss,
+        vfCoef: config.vfCoef,
+        scale: lossScale,
+      };
       pending.push((await this.critic.accumulateValueLoss(Array.from(indices, (b) => this.features[b]), input)).vLoss);
       return;
     }

@@ -19,7 +19,12 @@ export async function valueLossCall(
   const kernel = await ctx.pipelines.kernel('value_loss.wgsl', 'value_loss');
   return kernelCall(ctx.device, kernel, {
     label: 'value_loss',
-    params: { count, clip_coef: settings.clipCoef, clip_vloss: settings.clipVloss ? 1 : 0, k: (settings.vfCoef * settings.scale * 0.5) / count },
+    params: {
+      count,
+      clip_coef: settings.clipCoef,
+      clip_vloss: settings.clipVloss ? 1 : 0,
+      k: (settings.vfCoef * settings.scale * 0.5) / count,
+    },
     buffers: b,
     workgroups: [1],
   });

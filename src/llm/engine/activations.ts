@@ -95,7 +95,14 @@ export function allocateActivations(device: GPUDevice, specs: readonly Activatio
   const out: Allocation = new Map();
   for (const spec of specs) {
     if (out.has(spec.name)) throw new Error(`activation table: "${spec.name}" is listed twice`);
-    out.set(spec.name, device.createBuffer({ label: spec.name, size: specBytes(spec), usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST }));
+    out.set(
+      spec.name,
+      device.createBuffer({
+        label: spec.name,
+        size: specBytes(spec),
+        usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST,
+      }),
+    );
   }
   return out;
 }
@@ -120,45 +127,135 @@ export function workspaceActivations(shape: ModelShape, c: WorkspaceCapacity): A
   const { hidden: D, intermediate: I, heads: H, kvHeads: KVH, headDim: hd, vocabSize: V, layers: L } = shape;
   const { rows: R, logitRows: J, training } = c;
   const Q = (H + 2 * KVH) * hd;
-  const RD: Dims = [['R', R], ['D', D]];
+  const RD: Dims = [
+    ['R', R],
+    ['D', D],
+  ];
   const specs: ActivationSpec[] = [];
-  const add = (term: string, name: string, dims: Dims, note?: string) => specs.push({ name, term, dims, dtype: 'f32', note });
+  const add = (term: string, name: string, dims: Dims, note?: string) =>
+    specs.push({ name, term, dims, dtype: 'f32', note });
 
-  add('forward: rope cos/sin', 'rope cos/sin', [['positions', c.positions], ['hd/2', hd / 2], ['2', 2]], "cos and sin of every position of the capacity's");
+  add(
+    'forward: rope cos/sin',
+    'rope cos/sin',
+    [
+      ['positions', c.positions],
+      ['hd/2', hd / 2],
+      ['2', 2],
+    ],
+    "cos and sin of every position of the capacity's",
+  );
   const residuals = training ? L + 1 : 2;
   for (let l = 0; l < residuals; l++) {
-    add(training ? 'forward: layer-input checkpoints' : 'forward: residual stream', `x_${l}`, RD, training ? 'x_0 .. x_L' : 'two buffers, each layer reads one and writes the other');
+    add(
+      training ? 'forward: layer-input checkpoints' : 'forward: residual stream',
+      `x_${l}`,
+      RD,
+      training ? 'x_0 .. x_L' : 'two buffers, each layer reads one and writes the other',
+    );
   }
   const scratch = "one layer's scratch, reused by every layer and the backward's recomputation";
   for (const name of ['xn1', 'proj', 'x_mid', 'xn2']) add('forward: xn1, proj, x_mid, xn2', name, RD, scratch);
   add('forward: rstd1, rstd2', 'rstd1', [['R', R]]);
   add('forward: rstd1, rstd2', 'rstd2', [['R', R]]);
-  add('forward: qkv', 'qkv', [['R', R], ['(H + 2 KVH) hd', Q]]);
-  add('forward: attn', 'attn', [['R', R], ['H hd', H * hd]]);
-  if (training) add('forward: lse', 'lse', [['R', R], ['H', H]], "attention's row log-sum-exp, kept for the backward");
-  add('forward: gate_up', 'gate_up', [['R', R], ['2I', 2 * I]]);
-  add('forward: h', 'h', [['R', R], ['I', I]]);
-  for (const target of c.lora?.targets ?? []) add('forward: LoRA u', loraUName(target), [['R', R], ['r', c.lora!.r]], 'one per target');
+  add('forward: qkv', 'qkv', [
+    ['R', R],
+    ['(H + 2 KVH) hd', Q],
+  ]);
+  add('forward: attn', 'attn', [
+    ['R', R],
+    ['H hd', H * hd],
+  ]);
+  if (training)
+    add(
+      'forward: lse',
+      'lse',
+      [
+        ['R', R],
+        ['H', H],
+      ],
+      "attention's row log-sum-exp, kept for the backward",
+    );
+  add('forward: gate_up', 'gate_up', [
+    ['R', R],
+    ['2I', 2 * I],
+  ]);
+  add('forward: h', 'h', [
+    ['R', R],
+    ['I', I],
+  ]);
+  for (const target of c.lora?.targets ?? [])
+    add(
+      'forward: LoRA u',
+      loraUName(target),
+      [
+        ['R', R],
+        ['r', c.lora!.r],
+      ],
+      'one per target',
+    );
   add('forward: xn final, rstd final', 'xn final', RD);
   add('forward: xn final, rstd final', 'rstd final', [['R', R]]);
-  add('forward: gathered', 'gathered', [['J', J], ['D', D]]);
-  add('forward: logits', 'logits', [['J', J], ['V', V]]);
+  add('forward: gathered', 'gathered', [
+    ['J', J],
+    ['D', D],
+  ]);
+  add('forward: logits', 'logits', [
+    ['J', J],
+    ['V', V],
+  ]);
   if (!training) return specs;
 
-  add('backward: dlogits', 'dlogits', [['J', J], ['V', V]]);
-  add('backward: dgathered', 'dgathered', [['J', J], ['D', D]]);
-  for (const name of ['dxn', 'dx a', 'dx b', 'dx_mid']) add('backward: dxn, dx a, dx b, dx_mid', name, RD, "one layer's gradients, reused by every layer");
-  add('backward: dh', 'dh', [['R', R], ['I', I]]);
-  add('backward: dgate_up', 'dgate_up', [['R', R], ['2I', 2 * I]]);
-  add('backward: dattn', 'dattn', [['R', R], ['H hd', H * hd]]);
-  add('backward: dqkv', 'dqkv', [['R', R], ['(H + 2 KVH) hd', Q]]);
-  add('backward: delta', 'delta', [['R', R], ['H', H]]);
-  if (c.lora) add('backward: du', 'du', [['R', R], ['r', c.lora.r]], 'shared by every target');
+  add('backward: dlogits', 'dlogits', [
+    ['J', J],
+    ['V', V],
+  ]);
+  add('backward: dgathered', 'dgathered', [
+    ['J', J],
+    ['D', D],
+  ]);
+  for (const name of ['dxn', 'dx a', 'dx b', 'dx_mid'])
+    add('backward: dxn, dx a, dx b, dx_mid', name, RD, "one layer's gradients, reused by every layer");
+  add('backward: dh', 'dh', [
+    ['R', R],
+    ['I', I],
+  ]);
+  add('backward: dgate_up', 'dgate_up', [
+    ['R', R],
+    ['2I', 2 * I],
+  ]);
+  add('backward: dattn', 'dattn', [
+    ['R', R],
+    ['H hd', H * hd],
+  ]);
+  add('backward: dqkv', 'dqkv', [
+    ['R', R],
+    ['(H + 2 KVH) hd', Q],
+  ]);
+  add('backward: delta', 'delta', [
+    ['R', R],
+    ['H', H],
+  ]);
+  if (c.lora)
+    add(
+      'backward: du',
+      'du',
+      [
+        ['R', R],
+        ['r', c.lora.r],
+      ],
+      'shared by every target',
+    );
   return specs;
 }
 
 /** One forward plan's layout and results for `rows` x `logitRows` x `prompts` (forward.ts). */
-export function forwardPlanActivations(shape: ModelShape, rows: number, logitRows: number, prompts: number): ActivationSpec[] {
+export function forwardPlanActivations(
+  shape: ModelShape,
+  rows: number,
+  logitRows: number,
+  prompts: number,
+): ActivationSpec[] {
   const R: [string, number] = ['R', rows];
   const J: [string, number] = ['J', logitRows];
   const layout = 'forward: layout';
@@ -171,7 +268,15 @@ export function forwardPlanActivations(shape: ModelShape, rows: number, logitRow
     { name: 'targets', term: layout, dims: [J], dtype: 'u32' },
     { name: 'last prompt rows', term: layout, dims: [['P', prompts]], dtype: 'u32' },
     { name: 'token logprobs', term: 'forward: token logprobs', dims: [J], dtype: 'f32' },
-    { name: 'last prompt hidden', term: 'forward: last prompt hidden', dims: [['P', prompts], ['D', shape.hidden]], dtype: 'f32' },
+    {
+      name: 'last prompt hidden',
+      term: 'forward: last prompt hidden',
+      dims: [
+        ['P', prompts],
+        ['D', shape.hidden],
+      ],
+      dtype: 'f32',
+    },
   ];
 }
 
@@ -180,9 +285,21 @@ export function backwardPlanActivations(rows: number, logitRows: number, keys: n
   const offsets: Dims = [['R + 1', rows + 1]];
   return [
     { name: 'dL/dlogprob', term: 'backward: dL/dlogprob', dims: [['J', logitRows]], dtype: 'f32' },
-    { name: 'gather offsets', term: 'backward: gather offsets, sources', dims: offsets, dtype: 'u32', note: "the logit-row gather's transpose" },
+    {
+      name: 'gather offsets',
+      term: 'backward: gather offsets, sources',
+      dims: offsets,
+      dtype: 'u32',
+      note: "the logit-row gather's transpose",
+    },
     { name: 'gather sources', term: 'backward: gather offsets, sources', dims: [['J', logitRows]], dtype: 'u32' },
-    { name: 'reader offsets', term: 'backward: reader offsets, readers', dims: offsets, dtype: 'u32', note: 'the rows that read each key row' },
+    {
+      name: 'reader offsets',
+      term: 'backward: reader offsets, readers',
+      dims: offsets,
+      dtype: 'u32',
+      note: 'the rows that read each key row',
+    },
     { name: 'readers', term: 'backward: reader offsets, readers', dims: [['keys', keys]], dtype: 'u32' },
   ];
 }

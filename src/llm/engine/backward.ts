@@ -61,9 +61,13 @@ export class LoraBackward {
     readonly keys: number,
   ) {
     const lora = forward.options.lora;
-    if (!lora || !forward.options.keepCheckpoints) throw new Error('LoraBackward needs a forward built with a LoRA adapter and keepCheckpoints');
+    if (!lora || !forward.options.keepCheckpoints)
+      throw new Error('LoraBackward needs a forward built with a LoRA adapter and keepCheckpoints');
     this.lora = lora;
-    this.planBuffers = allocateActivations(device, backwardPlanActivations(forward.shape.rows, forward.shape.logitRows, keys));
+    this.planBuffers = allocateActivations(
+      device,
+      backwardPlanActivations(forward.shape.rows, forward.shape.logitRows, keys),
+    );
   }
 
   /** The backward plan of `forward` (the engine's way: engine.ts keeps it), with room for `keys` key readers. */
@@ -92,7 +96,16 @@ export class LoraBackward {
     const f = this.forward;
     const ws = f.workspace;
     const { shape } = f.model;
-    const { hidden: D, intermediate: I, heads: H, kvHeads: KVH, headDim: hd, vocabSize: V, layers: L, rmsNormEps: eps } = shape;
+    const {
+      hidden: D,
+      intermediate: I,
+      heads: H,
+      kvHeads: KVH,
+      headDim: hd,
+      vocabSize: V,
+      layers: L,
+      rmsNormEps: eps,
+    } = shape;
     const { rows: R, logitRows: J } = f.shape;
     const lora = this.lora;
     const c = this.calls;
@@ -102,19 +115,58 @@ export class LoraBackward {
     // attention backward does not walk every row's keys a third time to get it.
     const act = f.activations;
     const lse = act.lse!;
-    const [dlogits, dgathered, dxn, dxMid, dh, dGateUp, dattn, dqkv, delta] = ['dlogits', 'dgathered', 'dxn', 'dx_mid', 'dh', 'dgate_up', 'dattn', 'dqkv', 'delta'].map((n) => ws.get(n));
+    const [dlogits, dgathered, dxn, dxMid, dh, dGateUp, dattn, dqkv, delta] = [
+      'dlogits',
+      'dgathered',
+      'dxn',
+      'dx_mid',
+      'dh',
+      'dgate_up',
+      'dattn',
+      'dqkv',
+      'delta',
+    ].map((n) => ws.get(n));
     const dx = [ws.get('dx a'), ws.get('dx b')];
     const du = ws.get('du');
 
     // Head: log-softmax gather, lm_head, gather, final norm.
     c.push(await logSoftmaxGatherBackwardCall(ctx, f.logits, f.targets, this.tokenGrads, dlogits, J, V));
     c.push(...(await linearInputGradCall(ctx, dlogits, f.model.lmHead, dgathered, J, false)));
-    c.push(await scatterAddRowsCall(ctx, dgathered, this.plan('gather offsets'), this.plan('gather sources'), dxn, R, D));
-    c.push(await rmsnormBackwardCall(ctx, { x: f.checkpoint(L), weight: f.model.finalNorm, dy: dxn, rstd: f.rstdFinal, dx: dx[L % 2] }, R, D));
+    c.push(
+      await scatterAddRowsCall(ctx, dgathered, this.plan('gather offsets'), this.plan('gather sources'), dxn, R, D),
+    );
+    c.push(
+      await rmsnormBackwardCall(
+        ctx,
+        { x: f.checkpoint(L), weight: f.model.finalNorm, dy: dxn, rstd: f.rstdFinal, dx: dx[L % 2] },
+        R,
+        D,
+      ),
+    );
 
-    const adapterGrads = async (layer: number, fused: 'qkv' | 'o' | 'gate_up' | 'down', xn: GPUBuffer, dy: GPUBuffer, dIn: GPUBuffer) => {
+    const adapterGrads = async (
+      layer: number,
+      fused: 'qkv' | 'o' | 'gate_up' | 'down',
+      xn: GPUBuffer,
+      dy: GPUBuffer,
+      dIn: GPUBuffer,
+    ) => {
       for (const m of lora.modules.filter((mm) => mm.layer === layer && mm.slice.fused === fused)) {
-        c.push(...(await loraBackwardCalls(ctx, m, lora.r, lora.scale, xn, act.loraU(m.slice.target), dy, du, dIn, R, fusedWidth(shape, fused))));
+        c.push(
+          ...(await loraBackwardCalls(
+            ctx,
+            m,
+            lora.r,
+            lora.scale,
+            xn,
+            act.loraU(m.slice.target),
+            dy,
+            du,
+            dIn,
+            R,
+            fusedWidth(shape, fused),
+          )),
+        );
       }
     };
 
@@ -125,8 +177,27 @@ export class LoraBackward {
       const dIn = dx[l % 2]; // dL/dx_l, written at the end of this layer
       // Recompute the layer from its checkpoint, up to h.
       const from = c.length;
-      c.push(await rmsnormForwardCall(ctx, { x: f.checkpoint(l), weight: layer.inputNorm, y: act.xn1, rstd: act.rstd1 }, R, D, eps));
-      c.push(...(await layerForwardCalls(ctx, shape, layer, layerLora, act, { xIn: f.checkpoint(l), end: 'recompute' }, f.layoutBuffers, R)));
+      c.push(
+        await rmsnormForwardCall(
+          ctx,
+          { x: f.checkpoint(l), weight: layer.inputNorm, y: act.xn1, rstd: act.rstd1 },
+          R,
+          D,
+          eps,
+        ),
+      );
+      c.push(
+        ...(await layerForwardCalls(
+          ctx,
+          shape,
+          layer,
+          layerLora,
+          act,
+          { xIn: f.checkpoint(l), end: 'recompute' },
+          f.layoutBuffers,
+          R,
+        )),
+      );
       if (l === L - 1) this.lastRecompute = { from, to: c.length };
       // MLP.
       c.push(...(await linearInputGradCall(ctx, dres, layer.down, dh, R, false)));
@@ -135,14 +206,31 @@ export class LoraBackward {
       c.push(...(await linearInputGradCall(ctx, dGateUp, layer.gateUp, dxn, R, false)));
       await adapterGrads(l, 'gate_up', act.xn2, dGateUp, dxn);
       // dx_mid = dres (the residual branch) + rmsnorm_backward(dxn2).
-      c.push(await rmsnormBackwardCall(ctx, { x: act.xMid, weight: layer.postNorm, dy: dxn, rstd: act.rstd2, dx: dxMid, dresidual: dres }, R, D));
+      c.push(
+        await rmsnormBackwardCall(
+          ctx,
+          { x: act.xMid, weight: layer.postNorm, dy: dxn, rstd: act.rstd2, dx: dxMid, dresidual: dres },
+          R,
+          D,
+        ),
+      );
       // Attention.
       c.push(...(await linearInputGradCall(ctx, dxMid, layer.o, dattn, R, false)));
       await adapterGrads(l, 'o', act.attn, dxMid, dattn);
       c.push(
         ...(await attentionBackwardCalls(
           ctx,
-          { qkv: act.qkv, segments: f.layoutBuffers.segments, out: act.attn, dout: dattn, lse, delta, dqkv, readerOffsets: this.plan('reader offsets'), readers: this.plan('readers') },
+          {
+            qkv: act.qkv,
+            segments: f.layoutBuffers.segments,
+            out: act.attn,
+            dout: dattn,
+            lse,
+            delta,
+            dqkv,
+            readerOffsets: this.plan('reader offsets'),
+            readers: this.plan('readers'),
+          },
           R,
           H,
           KVH,
@@ -150,11 +238,25 @@ export class LoraBackward {
           { lseFromForward: true },
         )),
       );
-      c.push(await ropeBackwardCall(ctx, dqkv, f.layoutBuffers.positions, f.layoutBuffers.cosSin, { rows: R, heads: H, kvHeads: KVH, headDim: hd }));
+      c.push(
+        await ropeBackwardCall(ctx, dqkv, f.layoutBuffers.positions, f.layoutBuffers.cosSin, {
+          rows: R,
+          heads: H,
+          kvHeads: KVH,
+          headDim: hd,
+        }),
+      );
       c.push(...(await linearInputGradCall(ctx, dqkv, layer.qkv, dxn, R, false)));
       await adapterGrads(l, 'qkv', act.xn1, dqkv, dxn);
       // dx_l = dx_mid + rmsnorm_backward(dxn1).
-      c.push(await rmsnormBackwardCall(ctx, { x: f.checkpoint(l), weight: layer.inputNorm, dy: dxn, rstd: act.rstd1, dx: dIn, dresidual: dxMid }, R, D));
+      c.push(
+        await rmsnormBackwardCall(
+          ctx,
+          { x: f.checkpoint(l), weight: layer.inputNorm, dy: dxn, rstd: act.rstd1, dx: dIn, dresidual: dxMid },
+          R,
+          D,
+        ),
+      );
     }
   }
 
@@ -169,7 +271,8 @@ export class LoraBackward {
    */
   load(layout: ScoringLayout, tokenGrads: Float32Array): void {
     const { rows, logitRows } = this.forward.shape;
-    if (tokenGrads.length !== layout.logitRows.length) throw new Error(`backward: ${tokenGrads.length} token gradients for ${layout.logitRows.length} scored tokens`);
+    if (tokenGrads.length !== layout.logitRows.length)
+      throw new Error(`backward: ${tokenGrads.length} token gradients for ${layout.logitRows.length} scored tokens`);
     const keys = layoutKeys(layout, rows);
     if (keys > this.keys) throw new Error(`backward: the layout's ${keys} key readers exceed this plan's ${this.keys}`);
     const padded = padLayout(layout, this.forward.shape);
@@ -202,7 +305,10 @@ export class LoraBackward {
     this.forward.workspace.scratchHolder = null;
   }
 
-  /** Loads dL/d(token log-prob) for the forward's layout and runs the backward; LoRA gradients accumulate on the GPU. */
+  /**
+   * Loads dL/d(token log-prob) for the forward's layout and runs the backward; LoRA gradients accumulate on the
+   * GPU.
+   */
   run(tokenGrads: Float32Array): void {
     this.load(this.forward.layout!, tokenGrads);
     const encoder = this.device.createCommandEncoder();

@@ -75,7 +75,8 @@ export function batchOverflow(shape: ModelShape, limits: BatchLimits, rows: numb
 export function passLimits(shape: ModelShape, limits: BatchLimits): { rows: number; logitRows: number } {
   const [logits, ...perRow] = batchBuffers(shape, 1, 1);
   const rowBytes = Math.max(...perRow.map((b) => b.bytes));
-  const cap = (bytes: number) => Math.max(1, Math.min(Math.floor(limits.bindingBytes / bytes), limits.workgroupsPerDimension));
+  const cap = (bytes: number) =>
+    Math.max(1, Math.min(Math.floor(limits.bindingBytes / bytes), limits.workgroupsPerDimension));
   return { rows: cap(rowBytes), logitRows: cap(logits.bytes) };
 }
 

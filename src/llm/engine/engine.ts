@@ -22,7 +22,19 @@ import { PipelineCache } from '../../gpu/pipelines';
 import { readbackPool } from '../../gpu/readback';
 import { maxKeys, passBucket, planLadder, type WorkspaceCapacity } from './activations';
 import { LoraBackward } from './backward';
-import { deviceBatchLimits, groupRequests, mergeGroupResults, mergeGroupScores, passLimits, planBatchGroups, requestSizes, type BatchGroup, type BatchLimits, type GroupResult, type PromptLogprobs } from './batch-plan';
+import {
+  deviceBatchLimits,
+  groupRequests,
+  mergeGroupResults,
+  mergeGroupScores,
+  passLimits,
+  planBatchGroups,
+  requestSizes,
+  type BatchGroup,
+  type BatchLimits,
+  type GroupResult,
+  type PromptLogprobs,
+} from './batch-plan';
 import { capacityFor, ScoringForward, type ForwardResult, type GpuModelWeights } from './forward';
 import type { GpuLora } from '../train/gpu-lora';
 import { capacityUnion, Workspace } from './workspace';
@@ -108,7 +120,13 @@ export class LlamaEngine {
    * What the static plan has cost so far: workspaces allocated, forward and backward plans built, and the
    * distinct pass shapes seen, exact (what per-call allocation would have sized buffers for) and bucketed.
    */
-  readonly planStats = { workspaces: 0, forwardPlans: 0, backwardPlans: 0, exactShapes: new Set<string>(), bucketedShapes: new Set<string>() };
+  readonly planStats = {
+    workspaces: 0,
+    forwardPlans: 0,
+    backwardPlans: 0,
+    exactShapes: new Set<string>(),
+    bucketedShapes: new Set<string>(),
+  };
 
   private constructor(
     readonly gpu: GpuContext,
@@ -145,16 +163,25 @@ export class LlamaEngine {
    * An engine on weights already on the device (load() uploads them; `twosome bench plan` reserves them on a
    * recording device: gpu-weights.ts reserveLlamaWeights).
    */
-  static fromWeights(gpu: GpuContext, config: LlamaConfig, tokenizer: LlmTokenizer, weights: GpuModelWeights, options: Pick<LoadEngineOptions, 'useSubgroups' | 'maxActivationBytes'> = {}): LlamaEngine {
-    return new LlamaEngine(gpu, config, tokenizer, weights, options.useSubgroups ?? gpu.useSubgroups, options.maxActivationBytes);
+  static fromWeights(
+    gpu: GpuContext,
+    config: LlamaConfig,
+    tokenizer: LlmTokenizer,
+    weights: GpuModelWeights,
+    options: Pick<LoadEngineOptions, 'useSubgroups' | 'maxActivationBytes'> = {},
+  ): LlamaEngine {
+    const useSubgroups = options.useSubgroups ?? gpu.useSubgroups;
+    return new LlamaEngine(gpu, config, tokenizer, weights, useSubgroups, options.maxActivationBytes);
   }
 
   /** The kernels this engine runs on its adapter. */
   get kernelInfo(): KernelInfo {
     const { adapterInfo: a, subgroupSizes } = this.gpu;
-    const adapter = [a.vendor, a.architecture, a.device, a.description].filter((x) => x.trim() !== '').join(' ') || this.gpu.adapterKind;
+    const named = [a.vendor, a.architecture, a.device, a.description].filter((x) => x.trim() !== '');
+    const adapter = named.join(' ') || this.gpu.adapterKind;
     const { matmul, precision } = matmulKernelInfo(this.pipelines, this.weights.layers[0]?.qkv ?? this.weights.lmHead);
-    return { adapter, precision, subgroupSize: subgroupSizes?.max ?? null, subgroups: this.pipelines.subgroups, matmul };
+    const subgroupSize = subgroupSizes?.max ?? null;
+    return { adapter, precision, subgroupSize, subgroups: this.pipelines.subgroups, matmul };
   }
 
   /** The batch that scores `requests`: token ids and word counts (refuses what the context window cannot hold). */
@@ -204,7 +231,10 @@ export class LlamaEngine {
    * (twosome-gpu.ts runs the policy's scoring, the critic's features and the critic in one), or null when the
    * requests need several passes (batch-plan.ts; then forwardScores runs them one by one).
    */
-  async preparePass(requests: readonly ScoringRequest[], options: ForwardScoresOptions = {}): Promise<PreparedPass | null> {
+  async preparePass(
+    requests: readonly ScoringRequest[],
+    options: ForwardScoresOptions = {},
+  ): Promise<PreparedPass | null> {
     const groups = this.planGroups(requests, options.mode);
     if (groups.length !== 1) return null;
     const layout = planScoring(groupRequests(requests, groups[0]), options.mode);
@@ -221,10 +251,14 @@ export class LlamaEngine {
    * to N actions of up to n tokens (as memory-plan.ts plans them), so that a run whose caller knows its bound
    * (twosome-gpu.ts: the largest observations seen) allocates for it once, not at every new longest batch.
    */
-  reserve(batch: { prompts: number; promptTokens: number; actions: number; actionTokens: number }, options: { lora?: GpuLora | null; training?: boolean } = {}): void {
+  reserve(
+    batch: { prompts: number; promptTokens: number; actions: number; actionTokens: number },
+    options: { lora?: GpuLora | null; training?: boolean } = {},
+  ): void {
     const { prompts: P, promptTokens: T, actions: N, actionTokens: n } = batch;
     const cap = passLimits(this.config, this.batchLimits);
-    const lora = options.lora ? { r: options.lora.r, targets: [...new Set(options.lora.modules.map((m) => m.slice.target))] } : null;
+    const targets = (l: GpuLora) => [...new Set(l.modules.map((m) => m.slice.target))];
+    const lora = options.lora ? { r: options.lora.r, targets: targets(options.lora) } : null;
     this.workspaceFor(0, {
       rows: Math.min(passBucket(P * (T + N * n)), cap.rows),
       logitRows: Math.min(passBucket(P * N * n), cap.logitRows),
@@ -241,7 +275,10 @@ export class LlamaEngine {
    * the layout (forward.load) right before submitting its encoder. Training plans (`training`) keep every
    * layer's input for the backward; a scoring call on a training workspace runs the same plan.
    */
-  async forwardFor(layout: ScoringLayout, options: { lora?: GpuLora | null; training?: boolean; slot?: number } = {}): Promise<ScoringForward> {
+  async forwardFor(
+    layout: ScoringLayout,
+    options: { lora?: GpuLora | null; training?: boolean; slot?: number } = {},
+  ): Promise<ScoringForward> {
     const lora = options.lora ?? null;
     const need = capacityFor(layout, { lora, training: options.training === true, bucketed: true });
     const cap = passLimits(this.config, this.batchLimits);
@@ -251,7 +288,8 @@ export class LlamaEngine {
     const ladder = await this.ladderFor(ws, lora);
     const rung = ladder.rungs.findIndex((rows) => rows >= layout.tokens.length);
     const kind = `${lora ? 'lora' : 'frozen'} ${options.training ? 'training' : 'scoring'}`;
-    this.planStats.exactShapes.add(`${kind} ${layout.tokens.length} ${layout.logitRows.length} ${layout.lastPromptRows.length}`);
+    const exact = [layout.tokens.length, layout.logitRows.length, layout.lastPromptRows.length];
+    this.planStats.exactShapes.add(`${kind} ${exact.join(' ')}`);
     this.planStats.bucketedShapes.add(`${kind} ${ladder.rungs[rung]}`);
     return ladder.forwards[rung];
   }
@@ -259,7 +297,9 @@ export class LlamaEngine {
   /** The backward plan of a training forward (built with its ladder; room for any layout of its rows). */
   async backwardFor(forward: ScoringForward): Promise<LoraBackward> {
     const backward = this.backwards.get(forward);
-    if (!backward) throw new Error('backwardFor: not a training plan of this engine (forwardFor with a LoRA adapter and training)');
+    if (!backward) {
+      throw new Error('backwardFor: not a training plan of this engine (forwardFor with a LoRA adapter and training)');
+    }
     return backward;
   }
 
@@ -285,7 +325,8 @@ export class LlamaEngine {
     const forwards: ScoringForward[] = [];
     for (const rows of rungs) {
       const shape = { rows, logitRows: ws.capacity.logitRows, prompts: ws.capacity.prompts };
-      const forward = await ScoringForward.create(ctx, ws, this.weights, shape, { lora, keepCheckpoints: ws.capacity.training, limits: this.batchLimits });
+      const options = { lora, keepCheckpoints: ws.capacity.training, limits: this.batchLimits };
+      const forward = await ScoringForward.create(ctx, ws, this.weights, shape, options);
       forwards.push(forward);
       this.planStats.forwardPlans++;
       if (lora && ws.capacity.training) {
@@ -336,13 +377,15 @@ export class LlamaEngine {
       const cap = passLimits(this.config, this.batchLimits);
       const limit = { rows: cap.rows, logitRows: cap.logitRows, prompts: Infinity, positions: Infinity };
       for (const dim of ['rows', 'logitRows', 'prompts', 'positions'] as const) {
-        if (capacity[dim] > ws.capacity[dim]) capacity[dim] = Math.max(need[dim], Math.min(passBucket(Math.ceil(capacity[dim] * 1.5)), limit[dim]));
+        if (capacity[dim] <= ws.capacity[dim]) continue;
+        capacity[dim] = Math.max(need[dim], Math.min(passBucket(Math.ceil(capacity[dim] * 1.5)), limit[dim]));
       }
       adapters = [...(this.ladders.get(ws)?.values() ?? [])].map((l) => l.lora);
       this.releaseWorkspace(ws);
     }
     this.planStats.workspaces++;
-    const grown = (this.workspaces[slot] = Workspace.create(this.gpu.device, this.config, this.weights.invFreq, capacity));
+    const grown = Workspace.create(this.gpu.device, this.config, this.weights.invFreq, capacity);
+    this.workspaces[slot] = grown;
     // The largest readback of its plans: every scored token's log-prob and every prompt's hidden state.
     readbackPool(this.gpu.device).reserve(4 * (capacity.logitRows + capacity.prompts * this.config.hidden));
     this.pendingLadders.set(grown, adapters);

@@ -32,7 +32,14 @@ import type { KernelContext } from '../../gpu/kernel';
 import { disposeCalls, encodeCalls, type KernelCall } from '../../gpu/kernel';
 import type { PipelineCache } from '../../gpu/pipelines';
 import { readbackPool } from '../../gpu/readback';
-import { allocateActivations, bufferOf, forwardPlanActivations, passBucket, type Allocation, type WorkspaceCapacity } from './activations';
+import {
+  allocateActivations,
+  bufferOf,
+  forwardPlanActivations,
+  passBucket,
+  type Allocation,
+  type WorkspaceCapacity,
+} from './activations';
 import { checkBatchFits, deviceBatchLimits, type BatchLimits } from './batch-plan';
 import { loraForwardCalls, loraUCall, type GpuLora, type GpuLoraModule } from '../train/gpu-lora';
 import { embeddingCall } from './kernels/embedding';
@@ -160,17 +167,46 @@ export async function layerForwardCalls(
 ): Promise<KernelCall[]> {
   const { hidden: D, intermediate: I, heads: H, kvHeads: KVH, headDim: hd, rmsNormEps: eps } = shape;
   const calls: KernelCall[] = [];
-  const modules = (fused: 'qkv' | 'o' | 'gate_up' | 'down') => lora?.modules.filter((m) => m.slice.fused === fused) ?? [];
+  const modules = (fused: 'qkv' | 'o' | 'gate_up' | 'down') =>
+    lora?.modules.filter((m) => m.slice.fused === fused) ?? [];
   const adapters = async (fused: 'qkv' | 'o' | 'gate_up' | 'down', xn: GPUBuffer, y: GPUBuffer) => {
-    for (const m of modules(fused)) calls.push(...(await loraForwardCalls(ctx, m, lora!.r, lora!.scale, xn, act.loraU(m.slice.target), y, R, fusedWidth(shape, fused))));
+    for (const m of modules(fused))
+      calls.push(
+        ...(await loraForwardCalls(
+          ctx,
+          m,
+          lora!.r,
+          lora!.scale,
+          xn,
+          act.loraU(m.slice.target),
+          y,
+          R,
+          fusedWidth(shape, fused),
+        )),
+      );
   };
   calls.push(...(await linearCall(ctx, act.xn1, layer.qkv, act.qkv, R)));
   await adapters('qkv', act.xn1, act.qkv);
-  calls.push(await ropeForwardCall(ctx, act.qkv, layout.positions, layout.cosSin, { rows: R, heads: H, kvHeads: KVH, headDim: hd }));
+  calls.push(
+    await ropeForwardCall(ctx, act.qkv, layout.positions, layout.cosSin, {
+      rows: R,
+      heads: H,
+      kvHeads: KVH,
+      headDim: hd,
+    }),
+  );
   calls.push(await attentionCall(ctx, act.qkv, layout.segments, act.attn, R, H, KVH, hd, layout.totalKeys, act.lse));
   calls.push(...(await linearCall(ctx, act.attn, layer.o, act.proj, R)));
   await adapters('o', act.attn, act.proj);
-  calls.push(await addRmsnormForwardCall(ctx, { residual: io.xIn, branch: act.proj, sum: act.xMid, weight: layer.postNorm, y: act.xn2, rstd: act.rstd2 }, R, D, eps));
+  calls.push(
+    await addRmsnormForwardCall(
+      ctx,
+      { residual: io.xIn, branch: act.proj, sum: act.xMid, weight: layer.postNorm, y: act.xn2, rstd: act.rstd2 },
+      R,
+      D,
+      eps,
+    ),
+  );
   calls.push(...(await linearCall(ctx, act.xn2, layer.gateUp, act.gateUp, R)));
   await adapters('gate_up', act.xn2, act.gateUp);
   calls.push(await siluMulForwardCall(ctx, act.gateUp, act.h, R, I));
@@ -181,7 +217,15 @@ export async function layerForwardCalls(
   calls.push(...(await linearCall(ctx, act.h, layer.down, act.proj, R)));
   await adapters('down', act.h, act.proj);
   const { xOut, norm } = io.end;
-  calls.push(await addRmsnormForwardCall(ctx, { residual: act.xMid, branch: act.proj, sum: xOut, weight: norm.weight, y: norm.y, rstd: norm.rstd }, R, D, eps));
+  calls.push(
+    await addRmsnormForwardCall(
+      ctx,
+      { residual: act.xMid, branch: act.proj, sum: xOut, weight: norm.weight, y: norm.y, rstd: norm.rstd },
+      R,
+      D,
+      eps,
+    ),
+  );
   return calls;
 }
 
@@ -211,15 +255,32 @@ export interface PassShape {
 export function layoutSizes(layout: ScoringLayout): PassShape & { positions: number } {
   let maxPosition = 0;
   for (const p of layout.positions) maxPosition = Math.max(maxPosition, p);
-  return { rows: layout.tokens.length, logitRows: layout.logitRows.length, prompts: layout.lastPromptRows.length, positions: maxPosition + 1 };
+  return {
+    rows: layout.tokens.length,
+    logitRows: layout.logitRows.length,
+    prompts: layout.lastPromptRows.length,
+    positions: maxPosition + 1,
+  };
 }
 
 /** The workspace capacity a layout needs, bucketed (activations.ts passBucket) or exact. */
-export function capacityFor(layout: ScoringLayout, options: { lora?: GpuLora | null; training: boolean; bucketed: boolean }): WorkspaceCapacity {
+export function capacityFor(
+  layout: ScoringLayout,
+  options: { lora?: GpuLora | null; training: boolean; bucketed: boolean },
+): WorkspaceCapacity {
   const s = layoutSizes(layout);
   const b = options.bucketed ? passBucket : (n: number) => Math.max(1, n);
-  const lora = options.lora ? { r: options.lora.r, targets: [...new Set(options.lora.modules.map((m) => m.slice.target))] } : null;
-  return { rows: b(s.rows), logitRows: b(s.logitRows), prompts: b(s.prompts), positions: b(s.positions), training: options.training, lora };
+  const lora = options.lora
+    ? { r: options.lora.r, targets: [...new Set(options.lora.modules.map((m) => m.slice.target))] }
+    : null;
+  return {
+    rows: b(s.rows),
+    logitRows: b(s.logitRows),
+    prompts: b(s.prompts),
+    positions: b(s.positions),
+    training: options.training,
+    lora,
+  };
 }
 
 export class ScoringForward {
@@ -241,7 +302,10 @@ export class ScoringForward {
     /** A workspace made for this forward alone (ScoringForward.build), released with it. */
     private readonly ownsWorkspace: boolean,
   ) {
-    this.planBuffers = allocateActivations(device, forwardPlanActivations(model.shape, shape.rows, shape.logitRows, shape.prompts));
+    this.planBuffers = allocateActivations(
+      device,
+      forwardPlanActivations(model.shape, shape.rows, shape.logitRows, shape.prompts),
+    );
     this.activations = layerActivations(workspace);
   }
 
@@ -249,7 +313,13 @@ export class ScoringForward {
    * A plan for layouts up to `shape` on `workspace` (which must hold it), with the adapter when given; the
    * engine's way (engine.ts), which keeps it and replays it.
    */
-  static async create(ctx: KernelContext, workspace: Workspace, model: GpuModelWeights, shape: PassShape, options: ScoringForwardOptions = {}): Promise<ScoringForward> {
+  static async create(
+    ctx: KernelContext,
+    workspace: Workspace,
+    model: GpuModelWeights,
+    shape: PassShape,
+    options: ScoringForwardOptions = {},
+  ): Promise<ScoringForward> {
     const f = new ScoringForward(ctx.device, workspace, model, shape, options, false);
     await f.prepare(ctx);
     return f;
@@ -259,12 +329,29 @@ export class ScoringForward {
    * A one-off plan for exactly `layout`, with a workspace of its own (tests, benchmarks): run() scores it.
    * Builds and allocates everything; the engine keeps its plans instead (LlamaEngine.forwardFor).
    */
-  static async build(device: GPUDevice, pipelines: PipelineCache, model: GpuModelWeights, layout: ScoringLayout, options: ScoringForwardOptions = {}): Promise<ScoringForward> {
+  static async build(
+    device: GPUDevice,
+    pipelines: PipelineCache,
+    model: GpuModelWeights,
+    layout: ScoringLayout,
+    options: ScoringForwardOptions = {},
+  ): Promise<ScoringForward> {
     const sizes = layoutSizes(layout);
     checkBatchFits(options.limits ?? deviceBatchLimits(device), model.shape, sizes.rows, sizes.logitRows);
-    const capacity = capacityFor(layout, { lora: options.lora, training: options.keepCheckpoints === true, bucketed: false });
+    const capacity = capacityFor(layout, {
+      lora: options.lora,
+      training: options.keepCheckpoints === true,
+      bucketed: false,
+    });
     const workspace = Workspace.create(device, model.shape, model.invFreq, capacity);
-    const f = new ScoringForward(device, workspace, model, { rows: capacity.rows, logitRows: capacity.logitRows, prompts: capacity.prompts }, options, true);
+    const f = new ScoringForward(
+      device,
+      workspace,
+      model,
+      { rows: capacity.rows, logitRows: capacity.logitRows, prompts: capacity.prompts },
+      options,
+      true,
+    );
     await f.prepare({ device, pipelines });
     f.load(layout);
     return f;
@@ -280,9 +367,13 @@ export class ScoringForward {
     const { rows: R, logitRows: J, prompts: P } = this.shape;
     const ws = this.workspace;
     if (!ws.fits({ ...this.shape, positions: 1, training: this.options.keepCheckpoints === true, lora: null })) {
-      throw new Error(`ScoringForward: the workspace (${ws.capacity.rows} rows, ${ws.capacity.logitRows} logit rows) does not hold a plan of ${R} rows, ${J} logit rows, ${P} prompts`);
+      throw new Error(
+        `ScoringForward: the workspace (${ws.capacity.rows} rows, ${ws.capacity.logitRows} logit rows) ` +
+          `does not hold a plan of ${R} rows, ${J} logit rows, ${P} prompts`,
+      );
     }
-    if (invFreq.length * 2 !== model.headDim) throw new Error(`ScoringForward: ${invFreq.length} RoPE frequencies for head_dim ${model.headDim}`);
+    if (invFreq.length * 2 !== model.headDim)
+      throw new Error(`ScoringForward: ${invFreq.length} RoPE frequencies for head_dim ${model.headDim}`);
     this.layoutBuffers = {
       tokens: this.plan('tokens'),
       positions: this.plan('positions'),
@@ -295,11 +386,35 @@ export class ScoringForward {
     const rstdFinal = ws.get('rstd final');
     const c = this.calls;
     c.push(...(await embeddingCall(ctx, this.layoutBuffers.tokens, this.model.embed, ws.residual(0), R)));
-    c.push(await rmsnormForwardCall(ctx, { x: ws.residual(0), weight: this.model.layers[0].inputNorm, y: act.xn1, rstd: act.rstd1 }, R, D, eps));
+    c.push(
+      await rmsnormForwardCall(
+        ctx,
+        { x: ws.residual(0), weight: this.model.layers[0].inputNorm, y: act.xn1, rstd: act.rstd1 },
+        R,
+        D,
+        eps,
+      ),
+    );
     for (let l = 0; l < L; l++) {
-      const lora = this.options.lora ? { ...this.options.lora, modules: this.options.lora.modules.filter((m) => m.layer === l) } : null;
-      const norm = l + 1 < L ? { weight: this.model.layers[l + 1].inputNorm, y: act.xn1, rstd: act.rstd1 } : { weight: this.model.finalNorm, y: xnFinal, rstd: rstdFinal };
-      c.push(...(await layerForwardCalls(ctx, model, this.model.layers[l], lora, act, { xIn: ws.residual(l), end: { xOut: ws.residual(l + 1), norm } }, this.layoutBuffers, R)));
+      const lora = this.options.lora
+        ? { ...this.options.lora, modules: this.options.lora.modules.filter((m) => m.layer === l) }
+        : null;
+      const norm =
+        l + 1 < L
+          ? { weight: this.model.layers[l + 1].inputNorm, y: act.xn1, rstd: act.rstd1 }
+          : { weight: this.model.finalNorm, y: xnFinal, rstd: rstdFinal };
+      c.push(
+        ...(await layerForwardCalls(
+          ctx,
+          model,
+          this.model.layers[l],
+          lora,
+          act,
+          { xIn: ws.residual(l), end: { xOut: ws.residual(l + 1), norm } },
+          this.layoutBuffers,
+          R,
+        )),
+      );
     }
     c.push(await gatherRowsCall(ctx, xnFinal, this.plan('last prompt rows'), this.plan('last prompt hidden'), P, D));
     c.push(await gatherRowsCall(ctx, xnFinal, this.plan('logit rows'), ws.get('gathered'), J, D));
@@ -315,9 +430,14 @@ export class ScoringForward {
     const { rows: R, logitRows: J, prompts: P } = this.shape;
     const s = layoutSizes(layout);
     if (s.rows > R || s.logitRows > J || s.prompts > P || s.positions > this.workspace.capacity.positions) {
-      throw new Error(`ScoringForward.load: a layout of ${s.rows} rows, ${s.logitRows} logit rows, ${s.prompts} prompts, positions < ${s.positions} exceeds this plan (${R}, ${J}, ${P}, < ${this.workspace.capacity.positions})`);
+      throw new Error(
+        `ScoringForward.load: a layout of ${s.rows} rows, ${s.logitRows} logit rows, ${s.prompts} prompts, ` +
+          `positions < ${s.positions} exceeds this plan (${R}, ${J}, ${P}, < ${this.workspace.capacity.positions})`,
+      );
     }
-    for (const t of layout.tokens) if (t >= this.model.shape.vocabSize) throw new Error(`token id ${t} is outside the model's vocabulary of ${this.model.shape.vocabSize}`);
+    for (const t of layout.tokens)
+      if (t >= this.model.shape.vocabSize)
+        throw new Error(`token id ${t} is outside the model's vocabulary of ${this.model.shape.vocabSize}`);
     const padded = padLayout(layout, this.shape);
     const { queue } = this.device;
     queue.writeBuffer(this.plan('tokens'), 0, padded.tokens);
@@ -403,7 +523,10 @@ export class ScoringForward {
  * gather row 0 and score token 0, padded prompts read row 0. None of them is read back, and no real row attends
  * to a padded one, so every real row's values are those of the unpadded layout.
  */
-export function padLayout(layout: ScoringLayout, shape: PassShape): Record<'tokens' | 'positions' | 'segments' | 'logitRows' | 'targets' | 'lastPromptRows', Uint32Array<ArrayBuffer>> {
+export function padLayout(
+  layout: ScoringLayout,
+  shape: PassShape,
+): Record<'tokens' | 'positions' | 'segments' | 'logitRows' | 'targets' | 'lastPromptRows', Uint32Array<ArrayBuffer>> {
   const R = layout.tokens.length;
   const grow = (a: Uint32Array, n: number) => {
     const out = new Uint32Array(n);

@@ -15,7 +15,14 @@ import type { LlamaConfig } from '../model/config';
 import type { GpuLayerWeights, GpuModelWeights } from './forward';
 import { linearBuffers, type DenseChunk, type GpuLinear, type Q4Chunk } from './kernels/linear';
 import { gpuBytes } from '../model/catalog';
-import { decodeFloatTensor, elementCount, expectedLlamaTensors, isBf16Encoded, type TensorCache, type TensorRecord } from '../model/tensor-cache';
+import {
+  decodeFloatTensor,
+  elementCount,
+  expectedLlamaTensors,
+  isBf16Encoded,
+  type TensorCache,
+  type TensorRecord,
+} from '../model/tensor-cache';
 
 export interface UploadProgress {
   shardsDone: number;
@@ -235,13 +242,25 @@ function assemble(config: LlamaConfig, uploaded: Map<string, Uploaded>, invFreq:
  * device (gpu/recording-device.ts, `twosome bench plan`), which counts what the engine does with a model it
  * never downloads. Sizes and formats are those of the config's tensors (tensor-cache.ts expectedLlamaTensors).
  */
-export function reserveLlamaWeights(device: GPUDevice, config: LlamaConfig, invFreq: Float32Array, maxBindingBytes?: number): GpuModelWeights {
-  const tensors = expectedLlamaTensors(config).map((t) => ({ ...t, ...gpuRowsOf(t.shape, gpuBytes(t.dtype, t.shape)) }));
+export function reserveLlamaWeights(
+  device: GPUDevice,
+  config: LlamaConfig,
+  invFreq: Float32Array,
+  maxBindingBytes?: number,
+): GpuModelWeights {
+  const tensors = expectedLlamaTensors(config).map((t) => ({
+    ...t,
+    ...gpuRowsOf(t.shape, gpuBytes(t.dtype, t.shape)),
+  }));
   const plan = planWeightChunks(tensors, bindingLimit(device, maxBindingBytes));
   const reserved = new Map<string, Uploaded>();
   for (const t of tensors) {
     const chunks = plan.get(t.name)!.map(({ rowStart, rows }) => {
-      const buffer = device.createBuffer({ label: t.name, size: chunkBufferBytes(rows, t.rowBytes), usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST });
+      const buffer = device.createBuffer({
+        label: t.name,
+        size: chunkBufferBytes(rows, t.rowBytes),
+        usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST,
+      });
       return { rowStart, rows, buffer };
     });
     reserved.set(t.name, { chunks, f16: t.dtype === 'float16' && t.shape.length === 2 });

@@ -155,7 +155,13 @@ describe('training memory plan = what the engine allocates (micro model)', () =>
       const features = Array.from({ length: criticBatch }, (_, i) => Float32Array.from({ length: engine.config.hidden }, (_, d) => Math.sin(i + d)));
       const rest = await recorder.record(async () => {
         const zeros = new Float64Array(criticBatch);
-        await critic.accumulateValueLoss(features, { oldValues: zeros, returns: zeros.map(() => 1), clipCoef: 0.2, clipVloss: true, vfCoef: 0.5 });
+        await critic.accumulateValueLoss(features, {
+          oldValues: zeros,
+          returns: zeros.map(() => 1),
+          clipCoef: 0.2,
+          clipVloss: true,
+          vfCoef: 0.5,
+        });
         await trainer.step(1e-3);
         await critic.step(1e-3);
       });

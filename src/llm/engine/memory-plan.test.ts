@@ -34,7 +34,9 @@ describe('training memory plan', () => {
     // params, gradients, m, v (f32 each); AdamW's and Adam's norm partials (one per 256 elements of each of
     // 128 LoRA tensors of 32768, and of the critic's 4096 x 1024, 1024 x 512, 512 x 1), 8-word infos and
     // 2-word step arguments.
-    expect(plan.optimizerBytes).toBe(16 * (4_194_304 + 4_719_104) + 4 * (128 * 128 + 8 + 2) + 4 * (16384 + 2048 + 2 + 8 + 2));
+    expect(plan.optimizerBytes).toBe(
+      16 * (4_194_304 + 4_719_104) + 4 * (128 * 128 + 8 + 2) + 4 * (16384 + 2048 + 2 + 8 + 2),
+    );
     // the numbers as of this writing (a change here should be deliberate)
     expect(plan.weightsBytes).toBe(3_791_273_984);
     expect(plan.activationBytes).toBe(ACTIVATION_BYTES);

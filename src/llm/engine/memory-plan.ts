@@ -54,7 +54,16 @@ import type { LlamaConfig } from '../model/config';
 import { chunkBufferBytes, gpuRowsOf, planWeightChunks, wholeWords } from './gpu-weights';
 import { DEFAULT_LORA_CONFIG, loraSlice, type LoraTarget } from '../train/lora';
 import { ADAM_INFO_WORDS, ADAM_STEP_ARGS_WORDS, normPartialSlots } from '../train/optimizer';
-import { backwardPlanActivations, forwardPlanActivations, maxKeys, passBucket, planLadder, workspaceActivations, type ActivationSpec, type Dims } from './activations';
+import {
+  backwardPlanActivations,
+  forwardPlanActivations,
+  maxKeys,
+  passBucket,
+  planLadder,
+  workspaceActivations,
+  type ActivationSpec,
+  type Dims,
+} from './activations';
 import { passLimits } from './batch-plan';
 import { expectedLlamaTensors } from '../model/tensor-cache';
 
@@ -192,7 +201,14 @@ export function sharedLayoutKeys(P: number, T: number, N: number, n: number): nu
 function tableTerms(t: Terms, specs: readonly ActivationSpec[]): void {
   const terms = new Map<string, ActivationSpec[]>();
   for (const spec of specs) terms.set(spec.term, [...(terms.get(spec.term) ?? []), spec]);
-  for (const [term, list] of terms) t.add('activations', term, list.map((x) => x.dims), list[0].dtype, list.find((x) => x.note)?.note ?? '');
+  for (const [term, list] of terms)
+    t.add(
+      'activations',
+      term,
+      list.map((x) => x.dims),
+      list[0].dtype,
+      list.find((x) => x.note)?.note ?? '',
+    );
 }
 
 /**
@@ -201,13 +217,26 @@ function tableTerms(t: Terms, specs: readonly ActivationSpec[]): void {
  * per rung of planLadder) for the adapter and for the frozen model (the critic's features), and the adapter's
  * backward plans, each with room for the key readers of any layout of its rows.
  */
-function passTerms(t: Terms, config: LlamaConfig, s: Sizes, targets: readonly LoraTarget[], maxBindingBytes: number): void {
+function passTerms(
+  t: Terms,
+  config: LlamaConfig,
+  s: Sizes,
+  targets: readonly LoraTarget[],
+  maxBindingBytes: number,
+): void {
   const { P, T, n, R, J } = s;
   const cap = passLimits(config, { bindingBytes: maxBindingBytes, workgroupsPerDimension: WEBGPU_DEFAULT_WORKGROUPS });
   const rows = Math.max(R, Math.min(passBucket(R), cap.rows));
   const logitRows = Math.max(J, Math.min(passBucket(J), cap.logitRows));
   const prompts = passBucket(P);
-  const workspace = workspaceActivations(config, { rows, logitRows, prompts, positions: passBucket(T + n), training: true, lora: { r: s.r, targets } });
+  const workspace = workspaceActivations(config, {
+    rows,
+    logitRows,
+    prompts,
+    positions: passBucket(T + n),
+    training: true,
+    lora: { r: s.r, targets },
+  });
   const plans: ActivationSpec[] = [];
   for (const rung of planLadder(rows)) {
     const forward = forwardPlanActivations(config, rung, logitRows, prompts);
@@ -222,7 +251,13 @@ function passTerms(t: Terms, config: LlamaConfig, s: Sizes, targets: readonly Lo
 function adamTerms(t: Terms, name: string, tensors: { dims: Dims }[]): void {
   t.add('optimizer', `${name} m, v`, tensors.flatMap(({ dims }) => [dims, dims]));
   const slots = tensors.reduce((sum, { dims }) => sum + normPartialSlots(words(dims)), 0);
-  t.add('optimizer', `${name} norm partials, info`, [[['partials', slots]], [['info', ADAM_INFO_WORDS]], [['step args', ADAM_STEP_ARGS_WORDS]]], 'f32', 'one partial per 256 elements of each tensor; lr and gradient scale');
+  t.add(
+    'optimizer',
+    `${name} norm partials, info`,
+    [[['partials', slots]], [['info', ADAM_INFO_WORDS]], [['step args', ADAM_STEP_ARGS_WORDS]]],
+    'f32',
+    'one partial per 256 elements of each tensor; lr and gradient scale',
+  );
 }
 
 /** The adapter on the GPU (uploadLora) and its AdamW (LoraTrainer); returns the parameter count. */
@@ -262,7 +297,19 @@ function criticTerms(t: Terms, sizes: readonly number[], Bv: number): number {
   t.add('activations', 'critic features', [rows(0)], 'f32', 'the final-norm hidden states of a value minibatch');
   t.add('activations', `critic ${outputs.map((l) => `a${l}`).join(', ')}`, outputs.map(rows), 'f32', 'relu(z) of each hidden layer, then the values');
   t.add('activations', ['critic dv', ...hidden.map((l) => `da${l}`)].join(', '), [[['B_v', Bv]], ...hidden.map(rows)], 'f32', "dL/dv, then each hidden layer's gradient");
-  t.add('activations', 'critic value-loss targets, loss', [[['B_v', Bv], ['2', 2]], [['1', 1]]], 'f32', 'old values and returns; the logged loss (rl/value-loss-gpu.ts)');
+  t.add(
+    'activations',
+    'critic value-loss targets, loss',
+    [
+      [
+        ['B_v', Bv],
+        ['2', 2],
+      ],
+      [['1', 1]],
+    ],
+    'f32',
+    'old values and returns; the logged loss (rl/value-loss-gpu.ts)',
+  );
   return all.reduce((sum, d) => sum + words(d), 0);
 }
 

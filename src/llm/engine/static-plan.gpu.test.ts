@@ -66,7 +66,11 @@ describe('static plan (micro model)', () => {
     const gradients = async (reserve: boolean) => {
       engine.releasePlans();
       const trainer = LoraTrainer.create(engine, { adapter: c.adapter });
-      if (reserve) engine.reserve({ prompts: 4, promptTokens: 120, actions: 12, actionTokens: 6 }, { lora: trainer.lora, training: true });
+      if (reserve)
+        engine.reserve(
+          { prompts: 4, promptTokens: 120, actions: 12, actionTokens: 6 },
+          { lora: trainer.lora, training: true },
+        );
       await trainer.accumulate(batch, lossGrad);
       const grads = await readLora(ctx.device, trainer.lora, 'grads');
       trainer.dispose();
@@ -77,12 +81,19 @@ describe('static plan (micro model)', () => {
     expect(relativeError(padded, tight)).toBeLessThanOrEqual(1e-6);
   });
 
-  it('repeated calls of any size up to the capacity create no buffer and no bind group; a larger pass grows it once', async () => {
+  it('calls of any size up to the capacity create nothing when warm; a larger pass grows it once', async () => {
     engine.releasePlans();
     const trainer = LoraTrainer.create(engine, { adapter: loraGradientCase(engine).adapter });
-    const sizes = [[observation('tomato-salad', [0])], [observation('tomato-salad', [0]), observation('entertainment', [])], [observation('food-preparation', [])]];
+    const sizes = [
+      [observation('tomato-salad', [0])],
+      [observation('tomato-salad', [0]), observation('entertainment', [])],
+      [observation('food-preparation', [])],
+    ];
     const ones = (s: { logprobs: readonly number[] }[]) => s.map((p) => p.logprobs.map(() => 1));
-    engine.reserve({ prompts: 2, promptTokens: 100, actions: 10, actionTokens: 6 }, { lora: trainer.lora, training: true });
+    engine.reserve(
+      { prompts: 2, promptTokens: 100, actions: 10, actionTokens: 6 },
+      { lora: trainer.lora, training: true },
+    );
     const round = async () => {
       for (const requests of sizes) {
         await engine.forwardScores(engine.tokenize(requests), { lora: trainer.lora });

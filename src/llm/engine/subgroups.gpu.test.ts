@@ -47,7 +47,9 @@ describe.skipIf(!ctx.features.subgroups)('the model with subgroup kernels on and
       expect(await shaders(on)).toContain('rmsnorm.wgsl:rmsnorm_forward [SUBGROUPS]');
       expect(await shaders(on)).toContain('rmsnorm.wgsl:rmsnorm_forward [ADD,SUBGROUPS]');
       expect(await shaders(on)).toContain(matmul);
-      expect([...(await shaders(off))].filter((label) => label.includes('_subgroups.wgsl') || label.includes('SUBGROUPS'))).toEqual([]);
+      expect(
+        [...(await shaders(off))].filter((label) => label.includes('_subgroups.wgsl') || label.includes('SUBGROUPS')),
+      ).toEqual([]);
 
       // Each way against the float64 CPU reference, and against each other, token by token.
       const cpu = (await loadLlamaModel(source)).weights;

@@ -8,13 +8,27 @@
  * with it), so an RL run allocates its activations a few times at its start and never again.
  */
 import { createStorageBuffer } from '../../gpu/buffers';
-import { allocateActivations, bufferOf, loraUName, residualName, workspaceActivations, type Allocation, type WorkspaceCapacity } from './activations';
+import {
+  allocateActivations,
+  bufferOf,
+  loraUName,
+  residualName,
+  workspaceActivations,
+  type Allocation,
+  type WorkspaceCapacity,
+} from './activations';
 import type { ModelShape } from './forward';
 import { ropeTable } from './rope';
 
 /** Whether capacity `have` holds a pass that needs `need`. */
 export function capacityFits(have: WorkspaceCapacity, need: WorkspaceCapacity): boolean {
-  if (have.rows < need.rows || have.logitRows < need.logitRows || have.prompts < need.prompts || have.positions < need.positions) return false;
+  if (
+    have.rows < need.rows ||
+    have.logitRows < need.logitRows ||
+    have.prompts < need.prompts ||
+    have.positions < need.positions
+  )
+    return false;
   if (need.training && !have.training) return false;
   if (!need.lora) return true;
   if (!have.lora || have.lora.r < need.lora.r) return false;
@@ -23,7 +37,13 @@ export function capacityFits(have: WorkspaceCapacity, need: WorkspaceCapacity): 
 
 /** The smallest capacity that holds both. */
 export function capacityUnion(a: WorkspaceCapacity, b: WorkspaceCapacity): WorkspaceCapacity {
-  const lora = a.lora || b.lora ? { r: Math.max(a.lora?.r ?? 0, b.lora?.r ?? 0), targets: [...new Set([...(a.lora?.targets ?? []), ...(b.lora?.targets ?? [])])] } : null;
+  const lora =
+    a.lora || b.lora
+      ? {
+          r: Math.max(a.lora?.r ?? 0, b.lora?.r ?? 0),
+          targets: [...new Set([...(a.lora?.targets ?? []), ...(b.lora?.targets ?? [])])],
+        }
+      : null;
   return {
     rows: Math.max(a.rows, b.rows),
     logitRows: Math.max(a.logitRows, b.logitRows),

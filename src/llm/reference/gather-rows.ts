@@ -9,7 +9,12 @@ export function gatherRows(x: ArrayLike<number>, rows: ArrayLike<number>, dim: n
   return out;
 }
 
-export function scatterAddRows(dout: ArrayLike<number>, rows: ArrayLike<number>, rowCount: number, dim: number): Float64Array {
+export function scatterAddRows(
+  dout: ArrayLike<number>,
+  rows: ArrayLike<number>,
+  rowCount: number,
+  dim: number,
+): Float64Array {
   const dx = new Float64Array(rowCount * dim);
   for (let j = 0; j < rows.length; j++) for (let d = 0; d < dim; d++) dx[rows[j] * dim + d] += dout[j * dim + d];
   return dx;

@@ -19,8 +19,10 @@ export function gemm(
   c: { data: Float32Array | Float64Array; ld: number; offset?: number },
   { m, n, k, alpha = 1, beta = 0 }: { m: number; n: number; k: number; alpha?: number; beta?: number },
 ): void {
-  const at = (i: number, kk: number) => (a.transpose ? a.data[(a.offset ?? 0) + kk * a.ld + i] : a.data[(a.offset ?? 0) + i * a.ld + kk]);
-  const bt = (kk: number, j: number) => (b.transpose ? b.data[(b.offset ?? 0) + j * b.ld + kk] : b.data[(b.offset ?? 0) + kk * b.ld + j]);
+  const at = (i: number, kk: number) =>
+    a.transpose ? a.data[(a.offset ?? 0) + kk * a.ld + i] : a.data[(a.offset ?? 0) + i * a.ld + kk];
+  const bt = (kk: number, j: number) =>
+    b.transpose ? b.data[(b.offset ?? 0) + j * b.ld + kk] : b.data[(b.offset ?? 0) + kk * b.ld + j];
   for (let i = 0; i < m; i++) {
     for (let j = 0; j < n; j++) {
       let s = 0;

@@ -123,7 +123,10 @@ export function llamaForward(weights: LlamaWeights, tokens: ArrayLike<number>, o
     addInPlace(x, matmul(att, layer.o, T, H, c.heads * c.headDim));
     const { y: m } = rmsnormForward(x, layer.postNorm, T, H, c.rmsNormEps, f32);
     const gateUp = matmul(m as Float32Array, layer.gateUp, T, 2 * c.intermediate, H);
-    addInPlace(x, matmul(siluMulForward(gateUp, T, c.intermediate, f32) as Float32Array, layer.down, T, H, c.intermediate));
+    addInPlace(
+      x,
+      matmul(siluMulForward(gateUp, T, c.intermediate, f32) as Float32Array, layer.down, T, H, c.intermediate),
+    );
   }
   const hidden = rmsnormForward(x, weights.finalNorm, T, H, c.rmsNormEps, f32).y as Float32Array;
   const skip = Math.min(Math.max(options.skipLogitsBefore ?? 0, 0), T);

@@ -5,7 +5,12 @@
 import type { Precision } from './precision';
 
 /** Forward: float64 math; rounded to float32 in float32 mode. */
-export function logSoftmaxGatherForward(logits: ArrayLike<number>, targets: ArrayLike<number>, vocab: number, precision: Precision = 'float64'): number[] {
+export function logSoftmaxGatherForward(
+  logits: ArrayLike<number>,
+  targets: ArrayLike<number>,
+  vocab: number,
+  precision: Precision = 'float64',
+): number[] {
   const out: number[] = [];
   for (let j = 0; j < targets.length; j++) {
     const base = j * vocab;
@@ -20,7 +25,12 @@ export function logSoftmaxGatherForward(logits: ArrayLike<number>, targets: Arra
 }
 
 /** Backward: dlogits[j, v] = dlogp[j] * ([v == target_j] - softmax(logits[j])[v]). Returns [J, V]. */
-export function logSoftmaxGatherBackward(logits: ArrayLike<number>, targets: ArrayLike<number>, dlogp: ArrayLike<number>, vocab: number): Float64Array {
+export function logSoftmaxGatherBackward(
+  logits: ArrayLike<number>,
+  targets: ArrayLike<number>,
+  dlogp: ArrayLike<number>,
+  vocab: number,
+): Float64Array {
   const J = targets.length;
   const d = new Float64Array(J * vocab);
   for (let j = 0; j < J; j++) {

@@ -9,7 +9,14 @@
 import { allocator, type Alloc, type Vec } from './precision';
 
 /** Forward: y [T, D], rstd [T] (float64 by default; allocator f32 rounds as the GPU stores them). */
-export function rmsnormForward(x: ArrayLike<number>, weight: ArrayLike<number>, rows: number, dim: number, eps: number, alloc: Alloc = allocator()): { y: Vec; rstd: Vec } {
+export function rmsnormForward(
+  x: ArrayLike<number>,
+  weight: ArrayLike<number>,
+  rows: number,
+  dim: number,
+  eps: number,
+  alloc: Alloc = allocator(),
+): { y: Vec; rstd: Vec } {
   const y = alloc(rows * dim);
   const rstd = alloc(rows);
   for (let t = 0; t < rows; t++) {
@@ -26,7 +33,14 @@ export function rmsnormForward(x: ArrayLike<number>, weight: ArrayLike<number>, 
  * Backward w.r.t. x (the norm weight is frozen), with the forward's rstd:
  *   dx[t, i] = rstd * w[i] * dy[t, i] - rstd^3 / D * x[t, i] * sum_d dy[t, d] w[d] x[t, d]
  */
-export function rmsnormBackward(x: ArrayLike<number>, weight: ArrayLike<number>, rstd: ArrayLike<number>, dy: ArrayLike<number>, rows: number, dim: number): Float64Array {
+export function rmsnormBackward(
+  x: ArrayLike<number>,
+  weight: ArrayLike<number>,
+  rstd: ArrayLike<number>,
+  dy: ArrayLike<number>,
+  rows: number,
+  dim: number,
+): Float64Array {
   const dx = new Float64Array(rows * dim);
   for (let t = 0; t < rows; t++) {
     const o = t * dim;

@@ -7,16 +7,38 @@
 import type { Vec } from './precision';
 
 /** Forward, in place. */
-export function ropeForward(qkv: Vec, positions: ArrayLike<number>, invFreq: ArrayLike<number>, heads: number, kvHeads: number, headDim: number): void {
+export function ropeForward(
+  qkv: Vec,
+  positions: ArrayLike<number>,
+  invFreq: ArrayLike<number>,
+  heads: number,
+  kvHeads: number,
+  headDim: number,
+): void {
   ropeRotate(qkv, positions, invFreq, heads, kvHeads, headDim, 1);
 }
 
 /** Backward in place on dqkv: the transpose (inverse) rotation, da = da' cos + db' sin, db = db' cos - da' sin. */
-export function ropeBackward(dqkv: Vec, positions: ArrayLike<number>, invFreq: ArrayLike<number>, heads: number, kvHeads: number, headDim: number): void {
+export function ropeBackward(
+  dqkv: Vec,
+  positions: ArrayLike<number>,
+  invFreq: ArrayLike<number>,
+  heads: number,
+  kvHeads: number,
+  headDim: number,
+): void {
   ropeRotate(dqkv, positions, invFreq, heads, kvHeads, headDim, -1);
 }
 
-function ropeRotate(qkv: Vec, positions: ArrayLike<number>, invFreq: ArrayLike<number>, heads: number, kvHeads: number, headDim: number, sign: 1 | -1): void {
+function ropeRotate(
+  qkv: Vec,
+  positions: ArrayLike<number>,
+  invFreq: ArrayLike<number>,
+  heads: number,
+  kvHeads: number,
+  headDim: number,
+  sign: 1 | -1,
+): void {
   const half = headDim / 2;
   const stride = (heads + 2 * kvHeads) * headDim;
   for (let r = 0; r < positions.length; r++) {

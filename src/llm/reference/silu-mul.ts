@@ -4,7 +4,12 @@
  */
 import { allocator, type Alloc, type Vec } from './precision';
 
-export function siluMulForward(gateUp: ArrayLike<number>, rows: number, inter: number, alloc: Alloc = allocator()): Vec {
+export function siluMulForward(
+  gateUp: ArrayLike<number>,
+  rows: number,
+  inter: number,
+  alloc: Alloc = allocator(),
+): Vec {
   const h = alloc(rows * inter);
   for (let t = 0; t < rows; t++) {
     for (let i = 0; i < inter; i++) {
@@ -16,7 +21,12 @@ export function siluMulForward(gateUp: ArrayLike<number>, rows: number, inter: n
 }
 
 /** Backward: dgate = dh * up * sig(g) (1 + g (1 - sig(g))), dup = dh * silu(g). Returns dgu [T, 2I]. */
-export function siluMulBackward(gateUp: ArrayLike<number>, dh: ArrayLike<number>, rows: number, inter: number): Float64Array {
+export function siluMulBackward(
+  gateUp: ArrayLike<number>,
+  dh: ArrayLike<number>,
+  rows: number,
+  inter: number,
+): Float64Array {
   const dgu = new Float64Array(rows * 2 * inter);
   for (let t = 0; t < rows; t++) {
     for (let i = 0; i < inter; i++) {

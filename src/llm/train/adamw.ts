@@ -21,11 +21,27 @@ export interface AdamwHyper {
 /** Elements per workgroup of adamw_update. */
 const WG = 256;
 
-const params = (count: number, h: AdamwHyper) => ({ count, beta1: h.beta1, beta2: h.beta2, eps: h.eps, weight_decay: h.weightDecay });
+const params = (count: number, h: AdamwHyper) => ({
+  count,
+  beta1: h.beta1,
+  beta2: h.beta2,
+  eps: h.eps,
+  weight_decay: h.weightDecay,
+});
 
-export async function adamwPrepareCall(ctx: KernelContext, info: GPUBuffer, stepArgs: GPUBuffer, h: AdamwHyper): Promise<KernelCall> {
+export async function adamwPrepareCall(
+  ctx: KernelContext,
+  info: GPUBuffer,
+  stepArgs: GPUBuffer,
+  h: AdamwHyper,
+): Promise<KernelCall> {
   const kernel = await ctx.pipelines.kernel('adamw.wgsl', 'adamw_prepare');
-  return kernelCall(ctx.device, kernel, { label: 'adamw_prepare', params: params(0, h), buffers: { info, step_args: stepArgs }, workgroups: [1] });
+  return kernelCall(ctx.device, kernel, {
+    label: 'adamw_prepare',
+    params: params(0, h),
+    buffers: { info, step_args: stepArgs },
+    workgroups: [1],
+  });
 }
 
 export async function adamwUpdateCall(

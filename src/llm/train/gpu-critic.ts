@@ -55,11 +55,15 @@ export class GpuCritic {
   }
 
   async readWeights(): Promise<Float32Array[]> {
-    return readbackPool(this.device).read(this.weights.map((buffer, l) => ({ buffer, count: this.sizes[l] * this.sizes[l + 1] })));
+    return readbackPool(this.device).read(
+      this.weights.map((buffer, l) => ({ buffer, count: this.sizes[l] * this.sizes[l + 1] })),
+    );
   }
 
   async readGrads(): Promise<Float32Array[]> {
-    return readbackPool(this.device).read(this.grads.map((buffer, l) => ({ buffer, count: this.sizes[l] * this.sizes[l + 1] })));
+    return readbackPool(this.device).read(
+      this.grads.map((buffer, l) => ({ buffer, count: this.sizes[l] * this.sizes[l + 1] })),
+    );
   }
 
   dispose(): void {

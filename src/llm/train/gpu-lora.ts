@@ -98,9 +98,23 @@ export function ownLora(lora: GpuLora): LoraHandle {
 }
 
 /** u = xn A^T [R, r]: the adapter's first product (what its backward needs of the forward). */
-export async function loraUCall(ctx: Ctx, m: GpuLoraModule, r: number, xn: GPUBuffer, u: GPUBuffer, rows: number): Promise<KernelCall> {
+export async function loraUCall(
+  ctx: Ctx,
+  m: GpuLoraModule,
+  r: number,
+  xn: GPUBuffer,
+  u: GPUBuffer,
+  rows: number,
+): Promise<KernelCall> {
   const { inDim } = m.slice;
-  return gemmCall(ctx, 'lora u', { buffer: xn, ld: inDim }, { buffer: m.a, ld: inDim, transpose: true }, { buffer: u, ld: r }, { m: rows, n: r, k: inDim });
+  return gemmCall(
+    ctx,
+    'lora u',
+    { buffer: xn, ld: inDim },
+    { buffer: m.a, ld: inDim, transpose: true },
+    { buffer: u, ld: r },
+    { m: rows, n: r, k: inDim },
+  );
 }
 
 /** Forward: u = xn A^T, then y[:, slice] += s u B^T. `fusedOut` is the row width of y. */

@@ -7,7 +7,13 @@
  *
  * The optimizer (optimizer.ts) runs these before its update. Reference: reference/grad-norm.ts.
  */
-import { elementwiseWorkgroups, kernelCall, type KernelCall, type KernelContext, type KernelVariant } from '../../gpu/kernel';
+import {
+  elementwiseWorkgroups,
+  kernelCall,
+  type KernelCall,
+  type KernelContext,
+  type KernelVariant,
+} from '../../gpu/kernel';
 
 /** Elements per squared-norm partial (grad_norm.wgsl's WG). */
 export const NORM_CHUNK = 256;
@@ -21,7 +27,14 @@ export function normPartialSlots(count: number): number {
 export const THREAD_SUM_MAX = 1 << 20;
 
 /** partial[slot ..] = the squared sums of `grad`'s chunks. Default variant: thread up to THREAD_SUM_MAX elements. */
-export async function sumSquaresCall(ctx: KernelContext, grad: GPUBuffer, partial: GPUBuffer, count: number, slot: number, variant?: KernelVariant): Promise<KernelCall> {
+export async function sumSquaresCall(
+  ctx: KernelContext,
+  grad: GPUBuffer,
+  partial: GPUBuffer,
+  count: number,
+  slot: number,
+  variant?: KernelVariant,
+): Promise<KernelCall> {
   const thread = (variant ?? (count <= THREAD_SUM_MAX ? 'thread' : 'workgroup')) === 'thread';
   const kernel = await ctx.pipelines.kernel('grad_norm.wgsl', thread ? 'sum_squares_thread' : 'sum_squares');
   const chunks = normPartialSlots(count);
@@ -34,7 +47,18 @@ export async function sumSquaresCall(ctx: KernelContext, grad: GPUBuffer, partia
 }
 
 /** info[0] = the norm over `slots` partials, info[1] = the clipping coefficient, info[2] = finite (1/0). */
-export async function clipCoefCall(ctx: KernelContext, partial: GPUBuffer, info: GPUBuffer, slots: number, maxNorm: number): Promise<KernelCall> {
+export async function clipCoefCall(
+  ctx: KernelContext,
+  partial: GPUBuffer,
+  info: GPUBuffer,
+  slots: number,
+  maxNorm: number,
+): Promise<KernelCall> {
   const kernel = await ctx.pipelines.kernel('grad_norm.wgsl', 'clip_coef');
-  return kernelCall(ctx.device, kernel, { label: 'clip_coef', params: { count: slots, slot: 0, max_norm: maxNorm }, buffers: { partial, info }, workgroups: [1] });
+  return kernelCall(ctx.device, kernel, {
+    label: 'clip_coef',
+    params: { count: slots, slot: 0, max_norm: maxNorm },
+    buffers: { partial, info },
+    workgroups: [1],
+  });
 }

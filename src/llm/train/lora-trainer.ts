@@ -81,7 +81,11 @@ export class LoraTrainer {
     const groups = this.engine.planGroups(batch);
     for (const [slot, group] of groups.entries()) {
       const layout = planScoring(groupRequests(batch, group));
-      passes.push({ group, layout, forward: await this.engine.forwardFor(layout, { lora: this.lora, training: true, slot }) });
+      passes.push({
+        group,
+        layout,
+        forward: await this.engine.forwardFor(layout, { lora: this.lora, training: true, slot }),
+      });
     }
     const encoder = device.createCommandEncoder();
     const staged = passes.map(({ layout, forward }) => {
@@ -91,7 +95,8 @@ export class LoraTrainer {
     });
     device.queue.submit([encoder.finish()]);
     const results: GroupResult[] = [];
-    for (const [i, s] of staged.entries()) results.push({ group: passes[i].group, layout: passes[i].layout, ...(await s.read()) });
+    for (const [i, s] of staged.entries())
+      results.push({ group: passes[i].group, layout: passes[i].layout, ...(await s.read()) });
     const scores = mergeGroupScores(batch, results, this.engine.config.hidden);
     const dLdS = lossGrad(scores);
     const backwards: LoraBackward[] = [];

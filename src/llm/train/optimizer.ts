@@ -44,7 +44,10 @@ export interface StepInfo {
   skippedSteps: number;
 }
 
-/** Words of the info buffer (grad_norm.wgsl and adamw.wgsl: norm, coef, finite, t, bc1, bc2_sqrt, skipped steps, factor). */
+/**
+ * Words of the info buffer (grad_norm.wgsl and adamw.wgsl: norm, coef, finite, t, bc1, bc2_sqrt, skipped steps,
+ * factor).
+ */
 export const ADAM_INFO_WORDS = 8;
 /** Words of the step arguments (adamw.wgsl: lr, grad_scale). */
 export const ADAM_STEP_ARGS_WORDS = 2;
@@ -88,11 +91,19 @@ export class GpuAdam {
     const ctx = { device: this.device, pipelines: this.pipelines };
     const { info, stepArgs, partial } = this;
     const calls: KernelCall[] = [];
-    for (const [i, p] of this.params.entries()) calls.push(await sumSquaresCall(ctx, p.grad, partial, p.count, this.slots[i], this.sumSquares));
+    for (const [i, p] of this.params.entries())
+      calls.push(await sumSquaresCall(ctx, p.grad, partial, p.count, this.slots[i], this.sumSquares));
     calls.push(await clipCoefCall(ctx, partial, info, this.totalSlots, this.config.maxGradNorm));
     calls.push(await adamwPrepareCall(ctx, info, stepArgs, this.config));
     for (const [i, p] of this.params.entries()) {
-      calls.push(await adamwUpdateCall(ctx, { param: p.param, grad: p.grad, m: this.moments[2 * i], v: this.moments[2 * i + 1], info, stepArgs }, p.count, this.config));
+      calls.push(
+        await adamwUpdateCall(
+          ctx,
+          { param: p.param, grad: p.grad, m: this.moments[2 * i], v: this.moments[2 * i + 1], info, stepArgs },
+          p.count,
+          this.config,
+        ),
+      );
     }
     return calls;
   }
@@ -142,7 +153,9 @@ export class GpuAdam {
 
   /** Records a copy of the info buffer as it is now in the queue (read() it after `encoder` is submitted). */
   stageInfo(encoder: GPUCommandEncoder): { read(): Promise<StepInfo> } {
-    const staged: StagedRead = readbackPool(this.device).stage(encoder, [{ buffer: this.info, count: ADAM_INFO_WORDS }]);
+    const staged: StagedRead = readbackPool(this.device).stage(encoder, [
+      { buffer: this.info, count: ADAM_INFO_WORDS },
+    ]);
     return { read: async () => stepInfoOf((await staged.read())[0]) };
   }
 
@@ -154,7 +167,9 @@ export class GpuAdam {
 
   /** m and v of every parameter (checkpoints), in parameter order. */
   async readMoments(): Promise<{ m: Float32Array; v: Float32Array }[]> {
-    const words = await readbackPool(this.device).read(this.moments.map((buffer, i) => ({ buffer, count: this.params[i >> 1].count })));
+    const words = await readbackPool(this.device).read(
+      this.moments.map((buffer, i) => ({ buffer, count: this.params[i >> 1].count })),
+    );
     return this.params.map((_, i) => ({ m: words[2 * i], v: words[2 * i + 1] }));
   }
 

@@ -10,7 +10,13 @@
 import { elementwiseWorkgroups, kernelCall, type KernelCall, type KernelContext } from '../../../gpu/kernel';
 import { linearWeightBytes, type DenseChunk, type GpuLinear, type Q4Chunk } from './linear';
 
-export async function embeddingCall(ctx: KernelContext, tokens: GPUBuffer, table: GpuLinear, x: GPUBuffer, rows: number): Promise<KernelCall[]> {
+export async function embeddingCall(
+  ctx: KernelContext,
+  tokens: GPUBuffer,
+  table: GpuLinear,
+  x: GPUBuffer,
+  rows: number,
+): Promise<KernelCall[]> {
   const dim = table.inDim;
   const workgroups = elementwiseWorkgroups(rows * dim);
   const rowBytes = linearWeightBytes({ ...table, outDim: 1 } as GpuLinear);
@@ -23,7 +29,11 @@ export async function embeddingCall(ctx: KernelContext, tokens: GPUBuffer, table
         buffers: { tokens, q_weight: chunk.qWeight, scales: chunk.scales, x },
         workgroups,
         // The rows of the tokens in this chunk's range: at most R of them.
-        cost: { flops: 0, bytes: Math.min(rows, chunk.rows) * rowBytes + 4 * rows * (dim + 1), weightBytes: Math.min(rows, chunk.rows) * rowBytes },
+        cost: {
+          flops: 0,
+          bytes: Math.min(rows, chunk.rows) * rowBytes + 4 * rows * (dim + 1),
+          weightBytes: Math.min(rows, chunk.rows) * rowBytes,
+        },
       }),
     );
   }
@@ -34,7 +44,11 @@ export async function embeddingCall(ctx: KernelContext, tokens: GPUBuffer, table
       params: { rows, dim, table_f16: table.f16 ? 1 : 0, row_start: chunk.rowStart, row_count: chunk.rows },
       buffers: { tokens, table: chunk.weight, x },
       workgroups,
-      cost: { flops: 0, bytes: Math.min(rows, chunk.rows) * rowBytes + 4 * rows * (dim + 1), weightBytes: Math.min(rows, chunk.rows) * rowBytes },
+      cost: {
+        flops: 0,
+        bytes: Math.min(rows, chunk.rows) * rowBytes + 4 * rows * (dim + 1),
+        weightBytes: Math.min(rows, chunk.rows) * rowBytes,
+      },
     }),
   );
 }

@@ -10,13 +10,33 @@
  */
 import { elementwiseWorkgroups, kernelCall, type KernelCall, type KernelContext } from '../../../gpu/kernel';
 
-export async function gatherRowsCall(ctx: KernelContext, x: GPUBuffer, rows: GPUBuffer, out: GPUBuffer, count: number, dim: number): Promise<KernelCall> {
+export async function gatherRowsCall(
+  ctx: KernelContext,
+  x: GPUBuffer,
+  rows: GPUBuffer,
+  out: GPUBuffer,
+  count: number,
+  dim: number,
+): Promise<KernelCall> {
   const kernel = await ctx.pipelines.kernel('gather_rows.wgsl', 'gather_rows');
-  return kernelCall(ctx.device, kernel, { params: { count, dim }, buffers: { x, rows, out }, workgroups: elementwiseWorkgroups(count * dim), label: 'gather_rows' });
+  return kernelCall(ctx.device, kernel, {
+    params: { count, dim },
+    buffers: { x, rows, out },
+    workgroups: elementwiseWorkgroups(count * dim),
+    label: 'gather_rows',
+  });
 }
 
 /** dx [rows, dim] from dout [J, dim] and the CSR sources of each row (overwrites dx). */
-export async function scatterAddRowsCall(ctx: KernelContext, dout: GPUBuffer, offsets: GPUBuffer, sources: GPUBuffer, dx: GPUBuffer, rows: number, dim: number): Promise<KernelCall> {
+export async function scatterAddRowsCall(
+  ctx: KernelContext,
+  dout: GPUBuffer,
+  offsets: GPUBuffer,
+  sources: GPUBuffer,
+  dx: GPUBuffer,
+  rows: number,
+  dim: number,
+): Promise<KernelCall> {
   const kernel = await ctx.pipelines.kernel('gather_rows.wgsl', 'scatter_add_rows');
   return kernelCall(ctx.device, kernel, {
     params: { count: rows, dim },

@@ -43,7 +43,12 @@ describe('gemm_f32 on Dawn', () => {
         const B = Float32Array.from({ length: bOff + bRows * ldb }, () => rng.normal());
         const C = Float32Array.from({ length: cOff + m * ldc }, () => rng.normal());
         const expected = C.slice();
-        gemm({ data: A, ld: lda, offset: aOff, transpose: transA }, { data: B, ld: ldb, offset: bOff, transpose: transB }, { data: expected, ld: ldc, offset: cOff }, { m, n, k, alpha: 0.5, beta });
+        gemm(
+          { data: A, ld: lda, offset: aOff, transpose: transA },
+          { data: B, ld: ldb, offset: bOff, transpose: transB },
+          { data: expected, ld: ldc, offset: cOff },
+          { m, n, k, alpha: 0.5, beta },
+        );
         const { device } = ctx;
         const [a, b, c] = [createStorageBuffer(device, A), createStorageBuffer(device, B), createStorageBuffer(device, C)];
         const call = await gemmCall(

@@ -7,7 +7,13 @@
  * A product's backward is two more products of the same kind (dA = dC op(B)^T, dB = op(A)^T dC), which the
  * callers build with this same call. Reference: reference/gemm.ts.
  */
-import { elementwiseWorkgroups, kernelCall, type KernelCall, type KernelContext, type KernelVariant } from '../../../gpu/kernel';
+import {
+  elementwiseWorkgroups,
+  kernelCall,
+  type KernelCall,
+  type KernelContext,
+  type KernelVariant,
+} from '../../../gpu/kernel';
 
 /**
  * Products up to this many multiply-adds take gemm_f32_thread (one invocation per C element), larger ones the

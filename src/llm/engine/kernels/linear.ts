@@ -110,7 +110,11 @@ export async function linearCall(
         : [Math.ceil(rows / WG), Math.ceil(tokens / TOKENS)];
     // Every variant reads the chunk's weights once per block of TOKENS rows.
     const weightBytes = chunkBytes(w, rows) * Math.ceil(tokens / TOKENS);
-    const cost = { flops: 2 * tokens * rows * w.inDim, bytes: chunkBytes(w, rows) + 4 * tokens * (w.inDim + rows), weightBytes };
+    const cost = {
+      flops: 2 * tokens * rows * w.inDim,
+      bytes: chunkBytes(w, rows) + 4 * tokens * (w.inDim + rows),
+      weightBytes,
+    };
     // Params: T, this chunk's rows, K, f16 flag, accumulate (unused), y_col0, y_stride, pad.
     const params = (f16: boolean) => [tokens, rows, w.inDim, f16 ? 1 : 0, 0, chunk.rowStart, w.outDim, 0];
     if (w.format === 'q4') {
@@ -151,7 +155,11 @@ export async function linearInputGradCall(
   w.chunks.forEach((chunk, i) => {
     const rows = chunk.rows;
     const weightBytes = chunkBytes(w, rows) * rowBlocks;
-    const cost = { flops: 2 * tokens * rows * w.inDim, bytes: chunkBytes(w, rows) + 4 * tokens * (w.inDim + rows), weightBytes };
+    const cost = {
+      flops: 2 * tokens * rows * w.inDim,
+      bytes: chunkBytes(w, rows) + 4 * tokens * (w.inDim + rows),
+      weightBytes,
+    };
     const add = accumulate || i > 0;
     const params = (f16: boolean) => [tokens, rows, w.inDim, f16 ? 1 : 0, add ? 1 : 0, chunk.rowStart, w.outDim, 0];
     if (w.format === 'q4') {
@@ -174,5 +182,8 @@ export async function linearInputGradCall(
 export function matmulKernelInfo(pipelines: PipelineCache, w: GpuLinear): { matmul: string; precision: 'f16' | 'f32' } {
   const variant = kernelVariant(w.inDim, undefined, undefined, pipelines.subgroups);
   const label = w.format === 'q4' ? 'matmul_q4' : 'matmul_dense';
-  return { matmul: variant === 'subgroup' ? `${label}_subgroup` : variant === 'thread' ? `${label}_thread` : label, precision: 'f32' };
+  return {
+    matmul: variant === 'subgroup' ? `${label}_subgroup` : variant === 'thread' ? `${label}_thread` : label,
+    precision: 'f32',
+  };
 }

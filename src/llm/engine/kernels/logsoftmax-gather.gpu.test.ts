@@ -21,9 +21,19 @@ describe('logsoftmax_gather.wgsl on Dawn', () => {
       const [l, t] = [gpu.upload(logits), gpu.upload(targets)];
       for (const variant of gpu.variants()) {
         const out = gpu.upload(rows);
-        expectClose(await gpu.run(await logSoftmaxGatherCall(gpu.kernels, l, t, out, rows, vocab, variant), out, rows), expected);
+        expectClose(
+          await gpu.run(await logSoftmaxGatherCall(gpu.kernels, l, t, out, rows, vocab, variant), out, rows),
+          expected,
+        );
         const dlogits = gpu.upload(rows * vocab);
-        expectClose(await gpu.run(await logSoftmaxGatherBackwardCall(gpu.kernels, l, t, gpu.upload(g), dlogits, rows, vocab, variant), dlogits, rows * vocab), expectedGrad);
+        expectClose(
+          await gpu.run(
+            await logSoftmaxGatherBackwardCall(gpu.kernels, l, t, gpu.upload(g), dlogits, rows, vocab, variant),
+            dlogits,
+            rows * vocab,
+          ),
+          expectedGrad,
+        );
       }
     });
   }

@@ -7,7 +7,15 @@
  * Reference: reference/logsoftmax-gather.ts. Variant by V: one thread per row for V <= 4096, one workgroup per
  * row above, reducing through subgroups where the pipeline cache allows them.
  */
-import { elementwiseWorkgroups, kernelCall, kernelVariant, requireSubgroups, type KernelCall, type KernelContext, type KernelVariant } from '../../../gpu/kernel';
+import {
+  elementwiseWorkgroups,
+  kernelCall,
+  kernelVariant,
+  requireSubgroups,
+  type KernelCall,
+  type KernelContext,
+  type KernelVariant,
+} from '../../../gpu/kernel';
 import type { Kernel } from '../../../gpu/pipelines';
 
 /** Vocabularies up to this take the thread-per-row entry points. */
@@ -22,8 +30,15 @@ async function logSoftmaxKernel(
 ): Promise<{ kernel: Kernel; workgroups: [number, number?] }> {
   const chosen = kernelVariant(vocab, variant, LOGSOFTMAX_THREAD_MAX_VOCAB, pipelines.subgroups);
   if (chosen === 'subgroup') requireSubgroups(device, entry);
-  if (chosen === 'thread') return { kernel: await pipelines.kernel('logsoftmax_gather.wgsl', `${entry}_rows`), workgroups: elementwiseWorkgroups(rows) };
-  return { kernel: await pipelines.kernel('logsoftmax_gather.wgsl', entry, { defines: { SUBGROUPS: chosen === 'subgroup' } }), workgroups: [rows] };
+  if (chosen === 'thread')
+    return {
+      kernel: await pipelines.kernel('logsoftmax_gather.wgsl', `${entry}_rows`),
+      workgroups: elementwiseWorkgroups(rows),
+    };
+  return {
+    kernel: await pipelines.kernel('logsoftmax_gather.wgsl', entry, { defines: { SUBGROUPS: chosen === 'subgroup' } }),
+    workgroups: [rows],
+  };
 }
 
 export async function logSoftmaxGatherCall(
@@ -36,7 +51,12 @@ export async function logSoftmaxGatherCall(
   variant?: KernelVariant,
 ): Promise<KernelCall> {
   const { kernel, workgroups } = await logSoftmaxKernel(ctx, 'logsoftmax_gather', rows, vocab, variant);
-  return kernelCall(ctx.device, kernel, { label: 'logsoftmax_gather', params: { rows, vocab }, buffers: { logits, targets, out }, workgroups });
+  return kernelCall(ctx.device, kernel, {
+    label: 'logsoftmax_gather',
+    params: { rows, vocab },
+    buffers: { logits, targets, out },
+    workgroups,
+  });
 }
 
 export async function logSoftmaxGatherBackwardCall(

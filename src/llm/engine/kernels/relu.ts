@@ -10,10 +10,25 @@ import { elementwiseWorkgroups, kernelCall, type KernelCall, type KernelContext 
 
 export async function reluForwardCall(ctx: KernelContext, z: GPUBuffer, count: number): Promise<KernelCall> {
   const kernel = await ctx.pipelines.kernel('relu.wgsl', 'relu_forward');
-  return kernelCall(ctx.device, kernel, { label: 'relu_forward', params: { count }, buffers: { z }, workgroups: elementwiseWorkgroups(count) });
+  return kernelCall(ctx.device, kernel, {
+    label: 'relu_forward',
+    params: { count },
+    buffers: { z },
+    workgroups: elementwiseWorkgroups(count),
+  });
 }
 
-export async function reluBackwardCall(ctx: KernelContext, grad: GPUBuffer, a: GPUBuffer, count: number): Promise<KernelCall> {
+export async function reluBackwardCall(
+  ctx: KernelContext,
+  grad: GPUBuffer,
+  a: GPUBuffer,
+  count: number,
+): Promise<KernelCall> {
   const kernel = await ctx.pipelines.kernel('relu.wgsl', 'relu_backward');
-  return kernelCall(ctx.device, kernel, { label: 'relu_backward', params: { count }, buffers: { grad, a }, workgroups: elementwiseWorkgroups(count) });
+  return kernelCall(ctx.device, kernel, {
+    label: 'relu_backward',
+    params: { count },
+    buffers: { grad, a },
+    workgroups: elementwiseWorkgroups(count),
+  });
 }

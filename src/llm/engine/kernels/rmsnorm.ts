@@ -8,7 +8,15 @@
  * Reference: reference/rmsnorm.ts. Variant by D (kernelVariant): one thread per row for D <= 256, one
  * workgroup per row above, reducing through subgroups where the pipeline cache allows them.
  */
-import { elementwiseWorkgroups, kernelCall, kernelVariant, requireSubgroups, type KernelCall, type KernelContext, type KernelVariant } from '../../../gpu/kernel';
+import {
+  elementwiseWorkgroups,
+  kernelCall,
+  kernelVariant,
+  requireSubgroups,
+  type KernelCall,
+  type KernelContext,
+  type KernelVariant,
+} from '../../../gpu/kernel';
 import type { Kernel } from '../../../gpu/pipelines';
 
 const SHADER = 'rmsnorm.wgsl';
@@ -24,8 +32,15 @@ async function rmsnormKernel(
 ): Promise<{ kernel: Kernel; workgroups: [number, number?] }> {
   const chosen = kernelVariant(dim, variant, undefined, pipelines.subgroups);
   if (chosen === 'subgroup') requireSubgroups(device, entry);
-  if (chosen === 'thread') return { kernel: await pipelines.kernel(SHADER, `${entry}_rows`, { defines }), workgroups: elementwiseWorkgroups(rows) };
-  return { kernel: await pipelines.kernel(SHADER, entry, { defines: { ...defines, SUBGROUPS: chosen === 'subgroup' } }), workgroups: [rows] };
+  if (chosen === 'thread')
+    return {
+      kernel: await pipelines.kernel(SHADER, `${entry}_rows`, { defines }),
+      workgroups: elementwiseWorkgroups(rows),
+    };
+  return {
+    kernel: await pipelines.kernel(SHADER, entry, { defines: { ...defines, SUBGROUPS: chosen === 'subgroup' } }),
+    workgroups: [rows],
+  };
 }
 
 /** y, rstd = rmsnorm(x). */
@@ -38,7 +53,12 @@ export async function rmsnormForwardCall(
   variant?: KernelVariant,
 ): Promise<KernelCall> {
   const { kernel, workgroups } = await rmsnormKernel(ctx, 'rmsnorm_forward', rows, dim, {}, variant);
-  return kernelCall(ctx.device, kernel, { label: 'rmsnorm_forward', params: { rows, dim, eps }, buffers: b, workgroups });
+  return kernelCall(ctx.device, kernel, {
+    label: 'rmsnorm_forward',
+    params: { rows, dim, eps },
+    buffers: b,
+    workgroups,
+  });
 }
 
 /**
@@ -54,7 +74,12 @@ export async function addRmsnormForwardCall(
   variant?: KernelVariant,
 ): Promise<KernelCall> {
   const { kernel, workgroups } = await rmsnormKernel(ctx, 'rmsnorm_forward', rows, dim, { ADD: true }, variant);
-  return kernelCall(ctx.device, kernel, { label: 'add_rmsnorm_forward', params: { rows, dim, eps }, buffers: b, workgroups });
+  return kernelCall(ctx.device, kernel, {
+    label: 'add_rmsnorm_forward',
+    params: { rows, dim, eps },
+    buffers: b,
+    workgroups,
+  });
 }
 
 /**
@@ -68,9 +93,21 @@ export async function rmsnormBackwardCall(
   dim: number,
   variant?: KernelVariant,
 ): Promise<KernelCall> {
-  const { kernel, workgroups } = await rmsnormKernel(ctx, 'rmsnorm_backward', rows, dim, { RESIDUAL: b.dresidual !== undefined }, variant);
+  const { kernel, workgroups } = await rmsnormKernel(
+    ctx,
+    'rmsnorm_backward',
+    rows,
+    dim,
+    { RESIDUAL: b.dresidual !== undefined },
+    variant,
+  );
   const buffers: Record<string, GPUBuffer> = { x: b.x, weight: b.weight, dy: b.dy, rstd_in: b.rstd, dx: b.dx };
   if (b.dresidual) buffers.dresidual = b.dresidual;
   // The backward does not read eps (rstd holds it), but the Params struct is shared with the forward.
-  return kernelCall(ctx.device, kernel, { label: 'rmsnorm_backward', params: { rows, dim, eps: 0 }, buffers, workgroups });
+  return kernelCall(ctx.device, kernel, {
+    label: 'rmsnorm_backward',
+    params: { rows, dim, eps: 0 },
+    buffers,
+    workgroups,
+  });
 }

@@ -14,7 +14,7 @@ describe('rope.wgsl on Dawn', () => {
     [4, 2, 16],
     [6, 6, 8],
   ] as const) {
-    it(`forward rotates Q and K, not V, and backward undoes it (H=${heads}, KVH=${kvHeads}, hd=${headDim})`, async () => {
+    it(`forward rotates Q and K, not V; backward undoes it (H=${heads}, KVH=${kvHeads}, hd=${headDim})`, async () => {
       const rng = new Rng(heads + headDim);
       const positions = Uint32Array.from([0, 1, 2, 3, 3, 4, 200]);
       const rows = positions.length;
@@ -32,7 +32,11 @@ describe('rope.wgsl on Dawn', () => {
 
       const grad = random(rng, qkv.length);
       const gradBuffer = gpu.upload(grad);
-      const back = await gpu.run(await ropeBackwardCall(gpu.kernels, gradBuffer, pos, table, shape), gradBuffer, grad.length);
+      const back = await gpu.run(
+        await ropeBackwardCall(gpu.kernels, gradBuffer, pos, table, shape),
+        gradBuffer,
+        grad.length,
+      );
       const expectedBack = Float64Array.from(grad);
       ropeBackward(expectedBack, positions, invFreq, heads, kvHeads, headDim);
       expectClose(back, expectedBack);

@@ -15,8 +15,18 @@ describe('silu_mul.wgsl on Dawn', () => {
     const dh = random(rng, rows * inter);
     const gu = gpu.upload(gateUp);
     const h = gpu.upload(rows * inter);
-    expectClose(await gpu.run(await siluMulForwardCall(gpu.kernels, gu, h, rows, inter), h, rows * inter), siluMulForward(gateUp, rows, inter));
+    expectClose(
+      await gpu.run(await siluMulForwardCall(gpu.kernels, gu, h, rows, inter), h, rows * inter),
+      siluMulForward(gateUp, rows, inter),
+    );
     const dgu = gpu.upload(rows * 2 * inter);
-    expectClose(await gpu.run(await siluMulBackwardCall(gpu.kernels, gu, gpu.upload(dh), dgu, rows, inter), dgu, rows * 2 * inter), siluMulBackward(gateUp, dh, rows, inter));
+    expectClose(
+      await gpu.run(
+        await siluMulBackwardCall(gpu.kernels, gu, gpu.upload(dh), dgu, rows, inter),
+        dgu,
+        rows * 2 * inter,
+      ),
+      siluMulBackward(gateUp, dh, rows, inter),
+    );
   });
 });

@@ -8,12 +8,30 @@
  */
 import { elementwiseWorkgroups, kernelCall, type KernelCall, type KernelContext } from '../../../gpu/kernel';
 
-export async function siluMulForwardCall(ctx: KernelContext, gateUp: GPUBuffer, h: GPUBuffer, rows: number, inter: number): Promise<KernelCall> {
+export async function siluMulForwardCall(
+  ctx: KernelContext,
+  gateUp: GPUBuffer,
+  h: GPUBuffer,
+  rows: number,
+  inter: number,
+): Promise<KernelCall> {
   const kernel = await ctx.pipelines.kernel('silu_mul.wgsl', 'silu_mul_forward');
-  return kernelCall(ctx.device, kernel, { params: { rows, inter }, buffers: { gate_up: gateUp, h }, workgroups: elementwiseWorkgroups(rows * inter), label: 'silu_mul_forward' });
+  return kernelCall(ctx.device, kernel, {
+    params: { rows, inter },
+    buffers: { gate_up: gateUp, h },
+    workgroups: elementwiseWorkgroups(rows * inter),
+    label: 'silu_mul_forward',
+  });
 }
 
-export async function siluMulBackwardCall(ctx: KernelContext, gateUp: GPUBuffer, dh: GPUBuffer, dGateUp: GPUBuffer, rows: number, inter: number): Promise<KernelCall> {
+export async function siluMulBackwardCall(
+  ctx: KernelContext,
+  gateUp: GPUBuffer,
+  dh: GPUBuffer,
+  dGateUp: GPUBuffer,
+  rows: number,
+  inter: number,
+): Promise<KernelCall> {
   const kernel = await ctx.pipelines.kernel('silu_mul.wgsl', 'silu_mul_backward');
   return kernelCall(ctx.device, kernel, {
     params: { rows, inter },

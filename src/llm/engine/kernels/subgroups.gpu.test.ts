@@ -81,7 +81,9 @@ describe('kernel variant selection', () => {
     expect(await label(off, 300)).toBe('rmsnorm.wgsl:rmsnorm_forward');
     expect(await label(off, 200)).toBe('rmsnorm.wgsl:rmsnorm_forward_rows');
     expect(await label(pipelines, 200)).toBe('rmsnorm.wgsl:rmsnorm_forward_rows');
-    expect(await label(pipelines, 300)).toBe(ctx.features.subgroups ? 'rmsnorm.wgsl:rmsnorm_forward [SUBGROUPS]' : 'rmsnorm.wgsl:rmsnorm_forward');
+    expect(await label(pipelines, 300)).toBe(
+      ctx.features.subgroups ? 'rmsnorm.wgsl:rmsnorm_forward [SUBGROUPS]' : 'rmsnorm.wgsl:rmsnorm_forward',
+    );
   });
 
   it.skipIf(ctx.features.subgroups)('refuses a forced subgroup variant on a device without the feature', async () => {
@@ -144,14 +146,20 @@ describe.skipIf(!ctx.features.subgroups)('subgroup kernels on Dawn (skipped wher
     [3, 1000, true],
     [7, 2049, false],
   ] as const) {
-    it(`rmsnorm_backward [SUBGROUPS] T=${rows} D=${dim}${residual ? ' (adding the residual branch)' : ''}`, async () => {
+    it(`rmsnorm_backward [SUBGROUPS] T=${rows} D=${dim}${residual ? ' (with the residual)' : ''}`, async () => {
       const rng = new Rng(dim);
       const x = rand(rng, rows * dim, 2);
       const w = rand(rng, dim);
       const dy = rand(rng, rows * dim);
       const prior = rand(rng, rows * dim);
       const { rstd } = rmsnormForward(x, w, rows, dim, 1e-5);
-      const inputs = { x: up(x), weight: up(w), dy: up(dy), rstd: up(Float32Array.from(rstd)), dresidual: residual ? up(prior) : undefined };
+      const inputs = {
+        x: up(x),
+        weight: up(w),
+        dy: up(dy),
+        rstd: up(Float32Array.from(rstd)),
+        dresidual: residual ? up(prior) : undefined,
+      };
       const result = async (variant: KernelVariant) => {
         const dx = up(rows * dim);
         return run(await rmsnormBackwardCall(gpu, { ...inputs, dx }, rows, dim, variant), dx, rows * dim);
@@ -181,8 +189,20 @@ describe.skipIf(!ctx.features.subgroups)('subgroup kernels on Dawn (skipped wher
         return run(await logSoftmaxGatherBackwardCall(gpu, inputs.logits, inputs.targets, inputs.g, out, rows, vocab, variant), out, rows * vocab);
       };
       // forward-ops and backward-ops tests: 1e-5.
-      expectBoth('logsoftmax_gather', await forward('subgroup'), logSoftmaxGatherForward(logits, targets, vocab), await forward('workgroup'), 1e-5);
-      expectBoth('logsoftmax_gather_backward', await backward('subgroup'), logSoftmaxGatherBackward(logits, targets, g, vocab), await backward('workgroup'), 1e-5);
+      expectBoth(
+        'logsoftmax_gather',
+        await forward('subgroup'),
+        logSoftmaxGatherForward(logits, targets, vocab),
+        await forward('workgroup'),
+        1e-5,
+      );
+      expectBoth(
+        'logsoftmax_gather_backward',
+        await backward('subgroup'),
+        logSoftmaxGatherBackward(logits, targets, g, vocab),
+        await backward('workgroup'),
+        1e-5,
+      );
     });
   }
 

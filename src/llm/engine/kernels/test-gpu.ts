@@ -2,7 +2,13 @@
 import { afterAll, beforeAll, expect } from 'vitest';
 import { createStorageBuffer, readFloat32 } from '../../../gpu/buffers';
 import type { GpuContext } from '../../../gpu/device';
-import { disposeCalls, submitCalls, type KernelCall, type KernelContext, type KernelVariant } from '../../../gpu/kernel';
+import {
+  disposeCalls,
+  submitCalls,
+  type KernelCall,
+  type KernelContext,
+  type KernelVariant,
+} from '../../../gpu/kernel';
 import { requestNodeGpuContext } from '../../../gpu/node-gpu';
 import { PipelineCache } from '../../../gpu/pipelines';
 import type { Rng } from '../../../util/rng';
@@ -54,6 +60,7 @@ export function random(rng: Rng, n: number, scale = 1): Float32Array {
 export function expectClose(actual: ArrayLike<number>, expected: ArrayLike<number>, tolerance = 1e-5): void {
   expect(actual.length).toBe(expected.length);
   let worst = 0;
-  for (let i = 0; i < actual.length; i++) worst = Math.max(worst, Math.abs(actual[i] - expected[i]) / Math.max(1, Math.abs(expected[i])));
+  for (let i = 0; i < actual.length; i++)
+    worst = Math.max(worst, Math.abs(actual[i] - expected[i]) / Math.max(1, Math.abs(expected[i])));
   expect(worst).toBeLessThanOrEqual(tolerance);
 }
