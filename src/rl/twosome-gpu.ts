@@ -80,6 +80,8 @@ export class GpuTwosomeActor implements TwosomeActor {
   private readonly cacheLimit: number;
   /** The largest pass seen so far: prompts per call, prompt tokens, actions, action tokens (engine.reserve). */
   private readonly largest = { prompts: 1, promptTokens: 1, actions: 1, actionTokens: 1 };
+  /** The engine's latest reservation for it. */
+  private reserving: Promise<void> = Promise.resolve();
 
   private constructor(
     readonly engine: LlamaEngine,
@@ -118,12 +120,17 @@ export class GpuTwosomeActor implements TwosomeActor {
       l.actions = Math.max(l.actions, r.actionTokens.length);
       for (const a of r.actionTokens) l.actionTokens = Math.max(l.actionTokens, a.length);
     }
-    if (JSON.stringify(l) !== before) this.engine.reserve(l, { lora: this.trainer.lora, training: true });
+    // Queued on the engine before the pass that follows (engine.exclusive keeps their order); the caller awaits
+    // it before its pass, so a failure surfaces there.
+    if (JSON.stringify(l) === before) return batch;
+    this.reserving = this.engine.reserve({ ...l }, { lora: this.trainer.lora, training: true });
     return batch;
   }
 
   async score(requests: readonly PolicyRequest[]): Promise<ActionScores[]> {
-    return this.engine.forwardScores(this.tokenize(requests), { lora: this.trainer.lora });
+    const batch = this.tokenize(requests);
+    await this.reserving;
+    return this.engine.forwardScores(batch, { lora: this.trainer.lora });
   }
 
   /**
@@ -142,7 +149,9 @@ export class GpuTwosomeActor implements TwosomeActor {
     const todo = this.missingFeatures(requests);
     const fresh = new Map<string, Float32Array>();
     if (todo.length > 0) {
-      const scored = await this.engine.forwardScores(this.tokenize(todo));
+      const batch = this.tokenize(todo);
+      await this.reserving;
+      const scored = await this.engine.forwardScores(batch);
       scored.forEach((s, i) => fresh.set(todo[i].prompt, s.promptHidden as Float32Array));
     }
     return this.featuresOf(requests, fresh);
@@ -188,11 +197,37 @@ export class GpuTwosomeActor implements TwosomeActor {
     const todo = this.missingFeatures(observe);
     const scoreBatch = score.length > 0 ? this.tokenize(score) : null;
     const featureBatch = todo.length > 0 ? this.tokenize(todo) : null;
-    const scorePass = scoreBatch ? await this.engine.preparePass(scoreBatch, { lora: this.trainer.lora }) : null;
-    const featurePass = featureBatch ? await this.engine.preparePass(featureBatch) : null;
-    if ((scoreBatch && !scorePass) || (featureBatch && !featurePass)) return separately();
+    await this.reserving;
     const values = await critic.prepareValues(observe.length);
+    // The passes load, run and hand over their results before another pass may use the engine's workspace.
+    const submitted = await this.engine.exclusive(async () => {
+      const scorePass = scoreBatch ? await this.engine.preparePass(scoreBatch, { lora: this.trainer.lora }) : null;
+      const featurePass = featureBatch ? await this.engine.preparePass(featureBatch) : null;
+      if ((scoreBatch && !scorePass) || (featureBatch && !featurePass)) return null;
+      return this.submitStep(scorePass, featurePass, todo, observe, values);
+    });
+    if (!submitted) return separately();
+    const { scorePass, featurePass, scored, featured, valuesRead } = submitted;
+    const reads = [scored?.read(), featured?.read(), valuesRead.read()] as const;
+    const [scoreResult, featureResult, criticValues] = await Promise.all(reads);
+    const scores = scorePass && scoreResult ? this.engine.passScores(scoreBatch!, scorePass, scoreResult) : [];
+    const fresh = new Map<string, Float32Array>();
+    if (featurePass && featureResult) {
+      const scored = this.engine.passScores(featureBatch!, featurePass, featureResult);
+      scored.forEach((s, j) => fresh.set(todo[j].prompt, s.promptHidden as Float32Array));
+    }
+    return { scores, features: this.featuresOf(observe, fresh), values: criticValues };
+  }
 
+  /** observe()'s one submission: both passes and the critic, with their results staged for reading. */
+  private submitStep(
+    scorePass: PreparedPass | null,
+    featurePass: PreparedPass | null,
+    todo: readonly PolicyRequest[],
+    observe: readonly PolicyRequest[],
+    values: Awaited<ReturnType<GpuTwosomeCritic['prepareValues']>>,
+  ) {
+    const { device } = this.engine.gpu;
     const encoder = device.createCommandEncoder();
     const run = (pass: PreparedPass | null) => {
       if (!pass) return null;
@@ -214,16 +249,7 @@ export class GpuTwosomeActor implements TwosomeActor {
     });
     const valuesRead = values.encode(encoder);
     device.queue.submit([encoder.finish()]);
-
-    const reads = [scored?.read(), featured?.read(), valuesRead.read()] as const;
-    const [scoreResult, featureResult, criticValues] = await Promise.all(reads);
-    const scores = scorePass && scoreResult ? this.engine.passScores(scoreBatch!, scorePass, scoreResult) : [];
-    const fresh = new Map<string, Float32Array>();
-    if (featurePass && featureResult) {
-      const scored = this.engine.passScores(featureBatch!, featurePass, featureResult);
-      scored.forEach((s, j) => fresh.set(todo[j].prompt, s.promptHidden as Float32Array));
-    }
-    return { scores, features: this.featuresOf(observe, fresh), values: criticValues };
+    return { scorePass, featurePass, scored, featured, valuesRead };
   }
 
   async accumulate(
@@ -231,7 +257,9 @@ export class GpuTwosomeActor implements TwosomeActor {
     lossGrad: (scores: ActionScores[]) => ArrayLike<number>[],
   ): Promise<void> {
     this.dirty = true;
-    await this.trainer.accumulate(this.tokenize(requests), lossGrad);
+    const batch = this.tokenize(requests);
+    await this.reserving;
+    await this.trainer.accumulate(batch, lossGrad);
   }
 
   async zeroGrad(): Promise<void> {

@@ -116,6 +116,8 @@ export class LlamaEngine {
   private readonly backwards = new Map<ScoringForward, LoraBackward>();
   private readonly loraIds = new WeakMap<GpuLora, number>();
   private nextLoraId = 1;
+  /** The end of the last body queued by exclusive(). */
+  private turn: Promise<unknown> = Promise.resolve();
   /**
    * What the static plan has cost so far: workspaces allocated, forward and backward plans built, and the
    * distinct pass shapes seen, exact (what per-call allocation would have sized buffers for) and bucketed.
@@ -214,16 +216,35 @@ export class LlamaEngine {
     return mergeGroupResults(requestSizes(requests), results, this.config.hidden);
   }
 
-  private async runGroups(requests: readonly ScoringRequest[], options: ForwardScoresOptions): Promise<GroupResult[]> {
-    const mode = options.mode ?? 'shared';
-    const results: GroupResult[] = [];
-    for (const group of this.planGroups(requests, mode)) {
-      const layout = planScoring(groupRequests(requests, group), mode);
-      const forward = await this.forwardFor(layout, { lora: options.lora });
-      forward.load(layout);
-      results.push({ group, layout, ...(await forward.run()) });
-    }
-    return results;
+  private runGroups(requests: readonly ScoringRequest[], options: ForwardScoresOptions): Promise<GroupResult[]> {
+    return this.exclusive(async () => {
+      const mode = options.mode ?? 'shared';
+      const results: GroupResult[] = [];
+      for (const group of this.planGroups(requests, mode)) {
+        const layout = planScoring(groupRequests(requests, group), mode);
+        const forward = await this.forwardFor(layout, { lora: options.lora });
+        forward.load(layout);
+        results.push({ group, layout, ...(await forward.run()) });
+      }
+      return results;
+    });
+  }
+
+  /**
+   * Runs `body` with the engine's workspaces and plans to itself, after every body queued before it: a training
+   * micro-batch keeps its activations in the workspace from its forward to its backward, and a scoring call in
+   * between (the playground scores with the adapter the trainer trains, on this engine) would overwrite them, or
+   * grow the workspace under it. forwardScores, reserve, LoraTrainer.accumulate and the actor's fused rollout step
+   * take it; `body` must not call them (it would wait for itself): inside, use forwardFor, preparePass and the
+   * plans directly.
+   */
+  exclusive<T>(body: () => Promise<T>): Promise<T> {
+    const run = this.turn.then(body);
+    this.turn = run.then(
+      () => undefined,
+      () => undefined,
+    );
+    return run;
   }
 
   /**
@@ -254,19 +275,20 @@ export class LlamaEngine {
   reserve(
     batch: { prompts: number; promptTokens: number; actions: number; actionTokens: number },
     options: { lora?: GpuLora | null; training?: boolean } = {},
-  ): void {
+  ): Promise<void> {
     const { prompts: P, promptTokens: T, actions: N, actionTokens: n } = batch;
     const cap = passLimits(this.config, this.batchLimits);
     const targets = (l: GpuLora) => [...new Set(l.modules.map((m) => m.slice.target))];
     const lora = options.lora ? { r: options.lora.r, targets: targets(options.lora) } : null;
-    this.workspaceFor(0, {
+    const need = {
       rows: Math.min(passBucket(P * (T + N * n)), cap.rows),
       logitRows: Math.min(passBucket(P * N * n), cap.logitRows),
       prompts: passBucket(P),
       positions: passBucket(T + n),
       training: options.training === true,
       lora,
-    });
+    };
+    return this.exclusive(async () => void this.workspaceFor(0, need));
   }
 
   /**

@@ -3,7 +3,7 @@
 // over rows may take another kernel variant: 1e-6); repeated calls of any size up to the workspace's capacity
 // create no buffer and no bind group; a larger pass grows the workspace once.
 import { resolve } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { GpuContext } from '../../gpu/device';
 import { requestNodeGpuContext } from '../../gpu/node-gpu';
 import type { PolicyRequest } from '../scores';
@@ -45,7 +45,7 @@ describe('static plan (micro model)', () => {
     const batch = engine.tokenize(requests);
     const layout = planScoring(batch);
     // Reserve far more than the batch: its plan rung pads rows, and logit rows and prompts to the capacity.
-    engine.reserve({ prompts: 8, promptTokens: 150, actions: 10, actionTokens: 6 });
+    await engine.reserve({ prompts: 8, promptTokens: 150, actions: 10, actionTokens: 6 });
     const padded = await engine.forwardFor(layout);
     expect(padded.shape.rows).toBeGreaterThan(layout.tokens.length);
     expect(padded.shape.logitRows).toBeGreaterThan(layout.logitRows.length);
@@ -67,7 +67,7 @@ describe('static plan (micro model)', () => {
       engine.releasePlans();
       const trainer = LoraTrainer.create(engine, { adapter: c.adapter });
       if (reserve)
-        engine.reserve(
+        await engine.reserve(
           { prompts: 4, promptTokens: 120, actions: 12, actionTokens: 6 },
           { lora: trainer.lora, training: true },
         );
@@ -90,7 +90,7 @@ describe('static plan (micro model)', () => {
       [observation('food-preparation', [])],
     ];
     const ones = (s: { logprobs: readonly number[] }[]) => s.map((p) => p.logprobs.map(() => 1));
-    engine.reserve(
+    await engine.reserve(
       { prompts: 2, promptTokens: 100, actions: 10, actionTokens: 6 },
       { lora: trainer.lora, training: true },
     );
@@ -119,5 +119,36 @@ describe('static plan (micro model)', () => {
     expect(created).toEqual(grown);
     expect(engine.planStats.workspaces).toBe(workspaces + 1);
     trainer.dispose();
+  });
+});
+
+describe('static plan: one pass at a time', () => {
+  it('a scoring call made while a training micro-batch runs waits for its backward (same gradients)', async () => {
+    engine.releasePlans();
+    const c = loraGradientCase(engine);
+    const batch = engine.tokenize(tomatoSaladObservations());
+    const other = engine.tokenize([observation('entertainment', []), observation('food-preparation', [])]);
+    const gradients = async (interleave: boolean) => {
+      const trainer = LoraTrainer.create(engine, { adapter: c.adapter });
+      // A scoring call starts when the micro-batch has its scores, and the backward is held back a while: the
+      // call would run in between (and overwrite the activations the backward reads) unless it waits its turn.
+      const backwardFor = engine.backwardFor.bind(engine);
+      const held = vi.spyOn(engine, 'backwardFor').mockImplementation(async (f) => {
+        await new Promise((r) => setTimeout(r, 100));
+        return backwardFor(f);
+      });
+      let scoring: Promise<unknown> = Promise.resolve();
+      await trainer.accumulate(batch, () => {
+        if (interleave) scoring = engine.forwardScores(other, { lora: trainer.lora });
+        return batch.map((r) => r.actionTokens.map((_, k) => (k % 3) - 1));
+      });
+      await scoring;
+      held.mockRestore();
+      const grads = await readLora(ctx.device, trainer.lora, 'grads');
+      trainer.dispose();
+      return grads.flatMap((g) => [...g.a, ...g.b]);
+    };
+    const alone = await gradients(false);
+    expect(await gradients(true)).toEqual(alone);
   });
 });

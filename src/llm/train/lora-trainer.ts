@@ -75,8 +75,16 @@ export class LoraTrainer {
     batch: ScoringBatch,
     lossGrad: (scores: ActionScores[]) => ArrayLike<number>[],
   ): Promise<ActionScores[]> {
-    const { device } = this.engine.gpu;
     await this.optimizer.prepare(); // so that step() submits at once
+    // The workspaces hold this micro-batch's activations from its forward to its backward: no other pass between.
+    return this.engine.exclusive(() => this.forwardBackward(batch, lossGrad));
+  }
+
+  private async forwardBackward(
+    batch: ScoringBatch,
+    lossGrad: (scores: ActionScores[]) => ArrayLike<number>[],
+  ): Promise<ActionScores[]> {
+    const { device } = this.engine.gpu;
     const passes: { group: BatchGroup; layout: ScoringLayout; forward: ScoringForward }[] = [];
     const groups = this.engine.planGroups(batch);
     for (const [slot, group] of groups.entries()) {
