@@ -93,7 +93,8 @@ export interface KernelInfo {
 interface Ladder {
   lora: GpuLora | null;
   rungs: number[];
-  forwards: ScoringForward[];
+  /** The plan of each rung, once built (all at once on a reserved workspace, else at the rung's first pass). */
+  forwards: (ScoringForward | undefined)[];
 }
 
 /** One pass ready to be recorded into a command encoder of the caller's (LlamaEngine.preparePass). */
@@ -111,6 +112,8 @@ export class LlamaEngine {
   private readonly workspaces: Workspace[] = [];
   /** The plan ladders built on each workspace, by adapter (0: the frozen model). */
   private readonly ladders = new Map<Workspace, Map<number, Ladder>>();
+  /** Workspaces sized by reserve() (and those they grew into): their ladders are built whole. */
+  private readonly reserved = new WeakSet<Workspace>();
   /** The adapters whose ladders a grown workspace builds at its first use (those of the one it replaced). */
   private readonly pendingLadders = new Map<Workspace, (GpuLora | null)[]>();
   private readonly backwards = new Map<ScoringForward, LoraBackward>();
@@ -288,7 +291,7 @@ export class LlamaEngine {
       training: options.training === true,
       lora,
     };
-    return this.exclusive(async () => void this.workspaceFor(0, need));
+    return this.exclusive(async () => void this.reserved.add(this.workspaceFor(0, need)));
   }
 
   /**
@@ -309,11 +312,12 @@ export class LlamaEngine {
     const ws = this.workspaceFor(options.slot ?? 0, need);
     const ladder = await this.ladderFor(ws, lora);
     const rung = ladder.rungs.findIndex((rows) => rows >= layout.tokens.length);
+    const forward = ladder.forwards[rung] ?? (await this.buildRung(ws, ladder, rung));
     const kind = `${lora ? 'lora' : 'frozen'} ${options.training ? 'training' : 'scoring'}`;
     const exact = [layout.tokens.length, layout.logitRows.length, layout.lastPromptRows.length];
     this.planStats.exactShapes.add(`${kind} ${exact.join(' ')}`);
     this.planStats.bucketedShapes.add(`${kind} ${ladder.rungs[rung]}`);
-    return ladder.forwards[rung];
+    return forward;
   }
 
   /** The backward plan of a training forward (built with its ladder; room for any layout of its rows). */
@@ -326,9 +330,11 @@ export class LlamaEngine {
   }
 
   /**
-   * The plans of `lora` on `ws`, one per rung of the workspace's ladder, all built on first use: from then on
-   * no pass of any size up to the capacity builds anything. With a LoRA adapter on a training workspace, each
-   * rung's backward plan too, with room for the key readers of any layout of its rows.
+   * The plans of `lora` on `ws`, one per rung of the workspace's ladder. On a reserved workspace (a run that
+   * will call again and again: engine.reserve) all are built at its first use, so that no later pass of any size
+   * up to the capacity builds anything; elsewhere (a few scoring calls, a probe of an adapter) each rung at its
+   * first pass. With a LoRA adapter on a training workspace, each rung's backward plan too, with room for the key
+   * readers of any layout of its rows.
    */
   private async ladderFor(ws: Workspace, lora: GpuLora | null): Promise<Ladder> {
     // The ladders of the workspace this one replaced, first.
@@ -342,23 +348,28 @@ export class LlamaEngine {
     const id = lora ? this.loraId(lora) : 0;
     const kept = ladders.get(id);
     if (kept) return kept;
-    const ctx = { device: this.gpu.device, pipelines: this.pipelines };
     const rungs = planLadder(ws.capacity.rows);
-    const forwards: ScoringForward[] = [];
-    for (const rows of rungs) {
-      const shape = { rows, logitRows: ws.capacity.logitRows, prompts: ws.capacity.prompts };
-      const options = { lora, keepCheckpoints: ws.capacity.training, limits: this.batchLimits };
-      const forward = await ScoringForward.create(ctx, ws, this.weights, shape, options);
-      forwards.push(forward);
-      this.planStats.forwardPlans++;
-      if (lora && ws.capacity.training) {
-        this.backwards.set(forward, await LoraBackward.create(ctx, forward, maxKeys(rows)));
-        this.planStats.backwardPlans++;
-      }
-    }
-    const ladder = { lora, rungs, forwards };
+    const ladder: Ladder = { lora, rungs, forwards: rungs.map(() => undefined) };
     ladders.set(id, ladder);
+    if (this.reserved.has(ws)) for (let i = 0; i < rungs.length; i++) await this.buildRung(ws, ladder, i);
     return ladder;
+  }
+
+  /** The plan of rung `i` of `ladder` (and its backward plan on a training workspace with an adapter). */
+  private async buildRung(ws: Workspace, ladder: Ladder, i: number): Promise<ScoringForward> {
+    const ctx = { device: this.gpu.device, pipelines: this.pipelines };
+    const { lora } = ladder;
+    const rows = ladder.rungs[i];
+    const shape = { rows, logitRows: ws.capacity.logitRows, prompts: ws.capacity.prompts };
+    const options = { lora, keepCheckpoints: ws.capacity.training, limits: this.batchLimits };
+    const forward = await ScoringForward.create(ctx, ws, this.weights, shape, options);
+    ladder.forwards[i] = forward;
+    this.planStats.forwardPlans++;
+    if (lora && ws.capacity.training) {
+      this.backwards.set(forward, await LoraBackward.create(ctx, forward, maxKeys(rows)));
+      this.planStats.backwardPlans++;
+    }
+    return forward;
   }
 
   /** Releases the plans built with `lora` (its owner is done with it). */
@@ -366,9 +377,10 @@ export class LlamaEngine {
     const id = this.loraIds.get(lora);
     if (id === undefined) return;
     for (const ladders of this.ladders.values()) {
-      ladders.get(id)?.forwards.forEach((f) => this.releaseForward(f));
+      ladders.get(id)?.forwards.forEach((f) => f && this.releaseForward(f));
       ladders.delete(id);
     }
+    for (const [ws, adapters] of this.pendingLadders) this.pendingLadders.set(ws, adapters.filter((a) => a !== lora));
   }
 
   /** Frees every workspace and plan: the next call allocates and builds anew (for its own shapes only). */
@@ -393,6 +405,7 @@ export class LlamaEngine {
     if (ws?.fits(need)) return ws;
     const capacity = ws ? capacityUnion(ws.capacity, need) : need;
     let adapters: (GpuLora | null)[] = [];
+    const reserved = ws !== undefined && this.reserved.has(ws);
     if (ws) {
       // A run whose batches outgrew the first capacity is likely to outgrow a tight one again: grow by half
       // again (at most the limits' cap), so that it settles after a few growths.
@@ -408,6 +421,7 @@ export class LlamaEngine {
     this.planStats.workspaces++;
     const grown = Workspace.create(this.gpu.device, this.config, this.weights.invFreq, capacity);
     this.workspaces[slot] = grown;
+    if (reserved) this.reserved.add(grown);
     // The largest readback of its plans: every scored token's log-prob and every prompt's hidden state.
     readbackPool(this.gpu.device).reserve(4 * (capacity.logitRows + capacity.prompts * this.config.hidden));
     this.pendingLadders.set(grown, adapters);
@@ -421,7 +435,9 @@ export class LlamaEngine {
   }
 
   private releaseWorkspace(ws: Workspace): void {
-    for (const ladder of this.ladders.get(ws)?.values() ?? []) ladder.forwards.forEach((f) => this.releaseForward(f));
+    for (const ladder of this.ladders.get(ws)?.values() ?? []) {
+      ladder.forwards.forEach((f) => f && this.releaseForward(f));
+    }
     this.ladders.delete(ws);
     this.pendingLadders.delete(ws);
     ws.dispose();

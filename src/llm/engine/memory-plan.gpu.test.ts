@@ -147,8 +147,10 @@ describe('training memory plan = what the engine allocates (micro model)', () =>
       // then the critic's pass over a value minibatch (kept for the next minibatch of that size) and both steps.
       const requests = prompts.map((prompt) => ({ prompt, actions }));
       const lossGrad = (scores: ActionScores[]) => scores.map((s) => s.logprobs.map((_, k) => (k === 0 ? -1 : 0.5)));
-      // The micro-batch's features too (the frozen model's plans, which a run builds for the critic's input).
+      // As an RL run uses the engine: the workspace reserved for the batch (then every plan of its ladders is
+      // built), the micro-batch, and its features (the frozen model's plans, for the critic's input).
       const actor = await recorder.record(async () => {
+        await engine.reserve(batch, { lora: trainer.lora, training: true });
         await trainer.accumulate(engine.tokenize(requests), lossGrad);
         await engine.forwardScores(engine.tokenize(requests));
       });
