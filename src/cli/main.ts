@@ -32,6 +32,9 @@ usage:
   twosome bench memory --model ID|DIR [--prompts 4 --prompt-tokens 200 --actions 8 --action-tokens 5
                        --lora-r 8 --lora-targets q_proj,v_proj] [--json]
       planned peak GPU memory of training (weights, activations with checkpointing, optimizer), no allocation
+  twosome bench plan --model ID|DIR [--task ID] [--prompts-per-pass N] [--json]
+      dispatches, blocking waits, bind groups and weight reads of a scoring call and a paper PPO update, counted
+      on a recording device (no allocation)
   twosome train --task ID [--model DIR|URL|micro] [--algo twosome|ppo-mlp|saycan] [--preset paper|quick]
                 [--steps N] [--seed S] [--out DIR] [--resume DIR] [--backend webgpu|cpu] [--max-updates N]
                 [--envs N --rollout-steps N --policy-lr X --value-lr X --ent-coef X --normalization word|token|sum ...]
@@ -75,6 +78,7 @@ const COMMANDS: Record<string, Record<string, () => Promise<Command>> | (() => P
     score: async () => (await import('./bench-score')).benchScoreCommand,
     train: async () => (await import('./bench-train')).benchTrainCommand,
     memory: async () => (await import('./bench-memory')).benchMemoryCommand,
+    plan: async () => (await import('./bench-plan')).benchPlanCommand,
   },
   gpu: async () => (await import('./gpu-info')).gpuInfo,
   'make-model': async () => (await import('./make-model')).makeModelCommand,

@@ -51,20 +51,16 @@ import { configInvFreq } from '../engine/rope';
 import { planScoring, type ScoringLayout } from '../engine/scoring-layout';
 import type { LlamaWeights } from '../model/weights';
 import type { ActionScores, ScoringBatch } from '../scores';
+import { logSoftmaxGatherBackward, logSoftmaxGatherForward } from './logsoftmax-gather';
+import { allocator, type Alloc, type PrecisionOptions, type Vec } from './precision';
+import { rmsnormBackward, rmsnormForward } from './rmsnorm';
+import { ropeBackward, ropeForward } from './rope';
+import { siluMulBackward, siluMulForward } from './silu-mul';
 
-export type Precision = 'float64' | 'float32';
-/** An activation: Float64Array in float64 mode, Float32Array in float32 mode. */
-export type Vec = Float32Array | Float64Array;
-type Alloc = (n: number) => Vec;
-
-export interface PrecisionOptions {
-  /** 'float64' (default): exact math for finite differences. 'float32': llamaForward's rounding points. */
-  precision?: Precision;
-}
-
-export function allocator(precision: Precision = 'float64'): Alloc {
-  return precision === 'float32' ? (n) => new Float32Array(n) : (n) => new Float64Array(n);
-}
+// The op references of the model live in one file per op (./rmsnorm.ts, ./rope.ts, ...); this file composes
+// them, with the linear, LoRA and attention references, into the model's forward and backward.
+export type { Precision, PrecisionOptions, Vec } from './precision';
+export { allocator } from './precision';
 
 // ---------------------------------------------------------------------------------------------------------
 // Linear layer (frozen weight): forward y = x · W^T; backward gives dx only.
@@ -165,73 +161,6 @@ export function loraBackward(
       for (let i = 0; i < inDim; i++) {
         dA[k * inDim + i] += g * x[t * inDim + i];
         dx[t * inDim + i] += g * a[k * inDim + i];
-      }
-    }
-  }
-}
-
-// ---------------------------------------------------------------------------------------------------------
-// RMSNorm: y[t, d] = x[t, d] * rstd[t] * w[d], rstd[t] = 1 / sqrt(mean_d x[t, :]^2 + eps).
-
-/** Forward (as rmsnorm.ts): y [T, D], rstd [T]. */
-export function rmsnormForward(x: ArrayLike<number>, weight: ArrayLike<number>, rows: number, dim: number, eps: number, alloc: Alloc = allocator()): { y: Vec; rstd: Vec } {
-  const y = alloc(rows * dim);
-  const rstd = alloc(rows);
-  for (let t = 0; t < rows; t++) {
-    let sumSq = 0;
-    for (let d = 0; d < dim; d++) sumSq += x[t * dim + d] ** 2;
-    const r = 1 / Math.sqrt(sumSq / dim + eps);
-    rstd[t] = r;
-    for (let d = 0; d < dim; d++) y[t * dim + d] = x[t * dim + d] * r * weight[d];
-  }
-  return { y, rstd };
-}
-
-/**
- * Backward w.r.t. x (the norm weight is frozen), with the forward's rstd:
- *   dx[t, i] = rstd * w[i] * dy[t, i] - rstd^3 / D * x[t, i] * sum_d dy[t, d] w[d] x[t, d]
- */
-export function rmsnormBackward(x: ArrayLike<number>, weight: ArrayLike<number>, rstd: ArrayLike<number>, dy: ArrayLike<number>, rows: number, dim: number): Float64Array {
-  const dx = new Float64Array(rows * dim);
-  for (let t = 0; t < rows; t++) {
-    const o = t * dim;
-    let dot = 0;
-    for (let d = 0; d < dim; d++) dot += dy[o + d] * weight[d] * x[o + d];
-    const r = rstd[t];
-    const c = (r * r * r * dot) / dim;
-    for (let d = 0; d < dim; d++) dx[o + d] = r * weight[d] * dy[o + d] - c * x[o + d];
-  }
-  return dx;
-}
-
-// ---------------------------------------------------------------------------------------------------------
-// RoPE (rotate-half) on the Q and K heads of fused qkv rows [T, Q]: the pair (a, b) = (d, d + hd/2) of a
-// head at position p turns by angle = fround(p * invFreq[d]):  a' = a cos - b sin,  b' = b cos + a sin.
-
-/** Forward in place (as ops.rope). */
-export function ropeForward(qkv: Vec, positions: ArrayLike<number>, invFreq: ArrayLike<number>, heads: number, kvHeads: number, headDim: number): void {
-  ropeRotate(qkv, positions, invFreq, heads, kvHeads, headDim, 1);
-}
-
-/** Backward in place on dqkv: the transpose (inverse) rotation, da = da' cos + db' sin, db = db' cos - da' sin. V is untouched. */
-export function ropeBackward(dqkv: Float64Array, positions: ArrayLike<number>, invFreq: ArrayLike<number>, heads: number, kvHeads: number, headDim: number): void {
-  ropeRotate(dqkv, positions, invFreq, heads, kvHeads, headDim, -1);
-}
-
-function ropeRotate(qkv: Vec, positions: ArrayLike<number>, invFreq: ArrayLike<number>, heads: number, kvHeads: number, headDim: number, sign: 1 | -1): void {
-  const half = headDim / 2;
-  const stride = (heads + 2 * kvHeads) * headDim;
-  for (let r = 0; r < positions.length; r++) {
-    for (let h = 0; h < heads + kvHeads; h++) {
-      const base = r * stride + h * headDim;
-      for (let d = 0; d < half; d++) {
-        const angle = Math.fround(positions[r] * invFreq[d]);
-        const c = Math.cos(angle);
-        const s = sign * Math.sin(angle);
-        const a = qkv[base + d];
-        const b = qkv[base + d + half];
-        qkv[base + d] = a * c - b * s;
-        qkv[base + d + half] = b * c + a * s;
       }
     }
   }
@@ -360,71 +289,6 @@ export function attentionBackward(qkv: ArrayLike<number>, segments: ArrayLike<nu
     }
   }
   return dqkv;
-}
-
-// ---------------------------------------------------------------------------------------------------------
-// SiLU-gated MLP: h [T, I] = silu(gate) * up, gate = gu[:, 0:I], up = gu[:, I:2I], silu(g) = g sigmoid(g).
-
-/** Forward (as ops.siluMul). */
-export function siluMulForward(gateUp: ArrayLike<number>, rows: number, inter: number, alloc: Alloc = allocator()): Vec {
-  const h = alloc(rows * inter);
-  for (let t = 0; t < rows; t++) {
-    for (let i = 0; i < inter; i++) {
-      const gate = gateUp[t * 2 * inter + i];
-      h[t * inter + i] = (gate / (1 + Math.exp(-gate))) * gateUp[t * 2 * inter + inter + i];
-    }
-  }
-  return h;
-}
-
-/** Backward: dgate = dh * up * sig(g) (1 + g (1 - sig(g))), dup = dh * silu(g). Returns dgu [T, 2I]. */
-export function siluMulBackward(gateUp: ArrayLike<number>, dh: ArrayLike<number>, rows: number, inter: number): Float64Array {
-  const dgu = new Float64Array(rows * 2 * inter);
-  for (let t = 0; t < rows; t++) {
-    for (let i = 0; i < inter; i++) {
-      const g = gateUp[t * 2 * inter + i];
-      const up = gateUp[t * 2 * inter + inter + i];
-      const sig = 1 / (1 + Math.exp(-g));
-      const d = dh[t * inter + i];
-      dgu[t * 2 * inter + i] = d * up * sig * (1 + g * (1 - sig));
-      dgu[t * 2 * inter + inter + i] = d * g * sig;
-    }
-  }
-  return dgu;
-}
-
-// ---------------------------------------------------------------------------------------------------------
-// Log-softmax gathered at the targets: logp[j] = logits[j, target_j] - logsumexp(logits[j, :]).
-
-/** Forward (as llama.ts logSoftmax then the gather): float64 math; rounded to float32 in float32 mode. */
-export function logSoftmaxGatherForward(logits: ArrayLike<number>, targets: ArrayLike<number>, vocab: number, precision: Precision = 'float64'): number[] {
-  const out: number[] = [];
-  for (let j = 0; j < targets.length; j++) {
-    const base = j * vocab;
-    let max = -Infinity;
-    for (let v = 0; v < vocab; v++) max = Math.max(max, logits[base + v]);
-    let sum = 0;
-    for (let v = 0; v < vocab; v++) sum += Math.exp(logits[base + v] - max);
-    const value = logits[base + targets[j]] - (max + Math.log(sum));
-    out.push(precision === 'float32' ? Math.fround(value) : value);
-  }
-  return out;
-}
-
-/** Backward: dlogits[j, v] = dlogp[j] * ([v == target_j] - softmax(logits[j])[v]). Returns [J, V]. */
-export function logSoftmaxGatherBackward(logits: ArrayLike<number>, targets: ArrayLike<number>, dlogp: ArrayLike<number>, vocab: number): Float64Array {
-  const J = targets.length;
-  const d = new Float64Array(J * vocab);
-  for (let j = 0; j < J; j++) {
-    const base = j * vocab;
-    let max = -Infinity;
-    for (let v = 0; v < vocab; v++) max = Math.max(max, logits[base + v]);
-    let sum = 0;
-    for (let v = 0; v < vocab; v++) sum += Math.exp(logits[base + v] - max);
-    for (let v = 0; v < vocab; v++) d[base + v] = -dlogp[j] * (Math.exp(logits[base + v] - max) / sum);
-    d[base + targets[j]] += dlogp[j];
-  }
-  return d;
 }
 
 // ---------------------------------------------------------------------------------------------------------

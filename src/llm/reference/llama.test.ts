@@ -2,8 +2,10 @@ import { describe, expect, it } from 'vitest';
 import { Rng } from '../../util/rng';
 import type { Llama3RopeScaling, LlamaConfig } from '../model/config';
 import type { LlamaLayerWeights, LlamaWeights } from '../model/weights';
-import { causalAttention, llama3ScaledFrequency, llamaForward, logSoftmax, rope, ropeInvFreq } from './llama';
-import { logSoftmaxGather, segmentAttention } from './ops';
+import { causalAttention, llama3ScaledFrequency, llamaForward, logSoftmax, ropeInvFreq } from './llama';
+import { logSoftmaxGatherForward } from './logsoftmax-gather';
+import { segmentAttention } from './ops';
+import { ropeForward as rope } from './rope';
 
 function tinyConfig(over: Partial<LlamaConfig> = {}): LlamaConfig {
   return {
@@ -273,7 +275,7 @@ describe('logSoftmax', () => {
       expect(total).toBeCloseTo(1, 6);
     }
     const targets = [2, 9, 0];
-    const gathered = logSoftmaxGather(logits, targets, 10);
+    const gathered = logSoftmaxGatherForward(logits, targets, 10, 'float32');
     targets.forEach((t, r) => expect(logp[r * 10 + t]).toBeCloseTo(gathered[r], 5));
   });
 });

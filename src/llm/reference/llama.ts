@@ -17,15 +17,18 @@
  *   hidden [T, H] = rmsnorm(x, norm)
  *   logits [T, V] = hidden . (lm_head or embed)^T
  *
- * The per-op functions (matmul, embedding, rope, siluMul) are those of ./ops, shared with the kernel tests;
- * this file adds plain causal attention, a full log-softmax and the composition.
+ * The per-op functions are the kernels' references (./ops matmul, ./embedding, ./rmsnorm, ./rope, ./silu-mul),
+ * in float32 storage; this file adds plain causal attention, a full log-softmax and the composition.
  */
 import type { LlamaWeights } from '../model/weights';
 import { configInvFreq } from '../engine/rope';
-import { embedding, matmul, rope, siluMul } from './ops';
+import { embedding } from './embedding';
+import { matmul } from './ops';
+import { f32 } from './precision';
 import { rmsnormForward } from './rmsnorm';
+import { ropeForward } from './rope';
+import { siluMulForward } from './silu-mul';
 
-export { embedding, matmul, rope, siluMul };
 export { configInvFreq, llama3ScaledFrequency, ropeInvFreq } from '../engine/rope';
 
 /**
@@ -113,16 +116,19 @@ export function llamaForward(weights: LlamaWeights, tokens: ArrayLike<number>, o
 
   const x = embedding(weights.embed, tokens, H);
   for (const layer of weights.layers) {
-    const { y: a } = rmsnormForward(x, layer.inputNorm, T, H, c.rmsNormEps);
-    const qkv = matmul(a, layer.qkv, T, qkvDim, H);
-    rope(qkv, positions, invFreq, c.heads, c.kvHeads, c.headDim);
+    const { y: a } = rmsnormForward(x, layer.inputNorm, T, H, c.rmsNormEps, f32);
+    const qkv = matmul(a as Float32Array, layer.qkv, T, qkvDim, H);
+    ropeForward(qkv, positions, invFreq, c.heads, c.kvHeads, c.headDim);
     const att = causalAttention(qkv, T, c.heads, c.kvHeads, c.headDim);
     addInPlace(x, matmul(att, layer.o, T, H, c.heads * c.headDim));
-    const { y: m } = rmsnormForward(x, layer.postNorm, T, H, c.rmsNormEps);
-    const gateUp = matmul(m, layer.gateUp, T, 2 * c.intermediate, H);
-    addInPlace(x, matmul(siluMul(gateUp, T, c.intermediate), layer.down, T, H, c.intermediate));
+    const { y: m } = rmsnormForward(x, layer.postNorm, T, H, c.rmsNormEps, f32);
+    const gateUp = matmul(m as Float32Array, layer.gateUp, T, 2 * c.intermediate, H);
+    addInPlace(
+      x,
+      matmul(siluMulForward(gateUp, T, c.intermediate, f32) as Float32Array, layer.down, T, H, c.intermediate),
+    );
   }
-  const { y: hidden } = rmsnormForward(x, weights.finalNorm, T, H, c.rmsNormEps);
+  const hidden = rmsnormForward(x, weights.finalNorm, T, H, c.rmsNormEps, f32).y as Float32Array;
   const skip = Math.min(Math.max(options.skipLogitsBefore ?? 0, 0), T);
   const logits = new Float32Array(T * c.vocabSize);
   logits.set(matmul(hidden.subarray(skip * H), weights.lmHead, T - skip, c.vocabSize, H), skip * c.vocabSize);

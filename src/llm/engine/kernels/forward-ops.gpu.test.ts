@@ -1,4 +1,5 @@
-// The forward kernels on Dawn against their CPU references (src/llm/reference/ops.ts), f32 path.
+// The attention forward on Dawn against its CPU reference (src/llm/reference/ops.ts), f32 path. The other forward
+// kernels have a test file each (rmsnorm.gpu.test.ts, rope.gpu.test.ts, silu-mul.gpu.test.ts, ...).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createStorageBuffer, readFloat32 } from '../../../gpu/buffers';
 import type { GpuContext } from '../../../gpu/device';
@@ -7,9 +8,8 @@ import { requestNodeGpuContext } from '../../../gpu/node-gpu';
 import { PipelineCache } from '../../../gpu/pipelines';
 import { Rng } from '../../../util/rng';
 import * as ref from '../../reference/ops';
-import { ropeTable } from '../rope';
 import { planScoring } from '../scoring-layout';
-import { attentionCall, gatherRowsCall, logSoftmaxGatherCall, residualAddCall, ropeCall, siluMulCall } from './forward-ops';
+import { attentionCall } from './forward-ops';
 
 let ctx: GpuContext;
 let pipelines: PipelineCache;
@@ -45,23 +45,7 @@ function expectClose(actual: Float32Array, expected: Float32Array, tolerance: nu
   expect(worst).toBeLessThanOrEqual(tolerance);
 }
 
-describe('forward kernels on Dawn', () => {
-  it('rope.wgsl rotates Q and K heads, not V, at each row position (GQA layout)', async () => {
-    const rng = new Rng(1);
-    const [rows, heads, kvHeads, headDim] = [7, 4, 2, 16];
-    const qkv = random(rng, rows * (heads + 2 * kvHeads) * headDim);
-    const positions = Uint32Array.from([0, 1, 2, 3, 3, 4, 200]);
-    const invFreq = Float32Array.from({ length: headDim / 2 }, (_, d) => 10000 ** (-(2 * d) / headDim));
-    const buffer = upload(qkv);
-    const call = await ropeCall(gpu(), buffer, upload(positions), upload(ropeTable(invFreq, 201)), rows, heads, kvHeads, headDim);
-    const actual = await run(call, buffer, qkv.length);
-    const expected = qkv.slice();
-    ref.rope(expected, positions, invFreq, heads, kvHeads, headDim);
-    expectClose(actual, expected, 1e-5);
-    const vStart = (heads + kvHeads) * headDim;
-    expect(actual.slice(vStart, vStart + kvHeads * headDim)).toEqual(qkv.slice(vStart, vStart + kvHeads * headDim));
-  });
-
+describe('attention forward on Dawn', () => {
   for (const [heads, kvHeads, headDim, promptLen, variant] of [
     [4, 4, 16, 5, 'workgroup'],
     [4, 2, 32, 70, 'workgroup'],
@@ -101,42 +85,6 @@ describe('forward kernels on Dawn', () => {
         results[mode] = Float32Array.from(picked);
       }
       expectClose(results.shared, results.separate, 1e-5);
-    });
-  }
-
-  it('silu_mul.wgsl', async () => {
-    const rng = new Rng(3);
-    const [rows, inter] = [5, 48];
-    const gateUp = random(rng, rows * 2 * inter, 3);
-    const out = upload(rows * inter * 4);
-    const actual = await run(await siluMulCall(gpu(), upload(gateUp), out, rows, inter), out, rows * inter);
-    expectClose(actual, ref.siluMul(gateUp, rows, inter), 1e-5);
-  });
-
-  it('residual_add.wgsl', async () => {
-    const rng = new Rng(4);
-    const x = random(rng, 300);
-    const y = random(rng, 300);
-    const xb = upload(x);
-    const actual = await run(await residualAddCall(gpu(), xb, upload(y), 300), xb, 300);
-    expectClose(actual, x.map((v, i) => v + y[i]), 1e-6);
-  });
-
-  for (const variant of ['workgroup', 'thread'] as const) {
-    it(`gather_rows.wgsl and logsoftmax_gather.wgsl (${variant} variant)`, async () => {
-      const rng = new Rng(5);
-      const [rows, vocab] = [6, 1000];
-      const logits = random(rng, rows * vocab, 4);
-      const pick = Uint32Array.from([5, 0, 2, 2]);
-      const gathered = upload(pick.length * vocab * 4);
-      const g = await run(await gatherRowsCall(gpu(), upload(logits), upload(pick), gathered, pick.length, vocab), gathered, pick.length * vocab);
-      const expectedRows = new Float32Array(pick.length * vocab);
-      pick.forEach((r, j) => expectedRows.set(logits.subarray(r * vocab, (r + 1) * vocab), j * vocab));
-      expect(g).toEqual(expectedRows);
-      const targets = Uint32Array.from([0, 999, 17, 500]);
-      const out = upload(pick.length * 4);
-      const lp = await run(await logSoftmaxGatherCall(gpu(), gathered, upload(targets), out, pick.length, vocab, variant), out, pick.length);
-      expectClose(lp, ref.logSoftmaxGather(expectedRows, targets, vocab), 1e-5);
     });
   }
 });
