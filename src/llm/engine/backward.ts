@@ -26,8 +26,8 @@ import { disposeCalls, encodeCalls, type KernelCall } from '../../gpu/kernel';
 import type { PipelineCache } from '../../gpu/pipelines';
 import { fusedWidth, layerForwardCalls, type ScoringForward } from './forward';
 import { loraBackwardCalls, type GpuLora } from '../train/gpu-lora';
+import { attentionBackwardCalls, attentionReaders } from './kernels/attention';
 import {
-  attentionBackwardCalls,
   logSoftmaxGatherBackwardCall,
   rmsnormBackwardCall,
   ropeBackwardCall,
@@ -36,7 +36,7 @@ import {
 } from './kernels/backward-ops';
 import { copyCall } from './kernels/forward-ops';
 import { linearInputGradCall } from './kernels/linear';
-import { gatherSources, keyReaders } from './scoring-layout';
+import { gatherSources } from './scoring-layout';
 
 export class LoraBackward {
   private readonly calls: KernelCall[] = [];
@@ -97,11 +97,12 @@ export class LoraBackward {
     const delta = this.alloc(R * H, 'delta');
     const du = this.alloc(R * lora.r, 'du');
     const { offsets: gatherOffsets, sources } = gatherSources(layout.logitRows, R);
-    const { offsets: readerOffsets, readers } = keyReaders(layout.segments, R);
+    const attentionShape = { rows: R, heads: H, kvHeads: KVH, headDim: hd };
+    const attentionReaderLists = attentionReaders(layout.segments, attentionShape);
     const gatherOffsetsBuf = this.alloc(gatherOffsets, 'gather offsets');
     const sourcesBuf = this.alloc(sources, 'gather sources');
-    const readerOffsetsBuf = this.alloc(readerOffsets, 'reader offsets');
-    const readersBuf = this.alloc(readers, 'readers');
+    const readerOffsetsBuf = this.alloc(attentionReaderLists.offsets, 'reader offsets');
+    const readersBuf = this.alloc(attentionReaderLists.readers, 'readers');
 
     // Head: log-softmax gather, lm_head, gather, final norm.
     c.push(await logSoftmaxGatherBackwardCall(ctx, f.logits, f.targets, this.tokenGrads, dlogits, J, V));
@@ -140,11 +141,9 @@ export class LoraBackward {
         ...(await attentionBackwardCalls(
           ctx,
           { qkv: act.qkv, segments: f.layoutBuffers.segments, out: act.attn, dout: dattn, lse, delta, dqkv, readerOffsets: readerOffsetsBuf, readers: readersBuf },
-          R,
-          H,
-          KVH,
-          hd,
-          { lseFromForward: true },
+          attentionShape,
+          layout.segments,
+          attentionReaderLists,
         )),
       );
       c.push(await ropeBackwardCall(ctx, dqkv, f.layoutBuffers.positions, f.layoutBuffers.cosSin, R, H, KVH, hd));

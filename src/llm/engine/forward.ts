@@ -25,7 +25,8 @@ import { disposeCalls, encodeCalls, type KernelCall } from '../../gpu/kernel';
 import type { PipelineCache } from '../../gpu/pipelines';
 import { checkBatchFits, deviceBatchLimits, type BatchLimits } from './batch-plan';
 import { loraForwardCalls, type GpuLora, type GpuLoraModule } from '../train/gpu-lora';
-import { addOutCall, attentionCall, gatherRowsCall, logSoftmaxGatherCall, ropeCall, siluMulCall } from './kernels/forward-ops';
+import { attentionForwardCall } from './kernels/attention';
+import { addOutCall, gatherRowsCall, logSoftmaxGatherCall, ropeCall, siluMulCall } from './kernels/forward-ops';
 import { embeddingCall, linearCall, type GpuLinear } from './kernels/linear';
 import { rmsnormForwardCall } from './kernels/rmsnorm';
 import { ropeTable } from './rope';
@@ -94,7 +95,8 @@ export interface LayoutBuffers {
   positions: GPUBuffer;
   segments: GPUBuffer;
   cosSin: GPUBuffer;
-  totalKeys: number;
+  /** The host copy of `segments` (attention sizes its tiles' costs and the backward's reader lists from it). */
+  hostSegments: Uint32Array;
 }
 
 type Ctx = { device: GPUDevice; pipelines: PipelineCache };
@@ -127,7 +129,8 @@ export async function layerForwardCalls(
   calls.push(...(await linearCall(ctx, act.xn1, layer.qkv, act.qkv, R)));
   await adapters('qkv', act.xn1, act.qkv);
   calls.push(await ropeCall(ctx, act.qkv, layout.positions, layout.cosSin, R, H, KVH, hd));
-  calls.push(await attentionCall(ctx, act.qkv, layout.segments, act.attn, R, H, KVH, hd, layout.totalKeys, act.lse));
+  const attention = { qkv: act.qkv, segments: layout.segments, out: act.attn, lse: act.lse };
+  calls.push(await attentionForwardCall(ctx, attention, { rows: R, heads: H, kvHeads: KVH, headDim: hd }, layout.hostSegments));
   calls.push(...(await linearCall(ctx, act.attn, layer.o, act.proj, R)));
   await adapters('o', act.attn, act.proj);
   calls.push(await addOutCall(ctx, io.xIn, act.proj, act.xMid, R * D));
@@ -230,14 +233,12 @@ export class ScoringForward {
 
     let maxPosition = 0;
     for (const p of layout.positions) maxPosition = Math.max(maxPosition, p);
-    let totalKeys = 0;
-    for (let r = 0; r < R; r++) totalKeys += layout.segments[4 * r + 1] + layout.segments[4 * r + 3];
     this.layoutBuffers = {
       tokens: this.alloc(layout.tokens, 'tokens'),
       positions: this.alloc(layout.positions, 'positions'),
       segments: this.alloc(layout.segments, 'segments'),
       cosSin: this.alloc(ropeTable(this.model.invFreq, maxPosition + 1), 'rope cos/sin'),
-      totalKeys,
+      hostSegments: layout.segments,
     };
     const residualCount = this.options.keepCheckpoints ? shape.layers + 1 : 2;
     for (let i = 0; i < residualCount; i++) this.residuals.push(this.alloc(R * D, `x_${i}`));

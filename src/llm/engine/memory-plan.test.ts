@@ -2,7 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { catalogConfig } from '../model/catalog';
 import type { LlamaConfig } from '../model/config';
 import { LORA_TARGETS } from '../train/lora';
-import { largestWeightBuffer, planTrainingMemory, sharedLayoutKeys, type MemoryPlan } from './memory-plan';
+import { largestWeightBuffer, planTrainingMemory, type MemoryPlan } from './memory-plan';
+import { attentionReaders } from './kernels/attention';
 import { gatherSources, keyReaders, planScoring } from './scoring-layout';
 
 const GiB = 2 ** 30;
@@ -29,10 +30,11 @@ describe('training memory plan', () => {
     // params, gradients, m, v (f32 each); AdamW's and Adam's norm partials (one per 256 elements of each of
     // 128 LoRA tensors of 32768, and of the critic's 4096 x 1024, 1024 x 512, 512 x 1) and 8-word infos.
     expect(plan.optimizerBytes).toBe(16 * (4_194_304 + 4_719_104) + 4 * (128 * 128 + 8) + 4 * (16384 + 2048 + 2 + 8));
-    // the numbers as of this writing (a change here should be deliberate)
+    // the numbers as of this writing (a change here should be deliberate; flash attention's dK/dV reader lists per
+    // key block took 451,296 bytes off the per-key-row lists)
     expect(plan.weightsBytes).toBe(3_791_273_984);
-    expect(plan.activationBytes).toBe(1_103_911_000);
-    expect(plan.peakBytes).toBe(5_037_938_848);
+    expect(plan.activationBytes).toBe(1_103_459_704);
+    expect(plan.peakBytes).toBe(5_037_487_552);
   });
 
   it('weights as the GPU holds them: q4 words, scales f16 (q4f16_1) or f32 (q4f32_1), norms f32', () => {
@@ -80,9 +82,17 @@ describe('training memory plan', () => {
       const J = layout.logitRows.length;
       const plan = planTrainingMemory(c, { batch: { prompts: P, promptTokens: T, actions: N, actionTokens: n } });
       expect([plan.rows, plan.logitRows]).toEqual([R, J]);
-      const { readers, offsets } = keyReaders(layout.segments, R);
-      expect(sharedLayoutKeys(P, T, N, n)).toBe(readers.length);
+      // head_dim 16 takes attention's thread variant, whose reader lists hold every key row's readers: prompt row
+      // i is read by T - i prompt rows and N n action rows, action row j by n - j rows of its action
+      const { readers, offsets } = attentionReaders(layout.segments, { rows: R, heads: c.heads, kvHeads: c.kvHeads, headDim: 16 });
+      expect(readers).toEqual(keyReaders(layout.segments, R).readers);
+      expect(readers.length).toBe(P * ((T * (T + 1)) / 2 + N * (n * T + (n * (n + 1)) / 2)));
       expect(term(plan, 'backward: reader offsets, readers')).toBe((offsets.length + readers.length) * 4);
+      // head_dim 64 takes the flash kernels: query tiles per key block
+      const flash = attentionReaders(layout.segments, { rows: R, heads: c.heads, kvHeads: c.kvHeads, headDim: 64 });
+      const flashPlan = planTrainingMemory({ ...c, headDim: 64 }, { batch: { prompts: P, promptTokens: T, actions: N, actionTokens: n } });
+      expect(flash.offsets.length).toBe(Math.ceil(R / 16) + 1);
+      expect(term(flashPlan, 'backward: reader offsets, readers')).toBe((flash.offsets.length + flash.readers.length) * 4);
       const gather = gatherSources(layout.logitRows, R);
       expect(term(plan, 'backward: gather offsets, sources')).toBe((gather.offsets.length + gather.sources.length) * 4);
       const layoutWords = layout.tokens.length + layout.positions.length + layout.segments.length + layout.logitRows.length + layout.targets.length + layout.lastPromptRows.length;

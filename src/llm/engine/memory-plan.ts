@@ -9,8 +9,8 @@
  * Conventions:
  *   - Rows: a micro-batch of P prompts of T tokens (BOS included), each with N actions of n tokens, in the
  *     SHARED layout (scoring-layout.ts): R = P (T + N n) rows, J = P N n logit rows. Prompt row i attends to
- *     i + 1 keys and action token j to T + j + 1, so the attention backward's key-reader lists hold
- *     P (T (T + 1) / 2 + N (n T + n (n + 1) / 2)) row indices. For a real batch, with T and n its longest
+ *     i + 1 keys and action token j to T + j + 1; the attention backward's reader lists are those
+ *     kernels/attention.ts builds for that layout (attentionReaders). For a real batch, with T and n its longest
  *     prompt and action and N its most actions, every term is an upper bound of that batch's buffer.
  *   - Activations and gradients are f32, indices u32: every buffer is a whole number of 4-byte words, which is
  *     what createStorageBuffer allocates (it rounds up to 4 bytes, never more), so the sums are exact.
@@ -40,6 +40,8 @@
 import { estimateSizes, gpuBytes } from '../model/catalog';
 import type { LlamaConfig } from '../model/config';
 import { chunkBufferBytes, gpuRowsOf, planWeightChunks, wholeWords } from './gpu-weights';
+import { attentionReaders } from './kernels/attention';
+import { planScoring } from './scoring-layout';
 import { DEFAULT_LORA_CONFIG, loraSlice, type LoraTarget } from '../train/lora';
 import { ADAM_INFO_WORDS, normPartialSlots } from '../train/optimizer';
 import { expectedLlamaTensors } from '../model/tensor-cache';
@@ -167,15 +169,21 @@ interface Sizes {
   hd: number;
   r: number;
   nt: number;
+  /** Words of the attention backward's reader offsets and readers. */
+  readerLists: { offsets: number; readers: number };
 }
 
 function checkPositive(name: string, v: number): void {
   if (!Number.isInteger(v) || v < 1) throw new RangeError(`memory plan: ${name} must be a positive integer (got ${v})`);
 }
 
-/** Rows of the key-reader lists (keyReaders): every row's attended keys, summed; see the header. */
-export function sharedLayoutKeys(P: number, T: number, N: number, n: number): number {
-  return P * ((T * (T + 1)) / 2 + N * (n * T + (n * (n + 1)) / 2));
+/** Words of the attention backward's reader lists (attentionReaders) for P prompts of T tokens, N actions of n. */
+function attentionReaderWords(config: LlamaConfig, P: number, T: number, N: number, n: number): { offsets: number; readers: number } {
+  const prompt = { promptTokens: new Array<number>(T).fill(0), actionTokens: Array.from({ length: N }, () => new Array<number>(n).fill(0)) };
+  const layout = planScoring(Array.from({ length: P }, () => prompt));
+  const { heads, kvHeads, headDim } = config;
+  const lists = attentionReaders(layout.segments, { rows: layout.tokens.length, heads, kvHeads, headDim });
+  return { offsets: lists.offsets.length, readers: lists.readers.length };
 }
 
 /** ScoringForward.build with keepCheckpoints and LoRA (forward.ts: prepare, allocLayerActivations). */
@@ -202,7 +210,7 @@ function forwardTerms(t: Terms, s: Sizes): void {
 
 /** LoraBackward.build (backward.ts: constructor, prepare). */
 function backwardTerms(t: Terms, s: Sizes): void {
-  const { P, T, N, n, R, J, D, I, H, Q, A, V, r } = s;
+  const { R, J, D, I, H, Q, A, V, r, readerLists } = s;
   const RD: Dims = [['R', R], ['D', D]];
   t.add('activations', 'backward: dL/dlogprob', [[['J', J]]]);
   t.add('activations', 'backward: dlogits', [[['J', J], ['V', V]]]);
@@ -216,7 +224,8 @@ function backwardTerms(t: Terms, s: Sizes): void {
   t.add('activations', 'backward: delta', [[['R', R], ['H', H]]]);
   t.add('activations', 'backward: du', [[['R', R], ['r', r]]], 'f32', 'shared by every target');
   t.add('activations', 'backward: gather offsets, sources', [[['R + 1', R + 1]], [['J', J]]], 'u32', "the logit-row gather's transpose");
-  t.add('activations', 'backward: reader offsets, readers', [[['R + 1', R + 1]], [['keys', sharedLayoutKeys(P, T, N, n)]]], 'u32', 'the rows that read each key row');
+  const lists: Dims[] = [[['offsets', readerLists.offsets]], [['readers', readerLists.readers]]];
+  t.add('activations', 'backward: reader offsets, readers', lists, 'u32', "the readers of each key row or key block (attention's dK/dV)");
 }
 
 /** GpuAdam.create over tensors of these element counts: m and v of each, norm partials, info. */
@@ -282,7 +291,7 @@ export function planTrainingMemory(config: LlamaConfig, options: MemoryPlanOptio
   checkPositive('critic batch', Bv);
 
   const { hidden: D, intermediate: I, heads: H, kvHeads: KVH, headDim: hd, layers: L, vocabSize: V } = config;
-  const s: Sizes = { P, T, N, n, R: P * (T + N * n), J: P * N * n, D, I, H, Q: (H + 2 * KVH) * hd, A: H * hd, V, L, hd, r: lora.r, nt: lora.targets.length };
+  const s: Sizes = { P, T, N, n, R: P * (T + N * n), J: P * N * n, D, I, H, Q: (H + 2 * KVH) * hd, A: H * hd, V, L, hd, r: lora.r, nt: lora.targets.length, readerLists: attentionReaderWords(config, P, T, N, n) };
 
   const t = new Terms();
   // The engine's own rule (gpu-weights.ts; catalog.estimateSizes).

@@ -8,8 +8,7 @@ import { PipelineCache } from '../../../gpu/pipelines';
 import { Rng } from '../../../util/rng';
 import * as ref from '../../reference/ops';
 import { ropeTable } from '../rope';
-import { planScoring } from '../scoring-layout';
-import { attentionCall, gatherRowsCall, logSoftmaxGatherCall, residualAddCall, ropeCall, siluMulCall } from './forward-ops';
+import { gatherRowsCall, logSoftmaxGatherCall, residualAddCall, ropeCall, siluMulCall } from './forward-ops';
 
 let ctx: GpuContext;
 let pipelines: PipelineCache;
@@ -61,48 +60,6 @@ describe('forward kernels on Dawn', () => {
     const vStart = (heads + kvHeads) * headDim;
     expect(actual.slice(vStart, vStart + kvHeads * headDim)).toEqual(qkv.slice(vStart, vStart + kvHeads * headDim));
   });
-
-  for (const [heads, kvHeads, headDim, promptLen, variant] of [
-    [4, 4, 16, 5, 'workgroup'],
-    [4, 2, 32, 70, 'workgroup'],
-    [6, 2, 8, 130, 'workgroup'],
-    [4, 4, 16, 5, 'thread'],
-    [4, 2, 32, 70, 'thread'],
-    [6, 2, 8, 130, 'thread'],
-    [2, 2, 64, 40, 'thread'],
-  ] as const) {
-    it(`attention.wgsl matches the reference, and shared equals separate scoring (H=${heads}, KVH=${kvHeads}, hd=${headDim}, prompt ${promptLen}, ${variant} variant)`, async () => {
-      const rng = new Rng(heads * 100 + promptLen);
-      const request = {
-        promptTokens: Array.from({ length: promptLen }, (_, i) => i),
-        actionTokens: [[1, 2, 3], [4], [5, 6]],
-      };
-      const results: Record<string, Float32Array> = {};
-      const stride = (heads + 2 * kvHeads) * headDim;
-      // Row contents are a function of (token, position) so that shared and separate rows agree.
-      const rowValues = new Map<string, Float32Array>();
-      for (const mode of ['shared', 'separate'] as const) {
-        const plan = planScoring([request], mode);
-        const rows = plan.tokens.length;
-        const qkv = new Float32Array(rows * stride);
-        for (let r = 0; r < rows; r++) {
-          const key = `${plan.tokens[r]}@${plan.positions[r]}`;
-          if (!rowValues.has(key)) rowValues.set(key, random(rng, stride));
-          qkv.set(rowValues.get(key)!, r * stride);
-        }
-        const out = upload(rows * heads * headDim * 4);
-        const call = await attentionCall(gpu(), upload(qkv), upload(plan.segments), out, rows, heads, kvHeads, headDim, rows, undefined, variant);
-        const actual = await run(call, out, rows * heads * headDim);
-        expectClose(actual, ref.segmentAttention(qkv, plan.segments, rows, heads, kvHeads, headDim), 1e-5);
-        // Keep the action rows' outputs, in action order.
-        const width = heads * headDim;
-        const picked: number[] = [];
-        for (let r = 0; r < rows; r++) if (plan.positions[r] >= promptLen) picked.push(...actual.slice(r * width, (r + 1) * width));
-        results[mode] = Float32Array.from(picked);
-      }
-      expectClose(results.shared, results.separate, 1e-5);
-    });
-  }
 
   it('silu_mul.wgsl', async () => {
     const rng = new Rng(3);
