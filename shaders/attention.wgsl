@@ -503,7 +503,7 @@ fn attention_backward_dkv(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_
 // in another order (float rounding). Invocation i = gid.x + gid.y * nwg.x * WG; i = row * heads + head, so
 // neighbouring invocations share their rows' keys.
 
-const HD_MAX: u32 = 64u;
+const HD_MAX: u32 = 32u;
 
 fn flat_id(gid: vec3<u32>, nwg: vec3<u32>) -> u32 {
   return gid.x + gid.y * nwg.x * WG;
