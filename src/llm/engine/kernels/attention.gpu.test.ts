@@ -1,8 +1,8 @@
 // attention.wgsl on Dawn against the CPU reference (src/llm/reference/attention.ts), forward and backward, both
-// variants, f32: head dims 16, 64 and 128, MHA and GQA, shared-prompt layouts with several prompts and actions
+// variants, f32 and (where the device has shader-f16) f16 tiles: head dims 16, 64 and 128, MHA and GQA, shared-prompt layouts with several prompts and actions
 // (flash blocks of 16 queries straddle prompt/action and prompt/prompt boundaries; row counts are not multiples
 // of a block), and separate sequences.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { createStorageBuffer, readFloat32 } from '../../../gpu/buffers';
 import type { GpuContext } from '../../../gpu/device';
 import { disposeCalls, submitCalls, type KernelCall } from '../../../gpu/kernel';
@@ -13,13 +13,10 @@ import { attentionBackward, attentionForward } from '../../reference/attention';
 import { planScoring, type ScoringRequest } from '../scoring-layout';
 import { attentionBackwardCalls, attentionForwardCall, attentionReaders, type AttentionVariant } from './attention';
 
-let ctx: GpuContext;
-let pipelines: PipelineCache;
+// At collection time, so that the f16 cases can be skipped by what the adapter has.
+const ctx: GpuContext = await requestNodeGpuContext();
+const pipelines = new PipelineCache(ctx.device);
 const owned: GPUBuffer[] = [];
-beforeAll(async () => {
-  ctx = await requestNodeGpuContext();
-  pipelines = new PipelineCache(ctx.device);
-});
 afterAll(() => {
   owned.forEach((b) => b.destroy());
   ctx?.device.destroy();
@@ -66,10 +63,16 @@ const cases: [string, [number, number, number], 'shared' | 'separate', Attention
   ['MHA hd 128', [2, 2, 128], 'shared', 'flash'],
   ['GQA hd 128', [3, 1, 128], 'separate', 'flash'],
 ];
+// f16 tiles (flash only), where the device has shader-f16: the tolerances of f16 rounding (11-bit significands:
+// 5e-4 relative per K/V element) through hd-long products and a softmax, on unit-normal inputs.
+const f16Cases = cases.filter(([, [, , hd], , variant]) => variant === 'flash' && hd >= 64);
+const TOLERANCE = { f32: { forward: 1e-5, backward: 1e-4 }, f16: { forward: 1e-2, backward: 5e-2 } };
 
 describe('attention.wgsl on Dawn', () => {
-  for (const [name, [heads, kvHeads, headDim], mode, variant] of cases) {
-    it(`${name}, ${mode} layout, ${variant}: out, lse and dqkv match the reference`, async () => {
+  const all = [...cases.map((c) => [...c, false] as const), ...f16Cases.map((c) => [...c, true] as const)];
+  for (const [name, [heads, kvHeads, headDim], mode, variant, f16] of all) {
+    const precision = f16 ? 'f16' : 'f32';
+    it.skipIf(f16 && !ctx.features.shaderF16)(`${name}, ${mode} layout, ${variant}, ${precision} tiles: out, lse and dqkv match the reference`, async () => {
       const rng = new Rng(heads * 1000 + headDim);
       const layout = planScoring(mode === 'shared' ? SHARED : SEPARATE, mode);
       const rows = layout.tokens.length;
@@ -82,23 +85,27 @@ describe('attention.wgsl on Dawn', () => {
 
       const [qkvBuf, segments, out, lse, dqkv] = [up(qkv), up(layout.segments), up(rows * heads * headDim), up(rows * heads), up(rows * stride)];
       const readers = attentionReaders(layout.segments, shape, variant);
-      const forward = await attentionForwardCall(gpu(), { qkv: qkvBuf, segments, out, lse }, shape, layout.segments, variant);
+      const options = { variant, f16 };
+      const forward = await attentionForwardCall(gpu(), { qkv: qkvBuf, segments, out, lse }, shape, layout.segments, options);
       const backward = await attentionBackwardCalls(
         gpu(),
         { qkv: qkvBuf, segments, out, lse, dout: up(dout), delta: up(rows * heads), dqkv, readerOffsets: up(readers.offsets), readers: up(readers.readers) },
         shape,
         layout.segments,
         readers,
-        variant,
+        options,
       );
       const dqkvGpu = await run([forward, ...backward], dqkv, rows * stride);
-      expect(worstError(await run([], out, rows * heads * headDim), ref.out)).toBeLessThanOrEqual(1e-5);
-      expect(worstError(await run([], lse, rows * heads), ref.lse)).toBeLessThanOrEqual(1e-5);
-      expect(worstError(dqkvGpu, dqkvRef)).toBeLessThanOrEqual(1e-4);
+      const outError = worstError(await run([], out, rows * heads * headDim), ref.out);
+      expect(outError).toBeLessThanOrEqual(TOLERANCE[precision].forward);
+      expect(worstError(await run([], lse, rows * heads), ref.lse)).toBeLessThanOrEqual(TOLERANCE[precision].forward);
+      expect(worstError(dqkvGpu, dqkvRef)).toBeLessThanOrEqual(TOLERANCE[precision].backward);
+      // f16 tiles really are f16: their rounding shows
+      if (f16) expect(outError).toBeGreaterThan(1e-5);
 
       // The scoring forward (no lse) writes the same out.
       const out2 = up(rows * heads * headDim);
-      const plain = await attentionForwardCall(gpu(), { qkv: qkvBuf, segments, out: out2 }, shape, layout.segments, variant);
+      const plain = await attentionForwardCall(gpu(), { qkv: qkvBuf, segments, out: out2 }, shape, layout.segments, options);
       expect(await run([plain], out2, rows * heads * headDim)).toEqual(await run([], out, rows * heads * headDim));
     });
   }
@@ -139,7 +146,7 @@ describe('attention.wgsl on Dawn', () => {
     const b = { qkv: up(4), segments: up(4), out: up(4) };
     await expect(attentionForwardCall(gpu(), b, { rows, heads: 2, kvHeads: 1, headDim: 512 }, layout.segments)).rejects.toThrow(/head_dim 512 > 256/);
     await expect(attentionForwardCall(gpu(), b, { rows, heads: 3, kvHeads: 2, headDim: 64 }, layout.segments)).rejects.toThrow(/3 heads is not a multiple of 2 kv heads/);
-    await expect(attentionForwardCall(gpu(), b, { rows, heads: 2, kvHeads: 1, headDim: 64 }, layout.segments, 'thread')).rejects.toThrow(/thread variant takes head_dim <= 32/);
+    await expect(attentionForwardCall(gpu(), b, { rows, heads: 2, kvHeads: 1, headDim: 64 }, layout.segments, { variant: 'thread' })).rejects.toThrow(/thread variant takes head_dim <= 32/);
     await expect(attentionForwardCall(gpu(), b, { rows: rows + 1, heads: 2, kvHeads: 1, headDim: 64 }, layout.segments)).rejects.toThrow(/rows of segments/);
   });
 });
