@@ -62,6 +62,7 @@ const cases: [string, [number, number, number], 'shared' | 'separate', Attention
   ['MHA hd 64', [2, 2, 64], 'separate', 'flash'],
   ['MHA hd 128', [2, 2, 128], 'shared', 'flash'],
   ['GQA hd 128', [3, 1, 128], 'separate', 'flash'],
+  ['MHA hd 34 (9 or 8 dims per lane)', [2, 2, 34], 'separate', 'flash'],
 ];
 // f16 tiles (flash only), where the device has shader-f16: the tolerances of f16 rounding (11-bit significands:
 // 5e-4 relative per K/V element) through hd-long products and a softmax, on unit-normal inputs.
