@@ -103,7 +103,8 @@ let gpuPromise: Promise<GPU> | null = null;
  * Dawn's alternative, zeroing it in the shader itself, is as correct and compiles in 0.3 s.
  */
 export function dawnToggles(choice: NodeWebGpuChoice): string[] {
-  return choice === 'swiftshader' ? ['disable-dawn-features=use_vulkan_zero_initialize_workgroup_memory_extension'] : [];
+  if (choice !== 'swiftshader') return [];
+  return ['disable-dawn-features=use_vulkan_zero_initialize_workgroup_memory_extension'];
 }
 
 /** The process-wide Dawn `GPU` object (navigator.gpu's equivalent). */

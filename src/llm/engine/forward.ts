@@ -130,7 +130,8 @@ export async function layerForwardCalls(
   await adapters('qkv', act.xn1, act.qkv);
   calls.push(await ropeCall(ctx, act.qkv, layout.positions, layout.cosSin, R, H, KVH, hd));
   const attention = { qkv: act.qkv, segments: layout.segments, out: act.attn, lse: act.lse };
-  calls.push(await attentionForwardCall(ctx, attention, { rows: R, heads: H, kvHeads: KVH, headDim: hd }, layout.hostSegments));
+  const attentionShape = { rows: R, heads: H, kvHeads: KVH, headDim: hd };
+  calls.push(await attentionForwardCall(ctx, attention, attentionShape, layout.hostSegments));
   calls.push(...(await linearCall(ctx, act.attn, layer.o, act.proj, R)));
   await adapters('o', act.attn, act.proj);
   calls.push(await addOutCall(ctx, io.xIn, act.proj, act.xMid, R * D));

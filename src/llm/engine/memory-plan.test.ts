@@ -84,15 +84,18 @@ describe('training memory plan', () => {
       expect([plan.rows, plan.logitRows]).toEqual([R, J]);
       // head_dim 16 takes attention's thread variant, whose reader lists hold every key row's readers: prompt row
       // i is read by T - i prompt rows and N n action rows, action row j by n - j rows of its action
-      const { readers, offsets } = attentionReaders(layout.segments, { rows: R, heads: c.heads, kvHeads: c.kvHeads, headDim: 16 });
+      const shape = { rows: R, heads: c.heads, kvHeads: c.kvHeads, headDim: 16 };
+      const { readers, offsets } = attentionReaders(layout.segments, shape);
       expect(readers).toEqual(keyReaders(layout.segments, R).readers);
       expect(readers.length).toBe(P * ((T * (T + 1)) / 2 + N * (n * T + (n * (n + 1)) / 2)));
       expect(term(plan, 'backward: reader offsets, readers')).toBe((offsets.length + readers.length) * 4);
       // head_dim 64 takes the flash kernels: query tiles per key block
-      const flash = attentionReaders(layout.segments, { rows: R, heads: c.heads, kvHeads: c.kvHeads, headDim: 64 });
-      const flashPlan = planTrainingMemory({ ...c, headDim: 64 }, { batch: { prompts: P, promptTokens: T, actions: N, actionTokens: n } });
+      const flash = attentionReaders(layout.segments, { ...shape, headDim: 64 });
+      const batch = { prompts: P, promptTokens: T, actions: N, actionTokens: n };
+      const flashPlan = planTrainingMemory({ ...c, headDim: 64 }, { batch });
       expect(flash.offsets.length).toBe(Math.ceil(R / 16) + 1);
-      expect(term(flashPlan, 'backward: reader offsets, readers')).toBe((flash.offsets.length + flash.readers.length) * 4);
+      const flashWords = flash.offsets.length + flash.readers.length;
+      expect(term(flashPlan, 'backward: reader offsets, readers')).toBe(flashWords * 4);
       const gather = gatherSources(layout.logitRows, R);
       expect(term(plan, 'backward: gather offsets, sources')).toBe((gather.offsets.length + gather.sources.length) * 4);
       const layoutWords = layout.tokens.length + layout.positions.length + layout.segments.length + layout.logitRows.length + layout.targets.length + layout.lastPromptRows.length;

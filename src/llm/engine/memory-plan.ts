@@ -178,8 +178,9 @@ function checkPositive(name: string, v: number): void {
 }
 
 /** Words of the attention backward's reader lists (attentionReaders) for P prompts of T tokens, N actions of n. */
-function attentionReaderWords(config: LlamaConfig, P: number, T: number, N: number, n: number): { offsets: number; readers: number } {
-  const prompt = { promptTokens: new Array<number>(T).fill(0), actionTokens: Array.from({ length: N }, () => new Array<number>(n).fill(0)) };
+function attentionReaderWords(config: LlamaConfig, P: number, T: number, N: number, n: number): Sizes['readerLists'] {
+  const actionTokens = Array.from({ length: N }, () => new Array<number>(n).fill(0));
+  const prompt = { promptTokens: new Array<number>(T).fill(0), actionTokens };
   const layout = planScoring(Array.from({ length: P }, () => prompt));
   const { heads, kvHeads, headDim } = config;
   const lists = attentionReaders(layout.segments, { rows: layout.tokens.length, heads, kvHeads, headDim });
@@ -225,7 +226,8 @@ function backwardTerms(t: Terms, s: Sizes): void {
   t.add('activations', 'backward: du', [[['R', R], ['r', r]]], 'f32', 'shared by every target');
   t.add('activations', 'backward: gather offsets, sources', [[['R + 1', R + 1]], [['J', J]]], 'u32', "the logit-row gather's transpose");
   const lists: Dims[] = [[['offsets', readerLists.offsets]], [['readers', readerLists.readers]]];
-  t.add('activations', 'backward: reader offsets, readers', lists, 'u32', "the readers of each key row or key block (attention's dK/dV)");
+  const note = "the readers of each key row or key block (attention's dK/dV)";
+  t.add('activations', 'backward: reader offsets, readers', lists, 'u32', note);
 }
 
 /** GpuAdam.create over tensors of these element counts: m and v of each, norm partials, info. */
@@ -291,7 +293,8 @@ export function planTrainingMemory(config: LlamaConfig, options: MemoryPlanOptio
   checkPositive('critic batch', Bv);
 
   const { hidden: D, intermediate: I, heads: H, kvHeads: KVH, headDim: hd, layers: L, vocabSize: V } = config;
-  const s: Sizes = { P, T, N, n, R: P * (T + N * n), J: P * N * n, D, I, H, Q: (H + 2 * KVH) * hd, A: H * hd, V, L, hd, r: lora.r, nt: lora.targets.length, readerLists: attentionReaderWords(config, P, T, N, n) };
+  const readerLists = attentionReaderWords(config, P, T, N, n);
+  const s: Sizes = { P, T, N, n, R: P * (T + N * n), J: P * N * n, D, I, H, Q: (H + 2 * KVH) * hd, A: H * hd, V, L, hd, r: lora.r, nt: lora.targets.length, readerLists };
 
   const t = new Terms();
   // The engine's own rule (gpu-weights.ts; catalog.estimateSizes).

@@ -6,7 +6,8 @@ import { planScoring } from '../engine/scoring-layout';
 import { attentionForward, causalSegments } from './attention';
 
 const random = (rng: Rng, n: number) => Float64Array.from({ length: n }, () => rng.normal());
-const maxAbsDiff = (a: ArrayLike<number>, b: ArrayLike<number>) => Array.from(a).reduce((m, v, i) => Math.max(m, Math.abs(v - b[i])), 0);
+const maxAbsDiff = (a: ArrayLike<number>, b: ArrayLike<number>) =>
+  Array.from(a).reduce((m, v, i) => Math.max(m, Math.abs(v - b[i])), 0);
 
 describe('reference attention', () => {
   const [heads, kvHeads, hd] = [4, 2, 8];
@@ -59,7 +60,8 @@ describe('reference attention', () => {
       }
       const out = attentionForward(qkv, layout.segments, rows, heads, kvHeads, hd).out;
       outputs[mode] = [];
-      for (let r = 0; r < rows; r++) if (layout.positions[r] >= 4) outputs[mode].push(...out.subarray(r * heads * hd, (r + 1) * heads * hd));
+      for (let r = 0; r < rows; r++)
+        if (layout.positions[r] >= 4) outputs[mode].push(...out.subarray(r * heads * hd, (r + 1) * heads * hd));
     }
     expect(outputs.shared).toHaveLength(6 * heads * hd);
     expect(maxAbsDiff(outputs.shared, outputs.separate)).toBeLessThan(1e-12);
@@ -73,7 +75,8 @@ describe('reference attention', () => {
     const v = (row: number, g: number, d: number) => qkv[row * stride + (heads + kvHeads + g) * hd + d];
     for (let h = 0; h < heads; h++) {
       const g = Math.floor(h / 2);
-      for (let d = 0; d < hd; d++) expect(out[2 * heads * hd + h * hd + d]).toBeCloseTo((v(0, g, d) + v(1, g, d) + v(2, g, d)) / 3, 12);
+      for (let d = 0; d < hd; d++)
+        expect(out[2 * heads * hd + h * hd + d]).toBeCloseTo((v(0, g, d) + v(1, g, d) + v(2, g, d)) / 3, 12);
     }
   });
 });

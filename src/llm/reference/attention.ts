@@ -49,7 +49,15 @@ export interface AttentionForward {
   keys: number;
 }
 
-export function attentionForward(qkv: ArrayLike<number>, segments: ArrayLike<number>, rows: number, heads: number, kvHeads: number, headDim: number, alloc: Alloc = float64): AttentionForward {
+export function attentionForward(
+  qkv: ArrayLike<number>,
+  segments: ArrayLike<number>,
+  rows: number,
+  heads: number,
+  kvHeads: number,
+  headDim: number,
+  alloc: Alloc = float64,
+): AttentionForward {
   const stride = (heads + 2 * kvHeads) * headDim;
   const group = heads / kvHeads;
   const scale = 1 / Math.sqrt(headDim);
@@ -98,7 +106,16 @@ export function attentionForward(qkv: ArrayLike<number>, segments: ArrayLike<num
  * A key row accumulates over every row and every query head (nh / nkv per kv head) that read it.
  * (sum_i' P dP = datt_r · out_r: the kernels' delta.)
  */
-export function attentionBackward(qkv: ArrayLike<number>, segments: ArrayLike<number>, fwd: Pick<AttentionForward, 'probs' | 'keys'>, datt: ArrayLike<number>, rows: number, heads: number, kvHeads: number, headDim: number): Float64Array {
+export function attentionBackward(
+  qkv: ArrayLike<number>,
+  segments: ArrayLike<number>,
+  fwd: Pick<AttentionForward, 'probs' | 'keys'>,
+  datt: ArrayLike<number>,
+  rows: number,
+  heads: number,
+  kvHeads: number,
+  headDim: number,
+): Float64Array {
   const stride = (heads + 2 * kvHeads) * headDim;
   const group = heads / kvHeads;
   const scale = 1 / Math.sqrt(headDim);
@@ -138,6 +155,13 @@ export function attentionBackward(qkv: ArrayLike<number>, segments: ArrayLike<nu
 }
 
 /** The forward's output in float32, as the GPU stores it (the kernel tests' and llama.ts' form). */
-export function segmentAttention(qkv: ArrayLike<number>, segments: ArrayLike<number>, rows: number, heads: number, kvHeads: number, headDim: number): Float32Array {
+export function segmentAttention(
+  qkv: ArrayLike<number>,
+  segments: ArrayLike<number>,
+  rows: number,
+  heads: number,
+  kvHeads: number,
+  headDim: number,
+): Float32Array {
   return attentionForward(qkv, segments, rows, heads, kvHeads, headDim, (n) => new Float32Array(n)).out as Float32Array;
 }

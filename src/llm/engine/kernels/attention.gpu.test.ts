@@ -37,7 +37,8 @@ const random = (rng: Rng, n: number) => Float32Array.from({ length: n }, () => r
 function worstError(actual: ArrayLike<number>, expected: ArrayLike<number>): number {
   expect(actual.length).toBe(expected.length);
   let worst = 0;
-  for (let i = 0; i < actual.length; i++) worst = Math.max(worst, Math.abs(actual[i] - expected[i]) / Math.max(1, Math.abs(expected[i])));
+  for (let i = 0; i < actual.length; i++)
+    worst = Math.max(worst, Math.abs(actual[i] - expected[i]) / Math.max(1, Math.abs(expected[i])));
   return worst;
 }
 const prompt = (n: number, first = 0) => Array.from({ length: n }, (_, i) => first + i);
@@ -49,7 +50,13 @@ const SHARED: ScoringRequest[] = [
   { promptTokens: prompt(21, 70), actionTokens: [[3], [4, 5, 6]] },
 ];
 const SEPARATE: ScoringRequest[] = [
-  { promptTokens: prompt(13), actionTokens: [[1, 2], [3, 4, 5]] },
+  {
+    promptTokens: prompt(13),
+    actionTokens: [
+      [1, 2],
+      [3, 4, 5],
+    ],
+  },
   { promptTokens: prompt(6, 40), actionTokens: [[7]] },
 ];
 
@@ -73,42 +80,73 @@ describe('attention.wgsl on Dawn', () => {
   const all = [...cases.map((c) => [...c, false] as const), ...f16Cases.map((c) => [...c, true] as const)];
   for (const [name, [heads, kvHeads, headDim], mode, variant, f16] of all) {
     const precision = f16 ? 'f16' : 'f32';
-    it.skipIf(f16 && !ctx.features.shaderF16)(`${name}, ${mode} layout, ${variant}, ${precision} tiles: out, lse and dqkv match the reference`, async () => {
-      const rng = new Rng(heads * 1000 + headDim);
-      const layout = planScoring(mode === 'shared' ? SHARED : SEPARATE, mode);
-      const rows = layout.tokens.length;
-      const shape = { rows, heads, kvHeads, headDim };
-      const stride = (heads + 2 * kvHeads) * headDim;
-      const qkv = random(rng, rows * stride);
-      const dout = random(rng, rows * heads * headDim);
-      const ref = attentionForward(qkv, layout.segments, rows, heads, kvHeads, headDim);
-      const dqkvRef = attentionBackward(qkv, layout.segments, ref, dout, rows, heads, kvHeads, headDim);
+    it.skipIf(f16 && !ctx.features.shaderF16)(
+      `${name}, ${mode} layout, ${variant}, ${precision} tiles: out, lse and dqkv match the reference`,
+      async () => {
+        const rng = new Rng(heads * 1000 + headDim);
+        const layout = planScoring(mode === 'shared' ? SHARED : SEPARATE, mode);
+        const rows = layout.tokens.length;
+        const shape = { rows, heads, kvHeads, headDim };
+        const stride = (heads + 2 * kvHeads) * headDim;
+        const qkv = random(rng, rows * stride);
+        const dout = random(rng, rows * heads * headDim);
+        const ref = attentionForward(qkv, layout.segments, rows, heads, kvHeads, headDim);
+        const dqkvRef = attentionBackward(qkv, layout.segments, ref, dout, rows, heads, kvHeads, headDim);
 
-      const [qkvBuf, segments, out, lse, dqkv] = [up(qkv), up(layout.segments), up(rows * heads * headDim), up(rows * heads), up(rows * stride)];
-      const readers = attentionReaders(layout.segments, shape, variant);
-      const options = { variant, f16 };
-      const forward = await attentionForwardCall(gpu(), { qkv: qkvBuf, segments, out, lse }, shape, layout.segments, options);
-      const backward = await attentionBackwardCalls(
-        gpu(),
-        { qkv: qkvBuf, segments, out, lse, dout: up(dout), delta: up(rows * heads), dqkv, readerOffsets: up(readers.offsets), readers: up(readers.readers) },
-        shape,
-        layout.segments,
-        readers,
-        options,
-      );
-      const dqkvGpu = await run([forward, ...backward], dqkv, rows * stride);
-      const outError = worstError(await run([], out, rows * heads * headDim), ref.out);
-      expect(outError).toBeLessThanOrEqual(TOLERANCE[precision].forward);
-      expect(worstError(await run([], lse, rows * heads), ref.lse)).toBeLessThanOrEqual(TOLERANCE[precision].forward);
-      expect(worstError(dqkvGpu, dqkvRef)).toBeLessThanOrEqual(TOLERANCE[precision].backward);
-      // f16 tiles really are f16: their rounding shows
-      if (f16) expect(outError).toBeGreaterThan(1e-5);
+        const [qkvBuf, segments, out, lse, dqkv] = [
+          up(qkv),
+          up(layout.segments),
+          up(rows * heads * headDim),
+          up(rows * heads),
+          up(rows * stride),
+        ];
+        const readers = attentionReaders(layout.segments, shape, variant);
+        const options = { variant, f16 };
+        const forward = await attentionForwardCall(
+          gpu(),
+          { qkv: qkvBuf, segments, out, lse },
+          shape,
+          layout.segments,
+          options,
+        );
+        const backward = await attentionBackwardCalls(
+          gpu(),
+          {
+            qkv: qkvBuf,
+            segments,
+            out,
+            lse,
+            dout: up(dout),
+            delta: up(rows * heads),
+            dqkv,
+            readerOffsets: up(readers.offsets),
+            readers: up(readers.readers),
+          },
+          shape,
+          layout.segments,
+          readers,
+          options,
+        );
+        const dqkvGpu = await run([forward, ...backward], dqkv, rows * stride);
+        const outError = worstError(await run([], out, rows * heads * headDim), ref.out);
+        expect(outError).toBeLessThanOrEqual(TOLERANCE[precision].forward);
+        expect(worstError(await run([], lse, rows * heads), ref.lse)).toBeLessThanOrEqual(TOLERANCE[precision].forward);
+        expect(worstError(dqkvGpu, dqkvRef)).toBeLessThanOrEqual(TOLERANCE[precision].backward);
+        // f16 tiles really are f16: their rounding shows
+        if (f16) expect(outError).toBeGreaterThan(1e-5);
 
-      // The scoring forward (no lse) writes the same out.
-      const out2 = up(rows * heads * headDim);
-      const plain = await attentionForwardCall(gpu(), { qkv: qkvBuf, segments, out: out2 }, shape, layout.segments, options);
-      expect(await run([plain], out2, rows * heads * headDim)).toEqual(await run([], out, rows * heads * headDim));
-    });
+        // The scoring forward (no lse) writes the same out.
+        const out2 = up(rows * heads * headDim);
+        const plain = await attentionForwardCall(
+          gpu(),
+          { qkv: qkvBuf, segments, out: out2 },
+          shape,
+          layout.segments,
+          options,
+        );
+        expect(await run([plain], out2, rows * heads * headDim)).toEqual(await run([], out, rows * heads * headDim));
+      },
+    );
   }
 
   it('shared-prompt rows equal the same rows scored as separate sequences (flash, GQA, hd 64)', async () => {
@@ -130,11 +168,17 @@ describe('attention.wgsl on Dawn', () => {
         qkv.set(rowValues.get(key)!, r * stride);
       }
       const out = up(rows * heads * headDim);
-      const call = await attentionForwardCall(gpu(), { qkv: up(qkv), segments: up(layout.segments), out }, { rows, heads, kvHeads, headDim }, layout.segments);
+      const call = await attentionForwardCall(
+        gpu(),
+        { qkv: up(qkv), segments: up(layout.segments), out },
+        { rows, heads, kvHeads, headDim },
+        layout.segments,
+      );
       const actual = await run([call], out, rows * heads * headDim);
       const width = heads * headDim;
       const picked: number[] = [];
-      for (let r = 0; r < rows; r++) if (layout.positions[r] >= promptLen) picked.push(...actual.slice(r * width, (r + 1) * width));
+      for (let r = 0; r < rows; r++)
+        if (layout.positions[r] >= promptLen) picked.push(...actual.slice(r * width, (r + 1) * width));
       actionRows[mode] = Float32Array.from(picked);
     }
     expect(actionRows.shared.length).toBe((3 + 1 + 2 + 5) * heads * headDim);
@@ -145,9 +189,19 @@ describe('attention.wgsl on Dawn', () => {
     const layout = planScoring(SEPARATE, 'separate');
     const rows = layout.tokens.length;
     const b = { qkv: up(4), segments: up(4), out: up(4) };
-    await expect(attentionForwardCall(gpu(), b, { rows, heads: 2, kvHeads: 1, headDim: 512 }, layout.segments)).rejects.toThrow(/head_dim 512 > 256/);
-    await expect(attentionForwardCall(gpu(), b, { rows, heads: 3, kvHeads: 2, headDim: 64 }, layout.segments)).rejects.toThrow(/3 heads is not a multiple of 2 kv heads/);
-    await expect(attentionForwardCall(gpu(), b, { rows, heads: 2, kvHeads: 1, headDim: 64 }, layout.segments, { variant: 'thread' })).rejects.toThrow(/thread variant takes head_dim <= 32/);
-    await expect(attentionForwardCall(gpu(), b, { rows: rows + 1, heads: 2, kvHeads: 1, headDim: 64 }, layout.segments)).rejects.toThrow(/rows of segments/);
+    await expect(
+      attentionForwardCall(gpu(), b, { rows, heads: 2, kvHeads: 1, headDim: 512 }, layout.segments),
+    ).rejects.toThrow(/head_dim 512 > 256/);
+    await expect(
+      attentionForwardCall(gpu(), b, { rows, heads: 3, kvHeads: 2, headDim: 64 }, layout.segments),
+    ).rejects.toThrow(/3 heads is not a multiple of 2 kv heads/);
+    await expect(
+      attentionForwardCall(gpu(), b, { rows, heads: 2, kvHeads: 1, headDim: 64 }, layout.segments, {
+        variant: 'thread',
+      }),
+    ).rejects.toThrow(/thread variant takes head_dim <= 32/);
+    await expect(
+      attentionForwardCall(gpu(), b, { rows: rows + 1, heads: 2, kvHeads: 1, headDim: 64 }, layout.segments),
+    ).rejects.toThrow(/rows of segments/);
   });
 });

@@ -14,17 +14,41 @@ import {
 
 const prompt = (n: number) => Array.from({ length: n }, (_, i) => i + 1);
 const LAYOUTS: [string, ScoringRequest[], 'shared' | 'separate'][] = [
-  ['shared, three prompts', [
-    { promptTokens: prompt(37), actionTokens: [[1, 2, 3], [4], [5, 6], [7, 8, 9, 10, 11]] },
-    { promptTokens: prompt(3), actionTokens: [[9, 8]] },
-    { promptTokens: prompt(21), actionTokens: [[3], [4, 5, 6]] },
-  ], 'shared'],
-  ['separate sequences', [{ promptTokens: prompt(13), actionTokens: [[1, 2], [3, 4, 5]] }, { promptTokens: prompt(6), actionTokens: [[7]] }], 'separate'],
+  [
+    'shared, three prompts',
+    [
+      { promptTokens: prompt(37), actionTokens: [[1, 2, 3], [4], [5, 6], [7, 8, 9, 10, 11]] },
+      { promptTokens: prompt(3), actionTokens: [[9, 8]] },
+      { promptTokens: prompt(21), actionTokens: [[3], [4, 5, 6]] },
+    ],
+    'shared',
+  ],
+  [
+    'separate sequences',
+    [
+      {
+        promptTokens: prompt(13),
+        actionTokens: [
+          [1, 2],
+          [3, 4, 5],
+        ],
+      },
+      { promptTokens: prompt(6), actionTokens: [[7]] },
+    ],
+    'separate',
+  ],
 ];
 
 describe('attention kernels: shapes and tiles', () => {
   it('takes the thread kernels for head dims up to 32 (test models), flash for real ones', () => {
-    expect([8, 16, 32, 64, 72, 128].map((hd) => attentionVariant(hd))).toEqual(['thread', 'thread', 'thread', 'flash', 'flash', 'flash']);
+    expect([8, 16, 32, 64, 72, 128].map((hd) => attentionVariant(hd))).toEqual([
+      'thread',
+      'thread',
+      'thread',
+      'flash',
+      'flash',
+      'flash',
+    ]);
     expect(attentionVariant(16, 'flash')).toBe('flash');
   });
 
@@ -43,7 +67,15 @@ describe('attention kernels: shapes and tiles', () => {
   });
 
   it("walks a block's keys: causal prompt rows stop at their last row; action rows read the prompt and their action", () => {
-    const layout = planScoring([{ promptTokens: prompt(40), actionTokens: [[1, 2, 3], [4, 5]] }]);
+    const layout = planScoring([
+      {
+        promptTokens: prompt(40),
+        actionTokens: [
+          [1, 2, 3],
+          [4, 5],
+        ],
+      },
+    ]);
     expect(blockKeyRanges(layout.segments, 0, 16)).toEqual([0, 16, 0, 0]);
     expect(blockKeyRanges(layout.segments, 16, 32)).toEqual([0, 32, 0, 0]);
     // rows 40..44: the actions; their second segments [40, 43) and [43, 45) touch the prompt: one range
@@ -60,7 +92,13 @@ describe('attention kernels: shapes and tiles', () => {
       const layout = planScoring(requests, mode);
       const rows = layout.tokens.length;
       const perRow = keyReaders(layout.segments, rows);
-      for (const [group, bqt] of [[1, 8], [2, 8], [3, 16], [4, 8], [8, 4]]) {
+      for (const [group, bqt] of [
+        [1, 8],
+        [2, 8],
+        [3, 16],
+        [4, 8],
+        [8, 4],
+      ]) {
         const { offsets, readers } = flashReaders(layout.segments, rows, group, bqt);
         expect(offsets.length).toBe(Math.ceil(rows / FLASH_KEY_BLOCK) + 1);
         for (let b = 0; b * FLASH_KEY_BLOCK < rows; b++) {
@@ -78,7 +116,9 @@ describe('attention kernels: shapes and tiles', () => {
 
   it("costs: flash reads K/V once per block of 16 queries, and skips what causality and the segments exclude (Llama-2-7B's scoring call)", () => {
     // 150-token prompt, 8 actions of 5 tokens; H = KVH = 32, hd = 128.
-    const layout = planScoring([{ promptTokens: prompt(150), actionTokens: Array.from({ length: 8 }, () => [1, 2, 3, 4, 5]) }]);
+    const layout = planScoring([
+      { promptTokens: prompt(150), actionTokens: Array.from({ length: 8 }, () => [1, 2, 3, 4, 5]) },
+    ]);
     const shape = { rows: layout.tokens.length, heads: 32, kvHeads: 32, headDim: 128 };
     let keys = 0;
     for (let r = 0; r < shape.rows; r++) keys += layout.segments[4 * r + 1] + layout.segments[4 * r + 3];

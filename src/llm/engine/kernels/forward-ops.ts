@@ -1,6 +1,7 @@
 /**
  * Prepared calls of the forward kernels other than the projections (matmul-q4.ts), RMSNorm (rmsnorm.ts) and
- * attention (attention.ts). Each builder takes the buffers and shapes, checks what the kernel assumes, and returns a KernelCall.
+ * attention (attention.ts). Each builder takes the buffers and shapes, checks what the kernel assumes, and returns
+ * a KernelCall.
  */
 import { elementwiseWorkgroups, kernelVariant, makeCall, requireSubgroups, type KernelCall, type KernelVariant } from '../../../gpu/kernel';
 import type { PipelineCache } from '../../../gpu/pipelines';
