@@ -15,7 +15,7 @@
  *     gate_up = xn2 · W_gu^T (+LoRA)           ->  dxn2 (+LoRA)
  *     xn2 = rmsnorm(x_mid)                     ->  dx_mid = dres + rmsnorm_backward(dxn2)
  *     x_mid = x_in + attn · W_o^T (+LoRA)      ->  dattn (+LoRA)
- *     attn = attention(qkv)                    ->  dqkv                      (dq with delta, dk and dv; lse from the recompute)
+ *     attn = attention(qkv)                    ->  dqkv                      (dq with delta, dk/dv; lse recomputed)
  *     qkv = rope(...)                          ->  inverse rotation of dqkv
  *     qkv = xn1 · W_qkv^T (+LoRA q/k/v)        ->  dxn1 (+LoRA)
  *     xn1 = rmsnorm(x_in)                      ->  dx_l = dx_mid + rmsnorm_backward(dxn1)
