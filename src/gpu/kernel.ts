@@ -173,7 +173,8 @@ export function elementwiseWorkgroups(count: number, workgroupSize = 64, maxPerD
  * by GpuContext.useSubgroups, on hardware GPUs) takes the subgroup variant instead, the same choice for every
  * call, so one engine always computes the same bits. All variants equal
  * the CPU reference (the sums run in another order: float rounding). A kernel without a subgroup variant
- * (attention, the matrix products' input gradients, gemm) runs its workgroup variant when asked for 'subgroup'.
+ * (the matrix products' input gradients, gemm) runs its workgroup variant when asked for 'subgroup'. Attention
+ * has its own pair, 'flash' and 'thread' (llm/engine/kernels/attention.ts), chosen by head_dim the same way.
  */
 export type KernelVariant = 'workgroup' | 'thread' | 'subgroup';
 

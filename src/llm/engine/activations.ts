@@ -280,8 +280,11 @@ export function forwardPlanActivations(
   ];
 }
 
-/** One backward plan's inputs for `rows` x `logitRows`, with room for `keys` key readers (backward.ts). */
-export function backwardPlanActivations(rows: number, logitRows: number, keys: number): ActivationSpec[] {
+/**
+ * One backward plan's inputs for `rows` x `logitRows`, with room for `readers` words of attention's dK/dV
+ * reader list (backward.ts; kernels/attention.ts attentionReaderCapacity).
+ */
+export function backwardPlanActivations(rows: number, logitRows: number, readers: number): ActivationSpec[] {
   const offsets: Dims = [['R + 1', rows + 1]];
   return [
     { name: 'dL/dlogprob', term: 'backward: dL/dlogprob', dims: [['J', logitRows]], dtype: 'f32' },
@@ -298,8 +301,8 @@ export function backwardPlanActivations(rows: number, logitRows: number, keys: n
       term: 'backward: reader offsets, readers',
       dims: offsets,
       dtype: 'u32',
-      note: 'the rows that read each key row',
+      note: "the readers of each key row or key block (attention's dK/dV)",
     },
-    { name: 'readers', term: 'backward: reader offsets, readers', dims: [['keys', keys]], dtype: 'u32' },
+    { name: 'readers', term: 'backward: reader offsets, readers', dims: [['readers', readers]], dtype: 'u32' },
   ];
 }

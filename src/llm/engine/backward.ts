@@ -15,7 +15,7 @@
  *     gate_up = xn2 · W_gu^T (+LoRA)           ->  dxn2 (+LoRA)
  *     xn2 = rmsnorm(x_mid)                     ->  dx_mid = dres + rmsnorm_backward(dxn2)     (one call)
  *     x_mid = x_in + attn · W_o^T (+LoRA)      ->  dattn (+LoRA)
- *     attn = attention(qkv)                    ->  dqkv                      (delta, dq, dkv; lse from the recompute)
+ *     attn = attention(qkv)                    ->  dqkv                      (dq with delta, dk/dv; lse recomputed)
  *     qkv = rope(...)                          ->  inverse rotation of dqkv
  *     qkv = xn1 · W_qkv^T (+LoRA q/k/v)        ->  dxn1 (+LoRA)
  *     xn1 = rmsnorm(x_in)                      ->  dx_l = dx_mid + rmsnorm_backward(dxn1)     (one call)
@@ -31,20 +31,31 @@ import type { PipelineCache } from '../../gpu/pipelines';
 import { allocateActivations, backwardPlanActivations, bufferOf, type Allocation } from './activations';
 import { fusedWidth, layerForwardCalls, padLayout, type ScoringForward } from './forward';
 import { loraBackwardCalls, type GpuLora } from '../train/gpu-lora';
-import { attentionBackwardCalls } from './kernels/backward-ops';
+import {
+  attentionBackwardCalls,
+  attentionReaderCapacity,
+  attentionReaders,
+  type AttentionShape,
+} from './kernels/attention';
 import { scatterAddRowsCall } from './kernels/gather-rows';
 import { linearInputGradCall } from './kernels/linear';
 import { logSoftmaxGatherBackwardCall } from './kernels/logsoftmax-gather';
 import { rmsnormBackwardCall, rmsnormForwardCall } from './kernels/rmsnorm';
 import { ropeBackwardCall } from './kernels/rope';
 import { siluMulBackwardCall } from './kernels/silu-mul';
-import { gatherSources, keyReaders, type ScoringLayout } from './scoring-layout';
+import { causalSegments, gatherSources, type ScoringLayout } from './scoring-layout';
 
 /** Key readers a layout needs once padded to `rows` rows (each padded row reads itself). */
 export function layoutKeys(layout: ScoringLayout, rows: number): number {
   let keys = rows - layout.tokens.length;
   for (let r = 0; r < layout.tokens.length; r++) keys += layout.segments[4 * r + 1] + layout.segments[4 * r + 3];
   return keys;
+}
+
+/** Attention's shape in `forward`'s plan. */
+function attentionShapeOf(forward: ScoringForward): AttentionShape {
+  const { heads, kvHeads, headDim } = forward.model.shape;
+  return { rows: forward.shape.rows, heads, kvHeads, headDim };
 }
 
 export class LoraBackward {
@@ -64,9 +75,10 @@ export class LoraBackward {
     if (!lora || !forward.options.keepCheckpoints)
       throw new Error('LoraBackward needs a forward built with a LoRA adapter and keepCheckpoints');
     this.lora = lora;
+    const readers = attentionReaderCapacity(attentionShapeOf(forward), keys);
     this.planBuffers = allocateActivations(
       device,
-      backwardPlanActivations(forward.shape.rows, forward.shape.logitRows, keys),
+      backwardPlanActivations(forward.shape.rows, forward.shape.logitRows, readers),
     );
   }
 
@@ -115,6 +127,10 @@ export class LoraBackward {
     // attention backward does not walk every row's keys a third time to get it.
     const act = f.activations;
     const lse = act.lse!;
+    // The plan serves every layout of its shape: attention's costs are those of its most keys (one causal
+    // sequence); load() writes each layout's reader lists.
+    const attentionShape = attentionShapeOf(f);
+    const worstCase = causalSegments(R);
     const [dlogits, dgathered, dxn, dxMid, dh, dGateUp, dattn, dqkv, delta] = [
       'dlogits',
       'dgathered',
@@ -231,11 +247,9 @@ export class LoraBackward {
             readerOffsets: this.plan('reader offsets'),
             readers: this.plan('readers'),
           },
-          R,
-          H,
-          KVH,
-          hd,
-          { lseFromForward: true },
+          attentionShape,
+          worstCase,
+          attentionReaders(worstCase, attentionShape),
         )),
       );
       c.push(
@@ -277,7 +291,10 @@ export class LoraBackward {
     if (keys > this.keys) throw new Error(`backward: the layout's ${keys} key readers exceed this plan's ${this.keys}`);
     const padded = padLayout(layout, this.forward.shape);
     const gather = gatherSources(layout.logitRows, rows);
-    const readers = keyReaders(padded.segments, rows);
+    const readers = attentionReaders(padded.segments, attentionShapeOf(this.forward));
+    const room = bufferOf(this.planBuffers, 'readers').size / 4;
+    if (readers.readers.length > room)
+      throw new Error(`backward: the layout's ${readers.readers.length} attention readers exceed this plan's ${room}`);
     const grads = new Float32Array(logitRows);
     grads.set(tokenGrads);
     const { queue } = this.device;

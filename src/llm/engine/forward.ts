@@ -43,14 +43,14 @@ import {
 import { checkBatchFits, deviceBatchLimits, type BatchLimits } from './batch-plan';
 import { loraForwardCalls, loraUCall, type GpuLora, type GpuLoraModule } from '../train/gpu-lora';
 import { embeddingCall } from './kernels/embedding';
-import { attentionCall } from './kernels/forward-ops';
+import { attentionForwardCall } from './kernels/attention';
 import { gatherRowsCall } from './kernels/gather-rows';
 import { linearCall, type GpuLinear } from './kernels/linear';
 import { logSoftmaxGatherCall } from './kernels/logsoftmax-gather';
 import { addRmsnormForwardCall, rmsnormForwardCall } from './kernels/rmsnorm';
 import { ropeForwardCall } from './kernels/rope';
 import { siluMulForwardCall } from './kernels/silu-mul';
-import type { ScoringLayout } from './scoring-layout';
+import { causalSegments, type ScoringLayout } from './scoring-layout';
 import { Workspace } from './workspace';
 
 /** The model dimensions the forward needs (a subset of the parsed mlc-chat-config). */
@@ -134,8 +134,6 @@ export interface LayoutBuffers {
   positions: GPUBuffer;
   segments: GPUBuffer;
   cosSin: GPUBuffer;
-  /** Keys all rows attend to together (only the attention's cost estimate reads it). */
-  totalKeys: number;
 }
 
 /** Which fused output a LoRA target adds into, and that output's row width. */
@@ -195,7 +193,10 @@ export async function layerForwardCalls(
       headDim: hd,
     }),
   );
-  calls.push(await attentionCall(ctx, act.qkv, layout.segments, act.attn, R, H, KVH, hd, layout.totalKeys, act.lse));
+  // The plan serves every layout of its shape, so attention's cost is that of its most keys: one causal sequence.
+  const attention = { qkv: act.qkv, segments: layout.segments, out: act.attn, lse: act.lse };
+  const attentionShape = { rows: R, heads: H, kvHeads: KVH, headDim: hd };
+  calls.push(await attentionForwardCall(ctx, attention, attentionShape, causalSegments(R)));
   calls.push(...(await linearCall(ctx, act.attn, layer.o, act.proj, R)));
   await adapters('o', act.attn, act.proj);
   calls.push(
@@ -379,7 +380,6 @@ export class ScoringForward {
       positions: this.plan('positions'),
       segments: this.plan('segments'),
       cosSin: ws.get('rope cos/sin'),
-      totalKeys: (R * (R + 1)) / 2, // the most keys R rows can attend to (the cost estimate's)
     };
     const act = this.activations;
     const xnFinal = ws.get('xn final');

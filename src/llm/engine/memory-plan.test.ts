@@ -3,12 +3,16 @@ import { architectureConfig } from '../model/catalog';
 import type { LlamaConfig } from '../model/config';
 import { LORA_TARGETS } from '../train/lora';
 import { passBucket, planLadder } from './activations';
-import { largestWeightBuffer, planTrainingMemory, sharedLayoutKeys, type MemoryPlan } from './memory-plan';
+import { largestWeightBuffer, planTrainingMemory, type MemoryPlan } from './memory-plan';
+import { attentionReaderCapacity } from './kernels/attention';
 import { gatherSources, keyReaders, planScoring } from './scoring-layout';
 
 const GiB = 2 ** 30;
-/** Llama-2-7b's planned activations for `batch` as of this writing (a change here should be deliberate). */
-const ACTIVATION_BYTES = 1_168_389_308;
+/**
+ * Llama-2-7b's planned activations for `batch` as of this writing (a change here should be deliberate; flash
+ * attention's reader lists per (key block, query tile) took 7,495,156 bytes off the per-key-row lists).
+ */
+const ACTIVATION_BYTES = 1_160_894_152;
 const batch = { prompts: 4, promptTokens: 200, actions: 8, actionTokens: 5 };
 const term = (plan: MemoryPlan, name: string) => {
   const t = plan.breakdown.find((x) => x.name === name);
@@ -94,8 +98,9 @@ describe('training memory plan', () => {
       // Allocated for the buckets of R, J and P; padded rows read themselves as keys.
       const [Rp, Jp, Pp] = [passBucket(R), passBucket(J), passBucket(P)];
       expect([plan.paddedRows, plan.paddedLogitRows]).toEqual([Rp, Jp]);
+      // Every row's attended keys: prompt row i reads i + 1, action token j reads T + j + 1.
       const { readers } = keyReaders(layout.segments, R);
-      expect(sharedLayoutKeys(P, T, N, n)).toBe(readers.length);
+      expect(readers.length).toBe(P * ((T * (T + 1)) / 2 + N * (n * T + (n * (n + 1)) / 2)));
       const gather = gatherSources(layout.logitRows, R);
       expect(gather.sources.length).toBe(J);
       // The engine's plans on the workspace: a ladder of rungs up to Rp, each a forward plan for the adapter and
@@ -104,7 +109,15 @@ describe('training memory plan', () => {
       const rungs = planLadder(Rp);
       expect(rungs.at(-1)).toBe(Rp);
       const sum = (f: (r: number) => number) => rungs.reduce((a, r) => a + f(r), 0);
+      // head_dim 16 takes attention's thread variant: a word per key reader.
       expect(term(plan, 'backward: reader offsets, readers')).toBe(sum((r) => r + 1 + (r * (r + 1)) / 2) * 4);
+      // head_dim 64 takes the flash kernels: a word per (key block, query tile) pair, at most.
+      const batch = { prompts: P, promptTokens: T, actions: N, actionTokens: n };
+      const flashPlan = planTrainingMemory({ ...c, headDim: 64 }, { batch });
+      const flashRoom = (r: number) =>
+        attentionReaderCapacity({ rows: r, heads: c.heads, kvHeads: c.kvHeads, headDim: 64 }, (r * (r + 1)) / 2);
+      expect(flashRoom(Rp)).toBeLessThan((Rp * (Rp + 1)) / 2);
+      expect(term(flashPlan, 'backward: reader offsets, readers')).toBe(sum((r) => r + 1 + flashRoom(r)) * 4);
       expect(term(plan, 'backward: gather offsets, sources')).toBe(sum((r) => r + 1 + Jp) * 4);
       expect(term(plan, 'forward: layout')).toBe(2 * sum((r) => 6 * r + 2 * Jp + Pp) * 4);
       // the rope table covers positions 0 .. max position, rounded up: [bucket(max + 1), hd / 2, 2]

@@ -9,8 +9,8 @@
  * Conventions:
  *   - Rows: a micro-batch of P prompts of T tokens (BOS included), each with N actions of n tokens, in the
  *     SHARED layout (scoring-layout.ts): R = P (T + N n) rows, J = P N n logit rows. Prompt row i attends to
- *     i + 1 keys and action token j to T + j + 1, so the attention backward's key-reader lists hold
- *     P (T (T + 1) / 2 + N (n T + n (n + 1) / 2)) row indices. For a real batch, with T and n its longest
+ *     i + 1 keys and action token j to T + j + 1; the attention backward's reader lists are those
+ *     kernels/attention.ts builds for that layout (attentionReaders). For a real batch, with T and n its longest
  *     prompt and action and N its most actions, every term is an upper bound of that batch's buffer.
  *   - Activations and gradients are f32, indices u32: every buffer is a whole number of 4-byte words, which is
  *     what createStorageBuffer allocates (it rounds up to 4 bytes, never more), so the sums are exact.
@@ -52,6 +52,7 @@
 import { estimateSizes, gpuBytes } from '../model/catalog';
 import type { LlamaConfig } from '../model/config';
 import { chunkBufferBytes, gpuRowsOf, planWeightChunks, wholeWords } from './gpu-weights';
+import { attentionReaderCapacity } from './kernels/attention';
 import { DEFAULT_LORA_CONFIG, loraSlice, type LoraTarget } from '../train/lora';
 import { ADAM_INFO_WORDS, ADAM_STEP_ARGS_WORDS, normPartialSlots } from '../train/optimizer';
 import {
@@ -192,11 +193,6 @@ function checkPositive(name: string, v: number): void {
   if (!Number.isInteger(v) || v < 1) throw new RangeError(`memory plan: ${name} must be a positive integer (got ${v})`);
 }
 
-/** Rows of the key-reader lists (keyReaders): every row's attended keys, summed; see the header. */
-export function sharedLayoutKeys(P: number, T: number, N: number, n: number): number {
-  return P * ((T * (T + 1)) / 2 + N * (n * T + (n * (n + 1)) / 2));
-}
-
 /** The buffers of `specs` as terms, in table order (buffers of one term together). */
 function tableTerms(t: Terms, specs: readonly ActivationSpec[]): void {
   const terms = new Map<string, ActivationSpec[]>();
@@ -240,7 +236,9 @@ function passTerms(
   const plans: ActivationSpec[] = [];
   for (const rung of planLadder(rows)) {
     const forward = forwardPlanActivations(config, rung, logitRows, prompts);
-    plans.push(...forward, ...forward, ...backwardPlanActivations(rung, logitRows, maxKeys(rung)));
+    const attention = { rows: rung, heads: config.heads, kvHeads: config.kvHeads, headDim: config.headDim };
+    const readers = attentionReaderCapacity(attention, maxKeys(rung));
+    plans.push(...forward, ...forward, ...backwardPlanActivations(rung, logitRows, readers));
   }
   tableTerms(t, [...workspace, ...plans]);
   s.paddedRows = rows;

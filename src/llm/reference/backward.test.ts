@@ -15,10 +15,8 @@ import { makeModel, type MakeModelOptions } from '../model/make-model';
 import { loadLlamaModel, memorySource, type LlamaWeights } from '../model/weights';
 import { llamaForward } from './llama';
 import { scoreTokenSequences } from './score';
+import { attentionBackward, attentionForward, causalSegments } from './attention';
 import {
-  attentionBackward,
-  attentionForward,
-  causalSegments,
   linearBackwardInput,
   linearForward,
   loraBackward,

@@ -46,6 +46,7 @@
  * bit for bit. Backward math is always float64 and gradients are returned as Float64Array.
  */
 import type { LlamaConfig } from '../model/config';
+import { attentionBackward, attentionForward, causalSegments, type AttentionForward } from './attention';
 import { loraSlice, type LoraAdapter, type LoraModule, type LoraTarget } from '../train/lora';
 import { configInvFreq } from '../engine/rope';
 import { planScoring, type ScoringLayout } from '../engine/scoring-layout';
@@ -167,129 +168,6 @@ export function loraBackward(
 }
 
 // ---------------------------------------------------------------------------------------------------------
-// Attention (GQA) over roped qkv rows [R, Q], each row reading the key rows of its segments
-// (segments[4r .. 4r+3] = start1, len1, start2, len2, as engine/scoring-layout.ts and attention.wgsl; a causal
-// sequence is segments (0, r + 1, 0, 0)). Keys are taken in that order: segment 1, then segment 2.
-
-/** Segments of one causal sequence of `rows` rows: row r reads rows 0..r. */
-export function causalSegments(rows: number): Uint32Array {
-  const seg = new Uint32Array(4 * rows);
-  for (let r = 0; r < rows; r++) seg[4 * r + 1] = r + 1;
-  return seg;
-}
-
-/** The key rows of row r, in order. */
-function keysOf(segments: ArrayLike<number>, r: number): number[] {
-  const keys: number[] = [];
-  for (let i = 0; i < segments[4 * r + 1]; i++) keys.push(segments[4 * r] + i);
-  for (let i = 0; i < segments[4 * r + 3]; i++) keys.push(segments[4 * r + 2] + i);
-  return keys;
-}
-
-/** Most keys any row reads (K). */
-export function maxKeys(segments: ArrayLike<number>, rows: number): number {
-  let k = 0;
-  for (let r = 0; r < rows; r++) k = Math.max(k, segments[4 * r + 1] + segments[4 * r + 3]);
-  return k;
-}
-
-export interface AttentionForward {
-  /** [R, nh hd] */
-  out: Vec;
-  /** [nh, R, K] softmax probabilities, float64: P[h, r, i] for the i-th key of row r (0 past its keys). */
-  probs: Float64Array;
-  /** K: the probs' last dimension. */
-  keys: number;
-}
-
-/**
- * Forward (as llama.ts causalAttention / ops.ts segmentAttention): score[r, i] = q_r · k_{key i} / sqrt(hd);
- * P = softmax_i; out_r = sum_i P[r, i] v_{key i}. Query head h reads kv head g = floor(h / (nh / nkv)).
- */
-export function attentionForward(qkv: ArrayLike<number>, segments: ArrayLike<number>, rows: number, heads: number, kvHeads: number, headDim: number, alloc: Alloc = allocator()): AttentionForward {
-  const stride = (heads + 2 * kvHeads) * headDim;
-  const group = heads / kvHeads;
-  const scale = 1 / Math.sqrt(headDim);
-  const K = maxKeys(segments, rows);
-  const out = alloc(rows * heads * headDim);
-  const probs = new Float64Array(heads * rows * K);
-  const e = new Float64Array(K);
-  for (let t = 0; t < rows; t++) {
-    const keys = keysOf(segments, t);
-    for (let h = 0; h < heads; h++) {
-      const g = Math.floor(h / group);
-      const q = t * stride + h * headDim;
-      let max = -Infinity;
-      keys.forEach((s, i) => {
-        const k = s * stride + (heads + g) * headDim;
-        let dot = 0;
-        for (let d = 0; d < headDim; d++) dot += qkv[q + d] * qkv[k + d];
-        e[i] = dot * scale;
-        if (e[i] > max) max = e[i];
-      });
-      let total = 0;
-      for (let i = 0; i < keys.length; i++) {
-        e[i] = Math.exp(e[i] - max);
-        total += e[i];
-      }
-      const o = t * heads * headDim + h * headDim;
-      for (let d = 0; d < headDim; d++) {
-        let sum = 0;
-        for (let i = 0; i < keys.length; i++) sum += e[i] * qkv[keys[i] * stride + (heads + kvHeads + g) * headDim + d];
-        out[o + d] = sum / total;
-      }
-      const p = (h * rows + t) * K;
-      for (let i = 0; i < keys.length; i++) probs[p + i] = e[i] / total;
-    }
-  }
-  return { out, probs, keys: K };
-}
-
-/**
- * Backward: from datt [R, nh hd] to dqkv [R, Q] (gradients of the roped q, k and of v):
- *   dv_key   += P[r, i] datt_r                  dP[r, i] = datt_r · v_key
- *   dS[r, i]  = P[r, i] (dP[r, i] - sum_i' P[r, i'] dP[r, i'])
- *   dq_r     += dS[r, i] k_key / sqrt(hd)        dk_key  += dS[r, i] q_r / sqrt(hd)
- * A key row accumulates over every row and every query head (nh / nkv per kv head) that read it.
- */
-export function attentionBackward(qkv: ArrayLike<number>, segments: ArrayLike<number>, fwd: Pick<AttentionForward, 'probs' | 'keys'>, datt: ArrayLike<number>, rows: number, heads: number, kvHeads: number, headDim: number): Float64Array {
-  const stride = (heads + 2 * kvHeads) * headDim;
-  const group = heads / kvHeads;
-  const scale = 1 / Math.sqrt(headDim);
-  const { probs, keys: K } = fwd;
-  const dqkv = new Float64Array(rows * stride);
-  const dP = new Float64Array(K);
-  for (let t = 0; t < rows; t++) {
-    const keys = keysOf(segments, t);
-    for (let h = 0; h < heads; h++) {
-      const g = Math.floor(h / group);
-      const q = t * stride + h * headDim;
-      const o = t * heads * headDim + h * headDim;
-      const p = (h * rows + t) * K;
-      let pdp = 0;
-      keys.forEach((s, i) => {
-        const v = s * stride + (heads + kvHeads + g) * headDim;
-        let dot = 0;
-        for (let d = 0; d < headDim; d++) {
-          dot += datt[o + d] * qkv[v + d];
-          dqkv[v + d] += probs[p + i] * datt[o + d];
-        }
-        dP[i] = dot;
-        pdp += probs[p + i] * dot;
-      });
-      keys.forEach((s, i) => {
-        const dS = probs[p + i] * (dP[i] - pdp) * scale;
-        if (dS === 0) return;
-        const k = s * stride + (heads + g) * headDim;
-        for (let d = 0; d < headDim; d++) {
-          dqkv[q + d] += dS * qkv[k + d];
-          dqkv[k + d] += dS * qkv[q + d];
-        }
-      });
-    }
-  }
-  return dqkv;
-}
 
 // ---------------------------------------------------------------------------------------------------------
 // The model: forward with caches, backward to the LoRA parameters.
