@@ -196,7 +196,7 @@ describe.skipIf(!NLP_EVAL_DATA)(`twosome nlp-eval${NEEDS_DATA}`, () => {
     });
   }
 
-  it('without --data: downloads from the hub (--data-url), keeps the files, and scores the same questions', async () => {
+  it('without --data: downloads from the hub (--data-url), keeps the files, scores the same questions', async () => {
     const hub = await startHostileServer(fakeHubRoute(fakeHubFiles(NLP_EVAL_DATA!)));
     const cache = mkdtempSync(join(tmpdir(), 'twosome-nlp-eval-cache-'));
     try {

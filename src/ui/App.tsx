@@ -12,6 +12,7 @@ import { SharePanel, ShareNotice } from './SharePanel';
 import { Stage } from './Stage';
 import { TrainingPanel } from './TrainingPanel';
 import { CriticValue } from './CriticValue';
+import { CapabilityCard } from './CapabilityCard';
 import { useKeyboardShortcuts } from './useKeyboard';
 
 /**
@@ -27,6 +28,7 @@ function useUrlSetup(): void {
     app().playground.attach(playground.api.agent);
     app().training.attach(playground.api.training);
     app().share.attach(playground.api.agent);
+    app().capability.attach(playground.api.capability);
     let opened = false;
     const openFromUrl = () => {
       // A catalog id in the link waits for web-llm's model list, which the models worker loads after the first screen.
@@ -90,6 +92,7 @@ export function App() {
         </aside>
       </main>
       <TrainingPanel />
+      <CapabilityCard />
       <ModelPanel />
     </div>
   );

@@ -14,10 +14,9 @@ export function defaultDatasetDir(env: NodeJS.ProcessEnv = process.env): string 
   return join(root, 'nlp-eval');
 }
 
-/** The path under `root` that holds `key` (a URL, maybe with a #partial suffix); no segment escapes root. */
+/** The path under `root` that holds `key` (a URL); no segment escapes root. */
 export function storePath(root: string, key: string): string {
-  const [url, fragment] = key.split('#', 2);
-  const parsed = new URL(url);
+  const parsed = new URL(key);
   const clean = (segment: string) => {
     const text = decodeURIComponent(segment).replace(/[^A-Za-z0-9._=-]/g, '_');
     return text === '' || text === '.' || text === '..' ? `_${text}` : text;
@@ -29,7 +28,6 @@ export function storePath(root: string, key: string): string {
   if (segments.length === 0) segments.push('_');
   const last = segments.length - 1;
   if (parsed.search) segments[last] += `_${clean(parsed.search.slice(1))}`;
-  if (fragment) segments[last] += `.${clean(fragment)}`;
   return join(root, clean(parsed.host), ...segments);
 }
 

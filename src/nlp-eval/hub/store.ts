@@ -10,9 +10,12 @@ export interface DatasetStore {
   delete(key: string): Promise<void>;
 }
 
-/** The key of a file's bytes received so far (a cancelled or broken download). */
+/**
+ * The key of a file's bytes received so far (a cancelled or broken download). A query, not a fragment: the
+ * Cache API matches requests without their fragment, so `url#partial` would be the file itself.
+ */
 export function partialKey(url: string): string {
-  return `${url}#partial`;
+  return `${url}${url.includes('?') ? '&' : '?'}twosome-partial`;
 }
 
 export function memoryDatasetStore(): DatasetStore & { readonly files: Map<string, Uint8Array> } {
