@@ -21,7 +21,8 @@ import { MICRO, trainedAdapter } from '../src/share/testing';
 import { startHostileServer } from '../src/util/hostile-server';
 import { expect, test, waitForTask } from './fixtures';
 
-const ADAPTER = trainedAdapter(MICRO, { r: 8, alpha: 16, dropout: 0, targets: ['q_proj', 'v_proj'] }, 7, 0.5);
+// Large enough B values to change some of the micro model's answers (on ARC-Easy 0-15: questions 12 and 14).
+const ADAPTER = trainedAdapter(MICRO, { r: 8, alpha: 16, dropout: 0, targets: ['q_proj', 'v_proj'] }, 7, 2);
 
 function peftPayload() {
   const { config, weights } = encodePeftAdapter(ADAPTER, { baseModel: 'micro' });
@@ -87,10 +88,13 @@ test.describe('capability check', () => {
 
   test('a picked ARC-Easy file: base beside a loaded adapter, as the CPU reference scores them', async ({ page }) => {
     test.setTimeout(240_000);
-    const limit = 6;
+    const limit = 16;
     const expected = await reference('arc-easy', limit, ADAPTER);
     // Near-ties could go either way between the GPU and the CPU (f32 within 1e-4): these questions have none.
     expect(smallestMargin(expected)).toBeGreaterThan(1e-3);
+    // Not a comparison of zeros: both models get some right, and they disagree on some.
+    expect(expected.some((r) => r.base.pred === r.question.gold)).toBe(true);
+    expect(expected.some((r) => r.base.pred !== r.adapted!.pred)).toBe(true);
 
     await waitForModel(page);
     await page.getByTestId('adapter-file').setInputFiles(peftPayload());
@@ -132,6 +136,10 @@ test.describe('capability check', () => {
       els.map((e) => ['data-index', 'data-base', 'data-adapted'].map((a) => Number(e.getAttribute(a)))),
     );
     expect(attrs).toEqual(differ.slice(0, 5).map((r) => [r.question.index, r.base.pred, r.adapted!.pred]));
+    await expect(card.getByTestId('capability-disagreements')).toContainText(
+      `the two answer ${differ.length} of ${limit} questions differently`,
+    );
+    await card.screenshot({ path: process.env.CAPABILITY_SCREENSHOT ?? test.info().outputPath('card.png') });
   });
 
   test("downloaded from a hub laid out like Hugging Face's; a second run reads the browser's cache", async ({
@@ -141,9 +149,10 @@ test.describe('capability check', () => {
     const cors = { 'Access-Control-Allow-Origin': '*', 'Access-Control-Expose-Headers': 'Content-Range' };
     const hub = await startHostileServer(fakeHubRoute(fakeHubFiles(NLP_EVAL_DATA!), { headers: cors }));
     try {
-      const limit = 4;
+      const limit = 8;
       const expected = await reference('piqa', limit, null);
       expect(smallestMargin(expected)).toBeGreaterThan(1e-3);
+      expect(expected.some((r) => r.base.pred === r.question.gold)).toBe(true);
       await waitForModel(page);
       const card = page.getByTestId('capability-card');
       await card.getByTestId('capability-bench-arc-easy').uncheck();
@@ -168,6 +177,20 @@ test.describe('capability check', () => {
     } finally {
       await hub.close();
     }
+  });
+
+  test('progress while it scores; Cancel stops it', async ({ page }) => {
+    await waitForModel(page);
+    const card = page.getByTestId('capability-card');
+    await card.getByTestId('capability-files').setInputFiles(join(NLP_EVAL_DATA!, 'arc_easy/ARC-Easy-Test.jsonl'));
+    await card.getByTestId('capability-limit').fill('400');
+    await card.getByTestId('capability-run').click();
+    await expect(card.getByTestId('capability-progress')).toContainText(/Scoring arc-easy: \d+ of 400 questions/);
+    await card.getByTestId('capability-cancel').click();
+    await expect(card.getByTestId('capability-phase')).toHaveAttribute('data-phase', 'cancelled', { timeout: 30_000 });
+    await expect(card.getByTestId('capability-progress')).toHaveCount(0);
+    await expect(card.getByTestId('capability-table')).toHaveCount(0);
+    await expect(card.getByTestId('capability-run')).toBeEnabled();
   });
 
   test('a file that is not the benchmark: one line naming the file, line and field', async ({ page }) => {
