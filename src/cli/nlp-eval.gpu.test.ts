@@ -233,6 +233,30 @@ describe.skipIf(!NLP_EVAL_DATA)(`twosome nlp-eval${NEEDS_DATA}`, () => {
     );
   });
 
+  it('twosome bench nlp-eval --json: questions/s of both modes, which score the same log-likelihoods', () => {
+    const proc = twosome([
+      'bench',
+      'nlp-eval',
+      '--bench',
+      'winogrande',
+      '--limit',
+      '4',
+      '--repeats',
+      '1',
+      '--data',
+      NLP_EVAL_DATA!,
+      '--json',
+    ]);
+    expect(proc.status).toBe(0);
+    const [result] = lines(proc.stdout);
+    expect(result).toMatchObject({ bench: 'winogrande', questions: 4, questionsPerPass: 8 });
+    expect(result.sharedQps).toBeGreaterThan(0);
+    expect(result.separateQps).toBeGreaterThan(0);
+    expect(result.speedup).toBeCloseTo(result.sharedQps / result.separateQps, 9);
+    expect(result.maxLogprobDiff).toBeLessThanOrEqual(1e-4);
+    expect(result.device).toHaveProperty('software');
+  });
+
   it('a malformed or missing benchmark file: one line naming the file, line and field, before the model loads', () => {
     const data = mkdtempSync(join(tmpdir(), 'twosome-nlp-eval-data-'));
     mkdirSync(join(data, 'piqa'));
