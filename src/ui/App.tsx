@@ -1,4 +1,4 @@
-import { useEffect } from 'react';
+import { lazy, Suspense, useEffect } from 'react';
 import { findModel } from '../state/models';
 import { appStore } from '../state/store';
 import { parseSetup, writeSetupToUrl } from '../state/url';
@@ -12,8 +12,10 @@ import { SharePanel, ShareNotice } from './SharePanel';
 import { Stage } from './Stage';
 import { TrainingPanel } from './TrainingPanel';
 import { CriticValue } from './CriticValue';
-import { CapabilityCard } from './CapabilityCard';
 import { useKeyboardShortcuts } from './useKeyboard';
+
+// Below the fold and used now and then: its code loads after the first screen.
+const CapabilityCard = lazy(() => import('./CapabilityCard').then((m) => ({ default: m.CapabilityCard })));
 
 /**
  * Starts the two workers, attaches the store's slices to them, reads the setup (task, seed, model, normalization)
@@ -92,7 +94,9 @@ export function App() {
         </aside>
       </main>
       <TrainingPanel />
-      <CapabilityCard />
+      <Suspense fallback={null}>
+        <CapabilityCard />
+      </Suspense>
       <ModelPanel />
     </div>
   );
