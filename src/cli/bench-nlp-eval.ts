@@ -3,8 +3,9 @@
  * questions per second, with each question's context run once and shared by its choices (ours: the engine's
  * shared-prompt layout, as for TWOSOME's actions) against one sequence per choice (the harness's way), on the
  * same questions, device and run. Each mode runs once to warm up (pipelines, first allocations), then the two
- * are timed alternately over --repeats rounds (the median of each). Prints {"bench","questions","questionsPerPass","sharedQps","separateQps",
- * "speedup","sharedMs","separateMs","maxLogprobDiff","device"}; maxLogprobDiff is the largest difference of a
+ * are timed alternately over --repeats rounds (the median of each). Prints {"bench","questions",
+ * "questionsPerPass","sharedQps","separateQps","speedup","sharedMs","separateMs","maxLogprobDiff","device"};
+ * maxLogprobDiff is the largest difference of a
  * choice's log-likelihood between the two modes (they compute the same numbers). On SwiftShader only the
  * ratio means anything.
  */
