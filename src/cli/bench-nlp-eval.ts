@@ -5,9 +5,8 @@
  * same questions, device and run. Each mode runs once to warm up (pipelines, first allocations), then the two
  * are timed alternately over --repeats rounds (the median of each). Prints {"bench","questions",
  * "questionsPerPass","sharedQps","separateQps","speedup","sharedMs","separateMs","maxLogprobDiff","device"};
- * maxLogprobDiff is the largest difference of a
- * choice's log-likelihood between the two modes (they compute the same numbers). On SwiftShader only the
- * ratio means anything.
+ * maxLogprobDiff is the largest difference of a choice's log-likelihood between the two modes (they compute the
+ * same numbers). On SwiftShader only the ratio means anything.
  */
 import { requestNodeGpuContext } from '../gpu/node-gpu';
 import { LlamaEngine } from '../llm/engine/engine';
