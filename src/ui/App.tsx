@@ -1,4 +1,4 @@
-import { useEffect } from 'react';
+import { lazy, Suspense, useEffect } from 'react';
 import { findModel } from '../state/models';
 import { appStore } from '../state/store';
 import { parseSetup, writeSetupToUrl } from '../state/url';
@@ -14,6 +14,9 @@ import { TrainingPanel } from './TrainingPanel';
 import { CriticValue } from './CriticValue';
 import { useKeyboardShortcuts } from './useKeyboard';
 
+// Below the fold and used now and then: its code loads after the first screen.
+const CapabilityCard = lazy(() => import('./CapabilityCard').then((m) => ({ default: m.CapabilityCard })));
+
 /**
  * Starts the two workers, attaches the store's slices to them, reads the setup (task, seed, model, normalization)
  * from the URL and opens it (also on back/forward).
@@ -27,6 +30,7 @@ function useUrlSetup(): void {
     app().playground.attach(playground.api.agent);
     app().training.attach(playground.api.training);
     app().share.attach(playground.api.agent);
+    app().capability.attach(playground.api.capability);
     let opened = false;
     const openFromUrl = () => {
       // A catalog id in the link waits for web-llm's model list, which the models worker loads after the first screen.
@@ -90,6 +94,9 @@ export function App() {
         </aside>
       </main>
       <TrainingPanel />
+      <Suspense fallback={null}>
+        <CapabilityCard />
+      </Suspense>
       <ModelPanel />
     </div>
   );
