@@ -138,7 +138,7 @@ describe('twosome score', () => {
       expect(code).toBe(2);
       const shard = `${server.url}m/params_shard_0.bin`;
       const failed = `^twosome: ${shard}: download failed after 4 attempts \\(no data for 0.3 s`;
-      expect(stderr).toMatch(new RegExp(failed));
+      expect(withoutDawnLimitNotices(stderr)).toMatch(new RegExp(failed));
       expect(server.requests.filter((p) => p.endsWith('.bin'))).toHaveLength(4);
     } finally {
       await server.close();
