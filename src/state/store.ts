@@ -6,6 +6,7 @@
  *   training     training.ts       the Training card: the form, the run in the worker, charts, stored runs
  *   share        share.ts          the Adapter card: the adapter in use, its link, the saved adapters
  *   models       model-panel.ts    the catalog, the Model panel (cache, downloads, custom models)
+ *   capability   capability.ts     the Capability check card: benchmarks, data, the check in the worker, results
  *   gpu          gpu.ts            the page's WebGPU adapter
  *
  * A slice is plain state and actions; what only its actions need (the worker client, request counters,
@@ -19,6 +20,7 @@
  */
 import { useStore } from 'zustand';
 import { createStore, type StoreApi } from 'zustand/vanilla';
+import { createCapabilitySlice, type CapabilitySlice } from './capability';
 import { createGpuSlice, type GpuSlice } from './gpu';
 import { createModelsSlice, type ModelsSlice } from './model-panel';
 import { createPlaygroundSlice, type PlaygroundSlice } from './playground';
@@ -31,6 +33,7 @@ export interface AppState {
   share: ShareSlice;
   models: ModelsSlice;
   gpu: GpuSlice;
+  capability: CapabilitySlice;
 }
 
 export type AppStore = StoreApi<AppState>;
@@ -59,6 +62,7 @@ export function createAppStore(): AppStore {
       share: createShareSlice(slice('share')),
       models: createModelsSlice(slice('models')),
       gpu: createGpuSlice(slice('gpu')),
+      capability: createCapabilitySlice(slice('capability')),
     };
   });
 }

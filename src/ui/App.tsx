@@ -1,4 +1,4 @@
-import { useEffect } from 'react';
+import { lazy, Suspense, useEffect } from 'react';
 import { findModel } from '../state/models';
 import { appStore } from '../state/store';
 import { parseSetup, writeSetupToUrl } from '../state/url';
@@ -13,6 +13,9 @@ import { Stage } from './Stage';
 import { TrainingPanel } from './TrainingPanel';
 import { CriticValue } from './CriticValue';
 import { useKeyboardShortcuts } from './useKeyboard';
+
+// Below the fold and used now and then: its code loads after the first screen.
+const CapabilityCard = lazy(() => import('./CapabilityCard').then((m) => ({ default: m.CapabilityCard })));
 
 /**
  * Starts the two workers, attaches the store's slices to them, reads the setup (task, seed, model, normalization)
@@ -37,6 +40,7 @@ function useUrlSetup(): void {
     app().training.attach(playground.api.training, { restartWorker });
     const stopFailureWatch = playground.onFailure((error) => app().training.workerStopped(error.message));
     app().share.attach(playground.api.agent);
+    app().capability.attach(playground.api.capability);
     let opened = false;
     const openFromUrl = () => {
       // A catalog id in the link waits for web-llm's model list, which the models worker loads after the first screen.
@@ -101,6 +105,9 @@ export function App() {
         </aside>
       </main>
       <TrainingPanel />
+      <Suspense fallback={null}>
+        <CapabilityCard />
+      </Suspense>
       <ModelPanel />
     </div>
   );
