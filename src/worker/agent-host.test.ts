@@ -210,4 +210,29 @@ describe('AgentHost', () => {
     expect((await host.revive()).status).toBe('ready'); // nothing lost: nothing loaded
     expect(loads).toHaveLength(2);
   });
+  it('gpuLost asks the device: a failed probe waits for the late report, a working device is not lost', async () => {
+    /** A host whose model's device says `works` to the probe; `lose` reports its loss. */
+    const hostWith = async (works: boolean) => {
+      let lose: (reason: string) => void = () => {};
+      const fake = fakeLoader();
+      const host = new AgentHost(async (spec, onProgress) => {
+        const loaded = await fake(spec, onProgress);
+        const lost = new Promise<string>((resolve) => (lose = resolve));
+        return { ...loaded, scorer: Object.assign(loaded.scorer, { lost, deviceWorks: async () => works }) };
+      });
+      await host.loadModel(MICRO);
+      return { host, lose: (reason: string) => lose(reason) };
+    };
+    // The device works: not lost, whatever `lost` says later (the default wait would have seen this report).
+    const working = await hostWith(true);
+    const asked = working.host.gpuLost();
+    setTimeout(() => working.lose('too late'), 1);
+    expect(await asked).toBeNull();
+
+    // The probe fails before the loss is reported (a busy machine): its report is waited for, past `waitMs`.
+    const failing = await hostWith(false);
+    const lostLate = failing.host.gpuLost(1);
+    setTimeout(() => failing.lose('the device was destroyed'), 50);
+    expect(await lostLate).toBe('the device was destroyed');
+  });
 });

@@ -61,8 +61,16 @@ export interface Scorer {
   readonly engine?: LlamaEngine;
   /** Resolves with why, once the GPU device it runs on is lost (absent in fakes: never lost). */
   readonly lost?: Promise<string>;
+  /**
+   * Whether its GPU device still runs work (a read-back of a small buffer): false once the device is lost,
+   * which a failed read-back can show before `lost` resolves. Absent in fakes.
+   */
+  deviceWorks?(): Promise<boolean>;
   dispose(): void;
 }
+
+/** How long a device that failed its probe may take to report why it was lost (it always does). */
+const LOST_REPORT_MS = 30_000;
 
 /** Thrown by a loader when no model can run here at all (no WebGPU): not an error of the model. */
 export class ScorerUnavailableError extends Error {
@@ -312,15 +320,21 @@ export class AgentHost implements AgentApi {
   }
 
   /**
-   * Why the GPU device of the loaded model was lost, or null while it works. Waits up to `waitMs` for a loss to
-   * be reported (it comes shortly after the failed read-back that it causes).
+   * Why the GPU device of the loaded model was lost, or null while it works. The device is asked (a probe
+   * read-back): one that fails it is lost, and its reason is waited for (`lost` resolves some time after the
+   * failed read-backs; on a busy machine seconds later), up to LOST_REPORT_MS. A scorer without the probe
+   * (fakes) is given `waitMs` for its loss to be reported.
    */
   async gpuLost(waitMs = 1000): Promise<string | null> {
     if (this.lostModel) return this.lostModel.reason;
-    const lost = this.scorer?.lost;
+    const scorer = this.scorer;
+    const lost = scorer?.lost;
     if (!lost) return null;
+    const works = scorer.deviceWorks ? await scorer.deviceWorks() : null;
+    if (works) return null;
     let timer: ReturnType<typeof setTimeout> | undefined;
-    const waited = new Promise<null>((resolve) => (timer = setTimeout(() => resolve(null), waitMs)));
+    const wait = works === false ? LOST_REPORT_MS : waitMs;
+    const waited = new Promise<null>((resolve) => (timer = setTimeout(() => resolve(null), wait)));
     try {
       return await Promise.race([lost, waited]);
     } finally {

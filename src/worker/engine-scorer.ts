@@ -127,6 +127,20 @@ export function engineScorer(engine: LlamaEngine): Scorer {
     shape: engine.config,
     engine,
     lost,
+    async deviceWorks() {
+      if (lostReason) return false;
+      // A lost device rejects every mapAsync, a new buffer's too; a working one maps it once its queue is idle.
+      const probe = engine.gpu.device.createBuffer({ size: 4, usage: GPUBufferUsage.MAP_READ });
+      try {
+        await probe.mapAsync(GPUMapMode.READ);
+        probe.unmap();
+        return true;
+      } catch {
+        return false;
+      } finally {
+        probe.destroy();
+      }
+    },
     async score(prompt, actions) {
       checkDevice();
       return run(current, prompt, actions);
