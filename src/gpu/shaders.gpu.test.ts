@@ -1,7 +1,7 @@
 // Every WGSL file in shaders/ compiles on Dawn without errors or warnings, in every variant its `//! if NAME`
 // blocks give (gpu/shader-variants.ts). `enable subgroups;` (which compiles only on a device with the `subgroups`
-// feature) appears in the *_subgroups.wgsl files and in a file's SUBGROUPS variant only: every other variant
-// must compile on any device.
+// feature) appears in the *_subgroups.wgsl files and in a file's SUBGROUPS variant only, and `enable f16;` in
+// F16 variants only: every other variant must compile on any device.
 import { readdirSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -36,6 +36,15 @@ describe('shaders/', () => {
     );
   });
 
+  it('says `enable f16;` only in F16 variants', () => {
+    for (const file of files) {
+      for (const defines of variantsOf(file)) {
+        const code = selectVariant(source(file), defines, file);
+        expect(/^\s*enable\s+f16\s*;/m.test(code), `${file} ${JSON.stringify(defines)}`).toBe(defines.F16 === true);
+      }
+    }
+  });
+
   it('says `enable subgroups;` only in the *_subgroups.wgsl files and in SUBGROUPS variants', () => {
     for (const file of files) {
       for (const defines of variantsOf(file)) {
@@ -50,9 +59,11 @@ describe('shaders/', () => {
   for (const file of files) {
     for (const defines of variantsOf(file)) {
       const subgroups = needsSubgroups(file) || defines.SUBGROUPS === true;
+      const f16 = defines.F16 === true;
       const name = Object.keys(defines).length ? `${file} [${Object.keys(defines).join(',')}]` : file;
-      // Skipped only where the adapter lacks `subgroups` (or TWOSOME_SUBGROUPS=0 turned it off).
-      it.skipIf(subgroups && !ctx.features.subgroups)(`${name} compiles cleanly`, async () => {
+      // Skipped only where the adapter lacks `subgroups` (or TWOSOME_SUBGROUPS=0 turned it off) or `shader-f16`.
+      const missing = (subgroups && !ctx.features.subgroups) || (f16 && !ctx.features.shaderF16);
+      it.skipIf(missing)(`${name} compiles cleanly`, async () => {
         const module = ctx.device.createShaderModule({ code: selectVariant(await shaderSource(file), defines, file) });
         const info = await module.getCompilationInfo();
         expect(info.messages.map((m) => `${m.type} ${m.lineNum}:${m.linePos} ${m.message}`)).toEqual([]);
