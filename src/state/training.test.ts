@@ -114,8 +114,10 @@ describe('training store', () => {
     await training().start();
     await until(() => training().metrics.length >= 2);
 
+    const pausing = training().pause(); // in flight when the worker dies: its failure adds nothing to the message
     link.fail('it ran out of memory');
     alive = false;
+    await pausing;
     await first.pause(); // the in-process host goes on otherwise; a dead worker's loop is gone with it
     const s = training();
     expect(s.phase).toBe('error');
@@ -139,6 +141,13 @@ describe('training store', () => {
     const inOrder = Array.from({ length: after.run?.updates ?? 0 }, (_, i) => i + 1);
     expect(after.metrics.map((m) => m.update)).toEqual(inOrder);
     expect(restarts).toBe(1); // a live worker is not restarted again
+
+    // A run at rest stays as it is shown when its worker dies; the next use starts a new worker.
+    link.fail('it ran out of memory again');
+    expect([training().phase, training().error]).toEqual(['stopped', null]);
+    await training().toggleOverlay(runId ?? '');
+    expect(restarts).toBe(2);
+    expect(training().overlays.map((o) => o.metrics.length)).toEqual([after.metrics.length]);
   });
 
   it('without a way to restart the worker, a dead worker only says it stopped', async () => {

@@ -21,6 +21,7 @@ import {
 import type { ChartRun } from './chart-data';
 import type { SliceApi } from './store';
 import { describeError } from '../util/errors';
+import { WorkerFailedError } from '../worker/link';
 
 export interface TrainForm {
   algo: TrainAlgo;
@@ -117,12 +118,15 @@ export function createTrainingSlice({ get, set, app }: SliceApi<'training'>): Tr
   let restartWorker: (() => Promise<void>) | null = null;
   /** The worker died: the next start or resume starts a fresh one first (the run continues from its store). */
   let workerDown = false;
+  /** workerStopped showed the death (with what to do next): the requests it failed add nothing to it. */
+  let deathShown = false;
 
   /** A fresh worker when the last one died (its run in memory is gone; stored runs stay). */
   const liveWorker = async () => {
     if (!workerDown || !restartWorker) return;
     await restartWorker();
     workerDown = false;
+    deathShown = false;
   };
   let queued: TrainEvent[] = [];
   let timer: ReturnType<typeof setTimeout> | null = null;
@@ -208,6 +212,12 @@ export function createTrainingSlice({ get, set, app }: SliceApi<'training'>): Tr
     return true;
   };
 
+  /** A request that failed: its error, unless it failed because the worker died, which workerStopped said. */
+  const failed = (error: unknown, phase: TrainPhase) => {
+    if (error instanceof WorkerFailedError && deathShown) return;
+    set({ error: describeError(error), phase });
+  };
+
   const need = (): Calls<TrainingApi> => {
     if (!client) throw new Error('training is not available: the worker did not start');
     return client;
@@ -220,6 +230,7 @@ export function createTrainingSlice({ get, set, app }: SliceApi<'training'>): Tr
       client = next ?? null;
       restartWorker = options.restartWorker ?? null;
       workerDown = false;
+      deathShown = false;
       // Runs that were training, paused or failed when the page went away (a stopped run was ended by choice).
       const unfinished = (r: RunMeta) => isResumable(r) && r.status !== 'stopped';
       if (client) void get().refreshStorage().then(() => set({ offers: (get().storage?.runs ?? []).filter(unfinished) }));
@@ -229,12 +240,14 @@ export function createTrainingSlice({ get, set, app }: SliceApi<'training'>): Tr
       flush();
       workerDown = true;
       const { run, phase } = get();
-      if (!run && phase === 'idle') return;
+      // A run at rest (paused, stopped, done, failed) stays as it is shown: the store holds it as it was.
+      if (phase !== 'starting' && phase !== 'running' && phase !== 'pausing' && phase !== 'stopping') return;
       // The worker's own reason may say to reload the page, which also works (the run is offered after it).
       const again = run
         ? 'Or resume training: it starts a new worker and continues from the last saved update.'
         : 'Or start training again: it starts a new worker.';
       set({ phase: run ? 'error' : 'idle', error: `Training stopped: ${message}.${restartWorker ? ` ${again}` : ''}` });
+      deathShown = true;
     },
 
     setForm(patch) {
@@ -254,7 +267,7 @@ export function createTrainingSlice({ get, set, app }: SliceApi<'training'>): Tr
         }
         apply(reply, 'idle');
       } catch (error) {
-        set({ error: describeError(error), phase: 'idle' });
+        failed(error, 'idle');
       }
       void get().refreshStorage();
     },
@@ -265,7 +278,7 @@ export function createTrainingSlice({ get, set, app }: SliceApi<'training'>): Tr
       try {
         apply(await need().pause(), 'paused');
       } catch (error) {
-        set({ error: describeError(error), phase: 'error' });
+        failed(error, 'error');
       }
     },
 
@@ -279,7 +292,7 @@ export function createTrainingSlice({ get, set, app }: SliceApi<'training'>): Tr
         // The reply carries every stored update's metrics: the charts continue where the run stopped.
         apply(await need().resume(runId ?? current?.id ?? null, onEvent), fromStore ? 'idle' : 'paused');
       } catch (error) {
-        set({ error: describeError(error), phase: 'idle' });
+        failed(error, 'idle');
       }
     },
 
@@ -290,7 +303,7 @@ export function createTrainingSlice({ get, set, app }: SliceApi<'training'>): Tr
       try {
         apply(await need().stop(), 'stopped');
       } catch (error) {
-        set({ error: describeError(error), phase: 'error' });
+        failed(error, 'error');
       }
       void get().refreshStorage();
     },
@@ -303,12 +316,13 @@ export function createTrainingSlice({ get, set, app }: SliceApi<'training'>): Tr
         const reply = await need().singleUpdate();
         apply(reply, 'paused');
       } catch (error) {
-        set({ error: describeError(error), phase: 'error' });
+        failed(error, 'error');
       }
     },
 
     async deleteRun(runId) {
       try {
+        await liveWorker();
         const reply = await need().deleteRun(runId);
         if (reply.status === 'error') set({ error: reply.message });
         else {
@@ -339,6 +353,7 @@ export function createTrainingSlice({ get, set, app }: SliceApi<'training'>): Tr
         return;
       }
       try {
+        await liveWorker();
         const reply = await need().runMetrics(runId);
         if (reply.status === 'error') set({ error: reply.message });
         else set({ overlays: [...get().overlays, { id: runId, algo: reply.run.algo, label: runLabel(reply.run), metrics: reply.metrics }] });
