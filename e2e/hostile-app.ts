@@ -53,7 +53,10 @@ export async function startHostileApp(): Promise<HostileApp> {
     if (hostile) return hostile;
     const body = siteFile(path);
     if (!body) return undefined;
-    return { body, headers: { 'Content-Type': TYPES[extname(path === '/' ? 'index.html' : path)] ?? 'application/octet-stream' } };
+    return {
+      body,
+      headers: { 'Content-Type': TYPES[extname(path === '/' ? 'index.html' : path)] ?? 'application/octet-stream' },
+    };
   });
   return {
     server,

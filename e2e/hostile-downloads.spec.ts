@@ -38,7 +38,7 @@ async function inputsUsable(page: Page): Promise<void> {
 }
 
 test.describe('downloads from a server that misbehaves', () => {
-  test('?adapter= on a server that never answers: retried once, one notice naming the URL, dropped from the address', async ({
+  test('?adapter= on a server that never answers: retried once, a notice naming the URL, dropped from address', async ({
     page,
   }) => {
     app.routes.set('/hostile/stall.zip', { stallHeaders: true });
@@ -65,7 +65,9 @@ test.describe('downloads from a server that misbehaves', () => {
     expect(app.count('/hostile/stall.zip')).toBe(asked);
   });
 
-  test('an adapter URL whose body stops half-way, or that announces 5 GB, is refused from the panel', async ({ page }) => {
+  test('an adapter URL whose body stops half-way, or that announces 5 GB, is refused from the panel', async ({
+    page,
+  }) => {
     const half = siteFile('/models/micro/tokenizer.json')!; // any bytes: the body never completes
     app.routes.set('/hostile/half.zip', { body: half, stallAfter: 1000 });
     app.routes.set('/hostile/big.zip', { body: 'PK', contentLength: 5_000_000_000 });
@@ -144,7 +146,10 @@ test.describe('downloads from a server that misbehaves', () => {
     await download('stall');
     // The first attempt got half the shard (progress does not count against the retries), the next ones no more.
     await expect(row('stall').getByTestId('download-error')).toContainText(
-      new RegExp(`${escape(model('stall'))}params_shard_0\\.bin: download failed after \\d+ attempts \\(the connection broke after`),
+      new RegExp(
+        `${escape(model('stall'))}params_shard_0\\.bin: ` +
+          'download failed after \\d+ attempts \\(the connection broke after',
+      ),
       { timeout: 40_000 },
     );
     await expect(row('stall').getByTestId('download-error')).toContainText('no data for 2 s (the server stalled)');
@@ -157,7 +162,8 @@ test.describe('downloads from a server that misbehaves', () => {
 
     await download('endless');
     await expect(row('endless').getByTestId('download-error')).toContainText(
-      `${model('endless')}mlc-chat-config.json: the server sends more than 1048576 bytes, the limit for mlc-chat-config.json`,
+      `${model('endless')}mlc-chat-config.json: the server sends more than 1048576 bytes, ` +
+        'the limit for mlc-chat-config.json',
     );
 
     // A stall longer than the test: Cancel ends it, and the row offers the download again.
@@ -168,6 +174,7 @@ test.describe('downloads from a server that misbehaves', () => {
     await row('cancel').getByTestId('model-cancel').click();
     await expect(row('cancel').getByTestId('download-cancelled')).toBeVisible();
     await expect(row('cancel').getByTestId('model-download')).toBeVisible();
-    for (const repo of ['stall', 'lie', 'endless', 'cancel']) await expect(row(repo)).toHaveAttribute('data-cached', 'false');
+    for (const repo of ['stall', 'lie', 'endless', 'cancel'])
+      await expect(row(repo)).toHaveAttribute('data-cached', 'false');
   });
 });

@@ -18,7 +18,13 @@ const SMOL_BASE = `https://huggingface.co/mlc-ai/${SMOL}/resolve/main/`;
 const MICRO_DIR = join(process.cwd(), 'public/models/micro');
 
 const adapter = trainedAdapter(MICRO, { r: 4, alpha: 8, dropout: 0, targets: ['q_proj', 'v_proj'] }, 11, 0.5);
-const LINK = encodeShareLink({ modelId: SMOL, task: 'food-preparation', normalization: 'token', seed: 5, weights: adapterWeightsOf(adapter) }).fragment;
+const LINK = encodeShareLink({
+  modelId: SMOL,
+  task: 'food-preparation',
+  normalization: 'token',
+  seed: 5,
+  weights: adapterWeightsOf(adapter),
+}).fragment;
 
 /** Serves the micro model's files as the catalog model's; returns the names asked for. */
 async function serveSmol(page: Page): Promise<string[]> {
@@ -46,7 +52,7 @@ async function expectDefaultSetup(page: Page): Promise<void> {
   await expect(page.getByTestId('adapter-current')).toHaveAttribute('data-adapter', '');
 }
 
-test('a link for a model that is not downloaded asks first; Keep changes nothing, Download and open applies it on that model', async ({
+test('a link for a model not downloaded asks first; Keep changes nothing, Download and open applies it there', async ({
   page,
 }) => {
   const asked = await serveSmol(page);

@@ -25,7 +25,9 @@ const envSteps = async (page: Page) => Number(await page.getByTestId('env-steps'
 const phase = (page: Page) => page.getByTestId('train-phase');
 
 /** What the browser stored of the run: its record, its metrics and its checkpoint's update. */
-async function storedRun(page: Page): Promise<{ updates: number; status: string; metrics: number; checkpoint: number }> {
+async function storedRun(
+  page: Page,
+): Promise<{ updates: number; status: string; metrics: number; checkpoint: number }> {
   return page.evaluate(
     () =>
       new Promise((resolve, reject) => {
@@ -41,7 +43,12 @@ async function storedRun(page: Page): Promise<{ updates: number; status: string;
             db.close();
             const [run] = runs.result as { updates: number; status: string }[];
             const [saved] = checkpoints.result as { checkpoint: { state: { update: number } } }[];
-            resolve({ updates: run.updates, status: run.status, metrics: metrics.result, checkpoint: saved?.checkpoint.state.update ?? 0 });
+            resolve({
+              updates: run.updates,
+              status: run.status,
+              metrics: metrics.result,
+              checkpoint: saved?.checkpoint.state.update ?? 0,
+            });
           };
           tx.onerror = () => reject(tx.error);
         };
@@ -76,7 +83,7 @@ async function loseGpu(worker: Worker): Promise<number> {
 }
 
 test.describe('faults during training', () => {
-  test('the GPU lost mid-update: training stops saying so; Resume starts a new device; after a reload the run is offered', async ({
+  test('GPU lost mid-update: training says so; Resume starts a new device; after a reload the run is offered', async ({
     page,
   }) => {
     // Three TWOSOME updates of 64 steps on SwiftShader (15-40 s each) and two lost ones.
@@ -122,7 +129,7 @@ test.describe('faults during training', () => {
     expect(await storedRun(page)).toEqual({ updates: 3, status: 'done', metrics: 3, checkpoint: 3 });
   });
 
-  test('storage full: the message names the quota with its numbers, the stored run agrees with what was saved, Resume saves it', async ({
+  test('storage full: the message names the quota and its numbers, the store agrees, Resume saves it', async ({
     page,
   }) => {
     await page.goto('./?task=food-preparation&seed=0');
@@ -139,7 +146,10 @@ test.describe('faults during training', () => {
     const { usage } = await page.evaluate(() => navigator.storage.estimate());
     await cdp.send('Storage.overrideQuotaForOrigin', { origin, quotaSize: usage });
     const error = page.getByTestId('train-error');
-    const full = /update (\d+) was not saved: this site's storage is full \(QuotaExceededError: refused although the site uses .+B of the .+B the browser estimates it may use, so the disk itself is probably full\)/;
+    const full = new RegExp(
+      "update (\\d+) was not saved: this site's storage is full \\(QuotaExceededError: refused although the site " +
+        'uses .+B of the .+B the browser estimates it may use, so the disk itself is probably full\\)',
+    );
     await expect(error).toContainText(full, {
       timeout: 30_000,
     });
@@ -150,7 +160,12 @@ test.describe('faults during training', () => {
     // The page and the store say the same: the updates saved, with their metrics and checkpoint.
     await expect(page.getByTestId('train-updates')).toHaveText(new RegExp(`^${failed - 1} / `));
     const stored = await storedRun(page);
-    expect({ ...stored, status: undefined }).toEqual({ updates: failed - 1, status: undefined, metrics: failed - 1, checkpoint: failed - 1 });
+    expect({ ...stored, status: undefined }).toEqual({
+      updates: failed - 1,
+      status: undefined,
+      metrics: failed - 1,
+      checkpoint: failed - 1,
+    });
 
     // Space again: Resume saves the update that was not saved, then goes on.
     await cdp.send('Storage.overrideQuotaForOrigin', { origin });
@@ -162,7 +177,7 @@ test.describe('faults during training', () => {
     const after = await storedRun(page);
     expect([after.metrics, after.checkpoint]).toEqual([after.updates, after.updates]);
   });
-  test('the playground worker dies mid-run: training says so; Resume starts a new worker and continues from the store', async ({
+  test('the playground worker dies mid-run: training says so; Resume starts a new worker, continues the run', async ({
     page,
   }) => {
     await page.goto('./?task=food-preparation&seed=0');

@@ -137,7 +137,9 @@ function webllmCacheClassesSource(): string {
 async function storeWithWebllmCode(page: Page, repo: string, backend: Backend): Promise<number> {
   return page.evaluate(
     async ({ modulePath, modelUrl, backend }) => {
-      const { ArtifactCache, ArtifactIndexedDBCache } = await import(/* @vite-ignore */ `${location.origin}${modulePath}`);
+      const { ArtifactCache, ArtifactIndexedDBCache } = await import(
+        /* @vite-ignore */ `${location.origin}${modulePath}`
+      );
       const make = (scope: string) =>
         backend === 'cache' ? new ArtifactCache(scope) : new ArtifactIndexedDBCache(scope);
       const config = make('webllm/config');

@@ -8,7 +8,14 @@ import { SHARE_LINK_MAX_CHARS } from './limits';
 import {
   AdapterDownloadCancelled,
   checkAdapterUrl,
-  decodeShareLink, encodeShareLink, fetchAdapterBytes, formatAdapterParam, parseAdapterParam, shareProbabilityError, type SharePayload } from './link';
+  decodeShareLink,
+  encodeShareLink,
+  fetchAdapterBytes,
+  formatAdapterParam,
+  parseAdapterParam,
+  shareProbabilityError,
+  type SharePayload,
+} from './link';
 import { ALL_TARGETS, MICRO, QV, TINY, trainedAdapter } from './testing';
 import { deflateRaw } from './deflate';
 
@@ -214,9 +221,13 @@ describe('adapter downloads from servers that misbehave', () => {
 
   it('refuses a Content-Length over the cap before reading, and stops an endless body at the cap', async () => {
     routes.set('/big.zip', { body: 'PK', contentLength: 5_000_000_000 });
-    await expect(get('big.zip', { maxBytes: 1 << 20 })).rejects.toThrow(/big\.zip is 5000000000 bytes, over the limit of 1048576/);
+    await expect(get('big.zip', { maxBytes: 1 << 20 })).rejects.toThrow(
+      /big\.zip is 5000000000 bytes, over the limit of 1048576/,
+    );
     routes.set('/endless.zip', { body: 'PK', endless: true });
-    await expect(get('endless.zip', { maxBytes: 1 << 20 })).rejects.toThrow(/endless\.zip is over the limit of 1048576 bytes/);
+    await expect(get('endless.zip', { maxBytes: 1 << 20 })).rejects.toThrow(
+      /endless\.zip is over the limit of 1048576 bytes/,
+    );
     expect(server.requests).toEqual(['/big.zip', '/endless.zip']); // a wrong answer is not retried
   });
 

@@ -540,7 +540,9 @@ export async function fetchAdapterBytes(url: string, options: FetchAdapterOption
       if (!(error instanceof StalledError)) throw error;
       if (attempt < attempts) continue;
       const tries = attempts === 1 ? '' : ` (${attempts} attempts)`;
-      throw new ShareLinkError(`could not download ${href}: ${error.message}${tries}; check the URL, or try again later`);
+      throw new ShareLinkError(
+        `could not download ${href}: ${error.message}${tries}; check the URL, or try again later`,
+      );
     }
   }
 }

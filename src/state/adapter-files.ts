@@ -148,7 +148,11 @@ export interface FetchAdapterRequest {
  * `resolve/main/` URL has it there); without one the adapter still loads, with a warning. A server that stalls
  * is given up on after the idle timeout (and one retry); `signal` cancels (AdapterDownloadCancelled).
  */
-export async function fetchAdapter(url: string, pageUrl: string, request: FetchAdapterRequest = {}): Promise<LoadedAdapter> {
+export async function fetchAdapter(
+  url: string,
+  pageUrl: string,
+  request: FetchAdapterRequest = {},
+): Promise<LoadedAdapter> {
   const href = checkAdapterUrl(url, pageUrl);
   const parsed = new URL(href);
   let name = parsed.pathname.split('/').pop() ?? '';

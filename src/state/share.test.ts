@@ -203,9 +203,13 @@ describe('share store, adapter downloads that stall', () => {
     share().cancelLoad();
     await opening;
     expect(share().notice).toBe(
-      `The adapter at ${server.url}stall.zip was not loaded (its download was cancelled), so the setup was left as it was.`,
+      `The adapter at ${server.url}stall.zip was not loaded (its download was cancelled), ` +
+        'so the setup was left as it was.',
     );
-    expect({ loading: share().loading, cancellable: share().cancellable }).toEqual({ loading: null, cancellable: false });
+    expect({ loading: share().loading, cancellable: share().cancellable }).toEqual({
+      loading: null,
+      cancellable: false,
+    });
     expect(snapshot()).toEqual(before);
   });
 
@@ -214,7 +218,11 @@ describe('share store, adapter downloads that stall', () => {
     await until(() => share().cancellable);
     share().cancelLoad();
     await loading;
-    expect({ loading: share().loading, error: share().error, adapter: share().adapter }).toEqual({ loading: null, error: null, adapter: null });
+    expect({ loading: share().loading, error: share().error, adapter: share().adapter }).toEqual({
+      loading: null,
+      error: null,
+      adapter: null,
+    });
   });
 });
 
@@ -249,9 +257,15 @@ describe('share store, a link naming a model that is not downloaded', () => {
 
   /** A link made for SMOL whose adapter has the micro model's shapes (the loaded model's: it would fit). */
   const link = () =>
-    encodeShareLink({ modelId: SMOL, task: 'food-preparation', normalization: 'token', seed: 5, weights: adapterWeightsOf(adapter()) })
-      .fragment;
-  const open = (hash: string) => share().openFromLocation({ href: `https://example.org/twosome/${hash}`, hash, search: '' });
+    encodeShareLink({
+      modelId: SMOL,
+      task: 'food-preparation',
+      normalization: 'token',
+      seed: 5,
+      weights: adapterWeightsOf(adapter()),
+    }).fragment;
+  const open = (hash: string) =>
+    share().openFromLocation({ href: `https://example.org/twosome/${hash}`, hash, search: '' });
 
   beforeEach(pageWithCatalog);
 
@@ -280,7 +294,13 @@ describe('share store, a link naming a model that is not downloaded', () => {
     await share().confirmPending();
     expect(downloads).toEqual([record.record.model.replace(/\/?$/, '/resolve/main/')]);
     expect(share().notice).toBeNull();
-    expect(snapshot()).toEqual({ taskId: 'food-preparation', seed: 5, modelId: SMOL, norm: 'token', adapter: 'shared link (f32)' });
+    expect(snapshot()).toEqual({
+      taskId: 'food-preparation',
+      seed: 5,
+      modelId: SMOL,
+      norm: 'token',
+      adapter: 'shared link (f32)',
+    });
     expect(playground().model).toMatchObject({ status: 'ready', info: { id: SMOL } });
   });
 });

@@ -13,7 +13,14 @@
  * clears it (a trained adapter is kept as its run's checkpoint instead).
  */
 import { IdbAdapterStore, type AdapterCaps, type AdapterStore, type SavedAdapterMeta, type SavedAdapterSource } from '../persist/adapter-store';
-import { AdapterDownloadCancelled, encodeBundle, parseAdapterParam, SHARE_FRAGMENT_PREFIX, type AdapterWeights, type SharePrecision } from '../share';
+import {
+  AdapterDownloadCancelled,
+  encodeBundle,
+  parseAdapterParam,
+  SHARE_FRAGMENT_PREFIX,
+  type AdapterWeights,
+  type SharePrecision,
+} from '../share';
 import { adapterWeightsOf } from '../share/adapter';
 import type { AgentApi, Calls } from '../worker/api';
 import type { AdapterView } from '../worker/protocol';
@@ -141,7 +148,11 @@ function dropAdapterParam(): void {
   if (!params.has('adapter')) return;
   params.delete('adapter');
   const query = params.toString();
-  window.history.replaceState(null, '', `${window.location.pathname}${query ? `?${query}` : ''}${window.location.hash}`);
+  window.history.replaceState(
+    null,
+    '',
+    `${window.location.pathname}${query ? `?${query}` : ''}${window.location.hash}`,
+  );
 }
 
 /** Drops `#share=` and `?adapter=` from the address once the adapter is no longer the one they name. */
@@ -345,7 +356,17 @@ export function createShareSlice({ get, set, app }: SliceApi<'share'>): ShareSli
       appliedVersion = null;
       cancelDownload?.();
       pendingLoad = null;
-      set({ adapter: null, loading: null, cancellable: false, error: null, notice: null, pending: null, link: { status: 'none' }, copy: { status: 'idle' }, saved: NO_SAVED });
+      set({
+        adapter: null,
+        loading: null,
+        cancellable: false,
+        error: null,
+        notice: null,
+        pending: null,
+        link: { status: 'none' },
+        copy: { status: 'idle' },
+        saved: NO_SAVED,
+      });
       const generation = ++storeGeneration;
       void adapterStore.then((old) => old?.close());
       adapterStore = openStore().then(

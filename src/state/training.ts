@@ -233,7 +233,8 @@ export function createTrainingSlice({ get, set, app }: SliceApi<'training'>): Tr
       deathShown = false;
       // Runs that were training, paused or failed when the page went away (a stopped run was ended by choice).
       const unfinished = (r: RunMeta) => isResumable(r) && r.status !== 'stopped';
-      if (client) void get().refreshStorage().then(() => set({ offers: (get().storage?.runs ?? []).filter(unfinished) }));
+      if (!client) return;
+      void get().refreshStorage().then(() => set({ offers: (get().storage?.runs ?? []).filter(unfinished) }));
     },
 
     workerStopped(message) {

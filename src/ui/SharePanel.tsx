@@ -391,13 +391,23 @@ export function ShareNotice() {
       {pending && (
         <div className="notice notice--warning" role="alert" data-testid="share-confirm" data-model={pending.modelId}>
           <span>
-            This link&apos;s adapter was made for another model: {pending.missing}. Download it and open the link&apos;s setup
-            ({pending.taskId}, seed {pending.seed}) with the adapter? Until then nothing changes.
+            This link&apos;s adapter was made for another model: {pending.missing}. Download it and open the link&apos;s
+            setup ({pending.taskId}, seed {pending.seed}) with the adapter? Until then nothing changes.
           </span>
-          <button type="button" className="button button--small button--primary" onClick={() => void confirmPending()} data-testid="share-confirm-download">
+          <button
+            type="button"
+            className="button button--small button--primary"
+            onClick={() => void confirmPending()}
+            data-testid="share-confirm-download"
+          >
             Download and open
           </button>
-          <button type="button" className="button button--small" onClick={dismissPending} data-testid="share-confirm-keep">
+          <button
+            type="button"
+            className="button button--small"
+            onClick={dismissPending}
+            data-testid="share-confirm-keep"
+          >
             Keep this setup
           </button>
         </div>

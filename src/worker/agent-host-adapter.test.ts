@@ -128,8 +128,11 @@ describe('AgentHost adapter slot', () => {
     );
     expect(host.currentAdapter()).toBeNull();
     // A link made for another model is refused on this one even though its shapes fit.
-    await expect(host.loadAdapterWeights(weights, 'shared link (f32)', undefined, [], 'SmolLM2-135M-Instruct-q0f32-MLC')).rejects.toThrow(
-      'shared link (f32) is for the model "SmolLM2-135M-Instruct-q0f32-MLC", but "micro" is loaded; it is only used on its own model',
+    await expect(
+      host.loadAdapterWeights(weights, 'shared link (f32)', undefined, [], 'SmolLM2-135M-Instruct-q0f32-MLC'),
+    ).rejects.toThrow(
+      'shared link (f32) is for the model "SmolLM2-135M-Instruct-q0f32-MLC", but "micro" is loaded; ' +
+        'it is only used on its own model',
     );
     expect(host.currentAdapter()).toBeNull();
     const info = await host.loadAdapterWeights(weights, 'adapter_model.safetensors', 'micro', ['lora_dropout 0.05 is ignored']);

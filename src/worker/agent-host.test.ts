@@ -176,7 +176,7 @@ describe('AgentHost', () => {
     expect((await host.loadModel(MICRO)).status).toBe('ready');
     expect(disposed).toEqual(['micro', 'other']);
   });
-  it('a lost GPU device: the status says so, gpuLost names it, and the next use loads the model again with its adapter', async () => {
+  it('a lost GPU device: the status says so, gpuLost names it, its next use loads model and adapter', async () => {
     const loads: string[] = [];
     let loseDevice: (reason: string) => void = () => {};
     const fake = fakeLoader();
@@ -197,7 +197,10 @@ describe('AgentHost', () => {
 
     loseDevice('the device was destroyed');
     await Promise.resolve();
-    expect(host.modelStatus).toMatchObject({ status: 'error', message: expect.stringMatching(/^the GPU was lost \(the device was destroyed\)/) });
+    expect(host.modelStatus).toMatchObject({
+      status: 'error',
+      message: expect.stringMatching(/^the GPU was lost \(the device was destroyed\)/),
+    });
     expect(await host.gpuLost()).toBe('the device was destroyed');
     // The next scores load it again (a new device) and score with the same adapter.
     const r1 = host.reset('tomato-salad', 0);

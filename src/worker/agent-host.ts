@@ -219,7 +219,9 @@ export class AgentHost implements AgentApi {
     const scorer = await this.readyScorer();
     const loaded = this.readyModelId();
     if (forModel !== undefined && forModel !== loaded) {
-      throw new Error(`${label} is for the model "${forModel}", but "${loaded}" is loaded; it is only used on its own model`);
+      throw new Error(
+        `${label} is for the model "${forModel}", but "${loaded}" is loaded; it is only used on its own model`,
+      );
     }
     const checked = weightsForModel(weights, scorer.shape, label, this.readyModelId(), baseModel);
     const view = await this.swapAdapter(scorer, checked, label, adapterView(checked, label, baseModel ?? null, warnings));

@@ -43,7 +43,9 @@ async function requestContext(): Promise<GpuContext> {
 
 /** Why a device was lost, in words: the browser's message ("Device was destroyed"), else its reason. */
 function lossReason(info: GPUDeviceLostInfo): string {
-  return info.message.replace(/\.$/, '') || (info.reason === 'destroyed' ? 'the device was destroyed' : 'no reason given');
+  return (
+    info.message.replace(/\.$/, '') || (info.reason === 'destroyed' ? 'the device was destroyed' : 'no reason given')
+  );
 }
 
 /** A prompt and actions that exercise every kernel, so pipelines compile during loading, not at step 1. */

@@ -260,7 +260,7 @@ describe('TrainerHost', () => {
     expect(final.metrics.map(learning)).toEqual(expected.metrics.map(learning));
   });
 
-  it('a GPU lost mid-update is said as such (not its read-back error); the record stays at the saved update', async () => {
+  it('a GPU lost mid-update is said as such (not its read-back error); the record stays at the saved one', async () => {
     const store = freshStore();
     const base = deps(store);
     let lost: string | null = null;
@@ -283,11 +283,13 @@ describe('TrainerHost', () => {
       },
     });
     const events: TrainEvent[] = [];
-    await host.start({ algo: 'twosome', taskId: 'tomato-salad', preset: 'quick', seed: 4, steps: 64 * 3 }, (e) => events.push(e));
+    await host.start({ algo: 'twosome', taskId: 'tomato-salad', preset: 'quick', seed: 4, steps: 64 * 3 }, (e) =>
+      events.push(e),
+    );
     await waitFor(() => host.current?.status === 'error');
     const message =
-      'the GPU was lost during update 2 (Device was destroyed.), so training stopped and the run is kept at update 1. ' +
-      'Resume training starts the GPU again and continues from the last saved update';
+      'the GPU was lost during update 2 (Device was destroyed.), so training stopped and the run is kept at ' +
+      'update 1. Resume training starts the GPU again and continues from the last saved update';
     expect(events.find((e) => e.type === 'error')).toMatchObject({ message });
     expect(await (await store).getRun(host.current!.id)).toMatchObject({ status: 'error', updates: 1, message });
   });
@@ -312,8 +314,14 @@ describe('TrainerHost', () => {
     expect(await s.getRun(paused.run.id)).toBeUndefined();
   });
 
-  it('a full storage stops training, says so with the numbers, keeps the record at the last saved update, and resume saves first', async () => {
-    const request = { algo: 'ppo-mlp' as const, taskId: 'food-preparation' as const, preset: 'quick' as const, seed: 1, steps: 512 * 4 };
+  it('full storage stops training, says so with numbers, keeps the saved record; resume saves first', async () => {
+    const request = {
+      algo: 'ppo-mlp' as const,
+      taskId: 'food-preparation' as const,
+      preset: 'quick' as const,
+      seed: 1,
+      steps: 512 * 4,
+    };
     const straight = new TrainerHost(deps(freshStore()));
     await straight.start(request);
     await waitFor(() => straight.current?.status === 'done');
@@ -324,10 +332,13 @@ describe('TrainerHost', () => {
     let full = false;
     const quota = () => Object.assign(new Error(''), { name: 'QuotaExceededError' }); // Chromium's: no message
     const failing: RunStore = Object.assign(Object.create(real) as RunStore, {
-      saveUpdate: (...args: Parameters<RunStore['saveUpdate']>) => (full ? Promise.reject(quota()) : real.saveUpdate(...args)),
+      saveUpdate: (...args: Parameters<RunStore['saveUpdate']>) =>
+        full ? Promise.reject(quota()) : real.saveUpdate(...args),
       putRun: (m: Parameters<RunStore['putRun']>[0]) => (full ? Promise.reject(quota()) : real.putRun(m)),
     });
-    const host = new TrainerHost(deps(Promise.resolve(failing), { estimate: async () => ({ usage: 10_400_000, quota: 10_485_760 }) }));
+    const host = new TrainerHost(
+      deps(Promise.resolve(failing), { estimate: async () => ({ usage: 10_400_000, quota: 10_485_760 }) }),
+    );
     const events: TrainEvent[] = [];
     await host.start(request, (e) => {
       events.push(e);
@@ -339,9 +350,13 @@ describe('TrainerHost', () => {
       "update 3 was not saved: this site's storage is full (QuotaExceededError: 9.9 MiB of its 10 MiB quota used). " +
       'Training stopped and the stored run stays at update 2; free some space (delete stored runs or cached models), ' +
       'then resume: update 3 is saved first';
-    expect(events.filter((e) => e.type === 'error')).toEqual([{ type: 'error', run: expect.objectContaining({ updates: 2, status: 'error', message }), message }]);
+    expect(events.filter((e) => e.type === 'error')).toEqual([
+      { type: 'error', run: expect.objectContaining({ updates: 2, status: 'error', message }), message },
+    ]);
     // Nothing of update 3 reached the page or the store: the record, its metrics and its checkpoint agree.
-    expect(events.filter((e) => e.type === 'update').map((e) => e.type === 'update' && e.metrics.update)).toEqual([1, 2]);
+    expect(events.filter((e) => e.type === 'update').map((e) => e.type === 'update' && e.metrics.update)).toEqual([
+      1, 2,
+    ]);
     const id = host.current!.id;
     expect(await real.getRun(id)).toMatchObject({ updates: 2, globalStep: 1024 });
     expect(await real.getMetrics(id)).toHaveLength(2);

@@ -430,7 +430,12 @@ export class TrainerHost implements TrainingApi {
    * it. When saving fails the update stays in memory for resume() and the run stops, saying why (a full
    * storage with the site's usage and quota); the stored record still agrees with what was saved.
    */
-  private async save(active: Active, metrics: TrainMetrics, checkpoint: Checkpoint, adapter: LoraAdapter | null = null): Promise<boolean> {
+  private async save(
+    active: Active,
+    metrics: TrainMetrics,
+    checkpoint: Checkpoint,
+    adapter: LoraAdapter | null = null,
+  ): Promise<boolean> {
     const next = { ...active.meta, updates: active.trainer.update, globalStep: metrics.globalStep };
     try {
       const store = await this.deps.store.catch(() => null);
@@ -439,7 +444,8 @@ export class TrainerHost implements TrainingApi {
     } catch (error) {
       active.unsaved = { metrics, checkpoint, adapter };
       const cause = await describeStorageError(error, this.deps.estimate);
-      const kept = active.meta.updates > 0 ? `the stored run stays at update ${active.meta.updates}` : 'nothing of it is stored yet';
+      const saved = active.meta.updates;
+      const kept = saved > 0 ? `the stored run stays at update ${saved}` : 'nothing of it is stored yet';
       const message =
         `update ${metrics.update} was not saved: ${cause}. Training stopped and ${kept}; free some space ` +
         `(delete stored runs or cached models), then resume: update ${metrics.update} is saved first`;
@@ -463,7 +469,8 @@ export class TrainerHost implements TrainingApi {
   private async updateFailure(active: Active, update: number, error: unknown): Promise<string> {
     const lost = this.deps.gpuLost ? await this.deps.gpuLost().catch(() => null) : null;
     if (lost === null) return `update ${update} failed: ${describeError(error)}`;
-    const kept = active.meta.updates > 0 ? `the run is kept at update ${active.meta.updates}` : 'no update of it was saved yet';
+    const kept =
+      active.meta.updates > 0 ? `the run is kept at update ${active.meta.updates}` : 'no update of it was saved yet';
     return (
       `the GPU was lost during update ${update} (${lost}), so training stopped and ${kept}. ` +
       'Resume training starts the GPU again and continues from the last saved update'
@@ -570,7 +577,8 @@ export class TrainerHost implements TrainingApi {
     });
     if (meta.algo === 'saycan') return damaged('a SayCan run trains nothing');
     if (meta.updates === 0) {
-      return { status: 'error', message: `run ${runId} stopped before its first update was saved: there is nothing to continue; start a new run` };
+      const message = `run ${runId} stopped before its first update was saved: nothing to continue; start a new run`;
+      return { status: 'error', message };
     }
     let checkpoint: Checkpoint;
     let history: TrainMetrics[];
