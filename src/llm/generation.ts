@@ -111,3 +111,17 @@ export function matchAction(text: string, actions: readonly string[]): number | 
   const index = actions.findIndex((a) => a.trim() === text.trim());
   return index >= 0 ? index : null;
 }
+
+/** A generation, and the offered action it names (matchAction), or null. */
+export interface FreeAnswer extends Generation {
+  action: number | null;
+}
+
+/** What the model says when asked freely: the frozen model's answer and, with an adapter, the adapted one's. */
+export interface FreeAnswers {
+  base: FreeAnswer;
+  adapted: FreeAnswer | null;
+}
+
+/** How matchAction compares (for output that says it). */
+export const ACTION_MATCH_RULE = 'exact match after trimming whitespace';

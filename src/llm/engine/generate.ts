@@ -20,10 +20,14 @@ import {
   checkGenerationPrompt,
   generate,
   generationLength,
+  matchAction,
+  type FreeAnswer,
+  type FreeAnswers,
   type Generation,
   type GenerationOptions,
   type NextTokenModel,
 } from '../generation';
+import type { LlamaEngine } from './engine';
 import { layerForwardCalls, type GpuModelWeights, type LayoutBuffers, layerActivations } from './forward';
 import { cachedAttentionCall, kvCacheAppendCall, kvCacheWidth } from './kernels/kv-cache';
 import { embeddingCall } from './kernels/embedding';
@@ -208,4 +212,23 @@ export async function generateOnGpu(
   } finally {
     model.dispose();
   }
+}
+
+/**
+ * An environment's prompt continued freely by the frozen model and, when `lora` is given, by the adapted one,
+ * each answer matched against the offered actions (../generation.ts matchAction).
+ */
+export async function askFreely(
+  engine: Pick<LlamaEngine, 'generate' | 'tokenizer'>,
+  observation: { prompt: string; actions: readonly string[] },
+  options: GenerationOptions,
+  lora: GpuLora | null,
+): Promise<FreeAnswers & { promptTokenIds: number[] }> {
+  const promptTokenIds = engine.tokenizer.encodePrompt(observation.prompt);
+  const answer = async (adapter: GpuLora | null): Promise<FreeAnswer> => {
+    const g = await engine.generate(promptTokenIds, { ...options, lora: adapter });
+    return { ...g, action: matchAction(g.text, observation.actions) };
+  };
+  const base = await answer(null);
+  return { promptTokenIds, base, adapted: lora ? await answer(lora) : null };
 }
