@@ -16,7 +16,9 @@ const verdict = (action: number | null, actions: readonly string[]) =>
   action === null ? 'not an offered action' : `offered action ${action + 1}: ${actions[action]}`;
 
 test.describe('ask freely', () => {
-  test('the micro model answers freely, with and without an adapter; the card shows the reference texts and verdicts', async ({ page }) => {
+  test('the micro model answers freely, with and without an adapter: the reference texts and verdicts', async ({
+    page,
+  }) => {
     test.setTimeout(120_000);
     await page.goto('./?task=tomato-salad&seed=0');
     await waitForTask(page, 'tomato-salad');
@@ -55,7 +57,9 @@ test.describe('ask freely', () => {
     await expect(adapted).toContainText('With adapter_model.safetensors');
     const refAdapted = await generateReference(weights, adapter, tokenizer, tokenizer.encodePrompt(prompt), options);
     await expect(adapted.getByTestId('ask-text')).toHaveText(refAdapted.text);
-    await expect(adapted.getByTestId('ask-verdict')).toHaveText(verdict(matchAction(refAdapted.text, actions), actions));
+    await expect(adapted.getByTestId('ask-verdict')).toHaveText(
+      verdict(matchAction(refAdapted.text, actions), actions),
+    );
     await expect(answer.getByTestId('ask-text')).toHaveText(ref.text);
   });
 });

@@ -20,7 +20,7 @@ const twosome = (args: string[]) => {
 };
 
 describe('twosome generate', () => {
-  it('--json: the base and adapted greedy texts of the CPU reference, matched against the offered actions', async () => {
+  it('--json: the base and adapted greedy texts of the CPU reference, matched against the actions', async () => {
     const adapter = trainedAdapter(MICRO, ALL_TARGETS, 4, 0.5);
     const dir = mkdtempSync(join(tmpdir(), 'twosome-generate-adapter-'));
     const files = encodePeftAdapter(adapter, { baseModel: 'micro' });
@@ -31,7 +31,16 @@ describe('twosome generate', () => {
     expect(proc.stderr).toBe('');
     expect(proc.status).toBe(0);
     const out = JSON.parse(proc.stdout);
-    expect(Object.keys(out)).toEqual(['prompt', 'promptTokenIds', 'actions', 'match', 'options', 'base', 'adapter', 'kernels']);
+    expect(Object.keys(out)).toEqual([
+      'prompt',
+      'promptTokenIds',
+      'actions',
+      'match',
+      'options',
+      'base',
+      'adapter',
+      'kernels',
+    ]);
     const { prompt, actions } = replayObservation('tomato-salad', [0]);
     expect([out.prompt, out.actions]).toEqual([prompt, actions]);
     expect(out.options).toEqual({ maxTokens: 8, temperature: 0, seed: 0 });

@@ -30,17 +30,29 @@ describe('twosome generate: bad input is one line, exit 2', () => {
     ['missing task', ['--model', 'micro'], /--task is required/],
     ['unknown task', ['--task', 'soup'], /unknown task "soup"/],
     ['max tokens 0', [...task, '--max-tokens', '0'], /--max-tokens: "0" must be an integer from 1 to 256/],
-    ['max tokens over the bound', [...task, '--max-tokens', '257'], /--max-tokens: "257" must be an integer from 1 to 256/],
+    [
+      'max tokens over the bound',
+      [...task, '--max-tokens', '257'],
+      /--max-tokens: "257" must be an integer from 1 to 256/,
+    ],
     ['fractional max tokens', [...task, '--max-tokens', '2.5'], /--max-tokens: "2.5" must be an integer/],
     ['negative temperature', [...task, '--temperature', '-1'], /--temperature: "-1" must be a number from 0 to 10/],
     ['temperature not a number', [...task, '--temperature', 'hot'], /--temperature: "hot" must be a number/],
-    ['temperature over the bound', [...task, '--temperature', '11'], /--temperature: "11" must be a number from 0 to 10/],
+    [
+      'temperature over the bound',
+      [...task, '--temperature', '11'],
+      /--temperature: "11" must be a number from 0 to 10/,
+    ],
     ['negative seed', [...task, '--seed', '-3'], /--seed: "-3" must be an integer from 0 to 4294967295/],
     ['bad action list', [...task, '--actions', '0,x'], /--actions: "x" is not a non-negative integer/],
     ['action out of range', [...task, '--actions', '99'], /--actions step 0: /],
     ['missing model dir', [...task, '--model', join(work, 'no-model')], /--model .*no such directory/],
     ['missing adapter dir', [...task, '--adapter', join(work, 'none')], /--adapter .*no such directory/],
-    ['adapter dir without PEFT files', [...task, '--adapter', work], /adapter_config\.json and adapter_model\.safetensors/],
+    [
+      'adapter dir without PEFT files',
+      [...task, '--adapter', work],
+      /adapter_config\.json and adapter_model\.safetensors/,
+    ],
     ['unknown flag', [...task, '--top-k', '5'], /Unknown option '--top-k'/],
   ];
   for (const [name, argv, message] of cases) {

@@ -24,11 +24,18 @@ const USAGE =
   '[--temperature T] [--seed S] [--json]';
 
 /** The bounds of the generation flags: a free answer is one line; more would only cost time. */
-export const MAX_TOKENS_LIMIT = 256;
+export const MAX_TOKENS = 256;
 export const TEMPERATURE_LIMIT = 10;
 
 /** Parses a number flag within [min, max] (integers only where `integer`). */
-function boundedFlag(value: string | undefined, name: string, fallback: number, min: number, max: number, integer: boolean): number {
+function boundedFlag(
+  value: string | undefined,
+  name: string,
+  fallback: number,
+  min: number,
+  max: number,
+  integer: boolean,
+): number {
   if (value === undefined) return fallback;
   const n = Number(value);
   const kind = integer ? 'an integer' : 'a number';
@@ -38,10 +45,21 @@ function boundedFlag(value: string | undefined, name: string, fallback: number, 
   return n;
 }
 
-export function generationFlags(values: { 'max-tokens'?: string; temperature?: string; seed?: string }): GenerationOptions {
+export function generationFlags(values: {
+  'max-tokens'?: string;
+  temperature?: string;
+  seed?: string;
+}): GenerationOptions {
   return {
-    maxTokens: boundedFlag(values['max-tokens'], 'max-tokens', DEFAULT_GENERATION.maxTokens, 1, MAX_TOKENS_LIMIT, true),
-    temperature: boundedFlag(values.temperature, 'temperature', DEFAULT_GENERATION.temperature, 0, TEMPERATURE_LIMIT, false),
+    maxTokens: boundedFlag(values['max-tokens'], 'max-tokens', DEFAULT_GENERATION.maxTokens, 1, MAX_TOKENS, true),
+    temperature: boundedFlag(
+      values.temperature,
+      'temperature',
+      DEFAULT_GENERATION.temperature,
+      0,
+      TEMPERATURE_LIMIT,
+      false,
+    ),
     seed: boundedFlag(values.seed, 'seed', DEFAULT_GENERATION.seed, 0, 2 ** 32 - 1, true),
   };
 }
@@ -77,14 +95,16 @@ export async function generateCommand(argv: string[]): Promise<number> {
       'max-tokens': {
         type: 'string',
         arg: 'N',
-        help: `tokens to generate at most, 1 to ${MAX_TOKENS_LIMIT} (default ${DEFAULT_GENERATION.maxTokens}; a newline or EOS stops earlier)`,
+        help:
+          `tokens to generate at most, 1 to ${MAX_TOKENS} (default ${DEFAULT_GENERATION.maxTokens}; ` +
+          'a newline or EOS stops earlier)',
       },
       temperature: {
         type: 'string',
         arg: 'T',
         help: `0 (default): greedy; up to ${TEMPERATURE_LIMIT}: sample from softmax(logits / T)`,
       },
-      seed: { type: 'string', arg: 'S', help: 'the sampler\'s seed (default 0; unused when greedy)' },
+      seed: { type: 'string', arg: 'S', help: "the sampler's seed (default 0; unused when greedy)" },
       json: { type: 'boolean', default: false, help: 'one JSON object with the prompt, both texts and their matches' },
     },
     USAGE,

@@ -25,7 +25,11 @@ function scripted(next: number[], vocab = 6): NextTokenModel & { fed: [number, n
 
 // Token ids 0..5 decode to these pieces.
 const PIECES = ['<s>', '</s>', ' go', ' to', ' table', '\n'];
-const text = { decode: (ids: readonly number[]) => ids.map((i) => PIECES[i]).join(''), eosTokenIds: [1], contextWindow: 64 };
+const text = {
+  decode: (ids: readonly number[]) => ids.map((i) => PIECES[i]).join(''),
+  eosTokenIds: [1],
+  contextWindow: 64,
+};
 const greedy = { maxTokens: 10, temperature: 0, seed: 0 };
 
 describe('generate', () => {

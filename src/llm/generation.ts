@@ -48,8 +48,10 @@ export interface GenerationText {
 }
 
 export function checkGenerationOptions(o: GenerationOptions): void {
-  if (!Number.isInteger(o.maxTokens) || o.maxTokens < 1) throw new RangeError(`maxTokens must be a positive integer, got ${o.maxTokens}`);
-  if (!(o.temperature >= 0) || !Number.isFinite(o.temperature)) throw new RangeError(`temperature must be 0 or more, got ${o.temperature}`);
+  if (!Number.isInteger(o.maxTokens) || o.maxTokens < 1)
+    throw new RangeError(`maxTokens must be a positive integer, got ${o.maxTokens}`);
+  if (!(o.temperature >= 0) || !Number.isFinite(o.temperature))
+    throw new RangeError(`temperature must be 0 or more, got ${o.temperature}`);
   if (!Number.isInteger(o.seed)) throw new RangeError(`seed must be an integer, got ${o.seed}`);
 }
 

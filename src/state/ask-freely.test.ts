@@ -26,7 +26,11 @@ describe('ask slice', () => {
     await app().ask.ask();
     const { phase, reply } = app().ask;
     expect(phase).toBe('done');
-    expect(reply).toMatchObject({ stepId: last.stepId, options: { maxTokens: 5, temperature: 0, seed: 0 }, adapted: null });
+    expect(reply).toMatchObject({
+      stepId: last.stepId,
+      options: { maxTokens: 5, temperature: 0, seed: 0 },
+      adapted: null,
+    });
     expect(reply!.actions).toEqual(last.observation.actions);
     link.dispose();
   });

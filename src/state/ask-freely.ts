@@ -58,7 +58,8 @@ export function createAskSlice({ get, set, app }: SliceApi<'ask'>): AskSlice {
       try {
         const reply = await client.askFreely(last.stepId, get().options);
         if (reply.status === 'ok') set({ phase: 'done', reply });
-        else if (reply.status === 'stale') set({ phase: 'error', error: 'the episode moved on while the model was asked; ask again' });
+        else if (reply.status === 'stale')
+          set({ phase: 'error', error: 'the episode moved on while the model was asked; ask again' });
         else set({ phase: 'error', error: reply.status === 'unavailable' ? reply.reason : reply.message });
       } catch (error) {
         set({ phase: 'error', error: describeError(error) });

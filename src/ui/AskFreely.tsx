@@ -4,7 +4,17 @@ import { latestEntry } from '../state/timeline';
 import type { FreeAnswer } from '../worker/ask-protocol';
 
 /** One answer: the text, and whether it is one of the offered actions. */
-function Answer({ who, label, answer, actions }: { who: 'base' | 'adapter'; label: string; answer: FreeAnswer; actions: readonly string[] }) {
+function Answer({
+  who,
+  label,
+  answer,
+  actions,
+}: {
+  who: 'base' | 'adapter';
+  label: string;
+  answer: FreeAnswer;
+  actions: readonly string[];
+}) {
   const matched = answer.action !== null;
   return (
     <li data-testid="ask-answer" data-who={who} data-match={matched ? 'yes' : 'no'} data-action={answer.action ?? ''}>
@@ -49,7 +59,7 @@ export function AskFreely() {
     })),
   );
   const current = reply !== null && reply.stepId === latestStep;
-  const number = (key: 'maxTokens' | 'temperature' | 'seed', value: string) => {
+  const setNumber = (key: 'maxTokens' | 'temperature' | 'seed', value: string) => {
     const n = Number(value);
     if (value.trim() !== '' && Number.isFinite(n)) setOptions({ [key]: n });
   };
@@ -74,15 +84,35 @@ export function AskFreely() {
         </button>
         <label className="field field--compact">
           <span className="field-label">Max tokens</span>
-          <input type="number" min={1} max={256} step={1} value={options.maxTokens} onChange={(e) => number('maxTokens', e.target.value)} />
+          <input
+            type="number"
+            min={1}
+            max={256}
+            step={1}
+            value={options.maxTokens}
+            onChange={(e) => setNumber('maxTokens', e.target.value)}
+          />
         </label>
         <label className="field field--compact">
           <span className="field-label">Temperature</span>
-          <input type="number" min={0} max={10} step={0.1} value={options.temperature} onChange={(e) => number('temperature', e.target.value)} />
+          <input
+            type="number"
+            min={0}
+            max={10}
+            step={0.1}
+            value={options.temperature}
+            onChange={(e) => setNumber('temperature', e.target.value)}
+          />
         </label>
         <label className="field field--compact">
           <span className="field-label">Seed</span>
-          <input type="number" min={0} step={1} value={options.seed} onChange={(e) => number('seed', e.target.value)} />
+          <input
+            type="number"
+            min={0}
+            step={1}
+            value={options.seed}
+            onChange={(e) => setNumber('seed', e.target.value)}
+          />
         </label>
       </div>
       {phase === 'error' && error && (
@@ -96,13 +126,20 @@ export function AskFreely() {
           <ol className="ask-answers" data-testid="ask-answers" data-step={reply.stepId}>
             <Answer who="base" label="Base model" answer={reply.base} actions={reply.actions} />
             {reply.adapted && (
-              <Answer who="adapter" label={`With ${reply.adapterLabel ?? 'the adapter'}`} answer={reply.adapted} actions={reply.actions} />
+              <Answer
+                who="adapter"
+                label={`With ${reply.adapterLabel ?? 'the adapter'}`}
+                answer={reply.adapted}
+                actions={reply.actions}
+              />
             )}
           </ol>
           {!reply.adapted && <p className="card-note">No adapter is in use: train one or load one to compare.</p>}
           <p className="card-note">
-            {reply.options.temperature === 0 ? 'greedy' : `sampled at temperature ${reply.options.temperature}, seed ${reply.options.seed}`} ·{' '}
-            {Math.round(reply.ms)} ms
+            {reply.options.temperature === 0
+              ? 'greedy'
+              : `sampled at temperature ${reply.options.temperature}, seed ${reply.options.seed}`}{' '}
+            · {Math.round(reply.ms)} ms
           </p>
         </>
       )}

@@ -22,7 +22,13 @@ describe('AgentHost.askFreely', () => {
     const view = host.reset('tomato-salad', 0);
     const frozen = ok(await host.askFreely(view.stepId, GREEDY));
     expect(calls).toContain(`generate ${view.observation.prompt}`);
-    expect(frozen).toMatchObject({ stepId: view.stepId, modelId: 'micro', options: GREEDY, adapted: null, adapterLabel: null });
+    expect(frozen).toMatchObject({
+      stepId: view.stepId,
+      modelId: 'micro',
+      options: GREEDY,
+      adapted: null,
+      adapterLabel: null,
+    });
     expect(frozen.actions).toEqual(view.observation.actions);
     expect(frozen.match).toBe('exact match after trimming whitespace');
 
@@ -39,7 +45,8 @@ describe('AgentHost.askFreely', () => {
   it('is stale for a past state, unavailable without a model, and refuses bad options', async () => {
     const none = new AgentHost(fakeLoader());
     const first = none.reset('tomato-salad', 0);
-    expect(await none.askFreely(first.stepId, GREEDY)).toEqual({ status: 'unavailable', reason: 'no model is loaded' });
+    const unavailable = { status: 'unavailable', reason: 'no model is loaded' };
+    expect(await none.askFreely(first.stepId, GREEDY)).toEqual(unavailable);
 
     const host = new AgentHost(fakeLoader());
     await host.loadModel(MICRO);

@@ -36,7 +36,8 @@ import type {
   StepReply,
 } from './protocol';
 import { describeError } from '../util/errors';
-import { ACTION_MATCH_RULE, checkGenerationOptions, type FreeAnswers, type GenerationOptions } from '../llm/generation';
+import { ACTION_MATCH_RULE, checkGenerationOptions } from '../llm/generation';
+import type { FreeAnswers, GenerationOptions } from '../llm/generation';
 import type { AskFreelyReply } from './ask-protocol';
 
 /** What the host needs from a loaded model. */
@@ -248,7 +249,8 @@ export class AgentHost implements AgentApi {
     const status = this.status;
     if (status.status !== 'ready' || !this.scorer) {
       const reply = this.unavailable();
-      return reply.status === 'error' ? reply : { status: 'unavailable', reason: reply.status === 'unavailable' ? reply.reason : 'no model is loaded' };
+      if (reply.status === 'error') return reply;
+      return { status: 'unavailable', reason: reply.status === 'unavailable' ? reply.reason : 'no model is loaded' };
     }
     const scorer = this.scorer;
     if (!scorer.generate) return { status: 'unavailable', reason: 'this model cannot generate text' };
@@ -262,7 +264,8 @@ export class AgentHost implements AgentApi {
         const { base, adapted } = await scorer.generate!(prompt, actions, options);
         const ms = now() - started;
         const adapterLabel = held?.label ?? null;
-        return { status: 'ok', stepId, modelId, options: { ...options }, actions: actions.slice(), base, adapted, adapterLabel, match: ACTION_MATCH_RULE, ms };
+        const answers = { base, adapted, adapterLabel, match: ACTION_MATCH_RULE, ms };
+        return { status: 'ok', stepId, modelId, options: { ...options }, actions: actions.slice(), ...answers };
       } catch (error) {
         return { status: 'error', message: `generation failed: ${describeError(error)}` };
       }

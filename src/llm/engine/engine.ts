@@ -240,7 +240,10 @@ export class LlamaEngine {
    * Continues `promptTokens` (BOS first) as free text (../generation.ts: greedy or sampled, to a newline, EOS or
    * `maxTokens`) with a KV cache (generate.ts), with `lora` added when given; in the engine's turn.
    */
-  generate(promptTokens: readonly number[], options: GenerationOptions & { lora?: GpuLora | null }): Promise<Generation> {
+  generate(
+    promptTokens: readonly number[],
+    options: GenerationOptions & { lora?: GpuLora | null },
+  ): Promise<Generation> {
     return this.exclusive(() => generateOnGpu(this, promptTokens, options));
   }
 

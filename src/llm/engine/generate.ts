@@ -70,12 +70,16 @@ export class KvCacheGenerator implements NextTokenModel {
     options: { promptRows: number; capacity: number; lora: GpuLora | null },
   ): Promise<KvCacheGenerator> {
     const { promptRows, capacity, lora } = options;
-    if (promptRows < 1 || promptRows > capacity) throw new RangeError(`generation: a prompt of ${promptRows} tokens for ${capacity} positions`);
+    if (promptRows < 1 || promptRows > capacity)
+      throw new RangeError(`generation: a prompt of ${promptRows} tokens for ${capacity} positions`);
     const shape = model.shape;
     const cacheBytes = 4 * capacity * kvCacheWidth(shape);
     const limit = ctx.device.limits.maxStorageBufferBindingSize;
     if (cacheBytes > limit) {
-      throw new RangeError(`generation: a KV cache of ${capacity} positions needs ${cacheBytes} bytes per layer, over this GPU's ${limit}; generate fewer tokens`);
+      throw new RangeError(
+        `generation: a KV cache of ${capacity} positions needs ${cacheBytes} bytes per layer, over this ` +
+          `GPU's ${limit}; generate fewer tokens`,
+      );
     }
     const targets = lora ? [...new Set(lora.modules.map((m) => m.slice.target))] : [];
     const workspace = Workspace.create(ctx.device, shape, model.invFreq, {
@@ -101,7 +105,11 @@ export class KvCacheGenerator implements NextTokenModel {
     const shape = model.shape;
     const { hidden: D, rmsNormEps: eps, layers: L, heads: H, kvHeads: KVH, headDim: hd } = shape;
     const u32 = (label: string, data: Uint32Array<ArrayBuffer>) => {
-      const b = device.createBuffer({ label, size: Math.max(4, data.byteLength), usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST });
+      const b = device.createBuffer({
+        label,
+        size: Math.max(4, data.byteLength),
+        usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST,
+      });
       device.queue.writeBuffer(b, 0, data);
       return b;
     };
@@ -141,7 +149,9 @@ export class KvCacheGenerator implements NextTokenModel {
   private async run(pass: CachedPass, tokens: readonly number[], positions: readonly number[]): Promise<Float32Array> {
     const { device } = this.ctx;
     const V = this.model.shape.vocabSize;
-    for (const t of tokens) if (!Number.isInteger(t) || t < 0 || t >= V) throw new RangeError(`token id ${t} is outside the model's vocabulary of ${V}`);
+    for (const t of tokens)
+      if (!Number.isInteger(t) || t < 0 || t >= V)
+        throw new RangeError(`token id ${t} is outside the model's vocabulary of ${V}`);
     device.queue.writeBuffer(pass.tokens, 0, Uint32Array.from(tokens));
     device.queue.writeBuffer(pass.positions, 0, Uint32Array.from(positions));
     const encoder = device.createCommandEncoder();
@@ -156,14 +166,21 @@ export class KvCacheGenerator implements NextTokenModel {
 
   prefill(promptTokens: readonly number[]): Promise<Float32Array> {
     if (promptTokens.length !== this.promptRows) {
-      throw new RangeError(`generation: this generator prefills ${this.promptRows} tokens, got ${promptTokens.length}`);
+      const got = promptTokens.length;
+      throw new RangeError(`generation: this generator prefills ${this.promptRows} tokens, got ${got}`);
     }
-    return this.run(this.prefillPass, promptTokens, promptTokens.map((_, t) => t));
+    return this.run(
+      this.prefillPass,
+      promptTokens,
+      promptTokens.map((_, t) => t),
+    );
   }
 
   step(token: number, position: number): Promise<Float32Array> {
     if (!Number.isInteger(position) || position < this.promptRows || position >= this.capacity) {
-      throw new RangeError(`generation: position ${position} is outside the cache's ${this.promptRows} .. ${this.capacity - 1}`);
+      throw new RangeError(
+        `generation: position ${position} is outside the cache's ${this.promptRows} .. ${this.capacity - 1}`,
+      );
     }
     return this.run(this.decodePass, [token], [position]);
   }

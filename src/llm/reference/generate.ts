@@ -22,7 +22,8 @@ export function referenceNextTokenModel(weights: LlamaWeights, adapter: LoraAdap
       return lastLogits();
     },
     step: (token, position) => {
-      if (position !== tokens.length) throw new RangeError(`reference generation: position ${position} after ${tokens.length} tokens`);
+      if (position !== tokens.length)
+        throw new RangeError(`reference generation: position ${position} after ${tokens.length} tokens`);
       tokens.push(token);
       return lastLogits();
     },

@@ -16,7 +16,12 @@ export interface KvShape {
 }
 
 /** Writes the K and V heads of each qkv row into `cache` at its position (in place). */
-export function kvCacheAppend(qkv: ArrayLike<number>, positions: ArrayLike<number>, cache: Float32Array, s: KvShape): void {
+export function kvCacheAppend(
+  qkv: ArrayLike<number>,
+  positions: ArrayLike<number>,
+  cache: Float32Array,
+  s: KvShape,
+): void {
   const stride = (s.heads + 2 * s.kvHeads) * s.headDim;
   const width = 2 * s.kvHeads * s.headDim;
   const first = s.heads * s.headDim;
@@ -51,7 +56,7 @@ export function cachedAttention(
         max = Math.max(max, scores[k]);
       }
       let sum = 0;
-      for (let k = 0; k < n; k++) sum += (scores[k] = Math.exp(scores[k] - max));
+      for (let k = 0; k < n; k++) sum += scores[k] = Math.exp(scores[k] - max);
       for (let d = 0; d < hd; d++) {
         let acc = 0;
         for (let k = 0; k < n; k++) acc += scores[k] * cache[k * width + (kvHeads + g) * hd + d];

@@ -20,7 +20,8 @@ const SHAPES = [
 
 describe('kv_cache.wgsl', () => {
   for (const shape of SHAPES) {
-    it(`prefills 70 rows, then decodes 3, as the reference (H ${shape.heads}, KVH ${shape.kvHeads}, hd ${shape.headDim})`, async () => {
+    const name = `H ${shape.heads}, KVH ${shape.kvHeads}, hd ${shape.headDim}`;
+    it(`prefills 70 rows, then decodes 3, as the reference (${name})`, async () => {
       const rng = new Rng(shape.headDim);
       const { device } = gpu.ctx;
       const stride = (shape.heads + 2 * shape.kvHeads) * shape.headDim;

@@ -28,7 +28,8 @@ export function kvCacheWidth(s: Pick<KvCacheShape, 'kvHeads' | 'headDim'>): numb
 }
 
 function params(s: KvCacheShape) {
-  if (s.heads % s.kvHeads !== 0) throw new Error(`kv cache: ${s.heads} heads is not a multiple of ${s.kvHeads} kv heads`);
+  if (s.heads % s.kvHeads !== 0)
+    throw new Error(`kv cache: ${s.heads} heads is not a multiple of ${s.kvHeads} kv heads`);
   if (s.headDim > KV_CACHE_MAX_HEAD_DIM) {
     throw new Error(`kv cache: head_dim ${s.headDim} > ${KV_CACHE_MAX_HEAD_DIM} is not supported`);
   }
