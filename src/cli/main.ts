@@ -28,6 +28,10 @@ usage:
   twosome score --model DIR|URL|micro --task ID [--actions 0,2] [--adapter DIR] [--json]
       replay the actions, then score the offered actions with the WebGPU LLaMA engine (TWOSOME's policy),
       with a PEFT LoRA adapter when given
+  twosome generate --model DIR|URL|micro [--adapter RUN_DIR] --task ID [--actions 0,2] [--max-tokens N]
+                   [--temperature T] [--seed S] [--json]
+      the model continues the task's prompt as free text (greedy or sampled, KV cache), with and without the
+      adapter, and whether each text is one of the offered actions (TWOSOME's point: often it is not)
   twosome bench score [--model DIR|URL|micro] [--json]
       shared-prompt scoring against one sequence per action, same device and run; per-kernel GFLOP/s
   twosome bench train [--model DIR|URL|micro] [--json]
@@ -88,6 +92,7 @@ const COMMANDS: Record<string, Record<string, () => Promise<Command>> | (() => P
   gpu: async () => (await import('./gpu-info')).gpuInfo,
   'make-model': async () => (await import('./make-model')).makeModelCommand,
   score: async () => (await import('./score')).scoreCommand,
+  generate: async () => (await import('./generate')).generateCommand,
   'nlp-eval': async () => (await import('./nlp-eval')).nlpEvalCommand,
   models: async () => (await import('./models')).modelsCommand,
   adapter: async () => (await import('./adapter')).adapterCommand,

@@ -8,6 +8,7 @@
  *   models       model-panel.ts    the catalog, the Model panel (cache, downloads, custom models)
  *   capability   capability.ts     the Capability check card: benchmarks, data, the check in the worker, results
  *   gpu          gpu.ts            the page's WebGPU adapter
+ *   ask          ask-freely.ts     the Agent card's "Ask freely": the model's free answers about the latest state
  *
  * A slice is plain state and actions; what only its actions need (the worker client, request counters,
  * timers) lives in the closure of its creator, so every store made by createAppStore is independent (tests
@@ -20,6 +21,7 @@
  */
 import { useStore } from 'zustand';
 import { createStore, type StoreApi } from 'zustand/vanilla';
+import { createAskSlice, type AskSlice } from './ask-freely';
 import { createCapabilitySlice, type CapabilitySlice } from './capability';
 import { createGpuSlice, type GpuSlice } from './gpu';
 import { createModelsSlice, type ModelsSlice } from './model-panel';
@@ -34,6 +36,7 @@ export interface AppState {
   models: ModelsSlice;
   gpu: GpuSlice;
   capability: CapabilitySlice;
+  ask: AskSlice;
 }
 
 export type AppStore = StoreApi<AppState>;
@@ -63,6 +66,7 @@ export function createAppStore(): AppStore {
       models: createModelsSlice(slice('models')),
       gpu: createGpuSlice(slice('gpu')),
       capability: createCapabilitySlice(slice('capability')),
+      ask: createAskSlice(slice('ask')),
     };
   });
 }

@@ -4,6 +4,7 @@ import { appStore } from '../state/store';
 import { parseSetup, writeSetupToUrl } from '../state/url';
 import { startModelsWorker, startPlaygroundWorker } from '../worker/client';
 import { ActionsCard, EpisodeStats, HistoryCard, PromptCard } from './EpisodePanel';
+import { AskFreely } from './AskFreely';
 import { GpuPanel } from './GpuPanel';
 import { ModelPanel } from './ModelPanel';
 import { Header } from './Header';
@@ -41,6 +42,7 @@ function useUrlSetup(): void {
     const stopFailureWatch = playground.onFailure((error) => app().training.workerStopped(error.message));
     app().share.attach(playground.api.agent);
     app().capability.attach(playground.api.capability);
+    app().ask.attach(playground.api.agent);
     let opened = false;
     const openFromUrl = () => {
       // A catalog id in the link waits for web-llm's model list, which the models worker loads after the first screen.
@@ -98,6 +100,7 @@ export function App() {
           <EpisodeStats />
           <PromptCard />
           <ActionsCard />
+          <AskFreely />
           <CriticValue />
           <HistoryCard />
           <SharePanel />

@@ -48,6 +48,7 @@ import type {
   StepReply,
 } from './protocol';
 import type { CapabilityEvent, CapabilityReply, CapabilityRequest } from './capability-protocol';
+import type { AskFreelyReply, GenerationOptions } from './ask-protocol';
 import type {
   CriticValueReply,
   DeleteRunReply,
@@ -104,6 +105,12 @@ export interface AgentApi {
   adapterInfo(): AdapterView | null;
   /** The current state's policies with `weights` in place of the adapter in use, changing nothing. */
   probeAdapter(stepId: number, weights: AdapterWeights | null): Promise<Record<Normalization, number[]>>;
+  /**
+   * The current state `stepId`'s prompt continued as free text by the frozen model and, when one is in use, with
+   * the adapter (greedy or sampled, to a newline, EOS or `options.maxTokens`), each text matched against the
+   * offered actions. Replies 'stale' when the state moved on, 'unavailable' without a model that generates.
+   */
+  askFreely(stepId: number, options: GenerationOptions): Promise<AskFreelyReply>;
 }
 
 /** Training runs in the playground worker, on the agent's loaded model; runs are stored in IndexedDB. */

@@ -12,6 +12,7 @@ import type { ModelSpec } from './protocol';
 import { ScorerUnavailableError, type Scorer, type ScorerLoader } from './agent-host';
 import { ownLora, uploadLora, type LoraHandle } from '../llm/train/gpu-lora';
 import type { LoraAdapter } from '../llm/train/lora';
+import { askFreely } from '../llm/engine/generate';
 
 /** The worker's GPU device, shared by the engines it loads; a new one is asked for once it is lost. */
 let context: Promise<GpuContext> | null = null;
@@ -155,6 +156,11 @@ export function engineScorer(engine: LlamaEngine): Scorer {
       } finally {
         probe?.release();
       }
+    },
+    async generate(prompt, actions, options) {
+      checkDevice();
+      const { base, adapted } = await askFreely(engine, { prompt, actions }, options, current?.lora ?? null);
+      return { base, adapted };
     },
     async setAdapter(adapter, live) {
       try {

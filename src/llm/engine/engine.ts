@@ -37,6 +37,8 @@ import {
 } from './batch-plan';
 import { capacityFor, ScoringForward, type ForwardResult, type GpuModelWeights } from './forward';
 import type { GpuLora } from '../train/gpu-lora';
+import type { Generation, GenerationOptions } from '../generation';
+import { generateOnGpu } from './generate';
 import { capacityUnion, Workspace } from './workspace';
 import { destroyGpuWeights, uploadLlamaWeights, type UploadProgress } from './gpu-weights';
 import { matmulKernelInfo } from './kernels/linear';
@@ -232,6 +234,17 @@ export class LlamaEngine {
       }
       return results;
     });
+  }
+
+  /**
+   * Continues `promptTokens` (BOS first) as free text (../generation.ts: greedy or sampled, to a newline, EOS or
+   * `maxTokens`) with a KV cache (generate.ts), with `lora` added when given; in the engine's turn.
+   */
+  generate(
+    promptTokens: readonly number[],
+    options: GenerationOptions & { lora?: GpuLora | null },
+  ): Promise<Generation> {
+    return this.exclusive(() => generateOnGpu(this, promptTokens, options));
   }
 
   /**

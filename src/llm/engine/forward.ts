@@ -159,7 +159,8 @@ export async function layerForwardCalls(
   layer: GpuLayerWeights,
   lora: LayerLora,
   act: LayerActivations,
-  io: { xIn: GPUBuffer; end: LayerEnd },
+  /** `attention`: calls that replace attention over the layout's segments (generate.ts: over a KV cache). */
+  io: { xIn: GPUBuffer; end: LayerEnd; attention?: () => Promise<KernelCall[]> },
   layout: LayoutBuffers,
   R: number,
 ): Promise<KernelCall[]> {
@@ -196,7 +197,8 @@ export async function layerForwardCalls(
   // The plan serves every layout of its shape, so attention's cost is that of its most keys: one causal sequence.
   const attention = { qkv: act.qkv, segments: layout.segments, out: act.attn, lse: act.lse };
   const attentionShape = { rows: R, heads: H, kvHeads: KVH, headDim: hd };
-  calls.push(await attentionForwardCall(ctx, attention, attentionShape, causalSegments(R)));
+  if (io.attention) calls.push(...(await io.attention()));
+  else calls.push(await attentionForwardCall(ctx, attention, attentionShape, causalSegments(R)));
   calls.push(...(await linearCall(ctx, act.attn, layer.o, act.proj, R)));
   await adapters('o', act.attn, act.proj);
   calls.push(
