@@ -245,7 +245,7 @@ describe.skipIf(!NLP_EVAL_DATA)(`twosome nlp-eval${NEEDS_DATA}`, () => {
     );
   });
 
-  it('twosome bench nlp-eval --json: questions/s of both modes, which score the same log-likelihoods', () => {
+  it('twosome bench nlp-eval --json: questions/s of both modes, which score the same log-likelihoods; paired', () => {
     const proc = twosome([
       'bench',
       'nlp-eval',
@@ -266,6 +266,9 @@ describe.skipIf(!NLP_EVAL_DATA)(`twosome nlp-eval${NEEDS_DATA}`, () => {
     expect(result.separateQps).toBeGreaterThan(0);
     expect(result.speedup).toBeCloseTo(result.sharedQps / result.separateQps, 9);
     expect(result.maxLogprobDiff).toBeLessThanOrEqual(1e-4);
+    expect(result.adaptedMs).toBeGreaterThan(0);
+    expect(result.pairedMs).toBeGreaterThan(0);
+    expect(result.pairedRatio).toBeCloseTo(result.pairedMs / (result.sharedMs + result.adaptedMs), 9);
     expect(result.device).toHaveProperty('software');
   });
 
