@@ -17,9 +17,15 @@ import { useKeyboardShortcuts } from './useKeyboard';
 /**
  * Starts the two workers, attaches the store's slices to them, reads the setup (task, seed, model, normalization)
  * from the URL and opens it (also on back/forward).
+ *
+ * Idempotent under React's StrictMode, which runs this effect, its cleanup and the effect again in development:
+ * the URL is read (and rewritten to the clean setup) only by a run still mounted a microtask later, and a
+ * cleaned-up run's pending steps (the catalog wait, the open chain) do nothing. Otherwise the first run would
+ * clean the URL and the second would parse the clean URL and drop the notices about a bad one.
  */
 function useUrlSetup(): void {
   useEffect(() => {
+    let live = true;
     const playground = startPlaygroundWorker();
     const models = startModelsWorker();
     const app = () => appStore.getState();
@@ -35,6 +41,7 @@ function useUrlSetup(): void {
       else openNow();
     };
     const openNow = () => {
+      if (!live) return;
       const setup = parseSetup(window.location.search, app().models);
       // popstate also fires when only the fragment changed (a share link pasted into this page's address
       // bar): when the setup is the one shown, the episode goes on and only the link is applied.
@@ -51,12 +58,15 @@ function useUrlSetup(): void {
       // without one, on page start, the saved adapter the page was last using comes back.
       void app()
         .playground.open(setup, setup.problems)
-        .then(() => app().share.openFromLocation(window.location))
-        .then(() => (pageStart ? app().share.restoreSaved(window.location) : undefined));
+        .then(() => (live ? app().share.openFromLocation(window.location) : undefined))
+        .then(() => (live && pageStart ? app().share.restoreSaved(window.location) : undefined));
     };
-    openFromUrl();
+    queueMicrotask(() => {
+      if (live) openFromUrl();
+    });
     window.addEventListener('popstate', openFromUrl);
     return () => {
+      live = false;
       window.removeEventListener('popstate', openFromUrl);
       playground.dispose();
       models.dispose();
