@@ -59,7 +59,7 @@ function useUrlSetup(): void {
       void app()
         .playground.open(setup, setup.problems)
         .then(() => (live ? app().share.openFromLocation(window.location) : undefined))
-        .then(() => (live && pageStart ? app().share.restoreSaved(window.location) : undefined));
+        .then(() => (live && pageStart ? app().share.restoreSaved() : undefined));
     };
     queueMicrotask(() => {
       if (live) openFromUrl();
