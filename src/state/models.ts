@@ -111,6 +111,14 @@ export function findModel(known: KnownModels, id: string): ModelChoice | undefin
   }
 }
 
+/**
+ * Why model `id` is not in use, as one line: `problem` with the model named in front, unless it names the model
+ * itself ("X is not downloaded: ...") and would then say it twice.
+ */
+export function modelProblem(id: string, problem: string): string {
+  return problem.includes(id) ? problem : `${id}: ${problem}`;
+}
+
 /** The worker's view of a model: its directory as an absolute URL (resolved against `base`, the page). */
 export function modelSpec(choice: ModelChoice, base: string): ModelSpec {
   const source = choice.source ?? 'url';
