@@ -6,6 +6,7 @@ import { TrainerHost } from '../worker/trainer-host';
 import { localClient } from '../worker/client';
 import { createAppStore, type AppStore } from './store';
 import { FLUSH_MS } from './training';
+import type { GpuInfo, GpuState } from './gpu';
 
 let db = 0;
 
@@ -22,6 +23,11 @@ function newHost(store: Promise<IdbRunStore>): TrainerHost {
     }),
     exclusive: (work) => work(),
   });
+}
+
+/** The page's WebGPU as detection left it: `webgpu` (a ready adapter unless said otherwise). */
+function setGpu(app: AppStore, webgpu: GpuState = { status: 'ready', info: {} as GpuInfo }): void {
+  app.setState({ gpu: { ...app.getState().gpu, webgpu, detect: async () => webgpu } });
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -70,6 +76,7 @@ describe('training store', () => {
 
   it('shows why TWOSOME cannot start without a model, and keeps a finished SayCan run on the charts', async () => {
     training().attach(trainingClient(newHost(IdbRunStore.open(`training-store-${++db}`))));
+    setGpu(app);
     training().setForm({ algo: 'twosome', taskId: 'tomato-salad' });
     await training().start();
     expect(training().error).toMatch(/could not start training: no model is loaded/);
@@ -80,5 +87,24 @@ describe('training store', () => {
     const s = training();
     expect(s.phase).toBe('done');
     expect(s.overlays.map((o) => o.algo)).toEqual(['saycan']);
+  });
+
+  it('without WebGPU, TWOSOME and SayCan refuse to start saying so (not "no model is loaded"); PPO-MLP starts', async () => {
+    const store = IdbRunStore.open(`training-store-${++db}`);
+    training().attach(trainingClient(newHost(store)));
+    const detail = 'This browser does not expose WebGPU (navigator.gpu is undefined).';
+    setGpu(app, { status: 'missing', problem: 'no-webgpu', detail });
+    for (const algo of ['twosome', 'saycan'] as const) {
+      training().setForm({ algo, taskId: 'tomato-salad' });
+      await training().start();
+      expect(training().phase).toBe('idle');
+      expect(training().error).toMatch(/^(TWOSOME|SayCan) runs the language model, which needs WebGPU, and this browser offers none here: /);
+      expect(training().error).toContain(detail);
+      expect(training().error).not.toMatch(/no model is loaded/);
+    }
+    training().setForm({ algo: 'ppo-mlp', taskId: 'food-preparation', steps: 512 * 4 });
+    await training().start();
+    expect(training().error).toBeNull();
+    await until(() => training().phase === 'done');
   });
 });

@@ -8,6 +8,7 @@ import type { TaskId } from '../envs/types';
 import type { Calls, TrainingApi } from '../worker/api';
 import {
   ALGO_LABELS,
+  ALGO_NEEDS_MODEL,
   isResumable,
   type EvalRow,
   type RunMeta,
@@ -19,6 +20,7 @@ import {
   type TrainReply,
 } from '../worker/training-protocol';
 import type { ChartRun } from './chart-data';
+import { modelProblem } from './models';
 import type { SliceApi } from './store';
 import { describeError } from '../util/errors';
 
@@ -193,6 +195,29 @@ export function createTrainingSlice({ get, set, app }: SliceApi<'training'>): Tr
     return true;
   };
 
+  /**
+   * Why `algo` cannot start here, when it runs the language model and the page has none: no WebGPU (said as such,
+   * not as "no model is loaded"), or the model failed to load or is not downloaded. null: it can start (a model
+   * still loading is waited for by the worker).
+   */
+  const missingModel = async (algo: TrainAlgo): Promise<string | null> => {
+    if (!ALGO_NEEDS_MODEL[algo]) return null;
+    const name = ALGO_LABELS[algo];
+    const gpu = await app().gpu.detect();
+    if (gpu.status === 'missing') {
+      return (
+        `${name} runs the language model, which needs WebGPU, and this browser offers none here: ${gpu.detail} ` +
+        'The notice at the top of the page says how to turn it on; PPO-MLP trains without WebGPU.'
+      );
+    }
+    const model = app().playground.model;
+    if (model.status === 'unavailable' || model.status === 'error') {
+      const why = model.status === 'unavailable' ? model.reason : model.message;
+      return `${name} runs the playground's model, which is not loaded: ${modelProblem(model.id, why)}`;
+    }
+    return null;
+  };
+
   const need = (): Calls<TrainingApi> => {
     if (!client) throw new Error('training is not available: the worker did not start');
     return client;
@@ -213,6 +238,8 @@ export function createTrainingSlice({ get, set, app }: SliceApi<'training'>): Tr
     async start() {
       const { form, phase } = get();
       if (phase === 'starting' || phase === 'running') return;
+      const missing = await missingModel(form.algo);
+      if (missing) return set({ error: missing });
       set({ overlays: retire(), phase: 'starting', error: null, run: null, metrics: [], critic: null, evaluation: NO_EVAL });
       try {
         const reply = await need().start({ algo: form.algo, taskId: form.taskId, preset: form.preset, seed: form.seed, ...(form.steps ? { steps: form.steps } : {}) }, onEvent);

@@ -14,6 +14,9 @@ export type TrainAlgo = (typeof TRAIN_ALGOS)[number];
 export const TRAIN_PRESETS = PRESETS;
 export type TrainPreset = Preset;
 
+/** Whether an algorithm runs the playground's language model (and so needs WebGPU and a loaded model). */
+export const ALGO_NEEDS_MODEL: Record<TrainAlgo, boolean> = { twosome: true, 'ppo-mlp': false, saycan: true };
+
 /** A labelled algorithm for the UI and chart legends. */
 export const ALGO_LABELS: Record<TrainAlgo, string> = { twosome: 'TWOSOME', 'ppo-mlp': 'PPO-MLP', saycan: 'SayCan' };
 
