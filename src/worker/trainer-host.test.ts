@@ -301,8 +301,12 @@ describe('TrainerHost', () => {
     const host = new TrainerHost(deps(store));
     const reply = await host.start({ algo: 'saycan', taskId: 'food-preparation', preset: 'quick', seed: 0, episodes: 3 });
     if (reply.status !== 'ok') throw new Error(reply.message);
-    expect(reply.run).toMatchObject({ status: 'done', algo: 'saycan' });
+    // An evaluation: its "updates" are the episodes played, its steps the env steps they took.
+    expect(reply.run).toMatchObject({ status: 'done', algo: 'saycan', updates: 3, numUpdates: 3 });
     expect(reply.metrics[0].episodes).toBe(3);
+    expect(reply.metrics[0].globalStep).toBe(Math.round(3 * reply.metrics[0].episodeLength!));
+    expect(reply.run.globalStep).toBe(reply.metrics[0].globalStep);
+    expect(reply.metrics[0].timing.rolloutSeconds).toBeGreaterThan(0);
     expect((await host.runMetrics(reply.run.id)).status).toBe('ok');
 
     await host.start({ algo: 'ppo-mlp', taskId: 'food-preparation', preset: 'quick', seed: 1, steps: 512 });

@@ -444,27 +444,45 @@ export class TrainerHost implements TrainingApi {
     this.emit({ type: 'status', run: { ...active.meta } });
   }
 
+  /**
+   * SayCan trains nothing: it is an evaluation of the frozen model (greedy, `episodes` episodes), run as a "run"
+   * so that it is stored and drawn with the others. Its meta counts episodes as its updates (progress per
+   * episode), and its one metrics record holds the mean return, success and length, the env steps it played
+   * (globalStep) and how fast (timing).
+   */
   private async sayCan(request: TrainRequest, id: string, now: string, store: RunStore | null, onEvent: Listener | undefined, problem: string | null): Promise<TrainReply> {
     const { scorer, modelId } = await this.deps.frozenScorer();
     const episodes = request.episodes ?? 10;
     const serial: BatchScorer = (requests) => this.deps.exclusive(() => scorer(requests));
-    const meta: RunMeta = { id, algo: 'saycan', taskId: request.taskId, modelId, preset: request.preset, seed: request.seed, startedAt: now, updates: 0, numUpdates: 1, globalStep: 0, status: 'running' };
+    const meta: RunMeta = { id, algo: 'saycan', taskId: request.taskId, modelId, preset: request.preset, seed: request.seed, startedAt: now, updates: 0, numUpdates: episodes, globalStep: 0, status: 'running' };
     this.replace(null, onEvent);
     if (problem) this.emit({ type: 'error', run: null, message: problem });
     this.emit({ type: 'status', run: { ...meta } });
+    const started = performance.now();
+    let reported = started;
+    const onEpisode = (episode: { length: number }, done: number) => {
+      meta.updates = done;
+      meta.globalStep += episode.length;
+      // At most a few reports a second: a fast model finishes dozens of episodes in one.
+      if (performance.now() - reported < 250) return;
+      reported = performance.now();
+      this.emit({ type: 'status', run: { ...meta } });
+    };
     let evaluation;
     try {
-      evaluation = await evaluatePolicy(request.taskId, serial, { episodes, greedy: true, seed: request.seed });
+      evaluation = await evaluatePolicy(request.taskId, serial, { episodes, greedy: true, seed: request.seed, onEpisode });
     } catch (error) {
       const message = `the SayCan evaluation failed: ${describeError(error)}`;
       this.emit({ type: 'error', run: { ...meta, status: 'error', message }, message });
       this.setListener(undefined);
       return { status: 'error', message };
     }
+    const seconds = (performance.now() - started) / 1000;
+    const steps = meta.globalStep;
     const metrics: TrainMetrics = {
       update: 1,
       numUpdates: 1,
-      globalStep: 0,
+      globalStep: steps,
       primitiveSteps: 0,
       episodes: evaluation.episodes,
       episodesTotal: evaluation.episodes,
@@ -483,9 +501,9 @@ export class TrainerHost implements TrainingApi {
       policySteps: 0,
       valueSteps: 0,
       klStopped: false,
-      timing: { sps: 0, rolloutSeconds: 0, updateSeconds: 0 },
+      timing: { sps: seconds > 0 ? steps / seconds : 0, rolloutSeconds: seconds, updateSeconds: 0 },
     };
-    const done: RunMeta = { ...meta, updates: 1, status: 'done' };
+    const done: RunMeta = { ...meta, updates: evaluation.episodes, status: 'done' };
     await store?.saveUpdate(done, metrics, null);
     this.emit({ type: 'update', run: done, metrics });
     this.emit({ type: 'status', run: done });
