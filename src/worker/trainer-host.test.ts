@@ -317,4 +317,19 @@ describe('TrainerHost', () => {
     expect(evaluation.rows[0]).toMatchObject({ taskId: 'food-preparation', seen: true, episodes: 2 });
     expect(evaluation.skipped[0].taskId).toBe('entertainment');
   });
+
+  it('marks as seen only the task the run trained on; the frozen model saw none', async () => {
+    const host = new TrainerHost(deps(freshStore()));
+    const frozenRows = await host.evaluate(['tomato-salad', 'tomato-lettuce-salad'], 1, true);
+    if (frozenRows.status !== 'ok') throw new Error(frozenRows.message);
+    expect(frozenRows.rows.map((r) => r.seen)).toEqual([false, false]);
+    await host.start({ algo: 'twosome', taskId: 'tomato-salad', preset: 'quick', seed: 1, steps: 64 });
+    await waitFor(() => host.current?.status === 'done');
+    const rows = await host.evaluate(['tomato-salad', 'tomato-lettuce-salad'], 1, true);
+    if (rows.status !== 'ok') throw new Error(rows.message);
+    expect(rows.rows.map((r) => [r.taskId, r.seen])).toEqual([
+      ['tomato-salad', true],
+      ['tomato-lettuce-salad', false],
+    ]);
+  });
 });

@@ -202,7 +202,9 @@ export class TrainerHost implements TrainingApi {
     const skipped: { taskId: TaskId; reason: string }[] = [];
     try {
       for (const taskId of tasks) {
-        const seen = getTask(taskId).split === 'train'; // throws for an unknown id
+        getTask(taskId); // throws for an unknown id
+        // Seen: the task the run trained on (the frozen model was trained on none of them).
+        const seen = active !== null && active.meta.algo !== 'saycan' && active.meta.taskId === taskId;
         let result;
         if (!active || active.meta.algo === 'saycan') {
           const { scorer } = await this.deps.frozenScorer();

@@ -77,7 +77,7 @@ export type TrainReply = { status: 'ok'; run: RunMeta; metrics: TrainMetrics[] }
 
 export interface EvalRow {
   taskId: TaskId;
-  /** A training task, or one of VirtualHome's unseen variants. */
+  /** The task the evaluated run trained on (false for every task of the frozen model, which trained on none). */
   seen: boolean;
   episodes: number;
   greedy: boolean;
