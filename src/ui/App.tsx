@@ -3,15 +3,15 @@ import { findModel } from '../state/models';
 import { appStore } from '../state/store';
 import { parseSetup, writeSetupToUrl } from '../state/url';
 import { startModelsWorker, startPlaygroundWorker } from '../worker/client';
-import { ActionsCard, EpisodeStats, HistoryCard, PromptCard } from './EpisodePanel';
-import { GpuPanel } from './GpuPanel';
 import { ModelPanel } from './ModelPanel';
 import { Header } from './Header';
 import { SetupNotices, WebGpuMissing } from './Notices';
+import { AgentSection } from './AgentSection';
+import { GpuPanel } from './GpuPanel';
+import { Section, SectionNav } from './sections';
 import { SharePanel, ShareNotice } from './SharePanel';
 import { Stage } from './Stage';
 import { TrainingPanel } from './TrainingPanel';
-import { CriticValue } from './CriticValue';
 import { useKeyboardShortcuts } from './useKeyboard';
 
 /**
@@ -90,16 +90,21 @@ export function App() {
       <main className="layout">
         <Stage />
         <aside className="panel">
-          <EpisodeStats />
-          <PromptCard />
-          <ActionsCard />
-          <CriticValue />
-          <HistoryCard />
-          <SharePanel />
-          <GpuPanel />
+          <SectionNav />
+          <Section id="agent">
+            <AgentSection />
+          </Section>
+          <Section id="adapter">
+            <SharePanel />
+          </Section>
+          <Section id="webgpu">
+            <GpuPanel />
+          </Section>
         </aside>
       </main>
-      <TrainingPanel />
+      <Section id="training">
+        <TrainingPanel />
+      </Section>
       <ModelPanel />
     </div>
   );

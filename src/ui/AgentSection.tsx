@@ -1,0 +1,15 @@
+import { CriticValue } from './CriticValue';
+import { ActionsCard, EpisodeStats, HistoryCard, PromptCard } from './EpisodePanel';
+
+/** The Agent section: the episode at the shown step, the prompt, the actions and their probabilities, the history. */
+export function AgentSection() {
+  return (
+    <>
+      <EpisodeStats />
+      <PromptCard />
+      <ActionsCard />
+      <CriticValue />
+      <HistoryCard />
+    </>
+  );
+}
