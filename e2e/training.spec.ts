@@ -45,6 +45,8 @@ async function startPpoMlp(page: Page, steps: number): Promise<void> {
   await page.getByTestId('train-algo').selectOption('ppo-mlp');
   await page.getByTestId('train-task').selectOption('food-preparation');
   await page.getByTestId('train-steps').fill(String(steps));
+  // The expected time, before Start: this many updates at a measured rate.
+  await expect(page.getByTestId('train-estimate')).toContainText(`(${steps / 512} updates of `, { timeout: 20_000 });
   await markTrainingStart(page);
   await page.getByRole('button', { name: 'Start training', exact: true }).click();
 }
@@ -103,6 +105,10 @@ test.describe('training', () => {
     const offer = page.getByTestId('resume-offer');
     await expect(offer).toBeVisible();
     await expect(offer).toContainText('PPO-MLP');
+    // Before Resume, the stored run is shown: its steps and its curves, not an empty chart and 'no run'.
+    await expect(page.getByTestId('train-phase')).toHaveAttribute('data-phase', 'stored');
+    await expect.poll(() => envSteps(page), { timeout: 10_000 }).toBeGreaterThanOrEqual(before);
+    await expect.poll(() => returnPoints(page), { timeout: 10_000 }).toBeGreaterThanOrEqual(pointsBefore);
     await offer.getByRole('button', { name: 'Resume run', exact: true }).click();
     // At once the stored steps and points (each update was saved before it was shown), then new ones.
     await expect.poll(() => envSteps(page), { timeout: 10_000 }).toBeGreaterThanOrEqual(before);

@@ -5,7 +5,8 @@ import { FakeTwosomeActor } from '../rl/twosome-fake';
 import { TrainerHost } from '../worker/trainer-host';
 import { localClient } from '../worker/client';
 import { createAppStore, type AppStore } from './store';
-import { FLUSH_MS } from './training';
+import { FLUSH_MS, trainingTaskOf } from './training';
+import type { EstimateReply, TrainRequest } from '../worker/training-protocol';
 import type { GpuInfo, GpuState } from './gpu';
 
 let db = 0;
@@ -65,6 +66,10 @@ describe('training store', () => {
     app = createAppStore(); // a reload: a fresh page
     training().attach(trainingClient(newHost(store)));
     await until(() => training().offers.length === 1);
+    // Before Resume, the stored run is shown as it was stored: its curves, not an empty chart.
+    await until(() => training().phase === 'stored');
+    expect(training().run?.updates).toBe(pausedAt);
+    expect(training().metrics.map((m) => m.update)).toEqual(s.metrics.map((m) => m.update));
     await training().resume(training().offers[0].id);
     expect(training().metrics.slice(0, pausedAt).map((m) => m.update)).toEqual(s.metrics.map((m) => m.update));
     await until(() => (training().run?.updates ?? 0) > pausedAt + 1);
@@ -106,5 +111,36 @@ describe('training store', () => {
     await training().start();
     expect(training().error).toBeNull();
     await until(() => training().phase === 'done');
+  });
+
+  it("the form's task follows the header's (an unseen variant: its training task)", () => {
+    app.setState({ playground: { ...app.getState().playground, taskId: 'tomato-lettuce-salad' } });
+    expect(training().form.taskId).toBe('tomato-lettuce-salad');
+    app.setState({ playground: { ...app.getState().playground, taskId: 'pizza' } });
+    expect(trainingTaskOf('pizza')).toBe('food-preparation');
+    expect(training().form.taskId).toBe('food-preparation');
+  });
+
+  it('asks for the expected time once per form, model and stored runs; a new step count asks again', async () => {
+    const requests: TrainRequest[] = [];
+    const host = newHost(IdbRunStore.open(`training-store-${++db}`));
+    const reply: EstimateReply = {
+      status: 'ok',
+      secondsPerUpdate: 2,
+      numUpdates: 3,
+      source: { kind: 'measured', parts: null },
+    };
+    host.estimate = async (request) => (requests.push(request), reply);
+    training().attach(trainingClient(host));
+    training().setForm({ algo: 'ppo-mlp', taskId: 'food-preparation' });
+    await Promise.all([training().estimateTime(), training().estimateTime()]);
+    expect(requests).toHaveLength(1);
+    expect(training().estimate).toMatchObject({ status: 'done', reply });
+    training().setForm({ seed: 7 }); // the seed does not change the rate
+    await training().estimateTime();
+    expect(requests).toHaveLength(1);
+    training().setForm({ steps: 2048 });
+    await training().estimateTime();
+    expect(requests.map((r) => r.steps)).toEqual([undefined, 2048]);
   });
 });

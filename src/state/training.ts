@@ -18,7 +18,11 @@ import {
   type TrainMetrics,
   type TrainPreset,
   type TrainReply,
+  type TrainRequest,
+  type EstimateReply,
 } from '../worker/training-protocol';
+import { getTask } from '../envs/registry';
+import { presetConfig } from '../rl/config';
 import type { ChartRun } from './chart-data';
 import { modelProblem } from './models';
 import type { SliceApi } from './store';
@@ -26,15 +30,38 @@ import { describeError } from '../util/errors';
 
 export interface TrainForm {
   algo: TrainAlgo;
+  /** The task to train on: follows the header's task (its training task for an unseen variant) until changed here. */
   taskId: TaskId;
   preset: TrainPreset;
   seed: number;
   /** Total env steps; null: the preset's. */
   steps: number | null;
+  /** SayCan's evaluation episodes. */
+  episodes: number;
 }
 
-/** What the buttons act on: a request in flight is shown as its verb. */
-export type TrainPhase = 'idle' | 'starting' | 'running' | 'pausing' | 'paused' | 'stopping' | 'stopped' | 'done' | 'error';
+/**
+ * What the buttons act on: a request in flight is shown as its verb. 'stored': the run shown is a stored one
+ * (found on load, offered to resume), not in memory: its curves are drawn, Resume loads and continues it.
+ */
+export type TrainPhase =
+  | 'idle'
+  | 'starting'
+  | 'running'
+  | 'pausing'
+  | 'paused'
+  | 'stopping'
+  | 'stopped'
+  | 'done'
+  | 'error'
+  | 'stored';
+
+/** The expected time of the form's run (EstimateReply), for the form it was asked for (`key`). */
+export interface EstimateState {
+  key: string;
+  status: 'measuring' | 'done';
+  reply: EstimateReply | null;
+}
 
 export interface EvalState {
   status: 'idle' | 'running' | 'done' | 'error';
@@ -59,6 +86,7 @@ export interface TrainingState {
   error: string | null;
   evaluation: EvalState;
   critic: { stepId: number; value: number; runId: string } | null;
+  estimate: EstimateState | null;
 }
 
 export interface TrainingActions {
@@ -78,6 +106,8 @@ export interface TrainingActions {
   evaluate(tasks: TaskId[], episodes: number, greedy: boolean): Promise<void>;
   /** Asks the worker for the trained critic's value of the playground's state `stepId`. */
   fetchCriticValue(stepId: number): Promise<void>;
+  /** Asks the worker for the form's expected time (once per form, model and stored runs; see estimateKey). */
+  estimateTime(): Promise<void>;
   dismissError(): void;
 }
 
@@ -87,10 +117,31 @@ export function runLabel(meta: Pick<RunMeta, 'algo' | 'taskId' | 'seed'>): strin
   return `${ALGO_LABELS[meta.algo]} · ${meta.taskId} · seed ${meta.seed}`;
 }
 
+/** The worker's request for the form. */
+function requestOf(form: TrainForm): TrainRequest {
+  const { algo, taskId, preset, seed, steps, episodes } = form;
+  return { algo, taskId, preset, seed, ...(steps ? { steps } : {}), ...(algo === 'saycan' ? { episodes } : {}) };
+}
+
+/** The run's total env steps when the form leaves them empty: its preset's (SayCan: none). */
+export function presetSteps(form: Pick<TrainForm, 'algo' | 'taskId' | 'preset'>): number | null {
+  if (form.algo === 'saycan') return null;
+  return form.algo === 'twosome'
+    ? presetConfig('twosome', form.taskId, form.preset).totalTimesteps
+    : presetConfig('ppo-mlp', form.taskId, form.preset).totalTimesteps;
+}
+
+/** What an estimate depends on: the form (not its seed), the model, and the stored runs (a rate is read from them). */
+export function estimateKey(form: TrainForm, modelId: string, storage: StorageView | null): string {
+  const runs = (storage?.runs ?? []).map((r) => `${r.id}:${r.updates}`).join(',');
+  const model = form.algo === 'twosome' ? modelId : null;
+  return JSON.stringify([form.algo, form.taskId, form.preset, form.steps, model, runs]);
+}
+
 const NO_EVAL: EvalState = { status: 'idle', rows: [], skipped: [], message: null, runId: null };
 
 const initial: TrainingState = {
-  form: { algo: 'twosome', taskId: 'tomato-salad', preset: 'quick', seed: 1, steps: null },
+  form: { algo: 'twosome', taskId: 'tomato-salad', preset: 'quick', seed: 1, steps: null, episodes: 10 },
   phase: 'idle',
   run: null,
   metrics: [],
@@ -101,7 +152,14 @@ const initial: TrainingState = {
   error: null,
   evaluation: NO_EVAL,
   critic: null,
+  estimate: null,
 };
+
+/** The training task of `taskId`: itself, or the task an unseen variant is evaluated against. */
+export function trainingTaskOf(taskId: TaskId): TaskId {
+  const task = getTask(taskId);
+  return task.split === 'train' ? task.id : (task.variantOf ?? task.id);
+}
 
 /**
  * Progress reports are applied at most this often: a fast CPU trainer (PPO-MLP) reports dozens of updates a
@@ -109,8 +167,15 @@ const initial: TrainingState = {
  */
 export const FLUSH_MS = 250;
 
-export function createTrainingSlice({ get, set, app }: SliceApi<'training'>): TrainingSlice {
+export function createTrainingSlice({ get, set, app, subscribe }: SliceApi<'training'>): TrainingSlice {
   let client: Calls<TrainingApi> | null = null;
+  // The form's task follows the header's (no run needs it then: a run keeps its own task in its meta).
+  subscribe((state, before) => {
+    const taskId = state.playground.taskId;
+    if (taskId === before.playground.taskId) return;
+    const next = trainingTaskOf(taskId);
+    if (next !== get().form.taskId) set({ form: { ...get().form, taskId: next } });
+  });
   let queued: TrainEvent[] = [];
   let timer: ReturnType<typeof setTimeout> | null = null;
   const flush = () => {
@@ -218,6 +283,26 @@ export function createTrainingSlice({ get, set, app }: SliceApi<'training'>): Tr
     return null;
   };
 
+  /**
+   * After a reload: unfinished stored runs are offered to resume, and the latest is shown at once as it was
+   * stored (its curves, updates and steps; phase 'stored') while nothing else is.
+   */
+  const showOffer = async () => {
+    const unfinished = (r: RunMeta) => isResumable(r) && (r.status === 'running' || r.status === 'paused');
+    const offers = (get().storage?.runs ?? []).filter(unfinished);
+    set({ offers });
+    const latest = offers[offers.length - 1];
+    if (!client || !latest || get().run !== null || get().phase !== 'idle') return;
+    try {
+      const reply = await client.runMetrics(latest.id);
+      if (reply.status === 'ok' && get().run === null && get().phase === 'idle') {
+        set({ run: reply.run, metrics: reply.metrics, phase: 'stored' });
+      }
+    } catch {
+      // The offer is still there; only its curves are missing.
+    }
+  };
+
   const need = (): Calls<TrainingApi> => {
     if (!client) throw new Error('training is not available: the worker did not start');
     return client;
@@ -228,7 +313,7 @@ export function createTrainingSlice({ get, set, app }: SliceApi<'training'>): Tr
 
     attach(next) {
       client = next ?? null;
-      if (client) void get().refreshStorage().then(() => set({ offers: (get().storage?.runs ?? []).filter((r) => isResumable(r) && (r.status === 'running' || r.status === 'paused')) }));
+      if (client) void get().refreshStorage().then(showOffer);
     },
 
     setForm(patch) {
@@ -242,7 +327,7 @@ export function createTrainingSlice({ get, set, app }: SliceApi<'training'>): Tr
       if (missing) return set({ error: missing });
       set({ overlays: retire(), phase: 'starting', error: null, run: null, metrics: [], critic: null, evaluation: NO_EVAL });
       try {
-        const reply = await need().start({ algo: form.algo, taskId: form.taskId, preset: form.preset, seed: form.seed, ...(form.steps ? { steps: form.steps } : {}) }, onEvent);
+        const reply = await need().start(requestOf(form), onEvent);
         if (reply.status === 'ok' && reply.run.algo === 'saycan') {
           // SayCan is finished when start resolves: it goes straight onto the charts as a reference line.
           set({ overlays: [...get().overlays, { id: reply.run.id, algo: 'saycan', label: runLabel(reply.run), metrics: reply.metrics }] });
@@ -267,13 +352,17 @@ export function createTrainingSlice({ get, set, app }: SliceApi<'training'>): Tr
     async resume(runId) {
       const current = get().run;
       const fromStore = runId !== undefined && runId !== current?.id;
+      const wasStored = get().phase === 'stored';
       if (fromStore) set({ overlays: retire().filter((o) => o.id !== runId), run: null, metrics: [], critic: null, evaluation: NO_EVAL });
-      set({ phase: 'starting', error: null, offers: get().offers.filter((o) => o.id !== runId) });
+      const id = runId ?? current?.id ?? null;
+      set({ phase: 'starting', error: null, offers: get().offers.filter((o) => o.id !== id) });
       try {
         // The reply carries every stored update's metrics: the charts continue where the run stopped.
-        apply(await need().resume(runId ?? current?.id ?? null, onEvent), fromStore ? 'idle' : 'paused');
+        const ok = apply(await need().resume(id, onEvent), fromStore ? 'idle' : 'paused');
+        // A stored run that did not load is still only stored (shown, not in memory).
+        if (!ok && wasStored && !fromStore) set({ phase: 'stored' });
       } catch (error) {
-        set({ error: describeError(error), phase: 'idle' });
+        set({ error: describeError(error), phase: wasStored && !fromStore ? 'stored' : 'idle' });
       }
     },
 
@@ -369,6 +458,20 @@ export function createTrainingSlice({ get, set, app }: SliceApi<'training'>): Tr
 
     dismissError() {
       set({ error: null });
+    },
+
+    async estimateTime() {
+      const key = estimateKey(get().form, app().playground.modelId, get().storage);
+      const known = get().estimate;
+      if (!client || (known && known.key === key)) return;
+      set({ estimate: { key, status: 'measuring', reply: null } });
+      let reply: EstimateReply;
+      try {
+        reply = await client.estimate(requestOf(get().form));
+      } catch (error) {
+        reply = { status: 'unavailable', reason: describeError(error) };
+      }
+      if (get().estimate?.key === key) set({ estimate: { key, status: 'done', reply } });
     },
   };
 }

@@ -47,7 +47,8 @@ export function EvalTable() {
           <input type="checkbox" checked={greedy} onChange={(e) => setGreedy(e.target.checked)} /> greedy (argmax; default samples, as the paper)
         </label>
         <span className="card-hint" data-testid="eval-subject">
-          {evalSubject(run?.algo ?? null)}
+          {/* A stored run (after a reload, before Resume) is not in memory: the base model is evaluated. */}
+          {evalSubject(phase === 'stored' ? null : (run?.algo ?? null))}
           {phase === 'running' ? '; pause training first' : ''}
         </span>
       </div>

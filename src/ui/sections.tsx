@@ -58,7 +58,8 @@ function TrainingBadge() {
     useShallow(({ training: s }) => ({ phase: s.phase, run: s.run, offers: s.offers.length })),
   );
   let text = '';
-  if ((phase === 'running' || phase === 'pausing' || phase === 'stopping') && run) text = `${run.updates}/${run.numUpdates}`;
+  if ((phase === 'running' || phase === 'pausing' || phase === 'stopping') && run)
+    text = `${run.updates}/${run.numUpdates}`;
   else if (phase === 'starting') text = '…';
   else if (phase === 'error') text = '!';
   else if (offers > 0) text = 'resume?';

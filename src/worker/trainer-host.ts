@@ -20,17 +20,19 @@ import type { LoraHandle } from '../llm/train/gpu-lora';
 import type { LoraAdapter } from '../llm/train/lora';
 import type { RunStore } from '../persist/run-store';
 import { checkCheckpoint, type Checkpoint, type RunInfo } from '../rl/checkpoint';
-import { presetConfig, type PpoConfig } from '../rl/config';
+import { derivePpo, derivePpoMlp, presetConfig, type PpoConfig } from '../rl/config';
+import { measurePpoMlpUpdate, measureTwosomeUpdate } from '../rl/update-time';
 import { evaluatePolicy, type BatchScorer } from '../rl/evaluate';
 import { PpoMlpTrainer } from '../rl/ppo-mlp';
 import { twosomeSeeds, type TwosomeModels } from '../rl/twosome-trainer';
 import type { TrainingApi } from './api';
 import { releaseCallback } from './link';
-import { PpoMlpRunTrainer, TwosomeRunTrainer, type Exclusive, type RunTrainer } from './run-trainers';
+import { PpoMlpRunTrainer, queuedModels, TwosomeRunTrainer, type Exclusive, type RunTrainer } from './run-trainers';
 import {
   ALGO_LABELS,
   type CriticValueReply,
   type DeleteRunReply,
+  type EstimateReply,
   type EvalReply,
   type EvalRow,
   type RunMeta,
@@ -45,6 +47,8 @@ import { describeError } from '../util/errors';
 export interface TrainerHostDeps {
   /** Where runs are saved; a promise that rejects when this browser cannot store them (the message is shown). */
   store: Promise<RunStore>;
+  /** The id of the model loaded for training (waits for one still loading), or null: none is. */
+  loadedModelId?(): Promise<string | null>;
   /** TWOSOME's actor and critic on the loaded model, from the run's seeds; rejects when no model is ready. */
   twosomeModels(config: PpoConfig, seeds: { lora: number; critic: number }): Promise<{ models: TwosomeModels; modelId: string }>;
   /** The loaded model without an adapter (SayCan). */
@@ -144,6 +148,72 @@ export class TrainerHost implements TrainingApi {
     } finally {
       this.starting = false;
     }
+  }
+
+  async estimate(request: TrainRequest): Promise<EstimateReply> {
+    const unavailable = (reason: string): EstimateReply => ({ status: 'unavailable', reason });
+    if (request.algo === 'saycan') return unavailable('SayCan trains nothing: it plays its episodes once');
+    if (this.loop || this.starting) return unavailable('a run is training: its time left is shown below');
+    const options = { seed: request.seed, steps: request.steps };
+    try {
+      if (request.algo === 'ppo-mlp') {
+        const config = presetConfig('ppo-mlp', request.taskId, request.preset, options);
+        const { numUpdates } = derivePpoMlp(config);
+        const stored = await this.storedRate(request, null);
+        if (stored) {
+          const secondsPerUpdate = stored.secondsPerStep * config.numEnvs * config.numSteps;
+          return { status: 'ok', secondsPerUpdate, numUpdates, source: stored.source };
+        }
+        const { secondsPerUpdate } = measurePpoMlpUpdate(config);
+        return { status: 'ok', secondsPerUpdate, numUpdates, source: { kind: 'measured', parts: null } };
+      }
+      const config = presetConfig('twosome', request.taskId, request.preset, options);
+      const { numUpdates, batchSize } = derivePpo(config);
+      const modelId = (await this.deps.loadedModelId?.()) ?? null;
+      if (modelId === null) return unavailable('no model is loaded');
+      const stored = await this.storedRate(request, modelId);
+      if (stored) {
+        return { status: 'ok', secondsPerUpdate: stored.secondsPerStep * batchSize, numUpdates, source: stored.source };
+      }
+      const { models } = await this.deps.twosomeModels(config, twosomeSeeds(config.seed));
+      try {
+        const t = await measureTwosomeUpdate(config, queuedModels(models, this.deps.exclusive));
+        const ms = (x: number) => `${Math.round(1000 * x)} ms`;
+        const parts =
+          `a rollout step ${ms(t.rolloutStep)}, a policy pass ${ms(t.policyPass)}, ` +
+          `a value pass ${ms(t.valuePass)}`;
+        return { status: 'ok', secondsPerUpdate: t.secondsPerUpdate, numUpdates, source: { kind: 'measured', parts } };
+      } finally {
+        models.actor.dispose?.();
+        models.critic.dispose?.();
+      }
+    } catch (error) {
+      return unavailable(describeError(error));
+    }
+  }
+
+  /** Seconds per env step of the latest stored run like `request` (its last five updates), or null. */
+  private async storedRate(request: TrainRequest, modelId: string | null) {
+    const store = await this.deps.store.catch(() => null);
+    if (!store) return null;
+    const runs = await store.listRuns();
+    const like = runs.filter(
+      (r) =>
+        r.algo === request.algo &&
+        r.taskId === request.taskId &&
+        r.preset === request.preset &&
+        r.modelId === modelId &&
+        r.updates > 0,
+    );
+    const run = like.sort((a, b) => a.startedAt.localeCompare(b.startedAt)).at(-1);
+    if (!run) return null;
+    const recent = (await store.getMetrics(run.id, run.updates)).slice(-5);
+    if (recent.length === 0) return null;
+    const seconds = recent.reduce((sum, m) => sum + m.timing.rolloutSeconds + m.timing.updateSeconds, 0);
+    const steps = recent.length * (recent[0].globalStep / recent[0].update);
+    if (!(seconds > 0 && steps > 0)) return null;
+    const source = { kind: 'run' as const, runId: run.id, startedAt: run.startedAt };
+    return { secondsPerStep: seconds / steps, source };
   }
 
   /** Stops after the update in progress; resolves when it is saved. */

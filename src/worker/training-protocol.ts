@@ -99,4 +99,19 @@ export type StorageReply = { status: 'ok'; storage: StorageView } | { status: 'u
 
 export type CriticValueReply = { status: 'ok'; value: number; runId: string } | { status: 'none'; reason: string };
 
+/**
+ * The expected time of a run before it starts: seconds per update times its updates, at a measured rate: that
+ * of the latest stored run of the same algorithm, task, preset and model in this browser (`run`: its id and
+ * start), or else measured just now on the loaded model (TWOSOME: one call of each kind of an update; PPO-MLP:
+ * one update; `parts` says what was timed).
+ */
+export type EstimateReply =
+  | {
+      status: 'ok';
+      secondsPerUpdate: number;
+      numUpdates: number;
+      source: { kind: 'run'; runId: string; startedAt: string } | { kind: 'measured'; parts: string | null };
+    }
+  | { status: 'unavailable'; reason: string };
+
 export type DeleteRunReply = { status: 'ok' } | { status: 'error'; message: string };
