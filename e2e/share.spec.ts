@@ -40,10 +40,13 @@ test.describe('share', () => {
     await waitForScores(page);
     const frozen = await probs(page);
     await expect(page.getByTestId('adapter-current')).toHaveAttribute('data-adapter', '');
+    // The micro model's weights are random: said where its probabilities are, until an adapter is in use.
+    await expect(page.getByTestId('random-model-note')).toContainText('random weights');
 
     await page.getByTestId('adapter-file').setInputFiles(peftPayload());
     await expect(page.getByTestId('adapter-current')).toHaveAttribute('data-adapter', 'adapter_model.safetensors');
     await expect(page.getByTestId('adapter-current')).toContainText('r 8 · alpha 16 · q_proj, v_proj · 2 layers');
+    await expect(page.getByTestId('random-model-note')).toHaveCount(0);
     await expect.poll(async () => JSON.stringify(await probs(page)), { timeout: 30_000 }).not.toBe(JSON.stringify(frozen));
     await waitForScores(page);
     const sharer = await probs(page);

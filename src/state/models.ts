@@ -26,6 +26,8 @@ export interface ModelChoice {
   source?: ModelSourceKind;
   /** source 'files': the picked folder. */
   files?: PickedFileSpec[];
+  /** Untrained weights: its probabilities mean nothing until an adapter is trained or loaded. */
+  randomWeights?: boolean;
 }
 
 export const DEFAULT_MODEL = 'micro';
@@ -37,6 +39,7 @@ const BUILT_IN: readonly ModelChoice[] = [
     description: 'A 2-layer Llama with random weights (115 KB), shipped with the page: works offline; its choices mean nothing.',
     url: 'models/micro/',
     source: 'url',
+    randomWeights: true,
   },
 ];
 
