@@ -2,8 +2,9 @@
  * `twosome bench score --model M --json`: TWOSOME's scoring with the shared prompt (ours) against each
  * `prompt + action` as its own sequence in one batch (the original implementation's method), same device,
  * same run: a 150-token prompt (BOS included) and 8 actions of 5 tokens, random ids from a fixed seed.
- * Prints {"sharedMs","separateMs","speedup", "maxLogprobDiff", "device", "kernels":[...], "matvec":{...},
- * "subgroups":{...}}: per-kernel GFLOP/s and GB/s of the shared pass (timestamp queries), the q4 matrix-vector
+ * Prints {"sharedMs","separateMs","speedup", "maxLogprobDiff", "device", "kernels":{...}, "profile":[...],
+ * "matvec":{...}, "subgroups":{...}}: what ran (engine.kernelInfo: adapter, precision, subgroup size, matmul
+ * kernel), per-kernel GFLOP/s and GB/s of the shared pass (timestamp queries), the q4 matrix-vector
  * kernel's GB/s on the model's largest matrix, and, where the device has `subgroups`, the same pass and
  * matrix-vector product with the subgroup kernels and with the f32 workgroup kernels (per-kernel ms of each,
  * and the largest log-prob difference between the two). The main figures use the engine's default choice
@@ -86,6 +87,7 @@ export async function benchScoreCommand(argv: string[]): Promise<number> {
       matvec: on.matvec && off.matvec ? { subgroupGbps: round(on.matvec.gbps), workgroupGbps: round(off.matvec.gbps) } : null,
     };
   }
+  const kernelInfo = engine.kernelInfo;
   engine.dispose();
 
   const result = {
@@ -97,7 +99,8 @@ export async function benchScoreCommand(argv: string[]): Promise<number> {
     actions: actionCount,
     actionTokens,
     device: { ...gpu.adapterInfo, software: gpu.isSoftware },
-    kernels: kernels.map((k) => ({ label: k.label, ms: round(k.ms), gflops: round(k.gflops), gbps: round(k.gbps) })),
+    kernels: kernelInfo,
+    profile: kernels.map((k) => ({ label: k.label, ms: round(k.ms), gflops: round(k.gflops), gbps: round(k.gbps) })),
     matvec: matvec ? { format: largest.format, outDim: largest.outDim, inDim: largest.inDim, ms: round(matvec.ms / 8), gbps: round(matvec.gbps) } : null,
     subgroups,
   };
@@ -105,7 +108,11 @@ export async function benchScoreCommand(argv: string[]): Promise<number> {
   if (flags.json) process.stdout.write(`${JSON.stringify(result)}\n`);
   else {
     process.stdout.write(`shared ${result.sharedMs.toFixed(1)} ms, separate ${result.separateMs.toFixed(1)} ms: ${result.speedup.toFixed(2)}x (max |logprob diff| ${maxLogprobDiff.toExponential(2)})\n`);
-    for (const k of result.kernels) process.stdout.write(`  ${k.label.padEnd(20)} ${k.ms.toFixed(3).padStart(9)} ms ${k.gflops.toFixed(2).padStart(9)} GFLOP/s ${k.gbps.toFixed(2).padStart(8)} GB/s\n`);
+    for (const k of result.profile)
+      process.stdout.write(
+        `  ${k.label.padEnd(20)} ${k.ms.toFixed(3).padStart(9)} ms ${k.gflops.toFixed(2).padStart(9)} GFLOP/s ` +
+          `${k.gbps.toFixed(2).padStart(8)} GB/s\n`,
+      );
     if (result.matvec) process.stdout.write(`  ${result.matvec.format} matvec ${result.matvec.outDim}x${result.matvec.inDim}: ${result.matvec.gbps} GB/s\n`);
     if (subgroups) {
       process.stdout.write(

@@ -2,7 +2,7 @@
  * `twosome bench train --json`: one policy update (forward with LoRA, backward, AdamW step) with the shared
  * prompt against each `prompt + action` as its own sequence, same device and run: a 150-token prompt
  * (BOS included) and N actions of 5 tokens (default 8), random ids. Prints {"sharedMs","separateMs","speedup"}
- * plus the gradient agreement of the two layouts.
+ * plus the gradient agreement of the two layouts and what ran ("kernels": engine.kernelInfo).
  */
 import { requestNodeGpuContext } from '../gpu/node-gpu';
 import { LoraBackward } from '../llm/engine/backward';
@@ -32,18 +32,12 @@ export async function benchTrainCommand(argv: string[]): Promise<number> {
   const timeMode = async (mode: 'shared' | 'separate') => {
     const forward = await ScoringForward.build(device, engine.pipelines, engine.weights, planScoring([request], mode), { lora: trainer.lora, keepCheckpoints: true });
     const backward = await LoraBackward.build(device, engine.pipelines, forward);
-    const stepCalls = await trainer.optimizer.stepCalls(0); // lr 0: the step's full cost, parameters unchanged
+    await trainer.optimizer.prepare();
     const update = async () => {
       await forward.run();
       backward.run(tokenGrads);
       const encoder = device.createCommandEncoder();
-      const pass = encoder.beginComputePass();
-      for (const c of stepCalls) {
-        pass.setPipeline(c.pipeline);
-        pass.setBindGroup(0, c.bindGroup);
-        pass.dispatchWorkgroups(...c.workgroups);
-      }
-      pass.end();
+      trainer.optimizer.encodeStep(encoder, 0); // lr 0: the step's full cost, parameters unchanged
       device.queue.submit([encoder.finish()]);
       await device.queue.onSubmittedWorkDone();
     };
@@ -84,6 +78,7 @@ export async function benchTrainCommand(argv: string[]): Promise<number> {
     actions: actionCount,
     actionTokens,
     device: { ...gpu.adapterInfo, software: gpu.isSoftware },
+    kernels: engine.kernelInfo,
   };
   trainer.dispose();
   engine.dispose();

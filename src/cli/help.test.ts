@@ -15,6 +15,7 @@ afterEach(() => vi.restoreAllMocks());
 
 const COMMANDS = [
   'env play', 'env list', 'bench env', 'bench score', 'bench train', 'bench memory', 'gpu', 'make-model', 'score',
+  'generate',
   'models list', 'models download', 'adapter inspect', 'adapter export', 'adapter import', 'train', 'eval', 'compare',
 ];
 

@@ -19,12 +19,19 @@ usage:
       the tasks: id, title, actions, horizon, optimal return
   twosome bench env --task ID [--seconds S] [--json]
       environment speed under a seeded uniform-random policy, with and without text observations
-  twosome nlp-eval --model DIR|URL|micro [--adapter RUN_DIR] --bench arc-easy[,piqa,...] --data DIR [--limit N] [--json]
+  twosome nlp-eval --model DIR|URL|micro [--adapter RUN_DIR] --bench arc-easy[,...] [--data DIR] [--limit N] [--json]
       zero-shot benchmarks (arc-easy, arc-challenge, piqa, boolq, winogrande, hellaswag, siqa, openbookqa, mmlu,
-      mmlu-<subject>) scored as lm-evaluation-harness does; base and adapter side by side with --adapter
+      mmlu-<subject>) scored as lm-evaluation-harness does; base and adapter side by side with --adapter;
+      without --data they are downloaded from the Hugging Face hub (--data-url, --cache-dir) and kept
+  twosome bench nlp-eval [--model DIR|URL|micro] [--bench arc-easy] [--limit N] [--json]
+      questions/s with each question's context shared by its choices against one sequence per choice, same run
   twosome score --model DIR|URL|micro --task ID [--actions 0,2] [--adapter DIR] [--json]
       replay the actions, then score the offered actions with the WebGPU LLaMA engine (TWOSOME's policy),
       with a PEFT LoRA adapter when given
+  twosome generate --model DIR|URL|micro [--adapter RUN_DIR] --task ID [--actions 0,2] [--max-tokens N]
+                   [--temperature T] [--seed S] [--json]
+      the model continues the task's prompt as free text (greedy or sampled, KV cache), with and without the
+      adapter, and whether each text is one of the offered actions (TWOSOME's point: often it is not)
   twosome bench score [--model DIR|URL|micro] [--json]
       shared-prompt scoring against one sequence per action, same device and run; per-kernel GFLOP/s
   twosome bench train [--model DIR|URL|micro] [--json]
@@ -32,6 +39,9 @@ usage:
   twosome bench memory --model ID|DIR [--prompts 4 --prompt-tokens 200 --actions 8 --action-tokens 5
                        --lora-r 8 --lora-targets q_proj,v_proj] [--json]
       planned peak GPU memory of training (weights, activations with checkpointing, optimizer), no allocation
+  twosome bench plan --model ID|DIR [--task ID] [--prompts-per-pass N] [--json]
+      dispatches, blocking waits, bind groups and weight reads of a scoring call and a paper PPO update, counted
+      on a recording device (no allocation)
   twosome train --task ID [--model DIR|URL|micro] [--algo twosome|ppo-mlp|saycan] [--preset paper|quick]
                 [--steps N] [--seed S] [--out DIR] [--resume DIR] [--backend webgpu|cpu] [--max-updates N]
                 [--envs N --rollout-steps N --policy-lr X --value-lr X --ent-coef X --normalization word|token|sum ...]
@@ -58,7 +68,8 @@ usage:
 
 Every command takes --help: its usage and one line per option.
 Environment: TWOSOME_IDLE_TIMEOUT_S (default 30) gives up on a server that sends nothing for that long (after
-retries); TWOSOME_DEBUG=1 prints stack traces.
+retries); TWOSOME_DEBUG=1 prints stack traces; HF_ENDPOINT and TWOSOME_CACHE_DIR: where nlp-eval downloads from and
+keeps the benchmarks.
 
 Tasks (\`twosome env list\` describes them):
 ${FAMILIES.map(({ family, title }) => `  ${title}: ${tasksOfFamily(family).map((t) => t.id).join(', ')}`).join('\n')}`;
@@ -75,10 +86,13 @@ const COMMANDS: Record<string, Record<string, () => Promise<Command>> | (() => P
     score: async () => (await import('./bench-score')).benchScoreCommand,
     train: async () => (await import('./bench-train')).benchTrainCommand,
     memory: async () => (await import('./bench-memory')).benchMemoryCommand,
+    plan: async () => (await import('./bench-plan')).benchPlanCommand,
+    'nlp-eval': async () => (await import('./bench-nlp-eval')).benchNlpEvalCommand,
   },
   gpu: async () => (await import('./gpu-info')).gpuInfo,
   'make-model': async () => (await import('./make-model')).makeModelCommand,
   score: async () => (await import('./score')).scoreCommand,
+  generate: async () => (await import('./generate')).generateCommand,
   'nlp-eval': async () => (await import('./nlp-eval')).nlpEvalCommand,
   models: async () => (await import('./models')).modelsCommand,
   adapter: async () => (await import('./adapter')).adapterCommand,
@@ -102,8 +116,8 @@ const USER_ERRORS = new Set([
   'FileReadError',
   'CheckpointError',
 ]);
-// A malformed benchmark file, or a question too long for the model (twosome nlp-eval, src/nlp-eval).
-USER_ERRORS.add('BenchDataError').add('RequestTokenError');
+// A malformed benchmark file, a question too long for the model, a download that fails (twosome nlp-eval).
+for (const name of ['BenchDataError', 'RequestTokenError', 'BenchDownloadError']) USER_ERRORS.add(name);
 
 export async function main(argv: string[]): Promise<number> {
   try {

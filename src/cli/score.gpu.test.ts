@@ -43,7 +43,11 @@ describe('twosome score', () => {
     expect(proc.stderr).toBe('');
     expect(proc.status).toBe(0);
     const out = JSON.parse(proc.stdout);
-    expect(Object.keys(out)).toEqual(['prompt', 'promptTokenIds', 'actions', 'policy']);
+    expect(Object.keys(out)).toEqual(['prompt', 'promptTokenIds', 'actions', 'policy', 'kernels']);
+    // What ran: the adapter as it names itself, f32 products, the micro model's K = 64 on the thread kernel.
+    expect(Object.keys(out.kernels)).toEqual(['adapter', 'precision', 'subgroupSize', 'subgroups', 'matmul']);
+    expect(out.kernels).toMatchObject({ precision: 'f32', matmul: 'matmul_q4_thread' });
+    expect(out.kernels.adapter).toMatch(/\S/);
 
     const env = createEnv('entertainment');
     env.reset(0);
@@ -134,7 +138,7 @@ describe('twosome score', () => {
       expect(code).toBe(2);
       const shard = `${server.url}m/params_shard_0.bin`;
       const failed = `^twosome: ${shard}: download failed after 4 attempts \\(no data for 0.3 s`;
-      expect(stderr).toMatch(new RegExp(failed));
+      expect(withoutDawnLimitNotices(stderr)).toMatch(new RegExp(failed));
       expect(server.requests.filter((p) => p.endsWith('.bin'))).toHaveLength(4);
     } finally {
       await server.close();
@@ -148,11 +152,13 @@ describe('twosome score', () => {
     expect(s).toMatchObject({ promptTokens: 12, actions: 3, actionTokens: 5 });
     expect(s.speedup).toBeCloseTo(s.separateMs / s.sharedMs, 10);
     expect(s.maxLogprobDiff).toBeLessThan(1e-4);
-    expect(s.kernels.map((k: { label: string }) => k.label)).toContain('matmul_q4');
+    expect(s.profile.map((k: { label: string }) => k.label)).toContain('matmul_q4');
+    expect(s.kernels).toMatchObject({ precision: 'f32', matmul: 'matmul_q4_thread' }); // the micro model: K = 64
     const train = twosome(['bench', 'train', '--prompt-tokens', '12', '--actions', '2', '--repeats', '1', '--json']);
     expect(train.stderr).toBe('');
     const t = JSON.parse(train.stdout);
     expect(Object.keys(t).slice(0, 3)).toEqual(['sharedMs', 'separateMs', 'speedup']);
     expect(t.gradientRelativeDiff).toBeLessThan(1e-4);
+    expect(t.kernels).toEqual(s.kernels);
   });
 });

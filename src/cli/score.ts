@@ -80,6 +80,7 @@ export async function scoreCommand(argv: string[]): Promise<number> {
             nWords: scores.nWords[k],
           })),
           policy: policies(scores),
+          kernels: engine.kernelInfo,
         };
       } finally {
         if (lora) destroyLora(lora);

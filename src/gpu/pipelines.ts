@@ -3,7 +3,8 @@
  * expensive and a forward pass dispatches the same kernels for every layer.
  *
  * The cache also carries the one device-dependent kernel choice: whether the kernel builders take the
- * subgroup variants (shaders/*_subgroups.wgsl) where the shape takes a workgroup variant (gpu/kernel.ts).
+ * subgroup variants (SUBGROUPS defines, shaders/*_subgroups.wgsl) where the shape takes a workgroup variant
+ * (gpu/kernel.ts).
  * Fixed per cache, so every forward and backward built on one cache (one engine) uses the same kernels.
  */
 import { shaderSource } from './shader-source';
@@ -73,7 +74,7 @@ export class PipelineCache {
       this.modules.set(moduleKey, compiled);
     }
     const pipeline = await this.device.createComputePipelineAsync({
-      label: `${shader}:${entryPoint}`,
+      label: `${shader}:${entryPoint}${variant ? ` [${variant}]` : ''}`,
       layout: 'auto',
       compute: { module: compiled.module, entryPoint, constants: options.constants ?? {} },
     });

@@ -40,7 +40,7 @@ export function shuffledMinibatches(batchSize: number, numMinibatches: number, r
 }
 
 // ---------------------------------------------------------------------------------------------------------
-// Learning rate and gradient clipping
+// Learning rate (gradient clipping: llm/reference/grad-norm.ts)
 
 /**
  * Linear annealing: lr * (1 - (update - 1 - warmUp) / numUpdates) for update = 1, 2, ... (1-based), after
@@ -49,22 +49,4 @@ export function shuffledMinibatches(batchSize: number, numMinibatches: number, r
 export function annealedLr(baseLr: number, update: number, numUpdates: number, warmUpUpdates = 0): number {
   if (update <= warmUpUpdates) return baseLr;
   return baseLr * (1 - (update - 1 - warmUpUpdates) / numUpdates);
-}
-
-/** L2 norm over all gradient arrays together. */
-export function globalGradNorm(grads: readonly Float32Array[]): number {
-  let ss = 0;
-  for (const g of grads) for (let i = 0; i < g.length; i++) ss += g[i] * g[i];
-  return Math.sqrt(ss);
-}
-
-/**
- * torch.nn.utils.clip_grad_norm_: scales every gradient by min(1, maxNorm / (norm + 1e-6)); returns the norm
- * before clipping.
- */
-export function clipGradNorm(grads: readonly Float32Array[], maxNorm: number): number {
-  const norm = globalGradNorm(grads);
-  const coef = maxNorm / (norm + 1e-6);
-  if (coef < 1) for (const g of grads) for (let i = 0; i < g.length; i++) g[i] *= coef;
-  return norm;
 }

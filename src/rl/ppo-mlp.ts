@@ -13,11 +13,12 @@
 import { createEnv, getTask } from '../envs/registry';
 import type { Env } from '../envs/types';
 import { Rng } from '../util/rng';
-import { Adam, type AdamState } from './adam';
+import { Adam, type AdamState } from '../llm/reference/adamw';
+import { clipGradNorm } from '../llm/reference/grad-norm';
 import { argmax, categorical, logitGradients, sampleIndex, type Categorical } from './categorical';
 import { CheckpointError, checkStateShape } from './checkpoint';
 import { derivePpoMlp, type DerivedPpoMlp, type PpoMlpConfig } from './config';
-import { annealedLr, arange, clipGradNorm, shuffleInPlace, splitMinibatches } from './minibatch';
+import { annealedLr, arange, shuffleInPlace, splitMinibatches } from './minibatch';
 import { Mlp } from './mlp/mlp';
 import { PpoRun, trainLoop, type RunProgress, type RunStreams, type TrainLoopOptions } from './ppo-run';
 import { policyLoss, valueLoss, type PolicyLossOutput, type ValueLossOutput } from './ppo-loss';

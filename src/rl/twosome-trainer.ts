@@ -40,7 +40,14 @@ import { policyLoss, valueLoss, type PolicyLossOutput } from './ppo-loss';
 import { PpoRun, trainLoop, type RunProgress, type RunStreams, type TrainLoopOptions } from './ppo-run';
 import { LossMeans, type EpisodeStats, type UpdateMetrics } from './rollout';
 import type { ActionScores, PolicyRequest } from '../llm/scores';
-import type { ActorState, CriticState, TwosomeActor, TwosomeCritic } from './twosome-model';
+import {
+  observeStep,
+  type ActorState,
+  type CriticState,
+  type OptimizerStepInfo,
+  type TwosomeActor,
+  type TwosomeCritic,
+} from './twosome-model';
 
 /** What a stored step's observation holds: the prompt and the offered texts. */
 export interface TwosomeObservation {
@@ -139,6 +146,10 @@ export class TwosomeTrainer extends PpoRun<PpoConfig, TwosomeObservation, Twosom
     // ---- optimization: per epoch one shuffle; value minibatches, then policy windows with the KL stop
     const losses = new LossMeans();
     const gradNorms = { policy: [] as number[], value: [] as number[] };
+    // Optimizer steps apply at once; their infos (read from the GPU) and a GPU critic's value losses are awaited
+    // after the update, so neither costs a CPU-GPU wait inside it.
+    const stepInfos: { phase: 'policy' | 'value'; info: Promise<OptimizerStepInfo> }[] = [];
+    const valueLosses: (number | Promise<number>)[] = [];
     let policySteps = 0;
     let valueSteps = 0;
     let klStopped = false;
@@ -151,8 +162,8 @@ export class TwosomeTrainer extends PpoRun<PpoConfig, TwosomeObservation, Twosom
 
       for (const mb of valueMinibatches) {
         await critic.zeroGrad();
-        losses.add('valueLoss', await this.valueBackward(mb, returns));
-        gradNorms.value.push((await critic.step(valueLr)).gradNorm);
+        await this.valueBackward(mb, returns, valueLosses);
+        stepInfos.push({ phase: 'value', info: critic.step(valueLr) });
         valueSteps++;
       }
       if (warmUp) continue; // critic only
@@ -174,12 +185,16 @@ export class TwosomeTrainer extends PpoRun<PpoConfig, TwosomeObservation, Twosom
           await actor.zeroGrad();
           break;
         }
-        const step = await actor.step(policyLr);
-        gradNorms.policy.push(step.gradNorm);
-        this.skippedSteps = step.skippedSteps;
+        stepInfos.push({ phase: 'policy', info: actor.step(policyLr) });
         policySteps++;
         await actor.zeroGrad();
       }
+    }
+    for (const vLoss of valueLosses) losses.add('valueLoss', await vLoss);
+    for (const { phase, info } of stepInfos) {
+      const { gradNorm, skippedSteps } = await info;
+      gradNorms[phase].push(gradNorm);
+      if (phase === 'policy') this.skippedSteps = skippedSteps;
     }
     const t2 = performance.now();
 
@@ -224,13 +239,9 @@ export class TwosomeTrainer extends PpoRun<PpoConfig, TwosomeObservation, Twosom
       const obs: TwosomeObservation[] = this.vec.envs.map((env) => env.observe());
       const todo = new Map<string, TwosomeObservation>();
       for (const o of obs) if (!seen.has(sampleKey(o))) todo.set(sampleKey(o), o);
-      if (todo.size > 0) {
-        const fresh = await this.actor.score([...todo.values()]);
-        [...todo.keys()].forEach((key, i) => seen.set(key, fresh[i]));
-      }
+      const { scores: fresh, features, values } = await observeStep(this.actor, this.critic, [...todo.values()], obs);
+      [...todo.keys()].forEach((key, i) => seen.set(key, fresh[i]));
       const scores = obs.map((o) => seen.get(sampleKey(o)) as ActionScores);
-      const features = await this.actor.features(obs);
-      const values = await this.critic.values(features);
       const actions = new Int32Array(numEnvs);
       const logProbs = new Float32Array(numEnvs);
       for (let e = 0; e < numEnvs; e++) {
@@ -243,14 +254,29 @@ export class TwosomeTrainer extends PpoRun<PpoConfig, TwosomeObservation, Twosom
     }
     // Bootstrap: V of each env's next observation (after auto-reset where an episode ended; GAE masks those).
     const next = this.vec.envs.map((env) => env.observe());
-    this.buffer.nextValues.set(await this.critic.values(await this.actor.features(next)));
+    this.buffer.nextValues.set((await observeStep(this.actor, this.critic, [], next)).values);
     return episodes;
   }
 
-  /** One value minibatch's clipped value loss (times vf_coef): its gradients are added to the critic's. */
-  private async valueBackward(indices: Int32Array, returns: Float64Array): Promise<number> {
+  /**
+   * One value minibatch's clipped value loss (times vf_coef), its gradients added to the critic's. The loss goes
+   * to `pending`: a number, or a promise where the critic computes the loss itself on the GPU (read after the update).
+   */
+  private async valueBackward(indices: Int32Array, returns: Float64Array, pending: (number | Promise<number>)[]): Promise<void> {
     const buf = this.buffer;
     const { config } = this;
+    if (this.critic.accumulateValueLoss) {
+      const input = {
+        oldValues: Float64Array.from(indices, (b) => buf.values[b]),
+        returns: Float64Array.from(indices, (b) => returns[b]),
+        clipCoef: config.clipCoef,
+        clipVloss: config.clipVloss,
+        vfCoef: config.vfCoef,
+        scale: 1,
+      };
+      pending.push((await this.critic.accumulateValueLoss(Array.from(indices, (b) => this.features[b]), input)).vLoss);
+      return;
+    }
     let vLoss = 0;
     await this.critic.accumulate(
       Array.from(indices, (b) => this.features[b]),
@@ -268,7 +294,7 @@ export class TwosomeTrainer extends PpoRun<PpoConfig, TwosomeObservation, Twosom
         return out.dNewValues;
       },
     );
-    return vLoss;
+    pending.push(vLoss);
   }
 
   /**

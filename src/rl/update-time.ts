@@ -1,9 +1,10 @@
 /**
  * How long an update of a run will take, measured before the run starts (the Training card's expected time).
  *
- * TWOSOME: an update is numSteps rollout steps, each one scoring call (adapter on) and one features call
- * (adapter off) for the numEnvs prompts plus the critic's values, then per epoch policyNumMinibatches policy
- * passes (forward + backward of one minibatch's prompts) and valueNumMinibatches critic passes (twosome-trainer.ts).
+ * TWOSOME: an update is numSteps rollout steps, each the scores (adapter on), features (adapter off) and the
+ * critic's values of the numEnvs prompts (observeStep: one GPU round trip where the actor fuses them), then per
+ * epoch policyNumMinibatches policy passes (forward + backward of one minibatch's prompts) and
+ * valueNumMinibatches critic passes (twosome-trainer.ts).
  * measureTwosomeUpdate times one call of each kind on the run's own models and shapes, with prompts of the run's
  * task, after a warm-up call of each on other prompts (pipelines compile on first use; features are memoized per
  * prompt), and adds them up in that structure. The real run is somewhat faster: a rollout scores a state it has
@@ -17,6 +18,7 @@ import type { PolicyRequest } from '../llm/scores';
 import { Rng } from '../util/rng';
 import { derivePpo, type PpoConfig, type PpoMlpConfig } from './config';
 import { PpoMlpTrainer } from './ppo-mlp';
+import { observeStep } from './twosome-model';
 import type { TwosomeModels } from './twosome-trainer';
 
 export interface TwosomeUpdateTime {
@@ -60,13 +62,8 @@ export async function measureTwosomeUpdate(config: PpoConfig, models: TwosomeMod
   const time = async (requests: PolicyRequest[]) => {
     const envs = requests.slice(0, config.numEnvs);
     const minibatch = requests.slice(0, derived.policyMinibatchSize);
-    let features: Float32Array[] = [];
-    const rolloutStep =
-      (await seconds(() => actor.score(envs))) +
-      (await seconds(async () => {
-        features = await actor.features(envs);
-        await critic.values(features);
-      }));
+    // The rollout step as the trainer makes it (observeStep: one round trip where the actor fuses it).
+    const rolloutStep = await seconds(() => observeStep(actor, critic, envs, envs));
     // Zero loss gradients: the pass costs the same, and the accumulated gradients are discarded after.
     const policyPass = await seconds(() => actor.accumulate(minibatch, zerosFor(minibatch)));
     await actor.zeroGrad();

@@ -6,7 +6,9 @@
  *   training     training.ts       the Training card: the form, the run in the worker, charts, stored runs
  *   share        share.ts          the Adapter card: the adapter in use, its link, the saved adapters
  *   models       model-panel.ts    the catalog, the Model panel (cache, downloads, custom models)
+ *   capability   capability.ts     the Capability check card: benchmarks, data, the check in the worker, results
  *   gpu          gpu.ts            the page's WebGPU adapter
+ *   ask          ask-freely.ts     the Agent card's "Ask freely": the model's free answers about the latest state
  *
  * A slice is plain state and actions; what only its actions need (the worker client, request counters,
  * timers) lives in the closure of its creator, so every store made by createAppStore is independent (tests
@@ -19,6 +21,8 @@
  */
 import { useStore } from 'zustand';
 import { createStore, type StoreApi } from 'zustand/vanilla';
+import { createAskSlice, type AskSlice } from './ask-freely';
+import { createCapabilitySlice, type CapabilitySlice } from './capability';
 import { createGpuSlice, type GpuSlice } from './gpu';
 import { createModelsSlice, type ModelsSlice } from './model-panel';
 import { createPlaygroundSlice, type PlaygroundSlice } from './playground';
@@ -31,6 +35,8 @@ export interface AppState {
   share: ShareSlice;
   models: ModelsSlice;
   gpu: GpuSlice;
+  capability: CapabilitySlice;
+  ask: AskSlice;
 }
 
 export type AppStore = StoreApi<AppState>;
@@ -59,6 +65,8 @@ export function createAppStore(): AppStore {
       share: createShareSlice(slice('share')),
       models: createModelsSlice(slice('models')),
       gpu: createGpuSlice(slice('gpu')),
+      capability: createCapabilitySlice(slice('capability')),
+      ask: createAskSlice(slice('ask')),
     };
   });
 }

@@ -1,4 +1,4 @@
-import { useEffect } from 'react';
+import { lazy, Suspense, useEffect } from 'react';
 import { findModel } from '../state/models';
 import { appStore } from '../state/store';
 import { parseSetup, writeSetupToUrl } from '../state/url';
@@ -13,6 +13,9 @@ import { SharePanel, ShareNotice } from './SharePanel';
 import { Stage } from './Stage';
 import { TrainingPanel } from './TrainingPanel';
 import { useKeyboardShortcuts } from './useKeyboard';
+
+// Below the fold and used now and then: its code loads after the first screen.
+const CapabilityCard = lazy(() => import('./CapabilityCard').then((m) => ({ default: m.CapabilityCard })));
 
 /**
  * Starts the two workers, attaches the store's slices to them, reads the setup (task, seed, model, normalization)
@@ -33,6 +36,8 @@ function useUrlSetup(): void {
     app().playground.attach(playground.api.agent);
     app().training.attach(playground.api.training);
     app().share.attach(playground.api.agent);
+    app().capability.attach(playground.api.capability);
+    app().ask.attach(playground.api.agent);
     let opened = false;
     const openFromUrl = () => {
       // A catalog id in the link waits for web-llm's model list, which the models worker loads after the first screen.
@@ -104,6 +109,11 @@ export function App() {
       </main>
       <Section id="training">
         <TrainingPanel />
+      </Section>
+      <Section id="capability">
+        <Suspense fallback={null}>
+          <CapabilityCard />
+        </Suspense>
       </Section>
       <ModelPanel />
     </div>

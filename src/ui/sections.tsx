@@ -1,9 +1,9 @@
 /**
  * The page's sections, named in a bar above the side panel's cards: every card is one click away and its name
  * is on screen, while the scene and the agent stay the first screen. The Agent, Adapter and WebGPU cards are in
- * the side panel (its own scroll area), the Training card below the scene (the page scrolls to it); a click
- * scrolls its card into view. A badge on a name shows a short live status (a run's progress, an adapter in use,
- * WebGPU missing), so it can be seen whichever card is in view.
+ * the side panel (its own scroll area), the Training and Capability check cards below the scene (the page
+ * scrolls to them); a click scrolls its card into view. A badge on a name shows a short live status (a run's
+ * progress, an adapter in use, WebGPU missing), so it can be seen whichever card is in view.
  *
  * To add a card, add one line to SECTIONS and render the card inside <Section id=...> where it goes.
  */
@@ -22,6 +22,7 @@ export const SECTIONS: readonly SectionInfo[] = [
   { id: 'adapter', title: 'Adapter', Badge: AdapterBadge },
   { id: 'training', title: 'Training', Badge: TrainingBadge },
   { id: 'webgpu', title: 'WebGPU', Badge: GpuBadge },
+  { id: 'capability', title: 'Capability check' },
 ];
 
 /** The element of section `id` (the nav scrolls to it). */

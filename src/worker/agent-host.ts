@@ -36,6 +36,9 @@ import type {
   StepReply,
 } from './protocol';
 import { describeError } from '../util/errors';
+import { ACTION_MATCH_RULE, checkGenerationOptions } from '../llm/generation';
+import type { FreeAnswers, GenerationOptions } from '../llm/generation';
+import type { AskFreelyReply } from './ask-protocol';
 
 /** What the host needs from a loaded model. */
 export interface Scorer {
@@ -55,6 +58,11 @@ export interface Scorer {
    * when it moves on; it always takes `live` over (releasing it at once where it cannot use it).
    */
   setAdapter(adapter: LoraAdapter | null, live?: LoraHandle): Promise<void>;
+  /**
+   * The prompt continued as free text by the frozen model and, when an adapter is in use, by the adapted one
+   * (src/llm/generation.ts); absent where the model cannot generate.
+   */
+  generate?(prompt: string, actions: readonly string[], options: GenerationOptions): Promise<FreeAnswers>;
   /** The engine behind it, for training on the same loaded model (never loaded twice); absent in fakes. */
   readonly engine?: LlamaEngine;
   dispose(): void;
@@ -224,6 +232,46 @@ export class AgentHost implements AgentApi {
     });
     this.queue = run.catch(() => {});
     return policies((await run).scores);
+  }
+
+  /**
+   * The current state's prompt continued freely (Scorer.generate), in the scoring queue so that it never
+   * interleaves with scoring or training on the GPU; the adapter is the one in use when its turn comes.
+   */
+  async askFreely(stepId: number, options: GenerationOptions): Promise<AskFreelyReply> {
+    if (!this.current || stepId !== this.current.stepId) return { status: 'stale' };
+    try {
+      checkGenerationOptions(options);
+    } catch (error) {
+      return { status: 'error', message: describeError(error) };
+    }
+    if (this.status.status === 'loading' && this.loading) await this.loading;
+    const status = this.status;
+    if (status.status !== 'ready' || !this.scorer) {
+      const reply = this.unavailable();
+      if (reply.status === 'error') return reply;
+      return { status: 'unavailable', reason: reply.status === 'unavailable' ? reply.reason : 'no model is loaded' };
+    }
+    const scorer = this.scorer;
+    if (!scorer.generate) return { status: 'unavailable', reason: 'this model cannot generate text' };
+    const { prompt, actions } = this.current;
+    const modelId = status.info.id;
+    const run = this.queue.then(async (): Promise<AskFreelyReply> => {
+      if (this.current?.stepId !== stepId || this.scorer !== scorer) return { status: 'stale' };
+      const held = this.adapter;
+      const started = now();
+      try {
+        const { base, adapted } = await scorer.generate!(prompt, actions, options);
+        const ms = now() - started;
+        const adapterLabel = held?.label ?? null;
+        const answers = { base, adapted, adapterLabel, match: ACTION_MATCH_RULE, ms };
+        return { status: 'ok', stepId, modelId, options: { ...options }, actions: actions.slice(), ...answers };
+      } catch (error) {
+        return { status: 'error', message: `generation failed: ${describeError(error)}` };
+      }
+    });
+    this.queue = run.catch(() => {});
+    return run;
   }
 
   private async readyScorer(): Promise<Scorer> {

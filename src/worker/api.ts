@@ -6,6 +6,8 @@
  *   part                       host                          worker             page side (src/state)
  *   PlaygroundApi.agent        AgentHost (agent-host.ts)     env.worker.ts      playground and share slices
  *   PlaygroundApi.training     TrainerHost (trainer-host.ts) env.worker.ts      training slice
+ *   PlaygroundApi.capability   CapabilityHost                env.worker.ts      capability slice
+ *                              (capability-host.ts)
  *   ModelsApi                  ModelsHost (models-host.ts)   models.worker.ts   models slice
  *
  * To add a method, write it in three places:
@@ -45,6 +47,8 @@ import type {
   ScoresReply,
   StepReply,
 } from './protocol';
+import type { CapabilityEvent, CapabilityReply, CapabilityRequest } from './capability-protocol';
+import type { AskFreelyReply, GenerationOptions } from './ask-protocol';
 import type {
   CriticValueReply,
   DeleteRunReply,
@@ -60,6 +64,7 @@ import type {
 export interface PlaygroundApi {
   agent: AgentApi;
   training: TrainingApi;
+  capability: CapabilityApi;
 }
 
 /** The live environment, the loaded model's scores of its states, and the LoRA adapter they are scored with. */
@@ -97,6 +102,12 @@ export interface AgentApi {
   adapterInfo(): AdapterView | null;
   /** The current state's policies with `weights` in place of the adapter in use, changing nothing. */
   probeAdapter(stepId: number, weights: AdapterWeights | null): Promise<Record<Normalization, number[]>>;
+  /**
+   * The current state `stepId`'s prompt continued as free text by the frozen model and, when one is in use, with
+   * the adapter (greedy or sampled, to a newline, EOS or `options.maxTokens`), each text matched against the
+   * offered actions. Replies 'stale' when the state moved on, 'unavailable' without a model that generates.
+   */
+  askFreely(stepId: number, options: GenerationOptions): Promise<AskFreelyReply>;
 }
 
 /** Training runs in the playground worker, on the agent's loaded model; runs are stored in IndexedDB. */
@@ -126,6 +137,22 @@ export interface TrainingApi {
   deleteRun(runId: string): Promise<DeleteRunReply>;
   /** The trained critic's value of the playground's current state `stepId`. */
   criticValue(stepId: number): Promise<CriticValueReply>;
+}
+
+/**
+ * The capability check (issue 15) on the agent's loaded model: zero-shot benchmarks scored as
+ * lm-evaluation-harness scores them, the base model beside the adapter in use, paired.
+ */
+export interface CapabilityApi {
+  /**
+   * Reads (picked files) or downloads (the hub, kept in the Cache API) each benchmark, then scores its first
+   * `limit` questions with the base model and with the adapter in use (when there is one); `onEvent` hears the
+   * download and scoring progress. Resolves 'done' with the results, 'cancelled' after cancel(), or 'error'
+   * with a one-line message (a bad file, no model, a failed download). One check at a time.
+   */
+  run(request: CapabilityRequest, onEvent?: (event: CapabilityEvent) => void): Promise<CapabilityReply>;
+  /** Stops the check in progress between engine passes (a download keeps what arrived, to resume). */
+  cancel(): void;
 }
 
 /** The models worker (models.worker.ts): the catalog, web-llm's caches, downloads, the WebGPU adapter. */

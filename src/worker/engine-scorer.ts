@@ -12,6 +12,7 @@ import type { ModelSpec } from './protocol';
 import { ScorerUnavailableError, type Scorer, type ScorerLoader } from './agent-host';
 import { ownLora, uploadLora, type LoraHandle } from '../llm/train/gpu-lora';
 import type { LoraAdapter } from '../llm/train/lora';
+import { askFreely } from '../llm/engine/generate';
 
 let context: Promise<GpuContext> | null = null;
 let lost: string | null = null;
@@ -92,7 +93,17 @@ export function engineScorer(engine: LlamaEngine): Scorer {
   const checkDevice = () => {
     if (lost) throw new Error(`the GPU device was lost (${lost}); reload the page`);
   };
-  const upload = (adapter: LoraAdapter) => ownLora(uploadLora(engine.gpu.device, adapter));
+  // An uploaded adapter's plans on the engine go with it (a probe or a replaced adapter is not used again).
+  const upload = (adapter: LoraAdapter): LoraHandle => {
+    const handle = ownLora(uploadLora(engine.gpu.device, adapter));
+    return {
+      lora: handle.lora,
+      release: () => {
+        engine.releaseLora(handle.lora);
+        handle.release();
+      },
+    };
+  };
   const run = async (lora: LoraHandle | null, prompt: string, actions: readonly string[]) => {
     const batch = engine.tokenize([{ prompt, actions }]);
     const [scores] = await engine.forwardScores(batch, { lora: lora?.lora });
@@ -116,6 +127,11 @@ export function engineScorer(engine: LlamaEngine): Scorer {
       } finally {
         probe?.release();
       }
+    },
+    async generate(prompt, actions, options) {
+      checkDevice();
+      const { base, adapted } = await askFreely(engine, { prompt, actions }, options, current?.lora ?? null);
+      return { base, adapted };
     },
     async setAdapter(adapter, live) {
       try {

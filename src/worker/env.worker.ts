@@ -8,11 +8,14 @@ import * as Comlink from 'comlink';
 import { AgentHost } from './agent-host';
 import type { PlaygroundApi } from './api';
 import { loadEngineScorer } from './engine-scorer';
+import { createCapabilityHost } from './capability-wiring';
 import { createTrainerHost } from './trainer-wiring';
 
 // Another model replaces the engine a TWOSOME run trains: the run pauses first (and stays stored).
 const agent = new AgentHost(loadEngineScorer, { beforeModelChange: () => training.releaseEngine() });
 // Training runs here too, on the engine the agent loaded (trainer-wiring.ts).
 const training = createTrainerHost(agent);
+// The capability check, on that engine and in its GPU queue (capability-wiring.ts).
+const capability = createCapabilityHost(agent);
 
-Comlink.expose({ agent, training } satisfies PlaygroundApi);
+Comlink.expose({ agent, training, capability } satisfies PlaygroundApi);

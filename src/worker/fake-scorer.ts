@@ -7,6 +7,7 @@
 import type { LoraAdapter } from '../llm/train/lora';
 import { countWords } from '../util/words';
 import type { Scorer, ScorerLoader } from './agent-host';
+import { matchAction } from '../llm/generation';
 
 /** public/models/micro/mlc-chat-config.json's shapes. */
 export const FAKE_MODEL_SHAPE = { hidden: 64, intermediate: 128, heads: 4, kvHeads: 2, headDim: 16, layers: 2 } as const;
@@ -47,6 +48,20 @@ export function fakeScorer(label = 'fake', calls: string[] = []): Scorer {
     shape: FAKE_MODEL_SHAPE,
     score: (prompt, actions) => run(current, prompt, actions),
     scoreWith: (adapter, prompt, actions) => run(adapter, prompt, actions),
+    // Made-up answers: the frozen model names an offered action or not by a hash of the prompt; with an
+    // adapter it names the first action (the host's matching and replies are what its tests check).
+    async generate(prompt, actions, options) {
+      if (disposed) throw new Error(`${label}: scorer used after dispose`);
+      calls.push(`generate ${prompt}`);
+      await Promise.resolve();
+      const h = hash(`${label}|${prompt}|${options.seed}`);
+      const answer = (text: string) => {
+        const action = matchAction(text, actions);
+        return { tokenIds: [h % 100], text, stop: 'newline' as const, action };
+      };
+      const base = answer(h % 2 === 0 ? ` ${actions[h % actions.length]}` : ' look for a knife');
+      return { base, adapted: current ? answer(` ${actions[0]}`) : null };
+    },
     async setAdapter(adapter, live) {
       // The fake scores from the host's arrays: a trainer's buffers are of no use to it.
       live?.release();

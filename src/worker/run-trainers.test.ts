@@ -6,10 +6,10 @@
 import { describe, expect, it } from 'vitest';
 import { presetConfig } from '../rl/config';
 import { FakeTwosomeActor } from '../rl/twosome-fake';
-import { CpuCritic } from '../rl/twosome-model';
+import { CpuCritic, type TwosomeActor, type TwosomeCritic } from '../rl/twosome-model';
 import { twosomeSeeds } from '../rl/twosome-trainer';
 import { Rng } from '../util/rng';
-import { TwosomeRunTrainer, type Exclusive } from './run-trainers';
+import { queuedModels, TwosomeRunTrainer, type Exclusive } from './run-trainers';
 import type { TrainMetrics } from './training-protocol';
 
 const ADAM = { beta1: 0.9, beta2: 0.999, eps: 1e-5, weightDecay: 0, maxGradNorm: 0.5 };
@@ -69,5 +69,33 @@ describe('TWOSOME in the GPU queue', () => {
     expect(interleaved[0].updatesDone).toBe(0);
     for (const job of interleaved) expect(job.jobsBefore).toBeLessThan(total);
     expect(new Set(interleaved.map((j) => j.jobsBefore)).size).toBe(interleaved.length);
+  });
+});
+
+describe('queuedModels', () => {
+  it("keeps the models' fused rollout step and GPU value loss, one job each, with the critic it wraps", async () => {
+    const { exclusive, jobs } = fifo();
+    const actor = new FakeTwosomeActor();
+    const critic = CpuCritic.init(actor.featureDim, [8], new Rng(1), ADAM);
+    const seen: unknown[] = [];
+    const observe: NonNullable<TwosomeActor['observe']> = async (_score, obs, withCritic) => {
+      seen.push(withCritic);
+      return { scores: [], features: [], values: new Float32Array(obs.length) };
+    };
+    const vLoss = Promise.resolve(0.5);
+    const accumulateValueLoss: NonNullable<TwosomeCritic['accumulateValueLoss']> = async () => ({ vLoss });
+    const fused = Object.assign(actor, { observe });
+    const withLoss = Object.assign(critic, { accumulateValueLoss });
+    const queued = queuedModels({ actor: fused, critic: withLoss }, exclusive);
+    expect(queued.actor.observe).toBeDefined();
+    expect(queued.critic.accumulateValueLoss).toBeDefined();
+    await queued.actor.observe!([], [], queued.critic);
+    expect(seen).toEqual([withLoss]); // the critic itself, not its queued wrapper
+    expect(await (await queued.critic.accumulateValueLoss!([], {} as never)).vLoss).toBe(0.5);
+    expect(jobs()).toBe(2);
+
+    // Models without them stay without them (observeStep then makes the separate calls).
+    const plain = queuedModels({ actor: new FakeTwosomeActor(), critic }, exclusive);
+    expect(plain.actor.observe).toBeUndefined();
   });
 });

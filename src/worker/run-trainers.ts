@@ -31,12 +31,20 @@ export type Exclusive = <T>(work: () => Promise<T>) => Promise<T>;
 class QueuedActor implements TwosomeActor {
   /** The adapter on the GPU, where the actor has one (holding it is no GPU work: not queued). */
   readonly holdAdapter?: () => LoraHandle;
+  /** The fused rollout step, where the actor has one: one job, with the critic it wraps (the GPU actor's own). */
+  readonly observe?: NonNullable<TwosomeActor['observe']>;
 
   constructor(
     private readonly actor: TwosomeActor,
     private readonly exclusive: Exclusive,
   ) {
     if (actor.holdAdapter) this.holdAdapter = () => actor.holdAdapter!();
+    if (actor.observe) {
+      this.observe = (score, observe, critic) => {
+        const inner = critic instanceof QueuedCritic ? critic.inner : critic;
+        return this.exclusive(() => actor.observe!(score, observe, inner));
+      };
+    }
   }
   get featureDim() {
     return this.actor.featureDim;
@@ -48,26 +56,49 @@ class QueuedActor implements TwosomeActor {
   features: TwosomeActor['features'] = (requests) => this.exclusive(() => this.actor.features(requests));
   accumulate: TwosomeActor['accumulate'] = (requests, lossGrad) => this.exclusive(() => this.actor.accumulate(requests, lossGrad));
   zeroGrad: TwosomeActor['zeroGrad'] = () => this.exclusive(() => this.actor.zeroGrad());
-  step: TwosomeActor['step'] = (lr) => this.exclusive(() => this.actor.step(lr));
+  step: TwosomeActor['step'] = (lr) => submitted(this.exclusive, () => this.actor.step(lr));
   getState: TwosomeActor['getState'] = () => this.exclusive(() => this.actor.getState());
   setState: TwosomeActor['setState'] = (state) => this.exclusive(() => this.actor.setState(state));
   memoryEstimate: NonNullable<TwosomeActor['memoryEstimate']> = (query) => this.actor.memoryEstimate?.(query) ?? null;
   dispose = () => this.actor.dispose?.();
 }
 
+/**
+ * An optimizer step in the queue until it is submitted, not until its info is read back: the step applies
+ * before the next call (twosome-model.ts), and the trainer reads the infos after the update, so the queue is not
+ * held for a round trip the trainer does not wait for.
+ */
+function submitted<T>(exclusive: Exclusive, step: () => Promise<T>): Promise<T> {
+  let info!: Promise<T>;
+  return exclusive(async () => {
+    info = step();
+    info.catch(() => {}); // rejected before the caller chains it: still reported to the caller below
+  }).then(() => info);
+}
+
 /** The critic with each GPU call queued on its own (see QueuedActor). */
 class QueuedCritic implements TwosomeCritic {
+  /** PPO's value loss on the critic's side, where it has it: queued until submitted, its loss read later. */
+  readonly accumulateValueLoss?: NonNullable<TwosomeCritic['accumulateValueLoss']>;
+
   constructor(
-    private readonly critic: TwosomeCritic,
+    readonly inner: TwosomeCritic,
     private readonly exclusive: Exclusive,
-  ) {}
+  ) {
+    if (inner.accumulateValueLoss) {
+      this.accumulateValueLoss = (features, input) => exclusive(() => inner.accumulateValueLoss!(features, input));
+    }
+  }
+  private get critic() {
+    return this.inner;
+  }
   get sizes() {
     return this.critic.sizes;
   }
   values: TwosomeCritic['values'] = (features) => this.exclusive(() => this.critic.values(features));
   accumulate: TwosomeCritic['accumulate'] = (features, lossGrad) => this.exclusive(() => this.critic.accumulate(features, lossGrad));
   zeroGrad: TwosomeCritic['zeroGrad'] = () => this.exclusive(() => this.critic.zeroGrad());
-  step: TwosomeCritic['step'] = (lr) => this.exclusive(() => this.critic.step(lr));
+  step: TwosomeCritic['step'] = (lr) => submitted(this.exclusive, () => this.critic.step(lr));
   getState: TwosomeCritic['getState'] = () => this.exclusive(() => this.critic.getState());
   setState: TwosomeCritic['setState'] = (state) => this.exclusive(() => this.critic.setState(state));
   dispose = () => this.critic.dispose?.();

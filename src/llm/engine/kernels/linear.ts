@@ -108,7 +108,13 @@ export async function linearCall(
       : subgroup
         ? [Math.ceil(rows / SUBGROUP_COLS), Math.ceil(tokens / TOKENS)]
         : [Math.ceil(rows / WG), Math.ceil(tokens / TOKENS)];
-    const cost = { flops: 2 * tokens * rows * w.inDim, bytes: chunkBytes(w, rows) + 4 * tokens * (w.inDim + rows) };
+    // Every variant reads the chunk's weights once per block of TOKENS rows.
+    const weightBytes = chunkBytes(w, rows) * Math.ceil(tokens / TOKENS);
+    const cost = {
+      flops: 2 * tokens * rows * w.inDim,
+      bytes: chunkBytes(w, rows) + 4 * tokens * (w.inDim + rows),
+      weightBytes,
+    };
     // Params: T, this chunk's rows, K, f16 flag, accumulate (unused), y_col0, y_stride, pad.
     const params = (f16: boolean) => [tokens, rows, w.inDim, f16 ? 1 : 0, 0, chunk.rowStart, w.outDim, 0];
     if (w.format === 'q4') {
@@ -148,7 +154,12 @@ export async function linearInputGradCall(
   const calls: KernelCall[] = [];
   w.chunks.forEach((chunk, i) => {
     const rows = chunk.rows;
-    const cost = { flops: 2 * tokens * rows * w.inDim, bytes: chunkBytes(w, rows) + 4 * tokens * (w.inDim + rows) };
+    const weightBytes = chunkBytes(w, rows) * rowBlocks;
+    const cost = {
+      flops: 2 * tokens * rows * w.inDim,
+      bytes: chunkBytes(w, rows) + 4 * tokens * (w.inDim + rows),
+      weightBytes,
+    };
     const add = accumulate || i > 0;
     const params = (f16: boolean) => [tokens, rows, w.inDim, f16 ? 1 : 0, add ? 1 : 0, chunk.rowStart, w.outDim, 0];
     if (w.format === 'q4') {
@@ -164,20 +175,15 @@ export async function linearInputGradCall(
 }
 
 /**
- * x [R, D] = table[tokens[r], :], the table being a linear weight [V, D] in any format. One call per row
- * chunk of the table: chunk c writes only the rows whose token id falls in its vocabulary range, and every
- * id falls in exactly one, so together they write all of x.
+ * Which matrix-product kernel the engine's projections of a weight like `w` run on this pipeline cache, and in
+ * which precision (engine.ts kernelInfo; `score --json` and the benchmarks report it): the variant linearCall
+ * takes for K = w.inDim.
  */
-export async function embeddingCall({ device, pipelines }: Ctx, tokens: GPUBuffer, table: GpuLinear, x: GPUBuffer, rows: number): Promise<KernelCall[]> {
-  const dim = table.inDim;
-  const workgroups = elementwiseWorkgroups(rows * dim);
-  const label = table.format === 'q4' ? 'embedding_q4' : 'embedding_dense';
-  const pipeline = await pipelines.get(`${label}.wgsl`, label);
-  const f16 = table.format === 'q4' ? table.scaleF16 : table.f16;
-  return table.chunks.map((chunk) => {
-    // Params: R, D, f16 flag, the chunk's first token id and its row count, pad.
-    const params = [rows, dim, f16 ? 1 : 0, chunk.rowStart, chunk.rows, 0, 0, 0];
-    const buffers = table.format === 'q4' ? [(chunk as Q4Chunk).qWeight, (chunk as Q4Chunk).scales] : [(chunk as DenseChunk).weight];
-    return makeCall(device, label, pipeline, params, [tokens, ...buffers, x], workgroups);
-  });
+export function matmulKernelInfo(pipelines: PipelineCache, w: GpuLinear): { matmul: string; precision: 'f16' | 'f32' } {
+  const variant = kernelVariant(w.inDim, undefined, undefined, pipelines.subgroups);
+  const label = w.format === 'q4' ? 'matmul_q4' : 'matmul_dense';
+  return {
+    matmul: variant === 'subgroup' ? `${label}_subgroup` : variant === 'thread' ? `${label}_thread` : label,
+    precision: 'f32',
+  };
 }

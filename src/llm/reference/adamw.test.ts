@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { Adam } from './adam';
+import { Adam } from './adamw';
 
 // Hand computation (lr 0.1, betas 0.9/0.999, eps 1e-8), one parameter starting at 1, gradients 0.5, -1, 0.25:
 //   t=1: m = 0.05, v = 0.00025; m^ = 0.5, v^ = 0.25; p = 1 - 0.1 * 0.5 / (0.5 + 1e-8) = 0.900000002

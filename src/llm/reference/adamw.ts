@@ -1,6 +1,7 @@
 /**
  * Adam and AdamW on Float32Array parameter lists (CPU), step for step as torch.optim.Adam / AdamW
- * (amsgrad off, maximize off):
+ * (amsgrad off, maximize off): the reference of the GPU optimizer (llm/train/adamw.ts, optimizer.ts), and the
+ * optimizer of src/rl's CPU trainers (PPO-MLP, the CPU critic):
  *   t += 1
  *   Adam:  g = g + wd * p            AdamW: p = p * (1 - lr * wd)
  *   m = b1 m + (1 - b1) g;   v = b2 v + (1 - b2) g^2
@@ -58,7 +59,8 @@ export class Adam {
 
   /** One update of every parameter from its gradient (same order and shapes as `params`). */
   step(grads: readonly Float32Array[]): void {
-    if (grads.length !== this.params.length) throw new RangeError(`got ${grads.length} gradients for ${this.params.length} parameters`);
+    if (grads.length !== this.params.length)
+      throw new RangeError(`got ${grads.length} gradients for ${this.params.length} parameters`);
     this.t++;
     const { lr, beta1, beta2, eps, weightDecay, decoupled } = this;
     const stepSize = lr / (1 - beta1 ** this.t);
@@ -88,9 +90,11 @@ export class Adam {
   }
 
   setState(state: AdamState): void {
-    if (state.m.length !== this.m.length || state.v.length !== this.v.length) throw new RangeError('Adam state does not match the parameter list');
+    if (state.m.length !== this.m.length || state.v.length !== this.v.length)
+      throw new RangeError('Adam state does not match the parameter list');
     state.m.forEach((a, j) => {
-      if (a.length !== this.m[j].length || state.v[j].length !== this.v[j].length) throw new RangeError(`Adam state ${j} does not match its parameter's size`);
+      if (a.length !== this.m[j].length || state.v[j].length !== this.v[j].length)
+        throw new RangeError(`Adam state ${j} does not match its parameter's size`);
       this.m[j].set(a);
       this.v[j].set(state.v[j]);
     });
