@@ -6,11 +6,14 @@
  * updates in which one ended; before any episode ended there is nothing to show (null). SayCan (no training)
  * is a horizontal line at its evaluation's value across the x range.
  */
+import type { TaskId } from '../envs/types';
 import type { TrainAlgo, TrainMetrics } from '../worker/training-protocol';
 
 export interface ChartRun {
   id: string;
   algo: TrainAlgo;
+  /** The task it ran on: runs of different tasks on one chart are not comparable (mixedTasksNote). */
+  taskId: TaskId;
   label: string;
   metrics: readonly TrainMetrics[];
 }
@@ -89,4 +92,10 @@ export function secondsLeft(metrics: readonly TrainMetrics[], numUpdates: number
   const per = last.reduce((s, m) => s + m.timing.rolloutSeconds + m.timing.updateSeconds, 0) / last.length;
   const remaining = numUpdates - metrics[metrics.length - 1].update;
   return remaining <= 0 ? 0 : per * remaining;
+}
+
+/** A caption's warning when the charted runs are of different tasks (their returns are not comparable), or null. */
+export function mixedTasksNote(runs: readonly Pick<ChartRun, 'taskId'>[]): string | null {
+  const tasks = [...new Set(runs.map((r) => r.taskId))];
+  return tasks.length > 1 ? `runs of ${tasks.length} tasks (${tasks.join(', ')}): compare within a task` : null;
 }

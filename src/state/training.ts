@@ -117,6 +117,11 @@ export function runLabel(meta: Pick<RunMeta, 'algo' | 'taskId' | 'seed'>): strin
   return `${ALGO_LABELS[meta.algo]} · ${meta.taskId} · seed ${meta.seed}`;
 }
 
+/** A run on the charts. */
+export function chartRun(run: RunMeta, metrics: readonly TrainMetrics[]): ChartRun {
+  return { id: run.id, algo: run.algo, taskId: run.taskId, label: runLabel(run), metrics };
+}
+
 /** The worker's request for the form. */
 function requestOf(form: TrainForm): TrainRequest {
   const { algo, taskId, preset, seed, steps, episodes } = form;
@@ -237,7 +242,7 @@ export function createTrainingSlice({ get, set, app, subscribe }: SliceApi<'trai
   const retire = () => {
     const { run, metrics, overlays } = get();
     if (!run || metrics.length === 0 || overlays.some((o) => o.id === run.id)) return overlays;
-    return [...overlays, { id: run.id, algo: run.algo, label: runLabel(run), metrics }];
+    return [...overlays, chartRun(run, metrics)];
   };
 
   const apply = (reply: TrainReply, fallback: TrainPhase) => {
@@ -330,7 +335,7 @@ export function createTrainingSlice({ get, set, app, subscribe }: SliceApi<'trai
         const reply = await need().start(requestOf(form), onEvent);
         if (reply.status === 'ok' && reply.run.algo === 'saycan') {
           // SayCan is finished when start resolves: it goes straight onto the charts as a reference line.
-          set({ overlays: [...get().overlays, { id: reply.run.id, algo: 'saycan', label: runLabel(reply.run), metrics: reply.metrics }] });
+          set({ overlays: [...get().overlays, chartRun(reply.run, reply.metrics)] });
         }
         apply(reply, 'idle');
       } catch (error) {
@@ -424,7 +429,7 @@ export function createTrainingSlice({ get, set, app, subscribe }: SliceApi<'trai
       try {
         const reply = await need().runMetrics(runId);
         if (reply.status === 'error') set({ error: reply.message });
-        else set({ overlays: [...get().overlays, { id: runId, algo: reply.run.algo, label: runLabel(reply.run), metrics: reply.metrics }] });
+        else set({ overlays: [...get().overlays, chartRun(reply.run, reply.metrics)] });
       } catch (error) {
         set({ error: describeError(error) });
       }
