@@ -21,6 +21,21 @@ test.describe('playground', () => {
     await expect(page).toHaveURL(/\?task=tomato-salad&seed=0&model=micro&norm=word$/);
   });
 
+  test('the section bar reaches every card from the first screen; the scene and the actions start in view', async ({
+    page,
+  }) => {
+    await page.goto('./?task=tomato-salad&seed=0');
+    await waitForTask(page, 'tomato-salad');
+    await expect(page.getByTestId('scene')).toBeInViewport();
+    await expect(page.getByTestId('actions')).toBeInViewport();
+    const cards = { training: 'training-panel', webgpu: 'gpu-info', adapter: 'share-panel', agent: 'prompt' } as const;
+    await expect(page.getByTestId('training-panel')).not.toBeInViewport({ ratio: 0.2 }); // below the fold
+    for (const [section, card] of Object.entries(cards)) {
+      await page.getByTestId(`nav-${section}`).click();
+      await expect(page.getByTestId(card)).toBeInViewport({ ratio: 0.2 });
+    }
+  });
+
   const SCENE_TASKS = ['tomato-salad', 'tomato-lettuce-salad', 'food-preparation', 'entertainment', 'washing-plate'] as const;
   for (const taskId of SCENE_TASKS) {
     test(`draws a non-blank scene for ${taskId}`, async ({ page }, testInfo) => {
