@@ -130,6 +130,19 @@ test.describe('training', () => {
     await expect(page.getByTestId('stored-run')).toHaveCount(0);
   });
 
+  test("before Start, TWOSOME's expected time is measured on the loaded model; scoring goes on", async ({ page }) => {
+    await page.goto('./?task=tomato-salad&seed=0');
+    await waitForTask(page, 'tomato-salad');
+    await expect(page.getByTestId('policy-status')).toHaveAttribute('data-state', 'ready', { timeout: 30_000 });
+    await page.getByTestId('nav-training').click();
+    await page.getByTestId('train-steps').fill('640');
+    const estimate = page.getByTestId('train-estimate');
+    const measured = /^Expected time: about .+ \(10 updates of [\d.]+ s, measured just now: a rollout step/;
+    await expect(estimate).toContainText(measured, { timeout: 60_000 });
+    await page.getByTestId('actions').getByRole('button').first().click();
+    await expect(page.getByTestId('policy-status')).toHaveAttribute('data-state', 'ready', { timeout: 30_000 });
+  });
+
   test('TWOSOME trains the micro model in the worker; a reload mid-run resumes it; its adapter and critic reach the agent panel', async ({ page }) => {
     // Two updates of 64 steps (about 15-40 s each on SwiftShader with two cores), one before and one after a reload.
     test.setTimeout(240_000);

@@ -142,5 +142,13 @@ describe('training store', () => {
     training().setForm({ steps: 2048 });
     await training().estimateTime();
     expect(requests.map((r) => r.steps)).toEqual([undefined, 2048]);
+
+    // TWOSOME measures on the loaded model: not asked before it has loaded, asked once it has.
+    training().setForm({ algo: 'twosome', taskId: 'tomato-salad', steps: null });
+    await training().estimateTime();
+    expect(requests).toHaveLength(2);
+    app.setState({ playground: { ...app.getState().playground, model: { status: 'ready', info: {} as never } } });
+    await training().estimateTime();
+    expect(requests.map((r) => r.algo)).toEqual(['ppo-mlp', 'ppo-mlp', 'twosome']);
   });
 });

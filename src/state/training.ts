@@ -25,6 +25,7 @@ import { getTask } from '../envs/registry';
 import { presetConfig } from '../rl/config';
 import type { ChartRun } from './chart-data';
 import { modelProblem } from './models';
+import type { PlaygroundSlice } from './playground';
 import type { SliceApi } from './store';
 import { describeError } from '../util/errors';
 
@@ -136,8 +137,13 @@ export function presetSteps(form: Pick<TrainForm, 'algo' | 'taskId' | 'preset'>)
     : presetConfig('ppo-mlp', form.taskId, form.preset).totalTimesteps;
 }
 
+/** The playground's model id once it is loaded (TWOSOME measures on it), else null. */
+export function readyModel(playground: Pick<PlaygroundSlice, 'model' | 'modelId'>): string | null {
+  return playground.model.status === 'ready' ? playground.modelId : null;
+}
+
 /** What an estimate depends on: the form (not its seed), the model, and the stored runs (a rate is read from them). */
-export function estimateKey(form: TrainForm, modelId: string, storage: StorageView | null): string {
+export function estimateKey(form: TrainForm, modelId: string | null, storage: StorageView | null): string {
   const runs = (storage?.runs ?? []).map((r) => `${r.id}:${r.updates}`).join(',');
   const model = form.algo === 'twosome' ? modelId : null;
   return JSON.stringify([form.algo, form.taskId, form.preset, form.steps, model, runs]);
@@ -466,9 +472,11 @@ export function createTrainingSlice({ get, set, app, subscribe }: SliceApi<'trai
     },
 
     async estimateTime() {
-      const key = estimateKey(get().form, app().playground.modelId, get().storage);
+      const modelId = readyModel(app().playground);
+      const key = estimateKey(get().form, modelId, get().storage);
       const known = get().estimate;
-      if (!client || (known && known.key === key)) return;
+      // TWOSOME is measured on the loaded model: asked again once it is (the key names it).
+      if (!client || (known && known.key === key) || (get().form.algo === 'twosome' && modelId === null)) return;
       set({ estimate: { key, status: 'measuring', reply: null } });
       let reply: EstimateReply;
       try {

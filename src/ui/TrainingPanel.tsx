@@ -10,7 +10,7 @@ import { TASK_IDS, getTask } from '../envs/registry';
 import type { TaskId } from '../envs/types';
 import { secondsLeft } from '../state/chart-data';
 import { appStore, useApp } from '../state/store';
-import { estimateKey, presetSteps, runLabel, type EstimateState, type TrainPhase } from '../state/training';
+import { estimateKey, presetSteps, readyModel, runLabel, type EstimateState, type TrainPhase } from '../state/training';
 import { ALGO_LABELS, TRAIN_ALGOS, TRAIN_PRESETS, type TrainAlgo, type TrainPreset } from '../worker/training-protocol';
 import { EvalTable } from './EvalTable';
 import { formatBytes } from '../util/format';
@@ -203,7 +203,7 @@ function ExpectedTime() {
       phase: s.training.phase,
       storage: s.training.storage,
       estimate: s.training.estimate,
-      modelId: s.playground.modelId,
+      modelId: readyModel(s.playground),
     })),
   );
   const training = phase === 'running' || phase === 'starting' || phase === 'pausing' || phase === 'stopping';
@@ -215,9 +215,13 @@ function ExpectedTime() {
   useEffect(() => {
     const element = ref.current?.closest('.training');
     if (seen || !element || typeof IntersectionObserver === 'undefined') return;
-    const observer = new IntersectionObserver((entries) => {
-      if (entries.some((e) => e.isIntersecting)) setSeen(true);
-    });
+    // A tenth of the card in view: its top edge alone can show below the first screen.
+    const observer = new IntersectionObserver(
+      (entries) => {
+        if (entries.some((e) => e.intersectionRatio >= 0.1)) setSeen(true);
+      },
+      { threshold: 0.1 },
+    );
     observer.observe(element);
     return () => observer.disconnect();
   });
@@ -228,9 +232,13 @@ function ExpectedTime() {
     return () => clearTimeout(timer);
   }, [seen, key, training, form.algo]);
   if (training || form.algo === 'saycan') return null;
+  const waiting = form.algo === 'twosome' && modelId === null;
+  const text = waiting
+    ? 'Expected time: measured once the model has loaded'
+    : estimateText(estimate?.key === key ? estimate : null);
   return (
     <p className="card-note" ref={ref} data-testid="train-estimate">
-      {estimateText(estimate?.key === key ? estimate : null)}
+      {text}
     </p>
   );
 }
