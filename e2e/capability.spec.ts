@@ -1,7 +1,7 @@
 /**
  * The Capability check card on the built-in micro model (WebGPU on SwiftShader): a local ARC-Easy file picked
  * from disk, scored with the base model and a loaded adapter; the table's accuracies, the paired difference,
- * the KL cell and the questions the two answer differently are checked against the CPU reference run here in
+ * the mean KL and the questions the two answer differently are checked against the CPU reference run here in
  * Node. Then a download from a local server laid out like the Hugging Face hub (Parquet built from the real
  * files), which a second run reads from the browser's cache.
  */
@@ -9,6 +9,7 @@ import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Page } from '@playwright/test';
 import { scoreWithLora } from '../src/llm/reference/backward';
+import { actionTokenKl } from '../src/llm/reference/kl-rows';
 import { actionTokenLogprobs } from '../src/llm/reference/score';
 import { loadLlamaModelAndTokenizer } from '../src/llm/model/weights-node';
 import type { LoraAdapter } from '../src/llm/train/lora';
@@ -54,6 +55,17 @@ async function reference(bench: string, limit: number, adapter: LoraAdapter | nu
       contextWindow: weights.config.contextWindow,
     },
   );
+}
+
+/** Mean KL(base || adapter) over every continuation token of every choice, on the CPU reference. */
+async function referenceMeanKl(results: readonly EvaluatedQuestion[], adapter: LoraAdapter): Promise<number> {
+  const { weights } = await loadLlamaModelAndTokenizer(resolve('public/models/micro'));
+  const tokenKl = results.flatMap((r) =>
+    r.continuationTokenIds.flatMap((ids, k) =>
+      actionTokenKl(weights, adapter, r.contextTokenIds[k], ids, { precision: 'float32' }),
+    ),
+  );
+  return tokenKl.reduce((a, b) => a + b, 0) / tokenKl.length;
 }
 
 /** The smallest gap between a question's best and second-best score (log-likelihood, or per character). */
@@ -125,7 +137,12 @@ test.describe('capability check', () => {
     await expect(row.getByTestId('cap-n')).toHaveText(String(limit));
     await expect(row.getByTestId('cap-base')).toContainText('%');
     await expect(row.getByTestId('cap-base')).toContainText('[');
-    await expect(row.getByTestId('cap-kl')).toHaveText('not available yet');
+    // Mean KL(base || adapter) over every scored token, as the CPU reference computes it (within 1e-4 relative:
+    // src/llm/engine/kl-pass.gpu.test.ts says why).
+    const kl = await referenceMeanKl(expected, ADAPTER);
+    expect(kl).toBeGreaterThan(1e-3);
+    expect(Math.abs((await cellValue(page, 'arc-easy', 'acc', 'cap-kl')) - kl) / kl).toBeLessThanOrEqual(1e-4);
+    await expect(row.getByTestId('cap-kl')).toHaveText(kl.toPrecision(3));
     await expect(card.getByTestId('capability-chance-note')).toBeVisible();
 
     // The questions the two answer differently, with both picks.

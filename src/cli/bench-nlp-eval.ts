@@ -4,17 +4,34 @@
  * shared-prompt layout, as for TWOSOME's actions) against one sequence per choice (the harness's way), on the
  * same questions, device and run. Each mode runs once to warm up (pipelines, first allocations), then the two
  * are timed alternately over --repeats rounds (the median of each). Prints {"bench","questions",
- * "questionsPerPass","sharedQps","separateQps","speedup","sharedMs","separateMs","maxLogprobDiff","device"};
- * maxLogprobDiff is the largest difference of a choice's log-likelihood between the two modes (they compute the
- * same numbers). On SwiftShader only the ratio means anything.
+ * "questionsPerPass","sharedQps","separateQps","speedup","sharedMs","separateMs","maxLogprobDiff","adaptedMs",
+ * "pairedMs","pairedRatio","device"}; maxLogprobDiff is the largest difference of a choice's log-likelihood
+ * between the two modes (they compute the same numbers). With an adapter (a fresh LoRA of DEFAULT_LORA_CONFIG:
+ * the cost does not depend on its values), shared context: adaptedMs scores the adapted model alone, pairedMs
+ * both models and the KL between them in one call (`nlp-eval --adapter`), and pairedRatio = pairedMs /
+ * (sharedMs + adaptedMs), what keeping the logits and the KL kernel add to scoring the two models one after
+ * the other. On SwiftShader only the ratios mean anything.
  */
 import { requestNodeGpuContext } from '../gpu/node-gpu';
 import { LlamaEngine } from '../llm/engine/engine';
-import { benchmark, engineScorer, evaluateQuestions, UnknownBenchError, type EvaluatedQuestion } from '../nlp-eval';
+import { destroyLora, uploadLora } from '../llm/train/gpu-lora';
+import { DEFAULT_LORA_CONFIG, initLoraAdapter } from '../llm/train/lora';
+import {
+  benchmark,
+  enginePairedScorer,
+  engineScorer,
+  evaluateQuestions,
+  UnknownBenchError,
+  type EvaluatedQuestion,
+  type Scorers,
+} from '../nlp-eval';
+import { Rng } from '../util/rng';
 import { parseFlags, parseIntFlag } from './args';
 import { UsageError } from './errors';
 import { resolveModelSource } from './model-source';
 import { DATA_FLAGS, readQuestions } from './nlp-eval-data';
+
+const modes = ['shared', 'separate', 'adapted', 'paired'] as const;
 
 const USAGE =
   'twosome bench nlp-eval [--model DIR|URL|micro] [--bench arc-easy] [--limit 64] [--per-pass 8] [--repeats 3] ' +
@@ -50,21 +67,24 @@ export async function benchNlpEvalCommand(argv: string[]): Promise<number> {
 
   const gpu = await requestNodeGpuContext();
   const engine = await LlamaEngine.load(gpu, resolveModelSource(values.model));
-  const run = (mode: 'shared' | 'separate') =>
-    evaluateQuestions(
-      questions,
-      engine.tokenizer,
-      { base: engineScorer(engine, null, mode) },
-      {
-        contextWindow: engine.config.contextWindow,
-        questionsPerPass: perPass,
-      },
-    );
-  // Warm-up (pipelines, first allocations), then the two modes alternate, so that both see the same load on a
+  const lora = uploadLora(gpu.device, initLoraAdapter(engine.config, DEFAULT_LORA_CONFIG, new Rng(1)));
+  const scorers: Record<(typeof modes)[number], Scorers> = {
+    shared: { base: engineScorer(engine, null, 'shared') },
+    separate: { base: engineScorer(engine, null, 'separate') },
+    adapted: { base: engineScorer(engine, lora, 'shared') },
+    paired: { paired: enginePairedScorer(engine, lora, 'shared') },
+  };
+  const run = (mode: (typeof modes)[number]) =>
+    evaluateQuestions(questions, engine.tokenizer, scorers[mode], {
+      contextWindow: engine.config.contextWindow,
+      questionsPerPass: perPass,
+    });
+  // Warm-up (pipelines, first allocations), then the modes alternate, so that all see the same load on a
   // shared machine; the median of each is reported.
-  const modes = ['shared', 'separate'] as const;
   const results = { shared: await run('shared'), separate: await run('separate') };
-  const times: Record<(typeof modes)[number], number[]> = { shared: [], separate: [] };
+  await run('adapted');
+  await run('paired');
+  const times: Record<(typeof modes)[number], number[]> = { shared: [], separate: [], adapted: [], paired: [] };
   for (let i = 0; i < repeats; i++) {
     for (const mode of modes) {
       const start = performance.now();
@@ -75,6 +95,8 @@ export async function benchNlpEvalCommand(argv: string[]): Promise<number> {
   const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
   const shared = { results: results.shared, ms: median(times.shared) };
   const separate = { results: results.separate, ms: median(times.separate) };
+  const [adaptedMs, pairedMs] = [median(times.adapted), median(times.paired)];
+  destroyLora(lora);
   engine.dispose();
 
   const n = questions.length;
@@ -88,6 +110,9 @@ export async function benchNlpEvalCommand(argv: string[]): Promise<number> {
     sharedMs: shared.ms,
     separateMs: separate.ms,
     maxLogprobDiff: maxDifference(shared.results, separate.results),
+    adaptedMs,
+    pairedMs,
+    pairedRatio: pairedMs / (shared.ms + adaptedMs),
     device: { ...gpu.adapterInfo, software: gpu.isSoftware },
   };
   gpu.device.destroy();
@@ -97,7 +122,8 @@ export async function benchNlpEvalCommand(argv: string[]): Promise<number> {
     process.stdout.write(
       `${id}, ${n} questions, ${perPass} per pass: shared context ${qps(result.sharedQps)}, one sequence per ` +
         `choice ${qps(result.separateQps)}: ${result.speedup.toFixed(2)}x ` +
-        `(max |log-likelihood diff| ${result.maxLogprobDiff.toExponential(2)})\n`,
+        `(max |log-likelihood diff| ${result.maxLogprobDiff.toExponential(2)}); base + adapter + KL in one call ` +
+        `${result.pairedRatio.toFixed(2)}x the time of base and adapter scored one after the other\n`,
     );
   }
   return 0;

@@ -10,6 +10,7 @@ import { directoryDataSource } from '../nlp-eval/data-source-node';
 import { encodePair } from '../nlp-eval/encode';
 import { NEEDS_DATA, NLP_EVAL_DATA } from '../nlp-eval/test-data';
 import { scoreWithLora } from '../llm/reference/backward';
+import { actionTokenKl } from '../llm/reference/kl-rows';
 import { actionTokenLogprobs } from '../llm/reference/score';
 import { loadLlamaModelAndTokenizer } from '../llm/model/weights-node';
 import { encodePeftAdapter } from '../share';
@@ -150,14 +151,25 @@ describe.skipIf(!NLP_EVAL_DATA)(`twosome nlp-eval${NEEDS_DATA}`, () => {
       n: 2,
       baseAcc: expect.any(Number),
       baseAccNorm: expect.any(Number),
-      meanKl: null,
+      meanKl: expect.any(Number),
     });
+    // meanKl: the mean over every scored token (each choice's continuation) of both questions of the CPU
+    // reference's KL(base || adapted), within 1e-4 relative (llm/engine/kl-pass.gpu.test.ts says why).
+    const tokenKl = (out.slice(0, 2) as QuestionLine[]).flatMap((q) =>
+      q.choices.flatMap((c) =>
+        actionTokenKl(weights, adapter, q.contextTokenIds!, c.tokenIds, { precision: 'float32' }),
+      ),
+    );
+    const reference = tokenKl.reduce((a, b) => a + b, 0) / tokenKl.length;
+    expect(reference).toBeGreaterThan(1e-3);
+    expect(Math.abs(summary.meanKl - reference) / reference).toBeLessThanOrEqual(1e-4);
 
     const table = twosome(args);
     expect(table.status).toBe(0);
     expect(table.stdout).toMatch(/^piqa: 2 questions/);
     expect(table.stdout).toMatch(/^ {2}adapter - base +acc [+-]\d/m);
-    expect(table.stdout).toMatch(/mean KL\(base \|\| adapter\) per scored token: not computed yet/);
+    const kl = /mean KL\(base \|\| adapter\) per scored token, nats: (\S+)$/m.exec(table.stdout);
+    expect(kl?.[1]).toBe(summary.meanKl.toPrecision(4)); // the same passes as the --json run, the same bits
   });
 
   for (const [name, args, message] of [
@@ -233,7 +245,7 @@ describe.skipIf(!NLP_EVAL_DATA)(`twosome nlp-eval${NEEDS_DATA}`, () => {
     );
   });
 
-  it('twosome bench nlp-eval --json: questions/s of both modes, which score the same log-likelihoods', () => {
+  it('twosome bench nlp-eval --json: questions/s of both modes, which score the same log-likelihoods; paired', () => {
     const proc = twosome([
       'bench',
       'nlp-eval',
@@ -254,6 +266,9 @@ describe.skipIf(!NLP_EVAL_DATA)(`twosome nlp-eval${NEEDS_DATA}`, () => {
     expect(result.separateQps).toBeGreaterThan(0);
     expect(result.speedup).toBeCloseTo(result.sharedQps / result.separateQps, 9);
     expect(result.maxLogprobDiff).toBeLessThanOrEqual(1e-4);
+    expect(result.adaptedMs).toBeGreaterThan(0);
+    expect(result.pairedMs).toBeGreaterThan(0);
+    expect(result.pairedRatio).toBeCloseTo(result.pairedMs / (result.sharedMs + result.adaptedMs), 9);
     expect(result.device).toHaveProperty('software');
   });
 

@@ -2,7 +2,8 @@
  * `twosome nlp-eval --model DIR|URL|micro [--adapter RUN_DIR] --bench arc-easy[,piqa,...] [--data DIR] [--limit N]
  * [--json]`: the capability check (issue 15). Zero-shot multiple-choice benchmarks scored by log-likelihood as
  * lm-evaluation-harness scores them (src/nlp-eval), on the WebGPU engine's shared-context pass; with --adapter,
- * the base model and the adapted one in the same run, paired question by question.
+ * the base model and the adapted one in the same passes, paired question by question, with the mean KL(base ||
+ * adapter) of their next-token distributions over the scored tokens (computed on the GPU).
  *
  * --data DIR is a directory laid out like shared/data/nlp-eval/ (arc_easy/ARC-Easy-Test.jsonl, piqa/valid.jsonl +
  * piqa/valid-labels.lst, mmlu/test/<subject>_test.csv, ...). Without it the benchmarks are downloaded from the
@@ -21,6 +22,7 @@ import { LlamaEngine } from '../llm/engine/engine';
 import { destroyLora, uploadLora, type GpuLora } from '../llm/train/gpu-lora';
 import {
   benchmark,
+  enginePairedScorer,
   engineScorer,
   evaluateQuestions,
   questionRecord,
@@ -93,7 +95,7 @@ export async function nlpEvalCommand(argv: string[]): Promise<number> {
         const results = await evaluateQuestions(
           questions.get(id)!,
           engine.tokenizer,
-          { base: engineScorer(engine), adapted: lora ? engineScorer(engine, lora) : undefined },
+          lora ? { paired: enginePairedScorer(engine, lora) } : { base: engineScorer(engine) },
           {
             contextWindow: engine.config.contextWindow,
             questionsPerPass: QUESTIONS_PER_PASS,
@@ -140,8 +142,8 @@ function summaryTable(s: BenchSummary): string[] {
     lines.push(row('base', s.base.acc, s.base.accNorm));
     lines.push(row('adapter', s.model.acc, s.model.accNorm));
     lines.push(row('adapter - base', s.difference.acc, s.difference.accNorm, true));
-    const kl = s.meanKl === null ? 'not computed yet' : s.meanKl.toFixed(5);
-    lines.push(`  mean KL(base || adapter) per scored token: ${kl}`);
+    const kl = s.meanKl === null ? '-' : s.meanKl.toPrecision(4);
+    lines.push(`  mean KL(base || adapter) per scored token, nats: ${kl}`);
   } else {
     lines.push(row('model', s.model.acc, s.model.accNorm));
   }

@@ -1,6 +1,7 @@
 // The capability check's scoring on the WebGPU engine (Dawn), micro model, real questions: per-choice
 // log-likelihoods equal the CPU reference (one full sequence per choice, src/llm/reference/) within 1e-4, the
-// shared-context pass equals one sequence per choice, and so with a LoRA adapter on.
+// shared-context pass equals one sequence per choice, and so with a LoRA adapter on; meanKl is 0 for a fresh
+// adapter and the CPU reference's for a trained one.
 import { resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { GpuContext } from '../gpu/device';
@@ -8,12 +9,16 @@ import { requestNodeGpuContext } from '../gpu/node-gpu';
 import { LlamaEngine } from '../llm/engine/engine';
 import { destroyLora, uploadLora } from '../llm/train/gpu-lora';
 import { scoreWithLora } from '../llm/reference/backward';
+import { actionTokenKl } from '../llm/reference/kl-rows';
+import { initLoraAdapter, type LoraConfig } from '../llm/train/lora';
+import { Rng } from '../util/rng';
 import { llamaForward, logSoftmax } from '../llm/reference/llama';
 import type { LlamaWeights } from '../llm/model/weights';
 import { directoryDataSource } from './data-source-node';
-import { loadBenchmark } from './benchmarks';
-import { engineScorer } from './engine-scorer';
-import { evaluateQuestions, type EvaluatedQuestion } from './evaluate';
+import { benchmark, loadBenchmark } from './benchmarks';
+import { enginePairedScorer, engineScorer } from './engine-scorer';
+import { evaluateQuestions, summarize, type EvaluatedQuestion } from './evaluate';
+import { meanTokenKl } from './metrics';
 import { encodeQuestion } from './requests';
 import type { Question } from './question';
 import { MICRO, trainedAdapter } from '../share/testing';
@@ -139,5 +144,42 @@ describe.skipIf(!NLP_EVAL_DATA)(`nlp-eval on the WebGPU engine (micro model)${NE
     } finally {
       destroyLora(lora);
     }
+  });
+
+  it("meanKl: 0 for a fresh adapter (B = 0), the CPU reference's mean for a trained one", async () => {
+    const some = questions.slice(0, 5);
+    const options = { contextWindow: engine.config.contextWindow };
+    const config: LoraConfig = { r: 8, alpha: 16, dropout: 0, targets: ['q_proj', 'v_proj', 'down_proj'] };
+    const fresh = initLoraAdapter(MICRO, config, new Rng(5));
+    const trained = trainedAdapter(MICRO, config, 3, 0.5);
+    const meanKl = async (adapter: typeof fresh) => {
+      const lora = uploadLora(gpu.device, adapter);
+      try {
+        const paired = { paired: enginePairedScorer(engine, lora) };
+        const results = await evaluateQuestions(some, engine.tokenizer, paired, options);
+        // One summary over the mixed benchmarks: meanKl does not depend on the metrics.
+        return { results, meanKl: summarize('mixed', results, benchmark('arc-easy').metrics).meanKl };
+      } finally {
+        destroyLora(lora);
+      }
+    };
+    const zero = await meanKl(fresh);
+    expect(zero.meanKl).not.toBeNull();
+    expect(Math.abs(zero.meanKl!)).toBeLessThanOrEqual(1e-6);
+    const moved = await meanKl(trained);
+    // The reference: both models' full logits at every continuation token of every choice, KL in float64.
+    const reference = meanTokenKl(
+      moved.results.map((r) =>
+        r.continuationTokenIds.map((ids, k) =>
+          actionTokenKl(weights, trained, r.contextTokenIds[k], ids, { precision: 'float32' }),
+        ),
+      ),
+    )!;
+    expect(reference).toBeGreaterThan(1e-3);
+    // Each token's KL is within 1e-4 relative of the reference's (llm/engine/kl-pass.gpu.test.ts says why), so
+    // their mean is too.
+    expect(Math.abs(moved.meanKl! - reference) / reference).toBeLessThanOrEqual(1e-4);
+    // The paired scorer's log-probs are the adapted model's (the reference's of the test above).
+    moved.results.forEach((r) => expect(r.adapted!.logprobs).not.toEqual(r.base.logprobs));
   });
 });

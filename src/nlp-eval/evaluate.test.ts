@@ -10,7 +10,7 @@ import { loadLlamaModelAndTokenizer } from '../llm/model/weights-node';
 import { benchmark, loadBenchmark } from './benchmarks';
 import { directoryDataSource } from './data-source-node';
 import { encodePair, type PairTokenizer } from './encode';
-import { evaluateQuestions, summarize, type TokenLogprobScorer } from './evaluate';
+import { evaluateQuestions, pairedScorer, summarize, type TokenLogprobScorer } from './evaluate';
 import { questionRecord, summaryRecord } from './output';
 import { NEEDS_DATA, NLP_EVAL_DATA } from './test-data';
 
@@ -77,9 +77,11 @@ describe.skipIf(!NLP_EVAL_DATA)(`evaluateQuestions on real questions${NEEDS_DATA
       questions,
       chars,
       {
-        base: constantScorer(() => -1),
-        adapted: constantScorer((a) => (a === 0 ? -0.1 : -1)),
-        tokenKl: constantScorer((a) => a), // KL = the choice's index at each of its tokens
+        paired: pairedScorer(
+          constantScorer(() => -1),
+          constantScorer((a) => (a === 0 ? -0.1 : -1)),
+          constantScorer((a) => a), // KL = the choice's index at each of its tokens
+        ),
       },
       { contextWindow: 4096 },
     );
@@ -134,6 +136,8 @@ describe.skipIf(!NLP_EVAL_DATA)(`evaluateQuestions on real questions${NEEDS_DATA
     expect(w.choices[1].logprob).toBe(-2 * 29);
     expect(Object.keys(w.base)).toEqual(['bench', 'index', 'gold', 'pred', 'predNorm', 'choices']);
     expect((w.base.choices as { logprob: number }[])[1].logprob).toBe(-29);
+    // Two separate scorers give log-probs only: no KL between the models.
+    expect(summarize('winogrande', [wino], benchmark('winogrande').metrics).meanKl).toBeNull();
   });
 });
 

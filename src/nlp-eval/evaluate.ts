@@ -4,9 +4,11 @@
  * intervals, paired adapter - base differences, mean KL).
  *
  * The scorer is the model: for scoring requests (requests.ts) it returns, per request and action, the log-prob of
- * each continuation token. engine-scorer.ts makes one of LlamaEngine.forwardScores (WebGPU, with or without a
- * LoRA adapter); the tests also make one of the CPU reference. Questions go `questionsPerPass` at a time into one
- * call; the engine splits a call that exceeds the GPU's limits into passes itself.
+ * each continuation token. engine-scorer.ts makes one of LlamaEngine.forwardTokenLogprobs (WebGPU, with or
+ * without a LoRA adapter), and a paired one, base and adapter in one call with the KL between them, of
+ * LlamaEngine.forwardPairedTokenLogprobs; the tests also make them of the CPU reference. Questions go
+ * `questionsPerPass` at a time into one call; the engine splits a call that exceeds the GPU's limits into passes
+ * itself.
  */
 import type { ScoringRequest } from '../llm/engine/scoring-layout';
 import type { Metric } from './benchmarks';
@@ -19,21 +21,40 @@ import { encodeQuestion, perChoice, planRequests } from './requests';
 /** Per request, per action: the log-prob of each of the action's (continuation's) tokens. */
 export type TokenLogprobScorer = (requests: readonly ScoringRequest[]) => Promise<Float32Array[][]>;
 
-/**
- * Per request, per action: KL(base || adapted) between the two models' next-token distributions at each logit
- * row of the action (the rows its token log-probs are read from), same shape as TokenLogprobScorer's result.
- * The engine cannot compute it yet (it needs both models' full log-softmax rows in one pass); until it can,
- * no scorer of this kind exists and meanKl stays null.
- */
-export type TokenKlScorer = (requests: readonly ScoringRequest[]) => Promise<Float32Array[][]>;
+/** Per request, per action, both models at once: each token's log-prob, and KL(base || adapted) at it. */
+export interface PairedTokenScores {
+  base: Float32Array[][];
+  adapted: Float32Array[][];
+  /**
+   * KL(base || adapted) between the two models' next-token distributions at each logit row of the action (the
+   * rows its token log-probs are read from), the same shape as the log-probs.
+   */
+  kl: Float32Array[][];
+}
 
-export interface Scorers {
-  /** The model without adapter. */
-  base: TokenLogprobScorer;
-  /** The model with the adapter, when one is evaluated. */
-  adapted?: TokenLogprobScorer;
-  /** KL(base || adapted) per scored token, when available (see TokenKlScorer). */
-  tokenKl?: TokenKlScorer;
+/**
+ * The base model and the adapter scored in one call, with the per-token KL: engine-scorer.ts makes one of
+ * LlamaEngine.forwardPairedTokenLogprobs (the KL computed on the GPU, where both models' logits are).
+ */
+export type PairedScorer = (requests: readonly ScoringRequest[]) => Promise<PairedTokenScores>;
+
+/**
+ * The model: the base model alone, or beside an adapter (`adapted`: log-probs only, meanKl null), or both models
+ * with the KL between them (`paired`).
+ */
+export type Scorers = { base: TokenLogprobScorer; adapted?: TokenLogprobScorer } | { paired: PairedScorer };
+
+/** A PairedScorer of three separate scorers (the CPU reference's, tests'): the KL's takes the place of log-probs. */
+export function pairedScorer(
+  base: TokenLogprobScorer,
+  adapted: TokenLogprobScorer,
+  tokenKl: TokenLogprobScorer,
+): PairedScorer {
+  return async (requests) => ({
+    base: await base(requests),
+    adapted: await adapted(requests),
+    kl: await tokenKl(requests),
+  });
 }
 
 /** One model's scores of a question. */
@@ -55,7 +76,7 @@ export interface EvaluatedQuestion {
   nChars: number[];
   base: ModelScores;
   adapted: ModelScores | null;
-  /** Per choice, KL(base || adapted) per continuation token; null without an adapter or a KL scorer. */
+  /** Per choice, KL(base || adapted) per continuation token; null without a paired scorer. */
   tokenKl: Float32Array[] | null;
 }
 
@@ -88,10 +109,17 @@ export async function evaluateQuestions(
     options.signal?.throwIfAborted();
     const batch = questions.slice(start, start + perPass).map((q) => encodeQuestion(tokenizer, q, contextWindow));
     const plan = planRequests(batch);
-    const run = async (scorer: TokenLogprobScorer) => perChoice(plan, await scorer(plan.requests), batch.length);
-    const base = await run(scorers.base);
-    const adapted = scorers.adapted ? await run(scorers.adapted) : null;
-    const kl = scorers.adapted && scorers.tokenKl ? await run(scorers.tokenKl) : null;
+    const regroup = (values: Float32Array[][]) => perChoice(plan, values, batch.length);
+    let base: Float32Array[][];
+    let adapted: Float32Array[][] | null = null;
+    let kl: Float32Array[][] | null = null;
+    if ('paired' in scorers) {
+      const paired = await scorers.paired(plan.requests);
+      [base, adapted, kl] = [regroup(paired.base), regroup(paired.adapted), regroup(paired.kl)];
+    } else {
+      base = regroup(await scorers.base(plan.requests));
+      if (scorers.adapted) adapted = regroup(await scorers.adapted(plan.requests));
+    }
     const evaluated = batch.map(({ question, choices }, q): EvaluatedQuestion => ({
       question,
       contextTokenIds: choices.map((c) => c.contextIds),
@@ -123,7 +151,7 @@ export interface BenchSummary {
   base: Accuracy | null;
   /** Adapted - base, paired per question; null without an adapter. */
   difference: Accuracy | null;
-  /** Mean KL(base || adapted) over the scored tokens; null without an adapter or KL values. */
+  /** Mean KL(base || adapted) over the scored tokens; null without an adapter or KL values (a paired scorer's). */
   meanKl: number | null;
 }
 

@@ -5,8 +5,9 @@
  *   ./data-source-node for Node), benchmark(id) / loadBenchmark(source, id, limit) -> Question[]; or from the
  *   Hugging Face hub, loadHubBenchmark(id, limit, { store, endpoint, signal, onProgress }) -> Question[]
  *   (hub/: the Parquet download, cached in a DatasetStore; directoryDatasetStore in ./hub/store-node for Node);
- * - scoring: evaluateQuestions(questions, tokenizer, { base, adapted?, tokenKl? }, options) with
- *   engineScorer(engine, lora) -> EvaluatedQuestion[]; summarize(bench, results, benchmark(id).metrics);
+ * - scoring: evaluateQuestions(questions, tokenizer, { base, adapted? } | { paired }, options) with
+ *   engineScorer(engine, lora) or enginePairedScorer(engine, lora) (both models and the per-token KL) ->
+ *   EvaluatedQuestion[]; summarize(bench, results, benchmark(id).metrics);
  * - output: questionRecord / summaryRecord (the CLI's JSON lines);
  * - metrics: predictions, meanStderr, estimate, pairedDifference, meanTokenKl.
  */
@@ -21,18 +22,20 @@ export {
 } from './benchmarks';
 export { memoryDataSource, pickedFilesSource, type BenchDataSource, type PickedFile } from './data-source';
 export { encodePair, RequestTokenError, type EncodedPair, type PairTokenizer } from './encode';
-export { engineScorer } from './engine-scorer';
+export { enginePairedScorer, engineScorer } from './engine-scorer';
 export { BenchDataError, BenchDownloadError } from './errors';
 export {
   evaluateQuestions,
+  pairedScorer,
   summarize,
   type Accuracy,
   type BenchSummary,
   type EvaluatedQuestion,
   type EvaluateOptions,
   type ModelScores,
+  type PairedScorer,
+  type PairedTokenScores,
   type Scorers,
-  type TokenKlScorer,
   type TokenLogprobScorer,
 } from './evaluate';
 export { benchHomes, DEFAULT_BENCH_HOMES, mmluHome, type BenchFileHome, type BenchHome } from './homes';

@@ -11,7 +11,9 @@
  *   the same fields (bench, index, gold, pred, predNorm, contextTokenIds, choices) for the base model.
  * - Summary: acc / accNorm of the evaluated model; accNorm is null for the benchmarks whose harness task does not
  *   report acc_norm (BoolQ, WinoGrande, SIQA, MMLU); baseAcc / baseAccNorm are the base model's, null without an
- *   adapter; meanKl is null without an adapter, and until the engine computes token KLs (evaluate.ts).
+ *   adapter; meanKl = mean KL(base || adapted) of the next-token distributions over every scored token (each
+ *   continuation token of each choice), computed on the GPU (LlamaEngine.forwardPairedTokenLogprobs); null
+ *   without an adapter.
  */
 import type { BenchSummary, EvaluatedQuestion, ModelScores } from './evaluate';
 

@@ -3,9 +3,9 @@
  * lm-evaluation-harness scores them, on the playground's model, the base model beside the adapter in use (a
  * trained run's or a loaded one). Pick benchmarks, a sample size and where the data comes from (downloaded
  * from the Hugging Face hub, or files picked from disk), run it in the worker with progress and Cancel, and read
- * accuracy side by side with 95% intervals, the paired difference, the KL figure (shown as not available while
- * the engine cannot compute it) and a few questions the two answer differently. Self-contained: it reads the
- * capability slice and, for the caption, the model and adapter in use.
+ * accuracy side by side with 95% intervals, the paired difference, the KL figure (mean KL(base || adapter) per
+ * scored token, in nats, computed on the GPU) and a few questions the two answer differently. Self-contained: it
+ * reads the capability slice and, for the caption, the model and adapter in use.
  */
 import { useShallow } from 'zustand/react/shallow';
 import { CARD_BENCHES, type CapabilityPhase } from '../state/capability';
@@ -294,7 +294,7 @@ function Results() {
             <th>Base</th>
             {withAdapter && <th>Adapter</th>}
             {withAdapter && <th>Adapter − base (paired)</th>}
-            <th title="Mean KL(base ‖ adapter) of the next-token distributions over the scored tokens">
+            <th title="Mean KL(base ‖ adapter) of the next-token distributions over the scored tokens, in nats">
               KL(base ‖ adapter)
             </th>
           </tr>
@@ -332,18 +332,15 @@ function KlCell({ kl, adapter }: { kl: number | null; adapter: boolean }) {
   if (!adapter) return <td data-testid="cap-kl">no adapter</td>;
   if (kl === null) {
     return (
-      <td
-        data-testid="cap-kl"
-        className="capability-na"
-        title="The engine does not compute per-token KL between the two models yet"
-      >
-        not available yet
+      <td data-testid="cap-kl" className="capability-na" title="No token was scored">
+        –
       </td>
     );
   }
+  // Significant digits: a LoRA adapter that barely moves the model has a KL of 1e-6 or less.
   return (
-    <td data-testid="cap-kl" data-value={kl}>
-      {kl.toFixed(5)}
+    <td data-testid="cap-kl" data-value={kl} title="nats per scored token">
+      {kl.toPrecision(3)}
     </td>
   );
 }

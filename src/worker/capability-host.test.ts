@@ -4,7 +4,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { memoryDatasetStore, type PairTokenizer, type TokenLogprobScorer } from '../nlp-eval';
+import { memoryDatasetStore, pairedScorer, type PairTokenizer, type TokenLogprobScorer } from '../nlp-eval';
 import { fakeHubFiles, fakeHubRoute } from '../nlp-eval/hub/testing';
 import { NEEDS_DATA, NLP_EVAL_DATA } from '../nlp-eval/test-data';
 import { startHostileServer, type HostileServer } from '../util/hostile-server';
@@ -26,9 +26,14 @@ function fakeModel(patch: Partial<CapabilityScorers> = {}): CapabilityModel & { 
       modelId: 'fake',
       tokenizer: chars,
       contextWindow: 4096,
-      // Base: -1 per character, so the shortest choice wins. Adapter: choice 0 always wins.
+      // Base: -1 per character, so the shortest choice wins. Adapter: choice 0 always wins. KL: the choice's index
+      // at each of its tokens.
       base: constant(() => -1),
-      adapted: constant((a) => (a === 0 ? -0.01 : -1)),
+      paired: pairedScorer(
+        constant(() => -1),
+        constant((a) => (a === 0 ? -0.01 : -1)),
+        constant((a) => a),
+      ),
       adapterLabel: 'fake adapter',
       isCurrent: () => true,
       release: () => void model.released++,
@@ -64,7 +69,9 @@ describe.skipIf(!NLP_EVAL_DATA)(`the capability check in the worker${NEEDS_DATA}
     expect(reply.adapter).toBe('fake adapter');
     const [arc] = reply.results;
     // ARC-Easy 0-3: gold 0, 1, 3, 3; the shortest choices are 3, 3, 1, 0 (evaluate.test.ts works them out).
-    expect(arc).toMatchObject({ bench: 'arc-easy', title: 'ARC-Easy', n: 4, meanKl: null, disagreeing: 3 });
+    expect(arc).toMatchObject({ bench: 'arc-easy', title: 'ARC-Easy', n: 4, disagreeing: 3 });
+    // Tokens per choice 1 + L: sum of index * tokens 468 over 333 tokens (evaluate.test.ts works them out).
+    expect(arc.meanKl).toBeCloseTo(468 / 333, 6);
     expect(arc.base.acc.mean).toBe(0);
     expect(arc.adapted!.acc.mean).toBe(0.25);
     expect(arc.difference!.acc.mean).toBe(0.25);
@@ -84,7 +91,7 @@ describe.skipIf(!NLP_EVAL_DATA)(`the capability check in the worker${NEEDS_DATA}
   });
 
   it('without an adapter: the base model alone', async () => {
-    const reply = await new CapabilityHost(fakeModel({ adapted: null, adapterLabel: null })).run(fromFiles());
+    const reply = await new CapabilityHost(fakeModel({ paired: null, adapterLabel: null })).run(fromFiles());
     if (reply.status !== 'done') throw new Error(JSON.stringify(reply));
     expect(reply.adapter).toBeNull();
     expect(reply.results[0]).toMatchObject({ adapted: null, difference: null, disagreeing: 0, disagreements: [] });
@@ -109,7 +116,7 @@ describe.skipIf(!NLP_EVAL_DATA)(`the capability check in the worker${NEEDS_DATA}
       await gate;
       return constant(() => -1)(requests);
     };
-    const host = new CapabilityHost(fakeModel({ base: slow }));
+    const host = new CapabilityHost(fakeModel({ base: slow, paired: null }));
     const first = host.run(fromFiles(40));
     await new Promise((r) => setTimeout(r, 50));
     expect(await host.run(fromFiles())).toEqual({

@@ -21,10 +21,12 @@ import {
   summarize,
   type DatasetStore,
   type EvaluatedQuestion,
+  type PairedScorer,
   type PairTokenizer,
   type Question,
   type TokenLogprobScorer,
 } from '../nlp-eval';
+import type { ScoringRequest } from '../llm/engine/scoring-layout';
 import { describeError } from '../util/errors';
 import type { CapabilityApi } from './api';
 import type {
@@ -43,8 +45,11 @@ export interface CapabilityScorers {
   tokenizer: PairTokenizer;
   contextWindow: number;
   base: TokenLogprobScorer;
-  /** The adapter in use, or null. */
-  adapted: TokenLogprobScorer | null;
+  /**
+   * With the adapter in use: the base model and the adapter in one call, with KL(base || adapted) per scored token
+   * (enginePairedScorer); null without an adapter.
+   */
+  paired: PairedScorer | null;
   adapterLabel: string | null;
   /** False once the model was replaced (its engine is gone). */
   isCurrent(): boolean;
@@ -167,8 +172,8 @@ export class CapabilityHost implements CapabilityApi {
   ): Promise<CapabilityBenchResult> {
     // Each engine call in the GPU queue, on the engine the check started with.
     const queued =
-      (scorer: TokenLogprobScorer): TokenLogprobScorer =>
-      (requests) =>
+      <T>(scorer: (requests: readonly ScoringRequest[]) => Promise<T>) =>
+      (requests: readonly ScoringRequest[]) =>
         this.model.exclusive(async () => {
           if (!scorers.isCurrent()) throw new ModelChangedError();
           return scorer(requests);
@@ -177,7 +182,7 @@ export class CapabilityHost implements CapabilityApi {
     const results = await evaluateQuestions(
       questions,
       scorers.tokenizer,
-      { base: queued(scorers.base), adapted: scorers.adapted ? queued(scorers.adapted) : undefined },
+      scorers.paired ? { paired: queued(scorers.paired) } : { base: queued(scorers.base) },
       {
         contextWindow: scorers.contextWindow,
         questionsPerPass: QUESTIONS_PER_PASS,

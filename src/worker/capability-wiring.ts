@@ -4,7 +4,7 @@
  * (the trainer may go on updating its own buffers meanwhile).
  */
 import { uploadLora, destroyLora } from '../llm/train/gpu-lora';
-import { engineScorer } from '../nlp-eval';
+import { enginePairedScorer, engineScorer } from '../nlp-eval';
 import type { AgentHost } from './agent-host';
 import { CapabilityHost, type CapabilityModel } from './capability-host';
 
@@ -30,7 +30,7 @@ export function capabilityModel(host: AgentHost): CapabilityModel {
         tokenizer: engine.tokenizer,
         contextWindow: engine.config.contextWindow,
         base: engineScorer(engine),
-        adapted: lora ? engineScorer(engine, lora) : null,
+        paired: lora ? enginePairedScorer(engine, lora) : null,
         adapterLabel: current?.label ?? null,
         isCurrent: () => host.loadedEngine()?.engine === engine,
         // In the queue: after the last pass that used it.

@@ -41,6 +41,7 @@ import type { Generation, GenerationOptions } from '../generation';
 import { generateOnGpu } from './generate';
 import { capacityUnion, Workspace } from './workspace';
 import { destroyGpuWeights, uploadLlamaWeights, type UploadProgress } from './gpu-weights';
+import { KlPass, mergePairedGroups, type PairedRows, type PairedTokenLogprobs } from './kl-pass';
 import { matmulKernelInfo } from './kernels/linear';
 import { configInvFreq } from './rope';
 import { planScoring, type ScoringLayout, type ScoringRequest } from './scoring-layout';
@@ -119,6 +120,8 @@ export class LlamaEngine {
   /** The adapters whose ladders a grown workspace builds at its first use (those of the one it replaced). */
   private readonly pendingLadders = new Map<Workspace, (GpuLora | null)[]>();
   private readonly backwards = new Map<ScoringForward, LoraBackward>();
+  /** The paired passes' kept logits and KL (forwardPairedTokenLogprobs), one per workspace, freed with it. */
+  private readonly klPasses = new Map<Workspace, KlPass>();
   private readonly loraIds = new WeakMap<GpuLora, number>();
   private nextLoraId = 1;
   /** The end of the last body queued by exclusive(). */
@@ -220,6 +223,42 @@ export class LlamaEngine {
   async forwardTokenLogprobs(requests: readonly ScoringRequest[], options: ForwardScoresOptions = {}): Promise<PromptLogprobs[]> {
     const results = await this.runGroups(requests, options);
     return mergeGroupResults(requestSizes(requests), results, this.config.hidden);
+  }
+
+  /**
+   * forwardTokenLogprobs without and with `lora` on the same passes, and per scored token KL(base || adapted) of
+   * the two models' next-token distributions, computed on the GPU (kl-pass.ts: the adapted pass's logits are
+   * kept while the frozen model's pass runs; only the per-token values come back). The capability check's meanKl.
+   */
+  async forwardPairedTokenLogprobs(
+    requests: readonly ScoringRequest[],
+    options: { lora: GpuLora; mode?: 'shared' | 'separate' },
+  ): Promise<PairedTokenLogprobs[]> {
+    return this.exclusive(async () => {
+      const mode = options.mode ?? 'shared';
+      const results: { group: BatchGroup; layout: ScoringLayout; rows: PairedRows }[] = [];
+      for (const group of this.planGroups(requests, mode)) {
+        const layout = planScoring(groupRequests(requests, group), mode);
+        // The adapter's plan first: its workspace then holds the adapter's buffers and the frozen model's plan
+        // fits on it as it is (the other order could grow the workspace and release the first plan).
+        const adapted = await this.forwardFor(layout, { lora: options.lora });
+        const base = await this.forwardFor(layout, { lora: null });
+        const kl = await this.klPassFor(adapted.workspace, layout.logitRows.length);
+        results.push({ group, layout, rows: await kl.run(layout, adapted, base) });
+      }
+      return mergePairedGroups(requestSizes(requests), results);
+    });
+  }
+
+  /** The workspace's KL pass, made (or remade larger) to hold `rows` logit rows. */
+  private async klPassFor(ws: Workspace, rows: number): Promise<KlPass> {
+    const kept = this.klPasses.get(ws);
+    if (kept && kept.rows >= rows) return kept;
+    kept?.dispose();
+    const ctx = { device: this.gpu.device, pipelines: this.pipelines };
+    const pass = await KlPass.create(ctx, ws, Math.min(passBucket(rows), ws.capacity.logitRows));
+    this.klPasses.set(ws, pass);
+    return pass;
   }
 
   private runGroups(requests: readonly ScoringRequest[], options: ForwardScoresOptions): Promise<GroupResult[]> {
@@ -454,6 +493,8 @@ export class LlamaEngine {
     }
     this.ladders.delete(ws);
     this.pendingLadders.delete(ws);
+    this.klPasses.get(ws)?.dispose();
+    this.klPasses.delete(ws);
     ws.dispose();
   }
 

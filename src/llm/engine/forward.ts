@@ -470,6 +470,11 @@ export class ScoringForward {
     return this.plan('targets');
   }
 
+  /** [J]: each logit row's log-prob of its target (what stageResults reads back as tokenLogprobs). */
+  get tokenLogprobs(): GPUBuffer {
+    return this.plan('token logprobs');
+  }
+
   get rstdFinal(): GPUBuffer {
     return this.workspace.get('rstd final');
   }
