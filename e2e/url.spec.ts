@@ -17,7 +17,7 @@ test.describe('setup in the URL', () => {
     await expect(notices.nth(3)).toContainText('Unknown normalization "bar"');
     await waitForTask(page, 'tomato-salad');
     await expect(page).toHaveURL(/\?task=tomato-salad&seed=0&model=micro&norm=word$/);
-    await expect(page.getByLabel('Seed')).toHaveValue('0');
+    await expect(page.getByTestId('seed-input')).toHaveValue('0');
     await expect(page.getByTestId('model-select')).toHaveValue('micro');
     await expect(page.getByTestId('norm-select')).toHaveValue('word');
     // The notices stay until dismissed (nothing later in the startup clears them).
@@ -64,7 +64,7 @@ test.describe('setup in the URL', () => {
     await page.goto('./?task=entertainment&seed=3');
     await waitForTask(page, 'entertainment');
     await expect(page.getByLabel('Task')).toHaveValue('entertainment');
-    await expect(page.getByLabel('Seed')).toHaveValue('3');
+    await expect(page.getByTestId('seed-input')).toHaveValue('3');
     await expect(page.getByTestId('task-title')).toHaveText('Entertainment');
     await expect(page.getByTestId('url-error')).toHaveCount(0);
   });

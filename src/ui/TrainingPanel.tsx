@@ -118,7 +118,7 @@ function TrainForm() {
         </select>
       </label>
       <label className="field field--compact">
-        {/* Not "Task"/"Seed": the header's selects own those accessible names (tests find them by label). */}
+        {/* Not "Task": the header's select owns that accessible name (tests find the header by label). */}
         <span className="field-label">Train on</span>
         <select value={form.taskId} disabled={busy} onChange={(e) => setForm({ taskId: e.target.value as TaskId })} data-testid="train-task">
           {TRAIN_TASKS.map((id) => (
