@@ -12,10 +12,9 @@
  * converters write "f32-to-bf16" on uint32 and float16 records too, and those are raw.
  */
 import { quantizationInfo, type LlamaConfig } from './config';
-import { ModelFormatError } from './errors';
+import { isJsonObject, ModelFormatError, parseModelJson } from './errors';
 import { md5Hex } from './md5';
 import { isContainedModelPath } from '../../util/model-path';
-import { looksLikeWebPage, WEB_PAGE_DETAIL } from '../../util/web-page';
 import { bf16ArrayToF32, f16ArrayToF32 } from './quant';
 
 export type TensorDtype = 'float32' | 'float16' | 'bfloat16' | 'uint32' | 'int32' | 'uint16' | 'int16' | 'uint8' | 'int8';
@@ -74,21 +73,10 @@ export function elementCount(shape: readonly number[]): number {
   return shape.reduce((a, b) => a * b, 1);
 }
 
-function isObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
 const isCount = (v: unknown): v is number => typeof v === 'number' && Number.isInteger(v) && v >= 0;
 
 export function parseTensorCacheText(text: string, file = 'tensor-cache.json'): TensorCache {
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch (error) {
-    if (looksLikeWebPage(text)) throw new ModelFormatError(file, WEB_PAGE_DETAIL);
-    throw new ModelFormatError(file, `not valid JSON (${(error as Error).message}); re-download or regenerate the model`);
-  }
-  return parseTensorCache(json, file);
+  return parseTensorCache(parseModelJson(text, file), file);
 }
 
 /** Parses and validates the index (not the shard bytes: see checkShardBytes). */
@@ -96,7 +84,7 @@ export function parseTensorCache(json: unknown, file = 'tensor-cache.json'): Ten
   const fail = (detail: string): never => {
     throw new ModelFormatError(file, detail);
   };
-  if (!isObject(json)) fail('expected a JSON object with "records"');
+  if (!isJsonObject(json)) fail('expected a JSON object with "records"');
   const root = json as Record<string, unknown>;
   if (!Array.isArray(root.records)) fail('missing "records" (the list of shards)');
   const shards: ShardRecord[] = [];
@@ -104,7 +92,7 @@ export function parseTensorCache(json: unknown, file = 'tensor-cache.json'): Ten
   const dataPaths = new Set<string>();
   (root.records as unknown[]).forEach((rawShard, shardIndex) => {
     const where = `records[${shardIndex}]`;
-    if (!isObject(rawShard)) fail(`${where} must be an object`);
+    if (!isJsonObject(rawShard)) fail(`${where} must be an object`);
     const shard = rawShard as Record<string, unknown>;
     if (typeof shard.dataPath !== 'string' || shard.dataPath === '') fail(`${where} has no "dataPath"`);
     const dataPath = shard.dataPath as string;
@@ -125,7 +113,7 @@ export function parseTensorCache(json: unknown, file = 'tensor-cache.json'): Ten
     const list: TensorRecord[] = [];
     (shard.records as unknown[]).forEach((rawTensor, tensorIndex) => {
       const tw = `shard "${dataPath}" records[${tensorIndex}]`;
-      if (!isObject(rawTensor)) fail(`${tw} must be an object`);
+      if (!isJsonObject(rawTensor)) fail(`${tw} must be an object`);
       const t = rawTensor as Record<string, unknown>;
       if (typeof t.name !== 'string' || t.name === '') fail(`${tw} has no "name"`);
       const name = t.name as string;
@@ -161,7 +149,7 @@ export function parseTensorCache(json: unknown, file = 'tensor-cache.json'): Ten
     }
     shards.push({ dataPath, format: 'raw-shard', nbytes: shard.nbytes as number, md5sum: typeof md5 === 'string' ? md5.toLowerCase() : undefined, tensors: list });
   });
-  return { metadata: isObject(root.metadata) ? root.metadata : {}, shards, tensors };
+  return { metadata: isJsonObject(root.metadata) ? root.metadata : {}, shards, tensors };
 }
 
 /**
