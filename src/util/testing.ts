@@ -63,3 +63,19 @@ export function tempDir(prefix: string): string {
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
   return dir;
 }
+
+/**
+ * d loss / d values[i] by central differences: values[i] is stepped to values[i] +- h in place, the quotient
+ * divides by the step as stored (a Float32Array rounds it), and values[i] is restored.
+ */
+export function centralDifference(values: { [i: number]: number }, i: number, loss: () => number, h: number): number {
+  const orig = values[i];
+  values[i] = orig + h;
+  const up = values[i];
+  const lp = loss();
+  values[i] = orig - h;
+  const down = values[i];
+  const lm = loss();
+  values[i] = orig;
+  return (lp - lm) / (up - down);
+}
