@@ -79,3 +79,17 @@ export function centralDifference(values: { [i: number]: number }, i: number, lo
   values[i] = orig;
   return (lp - lm) / (up - down);
 }
+
+/** The same quotient for values that are not changed in place: `lossOf` takes copies with values[i] +- h. */
+export function centralDifferenceOf(
+  values: ArrayLike<number>,
+  i: number,
+  lossOf: (stepped: number[]) => number,
+  h: number,
+): number {
+  const plus = Array.from(values);
+  const minus = Array.from(values);
+  plus[i] += h;
+  minus[i] -= h;
+  return (lossOf(plus) - lossOf(minus)) / (2 * h);
+}
