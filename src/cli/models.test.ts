@@ -34,11 +34,18 @@ describe('twosome models list', () => {
     expect(await modelsCommand(['list'])).toBe(0);
     expect(output.stdout.split('\n')[0]).toMatch(/^id\s+download\s+VRAM MB\s+context\s+features$/);
     expect(output.stdout).toMatch(/\nLlama-3\.2-1B-Instruct-q4f16_1-MLC\s+~\d+(\.\d)? MiB\s+880\s+4096\s+-\n/);
-    expect(output.stdout).toMatch(/\nTinyLlama-1\.1B-Chat-v1\.0-q4f16_1-MLC\s+~\d+(\.\d)? MiB\s+698\s+2048\s+shader-f16\n/);
+    expect(output.stdout).toMatch(
+      /\nTinyLlama-1\.1B-Chat-v1\.0-q4f16_1-MLC\s+~\d+(\.\d)? MiB\s+698\s+2048\s+shader-f16\n/,
+    );
 
     output.stdout = '';
     expect(await modelsCommand(['list', '--json'])).toBe(0);
-    const rows = JSON.parse(output.stdout) as { id: string; baseUrl: string; downloadBytes: number; architecture: { layers: number } }[];
+    const rows = JSON.parse(output.stdout) as {
+      id: string;
+      baseUrl: string;
+      downloadBytes: number;
+      architecture: { layers: number };
+    }[];
     expect(rows).toHaveLength(45);
     const llama = rows.find((r) => r.id === 'Llama-3.2-1B-Instruct-q4f16_1-MLC')!;
     expect(llama.baseUrl).toBe('https://huggingface.co/mlc-ai/Llama-3.2-1B-Instruct-q4f16_1-MLC/resolve/main/');
@@ -47,7 +54,10 @@ describe('twosome models list', () => {
 
   it('--fit adds whether this machine\'s WebGPU adapter can run each model, and why not', async () => {
     expect(await modelsCommand(['list', '--fit', '--json'])).toBe(0);
-    const { adapter, models } = JSON.parse(output.stdout) as { adapter: { software: boolean }; models: { id: string; fit: { canRun: string; reason: string; notes: string[] } }[] };
+    const { adapter, models } = JSON.parse(output.stdout) as {
+      adapter: { software: boolean };
+      models: { id: string; fit: { canRun: string; reason: string; notes: string[] } }[];
+    };
     const fit = (id: string) => models.find((m) => m.id === id)!.fit;
     expect(models).toHaveLength(45);
     if (adapter.software) {
@@ -60,7 +70,9 @@ describe('twosome models list', () => {
 
     output.stdout = '';
     expect(await modelsCommand(['list', '--fit', '--memory-gib', '1'])).toBe(0);
-    expect(output.stdout).toMatch(/\nLlama-3\.2-1B-Instruct-q4f16_1-MLC .* no: needs about 1\.\d GiB to train .* but the budget is 1\.0 GiB: the budget given\n/);
+    expect(output.stdout).toMatch(
+      /\nLlama-3\.2-1B-Instruct-q4f16_1-MLC .* no: needs about 1\.\d GiB to train .* but the budget is 1\.0 GiB: the budget given\n/,
+    );
     await expect(modelsCommand(['list', '--memory-gib', '4'])).rejects.toThrow(/--memory-gib: "4" must be a positive number of GiB, with --fit/);
     await expect(modelsCommand(['list', '--fit', '--memory-gib', 'lots'])).rejects.toThrow(UsageError);
   });
@@ -71,7 +83,10 @@ describe('twosome models download', () => {
     const out = join(work, 'a');
     expect(await modelsCommand(['download', base, '--out', out, '--parallel', '2'])).toBe(0);
     expect(readdirSync(out).sort()).toEqual(model.files.map((f) => f.name).sort());
-    expect(output.stdout).toMatch(new RegExp(`^downloaded ${base} to ${out}: ${model.files.length} files, .* \\(${model.files.length} fetched, 0 already there\\); use it with --model ${out}\\n$`));
+    const n = model.files.length;
+    expect(output.stdout).toMatch(
+      new RegExp(`^downloaded ${base} to ${out}: ${n} files, .* \\(${n} fetched, 0 already there\\); use it with --model ${out}\\n$`),
+    );
     expect(output.stderr).toBe(''); // not a terminal: no progress line
     expect((await readModelIndex(directorySource(out))).config).toEqual(model.config);
 

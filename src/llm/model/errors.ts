@@ -25,7 +25,8 @@ export function parseModelJson(text: string, file: string): unknown {
     return JSON.parse(text);
   } catch (error) {
     if (looksLikeWebPage(text)) throw new ModelFormatError(file, WEB_PAGE_DETAIL);
-    throw new ModelFormatError(file, `not valid JSON (${(error as Error).message}); re-download or regenerate the model`);
+    const detail = `not valid JSON (${(error as Error).message}); re-download or regenerate the model`;
+    throw new ModelFormatError(file, detail);
   }
 }
 
