@@ -68,7 +68,10 @@ function logCalls<T extends object>(target: T, name: string, log: string[]): T {
 /** A trainer on `config` whose actor and critic calls that shape an update are appended to `log` (logCalls). */
 function loggedTrainer(config: PpoConfig, log: string[]): TwosomeTrainer {
   const m = models(config);
-  return new TwosomeTrainer(config, { actor: logCalls(m.actor, 'actor', log), critic: logCalls(m.critic, 'critic', log) });
+  return new TwosomeTrainer(config, {
+    actor: logCalls(m.actor, 'actor', log),
+    critic: logCalls(m.critic, 'critic', log),
+  });
 }
 
 async function updates(t: TwosomeTrainer, n: number) {

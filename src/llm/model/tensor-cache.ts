@@ -250,6 +250,34 @@ export function linearTensorNames(prefix: string, config: LlamaConfig, n: number
   return [{ name: `${prefix}.weight`, shape: [n, k], dtype: q.modelDtype }];
 }
 
+/** The weights of one decoder layer, by the field names of LlamaLayerWeights (weights.ts). */
+export type LayerWeightName = 'inputNorm' | 'qkv' | 'o' | 'postNorm' | 'gateUp' | 'down';
+
+/** A weight of one decoder layer: its field, its MLC name under model.layers.i, its shape. */
+export interface LayerTensor {
+  field: LayerWeightName;
+  /** The norm's tensor name, or the linear's prefix (its tensors: linearTensorNames). */
+  name: string;
+  /** [H] for a norm; [out, in] for a linear (llm.c style: W [out, in]). */
+  shape: [number] | [number, number];
+}
+
+/**
+ * One decoder layer's weights in MLC's order, the one list that the tensor index (expectedLlamaTensors), the
+ * CPU weights (weights.ts) and the random models (make-model.ts) follow.
+ */
+export function llamaLayerTensors(config: LlamaConfig): LayerTensor[] {
+  const { hidden: h, intermediate: i, heads, kvHeads, headDim: hd } = config;
+  return [
+    { field: 'inputNorm', name: 'input_layernorm.weight', shape: [h] },
+    { field: 'qkv', name: 'self_attn.qkv_proj', shape: [(heads + 2 * kvHeads) * hd, h] },
+    { field: 'o', name: 'self_attn.o_proj', shape: [h, heads * hd] },
+    { field: 'postNorm', name: 'post_attention_layernorm.weight', shape: [h] },
+    { field: 'gateUp', name: 'mlp.gate_up_proj', shape: [2 * i, h] },
+    { field: 'down', name: 'mlp.down_proj', shape: [h, i] },
+  ];
+}
+
 /**
  * Every tensor of a Llama model in MLC's naming and order (embedding, layers, final norm, lm_head when
  * untied), with shapes (llm.c style: W [out, in]):
@@ -265,17 +293,15 @@ export function linearTensorNames(prefix: string, config: LlamaConfig, n: number
  */
 export function expectedLlamaTensors(config: LlamaConfig): ExpectedTensor[] {
   const q = quantizationInfo(config.quantization);
-  const { hidden: h, intermediate: i, heads, kvHeads, headDim: hd, vocabSize: v } = config;
+  const { hidden: h, vocabSize: v } = config;
   const norm = (name: string): ExpectedTensor => ({ name, shape: [h], dtype: q.modelDtype });
   const list: ExpectedTensor[] = [...linearTensorNames('model.embed_tokens', config, v, h)];
   for (let l = 0; l < config.layers; l++) {
-    const p = `model.layers.${l}`;
-    list.push(norm(`${p}.input_layernorm.weight`));
-    list.push(...linearTensorNames(`${p}.self_attn.qkv_proj`, config, (heads + 2 * kvHeads) * hd, h));
-    list.push(...linearTensorNames(`${p}.self_attn.o_proj`, config, h, heads * hd));
-    list.push(norm(`${p}.post_attention_layernorm.weight`));
-    list.push(...linearTensorNames(`${p}.mlp.gate_up_proj`, config, 2 * i, h));
-    list.push(...linearTensorNames(`${p}.mlp.down_proj`, config, h, i));
+    for (const { name, shape } of llamaLayerTensors(config)) {
+      const full = `model.layers.${l}.${name}`;
+      if (shape.length === 1) list.push(norm(full));
+      else list.push(...linearTensorNames(full, config, shape[0], shape[1]));
+    }
   }
   list.push(norm('model.norm.weight'));
   if (!config.tieEmbeddings) list.push(...linearTensorNames('lm_head', config, v, h));
