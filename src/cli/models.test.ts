@@ -85,7 +85,10 @@ describe('twosome models download', () => {
     expect(readdirSync(out).sort()).toEqual(model.files.map((f) => f.name).sort());
     const n = model.files.length;
     expect(output.stdout).toMatch(
-      new RegExp(`^downloaded ${base} to ${out}: ${n} files, .* \\(${n} fetched, 0 already there\\); use it with --model ${out}\\n$`),
+      new RegExp(
+        `^downloaded ${base} to ${out}: ${n} files, .* \\(${n} fetched, 0 already there\\); ` +
+          `use it with --model ${out}\\n$`,
+      ),
     );
     expect(output.stderr).toBe(''); // not a terminal: no progress line
     expect((await readModelIndex(directorySource(out))).config).toEqual(model.config);
