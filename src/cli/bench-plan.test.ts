@@ -1,23 +1,16 @@
 // `twosome bench plan`, called as main.ts calls it (argv after "bench plan"), on the micro model: the JSON
 // contract, and what the static plan and the round trips promise, counted on the recording device.
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { benchPlanCommand } from './bench-plan';
 import { UsageError } from './errors';
+import { captureOutput } from '../util/testing';
 
-let output = '';
-beforeEach(() => {
-  output = '';
-  vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
-    output += String(chunk);
-    return true;
-  });
-});
-afterEach(() => vi.restoreAllMocks());
+const output = captureOutput();
 
 describe('twosome bench plan', () => {
   it('--json: per call and per update, the counts; a warm call and a steady-state update create nothing', async () => {
     expect(await benchPlanCommand(['--model', 'micro', '--json'])).toBe(0);
-    const r = JSON.parse(output);
+    const r = JSON.parse(output.stdout);
     expect(Object.keys(r)).toEqual([
       'model',
       'modelWeightBytes',
@@ -66,7 +59,7 @@ describe('twosome bench plan', () => {
 
   it('one pass per accumulation window: one wait per window', async () => {
     expect(await benchPlanCommand(['--model', 'micro', '--prompts-per-pass', '32', '--json'])).toBe(0);
-    const r = JSON.parse(output);
+    const r = JSON.parse(output.stdout);
     expect(r.update.blockingWaits).toBe(32 + 1 + 4 + 1);
   });
 
