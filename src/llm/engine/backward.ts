@@ -105,7 +105,8 @@ export class LoraBackward {
 
     // Head: log-softmax gather, lm_head, gather, final norm.
     c.push(await logSoftmaxGatherBackwardCall(ctx, f.logits, f.targets, this.tokenGrads, dlogits, J, V));
-    c.push(...(await linearInputGradCall(ctx, dlogits, f.model.lmHead, dgathered, J, false)));
+    // The one product whose sum runs over a vocabulary: let it split that sum across workgroups.
+    c.push(...(await linearInputGradCall(ctx, dlogits, f.model.lmHead, dgathered, J, false, { split: true })));
     c.push(await scatterAddRowsCall(ctx, dgathered, gatherOffsetsBuf, sourcesBuf, dxn, R, D, false));
     c.push(await rmsnormBackwardCall(ctx, { x: f.checkpoint(L), weight: f.model.finalNorm, dy: dxn, rstd: f.rstdFinal, dx: dx[L % 2] }, R, D, false));
 

@@ -12,7 +12,7 @@
 import { ModelFormatError } from '../model/errors';
 import type { LlamaConfig } from '../model/config';
 import type { GpuContext } from '../../gpu/device';
-import { PipelineCache } from '../../gpu/pipelines';
+import { PipelineCache, type MatmulKernels, type PipelineCacheOptions } from '../../gpu/pipelines';
 import { deviceBatchLimits, groupRequests, mergeGroupResults, mergeGroupScores, planBatchGroups, requestSizes, type BatchGroup, type BatchLimits, type GroupResult, type PromptLogprobs } from './batch-plan';
 import { ScoringForward, type GpuModelWeights } from './forward';
 import type { GpuLora } from '../train/gpu-lora';
@@ -33,6 +33,13 @@ export interface LoadEngineOptions {
    * GpuContext.useSubgroups (hardware GPUs with the feature).
    */
   useSubgroups?: boolean;
+  /**
+   * Take the f16 variants of the matrix products where the device has `shader-f16` (default true); false keeps
+   * f32 everywhere, e.g. to compare the two on one device (PipelineCache.f16).
+   */
+  f16?: boolean;
+  /** The matrix-product kernels: 'tiled' (default) or 'legacy', to compare the two on one device (PipelineCache.matmul). */
+  matmul?: MatmulKernels;
   /**
    * Bytes one weight buffer may hold, when smaller than the device's limits: a tensor larger than this is
    * split by rows (gpu-weights.ts). For tests, which force the split on small models.
@@ -62,10 +69,10 @@ export class LlamaEngine {
     readonly config: LlamaConfig,
     readonly tokenizer: LlmTokenizer,
     readonly weights: GpuModelWeights,
-    useSubgroups: boolean,
+    kernels: PipelineCacheOptions,
     maxActivationBytes?: number,
   ) {
-    this.pipelines = new PipelineCache(gpu.device, { subgroups: useSubgroups });
+    this.pipelines = new PipelineCache(gpu.device, kernels);
     this.batchLimits = deviceBatchLimits(gpu.device, maxActivationBytes);
   }
 
@@ -85,7 +92,8 @@ export class LlamaEngine {
       return bytes;
     };
     const weights = await uploadLlamaWeights(gpu.device, config, cache, readShard, configInvFreq(config), { onProgress: options.onProgress, maxBindingBytes: options.maxBindingBytes });
-    return new LlamaEngine(gpu, config, tokenizer, weights, options.useSubgroups ?? gpu.useSubgroups, options.maxActivationBytes);
+    const kernels = { subgroups: options.useSubgroups ?? gpu.useSubgroups, f16: options.f16 ?? true, matmul: options.matmul };
+    return new LlamaEngine(gpu, config, tokenizer, weights, kernels, options.maxActivationBytes);
   }
 
   /** The batch that scores `requests`: token ids and word counts (refuses what the context window cannot hold). */

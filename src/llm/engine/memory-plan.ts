@@ -21,8 +21,9 @@
  *                  same buffers), the final norm, the gathered rows and logits [J, V]. Attention is
  *                  flash-style: it keeps each row's log-sum-exp [R, H], never probabilities [H, R, K];
  *       backward   LoraBackward: dlogits [J, V], one layer's gradients (reused by every layer, with a scratch
- *                  for the recomputed layer output), delta [R, H], and the CSR transposes of the logit-row
- *                  gather and of the attention's keys (u32);
+ *                  for the recomputed layer output), delta [R, H], the CSR transposes of the logit-row
+ *                  gather and of the attention's keys (u32), and the lm_head input gradient's partial sums
+ *                  (at most the size of dlogits; none for small models);
  *       LoRA       A, B, dA, dB and AdamW's m, v, norm partials and info (LoraTrainer);
  *       critic     W, dW and Adam's state (GpuTwosomeCritic), and its pass over a value minibatch of B_v rows
  *                  (features [B_v, D], activations, gradients), which it keeps once planned.
@@ -40,6 +41,7 @@
 import { estimateSizes, gpuBytes } from '../model/catalog';
 import type { LlamaConfig } from '../model/config';
 import { chunkBufferBytes, gpuRowsOf, planWeightChunks, wholeWords } from './gpu-weights';
+import { inputGradPartialWords } from './kernels/linear';
 import { DEFAULT_LORA_CONFIG, loraSlice, type LoraTarget } from '../train/lora';
 import { ADAM_INFO_WORDS, normPartialSlots } from '../train/optimizer';
 import { expectedLlamaTensors } from '../model/tensor-cache';
@@ -207,6 +209,9 @@ function backwardTerms(t: Terms, s: Sizes): void {
   t.add('activations', 'backward: dL/dlogprob', [[['J', J]]]);
   t.add('activations', 'backward: dlogits', [[['J', J], ['V', V]]]);
   t.add('activations', 'backward: dgathered', [[['J', J], ['D', D]]]);
+  // The lm_head's input gradient splits its sum over the vocabulary into S partial sums [S, J, D] (kernels/linear.ts).
+  const partials = inputGradPartialWords(J, V, D);
+  if (partials > 0) t.add('activations', 'backward: lm_head input-gradient partials', [[['S', partials / (J * D)], ['J', J], ['D', D]]], 'f32', 'summed into dgathered');
   t.add('activations', 'backward: dxn, dx a, dx b, dx_mid', [RD, RD, RD, RD], 'f32', "one layer's gradients, reused by every layer");
   t.add('activations', 'backward: recomputed x_out', [RD], 'f32', 'the recomputation writes the output it does not need here');
   t.add('activations', 'backward: dh', [[['R', R], ['I', I]]]);

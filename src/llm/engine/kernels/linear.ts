@@ -1,9 +1,15 @@
 /**
  * Linear layers and embedding lookups over the weight formats MLC ships: q4 group-quantized (q4f16_1,
- * q4f32_1: matmul_q4.wgsl, embedding_q4.wgsl) and unquantized (q0f32, q0f16: matmul_dense.wgsl,
- * embedding_dense.wgsl). Weights stay in their stored format on the GPU and are decoded inside the kernels.
- * A weight is a list of row chunks (one, unless it was too large for one storage binding) and every call
- * below returns one dispatch per chunk.
+ * q4f32_1) and unquantized (q0f32, q0f16). Weights stay in their stored format on the GPU and are decoded inside
+ * the kernels. A weight is a list of row chunks (one, unless it was too large for one storage binding) and every
+ * call below returns one dispatch per chunk (and, for a split input gradient, a partial sum after it).
+ *
+ * The matrix products (MatmulVariant): the tiled GEMM for more than 4 rows (matmul_q4_tiled.wgsl,
+ * matmul_dense_tiled.wgsl; also every input gradient), the matrix-vector kernel for 1 to 4 rows
+ * (matmul_q4_gemv.wgsl, matmul_dense_gemv.wgsl), the thread kernels for K <= 256 (matmul_q4.wgsl,
+ * matmul_dense.wgsl), and the legacy workgroup and subgroup kernels (the same files and *_subgroups.wgsl) where
+ * the pipeline cache asks for them (PipelineCache.matmul 'legacy'). f16 variants where PipelineCache.f16.
+ * Embedding lookups: embedding_q4.wgsl, embedding_dense.wgsl. Buffers and Params bind by their WGSL names.
  */
 import { createStorageBuffer } from '../../../gpu/buffers';
 import {
@@ -144,6 +150,17 @@ export function inputGradSplits(rows: number, outDim: number, inDim: number): nu
   return Math.max(1, Math.min(wanted, Math.floor(outDim / SPLIT_MIN_ROWS), Math.floor(outDim / inDim)));
 }
 
+/**
+ * Words of the partial sums an input gradient asked to split (InputGradOptions.split) allocates with the default
+ * (tiled) kernels: [S, rows, K], or nothing when the shape takes the thread variant or one split. For a weight
+ * split by rows this bounds every chunk's (a chunk's splits are at most the whole weight's).
+ */
+export function inputGradPartialWords(rows: number, outDim: number, inDim: number): number {
+  if (inDim <= THREAD_VARIANT_MAX_DIM) return 0;
+  const splits = inputGradSplits(rows, outDim, inDim);
+  return splits > 1 ? splits * rows * inDim : 0;
+}
+
 /** Bytes of a linear weight as stored on the GPU. */
 export function linearWeightBytes(w: GpuLinear): number {
   const elements = w.outDim * w.inDim;
@@ -191,6 +208,7 @@ export async function linearCall(
   w: GpuLinear,
   y: GPUBuffer,
   tokens: number,
+  /** A forced kernel (tests, benchmarks); by default matmulVariant picks by shape and the cache's choices. */
   variant?: MatmulVariant,
 ): Promise<KernelCall[]> {
   let chosen = matmulVariant(w.inDim, tokens, pipelines, variant);
