@@ -77,7 +77,12 @@ fn matmul_q4_gemv(
   let n = vec4<u32>(min(n0, last_n), min(n0 + 1u, last_n), min(n0 + 2u, last_n), min(n0 + 3u, last_n));
   var acc: array<vec4<f32>, 4>; // [row][column]
   for (var g = lid; g < groups; g += WG) {
-    let words = array<vec4<u32>, 4>(q_weight[n.x * groups + g], q_weight[n.y * groups + g], q_weight[n.z * groups + g], q_weight[n.w * groups + g]);
+    let words = array<vec4<u32>, 4>(
+      q_weight[n.x * groups + g],
+      q_weight[n.y * groups + g],
+      q_weight[n.z * groups + g],
+      q_weight[n.w * groups + g],
+    );
     let s = vec4<f32>(group_scale(n.x, g), group_scale(n.y, g), group_scale(n.z, g), group_scale(n.w, g));
     // [row][column]: this group's 32 products, unscaled. Initialized explicitly: lavapipe kept the previous
     // iteration's values in a loop-scoped var declared without an initializer (K > 32 WG came out wrong).

@@ -39,7 +39,12 @@ fn multiply_tiles(tr: u32, tc: u32) {
     let a1 = a_tile[(tr + 16u) * AS + kq];
     let a2 = a_tile[(tr + 32u) * AS + kq];
     let a3 = a_tile[(tr + 48u) * AS + kq];
-    let b = array<vec4<Tile>, 4>(b_tile[tc * AS + kq], b_tile[(tc + 16u) * AS + kq], b_tile[(tc + 32u) * AS + kq], b_tile[(tc + 48u) * AS + kq]);
+    let b = array<vec4<Tile>, 4>(
+      b_tile[tc * AS + kq],
+      b_tile[(tc + 16u) * AS + kq],
+      b_tile[(tc + 32u) * AS + kq],
+      b_tile[(tc + 48u) * AS + kq],
+    );
     for (var c = 0u; c < 4u; c++) {
       part[0][c] += dot(a0, b[c]);
       part[1][c] += dot(a1, b[c]);

@@ -105,11 +105,18 @@ describe('twosome score', () => {
     expect(s).toMatchObject({ promptTokens: 12, actions: 3, actionTokens: 5 });
     expect(s.speedup).toBeCloseTo(s.separateMs / s.sharedMs, 10);
     expect(s.maxLogprobDiff).toBeLessThan(1e-4);
-    expect(s.kernels.map((k: { label: string }) => k.label)).toContain('matmul_q4');
+    expect(s.profile.map((k: { label: string }) => k.label)).toContain('matmul_q4');
+    expect(s.kernels).toMatchObject({ matmul: 'tiled', precision: expect.stringMatching(/^f(16|32)$/) });
+    // Old and new matrix products side by side (the micro model takes the thread kernels: the same results).
+    expect(s.matmul.passes.legacy.maxLogprobDiff).toBe(0);
+    expect(s.matmul.passes.tiled.maxLogprobDiff).toBeLessThan(1e-4);
+    expect(s.matmul.speedup).toBeGreaterThan(0);
     const train = twosome(['bench', 'train', '--prompt-tokens', '12', '--actions', '2', '--repeats', '1', '--json']);
     expect(train.stderr).toBe('');
     const t = JSON.parse(train.stdout);
     expect(Object.keys(t).slice(0, 3)).toEqual(['sharedMs', 'separateMs', 'speedup']);
     expect(t.gradientRelativeDiff).toBeLessThan(1e-4);
+    expect(t.kernels).toMatchObject({ matmul: 'tiled' });
+    expect(t.matmul.passes.tiled.gradientRelativeDiff).toBeLessThan(1e-4);
   });
 });

@@ -51,6 +51,9 @@ export interface PipelineCacheOptions {
 
 export type MatmulKernels = 'tiled' | 'legacy';
 
+type CompiledModule = { module: GPUShaderModule; iface: ShaderInterface };
+type CompiledKernels = { modules: Map<string, CompiledModule>; kernels: Map<string, Kernel> };
+
 export class PipelineCache {
   /**
    * Compiled modules and pipelines, shared by every cache of one device: a pipeline depends only on its key
@@ -58,12 +61,12 @@ export class PipelineCache {
    * is emulated (SwiftShader: seconds for a tiled matrix product), so engines and comparisons built on one
    * device compile each kernel once.
    */
-  private static readonly compiled = new WeakMap<GPUDevice, { modules: Map<string, { module: GPUShaderModule; iface: ShaderInterface }>; kernels: Map<string, Kernel> }>();
-  private readonly modules: Map<string, { module: GPUShaderModule; iface: ShaderInterface }>;
+  private static readonly compiled = new WeakMap<GPUDevice, CompiledKernels>();
+  private readonly modules: Map<string, CompiledModule>;
   private readonly kernels: Map<string, Kernel>;
   /** Whether kernel builders default to the subgroup variants: the device has `subgroups` and they are not turned off. */
   readonly subgroups: boolean;
-  /** Whether the matrix products take their f16 variants: the device has `shader-f16` and the owner asked for them. */
+  /** Whether the matrix products take their f16 variants: the device has `shader-f16` and the owner asked. */
   readonly f16: boolean;
   readonly matmul: MatmulKernels;
 

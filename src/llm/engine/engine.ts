@@ -38,7 +38,10 @@ export interface LoadEngineOptions {
    * f32 everywhere, e.g. to compare the two on one device (PipelineCache.f16).
    */
   f16?: boolean;
-  /** The matrix-product kernels: 'tiled' (default) or 'legacy', to compare the two on one device (PipelineCache.matmul). */
+  /**
+   * The matrix-product kernels: 'tiled' (default) or 'legacy', to compare the two on one device
+   * (PipelineCache.matmul).
+   */
   matmul?: MatmulKernels;
   /**
    * Bytes one weight buffer may hold, when smaller than the device's limits: a tensor larger than this is
@@ -57,6 +60,17 @@ export interface ForwardScoresOptions {
   mode?: 'shared' | 'separate';
   /** Add this adapter into the projections (null or absent: the frozen model). */
   lora?: GpuLora | null;
+}
+
+/** Which kernels an engine runs (issue 14's "kernels" record in `score --json`, `bench score`, `bench train`). */
+export interface KernelSummary {
+  /** The adapter's description (or device, or vendor). */
+  adapter: string;
+  /** Of the matrix products: f16 where the device has shader-f16 and the engine did not turn it off. */
+  precision: 'f16' | 'f32';
+  /** The subgroup size of the subgroup kernels ("min-max" where the adapter reports a range); null without them. */
+  subgroupSize: number | string | null;
+  matmul: MatmulKernels;
 }
 
 export class LlamaEngine {
@@ -92,8 +106,20 @@ export class LlamaEngine {
       return bytes;
     };
     const weights = await uploadLlamaWeights(gpu.device, config, cache, readShard, configInvFreq(config), { onProgress: options.onProgress, maxBindingBytes: options.maxBindingBytes });
-    const kernels = { subgroups: options.useSubgroups ?? gpu.useSubgroups, f16: options.f16 ?? true, matmul: options.matmul };
+    const subgroups = options.useSubgroups ?? gpu.useSubgroups;
+    const kernels = { subgroups, f16: options.f16 ?? true, matmul: options.matmul };
     return new LlamaEngine(gpu, config, tokenizer, weights, kernels, options.maxActivationBytes);
+  }
+
+  get kernels(): KernelSummary {
+    const { adapterInfo: info, subgroupSizes: sizes } = this.gpu;
+    const range = sizes && (sizes.min === sizes.max ? sizes.min : `${sizes.min}-${sizes.max}`);
+    return {
+      adapter: info.description || info.device || info.vendor,
+      precision: this.pipelines.f16 ? 'f16' : 'f32',
+      subgroupSize: this.pipelines.subgroups && range ? range : null,
+      matmul: this.pipelines.matmul,
+    };
   }
 
   /** The batch that scores `requests`: token ids and word counts (refuses what the context window cannot hold). */

@@ -14,7 +14,13 @@ import { loraGradientsPerToken } from '../reference/backward';
 import { scoreActions } from '../reference/score';
 import { planScoring } from './scoring-layout';
 import { loadLlamaModel, memorySource } from '../model/weights';
-import { loraGradientCase, loraGradientsOnGpu, relativeError, scoreRequests, tomatoSaladObservations } from './test-helpers';
+import {
+  loraGradientCase,
+  loraGradientsOnGpu,
+  relativeError,
+  scoreRequests,
+  tomatoSaladObservations,
+} from './test-helpers';
 
 const ctx = await requestNodeGpuContext();
 afterAll(() => ctx.device.destroy());
@@ -35,9 +41,18 @@ const F16_LOGPROB_TOLERANCE = 2e-2;
 const F16_GRADIENT_TOLERANCE = 2e-2;
 
 const models: [string, Partial<MakeModelOptions>][] = [
-  ['q4f16_1, hidden 320, MHA', { hidden: 320, heads: 5, kvHeads: 5, intermediate: 384, layers: 1, quantization: 'q4f16_1' }],
-  ['q0f16, hidden 288, GQA, tied', { hidden: 288, heads: 4, kvHeads: 2, intermediate: 320, layers: 1, quantization: 'q0f16', tieEmbeddings: true }],
-  ['q4f32_1, hidden 384, GQA, 2 layers', { hidden: 384, heads: 6, kvHeads: 2, intermediate: 512, layers: 2, quantization: 'q4f32_1' }],
+  [
+    'q4f16_1, hidden 320, MHA',
+    { hidden: 320, heads: 5, kvHeads: 5, intermediate: 384, layers: 1, quantization: 'q4f16_1' },
+  ],
+  [
+    'q0f16, hidden 288, GQA, tied',
+    { hidden: 288, heads: 4, kvHeads: 2, intermediate: 320, layers: 1, quantization: 'q0f16', tieEmbeddings: true },
+  ],
+  [
+    'q4f32_1, hidden 384, GQA, 2 layers',
+    { hidden: 384, heads: 6, kvHeads: 2, intermediate: 512, layers: 2, quantization: 'q4f32_1' },
+  ],
 ];
 
 type Kernels = 'tiled f32' | 'tiled f16' | 'legacy';
@@ -88,7 +103,9 @@ describe('the model on the tiled matrix products, f32 and f16, and on the legacy
         const reference = prompts.map((p) => scoreActions(cpu, engine.tokenizer, p.prompt, p.actions));
         const { scores } = await scoreRequests(engine, prompts);
         let worst = 0;
-        scores.forEach((s, p) => s.logprobs.forEach((lp, k) => (worst = Math.max(worst, Math.abs(lp - reference[p].actions[k].logprob)))));
+        scores.forEach((s, p) =>
+          s.logprobs.forEach((lp, k) => (worst = Math.max(worst, Math.abs(lp - reference[p].actions[k].logprob)))),
+        );
         console.info(`${name}, ${kernels} kernels: max |log-prob - CPU| = ${worst.toExponential(2)}`);
         expect(worst).toBeLessThanOrEqual(kernels === 'tiled f16' ? F16_LOGPROB_TOLERANCE : 1e-4);
         expect(worst).toBeGreaterThan(0); // the scores were compared at all
@@ -96,21 +113,29 @@ describe('the model on the tiled matrix products, f32 and f16, and on the legacy
       });
     }
 
-    it(`gives the CPU reference's LoRA gradients through the tiled input gradient, f32 and f16: ${name}`, async (test) => {
+    it(`gives the CPU's LoRA gradients through the tiled input gradient, f32 and f16: ${name}`, async (test) => {
       if (m > 0) skipOnSlow(test, name);
       const made = makeModel({ seed: 8, ...options });
       const source = memorySource(made.files, name);
       const engine = await LlamaEngine.load(ctx, source, { useSubgroups: false, f16: false });
       const c = loraGradientCase(engine);
       // The CPU reference with the same per-token upstream gradients (float64).
-      const prompts = tomatoSaladObservations().map((o) => ({ promptIds: engine.tokenizer.encodePrompt(o.prompt), actions: o.actions.map((a) => engine.tokenizer.encodeAction(o.prompt, a)) }));
-      const perToken = c.layout.actionLogitRanges.map((ranges) => ranges.map(({ first, count }) => Array.from(c.tokenGrads.subarray(first, first + count))));
+      const prompts = tomatoSaladObservations().map((o) => ({
+        promptIds: engine.tokenizer.encodePrompt(o.prompt),
+        actions: o.actions.map((a) => engine.tokenizer.encodeAction(o.prompt, a)),
+      }));
+      const perToken = c.layout.actionLogitRanges.map((ranges) =>
+        ranges.map(({ first, count }) => Array.from(c.tokenGrads.subarray(first, first + count))),
+      );
       const cpu = (await loadLlamaModel(source)).weights;
       const reference = loraGradientsPerToken(cpu, c.adapter, prompts, perToken).modules;
       const errors = async (cache: PipelineCache) => {
         const gpu = await loraGradientsOnGpu(ctx.device, cache, engine, c);
         let worstError = 0;
-        gpu.grads.forEach((g, i) => (worstError = Math.max(worstError, relativeError(g.a, reference[i].a), relativeError(g.b, reference[i].b))));
+        gpu.grads.forEach(
+          (g, i) =>
+            (worstError = Math.max(worstError, relativeError(g.a, reference[i].a), relativeError(g.b, reference[i].b))),
+        );
         expect(gpu.grads.some((g) => g.a.some((v) => v !== 0))).toBe(true);
         return { worstError, backwardCalls: gpu.backwardCalls };
       };
@@ -120,7 +145,9 @@ describe('the model on the tiled matrix products, f32 and f16, and on the legacy
       expect(f32.worstError).toBeLessThan(1e-4);
       if (ctx.features.shaderF16) {
         const f16 = await errors(new PipelineCache(ctx.device, { subgroups: false, f16: true }));
-        console.info(`${name}: LoRA gradients, max relative error vs CPU: tiled f16 ${f16.worstError.toExponential(2)}`);
+        console.info(
+          `${name}: LoRA gradients, max relative error vs CPU: tiled f16 ${f16.worstError.toExponential(2)}`,
+        );
         expect(f16.worstError).toBeLessThan(F16_GRADIENT_TOLERANCE);
       }
       engine.dispose();

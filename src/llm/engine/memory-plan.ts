@@ -211,7 +211,10 @@ function backwardTerms(t: Terms, s: Sizes): void {
   t.add('activations', 'backward: dgathered', [[['J', J], ['D', D]]]);
   // The lm_head's input gradient splits its sum over the vocabulary into S partial sums [S, J, D] (kernels/linear.ts).
   const partials = inputGradPartialWords(J, V, D);
-  if (partials > 0) t.add('activations', 'backward: lm_head input-gradient partials', [[['S', partials / (J * D)], ['J', J], ['D', D]]], 'f32', 'summed into dgathered');
+  if (partials > 0) {
+    const dims: Dims = [['S', partials / (J * D)], ['J', J], ['D', D]];
+    t.add('activations', 'backward: lm_head input-gradient partials', [dims], 'f32', 'summed into dgathered');
+  }
   t.add('activations', 'backward: dxn, dx a, dx b, dx_mid', [RD, RD, RD, RD], 'f32', "one layer's gradients, reused by every layer");
   t.add('activations', 'backward: recomputed x_out', [RD], 'f32', 'the recomputation writes the output it does not need here');
   t.add('activations', 'backward: dh', [[['R', R], ['I', I]]]);

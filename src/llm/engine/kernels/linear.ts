@@ -58,7 +58,14 @@ export type WholeLinear =
 /** The one-chunk GpuLinear of an unsplit weight. */
 export function wholeLinear(w: WholeLinear): GpuLinear {
   const span = { rowStart: 0, rows: w.outDim };
-  if (w.format === 'q4') return { format: 'q4', chunks: [{ ...span, qWeight: w.qWeight, scales: w.scales }], scaleF16: w.scaleF16, outDim: w.outDim, inDim: w.inDim };
+  if (w.format === 'q4')
+    return {
+      format: 'q4',
+      chunks: [{ ...span, qWeight: w.qWeight, scales: w.scales }],
+      scaleF16: w.scaleF16,
+      outDim: w.outDim,
+      inDim: w.inDim,
+    };
   return { format: 'dense', chunks: [{ ...span, weight: w.weight }], f16: w.f16, outDim: w.outDim, inDim: w.inDim };
 }
 
@@ -103,7 +110,12 @@ const GEMV_COLS = 4;
  * kernel on the same shape (a row computed by the matrix-vector kernel and by the GEMM differs in the last bits:
  * the sums run in another order).
  */
-export function matmulVariant(inDim: number, rows: number, pipelines: Pick<PipelineCache, 'subgroups' | 'matmul'>, forced?: MatmulVariant): MatmulVariant {
+export function matmulVariant(
+  inDim: number,
+  rows: number,
+  pipelines: Pick<PipelineCache, 'subgroups' | 'matmul'>,
+  forced?: MatmulVariant,
+): MatmulVariant {
   if (forced) return forced;
   if (pipelines.matmul === 'legacy') return kernelVariant(inDim, undefined, undefined, pipelines.subgroups);
   if (inDim <= THREAD_VARIANT_MAX_DIM) return 'thread';
@@ -115,9 +127,17 @@ export function matmulVariant(inDim: number, rows: number, pipelines: Pick<Pipel
  * else the thread variant for K <= 256, the GEMM above (any number of rows: the GEMM reads W once for up to 64),
  * the legacy workgroup kernel with the legacy kernels.
  */
-export function inputGradVariant(inDim: number, pipelines: Pick<PipelineCache, 'matmul'>, forced?: MatmulVariant): 'thread' | 'workgroup' | 'gemm' {
-  const chosen = forced ?? (inDim <= THREAD_VARIANT_MAX_DIM ? 'thread' : pipelines.matmul === 'legacy' ? 'workgroup' : 'gemm');
-  if (chosen === 'gemv') throw new Error('matmul input gradient: there is no matrix-vector variant (the GEMM reads W once for up to 64 rows)');
+export function inputGradVariant(
+  inDim: number,
+  pipelines: Pick<PipelineCache, 'matmul'>,
+  forced?: MatmulVariant,
+): 'thread' | 'workgroup' | 'gemm' {
+  const chosen =
+    forced ?? (inDim <= THREAD_VARIANT_MAX_DIM ? 'thread' : pipelines.matmul === 'legacy' ? 'workgroup' : 'gemm');
+  if (chosen === 'gemv')
+    throw new Error(
+      'matmul input gradient: there is no matrix-vector variant (the GEMM reads W once for up to 64 rows)',
+    );
   return chosen === 'subgroup' ? 'workgroup' : chosen;
 }
 
@@ -174,12 +194,17 @@ function chunkBytes(w: GpuLinear, rows: number): number {
 }
 
 function checkShape(label: string, w: GpuLinear): void {
-  if (w.format === 'q4' && w.inDim % 32 !== 0) throw new Error(`${label}: K = ${w.inDim} must be a multiple of 32 (the quantization group)`);
-  if (w.format === 'dense' && w.f16 && w.inDim % 2 !== 0) throw new Error(`${label}: f16 weights need an even K, got ${w.inDim}`);
+  if (w.format === 'q4' && w.inDim % 32 !== 0)
+    throw new Error(`${label}: K = ${w.inDim} must be a multiple of 32 (the quantization group)`);
+  if (w.format === 'dense' && w.f16 && w.inDim % 2 !== 0)
+    throw new Error(`${label}: f16 weights need an even K, got ${w.inDim}`);
 }
 
 /** The weight's buffers by their WGSL names, and its f16 flag, for one chunk. */
-function weightBindings(w: GpuLinear, chunk: Q4Chunk | DenseChunk): { buffers: Record<string, GPUBuffer>; flag: Record<string, number> } {
+function weightBindings(
+  w: GpuLinear,
+  chunk: Q4Chunk | DenseChunk,
+): { buffers: Record<string, GPUBuffer>; flag: Record<string, number> } {
   if (w.format === 'q4') {
     const c = chunk as Q4Chunk;
     return { buffers: { q_weight: c.qWeight, scales: c.scales }, flag: { scale_f16: w.scaleF16 ? 1 : 0 } };
@@ -188,7 +213,11 @@ function weightBindings(w: GpuLinear, chunk: Q4Chunk | DenseChunk): { buffers: R
 }
 
 /** What the cache's choices and the variant make of a matrix product: shader file, defines, label suffix. */
-function variantShader(format: 'q4' | 'dense', variant: 'gemm' | 'gemv', pipelines: PipelineCache): { file: string; defines: Record<string, boolean> } {
+function variantShader(
+  format: 'q4' | 'dense',
+  variant: 'gemm' | 'gemv',
+  pipelines: PipelineCache,
+): { file: string; defines: Record<string, boolean> } {
   const file = `matmul_${format}_${variant === 'gemm' ? 'tiled' : 'gemv'}.wgsl`;
   // The dense matrix-vector kernel has no f16 variant (its weights are already in their final precision).
   const f16 = pipelines.f16 && !(format === 'dense' && variant === 'gemv');
@@ -216,16 +245,30 @@ export async function linearCall(
   // 262k vocabulary) the workgroup kernel's 64 per workgroup still fit, so an unforced choice falls back to it.
   // Decided on the largest chunk, so every chunk of a weight runs the same variant.
   const maxRows = Math.max(...w.chunks.map((c) => c.rows));
-  if (chosen === 'subgroup' && !variant && Math.ceil(maxRows / SUBGROUP_COLS) > device.limits.maxComputeWorkgroupsPerDimension) chosen = 'workgroup';
+  if (
+    chosen === 'subgroup' &&
+    !variant &&
+    Math.ceil(maxRows / SUBGROUP_COLS) > device.limits.maxComputeWorkgroupsPerDimension
+  )
+    chosen = 'workgroup';
   const label = w.format === 'q4' ? 'matmul_q4' : 'matmul_dense';
   checkShape(label, w);
-  if (chosen === 'gemv' && tokens > GEMV_MAX_ROWS) throw new Error(`${label}: the matrix-vector kernel takes up to ${GEMV_MAX_ROWS} rows, got ${tokens}`);
+  if (chosen === 'gemv' && tokens > GEMV_MAX_ROWS)
+    throw new Error(`${label}: the matrix-vector kernel takes up to ${GEMV_MAX_ROWS} rows, got ${tokens}`);
   if (chosen === 'gemm' || chosen === 'gemv') return tiledCalls({ device, pipelines }, x, w, y, tokens, chosen, label);
   return legacyCalls({ device, pipelines }, x, w, y, tokens, chosen, label);
 }
 
 /** The GEMM or the matrix-vector kernel, one call per chunk. */
-async function tiledCalls(ctx: Ctx, x: GPUBuffer, w: GpuLinear, y: GPUBuffer, tokens: number, variant: 'gemm' | 'gemv', label: string): Promise<KernelCall[]> {
+async function tiledCalls(
+  ctx: Ctx,
+  x: GPUBuffer,
+  w: GpuLinear,
+  y: GPUBuffer,
+  tokens: number,
+  variant: 'gemm' | 'gemv',
+  label: string,
+): Promise<KernelCall[]> {
   const { device, pipelines } = ctx;
   const { file, defines } = variantShader(w.format, variant, pipelines);
   // One matrix-vector pipeline per row count (ROWS: its register tile's live rows).
@@ -235,23 +278,53 @@ async function tiledCalls(ctx: Ctx, x: GPUBuffer, w: GpuLinear, y: GPUBuffer, to
   return w.chunks.map((chunk) => {
     const rows = chunk.rows;
     const { buffers, flag } = weightBindings(w, chunk);
-    const params: Record<string, number> = { tokens, out_dim: rows, in_dim: w.inDim, ...flag, y_col0: chunk.rowStart, y_stride: w.outDim };
+    const params: Record<string, number> = {
+      tokens,
+      out_dim: rows,
+      in_dim: w.inDim,
+      ...flag,
+      y_col0: chunk.rowStart,
+      y_stride: w.outDim,
+    };
     let workgroups: [number, number, number?];
     if (variant === 'gemm') {
       Object.assign(params, { split_rows: 0, split_stride: 0, accumulate: 0 });
       workgroups = [Math.ceil(tokens / TILE_ROWS), Math.ceil(rows / TILE_COLS)];
-    } else workgroups = elementwiseWorkgroups(Math.ceil(rows / GEMV_COLS), 1, device.limits.maxComputeWorkgroupsPerDimension);
+    } else
+      workgroups = elementwiseWorkgroups(
+        Math.ceil(rows / GEMV_COLS),
+        1,
+        device.limits.maxComputeWorkgroupsPerDimension,
+      );
     const weightBytes = chunkBytes(w, rows) * reads;
     // x is read once per column tile (the GEMM) or by every workgroup from the cache (the matrix-vector kernel).
     const xReads = variant === 'gemm' ? Math.ceil(rows / TILE_COLS) : 1;
-    const cost = { flops: 2 * tokens * rows * w.inDim, bytes: weightBytes + 4 * tokens * (w.inDim * xReads + rows), weightBytes };
+    const cost = {
+      flops: 2 * tokens * rows * w.inDim,
+      bytes: weightBytes + 4 * tokens * (w.inDim * xReads + rows),
+      weightBytes,
+    };
     const xName = w.format === 'q4' ? 'x4' : 'x';
-    return kernelCall(device, kernel, { params, buffers: { [xName]: x, ...buffers, y }, workgroups, cost, label: `${label}_${variant}` });
+    return kernelCall(device, kernel, {
+      params,
+      buffers: { [xName]: x, ...buffers, y },
+      workgroups,
+      cost,
+      label: `${label}_${variant}`,
+    });
   });
 }
 
 /** The legacy kernels (matmul_q4.wgsl, matmul_dense.wgsl, *_subgroups.wgsl), as they were. */
-async function legacyCalls(ctx: Ctx, x: GPUBuffer, w: GpuLinear, y: GPUBuffer, tokens: number, variant: KernelVariant, label: string): Promise<KernelCall[]> {
+async function legacyCalls(
+  ctx: Ctx,
+  x: GPUBuffer,
+  w: GpuLinear,
+  y: GPUBuffer,
+  tokens: number,
+  variant: KernelVariant,
+  label: string,
+): Promise<KernelCall[]> {
   const { device, pipelines } = ctx;
   const thread = variant === 'thread';
   const subgroup = variant === 'subgroup';
@@ -267,9 +340,22 @@ async function legacyCalls(ctx: Ctx, x: GPUBuffer, w: GpuLinear, y: GPUBuffer, t
         ? [Math.ceil(rows / SUBGROUP_COLS), Math.ceil(tokens / TOKENS)]
         : [Math.ceil(rows / WG), Math.ceil(tokens / TOKENS)];
     const weightBytes = chunkBytes(w, rows) * reads;
-    const cost = { flops: 2 * tokens * rows * w.inDim, bytes: weightBytes + 4 * tokens * (w.inDim + rows), weightBytes };
+    const cost = {
+      flops: 2 * tokens * rows * w.inDim,
+      bytes: weightBytes + 4 * tokens * (w.inDim + rows),
+      weightBytes,
+    };
     const { buffers, flag } = weightBindings(w, chunk);
-    const params = { tokens, out_dim: rows, in_dim: w.inDim, ...flag, accumulate: 0, y_col0: chunk.rowStart, y_stride: w.outDim, _pad2: 0 };
+    const params = {
+      tokens,
+      out_dim: rows,
+      in_dim: w.inDim,
+      ...flag,
+      accumulate: 0,
+      y_col0: chunk.rowStart,
+      y_stride: w.outDim,
+      _pad2: 0,
+    };
     // The q4 thread and subgroup variants read x as vec4 (x4).
     const xName = w.format === 'q4' && !(variant === 'workgroup') ? 'x4' : 'x';
     return kernelCall(device, kernel, { params, buffers: { [xName]: x, ...buffers, y }, workgroups, cost, label });
@@ -307,7 +393,8 @@ export async function linearInputGradCall(
   const variant = inputGradVariant(w.inDim, pipelines, forced);
   const label = w.format === 'q4' ? 'matmul_q4' : 'matmul_dense';
   checkShape(`${label}_input_grad`, w);
-  if (variant !== 'gemm') return legacyInputGradCalls({ device, pipelines }, dy, w, dx, tokens, accumulate, variant, label);
+  if (variant !== 'gemm')
+    return legacyInputGradCalls({ device, pipelines }, dy, w, dx, tokens, accumulate, variant, label);
 
   const { file, defines } = variantShader(w.format, 'gemm', pipelines);
   const kernel = await pipelines.kernel(file, `${label}_input_grad_gemm`, { defines });
@@ -315,10 +402,12 @@ export async function linearInputGradCall(
   const calls: KernelCall[] = [];
   // Splits per chunk (a chunk is a whole weight unless the weight was split by rows); one scratch serves every
   // chunk, whose calls run one after the other.
-  const splitsOf = (rows: number) => (typeof split === 'number' ? split : split ? inputGradSplits(tokens, rows, w.inDim) : 1);
+  const splitsOf = (rows: number) =>
+    typeof split === 'number' ? split : split ? inputGradSplits(tokens, rows, w.inDim) : 1;
   const maxSplits = Math.max(...w.chunks.map((c) => splitsOf(c.rows)));
   const count = tokens * w.inDim;
-  const partials = maxSplits > 1 ? createStorageBuffer(device, maxSplits * count * 4, `${label} input grad partials`) : null;
+  const partials =
+    maxSplits > 1 ? createStorageBuffer(device, maxSplits * count * 4, `${label} input grad partials`) : null;
   for (const [i, chunk] of w.chunks.entries()) {
     const rows = chunk.rows;
     const splits = Math.min(splitsOf(rows), maxSplits);
@@ -327,7 +416,11 @@ export async function linearInputGradCall(
     const add = accumulate || i > 0;
     const { buffers, flag } = weightBindings(w, chunk);
     const weightBytes = chunkBytes(w, rows) * reads;
-    const cost = { flops: 2 * tokens * rows * w.inDim, bytes: weightBytes + 4 * tokens * (rows * Math.ceil(w.inDim / TILE_COLS) + w.inDim * used), weightBytes };
+    const cost = {
+      flops: 2 * tokens * rows * w.inDim,
+      bytes: weightBytes + 4 * tokens * (rows * Math.ceil(w.inDim / TILE_COLS) + w.inDim * used),
+      weightBytes,
+    };
     const params = {
       tokens,
       out_dim: rows,
@@ -341,7 +434,15 @@ export async function linearInputGradCall(
     };
     const workgroups: [number, number, number] = [Math.ceil(tokens / TILE_ROWS), Math.ceil(w.inDim / TILE_COLS), used];
     const out = used > 1 ? partials! : dx;
-    calls.push(kernelCall(device, kernel, { params, buffers: { dy, ...buffers, dx: out }, workgroups, cost, label: `${label}_input_grad` }));
+    calls.push(
+      kernelCall(device, kernel, {
+        params,
+        buffers: { dy, ...buffers, dx: out },
+        workgroups,
+        cost,
+        label: `${label}_input_grad`,
+      }),
+    );
     if (used > 1) calls.push(await partialSumCall({ device, pipelines }, partials!, dx, count, used, add));
   }
   // The scratch belongs to the last call, so disposeCalls releases it with the rest.
@@ -349,7 +450,14 @@ export async function linearInputGradCall(
   return calls;
 }
 /** dx (+)= the sum of `splits` partial input gradients of `count` elements each (matmul_partial_sum.wgsl). */
-async function partialSumCall({ device, pipelines }: Ctx, partials: GPUBuffer, dx: GPUBuffer, count: number, splits: number, accumulate: boolean): Promise<KernelCall> {
+async function partialSumCall(
+  { device, pipelines }: Ctx,
+  partials: GPUBuffer,
+  dx: GPUBuffer,
+  count: number,
+  splits: number,
+  accumulate: boolean,
+): Promise<KernelCall> {
   const kernel = await pipelines.kernel('matmul_partial_sum.wgsl', 'matmul_partial_sum');
   return kernelCall(device, kernel, {
     params: { count, splits, accumulate: accumulate ? 1 : 0 },
@@ -378,14 +486,35 @@ async function legacyInputGradCalls(
   return w.chunks.map((chunk, i) => {
     const rows = chunk.rows;
     const weightBytes = chunkBytes(w, rows) * reads;
-    const cost = { flops: 2 * tokens * rows * w.inDim, bytes: weightBytes + 4 * tokens * (w.inDim + rows), weightBytes };
+    const cost = {
+      flops: 2 * tokens * rows * w.inDim,
+      bytes: weightBytes + 4 * tokens * (w.inDim + rows),
+      weightBytes,
+    };
     const add = accumulate || i > 0;
     const { buffers, flag } = weightBindings(w, chunk);
-    const params = { tokens, out_dim: rows, in_dim: w.inDim, ...flag, accumulate: add ? 1 : 0, y_col0: chunk.rowStart, y_stride: w.outDim, _pad2: 0 };
+    const params = {
+      tokens,
+      out_dim: rows,
+      in_dim: w.inDim,
+      ...flag,
+      accumulate: add ? 1 : 0,
+      y_col0: chunk.rowStart,
+      y_stride: w.outDim,
+      _pad2: 0,
+    };
     // An invocation per q4 word column (8 values of k) or per dense column k, times the row blocks.
     const columns = w.format === 'q4' ? w.inDim / 8 : w.inDim;
-    const workgroups: [number, number] = thread ? elementwiseWorkgroups(rowBlocks * columns) : [Math.ceil(columns / WG), rowBlocks];
-    return kernelCall(device, kernel, { params, buffers: { ...buffers, dy, dx }, workgroups, cost, label: `${label}_input_grad` });
+    const workgroups: [number, number] = thread
+      ? elementwiseWorkgroups(rowBlocks * columns)
+      : [Math.ceil(columns / WG), rowBlocks];
+    return kernelCall(device, kernel, {
+      params,
+      buffers: { ...buffers, dy, dx },
+      workgroups,
+      cost,
+      label: `${label}_input_grad`,
+    });
   });
 }
 
@@ -394,16 +523,27 @@ async function legacyInputGradCalls(
  * chunk of the table: chunk c writes only the rows whose token id falls in its vocabulary range, and every
  * id falls in exactly one, so together they write all of x.
  */
-export async function embeddingCall({ device, pipelines }: Ctx, tokens: GPUBuffer, table: GpuLinear, x: GPUBuffer, rows: number): Promise<KernelCall[]> {
+export async function embeddingCall(
+  { device, pipelines }: Ctx,
+  tokens: GPUBuffer,
+  table: GpuLinear,
+  x: GPUBuffer,
+  rows: number,
+): Promise<KernelCall[]> {
   const dim = table.inDim;
   const workgroups = elementwiseWorkgroups(rows * dim);
   const label = table.format === 'q4' ? 'embedding_q4' : 'embedding_dense';
   const pipeline = await pipelines.get(`${label}.wgsl`, label);
   const f16 = table.format === 'q4' ? table.scaleF16 : table.f16;
+  // The lookup reads one table row per output row: R rows in all, each chunk its share (for ids spread evenly).
+  const rowBytes = chunkBytes({ ...table, inDim: dim }, 1);
   return table.chunks.map((chunk) => {
     // Params: R, D, f16 flag, the chunk's first token id and its row count, pad.
     const params = [rows, dim, f16 ? 1 : 0, chunk.rowStart, chunk.rows, 0, 0, 0];
-    const buffers = table.format === 'q4' ? [(chunk as Q4Chunk).qWeight, (chunk as Q4Chunk).scales] : [(chunk as DenseChunk).weight];
-    return makeCall(device, label, pipeline, params, [tokens, ...buffers, x], workgroups);
+    const buffers =
+      table.format === 'q4' ? [(chunk as Q4Chunk).qWeight, (chunk as Q4Chunk).scales] : [(chunk as DenseChunk).weight];
+    const weightBytes = (rows * rowBytes * chunk.rows) / table.outDim;
+    const cost = { flops: 0, bytes: weightBytes + 4 * rows * (dim + 1), weightBytes };
+    return makeCall(device, label, pipeline, params, [tokens, ...buffers, x], workgroups, cost);
   });
 }

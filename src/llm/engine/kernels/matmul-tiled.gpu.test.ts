@@ -22,8 +22,15 @@ const worst = new Map<string, { elementwise: number; norm: number }>();
 afterAll(() => {
   owned.forEach((b) => b.destroy());
   if (worst.size) {
-    const lines = [...worst].map(([k, e]) => `  ${k.padEnd(34)} max |a - b| / max(1, |b|) ${e.elementwise.toExponential(2)}, ||a - b|| / ||b|| ${e.norm.toExponential(2)}`);
-    console.info(`tiled and matrix-vector kernels on ${ctx.adapterInfo.description || ctx.adapterKind}, against the CPU product:\n${lines.join('\n')}`);
+    const lines = [...worst].map(
+      ([k, e]) =>
+        `  ${k.padEnd(34)} max |a - b| / max(1, |b|) ${e.elementwise.toExponential(2)}, ` +
+        `||a - b|| / ||b|| ${e.norm.toExponential(2)}`,
+    );
+    console.info(
+      `tiled and matrix-vector kernels on ${ctx.adapterInfo.description || ctx.adapterKind}, ` +
+        `against the CPU product:\n${lines.join('\n')}`,
+    );
   }
   device.destroy();
 });
@@ -78,15 +85,31 @@ function expectClose(kernel: string, f16: boolean, got: Float32Array, expected: 
 }
 
 /** A random weight [N, K] of `format`, uploaded whole or in row chunks of `split` rows. */
-function weight(rng: Rng, format: 'q4' | 'dense', outDim: number, inDim: number, f16: boolean, split?: number[]): { w: GpuLinear; dense: Float32Array } {
+function weight(
+  rng: Rng,
+  format: 'q4' | 'dense',
+  outDim: number,
+  inDim: number,
+  f16: boolean,
+  split?: number[],
+): { w: GpuLinear; dense: Float32Array } {
   if (format === 'q4') {
     const q = randomQ4(rng, outDim, inDim, f16);
-    if (!split) return { w: wholeLinear({ format, qWeight: up(q.qWeight), scales: up(q.scaleWords), scaleF16: f16, outDim, inDim }), dense: q.dense };
+    if (!split)
+      return {
+        w: wholeLinear({ format, qWeight: up(q.qWeight), scales: up(q.scaleWords), scaleF16: f16, outDim, inDim }),
+        dense: q.dense,
+      };
     // f16 scale pairs split at even scale indices: K/32 scales per row, so K/32 must be even for odd starts.
     const perRow = { words: inDim / 8, scales: f16 ? inDim / 64 : inDim / 32 };
     let row = 0;
     const chunks = split.map((rows) => {
-      const c = { rowStart: row, rows, qWeight: up(q.qWeight.slice(row * perRow.words, (row + rows) * perRow.words)), scales: up(q.scaleWords.slice(row * perRow.scales, (row + rows) * perRow.scales)) };
+      const c = {
+        rowStart: row,
+        rows,
+        qWeight: up(q.qWeight.slice(row * perRow.words, (row + rows) * perRow.words)),
+        scales: up(q.scaleWords.slice(row * perRow.scales, (row + rows) * perRow.scales)),
+      };
       row += rows;
       return c;
     });
@@ -103,6 +126,10 @@ function weight(rng: Rng, format: 'q4' | 'dense', outDim: number, inDim: number,
   });
   return { w: { format, chunks, f16, outDim, inDim }, dense: d.dense };
 }
+
+/** "T=5 N=70 K=32", and the row chunks of a split weight. */
+const shape = (tokens: number, outDim: number, inDim: number, split?: readonly number[]) =>
+  `T=${tokens} N=${outDim} K=${inDim}${split ? ` in row chunks ${split.join('+')}` : ''}`;
 
 function transpose(m: Float32Array, rows: number, cols: number): Float32Array {
   const t = new Float32Array(rows * cols);
@@ -130,14 +157,16 @@ describe('tiled GEMM and matrix-vector kernels on Dawn', () => {
     for (const [precision] of precisions) {
       const f16 = precision === 'f16';
       const name = `${format === 'q4' ? 'matmul_q4_gemm' : 'matmul_dense_gemm'}`;
-      it(`${name} T=${tokens} N=${outDim} K=${inDim}${split ? ` in row chunks ${split.join('+')}` : ''} (${precision})`, async (test) => {
+      it(`${name} ${shape(tokens, outDim, inDim, split)} (${precision})`, async (test) => {
         if (f16) requireShaderF16(ctx, test);
         const rng = new Rng(tokens * 31 + outDim + inDim);
         const { w, dense } = weight(rng, format, outDim, inDim, f16Weights, split ? [...split] : undefined);
         const x = rand(rng, tokens * inDim);
         const y = up(tokens * outDim);
         const calls = await linearCall({ device, pipelines: caches[precision] }, up(x), w, y, tokens, 'gemm');
-        expect(calls.map((c) => c.pipeline.label)).toEqual(calls.map(() => `matmul_${format}_tiled.wgsl:${name}${f16 ? ' [F16]' : ''}`));
+        expect(calls.map((c) => c.pipeline.label)).toEqual(
+          calls.map(() => `matmul_${format}_tiled.wgsl:${name}${f16 ? ' [F16]' : ''}`),
+        );
         expectClose(name, f16, await run(calls, y, tokens * outDim), ref.matmul(x, dense, tokens, outDim, inDim));
       });
     }
@@ -156,7 +185,8 @@ describe('tiled GEMM and matrix-vector kernels on Dawn', () => {
       for (const tokens of rowCounts) {
         const f16 = precision === 'f16';
         const name = format === 'q4' ? 'matmul_q4_gemv' : 'matmul_dense_gemv';
-        it(`${name} T=${tokens} N=${outDim} K=${inDim}${split ? ` in row chunks ${split.join('+')}` : ''} (${precision}; workgroup and subgroup reductions)`, async (test) => {
+        const what = `${name} ${shape(tokens, outDim, inDim, split)} (${precision}; workgroup and subgroup reductions)`;
+        it(what, async (test) => {
           if (f16) requireShaderF16(ctx, test);
           const rng = new Rng(tokens * 17 + outDim + inDim);
           const { w, dense } = weight(rng, format, outDim, inDim, f16Weights, split ? [...split] : undefined);
@@ -168,8 +198,15 @@ describe('tiled GEMM and matrix-vector kernels on Dawn', () => {
             const y = up(tokens * outDim);
             const calls = await linearCall({ device, pipelines: caches[cache] }, x, w, y, tokens, 'gemv');
             const defines = [...(f16Kernel ? ['F16'] : []), ...(caches[cache].subgroups ? ['SUBGROUPS'] : [])];
-            expect(calls[0].pipeline.label).toBe(`matmul_${format}_gemv.wgsl:${name}${defines.length ? ` [${defines.join(',')}]` : ''}`);
-            expectClose(`${name}${caches[cache].subgroups ? ' (subgroups)' : ''}`, f16Kernel, await run(calls, y, tokens * outDim), expected);
+            expect(calls[0].pipeline.label).toBe(
+              `matmul_${format}_gemv.wgsl:${name}${defines.length ? ` [${defines.join(',')}]` : ''}`,
+            );
+            expectClose(
+              `${name}${caches[cache].subgroups ? ' (subgroups)' : ''}`,
+              f16Kernel,
+              await run(calls, y, tokens * outDim),
+              expected,
+            );
           }
         });
       }
@@ -190,18 +227,27 @@ describe('tiled GEMM and matrix-vector kernels on Dawn', () => {
     for (const [precision] of precisions) {
       for (const accumulate of [false, true]) {
         const f16 = precision === 'f16';
-        const what = `${format} T=${tokens} N=${outDim} K=${inDim}, ${splits === 'auto' ? 'splits by shape' : `${splits} split${splits > 1 ? 's' : ''}`}${split ? `, row chunks ${split.join('+')}` : ''}`;
-        it(`matmul_${format}_input_grad_gemm ${what}${accumulate ? ', accumulating' : ''} (${precision}): dx = dy W`, async (test) => {
+        const sum = splits === 'auto' ? 'splits by shape' : `${splits} split${splits > 1 ? 's' : ''}`;
+        const what = `${shape(tokens, outDim, inDim, split)}, ${sum}${accumulate ? ', accumulating' : ''}`;
+        it(`matmul_${format}_input_grad_gemm ${what} (${precision}): dx = dy W`, async (test) => {
           if (f16) requireShaderF16(ctx, test);
           const rng = new Rng(tokens * 13 + outDim + inDim + (accumulate ? 1 : 0));
           const { w, dense } = weight(rng, format, outDim, inDim, f16Weights, split ? [...split] : undefined);
           const dy = rand(rng, tokens * outDim);
           const prior = rand(rng, tokens * inDim);
           const dx = up(prior);
-          const calls = await linearInputGradCall({ device, pipelines: caches[precision] }, up(dy), w, dx, tokens, accumulate, {
-            variant: 'gemm',
-            split: splits === 'auto' ? true : splits,
-          });
+          const calls = await linearInputGradCall(
+            { device, pipelines: caches[precision] },
+            up(dy),
+            w,
+            dx,
+            tokens,
+            accumulate,
+            {
+              variant: 'gemm',
+              split: splits === 'auto' ? true : splits,
+            },
+          );
           // One GEMM per chunk, and a partial sum after each that was split.
           const sums = calls.filter((c) => c.label.includes('partial_sum')).length;
           if (splits === 'auto' || splits > 1) expect(sums).toBe(w.chunks.length);
@@ -225,11 +271,15 @@ describe('tiled GEMM and matrix-vector kernels on Dawn', () => {
     const rng = new Rng(1);
     const { w } = weight(rng, 'q4', 8, 64, false);
     const b = up(64 * 8);
-    await expect(linearCall({ device, pipelines: caches.f32 }, b, w, b, 5, 'gemv')).rejects.toThrow(/up to 4 rows, got 5/);
-    await expect(linearInputGradCall({ device, pipelines: caches.f32 }, b, w, b, 1, false, 'gemv')).rejects.toThrow(/no matrix-vector variant/);
+    await expect(linearCall({ device, pipelines: caches.f32 }, b, w, b, 5, 'gemv')).rejects.toThrow(
+      /up to 4 rows, got 5/,
+    );
+    await expect(linearInputGradCall({ device, pipelines: caches.f32 }, b, w, b, 1, false, 'gemv')).rejects.toThrow(
+      /no matrix-vector variant/,
+    );
   });
 
-  it('picks the kernel by shape: thread for K <= 256, the matrix-vector kernel for 1-4 rows, the GEMM above', async () => {
+  it('picks the kernel by shape: thread for K <= 256, the matrix-vector one for 1-4 rows, the GEMM above', async () => {
     const rng = new Rng(2);
     const labels = async (cache: PipelineCache, tokens: number, inDim: number) => {
       const { w } = weight(rng, 'q4', 70, inDim, true);
