@@ -61,7 +61,7 @@ fn matmul_dense_gemm(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invoc
           if (k < K) { v[e] = x[(t0 + m) * K + k]; }
         }
       }
-      a_tile[m * AS + kq] = vec4<Tile>(v);
+      a_tile[slot(m, kq)] = vec4<Tile>(v);
     }
     var lo = vec4<f32>(0.0);
     var hi = vec4<f32>(0.0);
@@ -72,8 +72,8 @@ fn matmul_dense_gemm(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invoc
         if (k + 4u < K) { hi[e] = weight(wn * K + k + 4u); }
       }
     }
-    b_tile[wc * AS + 2u * wj] = vec4<Tile>(lo);
-    b_tile[wc * AS + 2u * wj + 1u] = vec4<Tile>(hi);
+    b_tile[slot(wc, 2u * wj)] = vec4<Tile>(lo);
+    b_tile[slot(wc, 2u * wj + 1u)] = vec4<Tile>(hi);
     workgroupBarrier();
     multiply_tiles(tr, tc);
     workgroupBarrier();
@@ -116,14 +116,14 @@ fn matmul_dense_input_grad_gemm(@builtin(workgroup_id) wid: vec3<u32>, @builtin(
           if (n < n_end) { v[e] = dy[row + n]; }
         }
       }
-      a_tile[m * AS + nq] = vec4<Tile>(v);
+      a_tile[slot(m, nq)] = vec4<Tile>(v);
     }
     let n = nb + wr;
     for (var e = 0u; e < 8u; e++) {
       let k = k0 + 8u * wj + e;
       var v = 0.0;
       if (n < n_end && k < K) { v = weight(n * K + k); }
-      b_tile[(8u * wj + e) * AS + wr / 4u][wr % 4u] = Tile(v);
+      b_tile[slot(8u * wj + e, wr / 4u)][wr % 4u] = Tile(v);
     }
     workgroupBarrier();
     multiply_tiles(tr, tc);

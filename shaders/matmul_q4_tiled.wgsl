@@ -90,12 +90,12 @@ fn matmul_q4_gemm(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocati
       let kq = i % (TK / 4u);
       var v = vec4<f32>(0.0);
       if (t0 + m < params.tokens) { v = x4[(t0 + m) * K4 + k0 / 4u + kq]; }
-      a_tile[m * AS + kq] = vec4<Tile>(v);
+      a_tile[slot(m, kq)] = vec4<Tile>(v);
     }
     let word = q_weight[wn * words_per_row + k0 / 8u + wj];
     let scale = select(Tile(0.0), Tile(group_scale(wn, k0 / 32u)), w_live);
-    b_tile[wc * AS + 2u * wj] = dequant_lo(word, scale);
-    b_tile[wc * AS + 2u * wj + 1u] = dequant_hi(word, scale);
+    b_tile[slot(wc, 2u * wj)] = dequant_lo(word, scale);
+    b_tile[slot(wc, 2u * wj + 1u)] = dequant_hi(word, scale);
     workgroupBarrier();
     multiply_tiles(tr, tc);
     workgroupBarrier();
@@ -143,7 +143,7 @@ fn matmul_q4_input_grad_gemm(@builtin(workgroup_id) wid: vec3<u32>, @builtin(loc
           if (n < n_end) { v[e] = dy[row + n]; }
         }
       }
-      a_tile[m * AS + nq] = vec4<Tile>(v);
+      a_tile[slot(m, nq)] = vec4<Tile>(v);
     }
     let n = nb + wr;
     let live = k_live && n < n_end;
@@ -153,8 +153,8 @@ fn matmul_q4_input_grad_gemm(@builtin(workgroup_id) wid: vec3<u32>, @builtin(loc
     let lo = dequant_lo(word, scale);
     let hi = dequant_hi(word, scale);
     for (var e = 0u; e < 4u; e++) {
-      b_tile[(8u * wj + e) * AS + wr / 4u][wr % 4u] = lo[e];
-      b_tile[(8u * wj + 4u + e) * AS + wr / 4u][wr % 4u] = hi[e];
+      b_tile[slot(8u * wj + e, wr / 4u)][wr % 4u] = lo[e];
+      b_tile[slot(8u * wj + 4u + e, wr / 4u)][wr % 4u] = hi[e];
     }
     workgroupBarrier();
     multiply_tiles(tr, tc);

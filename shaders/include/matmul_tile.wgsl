@@ -7,8 +7,11 @@
 // operands in workgroup memory, reduced dimension contiguous (four to a vec4):
 //   a_tile[m][kq]: rows m of the left operand (x; dy for the input gradient), kq = 0 .. TK/4 - 1
 //   b_tile[n][kq]: rows n of the right operand (W, dequantized once per step for all TM rows; W^T)
-// Rows are AS = TK/4 + 1 vec4 apart: the one vec4 of padding puts the rows that neighbouring invocations read
-// in different banks (a stride of 8 vec4 would send every invocation of a quarter-warp to the same bank).
+// Vector kq of row r sits at slot(r, kq) = 8 r + (kq ^ (r % 8)): rows are 8 vec4 long and each row's vectors are
+// rotated by an XOR with its row number, so the 8 neighbouring rows that neighbouring invocations read at one kq
+// fall in 8 different banks (unswizzled, a stride of 8 vec4 would send all of them to the same bank). Padding
+// rows to 9 vec4 would do the same but take 18 KiB in f32, past WebGPU's default 16 KiB of workgroup memory;
+// swizzled, the f32 tiles take exactly 16 KiB and the f16 ones 8 KiB.
 // Invocation (tr, tc) = (lid / 16, lid % 16) accumulates the 4 x 4 outputs rows tr + 16 r, columns tc + 16 c:
 // per vec4 of the reduced dimension it reads 4 + 4 vec4 and does 16 four-wide dot products (64 multiply-adds),
 // and neighbouring invocations read neighbouring rows of b_tile and write neighbouring columns of the output.
@@ -17,10 +20,14 @@ const WG: u32 = 256u;
 const TM: u32 = 64u;
 const TN: u32 = 64u;
 const TK: u32 = 32u;
-const AS: u32 = 9u; // TK / 4 + 1
 
-var<workgroup> a_tile: array<vec4<Tile>, 576>; // TM * AS
-var<workgroup> b_tile: array<vec4<Tile>, 576>; // TN * AS
+var<workgroup> a_tile: array<vec4<Tile>, 512>; // TM * TK / 4
+var<workgroup> b_tile: array<vec4<Tile>, 512>; // TN * TK / 4
+
+// The slot of vector kq (0 .. TK/4 - 1) of tile row r.
+fn slot(r: u32, kq: u32) -> u32 {
+  return 8u * r + (kq ^ (r & 7u));
+}
 
 // acc[r][c]: output row tr + 16 r, column tc + 16 c.
 var<private> acc: array<vec4<f32>, 4>;
@@ -35,15 +42,15 @@ var<private> acc: array<vec4<f32>, 4>;
 fn multiply_tiles(tr: u32, tc: u32) {
   var part = array<vec4<Tile>, 4>();
   for (var kq = 0u; kq < TK / 4u; kq++) {
-    let a0 = a_tile[tr * AS + kq];
-    let a1 = a_tile[(tr + 16u) * AS + kq];
-    let a2 = a_tile[(tr + 32u) * AS + kq];
-    let a3 = a_tile[(tr + 48u) * AS + kq];
+    let a0 = a_tile[slot(tr, kq)];
+    let a1 = a_tile[slot(tr + 16u, kq)];
+    let a2 = a_tile[slot(tr + 32u, kq)];
+    let a3 = a_tile[slot(tr + 48u, kq)];
     let b = array<vec4<Tile>, 4>(
-      b_tile[tc * AS + kq],
-      b_tile[(tc + 16u) * AS + kq],
-      b_tile[(tc + 32u) * AS + kq],
-      b_tile[(tc + 48u) * AS + kq],
+      b_tile[slot(tc, kq)],
+      b_tile[slot(tc + 16u, kq)],
+      b_tile[slot(tc + 32u, kq)],
+      b_tile[slot(tc + 48u, kq)],
     );
     for (var c = 0u; c < 4u; c++) {
       part[0][c] += dot(a0, b[c]);

@@ -34,8 +34,11 @@ export interface LoadEngineOptions {
    */
   useSubgroups?: boolean;
   /**
-   * Take the f16 variants of the matrix products where the device has `shader-f16` (default true); false keeps
-   * f32 everywhere, e.g. to compare the two on one device (PipelineCache.f16).
+   * Take the f16 variants of the matrix products where the device has `shader-f16` (PipelineCache.f16); false
+   * keeps f32 everywhere, e.g. to compare the two on one device. Default: on hardware GPUs. A software adapter
+   * keeps f32, as it keeps the workgroup kernels (GpuContext.useSubgroups): lavapipe offers `shader-f16` but
+   * runs it as f32 arithmetic plus conversions, and a training update of a hidden-512 model took 2.7x as long
+   * in f16 as in f32 there (`bench train`), a scoring pass 1.0x.
    */
   f16?: boolean;
   /**
@@ -107,7 +110,7 @@ export class LlamaEngine {
     };
     const weights = await uploadLlamaWeights(gpu.device, config, cache, readShard, configInvFreq(config), { onProgress: options.onProgress, maxBindingBytes: options.maxBindingBytes });
     const subgroups = options.useSubgroups ?? gpu.useSubgroups;
-    const kernels = { subgroups, f16: options.f16 ?? true, matmul: options.matmul };
+    const kernels = { subgroups, f16: options.f16 ?? !gpu.isSoftware, matmul: options.matmul };
     return new LlamaEngine(gpu, config, tokenizer, weights, kernels, options.maxActivationBytes);
   }
 
