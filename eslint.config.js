@@ -17,10 +17,12 @@ import tseslint from 'typescript-eslint';
  *   llm          envs, gpu        the model (model/), the engine (engine/), LoRA training (train/), the CPU
  *                                 reference (reference/)
  *   rl           llm              PPO, TWOSOME, the policy over action scores
+ *   nlp-eval     llm              the capability check: zero-shot benchmarks scored on the engine, their
+ *                                 parsers and downloads
  *   share        rl               adapters, bundles and links as bytes (PEFT, safetensors, zip)
  *   persist      share            IndexedDB stores of runs and adapters; of the worker only the run records it
  *                                 stores (worker/training-protocol.ts)
- *   worker, cli  persist          the playground's workers; the command line
+ *   worker, cli  persist, nlp-eval the playground's workers; the command line
  *   state        worker           the page's stores
  *   scene        envs             the 3D scenes, drawing the environments' render descriptions
  *   ui           state, scene     React components (main.tsx mounts them)
@@ -34,10 +36,11 @@ const UNDER = {
   gpu: ['util'],
   llm: ['envs', 'gpu'],
   rl: ['llm'],
+  'nlp-eval': ['llm'],
   share: ['rl'],
   persist: ['share'],
-  worker: ['persist'],
-  cli: ['persist'],
+  worker: ['persist', 'nlp-eval'],
+  cli: ['persist', 'nlp-eval'],
   state: ['worker'],
   scene: ['envs'],
   ui: ['state', 'scene'],

@@ -210,6 +210,43 @@ test.describe('deployment under a sub-path', () => {
     await new Promise((r) => server?.close(r));
   });
 
+  test('the built site carries its Content-Security-Policy and works under it', async ({ page, consoleErrors }) => {
+    const violations: string[] = [];
+    await page.exposeFunction('reportViolation', (v: string) => violations.push(v));
+    await page.addInitScript(() => {
+      const page = window as unknown as { reportViolation(v: string): void };
+      const report = (e: SecurityPolicyViolationEvent) =>
+        page.reportViolation(`${e.violatedDirective} ${e.blockedURI}`);
+      document.addEventListener('securitypolicyviolation', report);
+    });
+    await page.goto(`${origin}${BASE}?task=tomato-salad`);
+    const policy = await page.locator('meta[http-equiv="Content-Security-Policy"]').getAttribute('content');
+    expect(policy).toContain("script-src 'self' 'wasm-unsafe-eval'");
+    expect(policy).toContain("worker-src 'self'");
+    expect(policy).toContain("connect-src 'self' https:");
+    // The policy is enforced on the page: an inline script and a script from another origin are refused.
+    const ran = await page.evaluate(async () => {
+      const inline = document.createElement('script');
+      inline.textContent = 'window.__inlineRan = true';
+      document.head.append(inline);
+      const foreign = document.createElement('script');
+      foreign.src = 'https://example.invalid/x.js';
+      document.head.append(foreign);
+      await new Promise((r) => setTimeout(r, 100));
+      return (window as unknown as { __inlineRan?: boolean }).__inlineRan === true;
+    });
+    expect(ran).toBe(false);
+    await expect.poll(() => violations.filter((v) => v.startsWith('script-src')).length).toBe(2);
+    // Those two refusals are the console errors expected here.
+    for (let i = consoleErrors.length - 1; i >= 0; i--) {
+      if (/Content Security Policy/.test(consoleErrors[i])) consoleErrors.splice(i, 1);
+    }
+    violations.length = 0;
+    // The model worker started, tokenized the prompt (WebAssembly) and scored it on WebGPU under the policy.
+    await expect(page.getByTestId('policy-status')).toHaveAttribute('data-state', 'ready', { timeout: 30_000 });
+    expect(violations).toEqual([]);
+  });
+
   test('the built site loads its assets and worker with relative URLs', async ({ page }) => {
     const outside: string[] = [];
     page.on('request', (req) => {

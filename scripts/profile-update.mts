@@ -100,12 +100,12 @@ function timed<T extends object>(obj: T, method: keyof T & string, phase: string
 let inRollout = false;
 // Plan building (buffers, uniforms, bind groups) of the engine's passes, timed apart from running them.
 for (const [cls, name] of [
-  [ScoringForward, 'engine: ScoringForward.build'],
-  [LoraBackward, 'engine: LoraBackward.build'],
+  [ScoringForward, 'engine: ScoringForward.create'],
+  [LoraBackward, 'engine: LoraBackward.create'],
 ] as const) {
-  const c = cls as unknown as { build: (...a: unknown[]) => Promise<unknown> };
-  const original = c.build.bind(cls);
-  c.build = async (...a: unknown[]) => {
+  const c = cls as unknown as { create: (...a: unknown[]) => Promise<unknown> };
+  const original = c.create.bind(cls);
+  c.create = async (...a: unknown[]) => {
     const t = performance.now();
     try {
       return await original(...a);
@@ -117,6 +117,7 @@ for (const [cls, name] of [
   };
 }
 function instrument(models: TwosomeModels): TwosomeModels {
+  timed(models.actor, 'observe', 'rollout: actor.observe (scores, features, values: one submission)');
   timed(models.actor, 'score', 'rollout: actor.score (adapter on)');
   timed(models.actor, 'features', 'rollout: actor.features (adapter off)');
   timed(models.critic, 'values', () => (inRollout ? 'rollout: critic.values' : 'critic.values'));

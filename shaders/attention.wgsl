@@ -1,4 +1,6 @@
-// Causal attention over a "shared-prompt" batch, with grouped-query heads.
+// Causal attention over a "shared-prompt" batch, with grouped-query heads: flash attention (forward and
+// backward, blocks of queries x keys in workgroup memory) for real head sizes, and one invocation per (row,
+// head) for tiny ones (the 'thread' kernels at the end; kernels/attention.ts chooses by head_dim).
 //
 // All rows of a scoring batch (each prompt's tokens, then each action's tokens) live in one buffer. A row
 // attends to the keys of at most two contiguous row segments, given per row as (start1, len1, start2, len2):
@@ -7,342 +9,488 @@
 // so every action continues the one shared prompt, which is computed once, and never sees other actions.
 // A separate sequence (the original method: prompt + action as its own sequence) is just segment 1.
 //
-//   out[r, h, :] = sum_k softmax_k(q[r, h] . k[k, g] * scale) v[k, g],   g = h / (H / KVH)
+//   out[r, h, :] = sum_k softmax_k(q[r, h] . k[k, g] * scale) v[k, g],   g = h / G,  G = H / KVH
+//   lse[r, h]    = log sum_k exp(q[r, h] . k[k, g] * scale)
 //
-// Shapes: qkv [R, (H + 2*KVH) * hd] f32 (Q, K, V heads fused, RoPE already applied); segments [R, 4] u32;
-// out [R, H * hd] f32. One workgroup per (row, head); keys go in chunks of WG, one key per thread, with an
-// online (running max) softmax so any number of keys works in fixed shared memory.
+// Shapes: qkv [R, (H + 2 KVH) hd] f32 (Q, K, V heads fused, RoPE already applied); segments [R, 4] u32;
+// out [R, H hd] f32; lse [R, H]. HD (= hd) and the tile sizes are override constants, chosen by shape.
+//
+// Queries of one kv head g are numbered m = r G + j (row r, query head g G + j): the G heads that share a K/V
+// head are neighbours, so one K/V tile in workgroup memory serves all of them (GQA) as well as all rows.
+
+//! if F16
+enable f16;
+//! endif
 
 struct Params {
-  rows: u32,
-  heads: u32,       // H
-  kv_heads: u32,    // KVH
-  head_dim: u32,    // hd <= 256
-  scale: f32,       // hd^-0.5
-  _pad0: u32,
-  _pad1: u32,
-  _pad2: u32,
+  rows: u32,      // R
+  heads: u32,     // H
+  kv_heads: u32,  // KVH
+  scale: f32,     // hd^-0.5
 }
 
-const WG: u32 = 64u;
+override HD: u32 = 64u;  // head dim, <= 4 DPL_MAX
+override BK: u32 = 16u;  // flash forward and dQ: keys per tile (<= BK_MAX)
+override BQT: u32 = 8u;  // flash dK/dV: queries per tile (<= BK_MAX)
 
 @group(0) @binding(0) var<uniform> params: Params;
 @group(0) @binding(1) var<storage, read> qkv: array<f32>;
 @group(0) @binding(2) var<storage, read> segments: array<u32>;
 @group(0) @binding(3) var<storage, read_write> out: array<f32>;
-
-var<workgroup> q_s: array<f32, 256>;
-var<workgroup> p_s: array<f32, WG>;
-var<workgroup> red: array<f32, WG>;
-
-// Row index of the k-th key of row r's key list (segment 1 then segment 2).
-fn key_row(seg: vec4<u32>, k: u32) -> u32 {
-  if (k < seg.y) { return seg.x + k; }
-  return seg.z + (k - seg.y);
-}
-
-// The forward of one (row r, head h) by one workgroup; returns the row's log-sum-exp of the scaled scores
-// (the same value in every thread), which the backward needs.
-fn attention_row(r: u32, h: u32, lid: u32) -> f32 {
-  let hd = params.head_dim;
-  let stride = (params.heads + 2u * params.kv_heads) * hd;
-  let g = h / (params.heads / params.kv_heads);
-  let k_off = params.heads * hd + g * hd;
-  let v_off = (params.heads + params.kv_heads) * hd + g * hd;
-  let seg = vec4<u32>(segments[4u * r], segments[4u * r + 1u], segments[4u * r + 2u], segments[4u * r + 3u]);
-  let n_keys = seg.y + seg.w;
-
-  for (var d = lid; d < hd; d += WG) { q_s[d] = qkv[r * stride + h * hd + d]; }
-  workgroupBarrier();
-
-  // Each thread accumulates the output dims d = lid, lid + WG, ... (hd <= 256: at most 4 per thread).
-  var acc = array<f32, 4>(0.0, 0.0, 0.0, 0.0);
-  var running_max = -3.4e38;
-  var running_sum = 0.0;
-
-  for (var k0 = 0u; k0 < n_keys; k0 += WG) {
-    // 1. One score per thread.
-    let k = k0 + lid;
-    var score = -3.4e38;
-    if (k < n_keys) {
-      let kr = key_row(seg, k);
-      var dot = 0.0;
-      for (var d = 0u; d < hd; d++) { dot += q_s[d] * qkv[kr * stride + k_off + d]; }
-      score = dot * params.scale;
-    }
-    // 2. Chunk max.
-    red[lid] = score;
-    workgroupBarrier();
-    for (var s = WG / 2u; s > 0u; s /= 2u) {
-      if (lid < s) { red[lid] = max(red[lid], red[lid + s]); }
-      workgroupBarrier();
-    }
-    let new_max = max(running_max, red[0]);
-    workgroupBarrier();
-    // 3. Probabilities relative to the new max; rescale what was accumulated so far.
-    var p = 0.0;
-    if (k < n_keys) { p = exp(score - new_max); }
-    p_s[lid] = p;
-    red[lid] = p;
-    workgroupBarrier();
-    for (var s = WG / 2u; s > 0u; s /= 2u) {
-      if (lid < s) { red[lid] += red[lid + s]; }
-      workgroupBarrier();
-    }
-    let correction = exp(running_max - new_max);
-    running_sum = running_sum * correction + red[0];
-    running_max = new_max;
-    let chunk = min(WG, n_keys - k0);
-    for (var i = 0u; i < 4u; i++) {
-      let d = lid + i * WG;
-      if (d < hd) {
-        var a = acc[i] * correction;
-        for (var j = 0u; j < chunk; j++) {
-          a += p_s[j] * qkv[key_row(seg, k0 + j) * stride + v_off + d];
-        }
-        acc[i] = a;
-      }
-    }
-    workgroupBarrier();
-  }
-
-  for (var i = 0u; i < 4u; i++) {
-    let d = lid + i * WG;
-    if (d < hd) { out[r * params.heads * hd + h * hd + d] = acc[i] / running_sum; }
-  }
-  return running_max + log(running_sum);
-}
-
-@compute @workgroup_size(WG)
-fn attention_forward(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
-  _ = attention_row(wid.x, wid.y, lid);
-}
-
-// The forward that also keeps lse[r, h] (binding 5, declared with the backward below). The backward's
-// per-layer recomputation runs this one, so attention_backward_delta need not walk the keys again: the value
-// is the one attention_backward_rowstats computes, by the same operations in the same order.
-@compute @workgroup_size(WG)
-fn attention_forward_lse(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
-  let row_lse = attention_row(wid.x, wid.y, lid);
-  if (lid == 0u) { lse[wid.x * params.heads + wid.y] = row_lse; }
-}
-
-// ---------------------------------------------------------------------------------------------------------
-// Backward, in three kernels (FlashAttention's formulation, which needs no stored probability matrix).
-// The forward computed, per row r and head h, p_k = softmax_k(s q.k_k) over the row's keys and
-// out = sum_k p_k v_k. With dout = dL/dout:
-//   lse[r, h]   = log sum_k exp(s q.k_k)          delta[r, h] = dout . out
-//   ds_k        = p_k (dout . v_k - delta)
-//   dq          = s sum_k ds_k k_k                                      (attention_backward_dq)
-//   dk_k       += s ds_k q,   dv_k += p_k dout   over every (row, head) reading key k (attention_backward_dkv)
-// Key rows are shared by many query rows (every action reads the whole prompt), so dK and dV are computed per
-// key row from its list of readers (CSR: readers[reader_offsets[k] .. reader_offsets[k + 1]]), not scattered.
-// Shapes: dout [R, H hd]; lse, delta [R, H]; dqkv [R, (H + 2 KVH) hd] (Q, K, V gradients, overwritten).
-
 @group(0) @binding(4) var<storage, read> dout: array<f32>;
 @group(0) @binding(5) var<storage, read_write> lse: array<f32>;
 @group(0) @binding(6) var<storage, read_write> delta: array<f32>;
 @group(0) @binding(7) var<storage, read_write> dqkv: array<f32>;
+// dK/dV's readers, CSR: flash, per key block of BKV rows, the query tiles (of BQT queries) with a reader of
+// one of its keys; thread, per key row, the rows that read it.
 @group(0) @binding(8) var<storage, read> reader_offsets: array<u32>;
 @group(0) @binding(9) var<storage, read> readers: array<u32>;
 
-var<workgroup> ds_s: array<f32, WG>;
+const WG: u32 = 64u;
+// Invocations per query (forward, dQ) or per key (dK/dV): lane l owns the dims l, l + LANES, ... of the head,
+// so a q . k product is LANES partial sums, added up through workgroup memory.
+const LANES: u32 = 4u;
+const BQ: u32 = WG / LANES;   // forward, dQ: queries per workgroup
+const BKV: u32 = WG / LANES;  // dK/dV: keys per workgroup
+const DPL_MAX: u32 = 64u;     // dims per lane, ceil(HD / LANES)
+const BK_MAX: u32 = 32u;
+const NEG: f32 = -3.0e38;     // the running max before any key (exp(NEG - m) = 0 for any real m)
 
-fn load_q(r: u32, h: u32, stride: u32, lid: u32) {
-  for (var d = lid; d < params.head_dim; d += WG) { q_s[d] = qkv[r * stride + h * params.head_dim + d]; }
-  workgroupBarrier();
+//! if F16
+alias tile_t = f16;
+//! else
+alias tile_t = f32;
+//! endif
+
+fn dims_per_lane() -> u32 { return (HD + LANES - 1u) / LANES; }
+fn qkv_stride() -> u32 { return (params.heads + 2u * params.kv_heads) * HD; }
+fn segment_of(r: u32) -> vec4<u32> {
+  return vec4<u32>(segments[4u * r], segments[4u * r + 1u], segments[4u * r + 2u], segments[4u * r + 3u]);
+}
+// Whether a row with segments `seg` reads key row kr (u32 differences wrap below a segment's start).
+fn reads(seg: vec4<u32>, kr: u32) -> bool {
+  return kr - seg.x < seg.y || kr - seg.z < seg.w;
 }
 
-fn block_max(lid: u32, v: f32) -> f32 {
-  red[lid] = v;
-  workgroupBarrier();
-  for (var s = WG / 2u; s > 0u; s /= 2u) {
-    if (lid < s) { red[lid] = max(red[lid], red[lid + s]); }
-    workgroupBarrier();
-  }
-  let m = red[0];
-  workgroupBarrier();
-  return m;
+struct Query {
+  row: u32,
+  head: u32,
+  valid: bool,  // m < R G (the last block's padding is not)
 }
 
-fn block_sum(lid: u32, v: f32) -> f32 {
-  red[lid] = v;
-  workgroupBarrier();
-  for (var s = WG / 2u; s > 0u; s /= 2u) {
-    if (lid < s) { red[lid] += red[lid + s]; }
-    workgroupBarrier();
-  }
-  let total = red[0];
-  workgroupBarrier();
-  return total;
+fn query_of(m: u32, g: u32) -> Query {
+  let group = params.heads / params.kv_heads;
+  let valid = m < params.rows * group;
+  let mm = select(0u, m, valid);
+  return Query(mm / group, g * group + mm % group, valid);
 }
 
-// lse and delta per (row, head); one workgroup each.
-@compute @workgroup_size(WG)
-fn attention_backward_rowstats(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
-  let r = wid.x;
-  let h = wid.y;
-  let hd = params.head_dim;
-  let stride = (params.heads + 2u * params.kv_heads) * hd;
-  let k_off = params.heads * hd + (h / (params.heads / params.kv_heads)) * hd;
-  let seg = vec4<u32>(segments[4u * r], segments[4u * r + 1u], segments[4u * r + 2u], segments[4u * r + 3u]);
-  let n_keys = seg.y + seg.w;
-  load_q(r, h, stride, lid);
-  var running_max = -3.4e38;
-  var running_sum = 0.0;
-  for (var k0 = 0u; k0 < n_keys; k0 += WG) {
-    let k = k0 + lid;
-    var score = -3.4e38;
-    if (k < n_keys) {
-      let kr = key_row(seg, k);
-      var dot = 0.0;
-      for (var d = 0u; d < hd; d++) { dot += q_s[d] * qkv[kr * stride + k_off + d]; }
-      score = dot * params.scale;
+// The keys that rows [r_lo, r_hi) read, as two ranges [x, y) and [z, w): the span of their first segments and
+// that of their second ones, merged into the first where they overlap or touch. Rows of one block share most
+// keys (a prompt's rows and its actions' rows read the prompt); a key in a range that a row does not read is
+// masked per row. A block of prompt rows ends at its last row: the causal structure skips the later keys.
+// Every invocation computes the same values (uniform control flow for the tile loop's barriers).
+fn block_key_ranges(r_lo: u32, r_hi: u32) -> vec4<u32> {
+  var lo1 = 0xffffffffu;
+  var hi1 = 0u;
+  var lo2 = 0xffffffffu;
+  var hi2 = 0u;
+  for (var r = r_lo; r < r_hi; r++) {
+    let seg = segment_of(r);
+    if (seg.y > 0u) {
+      lo1 = min(lo1, seg.x);
+      hi1 = max(hi1, seg.x + seg.y);
     }
-    let new_max = max(running_max, block_max(lid, score));
-    var e = 0.0;
-    if (k < n_keys) { e = exp(score - new_max); }
-    running_sum = running_sum * exp(running_max - new_max) + block_sum(lid, e);
-    running_max = new_max;
+    if (seg.w > 0u) {
+      lo2 = min(lo2, seg.z);
+      hi2 = max(hi2, seg.z + seg.w);
+    }
   }
-  var dot_out = 0.0;
-  let o = r * params.heads * hd + h * hd;
-  for (var d = lid; d < hd; d += WG) { dot_out += dout[o + d] * out[o + d]; }
-  let dsum = block_sum(lid, dot_out);
-  if (lid == 0u) {
-    lse[r * params.heads + h] = running_max + log(running_sum);
-    delta[r * params.heads + h] = dsum;
+  if (hi1 == 0u) { lo1 = 0u; }
+  if (hi2 == 0u) { lo2 = 0u; }
+  if (hi1 > 0u && hi2 > 0u && lo2 <= hi1 && lo1 <= hi2) {
+    lo1 = min(lo1, lo2);
+    hi1 = max(hi1, hi2);
+    lo2 = 0u;
+    hi2 = 0u;
+  }
+  return vec4<u32>(lo1, hi1, lo2, hi2);
+}
+
+// Tile t of a block's key ranges: its first key row and the end of its range.
+fn key_tile(ranges: vec4<u32>, n1: u32, t: u32) -> vec2<u32> {
+  if (t < n1) { return vec2<u32>(ranges.x + t * BK, ranges.y); }
+  return vec2<u32>(ranges.z + (t - n1) * BK, ranges.w);
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Flash forward. Workgroup (b, g): queries m = b BQ .. b BQ + BQ - 1 of kv head g, LANES invocations each
+// (i = lid / LANES, lane = lid % LANES). Per key tile of BK rows, in workgroup memory:
+//   S = Q K^T (lane partials, summed)   m' = max(m, rowmax S)   P = exp(S - m')   l = l e^(m - m') + rowsum P
+//   O = O e^(m - m') + P V
+// and at the end out = O / l, lse = m + log l. K and V take turns in one tile buffer.
+
+var<workgroup> kv_tile: array<tile_t, BK * HD>;
+var<workgroup> v_tile: array<tile_t, BK * HD>;
+var<workgroup> s_part: array<f32, BK * WG>;
+var<workgroup> dp_part: array<f32, BK * WG>;
+
+// Rows k0 .. k0 + BK - 1 of qkv, HD columns from `col`, into kv_tile (zeros from k_end).
+fn load_kv_tile(k0: u32, k_end: u32, col: u32, lid: u32) {
+  let stride = qkv_stride();
+  for (var e = lid; e < BK * HD; e += WG) {
+    let kr = k0 + e / HD;
+    var x = 0.0;
+    if (kr < k_end) { x = qkv[kr * stride + col + e % HD]; }
+    kv_tile[e] = tile_t(x);
   }
 }
 
-// delta alone per (row, head), when attention_forward_lse has written lse (the training path).
+// The same into v_tile (dQ, which needs K and V at once).
+fn load_v_tile(k0: u32, k_end: u32, col: u32, lid: u32) {
+  let stride = qkv_stride();
+  for (var e = lid; e < BK * HD; e += WG) {
+    let kr = k0 + e / HD;
+    var x = 0.0;
+    if (kr < k_end) { x = qkv[kr * stride + col + e % HD]; }
+    v_tile[e] = tile_t(x);
+  }
+}
+
+// The query block of workgroup x: its first query and the rows its queries belong to.
+struct QueryBlock {
+  m0: u32,
+  r_lo: u32,
+  r_hi: u32,
+}
+
+fn query_block(x: u32) -> QueryBlock {
+  let group = params.heads / params.kv_heads;
+  let m0 = x * BQ;
+  return QueryBlock(m0, m0 / group, min(params.rows, (m0 + BQ - 1u) / group + 1u));
+}
+
+// The sum of query i's lane partials for key j of the tile (every lane of the query sums the same values in
+// the same order, so all of them hold identical softmax statistics).
+fn lane_sum_s(j: u32, i: u32) -> f32 {
+  var s = 0.0;
+  for (var l = 0u; l < LANES; l++) { s += s_part[j * WG + i * LANES + l]; }
+  return s;
+}
+
+fn lane_sum_dp(j: u32, i: u32) -> f32 {
+  var s = 0.0;
+  for (var l = 0u; l < LANES; l++) { s += dp_part[j * WG + i * LANES + l]; }
+  return s;
+}
+
+// out for one query per LANES invocations; returns the query's log-sum-exp.
+fn flash_forward(wid: vec3<u32>, lid: u32) -> f32 {
+  let g = wid.y;
+  let i = lid / LANES;
+  let lane = lid % LANES;
+  let block = query_block(wid.x);
+  let query = query_of(block.m0 + i, g);
+  var seg = vec4<u32>(0u);
+  if (query.valid) { seg = segment_of(query.row); }
+  let ranges = block_key_ranges(block.r_lo, block.r_hi);
+  let n1 = (ranges.y - ranges.x + BK - 1u) / BK;
+  let n_tiles = n1 + (ranges.w - ranges.z + BK - 1u) / BK;
+  let k_col = (params.heads + g) * HD;
+  let v_col = (params.heads + params.kv_heads + g) * HD;
+  let q_at = query.row * qkv_stride() + query.head * HD;
+
+  var q: array<f32, DPL_MAX>;
+  var acc: array<f32, DPL_MAX>;
+  for (var c = 0u; c < dims_per_lane(); c++) {
+    let d = lane + c * LANES;
+    q[c] = 0.0;
+    if (d < HD) { q[c] = qkv[q_at + d]; }
+    acc[c] = 0.0;
+  }
+  var m_run = NEG;
+  var l_run = 0.0;
+  var p: array<f32, BK_MAX>;
+  for (var t = 0u; t < n_tiles; t++) {
+    let tile = key_tile(ranges, n1, t);
+    load_kv_tile(tile.x, tile.y, k_col, lid);
+    workgroupBarrier();
+    for (var j = 0u; j < BK; j++) {
+      var s = 0.0;
+      for (var c = 0u; c < dims_per_lane(); c++) {
+        let d = lane + c * LANES;
+        if (d < HD) { s += q[c] * f32(kv_tile[j * HD + d]); }
+      }
+      s_part[j * WG + lid] = s;
+    }
+    workgroupBarrier();
+    load_kv_tile(tile.x, tile.y, v_col, lid);  // V over K: every invocation has read K
+    var tile_max = NEG;
+    var visible = 0u;
+    for (var j = 0u; j < BK; j++) {
+      let kr = tile.x + j;
+      p[j] = lane_sum_s(j, i) * params.scale;
+      if (kr < tile.y && reads(seg, kr)) {
+        visible |= 1u << j;
+        tile_max = max(tile_max, p[j]);
+      }
+    }
+    let m_new = max(m_run, tile_max);
+    let correction = exp(m_run - m_new);
+    var sum = 0.0;
+    for (var j = 0u; j < BK; j++) {
+      p[j] = select(0.0, exp(p[j] - m_new), (visible & (1u << j)) != 0u);
+      sum += p[j];
+    }
+    l_run = l_run * correction + sum;
+    m_run = m_new;
+    workgroupBarrier();
+    for (var c = 0u; c < dims_per_lane(); c++) {
+      let d = lane + c * LANES;
+      if (d < HD) {
+        var a = acc[c] * correction;
+        for (var j = 0u; j < BK; j++) { a += p[j] * f32(kv_tile[j * HD + d]); }
+        acc[c] = a;
+      }
+    }
+    workgroupBarrier();
+  }
+  if (query.valid) {
+    let o_at = (query.row * params.heads + query.head) * HD;
+    for (var c = 0u; c < dims_per_lane(); c++) {
+      let d = lane + c * LANES;
+      if (d < HD) { out[o_at + d] = acc[c] / l_run; }
+    }
+  }
+  return m_run + log(l_run);
+}
+
 @compute @workgroup_size(WG)
-fn attention_backward_delta(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
-  let r = wid.x;
-  let h = wid.y;
-  let hd = params.head_dim;
-  var dot_out = 0.0;
-  let o = r * params.heads * hd + h * hd;
-  for (var d = lid; d < hd; d += WG) { dot_out += dout[o + d] * out[o + d]; }
-  let dsum = block_sum(lid, dot_out);
-  if (lid == 0u) { delta[r * params.heads + h] = dsum; }
+fn attention_forward(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+  _ = flash_forward(wid, lid);
 }
 
-// dq per (row, head): keys in chunks of WG, one key per thread, then each thread sums its output dims.
+// The forward that also keeps lse [R, H] for the backward (the training path's recomputation runs this one).
+@compute @workgroup_size(WG)
+fn attention_forward_lse(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+  let row_lse = flash_forward(wid, lid);
+  let query = query_of(query_block(wid.x).m0 + lid / LANES, wid.y);
+  if (query.valid && lid % LANES == 0u) { lse[query.row * params.heads + query.head] = row_lse; }
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Backward (FlashAttention-2), no stored probabilities. With dout = dL/dout, lse from the forward,
+//   delta[r, h] = dout . out        p_k = exp(s q.k_k - lse)        ds_k = p_k (dout . v_k - delta)
+//   dq   = s sum_k ds_k k_k                                           (attention_backward_dq)
+//   dk_k = s sum ds_k q,   dv_k = sum p_k dout   over every (row, head) reading key k   (attention_backward_dkv)
+// dq per query block looping over its key tiles (as the forward); dK and dV per key block looping over the
+// query tiles with a reader of its keys (CSR, kernels/attention.ts), so nothing is scattered or atomic.
+// Shapes: dout [R, H hd]; lse, delta [R, H]; dqkv [R, (H + 2 KVH) hd] (every Q, K, V slot overwritten).
+
+// dq for one query per LANES invocations; also writes delta (dout . out), which attention_backward_dkv reads.
 @compute @workgroup_size(WG)
 fn attention_backward_dq(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
-  let r = wid.x;
-  let h = wid.y;
-  let hd = params.head_dim;
-  let stride = (params.heads + 2u * params.kv_heads) * hd;
-  let g = h / (params.heads / params.kv_heads);
-  let k_off = params.heads * hd + g * hd;
-  let v_off = (params.heads + params.kv_heads) * hd + g * hd;
-  let seg = vec4<u32>(segments[4u * r], segments[4u * r + 1u], segments[4u * r + 2u], segments[4u * r + 3u]);
-  let n_keys = seg.y + seg.w;
-  let o = r * params.heads * hd + h * hd;
-  let row_lse = lse[r * params.heads + h];
-  let row_delta = delta[r * params.heads + h];
-  load_q(r, h, stride, lid);
-  var acc = array<f32, 4>(0.0, 0.0, 0.0, 0.0);
-  for (var k0 = 0u; k0 < n_keys; k0 += WG) {
-    let k = k0 + lid;
-    var ds = 0.0;
-    if (k < n_keys) {
-      let kr = key_row(seg, k);
-      var qk = 0.0;
-      var dv = 0.0;
-      for (var d = 0u; d < hd; d++) {
-        qk += q_s[d] * qkv[kr * stride + k_off + d];
-        dv += dout[o + d] * qkv[kr * stride + v_off + d];
-      }
-      ds = exp(qk * params.scale - row_lse) * (dv - row_delta);
+  let g = wid.y;
+  let i = lid / LANES;
+  let lane = lid % LANES;
+  let block = query_block(wid.x);
+  let query = query_of(block.m0 + i, g);
+  var seg = vec4<u32>(0u);
+  if (query.valid) { seg = segment_of(query.row); }
+  let ranges = block_key_ranges(block.r_lo, block.r_hi);
+  let n1 = (ranges.y - ranges.x + BK - 1u) / BK;
+  let n_tiles = n1 + (ranges.w - ranges.z + BK - 1u) / BK;
+  let k_col = (params.heads + g) * HD;
+  let v_col = (params.heads + params.kv_heads + g) * HD;
+  let q_at = query.row * qkv_stride() + query.head * HD;
+  let o_at = (query.row * params.heads + query.head) * HD;
+
+  var q: array<f32, DPL_MAX>;
+  var dout_q: array<f32, DPL_MAX>;
+  var dq: array<f32, DPL_MAX>;
+  var dot_out = 0.0;
+  for (var c = 0u; c < dims_per_lane(); c++) {
+    let d = lane + c * LANES;
+    q[c] = 0.0;
+    dout_q[c] = 0.0;
+    if (d < HD && query.valid) {
+      q[c] = qkv[q_at + d];
+      dout_q[c] = dout[o_at + d];
+      dot_out += dout_q[c] * out[o_at + d];
     }
-    ds_s[lid] = ds;
+    dq[c] = 0.0;
+  }
+  s_part[lid] = dot_out;
+  workgroupBarrier();
+  let row_delta = lane_sum_s(0u, i);
+  var row_lse = 0.0;
+  if (query.valid) {
+    row_lse = lse[query.row * params.heads + query.head];
+    if (lane == 0u) { delta[query.row * params.heads + query.head] = row_delta; }
+  }
+  workgroupBarrier();
+
+  var ds: array<f32, BK_MAX>;
+  for (var t = 0u; t < n_tiles; t++) {
+    let tile = key_tile(ranges, n1, t);
+    load_kv_tile(tile.x, tile.y, k_col, lid);
+    load_v_tile(tile.x, tile.y, v_col, lid);
     workgroupBarrier();
-    let chunk = min(WG, n_keys - k0);
-    for (var i = 0u; i < 4u; i++) {
-      let d = lid + i * WG;
-      if (d < hd) {
-        var a = acc[i];
-        for (var j = 0u; j < chunk; j++) { a += ds_s[j] * qkv[key_row(seg, k0 + j) * stride + k_off + d]; }
-        acc[i] = a;
+    for (var j = 0u; j < BK; j++) {
+      var s = 0.0;
+      var dp = 0.0;
+      for (var c = 0u; c < dims_per_lane(); c++) {
+        let d = lane + c * LANES;
+        if (d < HD) {
+          s += q[c] * f32(kv_tile[j * HD + d]);
+          dp += dout_q[c] * f32(v_tile[j * HD + d]);
+        }
+      }
+      s_part[j * WG + lid] = s;
+      dp_part[j * WG + lid] = dp;
+    }
+    workgroupBarrier();
+    for (var j = 0u; j < BK; j++) {
+      let kr = tile.x + j;
+      ds[j] = 0.0;
+      if (kr < tile.y && reads(seg, kr)) {
+        let p = exp(lane_sum_s(j, i) * params.scale - row_lse);
+        ds[j] = p * (lane_sum_dp(j, i) - row_delta);
+      }
+    }
+    for (var c = 0u; c < dims_per_lane(); c++) {
+      let d = lane + c * LANES;
+      if (d < HD) {
+        var a = dq[c];
+        for (var j = 0u; j < BK; j++) { a += ds[j] * f32(kv_tile[j * HD + d]); }
+        dq[c] = a;
       }
     }
     workgroupBarrier();
   }
-  for (var i = 0u; i < 4u; i++) {
-    let d = lid + i * WG;
-    if (d < hd) { dqkv[r * stride + h * hd + d] = params.scale * acc[i]; }
+  if (query.valid) {
+    for (var c = 0u; c < dims_per_lane(); c++) {
+      let d = lane + c * LANES;
+      if (d < HD) { dqkv[q_at + d] = params.scale * dq[c]; }
+    }
   }
 }
 
-var<workgroup> p_pair: array<f32, WG>;
-var<workgroup> row_pair: array<u32, WG>;
-var<workgroup> head_pair: array<u32, WG>;
+var<workgroup> q_tile: array<tile_t, BQT * HD>;
+var<workgroup> do_tile: array<tile_t, BQT * HD>;
+var<workgroup> st_part: array<f32, BQT * WG>;
+var<workgroup> dpt_part: array<f32, BQT * WG>;
+var<workgroup> tile_seg: array<vec4<u32>, BQT>;
+var<workgroup> tile_lse: array<f32, BQT>;
+var<workgroup> tile_delta: array<f32, BQT>;
 
-// dk and dv per (key row, kv head): the (reader row, query head) pairs in chunks of WG, one per thread.
+// dk and dv for one key row per LANES invocations: workgroup (b, g) owns key rows b BKV .. b BKV + BKV - 1
+// of kv head g and loops over the query tiles that read them (readers[reader_offsets[b] .. [b + 1]]).
 @compute @workgroup_size(WG)
 fn attention_backward_dkv(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
-  let kr = wid.x;
   let g = wid.y;
-  let hd = params.head_dim;
-  let stride = (params.heads + 2u * params.kv_heads) * hd;
-  let group = params.heads / params.kv_heads;
-  let k_off = params.heads * hd + g * hd;
-  let v_off = (params.heads + params.kv_heads) * hd + g * hd;
-  let first = reader_offsets[kr];
-  let n_pairs = (reader_offsets[kr + 1u] - first) * group;
-  var acc_k = array<f32, 4>(0.0, 0.0, 0.0, 0.0);
-  var acc_v = array<f32, 4>(0.0, 0.0, 0.0, 0.0);
-  for (var i0 = 0u; i0 < n_pairs; i0 += WG) {
-    let i = i0 + lid;
-    var ds = 0.0;
-    var p = 0.0;
-    var r = 0u;
-    var h = 0u;
-    if (i < n_pairs) {
-      r = readers[first + i / group];
-      h = g * group + i % group;
-      let q = r * stride + h * hd;
-      let o = r * params.heads * hd + h * hd;
-      var qk = 0.0;
-      var dv = 0.0;
-      for (var d = 0u; d < hd; d++) {
-        qk += qkv[q + d] * qkv[kr * stride + k_off + d];
-        dv += dout[o + d] * qkv[kr * stride + v_off + d];
-      }
-      p = exp(qk * params.scale - lse[r * params.heads + h]);
-      ds = p * (dv - delta[r * params.heads + h]);
+  let j = lid / LANES;
+  let lane = lid % LANES;
+  let kr = wid.x * BKV + j;
+  let key_valid = kr < params.rows;
+  let stride = qkv_stride();
+  let k_at = kr * stride + (params.heads + g) * HD;
+  let v_at = kr * stride + (params.heads + params.kv_heads + g) * HD;
+
+  var k: array<f32, DPL_MAX>;
+  var v: array<f32, DPL_MAX>;
+  var dk: array<f32, DPL_MAX>;
+  var dv: array<f32, DPL_MAX>;
+  for (var c = 0u; c < dims_per_lane(); c++) {
+    let d = lane + c * LANES;
+    k[c] = 0.0;
+    v[c] = 0.0;
+    if (d < HD && key_valid) {
+      k[c] = qkv[k_at + d];
+      v[c] = qkv[v_at + d];
     }
-    ds_s[lid] = ds;
-    p_pair[lid] = p;
-    row_pair[lid] = r;
-    head_pair[lid] = h;
+    dk[c] = 0.0;
+    dv[c] = 0.0;
+  }
+  var p: array<f32, BK_MAX>;
+  var ds: array<f32, BK_MAX>;
+  let first = reader_offsets[wid.x];
+  let last = reader_offsets[wid.x + 1u];
+  for (var n = first; n < last; n++) {
+    let m0 = readers[n] * BQT;
+    for (var e = lid; e < BQT * HD; e += WG) {
+      let query = query_of(m0 + e / HD, g);
+      var x = 0.0;
+      var y = 0.0;
+      if (query.valid) {
+        x = qkv[query.row * stride + query.head * HD + e % HD];
+        y = dout[(query.row * params.heads + query.head) * HD + e % HD];
+      }
+      q_tile[e] = tile_t(x);
+      do_tile[e] = tile_t(y);
+    }
+    if (lid < BQT) {
+      let query = query_of(m0 + lid, g);
+      tile_seg[lid] = vec4<u32>(0u);
+      tile_lse[lid] = 0.0;
+      tile_delta[lid] = 0.0;
+      if (query.valid) {
+        tile_seg[lid] = segment_of(query.row);
+        tile_lse[lid] = lse[query.row * params.heads + query.head];
+        tile_delta[lid] = delta[query.row * params.heads + query.head];
+      }
+    }
     workgroupBarrier();
-    let chunk = min(WG, n_pairs - i0);
-    for (var c = 0u; c < 4u; c++) {
-      let d = lid + c * WG;
-      if (d < hd) {
-        var ak = acc_k[c];
-        var av = acc_v[c];
-        for (var j = 0u; j < chunk; j++) {
-          let rr = row_pair[j];
-          let hh = head_pair[j];
-          ak += ds_s[j] * qkv[rr * stride + hh * hd + d];
-          av += p_pair[j] * dout[rr * params.heads * hd + hh * hd + d];
+    for (var i = 0u; i < BQT; i++) {
+      var s = 0.0;
+      var dp = 0.0;
+      for (var c = 0u; c < dims_per_lane(); c++) {
+        let d = lane + c * LANES;
+        if (d < HD) {
+          s += k[c] * f32(q_tile[i * HD + d]);
+          dp += v[c] * f32(do_tile[i * HD + d]);
         }
-        acc_k[c] = ak;
-        acc_v[c] = av;
+      }
+      st_part[i * WG + lid] = s;
+      dpt_part[i * WG + lid] = dp;
+    }
+    workgroupBarrier();
+    for (var i = 0u; i < BQT; i++) {
+      p[i] = 0.0;
+      ds[i] = 0.0;
+      if (key_valid && reads(tile_seg[i], kr)) {
+        var s = 0.0;
+        var dp = 0.0;
+        for (var l = 0u; l < LANES; l++) {
+          s += st_part[i * WG + j * LANES + l];
+          dp += dpt_part[i * WG + j * LANES + l];
+        }
+        p[i] = exp(s * params.scale - tile_lse[i]);
+        ds[i] = p[i] * (dp - tile_delta[i]);
+      }
+    }
+    for (var c = 0u; c < dims_per_lane(); c++) {
+      let d = lane + c * LANES;
+      if (d < HD) {
+        var a = dk[c];
+        var b = dv[c];
+        for (var i = 0u; i < BQT; i++) {
+          a += ds[i] * f32(q_tile[i * HD + d]);
+          b += p[i] * f32(do_tile[i * HD + d]);
+        }
+        dk[c] = a;
+        dv[c] = b;
       }
     }
     workgroupBarrier();
   }
-  for (var c = 0u; c < 4u; c++) {
-    let d = lid + c * WG;
-    if (d < hd) {
-      dqkv[kr * stride + k_off + d] = params.scale * acc_k[c];
-      dqkv[kr * stride + v_off + d] = acc_v[c];
+  if (key_valid) {
+    for (var c = 0u; c < dims_per_lane(); c++) {
+      let d = lane + c * LANES;
+      if (d < HD) {
+        dqkv[k_at + d] = params.scale * dk[c];
+        dqkv[v_at + d] = dv[c];
+      }
     }
   }
 }
@@ -350,38 +498,43 @@ fn attention_backward_dkv(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_
 // ---------------------------------------------------------------------------------------------------------
 // Thread variants: one invocation per (row, head) (per (key row, kv head) for dK/dV) walks all its keys
 // (readers) alone, with the online softmax rescaled key by key. No shared memory, no barriers: on a
-// CPU-emulated GPU (SwiftShader) a workgroup barrier costs more than a small head's arithmetic, so these are
-// many times faster there for small head_dim (kernels/forward-ops.ts and backward-ops.ts pick by head_dim,
-// <= HD_MAX). Same math as above; sums run in another order (float rounding). Invocation i = gid.x +
-// gid.y * nwg.x * WG; i = row * heads + head, so neighbouring invocations share their rows' keys.
+// CPU-emulated GPU (SwiftShader) a workgroup barrier costs more than a tiny head's arithmetic, so these are
+// faster there for head_dim <= HD_MAX (kernels/attention.ts chooses by head_dim). Same math as above; sums run
+// in another order (float rounding). Invocation i = gid.x + gid.y * nwg.x * WG; i = row * heads + head, so
+// neighbouring invocations share their rows' keys.
 
-const HD_MAX: u32 = 64u;
+const HD_MAX: u32 = 32u;
 
 fn flat_id(gid: vec3<u32>, nwg: vec3<u32>) -> u32 {
   return gid.x + gid.y * nwg.x * WG;
 }
 
+// Row index of the k-th key of row r's key list (segment 1 then segment 2).
+fn key_row(seg: vec4<u32>, k: u32) -> u32 {
+  if (k < seg.y) { return seg.x + k; }
+  return seg.z + (k - seg.y);
+}
+
 // out[r, h, :] for one (row, head); returns the row's log-sum-exp of the scaled scores.
 fn attention_row_thread(r: u32, h: u32) -> f32 {
-  let hd = params.head_dim;
-  let stride = (params.heads + 2u * params.kv_heads) * hd;
+  let stride = qkv_stride();
   let g = h / (params.heads / params.kv_heads);
-  let k_off = params.heads * hd + g * hd;
-  let v_off = (params.heads + params.kv_heads) * hd + g * hd;
-  let seg = vec4<u32>(segments[4u * r], segments[4u * r + 1u], segments[4u * r + 2u], segments[4u * r + 3u]);
+  let k_off = params.heads * HD + g * HD;
+  let v_off = (params.heads + params.kv_heads) * HD + g * HD;
+  let seg = segment_of(r);
   let n_keys = seg.y + seg.w;
   var q: array<f32, HD_MAX>;
   var acc: array<f32, HD_MAX>;
-  for (var d = 0u; d < hd; d++) {
-    q[d] = qkv[r * stride + h * hd + d];
+  for (var d = 0u; d < HD; d++) {
+    q[d] = qkv[r * stride + h * HD + d];
     acc[d] = 0.0;
   }
-  var running_max = -3.4e38;
+  var running_max = NEG;
   var running_sum = 0.0;
   for (var k = 0u; k < n_keys; k++) {
     let kr = key_row(seg, k) * stride;
     var dot = 0.0;
-    for (var d = 0u; d < hd; d++) { dot += q[d] * qkv[kr + k_off + d]; }
+    for (var d = 0u; d < HD; d++) { dot += q[d] * qkv[kr + k_off + d]; }
     let score = dot * params.scale;
     // One exp per key: the larger of (score, running max) becomes the max; the other side is scaled by e.
     let e = exp(-abs(score - running_max));
@@ -390,10 +543,10 @@ fn attention_row_thread(r: u32, h: u32) -> f32 {
     let p = select(e, 1.0, grows);
     running_max = max(running_max, score);
     running_sum = running_sum * correction + p;
-    for (var d = 0u; d < hd; d++) { acc[d] = acc[d] * correction + p * qkv[kr + v_off + d]; }
+    for (var d = 0u; d < HD; d++) { acc[d] = acc[d] * correction + p * qkv[kr + v_off + d]; }
   }
-  let o = r * params.heads * hd + h * hd;
-  for (var d = 0u; d < hd; d++) { out[o + d] = acc[d] / running_sum; }
+  let o = r * params.heads * HD + h * HD;
+  for (var d = 0u; d < HD; d++) { out[o + d] = acc[d] / running_sum; }
   return running_max + log(running_sum);
 }
 
@@ -411,47 +564,14 @@ fn attention_forward_lse_thread(@builtin(global_invocation_id) gid: vec3<u32>, @
   lse[i] = attention_row_thread(i / params.heads, i % params.heads);
 }
 
-fn delta_thread(i: u32) -> f32 {
-  let hd = params.head_dim;
-  let o = i * hd; // (r * heads + h) * hd
-  var dot_out = 0.0;
-  for (var d = 0u; d < hd; d++) { dot_out += dout[o + d] * out[o + d]; }
-  return dot_out;
-}
-
-@compute @workgroup_size(WG)
-fn attention_backward_rowstats_thread(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-  let i = flat_id(gid, nwg);
-  if (i >= params.rows * params.heads) { return; }
-  let r = i / params.heads;
-  let h = i % params.heads;
-  let hd = params.head_dim;
-  let stride = (params.heads + 2u * params.kv_heads) * hd;
-  let k_off = params.heads * hd + (h / (params.heads / params.kv_heads)) * hd;
-  let seg = vec4<u32>(segments[4u * r], segments[4u * r + 1u], segments[4u * r + 2u], segments[4u * r + 3u]);
-  let n_keys = seg.y + seg.w;
-  let q = r * stride + h * hd;
-  var running_max = -3.4e38;
-  var running_sum = 0.0;
-  for (var k = 0u; k < n_keys; k++) {
-    let kr = key_row(seg, k) * stride;
-    var dot = 0.0;
-    for (var d = 0u; d < hd; d++) { dot += qkv[q + d] * qkv[kr + k_off + d]; }
-    let score = dot * params.scale;
-    let e = exp(-abs(score - running_max));
-    let grows = score > running_max;
-    running_sum = running_sum * select(1.0, e, grows) + select(e, 1.0, grows);
-    running_max = max(running_max, score);
-  }
-  lse[i] = running_max + log(running_sum);
-  delta[i] = delta_thread(i);
-}
-
 @compute @workgroup_size(WG)
 fn attention_backward_delta_thread(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
   let i = flat_id(gid, nwg);
   if (i >= params.rows * params.heads) { return; }
-  delta[i] = delta_thread(i);
+  let o = i * HD; // (r * heads + h) * hd
+  var dot_out = 0.0;
+  for (var d = 0u; d < HD; d++) { dot_out += dout[o + d] * out[o + d]; }
+  delta[i] = dot_out;
 }
 
 @compute @workgroup_size(WG)
@@ -460,35 +580,34 @@ fn attention_backward_dq_thread(@builtin(global_invocation_id) gid: vec3<u32>, @
   if (i >= params.rows * params.heads) { return; }
   let r = i / params.heads;
   let h = i % params.heads;
-  let hd = params.head_dim;
-  let stride = (params.heads + 2u * params.kv_heads) * hd;
+  let stride = qkv_stride();
   let g = h / (params.heads / params.kv_heads);
-  let k_off = params.heads * hd + g * hd;
-  let v_off = (params.heads + params.kv_heads) * hd + g * hd;
-  let seg = vec4<u32>(segments[4u * r], segments[4u * r + 1u], segments[4u * r + 2u], segments[4u * r + 3u]);
+  let k_off = params.heads * HD + g * HD;
+  let v_off = (params.heads + params.kv_heads) * HD + g * HD;
+  let seg = segment_of(r);
   let n_keys = seg.y + seg.w;
   let row_lse = lse[i];
   let row_delta = delta[i];
   var q: array<f32, HD_MAX>;
   var dout_r: array<f32, HD_MAX>;
   var acc: array<f32, HD_MAX>;
-  for (var d = 0u; d < hd; d++) {
-    q[d] = qkv[r * stride + h * hd + d];
-    dout_r[d] = dout[i * hd + d];
+  for (var d = 0u; d < HD; d++) {
+    q[d] = qkv[r * stride + h * HD + d];
+    dout_r[d] = dout[i * HD + d];
     acc[d] = 0.0;
   }
   for (var k = 0u; k < n_keys; k++) {
     let kr = key_row(seg, k) * stride;
     var qk = 0.0;
     var dv = 0.0;
-    for (var d = 0u; d < hd; d++) {
+    for (var d = 0u; d < HD; d++) {
       qk += q[d] * qkv[kr + k_off + d];
       dv += dout_r[d] * qkv[kr + v_off + d];
     }
     let ds = exp(qk * params.scale - row_lse) * (dv - row_delta);
-    for (var d = 0u; d < hd; d++) { acc[d] += ds * qkv[kr + k_off + d]; }
+    for (var d = 0u; d < HD; d++) { acc[d] += ds * qkv[kr + k_off + d]; }
   }
-  for (var d = 0u; d < hd; d++) { dqkv[r * stride + h * hd + d] = params.scale * acc[d]; }
+  for (var d = 0u; d < HD; d++) { dqkv[r * stride + h * HD + d] = params.scale * acc[d]; }
 }
 
 @compute @workgroup_size(WG)
@@ -497,16 +616,15 @@ fn attention_backward_dkv_thread(@builtin(global_invocation_id) gid: vec3<u32>, 
   if (i >= params.rows * params.kv_heads) { return; }
   let kr = i / params.kv_heads;
   let g = i % params.kv_heads;
-  let hd = params.head_dim;
-  let stride = (params.heads + 2u * params.kv_heads) * hd;
+  let stride = qkv_stride();
   let group = params.heads / params.kv_heads;
-  let k_off = kr * stride + params.heads * hd + g * hd;
-  let v_off = kr * stride + (params.heads + params.kv_heads) * hd + g * hd;
+  let k_off = kr * stride + params.heads * HD + g * HD;
+  let v_off = kr * stride + (params.heads + params.kv_heads) * HD + g * HD;
   var kk: array<f32, HD_MAX>;
   var vv: array<f32, HD_MAX>;
   var acc_k: array<f32, HD_MAX>;
   var acc_v: array<f32, HD_MAX>;
-  for (var d = 0u; d < hd; d++) {
+  for (var d = 0u; d < HD; d++) {
     kk[d] = qkv[k_off + d];
     vv[d] = qkv[v_off + d];
     acc_k[d] = 0.0;
@@ -518,23 +636,23 @@ fn attention_backward_dkv_thread(@builtin(global_invocation_id) gid: vec3<u32>, 
     let r = readers[j];
     for (var hh = 0u; hh < group; hh++) {
       let h = g * group + hh;
-      let q = r * stride + h * hd;
-      let o = (r * params.heads + h) * hd;
+      let q = r * stride + h * HD;
+      let o = (r * params.heads + h) * HD;
       var qk = 0.0;
       var dv = 0.0;
-      for (var d = 0u; d < hd; d++) {
+      for (var d = 0u; d < HD; d++) {
         qk += qkv[q + d] * kk[d];
         dv += dout[o + d] * vv[d];
       }
       let p = exp(qk * params.scale - lse[r * params.heads + h]);
       let ds = p * (dv - delta[r * params.heads + h]);
-      for (var d = 0u; d < hd; d++) {
+      for (var d = 0u; d < HD; d++) {
         acc_k[d] += ds * qkv[q + d];
         acc_v[d] += p * dout[o + d];
       }
     }
   }
-  for (var d = 0u; d < hd; d++) {
+  for (var d = 0u; d < HD; d++) {
     dqkv[k_off + d] = params.scale * acc_k[d];
     dqkv[v_off + d] = acc_v[d];
   }

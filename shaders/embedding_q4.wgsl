@@ -15,9 +15,6 @@ struct Params {
   scale_f16: u32,
   row_start: u32,  // first token id of this chunk
   row_count: u32,  // token ids in this chunk
-  _pad0: u32,
-  _pad1: u32,
-  _pad2: u32,
 }
 
 @group(0) @binding(0) var<uniform> params: Params;

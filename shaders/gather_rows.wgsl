@@ -5,8 +5,6 @@
 struct Params {
   count: u32,  // J
   dim: u32,    // D
-  _pad0: u32,
-  _pad1: u32,
 }
 
 @group(0) @binding(0) var<uniform> params: Params;
@@ -25,10 +23,10 @@ fn gather_rows(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workg
 // Backward: the gradient of a gather is a scatter-add, and several j may gather the same row (every action's
 // first token is scored at its prompt's last row). Without float atomics each output row sums its own
 // sources, listed CSR-style: sources[offsets[r] .. offsets[r + 1]] are the j with rows[j] == r.
-//   dx[r, :] (+)= sum_{j in sources(r)} dout[j, :]
+//   dx[r, :] = sum_{j in sources(r)} dout[j, :]      (0 for a row that no j gathered)
 // Shapes: dout [J, D]; offsets [R + 1] u32; sources [J] u32; dx [R, D].
 
-// Params here: count = R (rows of dx), dim = D, _pad0 = 1 to add into dx.
+// Params here: count = R (rows of dx), dim = D.
 @group(0) @binding(5) var<storage, read> dout: array<f32>;
 @group(0) @binding(6) var<storage, read> offsets: array<u32>;
 @group(0) @binding(7) var<storage, read> sources: array<u32>;
@@ -42,6 +40,5 @@ fn scatter_add_rows(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_
   let d = i % params.dim;
   var sum = 0.0;
   for (var s = offsets[r]; s < offsets[r + 1u]; s++) { sum += dout[sources[s] * params.dim + d]; }
-  if (params._pad0 == 1u) { sum += dx[i]; }
   dx[i] = sum;
 }

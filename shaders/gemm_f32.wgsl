@@ -23,9 +23,6 @@ struct Params {
   c_off: u32,
   beta: f32,
   alpha: f32,
-  _pad0: u32,
-  _pad1: u32,
-  _pad2: u32,
 }
 
 const T: u32 = 16u;

@@ -1,27 +1,25 @@
 // ReLU, in place, and its backward (the critic MLP's hidden layers).
-//   forward:  a = max(z, 0)
-//   backward: dz = da * [a > 0]     (relu'(0) = 0, as torch; a > 0 exactly where z > 0)
-// Shapes: x [count] f32; backward: a [count] (the forward's output), d [count] in place.
+//   forward:  z <- max(z, 0)
+//   backward: grad <- grad * [a > 0]     (relu'(0) = 0, as torch; a > 0 exactly where z > 0)
+// Shapes: z [count] f32; backward: a [count] (the forward's output), grad [count] in place.
 
 struct Params {
   count: u32,
-  _pad0: u32,
-  _pad1: u32,
-  _pad2: u32,
 }
 
 @group(0) @binding(0) var<uniform> params: Params;
-@group(0) @binding(1) var<storage, read_write> x: array<f32>;
+@group(0) @binding(1) var<storage, read_write> z: array<f32>;
 @group(0) @binding(2) var<storage, read> a: array<f32>;
+@group(0) @binding(3) var<storage, read_write> grad: array<f32>;
 
 @compute @workgroup_size(64)
 fn relu_forward(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
   let i = gid.x + gid.y * nwg.x * 64u;
-  if (i < params.count) { x[i] = max(x[i], 0.0); }
+  if (i < params.count) { z[i] = max(z[i], 0.0); }
 }
 
 @compute @workgroup_size(64)
 fn relu_backward(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
   let i = gid.x + gid.y * nwg.x * 64u;
-  if (i < params.count) { x[i] = select(0.0, x[i], a[i] > 0.0); }
+  if (i < params.count) { grad[i] = select(0.0, grad[i], a[i] > 0.0); }
 }

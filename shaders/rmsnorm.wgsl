@@ -1,15 +1,32 @@
-// RMSNorm, forward (LLaMA's input_layernorm, post_attention_layernorm and the final norm).
+// RMSNorm (LLaMA's input_layernorm, post_attention_layernorm and the final norm), forward and backward.
 //
-//   y[t, d] = x[t, d] * rsqrt(mean_d(x[t, :]^2) + eps) * weight[d]
+//   y[t, d] = x[t, d] * r[t] * weight[d],   r[t] = rstd[t] = rsqrt(mean_d(x[t, :]^2) + eps)
 //
 // Shapes: x [T, D] f32, weight [D] f32, y [T, D] f32, rstd [T] f32 (kept for the backward pass).
-// One workgroup per row t; its WG threads stride over D and reduce the sum of squares in shared memory.
+//
+// Variants (gpu/shader-variants.ts), one module each:
+//   SUBGROUPS  the row's reduction through subgroup operations (the device has `subgroups`); otherwise a
+//              shared-memory tree. The shared-memory tree takes log2(WG) + 1 = 7 workgroup barriers per row; with
+//              subgroups, a subgroup adds its invocations' partial sums in registers and only the subgroups'
+//              totals go through shared memory: one barrier per row.
+//   ADD        the forward's input is the residual sum x = residual + branch, which it also writes to `sum` (the
+//              residual stream it continues): the residual add fused into the next norm, which saves the add's
+//              dispatch and a pass over x. forward.ts fuses every add of the layer this way.
+//   RESIDUAL   the backward adds its input gradient to `dresidual` (the residual branch's gradient) instead of
+//              starting from zero: dx_mid = dres + rmsnorm_backward(dxn2) in one pass, no copy.
+// Entry points: rmsnorm_forward / rmsnorm_backward (one workgroup per row t), and rmsnorm_forward_rows /
+// rmsnorm_backward_rows (one thread per row, no shared memory and no barriers: for short rows, small models'
+// hidden sizes; where the GPU is emulated on the CPU (SwiftShader), a workgroup barrier is far dearer than the
+// D multiply-adds a thread does, so these are ~30x faster there). kernels/rmsnorm.ts picks by D.
+
+//! if SUBGROUPS
+enable subgroups;
+//! endif
 
 struct Params {
-  rows: u32,   // T
-  dim: u32,    // D
-  eps: f32,
-  _pad: u32,   // backward: 1 adds into dx instead of overwriting it
+  rows: u32,  // T
+  dim: u32,   // D
+  eps: f32,   // forward only
 }
 
 const WG: u32 = 64u;
@@ -20,71 +37,94 @@ const WG: u32 = 64u;
 @group(0) @binding(3) var<storage, read_write> y: array<f32>;
 @group(0) @binding(4) var<storage, read_write> rstd: array<f32>;
 
+//! if ADD
+@group(0) @binding(8) var<storage, read> residual: array<f32>;
+@group(0) @binding(9) var<storage, read> branch: array<f32>;
+@group(0) @binding(10) var<storage, read_write> sum: array<f32>;
+
+// The input element, first read: residual + branch, stored to `sum` by the invocation that reads it again.
+fn load_x(i: u32) -> f32 {
+  let v = residual[i] + branch[i];
+  sum[i] = v;
+  return v;
+}
+
+fn reload_x(i: u32) -> f32 {
+  return sum[i];
+}
+//! else
+fn load_x(i: u32) -> f32 {
+  return x[i];
+}
+
+fn reload_x(i: u32) -> f32 {
+  return x[i];
+}
+//! endif
+
+//! if SUBGROUPS
+var<workgroup> part: array<f32, WG>;
+
+// The sum of v over the workgroup, returned to every invocation; at most one call per kernel (a second one
+// would overwrite `part` while other subgroups may still read it). Each subgroup adds its values with
+// subgroupAdd; its invocation 0 leaves that total at its own local index in `part` and every other invocation
+// leaves 0 there, so no subgroup numbering is needed (WGSL has none without the `subgroup_id` extension, and
+// nothing promises that a subgroup is a run of consecutive local indices). After one barrier, invocation i of
+// each subgroup adds part[i], part[i + size], part[i + 2 size], ...: each subgroup covers all WG slots and
+// gets the whole total, for any subgroup size (4 .. 128) and any grouping of invocations into subgroups,
+// provided each subgroup's invocation ids run 0 .. min(size, WG) - 1 (full subgroups, as every driver makes
+// them for a power-of-two workgroup size).
+fn workgroup_sum(v: f32, lid: u32, sid: u32, sg_size: u32) -> f32 {
+  let s = subgroupAdd(v);
+  part[lid] = select(0.0, s, sid == 0u);
+  workgroupBarrier();
+  var acc = 0.0;
+  for (var i = sid; i < WG; i += sg_size) { acc += part[i]; }
+  return subgroupAdd(acc);
+}
+//! else
 var<workgroup> partial: array<f32, WG>;
 
+// The sum of v over the workgroup through a shared-memory tree, returned to every invocation (sid and
+// sg_size are unused: the signature is the subgroup variant's).
+fn workgroup_sum(v: f32, lid: u32, sid: u32, sg_size: u32) -> f32 {
+  partial[lid] = v;
+  workgroupBarrier();
+  for (var stride = WG / 2u; stride > 0u; stride /= 2u) {
+    if (lid < stride) { partial[lid] += partial[lid + stride]; }
+    workgroupBarrier();
+  }
+  return partial[0];
+}
+//! endif
+
 @compute @workgroup_size(WG)
-fn rmsnorm_forward(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+fn rmsnorm_forward(
+  @builtin(workgroup_id) wid: vec3<u32>,
+  @builtin(local_invocation_index) lid: u32,
+//! if SUBGROUPS
+  @builtin(subgroup_invocation_id) sid: u32,
+  @builtin(subgroup_size) sg_size: u32,
+) {
+//! else
+) {
+  let sid = 0u;
+  let sg_size = 1u;
+//! endif
   let t = wid.x;
   if (t >= params.rows) { return; }
   let base = t * params.dim;
-
   var sum_sq = 0.0;
   for (var d = lid; d < params.dim; d += WG) {
-    let v = x[base + d];
+    let v = load_x(base + d);
     sum_sq += v * v;
   }
-  partial[lid] = sum_sq;
-  workgroupBarrier();
-  for (var stride = WG / 2u; stride > 0u; stride /= 2u) {
-    if (lid < stride) { partial[lid] += partial[lid + stride]; }
-    workgroupBarrier();
-  }
-  let r = inverseSqrt(partial[0] / f32(params.dim) + params.eps);
+  let r = inverseSqrt(workgroup_sum(sum_sq, lid, sid, sg_size) / f32(params.dim) + params.eps);
   if (lid == 0u) { rstd[t] = r; }
   for (var d = lid; d < params.dim; d += WG) {
-    y[base + d] = x[base + d] * r * weight[d];
+    y[base + d] = reload_x(base + d) * r * weight[d];
   }
 }
-
-// ---------------------------------------------------------------------------------------------------------
-// Backward. The forward computed y = x * r * w with r = rstd[t] = (mean_d x^2 + eps)^-1/2, so
-//
-//   dx[t, d] (+)= r * w[d] * dy[t, d] - x[t, d] * r^3 / D * sum_e dy[t, e] * w[e] * x[t, e]
-//
-// (no gradient for the frozen norm weight). Shapes: x, dy, dx [T, D]; weight [D]; rstd [T] from the forward.
-
-@group(0) @binding(5) var<storage, read> dy: array<f32>;
-@group(0) @binding(6) var<storage, read> rstd_in: array<f32>;
-@group(0) @binding(7) var<storage, read_write> dx: array<f32>;
-
-@compute @workgroup_size(WG)
-fn rmsnorm_backward(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
-  let t = wid.x;
-  if (t >= params.rows) { return; }
-  let base = t * params.dim;
-  var dot = 0.0;
-  for (var d = lid; d < params.dim; d += WG) { dot += dy[base + d] * weight[d] * x[base + d]; }
-  partial[lid] = dot;
-  workgroupBarrier();
-  for (var stride = WG / 2u; stride > 0u; stride /= 2u) {
-    if (lid < stride) { partial[lid] += partial[lid + stride]; }
-    workgroupBarrier();
-  }
-  let r = rstd_in[t];
-  let c = partial[0] * r * r * r / f32(params.dim);
-  let accumulate = params._pad == 1u;
-  for (var d = lid; d < params.dim; d += WG) {
-    var prior = 0.0;
-    if (accumulate) { prior = dx[base + d]; }
-    dx[base + d] = prior + r * weight[d] * dy[base + d] - x[base + d] * c;
-  }
-}
-
-// ---------------------------------------------------------------------------------------------------------
-// One thread per row, no shared memory and no barriers: the same two functions for short rows (small models'
-// hidden sizes). Where the GPU is emulated on the CPU (SwiftShader), a workgroup barrier is far dearer than
-// the D multiply-adds a thread does here, so these are ~30x faster there; kernels/rmsnorm.ts picks by D.
-// Rows fold into two dispatch dimensions: t = gid.x + gid.y * nwg.x * WG.
 
 @compute @workgroup_size(WG)
 fn rmsnorm_forward_rows(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
@@ -93,12 +133,61 @@ fn rmsnorm_forward_rows(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(
   let base = t * params.dim;
   var sum_sq = 0.0;
   for (var d = 0u; d < params.dim; d++) {
-    let v = x[base + d];
+    let v = load_x(base + d);
     sum_sq += v * v;
   }
   let r = inverseSqrt(sum_sq / f32(params.dim) + params.eps);
   rstd[t] = r;
-  for (var d = 0u; d < params.dim; d++) { y[base + d] = x[base + d] * r * weight[d]; }
+  for (var d = 0u; d < params.dim; d++) { y[base + d] = reload_x(base + d) * r * weight[d]; }
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Backward. The forward computed y = x * r * w with r = rstd[t] = (mean_d x^2 + eps)^-1/2, so
+//
+//   dx[t, d] = [dresidual[t, d] +] r * w[d] * dy[t, d] - x[t, d] * r^3 / D * sum_e dy[t, e] * w[e] * x[t, e]
+//
+// (no gradient for the frozen norm weight). Shapes: x, dy, dx [T, D]; weight [D]; rstd [T] from the forward;
+// dresidual [T, D] (RESIDUAL only).
+
+@group(0) @binding(5) var<storage, read> dy: array<f32>;
+@group(0) @binding(6) var<storage, read> rstd_in: array<f32>;
+@group(0) @binding(7) var<storage, read_write> dx: array<f32>;
+
+//! if RESIDUAL
+@group(0) @binding(11) var<storage, read> dresidual: array<f32>;
+
+fn prior(i: u32) -> f32 {
+  return dresidual[i];
+}
+//! else
+fn prior(i: u32) -> f32 {
+  return 0.0;
+}
+//! endif
+
+@compute @workgroup_size(WG)
+fn rmsnorm_backward(
+  @builtin(workgroup_id) wid: vec3<u32>,
+  @builtin(local_invocation_index) lid: u32,
+//! if SUBGROUPS
+  @builtin(subgroup_invocation_id) sid: u32,
+  @builtin(subgroup_size) sg_size: u32,
+) {
+//! else
+) {
+  let sid = 0u;
+  let sg_size = 1u;
+//! endif
+  let t = wid.x;
+  if (t >= params.rows) { return; }
+  let base = t * params.dim;
+  var dot = 0.0;
+  for (var d = lid; d < params.dim; d += WG) { dot += dy[base + d] * weight[d] * x[base + d]; }
+  let r = rstd_in[t];
+  let c = workgroup_sum(dot, lid, sid, sg_size) * r * r * r / f32(params.dim);
+  for (var d = lid; d < params.dim; d += WG) {
+    dx[base + d] = prior(base + d) + r * weight[d] * dy[base + d] - x[base + d] * c;
+  }
 }
 
 @compute @workgroup_size(WG)
@@ -110,10 +199,7 @@ fn rmsnorm_backward_rows(@builtin(global_invocation_id) gid: vec3<u32>, @builtin
   for (var d = 0u; d < params.dim; d++) { dot += dy[base + d] * weight[d] * x[base + d]; }
   let r = rstd_in[t];
   let c = dot * r * r * r / f32(params.dim);
-  let accumulate = params._pad == 1u;
   for (var d = 0u; d < params.dim; d++) {
-    var prior = 0.0;
-    if (accumulate) { prior = dx[base + d]; }
-    dx[base + d] = prior + r * weight[d] * dy[base + d] - x[base + d] * c;
+    dx[base + d] = prior(base + d) + r * weight[d] * dy[base + d] - x[base + d] * c;
   }
 }

@@ -17,9 +17,6 @@ struct Params {
   head_dim: u32,      // hd
   row_stride: u32,    // (H + 2*KVH) * hd
   direction: f32,     // 1: forward; -1: backward (the gradient of a rotation is the inverse rotation)
-  _pad0: u32,
-  _pad1: u32,
-  _pad2: u32,
 }
 
 @group(0) @binding(0) var<uniform> params: Params;

@@ -4,8 +4,6 @@
 struct Params {
   rows: u32,
   inter: u32,  // I
-  _pad0: u32,
-  _pad1: u32,
 }
 
 @group(0) @binding(0) var<uniform> params: Params;

@@ -48,6 +48,21 @@ function peftDir(config: string | Uint8Array | null = peft.config, weights: Uint
 }
 
 describe('twosome adapter inspect', () => {
+  it('prints names from the file terminal-safe: bidi overrides removed, escapes shown, JSON escaped', async () => {
+    const base = 'org/model\u202egnp.exe\u2066\u001b[2J';
+    const dir = peftDir(encodePeftAdapter(adapter, { baseModel: base }).config);
+    expect(await run('inspect', dir, '--model', 'micro')).toBe(0);
+    expect(out).toMatch(/base model\s+org\/modelgnp\.exe \[2J/); // oneLine makes the escape a space
+    // eslint-disable-next-line no-control-regex -- the escape character is what must not reach the terminal
+    expect(out + err).not.toMatch(/[\u202a-\u202e\u2066-\u2069\u001b]/);
+    out = '';
+    err = '';
+    expect(await run('inspect', dir, '--model', 'micro', '--json')).toBe(0);
+    expect(out).toContain('\\u202e');
+    expect(out).not.toMatch(/[\u202a-\u202e\u2066-\u2069]/);
+    expect(JSON.parse(out).baseModel).toBe(base);
+  });
+
   it('summarizes a PEFT directory: targets, r, alpha, layers, parameters, dtype, base model, size', async () => {
     const dir = peftDir();
     expect(await run('inspect', dir)).toBe(0);

@@ -9,11 +9,12 @@
  *     PEFT files -> bundle. The model defaults to the one the adapter's base_model_name_or_path names.
  */
 import { closeSync, existsSync, mkdirSync, openSync, readSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { FileReadError, readFileBoundedSync } from '../util/read-file-node';
+import { terminalJson, terminalSafe } from '../util/terminal-text';
 import { basename, dirname, join, resolve } from 'node:path';
-import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { isTaskId, TASK_IDS } from '../envs/registry';
 import type { TaskId } from '../envs/types';
-import { catalogConfig, catalogRecord } from '../llm/model/catalog';
+import { architectureConfig, architectureOf } from '../llm/model/catalog';
 import { parseLlamaConfigText, type LlamaConfig } from '../llm/model/config';
 import { NORMALIZATIONS, type Normalization } from '../rl/policy';
 import {
@@ -28,15 +29,25 @@ import { BUNDLE_MANIFEST_FILE, decodeBundle, encodeBundle, type DecodedBundle } 
 import { AdapterFormatError, oneLine, ShareLinkError } from '../share/errors';
 import { DEFAULT_LIMITS } from '../share/limits';
 import { decodePeftAdapter, encodePeftAdapter, PEFT_CONFIG_FILE, PEFT_WEIGHTS_FILE, type DecodedPeftAdapter, type PeftWeightsDtype } from '../share/peft';
-import { UsageError } from './errors';
+import { parseFlags, wantsHelp, type FlagSpec } from './args';
+import { HelpRequest, UsageError } from './errors';
 import { MICRO_MODEL_DIR } from './model-source';
 import { describeError } from '../util/errors';
 
-const USAGE =
-  'twosome adapter inspect FILE|DIR [--model M] [--json] | twosome adapter export BUNDLE --out DIR | twosome adapter import DIR --out BUNDLE [--model M] [--task T] [--norm word|token|sum] [--seed S] [--allow-base-mismatch]';
+const INSPECT_USAGE = 'twosome adapter inspect FILE|DIR [--model M] [--json]';
+const EXPORT_USAGE = 'twosome adapter export BUNDLE --out DIR';
+const IMPORT_USAGE =
+  'twosome adapter import DIR --out BUNDLE [--model M] [--task T] [--norm word|token|sum] [--seed S] ' +
+  '[--allow-base-mismatch]';
+const USAGE = `${INSPECT_USAGE} | ${EXPORT_USAGE} | ${IMPORT_USAGE}`;
+const MODEL_HELP = 'a catalog id, micro, or an MLC model directory';
 
 export async function adapterCommand(argv: string[]): Promise<number> {
   const [sub, ...rest] = argv;
+  if (sub !== undefined && wantsHelp([sub])) {
+    const usages = `usage: ${INSPECT_USAGE}\n       ${EXPORT_USAGE}\n       ${IMPORT_USAGE}`;
+    throw new HelpRequest(`${usages}\n\n\`twosome adapter SUBCOMMAND --help\` lists its options`);
+  }
   try {
     if (sub === 'inspect') return await adapterInspect(rest);
     if (sub === 'export') return await adapterExport(rest);
@@ -49,14 +60,17 @@ export async function adapterCommand(argv: string[]): Promise<number> {
   throw new UsageError(`${sub ? `unknown subcommand "adapter ${oneLine(sub, 40)}"; ` : ''}usage: ${USAGE}`);
 }
 
-function parse(argv: string[], options: NonNullable<ParseArgsConfig['options']>, what: string) {
+function parse(argv: string[], options: Record<string, FlagSpec>, what: string, usage: string) {
   let parsed;
   try {
-    parsed = parseArgs({ args: argv, options, allowPositionals: true, strict: true });
+    parsed = parseFlags(argv, options, usage, { positionals: Number.MAX_SAFE_INTEGER });
   } catch (error) {
-    throw new UsageError(oneLine(`${(error as Error).message.split('\n')[0]} (usage: ${USAGE})`));
+    if (error instanceof UsageError) throw new UsageError(oneLine(`${error.message.split('\n')[0]} (usage: ${usage})`));
+    throw error;
   }
-  if (parsed.positionals.length !== 1) throw new UsageError(`expected one ${what}, got ${parsed.positionals.length} (usage: ${USAGE})`);
+  if (parsed.positionals.length !== 1) {
+    throw new UsageError(`expected one ${what}, got ${parsed.positionals.length} (usage: ${usage})`);
+  }
   return { values: parsed.values as Record<string, string | boolean | undefined>, path: parsed.positionals[0] };
 }
 
@@ -76,22 +90,11 @@ function asUserError(error: unknown, path: string): never {
 
 /** A regular file's bytes, after checking its size against `max` (nothing is read when it is too large). */
 function readCapped(path: string, max: number, what: string): Uint8Array {
-  const st = statSync(path);
-  if (!st.isFile()) throw new UsageError(`${path}: not a regular file`);
-  if (st.size > max) throw new UsageError(`${path}: ${st.size} bytes, over the limit of ${max} for ${what}`);
-  const fd = openSync(path, 'r');
   try {
-    const out = new Uint8Array(st.size);
-    let at = 0;
-    while (at < out.length) {
-      const n = readSync(fd, out, at, out.length - at, null);
-      if (n <= 0) break;
-      at += n;
-    }
-    if (at !== out.length) throw new UsageError(`${path}: the file changed while being read`);
-    return out;
-  } finally {
-    closeSync(fd);
+    return readFileBoundedSync(path, { maxBytes: max, what });
+  } catch (error) {
+    if (error instanceof FileReadError) throw new UsageError(error.message);
+    throw error;
   }
 }
 
@@ -179,7 +182,7 @@ interface ModelChoice {
 
 /** --model M: a catalog id, "micro", or an MLC model directory (its mlc-chat-config.json). */
 function resolveModel(model: string): ModelChoice {
-  if (catalogRecord(model)) return { modelId: model, config: catalogConfig(model) };
+  if (architectureOf(model)) return { modelId: model, config: architectureConfig(model) };
   const dir = model === 'micro' ? MICRO_MODEL_DIR : model;
   const file = join(dir, 'mlc-chat-config.json');
   if (!existsSync(dir) || !statSync(dir).isDirectory() || !existsSync(file)) {
@@ -203,7 +206,19 @@ function formatCount(n: number): string {
 }
 
 export async function adapterInspect(argv: string[]): Promise<number> {
-  const { values, path } = parse(argv, { model: { type: 'string' }, json: { type: 'boolean', default: false } }, 'FILE or DIR');
+  const { values, path } = parse(
+    argv,
+    {
+      model: {
+        type: 'string',
+        arg: 'M',
+        help: `check the shapes against this model (${MODEL_HELP}); default: the base model's`,
+      },
+      json: { type: 'boolean', default: false, help: 'one JSON object' },
+    },
+    'FILE or DIR',
+    INSPECT_USAGE,
+  );
   let loaded: Loaded;
   let checked: string;
   const warnings: string[] = [];
@@ -228,7 +243,7 @@ export async function adapterInspect(argv: string[]): Promise<number> {
       if (candidates.length > 0) {
         const m = candidates[0];
         bindAdapter(weights, m.config, path, `${m.modelId} (the model its base_model_name_or_path names)`);
-        checked = `shapes fit the architecture of ${m.modelId.startsWith('micro') ? 'micro' : (catalogRecord(m.modelId)?.arch.hfConfig ?? m.modelId)} (${m.config.layers} layers, hidden ${m.config.hidden})`;
+        checked = `shapes fit the architecture of ${m.modelId.startsWith('micro') ? 'micro' : (architectureOf(m.modelId)?.hfConfig ?? m.modelId)} (${m.config.layers} layers, hidden ${m.config.hidden})`;
       } else checked = 'not checked against a model (the base model is not in the catalog; pass --model M)';
     }
   } catch (error) {
@@ -269,7 +284,7 @@ export async function adapterInspect(argv: string[]): Promise<number> {
   }
   summary.warnings = warnings;
   if (values.json) {
-    process.stdout.write(`${JSON.stringify(summary)}\n`);
+    process.stdout.write(`${terminalJson(summary)}\n`);
     return 0;
   }
   const row = (label: string, value: string) => `  ${label.padEnd(14)}${value}`;
@@ -297,8 +312,8 @@ export async function adapterInspect(argv: string[]): Promise<number> {
       row('metrics', `${formatCount(b.metrics.length)} row${b.metrics.length === 1 ? '' : 's'}`),
     );
   }
-  process.stdout.write(`${lines.map((l) => oneLine(l, 400)).join('\n')}\n`);
-  for (const warning of warnings) process.stderr.write(`twosome: warning: ${oneLine(warning)}\n`);
+  process.stdout.write(`${lines.map((l) => terminalSafe(oneLine(l, 400))).join('\n')}\n`);
+  for (const warning of warnings) process.stderr.write(`twosome: warning: ${terminalSafe(oneLine(warning))}\n`);
   return 0;
 }
 
@@ -330,7 +345,8 @@ function writeAtomic(path: string, data: Uint8Array | string): void {
 }
 
 export async function adapterExport(argv: string[]): Promise<number> {
-  const { values, path } = parse(argv, { out: { type: 'string' } }, 'BUNDLE');
+  const outFlag = { type: 'string', arg: 'DIR', help: 'where the PEFT files go (required)' } as const;
+  const { values, path } = parse(argv, { out: outFlag }, 'BUNDLE', EXPORT_USAGE);
   if (typeof values.out !== 'string' || values.out === '') throw new UsageError(`--out DIR is required (usage: ${USAGE})`);
   const out = values.out;
   let bundle: DecodedBundle;
@@ -352,7 +368,7 @@ export async function adapterExport(argv: string[]): Promise<number> {
   process.stdout.write(
     `wrote ${join(out, PEFT_CONFIG_FILE)} and ${join(out, PEFT_WEIGHTS_FILE)} (${bundle.weights.config.targets.join(', ')}, r ${bundle.weights.config.r}, ${bundle.weights.layers} layers, ${formatCount(files.weights.length)} bytes); load with PeftModel.from_pretrained(model, "${out}")\n`,
   );
-  for (const warning of bundle.warnings) process.stderr.write(`twosome: warning: ${oneLine(warning)}\n`);
+  for (const warning of bundle.warnings) process.stderr.write(`twosome: warning: ${terminalSafe(oneLine(warning))}\n`);
   return 0;
 }
 
@@ -360,14 +376,23 @@ export async function adapterImport(argv: string[]): Promise<number> {
   const { values, path } = parse(
     argv,
     {
-      out: { type: 'string' },
-      model: { type: 'string' },
-      task: { type: 'string' },
-      norm: { type: 'string' },
-      seed: { type: 'string' },
-      'allow-base-mismatch': { type: 'boolean', default: false },
+      out: { type: 'string', arg: 'BUNDLE', help: 'the bundle file to write (required), e.g. adapter.zip' },
+      model: {
+        type: 'string',
+        arg: 'M',
+        help: `the model the adapter is for (${MODEL_HELP}); default: its base model's`,
+      },
+      task: { type: 'string', arg: 'T', help: 'the task it was trained on (default none)' },
+      norm: { type: 'string', arg: 'word|token|sum', help: 'its action-probability normalization (default word)' },
+      seed: { type: 'string', arg: 'S', help: "the training run's seed (default 0)" },
+      'allow-base-mismatch': {
+        type: 'boolean',
+        default: false,
+        help: 'write the bundle although the base model differs',
+      },
     },
     'DIR',
+    IMPORT_USAGE,
   );
   if (typeof values.out !== 'string' || values.out === '') throw new UsageError(`--out BUNDLE is required (usage: ${USAGE})`);
   const task = values.task as string | undefined;
@@ -389,7 +414,7 @@ export async function adapterImport(argv: string[]): Promise<number> {
     else {
       const candidates = modelsForBase(peft.baseModel);
       const exact = candidates.find((c) => c.modelId === peft.baseModel);
-      const families = new Set(candidates.map((c) => catalogRecord(c.modelId)?.arch.hfConfig ?? c.modelId));
+      const families = new Set(candidates.map((c) => architectureOf(c.modelId)?.hfConfig ?? c.modelId));
       if (exact) model = exact;
       else if (candidates.length === 0) {
         throw new UsageError(`${path}: its base model ${peft.baseModel === null ? '(not named)' : `"${oneLine(peft.baseModel, 100)}"`} is not in the catalog; pass --model M (a catalog id, "micro" or an MLC model directory)`);
@@ -429,6 +454,6 @@ export async function adapterImport(argv: string[]): Promise<number> {
   }
   const w = loaded.peft.weights;
   process.stdout.write(`wrote ${out} (${BUNDLE_MANIFEST_FILE} model ${model.modelId}; ${w.config.targets.join(', ')}, r ${w.config.r}, ${w.layers} layers; ${formatCount(bytes.length)} bytes)\n`);
-  for (const warning of warnings) process.stderr.write(`twosome: warning: ${oneLine(warning)}\n`);
+  for (const warning of warnings) process.stderr.write(`twosome: warning: ${terminalSafe(oneLine(warning))}\n`);
   return 0;
 }

@@ -4,12 +4,12 @@ import { Rng } from '../util/rng';
 import { parseFlags, parseIntFlag } from './args';
 
 export const BENCH_BATCH_FLAGS = {
-  model: { type: 'string' },
-  'prompt-tokens': { type: 'string' },
-  actions: { type: 'string' },
-  'action-tokens': { type: 'string' },
-  repeats: { type: 'string' },
-  json: { type: 'boolean', default: false },
+  model: { type: 'string', arg: 'DIR|URL|micro', help: 'the model (default micro, the shipped random model)' },
+  'prompt-tokens': { type: 'string', arg: 'N', help: 'prompt length in tokens, BOS included (default 150)' },
+  actions: { type: 'string', arg: 'N', help: 'actions offered after the prompt (default 8)' },
+  'action-tokens': { type: 'string', arg: 'N', help: 'tokens per action (default 5)' },
+  repeats: { type: 'string', arg: 'N', help: 'timed repetitions of each variant' },
+  json: { type: 'boolean', default: false, help: 'one JSON object (machine-readable)' },
 } as const;
 
 export interface BenchBatchFlags {

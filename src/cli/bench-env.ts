@@ -20,7 +20,16 @@ export interface EnvBenchResult {
 export async function benchEnvCommand(argv: string[]): Promise<number> {
   const { values } = parseFlags(
     argv,
-    { task: { type: 'string' }, seconds: { type: 'string' }, seed: { type: 'string' }, json: { type: 'boolean', default: false } },
+    {
+      task: { type: 'string', arg: 'ID', help: `the task: ${TASK_IDS.join(', ')}` },
+      seconds: { type: 'string', arg: 'S', help: 'seconds per measurement (default 2)' },
+      seed: { type: 'string', arg: 'S', help: 'seed of the random policy (default 1)' },
+      json: {
+        type: 'boolean',
+        default: false,
+        help: 'one JSON object: {"task","macroStepsPerSec","macroStepsPerSecWithText"}',
+      },
+    },
     USAGE,
   );
   if (!values.task) throw new UsageError(`--task is required\nusage: ${USAGE}`);

@@ -63,4 +63,16 @@ describe('twosome bench memory', () => {
     await expect(benchMemoryCommand(['--model', 'Llama-2-7b-chat-hf-q4f16_1-MLC', '--prompt-tokens', '5000'])).rejects.toThrow(/context window/);
     await expect(benchMemoryCommand(['--model', 'Llama-2-7b-chat-hf-q4f16_1-MLC', '--prompts', '0'])).rejects.toThrow(/--prompts/);
   });
+
+  it('a config of 10^8 layers is refused before any plan is made', async () => {
+    const dir = join(work, 'huge');
+    mkdirSync(dir);
+    const file = makeModel({ layers: 1 }).files.find((f) => f.name === 'mlc-chat-config.json')!;
+    const config = JSON.parse(new TextDecoder().decode(file.bytes));
+    config.model_config.num_hidden_layers = 100_000_000;
+    writeFileSync(join(dir, 'mlc-chat-config.json'), JSON.stringify(config));
+    await expect(benchMemoryCommand(['--model', dir, '--json'])).rejects.toThrow(
+      /"model_config.num_hidden_layers" is 100000000, more than any Llama model has/,
+    );
+  });
 });

@@ -6,12 +6,15 @@
  * every term. --model: a catalog id (`twosome models list`), "micro", or an MLC model directory (its
  * mlc-chat-config.json is read).
  */
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { catalogConfig, catalogRecord } from '../llm/model/catalog';
+import { architectureConfig, findCatalogRecord } from '../llm/model/catalog';
+import { loadCatalog } from '../llm/model/webllm';
 import { parseLlamaConfigText, type LlamaConfig } from '../llm/model/config';
 import { checkLoraConfig, DEFAULT_LORA_CONFIG, type LoraTarget } from '../llm/train/lora';
 import { planTrainingMemory, type MemoryPlan } from '../llm/engine/memory-plan';
+import { MODEL_FILE_LIMITS } from '../llm/model/weights';
+import { FileReadError, readFileBoundedSync } from '../util/read-file-node';
 import { parseFlags, parseIntFlag } from './args';
 import { UsageError } from './errors';
 import { MICRO_MODEL_DIR } from './model-source';
@@ -28,14 +31,21 @@ export interface MemoryBenchResult {
   optimizerBytes: number;
 }
 
-/** The LlamaConfig of a catalog id, "micro", or an MLC model directory. */
-export function resolveModelConfig(model: string): LlamaConfig {
-  if (catalogRecord(model)) return catalogConfig(model);
+/** The LlamaConfig of a catalog id (with web-llm's context window), "micro", or an MLC model directory. */
+export async function resolveModelConfig(model: string): Promise<LlamaConfig> {
+  const record = findCatalogRecord(await loadCatalog(), model);
+  if (record?.arch) return architectureConfig(model, record.contextWindow);
   const dir = model === 'micro' ? MICRO_MODEL_DIR : model;
   if (existsSync(dir) && statSync(dir).isDirectory()) {
     const file = join(dir, 'mlc-chat-config.json');
     if (!existsSync(file)) throw new UsageError(`--model ${model}: the directory has no mlc-chat-config.json; is it an MLC model?`);
-    return parseLlamaConfigText(readFileSync(file, 'utf8'), file);
+    try {
+      const bytes = readFileBoundedSync(file, MODEL_FILE_LIMITS['mlc-chat-config.json']);
+      return parseLlamaConfigText(new TextDecoder().decode(bytes), file);
+    } catch (error) {
+      if (error instanceof FileReadError) throw new UsageError(`--model ${model}: ${error.message}`);
+      throw error;
+    }
   }
   throw new UsageError(`--model ${model}: not a catalog model id (see \`twosome models list\`), "micro", or an MLC model directory`);
 }
@@ -44,19 +54,27 @@ export async function benchMemoryCommand(argv: string[]): Promise<number> {
   const { values } = parseFlags(
     argv,
     {
-      model: { type: 'string' },
-      prompts: { type: 'string' },
-      'prompt-tokens': { type: 'string' },
-      actions: { type: 'string' },
-      'action-tokens': { type: 'string' },
-      'lora-r': { type: 'string' },
-      'lora-targets': { type: 'string' },
-      json: { type: 'boolean', default: false },
+      model: {
+        type: 'string',
+        arg: 'ID|DIR',
+        help: 'a catalog id (`twosome models list`), micro, or an MLC model directory',
+      },
+      prompts: { type: 'string', arg: 'N', help: 'prompts per micro-batch (default 4)' },
+      'prompt-tokens': { type: 'string', arg: 'N', help: 'tokens per prompt (default 200)' },
+      actions: { type: 'string', arg: 'N', help: 'actions per prompt (default 8)' },
+      'action-tokens': { type: 'string', arg: 'N', help: 'tokens per action (default 5)' },
+      'lora-r': { type: 'string', arg: 'R', help: `LoRA rank (default ${DEFAULT_LORA_CONFIG.r})` },
+      'lora-targets': {
+        type: 'string',
+        arg: 'LIST',
+        help: `LoRA targets (default ${DEFAULT_LORA_CONFIG.targets.join(',')})`,
+      },
+      json: { type: 'boolean', default: false, help: 'one JSON object: {"model","peakBytes","weightsBytes",...}' },
     },
     USAGE,
   );
   if (!values.model) throw new UsageError(`--model is required\nusage: ${USAGE}`);
-  const config = resolveModelConfig(values.model);
+  const config = await resolveModelConfig(values.model);
   const batch = {
     prompts: parseIntFlag(values.prompts, 'prompts', 4, 1),
     promptTokens: parseIntFlag(values['prompt-tokens'], 'prompt-tokens', 200, 1),

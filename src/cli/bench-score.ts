@@ -4,7 +4,7 @@
  * same run: a 150-token prompt (BOS included) and 8 actions of 5 tokens, random ids from a fixed seed.
  * Prints {"sharedMs","separateMs","speedup","maxLogprobDiff", "device", "kernels":{...}, "profile":[...],
  * "matvec":{...}, "matmul":{...}, "subgroups":{...}}:
- *   kernels   what the engine ran: adapter, precision of the matrix products, subgroup size, matmul kernels;
+ *   kernels   what the engine ran (engine.kernelInfo): adapter, precision, subgroup size, matmul kernel;
  *   profile   per-kernel GPU time, GFLOP/s and GB/s of the shared pass (timestamp queries);
  *   matvec    the engine's one-row product on the model's largest matrix, GB/s;
  *   matmul    the matrix-product kernels side by side on this device: the shared pass with the legacy kernels,
@@ -109,6 +109,7 @@ export async function benchScoreCommand(argv: string[]): Promise<number> {
         on.matvec && off.matvec ? { subgroupGbps: round(on.matvec.gbps), workgroupGbps: round(off.matvec.gbps) } : null,
     };
   }
+  const kernelInfo = engine.kernelInfo;
   engine.dispose();
 
   const result = {
@@ -120,7 +121,7 @@ export async function benchScoreCommand(argv: string[]): Promise<number> {
     actions: actionCount,
     actionTokens,
     device: { ...gpu.adapterInfo, software: gpu.isSoftware },
-    kernels: engine.kernels,
+    kernels: kernelInfo,
     profile: profile.map((k) => ({ label: k.label, ms: round(k.ms), gflops: round(k.gflops), gbps: round(k.gbps) })),
     matvec: matvec
       ? {

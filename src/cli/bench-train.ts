@@ -2,11 +2,10 @@
  * `twosome bench train --json`: one policy update (forward with LoRA, backward, AdamW step) with the shared
  * prompt against each `prompt + action` as its own sequence, same device and run: a 150-token prompt
  * (BOS included) and N actions of 5 tokens (default 8), random ids. Prints {"sharedMs","separateMs","speedup"}
- * plus the gradient agreement of the two layouts, "kernels" (what the engine ran: bench-score.ts) and "matmul":
+ * plus the gradient agreement of the two layouts, "kernels" (what ran: engine.kernelInfo) and "matmul":
  * the shared update with the legacy matrix-product kernels, the tiled ones in f32 and (with shader-f16) in f16,
  * timed in turns on this device (median ms, and each one's LoRA gradient against the legacy f32 one's).
  */
-import { disposeCalls } from '../gpu/kernel';
 import { requestNodeGpuContext } from '../gpu/node-gpu';
 import type { PipelineCache } from '../gpu/pipelines';
 import { LoraBackward } from '../llm/engine/backward';
@@ -42,18 +41,12 @@ export async function benchTrainCommand(argv: string[]): Promise<number> {
       keepCheckpoints: true,
     });
     const backward = await LoraBackward.build(device, pipelines, forward);
-    const stepCalls = await trainer.optimizer.stepCalls(0); // lr 0: the step's full cost, parameters unchanged
+    await trainer.optimizer.prepare();
     const update = async () => {
       await forward.run();
       backward.run(tokenGrads);
       const encoder = device.createCommandEncoder();
-      const pass = encoder.beginComputePass();
-      for (const c of stepCalls) {
-        pass.setPipeline(c.pipeline);
-        pass.setBindGroup(0, c.bindGroup);
-        pass.dispatchWorkgroups(...c.workgroups);
-      }
-      pass.end();
+      trainer.optimizer.encodeStep(encoder, 0); // lr 0: the step's full cost, parameters unchanged
       device.queue.submit([encoder.finish()]);
       await device.queue.onSubmittedWorkDone();
     };
@@ -65,7 +58,6 @@ export async function benchTrainCommand(argv: string[]): Promise<number> {
     const dispose = () => {
       forward.dispose();
       backward.dispose();
-      disposeCalls(stepCalls);
     };
     return { update, grads, dispose };
   };
@@ -120,7 +112,7 @@ export async function benchTrainCommand(argv: string[]): Promise<number> {
     actions: actionCount,
     actionTokens,
     device: { ...gpu.adapterInfo, software: gpu.isSoftware },
-    kernels: engine.kernels,
+    kernels: engine.kernelInfo,
     matmul,
   };
   trainer.dispose();

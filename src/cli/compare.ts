@@ -14,7 +14,20 @@ import { aggregateCsv, curvesCsv, learningCurveSvg, type AlgorithmCurves } from 
 import { parseFlags, parseIndexList, parseIntFlag } from './args';
 import { UsageError } from './errors';
 import { resolveModelSource } from './model-source';
-import { checkBackend, checkPreset, checkTask, EngineHost, interruptSignal, OVERRIDE_FLAGS, parseOverrides, ppoMlpConfig, Progress, runTraining, twosomeConfig, type Algo, type RunOutcome } from './train';
+import {
+  checkBackend,
+  checkPreset,
+  checkTask,
+  EngineHost,
+  interruptSignal,
+  OVERRIDE_FLAGS,
+  parseOverrides,
+  Progress,
+  runConfig,
+  runTraining,
+  type Algo,
+  type RunOutcome,
+} from './train';
 
 const USAGE = 'twosome compare --task ID --model DIR|URL|micro [--steps N] [--seeds 1,2,3] [--out DIR] [--preset paper|quick] [--episodes N] [--algos twosome,ppo-mlp,saycan] [--backend webgpu|cpu] [training overrides as in `twosome train`]';
 
@@ -24,15 +37,23 @@ export async function compareCommand(argv: string[]): Promise<number> {
   const { values } = parseFlags(
     argv,
     {
-      task: { type: 'string' },
-      model: { type: 'string' },
-      steps: { type: 'string' },
-      seeds: { type: 'string' },
-      out: { type: 'string' },
-      preset: { type: 'string' },
-      episodes: { type: 'string' },
-      algos: { type: 'string' },
-      backend: { type: 'string' },
+      task: { type: 'string', arg: 'ID', help: 'the task to train on' },
+      model: {
+        type: 'string',
+        arg: 'DIR|URL|micro',
+        help: 'an MLC model directory, an https:// model URL, or micro (default)',
+      },
+      steps: { type: 'string', arg: 'N', help: "environment steps per run (default: the preset's)" },
+      seeds: { type: 'string', arg: 'LIST', help: 'seeds, each a run per algorithm (default 1,2,3)' },
+      out: { type: 'string', arg: 'DIR', help: 'where the runs, curves.csv, aggregate.csv and compare.svg go' },
+      preset: { type: 'string', arg: 'paper|quick', help: "TWOSOME's configuration (default quick)" },
+      episodes: { type: 'string', arg: 'N', help: "SayCan's evaluation episodes (default 10)" },
+      algos: { type: 'string', arg: 'LIST', help: 'algorithms to run (default twosome,ppo-mlp,saycan)' },
+      backend: {
+        type: 'string',
+        arg: 'webgpu|cpu',
+        help: 'where the LLM runs: the WebGPU engine (default) or the CPU reference',
+      },
       ...OVERRIDE_FLAGS,
     },
     USAGE,
@@ -52,8 +73,7 @@ export async function compareCommand(argv: string[]): Promise<number> {
   if (algos.some((a) => a !== 'ppo-mlp')) resolveModelSource(model);
   // Validate every config before any run starts.
   for (const seed of seeds) {
-    if (algos.includes('twosome')) twosomeConfig(task, preset, { seed, steps, overrides });
-    if (algos.includes('ppo-mlp')) ppoMlpConfig(task, { seed, steps, overrides });
+    for (const algo of algos) if (algo !== 'saycan') runConfig(algo, task, preset, { seed, steps, overrides });
   }
   const out = resolve(values.out ?? join('runs', `compare-${task}`));
   mkdirSync(out, { recursive: true });

@@ -3,7 +3,8 @@ import { TASKS } from '../envs/registry';
 import { parseFlags } from './args';
 
 export async function envList(argv: string[]): Promise<number> {
-  const { values } = parseFlags(argv, { json: { type: 'boolean', default: false } }, 'twosome env list [--json]');
+  const json = { type: 'boolean', default: false, help: 'one JSON object per task' } as const;
+  const { values } = parseFlags(argv, { json }, 'twosome env list [--json]');
   if (values.json) {
     for (const t of TASKS) process.stdout.write(`${JSON.stringify(t)}\n`);
     return 0;

@@ -1,7 +1,8 @@
 // The `twosome env play` contract, run as a user runs it: the real bin script in a child process.
-import { spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 
 const BIN = resolve(process.cwd(), 'bin/twosome.mjs');
@@ -99,6 +100,34 @@ describe('twosome env play: bad input is one line on stderr and exit code 2', ()
       expect(stderr).not.toMatch(/\n\s+at /); // no stack trace
     });
   }
+
+  it('refuses an --actions-file that is not a regular file (FIFO, device, directory) without reading it', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'twosome-actions-'));
+    try {
+      execFileSync('mkfifo', [join(dir, 'fifo')]);
+      for (const [file, kind] of [[join(dir, 'fifo'), 'a FIFO'], ['/dev/zero', 'a device'], [dir, 'a directory']]) {
+        const { code, stderr } = twosome(['env', 'play', '--task', 'tomato-salad', '--actions-file', file]);
+        expect(code, file).toBe(2);
+        const advice = 'give a file, or - and pipe the lines to stdin';
+        expect(stderr).toBe(`twosome: --actions-file ${file}: is ${kind}, not a regular file; ${advice}\n`);
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('caps a line from stdin (actions file and interactive play) before it is all read', () => {
+    const endless = 'x'.repeat(3 << 20);
+    const file = twosome(['env', 'play', '--task', 'tomato-salad', '--actions-file', '-'], `[0]\n${endless}`);
+    expect(file.code).toBe(2);
+    expect(file.stderr).toBe(
+      "twosome: --actions-file line 2: longer than 1048576 bytes; each line is one episode's JSON array of action " +
+        'indices\n',
+    );
+    const play = twosome(['env', 'play', '--task', 'tomato-salad'], endless);
+    expect(play.code).toBe(2);
+    expect(play.stderr).toMatch(/^twosome: stdin line 1: longer than 1048576 bytes/);
+  });
 
   it('a bad index in episode 2 of an actions-file names the episode, after printing the earlier ones', () => {
     const { code, stderr, lines } = twosome(['env', 'play', '--task', 'tomato-salad', '--actions-file', '-', '--json'], '[0]\n[1]\n[5]\n');

@@ -6,7 +6,7 @@
  * {"action","actionText","reward","done","primitiveSteps","prompt","actions"}; with --actions-file every
  * line also carries "episode" (0-based), one episode per input line, each from a fresh reset.
  */
-import { readFileSync } from 'node:fs';
+import { createReadStream, statSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { createEnv, getTask, isTaskId, TASK_IDS } from '../envs/registry';
 import { InvalidActionError, type Env } from '../envs/types';
@@ -20,11 +20,19 @@ export async function envPlay(argv: string[]): Promise<number> {
   const { values } = parseFlags(
     argv,
     {
-      task: { type: 'string' },
-      actions: { type: 'string' },
-      'actions-file': { type: 'string' },
-      seed: { type: 'string' },
-      json: { type: 'boolean', default: false },
+      task: { type: 'string', arg: 'ID', help: `the task: ${TASK_IDS.join(', ')}` },
+      actions: {
+        type: 'string',
+        arg: 'LIST',
+        help: 'action indices to replay, e.g. 3,0,2 (each into the list offered at its step)',
+      },
+      'actions-file': {
+        type: 'string',
+        arg: 'FILE|-',
+        help: 'one episode per line, each a JSON array of indices; - reads stdin',
+      },
+      seed: { type: 'string', arg: 'S', help: 'the environment seed (default 0)' },
+      json: { type: 'boolean', default: false, help: 'JSON lines: the reset, then one object per step' },
     },
     USAGE,
   );
@@ -39,8 +47,7 @@ export async function envPlay(argv: string[]): Promise<number> {
   const out = new LineWriter(process.stdout);
   try {
     if (values['actions-file'] !== undefined) {
-      const episodes = readEpisodes(values['actions-file']);
-      for (let e = 0; e < episodes.length; e++) replayEpisode(env, seed, episodes[e](), out, values.json ?? false, e);
+      await replayActionsFile(values['actions-file'], env, seed, out, values.json ?? false);
     } else if (values.actions !== undefined) {
       replayEpisode(env, seed, parseIndexList(values.actions, '--actions'), out, values.json ?? false, undefined);
     } else {
@@ -53,32 +60,94 @@ export async function envPlay(argv: string[]): Promise<number> {
   return 0;
 }
 
-/** One lazily parsed episode per non-blank line: a JSON array of action indices. */
-function readEpisodes(file: string): (() => number[])[] {
-  let text: string;
+/** The longest line accepted from --actions-file or stdin: one episode of ~100k action indices. */
+export const MAX_LINE_BYTES = 1 << 20;
+
+/**
+ * The lines of a stream (without the "\n" or "\r\n"), numbered from 1, as they arrive: nothing is read
+ * ahead, and a line longer than maxBytes is an error as soon as it is, before it is all in memory.
+ */
+export async function* streamLines(
+  stream: AsyncIterable<Buffer | string>,
+  maxBytes: number,
+  what: string,
+  hint: string,
+): AsyncGenerator<{ text: string; number: number }> {
+  let pending: Buffer[] = [];
+  let pendingBytes = 0;
+  let number = 0;
+  const tooLong = () => new UsageError(`${what} line ${number + 1}: longer than ${maxBytes} bytes; ${hint}`);
+  const take = (last: Buffer) => {
+    const line = pending.length > 0 ? Buffer.concat([...pending, last]) : last;
+    pending = [];
+    pendingBytes = 0;
+    number++;
+    const text = line.toString('utf8');
+    return { text: text.endsWith('\r') ? text.slice(0, -1) : text, number };
+  };
+  for await (const chunk of stream) {
+    const buffer = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
+    let start = 0;
+    for (let nl = buffer.indexOf(10, start); nl >= 0; nl = buffer.indexOf(10, start)) {
+      if (pendingBytes + nl - start > maxBytes) throw tooLong();
+      yield take(buffer.subarray(start, nl));
+      start = nl + 1;
+    }
+    const rest = buffer.subarray(start);
+    pendingBytes += rest.length;
+    if (pendingBytes > maxBytes) throw tooLong();
+    if (rest.length > 0) pending.push(rest);
+  }
+  if (pendingBytes > 0) yield take(Buffer.alloc(0));
+}
+
+/** --actions-file FILE (a regular file: a FIFO or a device is refused) or - (stdin), as a stream. */
+function openActionsFile(file: string): AsyncIterable<Buffer | string> {
+  if (file === '-') return process.stdin;
+  let st;
   try {
-    text = readFileSync(file === '-' ? 0 : file, 'utf8');
+    st = statSync(file);
   } catch (error) {
     throw new UsageError(`cannot read --actions-file ${file}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
   }
-  const episodes: (() => number[])[] = [];
-  text.split('\n').forEach((line, lineIndex) => {
-    if (line.trim() === '') return;
-    episodes.push(() => {
-      const where = `--actions-file line ${lineIndex + 1}`;
-      let parsed: unknown;
-      try {
-        parsed = JSON.parse(line);
-      } catch {
-        throw new UsageError(`${where}: not JSON; each line must be a JSON array of action indices, e.g. [0,2,4]`);
-      }
-      if (!Array.isArray(parsed) || !parsed.every((a) => Number.isInteger(a) && a >= 0)) {
-        throw new UsageError(`${where}: must be a JSON array of non-negative integer action indices, e.g. [0,2,4]`);
-      }
-      return parsed as number[];
-    });
-  });
-  return episodes;
+  if (!st.isFile()) {
+    const device = st.isCharacterDevice() || st.isBlockDevice();
+    const kind = st.isDirectory() ? 'a directory' : st.isFIFO() ? 'a FIFO' : device ? 'a device' : 'not a regular file';
+    const what = 'give a file, or - and pipe the lines to stdin';
+    throw new UsageError(`--actions-file ${file}: is ${kind}, not a regular file; ${what}`);
+  }
+  return createReadStream(file);
+}
+
+/** One episode per non-blank line: a JSON array of action indices. */
+function parseEpisode(line: string, lineNumber: number): number[] {
+  const where = `--actions-file line ${lineNumber}`;
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(line);
+  } catch {
+    throw new UsageError(`${where}: not JSON; each line must be a JSON array of action indices, e.g. [0,2,4]`);
+  }
+  if (!Array.isArray(parsed) || !parsed.every((a) => Number.isInteger(a) && a >= 0)) {
+    throw new UsageError(`${where}: must be a JSON array of non-negative integer action indices, e.g. [0,2,4]`);
+  }
+  return parsed as number[];
+}
+
+async function replayActionsFile(file: string, env: Env, seed: number, out: LineWriter, json: boolean): Promise<void> {
+  let episode = 0;
+  try {
+    const hint = "each line is one episode's JSON array of action indices";
+    for await (const line of streamLines(openActionsFile(file), MAX_LINE_BYTES, '--actions-file', hint)) {
+      if (line.text.trim() === '') continue;
+      replayEpisode(env, seed, parseEpisode(line.text, line.number), out, json, episode++);
+    }
+  } catch (error) {
+    if (error instanceof UsageError) throw error;
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code) throw new UsageError(`cannot read --actions-file ${file}: ${code}`);
+    throw error;
+  }
 }
 
 function replayEpisode(env: Env, seed: number, actions: number[], out: LineWriter, json: boolean, episode: number | undefined): void {
@@ -119,17 +188,24 @@ function formatObservation(prompt: string, actions: string[]): string {
   return `\n${prompt}\n${actions.map((a, i) => `  [${i}] ${a}`).join('\n')}`;
 }
 
+async function* mapLines(lines: AsyncIterable<{ text: string }>): AsyncGenerator<string> {
+  for await (const line of lines) yield line.text;
+}
+
 async function playInteractively(env: Env, seed: number): Promise<number> {
   const task = getTask(env.taskId);
   const say = (text: string) => process.stdout.write(`${text}\n`);
   say(`${task.title}: ${task.description}\nType an action number, r to reset, q to quit.`);
   let obs = env.reset(seed);
   say(formatObservation(obs.prompt, obs.actions));
-  // Lines are read as a stream (not question() per line), so piped input is consumed exactly once.
-  const rl = createInterface({ input: process.stdin, terminal: Boolean(process.stdin.isTTY) });
+  // Lines are read as a stream (not question() per line), so piped input is consumed exactly once; piped
+  // lines are capped (a terminal's are typed).
+  const rl = process.stdin.isTTY ? createInterface({ input: process.stdin, terminal: true }) : undefined;
+  const hint = 'give one action number, r or q per line';
+  const lines = rl ?? mapLines(streamLines(process.stdin, MAX_LINE_BYTES, 'stdin', hint));
   process.stdout.write('> ');
   try {
-    for await (const raw of rl) {
+    for await (const raw of lines) {
       const answer = raw.trim();
       if (answer === 'q' || answer === 'quit') break;
       if (answer === 'r') {
@@ -149,7 +225,7 @@ async function playInteractively(env: Env, seed: number): Promise<number> {
       process.stdout.write('> ');
     }
   } finally {
-    rl.close();
+    rl?.close();
   }
   process.stdout.write('\n');
   return 0;

@@ -8,3 +8,11 @@ export class UsageError extends Error {
     this.name = 'UsageError';
   }
 }
+
+/** `--help` on a command: main prints `text` on stdout and exits with code 0. */
+export class HelpRequest extends Error {
+  constructor(readonly text: string) {
+    super('help requested');
+    this.name = 'HelpRequest';
+  }
+}

@@ -20,16 +20,40 @@ export async function evalCommand(argv: string[]): Promise<number> {
   const { values } = parseFlags(
     argv,
     {
-      task: { type: 'string' },
-      model: { type: 'string' },
-      adapter: { type: 'string' },
-      episodes: { type: 'string' },
-      greedy: { type: 'boolean', default: false },
-      seed: { type: 'string' },
-      normalization: { type: 'string' },
-      parallel: { type: 'string' },
-      backend: { type: 'string' },
-      json: { type: 'boolean', default: false },
+      task: { type: 'string', arg: 'ID', help: 'the task (any: training tasks, unseen variants, crossovers)' },
+      model: {
+        type: 'string',
+        arg: 'DIR|URL|micro',
+        help: 'an MLC model directory, an https:// model URL, or micro (default)',
+      },
+      adapter: {
+        type: 'string',
+        arg: 'DIR',
+        help: 'a PEFT LoRA adapter directory (or a twosome run directory); none: the frozen model',
+      },
+      episodes: { type: 'string', arg: 'N', help: 'episodes to play (default 10)' },
+      greedy: {
+        type: 'boolean',
+        default: false,
+        help: 'take the most likely action instead of sampling from the policy',
+      },
+      seed: { type: 'string', arg: 'S', help: 'seed of the environments and the sampling (default 0)' },
+      normalization: {
+        type: 'string',
+        arg: 'word|token|sum',
+        help: 'how action log-probs are normalized (default word)',
+      },
+      parallel: { type: 'string', arg: 'N', help: 'episodes played at once (default 8)' },
+      backend: {
+        type: 'string',
+        arg: 'webgpu|cpu',
+        help: 'where the LLM runs: the WebGPU engine (default) or the CPU reference',
+      },
+      json: {
+        type: 'boolean',
+        default: false,
+        help: 'one JSON object: {"task","episodes","successRate","meanReturn"}',
+      },
     },
     USAGE,
   );

@@ -3,7 +3,8 @@ import { requestNodeGpuContext } from '../gpu/node-gpu';
 import { parseFlags } from './args';
 
 export async function gpuInfo(argv: string[]): Promise<number> {
-  const { values } = parseFlags(argv, { json: { type: 'boolean', default: false } }, 'twosome gpu [--json]');
+  const json = { type: 'boolean', default: false, help: 'one JSON object' } as const;
+  const { values } = parseFlags(argv, { json }, 'twosome gpu [--json]');
   const ctx = await requestNodeGpuContext();
   const summary = {
     adapter: ctx.adapterInfo,

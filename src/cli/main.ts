@@ -4,8 +4,11 @@
  */
 import { benchEnvCommand } from './bench-env';
 import { envPlay } from './env-play';
-import { UsageError } from './errors';
+import { FAMILIES, tasksOfFamily } from '../envs/registry';
+import { wantsHelp } from './args';
+import { HelpRequest, UsageError } from './errors';
 import { describeError } from '../util/errors';
+import { terminalSafe } from '../util/terminal-text';
 
 const HELP = `twosome: TWOSOME (LLM agents trained by PPO with LoRA) on WebGPU, from the command line
 
@@ -16,9 +19,12 @@ usage:
       the tasks: id, title, actions, horizon, optimal return
   twosome bench env --task ID [--seconds S] [--json]
       environment speed under a seeded uniform-random policy, with and without text observations
-  twosome nlp-eval --model DIR|URL|micro [--adapter RUN_DIR] --bench arc-easy[,piqa,...] --data DIR [--limit N] [--json]
+  twosome nlp-eval --model DIR|URL|micro [--adapter RUN_DIR] --bench arc-easy[,...] [--data DIR] [--limit N] [--json]
       zero-shot benchmarks (arc-easy, arc-challenge, piqa, boolq, winogrande, hellaswag, siqa, openbookqa, mmlu,
-      mmlu-<subject>) scored as lm-evaluation-harness does; base and adapter side by side with --adapter
+      mmlu-<subject>) scored as lm-evaluation-harness does; base and adapter side by side with --adapter;
+      without --data they are downloaded from the Hugging Face hub (--data-url, --cache-dir) and kept
+  twosome bench nlp-eval [--model DIR|URL|micro] [--bench arc-easy] [--limit N] [--json]
+      questions/s with each question's context shared by its choices against one sequence per choice, same run
   twosome score --model DIR|URL|micro --task ID [--actions 0,2] [--adapter DIR] [--json]
       replay the actions, then score the offered actions with the WebGPU LLaMA engine (TWOSOME's policy),
       with a PEFT LoRA adapter when given
@@ -29,6 +35,9 @@ usage:
   twosome bench memory --model ID|DIR [--prompts 4 --prompt-tokens 200 --actions 8 --action-tokens 5
                        --lora-r 8 --lora-targets q_proj,v_proj] [--json]
       planned peak GPU memory of training (weights, activations with checkpointing, optimizer), no allocation
+  twosome bench plan --model ID|DIR [--task ID] [--prompts-per-pass N] [--json]
+      dispatches, blocking waits, bind groups and weight reads of a scoring call and a paper PPO update, counted
+      on a recording device (no allocation)
   twosome train --task ID [--model DIR|URL|micro] [--algo twosome|ppo-mlp|saycan] [--preset paper|quick]
                 [--steps N] [--seed S] [--out DIR] [--resume DIR] [--backend webgpu|cpu] [--max-updates N]
                 [--envs N --rollout-steps N --policy-lr X --value-lr X --ent-coef X --normalization word|token|sum ...]
@@ -53,8 +62,13 @@ usage:
       write a random-initialized Llama model in MLC layout with a tokenizer covering the tasks' words
       (--vocab pads the vocabulary to a real model's size; --init fast draws a 7B model in seconds, for benchmarks)
 
-Tasks: tomato-salad, tomato-lettuce-salad, food-preparation, entertainment,
-       cheese, hamburger, apple-pie, pizza, washing-plate, laundry`;
+Every command takes --help: its usage and one line per option.
+Environment: TWOSOME_IDLE_TIMEOUT_S (default 30) gives up on a server that sends nothing for that long (after
+retries); TWOSOME_DEBUG=1 prints stack traces; HF_ENDPOINT and TWOSOME_CACHE_DIR: where nlp-eval downloads from and
+keeps the benchmarks.
+
+Tasks (\`twosome env list\` describes them):
+${FAMILIES.map(({ family, title }) => `  ${title}: ${tasksOfFamily(family).map((t) => t.id).join(', ')}`).join('\n')}`;
 
 type Command = (argv: string[]) => Promise<number>;
 
@@ -68,6 +82,8 @@ const COMMANDS: Record<string, Record<string, () => Promise<Command>> | (() => P
     score: async () => (await import('./bench-score')).benchScoreCommand,
     train: async () => (await import('./bench-train')).benchTrainCommand,
     memory: async () => (await import('./bench-memory')).benchMemoryCommand,
+    plan: async () => (await import('./bench-plan')).benchPlanCommand,
+    'nlp-eval': async () => (await import('./bench-nlp-eval')).benchNlpEvalCommand,
   },
   gpu: async () => (await import('./gpu-info')).gpuInfo,
   'make-model': async () => (await import('./make-model')).makeModelCommand,
@@ -81,9 +97,22 @@ const COMMANDS: Record<string, Record<string, () => Promise<Command>> | (() => P
 };
 
 /** Errors that come from what the user gave (a flag, a file, a model, a URL): one line, exit code 2. */
-const USER_ERRORS = new Set(['UsageError', 'AdapterFormatError', 'ShareLinkError', 'ModelFormatError', 'TokenizerError', 'ModelUrlError', 'WebGpuUnavailableError', 'InvalidActionError', 'UnknownTaskError', 'ConfigError']);
-// A malformed benchmark file, or a question too long for the model (twosome nlp-eval, src/nlp-eval).
-USER_ERRORS.add('BenchDataError').add('RequestTokenError');
+const USER_ERRORS = new Set([
+  'UsageError',
+  'AdapterFormatError',
+  'ShareLinkError',
+  'ModelFormatError',
+  'TokenizerError',
+  'ModelUrlError',
+  'WebGpuUnavailableError',
+  'InvalidActionError',
+  'UnknownTaskError',
+  'ConfigError',
+  'FileReadError',
+  'CheckpointError',
+]);
+// A malformed benchmark file, a question too long for the model, a download that fails (twosome nlp-eval).
+for (const name of ['BenchDataError', 'RequestTokenError', 'BenchDownloadError']) USER_ERRORS.add(name);
 
 export async function main(argv: string[]): Promise<number> {
   try {
@@ -96,16 +125,25 @@ export async function main(argv: string[]): Promise<number> {
     if (!entry) throw new UsageError(`unknown command "${group}"; run \`twosome help\``);
     if (typeof entry === 'function') return await (await entry())(argv.slice(1));
     const command = sub ? entry[sub] : undefined;
+    if (!command && sub !== undefined && wantsHelp([sub])) {
+      const usage = `usage: twosome ${group} ${Object.keys(entry).join('|')} ...`;
+      throw new HelpRequest(`${usage}\n\n\`twosome ${group} SUBCOMMAND --help\` lists its options`);
+    }
     if (!command) throw new UsageError(`usage: twosome ${group} ${Object.keys(entry).join('|')} ...; run \`twosome help\``);
     return await (await command())(rest);
   } catch (error) {
+    if (error instanceof HelpRequest) {
+      process.stdout.write(`${error.text}\n`);
+      return 0;
+    }
     if (process.env.TWOSOME_DEBUG) console.error(error);
+    // Messages quote paths, URLs and values from files: printed terminal-safe.
     if (error instanceof Error && USER_ERRORS.has(error.name)) {
-      process.stderr.write(`twosome: ${error.message}\n`);
+      process.stderr.write(`twosome: ${terminalSafe(error.message, { keepNewlines: true })}\n`);
       return 2;
     }
-    const message = describeError(error);
-    process.stderr.write(`twosome: internal error: ${message.split('\n')[0]} (set TWOSOME_DEBUG=1 for details)\n`);
+    const first = terminalSafe(describeError(error).split('\n')[0]);
+    process.stderr.write(`twosome: internal error: ${first} (set TWOSOME_DEBUG=1 for details)\n`);
     return 1;
   }
 }

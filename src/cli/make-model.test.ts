@@ -1,9 +1,10 @@
 // `twosome make-model`, called as main.ts will call it (argv after the command name).
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { loadLlamaModelFromDir } from '../llm/model/weights-node';
+import { llama2TokenizerJson, llama3TokenizerJson } from '../llm/model/real-tokenizers';
+import { loadLlamaModelAndTokenizer, loadLlamaModelFromDir } from '../llm/model/weights-node';
 import { UsageError } from './errors';
 import { makeModelCommand } from './make-model';
 
@@ -25,7 +26,7 @@ describe('twosome make-model', () => {
     const out = join(work, 'a');
     expect(await makeModelCommand(['--out', out, '--layers', '1'])).toBe(0);
     expect(readdirSync(out).sort()).toEqual(['mlc-chat-config.json', 'params_shard_0.bin', 'tensor-cache.json', 'tokenizer.json']);
-    expect(output).toMatch(/^wrote .*: Llama 1 layers, hidden 64, heads 4\/2 kv, intermediate 128, vocab \d+, q4f16_1, untied embeddings, rope plain; \d+ parameters, 4 files, \d+ bytes\n$/);
+    expect(output).toMatch(/^wrote .*: Llama 1 layers, hidden 64, heads 4\/2 kv, intermediate 128, vocab \d+ \(BOS 1, EOS 2\), q4f16_1, untied embeddings, rope plain; \d+ parameters, 4 files, \d+ bytes\n$/);
   });
 
   it('the README command reproduces public/models/micro', async () => {
@@ -55,6 +56,34 @@ describe('twosome make-model', () => {
     const again = join(work, 'c');
     await makeModelCommand([...argv.slice(0, 1), again, ...argv.slice(2)]);
     for (const name of readdirSync(out)) expect(Buffer.compare(readFileSync(join(out, name)), readFileSync(join(again, name))), name).toBe(0);
+  });
+
+  it('--tokenizer ships a real tokenizer.json and takes the vocabulary, BOS and EOS from it', async () => {
+    const llama3 = join(work, 'llama3-tokenizer.json');
+    writeFileSync(llama3, llama3TokenizerJson());
+    const out = join(work, 'with-llama3');
+    expect(await makeModelCommand(['--out', out, '--layers', '1', '--tokenizer', llama3, '--init', 'fast'])).toBe(0);
+    expect(output).toContain('vocab 128256 (BOS 128000, EOS 128001/128009)');
+    expect(readFileSync(join(out, 'tokenizer.json'), 'utf8')).toBe(llama3TokenizerJson());
+    const chat = JSON.parse(readFileSync(join(out, 'mlc-chat-config.json'), 'utf8'));
+    expect(chat).toMatchObject({ vocab_size: 128256, bos_token_id: 128000, eos_token_id: [128001, 128009], twosome_make_model: { tokenizer: 'given' } });
+    const model = await loadLlamaModelAndTokenizer(out);
+    expect(model.config).toMatchObject({ vocabSize: 128256, bosTokenId: 128000, eosTokenIds: [128001, 128009] });
+    expect(model.tokenizer.bosId).toBe(128000);
+    expect(model.tokenizer.encodePrompt('pick up the tomato')[0]).toBe(128000);
+    model.tokenizer.dispose();
+
+    // Llama-2 (rebuilt): BOS from its TemplateProcessing post-processor; --vocab may pad beyond the tokenizer.
+    const llama2 = join(work, 'llama2-tokenizer.json');
+    writeFileSync(llama2, llama2TokenizerJson());
+    const out2 = join(work, 'with-llama2');
+    expect(await makeModelCommand(['--out', out2, '--layers', '1', '--tokenizer', llama2, '--vocab', '32064', '--init', 'fast'])).toBe(0);
+    expect(JSON.parse(readFileSync(join(out2, 'mlc-chat-config.json'), 'utf8'))).toMatchObject({ vocab_size: 32064, bos_token_id: 1, eos_token_id: 2 });
+    await expect(makeModelCommand(['--out', out2, '--tokenizer', llama2, '--vocab', '1000'])).rejects.toThrow(/--vocab must be 0 \(the tokenizer's 32000\) or at least 32000/);
+    await expect(makeModelCommand(['--out', out2, '--tokenizer', join(work, 'nope.json')])).rejects.toThrow(/--tokenizer .*nope\.json: cannot read it \(ENOENT\)/);
+    writeFileSync(join(work, 'bad.json'), '{"model":{"vocab":{"a":0}}}');
+    await expect(makeModelCommand(['--out', out2, '--tokenizer', join(work, 'bad.json')])).rejects.toThrow(UsageError);
+    await expect(makeModelCommand(['--out', out2, '--tokenizer', join(work, 'bad.json')])).rejects.toThrow(/names no beginning-of-sequence token/);
   });
 
   it('turns bad flags into one-line usage errors', async () => {

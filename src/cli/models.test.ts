@@ -67,6 +67,26 @@ describe('twosome models list', () => {
     expect(llama.baseUrl).toBe('https://huggingface.co/mlc-ai/Llama-3.2-1B-Instruct-q4f16_1-MLC/resolve/main/');
     expect(llama.architecture.layers).toBe(16);
   });
+
+  it('--fit adds whether this machine\'s WebGPU adapter can run each model, and why not', async () => {
+    expect(await modelsCommand(['list', '--fit', '--json'])).toBe(0);
+    const { adapter, models } = JSON.parse(stdout) as { adapter: { software: boolean }; models: { id: string; fit: { canRun: string; reason: string; notes: string[] } }[] };
+    const fit = (id: string) => models.find((m) => m.id === id)!.fit;
+    expect(models).toHaveLength(45);
+    if (adapter.software) {
+      // SwiftShader (this project's machines): the 13B model is ruled out; the smallest runs, slowly.
+      expect(fit('Llama-2-13b-chat-hf-q4f16_1-MLC')).toMatchObject({ canRun: 'no', reason: expect.stringMatching(/GiB to train|to score one environment step/) });
+      expect(fit('SmolLM2-135M-Instruct-q0f32-MLC').canRun).toBe('yes');
+      expect(fit('SmolLM2-135M-Instruct-q0f32-MLC').notes.join('\n')).toMatch(/software adapter/);
+    }
+    expect(fit('TinyLlama-1.1B-Chat-v1.0-q4f16_1-MLC').notes[0]).toMatch(/^f(16|32) path/);
+
+    stdout = '';
+    expect(await modelsCommand(['list', '--fit', '--memory-gib', '1'])).toBe(0);
+    expect(stdout).toMatch(/\nLlama-3\.2-1B-Instruct-q4f16_1-MLC .* no: needs about 1\.\d GiB to train .* but the budget is 1\.0 GiB: the budget given\n/);
+    await expect(modelsCommand(['list', '--memory-gib', '4'])).rejects.toThrow(/--memory-gib: "4" must be a positive number of GiB, with --fit/);
+    await expect(modelsCommand(['list', '--fit', '--memory-gib', 'lots'])).rejects.toThrow(UsageError);
+  });
 });
 
 describe('twosome models download', () => {

@@ -1,6 +1,6 @@
 // `twosome nlp-eval` as a user runs it: the real bin script, Dawn's WebGPU, the shipped micro model, the real
 // benchmark files.
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { cpSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -14,9 +14,22 @@ import { actionTokenLogprobs } from '../llm/reference/score';
 import { loadLlamaModelAndTokenizer } from '../llm/model/weights-node';
 import { encodePeftAdapter } from '../share';
 import { MICRO, trainedAdapter } from '../share/testing';
+import { fakeHubFiles, fakeHubRoute } from '../nlp-eval/hub/testing';
+import { startHostileServer } from '../util/hostile-server';
 
 const BIN = resolve(process.cwd(), 'bin/twosome.mjs');
 const twosome = (args: string[]) => spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', timeout: 300_000 });
+/** The CLI run without blocking this process (whose event loop serves the fake hub meanwhile). */
+function twosomeAsync(args: string[]): Promise<{ status: number | null; stdout: string; stderr: string }> {
+  return new Promise((done) => {
+    const child = spawn(process.execPath, [BIN, ...args]);
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => (stderr += d));
+    child.on('close', (status) => done({ status, stdout, stderr }));
+  });
+}
 const lines = (stdout: string) =>
   stdout
     .trim()
@@ -155,9 +168,14 @@ describe.skipIf(!NLP_EVAL_DATA)(`twosome nlp-eval${NEEDS_DATA}`, () => {
       /^twosome: --bench: unknown benchmark "arc": use one of arc-easy/,
     ],
     [
-      'no --data',
-      ['nlp-eval', '--bench', 'piqa'],
-      /^twosome: --data DIR is required \(downloading the benchmarks is not wired yet\)/,
+      '--data with --data-url',
+      ['nlp-eval', '--bench', 'piqa', '--data', '.', '--data-url', 'https://example.com'],
+      /^twosome: --data reads local files: give it alone, or --data-url \/ --cache-dir to download$/m,
+    ],
+    [
+      'bad --data-url',
+      ['nlp-eval', '--bench', 'piqa', '--data-url', 'ftp://example.com', '--cache-dir', '/tmp'],
+      /^twosome: ftp:\/\/example.com: the hub's address must be http\(s\):\/\//m,
     ],
     [
       'missing data directory',
@@ -177,6 +195,67 @@ describe.skipIf(!NLP_EVAL_DATA)(`twosome nlp-eval${NEEDS_DATA}`, () => {
       expect(proc.stdout).toBe('');
     });
   }
+
+  it('without --data: downloads from the hub (--data-url), keeps the files, scores the same questions', async () => {
+    const hub = await startHostileServer(fakeHubRoute(fakeHubFiles(NLP_EVAL_DATA!)));
+    const cache = mkdtempSync(join(tmpdir(), 'twosome-nlp-eval-cache-'));
+    try {
+      const args = ['nlp-eval', '--bench', 'piqa,mmlu-anatomy', '--limit', '2', '--json'];
+      const downloaded = await twosomeAsync([...args, '--data-url', hub.url, '--cache-dir', cache]);
+      expect(downloaded.status).toBe(0);
+      expect(downloaded.stderr).toMatch(/^downloading piqa: .* of .* \(0\/1 files\)$/m);
+      expect(downloaded.stderr).toMatch(/^done mmlu-anatomy: (.*) of \1 \(1\/1 files\)$/m);
+      const fromFiles = twosome([...args, '--data', NLP_EVAL_DATA!]);
+      expect(fromFiles.status).toBe(0);
+      expect(lines(downloaded.stdout)).toEqual(lines(fromFiles.stdout));
+      // A second run reads the cache directory: no request reaches the hub.
+      const requests = hub.requests.length;
+      const again = await twosomeAsync([...args, '--data-url', hub.url, '--cache-dir', cache]);
+      expect(again.status).toBe(0);
+      expect(hub.requests.length).toBe(requests);
+      expect(lines(again.stdout)).toEqual(lines(fromFiles.stdout));
+    } finally {
+      await hub.close();
+    }
+    // Nothing at that address: one line naming the URL, exit 2.
+    const gone = await twosomeAsync([
+      'nlp-eval',
+      '--bench',
+      'piqa',
+      '--data-url',
+      hub.url,
+      '--cache-dir',
+      cache + '-2',
+    ]);
+    expect(gone.status).toBe(2);
+    expect(gone.stderr.trim().split('\n').at(-1)).toMatch(
+      /^twosome: http:\/\/127\.0\.0\.1:\d+\/api\/datasets\/baber\/piqa\/tree\/.* download failed after/,
+    );
+  });
+
+  it('twosome bench nlp-eval --json: questions/s of both modes, which score the same log-likelihoods', () => {
+    const proc = twosome([
+      'bench',
+      'nlp-eval',
+      '--bench',
+      'winogrande',
+      '--limit',
+      '4',
+      '--repeats',
+      '1',
+      '--data',
+      NLP_EVAL_DATA!,
+      '--json',
+    ]);
+    expect(proc.status).toBe(0);
+    const [result] = lines(proc.stdout);
+    expect(result).toMatchObject({ bench: 'winogrande', questions: 4, questionsPerPass: 8 });
+    expect(result.sharedQps).toBeGreaterThan(0);
+    expect(result.separateQps).toBeGreaterThan(0);
+    expect(result.speedup).toBeCloseTo(result.sharedQps / result.separateQps, 9);
+    expect(result.maxLogprobDiff).toBeLessThanOrEqual(1e-4);
+    expect(result.device).toHaveProperty('software');
+  });
 
   it('a malformed or missing benchmark file: one line naming the file, line and field, before the model loads', () => {
     const data = mkdtempSync(join(tmpdir(), 'twosome-nlp-eval-data-'));

@@ -5,14 +5,17 @@
  * the base model and the adapted one in the same run, paired question by question.
  *
  * --data DIR is a directory laid out like shared/data/nlp-eval/ (arc_easy/ARC-Easy-Test.jsonl, piqa/valid.jsonl +
- * piqa/valid-labels.lst, mmlu/test/<subject>_test.csv, ...). Downloading the benchmarks is not wired yet, so
- * --data is required. Every benchmark is read and checked before the model loads, so a bad file fails fast.
- * --limit N scores the first N questions of each benchmark (of each subject for "mmlu"), as the harness's --limit.
+ * piqa/valid-labels.lst, mmlu/test/<subject>_test.csv, ...). Without it the benchmarks are downloaded from the
+ * Hugging Face hub (src/nlp-eval/hub: the Parquet of the dataset the harness's task names), from --data-url or
+ * $HF_ENDPOINT where given (a mirror laid out like the hub), and kept in --cache-dir (default
+ * $TWOSOME_CACHE_DIR/nlp-eval, else ~/.cache/twosome/nlp-eval): a second run needs no network, and a download
+ * that was stopped resumes. Every benchmark is read and checked before the model loads, so a bad file fails
+ * fast. --limit N scores the first N questions of each benchmark (of each subject for "mmlu"), as the harness's
+ * --limit. With downloads, "mmlu" is all 57 subjects (the hub's "all" config).
  *
  * Output: with --json, one line per question then one summary line per benchmark (src/nlp-eval/output.ts);
  * otherwise a table per benchmark. A progress bar goes to stderr (a line per tenth when it is not a terminal).
  */
-import { existsSync, statSync } from 'node:fs';
 import { requestNodeGpuContext } from '../gpu/node-gpu';
 import { LlamaEngine } from '../llm/engine/engine';
 import { destroyLora, uploadLora, type GpuLora } from '../llm/train/gpu-lora';
@@ -20,25 +23,23 @@ import {
   benchmark,
   engineScorer,
   evaluateQuestions,
-  loadBenchmark,
   questionRecord,
   summarize,
   summaryRecord,
   UnknownBenchError,
   type BenchSummary,
   type Estimate,
-  type Question,
 } from '../nlp-eval';
-import { directoryDataSource } from '../nlp-eval/data-source-node';
 import { bindAdapterFiles, readAdapterDir } from './adapter-dir';
 import { parseFlags, parseIntFlag } from './args';
 import { UsageError } from './errors';
 import { LineWriter } from './line-writer';
+import { DATA_FLAGS, readQuestions } from './nlp-eval-data';
 import { resolveModelSource } from './model-source';
 
 const USAGE =
-  'twosome nlp-eval --model DIR|URL|micro [--adapter RUN_DIR] --bench arc-easy[,piqa,...] [--data DIR] [--limit N] ' +
-  '[--json]';
+  'twosome nlp-eval --model DIR|URL|micro [--adapter RUN_DIR] --bench arc-easy[,piqa,...] ' +
+  '[--data DIR | --data-url URL --cache-dir DIR] [--limit N] [--json]';
 
 /** Questions per engine call: enough to fill a pass, few enough for a steady progress bar. */
 const QUESTIONS_PER_PASS = 8;
@@ -47,14 +48,15 @@ export async function nlpEvalCommand(argv: string[]): Promise<number> {
   const { values } = parseFlags(
     argv,
     {
-      model: { type: 'string' },
-      adapter: { type: 'string' },
-      bench: { type: 'string' },
-      data: { type: 'string' },
-      limit: { type: 'string' },
-      json: { type: 'boolean', default: false },
+      model: { type: 'string', arg: 'DIR|URL|ID', help: 'the model: a directory, a URL, a catalog id or micro (default)' },
+      adapter: { type: 'string', arg: 'RUN_DIR', help: 'also score with this PEFT adapter (a train run directory)' },
+      bench: { type: 'string', arg: 'IDS', help: 'benchmarks, comma-separated: arc-easy, piqa, mmlu, mmlu-<subject>, ...' },
+      ...DATA_FLAGS,
+      limit: { type: 'string', arg: 'N', help: 'at most N questions per benchmark (per MMLU subject)' },
+      json: { type: 'boolean', default: false, help: 'one JSON line per question, then one per benchmark' },
     },
     USAGE,
+    { summary: 'Zero-shot benchmark accuracy of the model, and of the adapter beside it (lm-evaluation-harness).' },
   );
   if (!values.bench) throw new UsageError(`--bench is required\nusage: ${USAGE}`);
   const benches = values.bench.split(',').map((id) => id.trim());
@@ -67,19 +69,14 @@ export async function nlpEvalCommand(argv: string[]): Promise<number> {
     }
   }
   const limit = values.limit === undefined ? undefined : parseIntFlag(values.limit, 'limit', 0, 1);
-  if (values.data === undefined) {
-    const what = 'give a directory laid out like shared/data/nlp-eval/';
-    throw new UsageError(`--data DIR is required (downloading the benchmarks is not wired yet): ${what}`);
-  }
-  if (!existsSync(values.data) || !statSync(values.data).isDirectory()) {
-    throw new UsageError(`--data ${values.data}: no such directory`);
-  }
-  const source = directoryDataSource(values.data);
   const model = resolveModelSource(values.model);
   const adapterFiles = values.adapter !== undefined ? readAdapterDir(values.adapter) : null;
 
-  const questions = new Map<string, Question[]>();
-  for (const id of benches) questions.set(id, await loadBenchmark(source, id, limit));
+  const questions = await readQuestions(
+    { data: values.data, dataUrl: values['data-url'], cacheDir: values['cache-dir'] },
+    benches,
+    limit,
+  );
 
   const gpu = await requestNodeGpuContext();
   const out = new LineWriter(process.stdout);
@@ -190,3 +187,4 @@ class ProgressBar {
     this.lastTenth = -1;
   }
 }
+

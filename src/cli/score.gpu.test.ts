@@ -1,6 +1,6 @@
 // `twosome score` as a user runs it: the real bin script, Dawn's WebGPU, the shipped micro model.
-import { spawnSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { cpSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -11,7 +11,9 @@ import { policies } from '../rl/policy';
 import { encodePeftAdapter } from '../share';
 import { MICRO, trainedAdapter } from '../share/testing';
 import { loadLlamaModelAndTokenizer } from '../llm/model/weights-node';
+import { md5Hex } from '../llm/model/md5';
 import { withoutDawnLimitNotices } from '../gpu/test-adapter';
+import { startHostileServer } from '../util/hostile-server';
 
 const BIN = resolve(process.cwd(), 'bin/twosome.mjs');
 // stderr as the CLI wrote it: without the notices Dawn prints on lavapipe (withoutDawnLimitNotices).
@@ -19,6 +21,21 @@ const twosome = (args: string[]) => {
   const proc = spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', timeout: 120_000 });
   return { ...proc, stderr: withoutDawnLimitNotices(proc.stderr) };
 };
+const MICRO_DIR = resolve(process.cwd(), 'public/models/micro');
+
+/** The micro model with a NaN in a norm weight (its md5 updated, so only the value is wrong). */
+function nanModel(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'twosome-nan-model-'));
+  cpSync(MICRO_DIR, dir, { recursive: true });
+  const cache = JSON.parse(readFileSync(join(dir, 'tensor-cache.json'), 'utf8'));
+  const norm = cache.records[0].records.find((t: { name: string }) => t.name === 'model.norm.weight');
+  const shard = readFileSync(join(dir, 'params_shard_0.bin'));
+  shard.writeUInt16LE(0x7e00, norm.byteOffset + 2);
+  cache.records[0].md5sum = md5Hex(shard);
+  writeFileSync(join(dir, 'params_shard_0.bin'), shard);
+  writeFileSync(join(dir, 'tensor-cache.json'), JSON.stringify(cache));
+  return dir;
+}
 
 describe('twosome score', () => {
   it('replays the actions and prints the scores and policies of the CPU reference (micro model)', async () => {
@@ -26,7 +43,11 @@ describe('twosome score', () => {
     expect(proc.stderr).toBe('');
     expect(proc.status).toBe(0);
     const out = JSON.parse(proc.stdout);
-    expect(Object.keys(out)).toEqual(['prompt', 'promptTokenIds', 'actions', 'policy']);
+    expect(Object.keys(out)).toEqual(['prompt', 'promptTokenIds', 'actions', 'policy', 'kernels']);
+    // What ran: the adapter as it names itself, f32 products, the micro model's K = 64 on the thread kernel.
+    expect(Object.keys(out.kernels)).toEqual(['adapter', 'precision', 'subgroupSize', 'subgroups', 'matmul']);
+    expect(out.kernels).toMatchObject({ precision: 'f32', matmul: 'matmul_q4_thread' });
+    expect(out.kernels.adapter).toMatch(/\S/);
 
     const env = createEnv('entertainment');
     env.reset(0);
@@ -89,6 +110,7 @@ describe('twosome score', () => {
     ['plain http URL', ['score', '--model', 'http://example.com/m/', '--task', 'tomato-salad'], /only https:\/\/ URLs/],
     ['directory that is not a model', ['score', '--model', 'src', '--task', 'tomato-salad'], /mlc-chat-config\.json: missing/],
     ['bad replayed index', ['score', '--task', 'tomato-salad', '--actions', '9'], /--actions step 0: invalid action index 9/],
+    ['a NaN weight', ['score', '--model', nanModel(), '--task', 'tomato-salad'], /"model.norm.weight" holds a non-fin/],
   ] as const) {
     it(`bad input: ${name} -> one line, exit 2`, () => {
       const proc = twosome([...args]);
@@ -98,6 +120,31 @@ describe('twosome score', () => {
     });
   }
 
+  it('a model server that stalls mid-shard is retried, then named (exit 2); nothing hangs', async () => {
+    const names = ['mlc-chat-config.json', 'tensor-cache.json', 'tokenizer.json', 'params_shard_0.bin'];
+    const files = new Map(names.map((f) => [f, readFileSync(join(MICRO_DIR, f))]));
+    const server = await startHostileServer((path) => {
+      const body = files.get(path.slice('/m/'.length));
+      if (!body) return undefined;
+      return path.endsWith('.bin') ? { body, stallAfter: 1000 } : { body };
+    });
+    try {
+      const child = spawn(process.execPath, [BIN, 'score', '--model', `${server.url}m/`, '--task', 'tomato-salad'], {
+        env: { ...process.env, TWOSOME_IDLE_TIMEOUT_S: '0.3' },
+      });
+      let stderr = '';
+      child.stderr.on('data', (d) => (stderr += String(d)));
+      const code = await new Promise((done) => child.on('close', done));
+      expect(code).toBe(2);
+      const shard = `${server.url}m/params_shard_0.bin`;
+      const failed = `^twosome: ${shard}: download failed after 4 attempts \\(no data for 0.3 s`;
+      expect(withoutDawnLimitNotices(stderr)).toMatch(new RegExp(failed));
+      expect(server.requests.filter((p) => p.endsWith('.bin'))).toHaveLength(4);
+    } finally {
+      await server.close();
+    }
+  });
+
   it('bench score and bench train print their JSON contract (tiny batch; numbers only mean something on a GPU)', () => {
     const score = twosome(['bench', 'score', '--prompt-tokens', '12', '--actions', '3', '--repeats', '1', '--json']);
     expect(score.stderr).toBe('');
@@ -106,7 +153,7 @@ describe('twosome score', () => {
     expect(s.speedup).toBeCloseTo(s.separateMs / s.sharedMs, 10);
     expect(s.maxLogprobDiff).toBeLessThan(1e-4);
     expect(s.profile.map((k: { label: string }) => k.label)).toContain('matmul_q4');
-    expect(s.kernels).toMatchObject({ matmul: 'tiled', precision: expect.stringMatching(/^f(16|32)$/) });
+    expect(s.kernels).toMatchObject({ precision: 'f32', matmul: 'matmul_q4_thread' }); // the micro model: K = 64
     // Old and new matrix products side by side (the micro model takes the thread kernels: the same results).
     expect(s.matmul.passes.legacy.maxLogprobDiff).toBe(0);
     expect(s.matmul.passes.tiled.maxLogprobDiff).toBeLessThan(1e-4);
@@ -116,7 +163,7 @@ describe('twosome score', () => {
     const t = JSON.parse(train.stdout);
     expect(Object.keys(t).slice(0, 3)).toEqual(['sharedMs', 'separateMs', 'speedup']);
     expect(t.gradientRelativeDiff).toBeLessThan(1e-4);
-    expect(t.kernels).toMatchObject({ matmul: 'tiled' });
+    expect(t.kernels).toEqual(s.kernels);
     expect(t.matmul.passes.tiled.gradientRelativeDiff).toBeLessThan(1e-4);
   });
 });

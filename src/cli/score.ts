@@ -21,7 +21,21 @@ const USAGE = 'twosome score --model DIR|URL|micro --task ID [--actions 0,2] [--
 export async function scoreCommand(argv: string[]): Promise<number> {
   const { values } = parseFlags(
     argv,
-    { model: { type: 'string' }, task: { type: 'string' }, actions: { type: 'string' }, adapter: { type: 'string' }, json: { type: 'boolean', default: false } },
+    {
+      model: {
+        type: 'string',
+        arg: 'DIR|URL|micro',
+        help: 'an MLC model directory, an https:// model URL, or micro (default)',
+      },
+      task: { type: 'string', arg: 'ID', help: `the task: ${TASK_IDS.join(', ')}` },
+      actions: { type: 'string', arg: 'LIST', help: 'action indices to replay before scoring, e.g. 0,2' },
+      adapter: { type: 'string', arg: 'DIR', help: 'a PEFT LoRA adapter directory (or a twosome run directory)' },
+      json: {
+        type: 'boolean',
+        default: false,
+        help: 'one JSON object with the prompt, tokens, log-probs and policies',
+      },
+    },
     USAGE,
   );
   if (!values.task) throw new UsageError(`--task is required\nusage: ${USAGE}`);
@@ -66,6 +80,7 @@ export async function scoreCommand(argv: string[]): Promise<number> {
             nWords: scores.nWords[k],
           })),
           policy: policies(scores),
+          kernels: engine.kernelInfo,
         };
       } finally {
         if (lora) destroyLora(lora);

@@ -47,7 +47,7 @@ describe('twosome train / eval (micro model, WebGPU)', () => {
     });
     expect(first.code).toBe(130);
     expect(first.out).toMatch(/1\/2 updates.*stopped early; continue with --resume/);
-    expect(loadCheckpoint(dir).state.update).toBe(1);
+    expect((await loadCheckpoint(dir)).state.update).toBe(1);
 
     const second = await run(trainCommand, ['--resume', dir]);
     expect(second.code).toBe(0);
@@ -59,7 +59,7 @@ describe('twosome train / eval (micro model, WebGPU)', () => {
       for (const k of ['globalStep', 'entropy', 'approxKl', 'policyLoss', 'valueLoss', 'tokensPerSecond', 'gpuMemoryBytes']) expect(Number.isFinite(m[k])).toBe(true);
       expect(Object.keys(m)).toEqual(expect.arrayContaining(['episodicReturn', 'successRate', 'clipFrac', 'timing']));
     }
-    const ck = loadCheckpoint(dir);
+    const ck = await loadCheckpoint(dir);
     expect(ck.algo).toBe('twosome');
     expect(ck.state.update).toBe(2);
     expect(ck.run).toMatchObject({ task: 'tomato-salad', model: 'micro', preset: 'quick' });

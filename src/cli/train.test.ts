@@ -7,7 +7,7 @@ import { afterAll, describe, expect, it, vi } from 'vitest';
 import { loadCheckpoint } from '../rl/checkpoint-node';
 import { compareCommand } from './compare';
 import { evalCommand } from './eval';
-import { metricsLine, ppoMlpConfig, trainCommand, twosomeConfig } from './train';
+import { metricsLine, runConfig, trainCommand } from './train';
 
 const work = mkdtempSync(join(tmpdir(), 'twosome-train-'));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
@@ -70,13 +70,20 @@ describe('train / eval / compare: bad input is a one-line usage error', () => {
 
 describe('configs from flags', () => {
   it('presets, --steps, --seed and overrides', () => {
-    const c = twosomeConfig('food-preparation', 'quick', { seed: 5, steps: 640, overrides: { numEnvs: 2, policyLr: 1e-3 } });
-    expect([c.seed, c.totalTimesteps, c.numEnvs, c.numSteps, c.policyLr, c.valueLr]).toEqual([5, 640, 2, 16, 1e-3, 1e-3]);
-    const p = twosomeConfig('tomato-salad', 'paper', {});
+    const c = runConfig('twosome', 'food-preparation', 'quick', {
+      seed: 5,
+      steps: 640,
+      overrides: { numEnvs: 2, policyLr: 1e-3 },
+    });
+    expect([c.seed, c.totalTimesteps, c.numEnvs, c.numSteps, c.policyLr, c.valueLr]).toEqual([
+      5, 640, 2, 16, 1e-3, 1e-3,
+    ]);
+    const p = runConfig('twosome', 'tomato-salad', 'paper', {});
     expect([p.policyLr, p.numSteps, p.totalTimesteps]).toEqual([5e-7, 32, 500_000]);
-    // PPO-MLP: the paper's script, the rollout shortened when --steps is below one batch
-    const m = ppoMlpConfig('tomato-salad', { steps: 96, seed: 2 });
+    // PPO-MLP: the paper's script under either preset, the rollout shortened when --steps is below one batch
+    const m = runConfig('ppo-mlp', 'tomato-salad', 'quick', { steps: 96, seed: 2 });
     expect([m.numEnvs, m.numSteps, m.numMinibatches, m.totalTimesteps, m.seed]).toEqual([4, 24, 4, 96, 2]);
+    expect(runConfig('ppo-mlp', 'tomato-salad', 'quick', {}).totalTimesteps).toBe(500_000);
   });
 
   it('a metrics line names the update, steps, return and speed', () => {
@@ -110,7 +117,7 @@ describe('twosome train --algo ppo-mlp (CPU)', () => {
     // a 1-update run
     const first = await run(trainCommand, [...args, '--out', dir, '--steps', '512']);
     expect(first.code).toBe(0);
-    const ck = loadCheckpoint(dir);
+    const ck = await loadCheckpoint(dir);
     expect(ck.algo).toBe('ppo-mlp');
     expect(ck.state.update).toBe(1);
     // a 1-update run is complete; resuming it does nothing more
@@ -128,13 +135,13 @@ describe('twosome train --algo ppo-mlp (CPU)', () => {
     setTimeout(() => process.emit('SIGINT'), 0);
     const r = await started;
     expect(r.code).toBe(130);
-    const done = loadCheckpoint(dir).state.update;
+    const done = (await loadCheckpoint(dir)).state.update;
     expect(done).toBeGreaterThanOrEqual(1);
     expect(done).toBeLessThan(3);
     // --max-updates stops early too; --resume finishes the run
     const more = await run(trainCommand, ['--resume', dir, '--max-updates', '1']);
     expect(more.code).toBe(0);
-    expect(loadCheckpoint(dir).state.update).toBe(done + 1);
+    expect((await loadCheckpoint(dir)).state.update).toBe(done + 1);
     if (done + 1 < 3) expect(more.out).toMatch(/stopped early; continue with --resume/);
     const resumed = await run(trainCommand, ['--resume', dir]);
     expect(resumed.code).toBe(0);

@@ -13,23 +13,45 @@
  * the update in progress (its checkpoint is written). `--algo saycan` trains nothing: it evaluates the frozen
  * model greedily (`--episodes`, default 10) and writes that as its metrics.
  */
-import { appendFileSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { isTaskId, TASK_IDS } from '../envs/registry';
 import type { TaskId } from '../envs/types';
 import type { GpuContext } from '../gpu/device';
 import { requestNodeGpuContext } from '../gpu/node-gpu';
 import { LlamaEngine } from '../llm/engine/engine';
-import { makeCheckpoint, type Checkpoint, type RunInfo } from '../rl/checkpoint';
-import { loadCheckpoint, saveCheckpoint, writeFileAtomic } from '../rl/checkpoint-node';
-import { ConfigError, derivePpo, derivePpoMlp, paperPpoConfig, paperPpoMlpConfig, quickPpoConfig, type PpoConfig, type PpoMlpConfig } from '../rl/config';
+import { CheckpointError, makeCheckpoint, type Checkpoint, type RunInfo } from '../rl/checkpoint';
+import {
+  CHECKPOINT_FILE,
+  loadCheckpoint,
+  removeStaleTemporaries,
+  saveCheckpoint,
+  writeFileAtomic,
+} from '../rl/checkpoint-node';
+import {
+  ConfigError,
+  presetConfig,
+  PRESETS,
+  type ConfigOverrides,
+  type PpoConfig,
+  type PpoMlpConfig,
+  type Preset,
+  type PresetOptions,
+} from '../rl/config';
 import { NORMALIZATIONS, type Normalization } from '../rl/policy';
 import { evaluatePolicy, type BatchScorer, type PolicyEvaluation } from '../rl/evaluate';
 import { PpoMlpTrainer } from '../rl/ppo-mlp';
+import { trainLoop } from '../rl/ppo-run';
 import type { UpdateMetrics } from '../rl/rollout';
 import { createGpuTwosomeModels } from '../rl/twosome-gpu';
 import { baseModelName, encodeCritic, encodePeftAdapter } from '../share';
-import { trainTwosome, twosomeSeeds, type TwosomeModels, type TwosomeUpdateMetrics } from '../rl/twosome-trainer';
+import {
+  trainTwosome,
+  twosomeSeeds,
+  type TwosomeModels,
+  type TwosomeState,
+  type TwosomeUpdateMetrics,
+} from '../rl/twosome-trainer';
 import { parseFlags, parseIntFlag, parseNumberFlag } from './args';
 import { UsageError } from './errors';
 import { MICRO_MODEL_DIR, resolveModelSource } from './model-source';
@@ -42,13 +64,12 @@ import type { LlamaWeights } from '../llm/model/weights';
 import { loadLlamaModelAndTokenizer } from '../llm/model/weights-node';
 import { createCpuTwosomeModels } from '../rl/twosome-cpu';
 import { formatBytes } from '../util/format';
+import { FileReadError, readFileBoundedSync } from '../util/read-file-node';
 
 export const ALGOS = ['twosome', 'ppo-mlp', 'saycan'] as const;
 export type Algo = (typeof ALGOS)[number];
-export const PRESETS = ['paper', 'quick'] as const;
 export const BACKENDS = ['webgpu', 'cpu'] as const;
 export type Backend = (typeof BACKENDS)[number];
-export type Preset = (typeof PRESETS)[number];
 
 const USAGE =
   'twosome train --task ID --model DIR|URL|micro [--algo twosome|ppo-mlp|saycan] [--preset paper|quick] [--steps N] [--seed S] [--out DIR] [--resume DIR] ' +
@@ -57,30 +78,21 @@ const USAGE =
 // ---------------------------------------------------------------------------------------------------------
 // Options shared with `compare`
 
-/** Config overrides from flags (undefined: the preset's value). */
-export interface ConfigOverrides {
-  numEnvs?: number;
-  numSteps?: number;
-  policyNumMinibatches?: number;
-  valueNumMinibatches?: number;
-  gradientAccumulationSteps?: number;
-  policyLr?: number;
-  valueLr?: number;
-  entCoef?: number;
-  normalization?: Normalization;
-}
-
 export const OVERRIDE_FLAGS = {
-  envs: { type: 'string' },
-  'rollout-steps': { type: 'string' },
-  'policy-minibatches': { type: 'string' },
-  'value-minibatches': { type: 'string' },
-  'grad-accum': { type: 'string' },
-  'policy-lr': { type: 'string' },
-  'value-lr': { type: 'string' },
-  'ent-coef': { type: 'string' },
-  normalization: { type: 'string' },
-  'prompts-per-pass': { type: 'string' },
+  envs: { type: 'string', arg: 'N', help: 'parallel environments' },
+  'rollout-steps': { type: 'string', arg: 'N', help: 'steps per environment per update' },
+  'policy-minibatches': { type: 'string', arg: 'N', help: 'policy minibatches per epoch' },
+  'value-minibatches': { type: 'string', arg: 'N', help: 'value minibatches per epoch' },
+  'grad-accum': { type: 'string', arg: 'N', help: 'gradient accumulation steps of the policy' },
+  'policy-lr': { type: 'string', arg: 'X', help: 'learning rate of the LoRA policy' },
+  'value-lr': { type: 'string', arg: 'X', help: 'learning rate of the critic' },
+  'ent-coef': { type: 'string', arg: 'X', help: 'entropy bonus coefficient' },
+  normalization: { type: 'string', arg: 'word|token|sum', help: 'how action log-probs are normalized' },
+  'prompts-per-pass': {
+    type: 'string',
+    arg: 'N',
+    help: 'prompts per forward+backward pass (GPU memory against speed)',
+  },
 } as const;
 
 export function parseOverrides(values: Partial<Record<keyof typeof OVERRIDE_FLAGS, string | undefined>>): { overrides: ConfigOverrides; promptsPerPass?: number } {
@@ -129,46 +141,34 @@ export function checkPreset(preset: string | undefined): Preset {
   return preset as Preset;
 }
 
-function withoutUndefined<T extends object>(o: T): Partial<T> {
-  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
-}
-
-/** The TWOSOME config of a preset with --seed, --steps and the overrides; bad combinations are usage errors. */
-export function twosomeConfig(task: TaskId, preset: Preset, options: { seed?: number; steps?: number; overrides?: ConfigOverrides }): PpoConfig {
-  const base = preset === 'paper' ? paperPpoConfig(task) : quickPpoConfig(task);
-  const config: PpoConfig = { ...base, ...withoutUndefined(options.overrides ?? {}) };
-  if (options.seed !== undefined) config.seed = options.seed;
-  if (options.steps !== undefined) config.totalTimesteps = options.steps;
-  try {
-    derivePpo(config);
-  } catch (error) {
-    if (error instanceof ConfigError) throw new UsageError(`bad training config: ${error.message}`);
-    throw error;
-  }
-  return config;
-}
-
 /**
- * The PPO-MLP baseline's config (the paper's script for the task; there is no quick variant). With --steps
- * below one batch (4 x 128), the rollout is shortened to fit (numSteps = steps / envs).
+ * The run's config from the one preset builder (src/rl/config.ts); a bad combination of flags is a usage
+ * error. PPO-MLP from the command line runs the baseline script's length under either preset (the playground's
+ * quick preset shortens it to TWOSOME's): --steps sets it.
  */
-export function ppoMlpConfig(task: TaskId, options: { seed?: number; steps?: number; overrides?: ConfigOverrides }): PpoMlpConfig {
-  const config: PpoMlpConfig = { ...paperPpoMlpConfig(task) };
-  const o = options.overrides ?? {};
-  if (o.numEnvs !== undefined) config.numEnvs = o.numEnvs;
-  if (options.seed !== undefined) config.seed = options.seed;
-  if (options.steps !== undefined) {
-    config.totalTimesteps = options.steps;
-    if (options.steps < config.numEnvs * config.numSteps) config.numSteps = Math.max(1, Math.floor(options.steps / config.numEnvs));
-    while ((config.numEnvs * config.numSteps) % config.numMinibatches !== 0) config.numMinibatches--;
-  }
+export function runConfig(algo: 'twosome', task: TaskId, preset: Preset, options: PresetOptions): PpoConfig;
+export function runConfig(algo: 'ppo-mlp', task: TaskId, preset: Preset, options: PresetOptions): PpoMlpConfig;
+export function runConfig(
+  algo: 'twosome' | 'ppo-mlp',
+  task: TaskId,
+  preset: Preset,
+  options: PresetOptions,
+): PpoConfig | PpoMlpConfig;
+export function runConfig(
+  algo: 'twosome' | 'ppo-mlp',
+  task: TaskId,
+  preset: Preset,
+  options: PresetOptions,
+): PpoConfig | PpoMlpConfig {
   try {
-    derivePpoMlp(config);
+    return algo === 'twosome'
+      ? presetConfig('twosome', task, preset, options)
+      : presetConfig('ppo-mlp', task, 'paper', options);
   } catch (error) {
-    if (error instanceof ConfigError) throw new UsageError(`bad PPO-MLP config: ${error.message}`);
+    if (error instanceof ConfigError)
+      throw new UsageError(`bad ${algo === 'twosome' ? 'training' : 'PPO-MLP'} config: ${error.message}`);
     throw error;
   }
-  return config;
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -335,6 +335,35 @@ export interface RunOutcome {
 }
 
 const METRICS_FILE = 'metrics.jsonl';
+/** metrics.jsonl of a resumed PPO-MLP run is read whole: one line per update, ~600 bytes each. */
+const MAX_METRICS_BYTES = 256 * 1024 * 1024;
+
+/** A checkpoint's error, naming the file. */
+function inCheckpoint(dir: string, error: CheckpointError): CheckpointError {
+  return new CheckpointError(`${join(dir, CHECKPOINT_FILE)}: ${error.message}`);
+}
+
+/** The first `updates` lines of the run's metrics.jsonl (the updates its checkpoint holds). */
+function previousMetrics(dir: string, updates: number): UpdateMetrics[] {
+  const path = join(dir, METRICS_FILE);
+  let bytes: Uint8Array | undefined;
+  try {
+    bytes = readFileBoundedSync(path, { maxBytes: MAX_METRICS_BYTES, what: 'metrics.jsonl', missingOk: true });
+  } catch (error) {
+    if (error instanceof FileReadError) throw new UsageError(`--resume: ${error.message}`);
+    throw error;
+  }
+  if (!bytes) return [];
+  const lines = new TextDecoder().decode(bytes).split('\n').filter(Boolean).slice(0, updates);
+  return lines.map((line, i) => {
+    try {
+      return JSON.parse(line) as UpdateMetrics;
+    } catch {
+      const what = "the run's metrics are damaged (delete the file to start them afresh)";
+      throw new UsageError(`--resume: ${path} line ${i + 1} is not JSON; ${what}`);
+    }
+  });
+}
 
 function writeMetricsFile(dir: string, algo: Algo, metrics: readonly object[]): void {
   writeFileAtomic(join(dir, METRICS_FILE), metrics.map((m) => `${JSON.stringify({ algo, ...m })}\n`).join(''));
@@ -351,7 +380,8 @@ export async function runTraining(request: RunRequest, host: EngineHost, progres
   if (request.algo === 'saycan') {
     const episodes = request.episodes ?? 10;
     const normalization = request.overrides?.normalization ?? 'word';
-    writeFileSync(join(dir, 'run.json'), `${JSON.stringify({ algo: 'saycan', ...run, backend, normalization, episodes, greedy: true }, null, 2)}\n`);
+    const runJson = { algo: 'saycan', ...run, backend, normalization, episodes, greedy: true };
+    writeFileAtomic(join(dir, 'run.json'), `${JSON.stringify(runJson, null, 2)}\n`);
     const frozen = await host.scorer(request.model, backend, null);
     const evaluation = await evaluatePolicy(request.task, frozen.scorer, { episodes, greedy: true, normalization });
     frozen.dispose();
@@ -362,29 +392,41 @@ export async function runTraining(request: RunRequest, host: EngineHost, progres
   }
 
   if (request.algo === 'ppo-mlp') {
-    const config = request.resume?.algo === 'ppo-mlp' ? request.resume.state.config : ppoMlpConfig(request.task, request);
-    const trainer = request.resume?.algo === 'ppo-mlp' ? PpoMlpTrainer.fromState(request.resume.state) : new PpoMlpTrainer(config);
-    writeFileSync(join(dir, 'run.json'), `${JSON.stringify({ algo: 'ppo-mlp', ...run, config }, null, 2)}\n`);
-    // PPO-MLP's state has no metrics history: keep the file's first `update` lines.
-    const previous = existsSync(join(dir, METRICS_FILE)) && trainer.update > 0 ? readFileSync(join(dir, METRICS_FILE), 'utf8').split('\n').filter(Boolean).slice(0, trainer.update).map((l) => JSON.parse(l)) : [];
+    const state = request.resume?.algo === 'ppo-mlp' ? request.resume.state : undefined;
+    const config = state?.config ?? runConfig('ppo-mlp', request.task, request.preset, request);
+    // The saved state is validated (PpoMlpTrainer.setState) before anything in the run directory changes.
+    let trainer: PpoMlpTrainer;
+    try {
+      trainer = state ? PpoMlpTrainer.fromState(state) : new PpoMlpTrainer(config);
+    } catch (error) {
+      if (error instanceof CheckpointError) throw inCheckpoint(dir, error);
+      throw error;
+    }
+    removeStaleTemporaries(dir);
+    // PPO-MLP's state has no metrics history: keep the file's first `update` lines (read before anything is written).
+    const previous = trainer.update > 0 ? previousMetrics(dir, trainer.update) : [];
+    writeFileAtomic(join(dir, 'run.json'), `${JSON.stringify({ algo: 'ppo-mlp', ...run, config }, null, 2)}\n`);
     writeMetricsFile(dir, 'ppo-mlp', previous);
     const metrics: UpdateMetrics[] = previous;
-    for (let count = 0; !trainer.done && !signal?.aborted && count < (request.maxUpdates ?? Infinity); count++) {
-      const m = trainer.runUpdate();
-      metrics.push(m);
-      appendFileSync(join(dir, METRICS_FILE), `${JSON.stringify({ algo: 'ppo-mlp', ...m })}\n`);
-      saveCheckpoint(dir, makeCheckpoint('ppo-mlp', run, trainer.getState()));
-      progress.update(label, m);
-      // Let Ctrl-C through between CPU updates.
-      await new Promise((r) => setImmediate(r));
-    }
+    await trainLoop<PpoMlpTrainer, UpdateMetrics>(trainer, {
+      signal,
+      maxUpdates: request.maxUpdates,
+      onUpdate: async (m, t) => {
+        metrics.push(m);
+        appendFileSync(join(dir, METRICS_FILE), `${JSON.stringify({ algo: 'ppo-mlp', ...m })}\n`);
+        saveCheckpoint(dir, makeCheckpoint('ppo-mlp', run, t.getState()));
+        progress.update(label, m);
+        // Let Ctrl-C through between CPU updates.
+        await new Promise((r) => setImmediate(r));
+      },
+    });
     progress.end();
     return { algo: 'ppo-mlp', dir, metrics, interrupted: !trainer.done };
   }
 
   // TWOSOME
   const resume = request.resume?.algo === 'twosome' ? request.resume.state : undefined;
-  const config = resume?.config ?? twosomeConfig(request.task, request.preset, request);
+  const config = resume?.config ?? runConfig('twosome', request.task, request.preset, request);
   const seeds = twosomeSeeds(config.seed);
   let models: TwosomeModels;
   if (backend === 'cpu') {
@@ -393,30 +435,46 @@ export async function runTraining(request: RunRequest, host: EngineHost, progres
   } else {
     models = createGpuTwosomeModels(await host.engine(request.model), config, seeds);
   }
-  writeFileSync(join(dir, 'run.json'), `${JSON.stringify({ algo: 'twosome', ...run, backend, config }, null, 2)}\n`);
-  writeMetricsFile(dir, 'twosome', resume?.metrics ?? []);
   const baseModel = baseModelName(run.model ?? 'micro');
+  /** The files derived from a state (adapter, critic), written before the checkpoint that makes them current. */
+  const writeDerived = (state: TwosomeState) => {
+    if (state.actor.adapter) {
+      const peft = encodePeftAdapter(state.actor.adapter, { baseModel });
+      writeFileAtomic(join(dir, 'adapter_config.json'), peft.config);
+      writeFileAtomic(join(dir, 'adapter_model.safetensors'), peft.weights);
+    }
+    writeFileAtomic(join(dir, 'critic.safetensors'), encodeCritic(state.critic));
+  };
   try {
     const trainer = await trainTwosome(config, models, {
       state: resume,
       signal,
       maxUpdates: request.maxUpdates,
       run: { promptsPerPass: request.promptsPerPass },
+      // The checkpoint restored (or the fresh run set up): only now is anything in the directory written, and
+      // a resumed run's files are rewritten from its checkpoint, whatever a kill left them at.
+      onReady: async (t) => {
+        removeStaleTemporaries(dir);
+        const runJson = { algo: 'twosome', ...run, backend, config };
+        writeFileAtomic(join(dir, 'run.json'), `${JSON.stringify(runJson, null, 2)}\n`);
+        writeMetricsFile(dir, 'twosome', resume?.metrics ?? []);
+        if (resume) writeDerived(await t.getState());
+      },
+      // Metrics, adapter and critic first, the checkpoint last: a kill in between leaves a checkpoint one
+      // update behind the other files, and resuming rewrites them from it.
       onUpdate: async (m, t) => {
         const state = await t.getState();
-        saveCheckpoint(dir, makeCheckpoint('twosome', run, state));
-        if (state.actor.adapter) {
-          const peft = encodePeftAdapter(state.actor.adapter, { baseModel });
-          writeFileAtomic(join(dir, 'adapter_config.json'), peft.config);
-          writeFileAtomic(join(dir, 'adapter_model.safetensors'), peft.weights);
-        }
-        writeFileAtomic(join(dir, 'critic.safetensors'), encodeCritic(state.critic));
         appendFileSync(join(dir, METRICS_FILE), `${JSON.stringify({ algo: 'twosome', ...m })}\n`);
+        writeDerived(state);
+        saveCheckpoint(dir, makeCheckpoint('twosome', run, state));
         progress.update(label, m);
       },
     });
     progress.end();
     return { algo: 'twosome', dir, metrics: trainer.history, interrupted: !trainer.done };
+  } catch (error) {
+    if (error instanceof CheckpointError && resume) throw inCheckpoint(dir, error);
+    throw error;
   } finally {
     models.actor.dispose?.();
     models.critic.dispose?.();
@@ -442,17 +500,33 @@ export async function trainCommand(argv: string[]): Promise<number> {
   const { values } = parseFlags(
     argv,
     {
-      task: { type: 'string' },
-      model: { type: 'string' },
-      algo: { type: 'string' },
-      preset: { type: 'string' },
-      steps: { type: 'string' },
-      seed: { type: 'string' },
-      out: { type: 'string' },
-      resume: { type: 'string' },
-      episodes: { type: 'string' },
-      backend: { type: 'string' },
-      'max-updates': { type: 'string' },
+      task: { type: 'string', arg: 'ID', help: `the task: ${TASK_IDS.join(', ')}` },
+      model: {
+        type: 'string',
+        arg: 'DIR|URL|micro',
+        help: 'an MLC model directory, an https:// model URL, or micro (default)',
+      },
+      algo: { type: 'string', arg: ALGOS.join('|'), help: 'the algorithm (default twosome)' },
+      preset: {
+        type: 'string',
+        arg: PRESETS.join('|'),
+        help: "TWOSOME's configuration: the paper's or a short one (default quick)",
+      },
+      steps: { type: 'string', arg: 'N', help: "environment steps in all (default: the preset's)" },
+      seed: { type: 'string', arg: 'S', help: "the run's seed (default: the preset's)" },
+      out: { type: 'string', arg: 'DIR', help: 'the run directory (default runs/TASK-ALGO-seedS)' },
+      resume: { type: 'string', arg: 'DIR', help: 'continue the run in DIR from its checkpoint.bin' },
+      episodes: { type: 'string', arg: 'N', help: 'SayCan: evaluation episodes (default 10)' },
+      backend: {
+        type: 'string',
+        arg: BACKENDS.join('|'),
+        help: 'where the LLM runs: the WebGPU engine (default) or the CPU reference',
+      },
+      'max-updates': {
+        type: 'string',
+        arg: 'N',
+        help: 'stop after N updates of this call (continue later with --resume)',
+      },
       ...OVERRIDE_FLAGS,
     },
     USAGE,
@@ -471,9 +545,10 @@ export async function trainCommand(argv: string[]): Promise<number> {
   if (values.resume !== undefined) {
     if (!existsSync(values.resume) || !statSync(values.resume).isDirectory()) throw new UsageError(`--resume ${values.resume}: no such run directory`);
     try {
-      resume = loadCheckpoint(values.resume);
+      resume = await loadCheckpoint(values.resume);
     } catch (error) {
-      throw new UsageError(`--resume: ${(error as Error).message}`);
+      if (error instanceof CheckpointError) throw new UsageError(`--resume: ${error.message}`);
+      throw error;
     }
     algo = resume.algo;
     if (values.algo !== undefined && checkAlgo(values.algo) !== algo) throw new UsageError(`--resume ${values.resume} is a ${algo} run, not ${values.algo}`);
@@ -489,12 +564,18 @@ export async function trainCommand(argv: string[]): Promise<number> {
     out = values.out ?? join('runs', `${task}-${algo}-seed${seed ?? 'default'}`);
   }
   const model = values.model ?? resume?.run.model ?? 'micro';
+  // A checkpoint is a file like any other: the URL it names is fetched only when the user asks for it.
+  if (values.model === undefined && resume?.run.model && /^[a-z]+:/i.test(resume.run.model)) {
+    const url = JSON.stringify(resume.run.model);
+    const ask = `add --model ${url} to continue with it (or --model DIR for a copy you have)`;
+    const which = `the run's model is the URL ${url}, which is not fetched unless you ask`;
+    throw new UsageError(`--resume ${values.resume}: ${which}: ${ask}`);
+  }
   const backend = checkBackend(values.backend ?? resume?.run.backend);
   // Validate the model argument and the config before any GPU work.
   if (algo !== 'ppo-mlp') resolveModelSource(model);
   if (algo !== 'ppo-mlp' && backend === 'cpu' && /^[a-z]+:\/\//i.test(model)) throw new UsageError(`--backend cpu needs a model directory or "micro", not a URL (${model})`);
-  if (!resume && algo === 'twosome') twosomeConfig(task, preset, { seed, steps, overrides });
-  if (!resume && algo === 'ppo-mlp') ppoMlpConfig(task, { seed, steps, overrides });
+  if (!resume && algo !== 'saycan') runConfig(algo, task, preset, { seed, steps, overrides });
 
   const progress = new Progress();
   const host = new EngineHost();

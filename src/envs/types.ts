@@ -5,6 +5,7 @@
  * passed to reset() and the sequence of action indices, every observation, reward and render description is
  * fixed. Action indices always refer to the list returned by the latest observe().
  */
+import type { FoodPreparationTaskId } from './virtualhome/variants';
 
 /** What the language model reads, and the texts it chooses between, in the order of the env's indices. */
 export interface Observation {
@@ -80,15 +81,8 @@ export interface EnvSnapshot {
 }
 
 export type OvercookedTaskId = 'tomato-salad' | 'tomato-lettuce-salad';
-export type VirtualHomeTaskId =
-  | 'food-preparation'
-  | 'entertainment'
-  | 'cheese'
-  | 'hamburger'
-  | 'apple-pie'
-  | 'pizza'
-  | 'washing-plate'
-  | 'laundry';
+/** Entertainment, and Food Preparation with its variants (the variant table in virtualhome/variants.ts). */
+export type VirtualHomeTaskId = 'entertainment' | FoodPreparationTaskId;
 export type TaskId = OvercookedTaskId | VirtualHomeTaskId;
 
 // ---------------------------------------------------------------------------------------------------------

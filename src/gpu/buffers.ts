@@ -1,4 +1,5 @@
 /** Storage, uniform and readback buffers with the usages our kernels need. */
+import { readbackPool } from './readback';
 
 export function createStorageBuffer(device: GPUDevice, data: Float32Array | Uint32Array | Int32Array | number, label = 'storage'): GPUBuffer {
   const size = typeof data === 'number' ? data : data.byteLength;
@@ -25,16 +26,11 @@ export function createUniformBuffer(device: GPUDevice, fill: (u32: Uint32Array, 
   return buffer;
 }
 
-/** Copies a storage buffer back to the CPU (the only sync point: call it at the end of a pass). */
+/**
+ * Copies a storage buffer back to the CPU (a sync point: call it at the end of a pass) through the device's
+ * readback pool.
+ */
 export async function readFloat32(device: GPUDevice, source: GPUBuffer, count: number): Promise<Float32Array> {
-  const bytes = count * 4;
-  const staging = device.createBuffer({ size: bytes, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
-  const encoder = device.createCommandEncoder();
-  encoder.copyBufferToBuffer(source, 0, staging, 0, bytes);
-  device.queue.submit([encoder.finish()]);
-  await staging.mapAsync(GPUMapMode.READ);
-  const out = new Float32Array(staging.getMappedRange().slice(0));
-  staging.unmap();
-  staging.destroy();
-  return out;
+  const [words] = await readbackPool(device).read([{ buffer: source, count }]);
+  return words;
 }

@@ -6,8 +6,15 @@
  * creation on the hot path, one command encoder per forward.
  */
 import { createUniformBuffer } from './buffers';
-import type { Kernel } from './pipelines';
+import type { Kernel, PipelineCache } from './pipelines';
+import type { CallObservingPass } from './recording-device';
 import { packParams } from './wgsl-reflect';
+
+/** What a kernel module's builders need: the device and the engine's pipeline cache (its variant choice). */
+export interface KernelContext {
+  device: GPUDevice;
+  pipelines: PipelineCache;
+}
 
 export interface KernelCall {
   label: string;
@@ -112,7 +119,10 @@ export function kernelCall(device: GPUDevice, kernel: Kernel, spec: KernelCallSp
 }
 
 export function encodeCalls(pass: GPUComputePassEncoder, calls: readonly KernelCall[]): void {
+  // A recording device's pass (recording-device.ts) also sees each call, to sum its cost.
+  const observing = (pass as Partial<CallObservingPass>).observeCall ? (pass as unknown as CallObservingPass) : null;
   for (const call of calls) {
+    observing?.observeCall(call);
     pass.setPipeline(call.pipeline);
     pass.setBindGroup(0, call.bindGroup);
     pass.dispatchWorkgroups(...call.workgroups);
@@ -154,15 +164,17 @@ export function elementwiseWorkgroups(count: number, workgroupSize = 64, maxPerD
  *   of the workgroup, which costs more than a short row's arithmetic; measured 5-30x per kernel);
  * - 'subgroup': the workgroup variant's reduction done with subgroup operations (subgroupAdd, subgroupMax) and
  *   one barrier instead of a shared-memory tree (RMSNorm, log-softmax), or, for the matrix products, K split
- *   over the workgroup's invocations so that weight reads coalesce, reduced the same way. Its shaders are the
- *   shaders/*_subgroups.wgsl files, which compile only on a device with the `subgroups` feature.
+ *   over the workgroup's invocations so that weight reads coalesce, reduced the same way. Its shaders are a
+ *   kernel's SUBGROUPS variant (`//! if SUBGROUPS`, rmsnorm and log-softmax) or a shaders/*_subgroups.wgsl file
+ *   (the matrix products), which compile only on a device with the `subgroups` feature.
  * The choice between thread and workgroup is by shape, never by device, so every device computes the same
  * thing; where the shape takes the workgroup variant, a pipeline cache that allows subgroups
  * (PipelineCache.subgroups: the device has the feature and the cache's owner asked for them; the engine does
  * by GpuContext.useSubgroups, on hardware GPUs) takes the subgroup variant instead, the same choice for every
  * call, so one engine always computes the same bits. All variants equal
  * the CPU reference (the sums run in another order: float rounding). A kernel without a subgroup variant
- * (attention, the matrix products' input gradients, gemm) runs its workgroup variant when asked for 'subgroup'.
+ * (the matrix products' input gradients, gemm) runs its workgroup variant when asked for 'subgroup'. Attention
+ * has its own pair, 'flash' and 'thread' (llm/engine/kernels/attention.ts), chosen by head_dim the same way.
  */
 export type KernelVariant = 'workgroup' | 'thread' | 'subgroup';
 
@@ -180,7 +192,7 @@ export function kernelVariant(dim: number, forced?: KernelVariant, maxDim = THRE
   return subgroups ? 'subgroup' : 'workgroup';
 }
 
-/** Throws unless the device can compile the *_subgroups.wgsl shaders (a clearer error than WGSL's). */
+/** Throws unless the device can compile the subgroup shaders (a clearer error than WGSL's). */
 export function requireSubgroups(device: GPUDevice, kernel: string): void {
   if (!device.features.has('subgroups' as GPUFeatureName)) {
     throw new Error(`${kernel}: the subgroup variant needs a device with the 'subgroups' feature, which this one does not have`);

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { WebGpuUnavailableError } from './device';
-import { configureVulkanEnvironment, lavapipeDir, lavapipeIcdPath, webgpuChoice } from './node-gpu';
+import { configureVulkanEnvironment, dawnToggles, lavapipeDir, lavapipeIcdPath, webgpuChoice } from './node-gpu';
 
 const work = mkdtempSync(join(tmpdir(), 'twosome-node-gpu-'));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
@@ -29,6 +29,15 @@ describe('TWOSOME_WEBGPU', () => {
     expect(() => webgpuChoice({ TWOSOME_WEBGPU: 'vulkan' })).toThrow(
       'TWOSOME_WEBGPU=vulkan: use lavapipe, swiftshader, system or leave it unset',
     );
+  });
+});
+
+describe('Dawn toggles', () => {
+  it("zero-initialize workgroup memory in the shader on SwiftShader (its driver's way compiles slowly)", () => {
+    const toggle = 'disable-dawn-features=use_vulkan_zero_initialize_workgroup_memory_extension';
+    expect(dawnToggles('swiftshader')).toEqual([toggle]);
+    expect(dawnToggles('lavapipe')).toEqual([]);
+    expect(dawnToggles('system')).toEqual([]);
   });
 });
 

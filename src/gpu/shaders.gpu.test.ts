@@ -1,6 +1,7 @@
-// Every WGSL file in shaders/ compiles on Dawn without errors or warnings. The *_subgroups.wgsl files say
-// `enable subgroups;` and compile only on a device with the `subgroups` feature; no other file may say it,
-// or that kernel would fail on devices without the feature.
+// Every WGSL file in shaders/ compiles on Dawn without errors or warnings, in every variant its `//! if NAME`
+// blocks give (gpu/shader-variants.ts). `enable subgroups;` (which compiles only on a device with the `subgroups`
+// feature) appears in the *_subgroups.wgsl files and in a file's SUBGROUPS variant only: every other variant
+// must compile on any device.
 import { readdirSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -11,29 +12,52 @@ import { selectVariant } from './shader-variants';
 const dir = resolve(process.cwd(), 'shaders');
 const files = readdirSync(dir).filter((f) => f.endsWith('.wgsl'));
 const needsSubgroups = (file: string) => file.endsWith('_subgroups.wgsl');
-const enablesSubgroups = (file: string) => /^\s*enable\s+subgroups\s*;/m.test(readFileSync(resolve(dir, file), 'utf8'));
+const source = (file: string) => readFileSync(resolve(dir, file), 'utf8');
+const enablesSubgroups = (code: string) => /^\s*enable\s+subgroups\s*;/m.test(code);
+/** The define names of a file's `//! if` blocks. */
+const definesOf = (file: string) =>
+  [...new Set([...source(file).matchAll(/^[ \t]*\/\/! if !?(\w+)/gm)].map((m) => m[1]))].sort();
+/** Every combination of a file's defines ({} first). */
+function variantsOf(file: string): Record<string, boolean>[] {
+  return definesOf(file).reduce<Record<string, boolean>[]>(
+    (all, name) => [...all, ...all.map((d) => ({ ...d, [name]: true }))],
+    [{}],
+  );
+}
 // At collection time, so that tests can be skipped by what the adapter has.
 const ctx = await requestNodeGpuContext();
 afterAll(() => ctx.device.destroy());
 
 describe('shaders/', () => {
-  it('has kernels, and subgroup variants of some', () => {
+  it('has kernels, and subgroup variants of some (a SUBGROUPS define or a *_subgroups.wgsl file)', () => {
     expect(files.length).toBeGreaterThan(3);
-    expect(files.filter(needsSubgroups).length).toBeGreaterThanOrEqual(4);
+    expect(files.filter((f) => needsSubgroups(f) || definesOf(f).includes('SUBGROUPS')).length).toBeGreaterThanOrEqual(
+      4,
+    );
   });
 
-  it('says `enable subgroups;` in exactly the *_subgroups.wgsl files', () => {
-    expect(files.filter(enablesSubgroups).sort()).toEqual(files.filter(needsSubgroups).sort());
+  it('says `enable subgroups;` only in the *_subgroups.wgsl files and in SUBGROUPS variants', () => {
+    for (const file of files) {
+      for (const defines of variantsOf(file)) {
+        const code = selectVariant(source(file), defines, file);
+        expect(enablesSubgroups(code), `${file} ${JSON.stringify(defines)}`).toBe(
+          needsSubgroups(file) || defines.SUBGROUPS === true,
+        );
+      }
+    }
   });
 
   for (const file of files) {
-    // Skipped only where the adapter lacks `subgroups` (or TWOSOME_SUBGROUPS=0 turned it off).
-    it.skipIf(needsSubgroups(file) && !ctx.features.subgroups)(`${file} compiles cleanly`, async () => {
-      // The default variant (no defines); kernels with variants test each of theirs against the CPU reference.
-      const module = ctx.device.createShaderModule({ code: selectVariant(await shaderSource(file), {}, file) });
-      const info = await module.getCompilationInfo();
-      expect(info.messages.map((m) => `${m.type} ${m.lineNum}:${m.linePos} ${m.message}`)).toEqual([]);
-    });
+    for (const defines of variantsOf(file)) {
+      const subgroups = needsSubgroups(file) || defines.SUBGROUPS === true;
+      const name = Object.keys(defines).length ? `${file} [${Object.keys(defines).join(',')}]` : file;
+      // Skipped only where the adapter lacks `subgroups` (or TWOSOME_SUBGROUPS=0 turned it off).
+      it.skipIf(subgroups && !ctx.features.subgroups)(`${name} compiles cleanly`, async () => {
+        const module = ctx.device.createShaderModule({ code: selectVariant(await shaderSource(file), defines, file) });
+        const info = await module.getCompilationInfo();
+        expect(info.messages.map((m) => `${m.type} ${m.lineNum}:${m.linePos} ${m.message}`)).toEqual([]);
+      });
+    }
   }
 
   it('requests `subgroups` whenever the adapter offers it (unless TWOSOME_SUBGROUPS=0)', async () => {

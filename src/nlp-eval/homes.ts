@@ -1,12 +1,13 @@
 /**
- * Where each benchmark's data usually lives, for a download step to fetch it (not wired yet: nothing fetches
- * these today; the CLI and the app read local files). Two homes per benchmark:
+ * Where each benchmark's data usually lives. Two homes per benchmark:
  * - `hub`: the Hugging Face dataset the harness's task names (`dataset_path`, `dataset_name`, split). The hub
- *   serves these as Parquet, not in the official formats the parsers read, so fetching from it needs a Parquet
- *   reader and a mapping from the hub's fields (they are the fields tasks.ts already uses).
+ *   serves these as Parquet, not in the official formats; hub/load.ts downloads them from there (hub/download.ts)
+ *   and reads the hub's fields (hub/rows.ts). This is what `twosome nlp-eval` without --data and the app's
+ *   Capability check download.
  * - `files`: the official-format files this folder's parsers read, each at the data-directory path it must be
  *   stored under, with the URL it is published at; where the authors publish an archive only, the URL is the
- *   archive's and `member` is the file's path inside it.
+ *   archive's and `member` is the file's path inside it. Nothing fetches these (several are archives): they
+ *   say where to get a data directory by hand.
  * The URLs are the ones the data's README and the datasets' former loading scripts name; they were not
  * fetched from here (no network). Override any of them with `benchHomes(overrides)`.
  */

@@ -2,7 +2,9 @@
  * The capability check (issue 15): zero-shot multiple-choice benchmarks scored by log-likelihood as
  * lm-evaluation-harness scores them, on TWOSOME's engine. What the CLI, the worker and the UI use:
  * - data: BenchDataSource (pickedFilesSource for browser Files, memoryDataSource; directoryDataSource in
- *   ./data-source-node for Node), benchmark(id) / loadBenchmark(source, id, limit) -> Question[];
+ *   ./data-source-node for Node), benchmark(id) / loadBenchmark(source, id, limit) -> Question[]; or from the
+ *   Hugging Face hub, loadHubBenchmark(id, limit, { store, endpoint, signal, onProgress }) -> Question[]
+ *   (hub/: the Parquet download, cached in a DatasetStore; directoryDatasetStore in ./hub/store-node for Node);
  * - scoring: evaluateQuestions(questions, tokenizer, { base, adapted?, tokenKl? }, options) with
  *   engineScorer(engine, lora) -> EvaluatedQuestion[]; summarize(bench, results, benchmark(id).metrics);
  * - output: questionRecord / summaryRecord (the CLI's JSON lines);
@@ -20,7 +22,7 @@ export {
 export { memoryDataSource, pickedFilesSource, type BenchDataSource, type PickedFile } from './data-source';
 export { encodePair, RequestTokenError, type EncodedPair, type PairTokenizer } from './encode';
 export { engineScorer } from './engine-scorer';
-export { BenchDataError } from './errors';
+export { BenchDataError, BenchDownloadError } from './errors';
 export {
   evaluateQuestions,
   summarize,
@@ -34,6 +36,9 @@ export {
   type TokenLogprobScorer,
 } from './evaluate';
 export { benchHomes, DEFAULT_BENCH_HOMES, mmluHome, type BenchFileHome, type BenchHome } from './homes';
+export { DEFAULT_HUB_ENDPOINT, hubEndpoint, type HubDownloadProgress } from './hub/download';
+export { hubHome, loadHubBenchmark, type HubBenchOptions } from './hub/load';
+export { cacheDatasetStore, DATASET_CACHE, memoryDatasetStore, type DatasetStore } from './hub/store';
 export { estimate, meanStderr, meanTokenKl, pairedDifference, predictions, Z95, type Estimate } from './metrics';
 export { questionRecord, summaryRecord } from './output';
 export type { ChoiceText, Question } from './question';

@@ -2,7 +2,7 @@ import 'fake-indexeddb/auto';
 import { describe, expect, it } from 'vitest';
 import { makeCheckpoint } from '../rl/checkpoint';
 import { PpoMlpTrainer } from '../rl/ppo-mlp';
-import { browserPpoMlpConfig } from '../worker/training-config';
+import { presetConfig } from '../rl/config';
 import type { RunMeta } from '../worker/training-protocol';
 import { IdbRunStore } from './run-store';
 
@@ -24,7 +24,7 @@ const meta = (id: string, over: Partial<RunMeta> = {}): RunMeta => ({
 describe('IdbRunStore', () => {
   it('keeps meta, per-update metrics and the checkpoint (typed arrays intact) of each run, apart', async () => {
     const store = await IdbRunStore.open('store-test-1');
-    const trainer = new PpoMlpTrainer(browserPpoMlpConfig('food-preparation', 'quick', 1, 1024));
+    const trainer = new PpoMlpTrainer(presetConfig('ppo-mlp', 'food-preparation', 'quick', { seed: 1, steps: 1024 }));
     const m1 = trainer.runUpdate();
     await store.saveUpdate(meta('a', { updates: 1, globalStep: m1.globalStep }), m1, makeCheckpoint('ppo-mlp', { task: 'food-preparation', model: null, preset: 'quick', startedAt: 'x' }, trainer.getState()));
     const m2 = trainer.runUpdate();
@@ -50,7 +50,7 @@ describe('IdbRunStore', () => {
 
   it('writes an update atomically: a failing checkpoint write leaves meta and metrics as they were', async () => {
     const store = await IdbRunStore.open('store-test-2');
-    const trainer = new PpoMlpTrainer(browserPpoMlpConfig('food-preparation', 'quick', 1, 1024));
+    const trainer = new PpoMlpTrainer(presetConfig('ppo-mlp', 'food-preparation', 'quick', { seed: 1, steps: 1024 }));
     const m1 = trainer.runUpdate();
     await store.putRun(meta('a'));
     // A function cannot be structured-cloned: the checkpoint's put throws inside the transaction.

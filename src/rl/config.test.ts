@@ -1,5 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError, derivePpo, paperPpoConfig, quickPpoConfig, type PpoConfig } from './config';
+import {
+  ConfigError,
+  derivePpo,
+  paperPpoConfig,
+  paperPpoMlpConfig,
+  presetConfig,
+  quickPpoConfig,
+  type PpoConfig,
+} from './config';
 
 describe('TWOSOME config presets (spec 2.4)', () => {
   it('paper rows per task', () => {
@@ -48,5 +56,47 @@ describe('TWOSOME config presets (spec 2.4)', () => {
     expect(bad({ numEnvs: 0 })).toThrow(ConfigError);
     expect(bad({ totalTimesteps: 10 })).toThrow(/totalTimesteps/);
     expect(bad({ normalization: 'tokens' as never })).toThrow(/normalization/);
+  });
+});
+
+describe('presetConfig: the one builder of the CLI and the playground', () => {
+  it('TWOSOME: the preset, then the seed, the step budget and the overrides', () => {
+    expect(presetConfig('twosome', 'entertainment', 'quick')).toEqual(quickPpoConfig('entertainment'));
+    expect(presetConfig('twosome', 'entertainment', 'paper')).toEqual(paperPpoConfig('entertainment'));
+    const c = presetConfig('twosome', 'tomato-salad', 'quick', {
+      seed: 7,
+      steps: 640,
+      overrides: { policyLr: 1e-3, entCoef: undefined },
+    });
+    expect([c.seed, c.totalTimesteps, c.policyLr, c.entCoef]).toEqual([7, 640, 1e-3, 0.05]);
+    // the preset's keys, in the preset's order (run.json and checkpoints print them)
+    expect(Object.keys(c)).toEqual(Object.keys(quickPpoConfig('tomato-salad')));
+    expect(() => presetConfig('twosome', 'tomato-salad', 'quick', { steps: 10 })).toThrow(ConfigError);
+  });
+
+  it("PPO-MLP: the baseline script's config; 'quick' runs TWOSOME's quick budget, the rollout cut to fit", () => {
+    expect(presetConfig('ppo-mlp', 'food-preparation', 'paper', { seed: 3 })).toEqual({
+      ...paperPpoMlpConfig('food-preparation'),
+      seed: 3,
+    });
+    const quick = presetConfig('ppo-mlp', 'food-preparation', 'quick');
+    expect([quick.totalTimesteps, quick.numSteps, quick.numMinibatches, quick.learningRate]).toEqual([
+      5_000, 128, 4, 1e-3,
+    ]);
+    const tiny = presetConfig('ppo-mlp', 'tomato-salad', 'paper', {
+      steps: 100,
+      overrides: { numEnvs: 2, policyLr: 1 },
+    });
+    expect([tiny.numEnvs, tiny.numSteps, tiny.numMinibatches, tiny.totalTimesteps, tiny.learningRate]).toEqual([
+      2, 50, 4, 100, 1e-4,
+    ]);
+  });
+
+  it("unseen variants take their training task's rows; the quick budget follows the task", () => {
+    expect(quickPpoConfig('washing-plate').totalTimesteps).toBe(5_000);
+    expect(quickPpoConfig('tomato-lettuce-salad').totalTimesteps).toBe(20_000);
+    expect(paperPpoMlpConfig('laundry').learningRate).toBe(paperPpoMlpConfig('food-preparation').learningRate);
+    expect(quickPpoConfig('tomato-salad').smdpDiscount).toBe(true);
+    expect(quickPpoConfig('pizza').smdpDiscount).toBe(false);
   });
 });

@@ -1,9 +1,11 @@
 /**
- * Every hyperparameter of the two PPO trainers, in one typed object each (twosome.md 2.2-2.4 and 5):
- * `PpoConfig` for TWOSOME (LoRA actor + MLP critic on the LLM) and `PpoMlpConfig` for the PPO-MLP baseline on
- * symbolic observations. Presets: `paperPpoConfig` (the official scripts), `quickPpoConfig` (small models in
- * the browser) and `paperPpoMlpConfig`. `derivePpo`/`derivePpoMlp` compute batch sizes and update counts and
- * reject inconsistent configs with a message that names the field.
+ * Every hyperparameter of the two PPO trainers, typed (twosome.md 2.2-2.4 and 5): `RunConfig` holds what both
+ * runs share (task, seed, rollout shape, GAE, the PPO clips and coefficients), `PpoConfig` adds TWOSOME's
+ * (LoRA actor + MLP critic on the LLM) and `PpoMlpConfig` the PPO-MLP baseline's (symbolic observations).
+ * Presets: `paperPpoConfig` (the official scripts), `quickPpoConfig` (small models in the browser) and
+ * `paperPpoMlpConfig`; `presetConfig` is the one builder the CLI and the playground's worker call (a preset
+ * with a seed, a step budget and overrides). `derivePpo`/`derivePpoMlp` compute batch sizes and update counts
+ * and reject inconsistent configs with a message that names the field.
  */
 import { getTask, type TaskInfo } from '../envs/registry';
 import type { TaskId } from '../envs/types';
@@ -24,7 +26,8 @@ export interface CriticConfig {
   bias: boolean;
 }
 
-export interface PpoConfig {
+/** What every PPO run (TWOSOME and PPO-MLP) is configured by: the rollout, the advantages and the PPO loss. */
+export interface RunConfig {
   taskId: TaskId;
   seed: number;
   /** Env macro-steps summed over all envs (global steps). */
@@ -32,29 +35,13 @@ export interface PpoConfig {
   numEnvs: number;
   /** Steps per env per rollout; batch = numEnvs * numSteps. */
   numSteps: number;
-
-  /** AdamW on the LoRA weights (weight decay 0). */
-  policyLr: number;
-  /** Adam on the critic head. */
-  valueLr: number;
-  /** Linear annealing of both LRs to 0 over the updates (after the critic warm-up). */
+  /** Linear annealing of the learning rates to 0 over the updates (TWOSOME: after the critic warm-up). */
   annealLr: boolean;
   adamEps: number;
-  policyWeightDecay: number;
-
-  /** Policy minibatches per epoch (paper: 32 of 4 samples). */
-  policyNumMinibatches: number;
-  /** Value minibatches per epoch (paper: 4 of 32 samples). */
-  valueNumMinibatches: number;
-  /** Policy minibatches whose gradients are summed before one optimizer step ("gradient-checkpointing-steps"). */
-  gradientAccumulationSteps: number;
   updateEpochs: number;
-  /** Updates before the policy trains (critic only), as critic_warm_up_steps // batch. Paper scripts: 0. */
-  criticWarmUpSteps: number;
-
   /** Discount per primitive step; Overcooked discounts a macro of K steps by gamma^K (SMDP). */
   gamma: number;
-  /** Use gamma^K (K = StepResult.primitiveSteps) instead of gamma: Overcooked's SMDP discount. */
+  /** Use gamma^K (K = StepResult.primitiveSteps) instead of gamma: the task's actions are macros (SMDP). */
   smdpDiscount: boolean;
   gaeLambda: number;
   /** Per-minibatch advantage normalization. */
@@ -64,9 +51,28 @@ export interface PpoConfig {
   entCoef: number;
   vfCoef: number;
   maxGradNorm: number;
-  /** Stop this update's policy steps when the accumulation window's mean approx KL exceeds it; null: never. */
+  /**
+   * The approx KL above which the update stops; null: never. TWOSOME checks each accumulation window's mean
+   * and discards that window; PPO-MLP (CleanRL) checks the last minibatch of each epoch and keeps the epoch.
+   */
   targetKl: number | null;
+}
 
+/** TWOSOME: the LoRA actor and the critic head on the LLM, each with its own optimizer. */
+export interface PpoConfig extends RunConfig {
+  /** AdamW on the LoRA weights (weight decay 0). */
+  policyLr: number;
+  /** Adam on the critic head. */
+  valueLr: number;
+  policyWeightDecay: number;
+  /** Policy minibatches per epoch (paper: 32 of 4 samples). */
+  policyNumMinibatches: number;
+  /** Value minibatches per epoch (paper: 4 of 32 samples). */
+  valueNumMinibatches: number;
+  /** Policy minibatches whose gradients are summed before one optimizer step ("gradient-checkpointing-steps"). */
+  gradientAccumulationSteps: number;
+  /** Updates before the policy trains (critic only), as critic_warm_up_steps // batch. Paper scripts: 0. */
+  criticWarmUpSteps: number;
   normalization: Normalization;
   lora: LoraConfig;
   critic: CriticConfig;
@@ -75,23 +81,51 @@ export interface PpoConfig {
 const PAPER_LORA: LoraConfig = Object.freeze({ r: 8, alpha: 16, dropout: 0, targets: Object.freeze(['q_proj', 'v_proj']) });
 const PAPER_CRITIC: CriticConfig = Object.freeze({ hiddenSizes: Object.freeze([1024, 512]), bias: false });
 
+/** The tasks with presets of their own; an unseen variant runs its training task's (`TaskInfo.variantOf`). */
+type TrainingTaskId = 'tomato-salad' | 'tomato-lettuce-salad' | 'food-preparation' | 'entertainment';
+
+/** A preset table's row for a task: its own, or its training task's for an unseen variant. */
+function presetRow<R>(rows: Readonly<Record<TrainingTaskId, R>>, task: TaskInfo): R {
+  const id = task.variantOf ?? task.id;
+  if (!(id in rows))
+    throw new ConfigError(`there is no preset for ${task.id}: give its training rows in src/rl/config.ts`);
+  return rows[id as TrainingTaskId];
+}
+
 /** The per-task rows of twosome.md table 2.4 (HEAD scripts). */
-const PAPER_ROWS: Record<'tomato-salad' | 'tomato-lettuce-salad' | 'food-preparation' | 'entertainment', Pick<PpoConfig, 'policyLr' | 'valueLr' | 'totalTimesteps' | 'gamma' | 'seed'>> = {
+const PAPER_ROWS: Record<
+  TrainingTaskId,
+  Pick<PpoConfig, 'policyLr' | 'valueLr' | 'totalTimesteps' | 'gamma' | 'seed'>
+> = {
   'tomato-salad': { policyLr: 5e-7, valueLr: 1e-5, totalTimesteps: 500_000, gamma: 0.99, seed: 1 },
   'tomato-lettuce-salad': { policyLr: 5e-7, valueLr: 1e-5, totalTimesteps: 500_000, gamma: 0.99, seed: 1 },
   'food-preparation': { policyLr: 1e-6, valueLr: 5e-5, totalTimesteps: 50_000, gamma: 0.95, seed: 10 },
   entertainment: { policyLr: 1e-6, valueLr: 5e-5, totalTimesteps: 200_000, gamma: 0.95, seed: 100 },
 };
 
-/** The paper's row for a task; unseen VirtualHome variants use Food Preparation's (their dynamics). */
-function paperRow(task: TaskInfo) {
-  return task.id in PAPER_ROWS ? PAPER_ROWS[task.id as keyof typeof PAPER_ROWS] : PAPER_ROWS['food-preparation'];
-}
+/** The quick preset's env steps (Overcooked 20k, VirtualHome 5k: Food Preparation's optimum is 6 steps). */
+const QUICK_TIMESTEPS: Record<TrainingTaskId, number> = {
+  'tomato-salad': 20_000,
+  'tomato-lettuce-salad': 20_000,
+  'food-preparation': 5_000,
+  entertainment: 5_000,
+};
+
+/** CleanRL ppo.py's advantage and loss settings, which TWOSOME's scripts and the PPO baseline's both keep. */
+const CLEANRL_LOSS = Object.freeze({
+  gaeLambda: 0.95,
+  normAdv: true,
+  clipCoef: 0.2,
+  clipVloss: true,
+  entCoef: 0.01,
+  vfCoef: 0.5,
+  maxGradNorm: 0.5,
+});
 
 /** TWOSOME as the official scripts run it (twosome.md 2.4). */
 export function paperPpoConfig(taskId: TaskId): PpoConfig {
   const task = getTask(taskId);
-  const row = paperRow(task);
+  const row = presetRow(PAPER_ROWS, task);
   return {
     taskId: task.id,
     seed: row.seed,
@@ -109,14 +143,8 @@ export function paperPpoConfig(taskId: TaskId): PpoConfig {
     updateEpochs: 1,
     criticWarmUpSteps: 0,
     gamma: row.gamma,
-    smdpDiscount: task.family === 'overcooked',
-    gaeLambda: 0.95,
-    normAdv: true,
-    clipCoef: 0.2,
-    clipVloss: true,
-    entCoef: 0.01,
-    vfCoef: 0.5,
-    maxGradNorm: 0.5,
+    smdpDiscount: task.macroActions,
+    ...CLEANRL_LOSS,
     targetKl: 0.02,
     normalization: 'word',
     lora: PAPER_LORA,
@@ -142,16 +170,15 @@ export function paperPpoConfig(taskId: TaskId): PpoConfig {
  *   never finish the task, and the later entropy (~1 nat) does not find the way out within the budget.
  *   The KL early stop (0.02, unchanged) still bounds each update, and linear decay settles it.
  * - critic hidden sizes 256 -> 128 instead of 1024 -> 512: small models have hidden widths of 512-2048.
- * - total steps: 20k (Overcooked), 5k (VirtualHome; Food Preparation's optimum is 6 steps).
+ * - total steps: 20k (Overcooked), 5k (VirtualHome; Food Preparation's optimum is 6 steps): QUICK_TIMESTEPS.
  * Everything else (gamma, lambda, clips, value-loss clipping, per-minibatch advantage normalization, grad clip
  * 0.5, LoRA r/alpha/targets, word normalization) is the paper's.
  */
 export function quickPpoConfig(taskId: TaskId): PpoConfig {
   const paper = paperPpoConfig(taskId);
-  const task = getTask(taskId);
   return {
     ...paper,
-    totalTimesteps: task.family === 'overcooked' ? 20_000 : 5_000,
+    totalTimesteps: presetRow(QUICK_TIMESTEPS, getTask(taskId)),
     numSteps: 16,
     policyLr: 1e-2,
     valueLr: 1e-3,
@@ -168,40 +195,22 @@ export function quickPpoConfig(taskId: TaskId): PpoConfig {
 
 /**
  * 'fair' (default): the same 5x5 partial view and rewards (subtask 0.2) as TWOSOME.
- * 'released': what the released baseline script ran in Overcooked: full grid (view radius 10) and subtask
- * reward 0.1. Overcooked only.
+ * 'released': what the released baseline script ran, where the task declares it (`releasedBaselineEnv`;
+ * Overcooked: full grid, view radius 10, and subtask reward 0.1).
  */
 export type PpoMlpVariant = 'fair' | 'released';
 
-export interface PpoMlpConfig {
-  taskId: TaskId;
+/** The PPO-MLP baseline: actor and critic MLPs on the symbolic observation, one Adam over both (CleanRL). */
+export interface PpoMlpConfig extends RunConfig {
   variant: PpoMlpVariant;
-  seed: number;
-  totalTimesteps: number;
-  numEnvs: number;
-  numSteps: number;
   /** One Adam over actor and critic. */
   learningRate: number;
-  annealLr: boolean;
-  adamEps: number;
   numMinibatches: number;
-  updateEpochs: number;
-  gamma: number;
-  smdpDiscount: boolean;
-  gaeLambda: number;
-  normAdv: boolean;
-  clipCoef: number;
-  clipVloss: boolean;
-  entCoef: number;
-  vfCoef: number;
-  maxGradNorm: number;
-  /** CleanRL's epoch-level early stop on the last minibatch's approx KL; null (the baseline's default): never. */
-  targetKl: number | null;
   /** Hidden layer widths of both MLPs (tanh). */
   hiddenSizes: readonly number[];
 }
 
-const PPO_MLP_ROWS: Record<'tomato-salad' | 'tomato-lettuce-salad' | 'food-preparation' | 'entertainment', { learningRate: number; totalTimesteps: number }> = {
+const PPO_MLP_ROWS: Record<TrainingTaskId, { learningRate: number; totalTimesteps: number }> = {
   'tomato-salad': { learningRate: 1e-4, totalTimesteps: 500_000 },
   'tomato-lettuce-salad': { learningRate: 5e-4, totalTimesteps: 500_000 },
   'food-preparation': { learningRate: 1e-3, totalTimesteps: 50_000 },
@@ -211,7 +220,7 @@ const PPO_MLP_ROWS: Record<'tomato-salad' | 'tomato-lettuce-salad' | 'food-prepa
 /** The PPO baseline as the deleted `*_ppo.sh` scripts ran it (cleanRL ppo.py), with the chosen variant. */
 export function paperPpoMlpConfig(taskId: TaskId, variant: PpoMlpVariant = 'fair'): PpoMlpConfig {
   const task = getTask(taskId);
-  const row = task.id in PPO_MLP_ROWS ? PPO_MLP_ROWS[task.id as keyof typeof PPO_MLP_ROWS] : PPO_MLP_ROWS['food-preparation'];
+  const row = presetRow(PPO_MLP_ROWS, task);
   return {
     taskId: task.id,
     variant,
@@ -226,17 +235,80 @@ export function paperPpoMlpConfig(taskId: TaskId, variant: PpoMlpVariant = 'fair
     updateEpochs: 4,
     // The baseline scripts keep argparse's 0.99 in VirtualHome too (twosome.md 5).
     gamma: 0.99,
-    smdpDiscount: task.family === 'overcooked',
-    gaeLambda: 0.95,
-    normAdv: true,
-    clipCoef: 0.2,
-    clipVloss: true,
-    entCoef: 0.01,
-    vfCoef: 0.5,
-    maxGradNorm: 0.5,
+    smdpDiscount: task.macroActions,
+    ...CLEANRL_LOSS,
     targetKl: null,
     hiddenSizes: Object.freeze([64, 64]),
   };
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// The one preset builder (the CLI and the playground's worker)
+
+/** 'quick': short runs for small models in a browser tab; 'paper': the official scripts. */
+export const PRESETS = ['quick', 'paper'] as const;
+export type Preset = (typeof PRESETS)[number];
+
+/** TWOSOME settings a caller may change on top of a preset (undefined: the preset's value). */
+export interface ConfigOverrides {
+  /** The one override PPO-MLP takes too. */
+  numEnvs?: number;
+  numSteps?: number;
+  policyNumMinibatches?: number;
+  valueNumMinibatches?: number;
+  gradientAccumulationSteps?: number;
+  policyLr?: number;
+  valueLr?: number;
+  entCoef?: number;
+  normalization?: Normalization;
+}
+
+export interface PresetOptions {
+  seed?: number;
+  /** Total env steps (the preset's otherwise). */
+  steps?: number;
+  overrides?: ConfigOverrides;
+}
+
+/**
+ * A run's config: the preset for the task, then the seed, the step budget and the overrides; throws a
+ * ConfigError that names the field for an inconsistent result.
+ *
+ * TWOSOME: `quickPpoConfig` or `paperPpoConfig`. PPO-MLP: the baseline script's config for either preset
+ * (there are no quick hyperparameters); 'quick' only shortens it to TWOSOME's quick step budget, so that the
+ * two curves share an x range. A budget below one batch (4 x 128) shortens the rollout to fit (numSteps =
+ * steps / envs), and the minibatch count drops until it divides the batch.
+ */
+export function presetConfig(algo: 'twosome', taskId: TaskId, preset: Preset, options?: PresetOptions): PpoConfig;
+export function presetConfig(algo: 'ppo-mlp', taskId: TaskId, preset: Preset, options?: PresetOptions): PpoMlpConfig;
+export function presetConfig(
+  algo: 'twosome' | 'ppo-mlp',
+  taskId: TaskId,
+  preset: Preset,
+  options: PresetOptions = {},
+): PpoConfig | PpoMlpConfig {
+  const overrides = Object.fromEntries(Object.entries(options.overrides ?? {}).filter(([, v]) => v !== undefined));
+  if (algo === 'twosome') {
+    const config: PpoConfig = {
+      ...(preset === 'paper' ? paperPpoConfig(taskId) : quickPpoConfig(taskId)),
+      ...overrides,
+    };
+    if (options.seed !== undefined) config.seed = options.seed;
+    if (options.steps !== undefined) config.totalTimesteps = options.steps;
+    derivePpo(config);
+    return config;
+  }
+  const config: PpoMlpConfig = { ...paperPpoMlpConfig(taskId) };
+  if (options.overrides?.numEnvs !== undefined) config.numEnvs = options.overrides.numEnvs;
+  if (options.seed !== undefined) config.seed = options.seed;
+  const steps = options.steps ?? (preset === 'quick' ? quickPpoConfig(taskId).totalTimesteps : undefined);
+  if (steps !== undefined) {
+    config.totalTimesteps = steps;
+    if (steps < config.numEnvs * config.numSteps) config.numSteps = Math.max(1, Math.floor(steps / config.numEnvs));
+    while ((config.numEnvs * config.numSteps) % config.numMinibatches !== 0) config.numMinibatches--;
+  }
+  derivePpoMlp(config);
+  return config;
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -323,7 +395,7 @@ export function derivePpo(config: PpoConfig): DerivedPpo {
 export function derivePpoMlp(config: PpoMlpConfig): DerivedPpoMlp {
   const task = getTask(config.taskId);
   if (config.variant !== 'fair' && config.variant !== 'released') throw new ConfigError(`variant must be 'fair' or 'released', got ${String(config.variant)}`);
-  if (config.variant === 'released' && task.family !== 'overcooked') {
+  if (config.variant === 'released' && !task.releasedBaselineEnv) {
     throw new ConfigError(`the 'released' variant (full grid, subtask reward 0.1) exists only for Overcooked, not ${task.id}`);
   }
   positiveInt('numEnvs', config.numEnvs);

@@ -1,6 +1,7 @@
 /**
  * The reinforcement-learning core: configs, the TWOSOME policy over action scores, GAE, PPO losses with their
- * gradients, the update schedule, rollouts and metrics, Adam, and the two CPU baselines (PPO-MLP, SayCan).
+ * gradients, minibatch indices, rollouts and metrics, the run base both trainers share, Adam, and the two CPU
+ * baselines (PPO-MLP, SayCan).
  */
 export * from './config';
 export * from './categorical';
@@ -9,7 +10,9 @@ export * from './gae';
 export * from './ppo-loss';
 export * from './minibatch';
 export * from './rollout';
-export * from './adam';
+export * from './ppo-run';
+export * from '../llm/reference/adamw';
+export * from '../llm/reference/grad-norm';
 export { Mlp, type MlpForward, type MlpInit } from './mlp/mlp';
 export { orthogonalMatrix } from './mlp/orthogonal';
 export * from './ppo-mlp';

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { createEnv } from '../envs/registry';
 import { Rng } from '../util/rng';
 import { ConfigError, derivePpoMlp, paperPpoMlpConfig, type PpoMlpConfig } from './config';
-import { createPpoMlpEnv, PpoMlpTrainer, train, type MlpObservation } from './ppo-mlp';
+import { createPpoMlpEnv, PpoMlpTrainer, trainPpoMlp, type MlpObservation } from './ppo-mlp';
 import type { UpdateMetrics } from './rollout';
 
 /** Metrics without the wall-clock fields. */
@@ -87,15 +87,15 @@ describe('PPO-MLP trainer', () => {
     expect(() => new PpoMlpTrainer({ ...config, seed: 8 }).setState(state)).toThrow(/different config/);
   });
 
-  it('train() runs update by update, awaits onUpdate, stops on abort and resumes from a state', async () => {
+  it('trainPpoMlp() runs update by update, awaits onUpdate, stops on abort and resumes from a state', async () => {
     const config = small({ seed: 2, totalTimesteps: 4 * 32 * 4 });
     const all: UpdateMetrics[] = [];
-    await train(config, { onUpdate: (m) => void all.push(m) });
+    await trainPpoMlp(config, { onUpdate: (m) => void all.push(m) });
     expect(all.map((m) => m.update)).toEqual([1, 2, 3, 4]);
 
     const controller = new AbortController();
     const seen: number[] = [];
-    const part = await train(config, {
+    const part = await trainPpoMlp(config, {
       signal: controller.signal,
       onUpdate: async (m) => {
         seen.push(m.update);
@@ -105,10 +105,28 @@ describe('PPO-MLP trainer', () => {
     });
     expect(seen).toEqual([1, 2]);
     const rest: UpdateMetrics[] = [];
-    const done = await train(config, { state: part.getState(), onUpdate: (m) => void rest.push(m) });
+    const done = await trainPpoMlp(config, { state: part.getState(), onUpdate: (m) => void rest.push(m) });
     expect(done.done).toBe(true);
     expect(rest.map(det)).toEqual(all.slice(2).map(det));
-    expect((await train(config, { maxUpdates: 1 })).update).toBe(1);
+    expect((await trainPpoMlp(config, { maxUpdates: 1 })).update).toBe(1);
+  });
+
+  it('steps per minibatch, 4 epochs x 4, and stops after an epoch whose last minibatch KL exceeds target_kl', () => {
+    const never = new PpoMlpTrainer(small({ seed: 2 })).runUpdate();
+    expect([never.policySteps, never.valueSteps, never.klStopped]).toEqual([16, 16, false]);
+    // CleanRL keeps the stopping epoch's steps: a stop after the first epoch leaves its 4 steps.
+    const first = new PpoMlpTrainer(small({ seed: 2, targetKl: 0 })).runUpdate();
+    expect([first.policySteps, first.valueSteps, first.klStopped]).toEqual([4, 4, true]);
+    // Pinned on the straight-line update's predecessor (a generator schedule): the same steps and stops.
+    const t = new PpoMlpTrainer({
+      ...paperPpoMlpConfig('tomato-salad'),
+      targetKl: 0.0005,
+      learningRate: 3e-3,
+      totalTimesteps: 512 * 6,
+      seed: 2,
+    });
+    const ms = Array.from({ length: 6 }, () => t.runUpdate());
+    expect(ms.map((m) => `${m.policySteps}${m.klStopped ? 'S' : ''}`)).toEqual(['4S', '4S', '4S', '4S', '8S', '8S']);
   });
 
   it('restricts VirtualHome logits to the offered global ids', () => {

@@ -1,26 +1,28 @@
 /**
  * The PPO-MLP baseline (twosome.md 5) on the CPU, with CleanRL ppo.py's semantics: separate actor and critic
  * MLPs (obs -> 64 -> tanh -> 64 -> tanh -> out, orthogonal init), one Adam (eps 1e-5) over both with linear LR
- * annealing, N envs x T steps per rollout, GAE with the SMDP discount gamma^K in Overcooked, K epochs of
- * shuffled minibatches with the joint loss pg - ent_coef * entropy + vf_coef * v_loss, gradient clipping,
- * optional epoch-level KL stop. The policy head is over the task's global action ids; in VirtualHome its
- * logits are restricted to the offered ids (what obs2text offers), in Overcooked all actions are offered.
+ * annealing, N envs x T steps per rollout, GAE with the SMDP discount gamma^K where the task's actions are
+ * macros, K epochs of shuffled minibatches with the joint loss pg - ent_coef * entropy + vf_coef * v_loss,
+ * gradient clipping, optional epoch-level KL stop. The policy head is over the task's global action ids; where
+ * the task masks actions (VirtualHome: what obs2text offers) its logits are restricted to the offered ids.
  *
- * `PpoMlpTrainer.runUpdate()` does one rollout and one update; `train()` loops it and awaits `onUpdate`
- * between updates so a UI can pause. Same config -> same metrics; getState()/setState() resume exactly.
+ * `PpoMlpTrainer.runUpdate()` does one rollout and one update (the rollout bookkeeping, GAE, metrics and
+ * counters are ppo-run.ts's, shared with TWOSOME); `trainPpoMlp()` loops it and awaits `onUpdate` between
+ * updates so a UI can pause. Same config -> same metrics; getState()/setState() resume exactly.
  */
-import { DEFAULT_OVERCOOKED_OPTIONS } from '../envs/overcooked';
-import { createEnv, getTask, type TaskInfo } from '../envs/registry';
+import { createEnv, getTask } from '../envs/registry';
 import type { Env } from '../envs/types';
-import { Rng, type RngState } from '../util/rng';
-import { Adam, type AdamState } from './adam';
+import { Rng } from '../util/rng';
+import { Adam, type AdamState } from '../llm/reference/adamw';
+import { clipGradNorm } from '../llm/reference/grad-norm';
 import { argmax, categorical, logitGradients, sampleIndex, type Categorical } from './categorical';
+import { CheckpointError, checkStateShape } from './checkpoint';
 import { derivePpoMlp, type DerivedPpoMlp, type PpoMlpConfig } from './config';
-import { computeGae, stepDiscounts } from './gae';
-import { annealedLr, clipGradNorm, cleanRlUpdatePlan, runUpdate, type UpdatePlan } from './minibatch';
+import { annealedLr, arange, shuffleInPlace, splitMinibatches } from './minibatch';
 import { Mlp } from './mlp/mlp';
+import { PpoRun, trainLoop, type RunProgress, type RunStreams, type TrainLoopOptions } from './ppo-run';
 import { policyLoss, valueLoss, type PolicyLossOutput, type ValueLossOutput } from './ppo-loss';
-import { explainedVariance, LossMeans, RolloutBuffer, summarizeEpisodes, VecEnv, type EpisodeStats, type UpdateMetrics, type VecEnvState } from './rollout';
+import { LossMeans, type EpisodeStats, type UpdateMetrics } from './rollout';
 
 /** One stored observation: the symbolic vector and the offered global ids (null: all ids offered). */
 export interface MlpObservation {
@@ -39,19 +41,12 @@ export interface MlpMinibatch {
 }
 
 /** Everything a run needs to continue exactly (structured-cloneable). */
-export interface PpoMlpState {
+export interface PpoMlpState extends RunProgress, RunStreams {
   version: 1;
   config: PpoMlpConfig;
-  /** Updates completed. */
-  update: number;
-  globalStep: number;
-  primitiveSteps: number;
-  episodesTotal: number;
   actor: Float32Array[];
   critic: Float32Array[];
   adam: AdamState;
-  rng: { sample: RngState; shuffle: RngState };
-  envs: VecEnvState;
 }
 
 export interface EvaluationResult {
@@ -69,70 +64,51 @@ export interface EvaluateOptions {
   seed?: number;
 }
 
-/** The env a PPO-MLP run uses: TWOSOME's by default; the released variant's full grid and 0.1 subtask reward. */
+/** The env a PPO-MLP run uses: TWOSOME's by default; the released variant's where the task declares one. */
 export function createPpoMlpEnv(config: Pick<PpoMlpConfig, 'taskId' | 'variant'>): Env {
   if (config.variant === 'released') {
-    if (getTask(config.taskId).family !== 'overcooked') throw new Error(`the 'released' PPO variant exists only for Overcooked, not ${config.taskId}`);
-    return createEnv(config.taskId, { overcooked: { viewRadius: 10, rewards: { ...DEFAULT_OVERCOOKED_OPTIONS.rewards, subtask: 0.1 } } });
+    const released = getTask(config.taskId).releasedBaselineEnv;
+    if (!released) throw new Error(`the 'released' PPO variant exists only for Overcooked, not ${config.taskId}`);
+    return createEnv(config.taskId, released);
   }
   return createEnv(config.taskId);
 }
 
-export class PpoMlpTrainer {
-  readonly config: PpoMlpConfig;
+/** The run's independent seeds from its one seed: network init, action sampling, minibatch shuffles. */
+function ppoMlpSeeds(seed: number): { init: number; sample: number; shuffle: number } {
+  const master = new Rng(seed);
+  return { init: master.nextU32(), sample: master.nextU32(), shuffle: master.nextU32() };
+}
+
+export class PpoMlpTrainer extends PpoRun<PpoMlpConfig, MlpObservation, UpdateMetrics> {
   readonly derived: DerivedPpoMlp;
-  readonly task: TaskInfo;
   readonly actor: Mlp;
   readonly critic: Mlp;
   private readonly adam: Adam;
   private readonly params: Float32Array[];
   private readonly grads: Float32Array[];
-  private readonly sampleRng: Rng;
-  private readonly shuffleRng: Rng;
-  private readonly vec: VecEnv;
-  private readonly buffer: RolloutBuffer<MlpObservation>;
-  private readonly plan: UpdatePlan;
   private readonly obsDim: number;
-  private readonly fullMask: boolean;
-  private updatesDone = 0;
-  private globalStep = 0;
-  private primitiveStepsTotal = 0;
-  private episodesTotal = 0;
 
   constructor(config: PpoMlpConfig) {
-    this.config = { ...config, hiddenSizes: config.hiddenSizes.slice() };
-    this.derived = derivePpoMlp(config);
-    this.task = getTask(config.taskId);
+    const derived = derivePpoMlp(config);
+    const seeds = ppoMlpSeeds(config.seed);
+    super(config, derived.numUpdates, Array.from({ length: config.numEnvs }, () => createPpoMlpEnv(config)), seeds);
+    this.derived = derived;
     this.obsDim = this.task.symbolicDim;
-    this.fullMask = this.task.family === 'overcooked';
-    const nActions = this.task.globalActionCount;
-    // Independent streams for weights, action sampling and minibatch shuffles, all from the one seed.
-    const master = new Rng(config.seed);
-    const initRng = new Rng(master.nextU32());
-    this.sampleRng = new Rng(master.nextU32());
-    this.shuffleRng = new Rng(master.nextU32());
-    this.critic = Mlp.orthogonal([this.obsDim, ...config.hiddenSizes, 1], { hiddenGain: Math.SQRT2, outputGain: 1.0 }, initRng);
-    this.actor = Mlp.orthogonal([this.obsDim, ...config.hiddenSizes, nActions], { hiddenGain: Math.SQRT2, outputGain: 0.01 }, initRng);
+    const initRng = new Rng(seeds.init);
+    this.critic = Mlp.orthogonal(
+      [this.obsDim, ...config.hiddenSizes, 1],
+      { hiddenGain: Math.SQRT2, outputGain: 1.0 },
+      initRng,
+    );
+    this.actor = Mlp.orthogonal(
+      [this.obsDim, ...config.hiddenSizes, this.task.globalActionCount],
+      { hiddenGain: Math.SQRT2, outputGain: 0.01 },
+      initRng,
+    );
     this.params = [...this.actor.params, ...this.critic.params];
     this.grads = [...this.actor.grads, ...this.critic.grads];
     this.adam = new Adam(this.params, { lr: config.learningRate, eps: config.adamEps });
-    this.vec = new VecEnv(Array.from({ length: config.numEnvs }, () => createPpoMlpEnv(config)));
-    this.vec.reset(config.seed);
-    this.buffer = new RolloutBuffer(config.numSteps, config.numEnvs);
-    this.plan = cleanRlUpdatePlan(this.derived.batchSize, config.numMinibatches, config.updateEpochs, config.targetKl);
-  }
-
-  get numUpdates(): number {
-    return this.derived.numUpdates;
-  }
-
-  /** Updates completed so far. */
-  get update(): number {
-    return this.updatesDone;
-  }
-
-  get done(): boolean {
-    return this.updatesDone >= this.derived.numUpdates;
   }
 
   /** The masked action distribution of one observation (over its offered ids, in their order). */
@@ -142,92 +118,73 @@ export class PpoMlpTrainer {
     return categorical(obs.ids.map((id) => logits[offset + id]));
   }
 
-  /** One rollout of numSteps x numEnvs steps and one PPO update. */
+  /** One rollout of numSteps x numEnvs steps and one PPO update (CleanRL ppo.py's loop body). */
   runUpdate(): UpdateMetrics {
-    if (this.done) throw new Error(`the run is complete (${this.derived.numUpdates} updates)`);
+    const update = this.beginUpdate();
     const { config } = this;
-    const update = this.updatesDone + 1;
-    const lr = config.annealLr ? annealedLr(config.learningRate, update, this.derived.numUpdates) : config.learningRate;
+    const lr = config.annealLr ? annealedLr(config.learningRate, update, this.numUpdates) : config.learningRate;
     this.adam.lr = lr;
 
     const t0 = performance.now();
     const episodes = this.collectRollout();
     const t1 = performance.now();
 
-    const buf = this.buffer;
-    const { advantages, returns } = computeGae({
-      numSteps: config.numSteps,
-      numEnvs: config.numEnvs,
-      rewards: buf.rewards,
-      values: buf.values,
-      dones: buf.dones,
-      discounts: stepDiscounts(buf.primitiveSteps, config.gamma, config.smdpDiscount),
-      nextValues: buf.nextValues,
-      gaeLambda: config.gaeLambda,
-    });
+    const { advantages, returns } = this.advantages();
 
-    const means = new LossMeans();
-    const summary = runUpdate(this.plan, this.shuffleRng, {
-      zeroGrad: () => {
+    // ---- optimization: per epoch one shuffle; per minibatch zero, backward, clip, step; the KL stop after the
+    // epoch whose last minibatch's approx KL exceeds target_kl (that epoch's steps are kept)
+    const losses = new LossMeans();
+    let steps = 0;
+    let klStopped = false;
+    const inds = arange(this.batchSize);
+    for (let epoch = 0; epoch < config.updateEpochs && !klStopped; epoch++) {
+      shuffleInPlace(inds, this.shuffleRng);
+      let approxKl = Number.NaN;
+      for (const mb of splitMinibatches(inds, config.numMinibatches)) {
         this.actor.zeroGrad();
         this.critic.zeroGrad();
-      },
-      accumulate: (_phase, indices, lossScale) => this.accumulate(indices, lossScale, advantages, returns, means),
-      step: () => {
+        approxKl = this.minibatchBackward(mb, advantages, returns, losses);
         clipGradNorm(this.grads, config.maxGradNorm);
         this.adam.step(this.grads);
-      },
-    });
+        steps++;
+      }
+      if (config.targetKl !== null && approxKl > config.targetKl) klStopped = true;
+    }
     const t2 = performance.now();
 
-    this.updatesDone = update;
-    this.episodesTotal += episodes.length;
-    const ep = summarizeEpisodes(episodes);
-    const seconds = (t2 - t0) / 1000;
-    return {
-      update,
-      numUpdates: this.derived.numUpdates,
-      globalStep: this.globalStep,
-      primitiveSteps: this.primitiveStepsTotal,
-      episodes: ep.episodes,
-      episodesTotal: this.episodesTotal,
-      episodicReturn: ep.meanReturn,
-      successRate: ep.successRate,
-      episodeLength: ep.meanLength,
-      policyLr: lr,
-      valueLr: lr,
-      valueLoss: means.mean('valueLoss'),
-      policyLoss: means.mean('policyLoss'),
-      entropy: means.mean('entropy'),
-      approxKl: means.mean('approxKl'),
-      oldApproxKl: means.mean('oldApproxKl'),
-      clipFrac: means.mean('clipFrac'),
-      explainedVariance: explainedVariance(buf.values, returns),
-      policySteps: summary.steps.joint,
-      valueSteps: summary.steps.joint,
-      klStopped: summary.klStopped,
-      timing: { sps: seconds > 0 ? this.derived.batchSize / seconds : 0, rolloutSeconds: (t1 - t0) / 1000, updateSeconds: (t2 - t1) / 1000 },
+    const metrics: UpdateMetrics = {
+      ...this.endUpdate(update, episodes, {
+        policyLr: lr,
+        valueLr: lr,
+        losses,
+        returns,
+        policySteps: steps,
+        valueSteps: steps,
+        klStopped,
+      }),
+      timing: this.timing(t0, t1, t2),
     };
+    this.history.push(metrics);
+    return metrics;
   }
 
   private observe(env: Env): MlpObservation {
-    return { x: env.symbolic(), ids: this.fullMask ? null : env.offeredActionIds().slice() };
+    return { x: env.symbolic(), ids: this.task.actionMask ? env.offeredActionIds().slice() : null };
   }
 
   private collectRollout(): EpisodeStats[] {
     const { numSteps, numEnvs } = this.config;
+    const nA = this.task.globalActionCount;
     const episodes: EpisodeStats[] = [];
     const x = new Float32Array(numEnvs * this.obsDim);
-    const actions = new Int32Array(numEnvs);
-    const globalActions = new Int32Array(numEnvs);
-    const logProbs = new Float32Array(numEnvs);
     for (let step = 0; step < numSteps; step++) {
-      this.globalStep += numEnvs;
       const obs = this.vec.envs.map((env) => this.observe(env));
       obs.forEach((o, e) => x.set(o.x, e * this.obsDim));
       const logits = Mlp.output(this.actor.forward(x, numEnvs));
       const values = Mlp.output(this.critic.forward(x, numEnvs));
-      const nA = this.task.globalActionCount;
+      const actions = new Int32Array(numEnvs);
+      const globalActions = new Int32Array(numEnvs);
+      const logProbs = new Float32Array(numEnvs);
       for (let e = 0; e < numEnvs; e++) {
         const dist = this.distribution(logits, e * nA, obs[e]);
         const k = sampleIndex(dist.probs, this.sampleRng);
@@ -236,21 +193,7 @@ export class PpoMlpTrainer {
         globalActions[e] = obs[e].ids === null ? k : (obs[e].ids as readonly number[])[k];
         logProbs[e] = dist.logProbs[k];
       }
-      const { results, episodes: finished } = this.vec.step(actions);
-      episodes.push(...finished);
-      for (let e = 0; e < numEnvs; e++) {
-        const r = results[e];
-        this.primitiveStepsTotal += r.primitiveSteps;
-        this.buffer.set(step, e, {
-          obs: obs[e],
-          action: globalActions[e],
-          logProb: logProbs[e],
-          value: values[e],
-          reward: r.reward,
-          done: r.done,
-          primitiveSteps: r.primitiveSteps,
-        });
-      }
+      episodes.push(...this.stepEnvs(step, obs, actions, globalActions, logProbs, values));
     }
     // Bootstrap: the value of each env's next observation (after auto-reset where an episode ended; GAE masks it).
     this.vec.envs.forEach((env, e) => x.set(env.symbolic(), e * this.obsDim));
@@ -258,28 +201,30 @@ export class PpoMlpTrainer {
     return episodes;
   }
 
-  /** Gathers a minibatch from the rollout buffer and adds its joint-loss gradients. */
-  private accumulate(indices: Int32Array, lossScale: number, advantages: Float64Array, returns: Float64Array, means: LossMeans): { approxKl: number } {
+  /** Gathers a minibatch from the rollout buffer and adds its joint-loss gradients; returns its approx KL. */
+  private minibatchBackward(
+    indices: Int32Array,
+    advantages: Float64Array,
+    returns: Float64Array,
+    losses: LossMeans,
+  ): number {
     const buf = this.buffer;
     const pick = (src: ArrayLike<number>) => Float64Array.from(indices, (b) => src[b]);
-    const out = this.lossAndGradients(
-      {
-        obs: Array.from(indices, (b) => buf.obs[b]),
-        actions: Int32Array.from(indices, (b) => buf.actions[b]),
-        oldLogProbs: pick(buf.logProbs),
-        oldValues: pick(buf.values),
-        advantages: pick(advantages),
-        returns: pick(returns),
-      },
-      lossScale,
-    );
-    means.add('policyLoss', out.policy.pgLoss);
-    means.add('valueLoss', out.value.vLoss);
-    means.add('entropy', out.policy.entropy);
-    means.add('approxKl', out.policy.approxKl);
-    means.add('oldApproxKl', out.policy.oldApproxKl);
-    means.add('clipFrac', out.policy.clipFrac);
-    return { approxKl: out.policy.approxKl };
+    const out = this.lossAndGradients({
+      obs: Array.from(indices, (b) => buf.obs[b]),
+      actions: Int32Array.from(indices, (b) => buf.actions[b]),
+      oldLogProbs: pick(buf.logProbs),
+      oldValues: pick(buf.values),
+      advantages: pick(advantages),
+      returns: pick(returns),
+    });
+    losses.add('policyLoss', out.policy.pgLoss);
+    losses.add('valueLoss', out.value.vLoss);
+    losses.add('entropy', out.policy.entropy);
+    losses.add('approxKl', out.policy.approxKl);
+    losses.add('oldApproxKl', out.policy.oldApproxKl);
+    losses.add('clipFrac', out.policy.clipFrac);
+    return out.policy.approxKl;
   }
 
   /**
@@ -375,33 +320,26 @@ export class PpoMlpTrainer {
   getState(): PpoMlpState {
     return {
       version: 1,
-      config: { ...this.config, hiddenSizes: this.config.hiddenSizes.slice() },
-      update: this.updatesDone,
-      globalStep: this.globalStep,
-      primitiveSteps: this.primitiveStepsTotal,
-      episodesTotal: this.episodesTotal,
+      config: structuredClone(this.config),
+      ...this.progress(),
       actor: this.actor.getParams(),
       critic: this.critic.getParams(),
       adam: this.adam.getState(),
-      rng: { sample: this.sampleRng.getState(), shuffle: this.shuffleRng.getState() },
-      envs: this.vec.getState(),
+      ...this.streams(),
     };
   }
 
   /** Continues a saved run; the config must be the one it was saved with. */
   setState(state: PpoMlpState): void {
-    if (state.version !== 1) throw new Error(`unsupported PPO-MLP state version ${String(state.version)}`);
-    if (!sameConfig(state.config, this.config)) throw new Error('the saved run has a different config: build the trainer with state.config');
+    if (state.version !== 1) throw new CheckpointError(`unsupported PPO-MLP state version ${String(state.version)}`);
+    this.checkSavedConfig(state.config);
+    // Every array is compared with this trainer's own before any of it is restored.
+    const skip = (path: string) => path === 'state.config' || /^state\.envs\.envs\[\d+\]\.data$/.test(path);
+    checkStateShape(this.getState(), state, 'state', { skip });
     this.actor.setParams(state.actor);
     this.critic.setParams(state.critic);
     this.adam.setState(state.adam);
-    this.sampleRng.setState(state.rng.sample);
-    this.shuffleRng.setState(state.rng.shuffle);
-    this.vec.setState(state.envs);
-    this.updatesDone = state.update;
-    this.globalStep = state.globalStep;
-    this.primitiveStepsTotal = state.primitiveSteps;
-    this.episodesTotal = state.episodesTotal;
+    this.restore(state);
   }
 
   static fromState(state: PpoMlpState): PpoMlpTrainer {
@@ -411,30 +349,12 @@ export class PpoMlpTrainer {
   }
 }
 
-function sameConfig(a: PpoMlpConfig, b: PpoMlpConfig): boolean {
-  const keys = new Set([...Object.keys(a), ...Object.keys(b)] as (keyof PpoMlpConfig)[]);
-  return [...keys].every((k) => JSON.stringify(a[k]) === JSON.stringify(b[k]));
-}
-
-export interface TrainOptions {
-  /** Called after every update; training waits for a returned promise (a UI pauses by not resolving it). */
-  onUpdate?(metrics: UpdateMetrics, trainer: PpoMlpTrainer): void | Promise<void>;
-  /** Stops before the next update. */
-  signal?: AbortSignal;
+export interface PpoMlpTrainOptions extends TrainLoopOptions<PpoMlpTrainer, UpdateMetrics> {
   /** Continue a saved run instead of starting one (its config wins). */
   state?: PpoMlpState;
-  /** Stop after this many updates of this call (the run can go on later). */
-  maxUpdates?: number;
 }
 
 /** Runs PPO-MLP update by update until the run completes, is aborted or `maxUpdates` is reached. */
-export async function train(config: PpoMlpConfig, options: TrainOptions = {}): Promise<PpoMlpTrainer> {
-  const trainer = options.state ? PpoMlpTrainer.fromState(options.state) : new PpoMlpTrainer(config);
-  let count = 0;
-  while (!trainer.done && !options.signal?.aborted && count < (options.maxUpdates ?? Infinity)) {
-    const metrics = trainer.runUpdate();
-    count++;
-    await options.onUpdate?.(metrics, trainer);
-  }
-  return trainer;
+export async function trainPpoMlp(config: PpoMlpConfig, options: PpoMlpTrainOptions = {}): Promise<PpoMlpTrainer> {
+  return trainLoop(options.state ? PpoMlpTrainer.fromState(options.state) : new PpoMlpTrainer(config), options);
 }

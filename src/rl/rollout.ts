@@ -6,6 +6,7 @@
  * symbolic vector and the offered global action ids.
  */
 import type { Env, EnvSnapshot, StepResult } from '../envs/types';
+import { CheckpointError } from './checkpoint';
 
 // ---------------------------------------------------------------------------------------------------------
 // Vectorized envs with auto-reset and episode statistics
@@ -75,9 +76,24 @@ export class VecEnv {
     return { envs: this.envs.map((e) => e.snapshot()), lengths: this.lengths.slice(), primitiveSteps: this.primitive.slice() };
   }
 
+  /** Restores every env, or none: a snapshot that does not restore (and observe) puts the others back. */
   setState(state: VecEnvState): void {
-    if (state.envs.length !== this.envs.length) throw new RangeError(`state has ${state.envs.length} envs, this VecEnv ${this.envs.length}`);
-    this.envs.forEach((e, i) => e.restore(state.envs[i]));
+    if (state.envs.length !== this.envs.length) {
+      throw new CheckpointError(`state has ${state.envs.length} envs, this VecEnv ${this.envs.length}`);
+    }
+    const before = this.envs.map((e) => e.snapshot());
+    let i = 0;
+    try {
+      for (; i < this.envs.length; i++) {
+        this.envs[i].restore(state.envs[i]);
+        this.envs[i].observe();
+      }
+    } catch (error) {
+      this.envs.forEach((e, j) => e.restore(before[j]));
+      const reason = (error as Error).message;
+      const task = this.envs[i].taskId;
+      throw new CheckpointError(`state.envs.envs[${i}]: not a valid ${task} environment state (${reason})`);
+    }
     state.lengths.forEach((v, i) => (this.lengths[i] = v));
     state.primitiveSteps.forEach((v, i) => (this.primitive[i] = v));
   }

@@ -12,9 +12,9 @@ import { initCritic } from '../llm/reference/critic';
 import type { LlmTokenizer } from '../llm/model/tokenizer';
 import type { LlamaWeights } from '../llm/model/weights';
 import { Rng } from '../util/rng';
-import { Adam } from './adam';
+import { Adam } from '../llm/reference/adamw';
 import type { PpoConfig } from './config';
-import { clipGradNorm } from './minibatch';
+import { clipGradNorm } from '../llm/reference/grad-norm';
 import { adamStateFromOptimizer, CpuCritic, optimizerStateFromAdam, type ActorState, type AdamSettings, type OptimizerStepInfo, type TwosomeActor } from './twosome-model';
 
 export interface CpuActorOptions {

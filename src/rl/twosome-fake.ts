@@ -2,13 +2,13 @@
  * A CPU stand-in for the LLM actor, for tests of the TWOSOME trainer's control flow (and UI work without a GPU):
  * each (prompt, action) pair has a fixed base score from a hash plus a learnable offset in a hashed table
  * (a "tabular adapter"): S_k = base(prompt, a_k) + theta[h(prompt, a_k)]. The gradient dL/dS_k goes straight
- * into theta; the optimizer is torch-like AdamW with global-norm clipping (rl/adam.ts). Critic features are a
- * fixed pseudo-random vector per prompt. Deterministic; its state is plain data.
+ * into theta; the optimizer is torch-like AdamW with global-norm clipping (llm/reference/adamw.ts). Critic
+ * features are a fixed pseudo-random vector per prompt. Deterministic; its state is plain data.
  */
 import type { ActionScores, PolicyRequest } from '../llm/scores';
 import { countWords } from '../util/words';
-import { Adam } from './adam';
-import { clipGradNorm } from './minibatch';
+import { Adam } from '../llm/reference/adamw';
+import { clipGradNorm } from '../llm/reference/grad-norm';
 import {
   adamStateFromOptimizer,
   optimizerStateFromAdam,
@@ -34,7 +34,7 @@ export interface FakeActorOptions {
   /** Spread of the base scores per token (default 1). */
   baseScale?: number;
   optimizer?: Partial<AdamSettings>;
-  /** Calls are recorded here (tests of the schedule). */
+  /** Calls are recorded here (tests of the update's call order). */
   log?: string[];
 }
 

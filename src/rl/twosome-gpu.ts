@@ -8,11 +8,20 @@
  *   prompt's rows independently of the others in a call (bit-identical alone or batched), so features are
  *   memoized per prompt text: exact, and after a few updates most steps need no adapter-off pass at all.
  * - `GpuTwosomeCritic` is the MLP head (`GpuCritic`) with its own `GpuAdam`.
+ * - A rollout step (`GpuTwosomeActor.observe`) scores the new observations with the adapter, computes the
+ *   features the memo lacks and runs the critic on every env's features in ONE submission with ONE readback:
+ *   the CPU waits for the GPU once per step. The backward passes and optimizer steps are submitted without
+ *   waiting (the queue orders them before the next pass).
+ * - The engine keeps its activations and call plans between calls (engine.ts); the actor reserves them for the
+ *   largest observations it has seen (as the memory plan sizes a pass), so a run allocates them a few times at
+ *   its start and then never again.
  *
  * `createGpuTwosomeModels` builds both for a config, from the run's seeds or from a checkpoint.
  */
 import { createStorageBuffer } from '../gpu/buffers';
-import type { LlamaEngine } from '../llm/engine/engine';
+import { disposeCalls, encodeCalls, type KernelCall } from '../gpu/kernel';
+import { readbackPool } from '../gpu/readback';
+import type { LlamaEngine, PreparedPass } from '../llm/engine/engine';
 import { CriticPass, GpuCritic } from '../llm/train/gpu-critic';
 import type { LoraHandle } from '../llm/train/gpu-lora';
 import { LORA_TARGETS, checkLoraConfig, type LoraConfig as EngineLoraConfig, type LoraTarget } from '../llm/train/lora';
@@ -23,7 +32,18 @@ import { GpuAdam } from '../llm/train/optimizer';
 import { initCritic } from '../llm/reference/critic';
 import { Rng } from '../util/rng';
 import type { PpoConfig } from './config';
-import type { ActorState, AdamSettings, CriticState, MemoryQuery, OptimizerStepInfo, TwosomeActor, TwosomeCritic } from './twosome-model';
+import type { ValueLossInput } from './ppo-loss';
+import { VALUE_LOSS_WORDS, valueLossCall, valueLossTargets } from './value-loss-gpu';
+import type {
+  ActorState,
+  AdamSettings,
+  CriticState,
+  MemoryQuery,
+  ObservedStep,
+  OptimizerStepInfo,
+  TwosomeActor,
+  TwosomeCritic,
+} from './twosome-model';
 
 /** The engine's LoRA config from the PPO config's (validated: r, alpha, dropout 0, known targets). */
 export function engineLoraConfig(lora: PpoConfig['lora']): EngineLoraConfig {
@@ -58,6 +78,10 @@ export class GpuTwosomeActor implements TwosomeActor {
   private dirty = false;
   private readonly cache = new Map<string, Float32Array>();
   private readonly cacheLimit: number;
+  /** The largest pass seen so far: prompts per call, prompt tokens, actions, action tokens (engine.reserve). */
+  private readonly largest = { prompts: 1, promptTokens: 1, actions: 1, actionTokens: 1 };
+  /** The engine's latest reservation for it. */
+  private reserving: Promise<void> = Promise.resolve();
 
   private constructor(
     readonly engine: LlamaEngine,
@@ -81,27 +105,60 @@ export class GpuTwosomeActor implements TwosomeActor {
     return this.trainer.holdLora();
   }
 
-  /** Tokenizes once, and counts what the model will run. */
+  /**
+   * Tokenizes once, counts what the model will run, and has the engine hold the largest pass seen so far (every
+   * call of the run, scoring or training, runs on the engine's one workspace, sized like the memory plan).
+   */
   private tokenize(requests: readonly PolicyRequest[]): ScoringBatch {
     const batch = this.engine.tokenize(requests);
     this.tokenCount += batchTokens(batch);
+    const l = this.largest;
+    const before = JSON.stringify(l);
+    l.prompts = Math.max(l.prompts, batch.length);
+    for (const r of batch) {
+      l.promptTokens = Math.max(l.promptTokens, r.promptTokens.length);
+      l.actions = Math.max(l.actions, r.actionTokens.length);
+      for (const a of r.actionTokens) l.actionTokens = Math.max(l.actionTokens, a.length);
+    }
+    // Queued on the engine before the pass that follows (engine.exclusive keeps their order); the caller awaits
+    // it before its pass, so a failure surfaces there.
+    if (JSON.stringify(l) === before) return batch;
+    this.reserving = this.engine.reserve({ ...l }, { lora: this.trainer.lora, training: true });
     return batch;
   }
 
   async score(requests: readonly PolicyRequest[]): Promise<ActionScores[]> {
-    return this.engine.forwardScores(this.tokenize(requests), { lora: this.trainer.lora });
+    const batch = this.tokenize(requests);
+    await this.reserving;
+    return this.engine.forwardScores(batch, { lora: this.trainer.lora });
+  }
+
+  /**
+   * The requests whose prompts the feature memo lacks, with one action each (the prompt's hidden state does not
+   * depend on the actions).
+   */
+  private missingFeatures(requests: readonly PolicyRequest[]): PolicyRequest[] {
+    const missing = new Map<string, PolicyRequest>();
+    for (const r of requests) {
+      if (!this.cache.has(r.prompt)) missing.set(r.prompt, { prompt: r.prompt, actions: [r.actions[0]] });
+    }
+    return [...missing.values()];
   }
 
   async features(requests: readonly PolicyRequest[]): Promise<Float32Array[]> {
-    const missing = new Map<string, PolicyRequest>();
-    for (const r of requests) if (!this.cache.has(r.prompt)) missing.set(r.prompt, r);
+    const todo = this.missingFeatures(requests);
     const fresh = new Map<string, Float32Array>();
-    if (missing.size > 0) {
-      // The prompt's hidden state does not depend on the actions after it: score one action only.
-      const todo = [...missing.values()].map((r) => ({ prompt: r.prompt, actions: [r.actions[0]] }));
-      const scored = await this.engine.forwardScores(this.tokenize(todo));
+    if (todo.length > 0) {
+      const batch = this.tokenize(todo);
+      await this.reserving;
+      const scored = await this.engine.forwardScores(batch);
       scored.forEach((s, i) => fresh.set(todo[i].prompt, s.promptHidden as Float32Array));
     }
+    return this.featuresOf(requests, fresh);
+  }
+
+  /** Every request's features: memoized, or in `fresh` (which then joins the memo). */
+  private featuresOf(requests: readonly PolicyRequest[], fresh: ReadonlyMap<string, Float32Array>): Float32Array[] {
     const out = requests.map((r) => {
       const cached = this.cache.get(r.prompt);
       if (cached) {
@@ -119,12 +176,90 @@ export class GpuTwosomeActor implements TwosomeActor {
     return out;
   }
 
+  /**
+   * One rollout step in one submission and one wait: `score` with the adapter (the observations not scored yet
+   * in this rollout), the features of `observe` that the memo lacks (adapter off), and the critic's values of
+   * every `observe` row. Falls back to separate calls where the critic is not this engine's or a pass would have
+   * to be split (batch-plan.ts): the results are the same.
+   */
+  async observe(
+    score: readonly PolicyRequest[],
+    observe: readonly PolicyRequest[],
+    critic: TwosomeCritic,
+  ): Promise<ObservedStep> {
+    const { device } = this.engine.gpu;
+    const separately = async (): Promise<ObservedStep> => {
+      const scores = score.length > 0 ? await this.score(score) : [];
+      const features = await this.features(observe);
+      return { scores, features, values: await critic.values(features) };
+    };
+    if (!(critic instanceof GpuTwosomeCritic) || critic.device !== device || observe.length === 0) return separately();
+    const todo = this.missingFeatures(observe);
+    const scoreBatch = score.length > 0 ? this.tokenize(score) : null;
+    const featureBatch = todo.length > 0 ? this.tokenize(todo) : null;
+    await this.reserving;
+    const values = await critic.prepareValues(observe.length);
+    // The passes load, run and hand over their results before another pass may use the engine's workspace.
+    const submitted = await this.engine.exclusive(async () => {
+      const scorePass = scoreBatch ? await this.engine.preparePass(scoreBatch, { lora: this.trainer.lora }) : null;
+      const featurePass = featureBatch ? await this.engine.preparePass(featureBatch) : null;
+      if ((scoreBatch && !scorePass) || (featureBatch && !featurePass)) return null;
+      return this.submitStep(scorePass, featurePass, todo, observe, values);
+    });
+    if (!submitted) return separately();
+    const { scorePass, featurePass, scored, featured, valuesRead } = submitted;
+    const reads = [scored?.read(), featured?.read(), valuesRead.read()] as const;
+    const [scoreResult, featureResult, criticValues] = await Promise.all(reads);
+    const scores = scorePass && scoreResult ? this.engine.passScores(scoreBatch!, scorePass, scoreResult) : [];
+    const fresh = new Map<string, Float32Array>();
+    if (featurePass && featureResult) {
+      const scored = this.engine.passScores(featureBatch!, featurePass, featureResult);
+      scored.forEach((s, j) => fresh.set(todo[j].prompt, s.promptHidden as Float32Array));
+    }
+    return { scores, features: this.featuresOf(observe, fresh), values: criticValues };
+  }
+
+  /** observe()'s one submission: both passes and the critic, with their results staged for reading. */
+  private submitStep(
+    scorePass: PreparedPass | null,
+    featurePass: PreparedPass | null,
+    todo: readonly PolicyRequest[],
+    observe: readonly PolicyRequest[],
+    values: Awaited<ReturnType<GpuTwosomeCritic['prepareValues']>>,
+  ) {
+    const { device } = this.engine.gpu;
+    const encoder = device.createCommandEncoder();
+    const run = (pass: PreparedPass | null) => {
+      if (!pass) return null;
+      pass.forward.load(pass.layout);
+      pass.forward.encode(encoder);
+      return pass.forward.stageResults(encoder);
+    };
+    const scored = run(scorePass);
+    const featured = run(featurePass);
+    // The critic's input: memoized rows written now, fresh rows copied from the features pass in the encoder.
+    const D = this.featureDim;
+    const freshRow = new Map(todo.map((r, j) => [r.prompt, j]));
+    const rows = observe.map((r) => this.cache.get(r.prompt) ?? null);
+    values.write(rows);
+    observe.forEach((r, i) => {
+      const j = freshRow.get(r.prompt);
+      if (j === undefined || this.cache.has(r.prompt)) return;
+      encoder.copyBufferToBuffer(featurePass!.forward.promptHidden, 4 * j * D, values.features, 4 * i * D, 4 * D);
+    });
+    const valuesRead = values.encode(encoder);
+    device.queue.submit([encoder.finish()]);
+    return { scorePass, featurePass, scored, featured, valuesRead };
+  }
+
   async accumulate(
     requests: readonly PolicyRequest[],
     lossGrad: (scores: ActionScores[]) => ArrayLike<number>[],
   ): Promise<void> {
     this.dirty = true;
-    await this.trainer.accumulate(this.tokenize(requests), lossGrad);
+    const batch = this.tokenize(requests);
+    await this.reserving;
+    await this.trainer.accumulate(batch, lossGrad);
   }
 
   async zeroGrad(): Promise<void> {
@@ -133,10 +268,10 @@ export class GpuTwosomeActor implements TwosomeActor {
     this.dirty = false;
   }
 
-  async step(lr: number): Promise<OptimizerStepInfo> {
-    const info = await this.trainer.step(lr, 1);
+  /** Submits the step at once (after any accumulate); the info resolves when the GPU has run it. */
+  step(lr: number): Promise<OptimizerStepInfo> {
     this.dirty = false;
-    return info;
+    return this.trainer.step(lr, 1);
   }
 
   async getState(): Promise<ActorState> {
@@ -193,13 +328,22 @@ export class GpuTwosomeActor implements TwosomeActor {
   }
 }
 
+/** One value minibatch size's value-loss inputs and output, and its calls by settings. */
+interface ValueLossBuffers {
+  targets: GPUBuffer;
+  loss: GPUBuffer;
+  calls: Map<string, KernelCall>;
+}
+
 export class GpuTwosomeCritic implements TwosomeCritic {
   readonly sizes: readonly number[];
   private readonly passes = new Map<number, { features: GPUBuffer; pass: CriticPass }>();
+  /** Per batch size: the value loss's inputs and output, and its calls by settings (built once each). */
+  private readonly valueLosses = new Map<number, ValueLossBuffers>();
   private dirty = false;
 
   private constructor(
-    private readonly device: GPUDevice,
+    readonly device: GPUDevice,
     readonly critic: GpuCritic,
     readonly optimizer: GpuAdam,
   ) {
@@ -213,23 +357,54 @@ export class GpuTwosomeCritic implements TwosomeCritic {
     return new GpuTwosomeCritic(device, gpuCritic, optimizer);
   }
 
-  /** A planned pass for `batch` rows with its input buffer (planned once per batch size). */
-  private async passFor(features: readonly Float32Array[]): Promise<CriticPass> {
-    const P = features.length;
-    const D = this.sizes[0];
-    let entry = this.passes.get(P);
+  /** The pass for `rows` feature rows with its input buffer (planned once per batch size). */
+  private async entryFor(rows: number): Promise<{ features: GPUBuffer; pass: CriticPass }> {
+    let entry = this.passes.get(rows);
     if (!entry) {
-      const buffer = createStorageBuffer(this.device, P * D * 4, `critic features [${P}]`);
-      entry = { features: buffer, pass: await this.critic.plan(buffer, P) };
-      this.passes.set(P, entry);
+      const buffer = createStorageBuffer(this.device, rows * this.sizes[0] * 4, `critic features [${rows}]`);
+      entry = { features: buffer, pass: await this.critic.plan(buffer, rows) };
+      this.passes.set(rows, entry);
     }
-    const x = new Float32Array(P * D);
-    features.forEach((f, i) => {
+    return entry;
+  }
+
+  /** Writes the rows (null: left to the caller, who fills them on the GPU before the pass runs). */
+  private writeRows(features: GPUBuffer, rows: readonly (Float32Array | null)[]): void {
+    const D = this.sizes[0];
+    const x = new Float32Array(rows.length * D);
+    rows.forEach((f, i) => {
+      if (!f) return;
       if (f.length !== D) throw new RangeError(`critic: a feature row has ${f.length} values, expected ${D}`);
       x.set(f, i * D);
     });
-    this.device.queue.writeBuffer(entry.features, 0, x);
+    this.device.queue.writeBuffer(features, 0, x);
+  }
+
+  /** A planned pass over `features`, written (planned once per batch size). */
+  private async passFor(features: readonly Float32Array[]): Promise<CriticPass> {
+    const entry = await this.entryFor(features.length);
+    this.writeRows(entry.features, features);
     return entry.pass;
+  }
+
+  /**
+   * The values of `rows` feature rows inside a submission of the caller's (GpuTwosomeActor.observe): write()
+   * the rows known on the CPU, fill the others into `features` on the GPU, then encode() the pass and read().
+   */
+  async prepareValues(rows: number): Promise<{
+    features: GPUBuffer;
+    write(rows: readonly (Float32Array | null)[]): void;
+    encode(encoder: GPUCommandEncoder): { read(): Promise<Float32Array> };
+  }> {
+    const entry = await this.entryFor(rows);
+    return {
+      features: entry.features,
+      write: (known) => this.writeRows(entry.features, known),
+      encode: (encoder) => {
+        entry.pass.encodeForward(encoder);
+        return entry.pass.stageValues(encoder);
+      },
+    };
   }
 
   async values(features: readonly Float32Array[]): Promise<Float32Array> {
@@ -237,11 +412,58 @@ export class GpuTwosomeCritic implements TwosomeCritic {
   }
 
   async accumulate(features: readonly Float32Array[], lossGrad: (values: Float32Array) => ArrayLike<number>): Promise<Float32Array> {
+    await this.optimizer.prepare(); // so that step() submits at once
     const pass = await this.passFor(features);
     const values = await pass.forward();
     this.dirty = true;
     pass.backward(Float32Array.from(lossGrad(values)));
     return values;
+  }
+
+  /**
+   * The PPO value loss of the critic's values of `features` (rl/value-loss-gpu.ts), accumulating the critic's
+   * gradients, in one submission and no wait: resolves once submitted, and its vLoss (0.5 mean of the squared
+   * errors, the logged value) when the GPU has run it. The same gradients as accumulate() with ppo-loss.ts
+   * valueLoss as the loss (float rounding aside: the loss's arithmetic is f32 here).
+   */
+  async accumulateValueLoss(
+    features: readonly Float32Array[],
+    input: Omit<ValueLossInput, 'newValues'>,
+  ): Promise<{ vLoss: Promise<number> }> {
+    await this.optimizer.prepare(); // so that step() submits at once
+    const n = features.length;
+    const entry = await this.entryFor(n);
+    this.writeRows(entry.features, features);
+    let vl = this.valueLosses.get(n);
+    if (!vl) {
+      vl = {
+        targets: createStorageBuffer(this.device, 2 * n * 4, `critic value-loss targets [${n}]`),
+        loss: createStorageBuffer(this.device, VALUE_LOSS_WORDS * 4, 'critic value loss'),
+        calls: new Map(),
+      };
+      this.valueLosses.set(n, vl);
+    }
+    const { clipCoef, clipVloss, vfCoef } = input;
+    const settings = { clipCoef, clipVloss, vfCoef, scale: input.scale ?? 1 };
+    const key = JSON.stringify(settings);
+    let call = vl.calls.get(key);
+    if (!call) {
+      const ctx = { device: this.device, pipelines: this.critic.pipelines };
+      const buffers = { values: entry.pass.values, targets: vl.targets, dvalues: entry.pass.valueGrads, loss: vl.loss };
+      call = await valueLossCall(ctx, buffers, n, settings);
+      vl.calls.set(key, call);
+    }
+    this.device.queue.writeBuffer(vl.targets, 0, valueLossTargets(input.oldValues, input.returns));
+    const encoder = this.device.createCommandEncoder();
+    entry.pass.encodeForward(encoder);
+    const pass = encoder.beginComputePass({ label: 'value loss' });
+    encodeCalls(pass, [call]);
+    pass.end();
+    entry.pass.encodeBackward(encoder);
+    const staged = readbackPool(this.device).stage(encoder, [{ buffer: vl.loss, count: VALUE_LOSS_WORDS }]);
+    this.device.queue.submit([encoder.finish()]);
+    this.dirty = true;
+    return { vLoss: staged.read().then(([loss]) => loss[0]) };
   }
 
   async zeroGrad(): Promise<void> {
@@ -250,10 +472,11 @@ export class GpuTwosomeCritic implements TwosomeCritic {
     this.dirty = false;
   }
 
-  async step(lr: number): Promise<OptimizerStepInfo> {
-    await this.optimizer.step(lr, 1);
+  /** Submits the step at once (after any accumulate); the info resolves when the GPU has run it. */
+  step(lr: number): Promise<OptimizerStepInfo> {
     this.dirty = false;
-    return this.optimizer.readInfo();
+    if (!this.optimizer.prepared) return this.optimizer.prepare().then(() => this.optimizer.submitStep(lr, 1));
+    return this.optimizer.submitStep(lr, 1);
   }
 
   async getState(): Promise<CriticState> {
@@ -275,6 +498,12 @@ export class GpuTwosomeCritic implements TwosomeCritic {
       features.destroy();
     }
     this.passes.clear();
+    for (const vl of this.valueLosses.values()) {
+      disposeCalls([...vl.calls.values()]);
+      vl.targets.destroy();
+      vl.loss.destroy();
+    }
+    this.valueLosses.clear();
     this.optimizer.dispose();
     this.critic.dispose();
   }

@@ -16,8 +16,9 @@ import type { LoraHandle } from '../llm/train/gpu-lora';
 import type { LoraAdapter } from '../llm/train/lora';
 import { criticBackward, criticForward, initCritic, type Critic } from '../llm/reference/critic';
 import type { Rng } from '../util/rng';
-import { Adam } from './adam';
-import { clipGradNorm } from './minibatch';
+import { Adam } from '../llm/reference/adamw';
+import { clipGradNorm } from '../llm/reference/grad-norm';
+import type { ValueLossInput } from './ppo-loss';
 
 /** Result of one optimizer step (as the GPU optimizer reports it). */
 export interface OptimizerStepInfo {
@@ -61,6 +62,16 @@ export interface MemoryQuery {
   criticBatch: number;
 }
 
+/** One rollout step's model outputs (TwosomeActor.observe, observeStep). */
+export interface ObservedStep {
+  /** Scores of the requests to score, in order (adapter on). */
+  scores: ActionScores[];
+  /** The critic's input of every observation, in order (adapter off). */
+  features: Float32Array[];
+  /** The critic's values of those features. */
+  values: Float32Array;
+}
+
 export interface TwosomeActor {
   /** Width of the critic features. */
   readonly featureDim: number;
@@ -80,10 +91,23 @@ export interface TwosomeActor {
   ): Promise<void>;
   /** Discards the accumulated gradients. */
   zeroGrad(): Promise<void>;
-  /** Clip (global norm), AdamW step at `lr` on the accumulated gradients, and zero them. */
+  /**
+   * Clip (global norm), AdamW step at `lr` on the accumulated gradients, and zero them. The step takes effect
+   * before the next call (the GPU actor submits it before returning); the info may resolve later, so a caller
+   * that does not need it at once awaits it later and spends no wait on it.
+   */
   step(lr: number): Promise<OptimizerStepInfo>;
   getState(): Promise<ActorState>;
   setState(state: ActorState): Promise<void>;
+  /**
+   * A rollout step at once: scores of `score` (adapter on), features of `observe` and `critic`'s values of
+   * them, where the actor can do it in one GPU round trip (twosome-gpu.ts); absent, observeStep makes the calls.
+   */
+  observe?(
+    score: readonly PolicyRequest[],
+    observe: readonly PolicyRequest[],
+    critic: TwosomeCritic,
+  ): Promise<ObservedStep>;
   /** Planned peak GPU bytes of training with these shapes, or null where nothing is on a GPU. */
   memoryEstimate?(query: MemoryQuery): number | null;
   /**
@@ -99,11 +123,36 @@ export interface TwosomeCritic {
   values(features: readonly Float32Array[]): Promise<Float32Array>;
   /** Forward, then `lossGrad(values)` gives dL/dv, and the backward adds the gradients. Returns the values. */
   accumulate(features: readonly Float32Array[], lossGrad: (values: Float32Array) => ArrayLike<number>): Promise<Float32Array>;
+  /**
+   * The same with PPO's value loss (ppo-loss.ts valueLoss) computed where the critic is: resolves once the work
+   * is submitted, its vLoss (the logged value) later, so that a GPU critic spends no round trip on it.
+   */
+  accumulateValueLoss?(
+    features: readonly Float32Array[],
+    input: Omit<ValueLossInput, 'newValues'>,
+  ): Promise<{ vLoss: Promise<number> }>;
   zeroGrad(): Promise<void>;
+  /** As TwosomeActor.step: applied before the next call, its info possibly later. */
   step(lr: number): Promise<OptimizerStepInfo>;
   getState(): Promise<CriticState>;
   setState(state: CriticState): Promise<void>;
   dispose?(): void;
+}
+
+/**
+ * One rollout step's model outputs: the scores of `score` with the adapter on, and the features and critic
+ * values of every observation in `observe`, in one round trip where the actor offers one (TwosomeActor.observe).
+ */
+export async function observeStep(
+  actor: TwosomeActor,
+  critic: TwosomeCritic,
+  score: readonly PolicyRequest[],
+  observe: readonly PolicyRequest[],
+): Promise<ObservedStep> {
+  if (actor.observe) return actor.observe(score, observe, critic);
+  const scores = score.length > 0 ? await actor.score(score) : [];
+  const features = await actor.features(observe);
+  return { scores, features, values: await critic.values(features) };
 }
 
 /** Adam settings shared by both optimizers (spec 2.2: eps 1e-5, clip 0.5; AdamW decay 0 for the policy). */

@@ -50,6 +50,21 @@ function expectClose(actual: unknown, expected: unknown, path = ''): void {
   } else expect(actual, path).toEqual(expected);
 }
 
+/** The model's calls that shape an update, as `actor.step`, `critic.zeroGrad`, ... (scoring and values left out). */
+function logCalls<T extends object>(target: T, name: string, log: string[]): T {
+  const logged = new Set(['accumulate', 'zeroGrad', 'step']);
+  return new Proxy(target, {
+    get(t, key, receiver) {
+      const value = Reflect.get(t, key, receiver);
+      if (typeof value !== 'function') return value;
+      return (...args: unknown[]) => {
+        if (logged.has(String(key))) log.push(`${name}.${String(key)}`);
+        return value.apply(t, args);
+      };
+    },
+  });
+}
+
 async function updates(t: TwosomeTrainer, n: number) {
   const out: TwosomeUpdateMetrics[] = [];
   for (let i = 0; i < n; i++) out.push(await t.runUpdate());
@@ -123,7 +138,7 @@ describe('TwosomeTrainer (fake actor, CPU critic)', () => {
     const dir = mkdtempSync(join(tmpdir(), 'twosome-ckpt-'));
     try {
       saveCheckpoint(dir, makeCheckpoint('twosome', { task: 'tomato-salad', model: 'fake', preset: 'quick', startedAt: 'now' }, state));
-      const loaded = loadCheckpoint(dir);
+      const loaded = await loadCheckpoint(dir);
       expect(loaded.algo).toBe('twosome');
       const cloned = deserialize(serialize(loaded.state));
       const second = trainer(small());
@@ -171,6 +186,69 @@ describe('TwosomeTrainer (fake actor, CPU critic)', () => {
     for (const m of stopped) expect(m.policySteps).toBeLessThan(2);
     const never = await updates(trainer(small({ policyLr: 50, targetKl: null })), 4);
     expect(never.every((m) => !m.klStopped && m.policySteps === 2)).toBe(true);
+  });
+
+  it('per epoch: a critic step per value minibatch, then a policy step per window of 8 minibatches', async () => {
+    const config = small({ updateEpochs: 2, targetKl: null });
+    const log: string[] = [];
+    const m = models(config);
+    const t = new TwosomeTrainer(config, {
+      actor: logCalls(m.actor, 'actor', log),
+      critic: logCalls(m.critic, 'critic', log),
+    });
+    const metrics = await t.runUpdate();
+    const value = ['critic.zeroGrad', 'critic.accumulate', 'critic.step'];
+    const window = [...Array<string>(8).fill('actor.accumulate'), 'actor.step', 'actor.zeroGrad'];
+    const epoch = [...value, ...value, 'actor.zeroGrad', ...window, ...window];
+    expect(log).toEqual([...epoch, ...epoch]);
+    expect([metrics.valueSteps, metrics.policySteps, metrics.klStopped]).toEqual([4, 4, false]);
+  });
+
+  it('the window KL stop discards the window (no step) and ends the update, later epochs included', async () => {
+    const config = small({ policyLr: 20, updateEpochs: 3, totalTimesteps: 64 * 8 });
+    const log: string[] = [];
+    const m = models(config);
+    const t = new TwosomeTrainer(config, {
+      actor: logCalls(m.actor, 'actor', log),
+      critic: logCalls(m.critic, 'critic', log),
+    });
+    const first = await t.runUpdate();
+    expect([first.valueSteps, first.policySteps, first.klStopped]).toEqual([2, 1, true]);
+    // epoch 1: two value steps, a stepped window, then the stopping window: its gradients zeroed, nothing after
+    expect(log.slice(-10)).toEqual(['actor.zeroGrad', ...Array<string>(8).fill('actor.accumulate'), 'actor.zeroGrad']);
+    expect(log.filter((l) => l === 'critic.step')).toHaveLength(2);
+    // with 4 windows of 4 minibatches: nothing runs after the stopping window, however many windows are left
+    log.length = 0;
+    const short = small({ policyLr: 20, gradientAccumulationSteps: 4 });
+    const ms = models(short);
+    const stopped = await new TwosomeTrainer(short, {
+      actor: logCalls(ms.actor, 'actor', log),
+      critic: ms.critic,
+    }).runUpdate();
+    expect(stopped.klStopped).toBe(true);
+    expect(stopped.policySteps).toBeLessThan(3);
+    expect(log.filter((l) => l === 'actor.accumulate')).toHaveLength(4 * (stopped.policySteps + 1));
+    expect(log.at(-1)).toBe('actor.zeroGrad');
+    // Pinned on what the update's predecessor (a generator schedule) made of the same seeds. In `two`, the first
+    // update stops in its second epoch: 4 value steps, 3 policy steps (epoch 1's two windows, epoch 2's first).
+    const rest = await updates(t, 5);
+    expect([first, ...rest].map((x) => `${x.policySteps}/${x.valueSteps}${x.klStopped ? 'S' : ''}`)).toEqual([
+      '1/2S',
+      '1/2S',
+      '6/6',
+      '6/6',
+      '6/6',
+      '6/6',
+    ]);
+    const two = await updates(trainer(small({ updateEpochs: 2, totalTimesteps: 64 * 8 }), { promptsPerPass: 16 }), 6);
+    expect(two.map((x) => `${x.policySteps}/${x.valueSteps}${x.klStopped ? 'S' : ''}`)).toEqual([
+      '3/4S',
+      '4/4',
+      '4/4',
+      '4/4',
+      '4/4',
+      '4/4',
+    ]);
   });
 
   it('critic warm-up: critic-only updates first, at the base learning rates', async () => {

@@ -11,36 +11,43 @@
  *       also memoize features, which never change. Both are exact: the engine scores each prompt independently
  *       of the others in a call.)
  *     bootstrap: value of each env's next observation
- *     GAE(lambda) with disc_t = gamma^K_t (Overcooked, K = primitive steps of the macro) or gamma (VirtualHome)
- *     one shuffle per epoch; (1) value minibatches: clipped value loss * vf_coef, critic Adam step each (clip
- *     0.5); (2) policy minibatches: PPO clip loss with per-minibatch advantage normalization minus
- *     ent_coef * entropy, divided by the accumulation count; an AdamW step every `gradientAccumulationSteps`
- *     minibatches (clip 0.5) unless the window's mean approx KL > target_kl, which discards the window and ends
- *     the update (minibatch.ts: twosomeUpdatePlan + runUpdateAsync)
+ *     GAE(lambda) with disc_t = gamma^K_t (macro actions, K = primitive steps of the macro) or gamma
+ *     per epoch, one shuffle of the batch indices, cut two ways:
+ *       (1) value minibatches: clipped value loss * vf_coef, a critic Adam step each (clip 0.5);
+ *       (2) policy minibatches in windows of `gradientAccumulationSteps`: PPO clip loss with per-minibatch
+ *           advantage normalization minus ent_coef * entropy, divided by the window size, gradients summed;
+ *           then an AdamW step (clip 0.5), unless the window's mean approx KL > target_kl, which discards
+ *           the window and ends the update (later epochs included).
  *
- * The model is two interfaces (twosome-model.ts): the WebGPU engine (twosome-gpu.ts), the CPU reference of the
+ * The rollout bookkeeping, GAE, metrics, counters and train loop are ppo-run.ts's (shared with PPO-MLP). The
+ * model is two interfaces (twosome-model.ts): the WebGPU engine (twosome-gpu.ts), the CPU reference of the
  * model (twosome-cpu.ts, tiny models), or fakes in tests (twosome-fake.ts).
  *
  * Policy micro-batching: the minibatches of one accumulation window see the same parameters (no step inside a
  * window), so `promptsPerPass` lets consecutive minibatches of a window share one forward+backward pass, each
  * with its own loss (own advantage normalization, own KL), which is the same gradient with fewer, larger GPU
- * passes; within a pass, samples of the same (prompt, actions) share one forward (gradients summed). The
- * minibatch indices are known ahead: the shuffle draws depend on the RNG only, so a dry run of the schedule on
- * a copy of the shuffle RNG lists them.
+ * passes; within a pass, samples of the same (prompt, actions) share one forward (gradients summed).
  *
  * Same config and seed -> same metrics; getState()/setState() (plain structured-cloneable data) resume exactly.
  */
-import { createEnv, getTask, type TaskInfo } from '../envs/registry';
-import { Rng, type RngState } from '../util/rng';
+import { Rng } from '../util/rng';
+import { CheckpointError, checkStateShape } from './checkpoint';
 import { derivePpo, type DerivedPpo, type PpoConfig } from './config';
 import { evaluatePolicy, type PolicyEvaluateOptions, type PolicyEvaluation } from './evaluate';
-import { computeGae, stepDiscounts } from './gae';
-import { annealedLr, runUpdateAsync, twosomeUpdatePlan, updateCommands, type UpdatePlan } from './minibatch';
+import { annealedLr, arange, shuffleInPlace, splitMinibatches } from './minibatch';
 import { actionDistribution, sampleAction, scoreGradients, type ActionDistribution } from './policy';
 import { policyLoss, valueLoss, type PolicyLossOutput } from './ppo-loss';
-import { explainedVariance, LossMeans, RolloutBuffer, summarizeEpisodes, VecEnv, type EpisodeStats, type UpdateMetrics, type VecEnvState } from './rollout';
+import { PpoRun, trainLoop, type RunProgress, type RunStreams, type TrainLoopOptions } from './ppo-run';
+import { LossMeans, type EpisodeStats, type UpdateMetrics } from './rollout';
 import type { ActionScores, PolicyRequest } from '../llm/scores';
-import type { ActorState, CriticState, TwosomeActor, TwosomeCritic } from './twosome-model';
+import {
+  observeStep,
+  type ActorState,
+  type CriticState,
+  type OptimizerStepInfo,
+  type TwosomeActor,
+  type TwosomeCritic,
+} from './twosome-model';
 
 /** What a stored step's observation holds: the prompt and the offered texts. */
 export interface TwosomeObservation {
@@ -74,19 +81,12 @@ export interface TwosomeRunOptions {
 }
 
 /** Everything a run needs to continue exactly (structured-cloneable). */
-export interface TwosomeState {
+export interface TwosomeState extends RunProgress, RunStreams {
   version: 1;
   config: PpoConfig;
   options: Required<TwosomeRunOptions>;
-  /** Updates completed. */
-  update: number;
-  globalStep: number;
-  primitiveSteps: number;
-  episodesTotal: number;
   actor: ActorState;
   critic: CriticState;
-  rng: { sample: RngState; shuffle: RngState };
-  envs: VecEnvState;
   /** Every update's metrics so far. */
   metrics: TwosomeUpdateMetrics[];
 }
@@ -102,73 +102,38 @@ export interface TwosomeModels {
   critic: TwosomeCritic;
 }
 
-/** One policy minibatch's loss and what was needed to compute it. */
-interface PolicyMinibatchResult {
-  loss: PolicyLossOutput;
-}
+const sampleKey = (o: TwosomeObservation) => `${o.prompt}\u0000${o.actions.join('\u0001')}`;
 
-export class TwosomeTrainer {
-  readonly config: PpoConfig;
+export class TwosomeTrainer extends PpoRun<PpoConfig, TwosomeObservation, TwosomeUpdateMetrics> {
   readonly derived: DerivedPpo;
-  readonly task: TaskInfo;
   readonly actor: TwosomeActor;
   readonly critic: TwosomeCritic;
   readonly options: Required<TwosomeRunOptions>;
-  /** Every update's metrics (the run's history; checkpointed). */
-  readonly history: TwosomeUpdateMetrics[] = [];
-  private readonly sampleRng: Rng;
-  private readonly shuffleRng: Rng;
-  private readonly vec: VecEnv;
-  private readonly buffer: RolloutBuffer<TwosomeObservation>;
   /** Critic features of every stored step, same flat index as the buffer. */
   private readonly features: Float32Array[];
-  private updatesDone = 0;
-  private globalStep = 0;
-  private primitiveStepsTotal = 0;
-  private episodesTotal = 0;
   private skippedSteps = 0;
 
   constructor(config: PpoConfig, models: TwosomeModels, options: TwosomeRunOptions = {}) {
-    this.config = cloneConfig(config);
-    this.derived = derivePpo(config);
-    this.task = getTask(config.taskId);
+    const derived = derivePpo(config);
+    super(config, derived.numUpdates, PpoRun.envsFor(config), twosomeSeeds(config.seed));
+    this.derived = derived;
     this.actor = models.actor;
     this.critic = models.critic;
     if (this.critic.sizes[0] !== this.actor.featureDim) throw new Error(`the critic takes ${this.critic.sizes[0]} features, the actor gives ${this.actor.featureDim}`);
-    const mb = this.derived.policyMinibatchSize;
+    const mb = derived.policyMinibatchSize;
     const perPass = Math.max(1, Math.min(config.gradientAccumulationSteps, Math.floor((options.promptsPerPass ?? mb) / mb)));
     this.options = { promptsPerPass: perPass * mb };
-    const seeds = twosomeSeeds(config.seed);
-    this.sampleRng = new Rng(seeds.sample);
-    this.shuffleRng = new Rng(seeds.shuffle);
-    this.vec = new VecEnv(Array.from({ length: config.numEnvs }, () => createEnv(config.taskId)));
-    this.vec.reset(config.seed);
-    this.buffer = new RolloutBuffer(config.numSteps, config.numEnvs);
     this.features = new Array<Float32Array>(this.buffer.size);
-  }
-
-  get numUpdates(): number {
-    return this.derived.numUpdates;
-  }
-
-  /** Updates completed so far. */
-  get update(): number {
-    return this.updatesDone;
-  }
-
-  get done(): boolean {
-    return this.updatesDone >= this.derived.numUpdates;
   }
 
   /** One rollout of numSteps x numEnvs steps and one PPO update. */
   async runUpdate(): Promise<TwosomeUpdateMetrics> {
-    if (this.done) throw new Error(`the run is complete (${this.derived.numUpdates} updates)`);
-    const { config, derived } = this;
-    const update = this.updatesDone + 1;
+    const update = this.beginUpdate();
+    const { config, derived, actor, critic } = this;
     const warmUp = update <= derived.warmUpUpdates;
     const policyLr = config.annealLr ? annealedLr(config.policyLr, update, derived.numUpdates, derived.warmUpUpdates) : config.policyLr;
     const valueLr = config.annealLr ? annealedLr(config.valueLr, update, derived.numUpdates, derived.warmUpUpdates) : config.valueLr;
-    const tokens0 = this.actor.tokens;
+    const tokens0 = actor.tokens;
 
     // ---- rollout
     const t0 = performance.now();
@@ -176,87 +141,81 @@ export class TwosomeTrainer {
     const t1 = performance.now();
 
     // ---- advantages
-    const buf = this.buffer;
-    const { advantages, returns } = computeGae({
-      numSteps: config.numSteps,
-      numEnvs: config.numEnvs,
-      rewards: buf.rewards,
-      values: buf.values,
-      dones: buf.dones,
-      discounts: stepDiscounts(buf.primitiveSteps, config.gamma, config.smdpDiscount),
-      nextValues: buf.nextValues,
-      gaeLambda: config.gaeLambda,
-    });
+    const { advantages, returns } = this.advantages();
 
-    // ---- optimization: value minibatches, then policy minibatches (with the window KL stop)
-    const plan = twosomeUpdatePlan(config, derived, { warmUp });
-    const passes = this.planPolicyPasses(plan);
-    const results = new Map<string, PolicyMinibatchResult>();
-    const means = new LossMeans();
+    // ---- optimization: per epoch one shuffle; value minibatches, then policy windows with the KL stop
+    const losses = new LossMeans();
     const gradNorms = { policy: [] as number[], value: [] as number[] };
-    const summary = await runUpdateAsync(plan, this.shuffleRng, {
-      zeroGrad: (phase) => (phase === 'value' ? this.critic.zeroGrad() : this.actor.zeroGrad()),
-      accumulate: async (phase, indices, lossScale, at) => {
-        if (phase === 'value') {
-          await this.valueMinibatch(indices, lossScale, returns, means);
-          return {};
+    // Optimizer steps apply at once; their infos (read from the GPU) and a GPU critic's value losses are awaited
+    // after the update, so neither costs a CPU-GPU wait inside it.
+    const stepInfos: { phase: 'policy' | 'value'; info: Promise<OptimizerStepInfo> }[] = [];
+    const valueLosses: (number | Promise<number>)[] = [];
+    let policySteps = 0;
+    let valueSteps = 0;
+    let klStopped = false;
+    const accumulation = config.gradientAccumulationSteps;
+    const inds = arange(derived.batchSize);
+    for (let epoch = 0; epoch < config.updateEpochs && !klStopped; epoch++) {
+      shuffleInPlace(inds, this.shuffleRng);
+      const valueMinibatches = splitMinibatches(inds, config.valueNumMinibatches);
+      const policyMinibatches = splitMinibatches(inds, config.policyNumMinibatches);
+
+      for (const mb of valueMinibatches) {
+        await critic.zeroGrad();
+        await this.valueBackward(mb, returns, valueLosses);
+        stepInfos.push({ phase: 'value', info: critic.step(valueLr) });
+        valueSteps++;
+      }
+      if (warmUp) continue; // critic only
+
+      await actor.zeroGrad();
+      for (let start = 0; start < policyMinibatches.length; start += accumulation) {
+        const window = policyMinibatches.slice(start, start + accumulation);
+        let windowKl = 0;
+        for (const loss of await this.policyBackward(window, advantages)) {
+          losses.add('policyLoss', loss.pgLoss);
+          losses.add('entropy', loss.entropy);
+          losses.add('approxKl', loss.approxKl);
+          losses.add('oldApproxKl', loss.oldApproxKl);
+          losses.add('clipFrac', loss.clipFrac);
+          windowKl += loss.approxKl / accumulation;
         }
-        const key = `${at.epoch}:${at.minibatch}`;
-        const group = passes.get(key) ?? [{ key, indices }];
-        const planned = group.find((g) => g.key === key) as { indices: Int32Array };
-        if (planned.indices.length !== indices.length || planned.indices.some((v, i) => v !== indices[i])) {
-          throw new Error(`policy minibatch ${key}: the planned samples differ from the schedule's`);
+        if (config.targetKl !== null && windowKl > config.targetKl) {
+          klStopped = true; // this window's gradients are discarded, and the update ends
+          await actor.zeroGrad();
+          break;
         }
-        if (!results.has(key)) await this.policyPass(group, lossScale, advantages, results);
-        const { loss } = results.get(key) as PolicyMinibatchResult;
-        means.add('policyLoss', loss.pgLoss);
-        means.add('entropy', loss.entropy);
-        means.add('approxKl', loss.approxKl);
-        means.add('oldApproxKl', loss.oldApproxKl);
-        means.add('clipFrac', loss.clipFrac);
-        return { approxKl: loss.approxKl };
-      },
-      step: async (phase) => {
-        const info = phase === 'value' ? await this.critic.step(valueLr) : await this.actor.step(policyLr);
-        (phase === 'value' ? gradNorms.value : gradNorms.policy).push(info.gradNorm);
-        if (phase !== 'value') this.skippedSteps = info.skippedSteps;
-      },
-    });
+        stepInfos.push({ phase: 'policy', info: actor.step(policyLr) });
+        policySteps++;
+        await actor.zeroGrad();
+      }
+    }
+    for (const vLoss of valueLosses) losses.add('valueLoss', await vLoss);
+    for (const { phase, info } of stepInfos) {
+      const { gradNorm, skippedSteps } = await info;
+      gradNorms[phase].push(gradNorm);
+      if (phase === 'policy') this.skippedSteps = skippedSteps;
+    }
     const t2 = performance.now();
 
-    this.updatesDone = update;
-    this.episodesTotal += episodes.length;
-    const ep = summarizeEpisodes(episodes);
+    const tokens = actor.tokens - tokens0;
     const seconds = (t2 - t0) / 1000;
-    const tokens = this.actor.tokens - tokens0;
     const mean = (xs: number[]) => (xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : null);
     const metrics: TwosomeUpdateMetrics = {
-      update,
-      numUpdates: derived.numUpdates,
-      globalStep: this.globalStep,
-      primitiveSteps: this.primitiveStepsTotal,
-      episodes: ep.episodes,
-      episodesTotal: this.episodesTotal,
-      episodicReturn: ep.meanReturn,
-      successRate: ep.successRate,
-      episodeLength: ep.meanLength,
-      policyLr: warmUp ? 0 : policyLr,
-      valueLr,
-      valueLoss: means.mean('valueLoss'),
-      policyLoss: means.mean('policyLoss'),
-      entropy: means.mean('entropy'),
-      approxKl: means.mean('approxKl'),
-      oldApproxKl: means.mean('oldApproxKl'),
-      clipFrac: means.mean('clipFrac'),
-      explainedVariance: explainedVariance(buf.values, returns),
-      policySteps: summary.steps.policy,
-      valueSteps: summary.steps.value,
-      klStopped: summary.klStopped,
+      ...this.endUpdate(update, episodes, {
+        policyLr: warmUp ? 0 : policyLr,
+        valueLr,
+        losses,
+        returns,
+        policySteps,
+        valueSteps,
+        klStopped,
+      }),
       tokens,
       tokensPerSecond: seconds > 0 ? tokens / seconds : 0,
       gpuMemoryBytes:
-        this.actor.memoryEstimate?.({
-          requests: buf.obs,
+        actor.memoryEstimate?.({
+          requests: this.buffer.obs,
           promptsPerPass: this.options.promptsPerPass,
           criticHidden: config.critic.hiddenSizes,
           criticBatch: derived.valueMinibatchSize,
@@ -264,7 +223,7 @@ export class TwosomeTrainer {
       policyGradNorm: mean(gradNorms.policy),
       valueGradNorm: mean(gradNorms.value),
       skippedSteps: this.skippedSteps,
-      timing: { sps: seconds > 0 ? derived.batchSize / seconds : 0, rolloutSeconds: (t1 - t0) / 1000, updateSeconds: (t2 - t1) / 1000 },
+      timing: this.timing(t0, t1, t2),
     };
     this.history.push(metrics);
     return metrics;
@@ -276,44 +235,48 @@ export class TwosomeTrainer {
     const episodes: EpisodeStats[] = [];
     // The adapter does not change during a rollout: a (prompt, actions) pair seen earlier in it has its scores.
     const seen = new Map<string, ActionScores>();
-    const keyOf = (o: TwosomeObservation) => `${o.prompt}\u0000${o.actions.join('\u0001')}`;
     for (let step = 0; step < numSteps; step++) {
-      this.globalStep += numEnvs;
       const obs: TwosomeObservation[] = this.vec.envs.map((env) => env.observe());
       const todo = new Map<string, TwosomeObservation>();
-      for (const o of obs) if (!seen.has(keyOf(o))) todo.set(keyOf(o), o);
-      if (todo.size > 0) {
-        const fresh = await this.actor.score([...todo.values()]);
-        [...todo.keys()].forEach((key, i) => seen.set(key, fresh[i]));
-      }
-      const scores = obs.map((o) => seen.get(keyOf(o)) as ActionScores);
-      const features = await this.actor.features(obs);
-      const values = await this.critic.values(features);
+      for (const o of obs) if (!seen.has(sampleKey(o))) todo.set(sampleKey(o), o);
+      const { scores: fresh, features, values } = await observeStep(this.actor, this.critic, [...todo.values()], obs);
+      [...todo.keys()].forEach((key, i) => seen.set(key, fresh[i]));
+      const scores = obs.map((o) => seen.get(sampleKey(o)) as ActionScores);
       const actions = new Int32Array(numEnvs);
       const logProbs = new Float32Array(numEnvs);
       for (let e = 0; e < numEnvs; e++) {
         const dist = actionDistribution(scores[e], normalization);
         actions[e] = sampleAction(dist, this.sampleRng);
         logProbs[e] = dist.logProbs[actions[e]];
-      }
-      const { results, episodes: finished } = this.vec.step(actions);
-      episodes.push(...finished);
-      for (let e = 0; e < numEnvs; e++) {
-        const r = results[e];
-        this.primitiveStepsTotal += r.primitiveSteps;
-        this.buffer.set(step, e, { obs: obs[e], action: actions[e], logProb: logProbs[e], value: values[e], reward: r.reward, done: r.done, primitiveSteps: r.primitiveSteps });
         this.features[this.buffer.index(step, e)] = features[e];
       }
+      episodes.push(...this.stepEnvs(step, obs, actions, actions, logProbs, values));
     }
     // Bootstrap: V of each env's next observation (after auto-reset where an episode ended; GAE masks those).
     const next = this.vec.envs.map((env) => env.observe());
-    this.buffer.nextValues.set(await this.critic.values(await this.actor.features(next)));
+    this.buffer.nextValues.set((await observeStep(this.actor, this.critic, [], next)).values);
     return episodes;
   }
 
-  private async valueMinibatch(indices: Int32Array, lossScale: number, returns: Float64Array, means: LossMeans): Promise<void> {
+  /**
+   * One value minibatch's clipped value loss (times vf_coef), its gradients added to the critic's. The loss goes
+   * to `pending`: a number, or a promise where the critic computes the loss itself on the GPU (read after the update).
+   */
+  private async valueBackward(indices: Int32Array, returns: Float64Array, pending: (number | Promise<number>)[]): Promise<void> {
     const buf = this.buffer;
     const { config } = this;
+    if (this.critic.accumulateValueLoss) {
+      const input = {
+        oldValues: Float64Array.from(indices, (b) => buf.values[b]),
+        returns: Float64Array.from(indices, (b) => returns[b]),
+        clipCoef: config.clipCoef,
+        clipVloss: config.clipVloss,
+        vfCoef: config.vfCoef,
+        scale: 1,
+      };
+      pending.push((await this.critic.accumulateValueLoss(Array.from(indices, (b) => this.features[b]), input)).vLoss);
+      return;
+    }
     let vLoss = 0;
     await this.critic.accumulate(
       Array.from(indices, (b) => this.features[b]),
@@ -325,55 +288,43 @@ export class TwosomeTrainer {
           clipCoef: config.clipCoef,
           clipVloss: config.clipVloss,
           vfCoef: config.vfCoef,
-          scale: lossScale,
+          scale: 1,
         });
         vLoss = out.vLoss;
         return out.dNewValues;
       },
     );
-    means.add('valueLoss', vLoss);
+    pending.push(vLoss);
   }
 
   /**
-   * Groups the policy minibatches of each accumulation window into passes of `promptsPerPass` prompts, from a
-   * dry run of the schedule on a copy of the shuffle RNG (the real run draws the same shuffles).
+   * The policy losses of one accumulation window's minibatches, their gradients added to the actor's: in
+   * passes of `promptsPerPass` prompts (a pass never spans two windows).
    */
-  private planPolicyPasses(plan: UpdatePlan): Map<string, { key: string; indices: Int32Array }[]> {
+  private async policyBackward(window: Int32Array[], advantages: Float64Array): Promise<PolicyLossOutput[]> {
     const perPass = this.options.promptsPerPass / this.derived.policyMinibatchSize;
-    const passes = new Map<string, { key: string; indices: Int32Array }[]>();
-    if (perPass <= 1) return passes;
-    const probe = new Rng(0);
-    probe.setState(this.shuffleRng.getState());
-    const it = updateCommands(plan, probe);
-    const accumulation = this.config.gradientAccumulationSteps;
-    let group: { key: string; indices: Int32Array }[] = [];
-    for (let next = it.next(); !next.done; next = it.next({ approxKl: 0 })) {
-      const c = next.value;
-      if (c.type !== 'accumulate' || c.phase !== 'policy') continue;
-      group.push({ key: `${c.epoch}:${c.minibatch}`, indices: c.indices });
-      // A pass never crosses a window boundary (a step, or the KL stop, comes between windows).
-      if (group.length === perPass || (c.minibatch + 1) % accumulation === 0) {
-        for (const g of group) passes.set(g.key, group);
-        group = [];
-      }
+    const losses: PolicyLossOutput[] = [];
+    for (let start = 0; start < window.length; start += perPass) {
+      losses.push(...(await this.policyPass(window.slice(start, start + perPass), advantages)));
     }
-    return passes;
+    return losses;
   }
 
   /**
-   * One forward+backward pass over one or more policy minibatches, each with its own PPO loss. Samples with the
-   * same (prompt, actions) share one forward: the backward is linear in dL/dS, so their score gradients are
-   * summed into one request's (exact up to float rounding; Overcooked and VirtualHome revisit few states).
+   * One forward+backward pass over one or more policy minibatches, each with its own PPO loss divided by the
+   * accumulation count. Samples with the same (prompt, actions) share one forward: the backward is linear in
+   * dL/dS, so their score gradients are summed into one request's (exact up to float rounding; Overcooked and
+   * VirtualHome revisit few states).
    */
-  private async policyPass(group: { key: string; indices: Int32Array }[], lossScale: number, advantages: Float64Array, results: Map<string, PolicyMinibatchResult>): Promise<void> {
+  private async policyPass(minibatches: Int32Array[], advantages: Float64Array): Promise<PolicyLossOutput[]> {
     const buf = this.buffer;
     const { config } = this;
-    const samples = group.flatMap((g) => Array.from(g.indices));
+    const samples = minibatches.flatMap((indices) => Array.from(indices));
     const uniqueOf = new Map<string, number>();
     const requests: PolicyRequest[] = [];
     const slot = samples.map((b) => {
       const o = buf.obs[b];
-      const key = `${o.prompt}\u0000${o.actions.join('\u0001')}`;
+      const key = sampleKey(o);
       let u = uniqueOf.get(key);
       if (u === undefined) {
         u = requests.length;
@@ -382,10 +333,11 @@ export class TwosomeTrainer {
       }
       return u;
     });
+    const losses: PolicyLossOutput[] = [];
     await this.actor.accumulate(requests, (scores) => {
       const grads = requests.map((r) => new Float64Array(r.actions.length));
       let offset = 0;
-      for (const { key, indices } of group) {
+      for (const indices of minibatches) {
         const n = indices.length;
         const dists: ActionDistribution[] = [];
         const newLogProbs = new Float64Array(n);
@@ -405,9 +357,9 @@ export class TwosomeTrainer {
           clipCoef: config.clipCoef,
           entCoef: config.entCoef,
           normAdv: config.normAdv,
-          scale: lossScale,
+          scale: 1 / config.gradientAccumulationSteps,
         });
-        results.set(key, { loss });
+        losses.push(loss);
         for (let i = 0; i < n; i++) {
           const g = scoreGradients(dists[i], buf.actions[indices[i]], loss.dNewLogProbs[i], loss.dEntropies[i]);
           const into = grads[slot[offset + i]];
@@ -417,6 +369,7 @@ export class TwosomeTrainer {
       }
       return grads;
     });
+    return losses;
   }
 
   /** Episodes with the current adapter on fresh envs of any task; the run's envs and RNG streams are untouched. */
@@ -430,57 +383,40 @@ export class TwosomeTrainer {
   async getState(): Promise<TwosomeState> {
     return {
       version: 1,
-      config: cloneConfig(this.config),
+      config: structuredClone(this.config),
       options: { ...this.options },
-      update: this.updatesDone,
-      globalStep: this.globalStep,
-      primitiveSteps: this.primitiveStepsTotal,
-      episodesTotal: this.episodesTotal,
+      ...this.progress(),
       actor: await this.actor.getState(),
       critic: await this.critic.getState(),
-      rng: { sample: this.sampleRng.getState(), shuffle: this.shuffleRng.getState() },
-      envs: this.vec.getState(),
+      ...this.streams(),
       metrics: this.history.map((m) => ({ ...m, timing: { ...m.timing } })),
     };
   }
 
   /** Continues a saved run; the config must be the one it was saved with. */
   async setState(state: TwosomeState): Promise<void> {
-    if (state.version !== 1) throw new Error(`unsupported TWOSOME state version ${String(state.version)}`);
-    if (!sameConfig(state.config, this.config)) throw new Error('the saved run has a different config: build the trainer with state.config');
+    if (state.version !== 1) throw new CheckpointError(`unsupported TWOSOME state version ${String(state.version)}`);
+    this.checkSavedConfig(state.config);
+    // Everything model-sized is compared with this trainer's own state before any of it is restored.
+    checkStateShape(await this.getState(), state, 'state', {
+      skip: (path) => /^state\.(config|options|metrics|envs\.envs\[\d+\]\.data)$/.test(path),
+      exact: (path) =>
+        /^state\.actor\.adapter\.(config|scale|modules\[\d+\]\.(layer|slice))|^state\.critic\.sizes/.test(path),
+    });
     await this.actor.setState(state.actor);
     await this.critic.setState(state.critic);
-    this.sampleRng.setState(state.rng.sample);
-    this.shuffleRng.setState(state.rng.shuffle);
-    this.vec.setState(state.envs);
-    this.updatesDone = state.update;
-    this.globalStep = state.globalStep;
-    this.primitiveStepsTotal = state.primitiveSteps;
-    this.episodesTotal = state.episodesTotal;
+    this.restore(state);
     this.history.length = 0;
     this.history.push(...state.metrics);
     this.skippedSteps = state.metrics.length ? state.metrics[state.metrics.length - 1].skippedSteps : 0;
   }
 }
 
-function cloneConfig(c: PpoConfig): PpoConfig {
-  return { ...c, lora: { ...c.lora, targets: c.lora.targets.slice() }, critic: { ...c.critic, hiddenSizes: c.critic.hiddenSizes.slice() } };
-}
-
-function sameConfig(a: PpoConfig, b: PpoConfig): boolean {
-  const keys = new Set([...Object.keys(a), ...Object.keys(b)] as (keyof PpoConfig)[]);
-  return [...keys].every((k) => JSON.stringify(a[k]) === JSON.stringify(b[k]));
-}
-
-export interface TwosomeTrainOptions {
-  /** Called after every update; training waits for a returned promise (a UI pauses by not resolving it). */
-  onUpdate?(metrics: TwosomeUpdateMetrics, trainer: TwosomeTrainer): void | Promise<void>;
-  /** Stops before the next update. */
-  signal?: AbortSignal;
+export interface TwosomeTrainOptions extends TrainLoopOptions<TwosomeTrainer, TwosomeUpdateMetrics> {
+  /** Called once the trainer is set up and any saved state restored (validated), before the first update. */
+  onReady?(trainer: TwosomeTrainer): void | Promise<void>;
   /** Continue a saved run (its config must be `config`; models are built for it by the caller). */
   state?: TwosomeState;
-  /** Stop after this many updates of this call (the run can go on later). */
-  maxUpdates?: number;
   run?: TwosomeRunOptions;
 }
 
@@ -488,11 +424,6 @@ export interface TwosomeTrainOptions {
 export async function trainTwosome(config: PpoConfig, models: TwosomeModels, options: TwosomeTrainOptions = {}): Promise<TwosomeTrainer> {
   const trainer = new TwosomeTrainer(options.state?.config ?? config, models, options.state?.options ?? options.run);
   if (options.state) await trainer.setState(options.state);
-  let count = 0;
-  while (!trainer.done && !options.signal?.aborted && count < (options.maxUpdates ?? Infinity)) {
-    const metrics = await trainer.runUpdate();
-    count++;
-    await options.onUpdate?.(metrics, trainer);
-  }
-  return trainer;
+  await options.onReady?.(trainer);
+  return trainLoop(trainer, options);
 }

@@ -4,7 +4,7 @@
  * base-model check. Decoders return fresh objects and never touch the caller's state; `replaceAdapterWeights`
  * copies into a live adapter only after everything has been checked.
  */
-import { catalogConfig, MODEL_CATALOG, catalogRecord } from '../llm/model/catalog';
+import { architectureConfig, architectureOf, ARCHITECTURES } from '../llm/model/catalog';
 import type { LlamaConfig } from '../llm/model/config';
 import { LORA_TARGETS, loraSlice, type LoraAdapter, type LoraConfig, type LoraTarget } from '../llm/train/lora';
 import { AdapterFormatError, quote } from './errors';
@@ -185,7 +185,7 @@ export function replaceAdapterWeights(target: LoraAdapter, source: LoraAdapter):
  * was converted from (so PEFT finds it), else the model id as given (e.g. "micro", a directory name).
  */
 export function baseModelName(modelId: string): string {
-  return catalogRecord(modelId)?.arch.hfConfig ?? modelId;
+  return architectureOf(modelId)?.hfConfig ?? modelId;
 }
 
 const norm = (s: string) => s.trim().toLowerCase().replace(/^https?:\/\/(www\.)?(huggingface\.co|hf\.co)\//, '').replace(/\/+$/, '');
@@ -194,8 +194,8 @@ const lastSegment = (s: string) => norm(s).split(/[\\/]/).filter(Boolean).pop() 
 /** The Hugging Face names an MLC id (or an HF name) stands for. */
 function namesOf(idOrName: string): string[] {
   const names = [norm(idOrName)];
-  const record = catalogRecord(idOrName.trim());
-  if (record) names.push(norm(record.arch.hfConfig), norm(`mlc-ai/${record.id}`));
+  const arch = architectureOf(idOrName.trim());
+  if (arch) names.push(norm(arch.hfConfig), norm(`mlc-ai/${idOrName.trim()}`));
   return names;
 }
 
@@ -210,7 +210,7 @@ export function baseModelMismatch(adapterBase: string | null, modelId: string): 
   if (theirs.some((n) => mine.includes(n))) return null;
   const mineLast = new Set(mine.map(lastSegment));
   if (theirs.some((n) => mineLast.has(lastSegment(n)))) return null;
-  return `the adapter was trained on ${quote(adapterBase, 100)} but the model in use is ${quote(modelId, 100)}${catalogRecord(modelId) ? ` (${catalogRecord(modelId)!.arch.hfConfig})` : ''}`;
+  return `the adapter was trained on ${quote(adapterBase, 100)} but the model in use is ${quote(modelId, 100)}${architectureOf(modelId) ? ` (${architectureOf(modelId)!.hfConfig})` : ''}`;
 }
 
 export type BaseModelPolicy = 'warn' | 'refuse';
@@ -223,8 +223,11 @@ export function checkBaseModel(adapterBase: string | null, modelId: string, poli
   return [`${mismatch}; its shapes fit, so it is loaded, but its behavior on this model is untested`];
 }
 
-/** Catalog models an adapter's base_model_name_or_path can stand for (MLC id, HF name or a path ending in one). */
+/**
+ * Catalog models an adapter's base_model_name_or_path can stand for (MLC id, HF name or a path ending in one),
+ * from the architecture table (catalog.ts), with their shapes (the context window is the trained one).
+ */
 export function catalogModelsForBase(base: string | null): { modelId: string; config: LlamaConfig }[] {
   if (!base || !base.trim()) return [];
-  return MODEL_CATALOG.filter((r) => baseModelMismatch(base, r.id) === null).map((r) => ({ modelId: r.id, config: catalogConfig(r) }));
+  return [...ARCHITECTURES.keys()].filter((id) => baseModelMismatch(base, id) === null).map((id) => ({ modelId: id, config: architectureConfig(id) }));
 }

@@ -65,7 +65,9 @@ describe('zip', () => {
     view.setUint32(22, 100, true);
     view.setUint32(cd + 24, 100, true);
     const started = Date.now();
-    expect(() => readZip(bomb, 'z', { maxEntries: 8, maxEntryBytes: () => 1000, maxTotalBytes: 1e6 })).toThrow(/more than 100 bytes/);
+    expect(() => readZip(bomb, 'z', { maxEntries: 8, maxEntryBytes: () => 1000, maxTotalBytes: 1e6 })).toThrow(
+      /decompresses to more than the 100 bytes its header says/,
+    );
     expect(Date.now() - started).toBeLessThan(1000);
   });
 });
@@ -147,6 +149,87 @@ describe('bundles', () => {
     const tinyCritic = encodeBundle({ ...input(), critic: randomCritic([16, 8, 1]) });
     expect(() => decodeBundle(tinyCritic)).toThrow(/critic reads 16 features but the adapter's model has hidden size 64/);
     expect(() => decodeBundle(new Uint8Array(100))).toThrow(/not a zip archive/);
+  });
+
+  describe('checked before its large entries are inflated', () => {
+    /** The bundle's entries, with `edit` applied, zipped again (deflated unless stored). */
+    const large = [PEFT_WEIGHTS_FILE, BUNDLE_CRITIC_FILE];
+    const rezip = (edit: (entries: Map<string, Uint8Array>) => void, stored: string[] = large) => {
+      const entries = new Map(Object.entries(unzipSync(encodeBundle(input()))));
+      edit(entries);
+      return writeZip([...entries].map(([name, data]) => ({ name, data, compress: !stored.includes(name) })));
+    };
+    /** Replaces an entry's compressed data by garbage of the same length: inflating it fails. */
+    const corruptData = (zip: Uint8Array, name: string) => {
+      const view = new DataView(zip.buffer, zip.byteOffset);
+      for (let at = 0; at + 30 < zip.length; ) {
+        const nameLen = view.getUint16(at + 26, true);
+        const size = view.getUint32(at + 18, true);
+        const start = at + 30 + nameLen + view.getUint16(at + 28, true);
+        if (new TextDecoder().decode(zip.subarray(at + 30, at + 30 + nameLen)) === name) {
+          zip.fill(0xff, start, start + size);
+          return zip;
+        }
+        at = start + size;
+      }
+      throw new Error(`no entry ${name}`);
+    };
+    const error = (zip: Uint8Array) => {
+      try {
+        decodeBundle(zip, { file: 'b.zip' });
+      } catch (e) {
+        expect(e).toBeInstanceOf(AdapterFormatError);
+        return (e as Error).message;
+      }
+      throw new Error('expected the bundle to be refused');
+    };
+
+    it('an entry the manifest does not call for is refused before it is inflated', () => {
+      const manifest = JSON.parse(new TextDecoder().decode(unzipSync(encodeBundle(input()))[BUNDLE_MANIFEST_FILE]));
+      manifest.critic = null;
+      const patched = rezip((e) => {
+        e.set(BUNDLE_MANIFEST_FILE, encodeUtf8(JSON.stringify(manifest)));
+        e.set(BUNDLE_CRITIC_FILE, new Uint8Array(4096)); // compressible: deflated, then its data corrupted
+      }, []);
+      expect(error(corruptData(patched, BUNDLE_CRITIC_FILE))).toBe(
+        `b.zip:${BUNDLE_MANIFEST_FILE}: ${BUNDLE_CRITIC_FILE} is present but "critic" is null`,
+      );
+      // Called for, the same corrupt entry is inflated, and refused for what it is.
+      expect(error(corruptData(rezip(() => undefined, []), BUNDLE_CRITIC_FILE))).toMatch(/critic.safetensors.*corrupt/);
+    });
+
+    it('a bad manifest is found before the weights are inflated', () => {
+      const zip = rezip((e) => {
+        e.set(BUNDLE_MANIFEST_FILE, encodeUtf8('{"format": "twosome-bundle", "version": 7}'));
+        e.set(PEFT_WEIGHTS_FILE, new Uint8Array(1 << 16));
+      }, []);
+      expect(error(corruptData(zip, PEFT_WEIGHTS_FILE))).toBe(
+        `b.zip:${BUNDLE_MANIFEST_FILE}: bundle version 7 is newer than this twosome reads (1); update twosome`,
+      );
+    });
+
+    it("the weights' declared size must be what their header's tensors fill, and their shapes LoRA's", () => {
+      const longer = rezip((e) => {
+        const w = e.get(PEFT_WEIGHTS_FILE)!;
+        const padded = new Uint8Array(w.length + (64 << 20)); // 64 MiB of zeros after the tensors
+        padded.set(w);
+        e.set(PEFT_WEIGHTS_FILE, padded);
+      }, [BUNDLE_CRITIC_FILE]);
+      expect(error(longer)).toBe(
+        `b.zip:${PEFT_WEIGHTS_FILE}: 67108864 unexpected bytes after the last tensor: ` +
+          'the file is corrupt (or another file was appended)',
+      );
+
+      const criticTooBig = rezip((e) => {
+        const c = e.get(BUNDLE_CRITIC_FILE)!;
+        const padded = new Uint8Array(c.length + (16 << 20));
+        padded.set(c);
+        e.set(BUNDLE_CRITIC_FILE, padded);
+      }, [PEFT_WEIGHTS_FILE]);
+      expect(error(criticTooBig)).toMatch(
+        /^b\.zip:critic\.safetensors: declares \d+ bytes, but a critic of sizes \[64,32,16,1\] takes \d+ to \d+: the/,
+      );
+    });
   });
 
   it('binds to the model in use: shapes must fit; another base model warns or refuses', () => {

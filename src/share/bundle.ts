@@ -24,9 +24,22 @@ import { bytesToFloat32, decodeUtf8, encodeUtf8, float32ToBytes, halfBytesToFloa
 import { AdapterFormatError, quote } from './errors';
 import { hasKey, isJsonObject, JsonParseError, parseJsonStrict, type JsonObject, type JsonValue } from './json';
 import { DEFAULT_LIMITS, limitsWith, type AdapterLimits } from './limits';
-import { decodePeftAdapter, encodePeftAdapter, PEFT_CONFIG_FILE, PEFT_WEIGHTS_FILE, type PeftWeightsDtype } from './peft';
-import { readSafetensors, tensorData, writeSafetensors } from './safetensors';
-import { readZip, writeZip } from './zip';
+import {
+  decodePeftAdapter,
+  encodePeftAdapter,
+  parsePeftConfig,
+  PEFT_CONFIG_FILE,
+  PEFT_WEIGHTS_FILE,
+  type PeftWeightsDtype,
+} from './peft';
+import {
+  parseSafetensorsHeader,
+  readSafetensors,
+  readSafetensorsHeaderLength,
+  tensorData,
+  writeSafetensors,
+} from './safetensors';
+import { openZip, writeZip, type ZipArchive } from './zip';
 
 export const BUNDLE_FORMAT = 'twosome-bundle';
 export const BUNDLE_VERSION = 1;
@@ -167,7 +180,9 @@ function parseJsonEntry(bytes: Uint8Array, file: string, maxDepth: number): Json
 
 /** Reads and validates critic.safetensors of the given sizes (see encodeCritic). */
 export function decodeCritic(bytes: Uint8Array, sizes: number[], file: string, lim: AdapterLimits = DEFAULT_LIMITS): CriticWeights {
-  if (bytes.length > lim.maxWeightsBytes) throw new AdapterFormatError(file, `${bytes.length} bytes, over the limit of ${lim.maxWeightsBytes}`);
+  if (bytes.length > lim.maxCriticBytes) {
+    throw new AdapterFormatError(file, `${bytes.length} bytes, over the limit of ${lim.maxCriticBytes} for a critic`);
+  }
   const st = readSafetensors(bytes, file, { maxHeaderBytes: lim.maxHeaderBytes, maxTensors: 64 });
   const expected = sizes.length - 1;
   const names = st.header.tensors.map((t) => t.name);
@@ -191,7 +206,65 @@ export function decodeCritic(bytes: Uint8Array, sizes: number[], file: string, l
   return critic;
 }
 
-/** Decodes and validates a bundle; throws AdapterFormatError naming the entry and the problem. */
+/**
+ * adapter_model.safetensors' header, read from the entry's first bytes only: its tensors must fill exactly
+ * the entry's declared size, each a LoRA matrix of rank r (lora_A [r, in], lora_B [out, r]) within the limits.
+ */
+function checkWeightsHeader(archive: ZipArchive, r: number, file: string, lim: AdapterLimits): void {
+  const size = archive.sizes.get(PEFT_WEIGHTS_FILE)!;
+  const limits = { maxHeaderBytes: lim.maxHeaderBytes, maxTensors: lim.maxTensors };
+  const n = readSafetensorsHeaderLength(archive.readPrefix(PEFT_WEIGHTS_FILE, 8), size, file, limits);
+  const header = parseSafetensorsHeader(archive.readPrefix(PEFT_WEIGHTS_FILE, 8 + n).subarray(8), size, file, limits);
+  for (const t of header.tensors) {
+    const [rows, cols] = t.shape;
+    const rankFits = t.name.includes('lora_A') ? rows === r : cols === r;
+    if (t.shape.length !== 2 || !rankFits || rows > lim.maxDim || cols > lim.maxDim) {
+      const lora = `a LoRA matrix of r = ${r} (adapter_config.json) within ${lim.maxDim} rows and columns`;
+      throw new AdapterFormatError(file, `tensor ${quote(t.name)} has shape ${quote(t.shape)}, not ${lora}`);
+    }
+  }
+}
+
+function decodeMetrics(bytes: Uint8Array, mfile: string, lim: AdapterLimits): JsonObject[] {
+  const metrics: JsonObject[] = [];
+  const text = decodeUtf8(bytes);
+  if (text === undefined) throw new AdapterFormatError(mfile, 'not valid UTF-8 text');
+  const lines = text.split('\n');
+  if (lines[lines.length - 1] === '') lines.pop();
+  if (lines.length > lim.maxMetricsLines) {
+    throw new AdapterFormatError(mfile, `${lines.length} lines, over the limit of ${lim.maxMetricsLines}`);
+  }
+  lines.forEach((line, i) => {
+    let v: JsonValue;
+    try {
+      v = parseJsonStrict(line.endsWith('\r') ? line.slice(0, -1) : line, { maxDepth: 8, maxStringLength: 4096 });
+    } catch (error) {
+      if (error instanceof JsonParseError) {
+        throw new AdapterFormatError(mfile, `line ${i + 1} is not valid JSON (${error.message})`);
+      }
+      throw error;
+    }
+    if (!isJsonObject(v)) throw new AdapterFormatError(mfile, `line ${i + 1} must be a JSON object`);
+    metrics.push(v);
+  });
+  return metrics;
+}
+
+/** Bytes a critic of these sizes takes in critic.safetensors: F16 at least, F32 with the largest header at most. */
+function criticBytesBound(sizes: readonly number[], maxHeaderBytes: number): { min: number; max: number } {
+  let weights = 0;
+  for (let l = 0; l + 1 < sizes.length; l++) weights += sizes[l] * sizes[l + 1];
+  return { min: 8 + 2 + 2 * weights, max: 8 + maxHeaderBytes + 4 * weights };
+}
+
+/**
+ * Decodes and validates a bundle; throws AdapterFormatError naming the entry and the problem. Everything that
+ * can be checked without the large entries is checked before any of them is inflated: the archive's structure
+ * and declared sizes, the manifest, which entries are needed, adapter_config.json, the safetensors header of
+ * the weights (its tensors must fill exactly the declared size, with LoRA shapes of the config's r), and the
+ * critic's declared size against its sizes. Entries are then inflated smallest first, each into one buffer of
+ * its declared size, so a bundle that is refused costs little and one that loads costs its entries once.
+ */
 export function decodeBundle(bytes: Uint8Array, options: BundleDecodeOptions = {}): DecodedBundle {
   const lim = limitsWith(options.limits);
   const file = options.file ?? 'bundle';
@@ -200,22 +273,26 @@ export function decodeBundle(bytes: Uint8Array, options: BundleDecodeOptions = {
     [PEFT_CONFIG_FILE]: lim.maxConfigBytes,
     [PEFT_WEIGHTS_FILE]: lim.maxWeightsBytes,
     [BUNDLE_MANIFEST_FILE]: lim.maxManifestBytes,
-    [BUNDLE_CRITIC_FILE]: lim.maxWeightsBytes,
+    [BUNDLE_CRITIC_FILE]: lim.maxCriticBytes,
     [BUNDLE_METRICS_FILE]: lim.maxMetricsBytes,
   };
-  const entries = readZip(bytes, file, {
+  const archive = openZip(bytes, file, {
     maxEntries: 16,
     maxEntryBytes: (name) => (Object.prototype.hasOwnProperty.call(caps, name) ? caps[name] : 0),
-    maxTotalBytes: lim.maxBundleBytes * 2,
+    maxTotalBytes: Object.values(caps).reduce((a, b) => a + b, 0),
   });
   const at = (name: string) => `${file}:${name}`;
   for (const name of [PEFT_CONFIG_FILE, PEFT_WEIGHTS_FILE, BUNDLE_MANIFEST_FILE]) {
-    if (!entries.has(name)) throw new AdapterFormatError(file, `missing ${name}: a bundle holds ${PEFT_CONFIG_FILE}, ${PEFT_WEIGHTS_FILE} and ${BUNDLE_MANIFEST_FILE} (for a PEFT directory use \`twosome adapter import\`)`);
+    if (!archive.sizes.has(name)) {
+      const holds = `a bundle holds ${PEFT_CONFIG_FILE}, ${PEFT_WEIGHTS_FILE} and ${BUNDLE_MANIFEST_FILE}`;
+      const hint = '(for a PEFT directory use `twosome adapter import`)';
+      throw new AdapterFormatError(file, `missing ${name}: ${holds} ${hint}`);
+    }
   }
 
   // twosome.json
   const mf = at(BUNDLE_MANIFEST_FILE);
-  const m = parseJsonEntry(entries.get(BUNDLE_MANIFEST_FILE)!, mf, 32);
+  const m = parseJsonEntry(archive.read(BUNDLE_MANIFEST_FILE), mf, 32);
   const fail = (detail: string): never => {
     throw new AdapterFormatError(mf, detail);
   };
@@ -248,47 +325,45 @@ export function decodeBundle(bytes: Uint8Array, options: BundleDecodeOptions = {
     }
     criticSizes = sizes as number[];
   }
-  if (criticSizes && !entries.has(BUNDLE_CRITIC_FILE)) fail(`"critic" is set but ${BUNDLE_CRITIC_FILE} is missing`);
-  if (!criticSizes && entries.has(BUNDLE_CRITIC_FILE)) fail(`${BUNDLE_CRITIC_FILE} is present but "critic" is null`);
+  const hasCritic = archive.sizes.has(BUNDLE_CRITIC_FILE);
+  if (criticSizes && !hasCritic) fail(`"critic" is set but ${BUNDLE_CRITIC_FILE} is missing`);
+  if (!criticSizes && hasCritic) fail(`${BUNDLE_CRITIC_FILE} is present but "critic" is null`);
+  if (criticSizes) {
+    const declared = archive.sizes.get(BUNDLE_CRITIC_FILE)!;
+    const bound = criticBytesBound(criticSizes, lim.maxHeaderBytes);
+    if (declared < bound.min || declared > bound.max) {
+      const takes = `a critic of sizes ${quote(criticSizes)} takes ${bound.min} to ${bound.max}`;
+      const detail = `declares ${declared} bytes, but ${takes}: the bundle is corrupt`;
+      throw new AdapterFormatError(at(BUNDLE_CRITIC_FILE), detail);
+    }
+  }
 
-  // PEFT files
+  // PEFT files: the config, then the weights' header against it, before the weights themselves.
+  const configBytes = archive.read(PEFT_CONFIG_FILE);
+  const peftConfig = parsePeftConfig(configBytes, at(PEFT_CONFIG_FILE), options.limits);
+  if ((baseModel ?? null) !== peftConfig.baseModel) {
+    const differs = `differs from base_model_name_or_path ${quote(peftConfig.baseModel)} in ${PEFT_CONFIG_FILE}`;
+    fail(`"baseModel" ${quote(baseModel)} ${differs}: the bundle was altered`);
+  }
+  checkWeightsHeader(archive, peftConfig.r, at(PEFT_WEIGHTS_FILE), lim);
+
+  // metrics.jsonl (within its cap) and the critic, then the largest entry.
+  const hasMetrics = archive.sizes.has(BUNDLE_METRICS_FILE);
+  const metrics = hasMetrics ? decodeMetrics(archive.read(BUNDLE_METRICS_FILE), at(BUNDLE_METRICS_FILE), lim) : [];
+  const critic = criticSizes
+    ? decodeCritic(archive.read(BUNDLE_CRITIC_FILE), criticSizes, at(BUNDLE_CRITIC_FILE), lim)
+    : null;
   const peft = decodePeftAdapter(
-    { config: entries.get(PEFT_CONFIG_FILE)!, weights: entries.get(PEFT_WEIGHTS_FILE)! },
+    { config: configBytes, weights: archive.read(PEFT_WEIGHTS_FILE) },
     { limits: options.limits, configFile: at(PEFT_CONFIG_FILE), weightsFile: at(PEFT_WEIGHTS_FILE) },
   );
-  if ((baseModel ?? null) !== peft.baseModel) fail(`"baseModel" ${quote(baseModel)} differs from base_model_name_or_path ${quote(peft.baseModel)} in ${PEFT_CONFIG_FILE}: the bundle was altered`);
-
-  const critic = criticSizes ? decodeCritic(entries.get(BUNDLE_CRITIC_FILE)!, criticSizes, at(BUNDLE_CRITIC_FILE), lim) : null;
   const hidden = adapterHiddenSize(peft.weights);
   if (critic && hidden !== critic.sizes[0]) {
     throw new AdapterFormatError(at(BUNDLE_CRITIC_FILE), `the critic reads ${critic.sizes[0]} features but the adapter's model has hidden size ${hidden}: the files do not belong together`);
   }
 
-  // metrics.jsonl
-  const metrics: JsonObject[] = [];
-  const mb = entries.get(BUNDLE_METRICS_FILE);
-  if (mb) {
-    const mfile = at(BUNDLE_METRICS_FILE);
-    const text = decodeUtf8(mb);
-    if (text === undefined) throw new AdapterFormatError(mfile, 'not valid UTF-8 text');
-    const lines = text.split('\n');
-    if (lines[lines.length - 1] === '') lines.pop();
-    if (lines.length > lim.maxMetricsLines) throw new AdapterFormatError(mfile, `${lines.length} lines, over the limit of ${lim.maxMetricsLines}`);
-    lines.forEach((line, i) => {
-      let v: JsonValue;
-      try {
-        v = parseJsonStrict(line.endsWith('\r') ? line.slice(0, -1) : line, { maxDepth: 8, maxStringLength: 4096 });
-      } catch (error) {
-        if (error instanceof JsonParseError) throw new AdapterFormatError(mfile, `line ${i + 1} is not valid JSON (${error.message})`);
-        throw error;
-      }
-      if (!isJsonObject(v)) throw new AdapterFormatError(mfile, `line ${i + 1} must be a JSON object`);
-      metrics.push(v);
-    });
-  }
-
   const entryBytes: Record<string, number> = {};
-  for (const [name, data] of entries) entryBytes[name] = data.length;
+  for (const [name, size] of archive.sizes) entryBytes[name] = size;
   return {
     modelId,
     baseModel: (baseModel as string | null) ?? null,

@@ -8,12 +8,16 @@
  * - A PEFT header lists 2 tensors per target per layer, ~130 bytes each: 40 layers x 7 targets is ~73 KB,
  *   so 1 MiB is 14x that (the safetensors library itself allows 100 MB, far more than an adapter needs).
  * - adapter_config.json is ~1 KB as PEFT writes it; 64 KiB allows any future fields.
+ * - The paper's critic on the largest catalog model (hidden 5120 -> 1024 -> 512 -> 1) is 23 MB in f32;
+ *   64 MiB also holds one on a 16384-wide model.
  */
 export const MiB = 1024 * 1024;
 
 export interface AdapterLimits {
-  /** Whole adapter_model.safetensors (or critic.safetensors), header included. */
+  /** Whole adapter_model.safetensors, header included. */
   maxWeightsBytes: number;
+  /** Whole critic.safetensors. */
+  maxCriticBytes: number;
   /** The safetensors JSON header (its declared length is checked before it is read). */
   maxHeaderBytes: number;
   /** Tensors in one safetensors file. */
@@ -40,6 +44,7 @@ export interface AdapterLimits {
 
 export const DEFAULT_LIMITS: Readonly<AdapterLimits> = Object.freeze({
   maxWeightsBytes: 512 * MiB,
+  maxCriticBytes: 64 * MiB,
   maxHeaderBytes: 1 * MiB,
   maxTensors: 8192,
   maxConfigBytes: 64 * 1024,

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { catalogConfig } from '../llm/model/catalog';
+import { architectureConfig } from '../llm/model/catalog';
 import { loraParameterCount } from '../llm/train/lora';
 import { adapterWeightsOf, baseModelMismatch, baseModelName, bindAdapter, catalogModelsForBase, checkBaseModel, replaceAdapterWeights } from './adapter';
 import { float32ToBytes, float32ToHalfBytes } from './bytes';
@@ -88,7 +88,7 @@ describe('PEFT layout', () => {
   });
 
   it('gives Llama-3.2-1B shapes as the HF model has them ([r, in], [out, r]; GQA k/v 512 wide)', () => {
-    const cfg = catalogConfig('Llama-3.2-1B-Instruct-q4f16_1-MLC');
+    const cfg = architectureConfig('Llama-3.2-1B-Instruct-q4f16_1-MLC');
     const shape = { ...cfg, layers: 1 };
     const adapter = trainedAdapter(shape, { ...ALL_TARGETS, r: 8 });
     const file = readSafetensors(encodePeftAdapter(adapter, { baseModel: baseModelName('Llama-3.2-1B-Instruct-q4f16_1-MLC') }).weights, 'x');
@@ -160,6 +160,14 @@ describe('PEFT round trip', () => {
     expect(decoded.hasConfig).toBe(false);
     expect(decoded.weights.config.targets).toEqual(ALL_TARGETS.targets);
     expect(decoded.weights.config.r).toBe(4);
+  });
+
+  it('says a web page is a web page (an adapter URL that returned a login or error page)', () => {
+    const page = '\n  <html lang="en"><head><title>Hugging Face – Sign in</title></head></html>';
+    expect(() => parsePeftConfig(page, 'https://h/x/adapter_config.json')).toThrow(
+      /^https:\/\/h\/x\/adapter_config.json: is a web page \(HTML\), not JSON/,
+    );
+    expect(() => parsePeftConfig('{"r": ', 'adapter_config.json')).toThrow(/adapter_config.json: not valid JSON/);
   });
 
   it('reads the config a recent PEFT (0.19) writes, with its newer fields', () => {

@@ -14,6 +14,7 @@
  * feature this engine cannot apply: DoRA, biases, rank/alpha patterns, layer subsets, modules_to_save,
  * trainable tokens, regex target_modules. Nothing in the files is ever evaluated (no pickle, no code).
  */
+import { looksLikeWebPage, WEB_PAGE_DETAIL } from '../util/web-page';
 import { LORA_TARGETS, type LoraAdapter, type LoraTarget } from '../llm/train/lora';
 import { adapterWeightsOf, checkAdapterWeights, checkValues, isLoraTarget, type AdapterTargetDims, type AdapterWeights, type AdapterWeightsModule } from './adapter';
 import { bytesToFloat32, decodeUtf8, float32ToBytes, float32ToHalfBytes, halfBytesToFloat32 } from './bytes';
@@ -137,6 +138,7 @@ function parseJsonFile(bytes: Uint8Array | string, file: string, maxBytes: numbe
   try {
     return parseJsonStrict(text, { maxDepth, maxStringLength: 4096 });
   } catch (error) {
+    if (error instanceof JsonParseError && looksLikeWebPage(text)) throw new AdapterFormatError(file, WEB_PAGE_DETAIL);
     if (error instanceof JsonParseError) throw new AdapterFormatError(file, `not valid JSON (${error.message}); re-export the adapter`);
     throw error;
   }

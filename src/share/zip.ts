@@ -11,7 +11,7 @@
  * - declared sizes within the caller's caps; output stopped at the declared size; CRC-32 checked.
  */
 import { crc32, decodeUtf8, encodeUtf8, readUintLE, writeUintLE } from './bytes';
-import { deflateRaw, inflateRawCapped } from './deflate';
+import { deflateRaw, inflateRawExact, inflateRawPrefix } from './deflate';
 import { AdapterFormatError, quote } from './errors';
 
 export interface ZipInput {
@@ -117,8 +117,28 @@ interface CentralEntry {
   localOffset: number;
 }
 
+/** A validated archive whose entries are inflated one at a time, on request (openZip). */
+export interface ZipArchive {
+  /** Each entry's declared (uncompressed) size, by name, in archive order. */
+  readonly sizes: ReadonlyMap<string, number>;
+  /** The entry's bytes: inflated to exactly its declared size, CRC-32 checked. */
+  read(name: string): Uint8Array;
+  /** The entry's first `n` bytes (fewer when it is shorter), inflating no more than that; not CRC-checked. */
+  readPrefix(name: string, n: number): Uint8Array;
+}
+
 /** Reads every entry of a zip archive, validated as described above. `file` names it in errors. */
 export function readZip(bytes: Uint8Array, file: string, limits: ZipReadLimits): Map<string, Uint8Array> {
+  const archive = openZip(bytes, file, limits);
+  return new Map([...archive.sizes.keys()].map((name) => [name, archive.read(name)]));
+}
+
+/**
+ * Validates an archive's structure and declared sizes (everything above but the data itself) without
+ * inflating anything: a caller checks what it can (a manifest, which entries it needs, their sizes) before it
+ * pays for the large entries.
+ */
+export function openZip(bytes: Uint8Array, file: string, limits: ZipReadLimits): ZipArchive {
   const fail = (detail: string): never => {
     throw new AdapterFormatError(file, detail);
   };
@@ -212,20 +232,36 @@ export function readZip(bytes: Uint8Array, file: string, limits: ZipReadLimits):
     if (ranges[i].start < ranges[i - 1].dataEnd) fail(`entries ${quote(ranges[i - 1].entry.name)} and ${quote(ranges[i].entry.name)} overlap: the archive is corrupt`);
   }
 
-  const out = new Map<string, Uint8Array>();
-  for (const r of ranges) {
-    const e = r.entry;
-    const raw = bytes.subarray(r.dataStart, r.dataEnd);
-    let data: Uint8Array;
-    if (e.method === 0) data = raw.slice();
-    else {
-      const inflated = inflateRawCapped(raw, e.size);
-      if (typeof inflated === 'string') return fail(`entry ${quote(e.name)}: ${inflated}`);
-      data = inflated;
-    }
-    if (data.length !== e.size) fail(`entry ${quote(e.name)} decompresses to ${data.length} bytes, not the ${e.size} its header says`);
-    if (crc32(data) !== e.crc) fail(`entry ${quote(e.name)} fails its CRC-32 check: the archive is corrupt; re-download it`);
-    out.set(e.name, data);
-  }
-  return out;
+  const byName = new Map(ranges.map((r) => [r.entry.name, r]));
+  const rangeOf = (name: string) => {
+    const r = byName.get(name);
+    if (!r) throw new RangeError(`zip: no entry ${quote(name)}`);
+    return r;
+  };
+  return {
+    sizes: new Map(entries.map((e) => [e.name, e.size])),
+    read(name) {
+      const r = rangeOf(name);
+      const e = r.entry;
+      const raw = bytes.subarray(r.dataStart, r.dataEnd);
+      let data: Uint8Array;
+      if (e.method === 0) data = raw.slice();
+      else {
+        const inflated = inflateRawExact(raw, e.size);
+        if (typeof inflated === 'string') return fail(`entry ${quote(e.name)}: ${inflated}`);
+        data = inflated;
+      }
+      if (crc32(data) !== e.crc) {
+        fail(`entry ${quote(e.name)} fails its CRC-32 check: the archive is corrupt; re-download it`);
+      }
+      return data;
+    },
+    readPrefix(name, n) {
+      const r = rangeOf(name);
+      const raw = bytes.subarray(r.dataStart, r.dataEnd);
+      if (r.entry.method === 0) return raw.slice(0, n);
+      const prefix = inflateRawPrefix(raw, Math.min(n, r.entry.size));
+      return typeof prefix === 'string' ? fail(`entry ${quote(name)}: ${prefix}`) : prefix;
+    },
+  };
 }

@@ -1,9 +1,10 @@
 /**
- * WebGPU detection for the playground: finds an adapter and records what the UI shows about it. The
- * environments need no GPU, so a missing adapter only disables GPU features; it never blocks the page.
+ * The gpu slice: WebGPU detection for the playground, which finds an adapter and records what the UI shows
+ * about it. The environments need no GPU, so a missing adapter only disables GPU features; it never blocks the
+ * page.
  */
-import { create } from 'zustand';
 import { describeError } from '../util/errors';
+import type { SliceApi } from './store';
 
 export interface GpuInfo {
   vendor: string;
@@ -29,17 +30,24 @@ export type GpuState =
   | { status: 'ready'; info: GpuInfo }
   | { status: 'missing'; problem: GpuProblem; detail: string };
 
-export const useGpu = create<GpuState>()(() => ({ status: 'detecting' }));
+export interface GpuSlice {
+  webgpu: GpuState;
+  /** Detects WebGPU (once per store) and keeps the outcome in `webgpu`. */
+  detect(): Promise<GpuState>;
+}
 
-let detection: Promise<GpuState> | null = null;
-
-/** Detects WebGPU once per page and stores the outcome in useGpu. */
-export function detectGpu(): Promise<GpuState> {
-  detection ??= probe().then((state) => {
-    useGpu.setState(state, true);
-    return state;
-  });
-  return detection;
+export function createGpuSlice({ set }: SliceApi<'gpu'>): GpuSlice {
+  let detection: Promise<GpuState> | null = null;
+  return {
+    webgpu: { status: 'detecting' },
+    detect() {
+      detection ??= probe().then((webgpu) => {
+        set({ webgpu });
+        return webgpu;
+      });
+      return detection;
+    },
+  };
 }
 
 async function probe(): Promise<GpuState> {

@@ -1,14 +1,18 @@
 /**
- * State of the Model panel: the adapter the workers see, the models in the browser cache, downloads in
- * progress (bytes only: the models worker does the work) and custom repos entered in this page. Loading a
- * model goes through the playground store (selectModel), which loads it in the environment worker.
+ * The models slice: the catalog (web-llm's records, loaded by the models worker) and the folders picked in this
+ * page, which say what a model id names (models.ts: findModel), and the Model panel's state: the adapter the
+ * workers see and the fit check of each model on it, the models in web-llm's caches, downloads in progress
+ * (bytes only: the models worker does the work), the cache backend new downloads go to, and custom repos
+ * entered in this page. Loading a model goes through the playground slice (selectModel), which loads it in the
+ * playground worker.
  */
-import { create } from 'zustand';
-import { canRun, catalogConfig, estimateSizes, MODEL_CATALOG, type CatalogRecord, type CanRunResult } from '../llm/model/catalog';
-import type { ModelsClient } from '../worker/client';
+import type { WebLlmBackend } from '../llm/model/cache-source';
+import { catalogConfig, estimateSizes, type CatalogRecord } from '../llm/model/catalog';
+import { checkFit, type FitCheck } from '../llm/model/fit-check';
+import type { Calls, ModelsApi } from '../worker/api';
 import type { AdapterReply, CachedModelView, PickedFileSpec } from '../worker/protocol';
-import { addFolderModel, customModel, findModel, isBuiltIn, type ModelChoice } from './models';
-import { usePlayground } from './playground';
+import { customModel, findModel, folderModel, isBuiltIn, type KnownModels, type ModelChoice } from './models';
+import type { SliceApi } from './store';
 import { describeError } from '../util/errors';
 
 export type DownloadState =
@@ -17,8 +21,14 @@ export type DownloadState =
   | { status: 'cancelled' }
   | { status: 'error'; message: string };
 
-export interface ModelPanelState {
+export interface ModelsState extends KnownModels {
+  /** web-llm's Llama records; null while loading (empty after a failure: `catalogError` says why). */
+  catalog: readonly CatalogRecord[] | null;
+  catalogError: string | null;
+  /** The Model panel is open. */
   open: boolean;
+  /** Where downloads go: web-llm's AppConfig.cacheBackend (default its default, the Cache API). */
+  downloadBackend: WebLlmBackend;
   /** A model to point at (a link named it but it is not cached). */
   focusId: string | null;
   adapter: AdapterReply | null;
@@ -34,51 +44,72 @@ export interface ModelPanelState {
   folderError: string | null;
 }
 
-export interface ModelPanelActions {
-  attach(client: ModelsClient): void;
+export interface ModelsActions {
+  /** Connects the slice to the models worker: asks for the adapter and loads the catalog. */
+  attach(client: Calls<ModelsApi>): void;
+  /** Loads the catalog with `load`; a failure leaves it empty and is kept in `catalogError`. */
+  loadCatalog(load: () => Promise<readonly CatalogRecord[]>): Promise<void>;
+  /** Settles when the latest catalog load has (at once when none was started). */
+  catalogLoaded(): Promise<void>;
+  /** The playground's cache check: a cached model loads; one that is not opens the panel at its row. */
+  checkCached(choice: ModelChoice): Promise<{ ok: true } | { ok: false; reason: string }>;
   setOpen(open: boolean, focusId?: string | null): void;
+  setDownloadBackend(backend: WebLlmBackend): void;
   refresh(): Promise<void>;
   /** Validates a custom repo URL and adds its row; returns its id, or null (customError says why). */
   addCustom(url: string): string | null;
   download(id: string): Promise<void>;
   cancel(id: string): void;
   remove(id: string): Promise<void>;
-  /** Loads the model in the environment worker (it must be cached, or built in). */
+  /** Loads the model in the playground worker (it must be cached, or built in). */
   use(id: string): Promise<void>;
   useFolder(name: string, files: PickedFileSpec[]): Promise<void>;
 }
 
-let client: ModelsClient | null = null;
+export type ModelsSlice = ModelsState & ModelsActions;
 
-/** The cached entry holding a model's files. */
+/** The cached entry holding a model's files: a complete one first (a model may sit in both backends). */
 export function cachedEntry(cached: readonly CachedModelView[] | null, choice: ModelChoice | undefined): CachedModelView | undefined {
   if (!cached || !choice || choice.source !== 'cache') return undefined;
-  return cached.find((m) => m.baseUrl === choice.url);
+  const entries = cached.filter((m) => m.baseUrl === choice.url);
+  return entries.find((m) => m.complete) ?? entries[0];
 }
 
-/** Download size of a catalog record (weights as stored), from its architecture. */
-const sizes = new Map<string, number>();
-export function catalogDownloadBytes(record: CatalogRecord): number {
-  let n = sizes.get(record.id);
-  if (n === undefined) {
-    n = estimateSizes(catalogConfig(record)).downloadBytes;
-    sizes.set(record.id, n);
+/** Download size of a catalog record (weights as stored), from its architecture; undefined when unknown. */
+const sizes = new Map<string, number | undefined>();
+export function catalogDownloadBytes(record: CatalogRecord): number | undefined {
+  if (!sizes.has(record.id)) {
+    const config = catalogConfig(record);
+    sizes.set(record.id, config ? estimateSizes(config).downloadBytes : undefined);
   }
-  return n;
+  return sizes.get(record.id);
 }
 
-/** Whether this adapter can run a catalog record (null while the adapter is unknown). */
-export function canRunHere(record: CatalogRecord, adapter: AdapterReply | null): CanRunResult | null {
+/** The fit check of a catalog record on this adapter (null while the adapter is unknown). */
+const fits = new WeakMap<object, Map<string, FitCheck>>();
+export function fitHere(record: CatalogRecord, adapter: AdapterReply | null): FitCheck | null {
   if (!adapter) return null;
-  if (adapter.status !== 'ok') return { ok: false, reason: adapter.reason, warnings: [] };
-  return canRun(record, adapter.features, adapter.limits);
+  if (adapter.status !== 'ok') {
+    return { verdict: 'no', reason: adapter.reason, neededBytes: undefined, budget: { bytes: undefined, source: '' }, stepSeconds: undefined, precision: { path: 'f32', shaderF16: false, text: '' }, warnings: [] };
+  }
+  let byId = fits.get(adapter);
+  if (!byId) fits.set(adapter, (byId = new Map()));
+  let fit = byId.get(record.id);
+  if (!fit) byId.set(record.id, (fit = checkFit(record, adapter)));
+  return fit;
 }
 
-export const useModelPanel = create<ModelPanelState & ModelPanelActions>()((set, get) => {
-  const choiceOf = (id: string) => findModel(id);
+export function createModelsSlice({ get, set, app }: SliceApi<'models'>): ModelsSlice {
+  let client: Calls<ModelsApi> | null = null;
+  let catalogLoad: Promise<void> = Promise.resolve();
+  const choiceOf = (id: string) => findModel(get(), id);
 
   return {
+    catalog: null,
+    catalogError: null,
+    folders: {},
     open: false,
+    downloadBackend: 'cache',
     focusId: null,
     adapter: null,
     cached: null,
@@ -94,7 +125,27 @@ export const useModelPanel = create<ModelPanelState & ModelPanelActions>()((set,
         (adapter) => set({ adapter }),
         (error) => set({ adapter: { status: 'missing', reason: describeError(error) } }),
       );
-      void get().refresh();
+      void get()
+        .loadCatalog(async () => {
+          const reply = await next.catalog();
+          if (reply.status === 'ok') return reply.records;
+          throw new Error(`the model catalog (web-llm) could not be loaded: ${reply.reason}`);
+        })
+        .then(() => get().refresh());
+    },
+
+    loadCatalog(load) {
+      catalogLoad = load().then(
+        (catalog) => set({ catalog, catalogError: null }),
+        (error: unknown) => set({ catalog: get().catalog ?? [], catalogError: describeError(error) }),
+      );
+      return catalogLoad;
+    },
+
+    catalogLoaded: () => catalogLoad,
+
+    setDownloadBackend(backend) {
+      set({ downloadBackend: backend });
     },
 
     setOpen(open, focusId) {
@@ -119,8 +170,9 @@ export const useModelPanel = create<ModelPanelState & ModelPanelActions>()((set,
     addCustom(url) {
       try {
         if (url.trim() === '') throw new Error('enter the URL of an MLC model repo, e.g. https://huggingface.co/mlc-ai/<repo>');
-        const choice = customModel(url);
-        const known = MODEL_CATALOG.find((r) => findModel(r.id)?.url === choice.url);
+        const catalog = get().catalog ?? [];
+        const choice = customModel(url, catalog);
+        const known = catalog.find((r) => findModel(get(), r.id)?.url === choice.url);
         const id = known ? known.id : choice.id;
         if (!known && !get().custom.includes(choice.id)) set({ custom: [...get().custom, choice.id] });
         set({ customError: null, focusId: id });
@@ -139,7 +191,7 @@ export const useModelPanel = create<ModelPanelState & ModelPanelActions>()((set,
       const put = (state: DownloadState) => set({ downloads: { ...get().downloads, [base]: state } });
       put({ status: 'downloading', bytesDone: 0, bytesTotal: 0 });
       try {
-        const reply = await client.download(base, {}, (p) => {
+        const reply = await client.download(base, { backend: get().downloadBackend }, (p) => {
           if (get().downloads[base]?.status === 'downloading') put({ status: 'downloading', bytesDone: p.bytesDone, bytesTotal: p.bytesTotal });
         });
         if (reply.status === 'done') put({ status: 'done', bytesTotal: reply.bytesTotal });
@@ -173,7 +225,7 @@ export const useModelPanel = create<ModelPanelState & ModelPanelActions>()((set,
     async use(id) {
       if (!isBuiltIn(id) && !choiceOf(id)) return;
       set({ focusId: null });
-      await usePlayground.getState().selectModel(id);
+      await app().playground.selectModel(id);
     },
 
     async useFolder(name, files) {
@@ -181,29 +233,28 @@ export const useModelPanel = create<ModelPanelState & ModelPanelActions>()((set,
       if (!files.some((f) => f.file.name === 'mlc-chat-config.json')) {
         return set({ folderError: `the picked folder "${name}" has no mlc-chat-config.json: pick the folder of an MLC model (mlc-chat-config.json, tensor-cache.json, tokenizer.json, params_shard_*.bin)` });
       }
-      set({ folderError: null });
-      const choice = addFolderModel(name, files);
-      await usePlayground.getState().selectModel(choice.id);
+      const choice = folderModel(name, files);
+      set({ folderError: null, folders: { ...get().folders, [choice.id]: choice } });
+      await app().playground.selectModel(choice.id);
     },
-  };
-});
 
-/** The playground's cache check: a cached model loads; one that is not opens the panel at its row. */
-export async function checkCached(choice: ModelChoice): Promise<{ ok: true } | { ok: false; reason: string }> {
-  const panel = useModelPanel.getState();
-  await panel.refresh();
-  const entry = cachedEntry(useModelPanel.getState().cached, choice);
-  if (entry?.complete) return { ok: true };
-  if (!client) return { ok: true }; // no models worker: let the load say what is missing
-  useModelPanel.setState({ open: true, focusId: choice.id });
-  if (!MODEL_CATALOG.some((r) => r.id === choice.id) && !useModelPanel.getState().custom.includes(choice.id)) {
-    useModelPanel.setState({ custom: [...useModelPanel.getState().custom, choice.id] });
-  }
-  const cacheError = useModelPanel.getState().cacheError;
-  return {
-    ok: false,
-    reason: cacheError
-      ? `${choice.label} cannot be read from the browser cache (${cacheError})`
-      : `${choice.label} is not downloaded${entry ? ' completely' : ''}: download it in the Model panel (it is never downloaded without asking)`,
+    async checkCached(choice) {
+      await get().refresh();
+      const entry = cachedEntry(get().cached, choice);
+      if (entry?.complete) return { ok: true };
+      if (!client) return { ok: true }; // no models worker: let the load say what is missing
+      set({ open: true, focusId: choice.id });
+      if (!(get().catalog ?? []).some((r) => r.id === choice.id) && !get().custom.includes(choice.id)) {
+        set({ custom: [...get().custom, choice.id] });
+      }
+      const { cacheError } = get();
+      const missing = `${choice.label} is not downloaded${entry ? ' completely' : ''}`;
+      return {
+        ok: false,
+        reason: cacheError
+          ? `${choice.label} cannot be read from the browser cache (${cacheError})`
+          : `${missing}: download it in the Model panel (it is never downloaded without asking)`,
+      };
+    },
   };
 }

@@ -1,14 +1,16 @@
 /**
  * The models the playground offers and accepts in the URL (`model=`):
  *   - the built-in micro model, served with the page from public/models/micro/ (offline, random weights);
- *   - every record of the catalog (src/llm/model/catalog.ts), read from the browser cache once downloaded (the
- *     Model panel downloads; nothing is downloaded without the user asking);
+ *   - every record of the catalog (src/llm/model/catalog.ts: web-llm's Llama records, which the models worker
+ *     loads with web-llm after the first screen; the models slice keeps them), read from the browser cache once
+ *     downloaded (the Model panel downloads; nothing is downloaded without the user asking);
  *   - a custom MLC repo: its id is the base URL of its files (`https://huggingface.co/<org>/<repo>` becomes
  *     `.../resolve/main/`), read from the cache as well;
  *   - a folder the user picked (this page only: the files cannot be reopened from a link).
- * The worker gets a ModelSpec with an absolute URL, since it resolves URLs against its own script.
+ * The worker gets a ModelSpec with an absolute URL, since it resolves URLs against its own script. These are
+ * pure functions of what is known (KnownModels: the models slice's catalog and picked folders).
  */
-import { catalogBaseUrl, MODEL_CATALOG, resolveModelBaseUrl } from '../llm/model/catalog';
+import { catalogBaseUrl, resolveModelBaseUrl, type CatalogRecord } from '../llm/model/catalog';
 import type { ModelSourceKind, ModelSpec, PickedFileSpec } from '../worker/protocol';
 
 export interface ModelChoice {
@@ -38,29 +40,38 @@ const BUILT_IN: readonly ModelChoice[] = [
   },
 ];
 
-function fromCatalog(): ModelChoice[] {
-  return MODEL_CATALOG.map((r) => ({
-    id: r.id,
-    label: r.id,
-    description: `${r.quantization} · about ${Math.ceil(r.vramRequiredMB)} MB of GPU memory · context ${r.contextWindow}`,
-    url: catalogBaseUrl(r),
-    source: 'cache' as const,
-  }));
+/** What the page knows beyond the built-in models: the catalog (null while loading) and folders picked here. */
+export interface KnownModels {
+  catalog: readonly CatalogRecord[] | null;
+  /** Models picked from a folder in this page, by id ("folder:<name>"). */
+  folders: Readonly<Record<string, ModelChoice>>;
 }
 
-let catalog: readonly ModelChoice[] = fromCatalog();
-/** Models picked from a folder in this page (id "folder:<name>"). */
-const session = new Map<string, ModelChoice>();
+/** Nothing but the built-in models and custom URLs (before the catalog is in). */
+export const NO_MODELS_KNOWN: KnownModels = { catalog: null, folders: {} };
 
-/** Replaces the catalog's models (after the built-in ones; ids already taken are ignored). */
-export function setCatalogModels(models: readonly ModelChoice[]): void {
-  const taken = new Set(BUILT_IN.map((m) => m.id));
-  catalog = models.filter((m) => !taken.has(m.id) && (taken.add(m.id), true));
+function choiceOf(r: CatalogRecord): ModelChoice {
+  const mb = r.vramRequiredMB;
+  const vram = mb === undefined ? '' : ` · web-llm needs about ${Math.ceil(mb)} MB of GPU memory`;
+  const description = `${r.quantization}${vram} · context ${r.contextWindow ?? '?'}`;
+  return { id: r.id, label: r.id, description, url: catalogBaseUrl(r), source: 'cache' };
+}
+
+/** The catalog's models (ids taken by a built-in model or an earlier record are left out); memoized per list. */
+const catalogChoicesOf = new WeakMap<readonly CatalogRecord[], readonly ModelChoice[]>();
+function catalogChoices(records: readonly CatalogRecord[]): readonly ModelChoice[] {
+  let choices = catalogChoicesOf.get(records);
+  if (!choices) {
+    const taken = new Set(BUILT_IN.map((m) => m.id));
+    choices = records.map(choiceOf).filter((m) => !taken.has(m.id) && (taken.add(m.id), true));
+    catalogChoicesOf.set(records, choices);
+  }
+  return choices;
 }
 
 /** The built-in and catalog models (not custom URLs or picked folders). */
-export function modelChoices(): readonly ModelChoice[] {
-  return [...BUILT_IN, ...catalog];
+export function modelChoices(known: KnownModels): readonly ModelChoice[] {
+  return [...BUILT_IN, ...catalogChoices(known.catalog ?? [])];
 }
 
 export function isBuiltIn(id: string): boolean {
@@ -74,27 +85,27 @@ export function customLabel(baseUrl: string): string {
 }
 
 /** The model of a custom repo URL; throws a ModelUrlError with a clear message for bad input. */
-export function customModel(url: string): ModelChoice {
+export function customModel(url: string, records: readonly CatalogRecord[] = []): ModelChoice {
   const text = url.trim();
   if (!/^https?:\/\//i.test(text)) throw new Error(`"${text}" is not a model URL: give https://huggingface.co/<org>/<repo> (an MLC model repo) or the https:// URL of an MLC model directory`);
-  const base = resolveModelBaseUrl(text);
+  const base = resolveModelBaseUrl(text, records);
   return { id: base, label: customLabel(base), description: `custom MLC model at ${base}`, url: base, source: 'cache' };
 }
 
-/** Registers the model of a picked folder for this page; returns its choice. */
-export function addFolderModel(name: string, files: PickedFileSpec[]): ModelChoice {
+/** The model of a picked folder (the models slice keeps it in `folders` for this page). */
+export function folderModel(name: string, files: PickedFileSpec[]): ModelChoice {
   const id = `folder:${name || 'model'}`;
-  const choice: ModelChoice = { id, label: `${name || 'model'} (folder)`, description: `picked folder "${name}" (${files.length} files)`, url: '', source: 'files', files };
-  session.set(id, choice);
-  return choice;
+  const description = `picked folder "${name}" (${files.length} files)`;
+  return { id, label: `${name || 'model'} (folder)`, description, url: '', source: 'files', files };
 }
 
-export function findModel(id: string): ModelChoice | undefined {
-  const known = modelChoices().find((m) => m.id === id) ?? session.get(id);
-  if (known) return known;
+/** The model `id` names (built in, catalog, picked folder, custom URL), or undefined. */
+export function findModel(known: KnownModels, id: string): ModelChoice | undefined {
+  const found = modelChoices(known).find((m) => m.id === id) ?? known.folders[id];
+  if (found) return found;
   if (!/^https?:\/\//i.test(id)) return undefined;
   try {
-    return customModel(id);
+    return customModel(id, known.catalog ?? []);
   } catch {
     return undefined;
   }

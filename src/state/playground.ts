@@ -1,68 +1,31 @@
 /**
- * UI state of the playground: the setup (task, seed, model, normalization), the episode's timeline (every
- * state reached, with its prompt, scene and the model's scores) and the agent controls (auto-play). The
- * store never owns environment or model state; it asks the worker (through an EnvClient) and shows what
- * comes back. Nothing here waits on the GPU before showing a state: scores arrive later and fill in.
+ * The playground slice: the setup (task, seed, model, normalization), the episode's timeline (every state
+ * reached, with its prompt, scene and the model's scores; timeline.ts) and the agent controls (auto-play). The
+ * slice never owns environment or model state; it asks the worker (AgentApi, through a Calls<AgentApi>) and
+ * shows what comes back. Nothing here waits on the GPU before showing a state: scores arrive later and fill in.
  */
-import { create } from 'zustand';
-import type { Observation, RenderDescription, StepResult, TaskId } from '../envs/types';
-import type { EnvClient } from '../worker/client';
-import type { ModelStatus, Normalization, PolicyMode, ResetReply, ScoresView, StepReply } from '../worker/protocol';
-import { detectGpu } from './gpu';
+import type { TaskId } from '../envs/types';
+import type { AgentApi, Calls } from '../worker/api';
+import type { ModelStatus, Normalization, PolicyMode, ResetReply, StepReply } from '../worker/protocol';
 import { DEFAULT_MODEL, findModel, modelSpec, type ModelChoice } from './models';
+import type { SliceApi } from './store';
+import { entryFrom, latestEntry, type ChosenBy, type ScoresState, type TimelineEntry } from './timeline';
 import { DEFAULT_NORM, DEFAULT_SEED, DEFAULT_TASK, writeSetupToUrl, type Setup } from './url';
 import { describeError } from '../util/errors';
-
-/** Who chose an action: the user (a click or a number key), a sample from the policy, or its argmax. */
-export type ChosenBy = 'you' | PolicyMode;
-
-export interface HistoryEntry {
-  /** 1-based step number within the episode. */
-  step: number;
-  /** The prompt the action was chosen from. */
-  prompt: string;
-  actionIndex: number;
-  actionText: string;
-  reward: number;
-  primitiveSteps: number;
-  /** VirtualHome reports whether the action changed anything (failed actions are silent no-ops). */
-  effect?: boolean;
-  by: ChosenBy;
-  /** The policy's probability of the chosen action under the normalization used (policy steps only). */
-  prob?: number;
-}
-
-/** The scores of one state, as far as they are known. */
-export type ScoresState =
-  | { status: 'pending' }
-  | { status: 'ok'; scores: ScoresView }
-  | { status: 'unavailable'; reason: string }
-  | { status: 'error'; message: string }
-  /** Not scored: the episode is over in this state. */
-  | { status: 'none' };
-
-/** One state of the episode: what was shown then, kept for scrubbing back. */
-export interface TimelineEntry {
-  /** Actions taken before this state (0: the reset). */
-  t: number;
-  stepId: number;
-  observation: Observation;
-  render: RenderDescription;
-  /** The step that led here (null at t = 0). */
-  result: StepResult | null;
-  primitiveSteps: number;
-  episodeReturn: number;
-  done: boolean;
-  success: boolean;
-  scores: ScoresState;
-  /** The action taken from this state, once it has been. */
-  taken?: { index: number; by: ChosenBy };
-}
 
 export type Phase = 'idle' | 'loading' | 'ready' | 'error';
 
 export const SPEEDS = [0.5, 1, 2, 4, 8] as const;
 export const DEFAULT_SPEED = 2;
+
+/**
+ * Whether a model read from the browser cache is there (all its files); when not, why (and the caller may
+ * offer the download: the playground never downloads by itself). By default the models slice's checkCached.
+ */
+export type CacheCheck = (choice: ModelChoice) => Promise<{ ok: true } | { ok: false; reason: string }>;
+
+/** Whether this page can run a model at all (the worker has WebGPU exactly when the page has it). */
+export type GpuCheck = () => Promise<{ ok: true } | { ok: false; reason: string }>;
 
 export interface PlaygroundState {
   taskId: TaskId;
@@ -75,25 +38,13 @@ export interface PlaygroundState {
   /** A call to the worker is in flight (actions are ignored meanwhile). */
   busy: boolean;
   error: string | null;
-
-  /** The latest state (the one stepping continues from). */
-  observation: Observation | null;
-  render: RenderDescription | null;
-  lastResult: StepResult | null;
-  /** Actions taken in this episode. */
-  steps: number;
-  /** Primitive environment steps in this episode (Overcooked macros take several). */
-  primitiveSteps: number;
-  episodeReturn: number;
-  done: boolean;
-  success: boolean;
-  history: HistoryEntry[];
-
-  /** Every state of this episode, oldest first; the last one is the latest. */
+  /**
+   * Every state of this episode, oldest first; the last one is the latest (the one stepping continues from).
+   * The latest state, the counters and the history are read off it (timeline.ts).
+   */
   timeline: TimelineEntry[];
   /** The state shown: an index into timeline, or null to follow the latest. Past states are read-only. */
   viewIndex: number | null;
-
   model: ModelStatus;
   /** Auto-play is on: the agent steps by itself (it pauses at an episode's end and resumes on reset). */
   autoPlay: boolean;
@@ -102,8 +53,8 @@ export interface PlaygroundState {
 }
 
 export interface PlaygroundActions {
-  /** Connects the store to an environment host; call once before anything else. */
-  attach(client: EnvClient, options?: { gpuCheck?: GpuCheck; cacheCheck?: CacheCheck }): void;
+  /** Connects the slice to the worker's agent; call once before anything else. */
+  attach(client: Calls<AgentApi>, options?: { gpuCheck?: GpuCheck; cacheCheck?: CacheCheck }): void;
   /** Sets the whole setup (e.g. from the URL), starts an episode and loads the model; writes nothing to the URL. */
   open(setup: Setup, notices?: string[]): Promise<void>;
   /** The user picked a task: update the URL (new history entry) and start an episode. */
@@ -132,42 +83,7 @@ export interface PlaygroundActions {
   refreshScores(): Promise<void>;
 }
 
-export type PlaygroundStore = PlaygroundState & PlaygroundActions;
-
-const episodeStart = {
-  lastResult: null,
-  steps: 0,
-  primitiveSteps: 0,
-  episodeReturn: 0,
-  done: false,
-  success: false,
-  history: [] as HistoryEntry[],
-  timeline: [] as TimelineEntry[],
-  viewIndex: null,
-};
-
-let client: EnvClient | null = null;
-/** Incremented by every reset; replies to calls made before the latest reset are dropped. */
-let epoch = 0;
-/** Incremented by every model request; status reports of an older request are dropped. */
-let modelRequest = 0;
-let autoPlayRunning = false;
-
-/**
- * Whether a model read from the browser cache is there (all its files); when not, why (and the caller may
- * offer the download: the playground never downloads by itself). Without a check every model counts as there.
- */
-export type CacheCheck = (choice: ModelChoice) => Promise<{ ok: true } | { ok: false; reason: string }>;
-let cacheCheck: CacheCheck | null = null;
-
-/** Whether this page can run a model at all (the worker has WebGPU exactly when the page has it). */
-export type GpuCheck = () => Promise<{ ok: true } | { ok: false; reason: string }>;
-
-const pageGpuCheck: GpuCheck = async () => {
-  const gpu = await detectGpu();
-  return gpu.status === 'missing' ? { ok: false, reason: gpu.detail } : { ok: true };
-};
-let gpuCheck: GpuCheck = pageGpuCheck;
+export type PlaygroundSlice = PlaygroundState & PlaygroundActions;
 
 function pageBase(): string {
   return typeof document !== 'undefined' ? document.baseURI : 'http://localhost/';
@@ -175,44 +91,25 @@ function pageBase(): string {
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
-/** The state shown (the latest unless the user scrubbed back), or null before the first reset. */
-export function shownEntry(s: Pick<PlaygroundState, 'timeline' | 'viewIndex'>): TimelineEntry | null {
-  if (s.timeline.length === 0) return null;
-  const i = s.viewIndex === null ? s.timeline.length - 1 : Math.min(s.viewIndex, s.timeline.length - 1);
-  return s.timeline[i];
-}
+export function createPlaygroundSlice({ get, set, app, subscribe }: SliceApi<'playground'>): PlaygroundSlice {
+  let client: Calls<AgentApi> | null = null;
+  /** Incremented by every reset; replies to calls made before the latest reset are dropped. */
+  let epoch = 0;
+  /** Incremented by every model request; status reports of an older request are dropped. */
+  let modelRequest = 0;
+  let autoPlayRunning = false;
 
-/** Whether the shown state is a past one (read-only). */
-export function isViewingPast(s: Pick<PlaygroundState, 'timeline' | 'viewIndex'>): boolean {
-  return s.viewIndex !== null && s.viewIndex < s.timeline.length - 1;
-}
+  const pageGpuCheck: GpuCheck = async () => {
+    const gpu = await app().gpu.detect();
+    return gpu.status === 'missing' ? { ok: false, reason: gpu.detail } : { ok: true };
+  };
+  let gpuCheck: GpuCheck = pageGpuCheck;
+  const modelsCacheCheck: CacheCheck = (choice) => app().models.checkCached(choice);
+  let cacheCheck: CacheCheck = modelsCacheCheck;
 
-/** The latest state's scores, if they are in. */
-export function latestScores(s: Pick<PlaygroundState, 'timeline'>): ScoresView | null {
-  const last = s.timeline[s.timeline.length - 1];
-  return last?.scores.status === 'ok' ? last.scores.scores : null;
-}
-
-export const usePlayground = create<PlaygroundStore>()((set, get) => {
   function setup(): Setup {
     const { taskId, seed, modelId, norm } = get();
     return { taskId, seed, modelId, norm };
-  }
-
-  function entryFrom(reply: ResetReply | StepReply, before: TimelineEntry | null): TimelineEntry {
-    const result = reply.result;
-    return {
-      t: before ? before.t + 1 : 0,
-      stepId: reply.stepId,
-      observation: reply.observation,
-      render: reply.render,
-      result,
-      primitiveSteps: (before?.primitiveSteps ?? 0) + (result?.primitiveSteps ?? 0),
-      episodeReturn: result?.episodeReturn ?? 0,
-      done: reply.done,
-      success: result?.success ?? false,
-      scores: reply.done ? { status: 'none' } : { status: 'pending' },
-    };
   }
 
   function updateEntry(stepId: number, update: (entry: TimelineEntry) => TimelineEntry): void {
@@ -225,8 +122,7 @@ export const usePlayground = create<PlaygroundStore>()((set, get) => {
   }
 
   function isLatest(stepId: number): boolean {
-    const { timeline } = get();
-    return timeline.length > 0 && timeline[timeline.length - 1].stepId === stepId;
+    return latestEntry(get())?.stepId === stepId;
   }
 
   /** Asks the worker for the scores of state `stepId` and files them with that state. */
@@ -239,10 +135,12 @@ export const usePlayground = create<PlaygroundStore>()((set, get) => {
     try {
       const reply = await client.scores(stepId);
       // A model is loading (e.g. the user switched models): the latest state is scored again once it is in.
-      if ((reply.status === 'unavailable' || reply.status === 'stale') && get().model.status === 'loading' && isLatest(stepId)) return;
+      const loading = get().model.status === 'loading';
+      if ((reply.status === 'unavailable' || reply.status === 'stale') && loading && isLatest(stepId)) return;
       if (reply.status === 'stale') {
         // The worker moved on (a later step or reset); keep what this state had, unless it was nothing.
-        updateEntry(stepId, (e) => (e.scores.status === 'pending' ? { ...e, scores: { status: 'unavailable', reason: 'not scored' } } : e));
+        const notScored: ScoresState = { status: 'unavailable', reason: 'not scored' };
+        updateEntry(stepId, (e) => (e.scores.status === 'pending' ? { ...e, scores: notScored } : e));
         return;
       }
       scores = reply;
@@ -255,16 +153,17 @@ export const usePlayground = create<PlaygroundStore>()((set, get) => {
   /** Re-scores the latest state when it has no scores of the current model. */
   function rescoreLatest(): void {
     // Past states left waiting while the model loaded will not be scored now: say so.
-    const waiting = get().timeline.some((e, i, all) => i < all.length - 1 && e.scores.status === 'pending');
-    if (waiting) {
+    const waiting = (e: TimelineEntry, i: number, all: readonly TimelineEntry[]) =>
+      i < all.length - 1 && e.scores.status === 'pending';
+    if (get().timeline.some(waiting)) {
       set({
         timeline: get().timeline.map((e, i, all) =>
-          i < all.length - 1 && e.scores.status === 'pending' ? { ...e, scores: { status: 'unavailable', reason: 'not scored' } } : e,
+          waiting(e, i, all) ? { ...e, scores: { status: 'unavailable', reason: 'not scored' } } : e,
         ),
       });
     }
-    const { timeline, model } = get();
-    const last = timeline[timeline.length - 1];
+    const { model } = get();
+    const last = latestEntry(get());
     if (!last || last.done) return;
     const current = model.status === 'ready' ? model.info.id : null;
     if (last.scores.status === 'ok' && last.scores.scores.modelId === current) return;
@@ -276,19 +175,22 @@ export const usePlayground = create<PlaygroundStore>()((set, get) => {
   async function ensureModel(): Promise<void> {
     if (!client) return;
     const { modelId, model } = get();
-    if ((model.status === 'ready' && model.info.id === modelId) || (model.status === 'loading' && model.id === modelId)) return;
-    const choice = findModel(modelId) ?? findModel(DEFAULT_MODEL);
+    const ready = model.status === 'ready' && model.info.id === modelId;
+    if (ready || (model.status === 'loading' && model.id === modelId)) return;
+    const known = app().models;
+    const choice = findModel(known, modelId) ?? findModel(known, DEFAULT_MODEL);
     if (!choice) return;
     const request = ++modelRequest;
     set({ model: { status: 'loading', id: choice.id, label: choice.label, bytesDone: 0, bytes: 0 } });
     const gpu = await gpuCheck();
     if (request !== modelRequest) return;
     if (!gpu.ok) {
-      set({ model: { status: 'unavailable', id: choice.id, reason: `Probabilities need WebGPU, which is not available here. ${gpu.reason}` } });
+      const reason = `Probabilities need WebGPU, which is not available here. ${gpu.reason}`;
+      set({ model: { status: 'unavailable', id: choice.id, reason } });
       markLatestUnscored();
       return;
     }
-    if (choice.source === 'cache' && cacheCheck) {
+    if (choice.source === 'cache') {
       let cached: Awaited<ReturnType<CacheCheck>>;
       try {
         cached = await cacheCheck(choice);
@@ -318,8 +220,8 @@ export const usePlayground = create<PlaygroundStore>()((set, get) => {
 
   /** Without a model, the latest state shows why it has no probabilities instead of waiting. */
   function markLatestUnscored(): void {
-    const { timeline, model } = get();
-    const last = timeline[timeline.length - 1];
+    const { model } = get();
+    const last = latestEntry(get());
     if (!last || last.scores.status !== 'pending') return;
     const scores: ScoresState =
       model.status === 'unavailable'
@@ -338,10 +240,10 @@ export const usePlayground = create<PlaygroundStore>()((set, get) => {
   }
 
   async function startEpisode(): Promise<void> {
-    if (!client) throw new Error('the playground store has no environment client: call attach() first');
+    if (!client) throw new Error('the playground has no worker client: call attach() first');
     const myEpoch = ++epoch;
     const { taskId, seed } = get();
-    set({ phase: get().render ? 'ready' : 'loading', busy: true, error: null });
+    set({ phase: get().timeline.length > 0 ? 'ready' : 'loading', busy: true, error: null });
     let reply: ResetReply;
     try {
       reply = await client.reset(taskId, seed);
@@ -350,68 +252,31 @@ export const usePlayground = create<PlaygroundStore>()((set, get) => {
       return;
     }
     if (myEpoch !== epoch) return;
-    set({
-      ...episodeStart,
-      phase: 'ready',
-      busy: false,
-      observation: reply.observation,
-      render: reply.render,
-      done: reply.done,
-      timeline: [entryFrom(reply, null)],
-    });
+    set({ phase: 'ready', busy: false, timeline: [entryFrom(reply, null)], viewIndex: null });
     afterNewState(reply.stepId);
     if (get().autoPlay) kickAutoPlay();
   }
 
-  /** Files a step reply: the new latest state, the counters and the history. */
+  /** Files a step reply: the action taken from the latest state and the new latest state. */
   function applyStep(reply: StepReply, by: ChosenBy, prob: number | undefined, follow: boolean): void {
     const before = get();
-    const { result } = reply;
-    const last = before.timeline[before.timeline.length - 1];
+    const last = latestEntry(before);
     const timeline = before.timeline.slice();
-    if (last) timeline[timeline.length - 1] = { ...last, taken: { index: result.action, by } };
-    timeline.push(entryFrom(reply, last ?? null));
-    set({
-      busy: false,
-      observation: reply.observation,
-      render: reply.render,
-      lastResult: result,
-      steps: before.steps + 1,
-      primitiveSteps: before.primitiveSteps + result.primitiveSteps,
-      episodeReturn: result.episodeReturn,
-      done: result.done,
-      success: result.success,
-      timeline,
-      viewIndex: follow ? null : before.viewIndex,
-      history: [
-        ...before.history,
-        {
-          step: before.steps + 1,
-          prompt: last?.observation.prompt ?? before.observation?.prompt ?? '',
-          actionIndex: result.action,
-          actionText: result.actionText,
-          reward: result.reward,
-          primitiveSteps: result.primitiveSteps,
-          effect: reply.render.kind === 'virtualhome' ? reply.render.lastAction?.succeeded : undefined,
-          by,
-          prob,
-        },
-      ],
-    });
+    const taken = { index: reply.result.action, by, ...(prob !== undefined ? { prob } : {}) };
+    if (last) timeline[timeline.length - 1] = { ...last, taken };
+    timeline.push(entryFrom(reply, last));
+    set({ busy: false, timeline, viewIndex: follow ? null : before.viewIndex });
     afterNewState(reply.stepId);
   }
 
   /** Waits until the latest state's scores are no longer pending (or the episode changes). */
   function settledScores(): Promise<ScoresState | null> {
-    const read = () => {
-      const last = get().timeline[get().timeline.length - 1];
-      return last ? last.scores : null;
-    };
+    const read = () => latestEntry(get())?.scores ?? null;
     const now = read();
     if (!now || now.status !== 'pending') return Promise.resolve(now);
     const myEpoch = epoch;
     return new Promise((resolve) => {
-      const unsubscribe = usePlayground.subscribe(() => {
+      const unsubscribe = subscribe(() => {
         const s = read();
         if (myEpoch !== epoch || !s || s.status !== 'pending' || !get().autoPlay) {
           unsubscribe();
@@ -429,16 +294,18 @@ export const usePlayground = create<PlaygroundStore>()((set, get) => {
       try {
         for (;;) {
           const s = get();
-          if (!s.autoPlay || s.done || s.phase !== 'ready') return;
+          if (!s.autoPlay || latestEntry(s)?.done || s.phase !== 'ready') return;
           const scores = await settledScores();
           if (!get().autoPlay) return;
           if (!scores) continue; // the episode changed underneath: look again
           if (scores.status !== 'ok') {
-            set({
-              autoPlay: false,
-              error:
-                scores.status === 'unavailable' ? scores.reason : scores.status === 'error' ? scores.message : 'auto-play stopped: no scores',
-            });
+            const error =
+              scores.status === 'unavailable'
+                ? scores.reason
+                : scores.status === 'error'
+                  ? scores.message
+                  : 'auto-play stopped: no scores';
+            set({ autoPlay: false, error });
             return;
           }
           const started = performance.now();
@@ -465,9 +332,8 @@ export const usePlayground = create<PlaygroundStore>()((set, get) => {
     phase: 'idle',
     busy: false,
     error: null,
-    observation: null,
-    render: null,
-    ...episodeStart,
+    timeline: [],
+    viewIndex: null,
     model: { status: 'none' },
     autoPlay: false,
     speed: DEFAULT_SPEED,
@@ -475,7 +341,7 @@ export const usePlayground = create<PlaygroundStore>()((set, get) => {
     attach(next, options = {}) {
       client = next;
       gpuCheck = options.gpuCheck ?? pageGpuCheck;
-      cacheCheck = options.cacheCheck ?? null;
+      cacheCheck = options.cacheCheck ?? modelsCacheCheck;
       modelRequest++;
       set({ model: { status: 'none' } });
     },
@@ -503,7 +369,7 @@ export const usePlayground = create<PlaygroundStore>()((set, get) => {
     },
 
     async selectModel(modelId) {
-      if (!findModel(modelId)) return;
+      if (!findModel(app().models, modelId)) return;
       if (modelId !== get().modelId) {
         set({ modelId });
         writeSetupToUrl(setup(), 'replace');
@@ -521,8 +387,9 @@ export const usePlayground = create<PlaygroundStore>()((set, get) => {
 
     async takeAction(index) {
       const state = get();
-      if (!client || state.busy || state.done || !state.observation) return;
-      if (!Number.isInteger(index) || index < 0 || index >= state.observation.actions.length) return;
+      const last = latestEntry(state);
+      if (!client || state.busy || !last || last.done) return;
+      if (!Number.isInteger(index) || index < 0 || index >= last.observation.actions.length) return;
       const myEpoch = epoch;
       set({ busy: true, error: null });
       let reply: StepReply;
@@ -538,8 +405,8 @@ export const usePlayground = create<PlaygroundStore>()((set, get) => {
 
     async policyStep(mode, options = {}) {
       const state = get();
-      const last = state.timeline[state.timeline.length - 1];
-      if (!client || state.busy || state.done || !last || last.scores.status !== 'ok') return;
+      const last = latestEntry(state);
+      if (!client || state.busy || !last || last.done || last.scores.status !== 'ok') return;
       const myEpoch = epoch;
       set({ busy: true, error: null });
       try {
@@ -573,8 +440,8 @@ export const usePlayground = create<PlaygroundStore>()((set, get) => {
     },
 
     async refreshScores() {
-      const last = get().timeline[get().timeline.length - 1];
+      const last = latestEntry(get());
       if (last && !last.done) await fetchScores(last.stepId);
     },
   };
-});
+}

@@ -1,5 +1,5 @@
 /**
- * Saved adapters through the share store, against an in-process worker host (fake scorer of the micro
+ * Saved adapters through the share slice, against an in-process worker host (fake scorer of the micro
  * model's shapes) and fake-indexeddb: a loaded adapter is kept and comes back after a "reload" with the same
  * probabilities; Remove stops using it, Delete deletes it; a damaged stored copy is refused with a message in
  * the card and nothing else changes; training replacing the adapter and a browser without storage are handled.
@@ -12,11 +12,12 @@ import { encodeBundle, encodePeftAdapter, encodeShareLink, adapterWeightsOf } fr
 import { MICRO, trainedAdapter } from '../share/testing';
 import { AgentHost } from '../worker/agent-host';
 import { fakeLoader } from '../worker/fake-scorer';
-import { localClient } from '../worker/local-client';
+import { localClient } from '../worker/client';
 import { fileLike, settledPolicy } from './testing';
-import { usePlayground } from './playground';
-import { useShare } from './share';
+import { createAppStore, type AppStore } from './store';
 
+/** The page's store (a fresh one per page: freshPage). */
+let app: AppStore;
 let dbCount = 0;
 let dbName = '';
 const NO_ADDRESS = { hash: '', search: '?task=tomato-salad' };
@@ -27,14 +28,16 @@ const NO_ADDRESS = { hash: '', search: '?task=tomato-salad' };
  */
 async function freshPage(options: { restore?: boolean; openStore?: () => Promise<IdbAdapterStore> } = {}) {
   const host = new AgentHost(fakeLoader());
-  const client = localClient(host);
-  usePlayground.getState().attach(client, { gpuCheck: async () => ({ ok: true }) });
-  useShare.getState().attach(client, () => 'https://example.org/twosome/?task=tomato-salad', options.openStore ?? (() => IdbAdapterStore.open(dbName)));
-  await usePlayground.getState().open({ taskId: 'tomato-salad', seed: 0, modelId: 'micro', norm: 'word' });
+  const client = localClient({ agent: host }).api.agent;
+  app = createAppStore();
+  app.getState().playground.attach(client, { gpuCheck: async () => ({ ok: true }) });
+  const openStore = options.openStore ?? (() => IdbAdapterStore.open(dbName));
+  app.getState().share.attach(client, () => 'https://example.org/twosome/?task=tomato-salad', openStore);
+  await app.getState().playground.open({ taskId: 'tomato-salad', seed: 0, modelId: 'micro', norm: 'word' });
   // The list is read as the page starts (App renders it when it arrives).
   for (let i = 0; i < 500 && share().saved.status === 'opening'; i++) await new Promise((r) => setTimeout(r, 1));
   if (options.restore !== false) await share().restoreSaved(NO_ADDRESS);
-  await settledPolicy();
+  await settledPolicy(app);
   return host;
 }
 
@@ -43,8 +46,8 @@ const peftFiles = (seed = 7) => {
   const { config, weights } = encodePeftAdapter(adapter(seed), { baseModel: 'micro' });
   return [fileLike('adapter_config.json', config), fileLike('adapter_model.safetensors', weights)];
 };
-const share = () => useShare.getState();
-const playground = () => usePlayground.getState();
+const share = () => app.getState().share;
+const playground = () => app.getState().playground;
 const saved = () => share().saved;
 const snapshot = () => ({ taskId: playground().taskId, seed: playground().seed, modelId: playground().modelId, norm: playground().norm, adapter: share().adapter?.label ?? null });
 
@@ -55,12 +58,12 @@ describe('saved adapters', () => {
   });
 
   it('a loaded adapter is kept and, after a reload, is in use again with the same probabilities', async () => {
-    const frozen = await settledPolicy();
+    const frozen = await settledPolicy(app);
     expect(saved()).toMatchObject({ status: 'ready', list: [], inUse: null, caps: { maxAdapters: 16, maxBytes: 256 * 1024 * 1024 } });
     const files = peftFiles();
     await share().loadFiles(files);
     expect(share().error).toBeNull();
-    const adapted = (await settledPolicy()).slice();
+    const adapted = (await settledPolicy(app)).slice();
     expect(adapted).not.toEqual(frozen);
     expect(saved().list).toEqual([
       { id: expect.any(String), label: 'adapter_model.safetensors', source: 'file', modelId: 'micro', savedAt: expect.any(String), bytes: files[0].size + files[1].size },
@@ -69,31 +72,31 @@ describe('saved adapters', () => {
 
     await freshPage({ restore: false });
     expect(share().adapter).toBeNull();
-    expect(await settledPolicy()).toEqual(frozen);
+    expect(await settledPolicy(app)).toEqual(frozen);
     await share().restoreSaved(NO_ADDRESS);
     expect(share().error).toBeNull();
     expect(share().adapter).toMatchObject({ label: 'adapter_model.safetensors', r: 4, alpha: 8, baseModel: 'micro' });
-    expect(await settledPolicy()).toEqual(adapted);
+    expect(await settledPolicy(app)).toEqual(adapted);
     expect(saved().list).toHaveLength(1);
   });
 
   it('Remove stops using it (kept in the list, not restored); Use puts it back; Delete deletes it', async () => {
-    const frozen = await settledPolicy();
+    const frozen = await settledPolicy(app);
     await share().loadFiles(peftFiles());
-    const adapted = (await settledPolicy()).slice();
+    const adapted = (await settledPolicy(app)).slice();
     const id = saved().list[0].id;
 
     await share().remove();
     expect(saved()).toMatchObject({ inUse: null, list: [{ id }] });
     await freshPage();
     expect(share().adapter).toBeNull();
-    expect(await settledPolicy()).toEqual(frozen);
+    expect(await settledPolicy(app)).toEqual(frozen);
 
     await share().applySaved(id);
     expect(share().error).toBeNull();
     expect(share().adapter?.label).toBe('adapter_model.safetensors');
     expect(saved().inUse).toBe(id);
-    expect(await settledPolicy()).toEqual(adapted);
+    expect(await settledPolicy(app)).toEqual(adapted);
     await freshPage();
     expect(share().adapter?.label).toBe('adapter_model.safetensors');
 
@@ -103,14 +106,14 @@ describe('saved adapters', () => {
     expect(share().adapter?.label).toBe('adapter_model.safetensors');
     await freshPage();
     expect(share().adapter).toBeNull();
-    expect(await settledPolicy()).toEqual(frozen);
+    expect(await settledPolicy(app)).toEqual(frozen);
     await share().applySaved(id);
     expect(share().error).toMatch(/saved adapter "[^"]+": it is not in this browser/);
     expect(share().adapter).toBeNull();
   });
 
   it('a damaged stored copy is refused on restore with a message in the card; the entry stays, nothing else changes', async () => {
-    const frozen = await settledPolicy();
+    const frozen = await settledPolicy(app);
     await share().loadFiles(peftFiles());
     const entry = saved().list[0];
     const raw = await openDB(dbName);
@@ -130,7 +133,7 @@ describe('saved adapters', () => {
     expect(snapshot()).toEqual(before);
     expect(share().adapter).toBeNull();
     expect(share().loading).toBeNull();
-    expect(await settledPolicy()).toEqual(frozen);
+    expect(await settledPolicy(app)).toEqual(frozen);
     // Kept (the user decides), but no longer pointed at, so the next start does not fail the same way.
     expect(saved().list).toEqual([entry]);
     expect(saved().inUse).toBeNull();
@@ -159,7 +162,7 @@ describe('saved adapters', () => {
     await share().openFromLocation({ href: `https://example.org/twosome/${hash}`, hash, search: '' });
     expect(share().notice).toBeNull();
     expect(saved().list).toMatchObject([{ label: 'shared link (f32)', source: 'link', modelId: 'micro', bytes: hash.length }]);
-    const linked = (await settledPolicy()).slice();
+    const linked = (await settledPolicy(app)).slice();
 
     // Reloaded without the fragment (the address still has the link's setup): the link's adapter comes back.
     await freshPage({ restore: false });
@@ -167,7 +170,7 @@ describe('saved adapters', () => {
     playground().selectNorm('sum');
     await share().restoreSaved({ hash: '', search: '?task=tomato-salad&seed=3&norm=sum' });
     expect(share().adapter?.label).toBe('shared link (f32)');
-    expect(await settledPolicy()).toEqual(linked);
+    expect(await settledPolicy(app)).toEqual(linked);
 
     const bundle = encodeBundle({ modelId: 'micro', task: 'entertainment', normalization: 'token', seed: 4, adapter: adapter(9) });
     await share().loadFiles([fileLike('run.zip', bundle)]);

@@ -1,5 +1,5 @@
 /**
- * The share store against an in-process worker host (AgentHost with a fake scorer of the micro model's
+ * The share slice against an in-process worker host (AgentHost with a fake scorer of the micro model's
  * shapes): loading files, the link and its precision, opening a link in a "fresh page", and mutated links
  * rejected with one notice and no state change.
  */
@@ -9,20 +9,23 @@ import { MICRO, trainedAdapter } from '../share/testing';
 import { Rng } from '../util/rng';
 import { AgentHost } from '../worker/agent-host';
 import { fakeLoader } from '../worker/fake-scorer';
-import { localClient } from '../worker/local-client';
+import { localClient } from '../worker/client';
 import type { FileLike } from './adapter-files';
 import { fileLike, settledPolicy } from './testing';
-import { usePlayground } from './playground';
-import { useShare } from './share';
+import { createAppStore, type AppStore } from './store';
+
+/** The page's store (a fresh one per page: freshPage). */
+let app: AppStore;
 
 /** A fresh worker + both stores attached to it: what a new browser context starts with. */
 async function freshPage() {
   const host = new AgentHost(fakeLoader());
-  const client = localClient(host);
-  usePlayground.getState().attach(client, { gpuCheck: async () => ({ ok: true }) });
-  useShare.getState().attach(client, () => 'https://example.org/twosome/?task=tomato-salad');
-  await usePlayground.getState().open({ taskId: 'tomato-salad', seed: 0, modelId: 'micro', norm: 'word' });
-  await settledPolicy();
+  const client = localClient({ agent: host }).api.agent;
+  app = createAppStore();
+  app.getState().playground.attach(client, { gpuCheck: async () => ({ ok: true }) });
+  app.getState().share.attach(client, () => 'https://example.org/twosome/?task=tomato-salad');
+  await app.getState().playground.open({ taskId: 'tomato-salad', seed: 0, modelId: 'micro', norm: 'word' });
+  await settledPolicy(app);
   return host;
 }
 
@@ -31,8 +34,8 @@ const peftFiles = (baseModel = 'micro') => {
   const { config, weights } = encodePeftAdapter(adapter(), { baseModel });
   return [fileLike('adapter_config.json', config), fileLike('adapter_model.safetensors', weights)];
 };
-const share = () => useShare.getState();
-const playground = () => usePlayground.getState();
+const share = () => app.getState().share;
+const playground = () => app.getState().playground;
 const snapshot = () => ({ taskId: playground().taskId, seed: playground().seed, modelId: playground().modelId, norm: playground().norm, adapter: share().adapter?.label ?? null });
 
 describe('share store', () => {
@@ -41,21 +44,21 @@ describe('share store', () => {
   });
 
   it('loads a PEFT pair: the probabilities change and the panel shows the adapter', async () => {
-    const frozen = await settledPolicy();
+    const frozen = await settledPolicy(app);
     await share().loadFiles(peftFiles());
     expect(share().error).toBeNull();
     expect(share().adapter).toMatchObject({ label: 'adapter_model.safetensors', r: 4, alpha: 8, targets: ['q_proj', 'v_proj'], layers: 2, baseModel: 'micro' });
-    const adapted = await settledPolicy();
+    const adapted = await settledPolicy(app);
     expect(playground().timeline.at(-1)?.scores.status === 'ok' && playground().timeline.at(-1)?.scores).toMatchObject({ scores: { lora: 'adapter_model.safetensors' } });
     expect(adapted).not.toEqual(frozen);
     await share().remove();
     expect(share().adapter).toBeNull();
-    expect(await settledPolicy()).toEqual(frozen);
+    expect(await settledPolicy(app)).toEqual(frozen);
   });
 
   it('rejects bad files with a message and keeps the adapter in use', async () => {
     await share().loadFiles(peftFiles());
-    const before = await settledPolicy();
+    const before = await settledPolicy(app);
     const wrongShape = encodePeftAdapter(trainedAdapter({ ...MICRO, hidden: 32, headDim: 8 }, { r: 4, alpha: 8, dropout: 0, targets: ['q_proj'] }), { baseModel: 'micro' });
     const cases: [FileLike[], RegExp][] = [
       [[fileLike('adapter_model.safetensors', wrongShape.weights), fileLike('adapter_config.json', wrongShape.config)], /q_proj is 32 x 32 in the adapter .* but 64 x 64 in micro/],
@@ -70,7 +73,7 @@ describe('share store', () => {
       await share().loadFiles(files);
       expect(share().error).toMatch(message);
       expect(share().adapter?.label).toBe('adapter_model.safetensors');
-      expect(await settledPolicy()).toEqual(before);
+      expect(await settledPolicy(app)).toEqual(before);
     }
   });
 
@@ -85,7 +88,7 @@ describe('share store', () => {
     await playground().selectSeed(3);
     playground().selectNorm('sum');
     await share().loadFiles(peftFiles());
-    const sharer = (await settledPolicy()).slice();
+    const sharer = (await settledPolicy(app)).slice();
     const sharerSum = (playground().timeline.at(-1)!.scores as { scores: { policy: { sum: number[] } } }).scores.policy.sum.slice();
     await share().refreshLink();
     const link = share().link;
@@ -108,7 +111,7 @@ describe('share store', () => {
     await share().openFromLocation({ href: url.href, hash: url.hash, search: url.search });
     expect(share().notice).toBeNull();
     expect(snapshot()).toEqual({ taskId: 'tomato-salad', seed: 3, modelId: 'micro', norm: 'sum', adapter: 'shared link (f32)' });
-    await settledPolicy();
+    await settledPolicy(app);
     const opened = (playground().timeline.at(-1)!.scores as { scores: { policy: { sum: number[]; word: number[] } } }).scores.policy;
     expect(opened.sum).toEqual(sharerSum);
     expect(opened.word).toEqual(sharer);
@@ -135,7 +138,7 @@ describe('share store', () => {
     const fragment = new URL(link.url).hash;
     await freshPage();
     const before = snapshot();
-    const frozen = await settledPolicy();
+    const frozen = await settledPolicy(app);
     const rng = new Rng(11);
     const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_=+/%#';
     const mutants = new Set<string>(['#share=', '#share=A', '#share=%%%', `${fragment}${fragment}`, fragment.slice(0, 40), `#share=${'A'.repeat(40_000)}`]);
@@ -157,7 +160,7 @@ describe('share store', () => {
       expect(share().notice, hash.slice(0, 80)).toMatch(/^This share link cannot be used, so the setup was left as it was\. share link: /);
       expect(snapshot()).toEqual(before);
     }
-    expect(await settledPolicy()).toEqual(frozen);
+    expect(await settledPolicy(app)).toEqual(frozen);
   });
 
   it('?adapter= URLs: only https or this site; the download is capped; a fetched pair loads', async () => {

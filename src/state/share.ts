@@ -1,6 +1,6 @@
 /**
- * UI state of sharing: the LoRA adapter the worker scores with (loaded from files, a URL, a share link, or
- * set by training), the share link for it, and the notice when an opened link cannot be used.
+ * The share slice, the Adapter card's state: the LoRA adapter the worker scores with (loaded from files, a URL,
+ * a share link, or set by training), the share link for it, and the notice when an opened link cannot be used.
  *
  * Every load is all-or-nothing: files and links are decoded and validated first (src/share), the worker
  * checks the weights against its model before it swaps them in, and a link that needs another model rolls
@@ -12,17 +12,17 @@
  * pointer follows what the worker scores with: Remove, a model switch or training replacing the adapter
  * clears it (a trained adapter is kept as its run's checkpoint instead).
  */
-import { create } from 'zustand';
 import { IdbAdapterStore, type AdapterCaps, type AdapterStore, type SavedAdapterMeta, type SavedAdapterSource } from '../persist/adapter-store';
 import { encodeBundle, parseAdapterParam, SHARE_FRAGMENT_PREFIX, type AdapterWeights, type SharePrecision } from '../share';
 import { adapterWeightsOf } from '../share/adapter';
-import type { EnvClient } from '../worker/client';
+import type { AgentApi, Calls } from '../worker/api';
 import type { AdapterView } from '../worker/protocol';
 import { decodeLinkAdapter, fetchAdapter, readAdapterFiles, type FileLike, type LoadedAdapter } from './adapter-files';
 import { findModel } from './models';
-import { usePlayground } from './playground';
 import { decodeSavedAdapter, droppedNote } from './saved-adapters';
 import { buildShareLink, probabilityError, TOO_BIG_HELP, type ShareLinkResult } from './share-link';
+import type { SliceApi } from './store';
+import { latestEntry } from './timeline';
 import { writeSetupToUrl, type Setup } from './url';
 import { describeError } from '../util/errors';
 
@@ -64,7 +64,7 @@ export interface ShareState {
 
 export interface ShareActions {
   /** `openStore` opens where loaded adapters are kept (IndexedDB by default; another database in tests). */
-  attach(client: EnvClient, pageUrl?: () => string, openStore?: () => Promise<AdapterStore>): void;
+  attach(client: Calls<AgentApi>, pageUrl?: () => string, openStore?: () => Promise<AdapterStore>): void;
   loadFiles(files: readonly FileLike[]): Promise<void>;
   loadUrl(url: string): Promise<void>;
   remove(): Promise<void>;
@@ -88,37 +88,13 @@ export interface ShareActions {
   /** Deletes a saved adapter from this browser (the adapter in use, if it is that one, stays for this visit). */
   deleteSaved(id: string): Promise<void>;
   dismissNotice(): void;
+  /** Shows `message` as the card's error (a failure of the page's own part, e.g. saving the bundle). */
+  showError(message: string): void;
 }
 
-export type ShareStore = ShareState & ShareActions;
-
-let client: EnvClient | null = null;
-let pageUrl: () => string = () => (typeof window !== 'undefined' ? window.location.href : 'http://localhost/');
-/** Bumped by every link rebuild; an older rebuild's results are dropped. */
-let linkGeneration = 0;
-/**
- * The `#share=` / `?adapter=` the adapter in use came from: back/forward within the page keeps the address's
- * fragment, and must not apply the same link again over the setup the user navigated to.
- */
-let appliedFrom: string | null = null;
-/** One load at a time: a second waits for the first, so two loads never interleave their rollbacks. */
-let loadChain: Promise<unknown> = Promise.resolve();
-/** Where loaded adapters are kept; null when this browser cannot keep them (see `saved.error`). */
-let adapterStore: Promise<AdapterStore | null> = Promise.resolve(null);
-/** Bumped by every attach: an older attach's store is closed and its results are dropped. */
-let storeGeneration = 0;
-/**
- * AdapterView.version of the adapter this store last put in use. When the worker reports another version
- * (training set one, a model switch dropped it), the saved adapter is no longer in use.
- */
-let appliedVersion: number | null = null;
+export type ShareSlice = ShareState & ShareActions;
 
 const NO_SAVED: SavedAdaptersState = { status: 'opening', list: [], inUse: null, caps: null, error: null, note: null };
-
-function setupOf(): Setup {
-  const { taskId, seed, modelId, norm } = usePlayground.getState();
-  return { taskId, seed, modelId, norm };
-}
 
 /** Drops `#share=` and `?adapter=` from the address once the adapter is no longer the one they name. */
 function clearShareFromUrl(): void {
@@ -132,8 +108,34 @@ function clearShareFromUrl(): void {
   window.history.replaceState(null, '', `${window.location.pathname}${query ? `?${query}` : ''}${hash}`);
 }
 
-export const useShare = create<ShareStore>()((set, get) => {
-  function need(): EnvClient {
+export function createShareSlice({ get, set, app }: SliceApi<'share'>): ShareSlice {
+  let client: Calls<AgentApi> | null = null;
+  let pageUrl: () => string = () => (typeof window !== 'undefined' ? window.location.href : 'http://localhost/');
+  /** Bumped by every link rebuild; an older rebuild's results are dropped. */
+  let linkGeneration = 0;
+  /**
+   * The `#share=` / `?adapter=` the adapter in use came from: back/forward within the page keeps the address's
+   * fragment, and must not apply the same link again over the setup the user navigated to.
+   */
+  let appliedFrom: string | null = null;
+  /** One load at a time: a second waits for the first, so two loads never interleave their rollbacks. */
+  let loadChain: Promise<unknown> = Promise.resolve();
+  /** Where loaded adapters are kept; null when this browser cannot keep them (see `saved.error`). */
+  let adapterStore: Promise<AdapterStore | null> = Promise.resolve(null);
+  /** Bumped by every attach: an older attach's store is closed and its results are dropped. */
+  let storeGeneration = 0;
+  /**
+   * AdapterView.version of the adapter this slice last put in use. When the worker reports another version
+   * (training set one, a model switch dropped it), the saved adapter is no longer in use.
+   */
+  let appliedVersion: number | null = null;
+
+  function setupOf(): Setup {
+    const { taskId, seed, modelId, norm } = app().playground;
+    return { taskId, seed, modelId, norm };
+  }
+
+  function need(): Calls<AgentApi> {
     if (!client) throw new Error('the share panel has no worker client: call attach() first');
     return client;
   }
@@ -146,26 +148,28 @@ export const useShare = create<ShareStore>()((set, get) => {
     const worker = need();
     const before = setupOf();
     const target = loaded.setup;
-    if (target && !findModel(target.modelId)) {
+    // A catalog id: web-llm's list may still be loading.
+    if (target && !findModel(app().models, target.modelId)) await app().models.catalogLoaded();
+    if (target && !findModel(app().models, target.modelId)) {
       throw new Error(`the adapter is for the model "${target.modelId}", which this page does not offer; open the Model panel to see the models it can run`);
     }
     const switchModel = target !== null && target.modelId !== before.modelId;
-    if (switchModel) await usePlayground.getState().selectModel(target.modelId);
+    if (switchModel) await app().playground.selectModel(target.modelId);
     let view: AdapterView;
     try {
       view = await worker.loadAdapterWeights(loaded.weights, loaded.label, loaded.baseModel ?? undefined, loaded.warnings);
     } catch (error) {
-      if (switchModel) await usePlayground.getState().selectModel(before.modelId);
+      if (switchModel) await app().playground.selectModel(before.modelId);
       throw error;
     }
     set({ adapter: view, error: null });
     appliedVersion = view.version;
     if (target) {
       const setup: Setup = { taskId: target.taskId, seed: target.seed, modelId: target.modelId, norm: target.norm };
-      await usePlayground.getState().open(setup);
+      await app().playground.open(setup);
       writeSetupToUrl(setup, 'replace');
     } else {
-      await usePlayground.getState().refreshScores();
+      await app().playground.refreshScores();
     }
     return view;
   }
@@ -294,7 +298,7 @@ export const useShare = create<ShareStore>()((set, get) => {
           clearShareFromUrl();
           // Stops using it; the saved entry stays in the list (Delete removes it).
           await forgetInUse();
-          await usePlayground.getState().refreshScores();
+          await app().playground.refreshScores();
         } catch (error) {
           set({ error: describeError(error) });
         }
@@ -331,7 +335,7 @@ export const useShare = create<ShareStore>()((set, get) => {
           set({ link: { status: 'too-big', message: result.message, help: TOO_BIG_HELP } });
           return;
         }
-        const last = usePlayground.getState().timeline.at(-1);
+        const last = latestEntry(app().playground);
         const probeable = result.maxAbsError > 0 && roundTrip && last && !last.done;
         set({
           link: { ...result, probError: result.maxAbsError === 0 ? 0 : null, probNote: result.maxAbsError === 0 ? null : probeable ? 'measuring on the current state…' : 'measured on a live state: reset the episode to see it' },
@@ -434,7 +438,7 @@ export const useShare = create<ShareStore>()((set, get) => {
         // Loaded for another model: kept (and pointed at) for when that model is open again. Without a model
         // (no WebGPU, a failed download) nothing can be loaded: the pointer stays for the next start.
         if (!meta.damaged && meta.modelId !== setupOf().modelId) return;
-        if (usePlayground.getState().model.status !== 'ready') return;
+        if (app().playground.model.status !== 'ready') return;
         set({ loading: meta.label, error: null });
         try {
           // The address holds the setup (the user may have changed it since): only the adapter comes back.
@@ -497,5 +501,9 @@ export const useShare = create<ShareStore>()((set, get) => {
     dismissNotice() {
       set({ notice: null });
     },
+
+    showError(message) {
+      set({ error: message });
+    },
   };
-});
+}

@@ -1,11 +1,12 @@
 /** Helpers for the tests of the page's stores (src/state/*.test.ts). */
 import type { FileLike } from './adapter-files';
-import { usePlayground } from './playground';
+import type { AppStore } from './store';
+import { latestEntry } from './timeline';
 
 /** Waits until the latest state's scores are in; returns its word-normalized policy. */
-export async function settledPolicy(): Promise<number[]> {
+export async function settledPolicy(store: AppStore): Promise<number[]> {
   for (let i = 0; i < 200; i++) {
-    const last = usePlayground.getState().timeline.at(-1);
+    const last = latestEntry(store.getState().playground);
     if (last?.scores.status === 'ok') return last.scores.scores.policy.word;
     await new Promise((r) => setTimeout(r, 1));
   }

@@ -1,12 +1,11 @@
 /**
- * The Training panel's store: the form (algorithm, task, preset, seed, steps), the run in the worker as its
- * progress events report it, the runs overlaid on the charts, the stored runs (with the resume offer after a
- * reload), the evaluation table and the critic's value of the playground's state. The worker owns the
- * training state; this store only mirrors what it reports.
+ * The training slice, the Training card's state: the form (algorithm, task, preset, seed, steps), the run in the
+ * worker as its progress events report it, the runs overlaid on the charts, the stored runs (with the resume
+ * offer after a reload), the evaluation table and the critic's value of the playground's state. The worker owns
+ * the training state (TrainingApi); this slice only mirrors what it reports.
  */
-import { create } from 'zustand';
 import type { TaskId } from '../envs/types';
-import type { TrainingClient } from '../worker/training-client';
+import type { Calls, TrainingApi } from '../worker/api';
 import {
   ALGO_LABELS,
   isResumable,
@@ -20,7 +19,7 @@ import {
   type TrainReply,
 } from '../worker/training-protocol';
 import type { ChartRun } from './chart-data';
-import { usePlayground } from './playground';
+import type { SliceApi } from './store';
 import { describeError } from '../util/errors';
 
 export interface TrainForm {
@@ -61,7 +60,8 @@ export interface TrainingState {
 }
 
 export interface TrainingActions {
-  attach(client: TrainingClient | undefined): void;
+  /** Connects the slice to the worker's training part (undefined: none, training is not available). */
+  attach(client: Calls<TrainingApi> | undefined): void;
   setForm(patch: Partial<TrainForm>): void;
   start(): Promise<void>;
   pause(): Promise<void>;
@@ -79,9 +79,7 @@ export interface TrainingActions {
   dismissError(): void;
 }
 
-export type TrainingStore = TrainingState & TrainingActions;
-
-let client: TrainingClient | null = null;
+export type TrainingSlice = TrainingState & TrainingActions;
 
 export function runLabel(meta: Pick<RunMeta, 'algo' | 'taskId' | 'seed'>): string {
   return `${ALGO_LABELS[meta.algo]} · ${meta.taskId} · seed ${meta.seed}`;
@@ -109,7 +107,8 @@ const initial: TrainingState = {
  */
 export const FLUSH_MS = 250;
 
-export const useTraining = create<TrainingStore>()((set, get) => {
+export function createTrainingSlice({ get, set, app }: SliceApi<'training'>): TrainingSlice {
+  let client: Calls<TrainingApi> | null = null;
   let queued: TrainEvent[] = [];
   let timer: ReturnType<typeof setTimeout> | null = null;
   const flush = () => {
@@ -144,7 +143,7 @@ export const useTraining = create<TrainingStore>()((set, get) => {
     }
     set({ run, metrics });
     // A TWOSOME update changed the playground's adapter: its probabilities are asked for again.
-    if (run?.algo === 'twosome') void usePlayground.getState().refreshScores();
+    if (run?.algo === 'twosome') void app().playground.refreshScores();
   };
 
   /** Reports of runs other than the one shown are ignored (a late event of a replaced run). */
@@ -190,11 +189,11 @@ export const useTraining = create<TrainingStore>()((set, get) => {
     const meta = same && run && run.updates > reply.run.updates ? run : reply.run;
     set({ run: meta, metrics: [...reply.metrics, ...newer], phase: meta.status, error: null });
     // A resumed TWOSOME run put its adapter in the playground.
-    if (meta.algo === 'twosome') void usePlayground.getState().refreshScores();
+    if (meta.algo === 'twosome') void app().playground.refreshScores();
     return true;
   };
 
-  const need = (): TrainingClient => {
+  const need = (): Calls<TrainingApi> => {
     if (!client) throw new Error('training is not available: the worker did not start');
     return client;
   };
@@ -268,7 +267,7 @@ export const useTraining = create<TrainingStore>()((set, get) => {
       if (phase !== 'paused' && phase !== 'stopped') return;
       set({ phase: 'running' });
       try {
-        const reply = await need().step();
+        const reply = await need().singleUpdate();
         apply(reply, 'paused');
       } catch (error) {
         set({ error: describeError(error), phase: 'error' });
@@ -345,4 +344,4 @@ export const useTraining = create<TrainingStore>()((set, get) => {
       set({ error: null });
     },
   };
-});
+}

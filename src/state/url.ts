@@ -6,7 +6,7 @@
 import { TASK_IDS, isTaskId } from '../envs/registry';
 import type { TaskId } from '../envs/types';
 import { NORMALIZATIONS, type Normalization } from '../rl/policy';
-import { DEFAULT_MODEL, findModel, modelChoices } from './models';
+import { DEFAULT_MODEL, findModel, modelChoices, NO_MODELS_KNOWN, type KnownModels } from './models';
 
 export const DEFAULT_TASK: TaskId = 'tomato-salad';
 export const DEFAULT_SEED = 0;
@@ -29,7 +29,8 @@ export function isNormalization(value: string): value is Normalization {
   return (NORMALIZATIONS as readonly string[]).includes(value);
 }
 
-export function parseSetup(search: string): ParsedSetup {
+/** The setup in `search`; `known`: the models a `model=` may name beyond the built-in ones and custom URLs. */
+export function parseSetup(search: string, known: KnownModels = NO_MODELS_KNOWN): ParsedSetup {
   const params = new URLSearchParams(search);
   const problems: string[] = [];
   let taskId = DEFAULT_TASK;
@@ -55,11 +56,11 @@ export function parseSetup(search: string): ParsedSetup {
 
   const model = params.get('model');
   if (model !== null) {
-    if (findModel(model)) modelId = model;
+    if (findModel(known, model)) modelId = model;
     else
       problems.push(
         `Unknown model "${model}" in the URL. Using "${DEFAULT_MODEL}" instead. Available models: ${DEFAULT_MODEL}, a catalog id (listed in the Model panel, e.g. ${
-          modelChoices()[1]?.id ?? DEFAULT_MODEL
+          modelChoices(known)[1]?.id ?? DEFAULT_MODEL
         }) or an https:// URL of an MLC model repo.`,
       );
   }

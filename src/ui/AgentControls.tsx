@@ -1,16 +1,26 @@
-import { SPEEDS, isViewingPast, latestScores, usePlayground } from '../state/playground';
+import { useShallow } from 'zustand/react/shallow';
+import { SPEEDS } from '../state/playground';
+import { useApp } from '../state/store';
+import { isViewingPast, latestEntry, latestScores } from '../state/timeline';
 
 /** Step (sample), Greedy step (argmax), auto-play with its speed, and Reset. */
 export function AgentToolbar() {
-  const canStep = usePlayground((s) => s.phase === 'ready' && !s.busy && !s.done && latestScores(s) !== null);
-  const done = usePlayground((s) => s.done);
-  const autoPlay = usePlayground((s) => s.autoPlay);
-  const speed = usePlayground((s) => s.speed);
-  const policyStep = usePlayground((s) => s.policyStep);
-  const setAutoPlay = usePlayground((s) => s.setAutoPlay);
-  const setSpeed = usePlayground((s) => s.setSpeed);
-  const reset = usePlayground((s) => s.reset);
-  const modelReady = usePlayground((s) => s.model.status === 'ready');
+  const { canStep, done, autoPlay, speed, policyStep, setAutoPlay, setSpeed, reset, modelReady } = useApp(
+    useShallow(({ playground: s }) => {
+      const done = latestEntry(s)?.done ?? false;
+      return {
+        canStep: s.phase === 'ready' && !s.busy && !done && latestScores(s) !== null,
+        done,
+        autoPlay: s.autoPlay,
+        speed: s.speed,
+        policyStep: s.policyStep,
+        setAutoPlay: s.setAutoPlay,
+        setSpeed: s.setSpeed,
+        reset: s.reset,
+        modelReady: s.model.status === 'ready',
+      };
+    }),
+  );
   return (
     <div className="toolbar" role="toolbar" aria-label="Agent">
       <button
@@ -72,10 +82,14 @@ export function AgentToolbar() {
 
 /** Scrubs through the episode's states (read-only); the latest is where stepping continues. */
 export function Timeline() {
-  const count = usePlayground((s) => s.timeline.length);
-  const viewIndex = usePlayground((s) => s.viewIndex);
-  const past = usePlayground(isViewingPast);
-  const viewStep = usePlayground((s) => s.viewStep);
+  const { count, viewIndex, past, viewStep } = useApp(
+    useShallow(({ playground: s }) => ({
+      count: s.timeline.length,
+      viewIndex: s.viewIndex,
+      past: isViewingPast(s),
+      viewStep: s.viewStep,
+    })),
+  );
   const last = Math.max(0, count - 1);
   const shown = viewIndex === null ? last : Math.min(viewIndex, last);
   return (

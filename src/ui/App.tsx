@@ -1,11 +1,8 @@
-import { useEffect } from 'react';
-import { detectGpu } from '../state/gpu';
-import { checkCached, useModelPanel } from '../state/model-panel';
-import { usePlayground } from '../state/playground';
-import { useShare } from '../state/share';
-import { useTraining } from '../state/training';
+import { lazy, Suspense, useEffect } from 'react';
+import { findModel } from '../state/models';
+import { appStore } from '../state/store';
 import { parseSetup, writeSetupToUrl } from '../state/url';
-import { createModelsClient, createWorkerEnvClient } from '../worker/client';
+import { startModelsWorker, startPlaygroundWorker } from '../worker/client';
 import { ActionsCard, EpisodeStats, HistoryCard, PromptCard } from './EpisodePanel';
 import { GpuPanel } from './GpuPanel';
 import { ModelPanel } from './ModelPanel';
@@ -17,24 +14,38 @@ import { TrainingPanel } from './TrainingPanel';
 import { CriticValue } from './CriticValue';
 import { useKeyboardShortcuts } from './useKeyboard';
 
-/** Reads the setup (task, seed, model, normalization) from the URL and opens it (also on back/forward). */
+// Below the fold and used now and then: its code loads after the first screen.
+const CapabilityCard = lazy(() => import('./CapabilityCard').then((m) => ({ default: m.CapabilityCard })));
+
+/**
+ * Starts the two workers, attaches the store's slices to them, reads the setup (task, seed, model, normalization)
+ * from the URL and opens it (also on back/forward).
+ */
 function useUrlSetup(): void {
   useEffect(() => {
-    const client = createWorkerEnvClient();
-    const models = createModelsClient();
-    useModelPanel.getState().attach(models);
-    const store = usePlayground.getState();
-    store.attach(client, { cacheCheck: checkCached });
-    useTraining.getState().attach(client.training);
-    useShare.getState().attach(client);
+    const playground = startPlaygroundWorker();
+    const models = startModelsWorker();
+    const app = () => appStore.getState();
+    app().models.attach(models.api);
+    app().playground.attach(playground.api.agent);
+    app().training.attach(playground.api.training);
+    app().share.attach(playground.api.agent);
+    app().capability.attach(playground.api.capability);
     let opened = false;
     const openFromUrl = () => {
-      const setup = parseSetup(window.location.search);
+      // A catalog id in the link waits for web-llm's model list, which the models worker loads after the first screen.
+      const model = new URLSearchParams(window.location.search).get('model');
+      if (model !== null && !findModel(app().models, model)) void app().models.catalogLoaded().then(openNow);
+      else openNow();
+    };
+    const openNow = () => {
+      const setup = parseSetup(window.location.search, app().models);
       // popstate also fires when only the fragment changed (a share link pasted into this page's address
       // bar): when the setup is the one shown, the episode goes on and only the link is applied.
-      const now = usePlayground.getState();
-      if (opened && setup.problems.length === 0 && (['taskId', 'seed', 'modelId', 'norm'] as const).every((k) => setup[k] === now[k])) {
-        void useShare.getState().openFromLocation(window.location);
+      const now = app().playground;
+      const same = (['taskId', 'seed', 'modelId', 'norm'] as const).every((k) => setup[k] === now[k]);
+      if (opened && setup.problems.length === 0 && same) {
+        void app().share.openFromLocation(window.location);
         return;
       }
       const pageStart = !opened;
@@ -42,17 +53,16 @@ function useUrlSetup(): void {
       writeSetupToUrl(setup, 'replace');
       // A share link (#share=) or ?adapter= is applied over the opened setup, so a bad one leaves it as it is;
       // without one, on page start, the saved adapter the page was last using comes back.
-      void usePlayground
-        .getState()
-        .open(setup, setup.problems)
-        .then(() => useShare.getState().openFromLocation(window.location))
-        .then(() => (pageStart ? useShare.getState().restoreSaved(window.location) : undefined));
+      void app()
+        .playground.open(setup, setup.problems)
+        .then(() => app().share.openFromLocation(window.location))
+        .then(() => (pageStart ? app().share.restoreSaved(window.location) : undefined));
     };
     openFromUrl();
     window.addEventListener('popstate', openFromUrl);
     return () => {
       window.removeEventListener('popstate', openFromUrl);
-      client.dispose();
+      playground.dispose();
       models.dispose();
     };
   }, []);
@@ -62,7 +72,7 @@ export function App() {
   useUrlSetup();
   useKeyboardShortcuts();
   useEffect(() => {
-    void detectGpu();
+    void appStore.getState().gpu.detect();
   }, []);
 
   return (
@@ -84,6 +94,9 @@ export function App() {
         </aside>
       </main>
       <TrainingPanel />
+      <Suspense fallback={null}>
+        <CapabilityCard />
+      </Suspense>
       <ModelPanel />
     </div>
   );

@@ -3,14 +3,19 @@
  * at least one update (otherwise nothing is shown). Asked again when the state or the run's update changes.
  */
 import { useEffect } from 'react';
-import { usePlayground } from '../state/playground';
-import { useTraining } from '../state/training';
+import { useShallow } from 'zustand/react/shallow';
+import { useApp } from '../state/store';
+import { latestEntry } from '../state/timeline';
 
 export function CriticValue() {
-  const stepId = usePlayground((s) => (s.timeline.length ? s.timeline[s.timeline.length - 1].stepId : null));
-  const updates = useTraining((s) => (s.run?.algo === 'twosome' ? s.run.updates : 0));
-  const critic = useTraining((s) => s.critic);
-  const fetchValue = useTraining((s) => s.fetchCriticValue);
+  const { stepId, updates, critic, fetchValue } = useApp(
+    useShallow(({ playground, training }) => ({
+      stepId: latestEntry(playground)?.stepId ?? null,
+      updates: training.run?.algo === 'twosome' ? training.run.updates : 0,
+      critic: training.critic,
+      fetchValue: training.fetchCriticValue,
+    })),
+  );
   useEffect(() => {
     if (stepId !== null && updates > 0) void fetchValue(stepId);
   }, [stepId, updates, fetchValue]);

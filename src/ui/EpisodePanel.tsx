@@ -1,18 +1,27 @@
 import { getTask } from '../envs/registry';
-import { isViewingPast, shownEntry, usePlayground, type ChosenBy, type TimelineEntry } from '../state/playground';
+import { useShallow } from 'zustand/react/shallow';
+import { useApp } from '../state/store';
+import { episodeHistory, isViewingPast, shownEntry, type ChosenBy, type TimelineEntry } from '../state/timeline';
 import type { ModelStatus, Normalization } from '../worker/protocol';
 import { formatBytes, formatPercent, formatReward } from '../util/format';
 
 /** Counters, last reward, return and the done/success state of the episode at the shown step. */
 export function EpisodeStats() {
-  const s = usePlayground();
-  const entry = shownEntry(s);
-  const past = isViewingPast(s);
-  const task = getTask(s.taskId);
-  const overcooked = task.family === 'overcooked';
+  const { entry, past, taskId, phase, latest } = useApp(
+    useShallow(({ playground: s }) => ({
+      entry: shownEntry(s),
+      past: isViewingPast(s),
+      taskId: s.taskId,
+      phase: s.phase,
+      latest: s.timeline.length - 1,
+    })),
+  );
+  const task = getTask(taskId);
+  // A macro action runs several primitive steps; the horizon counts primitive steps.
+  const macro = task.macroActions;
   const done = entry?.done ?? false;
   const success = entry?.success ?? false;
-  const status = success ? 'success' : done ? 'ended' : s.phase === 'ready' ? 'running' : s.phase;
+  const status = success ? 'success' : done ? 'ended' : phase === 'ready' ? 'running' : phase;
   const statusText =
     status === 'success'
       ? 'Success: task achieved'
@@ -27,17 +36,17 @@ export function EpisodeStats() {
   return (
     <section className="card stats" aria-label="Episode">
       <div className="card-head">
-        <h2>Episode{past && <span className="card-head-note"> · step {steps} of {s.timeline.length - 1}</span>}</h2>
+        <h2>Episode{past && <span className="card-head-note"> · step {steps} of {latest}</span>}</h2>
         <span className={`status-pill status-pill--${status}`} data-testid="episode-status" data-done={String(done)} data-success={String(success)}>
           {statusText}
         </span>
       </div>
       <dl className="stat-grid">
         <div>
-          <dt>{overcooked ? 'Macro steps' : 'Steps'}</dt>
-          <dd data-testid="steps">{overcooked ? steps : `${steps} / ${task.horizon}`}</dd>
+          <dt>{macro ? 'Macro steps' : 'Steps'}</dt>
+          <dd data-testid="steps">{macro ? steps : `${steps} / ${task.horizon}`}</dd>
         </div>
-        {overcooked && (
+        {macro && (
           <div>
             <dt title="primitive environment steps (a macro action takes several)">Env steps</dt>
             <dd data-testid="primitive-steps">
@@ -61,8 +70,12 @@ export function EpisodeStats() {
 }
 
 export function PromptCard() {
-  const prompt = usePlayground((s) => shownEntry(s)?.observation.prompt);
-  const past = usePlayground(isViewingPast);
+  const { prompt, past } = useApp(
+    useShallow(({ playground: s }) => ({
+      prompt: shownEntry(s)?.observation.prompt,
+      past: isViewingPast(s),
+    })),
+  );
   return (
     <section className="card" aria-label="Prompt">
       <div className="card-head">
@@ -89,8 +102,12 @@ const NORM_HELP: Record<Normalization, string> = {
 };
 
 function NormalizationSelect() {
-  const norm = usePlayground((s) => s.norm);
-  const selectNorm = usePlayground((s) => s.selectNorm);
+  const { norm, selectNorm } = useApp(
+    useShallow(({ playground: s }) => ({
+      norm: s.norm,
+      selectNorm: s.selectNorm,
+    })),
+  );
   return (
     <label className="field field--compact" title={NORM_HELP[norm]}>
       <span className="field-label">Normalization</span>
@@ -143,14 +160,18 @@ function PolicyStatus({ entry, model }: { entry: TimelineEntry | null; model: Mo
 const BY_TEXT: Record<ChosenBy, string> = { you: 'you chose', sample: 'sampled', greedy: 'greedy' };
 
 export function ActionsCard() {
-  const entry = usePlayground(shownEntry);
-  const past = usePlayground(isViewingPast);
-  const norm = usePlayground((s) => s.norm);
-  const model = usePlayground((s) => s.model);
-  const busy = usePlayground((s) => s.busy);
-  const phase = usePlayground((s) => s.phase);
-  const takeAction = usePlayground((s) => s.takeAction);
-  const error = usePlayground((s) => s.error);
+  const { entry, past, norm, model, busy, phase, takeAction, error } = useApp(
+    useShallow(({ playground: s }) => ({
+      entry: shownEntry(s),
+      past: isViewingPast(s),
+      norm: s.norm,
+      model: s.model,
+      busy: s.busy,
+      phase: s.phase,
+      takeAction: s.takeAction,
+      error: s.error,
+    })),
+  );
   const actions = entry?.observation.actions ?? [];
   const scores = entry?.scores.status === 'ok' && entry.scores.scores.actions.length === actions.length ? entry.scores.scores : null;
   const probs = scores?.policy[norm] ?? null;
@@ -223,7 +244,7 @@ export function ActionsCard() {
 }
 
 export function HistoryCard() {
-  const history = usePlayground((s) => s.history);
+  const history = useApp((s) => episodeHistory(s.playground));
   if (history.length === 0) return null;
   return (
     <section className="card" aria-label="History">

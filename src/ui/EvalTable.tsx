@@ -3,22 +3,26 @@
  * of the run's family: success rate, mean return and length over N episodes, sampled or greedy.
  */
 import { useState } from 'react';
-import { TASK_IDS, getTask } from '../envs/registry';
+import { getTask, tasksOfFamily } from '../envs/registry';
 import type { TaskId } from '../envs/types';
-import { useTraining } from '../state/training';
+import { useShallow } from 'zustand/react/shallow';
+import { useApp } from '../state/store';
 
 /** The tasks an agent of `taskId` is evaluated on: its family's seen and unseen tasks. */
 export function evaluationTasks(taskId: TaskId): TaskId[] {
-  const family = getTask(taskId).family;
-  return TASK_IDS.filter((id) => getTask(id).family === family);
+  return tasksOfFamily(getTask(taskId).family).map((t) => t.id);
 }
 
 export function EvalTable() {
-  const evaluation = useTraining((s) => s.evaluation);
-  const phase = useTraining((s) => s.phase);
-  const run = useTraining((s) => s.run);
-  const formTask = useTraining((s) => s.form.taskId);
-  const evaluate = useTraining((s) => s.evaluate);
+  const { evaluation, phase, run, formTask, evaluate } = useApp(
+    useShallow(({ training: s }) => ({
+      evaluation: s.evaluation,
+      phase: s.phase,
+      run: s.run,
+      formTask: s.form.taskId,
+      evaluate: s.evaluate,
+    })),
+  );
   const [episodes, setEpisodes] = useState(10);
   const [greedy, setGreedy] = useState(false);
   const taskId = run?.taskId ?? formTask;

@@ -1,12 +1,11 @@
-import { useGpu } from '../state/gpu';
-import { usePlayground } from '../state/playground';
+import { useApp } from '../state/store';
 import { formatBytes } from '../util/format';
 
 const HIGHLIGHT = ['shader-f16', 'subgroups', 'timestamp-query'];
 
 /** The WebGPU adapter found on load, or why there is none. */
 export function GpuPanel() {
-  const gpu = useGpu();
+  const gpu = useApp((s) => s.gpu.webgpu);
   return (
     <section className="card gpu" aria-label="WebGPU" data-testid="gpu-info" data-status={gpu.status}>
       <div className="card-head">
@@ -53,7 +52,7 @@ export function GpuPanel() {
 
 /** The loaded model: its shape and what loading it took (in the worker, on its own WebGPU device). */
 function ModelInfo() {
-  const model = usePlayground((s) => s.model);
+  const model = useApp((s) => s.playground.model);
   if (model.status !== 'ready') return null;
   const m = model.info;
   return (

@@ -1,15 +1,9 @@
 import { useEffect, useState } from 'react';
-import { TASKS } from '../envs/registry';
+import { useShallow } from 'zustand/react/shallow';
+import { FAMILIES, tasksOfFamily } from '../envs/registry';
 import type { TaskId } from '../envs/types';
-import { useGpu } from '../state/gpu';
-import { useModelPanel } from '../state/model-panel';
 import { DEFAULT_MODEL, findModel, modelChoices } from '../state/models';
-import { usePlayground } from '../state/playground';
-
-const FAMILIES = [
-  { family: 'overcooked', label: 'Overcooked' },
-  { family: 'virtualhome', label: 'VirtualHome' },
-] as const;
+import { useApp } from '../state/store';
 
 export function Header() {
   return (
@@ -30,15 +24,19 @@ export function Header() {
 }
 
 function TaskSelect() {
-  const taskId = usePlayground((s) => s.taskId);
-  const selectTask = usePlayground((s) => s.selectTask);
+  const { taskId, selectTask } = useApp(
+    useShallow(({ playground: s }) => ({
+      taskId: s.taskId,
+      selectTask: s.selectTask,
+    })),
+  );
   return (
     <label className="field">
       <span className="field-label">Task</span>
       <select value={taskId} onChange={(e) => void selectTask(e.target.value as TaskId)} data-testid="task-select">
-        {FAMILIES.map(({ family, label }) => (
-          <optgroup key={family} label={label}>
-            {TASKS.filter((t) => t.family === family).map((t) => (
+        {FAMILIES.map(({ family, title }) => (
+          <optgroup key={family} label={title}>
+            {tasksOfFamily(family).map((t) => (
               <option key={t.id} value={t.id}>
                 {t.split === 'unseen' ? `${t.title} (unseen)` : t.title}
               </option>
@@ -52,11 +50,14 @@ function TaskSelect() {
 
 /** The models the select offers: the built-in one, the cached ones (complete), and the current one. */
 function useSelectableModels(current: string): { id: string; label: string; description: string }[] {
-  const cached = useModelPanel((s) => s.cached);
-  const out = modelChoices().filter((m) => m.id === DEFAULT_MODEL || (m.source ?? 'url') === 'url');
+  const { cached, catalog, folders } = useApp(
+    useShallow(({ models: s }) => ({ cached: s.cached, catalog: s.catalog, folders: s.folders })),
+  );
+  const known = { catalog, folders };
+  const out = modelChoices(known).filter((m) => m.id === DEFAULT_MODEL || (m.source ?? 'url') === 'url');
   const add = (id: string) => {
     if (out.some((m) => m.id === id)) return;
-    const choice = findModel(id);
+    const choice = findModel(known, id);
     if (choice) out.push(choice);
   };
   for (const m of cached ?? []) if (m.complete) for (const id of m.ids.length > 0 ? m.ids : [m.baseUrl]) add(id);
@@ -66,9 +67,13 @@ function useSelectableModels(current: string): { id: string; label: string; desc
 
 /** The model that scores the actions: micro plus the cached models; "Models…" opens the Model panel. */
 function ModelSelect() {
-  const modelId = usePlayground((s) => s.modelId);
-  const selectModel = usePlayground((s) => s.selectModel);
-  const setOpen = useModelPanel((s) => s.setOpen);
+  const { modelId, selectModel, setOpen } = useApp(
+    useShallow(({ playground, models }) => ({
+      modelId: playground.modelId,
+      selectModel: playground.selectModel,
+      setOpen: models.setOpen,
+    })),
+  );
   const choices = useSelectableModels(modelId);
   return (
     <div className="model-field">
@@ -90,8 +95,12 @@ function ModelSelect() {
 }
 
 function SeedInput() {
-  const seed = usePlayground((s) => s.seed);
-  const selectSeed = usePlayground((s) => s.selectSeed);
+  const { seed, selectSeed } = useApp(
+    useShallow(({ playground: s }) => ({
+      seed: s.seed,
+      selectSeed: s.selectSeed,
+    })),
+  );
   const [text, setText] = useState(String(seed));
   useEffect(() => setText(String(seed)), [seed]);
   const commit = () => {
@@ -120,7 +129,7 @@ function SeedInput() {
 }
 
 function GpuBadge() {
-  const gpu = useGpu();
+  const gpu = useApp((s) => s.gpu.webgpu);
   const text =
     gpu.status === 'ready'
       ? `WebGPU: ${[gpu.info.vendor, gpu.info.architecture].filter(Boolean).join(' · ') || gpu.info.description || 'adapter ready'}`

@@ -1,19 +1,27 @@
 /**
- * The Model panel (a dialog opened from the header): the built-in micro model, every catalog model (download
- * size, GPU memory, features, context, whether this adapter can run it, whether it is cached), downloads with
- * progress and Cancel, deletion from the cache, a custom MLC repo URL, a picked folder, and the adapter.
+ * The Model panel (a dialog opened from the header): the built-in micro model, every catalog model (web-llm's
+ * Llama records: download size, web-llm's GPU memory figure, features, context, whether this adapter can run
+ * it and why not, whether it is cached and in which web-llm backend), downloads with progress and Cancel into
+ * the backend picked, deletion from the cache, a custom MLC repo URL, a picked folder, and the adapter.
  */
 import { useEffect, useMemo, useRef, useState, type ChangeEvent } from 'react';
-import { MODEL_CATALOG, type CatalogRecord } from '../llm/model/catalog';
-import { canRunHere, cachedEntry, catalogDownloadBytes, useModelPanel, type DownloadState } from '../state/model-panel';
+import { useShallow } from 'zustand/react/shallow';
+import type { WebLlmBackend } from '../llm/model/cache-source';
+import type { CatalogRecord } from '../llm/model/catalog';
+import { precisionNote } from '../llm/model/fit-check';
+import { cachedEntry, catalogDownloadBytes, fitHere, type DownloadState } from '../state/model-panel';
 import { findModel } from '../state/models';
-import { usePlayground } from '../state/playground';
+import { useApp } from '../state/store';
 import type { CachedModelView, PickedFileSpec } from '../worker/protocol';
 import { formatBytes } from '../util/format';
 
 export function ModelPanel() {
-  const open = useModelPanel((s) => s.open);
-  const setOpen = useModelPanel((s) => s.setOpen);
+  const { open, setOpen } = useApp(
+    useShallow(({ models: s }) => ({
+      open: s.open,
+      setOpen: s.setOpen,
+    })),
+  );
   useEffect(() => {
     if (!open) return;
     const onKey = (e: KeyboardEvent) => {
@@ -36,6 +44,7 @@ export function ModelPanel() {
         <CurrentModel />
         <CustomUrl />
         <FolderPicker />
+        <BackendPicker />
         <CacheProblem />
         <ModelTable />
       </div>
@@ -44,21 +53,52 @@ export function ModelPanel() {
 }
 
 function AdapterLine() {
-  const adapter = useModelPanel((s) => s.adapter);
+  const adapter = useApp((s) => s.models.adapter);
   return (
-    <p className="card-note" data-testid="model-panel-adapter">
-      {adapter === null
-        ? 'Asking the worker for the WebGPU adapter…'
-        : adapter.status === 'ok'
-          ? `GPU: ${adapter.description} · max buffer ${formatBytes(adapter.limits.maxBufferSize)} · max storage binding ${formatBytes(adapter.limits.maxStorageBufferBindingSize)} · features: ${adapter.features.filter((f) => ['shader-f16', 'subgroups'].includes(f)).join(', ') || 'no shader-f16'}`
-          : `No WebGPU here: ${adapter.reason}. Models can still be downloaded, not run.`}
-    </p>
+    <>
+      <p className="card-note" data-testid="model-panel-adapter">
+        {adapter === null
+          ? 'Asking the worker for the WebGPU adapter…'
+          : adapter.status === 'ok'
+            ? `GPU: ${adapter.description}${adapter.software ? ` (software: runs on ${adapter.cores ?? '?'} CPU cores)` : ''} · max buffer ${formatBytes(adapter.limits.maxBufferSize)} · max storage binding ${formatBytes(adapter.limits.maxStorageBufferBindingSize)} · features: ${adapter.features.filter((f) => ['shader-f16', 'subgroups'].includes(f)).join(', ') || 'no shader-f16'}`
+            : `No WebGPU here: ${adapter.reason}. Models can still be downloaded, not run.`}
+      </p>
+      {adapter?.status === 'ok' && (
+        <p className="card-hint" data-testid="model-panel-precision">
+          {precisionNote(adapter.features, undefined, adapter.software).text}.
+        </p>
+      )}
+    </>
+  );
+}
+
+const BACKEND_LABELS: Record<WebLlmBackend, string> = { cache: 'Cache API', indexeddb: 'IndexedDB' };
+
+/** Where downloads go: web-llm's two cache backends (AppConfig.cacheBackend); both are read. */
+function BackendPicker() {
+  const { backend, setBackend } = useApp(
+    useShallow(({ models: s }) => ({
+      backend: s.downloadBackend,
+      setBackend: s.setDownloadBackend,
+    })),
+  );
+  return (
+    <div className="model-form">
+      <label className="field">
+        <span className="field-label">Store downloads in</span>
+        <select value={backend} onChange={(e) => setBackend(e.target.value as WebLlmBackend)} data-testid="download-backend">
+          <option value="cache">Cache API (web-llm's default)</option>
+          <option value="indexeddb">IndexedDB (web-llm's cacheBackend "indexeddb")</option>
+        </select>
+      </label>
+      <span className="card-hint">models in either are found, whichever web-llm app of this site stored them</span>
+    </div>
   );
 }
 
 /** The model in the worker: loading progress, or why it did not load (bad files, too large for this GPU…). */
 function CurrentModel() {
-  const model = usePlayground((s) => s.model);
+  const model = useApp((s) => s.playground.model);
   let text: string;
   let bad = false;
   switch (model.status) {
@@ -88,7 +128,7 @@ function CurrentModel() {
 }
 
 function CacheProblem() {
-  const error = useModelPanel((s) => s.cacheError);
+  const error = useApp((s) => s.models.cacheError);
   if (!error) return null;
   return (
     <p className="error-text" role="alert" data-testid="cache-error">
@@ -98,8 +138,12 @@ function CacheProblem() {
 }
 
 function CustomUrl() {
-  const addCustom = useModelPanel((s) => s.addCustom);
-  const error = useModelPanel((s) => s.customError);
+  const { addCustom, error } = useApp(
+    useShallow(({ models: s }) => ({
+      addCustom: s.addCustom,
+      error: s.customError,
+    })),
+  );
   const [text, setText] = useState('');
   return (
     <form
@@ -134,8 +178,12 @@ function CustomUrl() {
 }
 
 function FolderPicker() {
-  const loadFolder = useModelPanel((s) => s.useFolder);
-  const error = useModelPanel((s) => s.folderError);
+  const { loadFolder, error } = useApp(
+    useShallow(({ models: s }) => ({
+      loadFolder: s.useFolder,
+      error: s.folderError,
+    })),
+  );
   const ref = useRef<HTMLInputElement>(null);
   useEffect(() => {
     // React does not know webkitdirectory: set it on the element.
@@ -173,15 +221,22 @@ interface Row {
 }
 
 function ModelTable() {
-  const custom = useModelPanel((s) => s.custom);
-  const focusId = useModelPanel((s) => s.focusId);
+  const { custom, focusId, catalog, catalogError, folders } = useApp(
+    useShallow(({ models: s }) => ({
+      custom: s.custom,
+      focusId: s.focusId,
+      catalog: s.catalog,
+      catalogError: s.catalogError,
+      folders: s.folders,
+    })),
+  );
   const rows = useMemo<Row[]>(
     () => [
       { id: 'micro', label: 'micro (built-in)', builtIn: true },
-      ...custom.map((id) => ({ id, label: findModel(id)?.label ?? id })),
-      ...MODEL_CATALOG.map((record) => ({ id: record.id, label: record.id, record })),
+      ...custom.map((id) => ({ id, label: findModel({ catalog, folders }, id)?.label ?? id })),
+      ...(catalog ?? []).map((record) => ({ id: record.id, label: record.id, record })),
     ],
-    [custom],
+    [custom, catalog, folders],
   );
   const focused = useRef<HTMLTableRowElement>(null);
   useEffect(() => {
@@ -209,31 +264,46 @@ function ModelTable() {
           ))}
         </tbody>
       </table>
+      {catalog === null && <p className="card-hint" data-testid="catalog-loading">Loading web-llm's model list…</p>}
+      {catalogError && (
+        <p className="error-text" role="alert" data-testid="catalog-error">
+          {catalogError}
+        </p>
+      )}
     </div>
   );
 }
 
 function ModelRow({ row, focused, rowRef }: { row: Row; focused: boolean; rowRef?: React.Ref<HTMLTableRowElement> }) {
-  const adapter = useModelPanel((s) => s.adapter);
-  const cached = useModelPanel((s) => s.cached);
-  const downloads = useModelPanel((s) => s.downloads);
-  const choice = findModel(row.id);
+  const { adapter, cached, downloads, catalog, folders } = useApp(
+    useShallow(({ models: s }) => ({
+      adapter: s.adapter,
+      cached: s.cached,
+      downloads: s.downloads,
+      catalog: s.catalog,
+      folders: s.folders,
+    })),
+  );
+  const choice = findModel({ catalog, folders }, row.id);
   const entry = cachedEntry(cached, choice);
   const download = choice ? downloads[choice.url] : undefined;
   const { record } = row;
-  const can = record ? canRunHere(record, adapter) : null;
+  const fit = record ? fitHere(record, adapter) : null;
+  const verdict = row.builtIn ? (adapter?.status === 'missing' ? 'no' : 'yes') : fit ? fit.verdict : record ? '' : 'unknown';
   const canText = row.builtIn
     ? adapter?.status === 'missing'
       ? `no: ${adapter.reason}`
       : 'yes'
     : record
-      ? can === null
+      ? fit === null
         ? '…'
-        : can.ok
+        : fit.verdict === 'yes'
           ? 'yes'
-          : `no: ${can.reason}`
+          : `${fit.verdict}: ${fit.reason}`
       : 'checked when loaded';
-  const cachedText = row.builtIn ? 'built in' : entry?.complete ? `yes (${formatBytes(entry.bytes)})` : entry ? `partly (${entry.shardsCached}/${entry.shardsTotal} shards)` : cached === null ? '…' : 'no';
+  const where = entry ? `, ${BACKEND_LABELS[entry.backend]}` : '';
+  const cachedText = row.builtIn ? 'built in' : entry?.complete ? `yes (${formatBytes(entry.bytes)}${where})` : entry ? `partly (${entry.shardsCached}/${entry.shardsTotal} shards${where})` : cached === null ? '…' : 'no';
+  const downloadBytes = record ? catalogDownloadBytes(record) : undefined;
   return (
     <tr
       ref={rowRef}
@@ -241,30 +311,43 @@ function ModelRow({ row, focused, rowRef }: { row: Row; focused: boolean; rowRef
       data-testid="model-row"
       data-model-id={row.id}
       data-cached={String(Boolean(row.builtIn || entry?.complete))}
-      data-can-run={row.builtIn ? String(adapter?.status !== 'missing') : record ? String(can?.ok ?? '') : 'unknown'}
+      data-can-run={verdict}
     >
       <td className="model-name" title={choice?.description}>
         {row.label}
       </td>
-      <td data-testid="model-size">{row.builtIn ? '115 KB' : record ? formatBytes(catalogDownloadBytes(record)) : entry?.totalBytes ? formatBytes(entry.totalBytes) : '?'}</td>
-      <td data-testid="model-vram">{record ? `${Math.ceil(record.vramRequiredMB)} MB` : row.builtIn ? '< 1 MB' : '?'}</td>
+      <td data-testid="model-size">{row.builtIn ? '115 KB' : downloadBytes !== undefined ? formatBytes(downloadBytes) : entry?.totalBytes ? formatBytes(entry.totalBytes) : '?'}</td>
+      <td data-testid="model-vram">{record?.vramRequiredMB !== undefined ? `${Math.ceil(record.vramRequiredMB)} MB` : row.builtIn ? '< 1 MB' : '?'}</td>
       <td>{record ? record.requiredFeatures.join(', ') || '–' : '–'}</td>
-      <td>{record ? record.contextWindow : row.builtIn ? 1024 : '?'}</td>
-      <td data-testid="model-can-run" className={canText.startsWith('no') ? 'bad' : undefined}>
+      <td>{record ? (record.contextWindow ?? '?') : row.builtIn ? 1024 : '?'}</td>
+      <td data-testid="model-can-run" className={verdict === 'no' ? 'bad' : undefined} title={fit ? [fit.precision.text, ...fit.warnings].join('\n') : undefined}>
         {canText}
+        {fit && fit.warnings.length > 0 && (
+          <span className="card-hint" data-testid="model-fit-notes">
+            {' '}
+            ({fit.warnings.join('; ')})
+          </span>
+        )}
       </td>
       <td data-testid="model-cached">{cachedText}</td>
       <td className="model-actions">
-        <RowActions id={row.id} builtIn={Boolean(row.builtIn)} entry={entry} download={download} canUse={row.builtIn || (entry?.complete ?? false)} blocked={can !== null && !can.ok} />
+        <RowActions id={row.id} builtIn={Boolean(row.builtIn)} entry={entry} download={download} canUse={row.builtIn || (entry?.complete ?? false)} blocked={fit?.verdict === 'no'} />
       </td>
     </tr>
   );
 }
 
 function RowActions({ id, builtIn, entry, download, canUse, blocked }: { id: string; builtIn: boolean; entry: CachedModelView | undefined; download: DownloadState | undefined; canUse: boolean; blocked: boolean }) {
-  const panel = useModelPanel();
-  const model = usePlayground((s) => s.model);
-  const modelId = usePlayground((s) => s.modelId);
+  const { model, modelId, use, download: startDownload, cancel, remove } = useApp(
+    useShallow(({ playground, models }) => ({
+      model: playground.model,
+      modelId: playground.modelId,
+      use: models.use,
+      download: models.download,
+      cancel: models.cancel,
+      remove: models.remove,
+    })),
+  );
   const [confirming, setConfirming] = useState(false);
   const inUse = modelId === id && (model.status === 'ready' || model.status === 'loading');
   const downloading = download?.status === 'downloading';
@@ -278,7 +361,13 @@ function RowActions({ id, builtIn, entry, download, canUse, blocked }: { id: str
       )}
       {download?.status === 'cancelled' && <span className="card-hint" data-testid="download-cancelled">Download cancelled{entry ? ' (files so far are kept; Download continues)' : ''}.</span>}
       {canUse && (
-        <button type="button" className="button button--small button--primary" disabled={inUse} onClick={() => void panel.use(id)} data-testid="model-use">
+        <button
+          type="button"
+          className="button button--small button--primary"
+          disabled={inUse}
+          onClick={() => void use(id)}
+          data-testid="model-use"
+        >
           {inUse ? (model.status === 'loading' ? 'Loading…' : 'In use') : 'Use'}
         </button>
       )}
@@ -288,14 +377,14 @@ function RowActions({ id, builtIn, entry, download, canUse, blocked }: { id: str
           className="button button--small"
           disabled={blocked}
           title={blocked ? 'this GPU cannot run it' : undefined}
-          onClick={() => void panel.download(id)}
+          onClick={() => void startDownload(id)}
           data-testid="model-download"
         >
           {entry ? 'Resume download' : 'Download'}
         </button>
       )}
       {downloading && (
-        <button type="button" className="button button--small" onClick={() => panel.cancel(id)} data-testid="model-cancel">
+        <button type="button" className="button button--small" onClick={() => cancel(id)} data-testid="model-cancel">
           Cancel
         </button>
       )}
@@ -312,7 +401,7 @@ function RowActions({ id, builtIn, entry, download, canUse, blocked }: { id: str
             className="button button--small"
             onClick={() => {
               setConfirming(false);
-              void panel.remove(id);
+              void remove(id);
             }}
             data-testid="model-delete-confirm"
           >

@@ -1,10 +1,11 @@
-import { useGpu } from '../state/gpu';
-import { usePlayground } from '../state/playground';
+import { useShallow } from 'zustand/react/shallow';
+import { useApp } from '../state/store';
 
 /** Setup problems (e.g. an unknown task in the URL), dismissible. */
 export function SetupNotices() {
-  const notices = usePlayground((s) => s.notices);
-  const dismiss = usePlayground((s) => s.dismissNotice);
+  const { notices, dismiss } = useApp(
+    useShallow(({ playground: s }) => ({ notices: s.notices, dismiss: s.dismissNotice })),
+  );
   if (notices.length === 0) return null;
   return (
     <div className="notices">
@@ -29,7 +30,7 @@ const REASON_TITLE = {
 
 /** Shown when WebGPU is missing: what is wrong and what to do. The environments keep working without it. */
 export function WebGpuMissing() {
-  const gpu = useGpu();
+  const gpu = useApp((s) => s.gpu.webgpu);
   if (gpu.status !== 'missing') return null;
   return (
     <section className="notice notice--error webgpu-missing" role="alert" data-testid="webgpu-missing" data-problem={gpu.problem}>

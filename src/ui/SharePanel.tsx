@@ -4,10 +4,11 @@
  * kept in this browser (Use, Delete).
  */
 import { useEffect, useState, type ChangeEvent, type FormEvent } from 'react';
+import { useShallow } from 'zustand/react/shallow';
 import type { SavedAdapterMeta, SavedAdapterSource } from '../persist/adapter-store';
 import { SHARE_LINK_MAX_CHARS, SHARE_PRECISIONS, type SharePrecision } from '../share';
-import { usePlayground } from '../state/playground';
-import { useShare } from '../state/share';
+import { appStore, useApp } from '../state/store';
+import { latestEntry } from '../state/timeline';
 import { formatBytes } from '../util/format';
 import { describeError } from '../util/errors';
 
@@ -20,19 +21,24 @@ function formatError(p: number): string {
 
 /** Keeps the link current and picks up adapters set elsewhere (training) from the scores' adapter version. */
 function useShareSync(): void {
-  const adapterLabel = useShare((s) => s.adapter?.label ?? null);
-  const adapterVersion = useShare((s) => s.adapter?.version ?? null);
-  const precision = useShare((s) => s.precision);
-  const setup = usePlayground((s) => `${s.modelId}|${s.taskId}|${s.seed}|${s.norm}`);
-  const latest = usePlayground((s) => s.timeline.at(-1));
+  const { adapterLabel, adapterVersion, precision, setup, latest } = useApp(
+    useShallow(({ share, playground: p }) => ({
+      adapterLabel: share.adapter?.label ?? null,
+      adapterVersion: share.adapter?.version ?? null,
+      precision: share.precision,
+      setup: `${p.modelId}|${p.taskId}|${p.seed}|${p.norm}`,
+      latest: latestEntry(p),
+    })),
+  );
   const scoredWith = latest?.scores.status === 'ok' ? (latest.scores.scores.loraVersion ?? null) : undefined;
   // Probing f16/int8 runs the model twice: only per state when it measures anything.
   const stateKey = precision === 'f32' ? 0 : (latest?.stepId ?? 0);
   useEffect(() => {
-    if (scoredWith !== undefined && scoredWith !== adapterVersion && useShare.getState().loading === null) void useShare.getState().syncAdapter();
+    const share = appStore.getState().share;
+    if (scoredWith !== undefined && scoredWith !== adapterVersion && share.loading === null) void share.syncAdapter();
   }, [scoredWith, adapterVersion]);
   useEffect(() => {
-    void useShare.getState().refreshLink();
+    void appStore.getState().share.refreshLink();
   }, [adapterLabel, adapterVersion, precision, setup, stateKey]);
 }
 
@@ -54,7 +60,7 @@ function useDropAdapter(): boolean {
       e.preventDefault();
       setOver(false);
       const files = Array.from(e.dataTransfer?.files ?? []);
-      if (files.length > 0) void useShare.getState().loadFiles(files);
+      if (files.length > 0) void appStore.getState().share.loadFiles(files);
     };
     window.addEventListener('dragover', onOver);
     window.addEventListener('dragleave', onLeave);
@@ -69,9 +75,13 @@ function useDropAdapter(): boolean {
 }
 
 function CurrentAdapter() {
-  const adapter = useShare((s) => s.adapter);
-  const busy = useShare((s) => s.loading !== null);
-  const remove = useShare((s) => s.remove);
+  const { adapter, busy, remove } = useApp(
+    useShallow(({ share: s }) => ({
+      adapter: s.adapter,
+      busy: s.loading !== null,
+      remove: s.remove,
+    })),
+  );
   if (!adapter) {
     return (
       <p className="card-note" data-testid="adapter-current" data-adapter="">
@@ -102,11 +112,15 @@ function CurrentAdapter() {
 }
 
 function LoadAdapter() {
-  const loading = useShare((s) => s.loading);
-  const error = useShare((s) => s.error);
-  const loadFiles = useShare((s) => s.loadFiles);
-  const loadUrl = useShare((s) => s.loadUrl);
-  const modelReady = usePlayground((s) => s.model.status === 'ready');
+  const { loading, error, loadFiles, loadUrl, modelReady } = useApp(
+    useShallow(({ share, playground }) => ({
+      loading: share.loading,
+      error: share.error,
+      loadFiles: share.loadFiles,
+      loadUrl: share.loadUrl,
+      modelReady: playground.model.status === 'ready',
+    })),
+  );
   const [url, setUrl] = useState('');
   const onFiles = (e: ChangeEvent<HTMLInputElement>) => {
     const files = Array.from(e.target.files ?? []);
@@ -165,7 +179,7 @@ function LoadAdapter() {
 /** Downloads the adapter in use as a bundle (a Blob URL, revoked once the download has started). */
 async function saveBundle(): Promise<void> {
   try {
-    const bundle = await useShare.getState().bundle();
+    const bundle = await appStore.getState().share.bundle();
     if (!bundle) return;
     const url = URL.createObjectURL(new Blob([bundle.bytes.slice().buffer], { type: 'application/zip' }));
     const a = document.createElement('a');
@@ -174,17 +188,21 @@ async function saveBundle(): Promise<void> {
     a.click();
     setTimeout(() => URL.revokeObjectURL(url), 10_000);
   } catch (error) {
-    useShare.setState({ error: `Saving the bundle failed: ${describeError(error)}` });
+    appStore.getState().share.showError(`Saving the bundle failed: ${describeError(error)}`);
   }
 }
 
 function ShareLink() {
-  const adapter = useShare((s) => s.adapter);
-  const link = useShare((s) => s.link);
-  const precision = useShare((s) => s.precision);
-  const copy = useShare((s) => s.copy);
-  const setPrecision = useShare((s) => s.setPrecision);
-  const copyLink = useShare((s) => s.copyLink);
+  const { adapter, link, precision, copy, setPrecision, copyLink } = useApp(
+    useShallow(({ share: s }) => ({
+      adapter: s.adapter,
+      link: s.link,
+      precision: s.precision,
+      copy: s.copy,
+      setPrecision: s.setPrecision,
+      copyLink: s.copyLink,
+    })),
+  );
   if (!adapter) return null;
   return (
     <div className="share-link">
@@ -248,7 +266,7 @@ const SOURCE_TEXT: Record<SavedAdapterSource, string> = { file: 'file', url: 'UR
  * Use and Delete (confirmed, as deleting cannot be undone; Remove adapter above only stops using one).
  */
 function SavedAdapters() {
-  const saved = useShare((s) => s.saved);
+  const saved = useApp((s) => s.share.saved);
   if (saved.status === 'opening') return null;
   const total = saved.list.reduce((n, m) => n + m.bytes, 0);
   return (
@@ -282,9 +300,14 @@ function SavedAdapters() {
 }
 
 function SavedAdapterRow({ meta, inUse }: { meta: SavedAdapterMeta; inUse: boolean }) {
-  const busy = useShare((s) => s.loading !== null);
-  const modelReady = usePlayground((s) => s.model.status === 'ready');
-  const { applySaved, deleteSaved } = useShare.getState();
+  const { busy, modelReady, applySaved, deleteSaved } = useApp(
+    useShallow(({ share, playground }) => ({
+      busy: share.loading !== null,
+      modelReady: playground.model.status === 'ready',
+      applySaved: share.applySaved,
+      deleteSaved: share.deleteSaved,
+    })),
+  );
   const [confirming, setConfirming] = useState(false);
   const date = new Date(meta.savedAt);
   return (
@@ -343,8 +366,12 @@ export function SharePanel() {
 
 /** Why a link the page was opened with could not be used (the setup was left as it was). */
 export function ShareNotice() {
-  const notice = useShare((s) => s.notice);
-  const dismiss = useShare((s) => s.dismissNotice);
+  const { notice, dismiss } = useApp(
+    useShallow(({ share: s }) => ({
+      notice: s.notice,
+      dismiss: s.dismissNotice,
+    })),
+  );
   if (!notice) return null;
   return (
     <div className="notices">

@@ -1,15 +1,21 @@
-import { getTask } from '../envs/registry';
+import { familyTitle, getTask } from '../envs/registry';
 import { SceneView } from '../scene/SceneView';
-import { isViewingPast, shownEntry, usePlayground } from '../state/playground';
+import { useShallow } from 'zustand/react/shallow';
+import { useApp } from '../state/store';
+import { isViewingPast, shownEntry } from '../state/timeline';
 import { AgentToolbar, Timeline } from './AgentControls';
 
 /** The 3D scene of the shown state with the task's title and a short legend, the agent's controls and the timeline. */
 export function Stage() {
-  const render = usePlayground((s) => shownEntry(s)?.render ?? s.render);
-  const taskId = usePlayground((s) => s.taskId);
-  const phase = usePlayground((s) => s.phase);
-  const pastStep = usePlayground((s) => (isViewingPast(s) ? (shownEntry(s)?.t ?? 0) : null));
-  const latestStep = usePlayground((s) => s.timeline.length - 1);
+  const { render, taskId, phase, pastStep, latestStep } = useApp(
+    useShallow(({ playground: s }) => ({
+      render: shownEntry(s)?.render ?? null,
+      taskId: s.taskId,
+      phase: s.phase,
+      pastStep: isViewingPast(s) ? (shownEntry(s)?.t ?? 0) : null,
+      latestStep: s.timeline.length - 1,
+    })),
+  );
   const task = getTask(taskId);
   return (
     <section className="stage" aria-label="Scene">
@@ -19,7 +25,7 @@ export function Stage() {
           <p>{task.description}</p>
         </div>
         <div className="chips">
-          <span className="chip">{task.family === 'overcooked' ? 'Overcooked' : 'VirtualHome'}</span>
+          <span className="chip">{familyTitle(task.family)}</span>
           <span className={`chip ${task.split === 'unseen' ? 'chip--accent' : ''}`}>{task.split === 'unseen' ? 'unseen variant' : 'training task'}</span>
         </div>
       </div>
@@ -32,21 +38,10 @@ export function Stage() {
         )}
         {!render && <div className="stage-overlay">{phase === 'error' ? 'The environment failed to start.' : 'Loading environment…'}</div>}
         <div className="stage-legend" aria-hidden="true">
-          {task.family === 'overcooked' ? (
-            <>
-              <span>
-                <i className="swatch swatch--view" /> agent’s 5×5 view
-              </span>
-              <span>drag to orbit · scroll to zoom</span>
-            </>
-          ) : (
-            <>
-              <span>
-                <i className="swatch swatch--room" /> agent’s room
-              </span>
-              <span>drag to orbit · scroll to zoom</span>
-            </>
-          )}
+          <span>
+            <i className={`swatch swatch--${task.legend.swatch}`} /> {task.legend.text}
+          </span>
+          <span>drag to orbit · scroll to zoom</span>
         </div>
       </div>
       <div className="stage-controls">

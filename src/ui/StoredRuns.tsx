@@ -3,14 +3,20 @@
  * per run: show it on the charts, resume it, delete it (after a confirmation; nothing is deleted otherwise).
  */
 import { useState } from 'react';
-import { runLabel, useTraining } from '../state/training';
+import { useShallow } from 'zustand/react/shallow';
+import { appStore, useApp } from '../state/store';
+import { runLabel } from '../state/training';
 import { isResumable, type RunMeta } from '../worker/training-protocol';
 import { formatBytes } from '../util/format';
 
 export function StoredRuns() {
-  const storage = useTraining((s) => s.storage);
-  const storageError = useTraining((s) => s.storageError);
-  const refresh = useTraining((s) => s.refreshStorage);
+  const { storage, storageError, refresh } = useApp(
+    useShallow(({ training: s }) => ({
+      storage: s.storage,
+      storageError: s.storageError,
+      refresh: s.refreshStorage,
+    })),
+  );
   return (
     <details className="stored-runs" data-testid="stored-runs" onToggle={(e) => (e.currentTarget.open ? void refresh() : undefined)}>
       <summary>
@@ -35,10 +41,14 @@ export function StoredRuns() {
 }
 
 function RunRow({ run }: { run: RunMeta }) {
-  const overlays = useTraining((s) => s.overlays);
-  const current = useTraining((s) => s.run);
-  const phase = useTraining((s) => s.phase);
-  const { toggleOverlay, resume, deleteRun } = useTraining.getState();
+  const { overlays, current, phase } = useApp(
+    useShallow(({ training: s }) => ({
+      overlays: s.overlays,
+      current: s.run,
+      phase: s.phase,
+    })),
+  );
+  const { toggleOverlay, resume, deleteRun } = appStore.getState().training;
   const [confirming, setConfirming] = useState(false);
   const isCurrent = current?.id === run.id;
   const training = phase === 'running' || phase === 'starting' || phase === 'pausing' || phase === 'stopping';

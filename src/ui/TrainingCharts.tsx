@@ -5,8 +5,10 @@
  * an episode ended): the end-to-end tests read it.
  */
 import { useMemo } from 'react';
+import { useShallow } from 'zustand/react/shallow';
 import { metricsTable, overlayTable, returnPoints, type ChartRun } from '../state/chart-data';
-import { runLabel, useTraining } from '../state/training';
+import { useApp } from '../state/store';
+import { runLabel } from '../state/training';
 import type { TrainAlgo } from '../worker/training-protocol';
 import { UPlotChart, type SeriesSpec } from './UPlotChart';
 
@@ -35,9 +37,13 @@ const LOSS_SERIES: SeriesSpec[] = [
 ];
 
 export function TrainingCharts() {
-  const run = useTraining((s) => s.run);
-  const metrics = useTraining((s) => s.metrics);
-  const overlays = useTraining((s) => s.overlays);
+  const { run, metrics, overlays } = useApp(
+    useShallow(({ training: s }) => ({
+      run: s.run,
+      metrics: s.metrics,
+      overlays: s.overlays,
+    })),
+  );
   const runs = useMemo<ChartRun[]>(() => {
     const current = run && run.algo !== 'saycan' ? [{ id: run.id, algo: run.algo, label: runLabel(run), metrics }] : [];
     return [...overlays.filter((o) => o.id !== run?.id), ...current];

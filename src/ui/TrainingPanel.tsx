@@ -3,10 +3,12 @@
  * one update, progress (updates, env steps, steps/s, time left, tokens/s and GPU memory for TWOSOME), the
  * charts, the evaluation table and the stored runs. After a reload it offers to resume an unfinished run.
  */
+import { useShallow } from 'zustand/react/shallow';
 import { TASK_IDS, getTask } from '../envs/registry';
 import type { TaskId } from '../envs/types';
 import { secondsLeft } from '../state/chart-data';
-import { runLabel, useTraining, type TrainPhase } from '../state/training';
+import { appStore, useApp } from '../state/store';
+import { runLabel, type TrainPhase } from '../state/training';
 import { ALGO_LABELS, TRAIN_ALGOS, TRAIN_PRESETS, type TrainAlgo, type TrainPreset } from '../worker/training-protocol';
 import { EvalTable } from './EvalTable';
 import { formatBytes } from '../util/format';
@@ -54,7 +56,7 @@ export function TrainingPanel() {
 }
 
 function PhasePill() {
-  const phase = useTraining((s) => s.phase);
+  const phase = useApp((s) => s.training.phase);
   const pill = phase === 'running' || phase === 'starting' ? 'running' : phase === 'error' ? 'error' : phase === 'done' ? 'success' : 'ended';
   return (
     <span className={`status-pill status-pill--${pill}`} data-testid="train-phase" data-phase={phase}>
@@ -64,10 +66,14 @@ function PhasePill() {
 }
 
 function ResumeOffer() {
-  const offers = useTraining((s) => s.offers);
-  const phase = useTraining((s) => s.phase);
-  const resume = useTraining((s) => s.resume);
-  const remove = useTraining((s) => s.deleteRun);
+  const { offers, phase, resume, remove } = useApp(
+    useShallow(({ training: s }) => ({
+      offers: s.offers,
+      phase: s.phase,
+      resume: s.resume,
+      remove: s.deleteRun,
+    })),
+  );
   if (offers.length === 0 || phase === 'running' || phase === 'starting') return null;
   const run = offers[offers.length - 1];
   return (
@@ -87,9 +93,13 @@ function ResumeOffer() {
 }
 
 function TrainForm() {
-  const form = useTraining((s) => s.form);
-  const setForm = useTraining((s) => s.setForm);
-  const phase = useTraining((s) => s.phase);
+  const { form, setForm, phase } = useApp(
+    useShallow(({ training: s }) => ({
+      form: s.form,
+      setForm: s.setForm,
+      phase: s.phase,
+    })),
+  );
   const busy = phase === 'running' || phase === 'starting' || phase === 'pausing' || phase === 'stopping';
   return (
     <div className="train-form">
@@ -154,9 +164,13 @@ function TrainForm() {
 }
 
 function TrainButtons() {
-  const phase = useTraining((s) => s.phase);
-  const run = useTraining((s) => s.run);
-  const { start, pause, resume, stop, step } = useTraining.getState();
+  const { phase, run } = useApp(
+    useShallow(({ training: s }) => ({
+      phase: s.phase,
+      run: s.run,
+    })),
+  );
+  const { start, pause, resume, stop, step } = appStore.getState().training;
   const canContinue = run !== null && run.algo !== 'saycan' && run.updates < run.numUpdates;
   const idle = phase === 'idle' || phase === 'done' || phase === 'stopped' || phase === 'error' || phase === 'paused';
   return (
@@ -190,8 +204,12 @@ function TrainButtons() {
 }
 
 function TrainError() {
-  const error = useTraining((s) => s.error);
-  const dismiss = useTraining((s) => s.dismissError);
+  const { error, dismiss } = useApp(
+    useShallow(({ training: s }) => ({
+      error: s.error,
+      dismiss: s.dismissError,
+    })),
+  );
   if (!error) return null;
   return (
     <p className="error-text" role="alert" data-testid="train-error">
@@ -204,8 +222,12 @@ function TrainError() {
 }
 
 function Progress() {
-  const run = useTraining((s) => s.run);
-  const metrics = useTraining((s) => s.metrics);
+  const { run, metrics } = useApp(
+    useShallow(({ training: s }) => ({
+      run: s.run,
+      metrics: s.metrics,
+    })),
+  );
   const last = metrics[metrics.length - 1];
   const left = run ? secondsLeft(metrics, run.numUpdates) : null;
   return (

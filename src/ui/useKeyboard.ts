@@ -1,5 +1,5 @@
 import { useEffect } from 'react';
-import { usePlayground } from '../state/playground';
+import { appStore } from '../state/store';
 
 /** Fields where keys mean text or a choice (a range slider or checkbox is not one: keys there still act). */
 function isTyping(target: EventTarget | null): boolean {
@@ -18,7 +18,7 @@ export function useKeyboardShortcuts(): void {
     const onKey = (event: KeyboardEvent) => {
       if (event.defaultPrevented || event.ctrlKey || event.metaKey || event.altKey || event.repeat) return;
       if (isTyping(event.target)) return;
-      const store = usePlayground.getState();
+      const store = appStore.getState().playground;
       if (/^[1-9]$/.test(event.key)) {
         event.preventDefault();
         void store.takeAction(Number(event.key) - 1);

@@ -1,4 +1,5 @@
 /** The worker's rules (env + scoring + policy steps) with a fake scorer in place of the GPU engine. */
+import * as Comlink from 'comlink';
 import { describe, expect, it } from 'vitest';
 import { argmax } from '../rl/categorical';
 import { AgentHost, ScorerUnavailableError, type ScorerLoader } from './agent-host';
@@ -131,6 +132,28 @@ describe('AgentHost', () => {
     const status = await host.loadModel(MICRO);
     expect(status.status).toBe('error');
     expect(status.status === 'error' && status.message).toContain('tensor-cache.json: missing');
+  });
+
+  it('a model change waits for beforeModelChange (training pauses), then releases the status callback', async () => {
+    const order: string[] = [];
+    let release: () => void = () => {};
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    const host = new AgentHost(fakeLoader(), {
+      beforeModelChange: async () => {
+        order.push('pause training');
+        await gate;
+      },
+    });
+    // Through Comlink the callback is a proxy with a release method (link.ts: releaseCallback).
+    const onStatus = Object.assign((s: ModelStatus) => void order.push(s.status), {
+      [Comlink.releaseProxy]: () => order.push('released'),
+    });
+    const loading = host.loadModel(MICRO, onStatus);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    expect(host.modelStatus.status).toBe('none');
+    release();
+    expect((await loading).status).toBe('ready');
+    expect(order).toEqual(['pause training', 'loading', 'loading', 'loading', 'ready', 'released']);
   });
 
   it('switching models frees the old one and re-scores with the new one', async () => {

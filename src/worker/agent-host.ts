@@ -1,6 +1,7 @@
 /**
- * The worker's state and rules, without Comlink or the GPU: one live Env, the policy RNG, the loaded model
- * (behind a Scorer, so tests can use a fake) and the scores of the current state.
+ * The agent part of the playground worker's API (AgentApi, api.ts): one live Env, the policy RNG, the loaded
+ * model (behind a Scorer, so tests can use a fake) and the scores of the current state. No GPU here and no
+ * Comlink beyond releasing the page's callbacks: env.worker.ts exposes it as it is.
  *
  * - Every reset/step makes a new state with a fresh `stepId` and starts scoring it in the background; the
  *   reply does not wait for the GPU. scores(stepId) joins that work.
@@ -20,6 +21,8 @@ import type { LoraAdapter } from '../llm/train/lora';
 import type { LlamaEngine } from '../llm/engine/engine';
 import type { AdapterModelShape, AdapterWeights } from '../share/adapter';
 import { adapterForModel, adapterView, weightsForModel, type AdapterView } from './adapter-slot';
+import type { AgentApi } from './api';
+import { releaseCallback } from './link';
 import type {
   EnvView,
   ModelInfo,
@@ -72,7 +75,12 @@ export type ScorerLoader = (
 
 const now = () => (typeof performance !== 'undefined' ? performance.now() : Date.now());
 
-export class AgentHost {
+export interface AgentHostOptions {
+  /** Runs before a load of another model than the loaded one, which it waits for (training pauses its run). */
+  beforeModelChange?(): Promise<void>;
+}
+
+export class AgentHost implements AgentApi {
   private env: Env | null = null;
   private seed = 0;
   private readonly rng = new Rng(0);
@@ -95,7 +103,10 @@ export class AgentHost {
   private queue: Promise<unknown> = Promise.resolve();
   private readonly listeners = new Set<(status: ModelStatus) => void>();
 
-  constructor(private readonly loader: ScorerLoader) {}
+  constructor(
+    private readonly loader: ScorerLoader,
+    private readonly options: AgentHostOptions = {},
+  ) {}
 
   get modelStatus(): ModelStatus {
     return this.status;
@@ -298,8 +309,18 @@ export class AgentHost {
     return { ...stepped, choice: { mode, norm, index, prob: probs[index] } };
   }
 
-  /** Loads `spec` unless it is already loaded or loading; resolves with the final status. */
+  /**
+   * Loads `spec` unless it is already loaded or loading; resolves with the final status. Another model replaces
+   * the engine a TWOSOME run trains: options.beforeModelChange pauses it first. `onStatus` is released once
+   * loading has settled (through Comlink it is a proxy of the page's callback).
+   */
   loadModel(spec: ModelSpec, onStatus?: (status: ModelStatus) => void): Promise<ModelStatus> {
+    const change = this.loadedEngine()?.modelId !== spec.id ? this.options.beforeModelChange?.() : undefined;
+    const loading = change ? change.then(() => this.load(spec, onStatus)) : this.load(spec, onStatus);
+    return loading.finally(() => releaseCallback(onStatus));
+  }
+
+  private load(spec: ModelSpec, onStatus?: (status: ModelStatus) => void): Promise<ModelStatus> {
     if (onStatus) this.listeners.add(onStatus);
     const settled = (status: ModelStatus) => {
       if (onStatus) this.listeners.delete(onStatus);

@@ -92,7 +92,17 @@ export function engineScorer(engine: LlamaEngine): Scorer {
   const checkDevice = () => {
     if (lost) throw new Error(`the GPU device was lost (${lost}); reload the page`);
   };
-  const upload = (adapter: LoraAdapter) => ownLora(uploadLora(engine.gpu.device, adapter));
+  // An uploaded adapter's plans on the engine go with it (a probe or a replaced adapter is not used again).
+  const upload = (adapter: LoraAdapter): LoraHandle => {
+    const handle = ownLora(uploadLora(engine.gpu.device, adapter));
+    return {
+      lora: handle.lora,
+      release: () => {
+        engine.releaseLora(handle.lora);
+        handle.release();
+      },
+    };
+  };
   const run = async (lora: LoraHandle | null, prompt: string, actions: readonly string[]) => {
     const batch = engine.tokenize([{ prompt, actions }]);
     const [scores] = await engine.forwardScores(batch, { lora: lora?.lora });

@@ -1,5 +1,5 @@
 /**
- * The typed RPC surface of the playground worker (environment + LLM engine). Everything here is plain,
+ * The data the agent and models parts of the worker API (api.ts) send and receive. Everything here is plain,
  * structured-cloneable data: the UI never holds an Env or an engine, only what the worker reports.
  *
  * Flow: reset()/step() reply at once with the new state and its `stepId`; the worker then scores that
@@ -8,12 +8,11 @@
  * argmax, from the scores it holds) and steps, so no scores or tensors cross threads for a decision.
  */
 import type { Observation, RenderDescription, StepResult, TaskId } from '../envs/types';
-
 import type { Normalization } from '../rl/policy';
-import type { LoraAdapter } from '../llm/train/lora';
-import type { AdapterWeights } from '../share/adapter';
+import type { WebLlmBackend } from '../llm/model/cache-source';
+import type { CatalogRecord } from '../llm/model/catalog';
+import type { AdapterFacts } from '../llm/model/fit-check';
 import type { AdapterView } from './adapter-slot';
-import type { TrainingApi } from './training-protocol';
 
 export type { AdapterView };
 
@@ -124,41 +123,17 @@ export type ModelStatus =
   | { status: 'unavailable'; id: string; reason: string }
   | { status: 'error'; id: string; message: string };
 
-/** The environment and model methods, and training's (training-protocol.ts). */
-export interface EnvWorkerApi extends TrainingApi {
-  /** Creates (or reuses) the task's environment, starts an episode with `seed` and re-seeds the policy RNG. */
-  reset(taskId: TaskId, seed: number): ResetReply;
-  /** Takes the offered action at `index` (an index into the latest observation's actions). */
-  step(index: number): StepReply;
-  /** Scores of state `stepId` under the loaded model (waits for scoring, and for a model still loading). */
-  scores(stepId: number): Promise<ScoresReply>;
-  /**
-   * Chooses an action of the current state `stepId` from its scores (`sample`: the worker's seeded RNG;
-   * `greedy`: argmax) under `norm`, and takes it. Rejects when `stepId` is not current or no scores exist.
-   */
-  policyStep(stepId: number, mode: PolicyMode, norm: Normalization): Promise<PolicyStepReply>;
-  /** Loads a model (replacing the current one); `onStatus` hears progress. Resolves with the final status. */
-  loadModel(spec: ModelSpec, onStatus?: (status: ModelStatus) => void): Promise<ModelStatus>;
-  /**
-   * Scores use this LoRA adapter (null: the frozen model) once it resolves; checked against the loaded model
-   * first (rejects with what is wrong, changing nothing). The current state is re-scored.
-   */
-  setAdapter(adapter: LoraAdapter | null, label: string): Promise<void>;
-  /** Like setAdapter for decoded model-free weights; `baseModel` (a file's) must name the loaded model. */
-  loadAdapterWeights(weights: AdapterWeights, label: string, baseModel?: string | null, warnings?: string[]): Promise<AdapterView>;
-  /** The adapter in use (a copy), or null. */
-  currentAdapter(): { adapter: LoraAdapter; label: string } | null;
-  adapterInfo(): AdapterView | null;
-  /** The current state's policies with `weights` in place of the adapter in use, changing nothing. */
-  probeAdapter(stepId: number, weights: AdapterWeights | null): Promise<Record<Normalization, number[]>>;
-}
-
 // ---------------------------------------------------------------------------------------------------------
-// Model management (the models worker): cached models, downloads into the Cache API, deletion, the adapter.
+// Model management (the models worker): the catalog, cached models, downloads into web-llm's caches, deletion,
+// the adapter.
 
 /** A model found in the browser cache (web-llm's caches), as the Model panel shows it. */
 export interface CachedModelView {
   baseUrl: string;
+  /** The web-llm cache backend holding it. */
+  backend: WebLlmBackend;
+  /** web-llm's own hasModelInCache (undefined where web-llm cannot address the URL). */
+  webllmHasModel: boolean | undefined;
   /** Catalog ids whose files these are. */
   ids: string[];
   complete: boolean;
@@ -170,10 +145,11 @@ export interface CachedModelView {
 
 export type CacheListReply = { status: 'ok'; models: CachedModelView[] } | { status: 'unavailable'; reason: string };
 
-/** The WebGPU adapter as the workers see it (for canRun). */
-export type AdapterReply =
-  | { status: 'ok'; features: string[]; limits: { maxStorageBufferBindingSize: number; maxBufferSize: number }; description: string }
-  | { status: 'missing'; reason: string };
+/** The catalog: web-llm's Llama records (llm/catalog.ts), loaded with web-llm in the models worker. */
+export type CatalogReply = { status: 'ok'; records: CatalogRecord[] } | { status: 'unavailable'; reason: string };
+
+/** The WebGPU adapter as the workers see it (for the fit check: AdapterFacts). */
+export type AdapterReply = ({ status: 'ok'; description: string } & AdapterFacts) | { status: 'missing'; reason: string };
 
 export interface DownloadProgressView {
   bytesDone: number;
@@ -182,18 +158,12 @@ export interface DownloadProgressView {
   filesTotal: number;
 }
 
+export interface DownloadOptionsView {
+  maxBytes?: number;
+  backend?: WebLlmBackend;
+}
+
 export type DownloadReply =
   | { status: 'done'; baseUrl: string; bytesTotal: number; bytesFetched: number; files: number }
   | { status: 'cancelled'; baseUrl: string }
   | { status: 'error'; baseUrl: string; message: string };
-
-export interface ModelsWorkerApi {
-  adapter(): Promise<AdapterReply>;
-  listCached(): Promise<CacheListReply>;
-  /** Downloads the MLC model at `baseUrl` into the browser cache (files already there are kept). */
-  download(baseUrl: string, options: { maxBytes?: number }, onProgress?: (progress: DownloadProgressView) => void): Promise<DownloadReply>;
-  /** Stops the download of `baseUrl` (it resolves 'cancelled'); completed files stay cached. */
-  cancel(baseUrl: string): void;
-  /** Deletes every cached file of the model; resolves with the number of entries deleted. */
-  deleteCached(baseUrl: string): Promise<number>;
-}

@@ -9,7 +9,8 @@ import type { LoraHandle } from '../llm/train/gpu-lora';
 import type { LoraAdapter } from '../llm/train/lora';
 import type { Checkpoint, RunInfo } from '../rl/checkpoint';
 import { makeCheckpoint } from '../rl/checkpoint';
-import type { PpoConfig } from '../rl/config';
+import type { PpoConfig, RunConfig } from '../rl/config';
+import type { PpoRun } from '../rl/ppo-run';
 import { evaluatePolicy, type BatchScorer } from '../rl/evaluate';
 import { PpoMlpTrainer, type PpoMlpState } from '../rl/ppo-mlp';
 import { TwosomeTrainer, type TwosomeModels, type TwosomeState } from '../rl/twosome-trainer';
@@ -47,37 +48,43 @@ export interface RunTrainer {
   dispose(): void;
 }
 
-export class TwosomeRunTrainer implements RunTrainer {
+/** The counters and the metrics history, read from the run base both trainers extend (src/rl/ppo-run.ts). */
+abstract class RunTrainerBase {
+  protected constructor(private readonly run: PpoRun<RunConfig, unknown, TrainMetrics>) {}
+
+  get update(): number {
+    return this.run.update;
+  }
+  get numUpdates(): number {
+    return this.run.numUpdates;
+  }
+  get done(): boolean {
+    return this.run.done;
+  }
+  get globalStep(): number {
+    return this.run.globalStep;
+  }
+  get history(): readonly TrainMetrics[] {
+    return this.run.history;
+  }
+}
+
+export class TwosomeRunTrainer extends RunTrainerBase implements RunTrainer {
   readonly algo = 'twosome' as const;
 
   private constructor(
     private readonly trainer: TwosomeTrainer,
     private readonly models: TwosomeModels,
     private readonly exclusive: Exclusive,
-  ) {}
+  ) {
+    super(trainer);
+  }
 
   /** A fresh run, or (with `state`) one continued exactly from a checkpoint. */
   static async create(config: PpoConfig, models: TwosomeModels, exclusive: Exclusive, state?: TwosomeState): Promise<TwosomeRunTrainer> {
     const trainer = new TwosomeTrainer(state?.config ?? config, models, state?.options);
     if (state) await exclusive(() => trainer.setState(state));
     return new TwosomeRunTrainer(trainer, models, exclusive);
-  }
-
-  get update(): number {
-    return this.trainer.update;
-  }
-  get numUpdates(): number {
-    return this.trainer.numUpdates;
-  }
-  get done(): boolean {
-    return this.trainer.done;
-  }
-  get globalStep(): number {
-    const last = this.trainer.history[this.trainer.history.length - 1];
-    return last?.globalStep ?? 0;
-  }
-  get history(): readonly TrainMetrics[] {
-    return this.trainer.history;
   }
 
   runUpdate(): Promise<TrainMetrics> {
@@ -112,40 +119,25 @@ export class TwosomeRunTrainer implements RunTrainer {
   }
 }
 
-export class PpoMlpRunTrainer implements RunTrainer {
+export class PpoMlpRunTrainer extends RunTrainerBase implements RunTrainer {
   readonly algo = 'ppo-mlp' as const;
-  /** PPO-MLP's state has no metrics: the host restores them from the store. */
-  readonly history: TrainMetrics[];
 
+  /** PPO-MLP's state has no metrics: the host gives the stored ones of a restored run. */
   constructor(
     private readonly trainer: PpoMlpTrainer,
     history: TrainMetrics[] = [],
   ) {
-    this.history = history.slice(0, trainer.update);
+    super(trainer);
+    trainer.history.push(...history.slice(0, trainer.update));
   }
 
   static fromState(state: PpoMlpState, history: TrainMetrics[]): PpoMlpRunTrainer {
     return new PpoMlpRunTrainer(PpoMlpTrainer.fromState(state), history);
   }
 
-  get update(): number {
-    return this.trainer.update;
-  }
-  get numUpdates(): number {
-    return this.trainer.derived.numUpdates;
-  }
-  get done(): boolean {
-    return this.trainer.done;
-  }
-  get globalStep(): number {
-    return this.history[this.history.length - 1]?.globalStep ?? 0;
-  }
-
   async runUpdate(): Promise<TrainMetrics> {
     // CPU only: no GPU queue to wait for.
-    const m = this.trainer.runUpdate();
-    this.history.push(m);
-    return m;
+    return this.trainer.runUpdate();
   }
 
   async checkpoint(run: RunInfo): Promise<{ checkpoint: Checkpoint; adapter: null }> {

@@ -1,4 +1,5 @@
 import 'fake-indexeddb/auto';
+import * as Comlink from 'comlink';
 import { describe, expect, it } from 'vitest';
 import { IdbRunStore, type RunStore } from '../persist/run-store';
 import type { GpuLora, LoraHandle } from '../llm/train/gpu-lora';
@@ -115,11 +116,22 @@ describe('TrainerHost', () => {
     expect(step.run.status).toBe('paused');
   });
 
-  it('refuses a second start while training, and a resume of nothing', async () => {
+  it('refuses a second start while training, and a resume of nothing; releases listeners it drops', async () => {
     const host = new TrainerHost(deps(freshStore()));
-    expect(await host.resume(null)).toEqual({ status: 'error', message: 'there is no run to resume' });
-    await host.start({ algo: 'ppo-mlp', taskId: 'food-preparation', preset: 'quick', seed: 1, steps: 512 * 40 });
-    expect(await host.start({ algo: 'ppo-mlp', taskId: 'food-preparation', preset: 'quick', seed: 2 })).toMatchObject({ status: 'error', message: expect.stringMatching(/pause or stop/) });
+    const ppo = { algo: 'ppo-mlp', taskId: 'food-preparation', preset: 'quick' } as const;
+    // Through Comlink a listener is a proxy with a release method (link.ts: releaseCallback).
+    const released: string[] = [];
+    const listener = (name: string) => Object.assign(() => {}, { [Comlink.releaseProxy]: () => released.push(name) });
+    const nothing = await host.resume(null, listener('resume of nothing'));
+    expect(nothing).toEqual({ status: 'error', message: 'there is no run to resume' });
+    await host.start({ ...ppo, seed: 1, steps: 512 * 40 }, listener('first'));
+    expect(released).toEqual(['resume of nothing']);
+    const second = await host.start({ ...ppo, seed: 2 }, listener('second'));
+    expect(second).toMatchObject({ status: 'error', message: expect.stringMatching(/pause or stop/) });
+    expect(released).toEqual(['resume of nothing', 'second']);
+    await host.stop();
+    expect((await host.resume(null, listener('resumed'))).status).toBe('ok');
+    expect(released).toEqual(['resume of nothing', 'second', 'first']); // replaced by the resume's
     await host.stop();
   });
 
@@ -192,7 +204,8 @@ describe('TrainerHost', () => {
     await waitFor(() => (first.current?.updates ?? 0) >= 1);
     await first.pause();
     expect(d1.log.length).toBeGreaterThan(0); // updates ran in the GPU queue
-    const d2 = deps(store);
+    const current = { prompt: 'a prompt', actions: ['x', 'y'] };
+    const d2 = deps(store, { currentRequest: (stepId) => (stepId === 5 ? current : null) });
     const second = new TrainerHost(d2);
     const resumed = await second.resume(started.run.id);
     if (resumed.status !== 'ok') throw new Error(resumed.message);
@@ -203,8 +216,8 @@ describe('TrainerHost', () => {
     // The restored adapter first, then one per update.
     expect(d2.adapters[0]).toMatch(/update \d/);
     expect(d2.adapters.at(-1)).toMatch(/update 3$/);
-    const value = await second.criticValue({ prompt: 'a prompt', actions: ['x', 'y'] });
-    expect(value.status).toBe('ok');
+    expect((await second.criticValue(5)).status).toBe('ok');
+    expect(await second.criticValue(4)).toEqual({ status: 'none', reason: 'no current state' });
   });
 
   it('after a failed update, resume continues from the last checkpoint, as if the failure never happened', async () => {

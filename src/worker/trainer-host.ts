@@ -1,6 +1,6 @@
 /**
- * The training rules of the playground worker, without Comlink or the GPU (unit-tested in Node with PPO-MLP and
- * the fake TWOSOME actor):
+ * The training part of the playground worker's API (TrainingApi, api.ts), without the GPU and with no Comlink
+ * beyond releasing the page's listeners (unit-tested in Node with PPO-MLP and the fake TWOSOME actor):
  *
  * - One run at a time. start() builds its trainer and begins the update loop; the loop runs one update, saves
  *   meta + metrics + checkpoint in one store transaction, reports the update, lets the event loop run (so a
@@ -20,15 +20,17 @@ import type { LoraHandle } from '../llm/train/gpu-lora';
 import type { LoraAdapter } from '../llm/train/lora';
 import type { RunStore } from '../persist/run-store';
 import { checkCheckpoint, type Checkpoint, type RunInfo } from '../rl/checkpoint';
-import type { PpoConfig } from '../rl/config';
+import { presetConfig, type PpoConfig } from '../rl/config';
 import { evaluatePolicy, type BatchScorer } from '../rl/evaluate';
 import { PpoMlpTrainer } from '../rl/ppo-mlp';
 import { twosomeSeeds, type TwosomeModels } from '../rl/twosome-trainer';
+import type { TrainingApi } from './api';
+import { releaseCallback } from './link';
 import { PpoMlpRunTrainer, TwosomeRunTrainer, type Exclusive, type RunTrainer } from './run-trainers';
-import { browserPpoMlpConfig, browserTwosomeConfig, isSeenTask } from './training-config';
 import {
   ALGO_LABELS,
   type CriticValueReply,
+  type DeleteRunReply,
   type EvalReply,
   type EvalRow,
   type RunMeta,
@@ -53,8 +55,8 @@ export interface TrainerHostDeps {
    * trainer's buffers, scored with in place), which the callee takes over: it releases it when done with it.
    */
   publishAdapter?(adapter: LoraAdapter | null, label: string, live?: LoraHandle): Promise<void>;
-  /** Called with a listener the host no longer calls (Comlink: release its proxy). */
-  releaseListener?(listener: (event: TrainEvent) => void): void;
+  /** The prompt and actions of the playground's state `stepId` while it is current (the critic values it). */
+  currentRequest?(stepId: number): PolicyRequest | null;
   /** navigator.storage.estimate where the platform has it. */
   estimate?(): Promise<{ usage?: number; quota?: number }>;
   now?(): Date;
@@ -72,7 +74,7 @@ interface Active {
   run: RunInfo;
 }
 
-export class TrainerHost {
+export class TrainerHost implements TrainingApi {
   private active: Active | null = null;
   private listener: Listener | null = null;
   /** The update loop while it runs. */
@@ -84,17 +86,16 @@ export class TrainerHost {
 
   constructor(private readonly deps: TrainerHostDeps) {}
 
-  /** Whether `listener` is the one the host reports to. */
-  isListening(listener: Listener): boolean {
-    return this.listener === listener;
-  }
-
   /** The run in memory (null before any). */
   get current(): RunMeta | null {
     return this.active ? { ...this.active.meta } : null;
   }
 
   async start(request: TrainRequest, onEvent?: Listener): Promise<TrainReply> {
+    return this.releaseUnheard(onEvent, await this.begin(request, onEvent));
+  }
+
+  private async begin(request: TrainRequest, onEvent?: Listener): Promise<TrainReply> {
     await this.failedLoopEnded();
     if (this.loop || this.starting) return { status: 'error', message: 'a run is training: pause or stop it before starting another' };
     this.starting = true;
@@ -106,9 +107,16 @@ export class TrainerHost {
       let trainer: RunTrainer;
       let modelId: string | null = null;
       if (request.algo === 'ppo-mlp') {
-        trainer = new PpoMlpRunTrainer(new PpoMlpTrainer(browserPpoMlpConfig(request.taskId, request.preset, request.seed, request.steps)));
+        const config = presetConfig('ppo-mlp', request.taskId, request.preset, {
+          seed: request.seed,
+          steps: request.steps,
+        });
+        trainer = new PpoMlpRunTrainer(new PpoMlpTrainer(config));
       } else {
-        const config = browserTwosomeConfig(request.taskId, request.preset, request.seed, request.steps);
+        const config = presetConfig('twosome', request.taskId, request.preset, {
+          seed: request.seed,
+          steps: request.steps,
+        });
         const built = await this.deps.twosomeModels(config, twosomeSeeds(config.seed));
         modelId = built.modelId;
         trainer = await TwosomeRunTrainer.create(config, built.models, this.deps.exclusive);
@@ -148,6 +156,10 @@ export class TrainerHost {
   }
 
   async resume(runId: string | null, onEvent?: Listener): Promise<TrainReply> {
+    return this.releaseUnheard(onEvent, await this.continueRun(runId, onEvent));
+  }
+
+  private async continueRun(runId: string | null, onEvent?: Listener): Promise<TrainReply> {
     await this.failedLoopEnded();
     if (this.loop || this.starting) return { status: 'error', message: 'the run is already training' };
     const active = this.active;
@@ -190,7 +202,7 @@ export class TrainerHost {
     const skipped: { taskId: TaskId; reason: string }[] = [];
     try {
       for (const taskId of tasks) {
-        getTask(taskId); // throws for an unknown id
+        const seen = getTask(taskId).split === 'train'; // throws for an unknown id
         let result;
         if (!active || active.meta.algo === 'saycan') {
           const { scorer } = await this.deps.frozenScorer();
@@ -200,7 +212,16 @@ export class TrainerHost {
           result = await active.trainer.evaluate(taskId, episodes, greedy);
         }
         if ('skipped' in result) skipped.push({ taskId, reason: result.skipped });
-        else rows.push({ taskId, seen: isSeenTask(taskId), episodes: result.episodes, greedy, successRate: result.successRate, meanReturn: result.meanReturn, meanLength: result.meanLength });
+        else
+          rows.push({
+            taskId,
+            seen,
+            episodes: result.episodes,
+            greedy,
+            successRate: result.successRate,
+            meanReturn: result.meanReturn,
+            meanLength: result.meanLength,
+          });
       }
     } catch (error) {
       return { status: 'error', message: `evaluation failed: ${describeError(error)}` };
@@ -239,7 +260,7 @@ export class TrainerHost {
     }
   }
 
-  async deleteRun(runId: string): Promise<{ status: 'ok' } | { status: 'error'; message: string }> {
+  async deleteRun(runId: string): Promise<DeleteRunReply> {
     if (this.active?.meta.id === runId && (this.loop || this.starting)) return { status: 'error', message: 'that run is training: pause or stop it first' };
     try {
       const store = await this.deps.store;
@@ -251,10 +272,11 @@ export class TrainerHost {
     }
   }
 
-  async criticValue(request: PolicyRequest | null): Promise<CriticValueReply> {
+  async criticValue(stepId: number): Promise<CriticValueReply> {
     const active = this.active;
     if (!active || active.meta.algo !== 'twosome') return { status: 'none', reason: 'no TWOSOME run in this tab' };
     if (active.meta.updates === 0) return { status: 'none', reason: 'the critic has not been trained yet' };
+    const request = this.deps.currentRequest?.(stepId) ?? null;
     if (!request) return { status: 'none', reason: 'no current state' };
     try {
       const value = await active.trainer.criticValue(request);
@@ -311,8 +333,14 @@ export class TrainerHost {
   }
 
   private setListener(listener: Listener | undefined): void {
-    if (this.listener && this.listener !== listener) this.deps.releaseListener?.(this.listener);
+    if (this.listener && this.listener !== listener) releaseCallback(this.listener);
     this.listener = listener ?? null;
+  }
+
+  /** A listener that start or resume did not take (a refused call) is released with the reply. */
+  private releaseUnheard(listener: Listener | undefined, reply: TrainReply): TrainReply {
+    if (listener && this.listener !== listener) releaseCallback(listener);
+    return reply;
   }
 
   /** Makes `next` the run in memory, freeing the previous trainer. */

@@ -1,16 +1,18 @@
 /**
- * The training part of the playground worker's RPC: what the page sends to start, pause, resume or stop a run,
- * and what the worker reports back. Plain structured-cloneable data only (it crosses threads through Comlink
- * and goes into IndexedDB as it is).
+ * The data of the training part of the playground worker's API (api.ts): what the page sends to start, pause,
+ * resume or stop a run, and what the worker reports back. Plain structured-cloneable data only (it crosses
+ * threads through Comlink and goes into IndexedDB as it is).
  */
 import type { TaskId } from '../envs/types';
+import { PRESETS, type Preset } from '../rl/config';
 import type { UpdateMetrics } from '../rl/rollout';
 import type { TwosomeUpdateMetrics } from '../rl/twosome-trainer';
 
 export const TRAIN_ALGOS = ['twosome', 'ppo-mlp', 'saycan'] as const;
 export type TrainAlgo = (typeof TRAIN_ALGOS)[number];
-export const TRAIN_PRESETS = ['quick', 'paper'] as const;
-export type TrainPreset = (typeof TRAIN_PRESETS)[number];
+/** The presets of src/rl/config.ts (the one builder the worker and the CLI share). */
+export const TRAIN_PRESETS = PRESETS;
+export type TrainPreset = Preset;
 
 /** A labelled algorithm for the UI and chart legends. */
 export const ALGO_LABELS: Record<TrainAlgo, string> = { twosome: 'TWOSOME', 'ppo-mlp': 'PPO-MLP', saycan: 'SayCan' };
@@ -94,26 +96,4 @@ export type StorageReply = { status: 'ok'; storage: StorageView } | { status: 'u
 
 export type CriticValueReply = { status: 'ok'; value: number; runId: string } | { status: 'none'; reason: string };
 
-/** The training methods of the playground worker (added to EnvWorkerApi). */
-export interface TrainingApi {
-  /** Starts a new run (a run in progress must be stopped or paused first). Resolves once it has begun. */
-  trainStart(request: TrainRequest, onEvent?: (event: TrainEvent) => void): Promise<TrainReply>;
-  /** Stops after the update in progress; resolves when it has stopped (status paused). */
-  trainPause(): Promise<TrainReply>;
-  /** Continues the run in memory, or `runId` from its stored checkpoint (after a reload). */
-  trainResume(runId: string | null, onEvent?: (event: TrainEvent) => void): Promise<TrainReply>;
-  /** Ends the run after the update in progress (kept in storage). */
-  trainStop(): Promise<TrainReply>;
-  /** One update of the paused run, then paused again. */
-  trainStep(): Promise<TrainReply>;
-  /** Evaluates the current run's policy (or the frozen model for SayCan) on `tasks`. */
-  trainEvaluate(tasks: TaskId[], episodes: number, greedy: boolean): Promise<EvalReply>;
-  /** Stored runs, and the browser's storage estimate. */
-  trainStorage(): Promise<StorageReply>;
-  /** A stored run's metrics (to overlay on the charts). */
-  trainRunMetrics(runId: string): Promise<TrainReply>;
-  /** Deletes a stored run (not the one in memory while it trains). */
-  trainDelete(runId: string): Promise<{ status: 'ok' } | { status: 'error'; message: string }>;
-  /** The trained critic's value of the playground's current state `stepId`. */
-  criticValue(stepId: number): Promise<CriticValueReply>;
-}
+export type DeleteRunReply = { status: 'ok' } | { status: 'error'; message: string };

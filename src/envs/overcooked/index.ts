@@ -9,6 +9,7 @@ import { resolveOptions, type OvercookedOptionsInput } from './options';
 export { DEFAULT_OVERCOOKED_OPTIONS, type OvercookedOptions, type OvercookedOptionsInput } from './options';
 export type { OvercookedRewards } from './primitive';
 export { OvercookedEnv } from './env';
+export { overcookedTextPieces } from './text';
 
 /** A fresh env for the task, already reset. `options` may be partial, `rewards` included. */
 export function createOvercookedEnv(taskId: OvercookedTaskId, options?: OvercookedOptionsInput): Env {

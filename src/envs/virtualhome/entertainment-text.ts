@@ -36,35 +36,65 @@ export const ENTERTAINMENT_ACTION_TEXTS: readonly string[] = [
 const ROOM_SENTENCE = (room: string) =>
   `There are four rooms: the kitchen, bathroom, bedroom, and living room. You are in the ${room} `; // no period (sic)
 
-const GOAL = 'In order to enjoy the chips and the milk while watching TV, ';
-const NEXT = 'your next step is to';
-
-const HOLD_BOTH = 'Currently, you have grabbed the chips and the milk in hand. ';
-const HOLD_MILK = 'Currently, you have grabbed the milk in hand. ';
-const HOLD_CHIPS = 'Currently, you have grabbed the chips in hand. ';
-const HOLD_NONE = 'Currently, you are not grabbing anything in hand. ';
-const CHIPS_ON_TABLE_MILK_IN_HAND = 'Currently, you have the chips on the coffee table and the milk in your hand. ';
-const MILK_ON_TABLE_CHIPS_IN_HAND = 'Currently, you have the milk on the coffee table and the chips in your hand. ';
+/**
+ * Every piece an Entertainment prompt is made of: with the action table, the whole of its text (the micro
+ * model's tokenizer learns its words from these, src/llm/model/env-corpus.ts, in this order).
+ */
+export const ENTERTAINMENT_PIECES = Object.freeze({
+  kitchen: ROOM_SENTENCE('kitchen'),
+  bathroom: ROOM_SENTENCE('bathroom'),
+  bedroom: ROOM_SENTENCE('bedroom'),
+  livingRoom: ROOM_SENTENCE('living room'),
+  noticeBoth: 'and notice chips and milk. ',
+  holdBoth: 'Currently, you have grabbed the chips and the milk in hand. ',
+  milkClose: 'The milk is close to you. But you have not grabbed the milk. ',
+  milkNotClose: 'The milk is not close to you. ',
+  chipsClose: 'The chips are close to you. But you have not grabbed the chips. ',
+  chipsNotClose: 'The chips are not close to you. ',
+  bothClose: 'They are close to you. But you have not grabbed the them. ', // sic
+  neitherClose: 'But they are not close to you. ',
+  holdMilk: 'Currently, you have grabbed the milk in hand. ',
+  holdChips: 'Currently, you have grabbed the chips in hand. ',
+  holdNone: 'Currently, you are not grabbing anything in hand. ',
+  noticeChips: 'and only notice chips. ',
+  noticeMilk: 'and notice milk. ',
+  noticeNothing: 'and notice nothing. ',
+  livingRoomObjects: 'and you notice a coffee table, a TV and a sofa. ',
+  noneClose: 'They are not close to you. ',
+  tvNotClose: 'The TV is not close to you. ', // sic: said next to the coffee table
+  tableClose: 'The coffee table is close to you. ',
+  chipsOnTableMilkInHand: 'Currently, you have the chips on the coffee table and the milk in your hand. ',
+  milkOnTableChipsInHand: 'Currently, you have the milk on the coffee table and the chips in your hand. ',
+  /** HTV's opening, in place of "Currently, you have". */
+  tvOnHave: 'Currently, the TV is turned on, you have',
+  sofaNotClose: 'The sofa is not close to you. ', // sic: said next to the TV when it is on
+  tvClose: 'The TV is close to you. ',
+  sofaClose: 'The sofa is close to you. ',
+  sitting: 'You are sitting on the sofa. ',
+  goal: 'In order to enjoy the chips and the milk while watching TV, ',
+  next: 'your next step is to',
+});
+const P = ENTERTAINMENT_PIECES;
 
 /** HP: the plain hand phrase (B.8). */
 function handPlain(hc: boolean, hm: boolean): string {
-  if (hc && hm) return HOLD_BOTH;
-  if (hm) return HOLD_MILK;
-  if (hc) return HOLD_CHIPS;
-  return HOLD_NONE;
+  if (hc && hm) return P.holdBoth;
+  if (hm) return P.holdMilk;
+  if (hc) return P.holdChips;
+  return P.holdNone;
 }
 
 /** HT: the table-aware hand phrase; empty with empty hands. The chips-only case repeats its sentence (sic). */
 function handTable(hc: boolean, hm: boolean, coc: boolean, moc: boolean): string {
-  if (hc && hm) return HOLD_BOTH;
-  if (hm) return coc ? CHIPS_ON_TABLE_MILK_IN_HAND : HOLD_MILK;
-  if (hc) return HOLD_CHIPS + (moc ? MILK_ON_TABLE_CHIPS_IN_HAND : HOLD_CHIPS);
+  if (hc && hm) return P.holdBoth;
+  if (hm) return coc ? P.chipsOnTableMilkInHand : P.holdMilk;
+  if (hc) return P.holdChips + (moc ? P.milkOnTableChipsInHand : P.holdChips);
   return '';
 }
 
 /** HTV: HT with every "Currently, you have" turned into "Currently, the TV is turned on, you have". */
 function handTv(hc: boolean, hm: boolean, coc: boolean, moc: boolean): string {
-  return handTable(hc, hm, coc, moc).replaceAll('Currently, you have', 'Currently, the TV is turned on, you have');
+  return handTable(hc, hm, coc, moc).replaceAll('Currently, you have', P.tvOnHave);
 }
 
 export function entertainmentText(b: number): TextView {
@@ -78,76 +108,76 @@ export function entertainmentText(b: number): TextView {
   let actions: readonly number[] = [];
 
   if (b & ENT.inKitchen) {
-    text = ROOM_SENTENCE('kitchen');
+    text = P.kitchen;
     const sc = (b & ENT.seeChips) !== 0;
     const sm = (b & ENT.seeMilk) !== 0;
     if (sc && sm) {
-      text += 'and notice chips and milk. ';
+      text += P.noticeBoth;
       if (hc && hm) {
-        text += HOLD_BOTH;
+        text += P.holdBoth;
         actions = [0, 2, 3];
       } else if (hc) {
         if (cm) {
-          text += 'The milk is close to you. But you have not grabbed the milk. ' + HOLD_CHIPS;
+          text += P.milkClose + P.holdChips;
           actions = [0, 2, 3, 10];
         } else {
-          text += 'The milk is not close to you. ' + HOLD_CHIPS;
+          text += P.milkNotClose + P.holdChips;
           actions = [0, 2, 3, 5];
         }
       } else if (hm) {
         if (cc) {
-          text += 'The chips are close to you. But you have not grabbed the chips. ' + HOLD_MILK;
+          text += P.chipsClose + P.holdMilk;
           actions = [0, 2, 3, 9];
         } else {
-          text += 'The chips are not close to you. ' + HOLD_MILK;
+          text += P.chipsNotClose + P.holdMilk;
           actions = [0, 2, 3, 4];
         }
       } else {
         if (cc && cm) {
-          text += 'They are close to you. But you have not grabbed the them. '; // sic
+          text += P.bothClose;
           actions = [0, 2, 3, 9, 10];
         } else if (cc) {
-          text += 'The chips are close to you. But you have not grabbed the chips. ';
+          text += P.chipsClose;
           actions = [0, 2, 3, 5, 9];
         } else if (cm) {
-          text += 'The milk is close to you. But you have not grabbed the milk. ';
+          text += P.milkClose;
           actions = [0, 2, 3, 4, 10];
         } else {
-          text += 'But they are not close to you. ';
+          text += P.neitherClose;
           actions = [0, 2, 3, 4, 5];
         }
-        text += HOLD_NONE;
+        text += P.holdNone;
       }
     } else if (sc) {
-      text += 'and only notice chips. ';
+      text += P.noticeChips;
       if (hc) {
-        text += HOLD_CHIPS;
+        text += P.holdChips;
         actions = [0, 2, 3];
       } else if (cc) {
-        text += 'The chips are close to you. But you have not grabbed the chips. ';
+        text += P.chipsClose;
         actions = [0, 2, 3, 9];
       } else {
-        text += 'The chips are not close to you. ';
+        text += P.chipsNotClose;
         actions = [0, 2, 3, 5]; // sic: "walk to the milk"
       }
     } else if (sm) {
-      text += 'and notice milk. ';
+      text += P.noticeMilk;
       if (hm) {
-        text += HOLD_MILK;
+        text += P.holdMilk;
         actions = [0, 2, 3];
       } else if (cm) {
-        text += 'The milk is close to you. But you have not grabbed the milk. ';
+        text += P.milkClose;
         actions = [0, 2, 3, 10];
       } else {
-        text += 'The milk is not close to you. ';
+        text += P.milkNotClose;
         actions = [0, 2, 3, 4]; // sic: "walk to the chips"
       }
     } else {
-      text += 'and notice nothing. ';
+      text += P.noticeNothing;
       actions = [0, 2, 3];
     }
   } else if (b & ENT.inLivingRoom) {
-    text = ROOM_SENTENCE('living room') + 'and you notice a coffee table, a TV and a sofa. ';
+    text = P.livingRoom + P.livingRoomObjects;
     const ctab = (b & ENT.closeToCoffeeTable) !== 0;
     const ctv = (b & ENT.closeToTv) !== 0;
     const csofa = (b & ENT.closeToSofa) !== 0;
@@ -156,13 +186,13 @@ export function entertainmentText(b: number): TextView {
     // The original asserts at most one of ctab, ctv, csofa (true on every reachable state); like it, the three
     // cases are independent `if`s, so the last one's action list would win.
     if (!ctab && !ctv && !csofa) {
-      text += 'They are not close to you. ' + handPlain(hc, hm);
+      text += P.noneClose + handPlain(hc, hm);
       actions = [1, 2, 3, 6, 7, 8];
     }
     if (ctab) {
-      text += (coc && hm) || (moc && hc) ? 'The TV is not close to you. ' /* sic */ : 'The coffee table is close to you. ';
+      text += (coc && hm) || (moc && hc) ? P.tvNotClose : P.tableClose;
       if (hc && hm) {
-        text += HOLD_BOTH;
+        text += P.holdBoth;
         actions = [1, 2, 3, 7, 8, 11, 12];
       } else if (hm) {
         text += handTable(hc, hm, coc, moc);
@@ -171,22 +201,22 @@ export function entertainmentText(b: number): TextView {
         text += handTable(hc, hm, coc, moc);
         actions = moc ? [1, 2, 3, 7, 8] : [1, 2, 3, 7, 8, 11];
       } else {
-        text += HOLD_NONE;
+        text += P.holdNone;
         actions = [1, 2, 3];
       }
     }
     if (ctv) {
       if (on) {
-        text += 'The sofa is not close to you. ' /* sic */ + handTv(hc, hm, coc, moc);
+        text += P.sofaNotClose + handTv(hc, hm, coc, moc);
         actions = [1, 2, 3, 6, 8];
       } else {
-        text += 'The TV is close to you. ' + handTable(hc, hm, coc, moc);
+        text += P.tvClose + handTable(hc, hm, coc, moc);
         actions = [1, 2, 3, 6, 8, 13, 14];
       }
     }
     if (csofa) {
       if (!sit) {
-        text += 'The sofa is close to you. ';
+        text += P.sofaClose;
         if (on) {
           text += handTv(hc, hm, coc, moc);
           actions = [1, 2, 3, 6, 7, 15, 16];
@@ -195,14 +225,14 @@ export function entertainmentText(b: number): TextView {
           actions = [1, 2, 3, 6, 7];
         }
       } else {
-        text += 'You are sitting on the sofa. ' + (on ? handTv(hc, hm, coc, moc) : handTable(hc, hm, coc, moc));
+        text += P.sitting + (on ? handTv(hc, hm, coc, moc) : handTable(hc, hm, coc, moc));
         actions = [1, 2, 3];
       }
     }
   } else {
     const bedroom = (b & ENT.inBedroom) !== 0;
-    text = ROOM_SENTENCE(bedroom ? 'bedroom' : 'bathroom') + 'and notice nothing. ' + handPlain(hc, hm);
+    text = (bedroom ? P.bedroom : P.bathroom) + P.noticeNothing + handPlain(hc, hm);
     actions = bedroom ? [0, 1, 2] : [0, 1, 3];
   }
-  return { prompt: text + GOAL + NEXT, actionIds: actions };
+  return { prompt: text + P.goal + P.next, actionIds: actions };
 }

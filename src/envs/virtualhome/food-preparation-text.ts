@@ -46,24 +46,28 @@ export interface TextView {
 const ROOM_SENTENCE = (room: string) =>
   `There are four rooms: the kitchen, bathroom, bedroom, and living room. You are in the ${room}. `;
 
-/** Builds the obs2text function for one set of words; pieces are substituted once, up front. */
-export function makeFoodPreparationText(words: FoodWords): (bits: number) => TextView {
+/**
+ * Every piece a Food Preparation prompt is made of, with `words` substituted: with the action table, the
+ * whole of its text (the micro model's tokenizer learns its words from these, src/llm/model/env-corpus.ts, in
+ * this order).
+ */
+export function foodPreparationPieces(words: FoodWords) {
   const w = (t: string) => substituteFoodWords(t, words);
-  const P = {
+  return {
     kitchen: ROOM_SENTENCE('kitchen'),
     bathroom: ROOM_SENTENCE('bathroom'),
     bedroom: ROOM_SENTENCE('bedroom'),
     livingRoom: ROOM_SENTENCE('living room'),
-    inMicrowave: w('The pancake is in the microwave. '),
     notice: w('You notice pancake and microwave. '),
     holding: w('Currently, you have grabbed the pancake in hand. '),
     mwClose: w('The microwave is close to you. '),
+    opened: w('The microwave is opened. '),
+    notOpened: w('The microwave is not opend. '), // sic
     mwNotClose: w('The microwave is not close to you. '),
     emptyPancakeClose: w('Currently, you are not grabbing anything in hand. The pancake is close to you. '),
     emptyMwClose: w('Currently, you are not grabbing anything in hand. The microwave is close to you. '),
     emptyNoneClose: w('Currently, you are not grabbing anything in hand. The pancake and the microwave are not close to you. '),
-    opened: w('The microwave is opened. '),
-    notOpened: w('The microwave is not opend. '), // sic
+    inMicrowave: w('The pancake is in the microwave. '),
     closed: w('The microwave is closed. '),
     // sic: follows the room sentence's period ("You are in the bathroom. and notice nothing useful. ...").
     elsewhereHolding: w('and notice nothing useful. Currently, you have grabbed the pancake in hand. '),
@@ -71,6 +75,11 @@ export function makeFoodPreparationText(words: FoodWords): (bits: number) => Tex
     goal: w('In order to heat up the pancake in the microwave, '),
     next: 'your next step is to',
   };
+}
+
+/** Builds the obs2text function for one set of words; pieces are substituted once, up front. */
+export function makeFoodPreparationText(words: FoodWords): (bits: number) => TextView {
+  const P = foodPreparationPieces(words);
 
   return (b: number): TextView => {
     let text: string;

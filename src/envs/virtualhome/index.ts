@@ -31,6 +31,7 @@ export {
   globalActionTexts,
   isVirtualHomeTaskId,
   observationBitNames,
+  virtualHomeTextPieces,
 } from './variants';
 
 /** A fresh environment for a VirtualHome task, already in its initial state (reset() starts a new episode). */

@@ -85,13 +85,13 @@ export const ENT = {
 } as const;
 
 export function obsLength(scene: Scene): number {
-  return scene.family === 'food-preparation' ? 11 : 21;
+  return scene.id === 'food-preparation' ? 11 : 21;
 }
 
 /** The observation bits of a state (B.5). */
 export function observationBits(scene: Scene, s: VhState): number {
   let b = 1 << s.room; // room one-hot, room indices follow the vector's order
-  if (scene.family === 'food-preparation') {
+  if (scene.id === 'food-preparation') {
     const p = 0; // pancake node
     const mw = scene.microwave;
     const seeP = observable(scene, s, p);
@@ -137,7 +137,7 @@ export function observationBits(scene: Scene, s: VhState): number {
  * the coffee table.
  */
 export function isSuccess(scene: Scene, b: number): boolean {
-  if (scene.family === 'food-preparation') return (b & FP.inKitchen) !== 0 && (b & FP.seePancake) === 0;
+  if (scene.id === 'food-preparation') return (b & FP.inKitchen) !== 0 && (b & FP.seePancake) === 0;
   const need = ENT.inLivingRoom | ENT.faceTv | ENT.tvOn | ENT.sitSofa;
   return (
     (b & need) === need &&

@@ -57,7 +57,7 @@ export const ENTERTAINMENT_ACTION_DEFS: readonly ActionDef[] = [
 ];
 
 export function actionDefs(scene: Scene): readonly ActionDef[] {
-  return scene.family === 'food-preparation' ? FOOD_PREPARATION_ACTION_DEFS : ENTERTAINMENT_ACTION_DEFS;
+  return scene.id === 'food-preparation' ? FOOD_PREPARATION_ACTION_DEFS : ENTERTAINMENT_ACTION_DEFS;
 }
 
 const isMovable = (scene: Scene, node: number): boolean => node < scene.movables.length;

@@ -14,10 +14,11 @@ export const LIVING_ROOM = 3;
 
 export const ROOM_NAMES: readonly VirtualHomeRoom[] = ['kitchen', 'bathroom', 'bedroom', 'living room'];
 
-export type SceneFamily = 'food-preparation' | 'entertainment';
+/** Which of the two VirtualHome scenes (their rooms, objects and rules) a task runs in. */
+export type SceneId = 'food-preparation' | 'entertainment';
 
 export interface Scene {
-  family: SceneFamily;
+  id: SceneId;
   /** Node ids, indexed by node number (bit position in the closeness / support masks). */
   nodes: readonly string[];
   /**
@@ -53,7 +54,7 @@ const FP_COUNTER_DRAWER = 4;
 const FP_PLATE = 5;
 
 export const FOOD_PREPARATION_SCENE: Scene = {
-  family: 'food-preparation',
+  id: 'food-preparation',
   nodes: ['pancake', 'microwave', 'kitchen table', 'kitchen counter', 'counter drawer', 'plate'],
   movables: [FP_PANCAKE],
   staticRoom: [-1, KITCHEN, -1, -1, -1, -1],
@@ -83,7 +84,7 @@ const ENT_CHAIR = 9;
 const ENT_FLOOR = 10;
 
 export const ENTERTAINMENT_SCENE: Scene = {
-  family: 'entertainment',
+  id: 'entertainment',
   nodes: ['chips', 'milk', 'tv', 'sofa', 'coffee table', 'dishwasher', 'kitchen counter', 'kitchen table', 'tv stand', 'chair', 'floor'],
   movables: [ENT_CHIPS, ENT_MILK],
   staticRoom: [-1, -1, LIVING_ROOM, LIVING_ROOM, LIVING_ROOM, -1, -1, -1, -1, -1, -1],

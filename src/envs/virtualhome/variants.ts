@@ -9,15 +9,21 @@ import { ENTERTAINMENT_SCENE, FOOD_PREPARATION_SCENE, type Scene } from './scene
 import {
   FOOD_PREPARATION_ACTION_TEXTS,
   PANCAKE_WORDS,
+  foodPreparationPieces,
   makeFoodPreparationText,
   substituteFoodWords,
   type FoodWords,
   type TextView,
 } from './food-preparation-text';
-import { ENTERTAINMENT_ACTION_TEXTS, entertainmentText } from './entertainment-text';
+import { ENTERTAINMENT_ACTION_TEXTS, ENTERTAINMENT_PIECES, entertainmentText } from './entertainment-text';
 import { ENTERTAINMENT_OBS_KEYS, FOOD_PREPARATION_OBS_KEYS } from './observation';
 
-export const VARIANT_WORDS: Readonly<Record<Exclude<VirtualHomeTaskId, 'entertainment'>, FoodWords>> = {
+/**
+ * Food Preparation and its unseen variants, by task id: the words each one puts in place of "pancake" and
+ * "microwave". A task id added here is a VirtualHome task (types.ts derives the id type from this table); its
+ * titles and description go in the task registry (src/envs/registry.ts).
+ */
+export const VARIANT_WORDS = {
   'food-preparation': PANCAKE_WORDS,
   cheese: { food: 'cheese', appliance: 'microwave' },
   hamburger: { food: 'hamburger', appliance: 'microwave' },
@@ -25,17 +31,18 @@ export const VARIANT_WORDS: Readonly<Record<Exclude<VirtualHomeTaskId, 'entertai
   pizza: { food: 'pizza', appliance: 'microwave' },
   'washing-plate': { food: 'dishes', appliance: 'dishwasher' },
   laundry: { food: 'clothes', appliance: 'washing machine' },
-};
+} as const satisfies Record<string, FoodWords>;
 
+/** The ids of Food Preparation and its variants (every VirtualHome task but Entertainment). */
+export type FoodPreparationTaskId = keyof typeof VARIANT_WORDS;
+
+const FOOD_PREPARATION_TASK_IDS = Object.keys(VARIANT_WORDS) as FoodPreparationTaskId[];
+
+/** Food Preparation, Entertainment, then the unseen variants in their table's order. */
 export const VIRTUALHOME_TASK_IDS: readonly VirtualHomeTaskId[] = [
   'food-preparation',
   'entertainment',
-  'cheese',
-  'hamburger',
-  'apple-pie',
-  'pizza',
-  'washing-plate',
-  'laundry',
+  ...FOOD_PREPARATION_TASK_IDS.filter((id) => id !== 'food-preparation'),
 ];
 
 export function isVirtualHomeTaskId(id: string): id is VirtualHomeTaskId {
@@ -94,7 +101,7 @@ export function taskSpec(taskId: VirtualHomeTaskId): TaskSpec {
       text: memoize(entertainmentText, ENTERTAINMENT_ACTION_TEXTS),
     };
   } else {
-    const words = VARIANT_WORDS[taskId];
+    const words: FoodWords | undefined = VARIANT_WORDS[taskId];
     if (!words) throw new Error(`unknown VirtualHome task "${String(taskId)}": use one of ${VIRTUALHOME_TASK_IDS.join(', ')}`);
     const actionTexts = Object.freeze(FOOD_PREPARATION_ACTION_TEXTS.map((t) => substituteFoodWords(t, words)));
     spec = {
@@ -118,4 +125,19 @@ export function globalActionTexts(taskId: VirtualHomeTaskId): readonly string[] 
 /** Names of the observation bits (symbolic() entries) of a task. */
 export function observationBitNames(taskId: VirtualHomeTaskId): readonly string[] {
   return taskSpec(taskId).obsKeys;
+}
+
+/**
+ * Every text a VirtualHome task can show: the prompt pieces and the action table of Food Preparation in each
+ * variant's words, in the variant table's order, then Entertainment's (src/llm/model/env-corpus.ts).
+ */
+export function virtualHomeTextPieces(): string[] {
+  return [
+    ...FOOD_PREPARATION_TASK_IDS.flatMap((id) => [
+      ...Object.values(foodPreparationPieces(VARIANT_WORDS[id])),
+      ...globalActionTexts(id),
+    ]),
+    ...Object.values(ENTERTAINMENT_PIECES),
+    ...ENTERTAINMENT_ACTION_TEXTS,
+  ];
 }

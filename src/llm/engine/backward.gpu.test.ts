@@ -30,6 +30,11 @@ const cases: [string, Partial<MakeModelOptions>, LoraConfig][] = [
   ['GQA, untied, q4f16_1, LoRA on q and v', { heads: 4, kvHeads: 2, quantization: 'q4f16_1' }, DEFAULT_LORA_CONFIG],
   ['MHA, tied, llama3 rope, q4f32_1, LoRA on all projections', { heads: 4, kvHeads: 4, tieEmbeddings: true, ropeScaling: 'llama3', quantization: 'q4f32_1', layers: 1 }, { r: 4, alpha: 8, dropout: 0, targets: [...LORA_TARGETS] }],
   ['GQA, untied, q0f32, LoRA on q and v', { heads: 4, kvHeads: 1, quantization: 'q0f32', layers: 1 }, DEFAULT_LORA_CONFIG],
+  [
+    'GQA, head_dim 64 (flash attention), q0f32, LoRA on q, k and v',
+    { heads: 2, kvHeads: 1, hidden: 128, quantization: 'q0f32', layers: 1 },
+    { r: 4, alpha: 8, dropout: 0, targets: ['q_proj', 'k_proj', 'v_proj'] },
+  ],
 ];
 
 describe('LoRA backward on Dawn', () => {

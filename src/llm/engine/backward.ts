@@ -13,106 +13,187 @@
  *     x_out = x_mid + h · W_down^T (+LoRA)     ->  dh = dres · W_down (+LoRA grads, dh += du A)
  *     h = silu(gate) * up                      ->  dgate_up                  (silu_mul_backward)
  *     gate_up = xn2 · W_gu^T (+LoRA)           ->  dxn2 (+LoRA)
- *     xn2 = rmsnorm(x_mid)                     ->  dx_mid = dres + rmsnorm_backward(dxn2)
+ *     xn2 = rmsnorm(x_mid)                     ->  dx_mid = dres + rmsnorm_backward(dxn2)     (one call)
  *     x_mid = x_in + attn · W_o^T (+LoRA)      ->  dattn (+LoRA)
- *     attn = attention(qkv)                    ->  dqkv                      (delta, dq, dkv; lse from the recompute)
+ *     attn = attention(qkv)                    ->  dqkv                      (dq with delta, dk/dv; lse recomputed)
  *     qkv = rope(...)                          ->  inverse rotation of dqkv
  *     qkv = xn1 · W_qkv^T (+LoRA q/k/v)        ->  dxn1 (+LoRA)
- *     xn1 = rmsnorm(x_in)                      ->  dx_l = dx_mid + rmsnorm_backward(dxn1)
+ *     xn1 = rmsnorm(x_in)                      ->  dx_l = dx_mid + rmsnorm_backward(dxn1)     (one call)
  * No gradient is computed for any frozen weight; LoRA gradients accumulate into the adapter's gradA/gradB.
+ * The recomputation of a layer stops at h (and LoRA down's u): the down projection's output is not needed.
+ *
+ * Like the forward, a static plan: built once per forward plan (engine.ts keeps it) with room for `keys` key
+ * readers, and replayed; load() writes a layout's dL/dlogprob and the CSR transposes of its gathers. Its
+ * gradient buffers are the workspace's, so the backward adds nothing per layout but these few words.
  */
-import { createStorageBuffer } from '../../gpu/buffers';
-import { disposeCalls, encodeCalls, type KernelCall } from '../../gpu/kernel';
+import { disposeCalls, encodeCalls, type KernelCall, type KernelContext } from '../../gpu/kernel';
 import type { PipelineCache } from '../../gpu/pipelines';
-import { fusedWidth, layerForwardCalls, type ScoringForward } from './forward';
+import {
+  allocateActivations,
+  backwardPlanActivations,
+  bufferOf,
+  LM_HEAD_PARTIALS,
+  type Allocation,
+} from './activations';
+import { fusedWidth, layerForwardCalls, padLayout, type ScoringForward } from './forward';
 import { loraBackwardCalls, type GpuLora } from '../train/gpu-lora';
 import {
   attentionBackwardCalls,
-  logSoftmaxGatherBackwardCall,
-  rmsnormBackwardCall,
-  ropeBackwardCall,
-  scatterAddRowsCall,
-  siluMulBackwardCall,
-} from './kernels/backward-ops';
-import { copyCall } from './kernels/forward-ops';
+  attentionReaderCapacity,
+  attentionReaders,
+  type AttentionShape,
+} from './kernels/attention';
+import { scatterAddRowsCall } from './kernels/gather-rows';
 import { linearInputGradCall } from './kernels/linear';
-import { gatherSources, keyReaders } from './scoring-layout';
+import { logSoftmaxGatherBackwardCall } from './kernels/logsoftmax-gather';
+import { rmsnormBackwardCall, rmsnormForwardCall } from './kernels/rmsnorm';
+import { ropeBackwardCall } from './kernels/rope';
+import { siluMulBackwardCall } from './kernels/silu-mul';
+import { causalSegments, gatherSources, type ScoringLayout } from './scoring-layout';
+
+/** Key readers a layout needs once padded to `rows` rows (each padded row reads itself). */
+export function layoutKeys(layout: ScoringLayout, rows: number): number {
+  let keys = rows - layout.tokens.length;
+  for (let r = 0; r < layout.tokens.length; r++) keys += layout.segments[4 * r + 1] + layout.segments[4 * r + 3];
+  return keys;
+}
+
+/** Attention's shape in `forward`'s plan. */
+function attentionShapeOf(forward: ScoringForward): AttentionShape {
+  const { heads, kvHeads, headDim } = forward.model.shape;
+  return { rows: forward.shape.rows, heads, kvHeads, headDim };
+}
 
 export class LoraBackward {
   private readonly calls: KernelCall[] = [];
-  private readonly buffers: GPUBuffer[] = [];
-  /** calls[from, to): the last layer's recomputation, skipped when the forward's scratch still holds it. */
+  private readonly planBuffers: Allocation;
+  /** calls[from, to): the last layer's recomputation, skipped when the workspace's scratch still holds it. */
   private lastRecompute = { from: 0, to: 0 };
-  /** dL/d(token log-prob) per logit row, written by the trainer before each run. */
-  readonly tokenGrads: GPUBuffer;
+  readonly lora: GpuLora;
 
   private constructor(
     private readonly device: GPUDevice,
     readonly forward: ScoringForward,
-    readonly lora: GpuLora,
+    /** Room for this many key readers (the attention backward's CSR list). */
+    readonly keys: number,
   ) {
-    this.tokenGrads = this.alloc(forward.layout.logitRows.length, 'dL/dlogprob');
+    const lora = forward.options.lora;
+    if (!lora || !forward.options.keepCheckpoints)
+      throw new Error('LoraBackward needs a forward built with a LoRA adapter and keepCheckpoints');
+    this.lora = lora;
+    const readers = attentionReaderCapacity(attentionShapeOf(forward), keys);
+    this.planBuffers = allocateActivations(
+      device,
+      backwardPlanActivations(forward.shape.rows, forward.shape.logitRows, readers),
+    );
   }
 
-  static async build(device: GPUDevice, pipelines: PipelineCache, forward: ScoringForward): Promise<LoraBackward> {
-    const lora = forward.options.lora;
-    if (!lora || !forward.options.keepCheckpoints) throw new Error('LoraBackward needs a forward built with a LoRA adapter and keepCheckpoints');
-    const b = new LoraBackward(device, forward, lora);
-    await b.prepare({ device, pipelines });
+  /** The backward plan of `forward` (the engine's way: engine.ts keeps it), with room for `keys` key readers. */
+  static async create(ctx: KernelContext, forward: ScoringForward, keys: number): Promise<LoraBackward> {
+    const b = new LoraBackward(ctx.device, forward, keys);
+    await b.prepare(ctx);
     return b;
   }
 
-  private alloc(data: Float32Array | Uint32Array | number, label: string): GPUBuffer {
-    const buffer = createStorageBuffer(this.device, typeof data === 'number' ? data * 4 : data, label);
-    this.buffers.push(buffer);
-    return buffer;
+  /** A one-off backward for the layout `forward` has loaded (tests, benchmarks); run() runs it. */
+  static async build(device: GPUDevice, pipelines: PipelineCache, forward: ScoringForward): Promise<LoraBackward> {
+    if (!forward.layout) throw new Error('LoraBackward.build: the forward has no layout loaded');
+    return LoraBackward.create({ device, pipelines }, forward, layoutKeys(forward.layout, forward.shape.rows));
   }
 
-  private async prepare(ctx: { device: GPUDevice; pipelines: PipelineCache }): Promise<void> {
+  private plan(name: string): GPUBuffer {
+    return bufferOf(this.planBuffers, name);
+  }
+
+  /** dL/d(token log-prob) per logit row, written by load(). */
+  get tokenGrads(): GPUBuffer {
+    return this.plan('dL/dlogprob');
+  }
+
+  private async prepare(ctx: KernelContext): Promise<void> {
     const f = this.forward;
+    const ws = f.workspace;
     const { shape } = f.model;
-    const { hidden: D, intermediate: I, heads: H, kvHeads: KVH, headDim: hd, vocabSize: V, layers: L } = shape;
-    const layout = f.layout;
-    const R = layout.tokens.length;
-    const J = layout.logitRows.length;
+    const {
+      hidden: D,
+      intermediate: I,
+      heads: H,
+      kvHeads: KVH,
+      headDim: hd,
+      vocabSize: V,
+      layers: L,
+      rmsNormEps: eps,
+    } = shape;
+    const { rows: R, logitRows: J } = f.shape;
     const lora = this.lora;
     const c = this.calls;
 
-    // Recomputation reuses the forward's activation scratch (its values are not needed after the forward);
-    // then the gradients flowing through one layer. The recomputed attention also keeps its log-sum-exp (the
-    // forward's activations have an lse buffer when checkpointing), so the attention backward does not walk
-    // every row's keys a third time to get it.
+    // Recomputation reuses the workspace's scratch (its values are not needed after the forward); then the
+    // gradients flowing through one layer. The recomputed attention also keeps its log-sum-exp, so the
+    // attention backward does not walk every row's keys a third time to get it.
     const act = f.activations;
     const lse = act.lse!;
-    const dlogits = this.alloc(J * V, 'dlogits');
-    const dgathered = this.alloc(J * D, 'dgathered');
-    const dxn = this.alloc(R * D, 'dxn');
-    const dx = [this.alloc(R * D, 'dx a'), this.alloc(R * D, 'dx b')];
-    const dxMid = this.alloc(R * D, 'dx_mid');
-    const xOutScratch = this.alloc(R * D, 'recomputed x_out');
-    const dh = this.alloc(R * I, 'dh');
-    const dGateUp = this.alloc(R * 2 * I, 'dgate_up');
-    const dattn = this.alloc(R * H * hd, 'dattn');
-    const dqkv = this.alloc(R * (H + 2 * KVH) * hd, 'dqkv');
-    const delta = this.alloc(R * H, 'delta');
-    const du = this.alloc(R * lora.r, 'du');
-    const { offsets: gatherOffsets, sources } = gatherSources(layout.logitRows, R);
-    const { offsets: readerOffsets, readers } = keyReaders(layout.segments, R);
-    const gatherOffsetsBuf = this.alloc(gatherOffsets, 'gather offsets');
-    const sourcesBuf = this.alloc(sources, 'gather sources');
-    const readerOffsetsBuf = this.alloc(readerOffsets, 'reader offsets');
-    const readersBuf = this.alloc(readers, 'readers');
+    // The plan serves every layout of its shape: attention's costs are those of its most keys (one causal
+    // sequence); load() writes each layout's reader lists.
+    const attentionShape = attentionShapeOf(f);
+    const worstCase = causalSegments(R);
+    const [dlogits, dgathered, dxn, dxMid, dh, dGateUp, dattn, dqkv, delta] = [
+      'dlogits',
+      'dgathered',
+      'dxn',
+      'dx_mid',
+      'dh',
+      'dgate_up',
+      'dattn',
+      'dqkv',
+      'delta',
+    ].map((n) => ws.get(n));
+    const dx = [ws.get('dx a'), ws.get('dx b')];
+    const du = ws.get('du');
 
     // Head: log-softmax gather, lm_head, gather, final norm.
     c.push(await logSoftmaxGatherBackwardCall(ctx, f.logits, f.targets, this.tokenGrads, dlogits, J, V));
-    // The one product whose sum runs over a vocabulary: let it split that sum across workgroups.
-    c.push(...(await linearInputGradCall(ctx, dlogits, f.model.lmHead, dgathered, J, false, { split: true })));
-    c.push(await scatterAddRowsCall(ctx, dgathered, gatherOffsetsBuf, sourcesBuf, dxn, R, D, false));
-    c.push(await rmsnormBackwardCall(ctx, { x: f.checkpoint(L), weight: f.model.finalNorm, dy: dxn, rstd: f.rstdFinal, dx: dx[L % 2] }, R, D, false));
+    // The one product whose sum runs over a vocabulary: it splits that sum across workgroups, into the
+    // workspace's partial sums (activations.ts; absent where the shape takes no split).
+    const partials = ws.find(LM_HEAD_PARTIALS) ?? undefined;
+    c.push(
+      ...(await linearInputGradCall(ctx, dlogits, f.model.lmHead, dgathered, J, false, { split: true, partials })),
+    );
+    c.push(
+      await scatterAddRowsCall(ctx, dgathered, this.plan('gather offsets'), this.plan('gather sources'), dxn, R, D),
+    );
+    c.push(
+      await rmsnormBackwardCall(
+        ctx,
+        { x: f.checkpoint(L), weight: f.model.finalNorm, dy: dxn, rstd: f.rstdFinal, dx: dx[L % 2] },
+        R,
+        D,
+      ),
+    );
 
-    const adapterGrads = async (layer: number, fused: 'qkv' | 'o' | 'gate_up' | 'down', xn: GPUBuffer, dy: GPUBuffer, dIn: GPUBuffer) => {
+    const adapterGrads = async (
+      layer: number,
+      fused: 'qkv' | 'o' | 'gate_up' | 'down',
+      xn: GPUBuffer,
+      dy: GPUBuffer,
+      dIn: GPUBuffer,
+    ) => {
       for (const m of lora.modules.filter((mm) => mm.layer === layer && mm.slice.fused === fused)) {
-        c.push(...(await loraBackwardCalls(ctx, m, lora.r, lora.scale, xn, act.loraU.get(m.slice.target)!, dy, du, dIn, R, fusedWidth(shape, fused))));
+        c.push(
+          ...(await loraBackwardCalls(
+            ctx,
+            m,
+            lora.r,
+            lora.scale,
+            xn,
+            act.loraU(m.slice.target),
+            dy,
+            du,
+            dIn,
+            R,
+            fusedWidth(shape, fused),
+          )),
+        );
       }
     };
 
@@ -121,10 +202,30 @@ export class LoraBackward {
       const layerLora = { ...lora, modules: lora.modules.filter((m) => m.layer === l) };
       const dres = dx[(l + 1) % 2]; // dL/dx_{l+1}
       const dIn = dx[l % 2]; // dL/dx_l, written at the end of this layer
-      // Recompute the layer from its checkpoint (its output is x_{l+1}, already kept: it goes to scratch).
-      const recompute = await layerForwardCalls(ctx, shape, layer, layerLora, act, { xIn: f.checkpoint(l), xOut: xOutScratch }, f.layoutBuffers, R);
-      if (l === L - 1) this.lastRecompute = { from: c.length, to: c.length + recompute.length };
-      c.push(...recompute);
+      // Recompute the layer from its checkpoint, up to h.
+      const from = c.length;
+      c.push(
+        await rmsnormForwardCall(
+          ctx,
+          { x: f.checkpoint(l), weight: layer.inputNorm, y: act.xn1, rstd: act.rstd1 },
+          R,
+          D,
+          eps,
+        ),
+      );
+      c.push(
+        ...(await layerForwardCalls(
+          ctx,
+          shape,
+          layer,
+          layerLora,
+          act,
+          { xIn: f.checkpoint(l), end: 'recompute' },
+          f.layoutBuffers,
+          R,
+        )),
+      );
+      if (l === L - 1) this.lastRecompute = { from, to: c.length };
       // MLP.
       c.push(...(await linearInputGradCall(ctx, dres, layer.down, dh, R, false)));
       await adapterGrads(l, 'down', act.h, dres, dh);
@@ -132,30 +233,56 @@ export class LoraBackward {
       c.push(...(await linearInputGradCall(ctx, dGateUp, layer.gateUp, dxn, R, false)));
       await adapterGrads(l, 'gate_up', act.xn2, dGateUp, dxn);
       // dx_mid = dres (the residual branch) + rmsnorm_backward(dxn2).
-      c.push(await copyCall(ctx, dres, dxMid, R * D));
-      c.push(await rmsnormBackwardCall(ctx, { x: act.xMid, weight: layer.postNorm, dy: dxn, rstd: act.rstd2, dx: dxMid }, R, D, true));
+      c.push(
+        await rmsnormBackwardCall(
+          ctx,
+          { x: act.xMid, weight: layer.postNorm, dy: dxn, rstd: act.rstd2, dx: dxMid, dresidual: dres },
+          R,
+          D,
+        ),
+      );
       // Attention.
       c.push(...(await linearInputGradCall(ctx, dxMid, layer.o, dattn, R, false)));
       await adapterGrads(l, 'o', act.attn, dxMid, dattn);
       c.push(
         ...(await attentionBackwardCalls(
           ctx,
-          { qkv: act.qkv, segments: f.layoutBuffers.segments, out: act.attn, dout: dattn, lse, delta, dqkv, readerOffsets: readerOffsetsBuf, readers: readersBuf },
-          R,
-          H,
-          KVH,
-          hd,
-          { lseFromForward: true },
+          {
+            qkv: act.qkv,
+            segments: f.layoutBuffers.segments,
+            out: act.attn,
+            dout: dattn,
+            lse,
+            delta,
+            dqkv,
+            readerOffsets: this.plan('reader offsets'),
+            readers: this.plan('readers'),
+          },
+          attentionShape,
+          worstCase,
+          attentionReaders(worstCase, attentionShape),
         )),
       );
-      c.push(await ropeBackwardCall(ctx, dqkv, f.layoutBuffers.positions, f.layoutBuffers.cosSin, R, H, KVH, hd));
+      c.push(
+        await ropeBackwardCall(ctx, dqkv, f.layoutBuffers.positions, f.layoutBuffers.cosSin, {
+          rows: R,
+          heads: H,
+          kvHeads: KVH,
+          headDim: hd,
+        }),
+      );
       c.push(...(await linearInputGradCall(ctx, dqkv, layer.qkv, dxn, R, false)));
       await adapterGrads(l, 'qkv', act.xn1, dqkv, dxn);
       // dx_l = dx_mid + rmsnorm_backward(dxn1).
-      c.push(await copyCall(ctx, dxMid, dIn, R * D));
-      c.push(await rmsnormBackwardCall(ctx, { x: f.checkpoint(l), weight: layer.inputNorm, dy: dxn, rstd: act.rstd1, dx: dIn }, R, D, true));
+      c.push(
+        await rmsnormBackwardCall(
+          ctx,
+          { x: f.checkpoint(l), weight: layer.inputNorm, dy: dxn, rstd: act.rstd1, dx: dIn, dresidual: dxMid },
+          R,
+          D,
+        ),
+      );
     }
-
   }
 
   /** The prepared kernel calls, in order (for tests and profiling). */
@@ -164,25 +291,54 @@ export class LoraBackward {
   }
 
   /**
-   * Records the backward into one compute pass. Right after its forward, the activation scratch still holds
-   * the last layer's values (the same kernels on the same inputs give the same bits), so that layer's
-   * recomputation is skipped; a later run (the scratch now holds layer 0's) recomputes every layer.
+   * Writes dL/d(token log-prob) of `layout` (the one its forward ran) and the transposes of its gathers, padded
+   * to the plan's shape: padded logit rows get zero gradients and are gathered from no row.
+   */
+  load(layout: ScoringLayout, tokenGrads: Float32Array): void {
+    const { rows, logitRows } = this.forward.shape;
+    if (tokenGrads.length !== layout.logitRows.length)
+      throw new Error(`backward: ${tokenGrads.length} token gradients for ${layout.logitRows.length} scored tokens`);
+    const keys = layoutKeys(layout, rows);
+    if (keys > this.keys) throw new Error(`backward: the layout's ${keys} key readers exceed this plan's ${this.keys}`);
+    const padded = padLayout(layout, this.forward.shape);
+    const gather = gatherSources(layout.logitRows, rows);
+    const readers = attentionReaders(padded.segments, attentionShapeOf(this.forward));
+    const room = bufferOf(this.planBuffers, 'readers').size / 4;
+    if (readers.readers.length > room)
+      throw new Error(`backward: the layout's ${readers.readers.length} attention readers exceed this plan's ${room}`);
+    const grads = new Float32Array(logitRows);
+    grads.set(tokenGrads);
+    const { queue } = this.device;
+    const words = (a: Uint32Array) => a as Uint32Array<ArrayBuffer>;
+    queue.writeBuffer(this.tokenGrads, 0, grads);
+    queue.writeBuffer(this.plan('gather offsets'), 0, words(gather.offsets));
+    if (gather.sources.length) queue.writeBuffer(this.plan('gather sources'), 0, words(gather.sources));
+    queue.writeBuffer(this.plan('reader offsets'), 0, words(readers.offsets));
+    queue.writeBuffer(this.plan('readers'), 0, words(readers.readers));
+  }
+
+  /**
+   * Records the backward into one compute pass. Right after its forward, the workspace's scratch still holds
+   * the last layer's activations (the same kernels on the same inputs give the same bits), so that layer's
+   * recomputation is skipped; otherwise (another pass ran on the workspace since) every layer is recomputed.
    */
   encode(encoder: GPUCommandEncoder): void {
     const pass = encoder.beginComputePass({ label: 'lora backward' });
     const { from, to } = this.lastRecompute;
-    if (this.forward.lastLayerActivationsValid) {
+    if (this.forward.workspace.scratchHolder === this.forward) {
       encodeCalls(pass, this.calls.slice(0, from));
       encodeCalls(pass, this.calls.slice(to));
     } else encodeCalls(pass, this.calls);
     pass.end();
-    this.forward.lastLayerActivationsValid = false;
+    this.forward.workspace.scratchHolder = null;
   }
 
-  /** Writes dL/d(token log-prob) and runs the backward; LoRA gradients accumulate on the GPU. */
+  /**
+   * Loads dL/d(token log-prob) for the forward's layout and runs the backward; LoRA gradients accumulate on the
+   * GPU.
+   */
   run(tokenGrads: Float32Array): void {
-    if (tokenGrads.length !== this.forward.layout.logitRows.length) throw new Error(`backward: ${tokenGrads.length} token gradients for ${this.forward.layout.logitRows.length} scored tokens`);
-    this.device.queue.writeBuffer(this.tokenGrads, 0, new Float32Array(tokenGrads));
+    this.load(this.forward.layout!, tokenGrads);
     const encoder = this.device.createCommandEncoder();
     this.encode(encoder);
     this.device.queue.submit([encoder.finish()]);
@@ -190,6 +346,6 @@ export class LoraBackward {
 
   dispose(): void {
     disposeCalls(this.calls);
-    this.buffers.forEach((b) => b.destroy());
+    this.planBuffers.forEach((b) => b.destroy());
   }
 }

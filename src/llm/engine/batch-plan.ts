@@ -68,6 +68,18 @@ export function batchOverflow(shape: ModelShape, limits: BatchLimits, rows: numb
   return null;
 }
 
+/**
+ * The most rows and scored tokens one pass may have under `limits` (each on its own): what a padded pass's
+ * capacity is capped at, so that padding a batch that fits never makes it overflow.
+ */
+export function passLimits(shape: ModelShape, limits: BatchLimits): { rows: number; logitRows: number } {
+  const [logits, ...perRow] = batchBuffers(shape, 1, 1);
+  const rowBytes = Math.max(...perRow.map((b) => b.bytes));
+  const cap = (bytes: number) =>
+    Math.max(1, Math.min(Math.floor(limits.bindingBytes / bytes), limits.workgroupsPerDimension));
+  return { rows: cap(rowBytes), logitRows: cap(logits.bytes) };
+}
+
 /** MiB as users read limits; small (test) sizes in bytes. */
 const mib = (bytes: number) => (bytes >= 2 ** 20 ? `${(bytes / 2 ** 20).toFixed(1)} MiB` : `${bytes} bytes`);
 

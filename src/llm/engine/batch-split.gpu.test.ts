@@ -88,12 +88,12 @@ describe('a batch over the activation limit, split into passes', () => {
 
   it('scores bit-identically to one pass: log-probs, counts, prompt hidden states (shared and separate)', async () => {
     const rs = requests();
-    const build = vi.spyOn(ScoringForward, 'build');
+    const passes = vi.spyOn(ScoringForward.prototype, 'encode');
     const expected = await scoreRequests(whole, rs);
-    expect(build).toHaveBeenCalledTimes(1);
-    build.mockClear();
+    expect(passes).toHaveBeenCalledTimes(1);
+    passes.mockClear();
     const actual = await scoreRequests(split, rs);
-    expect(build.mock.calls.length).toBe(split.planGroups(actual.batch).length);
+    expect(passes.mock.calls.length).toBe(split.planGroups(actual.batch).length);
     expect(actual).toEqual(expected);
     // Separate: every prompt + action is its own sequence, so pieces are single actions.
     const separate = { mode: 'separate' } as const;
@@ -132,12 +132,12 @@ describe('a batch over the activation limit, split into passes', () => {
       trainer.dispose();
       return { grads, seen };
     };
-    const build = vi.spyOn(ScoringForward, 'build');
+    const passes = vi.spyOn(ScoringForward.prototype, 'encode');
     const a = await run(whole);
-    expect(build).toHaveBeenCalledTimes(1);
-    build.mockClear();
+    expect(passes).toHaveBeenCalledTimes(1);
+    passes.mockClear();
     const b = await run(split);
-    expect(build.mock.calls.length).toBe(split.planGroups(split.tokenize(rs)).length);
+    expect(passes.mock.calls.length).toBe(split.planGroups(split.tokenize(rs)).length);
     expect(b.seen).toEqual(a.seen);
     // The whole gradient (what the optimizer clips and steps) within 1e-6; no module far off (a group's gradient
     // lost or counted twice would be ~1e-1). Measured on SwiftShader: 4.5e-7 whole, 6.1e-7 worst module.

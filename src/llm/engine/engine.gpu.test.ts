@@ -83,6 +83,10 @@ describe('LlamaEngine on Dawn', () => {
     ['GQA, untied, llama3 rope, q4f16_1', { heads: 4, kvHeads: 1, ropeScaling: 'llama3', quantization: 'q4f16_1', layers: 1 }],
     ['GQA, tied, q0f32', { heads: 8, kvHeads: 2, hidden: 64, tieEmbeddings: true, quantization: 'q0f32', layers: 1 }],
     ['MHA, untied, q0f16, hidden 96', { heads: 3, kvHeads: 3, hidden: 96, quantization: 'q0f16', layers: 1 }],
+    [
+      'GQA, tied, q0f32, head_dim 64 (flash attention)',
+      { heads: 4, kvHeads: 2, hidden: 256, intermediate: 128, tieEmbeddings: true, quantization: 'q0f32', layers: 1 },
+    ],
   ];
   for (const [name, options] of variants) {
     it(`random model: ${name}`, async () => {

@@ -1,35 +1,57 @@
 /**
- * The scoring forward pass on the GPU: one command encoder runs every row of a ScoringLayout (all prompts and
- * all their actions) through the model and ends with the log-prob of each scored token and the final-norm
- * hidden state of each prompt's last token. The calls are built once per layout and can be replayed.
+ * The scoring forward pass on the GPU: one compute pass runs every row of a ScoringLayout (all prompts and all
+ * their actions) through the model and ends with the log-prob of each scored token and the final-norm hidden
+ * state of each prompt's last token.
  *
  * Per layer (LLaMA, pre-norm), rows R, hidden D, heads H, kv heads KVH, head dim hd, intermediate I,
- * optional LoRA on any projection (train/gpu-lora.ts):
- *   xn1    = rmsnorm(x_in, input_layernorm)              [R, D]      (rstd1 [R])
+ * optional LoRA on any projection (train/gpu-lora.ts); xn1 = rmsnorm(x_l, input_layernorm) comes in from the
+ * call before:
  *   qkv    = xn1 · W_qkv^T (+ LoRA q/k/v)               [R, (H + 2 KVH) hd]
  *   qkv    = rope(qkv, positions)                        Q and K heads
  *   attn   = attention(qkv, segments)                    [R, H hd]
- *   x_mid  = x_in + attn · W_o^T (+ LoRA o)             [R, D]
- *   xn2    = rmsnorm(x_mid, post_attention_layernorm)   (rstd2 [R])
+ *   proj   = attn · W_o^T (+ LoRA o)                     [R, D]
+ *   x_mid  = x_l + proj;  xn2 = rmsnorm(x_mid, post_attention_layernorm)      one call (rstd2 [R])
  *   gateUp = xn2 · W_gate_up^T (+ LoRA gate/up)          [R, 2I]
  *   h      = silu(gate) * up                             [R, I]
- *   x_out  = x_mid + h · W_down^T (+ LoRA down)
- * then xn = rmsnorm(x_L, norm); logits only at the layout's logit rows (gather, then · W_lm^T, [J, V]);
- * logprob[j] = log_softmax(logits[j])[target j].
+ *   proj   = h · W_down^T (+ LoRA down)
+ *   x_l+1  = x_mid + proj;  xn1 = rmsnorm(x_l+1, the next layer's input_layernorm, or the final norm: xn)
+ * after the embedding and the first layer's input norm; then logits only at the layout's logit rows (gather,
+ * then · W_lm^T, [J, V]); logprob[j] = log_softmax(logits[j])[target j]. Each residual add runs inside the norm
+ * after it (kernels/rmsnorm.ts addRmsnormForwardCall): no pass of its own over the residual stream.
  *
- * For training, `keepCheckpoints` keeps every layer's input x_l (activation checkpointing: the backward
- * recomputes one layer at a time from it) and the logits; backward.ts builds on those buffers.
+ * The calls are a static plan: built once for a shape (rows, logit rows, prompts) on a workspace's buffers
+ * (workspace.ts) and replayed for every layout of that shape or smaller, which load() writes, padded: padded
+ * rows attend only to themselves and padded logit rows are never read back, so no real row's value changes.
+ * The engine keeps one plan per bucketed shape (engine.ts); ScoringForward.build makes a one-off plan with a
+ * workspace of its own, for tests and benchmarks.
+ *
+ * For training, the workspace keeps every layer's input x_l (activation checkpointing: the backward recomputes
+ * one layer at a time from it), the logits and attention's log-sum-exp; backward.ts builds on those buffers.
  */
-import { createStorageBuffer, readFloat32 } from '../../gpu/buffers';
+import type { KernelContext } from '../../gpu/kernel';
 import { disposeCalls, encodeCalls, type KernelCall } from '../../gpu/kernel';
 import type { PipelineCache } from '../../gpu/pipelines';
+import { readbackPool } from '../../gpu/readback';
+import {
+  allocateActivations,
+  bufferOf,
+  forwardPlanActivations,
+  passBucket,
+  type Allocation,
+  type WorkspaceCapacity,
+} from './activations';
 import { checkBatchFits, deviceBatchLimits, type BatchLimits } from './batch-plan';
-import { loraForwardCalls, type GpuLora, type GpuLoraModule } from '../train/gpu-lora';
-import { addOutCall, attentionCall, gatherRowsCall, logSoftmaxGatherCall, ropeCall, siluMulCall } from './kernels/forward-ops';
-import { embeddingCall, linearCall, type GpuLinear } from './kernels/linear';
-import { rmsnormForwardCall } from './kernels/rmsnorm';
-import { ropeTable } from './rope';
-import type { ScoringLayout } from './scoring-layout';
+import { loraForwardCalls, loraUCall, type GpuLora, type GpuLoraModule } from '../train/gpu-lora';
+import { embeddingCall } from './kernels/embedding';
+import { attentionForwardCall } from './kernels/attention';
+import { gatherRowsCall } from './kernels/gather-rows';
+import { linearCall, type GpuLinear } from './kernels/linear';
+import { logSoftmaxGatherCall } from './kernels/logsoftmax-gather';
+import { addRmsnormForwardCall, rmsnormForwardCall } from './kernels/rmsnorm';
+import { ropeForwardCall } from './kernels/rope';
+import { siluMulForwardCall } from './kernels/silu-mul';
+import { causalSegments, type ScoringLayout } from './scoring-layout';
+import { Workspace } from './workspace';
 
 /** The model dimensions the forward needs (a subset of the parsed mlc-chat-config). */
 export interface ModelShape {
@@ -70,7 +92,7 @@ export interface ForwardResult {
   lastPromptHidden: Float32Array;
 }
 
-/** One layer's activations (the forward's, or the backward's recomputation). */
+/** One layer's activations (the forward's, or the backward's recomputation): the workspace's scratch. */
 export interface LayerActivations {
   xn1: GPUBuffer;
   rstd1: GPUBuffer;
@@ -83,9 +105,27 @@ export interface LayerActivations {
   gateUp: GPUBuffer;
   h: GPUBuffer;
   /** LoRA's u = xn A^T [R, r] per target of the layer. */
-  loraU: Map<string, GPUBuffer>;
+  loraU: (target: string) => GPUBuffer;
   /** [R, H]: when present, attention also writes each row's log-sum-exp here (the backward's recomputation). */
   lse?: GPUBuffer;
+}
+
+/** The scratch of `ws` as one layer's activations. */
+export function layerActivations(ws: Workspace): LayerActivations {
+  return {
+    xn1: ws.get('xn1'),
+    rstd1: ws.get('rstd1'),
+    qkv: ws.get('qkv'),
+    attn: ws.get('attn'),
+    proj: ws.get('proj'),
+    xMid: ws.get('x_mid'),
+    xn2: ws.get('xn2'),
+    rstd2: ws.get('rstd2'),
+    gateUp: ws.get('gate_up'),
+    h: ws.get('h'),
+    loraU: (target) => ws.loraU(target),
+    lse: ws.capacity.training ? ws.get('lse') : undefined,
+  };
 }
 
 /** Inputs shared by every layer of one layout. */
@@ -94,10 +134,7 @@ export interface LayoutBuffers {
   positions: GPUBuffer;
   segments: GPUBuffer;
   cosSin: GPUBuffer;
-  totalKeys: number;
 }
-
-type Ctx = { device: GPUDevice; pipelines: PipelineCache };
 
 /** Which fused output a LoRA target adds into, and that output's row width. */
 export function fusedWidth(shape: ModelShape, fused: 'qkv' | 'o' | 'gate_up' | 'down'): number {
@@ -105,39 +142,91 @@ export function fusedWidth(shape: ModelShape, fused: 'qkv' | 'o' | 'gate_up' | '
   return fused === 'qkv' ? (H + 2 * KVH) * hd : fused === 'gate_up' ? 2 * I : D;
 }
 
-/** The calls of one layer: x_in -> x_out, keeping every intermediate in `act`. */
+/** An adapter's modules of one layer. */
+export type LayerLora = { r: number; scale: number; modules: GpuLoraModule[] } | null;
+
+/** Where a layer's MLP ends: the residual add fused into the next norm, or (the backward's recomputation) at h. */
+export type LayerEnd = { xOut: GPUBuffer; norm: { weight: GPUBuffer; y: GPUBuffer; rstd: GPUBuffer } } | 'recompute';
+
+/**
+ * The calls of one layer from xn1 = rmsnorm(x_in) (already in act.xn1) on: attention, its residual add fused
+ * into the post-attention norm, the MLP and, unless recomputing, its residual add fused into the next norm.
+ * The recomputation stops at h (and LoRA down's u): the backward needs nothing of the down projection's output.
+ */
 export async function layerForwardCalls(
-  ctx: Ctx,
+  ctx: KernelContext,
   shape: ModelShape,
   layer: GpuLayerWeights,
-  lora: { r: number; scale: number; modules: GpuLoraModule[] } | null,
+  lora: LayerLora,
   act: LayerActivations,
-  io: { xIn: GPUBuffer; xOut: GPUBuffer },
+  io: { xIn: GPUBuffer; end: LayerEnd },
   layout: LayoutBuffers,
   R: number,
 ): Promise<KernelCall[]> {
   const { hidden: D, intermediate: I, heads: H, kvHeads: KVH, headDim: hd, rmsNormEps: eps } = shape;
   const calls: KernelCall[] = [];
+  const modules = (fused: 'qkv' | 'o' | 'gate_up' | 'down') =>
+    lora?.modules.filter((m) => m.slice.fused === fused) ?? [];
   const adapters = async (fused: 'qkv' | 'o' | 'gate_up' | 'down', xn: GPUBuffer, y: GPUBuffer) => {
-    for (const m of lora?.modules.filter((mm) => mm.slice.fused === fused) ?? []) {
-      calls.push(...(await loraForwardCalls(ctx, m, lora!.r, lora!.scale, xn, act.loraU.get(m.slice.target)!, y, R, fusedWidth(shape, fused))));
-    }
+    for (const m of modules(fused))
+      calls.push(
+        ...(await loraForwardCalls(
+          ctx,
+          m,
+          lora!.r,
+          lora!.scale,
+          xn,
+          act.loraU(m.slice.target),
+          y,
+          R,
+          fusedWidth(shape, fused),
+        )),
+      );
   };
-  calls.push(await rmsnormForwardCall(ctx.device, ctx.pipelines, { x: io.xIn, weight: layer.inputNorm, y: act.xn1, rstd: act.rstd1 }, R, D, eps));
   calls.push(...(await linearCall(ctx, act.xn1, layer.qkv, act.qkv, R)));
   await adapters('qkv', act.xn1, act.qkv);
-  calls.push(await ropeCall(ctx, act.qkv, layout.positions, layout.cosSin, R, H, KVH, hd));
-  calls.push(await attentionCall(ctx, act.qkv, layout.segments, act.attn, R, H, KVH, hd, layout.totalKeys, act.lse));
+  calls.push(
+    await ropeForwardCall(ctx, act.qkv, layout.positions, layout.cosSin, {
+      rows: R,
+      heads: H,
+      kvHeads: KVH,
+      headDim: hd,
+    }),
+  );
+  // The plan serves every layout of its shape, so attention's cost is that of its most keys: one causal sequence.
+  const attention = { qkv: act.qkv, segments: layout.segments, out: act.attn, lse: act.lse };
+  const attentionShape = { rows: R, heads: H, kvHeads: KVH, headDim: hd };
+  calls.push(await attentionForwardCall(ctx, attention, attentionShape, causalSegments(R)));
   calls.push(...(await linearCall(ctx, act.attn, layer.o, act.proj, R)));
   await adapters('o', act.attn, act.proj);
-  calls.push(await addOutCall(ctx, io.xIn, act.proj, act.xMid, R * D));
-  calls.push(await rmsnormForwardCall(ctx.device, ctx.pipelines, { x: act.xMid, weight: layer.postNorm, y: act.xn2, rstd: act.rstd2 }, R, D, eps));
+  calls.push(
+    await addRmsnormForwardCall(
+      ctx,
+      { residual: io.xIn, branch: act.proj, sum: act.xMid, weight: layer.postNorm, y: act.xn2, rstd: act.rstd2 },
+      R,
+      D,
+      eps,
+    ),
+  );
   calls.push(...(await linearCall(ctx, act.xn2, layer.gateUp, act.gateUp, R)));
   await adapters('gate_up', act.xn2, act.gateUp);
-  calls.push(await siluMulCall(ctx, act.gateUp, act.h, R, I));
+  calls.push(await siluMulForwardCall(ctx, act.gateUp, act.h, R, I));
+  if (io.end === 'recompute') {
+    for (const m of modules('down')) calls.push(await loraUCall(ctx, m, lora!.r, act.h, act.loraU(m.slice.target), R));
+    return calls;
+  }
   calls.push(...(await linearCall(ctx, act.h, layer.down, act.proj, R)));
   await adapters('down', act.h, act.proj);
-  calls.push(await addOutCall(ctx, act.xMid, act.proj, io.xOut, R * D));
+  const { xOut, norm } = io.end;
+  calls.push(
+    await addRmsnormForwardCall(
+      ctx,
+      { residual: act.xMid, branch: act.proj, sum: xOut, weight: norm.weight, y: norm.y, rstd: norm.rstd },
+      R,
+      D,
+      eps,
+    ),
+  );
   return calls;
 }
 
@@ -147,7 +236,7 @@ export { BatchTooLargeError, checkBatchFits } from './batch-plan';
 export interface ScoringForwardOptions {
   /** Add this adapter into the projections (null or absent: the frozen model). */
   lora?: GpuLora | null;
-  /** Keep each layer's input and the logits for the backward pass. */
+  /** Keep each layer's input and the logits for the backward pass (the workspace must be a training one). */
   keepCheckpoints?: boolean;
   /**
    * What one pass may allocate and dispatch (default: the device's). A layout over them is refused
@@ -156,117 +245,208 @@ export interface ScoringForwardOptions {
   limits?: BatchLimits;
 }
 
+/** The shape a forward plan is built for: at least its layouts' rows, logit rows and prompts. */
+export interface PassShape {
+  rows: number;
+  logitRows: number;
+  prompts: number;
+}
+
+/** A layout's own sizes, and the largest position it uses + 1 (the RoPE table it needs). */
+export function layoutSizes(layout: ScoringLayout): PassShape & { positions: number } {
+  let maxPosition = 0;
+  for (const p of layout.positions) maxPosition = Math.max(maxPosition, p);
+  return {
+    rows: layout.tokens.length,
+    logitRows: layout.logitRows.length,
+    prompts: layout.lastPromptRows.length,
+    positions: maxPosition + 1,
+  };
+}
+
+/** The workspace capacity a layout needs, bucketed (activations.ts passBucket) or exact. */
+export function capacityFor(
+  layout: ScoringLayout,
+  options: { lora?: GpuLora | null; training: boolean; bucketed: boolean },
+): WorkspaceCapacity {
+  const s = layoutSizes(layout);
+  const b = options.bucketed ? passBucket : (n: number) => Math.max(1, n);
+  const lora = options.lora
+    ? { r: options.lora.r, targets: [...new Set(options.lora.modules.map((m) => m.slice.target))] }
+    : null;
+  return {
+    rows: b(s.rows),
+    logitRows: b(s.logitRows),
+    prompts: b(s.prompts),
+    positions: b(s.positions),
+    training: options.training,
+    lora,
+  };
+}
+
 export class ScoringForward {
   private readonly calls: KernelCall[] = [];
-  private readonly buffers: GPUBuffer[] = [];
-  /** x_0 .. x_L when checkpointing (x_l = input of layer l); otherwise two ping-pong buffers. */
-  readonly residuals: GPUBuffer[] = [];
+  /** The plan's own buffers: layout inputs and results (activations.ts forwardPlanActivations). */
+  private readonly planBuffers: Allocation;
+  /** The layout last loaded (what the results and the backward refer to). */
+  layout: ScoringLayout | null = null;
   layoutBuffers!: LayoutBuffers;
-  /**
-   * One layer's activation scratch. The forward leaves the last layer's values in it; the backward reuses it
-   * for its per-layer recomputation, so training holds one set, not two.
-   */
-  activations!: LayerActivations;
-  /** Final norm's input row scales, its output, the gathered rows, logits [J, V], and the results. */
-  rstdFinal!: GPUBuffer;
-  xnFinal!: GPUBuffer;
-  logits!: GPUBuffer;
-  targets!: GPUBuffer;
-  logprobs!: GPUBuffer;
-  promptHidden!: GPUBuffer;
+  /** The workspace's scratch: the forward leaves the last layer's values in it (the backward starts there). */
+  readonly activations: LayerActivations;
 
   private constructor(
     private readonly device: GPUDevice,
-    readonly layout: ScoringLayout,
+    readonly workspace: Workspace,
     readonly model: GpuModelWeights,
+    readonly shape: PassShape,
     readonly options: ScoringForwardOptions,
-  ) {}
+    /** A workspace made for this forward alone (ScoringForward.build), released with it. */
+    private readonly ownsWorkspace: boolean,
+  ) {
+    this.planBuffers = allocateActivations(
+      device,
+      forwardPlanActivations(model.shape, shape.rows, shape.logitRows, shape.prompts),
+    );
+    this.activations = layerActivations(workspace);
+  }
 
-  /** Allocates the activations of this layout and prepares every kernel call. */
-  static async build(device: GPUDevice, pipelines: PipelineCache, model: GpuModelWeights, layout: ScoringLayout, options: ScoringForwardOptions = {}): Promise<ScoringForward> {
-    const f = new ScoringForward(device, layout, model, options);
-    await f.prepare({ device, pipelines });
+  /**
+   * A plan for layouts up to `shape` on `workspace` (which must hold it), with the adapter when given; the
+   * engine's way (engine.ts), which keeps it and replays it.
+   */
+  static async create(
+    ctx: KernelContext,
+    workspace: Workspace,
+    model: GpuModelWeights,
+    shape: PassShape,
+    options: ScoringForwardOptions = {},
+  ): Promise<ScoringForward> {
+    const f = new ScoringForward(ctx.device, workspace, model, shape, options, false);
+    await f.prepare(ctx);
     return f;
   }
 
-  alloc(data: Float32Array | Uint32Array | number, label: string): GPUBuffer {
-    const buffer = createStorageBuffer(this.device, typeof data === 'number' ? data * 4 : data, label);
-    this.buffers.push(buffer);
-    return buffer;
+  /**
+   * A one-off plan for exactly `layout`, with a workspace of its own (tests, benchmarks): run() scores it.
+   * Builds and allocates everything; the engine keeps its plans instead (LlamaEngine.forwardFor).
+   */
+  static async build(
+    device: GPUDevice,
+    pipelines: PipelineCache,
+    model: GpuModelWeights,
+    layout: ScoringLayout,
+    options: ScoringForwardOptions = {},
+  ): Promise<ScoringForward> {
+    const sizes = layoutSizes(layout);
+    checkBatchFits(options.limits ?? deviceBatchLimits(device), model.shape, sizes.rows, sizes.logitRows);
+    const capacity = capacityFor(layout, {
+      lora: options.lora,
+      training: options.keepCheckpoints === true,
+      bucketed: false,
+    });
+    const workspace = Workspace.create(device, model.shape, model.invFreq, capacity);
+    const f = new ScoringForward(
+      device,
+      workspace,
+      model,
+      { rows: capacity.rows, logitRows: capacity.logitRows, prompts: capacity.prompts },
+      options,
+      true,
+    );
+    await f.prepare({ device, pipelines });
+    f.load(layout);
+    return f;
   }
 
-  /** Scratch for one layer's activations (R rows). */
-  private allocLayerActivations(R: number): LayerActivations {
-    const { hidden: D, intermediate: I, heads: H, kvHeads: KVH, headDim: hd } = this.model.shape;
-    const lora = this.options.lora;
-    const loraU = new Map<string, GPUBuffer>();
-    for (const m of lora?.modules ?? []) if (!loraU.has(m.slice.target)) loraU.set(m.slice.target, this.alloc(R * lora!.r, `lora u ${m.slice.target}`));
-    return {
-      xn1: this.alloc(R * D, 'xn1'),
-      rstd1: this.alloc(R, 'rstd1'),
-      qkv: this.alloc(R * (H + 2 * KVH) * hd, 'qkv'),
-      attn: this.alloc(R * H * hd, 'attn'),
-      proj: this.alloc(R * D, 'proj'),
-      xMid: this.alloc(R * D, 'x_mid'),
-      xn2: this.alloc(R * D, 'xn2'),
-      rstd2: this.alloc(R, 'rstd2'),
-      gateUp: this.alloc(R * 2 * I, 'gate_up'),
-      h: this.alloc(R * I, 'h'),
-      loraU,
-      // Training: attention keeps its log-sum-exp, so the backward can start from the last layer's values.
-      lse: this.options.keepCheckpoints ? this.alloc(R * H, 'lse') : undefined,
-    };
+  private plan(name: string): GPUBuffer {
+    return bufferOf(this.planBuffers, name);
   }
 
-  private async prepare(ctx: Ctx): Promise<void> {
-    const { shape } = this.model;
-    const { hidden: D, vocabSize: V } = shape;
-    const layout = this.layout;
-    const R = layout.tokens.length;
-    const J = layout.logitRows.length;
-    const P = layout.lastPromptRows.length;
-    for (const t of layout.tokens) if (t >= V) throw new Error(`token id ${t} is outside the model's vocabulary of ${V}`);
-    checkBatchFits(this.options.limits ?? deviceBatchLimits(ctx.device), shape, R, J);
-
-    let maxPosition = 0;
-    for (const p of layout.positions) maxPosition = Math.max(maxPosition, p);
-    let totalKeys = 0;
-    for (let r = 0; r < R; r++) totalKeys += layout.segments[4 * r + 1] + layout.segments[4 * r + 3];
+  private async prepare(ctx: KernelContext): Promise<void> {
+    const { shape: model, invFreq } = this.model;
+    const { hidden: D, vocabSize: V, rmsNormEps: eps, layers: L } = model;
+    const { rows: R, logitRows: J, prompts: P } = this.shape;
+    const ws = this.workspace;
+    if (!ws.fits({ ...this.shape, positions: 1, training: this.options.keepCheckpoints === true, lora: null })) {
+      throw new Error(
+        `ScoringForward: the workspace (${ws.capacity.rows} rows, ${ws.capacity.logitRows} logit rows) ` +
+          `does not hold a plan of ${R} rows, ${J} logit rows, ${P} prompts`,
+      );
+    }
+    if (invFreq.length * 2 !== model.headDim)
+      throw new Error(`ScoringForward: ${invFreq.length} RoPE frequencies for head_dim ${model.headDim}`);
     this.layoutBuffers = {
-      tokens: this.alloc(layout.tokens, 'tokens'),
-      positions: this.alloc(layout.positions, 'positions'),
-      segments: this.alloc(layout.segments, 'segments'),
-      cosSin: this.alloc(ropeTable(this.model.invFreq, maxPosition + 1), 'rope cos/sin'),
-      totalKeys,
+      tokens: this.plan('tokens'),
+      positions: this.plan('positions'),
+      segments: this.plan('segments'),
+      cosSin: ws.get('rope cos/sin'),
     };
-    const residualCount = this.options.keepCheckpoints ? shape.layers + 1 : 2;
-    for (let i = 0; i < residualCount; i++) this.residuals.push(this.alloc(R * D, `x_${i}`));
-    const act = this.allocLayerActivations(R);
-    this.activations = act;
-    this.rstdFinal = this.alloc(R, 'rstd final');
-    this.xnFinal = this.alloc(R * D, 'xn final');
-    const logitRows = this.alloc(layout.logitRows, 'logit rows');
-    this.targets = this.alloc(layout.targets, 'targets');
-    const gathered = this.alloc(J * D, 'gathered');
-    this.logits = this.alloc(J * V, 'logits');
-    const lastRows = this.alloc(layout.lastPromptRows, 'last prompt rows');
-    this.logprobs = this.alloc(J, 'token logprobs');
-    this.promptHidden = this.alloc(P * D, 'last prompt hidden');
-
+    const act = this.activations;
+    const xnFinal = ws.get('xn final');
+    const rstdFinal = ws.get('rstd final');
     const c = this.calls;
-    const x = (l: number) => this.residuals[this.options.keepCheckpoints ? l : l % 2];
-    c.push(...(await embeddingCall(ctx, this.layoutBuffers.tokens, this.model.embed, x(0), R)));
-    for (let l = 0; l < shape.layers; l++) {
-      const lora = this.options.lora ? { ...this.options.lora, modules: this.options.lora.modules.filter((m) => m.layer === l) } : null;
-      c.push(...(await layerForwardCalls(ctx, shape, this.model.layers[l], lora, act, { xIn: x(l), xOut: x(l + 1) }, this.layoutBuffers, R)));
+    c.push(...(await embeddingCall(ctx, this.layoutBuffers.tokens, this.model.embed, ws.residual(0), R)));
+    c.push(
+      await rmsnormForwardCall(
+        ctx,
+        { x: ws.residual(0), weight: this.model.layers[0].inputNorm, y: act.xn1, rstd: act.rstd1 },
+        R,
+        D,
+        eps,
+      ),
+    );
+    for (let l = 0; l < L; l++) {
+      const lora = this.options.lora
+        ? { ...this.options.lora, modules: this.options.lora.modules.filter((m) => m.layer === l) }
+        : null;
+      const norm =
+        l + 1 < L
+          ? { weight: this.model.layers[l + 1].inputNorm, y: act.xn1, rstd: act.rstd1 }
+          : { weight: this.model.finalNorm, y: xnFinal, rstd: rstdFinal };
+      c.push(
+        ...(await layerForwardCalls(
+          ctx,
+          model,
+          this.model.layers[l],
+          lora,
+          act,
+          { xIn: ws.residual(l), end: { xOut: ws.residual(l + 1), norm } },
+          this.layoutBuffers,
+          R,
+        )),
+      );
     }
-    c.push(await rmsnormForwardCall(ctx.device, ctx.pipelines, { x: x(shape.layers), weight: this.model.finalNorm, y: this.xnFinal, rstd: this.rstdFinal }, R, D, shape.rmsNormEps));
-    c.push(await gatherRowsCall(ctx, this.xnFinal, lastRows, this.promptHidden, P, D));
-    if (J > 0) {
-      c.push(await gatherRowsCall(ctx, this.xnFinal, logitRows, gathered, J, D));
-      c.push(...(await linearCall(ctx, gathered, this.model.lmHead, this.logits, J)));
-      c.push(await logSoftmaxGatherCall(ctx, this.logits, this.targets, this.logprobs, J, V));
+    c.push(await gatherRowsCall(ctx, xnFinal, this.plan('last prompt rows'), this.plan('last prompt hidden'), P, D));
+    c.push(await gatherRowsCall(ctx, xnFinal, this.plan('logit rows'), ws.get('gathered'), J, D));
+    c.push(...(await linearCall(ctx, ws.get('gathered'), this.model.lmHead, ws.get('logits'), J)));
+    c.push(await logSoftmaxGatherCall(ctx, ws.get('logits'), this.plan('targets'), this.plan('token logprobs'), J, V));
+  }
+
+  /**
+   * Writes `layout`'s rows into the plan's inputs, padded to the plan's shape (queue writes: they land before
+   * the next submission, so a layout is loaded right before the encoder that runs it is submitted).
+   */
+  load(layout: ScoringLayout): void {
+    const { rows: R, logitRows: J, prompts: P } = this.shape;
+    const s = layoutSizes(layout);
+    if (s.rows > R || s.logitRows > J || s.prompts > P || s.positions > this.workspace.capacity.positions) {
+      throw new Error(
+        `ScoringForward.load: a layout of ${s.rows} rows, ${s.logitRows} logit rows, ${s.prompts} prompts, ` +
+          `positions < ${s.positions} exceeds this plan (${R}, ${J}, ${P}, < ${this.workspace.capacity.positions})`,
+      );
     }
+    for (const t of layout.tokens)
+      if (t >= this.model.shape.vocabSize)
+        throw new Error(`token id ${t} is outside the model's vocabulary of ${this.model.shape.vocabSize}`);
+    const padded = padLayout(layout, this.shape);
+    const { queue } = this.device;
+    queue.writeBuffer(this.plan('tokens'), 0, padded.tokens);
+    queue.writeBuffer(this.plan('positions'), 0, padded.positions);
+    queue.writeBuffer(this.plan('segments'), 0, padded.segments);
+    queue.writeBuffer(this.plan('logit rows'), 0, padded.logitRows);
+    queue.writeBuffer(this.plan('targets'), 0, padded.targets);
+    queue.writeBuffer(this.plan('last prompt rows'), 0, padded.lastPromptRows);
+    this.layout = layout;
   }
 
   /** The prepared kernel calls, in order (for profiling). */
@@ -277,36 +457,90 @@ export class ScoringForward {
   /** The residual stream entering layer l (l = layers: the final norm's input). Checkpointing only. */
   checkpoint(l: number): GPUBuffer {
     if (!this.options.keepCheckpoints) throw new Error('checkpoint(): the forward was built without keepCheckpoints');
-    return this.residuals[l];
+    return this.workspace.residual(l);
   }
 
-  /**
-   * True from this forward's encode until a backward recomputation overwrites `activations`: the scratch then
-   * holds the last layer's activations (and lse), exactly what the backward would recompute for that layer.
-   */
-  lastLayerActivationsValid = false;
+  get logits(): GPUBuffer {
+    return this.workspace.get('logits');
+  }
+
+  get targets(): GPUBuffer {
+    return this.plan('targets');
+  }
+
+  get rstdFinal(): GPUBuffer {
+    return this.workspace.get('rstd final');
+  }
+
+  /** [P, D]: the prompts' last rows after the final norm (the critic's features, with the adapter off). */
+  get promptHidden(): GPUBuffer {
+    return this.plan('last prompt hidden');
+  }
 
   /** Records the whole pass into one compute pass; nothing is read back until it has been submitted. */
   encode(encoder: GPUCommandEncoder): void {
+    if (!this.layout) throw new Error('ScoringForward.encode: no layout loaded');
     const pass = encoder.beginComputePass({ label: 'scoring forward' });
     encodeCalls(pass, this.calls);
     pass.end();
-    this.lastLayerActivationsValid = this.options.keepCheckpoints === true;
+    this.workspace.scratchHolder = this.options.keepCheckpoints ? this : null;
   }
 
-  async run(): Promise<ForwardResult> {
+  /** Records the copies of this pass's results (the loaded layout's rows only); read() after the submission. */
+  stageResults(encoder: GPUCommandEncoder): { read(): Promise<ForwardResult> } {
+    const { logitRows, lastPromptRows } = this.layout!;
+    const staged = readbackPool(this.device).stage(encoder, [
+      { buffer: this.plan('token logprobs'), count: logitRows.length },
+      { buffer: this.plan('last prompt hidden'), count: lastPromptRows.length * this.model.shape.hidden },
+    ]);
+    return {
+      read: async () => {
+        const [tokenLogprobs, lastPromptHidden] = await staged.read();
+        return { tokenLogprobs, lastPromptHidden };
+      },
+    };
+  }
+
+  /** Runs the loaded layout (or `layout`, loaded first) and reads its results: one submission, one wait. */
+  async run(layout?: ScoringLayout): Promise<ForwardResult> {
+    if (layout) this.load(layout);
     const encoder = this.device.createCommandEncoder();
     this.encode(encoder);
+    const results = this.stageResults(encoder);
     this.device.queue.submit([encoder.finish()]);
-    const [tokenLogprobs, lastPromptHidden] = await Promise.all([
-      readFloat32(this.device, this.logprobs, this.layout.logitRows.length),
-      readFloat32(this.device, this.promptHidden, this.layout.lastPromptRows.length * this.model.shape.hidden),
-    ]);
-    return { tokenLogprobs, lastPromptHidden };
+    return results.read();
   }
 
   dispose(): void {
     disposeCalls(this.calls);
-    this.buffers.forEach((b) => b.destroy());
+    this.planBuffers.forEach((b) => b.destroy());
+    if (this.ownsWorkspace) this.workspace.dispose();
   }
+}
+
+/**
+ * A layout padded to `shape`: padded rows (token 0 at position 0) attend only to themselves, padded logit rows
+ * gather row 0 and score token 0, padded prompts read row 0. None of them is read back, and no real row attends
+ * to a padded one, so every real row's values are those of the unpadded layout.
+ */
+export function padLayout(
+  layout: ScoringLayout,
+  shape: PassShape,
+): Record<'tokens' | 'positions' | 'segments' | 'logitRows' | 'targets' | 'lastPromptRows', Uint32Array<ArrayBuffer>> {
+  const R = layout.tokens.length;
+  const grow = (a: Uint32Array, n: number) => {
+    const out = new Uint32Array(n);
+    out.set(a);
+    return out;
+  };
+  const segments = grow(layout.segments, 4 * shape.rows);
+  for (let r = R; r < shape.rows; r++) segments.set([r, 1, 0, 0], 4 * r);
+  return {
+    tokens: grow(layout.tokens, shape.rows),
+    positions: grow(layout.positions, shape.rows),
+    segments,
+    logitRows: grow(layout.logitRows, shape.logitRows),
+    targets: grow(layout.targets, shape.logitRows),
+    lastPromptRows: grow(layout.lastPromptRows, shape.prompts),
+  };
 }

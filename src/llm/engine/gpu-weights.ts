@@ -14,7 +14,15 @@ import { ModelFormatError } from '../model/errors';
 import type { LlamaConfig } from '../model/config';
 import type { GpuLayerWeights, GpuModelWeights } from './forward';
 import { linearBuffers, type DenseChunk, type GpuLinear, type Q4Chunk } from './kernels/linear';
-import { decodeFloatTensor, elementCount, isBf16Encoded, type TensorCache, type TensorRecord } from '../model/tensor-cache';
+import { gpuBytes } from '../model/catalog';
+import {
+  decodeFloatTensor,
+  elementCount,
+  expectedLlamaTensors,
+  isBf16Encoded,
+  type TensorCache,
+  type TensorRecord,
+} from '../model/tensor-cache';
 
 export interface UploadProgress {
   shardsDone: number;
@@ -227,6 +235,37 @@ function assemble(config: LlamaConfig, uploaded: Map<string, Uploaded>, invFreq:
     finalNorm: norm('model.norm.weight'),
     lmHead: config.tieEmbeddings ? embed : linear('lm_head', V, D),
   };
+}
+
+/**
+ * The model's GPU buffers, split into row chunks as the upload splits them, without contents: for a recording
+ * device (gpu/recording-device.ts, `twosome bench plan`), which counts what the engine does with a model it
+ * never downloads. Sizes and formats are those of the config's tensors (tensor-cache.ts expectedLlamaTensors).
+ */
+export function reserveLlamaWeights(
+  device: GPUDevice,
+  config: LlamaConfig,
+  invFreq: Float32Array,
+  maxBindingBytes?: number,
+): GpuModelWeights {
+  const tensors = expectedLlamaTensors(config).map((t) => ({
+    ...t,
+    ...gpuRowsOf(t.shape, gpuBytes(t.dtype, t.shape)),
+  }));
+  const plan = planWeightChunks(tensors, bindingLimit(device, maxBindingBytes));
+  const reserved = new Map<string, Uploaded>();
+  for (const t of tensors) {
+    const chunks = plan.get(t.name)!.map(({ rowStart, rows }) => {
+      const buffer = device.createBuffer({
+        label: t.name,
+        size: chunkBufferBytes(rows, t.rowBytes),
+        usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST,
+      });
+      return { rowStart, rows, buffer };
+    });
+    reserved.set(t.name, { chunks, f16: t.dtype === 'float16' && t.shape.length === 2 });
+  }
+  return assemble(config, reserved, invFreq);
 }
 
 /** Total bytes the model's weights take on the GPU after upload (f32 widening included). */

@@ -72,15 +72,16 @@ const byLabel = (buffers: Recorded[]) => {
 };
 
 /**
- * Besides storage buffers the engine creates only kernel-call uniforms (never storage) and readback staging
- * buffers, which must be gone when the phase ends: neither is in the plan.
+ * Besides storage buffers the engine creates only kernel-call uniforms (never storage) and the device's pooled
+ * readback staging buffers (a few small ones, reused by every read: gpu/readback.ts): neither is in the plan.
  */
 function checkOthers(buffers: Recorded[]): { uniformBytes: number; uniforms: number } {
   const others = buffers.filter((b) => !isStorage(b));
   const uniforms = others.filter((b) => b.usage & GPUBufferUsage.UNIFORM);
   const staging = others.filter((b) => b.usage & GPUBufferUsage.MAP_READ);
   expect(uniforms.length + staging.length).toBe(others.length);
-  expect(staging.every((b) => b.destroyed)).toBe(true);
+  expect(staging.length).toBeLessThanOrEqual(4);
+  expect(total(staging)).toBeLessThanOrEqual(64 * 1024);
   return { uniformBytes: total(uniforms), uniforms: uniforms.length };
 }
 
@@ -132,6 +133,7 @@ describe('training memory plan = what the engine allocates (micro model)', () =>
     const settings = { beta1: 0.9, beta2: 0.999, eps: 1e-5, weightDecay: 0, maxGradNorm: 0.5 };
     let trainer!: LoraTrainer;
     let critic!: GpuTwosomeCritic;
+    engine.releasePlans(); // the other case's workspace holds its own adapter's shapes
     try {
       // Parameters, gradients and optimizer state of both heads.
       const setup = await recorder.record(async () => {
@@ -145,19 +147,33 @@ describe('training memory plan = what the engine allocates (micro model)', () =>
       // then the critic's pass over a value minibatch (kept for the next minibatch of that size) and both steps.
       const requests = prompts.map((prompt) => ({ prompt, actions }));
       const lossGrad = (scores: ActionScores[]) => scores.map((s) => s.logprobs.map((_, k) => (k === 0 ? -1 : 0.5)));
-      const actor = await recorder.record(() => trainer.accumulate(engine.tokenize(requests), lossGrad));
+      // As an RL run uses the engine: the workspace reserved for the batch (then every plan of its ladders is
+      // built), the micro-batch, and its features (the frozen model's plans, for the critic's input).
+      const actor = await recorder.record(async () => {
+        await engine.reserve(batch, { lora: trainer.lora, training: true });
+        await trainer.accumulate(engine.tokenize(requests), lossGrad);
+        await engine.forwardScores(engine.tokenize(requests));
+      });
       const features = Array.from({ length: criticBatch }, (_, i) => Float32Array.from({ length: engine.config.hidden }, (_, d) => Math.sin(i + d)));
       const rest = await recorder.record(async () => {
-        await critic.accumulate(features, (values) => values.map((v) => v - 1));
+        const zeros = new Float64Array(criticBatch);
+        await critic.accumulateValueLoss(features, {
+          oldValues: zeros,
+          returns: zeros.map(() => 1),
+          clipCoef: 0.2,
+          clipVloss: true,
+          vfCoef: 0.5,
+        });
         await trainer.step(1e-3);
         await critic.step(1e-3);
       });
       const all = [...actor.buffers, ...rest.buffers];
       const storage = storageOf(all);
       expect(total(storage), byLabel(storage)).toBe(plan.activationBytes);
-      // One pass (no batch split): every buffer of the actor's step is live at once, as the plan sums them.
+      // One pass (no batch split): every buffer of the actor's step is live at once, as the plan sums them, and
+      // stays allocated for the next micro-batch of its shape.
       expect(actor.peak).toBe(total(storageOf(actor.buffers)));
-      expect(storageOf(actor.buffers).every((b) => b.destroyed)).toBe(true);
+      expect(storageOf(actor.buffers).some((b) => b.destroyed)).toBe(false);
       const { uniformBytes, uniforms } = checkOthers(all);
       console.log(`memory plan: ${plan.activationBytes} activation bytes in ${storage.length} buffers, ${plan.optimizerBytes} optimizer bytes; not planned: ${uniforms} uniforms (${uniformBytes} bytes)`);
 

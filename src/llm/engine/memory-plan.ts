@@ -9,41 +9,64 @@
  * Conventions:
  *   - Rows: a micro-batch of P prompts of T tokens (BOS included), each with N actions of n tokens, in the
  *     SHARED layout (scoring-layout.ts): R = P (T + N n) rows, J = P N n logit rows. Prompt row i attends to
- *     i + 1 keys and action token j to T + j + 1, so the attention backward's key-reader lists hold
- *     P (T (T + 1) / 2 + N (n T + n (n + 1) / 2)) row indices. For a real batch, with T and n its longest
+ *     i + 1 keys and action token j to T + j + 1; the attention backward's reader lists are those
+ *     kernels/attention.ts builds for that layout (attentionReaders). For a real batch, with T and n its longest
  *     prompt and action and N its most actions, every term is an upper bound of that batch's buffer.
  *   - Activations and gradients are f32, indices u32: every buffer is a whole number of 4-byte words, which is
  *     what createStorageBuffer allocates (it rounds up to 4 bytes, never more), so the sums are exact.
+ *   - Buffers are sized for the engine's bucketed pass shape (activations.ts passBucket): R, J, P, the positions
+ *     T + n and the key readers rounded up to their buckets (R and J capped at what the binding limit allows),
+ *     as the engine allocates them so that a run's batches share a few shapes; `rows` and `logitRows` report
+ *     the exact R and J, `paddedRows` and `paddedLogitRows` the allocated ones.
+ *   - The terms come from the engine's own activation tables (activations.ts: workspaceActivations,
+ *     forwardPlanActivations, backwardPlanActivations), so plan and engine cannot disagree on a buffer. The
+ *     plans' small buffers (layouts, results, the backward's CSR lists) are counted for every plan the engine
+ *     builds on the workspace: one per rung of its ladder (activations.ts planLadder), for the adapter and for
+ *     the frozen model (the critic's features), and the adapter's backward plans.
  *   - The peak is the actor's backward (LoraTrainer.accumulate), where all of this is live at once:
  *       weights    the frozen model as gpu-weights.ts holds it (q4 words, scales as stored, norms f32);
- *       forward    ScoringForward with keepCheckpoints: the layout, every layer's input x_0..x_L (activation
+ *       forward    the workspace (workspace.ts) of a training pass: every layer's input x_0..x_L (activation
  *                  checkpointing), ONE layer's activation scratch (the backward recomputes each layer into the
- *                  same buffers), the final norm, the gathered rows and logits [J, V]. Attention is
- *                  flash-style: it keeps each row's log-sum-exp [R, H], never probabilities [H, R, K];
- *       backward   LoraBackward: dlogits [J, V], one layer's gradients (reused by every layer, with a scratch
- *                  for the recomputed layer output), delta [R, H], the CSR transposes of the logit-row
- *                  gather and of the attention's keys (u32), and the lm_head input gradient's partial sums
- *                  (at most the size of dlogits; none for small models);
+ *                  same buffers), the final norm, the gathered rows and logits [J, V], the RoPE table; and the
+ *                  forward plans' layouts and results. Attention is flash-style: it keeps each row's
+ *                  log-sum-exp [R, H], never probabilities [H, R, K];
+ *       backward   the workspace's gradients: dlogits [J, V], one layer's gradients (reused by every layer),
+ *                  delta [R, H], the lm_head input gradient's partial sums (at most the size of dlogits; none
+ *                  for small models); and the backward plans' dL/dlogprob and the CSR transposes of the
+ *                  logit-row gather and of the attention's keys (u32);
  *       LoRA       A, B, dA, dB and AdamW's m, v, norm partials and info (LoraTrainer);
  *       critic     W, dW and Adam's state (GpuTwosomeCritic), and its pass over a value minibatch of B_v rows
  *                  (features [B_v, D], activations, gradients), which it keeps once planned.
  *     peak = weights + activations + optimizer.
- *   - Not counted: the kernel calls' uniform parameter buffers (16-48 bytes, one per call: 5.6 KiB in all for
- *     the micro model's 2 layers with q, v LoRA, ~100 KiB for a 32-layer model), readback staging buffers (freed
- *     as soon as read), the critic's pass for the rollout's batch size (numEnvs rows; kept like the minibatch
- *     one, but the plan does not know numEnvs), and anything on the CPU.
+ *   - Not counted: the kernel calls' uniform parameter buffers (16-64 bytes, one per call of each kept plan:
+ *     ~5 KiB for the micro model's 2 layers with q, v LoRA, ~100 KiB a plan for a 32-layer model), the device's
+ *     pooled readback staging buffers (a few, of a few KiB: gpu/readback.ts), the plans of other shapes the
+ *     engine keeps (their layouts: a few words a row; their activations are the one workspace's), the critic's
+ *     pass for the rollout's batch size (numEnvs rows; kept like the minibatch one, but the plan does not know
+ *     numEnvs), and anything on the CPU.
  *   - A micro-batch over the GPU's limits runs as several passes (batch-plan.ts) that keep every pass's forward
  *     and one pass's backward at once: about this plan's figure (less backward, plus the prompt rows a split
  *     prompt repeats), which the plan does not model.
  *   - The critic's input features (final-norm hidden state of the last prompt token, LoRA off) are computed
- *     with the engine's scoring pass at rollout (released after each call) and memoized on the CPU.
+ *     with the engine's scoring pass at rollout (on the same workspace) and memoized on the CPU.
  */
 import { estimateSizes, gpuBytes } from '../model/catalog';
 import type { LlamaConfig } from '../model/config';
 import { chunkBufferBytes, gpuRowsOf, planWeightChunks, wholeWords } from './gpu-weights';
-import { inputGradPartialWords } from './kernels/linear';
+import { attentionReaderCapacity } from './kernels/attention';
 import { DEFAULT_LORA_CONFIG, loraSlice, type LoraTarget } from '../train/lora';
-import { ADAM_INFO_WORDS, normPartialSlots } from '../train/optimizer';
+import { ADAM_INFO_WORDS, ADAM_STEP_ARGS_WORDS, normPartialSlots } from '../train/optimizer';
+import {
+  backwardPlanActivations,
+  forwardPlanActivations,
+  maxKeys,
+  passBucket,
+  planLadder,
+  workspaceActivations,
+  type ActivationSpec,
+  type Dims,
+} from './activations';
+import { passLimits } from './batch-plan';
 import { expectedLlamaTensors } from '../model/tensor-cache';
 
 export interface TrainingBatch {
@@ -95,6 +118,9 @@ export interface MemoryPlan {
   /** R and J of the shared layout. */
   rows: number;
   logitRows: number;
+  /** R and J as allocated: rounded up to their buckets (activations.ts passBucket). */
+  paddedRows: number;
+  paddedLogitRows: number;
   /** Trainable parameter counts. */
   loraParams: number;
   criticParams: number;
@@ -113,8 +139,6 @@ export interface MemoryPlan {
 /** Bytes of one f32 or u32 element: every buffer the plan counts is made of them. */
 const WORD = 4;
 
-/** A buffer's dimensions as [symbol, size] pairs, e.g. [['R', 50], ['2I', 256]]. */
-type Dims = [string, number][];
 
 /** "[R, 2I]" */
 const symbolic = (dims: Dims) => `[${dims.map(([s]) => s).join(', ')}]`;
@@ -159,79 +183,80 @@ interface Sizes {
   n: number;
   R: number;
   J: number;
-  D: number;
-  I: number;
-  H: number;
-  Q: number;
-  A: number;
-  V: number;
   L: number;
-  hd: number;
   r: number;
-  nt: number;
+  /** Set by passTerms: R and J as allocated. */
+  paddedRows: number;
+  paddedLogitRows: number;
 }
 
 function checkPositive(name: string, v: number): void {
   if (!Number.isInteger(v) || v < 1) throw new RangeError(`memory plan: ${name} must be a positive integer (got ${v})`);
 }
 
-/** Rows of the key-reader lists (keyReaders): every row's attended keys, summed; see the header. */
-export function sharedLayoutKeys(P: number, T: number, N: number, n: number): number {
-  return P * ((T * (T + 1)) / 2 + N * (n * T + (n * (n + 1)) / 2));
+/** The buffers of `specs` as terms, in table order (buffers of one term together). */
+function tableTerms(t: Terms, specs: readonly ActivationSpec[]): void {
+  const terms = new Map<string, ActivationSpec[]>();
+  for (const spec of specs) terms.set(spec.term, [...(terms.get(spec.term) ?? []), spec]);
+  for (const [term, list] of terms)
+    t.add(
+      'activations',
+      term,
+      list.map((x) => x.dims),
+      list[0].dtype,
+      list.find((x) => x.note)?.note ?? '',
+    );
 }
 
-/** ScoringForward.build with keepCheckpoints and LoRA (forward.ts: prepare, allocLayerActivations). */
-function forwardTerms(t: Terms, s: Sizes): void {
-  const { P, T, n, R, J, D, I, H, Q, A, V, L, hd, r, nt } = s;
-  const RD: Dims = [['R', R], ['D', D]];
-  t.add('activations', 'forward: layout', [[['R', R]], [['R', R]], [['R', R], ['4', 4]], [['J', J]], [['J', J]], [['P', P]]], 'u32', 'tokens, positions, segments, logit rows, targets, last prompt rows');
-  t.add('activations', 'forward: rope cos/sin', [[['T + n', T + n], ['hd/2', hd / 2], ['2', 2]]], 'f32', 'positions 0 .. T + n - 1');
-  t.add('activations', 'forward: layer-input checkpoints', Array.from({ length: L + 1 }, () => RD), 'f32', 'x_0 .. x_L');
-  t.add('activations', 'forward: xn1, proj, x_mid, xn2', [RD, RD, RD, RD], 'f32', "one layer's scratch, reused by every layer and the backward's recomputation");
-  t.add('activations', 'forward: rstd1, rstd2', [[['R', R]], [['R', R]]]);
-  t.add('activations', 'forward: qkv', [[['R', R], ['(H + 2 KVH) hd', Q]]]);
-  t.add('activations', 'forward: attn', [[['R', R], ['H hd', A]]]);
-  t.add('activations', 'forward: lse', [[['R', R], ['H', H]]], 'f32', "attention's row log-sum-exp, kept for the backward");
-  t.add('activations', 'forward: gate_up', [[['R', R], ['2I', 2 * I]]]);
-  t.add('activations', 'forward: h', [[['R', R], ['I', I]]]);
-  t.add('activations', 'forward: LoRA u', Array.from({ length: nt }, (): Dims => [['R', R], ['r', r]]), 'f32', 'one per target');
-  t.add('activations', 'forward: xn final, rstd final', [RD, [['R', R]]]);
-  t.add('activations', 'forward: gathered', [[['J', J], ['D', D]]]);
-  t.add('activations', 'forward: logits', [[['J', J], ['V', V]]]);
-  t.add('activations', 'forward: token logprobs', [[['J', J]]]);
-  t.add('activations', 'forward: last prompt hidden', [[['P', P], ['D', D]]]);
-}
-
-/** LoraBackward.build (backward.ts: constructor, prepare). */
-function backwardTerms(t: Terms, s: Sizes): void {
-  const { P, T, N, n, R, J, D, I, H, Q, A, V, r } = s;
-  const RD: Dims = [['R', R], ['D', D]];
-  t.add('activations', 'backward: dL/dlogprob', [[['J', J]]]);
-  t.add('activations', 'backward: dlogits', [[['J', J], ['V', V]]]);
-  t.add('activations', 'backward: dgathered', [[['J', J], ['D', D]]]);
-  // The lm_head's input gradient splits its sum over the vocabulary into S partial sums [S, J, D] (kernels/linear.ts).
-  const partials = inputGradPartialWords(J, V, D);
-  if (partials > 0) {
-    const dims: Dims = [['S', partials / (J * D)], ['J', J], ['D', D]];
-    t.add('activations', 'backward: lm_head input-gradient partials', [dims], 'f32', 'summed into dgathered');
+/**
+ * A training pass on the engine (LlamaEngine.forwardFor with training, backwardFor): its workspace, at the
+ * bucketed sizes the engine allocates, and the plans the engine builds on it: a ladder of forward plans (one
+ * per rung of planLadder) for the adapter and for the frozen model (the critic's features), and the adapter's
+ * backward plans, each with room for the key readers of any layout of its rows.
+ */
+function passTerms(
+  t: Terms,
+  config: LlamaConfig,
+  s: Sizes,
+  targets: readonly LoraTarget[],
+  maxBindingBytes: number,
+): void {
+  const { P, T, n, R, J } = s;
+  const cap = passLimits(config, { bindingBytes: maxBindingBytes, workgroupsPerDimension: WEBGPU_DEFAULT_WORKGROUPS });
+  const rows = Math.max(R, Math.min(passBucket(R), cap.rows));
+  const logitRows = Math.max(J, Math.min(passBucket(J), cap.logitRows));
+  const prompts = passBucket(P);
+  const workspace = workspaceActivations(config, {
+    rows,
+    logitRows,
+    prompts,
+    positions: passBucket(T + n),
+    training: true,
+    lora: { r: s.r, targets },
+  });
+  const plans: ActivationSpec[] = [];
+  for (const rung of planLadder(rows)) {
+    const forward = forwardPlanActivations(config, rung, logitRows, prompts);
+    const attention = { rows: rung, heads: config.heads, kvHeads: config.kvHeads, headDim: config.headDim };
+    const readers = attentionReaderCapacity(attention, maxKeys(rung));
+    plans.push(...forward, ...forward, ...backwardPlanActivations(rung, logitRows, readers));
   }
-  t.add('activations', 'backward: dxn, dx a, dx b, dx_mid', [RD, RD, RD, RD], 'f32', "one layer's gradients, reused by every layer");
-  t.add('activations', 'backward: recomputed x_out', [RD], 'f32', 'the recomputation writes the output it does not need here');
-  t.add('activations', 'backward: dh', [[['R', R], ['I', I]]]);
-  t.add('activations', 'backward: dgate_up', [[['R', R], ['2I', 2 * I]]]);
-  t.add('activations', 'backward: dattn', [[['R', R], ['H hd', A]]]);
-  t.add('activations', 'backward: dqkv', [[['R', R], ['(H + 2 KVH) hd', Q]]]);
-  t.add('activations', 'backward: delta', [[['R', R], ['H', H]]]);
-  t.add('activations', 'backward: du', [[['R', R], ['r', r]]], 'f32', 'shared by every target');
-  t.add('activations', 'backward: gather offsets, sources', [[['R + 1', R + 1]], [['J', J]]], 'u32', "the logit-row gather's transpose");
-  t.add('activations', 'backward: reader offsets, readers', [[['R + 1', R + 1]], [['keys', sharedLayoutKeys(P, T, N, n)]]], 'u32', 'the rows that read each key row');
+  tableTerms(t, [...workspace, ...plans]);
+  s.paddedRows = rows;
+  s.paddedLogitRows = logitRows;
 }
 
 /** GpuAdam.create over tensors of these element counts: m and v of each, norm partials, info. */
 function adamTerms(t: Terms, name: string, tensors: { dims: Dims }[]): void {
   t.add('optimizer', `${name} m, v`, tensors.flatMap(({ dims }) => [dims, dims]));
   const slots = tensors.reduce((sum, { dims }) => sum + normPartialSlots(words(dims)), 0);
-  t.add('optimizer', `${name} norm partials, info`, [[['partials', slots]], [['info', ADAM_INFO_WORDS]]], 'f32', 'one partial per 256 elements of each tensor');
+  t.add(
+    'optimizer',
+    `${name} norm partials, info`,
+    [[['partials', slots]], [['info', ADAM_INFO_WORDS]], [['step args', ADAM_STEP_ARGS_WORDS]]],
+    'f32',
+    'one partial per 256 elements of each tensor; lr and gradient scale',
+  );
 }
 
 /** The adapter on the GPU (uploadLora) and its AdamW (LoraTrainer); returns the parameter count. */
@@ -271,6 +296,19 @@ function criticTerms(t: Terms, sizes: readonly number[], Bv: number): number {
   t.add('activations', 'critic features', [rows(0)], 'f32', 'the final-norm hidden states of a value minibatch');
   t.add('activations', `critic ${outputs.map((l) => `a${l}`).join(', ')}`, outputs.map(rows), 'f32', 'relu(z) of each hidden layer, then the values');
   t.add('activations', ['critic dv', ...hidden.map((l) => `da${l}`)].join(', '), [[['B_v', Bv]], ...hidden.map(rows)], 'f32', "dL/dv, then each hidden layer's gradient");
+  t.add(
+    'activations',
+    'critic value-loss targets, loss',
+    [
+      [
+        ['B_v', Bv],
+        ['2', 2],
+      ],
+      [['1', 1]],
+    ],
+    'f32',
+    'old values and returns; the logged loss (rl/value-loss-gpu.ts)',
+  );
   return all.reduce((sum, d) => sum + words(d), 0);
 }
 
@@ -289,16 +327,16 @@ export function planTrainingMemory(config: LlamaConfig, options: MemoryPlanOptio
   const Bv = options.criticBatch ?? 32;
   checkPositive('critic batch', Bv);
 
-  const { hidden: D, intermediate: I, heads: H, kvHeads: KVH, headDim: hd, layers: L, vocabSize: V } = config;
-  const s: Sizes = { P, T, N, n, R: P * (T + N * n), J: P * N * n, D, I, H, Q: (H + 2 * KVH) * hd, A: H * hd, V, L, hd, r: lora.r, nt: lora.targets.length };
+  const R = P * (T + N * n);
+  const J = P * N * n;
+  const s: Sizes = { P, T, N, n, R, J, L: config.layers, r: lora.r, paddedRows: R, paddedLogitRows: J };
 
   const t = new Terms();
   // The engine's own rule (gpu-weights.ts; catalog.estimateSizes).
   t.list.push({ category: 'weights', name: 'model weights', detail: `${config.quantization}: q4 words + scales as stored (f16 scales stay f16, f32 ones f32), norms widened to f32`, bytes: estimateSizes(config).gpuWeightBytes });
-  forwardTerms(t, s);
-  backwardTerms(t, s);
+  passTerms(t, config, s, lora.targets, options.maxBindingBytes ?? WEBGPU_DEFAULT_BINDING_BYTES);
   const loraParams = loraTerms(t, config, s, lora.targets);
-  const criticParams = criticTerms(t, [D, ...criticHidden, 1], Bv);
+  const criticParams = criticTerms(t, [config.hidden, ...criticHidden, 1], Bv);
 
   const weightsBytes = t.sum('weights');
   const activationBytes = t.sum('activations');
@@ -312,6 +350,8 @@ export function planTrainingMemory(config: LlamaConfig, options: MemoryPlanOptio
     optimizerBytes,
     rows: s.R,
     logitRows: s.J,
+    paddedRows: s.paddedRows,
+    paddedLogitRows: s.paddedLogitRows,
     loraParams,
     criticParams,
     largestBuffer: candidates.reduce((a, b) => (b.bytes > a.bytes ? b : a)),
@@ -322,6 +362,8 @@ export function planTrainingMemory(config: LlamaConfig, options: MemoryPlanOptio
 
 /** WebGPU's default maxStorageBufferBindingSize: what a device gives when asked for nothing more. */
 export const WEBGPU_DEFAULT_BINDING_BYTES = 128 * 2 ** 20;
+/** WebGPU's default (and usual) maxComputeWorkgroupsPerDimension. */
+const WEBGPU_DEFAULT_WORKGROUPS = 65535;
 
 /**
  * The largest GPU buffer of any weight: planWeightChunks splits the tensors as the upload does, and a chunked

@@ -96,6 +96,13 @@ export function planScoring(requests: readonly ScoringRequest[], mode: 'shared' 
   };
 }
 
+/** Segments of one causal sequence of `rows` rows: row r reads rows 0..r. */
+export function causalSegments(rows: number): Uint32Array {
+  const seg = new Uint32Array(4 * rows);
+  for (let r = 0; r < rows; r++) seg[4 * r + 1] = r + 1;
+  return seg;
+}
+
 /**
  * For every row, the rows that read it as a key (the transpose of the attention segments), CSR-style:
  * readers[offsets[k] .. offsets[k + 1]]. The attention backward sums dK and dV per key row over these.

@@ -46,9 +46,12 @@ describe.skipIf(!ctx.features.subgroups)('the model with subgroup kernels on and
         return used;
       };
       const matmul = options.quantization?.startsWith('q4') ? 'matmul_q4_subgroups.wgsl:matmul_q4_subgroup' : 'matmul_dense_subgroups.wgsl:matmul_dense_subgroup';
-      expect(await shaders(on)).toContain('rmsnorm_subgroups.wgsl:rmsnorm_forward_subgroup');
+      expect(await shaders(on)).toContain('rmsnorm.wgsl:rmsnorm_forward [SUBGROUPS]');
+      expect(await shaders(on)).toContain('rmsnorm.wgsl:rmsnorm_forward [ADD,SUBGROUPS]');
       expect(await shaders(on)).toContain(matmul);
-      expect([...(await shaders(off))].filter((label) => label.includes('_subgroups.wgsl'))).toEqual([]);
+      expect(
+        [...(await shaders(off))].filter((label) => label.includes('_subgroups.wgsl') || label.includes('SUBGROUPS')),
+      ).toEqual([]);
 
       // Each way against the float64 CPU reference, and against each other, token by token.
       const cpu = (await loadLlamaModel(source)).weights;
@@ -81,7 +84,7 @@ describe.skipIf(!ctx.features.subgroups)('the model with subgroup kernels on and
     const c = loraGradientCase(engine);
     const gradients = (subgroups: boolean) => loraGradientsOnGpu(ctx.device, new PipelineCache(ctx.device, { subgroups }), engine, c);
     const [withSg, without] = [await gradients(true), await gradients(false)];
-    expect(withSg.forwardPipelines).toContain('rmsnorm_subgroups.wgsl:rmsnorm_forward_subgroup');
+    expect(withSg.forwardPipelines).toContain('rmsnorm.wgsl:rmsnorm_forward [SUBGROUPS]');
     let worstToken = 0;
     withSg.tokenLogprobs.forEach((v, i) => (worstToken = Math.max(worstToken, Math.abs(v - without.tokenLogprobs[i]))));
     expect(worstToken).toBeLessThanOrEqual(1e-4);

@@ -1,31 +1,47 @@
 /**
- * The Llama-architecture models of web-llm's `prebuiltAppConfig.model_list`, as data: what web-llm's record
- * says (id, HF repo, VRAM, low-resource flag, required WebGPU features, context window override) plus the
- * architecture, so the app can show sizes, build a LlamaConfig and decide whether a GPU can run a model before
- * downloading anything. Platform-neutral.
+ * The model catalog: web-llm's own model list (`prebuiltAppConfig.model_list` of the installed
+ * @mlc-ai/web-llm), its Llama-architecture records picked at run time, joined with what web-llm cannot say
+ * before a download: the architecture (layers, widths, vocabulary, RoPE) a memory plan and a fit check need.
+ * Platform-neutral; web-llm itself is loaded lazily (webllm.ts), this file only reads its records.
  *
- * Records: copied from `prebuiltAppConfig.model_list` of @mlc-ai/web-llm 0.2.86 (the newest on npm when this
- * was written; 165 records). Kept: every record whose model is a Llama architecture (MLC model_type "llama")
- * in a quantization this engine supports (q4f16_1, q4f32_1, q0f16, q0f32). Left out: Llama-3-70B and
- * Llama-3.1-70B (only q3f16_1, unsupported), Mistral-based models (Mistral, Hermes-2-Pro-Mistral, OpenHermes,
- * NeuralHermes, WizardMath: MLC model_type "mistral", sliding window), Ministral-3, and every non-Llama family
- * (Qwen, Phi, Gemma, OLMo, StableLM, RedPajama, snowflake embedders). The `-MLC-1k` ids are web-llm's
- * records with a 1024-token context: the same weights repo (their `model` has no "-1k"), another wasm.
+ * Which records are Llama: web-llm's records carry no architecture field, so the rule is the model family in
+ * the id, the one naming convention MLC and web-llm keep: Llama-2/3/3.1/3.2 and their fine-tunes with "Llama"
+ * in the name (Hermes-*-Llama-*, DeepSeek-R1-Distill-Llama-*), TinyLlama, SmolLM2 (all MLC model_type
+ * "llama"); an embedding or vision record (model_type set) is not. Kept: the quantizations this engine runs
+ * (q4f16_1, q4f32_1, q0f16, q0f32); left out: the 70B records (q3f16_1 only). Mistral-based ids (Hermes-2-Pro-
+ * Mistral, OpenHermes, NeuralHermes, WizardMath, Ministral) do not match: MLC model_type "mistral".
  *
- * Architectures: from the HF config.json of each base model (meta-llama/Llama-2-7b-chat-hf,
- * meta-llama/Llama-2-13b-chat-hf, meta-llama/Meta-Llama-3-8B-Instruct, meta-llama/Llama-3.1-8B-Instruct,
- * meta-llama/Llama-3.2-1B-Instruct, meta-llama/Llama-3.2-3B-Instruct, deepseek-ai/DeepSeek-R1-Distill-Llama-8B,
- * NousResearch/Hermes-2-Pro-Llama-3-8B, NousResearch/Hermes-2-Theta-Llama-3-8B, NousResearch/Hermes-3-Llama-3.1-8B,
- * NousResearch/Hermes-3-Llama-3.2-3B, HuggingFaceTB/SmolLM2-{135M,360M,1.7B}-Instruct,
- * TinyLlama/TinyLlama-1.1B-Chat-v{1.0,0.4}), written from knowledge of those files, not fetched (no network
- * here). Fields we are unsure of are listed per architecture in `unsure` (chiefly vocab sizes and eos ids of
- * fine-tunes that added tokens); the downloaded mlc-chat-config.json is authoritative and the loader checks
- * the weights against it, so a wrong value here can only mislead a size estimate or a pre-download check.
+ * The architecture table (ARCHITECTURES, keyed by model id) is the only copied data. Values are from the HF
+ * config.json of each base model (meta-llama/Llama-2-7b-chat-hf, meta-llama/Llama-2-13b-chat-hf,
+ * meta-llama/Meta-Llama-3-8B-Instruct, meta-llama/Llama-3.1-8B-Instruct, meta-llama/Llama-3.2-1B-Instruct,
+ * meta-llama/Llama-3.2-3B-Instruct, deepseek-ai/DeepSeek-R1-Distill-Llama-8B, NousResearch/Hermes-2-Pro-Llama-3-8B,
+ * NousResearch/Hermes-2-Theta-Llama-3-8B, NousResearch/Hermes-3-Llama-3.1-8B, NousResearch/Hermes-3-Llama-3.2-3B,
+ * HuggingFaceTB/SmolLM2-{135M,360M,1.7B}-Instruct, TinyLlama/TinyLlama-1.1B-Chat-v{1.0,0.4}), written from
+ * knowledge of those files, not fetched (no network here). Fields we are unsure of are listed per architecture
+ * in `unsure`; the downloaded mlc-chat-config.json is authoritative and the loader checks the weights against
+ * it, so a wrong value here can only mislead a size estimate or a fit check. catalog.test.ts checks that every
+ * Llama record of the installed web-llm has an entry; a record of a newer web-llm without one is still listed,
+ * with its architecture unknown until downloaded.
  */
 import { parseLlamaConfig, isQuantizationId, type Llama3RopeScaling, type LlamaConfig, type QuantizationId } from './config';
 import { expectedLlamaTensors, type TensorDtype } from './tensor-cache';
 import { checkModelUrl, ModelUrlError } from './url-source';
-import { formatBytes } from '../../util/format';
+
+/**
+ * The fields of web-llm's ModelRecord (lib/config.d.ts) read here. A record is kept as web-llm gave it
+ * (CatalogRecord.record), since web-llm's cache helpers take the record itself (in an AppConfig).
+ */
+export interface WebLlmModelRecord {
+  model: string;
+  model_id: string;
+  model_lib: string;
+  overrides?: { context_window_size?: number };
+  vram_required_MB?: number;
+  low_resource_required?: boolean;
+  required_features?: string[];
+  /** web-llm's ModelType: 0 LLM, 1 embedding, 2 VLM; absent means LLM. */
+  model_type?: number;
+}
 
 export interface CatalogArchitecture {
   /** HF repo of the base model whose config.json this is. */
@@ -52,17 +68,20 @@ export interface CatalogArchitecture {
 export interface CatalogRecord {
   /** web-llm's model_id. */
   id: string;
-  /** web-llm's `model`: the HF repo URL (without /resolve/main/). */
+  /** web-llm's `model`: the weights repo URL (without /resolve/main/). */
   model: string;
   quantization: QuantizationId;
   /** web-llm's vram_required_MB (its compiled wasm: weights, KV cache at its context window, workspace). */
-  vramRequiredMB: number;
+  vramRequiredMB: number | undefined;
   lowResourceRequired: boolean;
   /** WebGPU features web-llm's wasm for this record needs (e.g. "shader-f16"). */
   requiredFeatures: string[];
-  /** web-llm's overrides.context_window_size. */
-  contextWindow: number;
-  arch: CatalogArchitecture;
+  /** web-llm's overrides.context_window_size, else the architecture's trained context. */
+  contextWindow: number | undefined;
+  /** From the architecture table; undefined for a record of a web-llm newer than the table. */
+  arch: CatalogArchitecture | undefined;
+  /** web-llm's record, as is (for its cache helpers). */
+  record: WebLlmModelRecord;
 }
 
 const LLAMA3_ROPE_32: Llama3RopeScaling = { type: 'llama3', factor: 32, lowFreqFactor: 1, highFreqFactor: 4, originalMaxPositionEmbeddings: 8192 };
@@ -154,87 +173,91 @@ const smol2_1_7b: Arch = {
 const smol2_360m: Arch = { ...smol2_1_7b, hfConfig: 'HuggingFaceTB/SmolLM2-360M-Instruct', hidden: 960, intermediate: 2560, heads: 15, kvHeads: 5, layers: 32, ropeTheta: 100000 };
 const smol2_135m: Arch = { ...smol2_1_7b, hfConfig: 'HuggingFaceTB/SmolLM2-135M-Instruct', hidden: 576, intermediate: 1536, heads: 9, kvHeads: 3, layers: 30, ropeTheta: 100000 };
 
-/** [id, vram_required_MB, low_resource_required, required_features, context_window_size] as in web-llm 0.2.86. */
-type Row = [string, number, boolean, string[], number];
-const F16 = ['shader-f16'];
-
-const ROWS: [Arch, Row[]][] = [
-  [llama32_1b, [
-    ['Llama-3.2-1B-Instruct-q4f32_1-MLC', 1128.82, true, [], 4096],
-    ['Llama-3.2-1B-Instruct-q4f16_1-MLC', 879.04, true, [], 4096],
-    ['Llama-3.2-1B-Instruct-q0f32-MLC', 5106.26, true, [], 4096],
-    ['Llama-3.2-1B-Instruct-q0f16-MLC', 2573.13, true, [], 4096],
-  ]],
-  [llama32_3b, [
-    ['Llama-3.2-3B-Instruct-q4f32_1-MLC', 2951.51, true, [], 4096],
-    ['Llama-3.2-3B-Instruct-q4f16_1-MLC', 2263.69, true, [], 4096],
-  ]],
-  [llama31_8b, [
-    ['Llama-3.1-8B-Instruct-q4f32_1-MLC-1k', 5295.7, true, [], 1024],
-    ['Llama-3.1-8B-Instruct-q4f16_1-MLC-1k', 4598.34, true, [], 1024],
-    ['Llama-3.1-8B-Instruct-q4f32_1-MLC', 6101.01, false, [], 4096],
-    ['Llama-3.1-8B-Instruct-q4f16_1-MLC', 5001, false, [], 4096],
-  ]],
-  [deepseekR1Llama8b, [
-    ['DeepSeek-R1-Distill-Llama-8B-q4f32_1-MLC', 6101.01, false, [], 4096],
-    ['DeepSeek-R1-Distill-Llama-8B-q4f16_1-MLC', 5001, false, [], 4096],
-  ]],
-  [hermes2ThetaLlama3, [
-    ['Hermes-2-Theta-Llama-3-8B-q4f16_1-MLC', 4976.13, false, [], 4096],
-    ['Hermes-2-Theta-Llama-3-8B-q4f32_1-MLC', 6051.27, false, [], 4096],
-  ]],
-  [hermes2ProLlama3, [
-    ['Hermes-2-Pro-Llama-3-8B-q4f16_1-MLC', 4976.13, false, [], 4096],
-    ['Hermes-2-Pro-Llama-3-8B-q4f32_1-MLC', 6051.27, false, [], 4096],
-  ]],
-  [hermes3Llama32_3b, [
-    ['Hermes-3-Llama-3.2-3B-q4f32_1-MLC', 2951.51, true, [], 4096],
-    ['Hermes-3-Llama-3.2-3B-q4f16_1-MLC', 2263.69, true, [], 4096],
-  ]],
-  [hermes3Llama31_8b, [
-    ['Hermes-3-Llama-3.1-8B-q4f32_1-MLC', 5779.27, false, [], 4096],
-    ['Hermes-3-Llama-3.1-8B-q4f16_1-MLC', 4876.13, false, [], 4096],
-  ]],
-  [smol2_1_7b, [
-    ['SmolLM2-1.7B-Instruct-q4f16_1-MLC', 1774.19, true, F16, 4096],
-    ['SmolLM2-1.7B-Instruct-q4f32_1-MLC', 2692.38, true, [], 4096],
-  ]],
-  [smol2_360m, [
-    ['SmolLM2-360M-Instruct-q0f16-MLC', 871.99, true, F16, 4096],
-    ['SmolLM2-360M-Instruct-q0f32-MLC', 1743.99, true, [], 4096],
-    ['SmolLM2-360M-Instruct-q4f16_1-MLC', 376.06, true, F16, 4096],
-    ['SmolLM2-360M-Instruct-q4f32_1-MLC', 579.61, true, [], 4096],
-  ]],
-  [smol2_135m, [
-    ['SmolLM2-135M-Instruct-q0f16-MLC', 359.69, true, F16, 4096],
-    ['SmolLM2-135M-Instruct-q0f32-MLC', 719.38, true, [], 4096],
-  ]],
-  [tinyLlamaV10, [
-    ['TinyLlama-1.1B-Chat-v1.0-q4f16_1-MLC', 697.24, true, F16, 2048],
-    ['TinyLlama-1.1B-Chat-v1.0-q4f32_1-MLC', 839.98, true, [], 2048],
-    ['TinyLlama-1.1B-Chat-v1.0-q4f16_1-MLC-1k', 675.24, true, F16, 1024],
-    ['TinyLlama-1.1B-Chat-v1.0-q4f32_1-MLC-1k', 795.98, true, [], 1024],
-  ]],
-  [llama3_8b, [
-    ['Llama-3-8B-Instruct-q4f32_1-MLC-1k', 5295.7, true, [], 1024],
-    ['Llama-3-8B-Instruct-q4f16_1-MLC-1k', 4598.34, true, [], 1024],
-    ['Llama-3-8B-Instruct-q4f32_1-MLC', 6101.01, false, [], 4096],
-    ['Llama-3-8B-Instruct-q4f16_1-MLC', 5001, false, [], 4096],
-  ]],
-  [llama2_7b, [
-    ['Llama-2-7b-chat-hf-q4f32_1-MLC-1k', 5284.01, false, [], 1024],
-    ['Llama-2-7b-chat-hf-q4f16_1-MLC-1k', 4618.52, false, F16, 1024],
-    ['Llama-2-7b-chat-hf-q4f32_1-MLC', 9109.03, false, [], 4096],
-    ['Llama-2-7b-chat-hf-q4f16_1-MLC', 6749.02, false, F16, 4096],
-  ]],
-  [llama2_13b, [['Llama-2-13b-chat-hf-q4f16_1-MLC', 11814.09, false, F16, 4096]]],
-  [tinyLlamaV04, [
-    ['TinyLlama-1.1B-Chat-v0.4-q4f16_1-MLC', 697.24, true, F16, 2048],
-    ['TinyLlama-1.1B-Chat-v0.4-q4f32_1-MLC', 839.98, true, [], 2048],
-    ['TinyLlama-1.1B-Chat-v0.4-q4f16_1-MLC-1k', 675.24, true, F16, 1024],
-    ['TinyLlama-1.1B-Chat-v0.4-q4f32_1-MLC-1k', 795.98, true, [], 1024],
-  ]],
+/** Model ids by architecture: the ids of the Llama records of @mlc-ai/web-llm 0.2.86 (catalog.test.ts). */
+const IDS_BY_ARCHITECTURE: [Arch, string[]][] = [
+  [
+    llama32_1b,
+    [
+      'Llama-3.2-1B-Instruct-q4f32_1-MLC',
+      'Llama-3.2-1B-Instruct-q4f16_1-MLC',
+      'Llama-3.2-1B-Instruct-q0f32-MLC',
+      'Llama-3.2-1B-Instruct-q0f16-MLC',
+    ],
+  ],
+  [llama32_3b, ['Llama-3.2-3B-Instruct-q4f32_1-MLC', 'Llama-3.2-3B-Instruct-q4f16_1-MLC']],
+  [
+    llama31_8b,
+    [
+      'Llama-3.1-8B-Instruct-q4f32_1-MLC-1k',
+      'Llama-3.1-8B-Instruct-q4f16_1-MLC-1k',
+      'Llama-3.1-8B-Instruct-q4f32_1-MLC',
+      'Llama-3.1-8B-Instruct-q4f16_1-MLC',
+    ],
+  ],
+  [deepseekR1Llama8b, ['DeepSeek-R1-Distill-Llama-8B-q4f32_1-MLC', 'DeepSeek-R1-Distill-Llama-8B-q4f16_1-MLC']],
+  [hermes2ThetaLlama3, ['Hermes-2-Theta-Llama-3-8B-q4f16_1-MLC', 'Hermes-2-Theta-Llama-3-8B-q4f32_1-MLC']],
+  [hermes2ProLlama3, ['Hermes-2-Pro-Llama-3-8B-q4f16_1-MLC', 'Hermes-2-Pro-Llama-3-8B-q4f32_1-MLC']],
+  [hermes3Llama32_3b, ['Hermes-3-Llama-3.2-3B-q4f32_1-MLC', 'Hermes-3-Llama-3.2-3B-q4f16_1-MLC']],
+  [hermes3Llama31_8b, ['Hermes-3-Llama-3.1-8B-q4f32_1-MLC', 'Hermes-3-Llama-3.1-8B-q4f16_1-MLC']],
+  [smol2_1_7b, ['SmolLM2-1.7B-Instruct-q4f16_1-MLC', 'SmolLM2-1.7B-Instruct-q4f32_1-MLC']],
+  [
+    smol2_360m,
+    [
+      'SmolLM2-360M-Instruct-q0f16-MLC',
+      'SmolLM2-360M-Instruct-q0f32-MLC',
+      'SmolLM2-360M-Instruct-q4f16_1-MLC',
+      'SmolLM2-360M-Instruct-q4f32_1-MLC',
+    ],
+  ],
+  [smol2_135m, ['SmolLM2-135M-Instruct-q0f16-MLC', 'SmolLM2-135M-Instruct-q0f32-MLC']],
+  [
+    tinyLlamaV10,
+    [
+      'TinyLlama-1.1B-Chat-v1.0-q4f16_1-MLC',
+      'TinyLlama-1.1B-Chat-v1.0-q4f32_1-MLC',
+      'TinyLlama-1.1B-Chat-v1.0-q4f16_1-MLC-1k',
+      'TinyLlama-1.1B-Chat-v1.0-q4f32_1-MLC-1k',
+    ],
+  ],
+  [
+    llama3_8b,
+    [
+      'Llama-3-8B-Instruct-q4f32_1-MLC-1k',
+      'Llama-3-8B-Instruct-q4f16_1-MLC-1k',
+      'Llama-3-8B-Instruct-q4f32_1-MLC',
+      'Llama-3-8B-Instruct-q4f16_1-MLC',
+    ],
+  ],
+  [
+    llama2_7b,
+    [
+      'Llama-2-7b-chat-hf-q4f32_1-MLC-1k',
+      'Llama-2-7b-chat-hf-q4f16_1-MLC-1k',
+      'Llama-2-7b-chat-hf-q4f32_1-MLC',
+      'Llama-2-7b-chat-hf-q4f16_1-MLC',
+    ],
+  ],
+  [llama2_13b, ['Llama-2-13b-chat-hf-q4f16_1-MLC']],
+  [
+    tinyLlamaV04,
+    [
+      'TinyLlama-1.1B-Chat-v0.4-q4f16_1-MLC',
+      'TinyLlama-1.1B-Chat-v0.4-q4f32_1-MLC',
+      'TinyLlama-1.1B-Chat-v0.4-q4f16_1-MLC-1k',
+      'TinyLlama-1.1B-Chat-v0.4-q4f32_1-MLC-1k',
+    ],
+  ],
 ];
+
+/** The architecture table, keyed by web-llm model id. */
+export const ARCHITECTURES: ReadonlyMap<string, CatalogArchitecture> = new Map(
+  IDS_BY_ARCHITECTURE.flatMap(([arch, ids]) => ids.map((id) => [id, arch] as const)),
+);
+
+/** The architecture of a web-llm model id, if the table has it. */
+export function architectureOf(id: string): CatalogArchitecture | undefined {
+  return ARCHITECTURES.get(id);
+}
 
 /** The quantization named in a model id ("...-q4f16_1-MLC-1k" -> q4f16_1), or undefined. */
 export function quantizationOfId(id: string): QuantizationId | undefined {
@@ -242,35 +265,51 @@ export function quantizationOfId(id: string): QuantizationId | undefined {
   return match && isQuantizationId(match[1]) ? match[1] : undefined;
 }
 
-function makeRecord(arch: Arch, [id, vram, low, features, context]: Row): CatalogRecord {
-  const quantization = quantizationOfId(id);
-  if (!quantization) throw new Error(`catalog: no supported quantization in ${id}`);
-  // web-llm's `model` is the weights repo: the id without the "-1k" context suffix.
-  const repo = id.replace(/-1k$/, '');
-  return { id, model: `https://huggingface.co/mlc-ai/${repo}`, quantization, vramRequiredMB: vram, lowResourceRequired: low, requiredFeatures: [...features], contextWindow: context, arch };
+/** The model families MLC compiles as model_type "llama" (see the file comment). */
+const LLAMA_FAMILY = /(?:^|-)(?:Llama|TinyLlama|SmolLM2?)-/;
+
+/** Whether a web-llm record is a Llama-architecture language model (by the family in its id). */
+export function isLlamaRecord(record: WebLlmModelRecord): boolean {
+  return LLAMA_FAMILY.test(record.model_id) && (record.model_type === undefined || record.model_type === 0);
 }
 
-/** Every catalog record, in web-llm's order within each family. */
-export const MODEL_CATALOG: readonly CatalogRecord[] = ROWS.flatMap(([arch, rows]) => rows.map((row) => makeRecord(arch, row)));
-
-export function catalogRecord(id: string): CatalogRecord | undefined {
-  return MODEL_CATALOG.find((r) => r.id === id);
+/** A web-llm record as a catalog record (undefined for a quantization this engine does not run). */
+export function catalogRecordOf(record: WebLlmModelRecord): CatalogRecord | undefined {
+  const quantization = quantizationOfId(record.model_id);
+  if (!quantization) return undefined;
+  const arch = architectureOf(record.model_id);
+  return {
+    id: record.model_id,
+    model: record.model,
+    quantization,
+    vramRequiredMB: record.vram_required_MB,
+    lowResourceRequired: record.low_resource_required ?? false,
+    requiredFeatures: [...(record.required_features ?? [])],
+    contextWindow: record.overrides?.context_window_size ?? arch?.maxPositionEmbeddings,
+    arch,
+    record,
+  };
 }
 
-function recordOf(idOrRecord: string | CatalogRecord): CatalogRecord {
-  if (typeof idOrRecord !== 'string') return idOrRecord;
-  const record = catalogRecord(idOrRecord);
-  if (!record) throw new ModelUrlError(`unknown model "${idOrRecord}": run \`twosome models list\` for the catalog, or give an https:// URL of an MLC model`);
-  return record;
+/** The catalog of a web-llm model list (prebuiltAppConfig.model_list): its Llama records, in web-llm's order. */
+export function catalogFromModelList(list: readonly WebLlmModelRecord[]): CatalogRecord[] {
+  return list.filter(isLlamaRecord).flatMap((r) => catalogRecordOf(r) ?? []);
 }
 
-/** The mlc-chat-config.json fields this record implies (what MLC's gen_config would write, less the chat template). */
-export function catalogChatConfigJson(idOrRecord: string | CatalogRecord): Record<string, unknown> {
-  const r = recordOf(idOrRecord);
-  const a = r.arch;
+/** The record of `id` in a catalog. */
+export function findCatalogRecord(catalog: readonly CatalogRecord[], id: string): CatalogRecord | undefined {
+  return catalog.find((r) => r.id === id);
+}
+
+/** The mlc-chat-config.json fields of an architecture (what MLC's gen_config would write, less the chat template). */
+function chatConfigJson(
+  a: CatalogArchitecture,
+  quantization: QuantizationId,
+  contextWindow: number,
+): Record<string, unknown> {
   return {
     model_type: 'llama',
-    quantization: r.quantization,
+    quantization,
     model_config: {
       hidden_size: a.hidden,
       intermediate_size: a.intermediate,
@@ -291,20 +330,36 @@ export function catalogChatConfigJson(idOrRecord: string | CatalogRecord): Recor
             original_max_position_embeddings: a.ropeScaling.originalMaxPositionEmbeddings,
           }
         : null,
-      context_window_size: r.contextWindow,
+      context_window_size: contextWindow,
     },
     vocab_size: a.vocabSize,
-    context_window_size: r.contextWindow,
+    context_window_size: contextWindow,
     bos_token_id: a.bosTokenId,
     eos_token_id: a.eosTokenIds.length === 1 ? a.eosTokenIds[0] : a.eosTokenIds,
     tokenizer_files: ['tokenizer.json'],
   };
 }
 
-/** The LlamaConfig of a catalog model, through the same validation as a downloaded mlc-chat-config.json. */
-export function catalogConfig(idOrRecord: string | CatalogRecord): LlamaConfig {
-  const r = recordOf(idOrRecord);
-  return parseLlamaConfig(catalogChatConfigJson(r), `catalog:${r.id}`);
+/**
+ * The LlamaConfig of a model id of the table, through the same validation as a downloaded
+ * mlc-chat-config.json. `contextWindow` defaults to the architecture's trained context: give web-llm's
+ * (CatalogRecord.contextWindow, or use catalogConfig) where the window matters; shapes do not depend on it.
+ */
+export function architectureConfig(id: string, contextWindow?: number): LlamaConfig {
+  const arch = architectureOf(id);
+  const quantization = quantizationOfId(id);
+  if (!arch || !quantization) {
+    throw new ModelUrlError(
+      `unknown model "${id}": run \`twosome models list\` for the catalog, or give an https:// URL of an MLC model`,
+    );
+  }
+  const json = chatConfigJson(arch, quantization, contextWindow ?? arch.maxPositionEmbeddings);
+  return parseLlamaConfig(json, `catalog:${id}`);
+}
+
+/** The LlamaConfig of a catalog record (web-llm's context window), or undefined when its architecture is unknown. */
+export function catalogConfig(record: CatalogRecord): LlamaConfig | undefined {
+  return record.arch ? architectureConfig(record.id, record.contextWindow) : undefined;
 }
 
 /**
@@ -319,16 +374,17 @@ export function huggingFaceBaseUrl(url: string): string {
 }
 
 /** The directory URL (ending in "/") of a catalog record's files: the cache-key prefix web-llm uses. */
-export function catalogBaseUrl(idOrRecord: string | CatalogRecord): string {
-  return huggingFaceBaseUrl(recordOf(idOrRecord).model);
+export function catalogBaseUrl(record: CatalogRecord): string {
+  return huggingFaceBaseUrl(record.model);
 }
 
 /**
- * A catalog id, a Hugging Face repo URL (`https://huggingface.co/<org>/<repo>` -> `.../resolve/main/`), or
- * any other accepted model URL (https, http on localhost: used as the directory) -> the base URL of the files.
+ * A catalog id (of `catalog`), a Hugging Face repo URL (`https://huggingface.co/<org>/<repo>` ->
+ * `.../resolve/main/`), or any other accepted model URL (https, http on localhost: used as the directory) -> the base
+ * URL of the files.
  */
-export function resolveModelBaseUrl(idOrUrl: string): string {
-  const record = catalogRecord(idOrUrl);
+export function resolveModelBaseUrl(idOrUrl: string, catalog: readonly CatalogRecord[]): string {
+  const record = findCatalogRecord(catalog, idOrUrl);
   if (record) return catalogBaseUrl(record);
   if (!/^[a-z][a-z0-9+.-]*:/i.test(idOrUrl)) {
     throw new ModelUrlError(`unknown model "${idOrUrl}": run \`twosome models list\` for the catalog, or give an https:// URL of an MLC model (e.g. https://huggingface.co/mlc-ai/<repo>)`);
@@ -404,67 +460,4 @@ export function estimateSizes(config: LlamaConfig): SizeEstimate {
     }
   }
   return { downloadBytes, gpuWeightBytes, largestTensorBytes, largestTensor, largestRowBytes, largestRowTensor };
-}
-
-// ---------------------------------------------------------------------------------------------------------
-// Can this adapter run it?
-
-export interface AdapterLimits {
-  maxStorageBufferBindingSize: number;
-  maxBufferSize: number;
-}
-
-export interface CanRunOptions {
-  /**
-   * GPU memory the caller is willing to use, in MB (WebGPU does not report a device's memory; the app may
-   * ask the user or use a heuristic). Compared with web-llm's vram_required_MB, a conservative figure.
-   */
-  memoryBudgetMB?: number;
-  /**
-   * Treat the record's required_features (web-llm's wasm needs them) as hard requirements. Off by default:
-   * this engine reads f16 data as packed u32 (`unpack2x16float`) and has f32 kernels, so it runs without
-   * shader-f16, only slower.
-   */
-  strictFeatures?: boolean;
-}
-
-export interface CanRunResult {
-  ok: boolean;
-  /** Why not (when !ok), else a short note ("" when nothing to say). */
-  reason: string;
-  /** Things that do not stop the model but the user may want to know. */
-  warnings: string[];
-}
-
-
-export function canRun(record: CatalogRecord, adapterFeatures: Iterable<string>, limits: AdapterLimits, options: CanRunOptions = {}): CanRunResult {
-  const features = new Set(adapterFeatures);
-  const warnings: string[] = [];
-  const missing = record.requiredFeatures.filter((f) => !features.has(f));
-  if (missing.length > 0) {
-    if (options.strictFeatures) return { ok: false, reason: `${record.id} needs the WebGPU feature${missing.length > 1 ? 's' : ''} ${missing.join(', ')}, which this adapter lacks; pick the q4f32_1 variant`, warnings };
-    warnings.push(`web-llm needs ${missing.join(', ')} for ${record.id}; this engine runs it without (f16 read as packed words), somewhat slower`);
-  }
-  const config = catalogConfig(record);
-  const sizes = estimateSizes(config);
-  // A tensor larger than a binding is uploaded in row chunks (engine/gpu-weights.ts); only a row must fit one buffer.
-  const binding = Math.min(limits.maxStorageBufferBindingSize, limits.maxBufferSize);
-  if (sizes.largestRowBytes > binding) {
-    const which = sizes.largestRowBytes > limits.maxStorageBufferBindingSize ? `maxStorageBufferBindingSize ${limits.maxStorageBufferBindingSize} bytes` : `maxBufferSize ${limits.maxBufferSize} bytes`;
-    return {
-      ok: false,
-      reason: `${record.id}: one row of tensor ${sizes.largestRowTensor} needs ${sizes.largestRowBytes} bytes in one GPU buffer (rows cannot be split) but this adapter allows ${which}; pick a smaller model`,
-      warnings,
-    };
-  }
-  if (sizes.largestTensorBytes > binding) {
-    const tensor = `${sizes.largestTensor} (${formatBytes(sizes.largestTensorBytes)})`;
-    const limit = formatBytes(binding);
-    warnings.push(`${tensor} is larger than one GPU buffer may be (${limit}): it is uploaded in row chunks`);
-  }
-  if (options.memoryBudgetMB !== undefined && record.vramRequiredMB > options.memoryBudgetMB) {
-    return { ok: false, reason: `${record.id} needs about ${Math.ceil(record.vramRequiredMB)} MB of GPU memory (web-llm's figure) but the budget is ${Math.floor(options.memoryBudgetMB)} MB; pick a smaller model`, warnings };
-  }
-  if (record.arch.unsure.length > 0) warnings.push(`catalog architecture of ${record.id} has unverified fields (${record.arch.unsure.join('; ')}); the downloaded mlc-chat-config.json decides`);
-  return { ok: true, reason: '', warnings };
 }

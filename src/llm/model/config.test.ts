@@ -173,6 +173,35 @@ describe('parseLlamaConfig errors name the file and say what to do', () => {
     expect(errorOf(() => parseLlamaConfig(e)).message).toContain('context_window_size');
   });
 
+  it('refuses implausible sizes before anything is sized from them (10^8 layers, 2^31 tokens, 10^13 weights)', () => {
+    const cases: [(c: Record<string, any>) => void, string][] = [
+      [
+        (c) => (c.model_config.num_hidden_layers = 100_000_000),
+        '"model_config.num_hidden_layers" is 100000000, more than any Llama model has (at most 1024 here)',
+      ],
+      [(c) => (c.model_config.hidden_size = 1 << 20), '"model_config.hidden_size" is 1048576'],
+      [(c) => (c.model_config.intermediate_size = 1 << 24), '"model_config.intermediate_size" is 16777216'],
+      [(c) => (c.model_config.vocab_size = c.vocab_size = 2 ** 31), '"model_config.vocab_size" is 2147483648'],
+      [
+        (c) => (c.model_config.context_window_size = c.context_window_size = 2 ** 30),
+        '"context_window_size" is 1073741824',
+      ],
+      [(c) => (c.model_config.head_dim = 4096), '"head_dim" is 4096'],
+      [
+        // Each within its bound, together 5e13 parameters.
+        (c) => {
+          Object.assign(c.model_config, { num_hidden_layers: 1024, hidden_size: 65536, intermediate_size: 262144 });
+        },
+        'parameters, more than any Llama model',
+      ],
+    ];
+    for (const [edit, message] of cases) {
+      const c = llama32Config();
+      edit(c);
+      expect(errorOf(() => parseLlamaConfig(c)).message, message).toContain(message);
+    }
+  });
+
   it('refuses unsupported rope scaling types', () => {
     const j = llama32Config();
     j.model_config.rope_scaling = { rope_type: 'yarn', factor: 4 };

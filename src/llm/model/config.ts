@@ -11,6 +11,7 @@
  *   - tie_word_embeddings absent -> false (Llama-1/2 conversions do not write it).
  * Platform-neutral (browser and Node).
  */
+import { looksLikeWebPage, WEB_PAGE_DETAIL } from '../../util/web-page';
 import { ModelFormatError } from './errors';
 
 export const SUPPORTED_QUANTIZATIONS = ['q4f16_1', 'q4f32_1', 'q0f16', 'q0f32'] as const;
@@ -92,6 +93,7 @@ export function parseLlamaConfigText(text: string, file = 'mlc-chat-config.json'
   try {
     json = JSON.parse(text);
   } catch (error) {
+    if (looksLikeWebPage(text)) throw new ModelFormatError(file, WEB_PAGE_DETAIL);
     throw new ModelFormatError(file, `not valid JSON (${(error as Error).message}); re-download or regenerate the model`);
   }
   return parseLlamaConfig(json, file);
@@ -207,7 +209,61 @@ export function parseLlamaConfig(json: unknown, file = 'mlc-chat-config.json'): 
     tokenizerFiles,
   };
   checkQuantizableShapes(config, fail);
+  checkPlausibleSize(config, fail);
   return config;
+}
+
+/**
+ * Upper bounds far above any real Llama (Llama 3.1 405B: 126 layers, hidden 16384, MLP 53248, 128 heads of
+ * 128, vocabulary 128256, context 131072; 4e11 parameters), checked before anything is sized from the config:
+ * the tensor list, memory plans and GPU buffers all grow with these numbers, and a config of 10^8 layers
+ * would exhaust memory long before a weight file could contradict it.
+ */
+export const LLAMA_CONFIG_BOUNDS = {
+  num_hidden_layers: 1024,
+  hidden_size: 65536,
+  intermediate_size: 262144,
+  num_attention_heads: 1024,
+  head_dim: 1024,
+  vocab_size: 1 << 22,
+  context_window_size: 1 << 21,
+  parameters: 1e12,
+} as const;
+
+/** Parameters of a Llama model of this shape (embeddings, attention, MLP, norms, lm_head when untied). */
+type ModelShape = Pick<
+  LlamaConfig,
+  'hidden' | 'intermediate' | 'heads' | 'kvHeads' | 'headDim' | 'layers' | 'vocabSize' | 'tieEmbeddings'
+>;
+
+export function llamaParameterCount(c: ModelShape): number {
+  const attention = c.hidden * (c.heads + 2 * c.kvHeads) * c.headDim + c.heads * c.headDim * c.hidden;
+  const perLayer = attention + 3 * c.hidden * c.intermediate + 2 * c.hidden;
+  return c.vocabSize * c.hidden * (c.tieEmbeddings ? 1 : 2) + c.layers * perLayer + c.hidden;
+}
+
+function checkPlausibleSize(config: LlamaConfig, fail: (detail: string) => never): void {
+  const b = LLAMA_CONFIG_BOUNDS;
+  const fields: [string, number, number][] = [
+    ['model_config.num_hidden_layers', config.layers, b.num_hidden_layers],
+    ['model_config.hidden_size', config.hidden, b.hidden_size],
+    ['model_config.intermediate_size', config.intermediate, b.intermediate_size],
+    ['model_config.num_attention_heads', config.heads, b.num_attention_heads],
+    ['head_dim', config.headDim, b.head_dim],
+    ['model_config.vocab_size', config.vocabSize, b.vocab_size],
+    ['context_window_size', config.contextWindow, b.context_window_size],
+  ];
+  for (const [name, value, max] of fields) {
+    if (value > max) {
+      const why = "the config is corrupt or not a Llama model's";
+      fail(`"${name}" is ${value}, more than any Llama model has (at most ${max} here); ${why}`);
+    }
+  }
+  const params = llamaParameterCount(config);
+  if (params > b.parameters) {
+    const most = 'more than any Llama model (at most 1e12 here)';
+    fail(`the shapes make ${params.toExponential(2)} parameters, ${most}; the config is corrupt`);
+  }
 }
 
 function parseRopeScaling(raw: unknown, fail: (detail: string) => never): Llama3RopeScaling | null {

@@ -33,6 +33,12 @@ interface Behaviour {
    * served plainly: they neither consume `statuses` nor show in the log.
    */
   tag: string;
+  /** Files sent without a Content-Length (chunked). */
+  noLength: Set<string>;
+  /** Per file: the Content-Length to announce, whatever the body is. */
+  lieLength: Map<string, number>;
+  /** Per file: send the headers and the file's bytes up to this offset (none past it), then nothing. */
+  stall: Map<string, number>;
 }
 
 let behaviour: Behaviour;
@@ -88,9 +94,17 @@ function handle(req: IncomingMessage, res: ServerResponse): void {
       headers['Content-Range'] = `bytes ${start}-${bytes.length - 1}/${bytes.length}`;
     }
     const body = bytes.subarray(start);
-    headers['Content-Length'] = String(body.length);
+    headers['Content-Length'] = String(behaviour.lieLength.get(file) ?? body.length);
+    if (behaviour.noLength.has(file)) delete headers['Content-Length'];
     finish(status);
     res.writeHead(status, headers);
+    const stallAt = behaviour.stall.get(file);
+    if (stallAt !== undefined || behaviour.lieLength.has(file)) {
+      res.flushHeaders();
+      const end = stallAt === undefined ? body.length : Math.max(0, stallAt - start);
+      res.socket?.write(body.subarray(0, end)); // then nothing
+      return;
+    }
     const cut = behaviour.breakOnce.get(file);
     if (cut !== undefined && start === 0) {
       behaviour.breakOnce.delete(file);
@@ -113,7 +127,20 @@ afterAll(async () => {
   await new Promise((resolve) => server.close(resolve));
 });
 beforeEach(() => {
-  behaviour = { honorRange: true, breakOnce: new Map(), truncate: new Map(), corrupt: new Set(), statuses: new Map(), missing: new Set(), delayMs: 0, override: new Map(), tag: '' };
+  behaviour = {
+    honorRange: true,
+    breakOnce: new Map(),
+    truncate: new Map(),
+    corrupt: new Set(),
+    statuses: new Map(),
+    missing: new Set(),
+    delayMs: 0,
+    override: new Map(),
+    tag: '',
+    noLength: new Set(),
+    lieLength: new Map(),
+    stall: new Map(),
+  };
   log.length = 0;
   inFlight = 0;
   maxInFlight = 0;
@@ -131,6 +158,19 @@ const tagged = (tag: string) => {
   behaviour.tag = tag;
   return `${base}${tag}/`;
 };
+
+describe('storeSource', () => {
+  it('reads only files under its base URL (the browser cache holds other models beside it)', async () => {
+    const store = memoryStore();
+    await store.put('https://h/a/x.bin', new Uint8Array([1]));
+    await store.put('https://h/b/params_shard_0.bin', new Uint8Array([2]));
+    const source = storeSource(store, 'https://h/a/');
+    expect(Array.from((await source.read('x.bin'))!)).toEqual([1]);
+    for (const name of ['../b/params_shard_0.bin', 'https://h/b/params_shard_0.bin', '/b/params_shard_0.bin']) {
+      await expect(source.read(name), name).rejects.toThrow(/points outside the model's directory/);
+    }
+  });
+});
 
 describe('downloadModel', () => {
   it('fetches every file with N in parallel, reports byte progress, and the store reads back as a model', async () => {
@@ -211,7 +251,59 @@ describe('downloadModel', () => {
     const name = shardNames[0];
     const bigger = new Uint8Array(files.get(name)!.length + 10);
     behaviour.override.set(name, bigger);
+    behaviour.noLength.add(name); // no Content-Length: found while streaming
     await expect(downloadModel(base, { store: memoryStore(), ...fast })).rejects.toThrow(`${base}${name}: size mismatch: the server sends more than the ${files.get(name)!.length} bytes tensor-cache.json says`);
+  });
+
+  it('leaves no listener behind on the download\'s signal per request (no MaxListenersExceededWarning)', async () => {
+    expect(shardNames.length + 3).toBeGreaterThan(10); // more requests than the default listener limit
+    const warnings: string[] = [];
+    const onWarning = (w: Error) => warnings.push(w.name);
+    process.on('warning', onWarning);
+    try {
+      await downloadModel(tagged('listeners'), { store: memoryStore(), ...fast, parallel: 2 });
+      await new Promise((r) => setTimeout(r, 10)); // warnings are emitted on the next tick
+    } finally {
+      process.off('warning', onWarning);
+    }
+    expect(warnings).not.toContain('MaxListenersExceededWarning');
+  });
+
+  it('refuses a shard whose Content-Length disagrees with the index before reading its body', async () => {
+    const name = shardNames[0];
+    behaviour.lieLength.set(name, 5_000_000_000);
+    const started = log.length;
+    await expect(downloadModel(base, { store: memoryStore(), ...fast, idleTimeoutMs: 60_000 })).rejects.toThrow(
+      `${base}${name}: size mismatch: the server announces 5000000000 bytes (Content-Length) ` +
+        `but tensor-cache.json says ${files.get(name)!.length}`,
+    );
+    expect(log.slice(started).filter((l) => l.file === name)).toHaveLength(1);
+  });
+
+  it('caps the files the index does not size (config, index, tokenizer.json)', async () => {
+    behaviour.lieLength.set('tokenizer.json', 1 << 30);
+    await expect(downloadModel(base, { store: memoryStore(), ...fast, idleTimeoutMs: 60_000 })).rejects.toThrow(
+      `${base}tokenizer.json: 1073741824 bytes, over the limit of 67108864 for tokenizer.json`,
+    );
+    behaviour.lieLength.clear();
+    behaviour.override.set('mlc-chat-config.json', new Uint8Array(2 << 20).fill(32));
+    behaviour.noLength.add('mlc-chat-config.json');
+    await expect(downloadModel(tagged('big-config'), { store: memoryStore(), ...fast })).rejects.toThrow(
+      /mlc-chat-config.json: the server sends more than 1048576 bytes/,
+    );
+  });
+
+  it('retries a shard whose server stalls mid-way, then names the URL', async () => {
+    const name = shardNames[1];
+    behaviour.stall.set(name, 100);
+    const options = { store: memoryStore(), ...fast, retries: 1, idleTimeoutMs: 150 };
+    const error = await downloadModel(base, options).catch((e: Error) => e);
+    expect(error).toBeInstanceOf(ModelUrlError);
+    const broke = 'the connection broke after 100 of \\d+ bytes \\(no data for 0.15 s \\(the server stalled\\)\\)';
+    const failed = `^${base}${name}: download failed after \\d+ attempts \\(${broke}\\)`;
+    expect((error as Error).message).toMatch(new RegExp(failed));
+    // The first attempt made progress (100 bytes): the Range retries after it do not.
+    expect(log.filter((l) => l.file === name).length).toBeGreaterThanOrEqual(2);
   });
 
   it('fetches a shard with a bad md5 once more, then reports it by URL; keeps what completed', async () => {

@@ -21,8 +21,9 @@ import { parseLlamaConfigText, type LlamaConfig } from './config';
 import { ModelFormatError } from './errors';
 import { md5Hex } from './md5';
 import { checkLlamaTensors, checkShardBytes, parseTensorCacheText, type TensorCache } from './tensor-cache';
-import { checkModelUrl, ModelUrlError } from './url-source';
-import type { ModelSource } from './weights';
+import { checkModelUrl, ModelUrlError, urlInside } from './url-source';
+import { defaultIdleTimeoutMs, beforeStall, declaredLength, fetchWithIdleTimeout } from '../../util/http-body';
+import { MODEL_FILE_LIMITS, outsideModelError, overLimitDetail, type ModelSource, type ReadLimit } from './weights';
 import { formatBytes } from '../../util/format';
 
 /** Where downloaded files go, keyed by full URL. */
@@ -48,10 +49,15 @@ export function memoryStore(): ModelStore & { readonly files: Map<string, Uint8A
 /** A ModelSource over a store's files under `baseUrl` (for readModelIndex, LlamaEngine.load). */
 export function storeSource(store: ModelStore, baseUrl: string, label = ''): ModelSource {
   const base = new URL(baseUrl.endsWith('/') ? baseUrl : `${baseUrl}/`);
-  return {
+  const source: ModelSource = {
     describe: (file) => `${new URL(file, base).href}${label}`,
-    read: (file) => store.get(new URL(file, base).href),
+    read: async (file) => {
+      const url = urlInside(base, file);
+      if (!url) throw outsideModelError(source, file);
+      return store.get(url);
+    },
   };
+  return source;
 }
 
 export interface DownloadProgress {
@@ -70,6 +76,8 @@ export interface DownloadOptions {
   retries?: number;
   /** First retry delay; doubles per failure up to 32x (default 500 ms). */
   backoffMs?: number;
+  /** An attempt that receives no bytes for this long is aborted and retried (default 30 s; TWOSOME_IDLE_TIMEOUT_S). */
+  idleTimeoutMs?: number;
   signal?: AbortSignal;
   onProgress?: (progress: DownloadProgress) => void;
   /** Smallest interval between progress events while bytes flow (default 100 ms; file completions always report). */
@@ -160,6 +168,8 @@ class Sink {
 
 interface Want {
   nbytes?: number;
+  /** For a file of unknown size: the most bytes accepted (checked on Content-Length and while streaming). */
+  limit?: ReadLimit;
   md5?: string;
   /** 404 means "no such file" (undefined) rather than an error. */
   optional?: boolean;
@@ -172,6 +182,8 @@ interface Context {
   signal: AbortSignal;
   retries: number;
   backoffMs: number;
+  /** An attempt that receives nothing for this long is aborted (and retried). */
+  idleMs: number;
   verifyMd5: boolean;
   stats: { bytesFetched: number; rangeResumes: number; restarts: number };
   /** Bytes arrived (negative: discarded for a restart). */
@@ -206,6 +218,21 @@ async function discard(response: Response): Promise<void> {
  * when `want.optional`.
  */
 async function fetchFile(ctx: Context, url: string, want: Want): Promise<Uint8Array | undefined> {
+  // Each attempt's request stays attached to the download's signal until the next attempt or the end.
+  const current = { release: () => {} };
+  try {
+    return await fetchFileAttempts(ctx, url, want, current);
+  } finally {
+    current.release();
+  }
+}
+
+async function fetchFileAttempts(
+  ctx: Context,
+  url: string,
+  want: Want,
+  current: { release(): void },
+): Promise<Uint8Array | undefined> {
   const sink = new Sink(want.nbytes);
   const { signal } = ctx;
   let failures = 0;
@@ -234,9 +261,14 @@ async function fetchFile(ctx: Context, url: string, want: Want): Promise<Uint8Ar
     if (attempts > 0) await sleep(failures > 0 ? ctx.backoffMs * 2 ** Math.min(failures - 1, 5) : ctx.backoffMs / 4, signal);
     attempts++;
     const resumeFrom = sink.length;
+    current.release();
     let response: Response;
+    let abortAttempt: () => void;
     try {
-      response = await ctx.fetchImpl(url, { signal, headers: resumeFrom > 0 ? { Range: `bytes=${resumeFrom}-` } : {} });
+      const headers: Record<string, string> = resumeFrom > 0 ? { Range: `bytes=${resumeFrom}-` } : {};
+      const attempt = await fetchWithIdleTimeout(ctx.fetchImpl, url, { signal, headers }, ctx.idleMs);
+      ({ response, abort: abortAttempt } = attempt);
+      current.release = attempt.release;
     } catch (error) {
       if (signal.aborted) throw abortError(signal);
       lastProblem = (error as Error).message || String(error);
@@ -286,10 +318,23 @@ async function fetchFile(ctx: Context, url: string, want: Want): Promise<Uint8Ar
       throw new ModelUrlError(`${url}: download failed (HTTP ${status})${statusHint(status)}`);
     }
 
-    if (want.nbytes === undefined && sink.length === 0) {
-      const length = Number(response.headers.get('content-length'));
-      if (Number.isFinite(length) && length > 0 && !response.headers.get('content-encoding')) ctx.onAnnounce(length);
+    // A Content-Length that cannot be right is refused before the body is read: a shard announced at 5 GB
+    // where the index says 93 KB, a tokenizer.json over its limit.
+    const announced = declaredLength(response);
+    if (announced !== undefined && want.nbytes !== undefined && sink.length + announced > want.nbytes) {
+      await discard(response);
+      const detail =
+        `size mismatch: the server announces ${sink.length + announced} bytes (Content-Length) ` +
+        `but tensor-cache.json says ${want.nbytes}; the file does not belong to this tensor-cache.json ` +
+        '(a newer upload?); download the whole model again';
+      throw new ModelFormatError(url, detail);
     }
+    if (announced !== undefined && want.limit !== undefined && announced > want.limit.maxBytes) {
+      await discard(response);
+      throw new ModelFormatError(url, overLimitDetail(announced, want.limit));
+    }
+    const unsized = want.nbytes === undefined && sink.length === 0;
+    if (unsized && announced !== undefined && announced > 0) ctx.onAnnounce(announced);
 
     const progressed = () => {
       const moved = sink.length > best;
@@ -300,11 +345,19 @@ async function fetchFile(ctx: Context, url: string, want: Want): Promise<Uint8Ar
       if (response.body) {
         const reader = response.body.getReader();
         for (;;) {
-          const { done, value } = await reader.read();
+          const { done, value } = await beforeStall(reader.read(), ctx.idleMs, () => {
+            abortAttempt();
+            reader.cancel().catch(() => undefined);
+          });
           if (done) break;
           if (want.nbytes !== undefined && sink.length + value.length > want.nbytes) {
             await reader.cancel().catch(() => undefined);
             throw new ModelFormatError(url, `size mismatch: the server sends more than the ${want.nbytes} bytes tensor-cache.json says; the file does not belong to this tensor-cache.json (a newer upload?); download the whole model again`);
+          }
+          if (want.limit !== undefined && sink.length + value.length > want.limit.maxBytes) {
+            await reader.cancel().catch(() => undefined);
+            const { maxBytes, what } = want.limit;
+            throw new ModelFormatError(url, `the server sends more than ${maxBytes} bytes, the limit for ${what}`);
           }
           sink.append(value);
           ctx.stats.bytesFetched += value.length;
@@ -345,6 +398,7 @@ async function fetchFile(ctx: Context, url: string, want: Want): Promise<Uint8Ar
 }
 
 const TOKENIZER = 'tokenizer.json';
+const TOKENIZER_NEED = 'this engine tokenizes with tokenizer.json';
 const CONFIG = 'mlc-chat-config.json';
 
 /** Downloads the model at `baseUrl` (a directory URL: `.../resolve/main/`) into `options.store`. */
@@ -376,6 +430,7 @@ export async function downloadModel(baseUrl: string, options: DownloadOptions): 
     signal: inner.signal,
     retries: options.retries ?? 5,
     backoffMs: options.backoffMs ?? 500,
+    idleMs: options.idleTimeoutMs ?? defaultIdleTimeoutMs(),
     verifyMd5: options.verifyMd5 ?? true,
     stats,
     onBytes: (delta) => {
@@ -407,7 +462,7 @@ export async function downloadModel(baseUrl: string, options: DownloadOptions): 
     const bytes = await fetchFile(
       ctx(() => undefined, false),
       url(file),
-      { optional, what },
+      { optional, what, limit: MODEL_FILE_LIMITS[file as keyof typeof MODEL_FILE_LIMITS] },
     );
     return bytes ? { bytes, stored: false } : undefined;
   };
@@ -488,7 +543,12 @@ export async function downloadModel(baseUrl: string, options: DownloadOptions): 
           progress.bytesTotal += n;
         }),
         key,
-        { nbytes: task.nbytes, md5: task.md5, what: task.file === TOKENIZER ? 'this engine tokenizes with tokenizer.json' : 'a weight shard listed in the tensor cache' },
+        {
+          nbytes: task.nbytes,
+          md5: task.md5,
+          limit: task.nbytes === undefined ? MODEL_FILE_LIMITS[TOKENIZER] : undefined,
+          what: task.file === TOKENIZER ? TOKENIZER_NEED : 'a weight shard listed in the tensor cache',
+        },
       );
       if (!bytes) throw new ModelUrlError(`${key}: not found`);
       if (task.nbytes === undefined) progress.bytesTotal += bytes.length - announced;

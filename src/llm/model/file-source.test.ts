@@ -29,6 +29,22 @@ describe('fileListSource', () => {
     expect(await source.read('absent.bin')).toBeUndefined();
   });
 
+  it('refuses names outside the folder and files over their limit, without reading them', async () => {
+    let reads = 0;
+    const files = picked('m').map((f) => ({ ...f, arrayBuffer: async () => (reads++, f.arrayBuffer()) }));
+    // A sibling model picked along: its shard must not be reachable through "../".
+    const sibling = { name: 'params_shard_0.bin', size: 4, webkitRelativePath: 'other/params_shard_0.bin' };
+    files.push({ ...sibling, arrayBuffer: async () => (reads++, new ArrayBuffer(4)) });
+    const source = fileListSource(files);
+    for (const name of ['../other/params_shard_0.bin', 'other/params_shard_0.bin', '/params_shard_0.bin', '..']) {
+      await expect(source.read(name), name).rejects.toThrow(/points outside the model's directory/);
+    }
+    await expect(source.read('tokenizer.json', { maxBytes: 10, what: 'tokenizer.json' })).rejects.toThrow(
+      /picked folder "m"\/tokenizer.json: \d+ bytes, over the limit of 10 for tokenizer.json/,
+    );
+    expect(reads).toBe(0);
+  });
+
   it('finds the one model inside a picked parent folder, and accepts files picked without a folder', async () => {
     const extra: PickedFile = { name: 'README.md', size: 1, webkitRelativePath: 'models/README.md', arrayBuffer: async () => new ArrayBuffer(1) };
     const source = fileListSource([extra, ...picked('models/tiny')]);

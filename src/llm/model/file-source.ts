@@ -6,7 +6,8 @@
  * model, or a model with files missing give an error that names what is missing and what to pick.
  */
 import { ModelFormatError } from './errors';
-import { readModelIndex, type ModelSource } from './weights';
+import { isContainedModelPath } from '../../util/model-path';
+import { outsideModelError, overLimitDetail, readModelIndex, type ModelSource } from './weights';
 
 /** A picked file (a DOM File satisfies it). */
 export interface PickedFile {
@@ -59,14 +60,20 @@ export function fileListSource(files: ArrayLike<PickedFile> | Iterable<PickedFil
   for (const f of list) if (dirOf(pathOf(f)) === folder) byName.set(f.name, f);
   const where = folder ? `picked folder "${folder}"` : 'picked files';
 
-  return {
+  const source: FileListSource = {
     folder,
     names: [...byName.keys()].sort(),
     describe: (file) => `${where}/${file}`,
     size: (file) => byName.get(file)?.size,
-    async read(file) {
+    async read(file, limit) {
+      // Files are matched by name within the model's folder; a name with a path in it (from the index) would
+      // mean another folder, which a model never uses.
+      if (!isContainedModelPath(file) || file.includes('/')) throw outsideModelError(source, file);
       const picked = byName.get(file);
       if (!picked) return undefined;
+      if (limit && picked.size > limit.maxBytes) {
+        throw new ModelFormatError(`${where}/${file}`, overLimitDetail(picked.size, limit));
+      }
       try {
         return new Uint8Array(await picked.arrayBuffer());
       } catch (error) {
@@ -74,6 +81,7 @@ export function fileListSource(files: ArrayLike<PickedFile> | Iterable<PickedFil
       }
     },
   };
+  return source;
 }
 
 /**

@@ -63,7 +63,7 @@ describe('makeModel', () => {
   it('--vocab pads the embedding and lm_head to a real vocabulary size; the tokenizer stays', async () => {
     const made = makeModel({ layers: 1, vocab: 1000 });
     expect(made.config.vocabSize).toBe(1000);
-    expect(made.tokenizer.vocab.length).toBe(710);
+    expect(made.tokenizer!.vocab.length).toBe(710);
     const loaded = await loadLlamaModel(memorySource(made.files));
     expect(loaded.config.vocabSize).toBe(1000);
     expect(loaded.weights.embed.length).toBe(1000 * 64);

@@ -19,6 +19,7 @@ import { md5Hex } from './md5';
 import { f32ArrayToBf16, f32ArrayToF16, quantizeQ4 } from './quant';
 import { expectedLlamaTensors, type TensorDtype } from './tensor-cache';
 import { BOS_ID, buildMicroTokenizer, EOS_ID, type BuiltTokenizer } from './tokenizer-build';
+import { tokenizerSpecials } from './tokenizer-special';
 import { Rng } from '../../util/rng';
 
 export const MAKE_MODEL_QUANTIZATIONS: readonly QuantizationId[] = ['q4f16_1', 'q4f32_1', 'q0f16', 'q0f32'];
@@ -75,15 +76,16 @@ export interface MadeFile {
 
 export interface MadeModel {
   config: LlamaConfig;
-  tokenizer: BuiltTokenizer;
+  /** The built micro tokenizer; null when a tokenizer.json was given. */
+  tokenizer: BuiltTokenizer | null;
   /** In write order: shards, tensor-cache.json, tokenizer.json, mlc-chat-config.json. */
   files: MadeFile[];
   /** Parameters of the unquantized model. */
   paramCount: number;
 }
 
-/** Problems with the options, as messages naming the flag (empty when fine). */
-export function checkMakeModelOptions(o: MakeModelOptions): string[] {
+/** Problems with the options, as messages naming the flag (empty when fine); `tokens`: the tokenizer's size. */
+export function checkMakeModelOptions(o: MakeModelOptions, tokens = makeModelTokenizer().vocab.length): string[] {
   const problems: string[] = [];
   const positive: [keyof MakeModelOptions, string][] = [
     ['hidden', '--hidden'],
@@ -108,14 +110,13 @@ export function checkMakeModelOptions(o: MakeModelOptions): string[] {
     if (o.intermediate % 32 !== 0) problems.push(`--intermediate (${o.intermediate}) must be a multiple of 32 for ${o.quantization}`);
   }
   if (!Number.isInteger(o.seed) || o.seed < 0) problems.push(`--seed must be a non-negative integer (got ${o.seed})`);
-  const tokens = makeModelTokenizer().vocab.length;
   if (!Number.isInteger(o.vocab) || (o.vocab !== 0 && o.vocab < tokens)) problems.push(`--vocab must be 0 (the tokenizer's ${tokens}) or at least ${tokens} (got ${o.vocab})`);
   if (o.init !== 'normal' && o.init !== 'fast') problems.push(`--init must be normal or fast (got ${o.init})`);
   return problems;
 }
 
-/** The config a set of options describes (vocabulary from the built tokenizer). */
-export function makeModelConfig(o: MakeModelOptions, vocabSize: number): LlamaConfig {
+/** The config a set of options describes (vocabulary and BOS/EOS from the tokenizer: the built one by default). */
+export function makeModelConfig(o: MakeModelOptions, vocabSize: number, specials: { bosId: number; eosIds: number[] } = { bosId: BOS_ID, eosIds: [EOS_ID] }): LlamaConfig {
   const llama3 = o.ropeScaling === 'llama3';
   return {
     modelType: 'llama',
@@ -140,8 +141,8 @@ export function makeModelConfig(o: MakeModelOptions, vocabSize: number): LlamaCo
         }
       : null,
     contextWindow: o.contextWindow,
-    bosTokenId: BOS_ID,
-    eosTokenIds: [EOS_ID],
+    bosTokenId: specials.bosId,
+    eosTokenIds: [...specials.eosIds],
     tokenizerFiles: ['tokenizer.json'],
   };
 }
@@ -350,35 +351,45 @@ export interface MadeModelStream extends Omit<MadeModel, 'files'> {
   files: Iterable<MadeFile>;
 }
 
-/** makeModel, streamed: the shards are made one at a time as `files` is iterated (what the CLI writes). */
-export function makeModelStream(options: Partial<MakeModelOptions> = {}): MadeModelStream {
+/**
+ * makeModel, streamed: the shards are made one at a time as `files` is iterated (what the CLI writes).
+ * `tokenizerJson`: a real tokenizer.json (e.g. Llama-3's) to ship instead of the built micro tokenizer; the
+ * vocabulary (at least its size, or --vocab) and BOS/EOS then come from it (tokenizer-special.ts).
+ */
+export function makeModelStream(options: Partial<MakeModelOptions> = {}, tokenizerJson?: string): MadeModelStream {
   const o: MakeModelOptions = { ...DEFAULT_MAKE_MODEL_OPTIONS, ...options };
-  const problems = checkMakeModelOptions(o);
+  const specials = tokenizerJson === undefined ? undefined : tokenizerSpecials(tokenizerJson, 'the given tokenizer.json');
+  const problems = checkMakeModelOptions(o, specials?.vocabSize);
   if (problems.length > 0) throw new RangeError(problems.join('; '));
 
-  const tokenizer = makeModelTokenizer();
-  const config = makeModelConfig(o, o.vocab || tokenizer.vocab.length);
+  const tokenizer = specials ? null : makeModelTokenizer();
+  const config = specials ? makeModelConfig(o, o.vocab || specials.vocabSize, specials) : makeModelConfig(o, o.vocab || tokenizer!.vocab.length);
   const paramCount = weightPlan(config).reduce((sum, w) => sum + elements(w.shape), 0);
-  const chatConfig = mlcChatConfig(config, o);
+  const chatConfig = mlcChatConfig(config, o, specials !== undefined);
+  const tokenizerBytes = encoder.encode(tokenizerJson ?? JSON.stringify(tokenizer!.json));
 
   function* files(): Generator<MadeFile> {
     const records: ShardRecord[] = [];
     yield* packShardStream(storedTensorStream(config, o), o.maxShardBytes, records);
     yield { name: 'tensor-cache.json', bytes: jsonBytes(tensorCacheJson(records, paramCount)) };
-    yield { name: 'tokenizer.json', bytes: encoder.encode(JSON.stringify(tokenizer.json)) };
+    yield { name: 'tokenizer.json', bytes: tokenizerBytes };
     yield { name: 'mlc-chat-config.json', bytes: jsonBytes(chatConfig) };
   }
   return { config, tokenizer, paramCount, files: files() };
 }
 
-export function makeModel(options: Partial<MakeModelOptions> = {}): MadeModel {
-  const stream = makeModelStream(options);
+export function makeModel(options: Partial<MakeModelOptions> = {}, tokenizerJson?: string): MadeModel {
+  const stream = makeModelStream(options, tokenizerJson);
   return { ...stream, files: [...stream.files] };
 }
 
-/** mlc-chat-config.json; its twosome_make_model record lists vocab and init only when not the defaults, so older models' bytes stay. */
-function mlcChatConfig(config: LlamaConfig, o: MakeModelOptions): Record<string, unknown> {
-  const record: Partial<MakeModelOptions> = { ...o };
+/**
+ * mlc-chat-config.json; its twosome_make_model record lists vocab and init only when not the defaults (and
+ * `tokenizer: "given"` for a given tokenizer.json), so older models' bytes stay.
+ */
+function mlcChatConfig(config: LlamaConfig, o: MakeModelOptions, givenTokenizer: boolean): Record<string, unknown> {
+  const record: Partial<MakeModelOptions> & { tokenizer?: string } = { ...o };
+  if (givenTokenizer) record.tokenizer = 'given';
   if (o.vocab === DEFAULT_MAKE_MODEL_OPTIONS.vocab) delete record.vocab;
   if (o.init === DEFAULT_MAKE_MODEL_OPTIONS.init) delete record.init;
   return {
@@ -407,13 +418,13 @@ function mlcChatConfig(config: LlamaConfig, o: MakeModelOptions): Record<string,
       role_content_sep: '',
       role_empty_sep: '',
       stop_str: [],
-      system_prefix_token_ids: [BOS_ID],
-      stop_token_ids: [EOS_ID],
+      system_prefix_token_ids: [config.bosTokenId],
+      stop_token_ids: [...config.eosTokenIds],
       add_role_after_system_message: false,
     },
     pad_token_id: 0,
-    bos_token_id: BOS_ID,
-    eos_token_id: EOS_ID,
+    bos_token_id: config.bosTokenId,
+    eos_token_id: config.eosTokenIds.length === 1 ? config.eosTokenIds[0] : [...config.eosTokenIds],
     tokenizer_files: ['tokenizer.json'],
     version: '0.1.0',
     twosome_make_model: record,

@@ -141,6 +141,18 @@ describe('parseTensorCache', () => {
     expect(errorOf(() => parseTensorCache({ records: [{ dataPath: 'x', nbytes: 0, md5sum: 'zz', records: [] }] })).message).toContain('"md5sum" must be 32 hex digits');
     expect(errorOf(() => parseTensorCacheText('{', 'q/ndarray-cache.json')).message).toMatch(/^q\/ndarray-cache\.json: not valid JSON/);
   });
+
+  it('accepts only dataPaths inside the model directory', () => {
+    const at = (dataPath: string) => ({ records: [{ dataPath, nbytes: 0, records: [] }] });
+    for (const ok of ['params_shard_0.bin', 'shards/params_shard_0.bin']) {
+      expect(parseTensorCache(at(ok)).shards[0].dataPath).toBe(ok);
+    }
+    const outside = ['../other/params_shard_0.bin', '/etc/passwd', 'https://elsewhere.example/x.bin', 'a/../../b'];
+    for (const bad of [...outside, './x', 'a\\..\\b', '%2e%2e/x', 'C:x', 'a//b']) {
+      const message = errorOf(() => parseTensorCache(at(bad))).message;
+      expect(message, bad).toContain("is not a file name inside the model's directory");
+    }
+  });
 });
 
 describe('checkShardBytes', () => {

@@ -14,6 +14,8 @@
 import { quantizationInfo, type LlamaConfig } from './config';
 import { ModelFormatError } from './errors';
 import { md5Hex } from './md5';
+import { isContainedModelPath } from '../../util/model-path';
+import { looksLikeWebPage, WEB_PAGE_DETAIL } from '../../util/web-page';
 import { bf16ArrayToF32, f16ArrayToF32 } from './quant';
 
 export type TensorDtype = 'float32' | 'float16' | 'bfloat16' | 'uint32' | 'int32' | 'uint16' | 'int16' | 'uint8' | 'int8';
@@ -83,6 +85,7 @@ export function parseTensorCacheText(text: string, file = 'tensor-cache.json'): 
   try {
     json = JSON.parse(text);
   } catch (error) {
+    if (looksLikeWebPage(text)) throw new ModelFormatError(file, WEB_PAGE_DETAIL);
     throw new ModelFormatError(file, `not valid JSON (${(error as Error).message}); re-download or regenerate the model`);
   }
   return parseTensorCache(json, file);
@@ -105,6 +108,13 @@ export function parseTensorCache(json: unknown, file = 'tensor-cache.json'): Ten
     const shard = rawShard as Record<string, unknown>;
     if (typeof shard.dataPath !== 'string' || shard.dataPath === '') fail(`${where} has no "dataPath"`);
     const dataPath = shard.dataPath as string;
+    // A dataPath such as "../other-model/x.bin", "/etc/passwd" or "https://elsewhere/x" would read outside
+    // the model: the index names files inside it only.
+    if (!isContainedModelPath(dataPath)) {
+      const shown = JSON.stringify(dataPath.slice(0, 200));
+      const inside = 'a file name inside the model\'s directory (no "..", no absolute path or URL)';
+      fail(`${where} "dataPath" ${shown} is not ${inside}`);
+    }
     if (dataPaths.has(dataPath)) fail(`shard "${dataPath}" is listed twice`);
     dataPaths.add(dataPath);
     if (shard.format !== undefined && shard.format !== 'raw-shard') fail(`shard "${dataPath}" has format ${JSON.stringify(shard.format)}; only "raw-shard" is supported`);
@@ -169,6 +179,39 @@ export function checkShardBytes(shard: ShardRecord, bytes: Uint8Array, file = sh
     const actual = md5Hex(bytes);
     if (actual !== shard.md5sum) throw new ModelFormatError(file, `md5 mismatch: got ${actual}, tensor-cache.json says ${shard.md5sum}; the file is corrupt, fetch it again`);
   }
+}
+
+/**
+ * Checks every float tensor of a shard for NaN and infinities. A corrupt conversion or a tampered file would
+ * otherwise surface far from its cause ("logit 0 is NaN"); here the message names the tensor. Quantized
+ * weights (uint32) cannot hold one. Costs a pass over the float tensors' bits (the q4 scales: ~1/9 of a shard).
+ */
+export function checkFiniteTensors(shard: ShardRecord, bytes: Uint8Array, file = shard.dataPath): void {
+  for (const t of shard.tensors) {
+    const at = firstNonFinite(t, bytes);
+    if (at >= 0) {
+      const detail = `holds a non-finite value (NaN or infinity) at element ${at}`;
+      const what = 'the weights are corrupt: download or convert the model again';
+      throw new ModelFormatError(file, `tensor "${t.name}" ${detail}; ${what}`);
+    }
+  }
+}
+
+/** Index of the first NaN or infinity of a float tensor (by its exponent bits: all ones), or -1. */
+function firstNonFinite(t: TensorRecord, bytes: Uint8Array): number {
+  const half = isBf16Encoded(t) || t.dtype === 'bfloat16' ? 0x7f80 : t.dtype === 'float16' ? 0x7c00 : 0;
+  if (half === 0 && t.dtype !== 'float32') return -1;
+  const start = bytes.byteOffset + t.byteOffset;
+  // Views need aligned offsets: a tensor at an odd offset is copied first.
+  const copy = () => bytes.slice(t.byteOffset, t.byteOffset + t.nbytes).buffer;
+  if (half !== 0) {
+    const words = start % 2 === 0 ? new Uint16Array(bytes.buffer, start, t.nbytes / 2) : new Uint16Array(copy());
+    for (let i = 0; i < words.length; i++) if ((words[i] & half) === half) return i;
+    return -1;
+  }
+  const words = start % 4 === 0 ? new Uint32Array(bytes.buffer, start, t.nbytes / 4) : new Uint32Array(copy());
+  for (let i = 0; i < words.length; i++) if ((words[i] & 0x7f800000) === 0x7f800000) return i;
+  return -1;
 }
 
 /** Copies a record's bytes out of its shard (so typed-array views are aligned whatever the offset). */

@@ -66,6 +66,10 @@ describe('LlmTokenizer in Node', () => {
 
   it('reports unusable files before the wasm sees them (a panic there would abort the module)', async () => {
     await expect(LlmTokenizer.fromJSON('{"model":', { file: 'm/tokenizer.json' })).rejects.toThrow(/^m\/tokenizer\.json: not valid JSON/);
+    const page = '<!doctype html><html><body>404</body></html>';
+    await expect(LlmTokenizer.fromJSON(page, { file: 'm/tokenizer.json' })).rejects.toThrow(
+      /^m\/tokenizer\.json: is a web page \(HTML\), not JSON/,
+    );
     await expect(LlmTokenizer.fromJSON('{"version":"1.0"}')).rejects.toThrow(TokenizerError);
     await expect(LlmTokenizer.fromJSON('{"model":{"type":"Magic","vocab":{}}}')).rejects.toThrow(/unsupported tokenizer model type "Magic"/);
     await expect(LlmTokenizer.fromJSON(JSON.stringify(buildMicroTokenizer(['a']).json), { bosId: 5000 })).rejects.toThrow(/BOS id 5000 is outside/);

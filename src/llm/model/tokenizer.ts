@@ -15,6 +15,7 @@
  * happened to still work when tried). So the JSON is parsed and sanity-checked here first, and the common
  * mistakes are reported before the wasm sees them.
  */
+import { looksLikeWebPage, WEB_PAGE_DETAIL } from '../../util/web-page';
 
 /** The subset of the web-tokenizers class we use. */
 interface WasmTokenizer {
@@ -109,6 +110,7 @@ function checkTokenizerJson(text: string, file: string): void {
   try {
     json = JSON.parse(text);
   } catch (error) {
+    if (looksLikeWebPage(text)) throw new TokenizerError(`${file}: ${WEB_PAGE_DETAIL}`);
     throw new TokenizerError(`${file}: not valid JSON (${(error as Error).message})`);
   }
   const model = (json as { model?: { type?: unknown; vocab?: unknown } } | null)?.model;

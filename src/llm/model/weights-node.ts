@@ -2,27 +2,44 @@
  * Node-only: an MLC model directory as a ModelSource, and the one-call loaders the CLI and tests use
  * (weights, and weights + tokenizer).
  */
-import { readFile } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { join, resolve, sep } from 'node:path';
+import { isContainedModelPath } from '../../util/model-path';
+import { FileReadError, readFileBounded } from '../../util/read-file-node';
 import { ModelFormatError } from './errors';
 import { LlmTokenizer } from './tokenizer';
-import { loadLlamaModel, type LoadedModel, type LoadOptions, type ModelSource } from './weights';
+import {
+  loadLlamaModel,
+  outsideModelError,
+  type LoadedModel,
+  type LoadOptions,
+  type ModelSource,
+  type ReadLimit,
+} from './weights';
 
+/** Reads beyond any caller's limit are still capped (the largest shard a real model has is ~2 GB). */
+const UNLIMITED: ReadLimit = { maxBytes: 2 ** 31 - 1, what: 'a model file' };
+
+/**
+ * An MLC model directory. Only regular files inside it are read (FIFOs, devices and directories are refused;
+ * a name that resolves outside it is refused), each after its size is checked against the read's limit.
+ */
 export function directorySource(dir: string): ModelSource {
   const root = resolve(dir);
-  return {
+  const source: ModelSource = {
     describe: (file) => join(root, file),
-    read: async (file) => {
+    read: async (file, limit = UNLIMITED) => {
+      const path = resolve(root, file);
+      if (!isContainedModelPath(file) || !path.startsWith(root + sep)) throw outsideModelError(source, file);
       try {
-        return new Uint8Array(await readFile(join(root, file)));
+        return await readFileBounded(path, { maxBytes: limit.maxBytes, what: limit.what, missingOk: true });
       } catch (error) {
-        const code = (error as NodeJS.ErrnoException).code;
-        if (code === 'ENOENT') return undefined;
-        if (code === 'ENOTDIR') throw new ModelFormatError(root, 'is not a directory');
-        throw new ModelFormatError(join(root, file), `cannot be read (${code ?? (error as Error).message})`);
+        if (!(error instanceof FileReadError)) throw error;
+        if (error.code === 'ENOTDIR') throw new ModelFormatError(root, 'is not a directory');
+        throw new ModelFormatError(path, error.detail);
       }
     },
   };
+  return source;
 }
 
 /** Loads and checks an MLC Llama model directory into dequantized float32 weights. */

@@ -1,4 +1,5 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -106,6 +107,37 @@ describe('loadLlamaModel', () => {
   });
 });
 
+describe('non-finite weights', () => {
+  it('names the tensor holding a NaN or an infinity (a norm weight, a q4 scale)', async () => {
+    const cache = JSON.parse(text(base.files, 'tensor-cache.json'));
+    for (const [name, bits] of [
+      ['model.layers.0.input_layernorm.weight', 0x7c00],
+      ['model.layers.0.self_attn.qkv_proj.q_scale', 0x7e00],
+    ] as const) {
+      const shard = cache.records.find((r: any) => r.records.some((t: any) => t.name === name));
+      const record = shard.records.find((t: any) => t.name === name);
+      const bytes = base.files.find((f) => f.name === shard.dataPath)!.bytes.slice();
+      new DataView(bytes.buffer).setUint16(record.byteOffset + 2 * 3, bits, true); // element 3
+      const edited = structuredClone(cache);
+      edited.records.find((r: any) => r.dataPath === shard.dataPath).md5sum = md5Hex(bytes);
+      const files = withFile(shard.dataPath, bytes, withFile('tensor-cache.json', JSON.stringify(edited)));
+      const error = await loadError(files);
+      expect(error.message).toBe(
+        `m/${shard.dataPath}: tensor "${name}" holds a non-finite value (NaN or infinity) at element 3; ` +
+          'the weights are corrupt: download or convert the model again',
+      );
+    }
+  });
+
+  it('reports a web page where mlc-chat-config.json or the index should be', async () => {
+    const page = '<!DOCTYPE html>\n<html><head><title>Sign in</title></head><body>...</body></html>';
+    for (const name of ['mlc-chat-config.json', 'tensor-cache.json']) {
+      const message = (await loadError(withFile(name, page))).message;
+      expect(message).toMatch(new RegExp(`^m/${name}: is a web page \\(HTML\\), not JSON: the URL returned a page`));
+    }
+  });
+});
+
 describe('loading from a directory (Node)', () => {
   const dir = mkdtempSync(join(tmpdir(), 'twosome-weights-'));
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -121,5 +153,61 @@ describe('loading from a directory (Node)', () => {
     for (const f of base.files) writeFileSync(join(dir, f.name), f.bytes);
     rmSync(join(dir, 'tokenizer.json'));
     await expect(loadLlamaModelAndTokenizer(dir)).rejects.toThrow(`${join(dir, 'tokenizer.json')}: missing`);
+  });
+});
+
+describe('a model directory read without trusting it (Node)', () => {
+  const root = mkdtempSync(join(tmpdir(), 'twosome-contained-'));
+  afterAll(() => rmSync(root, { recursive: true, force: true }));
+  /** A fresh copy of the made model in root/<name>, with tensor-cache.json edited by `edit`. */
+  function modelDir(name: string, edit?: (cache: any) => void): string {
+    const dir = join(root, name);
+    mkdirSync(dir, { recursive: true });
+    for (const f of base.files) writeFileSync(join(dir, f.name), f.bytes);
+    if (edit) {
+      const cache = JSON.parse(text(base.files, 'tensor-cache.json'));
+      edit(cache);
+      writeFileSync(join(dir, 'tensor-cache.json'), JSON.stringify(cache));
+    }
+    return dir;
+  }
+
+  it('refuses a shard dataPath outside the model (../other-model, /etc/passwd, a URL) without opening it', async () => {
+    modelDir('other');
+    const outside = ['../other/params_shard_0.bin', '../../../../../etc/passwd', '/etc/passwd'];
+    for (const dataPath of [...outside, 'https://elsewhere.example/x.bin', 'a/../../other/params_shard_0.bin']) {
+      const dir = modelDir('escape', (c) => (c.records[0].dataPath = dataPath));
+      const error = await loadLlamaModelFromDir(dir).catch((e: unknown) => e);
+      expect(error, dataPath).toBeInstanceOf(ModelFormatError);
+      expect((error as Error).message).toMatch(/records\[0\] "dataPath" .* is not a file name inside the model's/);
+      // Nothing about the target (its existence, its size) is in the message.
+      expect((error as Error).message).not.toMatch(/bytes|missing|truncated/);
+    }
+  });
+
+  it('refuses FIFOs, devices, directories and oversized files by their size before reading them', async () => {
+    const dir = modelDir('special');
+    rmSync(join(dir, 'mlc-chat-config.json'));
+    symlinkSync('/dev/zero', join(dir, 'mlc-chat-config.json'));
+    const config = join(dir, 'mlc-chat-config.json');
+    await expect(loadLlamaModelFromDir(dir)).rejects.toThrow(`${config}: is a device, not a regular file`);
+    rmSync(join(dir, 'mlc-chat-config.json'));
+    execFileSync('mkfifo', [join(dir, 'mlc-chat-config.json')]);
+    await expect(loadLlamaModelFromDir(dir)).rejects.toThrow(`${config}: is a FIFO (named pipe), not a regular file`);
+    rmSync(join(dir, 'mlc-chat-config.json'));
+    mkdirSync(join(dir, 'mlc-chat-config.json'));
+    await expect(loadLlamaModelFromDir(dir)).rejects.toThrow(`${config}: is a directory, not a regular file`);
+
+    const big = modelDir('big');
+    truncateSync(join(big, 'tokenizer.json'), 1 << 30); // sparse: 1 GiB that costs no disk
+    await expect(loadLlamaModelAndTokenizer(big)).rejects.toThrow(
+      `${join(big, 'tokenizer.json')}: 1073741824 bytes, over the limit of 67108864 for tokenizer.json`,
+    );
+    const shard = join(big, 'params_shard_0.bin');
+    const nbytes = base.files.find((f) => f.name === 'params_shard_0.bin')!.bytes.length;
+    truncateSync(shard, 5_000_000_000);
+    await expect(loadLlamaModelFromDir(big)).rejects.toThrow(
+      `${shard}: 5000000000 bytes, over the limit of ${nbytes} for this weight shard`,
+    );
   });
 });

@@ -15,29 +15,23 @@ import { makeModel, type MakeModelOptions } from '../model/make-model';
 import { loadLlamaModel, memorySource, type LlamaWeights } from '../model/weights';
 import { llamaForward } from './llama';
 import { scoreTokenSequences } from './score';
+import { attentionBackward, attentionForward, causalSegments } from './attention';
 import {
-  attentionBackward,
-  attentionForward,
-  causalSegments,
   linearBackwardInput,
   linearForward,
-  logSoftmaxGatherBackward,
-  logSoftmaxGatherForward,
   loraBackward,
   loraForward,
   loraGradients,
   loraGradientsPerToken,
   loraSequenceForward,
-  rmsnormBackward,
-  rmsnormForward,
-  ropeBackward,
-  ropeForward,
   scoreWithLora,
-  siluMulBackward,
-  siluMulForward,
   type LoraModuleGradient,
   type ScoringPrompt,
 } from './backward';
+import { logSoftmaxGatherBackward, logSoftmaxGatherForward } from './logsoftmax-gather';
+import { rmsnormBackward, rmsnormForward } from './rmsnorm';
+import { ropeBackward, ropeForward } from './rope';
+import { siluMulBackward, siluMulForward } from './silu-mul';
 import { ropeInvFreq } from '../engine/rope';
 import { planScoring } from '../engine/scoring-layout';
 

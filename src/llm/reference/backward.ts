@@ -46,25 +46,22 @@
  * bit for bit. Backward math is always float64 and gradients are returned as Float64Array.
  */
 import type { LlamaConfig } from '../model/config';
+import { attentionBackward, attentionForward, causalSegments, type AttentionForward } from './attention';
 import { loraSlice, type LoraAdapter, type LoraModule, type LoraTarget } from '../train/lora';
 import { configInvFreq } from '../engine/rope';
 import { planScoring, type ScoringLayout } from '../engine/scoring-layout';
 import type { LlamaWeights } from '../model/weights';
 import type { ActionScores, ScoringBatch } from '../scores';
+import { logSoftmaxGatherBackward, logSoftmaxGatherForward } from './logsoftmax-gather';
+import { allocator, type Alloc, type PrecisionOptions, type Vec } from './precision';
+import { rmsnormBackward, rmsnormForward } from './rmsnorm';
+import { ropeBackward, ropeForward } from './rope';
+import { siluMulBackward, siluMulForward } from './silu-mul';
 
-export type Precision = 'float64' | 'float32';
-/** An activation: Float64Array in float64 mode, Float32Array in float32 mode. */
-export type Vec = Float32Array | Float64Array;
-type Alloc = (n: number) => Vec;
-
-export interface PrecisionOptions {
-  /** 'float64' (default): exact math for finite differences. 'float32': llamaForward's rounding points. */
-  precision?: Precision;
-}
-
-export function allocator(precision: Precision = 'float64'): Alloc {
-  return precision === 'float32' ? (n) => new Float32Array(n) : (n) => new Float64Array(n);
-}
+// The op references of the model live in one file per op (./rmsnorm.ts, ./rope.ts, ...); this file composes
+// them, with the linear, LoRA and attention references, into the model's forward and backward.
+export type { Precision, PrecisionOptions, Vec } from './precision';
+export { allocator } from './precision';
 
 // ---------------------------------------------------------------------------------------------------------
 // Linear layer (frozen weight): forward y = x · W^T; backward gives dx only.
@@ -171,261 +168,6 @@ export function loraBackward(
 }
 
 // ---------------------------------------------------------------------------------------------------------
-// RMSNorm: y[t, d] = x[t, d] * rstd[t] * w[d], rstd[t] = 1 / sqrt(mean_d x[t, :]^2 + eps).
-
-/** Forward (as rmsnorm.ts): y [T, D], rstd [T]. */
-export function rmsnormForward(x: ArrayLike<number>, weight: ArrayLike<number>, rows: number, dim: number, eps: number, alloc: Alloc = allocator()): { y: Vec; rstd: Vec } {
-  const y = alloc(rows * dim);
-  const rstd = alloc(rows);
-  for (let t = 0; t < rows; t++) {
-    let sumSq = 0;
-    for (let d = 0; d < dim; d++) sumSq += x[t * dim + d] ** 2;
-    const r = 1 / Math.sqrt(sumSq / dim + eps);
-    rstd[t] = r;
-    for (let d = 0; d < dim; d++) y[t * dim + d] = x[t * dim + d] * r * weight[d];
-  }
-  return { y, rstd };
-}
-
-/**
- * Backward w.r.t. x (the norm weight is frozen), with the forward's rstd:
- *   dx[t, i] = rstd * w[i] * dy[t, i] - rstd^3 / D * x[t, i] * sum_d dy[t, d] w[d] x[t, d]
- */
-export function rmsnormBackward(x: ArrayLike<number>, weight: ArrayLike<number>, rstd: ArrayLike<number>, dy: ArrayLike<number>, rows: number, dim: number): Float64Array {
-  const dx = new Float64Array(rows * dim);
-  for (let t = 0; t < rows; t++) {
-    const o = t * dim;
-    let dot = 0;
-    for (let d = 0; d < dim; d++) dot += dy[o + d] * weight[d] * x[o + d];
-    const r = rstd[t];
-    const c = (r * r * r * dot) / dim;
-    for (let d = 0; d < dim; d++) dx[o + d] = r * weight[d] * dy[o + d] - c * x[o + d];
-  }
-  return dx;
-}
-
-// ---------------------------------------------------------------------------------------------------------
-// RoPE (rotate-half) on the Q and K heads of fused qkv rows [T, Q]: the pair (a, b) = (d, d + hd/2) of a
-// head at position p turns by angle = fround(p * invFreq[d]):  a' = a cos - b sin,  b' = b cos + a sin.
-
-/** Forward in place (as ops.rope). */
-export function ropeForward(qkv: Vec, positions: ArrayLike<number>, invFreq: ArrayLike<number>, heads: number, kvHeads: number, headDim: number): void {
-  ropeRotate(qkv, positions, invFreq, heads, kvHeads, headDim, 1);
-}
-
-/** Backward in place on dqkv: the transpose (inverse) rotation, da = da' cos + db' sin, db = db' cos - da' sin. V is untouched. */
-export function ropeBackward(dqkv: Float64Array, positions: ArrayLike<number>, invFreq: ArrayLike<number>, heads: number, kvHeads: number, headDim: number): void {
-  ropeRotate(dqkv, positions, invFreq, heads, kvHeads, headDim, -1);
-}
-
-function ropeRotate(qkv: Vec, positions: ArrayLike<number>, invFreq: ArrayLike<number>, heads: number, kvHeads: number, headDim: number, sign: 1 | -1): void {
-  const half = headDim / 2;
-  const stride = (heads + 2 * kvHeads) * headDim;
-  for (let r = 0; r < positions.length; r++) {
-    for (let h = 0; h < heads + kvHeads; h++) {
-      const base = r * stride + h * headDim;
-      for (let d = 0; d < half; d++) {
-        const angle = Math.fround(positions[r] * invFreq[d]);
-        const c = Math.cos(angle);
-        const s = sign * Math.sin(angle);
-        const a = qkv[base + d];
-        const b = qkv[base + d + half];
-        qkv[base + d] = a * c - b * s;
-        qkv[base + d + half] = b * c + a * s;
-      }
-    }
-  }
-}
-
-// ---------------------------------------------------------------------------------------------------------
-// Attention (GQA) over roped qkv rows [R, Q], each row reading the key rows of its segments
-// (segments[4r .. 4r+3] = start1, len1, start2, len2, as engine/scoring-layout.ts and attention.wgsl; a causal
-// sequence is segments (0, r + 1, 0, 0)). Keys are taken in that order: segment 1, then segment 2.
-
-/** Segments of one causal sequence of `rows` rows: row r reads rows 0..r. */
-export function causalSegments(rows: number): Uint32Array {
-  const seg = new Uint32Array(4 * rows);
-  for (let r = 0; r < rows; r++) seg[4 * r + 1] = r + 1;
-  return seg;
-}
-
-/** The key rows of row r, in order. */
-function keysOf(segments: ArrayLike<number>, r: number): number[] {
-  const keys: number[] = [];
-  for (let i = 0; i < segments[4 * r + 1]; i++) keys.push(segments[4 * r] + i);
-  for (let i = 0; i < segments[4 * r + 3]; i++) keys.push(segments[4 * r + 2] + i);
-  return keys;
-}
-
-/** Most keys any row reads (K). */
-export function maxKeys(segments: ArrayLike<number>, rows: number): number {
-  let k = 0;
-  for (let r = 0; r < rows; r++) k = Math.max(k, segments[4 * r + 1] + segments[4 * r + 3]);
-  return k;
-}
-
-export interface AttentionForward {
-  /** [R, nh hd] */
-  out: Vec;
-  /** [nh, R, K] softmax probabilities, float64: P[h, r, i] for the i-th key of row r (0 past its keys). */
-  probs: Float64Array;
-  /** K: the probs' last dimension. */
-  keys: number;
-}
-
-/**
- * Forward (as llama.ts causalAttention / ops.ts segmentAttention): score[r, i] = q_r · k_{key i} / sqrt(hd);
- * P = softmax_i; out_r = sum_i P[r, i] v_{key i}. Query head h reads kv head g = floor(h / (nh / nkv)).
- */
-export function attentionForward(qkv: ArrayLike<number>, segments: ArrayLike<number>, rows: number, heads: number, kvHeads: number, headDim: number, alloc: Alloc = allocator()): AttentionForward {
-  const stride = (heads + 2 * kvHeads) * headDim;
-  const group = heads / kvHeads;
-  const scale = 1 / Math.sqrt(headDim);
-  const K = maxKeys(segments, rows);
-  const out = alloc(rows * heads * headDim);
-  const probs = new Float64Array(heads * rows * K);
-  const e = new Float64Array(K);
-  for (let t = 0; t < rows; t++) {
-    const keys = keysOf(segments, t);
-    for (let h = 0; h < heads; h++) {
-      const g = Math.floor(h / group);
-      const q = t * stride + h * headDim;
-      let max = -Infinity;
-      keys.forEach((s, i) => {
-        const k = s * stride + (heads + g) * headDim;
-        let dot = 0;
-        for (let d = 0; d < headDim; d++) dot += qkv[q + d] * qkv[k + d];
-        e[i] = dot * scale;
-        if (e[i] > max) max = e[i];
-      });
-      let total = 0;
-      for (let i = 0; i < keys.length; i++) {
-        e[i] = Math.exp(e[i] - max);
-        total += e[i];
-      }
-      const o = t * heads * headDim + h * headDim;
-      for (let d = 0; d < headDim; d++) {
-        let sum = 0;
-        for (let i = 0; i < keys.length; i++) sum += e[i] * qkv[keys[i] * stride + (heads + kvHeads + g) * headDim + d];
-        out[o + d] = sum / total;
-      }
-      const p = (h * rows + t) * K;
-      for (let i = 0; i < keys.length; i++) probs[p + i] = e[i] / total;
-    }
-  }
-  return { out, probs, keys: K };
-}
-
-/**
- * Backward: from datt [R, nh hd] to dqkv [R, Q] (gradients of the roped q, k and of v):
- *   dv_key   += P[r, i] datt_r                  dP[r, i] = datt_r · v_key
- *   dS[r, i]  = P[r, i] (dP[r, i] - sum_i' P[r, i'] dP[r, i'])
- *   dq_r     += dS[r, i] k_key / sqrt(hd)        dk_key  += dS[r, i] q_r / sqrt(hd)
- * A key row accumulates over every row and every query head (nh / nkv per kv head) that read it.
- */
-export function attentionBackward(qkv: ArrayLike<number>, segments: ArrayLike<number>, fwd: Pick<AttentionForward, 'probs' | 'keys'>, datt: ArrayLike<number>, rows: number, heads: number, kvHeads: number, headDim: number): Float64Array {
-  const stride = (heads + 2 * kvHeads) * headDim;
-  const group = heads / kvHeads;
-  const scale = 1 / Math.sqrt(headDim);
-  const { probs, keys: K } = fwd;
-  const dqkv = new Float64Array(rows * stride);
-  const dP = new Float64Array(K);
-  for (let t = 0; t < rows; t++) {
-    const keys = keysOf(segments, t);
-    for (let h = 0; h < heads; h++) {
-      const g = Math.floor(h / group);
-      const q = t * stride + h * headDim;
-      const o = t * heads * headDim + h * headDim;
-      const p = (h * rows + t) * K;
-      let pdp = 0;
-      keys.forEach((s, i) => {
-        const v = s * stride + (heads + kvHeads + g) * headDim;
-        let dot = 0;
-        for (let d = 0; d < headDim; d++) {
-          dot += datt[o + d] * qkv[v + d];
-          dqkv[v + d] += probs[p + i] * datt[o + d];
-        }
-        dP[i] = dot;
-        pdp += probs[p + i] * dot;
-      });
-      keys.forEach((s, i) => {
-        const dS = probs[p + i] * (dP[i] - pdp) * scale;
-        if (dS === 0) return;
-        const k = s * stride + (heads + g) * headDim;
-        for (let d = 0; d < headDim; d++) {
-          dqkv[q + d] += dS * qkv[k + d];
-          dqkv[k + d] += dS * qkv[q + d];
-        }
-      });
-    }
-  }
-  return dqkv;
-}
-
-// ---------------------------------------------------------------------------------------------------------
-// SiLU-gated MLP: h [T, I] = silu(gate) * up, gate = gu[:, 0:I], up = gu[:, I:2I], silu(g) = g sigmoid(g).
-
-/** Forward (as ops.siluMul). */
-export function siluMulForward(gateUp: ArrayLike<number>, rows: number, inter: number, alloc: Alloc = allocator()): Vec {
-  const h = alloc(rows * inter);
-  for (let t = 0; t < rows; t++) {
-    for (let i = 0; i < inter; i++) {
-      const gate = gateUp[t * 2 * inter + i];
-      h[t * inter + i] = (gate / (1 + Math.exp(-gate))) * gateUp[t * 2 * inter + inter + i];
-    }
-  }
-  return h;
-}
-
-/** Backward: dgate = dh * up * sig(g) (1 + g (1 - sig(g))), dup = dh * silu(g). Returns dgu [T, 2I]. */
-export function siluMulBackward(gateUp: ArrayLike<number>, dh: ArrayLike<number>, rows: number, inter: number): Float64Array {
-  const dgu = new Float64Array(rows * 2 * inter);
-  for (let t = 0; t < rows; t++) {
-    for (let i = 0; i < inter; i++) {
-      const g = gateUp[t * 2 * inter + i];
-      const up = gateUp[t * 2 * inter + inter + i];
-      const sig = 1 / (1 + Math.exp(-g));
-      const d = dh[t * inter + i];
-      dgu[t * 2 * inter + i] = d * up * sig * (1 + g * (1 - sig));
-      dgu[t * 2 * inter + inter + i] = d * g * sig;
-    }
-  }
-  return dgu;
-}
-
-// ---------------------------------------------------------------------------------------------------------
-// Log-softmax gathered at the targets: logp[j] = logits[j, target_j] - logsumexp(logits[j, :]).
-
-/** Forward (as llama.ts logSoftmax then the gather): float64 math; rounded to float32 in float32 mode. */
-export function logSoftmaxGatherForward(logits: ArrayLike<number>, targets: ArrayLike<number>, vocab: number, precision: Precision = 'float64'): number[] {
-  const out: number[] = [];
-  for (let j = 0; j < targets.length; j++) {
-    const base = j * vocab;
-    let max = -Infinity;
-    for (let v = 0; v < vocab; v++) max = Math.max(max, logits[base + v]);
-    let sum = 0;
-    for (let v = 0; v < vocab; v++) sum += Math.exp(logits[base + v] - max);
-    const value = logits[base + targets[j]] - (max + Math.log(sum));
-    out.push(precision === 'float32' ? Math.fround(value) : value);
-  }
-  return out;
-}
-
-/** Backward: dlogits[j, v] = dlogp[j] * ([v == target_j] - softmax(logits[j])[v]). Returns [J, V]. */
-export function logSoftmaxGatherBackward(logits: ArrayLike<number>, targets: ArrayLike<number>, dlogp: ArrayLike<number>, vocab: number): Float64Array {
-  const J = targets.length;
-  const d = new Float64Array(J * vocab);
-  for (let j = 0; j < J; j++) {
-    const base = j * vocab;
-    let max = -Infinity;
-    for (let v = 0; v < vocab; v++) max = Math.max(max, logits[base + v]);
-    let sum = 0;
-    for (let v = 0; v < vocab; v++) sum += Math.exp(logits[base + v] - max);
-    for (let v = 0; v < vocab; v++) d[base + v] = -dlogp[j] * (Math.exp(logits[base + v] - max) / sum);
-    d[base + targets[j]] += dlogp[j];
-  }
-  return d;
-}
 
 // ---------------------------------------------------------------------------------------------------------
 // The model: forward with caches, backward to the LoRA parameters.

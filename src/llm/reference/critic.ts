@@ -19,7 +19,9 @@
  */
 import type { Rng } from '../../util/rng';
 import type { LlamaWeights } from '../model/weights';
-import { allocator, lastPromptHidden, type Precision, type Vec } from './backward';
+import { lastPromptHidden } from './backward';
+import { allocator, type Precision, type Vec } from './precision';
+import { reluBackward, reluForward } from './relu';
 
 export const DEFAULT_CRITIC_HIDDEN: readonly number[] = [1024, 512];
 
@@ -80,11 +82,7 @@ export function criticForward(critic: Critic, input: ArrayLike<number>, batch: n
       }
     }
     pre.push(z);
-    if (l < layers - 1) {
-      const h = alloc(batch * outDim);
-      for (let i = 0; i < h.length; i++) h[i] = z[i] > 0 ? z[i] : 0;
-      activations.push(h);
-    }
+    if (l < layers - 1) activations.push(reluForward(z, alloc));
   }
   return { batch, activations, pre, values: Array.from(pre[layers - 1]) };
 }
@@ -120,10 +118,7 @@ export function criticBackward(critic: Critic, fwd: CriticForward, dValues: Arra
         }
       }
     }
-    if (l > 0) {
-      const z = fwd.pre[l - 1];
-      for (let i = 0; i < da.length; i++) if (!(z[i] > 0)) da[i] = 0;
-    }
+    if (l > 0) reluBackward(da, fwd.pre[l - 1]);
     dz = da;
   }
   return { weights: grads, input: dz };

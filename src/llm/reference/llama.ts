@@ -17,54 +17,21 @@
  *   hidden [T, H] = rmsnorm(x, norm)
  *   logits [T, V] = hidden . (lm_head or embed)^T
  *
- * The per-op functions (matmul, embedding, rope, siluMul) are those of ./ops, shared with the kernel tests;
- * this file adds plain causal attention, a full log-softmax and the composition.
+ * The per-op functions are the kernels' references (./ops matmul, ./embedding, ./rmsnorm, ./rope, ./silu-mul,
+ * ./attention with one causal segment per row), in float32 storage; this file adds a full log-softmax and the
+ * composition.
  */
 import type { LlamaWeights } from '../model/weights';
 import { configInvFreq } from '../engine/rope';
-import { embedding, matmul, rope, siluMul } from './ops';
+import { causalSegments, segmentAttention } from './attention';
+import { embedding } from './embedding';
+import { matmul } from './ops';
+import { f32 } from './precision';
 import { rmsnormForward } from './rmsnorm';
+import { ropeForward } from './rope';
+import { siluMulForward } from './silu-mul';
 
-export { embedding, matmul, rope, siluMul };
 export { configInvFreq, llama3ScaledFrequency, ropeInvFreq } from '../engine/rope';
-
-/**
- * Causal attention over one sequence of fused qkv rows [T, (nh + 2 nkv) hd] (after RoPE): row t attends to
- * rows 0..t. GQA: query head h reads kv head floor(h / (nh / nkv)). Scale hd^-0.5. Returns [T, nh hd].
- */
-export function causalAttention(qkv: Float32Array, tokens: number, heads: number, kvHeads: number, headDim: number): Float32Array {
-  const stride = (heads + 2 * kvHeads) * headDim;
-  const group = heads / kvHeads;
-  const scale = 1 / Math.sqrt(headDim);
-  const out = new Float32Array(tokens * heads * headDim);
-  const scores = new Float64Array(tokens);
-  for (let t = 0; t < tokens; t++) {
-    for (let h = 0; h < heads; h++) {
-      const g = Math.floor(h / group);
-      const q = t * stride + h * headDim;
-      let max = -Infinity;
-      for (let s = 0; s <= t; s++) {
-        const k = s * stride + (heads + g) * headDim;
-        let dot = 0;
-        for (let d = 0; d < headDim; d++) dot += qkv[q + d] * qkv[k + d];
-        scores[s] = dot * scale;
-        if (scores[s] > max) max = scores[s];
-      }
-      let total = 0;
-      for (let s = 0; s <= t; s++) {
-        scores[s] = Math.exp(scores[s] - max);
-        total += scores[s];
-      }
-      const o = t * heads * headDim + h * headDim;
-      for (let d = 0; d < headDim; d++) {
-        let sum = 0;
-        for (let s = 0; s <= t; s++) sum += scores[s] * qkv[s * stride + (heads + kvHeads + g) * headDim + d];
-        out[o + d] = sum / total;
-      }
-    }
-  }
-  return out;
-}
 
 /** Row-wise log-softmax of logits [R, V], computed in float64 (max-subtracted). */
 export function logSoftmax(logits: Float32Array, rows: number, vocab: number): Float32Array {
@@ -113,16 +80,19 @@ export function llamaForward(weights: LlamaWeights, tokens: ArrayLike<number>, o
 
   const x = embedding(weights.embed, tokens, H);
   for (const layer of weights.layers) {
-    const { y: a } = rmsnormForward(x, layer.inputNorm, T, H, c.rmsNormEps);
-    const qkv = matmul(a, layer.qkv, T, qkvDim, H);
-    rope(qkv, positions, invFreq, c.heads, c.kvHeads, c.headDim);
-    const att = causalAttention(qkv, T, c.heads, c.kvHeads, c.headDim);
+    const { y: a } = rmsnormForward(x, layer.inputNorm, T, H, c.rmsNormEps, f32);
+    const qkv = matmul(a as Float32Array, layer.qkv, T, qkvDim, H);
+    ropeForward(qkv, positions, invFreq, c.heads, c.kvHeads, c.headDim);
+    const att = segmentAttention(qkv, causalSegments(T), T, c.heads, c.kvHeads, c.headDim);
     addInPlace(x, matmul(att, layer.o, T, H, c.heads * c.headDim));
-    const { y: m } = rmsnormForward(x, layer.postNorm, T, H, c.rmsNormEps);
-    const gateUp = matmul(m, layer.gateUp, T, 2 * c.intermediate, H);
-    addInPlace(x, matmul(siluMul(gateUp, T, c.intermediate), layer.down, T, H, c.intermediate));
+    const { y: m } = rmsnormForward(x, layer.postNorm, T, H, c.rmsNormEps, f32);
+    const gateUp = matmul(m as Float32Array, layer.gateUp, T, 2 * c.intermediate, H);
+    addInPlace(
+      x,
+      matmul(siluMulForward(gateUp, T, c.intermediate, f32) as Float32Array, layer.down, T, H, c.intermediate),
+    );
   }
-  const { y: hidden } = rmsnormForward(x, weights.finalNorm, T, H, c.rmsNormEps);
+  const hidden = rmsnormForward(x, weights.finalNorm, T, H, c.rmsNormEps, f32).y as Float32Array;
   const skip = Math.min(Math.max(options.skipLogitsBefore ?? 0, 0), T);
   const logits = new Float32Array(T * c.vocabSize);
   logits.set(matmul(hidden.subarray(skip * H), weights.lmHead, T - skip, c.vocabSize, H), skip * c.vocabSize);

@@ -1,7 +1,8 @@
 /**
- * CPU references of the forward kernels in shaders/, written for reading, one op per function, with the
- * layouts the kernels use. Tests compare every kernel with these; the CPU model forward composes them.
- * Accumulation is in float64 (JS numbers); results are stored as float32.
+ * CPU reference of the matrix product, with the layout the kernels use (attention: ./attention.ts; the other
+ * ops have a file each: ./rmsnorm.ts, ./rope.ts, ./silu-mul.ts, ./embedding.ts, ./logsoftmax-gather.ts, ...).
+ * Tests compare the kernels with these; the CPU model forward composes them. Accumulation is in float64 (JS
+ * numbers); results are stored as float32.
  */
 
 /** y [T, N] = x [T, K] · W^T with W [N, K] (row-major, as MLC and PyTorch store linear weights). */
@@ -15,93 +16,4 @@ export function matmul(x: Float32Array, w: Float32Array, tokens: number, outDim:
     }
   }
   return y;
-}
-
-/** Rows of the embedding table: x [R, D] = table[tokens[r], :]. */
-export function embedding(table: Float32Array, tokens: ArrayLike<number>, dim: number): Float32Array {
-  const x = new Float32Array(tokens.length * dim);
-  for (let r = 0; r < tokens.length; r++) x.set(table.subarray(tokens[r] * dim, (tokens[r] + 1) * dim), r * dim);
-  return x;
-}
-
-/**
- * Rotate-half RoPE on the Q and K heads of fused qkv rows [R, (H + 2*KVH) * hd], in place: the pair
- * (d, d + hd/2) of a row at position p turns by p * invFreq[d].
- */
-export function rope(qkv: Float32Array, positions: ArrayLike<number>, invFreq: Float32Array, heads: number, kvHeads: number, headDim: number): void {
-  const half = headDim / 2;
-  const stride = (heads + 2 * kvHeads) * headDim;
-  for (let r = 0; r < positions.length; r++) {
-    for (let h = 0; h < heads + kvHeads; h++) {
-      const base = r * stride + h * headDim;
-      for (let d = 0; d < half; d++) {
-        // The angle in float32, as HF computes it (position * inv_freq in f32).
-        const angle = Math.fround(positions[r] * invFreq[d]);
-        const c = Math.cos(angle);
-        const s = Math.sin(angle);
-        const a = qkv[base + d];
-        const b = qkv[base + d + half];
-        qkv[base + d] = a * c - b * s;
-        qkv[base + d + half] = b * c + a * s;
-      }
-    }
-  }
-}
-
-/**
- * Attention where row r attends to the rows of two segments, segments[4r..4r+3] = (start1, len1, start2,
- * len2), with grouped-query heads (query head h reads kv head h / (H / KVH)). Returns out [R, H * hd].
- */
-export function segmentAttention(qkv: Float32Array, segments: ArrayLike<number>, rows: number, heads: number, kvHeads: number, headDim: number): Float32Array {
-  const stride = (heads + 2 * kvHeads) * headDim;
-  const out = new Float32Array(rows * heads * headDim);
-  const scale = 1 / Math.sqrt(headDim);
-  for (let r = 0; r < rows; r++) {
-    const keys: number[] = [];
-    for (let i = 0; i < segments[4 * r + 1]; i++) keys.push(segments[4 * r] + i);
-    for (let i = 0; i < segments[4 * r + 3]; i++) keys.push(segments[4 * r + 2] + i);
-    for (let h = 0; h < heads; h++) {
-      const g = Math.floor(h / (heads / kvHeads));
-      const q = r * stride + h * headDim;
-      const scores = keys.map((kr) => {
-        let dot = 0;
-        for (let d = 0; d < headDim; d++) dot += qkv[q + d] * qkv[kr * stride + (heads + g) * headDim + d];
-        return dot * scale;
-      });
-      const max = Math.max(...scores);
-      const weights = scores.map((s) => Math.exp(s - max));
-      const total = weights.reduce((a, b) => a + b, 0);
-      for (let d = 0; d < headDim; d++) {
-        let sum = 0;
-        keys.forEach((kr, i) => (sum += weights[i] * qkv[kr * stride + (heads + kvHeads + g) * headDim + d]));
-        out[r * heads * headDim + h * headDim + d] = sum / total;
-      }
-    }
-  }
-  return out;
-}
-
-/** h [R, I] = silu(gate) * up from the fused gate_up [R, 2I] (gate columns first). */
-export function siluMul(gateUp: Float32Array, rows: number, inter: number): Float32Array {
-  const h = new Float32Array(rows * inter);
-  for (let r = 0; r < rows; r++) {
-    for (let i = 0; i < inter; i++) {
-      const gate = gateUp[r * 2 * inter + i];
-      h[r * inter + i] = (gate / (1 + Math.exp(-gate))) * gateUp[r * 2 * inter + inter + i];
-    }
-  }
-  return h;
-}
-
-/** out[j] = log softmax(logits[j, :])[targets[j]] for logits [J, V]. */
-export function logSoftmaxGather(logits: Float32Array, targets: ArrayLike<number>, vocab: number): Float32Array {
-  const out = new Float32Array(targets.length);
-  for (let j = 0; j < targets.length; j++) {
-    let max = -Infinity;
-    for (let v = 0; v < vocab; v++) max = Math.max(max, logits[j * vocab + v]);
-    let sum = 0;
-    for (let v = 0; v < vocab; v++) sum += Math.exp(logits[j * vocab + v] - max);
-    out[j] = logits[j * vocab + targets[j]] - max - Math.log(sum);
-  }
-  return out;
 }

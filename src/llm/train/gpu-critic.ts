@@ -9,10 +9,12 @@
  * Any number of hidden layers (sizes[0] = hidden, sizes[last] = 1). Gradients accumulate; the optimizer
  * (optimizer.ts) zeroes them after each step.
  */
-import { createStorageBuffer, readFloat32 } from '../../gpu/buffers';
-import { disposeCalls, elementwiseWorkgroups, encodeCalls, makeCall, type KernelCall } from '../../gpu/kernel';
+import { createStorageBuffer } from '../../gpu/buffers';
+import { disposeCalls, encodeCalls, type KernelCall } from '../../gpu/kernel';
 import type { PipelineCache } from '../../gpu/pipelines';
+import { readbackPool } from '../../gpu/readback';
 import { gemmCall } from '../engine/kernels/gemm';
+import { reluBackwardCall, reluForwardCall } from '../engine/kernels/relu';
 import type { ParamGrad } from './optimizer';
 
 export interface CriticWeights {
@@ -30,7 +32,7 @@ export class GpuCritic {
 
   constructor(
     private readonly device: GPUDevice,
-    private readonly pipelines: PipelineCache,
+    readonly pipelines: PipelineCache,
     readonly sizes: number[],
     initial: Float32Array[],
   ) {
@@ -53,11 +55,15 @@ export class GpuCritic {
   }
 
   async readWeights(): Promise<Float32Array[]> {
-    return Promise.all(this.weights.map((w, l) => readFloat32(this.device, w, this.sizes[l] * this.sizes[l + 1])));
+    return readbackPool(this.device).read(
+      this.weights.map((buffer, l) => ({ buffer, count: this.sizes[l] * this.sizes[l + 1] })),
+    );
   }
 
   async readGrads(): Promise<Float32Array[]> {
-    return Promise.all(this.grads.map((g, l) => readFloat32(this.device, g, this.sizes[l] * this.sizes[l + 1])));
+    return readbackPool(this.device).read(
+      this.grads.map((buffer, l) => ({ buffer, count: this.sizes[l] * this.sizes[l + 1] })),
+    );
   }
 
   dispose(): void {
@@ -97,12 +103,10 @@ export class CriticPass {
     // acts[0] = features; acts[l] = output of layer l (relu'd for hidden layers); acts[L] = values.
     const acts = [features, ...sizes.slice(1).map((n, l) => alloc(P * n, `critic a${l + 1}`))];
     this.values = acts[L];
-    const reluF = await ctx.pipelines.get('relu.wgsl', 'relu_forward');
-    const reluB = await ctx.pipelines.get('relu.wgsl', 'relu_backward');
     for (let l = 0; l < L; l++) {
       const [inD, outD] = [sizes[l], sizes[l + 1]];
       this.forwardCalls.push(await gemmCall(ctx, `critic z${l + 1}`, { buffer: acts[l], ld: inD }, { buffer: critic.weights[l], ld: inD, transpose: true }, { buffer: acts[l + 1], ld: outD }, { m: P, n: outD, k: inD }));
-      if (l < L - 1) this.forwardCalls.push(makeCall(ctx.device, 'relu_forward', reluF, [P * outD, 0, 0, 0], [acts[l + 1]], elementwiseWorkgroups(P * outD)));
+      if (l < L - 1) this.forwardCalls.push(await reluForwardCall(ctx, acts[l + 1], P * outD));
     }
     // Backward: dz for the last layer is dv; walk down.
     this.valueGrads = alloc(P, 'critic dv');
@@ -113,29 +117,48 @@ export class CriticPass {
       if (l === 0) break;
       const da = alloc(P * inD, `critic da${l}`);
       this.backwardCalls.push(await gemmCall(ctx, `critic da${l}`, { buffer: dz, ld: outD }, { buffer: critic.weights[l], ld: inD }, { buffer: da, ld: inD }, { m: P, n: inD, k: outD }));
-      this.backwardCalls.push(makeCall(ctx.device, 'relu_backward', reluB, [P * inD, 0, 0, 0], [da, acts[l]], elementwiseWorkgroups(P * inD)));
+      this.backwardCalls.push(await reluBackwardCall(ctx, da, acts[l], P * inD));
       dz = da;
     }
   }
 
-  private submit(calls: KernelCall[]): void {
-    const encoder = this.ctx.device.createCommandEncoder();
+  private encode(encoder: GPUCommandEncoder, calls: KernelCall[]): void {
     const pass = encoder.beginComputePass({ label: 'critic' });
     encodeCalls(pass, calls);
     pass.end();
-    this.ctx.device.queue.submit([encoder.finish()]);
   }
 
-  /** Values of the batch's feature rows. */
+  /** Records the forward over the features buffer (as it is when the encoder runs) into `encoder`. */
+  encodeForward(encoder: GPUCommandEncoder): void {
+    this.encode(encoder, this.forwardCalls);
+  }
+
+  /** Records a copy of the values; read() after `encoder` is submitted. */
+  stageValues(encoder: GPUCommandEncoder): { read(): Promise<Float32Array> } {
+    const staged = readbackPool(this.ctx.device).stage(encoder, [{ buffer: this.values, count: this.batch }]);
+    return { read: async () => (await staged.read())[0] };
+  }
+
+  /** Values of the batch's feature rows: one submission, one wait. */
   async forward(): Promise<Float32Array> {
-    this.submit(this.forwardCalls);
-    return readFloat32(this.ctx.device, this.values, this.batch);
+    const encoder = this.ctx.device.createCommandEncoder();
+    this.encodeForward(encoder);
+    const values = this.stageValues(encoder);
+    this.ctx.device.queue.submit([encoder.finish()]);
+    return values.read();
   }
 
-  /** Accumulates the critic's gradients for dL/dv (after forward() on the same features). */
+  /** Records the backward from valueGrads (as it is when the encoder runs: e.g. written by a loss kernel). */
+  encodeBackward(encoder: GPUCommandEncoder): void {
+    this.encode(encoder, this.backwardCalls);
+  }
+
+  /** Accumulates the critic's gradients for dL/dv (after forward() on the same features); no wait. */
   backward(valueGrads: Float32Array): void {
     this.ctx.device.queue.writeBuffer(this.valueGrads, 0, new Float32Array(valueGrads));
-    this.submit(this.backwardCalls);
+    const encoder = this.ctx.device.createCommandEncoder();
+    this.encode(encoder, this.backwardCalls);
+    this.ctx.device.queue.submit([encoder.finish()]);
   }
 
   dispose(): void {

@@ -10,9 +10,9 @@
  *             dxn += du A                        [R, in]   (after the frozen weight's input gradient)
  * Gradients accumulate (+=) so micro-batches add up; the optimizer zeroes them after each step.
  */
-import { createStorageBuffer, readFloat32 } from '../../gpu/buffers';
-import type { KernelCall } from '../../gpu/kernel';
-import type { PipelineCache } from '../../gpu/pipelines';
+import { createStorageBuffer } from '../../gpu/buffers';
+import { readbackPool } from '../../gpu/readback';
+import type { KernelCall, KernelContext } from '../../gpu/kernel';
 import { gemmCall } from '../engine/kernels/gemm';
 import type { LoraAdapter, LoraSlice } from './lora';
 
@@ -31,7 +31,7 @@ export interface GpuLora {
   modules: GpuLoraModule[];
 }
 
-type Ctx = { device: GPUDevice; pipelines: PipelineCache };
+type Ctx = KernelContext;
 
 export function uploadLora(device: GPUDevice, adapter: LoraAdapter): GpuLora {
   return {
@@ -50,12 +50,12 @@ export function uploadLora(device: GPUDevice, adapter: LoraAdapter): GpuLora {
 
 /** The adapter's current values (A, B) or gradients, in module order, as host arrays. */
 export async function readLora(device: GPUDevice, lora: GpuLora, what: 'weights' | 'grads'): Promise<{ a: Float32Array; b: Float32Array }[]> {
-  return Promise.all(
-    lora.modules.map(async (m) => ({
-      a: await readFloat32(device, what === 'weights' ? m.a : m.gradA, lora.r * m.slice.inDim),
-      b: await readFloat32(device, what === 'weights' ? m.b : m.gradB, m.slice.outDim * lora.r),
-    })),
-  );
+  const regions = lora.modules.flatMap((m) => [
+    { buffer: what === 'weights' ? m.a : m.gradA, count: lora.r * m.slice.inDim },
+    { buffer: what === 'weights' ? m.b : m.gradB, count: m.slice.outDim * lora.r },
+  ]);
+  const words = await readbackPool(device).read(regions);
+  return lora.modules.map((_, i) => ({ a: words[2 * i], b: words[2 * i + 1] }));
 }
 
 export function destroyLora(lora: GpuLora): void {
@@ -97,11 +97,31 @@ export function ownLora(lora: GpuLora): LoraHandle {
   return new SharedLora(lora).hold();
 }
 
+/** u = xn A^T [R, r]: the adapter's first product (what its backward needs of the forward). */
+export async function loraUCall(
+  ctx: Ctx,
+  m: GpuLoraModule,
+  r: number,
+  xn: GPUBuffer,
+  u: GPUBuffer,
+  rows: number,
+): Promise<KernelCall> {
+  const { inDim } = m.slice;
+  return gemmCall(
+    ctx,
+    'lora u',
+    { buffer: xn, ld: inDim },
+    { buffer: m.a, ld: inDim, transpose: true },
+    { buffer: u, ld: r },
+    { m: rows, n: r, k: inDim },
+  );
+}
+
 /** Forward: u = xn A^T, then y[:, slice] += s u B^T. `fusedOut` is the row width of y. */
 export async function loraForwardCalls(ctx: Ctx, m: GpuLoraModule, r: number, scale: number, xn: GPUBuffer, u: GPUBuffer, y: GPUBuffer, rows: number, fusedOut: number): Promise<KernelCall[]> {
-  const { inDim, outDim, rowOffset } = m.slice;
+  const { outDim, rowOffset } = m.slice;
   return [
-    await gemmCall(ctx, 'lora u', { buffer: xn, ld: inDim }, { buffer: m.a, ld: inDim, transpose: true }, { buffer: u, ld: r }, { m: rows, n: r, k: inDim }),
+    await loraUCall(ctx, m, r, xn, u, rows),
     await gemmCall(ctx, 'lora up', { buffer: u, ld: r }, { buffer: m.b, ld: r, transpose: true }, { buffer: y, ld: fusedOut, offset: rowOffset }, { m: rows, n: outDim, k: r, alpha: scale, beta: 1 }),
   ];
 }

@@ -10,10 +10,10 @@
  * same gradient buffers to the unsplit micro-batch's.
  */
 import { Rng } from '../../util/rng';
-import { LoraBackward } from '../engine/backward';
 import { groupRequests, groupTokenGrads, mergeGroupScores, type BatchGroup, type GroupResult } from '../engine/batch-plan';
 import type { LlamaEngine } from '../engine/engine';
-import { ScoringForward } from '../engine/forward';
+import type { LoraBackward } from '../engine/backward';
+import type { ScoringForward } from '../engine/forward';
 import { readLora, SharedLora, uploadLora, type GpuLora, type LoraHandle } from './gpu-lora';
 import { DEFAULT_LORA_CONFIG, initLoraAdapter, type LoraAdapter, type LoraConfig } from './lora';
 import { GpuAdam, type OptimizerConfig, type StepInfo } from './optimizer';
@@ -60,50 +60,72 @@ export class LoraTrainer {
   /**
    * One micro-batch: forward with the adapter, then `lossGrad(scores)` returns dL/dS[p][k] (the gradient of
    * the caller's loss with respect to each action's summed log-prob), and the backward accumulates the LoRA
-   * gradients. Returns the scores the loss saw.
+   * gradients. Returns the scores the loss saw. One submission and one wait for the forward (its scores), one
+   * submission and no wait for the backward: the GPU runs it while the caller goes on, and the queue orders it
+   * before anything the caller submits next (the optimizer step, the next micro-batch).
    *
    * A micro-batch over the GPU's limits runs as the engine's groups (LlamaEngine.planGroups): every group's
-   * forward first, keeping its checkpoints, so that the loss sees the whole micro-batch's scores at once (its
-   * normalization, e.g. advantage normalization over a minibatch, spans every group); then each group's
-   * backward with its share of dL/dS. The backward is linear in dL/dS and the LoRA gradients accumulate (+=),
-   * so the sum over groups is the unsplit gradient, up to the order of the sums over rows. The activations of
-   * all groups are alive until the last backward, as one unsplit pass's would be.
+   * forward first, each on a workspace of its own that keeps its checkpoints, so that the loss sees the whole
+   * micro-batch's scores at once (its normalization, e.g. advantage normalization over a minibatch, spans every
+   * group); then each group's backward with its share of dL/dS. The backward is linear in dL/dS and the LoRA
+   * gradients accumulate (+=), so the sum over groups is the unsplit gradient, up to the order of the sums over
+   * rows. The plans are the engine's, kept for the next micro-batch of the same shape.
    */
   async accumulate(
     batch: ScoringBatch,
     lossGrad: (scores: ActionScores[]) => ArrayLike<number>[],
   ): Promise<ActionScores[]> {
-    const { device } = this.engine.gpu;
-    const passes: { group: BatchGroup; layout: ScoringLayout; forward: ScoringForward }[] = [];
-    let backward: LoraBackward | undefined;
-    try {
-      const results: GroupResult[] = [];
-      for (const group of this.engine.planGroups(batch)) {
-        const layout = planScoring(groupRequests(batch, group));
-        const forward = await ScoringForward.build(device, this.engine.pipelines, this.engine.weights, layout, { lora: this.lora, keepCheckpoints: true, limits: this.engine.batchLimits });
-        passes.push({ group, layout, forward });
-        results.push({ group, layout, ...(await forward.run()) });
-      }
-      const scores = mergeGroupScores(batch, results, this.engine.config.hidden);
-      const dLdS = lossGrad(scores);
-      for (const { group, layout, forward } of passes) {
-        backward = await LoraBackward.build(device, this.engine.pipelines, forward);
-        backward.run(groupTokenGrads(group, layout, dLdS));
-        await device.queue.onSubmittedWorkDone();
-        backward.dispose();
-        backward = undefined;
-      }
-      return scores;
-    } finally {
-      backward?.dispose();
-      passes.forEach((p) => p.forward.dispose());
-    }
+    await this.optimizer.prepare(); // so that step() submits at once
+    // The workspaces hold this micro-batch's activations from its forward to its backward: no other pass between.
+    return this.engine.exclusive(() => this.forwardBackward(batch, lossGrad));
   }
 
-  /** One AdamW step on the accumulated gradients (which it zeroes); gradScale e.g. 1 / accumulation steps. */
-  async step(lr: number, gradScale = 1): Promise<StepInfo> {
-    await this.optimizer.step(lr, gradScale);
-    return this.optimizer.readInfo();
+  private async forwardBackward(
+    batch: ScoringBatch,
+    lossGrad: (scores: ActionScores[]) => ArrayLike<number>[],
+  ): Promise<ActionScores[]> {
+    const { device } = this.engine.gpu;
+    const passes: { group: BatchGroup; layout: ScoringLayout; forward: ScoringForward }[] = [];
+    const groups = this.engine.planGroups(batch);
+    for (const [slot, group] of groups.entries()) {
+      const layout = planScoring(groupRequests(batch, group));
+      passes.push({
+        group,
+        layout,
+        forward: await this.engine.forwardFor(layout, { lora: this.lora, training: true, slot }),
+      });
+    }
+    const encoder = device.createCommandEncoder();
+    const staged = passes.map(({ layout, forward }) => {
+      forward.load(layout);
+      forward.encode(encoder);
+      return forward.stageResults(encoder);
+    });
+    device.queue.submit([encoder.finish()]);
+    const results: GroupResult[] = [];
+    for (const [i, s] of staged.entries())
+      results.push({ group: passes[i].group, layout: passes[i].layout, ...(await s.read()) });
+    const scores = mergeGroupScores(batch, results, this.engine.config.hidden);
+    const dLdS = lossGrad(scores);
+    const backwards: LoraBackward[] = [];
+    for (const { forward } of passes) backwards.push(await this.engine.backwardFor(forward));
+    const backwardEncoder = device.createCommandEncoder();
+    passes.forEach(({ group, layout }, i) => {
+      backwards[i].load(layout, groupTokenGrads(group, layout, dLdS));
+      backwards[i].encode(backwardEncoder);
+    });
+    device.queue.submit([backwardEncoder.finish()]);
+    return scores;
+  }
+
+  /**
+   * One AdamW step on the accumulated gradients (which it zeroes); gradScale e.g. 1 / accumulation steps. After
+   * an accumulate() the step is submitted before this returns, so the caller need not await the info before
+   * submitting more work: the promise resolves when the GPU has run the step (no wait spent on it until then).
+   */
+  step(lr: number, gradScale = 1): Promise<StepInfo> {
+    if (!this.optimizer.prepared) return this.optimizer.prepare().then(() => this.optimizer.submitStep(lr, gradScale));
+    return this.optimizer.submitStep(lr, gradScale);
   }
 
   /** The adapter's current values, in the host layout (for export and checkpoints). */
@@ -121,6 +143,7 @@ export class LoraTrainer {
   }
 
   dispose(): void {
+    this.engine.releaseLora(this.lora);
     this.optimizer.dispose();
     this.own.release();
   }

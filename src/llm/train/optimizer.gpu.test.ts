@@ -4,8 +4,8 @@ import { createStorageBuffer, readFloat32 } from '../../gpu/buffers';
 import type { GpuContext } from '../../gpu/device';
 import { requestNodeGpuContext } from '../../gpu/node-gpu';
 import { PipelineCache } from '../../gpu/pipelines';
-import { Adam } from '../../rl/adam';
-import { clipGradNorm } from '../../rl/minibatch';
+import { Adam } from '../reference/adamw';
+import { clipGradNorm } from '../reference/grad-norm';
 import { Rng } from '../../util/rng';
 import { GpuAdam } from './optimizer';
 

@@ -1,12 +1,18 @@
 /**
  * AdamW (LoRA) and Adam (critic) on the GPU with global gradient-norm clipping, as torch's
- * clip_grad_norm_ + AdamW/Adam (shaders/adamw.wgsl). One step is three kinds of dispatch and no CPU
- * round trip; a non-finite gradient skips the step (never applied) and is counted in the info buffer, which
- * the trainer reads with its metrics.
+ * clip_grad_norm_ + AdamW/Adam: the gradient norm (grad-norm.ts), then the update (adamw.ts). One step is four
+ * kinds of dispatch and no CPU round trip; a non-finite gradient skips the step (never applied) and is counted in
+ * the info buffer, which the trainer reads with its metrics. The calls are built once, on the first step; each
+ * step writes only its learning rate and gradient scale.
  */
-import { createStorageBuffer, readFloat32 } from '../../gpu/buffers';
-import { disposeCalls, elementwiseWorkgroups, encodeCalls, makeCall, type KernelCall, type KernelVariant } from '../../gpu/kernel';
+import { createStorageBuffer } from '../../gpu/buffers';
+import { disposeCalls, encodeCalls, type KernelCall, type KernelVariant } from '../../gpu/kernel';
 import type { PipelineCache } from '../../gpu/pipelines';
+import { readbackPool, type StagedRead } from '../../gpu/readback';
+import { adamwPrepareCall, adamwUpdateCall } from './adamw';
+import { clipCoefCall, normPartialSlots, sumSquaresCall } from './grad-norm';
+
+export { normPartialSlots } from './grad-norm';
 
 export interface OptimizerConfig {
   lr: number;
@@ -38,32 +44,29 @@ export interface StepInfo {
   skippedSteps: number;
 }
 
-const WG = 256;
-/** Words of the info buffer (adamw.wgsl: norm, coef, finite, t, bc1, bc2_sqrt, skipped steps; one spare). */
-export const ADAM_INFO_WORDS = 8;
-
 /**
- * Squared-norm partials of one tensor of `count` elements: one per 256-element chunk (engine/memory-plan.ts
- * counts them too).
+ * Words of the info buffer (grad_norm.wgsl and adamw.wgsl: norm, coef, finite, t, bc1, bc2_sqrt, skipped steps,
+ * factor).
  */
-export function normPartialSlots(count: number): number {
-  return Math.ceil(count / WG);
-}
-/** Tensors up to this many elements get their squared-norm partials from sum_squares_thread (no barriers). */
-const THREAD_SUM_MAX = 1 << 20;
+export const ADAM_INFO_WORDS = 8;
+/** Words of the step arguments (adamw.wgsl: lr, grad_scale). */
+export const ADAM_STEP_ARGS_WORDS = 2;
 
 export class GpuAdam {
   private readonly moments: GPUBuffer[] = [];
   private readonly partial: GPUBuffer;
   private readonly info: GPUBuffer;
+  private readonly stepArgs: GPUBuffer;
   private readonly slots: number[] = [];
   private readonly totalSlots: number;
+  /** Built on the first step and replayed by every later one. */
+  private calls: KernelCall[] | null = null;
 
   private constructor(
     private readonly device: GPUDevice,
     private readonly pipelines: PipelineCache,
     readonly params: readonly ParamGrad[],
-    public config: OptimizerConfig,
+    readonly config: OptimizerConfig,
     /** How the gradient's squared norm is reduced; default by size (thread up to 2^20 elements a tensor). */
     private readonly sumSquares?: KernelVariant,
   ) {
@@ -76,68 +79,98 @@ export class GpuAdam {
     this.totalSlots = slots;
     this.partial = createStorageBuffer(device, slots * 4, 'grad norm partials');
     this.info = createStorageBuffer(device, ADAM_INFO_WORDS * 4, 'adam info');
+    this.stepArgs = createStorageBuffer(device, ADAM_STEP_ARGS_WORDS * 4, 'adam step args');
   }
 
   static create(device: GPUDevice, pipelines: PipelineCache, params: readonly ParamGrad[], config: OptimizerConfig, sumSquares?: KernelVariant): GpuAdam {
     return new GpuAdam(device, pipelines, params, config, sumSquares);
   }
 
-  /** The calls of one step at learning rate `lr` (the schedule's current value), gradients scaled by gradScale. */
-  async stepCalls(lr: number, gradScale = 1): Promise<KernelCall[]> {
-    const { device, pipelines, config } = this;
-    const uniform = (count: number, slot: number) => [
-      count,
-      slot,
-      { f32: lr },
-      { f32: config.beta1 },
-      { f32: config.beta2 },
-      { f32: config.eps },
-      { f32: config.weightDecay },
-      { f32: config.maxGradNorm },
-      { f32: gradScale },
-      0,
-      0,
-      0,
-    ];
-    const squares = await pipelines.get('adamw.wgsl', 'sum_squares');
-    const squaresThread = await pipelines.get('adamw.wgsl', 'sum_squares_thread');
-    const prepare = await pipelines.get('adamw.wgsl', 'adam_prepare');
-    const update = await pipelines.get('adamw.wgsl', 'adamw_update');
-    const calls: KernelCall[] = this.params.map((p, i) => {
-      const chunks = normPartialSlots(p.count);
-      return (this.sumSquares ?? (p.count <= THREAD_SUM_MAX ? 'thread' : 'workgroup')) === 'thread'
-        ? makeCall(device, 'grad sum_squares', squaresThread, uniform(p.count, this.slots[i]), [p.grad, this.partial], elementwiseWorkgroups(chunks), undefined, [1, 2])
-        : makeCall(device, 'grad sum_squares', squares, uniform(p.count, this.slots[i]), [p.grad, this.partial], [chunks], undefined, [1, 2]);
-    });
-    calls.push(makeCall(device, 'adam_prepare', prepare, uniform(this.totalSlots, 0), [this.partial, this.info], [1], undefined, [2, 3]));
-    this.params.forEach((p, i) => {
+  /** The calls of one step (any step: the learning rate and gradient scale are read from stepArgs). */
+  private async buildCalls(): Promise<KernelCall[]> {
+    const ctx = { device: this.device, pipelines: this.pipelines };
+    const { info, stepArgs, partial } = this;
+    const calls: KernelCall[] = [];
+    for (const [i, p] of this.params.entries())
+      calls.push(await sumSquaresCall(ctx, p.grad, partial, p.count, this.slots[i], this.sumSquares));
+    calls.push(await clipCoefCall(ctx, partial, info, this.totalSlots, this.config.maxGradNorm));
+    calls.push(await adamwPrepareCall(ctx, info, stepArgs, this.config));
+    for (const [i, p] of this.params.entries()) {
       calls.push(
-        makeCall(device, 'adamw_update', update, uniform(p.count, 0), [p.grad, this.info, p.param, this.moments[2 * i], this.moments[2 * i + 1]], elementwiseWorkgroups(p.count, WG), undefined, [1, 3, 4, 5, 6]),
+        await adamwUpdateCall(
+          ctx,
+          { param: p.param, grad: p.grad, m: this.moments[2 * i], v: this.moments[2 * i + 1], info, stepArgs },
+          p.count,
+          this.config,
+        ),
       );
-    });
+    }
     return calls;
+  }
+
+  /** Builds the calls if this is the first step (so that encodeStep can run synchronously afterwards). */
+  async prepare(): Promise<void> {
+    this.calls ??= await this.buildCalls();
+  }
+
+  /** Whether prepare() has built the calls (then submitStep runs without awaiting anything). */
+  get prepared(): boolean {
+    return this.calls !== null;
+  }
+
+  /**
+   * Submits one step now (after prepare()) and reads its info when the GPU has run it: the caller may go on
+   * submitting work (the queue runs it after the step) and await the info later, so that no wait is spent on it.
+   */
+  submitStep(lr: number, gradScale = 1): Promise<StepInfo> {
+    const encoder = this.device.createCommandEncoder();
+    this.encodeStep(encoder, lr, gradScale);
+    const info = this.stageInfo(encoder);
+    this.device.queue.submit([encoder.finish()]);
+    return info.read();
+  }
+
+  /**
+   * Records one step at learning rate `lr` (the schedule's current value), gradients scaled by gradScale after
+   * clipping, into `encoder` (after prepare()). The step's arguments are written now, so a step encoded later
+   * must not be submitted before this one.
+   */
+  encodeStep(encoder: GPUCommandEncoder, lr: number, gradScale = 1): void {
+    if (!this.calls) throw new Error('GpuAdam.encodeStep: call prepare() first');
+    this.device.queue.writeBuffer(this.stepArgs, 0, Float32Array.of(lr, gradScale));
+    const pass = encoder.beginComputePass({ label: 'optimizer step' });
+    encodeCalls(pass, this.calls);
+    pass.end();
   }
 
   /** Encodes and submits one step. */
   async step(lr: number, gradScale = 1): Promise<void> {
-    const calls = await this.stepCalls(lr, gradScale);
+    await this.prepare();
     const encoder = this.device.createCommandEncoder();
-    const pass = encoder.beginComputePass({ label: 'optimizer step' });
-    encodeCalls(pass, calls);
-    pass.end();
+    this.encodeStep(encoder, lr, gradScale);
     this.device.queue.submit([encoder.finish()]);
-    disposeCalls(calls);
+  }
+
+  /** Records a copy of the info buffer as it is now in the queue (read() it after `encoder` is submitted). */
+  stageInfo(encoder: GPUCommandEncoder): { read(): Promise<StepInfo> } {
+    const staged: StagedRead = readbackPool(this.device).stage(encoder, [
+      { buffer: this.info, count: ADAM_INFO_WORDS },
+    ]);
+    return { read: async () => stepInfoOf((await staged.read())[0]) };
   }
 
   /** The last step's gradient norm, whether it was applied, the step count and skipped steps so far. */
   async readInfo(): Promise<StepInfo> {
-    const info = await readFloat32(this.device, this.info, ADAM_INFO_WORDS);
-    return { gradNorm: info[0], finite: info[2] === 1, step: info[3], skippedSteps: info[6] };
+    const [info] = await readbackPool(this.device).read([{ buffer: this.info, count: ADAM_INFO_WORDS }]);
+    return stepInfoOf(info);
   }
 
   /** m and v of every parameter (checkpoints), in parameter order. */
   async readMoments(): Promise<{ m: Float32Array; v: Float32Array }[]> {
-    return Promise.all(this.params.map(async (p, i) => ({ m: await readFloat32(this.device, this.moments[2 * i], p.count), v: await readFloat32(this.device, this.moments[2 * i + 1], p.count) })));
+    const words = await readbackPool(this.device).read(
+      this.moments.map((buffer, i) => ({ buffer, count: this.params[i >> 1].count })),
+    );
+    return this.params.map((_, i) => ({ m: words[2 * i], v: words[2 * i + 1] }));
   }
 
   /** Everything a resumed run needs: moments and step counters (parameters are saved by their owner). */
@@ -161,6 +194,11 @@ export class GpuAdam {
   }
 
   dispose(): void {
-    [...this.moments, this.partial, this.info].forEach((b) => b.destroy());
+    if (this.calls) disposeCalls(this.calls);
+    [...this.moments, this.partial, this.info, this.stepArgs].forEach((b) => b.destroy());
   }
+}
+
+function stepInfoOf(info: Float32Array): StepInfo {
+  return { gradNorm: info[0], finite: info[2] === 1, step: info[3], skippedSteps: info[6] };
 }

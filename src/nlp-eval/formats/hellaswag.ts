@@ -5,8 +5,7 @@
  * scored. The Hugging Face copy (`Rowan/hellaswag`) keeps these fields (its `label` is a string); both forms
  * of the label are read. Only the fields the harness's preprocessing uses are kept.
  */
-import { BenchDataError } from '../errors';
-import { arrayField, decodeUtf8, jsonLines, stringField } from './text';
+import { arrayField, decodeUtf8, fail, jsonLines, shown, stringField, type At, type JsonObject } from './text';
 
 export interface HellaswagDoc {
   ind: number | null;
@@ -19,34 +18,33 @@ export interface HellaswagDoc {
 }
 
 export function parseHellaswag(bytes: Uint8Array, file: string): HellaswagDoc[] {
-  return jsonLines(decodeUtf8(bytes, file), file).map(({ line, row }) => {
-    const at = { file, line };
-    const endings = arrayField(row, 'endings', at);
-    if (endings.length !== 4) {
-      throw new BenchDataError(file, line, 'endings', `has ${endings.length} endings; expected 4`);
+  return jsonLines(decodeUtf8(bytes, file), file).map(({ line, row }) => hellaswagDoc(row, { file, line }));
+}
+
+/** One row, a line of the JSONL file or a row of the hub's Parquet (the same fields). */
+export function hellaswagDoc(row: JsonObject, at: At): HellaswagDoc {
+  const endings = arrayField(row, 'endings', at);
+  if (endings.length !== 4) fail(at, 'endings', `has ${endings.length} endings; expected 4`);
+  const texts = endings.map((ending, k) => {
+    if (typeof ending !== 'string' || ending.trim() === '') {
+      fail(at, `endings[${k}]`, `${shown(ending)}; expected a non-empty string`);
     }
-    const texts = endings.map((ending, k) => {
-      if (typeof ending !== 'string' || ending.trim() === '') {
-        throw new BenchDataError(file, line, `endings[${k}]`, `${JSON.stringify(ending)}; expected a non-empty string`);
-      }
-      return ending;
-    });
-    const label = row.label;
-    if (label === undefined) {
-      const detail = 'missing; the test split has no labels, use the validation file (hellaswag_val.jsonl)';
-      throw new BenchDataError(file, line, 'label', detail);
-    }
-    const index = typeof label === 'string' && /^[0-3]$/.test(label) ? Number(label) : label;
-    if (index !== 0 && index !== 1 && index !== 2 && index !== 3) {
-      throw new BenchDataError(file, line, 'label', `${JSON.stringify(label)}; expected 0, 1, 2 or 3`);
-    }
-    return {
-      ind: typeof row.ind === 'number' ? row.ind : null,
-      activity_label: stringField(row, 'activity_label', at),
-      ctx_a: stringField(row, 'ctx_a', at, true),
-      ctx_b: stringField(row, 'ctx_b', at, true),
-      endings: texts,
-      label: index,
-    };
+    return ending;
   });
+  const label = row.label;
+  if (label === undefined || label === '') {
+    fail(at, 'label', 'missing; the test split has no labels, use the validation file (hellaswag_val.jsonl)');
+  }
+  const index = typeof label === 'string' && /^[0-3]$/.test(label) ? Number(label) : label;
+  if (index !== 0 && index !== 1 && index !== 2 && index !== 3) {
+    fail(at, 'label', `${shown(label)}; expected 0, 1, 2 or 3`);
+  }
+  return {
+    ind: typeof row.ind === 'number' ? row.ind : typeof row.ind === 'bigint' ? Number(row.ind) : null,
+    activity_label: stringField(row, 'activity_label', at),
+    ctx_a: stringField(row, 'ctx_a', at, true),
+    ctx_b: stringField(row, 'ctx_b', at, true),
+    endings: texts,
+    label: index,
+  };
 }

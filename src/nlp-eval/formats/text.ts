@@ -53,10 +53,12 @@ export interface At {
   line: number;
   /** Path of the enclosing object, e.g. "question.choices[2]." for a nested field. */
   prefix?: string;
+  /** `line` is a row of a Parquet file (a hub download), not a line of text. */
+  unit?: 'line' | 'row';
 }
 
-function fail(at: At, field: string, detail: string): never {
-  throw new BenchDataError(at.file, at.line, `${at.prefix ?? ''}${field}`, detail);
+export function fail(at: At, field: string, detail: string): never {
+  throw new BenchDataError(at.file, at.line, `${at.prefix ?? ''}${field}`, detail, at.unit);
 }
 
 /** A string field (empty allowed only where `allowEmpty`). */
@@ -83,11 +85,16 @@ export function arrayField(row: JsonObject, field: string, at: At): unknown[] {
   return value;
 }
 
-function describe(value: unknown): string {
+export function describe(value: unknown): string {
   if (value === undefined) return 'missing';
   if (value === null) return 'null';
   if (Array.isArray(value)) return 'an array';
-  return `a ${typeof value} (${JSON.stringify(value).slice(0, 40)})`;
+  return `a ${typeof value} (${shown(value).slice(0, 40)})`;
+}
+
+/** A value as JSON, for messages; a Parquet INT64 (a bigint, which JSON.stringify refuses) as its digits. */
+export function shown(value: unknown): string {
+  return typeof value === 'bigint' ? String(value) : (JSON.stringify(value) ?? 'missing');
 }
 
 /**

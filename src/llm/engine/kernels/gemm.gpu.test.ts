@@ -1,5 +1,5 @@
 // gemm_f32.wgsl on Dawn: every transpose combination, strided sub-matrices, offsets, alpha and accumulation,
-// against a direct CPU loop.
+// against reference/gemm.ts.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createStorageBuffer, readFloat32 } from '../../../gpu/buffers';
 import type { GpuContext } from '../../../gpu/device';
@@ -7,6 +7,7 @@ import { disposeCalls, submitCalls } from '../../../gpu/kernel';
 import { requestNodeGpuContext } from '../../../gpu/node-gpu';
 import { PipelineCache } from '../../../gpu/pipelines';
 import { Rng } from '../../../util/rng';
+import { gemm } from '../../reference/gemm';
 import { gemmCall } from './gemm';
 
 let ctx: GpuContext;
@@ -41,16 +42,13 @@ describe('gemm_f32 on Dawn', () => {
         const A = Float32Array.from({ length: aOff + aRows * lda }, () => rng.normal());
         const B = Float32Array.from({ length: bOff + bRows * ldb }, () => rng.normal());
         const C = Float32Array.from({ length: cOff + m * ldc }, () => rng.normal());
-        const at = (mm: number, kk: number) => (transA ? A[aOff + kk * lda + mm] : A[aOff + mm * lda + kk]);
-        const bt = (kk: number, nn: number) => (transB ? B[bOff + nn * ldb + kk] : B[bOff + kk * ldb + nn]);
         const expected = C.slice();
-        for (let i = 0; i < m; i++) {
-          for (let j = 0; j < n; j++) {
-            let s = 0;
-            for (let kk = 0; kk < k; kk++) s += at(i, kk) * bt(kk, j);
-            expected[cOff + i * ldc + j] = beta * expected[cOff + i * ldc + j] + 0.5 * s;
-          }
-        }
+        gemm(
+          { data: A, ld: lda, offset: aOff, transpose: transA },
+          { data: B, ld: ldb, offset: bOff, transpose: transB },
+          { data: expected, ld: ldc, offset: cOff },
+          { m, n, k, alpha: 0.5, beta },
+        );
         const { device } = ctx;
         const [a, b, c] = [createStorageBuffer(device, A), createStorageBuffer(device, B), createStorageBuffer(device, C)];
         const call = await gemmCall(

@@ -1,5 +1,19 @@
-/** shaders/gemm_f32.wgsl: C = beta C + alpha op(A) op(B) with strides and offsets (see the shader). */
-import { elementwiseWorkgroups, makeCall, type KernelCall, type KernelVariant } from '../../../gpu/kernel';
+/**
+ * General f32 matrix product with strides, transposes and accumulation (shaders/gemm_f32.wgsl), for the small
+ * trainable parts: LoRA (train/gpu-lora.ts) and the critic MLP (train/gpu-critic.ts), forward and backward:
+ *
+ *   C = beta C + alpha op(A) op(B),   op(X) = X or X^T;  A, B, C sub-matrices (leading dimension, offset)
+ *
+ * A product's backward is two more products of the same kind (dA = dC op(B)^T, dB = op(A)^T dC), which the
+ * callers build with this same call. Reference: reference/gemm.ts.
+ */
+import {
+  elementwiseWorkgroups,
+  kernelCall,
+  type KernelCall,
+  type KernelContext,
+  type KernelVariant,
+} from '../../../gpu/kernel';
 
 /**
  * Products up to this many multiply-adds take gemm_f32_thread (one invocation per C element), larger ones the
@@ -7,7 +21,6 @@ import { elementwiseWorkgroups, makeCall, type KernelCall, type KernelVariant } 
  * more than the arithmetic on a CPU-emulated GPU.
  */
 export const GEMM_THREAD_MAX_MACS = 1 << 24;
-import type { PipelineCache } from '../../../gpu/pipelines';
 
 export interface GemmOperand {
   buffer: GPUBuffer;
@@ -29,7 +42,7 @@ export interface GemmShape {
 }
 
 export async function gemmCall(
-  { device, pipelines }: { device: GPUDevice; pipelines: PipelineCache },
+  ctx: KernelContext,
   label: string,
   a: GemmOperand,
   b: GemmOperand,
@@ -38,14 +51,26 @@ export async function gemmCall(
   variant?: KernelVariant,
 ): Promise<KernelCall> {
   const thread = (variant ?? (m * n * k <= GEMM_THREAD_MAX_MACS ? 'thread' : 'workgroup')) === 'thread';
-  const pipeline = await pipelines.get('gemm_f32.wgsl', thread ? 'gemm_f32_thread' : 'gemm_f32');
-  return makeCall(
-    device,
-    `gemm ${label}`,
-    pipeline,
-    [m, n, k, a.transpose ? 1 : 0, b.transpose ? 1 : 0, a.ld, b.ld, c.ld, a.offset ?? 0, b.offset ?? 0, c.offset ?? 0, { f32: beta }, { f32: alpha }, 0, 0, 0],
-    [a.buffer, b.buffer, c.buffer],
-    thread ? elementwiseWorkgroups(m * n) : [Math.ceil(n / 16), Math.ceil(m / 16)],
-    { flops: 2 * m * n * k, bytes: 4 * (m * k + k * n + m * n) },
-  );
+  const kernel = await ctx.pipelines.kernel('gemm_f32.wgsl', thread ? 'gemm_f32_thread' : 'gemm_f32');
+  return kernelCall(ctx.device, kernel, {
+    label: `gemm ${label}`,
+    params: {
+      m,
+      n,
+      k,
+      trans_a: a.transpose ? 1 : 0,
+      trans_b: b.transpose ? 1 : 0,
+      lda: a.ld,
+      ldb: b.ld,
+      ldc: c.ld,
+      a_off: a.offset ?? 0,
+      b_off: b.offset ?? 0,
+      c_off: c.offset ?? 0,
+      beta,
+      alpha,
+    },
+    buffers: { a: a.buffer, b: b.buffer, c: c.buffer },
+    workgroups: thread ? elementwiseWorkgroups(m * n) : [Math.ceil(n / 16), Math.ceil(m / 16)],
+    cost: { flops: 2 * m * n * k, bytes: 4 * (m * k + k * n + m * n) },
+  });
 }

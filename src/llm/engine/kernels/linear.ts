@@ -1,5 +1,5 @@
 /**
- * Linear layers and embedding lookups over the weight formats MLC ships: q4 group-quantized (q4f16_1,
+ * Linear layers over the weight formats MLC ships: q4 group-quantized (q4f16_1,
  * q4f32_1) and unquantized (q0f32, q0f16). Weights stay in their stored format on the GPU and are decoded inside
  * the kernels. A weight is a list of row chunks (one, unless it was too large for one storage binding) and every
  * call below returns one dispatch per chunk (and, for a split input gradient, a partial sum after it).
@@ -9,14 +9,13 @@
  * (matmul_q4_gemv.wgsl, matmul_dense_gemv.wgsl), the thread kernels for K <= 256 (matmul_q4.wgsl,
  * matmul_dense.wgsl), and the legacy workgroup and subgroup kernels (the same files and *_subgroups.wgsl) where
  * the pipeline cache asks for them (PipelineCache.matmul 'legacy'). f16 variants where PipelineCache.f16.
- * Embedding lookups: embedding_q4.wgsl, embedding_dense.wgsl. Buffers and Params bind by their WGSL names.
+ * Embedding lookups are kernels/embedding.ts. Buffers and Params bind by their WGSL names.
  */
 import { createStorageBuffer } from '../../../gpu/buffers';
 import {
   elementwiseWorkgroups,
   kernelCall,
   kernelVariant,
-  makeCall,
   requireSubgroups,
   THREAD_VARIANT_MAX_DIM,
   type KernelCall,
@@ -371,6 +370,11 @@ export interface InputGradOptions {
    * output small (the lm_head's: a vocabulary); a number forces that many splits (tests). Default: no split.
    */
   split?: boolean | number;
+  /**
+   * Where a split writes its partial sums: at least S * T * K f32 (inputGradPartialWords for the unforced
+   * split), e.g. the workspace's (activations.ts). Without it the calls allocate their own and own it.
+   */
+  partials?: GPUBuffer;
 }
 
 /**
@@ -389,7 +393,8 @@ export async function linearInputGradCall(
   /** A forced kernel, or the options (inputGradVariant picks by shape and the cache's choices). */
   options: MatmulVariant | InputGradOptions = {},
 ): Promise<KernelCall[]> {
-  const { variant: forced, split } = typeof options === 'string' ? { variant: options, split: false } : options;
+  const { variant: forced, split, partials: given } =
+    typeof options === 'string' ? { variant: options, split: false, partials: undefined } : options;
   const variant = inputGradVariant(w.inDim, pipelines, forced);
   const label = w.format === 'q4' ? 'matmul_q4' : 'matmul_dense';
   checkShape(`${label}_input_grad`, w);
@@ -406,8 +411,12 @@ export async function linearInputGradCall(
     typeof split === 'number' ? split : split ? inputGradSplits(tokens, rows, w.inDim) : 1;
   const maxSplits = Math.max(...w.chunks.map((c) => splitsOf(c.rows)));
   const count = tokens * w.inDim;
-  const partials =
-    maxSplits > 1 ? createStorageBuffer(device, maxSplits * count * 4, `${label} input grad partials`) : null;
+  const partialBytes = maxSplits > 1 ? maxSplits * count * 4 : 0;
+  if (given && given.size < partialBytes)
+    throw new Error(`${label}_input_grad: the partial sums need ${partialBytes} bytes, the buffer has ${given.size}`);
+  const owned =
+    partialBytes > 0 && !given ? createStorageBuffer(device, partialBytes, `${label} input grad partials`) : null;
+  const partials = partialBytes > 0 ? (given ?? owned) : null;
   for (const [i, chunk] of w.chunks.entries()) {
     const rows = chunk.rows;
     const splits = Math.min(splitsOf(rows), maxSplits);
@@ -446,7 +455,7 @@ export async function linearInputGradCall(
     if (used > 1) calls.push(await partialSumCall({ device, pipelines }, partials!, dx, count, used, add));
   }
   // The scratch belongs to the last call, so disposeCalls releases it with the rest.
-  if (partials) calls[calls.length - 1].owned.push(partials);
+  if (owned) calls[calls.length - 1].owned.push(owned);
   return calls;
 }
 /** dx (+)= the sum of `splits` partial input gradients of `count` elements each (matmul_partial_sum.wgsl). */
@@ -519,31 +528,21 @@ async function legacyInputGradCalls(
 }
 
 /**
- * x [R, D] = table[tokens[r], :], the table being a linear weight [V, D] in any format. One call per row
- * chunk of the table: chunk c writes only the rows whose token id falls in its vocabulary range, and every
- * id falls in exactly one, so together they write all of x.
+ * Which matrix-product kernel the engine's projections of a weight like `w` run for `rows` rows on this pipeline
+ * cache, and in which precision (engine.ts kernelInfo; `score --json` and the benchmarks report it): the variant
+ * linearCall takes for K = w.inDim, f16 where the tiled kernels run in f16 (variantShader).
  */
-export async function embeddingCall(
-  { device, pipelines }: Ctx,
-  tokens: GPUBuffer,
-  table: GpuLinear,
-  x: GPUBuffer,
-  rows: number,
-): Promise<KernelCall[]> {
-  const dim = table.inDim;
-  const workgroups = elementwiseWorkgroups(rows * dim);
-  const label = table.format === 'q4' ? 'embedding_q4' : 'embedding_dense';
-  const pipeline = await pipelines.get(`${label}.wgsl`, label);
-  const f16 = table.format === 'q4' ? table.scaleF16 : table.f16;
-  // The lookup reads one table row per output row: R rows in all, each chunk its share (for ids spread evenly).
-  const rowBytes = chunkBytes({ ...table, inDim: dim }, 1);
-  return table.chunks.map((chunk) => {
-    // Params: R, D, f16 flag, the chunk's first token id and its row count, pad.
-    const params = [rows, dim, f16 ? 1 : 0, chunk.rowStart, chunk.rows, 0, 0, 0];
-    const buffers =
-      table.format === 'q4' ? [(chunk as Q4Chunk).qWeight, (chunk as Q4Chunk).scales] : [(chunk as DenseChunk).weight];
-    const weightBytes = (rows * rowBytes * chunk.rows) / table.outDim;
-    const cost = { flops: 0, bytes: weightBytes + 4 * rows * (dim + 1), weightBytes };
-    return makeCall(device, label, pipeline, params, [tokens, ...buffers, x], workgroups, cost);
-  });
+export function matmulKernelInfo(
+  pipelines: PipelineCache,
+  w: GpuLinear,
+  rows = GEMV_MAX_ROWS + 1,
+): { matmul: string; precision: 'f16' | 'f32' } {
+  const variant = matmulVariant(w.inDim, rows, pipelines);
+  const label = w.format === 'q4' ? 'matmul_q4' : 'matmul_dense';
+  const tiled = variant === 'gemm' || variant === 'gemv';
+  const f16 = tiled && variantShader(w.format, variant, pipelines).defines.F16;
+  return {
+    matmul: variant === 'workgroup' ? label : `${label}_${variant}`,
+    precision: f16 ? 'f16' : 'f32',
+  };
 }

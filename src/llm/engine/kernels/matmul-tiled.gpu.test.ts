@@ -260,6 +260,26 @@ describe('tiled GEMM and matrix-vector kernels on Dawn', () => {
     }
   }
 
+  it("writes a split input gradient's partial sums into the caller's buffer (the workspace's)", async () => {
+    const [tokens, outDim, inDim, splits] = [5, 1100, 320, 3];
+    const rng = new Rng(7);
+    const { w, dense } = weight(rng, 'q4', outDim, inDim, true);
+    const dy = rand(rng, tokens * outDim);
+    const dx = up(tokens * inDim);
+    // Stale values in the scratch must not leak into dx: each split overwrites its own slice.
+    const partials = up(rand(rng, splits * tokens * inDim));
+    const ctx32 = { device, pipelines: caches.f32 };
+    const calls = await linearInputGradCall(ctx32, up(dy), w, dx, tokens, false, { split: splits, partials });
+    expect(calls.flatMap((c) => c.owned)).not.toContain(partials);
+    const expected = ref.matmul(dy, transpose(dense, outDim, inDim), tokens, inDim, outDim);
+    expectClose('matmul_q4_input_grad_gemm', false, await run(calls, dx, tokens * inDim), expected);
+    expect(partials.size).toBe(splits * tokens * inDim * 4); // still the caller's: not destroyed with the calls
+    const small = up(splits * tokens * inDim - 1);
+    await expect(
+      linearInputGradCall(ctx32, up(dy), w, dx, tokens, false, { split: splits, partials: small }),
+    ).rejects.toThrow(/the partial sums need 19200 bytes, the buffer has 19196/);
+  });
+
   it('splits the input gradient of a vocabulary-sized weight and of nothing else by default', async () => {
     expect(inputGradSplits(40, 32000, 4096)).toBe(7); // Llama-2-7B lm_head, 40 scored tokens: N / K bounds it
     expect(inputGradSplits(40, 128256, 4096)).toBe(8); // Llama-3-8B: 64 tiles, 8 x 64 = 512 workgroups

@@ -1,33 +1,113 @@
-/** shaders/rmsnorm.wgsl: x [T, D] -> y [T, D], rstd [T]. */
-import { elementwiseWorkgroups, kernelVariant, makeCall, requireSubgroups, type KernelCall, type KernelVariant } from '../../../gpu/kernel';
-import type { PipelineCache } from '../../../gpu/pipelines';
+/**
+ * RMSNorm (shaders/rmsnorm.wgsl), forward and backward, and the forward fused with the residual add before it:
+ *
+ *   forward        y = x * rstd * w,  rstd [T] = rsqrt(mean_d x^2 + eps)          x, y [T, D]; w [D]
+ *   add forward    sum = residual + branch, then the forward of sum                 (writes sum, y, rstd)
+ *   backward       dx = [dresidual +] rstd * w * dy - x * rstd^3 / D * sum_d(dy * w * x)
+ *
+ * Reference: reference/rmsnorm.ts. Variant by D (kernelVariant): one thread per row for D <= 256, one
+ * workgroup per row above, reducing through subgroups where the pipeline cache allows them.
+ */
+import {
+  elementwiseWorkgroups,
+  kernelCall,
+  kernelVariant,
+  requireSubgroups,
+  type KernelCall,
+  type KernelContext,
+  type KernelVariant,
+} from '../../../gpu/kernel';
+import type { Kernel } from '../../../gpu/pipelines';
 
-export interface RmsnormBuffers {
-  x: GPUBuffer;
-  weight: GPUBuffer;
-  y: GPUBuffer;
-  rstd: GPUBuffer;
+const SHADER = 'rmsnorm.wgsl';
+
+/** The pipeline of `entry` for `rows` x `dim` (its variant chosen by D) with `defines`, and its grid. */
+async function rmsnormKernel(
+  { device, pipelines }: KernelContext,
+  entry: 'rmsnorm_forward' | 'rmsnorm_backward',
+  rows: number,
+  dim: number,
+  defines: Record<string, boolean>,
+  variant?: KernelVariant,
+): Promise<{ kernel: Kernel; workgroups: [number, number?] }> {
+  const chosen = kernelVariant(dim, variant, undefined, pipelines.subgroups);
+  if (chosen === 'subgroup') requireSubgroups(device, entry);
+  if (chosen === 'thread')
+    return {
+      kernel: await pipelines.kernel(SHADER, `${entry}_rows`, { defines }),
+      workgroups: elementwiseWorkgroups(rows),
+    };
+  return {
+    kernel: await pipelines.kernel(SHADER, entry, { defines: { ...defines, SUBGROUPS: chosen === 'subgroup' } }),
+    workgroups: [rows],
+  };
 }
 
+/** y, rstd = rmsnorm(x). */
 export async function rmsnormForwardCall(
-  device: GPUDevice,
-  pipelines: PipelineCache,
-  buffers: RmsnormBuffers,
+  ctx: KernelContext,
+  b: { x: GPUBuffer; weight: GPUBuffer; y: GPUBuffer; rstd: GPUBuffer },
   rows: number,
   dim: number,
   eps: number,
-  /**
-   * Default: one thread per row for D <= 256, one workgroup per row above (reducing through subgroups where
-   * the pipeline cache allows them: rmsnorm_subgroups.wgsl).
-   */
   variant?: KernelVariant,
 ): Promise<KernelCall> {
-  const chosen = kernelVariant(dim, variant, undefined, pipelines.subgroups);
-  const thread = chosen === 'thread';
-  if (chosen === 'subgroup') requireSubgroups(device, 'rmsnorm_forward');
-  const pipeline =
-    chosen === 'subgroup'
-      ? await pipelines.get('rmsnorm_subgroups.wgsl', 'rmsnorm_forward_subgroup')
-      : await pipelines.get('rmsnorm.wgsl', thread ? 'rmsnorm_forward_rows' : 'rmsnorm_forward');
-  return makeCall(device, 'rmsnorm_forward', pipeline, [rows, dim, { f32: eps }, 0], [buffers.x, buffers.weight, buffers.y, buffers.rstd], thread ? elementwiseWorkgroups(rows) : [rows]);
+  const { kernel, workgroups } = await rmsnormKernel(ctx, 'rmsnorm_forward', rows, dim, {}, variant);
+  return kernelCall(ctx.device, kernel, {
+    label: 'rmsnorm_forward',
+    params: { rows, dim, eps },
+    buffers: b,
+    workgroups,
+  });
+}
+
+/**
+ * sum = residual + branch; y, rstd = rmsnorm(sum): the residual add fused into the norm that follows it
+ * (forward.ts: x_mid and the post-attention norm; x_out and the next layer's input norm, or the final norm).
+ */
+export async function addRmsnormForwardCall(
+  ctx: KernelContext,
+  b: { residual: GPUBuffer; branch: GPUBuffer; sum: GPUBuffer; weight: GPUBuffer; y: GPUBuffer; rstd: GPUBuffer },
+  rows: number,
+  dim: number,
+  eps: number,
+  variant?: KernelVariant,
+): Promise<KernelCall> {
+  const { kernel, workgroups } = await rmsnormKernel(ctx, 'rmsnorm_forward', rows, dim, { ADD: true }, variant);
+  return kernelCall(ctx.device, kernel, {
+    label: 'add_rmsnorm_forward',
+    params: { rows, dim, eps },
+    buffers: b,
+    workgroups,
+  });
+}
+
+/**
+ * The input gradient dx of rmsnormForwardCall from dy and the forward's rstd; with `dresidual`, dx is that
+ * gradient plus dresidual (the residual branch around the norm), in one pass.
+ */
+export async function rmsnormBackwardCall(
+  ctx: KernelContext,
+  b: { x: GPUBuffer; weight: GPUBuffer; dy: GPUBuffer; rstd: GPUBuffer; dx: GPUBuffer; dresidual?: GPUBuffer },
+  rows: number,
+  dim: number,
+  variant?: KernelVariant,
+): Promise<KernelCall> {
+  const { kernel, workgroups } = await rmsnormKernel(
+    ctx,
+    'rmsnorm_backward',
+    rows,
+    dim,
+    { RESIDUAL: b.dresidual !== undefined },
+    variant,
+  );
+  const buffers: Record<string, GPUBuffer> = { x: b.x, weight: b.weight, dy: b.dy, rstd_in: b.rstd, dx: b.dx };
+  if (b.dresidual) buffers.dresidual = b.dresidual;
+  // The backward does not read eps (rstd holds it), but the Params struct is shared with the forward.
+  return kernelCall(ctx.device, kernel, {
+    label: 'rmsnorm_backward',
+    params: { rows, dim, eps: 0 },
+    buffers,
+    workgroups,
+  });
 }

@@ -9,13 +9,12 @@ import { disposeCalls, submitCalls, type KernelCall, type KernelVariant } from '
 import { requestNodeGpuContext } from '../../../gpu/node-gpu';
 import { PipelineCache } from '../../../gpu/pipelines';
 import { Rng } from '../../../util/rng';
-import * as bwd from '../../reference/backward';
 import * as ref from '../../reference/ops';
-import { rmsnormForward } from '../../reference/rmsnorm';
-import { logSoftmaxGatherBackwardCall, rmsnormBackwardCall } from './backward-ops';
-import { LOGSOFTMAX_THREAD_MAX_VOCAB, logSoftmaxGatherCall } from './forward-ops';
+import { logSoftmaxGatherBackward, logSoftmaxGatherForward } from '../../reference/logsoftmax-gather';
+import { rmsnormBackward, rmsnormForward } from '../../reference/rmsnorm';
+import { LOGSOFTMAX_THREAD_MAX_VOCAB, logSoftmaxGatherBackwardCall, logSoftmaxGatherCall } from './logsoftmax-gather';
 import { linearCall, wholeLinear, type GpuLinear } from './linear';
-import { rmsnormForwardCall } from './rmsnorm';
+import { rmsnormBackwardCall, rmsnormForwardCall } from './rmsnorm';
 import { randomDense, randomQ4 } from './test-weights';
 
 // At collection time, so that the suite can be skipped by what the adapter has.
@@ -75,19 +74,21 @@ describe('kernel variant selection', () => {
     const off = new PipelineCache(device, { subgroups: false });
     const b = { x: up(4 * 300), weight: up(300), y: up(4 * 300), rstd: up(4) };
     const label = async (cache: PipelineCache, dim: number) => {
-      const call = await rmsnormForwardCall(device, cache, b, 4, dim, 1e-5);
+      const call = await rmsnormForwardCall({ device, pipelines: cache }, b, 4, dim, 1e-5);
       disposeCalls([call]);
       return call.pipeline.label;
     };
     expect(await label(off, 300)).toBe('rmsnorm.wgsl:rmsnorm_forward');
     expect(await label(off, 200)).toBe('rmsnorm.wgsl:rmsnorm_forward_rows');
     expect(await label(pipelines, 200)).toBe('rmsnorm.wgsl:rmsnorm_forward_rows');
-    expect(await label(pipelines, 300)).toBe(ctx.features.subgroups ? 'rmsnorm_subgroups.wgsl:rmsnorm_forward_subgroup' : 'rmsnorm.wgsl:rmsnorm_forward');
+    expect(await label(pipelines, 300)).toBe(
+      ctx.features.subgroups ? 'rmsnorm.wgsl:rmsnorm_forward [SUBGROUPS]' : 'rmsnorm.wgsl:rmsnorm_forward',
+    );
   });
 
   it.skipIf(ctx.features.subgroups)('refuses a forced subgroup variant on a device without the feature', async () => {
     const b = { x: up(4), weight: up(4), y: up(4), rstd: up(4) };
-    await expect(rmsnormForwardCall(device, pipelines, b, 1, 4, 1e-5, 'subgroup')).rejects.toThrow(/subgroups/);
+    await expect(rmsnormForwardCall(gpu, b, 1, 4, 1e-5, 'subgroup')).rejects.toThrow(/subgroups/);
   });
 });
 
@@ -119,14 +120,14 @@ describe.skipIf(!ctx.features.subgroups)('subgroup kernels on Dawn (skipped wher
     [4, 2048],
     [2, 4099],
   ] as const) {
-    it(`rmsnorm_forward_subgroup T=${rows} D=${dim}`, async () => {
+    it(`rmsnorm_forward [SUBGROUPS] T=${rows} D=${dim}`, async () => {
       const rng = new Rng(rows * 1000 + dim);
       const x = rand(rng, rows * dim, 3);
       const weight = Float32Array.from({ length: dim }, () => 1 + 0.5 * rng.normal());
       const inputs = { x: up(x), weight: up(weight) };
       const result = async (variant: KernelVariant) => {
         const b = { ...inputs, y: up(rows * dim), rstd: up(rows) };
-        const y = await run(await rmsnormForwardCall(device, pipelines, b, rows, dim, 1e-5, variant), b.y, rows * dim);
+        const y = await run(await rmsnormForwardCall(gpu, b, rows, dim, 1e-5, variant), b.y, rows * dim);
         return { y, rstd: await readFloat32(device, b.rstd, rows) };
       };
       const [sg, wg] = [await result('subgroup'), await result('workgroup')];
@@ -140,24 +141,30 @@ describe.skipIf(!ctx.features.subgroups)('subgroup kernels on Dawn (skipped wher
     });
   }
 
-  for (const [rows, dim, accumulate] of [
+  for (const [rows, dim, residual] of [
     [5, 300, false],
     [3, 1000, true],
     [7, 2049, false],
   ] as const) {
-    it(`rmsnorm_backward_subgroup T=${rows} D=${dim}${accumulate ? ' (accumulating)' : ''}`, async () => {
+    it(`rmsnorm_backward [SUBGROUPS] T=${rows} D=${dim}${residual ? ' (with the residual)' : ''}`, async () => {
       const rng = new Rng(dim);
       const x = rand(rng, rows * dim, 2);
       const w = rand(rng, dim);
       const dy = rand(rng, rows * dim);
       const prior = rand(rng, rows * dim);
       const { rstd } = rmsnormForward(x, w, rows, dim, 1e-5);
-      const inputs = { x: up(x), weight: up(w), dy: up(dy), rstd: up(rstd) };
-      const result = async (variant: KernelVariant) => {
-        const dx = up(prior);
-        return run(await rmsnormBackwardCall(gpu, { ...inputs, dx }, rows, dim, accumulate, variant), dx, rows * dim);
+      const inputs = {
+        x: up(x),
+        weight: up(w),
+        dy: up(dy),
+        rstd: up(Float32Array.from(rstd)),
+        dresidual: residual ? up(prior) : undefined,
       };
-      const expected = bwd.rmsnormBackward(x, w, rstd, dy, rows, dim).map((v, i) => v + (accumulate ? prior[i] : 0));
+      const result = async (variant: KernelVariant) => {
+        const dx = up(rows * dim);
+        return run(await rmsnormBackwardCall(gpu, { ...inputs, dx }, rows, dim, variant), dx, rows * dim);
+      };
+      const expected = rmsnormBackward(x, w, rstd, dy, rows, dim).map((v, i) => v + (residual ? prior[i] : 0));
       expectBoth('rmsnorm_backward', await result('subgroup'), expected, await result('workgroup'), 1e-5);
     });
   }
@@ -167,7 +174,7 @@ describe.skipIf(!ctx.features.subgroups)('subgroup kernels on Dawn (skipped wher
     [3, 5000],
     [2, 32001],
   ] as const) {
-    it(`logsoftmax_gather_subgroup and its backward, J=${rows} V=${vocab}`, async () => {
+    it(`logsoftmax_gather [SUBGROUPS] and its backward, J=${rows} V=${vocab}`, async () => {
       const rng = new Rng(vocab);
       const logits = rand(rng, rows * vocab, 4);
       const targets = Uint32Array.from({ length: rows }, (_, j) => (j === 0 ? vocab - 1 : rng.int(vocab)));
@@ -182,8 +189,20 @@ describe.skipIf(!ctx.features.subgroups)('subgroup kernels on Dawn (skipped wher
         return run(await logSoftmaxGatherBackwardCall(gpu, inputs.logits, inputs.targets, inputs.g, out, rows, vocab, variant), out, rows * vocab);
       };
       // forward-ops and backward-ops tests: 1e-5.
-      expectBoth('logsoftmax_gather', await forward('subgroup'), ref.logSoftmaxGather(logits, targets, vocab), await forward('workgroup'), 1e-5);
-      expectBoth('logsoftmax_gather_backward', await backward('subgroup'), bwd.logSoftmaxGatherBackward(logits, targets, g, vocab), await backward('workgroup'), 1e-5);
+      expectBoth(
+        'logsoftmax_gather',
+        await forward('subgroup'),
+        logSoftmaxGatherForward(logits, targets, vocab),
+        await forward('workgroup'),
+        1e-5,
+      );
+      expectBoth(
+        'logsoftmax_gather_backward',
+        await backward('subgroup'),
+        logSoftmaxGatherBackward(logits, targets, g, vocab),
+        await backward('workgroup'),
+        1e-5,
+      );
     });
   }
 

@@ -5,9 +5,10 @@
 import { describe, expect, it } from 'vitest';
 import type { KernelCall } from '../../../gpu/kernel';
 import { PipelineCache, type MatmulKernels } from '../../../gpu/pipelines';
-import { catalogConfig, estimateSizes } from '../../model/catalog';
+import { architectureConfig, estimateSizes } from '../../model/catalog';
 import type { LlamaConfig } from '../../model/config';
-import { embeddingCall, linearCall, linearInputGradCall, type GpuLinear } from './linear';
+import { embeddingCall } from './embedding';
+import { linearCall, linearInputGradCall, type GpuLinear } from './linear';
 
 /** Just enough of GPUDevice for the call builders: objects for buffers, modules, pipelines and bind groups. */
 function stubDevice(features: string[] = []): GPUDevice {
@@ -42,7 +43,7 @@ function q4(device: GPUDevice, outDim: number, inDim: number): GpuLinear {
   return { format: 'q4', chunks: [{ rowStart: 0, rows: outDim, qWeight, scales }], scaleF16: true, outDim, inDim };
 }
 
-/** Weight bytes the scoring pass's weight reads move: every projection over R rows, the lm_head over J, the embedding. */
+/** Weight bytes a scoring pass reads: every projection over R rows, the lm_head over J, the embedding. */
 async function scoringWeightReads(
   config: LlamaConfig,
   R: number,
@@ -69,7 +70,7 @@ async function scoringWeightReads(
 }
 
 describe('weight reads of a scoring call', () => {
-  const llama2 = catalogConfig('Llama-2-7b-chat-hf-q4f16_1-MLC');
+  const llama2 = architectureConfig('Llama-2-7b-chat-hf-q4f16_1-MLC');
   const [R, J] = [150 + 8 * 5, 8 * 5];
 
   it('Llama-2-7B, 190 rows: weightReadFactor <= 8 with the tiled kernels (about 60 with the legacy ones)', async () => {
@@ -78,7 +79,8 @@ describe('weight reads of a scoring call', () => {
     const legacy = await scoringWeightReads(llama2, R, J, 'legacy');
     const factor = { tiled: tiled.read / model, legacy: legacy.read / model };
     console.info(
-      `Llama-2-7B scoring call (R ${R}, J ${J}): weightReadFactor ${factor.tiled.toFixed(2)} tiled, ${factor.legacy.toFixed(2)} legacy`,
+      `Llama-2-7B scoring call (R ${R}, J ${J}): weightReadFactor ${factor.tiled.toFixed(2)} tiled, ` +
+        `${factor.legacy.toFixed(2)} legacy`,
     );
     expect(factor.tiled).toBeLessThanOrEqual(8);
     // Every projection is read ceil(190 / 64) = 3 times, the lm_head once (40 rows): just under 3.

@@ -1,0 +1,58 @@
+/**
+ * CPU reference of rotary position embedding (kernels/rope.ts, shaders/rope.wgsl), rotate-half form, on the
+ * Q and K heads of fused qkv rows [T, (H + 2 KVH) hd]: the pair (a, b) = (d, d + hd/2) of a head at position p
+ * turns by angle = fround(p * invFreq[d]) (float32, as HF computes it):  a' = a cos - b sin,  b' = b cos + a sin.
+ * V heads are untouched.
+ */
+import type { Vec } from './precision';
+
+/** Forward, in place. */
+export function ropeForward(
+  qkv: Vec,
+  positions: ArrayLike<number>,
+  invFreq: ArrayLike<number>,
+  heads: number,
+  kvHeads: number,
+  headDim: number,
+): void {
+  ropeRotate(qkv, positions, invFreq, heads, kvHeads, headDim, 1);
+}
+
+/** Backward in place on dqkv: the transpose (inverse) rotation, da = da' cos + db' sin, db = db' cos - da' sin. */
+export function ropeBackward(
+  dqkv: Vec,
+  positions: ArrayLike<number>,
+  invFreq: ArrayLike<number>,
+  heads: number,
+  kvHeads: number,
+  headDim: number,
+): void {
+  ropeRotate(dqkv, positions, invFreq, heads, kvHeads, headDim, -1);
+}
+
+function ropeRotate(
+  qkv: Vec,
+  positions: ArrayLike<number>,
+  invFreq: ArrayLike<number>,
+  heads: number,
+  kvHeads: number,
+  headDim: number,
+  sign: 1 | -1,
+): void {
+  const half = headDim / 2;
+  const stride = (heads + 2 * kvHeads) * headDim;
+  for (let r = 0; r < positions.length; r++) {
+    for (let h = 0; h < heads + kvHeads; h++) {
+      const base = r * stride + h * headDim;
+      for (let d = 0; d < half; d++) {
+        const angle = Math.fround(positions[r] * invFreq[d]);
+        const c = Math.cos(angle);
+        const s = sign * Math.sin(angle);
+        const a = qkv[base + d];
+        const b = qkv[base + d + half];
+        qkv[base + d] = a * c - b * s;
+        qkv[base + d + half] = b * c + a * s;
+      }
+    }
+  }
+}
