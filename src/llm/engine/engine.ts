@@ -60,8 +60,8 @@ export interface LoadEngineOptions {
    * Take the f16 variants of the matrix products where the device has `shader-f16` (PipelineCache.f16); false
    * keeps f32 everywhere, e.g. to compare the two on one device. Default: on hardware GPUs. A software adapter
    * keeps f32, as it keeps the workgroup kernels (GpuContext.useSubgroups): lavapipe offers `shader-f16` but
-   * runs it as f32 arithmetic plus conversions, and a training update of a hidden-512 model took 2.7x as long
-   * in f16 as in f32 there (`bench train`), a scoring pass 1.0x.
+   * runs it as f32 arithmetic plus conversions: on a hidden-512 model a scoring pass took 1.19x as long in f16 as
+   * in f32 there and a training update 1.04x (`bench score` / `bench train`, timed in turns).
    */
   f16?: boolean;
   /**

@@ -128,7 +128,7 @@ export function precisionNote(
       shaderF16,
       text: software
         ? 'f32 path: this software adapter offers shader-f16 but runs it as f32 arithmetic plus conversions ' +
-          '(a training update took 2.7x as long in f16 on lavapipe), so the engine keeps f32 here'
+          '(on lavapipe f16 was no faster: a scoring pass took 1.19x as long), so the engine keeps f32 here'
         : `f32 path: this engine has no f16 kernels, so shader-f16 goes unused; ${slowdown}`,
     };
   return {
