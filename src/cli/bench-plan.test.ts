@@ -23,6 +23,7 @@ describe('twosome bench plan', () => {
       'task',
       'preset',
       'promptsPerPass',
+      'matmul',
     ]);
     for (const c of [r.call, r.callRepeat, r.update, r.update2]) {
       expect(Object.keys(c)).toEqual([
@@ -70,5 +71,8 @@ describe('twosome bench plan', () => {
     );
     await expect(benchPlanCommand(['--model', 'micro', '--task', 'nope'])).rejects.toThrow(/--task nope: unknown task/);
     await expect(benchPlanCommand(['--model', 'no-such-model'])).rejects.toThrow(/not a catalog model id/);
+    await expect(benchPlanCommand(['--model', 'micro', '--matmul', 'fast'])).rejects.toThrow(
+      /--matmul fast: use tiled or legacy/,
+    );
   });
 });
