@@ -1,26 +1,12 @@
-import { existsSync } from 'node:fs';
 import { defineConfig, devices } from '@playwright/test';
+import { chromiumLaunchOptions } from './scripts/chromium-launch.mjs';
 
 /**
  * End-to-end tests of the built playground (`vite build` first; `npm run test:e2e` does both), and the URL tests
  * (e2e/url.spec.ts) once more against the development server (`npm start`), whose React StrictMode runs the
- * page's startup twice: project `dev-server`. Chromium
- * runs headless with WebGPU and WebGL on SwiftShader (CPU), so no GPU is needed; on a machine with Debian's
- * chromium package that browser is used, elsewhere Playwright's own (`npx playwright install chromium`).
+ * page's startup twice: project `dev-server`. Chromium runs as scripts/chromium-launch.mjs says: headless,
+ * WebGPU and WebGL on SwiftShader (CPU), no GPU needed.
  */
-const SYSTEM_CHROMIUM = '/usr/bin/chromium';
-
-export const CHROMIUM_ARGS = [
-  '--no-sandbox',
-  '--enable-unsafe-webgpu',
-  '--enable-unsafe-swiftshader',
-  '--use-webgpu-adapter=swiftshader',
-  '--use-angle=swiftshader',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
-
 // Overridable so two checkouts (or two people) can run the suite side by side: E2E_PORT, and E2E_DIST for a
 // build made with `vite build --outDir <dir>`.
 const PORT = Number(process.env.E2E_PORT ?? 4173);
@@ -31,10 +17,7 @@ const DEV_PORT = Number(process.env.E2E_DEV_PORT ?? PORT + 1);
 const chromium = {
   ...devices['Desktop Chrome'],
   viewport: { width: 1280, height: 800 },
-  launchOptions: {
-    args: CHROMIUM_ARGS,
-    ...(existsSync(SYSTEM_CHROMIUM) ? { executablePath: SYSTEM_CHROMIUM } : {}),
-  },
+  launchOptions: chromiumLaunchOptions(),
 };
 
 export default defineConfig({

@@ -41,6 +41,7 @@ import { deflateRaw, inflateRawCapped } from './deflate';
 import { AdapterFormatError, AdapterUrlError, quote, ShareLinkError } from './errors';
 import { ADAPTER_URL_MAX_CHARS, DEFAULT_LIMITS, SHARE_BODY_MAX_BYTES, SHARE_LINK_MAX_CHARS } from './limits';
 import { describeError } from '../util/errors';
+import { concatBytes } from '../util/concat-bytes';
 
 export const SHARE_LINK_VERSION = 1;
 export const SHARE_FRAGMENT_PREFIX = '#share=';
@@ -534,11 +535,5 @@ export async function fetchAdapterBytes(url: string, options: FetchAdapterOption
     }
     chunks.push(value);
   }
-  const out = new Uint8Array(total);
-  let at = 0;
-  for (const c of chunks) {
-    out.set(c, at);
-    at += c.length;
-  }
-  return out;
+  return concatBytes(chunks);
 }

@@ -65,7 +65,7 @@ function AdapterLine() {
       </p>
       {adapter?.status === 'ok' && (
         <p className="card-hint" data-testid="model-panel-precision">
-          {precisionNote(adapter.features).text}.
+          {precisionNote(adapter.features, undefined, adapter.software).text}.
         </p>
       )}
     </>
