@@ -38,7 +38,7 @@ import { NORMALIZATIONS, type Normalization } from '../rl/policy';
 import { checkAdapterWeights, type AdapterTargetDims, type AdapterWeights, type AdapterWeightsModule } from './adapter';
 import { crc32, decodeBase64Url, decodeUtf8, encodeBase64Url, encodeUtf8, f16BitsToF32, f32ToF16Bits, readUintLE } from './bytes';
 import { deflateRaw, inflateRawCapped } from './deflate';
-import { AdapterFormatError, quote, ShareLinkError } from './errors';
+import { AdapterFormatError, AdapterUrlError, quote, ShareLinkError } from './errors';
 import { ADAPTER_URL_MAX_CHARS, DEFAULT_LIMITS, SHARE_BODY_MAX_BYTES, SHARE_LINK_MAX_CHARS } from './limits';
 import { describeError } from '../util/errors';
 import { concatBytes } from '../util/concat-bytes';
@@ -466,20 +466,20 @@ export function decodeShareLink(input: string, options: { maxChars?: number } = 
  * against the page. Returns the absolute URL.
  */
 export function checkAdapterUrl(raw: string, pageUrl: string): string {
-  if (typeof raw !== 'string' || raw.trim() === '') throw new ShareLinkError('the adapter URL is empty');
-  if (raw.length > ADAPTER_URL_MAX_CHARS) throw new ShareLinkError(`the adapter URL has ${raw.length} characters (limit ${ADAPTER_URL_MAX_CHARS})`);
+  if (typeof raw !== 'string' || raw.trim() === '') throw new AdapterUrlError('the adapter URL is empty');
+  if (raw.length > ADAPTER_URL_MAX_CHARS) throw new AdapterUrlError(`the adapter URL has ${raw.length} characters (limit ${ADAPTER_URL_MAX_CHARS})`);
   let page: URL;
   let url: URL;
   try {
     page = new URL(pageUrl);
     url = new URL(raw, page);
   } catch {
-    throw new ShareLinkError(`${quote(raw, 100)} is not a valid URL`);
+    throw new AdapterUrlError(`${quote(raw, 100)} is not a valid URL`);
   }
-  if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new ShareLinkError(`adapter URLs must be https:// (got ${quote(url.protocol)})`);
-  if (url.username || url.password) throw new ShareLinkError('adapter URLs must not carry a user name or password');
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new AdapterUrlError(`adapter URLs must be https:// (got ${quote(url.protocol)})`);
+  if (url.username || url.password) throw new AdapterUrlError('adapter URLs must not carry a user name or password');
   const sameOrigin = url.origin === page.origin && page.origin !== 'null';
-  if (url.protocol !== 'https:' && !sameOrigin) throw new ShareLinkError(`adapter URLs must be https:// or on this site (${page.origin}); got ${quote(url.href, 100)}`);
+  if (url.protocol !== 'https:' && !sameOrigin) throw new AdapterUrlError(`adapter URLs must be https:// or on this site (${page.origin}); got ${quote(url.href, 100)}`);
   return url.href;
 }
 
@@ -515,12 +515,12 @@ export async function fetchAdapterBytes(url: string, options: FetchAdapterOption
   try {
     response = await doFetch(href, { credentials: 'omit', redirect: 'follow', signal: options.signal });
   } catch (error) {
-    throw new ShareLinkError(`could not download ${href}: ${describeError(error)}`);
+    throw new AdapterUrlError(`could not download ${href}: ${describeError(error)}`);
   }
   if (response.url) checkAdapterUrl(response.url, options.pageUrl);
-  if (!response.ok) throw new ShareLinkError(`${href} answered HTTP ${response.status}`);
+  if (!response.ok) throw new AdapterUrlError(`${href} answered HTTP ${response.status}`);
   const declared = Number(response.headers.get('content-length') ?? NaN);
-  if (Number.isFinite(declared) && declared > maxBytes) throw new ShareLinkError(`${href} is ${declared} bytes, over the limit of ${maxBytes}`);
+  if (Number.isFinite(declared) && declared > maxBytes) throw new AdapterUrlError(`${href} is ${declared} bytes, over the limit of ${maxBytes}`);
   if (!response.body) return new Uint8Array(0);
   const reader = response.body.getReader();
   const chunks: Uint8Array[] = [];
@@ -531,7 +531,7 @@ export async function fetchAdapterBytes(url: string, options: FetchAdapterOption
     total += value.length;
     if (total > maxBytes) {
       await reader.cancel();
-      throw new ShareLinkError(`${href} is over the limit of ${maxBytes} bytes`);
+      throw new AdapterUrlError(`${href} is over the limit of ${maxBytes} bytes`);
     }
     chunks.push(value);
   }

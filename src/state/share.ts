@@ -13,7 +13,7 @@
  * clears it (a trained adapter is kept as its run's checkpoint instead).
  */
 import { IdbAdapterStore, type AdapterCaps, type AdapterStore, type SavedAdapterMeta, type SavedAdapterSource } from '../persist/adapter-store';
-import { encodeBundle, parseAdapterParam, SHARE_FRAGMENT_PREFIX, type AdapterWeights, type SharePrecision } from '../share';
+import { encodeBundle, parseAdapterParam, SHARE_FRAGMENT_PREFIX, ShareLinkError, type AdapterWeights, type SharePrecision } from '../share';
 import { adapterWeightsOf } from '../share/adapter';
 import type { AgentApi, Calls } from '../worker/api';
 import type { AdapterView } from '../worker/protocol';
@@ -80,9 +80,10 @@ export interface ShareActions {
   syncAdapter(): Promise<void>;
   /**
    * On page start, after openFromLocation: puts the saved adapter last in use back, when it was loaded for the
-   * current model and the address names no adapter of its own. A failure is said in the card; the entry stays.
+   * current model and no adapter is in use (the address named none, or named one that was refused). A failure
+   * is said in the card; the entry stays.
    */
-  restoreSaved(location: { hash: string; search: string }): Promise<void>;
+  restoreSaved(): Promise<void>;
   /** Puts a saved adapter in use (decoded and validated like a fresh load; a bundle's or link's setup with it). */
   applySaved(id: string): Promise<void>;
   /** Deletes a saved adapter from this browser (the adapter in use, if it is that one, stays for this visit). */
@@ -380,11 +381,11 @@ export function createShareSlice({ get, set, app }: SliceApi<'share'>): ShareSli
 
     async openFromLocation(location) {
       const run = loadChain.then(async () => {
-        let what = 'share link';
-        const source = location.hash.startsWith(SHARE_FRAGMENT_PREFIX) ? location.hash : new URLSearchParams(location.search).get('adapter');
+        const fromLink = location.hash.startsWith(SHARE_FRAGMENT_PREFIX);
+        const source = fromLink ? location.hash : new URLSearchParams(location.search).get('adapter');
         if (source === null || (source === appliedFrom && get().adapter !== null)) return;
         try {
-          if (location.hash.startsWith(SHARE_FRAGMENT_PREFIX)) {
+          if (fromLink) {
             const loaded = decodeLinkAdapter(location.hash);
             await apply(loaded);
             appliedFrom = source;
@@ -393,14 +394,16 @@ export function createShareSlice({ get, set, app }: SliceApi<'share'>): ShareSli
           }
           const url = parseAdapterParam(location.search, location.href);
           if (url === null) return;
-          what = `adapter at ${url}`;
           set({ loading: url });
           const loaded = await fetchAdapter(url, location.href);
           await apply(loaded);
           appliedFrom = source;
           await remember(loaded, 'url');
         } catch (error) {
-          set({ notice: `This ${what} cannot be used, so the setup was left as it was. ${describeError(error)}` });
+          // The sentence names what failed, so a link's or URL's own label ("share link: ...") is left out.
+          const why = (error instanceof ShareLinkError ? error.detail : describeError(error)).replace(/\.$/, '');
+          const what = fromLink ? 'share link' : 'adapter URL';
+          set({ notice: `This ${what} cannot be used: ${why}. The setup and the adapter in use are as they were.` });
         } finally {
           set({ loading: null });
         }
@@ -421,11 +424,11 @@ export function createShareSlice({ get, set, app }: SliceApi<'share'>): ShareSli
       }
     },
 
-    async restoreSaved(location) {
+    async restoreSaved() {
       const run = loadChain.then(async () => {
-        // A link or ?adapter= in the address was applied (or refused with its own notice): it wins.
-        const named = location.hash.startsWith(SHARE_FRAGMENT_PREFIX) || new URLSearchParams(location.search).has('adapter');
-        if (named || get().adapter !== null) return;
+        // A link or ?adapter= in the address that was applied wins. One that was refused changed nothing, as its
+        // notice says: the adapter the page was last using comes back as on any start.
+        if (get().adapter !== null) return;
         const store = await adapterStore;
         if (!store) return;
         const id = get().saved.inUse;

@@ -14,6 +14,10 @@ export function createTrainerHost(host: AgentHost): TrainerHost {
   store.catch(() => {}); // reported by the host when a run starts and in the storage view
   return new TrainerHost({
     store,
+    async loadedModelId() {
+      await host.modelSettled();
+      return host.loadedEngine()?.modelId ?? null;
+    },
     async twosomeModels(config, seeds) {
       // A model still loading (a resume right after a reload) is waited for.
       const status = await host.modelSettled();
