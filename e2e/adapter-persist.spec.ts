@@ -1,7 +1,7 @@
 /**
  * Saved adapters survive a reload: an adapter loaded from files is kept in IndexedDB and is in use again
  * after a reload with the same probabilities; Remove stops using it (kept), Use puts it back, Delete deletes
- * it (no adapter after the next reload). A stored copy damaged behind the page's back is refused with a
+ * it (no adapter after the next reload); a refused share link leaves it in use. A stored copy damaged behind the page's back is refused with a
  * message in the card, and the page goes on with the frozen model.
  */
 import type { Page } from '@playwright/test';
@@ -63,6 +63,15 @@ test.describe('saved adapters', () => {
     await expect(page.getByTestId('adapter-error')).toHaveCount(0);
     await expect.poll(() => probs(page), { timeout: 30_000 }).toBe(adapted);
     await expect(row).toHaveAttribute('data-in-use', 'true');
+
+    // A tab opened with a malformed share link: the link is refused and, as its notice says, nothing changed:
+    // the saved adapter is in use as on any start.
+    await page.goto('about:blank');
+    await page.goto('./?task=tomato-salad&seed=2&norm=token#share=AAAA');
+    await expect(page.getByTestId('share-error')).toContainText(/^This share link cannot be used: .*\. The setup and the adapter in use are as they were\./);
+    await expect(page.getByTestId('adapter-current')).toHaveAttribute('data-adapter', LABEL, { timeout: 30_000 });
+    await expect.poll(() => probs(page), { timeout: 30_000 }).toBe(adapted);
+    await page.getByTestId('share-error').getByRole('button', { name: 'Dismiss message' }).click();
 
     // Remove stops using it but keeps it; the next start has no adapter; Use puts it back.
     await page.getByTestId('adapter-remove').click();

@@ -206,7 +206,7 @@ test.describe('agent', () => {
     await waitForTask(page, 'food-preparation');
     await expect(page.getByLabel('Normalization')).toHaveValue('token');
     await expect(page.getByLabel('Model')).toHaveValue('micro');
-    await expect(page.getByLabel('Seed')).toHaveValue('2');
+    await expect(page.getByTestId('seed-input')).toHaveValue('2');
     await waitForScores(page);
     await expect(page.getByTestId('url-error')).toHaveCount(0);
     await expect(page).toHaveURL(/\?task=food-preparation&seed=2&model=micro&norm=token$/);

@@ -110,7 +110,8 @@ test.describe('downloads from a server that misbehaves', () => {
     await expect(page.getByTestId('adapter-loading')).toContainText(url, { timeout: 30_000 });
     await page.getByTestId('adapter-cancel').click();
     await expect(page.getByTestId('share-error')).toContainText(
-      `The adapter at ${url} was not loaded (its download was cancelled), so the setup was left as it was.`,
+      `The adapter URL ${url} was not loaded: its download was cancelled. ` +
+        'The setup and the adapter in use are as they were.',
     );
     await expect(page).not.toHaveURL(/adapter=/);
     await ready(page);

@@ -176,6 +176,16 @@ test.describe('Model panel', () => {
     await page.unrouteAll({ behavior: 'ignoreErrors' });
   });
 
+  test('a link to a catalog model that is not downloaded names it once, in the panel and the Actions card', async ({ page }) => {
+    const id = 'Llama-3.2-1B-Instruct-q4f16_1-MLC';
+    await page.goto(`./?model=${id}`);
+    await waitForTask(page, 'tomato-salad');
+    const status = page.getByTestId('model-panel-status');
+    await expect(status).toHaveAttribute('data-state', 'unavailable', { timeout: 30_000 });
+    await expect(status).toHaveText(`${id} is not downloaded: download it in the Model panel (it is never downloaded without asking)`);
+    await expect(page.getByTestId('policy-status')).toHaveText(new RegExp(`^${id.replace(/\./g, '\\.')} is not downloaded: `));
+  });
+
   test('Load from folder reads a picked MLC folder in place and scores with it', async ({ page }) => {
     const dir = join(mkdtempSync(join(tmpdir(), 'twosome-e2e-')), 'tiny');
     mkdirSync(dir);

@@ -40,10 +40,13 @@ test.describe('share', () => {
     await waitForScores(page);
     const frozen = await probs(page);
     await expect(page.getByTestId('adapter-current')).toHaveAttribute('data-adapter', '');
+    // The micro model's weights are random: said where its probabilities are, until an adapter is in use.
+    await expect(page.getByTestId('random-model-note')).toContainText('random weights');
 
     await page.getByTestId('adapter-file').setInputFiles(peftPayload());
     await expect(page.getByTestId('adapter-current')).toHaveAttribute('data-adapter', 'adapter_model.safetensors');
     await expect(page.getByTestId('adapter-current')).toContainText('r 8 · alpha 16 · q_proj, v_proj · 2 layers');
+    await expect(page.getByTestId('random-model-note')).toHaveCount(0);
     await expect.poll(async () => JSON.stringify(await probs(page)), { timeout: 30_000 }).not.toBe(JSON.stringify(frozen));
     await waitForScores(page);
     const sharer = await probs(page);
@@ -102,14 +105,15 @@ test.describe('share', () => {
     await waitForScores(page);
 
     await page.goto(`./?task=tomato-salad&seed=0&adapter=${encodeURIComponent('http://example.com/adapter_model.safetensors')}`);
-    await expect(page.getByTestId('share-error')).toContainText('adapter URLs must be https:// or on this site');
-    await expect(page.getByTestId('adapter-current')).toHaveAttribute('data-adapter', '');
+    await expect(page.getByTestId('share-error')).toContainText('This adapter URL cannot be used: adapter URLs must be https:// or on this site');
+    // Nothing changed, as the notice says: the adapter kept from the first load is in use again on this start.
+    await expect(page.getByTestId('adapter-current')).toHaveAttribute('data-adapter', 'huggingface.co/adapter_model.safetensors');
   });
 
   test('a malformed share link shows one notice and leaves the default setup', async ({ page }) => {
     await page.goto('./#share=AQAAAAAAnotavalidlink');
     await expect(page.getByTestId('share-error')).toHaveCount(1);
-    await expect(page.getByTestId('share-error')).toContainText(/This share link cannot be used, so the setup was left as it was\. share link: /);
+    await expect(page.getByTestId('share-error')).toContainText(/This share link cannot be used: .*\. The setup and the adapter in use are as they were\./);
     await waitForTask(page, 'tomato-salad');
     await expect(page.getByTestId('seed-input')).toHaveValue('0');
     await expect(page.getByLabel('Normalization')).toHaveValue('word');
@@ -161,7 +165,7 @@ test.describe('share', () => {
       // A fragment navigation in the same document, as pasting a link into the address bar of this page does.
       await page.evaluate((h) => (window.location.hash = h), mutant);
       await expect(page.getByTestId('share-error')).toHaveCount(1);
-      await expect(page.getByTestId('share-error')).toContainText('This share link cannot be used, so the setup was left as it was. share link:');
+      await expect(page.getByTestId('share-error')).toContainText(/^This share link cannot be used: .*\. The setup and the adapter in use are as they were\./);
       await expect(page.getByTestId('adapter-current')).toHaveAttribute('data-adapter', 'adapter_model.safetensors');
       await expect(page.getByTestId('task-select')).toHaveValue('tomato-salad');
       await expect(page.getByTestId('prompt')).toHaveText(prompt ?? '');

@@ -21,6 +21,21 @@ test.describe('playground', () => {
     await expect(page).toHaveURL(/\?task=tomato-salad&seed=0&model=micro&norm=word$/);
   });
 
+  test('the section bar reaches every card from the first screen; the scene and the actions start in view', async ({
+    page,
+  }) => {
+    await page.goto('./?task=tomato-salad&seed=0');
+    await waitForTask(page, 'tomato-salad');
+    await expect(page.getByTestId('scene')).toBeInViewport();
+    await expect(page.getByTestId('actions')).toBeInViewport();
+    const cards = { training: 'training-panel', webgpu: 'gpu-info', adapter: 'share-panel', agent: 'prompt' } as const;
+    await expect(page.getByTestId('training-panel')).not.toBeInViewport({ ratio: 0.2 }); // below the fold
+    for (const [section, card] of Object.entries(cards)) {
+      await page.getByTestId(`nav-${section}`).click();
+      await expect(page.getByTestId(card)).toBeInViewport({ ratio: 0.2 });
+    }
+  });
+
   const SCENE_TASKS = ['tomato-salad', 'tomato-lettuce-salad', 'food-preparation', 'entertainment', 'washing-plate'] as const;
   for (const taskId of SCENE_TASKS) {
     test(`draws a non-blank scene for ${taskId}`, async ({ page }, testInfo) => {
@@ -93,50 +108,6 @@ test.describe('playground', () => {
     await expect(page.getByTestId('actions').getByRole('button').first()).toBeDisabled();
     const stats = await drawnCanvasStats(page);
     expect(stats.distinct).toBeGreaterThanOrEqual(12);
-  });
-
-  test('the Task select changes the URL and the scene; back returns', async ({ page }) => {
-    await page.goto('./');
-    await waitForTask(page, 'tomato-salad');
-    await expect(page.getByTestId('scene')).toHaveAttribute('data-scene-kind', 'overcooked');
-
-    await page.getByLabel('Task').selectOption('entertainment');
-    await expect(page).toHaveURL(/[?&]task=entertainment(&|$)/);
-    await waitForTask(page, 'entertainment');
-    await expect(page.getByTestId('scene')).toHaveAttribute('data-scene-kind', 'virtualhome');
-    await expect(page.getByTestId('task-title')).toHaveText('Entertainment');
-    await expect(page.getByTestId('prompt')).toContainText('In order to enjoy the chips and the milk while watching TV');
-
-    await page.getByLabel('Task').selectOption('tomato-lettuce-salad');
-    await expect(page).toHaveURL(/[?&]task=tomato-lettuce-salad(&|$)/);
-    await expect(page.getByTestId('prompt')).toHaveText(INITIAL_PROMPTS['tomato-lettuce-salad']);
-
-    await page.goBack();
-    await expect(page).toHaveURL(/[?&]task=entertainment(&|$)/);
-    await waitForTask(page, 'entertainment');
-    await expect(page.getByLabel('Task')).toHaveValue('entertainment');
-  });
-
-  test('a link with ?task=entertainment&seed=3 opens that setup', async ({ page }) => {
-    await page.goto('./?task=entertainment&seed=3');
-    await waitForTask(page, 'entertainment');
-    await expect(page.getByLabel('Task')).toHaveValue('entertainment');
-    await expect(page.getByLabel('Seed')).toHaveValue('3');
-    await expect(page.getByTestId('task-title')).toHaveText('Entertainment');
-    await expect(page.getByTestId('url-error')).toHaveCount(0);
-  });
-
-  test('an unknown task in the URL shows a message and falls back to tomato-salad', async ({ page }) => {
-    await page.goto('./?task=no-such-task');
-    const message = page.getByTestId('url-error');
-    await expect(message).toBeVisible();
-    await expect(message).toContainText('no-such-task');
-    await expect(message).toContainText('tomato-salad');
-    await waitForTask(page, 'tomato-salad');
-    await expect(page.getByLabel('Task')).toHaveValue('tomato-salad');
-    await expect(page.getByTestId('prompt')).toHaveText(INITIAL_PROMPTS['tomato-salad']);
-    await page.getByRole('button', { name: 'Dismiss message' }).click();
-    await expect(message).toHaveCount(0);
   });
 
   test('without WebGPU the page says what to do and the environment still works', async ({ page }) => {

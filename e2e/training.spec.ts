@@ -45,6 +45,8 @@ async function startPpoMlp(page: Page, steps: number): Promise<void> {
   await page.getByTestId('train-algo').selectOption('ppo-mlp');
   await page.getByTestId('train-task').selectOption('food-preparation');
   await page.getByTestId('train-steps').fill(String(steps));
+  // The expected time, before Start: this many updates at a measured rate.
+  await expect(page.getByTestId('train-estimate')).toContainText(`(${steps / 512} updates of `, { timeout: 20_000 });
   await markTrainingStart(page);
   await page.getByRole('button', { name: 'Start training', exact: true }).click();
 }
@@ -103,6 +105,10 @@ test.describe('training', () => {
     const offer = page.getByTestId('resume-offer');
     await expect(offer).toBeVisible();
     await expect(offer).toContainText('PPO-MLP');
+    // Before Resume, the stored run is shown: its steps and its curves, not an empty chart and 'no run'.
+    await expect(page.getByTestId('train-phase')).toHaveAttribute('data-phase', 'stored');
+    await expect.poll(() => envSteps(page), { timeout: 10_000 }).toBeGreaterThanOrEqual(before);
+    await expect.poll(() => returnPoints(page), { timeout: 10_000 }).toBeGreaterThanOrEqual(pointsBefore);
     await offer.getByRole('button', { name: 'Resume run', exact: true }).click();
     // At once the stored steps and points (each update was saved before it was shown), then new ones.
     await expect.poll(() => envSteps(page), { timeout: 10_000 }).toBeGreaterThanOrEqual(before);
@@ -122,6 +128,19 @@ test.describe('training', () => {
     await row.getByRole('button', { name: 'Delete…' }).click();
     await row.getByRole('button', { name: 'Delete', exact: true }).click();
     await expect(page.getByTestId('stored-run')).toHaveCount(0);
+  });
+
+  test("before Start, TWOSOME's expected time is measured on the loaded model; scoring goes on", async ({ page }) => {
+    await page.goto('./?task=tomato-salad&seed=0');
+    await waitForTask(page, 'tomato-salad');
+    await expect(page.getByTestId('policy-status')).toHaveAttribute('data-state', 'ready', { timeout: 30_000 });
+    await page.getByTestId('nav-training').click();
+    await page.getByTestId('train-steps').fill('640');
+    const estimate = page.getByTestId('train-estimate');
+    const measured = /^Expected time: about .+ \(10 updates of [\d.]+ s, measured just now: a rollout step/;
+    await expect(estimate).toContainText(measured, { timeout: 60_000 });
+    await page.getByTestId('actions').getByRole('button').first().click();
+    await expect(page.getByTestId('policy-status')).toHaveAttribute('data-state', 'ready', { timeout: 30_000 });
   });
 
   test('TWOSOME trains the micro model in the worker; a reload mid-run resumes it; its adapter and critic reach the agent panel', async ({ page }) => {

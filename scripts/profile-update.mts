@@ -61,41 +61,50 @@ function count<T extends object>(proto: T, method: string, name = method): void 
 }
 await nodeGpu(); // installs the globals (GPUDevice, ...)
 const g = globalThis as unknown as Record<string, { prototype: object }>;
-count(g.GPUComputePassEncoder.prototype, 'dispatchWorkgroups', 'dispatch');
-count(g.GPUComputePassEncoder.prototype, 'setBindGroup');
-count(g.GPUCommandEncoder.prototype, 'beginComputePass');
-count(g.GPUCommandEncoder.prototype, 'copyBufferToBuffer');
-count(g.GPUCommandEncoder.prototype, 'clearBuffer');
-count(g.GPUQueue.prototype, 'submit');
-count(g.GPUQueue.prototype, 'writeBuffer');
-count(g.GPUQueue.prototype, 'onSubmittedWorkDone');
-count(g.GPUBuffer.prototype, 'mapAsync', 'mapAsync (readback)');
-count(g.GPUBuffer.prototype, 'destroy', 'buffer.destroy');
-count(g.GPUDevice.prototype, 'createBuffer');
-count(g.GPUDevice.prototype, 'createBindGroup');
-count(g.GPUDevice.prototype, 'createCommandEncoder');
-count(g.GPUDevice.prototype, 'createComputePipeline');
-count(g.GPUDevice.prototype, 'createComputePipelineAsync');
-count(g.GPUDevice.prototype, 'createShaderModule');
+// What is counted, by interface: a method, or [method, its name in the report].
+const COUNTED: Record<string, (string | [string, string])[]> = {
+  GPUComputePassEncoder: [['dispatchWorkgroups', 'dispatch'], 'setBindGroup'],
+  GPUCommandEncoder: ['beginComputePass', 'copyBufferToBuffer', 'clearBuffer'],
+  GPUQueue: ['submit', 'writeBuffer', 'onSubmittedWorkDone'],
+  GPUBuffer: [
+    ['mapAsync', 'mapAsync (readback)'],
+    ['destroy', 'buffer.destroy'],
+  ],
+  GPUDevice: [
+    'createBuffer',
+    'createBindGroup',
+    'createCommandEncoder',
+    'createComputePipeline',
+    'createComputePipelineAsync',
+    'createShaderModule',
+  ],
+};
+for (const [iface, methods] of Object.entries(COUNTED)) {
+  for (const m of methods) {
+    const [method, name] = typeof m === 'string' ? [m, m] : m;
+    count(g[iface].prototype, method, name);
+  }
+}
 const snapshot = () => ({ ...counts });
 const diff = (a: Record<string, number>, b: Record<string, number>) => Object.fromEntries(Object.keys(b).map((k) => [k, b[k] - (a[k] ?? 0)]));
 
 // ---- phase timers on the actor and critic
 const phases: Record<string, { ms: number; calls: number }> = {};
+/** Runs `run`, adding its wall time and one call to phase `name`. */
+async function inPhase<T>(name: string, run: () => Promise<T>): Promise<T> {
+  const t = performance.now();
+  try {
+    return await run();
+  } finally {
+    const e = (phases[name] ??= { ms: 0, calls: 0 });
+    e.ms += performance.now() - t;
+    e.calls++;
+  }
+}
 function timed<T extends object>(obj: T, method: keyof T & string, phase: string | ((...a: unknown[]) => string)): void {
   const o = obj as Record<string, unknown>;
   const original = (o[method] as (...a: unknown[]) => Promise<unknown>).bind(obj);
-  o[method] = async (...a: unknown[]) => {
-    const name = typeof phase === 'string' ? phase : phase(...a);
-    const t = performance.now();
-    try {
-      return await original(...a);
-    } finally {
-      const e = (phases[name] ??= { ms: 0, calls: 0 });
-      e.ms += performance.now() - t;
-      e.calls++;
-    }
-  };
+  o[method] = (...a: unknown[]) => inPhase(typeof phase === 'string' ? phase : phase(...a), () => original(...a));
 }
 let inRollout = false;
 // Plan building (buffers, uniforms, bind groups) of the engine's passes, timed apart from running them.
@@ -105,16 +114,7 @@ for (const [cls, name] of [
 ] as const) {
   const c = cls as unknown as { create: (...a: unknown[]) => Promise<unknown> };
   const original = c.create.bind(cls);
-  c.create = async (...a: unknown[]) => {
-    const t = performance.now();
-    try {
-      return await original(...a);
-    } finally {
-      const e = (phases[name] ??= { ms: 0, calls: 0 });
-      e.ms += performance.now() - t;
-      e.calls++;
-    }
-  };
+  c.create = (...a: unknown[]) => inPhase(name, () => original(...a));
 }
 function instrument(models: TwosomeModels): TwosomeModels {
   timed(models.actor, 'observe', 'rollout: actor.observe (scores, features, values: one submission)');

@@ -6,11 +6,12 @@
  * Serves dist/ with `vite preview` on a free port and drives Chromium headless (WebGPU and WebGL on
  * SwiftShader; Debian's /usr/bin/chromium when present, else Playwright's own browser).
  */
-import { existsSync, mkdirSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { chromium } from '@playwright/test';
 import { preview } from 'vite';
+import { chromiumLaunchOptions } from './chromium-launch.mjs';
 
 const { values } = parseArgs({
   options: {
@@ -23,24 +24,10 @@ const { values } = parseArgs({
   },
 });
 
-const ARGS = [
-  '--no-sandbox',
-  '--enable-unsafe-webgpu',
-  '--enable-unsafe-swiftshader',
-  '--use-webgpu-adapter=swiftshader',
-  '--use-angle=swiftshader',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
-
 const server = await preview({ preview: { port: 0, strictPort: false, host: 'localhost' }, logLevel: 'warn' });
 const url = server.resolvedUrls?.local[0];
 if (!url) throw new Error('vite preview did not report a URL');
-const browser = await chromium.launch({
-  args: ARGS,
-  ...(existsSync('/usr/bin/chromium') ? { executablePath: '/usr/bin/chromium' } : {}),
-});
+const browser = await chromium.launch(chromiumLaunchOptions());
 try {
   const page = await browser.newPage({ viewport: { width: Number(values.width), height: Number(values.height) } });
   page.on('pageerror', (e) => console.error('page error:', e.message));

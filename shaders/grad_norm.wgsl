@@ -21,20 +21,15 @@ const WG: u32 = 256u;
 @group(0) @binding(2) var<storage, read_write> partial: array<f32>;
 @group(0) @binding(3) var<storage, read_write> info: array<f32>;
 
-var<workgroup> red: array<f32, WG>;
+//! include "include/workgroup_reduce.wgsl"
 
 @compute @workgroup_size(WG)
-fn sum_squares(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
-  let i = wid.x * WG + lid;
+fn sum_squares(@builtin(workgroup_id) wid: vec3<u32>, inv: Invocation) {
+  let i = wid.x * WG + inv.lid;
   var s = 0.0;
   if (i < params.count) { s = grad[i] * grad[i]; }
-  red[lid] = s;
-  workgroupBarrier();
-  for (var stride = WG / 2u; stride > 0u; stride /= 2u) {
-    if (lid < stride) { red[lid] += red[lid + stride]; }
-    workgroupBarrier();
-  }
-  if (lid == 0u) { partial[params.slot + wid.x] = red[0]; }
+  let chunk_sum = workgroup_sum(s, inv);
+  if (inv.lid == 0u) { partial[params.slot + wid.x] = chunk_sum; }
 }
 
 // The same partial sums without shared memory or barriers: invocation i sums its WG elements alone, into the
@@ -52,17 +47,12 @@ fn sum_squares_thread(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(nu
 }
 
 @compute @workgroup_size(WG)
-fn clip_coef(@builtin(local_invocation_index) lid: u32) {
+fn clip_coef(inv: Invocation) {
   var s = 0.0;
-  for (var i = lid; i < params.count; i += WG) { s += partial[i]; }
-  red[lid] = s;
-  workgroupBarrier();
-  for (var stride = WG / 2u; stride > 0u; stride /= 2u) {
-    if (lid < stride) { red[lid] += red[lid + stride]; }
-    workgroupBarrier();
-  }
-  if (lid == 0u) {
-    let norm = sqrt(red[0]);
+  for (var i = inv.lid; i < params.count; i += WG) { s += partial[i]; }
+  let total = workgroup_sum(s, inv);
+  if (inv.lid == 0u) {
+    let norm = sqrt(total);
     // NaN fails every comparison, and an infinite norm is not below the largest float.
     let finite = norm == norm && norm <= 3.4e38;
     var coef = 1.0;

@@ -6,9 +6,10 @@
 //
 // Variants (gpu/shader-variants.ts), one module each:
 //   SUBGROUPS  the row's reduction through subgroup operations (the device has `subgroups`); otherwise a
-//              shared-memory tree. The shared-memory tree takes log2(WG) + 1 = 7 workgroup barriers per row; with
-//              subgroups, a subgroup adds its invocations' partial sums in registers and only the subgroups'
-//              totals go through shared memory: one barrier per row.
+//              shared-memory tree (both in include/workgroup_reduce.wgsl). The shared-memory tree takes
+//              log2(WG) + 1 = 7 workgroup barriers per row; with subgroups, a subgroup adds its invocations'
+//              partial sums in registers and only the subgroups' totals go through shared memory: one barrier
+//              per row.
 //   ADD        the forward's input is the residual sum x = residual + branch, which it also writes to `sum` (the
 //              residual stream it continues): the residual add fused into the next norm, which saves the add's
 //              dispatch and a pass over x. forward.ts fuses every add of the layer this way.
@@ -62,66 +63,21 @@ fn reload_x(i: u32) -> f32 {
 }
 //! endif
 
-//! if SUBGROUPS
-var<workgroup> part: array<f32, WG>;
-
-// The sum of v over the workgroup, returned to every invocation; at most one call per kernel (a second one
-// would overwrite `part` while other subgroups may still read it). Each subgroup adds its values with
-// subgroupAdd; its invocation 0 leaves that total at its own local index in `part` and every other invocation
-// leaves 0 there, so no subgroup numbering is needed (WGSL has none without the `subgroup_id` extension, and
-// nothing promises that a subgroup is a run of consecutive local indices). After one barrier, invocation i of
-// each subgroup adds part[i], part[i + size], part[i + 2 size], ...: each subgroup covers all WG slots and
-// gets the whole total, for any subgroup size (4 .. 128) and any grouping of invocations into subgroups,
-// provided each subgroup's invocation ids run 0 .. min(size, WG) - 1 (full subgroups, as every driver makes
-// them for a power-of-two workgroup size).
-fn workgroup_sum(v: f32, lid: u32, sid: u32, sg_size: u32) -> f32 {
-  let s = subgroupAdd(v);
-  part[lid] = select(0.0, s, sid == 0u);
-  workgroupBarrier();
-  var acc = 0.0;
-  for (var i = sid; i < WG; i += sg_size) { acc += part[i]; }
-  return subgroupAdd(acc);
-}
-//! else
-var<workgroup> partial: array<f32, WG>;
-
-// The sum of v over the workgroup through a shared-memory tree, returned to every invocation (sid and
-// sg_size are unused: the signature is the subgroup variant's).
-fn workgroup_sum(v: f32, lid: u32, sid: u32, sg_size: u32) -> f32 {
-  partial[lid] = v;
-  workgroupBarrier();
-  for (var stride = WG / 2u; stride > 0u; stride /= 2u) {
-    if (lid < stride) { partial[lid] += partial[lid + stride]; }
-    workgroupBarrier();
-  }
-  return partial[0];
-}
-//! endif
+//! include "include/workgroup_reduce.wgsl"
 
 @compute @workgroup_size(WG)
-fn rmsnorm_forward(
-  @builtin(workgroup_id) wid: vec3<u32>,
-  @builtin(local_invocation_index) lid: u32,
-//! if SUBGROUPS
-  @builtin(subgroup_invocation_id) sid: u32,
-  @builtin(subgroup_size) sg_size: u32,
-) {
-//! else
-) {
-  let sid = 0u;
-  let sg_size = 1u;
-//! endif
+fn rmsnorm_forward(@builtin(workgroup_id) wid: vec3<u32>, inv: Invocation) {
   let t = wid.x;
   if (t >= params.rows) { return; }
   let base = t * params.dim;
   var sum_sq = 0.0;
-  for (var d = lid; d < params.dim; d += WG) {
+  for (var d = inv.lid; d < params.dim; d += WG) {
     let v = load_x(base + d);
     sum_sq += v * v;
   }
-  let r = inverseSqrt(workgroup_sum(sum_sq, lid, sid, sg_size) / f32(params.dim) + params.eps);
-  if (lid == 0u) { rstd[t] = r; }
-  for (var d = lid; d < params.dim; d += WG) {
+  let r = inverseSqrt(workgroup_sum(sum_sq, inv) / f32(params.dim) + params.eps);
+  if (inv.lid == 0u) { rstd[t] = r; }
+  for (var d = inv.lid; d < params.dim; d += WG) {
     y[base + d] = reload_x(base + d) * r * weight[d];
   }
 }
@@ -166,26 +122,15 @@ fn prior(i: u32) -> f32 {
 //! endif
 
 @compute @workgroup_size(WG)
-fn rmsnorm_backward(
-  @builtin(workgroup_id) wid: vec3<u32>,
-  @builtin(local_invocation_index) lid: u32,
-//! if SUBGROUPS
-  @builtin(subgroup_invocation_id) sid: u32,
-  @builtin(subgroup_size) sg_size: u32,
-) {
-//! else
-) {
-  let sid = 0u;
-  let sg_size = 1u;
-//! endif
+fn rmsnorm_backward(@builtin(workgroup_id) wid: vec3<u32>, inv: Invocation) {
   let t = wid.x;
   if (t >= params.rows) { return; }
   let base = t * params.dim;
   var dot = 0.0;
-  for (var d = lid; d < params.dim; d += WG) { dot += dy[base + d] * weight[d] * x[base + d]; }
+  for (var d = inv.lid; d < params.dim; d += WG) { dot += dy[base + d] * weight[d] * x[base + d]; }
   let r = rstd_in[t];
-  let c = workgroup_sum(dot, lid, sid, sg_size) * r * r * r / f32(params.dim);
-  for (var d = lid; d < params.dim; d += WG) {
+  let c = workgroup_sum(dot, inv) * r * r * r / f32(params.dim);
+  for (var d = inv.lid; d < params.dim; d += WG) {
     dx[base + d] = prior(base + d) + r * weight[d] * dy[base + d] - x[base + d] * c;
   }
 }

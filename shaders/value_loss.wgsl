@@ -25,12 +25,12 @@ const WG: u32 = 256u;
 @group(0) @binding(3) var<storage, read_write> dvalues: array<f32>;
 @group(0) @binding(4) var<storage, read_write> loss: array<f32>;
 
-var<workgroup> partial: array<f32, WG>;
+//! include "include/workgroup_reduce.wgsl"
 
 @compute @workgroup_size(WG)
-fn value_loss(@builtin(local_invocation_index) lid: u32) {
+fn value_loss(inv: Invocation) {
   var sum = 0.0;
-  for (var i = lid; i < params.count; i += WG) {
+  for (var i = inv.lid; i < params.count; i += WG) {
     let v = values[i];
     let old = targets[i].x;
     let ret = targets[i].y;
@@ -50,11 +50,6 @@ fn value_loss(@builtin(local_invocation_index) lid: u32) {
     let in_range = select(0.0, 1.0, diff >= -params.clip_coef && diff <= params.clip_coef);
     dvalues[i] = params.k * (w1 * 2.0 * (v - ret) + w2 * in_range * 2.0 * (v_clip - ret));
   }
-  partial[lid] = sum;
-  workgroupBarrier();
-  for (var stride = WG / 2u; stride > 0u; stride /= 2u) {
-    if (lid < stride) { partial[lid] += partial[lid + stride]; }
-    workgroupBarrier();
-  }
-  if (lid == 0u) { loss[0] = 0.5 * partial[0] / f32(params.count); }
+  let total = workgroup_sum(sum, inv);
+  if (inv.lid == 0u) { loss[0] = 0.5 * total / f32(params.count); }
 }

@@ -1,15 +1,14 @@
 // `--adapter DIR` (eval, score): only regular files within the adapter limits are read; anything else is one
 // line naming the file, before a byte is read (a FIFO would hang, /dev/zero never ends).
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, symlinkSync, truncateSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, symlinkSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { readAdapterDir } from './adapter-dir';
 import { UsageError } from './errors';
+import { tempDir, thrownBy } from '../util/testing';
 
-const root = mkdtempSync(join(tmpdir(), 'twosome-adapter-dir-'));
-afterAll(() => rmSync(root, { recursive: true, force: true }));
+const root = tempDir('twosome-adapter-dir-');
 
 const someWeights = (path: string) => writeFileSync(path, new Uint8Array(16));
 /** A sparse file of this size (no disk used). */
@@ -23,15 +22,7 @@ function adapterDir(name: string, config: (path: string) => void, weights = some
   return dir;
 }
 
-function errorOf(dir: string): Error {
-  try {
-    readAdapterDir(dir);
-  } catch (error) {
-    expect(error).toBeInstanceOf(UsageError);
-    return error as Error;
-  }
-  throw new Error('expected a UsageError');
-}
+const errorOf = (dir: string) => thrownBy(() => readAdapterDir(dir), UsageError);
 
 describe('readAdapterDir', () => {
   it('refuses a device, a FIFO or a directory in place of adapter_config.json', () => {

@@ -1,9 +1,8 @@
 // `twosome adapter inspect|export|import`, called as main.ts will call it (argv after "adapter").
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { zipSync } from 'fflate';
-import { afterAll, afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { encodeBundle } from '../share/bundle';
 import { float32ToBytes } from '../share/bytes';
 import { decodePeftAdapter, encodePeftAdapter } from '../share/peft';
@@ -11,9 +10,9 @@ import { MICRO, QV, randomCritic, trainedAdapter } from '../share/testing';
 import { Rng } from '../util/rng';
 import { adapterCommand } from './adapter';
 import { UsageError } from './errors';
+import { tempDir } from '../util/testing';
 
-const work = mkdtempSync(join(tmpdir(), 'twosome-adapter-'));
-afterAll(() => rmSync(work, { recursive: true, force: true }));
+const work = tempDir('twosome-adapter-');
 
 let out = '';
 let err = '';

@@ -1,29 +1,20 @@
 // `twosome bench memory`, called as main.ts will call it (argv after "bench memory").
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { makeModel } from '../llm/model/make-model';
 import { benchMemoryCommand } from './bench-memory';
 import { UsageError } from './errors';
+import { captureOutput, tempDir } from '../util/testing';
 
-const work = mkdtempSync(join(tmpdir(), 'twosome-bench-memory-'));
-afterAll(() => rmSync(work, { recursive: true, force: true }));
+const work = tempDir('twosome-bench-memory-');
 
-let output = '';
-beforeEach(() => {
-  output = '';
-  vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
-    output += String(chunk);
-    return true;
-  });
-});
-afterEach(() => vi.restoreAllMocks());
+const output = captureOutput();
 
 describe('twosome bench memory', () => {
   it('--json for the acceptance model prints the five fields; peak <= 5 GiB', async () => {
     expect(await benchMemoryCommand(['--model', 'Llama-2-7b-chat-hf-q4f16_1-MLC', '--json'])).toBe(0);
-    const result = JSON.parse(output);
+    const result = JSON.parse(output.stdout);
     expect(Object.keys(result)).toEqual(['model', 'peakBytes', 'weightsBytes', 'activationBytes', 'optimizerBytes']);
     expect(result.model).toBe('Llama-2-7b-chat-hf-q4f16_1-MLC');
     expect(result.peakBytes).toBeLessThanOrEqual(5 * 2 ** 30);
@@ -32,10 +23,10 @@ describe('twosome bench memory', () => {
 
   it('batch and LoRA flags change the plan', async () => {
     await benchMemoryCommand(['--model', 'Llama-2-7b-chat-hf-q4f16_1-MLC', '--json']);
-    const base = JSON.parse(output);
-    output = '';
+    const base = JSON.parse(output.stdout);
+    output.stdout = '';
     await benchMemoryCommand(['--model', 'Llama-2-7b-chat-hf-q4f16_1-MLC', '--json', '--prompts', '8', '--prompt-tokens', '100', '--actions', '4', '--action-tokens', '3', '--lora-r', '16', '--lora-targets', 'q_proj,k_proj,v_proj']);
-    const other = JSON.parse(output);
+    const other = JSON.parse(output.stdout);
     expect(other.weightsBytes).toBe(base.weightsBytes);
     expect(other.activationBytes).not.toBe(base.activationBytes);
     expect(other.optimizerBytes).toBeGreaterThan(base.optimizerBytes);
@@ -48,11 +39,11 @@ describe('twosome bench memory', () => {
     const config = made.files.find((f) => f.name === 'mlc-chat-config.json')!;
     writeFileSync(join(dir, 'mlc-chat-config.json'), config.bytes);
     expect(await benchMemoryCommand(['--model', dir, '--prompt-tokens', '20'])).toBe(0);
-    expect(output).toMatch(/training peak .* bytes\)/);
-    expect(output).toMatch(/layer-input checkpoints/);
-    output = '';
+    expect(output.stdout).toMatch(/training peak .* bytes\)/);
+    expect(output.stdout).toMatch(/layer-input checkpoints/);
+    output.stdout = '';
     expect(await benchMemoryCommand(['--model', 'micro', '--json', '--prompt-tokens', '20'])).toBe(0);
-    expect(JSON.parse(output).model).toBe('micro');
+    expect(JSON.parse(output.stdout).model).toBe('micro');
   });
 
   it('user errors', async () => {

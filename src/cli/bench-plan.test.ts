@@ -1,23 +1,16 @@
 // `twosome bench plan`, called as main.ts calls it (argv after "bench plan"), on the micro model: the JSON
 // contract, and what the static plan and the round trips promise, counted on the recording device.
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { benchPlanCommand } from './bench-plan';
 import { UsageError } from './errors';
+import { captureOutput } from '../util/testing';
 
-let output = '';
-beforeEach(() => {
-  output = '';
-  vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
-    output += String(chunk);
-    return true;
-  });
-});
-afterEach(() => vi.restoreAllMocks());
+const output = captureOutput();
 
 describe('twosome bench plan', () => {
   it('--json: per call and per update, the counts; a warm call and a steady-state update create nothing', async () => {
     expect(await benchPlanCommand(['--model', 'micro', '--json'])).toBe(0);
-    const r = JSON.parse(output);
+    const r = JSON.parse(output.stdout);
     expect(Object.keys(r)).toEqual([
       'model',
       'modelWeightBytes',
@@ -30,6 +23,7 @@ describe('twosome bench plan', () => {
       'task',
       'preset',
       'promptsPerPass',
+      'matmul',
     ]);
     for (const c of [r.call, r.callRepeat, r.update, r.update2]) {
       expect(Object.keys(c)).toEqual([
@@ -66,7 +60,7 @@ describe('twosome bench plan', () => {
 
   it('one pass per accumulation window: one wait per window', async () => {
     expect(await benchPlanCommand(['--model', 'micro', '--prompts-per-pass', '32', '--json'])).toBe(0);
-    const r = JSON.parse(output);
+    const r = JSON.parse(output.stdout);
     expect(r.update.blockingWaits).toBe(32 + 1 + 4 + 1);
   });
 
@@ -77,5 +71,8 @@ describe('twosome bench plan', () => {
     );
     await expect(benchPlanCommand(['--model', 'micro', '--task', 'nope'])).rejects.toThrow(/--task nope: unknown task/);
     await expect(benchPlanCommand(['--model', 'no-such-model'])).rejects.toThrow(/not a catalog model id/);
+    await expect(benchPlanCommand(['--model', 'micro', '--matmul', 'fast'])).rejects.toThrow(
+      /--matmul fast: use tiled or legacy/,
+    );
   });
 });

@@ -1,9 +1,9 @@
 /**
- * `twosome bench plan --model ID|DIR [--task ID] [--prompts-per-pass N] [--json]`: what the engine asks of a
- * GPU for one scoring call (a 150-token prompt, BOS included, with 8 actions of 5 tokens) and for one PPO update
- * of the `paper` preset, counted on a recording device (gpu/recording-device.ts) that runs the engine's own
- * builders and allocates nothing: no model is downloaded, nothing runs. Catalog ids resolve to their
- * architecture as `bench memory` does.
+ * `twosome bench plan --model ID|DIR [--task ID] [--prompts-per-pass N] [--matmul tiled|legacy] [--json]`: what
+ * the engine asks of a GPU for one scoring call (a 150-token prompt, BOS included, with 8 actions of 5 tokens)
+ * and for one PPO update of the `paper` preset (with the tiled or the legacy matrix products), counted on a
+ * recording device (gpu/recording-device.ts) that runs the engine's own builders and allocates nothing: no model
+ * is downloaded, nothing runs. Catalog ids resolve to their architecture as `bench memory` does.
  *
  * Per call and per update: dispatches, blocking waits (the CPU stands still until the GPU answers), bind groups
  * and buffers created, flops (the kernels' KernelCost) and weightReadFactor = the weight bytes the kernels read
@@ -18,6 +18,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { countsSince, RecordingDevice, type DeviceCounts } from '../gpu/recording-device';
+import type { MatmulKernels } from '../gpu/pipelines';
 import { shaderSource } from '../gpu/shader-source';
 import { LlamaEngine } from '../llm/engine/engine';
 import { reserveLlamaWeights } from '../llm/engine/gpu-weights';
@@ -38,7 +39,7 @@ import { MICRO_MODEL_DIR } from './model-source';
 
 const USAGE =
   'twosome bench plan --model ID|DIR [--task tomato-salad] [--preset paper|quick] [--updates 2] ' +
-  '[--prompts-per-pass N] [--json]';
+  '[--prompts-per-pass N] [--matmul tiled|legacy] [--json]';
 /** Widths of the table's columns (dispatches, waits, bind groups, buffers, weight read, TFLOP). */
 const WIDTHS = [10, 6, 11, 8, 11, 9];
 
@@ -79,6 +80,8 @@ export interface PlanBenchResult {
   task: TaskId;
   preset: 'paper' | 'quick';
   promptsPerPass: number;
+  /** The matrix-product kernels counted (PipelineCache.matmul): the tiled ones (default) or the legacy ones. */
+  matmul: MatmulKernels;
 }
 
 function planCounts(c: DeviceCounts, modelWeightBytes: number): PlanCounts {
@@ -108,7 +111,13 @@ function planTokenizerFile(model: string): { bytes: Uint8Array; file: string; bo
 export async function planBench(
   model: string,
   config: LlamaConfig,
-  options: { task?: TaskId; preset?: 'paper' | 'quick'; updates?: number; promptsPerPass?: number } = {},
+  options: {
+    task?: TaskId;
+    preset?: 'paper' | 'quick';
+    updates?: number;
+    promptsPerPass?: number;
+    matmul?: MatmulKernels;
+  } = {},
 ): Promise<PlanBenchResult> {
   await shaderSource('rmsnorm.wgsl'); // read every shader first, so no file read falls inside a measurement
   const recording = new RecordingDevice();
@@ -116,7 +125,8 @@ export async function planBench(
   const weights = reserveLlamaWeights(gpu.device, config, configInvFreq(config));
   const { bytes, file, bosId } = planTokenizerFile(model === 'micro' ? MICRO_MODEL_DIR : model);
   const tokenizer = await LlmTokenizer.fromJSON(bytes, { bosId, file });
-  const engine = LlamaEngine.fromWeights(gpu, config, tokenizer, weights);
+  const matmul = options.matmul ?? 'tiled';
+  const engine = LlamaEngine.fromWeights(gpu, config, tokenizer, weights, { matmul });
   const modelWeightBytes = estimateSizes(config).gpuWeightBytes;
   const measure = async (body: () => Promise<unknown>) => {
     const before = recording.snapshot();
@@ -166,6 +176,7 @@ export async function planBench(
     task,
     preset,
     promptsPerPass: trainer.options.promptsPerPass,
+    matmul,
   };
 }
 
@@ -176,6 +187,7 @@ export async function benchPlanCommand(argv: string[]): Promise<number> {
     preset: { type: 'string', arg: 'paper|quick', help: 'the PPO preset of the counted update (default paper)' },
     updates: { type: 'string', arg: 'N', help: 'updates to count, at least 2: the first builds, later ones are warm (default 2)' },
     'prompts-per-pass': { type: 'string', arg: 'N', help: 'prompts per policy forward+backward pass (default: one minibatch)' },
+    matmul: { type: 'string', arg: 'tiled|legacy', help: "the matrix-product kernels counted (default tiled)" },
     json: { type: 'boolean', default: false, help: 'one JSON object instead of the table' },
   } as const;
   const { values } = parseFlags(argv, flags, USAGE);
@@ -190,8 +202,10 @@ export async function benchPlanCommand(argv: string[]): Promise<number> {
       ? undefined
       : parseIntFlag(values['prompts-per-pass'], 'prompts-per-pass', 4, 1);
   const updates = parseIntFlag(values.updates, 'updates', 2, 2);
+  const matmul = values.matmul ?? 'tiled';
+  if (matmul !== 'tiled' && matmul !== 'legacy') throw new UsageError(`--matmul ${matmul}: use tiled or legacy`);
   const config = await resolveModelConfig(values.model);
-  const result = await planBench(values.model, config, { task, preset, updates, promptsPerPass });
+  const result = await planBench(values.model, config, { task, preset, updates, promptsPerPass, matmul });
   if (values.json) {
     process.stdout.write(`${JSON.stringify(result)}\n`);
     return 0;
@@ -210,7 +224,7 @@ export async function benchPlanCommand(argv: string[]): Promise<number> {
   const call = `${promptTokens}-token prompt, ${actionCount} actions of ${actionTokens} tokens`;
   const lines = [
     `${values.model}: one scoring call (${call}) and ${preset}-preset PPO updates on ${task} ` +
-      `(prompts per pass ${result.promptsPerPass}), on a recording device`,
+      `(prompts per pass ${result.promptsPerPass}, ${matmul} matrix products), on a recording device`,
     cells('', ['dispatches', 'waits', 'bind groups', 'buffers', 'weight read', 'TFLOP']),
     row('call', result.call),
     row('call again', result.callRepeat),

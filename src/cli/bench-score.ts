@@ -2,28 +2,45 @@
  * `twosome bench score --model M --json`: TWOSOME's scoring with the shared prompt (ours) against each
  * `prompt + action` as its own sequence in one batch (the original implementation's method), same device,
  * same run: a 150-token prompt (BOS included) and 8 actions of 5 tokens, random ids from a fixed seed.
- * Prints {"sharedMs","separateMs","speedup", "maxLogprobDiff", "device", "kernels":{...}, "profile":[...],
- * "matvec":{...}, "subgroups":{...}}: what ran (engine.kernelInfo: adapter, precision, subgroup size, matmul
- * kernel), per-kernel GFLOP/s and GB/s of the shared pass (timestamp queries), the q4 matrix-vector
- * kernel's GB/s on the model's largest matrix, and, where the device has `subgroups`, the same pass and
- * matrix-vector product with the subgroup kernels and with the f32 workgroup kernels (per-kernel ms of each,
- * and the largest log-prob difference between the two). The main figures use the engine's default choice
- * (GpuContext.useSubgroups; TWOSOME_SUBGROUPS=0 or 1 changes it). On SwiftShader only the ratios mean
- * anything, and the subgroup/workgroup ratio not even those: there a barrier costs what it does on no GPU.
+ * Prints {"sharedMs","separateMs","speedup","maxLogprobDiff", "device", "kernels":{...}, "profile":[...],
+ * "matvec":{...}, "matmul":{...}, "subgroups":{...}}:
+ *   kernels   what the engine ran (engine.kernelInfo): adapter, precision, subgroup size, matmul kernel;
+ *   profile   per-kernel GPU time, GFLOP/s and GB/s of the shared pass (timestamp queries);
+ *   matvec    the engine's one-row product on the model's largest matrix, GB/s;
+ *   matmul    the matrix-product kernels side by side on this device: the shared pass with the legacy kernels,
+ *             the tiled ones in f32 and (with shader-f16) in f16 (wall ms, the matrix products' GPU ms, and
+ *             each one's largest log-prob difference from the legacy f32 pass), the q4 matrix-vector kernel's
+ *             GB/s (one row on the largest matrix) and the GEMM's GFLOP/s (the pass's rows on the largest
+ *             layer matrix) for each;
+ *   subgroups where the device has `subgroups`: the pass and the matrix-vector product with the subgroup
+ *             kernels and with the f32 workgroup kernels (per-kernel ms, largest log-prob difference).
+ * The main figures use the engine's default choice (GpuContext.useSubgroups, TWOSOME_SUBGROUPS; f16 where the
+ * device has it). On SwiftShader and lavapipe only the ratios mean anything, and the subgroup/workgroup and
+ * f16/f32 ratios not even those: there a barrier costs what it does on no GPU and f16 runs as f32.
  */
 import { requestNodeGpuContext } from '../gpu/node-gpu';
-import { createStorageBuffer } from '../gpu/buffers';
-import { disposeCalls, type KernelCall } from '../gpu/kernel';
+import type { GpuContext } from '../gpu/device';
 import { PipelineCache } from '../gpu/pipelines';
 import { profileCalls, type KernelProfile } from '../gpu/profile';
 import { LlamaEngine } from '../llm/engine/engine';
 import { ScoringForward } from '../llm/engine/forward';
-import { linearCall, type GpuLinear } from '../llm/engine/kernels/linear';
-import { planScoring } from '../llm/engine/scoring-layout';
+import type { GpuLinear } from '../llm/engine/kernels/linear';
+import { planScoring, type ScoringRequest } from '../llm/engine/scoring-layout';
 import { parseBenchBatchFlags, syntheticRequest } from './bench-batch';
+import {
+  largestMatrix,
+  matmulMs,
+  matmulSets,
+  modelMatrices,
+  profileProduct,
+  round,
+  type MatmulSetName,
+} from './bench-matmul';
 import { resolveModelSource } from './model-source';
 
-const USAGE = 'twosome bench score [--model DIR|URL|micro] [--prompt-tokens 150] [--actions 8] [--action-tokens 5] [--repeats 5] [--json]';
+const USAGE =
+  'twosome bench score [--model DIR|URL|micro] [--prompt-tokens 150] [--actions 8] [--action-tokens 5] ' +
+  '[--repeats 5] [--json]';
 
 export async function benchScoreCommand(argv: string[]): Promise<number> {
   const flags = parseBenchBatchFlags(argv, USAGE, 5);
@@ -51,15 +68,15 @@ export async function benchScoreCommand(argv: string[]): Promise<number> {
   let maxLogprobDiff = 0;
   shared.logprobs.forEach((v, i) => (maxLogprobDiff = Math.max(maxLogprobDiff, Math.abs(v - separate.logprobs[i]))));
 
-  const kernels = (await profileCalls(device, shared.forward.kernelCalls, 3)) ?? [];
+  const profile = (await profileCalls(device, shared.forward.kernelCalls, 3)) ?? [];
   shared.forward.dispose();
   separate.forward.dispose();
 
   // The matrix-vector product (one token) on the model's largest matrix: bandwidth-bound, so GB/s.
-  const largest = [engine.weights.lmHead, ...engine.weights.layers.flatMap((l) => [l.qkv, l.o, l.gateUp, l.down])].reduce((a, b) =>
-    a.outDim * a.inDim >= b.outDim * b.inDim ? a : b,
-  );
+  const { layers, lmHead } = modelMatrices(engine.weights);
+  const largest = largestMatrix([lmHead, ...layers]);
   const matvec = await profileMatvec(device, pipelines, largest);
+  const matmul = await compareMatmulKernels(gpu, engine, request, repeats);
 
   // Subgroup kernels against the f32 workgroup kernels, both on this device, when it has the feature.
   let subgroups: SubgroupComparison | null = null;
@@ -83,8 +100,13 @@ export async function benchScoreCommand(argv: string[]): Promise<number> {
       subgroupSizes: gpu.subgroupSizes,
       maxLogprobDiff: maxDiff,
       // Kernels without a subgroup variant (or whose shapes take the thread variant) run the same code both ways.
-      kernels: on.profile.map((k) => ({ label: k.label, subgroupMs: round(k.ms), workgroupMs: round(offByLabel.get(k.label)?.ms ?? 0) })),
-      matvec: on.matvec && off.matvec ? { subgroupGbps: round(on.matvec.gbps), workgroupGbps: round(off.matvec.gbps) } : null,
+      kernels: on.profile.map((k) => ({
+        label: k.label,
+        subgroupMs: round(k.ms),
+        workgroupMs: round(offByLabel.get(k.label)?.ms ?? 0),
+      })),
+      matvec:
+        on.matvec && off.matvec ? { subgroupGbps: round(on.matvec.gbps), workgroupGbps: round(off.matvec.gbps) } : null,
     };
   }
   const kernelInfo = engine.kernelInfo;
@@ -100,32 +122,72 @@ export async function benchScoreCommand(argv: string[]): Promise<number> {
     actionTokens,
     device: { ...gpu.adapterInfo, software: gpu.isSoftware },
     kernels: kernelInfo,
-    profile: kernels.map((k) => ({ label: k.label, ms: round(k.ms), gflops: round(k.gflops), gbps: round(k.gbps) })),
-    matvec: matvec ? { format: largest.format, outDim: largest.outDim, inDim: largest.inDim, ms: round(matvec.ms / 8), gbps: round(matvec.gbps) } : null,
+    profile: profile.map((k) => ({ label: k.label, ms: round(k.ms), gflops: round(k.gflops), gbps: round(k.gbps) })),
+    matvec: matvec
+      ? {
+          format: largest.format,
+          outDim: largest.outDim,
+          inDim: largest.inDim,
+          ms: round(matvec.ms / 8),
+          gbps: round(matvec.gbps),
+        }
+      : null,
+    matmul,
     subgroups,
   };
   gpu.device.destroy();
   if (flags.json) process.stdout.write(`${JSON.stringify(result)}\n`);
   else {
-    process.stdout.write(`shared ${result.sharedMs.toFixed(1)} ms, separate ${result.separateMs.toFixed(1)} ms: ${result.speedup.toFixed(2)}x (max |logprob diff| ${maxLogprobDiff.toExponential(2)})\n`);
-    for (const k of result.profile)
+    const k = result.kernels;
+    process.stdout.write(
+      `kernels: ${k.matmul} matrix products in ${k.precision}, ` +
+        `subgroup size ${k.subgroupSize ?? 'none'}, on ${k.adapter}\n`,
+    );
+    process.stdout.write(
+      `shared ${result.sharedMs.toFixed(1)} ms, separate ${result.separateMs.toFixed(1)} ms: ` +
+        `${result.speedup.toFixed(2)}x (max |logprob diff| ${maxLogprobDiff.toExponential(2)})\n`,
+    );
+    for (const p of result.profile)
       process.stdout.write(
-        `  ${k.label.padEnd(20)} ${k.ms.toFixed(3).padStart(9)} ms ${k.gflops.toFixed(2).padStart(9)} GFLOP/s ` +
-          `${k.gbps.toFixed(2).padStart(8)} GB/s\n`,
+        `  ${p.label.padEnd(28)} ${p.ms.toFixed(3).padStart(9)} ms ` +
+          `${p.gflops.toFixed(2).padStart(9)} GFLOP/s ${p.gbps.toFixed(2).padStart(8)} GB/s\n`,
       );
-    if (result.matvec) process.stdout.write(`  ${result.matvec.format} matvec ${result.matvec.outDim}x${result.matvec.inDim}: ${result.matvec.gbps} GB/s\n`);
+    if (result.matvec)
+      process.stdout.write(
+        `  ${result.matvec.format} matvec ${result.matvec.outDim}x${result.matvec.inDim}: ${result.matvec.gbps} GB/s\n`,
+      );
+    process.stdout.write(
+      `matrix products, shared pass (wall ms / matrix-product GPU ms / max |logprob diff| vs legacy):\n`,
+    );
+    for (const [name, r] of Object.entries(matmul.passes)) {
+      if (r)
+        process.stdout.write(
+          `  ${name.padEnd(10)} ${r.ms.toFixed(2).padStart(10)} ms ` +
+            `${(r.matmulMs ?? NaN).toFixed(3).padStart(10)} ms ${r.maxLogprobDiff.toExponential(2)}\n`,
+        );
+    }
+    for (const [name, r] of Object.entries(matmul.gemv))
+      if (r) process.stdout.write(`  ${name} q4 matvec ${matmul.largestMatrix}: ${r.gbps} GB/s\n`);
+    for (const [name, r] of Object.entries(matmul.gemm))
+      if (r) process.stdout.write(`  ${name} GEMM ${matmul.gemmShape}: ${r.gflops} GFLOP/s\n`);
     if (subgroups) {
       process.stdout.write(
         `subgroup kernels (sizes ${subgroups.subgroupSizes ? `${subgroups.subgroupSizes.min}-${subgroups.subgroupSizes.max}` : 'unreported'}; engine default ${subgroups.engineDefault ? 'on' : 'off'}) vs f32 workgroup kernels, max |logprob diff| ${subgroups.maxLogprobDiff.toExponential(2)}:\n`,
       );
-      for (const k of subgroups.kernels) process.stdout.write(`  ${k.label.padEnd(20)} ${k.subgroupMs.toFixed(3).padStart(9)} ms with subgroups ${k.workgroupMs.toFixed(3).padStart(9)} ms without\n`);
-      if (subgroups.matvec) process.stdout.write(`  matvec: ${subgroups.matvec.subgroupGbps} GB/s with subgroups, ${subgroups.matvec.workgroupGbps} GB/s without\n`);
+      for (const k of subgroups.kernels)
+        process.stdout.write(
+          `  ${k.label.padEnd(20)} ${k.subgroupMs.toFixed(3).padStart(9)} ms with subgroups ` +
+            `${k.workgroupMs.toFixed(3).padStart(9)} ms without\n`,
+        );
+      if (subgroups.matvec)
+        process.stdout.write(
+          `  matvec: ${subgroups.matvec.subgroupGbps} GB/s with subgroups, ` +
+            `${subgroups.matvec.workgroupGbps} GB/s without\n`,
+        );
     } else process.stdout.write('subgroup kernels: this device has no subgroups feature (or TWOSOME_SUBGROUPS=0)\n');
   }
   return 0;
 }
-
-const round = (v: number) => Math.round(v * 1000) / 1000;
 
 interface SubgroupComparison {
   engineDefault: boolean;
@@ -135,15 +197,87 @@ interface SubgroupComparison {
   matvec: { subgroupGbps: number; workgroupGbps: number } | null;
 }
 
-/** One-token product on `w` with this cache's kernel choice, timed over 8 dispatches (null without timestamps). */
-async function profileMatvec(device: GPUDevice, pipelines: PipelineCache, w: GpuLinear): Promise<KernelProfile | null> {
-  const x = createStorageBuffer(device, w.inDim * 4);
-  const y = createStorageBuffer(device, w.outDim * 4);
-  // A weight split by rows is several dispatches; this times the first (all rows when unsplit).
-  const calls: KernelCall[] = await linearCall({ device, pipelines }, x, w, y, 1);
-  const [profile] = (await profileCalls(device, Array(8).fill(calls[0]), 3)) ?? [];
-  disposeCalls(calls);
-  x.destroy();
-  y.destroy();
-  return profile ?? null;
+/** One-token product on `w` with this cache's kernel choice (null without timestamps). */
+function profileMatvec(device: GPUDevice, pipelines: PipelineCache, w: GpuLinear): Promise<KernelProfile | null> {
+  return profileProduct(device, pipelines, w, 1);
+}
+
+interface MatmulPass {
+  /** Wall time of the shared pass, median of the repeats. */
+  ms: number;
+  /** GPU time of its matrix products (timestamp queries; null without them). */
+  matmulMs: number | null;
+  /** Largest |log-prob difference| from the legacy f32 pass. */
+  maxLogprobDiff: number;
+}
+
+/**
+ * The shared pass and the q4 products with each kernel set of bench-matmul.ts: the comparison of old and new
+ * matrix-product kernels (and f16 and f32) on this device.
+ */
+async function compareMatmulKernels(gpu: GpuContext, engine: LlamaEngine, request: ScoringRequest, repeats: number) {
+  const { device } = gpu;
+  const layout = planScoring([request], 'shared');
+  const sets = matmulSets(gpu, engine.pipelines.subgroups);
+  const passes: Record<MatmulSetName, MatmulPass | null> = { legacy: null, tiled: null, tiledF16: null };
+  const gemv: Record<MatmulSetName, { gbps: number; ms: number } | null> = {
+    legacy: null,
+    tiled: null,
+    tiledF16: null,
+  };
+  const gemm: Record<MatmulSetName, { gflops: number; ms: number } | null> = {
+    legacy: null,
+    tiled: null,
+    tiledF16: null,
+  };
+  const { layers, lmHead } = modelMatrices(engine.weights);
+  const q4 = [lmHead, ...layers].filter((w) => w.format === 'q4');
+  const vector = q4.length > 0 ? largestMatrix(q4) : null;
+  const layer = largestMatrix(layers);
+  const rows = layout.tokens.length;
+  // Every set's pass built first, then timed in turns (one run of each per round), so that a change in the
+  // machine's load during the benchmark falls on all of them alike.
+  const built = [];
+  for (const set of sets) {
+    const forward = await ScoringForward.build(device, set.pipelines, engine.weights, layout);
+    const { tokenLogprobs } = await forward.run(); // warm-up: pipelines, first-use allocations
+    built.push({ ...set, forward, tokenLogprobs, times: [] as number[] });
+  }
+  for (let i = 0; i < repeats; i++) {
+    for (const b of built) {
+      const start = performance.now();
+      await b.forward.run();
+      b.times.push(performance.now() - start);
+    }
+  }
+  const legacy = built[0].tokenLogprobs;
+  for (const { name, pipelines, forward, tokenLogprobs, times } of built) {
+    times.sort((x, y) => x - y);
+    const profile = await profileCalls(device, forward.kernelCalls, 3);
+    forward.dispose();
+    let maxLogprobDiff = 0;
+    tokenLogprobs.forEach((v, i) => (maxLogprobDiff = Math.max(maxLogprobDiff, Math.abs(v - legacy[i]))));
+    const ms = matmulMs(profile);
+    passes[name] = {
+      ms: round(times[Math.floor(times.length / 2)]),
+      matmulMs: ms === null ? null : round(ms),
+      maxLogprobDiff,
+    };
+    // A q4 model only: the matrix-vector kernel's GB/s is the q4 kernels' figure of merit.
+    const v = vector ? await profileProduct(device, pipelines, vector, 1) : null;
+    gemv[name] = v ? { gbps: round(v.gbps), ms: round(v.ms / 8) } : null;
+    const g = await profileProduct(device, pipelines, layer, rows);
+    gemm[name] = g ? { gflops: round(g.gflops), ms: round(g.ms / 8) } : null;
+  }
+  const ratio = (a: number | null | undefined, b: number | null | undefined) => (a && b ? round(a / b) : null);
+  return {
+    passes,
+    /** legacy / tiled f32 wall time of the pass, and tiled f32 / tiled f16. */
+    speedup: ratio(passes.legacy?.ms, passes.tiled?.ms),
+    f16Speedup: ratio(passes.tiled?.ms, passes.tiledF16?.ms),
+    largestMatrix: vector ? `${vector.outDim}x${vector.inDim}` : null,
+    gemmShape: `${rows}x${layer.outDim}x${layer.inDim}`,
+    gemv,
+    gemm,
+  };
 }

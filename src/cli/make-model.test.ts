@@ -1,32 +1,23 @@
 // `twosome make-model`, called as main.ts will call it (argv after the command name).
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { afterAll, afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { llama2TokenizerJson, llama3TokenizerJson } from '../llm/model/real-tokenizers';
 import { loadLlamaModelAndTokenizer, loadLlamaModelFromDir } from '../llm/model/weights-node';
 import { UsageError } from './errors';
 import { makeModelCommand } from './make-model';
+import { captureOutput, tempDir } from '../util/testing';
 
-const work = mkdtempSync(join(tmpdir(), 'twosome-make-model-'));
-afterAll(() => rmSync(work, { recursive: true, force: true }));
+const work = tempDir('twosome-make-model-');
 
-let output = '';
-beforeEach(() => {
-  output = '';
-  vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
-    output += String(chunk);
-    return true;
-  });
-});
-afterEach(() => vi.restoreAllMocks());
+const output = captureOutput();
 
 describe('twosome make-model', () => {
   it('writes the MLC files and prints one summary line', async () => {
     const out = join(work, 'a');
     expect(await makeModelCommand(['--out', out, '--layers', '1'])).toBe(0);
     expect(readdirSync(out).sort()).toEqual(['mlc-chat-config.json', 'params_shard_0.bin', 'tensor-cache.json', 'tokenizer.json']);
-    expect(output).toMatch(/^wrote .*: Llama 1 layers, hidden 64, heads 4\/2 kv, intermediate 128, vocab \d+ \(BOS 1, EOS 2\), q4f16_1, untied embeddings, rope plain; \d+ parameters, 4 files, \d+ bytes\n$/);
+    expect(output.stdout).toMatch(/^wrote .*: Llama 1 layers, hidden 64, heads 4\/2 kv, intermediate 128, vocab \d+ \(BOS 1, EOS 2\), q4f16_1, untied embeddings, rope plain; \d+ parameters, 4 files, \d+ bytes\n$/);
   });
 
   it('the README command reproduces public/models/micro', async () => {
@@ -63,7 +54,7 @@ describe('twosome make-model', () => {
     writeFileSync(llama3, llama3TokenizerJson());
     const out = join(work, 'with-llama3');
     expect(await makeModelCommand(['--out', out, '--layers', '1', '--tokenizer', llama3, '--init', 'fast'])).toBe(0);
-    expect(output).toContain('vocab 128256 (BOS 128000, EOS 128001/128009)');
+    expect(output.stdout).toContain('vocab 128256 (BOS 128000, EOS 128001/128009)');
     expect(readFileSync(join(out, 'tokenizer.json'), 'utf8')).toBe(llama3TokenizerJson());
     const chat = JSON.parse(readFileSync(join(out, 'mlc-chat-config.json'), 'utf8'));
     expect(chat).toMatchObject({ vocab_size: 128256, bos_token_id: 128000, eos_token_id: [128001, 128009], twosome_make_model: { tokenizer: 'given' } });

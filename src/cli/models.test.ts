@@ -1,67 +1,51 @@
 // `twosome models`, called as main.ts will call it (argv after "models"), against a model served on 127.0.0.1.
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
+import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { makeModel } from '../llm/model/make-model';
 import { ModelUrlError } from '../llm/model/url-source';
 import { readModelIndex } from '../llm/model/weights';
 import { directorySource } from '../llm/model/weights-node';
+import { startHostileServer, type HostileServer } from '../util/hostile-server';
+import { captureOutput, tempDir } from '../util/testing';
 import { UsageError } from './errors';
 import { directoryStore, modelsCommand } from './models';
 
 const model = makeModel({ maxShardBytes: 16 * 1024 });
-const work = mkdtempSync(join(tmpdir(), 'twosome-models-'));
-let server: Server;
+const work = tempDir('twosome-models-');
+let server: HostileServer;
 let base = '';
-let requests: string[] = [];
 
 beforeAll(async () => {
-  server = createServer((req, res) => {
-    requests.push(req.url ?? '');
-    const file = model.files.find((f) => req.url === `/m/${f.name}`);
-    if (!file) return void res.writeHead(404).end();
-    res.writeHead(200, { 'Content-Length': String(file.bytes.length) }).end(file.bytes);
+  server = await startHostileServer((path) => {
+    const file = model.files.find((f) => path === `/m/${f.name}`);
+    return file && { body: file.bytes };
   });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}/m/`;
-  setTimeout(() => server.close(), 120_000).unref();
+  base = `${server.url}m/`;
 });
-afterAll(async () => {
-  server.closeAllConnections();
-  await new Promise((r) => server.close(r));
-  rmSync(work, { recursive: true, force: true });
-});
+afterAll(() => server.close());
 
-let stdout = '';
-let stderr = '';
-beforeEach(() => {
-  stdout = '';
-  stderr = '';
-  requests = [];
-  vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
-    stdout += String(chunk);
-    return true;
-  });
-  vi.spyOn(process.stderr, 'write').mockImplementation((chunk: string | Uint8Array) => {
-    stderr += String(chunk);
-    return true;
-  });
-});
-afterEach(() => vi.restoreAllMocks());
+const output = captureOutput({ stderr: true });
+// server.requests: what this test's commands asked for.
+beforeEach(() => void (server.requests.length = 0));
 
 describe('twosome models list', () => {
   it('prints the catalog as a table and as JSON', async () => {
     expect(await modelsCommand(['list'])).toBe(0);
-    expect(stdout.split('\n')[0]).toMatch(/^id\s+download\s+VRAM MB\s+context\s+features$/);
-    expect(stdout).toMatch(/\nLlama-3\.2-1B-Instruct-q4f16_1-MLC\s+~\d+(\.\d)? MiB\s+880\s+4096\s+-\n/);
-    expect(stdout).toMatch(/\nTinyLlama-1\.1B-Chat-v1\.0-q4f16_1-MLC\s+~\d+(\.\d)? MiB\s+698\s+2048\s+shader-f16\n/);
+    expect(output.stdout.split('\n')[0]).toMatch(/^id\s+download\s+VRAM MB\s+context\s+features$/);
+    expect(output.stdout).toMatch(/\nLlama-3\.2-1B-Instruct-q4f16_1-MLC\s+~\d+(\.\d)? MiB\s+880\s+4096\s+-\n/);
+    expect(output.stdout).toMatch(
+      /\nTinyLlama-1\.1B-Chat-v1\.0-q4f16_1-MLC\s+~\d+(\.\d)? MiB\s+698\s+2048\s+shader-f16\n/,
+    );
 
-    stdout = '';
+    output.stdout = '';
     expect(await modelsCommand(['list', '--json'])).toBe(0);
-    const rows = JSON.parse(stdout) as { id: string; baseUrl: string; downloadBytes: number; architecture: { layers: number } }[];
+    const rows = JSON.parse(output.stdout) as {
+      id: string;
+      baseUrl: string;
+      downloadBytes: number;
+      architecture: { layers: number };
+    }[];
     expect(rows).toHaveLength(45);
     const llama = rows.find((r) => r.id === 'Llama-3.2-1B-Instruct-q4f16_1-MLC')!;
     expect(llama.baseUrl).toBe('https://huggingface.co/mlc-ai/Llama-3.2-1B-Instruct-q4f16_1-MLC/resolve/main/');
@@ -70,7 +54,10 @@ describe('twosome models list', () => {
 
   it('--fit adds whether this machine\'s WebGPU adapter can run each model, and why not', async () => {
     expect(await modelsCommand(['list', '--fit', '--json'])).toBe(0);
-    const { adapter, models } = JSON.parse(stdout) as { adapter: { software: boolean }; models: { id: string; fit: { canRun: string; reason: string; notes: string[] } }[] };
+    const { adapter, models } = JSON.parse(output.stdout) as {
+      adapter: { software: boolean };
+      models: { id: string; fit: { canRun: string; reason: string; notes: string[] } }[];
+    };
     const fit = (id: string) => models.find((m) => m.id === id)!.fit;
     expect(models).toHaveLength(45);
     if (adapter.software) {
@@ -81,9 +68,11 @@ describe('twosome models list', () => {
     }
     expect(fit('TinyLlama-1.1B-Chat-v1.0-q4f16_1-MLC').notes[0]).toMatch(/^f(16|32) path/);
 
-    stdout = '';
+    output.stdout = '';
     expect(await modelsCommand(['list', '--fit', '--memory-gib', '1'])).toBe(0);
-    expect(stdout).toMatch(/\nLlama-3\.2-1B-Instruct-q4f16_1-MLC .* no: needs about 1\.\d GiB to train .* but the budget is 1\.0 GiB: the budget given\n/);
+    expect(output.stdout).toMatch(
+      /\nLlama-3\.2-1B-Instruct-q4f16_1-MLC .* no: needs about 1\.\d GiB to train .* but the budget is 1\.0 GiB: the budget given\n/,
+    );
     await expect(modelsCommand(['list', '--memory-gib', '4'])).rejects.toThrow(/--memory-gib: "4" must be a positive number of GiB, with --fit/);
     await expect(modelsCommand(['list', '--fit', '--memory-gib', 'lots'])).rejects.toThrow(UsageError);
   });
@@ -94,15 +83,21 @@ describe('twosome models download', () => {
     const out = join(work, 'a');
     expect(await modelsCommand(['download', base, '--out', out, '--parallel', '2'])).toBe(0);
     expect(readdirSync(out).sort()).toEqual(model.files.map((f) => f.name).sort());
-    expect(stdout).toMatch(new RegExp(`^downloaded ${base} to ${out}: ${model.files.length} files, .* \\(${model.files.length} fetched, 0 already there\\); use it with --model ${out}\\n$`));
-    expect(stderr).toBe(''); // not a terminal: no progress line
+    const n = model.files.length;
+    expect(output.stdout).toMatch(
+      new RegExp(
+        `^downloaded ${base} to ${out}: ${n} files, .* \\(${n} fetched, 0 already there\\); ` +
+          `use it with --model ${out}\\n$`,
+      ),
+    );
+    expect(output.stderr).toBe(''); // not a terminal: no progress line
     expect((await readModelIndex(directorySource(out))).config).toEqual(model.config);
 
-    stdout = '';
-    requests = [];
+    output.stdout = '';
+    server.requests.length = 0;
     expect(await modelsCommand(['download', base, '--out', out])).toBe(0);
-    expect(requests).toEqual([]);
-    expect(stdout).toMatch(/\(0 fetched, \d+ already there\)/);
+    expect(server.requests).toEqual([]);
+    expect(output.stdout).toMatch(/\(0 fetched, \d+ already there\)/);
   });
 
   it('continues a partial directory and shows progress on a terminal', async () => {
@@ -113,13 +108,13 @@ describe('twosome models download', () => {
     const tty = process.stderr.isTTY;
     process.stderr.isTTY = true;
     try {
-      requests = [];
+      server.requests.length = 0;
       expect(await modelsCommand(['download', base, '--out', out])).toBe(0);
     } finally {
       process.stderr.isTTY = tty;
     }
-    expect(requests).toEqual(['/m/params_shard_1.bin']);
-    expect(stderr).toMatch(/\r100\.0%\s+\S+ \S+ \/ \S+ \S+\s+\d+\/\d+ files\s+.*\/s\s*\n$/);
+    expect(server.requests).toEqual(['/m/params_shard_1.bin']);
+    expect(output.stderr).toMatch(/\r100\.0%\s+\S+ \S+ \/ \S+ \S+\s+\d+\/\d+ files\s+.*\/s\s*\n$/);
     expect(Buffer.compare(readFileSync(join(out, 'params_shard_1.bin')), model.files[1].bytes)).toBe(0);
   });
 

@@ -143,7 +143,8 @@ export async function modelsList(argv: string[]): Promise<number> {
   }
   lines.push('', 'download: weights estimated from the architecture; VRAM: web-llm\'s figure; features: what web-llm needs (this engine runs without shader-f16).');
   if (adapter) {
-    lines.push(`can run here: this engine's fit check (--json gives its notes); ${precisionNote(adapter.facts.features).text}.`);
+    const precision = precisionNote(adapter.facts.features, undefined, adapter.facts.software);
+    lines.push(`can run here: this engine's fit check (--json gives its notes); ${precision.text}.`);
   }
   process.stdout.write(`${lines.join('\n')}\n`);
   return 0;

@@ -154,11 +154,16 @@ describe('twosome score', () => {
     expect(s.maxLogprobDiff).toBeLessThan(1e-4);
     expect(s.profile.map((k: { label: string }) => k.label)).toContain('matmul_q4');
     expect(s.kernels).toMatchObject({ precision: 'f32', matmul: 'matmul_q4_thread' }); // the micro model: K = 64
+    // Old and new matrix products side by side (the micro model takes the thread kernels: the same results).
+    expect(s.matmul.passes.legacy.maxLogprobDiff).toBe(0);
+    expect(s.matmul.passes.tiled.maxLogprobDiff).toBeLessThan(1e-4);
+    expect(s.matmul.speedup).toBeGreaterThan(0);
     const train = twosome(['bench', 'train', '--prompt-tokens', '12', '--actions', '2', '--repeats', '1', '--json']);
     expect(train.stderr).toBe('');
     const t = JSON.parse(train.stdout);
     expect(Object.keys(t).slice(0, 3)).toEqual(['sharedMs', 'separateMs', 'speedup']);
     expect(t.gradientRelativeDiff).toBeLessThan(1e-4);
     expect(t.kernels).toEqual(s.kernels);
+    expect(t.matmul.passes.tiled.gradientRelativeDiff).toBeLessThan(1e-4);
   });
 });

@@ -6,7 +6,7 @@
  * creation on the hot path, one command encoder per forward.
  */
 import { createUniformBuffer } from './buffers';
-import type { Kernel, PipelineCache } from './pipelines';
+import type { Kernel, KernelOptions, PipelineCache } from './pipelines';
 import type { CallObservingPass } from './recording-device';
 import { packParams } from './wgsl-reflect';
 
@@ -116,6 +116,17 @@ export function kernelCall(device: GPUDevice, kernel: Kernel, spec: KernelCallSp
   }
   const bindGroup = device.createBindGroup({ label, layout: kernel.pipeline.getBindGroupLayout(0), entries });
   return { label, pipeline: kernel.pipeline, bindGroup, workgroups: wg, owned, cost: spec.cost };
+}
+
+/** kernelCall of the entry point `entry` of shaders/`shader`, compiled once per pipeline cache. */
+export async function entryCall(
+  ctx: KernelContext,
+  shader: string,
+  entry: string,
+  spec: KernelCallSpec,
+  options?: KernelOptions,
+): Promise<KernelCall> {
+  return kernelCall(ctx.device, await ctx.pipelines.kernel(shader, entry, options), spec);
 }
 
 export function encodeCalls(pass: GPUComputePassEncoder, calls: readonly KernelCall[]): void {

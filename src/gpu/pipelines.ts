@@ -2,10 +2,11 @@
  * Compute pipelines, compiled once per (shader, entry point, constants) and reused: pipeline creation is
  * expensive and a forward pass dispatches the same kernels for every layer.
  *
- * The cache also carries the one device-dependent kernel choice: whether the kernel builders take the
- * subgroup variants (SUBGROUPS defines, shaders/*_subgroups.wgsl) where the shape takes a workgroup variant
- * (gpu/kernel.ts).
- * Fixed per cache, so every forward and backward built on one cache (one engine) uses the same kernels.
+ * The cache also carries the device-dependent kernel choices: whether the kernel builders take the subgroup
+ * variants (SUBGROUPS defines, shaders/*_subgroups.wgsl, the matrix-vector products' subgroup reduction) where
+ * the shape takes a workgroup variant (gpu/kernel.ts), whether the matrix products take their f16 variants, and which
+ * generation of matrix-product kernels runs. Fixed per cache, so every forward and backward built on one cache
+ * (one engine) uses the same kernels.
  */
 import { shaderSource } from './shader-source';
 import { definesKey, selectVariant, type ShaderDefines } from './shader-variants';
@@ -34,19 +35,52 @@ export interface PipelineCacheOptions {
    * SwiftShader).
    */
   subgroups?: boolean;
+  /**
+   * Use the f16 variants (`//! if F16` in the tiled and matrix-vector matrix products) where the device has
+   * `shader-f16`. Default false: a cache is exact f32 unless its owner asks; the engine asks by default
+   * (LoadEngineOptions.f16).
+   */
+  f16?: boolean;
+  /**
+   * The matrix-product kernels where a shape takes no thread variant (kernels/linear.ts): 'tiled' (default: a
+   * 64 x 64 register-blocked GEMM for more than 4 rows, a matrix-vector kernel for 1 to 4) or 'legacy' (the
+   * 64-column x 4-row workgroup kernel and its K-split subgroup variant), to compare the two on one device.
+   */
+  matmul?: MatmulKernels;
 }
 
+export type MatmulKernels = 'tiled' | 'legacy';
+
+type CompiledModule = { module: GPUShaderModule; iface: ShaderInterface };
+type CompiledKernels = { modules: Map<string, CompiledModule>; kernels: Map<string, Kernel> };
+
 export class PipelineCache {
-  private readonly modules = new Map<string, { module: GPUShaderModule; iface: ShaderInterface }>();
-  private readonly kernels = new Map<string, Kernel>();
+  /**
+   * Compiled modules and pipelines, shared by every cache of one device: a pipeline depends only on its key
+   * (shader, defines, entry point, constants), never on a cache's choices, and compiling is slow where the GPU
+   * is emulated (SwiftShader: seconds for a tiled matrix product), so engines and comparisons built on one
+   * device compile each kernel once.
+   */
+  private static readonly compiled = new WeakMap<GPUDevice, CompiledKernels>();
+  private readonly modules: Map<string, CompiledModule>;
+  private readonly kernels: Map<string, Kernel>;
   /** Whether kernel builders default to the subgroup variants: the device has `subgroups` and they are not turned off. */
   readonly subgroups: boolean;
+  /** Whether the matrix products take their f16 variants: the device has `shader-f16` and the owner asked. */
+  readonly f16: boolean;
+  readonly matmul: MatmulKernels;
 
   constructor(
     private readonly device: GPUDevice,
     options: PipelineCacheOptions = {},
   ) {
     this.subgroups = (options.subgroups ?? true) && device.features.has('subgroups' as GPUFeatureName);
+    this.f16 = (options.f16 ?? false) && device.features.has('shader-f16');
+    this.matmul = options.matmul ?? 'tiled';
+    let shared = PipelineCache.compiled.get(device);
+    if (!shared) PipelineCache.compiled.set(device, (shared = { modules: new Map(), kernels: new Map() }));
+    this.modules = shared.modules;
+    this.kernels = shared.kernels;
   }
 
   async get(shader: string, entryPoint: string, constants: Record<string, number> = {}): Promise<GPUComputePipeline> {
@@ -73,12 +107,14 @@ export class PipelineCache {
       compiled = { module, iface: reflectShader(code, shader) };
       this.modules.set(moduleKey, compiled);
     }
+    // The pipeline's label names the variant too, so a test or a profile can tell an f16 kernel from its f32 twin.
+    const name = `${shader}:${entryPoint}${variant ? ` [${variant}]` : ''}`;
     const pipeline = await this.device.createComputePipelineAsync({
-      label: `${shader}:${entryPoint}${variant ? ` [${variant}]` : ''}`,
+      label: name,
       layout: 'auto',
       compute: { module: compiled.module, entryPoint, constants: options.constants ?? {} },
     });
-    const kernel = { name: `${shader}:${entryPoint}${variant ? ` [${variant}]` : ''}`, pipeline, iface: compiled.iface };
+    const kernel = { name, pipeline, iface: compiled.iface };
     this.kernels.set(key, kernel);
     return kernel;
   }

@@ -8,7 +8,6 @@ import { argmax, categorical, sampleIndex } from './categorical';
 import type { ActionScores } from '../llm/scores';
 import {
   actionDistribution,
-  countWords,
   dEntropyDScores,
   dLogProbDScores,
   greedyAction,
@@ -42,15 +41,6 @@ function softmax(z: number[]): number[] {
   const s = e.reduce((a, b) => a + b, 0);
   return e.map((v) => v / s);
 }
-
-describe('countWords', () => {
-  it('splits like Python str.split()', () => {
-    expect(countWords('pick up the tomato')).toBe(4);
-    expect(countWords('  walk to  the first\tcutting board ')).toBe(6);
-    expect(countWords('serve')).toBe(1);
-    expect(countWords('   ')).toBe(0);
-  });
-});
 
 describe('normalization (spec 1.1 step 6)', () => {
   it('divides S_k by 1, n_k or W_k', () => {

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { Rng } from '../util/rng';
 import { normalizeAdvantages, policyLoss, valueLoss, type PolicyLossInput, type ValueLossInput } from './ppo-loss';
+import { centralDifferenceOf } from '../util/testing';
 
 describe('normalizeAdvantages', () => {
   it('uses the minibatch mean and unbiased std plus 1e-8', () => {
@@ -79,17 +80,9 @@ describe('policyLoss', () => {
       };
       const out = policyLoss(input);
       for (let i = 0; i < n; i++) {
-        const plus = newLogProbs.slice();
-        const minus = newLogProbs.slice();
-        plus[i] += h;
-        minus[i] -= h;
-        const fd = (policyLoss({ ...input, newLogProbs: plus }).loss - policyLoss({ ...input, newLogProbs: minus }).loss) / (2 * h);
+        const fd = centralDifferenceOf(newLogProbs, i, (v) => policyLoss({ ...input, newLogProbs: v }).loss, h);
         expect(out.dNewLogProbs[i]).toBeCloseTo(fd, 7);
-        const eplus = Array.from(input.entropies);
-        const eminus = Array.from(input.entropies);
-        eplus[i] += h;
-        eminus[i] -= h;
-        const fdE = (policyLoss({ ...input, entropies: eplus }).loss - policyLoss({ ...input, entropies: eminus }).loss) / (2 * h);
+        const fdE = centralDifferenceOf(input.entropies, i, (v) => policyLoss({ ...input, entropies: v }).loss, h);
         expect(out.dEntropies[i]).toBeCloseTo(fdE, 7);
       }
     }
@@ -138,11 +131,7 @@ describe('valueLoss', () => {
       const input: ValueLossInput = { ...base, newValues, oldValues, returns: Array.from({ length: n }, () => rng.normal()), scale: 0.5 };
       const out = valueLoss(input);
       for (let i = 0; i < n; i++) {
-        const plus = newValues.slice();
-        const minus = newValues.slice();
-        plus[i] += h;
-        minus[i] -= h;
-        const fd = (valueLoss({ ...input, newValues: plus }).loss - valueLoss({ ...input, newValues: minus }).loss) / (2 * h);
+        const fd = centralDifferenceOf(newValues, i, (v) => valueLoss({ ...input, newValues: v }).loss, h);
         expect(out.dNewValues[i]).toBeCloseTo(fd, 7);
       }
     }

@@ -64,14 +64,20 @@ export interface PolicyLossOutput {
   dEntropies: Float64Array;
 }
 
+/** The entries per array, one per sample, which every array must have (the first named is the reference). */
+function minibatchSize(arrays: Record<string, ArrayLike<number>>): number {
+  const [[first, { length: n }], ...rest] = Object.entries(arrays);
+  if (n === 0) throw new RangeError('empty minibatch');
+  for (const [name, arr] of rest) {
+    if (arr.length !== n) throw new RangeError(`${name} has ${arr.length} entries, ${first} ${n}`);
+  }
+  return n;
+}
+
 export function policyLoss(input: PolicyLossInput): PolicyLossOutput {
   const { newLogProbs, oldLogProbs, entropies, clipCoef, entCoef } = input;
   const scale = input.scale ?? 1;
-  const n = newLogProbs.length;
-  if (n === 0) throw new RangeError('empty minibatch');
-  for (const [name, arr] of [['oldLogProbs', oldLogProbs], ['advantages', input.advantages], ['entropies', entropies]] as const) {
-    if (arr.length !== n) throw new RangeError(`${name} has ${arr.length} entries, newLogProbs ${n}`);
-  }
+  const n = minibatchSize({ newLogProbs, oldLogProbs, advantages: input.advantages, entropies });
   const adv = input.normAdv ? normalizeAdvantages(input.advantages) : Float64Array.from(input.advantages);
   const lo = 1 - clipCoef;
   const hi = 1 + clipCoef;
@@ -138,11 +144,7 @@ export interface ValueLossOutput {
 export function valueLoss(input: ValueLossInput): ValueLossOutput {
   const { newValues, oldValues, returns, clipCoef, vfCoef } = input;
   const scale = input.scale ?? 1;
-  const n = newValues.length;
-  if (n === 0) throw new RangeError('empty minibatch');
-  for (const [name, arr] of [['oldValues', oldValues], ['returns', returns]] as const) {
-    if (arr.length !== n) throw new RangeError(`${name} has ${arr.length} entries, newValues ${n}`);
-  }
+  const n = minibatchSize({ newValues, oldValues, returns });
   const dNewValues = new Float64Array(n);
   const k = (vfCoef * scale * 0.5) / n;
   let sum = 0;

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { createEnv } from '../envs/registry';
 import { Rng } from '../util/rng';
+import { centralDifference } from '../util/testing';
 import { ConfigError, derivePpoMlp, paperPpoMlpConfig, type PpoMlpConfig } from './config';
 import { createPpoMlpEnv, PpoMlpTrainer, trainPpoMlp, type MlpObservation } from './ppo-mlp';
 import type { UpdateMetrics } from './rollout';
@@ -181,15 +182,7 @@ describe('PPO-MLP trainer', () => {
         const p = net.params[j];
         for (let s = 0; s < 6; s++) {
           const i = rng.int(p.length);
-          const orig = p[i];
-          p[i] = orig + 1e-3;
-          const up = p[i];
-          const lp = loss();
-          p[i] = orig - 1e-3;
-          const down = p[i];
-          const lm = loss();
-          p[i] = orig;
-          expect(net.grads[j][i]).toBeCloseTo((lp - lm) / (up - down), 4);
+          expect(net.grads[j][i]).toBeCloseTo(centralDifference(p, i, loss, 1e-3), 4);
           checked++;
         }
       }

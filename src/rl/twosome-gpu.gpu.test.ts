@@ -1,12 +1,7 @@
 // A rollout step on the GPU actor (GpuTwosomeActor.observe): the policy's scores, the critic's features and its
 // values in one submission, equal to the three separate calls bit for bit, with and without features memoized.
-import { resolve } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { createEnv } from '../envs/registry';
-import type { GpuContext } from '../gpu/device';
-import { requestNodeGpuContext } from '../gpu/node-gpu';
-import { LlamaEngine } from '../llm/engine/engine';
-import { directorySource } from '../llm/model/weights-node';
 import type { PolicyRequest } from '../llm/scores';
 import { quickPpoConfig } from './config';
 import { createGpuTwosomeModels } from './twosome-gpu';
@@ -14,17 +9,9 @@ import { twosomeSeeds } from './twosome-trainer';
 import { valueLoss } from './ppo-loss';
 import { Rng } from '../util/rng';
 import { relativeError } from '../llm/engine/test-helpers';
+import { microEngine } from './micro-engine';
 
-let ctx: GpuContext;
-let engine: LlamaEngine;
-beforeAll(async () => {
-  ctx = await requestNodeGpuContext();
-  engine = await LlamaEngine.load(ctx, directorySource(resolve(process.cwd(), 'public/models/micro')));
-});
-afterAll(() => {
-  engine?.dispose();
-  ctx?.device.destroy();
-});
+const gpu = microEngine();
 
 function observation(task: string, steps: number[]): PolicyRequest {
   const env = createEnv(task);
@@ -39,13 +26,13 @@ describe('GpuTwosomeCritic.accumulateValueLoss', () => {
       const config = { ...quickPpoConfig('tomato-salad'), critic: { hiddenSizes: [32, 16], bias: false } };
       const seeds = twosomeSeeds(config.seed);
       const [gpuLoss, cpuLoss] = [
-        createGpuTwosomeModels(engine, config, seeds).critic,
-        createGpuTwosomeModels(engine, config, seeds).critic,
+        createGpuTwosomeModels(gpu.engine, config, seeds).critic,
+        createGpuTwosomeModels(gpu.engine, config, seeds).critic,
       ];
       const rng = new Rng(7);
       const n = 12;
       const features = Array.from({ length: n }, () =>
-        Float32Array.from({ length: engine.config.hidden }, () => rng.normal()),
+        Float32Array.from({ length: gpu.engine.config.hidden }, () => rng.normal()),
       );
       const values = await cpuLoss.values(features);
       // Old values around the new ones, some further than the clip range (0.2), and returns all over.
@@ -74,10 +61,10 @@ describe('GpuTwosomeActor.observe', () => {
   it('scores, features and values in one submission, as the separate calls give them', async () => {
     const config = { ...quickPpoConfig('tomato-salad'), critic: { hiddenSizes: [32, 16], bias: false } };
     const seeds = twosomeSeeds(config.seed);
-    const fused = createGpuTwosomeModels(engine, config, seeds);
-    const separate = createGpuTwosomeModels(engine, config, seeds);
+    const fused = createGpuTwosomeModels(gpu.engine, config, seeds);
+    const separate = createGpuTwosomeModels(gpu.engine, config, seeds);
     const envs = [observation('tomato-salad', [0]), observation('tomato-salad', [1]), observation('tomato-salad', [0])];
-    const submit = vi.spyOn(ctx.device.queue, 'submit');
+    const submit = vi.spyOn(gpu.ctx.device.queue, 'submit');
     for (const [score, observe] of [
       [envs.slice(0, 2), envs], // nothing memoized yet; a prompt seen twice
       [[envs[2]], envs], // features memoized (the separate actor memoized the same in its first round)

@@ -3,11 +3,8 @@
 // config keeps it to about a minute on SwiftShader.
 import { resolve } from 'node:path';
 import { deserialize, serialize } from 'node:v8';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { GpuContext } from '../gpu/device';
-import { requestNodeGpuContext } from '../gpu/node-gpu';
-import { LlamaEngine } from '../llm/engine/engine';
-import { directorySource, loadLlamaModelAndTokenizer } from '../llm/model/weights-node';
+import { describe, expect, it } from 'vitest';
+import { loadLlamaModelAndTokenizer } from '../llm/model/weights-node';
 import { quickPpoConfig, type PpoConfig } from './config';
 import { initCritic } from '../llm/reference/critic';
 import { Rng } from '../util/rng';
@@ -15,17 +12,9 @@ import { CpuTwosomeActor } from './twosome-cpu';
 import { adamSettings, createGpuTwosomeModels, engineLoraConfig } from './twosome-gpu';
 import { CpuCritic } from './twosome-model';
 import { TwosomeTrainer, twosomeSeeds, type TwosomeUpdateMetrics } from './twosome-trainer';
+import { microEngine } from './micro-engine';
 
-let ctx: GpuContext;
-let engine: LlamaEngine;
-beforeAll(async () => {
-  ctx = await requestNodeGpuContext();
-  engine = await LlamaEngine.load(ctx, directorySource(resolve(process.cwd(), 'public/models/micro')));
-});
-afterAll(() => {
-  engine?.dispose();
-  ctx?.device.destroy();
-});
+const gpu = microEngine();
 
 // 2 envs x 2 steps, one policy minibatch of 4 and one value minibatch per update.
 const TINY: PpoConfig = {
@@ -42,7 +31,7 @@ const TINY: PpoConfig = {
 };
 
 function build() {
-  const models = createGpuTwosomeModels(engine, TINY, twosomeSeeds(TINY.seed));
+  const models = createGpuTwosomeModels(gpu.engine, TINY, twosomeSeeds(TINY.seed));
   return { models, trainer: new TwosomeTrainer(TINY, models) };
 }
 

@@ -65,6 +65,15 @@ function logCalls<T extends object>(target: T, name: string, log: string[]): T {
   });
 }
 
+/** A trainer on `config` whose actor and critic calls that shape an update are appended to `log` (logCalls). */
+function loggedTrainer(config: PpoConfig, log: string[]): TwosomeTrainer {
+  const m = models(config);
+  return new TwosomeTrainer(config, {
+    actor: logCalls(m.actor, 'actor', log),
+    critic: logCalls(m.critic, 'critic', log),
+  });
+}
+
 async function updates(t: TwosomeTrainer, n: number) {
   const out: TwosomeUpdateMetrics[] = [];
   for (let i = 0; i < n; i++) out.push(await t.runUpdate());
@@ -191,11 +200,7 @@ describe('TwosomeTrainer (fake actor, CPU critic)', () => {
   it('per epoch: a critic step per value minibatch, then a policy step per window of 8 minibatches', async () => {
     const config = small({ updateEpochs: 2, targetKl: null });
     const log: string[] = [];
-    const m = models(config);
-    const t = new TwosomeTrainer(config, {
-      actor: logCalls(m.actor, 'actor', log),
-      critic: logCalls(m.critic, 'critic', log),
-    });
+    const t = loggedTrainer(config, log);
     const metrics = await t.runUpdate();
     const value = ['critic.zeroGrad', 'critic.accumulate', 'critic.step'];
     const window = [...Array<string>(8).fill('actor.accumulate'), 'actor.step', 'actor.zeroGrad'];
@@ -207,11 +212,7 @@ describe('TwosomeTrainer (fake actor, CPU critic)', () => {
   it('the window KL stop discards the window (no step) and ends the update, later epochs included', async () => {
     const config = small({ policyLr: 20, updateEpochs: 3, totalTimesteps: 64 * 8 });
     const log: string[] = [];
-    const m = models(config);
-    const t = new TwosomeTrainer(config, {
-      actor: logCalls(m.actor, 'actor', log),
-      critic: logCalls(m.critic, 'critic', log),
-    });
+    const t = loggedTrainer(config, log);
     const first = await t.runUpdate();
     expect([first.valueSteps, first.policySteps, first.klStopped]).toEqual([2, 1, true]);
     // epoch 1: two value steps, a stepped window, then the stopping window: its gradients zeroed, nothing after

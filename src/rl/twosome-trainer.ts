@@ -265,15 +265,15 @@ export class TwosomeTrainer extends PpoRun<PpoConfig, TwosomeObservation, Twosom
   private async valueBackward(indices: Int32Array, returns: Float64Array, pending: (number | Promise<number>)[]): Promise<void> {
     const buf = this.buffer;
     const { config } = this;
+    const input = {
+      oldValues: Float64Array.from(indices, (b) => buf.values[b]),
+      returns: Float64Array.from(indices, (b) => returns[b]),
+      clipCoef: config.clipCoef,
+      clipVloss: config.clipVloss,
+      vfCoef: config.vfCoef,
+      scale: 1,
+    };
     if (this.critic.accumulateValueLoss) {
-      const input = {
-        oldValues: Float64Array.from(indices, (b) => buf.values[b]),
-        returns: Float64Array.from(indices, (b) => returns[b]),
-        clipCoef: config.clipCoef,
-        clipVloss: config.clipVloss,
-        vfCoef: config.vfCoef,
-        scale: 1,
-      };
       pending.push((await this.critic.accumulateValueLoss(Array.from(indices, (b) => this.features[b]), input)).vLoss);
       return;
     }
@@ -281,15 +281,7 @@ export class TwosomeTrainer extends PpoRun<PpoConfig, TwosomeObservation, Twosom
     await this.critic.accumulate(
       Array.from(indices, (b) => this.features[b]),
       (newValues) => {
-        const out = valueLoss({
-          newValues,
-          oldValues: Float64Array.from(indices, (b) => buf.values[b]),
-          returns: Float64Array.from(indices, (b) => returns[b]),
-          clipCoef: config.clipCoef,
-          clipVloss: config.clipVloss,
-          vfCoef: config.vfCoef,
-          scale: 1,
-        });
+        const out = valueLoss({ newValues, ...input });
         vLoss = out.vLoss;
         return out.dNewValues;
       },

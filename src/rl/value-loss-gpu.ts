@@ -4,7 +4,7 @@
  * critic's forward and backward in one submission (twosome-gpu.ts GpuTwosomeCritic.accumulateValueLoss), so
  * that a value minibatch needs no round trip. Reference: ppo-loss.ts valueLoss.
  */
-import { kernelCall, type KernelCall, type KernelContext } from '../gpu/kernel';
+import { entryCall, type KernelCall, type KernelContext } from '../gpu/kernel';
 import type { ValueLossInput } from './ppo-loss';
 
 /** Words of the loss buffer. */
@@ -16,8 +16,7 @@ export async function valueLossCall(
   count: number,
   settings: Pick<ValueLossInput, 'clipCoef' | 'clipVloss' | 'vfCoef'> & { scale: number },
 ): Promise<KernelCall> {
-  const kernel = await ctx.pipelines.kernel('value_loss.wgsl', 'value_loss');
-  return kernelCall(ctx.device, kernel, {
+  return entryCall(ctx, 'value_loss.wgsl', 'value_loss', {
     label: 'value_loss',
     params: {
       count,

@@ -5,6 +5,7 @@
  */
 import { deflateSync, Inflate } from 'fflate';
 import { describeError } from '../util/errors';
+import { concatBytes } from '../util/concat-bytes';
 
 export function deflateRaw(data: Uint8Array, level: 0 | 1 | 2 | 3 | 4 | 5 | 6 | 7 | 8 | 9 = 9): Uint8Array {
   return deflateSync(data, { level });
@@ -36,13 +37,7 @@ export function inflateRawCapped(data: Uint8Array, maxBytes: number): Uint8Array
     const message = describeError(error);
     return `compressed data is corrupt (${message})`;
   }
-  const out = new Uint8Array(total);
-  let at = 0;
-  for (const c of chunks) {
-    out.set(c, at);
-    at += c.length;
-  }
-  return out;
+  return concatBytes(chunks);
 }
 
 /**

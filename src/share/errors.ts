@@ -37,10 +37,25 @@ export class AdapterFormatError extends Error {
   }
 }
 
-/** A `#share=` link or an `?adapter=` URL that cannot be used. Nothing was loaded. */
+/**
+ * A `#share=` link that cannot be used (labelled "share link: ..."), or, as AdapterUrlError, an adapter URL
+ * (`?adapter=`, the Adapter card's Load URL). Nothing was loaded.
+ */
 export class ShareLinkError extends Error {
-  constructor(readonly detail: string) {
-    super(oneLine(`share link: ${detail}`));
+  constructor(
+    readonly detail: string,
+    /** What the message names: the link, or the adapter URL. */
+    readonly subject: 'share link' | 'adapter URL' = 'share link',
+  ) {
+    super(oneLine(`${subject}: ${detail}`));
     this.name = 'ShareLinkError';
+  }
+}
+
+/** An adapter URL that is refused (scheme, origin, length) or whose download failed: "adapter URL: ...". */
+export class AdapterUrlError extends ShareLinkError {
+  constructor(detail: string) {
+    super(detail, 'adapter URL');
+    this.name = 'AdapterUrlError';
   }
 }

@@ -207,7 +207,7 @@ describe('adapter downloads from servers that misbehave', () => {
   it('gives up on a server that sends no headers, after one retry, naming the URL', async () => {
     routes.set('/a.zip', { stallHeaders: true });
     await expect(get('a.zip')).rejects.toThrow(
-      `share link: could not download ${server.url}a.zip: no data for 0.15 s (the server stalled) (2 attempts); ` +
+      `adapter URL: could not download ${server.url}a.zip: no data for 0.15 s (the server stalled) (2 attempts); ` +
         'check the URL, or try again later',
     );
     expect(server.requests).toEqual(['/a.zip', '/a.zip']);

@@ -38,7 +38,7 @@ import { NORMALIZATIONS, type Normalization } from '../rl/policy';
 import { checkAdapterWeights, type AdapterTargetDims, type AdapterWeights, type AdapterWeightsModule } from './adapter';
 import { crc32, decodeBase64Url, decodeUtf8, encodeBase64Url, encodeUtf8, f16BitsToF32, f32ToF16Bits, readUintLE } from './bytes';
 import { deflateRaw, inflateRawCapped } from './deflate';
-import { AdapterFormatError, quote, ShareLinkError } from './errors';
+import { AdapterFormatError, AdapterUrlError, quote, ShareLinkError } from './errors';
 import { ADAPTER_URL_MAX_CHARS, DEFAULT_LIMITS, SHARE_BODY_MAX_BYTES, SHARE_LINK_MAX_CHARS } from './limits';
 import { describeError } from '../util/errors';
 import {
@@ -472,20 +472,20 @@ export function decodeShareLink(input: string, options: { maxChars?: number } = 
  * against the page. Returns the absolute URL.
  */
 export function checkAdapterUrl(raw: string, pageUrl: string): string {
-  if (typeof raw !== 'string' || raw.trim() === '') throw new ShareLinkError('the adapter URL is empty');
-  if (raw.length > ADAPTER_URL_MAX_CHARS) throw new ShareLinkError(`the adapter URL has ${raw.length} characters (limit ${ADAPTER_URL_MAX_CHARS})`);
+  if (typeof raw !== 'string' || raw.trim() === '') throw new AdapterUrlError('the adapter URL is empty');
+  if (raw.length > ADAPTER_URL_MAX_CHARS) throw new AdapterUrlError(`the adapter URL has ${raw.length} characters (limit ${ADAPTER_URL_MAX_CHARS})`);
   let page: URL;
   let url: URL;
   try {
     page = new URL(pageUrl);
     url = new URL(raw, page);
   } catch {
-    throw new ShareLinkError(`${quote(raw, 100)} is not a valid URL`);
+    throw new AdapterUrlError(`${quote(raw, 100)} is not a valid URL`);
   }
-  if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new ShareLinkError(`adapter URLs must be https:// (got ${quote(url.protocol)})`);
-  if (url.username || url.password) throw new ShareLinkError('adapter URLs must not carry a user name or password');
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new AdapterUrlError(`adapter URLs must be https:// (got ${quote(url.protocol)})`);
+  if (url.username || url.password) throw new AdapterUrlError('adapter URLs must not carry a user name or password');
   const sameOrigin = url.origin === page.origin && page.origin !== 'null';
-  if (url.protocol !== 'https:' && !sameOrigin) throw new ShareLinkError(`adapter URLs must be https:// or on this site (${page.origin}); got ${quote(url.href, 100)}`);
+  if (url.protocol !== 'https:' && !sameOrigin) throw new AdapterUrlError(`adapter URLs must be https:// or on this site (${page.origin}); got ${quote(url.href, 100)}`);
   return url.href;
 }
 
@@ -540,7 +540,7 @@ export async function fetchAdapterBytes(url: string, options: FetchAdapterOption
       if (!(error instanceof StalledError)) throw error;
       if (attempt < attempts) continue;
       const tries = attempts === 1 ? '' : ` (${attempts} attempts)`;
-      throw new ShareLinkError(
+      throw new AdapterUrlError(
         `could not download ${href}: ${error.message}${tries}; check the URL, or try again later`,
       );
     }
@@ -555,29 +555,29 @@ async function fetchAdapterOnce(href: string, idleMs: number, options: FetchAdap
     timed = await fetchWithIdleTimeout(options.fetch ?? fetch, href, init, idleMs);
   } catch (error) {
     if (error instanceof StalledError || options.signal?.aborted) throw error;
-    throw new ShareLinkError(`could not download ${href}: ${describeError(error)}`);
+    throw new AdapterUrlError(`could not download ${href}: ${describeError(error)}`);
   }
   const { response, abort, release } = timed;
   try {
     if (response.url) checkAdapterUrl(response.url, options.pageUrl);
     if (!response.ok) {
       await response.body?.cancel().catch(() => undefined);
-      throw new ShareLinkError(`${href} answered HTTP ${response.status}`);
+      throw new AdapterUrlError(`${href} answered HTTP ${response.status}`);
     }
     return await readBodyCapped(response, {
       maxBytes,
       idleMs,
       abort,
       tooLarge: (size) =>
-        new ShareLinkError(
+        new AdapterUrlError(
           size === undefined
             ? `${href} is over the limit of ${maxBytes} bytes`
             : `${href} is ${size} bytes, over the limit of ${maxBytes}`,
         ),
     });
   } catch (error) {
-    if (error instanceof StalledError || error instanceof ShareLinkError || options.signal?.aborted) throw error;
-    throw new ShareLinkError(`could not download ${href}: ${describeError(error)}`);
+    if (error instanceof StalledError || error instanceof AdapterUrlError || options.signal?.aborted) throw error;
+    throw new AdapterUrlError(`could not download ${href}: ${describeError(error)}`);
   } finally {
     release();
   }

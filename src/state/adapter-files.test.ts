@@ -54,6 +54,9 @@ describe('readAdapterFiles', () => {
   });
 
   it('a JSON file given as weights says so', () => {
+    expect(() => decodeAdapterBytes(new TextEncoder().encode('hello, not an archive'), 'run.zip')).toThrow(
+      /^run\.zip: is named \.zip but is not a zip archive/,
+    );
     expect(() => decodeAdapterBytes(new TextEncoder().encode(' {"r": 8}'), 'weights.safetensors')).toThrow(/this is JSON \(adapter_config\.json\?\), not adapter weights/);
   });
 });

@@ -81,6 +81,12 @@ export function decodeAdapterBytes(bytes: Uint8Array, name: string, config: Uint
       source: { kind: 'files', main: { name, bytes }, config: null },
     };
   }
+  if (/\.zip$/i.test(name)) {
+    // Named as a bundle but not a zip archive: say so, not "not a safetensors file".
+    const detail =
+      'is named .zip but is not a zip archive (a twosome bundle is one): it is damaged, or another kind of file';
+    throw new AdapterFormatError(name, detail);
+  }
   if (looksLikeJson(bytes)) {
     throw new AdapterFormatError(name, `this is JSON (adapter_config.json?), not adapter weights; give ${PEFT_WEIGHTS_FILE} (with its ${PEFT_CONFIG_FILE}) or a twosome bundle .zip`);
   }

@@ -1,13 +1,19 @@
 import { describe, expect, it } from 'vitest';
 import type { TrainMetrics } from '../worker/training-protocol';
-import { metricsTable, overlayTable, returnPoints, secondsLeft } from './chart-data';
+import { metricsTable, mixedTasksNote, overlayTable, recentMeans, returnPoints, secondsLeft } from './chart-data';
 
-const m = (update: number, globalStep: number, episodicReturn: number | null, extra: Partial<TrainMetrics> = {}): TrainMetrics =>
+const m = (
+  update: number,
+  globalStep: number,
+  episodicReturn: number | null,
+  extra: Partial<TrainMetrics> = {},
+): TrainMetrics =>
   ({
     update,
     numUpdates: 10,
     globalStep,
     episodicReturn,
+    episodes: episodicReturn === null ? 0 : 1,
     successRate: episodicReturn === null ? null : episodicReturn > 0.5 ? 1 : 0,
     policyLoss: 0.1 * update,
     valueLoss: null,
@@ -18,32 +24,81 @@ const m = (update: number, globalStep: number, episodicReturn: number | null, ex
   }) as TrainMetrics;
 
 describe('chart tables', () => {
-  it('overlays runs on the union of their env steps, null where a run has no point', () => {
-    const a = { id: 'a', algo: 'twosome' as const, label: 'A', metrics: [m(1, 64, 0.2), m(2, 128, null), m(3, 192, 0.9)] };
-    const b = { id: 'b', algo: 'ppo-mlp' as const, label: 'B', metrics: [m(1, 100, 0.1)] };
+  it('overlays runs on the union of their env steps; return is the recent mean, so every update has a point', () => {
+    const a = {
+      id: 'a',
+      algo: 'twosome' as const,
+      taskId: 'tomato-salad' as const,
+      label: 'A',
+      metrics: [m(1, 64, null), m(2, 128, 0.2), m(3, 192, null), m(4, 256, 0.8)],
+    };
+    const b = {
+      id: 'b',
+      algo: 'ppo-mlp' as const,
+      taskId: 'tomato-salad' as const,
+      label: 'B',
+      metrics: [m(1, 100, 0.1)],
+    };
     expect(overlayTable([a, b], 'episodicReturn')).toEqual([
-      [64, 100, 128, 192],
-      [0.2, null, null, 0.9],
-      [null, 0.1, null, null],
+      [64, 100, 128, 192, 256],
+      // Nothing before the first ended episode; then a point at every update of the run.
+      [null, null, 0.2, 0.2, 0.5],
+      [null, 0.1, null, null, null],
     ]);
     expect(returnPoints(a.metrics)).toBe(2);
   });
 
-  it('draws SayCan as a flat line over the trained runs\' range, or over [0, 1] alone', () => {
-    const say = { id: 's', algo: 'saycan' as const, label: 'S', metrics: [m(1, 0, 0.4)] };
-    const a = { id: 'a', algo: 'twosome' as const, label: 'A', metrics: [m(1, 64, 0.2), m(2, 128, 0.3)] };
+  it('the recent mean weighs each update by its ended episodes and covers the last 10 of them', () => {
+    const ms = [m(1, 1, 0, { episodes: 8 }), m(2, 2, 1, { episodes: 2 }), m(3, 3, null), m(4, 4, 0.5, { episodes: 4 })];
+    expect(recentMeans(ms, 'episodicReturn')).toEqual([0, 0.2, 0.2, (0.5 * 4 + 1 * 2 + 0 * 8) / 14]);
+    expect(recentMeans(ms, 'episodicReturn', 4)).toEqual([0, 0.2, 0.2, 0.5]);
+    expect(recentMeans([], 'successRate')).toEqual([]);
+  });
+
+  it("draws SayCan as a flat line over the trained runs' range, or alone over the steps it played", () => {
+    const say = {
+      id: 's',
+      algo: 'saycan' as const,
+      taskId: 'tomato-salad' as const,
+      label: 'S',
+      metrics: [m(1, 500, 0.4)],
+    };
+    const a = {
+      id: 'a',
+      algo: 'twosome' as const,
+      taskId: 'tomato-salad' as const,
+      label: 'A',
+      metrics: [m(1, 64, 0.2), m(2, 128, 0.3)],
+    };
     expect(overlayTable([say, a], 'episodicReturn')).toEqual([
       [64, 128],
       [0.4, 0.4],
-      [0.2, 0.3],
+      [0.2, 0.25], // the mean of its two episodes so far
     ]);
-    expect(overlayTable([say], 'successRate')).toEqual([[0, 1], [0, 0]]);
+    expect(overlayTable([say], 'successRate')).toEqual([
+      [0, 500],
+      [0, 0],
+    ]);
   });
 
-  it('puts one run\'s losses side by side and estimates the time left from recent updates', () => {
+  it("puts one run's losses side by side and estimates the time left from recent updates", () => {
     const ms = [m(1, 64, 0.2), m(2, 128, null)];
-    expect(metricsTable(ms, ['policyLoss', 'valueLoss'])).toEqual([[64, 128], [0.1, 0.2], [null, null]]);
+    expect(metricsTable(ms, ['policyLoss', 'valueLoss'])).toEqual([
+      [64, 128],
+      [0.1, 0.2],
+      [null, null],
+    ]);
     expect(secondsLeft(ms, 10)).toBe(16);
     expect(secondsLeft([], 10)).toBeNull();
+  });
+});
+
+describe('mixedTasksNote', () => {
+  it('warns when the charted runs are of different tasks, and only then', () => {
+    expect(mixedTasksNote([{ taskId: 'tomato-salad' }, { taskId: 'tomato-salad' }])).toBeNull();
+    expect(mixedTasksNote([])).toBeNull();
+    expect(mixedTasksNote([{ taskId: 'tomato-salad' }, { taskId: 'food-preparation' }])).toBe(
+      'runs of 2 tasks (tomato-salad, food-preparation): compare within a task',
+    );
   });
 });

@@ -58,7 +58,8 @@ async function probe(): Promise<GpuState> {
       detail: `This page is not a secure context (${window.location.protocol}//${window.location.host}), and browsers offer WebGPU only to secure contexts.`,
     };
   }
-  const gpu = (navigator as Navigator & { gpu?: GPU }).gpu;
+  // No navigator at all (Node before 21, in tests) is a platform without WebGPU, like a browser without it.
+  const gpu = typeof navigator !== 'undefined' ? (navigator as Navigator & { gpu?: GPU }).gpu : undefined;
   if (!gpu) {
     return { status: 'missing', problem: 'no-webgpu', detail: 'This browser does not expose WebGPU (navigator.gpu is undefined).' };
   }

@@ -7,6 +7,7 @@ import {
   customModel,
   findModel,
   folderModel,
+  modelProblem,
   modelSpec,
   NO_MODELS_KNOWN,
   type KnownModels,
@@ -75,5 +76,12 @@ describe('models', () => {
     const spec = modelSpec(choice, 'http://localhost/');
     expect(spec).toMatchObject({ id: 'folder:tiny', source: 'files' });
     expect(spec.files?.[0].path).toBe('tiny/mlc-chat-config.json');
+  });
+
+  it('a model problem names the model once', () => {
+    const id = 'Llama-3.2-1B-Instruct-q4f16_1-MLC';
+    const missing = `${id} is not downloaded: download it in the Model panel (it is never downloaded without asking)`;
+    expect(modelProblem(id, missing)).toBe(missing);
+    expect(modelProblem(id, 'loading the model failed: HTTP 404')).toBe(`${id}: loading the model failed: HTTP 404`);
   });
 });

@@ -26,6 +26,8 @@ export interface ModelChoice {
   source?: ModelSourceKind;
   /** source 'files': the picked folder. */
   files?: PickedFileSpec[];
+  /** Untrained weights: its probabilities mean nothing until an adapter is trained or loaded. */
+  randomWeights?: boolean;
 }
 
 export const DEFAULT_MODEL = 'micro';
@@ -37,6 +39,7 @@ const BUILT_IN: readonly ModelChoice[] = [
     description: 'A 2-layer Llama with random weights (115 KB), shipped with the page: works offline; its choices mean nothing.',
     url: 'models/micro/',
     source: 'url',
+    randomWeights: true,
   },
 ];
 
@@ -109,6 +112,14 @@ export function findModel(known: KnownModels, id: string): ModelChoice | undefin
   } catch {
     return undefined;
   }
+}
+
+/**
+ * Why model `id` is not in use, as one line: `problem` with the model named in front, unless it names the model
+ * itself ("X is not downloaded: ...") and would then say it twice.
+ */
+export function modelProblem(id: string, problem: string): string {
+  return problem.includes(id) ? problem : `${id}: ${problem}`;
 }
 
 /** The worker's view of a model: its directory as an absolute URL (resolved against `base`, the page). */

@@ -20,7 +20,6 @@ import { createAppStore, type AppStore } from './store';
 let app: AppStore;
 let dbCount = 0;
 let dbName = '';
-const NO_ADDRESS = { hash: '', search: '?task=tomato-salad' };
 
 /**
  * A fresh worker and stores on the same database: what a reload of the page starts with. `restore` runs the
@@ -36,7 +35,7 @@ async function freshPage(options: { restore?: boolean; openStore?: () => Promise
   await app.getState().playground.open({ taskId: 'tomato-salad', seed: 0, modelId: 'micro', norm: 'word' });
   // The list is read as the page starts (App renders it when it arrives).
   for (let i = 0; i < 500 && share().saved.status === 'opening'; i++) await new Promise((r) => setTimeout(r, 1));
-  if (options.restore !== false) await share().restoreSaved(NO_ADDRESS);
+  if (options.restore !== false) await share().restoreSaved();
   await settledPolicy(app);
   return host;
 }
@@ -73,7 +72,7 @@ describe('saved adapters', () => {
     await freshPage({ restore: false });
     expect(share().adapter).toBeNull();
     expect(await settledPolicy(app)).toEqual(frozen);
-    await share().restoreSaved(NO_ADDRESS);
+    await share().restoreSaved();
     expect(share().error).toBeNull();
     expect(share().adapter).toMatchObject({ label: 'adapter_model.safetensors', r: 4, alpha: 8, baseModel: 'micro' });
     expect(await settledPolicy(app)).toEqual(adapted);
@@ -126,7 +125,7 @@ describe('saved adapters', () => {
 
     await freshPage({ restore: false });
     const before = snapshot();
-    await expect(share().restoreSaved(NO_ADDRESS)).resolves.toBeUndefined();
+    await expect(share().restoreSaved()).resolves.toBeUndefined();
     expect(share().error).toMatch(
       /^The saved adapter "adapter_model\.safetensors" was not restored, so no adapter is in use: saved adapter "adapter_model\.safetensors": it no longer decodes \(adapter_model\.safetensors: .+\); the stored copy is damaged: delete it and load the adapter again\. It is still listed under Saved adapters\.$/,
     );
@@ -168,7 +167,7 @@ describe('saved adapters', () => {
     await freshPage({ restore: false });
     await playground().selectSeed(3);
     playground().selectNorm('sum');
-    await share().restoreSaved({ hash: '', search: '?task=tomato-salad&seed=3&norm=sum' });
+    await share().restoreSaved();
     expect(share().adapter?.label).toBe('shared link (f32)');
     expect(await settledPolicy(app)).toEqual(linked);
 
@@ -188,11 +187,31 @@ describe('saved adapters', () => {
     await share().loadFiles(peftFiles());
     expect(saved().list).toHaveLength(1);
     await freshPage({ restore: false });
-    await share().restoreSaved({ hash: '#share=AAAA', search: '' });
-    expect(share().adapter).toBeNull();
-    await share().restoreSaved({ hash: '', search: '?adapter=https%3A%2F%2Fexample.org%2Fa.zip' });
-    expect(share().adapter).toBeNull();
-    expect(saved().inUse).toBe(saved().list[0].id);
+    const hash = encodeShareLink({ modelId: 'micro', task: 'tomato-salad', normalization: 'word', seed: 0, weights: adapterWeightsOf(adapter(9)) }, { precision: 'f32' }).fragment;
+    await share().openFromLocation({ href: `https://example.org/twosome/${hash}`, hash, search: '' });
+    await share().restoreSaved();
+    expect(share().adapter?.label).toBe('shared link (f32)');
+    expect(saved().inUse).toBe(saved().list[1].id);
+  });
+
+  it('a refused link or adapter URL in the address leaves the saved adapter in use, as its notice says', async () => {
+    await share().loadFiles(peftFiles());
+    const adapted = (await settledPolicy(app)).slice();
+    const addresses = [
+      { href: 'https://example.org/twosome/#share=AAAA', hash: '#share=AAAA', search: '' },
+      { href: 'https://example.org/twosome/?adapter=http%3A%2F%2Fevil.example%2Fa.zip', hash: '', search: '?adapter=http%3A%2F%2Fevil.example%2Fa.zip' },
+    ];
+    for (const address of addresses) {
+      // A new tab opened with the bad address: the link is refused, then the page-start restore runs.
+      await freshPage({ restore: false });
+      await share().openFromLocation(address);
+      expect(share().notice).toMatch(/ cannot be used: .*\. The setup and the adapter in use are as they were\.$/);
+      await share().restoreSaved();
+      expect(share().error).toBeNull();
+      expect(snapshot()).toEqual({ taskId: 'tomato-salad', seed: 0, modelId: 'micro', norm: 'word', adapter: 'adapter_model.safetensors' });
+      expect(await settledPolicy(app)).toEqual(adapted);
+      expect(saved().inUse).toBe(saved().list[0].id);
+    }
   });
 
   it('training replacing the adapter un-points the saved one (its run keeps it); nothing is saved for it', async () => {

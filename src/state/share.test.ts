@@ -166,7 +166,7 @@ describe('share store', () => {
     for (const hash of mutants) {
       share().dismissNotice();
       await expect(share().openFromLocation({ href: `https://example.org/twosome/${hash}`, hash, search: '' })).resolves.toBeUndefined();
-      expect(share().notice, hash.slice(0, 80)).toMatch(/^This share link cannot be used, so the setup was left as it was\. share link: /);
+      expect(share().notice, hash.slice(0, 80)).toMatch(/^This share link cannot be used: .*\. The setup and the adapter in use are as they were\.$/);
       expect(snapshot()).toEqual(before);
     }
     expect(await settledPolicy(app)).toEqual(frozen);
@@ -174,8 +174,18 @@ describe('share store', () => {
 
   it('?adapter= URLs: only https or this site; the download is capped; a fetched pair loads', async () => {
     await share().openFromLocation({ href: 'https://example.org/twosome/?adapter=http://evil.example/a.safetensors', hash: '', search: '?adapter=http://evil.example/a.safetensors' });
-    expect(share().notice).toMatch(/must be https:\/\/ or on this site/);
+    // Named as what it is (not "share link"), and without the label twice.
+    expect(share().notice).toMatch(/^This adapter URL cannot be used: adapter URLs must be https:\/\/ or on this site/);
+    expect(share().notice).not.toMatch(/share link/);
     share().dismissNotice();
+    // A download that fails (nothing listens at this address) is an adapter URL's failure too.
+    const offline = 'https://127.0.0.1:9/adapter_model.safetensors';
+    await share().openFromLocation({ href: `https://example.org/?adapter=${offline}`, hash: '', search: `?adapter=${offline}` });
+    expect(share().notice).toMatch(/^This adapter URL cannot be used: could not download https:\/\/127\.0\.0\.1:9\/adapter_model\.safetensors: /);
+    expect(share().notice).not.toMatch(/share link/);
+    share().dismissNotice();
+    await share().loadUrl(offline);
+    expect(share().error).toMatch(/^adapter URL: could not download /);
     await share().openFromLocation({ href: 'https://example.org/?adapter=javascript:alert(1)', hash: '', search: '?adapter=javascript:alert(1)' });
     expect(share().notice).toMatch(/must be https:\/\//);
     expect(snapshot().adapter).toBeNull();
@@ -203,8 +213,8 @@ describe('share store, adapter downloads that stall', () => {
     share().cancelLoad();
     await opening;
     expect(share().notice).toBe(
-      `The adapter at ${server.url}stall.zip was not loaded (its download was cancelled), ` +
-        'so the setup was left as it was.',
+      `The adapter URL ${server.url}stall.zip was not loaded: its download was cancelled. ` +
+        'The setup and the adapter in use are as they were.',
     );
     expect({ loading: share().loading, cancellable: share().cancellable }).toEqual({
       loading: null,

@@ -18,6 +18,7 @@ import {
   encodeBundle,
   parseAdapterParam,
   SHARE_FRAGMENT_PREFIX,
+  ShareLinkError,
   type AdapterWeights,
   type SharePrecision,
 } from '../share';
@@ -107,9 +108,10 @@ export interface ShareActions {
   syncAdapter(): Promise<void>;
   /**
    * On page start, after openFromLocation: puts the saved adapter last in use back, when it was loaded for the
-   * current model and the address names no adapter of its own. A failure is said in the card; the entry stays.
+   * current model and no adapter is in use (the address named none, or named one that was refused). A failure
+   * is said in the card; the entry stays.
    */
-  restoreSaved(location: { hash: string; search: string }): Promise<void>;
+  restoreSaved(): Promise<void>;
   /** Puts a saved adapter in use (decoded and validated like a fresh load; a bundle's or link's setup with it). */
   applySaved(id: string): Promise<void>;
   /** Deletes a saved adapter from this browser (the adapter in use, if it is that one, stays for this visit). */
@@ -137,6 +139,19 @@ class ModelNotDownloaded extends Error {
 }
 
 const NO_SAVED: SavedAdaptersState = { status: 'opening', list: [], inUse: null, caps: null, error: null, note: null };
+
+/**
+ * The notice for a link or adapter URL that was not applied. The sentence names what failed, so a link's or
+ * URL's own label ("share link: ...") is left out; a cancelled download names its URL.
+ */
+function refusal(what: string, error: unknown): string {
+  const kept = 'The setup and the adapter in use are as they were.';
+  if (error instanceof AdapterDownloadCancelled) {
+    return `The ${what} ${error.url} was not loaded: its download was cancelled. ${kept}`;
+  }
+  const why = (error instanceof ShareLinkError ? error.detail : describeError(error)).replace(/\.$/, '');
+  return `This ${what} cannot be used: ${why}. ${kept}`;
+}
 
 /**
  * Drops `?adapter=` from the address: the URL failed (or its download was cancelled), and a reload must not
@@ -490,7 +505,7 @@ export function createShareSlice({ get, set, app }: SliceApi<'share'>): ShareSli
     async openFromLocation(location) {
       const run = loadChain.then(async () => {
         const fromLink = location.hash.startsWith(SHARE_FRAGMENT_PREFIX);
-        let what = fromLink ? 'share link' : 'adapter URL';
+        const what = fromLink ? 'share link' : 'adapter URL';
         const source = fromLink ? location.hash : new URLSearchParams(location.search).get('adapter');
         if (source === null || (source === appliedFrom && get().adapter !== null)) return;
         let loaded: LoadedAdapter | null = null;
@@ -504,7 +519,6 @@ export function createShareSlice({ get, set, app }: SliceApi<'share'>): ShareSli
           }
           const url = parseAdapterParam(location.search, location.href);
           if (url === null) return;
-          what = `adapter at ${url}`;
           set({ loading: url });
           loaded = await cancellable((signal) => fetchAdapter(url, location.href, { signal }));
           await apply(loaded);
@@ -520,12 +534,7 @@ export function createShareSlice({ get, set, app }: SliceApi<'share'>): ShareSli
           }
           // A reload must not repeat a download that failed or was cancelled (the notice names the URL).
           if (!fromLink) dropAdapterParam();
-          const cancelled = error instanceof AdapterDownloadCancelled;
-          set({
-            notice: cancelled
-              ? `The ${what} was not loaded (its download was cancelled), so the setup was left as it was.`
-              : `This ${what} cannot be used, so the setup was left as it was. ${describeError(error)}`,
-          });
+          set({ notice: refusal(what, error) });
         } finally {
           set({ loading: null });
         }
@@ -546,11 +555,11 @@ export function createShareSlice({ get, set, app }: SliceApi<'share'>): ShareSli
       }
     },
 
-    async restoreSaved(location) {
+    async restoreSaved() {
       const run = loadChain.then(async () => {
-        // A link or ?adapter= in the address was applied (or refused with its own notice): it wins.
-        const named = location.hash.startsWith(SHARE_FRAGMENT_PREFIX) || new URLSearchParams(location.search).has('adapter');
-        if (named || get().adapter !== null) return;
+        // A link or ?adapter= in the address that was applied wins. One that was refused changed nothing, as its
+        // notice says: the adapter the page was last using comes back as on any start.
+        if (get().adapter !== null) return;
         const store = await adapterStore;
         if (!store) return;
         const id = get().saved.inUse;
@@ -647,7 +656,7 @@ export function createShareSlice({ get, set, app }: SliceApi<'share'>): ShareSli
           appliedFrom = source;
           await remember(loaded, from);
         } catch (error) {
-          set({ notice: `This ${what} cannot be used, so the setup was left as it was. ${describeError(error)}` });
+          set({ notice: refusal(what, error) });
         } finally {
           set({ loading: null });
         }

@@ -7,7 +7,9 @@ import { localClient } from '../worker/client';
 import type { TrainingApi } from '../worker/api';
 import type { TrainEvent } from '../worker/training-protocol';
 import { createAppStore, type AppStore } from './store';
-import { FLUSH_MS } from './training';
+import { FLUSH_MS, trainingTaskOf } from './training';
+import type { EstimateReply, TrainRequest } from '../worker/training-protocol';
+import type { GpuInfo, GpuState } from './gpu';
 
 let db = 0;
 
@@ -24,6 +26,11 @@ function newHost(store: Promise<IdbRunStore>): TrainerHost {
     }),
     exclusive: (work) => work(),
   });
+}
+
+/** The page's WebGPU as detection left it: `webgpu` (a ready adapter unless said otherwise). */
+function setGpu(app: AppStore, webgpu: GpuState = { status: 'ready', info: {} as GpuInfo }): void {
+  app.setState({ gpu: { ...app.getState().gpu, webgpu, detect: async () => webgpu } });
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -61,6 +68,10 @@ describe('training store', () => {
     app = createAppStore(); // a reload: a fresh page
     training().attach(trainingClient(newHost(store)));
     await until(() => training().offers.length === 1);
+    // Before Resume, the stored run is shown as it was stored: its curves, not an empty chart.
+    await until(() => training().phase === 'stored');
+    expect(training().run?.updates).toBe(pausedAt);
+    expect(training().metrics.map((m) => m.update)).toEqual(s.metrics.map((m) => m.update));
     await training().resume(training().offers[0].id);
     expect(training().metrics.slice(0, pausedAt).map((m) => m.update)).toEqual(s.metrics.map((m) => m.update));
     await until(() => (training().run?.updates ?? 0) > pausedAt + 1);
@@ -72,6 +83,7 @@ describe('training store', () => {
 
   it('shows why TWOSOME cannot start without a model, and keeps a finished SayCan run on the charts', async () => {
     training().attach(trainingClient(newHost(IdbRunStore.open(`training-store-${++db}`))));
+    setGpu(app);
     training().setForm({ algo: 'twosome', taskId: 'tomato-salad' });
     await training().start();
     expect(training().error).toMatch(/could not start training: no model is loaded/);
@@ -161,5 +173,63 @@ describe('training store', () => {
     const reason = 'it could not be loaded; reload the page to start it again';
     expect(training().error).toBe(`the playground worker stopped: ${reason}`);
     expect(training().phase).toBe('idle');
+  });
+
+  it('without WebGPU, TWOSOME and SayCan refuse to start saying so (not "no model is loaded"); PPO-MLP starts', async () => {
+    const store = IdbRunStore.open(`training-store-${++db}`);
+    training().attach(trainingClient(newHost(store)));
+    const detail = 'This browser does not expose WebGPU (navigator.gpu is undefined).';
+    setGpu(app, { status: 'missing', problem: 'no-webgpu', detail });
+    for (const algo of ['twosome', 'saycan'] as const) {
+      training().setForm({ algo, taskId: 'tomato-salad' });
+      await training().start();
+      expect(training().phase).toBe('idle');
+      expect(training().error).toMatch(/^(TWOSOME|SayCan) runs the language model, which needs WebGPU, and this browser offers none here: /);
+      expect(training().error).toContain(detail);
+      expect(training().error).not.toMatch(/no model is loaded/);
+    }
+    training().setForm({ algo: 'ppo-mlp', taskId: 'food-preparation', steps: 512 * 4 });
+    await training().start();
+    expect(training().error).toBeNull();
+    await until(() => training().phase === 'done');
+  });
+
+  it("the form's task follows the header's (an unseen variant: its training task)", () => {
+    app.setState({ playground: { ...app.getState().playground, taskId: 'tomato-lettuce-salad' } });
+    expect(training().form.taskId).toBe('tomato-lettuce-salad');
+    app.setState({ playground: { ...app.getState().playground, taskId: 'pizza' } });
+    expect(trainingTaskOf('pizza')).toBe('food-preparation');
+    expect(training().form.taskId).toBe('food-preparation');
+  });
+
+  it('asks for the expected time once per form, model and stored runs; a new step count asks again', async () => {
+    const requests: TrainRequest[] = [];
+    const host = newHost(IdbRunStore.open(`training-store-${++db}`));
+    const reply: EstimateReply = {
+      status: 'ok',
+      secondsPerUpdate: 2,
+      numUpdates: 3,
+      source: { kind: 'measured', parts: null },
+    };
+    host.estimate = async (request) => (requests.push(request), reply);
+    training().attach(trainingClient(host));
+    training().setForm({ algo: 'ppo-mlp', taskId: 'food-preparation' });
+    await Promise.all([training().estimateTime(), training().estimateTime()]);
+    expect(requests).toHaveLength(1);
+    expect(training().estimate).toMatchObject({ status: 'done', reply });
+    training().setForm({ seed: 7 }); // the seed does not change the rate
+    await training().estimateTime();
+    expect(requests).toHaveLength(1);
+    training().setForm({ steps: 2048 });
+    await training().estimateTime();
+    expect(requests.map((r) => r.steps)).toEqual([undefined, 2048]);
+
+    // TWOSOME measures on the loaded model: not asked before it has loaded, asked once it has.
+    training().setForm({ algo: 'twosome', taskId: 'tomato-salad', steps: null });
+    await training().estimateTime();
+    expect(requests).toHaveLength(2);
+    app.setState({ playground: { ...app.getState().playground, model: { status: 'ready', info: {} as never } } });
+    await training().estimateTime();
+    expect(requests.map((r) => r.algo)).toEqual(['ppo-mlp', 'ppo-mlp', 'twosome']);
   });
 });

@@ -8,6 +8,7 @@ import type { TaskId } from '../envs/types';
 import type { Calls, TrainingApi } from '../worker/api';
 import {
   ALGO_LABELS,
+  ALGO_NEEDS_MODEL,
   isResumable,
   type EvalRow,
   type RunMeta,
@@ -17,23 +18,52 @@ import {
   type TrainMetrics,
   type TrainPreset,
   type TrainReply,
+  type TrainRequest,
+  type EstimateReply,
 } from '../worker/training-protocol';
+import { getTask } from '../envs/registry';
+import { presetConfig } from '../rl/config';
 import type { ChartRun } from './chart-data';
+import { modelProblem } from './models';
+import type { PlaygroundSlice } from './playground';
 import type { SliceApi } from './store';
 import { describeError } from '../util/errors';
 import { WorkerFailedError } from '../worker/link';
 
 export interface TrainForm {
   algo: TrainAlgo;
+  /** The task to train on: follows the header's task (its training task for an unseen variant) until changed here. */
   taskId: TaskId;
   preset: TrainPreset;
   seed: number;
   /** Total env steps; null: the preset's. */
   steps: number | null;
+  /** SayCan's evaluation episodes. */
+  episodes: number;
 }
 
-/** What the buttons act on: a request in flight is shown as its verb. */
-export type TrainPhase = 'idle' | 'starting' | 'running' | 'pausing' | 'paused' | 'stopping' | 'stopped' | 'done' | 'error';
+/**
+ * What the buttons act on: a request in flight is shown as its verb. 'stored': the run shown is a stored one
+ * (found on load, offered to resume), not in memory: its curves are drawn, Resume loads and continues it.
+ */
+export type TrainPhase =
+  | 'idle'
+  | 'starting'
+  | 'running'
+  | 'pausing'
+  | 'paused'
+  | 'stopping'
+  | 'stopped'
+  | 'done'
+  | 'error'
+  | 'stored';
+
+/** The expected time of the form's run (EstimateReply), for the form it was asked for (`key`). */
+export interface EstimateState {
+  key: string;
+  status: 'measuring' | 'done';
+  reply: EstimateReply | null;
+}
 
 export interface EvalState {
   status: 'idle' | 'running' | 'done' | 'error';
@@ -58,6 +88,7 @@ export interface TrainingState {
   error: string | null;
   evaluation: EvalState;
   critic: { stepId: number; value: number; runId: string } | null;
+  estimate: EstimateState | null;
 }
 
 export interface TrainingActions {
@@ -82,6 +113,8 @@ export interface TrainingActions {
   evaluate(tasks: TaskId[], episodes: number, greedy: boolean): Promise<void>;
   /** Asks the worker for the trained critic's value of the playground's state `stepId`. */
   fetchCriticValue(stepId: number): Promise<void>;
+  /** Asks the worker for the form's expected time (once per form, model and stored runs; see estimateKey). */
+  estimateTime(): Promise<void>;
   dismissError(): void;
 }
 
@@ -91,10 +124,41 @@ export function runLabel(meta: Pick<RunMeta, 'algo' | 'taskId' | 'seed'>): strin
   return `${ALGO_LABELS[meta.algo]} · ${meta.taskId} · seed ${meta.seed}`;
 }
 
+/** A run on the charts. */
+export function chartRun(run: RunMeta, metrics: readonly TrainMetrics[]): ChartRun {
+  return { id: run.id, algo: run.algo, taskId: run.taskId, label: runLabel(run), metrics };
+}
+
+/** The worker's request for the form. */
+function requestOf(form: TrainForm): TrainRequest {
+  const { algo, taskId, preset, seed, steps, episodes } = form;
+  return { algo, taskId, preset, seed, ...(steps ? { steps } : {}), ...(algo === 'saycan' ? { episodes } : {}) };
+}
+
+/** The run's total env steps when the form leaves them empty: its preset's (SayCan: none). */
+export function presetSteps(form: Pick<TrainForm, 'algo' | 'taskId' | 'preset'>): number | null {
+  if (form.algo === 'saycan') return null;
+  return form.algo === 'twosome'
+    ? presetConfig('twosome', form.taskId, form.preset).totalTimesteps
+    : presetConfig('ppo-mlp', form.taskId, form.preset).totalTimesteps;
+}
+
+/** The playground's model id once it is loaded (TWOSOME measures on it), else null. */
+export function readyModel(playground: Pick<PlaygroundSlice, 'model' | 'modelId'>): string | null {
+  return playground.model.status === 'ready' ? playground.modelId : null;
+}
+
+/** What an estimate depends on: the form (not its seed), the model, and the stored runs (a rate is read from them). */
+export function estimateKey(form: TrainForm, modelId: string | null, storage: StorageView | null): string {
+  const runs = (storage?.runs ?? []).map((r) => `${r.id}:${r.updates}`).join(',');
+  const model = form.algo === 'twosome' ? modelId : null;
+  return JSON.stringify([form.algo, form.taskId, form.preset, form.steps, model, runs]);
+}
+
 const NO_EVAL: EvalState = { status: 'idle', rows: [], skipped: [], message: null, runId: null };
 
 const initial: TrainingState = {
-  form: { algo: 'twosome', taskId: 'tomato-salad', preset: 'quick', seed: 1, steps: null },
+  form: { algo: 'twosome', taskId: 'tomato-salad', preset: 'quick', seed: 1, steps: null, episodes: 10 },
   phase: 'idle',
   run: null,
   metrics: [],
@@ -105,7 +169,14 @@ const initial: TrainingState = {
   error: null,
   evaluation: NO_EVAL,
   critic: null,
+  estimate: null,
 };
+
+/** The training task of `taskId`: itself, or the task an unseen variant is evaluated against. */
+export function trainingTaskOf(taskId: TaskId): TaskId {
+  const task = getTask(taskId);
+  return task.split === 'train' ? task.id : (task.variantOf ?? task.id);
+}
 
 /**
  * Progress reports are applied at most this often: a fast CPU trainer (PPO-MLP) reports dozens of updates a
@@ -113,7 +184,7 @@ const initial: TrainingState = {
  */
 export const FLUSH_MS = 250;
 
-export function createTrainingSlice({ get, set, app }: SliceApi<'training'>): TrainingSlice {
+export function createTrainingSlice({ get, set, app, subscribe }: SliceApi<'training'>): TrainingSlice {
   let client: Calls<TrainingApi> | null = null;
   let restartWorker: (() => Promise<void>) | null = null;
   /** The worker died: the next start or resume starts a fresh one first (the run continues from its store). */
@@ -128,6 +199,14 @@ export function createTrainingSlice({ get, set, app }: SliceApi<'training'>): Tr
     workerDown = false;
     deathShown = false;
   };
+
+  // The form's task follows the header's (no run needs it then: a run keeps its own task in its meta).
+  subscribe((state, before) => {
+    const taskId = state.playground.taskId;
+    if (taskId === before.playground.taskId) return;
+    const next = trainingTaskOf(taskId);
+    if (next !== get().form.taskId) set({ form: { ...get().form, taskId: next } });
+  });
   let queued: TrainEvent[] = [];
   let timer: ReturnType<typeof setTimeout> | null = null;
   const flush = () => {
@@ -189,7 +268,7 @@ export function createTrainingSlice({ get, set, app }: SliceApi<'training'>): Tr
   const retire = () => {
     const { run, metrics, overlays } = get();
     if (!run || metrics.length === 0 || overlays.some((o) => o.id === run.id)) return overlays;
-    return [...overlays, { id: run.id, algo: run.algo, label: runLabel(run), metrics }];
+    return [...overlays, chartRun(run, metrics)];
   };
 
   const apply = (reply: TrainReply, fallback: TrainPhase) => {
@@ -218,6 +297,50 @@ export function createTrainingSlice({ get, set, app }: SliceApi<'training'>): Tr
     set({ error: describeError(error), phase });
   };
 
+  /**
+   * Why `algo` cannot start here, when it runs the language model and the page has none: no WebGPU (said as such,
+   * not as "no model is loaded"), or the model failed to load or is not downloaded. null: it can start (a model
+   * still loading is waited for by the worker).
+   */
+  const missingModel = async (algo: TrainAlgo): Promise<string | null> => {
+    if (!ALGO_NEEDS_MODEL[algo]) return null;
+    const name = ALGO_LABELS[algo];
+    const gpu = await app().gpu.detect();
+    if (gpu.status === 'missing') {
+      return (
+        `${name} runs the language model, which needs WebGPU, and this browser offers none here: ${gpu.detail} ` +
+        'The notice at the top of the page says how to turn it on; PPO-MLP trains without WebGPU.'
+      );
+    }
+    const model = app().playground.model;
+    if (model.status === 'unavailable' || model.status === 'error') {
+      const why = model.status === 'unavailable' ? model.reason : model.message;
+      return `${name} runs the playground's model, which is not loaded: ${modelProblem(model.id, why)}`;
+    }
+    return null;
+  };
+
+  /**
+   * After a reload: unfinished stored runs are offered to resume, and the latest is shown at once as it was
+   * stored (its curves, updates and steps; phase 'stored') while nothing else is.
+   */
+  const showOffer = async () => {
+    // Runs that were training, paused or failed when the page went away (a stopped run was ended by choice).
+    const unfinished = (r: RunMeta) => isResumable(r) && r.status !== 'stopped';
+    const offers = (get().storage?.runs ?? []).filter(unfinished);
+    set({ offers });
+    const latest = offers[offers.length - 1];
+    if (!client || !latest || get().run !== null || get().phase !== 'idle') return;
+    try {
+      const reply = await client.runMetrics(latest.id);
+      if (reply.status === 'ok' && get().run === null && get().phase === 'idle') {
+        set({ run: reply.run, metrics: reply.metrics, phase: 'stored' });
+      }
+    } catch {
+      // The offer is still there; only its curves are missing.
+    }
+  };
+
   const need = (): Calls<TrainingApi> => {
     if (!client) throw new Error('training is not available: the worker did not start');
     return client;
@@ -231,10 +354,7 @@ export function createTrainingSlice({ get, set, app }: SliceApi<'training'>): Tr
       restartWorker = options.restartWorker ?? null;
       workerDown = false;
       deathShown = false;
-      // Runs that were training, paused or failed when the page went away (a stopped run was ended by choice).
-      const unfinished = (r: RunMeta) => isResumable(r) && r.status !== 'stopped';
-      if (!client) return;
-      void get().refreshStorage().then(() => set({ offers: (get().storage?.runs ?? []).filter(unfinished) }));
+      if (client) void get().refreshStorage().then(showOffer);
     },
 
     workerStopped(message) {
@@ -258,13 +378,15 @@ export function createTrainingSlice({ get, set, app }: SliceApi<'training'>): Tr
     async start() {
       const { form, phase } = get();
       if (phase === 'starting' || phase === 'running') return;
+      const missing = await missingModel(form.algo);
+      if (missing) return set({ error: missing });
       set({ overlays: retire(), phase: 'starting', error: null, run: null, metrics: [], critic: null, evaluation: NO_EVAL });
       try {
         await liveWorker();
-        const reply = await need().start({ algo: form.algo, taskId: form.taskId, preset: form.preset, seed: form.seed, ...(form.steps ? { steps: form.steps } : {}) }, onEvent);
+        const reply = await need().start(requestOf(form), onEvent);
         if (reply.status === 'ok' && reply.run.algo === 'saycan') {
           // SayCan is finished when start resolves: it goes straight onto the charts as a reference line.
-          set({ overlays: [...get().overlays, { id: reply.run.id, algo: 'saycan', label: runLabel(reply.run), metrics: reply.metrics }] });
+          set({ overlays: [...get().overlays, chartRun(reply.run, reply.metrics)] });
         }
         apply(reply, 'idle');
       } catch (error) {
@@ -286,14 +408,18 @@ export function createTrainingSlice({ get, set, app }: SliceApi<'training'>): Tr
     async resume(runId) {
       const current = get().run;
       const fromStore = runId !== undefined && runId !== current?.id;
+      const wasStored = get().phase === 'stored';
       if (fromStore) set({ overlays: retire().filter((o) => o.id !== runId), run: null, metrics: [], critic: null, evaluation: NO_EVAL });
-      set({ phase: 'starting', error: null, offers: get().offers.filter((o) => o.id !== runId) });
+      const id = runId ?? current?.id ?? null;
+      set({ phase: 'starting', error: null, offers: get().offers.filter((o) => o.id !== id) });
       try {
         await liveWorker();
         // The reply carries every stored update's metrics: the charts continue where the run stopped.
-        apply(await need().resume(runId ?? current?.id ?? null, onEvent), fromStore ? 'idle' : 'paused');
+        const ok = apply(await need().resume(id, onEvent), fromStore ? 'idle' : 'paused');
+        // A stored run that did not load is still only stored (shown, not in memory).
+        if (!ok && wasStored && !fromStore) set({ phase: 'stored' });
       } catch (error) {
-        failed(error, 'idle');
+        failed(error, wasStored && !fromStore ? 'stored' : 'idle');
       }
     },
 
@@ -357,7 +483,7 @@ export function createTrainingSlice({ get, set, app }: SliceApi<'training'>): Tr
         await liveWorker();
         const reply = await need().runMetrics(runId);
         if (reply.status === 'error') set({ error: reply.message });
-        else set({ overlays: [...get().overlays, { id: runId, algo: reply.run.algo, label: runLabel(reply.run), metrics: reply.metrics }] });
+        else set({ overlays: [...get().overlays, chartRun(reply.run, reply.metrics)] });
       } catch (error) {
         set({ error: describeError(error) });
       }
@@ -391,6 +517,22 @@ export function createTrainingSlice({ get, set, app }: SliceApi<'training'>): Tr
 
     dismissError() {
       set({ error: null });
+    },
+
+    async estimateTime() {
+      const modelId = readyModel(app().playground);
+      const key = estimateKey(get().form, modelId, get().storage);
+      const known = get().estimate;
+      // TWOSOME is measured on the loaded model: asked again once it is (the key names it).
+      if (!client || (known && known.key === key) || (get().form.algo === 'twosome' && modelId === null)) return;
+      set({ estimate: { key, status: 'measuring', reply: null } });
+      let reply: EstimateReply;
+      try {
+        reply = await client.estimate(requestOf(get().form));
+      } catch (error) {
+        reply = { status: 'unavailable', reason: describeError(error) };
+      }
+      if (get().estimate?.key === key) set({ estimate: { key, status: 'done', reply } });
     },
   };
 }

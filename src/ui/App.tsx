@@ -3,16 +3,15 @@ import { findModel } from '../state/models';
 import { appStore } from '../state/store';
 import { parseSetup, writeSetupToUrl } from '../state/url';
 import { startModelsWorker, startPlaygroundWorker } from '../worker/client';
-import { ActionsCard, EpisodeStats, HistoryCard, PromptCard } from './EpisodePanel';
-import { AskFreely } from './AskFreely';
-import { GpuPanel } from './GpuPanel';
 import { ModelPanel } from './ModelPanel';
 import { Header } from './Header';
 import { SetupNotices, WebGpuMissing } from './Notices';
+import { AgentSection } from './AgentSection';
+import { GpuPanel } from './GpuPanel';
+import { Section, SectionNav } from './sections';
 import { SharePanel, ShareNotice } from './SharePanel';
 import { Stage } from './Stage';
 import { TrainingPanel } from './TrainingPanel';
-import { CriticValue } from './CriticValue';
 import { useKeyboardShortcuts } from './useKeyboard';
 
 // Below the fold and used now and then: its code loads after the first screen.
@@ -21,9 +20,15 @@ const CapabilityCard = lazy(() => import('./CapabilityCard').then((m) => ({ defa
 /**
  * Starts the two workers, attaches the store's slices to them, reads the setup (task, seed, model, normalization)
  * from the URL and opens it (also on back/forward).
+ *
+ * Idempotent under React's StrictMode, which runs this effect, its cleanup and the effect again in development:
+ * the URL is read (and rewritten to the clean setup) only by a run still mounted a microtask later, and a
+ * cleaned-up run's pending steps (the catalog wait, the open chain) do nothing. Otherwise the first run would
+ * clean the URL and the second would parse the clean URL and drop the notices about a bad one.
  */
 function useUrlSetup(): void {
   useEffect(() => {
+    let live = true;
     const playground = startPlaygroundWorker();
     const models = startModelsWorker();
     const app = () => appStore.getState();
@@ -51,6 +56,7 @@ function useUrlSetup(): void {
       else openNow();
     };
     const openNow = () => {
+      if (!live) return;
       const setup = parseSetup(window.location.search, app().models);
       // popstate also fires when only the fragment changed (a share link pasted into this page's address
       // bar): when the setup is the one shown, the episode goes on and only the link is applied.
@@ -67,12 +73,15 @@ function useUrlSetup(): void {
       // without one, on page start, the saved adapter the page was last using comes back.
       void app()
         .playground.open(setup, setup.problems)
-        .then(() => app().share.openFromLocation(window.location))
-        .then(() => (pageStart ? app().share.restoreSaved(window.location) : undefined));
+        .then(() => (live ? app().share.openFromLocation(window.location) : undefined))
+        .then(() => (live && pageStart ? app().share.restoreSaved() : undefined));
     };
-    openFromUrl();
+    queueMicrotask(() => {
+      if (live) openFromUrl();
+    });
     window.addEventListener('popstate', openFromUrl);
     return () => {
+      live = false;
       window.removeEventListener('popstate', openFromUrl);
       stopFailureWatch();
       playground.dispose();
@@ -97,20 +106,26 @@ export function App() {
       <main className="layout">
         <Stage />
         <aside className="panel">
-          <EpisodeStats />
-          <PromptCard />
-          <ActionsCard />
-          <AskFreely />
-          <CriticValue />
-          <HistoryCard />
-          <SharePanel />
-          <GpuPanel />
+          <SectionNav />
+          <Section id="agent">
+            <AgentSection />
+          </Section>
+          <Section id="adapter">
+            <SharePanel />
+          </Section>
+          <Section id="webgpu">
+            <GpuPanel />
+          </Section>
         </aside>
       </main>
-      <TrainingPanel />
-      <Suspense fallback={null}>
-        <CapabilityCard />
-      </Suspense>
+      <Section id="training">
+        <TrainingPanel />
+      </Section>
+      <Section id="capability">
+        <Suspense fallback={null}>
+          <CapabilityCard />
+        </Suspense>
+      </Section>
       <ModelPanel />
     </div>
   );

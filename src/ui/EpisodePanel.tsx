@@ -1,5 +1,6 @@
 import { getTask } from '../envs/registry';
 import { useShallow } from 'zustand/react/shallow';
+import { findModel } from '../state/models';
 import { useApp } from '../state/store';
 import { episodeHistory, isViewingPast, shownEntry, type ChosenBy, type TimelineEntry } from '../state/timeline';
 import type { ModelStatus, Normalization } from '../worker/protocol';
@@ -157,6 +158,30 @@ function PolicyStatus({ entry, model }: { entry: TimelineEntry | null; model: Mo
   );
 }
 
+/**
+ * Where the probabilities are: a model with random weights (the built-in micro model) and no adapter scores
+ * actions at random, and the numbers look meaningful; say so, with the way to a real model.
+ */
+function RandomModelNote() {
+  const { random, adapter, openModels } = useApp(
+    useShallow((s) => ({
+      random: findModel(s.models, s.playground.modelId)?.randomWeights === true,
+      adapter: s.share.adapter !== null,
+      openModels: s.models.setOpen,
+    })),
+  );
+  if (!random || adapter) return null;
+  return (
+    <p className="card-note notice--warning" data-testid="random-model-note">
+      This model has random weights: these probabilities mean nothing until an adapter is trained (Training) or
+      loaded (Adapter). For a real model:{' '}
+      <button type="button" className="button button--small" onClick={() => openModels(true)}>
+        Models…
+      </button>
+    </p>
+  );
+}
+
 const BY_TEXT: Record<ChosenBy, string> = { you: 'you chose', sample: 'sampled', greedy: 'greedy' };
 
 export function ActionsCard() {
@@ -185,6 +210,7 @@ export function ActionsCard() {
         <NormalizationSelect />
       </div>
       <PolicyStatus entry={entry} model={model} />
+      <RandomModelNote />
       {done && !past && (
         <p className="card-note" data-testid="done-note">
           The episode is over. Press Reset (or r) to start a new one.

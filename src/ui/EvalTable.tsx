@@ -1,6 +1,7 @@
 /**
- * Evaluation of the current run's policy (SayCan, or no run: the frozen model) over the seen and unseen tasks
- * of the run's family: success rate, mean return and length over N episodes, sampled or greedy.
+ * Evaluation of the current run's policy (SayCan, or no run: the frozen model) over the tasks of the run's
+ * family: success rate, mean return and length over N episodes, sampled or greedy. 'seen' marks the task the run
+ * trained on (the frozen model saw none).
  */
 import { useState } from 'react';
 import { getTask, tasksOfFamily } from '../envs/registry';
@@ -11,6 +12,11 @@ import { useApp } from '../state/store';
 /** The tasks an agent of `taskId` is evaluated on: its family's seen and unseen tasks. */
 export function evaluationTasks(taskId: TaskId): TaskId[] {
   return tasksOfFamily(getTask(taskId).family).map((t) => t.id);
+}
+
+/** Whose policy Evaluate plays: the run's, or (no run, or SayCan's) the base model without an adapter. */
+export function evalSubject(algo: string | null): string {
+  return algo !== null && algo !== 'saycan' ? "the current run's policy" : 'the base model without an adapter';
 }
 
 export function EvalTable() {
@@ -40,7 +46,11 @@ export function EvalTable() {
         <label className="toolbar-note">
           <input type="checkbox" checked={greedy} onChange={(e) => setGreedy(e.target.checked)} /> greedy (argmax; default samples, as the paper)
         </label>
-        <span className="card-hint">{run && run.algo !== 'saycan' ? `the current run's policy` : 'the frozen model (SayCan)'}; pause training first</span>
+        <span className="card-hint" data-testid="eval-subject">
+          {/* A stored run (after a reload, before Resume) is not in memory: the base model is evaluated. */}
+          {evalSubject(phase === 'stored' ? null : (run?.algo ?? null))}
+          {phase === 'running' ? '; pause training first' : ''}
+        </span>
       </div>
       {evaluation.status === 'running' && <p className="card-note">Evaluating…</p>}
       {evaluation.status === 'error' && (

@@ -10,7 +10,7 @@ import type { WebLlmBackend } from '../llm/model/cache-source';
 import type { CatalogRecord } from '../llm/model/catalog';
 import { precisionNote } from '../llm/model/fit-check';
 import { cachedEntry, catalogDownloadBytes, fitHere, type DownloadState } from '../state/model-panel';
-import { findModel } from '../state/models';
+import { findModel, modelProblem } from '../state/models';
 import { useApp } from '../state/store';
 import type { CachedModelView, PickedFileSpec } from '../worker/protocol';
 import { formatBytes } from '../util/format';
@@ -65,7 +65,7 @@ function AdapterLine() {
       </p>
       {adapter?.status === 'ok' && (
         <p className="card-hint" data-testid="model-panel-precision">
-          {precisionNote(adapter.features).text}.
+          {precisionNote(adapter.features, undefined, adapter.software).text}.
         </p>
       )}
     </>
@@ -112,11 +112,11 @@ function CurrentModel() {
       text = `In use: ${model.info.label} (${model.info.layers} layers, ${model.info.quantization}, ${formatBytes(model.info.bytes)}).`;
       break;
     case 'unavailable':
-      text = `${model.id}: ${model.reason}`;
+      text = modelProblem(model.id, model.reason);
       bad = true;
       break;
     case 'error':
-      text = `${model.id}: ${model.message}`;
+      text = modelProblem(model.id, model.message);
       bad = true;
       break;
   }

@@ -2,13 +2,13 @@
  * The training charts: episodic return and success rate against env steps with every shown run overlaid (as
  * the paper's figures: TWOSOME, PPO-MLP, and SayCan as a flat line), and the current run's losses, entropy
  * and approx KL. `data-points` on the return chart counts the current run's plotted returns (updates in which
- * an episode ended): the end-to-end tests read it.
+ * an episode ended): the end-to-end tests read it. Runs of different tasks on one chart are named in its caption.
  */
 import { useMemo } from 'react';
 import { useShallow } from 'zustand/react/shallow';
-import { metricsTable, overlayTable, returnPoints, type ChartRun } from '../state/chart-data';
+import { metricsTable, mixedTasksNote, overlayTable, returnPoints, type ChartRun } from '../state/chart-data';
 import { useApp } from '../state/store';
-import { runLabel } from '../state/training';
+import { chartRun } from '../state/training';
 import type { TrainAlgo } from '../worker/training-protocol';
 import { UPlotChart, type SeriesSpec } from './UPlotChart';
 
@@ -45,7 +45,7 @@ export function TrainingCharts() {
     })),
   );
   const runs = useMemo<ChartRun[]>(() => {
-    const current = run && run.algo !== 'saycan' ? [{ id: run.id, algo: run.algo, label: runLabel(run), metrics }] : [];
+    const current = run && run.algo !== 'saycan' ? [chartRun(run, metrics)] : [];
     return [...overlays.filter((o) => o.id !== run?.id), ...current];
   }, [run, metrics, overlays]);
   const series = useMemo(() => seriesOf(runs), [runs]);
@@ -53,15 +53,26 @@ export function TrainingCharts() {
   const success = useMemo(() => overlayTable(runs, 'successRate'), [runs]);
   const losses = useMemo(() => metricsTable(run?.algo === 'saycan' ? [] : metrics, LOSS_KEYS), [run, metrics]);
   const points = returnPoints(run?.algo === 'saycan' ? [] : metrics);
+  const mixed = mixedTasksNote(runs);
+  const note = mixed && (
+    <span className="card-hint" data-testid="mixed-tasks">
+      {' '}
+      · {mixed}
+    </span>
+  );
 
   return (
     <div className="training-charts">
       <figure className="chart" data-testid="return-chart" data-points={points} data-series={runs.length}>
-        <figcaption>Episodic return</figcaption>
+        <figcaption>
+          Episodic return{note}
+        </figcaption>
         <UPlotChart table={returns} series={series} yLabel="return" unitRange />
       </figure>
       <figure className="chart" data-testid="success-chart">
-        <figcaption>Success rate</figcaption>
+        <figcaption>
+          Success rate{note}
+        </figcaption>
         <UPlotChart table={success} series={series} yLabel="success" unitRange />
       </figure>
       <figure className="chart" data-testid="loss-chart">

@@ -1,14 +1,16 @@
 /**
- * The Training panel: what to train (algorithm, task, preset, seed, steps), Start / Pause / Resume / Stop /
- * one update, progress (updates, env steps, steps/s, time left, tokens/s and GPU memory for TWOSOME), the
- * charts, the evaluation table and the stored runs. After a reload it offers to resume an unfinished run.
+ * The Training panel: what to train (algorithm, task, preset, seed, steps; SayCan: episodes), its expected
+ * time, Start / Pause / Resume / Stop / one update, progress (updates, env steps, steps/s, time left, tokens/s
+ * and GPU memory for TWOSOME), the charts, the evaluation table and the stored runs. After a reload it offers to
+ * resume an unfinished run and shows that run's curves until then.
  */
+import { useEffect, useRef, useState } from 'react';
 import { useShallow } from 'zustand/react/shallow';
 import { TASK_IDS, getTask } from '../envs/registry';
 import type { TaskId } from '../envs/types';
 import { secondsLeft } from '../state/chart-data';
 import { appStore, useApp } from '../state/store';
-import { runLabel, type TrainPhase } from '../state/training';
+import { estimateKey, presetSteps, readyModel, runLabel, type EstimateState, type TrainPhase } from '../state/training';
 import { ALGO_LABELS, TRAIN_ALGOS, TRAIN_PRESETS, type TrainAlgo, type TrainPreset } from '../worker/training-protocol';
 import { EvalTable } from './EvalTable';
 import { formatBytes } from '../util/format';
@@ -27,6 +29,7 @@ const PHASE_TEXT: Record<TrainPhase, string> = {
   stopped: 'stopped',
   done: 'complete',
   error: 'failed',
+  stored: 'stored run',
 };
 
 export function formatDuration(seconds: number | null): string {
@@ -45,6 +48,7 @@ export function TrainingPanel() {
       </div>
       <ResumeOffer />
       <TrainForm />
+      <ExpectedTime />
       <TrainButtons />
       <TrainError />
       <Progress />
@@ -121,7 +125,7 @@ function TrainForm() {
         </select>
       </label>
       <label className="field field--compact">
-        {/* Not "Task"/"Seed": the header's selects own those accessible names (tests find them by label). */}
+        {/* Not "Task": the header's select owns that accessible name (tests find the header by label). */}
         <span className="field-label">Train on</span>
         <select value={form.taskId} disabled={busy} onChange={(e) => setForm({ taskId: e.target.value as TaskId })} data-testid="train-task">
           {TRAIN_TASKS.map((id) => (
@@ -142,7 +146,7 @@ function TrainForm() {
         </select>
       </label>
       <label className="field field--compact" title="The run's seed: LoRA and critic init, action sampling, minibatch shuffles, env resets">
-        <span className="field-label">RNG</span>
+        <span className="field-label">Run seed</span>
         <input
           type="number"
           min={0}
@@ -153,21 +157,114 @@ function TrainForm() {
           data-testid="train-seed"
         />
       </label>
-      <label className="field field--compact">
-        <span className="field-label">Env steps</span>
-        <input
-          type="number"
-          min={1}
-          step={1}
-          placeholder="preset"
-          value={form.steps ?? ''}
-          disabled={busy || form.algo === 'saycan'}
-          onChange={(e) => setForm({ steps: e.target.value === '' ? null : Math.max(1, Math.trunc(Number(e.target.value) || 1)) })}
-          data-testid="train-steps"
-        />
-      </label>
+      {form.algo === 'saycan' ? (
+        <label
+          className="field field--compact"
+          title="SayCan trains nothing: it plays this many episodes with the base model"
+        >
+          <span className="field-label">Episodes</span>
+          <input
+            type="number"
+            min={1}
+            max={1000}
+            step={1}
+            value={form.episodes}
+            disabled={busy}
+            onChange={(e) => {
+              const episodes = Math.trunc(Number(e.target.value) || 1);
+              setForm({ episodes: Math.min(1000, Math.max(1, episodes)) });
+            }}
+            data-testid="train-episodes"
+          />
+        </label>
+      ) : (
+        <label className="field field--compact" title="Total env steps of the run; empty: the preset's">
+          <span className="field-label">Env steps</span>
+          <input
+            type="number"
+            min={1}
+            step={1}
+            placeholder={String(presetSteps(form) ?? '')}
+            value={form.steps ?? ''}
+            disabled={busy}
+            onChange={(e) => {
+              const steps = e.target.value === '' ? null : Math.max(1, Math.trunc(Number(e.target.value) || 1));
+              setForm({ steps });
+            }}
+            data-testid="train-steps"
+          />
+        </label>
+      )}
     </div>
   );
+}
+
+/**
+ * The form's expected time, before Start: asked of the worker whenever the form, the model or the stored runs
+ * change while nothing trains (it measures on the loaded model, or reads the rate of a stored run like it).
+ */
+function ExpectedTime() {
+  const { form, phase, storage, estimate, modelId } = useApp(
+    useShallow((s) => ({
+      form: s.training.form,
+      phase: s.training.phase,
+      storage: s.training.storage,
+      estimate: s.training.estimate,
+      modelId: readyModel(s.playground),
+    })),
+  );
+  const training = phase === 'running' || phase === 'starting' || phase === 'pausing' || phase === 'stopping';
+  const key = estimateKey(form, modelId, storage);
+  // Measured once the Training card has been in view (not on every page load: it takes GPU time from the
+  // playground's scoring).
+  const [seen, setSeen] = useState(false);
+  const ref = useRef<HTMLParagraphElement | null>(null);
+  useEffect(() => {
+    const element = ref.current?.closest('.training');
+    if (seen || !element || typeof IntersectionObserver === 'undefined') return;
+    // A tenth of the card in view: its top edge alone can show below the first screen.
+    const observer = new IntersectionObserver(
+      (entries) => {
+        if (entries.some((e) => e.intersectionRatio >= 0.1)) setSeen(true);
+      },
+      { threshold: 0.1 },
+    );
+    observer.observe(element);
+    return () => observer.disconnect();
+  });
+  useEffect(() => {
+    if (!seen || training || form.algo === 'saycan') return;
+    // After typing settles: every new form is measured on the GPU (a few calls).
+    const timer = setTimeout(() => void appStore.getState().training.estimateTime(), 400);
+    return () => clearTimeout(timer);
+  }, [seen, key, training, form.algo]);
+  if (training || form.algo === 'saycan') return null;
+  const waiting = form.algo === 'twosome' && modelId === null;
+  const text = waiting
+    ? 'Expected time: measured once the model has loaded'
+    : estimateText(estimate?.key === key ? estimate : null);
+  return (
+    <p className="card-note" ref={ref} data-testid="train-estimate">
+      {text}
+    </p>
+  );
+}
+
+/** The expected time in words: the total, its updates, and where the rate comes from. */
+export function estimateText(estimate: EstimateState | null): string {
+  if (!estimate || estimate.status === 'measuring' || !estimate.reply) return 'Expected time: measuring on this GPU…';
+  const reply = estimate.reply;
+  if (reply.status !== 'ok') return `Expected time: unknown (${reply.reason})`;
+  const total = formatDuration(reply.secondsPerUpdate * reply.numUpdates);
+  const seconds = reply.secondsPerUpdate;
+  const per = seconds < 10 ? `${seconds.toFixed(seconds < 1 ? 2 : 1)} s` : formatDuration(seconds);
+  const source =
+    reply.source.kind === 'run'
+      ? `at the rate of your run of ${new Date(reply.source.startedAt).toLocaleString()}`
+      : reply.source.parts
+        ? `measured just now: ${reply.source.parts}; an upper estimate`
+        : 'measured just now on one update';
+  return `Expected time: about ${total} (${reply.numUpdates} updates of ${per}, ${source})`;
 }
 
 function TrainButtons() {
@@ -179,7 +276,13 @@ function TrainButtons() {
   );
   const { start, pause, resume, stop, step } = appStore.getState().training;
   const canContinue = run !== null && run.algo !== 'saycan' && run.updates < run.numUpdates;
-  const idle = phase === 'idle' || phase === 'done' || phase === 'stopped' || phase === 'error' || phase === 'paused';
+  const idle =
+    phase === 'idle' ||
+    phase === 'done' ||
+    phase === 'stopped' ||
+    phase === 'error' ||
+    phase === 'paused' ||
+    phase === 'stored';
   return (
     <div className="toolbar train-buttons">
       {phase === 'running' || phase === 'pausing' ? (

@@ -4,6 +4,7 @@
  * the first byte (Content-Length) and while it streams (a body longer than announced, or endless, is stopped
  * at the cap). Node's fetch alone waits 300 s for headers and forever between body chunks.
  */
+import { concatBytes } from './concat-bytes';
 
 /** No response, or no bytes, within the idle timeout. */
 export class StalledError extends Error {
@@ -150,11 +151,5 @@ export async function readBodyCapped(response: Response, options: CappedReadOpti
     options.onBytes?.(value.length);
   }
   if (chunks.length === 1) return chunks[0];
-  const out = new Uint8Array(total);
-  let at = 0;
-  for (const chunk of chunks) {
-    out.set(chunk, at);
-    at += chunk.length;
-  }
-  return out;
+  return concatBytes(chunks);
 }

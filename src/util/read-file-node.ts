@@ -65,6 +65,22 @@ export function checkRegularFile(path: string, st: Stats, options: Pick<BoundedR
   }
 }
 
+/**
+ * The checks before a read opens the file: it exists (false where it is missing and `missingOk`), and it is a
+ * regular file within the size limit (a FileReadError otherwise).
+ */
+function statToRead(path: string, options: BoundedReadOptions): boolean {
+  let st: Stats;
+  try {
+    st = statSync(path);
+  } catch (error) {
+    if (options.missingOk && (error as NodeJS.ErrnoException).code === 'ENOENT') return false;
+    throw errnoError(path, error);
+  }
+  checkRegularFile(path, st, options);
+  return true;
+}
+
 const OPEN_FLAGS = constants.O_RDONLY | (constants.O_NONBLOCK ?? 0);
 
 /** The file's bytes, after the checks above; undefined when it is missing and `missingOk`. */
@@ -74,14 +90,7 @@ export function readFileBoundedSync(
 ): Uint8Array | undefined;
 export function readFileBoundedSync(path: string, options: BoundedReadOptions): Uint8Array;
 export function readFileBoundedSync(path: string, options: BoundedReadOptions): Uint8Array | undefined {
-  let st: Stats;
-  try {
-    st = statSync(path);
-  } catch (error) {
-    if (options.missingOk && (error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw errnoError(path, error);
-  }
-  checkRegularFile(path, st, options);
+  if (!statToRead(path, options)) return undefined;
   let fd: number;
   try {
     fd = openSync(path, OPEN_FLAGS);
@@ -105,8 +114,7 @@ export function readFileBoundedSync(path: string, options: BoundedReadOptions): 
     }
     return out;
   } catch (error) {
-    if (error instanceof FileReadError) throw error;
-    throw errnoError(path, error);
+    throw error instanceof FileReadError ? error : errnoError(path, error);
   } finally {
     closeSync(fd);
   }
@@ -119,14 +127,7 @@ export async function readFileBounded(
 ): Promise<Uint8Array | undefined>;
 export async function readFileBounded(path: string, options: BoundedReadOptions): Promise<Uint8Array>;
 export async function readFileBounded(path: string, options: BoundedReadOptions): Promise<Uint8Array | undefined> {
-  let st: Stats;
-  try {
-    st = statSync(path);
-  } catch (error) {
-    if (options.missingOk && (error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw errnoError(path, error);
-  }
-  checkRegularFile(path, st, options);
+  if (!statToRead(path, options)) return undefined;
   let handle;
   try {
     handle = await open(path, OPEN_FLAGS);
@@ -148,8 +149,7 @@ export async function readFileBounded(path: string, options: BoundedReadOptions)
     }
     return out;
   } catch (error) {
-    if (error instanceof FileReadError) throw error;
-    throw errnoError(path, error);
+    throw error instanceof FileReadError ? error : errnoError(path, error);
   } finally {
     await handle.close();
   }

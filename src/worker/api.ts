@@ -52,6 +52,7 @@ import type { AskFreelyReply, GenerationOptions } from './ask-protocol';
 import type {
   CriticValueReply,
   DeleteRunReply,
+  EstimateReply,
   EvalReply,
   StorageReply,
   TrainEvent,
@@ -117,6 +118,11 @@ export interface AgentApi {
 export interface TrainingApi {
   /** Starts a new run (a run in progress must be stopped or paused first). Resolves once it has begun. */
   start(request: TrainRequest, onEvent?: (event: TrainEvent) => void): Promise<TrainReply>;
+  /**
+   * The expected time of `request` at a measured rate (EstimateReply), before it starts; measuring runs on the
+   * loaded model in the GPU queue (a few calls). Unavailable while a run trains, for SayCan, or without a model.
+   */
+  estimate(request: TrainRequest): Promise<EstimateReply>;
   /** Stops after the update in progress; resolves when it has stopped (status paused). */
   pause(): Promise<TrainReply>;
   /** Continues the run in memory, or `runId` from its stored checkpoint (after a reload). */

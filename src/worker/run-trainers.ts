@@ -14,10 +14,100 @@ import type { PpoRun } from '../rl/ppo-run';
 import { evaluatePolicy, type BatchScorer } from '../rl/evaluate';
 import { PpoMlpTrainer, type PpoMlpState } from '../rl/ppo-mlp';
 import { TwosomeTrainer, type TwosomeModels, type TwosomeState } from '../rl/twosome-trainer';
+import type { TwosomeActor, TwosomeCritic } from '../rl/twosome-model';
 import type { TrainMetrics } from './training-protocol';
 
 /** Runs GPU work in the worker's one GPU queue (interactive scoring waits for it, and it for them). */
 export type Exclusive = <T>(work: () => Promise<T>) => Promise<T>;
+
+/**
+ * The actor with each GPU call (a rollout step's scoring or features, one policy pass's forward+backward, an
+ * optimizer step, a state read) queued on its own, not the whole update as one job: a scoring request of the
+ * playground (a Step, a new state) waits for the call in progress only, and then goes ahead of the trainer's
+ * next call. The trainer awaits each call before it makes the next, so its order of computation, and with it
+ * every number of the run, is the same as without interleaving; a call in between reads the adapter (the
+ * playground scores with the one being trained) and changes nothing the trainer uses.
+ */
+class QueuedActor implements TwosomeActor {
+  /** The adapter on the GPU, where the actor has one (holding it is no GPU work: not queued). */
+  readonly holdAdapter?: () => LoraHandle;
+  /** The fused rollout step, where the actor has one: one job, with the critic it wraps (the GPU actor's own). */
+  readonly observe?: NonNullable<TwosomeActor['observe']>;
+
+  constructor(
+    private readonly actor: TwosomeActor,
+    private readonly exclusive: Exclusive,
+  ) {
+    if (actor.holdAdapter) this.holdAdapter = () => actor.holdAdapter!();
+    if (actor.observe) {
+      this.observe = (score, observe, critic) => {
+        const inner = critic instanceof QueuedCritic ? critic.inner : critic;
+        return this.exclusive(() => actor.observe!(score, observe, inner));
+      };
+    }
+  }
+  get featureDim() {
+    return this.actor.featureDim;
+  }
+  get tokens() {
+    return this.actor.tokens;
+  }
+  score: TwosomeActor['score'] = (requests) => this.exclusive(() => this.actor.score(requests));
+  features: TwosomeActor['features'] = (requests) => this.exclusive(() => this.actor.features(requests));
+  accumulate: TwosomeActor['accumulate'] = (requests, lossGrad) => this.exclusive(() => this.actor.accumulate(requests, lossGrad));
+  zeroGrad: TwosomeActor['zeroGrad'] = () => this.exclusive(() => this.actor.zeroGrad());
+  step: TwosomeActor['step'] = (lr) => submitted(this.exclusive, () => this.actor.step(lr));
+  getState: TwosomeActor['getState'] = () => this.exclusive(() => this.actor.getState());
+  setState: TwosomeActor['setState'] = (state) => this.exclusive(() => this.actor.setState(state));
+  memoryEstimate: NonNullable<TwosomeActor['memoryEstimate']> = (query) => this.actor.memoryEstimate?.(query) ?? null;
+  dispose = () => this.actor.dispose?.();
+}
+
+/**
+ * An optimizer step in the queue until it is submitted, not until its info is read back: the step applies
+ * before the next call (twosome-model.ts), and the trainer reads the infos after the update, so the queue is not
+ * held for a round trip the trainer does not wait for.
+ */
+function submitted<T>(exclusive: Exclusive, step: () => Promise<T>): Promise<T> {
+  let info!: Promise<T>;
+  return exclusive(async () => {
+    info = step();
+    info.catch(() => {}); // rejected before the caller chains it: still reported to the caller below
+  }).then(() => info);
+}
+
+/** The critic with each GPU call queued on its own (see QueuedActor). */
+class QueuedCritic implements TwosomeCritic {
+  /** PPO's value loss on the critic's side, where it has it: queued until submitted, its loss read later. */
+  readonly accumulateValueLoss?: NonNullable<TwosomeCritic['accumulateValueLoss']>;
+
+  constructor(
+    readonly inner: TwosomeCritic,
+    private readonly exclusive: Exclusive,
+  ) {
+    if (inner.accumulateValueLoss) {
+      this.accumulateValueLoss = (features, input) => exclusive(() => inner.accumulateValueLoss!(features, input));
+    }
+  }
+  private get critic() {
+    return this.inner;
+  }
+  get sizes() {
+    return this.critic.sizes;
+  }
+  values: TwosomeCritic['values'] = (features) => this.exclusive(() => this.critic.values(features));
+  accumulate: TwosomeCritic['accumulate'] = (features, lossGrad) => this.exclusive(() => this.critic.accumulate(features, lossGrad));
+  zeroGrad: TwosomeCritic['zeroGrad'] = () => this.exclusive(() => this.critic.zeroGrad());
+  step: TwosomeCritic['step'] = (lr) => submitted(this.exclusive, () => this.critic.step(lr));
+  getState: TwosomeCritic['getState'] = () => this.exclusive(() => this.critic.getState());
+  setState: TwosomeCritic['setState'] = (state) => this.exclusive(() => this.critic.setState(state));
+  dispose = () => this.critic.dispose?.();
+}
+
+/** TWOSOME's models with every GPU call in the worker's queue, one call a job (QueuedActor). */
+export function queuedModels(models: TwosomeModels, exclusive: Exclusive): TwosomeModels {
+  return { actor: new QueuedActor(models.actor, exclusive), critic: new QueuedCritic(models.critic, exclusive) };
+}
 
 export interface EvalResult {
   episodes: number;
@@ -75,24 +165,28 @@ export class TwosomeRunTrainer extends RunTrainerBase implements RunTrainer {
   private constructor(
     private readonly trainer: TwosomeTrainer,
     private readonly models: TwosomeModels,
-    private readonly exclusive: Exclusive,
   ) {
     super(trainer);
   }
 
-  /** A fresh run, or (with `state`) one continued exactly from a checkpoint. */
+  /**
+   * A fresh run, or (with `state`) one continued exactly from a checkpoint. The trainer gets the models through
+   * the worker's GPU queue one call at a time (queuedModels), so the playground's scoring interleaves with an
+   * update between its passes instead of waiting for the whole update.
+   */
   static async create(config: PpoConfig, models: TwosomeModels, exclusive: Exclusive, state?: TwosomeState): Promise<TwosomeRunTrainer> {
-    const trainer = new TwosomeTrainer(state?.config ?? config, models, state?.options);
-    if (state) await exclusive(() => trainer.setState(state));
-    return new TwosomeRunTrainer(trainer, models, exclusive);
+    const queued = queuedModels(models, exclusive);
+    const trainer = new TwosomeTrainer(state?.config ?? config, queued, state?.options);
+    if (state) await trainer.setState(state);
+    return new TwosomeRunTrainer(trainer, queued);
   }
 
   runUpdate(): Promise<TrainMetrics> {
-    return this.exclusive(() => this.trainer.runUpdate());
+    return this.trainer.runUpdate();
   }
 
   async checkpoint(run: RunInfo): Promise<{ checkpoint: Checkpoint; adapter: LoraAdapter | null }> {
-    const state = await this.exclusive(() => this.trainer.getState());
+    const state = await this.trainer.getState();
     return { checkpoint: makeCheckpoint('twosome', run, state), adapter: state.actor.adapter };
   }
 
@@ -101,16 +195,14 @@ export class TwosomeRunTrainer extends RunTrainerBase implements RunTrainer {
   }
 
   async evaluate(taskId: TaskId, episodes: number, greedy: boolean): Promise<EvalResult> {
-    // One GPU call per step in the queue, so the playground's scoring can interleave with a long evaluation.
-    const scorer: BatchScorer = (requests) => this.exclusive(() => this.models.actor.score(requests));
+    // One GPU call per step in the queue (the queued actor), so the playground's scoring interleaves with it.
+    const scorer: BatchScorer = (requests) => this.models.actor.score(requests);
     return evaluatePolicy(taskId, scorer, { episodes, greedy, normalization: this.trainer.config.normalization });
   }
 
-  criticValue(request: PolicyRequest): Promise<number> {
-    return this.exclusive(async () => {
-      const values = await this.models.critic.values(await this.models.actor.features([request]));
-      return values[0];
-    });
+  async criticValue(request: PolicyRequest): Promise<number> {
+    const values = await this.models.critic.values(await this.models.actor.features([request]));
+    return values[0];
   }
 
   dispose(): void {

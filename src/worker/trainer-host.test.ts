@@ -37,6 +37,7 @@ function deps(store: Promise<RunStore>, overrides: Partial<TrainerHostDeps> = {}
       return { models: { actor, critic }, modelId: 'fake' };
     },
     frozenScorer: async () => ({ scorer: frozen, modelId: 'fake' }),
+    loadedModelId: async () => 'fake',
     exclusive: <T>(work: () => Promise<T>) => {
       const run = queue.then(() => {
         log.push('gpu');
@@ -381,8 +382,12 @@ describe('TrainerHost', () => {
     const host = new TrainerHost(deps(store));
     const reply = await host.start({ algo: 'saycan', taskId: 'food-preparation', preset: 'quick', seed: 0, episodes: 3 });
     if (reply.status !== 'ok') throw new Error(reply.message);
-    expect(reply.run).toMatchObject({ status: 'done', algo: 'saycan' });
+    // An evaluation: its "updates" are the episodes played, its steps the env steps they took.
+    expect(reply.run).toMatchObject({ status: 'done', algo: 'saycan', updates: 3, numUpdates: 3 });
     expect(reply.metrics[0].episodes).toBe(3);
+    expect(reply.metrics[0].globalStep).toBe(Math.round(3 * reply.metrics[0].episodeLength!));
+    expect(reply.run.globalStep).toBe(reply.metrics[0].globalStep);
+    expect(reply.metrics[0].timing.rolloutSeconds).toBeGreaterThan(0);
     expect((await host.runMetrics(reply.run.id)).status).toBe('ok');
 
     await host.start({ algo: 'ppo-mlp', taskId: 'food-preparation', preset: 'quick', seed: 1, steps: 512 });
@@ -392,5 +397,71 @@ describe('TrainerHost', () => {
     expect(evaluation.rows).toHaveLength(1);
     expect(evaluation.rows[0]).toMatchObject({ taskId: 'food-preparation', seen: true, episodes: 2 });
     expect(evaluation.skipped[0].taskId).toBe('entertainment');
+  });
+
+  it('estimates a run before it starts: measured on its models, or at the rate of a stored run like it', async () => {
+    const store = freshStore();
+    const host = new TrainerHost(deps(store));
+    const twosome = {
+      algo: 'twosome' as const,
+      taskId: 'tomato-salad' as const,
+      preset: 'quick' as const,
+      seed: 1,
+      steps: 640,
+    };
+    const measured = await host.estimate(twosome);
+    if (measured.status !== 'ok') throw new Error(measured.reason);
+    expect(measured).toMatchObject({
+      numUpdates: 10,
+      source: {
+        kind: 'measured',
+        parts: expect.stringMatching(/^a rollout step \d+ ms, a policy pass \d+ ms, a value pass \d+ ms$/),
+      },
+    });
+    expect(measured.secondsPerUpdate).toBeGreaterThan(0);
+    expect(await host.estimate({ ...twosome, algo: 'saycan' })).toMatchObject({ status: 'unavailable' });
+    const none = new TrainerHost(deps(store, { loadedModelId: async () => null }));
+    expect(await none.estimate(twosome)).toEqual({ status: 'unavailable', reason: 'no model is loaded' });
+
+    const mlp = {
+      algo: 'ppo-mlp' as const,
+      taskId: 'food-preparation' as const,
+      preset: 'quick' as const,
+      seed: 1,
+      steps: 512 * 8,
+    };
+    expect(await host.estimate(mlp)).toMatchObject({ status: 'ok', numUpdates: 8, source: { kind: 'measured' } });
+    // Long enough to be training still when asked; stopped after its first updates.
+    await host.start({ ...mlp, steps: 512 * 400 });
+    expect(await host.estimate(mlp)).toMatchObject({
+      status: 'unavailable',
+      reason: expect.stringMatching(/a run is training/),
+    });
+    await waitFor(() => (host.current?.updates ?? 0) >= 2);
+    await host.stop();
+    const run = host.current!;
+    const stored = await host.estimate(mlp);
+    if (stored.status !== 'ok') throw new Error(stored.reason);
+    expect(stored.source).toEqual({ kind: 'run', runId: run.id, startedAt: run.startedAt });
+    const metrics = (await (await store).getMetrics(run.id)).slice(-5);
+    const perUpdate =
+      metrics.reduce((t, m) => t + m.timing.rolloutSeconds + m.timing.updateSeconds, 0) / metrics.length;
+    expect(stored.secondsPerUpdate).toBeCloseTo(perUpdate, 9);
+    expect(stored.numUpdates).toBe(8);
+  });
+
+  it('marks as seen only the task the run trained on; the frozen model saw none', async () => {
+    const host = new TrainerHost(deps(freshStore()));
+    const frozenRows = await host.evaluate(['tomato-salad', 'tomato-lettuce-salad'], 1, true);
+    if (frozenRows.status !== 'ok') throw new Error(frozenRows.message);
+    expect(frozenRows.rows.map((r) => r.seen)).toEqual([false, false]);
+    await host.start({ algo: 'twosome', taskId: 'tomato-salad', preset: 'quick', seed: 1, steps: 64 });
+    await waitFor(() => host.current?.status === 'done');
+    const rows = await host.evaluate(['tomato-salad', 'tomato-lettuce-salad'], 1, true);
+    if (rows.status !== 'ok') throw new Error(rows.message);
+    expect(rows.rows.map((r) => [r.taskId, r.seen])).toEqual([
+      ['tomato-salad', true],
+      ['tomato-lettuce-salad', false],
+    ]);
   });
 });

@@ -23,17 +23,19 @@ import type { LoraHandle } from '../llm/train/gpu-lora';
 import type { LoraAdapter } from '../llm/train/lora';
 import type { RunStore } from '../persist/run-store';
 import { checkCheckpoint, type Checkpoint, type RunInfo } from '../rl/checkpoint';
-import { presetConfig, type PpoConfig } from '../rl/config';
+import { derivePpo, derivePpoMlp, presetConfig, type PpoConfig } from '../rl/config';
+import { measurePpoMlpUpdate, measureTwosomeUpdate } from '../rl/update-time';
 import { evaluatePolicy, type BatchScorer } from '../rl/evaluate';
 import { PpoMlpTrainer } from '../rl/ppo-mlp';
 import { twosomeSeeds, type TwosomeModels } from '../rl/twosome-trainer';
 import type { TrainingApi } from './api';
 import { releaseCallback } from './link';
-import { PpoMlpRunTrainer, TwosomeRunTrainer, type Exclusive, type RunTrainer } from './run-trainers';
+import { PpoMlpRunTrainer, queuedModels, TwosomeRunTrainer, type Exclusive, type RunTrainer } from './run-trainers';
 import {
   ALGO_LABELS,
   type CriticValueReply,
   type DeleteRunReply,
+  type EstimateReply,
   type EvalReply,
   type EvalRow,
   type RunMeta,
@@ -49,6 +51,8 @@ import { describeStorageError } from '../persist/storage-errors';
 export interface TrainerHostDeps {
   /** Where runs are saved; a promise that rejects when this browser cannot store them (the message is shown). */
   store: Promise<RunStore>;
+  /** The id of the model loaded for training (waits for one still loading), or null: none is. */
+  loadedModelId?(): Promise<string | null>;
   /** TWOSOME's actor and critic on the loaded model, from the run's seeds; rejects when no model is ready. */
   twosomeModels(config: PpoConfig, seeds: { lora: number; critic: number }): Promise<{ models: TwosomeModels; modelId: string }>;
   /** The loaded model without an adapter (SayCan). */
@@ -157,6 +161,72 @@ export class TrainerHost implements TrainingApi {
     }
   }
 
+  async estimate(request: TrainRequest): Promise<EstimateReply> {
+    const unavailable = (reason: string): EstimateReply => ({ status: 'unavailable', reason });
+    if (request.algo === 'saycan') return unavailable('SayCan trains nothing: it plays its episodes once');
+    if (this.loop || this.starting) return unavailable('a run is training: its time left is shown below');
+    const options = { seed: request.seed, steps: request.steps };
+    try {
+      if (request.algo === 'ppo-mlp') {
+        const config = presetConfig('ppo-mlp', request.taskId, request.preset, options);
+        const { numUpdates } = derivePpoMlp(config);
+        const stored = await this.storedRate(request, null);
+        if (stored) {
+          const secondsPerUpdate = stored.secondsPerStep * config.numEnvs * config.numSteps;
+          return { status: 'ok', secondsPerUpdate, numUpdates, source: stored.source };
+        }
+        const { secondsPerUpdate } = measurePpoMlpUpdate(config);
+        return { status: 'ok', secondsPerUpdate, numUpdates, source: { kind: 'measured', parts: null } };
+      }
+      const config = presetConfig('twosome', request.taskId, request.preset, options);
+      const { numUpdates, batchSize } = derivePpo(config);
+      const modelId = (await this.deps.loadedModelId?.()) ?? null;
+      if (modelId === null) return unavailable('no model is loaded');
+      const stored = await this.storedRate(request, modelId);
+      if (stored) {
+        return { status: 'ok', secondsPerUpdate: stored.secondsPerStep * batchSize, numUpdates, source: stored.source };
+      }
+      const { models } = await this.deps.twosomeModels(config, twosomeSeeds(config.seed));
+      try {
+        const t = await measureTwosomeUpdate(config, queuedModels(models, this.deps.exclusive));
+        const ms = (x: number) => `${Math.round(1000 * x)} ms`;
+        const parts =
+          `a rollout step ${ms(t.rolloutStep)}, a policy pass ${ms(t.policyPass)}, ` +
+          `a value pass ${ms(t.valuePass)}`;
+        return { status: 'ok', secondsPerUpdate: t.secondsPerUpdate, numUpdates, source: { kind: 'measured', parts } };
+      } finally {
+        models.actor.dispose?.();
+        models.critic.dispose?.();
+      }
+    } catch (error) {
+      return unavailable(describeError(error));
+    }
+  }
+
+  /** Seconds per env step of the latest stored run like `request` (its last five updates), or null. */
+  private async storedRate(request: TrainRequest, modelId: string | null) {
+    const store = await this.deps.store.catch(() => null);
+    if (!store) return null;
+    const runs = await store.listRuns();
+    const like = runs.filter(
+      (r) =>
+        r.algo === request.algo &&
+        r.taskId === request.taskId &&
+        r.preset === request.preset &&
+        r.modelId === modelId &&
+        r.updates > 0,
+    );
+    const run = like.sort((a, b) => a.startedAt.localeCompare(b.startedAt)).at(-1);
+    if (!run) return null;
+    const recent = (await store.getMetrics(run.id, run.updates)).slice(-5);
+    if (recent.length === 0) return null;
+    const seconds = recent.reduce((sum, m) => sum + m.timing.rolloutSeconds + m.timing.updateSeconds, 0);
+    const steps = recent.length * (recent[0].globalStep / recent[0].update);
+    if (!(seconds > 0 && steps > 0)) return null;
+    const source = { kind: 'run' as const, runId: run.id, startedAt: run.startedAt };
+    return { secondsPerStep: seconds / steps, source };
+  }
+
   /** Stops after the update in progress; resolves when it is saved. */
   pause(): Promise<TrainReply> {
     return this.halt('paused');
@@ -216,7 +286,9 @@ export class TrainerHost implements TrainingApi {
     const skipped: { taskId: TaskId; reason: string }[] = [];
     try {
       for (const taskId of tasks) {
-        const seen = getTask(taskId).split === 'train'; // throws for an unknown id
+        getTask(taskId); // throws for an unknown id
+        // Seen: the task the run trained on (the frozen model was trained on none of them).
+        const seen = active !== null && active.meta.algo !== 'saycan' && active.meta.taskId === taskId;
         let result;
         if (!active || active.meta.algo === 'saycan') {
           const { scorer } = await this.deps.frozenScorer();
@@ -512,27 +584,45 @@ export class TrainerHost implements TrainingApi {
     this.emit({ type: 'status', run: { ...active.meta } });
   }
 
+  /**
+   * SayCan trains nothing: it is an evaluation of the frozen model (greedy, `episodes` episodes), run as a "run"
+   * so that it is stored and drawn with the others. Its meta counts episodes as its updates (progress per
+   * episode), and its one metrics record holds the mean return, success and length, the env steps it played
+   * (globalStep) and how fast (timing).
+   */
   private async sayCan(request: TrainRequest, id: string, now: string, store: RunStore | null, onEvent: Listener | undefined, problem: string | null): Promise<TrainReply> {
     const { scorer, modelId } = await this.deps.frozenScorer();
     const episodes = request.episodes ?? 10;
     const serial: BatchScorer = (requests) => this.deps.exclusive(() => scorer(requests));
-    const meta: RunMeta = { id, algo: 'saycan', taskId: request.taskId, modelId, preset: request.preset, seed: request.seed, startedAt: now, updates: 0, numUpdates: 1, globalStep: 0, status: 'running' };
+    const meta: RunMeta = { id, algo: 'saycan', taskId: request.taskId, modelId, preset: request.preset, seed: request.seed, startedAt: now, updates: 0, numUpdates: episodes, globalStep: 0, status: 'running' };
     this.replace(null, onEvent);
     if (problem) this.emit({ type: 'error', run: null, message: problem });
     this.emit({ type: 'status', run: { ...meta } });
+    const started = performance.now();
+    let reported = started;
+    const onEpisode = (episode: { length: number }, done: number) => {
+      meta.updates = done;
+      meta.globalStep += episode.length;
+      // At most a few reports a second: a fast model finishes dozens of episodes in one.
+      if (performance.now() - reported < 250) return;
+      reported = performance.now();
+      this.emit({ type: 'status', run: { ...meta } });
+    };
     let evaluation;
     try {
-      evaluation = await evaluatePolicy(request.taskId, serial, { episodes, greedy: true, seed: request.seed });
+      evaluation = await evaluatePolicy(request.taskId, serial, { episodes, greedy: true, seed: request.seed, onEpisode });
     } catch (error) {
       const message = `the SayCan evaluation failed: ${describeError(error)}`;
       this.emit({ type: 'error', run: { ...meta, status: 'error', message }, message });
       this.setListener(undefined);
       return { status: 'error', message };
     }
+    const seconds = (performance.now() - started) / 1000;
+    const steps = meta.globalStep;
     const metrics: TrainMetrics = {
       update: 1,
       numUpdates: 1,
-      globalStep: 0,
+      globalStep: steps,
       primitiveSteps: 0,
       episodes: evaluation.episodes,
       episodesTotal: evaluation.episodes,
@@ -551,9 +641,9 @@ export class TrainerHost implements TrainingApi {
       policySteps: 0,
       valueSteps: 0,
       klStopped: false,
-      timing: { sps: 0, rolloutSeconds: 0, updateSeconds: 0 },
+      timing: { sps: seconds > 0 ? steps / seconds : 0, rolloutSeconds: seconds, updateSeconds: 0 },
     };
-    const done: RunMeta = { ...meta, updates: 1, status: 'done' };
+    const done: RunMeta = { ...meta, updates: evaluation.episodes, status: 'done' };
     await store?.saveUpdate(done, metrics, null);
     this.emit({ type: 'update', run: done, metrics });
     this.emit({ type: 'status', run: done });

@@ -16,6 +16,10 @@ export function createTrainerHost(host: AgentHost): TrainerHost {
   store.catch(() => {}); // reported by the host when a run starts and in the storage view
   return new TrainerHost({
     store,
+    async loadedModelId() {
+      await host.modelSettled();
+      return host.loadedEngine()?.modelId ?? null;
+    },
     async twosomeModels(config, seeds) {
       // A model still loading (a resume right after a reload) is waited for; one whose GPU was lost is loaded
       // again on a new device (a resume after the loss).

@@ -14,6 +14,9 @@ export type TrainAlgo = (typeof TRAIN_ALGOS)[number];
 export const TRAIN_PRESETS = PRESETS;
 export type TrainPreset = Preset;
 
+/** Whether an algorithm runs the playground's language model (and so needs WebGPU and a loaded model). */
+export const ALGO_NEEDS_MODEL: Record<TrainAlgo, boolean> = { twosome: true, 'ppo-mlp': false, saycan: true };
+
 /** A labelled algorithm for the UI and chart legends. */
 export const ALGO_LABELS: Record<TrainAlgo, string> = { twosome: 'TWOSOME', 'ppo-mlp': 'PPO-MLP', saycan: 'SayCan' };
 
@@ -77,7 +80,7 @@ export type TrainReply = { status: 'ok'; run: RunMeta; metrics: TrainMetrics[] }
 
 export interface EvalRow {
   taskId: TaskId;
-  /** A training task, or one of VirtualHome's unseen variants. */
+  /** The task the evaluated run trained on (false for every task of the frozen model, which trained on none). */
   seen: boolean;
   episodes: number;
   greedy: boolean;
@@ -98,5 +101,20 @@ export interface StorageView {
 export type StorageReply = { status: 'ok'; storage: StorageView } | { status: 'unavailable'; reason: string };
 
 export type CriticValueReply = { status: 'ok'; value: number; runId: string } | { status: 'none'; reason: string };
+
+/**
+ * The expected time of a run before it starts: seconds per update times its updates, at a measured rate: that
+ * of the latest stored run of the same algorithm, task, preset and model in this browser (`run`: its id and
+ * start), or else measured just now on the loaded model (TWOSOME: one call of each kind of an update; PPO-MLP:
+ * one update; `parts` says what was timed).
+ */
+export type EstimateReply =
+  | {
+      status: 'ok';
+      secondsPerUpdate: number;
+      numUpdates: number;
+      source: { kind: 'run'; runId: string; startedAt: string } | { kind: 'measured'; parts: string | null };
+    }
+  | { status: 'unavailable'; reason: string };
 
 export type DeleteRunReply = { status: 'ok' } | { status: 'error'; message: string };

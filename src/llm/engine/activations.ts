@@ -18,6 +18,10 @@
  *   backward    one backward plan's inputs: dL/dlogprob and the CSR transposes of the gathers (backward.ts).
  */
 import type { ModelShape } from './forward';
+import { inputGradPartialWords } from './kernels/linear';
+
+/** The workspace buffer of the lm_head input gradient's partial sums (when its shape splits the sum). */
+export const LM_HEAD_PARTIALS = 'lm_head partials';
 
 /** A buffer's dimensions as [symbol, size] pairs, e.g. [['R', 50], ['2I', 256]] (memory-plan.ts prints both). */
 export type Dims = [string, number][];
@@ -214,6 +218,20 @@ export function workspaceActivations(shape: ModelShape, c: WorkspaceCapacity): A
     ['J', J],
     ['D', D],
   ]);
+  // The lm_head's input gradient splits its sum over the vocabulary into S partial sums [S, J, D] where its
+  // output tiles alone would leave a large GPU idle (kernels/linear.ts inputGradSplits); none for small models.
+  const partials = inputGradPartialWords(J, V, D);
+  if (partials > 0)
+    add(
+      'backward: lm_head input-gradient partials',
+      LM_HEAD_PARTIALS,
+      [
+        ['S', partials / (J * D)],
+        ['J', J],
+        ['D', D],
+      ],
+      'summed into dgathered',
+    );
   for (const name of ['dxn', 'dx a', 'dx b', 'dx_mid'])
     add('backward: dxn, dx a, dx b, dx_mid', name, RD, "one layer's gradients, reused by every layer");
   add('backward: dh', 'dh', [

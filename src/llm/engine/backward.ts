@@ -28,7 +28,13 @@
  */
 import { disposeCalls, encodeCalls, type KernelCall, type KernelContext } from '../../gpu/kernel';
 import type { PipelineCache } from '../../gpu/pipelines';
-import { allocateActivations, backwardPlanActivations, bufferOf, type Allocation } from './activations';
+import {
+  allocateActivations,
+  backwardPlanActivations,
+  bufferOf,
+  LM_HEAD_PARTIALS,
+  type Allocation,
+} from './activations';
 import { fusedWidth, layerForwardCalls, padLayout, type ScoringForward } from './forward';
 import { loraBackwardCalls, type GpuLora } from '../train/gpu-lora';
 import {
@@ -147,7 +153,12 @@ export class LoraBackward {
 
     // Head: log-softmax gather, lm_head, gather, final norm.
     c.push(await logSoftmaxGatherBackwardCall(ctx, f.logits, f.targets, this.tokenGrads, dlogits, J, V));
-    c.push(...(await linearInputGradCall(ctx, dlogits, f.model.lmHead, dgathered, J, false)));
+    // The one product whose sum runs over a vocabulary: it splits that sum across workgroups, into the
+    // workspace's partial sums (activations.ts; absent where the shape takes no split).
+    const partials = ws.find(LM_HEAD_PARTIALS) ?? undefined;
+    c.push(
+      ...(await linearInputGradCall(ctx, dlogits, f.model.lmHead, dgathered, J, false, { split: true, partials })),
+    );
     c.push(
       await scatterAddRowsCall(ctx, dgathered, this.plan('gather offsets'), this.plan('gather sources'), dxn, R, D),
     );

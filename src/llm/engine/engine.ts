@@ -18,7 +18,7 @@
 import { ModelFormatError } from '../model/errors';
 import type { LlamaConfig } from '../model/config';
 import type { GpuContext } from '../../gpu/device';
-import { PipelineCache } from '../../gpu/pipelines';
+import { PipelineCache, type MatmulKernels, type PipelineCacheOptions } from '../../gpu/pipelines';
 import { readbackPool } from '../../gpu/readback';
 import { maxKeys, passBucket, planLadder, type WorkspaceCapacity } from './activations';
 import { LoraBackward } from './backward';
@@ -59,6 +59,19 @@ export interface LoadEngineOptions {
    * GpuContext.useSubgroups (hardware GPUs with the feature).
    */
   useSubgroups?: boolean;
+  /**
+   * Take the f16 variants of the matrix products where the device has `shader-f16` (PipelineCache.f16); false
+   * keeps f32 everywhere, e.g. to compare the two on one device. Default: on hardware GPUs. A software adapter
+   * keeps f32, as it keeps the workgroup kernels (GpuContext.useSubgroups): lavapipe offers `shader-f16` but
+   * runs it as f32 arithmetic plus conversions: on a hidden-512 model a scoring pass took 1.19x as long in f16 as
+   * in f32 there and a training update 1.04x (`bench score` / `bench train`, timed in turns).
+   */
+  f16?: boolean;
+  /**
+   * The matrix-product kernels: 'tiled' (default) or 'legacy', to compare the two on one device
+   * (PipelineCache.matmul).
+   */
+  matmul?: MatmulKernels;
   /**
    * Bytes one weight buffer may hold, when smaller than the device's limits: a tensor larger than this is
    * split by rows (gpu-weights.ts). For tests, which force the split on small models.
@@ -143,10 +156,10 @@ export class LlamaEngine {
     readonly config: LlamaConfig,
     readonly tokenizer: LlmTokenizer,
     readonly weights: GpuModelWeights,
-    useSubgroups: boolean,
+    kernels: PipelineCacheOptions,
     maxActivationBytes?: number,
   ) {
-    this.pipelines = new PipelineCache(gpu.device, { subgroups: useSubgroups });
+    this.pipelines = new PipelineCache(gpu.device, kernels);
     this.batchLimits = deviceBatchLimits(gpu.device, maxActivationBytes);
   }
 
@@ -179,10 +192,11 @@ export class LlamaEngine {
     config: LlamaConfig,
     tokenizer: LlmTokenizer,
     weights: GpuModelWeights,
-    options: Pick<LoadEngineOptions, 'useSubgroups' | 'maxActivationBytes'> = {},
+    options: Pick<LoadEngineOptions, 'useSubgroups' | 'f16' | 'matmul' | 'maxActivationBytes'> = {},
   ): LlamaEngine {
-    const useSubgroups = options.useSubgroups ?? gpu.useSubgroups;
-    return new LlamaEngine(gpu, config, tokenizer, weights, useSubgroups, options.maxActivationBytes);
+    const subgroups = options.useSubgroups ?? gpu.useSubgroups;
+    const kernels = { subgroups, f16: options.f16 ?? !gpu.isSoftware, matmul: options.matmul };
+    return new LlamaEngine(gpu, config, tokenizer, weights, kernels, options.maxActivationBytes);
   }
 
   /** The kernels this engine runs on its adapter. */

@@ -31,8 +31,9 @@
  *                  forward plans' layouts and results. Attention is flash-style: it keeps each row's
  *                  log-sum-exp [R, H], never probabilities [H, R, K];
  *       backward   the workspace's gradients: dlogits [J, V], one layer's gradients (reused by every layer),
- *                  delta [R, H]; and the backward plans' dL/dlogprob and the CSR transposes of the logit-row
- *                  gather and of the attention's keys (u32);
+ *                  delta [R, H], the lm_head input gradient's partial sums (at most the size of dlogits; none
+ *                  for small models); and the backward plans' dL/dlogprob and the CSR transposes of the
+ *                  logit-row gather and of the attention's keys (u32);
  *       LoRA       A, B, dA, dB and AdamW's m, v, norm partials and info (LoraTrainer);
  *       critic     W, dW and Adam's state (GpuTwosomeCritic), and its pass over a value minibatch of B_v rows
  *                  (features [B_v, D], activations, gradients), which it keeps once planned.

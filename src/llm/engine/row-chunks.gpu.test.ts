@@ -57,9 +57,11 @@ const models: [string, () => ModelSource, boolean][] = [
 /** The unsplit engine, and one whose cap splits the vocabulary tensors into 3 uneven chunks. */
 async function engines(source: ModelSource): Promise<{ whole: LlamaEngine; split: LlamaEngine; rows: number[] }> {
   // Subgroups off: the f32 workgroup kernels on every adapter (the subgroup variants get the same offsets).
-  const whole = await LlamaEngine.load(ctx, source, { useSubgroups: false });
+  // f32: the split must equal the whole weight to 1e-6 and the CPU to 1e-4 (the f16 kernels' bounds are
+  // matmul-kernels.gpu.test.ts's).
+  const whole = await LlamaEngine.load(ctx, source, { useSubgroups: false, f16: false });
   const { cap, rows } = threeChunkCap(whole.weights.lmHead);
-  const split = await LlamaEngine.load(ctx, source, { useSubgroups: false, maxBindingBytes: cap });
+  const split = await LlamaEngine.load(ctx, source, { useSubgroups: false, f16: false, maxBindingBytes: cap });
   return { whole, split, rows };
 }
 

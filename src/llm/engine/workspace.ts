@@ -89,6 +89,11 @@ export class Workspace {
     return bufferOf(this.buffers, name);
   }
 
+  /** The buffer `name` where this capacity has one (some exist only for some shapes), else null. */
+  find(name: string): GPUBuffer | null {
+    return this.buffers.get(name) ?? null;
+  }
+
   /** The residual stream entering layer l (l = layers: the final norm's input). */
   residual(layer: number): GPUBuffer {
     return this.get(residualName(layer, this.capacity.training));

@@ -407,18 +407,31 @@ async function listBackend(
   return models;
 }
 
-/** Models found in web-llm's caches, both backends (written by this app or any web-llm app of this origin). */
-export async function listCachedModels(options: CacheOptions = {}): Promise<CachedModel[]> {
-  const models: CachedModel[] = [];
+/**
+ * web-llm's backends in its order, each with its scopes, where this context has it; an IndexedDB that holds no
+ * web-llm database is passed over (nothing to list or delete there). Throws CacheUnavailableError, after the
+ * last, when the context has neither backend.
+ */
+async function* reachableBackends(
+  options: CacheOptions,
+): AsyncGenerator<{ backend: WebLlmBackend; scopes: Record<Scope, ScopeStore> }> {
   let available = 0;
   for (const backend of WEBLLM_BACKENDS) {
     const scopes = backendScopes(backend, options);
     if (!scopes) continue;
     available++;
     if (backend === 'indexeddb' && !(await hasIndexedDbScopes(idbFactory(options)!))) continue;
-    models.push(...(await listBackend(backend, scopes, options)));
+    yield { backend, scopes };
   }
   if (available === 0) throw new CacheUnavailableError();
+}
+
+/** Models found in web-llm's caches, both backends (written by this app or any web-llm app of this origin). */
+export async function listCachedModels(options: CacheOptions = {}): Promise<CachedModel[]> {
+  const models: CachedModel[] = [];
+  for await (const { backend, scopes } of reachableBackends(options)) {
+    models.push(...(await listBackend(backend, scopes, options)));
+  }
   return models.sort((a, b) => a.baseUrl.localeCompare(b.baseUrl) || a.backend.localeCompare(b.backend));
 }
 
@@ -441,12 +454,7 @@ export async function isModelCached(baseUrl: string, options: CacheOptions = {})
 export async function deleteCachedModel(baseUrl: string, options: CacheOptions = {}): Promise<number> {
   const base = normalizeBase(baseUrl);
   let deleted = 0;
-  let available = 0;
-  for (const backend of WEBLLM_BACKENDS) {
-    const scopes = backendScopes(backend, options);
-    if (!scopes) continue;
-    available++;
-    if (backend === 'indexeddb' && !(await hasIndexedDbScopes(idbFactory(options)!))) continue;
+  for await (const { backend, scopes } of reachableBackends(options)) {
     const under = async () => {
       const urls: [Scope, string][] = [];
       for (const scope of SCOPES)
@@ -465,6 +473,5 @@ export async function deleteCachedModel(baseUrl: string, options: CacheOptions =
     for (const [scope, url] of left) await scopes[scope].delete(url);
     deleted += before.length;
   }
-  if (available === 0) throw new CacheUnavailableError();
   return deleted;
 }

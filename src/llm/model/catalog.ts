@@ -43,22 +43,25 @@ export interface WebLlmModelRecord {
   model_type?: number;
 }
 
-export interface CatalogArchitecture {
+/** The fields of the parsed config (config.ts) that the catalog records per model, ahead of any download. */
+export type CatalogConfigFields =
+  | 'hidden'
+  | 'intermediate'
+  | 'heads'
+  | 'kvHeads'
+  | 'headDim'
+  | 'layers'
+  | 'vocabSize'
+  | 'tieEmbeddings'
+  | 'ropeTheta'
+  | 'ropeScaling'
+  | 'rmsNormEps'
+  | 'bosTokenId'
+  | 'eosTokenIds';
+
+export interface CatalogArchitecture extends Pick<LlamaConfig, CatalogConfigFields> {
   /** HF repo of the base model whose config.json this is. */
   hfConfig: string;
-  hidden: number;
-  intermediate: number;
-  heads: number;
-  kvHeads: number;
-  headDim: number;
-  layers: number;
-  vocabSize: number;
-  tieEmbeddings: boolean;
-  ropeTheta: number;
-  ropeScaling: Llama3RopeScaling | null;
-  rmsNormEps: number;
-  bosTokenId: number;
-  eosTokenIds: number[];
   /** HF max_position_embeddings (what the model was trained for; web-llm runs a smaller window). */
   maxPositionEmbeddings: number;
   /** Fields taken on less than full confidence (see the file comment). */

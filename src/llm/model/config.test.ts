@@ -3,6 +3,7 @@ import { resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { llamaModelConfigJson, parseLlamaConfig, parseLlamaConfigText, SUPPORTED_QUANTIZATIONS } from './config';
 import { ModelFormatError } from './errors';
+import { thrownBy } from '../../util/testing';
 
 /** Representative of MLC's Llama-3.2-1B-Instruct-q4f16_1-MLC config (fields as gen_config writes them). */
 function llama32Config(): Record<string, any> {
@@ -52,15 +53,7 @@ function llama2Config(): Record<string, any> {
   };
 }
 
-function errorOf(fn: () => unknown): ModelFormatError {
-  try {
-    fn();
-  } catch (error) {
-    expect(error).toBeInstanceOf(ModelFormatError);
-    return error as ModelFormatError;
-  }
-  throw new Error('expected a ModelFormatError');
-}
+const errorOf = (fn: () => unknown) => thrownBy(fn, ModelFormatError);
 
 describe('parseLlamaConfig', () => {
   it('reads a Llama-3.2-style config: GQA, head_dim, tied embeddings, llama3 rope scaling, several EOS ids', () => {

@@ -11,8 +11,7 @@
  *   - tie_word_embeddings absent -> false (Llama-1/2 conversions do not write it).
  * Platform-neutral (browser and Node).
  */
-import { looksLikeWebPage, WEB_PAGE_DETAIL } from '../../util/web-page';
-import { ModelFormatError } from './errors';
+import { isJsonObject, ModelFormatError, parseModelJson } from './errors';
 
 export const SUPPORTED_QUANTIZATIONS = ['q4f16_1', 'q4f32_1', 'q0f16', 'q0f32'] as const;
 export type QuantizationId = (typeof SUPPORTED_QUANTIZATIONS)[number];
@@ -83,27 +82,16 @@ export interface LlamaConfig {
 
 type Json = Record<string, unknown>;
 
-function isObject(value: unknown): value is Json {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
 /** Parses the text of mlc-chat-config.json (JSON syntax errors are reported with the file name). */
 export function parseLlamaConfigText(text: string, file = 'mlc-chat-config.json'): LlamaConfig {
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch (error) {
-    if (looksLikeWebPage(text)) throw new ModelFormatError(file, WEB_PAGE_DETAIL);
-    throw new ModelFormatError(file, `not valid JSON (${(error as Error).message}); re-download or regenerate the model`);
-  }
-  return parseLlamaConfig(json, file);
+  return parseLlamaConfig(parseModelJson(text, file), file);
 }
 
 export function parseLlamaConfig(json: unknown, file = 'mlc-chat-config.json'): LlamaConfig {
   const fail = (detail: string): never => {
     throw new ModelFormatError(file, detail);
   };
-  if (!isObject(json)) fail('expected a JSON object (the mlc-chat-config.json of an MLC model)');
+  if (!isJsonObject(json)) fail('expected a JSON object (the mlc-chat-config.json of an MLC model)');
   const root = json as Json;
 
   const modelType = root.model_type;
@@ -117,7 +105,7 @@ export function parseLlamaConfig(json: unknown, file = 'mlc-chat-config.json'): 
   }
 
   const mc = root.model_config;
-  if (!isObject(mc)) fail('missing "model_config" object');
+  if (!isJsonObject(mc)) fail('missing "model_config" object');
   const model = mc as Json;
 
   const int = (obj: Json, key: string, where: string, opts: { optional?: boolean; min?: number } = {}): number | undefined => {
@@ -268,7 +256,7 @@ function checkPlausibleSize(config: LlamaConfig, fail: (detail: string) => never
 
 function parseRopeScaling(raw: unknown, fail: (detail: string) => never): Llama3RopeScaling | null {
   if (raw === undefined || raw === null) return null;
-  if (!isObject(raw)) fail('"model_config.rope_scaling" must be an object or null');
+  if (!isJsonObject(raw)) fail('"model_config.rope_scaling" must be an object or null');
   const obj = raw as Json;
   const type = obj.rope_type ?? obj.type;
   if (type === undefined) return null; // as MLC: a rope_scaling without rope_type is ignored

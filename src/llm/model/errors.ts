@@ -1,3 +1,5 @@
+import { looksLikeWebPage, WEB_PAGE_DETAIL } from '../../util/web-page';
+
 /**
  * A model directory or file that cannot be used as it is (missing file, wrong field, truncated shard, bad
  * checksum, unsupported architecture). The message names the file and says what is wrong and what to do, so
@@ -12,4 +14,23 @@ export class ModelFormatError extends Error {
     super(`${file}: ${detail}`);
     this.name = 'ModelFormatError';
   }
+}
+
+/**
+ * The JSON value in the text of a model file (mlc-chat-config.json, tensor-cache.json); a web page or a syntax
+ * error is a ModelFormatError that names the file.
+ */
+export function parseModelJson(text: string, file: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch (error) {
+    if (looksLikeWebPage(text)) throw new ModelFormatError(file, WEB_PAGE_DETAIL);
+    const detail = `not valid JSON (${(error as Error).message}); re-download or regenerate the model`;
+    throw new ModelFormatError(file, detail);
+  }
+}
+
+/** A JSON object (not null, not an array). */
+export function isJsonObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }

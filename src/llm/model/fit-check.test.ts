@@ -128,11 +128,16 @@ describe('precision', () => {
     );
     expect(note.text).toMatch(/web-llm itself cannot run this record here \(its wasm needs shader-f16\)$/);
     expect(checkFit(tiny, swiftShader).precision).toEqual(note);
-    // With shader-f16 the engine still computes in f32 (no f16 kernels yet), and says so.
+    // With shader-f16 a hardware GPU takes the f16 matrix products; a software adapter keeps f32, and says why.
     expect(precisionNote(['shader-f16'], tiny)).toMatchObject({
+      path: 'f16',
+      shaderF16: true,
+      text: expect.stringMatching(/^f16 path \(shader-f16\): matrix products in f16/),
+    });
+    expect(precisionNote(['shader-f16'], tiny, true)).toMatchObject({
       path: 'f32',
       shaderF16: true,
-      text: expect.stringMatching(/^f32 path: this engine has no f16 kernels yet, so shader-f16 goes unused/),
+      text: expect.stringMatching(/^f32 path: this software adapter offers shader-f16 but runs it as f32/),
     });
     expect(precisionNote([], record('TinyLlama-1.1B-Chat-v1.0-q4f32_1-MLC')).text).not.toMatch(/web-llm itself/);
   });

@@ -17,7 +17,7 @@ import { llamaModelConfigJson, quantizationInfo, type LlamaConfig, type Quantiza
 import { environmentTexts, wordsOf } from './env-corpus';
 import { md5Hex } from './md5';
 import { f32ArrayToBf16, f32ArrayToF16, quantizeQ4 } from './quant';
-import { expectedLlamaTensors, type TensorDtype } from './tensor-cache';
+import { expectedLlamaTensors, llamaLayerTensors, type TensorDtype } from './tensor-cache';
 import { BOS_ID, buildMicroTokenizer, EOS_ID, type BuiltTokenizer } from './tokenizer-build';
 import { tokenizerSpecials } from './tokenizer-special';
 import { Rng } from '../../util/rng';
@@ -157,19 +157,18 @@ interface WeightPlan {
 }
 
 function weightPlan(config: LlamaConfig): WeightPlan[] {
-  const { hidden: h, intermediate: i, heads, kvHeads, headDim: hd, vocabSize: v } = config;
+  const { hidden: h, vocabSize: v } = config;
   const plan: WeightPlan[] = [];
   const linear = (name: string, rows: number, cols: number, std: number) => plan.push({ name, shape: [rows, cols], std });
   const norm = (name: string) => plan.push({ name, shape: [h], std: null });
   linear('model.embed_tokens', v, h, 2 / Math.sqrt(h));
   for (let l = 0; l < config.layers; l++) {
-    const p = `model.layers.${l}`;
-    norm(`${p}.input_layernorm.weight`);
-    linear(`${p}.self_attn.qkv_proj`, (heads + 2 * kvHeads) * hd, h, 1 / Math.sqrt(h));
-    linear(`${p}.self_attn.o_proj`, h, heads * hd, 1 / Math.sqrt(heads * hd));
-    norm(`${p}.post_attention_layernorm.weight`);
-    linear(`${p}.mlp.gate_up_proj`, 2 * i, h, 1 / Math.sqrt(h));
-    linear(`${p}.mlp.down_proj`, h, i, 1 / Math.sqrt(i));
+    // A layer's linears: std 1 / sqrt(fan in).
+    for (const { name, shape } of llamaLayerTensors(config)) {
+      const full = `model.layers.${l}.${name}`;
+      if (shape.length === 1) norm(full);
+      else linear(full, shape[0], shape[1], 1 / Math.sqrt(shape[1]));
+    }
   }
   norm('model.norm.weight');
   if (!config.tieEmbeddings) linear('lm_head', v, h, 2 / Math.sqrt(h));

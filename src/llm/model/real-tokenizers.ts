@@ -14,6 +14,7 @@
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import llamaTokenizer from 'llama-tokenizer-js';
+import { sentencePieceBpe, SPECIAL_TOKENS, specialAddedToken } from './tokenizer-build';
 
 const require = createRequire(import.meta.url);
 
@@ -30,20 +31,11 @@ export function llama2TokenizerJson(): string {
   });
   // llama-tokenizer-js keeps merges as "left right" -> priority; HF lists them in priority order.
   const merges = [...llamaTokenizer.merges.entries()].sort((a, b) => a[1] - b[1]).map(([pair]) => pair);
-  const special = (id: number, content: string) => ({
-    id,
-    content,
-    single_word: false,
-    lstrip: false,
-    rstrip: false,
-    normalized: false,
-    special: true,
-  });
   return JSON.stringify({
     version: '1.0',
     truncation: null,
     padding: null,
-    added_tokens: [special(0, '<unk>'), special(1, '<s>'), special(2, '</s>')],
+    added_tokens: SPECIAL_TOKENS.map((content, id) => specialAddedToken(id, content)),
     normalizer: {
       type: 'Sequence',
       normalizers: [
@@ -63,25 +55,6 @@ export function llama2TokenizerJson(): string {
       ],
       special_tokens: { '<s>': { id: '<s>', ids: [1], tokens: ['<s>'] } },
     },
-    decoder: {
-      type: 'Sequence',
-      decoders: [
-        { type: 'Replace', pattern: { String: '▁' }, content: ' ' },
-        { type: 'ByteFallback' },
-        { type: 'Fuse' },
-        { type: 'Strip', content: ' ', start: 1, stop: 0 },
-      ],
-    },
-    model: {
-      type: 'BPE',
-      dropout: null,
-      unk_token: '<unk>',
-      continuing_subword_prefix: null,
-      end_of_word_suffix: null,
-      fuse_unk: true,
-      byte_fallback: true,
-      vocab,
-      merges,
-    },
+    ...sentencePieceBpe(vocab, merges),
   });
 }

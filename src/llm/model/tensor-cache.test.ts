@@ -19,18 +19,11 @@ import {
   parseTensorCacheText,
   type TensorCache,
 } from './tensor-cache';
+import { thrownBy } from '../../util/testing';
 
 const MICRO = resolve(process.cwd(), 'public/models/micro');
 
-function errorOf(fn: () => unknown): ModelFormatError {
-  try {
-    fn();
-  } catch (error) {
-    expect(error).toBeInstanceOf(ModelFormatError);
-    return error as ModelFormatError;
-  }
-  throw new Error('expected a ModelFormatError');
-}
+const errorOf = (fn: () => unknown) => thrownBy(fn, ModelFormatError);
 
 /** A one-shard cache with the given tensor records (offsets laid out in order unless given). */
 function cacheJson(tensors: Record<string, unknown>[], shardBytes?: number): Record<string, any> {

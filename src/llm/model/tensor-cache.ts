@@ -12,10 +12,9 @@
  * converters write "f32-to-bf16" on uint32 and float16 records too, and those are raw.
  */
 import { quantizationInfo, type LlamaConfig } from './config';
-import { ModelFormatError } from './errors';
+import { isJsonObject, ModelFormatError, parseModelJson } from './errors';
 import { md5Hex } from './md5';
 import { isContainedModelPath } from '../../util/model-path';
-import { looksLikeWebPage, WEB_PAGE_DETAIL } from '../../util/web-page';
 import { bf16ArrayToF32, f16ArrayToF32 } from './quant';
 
 export type TensorDtype = 'float32' | 'float16' | 'bfloat16' | 'uint32' | 'int32' | 'uint16' | 'int16' | 'uint8' | 'int8';
@@ -74,21 +73,10 @@ export function elementCount(shape: readonly number[]): number {
   return shape.reduce((a, b) => a * b, 1);
 }
 
-function isObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
 const isCount = (v: unknown): v is number => typeof v === 'number' && Number.isInteger(v) && v >= 0;
 
 export function parseTensorCacheText(text: string, file = 'tensor-cache.json'): TensorCache {
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch (error) {
-    if (looksLikeWebPage(text)) throw new ModelFormatError(file, WEB_PAGE_DETAIL);
-    throw new ModelFormatError(file, `not valid JSON (${(error as Error).message}); re-download or regenerate the model`);
-  }
-  return parseTensorCache(json, file);
+  return parseTensorCache(parseModelJson(text, file), file);
 }
 
 /** Parses and validates the index (not the shard bytes: see checkShardBytes). */
@@ -96,7 +84,7 @@ export function parseTensorCache(json: unknown, file = 'tensor-cache.json'): Ten
   const fail = (detail: string): never => {
     throw new ModelFormatError(file, detail);
   };
-  if (!isObject(json)) fail('expected a JSON object with "records"');
+  if (!isJsonObject(json)) fail('expected a JSON object with "records"');
   const root = json as Record<string, unknown>;
   if (!Array.isArray(root.records)) fail('missing "records" (the list of shards)');
   const shards: ShardRecord[] = [];
@@ -104,7 +92,7 @@ export function parseTensorCache(json: unknown, file = 'tensor-cache.json'): Ten
   const dataPaths = new Set<string>();
   (root.records as unknown[]).forEach((rawShard, shardIndex) => {
     const where = `records[${shardIndex}]`;
-    if (!isObject(rawShard)) fail(`${where} must be an object`);
+    if (!isJsonObject(rawShard)) fail(`${where} must be an object`);
     const shard = rawShard as Record<string, unknown>;
     if (typeof shard.dataPath !== 'string' || shard.dataPath === '') fail(`${where} has no "dataPath"`);
     const dataPath = shard.dataPath as string;
@@ -125,7 +113,7 @@ export function parseTensorCache(json: unknown, file = 'tensor-cache.json'): Ten
     const list: TensorRecord[] = [];
     (shard.records as unknown[]).forEach((rawTensor, tensorIndex) => {
       const tw = `shard "${dataPath}" records[${tensorIndex}]`;
-      if (!isObject(rawTensor)) fail(`${tw} must be an object`);
+      if (!isJsonObject(rawTensor)) fail(`${tw} must be an object`);
       const t = rawTensor as Record<string, unknown>;
       if (typeof t.name !== 'string' || t.name === '') fail(`${tw} has no "name"`);
       const name = t.name as string;
@@ -161,7 +149,7 @@ export function parseTensorCache(json: unknown, file = 'tensor-cache.json'): Ten
     }
     shards.push({ dataPath, format: 'raw-shard', nbytes: shard.nbytes as number, md5sum: typeof md5 === 'string' ? md5.toLowerCase() : undefined, tensors: list });
   });
-  return { metadata: isObject(root.metadata) ? root.metadata : {}, shards, tensors };
+  return { metadata: isJsonObject(root.metadata) ? root.metadata : {}, shards, tensors };
 }
 
 /**
@@ -262,6 +250,34 @@ export function linearTensorNames(prefix: string, config: LlamaConfig, n: number
   return [{ name: `${prefix}.weight`, shape: [n, k], dtype: q.modelDtype }];
 }
 
+/** The weights of one decoder layer, by the field names of LlamaLayerWeights (weights.ts). */
+export type LayerWeightName = 'inputNorm' | 'qkv' | 'o' | 'postNorm' | 'gateUp' | 'down';
+
+/** A weight of one decoder layer: its field, its MLC name under model.layers.i, its shape. */
+export interface LayerTensor {
+  field: LayerWeightName;
+  /** The norm's tensor name, or the linear's prefix (its tensors: linearTensorNames). */
+  name: string;
+  /** [H] for a norm; [out, in] for a linear (llm.c style: W [out, in]). */
+  shape: [number] | [number, number];
+}
+
+/**
+ * One decoder layer's weights in MLC's order, the one list that the tensor index (expectedLlamaTensors), the
+ * CPU weights (weights.ts) and the random models (make-model.ts) follow.
+ */
+export function llamaLayerTensors(config: LlamaConfig): LayerTensor[] {
+  const { hidden: h, intermediate: i, heads, kvHeads, headDim: hd } = config;
+  return [
+    { field: 'inputNorm', name: 'input_layernorm.weight', shape: [h] },
+    { field: 'qkv', name: 'self_attn.qkv_proj', shape: [(heads + 2 * kvHeads) * hd, h] },
+    { field: 'o', name: 'self_attn.o_proj', shape: [h, heads * hd] },
+    { field: 'postNorm', name: 'post_attention_layernorm.weight', shape: [h] },
+    { field: 'gateUp', name: 'mlp.gate_up_proj', shape: [2 * i, h] },
+    { field: 'down', name: 'mlp.down_proj', shape: [h, i] },
+  ];
+}
+
 /**
  * Every tensor of a Llama model in MLC's naming and order (embedding, layers, final norm, lm_head when
  * untied), with shapes (llm.c style: W [out, in]):
@@ -277,17 +293,15 @@ export function linearTensorNames(prefix: string, config: LlamaConfig, n: number
  */
 export function expectedLlamaTensors(config: LlamaConfig): ExpectedTensor[] {
   const q = quantizationInfo(config.quantization);
-  const { hidden: h, intermediate: i, heads, kvHeads, headDim: hd, vocabSize: v } = config;
+  const { hidden: h, vocabSize: v } = config;
   const norm = (name: string): ExpectedTensor => ({ name, shape: [h], dtype: q.modelDtype });
   const list: ExpectedTensor[] = [...linearTensorNames('model.embed_tokens', config, v, h)];
   for (let l = 0; l < config.layers; l++) {
-    const p = `model.layers.${l}`;
-    list.push(norm(`${p}.input_layernorm.weight`));
-    list.push(...linearTensorNames(`${p}.self_attn.qkv_proj`, config, (heads + 2 * kvHeads) * hd, h));
-    list.push(...linearTensorNames(`${p}.self_attn.o_proj`, config, h, heads * hd));
-    list.push(norm(`${p}.post_attention_layernorm.weight`));
-    list.push(...linearTensorNames(`${p}.mlp.gate_up_proj`, config, 2 * i, h));
-    list.push(...linearTensorNames(`${p}.mlp.down_proj`, config, h, i));
+    for (const { name, shape } of llamaLayerTensors(config)) {
+      const full = `model.layers.${l}.${name}`;
+      if (shape.length === 1) list.push(norm(full));
+      else list.push(...linearTensorNames(full, config, shape[0], shape[1]));
+    }
   }
   list.push(norm('model.norm.weight'));
   if (!config.tieEmbeddings) list.push(...linearTensorNames('lm_head', config, v, h));

@@ -130,10 +130,27 @@ export function buildMicroTokenizer(words: readonly string[], splits: Readonly<R
     version: '1.0',
     truncation: null,
     padding: null,
-    added_tokens: SPECIAL_TOKENS.map((content, id) => ({ id, content, single_word: false, lstrip: false, rstrip: false, normalized: false, special: true })),
+    added_tokens: SPECIAL_TOKENS.map((content, id) => specialAddedToken(id, content)),
     normalizer: null,
     pre_tokenizer: { type: 'Metaspace', replacement: SPACE_MARK, prepend_scheme: 'always', split: true },
     post_processor: null,
+    ...sentencePieceBpe(ids, merges.map(([l, r]) => `${l} ${r}`)),
+  };
+  return { json, vocab, merges, intended };
+}
+
+/** A special token's entry in tokenizer.json's added_tokens (<unk>, <s>, </s>), as Meta's files have them. */
+export function specialAddedToken(id: number, content: string) {
+  return { id, content, single_word: false, lstrip: false, rstrip: false, normalized: false, special: true };
+}
+
+/**
+ * The `decoder` and `model` of a SentencePiece-style BPE tokenizer.json, Llama-2's layout (the micro tokenizer
+ * and real-tokenizers.ts's Llama-2 file): "▁" back to spaces, byte fallback, BPE with fuse_unk and <unk>.
+ * `merges` as "left right", in priority order.
+ */
+export function sentencePieceBpe(vocab: Record<string, number>, merges: string[]) {
+  return {
     decoder: {
       type: 'Sequence',
       decoders: [
@@ -151,11 +168,10 @@ export function buildMicroTokenizer(words: readonly string[], splits: Readonly<R
       end_of_word_suffix: null,
       fuse_unk: true,
       byte_fallback: true,
-      vocab: ids,
-      merges: merges.map(([l, r]) => `${l} ${r}`),
+      vocab,
+      merges,
     },
   };
-  return { json, vocab, merges, intended };
 }
 
 /**

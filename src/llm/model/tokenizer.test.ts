@@ -194,12 +194,3 @@ describe('encodeAction fallback', () => {
     expect(() => t.encodeAction('a', '')).toThrow(/must not be empty/);
   });
 });
-
-describe('wordCount', () => {
-  it('counts whitespace-separated words like Python str.split()', () => {
-    expect(wordCount('put the tomato in the bowl')).toBe(6);
-    expect(wordCount('  walk\tto  the\nTV ')).toBe(4);
-    expect(wordCount('')).toBe(0);
-    expect(wordCount('   ')).toBe(0);
-  });
-});

@@ -8,6 +8,7 @@ import { makeModel, type MadeFile } from './make-model';
 import { md5Hex } from './md5';
 import { loadLlamaModel, memorySource } from './weights';
 import { loadLlamaModelAndTokenizer, loadLlamaModelFromDir } from './weights-node';
+import { rejectedBy } from '../../util/testing';
 
 const base = makeModel({ layers: 1 });
 const text = (files: MadeFile[], name: string) => new TextDecoder().decode(files.find((f) => f.name === name)!.bytes);
@@ -26,15 +27,7 @@ function withCache(edit: (cache: any) => void): MadeFile[] {
   return withFile('tensor-cache.json', JSON.stringify(cache));
 }
 
-async function loadError(files: MadeFile[]): Promise<ModelFormatError> {
-  try {
-    await loadLlamaModel(memorySource(files, 'm'));
-  } catch (error) {
-    expect(error).toBeInstanceOf(ModelFormatError);
-    return error as ModelFormatError;
-  }
-  throw new Error('expected a ModelFormatError');
-}
+const loadError = (files: MadeFile[]) => rejectedBy(() => loadLlamaModel(memorySource(files, 'm')), ModelFormatError);
 
 describe('loadLlamaModel', () => {
   it('loads a made model; an ndarray-cache.json index works the same', async () => {

@@ -16,6 +16,7 @@ import {
   checkShardBytes,
   decodeFloatTensor,
   decodeU32Tensor,
+  llamaLayerTensors,
   parseTensorCacheText,
   type TensorCache,
 } from './tensor-cache';
@@ -193,19 +194,16 @@ export function assembleLlamaWeights(config: LlamaConfig, cache: TensorCache, sh
     const { record, bytes } = shardOf(`${prefix}.q_weight`);
     return dequantizeQ4(decodeU32Tensor(record, bytes), float(`${prefix}.q_scale`), n, k);
   };
-  const { hidden: h, intermediate: i, heads, kvHeads, headDim: hd, vocabSize: v } = config;
+  const { hidden: h, vocabSize: v } = config;
   const embed = linear('model.embed_tokens', v, h);
   const layers: LlamaLayerWeights[] = [];
   for (let l = 0; l < config.layers; l++) {
-    const p = `model.layers.${l}`;
-    layers.push({
-      inputNorm: float(`${p}.input_layernorm.weight`),
-      qkv: linear(`${p}.self_attn.qkv_proj`, (heads + 2 * kvHeads) * hd, h),
-      o: linear(`${p}.self_attn.o_proj`, h, heads * hd),
-      postNorm: float(`${p}.post_attention_layernorm.weight`),
-      gateUp: linear(`${p}.mlp.gate_up_proj`, 2 * i, h),
-      down: linear(`${p}.mlp.down_proj`, h, i),
-    });
+    const layer = {} as LlamaLayerWeights;
+    for (const { field, name, shape } of llamaLayerTensors(config)) {
+      const full = `model.layers.${l}.${name}`;
+      layer[field] = shape.length === 1 ? float(full) : linear(full, shape[0], shape[1]);
+    }
+    layers.push(layer);
   }
   return {
     config,

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { Rng } from '../../util/rng';
+import { centralDifference } from '../../util/testing';
 import { makeModel } from '../model/make-model';
 import { loadLlamaModel, memorySource } from '../model/weights';
 import { criticFeature } from './score';
@@ -61,13 +62,7 @@ describe('critic MLP', () => {
     const eps = 2 ** -18; // a power of two: float32 weights take exact steps
     critic.weights.forEach((w, l) => {
       for (let i = 0; i < w.length; i++) {
-        const v = w[i];
-        w[i] = v + eps;
-        const lp = loss();
-        w[i] = v - eps;
-        const lm = loss();
-        w[i] = v;
-        const fd = (lp - lm) / (2 * eps);
+        const fd = centralDifference(w, i, loss, eps);
         expect(Math.abs(fd - grads.weights[l][i])).toBeLessThan(1e-7 * Math.max(1, Math.abs(fd)));
       }
     });

@@ -27,6 +27,7 @@ import { causalSegments, segmentAttention } from './attention';
 import { embedding } from './embedding';
 import { matmul } from './ops';
 import { f32 } from './precision';
+import { rowMaxAndSumExp } from './logsoftmax-gather';
 import { rmsnormForward } from './rmsnorm';
 import { ropeForward } from './rope';
 import { siluMulForward } from './silu-mul';
@@ -38,10 +39,7 @@ export function logSoftmax(logits: Float32Array, rows: number, vocab: number): F
   const out = new Float32Array(rows * vocab);
   for (let r = 0; r < rows; r++) {
     const base = r * vocab;
-    let max = -Infinity;
-    for (let v = 0; v < vocab; v++) max = Math.max(max, logits[base + v]);
-    let sum = 0;
-    for (let v = 0; v < vocab; v++) sum += Math.exp(logits[base + v] - max);
+    const { max, sum } = rowMaxAndSumExp(logits, base, vocab);
     const logZ = max + Math.log(sum);
     for (let v = 0; v < vocab; v++) out[base + v] = logits[base + v] - logZ;
   }

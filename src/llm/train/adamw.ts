@@ -8,7 +8,7 @@
  * lr and grad_scale are read from `stepArgs` [lr, grad_scale], written before each step, so the calls are built
  * once per optimizer. Reference: reference/adamw.ts.
  */
-import { elementwiseWorkgroups, kernelCall, type KernelCall, type KernelContext } from '../../gpu/kernel';
+import { elementwiseWorkgroups, entryCall, type KernelCall, type KernelContext } from '../../gpu/kernel';
 
 export interface AdamwHyper {
   beta1: number;
@@ -35,8 +35,7 @@ export async function adamwPrepareCall(
   stepArgs: GPUBuffer,
   h: AdamwHyper,
 ): Promise<KernelCall> {
-  const kernel = await ctx.pipelines.kernel('adamw.wgsl', 'adamw_prepare');
-  return kernelCall(ctx.device, kernel, {
+  return entryCall(ctx, 'adamw.wgsl', 'adamw_prepare', {
     label: 'adamw_prepare',
     params: params(0, h),
     buffers: { info, step_args: stepArgs },
@@ -50,8 +49,7 @@ export async function adamwUpdateCall(
   count: number,
   h: AdamwHyper,
 ): Promise<KernelCall> {
-  const kernel = await ctx.pipelines.kernel('adamw.wgsl', 'adamw_update');
-  return kernelCall(ctx.device, kernel, {
+  return entryCall(ctx, 'adamw.wgsl', 'adamw_update', {
     label: 'adamw_update',
     params: params(count, h),
     buffers: { param: b.param, grad: b.grad, m: b.m, v: b.v, info: b.info, step_args: b.stepArgs },

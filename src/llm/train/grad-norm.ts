@@ -9,7 +9,7 @@
  */
 import {
   elementwiseWorkgroups,
-  kernelCall,
+  entryCall,
   type KernelCall,
   type KernelContext,
   type KernelVariant,
@@ -36,9 +36,8 @@ export async function sumSquaresCall(
   variant?: KernelVariant,
 ): Promise<KernelCall> {
   const thread = (variant ?? (count <= THREAD_SUM_MAX ? 'thread' : 'workgroup')) === 'thread';
-  const kernel = await ctx.pipelines.kernel('grad_norm.wgsl', thread ? 'sum_squares_thread' : 'sum_squares');
   const chunks = normPartialSlots(count);
-  return kernelCall(ctx.device, kernel, {
+  return entryCall(ctx, 'grad_norm.wgsl', thread ? 'sum_squares_thread' : 'sum_squares', {
     label: 'grad sum_squares',
     params: { count, slot, max_norm: 0 },
     buffers: { grad, partial },
@@ -54,8 +53,7 @@ export async function clipCoefCall(
   slots: number,
   maxNorm: number,
 ): Promise<KernelCall> {
-  const kernel = await ctx.pipelines.kernel('grad_norm.wgsl', 'clip_coef');
-  return kernelCall(ctx.device, kernel, {
+  return entryCall(ctx, 'grad_norm.wgsl', 'clip_coef', {
     label: 'clip_coef',
     params: { count: slots, slot: 0, max_norm: maxNorm },
     buffers: { partial, info },

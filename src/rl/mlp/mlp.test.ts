@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { Rng } from '../../util/rng';
+import { centralDifference } from '../../util/testing';
 import { Mlp } from './mlp';
 import { orthogonalMatrix } from './orthogonal';
 
@@ -70,16 +71,7 @@ describe('Mlp forward/backward', () => {
     for (let j = 0; j < mlp.params.length; j++) {
       const p = mlp.params[j];
       for (let i = 0; i < p.length; i++) {
-        const orig = p[i];
-        p[i] = orig + 1e-3;
-        const up = p[i];
-        const lp = loss();
-        p[i] = orig - 1e-3;
-        const down = p[i];
-        const lm = loss();
-        p[i] = orig;
-        const fd = (lp - lm) / (up - down);
-        expect(mlp.grads[j][i]).toBeCloseTo(fd, 4);
+        expect(mlp.grads[j][i]).toBeCloseTo(centralDifference(p, i, loss, 1e-3), 4);
       }
     }
   });
@@ -89,15 +81,7 @@ describe('Mlp forward/backward', () => {
     mlp.zeroGrad();
     const dx = mlp.backward(mlp.forward(x, batch), r);
     for (let i = 0; i < x.length; i++) {
-      const orig = x[i];
-      x[i] = orig + 1e-3;
-      const up = x[i];
-      const lp = loss();
-      x[i] = orig - 1e-3;
-      const down = x[i];
-      const lm = loss();
-      x[i] = orig;
-      expect(dx[i]).toBeCloseTo((lp - lm) / (up - down), 4);
+      expect(dx[i]).toBeCloseTo(centralDifference(x, i, loss, 1e-3), 4);
     }
     const once = mlp.grads.map((g) => Array.from(g));
     mlp.backward(mlp.forward(x, batch), r);
