@@ -41,11 +41,12 @@ async function storedRun(
           const checkpoints = tx.objectStore('checkpoints').getAll();
           tx.oncomplete = () => {
             db.close();
-            const [run] = runs.result as { updates: number; status: string }[];
+            // Before the run is stored (a poll right after Start): no updates yet.
+            const [run] = runs.result as ({ updates: number; status: string } | undefined)[];
             const [saved] = checkpoints.result as { checkpoint: { state: { update: number } } }[];
             resolve({
-              updates: run.updates,
-              status: run.status,
+              updates: run?.updates ?? 0,
+              status: run?.status ?? 'not stored',
               metrics: metrics.result,
               checkpoint: saved?.checkpoint.state.update ?? 0,
             });
