@@ -5,15 +5,19 @@
  *     its deleteModelAllInfoInCache, in the Cache API and in IndexedDB;
  *   - a model stored by web-llm's own cache code, in both backends, is found and loaded by the playground.
  *
- * web-llm is imported into the page from the installed package (node_modules/@mlc-ai/web-llm/lib/index.js,
- * served by the same local server). The served model is given to web-llm as a custom ModelRecord in the
- * AppConfig its helpers take (model_list), the hook web-llm has for models outside prebuiltAppConfig.
+ * web-llm is imported into the page from the installed package (node_modules/@mlc-ai/web-llm/lib/index.js), at
+ * a path of the page's own origin that the test answers (page.route): the built app's Content-Security-Policy
+ * runs scripts from the page's origin only (script-src 'self'), and the test keeps that policy as it ships
+ * rather than loosening it for a module the app never loads from elsewhere. The served model is given to
+ * web-llm as a custom ModelRecord in the AppConfig its helpers take (model_list), the hook web-llm has for
+ * models outside prebuiltAppConfig.
  *
  * "Stored by web-llm's own cache code": web-llm stores weights only inside MLCEngine.reload, after it has
  * instantiated the model's compiled wasm library on a WebGPU device, and no such library exists for the micro
  * model (nor can one be built here). So the test takes the two classes reload stores with, tvmjs's
  * ArtifactCache (Cache API) and ArtifactIndexedDBCache, verbatim from the installed web-llm bundle (it does
- * not export them) and runs their fetchWithCache in the page with the storage types reload uses:
+ * not export them), serves them as a module of their own (the policy allows no eval of a string either) and
+ * runs their fetchWithCache in the page with the storage types reload uses:
  * mlc-chat-config.json "arraybuffer" in scope webllm/config, tensor-cache.json "json", tokenizer.json and every
  * shard "arraybuffer" in scope webllm/model.
  */
@@ -30,15 +34,14 @@ const WEBLLM_JS = join(process.cwd(), 'node_modules/@mlc-ai/web-llm/lib/index.js
 let server: Server;
 let origin = '';
 let requests: string[] = [];
+let cacheClassesSource = '';
 
 test.beforeAll(async () => {
+  cacheClassesSource = webllmCacheClassesSource();
   server = createServer((req, res) => {
     const path = new URL(req.url ?? '/', 'http://x').pathname;
     requests.push(path);
     const headers = { 'access-control-allow-origin': '*' };
-    if (path === '/webllm/index.js') {
-      return void res.writeHead(200, { ...headers, 'content-type': 'text/javascript' }).end(readFileSync(WEBLLM_JS));
-    }
     // /<org>/<repo>/resolve/main/<file>: any repo name serves the shipped micro model.
     const match = /^\/[^/]+\/[^/]+\/resolve\/main\/([\w.-]+)$/.exec(path);
     let body: Buffer | undefined;
@@ -63,8 +66,15 @@ test.afterAll(async () => {
   server.closeAllConnections();
   await new Promise((r) => server.close(r));
 });
-test.beforeEach(() => {
+/** Paths of the page's origin where the test serves modules (nothing of the app lives under it). */
+const WEBLLM_MODULE = '/__e2e__/webllm/index.js';
+const CACHE_CLASSES_MODULE = '/__e2e__/webllm-cache-classes.js';
+
+test.beforeEach(async ({ page }) => {
   requests = [];
+  const module = (body: string) => ({ status: 200, contentType: 'text/javascript', body });
+  await page.route(`**${WEBLLM_MODULE}`, (route) => route.fulfill(module(readFileSync(WEBLLM_JS, 'utf8'))));
+  await page.route(`**${CACHE_CLASSES_MODULE}`, (route) => route.fulfill(module(cacheClassesSource)));
 });
 
 const base = (repo: string) => `${origin}/test/${repo}/resolve/main/`;
@@ -74,24 +84,24 @@ type Backend = 'cache' | 'indexeddb';
 /** Runs web-llm's hasModelInCache in the page for the served model `repo` (a custom ModelRecord). */
 async function webllmHas(page: Page, repo: string, cacheBackend: Backend): Promise<boolean> {
   return page.evaluate(
-    async ({ origin, modelUrl, cacheBackend }) => {
-      const webllm = await import(/* @vite-ignore */ `${origin}/webllm/index.js`);
+    async ({ modulePath, modelUrl, cacheBackend }) => {
+      const webllm = await import(/* @vite-ignore */ `${location.origin}${modulePath}`);
       const record = { model_id: 'served-micro', model: modelUrl, model_lib: `${modelUrl}no-model-lib.wasm` };
       return webllm.hasModelInCache('served-micro', { model_list: [record], cacheBackend }) as Promise<boolean>;
     },
-    { origin, modelUrl: base(repo), cacheBackend },
+    { modulePath: WEBLLM_MODULE, modelUrl: base(repo), cacheBackend },
   );
 }
 
 /** Runs web-llm's deleteModelAllInfoInCache in the page for the served model `repo`. */
 async function webllmDelete(page: Page, repo: string, cacheBackend: Backend): Promise<void> {
   await page.evaluate(
-    async ({ origin, modelUrl, cacheBackend }) => {
-      const webllm = await import(/* @vite-ignore */ `${origin}/webllm/index.js`);
+    async ({ modulePath, modelUrl, cacheBackend }) => {
+      const webllm = await import(/* @vite-ignore */ `${location.origin}${modulePath}`);
       const record = { model_id: 'served-micro', model: modelUrl, model_lib: `${modelUrl}no-model-lib.wasm` };
       await webllm.deleteModelAllInfoInCache('served-micro', { model_list: [record], cacheBackend });
     },
-    { origin, modelUrl: base(repo), cacheBackend },
+    { modulePath: WEBLLM_MODULE, modelUrl: base(repo), cacheBackend },
   );
 }
 
@@ -105,7 +115,10 @@ function block(text: string, start: number): string {
   throw new Error('unbalanced braces in web-llm lib/index.js');
 }
 
-/** tvmjs's ArtifactCache and ArtifactIndexedDBCache (and the __awaiter they use), as the installed web-llm bundles them. */
+/**
+ * A module of tvmjs's ArtifactCache and ArtifactIndexedDBCache (and the __awaiter they use), as the installed
+ * web-llm bundles them, exporting the two classes.
+ */
 function webllmCacheClassesSource(): string {
   const text = readFileSync(WEBLLM_JS, 'utf8');
   const cacheAt = text.indexOf('class ArtifactCache {');
@@ -116,16 +129,17 @@ function webllmCacheClassesSource(): string {
     cacheAt > 0 && idbAt > cacheAt && awaiterAt > 0,
     'web-llm still bundles ArtifactCache and ArtifactIndexedDBCache',
   ).toBe(true);
-  return [block(text, awaiterAt), block(text, cacheAt), block(text, idbAt)].join('\n');
+  const classes = [block(text, awaiterAt), block(text, cacheAt), block(text, idbAt)].join('\n');
+  return `${classes}\nexport { ArtifactCache, ArtifactIndexedDBCache };\n`;
 }
 
 /** Stores the served model `repo` through web-llm's own cache classes, as MLCEngine.reload would. */
 async function storeWithWebllmCode(page: Page, repo: string, backend: Backend): Promise<number> {
   return page.evaluate(
-    async ({ source, modelUrl, backend }) => {
-      const { ArtifactCache, ArtifactIndexedDBCache } = new Function(
-        `${source}\nreturn { ArtifactCache, ArtifactIndexedDBCache };`,
-      )();
+    async ({ modulePath, modelUrl, backend }) => {
+      const { ArtifactCache, ArtifactIndexedDBCache } = await import(
+        /* @vite-ignore */ `${location.origin}${modulePath}`
+      );
       const make = (scope: string) =>
         backend === 'cache' ? new ArtifactCache(scope) : new ArtifactIndexedDBCache(scope);
       const config = make('webllm/config');
@@ -137,7 +151,7 @@ async function storeWithWebllmCode(page: Page, repo: string, backend: Backend): 
         await model.fetchWithCache(new URL(shard.dataPath, modelUrl).href, 'arraybuffer');
       return (index.records as unknown[]).length;
     },
-    { source: webllmCacheClassesSource(), modelUrl: base(repo), backend },
+    { modulePath: CACHE_CLASSES_MODULE, modelUrl: base(repo), backend },
   );
 }
 
@@ -233,10 +247,10 @@ test.describe('web-llm cache interop', () => {
     await expect(page.getByTestId('url-error')).toHaveCount(0);
     const smol = row(page, 'SmolLM2-135M-Instruct-q0f32-MLC');
     await expect(smol).toHaveClass(/model-row--focus/);
-    const ids = await page.evaluate(async (origin) => {
-      const webllm = await import(/* @vite-ignore */ `${origin}/webllm/index.js`);
+    const ids = await page.evaluate(async (modulePath) => {
+      const webllm = await import(/* @vite-ignore */ `${location.origin}${modulePath}`);
       return (webllm.prebuiltAppConfig.model_list as { model_id: string }[]).map((r) => r.model_id);
-    }, origin);
+    }, WEBLLM_MODULE);
     const rows = await page
       .getByTestId('model-row')
       .evaluateAll((els) => els.map((e) => e.getAttribute('data-model-id')));

@@ -83,12 +83,15 @@ export class IdbRunStore implements RunStore {
     } catch (error) {
       // The queued requests fail with the abort; that is this error, reported once.
       for (const w of writes) w.catch(() => {});
+      // A transaction that failed by itself says why in tx.error (QuotaExceededError at commit), where a
+      // request's error may only say that it was aborted.
+      const cause = tx.error ?? error;
       try {
         tx.abort();
       } catch {
         // already finished (it failed by itself)
       }
-      throw error;
+      throw cause;
     }
   }
 

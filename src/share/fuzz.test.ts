@@ -1,11 +1,12 @@
 /**
  * Fuzz tests: thousands of mutated adapter files, bundles and share links, seeded. Every input must be either
  * accepted as a fully valid adapter or rejected with the format's typed error (AdapterFormatError /
- * ShareLinkError) carrying a one-line message: no other exception type, no hang (each case is timed), and no
- * change to the live adapter the load would replace.
+ * ShareLinkError) carrying a one-line message: no other exception type, no case inflating more than a bound
+ * set by its content (inflateBound: the work and memory a small input can cost), and no change to the live
+ * adapter the load would replace.
  */
 import { inflateSync, unzipSync } from 'fflate';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import type { LoraAdapter } from '../llm/train/lora';
 import { Rng } from '../util/rng';
 import { adapterWeightsOf, bindAdapter, checkAdapterWeights, replaceAdapterWeights } from './adapter';
@@ -19,7 +20,36 @@ import { ALL_TARGETS, QV, randomCritic, TINY, trainedAdapter } from './testing';
 import { writeZip } from './zip';
 
 const SEED = 0x5eed;
-const MAX_CASE_MS = 250;
+
+/**
+ * Bytes inflated by every DEFLATE stream the decoders open (fflate's Inflate, which src/share/deflate.ts uses
+ * for all of them), counted per case: decompression is the one way a small input makes these decoders do
+ * much more work or allocate much more memory than its size.
+ */
+const inflated = vi.hoisted(() => ({ bytes: 0 }));
+
+/**
+ * The most a case may inflate: three times the bytes its archive or link holds uncompressed. A bundle reads
+ * the weights' safetensors header twice (its length, then the header) before inflating the entry into its
+ * buffer, and fflate hands an entry as small as these whole to each read, so a valid bundle here inflates
+ * 2.5 times its entries; a link inflates its body once. A decompression bomb, an entry inflated once per
+ * tensor, or a corrupt stream inflated past the size its archive declares goes over.
+ */
+const inflateBound = (uncompressedBytes: number) => 3 * uncompressedBytes;
+vi.mock('fflate', async (importOriginal) => {
+  const fflate = await importOriginal<typeof import('fflate')>();
+  class CountingInflate extends fflate.Inflate {
+    constructor(...args: ConstructorParameters<typeof fflate.Inflate>) {
+      super(...args);
+      const ondata = this.ondata;
+      this.ondata = (chunk, final) => {
+        inflated.bytes += chunk.length;
+        ondata.call(this, chunk, final);
+      };
+    }
+  }
+  return { ...fflate, Inflate: CountingInflate };
+});
 
 // ---------------------------------------------------------------------------------------------------------
 // Outcome bookkeeping.
@@ -27,14 +57,23 @@ const MAX_CASE_MS = 250;
 interface Tally {
   accepted: number;
   rejected: number;
-  slowest: number;
+  mostInflated: number;
   messages: Set<string>;
 }
-const newTally = (): Tally => ({ accepted: 0, rejected: 0, slowest: 0, messages: new Set() });
+const newTally = (): Tally => ({ accepted: 0, rejected: 0, mostInflated: 0, messages: new Set() });
 
-/** Runs one case: returns true if accepted; throws (failing the test) on an escaped exception type or a bad message. */
-function runCase(tally: Tally, label: string, expected: new (...args: never[]) => Error, fn: () => void): boolean {
-  const started = performance.now();
+/**
+ * Runs one case: returns true if accepted; throws (failing the test) on an escaped exception type, a bad
+ * message, or more than `maxInflated` bytes inflated (see inflateBound).
+ */
+function runCase(
+  tally: Tally,
+  label: string,
+  expected: new (...args: never[]) => Error,
+  fn: () => void,
+  maxInflated = 0,
+): boolean {
+  inflated.bytes = 0;
   let ok = false;
   try {
     fn();
@@ -52,9 +91,10 @@ function runCase(tally: Tally, label: string, expected: new (...args: never[]) =
     tally.rejected++;
     tally.messages.add(message.replace(/\d+/g, 'N').slice(0, 80));
   }
-  const ms = performance.now() - started;
-  tally.slowest = Math.max(tally.slowest, ms);
-  if (ms > MAX_CASE_MS) throw new Error(`${label}: took ${ms.toFixed(0)} ms`);
+  tally.mostInflated = Math.max(tally.mostInflated, inflated.bytes);
+  if (inflated.bytes > maxInflated) {
+    throw new Error(`${label}: inflated ${inflated.bytes} bytes, over its bound of ${maxInflated}`);
+  }
   return ok;
 }
 
@@ -387,8 +427,10 @@ describe('fuzz (seeded)', () => {
     const names = Object.keys(entries);
     const eocd = bundle.length - 22;
     const cd = new DataView(bundle.buffer).getUint32(eocd + 16, true);
+    const contentOf = (files: Record<string, Uint8Array>) => Object.values(files).reduce((n, e) => n + e.length, 0);
     for (let i = 0; i < 2000; i++) {
       let bytes: Uint8Array;
+      let content = contentOf(entries);
       const which = rng.int(8);
       if (which === 0) bytes = flipBytes(rng, bundle);
       else if (which === 1) bytes = flipBytes(rng, bundle, cd, bundle.length); // central directory and end record
@@ -405,12 +447,15 @@ describe('fuzz (seeded)', () => {
           else copy[pick(rng, ['extra.txt', 'adapter_model.bin', 'twosome.json.bak'])] = new Uint8Array(3);
         } else copy[name] = flipBytes(rng, copy[name]);
         bytes = writeZip(Object.entries(copy).map(([n, data]) => ({ name: n, data })));
+        content = contentOf(copy);
       }
       runCase(tally, `bundle case ${i}`, AdapterFormatError, () => {
         const b = decodeBundle(bytes, { file: 'run.zip' });
         bindBundle(b, shape, 'tiny');
-      });
+      }, inflateBound(content));
     }
+    // The count sees the decoders' streams (the mock is in effect), and the bound is within a factor of two.
+    expect(tally.mostInflated).toBeGreaterThan(inflateBound(contentOf(entries)) / 2);
     expect(tally.rejected).toBeGreaterThan(1500);
     expect(tally.messages.size).toBeGreaterThan(40);
     if (process.env.FUZZ_VERBOSE) console.log(tally.accepted, [...tally.messages].sort().join('\n'));
@@ -431,6 +476,7 @@ describe('fuzz (seeded)', () => {
       const base = rng.int(2) ? link.fragment : int8.fragment;
       const value = base.slice(7);
       const bytes = decodeBase64Url(value) as Uint8Array;
+      let content = new DataView(bytes.buffer, bytes.byteOffset).getUint32(2, true); // the body's length
       let candidate: string;
       switch (rng.int(8)) {
         case 0: {
@@ -464,6 +510,7 @@ describe('fuzz (seeded)', () => {
           const body = inflateSync(bytes.subarray(6, bytes.length - 4));
           const mutated = rng.int(3) === 0 ? truncate(rng, body) : rng.int(2) ? flipBytes(rng, body, 0, 40) : flipBytes(rng, body);
           const compressed = deflateRaw(mutated);
+          content = mutated.length;
           const out = new Uint8Array(6 + compressed.length + 4);
           out[0] = bytes[0];
           out[1] = bytes[1];
@@ -478,8 +525,9 @@ describe('fuzz (seeded)', () => {
       runCase(tally, `link case ${i}`, ShareLinkError, () => {
         const decoded = decodeShareLink(candidate);
         bindAdapter(decoded.weights, shape, 'link');
-      });
+      }, inflateBound(content));
     }
+    expect(tally.mostInflated).toBeGreaterThan(0);
     expect(tally.rejected).toBeGreaterThan(2500);
     expect(tally.messages.size).toBeGreaterThan(25);
     if (process.env.FUZZ_VERBOSE) console.log(tally.accepted, [...tally.messages].sort().join('\n'));

@@ -1,10 +1,21 @@
 import { inflateSync } from 'fflate';
-import { describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { startHostileServer, type HostileRoute, type HostileServer } from '../util/hostile-server';
 import { adapterWeightsOf, type AdapterWeights } from './adapter';
 import { crc32, decodeBase64Url, encodeBase64Url, float32ToBytes } from './bytes';
 import { ShareLinkError } from './errors';
 import { SHARE_LINK_MAX_CHARS } from './limits';
-import { checkAdapterUrl, decodeShareLink, encodeShareLink, fetchAdapterBytes, formatAdapterParam, parseAdapterParam, shareProbabilityError, type SharePayload } from './link';
+import {
+  AdapterDownloadCancelled,
+  checkAdapterUrl,
+  decodeShareLink,
+  encodeShareLink,
+  fetchAdapterBytes,
+  formatAdapterParam,
+  parseAdapterParam,
+  shareProbabilityError,
+  type SharePayload,
+} from './link';
 import { ALL_TARGETS, MICRO, QV, TINY, trainedAdapter } from './testing';
 import { deflateRaw } from './deflate';
 
@@ -175,5 +186,61 @@ describe('?adapter= URLs', () => {
     await expect(fetchAdapterBytes('https://h.org/a.zip', { pageUrl: page, maxBytes: 10, fetch: respond(data, { 'content-length': '1000' }) })).rejects.toThrow(/1000 bytes, over the limit/);
     await expect(fetchAdapterBytes('https://h.org/a.zip', { pageUrl: page, fetch: respond(data, {}, 'http://evil.org/a.zip') })).rejects.toThrow(/must be https/);
     await expect(fetchAdapterBytes('http://h.org/a.zip', { pageUrl: page, fetch: respond(data) })).rejects.toThrow(ShareLinkError);
+  });
+});
+
+describe('adapter downloads from servers that misbehave', () => {
+  let server: HostileServer;
+  const routes = new Map<string, HostileRoute>();
+  beforeAll(async () => {
+    server = await startHostileServer((path) => routes.get(path));
+  });
+  afterAll(() => server.close());
+  beforeEach(() => {
+    routes.clear();
+    server.requests.length = 0;
+  });
+  // The page is on the server's origin: http is accepted there (as in development).
+  const get = (path: string, options: { maxBytes?: number; signal?: AbortSignal; idleMs?: number } = {}) =>
+    fetchAdapterBytes(`${server.url}${path}`, { pageUrl: server.url, idleMs: 150, ...options });
+
+  it('gives up on a server that sends no headers, after one retry, naming the URL', async () => {
+    routes.set('/a.zip', { stallHeaders: true });
+    await expect(get('a.zip')).rejects.toThrow(
+      `adapter URL: could not download ${server.url}a.zip: no data for 0.15 s (the server stalled) (2 attempts); ` +
+        'check the URL, or try again later',
+    );
+    expect(server.requests).toEqual(['/a.zip', '/a.zip']);
+  });
+
+  it('gives up on a body that stops half-way', async () => {
+    routes.set('/a.zip', { body: new Uint8Array(4000).fill(1), stallAfter: 1000 });
+    await expect(get('a.zip')).rejects.toThrow(/a\.zip: no data for 0\.15 s \(the server stalled\) \(2 attempts\)/);
+    expect(server.requests).toHaveLength(2);
+  });
+
+  it('refuses a Content-Length over the cap before reading, and stops an endless body at the cap', async () => {
+    routes.set('/big.zip', { body: 'PK', contentLength: 5_000_000_000 });
+    await expect(get('big.zip', { maxBytes: 1 << 20 })).rejects.toThrow(
+      /big\.zip is 5000000000 bytes, over the limit of 1048576/,
+    );
+    routes.set('/endless.zip', { body: 'PK', endless: true });
+    await expect(get('endless.zip', { maxBytes: 1 << 20 })).rejects.toThrow(
+      /endless\.zip is over the limit of 1048576 bytes/,
+    );
+    expect(server.requests).toEqual(['/big.zip', '/endless.zip']); // a wrong answer is not retried
+  });
+
+  it('cancels at once on the caller\'s signal, also while the server stalls', async () => {
+    routes.set('/a.zip', { stallHeaders: true });
+    const controller = new AbortController();
+    const download = get('a.zip', { signal: controller.signal, idleMs: 60_000 });
+    setTimeout(() => controller.abort(), 50);
+    await expect(download).rejects.toBeInstanceOf(AdapterDownloadCancelled);
+    routes.set('/b.zip', { body: new Uint8Array(4000).fill(1), stallAfter: 1000 });
+    const body = new AbortController();
+    const half = get('b.zip', { signal: body.signal, idleMs: 60_000 });
+    setTimeout(() => body.abort(), 100);
+    await expect(half).rejects.toThrow(`the download of ${server.url}b.zip was cancelled`);
   });
 });

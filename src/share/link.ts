@@ -41,7 +41,13 @@ import { deflateRaw, inflateRawCapped } from './deflate';
 import { AdapterFormatError, AdapterUrlError, quote, ShareLinkError } from './errors';
 import { ADAPTER_URL_MAX_CHARS, DEFAULT_LIMITS, SHARE_BODY_MAX_BYTES, SHARE_LINK_MAX_CHARS } from './limits';
 import { describeError } from '../util/errors';
-import { concatBytes } from '../util/concat-bytes';
+import {
+  defaultIdleTimeoutMs,
+  fetchWithIdleTimeout,
+  readBodyCapped,
+  StalledError,
+  type TimedResponse,
+} from '../util/http-body';
 
 export const SHARE_LINK_VERSION = 1;
 export const SHARE_FRAGMENT_PREFIX = '#share=';
@@ -500,40 +506,79 @@ export interface FetchAdapterOptions {
   pageUrl: string;
   maxBytes?: number;
   fetch?: typeof fetch;
+  /** The user's cancel: the download stops and the call rejects with AdapterDownloadCancelled. */
   signal?: AbortSignal;
+  /** An attempt that receives nothing (no headers, or no body bytes) for this long is abandoned (default 30 s). */
+  idleMs?: number;
+  /** Attempts when the server stalls (default 2: one retry, then the error). */
+  attempts?: number;
+}
+
+/** The download was cancelled by the caller's signal (not a fault of the URL). */
+export class AdapterDownloadCancelled extends Error {
+  constructor(readonly url: string) {
+    super(`the download of ${url} was cancelled`);
+    this.name = 'AdapterDownloadCancelled';
+  }
 }
 
 /**
  * Downloads an adapter file from a validated URL with the size capped while streaming (a Content-Length over
- * the cap is refused before reading); the final URL after redirects is validated too.
+ * the cap is refused before reading); the final URL after redirects is validated too. Every wait is bounded: an
+ * attempt that gets no headers or no body bytes for `idleMs` is abandoned and tried again, then reported with
+ * the URL.
  */
 export async function fetchAdapterBytes(url: string, options: FetchAdapterOptions): Promise<Uint8Array> {
   const href = checkAdapterUrl(url, options.pageUrl);
+  const idleMs = options.idleMs ?? defaultIdleTimeoutMs();
+  const attempts = Math.max(1, Math.floor(options.attempts ?? 2));
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await fetchAdapterOnce(href, idleMs, options);
+    } catch (error) {
+      if (options.signal?.aborted) throw new AdapterDownloadCancelled(href);
+      if (!(error instanceof StalledError)) throw error;
+      if (attempt < attempts) continue;
+      const tries = attempts === 1 ? '' : ` (${attempts} attempts)`;
+      throw new AdapterUrlError(
+        `could not download ${href}: ${error.message}${tries}; check the URL, or try again later`,
+      );
+    }
+  }
+}
+
+async function fetchAdapterOnce(href: string, idleMs: number, options: FetchAdapterOptions): Promise<Uint8Array> {
   const maxBytes = options.maxBytes ?? DEFAULT_LIMITS.maxBundleBytes;
-  const doFetch = options.fetch ?? fetch;
-  let response: Response;
+  const init = { credentials: 'omit' as const, redirect: 'follow' as const, signal: options.signal };
+  let timed: TimedResponse;
   try {
-    response = await doFetch(href, { credentials: 'omit', redirect: 'follow', signal: options.signal });
+    timed = await fetchWithIdleTimeout(options.fetch ?? fetch, href, init, idleMs);
   } catch (error) {
+    if (error instanceof StalledError || options.signal?.aborted) throw error;
     throw new AdapterUrlError(`could not download ${href}: ${describeError(error)}`);
   }
-  if (response.url) checkAdapterUrl(response.url, options.pageUrl);
-  if (!response.ok) throw new AdapterUrlError(`${href} answered HTTP ${response.status}`);
-  const declared = Number(response.headers.get('content-length') ?? NaN);
-  if (Number.isFinite(declared) && declared > maxBytes) throw new AdapterUrlError(`${href} is ${declared} bytes, over the limit of ${maxBytes}`);
-  if (!response.body) return new Uint8Array(0);
-  const reader = response.body.getReader();
-  const chunks: Uint8Array[] = [];
-  let total = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    total += value.length;
-    if (total > maxBytes) {
-      await reader.cancel();
-      throw new AdapterUrlError(`${href} is over the limit of ${maxBytes} bytes`);
+  const { response, abort, release } = timed;
+  try {
+    if (response.url) checkAdapterUrl(response.url, options.pageUrl);
+    if (!response.ok) {
+      await response.body?.cancel().catch(() => undefined);
+      throw new AdapterUrlError(`${href} answered HTTP ${response.status}`);
     }
-    chunks.push(value);
+    return await readBodyCapped(response, {
+      maxBytes,
+      idleMs,
+      abort,
+      tooLarge: (size) =>
+        new AdapterUrlError(
+          size === undefined
+            ? `${href} is over the limit of ${maxBytes} bytes`
+            : `${href} is ${size} bytes, over the limit of ${maxBytes}`,
+        ),
+    });
+  } catch (error) {
+    if (error instanceof StalledError || error instanceof AdapterUrlError || options.signal?.aborted) throw error;
+    throw new AdapterUrlError(`could not download ${href}: ${describeError(error)}`);
+  } finally {
+    release();
   }
-  return concatBytes(chunks);
 }

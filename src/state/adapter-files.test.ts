@@ -65,32 +65,48 @@ describe('fetchAdapter', () => {
   it('loads adapter_model.safetensors and finds adapter_config.json next to it (a Hugging Face resolve/main/ URL)', async () => {
     const { config, weights } = pair();
     const asked: string[] = [];
-    const loaded = await fetchAdapter(`${HF}adapter_model.safetensors`, 'http://localhost:5173/', fakeFetch({ [`${HF}adapter_model.safetensors`]: weights, [`${HF}adapter_config.json`]: config }, asked));
+    const loaded = await fetchAdapter(`${HF}adapter_model.safetensors`, 'http://localhost:5173/', {
+      fetch: fakeFetch({ [`${HF}adapter_model.safetensors`]: weights, [`${HF}adapter_config.json`]: config }, asked),
+    });
     expect(asked).toEqual([`${HF}adapter_model.safetensors`, `${HF}adapter_config.json`]);
     expect(loaded).toMatchObject({ label: 'huggingface.co/adapter_model.safetensors', baseModel: 'micro', warnings: [] });
   });
 
   it('without a config next to it the adapter still loads, with the warning', async () => {
-    const loaded = await fetchAdapter(`${HF}adapter_model.safetensors`, 'http://localhost:5173/', fakeFetch({ [`${HF}adapter_model.safetensors`]: pair().weights }));
+    const loaded = await fetchAdapter(`${HF}adapter_model.safetensors`, 'http://localhost:5173/', {
+      fetch: fakeFetch({ [`${HF}adapter_model.safetensors`]: pair().weights }),
+    });
     expect(loaded.warnings.join()).toMatch(/no adapter_config\.json/);
   });
 
   it('refuses http:// elsewhere, other schemes, and a declared size over the cap before reading', async () => {
     const asked: string[] = [];
     const f = fakeFetch({}, asked);
-    await expect(fetchAdapter('http://example.com/a.safetensors', 'https://me.example/', f)).rejects.toThrow(/must be https:\/\/ or on this site/);
-    await expect(fetchAdapter('data:application/octet-stream,AAAA', 'https://me.example/', f)).rejects.toThrow(/must be https:\/\//);
-    await expect(fetchAdapter('javascript:alert(1)', 'https://me.example/', f)).rejects.toThrow(/must be https:\/\//);
+    await expect(fetchAdapter('http://example.com/a.safetensors', 'https://me.example/', { fetch: f })).rejects.toThrow(
+      /must be https:\/\/ or on this site/,
+    );
+    await expect(
+      fetchAdapter('data:application/octet-stream,AAAA', 'https://me.example/', { fetch: f }),
+    ).rejects.toThrow(/must be https:\/\//);
+    await expect(fetchAdapter('javascript:alert(1)', 'https://me.example/', { fetch: f })).rejects.toThrow(
+      /must be https:\/\//,
+    );
     expect(asked).toEqual([]);
     const big = fakeFetch({ 'https://cdn.example/a.zip': 'PK' }, [], { 'content-length': String(2 ** 40) });
-    await expect(fetchAdapter('https://cdn.example/a.zip', 'https://me.example/', big)).rejects.toThrow(/over the limit of/);
-    await expect(fetchAdapter('https://cdn.example/missing.zip', 'https://me.example/', fakeFetch({}))).rejects.toThrow(/answered HTTP 404/);
+    await expect(fetchAdapter('https://cdn.example/a.zip', 'https://me.example/', { fetch: big })).rejects.toThrow(
+      /over the limit of/,
+    );
+    await expect(
+      fetchAdapter('https://cdn.example/missing.zip', 'https://me.example/', { fetch: fakeFetch({}) }),
+    ).rejects.toThrow(/answered HTTP 404/);
   });
 
   it('same-origin http (development) is allowed', async () => {
     const url = 'http://localhost:5173/adapters/run.zip';
     const bundle = encodeBundle({ modelId: 'micro', task: 'tomato-salad', normalization: 'word', seed: 1, adapter: adapter() });
-    const loaded = await fetchAdapter(url, 'http://localhost:5173/?task=tomato-salad', fakeFetch({ [url]: bundle }));
+    const loaded = await fetchAdapter(url, 'http://localhost:5173/?task=tomato-salad', {
+      fetch: fakeFetch({ [url]: bundle }),
+    });
     expect(loaded.label).toBe('localhost:5173/run.zip');
     expect(loaded.setup?.taskId).toBe('tomato-salad');
   });

@@ -8,6 +8,7 @@ import type { TaskId } from '../envs/types';
 import type { AdapterPayload } from '../persist/adapter-store';
 import type { Normalization } from '../rl/policy';
 import {
+  AdapterDownloadCancelled,
   AdapterFormatError,
   BUNDLE_MANIFEST_FILE,
   checkAdapterUrl,
@@ -139,12 +140,25 @@ export async function readAdapterFiles(files: readonly FileLike[]): Promise<Load
   return decodeAdapterBytes(weightBytes, weights[0].name, configBytes, config?.name ?? PEFT_CONFIG_FILE);
 }
 
+/** How fetchAdapter downloads: an injected fetch (tests), the user's cancel, the idle timeout. */
+export interface FetchAdapterRequest {
+  fetch?: typeof fetch;
+  signal?: AbortSignal;
+  /** No bytes for this long: the attempt is abandoned, retried once, then reported (default 30 s). */
+  idleMs?: number;
+}
+
 /**
  * Downloads an adapter from an https:// (or same-origin) URL, capped before and while streaming: a bundle,
  * or adapter_model.safetensors, whose adapter_config.json is looked for next to it (a Hugging Face
- * `resolve/main/` URL has it there); without one the adapter still loads, with a warning.
+ * `resolve/main/` URL has it there); without one the adapter still loads, with a warning. A server that stalls
+ * is given up on after the idle timeout (and one retry); `signal` cancels (AdapterDownloadCancelled).
  */
-export async function fetchAdapter(url: string, pageUrl: string, fetchImpl?: typeof fetch): Promise<LoadedAdapter> {
+export async function fetchAdapter(
+  url: string,
+  pageUrl: string,
+  request: FetchAdapterRequest = {},
+): Promise<LoadedAdapter> {
   const href = checkAdapterUrl(url, pageUrl);
   const parsed = new URL(href);
   let name = parsed.pathname.split('/').pop() ?? '';
@@ -154,13 +168,15 @@ export async function fetchAdapter(url: string, pageUrl: string, fetchImpl?: typ
     // keep it encoded
   }
   const label = `${parsed.host}/${name || 'adapter'}`;
-  const bytes = await fetchAdapterBytes(href, { pageUrl, maxBytes: DEFAULT_LIMITS.maxBundleBytes, fetch: fetchImpl });
+  const options = { pageUrl, fetch: request.fetch, signal: request.signal, idleMs: request.idleMs };
+  const bytes = await fetchAdapterBytes(href, { ...options, maxBytes: DEFAULT_LIMITS.maxBundleBytes });
   if (isZip(bytes) || looksLikeJson(bytes)) return decodeAdapterBytes(bytes, label);
   const configUrl = new URL(PEFT_CONFIG_FILE, href).href;
   let config: Uint8Array | null;
   try {
-    config = await fetchAdapterBytes(configUrl, { pageUrl, maxBytes: DEFAULT_LIMITS.maxConfigBytes, fetch: fetchImpl });
-  } catch {
+    config = await fetchAdapterBytes(configUrl, { ...options, maxBytes: DEFAULT_LIMITS.maxConfigBytes });
+  } catch (error) {
+    if (error instanceof AdapterDownloadCancelled) throw error;
     config = null; // absent or unreadable: decodeAdapterBytes warns that alpha and the base model are unknown
   }
   return decodeAdapterBytes(bytes, label, config, configUrl);

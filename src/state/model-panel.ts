@@ -14,6 +14,8 @@ import type { AdapterReply, CachedModelView, PickedFileSpec } from '../worker/pr
 import { customModel, findModel, folderModel, isBuiltIn, type KnownModels, type ModelChoice } from './models';
 import type { SliceApi } from './store';
 import { describeError } from '../util/errors';
+import { formatBytes } from '../util/format';
+import { defaultIdleTimeoutMs } from '../util/http-body';
 
 export type DownloadState =
   | { status: 'downloading'; bytesDone: number; bytesTotal: number }
@@ -53,6 +55,12 @@ export interface ModelsActions {
   catalogLoaded(): Promise<void>;
   /** The playground's cache check: a cached model loads; one that is not opens the panel at its row. */
   checkCached(choice: ModelChoice): Promise<{ ok: true } | { ok: false; reason: string }>;
+  /**
+   * Whether model `id` would have to be downloaded before it can load, changing nothing: what is missing
+   * ("SmolLM2-135M-Instruct-q0f32-MLC is not downloaded (259 MiB)"), or null when it is here, built in, picked
+   * from a folder, or cannot be told (no models worker: the load says what is missing).
+   */
+  missingDownload(id: string): Promise<string | null>;
   setOpen(open: boolean, focusId?: string | null): void;
   setDownloadBackend(backend: WebLlmBackend): void;
   refresh(): Promise<void>;
@@ -191,7 +199,9 @@ export function createModelsSlice({ get, set, app }: SliceApi<'models'>): Models
       const put = (state: DownloadState) => set({ downloads: { ...get().downloads, [base]: state } });
       put({ status: 'downloading', bytesDone: 0, bytesTotal: 0 });
       try {
-        const reply = await client.download(base, { backend: get().downloadBackend }, (p) => {
+        // The idle timeout is read here: the worker has no localStorage, where the page's setting lives.
+        const options = { backend: get().downloadBackend, idleTimeoutMs: defaultIdleTimeoutMs() };
+        const reply = await client.download(base, options, (p) => {
           if (get().downloads[base]?.status === 'downloading') put({ status: 'downloading', bytesDone: p.bytesDone, bytesTotal: p.bytesTotal });
         });
         if (reply.status === 'done') put({ status: 'done', bytesTotal: reply.bytesTotal });
@@ -236,6 +246,18 @@ export function createModelsSlice({ get, set, app }: SliceApi<'models'>): Models
       const choice = folderModel(name, files);
       set({ folderError: null, folders: { ...get().folders, [choice.id]: choice } });
       await app().playground.selectModel(choice.id);
+    },
+
+    async missingDownload(id) {
+      const choice = choiceOf(id);
+      if (!client || !choice || choice.source !== 'cache') return null;
+      await get().refresh();
+      const entry = cachedEntry(get().cached, choice);
+      if (entry?.complete) return null;
+      const record = (get().catalog ?? []).find((r) => r.id === choice.id);
+      const bytes = record ? catalogDownloadBytes(record) : undefined;
+      const size = bytes !== undefined ? ` (${formatBytes(bytes)} to download)` : '';
+      return `${choice.label} is not downloaded${entry ? ' completely' : ''} in this browser${size}`;
     },
 
     async checkCached(choice) {

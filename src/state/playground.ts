@@ -12,6 +12,7 @@ import type { SliceApi } from './store';
 import { entryFrom, latestEntry, type ChosenBy, type ScoresState, type TimelineEntry } from './timeline';
 import { DEFAULT_NORM, DEFAULT_SEED, DEFAULT_TASK, writeSetupToUrl, type Setup } from './url';
 import { describeError } from '../util/errors';
+import { defaultIdleTimeoutMs } from '../util/http-body';
 
 export type Phase = 'idle' | 'loading' | 'ready' | 'error';
 
@@ -206,7 +207,9 @@ export function createPlaygroundSlice({ get, set, app, subscribe }: SliceApi<'pl
     }
     let status: ModelStatus;
     try {
-      status = await client.loadModel(modelSpec(choice, pageBase()), (s) => {
+      // The idle timeout is read here: the worker has no localStorage, where the page's setting lives.
+      const spec = { ...modelSpec(choice, pageBase()), idleTimeoutMs: defaultIdleTimeoutMs() };
+      status = await client.loadModel(spec, (s) => {
         if (request === modelRequest && s.status === 'loading') set({ model: s });
       });
     } catch (error) {

@@ -3,8 +3,17 @@
  * shapes): loading files, the link and its precision, opening a link in a "fresh page", and mutated links
  * rejected with one notice and no state change.
  */
-import { beforeEach, describe, expect, it } from 'vitest';
-import { encodeBundle, encodePeftAdapter, SHARE_FRAGMENT_PREFIX } from '../share';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { startHostileServer, type HostileServer } from '../util/hostile-server';
+import { prebuiltAppConfig } from '@mlc-ai/web-llm';
+import { catalogFromModelList, type WebLlmModelRecord } from '../llm/model/catalog';
+import { encodeBundle, encodePeftAdapter, encodeShareLink, SHARE_FRAGMENT_PREFIX } from '../share';
+import { adapterWeightsOf } from '../share/adapter';
+import { formatBytes } from '../util/format';
+import type { ModelsApi } from '../worker/api';
+import { localLink } from '../worker/link';
+import type { CachedModelView } from '../worker/protocol';
+import { catalogDownloadBytes } from './model-panel';
 import { MICRO, trainedAdapter } from '../share/testing';
 import { Rng } from '../util/rng';
 import { AgentHost } from '../worker/agent-host';
@@ -18,12 +27,12 @@ import { createAppStore, type AppStore } from './store';
 let app: AppStore;
 
 /** A fresh worker + both stores attached to it: what a new browser context starts with. */
-async function freshPage() {
+async function freshPage(pageUrl = 'https://example.org/twosome/?task=tomato-salad') {
   const host = new AgentHost(fakeLoader());
   const client = localClient({ agent: host }).api.agent;
   app = createAppStore();
   app.getState().playground.attach(client, { gpuCheck: async () => ({ ok: true }) });
-  app.getState().share.attach(client, () => 'https://example.org/twosome/?task=tomato-salad');
+  app.getState().share.attach(client, () => pageUrl);
   await app.getState().playground.open({ taskId: 'tomato-salad', seed: 0, modelId: 'micro', norm: 'word' });
   await settledPolicy(app);
   return host;
@@ -180,6 +189,129 @@ describe('share store', () => {
     await share().openFromLocation({ href: 'https://example.org/?adapter=javascript:alert(1)', hash: '', search: '?adapter=javascript:alert(1)' });
     expect(share().notice).toMatch(/must be https:\/\//);
     expect(snapshot().adapter).toBeNull();
+  });
+});
+
+describe('share store, adapter downloads that stall', () => {
+  let server: HostileServer;
+  beforeAll(async () => {
+    server = await startHostileServer((path) => (path.startsWith('/stall') ? { stallHeaders: true } : undefined));
+  });
+  afterAll(() => server.close());
+  // The page is on the server's origin (http is accepted there); the stall outlasts the test, so only a
+  // cancel ends each download.
+  beforeEach(async () => {
+    await freshPage(`${server.url}?task=tomato-salad`);
+  });
+
+  it('Cancel ends a stalled ?adapter= download: one notice, nothing changed', async () => {
+    const before = snapshot();
+    const search = `?task=tomato-salad&adapter=${encodeURIComponent(`${server.url}stall.zip`)}`;
+    const opening = share().openFromLocation({ href: `${server.url}${search}`, hash: '', search });
+    await until(() => share().cancellable);
+    expect(share().loading).toBe(`${server.url}stall.zip`);
+    share().cancelLoad();
+    await opening;
+    expect(share().notice).toBe(
+      `The adapter URL ${server.url}stall.zip was not loaded: its download was cancelled. ` +
+        'The setup and the adapter in use are as they were.',
+    );
+    expect({ loading: share().loading, cancellable: share().cancellable }).toEqual({
+      loading: null,
+      cancellable: false,
+    });
+    expect(snapshot()).toEqual(before);
+  });
+
+  it('Cancel ends a stalled download from the panel without an error', async () => {
+    const loading = share().loadUrl(`${server.url}stall-panel.zip`);
+    await until(() => share().cancellable);
+    share().cancelLoad();
+    await loading;
+    expect({ loading: share().loading, error: share().error, adapter: share().adapter }).toEqual({
+      loading: null,
+      error: null,
+      adapter: null,
+    });
+  });
+});
+
+describe('share store, a link naming a model that is not downloaded', () => {
+  const SMOL = 'SmolLM2-135M-Instruct-q0f32-MLC';
+  const catalog = catalogFromModelList(prebuiltAppConfig.model_list as WebLlmModelRecord[]);
+  const record = catalog.find((r) => r.id === SMOL)!;
+  let cached: CachedModelView[];
+  let downloads: string[];
+
+  /** A fresh page whose models worker knows web-llm's catalog and has nothing cached until a download. */
+  async function pageWithCatalog(): Promise<void> {
+    cached = [];
+    downloads = [];
+    const models: ModelsApi = {
+      adapter: async () => ({ status: 'missing', reason: 'not needed here' }),
+      catalog: async () => ({ status: 'ok', records: catalog }),
+      listCached: async () => ({ status: 'ok', models: cached }),
+      async download(baseUrl) {
+        downloads.push(baseUrl);
+        const view = { baseUrl, backend: 'cache' as const, ids: [SMOL], complete: true, webllmHasModel: true };
+        cached.push({ ...view, bytes: 1, totalBytes: 1, shardsCached: 1, shardsTotal: 1 });
+        return { status: 'done', baseUrl, bytesTotal: 1, bytesFetched: 1, files: 4 };
+      },
+      cancel() {},
+      deleteCached: async () => 0,
+    };
+    await freshPage();
+    app.getState().models.attach(localLink<ModelsApi>('models', models).api);
+    await app.getState().models.catalogLoaded();
+  }
+
+  /** A link made for SMOL whose adapter has the micro model's shapes (the loaded model's: it would fit). */
+  const link = () =>
+    encodeShareLink({
+      modelId: SMOL,
+      task: 'food-preparation',
+      normalization: 'token',
+      seed: 5,
+      weights: adapterWeightsOf(adapter()),
+    }).fragment;
+  const open = (hash: string) =>
+    share().openFromLocation({ href: `https://example.org/twosome/${hash}`, hash, search: '' });
+
+  beforeEach(pageWithCatalog);
+
+  it('asks before switching: nothing changes until the user says yes, and Keep leaves it so', async () => {
+    const frozen = await settledPolicy(app);
+    const before = snapshot();
+    await open(link());
+    expect(share().pending).toEqual({
+      modelId: SMOL,
+      missing: `${SMOL} is not downloaded in this browser (${formatBytes(catalogDownloadBytes(record)!)} to download)`,
+      taskId: 'food-preparation',
+      seed: 5,
+    });
+    // The adapter fits the loaded micro model, yet it is not put on it: it was made for another model.
+    expect(snapshot()).toEqual(before);
+    expect(share().notice).toBeNull();
+    expect(await settledPolicy(app)).toEqual(frozen);
+    expect(downloads).toEqual([]);
+    share().dismissPending();
+    expect(share().pending).toBeNull();
+    expect(snapshot()).toEqual(before);
+  });
+
+  it('Download and open: the model is downloaded and loaded, then the link is applied on it', async () => {
+    await open(link());
+    await share().confirmPending();
+    expect(downloads).toEqual([record.record.model.replace(/\/?$/, '/resolve/main/')]);
+    expect(share().notice).toBeNull();
+    expect(snapshot()).toEqual({
+      taskId: 'food-preparation',
+      seed: 5,
+      modelId: SMOL,
+      norm: 'token',
+      adapter: 'shared link (f32)',
+    });
+    expect(playground().model).toMatchObject({ status: 'ready', info: { id: SMOL } });
   });
 });
 

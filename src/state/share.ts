@@ -13,10 +13,19 @@
  * clears it (a trained adapter is kept as its run's checkpoint instead).
  */
 import { IdbAdapterStore, type AdapterCaps, type AdapterStore, type SavedAdapterMeta, type SavedAdapterSource } from '../persist/adapter-store';
-import { encodeBundle, parseAdapterParam, SHARE_FRAGMENT_PREFIX, ShareLinkError, type AdapterWeights, type SharePrecision } from '../share';
+import {
+  AdapterDownloadCancelled,
+  encodeBundle,
+  parseAdapterParam,
+  SHARE_FRAGMENT_PREFIX,
+  ShareLinkError,
+  type AdapterWeights,
+  type SharePrecision,
+} from '../share';
 import { adapterWeightsOf } from '../share/adapter';
 import type { AgentApi, Calls } from '../worker/api';
 import type { AdapterView } from '../worker/protocol';
+import type { TaskId } from '../envs/types';
 import { decodeLinkAdapter, fetchAdapter, readAdapterFiles, type FileLike, type LoadedAdapter } from './adapter-files';
 import { findModel } from './models';
 import { decodeSavedAdapter, droppedNote } from './saved-adapters';
@@ -25,6 +34,7 @@ import type { SliceApi } from './store';
 import { latestEntry } from './timeline';
 import { writeSetupToUrl, type Setup } from './url';
 import { describeError } from '../util/errors';
+import { browserEstimate, describeStorageError } from '../persist/storage-errors';
 
 export type LinkState =
   | { status: 'none' }
@@ -48,14 +58,30 @@ export interface SavedAdaptersState {
   note: string | null;
 }
 
+/**
+ * A link (or ?adapter= bundle) that names a model this browser has not downloaded: nothing is switched until the
+ * user says so (confirmPending downloads the model, then applies the link; dismissPending leaves everything).
+ */
+export interface PendingLink {
+  /** The model the adapter was made for, and what is missing ("... is not downloaded (259 MiB to download)"). */
+  modelId: string;
+  missing: string;
+  taskId: TaskId;
+  seed: number;
+}
+
 export interface ShareState {
   adapter: AdapterView | null;
   /** What is being loaded, for the panel ("adapter_model.safetensors"); null when idle. */
   loading: string | null;
+  /** The load in progress is a download, which cancelLoad() stops. */
+  cancellable: boolean;
   /** Why the last load from the panel failed. */
   error: string | null;
   /** Why a link or ?adapter= URL the page was opened with could not be used (one banner). */
   notice: string | null;
+  /** A link waiting for the user's yes to download its model (the setup is unchanged meanwhile). */
+  pending: PendingLink | null;
   precision: SharePrecision;
   link: LinkState;
   copy: { status: 'idle' } | { status: 'copied' } | { status: 'failed'; message: string };
@@ -67,6 +93,8 @@ export interface ShareActions {
   attach(client: Calls<AgentApi>, pageUrl?: () => string, openStore?: () => Promise<AdapterStore>): void;
   loadFiles(files: readonly FileLike[]): Promise<void>;
   loadUrl(url: string): Promise<void>;
+  /** Stops the download in progress (a URL from the panel or the address's ?adapter=); nothing changes. */
+  cancelLoad(): void;
   remove(): Promise<void>;
   setPrecision(precision: SharePrecision): void;
   /** Rebuilds the link (the adapter, the setup or the state changed). */
@@ -89,13 +117,58 @@ export interface ShareActions {
   /** Deletes a saved adapter from this browser (the adapter in use, if it is that one, stays for this visit). */
   deleteSaved(id: string): Promise<void>;
   dismissNotice(): void;
+  /** Downloads the pending link's model, then applies the link (its setup and adapter). */
+  confirmPending(): Promise<void>;
+  /** Leaves the pending link unused: the setup stays as it is. */
+  dismissPending(): void;
   /** Shows `message` as the card's error (a failure of the page's own part, e.g. saving the bundle). */
   showError(message: string): void;
 }
 
 export type ShareSlice = ShareState & ShareActions;
 
+/** An adapter made for a model that is not downloaded here: loading it would switch to a model that cannot load. */
+class ModelNotDownloaded extends Error {
+  constructor(
+    readonly modelId: string,
+    readonly missing: string,
+  ) {
+    super(`${missing}; download it in the Model panel, then load the adapter again (it was made for that model)`);
+    this.name = 'ModelNotDownloaded';
+  }
+}
+
 const NO_SAVED: SavedAdaptersState = { status: 'opening', list: [], inUse: null, caps: null, error: null, note: null };
+
+/**
+ * The notice for a link or adapter URL that was not applied. The sentence names what failed, so a link's or
+ * URL's own label ("share link: ...") is left out; a cancelled download names its URL.
+ */
+function refusal(what: string, error: unknown): string {
+  const kept = 'The setup and the adapter in use are as they were.';
+  if (error instanceof AdapterDownloadCancelled) {
+    return `The ${what} ${error.url} was not loaded: its download was cancelled. ${kept}`;
+  }
+  const why = (error instanceof ShareLinkError ? error.detail : describeError(error)).replace(/\.$/, '');
+  return `This ${what} cannot be used: ${why}. ${kept}`;
+}
+
+/**
+ * Drops `?adapter=` from the address: the URL failed (or its download was cancelled), and a reload must not
+ * start the same download again. The notice names the URL.
+ */
+function dropAdapterParam(): void {
+  if (typeof window === 'undefined') return;
+  const params = new URLSearchParams(window.location.search);
+  if (!params.has('adapter')) return;
+  params.delete('adapter');
+  const query = params.toString();
+  window.history.replaceState(
+    null,
+    '',
+    `${window.location.pathname}${query ? `?${query}` : ''}${window.location.hash}`,
+  );
+}
 
 /** Drops `#share=` and `?adapter=` from the address once the adapter is no longer the one they name. */
 function clearShareFromUrl(): void {
@@ -121,6 +194,28 @@ export function createShareSlice({ get, set, app }: SliceApi<'share'>): ShareSli
   let appliedFrom: string | null = null;
   /** One load at a time: a second waits for the first, so two loads never interleave their rollbacks. */
   let loadChain: Promise<unknown> = Promise.resolve();
+  /** Cancels the download in progress (cancelLoad); null when none runs. */
+  let cancelDownload: (() => void) | null = null;
+  /** The decoded link behind `pending`, and where it came from. */
+  let pendingLoad: { loaded: LoadedAdapter; source: string; from: 'link' | 'url'; what: string } | null = null;
+
+  /** Runs `work` with `cancel` as what cancelLoad() does; `cancellable` is shown while it runs. */
+  async function cancellableBy<T>(cancel: () => void, work: () => Promise<T>): Promise<T> {
+    cancelDownload = cancel;
+    set({ cancellable: true });
+    try {
+      return await work();
+    } finally {
+      if (cancelDownload === cancel) cancelDownload = null;
+      set({ cancellable: false });
+    }
+  }
+
+  /** Runs `fetch` with a signal cancelLoad() aborts. */
+  function cancellable<T>(fetch: (signal: AbortSignal) => Promise<T>): Promise<T> {
+    const controller = new AbortController();
+    return cancellableBy(() => controller.abort(), () => fetch(controller.signal));
+  }
   /** Where loaded adapters are kept; null when this browser cannot keep them (see `saved.error`). */
   let adapterStore: Promise<AdapterStore | null> = Promise.resolve(null);
   /** Bumped by every attach: an older attach's store is closed and its results are dropped. */
@@ -155,10 +250,17 @@ export function createShareSlice({ get, set, app }: SliceApi<'share'>): ShareSli
       throw new Error(`the adapter is for the model "${target.modelId}", which this page does not offer; open the Model panel to see the models it can run`);
     }
     const switchModel = target !== null && target.modelId !== before.modelId;
-    if (switchModel) await app().playground.selectModel(target.modelId);
+    if (switchModel) {
+      // Never switched to a model that is not here: it could not load, and the adapter would be on no model.
+      const missing = await app().models.missingDownload(target.modelId);
+      if (missing) throw new ModelNotDownloaded(target.modelId, missing);
+      await app().playground.selectModel(target.modelId);
+    }
     let view: AdapterView;
     try {
-      view = await worker.loadAdapterWeights(loaded.weights, loaded.label, loaded.baseModel ?? undefined, loaded.warnings);
+      // The worker checks that the model loaded is the one the link or bundle names.
+      const baseModel = loaded.baseModel ?? undefined;
+      view = await worker.loadAdapterWeights(loaded.weights, loaded.label, baseModel, loaded.warnings, target?.modelId);
     } catch (error) {
       if (switchModel) await app().playground.selectModel(before.modelId);
       throw error;
@@ -199,7 +301,8 @@ export function createShareSlice({ get, set, app }: SliceApi<'share'>): ShareSli
       await refreshSaved(store, { error: null, note: droppedNote(dropped, store.caps) });
     } catch (error) {
       await store.setInUse(null).catch(() => {});
-      const message = `"${loaded.label}" is in use but not kept for the next visit: ${describeError(error)}`;
+      const why = await describeStorageError(error, browserEstimate);
+      const message = `"${loaded.label}" is in use but not kept for the next visit: ${why}`;
       await refreshSaved(store, { error: message, note: null });
     }
   }
@@ -238,7 +341,8 @@ export function createShareSlice({ get, set, app }: SliceApi<'share'>): ShareSli
         clearShareFromUrl();
         await after(loaded);
       } catch (error) {
-        set({ error: describeError(error) });
+        // A cancelled download is the user's choice, not a fault: nothing changed, nothing to say.
+        set({ error: error instanceof AdapterDownloadCancelled ? null : describeError(error) });
       } finally {
         set({ loading: null });
       }
@@ -250,8 +354,10 @@ export function createShareSlice({ get, set, app }: SliceApi<'share'>): ShareSli
   return {
     adapter: null,
     loading: null,
+    cancellable: false,
     error: null,
     notice: null,
+    pending: null,
     precision: 'f32',
     link: { status: 'none' },
     copy: { status: 'idle' },
@@ -263,7 +369,19 @@ export function createShareSlice({ get, set, app }: SliceApi<'share'>): ShareSli
       linkGeneration++;
       appliedFrom = null;
       appliedVersion = null;
-      set({ adapter: null, loading: null, error: null, notice: null, link: { status: 'none' }, copy: { status: 'idle' }, saved: NO_SAVED });
+      cancelDownload?.();
+      pendingLoad = null;
+      set({
+        adapter: null,
+        loading: null,
+        cancellable: false,
+        error: null,
+        notice: null,
+        pending: null,
+        link: { status: 'none' },
+        copy: { status: 'idle' },
+        saved: NO_SAVED,
+      });
       const generation = ++storeGeneration;
       void adapterStore.then((old) => old?.close());
       adapterStore = openStore().then(
@@ -286,7 +404,12 @@ export function createShareSlice({ get, set, app }: SliceApi<'share'>): ShareSli
     },
 
     loadUrl(url) {
-      return panelLoad(url, () => fetchAdapter(url.trim(), pageUrl()), (loaded) => remember(loaded, 'url'));
+      const load = () => cancellable((signal) => fetchAdapter(url.trim(), pageUrl(), { signal }));
+      return panelLoad(url, load, (loaded) => remember(loaded, 'url'));
+    },
+
+    cancelLoad() {
+      cancelDownload?.();
     },
 
     async remove() {
@@ -382,11 +505,13 @@ export function createShareSlice({ get, set, app }: SliceApi<'share'>): ShareSli
     async openFromLocation(location) {
       const run = loadChain.then(async () => {
         const fromLink = location.hash.startsWith(SHARE_FRAGMENT_PREFIX);
+        const what = fromLink ? 'share link' : 'adapter URL';
         const source = fromLink ? location.hash : new URLSearchParams(location.search).get('adapter');
         if (source === null || (source === appliedFrom && get().adapter !== null)) return;
+        let loaded: LoadedAdapter | null = null;
         try {
           if (fromLink) {
-            const loaded = decodeLinkAdapter(location.hash);
+            loaded = decodeLinkAdapter(location.hash);
             await apply(loaded);
             appliedFrom = source;
             await remember(loaded, 'link');
@@ -395,15 +520,21 @@ export function createShareSlice({ get, set, app }: SliceApi<'share'>): ShareSli
           const url = parseAdapterParam(location.search, location.href);
           if (url === null) return;
           set({ loading: url });
-          const loaded = await fetchAdapter(url, location.href);
+          loaded = await cancellable((signal) => fetchAdapter(url, location.href, { signal }));
           await apply(loaded);
           appliedFrom = source;
           await remember(loaded, 'url');
         } catch (error) {
-          // The sentence names what failed, so a link's or URL's own label ("share link: ...") is left out.
-          const why = (error instanceof ShareLinkError ? error.detail : describeError(error)).replace(/\.$/, '');
-          const what = fromLink ? 'share link' : 'adapter URL';
-          set({ notice: `This ${what} cannot be used: ${why}. The setup and the adapter in use are as they were.` });
+          if (error instanceof ModelNotDownloaded && loaded?.setup) {
+            // Nothing switched: the user decides whether to download the model the link was made for.
+            pendingLoad = { loaded, source, from: fromLink ? 'link' : 'url', what };
+            const { taskId, seed } = loaded.setup;
+            set({ pending: { modelId: error.modelId, missing: error.missing, taskId, seed } });
+            return;
+          }
+          // A reload must not repeat a download that failed or was cancelled (the notice names the URL).
+          if (!fromLink) dropAdapterParam();
+          set({ notice: refusal(what, error) });
         } finally {
           set({ loading: null });
         }
@@ -503,6 +634,40 @@ export function createShareSlice({ get, set, app }: SliceApi<'share'>): ShareSli
 
     dismissNotice() {
       set({ notice: null });
+    },
+
+    async confirmPending() {
+      const held = pendingLoad;
+      if (!held) return;
+      pendingLoad = null;
+      set({ pending: null });
+      const run = loadChain.then(async () => {
+        const { loaded, source, from, what } = held;
+        const modelId = loaded.setup!.modelId;
+        const models = app().models;
+        try {
+          // The download shows at the model's row (progress, Cancel); the card's Cancel stops it too.
+          models.setOpen(true, modelId);
+          set({ loading: `${modelId}, then the ${what === 'share link' ? 'link' : 'adapter'}`, error: null });
+          await cancellableBy(() => models.cancel(modelId), () => models.download(modelId));
+          const missing = await app().models.missingDownload(modelId);
+          if (missing) throw new Error(`${missing}: its download did not complete (the Model panel says why)`);
+          await apply(loaded);
+          appliedFrom = source;
+          await remember(loaded, from);
+        } catch (error) {
+          set({ notice: refusal(what, error) });
+        } finally {
+          set({ loading: null });
+        }
+      });
+      loadChain = run;
+      await run;
+    },
+
+    dismissPending() {
+      pendingLoad = null;
+      set({ pending: null });
     },
 
     showError(message) {

@@ -4,6 +4,8 @@ import { IdbRunStore } from '../persist/run-store';
 import { FakeTwosomeActor } from '../rl/twosome-fake';
 import { TrainerHost } from '../worker/trainer-host';
 import { localClient } from '../worker/client';
+import type { TrainingApi } from '../worker/api';
+import type { TrainEvent } from '../worker/training-protocol';
 import { createAppStore, type AppStore } from './store';
 import { FLUSH_MS, trainingTaskOf } from './training';
 import type { EstimateReply, TrainRequest } from '../worker/training-protocol';
@@ -92,6 +94,85 @@ describe('training store', () => {
     const s = training();
     expect(s.phase).toBe('done');
     expect(s.overlays.map((o) => o.algo)).toEqual(['saycan']);
+  });
+  it('a dead worker stops the run, saying why; Resume starts a new worker and continues from the store', async () => {
+    const store = IdbRunStore.open(`training-store-${++db}`);
+    // A dead worker sends nothing more: a host whose reports stop reaching the page once `alive` is false.
+    let alive = true;
+    type Listener = (e: TrainEvent) => void;
+    const heardWhileAlive = (listener: Listener) => (e: TrainEvent) => alive && listener(e);
+    const reporting = (host: TrainerHost): TrainingApi =>
+      new Proxy(host, {
+        get(target, key) {
+          const value = Reflect.get(target, key) as unknown;
+          if (typeof value !== 'function') return value;
+          const wrap = (arg: unknown) => (typeof arg === 'function' ? heardWhileAlive(arg as Listener) : arg);
+          return (...args: unknown[]) => (value as (...a: unknown[]) => unknown).apply(target, args.map(wrap));
+        },
+      });
+    const first = newHost(store);
+    const parts = { training: reporting(first) };
+    const link = localClient(parts);
+    let restarts = 0;
+    const restartWorker = async () => {
+      restarts++;
+      parts.training = reporting(newHost(store));
+      alive = true;
+      link.restart();
+    };
+    training().attach(link.api.training, { restartWorker });
+    link.onFailure((error) => training().workerStopped(error.message));
+    training().setForm({ algo: 'ppo-mlp', taskId: 'food-preparation', steps: 512 * 200 });
+    await training().start();
+    await until(() => training().metrics.length >= 2);
+
+    const pausing = training().pause(); // in flight when the worker dies: its failure adds nothing to the message
+    link.fail('it ran out of memory');
+    alive = false;
+    await pausing;
+    await first.pause(); // the in-process host goes on otherwise; a dead worker's loop is gone with it
+    const s = training();
+    expect(s.phase).toBe('error');
+    expect(s.error).toBe(
+      'Training stopped: the playground worker stopped: it ran out of memory. ' +
+        'Or resume training: it starts a new worker and continues from the last saved update.',
+    );
+    const runId = s.run?.id;
+    const saved = await first.runMetrics(runId ?? '');
+    const savedUpdates = saved.status === 'ok' ? saved.metrics.length : 0;
+    expect(savedUpdates).toBeGreaterThanOrEqual(1);
+
+    await training().resume();
+    expect(restarts).toBe(1);
+    expect(training().error).toBeNull();
+    expect(training().run?.id).toBe(runId);
+    await until(() => (training().run?.updates ?? 0) > savedUpdates + 1);
+    await training().stop();
+    const after = training();
+    expect(after.phase).toBe('stopped');
+    const inOrder = Array.from({ length: after.run?.updates ?? 0 }, (_, i) => i + 1);
+    expect(after.metrics.map((m) => m.update)).toEqual(inOrder);
+    expect(restarts).toBe(1); // a live worker is not restarted again
+
+    // A run at rest stays as it is shown when its worker dies; the next use starts a new worker.
+    link.fail('it ran out of memory again');
+    expect([training().phase, training().error]).toEqual(['stopped', null]);
+    await training().toggleOverlay(runId ?? '');
+    expect(restarts).toBe(2);
+    expect(training().overlays.map((o) => o.metrics.length)).toEqual([after.metrics.length]);
+  });
+
+  it('without a way to restart the worker, a dead worker only says it stopped', async () => {
+    const link = localClient({ training: newHost(IdbRunStore.open(`training-store-${++db}`)) });
+    training().attach(link.api.training);
+    link.onFailure((error) => training().workerStopped(error.message));
+    link.fail('it could not be loaded; reload the page to start it again');
+    expect(training().error).toBeNull(); // nothing was training: nothing to say here
+    training().setForm({ algo: 'ppo-mlp', taskId: 'food-preparation' });
+    await training().start();
+    const reason = 'it could not be loaded; reload the page to start it again';
+    expect(training().error).toBe(`the playground worker stopped: ${reason}`);
+    expect(training().phase).toBe('idle');
   });
 
   it('without WebGPU, TWOSOME and SayCan refuse to start saying so (not "no model is loaded"); PPO-MLP starts', async () => {

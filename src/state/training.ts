@@ -28,6 +28,7 @@ import { modelProblem } from './models';
 import type { PlaygroundSlice } from './playground';
 import type { SliceApi } from './store';
 import { describeError } from '../util/errors';
+import { WorkerFailedError } from '../worker/link';
 
 export interface TrainForm {
   algo: TrainAlgo;
@@ -91,8 +92,13 @@ export interface TrainingState {
 }
 
 export interface TrainingActions {
-  /** Connects the slice to the worker's training part (undefined: none, training is not available). */
-  attach(client: Calls<TrainingApi> | undefined): void;
+  /**
+   * Connects the slice to the worker's training part (undefined: none, training is not available).
+   * `restartWorker` starts a fresh playground worker (and reopens the playground in it) after workerStopped.
+   */
+  attach(client: Calls<TrainingApi> | undefined, options?: { restartWorker?: () => Promise<void> }): void;
+  /** The playground worker died (training with it): the run shows as failed; start or resume starts a new one. */
+  workerStopped(message: string): void;
   setForm(patch: Partial<TrainForm>): void;
   start(): Promise<void>;
   pause(): Promise<void>;
@@ -180,6 +186,20 @@ export const FLUSH_MS = 250;
 
 export function createTrainingSlice({ get, set, app, subscribe }: SliceApi<'training'>): TrainingSlice {
   let client: Calls<TrainingApi> | null = null;
+  let restartWorker: (() => Promise<void>) | null = null;
+  /** The worker died: the next start or resume starts a fresh one first (the run continues from its store). */
+  let workerDown = false;
+  /** workerStopped showed the death (with what to do next): the requests it failed add nothing to it. */
+  let deathShown = false;
+
+  /** A fresh worker when the last one died (its run in memory is gone; stored runs stay). */
+  const liveWorker = async () => {
+    if (!workerDown || !restartWorker) return;
+    await restartWorker();
+    workerDown = false;
+    deathShown = false;
+  };
+
   // The form's task follows the header's (no run needs it then: a run keeps its own task in its meta).
   subscribe((state, before) => {
     const taskId = state.playground.taskId;
@@ -271,6 +291,12 @@ export function createTrainingSlice({ get, set, app, subscribe }: SliceApi<'trai
     return true;
   };
 
+  /** A request that failed: its error, unless it failed because the worker died, which workerStopped said. */
+  const failed = (error: unknown, phase: TrainPhase) => {
+    if (error instanceof WorkerFailedError && deathShown) return;
+    set({ error: describeError(error), phase });
+  };
+
   /**
    * Why `algo` cannot start here, when it runs the language model and the page has none: no WebGPU (said as such,
    * not as "no model is loaded"), or the model failed to load or is not downloaded. null: it can start (a model
@@ -299,7 +325,8 @@ export function createTrainingSlice({ get, set, app, subscribe }: SliceApi<'trai
    * stored (its curves, updates and steps; phase 'stored') while nothing else is.
    */
   const showOffer = async () => {
-    const unfinished = (r: RunMeta) => isResumable(r) && (r.status === 'running' || r.status === 'paused');
+    // Runs that were training, paused or failed when the page went away (a stopped run was ended by choice).
+    const unfinished = (r: RunMeta) => isResumable(r) && r.status !== 'stopped';
     const offers = (get().storage?.runs ?? []).filter(unfinished);
     set({ offers });
     const latest = offers[offers.length - 1];
@@ -322,9 +349,26 @@ export function createTrainingSlice({ get, set, app, subscribe }: SliceApi<'trai
   return {
     ...initial,
 
-    attach(next) {
+    attach(next, options = {}) {
       client = next ?? null;
+      restartWorker = options.restartWorker ?? null;
+      workerDown = false;
+      deathShown = false;
       if (client) void get().refreshStorage().then(showOffer);
+    },
+
+    workerStopped(message) {
+      flush();
+      workerDown = true;
+      const { run, phase } = get();
+      // A run at rest (paused, stopped, done, failed) stays as it is shown: the store holds it as it was.
+      if (phase !== 'starting' && phase !== 'running' && phase !== 'pausing' && phase !== 'stopping') return;
+      // The worker's own reason may say to reload the page, which also works (the run is offered after it).
+      const again = run
+        ? 'Or resume training: it starts a new worker and continues from the last saved update.'
+        : 'Or start training again: it starts a new worker.';
+      set({ phase: run ? 'error' : 'idle', error: `Training stopped: ${message}.${restartWorker ? ` ${again}` : ''}` });
+      deathShown = true;
     },
 
     setForm(patch) {
@@ -338,6 +382,7 @@ export function createTrainingSlice({ get, set, app, subscribe }: SliceApi<'trai
       if (missing) return set({ error: missing });
       set({ overlays: retire(), phase: 'starting', error: null, run: null, metrics: [], critic: null, evaluation: NO_EVAL });
       try {
+        await liveWorker();
         const reply = await need().start(requestOf(form), onEvent);
         if (reply.status === 'ok' && reply.run.algo === 'saycan') {
           // SayCan is finished when start resolves: it goes straight onto the charts as a reference line.
@@ -345,7 +390,7 @@ export function createTrainingSlice({ get, set, app, subscribe }: SliceApi<'trai
         }
         apply(reply, 'idle');
       } catch (error) {
-        set({ error: describeError(error), phase: 'idle' });
+        failed(error, 'idle');
       }
       void get().refreshStorage();
     },
@@ -356,7 +401,7 @@ export function createTrainingSlice({ get, set, app, subscribe }: SliceApi<'trai
       try {
         apply(await need().pause(), 'paused');
       } catch (error) {
-        set({ error: describeError(error), phase: 'error' });
+        failed(error, 'error');
       }
     },
 
@@ -368,12 +413,13 @@ export function createTrainingSlice({ get, set, app, subscribe }: SliceApi<'trai
       const id = runId ?? current?.id ?? null;
       set({ phase: 'starting', error: null, offers: get().offers.filter((o) => o.id !== id) });
       try {
+        await liveWorker();
         // The reply carries every stored update's metrics: the charts continue where the run stopped.
         const ok = apply(await need().resume(id, onEvent), fromStore ? 'idle' : 'paused');
         // A stored run that did not load is still only stored (shown, not in memory).
         if (!ok && wasStored && !fromStore) set({ phase: 'stored' });
       } catch (error) {
-        set({ error: describeError(error), phase: wasStored && !fromStore ? 'stored' : 'idle' });
+        failed(error, wasStored && !fromStore ? 'stored' : 'idle');
       }
     },
 
@@ -384,7 +430,7 @@ export function createTrainingSlice({ get, set, app, subscribe }: SliceApi<'trai
       try {
         apply(await need().stop(), 'stopped');
       } catch (error) {
-        set({ error: describeError(error), phase: 'error' });
+        failed(error, 'error');
       }
       void get().refreshStorage();
     },
@@ -397,12 +443,13 @@ export function createTrainingSlice({ get, set, app, subscribe }: SliceApi<'trai
         const reply = await need().singleUpdate();
         apply(reply, 'paused');
       } catch (error) {
-        set({ error: describeError(error), phase: 'error' });
+        failed(error, 'error');
       }
     },
 
     async deleteRun(runId) {
       try {
+        await liveWorker();
         const reply = await need().deleteRun(runId);
         if (reply.status === 'error') set({ error: reply.message });
         else {
@@ -433,6 +480,7 @@ export function createTrainingSlice({ get, set, app, subscribe }: SliceApi<'trai
         return;
       }
       try {
+        await liveWorker();
         const reply = await need().runMetrics(runId);
         if (reply.status === 'error') set({ error: reply.message });
         else set({ overlays: [...get().overlays, chartRun(reply.run, reply.metrics)] });

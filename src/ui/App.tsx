@@ -34,7 +34,17 @@ function useUrlSetup(): void {
     const app = () => appStore.getState();
     app().models.attach(models.api);
     app().playground.attach(playground.api.agent);
-    app().training.attach(playground.api.training);
+    // A playground worker that dies stops training with it; Resume (or Start) starts a fresh one, reopens the
+    // playground there (a new episode, the model loaded again) and continues the run from its store.
+    const restartWorker = async () => {
+      playground.restart();
+      const { taskId, seed, modelId, norm } = app().playground;
+      app().playground.attach(playground.api.agent);
+      app().share.attach(playground.api.agent);
+      await app().playground.open({ taskId, seed, modelId, norm });
+    };
+    app().training.attach(playground.api.training, { restartWorker });
+    const stopFailureWatch = playground.onFailure((error) => app().training.workerStopped(error.message));
     app().share.attach(playground.api.agent);
     app().capability.attach(playground.api.capability);
     app().ask.attach(playground.api.agent);
@@ -73,6 +83,7 @@ function useUrlSetup(): void {
     return () => {
       live = false;
       window.removeEventListener('popstate', openFromUrl);
+      stopFailureWatch();
       playground.dispose();
       models.dispose();
     };

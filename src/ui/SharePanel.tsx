@@ -112,12 +112,14 @@ function CurrentAdapter() {
 }
 
 function LoadAdapter() {
-  const { loading, error, loadFiles, loadUrl, modelReady } = useApp(
+  const { loading, cancellable, error, loadFiles, loadUrl, cancelLoad, modelReady } = useApp(
     useShallow(({ share, playground }) => ({
       loading: share.loading,
+      cancellable: share.cancellable,
       error: share.error,
       loadFiles: share.loadFiles,
       loadUrl: share.loadUrl,
+      cancelLoad: share.cancelLoad,
       modelReady: playground.model.status === 'ready',
     })),
   );
@@ -164,7 +166,12 @@ function LoadAdapter() {
       </form>
       {loading && (
         <p className="card-note" data-testid="adapter-loading">
-          Loading {loading}…
+          Loading {loading}…{' '}
+          {cancellable && (
+            <button type="button" className="button button--small" onClick={cancelLoad} data-testid="adapter-cancel">
+              Cancel
+            </button>
+          )}
         </p>
       )}
       {error && (
@@ -364,23 +371,55 @@ export function SharePanel() {
   );
 }
 
-/** Why a link the page was opened with could not be used (the setup was left as it was). */
+/**
+ * Why a link or ?adapter= URL the page was opened with could not be used (the setup was left as it was), or the
+ * question a link asks before it switches to a model that is not downloaded.
+ */
 export function ShareNotice() {
-  const { notice, dismiss } = useApp(
+  const { notice, pending, dismiss, confirmPending, dismissPending } = useApp(
     useShallow(({ share: s }) => ({
       notice: s.notice,
+      pending: s.pending,
       dismiss: s.dismissNotice,
+      confirmPending: s.confirmPending,
+      dismissPending: s.dismissPending,
     })),
   );
-  if (!notice) return null;
+  if (!notice && !pending) return null;
   return (
     <div className="notices">
-      <div className="notice notice--warning" role="alert" data-testid="share-error">
-        <span>{notice}</span>
-        <button type="button" className="notice-close" onClick={dismiss} aria-label="Dismiss message">
-          ×
-        </button>
-      </div>
+      {pending && (
+        <div className="notice notice--warning" role="alert" data-testid="share-confirm" data-model={pending.modelId}>
+          <span>
+            This link&apos;s adapter was made for another model: {pending.missing}. Download it and open the link&apos;s
+            setup ({pending.taskId}, seed {pending.seed}) with the adapter? Until then nothing changes.
+          </span>
+          <button
+            type="button"
+            className="button button--small button--primary"
+            onClick={() => void confirmPending()}
+            data-testid="share-confirm-download"
+          >
+            Download and open
+          </button>
+          <button
+            type="button"
+            className="button button--small"
+            onClick={dismissPending}
+            data-testid="share-confirm-keep"
+          >
+            Keep this setup
+          </button>
+        </div>
+      )}
+      {notice && (
+        <div className="notice notice--warning" role="alert" data-testid="share-error">
+          <span>{notice}</span>
+          <button type="button" className="notice-close" onClick={dismiss} aria-label="Dismiss message">
+            ×
+          </button>
+        </div>
+      )}
     </div>
   );
 }

@@ -83,13 +83,20 @@ function ResumeOffer() {
   return (
     <div className="notice notice--warning resume-offer" role="status" data-testid="resume-offer" data-run={run.id}>
       <span>
-        An unfinished run was found: {runLabel(run)}, update {run.updates} of {run.numUpdates} ({run.globalStep.toLocaleString()} env steps). Resume it from its
-        last update?
+        An unfinished run was found: {runLabel(run)}, update {run.updates} of {run.numUpdates} (
+        {run.globalStep.toLocaleString()} env steps)
+        {run.status === 'error' && run.message ? `; it stopped because ${run.message}` : ''}. Resume it from its last
+        saved update?
       </span>
       <button type="button" className="button button--small button--primary" onClick={() => void resume(run.id)}>
         Resume run
       </button>
-      <button type="button" className="button button--small" title="Deletes this run from the browser's storage" onClick={() => void remove(run.id)}>
+      <button
+        type="button"
+        className="button button--small"
+        title="Deletes this run from the browser's storage"
+        onClick={() => void remove(run.id)}
+      >
         Discard
       </button>
     </div>

@@ -18,14 +18,26 @@ function formatSeconds(ms: number): string {
   return ms >= 1000 && ms % 1000 === 0 ? `${ms / 1000} s` : `${+(ms / 1000).toPrecision(3)} s`;
 }
 
+/** The name of the idle-timeout setting: an environment variable in Node, a localStorage key in a page. */
+export const IDLE_TIMEOUT_SETTING = 'TWOSOME_IDLE_TIMEOUT_S';
+
 /**
  * Default idle timeout: 30 s without a byte. Slow links still move bytes every few seconds; a server that
- * sends nothing for this long has stalled. TWOSOME_IDLE_TIMEOUT_S overrides it (Node).
+ * sends nothing for this long has stalled. TWOSOME_IDLE_TIMEOUT_S (seconds) overrides it: Node's environment,
+ * or the page's localStorage (a developer setting; a worker has no localStorage, so the page passes its value
+ * along with each request).
  */
 export function defaultIdleTimeoutMs(): number {
-  const node = globalThis as { process?: { env?: Record<string, string | undefined> } };
-  const env = node.process?.env?.TWOSOME_IDLE_TIMEOUT_S;
-  const seconds = env === undefined ? NaN : Number(env);
+  const host = globalThis as { process?: { env?: Record<string, string | undefined> }; localStorage?: Storage };
+  let setting = host.process?.env?.[IDLE_TIMEOUT_SETTING];
+  if (setting === undefined) {
+    try {
+      setting = host.localStorage?.getItem(IDLE_TIMEOUT_SETTING) ?? undefined;
+    } catch {
+      // a page whose storage is blocked: the default
+    }
+  }
+  const seconds = setting === undefined ? NaN : Number(setting);
   return Number.isFinite(seconds) && seconds > 0 ? seconds * 1000 : 30_000;
 }
 

@@ -127,6 +127,14 @@ describe('AgentHost adapter slot', () => {
       /trained on "meta-llama\/Llama-2-7b-chat-hf" but the model in use is "micro"/,
     );
     expect(host.currentAdapter()).toBeNull();
+    // A link made for another model is refused on this one even though its shapes fit.
+    await expect(
+      host.loadAdapterWeights(weights, 'shared link (f32)', undefined, [], 'SmolLM2-135M-Instruct-q0f32-MLC'),
+    ).rejects.toThrow(
+      'shared link (f32) is for the model "SmolLM2-135M-Instruct-q0f32-MLC", but "micro" is loaded; ' +
+        'it is only used on its own model',
+    );
+    expect(host.currentAdapter()).toBeNull();
     const info = await host.loadAdapterWeights(weights, 'adapter_model.safetensors', 'micro', ['lora_dropout 0.05 is ignored']);
     expect(info).toMatchObject({ label: 'adapter_model.safetensors', baseModel: 'micro', warnings: ['lora_dropout 0.05 is ignored'], parameters: 2 * (4 * 64 + 64 * 4 + 4 * 64 + 32 * 4) });
     expect(ok(await host.scores(view.stepId)).lora).toBe('adapter_model.safetensors');

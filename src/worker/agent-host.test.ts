@@ -2,8 +2,10 @@
 import * as Comlink from 'comlink';
 import { describe, expect, it } from 'vitest';
 import { argmax } from '../rl/categorical';
+import { initLoraAdapter } from '../llm/train/lora';
+import { Rng } from '../util/rng';
 import { AgentHost, ScorerUnavailableError, type ScorerLoader } from './agent-host';
-import { fakeLoader } from './fake-scorer';
+import { FAKE_MODEL_SHAPE, fakeLoader } from './fake-scorer';
 import type { EnvView, ModelStatus, ScoresReply } from './protocol';
 
 const MICRO = { id: 'micro', label: 'micro', url: 'http://localhost/models/micro/' };
@@ -173,5 +175,67 @@ describe('AgentHost', () => {
     // Loading the model that is loaded is a no-op.
     expect((await host.loadModel(MICRO)).status).toBe('ready');
     expect(disposed).toEqual(['micro', 'other']);
+  });
+  it('a lost GPU device: the status says so, gpuLost names it, its next use loads model and adapter', async () => {
+    const loads: string[] = [];
+    let loseDevice: (reason: string) => void = () => {};
+    const fake = fakeLoader();
+    const loader: ScorerLoader = async (spec, onProgress) => {
+      loads.push(spec.id);
+      const loaded = await fake(spec, onProgress);
+      const lost = new Promise<string>((resolve) => (loseDevice = resolve));
+      return { ...loaded, scorer: Object.assign(loaded.scorer, { lost }) };
+    };
+    const host = new AgentHost(loader);
+    await host.loadModel(MICRO);
+    const adapter = initLoraAdapter(FAKE_MODEL_SHAPE, { r: 2, alpha: 4, dropout: 0, targets: ['q_proj'] }, new Rng(3));
+    adapter.modules.forEach((m) => m.b.fill(0.3));
+    await host.setAdapter(adapter, 'trained');
+    const r = host.reset('tomato-salad', 0);
+    const before = ok(await host.scores(r.stepId));
+    expect(await host.gpuLost(10)).toBeNull(); // it works: nothing to report after the wait
+
+    loseDevice('the device was destroyed');
+    await Promise.resolve();
+    expect(host.modelStatus).toMatchObject({
+      status: 'error',
+      message: expect.stringMatching(/^the GPU was lost \(the device was destroyed\)/),
+    });
+    expect(await host.gpuLost()).toBe('the device was destroyed');
+    // The next scores load it again (a new device) and score with the same adapter.
+    const r1 = host.reset('tomato-salad', 0);
+    const after = ok(await host.scores(r1.stepId));
+    expect(loads).toEqual(['micro', 'micro']);
+    expect(host.modelStatus.status).toBe('ready');
+    expect(after.policy).toEqual(before.policy);
+    expect(after.lora).toBe('trained');
+    expect(await host.gpuLost(10)).toBeNull();
+    expect((await host.revive()).status).toBe('ready'); // nothing lost: nothing loaded
+    expect(loads).toHaveLength(2);
+  });
+  it('gpuLost asks the device: a failed probe waits for the late report, a working device is not lost', async () => {
+    /** A host whose model's device says `works` to the probe; `lose` reports its loss. */
+    const hostWith = async (works: boolean) => {
+      let lose: (reason: string) => void = () => {};
+      const fake = fakeLoader();
+      const host = new AgentHost(async (spec, onProgress) => {
+        const loaded = await fake(spec, onProgress);
+        const lost = new Promise<string>((resolve) => (lose = resolve));
+        return { ...loaded, scorer: Object.assign(loaded.scorer, { lost, deviceWorks: async () => works }) };
+      });
+      await host.loadModel(MICRO);
+      return { host, lose: (reason: string) => lose(reason) };
+    };
+    // The device works: not lost, whatever `lost` says later (the default wait would have seen this report).
+    const working = await hostWith(true);
+    const asked = working.host.gpuLost();
+    setTimeout(() => working.lose('too late'), 1);
+    expect(await asked).toBeNull();
+
+    // The probe fails before the loss is reported (a busy machine): its report is waited for, past `waitMs`.
+    const failing = await hostWith(false);
+    const lostLate = failing.host.gpuLost(1);
+    setTimeout(() => failing.lose('the device was destroyed'), 50);
+    expect(await lostLate).toBe('the device was destroyed');
   });
 });

@@ -9,6 +9,8 @@
  *   skipped, so fast stepping never piles up GPU work.
  * - The policy RNG is re-seeded with the episode seed on every reset: the same seed, model and choices give
  *   the same sampled episode.
+ * - A lost GPU device (a driver reset, the GPU removed) ends the loaded model: the next use (scores, an adapter,
+ *   training's revive()) loads it again from its source on a new device, with the adapter in use.
  */
 import { createEnv } from '../envs/registry';
 import type { Env, TaskId } from '../envs/types';
@@ -65,8 +67,18 @@ export interface Scorer {
   generate?(prompt: string, actions: readonly string[], options: GenerationOptions): Promise<FreeAnswers>;
   /** The engine behind it, for training on the same loaded model (never loaded twice); absent in fakes. */
   readonly engine?: LlamaEngine;
+  /** Resolves with why, once the GPU device it runs on is lost (absent in fakes: never lost). */
+  readonly lost?: Promise<string>;
+  /**
+   * Whether its GPU device still runs work (a read-back of a small buffer): false once the device is lost,
+   * which a failed read-back can show before `lost` resolves. Absent in fakes.
+   */
+  deviceWorks?(): Promise<boolean>;
   dispose(): void;
 }
+
+/** How long a device that failed its probe may take to report why it was lost (it always does). */
+const LOST_REPORT_MS = 30_000;
 
 /** Thrown by a loader when no model can run here at all (no WebGPU): not an error of the model. */
 export class ScorerUnavailableError extends Error {
@@ -100,6 +112,10 @@ export class AgentHost implements AgentApi {
   private loading: Promise<ModelStatus> | null = null;
   /** Bumped by every loadModel(); a load that finishes after a newer one started is discarded. */
   private loadGeneration = 0;
+  /** What the ready model was loaded from (loaded again when its GPU device is lost). */
+  private loadedSpec: ModelSpec | null = null;
+  /** The model whose GPU device was lost, to load again on its next use; and why it was lost. */
+  private lostModel: { spec: ModelSpec; reason: string } | null = null;
 
   /** The adapter the scorer uses (a checked private copy), and a counter bumped by every change. */
   private adapter: { adapter: LoraAdapter; label: string; view: AdapterView } | null = null;
@@ -136,6 +152,7 @@ export class AgentHost implements AgentApi {
 
   scores(stepId: number): Promise<ScoresReply> {
     if (!this.current || stepId !== this.current.stepId) return Promise.resolve({ status: 'stale' });
+    if (this.lostModel) return this.revive().then(() => this.scores(stepId));
     if (this.status.status === 'loading' && this.loading) {
       const wait = this.loading;
       return wait.then(() => this.scores(stepId));
@@ -196,10 +213,24 @@ export class AgentHost implements AgentApi {
   /**
    * Model-free weights (a decoded PEFT file, bundle or share link) put on the loaded model: besides the
    * checks of setAdapter, `baseModel` (the file's base_model_name_or_path) must name the model in use;
-   * undefined when the source carries no base model (a share link names the model id itself).
+   * undefined when the source carries no base model (a share link names the model id itself). `forModel`: the
+   * model id a link or bundle names, which must be the loaded one (an adapter is never put on another model,
+   * even one whose shapes it happens to fit).
    */
-  async loadAdapterWeights(weights: AdapterWeights, label: string, baseModel?: string | null, warnings: string[] = []): Promise<AdapterView> {
+  async loadAdapterWeights(
+    weights: AdapterWeights,
+    label: string,
+    baseModel?: string | null,
+    warnings: string[] = [],
+    forModel?: string,
+  ): Promise<AdapterView> {
     const scorer = await this.readyScorer();
+    const loaded = this.readyModelId();
+    if (forModel !== undefined && forModel !== loaded) {
+      throw new Error(
+        `${label} is for the model "${forModel}", but "${loaded}" is loaded; it is only used on its own model`,
+      );
+    }
     const checked = weightsForModel(weights, scorer.shape, label, this.readyModelId(), baseModel);
     const view = await this.swapAdapter(scorer, checked, label, adapterView(checked, label, baseModel ?? null, warnings));
     return { ...view!, targets: view!.targets.slice(), warnings: view!.warnings.slice() };
@@ -275,6 +306,7 @@ export class AgentHost implements AgentApi {
   }
 
   private async readyScorer(): Promise<Scorer> {
+    if (this.lostModel) await this.revive();
     if (this.status.status === 'loading' && this.loading) await this.loading;
     if (this.status.status !== 'ready' || !this.scorer) {
       throw new Error(`no model is loaded (${this.status.status === 'none' ? 'load one first' : this.status.status === 'unavailable' ? this.status.reason : this.status.status === 'error' ? this.status.message : 'it is still loading'}): an adapter needs its base model`);
@@ -326,6 +358,40 @@ export class AgentHost implements AgentApi {
     return run;
   }
 
+  /**
+   * The model again on a new GPU device when its device was lost (loaded from its source, with the adapter in
+   * use); otherwise the status once a load in progress has settled.
+   */
+  revive(): Promise<ModelStatus> {
+    const lost = this.lostModel;
+    if (!lost) return this.modelSettled();
+    this.lostModel = null;
+    return this.load(lost.spec, undefined, true);
+  }
+
+  /**
+   * Why the GPU device of the loaded model was lost, or null while it works. The device is asked (a probe
+   * read-back): one that fails it is lost, and its reason is waited for (`lost` resolves some time after the
+   * failed read-backs; on a busy machine seconds later), up to LOST_REPORT_MS. A scorer without the probe
+   * (fakes) is given `waitMs` for its loss to be reported.
+   */
+  async gpuLost(waitMs = 1000): Promise<string | null> {
+    if (this.lostModel) return this.lostModel.reason;
+    const scorer = this.scorer;
+    const lost = scorer?.lost;
+    if (!lost) return null;
+    const works = scorer.deviceWorks ? await scorer.deviceWorks() : null;
+    if (works) return null;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const wait = works === false ? LOST_REPORT_MS : waitMs;
+    const waited = new Promise<null>((resolve) => (timer = setTimeout(() => resolve(null), wait)));
+    try {
+      return await Promise.race([lost, waited]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
   /** Resolves with the model status once a load in progress has settled (at once when none is). */
   modelSettled(): Promise<ModelStatus> {
     return this.status.status === 'loading' && this.loading ? this.loading : Promise.resolve(this.status);
@@ -368,7 +434,8 @@ export class AgentHost implements AgentApi {
     return loading.finally(() => releaseCallback(onStatus));
   }
 
-  private load(spec: ModelSpec, onStatus?: (status: ModelStatus) => void): Promise<ModelStatus> {
+  /** `keepAdapter`: the same model again (a revive), so the adapter in use goes onto the new scorer. */
+  private load(spec: ModelSpec, onStatus?: (status: ModelStatus) => void, keepAdapter = false): Promise<ModelStatus> {
     if (onStatus) this.listeners.add(onStatus);
     const settled = (status: ModelStatus) => {
       if (onStatus) this.listeners.delete(onStatus);
@@ -383,9 +450,11 @@ export class AgentHost implements AgentApi {
     // Freed once the scoring call using it (if any) is done.
     if (previous) this.queue = this.queue.then(() => previous.dispose());
     this.scorer = null;
+    this.loadedSpec = null;
+    this.lostModel = null;
     this.pending = null;
     // An adapter belongs to the model it was checked against.
-    if (this.adapter) {
+    if (this.adapter && !keepAdapter) {
       this.adapter = null;
       this.adapterGeneration++;
     }
@@ -400,7 +469,18 @@ export class AgentHost implements AgentApi {
           scorer.dispose();
           return this.status;
         }
+        if (keepAdapter && this.adapter) {
+          try {
+            await scorer.setAdapter(this.adapter.adapter);
+          } catch {
+            // Not on the new device: scores are the frozen model's, and the page hears that the adapter is gone.
+            this.adapter = null;
+            this.adapterGeneration++;
+          }
+        }
         this.scorer = scorer;
+        this.loadedSpec = spec;
+        void scorer.lost?.then((reason) => this.onLost(scorer, reason));
         this.setStatus({ status: 'ready', info: { ...info, id: spec.id, label: spec.label, loadMs: now() - started } });
         // Score the state that was waiting for the model.
         if (this.current) void this.scores(this.current.stepId);
@@ -417,6 +497,14 @@ export class AgentHost implements AgentApi {
     })();
     this.loading = load;
     return load.then(settled);
+  }
+
+  /** The loaded model's GPU device is lost: it is loaded again on its next use (revive). */
+  private onLost(scorer: Scorer, reason: string): void {
+    if (this.scorer !== scorer || this.status.status !== 'ready' || !this.loadedSpec) return;
+    this.lostModel = { spec: this.loadedSpec, reason };
+    const message = `the GPU was lost (${reason}); the model is loaded again on a new device when it is next used`;
+    this.setStatus({ status: 'error', id: this.status.info.id, message });
   }
 
   private unavailable(): ScoresReply {

@@ -90,12 +90,16 @@ export interface AgentApi {
    * first (rejects with what is wrong, changing nothing). The current state is re-scored.
    */
   setAdapter(adapter: LoraAdapter | null, label: string): Promise<void>;
-  /** Like setAdapter for decoded model-free weights; `baseModel` (a file's) must name the loaded model. */
+  /**
+   * Like setAdapter for decoded model-free weights; `baseModel` (a file's) must name the loaded model, and so
+   * must `forModel`, the model id a share link or bundle was made for (rejects otherwise, changing nothing).
+   */
   loadAdapterWeights(
     weights: AdapterWeights,
     label: string,
     baseModel?: string | null,
     warnings?: string[],
+    forModel?: string,
   ): Promise<AdapterView>;
   /** The adapter in use (a copy), or null. */
   currentAdapter(): { adapter: LoraAdapter; label: string } | null;

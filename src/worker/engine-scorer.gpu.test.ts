@@ -121,4 +121,18 @@ describe('engine scorer with a LoRA adapter', () => {
     expect(await scoresOf()).toEqual(frozen.actions.map((a) => a.logprob));
     engine.dispose();
   });
+  it('a destroyed device fails the probe read-back, and gpuLost names the loss', async () => {
+    const own = await requestNodeGpuContext(); // a device of its own, destroyed below
+    const engine = await LlamaEngine.load(own, directorySource(resolve(process.cwd(), 'public/models/micro')));
+    const scorer = engineScorer(engine);
+    const host = new AgentHost(async () => ({ scorer, info: MICRO_INFO }));
+    expect((await host.loadModel({ id: 'micro', label: 'micro', url: 'file:' })).status).toBe('ready');
+    expect(await scorer.deviceWorks?.()).toBe(true);
+    expect(await host.gpuLost()).toBeNull();
+
+    own.device.destroy();
+    expect(await scorer.deviceWorks?.()).toBe(false);
+    expect(await host.gpuLost()).toMatch(/destroyed/);
+    engine.dispose();
+  });
 });

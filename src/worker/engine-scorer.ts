@@ -14,27 +14,39 @@ import { ownLora, uploadLora, type LoraHandle } from '../llm/train/gpu-lora';
 import type { LoraAdapter } from '../llm/train/lora';
 import { askFreely } from '../llm/engine/generate';
 
+/** The worker's GPU device, shared by the engines it loads; a new one is asked for once it is lost. */
 let context: Promise<GpuContext> | null = null;
-let lost: string | null = null;
 
 function gpuContext(): Promise<GpuContext> {
-  if (lost) context = null;
-  context ??= (async () => {
-    const gpu = (globalThis.navigator as Navigator & { gpu?: GPU }).gpu;
-    try {
-      const ctx = await requestGpuContext(gpu);
-      lost = null;
-      void ctx.device.lost.then((info) => {
-        lost = info.message || info.reason || 'the GPU device was lost';
-      });
-      return ctx;
-    } catch (error) {
-      context = null;
-      if (error instanceof WebGpuUnavailableError) throw new ScorerUnavailableError(error.message);
-      throw error;
-    }
-  })();
-  return context;
+  if (context) return context;
+  const made = requestContext().then((ctx) => {
+    void ctx.device.lost.then(() => {
+      if (context === made) context = null;
+    });
+    return ctx;
+  });
+  made.catch(() => {
+    if (context === made) context = null;
+  });
+  context = made;
+  return made;
+}
+
+async function requestContext(): Promise<GpuContext> {
+  const gpu = (globalThis.navigator as Navigator & { gpu?: GPU }).gpu;
+  try {
+    return await requestGpuContext(gpu);
+  } catch (error) {
+    if (error instanceof WebGpuUnavailableError) throw new ScorerUnavailableError(error.message);
+    throw error;
+  }
+}
+
+/** Why a device was lost, in words: the browser's message ("Device was destroyed"), else its reason. */
+function lossReason(info: GPUDeviceLostInfo): string {
+  return (
+    info.message.replace(/\.$/, '') || (info.reason === 'destroyed' ? 'the device was destroyed' : 'no reason given')
+  );
 }
 
 /** A prompt and actions that exercise every kernel, so pipelines compile during loading, not at step 1. */
@@ -48,7 +60,7 @@ async function sourceOf(spec: ModelSpec): Promise<ModelSource> {
     await checkPickedModel(source);
     return source;
   }
-  return urlSource(spec.url);
+  return urlSource(spec.url, { idleTimeoutMs: spec.idleTimeoutMs });
 }
 
 export const loadEngineScorer: ScorerLoader = async (spec, onProgress) => {
@@ -90,8 +102,10 @@ export const loadEngineScorer: ScorerLoader = async (spec, onProgress) => {
  * tokenize once, then forwardScores with the adapter in use.
  */
 export function engineScorer(engine: LlamaEngine): Scorer {
+  let lostReason: string | null = null;
+  const lost = engine.gpu.device.lost.then((info) => (lostReason = lossReason(info)));
   const checkDevice = () => {
-    if (lost) throw new Error(`the GPU device was lost (${lost}); reload the page`);
+    if (lostReason) throw new Error(`the GPU device was lost (${lostReason})`);
   };
   // An uploaded adapter's plans on the engine go with it (a probe or a replaced adapter is not used again).
   const upload = (adapter: LoraAdapter): LoraHandle => {
@@ -115,6 +129,21 @@ export function engineScorer(engine: LlamaEngine): Scorer {
   return {
     shape: engine.config,
     engine,
+    lost,
+    async deviceWorks() {
+      if (lostReason) return false;
+      // A lost device rejects every mapAsync, a new buffer's too; a working one maps it once its queue is idle.
+      const probe = engine.gpu.device.createBuffer({ size: 4, usage: GPUBufferUsage.MAP_READ });
+      try {
+        await probe.mapAsync(GPUMapMode.READ);
+        probe.unmap();
+        return true;
+      } catch {
+        return false;
+      } finally {
+        probe.destroy();
+      }
+    },
     async score(prompt, actions) {
       checkDevice();
       return run(current, prompt, actions);

@@ -125,6 +125,7 @@ export class ModelsHost implements ModelsApi {
         store: webllmStore(options.backend ?? 'cache'),
         signal: controller.signal,
         maxBytes: options.maxBytes,
+        idleTimeoutMs: options.idleTimeoutMs,
         retries: 2,
         backoffMs: 200,
         onProgress: (p) => {

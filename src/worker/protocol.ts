@@ -97,6 +97,8 @@ export interface ModelSpec {
   source?: ModelSourceKind;
   /** source 'files': the picked folder's files. */
   files?: PickedFileSpec[];
+  /** source 'url': a request that receives no bytes for this long is abandoned (the page's setting; default 30 s). */
+  idleTimeoutMs?: number;
 }
 
 export interface ModelInfo {
@@ -161,6 +163,8 @@ export interface DownloadProgressView {
 export interface DownloadOptionsView {
   maxBytes?: number;
   backend?: WebLlmBackend;
+  /** An attempt that receives no bytes for this long is abandoned and retried (the page's setting; default 30 s). */
+  idleTimeoutMs?: number;
 }
 
 export type DownloadReply =

@@ -261,6 +261,40 @@ describe('TrainerHost', () => {
     expect(final.metrics.map(learning)).toEqual(expected.metrics.map(learning));
   });
 
+  it('a GPU lost mid-update is said as such (not its read-back error); the record stays at the saved one', async () => {
+    const store = freshStore();
+    const base = deps(store);
+    let lost: string | null = null;
+    const host = new TrainerHost({
+      ...base,
+      gpuLost: async () => lost,
+      async twosomeModels(config, seeds) {
+        const made = await base.twosomeModels(config, seeds);
+        const actor = made.models.actor;
+        const step = actor.step.bind(actor);
+        let calls = 0;
+        actor.step = async (lr) => {
+          if (++calls === 3) {
+            lost = 'Device was destroyed.';
+            throw new Error("Failed to execute 'mapAsync' on 'GPUBuffer': Buffer is unmapped.");
+          }
+          return step(lr);
+        };
+        return made;
+      },
+    });
+    const events: TrainEvent[] = [];
+    await host.start({ algo: 'twosome', taskId: 'tomato-salad', preset: 'quick', seed: 4, steps: 64 * 3 }, (e) =>
+      events.push(e),
+    );
+    await waitFor(() => host.current?.status === 'error');
+    const message =
+      'the GPU was lost during update 2 (Device was destroyed.), so training stopped and the run is kept at ' +
+      'update 1. Resume training starts the GPU again and continues from the last saved update';
+    expect(events.find((e) => e.type === 'error')).toMatchObject({ message });
+    expect(await (await store).getRun(host.current!.id)).toMatchObject({ status: 'error', updates: 1, message });
+  });
+
   it('reports a damaged checkpoint with a message and keeps the record', async () => {
     const store = freshStore();
     const host = new TrainerHost(deps(store));
@@ -281,20 +315,66 @@ describe('TrainerHost', () => {
     expect(await s.getRun(paused.run.id)).toBeUndefined();
   });
 
-  it('a failing save stops training with a message instead of losing updates silently', async () => {
+  it('full storage stops training, says so with numbers, keeps the saved record; resume saves first', async () => {
+    const request = {
+      algo: 'ppo-mlp' as const,
+      taskId: 'food-preparation' as const,
+      preset: 'quick' as const,
+      seed: 1,
+      steps: 512 * 4,
+    };
+    const straight = new TrainerHost(deps(freshStore()));
+    await straight.start(request);
+    await waitFor(() => straight.current?.status === 'done');
+    const expected = await straight.pause();
+    if (expected.status !== 'ok') throw new Error(expected.message);
+
     const real = await freshStore();
+    let full = false;
+    const quota = () => Object.assign(new Error(''), { name: 'QuotaExceededError' }); // Chromium's: no message
     const failing: RunStore = Object.assign(Object.create(real) as RunStore, {
-      saveUpdate: async () => {
-        throw new Error('QuotaExceededError');
-      },
-      putRun: (m: Parameters<RunStore['putRun']>[0]) => real.putRun(m),
+      saveUpdate: (...args: Parameters<RunStore['saveUpdate']>) =>
+        full ? Promise.reject(quota()) : real.saveUpdate(...args),
+      putRun: (m: Parameters<RunStore['putRun']>[0]) => (full ? Promise.reject(quota()) : real.putRun(m)),
     });
-    const host = new TrainerHost(deps(Promise.resolve(failing)));
+    const host = new TrainerHost(
+      deps(Promise.resolve(failing), { estimate: async () => ({ usage: 10_400_000, quota: 10_485_760 }) }),
+    );
     const events: TrainEvent[] = [];
-    await host.start({ algo: 'ppo-mlp', taskId: 'food-preparation', preset: 'quick', seed: 1, steps: 512 * 40 }, (e) => events.push(e));
+    await host.start(request, (e) => {
+      events.push(e);
+      // The storage fills up once update 2 is saved.
+      if (e.type === 'update' && e.metrics.update === 2) full = true;
+    });
     await waitFor(() => host.current?.status === 'error');
-    expect(events.find((e) => e.type === 'error')).toMatchObject({ message: expect.stringMatching(/saving update 1 failed \(QuotaExceededError\)/) });
-    expect(host.current?.updates).toBe(1);
+    const message =
+      "update 3 was not saved: this site's storage is full (QuotaExceededError: 9.9 MiB of its 10 MiB quota used). " +
+      'Training stopped and the stored run stays at update 2; free some space (delete stored runs or cached models), ' +
+      'then resume: update 3 is saved first';
+    expect(events.filter((e) => e.type === 'error')).toEqual([
+      { type: 'error', run: expect.objectContaining({ updates: 2, status: 'error', message }), message },
+    ]);
+    // Nothing of update 3 reached the page or the store: the record, its metrics and its checkpoint agree.
+    expect(events.filter((e) => e.type === 'update').map((e) => e.type === 'update' && e.metrics.update)).toEqual([
+      1, 2,
+    ]);
+    const id = host.current!.id;
+    expect(await real.getRun(id)).toMatchObject({ updates: 2, globalStep: 1024 });
+    expect(await real.getMetrics(id)).toHaveLength(2);
+    expect(await real.getCheckpoint(id)).toMatchObject({ state: { update: 2 } });
+    const paused = await host.pause();
+    expect(paused.status === 'ok' && [paused.run.updates, paused.metrics.length]).toEqual([2, 2]);
+
+    // Still full: resume says so again and changes nothing.
+    expect(await host.resume(null)).toEqual({ status: 'error', message });
+    full = false;
+    const resumed = await host.resume(null);
+    expect(resumed.status === 'ok' && resumed.run.updates).toBe(3);
+    await waitFor(() => host.current?.status === 'done');
+    const final = await host.pause();
+    if (final.status !== 'ok') throw new Error(final.message);
+    expect(final.metrics.map(learning)).toEqual(expected.metrics.map(learning));
+    expect(await real.getMetrics(id)).toHaveLength(4);
   });
 
   it('SayCan evaluates the frozen model greedily and stores one record; evaluation skips tasks PPO-MLP cannot act in', async () => {

@@ -10,6 +10,9 @@
  * - resume() continues the run in memory, or a stored run from its checkpoint after a reload: exactly (same
  *   trainer state, RNG streams and envs), with its stored metrics before the new ones.
  * - A checkpoint that does not read back is reported with a message and left in place (never deleted here).
+ * - The stored record counts only saved updates: an update whose saving fails (storage full) stops the run with
+ *   the cause, stays in memory, and is saved first when the run is resumed. A failed update (the GPU lost)
+ *   stops the run with what happened; resuming continues from the last saved update, on a new GPU device.
  * - After every TWOSOME update the adapter goes to the playground's scorer, so its probabilities are the
  *   trained policy's: on the GPU the scorer uses the trainer's own adapter buffers (no copy).
  */
@@ -43,6 +46,7 @@ import {
   type TrainRequest,
 } from './training-protocol';
 import { describeError } from '../util/errors';
+import { describeStorageError } from '../persist/storage-errors';
 
 export interface TrainerHostDeps {
   /** Where runs are saved; a promise that rejects when this browser cannot store them (the message is shown). */
@@ -63,6 +67,11 @@ export interface TrainerHostDeps {
   currentRequest?(stepId: number): PolicyRequest | null;
   /** navigator.storage.estimate where the platform has it. */
   estimate?(): Promise<{ usage?: number; quota?: number }>;
+  /**
+   * Why the GPU device of the loaded model was lost, or null while it works; asked after an update failed. It
+   * may wait a moment: a loss is reported shortly after the failure it causes (a read-back that rejects).
+   */
+  gpuLost?(): Promise<string | null>;
   now?(): Date;
   /** Lets queued messages in between updates (default: a macrotask). */
   yieldToEvents?(): Promise<void>;
@@ -76,6 +85,8 @@ interface Active {
   meta: RunMeta;
   trainer: RunTrainer;
   run: RunInfo;
+  /** An update made but not saved (its saving failed): saved first when the run resumes. */
+  unsaved?: { metrics: TrainMetrics; checkpoint: Checkpoint; adapter: LoraAdapter | null } | null;
 }
 
 export class TrainerHost implements TrainingApi {
@@ -233,6 +244,9 @@ export class TrainerHost implements TrainingApi {
     await this.failedLoopEnded();
     if (this.loop || this.starting) return { status: 'error', message: 'the run is already training' };
     const active = this.active;
+    const inMemory = active && (runId === null || runId === active.meta.id);
+    // An update made but not saved (storage full): save it now, then go on from there.
+    if (inMemory && active.meta.status === 'error' && active.unsaved) return this.saveAndContinue(active, onEvent);
     // After a failed update the trainer in memory may be half-way through it: continue from the checkpoint.
     if (active && active.meta.status === 'error' && (runId === null || runId === active.meta.id)) runId = active.meta.id;
     else if (active && (runId === null || runId === active.meta.id)) {
@@ -379,7 +393,22 @@ export class TrainerHost implements TrainingApi {
   private ok(): TrainReply {
     const a = this.active;
     if (!a) return { status: 'error', message: 'there is no run' };
-    return { status: 'ok', run: { ...a.meta }, metrics: a.trainer.history.slice() };
+    // The saved updates (an update whose saving failed is not the run's yet).
+    return { status: 'ok', run: { ...a.meta }, metrics: a.trainer.history.slice(0, a.meta.updates) };
+  }
+
+  /** Saves the update that could not be saved, then trains on (or settles a run it completed). */
+  private async saveAndContinue(active: Active, onEvent?: Listener): Promise<TrainReply> {
+    const unsaved = active.unsaved!;
+    if (onEvent) this.setListener(onEvent);
+    if (!(await this.save(active, unsaved.metrics, unsaved.checkpoint))) {
+      return { status: 'error', message: active.meta.message ?? 'saving the update failed again' };
+    }
+    active.meta.message = undefined;
+    await this.reportSaved(active, unsaved.metrics, unsaved.adapter);
+    if (active.trainer.done) await this.settle(active, 'done');
+    else this.runLoop();
+    return this.ok();
   }
 
   /** The store, or null and why not (training still works; the user is told the run is not kept). */
@@ -453,32 +482,71 @@ export class TrainerHost implements TrainingApi {
 
   /** One update, saved and reported; false (status error, reported) when it or its saving failed. */
   private async updateOnce(active: Active): Promise<boolean> {
+    const update = active.trainer.update + 1;
     let metrics: TrainMetrics;
     let saved: { checkpoint: Checkpoint; adapter: LoraAdapter | null };
     try {
       metrics = await active.trainer.runUpdate();
       saved = await active.trainer.checkpoint(active.run);
     } catch (error) {
-      await this.fail(active, `update ${active.trainer.update + 1} failed: ${describeError(error)}`);
+      await this.fail(active, await this.updateFailure(active, update, error));
       return false;
     }
-    active.meta.updates = active.trainer.update;
-    active.meta.globalStep = metrics.globalStep;
+    if (!(await this.save(active, metrics, saved.checkpoint, saved.adapter))) return false;
+    await this.reportSaved(active, metrics, saved.adapter);
+    return true;
+  }
+
+  /**
+   * Saves the update just made (meta, metrics and checkpoint in one transaction); only then does the run count
+   * it. When saving fails the update stays in memory for resume() and the run stops, saying why (a full
+   * storage with the site's usage and quota); the stored record still agrees with what was saved.
+   */
+  private async save(
+    active: Active,
+    metrics: TrainMetrics,
+    checkpoint: Checkpoint,
+    adapter: LoraAdapter | null = null,
+  ): Promise<boolean> {
+    const next = { ...active.meta, updates: active.trainer.update, globalStep: metrics.globalStep };
     try {
       const store = await this.deps.store.catch(() => null);
       // The record of the last update says 'done' in the same transaction (settle() reports it after).
-      await store?.saveUpdate({ ...active.meta, status: active.trainer.done ? 'done' : active.meta.status }, metrics, saved.checkpoint);
+      await store?.saveUpdate({ ...next, status: active.trainer.done ? 'done' : next.status }, metrics, checkpoint);
     } catch (error) {
-      this.emit({ type: 'update', run: { ...active.meta }, metrics });
-      const why = `saving update ${metrics.update} failed (${describeError(error)})`;
-      await this.fail(active, `${why}; training stopped so nothing is lost unsaved — free some space and resume`);
+      active.unsaved = { metrics, checkpoint, adapter };
+      const cause = await describeStorageError(error, this.deps.estimate);
+      const saved = active.meta.updates;
+      const kept = saved > 0 ? `the stored run stays at update ${saved}` : 'nothing of it is stored yet';
+      const message =
+        `update ${metrics.update} was not saved: ${cause}. Training stopped and ${kept}; free some space ` +
+        `(delete stored runs or cached models), then resume: update ${metrics.update} is saved first`;
+      await this.fail(active, message);
       return false;
     }
-    // The adapter goes to the playground first, so the page's re-scoring on this report sees it.
-    const label = `${ALGO_LABELS.twosome} ${active.meta.taskId}, update ${metrics.update}`;
-    if (saved.adapter) await this.publish(active.trainer, saved.adapter, label);
-    this.emit({ type: 'update', run: { ...active.meta }, metrics });
+    active.unsaved = null;
+    active.meta.updates = next.updates;
+    active.meta.globalStep = next.globalStep;
     return true;
+  }
+
+  /** A saved update to the page: the adapter to the playground first, so its re-scoring on the report sees it. */
+  private async reportSaved(active: Active, metrics: TrainMetrics, adapter: LoraAdapter | null): Promise<void> {
+    const label = `${ALGO_LABELS.twosome} ${active.meta.taskId}, update ${metrics.update}`;
+    if (adapter) await this.publish(active.trainer, adapter, label);
+    this.emit({ type: 'update', run: { ...active.meta }, metrics });
+  }
+
+  /** Why update `update` failed: the GPU lost, said as such (its own error is a read-back's), or the error. */
+  private async updateFailure(active: Active, update: number, error: unknown): Promise<string> {
+    const lost = this.deps.gpuLost ? await this.deps.gpuLost().catch(() => null) : null;
+    if (lost === null) return `update ${update} failed: ${describeError(error)}`;
+    const kept =
+      active.meta.updates > 0 ? `the run is kept at update ${active.meta.updates}` : 'no update of it was saved yet';
+    return (
+      `the GPU was lost during update ${update} (${lost}), so training stopped and ${kept}. ` +
+      'Resume training starts the GPU again and continues from the last saved update'
+    );
   }
 
   /** The trainer's adapter to the playground's scorer: its values, and its GPU buffers to score with in place. */
@@ -598,6 +666,10 @@ export class TrainerHost implements TrainingApi {
       message: `run ${runId} cannot be resumed: ${why}. It is kept as it is; delete it under Stored runs if you no longer need it`,
     });
     if (meta.algo === 'saycan') return damaged('a SayCan run trains nothing');
+    if (meta.updates === 0) {
+      const message = `run ${runId} stopped before its first update was saved: nothing to continue; start a new run`;
+      return { status: 'error', message };
+    }
     let checkpoint: Checkpoint;
     let history: TrainMetrics[];
     try {

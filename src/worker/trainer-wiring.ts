@@ -2,9 +2,11 @@
  * Connects the trainer host to the playground worker: the AgentHost's loaded engine (TWOSOME trains that very
  * engine: a large model is never loaded twice), its GPU queue (training updates and interactive scoring never
  * interleave), its adapter slot (the agent panel scores with the trainer's own adapter buffers, no copy), its
- * current state (the critic's value is asked of it) and IndexedDB.
+ * current state (the critic's value is asked of it), IndexedDB, and whether the engine's GPU device was lost (a
+ * run continues on the model loaded again on a new device).
  */
 import { IdbRunStore } from '../persist/run-store';
+import { browserEstimate } from '../persist/storage-errors';
 import { createGpuTwosomeModels } from '../rl/twosome-gpu';
 import type { AgentHost } from './agent-host';
 import { TrainerHost } from './trainer-host';
@@ -19,8 +21,9 @@ export function createTrainerHost(host: AgentHost): TrainerHost {
       return host.loadedEngine()?.modelId ?? null;
     },
     async twosomeModels(config, seeds) {
-      // A model still loading (a resume right after a reload) is waited for.
-      const status = await host.modelSettled();
+      // A model still loading (a resume right after a reload) is waited for; one whose GPU was lost is loaded
+      // again on a new device (a resume after the loss).
+      const status = await host.revive();
       const loaded = host.loadedEngine();
       if (!loaded) {
         const why = status.status === 'error' ? `: ${status.message}` : status.status === 'unavailable' ? `: ${status.reason}` : '';
@@ -31,7 +34,7 @@ export function createTrainerHost(host: AgentHost): TrainerHost {
       return { models, modelId: loaded.modelId };
     },
     async frozenScorer() {
-      await host.modelSettled();
+      await host.revive();
       const loaded = host.loadedEngine();
       if (!loaded) throw new Error('no model is loaded: SayCan scores with the playground’s model, so load one first');
       const { engine, modelId } = loaded;
@@ -40,6 +43,7 @@ export function createTrainerHost(host: AgentHost): TrainerHost {
     exclusive: (work) => host.exclusive(work),
     publishAdapter: (adapter, label, live) => host.setAdapter(adapter, label, live),
     currentRequest: (stepId) => host.currentRequest(stepId),
-    estimate: async () => (typeof navigator !== 'undefined' && navigator.storage?.estimate ? navigator.storage.estimate() : {}),
+    estimate: browserEstimate,
+    gpuLost: () => host.gpuLost(),
   });
 }

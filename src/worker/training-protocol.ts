@@ -63,9 +63,12 @@ export interface RunMeta {
   message?: string;
 }
 
-/** A run is worth offering to resume: it has updates left and a checkpoint to continue from. */
+/**
+ * A run is worth offering to resume: it has updates left and a checkpoint to continue from (one saved update at
+ * least). A run that failed (the GPU lost, storage full) is one too: it continues from its last saved update.
+ */
 export function isResumable(meta: RunMeta): boolean {
-  return meta.algo !== 'saycan' && meta.updates < meta.numUpdates && meta.status !== 'done';
+  return meta.algo !== 'saycan' && meta.updates > 0 && meta.updates < meta.numUpdates && meta.status !== 'done';
 }
 
 export type TrainEvent =
