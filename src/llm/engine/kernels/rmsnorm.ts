@@ -8,39 +8,21 @@
  * Reference: reference/rmsnorm.ts. Variant by D (kernelVariant): one thread per row for D <= 256, one
  * workgroup per row above, reducing through subgroups where the pipeline cache allows them.
  */
-import {
-  elementwiseWorkgroups,
-  kernelCall,
-  kernelVariant,
-  requireSubgroups,
-  type KernelCall,
-  type KernelContext,
-  type KernelVariant,
-} from '../../../gpu/kernel';
+import { kernelCall, rowKernel, type KernelCall, type KernelContext, type KernelVariant } from '../../../gpu/kernel';
 import type { Kernel } from '../../../gpu/pipelines';
 
 const SHADER = 'rmsnorm.wgsl';
 
 /** The pipeline of `entry` for `rows` x `dim` (its variant chosen by D) with `defines`, and its grid. */
-async function rmsnormKernel(
-  { device, pipelines }: KernelContext,
+function rmsnormKernel(
+  ctx: KernelContext,
   entry: 'rmsnorm_forward' | 'rmsnorm_backward',
   rows: number,
   dim: number,
   defines: Record<string, boolean>,
   variant?: KernelVariant,
 ): Promise<{ kernel: Kernel; workgroups: [number, number?] }> {
-  const chosen = kernelVariant(dim, variant, undefined, pipelines.subgroups);
-  if (chosen === 'subgroup') requireSubgroups(device, entry);
-  if (chosen === 'thread')
-    return {
-      kernel: await pipelines.kernel(SHADER, `${entry}_rows`, { defines }),
-      workgroups: elementwiseWorkgroups(rows),
-    };
-  return {
-    kernel: await pipelines.kernel(SHADER, entry, { defines: { ...defines, SUBGROUPS: chosen === 'subgroup' } }),
-    workgroups: [rows],
-  };
+  return rowKernel(ctx, SHADER, { workgroup: entry, thread: `${entry}_rows` }, rows, dim, { variant, defines });
 }
 
 /** y, rstd = rmsnorm(x). */
