@@ -129,6 +129,20 @@ export async function entryCall(
   return kernelCall(ctx.device, await ctx.pipelines.kernel(shader, entry, options), spec);
 }
 
+/**
+ * entryCall of an elementwise entry point, labelled by the entry: one invocation per element of `count`, 64 a
+ * workgroup (elementwiseWorkgroups). Serves gather-rows, relu and silu-mul (llm/engine/kernels/).
+ */
+export function elementwiseCall(
+  ctx: KernelContext,
+  shader: string,
+  entry: string,
+  count: number,
+  bindings: Pick<KernelCallSpec, 'params' | 'buffers'>,
+): Promise<KernelCall> {
+  return entryCall(ctx, shader, entry, { ...bindings, label: entry, workgroups: elementwiseWorkgroups(count) });
+}
+
 export function encodeCalls(pass: GPUComputePassEncoder, calls: readonly KernelCall[]): void {
   // A recording device's pass (recording-device.ts) also sees each call, to sum its cost.
   const observing = (pass as Partial<CallObservingPass>).observeCall ? (pass as unknown as CallObservingPass) : null;
