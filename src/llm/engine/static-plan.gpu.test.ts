@@ -6,15 +6,13 @@ import { resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { GpuContext } from '../../gpu/device';
 import { requestNodeGpuContext } from '../../gpu/node-gpu';
-import type { PolicyRequest } from '../scores';
 import { LlamaEngine } from './engine';
 import { ScoringForward } from './forward';
 import { readLora } from '../train/gpu-lora';
 import { LoraTrainer } from '../train/lora-trainer';
 import { directorySource } from '../model/weights-node';
 import { planScoring } from './scoring-layout';
-import { loraGradientCase, relativeError, tomatoSaladObservations } from './test-helpers';
-import { createEnv } from '../../envs/registry';
+import { loraGradientCase, observationAfter, relativeError, tomatoSaladObservations } from './test-helpers';
 
 let ctx: GpuContext;
 let engine: LlamaEngine;
@@ -32,16 +30,9 @@ afterAll(() => {
   ctx?.device.destroy();
 });
 
-function observation(task: string, steps: number[]): PolicyRequest {
-  const env = createEnv(task);
-  env.reset(0);
-  for (const a of steps) env.step(a);
-  return env.observe();
-}
-
 describe('static plan (micro model)', () => {
   it('a padded pass scores every real row as the exact pass does, bit for bit', async () => {
-    const requests = [observation('tomato-salad', [0]), observation('entertainment', [])];
+    const requests = [observationAfter('tomato-salad', [0]), observationAfter('entertainment', [])];
     const batch = engine.tokenize(requests);
     const layout = planScoring(batch);
     // Reserve far more than the batch: its plan rung pads rows, and logit rows and prompts to the capacity.
@@ -85,9 +76,9 @@ describe('static plan (micro model)', () => {
     engine.releasePlans();
     const trainer = LoraTrainer.create(engine, { adapter: loraGradientCase(engine).adapter });
     const sizes = [
-      [observation('tomato-salad', [0])],
-      [observation('tomato-salad', [0]), observation('entertainment', [])],
-      [observation('food-preparation', [])],
+      [observationAfter('tomato-salad', [0])],
+      [observationAfter('tomato-salad', [0]), observationAfter('entertainment', [])],
+      [observationAfter('food-preparation', [])],
     ];
     const ones = (s: { logprobs: readonly number[] }[]) => s.map((p) => p.logprobs.map(() => 1));
     await engine.reserve(
@@ -127,7 +118,7 @@ describe('static plan: one pass at a time', () => {
     engine.releasePlans();
     const c = loraGradientCase(engine);
     const batch = engine.tokenize(tomatoSaladObservations());
-    const other = engine.tokenize([observation('entertainment', []), observation('food-preparation', [])]);
+    const other = engine.tokenize([observationAfter('entertainment', []), observationAfter('food-preparation', [])]);
     const gradients = async (interleave: boolean) => {
       const trainer = LoraTrainer.create(engine, { adapter: c.adapter });
       // A scoring call starts when the micro-batch has its scores, and the backward is held back a while: the

@@ -1,5 +1,6 @@
 /** Shared by the engine's GPU tests (the *.gpu.test.ts files under src/llm); imported by tests only. */
 import { createEnv } from '../../envs/registry';
+import type { Observation } from '../../envs/types';
 import type { PipelineCache } from '../../gpu/pipelines';
 import { Rng } from '../../util/rng';
 import { LoraBackward } from './backward';
@@ -48,12 +49,17 @@ export async function tokenLogprobsOf(engine: LlamaEngine, batch: ScoringBatch):
   }
 }
 
-/** One observation of Tomato Salad after its first action: a shared prompt and actions of several lengths. */
-export function tomatoSaladObservations(): { prompt: string; actions: string[] }[] {
-  const env = createEnv('tomato-salad');
+/** The observation of `task` (reset with seed 0) after the actions `steps`. */
+export function observationAfter(task: string, steps: number[]): Observation {
+  const env = createEnv(task);
   env.reset(0);
-  env.step(0);
-  return [env.observe()];
+  for (const a of steps) env.step(a);
+  return env.observe();
+}
+
+/** One observation of Tomato Salad after its first action: a shared prompt and actions of several lengths. */
+export function tomatoSaladObservations(): Observation[] {
+  return [observationAfter('tomato-salad', [0])];
 }
 
 /** A LoRA gradient check's inputs: an adapter with nonzero B (so every path carries gradient), the scoring layout of
