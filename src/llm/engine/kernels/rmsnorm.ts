@@ -26,7 +26,7 @@ function rmsnormKernel(
 }
 
 /** y, rstd = rmsnorm(x). */
-export async function rmsnormForwardCall(
+export function rmsnormForwardCall(
   ctx: KernelContext,
   b: { x: GPUBuffer; weight: GPUBuffer; y: GPUBuffer; rstd: GPUBuffer },
   rows: number,
@@ -34,20 +34,14 @@ export async function rmsnormForwardCall(
   eps: number,
   variant?: KernelVariant,
 ): Promise<KernelCall> {
-  const { kernel, workgroups } = await rmsnormKernel(ctx, 'rmsnorm_forward', rows, dim, {}, variant);
-  return kernelCall(ctx.device, kernel, {
-    label: 'rmsnorm_forward',
-    params: { rows, dim, eps },
-    buffers: b,
-    workgroups,
-  });
+  return forwardCall(ctx, b, false, { rows, dim, eps }, variant);
 }
 
 /**
  * sum = residual + branch; y, rstd = rmsnorm(sum): the residual add fused into the norm that follows it
  * (forward.ts: x_mid and the post-attention norm; x_out and the next layer's input norm, or the final norm).
  */
-export async function addRmsnormForwardCall(
+export function addRmsnormForwardCall(
   ctx: KernelContext,
   b: { residual: GPUBuffer; branch: GPUBuffer; sum: GPUBuffer; weight: GPUBuffer; y: GPUBuffer; rstd: GPUBuffer },
   rows: number,
@@ -55,11 +49,23 @@ export async function addRmsnormForwardCall(
   eps: number,
   variant?: KernelVariant,
 ): Promise<KernelCall> {
-  const { kernel, workgroups } = await rmsnormKernel(ctx, 'rmsnorm_forward', rows, dim, { ADD: true }, variant);
+  return forwardCall(ctx, b, true, { rows, dim, eps }, variant);
+}
+
+/** The forward entry point's call, with the residual add first (variant ADD) where `add`. */
+async function forwardCall(
+  ctx: KernelContext,
+  buffers: Record<string, GPUBuffer>,
+  add: boolean,
+  params: { rows: number; dim: number; eps: number },
+  variant?: KernelVariant,
+): Promise<KernelCall> {
+  const { rows, dim } = params;
+  const { kernel, workgroups } = await rmsnormKernel(ctx, 'rmsnorm_forward', rows, dim, { ADD: add }, variant);
   return kernelCall(ctx.device, kernel, {
-    label: 'add_rmsnorm_forward',
-    params: { rows, dim, eps },
-    buffers: b,
+    label: add ? 'add_rmsnorm_forward' : 'rmsnorm_forward',
+    params,
+    buffers,
     workgroups,
   });
 }
