@@ -17,7 +17,7 @@ import { destroyLora, uploadLora } from '../llm/train/gpu-lora';
 import { bindAdapterFiles, readAdapterDir } from './adapter-dir';
 import { parseFlags, parseIndexList } from './args';
 import { UsageError } from './errors';
-import { resolveModelSource } from './model-source';
+import { MODEL_FLAG, resolveModelSource } from './model-source';
 
 const USAGE =
   'twosome generate --model DIR|URL|micro [--adapter RUN_DIR] --task ID [--actions 0,2] [--max-tokens N] ' +
@@ -84,11 +84,7 @@ export async function generateCommand(argv: string[]): Promise<number> {
   const { values } = parseFlags(
     argv,
     {
-      model: {
-        type: 'string',
-        arg: 'DIR|URL|micro',
-        help: 'an MLC model directory, an https:// model URL, or micro (default)',
-      },
+      model: MODEL_FLAG,
       adapter: { type: 'string', arg: 'RUN_DIR', help: 'a PEFT LoRA adapter directory (or a twosome run directory)' },
       task: { type: 'string', arg: 'ID', help: `the task: ${TASK_IDS.join(', ')}` },
       actions: { type: 'string', arg: 'LIST', help: 'action indices to replay first, e.g. 0,2' },

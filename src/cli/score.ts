@@ -14,7 +14,7 @@ import { policies } from '../rl/policy';
 import { bindAdapterFiles, readAdapterDir } from './adapter-dir';
 import { parseFlags, parseIndexList } from './args';
 import { UsageError } from './errors';
-import { resolveModelSource } from './model-source';
+import { MODEL_FLAG, resolveModelSource } from './model-source';
 
 const USAGE = 'twosome score --model DIR|URL|micro --task ID [--actions 0,2] [--adapter DIR] [--json]';
 
@@ -22,11 +22,7 @@ export async function scoreCommand(argv: string[]): Promise<number> {
   const { values } = parseFlags(
     argv,
     {
-      model: {
-        type: 'string',
-        arg: 'DIR|URL|micro',
-        help: 'an MLC model directory, an https:// model URL, or micro (default)',
-      },
+      model: MODEL_FLAG,
       task: { type: 'string', arg: 'ID', help: `the task: ${TASK_IDS.join(', ')}` },
       actions: { type: 'string', arg: 'LIST', help: 'action indices to replay before scoring, e.g. 0,2' },
       adapter: { type: 'string', arg: 'DIR', help: 'a PEFT LoRA adapter directory (or a twosome run directory)' },
