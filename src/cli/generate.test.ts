@@ -3,7 +3,8 @@
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { createEnv } from '../envs/registry';
-import { generationFlags, replayObservation } from './generate';
+import { generationFlags } from './generate';
+import { replayObservation } from './replay';
 import { main } from './main';
 import { runCommand, tempDir } from '../util/testing';
 

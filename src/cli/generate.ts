@@ -7,8 +7,7 @@
  * {"prompt","promptTokenIds","actions","match","options","base":{"text","tokenIds","stop","action"},
  *  "adapter":{...}|null,"kernels"}.
  */
-import { createEnv, isTaskId, TASK_IDS } from '../envs/registry';
-import { InvalidActionError } from '../envs/types';
+import { isTaskId, TASK_IDS } from '../envs/registry';
 import { requestNodeGpuContext } from '../gpu/node-gpu';
 import { LlamaEngine } from '../llm/engine/engine';
 import { askFreely } from '../llm/engine/generate';
@@ -18,6 +17,7 @@ import { bindAdapterFiles, readAdapterDir } from './adapter-dir';
 import { parseFlags, parseIndexList } from './args';
 import { UsageError } from './errors';
 import { MODEL_FLAG, resolveModelSource } from './model-source';
+import { replayObservation } from './replay';
 
 const USAGE =
   'twosome generate --model DIR|URL|micro [--adapter RUN_DIR] --task ID [--actions 0,2] [--max-tokens N] ' +
@@ -62,22 +62,6 @@ export function generationFlags(values: {
     ),
     seed: boundedFlag(values.seed, 'seed', DEFAULT_GENERATION.seed, 0, 2 ** 32 - 1, true),
   };
-}
-
-/** The prompt and offered actions after replaying `replay` from the task's first state (seed 0). */
-export function replayObservation(task: string, replay: readonly number[]): { prompt: string; actions: string[] } {
-  const env = createEnv(task);
-  env.reset(0);
-  replay.forEach((index, i) => {
-    if (env.done) throw new UsageError(`--actions: the episode ended after ${i} actions; no more can be replayed`);
-    try {
-      env.step(index);
-    } catch (error) {
-      if (error instanceof InvalidActionError) throw new UsageError(`--actions step ${i}: ${error.message}`);
-      throw error;
-    }
-  });
-  return env.observe();
 }
 
 export async function generateCommand(argv: string[]): Promise<number> {
