@@ -6,8 +6,7 @@ import { createGpuTwosomeModels } from './twosome-gpu';
 import { twosomeSeeds } from './twosome-trainer';
 import { valueLoss } from './ppo-loss';
 import { Rng } from '../util/rng';
-import { observationAfter, relativeError } from '../llm/engine/test-helpers';
-import { microEngine } from './micro-engine';
+import { microEngine, observationAfter, relativeError } from '../llm/engine/test-helpers';
 
 const gpu = microEngine();
 
