@@ -23,7 +23,8 @@
 // Entry points: kl_rows (one workgroup per row) and kl_rows_thread (one thread per row, no shared memory and no
 // barriers: for small vocabularies such as the micro model's 710; kernels/kl-rows.ts picks by V).
 // Variant SUBGROUPS (the device has `subgroups`): the workgroup entry point reduces through subgroups and only
-// the subgroups' totals go through shared memory, as logsoftmax_gather.wgsl does.
+// the subgroups' totals go through shared memory; otherwise through shared-memory trees (both in
+// include/workgroup_reduce.wgsl).
 
 //! if SUBGROUPS
 enable subgroups;
@@ -35,6 +36,8 @@ struct Params {
 }
 
 const WG: u32 = 256u;
+// The reductions below take (m_b, m_a) and (s_b, t, s_a) as one value each, unused components 0.
+alias Reduced = vec4<f32>;
 
 @group(0) @binding(0) var<uniform> params: Params;
 @group(0) @binding(1) var<storage, read> base: array<f32>;
@@ -83,101 +86,37 @@ fn kl_value(m: vec2<f32>, sums: vec3<f32>, dbar: f32, big_s: f32) -> f32 {
   return (m.y - m.x) + log(sums.z) - log(sums.x) - dbar;
 }
 
-//! if SUBGROUPS
-var<workgroup> part: array<vec4<f32>, WG>;
-
-// Workgroup max and sum of a vec4 through subgroups, returned to every invocation (as logsoftmax_gather.wgsl:
-// invocation 0 of each subgroup leaves its subgroup's result at its own slot, the others the identity; each
-// subgroup then folds every slot). Each ends with a barrier, so `part` is free for the next reduction.
-fn workgroup_max(v: vec4<f32>, lid: u32, sid: u32, sg_size: u32) -> vec4<f32> {
-  let m = subgroupMax(v);
-  part[lid] = select(vec4<f32>(-3.4e38), m, sid == 0u);
-  workgroupBarrier();
-  var acc = vec4<f32>(-3.4e38);
-  for (var i = sid; i < WG; i += sg_size) { acc = max(acc, part[i]); }
-  let result = subgroupMax(acc);
-  workgroupBarrier();
-  return result;
-}
-
-fn workgroup_sum(v: vec4<f32>, lid: u32, sid: u32, sg_size: u32) -> vec4<f32> {
-  let s = subgroupAdd(v);
-  part[lid] = select(vec4<f32>(0.0), s, sid == 0u);
-  workgroupBarrier();
-  var acc = vec4<f32>(0.0);
-  for (var i = sid; i < WG; i += sg_size) { acc += part[i]; }
-  let result = subgroupAdd(acc);
-  workgroupBarrier();
-  return result;
-}
-//! else
-var<workgroup> red: array<vec4<f32>, WG>;
-
-// Workgroup max and sum of a vec4 through shared-memory trees, returned to every invocation (sid and sg_size
-// are unused: the signatures are the subgroup variant's). Each ends with a barrier, so `red` is free again.
-fn workgroup_max(v: vec4<f32>, lid: u32, sid: u32, sg_size: u32) -> vec4<f32> {
-  red[lid] = v;
-  workgroupBarrier();
-  for (var s = WG / 2u; s > 0u; s /= 2u) {
-    if (lid < s) { red[lid] = max(red[lid], red[lid + s]); }
-    workgroupBarrier();
-  }
-  let result = red[0];
-  workgroupBarrier();
-  return result;
-}
-
-fn workgroup_sum(v: vec4<f32>, lid: u32, sid: u32, sg_size: u32) -> vec4<f32> {
-  red[lid] = v;
-  workgroupBarrier();
-  for (var s = WG / 2u; s > 0u; s /= 2u) {
-    if (lid < s) { red[lid] += red[lid + s]; }
-    workgroupBarrier();
-  }
-  let result = red[0];
-  workgroupBarrier();
-  return result;
-}
-//! endif
+//! include "include/workgroup_reduce.wgsl"
 
 @compute @workgroup_size(WG)
-fn kl_rows(
-  @builtin(workgroup_id) wid: vec3<u32>,
-  @builtin(local_invocation_index) lid: u32,
-//! if SUBGROUPS
-  @builtin(subgroup_invocation_id) sid: u32,
-  @builtin(subgroup_size) sg_size: u32,
-) {
-//! else
-) {
-  let sid = 0u;
-  let sg_size = 1u;
-//! endif
+fn kl_rows(@builtin(workgroup_id) wid: vec3<u32>, inv: Invocation) {
   let j = wid.x;
   if (j >= params.rows) { return; }
   let row = j * params.vocab;
   // 1. Row maxima.
   var m = vec2<f32>(-3.4e38);
-  for (var v = lid; v < params.vocab; v += WG) { m = max(m, vec2<f32>(base[row + v], adapted[row + v])); }
-  let maxima = workgroup_max(vec4<f32>(m, 0.0, 0.0), lid, sid, sg_size).xy;
+  for (var v = inv.lid; v < params.vocab; v += WG) { m = max(m, vec2<f32>(base[row + v], adapted[row + v])); }
+  let maxima = workgroup_max(vec4<f32>(m, 0.0, 0.0), inv).xy;
   // 2. s_b, t, s_a.
   var sums = vec3<f32>(0.0);
-  for (var v = lid; v < params.vocab; v += WG) {
+  for (var v = inv.lid; v < params.vocab; v += WG) {
     let b = base[row + v];
     let a = adapted[row + v];
     let w = exp(b - maxima.x);
     sums += vec3<f32>(w, w * (a - b), exp(a - maxima.y));
   }
-  let totals = workgroup_sum(vec4<f32>(sums, 0.0), lid, sid, sg_size).xyz;
+  let totals = workgroup_sum(vec4<f32>(sums, 0.0), inv).xyz;
   let dbar = totals.y / totals.x;
   // 3. S, unnormalized.
   var big_s = 0.0;
-  for (var v = lid; v < params.vocab; v += WG) {
+  for (var v = inv.lid; v < params.vocab; v += WG) {
     let b_shifted = base[row + v] - maxima.x;
     big_s += weighted_phi(exp(b_shifted), b_shifted, adapted[row + v] - base[row + v] - dbar);
   }
-  let total_s = workgroup_sum(vec4<f32>(big_s, 0.0, 0.0, 0.0), lid, sid, sg_size).x;
-  if (lid == 0u) { kl[j] = kl_value(maxima, totals, dbar, total_s); }
+  // workgroup_sum's second call: every invocation must have read the first's result before its slots are reused.
+  workgroupBarrier();
+  let total_s = workgroup_sum(vec4<f32>(big_s, 0.0, 0.0, 0.0), inv).x;
+  if (inv.lid == 0u) { kl[j] = kl_value(maxima, totals, dbar, total_s); }
 }
 
 // ---------------------------------------------------------------------------------------------------------

@@ -25,6 +25,7 @@ struct Params {
 }
 
 const WG: u32 = 256u;
+alias Reduced = f32;
 
 @group(0) @binding(0) var<uniform> params: Params;
 @group(0) @binding(1) var<storage, read> logits: array<f32>;

@@ -31,6 +31,7 @@ struct Params {
 }
 
 const WG: u32 = 64u;
+alias Reduced = f32;
 
 @group(0) @binding(0) var<uniform> params: Params;
 @group(0) @binding(1) var<storage, read> x: array<f32>;

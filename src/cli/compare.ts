@@ -13,8 +13,9 @@ import { getTask } from '../envs/registry';
 import { aggregateCsv, curvesCsv, learningCurveSvg, type AlgorithmCurves } from '../rl/compare';
 import { parseFlags, parseIndexList, parseIntFlag } from './args';
 import { UsageError } from './errors';
-import { resolveModelSource } from './model-source';
+import { MODEL_FLAG, resolveModelSource } from './model-source';
 import {
+  BACKEND_FLAG,
   checkBackend,
   checkPreset,
   checkTask,
@@ -38,22 +39,14 @@ export async function compareCommand(argv: string[]): Promise<number> {
     argv,
     {
       task: { type: 'string', arg: 'ID', help: 'the task to train on' },
-      model: {
-        type: 'string',
-        arg: 'DIR|URL|micro',
-        help: 'an MLC model directory, an https:// model URL, or micro (default)',
-      },
+      model: MODEL_FLAG,
       steps: { type: 'string', arg: 'N', help: "environment steps per run (default: the preset's)" },
       seeds: { type: 'string', arg: 'LIST', help: 'seeds, each a run per algorithm (default 1,2,3)' },
       out: { type: 'string', arg: 'DIR', help: 'where the runs, curves.csv, aggregate.csv and compare.svg go' },
       preset: { type: 'string', arg: 'paper|quick', help: "TWOSOME's configuration (default quick)" },
       episodes: { type: 'string', arg: 'N', help: "SayCan's evaluation episodes (default 10)" },
       algos: { type: 'string', arg: 'LIST', help: 'algorithms to run (default twosome,ppo-mlp,saycan)' },
-      backend: {
-        type: 'string',
-        arg: 'webgpu|cpu',
-        help: 'where the LLM runs: the WebGPU engine (default) or the CPU reference',
-      },
+      backend: BACKEND_FLAG,
       ...OVERRIDE_FLAGS,
     },
     USAGE,

@@ -11,8 +11,8 @@ import { evaluatePolicy } from '../rl/evaluate';
 import { bindAdapterFiles, readAdapterDir } from './adapter-dir';
 import { parseFlags, parseIntFlag } from './args';
 import { UsageError } from './errors';
-import { checkBackend, checkTask, EngineHost } from './train';
-import { resolveModelSource } from './model-source';
+import { BACKEND_FLAG, checkBackend, checkTask, EngineHost } from './train';
+import { MODEL_FLAG, resolveModelSource } from './model-source';
 
 const USAGE = 'twosome eval --task ID --model DIR|URL|micro [--adapter DIR] [--episodes N] [--greedy] [--seed S] [--normalization word|token|sum] [--parallel N] [--backend webgpu|cpu] [--json]';
 
@@ -21,11 +21,7 @@ export async function evalCommand(argv: string[]): Promise<number> {
     argv,
     {
       task: { type: 'string', arg: 'ID', help: 'the task (any: training tasks, unseen variants, crossovers)' },
-      model: {
-        type: 'string',
-        arg: 'DIR|URL|micro',
-        help: 'an MLC model directory, an https:// model URL, or micro (default)',
-      },
+      model: MODEL_FLAG,
       adapter: {
         type: 'string',
         arg: 'DIR',
@@ -44,11 +40,7 @@ export async function evalCommand(argv: string[]): Promise<number> {
         help: 'how action log-probs are normalized (default word)',
       },
       parallel: { type: 'string', arg: 'N', help: 'episodes played at once (default 8)' },
-      backend: {
-        type: 'string',
-        arg: 'webgpu|cpu',
-        help: 'where the LLM runs: the WebGPU engine (default) or the CPU reference',
-      },
+      backend: BACKEND_FLAG,
       json: {
         type: 'boolean',
         default: false,

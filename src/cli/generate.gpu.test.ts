@@ -11,7 +11,7 @@ import { matchAction } from '../llm/generation';
 import { encodePeftAdapter } from '../share';
 import { ALL_TARGETS, MICRO, trainedAdapter } from '../share/testing';
 import { withoutDawnLimitNotices } from '../gpu/test-adapter';
-import { replayObservation } from './generate';
+import { replayObservation } from './replay';
 
 const BIN = resolve(process.cwd(), 'bin/twosome.mjs');
 const twosome = (args: string[]) => {

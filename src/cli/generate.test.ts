@@ -1,28 +1,16 @@
 // `twosome generate` without a GPU: every bad flag is one line on stderr and exit code 2, before any GPU work;
 // the flags' defaults and bounds; replaying actions to the prompt asked about.
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createEnv } from '../envs/registry';
-import { generationFlags, replayObservation } from './generate';
+import { generationFlags } from './generate';
+import { replayObservation } from './replay';
 import { main } from './main';
+import { runCommand, tempDir } from '../util/testing';
 
-const work = mkdtempSync(join(tmpdir(), 'twosome-generate-'));
-afterAll(() => rmSync(work, { recursive: true, force: true }));
+const work = tempDir('twosome-generate-');
 
-async function run(argv: string[]) {
-  let out = '';
-  let err = '';
-  const o = vi.spyOn(process.stdout, 'write').mockImplementation((s) => ((out += String(s)), true));
-  const e = vi.spyOn(process.stderr, 'write').mockImplementation((s) => ((err += String(s)), true));
-  try {
-    return { code: await main(argv), out, err };
-  } finally {
-    o.mockRestore();
-    e.mockRestore();
-  }
-}
+const run = (argv: string[]) => runCommand(() => main(argv));
 
 describe('twosome generate: bad input is one line, exit 2', () => {
   const task = ['--task', 'tomato-salad'];

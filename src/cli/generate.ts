@@ -7,8 +7,7 @@
  * {"prompt","promptTokenIds","actions","match","options","base":{"text","tokenIds","stop","action"},
  *  "adapter":{...}|null,"kernels"}.
  */
-import { createEnv, isTaskId, TASK_IDS } from '../envs/registry';
-import { InvalidActionError } from '../envs/types';
+import { isTaskId, TASK_IDS } from '../envs/registry';
 import { requestNodeGpuContext } from '../gpu/node-gpu';
 import { LlamaEngine } from '../llm/engine/engine';
 import { askFreely } from '../llm/engine/generate';
@@ -17,7 +16,8 @@ import { destroyLora, uploadLora } from '../llm/train/gpu-lora';
 import { bindAdapterFiles, readAdapterDir } from './adapter-dir';
 import { parseFlags, parseIndexList } from './args';
 import { UsageError } from './errors';
-import { resolveModelSource } from './model-source';
+import { MODEL_FLAG, resolveModelSource } from './model-source';
+import { replayObservation } from './replay';
 
 const USAGE =
   'twosome generate --model DIR|URL|micro [--adapter RUN_DIR] --task ID [--actions 0,2] [--max-tokens N] ' +
@@ -64,31 +64,11 @@ export function generationFlags(values: {
   };
 }
 
-/** The prompt and offered actions after replaying `replay` from the task's first state (seed 0). */
-export function replayObservation(task: string, replay: readonly number[]): { prompt: string; actions: string[] } {
-  const env = createEnv(task);
-  env.reset(0);
-  replay.forEach((index, i) => {
-    if (env.done) throw new UsageError(`--actions: the episode ended after ${i} actions; no more can be replayed`);
-    try {
-      env.step(index);
-    } catch (error) {
-      if (error instanceof InvalidActionError) throw new UsageError(`--actions step ${i}: ${error.message}`);
-      throw error;
-    }
-  });
-  return env.observe();
-}
-
 export async function generateCommand(argv: string[]): Promise<number> {
   const { values } = parseFlags(
     argv,
     {
-      model: {
-        type: 'string',
-        arg: 'DIR|URL|micro',
-        help: 'an MLC model directory, an https:// model URL, or micro (default)',
-      },
+      model: MODEL_FLAG,
       adapter: { type: 'string', arg: 'RUN_DIR', help: 'a PEFT LoRA adapter directory (or a twosome run directory)' },
       task: { type: 'string', arg: 'ID', help: `the task: ${TASK_IDS.join(', ')}` },
       actions: { type: 'string', arg: 'LIST', help: 'action indices to replay first, e.g. 0,2' },

@@ -6,7 +6,6 @@ import { createHash } from 'node:crypto';
 import {
   cpSync,
   lstatSync,
-  mkdtempSync,
   readdirSync,
   readFileSync,
   readlinkSync,
@@ -14,30 +13,18 @@ import {
   symlinkSync,
   writeFileSync,
 } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { deserialize, serialize } from 'node:v8';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { loadCheckpoint } from '../rl/checkpoint-node';
 import { encodeCritic, encodePeftAdapter } from '../share';
 import { startHostileServer } from '../util/hostile-server';
+import { runCommand, tempDir } from '../util/testing';
 import { main } from './main';
 
-const work = mkdtempSync(join(tmpdir(), 'twosome-resume-'));
-afterAll(() => rmSync(work, { recursive: true, force: true }));
+const work = tempDir('twosome-resume-');
 
-async function twosome(argv: string[]) {
-  let out = '';
-  let err = '';
-  const o = vi.spyOn(process.stdout, 'write').mockImplementation((s) => ((out += String(s)), true));
-  const e = vi.spyOn(process.stderr, 'write').mockImplementation((s) => ((err += String(s)), true));
-  try {
-    return { code: await main(argv), out, err };
-  } finally {
-    o.mockRestore();
-    e.mockRestore();
-  }
-}
+const twosome = (argv: string[]) => runCommand(() => main(argv));
 
 const TWOSOME_FLAGS = ['--model', 'micro', '--backend', 'cpu', '--envs', '2', '--rollout-steps', '4'];
 TWOSOME_FLAGS.push('--policy-minibatches', '2', '--value-minibatches', '1');

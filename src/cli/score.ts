@@ -5,8 +5,7 @@
  * {"prompt","promptTokenIds","actions":[{"text","tokenIds","logprob","nTokens","nWords"}],
  *  "policy":{"sum":[..],"token":[..],"word":[..]}}.
  */
-import { createEnv, isTaskId, TASK_IDS } from '../envs/registry';
-import { InvalidActionError } from '../envs/types';
+import { isTaskId, TASK_IDS } from '../envs/registry';
 import { requestNodeGpuContext } from '../gpu/node-gpu';
 import { LlamaEngine } from '../llm/engine/engine';
 import { destroyLora, uploadLora } from '../llm/train/gpu-lora';
@@ -14,7 +13,8 @@ import { policies } from '../rl/policy';
 import { bindAdapterFiles, readAdapterDir } from './adapter-dir';
 import { parseFlags, parseIndexList } from './args';
 import { UsageError } from './errors';
-import { resolveModelSource } from './model-source';
+import { MODEL_FLAG, resolveModelSource } from './model-source';
+import { replayObservation } from './replay';
 
 const USAGE = 'twosome score --model DIR|URL|micro --task ID [--actions 0,2] [--adapter DIR] [--json]';
 
@@ -22,11 +22,7 @@ export async function scoreCommand(argv: string[]): Promise<number> {
   const { values } = parseFlags(
     argv,
     {
-      model: {
-        type: 'string',
-        arg: 'DIR|URL|micro',
-        help: 'an MLC model directory, an https:// model URL, or micro (default)',
-      },
+      model: MODEL_FLAG,
       task: { type: 'string', arg: 'ID', help: `the task: ${TASK_IDS.join(', ')}` },
       actions: { type: 'string', arg: 'LIST', help: 'action indices to replay before scoring, e.g. 0,2' },
       adapter: { type: 'string', arg: 'DIR', help: 'a PEFT LoRA adapter directory (or a twosome run directory)' },
@@ -44,18 +40,7 @@ export async function scoreCommand(argv: string[]): Promise<number> {
   const source = resolveModelSource(values.model);
   const adapterFiles = values.adapter !== undefined ? readAdapterDir(values.adapter) : null;
 
-  const env = createEnv(values.task);
-  env.reset(0);
-  replay.forEach((index, i) => {
-    if (env.done) throw new UsageError(`--actions: the episode ended after ${i} actions; no more can be replayed`);
-    try {
-      env.step(index);
-    } catch (error) {
-      if (error instanceof InvalidActionError) throw new UsageError(`--actions step ${i}: ${error.message}`);
-      throw error;
-    }
-  });
-  const { prompt, actions } = env.observe();
+  const { prompt, actions } = replayObservation(values.task, replay);
 
   const gpu = await requestNodeGpuContext();
   try {

@@ -1,35 +1,20 @@
 // `twosome train`, `eval` and `compare` end to end on WebGPU with the shipped micro model: a tiny TWOSOME run
 // writes its files (metrics, PEFT adapter, critic, checkpoint), resumes after an interrupt, and its adapter
 // evaluates; compare runs the three algorithms and draws their curves.
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { loadCheckpoint } from '../rl/checkpoint-node';
 import { bindAdapter, decodeCritic, decodePeftAdapter } from '../share';
 import { compareCommand } from './compare';
 import { evalCommand } from './eval';
 import { trainCommand } from './train';
+import { runCommand, tempDir } from '../util/testing';
 
-const work = mkdtempSync(join(tmpdir(), 'twosome-cli-'));
-afterAll(() => rmSync(work, { recursive: true, force: true }));
+const work = tempDir('twosome-cli-');
 
-async function run(fn: (argv: string[]) => Promise<number>, argv: string[], onStderr?: (text: string) => void) {
-  let out = '';
-  let err = '';
-  const o = vi.spyOn(process.stdout, 'write').mockImplementation((s) => ((out += String(s)), true));
-  const e = vi.spyOn(process.stderr, 'write').mockImplementation((s) => {
-    err += String(s);
-    onStderr?.(String(s));
-    return true;
-  });
-  try {
-    return { code: await fn(argv), out, err };
-  } finally {
-    o.mockRestore();
-    e.mockRestore();
-  }
-}
+const run = (fn: (argv: string[]) => Promise<number>, argv: string[], onStderr?: (text: string) => void) =>
+  runCommand(() => fn(argv), onStderr);
 
 // 2 envs x 2 steps per update, one policy and one value minibatch: a few seconds per update on SwiftShader.
 const TINY = ['--envs', '2', '--rollout-steps', '2', '--policy-minibatches', '1', '--value-minibatches', '1', '--grad-accum', '1', '--policy-lr', '1e-3'];

@@ -52,9 +52,9 @@ import {
   type TwosomeState,
   type TwosomeUpdateMetrics,
 } from '../rl/twosome-trainer';
-import { parseFlags, parseIntFlag, parseNumberFlag } from './args';
+import { parseFlags, parseIntFlag, parseNumberFlag, type FlagSpec } from './args';
 import { UsageError } from './errors';
-import { MICRO_MODEL_DIR, resolveModelSource } from './model-source';
+import { MICRO_MODEL_DIR, MODEL_FLAG, resolveModelSource } from './model-source';
 import type { LoraAdapter } from '../llm/train/lora';
 import { destroyLora, uploadLora } from '../llm/train/gpu-lora';
 import { scoreBatch } from '../llm/reference/backward';
@@ -70,6 +70,13 @@ export const ALGOS = ['twosome', 'ppo-mlp', 'saycan'] as const;
 export type Algo = (typeof ALGOS)[number];
 export const BACKENDS = ['webgpu', 'cpu'] as const;
 export type Backend = (typeof BACKENDS)[number];
+
+/** The --backend flag that checkBackend reads (train, eval, compare). */
+export const BACKEND_FLAG = {
+  type: 'string',
+  arg: BACKENDS.join('|'),
+  help: 'where the LLM runs: the WebGPU engine (default) or the CPU reference',
+} satisfies FlagSpec;
 
 const USAGE =
   'twosome train --task ID --model DIR|URL|micro [--algo twosome|ppo-mlp|saycan] [--preset paper|quick] [--steps N] [--seed S] [--out DIR] [--resume DIR] ' +
@@ -501,11 +508,7 @@ export async function trainCommand(argv: string[]): Promise<number> {
     argv,
     {
       task: { type: 'string', arg: 'ID', help: `the task: ${TASK_IDS.join(', ')}` },
-      model: {
-        type: 'string',
-        arg: 'DIR|URL|micro',
-        help: 'an MLC model directory, an https:// model URL, or micro (default)',
-      },
+      model: MODEL_FLAG,
       algo: { type: 'string', arg: ALGOS.join('|'), help: 'the algorithm (default twosome)' },
       preset: {
         type: 'string',
@@ -517,11 +520,7 @@ export async function trainCommand(argv: string[]): Promise<number> {
       out: { type: 'string', arg: 'DIR', help: 'the run directory (default runs/TASK-ALGO-seedS)' },
       resume: { type: 'string', arg: 'DIR', help: 'continue the run in DIR from its checkpoint.bin' },
       episodes: { type: 'string', arg: 'N', help: 'SayCan: evaluation episodes (default 10)' },
-      backend: {
-        type: 'string',
-        arg: BACKENDS.join('|'),
-        help: 'where the LLM runs: the WebGPU engine (default) or the CPU reference',
-      },
+      backend: BACKEND_FLAG,
       'max-updates': {
         type: 'string',
         arg: 'N',

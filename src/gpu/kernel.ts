@@ -129,6 +129,20 @@ export async function entryCall(
   return kernelCall(ctx.device, await ctx.pipelines.kernel(shader, entry, options), spec);
 }
 
+/**
+ * entryCall of an elementwise entry point, labelled by the entry: one invocation per element of `count`, 64 a
+ * workgroup (elementwiseWorkgroups). Serves gather-rows, relu and silu-mul (llm/engine/kernels/).
+ */
+export function elementwiseCall(
+  ctx: KernelContext,
+  shader: string,
+  entry: string,
+  count: number,
+  bindings: Pick<KernelCallSpec, 'params' | 'buffers'>,
+): Promise<KernelCall> {
+  return entryCall(ctx, shader, entry, { ...bindings, label: entry, workgroups: elementwiseWorkgroups(count) });
+}
+
 export function encodeCalls(pass: GPUComputePassEncoder, calls: readonly KernelCall[]): void {
   // A recording device's pass (recording-device.ts) also sees each call, to sum its cost.
   const observing = (pass as Partial<CallObservingPass>).observeCall ? (pass as unknown as CallObservingPass) : null;
@@ -201,6 +215,33 @@ export function kernelVariant(dim: number, forced?: KernelVariant, maxDim = THRE
   if (forced) return forced;
   if (dim <= maxDim) return 'thread';
   return subgroups ? 'subgroup' : 'workgroup';
+}
+
+/**
+ * A row kernel's pipeline and grid in the variant kernelVariant picks for its rows of `dim` (`choice.maxDim`: the
+ * thread variant's limit): `entries.thread` with one thread per row, or `entries.workgroup` with one workgroup
+ * per row and SUBGROUPS set for the subgroup variant; `choice.defines` in either. Serves the kernels with all
+ * three variants: rmsnorm, log-softmax and kl_rows (llm/engine/kernels/).
+ */
+export async function rowKernel(
+  { device, pipelines }: KernelContext,
+  shader: string,
+  entries: { workgroup: string; thread: string },
+  rows: number,
+  dim: number,
+  choice: { maxDim?: number; variant?: KernelVariant; defines?: KernelOptions['defines'] } = {},
+): Promise<{ kernel: Kernel; workgroups: [number, number?] }> {
+  const chosen = kernelVariant(dim, choice.variant, choice.maxDim, pipelines.subgroups);
+  if (chosen === 'subgroup') requireSubgroups(device, entries.workgroup);
+  const defines = choice.defines ?? {};
+  if (chosen === 'thread') {
+    const kernel = await pipelines.kernel(shader, entries.thread, { defines });
+    return { kernel, workgroups: elementwiseWorkgroups(rows) };
+  }
+  const kernel = await pipelines.kernel(shader, entries.workgroup, {
+    defines: { ...defines, SUBGROUPS: chosen === 'subgroup' },
+  });
+  return { kernel, workgroups: [rows] };
 }
 
 /** Throws unless the device can compile the subgroup shaders (a clearer error than WGSL's). */

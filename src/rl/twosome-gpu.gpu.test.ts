@@ -1,24 +1,14 @@
 // A rollout step on the GPU actor (GpuTwosomeActor.observe): the policy's scores, the critic's features and its
 // values in one submission, equal to the three separate calls bit for bit, with and without features memoized.
 import { describe, expect, it, vi } from 'vitest';
-import { createEnv } from '../envs/registry';
-import type { PolicyRequest } from '../llm/scores';
 import { quickPpoConfig } from './config';
 import { createGpuTwosomeModels } from './twosome-gpu';
 import { twosomeSeeds } from './twosome-trainer';
 import { valueLoss } from './ppo-loss';
 import { Rng } from '../util/rng';
-import { relativeError } from '../llm/engine/test-helpers';
-import { microEngine } from './micro-engine';
+import { microEngine, observationAfter, relativeError } from '../llm/engine/test-helpers';
 
 const gpu = microEngine();
-
-function observation(task: string, steps: number[]): PolicyRequest {
-  const env = createEnv(task);
-  env.reset(0);
-  for (const a of steps) env.step(a);
-  return env.observe();
-}
 
 describe('GpuTwosomeCritic.accumulateValueLoss', () => {
   for (const clipVloss of [true, false]) {
@@ -63,12 +53,12 @@ describe('GpuTwosomeActor.observe', () => {
     const seeds = twosomeSeeds(config.seed);
     const fused = createGpuTwosomeModels(gpu.engine, config, seeds);
     const separate = createGpuTwosomeModels(gpu.engine, config, seeds);
-    const envs = [observation('tomato-salad', [0]), observation('tomato-salad', [1]), observation('tomato-salad', [0])];
+    const envs = [[0], [1], [0]].map((steps) => observationAfter('tomato-salad', steps));
     const submit = vi.spyOn(gpu.ctx.device.queue, 'submit');
     for (const [score, observe] of [
       [envs.slice(0, 2), envs], // nothing memoized yet; a prompt seen twice
       [[envs[2]], envs], // features memoized (the separate actor memoized the same in its first round)
-      [[], [observation('tomato-salad', [2]), envs[0]]], // no new scores, one new prompt
+      [[], [observationAfter('tomato-salad', [2]), envs[0]]], // no new scores, one new prompt
     ] as const) {
       submit.mockClear();
       const a = await fused.actor.observe(score, observe, fused.critic);

@@ -12,7 +12,7 @@ import { CpuTwosomeActor } from './twosome-cpu';
 import { adamSettings, createGpuTwosomeModels, engineLoraConfig } from './twosome-gpu';
 import { CpuCritic } from './twosome-model';
 import { TwosomeTrainer, twosomeSeeds, type TwosomeUpdateMetrics } from './twosome-trainer';
-import { microEngine } from './micro-engine';
+import { microEngine } from '../llm/engine/test-helpers';
 
 const gpu = microEngine();
 

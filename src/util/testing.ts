@@ -57,6 +57,37 @@ export function captureOutput(options: { stderr?: boolean } = {}): CapturedOutpu
   return captured;
 }
 
+/** A CLI command's exit code and what it wrote to stdout and stderr (runCommand). */
+export interface CommandRun {
+  code: number;
+  out: string;
+  err: string;
+}
+
+/**
+ * Runs a CLI command in-process (`command`, e.g. `() => main(argv)`), capturing stdout and stderr for its
+ * duration only; `onStderr` sees each stderr write as it happens.
+ */
+export async function runCommand(
+  command: () => Promise<number>,
+  onStderr?: (text: string) => void,
+): Promise<CommandRun> {
+  let out = '';
+  let err = '';
+  const o = vi.spyOn(process.stdout, 'write').mockImplementation((s) => ((out += String(s)), true));
+  const e = vi.spyOn(process.stderr, 'write').mockImplementation((s) => {
+    err += String(s);
+    onStderr?.(String(s));
+    return true;
+  });
+  try {
+    return { code: await command(), out, err };
+  } finally {
+    o.mockRestore();
+    e.mockRestore();
+  }
+}
+
 /** A new folder under the system's temporary folder, removed with its contents after the file's tests. */
 export function tempDir(prefix: string): string {
   const dir = mkdtempSync(join(tmpdir(), prefix));

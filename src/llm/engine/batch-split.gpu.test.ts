@@ -7,7 +7,6 @@
 // (only the order of the sums over rows differs).
 import { resolve } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import { createEnv } from '../../envs/registry';
 import type { GpuContext } from '../../gpu/device';
 import { requestNodeGpuContext } from '../../gpu/node-gpu';
 import { BatchTooLargeError, requestSizes, type BatchGroup } from './batch-plan';
@@ -16,7 +15,7 @@ import { ScoringForward } from './forward';
 import { destroyLora, readLora, uploadLora } from '../train/gpu-lora';
 import { LoraTrainer } from '../train/lora-trainer';
 import type { ActionScores, PolicyRequest } from '../scores';
-import { loraGradientCase, relativeError, scoreRequests } from './test-helpers';
+import { loraGradientCase, observationAfter, relativeError, scoreRequests } from './test-helpers';
 import { directorySource } from '../model/weights-node';
 
 const ROW_CAP = 105;
@@ -38,26 +37,19 @@ afterAll(() => {
 });
 afterEach(() => vi.restoreAllMocks());
 
-function observation(task: string, steps: number[]): PolicyRequest & { actions: string[] } {
-  const env = createEnv(task);
-  env.reset(0);
-  for (const a of steps) env.step(a);
-  return env.observe();
-}
-
 /**
  * Rows (prompt + action tokens) on the micro model: 52 and 50 (one prompt's actions 0-1 and 3-4; together 102:
  * one group), 101 (38 scored tokens, whose logits [38, 710] f32 exceed the cap: split into actions 0-6 and 7),
  * 111 (over 105 rows: split into actions 0-3 and 4), 88 (alone).
  */
 function requests(): PolicyRequest[] {
-  const salad = observation('tomato-salad', [0]);
+  const salad = observationAfter('tomato-salad', [0]);
   return [
     { prompt: salad.prompt, actions: salad.actions.slice(0, 2) },
     { prompt: salad.prompt, actions: salad.actions.slice(3) },
-    observation('tomato-lettuce-salad', []),
-    observation('food-preparation', []),
-    observation('entertainment', []),
+    observationAfter('tomato-lettuce-salad', []),
+    observationAfter('food-preparation', []),
+    observationAfter('entertainment', []),
   ];
 }
 

@@ -29,6 +29,7 @@
  * one layer at a time from it), the logits and attention's log-sum-exp; backward.ts builds on those buffers.
  */
 import type { KernelContext } from '../../gpu/kernel';
+import type { LlamaConfig } from '../model/config';
 import { disposeCalls, encodeCalls, type KernelCall } from '../../gpu/kernel';
 import type { PipelineCache } from '../../gpu/pipelines';
 import { readbackPool } from '../../gpu/readback';
@@ -53,17 +54,11 @@ import { siluMulForwardCall } from './kernels/silu-mul';
 import { causalSegments, type ScoringLayout } from './scoring-layout';
 import { Workspace } from './workspace';
 
-/** The model dimensions the forward needs (a subset of the parsed mlc-chat-config). */
-export interface ModelShape {
-  hidden: number;
-  intermediate: number;
-  heads: number;
-  kvHeads: number;
-  headDim: number;
-  layers: number;
-  vocabSize: number;
-  rmsNormEps: number;
-}
+/** The model dimensions the forward needs: those fields of the parsed mlc-chat-config (model/config.ts). */
+export type ModelShape = Pick<
+  LlamaConfig,
+  'hidden' | 'intermediate' | 'heads' | 'kvHeads' | 'headDim' | 'layers' | 'vocabSize' | 'rmsNormEps'
+>;
 
 export interface GpuLayerWeights {
   inputNorm: GPUBuffer; // [D] f32

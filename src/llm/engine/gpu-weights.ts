@@ -20,6 +20,8 @@ import {
   elementCount,
   expectedLlamaTensors,
   isBf16Encoded,
+  llamaLayerTensors,
+  type LayerWeightName,
   type TensorCache,
   type TensorRecord,
 } from '../model/tensor-cache';
@@ -213,18 +215,15 @@ function assemble(config: LlamaConfig, uploaded: Map<string, Uploaded>, invFreq:
     return { format: 'dense', chunks, f16: weight.f16, outDim, inDim };
   };
   const norm = (name: string): GPUBuffer => get(name).chunks[0].buffer; // always f32 (keptRaw keeps only matrices), one row
-  const { hidden: D, intermediate: I, heads: H, kvHeads: KVH, headDim: hd, vocabSize: V } = config;
+  const { hidden: D, vocabSize: V } = config;
   const layers: GpuLayerWeights[] = [];
   for (let l = 0; l < config.layers; l++) {
-    const p = `model.layers.${l}`;
-    layers.push({
-      inputNorm: norm(`${p}.input_layernorm.weight`),
-      qkv: linear(`${p}.self_attn.qkv_proj`, (H + 2 * KVH) * hd, D),
-      o: linear(`${p}.self_attn.o_proj`, D, H * hd),
-      postNorm: norm(`${p}.post_attention_layernorm.weight`),
-      gateUp: linear(`${p}.mlp.gate_up_proj`, 2 * I, D),
-      down: linear(`${p}.mlp.down_proj`, D, I),
-    });
+    const layer: Partial<Record<LayerWeightName, GPUBuffer | GpuLinear>> = {};
+    for (const { field, name, shape } of llamaLayerTensors(config)) {
+      const full = `model.layers.${l}.${name}`;
+      layer[field] = shape.length === 1 ? norm(full) : linear(full, shape[0], shape[1]);
+    }
+    layers.push(layer as GpuLayerWeights);
   }
   const embed = linear('model.embed_tokens', V, D);
   return {

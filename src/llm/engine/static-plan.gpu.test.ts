@@ -2,56 +2,41 @@
 // exact pass does, bit for bit, and trains the same LoRA gradients (the padded rows add exact zeros; the sums
 // over rows may take another kernel variant: 1e-6); repeated calls of any size up to the workspace's capacity
 // create no buffer and no bind group; a larger pass grows the workspace once.
-import { resolve } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import type { GpuContext } from '../../gpu/device';
-import { requestNodeGpuContext } from '../../gpu/node-gpu';
-import type { PolicyRequest } from '../scores';
-import { LlamaEngine } from './engine';
+import { beforeAll, describe, expect, it, vi } from 'vitest';
 import { ScoringForward } from './forward';
 import { readLora } from '../train/gpu-lora';
 import { LoraTrainer } from '../train/lora-trainer';
-import { directorySource } from '../model/weights-node';
 import { planScoring } from './scoring-layout';
-import { loraGradientCase, relativeError, tomatoSaladObservations } from './test-helpers';
-import { createEnv } from '../../envs/registry';
+import {
+  loraGradientCase,
+  microEngine,
+  observationAfter,
+  relativeError,
+  tomatoSaladObservations,
+} from './test-helpers';
 
-let ctx: GpuContext;
-let engine: LlamaEngine;
+const gpu = microEngine();
 const created = { buffers: 0, bindGroups: 0 };
-beforeAll(async () => {
-  ctx = await requestNodeGpuContext();
-  engine = await LlamaEngine.load(ctx, directorySource(resolve(process.cwd(), 'public/models/micro')));
-  const { device } = ctx;
+beforeAll(() => {
+  const { device } = gpu.ctx;
   const [buffer, bindGroup] = [device.createBuffer.bind(device), device.createBindGroup.bind(device)];
   device.createBuffer = (d) => (created.buffers++, buffer(d));
   device.createBindGroup = (d) => (created.bindGroups++, bindGroup(d));
 });
-afterAll(() => {
-  engine?.dispose();
-  ctx?.device.destroy();
-});
-
-function observation(task: string, steps: number[]): PolicyRequest {
-  const env = createEnv(task);
-  env.reset(0);
-  for (const a of steps) env.step(a);
-  return env.observe();
-}
 
 describe('static plan (micro model)', () => {
   it('a padded pass scores every real row as the exact pass does, bit for bit', async () => {
-    const requests = [observation('tomato-salad', [0]), observation('entertainment', [])];
-    const batch = engine.tokenize(requests);
+    const requests = [observationAfter('tomato-salad', [0]), observationAfter('entertainment', [])];
+    const batch = gpu.engine.tokenize(requests);
     const layout = planScoring(batch);
     // Reserve far more than the batch: its plan rung pads rows, and logit rows and prompts to the capacity.
-    await engine.reserve({ prompts: 8, promptTokens: 150, actions: 10, actionTokens: 6 });
-    const padded = await engine.forwardFor(layout);
+    await gpu.engine.reserve({ prompts: 8, promptTokens: 150, actions: 10, actionTokens: 6 });
+    const padded = await gpu.engine.forwardFor(layout);
     expect(padded.shape.rows).toBeGreaterThan(layout.tokens.length);
     expect(padded.shape.logitRows).toBeGreaterThan(layout.logitRows.length);
     padded.load(layout);
     const a = await padded.run();
-    const exact = await ScoringForward.build(ctx.device, engine.pipelines, engine.weights, layout);
+    const exact = await ScoringForward.build(gpu.ctx.device, gpu.engine.pipelines, gpu.engine.weights, layout);
     expect(exact.shape.rows).toBe(layout.tokens.length);
     const b = await exact.run();
     exact.dispose();
@@ -60,19 +45,19 @@ describe('static plan (micro model)', () => {
   });
 
   it('trains the LoRA gradients of the exact pass (padded rows add exact zeros)', async () => {
-    const c = loraGradientCase(engine);
-    const batch = engine.tokenize(tomatoSaladObservations());
+    const c = loraGradientCase(gpu.engine);
+    const batch = gpu.engine.tokenize(tomatoSaladObservations());
     const lossGrad = () => batch.map((r) => r.actionTokens.map((_, k) => (k % 3) - 1));
     const gradients = async (reserve: boolean) => {
-      engine.releasePlans();
-      const trainer = LoraTrainer.create(engine, { adapter: c.adapter });
+      gpu.engine.releasePlans();
+      const trainer = LoraTrainer.create(gpu.engine, { adapter: c.adapter });
       if (reserve)
-        await engine.reserve(
+        await gpu.engine.reserve(
           { prompts: 4, promptTokens: 120, actions: 12, actionTokens: 6 },
           { lora: trainer.lora, training: true },
         );
       await trainer.accumulate(batch, lossGrad);
-      const grads = await readLora(ctx.device, trainer.lora, 'grads');
+      const grads = await readLora(gpu.ctx.device, trainer.lora, 'grads');
       trainer.dispose();
       return grads.flatMap((g) => [...g.a, ...g.b]);
     };
@@ -82,69 +67,69 @@ describe('static plan (micro model)', () => {
   });
 
   it('calls of any size up to the capacity create nothing when warm; a larger pass grows it once', async () => {
-    engine.releasePlans();
-    const trainer = LoraTrainer.create(engine, { adapter: loraGradientCase(engine).adapter });
+    gpu.engine.releasePlans();
+    const trainer = LoraTrainer.create(gpu.engine, { adapter: loraGradientCase(gpu.engine).adapter });
     const sizes = [
-      [observation('tomato-salad', [0])],
-      [observation('tomato-salad', [0]), observation('entertainment', [])],
-      [observation('food-preparation', [])],
+      [observationAfter('tomato-salad', [0])],
+      [observationAfter('tomato-salad', [0]), observationAfter('entertainment', [])],
+      [observationAfter('food-preparation', [])],
     ];
     const ones = (s: { logprobs: readonly number[] }[]) => s.map((p) => p.logprobs.map(() => 1));
-    await engine.reserve(
+    await gpu.engine.reserve(
       { prompts: 2, promptTokens: 100, actions: 10, actionTokens: 6 },
       { lora: trainer.lora, training: true },
     );
     const round = async () => {
       for (const requests of sizes) {
-        await engine.forwardScores(engine.tokenize(requests), { lora: trainer.lora });
-        await engine.forwardScores(engine.tokenize(requests));
-        await trainer.accumulate(engine.tokenize(requests), ones);
+        await gpu.engine.forwardScores(gpu.engine.tokenize(requests), { lora: trainer.lora });
+        await gpu.engine.forwardScores(gpu.engine.tokenize(requests));
+        await trainer.accumulate(gpu.engine.tokenize(requests), ones);
         await trainer.step(1e-4);
       }
     };
     await round(); // builds the ladders, the optimizer's calls, the readback pool
     const before = { ...created };
-    const workspaces = engine.planStats.workspaces;
+    const workspaces = gpu.engine.planStats.workspaces;
     await round();
     await round();
     expect(created).toEqual(before);
     // Eight prompts do not fit two prompts' room: the workspace grows, once.
     const eight = [0, 1, 2, 3].flatMap(() => sizes[1]);
-    await engine.forwardScores(engine.tokenize(eight), { lora: trainer.lora });
-    expect(engine.planStats.workspaces).toBe(workspaces + 1);
+    await gpu.engine.forwardScores(gpu.engine.tokenize(eight), { lora: trainer.lora });
+    expect(gpu.engine.planStats.workspaces).toBe(workspaces + 1);
     await round(); // the frozen model's ladder on the new workspace: built at its first use
     const grown = { ...created };
-    await engine.forwardScores(engine.tokenize(eight), { lora: trainer.lora });
+    await gpu.engine.forwardScores(gpu.engine.tokenize(eight), { lora: trainer.lora });
     await round();
     expect(created).toEqual(grown);
-    expect(engine.planStats.workspaces).toBe(workspaces + 1);
+    expect(gpu.engine.planStats.workspaces).toBe(workspaces + 1);
     trainer.dispose();
   });
 });
 
 describe('static plan: one pass at a time', () => {
   it('a scoring call made while a training micro-batch runs waits for its backward (same gradients)', async () => {
-    engine.releasePlans();
-    const c = loraGradientCase(engine);
-    const batch = engine.tokenize(tomatoSaladObservations());
-    const other = engine.tokenize([observation('entertainment', []), observation('food-preparation', [])]);
+    gpu.engine.releasePlans();
+    const c = loraGradientCase(gpu.engine);
+    const batch = gpu.engine.tokenize(tomatoSaladObservations());
+    const other = gpu.engine.tokenize(['entertainment', 'food-preparation'].map((task) => observationAfter(task, [])));
     const gradients = async (interleave: boolean) => {
-      const trainer = LoraTrainer.create(engine, { adapter: c.adapter });
+      const trainer = LoraTrainer.create(gpu.engine, { adapter: c.adapter });
       // A scoring call starts when the micro-batch has its scores, and the backward is held back a while: the
       // call would run in between (and overwrite the activations the backward reads) unless it waits its turn.
-      const backwardFor = engine.backwardFor.bind(engine);
-      const held = vi.spyOn(engine, 'backwardFor').mockImplementation(async (f) => {
+      const backwardFor = gpu.engine.backwardFor.bind(gpu.engine);
+      const held = vi.spyOn(gpu.engine, 'backwardFor').mockImplementation(async (f) => {
         await new Promise((r) => setTimeout(r, 100));
         return backwardFor(f);
       });
       let scoring: Promise<unknown> = Promise.resolve();
       await trainer.accumulate(batch, () => {
-        if (interleave) scoring = engine.forwardScores(other, { lora: trainer.lora });
+        if (interleave) scoring = gpu.engine.forwardScores(other, { lora: trainer.lora });
         return batch.map((r) => r.actionTokens.map((_, k) => (k % 3) - 1));
       });
       await scoring;
       held.mockRestore();
-      const grads = await readLora(ctx.device, trainer.lora, 'grads');
+      const grads = await readLora(gpu.ctx.device, trainer.lora, 'grads');
       trainer.dispose();
       return grads.flatMap((g) => [...g.a, ...g.b]);
     };

@@ -1,14 +1,43 @@
 /** Shared by the engine's GPU tests (the *.gpu.test.ts files under src/llm); imported by tests only. */
+import { resolve } from 'node:path';
+import { afterAll, beforeAll } from 'vitest';
 import { createEnv } from '../../envs/registry';
+import type { Observation } from '../../envs/types';
+import type { GpuContext } from '../../gpu/device';
+import { requestNodeGpuContext } from '../../gpu/node-gpu';
 import type { PipelineCache } from '../../gpu/pipelines';
 import { Rng } from '../../util/rng';
 import { LoraBackward } from './backward';
-import type { LlamaEngine } from './engine';
+import { LlamaEngine } from './engine';
 import { ScoringForward } from './forward';
 import { destroyLora, readLora, uploadLora } from '../train/gpu-lora';
 import { initLoraAdapter, LORA_TARGETS, type LoraAdapter } from '../train/lora';
 import type { ActionScores, PolicyRequest, ScoringBatch } from '../scores';
 import { planScoring, type ScoringLayout } from './scoring-layout';
+import { directorySource } from '../model/weights-node';
+
+/** The shipped micro model (public/models/micro) on a WebGPU engine: microEngine's result. */
+export interface MicroEngine {
+  ctx: GpuContext;
+  engine: LlamaEngine;
+}
+
+/**
+ * The micro model on a WebGPU engine, loaded once per test file in beforeAll and released in afterAll. Read
+ * `ctx` and `engine` inside tests (they are set once beforeAll ran).
+ */
+export function microEngine(): MicroEngine {
+  const gpu = {} as MicroEngine;
+  beforeAll(async () => {
+    gpu.ctx = await requestNodeGpuContext();
+    gpu.engine = await LlamaEngine.load(gpu.ctx, directorySource(resolve(process.cwd(), 'public/models/micro')));
+  });
+  afterAll(() => {
+    gpu.engine?.dispose();
+    gpu.ctx?.device.destroy();
+  });
+  return gpu;
+}
 
 /** ||a - b|| / ||b||: how far a whole gradient or score vector is from the reference. */
 export function relativeError(actual: ArrayLike<number>, expected: ArrayLike<number>): number {
@@ -48,12 +77,17 @@ export async function tokenLogprobsOf(engine: LlamaEngine, batch: ScoringBatch):
   }
 }
 
-/** One observation of Tomato Salad after its first action: a shared prompt and actions of several lengths. */
-export function tomatoSaladObservations(): { prompt: string; actions: string[] }[] {
-  const env = createEnv('tomato-salad');
+/** The observation of `task` (reset with seed 0) after the actions `steps`. */
+export function observationAfter(task: string, steps: number[]): Observation {
+  const env = createEnv(task);
   env.reset(0);
-  env.step(0);
-  return [env.observe()];
+  for (const a of steps) env.step(a);
+  return env.observe();
+}
+
+/** One observation of Tomato Salad after its first action: a shared prompt and actions of several lengths. */
+export function tomatoSaladObservations(): Observation[] {
+  return [observationAfter('tomato-salad', [0])];
 }
 
 /** A LoRA gradient check's inputs: an adapter with nonzero B (so every path carries gradient), the scoring layout of

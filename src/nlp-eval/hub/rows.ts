@@ -23,7 +23,7 @@ import { hellaswagDoc } from '../formats/hellaswag';
 import { MMLU_SUBJECT, type MmluDoc } from '../formats/mmlu';
 import type { OpenbookqaDoc } from '../formats/openbookqa';
 import type { PiqaDoc } from '../formats/piqa';
-import type { SiqaDoc } from '../formats/siqa';
+import { siqaTexts, type SiqaDoc } from '../formats/siqa';
 import { arrayField, fail, objectField, shown, stringField, type At, type JsonObject } from '../formats/text';
 import type { WinograndeDoc } from '../formats/winogrande';
 import { pyLstrip } from '../python-str';
@@ -132,14 +132,7 @@ function winograndeDoc(row: JsonObject, at: At): WinograndeDoc {
 
 function siqaDoc(row: JsonObject, at: At): SiqaDoc {
   const label = String(intField(row, 'label', at, 1, 3)) as SiqaDoc['label'];
-  return {
-    context: stringField(row, 'context', at),
-    question: stringField(row, 'question', at),
-    answerA: stringField(row, 'answerA', at),
-    answerB: stringField(row, 'answerB', at),
-    answerC: stringField(row, 'answerC', at),
-    label,
-  };
+  return { ...siqaTexts(row, at), label };
 }
 
 function openbookqaDoc(row: JsonObject, at: At): OpenbookqaDoc {

@@ -8,9 +8,9 @@
  * .. offsets[r + 1]] are the j that gathered row r, so every output row sums its own sources (no float
  * atomics). Reference: reference/gather-rows.ts.
  */
-import { elementwiseWorkgroups, kernelCall, type KernelCall, type KernelContext } from '../../../gpu/kernel';
+import { elementwiseCall, type KernelCall, type KernelContext } from '../../../gpu/kernel';
 
-export async function gatherRowsCall(
+export function gatherRowsCall(
   ctx: KernelContext,
   x: GPUBuffer,
   rows: GPUBuffer,
@@ -18,17 +18,12 @@ export async function gatherRowsCall(
   count: number,
   dim: number,
 ): Promise<KernelCall> {
-  const kernel = await ctx.pipelines.kernel('gather_rows.wgsl', 'gather_rows');
-  return kernelCall(ctx.device, kernel, {
-    params: { count, dim },
-    buffers: { x, rows, out },
-    workgroups: elementwiseWorkgroups(count * dim),
-    label: 'gather_rows',
-  });
+  const bindings = { params: { count, dim }, buffers: { x, rows, out } };
+  return elementwiseCall(ctx, 'gather_rows.wgsl', 'gather_rows', count * dim, bindings);
 }
 
 /** dx [rows, dim] from dout [J, dim] and the CSR sources of each row (overwrites dx). */
-export async function scatterAddRowsCall(
+export function scatterAddRowsCall(
   ctx: KernelContext,
   dout: GPUBuffer,
   offsets: GPUBuffer,
@@ -37,11 +32,6 @@ export async function scatterAddRowsCall(
   rows: number,
   dim: number,
 ): Promise<KernelCall> {
-  const kernel = await ctx.pipelines.kernel('gather_rows.wgsl', 'scatter_add_rows');
-  return kernelCall(ctx.device, kernel, {
-    params: { count: rows, dim },
-    buffers: { dout, offsets, sources, dx },
-    workgroups: elementwiseWorkgroups(rows * dim),
-    label: 'scatter_add_rows',
-  });
+  const bindings = { params: { count: rows, dim }, buffers: { dout, offsets, sources, dx } };
+  return elementwiseCall(ctx, 'gather_rows.wgsl', 'scatter_add_rows', rows * dim, bindings);
 }

@@ -1,22 +1,12 @@
 // gemm_f32.wgsl on Dawn: every transpose combination, strided sub-matrices, offsets, alpha and accumulation,
 // against reference/gemm.ts.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createStorageBuffer, readFloat32 } from '../../../gpu/buffers';
-import type { GpuContext } from '../../../gpu/device';
-import { disposeCalls, submitCalls } from '../../../gpu/kernel';
-import { requestNodeGpuContext } from '../../../gpu/node-gpu';
-import { PipelineCache } from '../../../gpu/pipelines';
+import { describe, expect, it } from 'vitest';
 import { Rng } from '../../../util/rng';
 import { gemm } from '../../reference/gemm';
 import { gemmCall } from './gemm';
+import { kernelTestGpu } from './test-gpu';
 
-let ctx: GpuContext;
-let pipelines: PipelineCache;
-beforeAll(async () => {
-  ctx = await requestNodeGpuContext();
-  pipelines = new PipelineCache(ctx.device);
-});
-afterAll(() => ctx?.device.destroy());
+const gpu = kernelTestGpu();
 
 describe('gemm_f32 on Dawn', () => {
   for (const [transA, transB, beta] of [
@@ -49,10 +39,9 @@ describe('gemm_f32 on Dawn', () => {
           { data: expected, ld: ldc, offset: cOff },
           { m, n, k, alpha: 0.5, beta },
         );
-        const { device } = ctx;
-        const [a, b, c] = [createStorageBuffer(device, A), createStorageBuffer(device, B), createStorageBuffer(device, C)];
+        const [a, b, c] = [gpu.upload(A), gpu.upload(B), gpu.upload(C)];
         const call = await gemmCall(
-          { device, pipelines },
+          gpu.kernels,
           'test',
           { buffer: a, ld: lda, offset: aOff, transpose: transA },
           { buffer: b, ld: ldb, offset: bOff, transpose: transB },
@@ -60,11 +49,8 @@ describe('gemm_f32 on Dawn', () => {
           { m, n, k, alpha: 0.5, beta },
           variant,
         );
-        submitCalls(device, [call]);
-        const actual = await readFloat32(device, c, C.length);
+        const actual = await gpu.run(call, c, C.length);
         for (let i = 0; i < C.length; i++) expect(Math.abs(actual[i] - expected[i])).toBeLessThan(1e-4);
-        disposeCalls([call]);
-        [a, b, c].forEach((x) => x.destroy());
       });
     }
   }

@@ -8,21 +8,13 @@
  * reference/kl-rows.ts. Variant by V, as logsoftmax-gather.ts: one thread per row up to 4096, one workgroup per
  * row above, reducing through subgroups where the pipeline cache allows them.
  */
-import {
-  elementwiseWorkgroups,
-  kernelCall,
-  kernelVariant,
-  requireSubgroups,
-  type KernelCall,
-  type KernelContext,
-  type KernelVariant,
-} from '../../../gpu/kernel';
+import { kernelCall, rowKernel, type KernelCall, type KernelContext, type KernelVariant } from '../../../gpu/kernel';
 
 /** Vocabularies up to this take the thread-per-row entry point. */
 export const KL_ROWS_THREAD_MAX_VOCAB = 4096;
 
 export async function klRowsCall(
-  { device, pipelines }: KernelContext,
+  ctx: KernelContext,
   base: GPUBuffer,
   adapted: GPUBuffer,
   kl: GPUBuffer,
@@ -30,17 +22,14 @@ export async function klRowsCall(
   vocab: number,
   variant?: KernelVariant,
 ): Promise<KernelCall> {
-  const chosen = kernelVariant(vocab, variant, KL_ROWS_THREAD_MAX_VOCAB, pipelines.subgroups);
-  if (chosen === 'subgroup') requireSubgroups(device, 'kl_rows');
-  const kernel =
-    chosen === 'thread'
-      ? await pipelines.kernel('kl_rows.wgsl', 'kl_rows_thread')
-      : await pipelines.kernel('kl_rows.wgsl', 'kl_rows', { defines: { SUBGROUPS: chosen === 'subgroup' } });
-  return kernelCall(device, kernel, {
+  const entries = { workgroup: 'kl_rows', thread: 'kl_rows_thread' };
+  const choice = { maxDim: KL_ROWS_THREAD_MAX_VOCAB, variant };
+  const { kernel, workgroups } = await rowKernel(ctx, 'kl_rows.wgsl', entries, rows, vocab, choice);
+  return kernelCall(ctx.device, kernel, {
     label: 'kl_rows',
     params: { rows, vocab },
     buffers: { base, adapted, kl },
-    workgroups: chosen === 'thread' ? elementwiseWorkgroups(rows) : [rows],
+    workgroups,
     // Three passes over both rows; about ten operations per element and pass.
     cost: { flops: 30 * rows * vocab, bytes: 24 * rows * vocab + 4 * rows },
   });

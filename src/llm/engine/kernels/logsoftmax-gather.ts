@@ -7,38 +7,22 @@
  * Reference: reference/logsoftmax-gather.ts. Variant by V: one thread per row for V <= 4096, one workgroup per
  * row above, reducing through subgroups where the pipeline cache allows them.
  */
-import {
-  elementwiseWorkgroups,
-  kernelCall,
-  kernelVariant,
-  requireSubgroups,
-  type KernelCall,
-  type KernelContext,
-  type KernelVariant,
-} from '../../../gpu/kernel';
+import { kernelCall, rowKernel, type KernelCall, type KernelContext, type KernelVariant } from '../../../gpu/kernel';
 import type { Kernel } from '../../../gpu/pipelines';
 
 /** Vocabularies up to this take the thread-per-row entry points. */
 export const LOGSOFTMAX_THREAD_MAX_VOCAB = 4096;
 
-async function logSoftmaxKernel(
-  { device, pipelines }: KernelContext,
+function logSoftmaxKernel(
+  ctx: KernelContext,
   entry: 'logsoftmax_gather' | 'logsoftmax_gather_backward',
   rows: number,
   vocab: number,
   variant?: KernelVariant,
 ): Promise<{ kernel: Kernel; workgroups: [number, number?] }> {
-  const chosen = kernelVariant(vocab, variant, LOGSOFTMAX_THREAD_MAX_VOCAB, pipelines.subgroups);
-  if (chosen === 'subgroup') requireSubgroups(device, entry);
-  if (chosen === 'thread')
-    return {
-      kernel: await pipelines.kernel('logsoftmax_gather.wgsl', `${entry}_rows`),
-      workgroups: elementwiseWorkgroups(rows),
-    };
-  return {
-    kernel: await pipelines.kernel('logsoftmax_gather.wgsl', entry, { defines: { SUBGROUPS: chosen === 'subgroup' } }),
-    workgroups: [rows],
-  };
+  const entries = { workgroup: entry, thread: `${entry}_rows` };
+  const choice = { maxDim: LOGSOFTMAX_THREAD_MAX_VOCAB, variant };
+  return rowKernel(ctx, 'logsoftmax_gather.wgsl', entries, rows, vocab, choice);
 }
 
 export async function logSoftmaxGatherCall(

@@ -6,29 +6,17 @@
  *
  * Reference: reference/relu.ts.
  */
-import { elementwiseWorkgroups, kernelCall, type KernelCall, type KernelContext } from '../../../gpu/kernel';
+import { elementwiseCall, type KernelCall, type KernelContext } from '../../../gpu/kernel';
 
-export async function reluForwardCall(ctx: KernelContext, z: GPUBuffer, count: number): Promise<KernelCall> {
-  const kernel = await ctx.pipelines.kernel('relu.wgsl', 'relu_forward');
-  return kernelCall(ctx.device, kernel, {
-    label: 'relu_forward',
-    params: { count },
-    buffers: { z },
-    workgroups: elementwiseWorkgroups(count),
-  });
+export function reluForwardCall(ctx: KernelContext, z: GPUBuffer, count: number): Promise<KernelCall> {
+  return elementwiseCall(ctx, 'relu.wgsl', 'relu_forward', count, { params: { count }, buffers: { z } });
 }
 
-export async function reluBackwardCall(
+export function reluBackwardCall(
   ctx: KernelContext,
   grad: GPUBuffer,
   a: GPUBuffer,
   count: number,
 ): Promise<KernelCall> {
-  const kernel = await ctx.pipelines.kernel('relu.wgsl', 'relu_backward');
-  return kernelCall(ctx.device, kernel, {
-    label: 'relu_backward',
-    params: { count },
-    buffers: { grad, a },
-    workgroups: elementwiseWorkgroups(count),
-  });
+  return elementwiseCall(ctx, 'relu.wgsl', 'relu_backward', count, { params: { count }, buffers: { grad, a } });
 }

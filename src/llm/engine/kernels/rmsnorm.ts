@@ -8,43 +8,25 @@
  * Reference: reference/rmsnorm.ts. Variant by D (kernelVariant): one thread per row for D <= 256, one
  * workgroup per row above, reducing through subgroups where the pipeline cache allows them.
  */
-import {
-  elementwiseWorkgroups,
-  kernelCall,
-  kernelVariant,
-  requireSubgroups,
-  type KernelCall,
-  type KernelContext,
-  type KernelVariant,
-} from '../../../gpu/kernel';
+import { kernelCall, rowKernel, type KernelCall, type KernelContext, type KernelVariant } from '../../../gpu/kernel';
 import type { Kernel } from '../../../gpu/pipelines';
 
 const SHADER = 'rmsnorm.wgsl';
 
 /** The pipeline of `entry` for `rows` x `dim` (its variant chosen by D) with `defines`, and its grid. */
-async function rmsnormKernel(
-  { device, pipelines }: KernelContext,
+function rmsnormKernel(
+  ctx: KernelContext,
   entry: 'rmsnorm_forward' | 'rmsnorm_backward',
   rows: number,
   dim: number,
   defines: Record<string, boolean>,
   variant?: KernelVariant,
 ): Promise<{ kernel: Kernel; workgroups: [number, number?] }> {
-  const chosen = kernelVariant(dim, variant, undefined, pipelines.subgroups);
-  if (chosen === 'subgroup') requireSubgroups(device, entry);
-  if (chosen === 'thread')
-    return {
-      kernel: await pipelines.kernel(SHADER, `${entry}_rows`, { defines }),
-      workgroups: elementwiseWorkgroups(rows),
-    };
-  return {
-    kernel: await pipelines.kernel(SHADER, entry, { defines: { ...defines, SUBGROUPS: chosen === 'subgroup' } }),
-    workgroups: [rows],
-  };
+  return rowKernel(ctx, SHADER, { workgroup: entry, thread: `${entry}_rows` }, rows, dim, { variant, defines });
 }
 
 /** y, rstd = rmsnorm(x). */
-export async function rmsnormForwardCall(
+export function rmsnormForwardCall(
   ctx: KernelContext,
   b: { x: GPUBuffer; weight: GPUBuffer; y: GPUBuffer; rstd: GPUBuffer },
   rows: number,
@@ -52,20 +34,14 @@ export async function rmsnormForwardCall(
   eps: number,
   variant?: KernelVariant,
 ): Promise<KernelCall> {
-  const { kernel, workgroups } = await rmsnormKernel(ctx, 'rmsnorm_forward', rows, dim, {}, variant);
-  return kernelCall(ctx.device, kernel, {
-    label: 'rmsnorm_forward',
-    params: { rows, dim, eps },
-    buffers: b,
-    workgroups,
-  });
+  return forwardCall(ctx, b, false, { rows, dim, eps }, variant);
 }
 
 /**
  * sum = residual + branch; y, rstd = rmsnorm(sum): the residual add fused into the norm that follows it
  * (forward.ts: x_mid and the post-attention norm; x_out and the next layer's input norm, or the final norm).
  */
-export async function addRmsnormForwardCall(
+export function addRmsnormForwardCall(
   ctx: KernelContext,
   b: { residual: GPUBuffer; branch: GPUBuffer; sum: GPUBuffer; weight: GPUBuffer; y: GPUBuffer; rstd: GPUBuffer },
   rows: number,
@@ -73,11 +49,23 @@ export async function addRmsnormForwardCall(
   eps: number,
   variant?: KernelVariant,
 ): Promise<KernelCall> {
-  const { kernel, workgroups } = await rmsnormKernel(ctx, 'rmsnorm_forward', rows, dim, { ADD: true }, variant);
+  return forwardCall(ctx, b, true, { rows, dim, eps }, variant);
+}
+
+/** The forward entry point's call, with the residual add first (variant ADD) where `add`. */
+async function forwardCall(
+  ctx: KernelContext,
+  buffers: Record<string, GPUBuffer>,
+  add: boolean,
+  params: { rows: number; dim: number; eps: number },
+  variant?: KernelVariant,
+): Promise<KernelCall> {
+  const { rows, dim } = params;
+  const { kernel, workgroups } = await rmsnormKernel(ctx, 'rmsnorm_forward', rows, dim, { ADD: add }, variant);
   return kernelCall(ctx.device, kernel, {
-    label: 'add_rmsnorm_forward',
-    params: { rows, dim, eps },
-    buffers: b,
+    label: add ? 'add_rmsnorm_forward' : 'rmsnorm_forward',
+    params,
+    buffers,
     workgroups,
   });
 }

@@ -6,25 +6,20 @@
  *
  * Reference: reference/silu-mul.ts.
  */
-import { elementwiseWorkgroups, kernelCall, type KernelCall, type KernelContext } from '../../../gpu/kernel';
+import { elementwiseCall, type KernelCall, type KernelContext } from '../../../gpu/kernel';
 
-export async function siluMulForwardCall(
+export function siluMulForwardCall(
   ctx: KernelContext,
   gateUp: GPUBuffer,
   h: GPUBuffer,
   rows: number,
   inter: number,
 ): Promise<KernelCall> {
-  const kernel = await ctx.pipelines.kernel('silu_mul.wgsl', 'silu_mul_forward');
-  return kernelCall(ctx.device, kernel, {
-    params: { rows, inter },
-    buffers: { gate_up: gateUp, h },
-    workgroups: elementwiseWorkgroups(rows * inter),
-    label: 'silu_mul_forward',
-  });
+  const bindings = { params: { rows, inter }, buffers: { gate_up: gateUp, h } };
+  return elementwiseCall(ctx, 'silu_mul.wgsl', 'silu_mul_forward', rows * inter, bindings);
 }
 
-export async function siluMulBackwardCall(
+export function siluMulBackwardCall(
   ctx: KernelContext,
   gateUp: GPUBuffer,
   dh: GPUBuffer,
@@ -32,11 +27,6 @@ export async function siluMulBackwardCall(
   rows: number,
   inter: number,
 ): Promise<KernelCall> {
-  const kernel = await ctx.pipelines.kernel('silu_mul.wgsl', 'silu_mul_backward');
-  return kernelCall(ctx.device, kernel, {
-    params: { rows, inter },
-    buffers: { gate_up: gateUp, dh, d_gate_up: dGateUp },
-    workgroups: elementwiseWorkgroups(rows * inter),
-    label: 'silu_mul_backward',
-  });
+  const bindings = { params: { rows, inter }, buffers: { gate_up: gateUp, dh, d_gate_up: dGateUp } };
+  return elementwiseCall(ctx, 'silu_mul.wgsl', 'silu_mul_backward', rows * inter, bindings);
 }
