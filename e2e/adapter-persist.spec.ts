@@ -16,7 +16,9 @@ async function waitForScores(page: Page): Promise<void> {
 }
 
 async function probs(page: Page): Promise<string> {
-  return JSON.stringify(await page.getByTestId('action-prob').evaluateAll((els) => els.map((e) => e.getAttribute('data-prob') ?? '')));
+  return JSON.stringify(
+    await page.getByTestId('action-prob').evaluateAll((els) => els.map((e) => e.getAttribute('data-prob') ?? '')),
+  );
 }
 
 /** adapter_config.json + adapter_model.safetensors of a nonzero LoRA adapter for the micro model. */
@@ -36,7 +38,9 @@ async function reload(page: Page): Promise<void> {
 }
 
 test.describe('saved adapters', () => {
-  test('an adapter loaded from files is in use again after a reload with the same probabilities; Delete forgets it', async ({ page }) => {
+  test('an adapter loaded from files is in use again after a reload with the same probabilities; Delete forgets it', async ({
+    page,
+  }) => {
     test.setTimeout(240_000);
     await page.goto('./?task=tomato-salad&seed=2&norm=token');
     await waitForTask(page, 'tomato-salad');
@@ -51,7 +55,9 @@ test.describe('saved adapters', () => {
     await expect(row).toHaveAttribute('data-adapter', LABEL);
     await expect(row).toHaveAttribute('data-in-use', 'true');
     await expect(row).toContainText(/file · micro · \d+(\.\d)? KiB · /);
-    await expect(page.getByTestId('saved-adapters-size')).toContainText(/^ ?1 · \d+(\.\d)? KiB \(at most 16, 256 MiB; the oldest go first\)$/);
+    await expect(page.getByTestId('saved-adapters-size')).toContainText(
+      /^ ?1 · \d+(\.\d)? KiB \(at most 16, 256 MiB; the oldest go first\)$/,
+    );
     await expect.poll(() => probs(page), { timeout: 30_000 }).not.toBe(frozen);
     await waitForScores(page);
     const adapted = await probs(page);
@@ -68,7 +74,9 @@ test.describe('saved adapters', () => {
     // the saved adapter is in use as on any start.
     await page.goto('about:blank');
     await page.goto('./?task=tomato-salad&seed=2&norm=token#share=AAAA');
-    await expect(page.getByTestId('share-error')).toContainText(/^This share link cannot be used: .*\. The setup and the adapter in use are as they were\./);
+    await expect(page.getByTestId('share-error')).toContainText(
+      /^This share link cannot be used: .*\. The setup and the adapter in use are as they were\./,
+    );
     await expect(page.getByTestId('adapter-current')).toHaveAttribute('data-adapter', LABEL, { timeout: 30_000 });
     await expect.poll(() => probs(page), { timeout: 30_000 }).toBe(adapted);
     await page.getByTestId('share-error').getByRole('button', { name: 'Dismiss message' }).click();
@@ -89,7 +97,9 @@ test.describe('saved adapters', () => {
     await page.getByRole('button', { name: `Delete ${LABEL}` }).click();
     await page.getByRole('button', { name: `Yes, delete ${LABEL}` }).click();
     await expect(row).toHaveCount(0);
-    await expect(page.getByTestId('saved-adapters')).toContainText(`Deleted "${LABEL}" from this browser: it stays in use on this page`);
+    await expect(page.getByTestId('saved-adapters')).toContainText(
+      `Deleted "${LABEL}" from this browser: it stays in use on this page`,
+    );
     await reload(page);
     await waitForScores(page);
     await expect(page.getByTestId('adapter-current')).toHaveAttribute('data-adapter', '');
@@ -97,7 +107,9 @@ test.describe('saved adapters', () => {
     await expect.poll(() => probs(page), { timeout: 30_000 }).toBe(frozen);
   });
 
-  test('a saved copy damaged in storage is refused on reload with a message; the page goes on without it', async ({ page }) => {
+  test('a saved copy damaged in storage is refused on reload with a message; the page goes on without it', async ({
+    page,
+  }) => {
     test.setTimeout(120_000);
     await page.goto('./?task=tomato-salad&seed=0');
     await waitForTask(page, 'tomato-salad');
@@ -140,7 +152,9 @@ test.describe('saved adapters', () => {
       `The saved adapter "${LABEL}" was not restored, so no adapter is in use: saved adapter "${LABEL}": it no longer decodes (${LABEL}: `,
       { timeout: 30_000 },
     );
-    await expect(page.getByTestId('adapter-error')).toContainText('the stored copy is damaged: delete it and load the adapter again. It is still listed under Saved adapters.');
+    await expect(page.getByTestId('adapter-error')).toContainText(
+      'the stored copy is damaged: delete it and load the adapter again. It is still listed under Saved adapters.',
+    );
     await expect(page.getByTestId('adapter-current')).toHaveAttribute('data-adapter', '');
     await waitForScores(page);
     await expect.poll(() => probs(page), { timeout: 30_000 }).toBe(frozen);

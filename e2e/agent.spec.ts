@@ -84,7 +84,9 @@ test.describe('agent', () => {
     console.log(`scoring one step on SwiftShader: ${ms} ms`);
   });
 
-  test('Greedy step takes the most probable action and Step samples one; the next prompt is shown', async ({ page }) => {
+  test('Greedy step takes the most probable action and Step samples one; the next prompt is shown', async ({
+    page,
+  }) => {
     await page.goto('./?task=tomato-salad&seed=0');
     await waitForTask(page, 'tomato-salad');
     await waitForScores(page);
@@ -132,7 +134,9 @@ test.describe('agent', () => {
     await expect(page.getByRole('button', { name: /^walk to the chips/ })).toHaveClass(/action--taken/);
     await page.keyboard.press('ArrowRight');
     await expect(page.getByTestId('timeline-pos')).toHaveText('step 1 / 2');
-    await expect(page.getByTestId('prompt')).toHaveText(promptAfter('entertainment', 0, [indexOf('entertainment', 0, [], 'walk to the chips')]));
+    await expect(page.getByTestId('prompt')).toHaveText(
+      promptAfter('entertainment', 0, [indexOf('entertainment', 0, [], 'walk to the chips')]),
+    );
 
     // Stepping continues from the latest state (step 2), not from the one shown.
     await page.getByRole('button', { name: 'Latest' }).click();

@@ -21,7 +21,9 @@ export const test = base.extend<{ consoleErrors: string[] }>({
       page.on('console', (msg) => {
         if (msg.type() === 'error') errors.push(`console.error: ${msg.text()}`);
       });
-      page.on('pageerror', (error) => errors.push(`uncaught: ${error.message}${process.env.E2E_STACKS ? error.stack : ''}`));
+      page.on('pageerror', (error) =>
+        errors.push(`uncaught: ${error.message}${process.env.E2E_STACKS ? error.stack : ''}`),
+      );
       await use(errors);
       expect(errors, 'console errors and uncaught exceptions').toEqual([]);
     },
@@ -41,12 +43,15 @@ export async function waitForTask(page: Page, taskId: string): Promise<void> {
  * Samples the scene canvas (WebGL, preserveDrawingBuffer) on a grid and returns the number of distinct
  * colours (quantized to 4 bits per channel) and the share of the most common one.
  */
-export async function canvasColourStats(page: Page): Promise<{ distinct: number; dominantShare: number; width: number; height: number }> {
+export async function canvasColourStats(
+  page: Page,
+): Promise<{ distinct: number; dominantShare: number; width: number; height: number }> {
   // Two animation frames, so the latest render description has been drawn.
   await page.evaluate(() => new Promise<void>((r) => requestAnimationFrame(() => requestAnimationFrame(() => r()))));
   return page.evaluate(() => {
     const canvas = document.querySelector<HTMLCanvasElement>('[data-testid="scene"] canvas');
-    if (!canvas || canvas.width === 0 || canvas.height === 0) return { distinct: 0, dominantShare: 1, width: 0, height: 0 };
+    if (!canvas || canvas.width === 0 || canvas.height === 0)
+      return { distinct: 0, dominantShare: 1, width: 0, height: 0 };
     const copy = document.createElement('canvas');
     copy.width = canvas.width;
     copy.height = canvas.height;
@@ -74,7 +79,11 @@ export async function canvasColourStats(page: Page): Promise<{ distinct: number;
  * canvasColourStats once the scene has been drawn: frames are drawn on demand, and on SwiftShader a first
  * frame can take a while when the worker is compiling the model's pipelines on the same two cores.
  */
-export async function drawnCanvasStats(page: Page, minDistinct = 12, timeout = 15_000): ReturnType<typeof canvasColourStats> {
+export async function drawnCanvasStats(
+  page: Page,
+  minDistinct = 12,
+  timeout = 15_000,
+): ReturnType<typeof canvasColourStats> {
   let stats = await canvasColourStats(page);
   await expect
     .poll(

@@ -31,11 +31,15 @@ async function serveModel(page: Page, repo: string, options: ServeOptions = {}):
   await page.route(`${base(repo)}**`, async (route: Route) => {
     const name = new URL(route.request().url()).pathname.split('/').pop() ?? '';
     requested.push(name);
-    const headers = { 'access-control-allow-origin': '*', 'content-type': name.endsWith('.json') ? 'application/json' : 'application/octet-stream' };
+    const headers = {
+      'access-control-allow-origin': '*',
+      'content-type': name.endsWith('.json') ? 'application/json' : 'application/octet-stream',
+    };
     const bytes = FILES.get(name);
     try {
       if (!bytes) return await route.fulfill({ status: 404, headers, body: 'not found' });
-      if (options.shardDelayMs && name.startsWith('params_shard_')) await new Promise((r) => setTimeout(r, options.shardDelayMs));
+      if (options.shardDelayMs && name.startsWith('params_shard_'))
+        await new Promise((r) => setTimeout(r, options.shardDelayMs));
       const body = Buffer.from(bytes);
       if (name === options.corrupt) for (let i = 0; i < body.length; i++) body[i] ^= 0x5a;
       await route.fulfill({ status: 200, headers, body });
@@ -95,7 +99,9 @@ test.describe('Model panel', () => {
     await expect(page.getByTestId('custom-url-error')).toContainText('https://');
   });
 
-  test('a custom repo downloads to 100%, is cached, loads with Use, survives a reload, and Delete removes it', async ({ page }) => {
+  test('a custom repo downloads to 100%, is cached, loads with Use, survives a reload, and Delete removes it', async ({
+    page,
+  }) => {
     await serveModel(page, 'tiny');
     await page.goto('./');
     await waitForTask(page, 'tomato-salad');
@@ -146,13 +152,18 @@ test.describe('Model panel', () => {
     await expect(row(page, base('tiny'))).toHaveAttribute('data-cached', 'true');
     // The tiny model's files are all still there.
     const tinyShards = await page.evaluate(
-      async (prefix) => (await (await caches.open('webllm/model')).keys()).filter((k) => k.url.startsWith(prefix) && k.url.includes('params_shard_')).length,
+      async (prefix) =>
+        (await (await caches.open('webllm/model')).keys()).filter(
+          (k) => k.url.startsWith(prefix) && k.url.includes('params_shard_'),
+        ).length,
       base('tiny'),
     );
     expect(tinyShards).toBe(SHARDS);
   });
 
-  test('Cancel stops a slow download; a link to a model that is not cached offers the download, never starts it', async ({ page }) => {
+  test('Cancel stops a slow download; a link to a model that is not cached offers the download, never starts it', async ({
+    page,
+  }) => {
     const requested = await serveModel(page, 'slow', { shardDelayMs: 2_000 });
     await page.goto(`./?model=${encodeURIComponent('https://huggingface.co/test/slow')}`);
     await waitForTask(page, 'tomato-salad');
@@ -171,19 +182,28 @@ test.describe('Model panel', () => {
     await r.getByTestId('model-cancel').click();
     await expect(r.getByTestId('download-cancelled')).toBeVisible();
     await expect(r).toHaveAttribute('data-cached', 'false');
-    const shards = await page.evaluate(async () => (await (await caches.open('webllm/model')).keys()).filter((k) => k.url.includes('params_shard_')).length);
+    const shards = await page.evaluate(
+      async () =>
+        (await (await caches.open('webllm/model')).keys()).filter((k) => k.url.includes('params_shard_')).length,
+    );
     expect(shards).toBeLessThan(SHARDS);
     await page.unrouteAll({ behavior: 'ignoreErrors' });
   });
 
-  test('a link to a catalog model that is not downloaded names it once, in the panel and the Actions card', async ({ page }) => {
+  test('a link to a catalog model that is not downloaded names it once, in the panel and the Actions card', async ({
+    page,
+  }) => {
     const id = 'Llama-3.2-1B-Instruct-q4f16_1-MLC';
     await page.goto(`./?model=${id}`);
     await waitForTask(page, 'tomato-salad');
     const status = page.getByTestId('model-panel-status');
     await expect(status).toHaveAttribute('data-state', 'unavailable', { timeout: 30_000 });
-    await expect(status).toHaveText(`${id} is not downloaded: download it in the Model panel (it is never downloaded without asking)`);
-    await expect(page.getByTestId('policy-status')).toHaveText(new RegExp(`^${id.replace(/\./g, '\\.')} is not downloaded: `));
+    await expect(status).toHaveText(
+      `${id} is not downloaded: download it in the Model panel (it is never downloaded without asking)`,
+    );
+    await expect(page.getByTestId('policy-status')).toHaveText(
+      new RegExp(`^${id.replace(/\./g, '\\.')} is not downloaded: `),
+    );
   });
 
   test('Load from folder reads a picked MLC folder in place and scores with it', async ({ page }) => {

@@ -15,7 +15,9 @@ async function waitForScores(page: Page): Promise<void> {
 }
 
 async function probs(page: Page): Promise<number[]> {
-  return (await page.getByTestId('action-prob').evaluateAll((els) => els.map((e) => e.getAttribute('data-prob') ?? ''))).map(Number);
+  return (
+    await page.getByTestId('action-prob').evaluateAll((els) => els.map((e) => e.getAttribute('data-prob') ?? ''))
+  ).map(Number);
 }
 
 async function percents(page: Page): Promise<string[]> {
@@ -33,7 +35,11 @@ function peftPayload(shape = MICRO, seed = 7) {
 }
 
 test.describe('share', () => {
-  test('a loaded adapter changes the probabilities; its link reopens them in a fresh browser context', async ({ page, browser, context }) => {
+  test('a loaded adapter changes the probabilities; its link reopens them in a fresh browser context', async ({
+    page,
+    browser,
+    context,
+  }) => {
     await context.grantPermissions(['clipboard-read', 'clipboard-write']);
     await page.goto('./?task=tomato-salad&seed=2&norm=token');
     await waitForTask(page, 'tomato-salad');
@@ -47,7 +53,9 @@ test.describe('share', () => {
     await expect(page.getByTestId('adapter-current')).toHaveAttribute('data-adapter', 'adapter_model.safetensors');
     await expect(page.getByTestId('adapter-current')).toContainText('r 8 · alpha 16 · q_proj, v_proj · 2 layers');
     await expect(page.getByTestId('random-model-note')).toHaveCount(0);
-    await expect.poll(async () => JSON.stringify(await probs(page)), { timeout: 30_000 }).not.toBe(JSON.stringify(frozen));
+    await expect
+      .poll(async () => JSON.stringify(await probs(page)), { timeout: 30_000 })
+      .not.toBe(JSON.stringify(frozen));
     await waitForScores(page);
     const sharer = await probs(page);
     const sharerPct = await percents(page);
@@ -55,7 +63,9 @@ test.describe('share', () => {
 
     // f16 and int8 say what the rounding does to this state's probabilities; f32 is exact.
     await page.getByTestId('share-precision').selectOption('int8');
-    await expect(page.getByTestId('share-prob-error')).toHaveText(/^(\d|0\.)[\d.e-]*( percentage points)?$/, { timeout: 30_000 });
+    await expect(page.getByTestId('share-prob-error')).toHaveText(/^(\d|0\.)[\d.e-]*( percentage points)?$/, {
+      timeout: 30_000,
+    });
     await page.getByTestId('share-precision').selectOption('f32');
     await expect(page.getByTestId('share-prob-error')).toHaveText('0');
     await expect(page.getByTestId('share-link-info')).toContainText('of 32,768 characters');
@@ -72,10 +82,14 @@ test.describe('share', () => {
     other.on('pageerror', (e) => errors.push(e.message));
     await other.goto(link);
     await waitForTask(other, 'tomato-salad');
-    await expect(other.getByTestId('adapter-current')).toHaveAttribute('data-adapter', 'shared link (f32)', { timeout: 30_000 });
+    await expect(other.getByTestId('adapter-current')).toHaveAttribute('data-adapter', 'shared link (f32)', {
+      timeout: 30_000,
+    });
     await expect(other.getByTestId('seed-input')).toHaveValue('2');
     await expect(other.getByLabel('Normalization')).toHaveValue('token');
-    await expect.poll(async () => JSON.stringify(await percents(other)), { timeout: 30_000 }).toBe(JSON.stringify(sharerPct));
+    await expect
+      .poll(async () => JSON.stringify(await percents(other)), { timeout: 30_000 })
+      .toBe(JSON.stringify(sharerPct));
     const opened = await probs(other);
     opened.forEach((p, i) => expect(Math.abs(p - sharer[i])).toBeLessThan(1e-6));
     expect(errors).toEqual([]);
@@ -87,7 +101,9 @@ test.describe('share', () => {
     await expect.poll(async () => JSON.stringify(await probs(page)), { timeout: 30_000 }).toBe(JSON.stringify(frozen));
   });
 
-  test('?adapter=https://... loads a hosted adapter pair (a Hugging Face resolve/main/ URL); http:// elsewhere is refused', async ({ page }) => {
+  test('?adapter=https://... loads a hosted adapter pair (a Hugging Face resolve/main/ URL); http:// elsewhere is refused', async ({
+    page,
+  }) => {
     const [config, weights] = peftPayload();
     const base = 'https://huggingface.co/someone/twosome-micro/resolve/main/';
     const served: string[] = [];
@@ -96,24 +112,40 @@ test.describe('share', () => {
       const url = route.request().url();
       served.push(url.slice(base.length));
       const body = url.endsWith('adapter_config.json') ? config.buffer : weights.buffer;
-      return route.fulfill({ body, headers: { 'access-control-allow-origin': '*', 'content-length': String(body.length) } });
+      return route.fulfill({
+        body,
+        headers: { 'access-control-allow-origin': '*', 'content-length': String(body.length) },
+      });
     });
     await page.goto(`./?task=tomato-salad&seed=0&adapter=${encodeURIComponent(`${base}adapter_model.safetensors`)}`);
-    await expect(page.getByTestId('adapter-current')).toHaveAttribute('data-adapter', 'huggingface.co/adapter_model.safetensors', { timeout: 30_000 });
+    await expect(page.getByTestId('adapter-current')).toHaveAttribute(
+      'data-adapter',
+      'huggingface.co/adapter_model.safetensors',
+      { timeout: 30_000 },
+    );
     await expect(page.getByTestId('adapter-current')).toContainText('base micro');
     expect(served).toEqual(['adapter_model.safetensors', 'adapter_config.json']);
     await waitForScores(page);
 
-    await page.goto(`./?task=tomato-salad&seed=0&adapter=${encodeURIComponent('http://example.com/adapter_model.safetensors')}`);
-    await expect(page.getByTestId('share-error')).toContainText('This adapter URL cannot be used: adapter URLs must be https:// or on this site');
+    await page.goto(
+      `./?task=tomato-salad&seed=0&adapter=${encodeURIComponent('http://example.com/adapter_model.safetensors')}`,
+    );
+    await expect(page.getByTestId('share-error')).toContainText(
+      'This adapter URL cannot be used: adapter URLs must be https:// or on this site',
+    );
     // Nothing changed, as the notice says: the adapter kept from the first load is in use again on this start.
-    await expect(page.getByTestId('adapter-current')).toHaveAttribute('data-adapter', 'huggingface.co/adapter_model.safetensors');
+    await expect(page.getByTestId('adapter-current')).toHaveAttribute(
+      'data-adapter',
+      'huggingface.co/adapter_model.safetensors',
+    );
   });
 
   test('a malformed share link shows one notice and leaves the default setup', async ({ page }) => {
     await page.goto('./#share=AQAAAAAAnotavalidlink');
     await expect(page.getByTestId('share-error')).toHaveCount(1);
-    await expect(page.getByTestId('share-error')).toContainText(/This share link cannot be used: .*\. The setup and the adapter in use are as they were\./);
+    await expect(page.getByTestId('share-error')).toContainText(
+      /This share link cannot be used: .*\. The setup and the adapter in use are as they were\./,
+    );
     await waitForTask(page, 'tomato-salad');
     await expect(page.getByTestId('seed-input')).toHaveValue('0');
     await expect(page.getByLabel('Normalization')).toHaveValue('word');
@@ -121,7 +153,9 @@ test.describe('share', () => {
     await expect(page.getByTestId('adapter-current')).toHaveAttribute('data-adapter', '');
   });
 
-  test('Save bundle downloads the adapter with the setup; loading that bundle back gives the same probabilities', async ({ page }) => {
+  test('Save bundle downloads the adapter with the setup; loading that bundle back gives the same probabilities', async ({
+    page,
+  }) => {
     await page.goto('./?task=entertainment&seed=1&norm=sum');
     await waitForScores(page);
     await page.getByTestId('adapter-file').setInputFiles(peftPayload());
@@ -137,7 +171,9 @@ test.describe('share', () => {
 
     await page.getByTestId('adapter-remove').click();
     await expect(page.getByTestId('adapter-current')).toHaveAttribute('data-adapter', '');
-    await page.getByTestId('adapter-file').setInputFiles([{ name: 'adapter_model.zip', mimeType: 'application/zip', buffer: Buffer.from(bytes) }]);
+    await page
+      .getByTestId('adapter-file')
+      .setInputFiles([{ name: 'adapter_model.zip', mimeType: 'application/zip', buffer: Buffer.from(bytes) }]);
     await expect(page.getByTestId('adapter-current')).toHaveAttribute('data-adapter', 'adapter_model.zip');
     await expect.poll(async () => JSON.stringify(await probs(page)), { timeout: 30_000 }).toBe(JSON.stringify(adapted));
   });
@@ -165,7 +201,9 @@ test.describe('share', () => {
       // A fragment navigation in the same document, as pasting a link into the address bar of this page does.
       await page.evaluate((h) => (window.location.hash = h), mutant);
       await expect(page.getByTestId('share-error')).toHaveCount(1);
-      await expect(page.getByTestId('share-error')).toContainText(/^This share link cannot be used: .*\. The setup and the adapter in use are as they were\./);
+      await expect(page.getByTestId('share-error')).toContainText(
+        /^This share link cannot be used: .*\. The setup and the adapter in use are as they were\./,
+      );
       await expect(page.getByTestId('adapter-current')).toHaveAttribute('data-adapter', 'adapter_model.safetensors');
       await expect(page.getByTestId('task-select')).toHaveValue('tomato-salad');
       await expect(page.getByTestId('prompt')).toHaveText(prompt ?? '');
@@ -180,7 +218,9 @@ test.describe('share', () => {
     await waitForScores(page);
     const before = await probs(page);
     await page.getByTestId('adapter-file').setInputFiles(peftPayload({ ...MICRO, hidden: 32, headDim: 8 }));
-    await expect(page.getByTestId('adapter-error')).toContainText(/adapter_model\.safetensors: q_proj is 32 x 32 in the adapter .* but 64 x 64 in micro/);
+    await expect(page.getByTestId('adapter-error')).toContainText(
+      /adapter_model\.safetensors: q_proj is 32 x 32 in the adapter .* but 64 x 64 in micro/,
+    );
     await expect(page.getByTestId('adapter-current')).toHaveAttribute('data-adapter', '');
     expect(await probs(page)).toEqual(before);
   });

@@ -36,21 +36,30 @@ test.describe('playground', () => {
     }
   });
 
-  const SCENE_TASKS = ['tomato-salad', 'tomato-lettuce-salad', 'food-preparation', 'entertainment', 'washing-plate'] as const;
+  const SCENE_TASKS = [
+    'tomato-salad',
+    'tomato-lettuce-salad',
+    'food-preparation',
+    'entertainment',
+    'washing-plate',
+  ] as const;
   for (const taskId of SCENE_TASKS) {
     test(`draws a non-blank scene for ${taskId}`, async ({ page }, testInfo) => {
       await page.goto(`./?task=${taskId}`);
       await waitForTask(page, taskId);
       await expect(page.getByLabel('Task')).toHaveValue(taskId);
       await expect(page.getByTestId('actions').getByRole('button').first()).toBeVisible();
-      if (taskId in INITIAL_PROMPTS) await expect(page.getByTestId('prompt')).toHaveText(INITIAL_PROMPTS[taskId as keyof typeof INITIAL_PROMPTS]);
+      if (taskId in INITIAL_PROMPTS)
+        await expect(page.getByTestId('prompt')).toHaveText(INITIAL_PROMPTS[taskId as keyof typeof INITIAL_PROMPTS]);
       const stats = await drawnCanvasStats(page);
       expect(stats.width).toBeGreaterThan(100);
       expect(stats.distinct, `distinct colours in the ${taskId} canvas`).toBeGreaterThanOrEqual(12);
       expect(stats.dominantShare, `share of the most common colour in the ${taskId} canvas`).toBeLessThan(0.8);
       // The README's scene pictures are these: `npm run screenshots` sets TWOSOME_SCREENSHOTS=docs/scenes.
       const dir = process.env.TWOSOME_SCREENSHOTS;
-      await page.getByTestId('scene').screenshot({ path: dir ? join(dir, `${taskId}.png`) : testInfo.outputPath(`${taskId}.png`) });
+      await page
+        .getByTestId('scene')
+        .screenshot({ path: dir ? join(dir, `${taskId}.png`) : testInfo.outputPath(`${taskId}.png`) });
     });
   }
 

@@ -20,7 +20,8 @@ async function observeLongTasks(page: Page): Promise<void> {
   await page.addInitScript(() => {
     window.__longTasks = [];
     new PerformanceObserver((list) => {
-      for (const entry of list.getEntries()) window.__longTasks.push(Math.round(entry.duration), Math.round(entry.startTime));
+      for (const entry of list.getEntries())
+        window.__longTasks.push(Math.round(entry.duration), Math.round(entry.startTime));
     }).observe({ type: 'longtask', buffered: false });
   });
 }
@@ -33,7 +34,9 @@ async function longTasksOver(page: Page, ms: number): Promise<string[]> {
     start: Math.round(performance.getEntriesByName('train-start')[0]?.startTime ?? -1),
   }));
   const out: string[] = [];
-  for (let i = 0; i < flat.length; i += 2) if (flat[i] > ms && flat[i + 1] >= start) out.push(`${flat[i]} ms at ${flat[i + 1]} ms (training started at ${start} ms, now ${now} ms)`);
+  for (let i = 0; i < flat.length; i += 2)
+    if (flat[i] > ms && flat[i + 1] >= start)
+      out.push(`${flat[i]} ms at ${flat[i + 1]} ms (training started at ${start} ms, now ${now} ms)`);
   return out;
 }
 
@@ -60,7 +63,9 @@ async function markTrainingStart(page: Page): Promise<void> {
 }
 
 test.describe('training', () => {
-  test('PPO-MLP puts points on the return chart; Pause stops it, Resume goes on; no long main-thread tasks', async ({ page }) => {
+  test('PPO-MLP puts points on the return chart; Pause stops it, Resume goes on; no long main-thread tasks', async ({
+    page,
+  }) => {
     await observeLongTasks(page);
     await page.goto('./?task=food-preparation&seed=0');
     await waitForTask(page, 'food-preparation');
@@ -68,7 +73,9 @@ test.describe('training', () => {
     await expect(page.getByTestId('policy-status')).toHaveAttribute('data-state', 'ready', { timeout: 30_000 });
     await startPpoMlp(page, 512 * 400);
 
-    await expect.poll(() => returnPoints(page), { timeout: 30_000, message: 'points on the return chart' }).toBeGreaterThanOrEqual(3);
+    await expect
+      .poll(() => returnPoints(page), { timeout: 30_000, message: 'points on the return chart' })
+      .toBeGreaterThanOrEqual(3);
     // The chart itself draws them (uPlot's canvas), and the steps grow by whole batches.
     await expect(page.getByTestId('return-chart').locator('canvas')).toHaveCount(1);
     expect((await envSteps(page)) % 512).toBe(0);
@@ -92,7 +99,9 @@ test.describe('training', () => {
     await expect(page.getByTestId('train-phase')).toHaveAttribute('data-phase', 'stopped');
   });
 
-  test('a reloaded tab offers to resume the run; its steps and chart continue from the stored update', async ({ page }) => {
+  test('a reloaded tab offers to resume the run; its steps and chart continue from the stored update', async ({
+    page,
+  }) => {
     await page.goto('./?task=food-preparation&seed=0');
     await waitForTask(page, 'food-preparation');
     await startPpoMlp(page, 512 * 400);
@@ -112,7 +121,9 @@ test.describe('training', () => {
     await offer.getByRole('button', { name: 'Resume run', exact: true }).click();
     // At once the stored steps and points (each update was saved before it was shown), then new ones.
     await expect.poll(() => envSteps(page), { timeout: 10_000 }).toBeGreaterThanOrEqual(before);
-    await expect.poll(() => returnPoints(page), { timeout: 10_000, message: 'the stored points are drawn again' }).toBeGreaterThanOrEqual(pointsBefore);
+    await expect
+      .poll(() => returnPoints(page), { timeout: 10_000, message: 'the stored points are drawn again' })
+      .toBeGreaterThanOrEqual(pointsBefore);
     const resumedAt = await envSteps(page);
     await expect.poll(() => envSteps(page), { timeout: 20_000 }).toBeGreaterThan(resumedAt);
     await page.getByRole('button', { name: 'Pause training', exact: true }).click();
@@ -143,7 +154,9 @@ test.describe('training', () => {
     await expect(page.getByTestId('policy-status')).toHaveAttribute('data-state', 'ready', { timeout: 30_000 });
   });
 
-  test('TWOSOME trains the micro model in the worker; a reload mid-run resumes it; its adapter and critic reach the agent panel', async ({ page }) => {
+  test('TWOSOME trains the micro model in the worker; a reload mid-run resumes it; its adapter and critic reach the agent panel', async ({
+    page,
+  }) => {
     // Two updates of 64 steps (about 15-40 s each on SwiftShader with two cores), one before and one after a reload.
     test.setTimeout(240_000);
     await observeLongTasks(page);
@@ -174,7 +187,11 @@ test.describe('training', () => {
     // panel names the adapter in use).
     await expect(page.getByTestId('critic-value')).toBeVisible({ timeout: 60_000 });
     expect(Number.isFinite(Number(await page.getByTestId('critic-value').getAttribute('data-value')))).toBe(true);
-    await expect(page.getByTestId('adapter-current')).toHaveAttribute('data-adapter', /^TWOSOME tomato-salad, update 2$/, { timeout: 60_000 });
+    await expect(page.getByTestId('adapter-current')).toHaveAttribute(
+      'data-adapter',
+      /^TWOSOME tomato-salad, update 2$/,
+      { timeout: 60_000 },
+    );
     await expect(page.getByTestId('train-error')).toHaveCount(0);
   });
 });

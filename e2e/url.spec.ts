@@ -25,7 +25,9 @@ test.describe('setup in the URL', () => {
     await expect(notices).toHaveCount(4);
   });
 
-  test('bad parameters that need no model list give their notices at once (the startup runs once)', async ({ page }) => {
+  test('bad parameters that need no model list give their notices at once (the startup runs once)', async ({
+    page,
+  }) => {
     // Without model=, the startup opens the setup synchronously: a second StrictMode run would parse the cleaned
     // URL and clear these.
     await page.goto('./?task=nope&seed=x&norm=bar');
@@ -48,7 +50,9 @@ test.describe('setup in the URL', () => {
     await waitForTask(page, 'entertainment');
     await expect(page.getByTestId('scene')).toHaveAttribute('data-scene-kind', 'virtualhome');
     await expect(page.getByTestId('task-title')).toHaveText('Entertainment');
-    await expect(page.getByTestId('prompt')).toContainText('In order to enjoy the chips and the milk while watching TV');
+    await expect(page.getByTestId('prompt')).toContainText(
+      'In order to enjoy the chips and the milk while watching TV',
+    );
 
     await page.getByLabel('Task').selectOption('tomato-lettuce-salad');
     await expect(page).toHaveURL(/[?&]task=tomato-lettuce-salad(&|$)/);
@@ -81,5 +85,4 @@ test.describe('setup in the URL', () => {
     await page.getByRole('button', { name: 'Dismiss message' }).click();
     await expect(message).toHaveCount(0);
   });
-
 });

@@ -86,7 +86,8 @@ for (const [iface, methods] of Object.entries(COUNTED)) {
   }
 }
 const snapshot = () => ({ ...counts });
-const diff = (a: Record<string, number>, b: Record<string, number>) => Object.fromEntries(Object.keys(b).map((k) => [k, b[k] - (a[k] ?? 0)]));
+const diff = (a: Record<string, number>, b: Record<string, number>) =>
+  Object.fromEntries(Object.keys(b).map((k) => [k, b[k] - (a[k] ?? 0)]));
 
 // ---- phase timers on the actor and critic
 const phases: Record<string, { ms: number; calls: number }> = {};
@@ -101,7 +102,11 @@ async function inPhase<T>(name: string, run: () => Promise<T>): Promise<T> {
     e.calls++;
   }
 }
-function timed<T extends object>(obj: T, method: keyof T & string, phase: string | ((...a: unknown[]) => string)): void {
+function timed<T extends object>(
+  obj: T,
+  method: keyof T & string,
+  phase: string | ((...a: unknown[]) => string),
+): void {
   const o = obj as Record<string, unknown>;
   const original = (o[method] as (...a: unknown[]) => Promise<unknown>).bind(obj);
   o[method] = (...a: unknown[]) => inPhase(typeof phase === 'string' ? phase : phase(...a), () => original(...a));
@@ -175,7 +180,9 @@ async function runUpdates(label: string, trainer: TwosomeTrainer, n: number): Pr
       valueLoss: m.valueLoss,
     };
     rows.push(row);
-    console.error(`${label} update ${m.update}: ${seconds.toFixed(2)} s (rollout ${m.timing.rolloutSeconds.toFixed(2)}, optimize ${m.timing.updateSeconds.toFixed(2)}) policyLoss ${m.policyLoss} valueLoss ${m.valueLoss}`);
+    console.error(
+      `${label} update ${m.update}: ${seconds.toFixed(2)} s (rollout ${m.timing.rolloutSeconds.toFixed(2)}, optimize ${m.timing.updateSeconds.toFixed(2)}) policyLoss ${m.policyLoss} valueLoss ${m.valueLoss}`,
+    );
   }
   return rows;
 }
@@ -197,7 +204,11 @@ if (saved) await gpuTrainer.setState(saved);
 const gpuRows = await runUpdates('gpu', gpuTrainer, GPU_UPDATES);
 let cpuRows: Row[] = [];
 if (CPU_UPDATES > 0) {
-  const cpuTrainer = new TwosomeTrainer(CONFIG, instrument(createCpuTwosomeModels(model.weights, model.tokenizer, CONFIG, twosomeSeeds(CONFIG.seed))), RUN);
+  const cpuTrainer = new TwosomeTrainer(
+    CONFIG,
+    instrument(createCpuTwosomeModels(model.weights, model.tokenizer, CONFIG, twosomeSeeds(CONFIG.seed))),
+    RUN,
+  );
   if (saved) await cpuTrainer.setState(saved);
   cpuRows = await runUpdates('cpu', cpuTrainer, CPU_UPDATES);
 }
@@ -206,14 +217,32 @@ if (CPU_UPDATES > 0) {
 if (args.kernels && captured.policy) {
   const lastPolicyRequests = captured.policy;
   const layout = planScoring(engine.tokenize(lastPolicyRequests));
-  const lora = (gpuTrainer.actor as unknown as { trainer: { lora: Parameters<typeof ScoringForward.build>[4] extends infer O ? O extends { lora?: infer L } ? L : never : never } }).trainer.lora;
-  const forward = await ScoringForward.build(ctx.device, engine.pipelines, engine.weights, layout, { lora, keepCheckpoints: true });
+  const lora = (
+    gpuTrainer.actor as unknown as {
+      trainer: {
+        lora: Parameters<typeof ScoringForward.build>[4] extends infer O
+          ? O extends { lora?: infer L }
+            ? L
+            : never
+          : never;
+      };
+    }
+  ).trainer.lora;
+  const forward = await ScoringForward.build(ctx.device, engine.pipelines, engine.weights, layout, {
+    lora,
+    keepCheckpoints: true,
+  });
   const backward = await LoraBackward.build(ctx.device, engine.pipelines, forward);
-  const calls = [...forward.kernelCalls, ...((backward as unknown as { calls: KernelCall[] }).calls)];
+  const calls = [...forward.kernelCalls, ...(backward as unknown as { calls: KernelCall[] }).calls];
   const prof = (await profileCalls(ctx.device, calls, 3)) ?? [];
   const total = prof.reduce((a, p) => a + p.ms, 0);
-  console.log(`\nper-kernel GPU time of one policy pass (${lastPolicyRequests.length} prompts, ${layout.tokens.length} rows, ${layout.logitRows.length} scored tokens): ${total.toFixed(1)} ms in ${calls.length} dispatches`);
-  for (const p of prof.sort((a, b) => b.ms - a.ms)) console.log(`  ${p.label.padEnd(28)} ${p.ms.toFixed(1).padStart(8)} ms ${String(p.calls).padStart(4)} calls  ${p.gflops.toFixed(2)} GFLOP/s`);
+  console.log(
+    `\nper-kernel GPU time of one policy pass (${lastPolicyRequests.length} prompts, ${layout.tokens.length} rows, ${layout.logitRows.length} scored tokens): ${total.toFixed(1)} ms in ${calls.length} dispatches`,
+  );
+  for (const p of prof.sort((a, b) => b.ms - a.ms))
+    console.log(
+      `  ${p.label.padEnd(28)} ${p.ms.toFixed(1).padStart(8)} ms ${String(p.calls).padStart(4)} calls  ${p.gflops.toFixed(2)} GFLOP/s`,
+    );
   forward.dispose();
   backward.dispose();
 }
@@ -221,18 +250,34 @@ if (args.kernels && captured.policy) {
 if (args.json) {
   console.log(JSON.stringify({ gpu: gpuRows, cpu: cpuRows }, null, 1));
 } else {
-  for (const [label, rows] of [['gpu', gpuRows], ['cpu', cpuRows]] as const) {
+  for (const [label, rows] of [
+    ['gpu', gpuRows],
+    ['cpu', cpuRows],
+  ] as const) {
     for (const r of rows) {
-      console.log(`\n== ${label} update ${r.update}: ${r.seconds.toFixed(3)} s (rollout ${r.rolloutSeconds.toFixed(3)} s, optimization ${r.updateSeconds.toFixed(3)} s)`);
-      for (const [name, p] of Object.entries(r.phases).sort((a, b) => b[1].ms - a[1].ms)) console.log(`  ${name.padEnd(42)} ${(p.ms / 1000).toFixed(3).padStart(7)} s  ${String(p.calls).padStart(4)} calls`);
-      if (label === 'gpu') console.log('  ' + Object.entries(r.counts).map(([k, v]) => `${k} ${v}`).join(', '));
+      console.log(
+        `\n== ${label} update ${r.update}: ${r.seconds.toFixed(3)} s (rollout ${r.rolloutSeconds.toFixed(3)} s, optimization ${r.updateSeconds.toFixed(3)} s)`,
+      );
+      for (const [name, p] of Object.entries(r.phases).sort((a, b) => b[1].ms - a[1].ms))
+        console.log(
+          `  ${name.padEnd(42)} ${(p.ms / 1000).toFixed(3).padStart(7)} s  ${String(p.calls).padStart(4)} calls`,
+        );
+      if (label === 'gpu')
+        console.log(
+          '  ' +
+            Object.entries(r.counts)
+              .map(([k, v]) => `${k} ${v}`)
+              .join(', '),
+        );
     }
   }
   const steady = (rows: Row[]) => (rows.length > 1 ? rows.slice(1) : rows);
   const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / Math.max(1, xs.length);
   const g = mean(steady(gpuRows).map((r) => r.seconds));
   const c = mean(steady(cpuRows).map((r) => r.seconds));
-  console.log(`\nmean per update (after the first): gpu ${g.toFixed(3)} s${cpuRows.length ? `, cpu ${c.toFixed(3)} s, gpu/cpu ${(g / c).toFixed(2)}` : ''}`);
+  console.log(
+    `\nmean per update (after the first): gpu ${g.toFixed(3)} s${cpuRows.length ? `, cpu ${c.toFixed(3)} s, gpu/cpu ${(g / c).toFixed(2)}` : ''}`,
+  );
 }
 
 engine.dispose();

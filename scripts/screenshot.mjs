@@ -33,16 +33,26 @@ try {
   page.on('pageerror', (e) => console.error('page error:', e.message));
   await page.goto(`${url}?task=${encodeURIComponent(values.task)}&seed=${encodeURIComponent(values.seed)}`);
   await page.getByTestId('prompt').filter({ hasText: /\S/ }).waitFor();
-  for (const text of values.actions.split(',').map((s) => s.trim()).filter(Boolean)) {
+  for (const text of values.actions
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean)) {
     const before = await page.getByTestId('prompt').textContent();
     await page.getByRole('button', { name: text }).first().click();
-    await page.waitForFunction((prev) => document.querySelector('[data-testid="prompt"]')?.textContent !== prev, before);
+    await page.waitForFunction(
+      (prev) => document.querySelector('[data-testid="prompt"]')?.textContent !== prev,
+      before,
+    );
   }
   await page.locator('[data-testid="gpu-info"]:not([data-status="detecting"])').waitFor();
   // The model's probabilities for the latest state (or the reason there are none, e.g. no WebGPU).
-  await page.locator('[data-testid="policy-status"]:not([data-state="loading"]):not([data-state="scoring"])').waitFor({ timeout: 60_000 });
+  await page
+    .locator('[data-testid="policy-status"]:not([data-state="loading"]):not([data-state="scoring"])')
+    .waitFor({ timeout: 60_000 });
   await page.mouse.move(0, 0);
-  await page.evaluate(() => (document.activeElement instanceof HTMLElement ? document.activeElement.blur() : undefined));
+  await page.evaluate(() =>
+    document.activeElement instanceof HTMLElement ? document.activeElement.blur() : undefined,
+  );
   await page.waitForTimeout(Number(process.env.SHOT_WAIT ?? 5000)); // let the macro animation finish
   const out = resolve(values.out);
   mkdirSync(dirname(out), { recursive: true });

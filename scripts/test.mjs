@@ -39,7 +39,11 @@ function vitestCounts(file) {
   return () => {
     if (!existsSync(file)) return undefined;
     const report = JSON.parse(readFileSync(file, 'utf8'));
-    return { passed: report.numPassedTests, failed: report.numFailedTests, skipped: report.numPendingTests + report.numTodoTests };
+    return {
+      passed: report.numPassedTests,
+      failed: report.numFailedTests,
+      skipped: report.numPendingTests + report.numTodoTests,
+    };
   };
 }
 
@@ -75,6 +79,8 @@ const vitest = (project, file, extra = []) => {
 };
 run('types', npx, ['tsc', '-p', 'tsconfig.json', '--noEmit']);
 run('lint', npx, ['eslint', '.'], { stage: 'types' });
+// One code style, checked rather than argued: `npm run format` rewrites the tree to it.
+run('format', npx, ['prettier', '--check', '.'], { stage: 'types' });
 run('unit', npx, vitest('unit', join(work, 'unit.json')), { counts: vitestCounts(join(work, 'unit.json')) });
 
 // The learning test (~10 min on SwiftShader) runs once, on lavapipe where that stage runs.
@@ -105,7 +111,10 @@ if (skipLavapipe) {
 if (!only || only.has('e2e')) {
   run('build', npx, ['vite', 'build', '--logLevel', 'warn']);
   const file = join(work, 'e2e.json');
-  run('e2e', npx, ['playwright', 'test', '--reporter=list,json'], { env: { PLAYWRIGHT_JSON_OUTPUT_NAME: file }, counts: playwrightCounts(file) });
+  run('e2e', npx, ['playwright', 'test', '--reporter=list,json'], {
+    env: { PLAYWRIGHT_JSON_OUTPUT_NAME: file },
+    counts: playwrightCounts(file),
+  });
 }
 
 let passed = 0;

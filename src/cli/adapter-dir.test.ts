@@ -46,7 +46,11 @@ describe('readAdapterDir', () => {
 
   it('names the missing file and the missing directory', () => {
     expect(errorOf(join(root, 'nope')).message).toBe(`--adapter ${join(root, 'nope')}: no such directory`);
-    const half = adapterDir('half', (p) => writeFileSync(p, '{}'), () => undefined);
+    const half = adapterDir(
+      'half',
+      (p) => writeFileSync(p, '{}'),
+      () => undefined,
+    );
     expect(errorOf(half).message).toMatch(/needs adapter_config.json and adapter_model.safetensors/);
   });
 });

@@ -49,7 +49,12 @@ export function readAdapterDir(dir: string): AdapterFiles {
 /** Decodes and validates the files against the model the adapter will run on. */
 export function bindAdapterFiles(files: AdapterFiles, shape: AdapterModelShape, modelId: string): LoraAdapter {
   try {
-    return bindAdapter(decodePeftAdapter({ config: files.config, weights: files.weights }).weights, shape, 'adapter_model.safetensors', modelId);
+    return bindAdapter(
+      decodePeftAdapter({ config: files.config, weights: files.weights }).weights,
+      shape,
+      'adapter_model.safetensors',
+      modelId,
+    );
   } catch (error) {
     throw new UsageError(`--adapter ${files.dir}: ${(error as Error).message}`);
   }

@@ -82,7 +82,19 @@ describe('twosome adapter inspect', () => {
     const dir = peftDir();
     expect(await run('inspect', join(dir, 'adapter_model.safetensors'), '--json', '--model', 'micro')).toBe(0);
     const summary = JSON.parse(out);
-    expect(summary).toMatchObject({ valid: true, targets: ['q_proj', 'v_proj'], r: 8, alpha: 16, scale: 2, layers: 2, parameters: 3584, dtype: 'F32', baseModel: 'micro', bytes: peft.weights.length, warnings: [] });
+    expect(summary).toMatchObject({
+      valid: true,
+      targets: ['q_proj', 'v_proj'],
+      r: 8,
+      alpha: 16,
+      scale: 2,
+      layers: 2,
+      parameters: 3584,
+      dtype: 'F32',
+      baseModel: 'micro',
+      bytes: peft.weights.length,
+      warnings: [],
+    });
     out = '';
     expect(await run('inspect', join(dir, 'adapter_config.json'))).toBe(0);
     expect(out).toContain('valid PEFT LoRA adapter');
@@ -100,14 +112,28 @@ describe('twosome adapter inspect', () => {
     writeFileSync(join(dir, 'weights.bin'), peft.weights);
     expect(await run('inspect', join(dir, 'weights.bin'))).toBe(0);
     const pt = join(work, 'model.pt');
-    writeFileSync(pt, zipSync({ 'archive/data.pkl': new Uint8Array([0x80, 2]), 'archive/version': new Uint8Array([51]) }));
+    writeFileSync(
+      pt,
+      zipSync({ 'archive/data.pkl': new Uint8Array([0x80, 2]), 'archive/version': new Uint8Array([51]) }),
+    );
     expect(await run('inspect', pt)).toBe(2);
     expect(err).toMatch(/PyTorch checkpoint .* never loaded/);
   });
 
   it('a bundle', async () => {
     const file = join(work, 'run.zip');
-    writeFileSync(file, encodeBundle({ modelId: 'micro', task: 'pizza', normalization: 'word', seed: 4, adapter, critic: randomCritic([64, 16, 1]), metrics: [{ update: 1 }] }));
+    writeFileSync(
+      file,
+      encodeBundle({
+        modelId: 'micro',
+        task: 'pizza',
+        normalization: 'word',
+        seed: 4,
+        adapter,
+        critic: randomCritic([64, 16, 1]),
+        metrics: [{ update: 1 }],
+      }),
+    );
     expect(await run('inspect', file)).toBe(0);
     expect(out).toContain('valid twosome bundle');
     expect(out).toMatch(/task\s+pizza/);
@@ -116,11 +142,33 @@ describe('twosome adapter inspect', () => {
   });
 
   it.each([
-    ['a model it does not fit', () => ['inspect', peftDir(), '--model', 'Llama-3.2-1B-Instruct-q4f16_1-MLC'], /q_proj is 64 x 64 in the adapter .* but 2048 x 2048 in Llama-3.2-1B-Instruct-q4f16_1-MLC/],
+    [
+      'a model it does not fit',
+      () => ['inspect', peftDir(), '--model', 'Llama-3.2-1B-Instruct-q4f16_1-MLC'],
+      /q_proj is 64 x 64 in the adapter .* but 2048 x 2048 in Llama-3.2-1B-Instruct-q4f16_1-MLC/,
+    ],
     ['a missing path', () => ['inspect', join(work, 'nope')], /no such file or directory/],
     ['an empty directory', () => ['inspect', peftDir(null, null)], /no adapter_model.safetensors in this directory/],
-    ['a pickle', () => ['inspect', (writeFileSync(join(work, 'adapter_model.bin'), new Uint8Array([0x80, 2, 3])), join(work, 'adapter_model.bin'))], /never loaded because loading them can run code/],
-    ['a directory with a pickle', () => ['inspect', (() => { const d = peftDir(peft.config, null); writeFileSync(join(d, 'adapter_model.bin'), 'x'); return d; })()], /adapter_model.bin.*safetensors/],
+    [
+      'a pickle',
+      () => [
+        'inspect',
+        (writeFileSync(join(work, 'adapter_model.bin'), new Uint8Array([0x80, 2, 3])), join(work, 'adapter_model.bin')),
+      ],
+      /never loaded because loading them can run code/,
+    ],
+    [
+      'a directory with a pickle',
+      () => [
+        'inspect',
+        (() => {
+          const d = peftDir(peft.config, null);
+          writeFileSync(join(d, 'adapter_model.bin'), 'x');
+          return d;
+        })(),
+      ],
+      /adapter_model.bin.*safetensors/,
+    ],
     ['a device', () => ['inspect', '/dev/null'], /not a regular file/],
     ['an unknown model', () => ['inspect', peftDir(), '--model', 'gpt-5'], /--model gpt-5: not a catalog id/],
     ['no file', () => ['inspect'], /expected one FILE or DIR/],
@@ -134,7 +182,14 @@ describe('twosome adapter inspect', () => {
 
   it('fuzz: 600 mutated and random files, each a valid summary (exit 0) or one line (exit 2)', async () => {
     const rng = new Rng(77);
-    const bundle = encodeBundle({ modelId: 'micro', task: 'pizza', normalization: 'word', seed: 4, adapter, critic: randomCritic([64, 8, 1]) });
+    const bundle = encodeBundle({
+      modelId: 'micro',
+      task: 'pizza',
+      normalization: 'word',
+      seed: 4,
+      adapter,
+      critic: randomCritic([64, 8, 1]),
+    });
     const sources: [string, Uint8Array][] = [
       ['adapter_model.safetensors', peft.weights],
       ['adapter_config.json', new TextEncoder().encode(peft.config)],
@@ -193,11 +248,19 @@ describe('twosome adapter export / import', () => {
     });
     out = '';
     expect(await run('inspect', bundle, '--json')).toBe(0);
-    expect(JSON.parse(out).bundle).toMatchObject({ modelId: 'micro', task: 'pizza', normalization: 'sum', seed: 7, critic: null });
+    expect(JSON.parse(out).bundle).toMatchObject({
+      modelId: 'micro',
+      task: 'pizza',
+      normalization: 'sum',
+      seed: 7,
+      critic: null,
+    });
   });
 
   it('import picks the catalog model its base names, and refuses another base model unless allowed', async () => {
-    const files = encodePeftAdapter(trainedAdapter({ ...MICRO, layers: 2 }, QV, 1), { baseModel: 'someone/other-model' });
+    const files = encodePeftAdapter(trainedAdapter({ ...MICRO, layers: 2 }, QV, 1), {
+      baseModel: 'someone/other-model',
+    });
     const dir = peftDir(files.config, files.weights);
     expect(await run('import', dir, '--out', join(work, 'x.zip'))).toBe(2);
     expect(err).toMatch(/not in the catalog; pass --model M/);

@@ -8,7 +8,17 @@
  * `twosome adapter import DIR --out BUNDLE [--model M] [--task T] [--norm N] [--seed S] [--allow-base-mismatch]`:
  *     PEFT files -> bundle. The model defaults to the one the adapter's base_model_name_or_path names.
  */
-import { closeSync, existsSync, mkdirSync, openSync, readSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  closeSync,
+  existsSync,
+  mkdirSync,
+  openSync,
+  readSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { FileReadError, readFileBoundedSync } from '../util/read-file-node';
 import { terminalJson, terminalSafe } from '../util/terminal-text';
 import { basename, dirname, join, resolve } from 'node:path';
@@ -28,7 +38,14 @@ import {
 import { BUNDLE_MANIFEST_FILE, decodeBundle, encodeBundle, type DecodedBundle } from '../share/bundle';
 import { AdapterFormatError, oneLine, ShareLinkError } from '../share/errors';
 import { DEFAULT_LIMITS } from '../share/limits';
-import { decodePeftAdapter, encodePeftAdapter, PEFT_CONFIG_FILE, PEFT_WEIGHTS_FILE, type DecodedPeftAdapter, type PeftWeightsDtype } from '../share/peft';
+import {
+  decodePeftAdapter,
+  encodePeftAdapter,
+  PEFT_CONFIG_FILE,
+  PEFT_WEIGHTS_FILE,
+  type DecodedPeftAdapter,
+  type PeftWeightsDtype,
+} from '../share/peft';
 import { parseFlags, wantsHelp, type FlagSpec } from './args';
 import { HelpRequest, UsageError } from './errors';
 import { MICRO_MODEL_DIR } from './model-source';
@@ -78,9 +95,15 @@ function parse(argv: string[], options: Record<string, FlagSpec>, what: string, 
 function asUserError(error: unknown, path: string): never {
   if (error instanceof UsageError) throw new UsageError(oneLine(error.message));
   if (error instanceof AdapterFormatError || error instanceof ShareLinkError) throw new UsageError(error.message);
-  if (error instanceof Error && (error.name === 'ModelFormatError' || error.name === 'ModelUrlError')) throw new UsageError(oneLine(error.message));
+  if (error instanceof Error && (error.name === 'ModelFormatError' || error.name === 'ModelUrlError'))
+    throw new UsageError(oneLine(error.message));
   const code = (error as NodeJS.ErrnoException | undefined)?.code;
-  if (typeof code === 'string' && /^E[A-Z]+$/.test(code)) throw new UsageError(oneLine(`${path}: cannot read or write (${code}${code === 'EACCES' ? ': permission denied' : code === 'EISDIR' ? ': is a directory' : ''})`));
+  if (typeof code === 'string' && /^E[A-Z]+$/.test(code))
+    throw new UsageError(
+      oneLine(
+        `${path}: cannot read or write (${code}${code === 'EACCES' ? ': permission denied' : code === 'EISDIR' ? ': is a directory' : ''})`,
+      ),
+    );
   const message = describeError(error);
   throw new UsageError(oneLine(`${path}: cannot be read as an adapter (${message})`, 300));
 }
@@ -109,14 +132,20 @@ function firstBytes(path: string, n: number): Uint8Array {
   }
 }
 
-const PICKLE_HINT = 'pickle files (.bin, .pt, .pth, .pkl) are never loaded because loading them can run code; save the adapter with safetensors (save_pretrained(..., safe_serialization=True))';
+const PICKLE_HINT =
+  'pickle files (.bin, .pt, .pth, .pkl) are never loaded because loading them can run code; save the adapter with safetensors (save_pretrained(..., safe_serialization=True))';
 
-type Loaded = { kind: 'bundle'; file: string; bytes: number; bundle: DecodedBundle } | { kind: 'peft'; file: string; bytes: number; peft: DecodedPeftAdapter; configPath: string | null };
+type Loaded =
+  | { kind: 'bundle'; file: string; bytes: number; bundle: DecodedBundle }
+  | { kind: 'peft'; file: string; bytes: number; peft: DecodedPeftAdapter; configPath: string | null };
 
 function loadPeftFiles(configPath: string | null, weightsPath: string, file: string): Loaded {
   const config = configPath ? readCapped(configPath, DEFAULT_LIMITS.maxConfigBytes, PEFT_CONFIG_FILE) : null;
   const weights = readCapped(weightsPath, DEFAULT_LIMITS.maxWeightsBytes, 'an adapter');
-  const peft = decodePeftAdapter({ config, weights }, { configFile: configPath ?? PEFT_CONFIG_FILE, weightsFile: weightsPath });
+  const peft = decodePeftAdapter(
+    { config, weights },
+    { configFile: configPath ?? PEFT_CONFIG_FILE, weightsFile: weightsPath },
+  );
   return { kind: 'peft', file, bytes: weights.length, peft, configPath };
 }
 
@@ -127,10 +156,16 @@ function loadAdapterPath(path: string, requireConfig: boolean): Loaded {
     const config = join(path, PEFT_CONFIG_FILE);
     const weights = join(path, PEFT_WEIGHTS_FILE);
     if (!existsSync(weights)) {
-      if (existsSync(join(path, 'adapter_model.bin'))) throw new UsageError(`${path}: holds adapter_model.bin, not ${PEFT_WEIGHTS_FILE}: ${PICKLE_HINT}`);
-      throw new UsageError(`${path}: no ${PEFT_WEIGHTS_FILE} in this directory (a PEFT adapter directory holds ${PEFT_CONFIG_FILE} and ${PEFT_WEIGHTS_FILE})`);
+      if (existsSync(join(path, 'adapter_model.bin')))
+        throw new UsageError(`${path}: holds adapter_model.bin, not ${PEFT_WEIGHTS_FILE}: ${PICKLE_HINT}`);
+      throw new UsageError(
+        `${path}: no ${PEFT_WEIGHTS_FILE} in this directory (a PEFT adapter directory holds ${PEFT_CONFIG_FILE} and ${PEFT_WEIGHTS_FILE})`,
+      );
     }
-    if (!existsSync(config) && requireConfig) throw new UsageError(`${path}: no ${PEFT_CONFIG_FILE} in this directory (it holds r, lora_alpha and the targets)`);
+    if (!existsSync(config) && requireConfig)
+      throw new UsageError(
+        `${path}: no ${PEFT_CONFIG_FILE} in this directory (it holds r, lora_alpha and the targets)`,
+      );
     return loadPeftFiles(existsSync(config) ? config : null, weights, path);
   }
   if (!st.isFile()) throw new UsageError(`${path}: not a regular file or directory`);
@@ -157,18 +192,23 @@ function loadAdapterPath(path: string, requireConfig: boolean): Loaded {
       return { kind: 'bundle', file: path, bytes: bytes.length, bundle: decodeBundle(bytes, { file: path }) };
     } catch (error) {
       // A PyTorch .pt/.bin file is a zip holding a pickle.
-      if (error instanceof AdapterFormatError && /\.pkl"/.test(error.message)) throw new UsageError(`${path}: a PyTorch checkpoint (zip with a pickle), not a bundle: ${PICKLE_HINT}`);
+      if (error instanceof AdapterFormatError && /\.pkl"/.test(error.message))
+        throw new UsageError(`${path}: a PyTorch checkpoint (zip with a pickle), not a bundle: ${PICKLE_HINT}`);
       throw error;
     }
   }
   if (kind === 'config') {
     const weights = join(dir, PEFT_WEIGHTS_FILE);
-    if (!existsSync(weights)) throw new UsageError(`${path}: no ${PEFT_WEIGHTS_FILE} beside it (a PEFT adapter is ${PEFT_CONFIG_FILE} plus ${PEFT_WEIGHTS_FILE} in one directory)`);
+    if (!existsSync(weights))
+      throw new UsageError(
+        `${path}: no ${PEFT_WEIGHTS_FILE} beside it (a PEFT adapter is ${PEFT_CONFIG_FILE} plus ${PEFT_WEIGHTS_FILE} in one directory)`,
+      );
     return loadPeftFiles(path, weights, path);
   }
   const config = join(dir, PEFT_CONFIG_FILE);
   const hasConfig = existsSync(config) && statSync(config).isFile();
-  if (!hasConfig && requireConfig) throw new UsageError(`${path}: no ${PEFT_CONFIG_FILE} beside it (it holds r, lora_alpha and the targets)`);
+  if (!hasConfig && requireConfig)
+    throw new UsageError(`${path}: no ${PEFT_CONFIG_FILE} beside it (it holds r, lora_alpha and the targets)`);
   return loadPeftFiles(hasConfig ? config : null, path, path);
 }
 
@@ -186,10 +226,15 @@ function resolveModel(model: string): ModelChoice {
   const dir = model === 'micro' ? MICRO_MODEL_DIR : model;
   const file = join(dir, 'mlc-chat-config.json');
   if (!existsSync(dir) || !statSync(dir).isDirectory() || !existsSync(file)) {
-    throw new UsageError(`--model ${oneLine(model, 200)}: not a catalog id (\`twosome models list\`), "micro", or an MLC model directory with mlc-chat-config.json`);
+    throw new UsageError(
+      `--model ${oneLine(model, 200)}: not a catalog id (\`twosome models list\`), "micro", or an MLC model directory with mlc-chat-config.json`,
+    );
   }
   const text = readCapped(file, 1 << 20, 'mlc-chat-config.json');
-  return { modelId: model === 'micro' ? 'micro' : basename(resolve(dir)), config: parseLlamaConfigText(new TextDecoder().decode(text), file) };
+  return {
+    modelId: model === 'micro' ? 'micro' : basename(resolve(dir)),
+    config: parseLlamaConfigText(new TextDecoder().decode(text), file),
+  };
 }
 
 /** Models an adapter's base model names: catalog models, or micro. */
@@ -231,10 +276,16 @@ export async function adapterInspect(argv: string[]): Promise<number> {
       const m = resolveModel(values.model);
       bindAdapter(weights, m.config, path, m.modelId);
       if (loaded.kind === 'bundle' && loaded.bundle.critic && loaded.bundle.critic.sizes[0] !== m.config.hidden) {
-        throw new AdapterFormatError(path, `the critic reads ${loaded.bundle.critic.sizes[0]} features but ${m.modelId} has hidden size ${m.config.hidden}`);
+        throw new AdapterFormatError(
+          path,
+          `the critic reads ${loaded.bundle.critic.sizes[0]} features but ${m.modelId} has hidden size ${m.config.hidden}`,
+        );
       }
       // A bundle names its exact model id; a PEFT adapter only its base model.
-      const named = loaded.kind === 'bundle' && baseModelMismatch(loaded.bundle.modelId, m.modelId) === null ? loaded.bundle.modelId : (base ?? (loaded.kind === 'bundle' ? loaded.bundle.modelId : null));
+      const named =
+        loaded.kind === 'bundle' && baseModelMismatch(loaded.bundle.modelId, m.modelId) === null
+          ? loaded.bundle.modelId
+          : (base ?? (loaded.kind === 'bundle' ? loaded.bundle.modelId : null));
       const mismatch = checkBaseModel(named, m.modelId, 'warn', path);
       warnings.push(...mismatch.map((w) => w.replace(/; its shapes fit.*$/, '; the shapes fit')));
       checked = `shapes fit ${m.modelId} (${m.config.layers} layers, hidden ${m.config.hidden})`;
@@ -294,7 +345,12 @@ export async function adapterInspect(argv: string[]): Promise<number> {
     row('checked', checked),
     row('targets', w.config.targets.join(', ')),
     row('r', String(w.config.r)),
-    row('alpha', hasAlpha ? `${w.config.alpha} (scale ${+(w.config.alpha / w.config.r).toPrecision(6)})` : 'unknown (no adapter_config.json)'),
+    row(
+      'alpha',
+      hasAlpha
+        ? `${w.config.alpha} (scale ${+(w.config.alpha / w.config.r).toPrecision(6)})`
+        : 'unknown (no adapter_config.json)',
+    ),
     row('layers', String(w.layers)),
     row('parameters', formatCount(adapterWeightsParameterCount(w))),
     row('dtype', dtype),
@@ -347,7 +403,8 @@ function writeAtomic(path: string, data: Uint8Array | string): void {
 export async function adapterExport(argv: string[]): Promise<number> {
   const outFlag = { type: 'string', arg: 'DIR', help: 'where the PEFT files go (required)' } as const;
   const { values, path } = parse(argv, { out: outFlag }, 'BUNDLE', EXPORT_USAGE);
-  if (typeof values.out !== 'string' || values.out === '') throw new UsageError(`--out DIR is required (usage: ${USAGE})`);
+  if (typeof values.out !== 'string' || values.out === '')
+    throw new UsageError(`--out DIR is required (usage: ${USAGE})`);
   const out = values.out;
   let bundle: DecodedBundle;
   try {
@@ -356,7 +413,8 @@ export async function adapterExport(argv: string[]): Promise<number> {
   } catch (error) {
     return asUserError(error, path);
   }
-  if (existsSync(out) && !statSync(out).isDirectory()) throw new UsageError(`--out ${out}: exists and is not a directory`);
+  if (existsSync(out) && !statSync(out).isDirectory())
+    throw new UsageError(`--out ${out}: exists and is not a directory`);
   const files = encodePeftAdapter(bundle.weights, { baseModel: bundle.baseModel });
   try {
     makeDirs(out);
@@ -394,20 +452,27 @@ export async function adapterImport(argv: string[]): Promise<number> {
     'DIR',
     IMPORT_USAGE,
   );
-  if (typeof values.out !== 'string' || values.out === '') throw new UsageError(`--out BUNDLE is required (usage: ${USAGE})`);
+  if (typeof values.out !== 'string' || values.out === '')
+    throw new UsageError(`--out BUNDLE is required (usage: ${USAGE})`);
   const task = values.task as string | undefined;
-  if (task !== undefined && !isTaskId(task)) throw new UsageError(`--task: unknown task "${oneLine(task, 60)}" (use one of ${TASK_IDS.join(', ')})`);
+  if (task !== undefined && !isTaskId(task))
+    throw new UsageError(`--task: unknown task "${oneLine(task, 60)}" (use one of ${TASK_IDS.join(', ')})`);
   const norm = (values.norm as string | undefined) ?? 'word';
-  if (!(NORMALIZATIONS as readonly string[]).includes(norm)) throw new UsageError(`--norm: "${oneLine(norm, 40)}" is not one of ${NORMALIZATIONS.join(', ')}`);
+  if (!(NORMALIZATIONS as readonly string[]).includes(norm))
+    throw new UsageError(`--norm: "${oneLine(norm, 40)}" is not one of ${NORMALIZATIONS.join(', ')}`);
   const seedText = (values.seed as string | undefined) ?? '0';
-  if (!/^\d{1,15}$/.test(seedText)) throw new UsageError(`--seed: "${oneLine(seedText, 40)}" must be a non-negative integer`);
+  if (!/^\d{1,15}$/.test(seedText))
+    throw new UsageError(`--seed: "${oneLine(seedText, 40)}" must be a non-negative integer`);
 
   let loaded: Loaded;
   let model: ModelChoice;
   const warnings: string[] = [];
   try {
     loaded = loadAdapterPath(path, true);
-    if (loaded.kind !== 'peft') throw new UsageError(`${path}: is already a bundle (import reads a PEFT adapter directory; use \`twosome adapter export\` to get PEFT files)`);
+    if (loaded.kind !== 'peft')
+      throw new UsageError(
+        `${path}: is already a bundle (import reads a PEFT adapter directory; use \`twosome adapter export\` to get PEFT files)`,
+      );
     const peft = loaded.peft;
     warnings.push(...peft.warnings);
     if (typeof values.model === 'string') model = resolveModel(values.model);
@@ -417,23 +482,41 @@ export async function adapterImport(argv: string[]): Promise<number> {
       const families = new Set(candidates.map((c) => architectureOf(c.modelId)?.hfConfig ?? c.modelId));
       if (exact) model = exact;
       else if (candidates.length === 0) {
-        throw new UsageError(`${path}: its base model ${peft.baseModel === null ? '(not named)' : `"${oneLine(peft.baseModel, 100)}"`} is not in the catalog; pass --model M (a catalog id, "micro" or an MLC model directory)`);
+        throw new UsageError(
+          `${path}: its base model ${peft.baseModel === null ? '(not named)' : `"${oneLine(peft.baseModel, 100)}"`} is not in the catalog; pass --model M (a catalog id, "micro" or an MLC model directory)`,
+        );
       } else if (families.size === 1) {
         // One Hugging Face model, several MLC quantizations: q4f16_1 (web-llm's usual pick) unless told otherwise.
         model = candidates.find((c) => c.modelId.endsWith('-q4f16_1-MLC')) ?? candidates[0];
-        if (candidates.length > 1) warnings.push(`model ${model.modelId} chosen for base model ${peft.baseModel}; pass --model M for another quantization (${candidates.map((c) => c.modelId).filter((id) => id !== model.modelId).slice(0, 3).join(', ')}${candidates.length > 4 ? ', ...' : ''})`);
+        if (candidates.length > 1)
+          warnings.push(
+            `model ${model.modelId} chosen for base model ${peft.baseModel}; pass --model M for another quantization (${candidates
+              .map((c) => c.modelId)
+              .filter((id) => id !== model.modelId)
+              .slice(0, 3)
+              .join(', ')}${candidates.length > 4 ? ', ...' : ''})`,
+          );
       } else {
-        throw new UsageError(`${path}: base model "${oneLine(peft.baseModel ?? '', 100)}" matches several models (${candidates.slice(0, 4).map((c) => c.modelId).join(', ')}${candidates.length > 4 ? ', ...' : ''}); pass --model M to pick one`);
+        throw new UsageError(
+          `${path}: base model "${oneLine(peft.baseModel ?? '', 100)}" matches several models (${candidates
+            .slice(0, 4)
+            .map((c) => c.modelId)
+            .join(', ')}${candidates.length > 4 ? ', ...' : ''}); pass --model M to pick one`,
+        );
       }
     }
     bindAdapter(peft.weights, model.config, path, model.modelId);
-    warnings.push(...checkBaseModel(peft.baseModel, model.modelId, values['allow-base-mismatch'] ? 'warn' : 'refuse', path));
+    warnings.push(
+      ...checkBaseModel(peft.baseModel, model.modelId, values['allow-base-mismatch'] ? 'warn' : 'refuse', path),
+    );
   } catch (error) {
-    if (error instanceof AdapterFormatError && /trained on .* but the model in use/.test(error.message)) throw new UsageError(`${error.message.replace(/ \(or allow.*\)$/, '')} (or pass --allow-base-mismatch)`);
+    if (error instanceof AdapterFormatError && /trained on .* but the model in use/.test(error.message))
+      throw new UsageError(`${error.message.replace(/ \(or allow.*\)$/, '')} (or pass --allow-base-mismatch)`);
     return asUserError(error, path);
   }
   const out = values.out;
-  if (existsSync(out) && statSync(out).isDirectory()) throw new UsageError(`--out ${out}: is a directory; give the bundle's file name (e.g. adapter.zip)`);
+  if (existsSync(out) && statSync(out).isDirectory())
+    throw new UsageError(`--out ${out}: is a directory; give the bundle's file name (e.g. adapter.zip)`);
   const parent = dirname(resolve(out));
   const bytes = encodeBundle({
     modelId: model.modelId,
@@ -453,7 +536,9 @@ export async function adapterImport(argv: string[]): Promise<number> {
     return asUserError(error, out);
   }
   const w = loaded.peft.weights;
-  process.stdout.write(`wrote ${out} (${BUNDLE_MANIFEST_FILE} model ${model.modelId}; ${w.config.targets.join(', ')}, r ${w.config.r}, ${w.layers} layers; ${formatCount(bytes.length)} bytes)\n`);
+  process.stdout.write(
+    `wrote ${out} (${BUNDLE_MANIFEST_FILE} model ${model.modelId}; ${w.config.targets.join(', ')}, r ${w.config.r}, ${w.layers} layers; ${formatCount(bytes.length)} bytes)\n`,
+  );
   for (const warning of warnings) process.stderr.write(`twosome: warning: ${terminalSafe(oneLine(warning))}\n`);
   return 0;
 }

@@ -38,6 +38,8 @@ export function syntheticRequest(flags: BenchBatchFlags, vocab: number, bos: num
   const rng = new Rng(1);
   return {
     promptTokens: [bos, ...Array.from({ length: flags.promptTokens - 1 }, () => rng.int(vocab))],
-    actionTokens: Array.from({ length: flags.actionCount }, () => Array.from({ length: flags.actionTokens }, () => rng.int(vocab))),
+    actionTokens: Array.from({ length: flags.actionCount }, () =>
+      Array.from({ length: flags.actionTokens }, () => rng.int(vocab)),
+    ),
   };
 }

@@ -25,7 +25,23 @@ describe('twosome bench memory', () => {
     await benchMemoryCommand(['--model', 'Llama-2-7b-chat-hf-q4f16_1-MLC', '--json']);
     const base = JSON.parse(output.stdout);
     output.stdout = '';
-    await benchMemoryCommand(['--model', 'Llama-2-7b-chat-hf-q4f16_1-MLC', '--json', '--prompts', '8', '--prompt-tokens', '100', '--actions', '4', '--action-tokens', '3', '--lora-r', '16', '--lora-targets', 'q_proj,k_proj,v_proj']);
+    await benchMemoryCommand([
+      '--model',
+      'Llama-2-7b-chat-hf-q4f16_1-MLC',
+      '--json',
+      '--prompts',
+      '8',
+      '--prompt-tokens',
+      '100',
+      '--actions',
+      '4',
+      '--action-tokens',
+      '3',
+      '--lora-r',
+      '16',
+      '--lora-targets',
+      'q_proj,k_proj,v_proj',
+    ]);
     const other = JSON.parse(output.stdout);
     expect(other.weightsBytes).toBe(base.weightsBytes);
     expect(other.activationBytes).not.toBe(base.activationBytes);
@@ -50,9 +66,15 @@ describe('twosome bench memory', () => {
     await expect(benchMemoryCommand([])).rejects.toThrow(UsageError);
     await expect(benchMemoryCommand(['--model', 'No-Such-Model'])).rejects.toThrow(/not a catalog model id/);
     await expect(benchMemoryCommand(['--model', work])).rejects.toThrow(/no mlc-chat-config.json/);
-    await expect(benchMemoryCommand(['--model', 'Llama-2-7b-chat-hf-q4f16_1-MLC', '--lora-targets', 'q_proj,x_proj'])).rejects.toThrow(/unknown LoRA target "x_proj"/);
-    await expect(benchMemoryCommand(['--model', 'Llama-2-7b-chat-hf-q4f16_1-MLC', '--prompt-tokens', '5000'])).rejects.toThrow(/context window/);
-    await expect(benchMemoryCommand(['--model', 'Llama-2-7b-chat-hf-q4f16_1-MLC', '--prompts', '0'])).rejects.toThrow(/--prompts/);
+    await expect(
+      benchMemoryCommand(['--model', 'Llama-2-7b-chat-hf-q4f16_1-MLC', '--lora-targets', 'q_proj,x_proj']),
+    ).rejects.toThrow(/unknown LoRA target "x_proj"/);
+    await expect(
+      benchMemoryCommand(['--model', 'Llama-2-7b-chat-hf-q4f16_1-MLC', '--prompt-tokens', '5000']),
+    ).rejects.toThrow(/context window/);
+    await expect(benchMemoryCommand(['--model', 'Llama-2-7b-chat-hf-q4f16_1-MLC', '--prompts', '0'])).rejects.toThrow(
+      /--prompts/,
+    );
   });
 
   it('a config of 10^8 layers is refused before any plan is made', async () => {

@@ -38,7 +38,8 @@ export async function resolveModelConfig(model: string): Promise<LlamaConfig> {
   const dir = model === 'micro' ? MICRO_MODEL_DIR : model;
   if (existsSync(dir) && statSync(dir).isDirectory()) {
     const file = join(dir, 'mlc-chat-config.json');
-    if (!existsSync(file)) throw new UsageError(`--model ${model}: the directory has no mlc-chat-config.json; is it an MLC model?`);
+    if (!existsSync(file))
+      throw new UsageError(`--model ${model}: the directory has no mlc-chat-config.json; is it an MLC model?`);
     try {
       const bytes = readFileBoundedSync(file, MODEL_FILE_LIMITS['mlc-chat-config.json']);
       return parseLlamaConfigText(new TextDecoder().decode(bytes), file);
@@ -47,7 +48,9 @@ export async function resolveModelConfig(model: string): Promise<LlamaConfig> {
       throw error;
     }
   }
-  throw new UsageError(`--model ${model}: not a catalog model id (see \`twosome models list\`), "micro", or an MLC model directory`);
+  throw new UsageError(
+    `--model ${model}: not a catalog model id (see \`twosome models list\`), "micro", or an MLC model directory`,
+  );
 }
 
 export async function benchMemoryCommand(argv: string[]): Promise<number> {
@@ -82,7 +85,9 @@ export async function benchMemoryCommand(argv: string[]): Promise<number> {
     actionTokens: parseIntFlag(values['action-tokens'], 'action-tokens', 5, 1),
   };
   const r = parseIntFlag(values['lora-r'], 'lora-r', DEFAULT_LORA_CONFIG.r, 1);
-  const targets = (values['lora-targets'] ?? DEFAULT_LORA_CONFIG.targets.join(',')).split(',').map((t) => t.trim()) as LoraTarget[];
+  const targets = (values['lora-targets'] ?? DEFAULT_LORA_CONFIG.targets.join(','))
+    .split(',')
+    .map((t) => t.trim()) as LoraTarget[];
   const problems = checkLoraConfig({ ...DEFAULT_LORA_CONFIG, r, targets });
   if (problems.length) throw new UsageError(`--lora-targets / --lora-r: ${problems.join('; ')}`);
 
@@ -108,7 +113,9 @@ export async function benchMemoryCommand(argv: string[]): Promise<number> {
     `${values.model}: training peak ${formatBytes(plan.peakBytes)} (${plan.peakBytes} bytes)`,
     `  micro-batch: ${batch.prompts} prompts x ${batch.promptTokens} tokens, ${batch.actions} actions x ${batch.actionTokens} tokens -> ${plan.rows} rows, ${plan.logitRows} logit rows; LoRA r ${r} on ${targets.join(', ')}`,
     `  weights ${formatBytes(plan.weightsBytes)}, activations ${formatBytes(plan.activationBytes)}, optimizer ${formatBytes(plan.optimizerBytes)}; largest buffer ${plan.largestBuffer.name} ${formatBytes(plan.largestBuffer.bytes)}`,
-    ...plan.breakdown.map((t) => `  ${t.category.padEnd(11)} ${t.name.padEnd(42)} ${formatBytes(t.bytes).padStart(10)}  ${t.detail}`),
+    ...plan.breakdown.map(
+      (t) => `  ${t.category.padEnd(11)} ${t.name.padEnd(42)} ${formatBytes(t.bytes).padStart(10)}  ${t.detail}`,
+    ),
   ];
   process.stdout.write(`${lines.join('\n')}\n`);
   return 0;

@@ -185,9 +185,17 @@ export async function benchPlanCommand(argv: string[]): Promise<number> {
     model: { type: 'string', arg: 'ID|DIR', help: 'the model: a catalog id or a model directory (required)' },
     task: { type: 'string', arg: 'TASK', help: 'the task whose prompts the update scores (default tomato-salad)' },
     preset: { type: 'string', arg: 'paper|quick', help: 'the PPO preset of the counted update (default paper)' },
-    updates: { type: 'string', arg: 'N', help: 'updates to count, at least 2: the first builds, later ones are warm (default 2)' },
-    'prompts-per-pass': { type: 'string', arg: 'N', help: 'prompts per policy forward+backward pass (default: one minibatch)' },
-    matmul: { type: 'string', arg: 'tiled|legacy', help: "the matrix-product kernels counted (default tiled)" },
+    updates: {
+      type: 'string',
+      arg: 'N',
+      help: 'updates to count, at least 2: the first builds, later ones are warm (default 2)',
+    },
+    'prompts-per-pass': {
+      type: 'string',
+      arg: 'N',
+      help: 'prompts per policy forward+backward pass (default: one minibatch)',
+    },
+    matmul: { type: 'string', arg: 'tiled|legacy', help: 'the matrix-product kernels counted (default tiled)' },
     json: { type: 'boolean', default: false, help: 'one JSON object instead of the table' },
   } as const;
   const { values } = parseFlags(argv, flags, USAGE);

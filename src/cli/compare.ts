@@ -30,7 +30,8 @@ import {
   type RunOutcome,
 } from './train';
 
-const USAGE = 'twosome compare --task ID --model DIR|URL|micro [--steps N] [--seeds 1,2,3] [--out DIR] [--preset paper|quick] [--episodes N] [--algos twosome,ppo-mlp,saycan] [--backend webgpu|cpu] [training overrides as in `twosome train`]';
+const USAGE =
+  'twosome compare --task ID --model DIR|URL|micro [--steps N] [--seeds 1,2,3] [--out DIR] [--preset paper|quick] [--episodes N] [--algos twosome,ppo-mlp,saycan] [--backend webgpu|cpu] [training overrides as in `twosome train`]';
 
 const NAMES: Record<Algo, string> = { twosome: 'TWOSOME', 'ppo-mlp': 'PPO (MLP)', saycan: 'SayCan' };
 
@@ -59,7 +60,8 @@ export async function compareCommand(argv: string[]): Promise<number> {
   if (new Set(seeds).size !== seeds.length) throw new UsageError('--seeds: a seed is listed twice');
   const episodes = parseIntFlag(values.episodes, 'episodes', 10, 1);
   const algos = (values.algos ?? 'twosome,ppo-mlp,saycan').split(',').map((a) => a.trim()) as Algo[];
-  for (const a of algos) if (!(a in NAMES)) throw new UsageError(`--algos: unknown algorithm "${a}" (use twosome, ppo-mlp, saycan)`);
+  for (const a of algos)
+    if (!(a in NAMES)) throw new UsageError(`--algos: unknown algorithm "${a}" (use twosome, ppo-mlp, saycan)`);
   const { overrides, promptsPerPass } = parseOverrides(values);
   const model = values.model ?? 'micro';
   const backend = checkBackend(values.backend);
@@ -80,7 +82,20 @@ export async function compareCommand(argv: string[]): Promise<number> {
       for (const seed of seeds) {
         if (interrupt.signal.aborted) break;
         const outcome = await runTraining(
-          { algo, task, model, preset, backend, seed, steps, overrides, promptsPerPass, episodes, out: join(out, `${algo}-seed${seed}`), label: `${algo} seed ${seed}` },
+          {
+            algo,
+            task,
+            model,
+            preset,
+            backend,
+            seed,
+            steps,
+            overrides,
+            promptsPerPass,
+            episodes,
+            out: join(out, `${algo}-seed${seed}`),
+            label: `${algo} seed ${seed}`,
+          },
           host,
           progress,
           interrupt.signal,
@@ -95,18 +110,39 @@ export async function compareCommand(argv: string[]): Promise<number> {
 
   const curves: AlgorithmCurves[] = algos.map((algo) => {
     const runs = outcomes.filter((o) => o.algo === algo);
-    if (algo === 'saycan') return { name: NAMES[algo], seeds: [], constant: runs.map((r) => ({ seed: r.seed, value: r.outcome.evaluation?.meanReturn ?? 0 })) };
-    return { name: NAMES[algo], seeds: runs.map((r) => ({ seed: r.seed, points: r.outcome.metrics.map((m) => ({ x: m.globalStep, y: m.episodicReturn })) })) };
+    if (algo === 'saycan')
+      return {
+        name: NAMES[algo],
+        seeds: [],
+        constant: runs.map((r) => ({ seed: r.seed, value: r.outcome.evaluation?.meanReturn ?? 0 })),
+      };
+    return {
+      name: NAMES[algo],
+      seeds: runs.map((r) => ({
+        seed: r.seed,
+        points: r.outcome.metrics.map((m) => ({ x: m.globalStep, y: m.episodicReturn })),
+      })),
+    };
   });
   const info = getTask(task);
   writeFileSync(join(out, 'curves.csv'), curvesCsv(curves));
   writeFileSync(join(out, 'aggregate.csv'), aggregateCsv(curves));
-  writeFileSync(join(out, 'compare.svg'), learningCurveSvg(curves, { title: `${info.title}: episodic return`, references: [{ label: `optimal ${info.optimalReturn.toFixed(3)}`, value: info.optimalReturn }] }));
+  writeFileSync(
+    join(out, 'compare.svg'),
+    learningCurveSvg(curves, {
+      title: `${info.title}: episodic return`,
+      references: [{ label: `optimal ${info.optimalReturn.toFixed(3)}`, value: info.optimalReturn }],
+    }),
+  );
   for (const c of curves) {
-    const final = c.constant?.length ? c.constant.map((x) => x.value) : c.seeds.map((s) => [...s.points].reverse().find((p) => p.y !== null)?.y ?? NaN);
+    const final = c.constant?.length
+      ? c.constant.map((x) => x.value)
+      : c.seeds.map((s) => [...s.points].reverse().find((p) => p.y !== null)?.y ?? NaN);
     const finite = final.filter(Number.isFinite);
     const mean = finite.length ? finite.reduce((a, b) => a + b, 0) / finite.length : NaN;
-    process.stdout.write(`${c.name.padEnd(10)} final return ${Number.isFinite(mean) ? mean.toFixed(3) : '-'} (${finite.length} seeds)\n`);
+    process.stdout.write(
+      `${c.name.padEnd(10)} final return ${Number.isFinite(mean) ? mean.toFixed(3) : '-'} (${finite.length} seeds)\n`,
+    );
   }
   process.stdout.write(`wrote ${join(out, 'compare.svg')}, curves.csv, aggregate.csv\n`);
   return interrupt.signal.aborted ? 130 : 0;

@@ -9,7 +9,14 @@ export async function envList(argv: string[]): Promise<number> {
     for (const t of TASKS) process.stdout.write(`${JSON.stringify(t)}\n`);
     return 0;
   }
-  const rows = TASKS.map((t) => [t.id, t.title, t.split, String(t.actionCount), String(t.horizon), t.optimalReturn.toFixed(4)]);
+  const rows = TASKS.map((t) => [
+    t.id,
+    t.title,
+    t.split,
+    String(t.actionCount),
+    String(t.horizon),
+    t.optimalReturn.toFixed(4),
+  ]);
   const header = ['id', 'title', 'split', 'actions', 'horizon', 'optimal'];
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
   for (const row of [header, ...rows]) process.stdout.write(`${row.map((c, i) => c.padEnd(widths[i])).join('  ')}\n`);

@@ -7,11 +7,18 @@ import { describe, expect, it } from 'vitest';
 
 const BIN = resolve(process.cwd(), 'bin/twosome.mjs');
 const fixture = JSON.parse(readFileSync(resolve(process.cwd(), '../shared/spec/data/overcooked-optimal.json'), 'utf8'));
-const foodPrep = JSON.parse(readFileSync(resolve(process.cwd(), '../shared/spec/data/virtualhome-food-preparation-states.json'), 'utf8'));
+const foodPrep = JSON.parse(
+  readFileSync(resolve(process.cwd(), '../shared/spec/data/virtualhome-food-preparation-states.json'), 'utf8'),
+);
 
 function twosome(args: string[], input?: string) {
   const proc = spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', input, timeout: 60_000 });
-  return { code: proc.status, stdout: proc.stdout, stderr: proc.stderr, lines: proc.stdout.split('\n').filter(Boolean) };
+  return {
+    code: proc.status,
+    stdout: proc.stdout,
+    stderr: proc.stderr,
+    lines: proc.stdout.split('\n').filter(Boolean),
+  };
 }
 
 describe('twosome env play --json', () => {
@@ -22,14 +29,30 @@ describe('twosome env play --json', () => {
     it(`replays the official optimal ${taskId} episode exactly`, () => {
       const episode = fixture[key].optimal;
       const actions = episode.steps.map((s: { macro_index: number }) => s.macro_index);
-      const { code, lines, stderr } = twosome(['env', 'play', '--task', taskId, '--actions', actions.join(','), '--json']);
+      const { code, lines, stderr } = twosome([
+        'env',
+        'play',
+        '--task',
+        taskId,
+        '--actions',
+        actions.join(','),
+        '--json',
+      ]);
       expect(stderr).toBe('');
       expect(code).toBe(0);
       expect(lines).toHaveLength(actions.length + 1);
       expect(JSON.parse(lines[0])).toEqual({ prompt: episode.initial.prompt, actions: episode.initial.actions });
       episode.steps.forEach((step: Record<string, unknown>, i: number) => {
         const line = JSON.parse(lines[i + 1]);
-        expect(Object.keys(line)).toEqual(['action', 'actionText', 'reward', 'done', 'primitiveSteps', 'prompt', 'actions']);
+        expect(Object.keys(line)).toEqual([
+          'action',
+          'actionText',
+          'reward',
+          'done',
+          'primitiveSteps',
+          'prompt',
+          'actions',
+        ]);
         expect(line.action).toBe(step.macro_index);
         expect(line.actionText).toBe(step.action_text);
         expect(Math.abs(line.reward - (step.reward as number))).toBeLessThanOrEqual(1e-9);
@@ -51,13 +74,22 @@ describe('twosome env play --json', () => {
       state = foodPrep.states[state.next[index][0]];
     }
     const input = `${JSON.stringify(ids)}\n\n[1,0]\n[]\n`;
-    const { code, lines, stderr } = twosome(['env', 'play', '--task', 'food-preparation', '--actions-file', '-', '--json'], input);
+    const { code, lines, stderr } = twosome(
+      ['env', 'play', '--task', 'food-preparation', '--actions-file', '-', '--json'],
+      input,
+    );
     expect(stderr).toBe('');
     expect(code).toBe(0);
     const parsed = lines.map((l) => JSON.parse(l));
     expect(parsed.map((l) => l.episode)).toEqual([0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 2]);
     expect(parsed[0]).toEqual({ episode: 0, prompt: foodPrep.states[0].prompt, actions: foodPrep.states[0].actions });
-    expect(parsed[6]).toMatchObject({ episode: 0, reward: 1, done: true, primitiveSteps: 1, actionText: 'close the microwave' });
+    expect(parsed[6]).toMatchObject({
+      episode: 0,
+      reward: 1,
+      done: true,
+      primitiveSteps: 1,
+      actionText: 'close the microwave',
+    });
     expect(parsed[7].prompt).toBe(foodPrep.states[0].prompt);
   });
 
@@ -80,14 +112,40 @@ describe('twosome env play: bad input is one line on stderr and exit code 2', ()
   const cases: [string, string[], RegExp, string?][] = [
     ['unknown task', ['env', 'play', '--task', 'soup', '--actions', '0'], /unknown task "soup"/],
     ['missing task', ['env', 'play', '--actions', '0'], /--task is required/],
-    ['index out of range', ['env', 'play', '--task', 'tomato-salad', '--actions', '0,7', '--json'], /step 1: invalid action index 7: this step offers 5 actions/],
+    [
+      'index out of range',
+      ['env', 'play', '--task', 'tomato-salad', '--actions', '0,7', '--json'],
+      /step 1: invalid action index 7: this step offers 5 actions/,
+    ],
     ['negative index', ['env', 'play', '--task', 'tomato-salad', '--actions', '-1'], /not a non-negative integer/],
-    ['non-numeric index', ['env', 'play', '--task', 'entertainment', '--actions', '0,x'], /"x" is not a non-negative integer/],
+    [
+      'non-numeric index',
+      ['env', 'play', '--task', 'entertainment', '--actions', '0,x'],
+      /"x" is not a non-negative integer/,
+    ],
     ['unknown flag', ['env', 'play', '--task', 'tomato-salad', '--bogus'], /Unknown option '--bogus'/],
-    ['malformed actions-file line', ['env', 'play', '--task', 'tomato-salad', '--actions-file', '-', '--json'], /line 2: not JSON/, '[0]\n[0,\n'],
-    ['wrong actions-file shape', ['env', 'play', '--task', 'tomato-salad', '--actions-file', '-'], /line 1: must be a JSON array/, '{"a":1}\n'],
-    ['missing actions-file', ['env', 'play', '--task', 'tomato-salad', '--actions-file', '/no/such/file'], /cannot read --actions-file \/no\/such\/file: ENOENT/],
-    ['action after the episode ended', ['env', 'play', '--task', 'tomato-salad', '--actions', '0,2,4,0,1,3,0'], /step 6: the episode already ended/],
+    [
+      'malformed actions-file line',
+      ['env', 'play', '--task', 'tomato-salad', '--actions-file', '-', '--json'],
+      /line 2: not JSON/,
+      '[0]\n[0,\n',
+    ],
+    [
+      'wrong actions-file shape',
+      ['env', 'play', '--task', 'tomato-salad', '--actions-file', '-'],
+      /line 1: must be a JSON array/,
+      '{"a":1}\n',
+    ],
+    [
+      'missing actions-file',
+      ['env', 'play', '--task', 'tomato-salad', '--actions-file', '/no/such/file'],
+      /cannot read --actions-file \/no\/such\/file: ENOENT/,
+    ],
+    [
+      'action after the episode ended',
+      ['env', 'play', '--task', 'tomato-salad', '--actions', '0,2,4,0,1,3,0'],
+      /step 6: the episode already ended/,
+    ],
     ['unknown command', ['soup'], /unknown command "soup"/],
   ];
   for (const [name, args, message, input] of cases) {
@@ -105,7 +163,11 @@ describe('twosome env play: bad input is one line on stderr and exit code 2', ()
     const dir = mkdtempSync(join(tmpdir(), 'twosome-actions-'));
     try {
       execFileSync('mkfifo', [join(dir, 'fifo')]);
-      for (const [file, kind] of [[join(dir, 'fifo'), 'a FIFO'], ['/dev/zero', 'a device'], [dir, 'a directory']]) {
+      for (const [file, kind] of [
+        [join(dir, 'fifo'), 'a FIFO'],
+        ['/dev/zero', 'a device'],
+        [dir, 'a directory'],
+      ]) {
         const { code, stderr } = twosome(['env', 'play', '--task', 'tomato-salad', '--actions-file', file]);
         expect(code, file).toBe(2);
         const advice = 'give a file, or - and pipe the lines to stdin';
@@ -130,9 +192,14 @@ describe('twosome env play: bad input is one line on stderr and exit code 2', ()
   });
 
   it('a bad index in episode 2 of an actions-file names the episode, after printing the earlier ones', () => {
-    const { code, stderr, lines } = twosome(['env', 'play', '--task', 'tomato-salad', '--actions-file', '-', '--json'], '[0]\n[1]\n[5]\n');
+    const { code, stderr, lines } = twosome(
+      ['env', 'play', '--task', 'tomato-salad', '--actions-file', '-', '--json'],
+      '[0]\n[1]\n[5]\n',
+    );
     expect(code).toBe(2);
-    expect(stderr.trim()).toBe('twosome: episode 2, step 0: invalid action index 5: this step offers 5 actions, so use an integer from 0 to 4');
+    expect(stderr.trim()).toBe(
+      'twosome: episode 2, step 0: invalid action index 5: this step offers 5 actions, so use an integer from 0 to 4',
+    );
     expect(lines.map((l) => JSON.parse(l).episode)).toEqual([0, 0, 1, 1, 2]);
   });
 });

@@ -108,7 +108,9 @@ function openActionsFile(file: string): AsyncIterable<Buffer | string> {
   try {
     st = statSync(file);
   } catch (error) {
-    throw new UsageError(`cannot read --actions-file ${file}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
+    throw new UsageError(
+      `cannot read --actions-file ${file}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`,
+    );
   }
   if (!st.isFile()) {
     const device = st.isCharacterDevice() || st.isBlockDevice();
@@ -150,13 +152,23 @@ async function replayActionsFile(file: string, env: Env, seed: number, out: Line
   }
 }
 
-function replayEpisode(env: Env, seed: number, actions: number[], out: LineWriter, json: boolean, episode: number | undefined): void {
+function replayEpisode(
+  env: Env,
+  seed: number,
+  actions: number[],
+  out: LineWriter,
+  json: boolean,
+  episode: number | undefined,
+): void {
   const tag = episode === undefined ? '' : `episode ${episode}, `;
   const first = env.reset(seed);
   if (json) out.line(JSON.stringify(episode === undefined ? first : { episode, ...first }));
   else out.line(formatObservation(first.prompt, first.actions));
   for (let i = 0; i < actions.length; i++) {
-    if (env.done) throw new UsageError(`${tag}step ${i}: the episode already ended after ${i} actions; no more actions can be taken`);
+    if (env.done)
+      throw new UsageError(
+        `${tag}step ${i}: the episode already ended after ${i} actions; no more actions can be taken`,
+      );
     let result;
     try {
       result = env.step(actions[i]);
@@ -178,7 +190,9 @@ function replayEpisode(env: Env, seed: number, actions: number[], out: LineWrite
       };
       out.line(JSON.stringify(line));
     } else {
-      out.line(`> ${result.actionText}   reward ${result.reward.toFixed(4)}, ${result.primitiveSteps} primitive step(s)${result.done ? ', DONE' : ''}`);
+      out.line(
+        `> ${result.actionText}   reward ${result.reward.toFixed(4)}, ${result.primitiveSteps} primitive step(s)${result.done ? ', DONE' : ''}`,
+      );
       out.line(formatObservation(next.prompt, next.actions));
     }
   }
@@ -213,7 +227,9 @@ async function playInteractively(env: Env, seed: number): Promise<number> {
         say(formatObservation(obs.prompt, obs.actions));
       } else if (/^\d+$/.test(answer) && Number(answer) < obs.actions.length) {
         const result = env.step(Number(answer));
-        say(`${result.actionText}: reward ${result.reward.toFixed(4)} in ${result.primitiveSteps} primitive step(s); return so far ${result.episodeReturn.toFixed(4)}`);
+        say(
+          `${result.actionText}: reward ${result.reward.toFixed(4)} in ${result.primitiveSteps} primitive step(s); return so far ${result.episodeReturn.toFixed(4)}`,
+        );
         if (result.done) {
           say(result.success ? 'Success! New episode.' : 'Episode over (horizon reached). New episode.');
           obs = env.reset(seed);

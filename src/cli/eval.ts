@@ -14,7 +14,8 @@ import { UsageError } from './errors';
 import { BACKEND_FLAG, checkBackend, checkTask, EngineHost } from './train';
 import { MODEL_FLAG, resolveModelSource } from './model-source';
 
-const USAGE = 'twosome eval --task ID --model DIR|URL|micro [--adapter DIR] [--episodes N] [--greedy] [--seed S] [--normalization word|token|sum] [--parallel N] [--backend webgpu|cpu] [--json]';
+const USAGE =
+  'twosome eval --task ID --model DIR|URL|micro [--adapter DIR] [--episodes N] [--greedy] [--seed S] [--normalization word|token|sum] [--parallel N] [--backend webgpu|cpu] [--json]';
 
 export async function evalCommand(argv: string[]): Promise<number> {
   const { values } = parseFlags(
@@ -54,7 +55,8 @@ export async function evalCommand(argv: string[]): Promise<number> {
   const seed = parseIntFlag(values.seed, 'seed', 0, 0);
   const parallel = parseIntFlag(values.parallel, 'parallel', 8, 1);
   const normalization = (values.normalization ?? 'word') as Normalization;
-  if (!NORMALIZATIONS.includes(normalization)) throw new UsageError(`--normalization: "${values.normalization}" is not one of ${NORMALIZATIONS.join(', ')}`);
+  if (!NORMALIZATIONS.includes(normalization))
+    throw new UsageError(`--normalization: "${values.normalization}" is not one of ${NORMALIZATIONS.join(', ')}`);
   const adapterFiles = values.adapter !== undefined ? readAdapterDir(values.adapter) : null;
   const model = values.model ?? 'micro';
   resolveModelSource(model);
@@ -76,7 +78,13 @@ export async function evalCommand(argv: string[]): Promise<number> {
       seed,
       normalization,
       parallel,
-      onEpisode: values.json || !process.stderr.isTTY ? undefined : (o, done) => process.stderr.write(`\r\x1b[2Kepisode ${done}/${episodes}: ${o.success ? 'success' : 'failure'}, return ${o.return.toFixed(3)}`),
+      onEpisode:
+        values.json || !process.stderr.isTTY
+          ? undefined
+          : (o, done) =>
+              process.stderr.write(
+                `\r\x1b[2Kepisode ${done}/${episodes}: ${o.success ? 'success' : 'failure'}, return ${o.return.toFixed(3)}`,
+              ),
     });
     if (process.stderr.isTTY && !values.json) process.stderr.write('\n');
     const output = { task, episodes: result.episodes, successRate: result.successRate, meanReturn: result.meanReturn };

@@ -64,9 +64,11 @@ function twosome(args: string[]): Promise<Outcome> {
 /** Runs the cases two at a time (the machine's cores). */
 async function runAll<T>(items: T[], fn: (item: T) => Promise<void>): Promise<void> {
   let next = 0;
-  await Promise.all([0, 1].map(async () => {
-    while (next < items.length) await fn(items[next++]);
-  }));
+  await Promise.all(
+    [0, 1].map(async () => {
+      while (next < items.length) await fn(items[next++]);
+    }),
+  );
 }
 
 const rng = new Rng(SEED);

@@ -14,9 +14,24 @@ async function run(argv: string[]) {
 afterEach(() => vi.restoreAllMocks());
 
 const COMMANDS = [
-  'env play', 'env list', 'bench env', 'bench score', 'bench train', 'bench memory', 'gpu', 'make-model', 'score',
+  'env play',
+  'env list',
+  'bench env',
+  'bench score',
+  'bench train',
+  'bench memory',
+  'gpu',
+  'make-model',
+  'score',
   'generate',
-  'models list', 'models download', 'adapter inspect', 'adapter export', 'adapter import', 'train', 'eval', 'compare',
+  'models list',
+  'models download',
+  'adapter inspect',
+  'adapter export',
+  'adapter import',
+  'train',
+  'eval',
+  'compare',
 ];
 
 describe('twosome COMMAND --help', () => {
@@ -32,7 +47,10 @@ describe('twosome COMMAND --help', () => {
         // Every flag the usage line names has exactly one line of its own, and every option line is a flag.
         const named = new Set([...lines[0].matchAll(/--([a-z][a-z0-9-]*)/g)].map((m) => m[1]));
         for (const name of named) {
-          expect(optionLines.filter((l) => l.startsWith(`  --${name} `) || l === `  --${name}`), name).toHaveLength(1);
+          expect(
+            optionLines.filter((l) => l.startsWith(`  --${name} `) || l === `  --${name}`),
+            name,
+          ).toHaveLength(1);
         }
         for (const line of optionLines) expect(line).toMatch(/^ {2}--[a-z][a-z0-9-]*(,| |$)/);
         expect(optionLines.length).toBeGreaterThanOrEqual(named.size + 1);

@@ -72,7 +72,12 @@ retries); TWOSOME_DEBUG=1 prints stack traces; HF_ENDPOINT and TWOSOME_CACHE_DIR
 keeps the benchmarks.
 
 Tasks (\`twosome env list\` describes them):
-${FAMILIES.map(({ family, title }) => `  ${title}: ${tasksOfFamily(family).map((t) => t.id).join(', ')}`).join('\n')}`;
+${FAMILIES.map(
+  ({ family, title }) =>
+    `  ${title}: ${tasksOfFamily(family)
+      .map((t) => t.id)
+      .join(', ')}`,
+).join('\n')}`;
 
 type Command = (argv: string[]) => Promise<number>;
 
@@ -134,8 +139,11 @@ export async function main(argv: string[]): Promise<number> {
       const usage = `usage: twosome ${group} ${Object.keys(entry).join('|')} ...`;
       throw new HelpRequest(`${usage}\n\n\`twosome ${group} SUBCOMMAND --help\` lists its options`);
     }
-    if (!command) throw new UsageError(`usage: twosome ${group} ${Object.keys(entry).join('|')} ...; run \`twosome help\``);
-    return await (await command())(rest);
+    if (!command)
+      throw new UsageError(`usage: twosome ${group} ${Object.keys(entry).join('|')} ...; run \`twosome help\``);
+    return await (
+      await command()
+    )(rest);
   } catch (error) {
     if (error instanceof HelpRequest) {
       process.stdout.write(`${error.text}\n`);

@@ -16,8 +16,15 @@ describe('twosome make-model', () => {
   it('writes the MLC files and prints one summary line', async () => {
     const out = join(work, 'a');
     expect(await makeModelCommand(['--out', out, '--layers', '1'])).toBe(0);
-    expect(readdirSync(out).sort()).toEqual(['mlc-chat-config.json', 'params_shard_0.bin', 'tensor-cache.json', 'tokenizer.json']);
-    expect(output.stdout).toMatch(/^wrote .*: Llama 1 layers, hidden 64, heads 4\/2 kv, intermediate 128, vocab \d+ \(BOS 1, EOS 2\), q4f16_1, untied embeddings, rope plain; \d+ parameters, 4 files, \d+ bytes\n$/);
+    expect(readdirSync(out).sort()).toEqual([
+      'mlc-chat-config.json',
+      'params_shard_0.bin',
+      'tensor-cache.json',
+      'tokenizer.json',
+    ]);
+    expect(output.stdout).toMatch(
+      /^wrote .*: Llama 1 layers, hidden 64, heads 4\/2 kv, intermediate 128, vocab \d+ \(BOS 1, EOS 2\), q4f16_1, untied embeddings, rope plain; \d+ parameters, 4 files, \d+ bytes\n$/,
+    );
   });
 
   it('the README command reproduces public/models/micro', async () => {
@@ -29,16 +36,55 @@ describe('twosome make-model', () => {
     argv[1] = out;
     expect(await makeModelCommand(argv)).toBe(0);
     for (const name of readdirSync(resolve(process.cwd(), 'public/models/micro')).filter((n) => n !== 'README.md')) {
-      expect(Buffer.compare(readFileSync(join(out, name)), readFileSync(resolve(process.cwd(), 'public/models/micro', name))), name).toBe(0);
+      expect(
+        Buffer.compare(
+          readFileSync(join(out, name)),
+          readFileSync(resolve(process.cwd(), 'public/models/micro', name)),
+        ),
+        name,
+      ).toBe(0);
     }
   });
 
   it('honours every flag', async () => {
     const out = join(work, 'b');
-    const argv = ['--out', out, '--hidden', '96', '--layers', '1', '--heads', '3', '--kv-heads', '1', '--intermediate', '64', '--quant', 'q4f32_1', '--tie-embeddings', 'true', '--rope-scaling', 'llama3', '--seed', '9', '--max-shard-mib', '0.01'];
+    const argv = [
+      '--out',
+      out,
+      '--hidden',
+      '96',
+      '--layers',
+      '1',
+      '--heads',
+      '3',
+      '--kv-heads',
+      '1',
+      '--intermediate',
+      '64',
+      '--quant',
+      'q4f32_1',
+      '--tie-embeddings',
+      'true',
+      '--rope-scaling',
+      'llama3',
+      '--seed',
+      '9',
+      '--max-shard-mib',
+      '0.01',
+    ];
     expect(await makeModelCommand(argv)).toBe(0);
     const model = await loadLlamaModelFromDir(out);
-    expect(model.config).toMatchObject({ hidden: 96, layers: 1, heads: 3, kvHeads: 1, headDim: 32, intermediate: 64, quantization: 'q4f32_1', tieEmbeddings: true, ropeTheta: 500000 });
+    expect(model.config).toMatchObject({
+      hidden: 96,
+      layers: 1,
+      heads: 3,
+      kvHeads: 1,
+      headDim: 32,
+      intermediate: 64,
+      quantization: 'q4f32_1',
+      tieEmbeddings: true,
+      ropeTheta: 500000,
+    });
     expect(model.config.ropeScaling?.type).toBe('llama3');
     expect(model.cache.shards.length).toBeGreaterThan(1);
     const fast = join(work, 'fast');
@@ -46,7 +92,8 @@ describe('twosome make-model', () => {
     expect((await loadLlamaModelFromDir(fast)).config.vocabSize).toBe(2000);
     const again = join(work, 'c');
     await makeModelCommand([...argv.slice(0, 1), again, ...argv.slice(2)]);
-    for (const name of readdirSync(out)) expect(Buffer.compare(readFileSync(join(out, name)), readFileSync(join(again, name))), name).toBe(0);
+    for (const name of readdirSync(out))
+      expect(Buffer.compare(readFileSync(join(out, name)), readFileSync(join(again, name))), name).toBe(0);
   });
 
   it('--tokenizer ships a real tokenizer.json and takes the vocabulary, BOS and EOS from it', async () => {
@@ -57,7 +104,12 @@ describe('twosome make-model', () => {
     expect(output.stdout).toContain('vocab 128256 (BOS 128000, EOS 128001/128009)');
     expect(readFileSync(join(out, 'tokenizer.json'), 'utf8')).toBe(llama3TokenizerJson());
     const chat = JSON.parse(readFileSync(join(out, 'mlc-chat-config.json'), 'utf8'));
-    expect(chat).toMatchObject({ vocab_size: 128256, bos_token_id: 128000, eos_token_id: [128001, 128009], twosome_make_model: { tokenizer: 'given' } });
+    expect(chat).toMatchObject({
+      vocab_size: 128256,
+      bos_token_id: 128000,
+      eos_token_id: [128001, 128009],
+      twosome_make_model: { tokenizer: 'given' },
+    });
     const model = await loadLlamaModelAndTokenizer(out);
     expect(model.config).toMatchObject({ vocabSize: 128256, bosTokenId: 128000, eosTokenIds: [128001, 128009] });
     expect(model.tokenizer.bosId).toBe(128000);
@@ -68,19 +120,45 @@ describe('twosome make-model', () => {
     const llama2 = join(work, 'llama2-tokenizer.json');
     writeFileSync(llama2, llama2TokenizerJson());
     const out2 = join(work, 'with-llama2');
-    expect(await makeModelCommand(['--out', out2, '--layers', '1', '--tokenizer', llama2, '--vocab', '32064', '--init', 'fast'])).toBe(0);
-    expect(JSON.parse(readFileSync(join(out2, 'mlc-chat-config.json'), 'utf8'))).toMatchObject({ vocab_size: 32064, bos_token_id: 1, eos_token_id: 2 });
-    await expect(makeModelCommand(['--out', out2, '--tokenizer', llama2, '--vocab', '1000'])).rejects.toThrow(/--vocab must be 0 \(the tokenizer's 32000\) or at least 32000/);
-    await expect(makeModelCommand(['--out', out2, '--tokenizer', join(work, 'nope.json')])).rejects.toThrow(/--tokenizer .*nope\.json: cannot read it \(ENOENT\)/);
+    expect(
+      await makeModelCommand([
+        '--out',
+        out2,
+        '--layers',
+        '1',
+        '--tokenizer',
+        llama2,
+        '--vocab',
+        '32064',
+        '--init',
+        'fast',
+      ]),
+    ).toBe(0);
+    expect(JSON.parse(readFileSync(join(out2, 'mlc-chat-config.json'), 'utf8'))).toMatchObject({
+      vocab_size: 32064,
+      bos_token_id: 1,
+      eos_token_id: 2,
+    });
+    await expect(makeModelCommand(['--out', out2, '--tokenizer', llama2, '--vocab', '1000'])).rejects.toThrow(
+      /--vocab must be 0 \(the tokenizer's 32000\) or at least 32000/,
+    );
+    await expect(makeModelCommand(['--out', out2, '--tokenizer', join(work, 'nope.json')])).rejects.toThrow(
+      /--tokenizer .*nope\.json: cannot read it \(ENOENT\)/,
+    );
     writeFileSync(join(work, 'bad.json'), '{"model":{"vocab":{"a":0}}}');
     await expect(makeModelCommand(['--out', out2, '--tokenizer', join(work, 'bad.json')])).rejects.toThrow(UsageError);
-    await expect(makeModelCommand(['--out', out2, '--tokenizer', join(work, 'bad.json')])).rejects.toThrow(/names no beginning-of-sequence token/);
+    await expect(makeModelCommand(['--out', out2, '--tokenizer', join(work, 'bad.json')])).rejects.toThrow(
+      /names no beginning-of-sequence token/,
+    );
   });
 
   it('turns bad flags into one-line usage errors', async () => {
     const cases: [string[], RegExp][] = [
       [[], /--out DIR is required/],
-      [['--out', work, '--quant', 'q3f16_1'], /--quant: "q3f16_1" is not supported; use one of q4f16_1, q4f32_1, q0f16, q0f32/],
+      [
+        ['--out', work, '--quant', 'q3f16_1'],
+        /--quant: "q3f16_1" is not supported; use one of q4f16_1, q4f32_1, q0f16, q0f32/,
+      ],
       [['--out', work, '--rope-scaling', 'yarn'], /--rope-scaling: "yarn" must be none or llama3/],
       [['--out', work, '--tie-embeddings', 'yes'], /--tie-embeddings: "yes" must be true or false/],
       [['--out', work, '--hidden', '-4'], /--hidden: "-4" must be an integer >= 1/],
@@ -93,11 +171,15 @@ describe('twosome make-model', () => {
     ];
     for (const [argv, message] of cases) await expect(makeModelCommand(argv), argv.join(' ')).rejects.toThrow(message);
     await expect(makeModelCommand([])).rejects.toBeInstanceOf(UsageError);
-    expect(await makeModelCommand(['--out', join(work, 'd'), '--layers', '1', '--quant', 'q0f32', '--intermediate', '100'])).toBe(0); // no group constraint unquantized
+    expect(
+      await makeModelCommand(['--out', join(work, 'd'), '--layers', '1', '--quant', 'q0f32', '--intermediate', '100']),
+    ).toBe(0); // no group constraint unquantized
   });
 
   it('reports an unwritable --out', async () => {
     const file = join(work, 'a', 'tokenizer.json'); // a file, not a directory
-    await expect(makeModelCommand(['--out', join(file, 'sub')])).rejects.toThrow(/cannot write to --out .*: (ENOTDIR|EEXIST)/);
+    await expect(makeModelCommand(['--out', join(file, 'sub')])).rejects.toThrow(
+      /cannot write to --out .*: (ENOTDIR|EEXIST)/,
+    );
   });
 });

@@ -6,7 +6,13 @@
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { isQuantizationId } from '../llm/model/config';
-import { checkMakeModelOptions, DEFAULT_MAKE_MODEL_OPTIONS, MAKE_MODEL_QUANTIZATIONS, makeModelStream, type MakeModelOptions } from '../llm/model/make-model';
+import {
+  checkMakeModelOptions,
+  DEFAULT_MAKE_MODEL_OPTIONS,
+  MAKE_MODEL_QUANTIZATIONS,
+  makeModelStream,
+  type MakeModelOptions,
+} from '../llm/model/make-model';
 import { TokenizerError } from '../llm/model/tokenizer';
 import { tokenizerSpecials, type TokenizerSpecials } from '../llm/model/tokenizer-special';
 import { parseFlags, parseIntFlag, parseNumberFlag } from './args';
@@ -82,7 +88,10 @@ export async function makeModelCommand(argv: string[]): Promise<number> {
     tieEmbeddings: parseBoolean(values['tie-embeddings'], 'tie-embeddings', D.tieEmbeddings),
     ropeScaling: rope,
     seed: parseIntFlag(values.seed, 'seed', D.seed, 0),
-    maxShardBytes: Math.max(1, Math.round(parseNumberFlag(values['max-shard-mib'], 'max-shard-mib', D.maxShardBytes / 1048576, 1e-6) * 1048576)),
+    maxShardBytes: Math.max(
+      1,
+      Math.round(parseNumberFlag(values['max-shard-mib'], 'max-shard-mib', D.maxShardBytes / 1048576, 1e-6) * 1048576),
+    ),
     vocab: parseIntFlag(values.vocab, 'vocab', D.vocab, 0),
     init,
   };
@@ -91,12 +100,15 @@ export async function makeModelCommand(argv: string[]): Promise<number> {
     try {
       tokenizerJson = await readFile(values.tokenizer, 'utf8');
     } catch (error) {
-      throw new UsageError(`--tokenizer ${values.tokenizer}: cannot read it (${(error as NodeJS.ErrnoException).code ?? (error as Error).message}); give the path of a Hugging Face tokenizer.json`);
+      throw new UsageError(
+        `--tokenizer ${values.tokenizer}: cannot read it (${(error as NodeJS.ErrnoException).code ?? (error as Error).message}); give the path of a Hugging Face tokenizer.json`,
+      );
     }
   }
   let specials: TokenizerSpecials | undefined;
   try {
-    specials = tokenizerJson === undefined ? undefined : tokenizerSpecials(tokenizerJson, `--tokenizer ${values.tokenizer}`);
+    specials =
+      tokenizerJson === undefined ? undefined : tokenizerSpecials(tokenizerJson, `--tokenizer ${values.tokenizer}`);
   } catch (error) {
     if (error instanceof TokenizerError) throw new UsageError(error.message);
     throw error;
@@ -111,13 +123,17 @@ export async function makeModelCommand(argv: string[]): Promise<number> {
     try {
       await writeFile(join(dir, name), bytes);
     } catch (error) {
-      throw new UsageError(`cannot write to --out ${values.out}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
+      throw new UsageError(
+        `cannot write to --out ${values.out}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`,
+      );
     }
   };
   try {
     await mkdir(dir, { recursive: true });
   } catch (error) {
-    throw new UsageError(`cannot write to --out ${values.out}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
+    throw new UsageError(
+      `cannot write to --out ${values.out}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`,
+    );
   }
   let total = 0;
   let fileCount = 0;

@@ -20,7 +20,9 @@ export function resolveModelSource(model: string | undefined): ModelSource {
   if (!model || model === 'micro') return directorySource(MICRO_MODEL_DIR);
   if (/^[a-z]+:\/\//i.test(model)) return urlSource(model);
   if (!existsSync(model) || !statSync(model).isDirectory()) {
-    throw new UsageError(`--model ${model}: no such directory; give "micro", an MLC model directory, or an https:// URL`);
+    throw new UsageError(
+      `--model ${model}: no such directory; give "micro", an MLC model directory, or an https:// URL`,
+    );
   }
   return directorySource(model);
 }

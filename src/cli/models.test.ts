@@ -52,7 +52,7 @@ describe('twosome models list', () => {
     expect(llama.architecture.layers).toBe(16);
   });
 
-  it('--fit adds whether this machine\'s WebGPU adapter can run each model, and why not', async () => {
+  it("--fit adds whether this machine's WebGPU adapter can run each model, and why not", async () => {
     expect(await modelsCommand(['list', '--fit', '--json'])).toBe(0);
     const { adapter, models } = JSON.parse(output.stdout) as {
       adapter: { software: boolean };
@@ -62,7 +62,10 @@ describe('twosome models list', () => {
     expect(models).toHaveLength(45);
     if (adapter.software) {
       // SwiftShader (this project's machines): the 13B model is ruled out; the smallest runs, slowly.
-      expect(fit('Llama-2-13b-chat-hf-q4f16_1-MLC')).toMatchObject({ canRun: 'no', reason: expect.stringMatching(/GiB to train|to score one environment step/) });
+      expect(fit('Llama-2-13b-chat-hf-q4f16_1-MLC')).toMatchObject({
+        canRun: 'no',
+        reason: expect.stringMatching(/GiB to train|to score one environment step/),
+      });
       expect(fit('SmolLM2-135M-Instruct-q0f32-MLC').canRun).toBe('yes');
       expect(fit('SmolLM2-135M-Instruct-q0f32-MLC').notes.join('\n')).toMatch(/software adapter/);
     }
@@ -73,7 +76,9 @@ describe('twosome models list', () => {
     expect(output.stdout).toMatch(
       /\nLlama-3\.2-1B-Instruct-q4f16_1-MLC .* no: needs about 1\.\d GiB to train .* but the budget is 1\.0 GiB: the budget given\n/,
     );
-    await expect(modelsCommand(['list', '--memory-gib', '4'])).rejects.toThrow(/--memory-gib: "4" must be a positive number of GiB, with --fit/);
+    await expect(modelsCommand(['list', '--memory-gib', '4'])).rejects.toThrow(
+      /--memory-gib: "4" must be a positive number of GiB, with --fit/,
+    );
     await expect(modelsCommand(['list', '--fit', '--memory-gib', 'lots'])).rejects.toThrow(UsageError);
   });
 });
@@ -123,7 +128,9 @@ describe('twosome models download', () => {
     await expect(modelsCommand(['fetch'])).rejects.toThrow(/unknown subcommand "models fetch"/);
     await expect(modelsCommand(['download', '--out', work])).rejects.toThrow(/give one model/);
     await expect(modelsCommand(['download', base])).rejects.toThrow(/--out DIR is required/);
-    await expect(modelsCommand(['download', base, '--out', work, '--parallel', '0'])).rejects.toThrow(/--parallel: "0" must be an integer >= 1/);
+    await expect(modelsCommand(['download', base, '--out', work, '--parallel', '0'])).rejects.toThrow(
+      /--parallel: "0" must be an integer >= 1/,
+    );
     await expect(modelsCommand(['download', base, '--out', work, '--bogus'])).rejects.toThrow(UsageError);
     await expect(modelsCommand(['download', 'Llama-9', '--out', work])).rejects.toThrow(ModelUrlError);
     await expect(modelsCommand(['download', 'http://example.com/m/', '--out', work])).rejects.toThrow(/only https/);

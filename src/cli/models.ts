@@ -16,10 +16,22 @@ import { readFile, rename, writeFile } from 'node:fs/promises';
 import { join, resolve, sep } from 'node:path';
 import { availableParallelism, totalmem } from 'node:os';
 import { requestNodeGpuContext } from '../gpu/node-gpu';
-import { catalogBaseUrl, catalogConfig, estimateSizes, findCatalogRecord, resolveModelBaseUrl } from '../llm/model/catalog';
+import {
+  catalogBaseUrl,
+  catalogConfig,
+  estimateSizes,
+  findCatalogRecord,
+  resolveModelBaseUrl,
+} from '../llm/model/catalog';
 import { checkFit, precisionNote, type AdapterFacts } from '../llm/model/fit-check';
 import { loadCatalog } from '../llm/model/webllm';
-import { downloadModel, isAbortError, ModelDownloadError, type DownloadProgress, type ModelStore } from '../llm/model/download';
+import {
+  downloadModel,
+  isAbortError,
+  ModelDownloadError,
+  type DownloadProgress,
+  type ModelStore,
+} from '../llm/model/download';
 import { ModelFormatError } from '../llm/model/errors';
 import { parseFlags, parseIntFlag, wantsHelp } from './args';
 import { HelpRequest, UsageError } from './errors';
@@ -67,7 +79,11 @@ export async function modelsList(argv: string[]): Promise<number> {
   const flags = {
     json: { type: 'boolean', default: false, help: 'one JSON array of the models' },
     fit: { type: 'boolean', default: false, help: 'check whether each model can run on this machine, and why not' },
-    'memory-gib': { type: 'string', arg: 'N', help: 'with --fit: the memory budget in GiB (default: what the fit check assumes)' },
+    'memory-gib': {
+      type: 'string',
+      arg: 'N',
+      help: 'with --fit: the memory budget in GiB (default: what the fit check assumes)',
+    },
   } as const;
   const { values } = parseFlags(argv, flags, LIST_USAGE);
   let memoryBudgetBytes: number | undefined;
@@ -75,7 +91,9 @@ export async function modelsList(argv: string[]): Promise<number> {
     const gibs = Number(values['memory-gib']);
     if (!values.fit || !(gibs > 0)) {
       const given = String(values['memory-gib']);
-      throw new UsageError(`--memory-gib: "${given}" must be a positive number of GiB, with --fit\nusage: ${LIST_USAGE}`);
+      throw new UsageError(
+        `--memory-gib: "${given}" must be a positive number of GiB, with --fit\nusage: ${LIST_USAGE}`,
+      );
     }
     memoryBudgetBytes = gibs * 2 ** 30;
   }
@@ -141,7 +159,10 @@ export async function modelsList(argv: string[]): Promise<number> {
     const line = `${r.id.padEnd(width)}  ${size.padStart(10)}  ${vram.padStart(8)}  ${context.padStart(7)}  ${r.requiredFeatures.join(',') || '-'}`;
     lines.push(r.fit ? `${line.padEnd(width + 50)}  ${r.fit.canRun}${r.fit.reason ? `: ${r.fit.reason}` : ''}` : line);
   }
-  lines.push('', 'download: weights estimated from the architecture; VRAM: web-llm\'s figure; features: what web-llm needs (this engine runs without shader-f16).');
+  lines.push(
+    '',
+    "download: weights estimated from the architecture; VRAM: web-llm's figure; features: what web-llm needs (this engine runs without shader-f16).",
+  );
   if (adapter) {
     const precision = precisionNote(adapter.facts.features, undefined, adapter.facts.software);
     lines.push(`can run here: this engine's fit check (--json gives its notes); ${precision.text}.`);
@@ -213,7 +234,8 @@ export async function modelsDownload(argv: string[]): Promise<number> {
       summary: 'ID|URL: a catalog id (`twosome models list`), a Hugging Face repo URL, or an MLC model URL',
     },
   );
-  if (positionals.length !== 1) throw new UsageError(`give one model: a catalog id (\`twosome models list\`) or a URL\nusage: ${USAGE}`);
+  if (positionals.length !== 1)
+    throw new UsageError(`give one model: a catalog id (\`twosome models list\`) or a URL\nusage: ${USAGE}`);
   if (!values.out) throw new UsageError(`--out DIR is required\nusage: ${USAGE}`);
   const parallel = parseIntFlag(values.parallel, 'parallel', 4, 1);
   if (parallel > 16) throw new UsageError(`--parallel: "${String(values.parallel)}" must be an integer from 1 to 16`);
@@ -221,7 +243,8 @@ export async function modelsDownload(argv: string[]): Promise<number> {
   const catalog = await loadCatalog();
   const baseUrl = resolveModelBaseUrl(what, catalog);
   const out = resolve(values.out);
-  if (existsSync(out) && !statSync(out).isDirectory()) throw new UsageError(`--out ${out}: exists and is not a directory`);
+  if (existsSync(out) && !statSync(out).isDirectory())
+    throw new UsageError(`--out ${out}: exists and is not a directory`);
   mkdirSync(out, { recursive: true });
 
   const free = freeBytes(out);
@@ -245,7 +268,14 @@ export async function modelsDownload(argv: string[]): Promise<number> {
   };
 
   try {
-    const result = await downloadModel(baseUrl, { store: directoryStore(out, baseUrl), parallel, signal: controller.signal, onProgress, maxBytes, progressIntervalMs: 200 });
+    const result = await downloadModel(baseUrl, {
+      store: directoryStore(out, baseUrl),
+      parallel,
+      signal: controller.signal,
+      onProgress,
+      maxBytes,
+      progressIntervalMs: 200,
+    });
     if (tty) process.stderr.write('\n');
     const label = findCatalogRecord(catalog, what) ? what : baseUrl;
     const fetched = result.files.length - result.filesFromStore;
@@ -259,7 +289,9 @@ export async function modelsDownload(argv: string[]): Promise<number> {
   } catch (error) {
     if (tty) process.stderr.write('\n');
     if (controller.signal.aborted && isAbortError(error)) {
-      process.stderr.write(`twosome: download cancelled; completed files are kept in ${out}; run the same command to continue\n`);
+      process.stderr.write(
+        `twosome: download cancelled; completed files are kept in ${out}; run the same command to continue\n`,
+      );
       return 130;
     }
     if (error instanceof ModelDownloadError) throw new UsageError(error.message);

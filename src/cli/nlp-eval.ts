@@ -50,9 +50,17 @@ export async function nlpEvalCommand(argv: string[]): Promise<number> {
   const { values } = parseFlags(
     argv,
     {
-      model: { type: 'string', arg: 'DIR|URL|ID', help: 'the model: a directory, a URL, a catalog id or micro (default)' },
+      model: {
+        type: 'string',
+        arg: 'DIR|URL|ID',
+        help: 'the model: a directory, a URL, a catalog id or micro (default)',
+      },
       adapter: { type: 'string', arg: 'RUN_DIR', help: 'also score with this PEFT adapter (a train run directory)' },
-      bench: { type: 'string', arg: 'IDS', help: 'benchmarks, comma-separated: arc-easy, piqa, mmlu, mmlu-<subject>, ...' },
+      bench: {
+        type: 'string',
+        arg: 'IDS',
+        help: 'benchmarks, comma-separated: arc-easy, piqa, mmlu, mmlu-<subject>, ...',
+      },
       ...DATA_FLAGS,
       limit: { type: 'string', arg: 'N', help: 'at most N questions per benchmark (per MMLU subject)' },
       json: { type: 'boolean', default: false, help: 'one JSON line per question, then one per benchmark' },
@@ -189,4 +197,3 @@ class ProgressBar {
     this.lastTenth = -1;
   }
 }
-

@@ -128,7 +128,7 @@ describe('a checkpoint is validated before it changes anything', () => {
     });
   }
 
-  it("the model URL a checkpoint names is not fetched unless the user passes it", async () => {
+  it('the model URL a checkpoint names is not fetched unless the user passes it', async () => {
     const server = await startHostileServer(() => ({ stallHeaders: true }));
     try {
       const url = `${server.url}models/x/`;
@@ -150,7 +150,7 @@ describe('a checkpoint is validated before it changes anything', () => {
 });
 
 describe('checkpoint.bin is read within bounds', () => {
-  it('a file describing millions of objects exhausts the reader\'s bounded heap, not the process', async () => {
+  it("a file describing millions of objects exhausts the reader's bounded heap, not the process", async () => {
     // v8's serialization of a dense array of 2M empty objects: 6 MB that would take ~100 MB of heap.
     const n = 2_000_000;
     const varint = (v: number) => {

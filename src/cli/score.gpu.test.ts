@@ -89,10 +89,17 @@ describe('twosome score', () => {
     expect(proc.status).toBe(0);
     const out = JSON.parse(proc.stdout);
     expect(out.promptTokenIds).toEqual(frozen.promptTokenIds);
-    expect(out.actions.map((a: { tokenIds: number[] }) => a.tokenIds)).toEqual(frozen.actions.map((a: { tokenIds: number[] }) => a.tokenIds));
+    expect(out.actions.map((a: { tokenIds: number[] }) => a.tokenIds)).toEqual(
+      frozen.actions.map((a: { tokenIds: number[] }) => a.tokenIds),
+    );
 
     const { weights } = await loadLlamaModelAndTokenizer(resolve(process.cwd(), 'public/models/micro'));
-    const ref = scoreWithLora(weights, adapter, [{ promptIds: out.promptTokenIds, actions: out.actions.map((a: { tokenIds: number[] }) => a.tokenIds) }], { layout: 'shared', precision: 'float32' });
+    const ref = scoreWithLora(
+      weights,
+      adapter,
+      [{ promptIds: out.promptTokenIds, actions: out.actions.map((a: { tokenIds: number[] }) => a.tokenIds) }],
+      { layout: 'shared', precision: 'float32' },
+    );
     let moved = 0;
     out.actions.forEach((a: { logprob: number }, k: number) => {
       expect(Math.abs(a.logprob - ref.logprobs[0][k])).toBeLessThan(1e-4);
@@ -108,8 +115,16 @@ describe('twosome score', () => {
   for (const [name, args, message] of [
     ['missing model directory', ['score', '--model', '/no/such/model', '--task', 'tomato-salad'], /no such directory/],
     ['plain http URL', ['score', '--model', 'http://example.com/m/', '--task', 'tomato-salad'], /only https:\/\/ URLs/],
-    ['directory that is not a model', ['score', '--model', 'src', '--task', 'tomato-salad'], /mlc-chat-config\.json: missing/],
-    ['bad replayed index', ['score', '--task', 'tomato-salad', '--actions', '9'], /--actions step 0: invalid action index 9/],
+    [
+      'directory that is not a model',
+      ['score', '--model', 'src', '--task', 'tomato-salad'],
+      /mlc-chat-config\.json: missing/,
+    ],
+    [
+      'bad replayed index',
+      ['score', '--task', 'tomato-salad', '--actions', '9'],
+      /--actions step 0: invalid action index 9/,
+    ],
     ['a NaN weight', ['score', '--model', nanModel(), '--task', 'tomato-salad'], /"model.norm.weight" holds a non-fin/],
   ] as const) {
     it(`bad input: ${name} -> one line, exit 2`, () => {

@@ -37,17 +37,52 @@ describe('train / eval / compare: bad input is a one-line usage error', () => {
     ['unknown preset', trainCommand, ['--task', 'tomato-salad', '--preset', 'huge'], /unknown preset "huge"/],
     ['missing resume dir', trainCommand, ['--resume', join(work, 'nothing-here')], /--resume .*no such run directory/],
     ['resume dir without checkpoint', trainCommand, ['--resume', work], /--resume: .*no checkpoint/],
-    ['bad model dir', trainCommand, ['--task', 'tomato-salad', '--model', join(work, 'no-model')], /--model .*no such directory/],
-    ['steps below one batch', trainCommand, ['--task', 'tomato-salad', '--steps', '10'], /bad training config: totalTimesteps \(10\) must be at least one batch \(64\)/],
-    ['bad override', trainCommand, ['--task', 'tomato-salad', '--grad-accum', '3'], /gradientAccumulationSteps \(3\) must divide/],
+    [
+      'bad model dir',
+      trainCommand,
+      ['--task', 'tomato-salad', '--model', join(work, 'no-model')],
+      /--model .*no such directory/,
+    ],
+    [
+      'steps below one batch',
+      trainCommand,
+      ['--task', 'tomato-salad', '--steps', '10'],
+      /bad training config: totalTimesteps \(10\) must be at least one batch \(64\)/,
+    ],
+    [
+      'bad override',
+      trainCommand,
+      ['--task', 'tomato-salad', '--grad-accum', '3'],
+      /gradientAccumulationSteps \(3\) must divide/,
+    ],
     ['bad normalization', trainCommand, ['--task', 'tomato-salad', '--normalization', 'mean'], /--normalization/],
     ['unknown backend', trainCommand, ['--task', 'tomato-salad', '--backend', 'tpu'], /unknown backend "tpu"/],
-    ['cpu backend with a URL model', trainCommand, ['--task', 'tomato-salad', '--backend', 'cpu', '--model', 'https://example.com/m/'], /--backend cpu needs a model directory/],
+    [
+      'cpu backend with a URL model',
+      trainCommand,
+      ['--task', 'tomato-salad', '--backend', 'cpu', '--model', 'https://example.com/m/'],
+      /--backend cpu needs a model directory/,
+    ],
     ['eval: unknown task', evalCommand, ['--task', 'soup'], /unknown task/],
-    ['eval: missing adapter dir', evalCommand, ['--task', 'tomato-salad', '--adapter', join(work, 'none')], /--adapter .*no such directory/],
-    ['eval: adapter dir without PEFT files', evalCommand, ['--task', 'tomato-salad', '--adapter', work], /adapter_config\.json and adapter_model\.safetensors/],
+    [
+      'eval: missing adapter dir',
+      evalCommand,
+      ['--task', 'tomato-salad', '--adapter', join(work, 'none')],
+      /--adapter .*no such directory/,
+    ],
+    [
+      'eval: adapter dir without PEFT files',
+      evalCommand,
+      ['--task', 'tomato-salad', '--adapter', work],
+      /adapter_config\.json and adapter_model\.safetensors/,
+    ],
     ['compare: bad seeds', compareCommand, ['--task', 'tomato-salad', '--seeds', '1,x'], /--seeds/],
-    ['compare: unknown algo', compareCommand, ['--task', 'tomato-salad', '--algos', 'twosome,dqn'], /unknown algorithm "dqn"/],
+    [
+      'compare: unknown algo',
+      compareCommand,
+      ['--task', 'tomato-salad', '--algos', 'twosome,dqn'],
+      /unknown algorithm "dqn"/,
+    ],
   ];
   for (const [name, fn, argv, message] of cases) {
     it(name, async () => {
@@ -88,9 +123,30 @@ describe('configs from flags', () => {
 
   it('a metrics line names the update, steps, return and speed', () => {
     const line = metricsLine('twosome', {
-      update: 2, numUpdates: 5, globalStep: 128, primitiveSteps: 300, episodes: 1, episodesTotal: 1, episodicReturn: 0.5, successRate: 1, episodeLength: 6,
-      policyLr: 1, valueLr: 1, valueLoss: 0.1, policyLoss: -0.01, entropy: 1.2, approxKl: 0.003, oldApproxKl: 0, clipFrac: 0.1, explainedVariance: 0,
-      policySteps: 2, valueSteps: 2, klStopped: true, timing: { sps: 3.5, rolloutSeconds: 1, updateSeconds: 1 }, tokensPerSecond: 900, gpuMemoryBytes: 3 * 2 ** 20,
+      update: 2,
+      numUpdates: 5,
+      globalStep: 128,
+      primitiveSteps: 300,
+      episodes: 1,
+      episodesTotal: 1,
+      episodicReturn: 0.5,
+      successRate: 1,
+      episodeLength: 6,
+      policyLr: 1,
+      valueLr: 1,
+      valueLoss: 0.1,
+      policyLoss: -0.01,
+      entropy: 1.2,
+      approxKl: 0.003,
+      oldApproxKl: 0,
+      clipFrac: 0.1,
+      explainedVariance: 0,
+      policySteps: 2,
+      valueSteps: 2,
+      klStopped: true,
+      timing: { sps: 3.5, rolloutSeconds: 1, updateSeconds: 1 },
+      tokensPerSecond: 900,
+      gpuMemoryBytes: 3 * 2 ** 20,
     });
     expect(line).toContain('update 2/5');
     expect(line).toContain('return 0.500');
@@ -109,10 +165,17 @@ describe('twosome train --algo ppo-mlp (CPU)', () => {
     expect(full.code).toBe(0);
     expect(full.out).toMatch(/ppo-mlp food-preparation: 3\/3 updates, 1536 steps/);
     expect(full.err.trim().split('\n')).toHaveLength(3); // not a TTY: one line per update
-    const lines = readFileSync(join(work, 'ppo-full', 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    const lines = readFileSync(join(work, 'ppo-full', 'metrics.jsonl'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
     expect(lines.map((l) => l.update)).toEqual([1, 2, 3]);
     expect(lines[0].algo).toBe('ppo-mlp');
-    expect(JSON.parse(readFileSync(join(work, 'ppo-full', 'run.json'), 'utf8'))).toMatchObject({ algo: 'ppo-mlp', task: 'food-preparation', model: null });
+    expect(JSON.parse(readFileSync(join(work, 'ppo-full', 'run.json'), 'utf8'))).toMatchObject({
+      algo: 'ppo-mlp',
+      task: 'food-preparation',
+      model: null,
+    });
 
     // a 1-update run
     const first = await run(trainCommand, [...args, '--out', dir, '--steps', '512']);
@@ -150,7 +213,10 @@ describe('twosome train --algo ppo-mlp (CPU)', () => {
       return rest;
     };
     const a = readFileSync(join(dir, 'metrics.jsonl'), 'utf8').trim().split('\n').map(strip);
-    const b = readFileSync(join(work, 'ppo-full', 'metrics.jsonl'), 'utf8').trim().split('\n').map(strip);
+    const b = readFileSync(join(work, 'ppo-full', 'metrics.jsonl'), 'utf8')
+      .trim()
+      .split('\n')
+      .map(strip);
     expect(a).toEqual(b);
   });
 });
@@ -158,17 +224,62 @@ describe('twosome train --algo ppo-mlp (CPU)', () => {
 describe('TWOSOME on the CPU backend (reference implementation of the micro model)', () => {
   it('train --backend cpu writes the run; eval --backend cpu --adapter reads its adapter', async () => {
     const dir = join(work, 'twosome-cpu');
-    const r = await run(trainCommand, ['--task', 'food-preparation', '--model', 'micro', '--backend', 'cpu', '--steps', '64', '--envs', '2', '--rollout-steps', '4', '--policy-minibatches', '2', '--value-minibatches', '1', '--grad-accum', '2', '--prompts-per-pass', '8', '--out', dir]);
+    const r = await run(trainCommand, [
+      '--task',
+      'food-preparation',
+      '--model',
+      'micro',
+      '--backend',
+      'cpu',
+      '--steps',
+      '64',
+      '--envs',
+      '2',
+      '--rollout-steps',
+      '4',
+      '--policy-minibatches',
+      '2',
+      '--value-minibatches',
+      '1',
+      '--grad-accum',
+      '2',
+      '--prompts-per-pass',
+      '8',
+      '--out',
+      dir,
+    ]);
     expect(r.error).toBeNull();
     expect(r.code).toBe(0);
     expect(r.out).toMatch(/twosome food-preparation: 8\/8 updates, 64 steps/);
-    const metrics = readFileSync(join(dir, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    const metrics = readFileSync(join(dir, 'metrics.jsonl'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
     expect(metrics).toHaveLength(8);
     expect(metrics[7].policySteps).toBe(1);
     expect(metrics[7].gpuMemoryBytes).toBeNull();
-    expect(JSON.parse(readFileSync(join(dir, 'run.json'), 'utf8'))).toMatchObject({ algo: 'twosome', backend: 'cpu', model: 'micro' });
-    expect(JSON.parse(readFileSync(join(dir, 'adapter_config.json'), 'utf8'))).toMatchObject({ peft_type: 'LORA', r: 8 });
-    const e = await run(evalCommand, ['--task', 'food-preparation', '--model', 'micro', '--backend', 'cpu', '--adapter', dir, '--episodes', '3', '--json']);
+    expect(JSON.parse(readFileSync(join(dir, 'run.json'), 'utf8'))).toMatchObject({
+      algo: 'twosome',
+      backend: 'cpu',
+      model: 'micro',
+    });
+    expect(JSON.parse(readFileSync(join(dir, 'adapter_config.json'), 'utf8'))).toMatchObject({
+      peft_type: 'LORA',
+      r: 8,
+    });
+    const e = await run(evalCommand, [
+      '--task',
+      'food-preparation',
+      '--model',
+      'micro',
+      '--backend',
+      'cpu',
+      '--adapter',
+      dir,
+      '--episodes',
+      '3',
+      '--json',
+    ]);
     expect(e.error).toBeNull();
     const out = JSON.parse(e.out);
     expect(Object.keys(out)).toEqual(['task', 'episodes', 'successRate', 'meanReturn']);
@@ -179,7 +290,18 @@ describe('TWOSOME on the CPU backend (reference implementation of the micro mode
 describe('twosome compare --algos ppo-mlp (CPU)', () => {
   it('runs every seed and writes curves.csv, aggregate.csv and compare.svg', async () => {
     const dir = join(work, 'cmp');
-    const r = await run(compareCommand, ['--task', 'tomato-salad', '--algos', 'ppo-mlp', '--steps', '1024', '--seeds', '1,2', '--out', dir]);
+    const r = await run(compareCommand, [
+      '--task',
+      'tomato-salad',
+      '--algos',
+      'ppo-mlp',
+      '--steps',
+      '1024',
+      '--seeds',
+      '1,2',
+      '--out',
+      dir,
+    ]);
     expect(r.error).toBeNull();
     expect(r.code).toBe(0);
     expect(r.out).toMatch(/PPO \(MLP\) +final return/);

@@ -102,9 +102,14 @@ export const OVERRIDE_FLAGS = {
   },
 } as const;
 
-export function parseOverrides(values: Partial<Record<keyof typeof OVERRIDE_FLAGS, string | undefined>>): { overrides: ConfigOverrides; promptsPerPass?: number } {
-  const int = (name: keyof typeof OVERRIDE_FLAGS) => (values[name] === undefined ? undefined : parseIntFlag(values[name], name, 0, 1));
-  const num = (name: keyof typeof OVERRIDE_FLAGS) => (values[name] === undefined ? undefined : parseNumberFlag(values[name], name, 0, 0));
+export function parseOverrides(values: Partial<Record<keyof typeof OVERRIDE_FLAGS, string | undefined>>): {
+  overrides: ConfigOverrides;
+  promptsPerPass?: number;
+} {
+  const int = (name: keyof typeof OVERRIDE_FLAGS) =>
+    values[name] === undefined ? undefined : parseIntFlag(values[name], name, 0, 1);
+  const num = (name: keyof typeof OVERRIDE_FLAGS) =>
+    values[name] === undefined ? undefined : parseNumberFlag(values[name], name, 0, 0);
   if (values.normalization !== undefined && !NORMALIZATIONS.includes(values.normalization as Normalization)) {
     throw new UsageError(`--normalization: "${values.normalization}" is not one of ${NORMALIZATIONS.join(', ')}`);
   }
@@ -132,19 +137,24 @@ export function checkTask(task: string | undefined): TaskId {
 
 export function checkAlgo(algo: string | undefined): Algo {
   if (algo === undefined) return 'twosome';
-  if (!(ALGOS as readonly string[]).includes(algo)) throw new UsageError(`unknown algorithm "${algo}": use one of ${ALGOS.join(', ')}`);
+  if (!(ALGOS as readonly string[]).includes(algo))
+    throw new UsageError(`unknown algorithm "${algo}": use one of ${ALGOS.join(', ')}`);
   return algo as Algo;
 }
 
 export function checkBackend(backend: string | undefined): Backend {
   if (backend === undefined) return 'webgpu';
-  if (!(BACKENDS as readonly string[]).includes(backend)) throw new UsageError(`unknown backend "${backend}": use webgpu (the engine) or cpu (the reference implementation, for tiny models)`);
+  if (!(BACKENDS as readonly string[]).includes(backend))
+    throw new UsageError(
+      `unknown backend "${backend}": use webgpu (the engine) or cpu (the reference implementation, for tiny models)`,
+    );
   return backend as Backend;
 }
 
 export function checkPreset(preset: string | undefined): Preset {
   if (preset === undefined) return 'quick';
-  if (!(PRESETS as readonly string[]).includes(preset)) throw new UsageError(`unknown preset "${preset}": use one of ${PRESETS.join(', ')}`);
+  if (!(PRESETS as readonly string[]).includes(preset))
+    throw new UsageError(`unknown preset "${preset}": use one of ${PRESETS.join(', ')}`);
   return preset as Preset;
 }
 
@@ -190,7 +200,8 @@ export class EngineHost {
   async cpuModel(model: string): Promise<{ weights: LlamaWeights; tokenizer: LlmTokenizer }> {
     const cached = this.cpuModels.get(model);
     if (cached) return cached;
-    if (/^[a-z]+:\/\//i.test(model)) throw new UsageError(`--backend cpu needs a model directory or "micro", not a URL (${model})`);
+    if (/^[a-z]+:\/\//i.test(model))
+      throw new UsageError(`--backend cpu needs a model directory or "micro", not a URL (${model})`);
     resolveModelSource(model);
     const loaded = await loadLlamaModelAndTokenizer(model === 'micro' ? MICRO_MODEL_DIR : model);
     const entry = { weights: loaded.weights, tokenizer: loaded.tokenizer };
@@ -199,7 +210,11 @@ export class EngineHost {
   }
 
   /** Scores with the frozen model (adapter off) or with an adapter, on the chosen backend. */
-  async scorer(model: string, backend: Backend, adapter: LoraAdapter | null): Promise<{ scorer: BatchScorer; dispose(): void }> {
+  async scorer(
+    model: string,
+    backend: Backend,
+    adapter: LoraAdapter | null,
+  ): Promise<{ scorer: BatchScorer; dispose(): void }> {
     if (backend === 'cpu') {
       const { weights, tokenizer } = await this.cpuModel(model);
       const { contextWindow } = weights.config;
@@ -239,7 +254,8 @@ export class EngineHost {
 // ---------------------------------------------------------------------------------------------------------
 // Progress on stderr
 
-const fmt = (v: number | null | undefined, digits = 3) => (v === null || v === undefined || !Number.isFinite(v) ? '-' : v.toFixed(digits));
+const fmt = (v: number | null | undefined, digits = 3) =>
+  v === null || v === undefined || !Number.isFinite(v) ? '-' : v.toFixed(digits);
 /** The planned GPU memory ('-' on the CPU backend, which plans none). */
 const fmtBytes = (bytes: number | null) => (bytes === null ? '-' : formatBytes(bytes));
 
@@ -377,12 +393,23 @@ function writeMetricsFile(dir: string, algo: Algo, metrics: readonly object[]): 
 }
 
 /** Trains (or, for SayCan, evaluates) one agent into `request.out`. */
-export async function runTraining(request: RunRequest, host: EngineHost, progress: Progress, signal?: AbortSignal): Promise<RunOutcome> {
+export async function runTraining(
+  request: RunRequest,
+  host: EngineHost,
+  progress: Progress,
+  signal?: AbortSignal,
+): Promise<RunOutcome> {
   const dir = resolve(request.out);
   mkdirSync(dir, { recursive: true });
   const label = request.label ?? request.algo;
   const backend = request.backend ?? 'webgpu';
-  const run: RunInfo = request.resume?.run ?? { task: request.task, model: request.algo === 'ppo-mlp' ? null : request.model, preset: request.preset, backend, startedAt: new Date().toISOString() };
+  const run: RunInfo = request.resume?.run ?? {
+    task: request.task,
+    model: request.algo === 'ppo-mlp' ? null : request.model,
+    preset: request.preset,
+    backend,
+    startedAt: new Date().toISOString(),
+  };
 
   if (request.algo === 'saycan') {
     const episodes = request.episodes ?? 10;
@@ -392,9 +419,20 @@ export async function runTraining(request: RunRequest, host: EngineHost, progres
     const frozen = await host.scorer(request.model, backend, null);
     const evaluation = await evaluatePolicy(request.task, frozen.scorer, { episodes, greedy: true, normalization });
     frozen.dispose();
-    const line = { update: 0, numUpdates: 0, globalStep: 0, episodes: evaluation.episodes, episodicReturn: evaluation.meanReturn, successRate: evaluation.successRate, episodeLength: evaluation.meanLength, greedy: true };
+    const line = {
+      update: 0,
+      numUpdates: 0,
+      globalStep: 0,
+      episodes: evaluation.episodes,
+      episodicReturn: evaluation.meanReturn,
+      successRate: evaluation.successRate,
+      episodeLength: evaluation.meanLength,
+      greedy: true,
+    };
     writeMetricsFile(dir, 'saycan', [line]);
-    progress.note(`${label}: greedy frozen model on ${request.task}: success ${fmt(evaluation.successRate, 2)}, return ${fmt(evaluation.meanReturn)} over ${evaluation.episodes} episodes`);
+    progress.note(
+      `${label}: greedy frozen model on ${request.task}: success ${fmt(evaluation.successRate, 2)}, return ${fmt(evaluation.meanReturn)} over ${evaluation.episodes} episodes`,
+    );
     return { algo: 'saycan', dir, metrics: [], evaluation, interrupted: false };
   }
 
@@ -531,7 +569,8 @@ export async function trainCommand(argv: string[]): Promise<number> {
     USAGE,
   );
   const { overrides, promptsPerPass } = parseOverrides(values);
-  const maxUpdates = values['max-updates'] === undefined ? undefined : parseIntFlag(values['max-updates'], 'max-updates', 0, 1);
+  const maxUpdates =
+    values['max-updates'] === undefined ? undefined : parseIntFlag(values['max-updates'], 'max-updates', 0, 1);
   const steps = values.steps === undefined ? undefined : parseIntFlag(values.steps, 'steps', 0, 1);
   const seed = values.seed === undefined ? undefined : parseIntFlag(values.seed, 'seed', 0, 0);
   const episodes = parseIntFlag(values.episodes, 'episodes', 10, 1);
@@ -542,7 +581,8 @@ export async function trainCommand(argv: string[]): Promise<number> {
   let preset: Preset;
   let out: string;
   if (values.resume !== undefined) {
-    if (!existsSync(values.resume) || !statSync(values.resume).isDirectory()) throw new UsageError(`--resume ${values.resume}: no such run directory`);
+    if (!existsSync(values.resume) || !statSync(values.resume).isDirectory())
+      throw new UsageError(`--resume ${values.resume}: no such run directory`);
     try {
       resume = await loadCheckpoint(values.resume);
     } catch (error) {
@@ -550,11 +590,14 @@ export async function trainCommand(argv: string[]): Promise<number> {
       throw error;
     }
     algo = resume.algo;
-    if (values.algo !== undefined && checkAlgo(values.algo) !== algo) throw new UsageError(`--resume ${values.resume} is a ${algo} run, not ${values.algo}`);
+    if (values.algo !== undefined && checkAlgo(values.algo) !== algo)
+      throw new UsageError(`--resume ${values.resume} is a ${algo} run, not ${values.algo}`);
     task = resume.run.task;
-    if (values.task !== undefined && checkTask(values.task) !== task) throw new UsageError(`--resume ${values.resume} trains ${task}, not ${values.task}`);
+    if (values.task !== undefined && checkTask(values.task) !== task)
+      throw new UsageError(`--resume ${values.resume} trains ${task}, not ${values.task}`);
     preset = checkPreset(resume.run.preset);
-    if (values.out !== undefined && resolve(values.out) !== resolve(values.resume)) throw new UsageError('--out: a resumed run continues in its own directory (leave --out out)');
+    if (values.out !== undefined && resolve(values.out) !== resolve(values.resume))
+      throw new UsageError('--out: a resumed run continues in its own directory (leave --out out)');
     out = values.resume;
   } else {
     task = checkTask(values.task);
@@ -573,14 +616,20 @@ export async function trainCommand(argv: string[]): Promise<number> {
   const backend = checkBackend(values.backend ?? resume?.run.backend);
   // Validate the model argument and the config before any GPU work.
   if (algo !== 'ppo-mlp') resolveModelSource(model);
-  if (algo !== 'ppo-mlp' && backend === 'cpu' && /^[a-z]+:\/\//i.test(model)) throw new UsageError(`--backend cpu needs a model directory or "micro", not a URL (${model})`);
+  if (algo !== 'ppo-mlp' && backend === 'cpu' && /^[a-z]+:\/\//i.test(model))
+    throw new UsageError(`--backend cpu needs a model directory or "micro", not a URL (${model})`);
   if (!resume && algo !== 'saycan') runConfig(algo, task, preset, { seed, steps, overrides });
 
   const progress = new Progress();
   const host = new EngineHost();
   const interrupt = interruptSignal(progress);
   try {
-    const outcome = await runTraining({ algo, task, model, preset, backend, seed, steps, overrides, promptsPerPass, episodes, out, resume, maxUpdates }, host, progress, interrupt.signal);
+    const outcome = await runTraining(
+      { algo, task, model, preset, backend, seed, steps, overrides, promptsPerPass, episodes, out, resume, maxUpdates },
+      host,
+      progress,
+      interrupt.signal,
+    );
     const last = outcome.metrics[outcome.metrics.length - 1];
     const summary =
       outcome.algo === 'saycan'

@@ -146,7 +146,8 @@ for (const task of TASKS) {
         const rng = new Rng(seed);
         env.reset(0);
         const trace: unknown[] = [];
-        for (let i = 0; i < 30 && !env.done; i++) trace.push(env.step(rng.int(env.actionCount())), env.observe(), Array.from(env.symbolic()));
+        for (let i = 0; i < 30 && !env.done; i++)
+          trace.push(env.step(rng.int(env.actionCount())), env.observe(), Array.from(env.symbolic()));
         return trace;
       };
       expect(play(3)).toEqual(play(3));

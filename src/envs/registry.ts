@@ -110,7 +110,8 @@ export const TASKS: readonly TaskInfo[] = [
   {
     id: 'tomato-lettuce-salad',
     title: 'Tomato-Lettuce Salad',
-    description: 'Overcooked 7x7: chop a tomato and a lettuce, put both in the bowl and serve; the onion is a distractor.',
+    description:
+      'Overcooked 7x7: chop a tomato and a lettuce, put both in the bowl and serve; the onion is a distractor.',
     ...overcookedBase,
     actionCount: 8,
     globalActionCount: 8,

@@ -41,7 +41,9 @@ export class InvalidActionError extends Error {
     readonly index: unknown,
     readonly count: number,
   ) {
-    super(`invalid action index ${String(index)}: this step offers ${count} actions, so use an integer from 0 to ${count - 1}`);
+    super(
+      `invalid action index ${String(index)}: this step offers ${count} actions, so use an integer from 0 to ${count - 1}`,
+    );
     this.name = 'InvalidActionError';
   }
 }

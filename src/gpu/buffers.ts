@@ -1,7 +1,11 @@
 /** Storage, uniform and readback buffers with the usages our kernels need. */
 import { readbackPool } from './readback';
 
-export function createStorageBuffer(device: GPUDevice, data: Float32Array | Uint32Array | Int32Array | number, label = 'storage'): GPUBuffer {
+export function createStorageBuffer(
+  device: GPUDevice,
+  data: Float32Array | Uint32Array | Int32Array | number,
+  label = 'storage',
+): GPUBuffer {
   const size = typeof data === 'number' ? data : data.byteLength;
   const buffer = device.createBuffer({
     label,
@@ -18,10 +22,19 @@ export function createStorageBuffer(device: GPUDevice, data: Float32Array | Uint
 }
 
 /** A uniform buffer from 32-bit words; `words` mixes u32 and f32 through the two views. */
-export function createUniformBuffer(device: GPUDevice, fill: (u32: Uint32Array, f32: Float32Array) => void, words: number, label = 'uniform'): GPUBuffer {
+export function createUniformBuffer(
+  device: GPUDevice,
+  fill: (u32: Uint32Array, f32: Float32Array) => void,
+  words: number,
+  label = 'uniform',
+): GPUBuffer {
   const bytes = new ArrayBuffer(Math.ceil((words * 4) / 16) * 16);
   fill(new Uint32Array(bytes), new Float32Array(bytes));
-  const buffer = device.createBuffer({ label, size: bytes.byteLength, usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST });
+  const buffer = device.createBuffer({
+    label,
+    size: bytes.byteLength,
+    usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST,
+  });
   device.queue.writeBuffer(buffer, 0, bytes);
   return buffer;
 }

@@ -41,7 +41,9 @@ describe('kernelCall', () => {
     expect(() =>
       kernelCall(device, kernel, { params: { rows: 1 }, buffers: { gate_up: buf }, workgroups: [1] }),
     ).toThrow('Params field "inter" was not given');
-    expect(() => kernelCall(device, kernel, { params, buffers: { params: buf }, workgroups: [1] })).toThrow('is the Params uniform');
+    expect(() => kernelCall(device, kernel, { params, buffers: { params: buf }, workgroups: [1] })).toThrow(
+      'is the Params uniform',
+    );
   });
 
   it('compiles one source into variants chosen by defines, cached apart', async () => {

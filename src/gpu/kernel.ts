@@ -54,7 +54,8 @@ export function makeCall(
 ): KernelCall {
   const limit = device.limits.maxComputeWorkgroupsPerDimension;
   const wg: [number, number, number] = [workgroups[0], workgroups[1] ?? 1, workgroups[2] ?? 1];
-  if (wg.some((n) => n > limit)) throw new Error(`${label}: dispatch ${wg.join('x')} exceeds ${limit} workgroups per dimension`);
+  if (wg.some((n) => n > limit))
+    throw new Error(`${label}: dispatch ${wg.join('x')} exceeds ${limit} workgroups per dimension`);
   const uniform = createUniformBuffer(
     device,
     (u32, f32) =>
@@ -68,7 +69,10 @@ export function makeCall(
   const bindGroup = device.createBindGroup({
     label,
     layout: pipeline.getBindGroupLayout(0),
-    entries: [uniform, ...buffers].map((buffer, i) => ({ binding: i === 0 ? 0 : (bindings?.[i - 1] ?? i), resource: { buffer } })),
+    entries: [uniform, ...buffers].map((buffer, i) => ({
+      binding: i === 0 ? 0 : (bindings?.[i - 1] ?? i),
+      resource: { buffer },
+    })),
   });
   return { label, pipeline, bindGroup, workgroups: wg, owned: [uniform], cost };
 }
@@ -93,7 +97,8 @@ export function kernelCall(device: GPUDevice, kernel: Kernel, spec: KernelCallSp
   const label = spec.label ?? kernel.name;
   const limit = device.limits.maxComputeWorkgroupsPerDimension;
   const wg: [number, number, number] = [spec.workgroups[0], spec.workgroups[1] ?? 1, spec.workgroups[2] ?? 1];
-  if (wg.some((n) => n > limit)) throw new Error(`${label}: dispatch ${wg.join('x')} exceeds ${limit} workgroups per dimension`);
+  if (wg.some((n) => n > limit))
+    throw new Error(`${label}: dispatch ${wg.join('x')} exceeds ${limit} workgroups per dimension`);
   const entries: GPUBindGroupEntry[] = [];
   const owned: GPUBuffer[] = [];
   const { bindings } = kernel.iface;
@@ -101,7 +106,11 @@ export function kernelCall(device: GPUDevice, kernel: Kernel, spec: KernelCallSp
   if (kernel.iface.params.length > 0) {
     if (!uniform) throw new Error(`${label}: the shader declares struct Params but binds no uniform`);
     const bytes = packParams(kernel.iface, spec.params, label);
-    const buffer = device.createBuffer({ label: `${label} params`, size: bytes.byteLength, usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST });
+    const buffer = device.createBuffer({
+      label: `${label} params`,
+      size: bytes.byteLength,
+      usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST,
+    });
     device.queue.writeBuffer(buffer, 0, bytes);
     owned.push(buffer);
     entries.push({ binding: uniform.binding, resource: { buffer } });
@@ -110,8 +119,10 @@ export function kernelCall(device: GPUDevice, kernel: Kernel, spec: KernelCallSp
   }
   for (const [name, buffer] of Object.entries(spec.buffers)) {
     const binding = bindings.get(name);
-    if (!binding) throw new Error(`${label}: the shader has no binding "${name}" (has ${[...bindings.keys()].join(', ')})`);
-    if (binding.kind === 'uniform') throw new Error(`${label}: "${name}" is the Params uniform; give its fields in params`);
+    if (!binding)
+      throw new Error(`${label}: the shader has no binding "${name}" (has ${[...bindings.keys()].join(', ')})`);
+    if (binding.kind === 'uniform')
+      throw new Error(`${label}: "${name}" is the Params uniform; give its fields in params`);
     entries.push({ binding: binding.binding, resource: { buffer } });
   }
   const bindGroup = device.createBindGroup({ label, layout: kernel.pipeline.getBindGroupLayout(0), entries });
@@ -211,7 +222,12 @@ export const THREAD_VARIANT_MAX_DIM = 256;
  * 'thread' up to `maxDim`, else 'subgroup' where `subgroups` (the pipeline cache's PipelineCache.subgroups)
  * and 'workgroup' otherwise.
  */
-export function kernelVariant(dim: number, forced?: KernelVariant, maxDim = THREAD_VARIANT_MAX_DIM, subgroups = false): KernelVariant {
+export function kernelVariant(
+  dim: number,
+  forced?: KernelVariant,
+  maxDim = THREAD_VARIANT_MAX_DIM,
+  subgroups = false,
+): KernelVariant {
   if (forced) return forced;
   if (dim <= maxDim) return 'thread';
   return subgroups ? 'subgroup' : 'workgroup';
@@ -247,6 +263,8 @@ export async function rowKernel(
 /** Throws unless the device can compile the subgroup shaders (a clearer error than WGSL's). */
 export function requireSubgroups(device: GPUDevice, kernel: string): void {
   if (!device.features.has('subgroups' as GPUFeatureName)) {
-    throw new Error(`${kernel}: the subgroup variant needs a device with the 'subgroups' feature, which this one does not have`);
+    throw new Error(
+      `${kernel}: the subgroup variant needs a device with the 'subgroups' feature, which this one does not have`,
+    );
   }
 }

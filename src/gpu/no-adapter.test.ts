@@ -13,8 +13,7 @@ function machine(files: string[]): ProbeFs {
     return parts.map((_, i) => `/${parts.slice(0, i + 1).join('/')}`);
   };
   const dirs = new Set(files.flatMap(parents));
-  const inDir = (dir: string) =>
-    files.filter((f) => f.startsWith(`${dir}/`) && !f.slice(dir.length + 1).includes('/'));
+  const inDir = (dir: string) => files.filter((f) => f.startsWith(`${dir}/`) && !f.slice(dir.length + 1).includes('/'));
   return {
     isFile: (path) => files.includes(path),
     isDirectory: (path) => dirs.has(path),
@@ -72,7 +71,7 @@ describe('the message when Dawn in Node finds no adapter', () => {
     expect(message([LOADER, '/icds/a.json'], { VK_ICD_FILENAMES: '/icds' })).toContain('(/icds/a.json)');
   });
 
-  it('reads the loader\'s search directories, XDG ones included', () => {
+  it("reads the loader's search directories, XDG ones included", () => {
     const icd = '/home/me/.local/share/vulkan/icd.d/my.json';
     expect(message([LOADER, icd])).toContain(`(${icd})`);
     const xdg = '/xdg/vulkan/icd.d/x.json';

@@ -77,7 +77,11 @@ function icdSearchDirs(env: NodeJS.ProcessEnv): string[] {
 export function probeVulkan(env: NodeJS.ProcessEnv, fs: ProbeFs = realFs, platform = process.platform): VulkanProbe {
   const loaderDirs = [...paths(env.LD_LIBRARY_PATH), ...SYSTEM_LIBRARY_DIRS];
   const loader = loaderDirs.map((d) => join(d, 'libvulkan.so.1')).find((p) => fs.isFile(p)) ?? null;
-  const manifestsIn = (dir: string) => fs.list(dir).filter((f) => f.endsWith('.json')).map((f) => join(dir, f));
+  const manifestsIn = (dir: string) =>
+    fs
+      .list(dir)
+      .filter((f) => f.endsWith('.json'))
+      .map((f) => join(dir, f));
 
   const variable = ['VK_DRIVER_FILES', 'VK_ICD_FILENAMES'].find((name) => paths(env[name]).length > 0);
   const icdDirs = variable ? [] : icdSearchDirs(env);

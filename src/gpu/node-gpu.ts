@@ -123,7 +123,8 @@ export function subgroupsSetting(env: NodeJS.ProcessEnv = process.env): 'on' | '
   const value = env.TWOSOME_SUBGROUPS?.trim().toLowerCase() ?? '';
   if (['0', 'off', 'false', 'no'].includes(value)) return 'off';
   if (['1', 'on', 'true', 'yes'].includes(value)) return 'on';
-  if (value !== '') throw new Error(`TWOSOME_SUBGROUPS=${env.TWOSOME_SUBGROUPS}: use 0 (off) or 1 (on), or leave it unset`);
+  if (value !== '')
+    throw new Error(`TWOSOME_SUBGROUPS=${env.TWOSOME_SUBGROUPS}: use 0 (off) or 1 (on), or leave it unset`);
   return null;
 }
 

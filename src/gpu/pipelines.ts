@@ -102,7 +102,9 @@ export class PipelineCache {
       const errors = info.messages.filter((m) => m.type === 'error');
       if (errors.length) {
         const where = variant ? `shaders/${shader} [${variant}]` : `shaders/${shader}`;
-        throw new Error(`WGSL compile error in ${where}: ${errors.map((m) => `${m.lineNum}:${m.linePos} ${m.message}`).join('; ')}`);
+        throw new Error(
+          `WGSL compile error in ${where}: ${errors.map((m) => `${m.lineNum}:${m.linePos} ${m.message}`).join('; ')}`,
+        );
       }
       compiled = { module, iface: reflectShader(code, shader) };
       this.modules.set(moduleKey, compiled);

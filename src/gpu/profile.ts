@@ -15,18 +15,27 @@ export interface KernelProfile {
   gbps: number;
 }
 
-export async function profileCalls(device: GPUDevice, calls: readonly KernelCall[], repeats = 3): Promise<KernelProfile[] | null> {
+export async function profileCalls(
+  device: GPUDevice,
+  calls: readonly KernelCall[],
+  repeats = 3,
+): Promise<KernelProfile[] | null> {
   if (!device.features.has('timestamp-query') || calls.length === 0) return null;
   const count = calls.length * 2;
   const querySet = device.createQuerySet({ type: 'timestamp', count });
-  const resolve = device.createBuffer({ size: count * 8, usage: GPUBufferUsage.QUERY_RESOLVE | GPUBufferUsage.COPY_SRC });
+  const resolve = device.createBuffer({
+    size: count * 8,
+    usage: GPUBufferUsage.QUERY_RESOLVE | GPUBufferUsage.COPY_SRC,
+  });
   const read = device.createBuffer({ size: count * 8, usage: GPUBufferUsage.COPY_DST | GPUBufferUsage.MAP_READ });
   const totals = new Map<string, KernelProfile>();
   try {
     for (let rep = 0; rep < repeats; rep++) {
       const encoder = device.createCommandEncoder();
       calls.forEach((call, i) => {
-        const pass = encoder.beginComputePass({ timestampWrites: { querySet, beginningOfPassWriteIndex: 2 * i, endOfPassWriteIndex: 2 * i + 1 } });
+        const pass = encoder.beginComputePass({
+          timestampWrites: { querySet, beginningOfPassWriteIndex: 2 * i, endOfPassWriteIndex: 2 * i + 1 },
+        });
         pass.setPipeline(call.pipeline);
         pass.setBindGroup(0, call.bindGroup);
         pass.dispatchWorkgroups(...call.workgroups);
@@ -41,7 +50,15 @@ export async function profileCalls(device: GPUDevice, calls: readonly KernelCall
       if (rep === 0) continue; // the first round warms caches and clocks
       calls.forEach((call, i) => {
         const ms = Number(stamps[2 * i + 1] - stamps[2 * i]) / 1e6;
-        const entry = totals.get(call.label) ?? { label: call.label, calls: 0, ms: 0, flops: 0, bytes: 0, gflops: 0, gbps: 0 };
+        const entry = totals.get(call.label) ?? {
+          label: call.label,
+          calls: 0,
+          ms: 0,
+          flops: 0,
+          bytes: 0,
+          gflops: 0,
+          gbps: 0,
+        };
         entry.calls += 1;
         entry.ms += ms;
         entry.flops += call.cost?.flops ?? 0;

@@ -11,12 +11,18 @@ describe('shader includes', () => {
   ]);
 
   it('pastes included files in place, recursively', () => {
-    expect(resolveIncludes(files.get('a.wgsl')!, files, 'a.wgsl', ['a.wgsl'])).toBe('const A = 1u;\n// b\nconst C = 3u;\n\nfn main() {}\n');
+    expect(resolveIncludes(files.get('a.wgsl')!, files, 'a.wgsl', ['a.wgsl'])).toBe(
+      'const A = 1u;\n// b\nconst C = 3u;\n\nfn main() {}\n',
+    );
   });
 
   it('says which file names a missing include or a cycle', () => {
-    expect(() => resolveIncludes('//! include "nope.wgsl"', files, 'x.wgsl')).toThrow('shaders/x.wgsl: includes "nope.wgsl", which is not in shaders/');
-    expect(() => resolveIncludes(files.get('loop.wgsl')!, files, 'loop.wgsl', ['loop.wgsl'])).toThrow(/include cycle loop\.wgsl -> include\/loop\.wgsl -> loop\.wgsl/);
+    expect(() => resolveIncludes('//! include "nope.wgsl"', files, 'x.wgsl')).toThrow(
+      'shaders/x.wgsl: includes "nope.wgsl", which is not in shaders/',
+    );
+    expect(() => resolveIncludes(files.get('loop.wgsl')!, files, 'loop.wgsl', ['loop.wgsl'])).toThrow(
+      /include cycle loop\.wgsl -> include\/loop\.wgsl -> loop\.wgsl/,
+    );
   });
 
   it('leaves ordinary comments alone, and the shipped kernels resolve theirs', async () => {

@@ -33,7 +33,8 @@ async function loadAll(): Promise<Map<string, string>> {
   const walk = async (dir: string, prefix: string): Promise<void> => {
     for (const entry of await readdir(dir, { withFileTypes: true })) {
       if (entry.isDirectory()) await walk(`${dir}${entry.name}/`, `${prefix}${entry.name}/`);
-      else if (entry.name.endsWith('.wgsl')) map.set(`${prefix}${entry.name}`, await readFile(`${dir}${entry.name}`, 'utf8'));
+      else if (entry.name.endsWith('.wgsl'))
+        map.set(`${prefix}${entry.name}`, await readFile(`${dir}${entry.name}`, 'utf8'));
     }
   };
   await walk(root, '');
@@ -43,7 +44,12 @@ async function loadAll(): Promise<Map<string, string>> {
 const INCLUDE = /^\/\/! include "([^"]+)"[ \t]*$/gm;
 
 /** `source` with its include lines replaced by the files they name (which may include others, never in a cycle). */
-export function resolveIncludes(source: string, files: ReadonlyMap<string, string>, from = 'shader', stack: string[] = []): string {
+export function resolveIncludes(
+  source: string,
+  files: ReadonlyMap<string, string>,
+  from = 'shader',
+  stack: string[] = [],
+): string {
   return source.replace(INCLUDE, (_line, path: string) => {
     if (stack.includes(path)) throw new Error(`shaders/${from}: include cycle ${[...stack, path].join(' -> ')}`);
     const included = files.get(path);
@@ -56,6 +62,7 @@ export function resolveIncludes(source: string, files: ReadonlyMap<string, strin
 export async function shaderSource(name: string): Promise<string> {
   cache ??= await loadAll();
   const source = cache.get(name);
-  if (source === undefined) throw new Error(`shader "${name}" not found in shaders/ (have: ${[...cache.keys()].join(', ')})`);
+  if (source === undefined)
+    throw new Error(`shader "${name}" not found in shaders/ (have: ${[...cache.keys()].join(', ')})`);
   return resolveIncludes(source, cache, name, [name]);
 }

@@ -1,7 +1,21 @@
 import { describe, expect, it } from 'vitest';
 import { definesKey, selectVariant } from './shader-variants';
 
-const SOURCE = ['a', '//! if F16', 'alias t = f16;', '//! if SUB', 'sub', '//! endif', '//! else', 'alias t = f32;', '//! endif', '//! if !F16', 'no16', '//! endif', 'z'].join('\n');
+const SOURCE = [
+  'a',
+  '//! if F16',
+  'alias t = f16;',
+  '//! if SUB',
+  'sub',
+  '//! endif',
+  '//! else',
+  'alias t = f32;',
+  '//! endif',
+  '//! if !F16',
+  'no16',
+  '//! endif',
+  'z',
+].join('\n');
 
 describe('selectVariant', () => {
   it('keeps the branches the defines select, nested and negated', () => {
@@ -13,8 +27,12 @@ describe('selectVariant', () => {
 
   it('says where a block is unbalanced', () => {
     expect(() => selectVariant('//! if A\nx', {}, 'k.wgsl')).toThrow('shaders/k.wgsl:1: "//! if" is never closed');
-    expect(() => selectVariant('x\n//! endif', {}, 'k.wgsl')).toThrow('shaders/k.wgsl:2: "//! endif" without an open "//! if"');
-    expect(() => selectVariant('//! if A\n//! else\n//! else\n//! endif', {}, 'k.wgsl')).toThrow('k.wgsl:3: "//! else" without');
+    expect(() => selectVariant('x\n//! endif', {}, 'k.wgsl')).toThrow(
+      'shaders/k.wgsl:2: "//! endif" without an open "//! if"',
+    );
+    expect(() => selectVariant('//! if A\n//! else\n//! else\n//! endif', {}, 'k.wgsl')).toThrow(
+      'k.wgsl:3: "//! else" without',
+    );
   });
 
   it('keys a define set independently of order and of false entries', () => {

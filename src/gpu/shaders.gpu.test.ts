@@ -76,7 +76,8 @@ describe('shaders/', () => {
     const wanted = (adapter?.features.has('subgroups' as GPUFeatureName) ?? false) && subgroupsSetting() !== 'off';
     expect(ctx.features.subgroups).toBe(wanted);
     expect(ctx.device.features.has('subgroups' as GPUFeatureName)).toBe(wanted);
-    if (wanted && adapter?.info.subgroupMinSize !== undefined) expect(ctx.subgroupSizes).toEqual({ min: adapter.info.subgroupMinSize, max: adapter.info.subgroupMaxSize });
+    if (wanted && adapter?.info.subgroupMinSize !== undefined)
+      expect(ctx.subgroupSizes).toEqual({ min: adapter.info.subgroupMinSize, max: adapter.info.subgroupMaxSize });
     // The engine's default: hardware GPUs with the feature, or any adapter with it when TWOSOME_SUBGROUPS=1.
     expect(ctx.useSubgroups).toBe(wanted && (!ctx.isSoftware || subgroupsSetting() === 'on'));
   });

@@ -42,9 +42,12 @@ describe('reflectShader', () => {
   });
 
   it('refuses a binding number or name declared twice, and non-scalar Params fields', () => {
-    expect(() => reflectShader('@group(0) @binding(1) var<storage, read> a: u32;\n@group(0) @binding(1) var<storage, read> b: u32;', 'f')).toThrow(
-      'shaders/f: @binding(1) is declared twice',
-    );
+    expect(() =>
+      reflectShader(
+        '@group(0) @binding(1) var<storage, read> a: u32;\n@group(0) @binding(1) var<storage, read> b: u32;',
+        'f',
+      ),
+    ).toThrow('shaders/f: @binding(1) is declared twice');
     expect(() => reflectShader('struct Params { v: vec4<f32>, }', 'f')).toThrow('not a u32, i32 or f32 scalar');
   });
 

@@ -32,7 +32,8 @@ export interface ShaderInterface {
   paramsBytes: number;
 }
 
-const BINDING = /@group\(\s*0\s*\)\s*@binding\(\s*(\d+)\s*\)\s*var\s*<\s*(uniform|storage)\s*(?:,\s*(read|read_write)\s*)?>\s*(\w+)/g;
+const BINDING =
+  /@group\(\s*0\s*\)\s*@binding\(\s*(\d+)\s*\)\s*var\s*<\s*(uniform|storage)\s*(?:,\s*(read|read_write)\s*)?>\s*(\w+)/g;
 const PARAMS = /struct\s+Params\s*\{([^}]*)\}/;
 
 /** Strips `//` comments so commented-out declarations are not read. */
@@ -70,20 +71,27 @@ export function reflectShader(source: string, file = 'shader'): ShaderInterface 
 }
 
 /** The Params uniform's bytes from named values; every field must be given, and nothing else. */
-export function packParams(iface: ShaderInterface, values: Readonly<Record<string, number>>, label: string): ArrayBuffer {
+export function packParams(
+  iface: ShaderInterface,
+  values: Readonly<Record<string, number>>,
+  label: string,
+): ArrayBuffer {
   const bytes = new ArrayBuffer(iface.paramsBytes);
   const view = new DataView(bytes);
   const known = new Set(iface.params.map((f) => f.name));
   for (const name of Object.keys(values)) {
-    if (!known.has(name)) throw new Error(`${label}: the shader's Params has no field "${name}" (has ${[...known].join(', ')})`);
+    if (!known.has(name))
+      throw new Error(`${label}: the shader's Params has no field "${name}" (has ${[...known].join(', ')})`);
   }
   for (const field of iface.params) {
     const value = values[field.name];
     if (value === undefined) throw new Error(`${label}: Params field "${field.name}" was not given`);
     if (field.type === 'f32') view.setFloat32(field.offset, value, true);
-    else if (!Number.isInteger(value)) throw new Error(`${label}: Params.${field.name} (${field.type}) = ${value}: not an integer`);
+    else if (!Number.isInteger(value))
+      throw new Error(`${label}: Params.${field.name} (${field.type}) = ${value}: not an integer`);
     else if (field.type === 'u32') {
-      if (value < 0 || value > 0xffffffff) throw new Error(`${label}: Params.${field.name} = ${value} does not fit a u32`);
+      if (value < 0 || value > 0xffffffff)
+        throw new Error(`${label}: Params.${field.name} = ${value} does not fit a u32`);
       view.setUint32(field.offset, value, true);
     } else view.setInt32(field.offset, value, true);
   }

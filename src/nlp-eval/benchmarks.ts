@@ -64,7 +64,9 @@ function single<D>(
   toRequests: (doc: D) => DocRequests,
 ): Benchmark {
   const load = async (s: BenchDataSource, limit?: number) =>
-    parse(await required(s, path), s.describe(path)).slice(0, limit).map(toRequests);
+    parse(await required(s, path), s.describe(path))
+      .slice(0, limit)
+      .map(toRequests);
   return { id, title, metrics, files: [path], load };
 }
 

@@ -14,7 +14,8 @@ export function engineScorer(
   lora: GpuLora | null = null,
   mode: 'shared' | 'separate' = 'shared',
 ): TokenLogprobScorer {
-  return async (requests) => (await engine.forwardTokenLogprobs(requests, { lora, mode })).map((p) => p.actionTokenLogprobs);
+  return async (requests) =>
+    (await engine.forwardTokenLogprobs(requests, { lora, mode })).map((p) => p.actionTokenLogprobs);
 }
 
 export function enginePairedScorer(

@@ -8,25 +8,57 @@ import { openDB } from 'idb';
 import { describe, expect, it } from 'vitest';
 import { encodePeftAdapter } from '../share';
 import { MICRO, trainedAdapter } from '../share/testing';
-import { checkSavedAdapter, IdbAdapterStore, SavedAdapterError, type AdapterPayload, type SavedAdapterInput } from './adapter-store';
+import {
+  checkSavedAdapter,
+  IdbAdapterStore,
+  SavedAdapterError,
+  type AdapterPayload,
+  type SavedAdapterInput,
+} from './adapter-store';
 
 let dbCount = 0;
 const dbName = () => `adapter-store-test-${++dbCount}`;
 
 function pair(seed = 1) {
-  return encodePeftAdapter(trainedAdapter(MICRO, { r: 4, alpha: 8, dropout: 0, targets: ['q_proj', 'v_proj'] }, seed, 0.5), { baseModel: 'micro' });
+  return encodePeftAdapter(
+    trainedAdapter(MICRO, { r: 4, alpha: 8, dropout: 0, targets: ['q_proj', 'v_proj'] }, seed, 0.5),
+    { baseModel: 'micro' },
+  );
 }
 
-function filesInput(label = 'adapter_model.safetensors', seed = 1, source: SavedAdapterInput['source'] = 'file'): SavedAdapterInput {
+function filesInput(
+  label = 'adapter_model.safetensors',
+  seed = 1,
+  source: SavedAdapterInput['source'] = 'file',
+): SavedAdapterInput {
   const { config, weights } = pair(seed);
-  return { label, source, modelId: 'micro', payload: { kind: 'files', main: { name: label, bytes: weights }, config: { name: 'adapter_config.json', bytes: new TextEncoder().encode(config) } } };
+  return {
+    label,
+    source,
+    modelId: 'micro',
+    payload: {
+      kind: 'files',
+      main: { name: label, bytes: weights },
+      config: { name: 'adapter_config.json', bytes: new TextEncoder().encode(config) },
+    },
+  };
 }
 
 function bytesInput(label: string, size: number): SavedAdapterInput {
-  return { label, source: 'file', modelId: 'micro', payload: { kind: 'files', main: { name: label, bytes: new Uint8Array(size).fill(7) }, config: null } };
+  return {
+    label,
+    source: 'file',
+    modelId: 'micro',
+    payload: { kind: 'files', main: { name: label, bytes: new Uint8Array(size).fill(7) }, config: null },
+  };
 }
 
-const linkInput: SavedAdapterInput = { label: 'shared link (f16)', source: 'link', modelId: 'micro', payload: { kind: 'link', fragment: '#share=AQEAAAA' } };
+const linkInput: SavedAdapterInput = {
+  label: 'shared link (f16)',
+  source: 'link',
+  modelId: 'micro',
+  payload: { kind: 'link', fragment: '#share=AQEAAAA' },
+};
 
 const at = (s: number) => new Date(Date.UTC(2026, 0, 1, 0, 0, s));
 
@@ -39,7 +71,14 @@ describe('IdbAdapterStore', () => {
     expect(a).toMatchObject({ dropped: [], replaced: false });
     const main = files.payload.kind === 'files' ? files.payload.main.bytes : new Uint8Array();
     const config = files.payload.kind === 'files' ? files.payload.config!.bytes : new Uint8Array();
-    expect(a.saved).toEqual({ id: expect.stringMatching(/^adapter-/), label: 'adapter_model.safetensors', source: 'file', modelId: 'micro', savedAt: at(1).toISOString(), bytes: main.length + config.length });
+    expect(a.saved).toEqual({
+      id: expect.stringMatching(/^adapter-/),
+      label: 'adapter_model.safetensors',
+      source: 'file',
+      modelId: 'micro',
+      savedAt: at(1).toISOString(),
+      bytes: main.length + config.length,
+    });
     expect(b.saved).toMatchObject({ source: 'link', bytes: '#share=AQEAAAA'.length });
 
     expect(await store.list()).toEqual([a.saved, b.saved]);
@@ -66,7 +105,12 @@ describe('IdbAdapterStore', () => {
     const store = await IdbAdapterStore.open(dbName());
     const big = new Uint8Array(1000).map((_, i) => i % 251);
     const view = big.subarray(100, 110);
-    const { saved } = await store.put({ label: 'view.safetensors', source: 'file', modelId: 'micro', payload: { kind: 'files', main: { name: 'view.safetensors', bytes: view }, config: null } });
+    const { saved } = await store.put({
+      label: 'view.safetensors',
+      source: 'file',
+      modelId: 'micro',
+      payload: { kind: 'files', main: { name: 'view.safetensors', bytes: view }, config: null },
+    });
     expect(saved.bytes).toBe(10);
     const back = checkSavedAdapter(await store.get(saved.id), saved.id);
     if (back.payload.kind !== 'files') throw new Error('expected files');
@@ -80,7 +124,11 @@ describe('IdbAdapterStore', () => {
     const first = await store.put(filesInput(), { now: at(1) });
     await store.put(linkInput, { now: at(2) });
     const again = await store.put(filesInput(), { use: true, now: at(3) });
-    expect(again).toMatchObject({ replaced: true, dropped: [], saved: { id: first.saved.id, savedAt: at(3).toISOString() } });
+    expect(again).toMatchObject({
+      replaced: true,
+      dropped: [],
+      saved: { id: first.saved.id, savedAt: at(3).toISOString() },
+    });
     expect((await store.list()).map((m) => m.label)).toEqual(['shared link (f16)', 'adapter_model.safetensors']);
     expect(await store.getInUse()).toBe(first.saved.id);
     const other = await store.put(filesInput('adapter_model.safetensors', 2), { now: at(4) });
@@ -104,7 +152,8 @@ describe('IdbAdapterStore', () => {
   it('caps: the oldest entries go first, only when a new one is saved; one over the byte cap alone is refused', async () => {
     const store = await IdbAdapterStore.open(dbName(), { maxAdapters: 3, maxBytes: 100 });
     expect(store.caps).toEqual({ maxAdapters: 3, maxBytes: 100 });
-    for (const [i, name] of ['a', 'b', 'c'].entries()) await store.put(bytesInput(name, 20), { now: at(i + 1), use: name === 'a' });
+    for (const [i, name] of ['a', 'b', 'c'].entries())
+      await store.put(bytesInput(name, 20), { now: at(i + 1), use: name === 'a' });
     expect((await store.list()).map((m) => m.label)).toEqual(['a', 'b', 'c']);
 
     // The count cap: a fourth drops the oldest. Dropping the entry in use clears the pointer.
@@ -124,7 +173,9 @@ describe('IdbAdapterStore', () => {
     expect(await store.getInUse()).toBe(d.saved.id);
 
     // Larger than the whole cap: refused, and nothing is dropped for it.
-    await expect(store.put(bytesInput('huge', 101), { use: true })).rejects.toThrow(/huge is 101 bytes, over the 100 bytes kept for saved adapters, so it is not kept after a reload; use Save bundle/);
+    await expect(store.put(bytesInput('huge', 101), { use: true })).rejects.toThrow(
+      /huge is 101 bytes, over the 100 bytes kept for saved adapters, so it is not kept after a reload; use Save bundle/,
+    );
     expect((await store.list()).map((m) => m.label)).toEqual(['d', 'e']);
     expect(await store.getInUse()).toBe(d.saved.id);
     store.close();
@@ -137,9 +188,18 @@ describe('IdbAdapterStore', () => {
       [{ ...good, label: '' }, /label of 1 to 2048 characters, not ""/],
       [{ ...good, source: 'ftp' as never }, /unknown adapter source "ftp" \(use file, url, link\)/],
       [{ ...good, modelId: '' }, /the model id "" is not valid/],
-      [{ ...good, payload: { kind: 'link', fragment: 'https://example.org/' } }, /the link is "https:\/\/example\.org\/", not a "#share=\.\.\." fragment/],
-      [{ ...good, payload: { kind: 'link', fragment: `#share=${'A'.repeat(40_000)}` } }, /over the link limit of 32768/],
-      [{ ...good, payload: { kind: 'files', main: { name: 'x', bytes: [1, 2] as never }, config: null } }, /the adapter file's bytes are a list, not bytes/],
+      [
+        { ...good, payload: { kind: 'link', fragment: 'https://example.org/' } },
+        /the link is "https:\/\/example\.org\/", not a "#share=\.\.\." fragment/,
+      ],
+      [
+        { ...good, payload: { kind: 'link', fragment: `#share=${'A'.repeat(40_000)}` } },
+        /over the link limit of 32768/,
+      ],
+      [
+        { ...good, payload: { kind: 'files', main: { name: 'x', bytes: [1, 2] as never }, config: null } },
+        /the adapter file's bytes are a list, not bytes/,
+      ],
       [{ ...good, payload: { kind: 'zip' } as unknown as AdapterPayload }, /payload kind is "zip"/],
     ];
     for (const [input, message] of cases) await expect(store.put(input)).rejects.toThrow(message);
@@ -157,8 +217,14 @@ describe('IdbAdapterStore', () => {
     const good = await raw.get('payloads', saved.id);
     const damage = async (payload: unknown) => raw.put('payloads', { id: saved.id, payload });
     const cases: [unknown, RegExp][] = [
-      [{ ...good.payload, main: { name: 'adapter_model.safetensors', bytes: 'not bytes' } }, /its adapter file's bytes are "not bytes", not bytes/],
-      [{ ...good.payload, main: { ...good.payload.main, bytes: good.payload.main.bytes.subarray(0, 10) } }, /its payload has \d+ bytes but \d+ were saved/],
+      [
+        { ...good.payload, main: { name: 'adapter_model.safetensors', bytes: 'not bytes' } },
+        /its adapter file's bytes are "not bytes", not bytes/,
+      ],
+      [
+        { ...good.payload, main: { ...good.payload.main, bytes: good.payload.main.bytes.subarray(0, 10) } },
+        /its payload has \d+ bytes but \d+ were saved/,
+      ],
       [{ kind: 'files', main: good.payload.main, config: 42 }, /its adapter_config\.json is number, not a file/],
       [null, /its payload is null/],
     ];
@@ -167,7 +233,9 @@ describe('IdbAdapterStore', () => {
       const read = await store.get(saved.id);
       expect(() => checkSavedAdapter(read, saved.id)).toThrow(SavedAdapterError);
       expect(() => checkSavedAdapter(read, saved.id)).toThrow(message);
-      expect(() => checkSavedAdapter(read, saved.id)).toThrow(/^saved adapter "adapter_model\.safetensors": .*; the stored copy is damaged: delete it and load the adapter again$/);
+      expect(() => checkSavedAdapter(read, saved.id)).toThrow(
+        /^saved adapter "adapter_model\.safetensors": .*; the stored copy is damaged: delete it and load the adapter again$/,
+      );
     }
     expect(() => checkSavedAdapter(undefined, 'gone')).toThrow(/saved adapter "gone": it is not in this browser/);
     const stored = await store.get(saved.id);

@@ -155,9 +155,12 @@ function shown(value: unknown): string {
 function metaProblem(value: Record<string, unknown>): string | null {
   const { id, label, source, modelId, savedAt, bytes } = value;
   if (typeof id !== 'string' || id.length === 0) return `its id is ${shown(id)}, not text`;
-  if (typeof label !== 'string' || label.length === 0 || label.length > MAX_LABEL_CHARS) return `its label is ${shown(label)}`;
-  if (typeof source !== 'string' || !(SAVED_ADAPTER_SOURCES as readonly string[]).includes(source)) return `its source is ${shown(source)}, not one of ${SAVED_ADAPTER_SOURCES.join(', ')}`;
-  if (typeof modelId !== 'string' || modelId.length === 0 || modelId.length > MAX_MODEL_ID_CHARS) return `its model id is ${shown(modelId)}`;
+  if (typeof label !== 'string' || label.length === 0 || label.length > MAX_LABEL_CHARS)
+    return `its label is ${shown(label)}`;
+  if (typeof source !== 'string' || !(SAVED_ADAPTER_SOURCES as readonly string[]).includes(source))
+    return `its source is ${shown(source)}, not one of ${SAVED_ADAPTER_SOURCES.join(', ')}`;
+  if (typeof modelId !== 'string' || modelId.length === 0 || modelId.length > MAX_MODEL_ID_CHARS)
+    return `its model id is ${shown(modelId)}`;
   if (typeof savedAt !== 'string' || Number.isNaN(Date.parse(savedAt))) return `its date is ${shown(savedAt)}`;
   if (typeof bytes !== 'number' || !Number.isSafeInteger(bytes) || bytes < 0) return `its size is ${shown(bytes)}`;
   return null;
@@ -165,7 +168,8 @@ function metaProblem(value: Record<string, unknown>): string | null {
 
 function fileProblem(value: unknown, what: string): string | null {
   if (!isRecord(value)) return `${what} is ${shown(value)}, not a file`;
-  if (typeof value.name !== 'string' || value.name.length === 0 || value.name.length > MAX_LABEL_CHARS) return `${what}'s name is ${shown(value.name)}`;
+  if (typeof value.name !== 'string' || value.name.length === 0 || value.name.length > MAX_LABEL_CHARS)
+    return `${what}'s name is ${shown(value.name)}`;
   if (!(value.bytes instanceof Uint8Array)) return `${what}'s bytes are ${shown(value.bytes)}, not bytes`;
   return null;
 }
@@ -174,10 +178,15 @@ function payloadProblem(value: unknown): string | null {
   if (!isRecord(value)) return `its payload is ${shown(value)}`;
   if (value.kind === 'link') {
     const { fragment } = value;
-    if (typeof fragment !== 'string' || !fragment.startsWith(SHARE_FRAGMENT_PREFIX)) return `its link is ${shown(fragment)}, not a "${SHARE_FRAGMENT_PREFIX}..." fragment`;
+    if (typeof fragment !== 'string' || !fragment.startsWith(SHARE_FRAGMENT_PREFIX))
+      return `its link is ${shown(fragment)}, not a "${SHARE_FRAGMENT_PREFIX}..." fragment`;
     return null;
   }
-  if (value.kind === 'files') return fileProblem(value.main, 'its adapter file') ?? (value.config === null ? null : fileProblem(value.config, 'its adapter_config.json'));
+  if (value.kind === 'files')
+    return (
+      fileProblem(value.main, 'its adapter file') ??
+      (value.config === null ? null : fileProblem(value.config, 'its adapter_config.json'))
+    );
   return `its payload kind is ${shown(value.kind)}, not "files" or "link"`;
 }
 
@@ -186,34 +195,54 @@ function payloadProblem(value: unknown): string | null {
  * Throws SavedAdapterError naming the entry and what is wrong; the payload's bytes are NOT decoded here.
  */
 export function checkSavedAdapter(value: unknown, id: string): SavedAdapter {
-  if (value === undefined) throw new SavedAdapterError(JSON.stringify(id), 'it is not in this browser (deleted in another tab?)');
+  if (value === undefined)
+    throw new SavedAdapterError(JSON.stringify(id), 'it is not in this browser (deleted in another tab?)');
   if (!isRecord(value)) throw new SavedAdapterError(JSON.stringify(id), `the record is ${shown(value)}`);
-  const label = typeof value.label === 'string' && value.label.length > 0 ? JSON.stringify(value.label.slice(0, 200)) : JSON.stringify(id);
-  const problem = metaProblem(value) ?? (value.id !== id ? `it is stored as ${shown(value.id)}, not ${JSON.stringify(id)}` : null) ?? payloadProblem(value.payload);
+  const label =
+    typeof value.label === 'string' && value.label.length > 0
+      ? JSON.stringify(value.label.slice(0, 200))
+      : JSON.stringify(id);
+  const problem =
+    metaProblem(value) ??
+    (value.id !== id ? `it is stored as ${shown(value.id)}, not ${JSON.stringify(id)}` : null) ??
+    payloadProblem(value.payload);
   if (problem) throw new SavedAdapterError(label, problem);
   const saved = value as unknown as SavedAdapter;
   const size = payloadSize(saved.payload);
-  if (size !== saved.bytes) throw new SavedAdapterError(label, `its payload has ${size} bytes but ${saved.bytes} were saved`);
+  if (size !== saved.bytes)
+    throw new SavedAdapterError(label, `its payload has ${size} bytes but ${saved.bytes} were saved`);
   return saved;
 }
 
 function checkInput(input: SavedAdapterInput, caps: AdapterCaps): void {
   const { label, source, modelId, payload } = input;
-  if (typeof label !== 'string' || label.length === 0 || label.length > MAX_LABEL_CHARS) throw new RangeError(`an adapter is saved under a label of 1 to ${MAX_LABEL_CHARS} characters, not ${shown(label)}`);
-  if (!SAVED_ADAPTER_SOURCES.includes(source)) throw new RangeError(`unknown adapter source ${shown(source)} (use ${SAVED_ADAPTER_SOURCES.join(', ')})`);
-  if (typeof modelId !== 'string' || modelId.length === 0 || modelId.length > MAX_MODEL_ID_CHARS) throw new RangeError(`${label}: the model id ${shown(modelId)} is not valid`);
+  if (typeof label !== 'string' || label.length === 0 || label.length > MAX_LABEL_CHARS)
+    throw new RangeError(
+      `an adapter is saved under a label of 1 to ${MAX_LABEL_CHARS} characters, not ${shown(label)}`,
+    );
+  if (!SAVED_ADAPTER_SOURCES.includes(source))
+    throw new RangeError(`unknown adapter source ${shown(source)} (use ${SAVED_ADAPTER_SOURCES.join(', ')})`);
+  if (typeof modelId !== 'string' || modelId.length === 0 || modelId.length > MAX_MODEL_ID_CHARS)
+    throw new RangeError(`${label}: the model id ${shown(modelId)} is not valid`);
   const problem = payloadProblem(payload);
   if (problem) throw new RangeError(`${label}: ${problem.replace(/^its /, 'the ')}`);
-  if (payload.kind === 'link' && payload.fragment.length > SHARE_LINK_MAX_CHARS) throw new RangeError(`${label}: the link has ${payload.fragment.length} characters, over the link limit of ${SHARE_LINK_MAX_CHARS}`);
+  if (payload.kind === 'link' && payload.fragment.length > SHARE_LINK_MAX_CHARS)
+    throw new RangeError(
+      `${label}: the link has ${payload.fragment.length} characters, over the link limit of ${SHARE_LINK_MAX_CHARS}`,
+    );
   const size = payloadSize(payload);
   if (size > caps.maxBytes) {
-    throw new RangeError(`${label} is ${sizeText(size)}, over the ${sizeText(caps.maxBytes)} kept for saved adapters, so it is not kept after a reload; use Save bundle (.zip) to keep it as a file`);
+    throw new RangeError(
+      `${label} is ${sizeText(size)}, over the ${sizeText(caps.maxBytes)} kept for saved adapters, so it is not kept after a reload; use Save bundle (.zip) to keep it as a file`,
+    );
   }
 }
 
 /** A copy whose buffer is exactly the bytes: a view's whole buffer would otherwise be cloned into the store. */
 function ownBytes(bytes: Uint8Array): Uint8Array {
-  return bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength && bytes.buffer instanceof ArrayBuffer ? bytes : bytes.slice();
+  return bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength && bytes.buffer instanceof ArrayBuffer
+    ? bytes
+    : bytes.slice();
 }
 
 function ownPayload(payload: AdapterPayload): AdapterPayload {
@@ -237,14 +266,19 @@ function samePayload(a: AdapterPayload, b: unknown): boolean {
 }
 
 function newId(): string {
-  const random = typeof crypto !== 'undefined' && typeof crypto.randomUUID === 'function' ? crypto.randomUUID() : `${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 12)}`;
+  const random =
+    typeof crypto !== 'undefined' && typeof crypto.randomUUID === 'function'
+      ? crypto.randomUUID()
+      : `${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 12)}`;
   return `adapter-${random}`;
 }
 
 /** A storage error in words the user can act on. */
 function storageError(error: unknown): Error {
   if (error instanceof DOMException && error.name === 'QuotaExceededError') {
-    return new Error('the browser has no room left for it (storage quota reached): delete saved adapters or stored runs, then load it again');
+    return new Error(
+      'the browser has no room left for it (storage quota reached): delete saved adapters or stored runs, then load it again',
+    );
   }
   return error instanceof Error ? error : new Error(String(error));
 }
@@ -261,9 +295,15 @@ export class IdbAdapterStore implements AdapterStore {
 
   /** Opens (creating on first use) the adapters database (tests load fake-indexeddb/auto first). */
   static async open(name = ADAPTERS_DB_NAME, caps: Partial<AdapterCaps> = {}): Promise<IdbAdapterStore> {
-    if (typeof indexedDB === 'undefined') throw new Error('this browser has no IndexedDB (private mode?): loaded adapters are not kept after a reload');
+    if (typeof indexedDB === 'undefined')
+      throw new Error('this browser has no IndexedDB (private mode?): loaded adapters are not kept after a reload');
     const limits = { ...SAVED_ADAPTER_CAPS, ...caps };
-    if (!Number.isSafeInteger(limits.maxAdapters) || limits.maxAdapters < 1 || !Number.isSafeInteger(limits.maxBytes) || limits.maxBytes < 1) {
+    if (
+      !Number.isSafeInteger(limits.maxAdapters) ||
+      limits.maxAdapters < 1 ||
+      !Number.isSafeInteger(limits.maxBytes) ||
+      limits.maxBytes < 1
+    ) {
       throw new RangeError(`adapter store caps must be positive integers, not ${JSON.stringify(limits)}`);
     }
     const db = await openDB<AdaptersSchema>(name, DB_VERSION, {
@@ -289,13 +329,20 @@ export class IdbAdapterStore implements AdapterStore {
       const v = value as unknown as SavedAdapterMeta;
       return { id: v.id, label: v.label, source: v.source, modelId: v.modelId, savedAt: v.savedAt, bytes: v.bytes };
     }
-    const label = isRecord(value) && typeof value.label === 'string' && value.label.length > 0 ? value.label.slice(0, 200) : `entry ${key}`;
+    const label =
+      isRecord(value) && typeof value.label === 'string' && value.label.length > 0
+        ? value.label.slice(0, 200)
+        : `entry ${key}`;
     return { id: key, label, source: 'file', modelId: '?', savedAt: '', bytes: 0, damaged: problem };
   }
 
   async get(id: string): Promise<unknown> {
     const tx = this.db.transaction(['adapters', 'payloads'], 'readonly');
-    const [meta, row] = await Promise.all([tx.objectStore('adapters').get(id), tx.objectStore('payloads').get(id), tx.done]);
+    const [meta, row] = await Promise.all([
+      tx.objectStore('adapters').get(id),
+      tx.objectStore('payloads').get(id),
+      tx.done,
+    ]);
     if (meta === undefined) return undefined;
     return isRecord(meta) ? { ...meta, payload: isRecord(row) ? row.payload : row } : meta;
   }
@@ -317,14 +364,28 @@ export class IdbAdapterStore implements AdapterStore {
       // entry instead of filling the list with copies.
       let previous: SavedAdapterMeta | undefined;
       for (const m of all) {
-        if (m.damaged || m.label !== input.label || m.source !== input.source || m.modelId !== input.modelId || m.bytes !== bytes) continue;
+        if (
+          m.damaged ||
+          m.label !== input.label ||
+          m.source !== input.source ||
+          m.modelId !== input.modelId ||
+          m.bytes !== bytes
+        )
+          continue;
         const row = await tx.objectStore('payloads').get(m.id);
         if (samePayload(payload, row?.payload)) previous = m;
       }
       const newest = all.at(-1)?.savedAt;
       let time = (options.now ?? new Date()).getTime();
       if (newest && Date.parse(newest) >= time) time = Date.parse(newest) + 1;
-      const saved: SavedAdapterMeta = { id: previous?.id ?? newId(), label: input.label, source: input.source, modelId: input.modelId, savedAt: new Date(time).toISOString(), bytes };
+      const saved: SavedAdapterMeta = {
+        id: previous?.id ?? newId(),
+        label: input.label,
+        source: input.source,
+        modelId: input.modelId,
+        savedAt: new Date(time).toISOString(),
+        bytes,
+      };
 
       // Oldest first, until the new entry fits both caps.
       const kept = all.filter((m) => m.id !== saved.id);
@@ -342,7 +403,8 @@ export class IdbAdapterStore implements AdapterStore {
       }
       writes.push(adapters.put(saved), tx.objectStore('payloads').put({ id: saved.id, payload }));
       if (options.use) writes.push(state.put({ key: 'inUse', id: saved.id }));
-      else if (inUse !== null && dropped.some((d) => d.id === inUse)) writes.push(state.put({ key: 'inUse', id: null }));
+      else if (inUse !== null && dropped.some((d) => d.id === inUse))
+        writes.push(state.put({ key: 'inUse', id: null }));
       await Promise.all([...writes, done]);
       return { saved, dropped, replaced: previous !== undefined };
     } catch (error) {

@@ -26,10 +26,22 @@ describe('IdbRunStore', () => {
     const store = await IdbRunStore.open('store-test-1');
     const trainer = new PpoMlpTrainer(presetConfig('ppo-mlp', 'food-preparation', 'quick', { seed: 1, steps: 1024 }));
     const m1 = trainer.runUpdate();
-    await store.saveUpdate(meta('a', { updates: 1, globalStep: m1.globalStep }), m1, makeCheckpoint('ppo-mlp', { task: 'food-preparation', model: null, preset: 'quick', startedAt: 'x' }, trainer.getState()));
+    await store.saveUpdate(
+      meta('a', { updates: 1, globalStep: m1.globalStep }),
+      m1,
+      makeCheckpoint(
+        'ppo-mlp',
+        { task: 'food-preparation', model: null, preset: 'quick', startedAt: 'x' },
+        trainer.getState(),
+      ),
+    );
     const m2 = trainer.runUpdate();
     const state = trainer.getState();
-    await store.saveUpdate(meta('a', { updates: 2, globalStep: m2.globalStep }), m2, makeCheckpoint('ppo-mlp', { task: 'food-preparation', model: null, preset: 'quick', startedAt: 'x' }, state));
+    await store.saveUpdate(
+      meta('a', { updates: 2, globalStep: m2.globalStep }),
+      m2,
+      makeCheckpoint('ppo-mlp', { task: 'food-preparation', model: null, preset: 'quick', startedAt: 'x' }, state),
+    );
     await store.putRun(meta('bb'));
 
     expect((await store.listRuns()).map((r) => r.id)).toEqual(['a', 'bb']);

@@ -42,7 +42,8 @@ export class IdbRunStore implements RunStore {
 
   /** Opens (creating on first use) the runs database (tests load fake-indexeddb/auto first). */
   static async open(name = RUNS_DB_NAME): Promise<IdbRunStore> {
-    if (typeof indexedDB === 'undefined') throw new Error('this browser has no IndexedDB (private mode?): runs cannot be saved');
+    if (typeof indexedDB === 'undefined')
+      throw new Error('this browser has no IndexedDB (private mode?): runs cannot be saved');
     const db = await openDB<RunsSchema>(name, DB_VERSION, {
       upgrade(db) {
         db.createObjectStore('runs', { keyPath: 'id' });

@@ -23,9 +23,10 @@ export function isQuotaError(error: unknown): boolean {
  */
 export async function describeStorageError(error: unknown, estimate?: () => Promise<StorageEstimate>): Promise<string> {
   const name = typeof error === 'object' && error !== null ? String((error as { name?: unknown }).name ?? '') : '';
-  const message = error instanceof Error || (typeof error === 'object' && error !== null && 'message' in error)
-    ? String((error as { message: unknown }).message ?? '')
-    : String(error);
+  const message =
+    error instanceof Error || (typeof error === 'object' && error !== null && 'message' in error)
+      ? String((error as { message: unknown }).message ?? '')
+      : String(error);
   if (!isQuotaError(error)) return message || name || 'unknown error';
   let numbers = 'the browser gives no usage figures';
   try {

@@ -207,7 +207,12 @@ function checkConfigTypes(references: readonly unknown[], given: unknown, path: 
   } else if (kind === 'object') {
     const objects = references.filter((r): r is Obj => isObject(r));
     for (const key of new Set(objects.flatMap((o) => Object.keys(o)))) {
-      checkConfigTypes(objects.filter((o) => key in o).map((o) => o[key]), (given as Obj)[key], `${path}.${key}`, fail);
+      checkConfigTypes(
+        objects.filter((o) => key in o).map((o) => o[key]),
+        (given as Obj)[key],
+        `${path}.${key}`,
+        fail,
+      );
     }
   }
 }

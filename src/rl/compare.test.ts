@@ -5,12 +5,46 @@ const CURVES: AlgorithmCurves[] = [
   {
     name: 'TWOSOME',
     seeds: [
-      { seed: 1, points: [{ x: 64, y: null }, { x: 128, y: 0.2 }, { x: 192, y: null }, { x: 256, y: 0.8 }] },
-      { seed: 2, points: [{ x: 64, y: 0.1 }, { x: 128, y: 0.4 }, { x: 192, y: 0.6 }, { x: 256, y: 0.9 }] },
+      {
+        seed: 1,
+        points: [
+          { x: 64, y: null },
+          { x: 128, y: 0.2 },
+          { x: 192, y: null },
+          { x: 256, y: 0.8 },
+        ],
+      },
+      {
+        seed: 2,
+        points: [
+          { x: 64, y: 0.1 },
+          { x: 128, y: 0.4 },
+          { x: 192, y: 0.6 },
+          { x: 256, y: 0.9 },
+        ],
+      },
     ],
   },
-  { name: 'PPO (MLP)', seeds: [{ seed: 1, points: [{ x: 100, y: -0.1 }, { x: 300, y: 0 }] }] },
-  { name: 'SayCan', seeds: [], constant: [{ seed: 1, value: -0.087 }, { seed: 2, value: -0.087 }] },
+  {
+    name: 'PPO (MLP)',
+    seeds: [
+      {
+        seed: 1,
+        points: [
+          { x: 100, y: -0.1 },
+          { x: 300, y: 0 },
+        ],
+      },
+    ],
+  },
+  {
+    name: 'SayCan',
+    seeds: [],
+    constant: [
+      { seed: 1, value: -0.087 },
+      { seed: 2, value: -0.087 },
+    ],
+  },
 ];
 
 describe('learning curves', () => {
@@ -37,14 +71,18 @@ describe('learning curves', () => {
   });
 
   it('draws an SVG: one mean line and one band per learning algorithm, a flat line for SayCan, the optimum dashed', () => {
-    const svg = learningCurveSvg(CURVES, { title: 'Tomato Salad <test>', references: [{ label: 'optimal 0.921', value: 0.9205 }] });
+    const svg = learningCurveSvg(CURVES, {
+      title: 'Tomato Salad <test>',
+      references: [{ label: 'optimal 0.921', value: 0.9205 }],
+    });
     expect(svg.startsWith('<svg xmlns="http://www.w3.org/2000/svg"')).toBe(true);
     expect(svg.trim().endsWith('</svg>')).toBe(true);
     expect(svg.match(/<polyline /g)).toHaveLength(2);
     expect(svg.match(/<polygon /g)).toHaveLength(2);
     expect(svg).toContain('stroke-dasharray');
     expect(svg).toContain('Tomato Salad &lt;test&gt;');
-    for (const name of ['TWOSOME', 'PPO (MLP)', 'SayCan', 'environment steps', 'episodic return']) expect(svg).toContain(name);
+    for (const name of ['TWOSOME', 'PPO (MLP)', 'SayCan', 'environment steps', 'episodic return'])
+      expect(svg).toContain(name);
     // every number in the drawing is finite
     expect(svg).not.toMatch(/NaN|Infinity/);
     // tags balance
@@ -56,6 +94,8 @@ describe('learning curves', () => {
   it('copes with a single point and with nothing to draw', () => {
     const one = learningCurveSvg([{ name: 'A', seeds: [{ seed: 1, points: [{ x: 10, y: 0.5 }] }] }], { title: 't' });
     expect(one).toContain('<circle');
-    expect(learningCurveSvg([{ name: 'A', seeds: [{ seed: 1, points: [{ x: 10, y: null }] }] }], { title: 't' })).not.toMatch(/NaN/);
+    expect(
+      learningCurveSvg([{ name: 'A', seeds: [{ seed: 1, points: [{ x: 10, y: null }] }] }], { title: 't' }),
+    ).not.toMatch(/NaN/);
   });
 });

@@ -56,7 +56,13 @@ export function aggregateCurves(seeds: readonly SeedCurve[]): AggregatePoint[] {
   xs.forEach((x, j) => {
     const ys = filled.map((f) => f[j]).filter((v): v is number => v !== null);
     if (ys.length === 0) return;
-    out.push({ x, mean: ys.reduce((a, b) => a + b, 0) / ys.length, min: Math.min(...ys), max: Math.max(...ys), n: ys.length });
+    out.push({
+      x,
+      mean: ys.reduce((a, b) => a + b, 0) / ys.length,
+      min: Math.min(...ys),
+      max: Math.max(...ys),
+      n: ys.length,
+    });
   });
   return out;
 }
@@ -65,7 +71,8 @@ export function aggregateCurves(seeds: readonly SeedCurve[]): AggregatePoint[] {
 export function curvesCsv(algorithms: readonly AlgorithmCurves[]): string {
   const rows = ['algorithm,seed,env_steps,episodic_return'];
   for (const a of algorithms) {
-    for (const s of a.seeds) for (const p of s.points) rows.push(`${a.name},${s.seed},${p.x},${p.y === null ? '' : p.y}`);
+    for (const s of a.seeds)
+      for (const p of s.points) rows.push(`${a.name},${s.seed},${p.x},${p.y === null ? '' : p.y}`);
     for (const c of a.constant ?? []) rows.push(`${a.name},${c.seed},,${c.value}`);
   }
   return `${rows.join('\n')}\n`;
@@ -77,7 +84,9 @@ export function aggregateCsv(algorithms: readonly AlgorithmCurves[]): string {
   for (const a of algorithms) {
     if (a.constant?.length) {
       const v = a.constant.map((c) => c.value);
-      rows.push(`${a.name},,${v.reduce((x, y) => x + y, 0) / v.length},${Math.min(...v)},${Math.max(...v)},${v.length}`);
+      rows.push(
+        `${a.name},,${v.reduce((x, y) => x + y, 0) / v.length},${Math.min(...v)},${Math.max(...v)},${v.length}`,
+      );
       continue;
     }
     for (const p of aggregateCurves(a.seeds)) rows.push(`${a.name},${p.x},${p.mean},${p.min},${p.max},${p.n}`);
@@ -126,7 +135,12 @@ export function learningCurveSvg(algorithms: readonly AlgorithmCurves[], options
   const m = { left: 64, right: 170, top: 40, bottom: 52 };
   const pw = W - m.left - m.right;
   const ph = H - m.top - m.bottom;
-  const series = algorithms.map((a, i) => ({ name: a.name, color: COLORS[i % COLORS.length], points: a.constant?.length ? [] : aggregateCurves(a.seeds), constant: a.constant }));
+  const series = algorithms.map((a, i) => ({
+    name: a.name,
+    color: COLORS[i % COLORS.length],
+    points: a.constant?.length ? [] : aggregateCurves(a.seeds),
+    constant: a.constant,
+  }));
   const allX = series.flatMap((s) => s.points.map((p) => p.x));
   const xMax = Math.max(1, ...allX);
   const xMin = 0;
@@ -148,9 +162,13 @@ export function learningCurveSvg(algorithms: readonly AlgorithmCurves[], options
   const sy = (y: number) => m.top + (1 - (y - yMin) / (yMax - yMin)) * ph;
   const f = (v: number) => v.toFixed(1);
   const parts: string[] = [];
-  parts.push(`<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="Helvetica, Arial, sans-serif" font-size="12">`);
+  parts.push(
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="Helvetica, Arial, sans-serif" font-size="12">`,
+  );
   parts.push(`<rect width="${W}" height="${H}" fill="#ffffff"/>`);
-  parts.push(`<text x="${m.left + pw / 2}" y="22" text-anchor="middle" font-size="15" font-weight="bold">${esc(options.title)}</text>`);
+  parts.push(
+    `<text x="${m.left + pw / 2}" y="22" text-anchor="middle" font-size="15" font-weight="bold">${esc(options.title)}</text>`,
+  );
   // grid and ticks
   for (const t of ticks(yMin, yMax, 6)) {
     parts.push(`<line x1="${m.left}" x2="${m.left + pw}" y1="${f(sy(t))}" y2="${f(sy(t))}" stroke="#e6e6e6"/>`);
@@ -162,11 +180,17 @@ export function learningCurveSvg(algorithms: readonly AlgorithmCurves[], options
   }
   parts.push(`<rect x="${m.left}" y="${m.top}" width="${pw}" height="${ph}" fill="none" stroke="#333"/>`);
   parts.push(`<text x="${m.left + pw / 2}" y="${H - 12}" text-anchor="middle">environment steps</text>`);
-  parts.push(`<text transform="translate(16 ${m.top + ph / 2}) rotate(-90)" text-anchor="middle">episodic return (discounted)</text>`);
+  parts.push(
+    `<text transform="translate(16 ${m.top + ph / 2}) rotate(-90)" text-anchor="middle">episodic return (discounted)</text>`,
+  );
   // references
   for (const r of options.references ?? []) {
-    parts.push(`<line x1="${m.left}" x2="${m.left + pw}" y1="${f(sy(r.value))}" y2="${f(sy(r.value))}" stroke="#555" stroke-dasharray="6 4"/>`);
-    parts.push(`<text x="${m.left + pw - 4}" y="${f(sy(r.value) - 5)}" text-anchor="end" fill="#555">${esc(r.label)}</text>`);
+    parts.push(
+      `<line x1="${m.left}" x2="${m.left + pw}" y1="${f(sy(r.value))}" y2="${f(sy(r.value))}" stroke="#555" stroke-dasharray="6 4"/>`,
+    );
+    parts.push(
+      `<text x="${m.left + pw - 4}" y="${f(sy(r.value) - 5)}" text-anchor="end" fill="#555">${esc(r.label)}</text>`,
+    );
   }
   // bands, then lines
   for (const s of series) {
@@ -174,22 +198,33 @@ export function learningCurveSvg(algorithms: readonly AlgorithmCurves[], options
       const v = s.constant.map((c) => c.value);
       const lo = Math.min(...v);
       const hi = Math.max(...v);
-      if (hi > lo) parts.push(`<rect x="${m.left}" y="${f(sy(hi))}" width="${pw}" height="${f(sy(lo) - sy(hi))}" fill="${s.color}" fill-opacity="0.18"/>`);
+      if (hi > lo)
+        parts.push(
+          `<rect x="${m.left}" y="${f(sy(hi))}" width="${pw}" height="${f(sy(lo) - sy(hi))}" fill="${s.color}" fill-opacity="0.18"/>`,
+        );
       continue;
     }
     if (s.points.length < 1) continue;
     const upper = s.points.map((p) => `${f(sx(p.x))},${f(sy(p.max))}`);
     const lower = [...s.points].reverse().map((p) => `${f(sx(p.x))},${f(sy(p.min))}`);
-    parts.push(`<polygon points="${[...upper, ...lower].join(' ')}" fill="${s.color}" fill-opacity="0.18" stroke="none"/>`);
+    parts.push(
+      `<polygon points="${[...upper, ...lower].join(' ')}" fill="${s.color}" fill-opacity="0.18" stroke="none"/>`,
+    );
   }
   for (const s of series) {
     if (s.constant?.length) {
       const mean = s.constant.reduce((a, c) => a + c.value, 0) / s.constant.length;
-      parts.push(`<line x1="${m.left}" x2="${m.left + pw}" y1="${f(sy(mean))}" y2="${f(sy(mean))}" stroke="${s.color}" stroke-width="2"/>`);
+      parts.push(
+        `<line x1="${m.left}" x2="${m.left + pw}" y1="${f(sy(mean))}" y2="${f(sy(mean))}" stroke="${s.color}" stroke-width="2"/>`,
+      );
       continue;
     }
-    if (s.points.length === 1) parts.push(`<circle cx="${f(sx(s.points[0].x))}" cy="${f(sy(s.points[0].mean))}" r="3" fill="${s.color}"/>`);
-    else if (s.points.length > 1) parts.push(`<polyline points="${s.points.map((p) => `${f(sx(p.x))},${f(sy(p.mean))}`).join(' ')}" fill="none" stroke="${s.color}" stroke-width="2"/>`);
+    if (s.points.length === 1)
+      parts.push(`<circle cx="${f(sx(s.points[0].x))}" cy="${f(sy(s.points[0].mean))}" r="3" fill="${s.color}"/>`);
+    else if (s.points.length > 1)
+      parts.push(
+        `<polyline points="${s.points.map((p) => `${f(sx(p.x))},${f(sy(p.mean))}`).join(' ')}" fill="none" stroke="${s.color}" stroke-width="2"/>`,
+      );
   }
   // legend
   series.forEach((s, i) => {
@@ -200,7 +235,9 @@ export function learningCurveSvg(algorithms: readonly AlgorithmCurves[], options
     parts.push(`<text x="${x + 24}" y="${y}">${esc(s.name)}</text>`);
   });
   const seedsNote = algorithms.map((a) => (a.constant?.length ?? a.seeds.length) || 0);
-  parts.push(`<text x="${m.left + pw + 14}" y="${m.top + 14 + series.length * 20 + 8}" fill="#666" font-size="11">mean, min-max over ${Math.max(0, ...seedsNote)} seeds</text>`);
+  parts.push(
+    `<text x="${m.left + pw + 14}" y="${m.top + 14 + series.length * 20 + 8}" fill="#666" font-size="11">mean, min-max over ${Math.max(0, ...seedsNote)} seeds</text>`,
+  );
   parts.push('</svg>');
   return `${parts.join('\n')}\n`;
 }

@@ -25,11 +25,34 @@ describe('TWOSOME config presets (spec 2.4)', () => {
 
   it('shared settings and derived sizes', () => {
     const c = paperPpoConfig('tomato-salad');
-    expect([c.numEnvs, c.numSteps, c.policyNumMinibatches, c.valueNumMinibatches, c.gradientAccumulationSteps, c.updateEpochs]).toEqual([4, 32, 32, 4, 8, 1]);
-    expect([c.gaeLambda, c.clipCoef, c.entCoef, c.vfCoef, c.maxGradNorm, c.targetKl, c.adamEps, c.normalization]).toEqual([0.95, 0.2, 0.01, 0.5, 0.5, 0.02, 1e-5, 'word']);
+    expect([
+      c.numEnvs,
+      c.numSteps,
+      c.policyNumMinibatches,
+      c.valueNumMinibatches,
+      c.gradientAccumulationSteps,
+      c.updateEpochs,
+    ]).toEqual([4, 32, 32, 4, 8, 1]);
+    expect([
+      c.gaeLambda,
+      c.clipCoef,
+      c.entCoef,
+      c.vfCoef,
+      c.maxGradNorm,
+      c.targetKl,
+      c.adamEps,
+      c.normalization,
+    ]).toEqual([0.95, 0.2, 0.01, 0.5, 0.5, 0.02, 1e-5, 'word']);
     expect(c.lora).toEqual({ r: 8, alpha: 16, dropout: 0, targets: ['q_proj', 'v_proj'] });
     expect(c.critic).toEqual({ hiddenSizes: [1024, 512], bias: false });
-    expect(derivePpo(c)).toEqual({ batchSize: 128, policyMinibatchSize: 4, valueMinibatchSize: 32, policyStepsPerEpoch: 4, numUpdates: 3906, warmUpUpdates: 0 });
+    expect(derivePpo(c)).toEqual({
+      batchSize: 128,
+      policyMinibatchSize: 4,
+      valueMinibatchSize: 32,
+      policyStepsPerEpoch: 4,
+      numUpdates: 3906,
+      warmUpUpdates: 0,
+    });
   });
 
   it("unseen tasks use Food Preparation's row", () => {

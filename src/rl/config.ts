@@ -78,7 +78,12 @@ export interface PpoConfig extends RunConfig {
   critic: CriticConfig;
 }
 
-const PAPER_LORA: LoraConfig = Object.freeze({ r: 8, alpha: 16, dropout: 0, targets: Object.freeze(['q_proj', 'v_proj']) });
+const PAPER_LORA: LoraConfig = Object.freeze({
+  r: 8,
+  alpha: 16,
+  dropout: 0,
+  targets: Object.freeze(['q_proj', 'v_proj']),
+});
 const PAPER_CRITIC: CriticConfig = Object.freeze({ hiddenSizes: Object.freeze([1024, 512]), bias: false });
 
 /** The tasks with presets of their own; an unseen variant runs its training task's (`TaskInfo.variantOf`). */
@@ -340,13 +345,16 @@ export interface DerivedPpoMlp {
 }
 
 function positiveInt(name: string, value: number): void {
-  if (!Number.isInteger(value) || value < 1) throw new ConfigError(`${name} must be a positive integer, got ${String(value)}`);
+  if (!Number.isInteger(value) || value < 1)
+    throw new ConfigError(`${name} must be a positive integer, got ${String(value)}`);
 }
 function nonNegative(name: string, value: number): void {
-  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) throw new ConfigError(`${name} must be a finite number >= 0, got ${String(value)}`);
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0)
+    throw new ConfigError(`${name} must be a finite number >= 0, got ${String(value)}`);
 }
 function unit(name: string, value: number): void {
-  if (typeof value !== 'number' || !(value >= 0 && value <= 1)) throw new ConfigError(`${name} must be in [0, 1], got ${String(value)}`);
+  if (typeof value !== 'number' || !(value >= 0 && value <= 1))
+    throw new ConfigError(`${name} must be in [0, 1], got ${String(value)}`);
 }
 function divides(what: string, batch: number, n: number): number {
   if (batch % n !== 0) throw new ConfigError(`${what} (${n}) must divide the batch size (${batch})`);
@@ -361,13 +369,26 @@ export function derivePpo(config: PpoConfig): DerivedPpo {
   positiveInt('valueNumMinibatches', config.valueNumMinibatches);
   positiveInt('gradientAccumulationSteps', config.gradientAccumulationSteps);
   positiveInt('updateEpochs', config.updateEpochs);
-  for (const k of ['policyLr', 'valueLr', 'adamEps', 'policyWeightDecay', 'clipCoef', 'entCoef', 'vfCoef', 'maxGradNorm', 'criticWarmUpSteps'] as const) {
+  for (const k of [
+    'policyLr',
+    'valueLr',
+    'adamEps',
+    'policyWeightDecay',
+    'clipCoef',
+    'entCoef',
+    'vfCoef',
+    'maxGradNorm',
+    'criticWarmUpSteps',
+  ] as const) {
     nonNegative(k, config[k]);
   }
   unit('gamma', config.gamma);
   unit('gaeLambda', config.gaeLambda);
   if (config.targetKl !== null) nonNegative('targetKl', config.targetKl);
-  if (!NORMALIZATIONS.includes(config.normalization)) throw new ConfigError(`normalization must be one of ${NORMALIZATIONS.join(', ')}, got ${String(config.normalization)}`);
+  if (!NORMALIZATIONS.includes(config.normalization))
+    throw new ConfigError(
+      `normalization must be one of ${NORMALIZATIONS.join(', ')}, got ${String(config.normalization)}`,
+    );
   positiveInt('lora.r', config.lora.r);
   nonNegative('lora.alpha', config.lora.alpha);
   unit('lora.dropout', config.lora.dropout);
@@ -378,10 +399,13 @@ export function derivePpo(config: PpoConfig): DerivedPpo {
   if (config.policyNumMinibatches % config.gradientAccumulationSteps !== 0) {
     // The original carries a partial window's count into the next epoch while zeroing its gradients; we refuse
     // the case rather than reproduce it (no official script has it).
-    throw new ConfigError(`gradientAccumulationSteps (${config.gradientAccumulationSteps}) must divide policyNumMinibatches (${config.policyNumMinibatches})`);
+    throw new ConfigError(
+      `gradientAccumulationSteps (${config.gradientAccumulationSteps}) must divide policyNumMinibatches (${config.policyNumMinibatches})`,
+    );
   }
   const numUpdates = Math.floor(config.totalTimesteps / batchSize);
-  if (numUpdates < 1) throw new ConfigError(`totalTimesteps (${config.totalTimesteps}) must be at least one batch (${batchSize})`);
+  if (numUpdates < 1)
+    throw new ConfigError(`totalTimesteps (${config.totalTimesteps}) must be at least one batch (${batchSize})`);
   return {
     batchSize,
     policyMinibatchSize,
@@ -394,15 +418,19 @@ export function derivePpo(config: PpoConfig): DerivedPpo {
 
 export function derivePpoMlp(config: PpoMlpConfig): DerivedPpoMlp {
   const task = getTask(config.taskId);
-  if (config.variant !== 'fair' && config.variant !== 'released') throw new ConfigError(`variant must be 'fair' or 'released', got ${String(config.variant)}`);
+  if (config.variant !== 'fair' && config.variant !== 'released')
+    throw new ConfigError(`variant must be 'fair' or 'released', got ${String(config.variant)}`);
   if (config.variant === 'released' && !task.releasedBaselineEnv) {
-    throw new ConfigError(`the 'released' variant (full grid, subtask reward 0.1) exists only for Overcooked, not ${task.id}`);
+    throw new ConfigError(
+      `the 'released' variant (full grid, subtask reward 0.1) exists only for Overcooked, not ${task.id}`,
+    );
   }
   positiveInt('numEnvs', config.numEnvs);
   positiveInt('numSteps', config.numSteps);
   positiveInt('numMinibatches', config.numMinibatches);
   positiveInt('updateEpochs', config.updateEpochs);
-  for (const k of ['learningRate', 'adamEps', 'clipCoef', 'entCoef', 'vfCoef', 'maxGradNorm'] as const) nonNegative(k, config[k]);
+  for (const k of ['learningRate', 'adamEps', 'clipCoef', 'entCoef', 'vfCoef', 'maxGradNorm'] as const)
+    nonNegative(k, config[k]);
   unit('gamma', config.gamma);
   unit('gaeLambda', config.gaeLambda);
   if (config.targetKl !== null) nonNegative('targetKl', config.targetKl);
@@ -410,6 +438,7 @@ export function derivePpoMlp(config: PpoMlpConfig): DerivedPpoMlp {
   const batchSize = config.numEnvs * config.numSteps;
   const minibatchSize = divides('numMinibatches', batchSize, config.numMinibatches);
   const numUpdates = Math.floor(config.totalTimesteps / batchSize);
-  if (numUpdates < 1) throw new ConfigError(`totalTimesteps (${config.totalTimesteps}) must be at least one batch (${batchSize})`);
+  if (numUpdates < 1)
+    throw new ConfigError(`totalTimesteps (${config.totalTimesteps}) must be at least one batch (${batchSize})`);
   return { batchSize, minibatchSize, numUpdates };
 }

@@ -35,16 +35,36 @@ function plannedScorer(task: TaskId, plan: string[]): BatchScorer {
 }
 
 // Optimal plans (spec 3.5 and 4.6).
-const TOMATO_PLAN = ['pick up the tomato', 'put the tomato on the cutting board', 'chop the tomato', 'pick up the tomato', 'take the bowl', 'serve the dish'];
-const FOOD_PLAN = ['walk to the pancake', 'grab the pancake', 'walk to the microwave', 'open the microwave', 'put the pancake in the microwave', 'close the microwave'];
+const TOMATO_PLAN = [
+  'pick up the tomato',
+  'put the tomato on the cutting board',
+  'chop the tomato',
+  'pick up the tomato',
+  'take the bowl',
+  'serve the dish',
+];
+const FOOD_PLAN = [
+  'walk to the pancake',
+  'grab the pancake',
+  'walk to the microwave',
+  'open the microwave',
+  'put the pancake in the microwave',
+  'close the microwave',
+];
 
 describe('evaluatePolicy', () => {
   it('greedy: success rate and mean logged return; every episode of a deterministic env is the same', async () => {
-    const r = await evaluatePolicy('tomato-salad', plannedScorer('tomato-salad', TOMATO_PLAN), { episodes: 5, greedy: true });
+    const r = await evaluatePolicy('tomato-salad', plannedScorer('tomato-salad', TOMATO_PLAN), {
+      episodes: 5,
+      greedy: true,
+    });
     expect(r).toMatchObject({ taskId: 'tomato-salad', episodes: 5, greedy: true, successRate: 1 });
     expect(r.meanReturn).toBeCloseTo(0.9205, 4);
     expect(r.meanLength).toBe(6);
-    const food = await evaluatePolicy('food-preparation', plannedScorer('food-preparation', FOOD_PLAN), { episodes: 2, greedy: true });
+    const food = await evaluatePolicy('food-preparation', plannedScorer('food-preparation', FOOD_PLAN), {
+      episodes: 2,
+      greedy: true,
+    });
     expect(food.successRate).toBe(1);
     expect(food.meanReturn).toBeCloseTo(0.95 ** 5, 10);
     expect(r.outcomes.map((o) => o.index)).toEqual([0, 1, 2, 3, 4]);
@@ -57,7 +77,14 @@ describe('evaluatePolicy', () => {
     expect(a).toEqual(b);
     expect(a.greedy).toBe(false);
     expect(a.outcomes.every((o) => o.length === 50 || o.success)).toBe(true);
-    const unseen = await evaluatePolicy('pizza', plannedScorer('pizza', FOOD_PLAN.map((t) => t.replace('pancake', 'pizza'))), { episodes: 2, greedy: true });
+    const unseen = await evaluatePolicy(
+      'pizza',
+      plannedScorer(
+        'pizza',
+        FOOD_PLAN.map((t) => t.replace('pancake', 'pizza')),
+      ),
+      { episodes: 2, greedy: true },
+    );
     expect(unseen.successRate).toBe(1);
   });
 

@@ -68,7 +68,8 @@ export function memoizedScorer(scorer: BatchScorer, maxEntries = 100_000): Batch
     if (missing.size > 0) {
       const todo = [...missing.values()];
       const scores = await scorer(todo);
-      if (scores.length !== todo.length) throw new Error(`the scorer returned ${scores.length} results for ${todo.length} prompts`);
+      if (scores.length !== todo.length)
+        throw new Error(`the scorer returned ${scores.length} results for ${todo.length} prompts`);
       // The scores only: a prompt's hidden state would make each entry thousands of floats.
       [...missing.keys()].forEach((key, i) => {
         const { logprobs, nTokens, nWords } = scores[i];
@@ -81,9 +82,14 @@ export function memoizedScorer(scorer: BatchScorer, maxEntries = 100_000): Batch
   };
 }
 
-export async function evaluatePolicy(taskId: TaskId, scorer: BatchScorer, options: PolicyEvaluateOptions = {}): Promise<PolicyEvaluation> {
+export async function evaluatePolicy(
+  taskId: TaskId,
+  scorer: BatchScorer,
+  options: PolicyEvaluateOptions = {},
+): Promise<PolicyEvaluation> {
   const episodes = options.episodes ?? 10;
-  if (!Number.isInteger(episodes) || episodes < 1) throw new RangeError(`episodes must be a positive integer, got ${episodes}`);
+  if (!Number.isInteger(episodes) || episodes < 1)
+    throw new RangeError(`episodes must be a positive integer, got ${episodes}`);
   const greedy = options.greedy ?? false;
   const normalization = options.normalization ?? 'word';
   const parallel = Math.max(1, Math.min(episodes, options.parallel ?? 8));

@@ -74,7 +74,16 @@ describe('computeGae (spec 2.3)', () => {
     const nextValues = [0.3, -0.2, 0.9];
     const gamma = 0.99;
     const lambda = 0.95;
-    const out = computeGae({ numSteps: T, numEnvs: N, rewards, values, dones, discounts: stepDiscounts(K, gamma, true), nextValues, gaeLambda: lambda });
+    const out = computeGae({
+      numSteps: T,
+      numEnvs: N,
+      rewards,
+      values,
+      dones,
+      discounts: stepDiscounts(K, gamma, true),
+      nextValues,
+      gaeLambda: lambda,
+    });
 
     // ppo_llm_pomdp.py, transcribed: CleanRL's dones[t] is "the step before t ended an episode".
     const cleanDones = (t: number, e: number) => (t === 0 ? 0 : dones[(t - 1) * N + e]);

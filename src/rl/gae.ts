@@ -40,7 +40,12 @@ export function stepDiscounts(primitiveSteps: ArrayLike<number>, gamma: number, 
 export function computeGae(input: GaeInput): GaeOutput {
   const { numSteps: T, numEnvs: N, rewards, values, dones, discounts, nextValues, gaeLambda } = input;
   const size = T * N;
-  for (const [name, arr] of [['rewards', rewards], ['values', values], ['dones', dones], ['discounts', discounts]] as const) {
+  for (const [name, arr] of [
+    ['rewards', rewards],
+    ['values', values],
+    ['dones', dones],
+    ['discounts', discounts],
+  ] as const) {
     if (arr.length !== size) throw new RangeError(`${name} has ${arr.length} entries; numSteps * numEnvs = ${size}`);
   }
   if (nextValues.length !== N) throw new RangeError(`nextValues has ${nextValues.length} entries; numEnvs = ${N}`);

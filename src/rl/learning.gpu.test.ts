@@ -45,7 +45,11 @@ function gpuTrainer(): TwosomeTrainer {
 }
 
 function cpuTrainer(): TwosomeTrainer {
-  return new TwosomeTrainer(CONFIG, createCpuTwosomeModels(model.weights, model.tokenizer, CONFIG, twosomeSeeds(CONFIG.seed)), RUN);
+  return new TwosomeTrainer(
+    CONFIG,
+    createCpuTwosomeModels(model.weights, model.tokenizer, CONFIG, twosomeSeeds(CONFIG.seed)),
+    RUN,
+  );
 }
 
 function dispose(t: TwosomeTrainer): void {
@@ -62,47 +66,64 @@ function det(m: TwosomeUpdateMetrics) {
 const passes = (e: { successRate: number; meanReturn: number }) => e.successRate >= 0.9 && e.meanReturn >= 0.85;
 
 describe('TWOSOME learns Tomato Salad (micro model, quick preset)', () => {
-  it('reaches greedy success >= 0.9 and mean greedy return >= 0.85 within the step budget on WebGPU; same seed, same run; the CPU reference agrees', { timeout: 30 * 60_000 }, async () => {
-    const t = gpuTrainer();
-    const budget = derivePpo(CONFIG).numUpdates;
-    let solvedAt: TwosomeUpdateMetrics | null = null;
-    while (!t.done && !solvedAt) {
-      const m = await t.runUpdate();
-      if (m.update % EVAL_EVERY !== 0 && !t.done) continue;
-      if (passes(await t.evaluate({ greedy: true, episodes: 4 }))) solvedAt = m;
-    }
-    expect(solvedAt, `no greedy success within ${budget} updates (${CONFIG.totalTimesteps} env steps)`).not.toBeNull();
-    expect(solvedAt!.globalStep).toBeLessThanOrEqual(CONFIG.totalTimesteps);
-    const greedy = await t.evaluate({ greedy: true, episodes: 4 });
-    expect(greedy.successRate).toBeGreaterThanOrEqual(0.9);
-    expect(greedy.meanReturn).toBeGreaterThanOrEqual(0.85); // the optimum is 0.9205
+  it(
+    'reaches greedy success >= 0.9 and mean greedy return >= 0.85 within the step budget on WebGPU; same seed, same run; the CPU reference agrees',
+    { timeout: 30 * 60_000 },
+    async () => {
+      const t = gpuTrainer();
+      const budget = derivePpo(CONFIG).numUpdates;
+      let solvedAt: TwosomeUpdateMetrics | null = null;
+      while (!t.done && !solvedAt) {
+        const m = await t.runUpdate();
+        if (m.update % EVAL_EVERY !== 0 && !t.done) continue;
+        if (passes(await t.evaluate({ greedy: true, episodes: 4 }))) solvedAt = m;
+      }
+      expect(
+        solvedAt,
+        `no greedy success within ${budget} updates (${CONFIG.totalTimesteps} env steps)`,
+      ).not.toBeNull();
+      expect(solvedAt!.globalStep).toBeLessThanOrEqual(CONFIG.totalTimesteps);
+      const greedy = await t.evaluate({ greedy: true, episodes: 4 });
+      expect(greedy.successRate).toBeGreaterThanOrEqual(0.9);
+      expect(greedy.meanReturn).toBeGreaterThanOrEqual(0.85); // the optimum is 0.9205
 
-    // Same seed, fresh models: the first updates are identical (every kernel output is one invocation's sums in
-    // a fixed order, so WebGPU repeats itself bit for bit).
-    const again = gpuTrainer();
-    for (let i = 0; i < 5; i++) expect(det(await again.runUpdate())).toEqual(det(t.history[i]));
-    dispose(again);
+      // Same seed, fresh models: the first updates are identical (every kernel output is one invocation's sums in
+      // a fixed order, so WebGPU repeats itself bit for bit).
+      const again = gpuTrainer();
+      for (let i = 0; i < 5; i++) expect(det(await again.runUpdate())).toEqual(det(t.history[i]));
+      dispose(again);
 
-    // The CPU reference takes over the learned run: greedy play succeeds there too, and one more update on each
-    // backend gives the same metrics (float rounding aside: the engine is float32 throughout).
-    const state = await t.getState();
-    const cpu = cpuTrainer();
-    await cpu.setState(state);
-    const cpuGreedy = await cpu.evaluate({ greedy: true, episodes: 1 });
-    expect(cpuGreedy.successRate).toBe(1);
-    expect(cpuGreedy.meanReturn).toBeCloseTo(greedy.meanReturn, 6);
-    const [onGpu, ref] = [await t.runUpdate(), await cpu.runUpdate()];
-    expect([onGpu.globalStep, onGpu.primitiveSteps, onGpu.episodes, onGpu.policySteps, onGpu.valueSteps, onGpu.klStopped]).toEqual([
-      ref.globalStep,
-      ref.primitiveSteps,
-      ref.episodes,
-      ref.policySteps,
-      ref.valueSteps,
-      ref.klStopped,
-    ]);
-    for (const k of ['episodicReturn', 'entropy', 'policyLoss', 'valueLoss', 'approxKl', 'policyGradNorm', 'valueGradNorm'] as const) {
-      expect(Math.abs((onGpu[k] as number) - (ref[k] as number)), k).toBeLessThan(1e-3 * Math.max(1, Math.abs(ref[k] as number)));
-    }
-    dispose(t);
-  });
+      // The CPU reference takes over the learned run: greedy play succeeds there too, and one more update on each
+      // backend gives the same metrics (float rounding aside: the engine is float32 throughout).
+      const state = await t.getState();
+      const cpu = cpuTrainer();
+      await cpu.setState(state);
+      const cpuGreedy = await cpu.evaluate({ greedy: true, episodes: 1 });
+      expect(cpuGreedy.successRate).toBe(1);
+      expect(cpuGreedy.meanReturn).toBeCloseTo(greedy.meanReturn, 6);
+      const [onGpu, ref] = [await t.runUpdate(), await cpu.runUpdate()];
+      expect([
+        onGpu.globalStep,
+        onGpu.primitiveSteps,
+        onGpu.episodes,
+        onGpu.policySteps,
+        onGpu.valueSteps,
+        onGpu.klStopped,
+      ]).toEqual([ref.globalStep, ref.primitiveSteps, ref.episodes, ref.policySteps, ref.valueSteps, ref.klStopped]);
+      for (const k of [
+        'episodicReturn',
+        'entropy',
+        'policyLoss',
+        'valueLoss',
+        'approxKl',
+        'policyGradNorm',
+        'valueGradNorm',
+      ] as const) {
+        expect(Math.abs((onGpu[k] as number) - (ref[k] as number)), k).toBeLessThan(
+          1e-3 * Math.max(1, Math.abs(ref[k] as number)),
+        );
+      }
+      dispose(t);
+    },
+  );
 });

@@ -1,12 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { Rng } from '../util/rng';
-import {
-  annealedLr,
-  arange,
-  shuffledMinibatches,
-  shuffleInPlace,
-  splitMinibatches,
-} from './minibatch';
+import { annealedLr, arange, shuffledMinibatches, shuffleInPlace, splitMinibatches } from './minibatch';
 
 describe('minibatches', () => {
   it('are deterministic given the seed and cover every sample exactly once', () => {
@@ -26,7 +20,7 @@ describe('minibatches', () => {
     expect(() => shuffledMinibatches(10, 3, new Rng(1))).toThrow(/divide/);
   });
 
-  it('reshuffle the previous epoch\'s order in place, as np.random.shuffle(b_inds) each epoch', () => {
+  it("reshuffle the previous epoch's order in place, as np.random.shuffle(b_inds) each epoch", () => {
     const rng = new Rng(4);
     const inds = arange(16);
     const epoch0 = Array.from(shuffleInPlace(inds, rng));

@@ -29,7 +29,8 @@ export function arange(n: number): Int32Array {
 
 /** Consecutive slices of a permutation: minibatch m = perm[m*size, (m+1)*size). */
 export function splitMinibatches(perm: Int32Array, numMinibatches: number): Int32Array[] {
-  if (perm.length % numMinibatches !== 0) throw new RangeError(`${numMinibatches} minibatches do not divide ${perm.length} samples`);
+  if (perm.length % numMinibatches !== 0)
+    throw new RangeError(`${numMinibatches} minibatches do not divide ${perm.length} samples`);
   const size = perm.length / numMinibatches;
   return Array.from({ length: numMinibatches }, (_, m) => perm.slice(m * size, (m + 1) * size));
 }

@@ -131,7 +131,10 @@ describe('sampling and greedy', () => {
     expect(greedyAction(categorical([0, 0, 0]))).toBe(0);
     expect(greedyAction(actionDistribution(SCORES, 'sum'))).toBe(1);
     // Normalization changes the choice: the short action has the larger joint log-prob...
-    const long = scoresOf([{ logprob: -4, nTokens: 8, nWords: 4 }, { logprob: -3, nTokens: 2, nWords: 2 }]);
+    const long = scoresOf([
+      { logprob: -4, nTokens: 8, nWords: 4 },
+      { logprob: -3, nTokens: 2, nWords: 2 },
+    ]);
     expect(greedyAction(actionDistribution(long, 'sum'))).toBe(1);
     // ...while a long action with a higher per-token log-prob wins under token normalization.
     expect(greedyAction(actionDistribution(long, 'token'))).toBe(0);
@@ -151,7 +154,11 @@ describe('gradients w.r.t. the summed scores S_k (finite differences)', () => {
     it(`matches for ${mode} normalization`, () => {
       const rng = new Rng(3);
       for (let trial = 0; trial < 5; trial++) {
-        const scores = Array.from({ length: 4 }, () => ({ logprob: -1 - 8 * rng.next(), nTokens: 1 + rng.int(9), nWords: 1 + rng.int(6) }));
+        const scores = Array.from({ length: 4 }, () => ({
+          logprob: -1 - 8 * rng.next(),
+          nTokens: 1 + rng.int(9),
+          nWords: 1 + rng.int(6),
+        }));
         const action = rng.int(4);
         const d = actionDistribution(scoresOf(scores), mode);
         const gLogp = dLogProbDScores(d, action);
@@ -173,7 +180,7 @@ describe('gradients w.r.t. the summed scores S_k (finite differences)', () => {
   }
 });
 
-describe('the three policies of the micro model\'s scores (CPU reference, spec 1.1)', () => {
+describe("the three policies of the micro model's scores (CPU reference, spec 1.1)", () => {
   const DATA = resolve(process.cwd(), '../shared/spec/data');
   async function scored(): Promise<{ rows: Row[]; scores: ActionScores }> {
     const { weights, tokenizer } = await loadLlamaModelAndTokenizer(resolve(process.cwd(), 'public/models/micro'));

@@ -9,7 +9,15 @@
  */
 import type { ActionScores } from '../llm/scores';
 import type { Rng } from '../util/rng';
-import { argmax, categorical, dEntropyDLogits, dLogProbDLogits, logitGradients, sampleIndex, type Categorical } from './categorical';
+import {
+  argmax,
+  categorical,
+  dEntropyDLogits,
+  dLogProbDLogits,
+  logitGradients,
+  sampleIndex,
+  type Categorical,
+} from './categorical';
 
 /** How summed action log-probs become logits (twosome.md 1.1 step 6). */
 export type Normalization = 'sum' | 'token' | 'word';
@@ -25,7 +33,9 @@ export function normalizationDivisors(scores: ActionScores, mode: Normalization)
   for (let k = 0; k < n; k++) {
     const v = mode === 'sum' ? 1 : mode === 'token' ? scores.nTokens[k] : scores.nWords[k];
     if (!(Number.isInteger(v) && v > 0)) {
-      throw new RangeError(`action ${k}: ${mode} normalization needs a positive integer ${mode === 'token' ? 'nTokens' : 'nWords'}, got ${String(v)}`);
+      throw new RangeError(
+        `action ${k}: ${mode} normalization needs a positive integer ${mode === 'token' ? 'nTokens' : 'nWords'}, got ${String(v)}`,
+      );
     }
     d[k] = v;
   }
@@ -88,7 +98,12 @@ export function dEntropyDScores(dist: ActionDistribution): Float64Array {
  * dL/dS_k for one sample whose loss depends on its log pi(a) and its entropy, given dL/dlogpi and dL/dH
  * (what `policyLoss` returns per sample): what the engine backpropagates into the action tokens' log-probs.
  */
-export function scoreGradients(dist: ActionDistribution, action: number, dLogProb: number, dEntropy: number): Float64Array {
+export function scoreGradients(
+  dist: ActionDistribution,
+  action: number,
+  dLogProb: number,
+  dEntropy: number,
+): Float64Array {
   const g = logitGradients(dist, action, dLogProb, dEntropy);
   for (let k = 0; k < g.length; k++) g[k] /= dist.divisors[k];
   return g;

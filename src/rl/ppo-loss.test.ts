@@ -19,7 +19,13 @@ describe('policyLoss', () => {
 
   it('clips both ways and gives zero gradient where the clipped term wins', () => {
     // ratio 1.5 with A = 1: max(-1.5, -1.2) = -1.2 (clipped); ratio 0.5 with A = -1: max(0.5, 0.8) = 0.8 (clipped)
-    const out = policyLoss({ ...base, newLogProbs: [Math.log(1.5), Math.log(0.5)], oldLogProbs: [0, 0], advantages: [1, -1], entropies: [1, 2] });
+    const out = policyLoss({
+      ...base,
+      newLogProbs: [Math.log(1.5), Math.log(0.5)],
+      oldLogProbs: [0, 0],
+      advantages: [1, -1],
+      entropies: [1, 2],
+    });
     expect(out.pgLoss).toBeCloseTo(-0.2, 12);
     expect(out.entropy).toBe(1.5);
     expect(out.loss).toBeCloseTo(-0.2 - 0.01 * 1.5, 12);
@@ -30,7 +36,13 @@ describe('policyLoss', () => {
 
   it('follows the unclipped term inside the range and where it is larger', () => {
     // ratio 1.1, A = 1: tie inside the range -> -A * r / n = -0.55; ratio 0.5, A = 1: max(-0.5, -0.8) -> -0.25
-    const out = policyLoss({ ...base, newLogProbs: [Math.log(1.1), Math.log(0.5)], oldLogProbs: [0, 0], advantages: [1, 1], entropies: [0, 0] });
+    const out = policyLoss({
+      ...base,
+      newLogProbs: [Math.log(1.1), Math.log(0.5)],
+      oldLogProbs: [0, 0],
+      advantages: [1, 1],
+      entropies: [0, 0],
+    });
     expect(out.pgLoss).toBeCloseTo(-0.8, 12);
     expect(out.dNewLogProbs[0]).toBeCloseTo(-0.55, 12);
     expect(out.dNewLogProbs[1]).toBeCloseTo(-0.25, 12);
@@ -40,14 +52,27 @@ describe('policyLoss', () => {
   });
 
   it('has ratio 1, zero KL and -mean(A_norm) = 0 at the old policy', () => {
-    const out = policyLoss({ ...base, normAdv: true, newLogProbs: [-1, -2, -0.5], oldLogProbs: [-1, -2, -0.5], advantages: [1, 5, -2], entropies: [1, 1, 1] });
+    const out = policyLoss({
+      ...base,
+      normAdv: true,
+      newLogProbs: [-1, -2, -0.5],
+      oldLogProbs: [-1, -2, -0.5],
+      advantages: [1, 5, -2],
+      entropies: [1, 1, 1],
+    });
     expect(out.approxKl).toBe(0);
     expect(out.clipFrac).toBe(0);
     expect(out.pgLoss).toBeCloseTo(0, 12);
   });
 
   it('scales loss and gradients by 1 / accumulation', () => {
-    const input = { ...base, newLogProbs: [Math.log(1.1), Math.log(0.5)], oldLogProbs: [0, 0], advantages: [1, 1], entropies: [0.3, 0.2] };
+    const input = {
+      ...base,
+      newLogProbs: [Math.log(1.1), Math.log(0.5)],
+      oldLogProbs: [0, 0],
+      advantages: [1, 1],
+      entropies: [0.3, 0.2],
+    };
     const a = policyLoss(input);
     const b = policyLoss({ ...input, scale: 1 / 8 });
     expect(b.loss).toBeCloseTo(a.loss / 8, 14);
@@ -95,8 +120,8 @@ describe('valueLoss', () => {
   it('is 0.5 * mean(max(unclipped, clipped)) * vf_coef, hand case with the clipped term winning', () => {
     // i0: (1-2)^2 = 1 vs (0.7-2)^2 = 1.69; i1: (0-0.1)^2 = 0.01 vs (0.3-0.1)^2 = 0.04
     const out = valueLoss({ ...base, newValues: [1, 0], oldValues: [0.5, 0.5], returns: [2, 0.1] });
-    expect(out.vLoss).toBeCloseTo(0.5 * (1.69 + 0.04) / 2, 12);
-    expect(out.loss).toBeCloseTo(0.5 * 0.5 * (1.69 + 0.04) / 2, 12);
+    expect(out.vLoss).toBeCloseTo((0.5 * (1.69 + 0.04)) / 2, 12);
+    expect(out.loss).toBeCloseTo((0.5 * 0.5 * (1.69 + 0.04)) / 2, 12);
     // Both clipped terms are outside the clip range: no gradient.
     expect(Array.from(out.dNewValues)).toEqual([0, 0]);
   });
@@ -110,8 +135,8 @@ describe('valueLoss', () => {
 
   it('without clipping is 0.5 * mean((V - R)^2) * vf_coef', () => {
     const out = valueLoss({ ...base, clipVloss: false, newValues: [1, 3], oldValues: [100, 100], returns: [0, 1] });
-    expect(out.vLoss).toBeCloseTo(0.5 * (1 + 4) / 2, 12);
-    expect(Array.from(out.dNewValues)).toEqual([0.5 * 0.5 * 2 * 1 / 2, 0.5 * 0.5 * 2 * 2 / 2]);
+    expect(out.vLoss).toBeCloseTo((0.5 * (1 + 4)) / 2, 12);
+    expect(Array.from(out.dNewValues)).toEqual([(0.5 * 0.5 * 2 * 1) / 2, (0.5 * 0.5 * 2 * 2) / 2]);
   });
 
   it('splits the gradient at a tie like torch.maximum', () => {
@@ -127,8 +152,15 @@ describe('valueLoss', () => {
       const n = 5;
       const oldValues = Array.from({ length: n }, () => rng.normal());
       const newValues = oldValues.map((v) => v + 0.8 * (rng.next() - 0.5));
-      for (let i = 0; i < n; i++) if (Math.abs(Math.abs(newValues[i] - oldValues[i]) - 0.2) < 1e-3) newValues[i] += 0.01;
-      const input: ValueLossInput = { ...base, newValues, oldValues, returns: Array.from({ length: n }, () => rng.normal()), scale: 0.5 };
+      for (let i = 0; i < n; i++)
+        if (Math.abs(Math.abs(newValues[i] - oldValues[i]) - 0.2) < 1e-3) newValues[i] += 0.01;
+      const input: ValueLossInput = {
+        ...base,
+        newValues,
+        oldValues,
+        returns: Array.from({ length: n }, () => rng.normal()),
+        scale: 0.5,
+      };
       const out = valueLoss(input);
       for (let i = 0; i < n; i++) {
         const fd = centralDifferenceOf(newValues, i, (v) => valueLoss({ ...input, newValues: v }).loss, h);

@@ -23,8 +23,19 @@ const small = (overrides: Partial<PpoMlpConfig> = {}): PpoMlpConfig => ({
 describe('PPO-MLP baseline config', () => {
   it('follows spec 5 per task', () => {
     const ts = paperPpoMlpConfig('tomato-salad');
-    expect([ts.learningRate, ts.totalTimesteps, ts.numEnvs, ts.numSteps, ts.numMinibatches, ts.updateEpochs]).toEqual([1e-4, 500_000, 4, 128, 4, 4]);
-    expect([ts.clipCoef, ts.entCoef, ts.vfCoef, ts.maxGradNorm, ts.gamma, ts.gaeLambda, ts.adamEps, ts.targetKl]).toEqual([0.2, 0.01, 0.5, 0.5, 0.99, 0.95, 1e-5, null]);
+    expect([ts.learningRate, ts.totalTimesteps, ts.numEnvs, ts.numSteps, ts.numMinibatches, ts.updateEpochs]).toEqual([
+      1e-4, 500_000, 4, 128, 4, 4,
+    ]);
+    expect([
+      ts.clipCoef,
+      ts.entCoef,
+      ts.vfCoef,
+      ts.maxGradNorm,
+      ts.gamma,
+      ts.gaeLambda,
+      ts.adamEps,
+      ts.targetKl,
+    ]).toEqual([0.2, 0.01, 0.5, 0.5, 0.99, 0.95, 1e-5, null]);
     expect(ts.variant).toBe('fair');
     expect(ts.smdpDiscount).toBe(true);
     expect(paperPpoMlpConfig('tomato-lettuce-salad').learningRate).toBe(5e-4);
@@ -196,7 +207,12 @@ describe('PPO-MLP trainer', () => {
 
   it('LEARNING: tomato-salad (fair) reaches greedy success >= 0.9 within 30,720 env steps', () => {
     // Budget: 60 updates of 4 envs x 128 steps; lr 1e-3 instead of the script's 1e-4 (which needs ~500k steps).
-    const t = new PpoMlpTrainer({ ...paperPpoMlpConfig('tomato-salad'), learningRate: 1e-3, totalTimesteps: 30_720, seed: 1 });
+    const t = new PpoMlpTrainer({
+      ...paperPpoMlpConfig('tomato-salad'),
+      learningRate: 1e-3,
+      totalTimesteps: 30_720,
+      seed: 1,
+    });
     let last: UpdateMetrics | undefined;
     while (!t.done) last = t.runUpdate();
     const greedy = t.evaluate({ episodes: 10, greedy: true });
@@ -212,7 +228,12 @@ describe('PPO-MLP trainer', () => {
     // 3 of seeds 1-31 (3, 9, 29) left it for the optimum (README, Reproducing the paper's comparison). Seed 9 is
     // greedy on 0.8956 from ~20k steps, then on the optimal route (pick the chopped tomato up, carry it to the
     // bowl) by ~51k. This pins that the symbolic observation and rewards make the optimum learnable, not likely.
-    const t = new PpoMlpTrainer({ ...paperPpoMlpConfig('tomato-salad'), learningRate: 1e-3, totalTimesteps: 81_920, seed: 9 });
+    const t = new PpoMlpTrainer({
+      ...paperPpoMlpConfig('tomato-salad'),
+      learningRate: 1e-3,
+      totalTimesteps: 81_920,
+      seed: 9,
+    });
     const returns: number[] = [];
     while (!t.done) {
       t.runUpdate();

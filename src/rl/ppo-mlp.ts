@@ -92,7 +92,12 @@ export class PpoMlpTrainer extends PpoRun<PpoMlpConfig, MlpObservation, UpdateMe
   constructor(config: PpoMlpConfig) {
     const derived = derivePpoMlp(config);
     const seeds = ppoMlpSeeds(config.seed);
-    super(config, derived.numUpdates, Array.from({ length: config.numEnvs }, () => createPpoMlpEnv(config)), seeds);
+    super(
+      config,
+      derived.numUpdates,
+      Array.from({ length: config.numEnvs }, () => createPpoMlpEnv(config)),
+      seeds,
+    );
     this.derived = derived;
     this.obsDim = this.task.symbolicDim;
     const initRng = new Rng(seeds.init);
@@ -231,7 +236,10 @@ export class PpoMlpTrainer extends PpoRun<PpoMlpConfig, MlpObservation, UpdateMe
    * CleanRL's joint loss on one minibatch, (pg - ent_coef * entropy + vf_coef * v_loss) * lossScale: forward
    * both networks, backpropagate, and add the gradients into actor.grads / critic.grads.
    */
-  lossAndGradients(mb: MlpMinibatch, lossScale = 1): { loss: number; policy: PolicyLossOutput; value: ValueLossOutput } {
+  lossAndGradients(
+    mb: MlpMinibatch,
+    lossScale = 1,
+  ): { loss: number; policy: PolicyLossOutput; value: ValueLossOutput } {
     const { config } = this;
     const n = mb.obs.length;
     const nA = this.task.globalActionCount;
@@ -314,7 +322,12 @@ export class PpoMlpTrainer extends PpoRun<PpoMlpConfig, MlpObservation, UpdateMe
         if (steps > 100_000) throw new Error('evaluation episode did not end');
       }
     }
-    return { episodes, successRate: successes / episodes, meanReturn: returnSum / episodes, meanLength: lengthSum / episodes };
+    return {
+      episodes,
+      successRate: successes / episodes,
+      meanReturn: returnSum / episodes,
+      meanLength: lengthSum / episodes,
+    };
   }
 
   getState(): PpoMlpState {

@@ -53,7 +53,10 @@ class FakeEnv implements Env {
     throw new Error('not drawn');
   }
   snapshot(): EnvSnapshot {
-    return { taskId: this.taskId, data: { episode: this.episode, t: this.t, primitive: this.primitive, ret: this.ret, isDone: this.isDone } };
+    return {
+      taskId: this.taskId,
+      data: { episode: this.episode, t: this.t, primitive: this.primitive, ret: this.ret, isDone: this.isDone },
+    };
   }
   restore(s: EnvSnapshot) {
     Object.assign(this, s.data as object);
@@ -114,7 +117,13 @@ describe('RolloutBuffer', () => {
 
 describe('metrics', () => {
   it('summarizes episodes', () => {
-    expect(summarizeEpisodes([])).toEqual({ episodes: 0, meanReturn: null, successRate: null, meanLength: null, meanPrimitiveSteps: null });
+    expect(summarizeEpisodes([])).toEqual({
+      episodes: 0,
+      meanReturn: null,
+      successRate: null,
+      meanLength: null,
+      meanPrimitiveSteps: null,
+    });
     const s = summarizeEpisodes([
       { env: 0, return: 0.9, success: true, length: 6, primitiveSteps: 30 },
       { env: 1, return: -0.1, success: false, length: 10, primitiveSteps: 50 },

@@ -54,7 +54,8 @@ export class VecEnv {
    * at once, so afterwards every env shows the observation the next step acts on.
    */
   step(actions: ArrayLike<number>): { results: StepResult[]; episodes: EpisodeStats[] } {
-    if (actions.length !== this.envs.length) throw new RangeError(`got ${actions.length} actions for ${this.envs.length} envs`);
+    if (actions.length !== this.envs.length)
+      throw new RangeError(`got ${actions.length} actions for ${this.envs.length} envs`);
     const results: StepResult[] = [];
     const episodes: EpisodeStats[] = [];
     this.envs.forEach((env, i) => {
@@ -63,7 +64,13 @@ export class VecEnv {
       this.lengths[i]++;
       this.primitive[i] += r.primitiveSteps;
       if (r.done) {
-        episodes.push({ env: i, return: r.episodeReturn, success: r.success, length: this.lengths[i], primitiveSteps: this.primitive[i] });
+        episodes.push({
+          env: i,
+          return: r.episodeReturn,
+          success: r.success,
+          length: this.lengths[i],
+          primitiveSteps: this.primitive[i],
+        });
         this.lengths[i] = 0;
         this.primitive[i] = 0;
         env.reset();
@@ -73,7 +80,11 @@ export class VecEnv {
   }
 
   getState(): VecEnvState {
-    return { envs: this.envs.map((e) => e.snapshot()), lengths: this.lengths.slice(), primitiveSteps: this.primitive.slice() };
+    return {
+      envs: this.envs.map((e) => e.snapshot()),
+      lengths: this.lengths.slice(),
+      primitiveSteps: this.primitive.slice(),
+    };
   }
 
   /** Restores every env, or none: a snapshot that does not restore (and observe) puts the others back. */
@@ -143,7 +154,8 @@ export class RolloutBuffer<O> {
   }
 
   index(step: number, env: number): number {
-    if (!(step >= 0 && step < this.numSteps && env >= 0 && env < this.numEnvs)) throw new RangeError(`(${step}, ${env}) is outside [${this.numSteps}, ${this.numEnvs}]`);
+    if (!(step >= 0 && step < this.numSteps && env >= 0 && env < this.numEnvs))
+      throw new RangeError(`(${step}, ${env}) is outside [${this.numSteps}, ${this.numEnvs}]`);
     return step * this.numEnvs + env;
   }
 

@@ -6,7 +6,9 @@ import { countWords } from './policy';
 import { evaluateSayCan, runSayCanEpisode, SayCanPolicy, type ActionScorer } from './saycan';
 
 /** A fake LLM: per-word log-prob -1 for preferred texts, -3 otherwise; one token per word plus one. */
-function fakeScorer(prefer: (prompt: string, action: string, call: number) => boolean): ActionScorer & { calls: number } {
+function fakeScorer(
+  prefer: (prompt: string, action: string, call: number) => boolean,
+): ActionScorer & { calls: number } {
   const s = {
     calls: 0,
     score(prompt: string, actions: readonly string[]): ActionScores {
@@ -20,7 +22,14 @@ function fakeScorer(prefer: (prompt: string, action: string, call: number) => bo
 }
 
 // The optimal Tomato Salad episode (shared/spec/data/overcooked-optimal.json), by action text.
-const OPTIMAL = ['pick up the tomato', 'put the tomato on the cutting board', 'chop the tomato', 'pick up the tomato', 'take the bowl', 'serve the dish'];
+const OPTIMAL = [
+  'pick up the tomato',
+  'put the tomato on the cutting board',
+  'chop the tomato',
+  'pick up the tomato',
+  'take the bowl',
+  'serve the dish',
+];
 
 describe('SayCan', () => {
   it('acts greedily on the scores and completes the task when the scorer knows the plan', async () => {
@@ -49,7 +58,9 @@ describe('SayCan', () => {
 
   it('is deterministic without training, and accepts an async scorer', async () => {
     const sync = fakeScorer((p, a) => (p.length + a.length) % 3 === 0);
-    const asyncScorer: ActionScorer = { score: async (p, a) => fakeScorer((pp, aa) => (pp.length + aa.length) % 3 === 0).score(p, a) };
+    const asyncScorer: ActionScorer = {
+      score: async (p, a) => fakeScorer((pp, aa) => (pp.length + aa.length) % 3 === 0).score(p, a),
+    };
     const a = await evaluateSayCan(createEnv('food-preparation'), new SayCanPolicy(sync), 3);
     const b = await evaluateSayCan(createEnv('food-preparation'), new SayCanPolicy(asyncScorer), 3);
     expect(b).toEqual(a);

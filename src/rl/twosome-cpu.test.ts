@@ -20,12 +20,28 @@ beforeAll(async () => {
   ({ weights, tokenizer } = await loadLlamaModelAndTokenizer(resolve(process.cwd(), 'public/models/micro')));
 });
 
-const CONFIG: PpoConfig = { ...quickPpoConfig('food-preparation'), numSteps: 8, policyNumMinibatches: 8, valueNumMinibatches: 1, gradientAccumulationSteps: 4, policyLr: 3e-3, valueLr: 1e-3, totalTimesteps: 32 * 3 };
+const CONFIG: PpoConfig = {
+  ...quickPpoConfig('food-preparation'),
+  numSteps: 8,
+  policyNumMinibatches: 8,
+  valueNumMinibatches: 1,
+  gradientAccumulationSteps: 4,
+  policyLr: 3e-3,
+  valueLr: 1e-3,
+  totalTimesteps: 32 * 3,
+};
 
 function build(config = CONFIG) {
   const seeds = twosomeSeeds(config.seed);
-  const actor = new CpuTwosomeActor(weights, tokenizer, { lora: engineLoraConfig(config.lora), optimizer: adamSettings(config, 'policy'), seed: seeds.lora });
-  const critic = new CpuCritic(initCritic(weights.config.hidden, new Rng(seeds.critic), config.critic.hiddenSizes), adamSettings(config, 'value'));
+  const actor = new CpuTwosomeActor(weights, tokenizer, {
+    lora: engineLoraConfig(config.lora),
+    optimizer: adamSettings(config, 'policy'),
+    seed: seeds.lora,
+  });
+  const critic = new CpuCritic(
+    initCritic(weights.config.hidden, new Rng(seeds.critic), config.critic.hiddenSizes),
+    adamSettings(config, 'value'),
+  );
   return { actor, trainer: new TwosomeTrainer(config, { actor, critic }, { promptsPerPass: 16 }) };
 }
 
@@ -37,7 +53,10 @@ const det = (m: TwosomeUpdateMetrics) => {
 describe('TWOSOME on the CPU reference actor (micro model)', () => {
   it('updates move the policy; a resumed run continues exactly', async () => {
     const a = build();
-    const request = { prompt: 'You are in the kitchen. In order to heat up the pancake in the microwave, your next step is to', actions: ['walk to the pancake', 'open the microwave'] };
+    const request = {
+      prompt: 'You are in the kitchen. In order to heat up the pancake in the microwave, your next step is to',
+      actions: ['walk to the pancake', 'open the microwave'],
+    };
     const before = (await a.actor.score([request]))[0].logprobs;
     const m = [await a.trainer.runUpdate(), await a.trainer.runUpdate(), await a.trainer.runUpdate()];
     expect(m.map((x) => x.policySteps)).toEqual([2, 2, 2]);

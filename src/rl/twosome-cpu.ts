@@ -5,7 +5,14 @@
  * on SwiftShader, so learning experiments and tests of the full pipeline can run without a GPU. It matches the
  * GPU actor up to float rounding (not bit for bit).
  */
-import { lastPromptHidden, loraGradients, scoreBatch, scoringPrompts, zeroLoraGradients, type LoraModuleGradient } from '../llm/reference/backward';
+import {
+  lastPromptHidden,
+  loraGradients,
+  scoreBatch,
+  scoringPrompts,
+  zeroLoraGradients,
+  type LoraModuleGradient,
+} from '../llm/reference/backward';
 import { batchTokens, tokenizeRequests, type ActionScores, type PolicyRequest, type ScoringBatch } from '../llm/scores';
 import { checkLoraConfig, initLoraAdapter, type LoraAdapter, type LoraConfig } from '../llm/train/lora';
 import { initCritic } from '../llm/reference/critic';
@@ -15,7 +22,15 @@ import { Rng } from '../util/rng';
 import { Adam } from '../llm/reference/adamw';
 import type { PpoConfig } from './config';
 import { clipGradNorm } from '../llm/reference/grad-norm';
-import { adamStateFromOptimizer, CpuCritic, optimizerStateFromAdam, type ActorState, type AdamSettings, type OptimizerStepInfo, type TwosomeActor } from './twosome-model';
+import {
+  adamStateFromOptimizer,
+  CpuCritic,
+  optimizerStateFromAdam,
+  type ActorState,
+  type AdamSettings,
+  type OptimizerStepInfo,
+  type TwosomeActor,
+} from './twosome-model';
 
 export interface CpuActorOptions {
   lora: LoraConfig;
@@ -49,7 +64,14 @@ export class CpuTwosomeActor implements TwosomeActor {
     this.grads = this.params.map((p) => new Float32Array(p.length));
     this.acc = zeroLoraGradients(this.adapter);
     const s = options.optimizer;
-    this.adam = new Adam(this.params, { lr: 0, beta1: s.beta1, beta2: s.beta2, eps: s.eps, weightDecay: s.weightDecay, decoupled: true });
+    this.adam = new Adam(this.params, {
+      lr: 0,
+      beta1: s.beta1,
+      beta2: s.beta2,
+      eps: s.eps,
+      weightDecay: s.weightDecay,
+      decoupled: true,
+    });
   }
 
   get tokens(): number {
@@ -117,14 +139,18 @@ export class CpuTwosomeActor implements TwosomeActor {
 
   async getState(): Promise<ActorState> {
     return {
-      adapter: { ...this.adapter, modules: this.adapter.modules.map((m) => ({ ...m, a: m.a.slice(), b: m.b.slice() })) },
+      adapter: {
+        ...this.adapter,
+        modules: this.adapter.modules.map((m) => ({ ...m, a: m.a.slice(), b: m.b.slice() })),
+      },
       tensors: [],
       optimizer: optimizerStateFromAdam(this.adam),
     };
   }
 
   async setState(state: ActorState): Promise<void> {
-    if (!state.adapter || state.adapter.modules.length !== this.adapter.modules.length) throw new Error('the state has no adapter for this model');
+    if (!state.adapter || state.adapter.modules.length !== this.adapter.modules.length)
+      throw new Error('the state has no adapter for this model');
     state.adapter.modules.forEach((m, i) => {
       this.adapter.modules[i].a.set(m.a);
       this.adapter.modules[i].b.set(m.b);
@@ -139,11 +165,29 @@ export class CpuTwosomeActor implements TwosomeActor {
 }
 
 /** The actor and critic of a run on the CPU reference (fresh from the run's seeds, as createGpuTwosomeModels). */
-export function createCpuTwosomeModels(weights: LlamaWeights, tokenizer: LlmTokenizer, config: PpoConfig, seeds: { lora: number; critic: number }): { actor: CpuTwosomeActor; critic: CpuCritic } {
+export function createCpuTwosomeModels(
+  weights: LlamaWeights,
+  tokenizer: LlmTokenizer,
+  config: PpoConfig,
+  seeds: { lora: number; critic: number },
+): { actor: CpuTwosomeActor; critic: CpuCritic } {
   if (config.critic.bias) throw new Error('the critic has no biases (critic.bias must be false, as the paper)');
-  const policy = { beta1: 0.9, beta2: 0.999, eps: config.adamEps, weightDecay: config.policyWeightDecay, maxGradNorm: config.maxGradNorm };
-  const actor = new CpuTwosomeActor(weights, tokenizer, { lora: loraConfigOf(config.lora), optimizer: policy, seed: seeds.lora });
-  const critic = new CpuCritic(initCritic(weights.config.hidden, new Rng(seeds.critic), config.critic.hiddenSizes), { ...policy, weightDecay: 0 });
+  const policy = {
+    beta1: 0.9,
+    beta2: 0.999,
+    eps: config.adamEps,
+    weightDecay: config.policyWeightDecay,
+    maxGradNorm: config.maxGradNorm,
+  };
+  const actor = new CpuTwosomeActor(weights, tokenizer, {
+    lora: loraConfigOf(config.lora),
+    optimizer: policy,
+    seed: seeds.lora,
+  });
+  const critic = new CpuCritic(initCritic(weights.config.hidden, new Rng(seeds.critic), config.critic.hiddenSizes), {
+    ...policy,
+    weightDecay: 0,
+  });
   return { actor, critic };
 }
 

@@ -58,7 +58,14 @@ export class FakeTwosomeActor implements TwosomeActor {
     this.grad = new Float64Array(size);
     this.grad32 = new Float32Array(size);
     this.settings = { beta1: 0.9, beta2: 0.999, eps: 1e-5, weightDecay: 0, maxGradNorm: 0.5, ...options.optimizer };
-    this.adam = new Adam([this.theta], { lr: 0, beta1: this.settings.beta1, beta2: this.settings.beta2, eps: this.settings.eps, weightDecay: this.settings.weightDecay, decoupled: true });
+    this.adam = new Adam([this.theta], {
+      lr: 0,
+      beta1: this.settings.beta1,
+      beta2: this.settings.beta2,
+      eps: this.settings.eps,
+      weightDecay: this.settings.weightDecay,
+      decoupled: true,
+    });
     this.log = options.log;
   }
 
@@ -94,7 +101,9 @@ export class FakeTwosomeActor implements TwosomeActor {
 
   async features(requests: readonly PolicyRequest[]): Promise<Float32Array[]> {
     this.log?.push(`features ${requests.length}`);
-    return requests.map(({ prompt }) => Float32Array.from({ length: this.featureDim }, (_, i) => ((hash(prompt, 100 + i) % 2001) - 1000) / 1000));
+    return requests.map(({ prompt }) =>
+      Float32Array.from({ length: this.featureDim }, (_, i) => ((hash(prompt, 100 + i) % 2001) - 1000) / 1000),
+    );
   }
 
   async accumulate(
@@ -104,7 +113,9 @@ export class FakeTwosomeActor implements TwosomeActor {
     this.log?.push(`accumulate ${requests.length}`);
     const scores = requests.map((r) => this.scoreOne(r));
     const g = lossGrad(scores);
-    requests.forEach(({ prompt, actions }, p) => actions.forEach((a, k) => (this.grad[this.slot(prompt, a)] += g[p][k])));
+    requests.forEach(({ prompt, actions }, p) =>
+      actions.forEach((a, k) => (this.grad[this.slot(prompt, a)] += g[p][k])),
+    );
   }
 
   async zeroGrad(): Promise<void> {

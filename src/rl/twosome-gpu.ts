@@ -48,7 +48,8 @@ import type {
 /** The engine's LoRA config from the PPO config's (validated: r, alpha, dropout 0, known targets). */
 export function engineLoraConfig(lora: PpoConfig['lora']): EngineLoraConfig {
   const targets = lora.targets.map((t) => {
-    if (!(LORA_TARGETS as readonly string[]).includes(t)) throw new Error(`unknown LoRA target "${t}" (use ${LORA_TARGETS.join(', ')})`);
+    if (!(LORA_TARGETS as readonly string[]).includes(t))
+      throw new Error(`unknown LoRA target "${t}" (use ${LORA_TARGETS.join(', ')})`);
     return t as LoraTarget;
   });
   const config: EngineLoraConfig = { r: lora.r, alpha: lora.alpha, dropout: lora.dropout, targets };
@@ -93,7 +94,11 @@ export class GpuTwosomeActor implements TwosomeActor {
   }
 
   static create(engine: LlamaEngine, options: GpuActorOptions): GpuTwosomeActor {
-    const trainer = LoraTrainer.create(engine, { lora: options.lora, seed: options.seed, optimizer: { lr: 0, ...options.optimizer } });
+    const trainer = LoraTrainer.create(engine, {
+      lora: options.lora,
+      seed: options.seed,
+      optimizer: { lr: 0, ...options.optimizer },
+    });
     return new GpuTwosomeActor(engine, trainer, options.featureCacheBytes ?? 64 * 2 ** 20);
   }
 
@@ -264,7 +269,10 @@ export class GpuTwosomeActor implements TwosomeActor {
 
   async zeroGrad(): Promise<void> {
     if (!this.dirty) return;
-    clearBuffers(this.engine.gpu.device, this.trainer.lora.modules.flatMap((m) => [m.gradA, m.gradB]));
+    clearBuffers(
+      this.engine.gpu.device,
+      this.trainer.lora.modules.flatMap((m) => [m.gradA, m.gradB]),
+    );
     this.dirty = false;
   }
 
@@ -275,7 +283,11 @@ export class GpuTwosomeActor implements TwosomeActor {
   }
 
   async getState(): Promise<ActorState> {
-    return { adapter: await this.trainer.readAdapter(), tensors: [], optimizer: await this.trainer.optimizer.readState() };
+    return {
+      adapter: await this.trainer.readAdapter(),
+      tensors: [],
+      optimizer: await this.trainer.optimizer.readState(),
+    };
   }
 
   async setState(state: ActorState): Promise<void> {
@@ -283,19 +295,31 @@ export class GpuTwosomeActor implements TwosomeActor {
     if (!adapter) throw new Error('the checkpoint has no LoRA adapter');
     const mods = this.trainer.lora.modules;
     if (adapter.modules.length !== mods.length || adapter.config.r !== this.trainer.lora.r) {
-      throw new Error(`the checkpoint's adapter (${adapter.modules.length} modules, r ${adapter.config.r}) does not fit this model (${mods.length} modules, r ${this.trainer.lora.r})`);
+      throw new Error(
+        `the checkpoint's adapter (${adapter.modules.length} modules, r ${adapter.config.r}) does not fit this model (${mods.length} modules, r ${this.trainer.lora.r})`,
+      );
     }
     const { queue } = this.engine.gpu.device;
     adapter.modules.forEach((m, i) => {
       const g = mods[i];
-      if (m.layer !== g.layer || m.slice.target !== g.slice.target || m.a.length !== this.trainer.lora.r * g.slice.inDim || m.b.length !== g.slice.outDim * this.trainer.lora.r) {
-        throw new Error(`the checkpoint's adapter module ${i} (layer ${m.layer} ${m.slice.target}) does not fit this model`);
+      if (
+        m.layer !== g.layer ||
+        m.slice.target !== g.slice.target ||
+        m.a.length !== this.trainer.lora.r * g.slice.inDim ||
+        m.b.length !== g.slice.outDim * this.trainer.lora.r
+      ) {
+        throw new Error(
+          `the checkpoint's adapter module ${i} (layer ${m.layer} ${m.slice.target}) does not fit this model`,
+        );
       }
       queue.writeBuffer(g.a, 0, new Float32Array(m.a));
       queue.writeBuffer(g.b, 0, new Float32Array(m.b));
     });
     this.trainer.optimizer.writeState(state.optimizer);
-    clearBuffers(this.engine.gpu.device, mods.flatMap((m) => [m.gradA, m.gradB]));
+    clearBuffers(
+      this.engine.gpu.device,
+      mods.flatMap((m) => [m.gradA, m.gradB]),
+    );
     this.dirty = false;
     await queue.onSubmittedWorkDone();
   }
@@ -350,7 +374,11 @@ export class GpuTwosomeCritic implements TwosomeCritic {
     this.sizes = critic.sizes.slice();
   }
 
-  static create(engine: LlamaEngine, critic: { sizes: number[]; weights: Float32Array[] }, settings: AdamSettings): GpuTwosomeCritic {
+  static create(
+    engine: LlamaEngine,
+    critic: { sizes: number[]; weights: Float32Array[] },
+    settings: AdamSettings,
+  ): GpuTwosomeCritic {
     const { device } = engine.gpu;
     const gpuCritic = GpuCritic.create(device, engine.pipelines, critic);
     const optimizer = GpuAdam.create(device, engine.pipelines, gpuCritic.paramGrads(), { lr: 0, ...settings });
@@ -411,7 +439,10 @@ export class GpuTwosomeCritic implements TwosomeCritic {
     return (await this.passFor(features)).forward();
   }
 
-  async accumulate(features: readonly Float32Array[], lossGrad: (values: Float32Array) => ArrayLike<number>): Promise<Float32Array> {
+  async accumulate(
+    features: readonly Float32Array[],
+    lossGrad: (values: Float32Array) => ArrayLike<number>,
+  ): Promise<Float32Array> {
     await this.optimizer.prepare(); // so that step() submits at once
     const pass = await this.passFor(features);
     const values = await pass.forward();
@@ -480,11 +511,18 @@ export class GpuTwosomeCritic implements TwosomeCritic {
   }
 
   async getState(): Promise<CriticState> {
-    return { sizes: this.sizes.slice(), weights: await this.critic.readWeights(), optimizer: await this.optimizer.readState() };
+    return {
+      sizes: this.sizes.slice(),
+      weights: await this.critic.readWeights(),
+      optimizer: await this.optimizer.readState(),
+    };
   }
 
   async setState(state: CriticState): Promise<void> {
-    if (state.sizes.join() !== this.sizes.join()) throw new Error(`the checkpoint's critic has sizes [${state.sizes.join(', ')}], this one [${this.sizes.join(', ')}]`);
+    if (state.sizes.join() !== this.sizes.join())
+      throw new Error(
+        `the checkpoint's critic has sizes [${state.sizes.join(', ')}], this one [${this.sizes.join(', ')}]`,
+      );
     state.weights.forEach((w, l) => this.device.queue.writeBuffer(this.critic.weights[l], 0, new Float32Array(w)));
     this.optimizer.writeState(state.optimizer);
     clearBuffers(this.device, this.critic.grads);
@@ -511,7 +549,13 @@ export class GpuTwosomeCritic implements TwosomeCritic {
 
 /** Both optimizers' settings from the config (spec 2.2). */
 export function adamSettings(config: PpoConfig, which: 'policy' | 'value'): AdamSettings {
-  return { beta1: 0.9, beta2: 0.999, eps: config.adamEps, weightDecay: which === 'policy' ? config.policyWeightDecay : 0, maxGradNorm: config.maxGradNorm };
+  return {
+    beta1: 0.9,
+    beta2: 0.999,
+    eps: config.adamEps,
+    weightDecay: which === 'policy' ? config.policyWeightDecay : 0,
+    maxGradNorm: config.maxGradNorm,
+  };
 }
 
 /**
@@ -525,7 +569,12 @@ export function createGpuTwosomeModels(
   options: { featureCacheBytes?: number } = {},
 ): { actor: GpuTwosomeActor; critic: GpuTwosomeCritic } {
   if (config.critic.bias) throw new Error('the GPU critic has no biases (critic.bias must be false, as the paper)');
-  const actor = GpuTwosomeActor.create(engine, { lora: engineLoraConfig(config.lora), optimizer: adamSettings(config, 'policy'), seed: seeds.lora, featureCacheBytes: options.featureCacheBytes });
+  const actor = GpuTwosomeActor.create(engine, {
+    lora: engineLoraConfig(config.lora),
+    optimizer: adamSettings(config, 'policy'),
+    seed: seeds.lora,
+    featureCacheBytes: options.featureCacheBytes,
+  });
   const init = initCritic(engine.config.hidden, new Rng(seeds.critic), config.critic.hiddenSizes);
   const critic = GpuTwosomeCritic.create(engine, init, adamSettings(config, 'value'));
   return { actor, critic };

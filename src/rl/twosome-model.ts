@@ -122,7 +122,10 @@ export interface TwosomeCritic {
   readonly sizes: readonly number[];
   values(features: readonly Float32Array[]): Promise<Float32Array>;
   /** Forward, then `lossGrad(values)` gives dL/dv, and the backward adds the gradients. Returns the values. */
-  accumulate(features: readonly Float32Array[], lossGrad: (values: Float32Array) => ArrayLike<number>): Promise<Float32Array>;
+  accumulate(
+    features: readonly Float32Array[],
+    lossGrad: (values: Float32Array) => ArrayLike<number>,
+  ): Promise<Float32Array>;
   /**
    * The same with PPO's value loss (ppo-loss.ts valueLoss) computed where the critic is: resolves once the work
    * is submitted, its vLoss (the logged value) later, so that a GPU critic spends no round trip on it.
@@ -188,7 +191,14 @@ export class CpuCritic implements TwosomeCritic {
   ) {
     this.critic = { sizes: critic.sizes.slice(), weights: critic.weights.map((w) => w.slice()) };
     this.grads = this.critic.weights.map((w) => new Float32Array(w.length));
-    this.adam = new Adam(this.critic.weights, { lr: 0, beta1: settings.beta1, beta2: settings.beta2, eps: settings.eps, weightDecay: settings.weightDecay, decoupled: true });
+    this.adam = new Adam(this.critic.weights, {
+      lr: 0,
+      beta1: settings.beta1,
+      beta2: settings.beta2,
+      eps: settings.eps,
+      weightDecay: settings.weightDecay,
+      decoupled: true,
+    });
   }
 
   static init(inputDim: number, hidden: readonly number[], rng: Rng, settings: AdamSettings): CpuCritic {
@@ -213,7 +223,10 @@ export class CpuCritic implements TwosomeCritic {
     return Float32Array.from(criticForward(this.critic, this.input(features), features.length).values);
   }
 
-  async accumulate(features: readonly Float32Array[], lossGrad: (values: Float32Array) => ArrayLike<number>): Promise<Float32Array> {
+  async accumulate(
+    features: readonly Float32Array[],
+    lossGrad: (values: Float32Array) => ArrayLike<number>,
+  ): Promise<Float32Array> {
     const fwd = criticForward(this.critic, this.input(features), features.length);
     const values = Float32Array.from(fwd.values);
     const g = criticBackward(this.critic, fwd, lossGrad(values));
@@ -237,11 +250,18 @@ export class CpuCritic implements TwosomeCritic {
   }
 
   async getState(): Promise<CriticState> {
-    return { sizes: this.critic.sizes.slice(), weights: this.critic.weights.map((w) => w.slice()), optimizer: optimizerStateFromAdam(this.adam) };
+    return {
+      sizes: this.critic.sizes.slice(),
+      weights: this.critic.weights.map((w) => w.slice()),
+      optimizer: optimizerStateFromAdam(this.adam),
+    };
   }
 
   async setState(state: CriticState): Promise<void> {
-    if (state.sizes.join() !== this.critic.sizes.join()) throw new Error(`critic state has sizes [${state.sizes.join(', ')}], this critic [${this.critic.sizes.join(', ')}]`);
+    if (state.sizes.join() !== this.critic.sizes.join())
+      throw new Error(
+        `critic state has sizes [${state.sizes.join(', ')}], this critic [${this.critic.sizes.join(', ')}]`,
+      );
     state.weights.forEach((w, l) => this.critic.weights[l].set(w));
     this.adam.setState(adamStateFromOptimizer(state.optimizer, this.adam.lr));
     this.grads.forEach((g) => g.fill(0));

@@ -50,7 +50,17 @@ describe('TWOSOME on the micro model (WebGPU)', () => {
     for (const m of [m1, m2]) {
       expect(m.policySteps).toBe(1);
       expect(m.valueSteps).toBe(1);
-      for (const k of ['valueLoss', 'policyLoss', 'entropy', 'approxKl', 'clipFrac', 'policyGradNorm', 'valueGradNorm', 'explainedVariance'] as const) expect(Number.isFinite(m[k])).toBe(true);
+      for (const k of [
+        'valueLoss',
+        'policyLoss',
+        'entropy',
+        'approxKl',
+        'clipFrac',
+        'policyGradNorm',
+        'valueGradNorm',
+        'explainedVariance',
+      ] as const)
+        expect(Number.isFinite(m[k])).toBe(true);
       expect(m.tokens).toBeGreaterThan(0);
       expect(m.gpuMemoryBytes).toBeGreaterThan(0);
       expect(m.skippedSteps).toBe(0);
@@ -93,14 +103,29 @@ describe('TWOSOME on the micro model (WebGPU)', () => {
     const { weights, tokenizer } = await loadLlamaModelAndTokenizer(resolve(process.cwd(), 'public/models/micro'));
     const seeds = twosomeSeeds(TINY.seed);
     const cpu = new TwosomeTrainer(TINY, {
-      actor: new CpuTwosomeActor(weights, tokenizer, { lora: engineLoraConfig(TINY.lora), optimizer: adamSettings(TINY, 'policy'), seed: seeds.lora }),
-      critic: new CpuCritic(initCritic(weights.config.hidden, new Rng(seeds.critic), TINY.critic.hiddenSizes), adamSettings(TINY, 'value')),
+      actor: new CpuTwosomeActor(weights, tokenizer, {
+        lora: engineLoraConfig(TINY.lora),
+        optimizer: adamSettings(TINY, 'policy'),
+        seed: seeds.lora,
+      }),
+      critic: new CpuCritic(
+        initCritic(weights.config.hidden, new Rng(seeds.critic), TINY.critic.hiddenSizes),
+        adamSettings(TINY, 'value'),
+      ),
     });
     for (const gpu of [m1, m2]) {
       const ref = await cpu.runUpdate();
-      expect([ref.globalStep, ref.primitiveSteps, ref.episodes, ref.policySteps, ref.klStopped]).toEqual([gpu.globalStep, gpu.primitiveSteps, gpu.episodes, gpu.policySteps, gpu.klStopped]);
+      expect([ref.globalStep, ref.primitiveSteps, ref.episodes, ref.policySteps, ref.klStopped]).toEqual([
+        gpu.globalStep,
+        gpu.primitiveSteps,
+        gpu.episodes,
+        gpu.policySteps,
+        gpu.klStopped,
+      ]);
       for (const k of ['entropy', 'policyLoss', 'valueLoss', 'policyGradNorm', 'valueGradNorm'] as const) {
-        expect(Math.abs((ref[k] as number) - (gpu[k] as number)), k).toBeLessThan(1e-3 * Math.max(1, Math.abs(gpu[k] as number)));
+        expect(Math.abs((ref[k] as number) - (gpu[k] as number)), k).toBeLessThan(
+          1e-3 * Math.max(1, Math.abs(gpu[k] as number)),
+        );
       }
     }
   });

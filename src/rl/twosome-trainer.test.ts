@@ -11,7 +11,13 @@ import { loadCheckpoint, saveCheckpoint } from './checkpoint-node';
 import { quickPpoConfig, type PpoConfig } from './config';
 import { FakeTwosomeActor, type FakeActorOptions } from './twosome-fake';
 import { CpuCritic } from './twosome-model';
-import { trainTwosome, TwosomeTrainer, twosomeSeeds, type TwosomeRunOptions, type TwosomeUpdateMetrics } from './twosome-trainer';
+import {
+  trainTwosome,
+  TwosomeTrainer,
+  twosomeSeeds,
+  type TwosomeRunOptions,
+  type TwosomeUpdateMetrics,
+} from './twosome-trainer';
 
 const ADAM = { beta1: 0.9, beta2: 0.999, eps: 1e-5, weightDecay: 0, maxGradNorm: 0.5 };
 
@@ -26,7 +32,12 @@ const small = (overrides: Partial<PpoConfig> = {}): PpoConfig => ({
 
 function models(config: PpoConfig, options: FakeActorOptions = {}) {
   const actor = new FakeTwosomeActor(options);
-  const critic = CpuCritic.init(actor.featureDim, config.critic.hiddenSizes, new Rng(twosomeSeeds(config.seed).critic), { ...ADAM, eps: config.adamEps });
+  const critic = CpuCritic.init(
+    actor.featureDim,
+    config.critic.hiddenSizes,
+    new Rng(twosomeSeeds(config.seed).critic),
+    { ...ADAM, eps: config.adamEps },
+  );
   return { actor, critic };
 }
 
@@ -43,10 +54,12 @@ function det(m: TwosomeUpdateMetrics) {
 /** Deep equality with numbers compared to a relative 1e-9. */
 function expectClose(actual: unknown, expected: unknown, path = ''): void {
   if (typeof expected === 'number' && typeof actual === 'number') {
-    if (actual !== expected) expect(Math.abs(actual - expected), path).toBeLessThanOrEqual(1e-9 * Math.max(1, Math.abs(expected)));
+    if (actual !== expected)
+      expect(Math.abs(actual - expected), path).toBeLessThanOrEqual(1e-9 * Math.max(1, Math.abs(expected)));
   } else if (expected && typeof expected === 'object') {
     expect(Object.keys(actual as object).sort(), path).toEqual(Object.keys(expected).sort());
-    for (const [k, v] of Object.entries(expected)) expectClose((actual as Record<string, unknown>)[k], v, `${path}.${k}`);
+    for (const [k, v] of Object.entries(expected))
+      expectClose((actual as Record<string, unknown>)[k], v, `${path}.${k}`);
   } else expect(actual, path).toEqual(expected);
 }
 
@@ -94,7 +107,16 @@ describe('TwosomeTrainer (fake actor, CPU critic)', () => {
     expect(m.primitiveSteps).toBeGreaterThanOrEqual(m.globalStep);
     expect(m.policySteps).toBe(2);
     expect(m.valueSteps).toBe(2);
-    for (const k of ['valueLoss', 'policyLoss', 'entropy', 'approxKl', 'clipFrac', 'policyGradNorm', 'valueGradNorm'] as const) expect(Number.isFinite(m[k])).toBe(true);
+    for (const k of [
+      'valueLoss',
+      'policyLoss',
+      'entropy',
+      'approxKl',
+      'clipFrac',
+      'policyGradNorm',
+      'valueGradNorm',
+    ] as const)
+      expect(Number.isFinite(m[k])).toBe(true);
     expect(m.tokens).toBeGreaterThan(0);
     expect(m.timing.sps).toBeGreaterThan(0);
     expect(m.gpuMemoryBytes).toBeNull();
@@ -146,7 +168,10 @@ describe('TwosomeTrainer (fake actor, CPU critic)', () => {
     // through the structured-clone serializer, as a checkpoint file and as IndexedDB would store it
     const dir = mkdtempSync(join(tmpdir(), 'twosome-ckpt-'));
     try {
-      saveCheckpoint(dir, makeCheckpoint('twosome', { task: 'tomato-salad', model: 'fake', preset: 'quick', startedAt: 'now' }, state));
+      saveCheckpoint(
+        dir,
+        makeCheckpoint('twosome', { task: 'tomato-salad', model: 'fake', preset: 'quick', startedAt: 'now' }, state),
+      );
       const loaded = await loadCheckpoint(dir);
       expect(loaded.algo).toBe('twosome');
       const cloned = deserialize(serialize(loaded.state));
@@ -176,7 +201,10 @@ describe('TwosomeTrainer (fake actor, CPU critic)', () => {
     expect(cont.done).toBe(true);
     expect(cont.history.map((m) => m.update)).toEqual([1, 2, 3]);
     const controller = new AbortController();
-    const stopped = await trainTwosome(config, models(config), { signal: controller.signal, onUpdate: () => controller.abort() });
+    const stopped = await trainTwosome(config, models(config), {
+      signal: controller.signal,
+      onUpdate: () => controller.abort(),
+    });
     expect(stopped.update).toBe(1);
   });
 

@@ -119,9 +119,13 @@ export class TwosomeTrainer extends PpoRun<PpoConfig, TwosomeObservation, Twosom
     this.derived = derived;
     this.actor = models.actor;
     this.critic = models.critic;
-    if (this.critic.sizes[0] !== this.actor.featureDim) throw new Error(`the critic takes ${this.critic.sizes[0]} features, the actor gives ${this.actor.featureDim}`);
+    if (this.critic.sizes[0] !== this.actor.featureDim)
+      throw new Error(`the critic takes ${this.critic.sizes[0]} features, the actor gives ${this.actor.featureDim}`);
     const mb = derived.policyMinibatchSize;
-    const perPass = Math.max(1, Math.min(config.gradientAccumulationSteps, Math.floor((options.promptsPerPass ?? mb) / mb)));
+    const perPass = Math.max(
+      1,
+      Math.min(config.gradientAccumulationSteps, Math.floor((options.promptsPerPass ?? mb) / mb)),
+    );
     this.options = { promptsPerPass: perPass * mb };
     this.features = new Array<Float32Array>(this.buffer.size);
   }
@@ -131,8 +135,12 @@ export class TwosomeTrainer extends PpoRun<PpoConfig, TwosomeObservation, Twosom
     const update = this.beginUpdate();
     const { config, derived, actor, critic } = this;
     const warmUp = update <= derived.warmUpUpdates;
-    const policyLr = config.annealLr ? annealedLr(config.policyLr, update, derived.numUpdates, derived.warmUpUpdates) : config.policyLr;
-    const valueLr = config.annealLr ? annealedLr(config.valueLr, update, derived.numUpdates, derived.warmUpUpdates) : config.valueLr;
+    const policyLr = config.annealLr
+      ? annealedLr(config.policyLr, update, derived.numUpdates, derived.warmUpUpdates)
+      : config.policyLr;
+    const valueLr = config.annealLr
+      ? annealedLr(config.valueLr, update, derived.numUpdates, derived.warmUpUpdates)
+      : config.valueLr;
     const tokens0 = actor.tokens;
 
     // ---- rollout
@@ -262,7 +270,11 @@ export class TwosomeTrainer extends PpoRun<PpoConfig, TwosomeObservation, Twosom
    * One value minibatch's clipped value loss (times vf_coef), its gradients added to the critic's. The loss goes
    * to `pending`: a number, or a promise where the critic computes the loss itself on the GPU (read after the update).
    */
-  private async valueBackward(indices: Int32Array, returns: Float64Array, pending: (number | Promise<number>)[]): Promise<void> {
+  private async valueBackward(
+    indices: Int32Array,
+    returns: Float64Array,
+    pending: (number | Promise<number>)[],
+  ): Promise<void> {
     const buf = this.buffer;
     const { config } = this;
     const input = {
@@ -274,7 +286,14 @@ export class TwosomeTrainer extends PpoRun<PpoConfig, TwosomeObservation, Twosom
       scale: 1,
     };
     if (this.critic.accumulateValueLoss) {
-      pending.push((await this.critic.accumulateValueLoss(Array.from(indices, (b) => this.features[b]), input)).vLoss);
+      pending.push(
+        (
+          await this.critic.accumulateValueLoss(
+            Array.from(indices, (b) => this.features[b]),
+            input,
+          )
+        ).vLoss,
+      );
       return;
     }
     let vLoss = 0;
@@ -413,7 +432,11 @@ export interface TwosomeTrainOptions extends TrainLoopOptions<TwosomeTrainer, Tw
 }
 
 /** Runs TWOSOME update by update until the run completes, is aborted or `maxUpdates` is reached. */
-export async function trainTwosome(config: PpoConfig, models: TwosomeModels, options: TwosomeTrainOptions = {}): Promise<TwosomeTrainer> {
+export async function trainTwosome(
+  config: PpoConfig,
+  models: TwosomeModels,
+  options: TwosomeTrainOptions = {},
+): Promise<TwosomeTrainer> {
   const trainer = new TwosomeTrainer(options.state?.config ?? config, models, options.state?.options ?? options.run);
   if (options.state) await trainer.setState(options.state);
   await options.onReady?.(trainer);

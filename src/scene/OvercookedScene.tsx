@@ -66,7 +66,13 @@ export function OvercookedScene({ render }: OvercookedSceneProps) {
   const half = Math.max(render.rows, render.cols) / 2;
   return (
     <>
-      <CameraRig position={[0, 6.3 + half * 0.6, 5.3 + half * 0.55]} target={[0, 0, 0.35]} fov={42} minDistance={5} maxDistance={24} />
+      <CameraRig
+        position={[0, 6.3 + half * 0.6, 5.3 + half * 0.55]}
+        target={[0, 0, 0.35]}
+        fov={42}
+        minDistance={5}
+        maxDistance={24}
+      />
       <Lights />
       <Grid render={render} />
       <ItemsOnGrid render={render} />
@@ -340,7 +346,12 @@ function ChoppedPieces({ kind, spread = 0.13 }: { kind: FoodKind; spread?: numbe
         const a = (i / 5) * Math.PI * 2 + 0.4;
         const r = i === 4 ? 0 : spread;
         return (
-          <group key={i} position={[Math.cos(a) * r, i === 4 ? 0.03 : 0, Math.sin(a) * r]} rotation={[0, a, 0]} scale={0.85}>
+          <group
+            key={i}
+            position={[Math.cos(a) * r, i === 4 ? 0.03 : 0, Math.sin(a) * r]}
+            rotation={[0, a, 0]}
+            scale={0.85}
+          >
             <Slice kind={kind} />
           </group>
         );
@@ -374,7 +385,11 @@ export function Bowl({ contents }: { contents: OvercookedItemKind[] }) {
         const offset = foods.length === 1 ? 0 : 0.08;
         const a = (i / foods.length) * Math.PI * 2;
         return (
-          <group key={`${kind}-${i}`} position={[Math.cos(a) * offset, 0.06 + i * 0.025, Math.sin(a) * offset]} scale={0.75}>
+          <group
+            key={`${kind}-${i}`}
+            position={[Math.cos(a) * offset, 0.06 + i * 0.025, Math.sin(a) * offset]}
+            scale={0.75}
+          >
             <ChoppedPieces kind={kind} spread={0.1} />
           </group>
         );
@@ -419,7 +434,13 @@ const MAX_MACRO_SECONDS = 2.2;
 function Chef({ render }: OvercookedSceneProps) {
   const group = useRef<THREE.Group>(null);
   const invalidate = useThree((s) => s.invalidate);
-  const anim = useRef({ segments: [] as Segment[], t: 0, stepSeconds: STEP_SECONDS, heading: 0, target: [0, 0] as [number, number] });
+  const anim = useRef({
+    segments: [] as Segment[],
+    t: 0,
+    stepSeconds: STEP_SECONDS,
+    heading: 0,
+    target: [0, 0] as [number, number],
+  });
 
   const held = render.items.find((i) => i.location === 'held') ?? null;
   const heldContents = held?.kind === 'plate' ? contentsOf(render, held) : [];

@@ -19,22 +19,27 @@ export function SceneView({ render, className }: SceneViewProps) {
   const [labels] = useState(() => new LabelRegistry());
   return (
     <LabelProvider value={labels}>
-    <div className={className ?? 'scene'} data-testid="scene" data-scene-kind={render?.kind ?? 'none'} data-task={render?.taskId ?? ''}>
-      <Canvas
-        frameloop="demand"
-        flat
-        dpr={[1, 2]}
-        gl={{ preserveDrawingBuffer: true, antialias: true }}
-        camera={{ fov: 42, near: 0.1, far: 200, position: [0, 10, 10] }}
-        aria-label={render ? `3D view of ${render.taskId}` : '3D view'}
+      <div
+        className={className ?? 'scene'}
+        data-testid="scene"
+        data-scene-kind={render?.kind ?? 'none'}
+        data-task={render?.taskId ?? ''}
       >
-        <color attach="background" args={['#161b26']} />
-        {render?.kind === 'overcooked' && <OvercookedScene key="overcooked" render={render} />}
-        {render?.kind === 'virtualhome' && <VirtualHomeScene key="virtualhome" render={render} />}
-        <LabelProjector />
-      </Canvas>
-      <LabelOverlay registry={labels} />
-    </div>
+        <Canvas
+          frameloop="demand"
+          flat
+          dpr={[1, 2]}
+          gl={{ preserveDrawingBuffer: true, antialias: true }}
+          camera={{ fov: 42, near: 0.1, far: 200, position: [0, 10, 10] }}
+          aria-label={render ? `3D view of ${render.taskId}` : '3D view'}
+        >
+          <color attach="background" args={['#161b26']} />
+          {render?.kind === 'overcooked' && <OvercookedScene key="overcooked" render={render} />}
+          {render?.kind === 'virtualhome' && <VirtualHomeScene key="virtualhome" render={render} />}
+          <LabelProjector />
+        </Canvas>
+        <LabelOverlay registry={labels} />
+      </div>
     </LabelProvider>
   );
 }

@@ -87,7 +87,14 @@ export function VirtualHomeScene({ render }: VirtualHomeSceneProps) {
   const style = applianceStyle(appliance?.label ?? 'microwave');
   return (
     <>
-      <CameraRig position={[0, 15.8, 10.4]} target={[0, 0, -1.9]} fov={32} fitAspect={1.4} minDistance={6} maxDistance={34} />
+      <CameraRig
+        position={[0, 15.8, 10.4]}
+        target={[0, 0, -1.9]}
+        fov={32}
+        fitAspect={1.4}
+        minDistance={6}
+        maxDistance={34}
+      />
       <Lights />
       <Floors render={render} />
       <KitchenFurniture />
@@ -341,7 +348,11 @@ function Appliance({ object, style }: { object: VirtualHomeObject; style: Applia
       ))}
       <mesh position={[0, h / 2, -d / 2 + 0.05]}>
         <boxGeometry args={[w - 0.1, h - 0.1, 0.01]} />
-        <meshStandardMaterial color={open ? '#fff3c4' : '#3a3f47'} emissive={open ? '#ffe7a0' : '#000000'} emissiveIntensity={open ? 0.4 : 0} />
+        <meshStandardMaterial
+          color={open ? '#fff3c4' : '#3a3f47'}
+          emissive={open ? '#ffe7a0' : '#000000'}
+          emissiveIntensity={open ? 0.4 : 0}
+        />
       </mesh>
       <group position={[-w / 2, 0, d / 2]} rotation={[0, doorAngle, 0]}>
         <mesh position={[w / 2, h / 2, 0.02]}>
@@ -377,8 +388,13 @@ function objectPosition(render: VirtualHomeRender, o: VirtualHomeObject, style: 
   if (o.inside) return applianceLayout(style).inside;
   const supports = o.on.join(' ');
   const slot = (list: string[]) => {
-    const others = render.objects.filter((p) => MOVABLE.has(p.id) && !p.held && list.some((s) => p.on.join(' ').includes(s)));
-    const i = Math.max(0, others.findIndex((p) => p.id === o.id));
+    const others = render.objects.filter(
+      (p) => MOVABLE.has(p.id) && !p.held && list.some((s) => p.on.join(' ').includes(s)),
+    );
+    const i = Math.max(
+      0,
+      others.findIndex((p) => p.id === o.id),
+    );
     return (i - (others.length - 1) / 2) * 0.65;
   };
   if (supports.includes('coffee table')) {
@@ -545,7 +561,8 @@ function agentPose(render: VirtualHomeRender, style: ApplianceStyle, previous: P
   const mentioned = close.find((o) => text.includes(o.label));
   const focus = mentioned ?? close[0];
   const spot = focus ? standSpot(render, focus, style) : null;
-  if (spot && roomAt(spot.target) === agent.room) return { at: spot.stand, facing: facingTo(spot.stand, spot.target), sitting: false };
+  if (spot && roomAt(spot.target) === agent.room)
+    return { at: spot.stand, facing: facingTo(spot.stand, spot.target), sitting: false };
   if (previous && !previous.sitting && roomAt(previous.at) === agent.room && render.step > 0) return previous;
   const [x, z] = inRoom(agent.room, 0.8, 1.4);
   return { at: [x, z], facing: agent.facingTV ? Math.PI : 0, sitting: false };
@@ -563,7 +580,11 @@ function facingTo(from: [number, number], to: [number, number]): number {
   return Math.atan2(to[0] - from[0], to[1] - from[1]);
 }
 
-function standSpot(render: VirtualHomeRender, o: VirtualHomeObject, style: ApplianceStyle): { stand: [number, number]; target: [number, number] } {
+function standSpot(
+  render: VirtualHomeRender,
+  o: VirtualHomeObject,
+  style: ApplianceStyle,
+): { stand: [number, number]; target: [number, number] } {
   // Stand beside things, not in front of them, so the camera still sees what the agent is at.
   switch (o.id) {
     case 'microwave': {
@@ -586,7 +607,8 @@ function standSpot(render: VirtualHomeRender, o: VirtualHomeObject, style: Appli
       }
       if (supports.includes('coffee table')) return { stand: [COFFEE_TABLE.at[0] + 1.3, COFFEE_TABLE.at[1]], target };
       if (supports.includes('table')) return { stand: [K_TABLE.at[0] + K_TABLE.size[0] / 2 + 0.45, z], target };
-      if (supports.includes('counter') || supports.includes('dishwasher')) return { stand: [x + 0.7, z + 0.85], target };
+      if (supports.includes('counter') || supports.includes('dishwasher'))
+        return { stand: [x + 0.7, z + 0.85], target };
       return { stand: [x + 0.8, z + 0.4], target };
     }
   }
@@ -643,7 +665,11 @@ function Agent({ render, style }: { render: VirtualHomeRender; style: ApplianceS
     <group ref={group}>
       <Person sitting={pose.sitting} />
       {held.map((o, i) => (
-        <group key={o.id} position={[(i === 0 ? -1 : 1) * 0.34, pose.sitting ? 0.55 : 0.78, 0.3]} scale={OBJECT_SCALE * 0.75}>
+        <group
+          key={o.id}
+          position={[(i === 0 ? -1 : 1) * 0.34, pose.sitting ? 0.55 : 0.78, 0.3]}
+          scale={OBJECT_SCALE * 0.75}
+        >
           <Movable object={o} />
         </group>
       ))}

@@ -26,7 +26,14 @@ export interface CameraRigProps {
  * Places the camera for a scene and attaches orbit controls around `target`. Mounted with a key per scene
  * kind, so switching between Overcooked and VirtualHome restores each scene's own view.
  */
-export function CameraRig({ position, target, fov = 40, fitAspect = 1.2, minDistance = 4, maxDistance = 40 }: CameraRigProps) {
+export function CameraRig({
+  position,
+  target,
+  fov = 40,
+  fitAspect = 1.2,
+  minDistance = 4,
+  maxDistance = 40,
+}: CameraRigProps) {
   const camera = useThree((s) => s.camera);
   const invalidate = useThree((s) => s.invalidate);
   const width = useThree((s) => s.size.width);
@@ -35,7 +42,11 @@ export function CameraRig({ position, target, fov = 40, fitAspect = 1.2, minDist
   const backOff = Math.max(1, fitAspect / aspect);
   useLayoutEffect(() => {
     const [tx, ty, tz] = target;
-    camera.position.set(tx + (position[0] - tx) * backOff, ty + (position[1] - ty) * backOff, tz + (position[2] - tz) * backOff);
+    camera.position.set(
+      tx + (position[0] - tx) * backOff,
+      ty + (position[1] - ty) * backOff,
+      tz + (position[2] - tz) * backOff,
+    );
     if ('fov' in camera) {
       camera.fov = fov;
       camera.updateProjectionMatrix();

@@ -132,5 +132,3 @@ export function LabelOverlay({ registry }: { registry: LabelRegistry }) {
     </div>
   );
 }
-
-

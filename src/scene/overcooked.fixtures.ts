@@ -17,7 +17,18 @@ function cells(task: OvercookedTaskId): OvercookedCellKind[][] {
 }
 
 function item(kind: OvercookedItem['kind'], x: number, y: number, extra: Partial<OvercookedItem> = {}): OvercookedItem {
-  return { id: kind, kind, x, y, chopCount: 0, chopped: false, location: 'counter', contents: [], visible: false, ...extra };
+  return {
+    id: kind,
+    kind,
+    x,
+    y,
+    chopCount: 0,
+    chopped: false,
+    location: 'counter',
+    contents: [],
+    visible: false,
+    ...extra,
+  };
 }
 
 function view(ax: number, ay: number) {
@@ -28,7 +39,12 @@ export function overcookedInitial(task: OvercookedTaskId): OvercookedRender {
   const items =
     task === 'tomato-salad'
       ? [item('tomato', 0, 5, { visible: true }), item('plate', 6, 5)]
-      : [item('tomato', 0, 5, { visible: true }), item('lettuce', 1, 6, { visible: true }), item('onion', 2, 6, { visible: true }), item('plate', 6, 5)];
+      : [
+          item('tomato', 0, 5, { visible: true }),
+          item('lettuce', 1, 6, { visible: true }),
+          item('onion', 2, 6, { visible: true }),
+          item('plate', 6, 5),
+        ];
   return {
     kind: 'overcooked',
     taskId: task,

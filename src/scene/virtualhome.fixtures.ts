@@ -10,7 +10,11 @@ function obj(id: string, room: VirtualHomeObject['room'], extra: Partial<Virtual
   return { id, label: id, room, held: false, on: [], inside: null, visible: false, close: false, ...extra };
 }
 
-export function foodPreparationInitial(task: VirtualHomeTaskId = 'food-preparation', food = 'pancake', appliance = 'microwave'): VirtualHomeRender {
+export function foodPreparationInitial(
+  task: VirtualHomeTaskId = 'food-preparation',
+  food = 'pancake',
+  appliance = 'microwave',
+): VirtualHomeRender {
   return {
     kind: 'virtualhome',
     taskId: task,
@@ -18,7 +22,12 @@ export function foodPreparationInitial(task: VirtualHomeTaskId = 'food-preparati
     agent: { room: 'kitchen', sitting: false, holding: [], facingTV: false },
     objects: [
       obj('pancake', 'kitchen', { label: food, on: ['kitchen table'], visible: true }),
-      obj('microwave', 'kitchen', { label: appliance, on: ['kitchen counter', 'counter drawer'], visible: true, open: false }),
+      obj('microwave', 'kitchen', {
+        label: appliance,
+        on: ['kitchen counter', 'counter drawer'],
+        visible: true,
+        open: false,
+      }),
     ],
     lastAction: null,
     step: 0,

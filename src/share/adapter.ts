@@ -11,7 +11,10 @@ import { AdapterFormatError, quote } from './errors';
 import { DEFAULT_LIMITS, type AdapterLimits } from './limits';
 
 /** What an adapter's shapes depend on. */
-export type AdapterModelShape = Pick<LlamaConfig, 'hidden' | 'intermediate' | 'heads' | 'kvHeads' | 'headDim' | 'layers'>;
+export type AdapterModelShape = Pick<
+  LlamaConfig,
+  'hidden' | 'intermediate' | 'heads' | 'kvHeads' | 'headDim' | 'layers'
+>;
 
 /** A target's projection sizes: A is [r, inDim], B is [outDim, r]. */
 export interface AdapterTargetDims {
@@ -66,37 +69,58 @@ export function checkValues(values: Float32Array, what: string, file: string, ma
   for (let i = 0; i < values.length; i++) {
     const v = values[i];
     if (!(Math.abs(v) <= maxAbs)) {
-      const kind = Number.isNaN(v) ? 'NaN' : !Number.isFinite(v) ? String(v) : `${v.toExponential(3)}, beyond the plausible range +-${maxAbs}`;
-      throw new AdapterFormatError(file, `${what} element ${i} is ${kind}: the weights are corrupt (or training diverged); re-export them from a healthy checkpoint`);
+      const kind = Number.isNaN(v)
+        ? 'NaN'
+        : !Number.isFinite(v)
+          ? String(v)
+          : `${v.toExponential(3)}, beyond the plausible range +-${maxAbs}`;
+      throw new AdapterFormatError(
+        file,
+        `${what} element ${i} is ${kind}: the weights are corrupt (or training diverged); re-export them from a healthy checkpoint`,
+      );
     }
   }
 }
 
 /** Every structural rule of AdapterWeights; throws AdapterFormatError naming the first problem. */
-export function checkAdapterWeights(w: AdapterWeights, file: string, limits: Pick<AdapterLimits, 'maxRank' | 'maxLayers' | 'maxDim' | 'maxAbsWeight'> = DEFAULT_LIMITS): void {
+export function checkAdapterWeights(
+  w: AdapterWeights,
+  file: string,
+  limits: Pick<AdapterLimits, 'maxRank' | 'maxLayers' | 'maxDim' | 'maxAbsWeight'> = DEFAULT_LIMITS,
+): void {
   const fail = (detail: string): never => {
     throw new AdapterFormatError(file, detail);
   };
   const { r, alpha, dropout, targets } = w.config;
-  if (!Number.isInteger(r) || r < 1 || r > limits.maxRank) fail(`LoRA r must be an integer in 1..${limits.maxRank} (got ${quote(r)})`);
-  if (typeof alpha !== 'number' || !Number.isFinite(alpha) || alpha <= 0 || alpha > 1e6) fail(`lora_alpha must be a positive number up to 1e6 (got ${quote(alpha)})`);
-  if (typeof dropout !== 'number' || !(dropout >= 0 && dropout < 1)) fail(`lora_dropout must be in [0, 1) (got ${quote(dropout)})`);
+  if (!Number.isInteger(r) || r < 1 || r > limits.maxRank)
+    fail(`LoRA r must be an integer in 1..${limits.maxRank} (got ${quote(r)})`);
+  if (typeof alpha !== 'number' || !Number.isFinite(alpha) || alpha <= 0 || alpha > 1e6)
+    fail(`lora_alpha must be a positive number up to 1e6 (got ${quote(alpha)})`);
+  if (typeof dropout !== 'number' || !(dropout >= 0 && dropout < 1))
+    fail(`lora_dropout must be in [0, 1) (got ${quote(dropout)})`);
   if (!Array.isArray(targets) || targets.length === 0) fail('no target modules');
-  for (const t of targets) if (!isLoraTarget(t)) fail(`unknown target module ${quote(t)} (supported: ${LORA_TARGETS.join(', ')})`);
+  for (const t of targets)
+    if (!isLoraTarget(t)) fail(`unknown target module ${quote(t)} (supported: ${LORA_TARGETS.join(', ')})`);
   if (new Set(targets).size !== targets.length) fail('a target module is listed twice');
-  if (!Number.isInteger(w.layers) || w.layers < 1 || w.layers > limits.maxLayers) fail(`layer count must be in 1..${limits.maxLayers} (got ${quote(w.layers)})`);
+  if (!Number.isInteger(w.layers) || w.layers < 1 || w.layers > limits.maxLayers)
+    fail(`layer count must be in 1..${limits.maxLayers} (got ${quote(w.layers)})`);
   if (w.dims.length !== targets.length) fail('dims do not match the targets');
   w.dims.forEach((d, i) => {
     if (d.target !== targets[i]) fail('dims are not in target order');
-    for (const [k, v] of [['inDim', d.inDim], ['outDim', d.outDim]] as const) {
-      if (!Number.isInteger(v) || v < 1 || v > limits.maxDim) fail(`${d.target} ${k} must be an integer in 1..${limits.maxDim} (got ${quote(v)})`);
+    for (const [k, v] of [
+      ['inDim', d.inDim],
+      ['outDim', d.outDim],
+    ] as const) {
+      if (!Number.isInteger(v) || v < 1 || v > limits.maxDim)
+        fail(`${d.target} ${k} must be an integer in 1..${limits.maxDim} (got ${quote(v)})`);
     }
   });
   // Sizes that one Llama layer ties together (whatever the model): every target meets the residual stream
   // (hidden), k and v have the same width, q's output is o's input, gate and up feed down.
   const dim = (t: LoraTarget) => w.dims.find((d) => d.target === t);
   const hidden = new Set(w.dims.map((d) => (d.target === 'o_proj' || d.target === 'down_proj' ? d.outDim : d.inDim)));
-  if (hidden.size > 1) fail(`the targets disagree on the hidden size (${[...hidden].join(' vs ')}): the shapes are inconsistent`);
+  if (hidden.size > 1)
+    fail(`the targets disagree on the hidden size (${[...hidden].join(' vs ')}): the shapes are inconsistent`);
   const pairs: [LoraTarget, 'inDim' | 'outDim', LoraTarget, 'inDim' | 'outDim'][] = [
     ['k_proj', 'outDim', 'v_proj', 'outDim'],
     ['q_proj', 'outDim', 'o_proj', 'inDim'],
@@ -107,15 +131,26 @@ export function checkAdapterWeights(w: AdapterWeights, file: string, limits: Pic
   for (const [t1, k1, t2, k2] of pairs) {
     const d1 = dim(t1);
     const d2 = dim(t2);
-    if (d1 && d2 && d1[k1] !== d2[k2]) fail(`${t1} ${k1 === 'outDim' ? 'outputs' : 'inputs'} (${d1[k1]}) and ${t2} ${k2 === 'outDim' ? 'outputs' : 'inputs'} (${d2[k2]}) must match in a Llama layer: the shapes are inconsistent`);
+    if (d1 && d2 && d1[k1] !== d2[k2])
+      fail(
+        `${t1} ${k1 === 'outDim' ? 'outputs' : 'inputs'} (${d1[k1]}) and ${t2} ${k2 === 'outDim' ? 'outputs' : 'inputs'} (${d2[k2]}) must match in a Llama layer: the shapes are inconsistent`,
+      );
   }
-  if (w.modules.length !== w.layers * targets.length) fail(`expected ${w.layers * targets.length} modules (${w.layers} layers x ${targets.length} targets), got ${w.modules.length}`);
+  if (w.modules.length !== w.layers * targets.length)
+    fail(
+      `expected ${w.layers * targets.length} modules (${w.layers} layers x ${targets.length} targets), got ${w.modules.length}`,
+    );
   w.modules.forEach((m, i) => {
     const layer = Math.floor(i / targets.length);
     const d = w.dims[i % targets.length];
-    if (m.layer !== layer || m.target !== d.target) fail(`module ${i} is layer ${m.layer} ${m.target}, expected layer ${layer} ${d.target} (layer-major, targets in config order)`);
-    if (!(m.a instanceof Float32Array) || m.a.length !== r * d.inDim) fail(`layer ${layer} ${d.target} lora_A has ${m.a?.length} values, expected r x in = ${r} x ${d.inDim}`);
-    if (!(m.b instanceof Float32Array) || m.b.length !== d.outDim * r) fail(`layer ${layer} ${d.target} lora_B has ${m.b?.length} values, expected out x r = ${d.outDim} x ${r}`);
+    if (m.layer !== layer || m.target !== d.target)
+      fail(
+        `module ${i} is layer ${m.layer} ${m.target}, expected layer ${layer} ${d.target} (layer-major, targets in config order)`,
+      );
+    if (!(m.a instanceof Float32Array) || m.a.length !== r * d.inDim)
+      fail(`layer ${layer} ${d.target} lora_A has ${m.a?.length} values, expected r x in = ${r} x ${d.inDim}`);
+    if (!(m.b instanceof Float32Array) || m.b.length !== d.outDim * r)
+      fail(`layer ${layer} ${d.target} lora_B has ${m.b?.length} values, expected out x r = ${d.outDim} x ${r}`);
     checkValues(m.a, `layer ${layer} ${d.target} lora_A`, file, limits.maxAbsWeight);
     checkValues(m.b, `layer ${layer} ${d.target} lora_B`, file, limits.maxAbsWeight);
   });
@@ -136,7 +171,12 @@ export function adapterWeightsParameterCount(w: AdapterWeights): number {
  * Puts validated weights on a model: the layer count and every target's sizes must be the model's
  * (`loraSlice`); the result shares the weight arrays.
  */
-export function bindAdapter(w: AdapterWeights, model: AdapterModelShape, file: string, modelName = 'the model'): LoraAdapter {
+export function bindAdapter(
+  w: AdapterWeights,
+  model: AdapterModelShape,
+  file: string,
+  modelName = 'the model',
+): LoraAdapter {
   for (const d of w.dims) {
     const s = loraSlice(model, d.target);
     if (s.inDim !== d.inDim || s.outDim !== d.outDim) {
@@ -147,7 +187,10 @@ export function bindAdapter(w: AdapterWeights, model: AdapterModelShape, file: s
     }
   }
   if (w.layers !== model.layers) {
-    throw new AdapterFormatError(file, `the adapter has ${w.layers} layers but ${modelName} has ${model.layers}: it was trained on another model; load it with its base model`);
+    throw new AdapterFormatError(
+      file,
+      `the adapter has ${w.layers} layers but ${modelName} has ${model.layers}: it was trained on another model; load it with its base model`,
+    );
   }
   return {
     config: { ...w.config, targets: w.config.targets.slice() },
@@ -166,9 +209,18 @@ export function replaceAdapterWeights(target: LoraAdapter, source: LoraAdapter):
     target.modules.length === source.modules.length &&
     target.modules.every((m, i) => {
       const s = source.modules[i];
-      return m.layer === s.layer && m.slice.target === s.slice.target && m.a.length === s.a.length && m.b.length === s.b.length;
+      return (
+        m.layer === s.layer &&
+        m.slice.target === s.slice.target &&
+        m.a.length === s.a.length &&
+        m.b.length === s.b.length
+      );
     });
-  if (!same) throw new AdapterFormatError('adapter', 'the loaded adapter has another structure (r, targets or layers) than the one in use; create a new adapter from it instead of replacing weights');
+  if (!same)
+    throw new AdapterFormatError(
+      'adapter',
+      'the loaded adapter has another structure (r, targets or layers) than the one in use; create a new adapter from it instead of replacing weights',
+    );
   target.modules.forEach((m, i) => {
     m.a.set(source.modules[i].a);
     m.b.set(source.modules[i].b);
@@ -188,7 +240,12 @@ export function baseModelName(modelId: string): string {
   return architectureOf(modelId)?.hfConfig ?? modelId;
 }
 
-const norm = (s: string) => s.trim().toLowerCase().replace(/^https?:\/\/(www\.)?(huggingface\.co|hf\.co)\//, '').replace(/\/+$/, '');
+const norm = (s: string) =>
+  s
+    .trim()
+    .toLowerCase()
+    .replace(/^https?:\/\/(www\.)?(huggingface\.co|hf\.co)\//, '')
+    .replace(/\/+$/, '');
 const lastSegment = (s: string) => norm(s).split(/[\\/]/).filter(Boolean).pop() ?? '';
 
 /** The Hugging Face names an MLC id (or an HF name) stands for. */
@@ -204,7 +261,8 @@ function namesOf(idOrName: string): string[] {
  * path ending in the same model name), else a message saying how they differ.
  */
 export function baseModelMismatch(adapterBase: string | null, modelId: string): string | null {
-  if (adapterBase === null || adapterBase.trim() === '') return `the adapter does not name its base model (base_model_name_or_path is empty); make sure it was trained on ${modelId}`;
+  if (adapterBase === null || adapterBase.trim() === '')
+    return `the adapter does not name its base model (base_model_name_or_path is empty); make sure it was trained on ${modelId}`;
   const mine = namesOf(modelId);
   const theirs = namesOf(adapterBase);
   if (theirs.some((n) => mine.includes(n))) return null;
@@ -216,10 +274,19 @@ export function baseModelMismatch(adapterBase: string | null, modelId: string): 
 export type BaseModelPolicy = 'warn' | 'refuse';
 
 /** Applies the policy: a warning (returned) or an AdapterFormatError. */
-export function checkBaseModel(adapterBase: string | null, modelId: string, policy: BaseModelPolicy, file: string): string[] {
+export function checkBaseModel(
+  adapterBase: string | null,
+  modelId: string,
+  policy: BaseModelPolicy,
+  file: string,
+): string[] {
   const mismatch = baseModelMismatch(adapterBase, modelId);
   if (!mismatch) return [];
-  if (policy === 'refuse') throw new AdapterFormatError(file, `${mismatch}; load it with its base model (or allow a base-model mismatch if the architectures are the same)`);
+  if (policy === 'refuse')
+    throw new AdapterFormatError(
+      file,
+      `${mismatch}; load it with its base model (or allow a base-model mismatch if the architectures are the same)`,
+    );
   return [`${mismatch}; its shapes fit, so it is loaded, but its behavior on this model is untested`];
 }
 
@@ -229,5 +296,7 @@ export function checkBaseModel(adapterBase: string | null, modelId: string, poli
  */
 export function catalogModelsForBase(base: string | null): { modelId: string; config: LlamaConfig }[] {
   if (!base || !base.trim()) return [];
-  return [...ARCHITECTURES.keys()].filter((id) => baseModelMismatch(base, id) === null).map((id) => ({ modelId: id, config: architectureConfig(id) }));
+  return [...ARCHITECTURES.keys()]
+    .filter((id) => baseModelMismatch(base, id) === null)
+    .map((id) => ({ modelId: id, config: architectureConfig(id) }));
 }

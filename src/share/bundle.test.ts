@@ -2,7 +2,15 @@ import { unzipSync, zipSync } from 'fflate';
 import { describe, expect, it } from 'vitest';
 import { paperPpoConfig } from '../rl/config';
 import { adapterWeightsOf } from './adapter';
-import { BUNDLE_CRITIC_FILE, BUNDLE_MANIFEST_FILE, BUNDLE_METRICS_FILE, bindBundle, decodeBundle, encodeBundle, type BundleInput } from './bundle';
+import {
+  BUNDLE_CRITIC_FILE,
+  BUNDLE_MANIFEST_FILE,
+  BUNDLE_METRICS_FILE,
+  bindBundle,
+  decodeBundle,
+  encodeBundle,
+  type BundleInput,
+} from './bundle';
 import { encodeUtf8, float32ToBytes } from './bytes';
 import { AdapterFormatError } from './errors';
 import { encodePeftAdapter, PEFT_CONFIG_FILE, PEFT_WEIGHTS_FILE } from './peft';
@@ -39,7 +47,11 @@ describe('zip', () => {
       expect(mine.get(e.name)).toEqual(e.data);
       expect(theirs[e.name]).toEqual(e.data);
     }
-    const fromFflate = zipSync({ 'a.json': entries[0].data, 'b.bin': [entries[1].data, { level: 0 }], empty: entries[2].data });
+    const fromFflate = zipSync({
+      'a.json': entries[0].data,
+      'b.bin': [entries[1].data, { level: 0 }],
+      empty: entries[2].data,
+    });
     const read = readZip(fromFflate, 'z', caps);
     for (const e of entries) expect(read.get(e.name)).toEqual(e.data);
     // Deterministic bytes.
@@ -48,13 +60,27 @@ describe('zip', () => {
 
   it('rejects unknown names, paths, oversize entries and corrupt data', () => {
     const zip = writeZip([{ name: 'a.txt', data: encodeUtf8('hello hello hello hello') }]);
-    expect(() => readZip(zip, 'z', { maxEntries: 8, maxEntryBytes: () => 0, maxTotalBytes: 1e6 })).toThrow(/unexpected file "a.txt"/);
-    expect(() => readZip(zip, 'z', { maxEntries: 8, maxEntryBytes: () => 5, maxTotalBytes: 1e6 })).toThrow(/over the limit of 5/);
-    expect(() => readZip(zipSync({ '../evil': new Uint8Array(1) }), 'z', { maxEntries: 8, maxEntryBytes: () => 100, maxTotalBytes: 1e6 })).toThrow(/unacceptable name/);
+    expect(() => readZip(zip, 'z', { maxEntries: 8, maxEntryBytes: () => 0, maxTotalBytes: 1e6 })).toThrow(
+      /unexpected file "a.txt"/,
+    );
+    expect(() => readZip(zip, 'z', { maxEntries: 8, maxEntryBytes: () => 5, maxTotalBytes: 1e6 })).toThrow(
+      /over the limit of 5/,
+    );
+    expect(() =>
+      readZip(zipSync({ '../evil': new Uint8Array(1) }), 'z', {
+        maxEntries: 8,
+        maxEntryBytes: () => 100,
+        maxTotalBytes: 1e6,
+      }),
+    ).toThrow(/unacceptable name/);
     const bad = zip.slice();
     bad[40] ^= 0xff; // inside the deflated data
-    expect(() => readZip(bad, 'z', { maxEntries: 8, maxEntryBytes: () => 100, maxTotalBytes: 1e6 })).toThrow(AdapterFormatError);
-    expect(() => readZip(zip.subarray(0, zip.length - 1), 'z', { maxEntries: 8, maxEntryBytes: () => 100, maxTotalBytes: 1e6 })).toThrow(/no end-of-central-directory/);
+    expect(() => readZip(bad, 'z', { maxEntries: 8, maxEntryBytes: () => 100, maxTotalBytes: 1e6 })).toThrow(
+      AdapterFormatError,
+    );
+    expect(() =>
+      readZip(zip.subarray(0, zip.length - 1), 'z', { maxEntries: 8, maxEntryBytes: () => 100, maxTotalBytes: 1e6 }),
+    ).toThrow(/no end-of-central-directory/);
   });
 
   it('stops a deflate bomb at the declared size', () => {
@@ -77,7 +103,15 @@ describe('bundles', () => {
     const src = input();
     const bytes = encodeBundle(src);
     const b = decodeBundle(bytes, { file: 'run.zip' });
-    expect(b).toMatchObject({ modelId: 'micro', baseModel: 'micro', task: 'tomato-salad', normalization: 'word', seed: 3, dtype: 'F32', warnings: [] });
+    expect(b).toMatchObject({
+      modelId: 'micro',
+      baseModel: 'micro',
+      task: 'tomato-salad',
+      normalization: 'word',
+      seed: 3,
+      dtype: 'F32',
+      warnings: [],
+    });
     expect(JSON.parse(JSON.stringify(b.training))).toEqual(JSON.parse(JSON.stringify(src.training)));
     expect(b.metrics.map((m) => ({ ...m }))).toEqual(src.metrics);
     const w = adapterWeightsOf(src.adapter as never);
@@ -95,20 +129,38 @@ describe('bundles', () => {
   it('unzips to a PEFT directory plus twosome files (torch.nn.Sequential critic names)', () => {
     const src = input();
     const files = unzipSync(encodeBundle(src));
-    expect(Object.keys(files).sort()).toEqual([PEFT_CONFIG_FILE, PEFT_WEIGHTS_FILE, BUNDLE_CRITIC_FILE, BUNDLE_METRICS_FILE, BUNDLE_MANIFEST_FILE].sort());
+    expect(Object.keys(files).sort()).toEqual(
+      [PEFT_CONFIG_FILE, PEFT_WEIGHTS_FILE, BUNDLE_CRITIC_FILE, BUNDLE_METRICS_FILE, BUNDLE_MANIFEST_FILE].sort(),
+    );
     const peft = encodePeftAdapter(src.adapter, { baseModel: 'micro' });
     expect(new TextDecoder().decode(files[PEFT_CONFIG_FILE])).toBe(peft.config);
     expect(files[PEFT_WEIGHTS_FILE]).toEqual(peft.weights);
     const critic = readSafetensors(files[BUNDLE_CRITIC_FILE], 'c');
-    expect(critic.header.tensors.map((t) => [t.name, t.shape])).toEqual([['0.weight', [32, 64]], ['2.weight', [16, 32]], ['4.weight', [1, 16]]]);
+    expect(critic.header.tensors.map((t) => [t.name, t.shape])).toEqual([
+      ['0.weight', [32, 64]],
+      ['2.weight', [16, 32]],
+      ['4.weight', [1, 16]],
+    ]);
     expect(critic.header.metadata).toEqual({ format: 'pt', sizes: '64,32,16,1' });
     const manifest = JSON.parse(new TextDecoder().decode(files[BUNDLE_MANIFEST_FILE]));
-    expect(Object.keys(manifest)).toEqual(['format', 'version', 'modelId', 'baseModel', 'task', 'normalization', 'seed', 'training', 'critic']);
+    expect(Object.keys(manifest)).toEqual([
+      'format',
+      'version',
+      'modelId',
+      'baseModel',
+      'task',
+      'normalization',
+      'seed',
+      'training',
+      'critic',
+    ]);
     expect(new TextDecoder().decode(files[BUNDLE_METRICS_FILE]).split('\n')).toHaveLength(3);
   });
 
   it('minimal bundle: no critic, task, training or metrics', () => {
-    const b = decodeBundle(encodeBundle({ modelId: 'micro', task: null, normalization: 'sum', seed: 0, adapter: trainedAdapter(MICRO, QV) }));
+    const b = decodeBundle(
+      encodeBundle({ modelId: 'micro', task: null, normalization: 'sum', seed: 0, adapter: trainedAdapter(MICRO, QV) }),
+    );
     expect(b).toMatchObject({ task: null, training: null, critic: null, metrics: [] });
   });
 
@@ -119,7 +171,9 @@ describe('bundles', () => {
   };
   const manifestPatch = (patch: Record<string, unknown>) =>
     rezip(encodeBundle(input()), (f) => {
-      f[BUNDLE_MANIFEST_FILE] = encodeUtf8(JSON.stringify({ ...JSON.parse(new TextDecoder().decode(f[BUNDLE_MANIFEST_FILE])), ...patch }));
+      f[BUNDLE_MANIFEST_FILE] = encodeUtf8(
+        JSON.stringify({ ...JSON.parse(new TextDecoder().decode(f[BUNDLE_MANIFEST_FILE])), ...patch }),
+      );
     });
 
   it.each([
@@ -141,13 +195,25 @@ describe('bundles', () => {
 
   it('rejects missing and extra entries, bad metrics, a critic for another model', () => {
     const bytes = encodeBundle(input());
-    expect(() => decodeBundle(rezip(bytes, (f) => delete f[PEFT_WEIGHTS_FILE]))).toThrow(/missing adapter_model.safetensors/);
-    expect(() => decodeBundle(rezip(bytes, (f) => (f['notes.txt'] = new Uint8Array(1))))).toThrow(/unexpected file "notes.txt"/);
-    expect(() => decodeBundle(rezip(bytes, (f) => delete f[BUNDLE_CRITIC_FILE]))).toThrow(/critic.safetensors is missing/);
-    expect(() => decodeBundle(rezip(bytes, (f) => (f[BUNDLE_METRICS_FILE] = encodeUtf8('{"a":1}\n[2]\n'))))).toThrow(/metrics.jsonl: line 2 must be a JSON object/);
-    expect(() => decodeBundle(rezip(bytes, (f) => (f[BUNDLE_METRICS_FILE] = encodeUtf8('{"a":1}\n{"a":NaN}\n'))))).toThrow(/line 2 is not valid JSON/);
+    expect(() => decodeBundle(rezip(bytes, (f) => delete f[PEFT_WEIGHTS_FILE]))).toThrow(
+      /missing adapter_model.safetensors/,
+    );
+    expect(() => decodeBundle(rezip(bytes, (f) => (f['notes.txt'] = new Uint8Array(1))))).toThrow(
+      /unexpected file "notes.txt"/,
+    );
+    expect(() => decodeBundle(rezip(bytes, (f) => delete f[BUNDLE_CRITIC_FILE]))).toThrow(
+      /critic.safetensors is missing/,
+    );
+    expect(() => decodeBundle(rezip(bytes, (f) => (f[BUNDLE_METRICS_FILE] = encodeUtf8('{"a":1}\n[2]\n'))))).toThrow(
+      /metrics.jsonl: line 2 must be a JSON object/,
+    );
+    expect(() =>
+      decodeBundle(rezip(bytes, (f) => (f[BUNDLE_METRICS_FILE] = encodeUtf8('{"a":1}\n{"a":NaN}\n')))),
+    ).toThrow(/line 2 is not valid JSON/);
     const tinyCritic = encodeBundle({ ...input(), critic: randomCritic([16, 8, 1]) });
-    expect(() => decodeBundle(tinyCritic)).toThrow(/critic reads 16 features but the adapter's model has hidden size 64/);
+    expect(() => decodeBundle(tinyCritic)).toThrow(
+      /critic reads 16 features but the adapter's model has hidden size 64/,
+    );
     expect(() => decodeBundle(new Uint8Array(100))).toThrow(/not a zip archive/);
   });
 
@@ -162,7 +228,7 @@ describe('bundles', () => {
     /** Replaces an entry's compressed data by garbage of the same length: inflating it fails. */
     const corruptData = (zip: Uint8Array, name: string) => {
       const view = new DataView(zip.buffer, zip.byteOffset);
-      for (let at = 0; at + 30 < zip.length; ) {
+      for (let at = 0; at + 30 < zip.length;) {
         const nameLen = view.getUint16(at + 26, true);
         const size = view.getUint32(at + 18, true);
         const start = at + 30 + nameLen + view.getUint16(at + 28, true);
@@ -195,7 +261,14 @@ describe('bundles', () => {
         `b.zip:${BUNDLE_MANIFEST_FILE}: ${BUNDLE_CRITIC_FILE} is present but "critic" is null`,
       );
       // Called for, the same corrupt entry is inflated, and refused for what it is.
-      expect(error(corruptData(rezip(() => undefined, []), BUNDLE_CRITIC_FILE))).toMatch(/critic.safetensors.*corrupt/);
+      expect(
+        error(
+          corruptData(
+            rezip(() => undefined, []),
+            BUNDLE_CRITIC_FILE,
+          ),
+        ),
+      ).toMatch(/critic.safetensors.*corrupt/);
     });
 
     it('a bad manifest is found before the weights are inflated', () => {
@@ -209,23 +282,29 @@ describe('bundles', () => {
     });
 
     it("the weights' declared size must be what their header's tensors fill, and their shapes LoRA's", () => {
-      const longer = rezip((e) => {
-        const w = e.get(PEFT_WEIGHTS_FILE)!;
-        const padded = new Uint8Array(w.length + (64 << 20)); // 64 MiB of zeros after the tensors
-        padded.set(w);
-        e.set(PEFT_WEIGHTS_FILE, padded);
-      }, [BUNDLE_CRITIC_FILE]);
+      const longer = rezip(
+        (e) => {
+          const w = e.get(PEFT_WEIGHTS_FILE)!;
+          const padded = new Uint8Array(w.length + (64 << 20)); // 64 MiB of zeros after the tensors
+          padded.set(w);
+          e.set(PEFT_WEIGHTS_FILE, padded);
+        },
+        [BUNDLE_CRITIC_FILE],
+      );
       expect(error(longer)).toBe(
         `b.zip:${PEFT_WEIGHTS_FILE}: 67108864 unexpected bytes after the last tensor: ` +
           'the file is corrupt (or another file was appended)',
       );
 
-      const criticTooBig = rezip((e) => {
-        const c = e.get(BUNDLE_CRITIC_FILE)!;
-        const padded = new Uint8Array(c.length + (16 << 20));
-        padded.set(c);
-        e.set(BUNDLE_CRITIC_FILE, padded);
-      }, [PEFT_WEIGHTS_FILE]);
+      const criticTooBig = rezip(
+        (e) => {
+          const c = e.get(BUNDLE_CRITIC_FILE)!;
+          const padded = new Uint8Array(c.length + (16 << 20));
+          padded.set(c);
+          e.set(BUNDLE_CRITIC_FILE, padded);
+        },
+        [PEFT_WEIGHTS_FILE],
+      );
       expect(error(criticTooBig)).toMatch(
         /^b\.zip:critic\.safetensors: declares \d+ bytes, but a critic of sizes \[64,32,16,1\] takes \d+ to \d+: the/,
       );

@@ -19,7 +19,19 @@ import type { TaskId } from '../envs/types';
 import type { CriticWeights } from '../llm/train/gpu-critic';
 import type { LoraAdapter } from '../llm/train/lora';
 import { NORMALIZATIONS, type Normalization } from '../rl/policy';
-import { adapterHiddenSize, adapterWeightsOf, baseModelMismatch, bindAdapter, checkAdapterWeights, checkBaseModel, checkValues, baseModelName, type AdapterModelShape, type AdapterWeights, type BaseModelPolicy } from './adapter';
+import {
+  adapterHiddenSize,
+  adapterWeightsOf,
+  baseModelMismatch,
+  bindAdapter,
+  checkAdapterWeights,
+  checkBaseModel,
+  checkValues,
+  baseModelName,
+  type AdapterModelShape,
+  type AdapterWeights,
+  type BaseModelPolicy,
+} from './adapter';
 import { bytesToFloat32, decodeUtf8, encodeUtf8, float32ToBytes, halfBytesToFloat32 } from './bytes';
 import { AdapterFormatError, quote } from './errors';
 import { hasKey, isJsonObject, JsonParseError, parseJsonStrict, type JsonObject, type JsonValue } from './json';
@@ -97,12 +109,20 @@ function toJsonObject(value: unknown, what: string): JsonObject {
 
 function checkCritic(critic: CriticWeights, file: string, maxAbs: number, maxDim: number): void {
   const { sizes, weights } = critic;
-  if (!Array.isArray(sizes) || sizes.length < 2 || sizes.length > 17) throw new AdapterFormatError(file, `critic sizes must list 2..17 layer widths (got ${quote(sizes)})`);
-  if (!sizes.every((s) => Number.isInteger(s) && s >= 1 && s <= maxDim)) throw new AdapterFormatError(file, `critic sizes must be integers in 1..${maxDim} (got ${quote(sizes)})`);
-  if (sizes[sizes.length - 1] !== 1) throw new AdapterFormatError(file, `the critic's last size must be 1 (one value), got ${quote(sizes)}`);
-  if (weights.length !== sizes.length - 1) throw new AdapterFormatError(file, `critic has ${weights.length} weight matrices for sizes ${quote(sizes)}`);
+  if (!Array.isArray(sizes) || sizes.length < 2 || sizes.length > 17)
+    throw new AdapterFormatError(file, `critic sizes must list 2..17 layer widths (got ${quote(sizes)})`);
+  if (!sizes.every((s) => Number.isInteger(s) && s >= 1 && s <= maxDim))
+    throw new AdapterFormatError(file, `critic sizes must be integers in 1..${maxDim} (got ${quote(sizes)})`);
+  if (sizes[sizes.length - 1] !== 1)
+    throw new AdapterFormatError(file, `the critic's last size must be 1 (one value), got ${quote(sizes)}`);
+  if (weights.length !== sizes.length - 1)
+    throw new AdapterFormatError(file, `critic has ${weights.length} weight matrices for sizes ${quote(sizes)}`);
   weights.forEach((w, l) => {
-    if (!(w instanceof Float32Array) || w.length !== sizes[l] * sizes[l + 1]) throw new AdapterFormatError(file, `critic layer ${l} has ${w?.length} values, expected ${sizes[l + 1]} x ${sizes[l]}`);
+    if (!(w instanceof Float32Array) || w.length !== sizes[l] * sizes[l + 1])
+      throw new AdapterFormatError(
+        file,
+        `critic layer ${l} has ${w?.length} values, expected ${sizes[l + 1]} x ${sizes[l]}`,
+      );
     checkValues(w, `critic layer ${l}`, file, maxAbs);
   });
 }
@@ -115,7 +135,12 @@ function checkCritic(critic: CriticWeights, file: string, maxAbs: number, maxDim
 export function encodeCritic(critic: CriticWeights): Uint8Array {
   checkCritic(critic, 'critic', Infinity, Number.MAX_SAFE_INTEGER);
   return writeSafetensors(
-    critic.weights.map((w, l) => ({ name: `${2 * l}.weight`, dtype: 'F32' as const, shape: [critic.sizes[l + 1], critic.sizes[l]], data: float32ToBytes(w) })),
+    critic.weights.map((w, l) => ({
+      name: `${2 * l}.weight`,
+      dtype: 'F32' as const,
+      shape: [critic.sizes[l + 1], critic.sizes[l]],
+      data: float32ToBytes(w),
+    })),
     { format: 'pt', sizes: critic.sizes.join(',') },
   );
 }
@@ -123,8 +148,10 @@ export function encodeCritic(critic: CriticWeights): Uint8Array {
 export function encodeBundle(input: BundleInput): Uint8Array {
   if (!MODEL_ID.test(input.modelId)) throw new RangeError(`bundle: bad model id ${quote(input.modelId)}`);
   if (input.task !== null && !isTaskId(input.task)) throw new RangeError(`bundle: unknown task ${quote(input.task)}`);
-  if (!NORMALIZATIONS.includes(input.normalization)) throw new RangeError(`bundle: unknown normalization ${quote(input.normalization)}`);
-  if (!Number.isSafeInteger(input.seed) || input.seed < 0) throw new RangeError(`bundle: seed must be a non-negative integer (got ${input.seed})`);
+  if (!NORMALIZATIONS.includes(input.normalization))
+    throw new RangeError(`bundle: unknown normalization ${quote(input.normalization)}`);
+  if (!Number.isSafeInteger(input.seed) || input.seed < 0)
+    throw new RangeError(`bundle: seed must be a non-negative integer (got ${input.seed})`);
   const weights = 'dims' in input.adapter ? input.adapter : adapterWeightsOf(input.adapter);
   checkAdapterWeights(weights, 'bundle');
   const baseModel = input.baseModel === undefined ? baseModelName(input.modelId) : input.baseModel;
@@ -179,21 +206,42 @@ function parseJsonEntry(bytes: Uint8Array, file: string, maxDepth: number): Json
 }
 
 /** Reads and validates critic.safetensors of the given sizes (see encodeCritic). */
-export function decodeCritic(bytes: Uint8Array, sizes: number[], file: string, lim: AdapterLimits = DEFAULT_LIMITS): CriticWeights {
+export function decodeCritic(
+  bytes: Uint8Array,
+  sizes: number[],
+  file: string,
+  lim: AdapterLimits = DEFAULT_LIMITS,
+): CriticWeights {
   if (bytes.length > lim.maxCriticBytes) {
     throw new AdapterFormatError(file, `${bytes.length} bytes, over the limit of ${lim.maxCriticBytes} for a critic`);
   }
   const st = readSafetensors(bytes, file, { maxHeaderBytes: lim.maxHeaderBytes, maxTensors: 64 });
   const expected = sizes.length - 1;
   const names = st.header.tensors.map((t) => t.name);
-  for (let l = 0; l < expected; l++) if (!names.includes(`${2 * l}.weight`)) throw new AdapterFormatError(file, `missing tensor "${2 * l}.weight" (critic layer ${l} of sizes ${JSON.stringify(sizes)})`);
-  if (names.length !== expected) throw new AdapterFormatError(file, `holds ${names.length} tensors; the critic of sizes ${JSON.stringify(sizes)} has ${expected} ("0.weight", "2.weight", ...)`);
+  for (let l = 0; l < expected; l++)
+    if (!names.includes(`${2 * l}.weight`))
+      throw new AdapterFormatError(
+        file,
+        `missing tensor "${2 * l}.weight" (critic layer ${l} of sizes ${JSON.stringify(sizes)})`,
+      );
+  if (names.length !== expected)
+    throw new AdapterFormatError(
+      file,
+      `holds ${names.length} tensors; the critic of sizes ${JSON.stringify(sizes)} has ${expected} ("0.weight", "2.weight", ...)`,
+    );
   const weights: Float32Array[] = [];
   for (let l = 0; l < expected; l++) {
     const t = st.header.tensors.find((x) => x.name === `${2 * l}.weight`)!;
-    if (t.dtype !== 'F32' && t.dtype !== 'F16' && t.dtype !== 'BF16') throw new AdapterFormatError(file, `tensor ${quote(t.name)} is ${t.dtype}; critic weights must be F32, F16 or BF16`);
+    if (t.dtype !== 'F32' && t.dtype !== 'F16' && t.dtype !== 'BF16')
+      throw new AdapterFormatError(
+        file,
+        `tensor ${quote(t.name)} is ${t.dtype}; critic weights must be F32, F16 or BF16`,
+      );
     if (t.shape.length !== 2 || t.shape[0] !== sizes[l + 1] || t.shape[1] !== sizes[l]) {
-      throw new AdapterFormatError(file, `tensor ${quote(t.name)} has shape ${JSON.stringify(t.shape)}, expected [${sizes[l + 1]}, ${sizes[l]}] from the critic sizes ${JSON.stringify(sizes)} in twosome.json`);
+      throw new AdapterFormatError(
+        file,
+        `tensor ${quote(t.name)} has shape ${JSON.stringify(t.shape)}, expected [${sizes[l + 1]}, ${sizes[l]}] from the critic sizes ${JSON.stringify(sizes)} in twosome.json`,
+      );
     }
   }
   for (let l = 0; l < expected; l++) {
@@ -268,7 +316,8 @@ function criticBytesBound(sizes: readonly number[], maxHeaderBytes: number): { m
 export function decodeBundle(bytes: Uint8Array, options: BundleDecodeOptions = {}): DecodedBundle {
   const lim = limitsWith(options.limits);
   const file = options.file ?? 'bundle';
-  if (bytes.length > lim.maxBundleBytes) throw new AdapterFormatError(file, `${bytes.length} bytes, over the limit of ${lim.maxBundleBytes} for a bundle`);
+  if (bytes.length > lim.maxBundleBytes)
+    throw new AdapterFormatError(file, `${bytes.length} bytes, over the limit of ${lim.maxBundleBytes} for a bundle`);
   const caps: Record<string, number> = {
     [PEFT_CONFIG_FILE]: lim.maxConfigBytes,
     [PEFT_WEIGHTS_FILE]: lim.maxWeightsBytes,
@@ -298,29 +347,46 @@ export function decodeBundle(bytes: Uint8Array, options: BundleDecodeOptions = {
   };
   if (!isJsonObject(m)) return fail('expected a JSON object');
   const get = (key: string) => (hasKey(m, key) ? m[key] : undefined);
-  if (get('format') !== BUNDLE_FORMAT) fail(`"format" must be ${JSON.stringify(BUNDLE_FORMAT)} (got ${quote(get('format') ?? null)}): not a twosome bundle`);
+  if (get('format') !== BUNDLE_FORMAT)
+    fail(
+      `"format" must be ${JSON.stringify(BUNDLE_FORMAT)} (got ${quote(get('format') ?? null)}): not a twosome bundle`,
+    );
   const version = get('version');
-  if (typeof version !== 'number' || !Number.isInteger(version)) return fail(`"version" must be an integer (got ${quote(version ?? null)})`);
-  if (version > BUNDLE_VERSION) fail(`bundle version ${version} is newer than this twosome reads (${BUNDLE_VERSION}); update twosome`);
+  if (typeof version !== 'number' || !Number.isInteger(version))
+    return fail(`"version" must be an integer (got ${quote(version ?? null)})`);
+  if (version > BUNDLE_VERSION)
+    fail(`bundle version ${version} is newer than this twosome reads (${BUNDLE_VERSION}); update twosome`);
   if (version < 1) fail(`bundle version ${version} is not valid`);
   const modelId = get('modelId');
-  if (typeof modelId !== 'string' || !MODEL_ID.test(modelId)) return fail(`"modelId" must be a model id (got ${quote(modelId ?? null)})`);
+  if (typeof modelId !== 'string' || !MODEL_ID.test(modelId))
+    return fail(`"modelId" must be a model id (got ${quote(modelId ?? null)})`);
   const baseModel = get('baseModel');
-  if (baseModel !== null && typeof baseModel !== 'string') return fail(`"baseModel" must be a string or null (got ${quote(baseModel ?? null)})`);
+  if (baseModel !== null && typeof baseModel !== 'string')
+    return fail(`"baseModel" must be a string or null (got ${quote(baseModel ?? null)})`);
   const task = get('task');
-  if (task !== null && (typeof task !== 'string' || !isTaskId(task))) return fail(`unknown task ${quote(task ?? null)}; this bundle may come from a newer twosome`);
+  if (task !== null && (typeof task !== 'string' || !isTaskId(task)))
+    return fail(`unknown task ${quote(task ?? null)}; this bundle may come from a newer twosome`);
   const normalization = get('normalization');
-  if (typeof normalization !== 'string' || !(NORMALIZATIONS as readonly string[]).includes(normalization)) return fail(`"normalization" must be one of ${NORMALIZATIONS.join(', ')} (got ${quote(normalization ?? null)})`);
+  if (typeof normalization !== 'string' || !(NORMALIZATIONS as readonly string[]).includes(normalization))
+    return fail(`"normalization" must be one of ${NORMALIZATIONS.join(', ')} (got ${quote(normalization ?? null)})`);
   const seed = get('seed');
-  if (typeof seed !== 'number' || !Number.isSafeInteger(seed) || seed < 0) return fail(`"seed" must be a non-negative integer (got ${quote(seed ?? null)})`);
+  if (typeof seed !== 'number' || !Number.isSafeInteger(seed) || seed < 0)
+    return fail(`"seed" must be a non-negative integer (got ${quote(seed ?? null)})`);
   const training = get('training') ?? null;
-  if (training !== null && !isJsonObject(training)) return fail(`"training" must be an object or null (got ${quote(training)})`);
+  if (training !== null && !isJsonObject(training))
+    return fail(`"training" must be an object or null (got ${quote(training)})`);
   const criticInfo = get('critic') ?? null;
   let criticSizes: number[] | null = null;
   if (criticInfo !== null) {
-    if (!isJsonObject(criticInfo) || !Array.isArray(criticInfo.sizes)) return fail(`"critic" must be {"sizes": [...]} or null (got ${quote(criticInfo)})`);
+    if (!isJsonObject(criticInfo) || !Array.isArray(criticInfo.sizes))
+      return fail(`"critic" must be {"sizes": [...]} or null (got ${quote(criticInfo)})`);
     const sizes = criticInfo.sizes as JsonValue[];
-    if (sizes.length < 2 || sizes.length > 17 || !sizes.every((s) => typeof s === 'number' && Number.isInteger(s) && s >= 1 && s <= lim.maxDim) || sizes[sizes.length - 1] !== 1) {
+    if (
+      sizes.length < 2 ||
+      sizes.length > 17 ||
+      !sizes.every((s) => typeof s === 'number' && Number.isInteger(s) && s >= 1 && s <= lim.maxDim) ||
+      sizes[sizes.length - 1] !== 1
+    ) {
       return fail(`"critic.sizes" must be 2..17 integers in 1..${lim.maxDim} ending in 1 (got ${quote(sizes)})`);
     }
     criticSizes = sizes as number[];
@@ -359,7 +425,10 @@ export function decodeBundle(bytes: Uint8Array, options: BundleDecodeOptions = {
   );
   const hidden = adapterHiddenSize(peft.weights);
   if (critic && hidden !== critic.sizes[0]) {
-    throw new AdapterFormatError(at(BUNDLE_CRITIC_FILE), `the critic reads ${critic.sizes[0]} features but the adapter's model has hidden size ${hidden}: the files do not belong together`);
+    throw new AdapterFormatError(
+      at(BUNDLE_CRITIC_FILE),
+      `the critic reads ${critic.sizes[0]} features but the adapter's model has hidden size ${hidden}: the files do not belong together`,
+    );
   }
 
   const entryBytes: Record<string, number> = {};
@@ -390,11 +459,23 @@ export interface BoundBundle {
  * Puts a decoded bundle on the model in use: shapes must fit (else AdapterFormatError); a different base model
  * is a warning or an error by `policy`.
  */
-export function bindBundle(bundle: Bundle, model: AdapterModelShape, modelId: string, policy: BaseModelPolicy = 'warn', file = 'bundle'): BoundBundle {
-  const warnings = baseModelMismatch(bundle.modelId, modelId) === null ? [] : checkBaseModel(bundle.baseModel ?? bundle.modelId, modelId, policy, file);
+export function bindBundle(
+  bundle: Bundle,
+  model: AdapterModelShape,
+  modelId: string,
+  policy: BaseModelPolicy = 'warn',
+  file = 'bundle',
+): BoundBundle {
+  const warnings =
+    baseModelMismatch(bundle.modelId, modelId) === null
+      ? []
+      : checkBaseModel(bundle.baseModel ?? bundle.modelId, modelId, policy, file);
   const adapter = bindAdapter(bundle.weights, model, file, modelId);
   if (bundle.critic && bundle.critic.sizes[0] !== model.hidden) {
-    throw new AdapterFormatError(file, `the critic reads ${bundle.critic.sizes[0]} features but ${modelId} has hidden size ${model.hidden}: it was trained on another model`);
+    throw new AdapterFormatError(
+      file,
+      `the critic reads ${bundle.critic.sizes[0]} features but ${modelId} has hidden size ${model.hidden}: it was trained on another model`,
+    );
   }
   return { adapter, critic: bundle.critic, warnings };
 }

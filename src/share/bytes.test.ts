@@ -1,5 +1,14 @@
 import { describe, expect, it } from 'vitest';
-import { bf16BitsToF32, crc32, decodeBase64Url, encodeBase64Url, encodeUtf8, f16BitsToF32, f32ToBf16Bits, f32ToF16Bits } from './bytes';
+import {
+  bf16BitsToF32,
+  crc32,
+  decodeBase64Url,
+  encodeBase64Url,
+  encodeUtf8,
+  f16BitsToF32,
+  f32ToBf16Bits,
+  f32ToF16Bits,
+} from './bytes';
 import { parseJsonStrict, JsonParseError } from './json';
 
 describe('bytes', () => {
@@ -68,7 +77,23 @@ describe('strict JSON', () => {
   });
 
   it('rejects duplicate keys, deep nesting, out-of-range numbers, trailing text and bad syntax', () => {
-    const bad = ['{"a":1,"a":2}', '[[[[[[1]]]]]]', '1e400', '{"a":1} x', '{a:1}', "{'a':1}", '[1,]', '"\u0001"', '01', '-', '{"a" 1}', '', 'tru', '"\\x"', '"abc'];
+    const bad = [
+      '{"a":1,"a":2}',
+      '[[[[[[1]]]]]]',
+      '1e400',
+      '{"a":1} x',
+      '{a:1}',
+      "{'a':1}",
+      '[1,]',
+      '"\u0001"',
+      '01',
+      '-',
+      '{"a" 1}',
+      '',
+      'tru',
+      '"\\x"',
+      '"abc',
+    ];
     for (const text of bad) expect(() => parseJsonStrict(text, { maxDepth: 4 }), text).toThrow(JsonParseError);
   });
 

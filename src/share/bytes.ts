@@ -100,7 +100,8 @@ export function decodeBase64Url(text: string): Uint8Array | string {
       out[o++] = (acc >>> bits) & 0xff;
     }
   }
-  if (bits > 0 && (acc & ((1 << bits) - 1)) !== 0) return 'the last base64url letter has stray low bits (the text was altered)';
+  if (bits > 0 && (acc & ((1 << bits) - 1)) !== 0)
+    return 'the last base64url letter has stray low bits (the text was altered)';
   return out;
 }
 
@@ -111,7 +112,8 @@ export const LITTLE_ENDIAN_HOST = new Uint8Array(new Uint16Array([1]).buffer)[0]
 
 /** The little-endian bytes of a float32 array (a copy). */
 export function float32ToBytes(values: Float32Array): Uint8Array {
-  if (LITTLE_ENDIAN_HOST) return new Uint8Array(values.buffer.slice(values.byteOffset, values.byteOffset + values.byteLength));
+  if (LITTLE_ENDIAN_HOST)
+    return new Uint8Array(values.buffer.slice(values.byteOffset, values.byteOffset + values.byteLength));
   const out = new Uint8Array(values.length * 4);
   const view = new DataView(out.buffer);
   for (let i = 0; i < values.length; i++) view.setFloat32(i * 4, values[i], true);
@@ -170,7 +172,8 @@ export function f16BitsToF32(bits: number): number {
       const s = h & 0x8000 ? -1 : 1;
       const e = (h >>> 10) & 0x1f;
       const m = h & 0x3ff;
-      f16Table[h] = e === 0 ? s * m * 2 ** -24 : e === 31 ? (m ? NaN : s * Infinity) : s * (1 + m / 1024) * 2 ** (e - 15);
+      f16Table[h] =
+        e === 0 ? s * m * 2 ** -24 : e === 31 ? (m ? NaN : s * Infinity) : s * (1 + m / 1024) * 2 ** (e - 15);
     }
   }
   return f16Table[bits & 0xffff];

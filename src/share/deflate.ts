@@ -31,7 +31,8 @@ export function inflateRawCapped(data: Uint8Array, maxBytes: number): Uint8Array
   });
   try {
     if (data.length === 0) inflater.push(data, true);
-    for (let at = 0; at < data.length; at += CHUNK) inflater.push(data.subarray(at, at + CHUNK), at + CHUNK >= data.length);
+    for (let at = 0; at < data.length; at += CHUNK)
+      inflater.push(data.subarray(at, at + CHUNK), at + CHUNK >= data.length);
   } catch (error) {
     if (over) return `decompresses to more than ${maxBytes} bytes`;
     const message = describeError(error);

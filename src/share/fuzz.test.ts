@@ -232,7 +232,15 @@ function mutateHeader(rng: Rng, bytes: Uint8Array): Uint8Array {
       delete header[name];
       break;
     case 8:
-      header.__metadata__ = pick(rng, [{ format: 1 }, { format: 'np' }, 'pt', [], null, { a: { b: 1 } }, { format: 'pt', x: 'y' }]) as Record<string, unknown>;
+      header.__metadata__ = pick(rng, [
+        { format: 1 },
+        { format: 'np' },
+        'pt',
+        [],
+        null,
+        { a: { b: 1 } },
+        { format: 'pt', x: 'y' },
+      ]) as Record<string, unknown>;
       break;
     case 9: {
       // Duplicate the entry textually (JSON.parse would keep only the last).
@@ -269,7 +277,25 @@ function lieHeaderLength(rng: Rng, bytes: Uint8Array): Uint8Array {
   const out = bytes.slice();
   const view = new DataView(out.buffer);
   const n = view.getBigUint64(0, true);
-  view.setBigUint64(0, pick(rng, [0n, 1n, 2n, 7n, n - 1n, n + 1n, n + 8n, BigInt(bytes.length), BigInt(bytes.length - 8), 2n ** 32n, 2n ** 53n + 1n, 2n ** 64n - 1n, n * 2n]), true);
+  view.setBigUint64(
+    0,
+    pick(rng, [
+      0n,
+      1n,
+      2n,
+      7n,
+      n - 1n,
+      n + 1n,
+      n + 8n,
+      BigInt(bytes.length),
+      BigInt(bytes.length - 8),
+      2n ** 32n,
+      2n ** 53n + 1n,
+      2n ** 64n - 1n,
+      n * 2n,
+    ]),
+    true,
+  );
   return out;
 }
 
@@ -318,7 +344,9 @@ function mutateConfig(rng: Rng, text: string): string {
       delete json[pick(rng, keys)];
       return JSON.stringify(json);
     case 2:
-      json[pick(rng, ['r', 'lora_alpha', 'target_modules', 'peft_type', 'use_dora', 'bias', 'task_type', 'lora_dropout'])] = pick(rng, [
+      json[
+        pick(rng, ['r', 'lora_alpha', 'target_modules', 'peft_type', 'use_dora', 'bias', 'task_type', 'lora_dropout'])
+      ] = pick(rng, [
         ...WEIRD_VALUES,
         'LORA',
         'CAUSAL_LM',
@@ -377,7 +405,9 @@ describe('fuzz (seeded)', () => {
       const { kind, bytes } = mutateSafetensors(rng, files.weights);
       const before = fingerprint(live);
       const copy = bytes.slice();
-      const ok = runCase(tally, `safetensors case ${i} (${kind})`, AdapterFormatError, () => loadPeftInto(live, files.config, bytes));
+      const ok = runCase(tally, `safetensors case ${i} (${kind})`, AdapterFormatError, () =>
+        loadPeftInto(live, files.config, bytes),
+      );
       if (!ok && fingerprint(live) !== before) throw new Error(`case ${i} (${kind}) changed the live adapter`);
       if (crc32(bytes) !== crc32(copy)) throw new Error(`case ${i} mutated its input`);
       const k = kinds.get(kind) ?? { accepted: 0, rejected: 0 };
@@ -386,7 +416,8 @@ describe('fuzz (seeded)', () => {
       if (ok) replaceAdapterWeights(live, trainedAdapter(shape, ALL_TARGETS, 99)); // reset
     }
     // Mutations that can never leave a valid file are always rejected.
-    for (const kind of ['truncation', 'extension', 'NaN/Inf/huge injection', 'header splice']) expect(kinds.get(kind)?.accepted ?? 0, kind).toBeLessThanOrEqual(kind === 'header splice' ? 40 : 0);
+    for (const kind of ['truncation', 'extension', 'NaN/Inf/huge injection', 'header splice'])
+      expect(kinds.get(kind)?.accepted ?? 0, kind).toBeLessThanOrEqual(kind === 'header splice' ? 40 : 0);
     expect(kinds.get('header length lie')!.accepted).toBe(0);
     expect(tally.rejected).toBeGreaterThan(3000);
     expect(tally.messages.size).toBeGreaterThan(40);
@@ -400,7 +431,9 @@ describe('fuzz (seeded)', () => {
     for (let i = 0; i < 1500; i++) {
       const config = mutateConfig(rng, files.config);
       const before = fingerprint(live);
-      const ok = runCase(tally, `config case ${i}`, AdapterFormatError, () => loadPeftInto(live, config, files.weights));
+      const ok = runCase(tally, `config case ${i}`, AdapterFormatError, () =>
+        loadPeftInto(live, config, files.weights),
+      );
       if (!ok && fingerprint(live) !== before) throw new Error(`config case ${i} changed the live adapter`);
       else replaceAdapterWeights(live, trainedAdapter(shape, ALL_TARGETS, 99));
     }
@@ -433,7 +466,8 @@ describe('fuzz (seeded)', () => {
       let content = contentOf(entries);
       const which = rng.int(8);
       if (which === 0) bytes = flipBytes(rng, bundle);
-      else if (which === 1) bytes = flipBytes(rng, bundle, cd, bundle.length); // central directory and end record
+      else if (which === 1)
+        bytes = flipBytes(rng, bundle, cd, bundle.length); // central directory and end record
       else if (which === 2) bytes = truncate(rng, bundle);
       else if (which === 3) bytes = spliceBytes(rng, bundle, 0, bundle.length);
       else {
@@ -441,7 +475,8 @@ describe('fuzz (seeded)', () => {
         const copy: Record<string, Uint8Array> = { ...entries };
         const name = pick(rng, names);
         if (which === 4 && name.endsWith('.safetensors')) copy[name] = mutateSafetensors(rng, copy[name]).bytes;
-        else if (which === 5 && name.endsWith('.json')) copy[name] = encodeUtf8(mutateConfig(rng, new TextDecoder().decode(copy[name])));
+        else if (which === 5 && name.endsWith('.json'))
+          copy[name] = encodeUtf8(mutateConfig(rng, new TextDecoder().decode(copy[name])));
         else if (which === 6) {
           if (rng.int(2)) delete copy[name];
           else copy[pick(rng, ['extra.txt', 'adapter_model.bin', 'twosome.json.bak'])] = new Uint8Array(3);
@@ -449,10 +484,16 @@ describe('fuzz (seeded)', () => {
         bytes = writeZip(Object.entries(copy).map(([n, data]) => ({ name: n, data })));
         content = contentOf(copy);
       }
-      runCase(tally, `bundle case ${i}`, AdapterFormatError, () => {
-        const b = decodeBundle(bytes, { file: 'run.zip' });
-        bindBundle(b, shape, 'tiny');
-      }, inflateBound(content));
+      runCase(
+        tally,
+        `bundle case ${i}`,
+        AdapterFormatError,
+        () => {
+          const b = decodeBundle(bytes, { file: 'run.zip' });
+          bindBundle(b, shape, 'tiny');
+        },
+        inflateBound(content),
+      );
     }
     // The count sees the decoders' streams (the mock is in effect), and the bound is within a factor of two.
     expect(tally.mostInflated).toBeGreaterThan(inflateBound(contentOf(entries)) / 2);
@@ -464,8 +505,26 @@ describe('fuzz (seeded)', () => {
   it('3000 mutated share links (text edits, and byte edits behind a re-computed checksum)', () => {
     const rng = new Rng(SEED + 3);
     const tally = newTally();
-    const link = encodeShareLink({ modelId: 'micro', task: 'cheese', normalization: 'sum', seed: 9, weights: adapterWeightsOf(trainedAdapter(shape, QV, 4)) }, { precision: 'f16' });
-    const int8 = encodeShareLink({ modelId: 'micro', task: 'cheese', normalization: 'sum', seed: 9, weights: adapterWeightsOf(trainedAdapter(shape, QV, 4)) }, { precision: 'int8' });
+    const link = encodeShareLink(
+      {
+        modelId: 'micro',
+        task: 'cheese',
+        normalization: 'sum',
+        seed: 9,
+        weights: adapterWeightsOf(trainedAdapter(shape, QV, 4)),
+      },
+      { precision: 'f16' },
+    );
+    const int8 = encodeShareLink(
+      {
+        modelId: 'micro',
+        task: 'cheese',
+        normalization: 'sum',
+        seed: 9,
+        weights: adapterWeightsOf(trainedAdapter(shape, QV, 4)),
+      },
+      { precision: 'int8' },
+    );
     const B64 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
     const reframe = (bytes: Uint8Array) => {
       const out = bytes.slice();
@@ -501,14 +560,26 @@ describe('fuzz (seeded)', () => {
         }
         case 5: {
           const out = bytes.slice();
-          new DataView(out.buffer).setUint32(2, pick(rng, [0, 1, 100, 2 ** 20 + 1, 2 ** 32 - 1, new DataView(bytes.buffer).getUint32(2, true) + pick(rng, [-1, 1])]), true);
+          new DataView(out.buffer).setUint32(
+            2,
+            pick(rng, [
+              0,
+              1,
+              100,
+              2 ** 20 + 1,
+              2 ** 32 - 1,
+              new DataView(bytes.buffer).getUint32(2, true) + pick(rng, [-1, 1]),
+            ]),
+            true,
+          );
           candidate = reframe(out);
           break;
         }
         case 6: {
           // Mutate the body itself, then compress and frame it validly.
           const body = inflateSync(bytes.subarray(6, bytes.length - 4));
-          const mutated = rng.int(3) === 0 ? truncate(rng, body) : rng.int(2) ? flipBytes(rng, body, 0, 40) : flipBytes(rng, body);
+          const mutated =
+            rng.int(3) === 0 ? truncate(rng, body) : rng.int(2) ? flipBytes(rng, body, 0, 40) : flipBytes(rng, body);
           const compressed = deflateRaw(mutated);
           content = mutated.length;
           const out = new Uint8Array(6 + compressed.length + 4);
@@ -520,12 +591,28 @@ describe('fuzz (seeded)', () => {
           break;
         }
         default:
-          candidate = pick(rng, ['', '#', '#share', '#share=', 'share=A', `#share=${'A'.repeat(40_000)}`, `https://x.org/#share=${value}#share=${value}`, `#share=${value}&x=1`, '#share=\u0000\u0001']);
+          candidate = pick(rng, [
+            '',
+            '#',
+            '#share',
+            '#share=',
+            'share=A',
+            `#share=${'A'.repeat(40_000)}`,
+            `https://x.org/#share=${value}#share=${value}`,
+            `#share=${value}&x=1`,
+            '#share=\u0000\u0001',
+          ]);
       }
-      runCase(tally, `link case ${i}`, ShareLinkError, () => {
-        const decoded = decodeShareLink(candidate);
-        bindAdapter(decoded.weights, shape, 'link');
-      }, inflateBound(content));
+      runCase(
+        tally,
+        `link case ${i}`,
+        ShareLinkError,
+        () => {
+          const decoded = decodeShareLink(candidate);
+          bindAdapter(decoded.weights, shape, 'link');
+        },
+        inflateBound(content),
+      );
     }
     expect(tally.mostInflated).toBeGreaterThan(0);
     expect(tally.rejected).toBeGreaterThan(2500);
@@ -533,4 +620,3 @@ describe('fuzz (seeded)', () => {
     if (process.env.FUZZ_VERBOSE) console.log(tally.accepted, [...tally.messages].sort().join('\n'));
   });
 });
-

@@ -17,5 +17,18 @@ export * from './errors';
 export * from './limits';
 export * from './link';
 export * from './peft';
-export { readSafetensors, writeSafetensors, readSafetensorsHeaderLength, parseSafetensorsHeader, tensorData, SAFETENSORS_DTYPE_SIZES } from './safetensors';
-export type { SafetensorsDtype, SafetensorsEntry, SafetensorsFile, SafetensorsHeader, SafetensorsTensorInfo } from './safetensors';
+export {
+  readSafetensors,
+  writeSafetensors,
+  readSafetensorsHeaderLength,
+  parseSafetensorsHeader,
+  tensorData,
+  SAFETENSORS_DTYPE_SIZES,
+} from './safetensors';
+export type {
+  SafetensorsDtype,
+  SafetensorsEntry,
+  SafetensorsFile,
+  SafetensorsHeader,
+  SafetensorsTensorInfo,
+} from './safetensors';

@@ -103,7 +103,8 @@ export function parseJsonStrict(text: string, options: JsonParseOptions = {}): J
         pos += 2;
         run = pos;
       } else pos++;
-      if (pos - start > maxString + 2 && out.length + (pos - run) > maxString) fail(`string longer than ${maxString} characters`, start);
+      if (pos - start > maxString + 2 && out.length + (pos - run) > maxString)
+        fail(`string longer than ${maxString} characters`, start);
     }
     if (out.length > maxString) fail(`string longer than ${maxString} characters`, start);
     return out;
@@ -126,7 +127,8 @@ export function parseJsonStrict(text: string, options: JsonParseOptions = {}): J
         if (text[pos] !== '"') fail('expected a string key');
         const keyAt = pos;
         const key = parseString();
-        if (Object.prototype.hasOwnProperty.call(obj, key)) fail(`duplicate key ${JSON.stringify(key.length > 60 ? `${key.slice(0, 60)}…` : key)}`, keyAt);
+        if (Object.prototype.hasOwnProperty.call(obj, key))
+          fail(`duplicate key ${JSON.stringify(key.length > 60 ? `${key.slice(0, 60)}…` : key)}`, keyAt);
         skipSpace();
         if (text[pos] !== ':') fail('expected ":"');
         pos++;

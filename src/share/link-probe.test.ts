@@ -38,10 +38,19 @@ describe('share link probability error (micro model, CPU reference)', () => {
     };
     // A strongly trained adapter (B ~ U(-0.5, 0.5)), so that the policy moves.
     const original = adapterWeightsOf(trainedAdapter(MICRO, QV, 5, 0.5));
-    const base = probe({ ...original, modules: original.modules.map((m) => ({ ...m, b: new Float32Array(m.b.length) })) })[0];
+    const base = probe({
+      ...original,
+      modules: original.modules.map((m) => ({ ...m, b: new Float32Array(m.b.length) })),
+    })[0];
     const trained = probe(original)[0];
     expect(Math.max(...trained.map((p, k) => Math.abs(p - base[k])))).toBeGreaterThan(1e-3);
-    const payload = { modelId: 'micro', task: 'tomato-salad' as const, normalization: 'word' as const, seed: 0, weights: original };
+    const payload = {
+      modelId: 'micro',
+      task: 'tomato-salad' as const,
+      normalization: 'word' as const,
+      seed: 0,
+      weights: original,
+    };
     const errors: Record<string, number> = {};
     for (const precision of ['f32', 'f16', 'int8'] as const) {
       const link = encodeShareLink(payload, { precision });

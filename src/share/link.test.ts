@@ -19,12 +19,19 @@ import {
 import { ALL_TARGETS, MICRO, QV, TINY, trainedAdapter } from './testing';
 import { deflateRaw } from './deflate';
 
-const payload = (weights: AdapterWeights): SharePayload => ({ modelId: 'micro', task: 'entertainment', normalization: 'token', seed: 42, weights });
+const payload = (weights: AdapterWeights): SharePayload => ({
+  modelId: 'micro',
+  task: 'entertainment',
+  normalization: 'token',
+  seed: 42,
+  weights,
+});
 
 function maxDiff(x: AdapterWeights, y: AdapterWeights): number {
   let m = 0;
   x.modules.forEach((mod, i) => {
-    for (const k of ['a', 'b'] as const) for (let j = 0; j < mod[k].length; j++) m = Math.max(m, Math.abs(mod[k][j] - y.modules[i][k][j]));
+    for (const k of ['a', 'b'] as const)
+      for (let j = 0; j < mod[k].length; j++) m = Math.max(m, Math.abs(mod[k][j] - y.modules[i][k][j]));
   });
   return m;
 }
@@ -50,7 +57,13 @@ describe('share links', () => {
     expect(link.fragment.startsWith('#share=')).toBe(true);
     expect(link.maxAbsError).toBe(0);
     const back = decodeShareLink(`https://example.org/twosome/?task=x${link.fragment}`);
-    expect(back).toMatchObject({ modelId: 'micro', task: 'entertainment', normalization: 'token', seed: 42, precision: 'f32' });
+    expect(back).toMatchObject({
+      modelId: 'micro',
+      task: 'entertainment',
+      normalization: 'token',
+      seed: 42,
+      precision: 'f32',
+    });
     expect(back.weights.config).toEqual(weights.config);
     back.weights.modules.forEach((m, i) => {
       expect(float32ToBytes(m.a)).toEqual(float32ToBytes(weights.modules[i].a));
@@ -59,33 +72,37 @@ describe('share links', () => {
     expect(decodeShareLink(link.fragment.slice(1)).seed).toBe(42);
   });
 
-  it.each(['f16', 'int8'] as const)('%s: decoded weights are exactly the reported round trip; the error is within what is reported', (precision) => {
-    const link = encodeShareLink(payload(weights), { precision });
-    const back = decodeShareLink(link.fragment);
-    expect(back.precision).toBe(precision);
-    back.weights.modules.forEach((m, i) => {
-      expect(m.a).toEqual(link.roundTrip.modules[i].a);
-      expect(m.b).toEqual(link.roundTrip.modules[i].b);
-    });
-    const actual = maxDiff(weights, back.weights);
-    expect(actual).toBe(link.maxAbsError);
-    expect(actual).toBeGreaterThan(0);
-    // Theoretical bounds: f16 half an ulp (relative 2^-11 of values < 1), int8 half a step of max/127.
-    expect(actual).toBeLessThanOrEqual(precision === 'f16' ? 2 ** -11 : 0.5 / 127 + 1e-7);
-    // maxDeltaWeightError: recompute scale * |BA - B'A'| directly.
-    let worst = 0;
-    weights.modules.forEach((m, i) => {
-      const d = weights.dims[i % 2];
-      const q = back.weights.modules[i];
-      for (let o = 0; o < d.outDim; o++)
-        for (let c = 0; c < d.inDim; c++) {
-          let s = 0;
-          for (let k = 0; k < weights.config.r; k++) s += m.b[o * 8 + k] * m.a[k * d.inDim + c] - q.b[o * 8 + k] * q.a[k * d.inDim + c];
-          worst = Math.max(worst, Math.abs(s) * 2);
-        }
-    });
-    expect(link.maxDeltaWeightError).toBeCloseTo(worst, 12);
-  });
+  it.each(['f16', 'int8'] as const)(
+    '%s: decoded weights are exactly the reported round trip; the error is within what is reported',
+    (precision) => {
+      const link = encodeShareLink(payload(weights), { precision });
+      const back = decodeShareLink(link.fragment);
+      expect(back.precision).toBe(precision);
+      back.weights.modules.forEach((m, i) => {
+        expect(m.a).toEqual(link.roundTrip.modules[i].a);
+        expect(m.b).toEqual(link.roundTrip.modules[i].b);
+      });
+      const actual = maxDiff(weights, back.weights);
+      expect(actual).toBe(link.maxAbsError);
+      expect(actual).toBeGreaterThan(0);
+      // Theoretical bounds: f16 half an ulp (relative 2^-11 of values < 1), int8 half a step of max/127.
+      expect(actual).toBeLessThanOrEqual(precision === 'f16' ? 2 ** -11 : 0.5 / 127 + 1e-7);
+      // maxDeltaWeightError: recompute scale * |BA - B'A'| directly.
+      let worst = 0;
+      weights.modules.forEach((m, i) => {
+        const d = weights.dims[i % 2];
+        const q = back.weights.modules[i];
+        for (let o = 0; o < d.outDim; o++)
+          for (let c = 0; c < d.inDim; c++) {
+            let s = 0;
+            for (let k = 0; k < weights.config.r; k++)
+              s += m.b[o * 8 + k] * m.a[k * d.inDim + c] - q.b[o * 8 + k] * q.a[k * d.inDim + c];
+            worst = Math.max(worst, Math.abs(s) * 2);
+          }
+      });
+      expect(link.maxDeltaWeightError).toBeCloseTo(worst, 12);
+    },
+  );
 
   it('auto picks the most precise that fits; larger adapters are refused with the ?adapter= advice', () => {
     expect(encodeShareLink(payload(weights)).precision).toBe('f32');
@@ -93,7 +110,9 @@ describe('share links', () => {
     const auto = encodeShareLink(payload(all));
     expect(auto.precision).toBe('int8');
     expect(auto.chars).toBeLessThanOrEqual(SHARE_LINK_MAX_CHARS);
-    expect(() => encodeShareLink(payload(all), { precision: 'f32' })).toThrow(/over the link limit of 32768; upload .*\?adapter=https/);
+    expect(() => encodeShareLink(payload(all), { precision: 'f32' })).toThrow(
+      /over the link limit of 32768; upload .*\?adapter=https/,
+    );
     const big = adapterWeightsOf(trainedAdapter({ ...MICRO, layers: 40 }, { ...ALL_TARGETS, r: 16 }, 3));
     expect(() => encodeShareLink(payload(big))).toThrow(ShareLinkError);
   });
@@ -137,11 +156,15 @@ describe('share links', () => {
     }
     const bytes = decodeBase64Url(fragment.slice(7)) as Uint8Array;
     bytes[0] = 2;
-    expect(() => decodeShareLink(`#share=${encodeBase64Url(bytes)}`)).toThrow(/version 2 is newer than this page reads/);
+    expect(() => decodeShareLink(`#share=${encodeBase64Url(bytes)}`)).toThrow(
+      /version 2 is newer than this page reads/,
+    );
   });
 
   it('validates the body behind a valid checksum', () => {
-    const good = decodeBase64Url(encodeShareLink(payload(adapterWeightsOf(trainedAdapter(TINY, QV, 1))), { precision: 'f32' }).fragment.slice(7)) as Uint8Array;
+    const good = decodeBase64Url(
+      encodeShareLink(payload(adapterWeightsOf(trainedAdapter(TINY, QV, 1))), { precision: 'f32' }).fragment.slice(7),
+    ) as Uint8Array;
     const body = inflateSync(good.subarray(6, good.length - 4));
     expect(decodeShareLink(frameBody(body)).modelId).toBe('micro');
     expect(() => decodeShareLink(frameBody(body, 7))).toThrow(/unknown precision code 7/);
@@ -162,9 +185,13 @@ describe('share links', () => {
 describe('?adapter= URLs', () => {
   const page = 'https://twosome.example/app/?task=pizza';
   it('accepts https and same-origin URLs only', () => {
-    expect(checkAdapterUrl('https://cdn.example.org/a/adapter.zip', page)).toBe('https://cdn.example.org/a/adapter.zip');
+    expect(checkAdapterUrl('https://cdn.example.org/a/adapter.zip', page)).toBe(
+      'https://cdn.example.org/a/adapter.zip',
+    );
     expect(checkAdapterUrl('adapters/run.zip', page)).toBe('https://twosome.example/app/adapters/run.zip');
-    expect(checkAdapterUrl('http://localhost:5173/a.zip', 'http://localhost:5173/')).toBe('http://localhost:5173/a.zip');
+    expect(checkAdapterUrl('http://localhost:5173/a.zip', 'http://localhost:5173/')).toBe(
+      'http://localhost:5173/a.zip',
+    );
     for (const [url, message] of [
       ['http://cdn.example.org/a.zip', /must be https:\/\/ or on this site/],
       ['javascript:alert(1)', /must be https/],
@@ -172,20 +199,40 @@ describe('?adapter= URLs', () => {
       ['https://user:pw@cdn.example.org/a.zip', /user name or password/],
       [`https://x.org/${'a'.repeat(3000)}`, /characters \(limit 2048\)/],
       ['', /empty/],
-    ] as const) expect(() => checkAdapterUrl(url, page), url).toThrow(message);
+    ] as const)
+      expect(() => checkAdapterUrl(url, page), url).toThrow(message);
     expect(parseAdapterParam('?task=pizza', page)).toBeNull();
-    expect(parseAdapterParam(formatAdapterParam('https://h.org/a.zip', page, '?task=pizza'), page)).toBe('https://h.org/a.zip');
+    expect(parseAdapterParam(formatAdapterParam('https://h.org/a.zip', page, '?task=pizza'), page)).toBe(
+      'https://h.org/a.zip',
+    );
   });
 
   it('downloads with the size capped, and checks redirects', async () => {
-    const respond = (body: Uint8Array<ArrayBuffer>, headers: Record<string, string> = {}, url = 'https://h.org/a.zip') =>
-      (async () => Object.defineProperty(new Response(body, { headers }), 'url', { value: url })) as unknown as typeof fetch;
+    const respond = (
+      body: Uint8Array<ArrayBuffer>,
+      headers: Record<string, string> = {},
+      url = 'https://h.org/a.zip',
+    ) =>
+      (async () =>
+        Object.defineProperty(new Response(body, { headers }), 'url', { value: url })) as unknown as typeof fetch;
     const data = new Uint8Array(1000).fill(7);
     expect(await fetchAdapterBytes('https://h.org/a.zip', { pageUrl: page, fetch: respond(data) })).toEqual(data);
-    await expect(fetchAdapterBytes('https://h.org/a.zip', { pageUrl: page, maxBytes: 999, fetch: respond(data) })).rejects.toThrow(/over the limit of 999/);
-    await expect(fetchAdapterBytes('https://h.org/a.zip', { pageUrl: page, maxBytes: 10, fetch: respond(data, { 'content-length': '1000' }) })).rejects.toThrow(/1000 bytes, over the limit/);
-    await expect(fetchAdapterBytes('https://h.org/a.zip', { pageUrl: page, fetch: respond(data, {}, 'http://evil.org/a.zip') })).rejects.toThrow(/must be https/);
-    await expect(fetchAdapterBytes('http://h.org/a.zip', { pageUrl: page, fetch: respond(data) })).rejects.toThrow(ShareLinkError);
+    await expect(
+      fetchAdapterBytes('https://h.org/a.zip', { pageUrl: page, maxBytes: 999, fetch: respond(data) }),
+    ).rejects.toThrow(/over the limit of 999/);
+    await expect(
+      fetchAdapterBytes('https://h.org/a.zip', {
+        pageUrl: page,
+        maxBytes: 10,
+        fetch: respond(data, { 'content-length': '1000' }),
+      }),
+    ).rejects.toThrow(/1000 bytes, over the limit/);
+    await expect(
+      fetchAdapterBytes('https://h.org/a.zip', { pageUrl: page, fetch: respond(data, {}, 'http://evil.org/a.zip') }),
+    ).rejects.toThrow(/must be https/);
+    await expect(fetchAdapterBytes('http://h.org/a.zip', { pageUrl: page, fetch: respond(data) })).rejects.toThrow(
+      ShareLinkError,
+    );
   });
 });
 
@@ -231,7 +278,7 @@ describe('adapter downloads from servers that misbehave', () => {
     expect(server.requests).toEqual(['/big.zip', '/endless.zip']); // a wrong answer is not retried
   });
 
-  it('cancels at once on the caller\'s signal, also while the server stalls', async () => {
+  it("cancels at once on the caller's signal, also while the server stalls", async () => {
     routes.set('/a.zip', { stallHeaders: true });
     const controller = new AbortController();
     const download = get('a.zip', { signal: controller.signal, idleMs: 60_000 });

@@ -36,7 +36,16 @@ import type { TaskId } from '../envs/types';
 import { LORA_TARGETS, type LoraTarget } from '../llm/train/lora';
 import { NORMALIZATIONS, type Normalization } from '../rl/policy';
 import { checkAdapterWeights, type AdapterTargetDims, type AdapterWeights, type AdapterWeightsModule } from './adapter';
-import { crc32, decodeBase64Url, decodeUtf8, encodeBase64Url, encodeUtf8, f16BitsToF32, f32ToF16Bits, readUintLE } from './bytes';
+import {
+  crc32,
+  decodeBase64Url,
+  decodeUtf8,
+  encodeBase64Url,
+  encodeUtf8,
+  f16BitsToF32,
+  f32ToF16Bits,
+  readUintLE,
+} from './bytes';
 import { deflateRaw, inflateRawCapped } from './deflate';
 import { AdapterFormatError, AdapterUrlError, quote, ShareLinkError } from './errors';
 import { ADAPTER_URL_MAX_CHARS, DEFAULT_LIMITS, SHARE_BODY_MAX_BYTES, SHARE_LINK_MAX_CHARS } from './limits';
@@ -152,7 +161,8 @@ function writeTensor(w: ByteWriter, values: Float32Array, precision: SharePrecis
   } else if (precision === 'f16') {
     for (let i = 0; i < values.length; i++) {
       const h = f32ToF16Bits(values[i]);
-      if ((h & 0x7c00) === 0x7c00) throw new ShareLinkError(`value ${values[i]} does not fit float16; share in f32 (or as ?adapter=https://...)`);
+      if ((h & 0x7c00) === 0x7c00)
+        throw new ShareLinkError(`value ${values[i]} does not fit float16; share in f32 (or as ?adapter=https://...)`);
       w.u16(h);
       out[i] = f16BitsToF32(h);
     }
@@ -180,7 +190,13 @@ function maxAbsDiff(x: Float32Array, y: Float32Array): number {
 }
 
 /** max |scale (B A - B' A')| of one module (float64). */
-function deltaWeightError(m: AdapterWeightsModule, q: AdapterWeightsModule, d: AdapterTargetDims, r: number, scale: number): number {
+function deltaWeightError(
+  m: AdapterWeightsModule,
+  q: AdapterWeightsModule,
+  d: AdapterTargetDims,
+  r: number,
+  scale: number,
+): number {
   let worst = 0;
   const row = new Float64Array(d.inDim);
   for (let o = 0; o < d.outDim; o++) {
@@ -197,17 +213,23 @@ function deltaWeightError(m: AdapterWeightsModule, q: AdapterWeightsModule, d: A
 }
 
 function checkPayload(p: SharePayload): void {
-  if (typeof p.modelId !== 'string' || !MODEL_ID.test(p.modelId)) throw new ShareLinkError(`model id ${quote(p.modelId)} cannot go in a link (A-Z a-z 0-9 . _ -, up to 128 characters)`);
+  if (typeof p.modelId !== 'string' || !MODEL_ID.test(p.modelId))
+    throw new ShareLinkError(
+      `model id ${quote(p.modelId)} cannot go in a link (A-Z a-z 0-9 . _ -, up to 128 characters)`,
+    );
   if (!isTaskId(p.task)) throw new ShareLinkError(`unknown task ${quote(p.task)}`);
-  if (!NORM_CODES.includes(p.normalization)) throw new ShareLinkError(`unknown normalization ${quote(p.normalization)}`);
-  if (!Number.isInteger(p.seed) || p.seed < 0 || p.seed > 0xffffffff) throw new ShareLinkError(`seed ${p.seed} cannot go in a link (0..4294967295)`);
+  if (!NORM_CODES.includes(p.normalization))
+    throw new ShareLinkError(`unknown normalization ${quote(p.normalization)}`);
+  if (!Number.isInteger(p.seed) || p.seed < 0 || p.seed > 0xffffffff)
+    throw new ShareLinkError(`seed ${p.seed} cannot go in a link (0..4294967295)`);
   try {
     checkAdapterWeights(p.weights, 'adapter');
   } catch (error) {
     if (error instanceof AdapterFormatError) throw new ShareLinkError(error.message);
     throw error;
   }
-  if (p.weights.config.r > 0xffff || p.weights.layers > 0xffff) throw new ShareLinkError('r and layers must be below 65536');
+  if (p.weights.config.r > 0xffff || p.weights.layers > 0xffff)
+    throw new ShareLinkError('r and layers must be below 65536');
 }
 
 function encodeAt(p: SharePayload, precision: SharePrecision) {
@@ -226,9 +248,19 @@ function encodeAt(p: SharePayload, precision: SharePrecision) {
     w.u32(d.outDim);
     w.u32(d.inDim);
   }
-  const modules: AdapterWeightsModule[] = p.weights.modules.map((m) => ({ layer: m.layer, target: m.target, a: writeTensor(w, m.a, precision), b: writeTensor(w, m.b, precision) }));
+  const modules: AdapterWeightsModule[] = p.weights.modules.map((m) => ({
+    layer: m.layer,
+    target: m.target,
+    a: writeTensor(w, m.a, precision),
+    b: writeTensor(w, m.b, precision),
+  }));
   const body = w.bytes();
-  const roundTrip: AdapterWeights = { config: { ...p.weights.config, alpha: Math.fround(alpha), targets: targets.slice() }, layers: p.weights.layers, dims: p.weights.dims.map((d) => ({ ...d })), modules };
+  const roundTrip: AdapterWeights = {
+    config: { ...p.weights.config, alpha: Math.fround(alpha), targets: targets.slice() },
+    layers: p.weights.layers,
+    dims: p.weights.dims.map((d) => ({ ...d })),
+    modules,
+  };
   return { body, roundTrip };
 }
 
@@ -285,9 +317,28 @@ export function encodeShareLink(payload: SharePayload, options: ShareEncodeOptio
     payload.weights.modules.forEach((m, i) => {
       const q = encoded.roundTrip.modules[i];
       maxAbsError = Math.max(maxAbsError, maxAbsDiff(m.a, q.a), maxAbsDiff(m.b, q.b));
-      if (precision !== 'f32') maxDeltaWeightError = Math.max(maxDeltaWeightError, deltaWeightError(m, q, payload.weights.dims[i % payload.weights.dims.length], payload.weights.config.r, scale));
+      if (precision !== 'f32')
+        maxDeltaWeightError = Math.max(
+          maxDeltaWeightError,
+          deltaWeightError(
+            m,
+            q,
+            payload.weights.dims[i % payload.weights.dims.length],
+            payload.weights.config.r,
+            scale,
+          ),
+        );
     });
-    return { fragment, chars: fragment.length, precision, bodyBytes: encoded.body.length, compressedBytes: bytes.length - 10, maxAbsError, maxDeltaWeightError, roundTrip: encoded.roundTrip };
+    return {
+      fragment,
+      chars: fragment.length,
+      precision,
+      bodyBytes: encoded.body.length,
+      compressedBytes: bytes.length - 10,
+      maxAbsError,
+      maxDeltaWeightError,
+      roundTrip: encoded.roundTrip,
+    };
   }
   throw new ShareLinkError(
     `the adapter needs ${Number.isFinite(smallest) ? `about ${smallest}` : 'more'} characters even as ${order[order.length - 1]}, over the link limit of ${maxChars}; upload the bundle (or adapter_model.safetensors) to an https:// host and share ?adapter=https://...`,
@@ -299,7 +350,11 @@ export function encodeShareLink(payload: SharePayload, options: ShareEncodeOptio
  * policy's probabilities on fixed prompts (e.g. the engine's scoring), called with the original weights and
  * with the link's round trip.
  */
-export async function shareProbabilityError(original: AdapterWeights, roundTrip: AdapterWeights, probe: (w: AdapterWeights) => number[][] | Promise<number[][]>): Promise<number> {
+export async function shareProbabilityError(
+  original: AdapterWeights,
+  roundTrip: AdapterWeights,
+  probe: (w: AdapterWeights) => number[][] | Promise<number[][]>,
+): Promise<number> {
   const p = await probe(original);
   const q = await probe(roundTrip);
   let worst = 0;
@@ -320,7 +375,8 @@ class ByteReader {
     return this.bytes.length - this.at;
   }
   private need(n: number, what: string) {
-    if (this.at + n > this.bytes.length) throw new ShareLinkError(`the link ends inside ${what}: it was cut short; copy the whole link`);
+    if (this.at + n > this.bytes.length)
+      throw new ShareLinkError(`the link ends inside ${what}: it was cut short; copy the whole link`);
   }
   u8(what: string) {
     this.need(1, what);
@@ -364,11 +420,13 @@ function readTensor(rd: ByteReader, n: number, precision: SharePrecision): Float
   else {
     for (let g = 0; g < n; g += INT8_GROUP) {
       const scale = rd.f32('tensor data');
-      if (!(scale >= 0 && scale <= DEFAULT_LIMITS.maxAbsWeight)) throw new ShareLinkError(`an int8 group scale is ${scale}: the link is corrupt`);
+      if (!(scale >= 0 && scale <= DEFAULT_LIMITS.maxAbsWeight))
+        throw new ShareLinkError(`an int8 group scale is ${scale}: the link is corrupt`);
       const end = Math.min(n, g + INT8_GROUP);
       for (let i = g; i < end; i++) {
         const q = rd.i8();
-        if (q === -128) throw new ShareLinkError('an int8 value is -128 (the encoder uses -127..127): the link is corrupt');
+        if (q === -128)
+          throw new ShareLinkError('an int8 value is -128 (the encoder uses -127..127): the link is corrupt');
         out[i] = Math.fround(q * scale);
       }
     }
@@ -386,7 +444,10 @@ function shareValue(input: string): string {
   const hash = text.indexOf('#');
   if (hash >= 0) {
     text = text.slice(hash + 1);
-    if (!text.startsWith('share=')) throw new ShareLinkError(`not a share link: the part after "#" must start with "share=" (got ${quote(text.slice(0, 20))})`);
+    if (!text.startsWith('share='))
+      throw new ShareLinkError(
+        `not a share link: the part after "#" must start with "share=" (got ${quote(text.slice(0, 20))})`,
+      );
   }
   if (text.startsWith('share=')) text = text.slice(6);
   return text;
@@ -396,34 +457,48 @@ function shareValue(input: string): string {
 export function decodeShareLink(input: string, options: { maxChars?: number } = {}): DecodedShareLink {
   const maxChars = options.maxChars ?? SHARE_LINK_MAX_CHARS;
   if (typeof input !== 'string') throw new ShareLinkError('expected text');
-  if (input.length > maxChars + 8192) throw new ShareLinkError(`${input.length} characters, over the link limit of ${maxChars}`);
+  if (input.length > maxChars + 8192)
+    throw new ShareLinkError(`${input.length} characters, over the link limit of ${maxChars}`);
   const value = shareValue(input);
-  if (value.length + SHARE_FRAGMENT_PREFIX.length > maxChars) throw new ShareLinkError(`${value.length + SHARE_FRAGMENT_PREFIX.length} characters, over the link limit of ${maxChars}`);
+  if (value.length + SHARE_FRAGMENT_PREFIX.length > maxChars)
+    throw new ShareLinkError(
+      `${value.length + SHARE_FRAGMENT_PREFIX.length} characters, over the link limit of ${maxChars}`,
+    );
   if (value.length === 0) throw new ShareLinkError('the link carries no adapter (nothing after "#share=")');
   const bytes = decodeBase64Url(value);
   if (typeof bytes === 'string') throw new ShareLinkError(`${bytes}: the link was altered or cut; copy the whole link`);
-  if (bytes.length < 11) throw new ShareLinkError(`only ${bytes.length} bytes: the link was cut short; copy the whole link`);
+  if (bytes.length < 11)
+    throw new ShareLinkError(`only ${bytes.length} bytes: the link was cut short; copy the whole link`);
   const version = bytes[0];
-  if (version > SHARE_LINK_VERSION) throw new ShareLinkError(`link format version ${version} is newer than this page reads (${SHARE_LINK_VERSION}); reload or update the page`);
-  if (version !== SHARE_LINK_VERSION) throw new ShareLinkError(`link format version ${version} is not valid: the link is corrupt`);
+  if (version > SHARE_LINK_VERSION)
+    throw new ShareLinkError(
+      `link format version ${version} is newer than this page reads (${SHARE_LINK_VERSION}); reload or update the page`,
+    );
+  if (version !== SHARE_LINK_VERSION)
+    throw new ShareLinkError(`link format version ${version} is not valid: the link is corrupt`);
   const stored = readUintLE(bytes, bytes.length - 4, 4);
-  if (crc32(bytes.subarray(0, bytes.length - 4)) !== stored) throw new ShareLinkError('checksum mismatch: the link was altered or cut; copy the whole link');
+  if (crc32(bytes.subarray(0, bytes.length - 4)) !== stored)
+    throw new ShareLinkError('checksum mismatch: the link was altered or cut; copy the whole link');
   const precision = SHARE_PRECISIONS[bytes[1]];
   if (!precision) throw new ShareLinkError(`unknown precision code ${bytes[1]}`);
   const bodyLength = readUintLE(bytes, 2, 4);
-  if (bodyLength > SHARE_BODY_MAX_BYTES) throw new ShareLinkError(`declares a body of ${bodyLength} bytes, over the limit of ${SHARE_BODY_MAX_BYTES}`);
+  if (bodyLength > SHARE_BODY_MAX_BYTES)
+    throw new ShareLinkError(`declares a body of ${bodyLength} bytes, over the limit of ${SHARE_BODY_MAX_BYTES}`);
   const body = inflateRawCapped(bytes.subarray(6, bytes.length - 4), bodyLength);
   if (typeof body === 'string') throw new ShareLinkError(`the adapter data ${body}`);
-  if (body.length !== bodyLength) throw new ShareLinkError(`the adapter data has ${body.length} bytes, not the ${bodyLength} declared`);
+  if (body.length !== bodyLength)
+    throw new ShareLinkError(`the adapter data has ${body.length} bytes, not the ${bodyLength} declared`);
 
   const rd = new ByteReader(body);
   const modelId = rd.str('the model id');
   if (!MODEL_ID.test(modelId)) throw new ShareLinkError(`model id ${quote(modelId)} is not valid`);
   const task = rd.str('the task');
-  if (!isTaskId(task)) throw new ShareLinkError(`unknown task ${quote(task)}; the link may come from a newer version of the page`);
+  if (!isTaskId(task))
+    throw new ShareLinkError(`unknown task ${quote(task)}; the link may come from a newer version of the page`);
   const normCode = rd.u8('the normalization');
   const normalization = NORM_CODES[normCode];
-  if (!normalization || !NORMALIZATIONS.includes(normalization)) throw new ShareLinkError(`unknown normalization code ${normCode}`);
+  if (!normalization || !NORMALIZATIONS.includes(normalization))
+    throw new ShareLinkError(`unknown normalization code ${normCode}`);
   const seed = rd.u32('the seed');
   const r = rd.u16('r');
   const alpha = rd.f32('alpha');
@@ -431,9 +506,11 @@ export function decodeShareLink(input: string, options: { maxChars?: number } = 
   const lim = DEFAULT_LIMITS;
   if (r < 1 || r > lim.maxRank) throw new ShareLinkError(`LoRA r ${r} is outside 1..${lim.maxRank}`);
   if (!(alpha > 0 && alpha <= 1e6)) throw new ShareLinkError(`lora_alpha ${alpha} is not a positive number up to 1e6`);
-  if (layers < 1 || layers > lim.maxLayers) throw new ShareLinkError(`layer count ${layers} is outside 1..${lim.maxLayers}`);
+  if (layers < 1 || layers > lim.maxLayers)
+    throw new ShareLinkError(`layer count ${layers} is outside 1..${lim.maxLayers}`);
   const count = rd.u8('the target count');
-  if (count < 1 || count > LORA_TARGETS.length) throw new ShareLinkError(`${count} target modules (1..${LORA_TARGETS.length})`);
+  if (count < 1 || count > LORA_TARGETS.length)
+    throw new ShareLinkError(`${count} target modules (1..${LORA_TARGETS.length})`);
   const dims: AdapterTargetDims[] = [];
   for (let i = 0; i < count; i++) {
     const code = rd.u8('a target');
@@ -442,18 +519,33 @@ export function decodeShareLink(input: string, options: { maxChars?: number } = 
     if (dims.some((d) => d.target === target)) throw new ShareLinkError(`target ${target} is listed twice`);
     const outDim = rd.u32('a target size');
     const inDim = rd.u32('a target size');
-    if (outDim < 1 || outDim > lim.maxDim || inDim < 1 || inDim > lim.maxDim) throw new ShareLinkError(`${target} is ${outDim} x ${inDim}; sizes must be in 1..${lim.maxDim}`);
+    if (outDim < 1 || outDim > lim.maxDim || inDim < 1 || inDim > lim.maxDim)
+      throw new ShareLinkError(`${target} is ${outDim} x ${inDim}; sizes must be in 1..${lim.maxDim}`);
     dims.push({ target, inDim, outDim });
   }
   let need = 0;
   for (const d of dims) need += tensorBytes(r * d.inDim, precision) + tensorBytes(d.outDim * r, precision);
   need *= layers;
-  if (need !== rd.remaining) throw new ShareLinkError(`the header implies ${need} bytes of weights but ${rd.remaining} follow: the link is corrupt`);
+  if (need !== rd.remaining)
+    throw new ShareLinkError(
+      `the header implies ${need} bytes of weights but ${rd.remaining} follow: the link is corrupt`,
+    );
   const modules: AdapterWeightsModule[] = [];
   for (let layer = 0; layer < layers; layer++) {
-    for (const d of dims) modules.push({ layer, target: d.target, a: readTensor(rd, r * d.inDim, precision), b: readTensor(rd, d.outDim * r, precision) });
+    for (const d of dims)
+      modules.push({
+        layer,
+        target: d.target,
+        a: readTensor(rd, r * d.inDim, precision),
+        b: readTensor(rd, d.outDim * r, precision),
+      });
   }
-  const weights: AdapterWeights = { config: { r, alpha, dropout: 0, targets: dims.map((d) => d.target) }, layers, dims, modules };
+  const weights: AdapterWeights = {
+    config: { r, alpha, dropout: 0, targets: dims.map((d) => d.target) },
+    layers,
+    dims,
+    modules,
+  };
   try {
     checkAdapterWeights(weights, 'share link');
   } catch (error) {
@@ -473,7 +565,8 @@ export function decodeShareLink(input: string, options: { maxChars?: number } = 
  */
 export function checkAdapterUrl(raw: string, pageUrl: string): string {
   if (typeof raw !== 'string' || raw.trim() === '') throw new AdapterUrlError('the adapter URL is empty');
-  if (raw.length > ADAPTER_URL_MAX_CHARS) throw new AdapterUrlError(`the adapter URL has ${raw.length} characters (limit ${ADAPTER_URL_MAX_CHARS})`);
+  if (raw.length > ADAPTER_URL_MAX_CHARS)
+    throw new AdapterUrlError(`the adapter URL has ${raw.length} characters (limit ${ADAPTER_URL_MAX_CHARS})`);
   let page: URL;
   let url: URL;
   try {
@@ -482,10 +575,14 @@ export function checkAdapterUrl(raw: string, pageUrl: string): string {
   } catch {
     throw new AdapterUrlError(`${quote(raw, 100)} is not a valid URL`);
   }
-  if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new AdapterUrlError(`adapter URLs must be https:// (got ${quote(url.protocol)})`);
+  if (url.protocol !== 'https:' && url.protocol !== 'http:')
+    throw new AdapterUrlError(`adapter URLs must be https:// (got ${quote(url.protocol)})`);
   if (url.username || url.password) throw new AdapterUrlError('adapter URLs must not carry a user name or password');
   const sameOrigin = url.origin === page.origin && page.origin !== 'null';
-  if (url.protocol !== 'https:' && !sameOrigin) throw new AdapterUrlError(`adapter URLs must be https:// or on this site (${page.origin}); got ${quote(url.href, 100)}`);
+  if (url.protocol !== 'https:' && !sameOrigin)
+    throw new AdapterUrlError(
+      `adapter URLs must be https:// or on this site (${page.origin}); got ${quote(url.href, 100)}`,
+    );
   return url.href;
 }
 

@@ -1,7 +1,15 @@
 import { describe, expect, it } from 'vitest';
 import { architectureConfig } from '../llm/model/catalog';
 import { loraParameterCount } from '../llm/train/lora';
-import { adapterWeightsOf, baseModelMismatch, baseModelName, bindAdapter, catalogModelsForBase, checkBaseModel, replaceAdapterWeights } from './adapter';
+import {
+  adapterWeightsOf,
+  baseModelMismatch,
+  baseModelName,
+  bindAdapter,
+  catalogModelsForBase,
+  checkBaseModel,
+  replaceAdapterWeights,
+} from './adapter';
 import { float32ToBytes, float32ToHalfBytes } from './bytes';
 import { AdapterFormatError } from './errors';
 import { decodePeftAdapter, encodePeftAdapter, parsePeftConfig, peftTensorName } from './peft';
@@ -91,8 +99,13 @@ describe('PEFT layout', () => {
     const cfg = architectureConfig('Llama-3.2-1B-Instruct-q4f16_1-MLC');
     const shape = { ...cfg, layers: 1 };
     const adapter = trainedAdapter(shape, { ...ALL_TARGETS, r: 8 });
-    const file = readSafetensors(encodePeftAdapter(adapter, { baseModel: baseModelName('Llama-3.2-1B-Instruct-q4f16_1-MLC') }).weights, 'x');
-    const shapes = Object.fromEntries(file.header.tensors.map((t) => [t.name.replace('base_model.model.model.layers.0.', ''), t.shape]));
+    const file = readSafetensors(
+      encodePeftAdapter(adapter, { baseModel: baseModelName('Llama-3.2-1B-Instruct-q4f16_1-MLC') }).weights,
+      'x',
+    );
+    const shapes = Object.fromEntries(
+      file.header.tensors.map((t) => [t.name.replace('base_model.model.model.layers.0.', ''), t.shape]),
+    );
     expect(shapes).toEqual({
       'self_attn.q_proj.lora_A.weight': [8, 2048],
       'self_attn.q_proj.lora_B.weight': [2048, 8],
@@ -115,7 +128,9 @@ describe('PEFT layout', () => {
   it('orders 12 layers by name bytes ("layers.10" before "layers.2"), as safetensors does', () => {
     const adapter = trainedAdapter({ ...TINY, layers: 12 }, { r: 2, alpha: 4, dropout: 0, targets: ['q_proj'] });
     const file = readSafetensors(encodePeftAdapter(adapter, { baseModel: null }).weights, 'x');
-    const layersInOrder = file.header.tensors.filter((t) => t.name.endsWith('lora_A.weight')).map((t) => Number(/layers\.(\d+)/.exec(t.name)![1]));
+    const layersInOrder = file.header.tensors
+      .filter((t) => t.name.endsWith('lora_A.weight'))
+      .map((t) => Number(/layers\.(\d+)/.exec(t.name)![1]));
     expect(layersInOrder).toEqual([0, 1, 10, 11, 2, 3, 4, 5, 6, 7, 8, 9]);
   });
 });
@@ -149,7 +164,10 @@ describe('PEFT round trip', () => {
       expect(decoded.dtype).toBe(dtype);
       decoded.weights.modules.forEach((m, i) => {
         const a = adapter.modules[i].a;
-        for (let k = 0; k < a.length; k++) expect(Math.abs(m.a[k] - a[k])).toBeLessThanOrEqual(Math.abs(a[k]) * (dtype === 'F16' ? 2 ** -11 : 2 ** -8) + 2 ** -25);
+        for (let k = 0; k < a.length; k++)
+          expect(Math.abs(m.a[k] - a[k])).toBeLessThanOrEqual(
+            Math.abs(a[k]) * (dtype === 'F16' ? 2 ** -11 : 2 ** -8) + 2 ** -25,
+          );
       });
     }
   });
@@ -183,18 +201,32 @@ describe('PEFT round trip', () => {
   "trainable_token_indices": null, "use_bdlora": null, "use_dora": false, "use_qalora": false, "use_rslora": false
 }`;
     const info = parsePeftConfig(modern);
-    expect(info).toMatchObject({ r: 8, alpha: 16, dropout: 0.05, targets: ['v_proj', 'q_proj'], baseModel: 'meta-llama/Llama-3.2-1B-Instruct' });
+    expect(info).toMatchObject({
+      r: 8,
+      alpha: 16,
+      dropout: 0.05,
+      targets: ['v_proj', 'q_proj'],
+      baseModel: 'meta-llama/Llama-3.2-1B-Instruct',
+    });
     expect(info.warnings[0]).toMatch(/lora_dropout 0.05 is not used here/);
-    const decoded = decodePeftAdapter({ config: modern, weights: encodePeftAdapter(trainedAdapter(TINY, QV), { baseModel: null }).weights });
+    const decoded = decodePeftAdapter({
+      config: modern,
+      weights: encodePeftAdapter(trainedAdapter(TINY, QV), { baseModel: null }).weights,
+    });
     expect(decoded.weights.config.dropout).toBe(0);
     expect(() => parsePeftConfig(modern.replace('"use_qalora": false', '"use_qalora": true'))).toThrow(/QA-LoRA/);
-    expect(() => parsePeftConfig(modern.replace('"alora_invocation_tokens": null', '"alora_invocation_tokens": [1, 2]'))).toThrow(/aLoRA/);
+    expect(() =>
+      parsePeftConfig(modern.replace('"alora_invocation_tokens": null', '"alora_invocation_tokens": [1, 2]')),
+    ).toThrow(/aLoRA/);
   });
 
   it('accepts target_modules in any order and keeps it; converts rsLoRA alpha', () => {
     const adapter = trainedAdapter(TINY, { ...QV, targets: ['v_proj', 'q_proj'] });
     const files = encodePeftAdapter(adapter, { baseModel: null });
-    expect(decodePeftAdapter({ config: files.config, weights: files.weights }).weights.config.targets).toEqual(['v_proj', 'q_proj']);
+    expect(decodePeftAdapter({ config: files.config, weights: files.weights }).weights.config.targets).toEqual([
+      'v_proj',
+      'q_proj',
+    ]);
     const rs = parsePeftConfig(files.config.replace('"use_rslora": false', '"use_rslora": true'));
     expect(rs.alpha).toBeCloseTo(16 * Math.sqrt(8), 10);
     expect(rs.warnings[0]).toMatch(/rsLoRA/);
@@ -208,9 +240,15 @@ describe('PEFT validation', () => {
   const decodeConfig = (config: string) => decodePeftAdapter({ config, weights: good.weights });
   const entries = (): SafetensorsEntry[] => {
     const file = readSafetensors(good.weights, 'x');
-    return file.header.tensors.map((t) => ({ name: t.name, dtype: t.dtype, shape: t.shape, data: file.bytes.slice(file.header.dataStart + t.begin, file.header.dataStart + t.end) }));
+    return file.header.tensors.map((t) => ({
+      name: t.name,
+      dtype: t.dtype,
+      shape: t.shape,
+      data: file.bytes.slice(file.header.dataStart + t.begin, file.header.dataStart + t.end),
+    }));
   };
-  const decodeEntries = (list: SafetensorsEntry[], meta: Record<string, string> | null = { format: 'pt' }) => decodePeftAdapter({ config: good.config, weights: writeSafetensors(list, meta) });
+  const decodeEntries = (list: SafetensorsEntry[], meta: Record<string, string> | null = { format: 'pt' }) =>
+    decodePeftAdapter({ config: good.config, weights: writeSafetensors(list, meta) });
 
   it.each([
     [{ peft_type: 'PREFIX_TUNING' }, /only LoRA adapters/],
@@ -251,22 +289,57 @@ describe('PEFT validation', () => {
 
   it('refuses missing, extra, misnamed and misshapen tensors', () => {
     const list = entries();
-    expect(() => decodeEntries(list.slice(1))).toThrow(/missing tensor base_model\.model\.model\.layers\.0\.self_attn\.q_proj\.lora_A\.weight/);
-    expect(() => decodeEntries([...list, { ...list[0], name: 'base_model.model.model.layers.2.self_attn.q_proj.lora_A.weight' }])).toThrow(/missing tensor .*layers\.2/);
-    expect(() => decodeEntries([...list, { ...list[0], name: 'base_model.model.lm_head.weight' }])).toThrow(/unexpected tensor "base_model.model.lm_head.weight"/);
-    expect(() => decodeEntries(list.map((e, i) => (i === 0 ? { ...e, name: e.name.replace('lora_A.weight', 'lora_A.default.weight') } : e)))).toThrow(/save_pretrained/);
-    expect(() => decodeEntries(list.map((e, i) => (i === 0 ? { ...e, name: e.name.replace('self_attn.q_proj', 'mlp.q_proj') } : e)))).toThrow(/belongs under self_attn/);
-    expect(() => decodeEntries(list.map((e, i) => (i === 0 ? { ...e, name: e.name.replace('layers.0', 'layers.00') } : e)))).toThrow(/unexpected tensor/);
+    expect(() => decodeEntries(list.slice(1))).toThrow(
+      /missing tensor base_model\.model\.model\.layers\.0\.self_attn\.q_proj\.lora_A\.weight/,
+    );
+    expect(() =>
+      decodeEntries([...list, { ...list[0], name: 'base_model.model.model.layers.2.self_attn.q_proj.lora_A.weight' }]),
+    ).toThrow(/missing tensor .*layers\.2/);
+    expect(() => decodeEntries([...list, { ...list[0], name: 'base_model.model.lm_head.weight' }])).toThrow(
+      /unexpected tensor "base_model.model.lm_head.weight"/,
+    );
+    expect(() =>
+      decodeEntries(
+        list.map((e, i) => (i === 0 ? { ...e, name: e.name.replace('lora_A.weight', 'lora_A.default.weight') } : e)),
+      ),
+    ).toThrow(/save_pretrained/);
+    expect(() =>
+      decodeEntries(
+        list.map((e, i) => (i === 0 ? { ...e, name: e.name.replace('self_attn.q_proj', 'mlp.q_proj') } : e)),
+      ),
+    ).toThrow(/belongs under self_attn/);
+    expect(() =>
+      decodeEntries(list.map((e, i) => (i === 0 ? { ...e, name: e.name.replace('layers.0', 'layers.00') } : e))),
+    ).toThrow(/unexpected tensor/);
     expect(() => decodeEntries(list.map((e, i) => (i === 0 ? { ...e, shape: [8, 4, 4] } : e)))).toThrow(/matrices/);
-    expect(() => decodeEntries(list.map((e, i) => (i === 0 ? { ...e, shape: [4, 32] } : e)))).toThrow(/lora_A must be \[r, in\]/);
-    expect(() => decodeEntries(list.map((e) => (e.name.includes('layers.1.self_attn.q_proj.lora_A') ? { ...e, shape: [8, 8], data: e.data.slice(0, 256) } : e)))).toThrow(/layers disagree/);
-    expect(() => decodeEntries(list.map((e, i) => (i === 0 ? { ...e, dtype: 'F64', shape: [8, 8] } : e)))).toThrow(/is F64; LoRA weights must be F32, F16 or BF16/);
-    expect(() => decodeEntries(list.map((e, i) => (i === 0 ? { ...e, dtype: 'F16', data: e.data.slice(0, e.data.length / 2) } : e)))).toThrow(/mix/);
+    expect(() => decodeEntries(list.map((e, i) => (i === 0 ? { ...e, shape: [4, 32] } : e)))).toThrow(
+      /lora_A must be \[r, in\]/,
+    );
+    expect(() =>
+      decodeEntries(
+        list.map((e) =>
+          e.name.includes('layers.1.self_attn.q_proj.lora_A') ? { ...e, shape: [8, 8], data: e.data.slice(0, 256) } : e,
+        ),
+      ),
+    ).toThrow(/layers disagree/);
+    expect(() => decodeEntries(list.map((e, i) => (i === 0 ? { ...e, dtype: 'F64', shape: [8, 8] } : e)))).toThrow(
+      /is F64; LoRA weights must be F32, F16 or BF16/,
+    );
+    expect(() =>
+      decodeEntries(
+        list.map((e, i) => (i === 0 ? { ...e, dtype: 'F16', data: e.data.slice(0, e.data.length / 2) } : e)),
+      ),
+    ).toThrow(/mix/);
     expect(() => decodeEntries([])).toThrow(/no tensors/);
   });
 
   it('refuses NaN, Infinity and implausibly large values, naming the tensor', () => {
-    for (const [value, message] of [[NaN, /element 3 is NaN/], [Infinity, /element 3 is Infinity/], [-Infinity, /element 3 is -Infinity/], [3e20, /beyond the plausible range/]] as const) {
+    for (const [value, message] of [
+      [NaN, /element 3 is NaN/],
+      [Infinity, /element 3 is Infinity/],
+      [-Infinity, /element 3 is -Infinity/],
+      [3e20, /beyond the plausible range/],
+    ] as const) {
       const list = entries();
       const a = new Float32Array(list[0].data.buffer.slice(0));
       a[3] = value;
@@ -274,15 +347,31 @@ describe('PEFT validation', () => {
       expect(() => decodeEntries(list)).toThrow(message);
     }
     const list = entries();
-    list[1] = { ...list[1], dtype: 'F16', data: float32ToHalfBytes(new Float32Array(list[1].data.length / 4).fill(1e5), 'F16') };
-    expect(() => decodeEntries(list.map((e) => ({ ...e, dtype: 'F16', data: e.dtype === 'F16' ? e.data : float32ToHalfBytes(new Float32Array(e.data.buffer.slice(0)), 'F16') })))).toThrow(/Infinity/);
+    list[1] = {
+      ...list[1],
+      dtype: 'F16',
+      data: float32ToHalfBytes(new Float32Array(list[1].data.length / 4).fill(1e5), 'F16'),
+    };
+    expect(() =>
+      decodeEntries(
+        list.map((e) => ({
+          ...e,
+          dtype: 'F16',
+          data: e.dtype === 'F16' ? e.data : float32ToHalfBytes(new Float32Array(e.data.buffer.slice(0)), 'F16'),
+        })),
+      ),
+    ).toThrow(/Infinity/);
   });
 
   it('checks the shapes against the model in use', () => {
     const decoded = decodePeftAdapter({ config: good.config, weights: good.weights });
-    expect(() => bindAdapter(decoded.weights, MICRO, 'x', 'micro')).toThrow(/q_proj is 16 x 16 in the adapter .* but 64 x 64 in micro/);
+    expect(() => bindAdapter(decoded.weights, MICRO, 'x', 'micro')).toThrow(
+      /q_proj is 16 x 16 in the adapter .* but 64 x 64 in micro/,
+    );
     expect(() => bindAdapter(decoded.weights, { ...TINY, layers: 3 }, 'x', 'tiny')).toThrow(/2 layers but tiny has 3/);
-    expect(() => bindAdapter(decoded.weights, { ...TINY, kvHeads: 2 }, 'x')).toThrow(/v_proj is 8 x 16 in the adapter .* but 16 x 16/);
+    expect(() => bindAdapter(decoded.weights, { ...TINY, kvHeads: 2 }, 'x')).toThrow(
+      /v_proj is 8 x 16 in the adapter .* but 16 x 16/,
+    );
     expect(bindAdapter(decoded.weights, TINY, 'x').modules).toHaveLength(4);
   });
 });
@@ -295,19 +384,30 @@ describe('base models', () => {
     expect(baseModelMismatch('/home/me/models/Llama-3.2-1B-Instruct/', id)).toBeNull();
     expect(baseModelMismatch('Llama-3.2-1B-Instruct-q4f32_1-MLC', id)).toBeNull();
     expect(baseModelMismatch('micro', 'micro')).toBeNull();
-    expect(baseModelMismatch('meta-llama/Llama-3.2-3B-Instruct', id)).toMatch(/trained on "meta-llama\/Llama-3.2-3B-Instruct" but the model in use is "Llama-3.2-1B-Instruct-q4f16_1-MLC" \(meta-llama\/Llama-3.2-1B-Instruct\)/);
+    expect(baseModelMismatch('meta-llama/Llama-3.2-3B-Instruct', id)).toMatch(
+      /trained on "meta-llama\/Llama-3.2-3B-Instruct" but the model in use is "Llama-3.2-1B-Instruct-q4f16_1-MLC" \(meta-llama\/Llama-3.2-1B-Instruct\)/,
+    );
     expect(baseModelMismatch(null, id)).toMatch(/does not name its base model/);
   });
 
   it('warns or refuses by policy', () => {
     expect(checkBaseModel('meta-llama/Llama-3.2-1B-Instruct', id, 'refuse', 'x')).toEqual([]);
-    expect(checkBaseModel('NousResearch/Hermes-3-Llama-3.2-3B', 'Llama-3.2-3B-Instruct-q4f16_1-MLC', 'warn', 'x')[0]).toMatch(/shapes fit, so it is loaded/);
-    expect(() => checkBaseModel('NousResearch/Hermes-3-Llama-3.2-3B', 'Llama-3.2-3B-Instruct-q4f16_1-MLC', 'refuse', 'x')).toThrow(AdapterFormatError);
+    expect(
+      checkBaseModel('NousResearch/Hermes-3-Llama-3.2-3B', 'Llama-3.2-3B-Instruct-q4f16_1-MLC', 'warn', 'x')[0],
+    ).toMatch(/shapes fit, so it is loaded/);
+    expect(() =>
+      checkBaseModel('NousResearch/Hermes-3-Llama-3.2-3B', 'Llama-3.2-3B-Instruct-q4f16_1-MLC', 'refuse', 'x'),
+    ).toThrow(AdapterFormatError);
   });
 
   it('finds the catalog models a base model names', () => {
     const found = catalogModelsForBase('meta-llama/Llama-3.2-1B-Instruct').map((m) => m.modelId);
-    expect(found).toEqual(['Llama-3.2-1B-Instruct-q4f32_1-MLC', 'Llama-3.2-1B-Instruct-q4f16_1-MLC', 'Llama-3.2-1B-Instruct-q0f32-MLC', 'Llama-3.2-1B-Instruct-q0f16-MLC']);
+    expect(found).toEqual([
+      'Llama-3.2-1B-Instruct-q4f32_1-MLC',
+      'Llama-3.2-1B-Instruct-q4f16_1-MLC',
+      'Llama-3.2-1B-Instruct-q0f32-MLC',
+      'Llama-3.2-1B-Instruct-q0f16-MLC',
+    ]);
     expect(catalogModelsForBase('someone/unknown-model')).toEqual([]);
   });
 });

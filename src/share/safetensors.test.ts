@@ -36,7 +36,9 @@ describe('safetensors writer', () => {
   it('pads the header with spaces to a multiple of 8 (forced alignment)', () => {
     const out = writeSafetensors([{ name: 'attn0', dtype: 'F32', shape: [1, 1, 2, 3], data: f32(0, 1, 2, 3, 4, 5) }]);
     expect(out[0]).toBe(72);
-    expect(text(out.subarray(8, 80))).toBe(`{"attn0":{"dtype":"F32","shape":[1,1,2,3],"data_offsets":[0,24]}}${' '.repeat(7)}`);
+    expect(text(out.subarray(8, 80))).toBe(
+      `{"attn0":{"dtype":"F32","shape":[1,1,2,3],"data_offsets":[0,24]}}${' '.repeat(7)}`,
+    );
   });
 
   it('writes an empty file as "{}" plus padding, and metadata first', () => {
@@ -56,29 +58,51 @@ describe('safetensors writer', () => {
     ];
     const file = readSafetensors(writeSafetensors(entries), 'x');
     expect(file.header.tensors.map((t) => t.name)).toEqual(['z', 'layers.10', 'layers.2', 'a', 'b']);
-    expect(file.header.tensors.map((t) => [t.begin, t.end])).toEqual([[0, 0], [0, 4], [4, 8], [8, 10], [10, 11]]);
+    expect(file.header.tensors.map((t) => [t.begin, t.end])).toEqual([
+      [0, 0],
+      [0, 4],
+      [4, 8],
+      [8, 10],
+      [10, 11],
+    ]);
   });
 
   it('round trips tensors and metadata bit for bit', () => {
     const values = Float32Array.from([NaN, -0, Infinity, 1e-45, 3.4e38, -1.5]);
-    const bytes = writeSafetensors([{ name: 'w', dtype: 'F32', shape: [2, 3], data: float32ToBytes(values) }, { name: 'i', dtype: 'I64', shape: [1], data: new Uint8Array(8).fill(255) }], { format: 'pt', note: 'é "quoted"' });
+    const bytes = writeSafetensors(
+      [
+        { name: 'w', dtype: 'F32', shape: [2, 3], data: float32ToBytes(values) },
+        { name: 'i', dtype: 'I64', shape: [1], data: new Uint8Array(8).fill(255) },
+      ],
+      { format: 'pt', note: 'é "quoted"' },
+    );
     const file = readSafetensors(bytes, 'x');
     expect(file.header.metadata).toEqual({ format: 'pt', note: 'é "quoted"' });
     const w = file.header.tensors.find((t) => t.name === 'w')!;
     expect(w).toMatchObject({ dtype: 'F32', shape: [2, 3] });
     expect(tensorData(file, w)).toEqual(float32ToBytes(values));
-    expect((file.header.dataStart) % 8).toBe(0);
+    expect(file.header.dataStart % 8).toBe(0);
   });
 
   it('refuses to write inconsistent tensors', () => {
-    expect(() => writeSafetensors([{ name: 'w', dtype: 'F32', shape: [2], data: new Uint8Array(4) }])).toThrow(/needs 8 bytes/);
-    expect(() => writeSafetensors([{ name: 'w', dtype: 'F32', shape: [1], data: f32(1) }, { name: 'w', dtype: 'F32', shape: [1], data: f32(1) }])).toThrow(/twice/);
-    expect(() => writeSafetensors([{ name: '__metadata__', dtype: 'F32', shape: [1], data: f32(1) }])).toThrow(/invalid tensor name/);
+    expect(() => writeSafetensors([{ name: 'w', dtype: 'F32', shape: [2], data: new Uint8Array(4) }])).toThrow(
+      /needs 8 bytes/,
+    );
+    expect(() =>
+      writeSafetensors([
+        { name: 'w', dtype: 'F32', shape: [1], data: f32(1) },
+        { name: 'w', dtype: 'F32', shape: [1], data: f32(1) },
+      ]),
+    ).toThrow(/twice/);
+    expect(() => writeSafetensors([{ name: '__metadata__', dtype: 'F32', shape: [1], data: f32(1) }])).toThrow(
+      /invalid tensor name/,
+    );
   });
 });
 
 describe('safetensors reader rejects', () => {
-  const ok = '{"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"b":{"dtype":"U8","shape":[3],"data_offsets":[8,11]}}';
+  const ok =
+    '{"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"b":{"dtype":"U8","shape":[3],"data_offsets":[8,11]}}';
 
   it('accepts the valid base case, with the reference padding or none', () => {
     expect(readSafetensors(fileOf(ok, 11), 'x').header.tensors).toHaveLength(2);
@@ -101,7 +125,13 @@ describe('safetensors reader rejects', () => {
     reject(fileOf(` ${ok}`, 11), /does not start with "\{"/);
     reject(fileOf('[1,2]', 0), /does not start/);
     reject(fileOf('{"a":1,}', 0), /not valid JSON/);
-    reject(fileOf('{"a":{"dtype":"U8","shape":[1],"data_offsets":[0,1]},"a":{"dtype":"U8","shape":[1],"data_offsets":[0,1]}}', 1), /duplicate key "a"/);
+    reject(
+      fileOf(
+        '{"a":{"dtype":"U8","shape":[1],"data_offsets":[0,1]},"a":{"dtype":"U8","shape":[1],"data_offsets":[0,1]}}',
+        1,
+      ),
+      /duplicate key "a"/,
+    );
     reject(fileOf('{"a":{"dtype":"U8","shape":[1],"data_offsets":[0,1],"x":1}}', 1), /unexpected field "x"/);
     reject(fileOf('{"a":{"dtype":"U8","shape":[1]}}', 1), /missing "data_offsets"/);
     reject(fileOf('{"__metadata__":{"format":1}}', 0), /must be a string/);
@@ -113,14 +143,29 @@ describe('safetensors reader rejects', () => {
     reject(fileOf('{"a":{"dtype":"F32","shape":[-1],"data_offsets":[0,4]}}', 4), /non-negative integers/);
     reject(fileOf('{"a":{"dtype":"F32","shape":[1.5],"data_offsets":[0,4]}}', 4), /non-negative integers/);
     reject(fileOf('{"a":{"dtype":"F32","shape":["1"],"data_offsets":[0,4]}}', 4), /non-negative integers/);
-    reject(fileOf('{"a":{"dtype":"F32","shape":[4294967296,4294967296],"data_offsets":[0,4]}}', 4), /more elements than can be addressed/);
-    reject(fileOf('{"a":{"dtype":"F32","shape":[2],"data_offsets":[0,4]}}', 4), /takes 8 bytes but data_offsets \[0, 4\] span 4/);
+    reject(
+      fileOf('{"a":{"dtype":"F32","shape":[4294967296,4294967296],"data_offsets":[0,4]}}', 4),
+      /more elements than can be addressed/,
+    );
+    reject(
+      fileOf('{"a":{"dtype":"F32","shape":[2],"data_offsets":[0,4]}}', 4),
+      /takes 8 bytes but data_offsets \[0, 4\] span 4/,
+    );
     reject(fileOf('{"a":{"dtype":"F32","shape":[1],"data_offsets":[4,0]}}', 4), /end before they begin/);
     reject(fileOf('{"a":{"dtype":"F32","shape":[1],"data_offsets":[0]}}', 4), /two non-negative integers/);
-    reject(fileOf('{"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]},"b":{"dtype":"F32","shape":[1],"data_offsets":[2,6]}}', 6), /overlaps/);
+    reject(
+      fileOf(
+        '{"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]},"b":{"dtype":"F32","shape":[1],"data_offsets":[2,6]}}',
+        6,
+      ),
+      /overlaps/,
+    );
     reject(fileOf('{"a":{"dtype":"F32","shape":[1],"data_offsets":[4,8]}}', 8), /hole in the data/);
     reject(fileOf('{"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}}', 3), /truncated/);
-    reject(fileOf('{"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}}', 9), /5 unexpected bytes after the last tensor/);
+    reject(
+      fileOf('{"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}}', 9),
+      /5 unexpected bytes after the last tensor/,
+    );
     reject(fileOf('{"a":{"dtype":"F32","shape":[1,1,1,1,1,1,1,1,1],"data_offsets":[0,4]}}', 4), /9 dimensions/);
   });
 

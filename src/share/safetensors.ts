@@ -79,32 +79,70 @@ export interface SafetensorsReadLimits {
   maxMetadataEntries?: number;
 }
 
-const DEFAULT_READ_LIMITS: Required<SafetensorsReadLimits> = { maxHeaderBytes: 1 << 20, maxTensors: 8192, maxRank: 8, maxNameLength: 512, maxMetadataEntries: 256 };
+const DEFAULT_READ_LIMITS: Required<SafetensorsReadLimits> = {
+  maxHeaderBytes: 1 << 20,
+  maxTensors: 8192,
+  maxRank: 8,
+  maxNameLength: 512,
+  maxMetadataEntries: 256,
+};
 
 /**
  * Step 1: the header length from the file's first 8 bytes, checked against the cap and the file size, so the
  * caller can read just the header of a large file (no data is read).
  */
-export function readSafetensorsHeaderLength(prefix: Uint8Array, fileSize: number, file: string, limits: Partial<SafetensorsReadLimits> = {}): number {
+export function readSafetensorsHeaderLength(
+  prefix: Uint8Array,
+  fileSize: number,
+  file: string,
+  limits: Partial<SafetensorsReadLimits> = {},
+): number {
   const maxHeader = limits.maxHeaderBytes ?? DEFAULT_READ_LIMITS.maxHeaderBytes;
-  if (fileSize < 8 || prefix.length < 8) throw new AdapterFormatError(file, `only ${fileSize} bytes: too short for a safetensors file (8-byte header length, JSON header, data); the file is truncated or is not safetensors`);
+  if (fileSize < 8 || prefix.length < 8)
+    throw new AdapterFormatError(
+      file,
+      `only ${fileSize} bytes: too short for a safetensors file (8-byte header length, JSON header, data); the file is truncated or is not safetensors`,
+    );
   const high = readUintLE(prefix, 4, 4);
   const n = readUintLE(prefix, 0, 4) + high * 2 ** 32;
   if (high >= 2 ** 21 || n > maxHeader) {
     const head = prefix.subarray(0, 8);
-    if (head[0] === 0x50 && head[1] === 0x4b) throw new AdapterFormatError(file, 'is a zip archive, not a safetensors file (a twosome bundle? give it a .zip name)');
+    if (head[0] === 0x50 && head[1] === 0x4b)
+      throw new AdapterFormatError(
+        file,
+        'is a zip archive, not a safetensors file (a twosome bundle? give it a .zip name)',
+      );
     if (head.every((b) => (b >= 0x20 && b < 0x7f) || b === 0x09 || b === 0x0a || b === 0x0d)) {
-      throw new AdapterFormatError(file, `starts with text (${quote(String.fromCharCode(...head))}), not a safetensors header length: this is not a safetensors file`);
+      throw new AdapterFormatError(
+        file,
+        `starts with text (${quote(String.fromCharCode(...head))}), not a safetensors header length: this is not a safetensors file`,
+      );
     }
-    throw new AdapterFormatError(file, `header length ${n >= 2 ** 53 ? 'over 2^53' : n} bytes exceeds the limit of ${maxHeader} bytes; this is not a LoRA adapter in safetensors format (or it is corrupt): re-export it`);
+    throw new AdapterFormatError(
+      file,
+      `header length ${n >= 2 ** 53 ? 'over 2^53' : n} bytes exceeds the limit of ${maxHeader} bytes; this is not a LoRA adapter in safetensors format (or it is corrupt): re-export it`,
+    );
   }
-  if (n < 2) throw new AdapterFormatError(file, `header length ${n} is too small for a JSON object; the file is corrupt or is not safetensors`);
-  if (8 + n > fileSize) throw new AdapterFormatError(file, `header length ${n} runs past the end of the file (${fileSize} bytes): the file is truncated or is not safetensors; re-download or re-export it`);
+  if (n < 2)
+    throw new AdapterFormatError(
+      file,
+      `header length ${n} is too small for a JSON object; the file is corrupt or is not safetensors`,
+    );
+  if (8 + n > fileSize)
+    throw new AdapterFormatError(
+      file,
+      `header length ${n} runs past the end of the file (${fileSize} bytes): the file is truncated or is not safetensors; re-download or re-export it`,
+    );
   return n;
 }
 
 /** Step 2: parses and validates the JSON header (bytes 8 .. 8+N) against the whole file's size. */
-export function parseSafetensorsHeader(headerBytes: Uint8Array, fileSize: number, file: string, limits: Partial<SafetensorsReadLimits> = {}): SafetensorsHeader {
+export function parseSafetensorsHeader(
+  headerBytes: Uint8Array,
+  fileSize: number,
+  file: string,
+  limits: Partial<SafetensorsReadLimits> = {},
+): SafetensorsHeader {
   const lim = { ...DEFAULT_READ_LIMITS, ...limits };
   const n = headerBytes.length;
   const fail = (detail: string): never => {
@@ -113,12 +151,16 @@ export function parseSafetensorsHeader(headerBytes: Uint8Array, fileSize: number
   if (n > lim.maxHeaderBytes) fail(`header of ${n} bytes exceeds the limit of ${lim.maxHeaderBytes} bytes`);
   const text = decodeUtf8(headerBytes);
   if (text === undefined) return fail('the header is not valid UTF-8: the file is corrupt; re-export it');
-  if (text[0] !== '{') fail(`the header does not start with "{" (found ${quote(text.slice(0, 8))}): the file is corrupt or is not safetensors`);
+  if (text[0] !== '{')
+    fail(
+      `the header does not start with "{" (found ${quote(text.slice(0, 8))}): the file is corrupt or is not safetensors`,
+    );
   let json: JsonValue;
   try {
     json = parseJsonStrict(text, { maxDepth: 4, maxStringLength: 65536 });
   } catch (error) {
-    if (error instanceof JsonParseError) return fail(`the header is not valid JSON (${error.message}): the file is corrupt; re-export it`);
+    if (error instanceof JsonParseError)
+      return fail(`the header is not valid JSON (${error.message}): the file is corrupt; re-export it`);
     throw error;
   }
   if (!isJsonObject(json)) return fail('the header is not a JSON object');
@@ -131,56 +173,80 @@ export function parseSafetensorsHeader(headerBytes: Uint8Array, fileSize: number
       if (!isJsonObject(entry)) fail('"__metadata__" must be an object of strings');
       const meta = entry as Record<string, JsonValue>;
       const keys = Object.keys(meta);
-      if (keys.length > lim.maxMetadataEntries) fail(`"__metadata__" has ${keys.length} entries (limit ${lim.maxMetadataEntries})`);
+      if (keys.length > lim.maxMetadataEntries)
+        fail(`"__metadata__" has ${keys.length} entries (limit ${lim.maxMetadataEntries})`);
       metadata = Object.create(null) as Record<string, string>;
       for (const k of keys) {
-        if (typeof meta[k] !== 'string') fail(`"__metadata__" entry ${quote(k)} must be a string (got ${quote(meta[k])})`);
+        if (typeof meta[k] !== 'string')
+          fail(`"__metadata__" entry ${quote(k)} must be a string (got ${quote(meta[k])})`);
         metadata[k] = meta[k] as string;
       }
       continue;
     }
     if (tensors.length >= lim.maxTensors) fail(`more than ${lim.maxTensors} tensors: not a LoRA adapter file`);
     if (name.length === 0) fail('a tensor has an empty name');
-    if (name.length > lim.maxNameLength) fail(`tensor name ${quote(name)} is longer than ${lim.maxNameLength} characters`);
+    if (name.length > lim.maxNameLength)
+      fail(`tensor name ${quote(name)} is longer than ${lim.maxNameLength} characters`);
     const where = `tensor ${quote(name, 120)}`;
     if (!isJsonObject(entry)) fail(`${where}: expected {"dtype", "shape", "data_offsets"}, got ${quote(entry)}`);
     const info = entry as Record<string, JsonValue>;
     for (const key of Object.keys(info)) {
-      if (key !== 'dtype' && key !== 'shape' && key !== 'data_offsets') fail(`${where}: unexpected field ${quote(key)} (a tensor has only dtype, shape and data_offsets)`);
+      if (key !== 'dtype' && key !== 'shape' && key !== 'data_offsets')
+        fail(`${where}: unexpected field ${quote(key)} (a tensor has only dtype, shape and data_offsets)`);
     }
     for (const key of ['dtype', 'shape', 'data_offsets']) if (!hasKey(info, key)) fail(`${where}: missing "${key}"`);
     const dtype = info.dtype;
-    if (typeof dtype !== 'string' || !isSafetensorsDtype(dtype)) return fail(`${where}: unknown dtype ${quote(dtype)} (safetensors dtypes: ${DTYPE_ORDER.join(', ')})`);
+    if (typeof dtype !== 'string' || !isSafetensorsDtype(dtype))
+      return fail(`${where}: unknown dtype ${quote(dtype)} (safetensors dtypes: ${DTYPE_ORDER.join(', ')})`);
     const shape = info.shape;
     if (!Array.isArray(shape)) return fail(`${where}: "shape" must be an array of integers (got ${quote(shape)})`);
     if (shape.length > lim.maxRank) fail(`${where}: ${shape.length} dimensions (at most ${lim.maxRank})`);
     let elements = 1;
     for (const d of shape) {
-      if (typeof d !== 'number' || !Number.isSafeInteger(d) || d < 0) return fail(`${where}: shape ${quote(shape)} must hold non-negative integers`);
+      if (typeof d !== 'number' || !Number.isSafeInteger(d) || d < 0)
+        return fail(`${where}: shape ${quote(shape)} must hold non-negative integers`);
       elements *= d;
-      if (elements > Number.MAX_SAFE_INTEGER) fail(`${where}: shape ${quote(shape)} has more elements than can be addressed`);
+      if (elements > Number.MAX_SAFE_INTEGER)
+        fail(`${where}: shape ${quote(shape)} has more elements than can be addressed`);
     }
     const offsets = info.data_offsets;
-    if (!Array.isArray(offsets) || offsets.length !== 2 || !offsets.every((o) => typeof o === 'number' && Number.isSafeInteger(o) && o >= 0)) {
+    if (
+      !Array.isArray(offsets) ||
+      offsets.length !== 2 ||
+      !offsets.every((o) => typeof o === 'number' && Number.isSafeInteger(o) && o >= 0)
+    ) {
       return fail(`${where}: "data_offsets" must be [begin, end], two non-negative integers (got ${quote(offsets)})`);
     }
     const [begin, end] = offsets as number[];
     if (end < begin) fail(`${where}: data_offsets [${begin}, ${end}] end before they begin`);
     const bytes = elements * SAFETENSORS_DTYPE_SIZES[dtype];
-    if (end - begin !== bytes) fail(`${where}: ${dtype} ${JSON.stringify(shape)} takes ${bytes} bytes but data_offsets [${begin}, ${end}] span ${end - begin}; the header is inconsistent`);
+    if (end - begin !== bytes)
+      fail(
+        `${where}: ${dtype} ${JSON.stringify(shape)} takes ${bytes} bytes but data_offsets [${begin}, ${end}] span ${end - begin}; the header is inconsistent`,
+      );
     tensors.push({ name, dtype, shape: (shape as number[]).slice(), begin, end });
   }
 
   tensors.sort((x, y) => x.begin - y.begin || x.end - y.end);
   let cursor = 0;
   for (const t of tensors) {
-    if (t.begin < cursor) fail(`tensor ${quote(t.name, 120)} (data_offsets [${t.begin}, ${t.end}]) overlaps the tensor before it, which ends at ${cursor}`);
-    if (t.begin > cursor) fail(`a hole in the data: bytes ${cursor}..${t.begin} belong to no tensor (before ${quote(t.name, 120)})`);
+    if (t.begin < cursor)
+      fail(
+        `tensor ${quote(t.name, 120)} (data_offsets [${t.begin}, ${t.end}]) overlaps the tensor before it, which ends at ${cursor}`,
+      );
+    if (t.begin > cursor)
+      fail(`a hole in the data: bytes ${cursor}..${t.begin} belong to no tensor (before ${quote(t.name, 120)})`);
     cursor = t.end;
   }
   const total = 8 + n + cursor;
-  if (total > fileSize) fail(`the tensors need ${cursor} data bytes but only ${Math.max(0, fileSize - 8 - n)} follow the header: the file is truncated; re-download or re-export it`);
-  if (total < fileSize) fail(`${fileSize - total} unexpected bytes after the last tensor: the file is corrupt (or another file was appended)`);
+  if (total > fileSize)
+    fail(
+      `the tensors need ${cursor} data bytes but only ${Math.max(0, fileSize - 8 - n)} follow the header: the file is truncated; re-download or re-export it`,
+    );
+  if (total < fileSize)
+    fail(
+      `${fileSize - total} unexpected bytes after the last tensor: the file is corrupt (or another file was appended)`,
+    );
   return { headerLength: n, dataStart: 8 + n, totalLength: total, metadata, tensors };
 }
 
@@ -191,7 +257,11 @@ export interface SafetensorsFile {
 }
 
 /** Parses and validates a whole safetensors file held in memory. */
-export function readSafetensors(bytes: Uint8Array, file: string, limits: Partial<SafetensorsReadLimits> = {}): SafetensorsFile {
+export function readSafetensors(
+  bytes: Uint8Array,
+  file: string,
+  limits: Partial<SafetensorsReadLimits> = {},
+): SafetensorsFile {
   const n = readSafetensorsHeaderLength(bytes, bytes.length, file, limits);
   const header = parseSafetensorsHeader(bytes.subarray(8, 8 + n), bytes.length, file, limits);
   return { header, bytes };
@@ -218,16 +288,24 @@ export interface SafetensorsEntry {
 }
 
 /** A safetensors file, byte-identical to the reference `serialize` of the same tensors and metadata. */
-export function writeSafetensors(entries: readonly SafetensorsEntry[], metadata: Record<string, string> | null = null): Uint8Array {
+export function writeSafetensors(
+  entries: readonly SafetensorsEntry[],
+  metadata: Record<string, string> | null = null,
+): Uint8Array {
   const names = new Set<string>();
   for (const e of entries) {
-    if (e.name === '__metadata__' || e.name.length === 0) throw new RangeError(`safetensors: invalid tensor name ${quote(e.name)}`);
+    if (e.name === '__metadata__' || e.name.length === 0)
+      throw new RangeError(`safetensors: invalid tensor name ${quote(e.name)}`);
     if (names.has(e.name)) throw new RangeError(`safetensors: tensor ${quote(e.name)} given twice`);
     names.add(e.name);
     if (!isSafetensorsDtype(e.dtype)) throw new RangeError(`safetensors: unknown dtype ${quote(e.dtype)}`);
-    if (!e.shape.every((d) => Number.isSafeInteger(d) && d >= 0)) throw new RangeError(`safetensors: tensor ${quote(e.name)} has a bad shape ${quote(e.shape)}`);
+    if (!e.shape.every((d) => Number.isSafeInteger(d) && d >= 0))
+      throw new RangeError(`safetensors: tensor ${quote(e.name)} has a bad shape ${quote(e.shape)}`);
     const bytes = elementCount(e.shape) * SAFETENSORS_DTYPE_SIZES[e.dtype];
-    if (bytes !== e.data.length) throw new RangeError(`safetensors: tensor ${quote(e.name)} ${e.dtype} ${JSON.stringify(e.shape)} needs ${bytes} bytes, got ${e.data.length}`);
+    if (bytes !== e.data.length)
+      throw new RangeError(
+        `safetensors: tensor ${quote(e.name)} ${e.dtype} ${JSON.stringify(e.shape)} needs ${bytes} bytes, got ${e.data.length}`,
+      );
   }
   const rank = (d: SafetensorsDtype) => DTYPE_ORDER.indexOf(d);
   const sorted = entries.slice().sort((x, y) => rank(y.dtype) - rank(x.dtype) || compareUtf8(x.name, y.name));
@@ -235,11 +313,15 @@ export function writeSafetensors(entries: readonly SafetensorsEntry[], metadata:
   const parts: string[] = [];
   if (metadata) {
     const keys = Object.keys(metadata).sort(compareUtf8);
-    parts.push(`"__metadata__":{${keys.map((k) => `${JSON.stringify(k)}:${JSON.stringify(String(metadata[k]))}`).join(',')}}`);
+    parts.push(
+      `"__metadata__":{${keys.map((k) => `${JSON.stringify(k)}:${JSON.stringify(String(metadata[k]))}`).join(',')}}`,
+    );
   }
   for (const e of sorted) {
     const end = offset + e.data.length;
-    parts.push(`${JSON.stringify(e.name)}:{"dtype":"${e.dtype}","shape":[${e.shape.join(',')}],"data_offsets":[${offset},${end}]}`);
+    parts.push(
+      `${JSON.stringify(e.name)}:{"dtype":"${e.dtype}","shape":[${e.shape.join(',')}],"data_offsets":[${offset},${end}]}`,
+    );
     offset = end;
   }
   const json = encodeUtf8(`{${parts.join(',')}}`);

@@ -18,8 +18,18 @@ export function trainedAdapter(shape: AdapterModelShape, config: LoraConfig, see
 
 export function randomCritic(sizes: number[], seed = 2): CriticWeights {
   const rng = new Rng(seed);
-  return { sizes, weights: sizes.slice(1).map((out, l) => Float32Array.from({ length: out * sizes[l] }, () => (2 * rng.next() - 1) * 0.1)) };
+  return {
+    sizes,
+    weights: sizes
+      .slice(1)
+      .map((out, l) => Float32Array.from({ length: out * sizes[l] }, () => (2 * rng.next() - 1) * 0.1)),
+  };
 }
 
-export const ALL_TARGETS: LoraConfig = { r: 4, alpha: 8, dropout: 0, targets: ['q_proj', 'k_proj', 'v_proj', 'o_proj', 'gate_proj', 'up_proj', 'down_proj'] };
+export const ALL_TARGETS: LoraConfig = {
+  r: 4,
+  alpha: 8,
+  dropout: 0,
+  targets: ['q_proj', 'k_proj', 'v_proj', 'o_proj', 'gate_proj', 'up_proj', 'down_proj'],
+};
 export const QV: LoraConfig = { r: 8, alpha: 16, dropout: 0, targets: ['q_proj', 'v_proj'] };

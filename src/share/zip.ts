@@ -33,17 +33,25 @@ export const ZIP_NAME = /^[A-Za-z0-9._-]{1,128}$/;
 export function writeZip(entries: readonly ZipInput[]): Uint8Array {
   const seen = new Set<string>();
   const prepared = entries.map((e) => {
-    if (!ZIP_NAME.test(e.name) || e.name === '.' || e.name === '..') throw new RangeError(`zip: bad entry name ${quote(e.name)}`);
+    if (!ZIP_NAME.test(e.name) || e.name === '.' || e.name === '..')
+      throw new RangeError(`zip: bad entry name ${quote(e.name)}`);
     if (seen.has(e.name)) throw new RangeError(`zip: entry ${quote(e.name)} given twice`);
     seen.add(e.name);
     if (e.data.length >= 0xffffffff) throw new RangeError(`zip: entry ${e.name} is too large (no zip64)`);
     const deflated = e.compress === false ? undefined : deflateRaw(e.data, 6);
     const useDeflate = deflated !== undefined && deflated.length < e.data.length;
-    return { name: encodeUtf8(e.name), method: useDeflate ? 8 : 0, body: useDeflate ? deflated! : e.data, size: e.data.length, crc: crc32(e.data) };
+    return {
+      name: encodeUtf8(e.name),
+      method: useDeflate ? 8 : 0,
+      body: useDeflate ? deflated! : e.data,
+      size: e.data.length,
+      crc: crc32(e.data),
+    };
   });
   const localSize = prepared.reduce((s, p) => s + 30 + p.name.length + p.body.length, 0);
   const centralSize = prepared.reduce((s, p) => s + 46 + p.name.length, 0);
-  if (localSize + centralSize + 22 >= 0xffffffff || prepared.length > 0xffff) throw new RangeError('zip: archive too large (no zip64)');
+  if (localSize + centralSize + 22 >= 0xffffffff || prepared.length > 0xffff)
+    throw new RangeError('zip: archive too large (no zip64)');
   const out = new Uint8Array(localSize + centralSize + 22);
   const u16 = (at: number, v: number) => writeUintLE(out, at, 2, v);
   const u32 = (at: number, v: number) => writeUintLE(out, at, 4, v);
@@ -155,7 +163,10 @@ export function openZip(bytes: Uint8Array, file: string, limits: ZipReadLimits):
       break;
     }
   }
-  if (end < 0) return fail('not a zip archive (no end-of-central-directory record at its end): the bundle is truncated or is not a bundle');
+  if (end < 0)
+    return fail(
+      'not a zip archive (no end-of-central-directory record at its end): the bundle is truncated or is not a bundle',
+    );
   const disk = u16(end + 4);
   const cdDisk = u16(end + 6);
   const onDisk = u16(end + 8);
@@ -163,9 +174,13 @@ export function openZip(bytes: Uint8Array, file: string, limits: ZipReadLimits):
   const cdSize = u32(end + 12);
   const cdOffset = u32(end + 16);
   if (disk !== 0 || cdDisk !== 0 || onDisk !== count) fail('multi-disk zip archives are not supported');
-  if (count === 0xffff || cdSize === 0xffffffff || cdOffset === 0xffffffff) fail('zip64 archives are not supported (a bundle is far smaller than 4 GiB)');
+  if (count === 0xffff || cdSize === 0xffffffff || cdOffset === 0xffffffff)
+    fail('zip64 archives are not supported (a bundle is far smaller than 4 GiB)');
   if (count > limits.maxEntries) fail(`${count} entries in the archive (a bundle has at most ${limits.maxEntries})`);
-  if (cdOffset + cdSize !== end) fail(`the central directory (offset ${cdOffset}, ${cdSize} bytes) does not end where the end record begins (${end}): the archive is corrupt`);
+  if (cdOffset + cdSize !== end)
+    fail(
+      `the central directory (offset ${cdOffset}, ${cdSize} bytes) does not end where the end record begins (${end}): the archive is corrupt`,
+    );
 
   const entries: CentralEntry[] = [];
   const names = new Set<string>();
@@ -188,18 +203,23 @@ export function openZip(bytes: Uint8Array, file: string, limits: ZipReadLimits):
     const nameBytes = bytes.subarray(at + 46, at + 46 + nameLen);
     const name = decodeUtf8(nameBytes);
     if (name === undefined || !ZIP_NAME.test(name) || name === '.' || name === '..') {
-      fail(`entry ${i + 1} has an unacceptable name ${quote(name ?? '(not UTF-8)')}: a bundle holds only flat file names`);
+      fail(
+        `entry ${i + 1} has an unacceptable name ${quote(name ?? '(not UTF-8)')}: a bundle holds only flat file names`,
+      );
     }
     if (names.has(name!)) fail(`entry ${quote(name)} appears twice`);
     names.add(name!);
     if (flags & 0x0041) fail(`entry ${quote(name)} is encrypted; bundles are never encrypted`);
-    if (method !== 0 && method !== 8) fail(`entry ${quote(name)} uses compression method ${method}; only stored (0) and deflated (8) are supported`);
-    if (compressedSize === 0xffffffff || size === 0xffffffff) fail(`entry ${quote(name)} needs zip64, which is not supported`);
+    if (method !== 0 && method !== 8)
+      fail(`entry ${quote(name)} uses compression method ${method}; only stored (0) and deflated (8) are supported`);
+    if (compressedSize === 0xffffffff || size === 0xffffffff)
+      fail(`entry ${quote(name)} needs zip64, which is not supported`);
     if (diskStart !== 0) fail(`entry ${quote(name)} is on another disk`);
     const allowed = limits.maxEntryBytes(name!);
     if (allowed <= 0) fail(`unexpected file ${quote(name)} in the bundle`);
     if (size > allowed) fail(`entry ${quote(name)} declares ${size} bytes, over the limit of ${allowed} for it`);
-    if (method === 0 && compressedSize !== size) fail(`stored entry ${quote(name)} has different compressed (${compressedSize}) and uncompressed (${size}) sizes`);
+    if (method === 0 && compressedSize !== size)
+      fail(`stored entry ${quote(name)} has different compressed (${compressedSize}) and uncompressed (${size}) sizes`);
     entries.push({ name: name!, method, flags, crc, compressedSize, size, localOffset });
     at = next;
   }
@@ -216,20 +236,29 @@ export function openZip(bytes: Uint8Array, file: string, limits: ZipReadLimits):
     const method = u16(h + 8);
     const nameLen = u16(h + 26);
     const extraLen = u16(h + 28);
-    if (method !== e.method) fail(`entry ${quote(e.name)}: local header says method ${method}, central directory ${e.method}`);
+    if (method !== e.method)
+      fail(`entry ${quote(e.name)}: local header says method ${method}, central directory ${e.method}`);
     const localName = bytes.subarray(h + 30, h + 30 + nameLen);
-    if (h + 30 + nameLen > cdOffset || decodeUtf8(localName) !== e.name) fail(`entry ${quote(e.name)}: the local header names another file`);
+    if (h + 30 + nameLen > cdOffset || decodeUtf8(localName) !== e.name)
+      fail(`entry ${quote(e.name)}: the local header names another file`);
     if (!(e.flags & 0x0008)) {
-      if (u32(h + 14) !== e.crc || u32(h + 18) !== e.compressedSize || u32(h + 22) !== e.size) fail(`entry ${quote(e.name)}: local header and central directory disagree on its size or checksum`);
+      if (u32(h + 14) !== e.crc || u32(h + 18) !== e.compressedSize || u32(h + 22) !== e.size)
+        fail(`entry ${quote(e.name)}: local header and central directory disagree on its size or checksum`);
     }
     const dataStart = h + 30 + nameLen + extraLen;
     const dataEnd = dataStart + e.compressedSize;
-    if (dataEnd > cdOffset) fail(`entry ${quote(e.name)}: its data (${e.compressedSize} bytes at ${dataStart}) runs past the data area: the archive is truncated or corrupt`);
+    if (dataEnd > cdOffset)
+      fail(
+        `entry ${quote(e.name)}: its data (${e.compressedSize} bytes at ${dataStart}) runs past the data area: the archive is truncated or corrupt`,
+      );
     ranges.push({ start: h, dataStart, dataEnd, entry: e });
   }
   ranges.sort((x, y) => x.start - y.start);
   for (let i = 1; i < ranges.length; i++) {
-    if (ranges[i].start < ranges[i - 1].dataEnd) fail(`entries ${quote(ranges[i - 1].entry.name)} and ${quote(ranges[i].entry.name)} overlap: the archive is corrupt`);
+    if (ranges[i].start < ranges[i - 1].dataEnd)
+      fail(
+        `entries ${quote(ranges[i - 1].entry.name)} and ${quote(ranges[i].entry.name)} overlap: the archive is corrupt`,
+      );
   }
 
   const byName = new Map(ranges.map((r) => [r.entry.name, r]));

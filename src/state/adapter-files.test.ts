@@ -15,7 +15,11 @@ function file(name: string, data: Uint8Array | string, size?: number): FileLike 
 const HF = 'https://huggingface.co/someone/twosome-micro/resolve/main/';
 
 /** A fetch that serves `files` (URL -> bytes) and records what was asked. */
-function fakeFetch(files: Record<string, Uint8Array | string>, asked: string[] = [], headers: Record<string, string> = {}): typeof fetch {
+function fakeFetch(
+  files: Record<string, Uint8Array | string>,
+  asked: string[] = [],
+  headers: Record<string, string> = {},
+): typeof fetch {
   return (async (input: RequestInfo | URL) => {
     const url = String(input);
     asked.push(url);
@@ -28,10 +32,19 @@ function fakeFetch(files: Record<string, Uint8Array | string>, asked: string[] =
 describe('readAdapterFiles', () => {
   it('reads a PEFT pair (any order) and a bundle with its setup', async () => {
     const { config, weights } = pair();
-    const loaded = await readAdapterFiles([file('adapter_model.safetensors', weights), file('adapter_config.json', config)]);
+    const loaded = await readAdapterFiles([
+      file('adapter_model.safetensors', weights),
+      file('adapter_config.json', config),
+    ]);
     expect(loaded).toMatchObject({ label: 'adapter_model.safetensors', baseModel: 'micro', setup: null, warnings: [] });
     expect(loaded.weights.config).toMatchObject({ r: 4, alpha: 8 });
-    const bundle = encodeBundle({ modelId: 'micro', task: 'food-preparation', normalization: 'sum', seed: 9, adapter: adapter() });
+    const bundle = encodeBundle({
+      modelId: 'micro',
+      task: 'food-preparation',
+      normalization: 'sum',
+      seed: 9,
+      adapter: adapter(),
+    });
     const fromZip = await readAdapterFiles([file('run.zip', bundle)]);
     expect(fromZip.setup).toEqual({ modelId: 'micro', taskId: 'food-preparation', norm: 'sum', seed: 9 });
   });
@@ -43,21 +56,40 @@ describe('readAdapterFiles', () => {
   });
 
   it('refuses wrong selections and oversized files before reading them, saying what to pick', async () => {
-    const never: FileLike = { name: 'adapter_model.safetensors', size: 2 ** 31, arrayBuffer: () => Promise.reject(new Error('read')) };
+    const never: FileLike = {
+      name: 'adapter_model.safetensors',
+      size: 2 ** 31,
+      arrayBuffer: () => Promise.reject(new Error('read')),
+    };
     await expect(readAdapterFiles([never])).rejects.toThrow(/over the limit of \d+ for adapter weights/);
     await expect(readAdapterFiles([])).rejects.toThrow(/no files: pick a twosome bundle/);
-    await expect(readAdapterFiles([file('a.zip', 'x'), file('adapter_config.json', '{}')])).rejects.toThrow(/pick it alone/);
-    await expect(readAdapterFiles([file('a.safetensors', 'x'), file('b.safetensors', 'y')])).rejects.toThrow(/2 \.safetensors files/);
-    await expect(readAdapterFiles([file('pytorch_model.pkl', 'x')])).rejects.toThrow(/never loaded \(they can run code\)/);
-    await expect(readAdapterFiles([file('twosome.json', '{}'), file('adapter_model.safetensors', pair().weights)])).rejects.toThrow(/belongs in a bundle/);
-    await expect(readAdapterFiles([file('adapter_model.safetensors', pair().weights), file('adapter_config.json', '{"peft_type": "LORA",')])).rejects.toThrow(/adapter_config\.json: /);
+    await expect(readAdapterFiles([file('a.zip', 'x'), file('adapter_config.json', '{}')])).rejects.toThrow(
+      /pick it alone/,
+    );
+    await expect(readAdapterFiles([file('a.safetensors', 'x'), file('b.safetensors', 'y')])).rejects.toThrow(
+      /2 \.safetensors files/,
+    );
+    await expect(readAdapterFiles([file('pytorch_model.pkl', 'x')])).rejects.toThrow(
+      /never loaded \(they can run code\)/,
+    );
+    await expect(
+      readAdapterFiles([file('twosome.json', '{}'), file('adapter_model.safetensors', pair().weights)]),
+    ).rejects.toThrow(/belongs in a bundle/);
+    await expect(
+      readAdapterFiles([
+        file('adapter_model.safetensors', pair().weights),
+        file('adapter_config.json', '{"peft_type": "LORA",'),
+      ]),
+    ).rejects.toThrow(/adapter_config\.json: /);
   });
 
   it('a JSON file given as weights says so', () => {
     expect(() => decodeAdapterBytes(new TextEncoder().encode('hello, not an archive'), 'run.zip')).toThrow(
       /^run\.zip: is named \.zip but is not a zip archive/,
     );
-    expect(() => decodeAdapterBytes(new TextEncoder().encode(' {"r": 8}'), 'weights.safetensors')).toThrow(/this is JSON \(adapter_config\.json\?\), not adapter weights/);
+    expect(() => decodeAdapterBytes(new TextEncoder().encode(' {"r": 8}'), 'weights.safetensors')).toThrow(
+      /this is JSON \(adapter_config\.json\?\), not adapter weights/,
+    );
   });
 });
 
@@ -69,7 +101,11 @@ describe('fetchAdapter', () => {
       fetch: fakeFetch({ [`${HF}adapter_model.safetensors`]: weights, [`${HF}adapter_config.json`]: config }, asked),
     });
     expect(asked).toEqual([`${HF}adapter_model.safetensors`, `${HF}adapter_config.json`]);
-    expect(loaded).toMatchObject({ label: 'huggingface.co/adapter_model.safetensors', baseModel: 'micro', warnings: [] });
+    expect(loaded).toMatchObject({
+      label: 'huggingface.co/adapter_model.safetensors',
+      baseModel: 'micro',
+      warnings: [],
+    });
   });
 
   it('without a config next to it the adapter still loads, with the warning', async () => {
@@ -103,7 +139,13 @@ describe('fetchAdapter', () => {
 
   it('same-origin http (development) is allowed', async () => {
     const url = 'http://localhost:5173/adapters/run.zip';
-    const bundle = encodeBundle({ modelId: 'micro', task: 'tomato-salad', normalization: 'word', seed: 1, adapter: adapter() });
+    const bundle = encodeBundle({
+      modelId: 'micro',
+      task: 'tomato-salad',
+      normalization: 'word',
+      seed: 1,
+      adapter: adapter(),
+    });
     const loaded = await fetchAdapter(url, 'http://localhost:5173/?task=tomato-salad', {
       fetch: fakeFetch({ [url]: bundle }),
     });

@@ -60,16 +60,24 @@ function looksLikeJson(bytes: Uint8Array): boolean {
 }
 
 async function readCapped(file: FileLike, max: number, what: string): Promise<Uint8Array> {
-  if (!Number.isFinite(file.size) || file.size < 0) throw new AdapterFormatError(file.name, 'its size cannot be read; pick the file again');
-  if (file.size > max) throw new AdapterFormatError(file.name, `${file.size} bytes, over the limit of ${max} for ${what}`);
+  if (!Number.isFinite(file.size) || file.size < 0)
+    throw new AdapterFormatError(file.name, 'its size cannot be read; pick the file again');
+  if (file.size > max)
+    throw new AdapterFormatError(file.name, `${file.size} bytes, over the limit of ${max} for ${what}`);
   const bytes = new Uint8Array(await file.arrayBuffer());
   // The size can change between the check and the read (a file being written): check what was read too.
-  if (bytes.length > max) throw new AdapterFormatError(file.name, `${bytes.length} bytes, over the limit of ${max} for ${what}`);
+  if (bytes.length > max)
+    throw new AdapterFormatError(file.name, `${bytes.length} bytes, over the limit of ${max} for ${what}`);
   return bytes;
 }
 
 /** Decodes one downloaded or read file: a twosome bundle (.zip) or adapter_model.safetensors (+ config). */
-export function decodeAdapterBytes(bytes: Uint8Array, name: string, config: Uint8Array | null = null, configName = PEFT_CONFIG_FILE): LoadedAdapter {
+export function decodeAdapterBytes(
+  bytes: Uint8Array,
+  name: string,
+  config: Uint8Array | null = null,
+  configName = PEFT_CONFIG_FILE,
+): LoadedAdapter {
   if (isZip(bytes)) {
     const bundle = decodeBundle(bytes, { file: name });
     return {
@@ -77,7 +85,9 @@ export function decodeAdapterBytes(bytes: Uint8Array, name: string, config: Uint
       label: name,
       baseModel: bundle.baseModel ?? bundle.modelId,
       warnings: bundle.warnings,
-      setup: bundle.task ? { modelId: bundle.modelId, taskId: bundle.task, norm: bundle.normalization, seed: bundle.seed } : null,
+      setup: bundle.task
+        ? { modelId: bundle.modelId, taskId: bundle.task, norm: bundle.normalization, seed: bundle.seed }
+        : null,
       source: { kind: 'files', main: { name, bytes }, config: null },
     };
   }
@@ -88,13 +98,30 @@ export function decodeAdapterBytes(bytes: Uint8Array, name: string, config: Uint
     throw new AdapterFormatError(name, detail);
   }
   if (looksLikeJson(bytes)) {
-    throw new AdapterFormatError(name, `this is JSON (adapter_config.json?), not adapter weights; give ${PEFT_WEIGHTS_FILE} (with its ${PEFT_CONFIG_FILE}) or a twosome bundle .zip`);
+    throw new AdapterFormatError(
+      name,
+      `this is JSON (adapter_config.json?), not adapter weights; give ${PEFT_WEIGHTS_FILE} (with its ${PEFT_CONFIG_FILE}) or a twosome bundle .zip`,
+    );
   }
   const peft = decodePeftAdapter({ config, weights: bytes }, { weightsFile: name, configFile: configName });
   const warnings = peft.warnings.slice();
-  if (!peft.hasConfig) warnings.push(`no ${PEFT_CONFIG_FILE}: lora_alpha and the base model are unknown (alpha taken as r); add the config for the exact scale`);
-  const source: AdapterPayload = { kind: 'files', main: { name, bytes }, config: config ? { name: configName, bytes: config } : null };
-  return { weights: peft.weights, label: name, baseModel: peft.hasConfig ? peft.baseModel : null, warnings, setup: null, source };
+  if (!peft.hasConfig)
+    warnings.push(
+      `no ${PEFT_CONFIG_FILE}: lora_alpha and the base model are unknown (alpha taken as r); add the config for the exact scale`,
+    );
+  const source: AdapterPayload = {
+    kind: 'files',
+    main: { name, bytes },
+    config: config ? { name: configName, bytes: config } : null,
+  };
+  return {
+    weights: peft.weights,
+    label: name,
+    baseModel: peft.hasConfig ? peft.baseModel : null,
+    warnings,
+    setup: null,
+    source,
+  };
 }
 
 /** A share link's fragment ("#share=..."): its adapter with the setup it names. Throws ShareLinkError. */
@@ -123,7 +150,11 @@ export async function readAdapterFiles(files: readonly FileLike[]): Promise<Load
   const others = files.filter((f) => !zips.includes(f) && !weights.includes(f) && !configs.includes(f));
   if (others.length > 0) {
     const bin = others.find((f) => /\.(bin|pt|pth|ckpt|pkl)$/i.test(f.name));
-    if (bin) throw new AdapterFormatError(bin.name, 'pickled PyTorch files are never loaded (they can run code); save the adapter as safetensors (PEFT: save_pretrained(..., safe_serialization=True))');
+    if (bin)
+      throw new AdapterFormatError(
+        bin.name,
+        'pickled PyTorch files are never loaded (they can run code); save the adapter as safetensors (PEFT: save_pretrained(..., safe_serialization=True))',
+      );
     throw new RangeError(`${others[0].name} is not an adapter file: ${selection}`);
   }
   if (zips.length > 0) {
@@ -131,10 +162,16 @@ export async function readAdapterFiles(files: readonly FileLike[]): Promise<Load
     const zip = zips[0];
     return decodeAdapterBytes(await readCapped(zip, DEFAULT_LIMITS.maxBundleBytes, 'a bundle'), zip.name);
   }
-  if (weights.length !== 1) throw new RangeError(weights.length === 0 ? `no ${PEFT_WEIGHTS_FILE}: ${selection}` : `${weights.length} .safetensors files: ${selection}`);
+  if (weights.length !== 1)
+    throw new RangeError(
+      weights.length === 0
+        ? `no ${PEFT_WEIGHTS_FILE}: ${selection}`
+        : `${weights.length} .safetensors files: ${selection}`,
+    );
   if (configs.length > 1) throw new RangeError(`${configs.length} .json files: give one ${PEFT_CONFIG_FILE}`);
   const config = configs[0];
-  if (config && config.name === BUNDLE_MANIFEST_FILE) throw new RangeError(`${BUNDLE_MANIFEST_FILE} belongs in a bundle .zip; pick the .zip, or ${PEFT_CONFIG_FILE}`);
+  if (config && config.name === BUNDLE_MANIFEST_FILE)
+    throw new RangeError(`${BUNDLE_MANIFEST_FILE} belongs in a bundle .zip; pick the .zip, or ${PEFT_CONFIG_FILE}`);
   const weightBytes = await readCapped(weights[0], DEFAULT_LIMITS.maxWeightsBytes, 'adapter weights');
   const configBytes = config ? await readCapped(config, DEFAULT_LIMITS.maxConfigBytes, PEFT_CONFIG_FILE) : null;
   return decodeAdapterBytes(weightBytes, weights[0].name, configBytes, config?.name ?? PEFT_CONFIG_FILE);

@@ -31,7 +31,11 @@ export type EpisodeKey = 'episodicReturn' | 'successRate';
  * The mean of `key` over the last `window` episodes that ended by each update (at least `window`, whole updates:
  * an update reports the mean of its episodes), one value per update; null until an episode has ended.
  */
-export function recentMeans(metrics: readonly TrainMetrics[], key: EpisodeKey, window = RECENT_EPISODES): (number | null)[] {
+export function recentMeans(
+  metrics: readonly TrainMetrics[],
+  key: EpisodeKey,
+  window = RECENT_EPISODES,
+): (number | null)[] {
   const out: (number | null)[] = [];
   for (let i = 0; i < metrics.length; i++) {
     let sum = 0;
@@ -63,7 +67,10 @@ export function overlayTable(runs: readonly ChartRun[], key: MetricKey): Table {
       const v = run.metrics[0]?.[key];
       return ys.fill(typeof v === 'number' && Number.isFinite(v) ? v : null);
     }
-    const values = key === 'episodicReturn' || key === 'successRate' ? recentMeans(run.metrics, key) : run.metrics.map((m) => m[key]);
+    const values =
+      key === 'episodicReturn' || key === 'successRate'
+        ? recentMeans(run.metrics, key)
+        : run.metrics.map((m) => m[key]);
     run.metrics.forEach((m, k) => {
       const v = values[k];
       const i = at.get(m.globalStep);
@@ -77,7 +84,12 @@ export function overlayTable(runs: readonly ChartRun[], key: MetricKey): Table {
 /** Several metrics of one run against env steps (the losses chart). */
 export function metricsTable(metrics: readonly TrainMetrics[], keys: readonly MetricKey[]): Table {
   const xs = metrics.map((m) => m.globalStep);
-  return [xs, ...keys.map((k) => metrics.map((m) => (typeof m[k] === 'number' && Number.isFinite(m[k]) ? (m[k] as number) : null)))];
+  return [
+    xs,
+    ...keys.map((k) =>
+      metrics.map((m) => (typeof m[k] === 'number' && Number.isFinite(m[k]) ? (m[k] as number) : null)),
+    ),
+  ];
 }
 
 /** Updates of a run that put a point on the return chart (an episode ended in them). */

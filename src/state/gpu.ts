@@ -61,7 +61,11 @@ async function probe(): Promise<GpuState> {
   // No navigator at all (Node before 21, in tests) is a platform without WebGPU, like a browser without it.
   const gpu = typeof navigator !== 'undefined' ? (navigator as Navigator & { gpu?: GPU }).gpu : undefined;
   if (!gpu) {
-    return { status: 'missing', problem: 'no-webgpu', detail: 'This browser does not expose WebGPU (navigator.gpu is undefined).' };
+    return {
+      status: 'missing',
+      problem: 'no-webgpu',
+      detail: 'This browser does not expose WebGPU (navigator.gpu is undefined).',
+    };
   }
   let adapter: GPUAdapter | null;
   try {
@@ -77,7 +81,8 @@ async function probe(): Promise<GpuState> {
     return {
       status: 'missing',
       problem: 'no-adapter',
-      detail: 'WebGPU is present but no adapter is available (the GPU may be blocklisted, or hardware acceleration is off).',
+      detail:
+        'WebGPU is present but no adapter is available (the GPU may be blocklisted, or hardware acceleration is off).',
     };
   }
   const info = (adapter as GPUAdapter & { info?: GPUAdapterInfo }).info;

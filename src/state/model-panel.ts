@@ -77,7 +77,10 @@ export interface ModelsActions {
 export type ModelsSlice = ModelsState & ModelsActions;
 
 /** The cached entry holding a model's files: a complete one first (a model may sit in both backends). */
-export function cachedEntry(cached: readonly CachedModelView[] | null, choice: ModelChoice | undefined): CachedModelView | undefined {
+export function cachedEntry(
+  cached: readonly CachedModelView[] | null,
+  choice: ModelChoice | undefined,
+): CachedModelView | undefined {
   if (!cached || !choice || choice.source !== 'cache') return undefined;
   const entries = cached.filter((m) => m.baseUrl === choice.url);
   return entries.find((m) => m.complete) ?? entries[0];
@@ -98,7 +101,15 @@ const fits = new WeakMap<object, Map<string, FitCheck>>();
 export function fitHere(record: CatalogRecord, adapter: AdapterReply | null): FitCheck | null {
   if (!adapter) return null;
   if (adapter.status !== 'ok') {
-    return { verdict: 'no', reason: adapter.reason, neededBytes: undefined, budget: { bytes: undefined, source: '' }, stepSeconds: undefined, precision: { path: 'f32', shaderF16: false, text: '' }, warnings: [] };
+    return {
+      verdict: 'no',
+      reason: adapter.reason,
+      neededBytes: undefined,
+      budget: { bytes: undefined, source: '' },
+      stepSeconds: undefined,
+      precision: { path: 'f32', shaderF16: false, text: '' },
+      warnings: [],
+    };
   }
   let byId = fits.get(adapter);
   if (!byId) fits.set(adapter, (byId = new Map()));
@@ -177,7 +188,8 @@ export function createModelsSlice({ get, set, app }: SliceApi<'models'>): Models
 
     addCustom(url) {
       try {
-        if (url.trim() === '') throw new Error('enter the URL of an MLC model repo, e.g. https://huggingface.co/mlc-ai/<repo>');
+        if (url.trim() === '')
+          throw new Error('enter the URL of an MLC model repo, e.g. https://huggingface.co/mlc-ai/<repo>');
         const catalog = get().catalog ?? [];
         const choice = customModel(url, catalog);
         const known = catalog.find((r) => findModel(get(), r.id)?.url === choice.url);
@@ -202,7 +214,8 @@ export function createModelsSlice({ get, set, app }: SliceApi<'models'>): Models
         // The idle timeout is read here: the worker has no localStorage, where the page's setting lives.
         const options = { backend: get().downloadBackend, idleTimeoutMs: defaultIdleTimeoutMs() };
         const reply = await client.download(base, options, (p) => {
-          if (get().downloads[base]?.status === 'downloading') put({ status: 'downloading', bytesDone: p.bytesDone, bytesTotal: p.bytesTotal });
+          if (get().downloads[base]?.status === 'downloading')
+            put({ status: 'downloading', bytesDone: p.bytesDone, bytesTotal: p.bytesTotal });
         });
         if (reply.status === 'done') put({ status: 'done', bytesTotal: reply.bytesTotal });
         else if (reply.status === 'cancelled') put({ status: 'cancelled' });
@@ -241,7 +254,9 @@ export function createModelsSlice({ get, set, app }: SliceApi<'models'>): Models
     async useFolder(name, files) {
       if (files.length === 0) return set({ folderError: 'nothing was picked: pick the folder of an MLC model' });
       if (!files.some((f) => f.file.name === 'mlc-chat-config.json')) {
-        return set({ folderError: `the picked folder "${name}" has no mlc-chat-config.json: pick the folder of an MLC model (mlc-chat-config.json, tensor-cache.json, tokenizer.json, params_shard_*.bin)` });
+        return set({
+          folderError: `the picked folder "${name}" has no mlc-chat-config.json: pick the folder of an MLC model (mlc-chat-config.json, tensor-cache.json, tokenizer.json, params_shard_*.bin)`,
+        });
       }
       const choice = folderModel(name, files);
       set({ folderError: null, folders: { ...get().folders, [choice.id]: choice } });

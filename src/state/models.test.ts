@@ -42,14 +42,23 @@ describe('models', () => {
     const record = MODEL_CATALOG[0];
     const choice = findModel(known, record.id);
     expect(choice).toMatchObject({ id: record.id, source: 'cache', url: catalogBaseUrl(record) });
-    expect(modelSpec(choice!, 'http://localhost/')).toEqual({ id: record.id, label: record.id, url: catalogBaseUrl(record), source: 'cache' });
+    expect(modelSpec(choice!, 'http://localhost/')).toEqual({
+      id: record.id,
+      label: record.id,
+      url: catalogBaseUrl(record),
+      source: 'cache',
+    });
     const micro = findModel(known, 'micro')!;
     expect(modelSpec(micro, 'http://localhost/app/').url).toBe('http://localhost/app/models/micro/');
   });
 
   it('a custom Hugging Face repo URL becomes its resolve/main base URL; bad input says why', () => {
     const c = customModel('https://huggingface.co/test/tiny');
-    expect(c).toMatchObject({ id: 'https://huggingface.co/test/tiny/resolve/main/', label: 'test/tiny', source: 'cache' });
+    expect(c).toMatchObject({
+      id: 'https://huggingface.co/test/tiny/resolve/main/',
+      label: 'test/tiny',
+      source: 'cache',
+    });
     expect(findModel(known, c.id)?.url).toBe(c.id);
     expect(customLabel('https://example.org/m/')).toBe('https://example.org/m/');
     expect(() => customModel('not a url')).toThrow(/not a model URL/);

@@ -36,7 +36,8 @@ const BUILT_IN: readonly ModelChoice[] = [
   {
     id: 'micro',
     label: 'micro (built-in)',
-    description: 'A 2-layer Llama with random weights (115 KB), shipped with the page: works offline; its choices mean nothing.',
+    description:
+      'A 2-layer Llama with random weights (115 KB), shipped with the page: works offline; its choices mean nothing.',
     url: 'models/micro/',
     source: 'url',
     randomWeights: true,
@@ -90,7 +91,10 @@ export function customLabel(baseUrl: string): string {
 /** The model of a custom repo URL; throws a ModelUrlError with a clear message for bad input. */
 export function customModel(url: string, records: readonly CatalogRecord[] = []): ModelChoice {
   const text = url.trim();
-  if (!/^https?:\/\//i.test(text)) throw new Error(`"${text}" is not a model URL: give https://huggingface.co/<org>/<repo> (an MLC model repo) or the https:// URL of an MLC model directory`);
+  if (!/^https?:\/\//i.test(text))
+    throw new Error(
+      `"${text}" is not a model URL: give https://huggingface.co/<org>/<repo> (an MLC model repo) or the https:// URL of an MLC model directory`,
+    );
   const base = resolveModelBaseUrl(text, records);
   return { id: base, label: customLabel(base), description: `custom MLC model at ${base}`, url: base, source: 'cache' };
 }

@@ -49,7 +49,13 @@ const store = () => app.getState().playground;
 /** The latest state's fields and the history, read off the timeline as the components do. */
 const latest = () => latestEntry(store())!;
 const history = () => episodeHistory(store());
-const setup = (taskId: TaskId, seed = 0, extra: Partial<Setup> = {}): Setup => ({ taskId, seed, modelId: 'micro', norm: 'word', ...extra });
+const setup = (taskId: TaskId, seed = 0, extra: Partial<Setup> = {}): Setup => ({
+  taskId,
+  seed,
+  modelId: 'micro',
+  norm: 'word',
+  ...extra,
+});
 
 /** Resolves when the store satisfies `predicate` (or fails after `ms`). */
 function until(predicate: (s: PlaygroundSlice) => boolean, ms = 3000): Promise<void> {
@@ -118,7 +124,9 @@ describe('playground store', () => {
     expect(store().model.status).toBe('ready');
     await until(latestScored);
     const entry = shownEntry(store())!;
-    expect(entry.scores.status === 'ok' && entry.scores.scores.actions.map((a) => a.text)).toEqual(entry.observation.actions);
+    expect(entry.scores.status === 'ok' && entry.scores.scores.actions.map((a) => a.text)).toEqual(
+      entry.observation.actions,
+    );
     await store().takeAction(1);
     expect(store().timeline[1].scores.status).toBe('pending');
     await until(latestScored);
@@ -167,7 +175,12 @@ describe('playground store', () => {
       const best = argmax(probs);
       await store().policyStep('greedy');
       const last = history()[history().length - 1];
-      expect(last).toMatchObject({ actionIndex: best, actionText: entry.observation.actions[best], by: 'greedy', prob: probs[best] });
+      expect(last).toMatchObject({
+        actionIndex: best,
+        actionText: entry.observation.actions[best],
+        by: 'greedy',
+        prob: probs[best],
+      });
     }
     expect(store().norm).toBe('token');
   });
@@ -217,7 +230,11 @@ describe('playground store', () => {
     await until((s) => latestEntry(s)!.done, 10_000);
     const s = store();
     expect(s.autoPlay).toBe(true);
-    expect(history().slice(1).every((h) => h.by === 'sample')).toBe(true);
+    expect(
+      history()
+        .slice(1)
+        .every((h) => h.by === 'sample'),
+    ).toBe(true);
     expect(s.viewIndex).toBe(0); // auto-play does not move the view
     expect(latest().t).toBe(s.timeline.length - 1);
     await store().reset();

@@ -40,7 +40,8 @@ async function freshPage(options: { restore?: boolean; openStore?: () => Promise
   return host;
 }
 
-const adapter = (seed = 7) => trainedAdapter(MICRO, { r: 4, alpha: 8, dropout: 0, targets: ['q_proj', 'v_proj'] }, seed, 0.5);
+const adapter = (seed = 7) =>
+  trainedAdapter(MICRO, { r: 4, alpha: 8, dropout: 0, targets: ['q_proj', 'v_proj'] }, seed, 0.5);
 const peftFiles = (seed = 7) => {
   const { config, weights } = encodePeftAdapter(adapter(seed), { baseModel: 'micro' });
   return [fileLike('adapter_config.json', config), fileLike('adapter_model.safetensors', weights)];
@@ -48,7 +49,13 @@ const peftFiles = (seed = 7) => {
 const share = () => app.getState().share;
 const playground = () => app.getState().playground;
 const saved = () => share().saved;
-const snapshot = () => ({ taskId: playground().taskId, seed: playground().seed, modelId: playground().modelId, norm: playground().norm, adapter: share().adapter?.label ?? null });
+const snapshot = () => ({
+  taskId: playground().taskId,
+  seed: playground().seed,
+  modelId: playground().modelId,
+  norm: playground().norm,
+  adapter: share().adapter?.label ?? null,
+});
 
 describe('saved adapters', () => {
   beforeEach(async () => {
@@ -58,14 +65,26 @@ describe('saved adapters', () => {
 
   it('a loaded adapter is kept and, after a reload, is in use again with the same probabilities', async () => {
     const frozen = await settledPolicy(app);
-    expect(saved()).toMatchObject({ status: 'ready', list: [], inUse: null, caps: { maxAdapters: 16, maxBytes: 256 * 1024 * 1024 } });
+    expect(saved()).toMatchObject({
+      status: 'ready',
+      list: [],
+      inUse: null,
+      caps: { maxAdapters: 16, maxBytes: 256 * 1024 * 1024 },
+    });
     const files = peftFiles();
     await share().loadFiles(files);
     expect(share().error).toBeNull();
     const adapted = (await settledPolicy(app)).slice();
     expect(adapted).not.toEqual(frozen);
     expect(saved().list).toEqual([
-      { id: expect.any(String), label: 'adapter_model.safetensors', source: 'file', modelId: 'micro', savedAt: expect.any(String), bytes: files[0].size + files[1].size },
+      {
+        id: expect.any(String),
+        label: 'adapter_model.safetensors',
+        source: 'file',
+        modelId: 'micro',
+        savedAt: expect.any(String),
+        bytes: files[0].size + files[1].size,
+      },
     ]);
     expect(saved().inUse).toBe(saved().list[0].id);
 
@@ -101,7 +120,14 @@ describe('saved adapters', () => {
 
     // Delete: gone from the list; the adapter stays in use for this visit (said so), and the next start has none.
     await share().deleteSaved(id);
-    expect(saved()).toMatchObject({ list: [], inUse: null, error: null, note: expect.stringMatching(/^Deleted "adapter_model\.safetensors" from this browser: it stays in use on this page/) });
+    expect(saved()).toMatchObject({
+      list: [],
+      inUse: null,
+      error: null,
+      note: expect.stringMatching(
+        /^Deleted "adapter_model\.safetensors" from this browser: it stays in use on this page/,
+      ),
+    });
     expect(share().adapter?.label).toBe('adapter_model.safetensors');
     await freshPage();
     expect(share().adapter).toBeNull();
@@ -147,20 +173,30 @@ describe('saved adapters', () => {
     const id = saved().list[0].id;
     await share().remove();
     const raw = await openDB(dbName);
-    await raw.put('payloads', { id, payload: { kind: 'files', main: { name: 'adapter_model.safetensors', bytes: 'AAAA' }, config: null } });
+    await raw.put('payloads', {
+      id,
+      payload: { kind: 'files', main: { name: 'adapter_model.safetensors', bytes: 'AAAA' }, config: null },
+    });
     raw.close();
     await share().applySaved(id);
-    expect(share().error).toMatch(/^saved adapter "adapter_model\.safetensors": its adapter file's bytes are "AAAA", not bytes; the stored copy is damaged/);
+    expect(share().error).toMatch(
+      /^saved adapter "adapter_model\.safetensors": its adapter file's bytes are "AAAA", not bytes; the stored copy is damaged/,
+    );
     expect(share().adapter).toBeNull();
     await share().deleteSaved(id);
     expect(saved().list).toEqual([]);
   });
 
-  it('a share link and a bundle are kept too; Use restores a bundle\'s setup, a restore keeps the address\'s setup', async () => {
-    const hash = encodeShareLink({ modelId: 'micro', task: 'tomato-salad', normalization: 'sum', seed: 3, weights: adapterWeightsOf(adapter()) }, { precision: 'f32' }).fragment;
+  it("a share link and a bundle are kept too; Use restores a bundle's setup, a restore keeps the address's setup", async () => {
+    const hash = encodeShareLink(
+      { modelId: 'micro', task: 'tomato-salad', normalization: 'sum', seed: 3, weights: adapterWeightsOf(adapter()) },
+      { precision: 'f32' },
+    ).fragment;
     await share().openFromLocation({ href: `https://example.org/twosome/${hash}`, hash, search: '' });
     expect(share().notice).toBeNull();
-    expect(saved().list).toMatchObject([{ label: 'shared link (f32)', source: 'link', modelId: 'micro', bytes: hash.length }]);
+    expect(saved().list).toMatchObject([
+      { label: 'shared link (f32)', source: 'link', modelId: 'micro', bytes: hash.length },
+    ]);
     const linked = (await settledPolicy(app)).slice();
 
     // Reloaded without the fragment (the address still has the link's setup): the link's adapter comes back.
@@ -171,15 +207,33 @@ describe('saved adapters', () => {
     expect(share().adapter?.label).toBe('shared link (f32)');
     expect(await settledPolicy(app)).toEqual(linked);
 
-    const bundle = encodeBundle({ modelId: 'micro', task: 'entertainment', normalization: 'token', seed: 4, adapter: adapter(9) });
+    const bundle = encodeBundle({
+      modelId: 'micro',
+      task: 'entertainment',
+      normalization: 'token',
+      seed: 4,
+      adapter: adapter(9),
+    });
     await share().loadFiles([fileLike('run.zip', bundle)]);
     expect(saved().list.map((m) => m.label)).toEqual(['shared link (f32)', 'run.zip']);
     await freshPage();
     expect(snapshot()).toEqual({ taskId: 'tomato-salad', seed: 0, modelId: 'micro', norm: 'word', adapter: 'run.zip' });
     await share().applySaved(saved().list[0].id);
-    expect(snapshot()).toEqual({ taskId: 'tomato-salad', seed: 3, modelId: 'micro', norm: 'sum', adapter: 'shared link (f32)' });
+    expect(snapshot()).toEqual({
+      taskId: 'tomato-salad',
+      seed: 3,
+      modelId: 'micro',
+      norm: 'sum',
+      adapter: 'shared link (f32)',
+    });
     await share().applySaved(saved().list[1].id);
-    expect(snapshot()).toEqual({ taskId: 'entertainment', seed: 4, modelId: 'micro', norm: 'token', adapter: 'run.zip' });
+    expect(snapshot()).toEqual({
+      taskId: 'entertainment',
+      seed: 4,
+      modelId: 'micro',
+      norm: 'token',
+      adapter: 'run.zip',
+    });
   });
 
   it('an address naming an adapter wins over the saved one; loading the same files again keeps one entry', async () => {
@@ -187,7 +241,10 @@ describe('saved adapters', () => {
     await share().loadFiles(peftFiles());
     expect(saved().list).toHaveLength(1);
     await freshPage({ restore: false });
-    const hash = encodeShareLink({ modelId: 'micro', task: 'tomato-salad', normalization: 'word', seed: 0, weights: adapterWeightsOf(adapter(9)) }, { precision: 'f32' }).fragment;
+    const hash = encodeShareLink(
+      { modelId: 'micro', task: 'tomato-salad', normalization: 'word', seed: 0, weights: adapterWeightsOf(adapter(9)) },
+      { precision: 'f32' },
+    ).fragment;
     await share().openFromLocation({ href: `https://example.org/twosome/${hash}`, hash, search: '' });
     await share().restoreSaved();
     expect(share().adapter?.label).toBe('shared link (f32)');
@@ -199,7 +256,11 @@ describe('saved adapters', () => {
     const adapted = (await settledPolicy(app)).slice();
     const addresses = [
       { href: 'https://example.org/twosome/#share=AAAA', hash: '#share=AAAA', search: '' },
-      { href: 'https://example.org/twosome/?adapter=http%3A%2F%2Fevil.example%2Fa.zip', hash: '', search: '?adapter=http%3A%2F%2Fevil.example%2Fa.zip' },
+      {
+        href: 'https://example.org/twosome/?adapter=http%3A%2F%2Fevil.example%2Fa.zip',
+        hash: '',
+        search: '?adapter=http%3A%2F%2Fevil.example%2Fa.zip',
+      },
     ];
     for (const address of addresses) {
       // A new tab opened with the bad address: the link is refused, then the page-start restore runs.
@@ -208,7 +269,13 @@ describe('saved adapters', () => {
       expect(share().notice).toMatch(/ cannot be used: .*\. The setup and the adapter in use are as they were\.$/);
       await share().restoreSaved();
       expect(share().error).toBeNull();
-      expect(snapshot()).toEqual({ taskId: 'tomato-salad', seed: 0, modelId: 'micro', norm: 'word', adapter: 'adapter_model.safetensors' });
+      expect(snapshot()).toEqual({
+        taskId: 'tomato-salad',
+        seed: 0,
+        modelId: 'micro',
+        norm: 'word',
+        adapter: 'adapter_model.safetensors',
+      });
       expect(await settledPolicy(app)).toEqual(adapted);
       expect(saved().inUse).toBe(saved().list[0].id);
     }
@@ -232,7 +299,12 @@ describe('saved adapters', () => {
   });
 
   it('without storage, loading still works and the card says why nothing is kept', async () => {
-    await freshPage({ openStore: () => Promise.reject(new Error('this browser has no IndexedDB (private mode?): loaded adapters are not kept after a reload')) });
+    await freshPage({
+      openStore: () =>
+        Promise.reject(
+          new Error('this browser has no IndexedDB (private mode?): loaded adapters are not kept after a reload'),
+        ),
+    });
     expect(saved()).toMatchObject({ status: 'unavailable', error: expect.stringMatching(/no IndexedDB/) });
     await share().loadFiles(peftFiles());
     expect(share().error).toBeNull();
@@ -244,11 +316,16 @@ describe('saved adapters', () => {
     await share().loadFiles(peftFiles());
     await freshPage({ openStore: () => IdbAdapterStore.open(dbName, { maxBytes: 4096 }) });
     expect(share().adapter?.label).toBe('adapter_model.safetensors');
-    const { config, weights } = encodePeftAdapter(trainedAdapter(MICRO, { r: 8, alpha: 16, dropout: 0, targets: ['q_proj', 'v_proj'] }, 5, 0.5), { baseModel: 'micro' });
+    const { config, weights } = encodePeftAdapter(
+      trainedAdapter(MICRO, { r: 8, alpha: 16, dropout: 0, targets: ['q_proj', 'v_proj'] }, 5, 0.5),
+      { baseModel: 'micro' },
+    );
     await share().loadFiles([fileLike('adapter_config.json', config), fileLike('big.safetensors', weights)]);
     expect(share().error).toBeNull();
     expect(share().adapter?.label).toBe('big.safetensors');
-    expect(saved().error).toMatch(/^"big\.safetensors" is in use but not kept for the next visit: big\.safetensors is \d+ bytes, over the 4096 bytes kept for saved adapters/);
+    expect(saved().error).toMatch(
+      /^"big\.safetensors" is in use but not kept for the next visit: big\.safetensors is \d+ bytes, over the 4096 bytes kept for saved adapters/,
+    );
     expect(saved().inUse).toBeNull();
     expect(saved().list.map((m) => m.label)).toEqual(['adapter_model.safetensors']);
     await freshPage();

@@ -4,7 +4,13 @@
  * So a stored copy that was damaged or tampered with (another tab, an extension, a disk error) is refused
  * with the same checks and messages as a bad file, and the worker then checks it against its model as usual.
  */
-import { checkSavedAdapter, SavedAdapterError, sizeText, type AdapterCaps, type SavedAdapterMeta } from '../persist/adapter-store';
+import {
+  checkSavedAdapter,
+  SavedAdapterError,
+  sizeText,
+  type AdapterCaps,
+  type SavedAdapterMeta,
+} from '../persist/adapter-store';
 import { PEFT_CONFIG_FILE } from '../share';
 import { decodeAdapterBytes, decodeLinkAdapter, type LoadedAdapter } from './adapter-files';
 import { describeError } from '../util/errors';
@@ -18,10 +24,18 @@ export function decodeSavedAdapter(record: unknown, id: string): LoadedAdapter {
   const { payload } = saved;
   try {
     if (payload.kind === 'link') return decodeLinkAdapter(payload.fragment);
-    return decodeAdapterBytes(payload.main.bytes, payload.main.name, payload.config?.bytes ?? null, payload.config?.name ?? PEFT_CONFIG_FILE);
+    return decodeAdapterBytes(
+      payload.main.bytes,
+      payload.main.name,
+      payload.config?.bytes ?? null,
+      payload.config?.name ?? PEFT_CONFIG_FILE,
+    );
   } catch (error) {
     const message = describeError(error);
-    throw new SavedAdapterError(JSON.stringify(saved.label), `it no longer decodes (${message.replace(/[.;:]\s*$/, '')})`);
+    throw new SavedAdapterError(
+      JSON.stringify(saved.label),
+      `it no longer decodes (${message.replace(/[.;:]\s*$/, '')})`,
+    );
   }
 }
 

@@ -6,7 +6,14 @@
  */
 import type { TaskId } from '../envs/types';
 import type { Normalization } from '../rl/policy';
-import { encodeShareLink, SHARE_LINK_MAX_CHARS, ShareLinkError, shareProbabilityError, type AdapterWeights, type SharePrecision } from '../share';
+import {
+  encodeShareLink,
+  SHARE_LINK_MAX_CHARS,
+  ShareLinkError,
+  shareProbabilityError,
+  type AdapterWeights,
+  type SharePrecision,
+} from '../share';
 
 export type ShareLinkResult =
   | {
@@ -35,15 +42,27 @@ export function buildShareLink(
   pageUrl: string,
 ): { result: ShareLinkResult; roundTrip: AdapterWeights | null } {
   try {
-    const encoded = encodeShareLink({ modelId: setup.modelId, task: setup.taskId, normalization: setup.norm, seed: setup.seed, weights }, { precision });
+    const encoded = encodeShareLink(
+      { modelId: setup.modelId, task: setup.taskId, normalization: setup.norm, seed: setup.seed, weights },
+      { precision },
+    );
     return {
-      result: { status: 'ok', url: shareUrl(pageUrl, encoded.fragment), chars: encoded.chars, precision: encoded.precision, maxAbsError: encoded.maxAbsError },
+      result: {
+        status: 'ok',
+        url: shareUrl(pageUrl, encoded.fragment),
+        chars: encoded.chars,
+        precision: encoded.precision,
+        maxAbsError: encoded.maxAbsError,
+      },
       roundTrip: encoded.roundTrip,
     };
   } catch (error) {
     if (!(error instanceof ShareLinkError)) throw error;
     return {
-      result: { status: 'too-big', message: `As ${precision} the adapter does not fit a link (limit ${SHARE_LINK_MAX_CHARS} characters): ${error.detail}.` },
+      result: {
+        status: 'too-big',
+        message: `As ${precision} the adapter does not fit a link (limit ${SHARE_LINK_MAX_CHARS} characters): ${error.detail}.`,
+      },
       roundTrip: null,
     };
   }

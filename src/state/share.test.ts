@@ -45,7 +45,13 @@ const peftFiles = (baseModel = 'micro') => {
 };
 const share = () => app.getState().share;
 const playground = () => app.getState().playground;
-const snapshot = () => ({ taskId: playground().taskId, seed: playground().seed, modelId: playground().modelId, norm: playground().norm, adapter: share().adapter?.label ?? null });
+const snapshot = () => ({
+  taskId: playground().taskId,
+  seed: playground().seed,
+  modelId: playground().modelId,
+  norm: playground().norm,
+  adapter: share().adapter?.label ?? null,
+});
 
 describe('share store', () => {
   beforeEach(async () => {
@@ -56,9 +62,18 @@ describe('share store', () => {
     const frozen = await settledPolicy(app);
     await share().loadFiles(peftFiles());
     expect(share().error).toBeNull();
-    expect(share().adapter).toMatchObject({ label: 'adapter_model.safetensors', r: 4, alpha: 8, targets: ['q_proj', 'v_proj'], layers: 2, baseModel: 'micro' });
+    expect(share().adapter).toMatchObject({
+      label: 'adapter_model.safetensors',
+      r: 4,
+      alpha: 8,
+      targets: ['q_proj', 'v_proj'],
+      layers: 2,
+      baseModel: 'micro',
+    });
     const adapted = await settledPolicy(app);
-    expect(playground().timeline.at(-1)?.scores.status === 'ok' && playground().timeline.at(-1)?.scores).toMatchObject({ scores: { lora: 'adapter_model.safetensors' } });
+    expect(playground().timeline.at(-1)?.scores.status === 'ok' && playground().timeline.at(-1)?.scores).toMatchObject({
+      scores: { lora: 'adapter_model.safetensors' },
+    });
     expect(adapted).not.toEqual(frozen);
     await share().remove();
     expect(share().adapter).toBeNull();
@@ -68,15 +83,35 @@ describe('share store', () => {
   it('rejects bad files with a message and keeps the adapter in use', async () => {
     await share().loadFiles(peftFiles());
     const before = await settledPolicy(app);
-    const wrongShape = encodePeftAdapter(trainedAdapter({ ...MICRO, hidden: 32, headDim: 8 }, { r: 4, alpha: 8, dropout: 0, targets: ['q_proj'] }), { baseModel: 'micro' });
+    const wrongShape = encodePeftAdapter(
+      trainedAdapter({ ...MICRO, hidden: 32, headDim: 8 }, { r: 4, alpha: 8, dropout: 0, targets: ['q_proj'] }),
+      { baseModel: 'micro' },
+    );
     const cases: [FileLike[], RegExp][] = [
-      [[fileLike('adapter_model.safetensors', wrongShape.weights), fileLike('adapter_config.json', wrongShape.config)], /q_proj is 32 x 32 in the adapter .* but 64 x 64 in micro/],
-      [peftFiles('meta-llama/Llama-2-7b-chat-hf'), /trained on "meta-llama\/Llama-2-7b-chat-hf" but the model in use is "micro"/],
+      [
+        [fileLike('adapter_model.safetensors', wrongShape.weights), fileLike('adapter_config.json', wrongShape.config)],
+        /q_proj is 32 x 32 in the adapter .* but 64 x 64 in micro/,
+      ],
+      [
+        peftFiles('meta-llama/Llama-2-7b-chat-hf'),
+        /trained on "meta-llama\/Llama-2-7b-chat-hf" but the model in use is "micro"/,
+      ],
       [[fileLike('adapter_model.safetensors', new Uint8Array([1, 2, 3]))], /adapter_model\.safetensors: /],
       [[fileLike('adapter_model.bin', new Uint8Array(10))], /pickled PyTorch files are never loaded/],
       [[fileLike('notes.txt', 'hi')], /not an adapter file/],
       [[fileLike('adapter_config.json', '{}')], /no adapter_model\.safetensors/],
-      [[{ name: 'huge.zip', size: 2 ** 40, arrayBuffer: async () => { throw new Error('must not be read'); } }], /over the limit of \d+ for a bundle/],
+      [
+        [
+          {
+            name: 'huge.zip',
+            size: 2 ** 40,
+            arrayBuffer: async () => {
+              throw new Error('must not be read');
+            },
+          },
+        ],
+        /over the limit of \d+ for a bundle/,
+      ],
     ];
     for (const [files, message] of cases) {
       await share().loadFiles(files);
@@ -87,10 +122,22 @@ describe('share store', () => {
   });
 
   it('a bundle restores its setup with the adapter', async () => {
-    const bytes = encodeBundle({ modelId: 'micro', task: 'entertainment', normalization: 'token', seed: 4, adapter: adapter() });
+    const bytes = encodeBundle({
+      modelId: 'micro',
+      task: 'entertainment',
+      normalization: 'token',
+      seed: 4,
+      adapter: adapter(),
+    });
     await share().loadFiles([fileLike('run.zip', bytes)]);
     expect(share().error).toBeNull();
-    expect(snapshot()).toEqual({ taskId: 'entertainment', seed: 4, modelId: 'micro', norm: 'token', adapter: 'run.zip' });
+    expect(snapshot()).toEqual({
+      taskId: 'entertainment',
+      seed: 4,
+      modelId: 'micro',
+      norm: 'token',
+      adapter: 'run.zip',
+    });
   });
 
   it('the link reopens the setup and the same probabilities on a fresh page; f16/int8 report their error', async () => {
@@ -98,7 +145,9 @@ describe('share store', () => {
     playground().selectNorm('sum');
     await share().loadFiles(peftFiles());
     const sharer = (await settledPolicy(app)).slice();
-    const sharerSum = (playground().timeline.at(-1)!.scores as { scores: { policy: { sum: number[] } } }).scores.policy.sum.slice();
+    const sharerSum = (
+      playground().timeline.at(-1)!.scores as { scores: { policy: { sum: number[] } } }
+    ).scores.policy.sum.slice();
     await share().refreshLink();
     const link = share().link;
     if (link.status !== 'ok') throw new Error(`no link: ${JSON.stringify(link)}`);
@@ -107,7 +156,9 @@ describe('share store', () => {
     expect(link.probError).toBe(0);
 
     share().setPrecision('int8');
-    await until(() => share().link.status === 'ok' && (share().link as { probError: number | null }).probError !== null);
+    await until(
+      () => share().link.status === 'ok' && (share().link as { probError: number | null }).probError !== null,
+    );
     const int8 = share().link as Extract<ReturnType<typeof share>['link'], { status: 'ok' }>;
     expect(int8.chars).toBeLessThan(link.chars);
     expect(int8.maxAbsError).toBeGreaterThan(0);
@@ -119,9 +170,16 @@ describe('share store', () => {
     const url = new URL(link.url);
     await share().openFromLocation({ href: url.href, hash: url.hash, search: url.search });
     expect(share().notice).toBeNull();
-    expect(snapshot()).toEqual({ taskId: 'tomato-salad', seed: 3, modelId: 'micro', norm: 'sum', adapter: 'shared link (f32)' });
+    expect(snapshot()).toEqual({
+      taskId: 'tomato-salad',
+      seed: 3,
+      modelId: 'micro',
+      norm: 'sum',
+      adapter: 'shared link (f32)',
+    });
     await settledPolicy(app);
-    const opened = (playground().timeline.at(-1)!.scores as { scores: { policy: { sum: number[]; word: number[] } } }).scores.policy;
+    const opened = (playground().timeline.at(-1)!.scores as { scores: { policy: { sum: number[]; word: number[] } } })
+      .scores.policy;
     expect(opened.sum).toEqual(sharerSum);
     expect(opened.word).toEqual(sharer);
   });
@@ -133,8 +191,13 @@ describe('share store', () => {
     await share().copyLink({ writeText: async (t: string) => void written.push(t) });
     expect(share().copy.status).toBe('copied');
     expect(written).toEqual([(share().link as { url: string }).url]);
-    await share().copyLink({ writeText: async () => Promise.reject(new DOMException('Write permission denied.', 'NotAllowedError')) });
-    expect(share().copy).toEqual({ status: 'failed', message: expect.stringMatching(/permission denied.*copy it by hand/) });
+    await share().copyLink({
+      writeText: async () => Promise.reject(new DOMException('Write permission denied.', 'NotAllowedError')),
+    });
+    expect(share().copy).toEqual({
+      status: 'failed',
+      message: expect.stringMatching(/permission denied.*copy it by hand/),
+    });
     await share().copyLink(null);
     expect(share().copy.status).toBe('failed');
   });
@@ -150,7 +213,14 @@ describe('share store', () => {
     const frozen = await settledPolicy(app);
     const rng = new Rng(11);
     const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_=+/%#';
-    const mutants = new Set<string>(['#share=', '#share=A', '#share=%%%', `${fragment}${fragment}`, fragment.slice(0, 40), `#share=${'A'.repeat(40_000)}`]);
+    const mutants = new Set<string>([
+      '#share=',
+      '#share=A',
+      '#share=%%%',
+      `${fragment}${fragment}`,
+      fragment.slice(0, 40),
+      `#share=${'A'.repeat(40_000)}`,
+    ]);
     while (mutants.size < 150) {
       const chars = fragment.split('');
       const at = SHARE_FRAGMENT_PREFIX.length + Math.floor(rng.next() * (chars.length - SHARE_FRAGMENT_PREFIX.length));
@@ -165,28 +235,46 @@ describe('share store', () => {
     }
     for (const hash of mutants) {
       share().dismissNotice();
-      await expect(share().openFromLocation({ href: `https://example.org/twosome/${hash}`, hash, search: '' })).resolves.toBeUndefined();
-      expect(share().notice, hash.slice(0, 80)).toMatch(/^This share link cannot be used: .*\. The setup and the adapter in use are as they were\.$/);
+      await expect(
+        share().openFromLocation({ href: `https://example.org/twosome/${hash}`, hash, search: '' }),
+      ).resolves.toBeUndefined();
+      expect(share().notice, hash.slice(0, 80)).toMatch(
+        /^This share link cannot be used: .*\. The setup and the adapter in use are as they were\.$/,
+      );
       expect(snapshot()).toEqual(before);
     }
     expect(await settledPolicy(app)).toEqual(frozen);
   });
 
   it('?adapter= URLs: only https or this site; the download is capped; a fetched pair loads', async () => {
-    await share().openFromLocation({ href: 'https://example.org/twosome/?adapter=http://evil.example/a.safetensors', hash: '', search: '?adapter=http://evil.example/a.safetensors' });
+    await share().openFromLocation({
+      href: 'https://example.org/twosome/?adapter=http://evil.example/a.safetensors',
+      hash: '',
+      search: '?adapter=http://evil.example/a.safetensors',
+    });
     // Named as what it is (not "share link"), and without the label twice.
     expect(share().notice).toMatch(/^This adapter URL cannot be used: adapter URLs must be https:\/\/ or on this site/);
     expect(share().notice).not.toMatch(/share link/);
     share().dismissNotice();
     // A download that fails (nothing listens at this address) is an adapter URL's failure too.
     const offline = 'https://127.0.0.1:9/adapter_model.safetensors';
-    await share().openFromLocation({ href: `https://example.org/?adapter=${offline}`, hash: '', search: `?adapter=${offline}` });
-    expect(share().notice).toMatch(/^This adapter URL cannot be used: could not download https:\/\/127\.0\.0\.1:9\/adapter_model\.safetensors: /);
+    await share().openFromLocation({
+      href: `https://example.org/?adapter=${offline}`,
+      hash: '',
+      search: `?adapter=${offline}`,
+    });
+    expect(share().notice).toMatch(
+      /^This adapter URL cannot be used: could not download https:\/\/127\.0\.0\.1:9\/adapter_model\.safetensors: /,
+    );
     expect(share().notice).not.toMatch(/share link/);
     share().dismissNotice();
     await share().loadUrl(offline);
     expect(share().error).toMatch(/^adapter URL: could not download /);
-    await share().openFromLocation({ href: 'https://example.org/?adapter=javascript:alert(1)', hash: '', search: '?adapter=javascript:alert(1)' });
+    await share().openFromLocation({
+      href: 'https://example.org/?adapter=javascript:alert(1)',
+      hash: '',
+      search: '?adapter=javascript:alert(1)',
+    });
     expect(share().notice).toMatch(/must be https:\/\//);
     expect(snapshot().adapter).toBeNull();
   });

@@ -12,7 +12,13 @@
  * pointer follows what the worker scores with: Remove, a model switch or training replacing the adapter
  * clears it (a trained adapter is kept as its run's checkpoint instead).
  */
-import { IdbAdapterStore, type AdapterCaps, type AdapterStore, type SavedAdapterMeta, type SavedAdapterSource } from '../persist/adapter-store';
+import {
+  IdbAdapterStore,
+  type AdapterCaps,
+  type AdapterStore,
+  type SavedAdapterMeta,
+  type SavedAdapterSource,
+} from '../persist/adapter-store';
 import {
   AdapterDownloadCancelled,
   encodeBundle,
@@ -214,7 +220,10 @@ export function createShareSlice({ get, set, app }: SliceApi<'share'>): ShareSli
   /** Runs `fetch` with a signal cancelLoad() aborts. */
   function cancellable<T>(fetch: (signal: AbortSignal) => Promise<T>): Promise<T> {
     const controller = new AbortController();
-    return cancellableBy(() => controller.abort(), () => fetch(controller.signal));
+    return cancellableBy(
+      () => controller.abort(),
+      () => fetch(controller.signal),
+    );
   }
   /** Where loaded adapters are kept; null when this browser cannot keep them (see `saved.error`). */
   let adapterStore: Promise<AdapterStore | null> = Promise.resolve(null);
@@ -247,7 +256,9 @@ export function createShareSlice({ get, set, app }: SliceApi<'share'>): ShareSli
     // A catalog id: web-llm's list may still be loading.
     if (target && !findModel(app().models, target.modelId)) await app().models.catalogLoaded();
     if (target && !findModel(app().models, target.modelId)) {
-      throw new Error(`the adapter is for the model "${target.modelId}", which this page does not offer; open the Model panel to see the models it can run`);
+      throw new Error(
+        `the adapter is for the model "${target.modelId}", which this page does not offer; open the Model panel to see the models it can run`,
+      );
     }
     const switchModel = target !== null && target.modelId !== before.modelId;
     if (switchModel) {
@@ -282,7 +293,8 @@ export function createShareSlice({ get, set, app }: SliceApi<'share'>): ShareSli
     const generation = storeGeneration;
     try {
       const [list, inUse] = await Promise.all([store.list(), store.getInUse()]);
-      if (generation === storeGeneration) set({ saved: { ...get().saved, status: 'ready', list, inUse, caps: store.caps, ...patch } });
+      if (generation === storeGeneration)
+        set({ saved: { ...get().saved, status: 'ready', list, inUse, caps: store.caps, ...patch } });
     } catch (error) {
       const message = `Saved adapters cannot be read: ${describeError(error)}`;
       if (generation === storeGeneration) set({ saved: { ...get().saved, ...patch, error: message } });
@@ -297,7 +309,10 @@ export function createShareSlice({ get, set, app }: SliceApi<'share'>): ShareSli
     const store = await adapterStore;
     if (!store) return;
     try {
-      const { dropped } = await store.put({ label: loaded.label, source, modelId: setupOf().modelId, payload: loaded.source }, { use: true });
+      const { dropped } = await store.put(
+        { label: loaded.label, source, modelId: setupOf().modelId, payload: loaded.source },
+        { use: true },
+      );
       await refreshSaved(store, { error: null, note: droppedNote(dropped, store.caps) });
     } catch (error) {
       await store.setInUse(null).catch(() => {});
@@ -331,7 +346,11 @@ export function createShareSlice({ get, set, app }: SliceApi<'share'>): ShareSli
    * Runs one load from the panel: `loading` while it runs, `error` when it fails; `after` (keeping it, or
    * pointing at the saved entry it came from) once it is in use.
    */
-  function panelLoad(what: string, load: () => Promise<LoadedAdapter>, after: (loaded: LoadedAdapter) => Promise<void>): Promise<void> {
+  function panelLoad(
+    what: string,
+    load: () => Promise<LoadedAdapter>,
+    after: (loaded: LoadedAdapter) => Promise<void>,
+  ): Promise<void> {
     const run = loadChain.then(async () => {
       set({ loading: what, error: null });
       try {
@@ -400,7 +419,11 @@ export function createShareSlice({ get, set, app }: SliceApi<'share'>): ShareSli
 
     loadFiles(files) {
       const names = files.map((f) => f.name).join(', ') || 'files';
-      return panelLoad(names, () => readAdapterFiles(files), (loaded) => remember(loaded, 'file'));
+      return panelLoad(
+        names,
+        () => readAdapterFiles(files),
+        (loaded) => remember(loaded, 'file'),
+      );
     },
 
     loadUrl(url) {
@@ -462,7 +485,16 @@ export function createShareSlice({ get, set, app }: SliceApi<'share'>): ShareSli
         const last = latestEntry(app().playground);
         const probeable = result.maxAbsError > 0 && roundTrip && last && !last.done;
         set({
-          link: { ...result, probError: result.maxAbsError === 0 ? 0 : null, probNote: result.maxAbsError === 0 ? null : probeable ? 'measuring on the current state…' : 'measured on a live state: reset the episode to see it' },
+          link: {
+            ...result,
+            probError: result.maxAbsError === 0 ? 0 : null,
+            probNote:
+              result.maxAbsError === 0
+                ? null
+                : probeable
+                  ? 'measuring on the current state…'
+                  : 'measured on a live state: reset the episode to see it',
+          },
         });
         if (!probeable) return;
         const worker = client;
@@ -498,7 +530,12 @@ export function createShareSlice({ get, set, app }: SliceApi<'share'>): ShareSli
       const { taskId, seed, modelId, norm } = setupOf();
       const bytes = encodeBundle({ modelId, task: taskId, normalization: norm, seed, adapter: held.adapter });
       // A file name from the label, without characters file systems refuse.
-      const stem = held.label.replace(/\.(zip|safetensors)$/i, '').replace(/[^A-Za-z0-9._-]+/g, '-').replace(/^-+|-+$/g, '').slice(0, 80) || 'adapter';
+      const stem =
+        held.label
+          .replace(/\.(zip|safetensors)$/i, '')
+          .replace(/[^A-Za-z0-9._-]+/g, '-')
+          .replace(/^-+|-+$/g, '')
+          .slice(0, 80) || 'adapter';
       return { name: `${stem}.zip`, bytes };
     },
 
@@ -597,18 +634,22 @@ export function createShareSlice({ get, set, app }: SliceApi<'share'>): ShareSli
 
     applySaved(id) {
       const meta = get().saved.list.find((m) => m.id === id);
-      return panelLoad(meta?.label ?? 'saved adapter', () => loadSaved(id), async () => {
-        const store = await adapterStore;
-        if (!store) return;
-        try {
-          await store.setInUse(id);
-          await refreshSaved(store, { error: null, note: null });
-        } catch (error) {
-          const why = describeError(error);
-          const message = `"${meta?.label ?? id}" is in use but will not come back after a reload: ${why}`;
-          set({ saved: { ...get().saved, error: message } });
-        }
-      });
+      return panelLoad(
+        meta?.label ?? 'saved adapter',
+        () => loadSaved(id),
+        async () => {
+          const store = await adapterStore;
+          if (!store) return;
+          try {
+            await store.setInUse(id);
+            await refreshSaved(store, { error: null, note: null });
+          } catch (error) {
+            const why = describeError(error);
+            const message = `"${meta?.label ?? id}" is in use but will not come back after a reload: ${why}`;
+            set({ saved: { ...get().saved, error: message } });
+          }
+        },
+      );
     },
 
     async deleteSaved(id) {
@@ -622,7 +663,9 @@ export function createShareSlice({ get, set, app }: SliceApi<'share'>): ShareSli
           const stillInUse = inUse === id && get().adapter !== null;
           await refreshSaved(store, {
             error: null,
-            note: stillInUse ? `Deleted "${label}" from this browser: it stays in use on this page until it is removed or the page is closed.` : null,
+            note: stillInUse
+              ? `Deleted "${label}" from this browser: it stays in use on this page until it is removed or the page is closed.`
+              : null,
           });
         } catch (error) {
           set({ saved: { ...get().saved, error: `"${label}" could not be deleted: ${describeError(error)}` } });
@@ -649,7 +692,10 @@ export function createShareSlice({ get, set, app }: SliceApi<'share'>): ShareSli
           // The download shows at the model's row (progress, Cancel); the card's Cancel stops it too.
           models.setOpen(true, modelId);
           set({ loading: `${modelId}, then the ${what === 'share link' ? 'link' : 'adapter'}`, error: null });
-          await cancellableBy(() => models.cancel(modelId), () => models.download(modelId));
+          await cancellableBy(
+            () => models.cancel(modelId),
+            () => models.download(modelId),
+          );
           const missing = await app().models.missingDownload(modelId);
           if (missing) throw new Error(`${missing}: its download did not complete (the Model panel says why)`);
           await apply(loaded);

@@ -73,12 +73,18 @@ describe('training store', () => {
     expect(training().run?.updates).toBe(pausedAt);
     expect(training().metrics.map((m) => m.update)).toEqual(s.metrics.map((m) => m.update));
     await training().resume(training().offers[0].id);
-    expect(training().metrics.slice(0, pausedAt).map((m) => m.update)).toEqual(s.metrics.map((m) => m.update));
+    expect(
+      training()
+        .metrics.slice(0, pausedAt)
+        .map((m) => m.update),
+    ).toEqual(s.metrics.map((m) => m.update));
     await until(() => (training().run?.updates ?? 0) > pausedAt + 1);
     await training().stop();
     const after = training();
     expect(after.phase).toBe('stopped');
-    expect(after.metrics.map((m) => m.update)).toEqual(Array.from({ length: after.run?.updates ?? 0 }, (_, i) => i + 1));
+    expect(after.metrics.map((m) => m.update)).toEqual(
+      Array.from({ length: after.run?.updates ?? 0 }, (_, i) => i + 1),
+    );
   });
 
   it('shows why TWOSOME cannot start without a model, and keeps a finished SayCan run on the charts', async () => {
@@ -184,7 +190,9 @@ describe('training store', () => {
       training().setForm({ algo, taskId: 'tomato-salad' });
       await training().start();
       expect(training().phase).toBe('idle');
-      expect(training().error).toMatch(/^(TWOSOME|SayCan) runs the language model, which needs WebGPU, and this browser offers none here: /);
+      expect(training().error).toMatch(
+        /^(TWOSOME|SayCan) runs the language model, which needs WebGPU, and this browser offers none here: /,
+      );
       expect(training().error).toContain(detail);
       expect(training().error).not.toMatch(/no model is loaded/);
     }

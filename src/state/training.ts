@@ -47,16 +47,7 @@ export interface TrainForm {
  * (found on load, offered to resume), not in memory: its curves are drawn, Resume loads and continues it.
  */
 export type TrainPhase =
-  | 'idle'
-  | 'starting'
-  | 'running'
-  | 'pausing'
-  | 'paused'
-  | 'stopping'
-  | 'stopped'
-  | 'done'
-  | 'error'
-  | 'stored';
+  'idle' | 'starting' | 'running' | 'pausing' | 'paused' | 'stopping' | 'stopped' | 'done' | 'error' | 'stored';
 
 /** The expected time of the form's run (EstimateReply), for the form it was asked for (`key`). */
 export interface EstimateState {
@@ -248,7 +239,10 @@ export function createTrainingSlice({ get, set, app, subscribe }: SliceApi<'trai
   const applyEvent = (event: TrainEvent) => {
     const { run } = get();
     if (event.type === 'error') {
-      set({ error: event.message, ...(event.run && run?.id === event.run.id ? { run: event.run, phase: 'error' as const } : {}) });
+      set({
+        error: event.message,
+        ...(event.run && run?.id === event.run.id ? { run: event.run, phase: 'error' as const } : {}),
+      });
       return;
     }
     // Reports may come before the start/resume reply: while starting, they name the run.
@@ -380,7 +374,15 @@ export function createTrainingSlice({ get, set, app, subscribe }: SliceApi<'trai
       if (phase === 'starting' || phase === 'running') return;
       const missing = await missingModel(form.algo);
       if (missing) return set({ error: missing });
-      set({ overlays: retire(), phase: 'starting', error: null, run: null, metrics: [], critic: null, evaluation: NO_EVAL });
+      set({
+        overlays: retire(),
+        phase: 'starting',
+        error: null,
+        run: null,
+        metrics: [],
+        critic: null,
+        evaluation: NO_EVAL,
+      });
       try {
         await liveWorker();
         const reply = await need().start(requestOf(form), onEvent);
@@ -409,7 +411,14 @@ export function createTrainingSlice({ get, set, app, subscribe }: SliceApi<'trai
       const current = get().run;
       const fromStore = runId !== undefined && runId !== current?.id;
       const wasStored = get().phase === 'stored';
-      if (fromStore) set({ overlays: retire().filter((o) => o.id !== runId), run: null, metrics: [], critic: null, evaluation: NO_EVAL });
+      if (fromStore)
+        set({
+          overlays: retire().filter((o) => o.id !== runId),
+          run: null,
+          metrics: [],
+          critic: null,
+          evaluation: NO_EVAL,
+        });
       const id = runId ?? current?.id ?? null;
       set({ phase: 'starting', error: null, offers: get().offers.filter((o) => o.id !== id) });
       try {
@@ -453,7 +462,10 @@ export function createTrainingSlice({ get, set, app, subscribe }: SliceApi<'trai
         const reply = await need().deleteRun(runId);
         if (reply.status === 'error') set({ error: reply.message });
         else {
-          set({ offers: get().offers.filter((o) => o.id !== runId), overlays: get().overlays.filter((o) => o.id !== runId) });
+          set({
+            offers: get().offers.filter((o) => o.id !== runId),
+            overlays: get().overlays.filter((o) => o.id !== runId),
+          });
           if (get().run?.id === runId) set({ run: null, metrics: [], phase: 'idle' });
         }
       } catch (error) {

@@ -6,8 +6,19 @@ const DEFAULTS = { taskId: DEFAULT_TASK, seed: DEFAULT_SEED, modelId: DEFAULT_MO
 
 describe('URL setup', () => {
   it('reads task, seed, model and normalization', () => {
-    expect(parseSetup('?task=entertainment&seed=3')).toEqual({ ...DEFAULTS, taskId: 'entertainment', seed: 3, problems: [] });
-    expect(parseSetup('?task=pizza&seed=1&model=micro&norm=token')).toEqual({ taskId: 'pizza', seed: 1, modelId: 'micro', norm: 'token', problems: [] });
+    expect(parseSetup('?task=entertainment&seed=3')).toEqual({
+      ...DEFAULTS,
+      taskId: 'entertainment',
+      seed: 3,
+      problems: [],
+    });
+    expect(parseSetup('?task=pizza&seed=1&model=micro&norm=token')).toEqual({
+      taskId: 'pizza',
+      seed: 1,
+      modelId: 'micro',
+      norm: 'token',
+      problems: [],
+    });
   });
 
   it('defaults to tomato-salad, seed 0, the micro model and word normalization', () => {

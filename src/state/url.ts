@@ -51,7 +51,8 @@ export function parseSetup(search: string, known: KnownModels = NO_MODELS_KNOWN)
   if (seedText !== null) {
     const value = Number(seedText);
     if (seedText.trim() !== '' && Number.isSafeInteger(value) && value >= 0) seed = value;
-    else problems.push(`Invalid seed "${seedText}" in the URL (use a non-negative integer). Using seed ${DEFAULT_SEED}.`);
+    else
+      problems.push(`Invalid seed "${seedText}" in the URL (use a non-negative integer). Using seed ${DEFAULT_SEED}.`);
   }
 
   const model = params.get('model');
@@ -68,7 +69,10 @@ export function parseSetup(search: string, known: KnownModels = NO_MODELS_KNOWN)
   const normText = params.get('norm');
   if (normText !== null) {
     if (isNormalization(normText)) norm = normText;
-    else problems.push(`Unknown normalization "${normText}" in the URL (use ${NORMALIZATIONS.join(', ')}). Using "${DEFAULT_NORM}".`);
+    else
+      problems.push(
+        `Unknown normalization "${normText}" in the URL (use ${NORMALIZATIONS.join(', ')}). Using "${DEFAULT_NORM}".`,
+      );
   }
   return { taskId, seed, modelId, norm, problems };
 }

@@ -73,7 +73,13 @@ export function AgentToolbar() {
         </span>
       )}
       <span className="toolbar-spacer" />
-      <button type="button" className="button" onClick={() => void reset()} aria-keyshortcuts="r" title="Start a new episode (r)">
+      <button
+        type="button"
+        className="button"
+        onClick={() => void reset()}
+        aria-keyshortcuts="r"
+        title="Start a new episode (r)"
+      >
         Reset
       </button>
     </div>
@@ -95,7 +101,13 @@ export function Timeline() {
   return (
     <div className="timeline" data-testid="timeline" data-shown={shown} data-latest={last}>
       <span className="field-label">Timeline</span>
-      <button type="button" className="icon-button" aria-label="Previous state" onClick={() => viewStep(shown - 1)} disabled={shown === 0}>
+      <button
+        type="button"
+        className="icon-button"
+        aria-label="Previous state"
+        onClick={() => viewStep(shown - 1)}
+        disabled={shown === 0}
+      >
         ‹
       </button>
       <input
@@ -110,13 +122,24 @@ export function Timeline() {
         aria-valuetext={`step ${shown} of ${last}`}
         data-testid="timeline-slider"
       />
-      <button type="button" className="icon-button" aria-label="Next state" onClick={() => viewStep(shown + 1)} disabled={shown >= last}>
+      <button
+        type="button"
+        className="icon-button"
+        aria-label="Next state"
+        onClick={() => viewStep(shown + 1)}
+        disabled={shown >= last}
+      >
         ›
       </button>
       <span className="timeline-pos" data-testid="timeline-pos">
         step {shown} / {last}
       </span>
-      <button type="button" className={`button button--small${past ? '' : ' button--hidden'}`} onClick={() => viewStep(null)} disabled={!past}>
+      <button
+        type="button"
+        className={`button button--small${past ? '' : ' button--hidden'}`}
+        onClick={() => viewStep(null)}
+        disabled={!past}
+      >
         Latest
       </button>
     </div>

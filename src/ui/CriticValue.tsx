@@ -22,7 +22,8 @@ export function CriticValue() {
   if (!critic || critic.stepId !== stepId || updates === 0) return null;
   return (
     <p className="card-note critic-value" data-testid="critic-value" data-value={critic.value}>
-      Critic value of this state: <span className="mono">{critic.value.toFixed(4)}</span> (TWOSOME run, update {updates})
+      Critic value of this state: <span className="mono">{critic.value.toFixed(4)}</span> (TWOSOME run, update {updates}
+      )
     </p>
   );
 }

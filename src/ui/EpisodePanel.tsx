@@ -37,8 +37,21 @@ export function EpisodeStats() {
   return (
     <section className="card stats" aria-label="Episode">
       <div className="card-head">
-        <h2>Episode{past && <span className="card-head-note"> · step {steps} of {latest}</span>}</h2>
-        <span className={`status-pill status-pill--${status}`} data-testid="episode-status" data-done={String(done)} data-success={String(success)}>
+        <h2>
+          Episode
+          {past && (
+            <span className="card-head-note">
+              {' '}
+              · step {steps} of {latest}
+            </span>
+          )}
+        </h2>
+        <span
+          className={`status-pill status-pill--${status}`}
+          data-testid="episode-status"
+          data-done={String(done)}
+          data-success={String(success)}
+        >
           {statusText}
         </span>
       </div>
@@ -61,7 +74,10 @@ export function EpisodeStats() {
         </div>
         <div>
           <dt>Return</dt>
-          <dd data-testid="episode-return" title={`discounted with γ = ${task.discount}; best possible ${task.optimalReturn.toFixed(4)}`}>
+          <dd
+            data-testid="episode-return"
+            title={`discounted with γ = ${task.discount}; best possible ${task.optimalReturn.toFixed(4)}`}
+          >
             {formatReward(entry ? entry.episodeReturn : null)}
           </dd>
         </div>
@@ -135,7 +151,10 @@ function PolicyStatus({ entry, model }: { entry: TimelineEntry | null; model: Mo
     text = model.message;
   } else if (model.status === 'loading' || model.status === 'none') {
     state = 'loading';
-    const progress = model.status === 'loading' && model.bytes > 0 ? ` (${formatBytes(model.bytesDone)} of ${formatBytes(model.bytes)})` : '';
+    const progress =
+      model.status === 'loading' && model.bytes > 0
+        ? ` (${formatBytes(model.bytesDone)} of ${formatBytes(model.bytes)})`
+        : '';
     text = `Loading the model${model.status === 'loading' ? ` ${model.id}` : ''}${progress}…`;
   } else if (!entry || entry.scores.status === 'pending') {
     state = 'scoring';
@@ -149,7 +168,10 @@ function PolicyStatus({ entry, model }: { entry: TimelineEntry | null; model: Mo
     text = 'The episode is over: nothing left to score.';
   } else {
     state = entry.scores.status;
-    text = entry.scores.status === 'unavailable' ? `No probabilities for this step (${entry.scores.reason}).` : entry.scores.message;
+    text =
+      entry.scores.status === 'unavailable'
+        ? `No probabilities for this step (${entry.scores.reason}).`
+        : entry.scores.message;
   }
   return (
     <p className={`policy-status policy-status--${state}`} data-testid="policy-status" data-state={state}>
@@ -173,8 +195,8 @@ function RandomModelNote() {
   if (!random || adapter) return null;
   return (
     <p className="card-note notice--warning" data-testid="random-model-note">
-      This model has random weights: these probabilities mean nothing until an adapter is trained (Training) or
-      loaded (Adapter). For a real model:{' '}
+      This model has random weights: these probabilities mean nothing until an adapter is trained (Training) or loaded
+      (Adapter). For a real model:{' '}
       <button type="button" className="button button--small" onClick={() => openModels(true)}>
         Models…
       </button>
@@ -198,7 +220,8 @@ export function ActionsCard() {
     })),
   );
   const actions = entry?.observation.actions ?? [];
-  const scores = entry?.scores.status === 'ok' && entry.scores.scores.actions.length === actions.length ? entry.scores.scores : null;
+  const scores =
+    entry?.scores.status === 'ok' && entry.scores.scores.actions.length === actions.length ? entry.scores.scores : null;
   const probs = scores?.policy[norm] ?? null;
   let best = -1;
   if (probs) for (let i = 0; i < probs.length; i++) if (best < 0 || probs[i] > probs[best]) best = i;
@@ -218,7 +241,8 @@ export function ActionsCard() {
       )}
       {past && (
         <p className="card-note">
-          Step {entry?.t} of the episode, read-only: the action taken next is marked. Stepping goes on from the latest state.
+          Step {entry?.t} of the episode, read-only: the action taken next is marked. Stepping goes on from the latest
+          state.
         </p>
       )}
       <ol className="actions" data-testid="actions">
@@ -238,7 +262,9 @@ export function ActionsCard() {
                 <span className="action-body">
                   <span className="action-text">{text}</span>
                   <span className="action-meta">
-                    {sc ? `${sc.nTokens} token${sc.nTokens === 1 ? '' : 's'} · ${sc.nWords} word${sc.nWords === 1 ? '' : 's'}` : '\u00a0'}
+                    {sc
+                      ? `${sc.nTokens} token${sc.nTokens === 1 ? '' : 's'} · ${sc.nWords} word${sc.nWords === 1 ? '' : 's'}`
+                      : '\u00a0'}
                     {taken && <span className="action-tag">{BY_TEXT[taken]}</span>}
                   </span>
                 </span>
@@ -250,7 +276,10 @@ export function ActionsCard() {
                 >
                   <span className="action-pct">{p === null ? '–' : formatPercent(p)}</span>
                   <span className="prob-bar" aria-hidden="true">
-                    <span className="prob-fill" style={{ width: `${p === null ? 0 : Math.max(0, Math.min(1, p)) * 100}%` }} />
+                    <span
+                      className="prob-fill"
+                      style={{ width: `${p === null ? 0 : Math.max(0, Math.min(1, p)) * 100}%` }}
+                    />
                   </span>
                 </span>
                 {i < 9 && <kbd aria-hidden="true">{i + 1}</kbd>}
@@ -292,7 +321,9 @@ export function HistoryCard() {
               )}
               {h.effect === false && <span className="history-tag">no effect</span>}
             </span>
-            <span className={`history-reward ${h.reward > 0 ? 'pos' : h.reward < 0 ? 'neg' : ''}`}>{formatReward(h.reward)}</span>
+            <span className={`history-reward ${h.reward > 0 ? 'pos' : h.reward < 0 ? 'neg' : ''}`}>
+              {formatReward(h.reward)}
+            </span>
           </li>
         ))}
       </ol>

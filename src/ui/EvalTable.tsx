@@ -36,15 +36,27 @@ export function EvalTable() {
   return (
     <div className="eval" data-testid="eval">
       <div className="toolbar">
-        <button type="button" className="button button--small" disabled={busy} onClick={() => void evaluate(evaluationTasks(taskId), episodes, greedy)}>
+        <button
+          type="button"
+          className="button button--small"
+          disabled={busy}
+          onClick={() => void evaluate(evaluationTasks(taskId), episodes, greedy)}
+        >
           Evaluate
         </button>
         <label className="field field--compact">
           <span className="field-label">Episodes</span>
-          <input type="number" min={1} max={1000} value={episodes} onChange={(e) => setEpisodes(Math.min(1000, Math.max(1, Math.trunc(Number(e.target.value) || 1))))} />
+          <input
+            type="number"
+            min={1}
+            max={1000}
+            value={episodes}
+            onChange={(e) => setEpisodes(Math.min(1000, Math.max(1, Math.trunc(Number(e.target.value) || 1))))}
+          />
         </label>
         <label className="toolbar-note">
-          <input type="checkbox" checked={greedy} onChange={(e) => setGreedy(e.target.checked)} /> greedy (argmax; default samples, as the paper)
+          <input type="checkbox" checked={greedy} onChange={(e) => setGreedy(e.target.checked)} /> greedy (argmax;
+          default samples, as the paper)
         </label>
         <span className="card-hint" data-testid="eval-subject">
           {/* A stored run (after a reload, before Resume) is not in memory: the base model is evaluated. */}

@@ -10,7 +10,9 @@ export function GpuPanel() {
     <section className="card gpu" aria-label="WebGPU" data-testid="gpu-info" data-status={gpu.status}>
       <div className="card-head">
         <h2>WebGPU</h2>
-        <span className={`status-pill status-pill--${gpu.status === 'ready' ? 'success' : gpu.status === 'missing' ? 'error' : 'loading'}`}>
+        <span
+          className={`status-pill status-pill--${gpu.status === 'ready' ? 'success' : gpu.status === 'missing' ? 'error' : 'loading'}`}
+        >
           {gpu.status === 'ready' ? 'adapter ready' : gpu.status === 'missing' ? 'unavailable' : 'detecting…'}
         </span>
       </div>
@@ -37,7 +39,9 @@ export function GpuPanel() {
               </li>
             ))}
           </ul>
-          {gpu.info.isFallbackAdapter && <p className="card-note">This is a fallback (software) adapter: expect it to be slow.</p>}
+          {gpu.info.isFallbackAdapter && (
+            <p className="card-note">This is a fallback (software) adapter: expect it to be slow.</p>
+          )}
           <details className="more">
             <summary>All features ({gpu.info.features.length})</summary>
             <p className="mono">{gpu.info.features.join(', ') || 'none'}</p>

@@ -87,7 +87,13 @@ function ModelSelect() {
           ))}
         </select>
       </label>
-      <button type="button" className="button button--small" onClick={() => setOpen(true)} data-testid="open-model-panel" aria-haspopup="dialog">
+      <button
+        type="button"
+        className="button button--small"
+        onClick={() => setOpen(true)}
+        data-testid="open-model-panel"
+        aria-haspopup="dialog"
+      >
         Models…
       </button>
     </div>

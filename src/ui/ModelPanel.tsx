@@ -36,7 +36,13 @@ export function ModelPanel() {
       <div className="modal model-panel" role="dialog" aria-modal="true" aria-label="Models" data-testid="model-panel">
         <div className="card-head">
           <h2>Models</h2>
-          <button type="button" className="icon-button" onClick={() => setOpen(false)} aria-label="Close the model panel" data-testid="model-panel-close">
+          <button
+            type="button"
+            className="icon-button"
+            onClick={() => setOpen(false)}
+            aria-label="Close the model panel"
+            data-testid="model-panel-close"
+          >
             ×
           </button>
         </div>
@@ -86,7 +92,11 @@ function BackendPicker() {
     <div className="model-form">
       <label className="field">
         <span className="field-label">Store downloads in</span>
-        <select value={backend} onChange={(e) => setBackend(e.target.value as WebLlmBackend)} data-testid="download-backend">
+        <select
+          value={backend}
+          onChange={(e) => setBackend(e.target.value as WebLlmBackend)}
+          data-testid="download-backend"
+        >
           <option value="cache">Cache API (web-llm's default)</option>
           <option value="indexeddb">IndexedDB (web-llm's cacheBackend "indexeddb")</option>
         </select>
@@ -121,7 +131,12 @@ function CurrentModel() {
       break;
   }
   return (
-    <p className={bad ? 'error-text' : 'card-note'} role={bad ? 'alert' : undefined} data-testid="model-panel-status" data-state={model.status}>
+    <p
+      className={bad ? 'error-text' : 'card-note'}
+      role={bad ? 'alert' : undefined}
+      data-testid="model-panel-status"
+      data-state={model.status}
+    >
       {text}
     </p>
   );
@@ -260,11 +275,20 @@ function ModelTable() {
         </thead>
         <tbody>
           {rows.map((row) => (
-            <ModelRow key={row.id} row={row} focused={row.id === focusId} rowRef={row.id === focusId ? focused : undefined} />
+            <ModelRow
+              key={row.id}
+              row={row}
+              focused={row.id === focusId}
+              rowRef={row.id === focusId ? focused : undefined}
+            />
           ))}
         </tbody>
       </table>
-      {catalog === null && <p className="card-hint" data-testid="catalog-loading">Loading web-llm's model list…</p>}
+      {catalog === null && (
+        <p className="card-hint" data-testid="catalog-loading">
+          Loading web-llm's model list…
+        </p>
+      )}
       {catalogError && (
         <p className="error-text" role="alert" data-testid="catalog-error">
           {catalogError}
@@ -289,7 +313,15 @@ function ModelRow({ row, focused, rowRef }: { row: Row; focused: boolean; rowRef
   const download = choice ? downloads[choice.url] : undefined;
   const { record } = row;
   const fit = record ? fitHere(record, adapter) : null;
-  const verdict = row.builtIn ? (adapter?.status === 'missing' ? 'no' : 'yes') : fit ? fit.verdict : record ? '' : 'unknown';
+  const verdict = row.builtIn
+    ? adapter?.status === 'missing'
+      ? 'no'
+      : 'yes'
+    : fit
+      ? fit.verdict
+      : record
+        ? ''
+        : 'unknown';
   const canText = row.builtIn
     ? adapter?.status === 'missing'
       ? `no: ${adapter.reason}`
@@ -302,7 +334,15 @@ function ModelRow({ row, focused, rowRef }: { row: Row; focused: boolean; rowRef
           : `${fit.verdict}: ${fit.reason}`
       : 'checked when loaded';
   const where = entry ? `, ${BACKEND_LABELS[entry.backend]}` : '';
-  const cachedText = row.builtIn ? 'built in' : entry?.complete ? `yes (${formatBytes(entry.bytes)}${where})` : entry ? `partly (${entry.shardsCached}/${entry.shardsTotal} shards${where})` : cached === null ? '…' : 'no';
+  const cachedText = row.builtIn
+    ? 'built in'
+    : entry?.complete
+      ? `yes (${formatBytes(entry.bytes)}${where})`
+      : entry
+        ? `partly (${entry.shardsCached}/${entry.shardsTotal} shards${where})`
+        : cached === null
+          ? '…'
+          : 'no';
   const downloadBytes = record ? catalogDownloadBytes(record) : undefined;
   return (
     <tr
@@ -316,11 +356,25 @@ function ModelRow({ row, focused, rowRef }: { row: Row; focused: boolean; rowRef
       <td className="model-name" title={choice?.description}>
         {row.label}
       </td>
-      <td data-testid="model-size">{row.builtIn ? '115 KB' : downloadBytes !== undefined ? formatBytes(downloadBytes) : entry?.totalBytes ? formatBytes(entry.totalBytes) : '?'}</td>
-      <td data-testid="model-vram">{record?.vramRequiredMB !== undefined ? `${Math.ceil(record.vramRequiredMB)} MB` : row.builtIn ? '< 1 MB' : '?'}</td>
+      <td data-testid="model-size">
+        {row.builtIn
+          ? '115 KB'
+          : downloadBytes !== undefined
+            ? formatBytes(downloadBytes)
+            : entry?.totalBytes
+              ? formatBytes(entry.totalBytes)
+              : '?'}
+      </td>
+      <td data-testid="model-vram">
+        {record?.vramRequiredMB !== undefined ? `${Math.ceil(record.vramRequiredMB)} MB` : row.builtIn ? '< 1 MB' : '?'}
+      </td>
       <td>{record ? record.requiredFeatures.join(', ') || '–' : '–'}</td>
       <td>{record ? (record.contextWindow ?? '?') : row.builtIn ? 1024 : '?'}</td>
-      <td data-testid="model-can-run" className={verdict === 'no' ? 'bad' : undefined} title={fit ? [fit.precision.text, ...fit.warnings].join('\n') : undefined}>
+      <td
+        data-testid="model-can-run"
+        className={verdict === 'no' ? 'bad' : undefined}
+        title={fit ? [fit.precision.text, ...fit.warnings].join('\n') : undefined}
+      >
         {canText}
         {fit && fit.warnings.length > 0 && (
           <span className="card-hint" data-testid="model-fit-notes">
@@ -331,14 +385,42 @@ function ModelRow({ row, focused, rowRef }: { row: Row; focused: boolean; rowRef
       </td>
       <td data-testid="model-cached">{cachedText}</td>
       <td className="model-actions">
-        <RowActions id={row.id} builtIn={Boolean(row.builtIn)} entry={entry} download={download} canUse={row.builtIn || (entry?.complete ?? false)} blocked={fit?.verdict === 'no'} />
+        <RowActions
+          id={row.id}
+          builtIn={Boolean(row.builtIn)}
+          entry={entry}
+          download={download}
+          canUse={row.builtIn || (entry?.complete ?? false)}
+          blocked={fit?.verdict === 'no'}
+        />
       </td>
     </tr>
   );
 }
 
-function RowActions({ id, builtIn, entry, download, canUse, blocked }: { id: string; builtIn: boolean; entry: CachedModelView | undefined; download: DownloadState | undefined; canUse: boolean; blocked: boolean }) {
-  const { model, modelId, use, download: startDownload, cancel, remove } = useApp(
+function RowActions({
+  id,
+  builtIn,
+  entry,
+  download,
+  canUse,
+  blocked,
+}: {
+  id: string;
+  builtIn: boolean;
+  entry: CachedModelView | undefined;
+  download: DownloadState | undefined;
+  canUse: boolean;
+  blocked: boolean;
+}) {
+  const {
+    model,
+    modelId,
+    use,
+    download: startDownload,
+    cancel,
+    remove,
+  } = useApp(
     useShallow(({ playground, models }) => ({
       model: playground.model,
       modelId: playground.modelId,
@@ -359,7 +441,11 @@ function RowActions({ id, builtIn, entry, download, canUse, blocked }: { id: str
           {download.message}
         </p>
       )}
-      {download?.status === 'cancelled' && <span className="card-hint" data-testid="download-cancelled">Download cancelled{entry ? ' (files so far are kept; Download continues)' : ''}.</span>}
+      {download?.status === 'cancelled' && (
+        <span className="card-hint" data-testid="download-cancelled">
+          Download cancelled{entry ? ' (files so far are kept; Download continues)' : ''}.
+        </span>
+      )}
       {canUse && (
         <button
           type="button"
@@ -389,7 +475,12 @@ function RowActions({ id, builtIn, entry, download, canUse, blocked }: { id: str
         </button>
       )}
       {!builtIn && entry && !downloading && !confirming && (
-        <button type="button" className="button button--small" onClick={() => setConfirming(true)} data-testid="model-delete">
+        <button
+          type="button"
+          className="button button--small"
+          onClick={() => setConfirming(true)}
+          data-testid="model-delete"
+        >
           Delete
         </button>
       )}
@@ -418,12 +509,19 @@ function RowActions({ id, builtIn, entry, download, canUse, blocked }: { id: str
 
 function Progress({ download }: { download: Extract<DownloadState, { status: 'downloading' | 'done' }> }) {
   const bytesDone = download.status === 'done' ? download.bytesTotal : download.bytesDone;
-  const pct = download.status === 'done' ? 100 : download.bytesTotal > 0 ? Math.min(100, Math.floor((100 * bytesDone) / download.bytesTotal)) : 0;
+  const pct =
+    download.status === 'done'
+      ? 100
+      : download.bytesTotal > 0
+        ? Math.min(100, Math.floor((100 * bytesDone) / download.bytesTotal))
+        : 0;
   return (
     <div className="download-progress">
       <progress max={100} value={pct} data-testid="download-progress" />
       <span className="mono" data-testid="download-text">
-        {download.bytesTotal > 0 ? `${formatBytes(bytesDone)} of ${formatBytes(download.bytesTotal)} (${pct}%)` : 'starting…'}
+        {download.bytesTotal > 0
+          ? `${formatBytes(bytesDone)} of ${formatBytes(download.bytesTotal)} (${pct}%)`
+          : 'starting…'}
       </span>
     </div>
   );

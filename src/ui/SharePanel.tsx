@@ -12,7 +12,11 @@ import { latestEntry } from '../state/timeline';
 import { formatBytes } from '../util/format';
 import { describeError } from '../util/errors';
 
-const PRECISION_TEXT: Record<SharePrecision, string> = { f32: 'f32 (exact)', f16: 'f16 (half size)', int8: 'int8 (quarter size)' };
+const PRECISION_TEXT: Record<SharePrecision, string> = {
+  f32: 'f32 (exact)',
+  f16: 'f16 (half size)',
+  int8: 'int8 (quarter size)',
+};
 
 function formatError(p: number): string {
   if (p === 0) return '0';
@@ -95,7 +99,8 @@ function CurrentAdapter() {
         <strong className="adapter-label">{adapter.label}</strong>
         <span className="card-hint">
           {' '}
-          r {adapter.r} · alpha {adapter.alpha} · {adapter.targets.join(', ')} · {adapter.layers} layers · {adapter.parameters.toLocaleString('en-US')} parameters
+          r {adapter.r} · alpha {adapter.alpha} · {adapter.targets.join(', ')} · {adapter.layers} layers ·{' '}
+          {adapter.parameters.toLocaleString('en-US')} parameters
           {adapter.baseModel ? ` · base ${adapter.baseModel}` : ''}
         </span>
       </p>
@@ -104,7 +109,13 @@ function CurrentAdapter() {
           Note: {w}
         </p>
       ))}
-      <button type="button" className="button button--small" onClick={() => void remove()} disabled={busy} data-testid="adapter-remove">
+      <button
+        type="button"
+        className="button button--small"
+        onClick={() => void remove()}
+        disabled={busy}
+        data-testid="adapter-remove"
+      >
         Remove adapter
       </button>
     </div>
@@ -148,7 +159,9 @@ function LoadAdapter() {
             data-testid="adapter-file"
           />
         </label>
-        <span className="card-hint">adapter_model.safetensors + adapter_config.json, or a bundle .zip; or drop them on the page</span>
+        <span className="card-hint">
+          adapter_model.safetensors + adapter_config.json, or a bundle .zip; or drop them on the page
+        </span>
       </div>
       <form className="adapter-load-row" onSubmit={onUrl}>
         <input
@@ -160,7 +173,12 @@ function LoadAdapter() {
           aria-label="Adapter URL (https)"
           data-testid="adapter-url"
         />
-        <button type="submit" className="button button--small" disabled={loading !== null || !modelReady || !url.trim()} data-testid="adapter-url-load">
+        <button
+          type="submit"
+          className="button button--small"
+          disabled={loading !== null || !modelReady || !url.trim()}
+          data-testid="adapter-url-load"
+        >
           Load URL
         </button>
       </form>
@@ -216,7 +234,11 @@ function ShareLink() {
       <div className="adapter-load-row">
         <label className="field field--compact">
           <span className="field-label">Stored as</span>
-          <select value={precision} onChange={(e) => setPrecision(e.target.value as SharePrecision)} data-testid="share-precision">
+          <select
+            value={precision}
+            onChange={(e) => setPrecision(e.target.value as SharePrecision)}
+            data-testid="share-precision"
+          >
             {SHARE_PRECISIONS.map((p) => (
               <option key={p} value={p}>
                 {PRECISION_TEXT[p]}
@@ -224,10 +246,22 @@ function ShareLink() {
             ))}
           </select>
         </label>
-        <button type="button" className="button button--small button--primary" disabled={link.status !== 'ok'} onClick={() => void copyLink()} data-testid="copy-share-link">
+        <button
+          type="button"
+          className="button button--small button--primary"
+          disabled={link.status !== 'ok'}
+          onClick={() => void copyLink()}
+          data-testid="copy-share-link"
+        >
           Copy share link
         </button>
-        <button type="button" className="button button--small" onClick={() => void saveBundle()} data-testid="save-bundle" title="The adapter and this setup as a twosome bundle: keep it, or host it and share ?adapter=URL">
+        <button
+          type="button"
+          className="button button--small"
+          onClick={() => void saveBundle()}
+          data-testid="save-bundle"
+          title="The adapter and this setup as a twosome bundle: keep it, or host it and share ?adapter=URL"
+        >
           Save bundle (.zip)
         </button>
         {copy.status === 'copied' && <span className="card-hint">Copied.</span>}
@@ -241,12 +275,19 @@ function ShareLink() {
       {link.status === 'ok' && (
         <>
           <p className="card-note" data-testid="share-link-info">
-            {link.chars.toLocaleString('en-US')} of {SHARE_LINK_MAX_CHARS.toLocaleString('en-US')} characters · largest weight change{' '}
-            {link.maxAbsError === 0 ? '0' : link.maxAbsError.toExponential(1)} · largest probability change on this state:{' '}
-            <span data-testid="share-prob-error">{link.probError === null ? (link.probNote ?? '…') : formatError(link.probError)}</span>
+            {link.chars.toLocaleString('en-US')} of {SHARE_LINK_MAX_CHARS.toLocaleString('en-US')} characters · largest
+            weight change {link.maxAbsError === 0 ? '0' : link.maxAbsError.toExponential(1)} · largest probability
+            change on this state:{' '}
+            <span data-testid="share-prob-error">
+              {link.probError === null ? (link.probNote ?? '…') : formatError(link.probError)}
+            </span>
             {link.probError !== null && link.probNote ? ` (${link.probNote})` : ''}
           </p>
-          <div className="share-link-text mono" data-testid="share-link" title="The share link: opens this task, seed, normalization and model with this adapter">
+          <div
+            className="share-link-text mono"
+            data-testid="share-link"
+            title="The share link: opens this task, seed, normalization and model with this adapter"
+          >
             {link.url}
           </div>
         </>
@@ -283,7 +324,8 @@ function SavedAdapters() {
         {saved.status === 'ready' && saved.caps && (
           <span className="card-hint" data-testid="saved-adapters-size">
             {' '}
-            {saved.list.length} · {formatBytes(total)} (at most {saved.caps.maxAdapters}, {formatBytes(saved.caps.maxBytes)}; the oldest go first)
+            {saved.list.length} · {formatBytes(total)} (at most {saved.caps.maxAdapters},{' '}
+            {formatBytes(saved.caps.maxBytes)}; the oldest go first)
           </span>
         )}
       </h3>
@@ -294,7 +336,9 @@ function SavedAdapters() {
         </p>
       )}
       {saved.note && <p className="card-note">{saved.note}</p>}
-      {saved.status === 'ready' && saved.list.length === 0 && <p className="card-hint">None yet: adapters you load are kept here for your next visit.</p>}
+      {saved.status === 'ready' && saved.list.length === 0 && (
+        <p className="card-hint">None yet: adapters you load are kept here for your next visit.</p>
+      )}
       {saved.list.length > 0 && (
         <ul className="run-list">
           {[...saved.list].reverse().map((m) => (
@@ -318,34 +362,62 @@ function SavedAdapterRow({ meta, inUse }: { meta: SavedAdapterMeta; inUse: boole
   const [confirming, setConfirming] = useState(false);
   const date = new Date(meta.savedAt);
   return (
-    <li className="run-row" data-testid="saved-adapter" data-adapter={meta.label} data-in-use={inUse ? 'true' : 'false'}>
+    <li
+      className="run-row"
+      data-testid="saved-adapter"
+      data-adapter={meta.label}
+      data-in-use={inUse ? 'true' : 'false'}
+    >
       <span className="run-name adapter-label">{meta.label}</span>
       {meta.damaged ? (
         <span className="error-text">Damaged entry ({meta.damaged}): it can only be deleted.</span>
       ) : (
         <span className="card-hint">
-          {SOURCE_TEXT[meta.source]} · {meta.modelId} · {formatBytes(meta.bytes)} · {Number.isNaN(date.getTime()) ? meta.savedAt : date.toLocaleString()}
+          {SOURCE_TEXT[meta.source]} · {meta.modelId} · {formatBytes(meta.bytes)} ·{' '}
+          {Number.isNaN(date.getTime()) ? meta.savedAt : date.toLocaleString()}
           {inUse ? ' · in use' : ''}
         </span>
       )}
       <span className="row-actions">
         {!meta.damaged && !inUse && (
-          <button type="button" className="button button--small" disabled={busy || !modelReady} onClick={() => void applySaved(meta.id)} aria-label={`Use ${meta.label}`}>
+          <button
+            type="button"
+            className="button button--small"
+            disabled={busy || !modelReady}
+            onClick={() => void applySaved(meta.id)}
+            aria-label={`Use ${meta.label}`}
+          >
             Use
           </button>
         )}
         {confirming ? (
           <span className="confirm">
             Delete it from this browser?{' '}
-            <button type="button" className="button button--small" onClick={() => void deleteSaved(meta.id).then(() => setConfirming(false))} aria-label={`Yes, delete ${meta.label}`}>
+            <button
+              type="button"
+              className="button button--small"
+              onClick={() => void deleteSaved(meta.id).then(() => setConfirming(false))}
+              aria-label={`Yes, delete ${meta.label}`}
+            >
               Delete
             </button>
-            <button type="button" className="button button--small" onClick={() => setConfirming(false)} aria-label={`Keep ${meta.label}`}>
+            <button
+              type="button"
+              className="button button--small"
+              onClick={() => setConfirming(false)}
+              aria-label={`Keep ${meta.label}`}
+            >
               Keep
             </button>
           </span>
         ) : (
-          <button type="button" className="button button--small" disabled={busy} onClick={() => setConfirming(true)} aria-label={`Delete ${meta.label}`}>
+          <button
+            type="button"
+            className="button button--small"
+            disabled={busy}
+            onClick={() => setConfirming(true)}
+            aria-label={`Delete ${meta.label}`}
+          >
             Delete…
           </button>
         )}
@@ -358,7 +430,11 @@ export function SharePanel() {
   useShareSync();
   const dropping = useDropAdapter();
   return (
-    <section className={`card share-panel${dropping ? ' share-panel--drop' : ''}`} aria-label="Adapter" data-testid="share-panel">
+    <section
+      className={`card share-panel${dropping ? ' share-panel--drop' : ''}`}
+      aria-label="Adapter"
+      data-testid="share-panel"
+    >
       <div className="card-head">
         <h2>Adapter</h2>
         <span className="card-hint">{dropping ? 'drop to load' : 'LoRA on the model'}</span>

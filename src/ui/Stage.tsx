@@ -26,7 +26,9 @@ export function Stage() {
         </div>
         <div className="chips">
           <span className="chip">{familyTitle(task.family)}</span>
-          <span className={`chip ${task.split === 'unseen' ? 'chip--accent' : ''}`}>{task.split === 'unseen' ? 'unseen variant' : 'training task'}</span>
+          <span className={`chip ${task.split === 'unseen' ? 'chip--accent' : ''}`}>
+            {task.split === 'unseen' ? 'unseen variant' : 'training task'}
+          </span>
         </div>
       </div>
       <div className="stage-canvas">
@@ -36,7 +38,11 @@ export function Stage() {
             step {pastStep} of {latestStep} · read-only
           </div>
         )}
-        {!render && <div className="stage-overlay">{phase === 'error' ? 'The environment failed to start.' : 'Loading environment…'}</div>}
+        {!render && (
+          <div className="stage-overlay">
+            {phase === 'error' ? 'The environment failed to start.' : 'Loading environment…'}
+          </div>
+        )}
         <div className="stage-legend" aria-hidden="true">
           <span>
             <i className={`swatch swatch--${task.legend.swatch}`} /> {task.legend.text}

@@ -18,10 +18,16 @@ export function StoredRuns() {
     })),
   );
   return (
-    <details className="stored-runs" data-testid="stored-runs" onToggle={(e) => (e.currentTarget.open ? void refresh() : undefined)}>
+    <details
+      className="stored-runs"
+      data-testid="stored-runs"
+      onToggle={(e) => (e.currentTarget.open ? void refresh() : undefined)}
+    >
       <summary>
         Stored runs
-        {storage ? ` (${storage.runs.length}${storage.usage !== null ? `; this site uses ${formatBytes(storage.usage)}${storage.quota !== null ? ` of ${formatBytes(storage.quota)}` : ''}` : ''})` : ''}
+        {storage
+          ? ` (${storage.runs.length}${storage.usage !== null ? `; this site uses ${formatBytes(storage.usage)}${storage.quota !== null ? ` of ${formatBytes(storage.quota)}` : ''}` : ''})`
+          : ''}
       </summary>
       {storageError && (
         <p className="error-text" role="alert">
@@ -57,7 +63,10 @@ function RunRow({ run }: { run: RunMeta }) {
     <li className="run-row" data-testid="stored-run" data-run={run.id}>
       <span className="run-name">{runLabel(run)}</span>
       <span className="card-hint">
-        {run.algo === 'saycan' ? 'evaluation' : `update ${run.updates}/${run.numUpdates}, ${run.globalStep.toLocaleString()} steps`} · {run.status}
+        {run.algo === 'saycan'
+          ? 'evaluation'
+          : `update ${run.updates}/${run.numUpdates}, ${run.globalStep.toLocaleString()} steps`}{' '}
+        · {run.status}
         {run.modelId ? ` · ${run.modelId}` : ''} · {new Date(run.startedAt).toLocaleString()}
       </span>
       {run.message && <span className="error-text">{run.message}</span>}
@@ -68,14 +77,23 @@ function RunRow({ run }: { run: RunMeta }) {
           </button>
         )}
         {!isCurrent && isResumable(run) && (
-          <button type="button" className="button button--small" disabled={training} onClick={() => void resume(run.id)}>
+          <button
+            type="button"
+            className="button button--small"
+            disabled={training}
+            onClick={() => void resume(run.id)}
+          >
             Resume
           </button>
         )}
         {confirming ? (
           <span className="confirm">
             Delete this run?{' '}
-            <button type="button" className="button button--small" onClick={() => void deleteRun(run.id).then(() => setConfirming(false))}>
+            <button
+              type="button"
+              className="button button--small"
+              onClick={() => void deleteRun(run.id).then(() => setConfirming(false))}
+            >
               Delete
             </button>
             <button type="button" className="button button--small" onClick={() => setConfirming(false)}>
@@ -83,7 +101,12 @@ function RunRow({ run }: { run: RunMeta }) {
             </button>
           </span>
         ) : (
-          <button type="button" className="button button--small" disabled={isCurrent && training} onClick={() => setConfirming(true)}>
+          <button
+            type="button"
+            className="button button--small"
+            disabled={isCurrent && training}
+            onClick={() => setConfirming(true)}
+          >
             Delete…
           </button>
         )}

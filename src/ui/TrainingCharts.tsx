@@ -64,15 +64,11 @@ export function TrainingCharts() {
   return (
     <div className="training-charts">
       <figure className="chart" data-testid="return-chart" data-points={points} data-series={runs.length}>
-        <figcaption>
-          Episodic return{note}
-        </figcaption>
+        <figcaption>Episodic return{note}</figcaption>
         <UPlotChart table={returns} series={series} yLabel="return" unitRange />
       </figure>
       <figure className="chart" data-testid="success-chart">
-        <figcaption>
-          Success rate{note}
-        </figcaption>
+        <figcaption>Success rate{note}</figcaption>
         <UPlotChart table={success} series={series} yLabel="success" unitRange />
       </figure>
       <figure className="chart" data-testid="loss-chart">

@@ -61,7 +61,14 @@ export function TrainingPanel() {
 
 function PhasePill() {
   const phase = useApp((s) => s.training.phase);
-  const pill = phase === 'running' || phase === 'starting' ? 'running' : phase === 'error' ? 'error' : phase === 'done' ? 'success' : 'ended';
+  const pill =
+    phase === 'running' || phase === 'starting'
+      ? 'running'
+      : phase === 'error'
+        ? 'error'
+        : phase === 'done'
+          ? 'success'
+          : 'ended';
   return (
     <span className={`status-pill status-pill--${pill}`} data-testid="train-phase" data-phase={phase}>
       {PHASE_TEXT[phase]}
@@ -116,7 +123,12 @@ function TrainForm() {
     <div className="train-form">
       <label className="field field--compact">
         <span className="field-label">Algorithm</span>
-        <select value={form.algo} disabled={busy} onChange={(e) => setForm({ algo: e.target.value as TrainAlgo })} data-testid="train-algo">
+        <select
+          value={form.algo}
+          disabled={busy}
+          onChange={(e) => setForm({ algo: e.target.value as TrainAlgo })}
+          data-testid="train-algo"
+        >
           {TRAIN_ALGOS.map((a) => (
             <option key={a} value={a}>
               {ALGO_LABELS[a]}
@@ -127,7 +139,12 @@ function TrainForm() {
       <label className="field field--compact">
         {/* Not "Task": the header's select owns that accessible name (tests find the header by label). */}
         <span className="field-label">Train on</span>
-        <select value={form.taskId} disabled={busy} onChange={(e) => setForm({ taskId: e.target.value as TaskId })} data-testid="train-task">
+        <select
+          value={form.taskId}
+          disabled={busy}
+          onChange={(e) => setForm({ taskId: e.target.value as TaskId })}
+          data-testid="train-task"
+        >
           {TRAIN_TASKS.map((id) => (
             <option key={id} value={id}>
               {getTask(id).title}
@@ -137,7 +154,12 @@ function TrainForm() {
       </label>
       <label className="field field--compact">
         <span className="field-label">Preset</span>
-        <select value={form.preset} disabled={busy || form.algo === 'saycan'} onChange={(e) => setForm({ preset: e.target.value as TrainPreset })} data-testid="train-preset">
+        <select
+          value={form.preset}
+          disabled={busy || form.algo === 'saycan'}
+          onChange={(e) => setForm({ preset: e.target.value as TrainPreset })}
+          data-testid="train-preset"
+        >
           {TRAIN_PRESETS.map((p) => (
             <option key={p} value={p}>
               {p}
@@ -145,7 +167,10 @@ function TrainForm() {
           ))}
         </select>
       </label>
-      <label className="field field--compact" title="The run's seed: LoRA and critic init, action sampling, minibatch shuffles, env resets">
+      <label
+        className="field field--compact"
+        title="The run's seed: LoRA and critic init, action sampling, minibatch shuffles, env resets"
+      >
         <span className="field-label">Run seed</span>
         <input
           type="number"
@@ -300,12 +325,22 @@ function TrainButtons() {
         </button>
       )}
       {(phase === 'paused' || phase === 'stopped') && canContinue && (
-        <button type="button" className="button" onClick={() => void step()} title="One rollout and one PPO update, then paused again">
+        <button
+          type="button"
+          className="button"
+          onClick={() => void step()}
+          title="One rollout and one PPO update, then paused again"
+        >
           One update
         </button>
       )}
       {(phase === 'running' || phase === 'paused') && (
-        <button type="button" className="button" onClick={() => void stop()} title="Ends the run after the update in progress; it stays stored">
+        <button
+          type="button"
+          className="button"
+          onClick={() => void stop()}
+          title="Ends the run after the update in progress; it stays stored"
+        >
           Stop
         </button>
       )}

@@ -17,13 +17,32 @@ export interface SeriesSpec {
 
 const HEIGHT = 180;
 
-const seriesOptions = (s: SeriesSpec): uPlot.Series => ({ label: s.label, stroke: s.stroke, width: 1.5, dash: s.dash, spanGaps: true, points: { show: true, size: 4 } });
+const seriesOptions = (s: SeriesSpec): uPlot.Series => ({
+  label: s.label,
+  stroke: s.stroke,
+  width: 1.5,
+  dash: s.dash,
+  spanGaps: true,
+  points: { show: true, size: 4 },
+});
 
 /**
  * `unitRange`: the y axis spans at least [0, 1] (returns and success rates), so a flat run at 0 is drawn as
  * such instead of on an axis scaled to nothing.
  */
-export function UPlotChart({ table, series, yLabel, xLabel = 'env steps', unitRange = false }: { table: Table; series: SeriesSpec[]; yLabel: string; xLabel?: string; unitRange?: boolean }) {
+export function UPlotChart({
+  table,
+  series,
+  yLabel,
+  xLabel = 'env steps',
+  unitRange = false,
+}: {
+  table: Table;
+  series: SeriesSpec[];
+  yLabel: string;
+  xLabel?: string;
+  unitRange?: boolean;
+}) {
   const box = useRef<HTMLDivElement>(null);
   const plot = useRef<uPlot | null>(null);
   /** The series the plot has now (index 0, x, excluded). */
@@ -39,8 +58,23 @@ export function UPlotChart({ table, series, yLabel, xLabel = 'env steps', unitRa
       {
         width: Math.max(200, el.clientWidth),
         height: HEIGHT,
-        scales: { x: { time: false }, ...(unitRange ? { y: { range: (_u: uPlot, min: number, max: number): uPlot.Range.MinMax => [Math.min(0, min), Math.max(1, max)] } } : {}) },
-        axes: [{ label: xLabel, size: 36 }, { label: yLabel, size: 56 }],
+        scales: {
+          x: { time: false },
+          ...(unitRange
+            ? {
+                y: {
+                  range: (_u: uPlot, min: number, max: number): uPlot.Range.MinMax => [
+                    Math.min(0, min),
+                    Math.max(1, max),
+                  ],
+                },
+              }
+            : {}),
+        },
+        axes: [
+          { label: xLabel, size: 36 },
+          { label: yLabel, size: 56 },
+        ],
         legend: { live: false },
         cursor: { drag: { x: false, y: false } },
         series: [{ label: xLabel }, ...s.map(seriesOptions)],

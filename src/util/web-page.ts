@@ -5,7 +5,11 @@
  * user looking at the file; saying "a web page" sends them to the URL. Platform-neutral.
  */
 export function looksLikeWebPage(text: string): boolean {
-  const head = text.slice(0, 512).replace(/^\uFEFF/, '').trimStart().toLowerCase();
+  const head = text
+    .slice(0, 512)
+    .replace(/^\uFEFF/, '')
+    .trimStart()
+    .toLowerCase();
   return /^<(!doctype html|html|head|body|!--|\?xml|meta|title|script|div|p[\s>])/.test(head);
 }
 

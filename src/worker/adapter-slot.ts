@@ -5,7 +5,13 @@
  * arrays cannot change what the page shows or shares without calling setAdapter again.
  */
 import type { LoraAdapter } from '../llm/train/lora';
-import { adapterWeightsOf, bindAdapter, checkBaseModel, type AdapterModelShape, type AdapterWeights } from '../share/adapter';
+import {
+  adapterWeightsOf,
+  bindAdapter,
+  checkBaseModel,
+  type AdapterModelShape,
+  type AdapterWeights,
+} from '../share/adapter';
 
 /** What the page shows of the adapter in use (plain data: it crosses the worker boundary). */
 export interface AdapterView {
@@ -27,7 +33,12 @@ function copyAdapter(adapter: LoraAdapter): LoraAdapter {
   return {
     config: { ...adapter.config, targets: adapter.config.targets.slice() },
     scale: adapter.scale,
-    modules: adapter.modules.map((m) => ({ layer: m.layer, slice: { ...m.slice }, a: Float32Array.from(m.a), b: Float32Array.from(m.b) })),
+    modules: adapter.modules.map((m) => ({
+      layer: m.layer,
+      slice: { ...m.slice },
+      a: Float32Array.from(m.a),
+      b: Float32Array.from(m.b),
+    })),
   };
 }
 
@@ -36,25 +47,43 @@ function copyAdapter(adapter: LoraAdapter): LoraAdapter {
  * problem, non-finite value or shape that is not the model's; returns a private copy whose slices are the
  * model's own (a caller's slices are not trusted).
  */
-export function adapterForModel(adapter: LoraAdapter, shape: AdapterModelShape, label: string, modelId: string): LoraAdapter {
+export function adapterForModel(
+  adapter: LoraAdapter,
+  shape: AdapterModelShape,
+  label: string,
+  modelId: string,
+): LoraAdapter {
   if (adapter === null || typeof adapter !== 'object' || !Array.isArray(adapter.modules) || !adapter.config) {
     throw new TypeError(`${label}: not a LoRA adapter (expected { config, scale, modules })`);
   }
   const bound = bindAdapter(adapterWeightsOf(adapter, label), shape, label, modelId);
   if (typeof adapter.scale === 'number' && Math.abs(adapter.scale - bound.scale) > 1e-6 * Math.abs(bound.scale)) {
-    throw new TypeError(`${label}: scale ${adapter.scale} is not alpha / r = ${bound.scale}; build the adapter with initLoraAdapter or bindAdapter`);
+    throw new TypeError(
+      `${label}: scale ${adapter.scale} is not alpha / r = ${bound.scale}; build the adapter with initLoraAdapter or bindAdapter`,
+    );
   }
   return copyAdapter(bound);
 }
 
 /** Model-free weights (a decoded file or link) checked against the model and its base-model name. */
-export function weightsForModel(weights: AdapterWeights, shape: AdapterModelShape, label: string, modelId: string, baseModel: string | null | undefined): LoraAdapter {
+export function weightsForModel(
+  weights: AdapterWeights,
+  shape: AdapterModelShape,
+  label: string,
+  modelId: string,
+  baseModel: string | null | undefined,
+): LoraAdapter {
   // undefined: the source names no base model by design (a share link carries the model id instead).
   if (baseModel !== undefined) checkBaseModel(baseModel, modelId, 'refuse', label);
   return adapterForModel(bindAdapter(weights, shape, label, modelId), shape, label, modelId);
 }
 
-export function adapterView(adapter: LoraAdapter, label: string, baseModel: string | null = null, warnings: string[] = []): AdapterView {
+export function adapterView(
+  adapter: LoraAdapter,
+  label: string,
+  baseModel: string | null = null,
+  warnings: string[] = [],
+): AdapterView {
   return {
     label,
     r: adapter.config.r,

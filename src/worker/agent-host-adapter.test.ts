@@ -17,7 +17,19 @@ function ok(reply: ScoresReply) {
 }
 
 /** A trained-looking adapter: B nonzero (a fresh one has B = 0 and changes nothing). */
-function trained(seed = 3, shape: typeof FAKE_MODEL_SHAPE | { hidden: number; intermediate: number; heads: number; kvHeads: number; headDim: number; layers: number } = FAKE_MODEL_SHAPE): LoraAdapter {
+function trained(
+  seed = 3,
+  shape:
+    | typeof FAKE_MODEL_SHAPE
+    | {
+        hidden: number;
+        intermediate: number;
+        heads: number;
+        kvHeads: number;
+        headDim: number;
+        layers: number;
+      } = FAKE_MODEL_SHAPE,
+): LoraAdapter {
   const rng = new Rng(seed);
   const adapter = initLoraAdapter(shape, { r: 4, alpha: 8, dropout: 0, targets: ['q_proj', 'v_proj'] }, rng);
   for (const m of adapter.modules) for (let i = 0; i < m.b.length; i++) m.b[i] = rng.next() - 0.5;
@@ -41,7 +53,14 @@ describe('AgentHost adapter slot', () => {
     expect(adapted.lora).toBe('run 1');
     expect(adapted.policy.word).not.toEqual(frozen.policy.word);
     expect(host.currentAdapter()?.label).toBe('run 1');
-    expect(host.adapterInfo()).toMatchObject({ label: 'run 1', r: 4, alpha: 8, targets: ['q_proj', 'v_proj'], layers: 2, baseModel: null });
+    expect(host.adapterInfo()).toMatchObject({
+      label: 'run 1',
+      r: 4,
+      alpha: 8,
+      targets: ['q_proj', 'v_proj'],
+      layers: 2,
+      baseModel: null,
+    });
 
     const next = host.step(0);
     expect(ok(await host.scores(next.stepId)).lora).toBe('run 1');
@@ -65,7 +84,7 @@ describe('AgentHost adapter slot', () => {
     expect(ok(await host.scores(view.stepId)).loraVersion).toBe(second);
   });
 
-  it('keeps a private copy: changing the caller\'s arrays afterwards changes nothing', async () => {
+  it("keeps a private copy: changing the caller's arrays afterwards changes nothing", async () => {
     const { host, view } = await readyHost();
     const adapter = trained();
     await host.setAdapter(adapter, 'copy');
@@ -85,7 +104,9 @@ describe('AgentHost adapter slot', () => {
     const good = ok(await host.scores(view.stepId));
 
     const wide = trained(2, { ...FAKE_MODEL_SHAPE, hidden: 96 });
-    await expect(host.setAdapter(wide, 'wide.safetensors')).rejects.toThrow(/wide\.safetensors: .*q_proj is 64 x 96 in the adapter .* but 64 x 64 in micro/);
+    await expect(host.setAdapter(wide, 'wide.safetensors')).rejects.toThrow(
+      /wide\.safetensors: .*q_proj is 64 x 96 in the adapter .* but 64 x 64 in micro/,
+    );
     const deep = trained(2, { ...FAKE_MODEL_SHAPE, layers: 3 });
     await expect(host.setAdapter(deep, 'deep')).rejects.toThrow(/3 layers but micro has 2/);
     const nan = trained(2);
@@ -123,9 +144,9 @@ describe('AgentHost adapter slot', () => {
   it('loads decoded weights, refusing a file trained on another base model', async () => {
     const { host, view } = await readyHost();
     const weights = adapterWeightsOf(trained());
-    await expect(host.loadAdapterWeights(weights, 'adapter_model.safetensors', 'meta-llama/Llama-2-7b-chat-hf')).rejects.toThrow(
-      /trained on "meta-llama\/Llama-2-7b-chat-hf" but the model in use is "micro"/,
-    );
+    await expect(
+      host.loadAdapterWeights(weights, 'adapter_model.safetensors', 'meta-llama/Llama-2-7b-chat-hf'),
+    ).rejects.toThrow(/trained on "meta-llama\/Llama-2-7b-chat-hf" but the model in use is "micro"/);
     expect(host.currentAdapter()).toBeNull();
     // A link made for another model is refused on this one even though its shapes fit.
     await expect(
@@ -135,8 +156,15 @@ describe('AgentHost adapter slot', () => {
         'it is only used on its own model',
     );
     expect(host.currentAdapter()).toBeNull();
-    const info = await host.loadAdapterWeights(weights, 'adapter_model.safetensors', 'micro', ['lora_dropout 0.05 is ignored']);
-    expect(info).toMatchObject({ label: 'adapter_model.safetensors', baseModel: 'micro', warnings: ['lora_dropout 0.05 is ignored'], parameters: 2 * (4 * 64 + 64 * 4 + 4 * 64 + 32 * 4) });
+    const info = await host.loadAdapterWeights(weights, 'adapter_model.safetensors', 'micro', [
+      'lora_dropout 0.05 is ignored',
+    ]);
+    expect(info).toMatchObject({
+      label: 'adapter_model.safetensors',
+      baseModel: 'micro',
+      warnings: ['lora_dropout 0.05 is ignored'],
+      parameters: 2 * (4 * 64 + 64 * 4 + 4 * 64 + 32 * 4),
+    });
     expect(ok(await host.scores(view.stepId)).lora).toBe('adapter_model.safetensors');
   });
 
@@ -166,7 +194,7 @@ describe('AgentHost adapter slot', () => {
   });
 });
 
-describe('AgentHost with the trainer\'s adapter on the GPU (a live handle)', () => {
+describe("AgentHost with the trainer's adapter on the GPU (a live handle)", () => {
   /** A handle that counts its releases (the scorer's or the host's). */
   function handle(): LoraHandle & { released: number } {
     const h = { lora: {} as GpuLora, released: 0, release: () => void h.released++ };

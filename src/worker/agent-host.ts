@@ -122,7 +122,8 @@ export class AgentHost implements AgentApi {
   private adapterGeneration = 0;
 
   /** Scores of the current state under the current model and adapter, started or done. */
-  private pending: { stepId: number; modelId: string; adapterGeneration: number; reply: Promise<ScoresReply> } | null = null;
+  private pending: { stepId: number; modelId: string; adapterGeneration: number; reply: Promise<ScoresReply> } | null =
+    null;
   /** Serializes scoring calls (one GPU queue). */
   private queue: Promise<unknown> = Promise.resolve();
   private readonly listeners = new Set<(status: ModelStatus) => void>();
@@ -160,7 +161,13 @@ export class AgentHost implements AgentApi {
     if (this.status.status !== 'ready' || !this.scorer) return Promise.resolve(this.unavailable());
     const modelId = this.status.info.id;
     const adapterGeneration = this.adapterGeneration;
-    if (this.pending && this.pending.stepId === stepId && this.pending.modelId === modelId && this.pending.adapterGeneration === adapterGeneration) return this.pending.reply;
+    if (
+      this.pending &&
+      this.pending.stepId === stepId &&
+      this.pending.modelId === modelId &&
+      this.pending.adapterGeneration === adapterGeneration
+    )
+      return this.pending.reply;
     const { prompt, actions } = this.current;
     const scorer = this.scorer;
     const reply = this.queue.then(async (): Promise<ScoresReply> => {
@@ -232,7 +239,12 @@ export class AgentHost implements AgentApi {
       );
     }
     const checked = weightsForModel(weights, scorer.shape, label, this.readyModelId(), baseModel);
-    const view = await this.swapAdapter(scorer, checked, label, adapterView(checked, label, baseModel ?? null, warnings));
+    const view = await this.swapAdapter(
+      scorer,
+      checked,
+      label,
+      adapterView(checked, label, baseModel ?? null, warnings),
+    );
     return { ...view!, targets: view!.targets.slice(), warnings: view!.warnings.slice() };
   }
 
@@ -240,12 +252,25 @@ export class AgentHost implements AgentApi {
   currentAdapter(): { adapter: LoraAdapter; label: string } | null {
     if (!this.adapter) return null;
     const { adapter, label } = this.adapter;
-    return { adapter: { ...adapter, config: { ...adapter.config, targets: adapter.config.targets.slice() }, modules: adapter.modules.map((m) => ({ ...m, slice: { ...m.slice }, a: m.a.slice(), b: m.b.slice() })) }, label };
+    return {
+      adapter: {
+        ...adapter,
+        config: { ...adapter.config, targets: adapter.config.targets.slice() },
+        modules: adapter.modules.map((m) => ({ ...m, slice: { ...m.slice }, a: m.a.slice(), b: m.b.slice() })),
+      },
+      label,
+    };
   }
 
   /** What the page shows of the adapter in use. */
   adapterInfo(): AdapterView | null {
-    return this.adapter ? { ...this.adapter.view, targets: this.adapter.view.targets.slice(), warnings: this.adapter.view.warnings.slice() } : null;
+    return this.adapter
+      ? {
+          ...this.adapter.view,
+          targets: this.adapter.view.targets.slice(),
+          warnings: this.adapter.view.warnings.slice(),
+        }
+      : null;
   }
 
   /**
@@ -254,8 +279,10 @@ export class AgentHost implements AgentApi {
    */
   async probeAdapter(stepId: number, weights: AdapterWeights | null): Promise<Record<Normalization, number[]>> {
     const scorer = await this.readyScorer();
-    if (!this.current || this.current.stepId !== stepId) throw new Error('that state is no longer current: the episode moved on');
-    const adapter = weights === null ? null : weightsForModel(weights, scorer.shape, 'adapter', this.readyModelId(), undefined);
+    if (!this.current || this.current.stepId !== stepId)
+      throw new Error('that state is no longer current: the episode moved on');
+    const adapter =
+      weights === null ? null : weightsForModel(weights, scorer.shape, 'adapter', this.readyModelId(), undefined);
     const { prompt, actions } = this.current;
     const run = this.queue.then(() => {
       if (this.scorer !== scorer) throw new Error('the model changed while probing the adapter');
@@ -309,7 +336,9 @@ export class AgentHost implements AgentApi {
     if (this.lostModel) await this.revive();
     if (this.status.status === 'loading' && this.loading) await this.loading;
     if (this.status.status !== 'ready' || !this.scorer) {
-      throw new Error(`no model is loaded (${this.status.status === 'none' ? 'load one first' : this.status.status === 'unavailable' ? this.status.reason : this.status.status === 'error' ? this.status.message : 'it is still loading'}): an adapter needs its base model`);
+      throw new Error(
+        `no model is loaded (${this.status.status === 'none' ? 'load one first' : this.status.status === 'unavailable' ? this.status.reason : this.status.status === 'error' ? this.status.message : 'it is still loading'}): an adapter needs its base model`,
+      );
     }
     return this.scorer;
   }
@@ -331,7 +360,8 @@ export class AgentHost implements AgentApi {
   ): Promise<AdapterView | null> {
     let handedOver = false;
     const swap = this.queue.then(async () => {
-      if (this.scorer !== scorer) throw new Error('the model changed while the adapter was loading; load the adapter again');
+      if (this.scorer !== scorer)
+        throw new Error('the model changed while the adapter was loading; load the adapter again');
       handedOver = true;
       await scorer.setAdapter(adapter, live);
       this.adapterGeneration++;
@@ -405,14 +435,18 @@ export class AgentHost implements AgentApi {
 
   /** The prompt and actions of state `stepId` while it is current (the critic's value is asked of it). */
   currentRequest(stepId: number): { prompt: string; actions: string[] } | null {
-    return this.current && this.current.stepId === stepId && !this.env?.done ? { prompt: this.current.prompt, actions: this.current.actions.slice() } : null;
+    return this.current && this.current.stepId === stepId && !this.env?.done
+      ? { prompt: this.current.prompt, actions: this.current.actions.slice() }
+      : null;
   }
 
   async policyStep(stepId: number, mode: PolicyMode, norm: Normalization): Promise<PolicyStepReply> {
-    if (!this.current || stepId !== this.current.stepId) throw new Error('that state is no longer current: the episode moved on');
+    if (!this.current || stepId !== this.current.stepId)
+      throw new Error('that state is no longer current: the episode moved on');
     if (this.env?.done) throw new Error('the episode is over: reset to start a new one');
     const reply = await this.scores(stepId);
-    if (reply.status === 'stale' || this.current?.stepId !== stepId) throw new Error('that state is no longer current: the episode moved on');
+    if (reply.status === 'stale' || this.current?.stepId !== stepId)
+      throw new Error('that state is no longer current: the episode moved on');
     if (reply.status === 'unavailable') throw new Error(reply.reason);
     if (reply.status === 'error') throw new Error(reply.message);
     const probs = reply.scores.policy[norm];
@@ -463,7 +497,8 @@ export class AgentHost implements AgentApi {
     const load = (async (): Promise<ModelStatus> => {
       try {
         const { scorer, info } = await this.loader(spec, (bytesDone, bytes) => {
-          if (generation === this.loadGeneration) this.setStatus({ status: 'loading', id: spec.id, label: spec.label, bytesDone, bytes });
+          if (generation === this.loadGeneration)
+            this.setStatus({ status: 'loading', id: spec.id, label: spec.label, bytesDone, bytes });
         });
         if (generation !== this.loadGeneration) {
           scorer.dispose();

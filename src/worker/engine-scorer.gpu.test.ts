@@ -64,13 +64,19 @@ describe('engine scorer with a LoRA adapter', () => {
 
     const { prompt, actions } = view.observation;
     const tok = engine.tokenizer;
-    const ref = scoreWithLora(cpu, adapter, [{ promptIds: tok.encodePrompt(prompt), actions: actions.map((a) => tok.encodeAction(prompt, a)) }]);
+    const ref = scoreWithLora(cpu, adapter, [
+      { promptIds: tok.encodePrompt(prompt), actions: actions.map((a) => tok.encodeAction(prompt, a)) },
+    ]);
     let largest = 0;
     adapted.actions.forEach((a, k) => (largest = Math.max(largest, Math.abs(a.logprob - ref.logprobs[0][k]))));
-    console.log(`adapter vs CPU reference: max |dS| ${largest.toExponential(2)}; frozen vs adapted word policy moved by ${Math.max(...adapted.policy.word.map((p, k) => Math.abs(p - frozen.policy.word[k]))).toFixed(3)}`);
+    console.log(
+      `adapter vs CPU reference: max |dS| ${largest.toExponential(2)}; frozen vs adapted word policy moved by ${Math.max(...adapted.policy.word.map((p, k) => Math.abs(p - frozen.policy.word[k]))).toFixed(3)}`,
+    );
     expect(largest).toBeLessThan(1e-4);
     // The adapter really changes the scores (much more than the tolerance).
-    expect(Math.max(...adapted.actions.map((a, k) => Math.abs(a.logprob - frozen.actions[k].logprob)))).toBeGreaterThan(1e-2);
+    expect(Math.max(...adapted.actions.map((a, k) => Math.abs(a.logprob - frozen.actions[k].logprob)))).toBeGreaterThan(
+      1e-2,
+    );
 
     const probed = await host.probeAdapter(view.stepId, adapterWeightsOf(adapter));
     probed.word.forEach((p, k) => expect(Math.abs(p - adapted.policy.word[k])).toBeLessThan(1e-6));

@@ -50,13 +50,23 @@ function lossReason(info: GPUDeviceLostInfo): string {
 }
 
 /** A prompt and actions that exercise every kernel, so pipelines compile during loading, not at step 1. */
-const WARM_UP = { prompt: 'You notice a tomato on the table. You should first', actions: ['pick up the tomato', 'serve nothing'] };
+const WARM_UP = {
+  prompt: 'You notice a tomato on the table. You should first',
+  actions: ['pick up the tomato', 'serve nothing'],
+};
 
 /** Where the spec's files come from: its URL, the browser cache (web-llm's keys) or a picked folder. */
 async function sourceOf(spec: ModelSpec): Promise<ModelSource> {
   if (spec.source === 'cache') return cacheSource(spec.url);
   if (spec.source === 'files') {
-    const source = fileListSource((spec.files ?? []).map(({ path, file }) => ({ name: file.name, size: file.size, relativePath: path, arrayBuffer: () => file.arrayBuffer() })));
+    const source = fileListSource(
+      (spec.files ?? []).map(({ path, file }) => ({
+        name: file.name,
+        size: file.size,
+        relativePath: path,
+        arrayBuffer: () => file.arrayBuffer(),
+      })),
+    );
     await checkPickedModel(source);
     return source;
   }

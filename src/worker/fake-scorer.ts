@@ -10,7 +10,14 @@ import type { Scorer, ScorerLoader } from './agent-host';
 import { matchAction } from '../llm/generation';
 
 /** public/models/micro/mlc-chat-config.json's shapes. */
-export const FAKE_MODEL_SHAPE = { hidden: 64, intermediate: 128, heads: 4, kvHeads: 2, headDim: 16, layers: 2 } as const;
+export const FAKE_MODEL_SHAPE = {
+  hidden: 64,
+  intermediate: 128,
+  heads: 4,
+  kvHeads: 2,
+  headDim: 16,
+  layers: 2,
+} as const;
 
 /** scale * sum over modules of (B . A-ish): a weighted sum, different per action text, linear in B. */
 function adapterShift(adapter: LoraAdapter | null, text: string): number {
@@ -89,7 +96,16 @@ export function fakeLoader(options: { delayMs?: number; calls?: string[]; dispos
     };
     return {
       scorer,
-      info: { layers: 1, hidden: 8, vocabSize: 32, contextWindow: 256, quantization: 'q0f32', bytes: 100, software: true, adapter: 'fake' },
+      info: {
+        layers: 1,
+        hidden: 8,
+        vocabSize: 32,
+        contextWindow: 256,
+        quantization: 'q0f32',
+        bytes: 100,
+        software: true,
+        adapter: 'fake',
+      },
     };
   };
 }

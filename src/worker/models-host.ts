@@ -46,9 +46,11 @@ export class ModelsHost implements ModelsApi {
 
   async adapter(): Promise<AdapterReply> {
     const gpu = (globalThis.navigator as Navigator & { gpu?: GPU }).gpu;
-    if (!gpu) return { status: 'missing', reason: 'WebGPU is not available in this worker (navigator.gpu is undefined)' };
+    if (!gpu)
+      return { status: 'missing', reason: 'WebGPU is not available in this worker (navigator.gpu is undefined)' };
     try {
-      const adapter = (await gpu.requestAdapter({ powerPreference: 'high-performance' })) ?? (await gpu.requestAdapter());
+      const adapter =
+        (await gpu.requestAdapter({ powerPreference: 'high-performance' })) ?? (await gpu.requestAdapter());
       if (!adapter) return { status: 'missing', reason: 'no WebGPU adapter is available' };
       const info = (adapter as GPUAdapter & { info?: GPUAdapterInfo & { isFallbackAdapter?: boolean } }).info;
       // navigator.deviceMemory: GiB, rounded down to a power of two and capped at 8 by Chrome; absent elsewhere.
@@ -64,11 +66,15 @@ export class ModelsHost implements ModelsApi {
       return {
         status: 'ok',
         features: [...adapter.features].map(String).sort(),
-        limits: { maxStorageBufferBindingSize: adapter.limits.maxStorageBufferBindingSize, maxBufferSize: adapter.limits.maxBufferSize },
+        limits: {
+          maxStorageBufferBindingSize: adapter.limits.maxStorageBufferBindingSize,
+          maxBufferSize: adapter.limits.maxBufferSize,
+        },
         software: isSoftwareAdapter(identity),
         cores: globalThis.navigator.hardwareConcurrency || undefined,
         systemMemoryBytes: typeof deviceMemory === 'number' && deviceMemory > 0 ? deviceMemory * 2 ** 30 : undefined,
-        description: [info?.vendor, info?.architecture, info?.description].filter(Boolean).join(' · ') || 'WebGPU adapter',
+        description:
+          [info?.vendor, info?.architecture, info?.description].filter(Boolean).join(' · ') || 'WebGPU adapter',
       };
     } catch (error) {
       return { status: 'missing', reason: `requesting a WebGPU adapter failed: ${describe(error)}` };
@@ -88,17 +94,19 @@ export class ModelsHost implements ModelsApi {
       const models = await listCachedModels({ catalog: await this.loadedCatalog() });
       return {
         status: 'ok',
-        models: models.map(({ baseUrl, backend, ids, complete, webllmHasModel, bytes, totalBytes, shardsCached, shardsTotal }) => ({
-          baseUrl,
-          backend,
-          ids,
-          complete,
-          webllmHasModel,
-          bytes,
-          totalBytes,
-          shardsCached,
-          shardsTotal,
-        })),
+        models: models.map(
+          ({ baseUrl, backend, ids, complete, webllmHasModel, bytes, totalBytes, shardsCached, shardsTotal }) => ({
+            baseUrl,
+            backend,
+            ids,
+            complete,
+            webllmHasModel,
+            bytes,
+            totalBytes,
+            shardsCached,
+            shardsTotal,
+          }),
+        ),
       };
     } catch (error) {
       return { status: 'unavailable', reason: describe(error) };
@@ -133,7 +141,13 @@ export class ModelsHost implements ModelsApi {
           if (returned instanceof Promise) returned.catch(() => {});
         },
       });
-      return { status: 'done', baseUrl: base, bytesTotal: result.bytesTotal, bytesFetched: result.bytesFetched, files: result.files.length };
+      return {
+        status: 'done',
+        baseUrl: base,
+        bytesTotal: result.bytesTotal,
+        bytesFetched: result.bytesFetched,
+        files: result.files.length,
+      };
     } catch (error) {
       if (controller.signal.aborted || isAbortError(error)) return { status: 'cancelled', baseUrl: base };
       return { status: 'error', baseUrl: base, message: describe(error) };

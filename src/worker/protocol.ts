@@ -151,7 +151,8 @@ export type CacheListReply = { status: 'ok'; models: CachedModelView[] } | { sta
 export type CatalogReply = { status: 'ok'; records: CatalogRecord[] } | { status: 'unavailable'; reason: string };
 
 /** The WebGPU adapter as the workers see it (for the fit check: AdapterFacts). */
-export type AdapterReply = ({ status: 'ok'; description: string } & AdapterFacts) | { status: 'missing'; reason: string };
+export type AdapterReply =
+  ({ status: 'ok'; description: string } & AdapterFacts) | { status: 'missing'; reason: string };
 
 export interface DownloadProgressView {
   bytesDone: number;

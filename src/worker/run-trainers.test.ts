@@ -38,7 +38,10 @@ async function trainer(exclusive: Exclusive): Promise<TwosomeRunTrainer> {
   const config = presetConfig('twosome', 'tomato-salad', 'quick', { seed: 3, steps: 128 });
   const seeds = twosomeSeeds(config.seed);
   const actor = new FakeTwosomeActor();
-  const critic = CpuCritic.init(actor.featureDim, config.critic.hiddenSizes, new Rng(seeds.critic), { ...ADAM, eps: config.adamEps });
+  const critic = CpuCritic.init(actor.featureDim, config.critic.hiddenSizes, new Rng(seeds.critic), {
+    ...ADAM,
+    eps: config.adamEps,
+  });
   return TwosomeRunTrainer.create(config, { actor, critic }, exclusive);
 }
 
@@ -60,7 +63,9 @@ describe('TWOSOME in the GPU queue', () => {
     // The playground asks for scores now and then while the update runs (a Step, a new state).
     for (let k = 0; k < 5; k++) {
       await new Promise((r) => setTimeout(r, 0));
-      await queue.exclusive(async () => interleaved.push({ jobsBefore: queue.jobs() - 1, updatesDone: updates.length }));
+      await queue.exclusive(async () =>
+        interleaved.push({ jobsBefore: queue.jobs() - 1, updatesDone: updates.length }),
+      );
     }
     await training;
     const total = queue.jobs() - interleaved.length;

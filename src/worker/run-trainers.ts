@@ -54,7 +54,8 @@ class QueuedActor implements TwosomeActor {
   }
   score: TwosomeActor['score'] = (requests) => this.exclusive(() => this.actor.score(requests));
   features: TwosomeActor['features'] = (requests) => this.exclusive(() => this.actor.features(requests));
-  accumulate: TwosomeActor['accumulate'] = (requests, lossGrad) => this.exclusive(() => this.actor.accumulate(requests, lossGrad));
+  accumulate: TwosomeActor['accumulate'] = (requests, lossGrad) =>
+    this.exclusive(() => this.actor.accumulate(requests, lossGrad));
   zeroGrad: TwosomeActor['zeroGrad'] = () => this.exclusive(() => this.actor.zeroGrad());
   step: TwosomeActor['step'] = (lr) => submitted(this.exclusive, () => this.actor.step(lr));
   getState: TwosomeActor['getState'] = () => this.exclusive(() => this.actor.getState());
@@ -96,7 +97,8 @@ class QueuedCritic implements TwosomeCritic {
     return this.critic.sizes;
   }
   values: TwosomeCritic['values'] = (features) => this.exclusive(() => this.critic.values(features));
-  accumulate: TwosomeCritic['accumulate'] = (features, lossGrad) => this.exclusive(() => this.critic.accumulate(features, lossGrad));
+  accumulate: TwosomeCritic['accumulate'] = (features, lossGrad) =>
+    this.exclusive(() => this.critic.accumulate(features, lossGrad));
   zeroGrad: TwosomeCritic['zeroGrad'] = () => this.exclusive(() => this.critic.zeroGrad());
   step: TwosomeCritic['step'] = (lr) => submitted(this.exclusive, () => this.critic.step(lr));
   getState: TwosomeCritic['getState'] = () => this.exclusive(() => this.critic.getState());
@@ -174,7 +176,12 @@ export class TwosomeRunTrainer extends RunTrainerBase implements RunTrainer {
    * the worker's GPU queue one call at a time (queuedModels), so the playground's scoring interleaves with an
    * update between its passes instead of waiting for the whole update.
    */
-  static async create(config: PpoConfig, models: TwosomeModels, exclusive: Exclusive, state?: TwosomeState): Promise<TwosomeRunTrainer> {
+  static async create(
+    config: PpoConfig,
+    models: TwosomeModels,
+    exclusive: Exclusive,
+    state?: TwosomeState,
+  ): Promise<TwosomeRunTrainer> {
     const queued = queuedModels(models, exclusive);
     const trainer = new TwosomeTrainer(state?.config ?? config, queued, state?.options);
     if (state) await trainer.setState(state);
@@ -242,7 +249,10 @@ export class PpoMlpRunTrainer extends RunTrainerBase implements RunTrainer {
 
   async evaluate(taskId: TaskId, episodes: number, greedy: boolean): Promise<EvalResult | { skipped: string }> {
     // Its networks are sized for its own task's symbolic observation and action table.
-    if (taskId !== this.trainer.config.taskId) return { skipped: `PPO-MLP is trained on ${this.trainer.config.taskId}'s own observation vector and action table; it cannot act in ${taskId}` };
+    if (taskId !== this.trainer.config.taskId)
+      return {
+        skipped: `PPO-MLP is trained on ${this.trainer.config.taskId}'s own observation vector and action table; it cannot act in ${taskId}`,
+      };
     return this.trainer.evaluate({ episodes, greedy });
   }
 

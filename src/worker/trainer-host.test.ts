@@ -20,7 +20,10 @@ const ADAM = { beta1: 0.9, beta2: 0.999, eps: 1e-5, weightDecay: 0, maxGradNorm:
 /** A frozen "model": the fake actor's base scores (no offsets trained). */
 const frozen: BatchScorer = (requests) => new FakeTwosomeActor().score(requests);
 
-function deps(store: Promise<RunStore>, overrides: Partial<TrainerHostDeps> = {}): TrainerHostDeps & { log: string[]; adapters: string[] } {
+function deps(
+  store: Promise<RunStore>,
+  overrides: Partial<TrainerHostDeps> = {},
+): TrainerHostDeps & { log: string[]; adapters: string[] } {
   const log: string[] = [];
   const adapters: string[] = [];
   let queue: Promise<unknown> = Promise.resolve();
@@ -32,8 +35,18 @@ function deps(store: Promise<RunStore>, overrides: Partial<TrainerHostDeps> = {}
       const actor = new FakeTwosomeActor();
       // The fake keeps its values in `tensors`; a stand-in adapter shows what would reach the playground.
       const getState = actor.getState.bind(actor);
-      actor.getState = async () => ({ ...(await getState()), adapter: { config: { r: 1, alpha: 1, dropout: 0, targets: [] }, scale: 1, modules: [] } as unknown as LoraAdapter });
-      const critic = CpuCritic.init(actor.featureDim, config.critic.hiddenSizes, new Rng(seeds.critic), { ...ADAM, eps: config.adamEps });
+      actor.getState = async () => ({
+        ...(await getState()),
+        adapter: {
+          config: { r: 1, alpha: 1, dropout: 0, targets: [] },
+          scale: 1,
+          modules: [],
+        } as unknown as LoraAdapter,
+      });
+      const critic = CpuCritic.init(actor.featureDim, config.critic.hiddenSizes, new Rng(seeds.critic), {
+        ...ADAM,
+        eps: config.adamEps,
+      });
       return { models: { actor, critic }, modelId: 'fake' };
     },
     frozenScorer: async () => ({ scorer: frozen, modelId: 'fake' }),
@@ -72,13 +85,19 @@ describe('TrainerHost', () => {
     const store = freshStore();
     const host = new TrainerHost(deps(store));
     const events: TrainEvent[] = [];
-    const reply = await host.start({ algo: 'ppo-mlp', taskId: 'food-preparation', preset: 'quick', seed: 3, steps: 512 * 3 }, (e) => events.push(e));
+    const reply = await host.start(
+      { algo: 'ppo-mlp', taskId: 'food-preparation', preset: 'quick', seed: 3, steps: 512 * 3 },
+      (e) => events.push(e),
+    );
     expect(reply.status).toBe('ok');
     await waitFor(() => events.some((e) => e.type === 'status' && e.run.status === 'done'));
     const updates = events.filter((e) => e.type === 'update');
     expect(updates.map((e) => (e.type === 'update' ? e.metrics.update : 0))).toEqual([1, 2, 3]);
     expect(events[0]).toMatchObject({ type: 'status', run: { status: 'running' } });
-    expect(events[events.length - 1]).toMatchObject({ type: 'status', run: { status: 'done', updates: 3, globalStep: 1536 } });
+    expect(events[events.length - 1]).toMatchObject({
+      type: 'status',
+      run: { status: 'done', updates: 3, globalStep: 1536 },
+    });
     const s = await store;
     expect(await s.getRun(reply.status === 'ok' ? reply.run.id : '')).toMatchObject({ status: 'done', updates: 3 });
     const id = reply.status === 'ok' ? reply.run.id : '';
@@ -89,7 +108,13 @@ describe('TrainerHost', () => {
   it('pause resolves after the update in progress is saved; resume continues; stop keeps the run', async () => {
     const store = freshStore();
     const host = new TrainerHost(deps(store));
-    const started = await host.start({ algo: 'ppo-mlp', taskId: 'food-preparation', preset: 'quick', seed: 1, steps: 512 * 40 });
+    const started = await host.start({
+      algo: 'ppo-mlp',
+      taskId: 'food-preparation',
+      preset: 'quick',
+      seed: 1,
+      steps: 512 * 40,
+    });
     if (started.status !== 'ok') throw new Error(started.message);
     await waitFor(() => (host.current?.updates ?? 0) >= 1);
     const paused = await host.pause();
@@ -104,7 +129,9 @@ describe('TrainerHost', () => {
     expect(await s.getRun(paused.run.id)).toMatchObject({ status: 'paused', updates: at });
     expect(await s.getCheckpoint(paused.run.id)).toMatchObject({ state: { update: at } });
 
-    expect((await host.start({ algo: 'ppo-mlp', taskId: 'food-preparation', preset: 'quick', seed: 1 })).status).toBe('ok');
+    expect((await host.start({ algo: 'ppo-mlp', taskId: 'food-preparation', preset: 'quick', seed: 1 })).status).toBe(
+      'ok',
+    );
     // (a paused run does not block a new one: it is replaced, and stays stored)
     const stopped = await host.stop();
     if (stopped.status !== 'ok') throw new Error(stopped.message);
@@ -137,7 +164,13 @@ describe('TrainerHost', () => {
   });
 
   it('a PPO-MLP run resumed from the store in a new host (a reload) gives the metrics of a run never stopped', async () => {
-    const request = { algo: 'ppo-mlp' as const, taskId: 'food-preparation' as const, preset: 'quick' as const, seed: 5, steps: 512 * 4 };
+    const request = {
+      algo: 'ppo-mlp' as const,
+      taskId: 'food-preparation' as const,
+      preset: 'quick' as const,
+      seed: 5,
+      steps: 512 * 4,
+    };
     const straight = new TrainerHost(deps(freshStore()));
     await straight.start(request);
     await waitFor(() => straight.current?.status === 'done');
@@ -189,7 +222,13 @@ describe('TrainerHost', () => {
   });
 
   it('a TWOSOME run (fake actor) resumed from its checkpoint equals one never stopped; adapters are published', async () => {
-    const request = { algo: 'twosome' as const, taskId: 'tomato-salad' as const, preset: 'quick' as const, seed: 2, steps: 64 * 3 };
+    const request = {
+      algo: 'twosome' as const,
+      taskId: 'tomato-salad' as const,
+      preset: 'quick' as const,
+      seed: 2,
+      steps: 64 * 3,
+    };
     const straight = new TrainerHost(deps(freshStore()));
     await straight.start(request);
     await waitFor(() => straight.current?.status === 'done');
@@ -222,7 +261,13 @@ describe('TrainerHost', () => {
   });
 
   it('after a failed update, resume continues from the last checkpoint, as if the failure never happened', async () => {
-    const request = { algo: 'twosome' as const, taskId: 'tomato-salad' as const, preset: 'quick' as const, seed: 4, steps: 64 * 3 };
+    const request = {
+      algo: 'twosome' as const,
+      taskId: 'tomato-salad' as const,
+      preset: 'quick' as const,
+      seed: 4,
+      steps: 64 * 3,
+    };
     const straight = new TrainerHost(deps(freshStore()));
     await straight.start(request);
     await waitFor(() => straight.current?.status === 'done');
@@ -298,7 +343,13 @@ describe('TrainerHost', () => {
   it('reports a damaged checkpoint with a message and keeps the record', async () => {
     const store = freshStore();
     const host = new TrainerHost(deps(store));
-    const started = await host.start({ algo: 'ppo-mlp', taskId: 'food-preparation', preset: 'quick', seed: 1, steps: 512 * 40 });
+    const started = await host.start({
+      algo: 'ppo-mlp',
+      taskId: 'food-preparation',
+      preset: 'quick',
+      seed: 1,
+      steps: 512 * 40,
+    });
     if (started.status !== 'ok') throw new Error(started.message);
     await waitFor(() => (host.current?.updates ?? 0) >= 1);
     const paused = await host.pause();
@@ -307,7 +358,10 @@ describe('TrainerHost', () => {
     await s.saveUpdate(paused.run, paused.metrics[0], { format: 'something else' } as never);
     const other = new TrainerHost(deps(store));
     const reply = await other.resume(paused.run.id);
-    expect(reply).toMatchObject({ status: 'error', message: expect.stringMatching(/cannot be resumed: its checkpoint is not a twosome-web checkpoint.*kept/) });
+    expect(reply).toMatchObject({
+      status: 'error',
+      message: expect.stringMatching(/cannot be resumed: its checkpoint is not a twosome-web checkpoint.*kept/),
+    });
     expect(await s.getRun(paused.run.id)).toBeDefined();
     const storage = await other.storage();
     expect(storage.status === 'ok' && storage.storage.runs.map((r) => r.id)).toEqual([paused.run.id]);
@@ -380,7 +434,13 @@ describe('TrainerHost', () => {
   it('SayCan evaluates the frozen model greedily and stores one record; evaluation skips tasks PPO-MLP cannot act in', async () => {
     const store = freshStore();
     const host = new TrainerHost(deps(store));
-    const reply = await host.start({ algo: 'saycan', taskId: 'food-preparation', preset: 'quick', seed: 0, episodes: 3 });
+    const reply = await host.start({
+      algo: 'saycan',
+      taskId: 'food-preparation',
+      preset: 'quick',
+      seed: 0,
+      episodes: 3,
+    });
     if (reply.status !== 'ok') throw new Error(reply.message);
     // An evaluation: its "updates" are the episodes played, its steps the env steps they took.
     expect(reply.run).toMatchObject({ status: 'done', algo: 'saycan', updates: 3, numUpdates: 3 });

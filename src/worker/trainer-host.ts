@@ -54,7 +54,10 @@ export interface TrainerHostDeps {
   /** The id of the model loaded for training (waits for one still loading), or null: none is. */
   loadedModelId?(): Promise<string | null>;
   /** TWOSOME's actor and critic on the loaded model, from the run's seeds; rejects when no model is ready. */
-  twosomeModels(config: PpoConfig, seeds: { lora: number; critic: number }): Promise<{ models: TwosomeModels; modelId: string }>;
+  twosomeModels(
+    config: PpoConfig,
+    seeds: { lora: number; critic: number },
+  ): Promise<{ models: TwosomeModels; modelId: string }>;
   /** The loaded model without an adapter (SayCan). */
   frozenScorer(): Promise<{ scorer: BatchScorer; modelId: string }>;
   exclusive: Exclusive;
@@ -112,7 +115,8 @@ export class TrainerHost implements TrainingApi {
 
   private async begin(request: TrainRequest, onEvent?: Listener): Promise<TrainReply> {
     await this.failedLoopEnded();
-    if (this.loop || this.starting) return { status: 'error', message: 'a run is training: pause or stop it before starting another' };
+    if (this.loop || this.starting)
+      return { status: 'error', message: 'a run is training: pause or stop it before starting another' };
     this.starting = true;
     try {
       const { store, problem } = await this.storeOrProblem();
@@ -149,7 +153,10 @@ export class TrainerHost implements TrainingApi {
         globalStep: 0,
         status: 'running',
       };
-      this.replace({ meta, trainer, run: { task: request.taskId, model: modelId, preset: request.preset, startedAt: now } }, onEvent);
+      this.replace(
+        { meta, trainer, run: { task: request.taskId, model: modelId, preset: request.preset, startedAt: now } },
+        onEvent,
+      );
       if (problem) this.emit({ type: 'error', run: null, message: problem });
       if (store) await store.putRun(meta);
       this.runLoop();
@@ -248,7 +255,8 @@ export class TrainerHost implements TrainingApi {
     // An update made but not saved (storage full): save it now, then go on from there.
     if (inMemory && active.meta.status === 'error' && active.unsaved) return this.saveAndContinue(active, onEvent);
     // After a failed update the trainer in memory may be half-way through it: continue from the checkpoint.
-    if (active && active.meta.status === 'error' && (runId === null || runId === active.meta.id)) runId = active.meta.id;
+    if (active && active.meta.status === 'error' && (runId === null || runId === active.meta.id))
+      runId = active.meta.id;
     else if (active && (runId === null || runId === active.meta.id)) {
       if (active.trainer.done) return { status: 'error', message: 'the run is complete: nothing to resume' };
       if (onEvent) this.setListener(onEvent);
@@ -280,7 +288,8 @@ export class TrainerHost implements TrainingApi {
   }
 
   async evaluate(tasks: TaskId[], episodes: number, greedy: boolean): Promise<EvalReply> {
-    if (!Number.isInteger(episodes) || episodes < 1 || episodes > 1000) return { status: 'error', message: `episodes must be a whole number from 1 to 1000, not ${episodes}` };
+    if (!Number.isInteger(episodes) || episodes < 1 || episodes > 1000)
+      return { status: 'error', message: `episodes must be a whole number from 1 to 1000, not ${episodes}` };
     const active = this.active;
     const rows: EvalRow[] = [];
     const skipped: { taskId: TaskId; reason: string }[] = [];
@@ -328,7 +337,10 @@ export class TrainerHost implements TrainingApi {
       const live = this.active?.meta;
       const merged = runs.map((r) => (live && r.id === live.id ? { ...live } : r));
       const estimate = await this.deps.estimate?.().catch(() => undefined);
-      return { status: 'ok', storage: { usage: estimate?.usage ?? null, quota: estimate?.quota ?? null, runs: merged } };
+      return {
+        status: 'ok',
+        storage: { usage: estimate?.usage ?? null, quota: estimate?.quota ?? null, runs: merged },
+      };
     } catch (error) {
       return { status: 'unavailable', reason: `reading the stored runs failed: ${describeError(error)}` };
     }
@@ -340,14 +352,19 @@ export class TrainerHost implements TrainingApi {
       const store = await this.deps.store;
       const meta = await store.getRun(runId);
       if (!meta) return { status: 'error', message: `no stored run ${runId}` };
-      return { status: 'ok', run: meta, metrics: await store.getMetrics(runId, meta.algo === 'saycan' ? undefined : meta.updates) };
+      return {
+        status: 'ok',
+        run: meta,
+        metrics: await store.getMetrics(runId, meta.algo === 'saycan' ? undefined : meta.updates),
+      };
     } catch (error) {
       return { status: 'error', message: `reading run ${runId} failed: ${describeError(error)}` };
     }
   }
 
   async deleteRun(runId: string): Promise<DeleteRunReply> {
-    if (this.active?.meta.id === runId && (this.loop || this.starting)) return { status: 'error', message: 'that run is training: pause or stop it first' };
+    if (this.active?.meta.id === runId && (this.loop || this.starting))
+      return { status: 'error', message: 'that run is training: pause or stop it first' };
     try {
       const store = await this.deps.store;
       await store.deleteRun(runId);
@@ -590,11 +607,30 @@ export class TrainerHost implements TrainingApi {
    * episode), and its one metrics record holds the mean return, success and length, the env steps it played
    * (globalStep) and how fast (timing).
    */
-  private async sayCan(request: TrainRequest, id: string, now: string, store: RunStore | null, onEvent: Listener | undefined, problem: string | null): Promise<TrainReply> {
+  private async sayCan(
+    request: TrainRequest,
+    id: string,
+    now: string,
+    store: RunStore | null,
+    onEvent: Listener | undefined,
+    problem: string | null,
+  ): Promise<TrainReply> {
     const { scorer, modelId } = await this.deps.frozenScorer();
     const episodes = request.episodes ?? 10;
     const serial: BatchScorer = (requests) => this.deps.exclusive(() => scorer(requests));
-    const meta: RunMeta = { id, algo: 'saycan', taskId: request.taskId, modelId, preset: request.preset, seed: request.seed, startedAt: now, updates: 0, numUpdates: episodes, globalStep: 0, status: 'running' };
+    const meta: RunMeta = {
+      id,
+      algo: 'saycan',
+      taskId: request.taskId,
+      modelId,
+      preset: request.preset,
+      seed: request.seed,
+      startedAt: now,
+      updates: 0,
+      numUpdates: episodes,
+      globalStep: 0,
+      status: 'running',
+    };
     this.replace(null, onEvent);
     if (problem) this.emit({ type: 'error', run: null, message: problem });
     this.emit({ type: 'status', run: { ...meta } });
@@ -610,7 +646,12 @@ export class TrainerHost implements TrainingApi {
     };
     let evaluation;
     try {
-      evaluation = await evaluatePolicy(request.taskId, serial, { episodes, greedy: true, seed: request.seed, onEpisode });
+      evaluation = await evaluatePolicy(request.taskId, serial, {
+        episodes,
+        greedy: true,
+        seed: request.seed,
+        onEpisode,
+      });
     } catch (error) {
       const message = `the SayCan evaluation failed: ${describeError(error)}`;
       this.emit({ type: 'error', run: { ...meta, status: 'error', message }, message });
@@ -674,9 +715,11 @@ export class TrainerHost implements TrainingApi {
     let history: TrainMetrics[];
     try {
       checkpoint = checkCheckpoint(await store.getCheckpoint(runId), 'its checkpoint');
-      if (checkpoint.algo !== meta.algo) throw new Error(`its checkpoint is of ${checkpoint.algo}, the run of ${meta.algo}`);
+      if (checkpoint.algo !== meta.algo)
+        throw new Error(`its checkpoint is of ${checkpoint.algo}, the run of ${meta.algo}`);
       history = await store.getMetrics(runId, checkpoint.state.update);
-      if (history.length !== checkpoint.state.update) throw new Error(`${history.length} stored metrics for ${checkpoint.state.update} updates`);
+      if (history.length !== checkpoint.state.update)
+        throw new Error(`${history.length} stored metrics for ${checkpoint.state.update} updates`);
     } catch (error) {
       return damaged(describeError(error));
     }
@@ -690,14 +733,23 @@ export class TrainerHost implements TrainingApi {
         if (meta.modelId !== null && built.modelId !== meta.modelId) {
           built.models.actor.dispose?.();
           built.models.critic.dispose?.();
-          return { status: 'error', message: `run ${runId} was trained on the model "${meta.modelId}"; load that model to resume it (now loaded: "${built.modelId}")` };
+          return {
+            status: 'error',
+            message: `run ${runId} was trained on the model "${meta.modelId}"; load that model to resume it (now loaded: "${built.modelId}")`,
+          };
         }
         trainer = await TwosomeRunTrainer.create(config, built.models, this.deps.exclusive, checkpoint.state);
       }
     } catch (error) {
       return damaged(`its checkpoint does not restore (${describeError(error)})`);
     }
-    const restored: RunMeta = { ...meta, updates: trainer.update, globalStep: trainer.globalStep, numUpdates: trainer.numUpdates, message: undefined };
+    const restored: RunMeta = {
+      ...meta,
+      updates: trainer.update,
+      globalStep: trainer.globalStep,
+      numUpdates: trainer.numUpdates,
+      message: undefined,
+    };
     this.replace({ meta: restored, trainer, run: checkpoint.run }, onEvent);
     if (trainer.algo === 'twosome') {
       const { adapter } = await trainer.checkpoint(checkpoint.run);

@@ -22,7 +22,16 @@ beforeAll(async () => {
 });
 afterAll(() => ctx?.device.destroy());
 
-const MICRO_INFO = { layers: 2, hidden: 64, vocabSize: 710, contextWindow: 1024, quantization: 'q4f16_1', bytes: 0, software: true, adapter: 'dawn' };
+const MICRO_INFO = {
+  layers: 2,
+  hidden: 64,
+  vocabSize: 710,
+  contextWindow: 1024,
+  quantization: 'q4f16_1',
+  bytes: 0,
+  software: true,
+  adapter: 'dawn',
+};
 const RUN = { started: '2026-01-01T00:00:00Z' };
 
 const numbers = (m: TrainMetrics) => ({ ...m, timing: null, tokensPerSecond: null });
@@ -36,7 +45,12 @@ async function twoUpdates(interleave: boolean) {
   const models = await host.exclusive(async () => createGpuTwosomeModels(engine, config, twosomeSeeds(config.seed)));
   const trainer = await TwosomeRunTrainer.create(config, models, (work) => host.exclusive(work));
   const metrics = [await trainer.runUpdate()];
-  const first = await trainer.checkpoint({ task: 'tomato-salad', model: 'micro', preset: 'quick', startedAt: RUN.started });
+  const first = await trainer.checkpoint({
+    task: 'tomato-salad',
+    model: 'micro',
+    preset: 'quick',
+    startedAt: RUN.started,
+  });
   // The playground scores with the trainer's own buffers from here on, as after every update in the worker.
   await host.setAdapter(first.adapter, 'update 1', trainer.holdAdapter() ?? undefined);
   let scored = 0;
@@ -52,7 +66,12 @@ async function twoUpdates(interleave: boolean) {
   metrics.push(await trainer.runUpdate());
   running = false;
   await playground;
-  const last = await trainer.checkpoint({ task: 'tomato-salad', model: 'micro', preset: 'quick', startedAt: RUN.started });
+  const last = await trainer.checkpoint({
+    task: 'tomato-salad',
+    model: 'micro',
+    preset: 'quick',
+    startedAt: RUN.started,
+  });
   trainer.dispose();
   return { metrics: metrics.map(numbers), adapter: last.adapter, scored };
 }

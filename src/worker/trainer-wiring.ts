@@ -26,7 +26,12 @@ export function createTrainerHost(host: AgentHost): TrainerHost {
       const status = await host.revive();
       const loaded = host.loadedEngine();
       if (!loaded) {
-        const why = status.status === 'error' ? `: ${status.message}` : status.status === 'unavailable' ? `: ${status.reason}` : '';
+        const why =
+          status.status === 'error'
+            ? `: ${status.message}`
+            : status.status === 'unavailable'
+              ? `: ${status.reason}`
+              : '';
         throw new Error(`no model is loaded${why}; TWOSOME trains the playground’s model, so load one first`);
       }
       // Allocations of the LoRA and critic buffers happen in the GPU queue, after any scoring in progress.

@@ -89,7 +89,9 @@ export interface EvalRow {
   meanLength: number;
 }
 
-export type EvalReply = { status: 'ok'; runId: string | null; rows: EvalRow[]; skipped: { taskId: TaskId; reason: string }[] } | { status: 'error'; message: string };
+export type EvalReply =
+  | { status: 'ok'; runId: string | null; rows: EvalRow[]; skipped: { taskId: TaskId; reason: string }[] }
+  | { status: 'error'; message: string };
 
 export interface StorageView {
   /** navigator.storage.estimate(), when the browser has it. */

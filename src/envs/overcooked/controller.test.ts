@@ -30,7 +30,13 @@ describe('navigation and walking macros', () => {
     const { result, render } = run({}, T0.deliver);
     expect(result.primitiveSteps).toBe(5);
     expect(moves(render)).toEqual([DOWN, DOWN, LEFT, LEFT, LEFT]);
-    expect(render.lastMacro.map((m) => m.to)).toEqual([[2, 4], [3, 4], [3, 3], [3, 2], [3, 1]]);
+    expect(render.lastMacro.map((m) => m.to)).toEqual([
+      [2, 4],
+      [3, 4],
+      [3, 3],
+      [3, 2],
+      [3, 1],
+    ]);
     expect(render.lastMacro.every((m) => Math.abs(m.reward + 0.001) < 1e-12)).toBe(true);
   });
 
@@ -117,7 +123,10 @@ describe('get plate', () => {
   });
 
   it('on a knife with a chopped food in hand: take the plate with the food in it, then 1 stay', () => {
-    const { result, render, item } = run({ agent: [3, 3], holding: 'tomato', chop: { tomato: 3 }, at: { plate: [1, 0] } }, T0.plate);
+    const { result, render, item } = run(
+      { agent: [3, 3], holding: 'tomato', chop: { tomato: 3 }, at: { plate: [1, 0] } },
+      T0.plate,
+    );
     expect(result.primitiveSteps).toBe(6);
     expect(moves(render).slice(-2)).toEqual([LEFT, STAY]);
     expect(render.agent.holding).toBe('plate');
@@ -160,13 +169,19 @@ describe('go to knife', () => {
   });
 
   it('with a chopped food onto a knife holding the plate: food into it, agent takes the plate', () => {
-    const { render, item } = run({ agent: [1, 1], holding: 'tomato', chop: { tomato: 3 }, at: { plate: [1, 0] } }, T0.knife);
+    const { render, item } = run(
+      { agent: [1, 1], holding: 'tomato', chop: { tomato: 3 }, at: { plate: [1, 0] } },
+      T0.knife,
+    );
     expect(render.agent.holding).toBe('plate');
     expect(item('plate').contents).toEqual(['tomato']);
   });
 
   it('with the plate onto a knife with a chopped food: food into the plate', () => {
-    const { render, item } = run({ agent: [1, 1], holding: 'plate', chop: { tomato: 3 }, at: { tomato: [1, 0] } }, T0.knife);
+    const { render, item } = run(
+      { agent: [1, 1], holding: 'plate', chop: { tomato: 3 }, at: { tomato: [1, 0] } },
+      T0.knife,
+    );
     expect(render.agent.holding).toBe('plate');
     expect(item('plate').contents).toEqual(['tomato']);
   });
@@ -183,7 +198,10 @@ describe('deliver', () => {
   });
 
   it('the right dish ends the episode with success', () => {
-    const { result, item } = run({ agent: [3, 1], holding: 'plate', plate: ['tomato'], chop: { tomato: 3 } }, T0.deliver);
+    const { result, item } = run(
+      { agent: [3, 1], holding: 'plate', plate: ['tomato'], chop: { tomato: 3 } },
+      T0.deliver,
+    );
     expect(result.primitiveSteps).toBe(1);
     expect(result.done && result.success).toBe(true);
     expect(result.reward).toBeCloseTo(0.999, 12);

@@ -121,7 +121,9 @@ describe('options', () => {
 
   it('viewRadius 10 reports every item (the released PPO variant)', () => {
     const full = createOvercookedEnv('tomato-lettuce-salad', { viewRadius: 10 });
-    expect(Array.from(full.symbolic())).toEqual([0, 5, 0, 1, 6, 0, 2, 6, 0, 6, 5, 1, 0, 2, 0, 3, 0, 1, 4, 0, 0, 0, 1, 0, 0, 0]);
+    expect(Array.from(full.symbolic())).toEqual([
+      0, 5, 0, 1, 6, 0, 2, 6, 0, 6, 5, 1, 0, 2, 0, 3, 0, 1, 4, 0, 0, 0, 1, 0, 0, 0,
+    ]);
     expect((full.render() as OvercookedRender).view).toEqual({ x0: 0, y0: 0, x1: 6, y1: 6 });
   });
 });
@@ -170,7 +172,15 @@ describe('render description', () => {
 
   it('reports plate contents in the order put in, and their location', () => {
     const env = createOvercookedEnv('tomato-lettuce-salad');
-    env.restore(scenarioSnapshot({ task: 'tomato-lettuce-salad', agent: [2, 1], at: { plate: [1, 0] }, plate: ['lettuce', 'tomato'], chop: { tomato: 3, lettuce: 3 } }));
+    env.restore(
+      scenarioSnapshot({
+        task: 'tomato-lettuce-salad',
+        agent: [2, 1],
+        at: { plate: [1, 0] },
+        plate: ['lettuce', 'tomato'],
+        chop: { tomato: 3, lettuce: 3 },
+      }),
+    );
     const render = env.render() as OvercookedRender;
     const plate = render.items.find((i) => i.id === 'plate')!;
     expect(plate).toMatchObject({ location: 'knife', x: 1, y: 0, contents: ['lettuce', 'tomato'], visible: true });

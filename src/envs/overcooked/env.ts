@@ -2,7 +2,15 @@
  * The Overcooked env (types.ts `Env`): one macro action per step(), run by the A.5 controller over the A.3
  * primitive dynamics; text from the A.4 vector via A.6/A.7.
  */
-import { InvalidActionError, type Env, type EnvSnapshot, type Observation, type OvercookedRender, type OvercookedTaskId, type StepResult } from '../types';
+import {
+  InvalidActionError,
+  type Env,
+  type EnvSnapshot,
+  type Observation,
+  type OvercookedRender,
+  type OvercookedTaskId,
+  type StepResult,
+} from '../types';
 import { MACRO_DISCOUNT, MacroTrace, runMacro } from './controller';
 import { LAYOUTS, type TaskLayout } from './layout';
 import { writeObservation } from './observation';
@@ -23,7 +31,14 @@ export interface OvercookedSnapshotData {
   returnDiscount: number;
   done: boolean;
   success: boolean;
-  lastMacro: { actions: number[]; from: number[]; to: number[]; rewards: number[]; smdpReward: number; terminal: boolean };
+  lastMacro: {
+    actions: number[];
+    from: number[];
+    to: number[];
+    rewards: number[];
+    smdpReward: number;
+    terminal: boolean;
+  };
 }
 
 export class OvercookedEnv implements Env {

@@ -174,7 +174,15 @@ export const LAYOUTS: Record<OvercookedTaskId, TaskLayout> = {
   'tomato-salad': makeLayout(
     'tomato-salad',
     0,
-    ['1 1 1 1 1 3 1', '6 0 0 0 2 0 1', '1 0 0 0 0 0 1', '7 0 0 0 0 0 1', '1 0 0 0 0 0 1', '1 0 0 0 0 0 1', '1 1 1 1 1 5 1'],
+    [
+      '1 1 1 1 1 3 1',
+      '6 0 0 0 2 0 1',
+      '1 0 0 0 0 0 1',
+      '7 0 0 0 0 0 1',
+      '1 0 0 0 0 0 1',
+      '1 0 0 0 0 0 1',
+      '1 1 1 1 1 5 1',
+    ],
     [TOMATO],
     [KNIFE1],
     'tomato salad',
@@ -182,7 +190,15 @@ export const LAYOUTS: Record<OvercookedTaskId, TaskLayout> = {
   'tomato-lettuce-salad': makeLayout(
     'tomato-lettuce-salad',
     3,
-    ['1 1 1 1 1 3 1', '6 0 0 0 2 0 4', '6 0 0 0 0 0 8', '7 0 0 0 0 0 1', '1 0 0 0 0 0 1', '1 0 0 0 0 0 1', '1 1 1 1 1 5 1'],
+    [
+      '1 1 1 1 1 3 1',
+      '6 0 0 0 2 0 4',
+      '6 0 0 0 0 0 8',
+      '7 0 0 0 0 0 1',
+      '1 0 0 0 0 0 1',
+      '1 0 0 0 0 0 1',
+      '1 1 1 1 1 5 1',
+    ],
     [TOMATO, LETTUCE, ONION],
     [KNIFE1, KNIFE2],
     'lettuce-tomato salad',

@@ -20,7 +20,9 @@ export const DEFAULT_OVERCOOKED_OPTIONS: OvercookedOptions = Object.freeze({
   viewRadius: 2,
 }) as OvercookedOptions;
 
-export type OvercookedOptionsInput = Partial<Omit<OvercookedOptions, 'rewards'>> & { rewards?: Partial<OvercookedRewards> };
+export type OvercookedOptionsInput = Partial<Omit<OvercookedOptions, 'rewards'>> & {
+  rewards?: Partial<OvercookedRewards>;
+};
 
 /** Deep-merges partial options over the defaults and checks them. */
 export function resolveOptions(options: OvercookedOptionsInput = {}): OvercookedOptions {
@@ -31,7 +33,8 @@ export function resolveOptions(options: OvercookedOptionsInput = {}): Overcooked
     viewRadius: options.viewRadius ?? DEFAULT_OVERCOOKED_OPTIONS.viewRadius,
   };
   for (const [name, value] of Object.entries(rewards)) {
-    if (typeof value !== 'number' || !Number.isFinite(value)) throw new RangeError(`overcooked reward "${name}" must be a finite number, got ${String(value)}`);
+    if (typeof value !== 'number' || !Number.isFinite(value))
+      throw new RangeError(`overcooked reward "${name}" must be a finite number, got ${String(value)}`);
   }
   if (!Number.isInteger(resolved.horizon) || resolved.horizon < 1) {
     throw new RangeError(`overcooked horizon must be a positive integer, got ${String(resolved.horizon)}`);

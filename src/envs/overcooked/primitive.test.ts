@@ -1,7 +1,24 @@
 /** One case per row of the A.3 primitive table and of the delivery table (spec environments.md A.3). */
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_OVERCOOKED_OPTIONS } from './index';
-import { COUNTER, DOWN, FLOOR, AGENT, KNIFE, LAYOUTS, LEFT, NO_ITEM, ONION, PLATE, RIGHT, STAY, TOMATO, UP, cellOf, LETTUCE } from './layout';
+import {
+  COUNTER,
+  DOWN,
+  FLOOR,
+  AGENT,
+  KNIFE,
+  LAYOUTS,
+  LEFT,
+  NO_ITEM,
+  ONION,
+  PLATE,
+  RIGHT,
+  STAY,
+  TOMATO,
+  UP,
+  cellOf,
+  LETTUCE,
+} from './layout';
 import { applyPrimitive, isTerminal } from './primitive';
 import { buildState, type Scenario } from './testing';
 
@@ -66,10 +83,16 @@ describe('A.3 primitive step', () => {
       expect(third.reward).toBeCloseTo(0.2 + STEP, 12);
     });
     it('the onion is not in the task string, so chopping it pays nothing; lettuce does', () => {
-      const onion = step({ task: 'tomato-lettuce-salad', agent: [2, 1], at: { onion: [2, 0] }, chop: { onion: 2 } }, LEFT);
+      const onion = step(
+        { task: 'tomato-lettuce-salad', agent: [2, 1], at: { onion: [2, 0] }, chop: { onion: 2 } },
+        LEFT,
+      );
       expect(onion.s.chopCount[ONION]).toBe(3);
       expect(onion.reward).toBeCloseTo(STEP, 12);
-      const lettuce = step({ task: 'tomato-lettuce-salad', agent: [2, 1], at: { lettuce: [2, 0] }, chop: { lettuce: 2 } }, LEFT);
+      const lettuce = step(
+        { task: 'tomato-lettuce-salad', agent: [2, 1], at: { lettuce: [2, 0] }, chop: { lettuce: 2 } },
+        LEFT,
+      );
       expect(lettuce.reward).toBeCloseTo(0.2 + STEP, 12);
     });
     it('an empty knife does nothing', () => {
@@ -139,7 +162,16 @@ describe('A.3 primitive step', () => {
       const unchoppedOnPlate = step({ agent: [1, 1], holding: 'tomato', at: { plate: [1, 0] } }, LEFT).s;
       expect(unchoppedOnPlate.holding).toBe(TOMATO);
       expect(unchoppedOnPlate.slot[cellOf(1, 0)]).toBe(PLATE);
-      const foodOnFood = step({ task: 'tomato-lettuce-salad', agent: [1, 1], holding: 'lettuce', chop: { lettuce: 3 }, at: { tomato: [1, 0] }, }, LEFT).s;
+      const foodOnFood = step(
+        {
+          task: 'tomato-lettuce-salad',
+          agent: [1, 1],
+          holding: 'lettuce',
+          chop: { lettuce: 3 },
+          at: { tomato: [1, 0] },
+        },
+        LEFT,
+      ).s;
       expect(foodOnFood.holding).toBe(LETTUCE);
       expect(foodOnFood.slot[cellOf(1, 0)]).toBe(TOMATO);
     });

@@ -33,7 +33,12 @@ export interface OvercookedRewards {
 }
 
 /** Applies primitive action `action` (0 right, 1 down, 2 left, 3 up, 4 stay); returns the step's reward. */
-export function applyPrimitive(s: OvercookedState, layout: TaskLayout, rewards: OvercookedRewards, action: number): number {
+export function applyPrimitive(
+  s: OvercookedState,
+  layout: TaskLayout,
+  rewards: OvercookedRewards,
+  action: number,
+): number {
   let reward = rewards.stepPenalty;
   if (action !== STAY) reward += interact(s, layout, rewards, s.agent + MOVE_OFFSET[action]);
   s.envStep++;
@@ -168,4 +173,3 @@ function returnToStart(s: OvercookedState, item: number): void {
   s.chopCount[item] = 0;
   s.grid[home] = ITEM_CODE[item];
 }
-

@@ -2,9 +2,27 @@
  * The render description (types.ts OvercookedRender): what a scene draws, as plain data. Built only on
  * demand, so the step loop never materialises it.
  */
-import type { OvercookedCellKind, OvercookedItem, OvercookedItemKind, OvercookedPrimitiveMove, OvercookedRender } from '../types';
+import type {
+  OvercookedCellKind,
+  OvercookedItem,
+  OvercookedItemKind,
+  OvercookedPrimitiveMove,
+  OvercookedRender,
+} from '../types';
 import type { MacroTrace } from './controller';
-import { COL, DELIVERY, DELIVERY_CELL, FLOOR, GRID, KNIFE, NO_ITEM, PLATE, ROW, AGENT, type TaskLayout } from './layout';
+import {
+  COL,
+  DELIVERY,
+  DELIVERY_CELL,
+  FLOOR,
+  GRID,
+  KNIFE,
+  NO_ITEM,
+  PLATE,
+  ROW,
+  AGENT,
+  type TaskLayout,
+} from './layout';
 import type { OvercookedState } from './state';
 import { inView, viewWindow } from './view';
 
@@ -17,7 +35,15 @@ function staticCells(layout: TaskLayout): OvercookedCellKind[][] {
     const row: OvercookedCellKind[] = [];
     for (let y = 0; y < GRID; y++) {
       const code = layout.initialGrid[x * GRID + y];
-      row.push(code === FLOOR || code === AGENT ? 'floor' : code === KNIFE ? 'knife' : code === DELIVERY ? 'delivery' : 'counter');
+      row.push(
+        code === FLOOR || code === AGENT
+          ? 'floor'
+          : code === KNIFE
+            ? 'knife'
+            : code === DELIVERY
+              ? 'delivery'
+              : 'counter',
+      );
     }
     cells.push(row);
   }

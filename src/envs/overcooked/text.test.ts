@@ -25,7 +25,13 @@ describe('task 0 text (A.6)', () => {
     expect(at21.prompt).toBe(
       `${INTRO0} An unchopped tomato is on the cutting board. Currently you are standing in front of the cutting board without anything in hand. ${GOAL0}`,
     );
-    expect(at21.actions).toEqual(['pick up the tomato', 'take the bowl', 'walk to the cutting board', 'serve nothing', 'chop nothing']);
+    expect(at21.actions).toEqual([
+      'pick up the tomato',
+      'take the bowl',
+      'walk to the cutting board',
+      'serve nothing',
+      'chop nothing',
+    ]);
     expect(observe({ agent: [1, 1], at: { tomato: [1, 0] }, chop: { tomato: 3 } }).actions[4]).toBe('chop the tomato');
   });
 
@@ -69,7 +75,9 @@ describe('task 0 text (A.6)', () => {
   });
 
   it('notice sentences: one item, and both with the full view', () => {
-    expect(observe({ agent: [4, 5] }).prompt).toBe(`${INTRO0} You notice a bowl on the table. Currently you don't have anything in hand. ${GOAL0}`);
+    expect(observe({ agent: [4, 5] }).prompt).toBe(
+      `${INTRO0} You notice a bowl on the table. Currently you don't have anything in hand. ${GOAL0}`,
+    );
     expect(observe({}, { viewRadius: 10 }).prompt).toBe(
       `${INTRO0} You notice a tomato and a bowl on the different tables. Currently you don't have anything in hand. ${GOAL0}`,
     );
@@ -81,9 +89,13 @@ describe('task 3 text (A.7)', () => {
 
   it('"take the empty bowl" stays for a filled bowl on a counter, and becomes "take the bowl" in hand or on a board', () => {
     const onCounter = observe({ task, agent: [4, 5], plate: ['tomato'], chop: { tomato: 3 } });
-    expect(onCounter.prompt).toBe(`${INTRO3} You notice an onion and a bowl on the different tables. Currently you don't have anything in hand. ${GOAL3}`);
+    expect(onCounter.prompt).toBe(
+      `${INTRO3} You notice an onion and a bowl on the different tables. Currently you don't have anything in hand. ${GOAL3}`,
+    );
     expect(onCounter.actions[3]).toBe('take the empty bowl');
-    expect(observe({ task, agent: [3, 3], holding: 'plate', plate: ['lettuce'], chop: { lettuce: 3 } }).actions[3]).toBe('take the bowl');
+    expect(
+      observe({ task, agent: [3, 3], holding: 'plate', plate: ['lettuce'], chop: { lettuce: 3 } }).actions[3],
+    ).toBe('take the bowl');
     const onBoard = observe({ task, agent: [3, 2], at: { plate: [2, 0] }, plate: ['tomato'], chop: { tomato: 3 } });
     expect(onBoard.actions[3]).toBe('take the bowl');
     expect(onBoard.prompt).toBe(
@@ -129,31 +141,42 @@ describe('task 3 text (A.7)', () => {
       'put the bowl on the first cutting board',
       'put the bowl on the second cutting board',
     ]);
-    expect(observe({ task, agent: [4, 2], holding: 'plate', plate: ['lettuce', 'tomato'], chop: { tomato: 3, lettuce: 3 } }).prompt).toBe(
-      `${INTRO3} Currently you are carrying a bowl containing chopped tomato and lettuce. ${GOAL3}`,
-    );
+    expect(
+      observe({ task, agent: [4, 2], holding: 'plate', plate: ['lettuce', 'tomato'], chop: { tomato: 3, lettuce: 3 } })
+        .prompt,
+    ).toBe(`${INTRO3} Currently you are carrying a bowl containing chopped tomato and lettuce. ${GOAL3}`);
   });
 
   it('an unchopped food in hand is put on the boards; a chopped one keeps "walk to"', () => {
     const unchopped = observe({ task, agent: [3, 3], holding: 'onion' });
     expect(unchopped.prompt).toBe(`${INTRO3} Currently you are carrying an unchopped onion in hand. ${GOAL3}`);
-    expect(unchopped.actions.slice(4, 6)).toEqual(['put the onion on the first cutting board', 'put the onion on the second cutting board']);
+    expect(unchopped.actions.slice(4, 6)).toEqual([
+      'put the onion on the first cutting board',
+      'put the onion on the second cutting board',
+    ]);
     const chopped = observe({ task, agent: [3, 3], holding: 'onion', chop: { onion: 3 } });
-    expect(chopped.actions.slice(4, 6)).toEqual(['walk to the first cutting board', 'walk to the second cutting board']);
+    expect(chopped.actions.slice(4, 6)).toEqual([
+      'walk to the first cutting board',
+      'walk to the second cutting board',
+    ]);
   });
 
   it('notice sentences use "an onion" and the different-tables forms', () => {
     expect(observe({ task, agent: [3, 5], at: { tomato: [1, 0] } }).prompt).toBe(
       `${INTRO3} You notice a lettuce and an onion on the different tables. Currently you don't have anything in hand. ${GOAL3}`,
     );
-    expect(observe({ task, agent: [3, 5], at: { tomato: [1, 0], lettuce: [2, 0] } }).prompt).toContain('You notice an onion on the table.');
+    expect(observe({ task, agent: [3, 5], at: { tomato: [1, 0], lettuce: [2, 0] } }).prompt).toContain(
+      'You notice an onion on the table.',
+    );
   });
 });
 
 describe('helpers', () => {
   it('capitalize behaves like Python str.capitalize()', () => {
     expect(capitalize("currently you don't have anything in hand.")).toBe("Currently you don't have anything in hand.");
-    expect(capitalize('an unchopped tomato is on the cutting board.')).toBe('An unchopped tomato is on the cutting board.');
+    expect(capitalize('an unchopped tomato is on the cutting board.')).toBe(
+      'An unchopped tomato is on the cutting board.',
+    );
     expect(capitalize('aBC Def')).toBe('Abc def');
     expect(capitalize('')).toBe('');
   });

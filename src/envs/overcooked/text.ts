@@ -63,7 +63,12 @@ const WORDING: Record<0 | 3, Wording> = {
   },
 };
 
-const ARTICLE_NAME: Record<string, string> = { tomato: 'a tomato', lettuce: 'a lettuce', onion: 'an onion', bowl: 'a bowl' };
+const ARTICLE_NAME: Record<string, string> = {
+  tomato: 'a tomato',
+  lettuce: 'a lettuce',
+  onion: 'an onion',
+  bowl: 'a bowl',
+};
 const BOARD_CELLS = [KNIFE1, KNIFE2];
 const FRONT_CELLS = [FRONT1, FRONT2];
 

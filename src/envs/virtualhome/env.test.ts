@@ -21,7 +21,14 @@ function play(env: VirtualHomeEnv, text: string): StepResult {
   return env.step(i);
 }
 
-const FP_PLAN = ['walk to the pancake', 'grab the pancake', 'walk to the microwave', 'open the microwave', 'put the pancake in the microwave', 'close the microwave'];
+const FP_PLAN = [
+  'walk to the pancake',
+  'grab the pancake',
+  'walk to the microwave',
+  'open the microwave',
+  'put the pancake in the microwave',
+  'close the microwave',
+];
 
 describe('VirtualHome env', () => {
   it('horizon 50: a success on step 50 is still rewarded, with logged return 0.95^49', () => {
@@ -34,7 +41,13 @@ describe('VirtualHome env', () => {
     let r!: StepResult;
     for (const t of FP_PLAN) r = play(env, t);
     expect(env.stepCount).toBe(50);
-    expect(r).toMatchObject({ reward: 1, done: true, success: true, primitiveSteps: 1, actionText: 'close the microwave' });
+    expect(r).toMatchObject({
+      reward: 1,
+      done: true,
+      success: true,
+      primitiveSteps: 1,
+      actionText: 'close the microwave',
+    });
     expect(r.episodeReturn).toBeCloseTo(0.95 ** 49, 12);
   });
 
@@ -111,7 +124,12 @@ describe('VirtualHome env', () => {
         const out: unknown[] = [];
         for (const u of actions) {
           if (env.done) break;
-          out.push(env.step(Math.floor(u * env.actionCount())), env.observe(), Array.from(env.symbolic()), env.render());
+          out.push(
+            env.step(Math.floor(u * env.actionCount())),
+            env.observe(),
+            Array.from(env.symbolic()),
+            env.render(),
+          );
         }
         return out;
       };
@@ -161,7 +179,16 @@ describe('VirtualHome env', () => {
       rooms: ['kitchen', 'bathroom', 'bedroom', 'living room'],
       agent: { room: 'kitchen', sitting: false, holding: [], facingTV: false },
       objects: [
-        { id: 'pancake', label: 'pancake', room: 'kitchen', held: false, on: ['kitchen table'], inside: null, visible: true, close: false },
+        {
+          id: 'pancake',
+          label: 'pancake',
+          room: 'kitchen',
+          held: false,
+          on: ['kitchen table'],
+          inside: null,
+          visible: true,
+          close: false,
+        },
         {
           id: 'microwave',
           label: 'microwave',
@@ -179,7 +206,15 @@ describe('VirtualHome env', () => {
     });
     for (const t of FP_PLAN.slice(0, 5)) play(env, t);
     const r = env.render();
-    expect(r.objects[0]).toMatchObject({ id: 'pancake', held: false, on: [], inside: 'microwave', visible: true, close: true, room: 'kitchen' });
+    expect(r.objects[0]).toMatchObject({
+      id: 'pancake',
+      held: false,
+      on: [],
+      inside: 'microwave',
+      visible: true,
+      close: true,
+      room: 'kitchen',
+    });
     expect(r.objects[1]).toMatchObject({ open: true, close: true });
     expect(r.lastAction).toEqual({ text: 'put the pancake in the microwave', succeeded: true });
     expect(r.step).toBe(5);
@@ -191,36 +226,56 @@ describe('VirtualHome env', () => {
 
     const ent = createVirtualHomeEnv('entertainment');
     ent.reset();
-    for (const t of ['walk to the chips', 'grab the chips', 'walk to the milk', 'grab the milk', 'walk to the living room']) play(ent, t);
+    for (const t of [
+      'walk to the chips',
+      'grab the chips',
+      'walk to the milk',
+      'grab the milk',
+      'walk to the living room',
+    ])
+      play(ent, t);
     const er = ent.render();
     expect(er.agent).toEqual({ room: 'living room', sitting: false, holding: ['chips', 'milk'], facingTV: false });
     expect(er.objects.map((o) => o.id)).toEqual(['chips', 'milk', 'tv', 'sofa', 'coffee table']);
-    expect(er.objects.find((o) => o.id === 'tv')).toMatchObject({ label: 'TV', switchedOn: false, room: 'living room', visible: true });
-    expect(er.objects.find((o) => o.id === 'chips')).toMatchObject({ held: true, room: 'living room', visible: true, close: true });
+    expect(er.objects.find((o) => o.id === 'tv')).toMatchObject({
+      label: 'TV',
+      switchedOn: false,
+      room: 'living room',
+      visible: true,
+    });
+    expect(er.objects.find((o) => o.id === 'chips')).toMatchObject({
+      held: true,
+      room: 'living room',
+      visible: true,
+      close: true,
+    });
   });
 
   it.each([
     ['food-preparation', 0.1, 1],
     ['entertainment', 0.02, 0],
-  ] as [VirtualHomeTaskId, number, number][])('uniform random policy on %s: success rate below %d', (task, maxRate, minSuccesses) => {
-    // Spec (twosome.md 4.6): 5/300 successes in Food Preparation and 0/300 in Entertainment.
-    const env = createVirtualHomeEnv(task);
-    const rng = new Rng(2024);
-    const episodes = 1000;
-    let successes = 0;
-    for (let e = 0; e < episodes; e++) {
-      env.reset();
-      let r: StepResult;
-      do r = env.step(rng.int(env.actionCount()));
-      while (!r.done);
-      if (r.success) {
-        successes++;
-        expect(r.episodeReturn).toBeCloseTo(0.95 ** (env.stepCount - 1), 12);
-      } else {
-        expect(env.stepCount).toBe(50);
+  ] as [VirtualHomeTaskId, number, number][])(
+    'uniform random policy on %s: success rate below %d',
+    (task, maxRate, minSuccesses) => {
+      // Spec (twosome.md 4.6): 5/300 successes in Food Preparation and 0/300 in Entertainment.
+      const env = createVirtualHomeEnv(task);
+      const rng = new Rng(2024);
+      const episodes = 1000;
+      let successes = 0;
+      for (let e = 0; e < episodes; e++) {
+        env.reset();
+        let r: StepResult;
+        do r = env.step(rng.int(env.actionCount()));
+        while (!r.done);
+        if (r.success) {
+          successes++;
+          expect(r.episodeReturn).toBeCloseTo(0.95 ** (env.stepCount - 1), 12);
+        } else {
+          expect(env.stepCount).toBe(50);
+        }
       }
-    }
-    expect(successes / episodes).toBeLessThan(maxRate);
-    expect(successes).toBeGreaterThanOrEqual(minSuccesses);
-  });
+      expect(successes / episodes).toBeLessThan(maxRate);
+      expect(successes).toBeGreaterThanOrEqual(minSuccesses);
+    },
+  );
 });

@@ -6,7 +6,15 @@
  * applies any global id, offered or not, like the official env which accepts every index (conformance tests).
  * Deterministic: reset's seed is accepted for the interface and ignored.
  */
-import { InvalidActionError, type Env, type EnvSnapshot, type Observation, type StepResult, type VirtualHomeRender, type VirtualHomeTaskId } from '../types';
+import {
+  InvalidActionError,
+  type Env,
+  type EnvSnapshot,
+  type Observation,
+  type StepResult,
+  type VirtualHomeRender,
+  type VirtualHomeTaskId,
+} from '../types';
 import { applyAction, actionDefs, type ActionDef } from './rules';
 import { bitsToVector, isSuccess, obsLength, observationBits } from './observation';
 import { renderState } from './render';

@@ -52,7 +52,16 @@ export function exploreStateGraph(taskId: VirtualHomeTaskId): StateGraph {
     if (known !== undefined) return known;
     const bits = observationBits(scene, s);
     const view = spec.text(bits);
-    states.push({ key, state: s, bits, prompt: view.prompt, actionIds: view.actionIds, success: isSuccess(scene, bits), depth, next: [] });
+    states.push({
+      key,
+      state: s,
+      bits,
+      prompt: view.prompt,
+      actionIds: view.actionIds,
+      success: isSuccess(scene, bits),
+      depth,
+      next: [],
+    });
     index.set(key, states.length - 1);
     return states.length - 1;
   };
@@ -71,7 +80,7 @@ export function exploreStateGraph(taskId: VirtualHomeTaskId): StateGraph {
   }
   // Backward reachability of success.
   const canSucceed = states.map((s) => s.success);
-  for (let changed = true; changed; ) {
+  for (let changed = true; changed;) {
     changed = false;
     for (let i = 0; i < states.length; i++) {
       if (!canSucceed[i] && states[i].next.some((t) => canSucceed[t.to])) {

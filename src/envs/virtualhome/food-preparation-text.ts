@@ -66,7 +66,9 @@ export function foodPreparationPieces(words: FoodWords) {
     mwNotClose: w('The microwave is not close to you. '),
     emptyPancakeClose: w('Currently, you are not grabbing anything in hand. The pancake is close to you. '),
     emptyMwClose: w('Currently, you are not grabbing anything in hand. The microwave is close to you. '),
-    emptyNoneClose: w('Currently, you are not grabbing anything in hand. The pancake and the microwave are not close to you. '),
+    emptyNoneClose: w(
+      'Currently, you are not grabbing anything in hand. The pancake and the microwave are not close to you. ',
+    ),
     inMicrowave: w('The pancake is in the microwave. '),
     closed: w('The microwave is closed. '),
     // sic: follows the room sentence's period ("You are in the bathroom. and notice nothing useful. ...").

@@ -15,7 +15,12 @@ export interface LastAction {
   succeeded: boolean;
 }
 
-export function renderState(spec: TaskSpec, s: VhState, lastAction: LastAction | null, step: number): VirtualHomeRender {
+export function renderState(
+  spec: TaskSpec,
+  s: VhState,
+  lastAction: LastAction | null,
+  step: number,
+): VirtualHomeRender {
   const scene = spec.scene;
   const objects: VirtualHomeObject[] = [];
   for (let n = 0; n < scene.nodes.length; n++) {

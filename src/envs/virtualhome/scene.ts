@@ -85,7 +85,19 @@ const ENT_FLOOR = 10;
 
 export const ENTERTAINMENT_SCENE: Scene = {
   id: 'entertainment',
-  nodes: ['chips', 'milk', 'tv', 'sofa', 'coffee table', 'dishwasher', 'kitchen counter', 'kitchen table', 'tv stand', 'chair', 'floor'],
+  nodes: [
+    'chips',
+    'milk',
+    'tv',
+    'sofa',
+    'coffee table',
+    'dishwasher',
+    'kitchen counter',
+    'kitchen table',
+    'tv stand',
+    'chair',
+    'floor',
+  ],
   movables: [ENT_CHIPS, ENT_MILK],
   staticRoom: [-1, -1, LIVING_ROOM, LIVING_ROOM, LIVING_ROOM, -1, -1, -1, -1, -1, -1],
   staticOn: [0, 0, bit(ENT_TV_STAND) | bit(ENT_CHAIR), 0, bit(ENT_FLOOR), 0, 0, 0, 0, 0, 0],

@@ -45,7 +45,14 @@ describe('reachable state graphs (offered actions, full-state keys)', () => {
     const plans: [VirtualHomeTaskId, string[], number][] = [
       [
         'food-preparation',
-        ['walk to the pancake', 'grab the pancake', 'walk to the microwave', 'open the microwave', 'put the pancake in the microwave', 'close the microwave'],
+        [
+          'walk to the pancake',
+          'grab the pancake',
+          'walk to the microwave',
+          'open the microwave',
+          'put the pancake in the microwave',
+          'close the microwave',
+        ],
         0.7738,
       ],
       [

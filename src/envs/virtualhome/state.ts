@@ -83,7 +83,12 @@ export function cloneState(s: VhState): VhState {
 /** A canonical string of the full state (state-graph searches, tests). Two states with equal keys behave identically. */
 export function stateKey(s: VhState): string {
   const flags =
-    (s.open ? 1 : 0) | (s.tvOn ? 2 : 0) | (s.sitting ? 4 : 0) | (s.onSofa ? 8 : 0) | (s.facingTV ? 16 : 0) | (s.atStart ? 32 : 0);
+    (s.open ? 1 : 0) |
+    (s.tvOn ? 2 : 0) |
+    (s.sitting ? 4 : 0) |
+    (s.onSofa ? 8 : 0) |
+    (s.facingTV ? 16 : 0) |
+    (s.atStart ? 32 : 0);
   return `${s.room}|${s.close}|${s.hands.join(',')}|${s.objRoom.join(',')}|${s.objOn.join(',')}|${s.objIn.join(',')}|${flags}`;
 }
 

@@ -12,7 +12,8 @@ import type { VirtualHomeEnv } from './env';
 // ------------------------------------------------------------------------------------------------ B.7
 
 const fpText = makeFoodPreparationText(PANCAKE_WORDS);
-const FP_ROOM = (r: string) => `There are four rooms: the kitchen, bathroom, bedroom, and living room. You are in the ${r}. `;
+const FP_ROOM = (r: string) =>
+  `There are four rooms: the kitchen, bathroom, bedroom, and living room. You are in the ${r}. `;
 const FP_GOAL = 'In order to heat up the pancake in the microwave, your next step is to';
 const NOTICE = 'You notice pancake and microwave. ';
 const HOLDING = 'Currently, you have grabbed the pancake in hand. ';
@@ -41,8 +42,18 @@ describe('B.7 Food Preparation text', () => {
   for (const open of [true, false]) {
     const op = open ? OPENED : NOT_OPEND;
     cases.push(
-      [`hold, close to microwave, open=${open}`, { see: true, hold: true, cm: true, open }, NOTICE + HOLDING + 'The microwave is close to you. ' + op, [0, 2, 3, 4, 7, 8, 9]],
-      [`hold, not close to microwave, open=${open}`, { see: true, hold: true, open }, NOTICE + HOLDING + 'The microwave is not close to you. ' + op, [0, 2, 3, 4, 5]],
+      [
+        `hold, close to microwave, open=${open}`,
+        { see: true, hold: true, cm: true, open },
+        NOTICE + HOLDING + 'The microwave is close to you. ' + op,
+        [0, 2, 3, 4, 7, 8, 9],
+      ],
+      [
+        `hold, not close to microwave, open=${open}`,
+        { see: true, hold: true, open },
+        NOTICE + HOLDING + 'The microwave is not close to you. ' + op,
+        [0, 2, 3, 4, 5],
+      ],
       [
         `empty, close to pancake only, open=${open}`,
         { see: true, cp: true, open },
@@ -58,7 +69,9 @@ describe('B.7 Food Preparation text', () => {
       [
         `empty, close to neither, open=${open}`,
         { see: true, open },
-        NOTICE + 'Currently, you are not grabbing anything in hand. The pancake and the microwave are not close to you. ' + op,
+        NOTICE +
+          'Currently, you are not grabbing anything in hand. The pancake and the microwave are not close to you. ' +
+          op,
         [0, 2, 3, 4, 5],
       ],
     );
@@ -106,14 +119,21 @@ describe('B.7 Food Preparation text', () => {
     expect(env.reset()).toEqual({
       prompt:
         'There are four rooms: the kitchen, bathroom, bedroom, and living room. You are in the kitchen. You notice pancake and microwave. Currently, you are not grabbing anything in hand. The pancake and the microwave are not close to you. The microwave is not opend. In order to heat up the pancake in the microwave, your next step is to',
-      actions: ['walk to the living room', 'walk to the bathroom', 'walk to the bedroom', 'walk to the pancake', 'walk to the microwave'],
+      actions: [
+        'walk to the living room',
+        'walk to the bathroom',
+        'walk to the bedroom',
+        'walk to the pancake',
+        'walk to the microwave',
+      ],
     });
   });
 
   it('stale room: "walk to the pancake" while holding it can leave the kitchen', () => {
     const env = createVirtualHomeEnv('food-preparation');
     env.reset();
-    for (const t of ['walk to the pancake', 'grab the pancake', 'walk to the living room', 'walk to the kitchen']) play(env, t);
+    for (const t of ['walk to the pancake', 'grab the pancake', 'walk to the living room', 'walk to the kitchen'])
+      play(env, t);
     play(env, 'walk to the pancake');
     expect(env.render().agent.room).toBe('living room');
     expect(env.render().lastAction).toEqual({ text: 'walk to the pancake', succeeded: true });
@@ -122,7 +142,8 @@ describe('B.7 Food Preparation text', () => {
 
 // ------------------------------------------------------------------------------------------------ B.8
 
-const ENT_ROOM = (r: string) => `There are four rooms: the kitchen, bathroom, bedroom, and living room. You are in the ${r} `;
+const ENT_ROOM = (r: string) =>
+  `There are four rooms: the kitchen, bathroom, bedroom, and living room. You are in the ${r} `;
 const ENT_GOAL = 'In order to enjoy the chips and the milk while watching TV, your next step is to';
 const HP = {
   both: 'Currently, you have grabbed the chips and the milk in hand. ',
@@ -168,20 +189,80 @@ function ent(room: number, f: EntFlags): number {
 describe('B.8 Entertainment text', () => {
   const kitchen: [string, EntFlags, string, number[]][] = [
     ['sc sm hc hm', { sc: true, sm: true, hc: true, hm: true }, 'and notice chips and milk. ' + HP.both, [0, 2, 3]],
-    ['sc sm hc ¬hm cm', { sc: true, sm: true, hc: true, cm: true }, 'and notice chips and milk. The milk is close to you. But you have not grabbed the milk. ' + HP.chips, [0, 2, 3, 10]],
-    ['sc sm hc ¬hm ¬cm', { sc: true, sm: true, hc: true }, 'and notice chips and milk. The milk is not close to you. ' + HP.chips, [0, 2, 3, 5]],
-    ['sc sm ¬hc hm cc', { sc: true, sm: true, hm: true, cc: true }, 'and notice chips and milk. The chips are close to you. But you have not grabbed the chips. ' + HP.milk, [0, 2, 3, 9]],
-    ['sc sm ¬hc hm ¬cc', { sc: true, sm: true, hm: true }, 'and notice chips and milk. The chips are not close to you. ' + HP.milk, [0, 2, 3, 4]],
-    ['sc sm empty cc cm (sic "the them")', { sc: true, sm: true, cc: true, cm: true }, 'and notice chips and milk. They are close to you. But you have not grabbed the them. ' + HP.none, [0, 2, 3, 9, 10]],
-    ['sc sm empty cc ¬cm', { sc: true, sm: true, cc: true }, 'and notice chips and milk. The chips are close to you. But you have not grabbed the chips. ' + HP.none, [0, 2, 3, 5, 9]],
-    ['sc sm empty ¬cc cm', { sc: true, sm: true, cm: true }, 'and notice chips and milk. The milk is close to you. But you have not grabbed the milk. ' + HP.none, [0, 2, 3, 4, 10]],
-    ['sc sm empty ¬cc ¬cm', { sc: true, sm: true }, 'and notice chips and milk. But they are not close to you. ' + HP.none, [0, 2, 3, 4, 5]],
+    [
+      'sc sm hc ¬hm cm',
+      { sc: true, sm: true, hc: true, cm: true },
+      'and notice chips and milk. The milk is close to you. But you have not grabbed the milk. ' + HP.chips,
+      [0, 2, 3, 10],
+    ],
+    [
+      'sc sm hc ¬hm ¬cm',
+      { sc: true, sm: true, hc: true },
+      'and notice chips and milk. The milk is not close to you. ' + HP.chips,
+      [0, 2, 3, 5],
+    ],
+    [
+      'sc sm ¬hc hm cc',
+      { sc: true, sm: true, hm: true, cc: true },
+      'and notice chips and milk. The chips are close to you. But you have not grabbed the chips. ' + HP.milk,
+      [0, 2, 3, 9],
+    ],
+    [
+      'sc sm ¬hc hm ¬cc',
+      { sc: true, sm: true, hm: true },
+      'and notice chips and milk. The chips are not close to you. ' + HP.milk,
+      [0, 2, 3, 4],
+    ],
+    [
+      'sc sm empty cc cm (sic "the them")',
+      { sc: true, sm: true, cc: true, cm: true },
+      'and notice chips and milk. They are close to you. But you have not grabbed the them. ' + HP.none,
+      [0, 2, 3, 9, 10],
+    ],
+    [
+      'sc sm empty cc ¬cm',
+      { sc: true, sm: true, cc: true },
+      'and notice chips and milk. The chips are close to you. But you have not grabbed the chips. ' + HP.none,
+      [0, 2, 3, 5, 9],
+    ],
+    [
+      'sc sm empty ¬cc cm',
+      { sc: true, sm: true, cm: true },
+      'and notice chips and milk. The milk is close to you. But you have not grabbed the milk. ' + HP.none,
+      [0, 2, 3, 4, 10],
+    ],
+    [
+      'sc sm empty ¬cc ¬cm',
+      { sc: true, sm: true },
+      'and notice chips and milk. But they are not close to you. ' + HP.none,
+      [0, 2, 3, 4, 5],
+    ],
     ['sc ¬sm hc', { hc: true }, 'and only notice chips. ' + HP.chips, [0, 2, 3]],
-    ['sc ¬sm ¬hc cc', { cc: true }, 'and only notice chips. The chips are close to you. But you have not grabbed the chips. ', [0, 2, 3, 9]],
-    ['sc ¬sm ¬hc ¬cc (sic: walk to the milk)', { sc: true }, 'and only notice chips. The chips are not close to you. ', [0, 2, 3, 5]],
+    [
+      'sc ¬sm ¬hc cc',
+      { cc: true },
+      'and only notice chips. The chips are close to you. But you have not grabbed the chips. ',
+      [0, 2, 3, 9],
+    ],
+    [
+      'sc ¬sm ¬hc ¬cc (sic: walk to the milk)',
+      { sc: true },
+      'and only notice chips. The chips are not close to you. ',
+      [0, 2, 3, 5],
+    ],
     ['¬sc sm hm', { hm: true }, 'and notice milk. ' + HP.milk, [0, 2, 3]],
-    ['¬sc sm ¬hm cm', { cm: true }, 'and notice milk. The milk is close to you. But you have not grabbed the milk. ', [0, 2, 3, 10]],
-    ['¬sc sm ¬hm ¬cm (sic: walk to the chips)', { sm: true }, 'and notice milk. The milk is not close to you. ', [0, 2, 3, 4]],
+    [
+      '¬sc sm ¬hm cm',
+      { cm: true },
+      'and notice milk. The milk is close to you. But you have not grabbed the milk. ',
+      [0, 2, 3, 10],
+    ],
+    [
+      '¬sc sm ¬hm ¬cm (sic: walk to the chips)',
+      { sm: true },
+      'and notice milk. The milk is not close to you. ',
+      [0, 2, 3, 4],
+    ],
     ['¬sc ¬sm', {}, 'and notice nothing. ', [0, 2, 3]],
   ];
   it.each(kitchen)('kitchen: %s', (_name, flags, objectText, actions) => {
@@ -216,14 +297,44 @@ describe('B.8 Entertainment text', () => {
     none: '',
   };
   const living: [string, EntFlags, string, number[]][] = [
-    ...hands.map(([n, f, hp]): [string, EntFlags, string, number[]] => [`none close, ${n}`, f, 'They are not close to you. ' + hp, [1, 2, 3, 6, 7, 8]]),
-    ['ctab, both', { ctab: true, hc: true, hm: true }, 'The coffee table is close to you. ' + HT.both, [1, 2, 3, 7, 8, 11, 12]],
+    ...hands.map(([n, f, hp]): [string, EntFlags, string, number[]] => [
+      `none close, ${n}`,
+      f,
+      'They are not close to you. ' + hp,
+      [1, 2, 3, 6, 7, 8],
+    ]),
+    [
+      'ctab, both',
+      { ctab: true, hc: true, hm: true },
+      'The coffee table is close to you. ' + HT.both,
+      [1, 2, 3, 7, 8, 11, 12],
+    ],
     ['ctab, milk', { ctab: true, hm: true }, 'The coffee table is close to you. ' + HT.milk, [1, 2, 3, 7, 8, 12]],
-    ['ctab, milk, chips on table (sic "The TV is not close")', { ctab: true, hm: true, coc: true }, 'The TV is not close to you. ' + HT.milkChipsOnTable, [1, 2, 3, 7, 8]],
-    ['ctab, chips (sic doubled)', { ctab: true, hc: true }, 'The coffee table is close to you. ' + HT.chips, [1, 2, 3, 7, 8, 11]],
-    ['ctab, chips, milk on table (sic "The TV is not close")', { ctab: true, hc: true, moc: true }, 'The TV is not close to you. ' + HT.chipsMilkOnTable, [1, 2, 3, 7, 8]],
+    [
+      'ctab, milk, chips on table (sic "The TV is not close")',
+      { ctab: true, hm: true, coc: true },
+      'The TV is not close to you. ' + HT.milkChipsOnTable,
+      [1, 2, 3, 7, 8],
+    ],
+    [
+      'ctab, chips (sic doubled)',
+      { ctab: true, hc: true },
+      'The coffee table is close to you. ' + HT.chips,
+      [1, 2, 3, 7, 8, 11],
+    ],
+    [
+      'ctab, chips, milk on table (sic "The TV is not close")',
+      { ctab: true, hc: true, moc: true },
+      'The TV is not close to you. ' + HT.chipsMilkOnTable,
+      [1, 2, 3, 7, 8],
+    ],
     ['ctab, empty', { ctab: true }, 'The coffee table is close to you. ' + HP.none, [1, 2, 3]],
-    ['ctab, empty, both on table', { ctab: true, coc: true, moc: true }, 'The coffee table is close to you. ' + HP.none, [1, 2, 3]],
+    [
+      'ctab, empty, both on table',
+      { ctab: true, coc: true, moc: true },
+      'The coffee table is close to you. ' + HP.none,
+      [1, 2, 3],
+    ],
   ];
   const htCases: [string, EntFlags, string][] = [
     ['both', { hc: true, hm: true }, HT.both],
@@ -235,11 +346,26 @@ describe('B.8 Entertainment text', () => {
   ];
   for (const [n, f, ht] of htCases) {
     living.push(
-      [`ctv, on, ${n} (sic "The sofa is not close")`, { ...f, ctv: true, on: true }, 'The sofa is not close to you. ' + TV_ON(ht), [1, 2, 3, 6, 8]],
+      [
+        `ctv, on, ${n} (sic "The sofa is not close")`,
+        { ...f, ctv: true, on: true },
+        'The sofa is not close to you. ' + TV_ON(ht),
+        [1, 2, 3, 6, 8],
+      ],
       [`ctv, off, ${n}`, { ...f, ctv: true }, 'The TV is close to you. ' + ht, [1, 2, 3, 6, 8, 13, 14]],
-      [`csofa, not sitting, on, ${n}`, { ...f, csofa: true, on: true }, 'The sofa is close to you. ' + TV_ON(ht), [1, 2, 3, 6, 7, 15, 16]],
+      [
+        `csofa, not sitting, on, ${n}`,
+        { ...f, csofa: true, on: true },
+        'The sofa is close to you. ' + TV_ON(ht),
+        [1, 2, 3, 6, 7, 15, 16],
+      ],
       [`csofa, not sitting, off, ${n}`, { ...f, csofa: true }, 'The sofa is close to you. ' + ht, [1, 2, 3, 6, 7]],
-      [`csofa, sitting, on, ${n}`, { ...f, csofa: true, sit: true, on: true }, 'You are sitting on the sofa. ' + TV_ON(ht), [1, 2, 3]],
+      [
+        `csofa, sitting, on, ${n}`,
+        { ...f, csofa: true, sit: true, on: true },
+        'You are sitting on the sofa. ' + TV_ON(ht),
+        [1, 2, 3],
+      ],
       [`csofa, sitting, off, ${n}`, { ...f, csofa: true, sit: true }, 'You are sitting on the sofa. ' + ht, [1, 2, 3]],
     );
   }
@@ -271,7 +397,14 @@ describe('Entertainment quirks reached by play', () => {
     const env = createVirtualHomeEnv('entertainment');
     env.reset();
     // "sit on the sofa" is offered only once the TV is on; sitting down without the chips and the milk traps.
-    for (const t of ['walk to the living room', 'walk to the TV', 'turn on the TV', 'walk to the sofa', 'sit on the sofa']) play(env, t);
+    for (const t of [
+      'walk to the living room',
+      'walk to the TV',
+      'turn on the TV',
+      'walk to the sofa',
+      'sit on the sofa',
+    ])
+      play(env, t);
     const o = env.observe();
     expect(o.actions).toEqual(['walk to the kitchen', 'walk to the bathroom', 'walk to the bedroom']);
     expect(o.prompt).toContain('You are sitting on the sofa. ');
@@ -302,12 +435,24 @@ describe('Entertainment quirks reached by play', () => {
   it('wrong walk index: with only the chips in view, "walk to the milk" is offered and fails', () => {
     const env = createVirtualHomeEnv('entertainment');
     env.reset();
-    for (const t of ['walk to the milk', 'grab the milk', 'walk to the living room', 'walk to the coffee table', 'put the milk on the coffee table', 'walk to the kitchen']) {
+    for (const t of [
+      'walk to the milk',
+      'grab the milk',
+      'walk to the living room',
+      'walk to the coffee table',
+      'put the milk on the coffee table',
+      'walk to the kitchen',
+    ]) {
       play(env, t);
     }
     const o = env.observe();
     expect(o.prompt).toBe(ENT_ROOM('kitchen') + 'and only notice chips. The chips are not close to you. ' + ENT_GOAL);
-    expect(o.actions).toEqual(['walk to the living room', 'walk to the bathroom', 'walk to the bedroom', 'walk to the milk']);
+    expect(o.actions).toEqual([
+      'walk to the living room',
+      'walk to the bathroom',
+      'walk to the bedroom',
+      'walk to the milk',
+    ]);
     play(env, 'walk to the milk');
     expect(env.render().lastAction).toEqual({ text: 'walk to the milk', succeeded: false });
   });
@@ -315,7 +460,14 @@ describe('Entertainment quirks reached by play', () => {
   it('"The TV is not close to you." next to the coffee table with the chips on it and the milk in hand', () => {
     const env = createVirtualHomeEnv('entertainment');
     env.reset();
-    for (const t of ['walk to the chips', 'grab the chips', 'walk to the milk', 'grab the milk', 'walk to the living room']) play(env, t);
+    for (const t of [
+      'walk to the chips',
+      'grab the chips',
+      'walk to the milk',
+      'grab the milk',
+      'walk to the living room',
+    ])
+      play(env, t);
     play(env, 'walk to the coffee table');
     play(env, 'put the chips on the coffee table');
     const o = env.observe();
@@ -325,14 +477,25 @@ describe('Entertainment quirks reached by play', () => {
         'The TV is not close to you. Currently, you have the chips on the coffee table and the milk in your hand. ' +
         ENT_GOAL,
     );
-    expect(o.actions).toEqual(['walk to the kitchen', 'walk to the bathroom', 'walk to the bedroom', 'walk to the TV', 'walk to the sofa']);
-    expect(env.render().objects.find((x) => x.id === 'chips')).toMatchObject({ on: ['coffee table'], room: 'living room', visible: true });
+    expect(o.actions).toEqual([
+      'walk to the kitchen',
+      'walk to the bathroom',
+      'walk to the bedroom',
+      'walk to the TV',
+      'walk to the sofa',
+    ]);
+    expect(env.render().objects.find((x) => x.id === 'chips')).toMatchObject({
+      on: ['coffee table'],
+      room: 'living room',
+      visible: true,
+    });
   });
 
   it('the doubled chips sentence when holding only the chips at the coffee table', () => {
     const env = createVirtualHomeEnv('entertainment');
     env.reset();
-    for (const t of ['walk to the chips', 'grab the chips', 'walk to the living room', 'walk to the coffee table']) play(env, t);
+    for (const t of ['walk to the chips', 'grab the chips', 'walk to the living room', 'walk to the coffee table'])
+      play(env, t);
     expect(env.observe().prompt).toBe(
       ENT_ROOM('living room') + LR_TEXT + 'The coffee table is close to you. ' + HP.chips + HP.chips + ENT_GOAL,
     );
@@ -341,7 +504,15 @@ describe('Entertainment quirks reached by play', () => {
   it('the TV cannot be switched on with both hands full', () => {
     const env = createVirtualHomeEnv('entertainment');
     env.reset();
-    for (const t of ['walk to the chips', 'grab the chips', 'walk to the milk', 'grab the milk', 'walk to the living room', 'walk to the TV']) play(env, t);
+    for (const t of [
+      'walk to the chips',
+      'grab the chips',
+      'walk to the milk',
+      'grab the milk',
+      'walk to the living room',
+      'walk to the TV',
+    ])
+      play(env, t);
     play(env, 'turn on the TV');
     expect(env.render().lastAction!.succeeded).toBe(false);
     expect(env.render().objects.find((x) => x.id === 'tv')!.switchedOn).toBe(false);
@@ -378,7 +549,14 @@ describe('B.9 unseen variants', () => {
     expect(wash.reset().prompt).toBe(
       'There are four rooms: the kitchen, bathroom, bedroom, and living room. You are in the kitchen. You notice dishes and dishwasher. Currently, you are not grabbing anything in hand. The dishes and the dishwasher are not close to you. The dishwasher is not opend. In order to heat up the dishes in the dishwasher, your next step is to',
     );
-    for (const t of ['walk to the dishes', 'grab the dishes', 'walk to the dishwasher', 'open the dishwasher', 'put the dishes in the dishwasher']) play(wash, t);
+    for (const t of [
+      'walk to the dishes',
+      'grab the dishes',
+      'walk to the dishwasher',
+      'open the dishwasher',
+      'put the dishes in the dishwasher',
+    ])
+      play(wash, t);
     const r = play(wash, 'close the dishwasher');
     expect(r.success).toBe(true);
     expect(wash.observe().prompt).toContain('The dishes is in the dishwasher. ');
@@ -389,12 +567,20 @@ describe('B.9 unseen variants', () => {
     play(laundry, 'walk to the clothes');
     expect(laundry.observe().prompt).toContain('The clothes is close to you. ');
     expect(laundry.observe().prompt).toContain('In order to heat up the clothes in the washing machine, ');
-    expect(laundry.observe().actions).toEqual(['walk to the living room', 'walk to the bathroom', 'walk to the bedroom', 'walk to the washing machine', 'grab the clothes']);
+    expect(laundry.observe().actions).toEqual([
+      'walk to the living room',
+      'walk to the bathroom',
+      'walk to the bedroom',
+      'walk to the washing machine',
+      'grab the clothes',
+    ]);
 
     const pie = createVirtualHomeEnv('apple-pie');
     expect(pie.reset().prompt).toContain('You notice apple pie and microwave. ');
     expect(pie.observe().prompt).toContain('In order to heat up the apple pie in the microwave, ');
     expect(pie.render().objects.map((o) => o.label)).toEqual(['apple pie', 'microwave']);
-    expect(createVirtualHomeEnv('cheese').reset().prompt).toContain('The cheese and the microwave are not close to you. ');
+    expect(createVirtualHomeEnv('cheese').reset().prompt).toContain(
+      'The cheese and the microwave are not close to you. ',
+    );
   });
 });

@@ -102,7 +102,8 @@ export function taskSpec(taskId: VirtualHomeTaskId): TaskSpec {
     };
   } else {
     const words: FoodWords | undefined = VARIANT_WORDS[taskId];
-    if (!words) throw new Error(`unknown VirtualHome task "${String(taskId)}": use one of ${VIRTUALHOME_TASK_IDS.join(', ')}`);
+    if (!words)
+      throw new Error(`unknown VirtualHome task "${String(taskId)}": use one of ${VIRTUALHOME_TASK_IDS.join(', ')}`);
     const actionTexts = Object.freeze(FOOD_PREPARATION_ACTION_TEXTS.map((t) => substituteFoodWords(t, words)));
     spec = {
       taskId,

@@ -28,8 +28,16 @@ afterAll(() => ctx?.device.destroy());
 
 const cases: [string, Partial<MakeModelOptions>, LoraConfig][] = [
   ['GQA, untied, q4f16_1, LoRA on q and v', { heads: 4, kvHeads: 2, quantization: 'q4f16_1' }, DEFAULT_LORA_CONFIG],
-  ['MHA, tied, llama3 rope, q4f32_1, LoRA on all projections', { heads: 4, kvHeads: 4, tieEmbeddings: true, ropeScaling: 'llama3', quantization: 'q4f32_1', layers: 1 }, { r: 4, alpha: 8, dropout: 0, targets: [...LORA_TARGETS] }],
-  ['GQA, untied, q0f32, LoRA on q and v', { heads: 4, kvHeads: 1, quantization: 'q0f32', layers: 1 }, DEFAULT_LORA_CONFIG],
+  [
+    'MHA, tied, llama3 rope, q4f32_1, LoRA on all projections',
+    { heads: 4, kvHeads: 4, tieEmbeddings: true, ropeScaling: 'llama3', quantization: 'q4f32_1', layers: 1 },
+    { r: 4, alpha: 8, dropout: 0, targets: [...LORA_TARGETS] },
+  ],
+  [
+    'GQA, untied, q0f32, LoRA on q and v',
+    { heads: 4, kvHeads: 1, quantization: 'q0f32', layers: 1 },
+    DEFAULT_LORA_CONFIG,
+  ],
   [
     'GQA, head_dim 64 (flash attention), q0f32, LoRA on q, k and v',
     { heads: 2, kvHeads: 1, hidden: 128, quantization: 'q0f32', layers: 1 },
@@ -56,16 +64,24 @@ describe('LoRA backward on Dawn', () => {
         env.step(0);
         observations.push(env.observe());
       }
-      const prompts = observations.map((o) => ({ promptIds: engine.tokenizer.encodePrompt(o.prompt), actions: o.actions.map((a) => engine.tokenizer.encodeAction(o.prompt, a)) }));
+      const prompts = observations.map((o) => ({
+        promptIds: engine.tokenizer.encodePrompt(o.prompt),
+        actions: o.actions.map((a) => engine.tokenizer.encodeAction(o.prompt, a)),
+      }));
 
       // GPU forward with LoRA, keeping checkpoints.
       const { device } = ctx;
       const pipelines = new PipelineCache(device);
       const lora = uploadLora(device, adapter);
       const layout = planScoring(prompts.map((p) => ({ promptTokens: p.promptIds, actionTokens: p.actions })));
-      const forward = await ScoringForward.build(device, pipelines, engine.weights, layout, { lora, keepCheckpoints: true });
+      const forward = await ScoringForward.build(device, pipelines, engine.weights, layout, {
+        lora,
+        keepCheckpoints: true,
+      });
       const { tokenLogprobs } = await forward.run();
-      const gpuS = layout.actionLogitRanges.map((ranges) => ranges.map(({ first, count }) => tokenLogprobs.slice(first, first + count).reduce((a, b) => a + b, 0)));
+      const gpuS = layout.actionLogitRanges.map((ranges) =>
+        ranges.map(({ first, count }) => tokenLogprobs.slice(first, first + count).reduce((a, b) => a + b, 0)),
+      );
       const ref = scoreWithLora(cpu, adapter, prompts);
       gpuS.forEach((row, p) => row.forEach((s, k) => expect(Math.abs(s - ref.logprobs[p][k])).toBeLessThan(1e-4)));
 
@@ -77,7 +93,9 @@ describe('LoRA backward on Dawn', () => {
         return Array.from(scoreGradients(dist, i % p.actions.length, -(i === 0 ? 1.3 : -0.7), -0.01));
       });
       const tokenGrads = new Float32Array(layout.logitRows.length);
-      layout.actionLogitRanges.forEach((ranges, p) => ranges.forEach(({ first, count }, k) => tokenGrads.fill(dLdS[p][k], first, first + count)));
+      layout.actionLogitRanges.forEach((ranges, p) =>
+        ranges.forEach(({ first, count }, k) => tokenGrads.fill(dLdS[p][k], first, first + count)),
+      );
       const backward = await LoraBackward.build(device, pipelines, forward);
       backward.run(tokenGrads);
       const gpuGrads = await readLora(device, lora, 'grads');
@@ -97,8 +115,18 @@ describe('LoRA backward on Dawn', () => {
       gpuGrads.forEach((g, i) => {
         expect(twice[i].a).toEqual(g.a.map((v) => 2 * v));
         expect(twice[i].b).toEqual(g.b.map((v) => 2 * v));
-        expect(relativeError(thrice[i].a, g.a.map((v) => 3 * v))).toBeLessThan(1e-6);
-        expect(relativeError(thrice[i].b, g.b.map((v) => 3 * v))).toBeLessThan(1e-6);
+        expect(
+          relativeError(
+            thrice[i].a,
+            g.a.map((v) => 3 * v),
+          ),
+        ).toBeLessThan(1e-6);
+        expect(
+          relativeError(
+            thrice[i].b,
+            g.b.map((v) => 3 * v),
+          ),
+        ).toBeLessThan(1e-6);
       });
       backward.dispose();
       forward.dispose();

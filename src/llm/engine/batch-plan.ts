@@ -36,13 +36,15 @@ export interface BatchLimits {
 
 /** This device's limits; `maxBindingBytes` caps the binding size further (tests force splits with it). */
 export function deviceBatchLimits(device: GPUDevice, maxBindingBytes?: number): BatchLimits {
-  return { bindingBytes: bindingLimit(device, maxBindingBytes), workgroupsPerDimension: device.limits.maxComputeWorkgroupsPerDimension };
+  return {
+    bindingBytes: bindingLimit(device, maxBindingBytes),
+    workgroupsPerDimension: device.limits.maxComputeWorkgroupsPerDimension,
+  };
 }
 
 /** Why a pass does not fit: the first buffer over the binding limit, or a dispatch over the workgroup limit. */
 export type BatchOverflow =
-  | { kind: 'buffer'; buffer: string; bytes: number; limit: number }
-  | { kind: 'dispatch'; rows: number; limit: number };
+  { kind: 'buffer'; buffer: string; bytes: number; limit: number } | { kind: 'dispatch'; rows: number; limit: number };
 
 /**
  * The activations of one pass whose size grows with the batch, largest per row first (h [R, I] and attn
@@ -59,12 +61,18 @@ export function batchBuffers(shape: ModelShape, rows: number, logitRows: number)
 }
 
 /** The first limit a pass of R rows and J scored tokens exceeds, or null when it fits. */
-export function batchOverflow(shape: ModelShape, limits: BatchLimits, rows: number, logitRows: number): BatchOverflow | null {
+export function batchOverflow(
+  shape: ModelShape,
+  limits: BatchLimits,
+  rows: number,
+  logitRows: number,
+): BatchOverflow | null {
   for (const { name, bytes } of batchBuffers(shape, rows, logitRows)) {
     if (bytes > limits.bindingBytes) return { kind: 'buffer', buffer: name, bytes, limit: limits.bindingBytes };
   }
   const most = Math.max(rows, logitRows);
-  if (most > limits.workgroupsPerDimension) return { kind: 'dispatch', rows: most, limit: limits.workgroupsPerDimension };
+  if (most > limits.workgroupsPerDimension)
+    return { kind: 'dispatch', rows: most, limit: limits.workgroupsPerDimension };
   return null;
 }
 
@@ -93,7 +101,10 @@ export function describeOverflow(o: BatchOverflow): string {
 /** Refuses, before anything is allocated, one pass that does not fit (callers split first: planBatchGroups). */
 export function checkBatchFits(limits: BatchLimits, shape: ModelShape, rows: number, logitRows: number): void {
   const o = batchOverflow(shape, limits, rows, logitRows);
-  if (o) throw new BatchTooLargeError(`this pass needs ${describeOverflow(o)}: split the batch into groups that fit (planBatchGroups; LlamaEngine and LoraTrainer do)`);
+  if (o)
+    throw new BatchTooLargeError(
+      `this pass needs ${describeOverflow(o)}: split the batch into groups that fit (planBatchGroups; LlamaEngine and LoraTrainer do)`,
+    );
 }
 
 /** Token counts of one prompt (BOS included) and of each of its actions. */
@@ -134,14 +145,19 @@ function tooLarge(p: number, size: PromptSize, action: number | null, overflow: 
  * A prompt as pieces that each fit alone: the whole prompt when it fits, else runs of consecutive actions
  * (greedy). Throws when one action with its prompt does not fit: nothing smaller can be run.
  */
-function promptPieces(p: number, size: PromptSize, overflowOf: (rows: number, logitRows: number) => BatchOverflow | null, mode: Mode): BatchPiece[] {
+function promptPieces(
+  p: number,
+  size: PromptSize,
+  overflowOf: (rows: number, logitRows: number) => BatchOverflow | null,
+  mode: Mode,
+): BatchPiece[] {
   const N = size.actionTokens.length;
   const whole = pieceRows(size, 0, N, mode);
   const overflow = overflowOf(whole.rows, whole.logitRows);
   if (!overflow) return [{ prompt: p, from: 0, to: N }];
   if (N === 0) throw tooLarge(p, size, null, overflow);
   const pieces: BatchPiece[] = [];
-  for (let from = 0; from < N; ) {
+  for (let from = 0; from < N;) {
     const one = pieceRows(size, from, from + 1, mode);
     const alone = overflowOf(one.rows, one.logitRows);
     if (alone) throw tooLarge(p, size, from, alone);
@@ -161,7 +177,12 @@ function promptPieces(p: number, size: PromptSize, overflowOf: (rows: number, lo
  * Splits a batch into passes that fit `limits`: every prompt as pieces that fit alone (promptPieces), then the
  * pieces packed greedily, in order, into groups. One group when the whole batch fits.
  */
-export function planBatchGroups(sizes: readonly PromptSize[], shape: ModelShape, limits: BatchLimits, mode: Mode = 'shared'): BatchGroup[] {
+export function planBatchGroups(
+  sizes: readonly PromptSize[],
+  shape: ModelShape,
+  limits: BatchLimits,
+  mode: Mode = 'shared',
+): BatchGroup[] {
   const overflowOf = (rows: number, logitRows: number) => batchOverflow(shape, limits, rows, logitRows);
   const groups: BatchGroup[] = [];
   let group: BatchGroup = [];
@@ -185,12 +206,18 @@ export function planBatchGroups(sizes: readonly PromptSize[], shape: ModelShape,
 
 /** Token counts of tokenized requests (the planner's input). */
 export function requestSizes(requests: readonly ScoringRequest[]): PromptSize[] {
-  return requests.map((r) => ({ promptTokens: r.promptTokens.length, actionTokens: r.actionTokens.map((a) => a.length) }));
+  return requests.map((r) => ({
+    promptTokens: r.promptTokens.length,
+    actionTokens: r.actionTokens.map((a) => a.length),
+  }));
 }
 
 /** The scoring requests of one group: each piece's prompt with its actions. */
 export function groupRequests(requests: readonly ScoringRequest[], group: BatchGroup): ScoringRequest[] {
-  return group.map(({ prompt, from, to }) => ({ promptTokens: requests[prompt].promptTokens, actionTokens: requests[prompt].actionTokens.slice(from, to) }));
+  return group.map(({ prompt, from, to }) => ({
+    promptTokens: requests[prompt].promptTokens,
+    actionTokens: requests[prompt].actionTokens.slice(from, to),
+  }));
 }
 
 /** One prompt's results, put back together from its pieces. */
@@ -211,8 +238,15 @@ export interface GroupResult {
 }
 
 /** Per prompt, the token log-probs of every action and the prompt's hidden state, from the groups' passes. */
-export function mergeGroupResults(sizes: readonly PromptSize[], results: readonly GroupResult[], hidden: number): PromptLogprobs[] {
-  const merged = sizes.map((s) => ({ actionTokenLogprobs: new Array<Float32Array>(s.actionTokens.length), lastPromptHidden: null as Float32Array | null }));
+export function mergeGroupResults(
+  sizes: readonly PromptSize[],
+  results: readonly GroupResult[],
+  hidden: number,
+): PromptLogprobs[] {
+  const merged = sizes.map((s) => ({
+    actionTokenLogprobs: new Array<Float32Array>(s.actionTokens.length),
+    lastPromptHidden: null as Float32Array | null,
+  }));
   for (const { group, layout, tokenLogprobs, lastPromptHidden } of results) {
     group.forEach(({ prompt, from, to }, i) => {
       const out = merged[prompt];
@@ -224,7 +258,8 @@ export function mergeGroupResults(sizes: readonly PromptSize[], results: readonl
     });
   }
   return merged.map((m, p) => {
-    if (!m.lastPromptHidden || m.actionTokenLogprobs.some((a) => a === undefined)) throw new Error(`mergeGroupResults: prompt ${p} is missing from the groups`);
+    if (!m.lastPromptHidden || m.actionTokenLogprobs.some((a) => a === undefined))
+      throw new Error(`mergeGroupResults: prompt ${p} is missing from the groups`);
     return { actionTokenLogprobs: m.actionTokenLogprobs, lastPromptHidden: m.lastPromptHidden };
   });
 }
@@ -239,7 +274,11 @@ export function mergeGroupScores(batch: ScoringBatch, results: readonly GroupRes
 }
 
 /** dL/d(token log-prob) of one group's scored tokens: each action's dL/dS on every one of its tokens. */
-export function groupTokenGrads(group: BatchGroup, layout: ScoringLayout, dLdS: readonly ArrayLike<number>[]): Float32Array {
+export function groupTokenGrads(
+  group: BatchGroup,
+  layout: ScoringLayout,
+  dLdS: readonly ArrayLike<number>[],
+): Float32Array {
   const grads = new Float32Array(layout.logitRows.length);
   group.forEach(({ prompt, from, to }, i) => {
     for (let k = from; k < to; k++) {

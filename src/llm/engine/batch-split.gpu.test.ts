@@ -64,12 +64,17 @@ function expectEveryKindOfGroup(groups: BatchGroup[]): void {
 describe('a batch over the activation limit, split into passes', () => {
   it('plans groups of whole prompts, a prompt in pieces, and a prompt alone (the sizes this test relies on)', () => {
     const encoded = split.tokenize(requests());
-    expect(requestSizes(encoded).map((s) => s.promptTokens + s.actionTokens.reduce((a, b) => a + b, 0))).toEqual([52, 50, 101, 111, 88]);
+    expect(requestSizes(encoded).map((s) => s.promptTokens + s.actionTokens.reduce((a, b) => a + b, 0))).toEqual([
+      52, 50, 101, 111, 88,
+    ]);
     expect(whole.planGroups(encoded)).toHaveLength(1);
     const groups = split.planGroups(encoded);
     expectEveryKindOfGroup(groups);
     expect(groups).toEqual([
-      [{ prompt: 0, from: 0, to: 2 }, { prompt: 1, from: 0, to: 2 }],
+      [
+        { prompt: 0, from: 0, to: 2 },
+        { prompt: 1, from: 0, to: 2 },
+      ],
       [{ prompt: 2, from: 0, to: 7 }],
       [{ prompt: 2, from: 7, to: 8 }],
       [{ prompt: 3, from: 0, to: 4 }],
@@ -136,8 +141,12 @@ describe('a batch over the activation limit, split into passes', () => {
     const flat = (gs: typeof a.grads) => gs.flatMap((g) => [...g.a, ...g.b]);
     const overall = relativeError(flat(b.grads), flat(a.grads));
     let worst = 0;
-    b.grads.forEach((g, i) => (worst = Math.max(worst, relativeError(g.a, a.grads[i].a), relativeError(g.b, a.grads[i].b))));
-    console.info(`split training pass: relative error of the LoRA gradients vs unsplit ${overall.toExponential(2)}, worst module ${worst.toExponential(2)}`);
+    b.grads.forEach(
+      (g, i) => (worst = Math.max(worst, relativeError(g.a, a.grads[i].a), relativeError(g.b, a.grads[i].b))),
+    );
+    console.info(
+      `split training pass: relative error of the LoRA gradients vs unsplit ${overall.toExponential(2)}, worst module ${worst.toExponential(2)}`,
+    );
     expect(overall).toBeLessThanOrEqual(1e-6);
     expect(worst).toBeLessThanOrEqual(2e-6);
     expect(a.grads.every((g) => g.a.some((v) => v !== 0) && g.b.some((v) => v !== 0))).toBe(true);
@@ -148,7 +157,8 @@ describe('a batch over the activation limit, split into passes', () => {
     const tiny = await LlamaEngine.load(ctx, source, { useSubgroups: false, maxActivationBytes: 50 * 1024 });
     const rs = requests();
     // The salad prompt (43 tokens) fits 50 rows with one or two actions; tomato-lettuce's 63-token prompt cannot.
-    const refusal = /^prompt 3 \(63 tokens\) with its action 1 alone \(5 tokens\) needs a gate_up \[rows, 2 x intermediate\] buffer of 69632 bytes but this GPU allows 51200 bytes per buffer, and one prompt with one action cannot be split further: use a GPU with larger limits/;
+    const refusal =
+      /^prompt 3 \(63 tokens\) with its action 1 alone \(5 tokens\) needs a gate_up \[rows, 2 x intermediate\] buffer of 69632 bytes but this GPU allows 51200 bytes per buffer, and one prompt with one action cannot be split further: use a GPU with larger limits/;
     await expect(scoreRequests(tiny, rs)).rejects.toThrow(BatchTooLargeError);
     await expect(scoreRequests(tiny, rs)).rejects.toThrow(refusal);
     const trainer = LoraTrainer.create(tiny, { adapter: loraGradientCase(tiny).adapter });

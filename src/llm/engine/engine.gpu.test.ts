@@ -80,7 +80,10 @@ describe('LlamaEngine on Dawn', () => {
 
   const variants: [string, Partial<MakeModelOptions>][] = [
     ['MHA, tied, q4f32_1', { heads: 4, kvHeads: 4, tieEmbeddings: true, quantization: 'q4f32_1' }],
-    ['GQA, untied, llama3 rope, q4f16_1', { heads: 4, kvHeads: 1, ropeScaling: 'llama3', quantization: 'q4f16_1', layers: 1 }],
+    [
+      'GQA, untied, llama3 rope, q4f16_1',
+      { heads: 4, kvHeads: 1, ropeScaling: 'llama3', quantization: 'q4f16_1', layers: 1 },
+    ],
     ['GQA, tied, q0f32', { heads: 8, kvHeads: 2, hidden: 64, tieEmbeddings: true, quantization: 'q0f32', layers: 1 }],
     ['MHA, untied, q0f16, hidden 96', { heads: 3, kvHeads: 3, hidden: 96, quantization: 'q0f16', layers: 1 }],
     [
@@ -107,7 +110,9 @@ describe('LlamaEngine on Dawn', () => {
 
   it('refuses a corrupt shard with an error naming the file', async () => {
     const made = makeModel({ layers: 1 });
-    const files = made.files.map((f) => (f.name.startsWith('params_shard_0') ? { name: f.name, bytes: f.bytes.slice(0, f.bytes.length - 8) } : f));
+    const files = made.files.map((f) =>
+      f.name.startsWith('params_shard_0') ? { name: f.name, bytes: f.bytes.slice(0, f.bytes.length - 8) } : f,
+    );
     await expect(LlamaEngine.load(ctx, memorySource(files, 'm'))).rejects.toThrow(/m\/params_shard_0\.bin/);
   });
 

@@ -166,20 +166,34 @@ export class LlamaEngine {
   static async load(gpu: GpuContext, source: ModelSource, options: LoadEngineOptions = {}): Promise<LlamaEngine> {
     const { config, cache } = await readModelIndex(source);
     const tokenizerBytes = await readModelFile(source, 'tokenizer.json', MODEL_FILE_LIMITS['tokenizer.json']);
-    if (!tokenizerBytes) throw new ModelFormatError(source.describe('tokenizer.json'), 'missing: the model needs an HF tokenizer.json');
-    const tokenizer = await LlmTokenizer.fromJSON(tokenizerBytes, { bosId: config.bosTokenId, file: source.describe('tokenizer.json') });
+    if (!tokenizerBytes)
+      throw new ModelFormatError(source.describe('tokenizer.json'), 'missing: the model needs an HF tokenizer.json');
+    const tokenizer = await LlmTokenizer.fromJSON(tokenizerBytes, {
+      bosId: config.bosTokenId,
+      file: source.describe('tokenizer.json'),
+    });
     if (tokenizer.vocabSize > config.vocabSize) {
-      throw new ModelFormatError(source.describe('tokenizer.json'), `has ${tokenizer.vocabSize} tokens but the model's vocab_size is ${config.vocabSize}`);
+      throw new ModelFormatError(
+        source.describe('tokenizer.json'),
+        `has ${tokenizer.vocabSize} tokens but the model's vocab_size is ${config.vocabSize}`,
+      );
     }
     const readShard = async (index: number): Promise<Uint8Array> => {
       const shard = cache.shards[index];
       const bytes = await readModelFile(source, shard.dataPath, shardLimit(shard.nbytes));
-      if (!bytes) throw new ModelFormatError(source.describe(shard.dataPath), 'missing: a weight shard listed in the tensor cache; download the model again');
+      if (!bytes)
+        throw new ModelFormatError(
+          source.describe(shard.dataPath),
+          'missing: a weight shard listed in the tensor cache; download the model again',
+        );
       checkShardBytes(shard, bytes, source.describe(shard.dataPath), options.verifyMd5 ?? true);
       checkFiniteTensors(shard, bytes, source.describe(shard.dataPath));
       return bytes;
     };
-    const weights = await uploadLlamaWeights(gpu.device, config, cache, readShard, configInvFreq(config), { onProgress: options.onProgress, maxBindingBytes: options.maxBindingBytes });
+    const weights = await uploadLlamaWeights(gpu.device, config, cache, readShard, configInvFreq(config), {
+      onProgress: options.onProgress,
+      maxBindingBytes: options.maxBindingBytes,
+    });
     return LlamaEngine.fromWeights(gpu, config, tokenizer, weights, options);
   }
 
@@ -234,7 +248,10 @@ export class LlamaEngine {
    * The same passes as forwardScores, per token: each action's token log-probs before they are summed, for
    * callers that read single tokens (the capability check's per-token figures). Scores nothing else.
    */
-  async forwardTokenLogprobs(requests: readonly ScoringRequest[], options: ForwardScoresOptions = {}): Promise<PromptLogprobs[]> {
+  async forwardTokenLogprobs(
+    requests: readonly ScoringRequest[],
+    options: ForwardScoresOptions = {},
+  ): Promise<PromptLogprobs[]> {
     const results = await this.runGroups(requests, options);
     return mergeGroupResults(requestSizes(requests), results, this.config.hidden);
   }
@@ -447,7 +464,11 @@ export class LlamaEngine {
       ladders.get(id)?.forwards.forEach((f) => f && this.releaseForward(f));
       ladders.delete(id);
     }
-    for (const [ws, adapters] of this.pendingLadders) this.pendingLadders.set(ws, adapters.filter((a) => a !== lora));
+    for (const [ws, adapters] of this.pendingLadders)
+      this.pendingLadders.set(
+        ws,
+        adapters.filter((a) => a !== lora),
+      );
   }
 
   /** Frees every workspace and plan: the next call allocates and builds anew (for its own shapes only). */

@@ -36,7 +36,8 @@ describe('planRowChunks', () => {
 });
 
 describe('bindingLimit', () => {
-  const device = (binding: number, buffer: number) => ({ limits: { maxStorageBufferBindingSize: binding, maxBufferSize: buffer } }) as unknown as GPUDevice;
+  const device = (binding: number, buffer: number) =>
+    ({ limits: { maxStorageBufferBindingSize: binding, maxBufferSize: buffer } }) as unknown as GPUDevice;
   it('takes the smaller device limit, a smaller test cap, in whole words', () => {
     expect(bindingLimit(device(128 * 2 ** 20, 256 * 2 ** 20))).toBe(128 * 2 ** 20);
     expect(bindingLimit(device(2 ** 31, 2 ** 30))).toBe(2 ** 30);

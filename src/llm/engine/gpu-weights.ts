@@ -50,7 +50,9 @@ export interface UploadOptions {
 
 /** The bytes one weight buffer may take on this device: the binding and buffer limits (and a test's cap), in whole words. */
 export function bindingLimit(device: GPUDevice, maxBindingBytes?: number): number {
-  return wholeWords(Math.min(device.limits.maxStorageBufferBindingSize, device.limits.maxBufferSize, maxBindingBytes ?? Infinity));
+  return wholeWords(
+    Math.min(device.limits.maxStorageBufferBindingSize, device.limits.maxBufferSize, maxBindingBytes ?? Infinity),
+  );
 }
 
 /** A byte limit rounded down to whole 4-byte words: what a weight buffer may take under it. */
@@ -64,7 +66,12 @@ export function wholeWords(limit: number): number {
  * tensor fits `limit` bytes. All chunks but the last are full; a tensor that fits is one chunk. Throws when
  * one row alone exceeds the limit: no split by rows can help then.
  */
-export function planRowChunks(name: string, rows: number, rowBytes: readonly number[], limit: number): { rowStart: number; rows: number }[] {
+export function planRowChunks(
+  name: string,
+  rows: number,
+  rowBytes: readonly number[],
+  limit: number,
+): { rowStart: number; rows: number }[] {
   const widest = Math.max(...rowBytes);
   if (widest > limit) {
     throw new ModelFormatError(
@@ -74,7 +81,8 @@ export function planRowChunks(name: string, rows: number, rowBytes: readonly num
   }
   const perChunk = Math.max(1, Math.floor(limit / Math.max(1, widest)));
   const chunks: { rowStart: number; rows: number }[] = [];
-  for (let rowStart = 0; rowStart < rows || chunks.length === 0; rowStart += perChunk) chunks.push({ rowStart, rows: Math.min(perChunk, rows - rowStart) });
+  for (let rowStart = 0; rowStart < rows || chunks.length === 0; rowStart += perChunk)
+    chunks.push({ rowStart, rows: Math.min(perChunk, rows - rowStart) });
   return chunks;
 }
 
@@ -108,7 +116,10 @@ export interface RowTensor {
  * Each tensor's row chunks: per group (one linear weight's q_weight and q_scale), the same rows for every tensor
  * in it. Shared by the upload and by the memory planner (memory-plan.ts), so both split alike.
  */
-export function planWeightChunks(tensors: Iterable<RowTensor>, limit: number): Map<string, { rowStart: number; rows: number }[]> {
+export function planWeightChunks(
+  tensors: Iterable<RowTensor>,
+  limit: number,
+): Map<string, { rowStart: number; rows: number }[]> {
   const groups = new Map<string, RowTensor[]>();
   for (const t of tensors) {
     const group = splitGroup(t.name);
@@ -118,7 +129,12 @@ export function planWeightChunks(tensors: Iterable<RowTensor>, limit: number): M
   for (const [group, members] of groups) {
     // A linear weight's tensors share N rows, so one plan fits all; anything else that met here is planned alone.
     if (members.every((t) => t.rows === members[0].rows)) {
-      const chunks = planRowChunks(group, members[0].rows, members.map((t) => t.rowBytes), limit);
+      const chunks = planRowChunks(
+        group,
+        members[0].rows,
+        members.map((t) => t.rowBytes),
+        limit,
+      );
       for (const t of members) plan.set(t.name, chunks);
     } else {
       for (const t of members) plan.set(t.name, planRowChunks(t.name, t.rows, [t.rowBytes], limit));
@@ -129,7 +145,10 @@ export function planWeightChunks(tensors: Iterable<RowTensor>, limit: number): M
 
 /** The upload's chunks of every tensor of the cache. */
 function planUpload(cache: TensorCache, limit: number): Map<string, { rowStart: number; rows: number }[]> {
-  return planWeightChunks([...cache.tensors.values()].map((record) => ({ name: record.name, ...gpuRows(record) })), limit);
+  return planWeightChunks(
+    [...cache.tensors.values()].map((record) => ({ name: record.name, ...gpuRows(record) })),
+    limit,
+  );
 }
 
 /** Bytes of the GPU buffer of `rows` rows: whole words, at least one (uploadTensor's rounding). */
@@ -153,7 +172,8 @@ export async function uploadLlamaWeights(
     for (let s = 0; s < cache.shards.length; s++) {
       const shard = cache.shards[s];
       const bytes = await readShard(s);
-      for (const record of shard.tensors) uploaded.set(record.name, uploadTensor(device, record, bytes, plan.get(record.name)!));
+      for (const record of shard.tensors)
+        uploaded.set(record.name, uploadTensor(device, record, bytes, plan.get(record.name)!));
       bytesDone += shard.nbytes;
       options.onProgress?.({ shardsDone: s + 1, shards: cache.shards.length, bytesDone, bytes: totalBytes });
     }
@@ -169,13 +189,22 @@ export async function uploadLlamaWeights(
  * Widened to f32: everything else (bf16-encoded tensors, f32, and 1-D f16 norms, which are tiny).
  */
 function keptRaw(record: TensorRecord): boolean {
-  return record.dtype === 'uint32' || (record.dtype === 'float16' && !isBf16Encoded(record) && record.shape.length === 2);
+  return (
+    record.dtype === 'uint32' || (record.dtype === 'float16' && !isBf16Encoded(record) && record.shape.length === 2)
+  );
 }
 
 /** One GPU buffer per row chunk of `chunks` (the whole tensor when one chunk), each rounded up to whole words. */
-function uploadTensor(device: GPUDevice, record: TensorRecord, shardBytes: Uint8Array, chunks: { rowStart: number; rows: number }[]): Uploaded {
+function uploadTensor(
+  device: GPUDevice,
+  record: TensorRecord,
+  shardBytes: Uint8Array,
+  chunks: { rowStart: number; rows: number }[],
+): Uploaded {
   const keepRaw = keptRaw(record);
-  const data = keepRaw ? shardBytes.subarray(record.byteOffset, record.byteOffset + record.nbytes) : new Uint8Array(decodeFloatTensor(record, shardBytes).buffer);
+  const data = keepRaw
+    ? shardBytes.subarray(record.byteOffset, record.byteOffset + record.nbytes)
+    : new Uint8Array(decodeFloatTensor(record, shardBytes).buffer);
   const { rowBytes } = gpuRows(record);
   const uploaded: Uploaded = { chunks: [], f16: keepRaw && record.dtype === 'float16' };
   try {
@@ -183,7 +212,12 @@ function uploadTensor(device: GPUDevice, record: TensorRecord, shardBytes: Uint8
       const part = data.subarray(rowStart * rowBytes, (rowStart + rows) * rowBytes);
       const label = chunks.length > 1 ? `${record.name} rows ${rowStart}..${rowStart + rows}` : record.name;
       const size = chunkBufferBytes(rows, rowBytes);
-      const buffer = device.createBuffer({ label, size, usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST, mappedAtCreation: true });
+      const buffer = device.createBuffer({
+        label,
+        size,
+        usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST,
+        mappedAtCreation: true,
+      });
       new Uint8Array(buffer.getMappedRange()).set(part);
       buffer.unmap();
       uploaded.chunks.push({ rowStart, rows, buffer });
@@ -198,7 +232,11 @@ function uploadTensor(device: GPUDevice, record: TensorRecord, shardBytes: Uint8
 function assemble(config: LlamaConfig, uploaded: Map<string, Uploaded>, invFreq: Float32Array): GpuModelWeights {
   const get = (name: string): Uploaded => {
     const u = uploaded.get(name);
-    if (!u) throw new ModelFormatError('tensor-cache.json', `has no tensor ${name}; the model is incomplete, download it again`);
+    if (!u)
+      throw new ModelFormatError(
+        'tensor-cache.json',
+        `has no tensor ${name}; the model is incomplete, download it again`,
+      );
     return u;
   };
   const grouped = config.quantization.startsWith('q4');
@@ -207,7 +245,12 @@ function assemble(config: LlamaConfig, uploaded: Map<string, Uploaded>, invFreq:
       const scales = get(`${prefix}.q_scale`);
       const words = get(`${prefix}.q_weight`);
       // planUpload gave both the same row chunks.
-      const chunks: Q4Chunk[] = words.chunks.map((c, i) => ({ rowStart: c.rowStart, rows: c.rows, qWeight: c.buffer, scales: scales.chunks[i].buffer }));
+      const chunks: Q4Chunk[] = words.chunks.map((c, i) => ({
+        rowStart: c.rowStart,
+        rows: c.rows,
+        qWeight: c.buffer,
+        scales: scales.chunks[i].buffer,
+      }));
       return { format: 'q4', chunks, scaleF16: scales.f16, outDim, inDim };
     }
     const weight = get(`${prefix}.weight`);

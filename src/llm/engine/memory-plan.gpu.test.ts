@@ -33,7 +33,12 @@ class BufferRecorder {
     const create = device.createBuffer.bind(device);
     device.createBuffer = (descriptor: GPUBufferDescriptor) => {
       const buffer = create(descriptor);
-      const record: Recorded = { label: descriptor.label ?? '', size: descriptor.size, usage: descriptor.usage, destroyed: false };
+      const record: Recorded = {
+        label: descriptor.label ?? '',
+        size: descriptor.size,
+        usage: descriptor.usage,
+        destroyed: false,
+      };
       this.phase.push(record);
       const storage = (descriptor.usage & GPUBufferUsage.STORAGE) !== 0;
       if (storage) this.peak = Math.max(this.peak, (this.live += descriptor.size));
@@ -125,67 +130,90 @@ describe('training memory plan = what the engine allocates (micro model)', () =>
   // The paper's value minibatch of 32 rows makes the critic's a1 [32, 1024] the largest activation; with 2 rows
   // the actor's logits [J, V] are, so both kinds of term are checked for the largest buffer.
   const cases: { name: string; r: number; targets: LoraTarget[]; criticBatch: number; largest: string }[] = [
-    { name: 'r 8 on q_proj, v_proj (the default), value minibatch 32', r: 8, targets: ['q_proj', 'v_proj'], criticBatch: 32, largest: 'critic a1' },
-    { name: 'r 4 on all seven targets, value minibatch 2', r: 4, targets: [...LORA_TARGETS], criticBatch: 2, largest: 'logits' },
+    {
+      name: 'r 8 on q_proj, v_proj (the default), value minibatch 32',
+      r: 8,
+      targets: ['q_proj', 'v_proj'],
+      criticBatch: 32,
+      largest: 'critic a1',
+    },
+    {
+      name: 'r 4 on all seven targets, value minibatch 2',
+      r: 4,
+      targets: [...LORA_TARGETS],
+      criticBatch: 2,
+      largest: 'logits',
+    },
   ];
-  it.each(cases)('LoRA $name: optimizer, activations and the largest buffers equal the recorded ones', async ({ r, targets, criticBatch, largest: largestLabel }) => {
-    const plan = planTrainingMemory(engine.config, { batch, lora: { r, targets }, criticHidden, criticBatch });
-    const settings = { beta1: 0.9, beta2: 0.999, eps: 1e-5, weightDecay: 0, maxGradNorm: 0.5 };
-    let trainer!: LoraTrainer;
-    let critic!: GpuTwosomeCritic;
-    engine.releasePlans(); // the other case's workspace holds its own adapter's shapes
-    try {
-      // Parameters, gradients and optimizer state of both heads.
-      const setup = await recorder.record(async () => {
-        trainer = LoraTrainer.create(engine, { lora: { r, alpha: 2 * r, dropout: 0, targets }, seed: 3 });
-        critic = GpuTwosomeCritic.create(engine, initCritic(engine.config.hidden, new Rng(4), criticHidden), settings);
-      });
-      expect(total(storageOf(setup.buffers)), byLabel(storageOf(setup.buffers))).toBe(plan.optimizerBytes);
-      checkOthers(setup.buffers);
-
-      // One training micro-batch: the actor's forward + backward (everything it allocates is released at its end),
-      // then the critic's pass over a value minibatch (kept for the next minibatch of that size) and both steps.
-      const requests = prompts.map((prompt) => ({ prompt, actions }));
-      const lossGrad = (scores: ActionScores[]) => scores.map((s) => s.logprobs.map((_, k) => (k === 0 ? -1 : 0.5)));
-      // As an RL run uses the engine: the workspace reserved for the batch (then every plan of its ladders is
-      // built), the micro-batch, and its features (the frozen model's plans, for the critic's input).
-      const actor = await recorder.record(async () => {
-        await engine.reserve(batch, { lora: trainer.lora, training: true });
-        await trainer.accumulate(engine.tokenize(requests), lossGrad);
-        await engine.forwardScores(engine.tokenize(requests));
-      });
-      const features = Array.from({ length: criticBatch }, (_, i) => Float32Array.from({ length: engine.config.hidden }, (_, d) => Math.sin(i + d)));
-      const rest = await recorder.record(async () => {
-        const zeros = new Float64Array(criticBatch);
-        await critic.accumulateValueLoss(features, {
-          oldValues: zeros,
-          returns: zeros.map(() => 1),
-          clipCoef: 0.2,
-          clipVloss: true,
-          vfCoef: 0.5,
+  it.each(cases)(
+    'LoRA $name: optimizer, activations and the largest buffers equal the recorded ones',
+    async ({ r, targets, criticBatch, largest: largestLabel }) => {
+      const plan = planTrainingMemory(engine.config, { batch, lora: { r, targets }, criticHidden, criticBatch });
+      const settings = { beta1: 0.9, beta2: 0.999, eps: 1e-5, weightDecay: 0, maxGradNorm: 0.5 };
+      let trainer!: LoraTrainer;
+      let critic!: GpuTwosomeCritic;
+      engine.releasePlans(); // the other case's workspace holds its own adapter's shapes
+      try {
+        // Parameters, gradients and optimizer state of both heads.
+        const setup = await recorder.record(async () => {
+          trainer = LoraTrainer.create(engine, { lora: { r, alpha: 2 * r, dropout: 0, targets }, seed: 3 });
+          critic = GpuTwosomeCritic.create(
+            engine,
+            initCritic(engine.config.hidden, new Rng(4), criticHidden),
+            settings,
+          );
         });
-        await trainer.step(1e-3);
-        await critic.step(1e-3);
-      });
-      const all = [...actor.buffers, ...rest.buffers];
-      const storage = storageOf(all);
-      expect(total(storage), byLabel(storage)).toBe(plan.activationBytes);
-      // One pass (no batch split): every buffer of the actor's step is live at once, as the plan sums them, and
-      // stays allocated for the next micro-batch of its shape.
-      expect(actor.peak).toBe(total(storageOf(actor.buffers)));
-      expect(storageOf(actor.buffers).some((b) => b.destroyed)).toBe(false);
-      const { uniformBytes, uniforms } = checkOthers(all);
-      console.log(`memory plan: ${plan.activationBytes} activation bytes in ${storage.length} buffers, ${plan.optimizerBytes} optimizer bytes; not planned: ${uniforms} uniforms (${uniformBytes} bytes)`);
+        expect(total(storageOf(setup.buffers)), byLabel(storageOf(setup.buffers))).toBe(plan.optimizerBytes);
+        checkOthers(setup.buffers);
 
-      const big = largest(storage);
-      expect(plan.largestActivation.bytes).toBe(big.size);
-      expect(big.label).toBe(largestLabel);
-      expect(plan.largestActivation.name).toContain(big.label);
-      const everything = storageOf([...weightBuffers, ...setup.buffers, ...all]);
-      expect(plan.largestBuffer.bytes).toBe(largest(everything).size);
-    } finally {
-      trainer?.dispose();
-      critic?.dispose();
-    }
-  });
+        // One training micro-batch: the actor's forward + backward (everything it allocates is released at its end),
+        // then the critic's pass over a value minibatch (kept for the next minibatch of that size) and both steps.
+        const requests = prompts.map((prompt) => ({ prompt, actions }));
+        const lossGrad = (scores: ActionScores[]) => scores.map((s) => s.logprobs.map((_, k) => (k === 0 ? -1 : 0.5)));
+        // As an RL run uses the engine: the workspace reserved for the batch (then every plan of its ladders is
+        // built), the micro-batch, and its features (the frozen model's plans, for the critic's input).
+        const actor = await recorder.record(async () => {
+          await engine.reserve(batch, { lora: trainer.lora, training: true });
+          await trainer.accumulate(engine.tokenize(requests), lossGrad);
+          await engine.forwardScores(engine.tokenize(requests));
+        });
+        const features = Array.from({ length: criticBatch }, (_, i) =>
+          Float32Array.from({ length: engine.config.hidden }, (_, d) => Math.sin(i + d)),
+        );
+        const rest = await recorder.record(async () => {
+          const zeros = new Float64Array(criticBatch);
+          await critic.accumulateValueLoss(features, {
+            oldValues: zeros,
+            returns: zeros.map(() => 1),
+            clipCoef: 0.2,
+            clipVloss: true,
+            vfCoef: 0.5,
+          });
+          await trainer.step(1e-3);
+          await critic.step(1e-3);
+        });
+        const all = [...actor.buffers, ...rest.buffers];
+        const storage = storageOf(all);
+        expect(total(storage), byLabel(storage)).toBe(plan.activationBytes);
+        // One pass (no batch split): every buffer of the actor's step is live at once, as the plan sums them, and
+        // stays allocated for the next micro-batch of its shape.
+        expect(actor.peak).toBe(total(storageOf(actor.buffers)));
+        expect(storageOf(actor.buffers).some((b) => b.destroyed)).toBe(false);
+        const { uniformBytes, uniforms } = checkOthers(all);
+        console.log(
+          `memory plan: ${plan.activationBytes} activation bytes in ${storage.length} buffers, ${plan.optimizerBytes} optimizer bytes; not planned: ${uniforms} uniforms (${uniformBytes} bytes)`,
+        );
+
+        const big = largest(storage);
+        expect(plan.largestActivation.bytes).toBe(big.size);
+        expect(big.label).toBe(largestLabel);
+        expect(plan.largestActivation.name).toContain(big.label);
+        const everything = storageOf([...weightBuffers, ...setup.buffers, ...all]);
+        expect(plan.largestBuffer.bytes).toBe(largest(everything).size);
+      } finally {
+        trainer?.dispose();
+        critic?.dispose();
+      }
+    },
+  );
 });

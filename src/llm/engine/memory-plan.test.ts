@@ -50,20 +50,42 @@ describe('training memory plan', () => {
 
   it('weights as the GPU holds them: q4 words, scales f16 (q4f16_1) or f32 (q4f32_1), norms f32', () => {
     const c = llama2;
-    const linears: [number, number][] = [[c.vocabSize, c.hidden], [c.vocabSize, c.hidden]];
-    for (let l = 0; l < c.layers; l++) linears.push([(c.heads + 2 * c.kvHeads) * c.headDim, c.hidden], [c.hidden, c.heads * c.headDim], [2 * c.intermediate, c.hidden], [c.hidden, c.intermediate]);
+    const linears: [number, number][] = [
+      [c.vocabSize, c.hidden],
+      [c.vocabSize, c.hidden],
+    ];
+    for (let l = 0; l < c.layers; l++)
+      linears.push(
+        [(c.heads + 2 * c.kvHeads) * c.headDim, c.hidden],
+        [c.hidden, c.heads * c.headDim],
+        [2 * c.intermediate, c.hidden],
+        [c.hidden, c.intermediate],
+      );
     const norms = (2 * c.layers + 1) * c.hidden * 4;
     const words = linears.reduce((s, [n, k]) => s + ((n * k) / 8) * 4, 0);
     const scales = linears.reduce((s, [n, k]) => s + (n * k) / 32, 0);
     expect(planTrainingMemory(c, { batch }).weightsBytes).toBe(words + 2 * scales + norms);
-    expect(planTrainingMemory({ ...c, quantization: 'q4f32_1' }, { batch }).weightsBytes).toBe(words + 4 * scales + norms);
+    expect(planTrainingMemory({ ...c, quantization: 'q4f32_1' }, { batch }).weightsBytes).toBe(
+      words + 4 * scales + norms,
+    );
     // tied embeddings: no lm_head
     const tied = planTrainingMemory({ ...c, tieEmbeddings: true }, { batch }).weightsBytes;
-    expect(words + 2 * scales + norms - tied).toBe(((c.vocabSize * c.hidden) / 8) * 4 + 2 * ((c.vocabSize * c.hidden) / 32));
+    expect(words + 2 * scales + norms - tied).toBe(
+      ((c.vocabSize * c.hidden) / 8) * 4 + 2 * ((c.vocabSize * c.hidden) / 32),
+    );
   });
 
   it('activation terms follow the shared layout: checkpoints (L + 1) [R, D], logits [J, V], one layer of workspace', () => {
-    const c: LlamaConfig = { ...llama2, layers: 3, hidden: 64, intermediate: 96, heads: 4, kvHeads: 2, headDim: 16, vocabSize: 500 };
+    const c: LlamaConfig = {
+      ...llama2,
+      layers: 3,
+      hidden: 64,
+      intermediate: 96,
+      heads: 4,
+      kvHeads: 2,
+      headDim: 16,
+      vocabSize: 500,
+    };
     const b = { prompts: 2, promptTokens: 10, actions: 3, actionTokens: 4 };
     const plan = planTrainingMemory(c, { batch: b, criticHidden: [32], criticBatch: 5 });
     // 44 rows and 24 scored tokens, allocated for their buckets 48 and 24
@@ -80,7 +102,9 @@ describe('training memory plan', () => {
     expect(plan.breakdown.some((t) => /probabilit|dS/.test(t.name))).toBe(false);
     // the critic's pass: features [B_v, D], a1 [B_v, 32], a2 [B_v, 1], dv [B_v], da1 [B_v, 32]; the value loss's
     // targets [B_v, 2] and loss [1]
-    expect(term(plan, 'critic features') + term(plan, 'critic a1, a2') + term(plan, 'critic dv, da1')).toBe(5 * (64 + 32 + 1 + 1 + 32) * 4);
+    expect(term(plan, 'critic features') + term(plan, 'critic a1, a2') + term(plan, 'critic dv, da1')).toBe(
+      5 * (64 + 32 + 1 + 1 + 32) * 4,
+    );
     expect(term(plan, 'critic value-loss targets, loss')).toBe((5 * 2 + 1) * 4);
     // the per-layer workspace does not grow with depth; only the checkpoints do
     const deeper = planTrainingMemory({ ...c, layers: 6 }, { batch: b, criticHidden: [32], criticBatch: 5 });
@@ -89,8 +113,15 @@ describe('training memory plan', () => {
 
   it("layout-dependent terms equal the engine's layout of P prompts of T tokens with N actions of n tokens", () => {
     const c: LlamaConfig = { ...llama2, headDim: 16 };
-    for (const [P, T, N, n] of [[1, 1, 1, 1], [2, 13, 3, 4], [3, 40, 5, 7]]) {
-      const requests = Array.from({ length: P }, () => ({ promptTokens: Array(T).fill(1), actionTokens: Array.from({ length: N }, () => Array(n).fill(2)) }));
+    for (const [P, T, N, n] of [
+      [1, 1, 1, 1],
+      [2, 13, 3, 4],
+      [3, 40, 5, 7],
+    ]) {
+      const requests = Array.from({ length: P }, () => ({
+        promptTokens: Array(T).fill(1),
+        actionTokens: Array.from({ length: N }, () => Array(n).fill(2)),
+      }));
       const layout = planScoring(requests);
       const R = layout.tokens.length;
       const J = layout.logitRows.length;
@@ -151,28 +182,56 @@ describe('training memory plan', () => {
     const llama3 = architectureConfig('Llama-3.1-8B-Instruct-q4f16_1-MLC');
     const small = { prompts: 1, promptTokens: 50, actions: 2, actionTokens: 3 };
     const rowBytes = (llama3.hidden / 8) * 4;
-    expect(planTrainingMemory(llama3, { batch: small, maxBindingBytes: 2 ** 30 }).largestBuffer).toEqual({ name: 'weight model.embed_tokens.q_weight', bytes: 128256 * rowBytes });
+    expect(planTrainingMemory(llama3, { batch: small, maxBindingBytes: 2 ** 30 }).largestBuffer).toEqual({
+      name: 'weight model.embed_tokens.q_weight',
+      bytes: 128256 * rowBytes,
+    });
     // WebGPU's default 128 MiB binding: 2 chunks, the first of 65536 rows (exactly 128 MiB); the default option.
-    const chunked = { name: 'weight model.embed_tokens.q_weight rows 0..65536 (1 of 2 chunks)', bytes: 65536 * rowBytes };
+    const chunked = {
+      name: 'weight model.embed_tokens.q_weight rows 0..65536 (1 of 2 chunks)',
+      bytes: 65536 * rowBytes,
+    };
     expect(planTrainingMemory(llama3, { batch: small }).largestBuffer).toEqual(chunked);
     expect(planTrainingMemory(llama3, { batch: small, maxBindingBytes: 128 * 2 ** 20 }).largestBuffer).toEqual(chunked);
     // 100 MB: floor(100e6 / 2048) = 48828 rows a chunk, 3 chunks.
-    expect(largestWeightBuffer(llama3, 100e6)).toEqual({ name: 'weight model.embed_tokens.q_weight rows 0..48828 (1 of 3 chunks)', bytes: 48828 * rowBytes });
+    expect(largestWeightBuffer(llama3, 100e6)).toEqual({
+      name: 'weight model.embed_tokens.q_weight rows 0..48828 (1 of 3 chunks)',
+      bytes: 48828 * rowBytes,
+    });
     // The default batch's gate_up [960, 2 x 14336] f32 (105 MiB) is larger than a 64 MiB weight chunk: past the
     // binding limit, so not padded (the engine would split the batch); under 128 MiB, padded to 1024 rows.
     const gateUp = { name: 'forward: gate_up [R, 2I]', bytes: 960 * 2 * 14336 * 4 };
     expect(planTrainingMemory(llama3, { batch, maxBindingBytes: 64 * 2 ** 20 }).largestBuffer).toEqual(gateUp);
     expect(planTrainingMemory(llama3, { batch }).largestActivation).toEqual({ ...gateUp, bytes: 1024 * 2 * 14336 * 4 });
     // A small model's largest buffer can be the critic's W2 [512, 1024] f32 (2 MiB).
-    const tiny: LlamaConfig = { ...llama2, layers: 2, hidden: 64, intermediate: 128, heads: 4, kvHeads: 2, headDim: 16, vocabSize: 710 };
-    expect(planTrainingMemory(tiny, { batch: small }).largestBuffer).toEqual({ name: 'critic W [h2, h1]', bytes: 512 * 1024 * 4 });
+    const tiny: LlamaConfig = {
+      ...llama2,
+      layers: 2,
+      hidden: 64,
+      intermediate: 128,
+      heads: 4,
+      kvHeads: 2,
+      headDim: 16,
+      vocabSize: 710,
+    };
+    expect(planTrainingMemory(tiny, { batch: small }).largestBuffer).toEqual({
+      name: 'critic W [h2, h1]',
+      bytes: 512 * 1024 * 4,
+    });
     // Llama-2-7b's largest tensor (an untied 32000 x 4096 q4 embedding, 62.5 MiB) fits the default limit whole.
-    expect(largestWeightBuffer(llama2, 128 * 2 ** 20)).toEqual({ name: 'weight model.embed_tokens.q_weight', bytes: (32000 * 4096) / 2 });
+    expect(largestWeightBuffer(llama2, 128 * 2 ** 20)).toEqual({
+      name: 'weight model.embed_tokens.q_weight',
+      bytes: (32000 * 4096) / 2,
+    });
   });
 
   it('rejects impossible batches', () => {
-    expect(() => planTrainingMemory(llama2, { batch: { ...batch, prompts: 0 } })).toThrow(/prompts must be a positive integer/);
-    expect(() => planTrainingMemory(llama2, { batch: { ...batch, promptTokens: 4095, actionTokens: 5 } })).toThrow(/context window of 4096/);
+    expect(() => planTrainingMemory(llama2, { batch: { ...batch, prompts: 0 } })).toThrow(
+      /prompts must be a positive integer/,
+    );
+    expect(() => planTrainingMemory(llama2, { batch: { ...batch, promptTokens: 4095, actionTokens: 5 } })).toThrow(
+      /context window of 4096/,
+    );
     expect(() => planTrainingMemory(llama2, { batch, lora: { r: 8, targets: [] } })).toThrow(/at least one target/);
   });
 });

@@ -139,7 +139,6 @@ export interface MemoryPlan {
 /** Bytes of one f32 or u32 element: every buffer the plan counts is made of them. */
 const WORD = 4;
 
-
 /** "[R, 2I]" */
 const symbolic = (dims: Dims) => `[${dims.map(([s]) => s).join(', ')}]`;
 /** "[R 50, 2I 256]" (a literal dimension, e.g. 4, once) */
@@ -165,7 +164,8 @@ class Terms {
       const b = words(dims) * WORD;
       bytes += b;
       // First seen wins a tie: the forward's buffer is named, not its gradient of the same shape.
-      if (b > (this.largest.get(category)?.bytes ?? 0)) this.largest.set(category, { name: `${name} ${symbolic(dims)}`, bytes: b });
+      if (b > (this.largest.get(category)?.bytes ?? 0))
+        this.largest.set(category, { name: `${name} ${symbolic(dims)}`, bytes: b });
     }
     this.list.push({ category, name, detail: describe(buffers, dtype) + (note ? ` (${note})` : ''), bytes });
   }
@@ -248,7 +248,11 @@ function passTerms(
 
 /** GpuAdam.create over tensors of these element counts: m and v of each, norm partials, info. */
 function adamTerms(t: Terms, name: string, tensors: { dims: Dims }[]): void {
-  t.add('optimizer', `${name} m, v`, tensors.flatMap(({ dims }) => [dims, dims]));
+  t.add(
+    'optimizer',
+    `${name} m, v`,
+    tensors.flatMap(({ dims }) => [dims, dims]),
+  );
   const slots = tensors.reduce((sum, { dims }) => sum + normPartialSlots(words(dims)), 0);
   t.add(
     'optimizer',
@@ -266,7 +270,20 @@ function loraTerms(t: Terms, config: LlamaConfig, s: Sizes, targets: readonly Lo
   for (let layer = 0; layer < L; layer++) {
     for (const target of targets) {
       const { inDim, outDim } = loraSlice(config, target);
-      tensors.push({ dims: [['r', r], ['in', inDim]] }, { dims: [['out', outDim], ['r', r]] });
+      tensors.push(
+        {
+          dims: [
+            ['r', r],
+            ['in', inDim],
+          ],
+        },
+        {
+          dims: [
+            ['out', outDim],
+            ['r', r],
+          ],
+        },
+      );
     }
   }
   const all = tensors.map((x) => x.dims);
@@ -282,7 +299,8 @@ function loraTerms(t: Terms, config: LlamaConfig, s: Sizes, targets: readonly Lo
  */
 function criticTerms(t: Terms, sizes: readonly number[], Bv: number): number {
   const layers = sizes.length - 1;
-  const width = (l: number): [string, number] => (l === 0 ? ['D', sizes[0]] : l === layers ? ['1', 1] : [`h${l}`, sizes[l]]);
+  const width = (l: number): [string, number] =>
+    l === 0 ? ['D', sizes[0]] : l === layers ? ['1', 1] : [`h${l}`, sizes[l]];
   const tensors = Array.from({ length: layers }, (_, l) => ({ dims: [width(l + 1), width(l)] as Dims })); // W_{l+1} [out, in]
   const all = tensors.map((x) => x.dims);
   t.add('optimizer', 'critic W', all, 'f32', `${sizes.join(' -> ')}, no bias`);
@@ -294,8 +312,20 @@ function criticTerms(t: Terms, sizes: readonly number[], Bv: number): number {
   const outputs = Array.from({ length: layers }, (_, l) => l + 1);
   const hidden = outputs.slice(0, -1).reverse();
   t.add('activations', 'critic features', [rows(0)], 'f32', 'the final-norm hidden states of a value minibatch');
-  t.add('activations', `critic ${outputs.map((l) => `a${l}`).join(', ')}`, outputs.map(rows), 'f32', 'relu(z) of each hidden layer, then the values');
-  t.add('activations', ['critic dv', ...hidden.map((l) => `da${l}`)].join(', '), [[['B_v', Bv]], ...hidden.map(rows)], 'f32', "dL/dv, then each hidden layer's gradient");
+  t.add(
+    'activations',
+    `critic ${outputs.map((l) => `a${l}`).join(', ')}`,
+    outputs.map(rows),
+    'f32',
+    'relu(z) of each hidden layer, then the values',
+  );
+  t.add(
+    'activations',
+    ['critic dv', ...hidden.map((l) => `da${l}`)].join(', '),
+    [[['B_v', Bv]], ...hidden.map(rows)],
+    'f32',
+    "dL/dv, then each hidden layer's gradient",
+  );
   t.add(
     'activations',
     'critic value-loss targets, loss',
@@ -318,7 +348,10 @@ export function planTrainingMemory(config: LlamaConfig, options: MemoryPlanOptio
   checkPositive('prompt tokens', T);
   checkPositive('actions', N);
   checkPositive('action tokens', n);
-  if (T + n > config.contextWindow) throw new RangeError(`memory plan: a prompt of ${T} tokens plus an action of ${n} exceeds the context window of ${config.contextWindow}`);
+  if (T + n > config.contextWindow)
+    throw new RangeError(
+      `memory plan: a prompt of ${T} tokens plus an action of ${n} exceeds the context window of ${config.contextWindow}`,
+    );
   const lora = options.lora ?? DEFAULT_LORA_CONFIG;
   checkPositive('LoRA r', lora.r);
   if (lora.targets.length === 0) throw new RangeError('memory plan: LoRA needs at least one target');
@@ -333,7 +366,12 @@ export function planTrainingMemory(config: LlamaConfig, options: MemoryPlanOptio
 
   const t = new Terms();
   // The engine's own rule (gpu-weights.ts; catalog.estimateSizes).
-  t.list.push({ category: 'weights', name: 'model weights', detail: `${config.quantization}: q4 words + scales as stored (f16 scales stay f16, f32 ones f32), norms widened to f32`, bytes: estimateSizes(config).gpuWeightBytes });
+  t.list.push({
+    category: 'weights',
+    name: 'model weights',
+    detail: `${config.quantization}: q4 words + scales as stored (f16 scales stay f16, f32 ones f32), norms widened to f32`,
+    bytes: estimateSizes(config).gpuWeightBytes,
+  });
   passTerms(t, config, s, lora.targets, options.maxBindingBytes ?? WEBGPU_DEFAULT_BINDING_BYTES);
   const loraParams = loraTerms(t, config, s, lora.targets);
   const criticParams = criticTerms(t, [config.hidden, ...criticHidden, 1], Bv);
@@ -342,7 +380,11 @@ export function planTrainingMemory(config: LlamaConfig, options: MemoryPlanOptio
   const activationBytes = t.sum('activations');
   const optimizerBytes = t.sum('optimizer');
   const largestActivation = t.largest.get('activations')!;
-  const candidates = [largestWeightBuffer(config, options.maxBindingBytes ?? WEBGPU_DEFAULT_BINDING_BYTES), largestActivation, t.largest.get('optimizer')!];
+  const candidates = [
+    largestWeightBuffer(config, options.maxBindingBytes ?? WEBGPU_DEFAULT_BINDING_BYTES),
+    largestActivation,
+    t.largest.get('optimizer')!,
+  ];
   return {
     peakBytes: weightsBytes + activationBytes + optimizerBytes,
     weightsBytes,
@@ -370,7 +412,10 @@ const WEBGPU_DEFAULT_WORKGROUPS = 65535;
  * tensor's first chunk is its largest (all chunks but the last are full).
  */
 export function largestWeightBuffer(config: LlamaConfig, maxBindingBytes: number): { name: string; bytes: number } {
-  const tensors = expectedLlamaTensors(config).map((t) => ({ name: t.name, ...gpuRowsOf(t.shape, gpuBytes(t.dtype, t.shape)) }));
+  const tensors = expectedLlamaTensors(config).map((t) => ({
+    name: t.name,
+    ...gpuRowsOf(t.shape, gpuBytes(t.dtype, t.shape)),
+  }));
   const plan = planWeightChunks(tensors, wholeWords(maxBindingBytes));
   let largest = { name: '', bytes: 0 };
   for (const t of tensors) {

@@ -13,7 +13,14 @@ import type { Llama3RopeScaling, LlamaConfig } from '../model/config';
  * in between they blend linearly in orig_max / wavelength.
  */
 export function llama3ScaledFrequency(freq: number, s: Llama3RopeScaling): number {
-  const smooth = Math.min(1, Math.max(0, ((s.originalMaxPositionEmbeddings / (2 * Math.PI)) * freq - s.lowFreqFactor) / (s.highFreqFactor - s.lowFreqFactor)));
+  const smooth = Math.min(
+    1,
+    Math.max(
+      0,
+      ((s.originalMaxPositionEmbeddings / (2 * Math.PI)) * freq - s.lowFreqFactor) /
+        (s.highFreqFactor - s.lowFreqFactor),
+    ),
+  );
   return ((1 - smooth) * freq) / s.factor + smooth * freq;
 }
 

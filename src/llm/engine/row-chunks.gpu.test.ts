@@ -16,7 +16,14 @@ import { makeModel } from '../model/make-model';
 import { scoreActions } from '../reference/score';
 import { loadLlamaModel, memorySource, type ModelSource } from '../model/weights';
 import { directorySource } from '../model/weights-node';
-import { loraGradientCase, loraGradientsOnGpu, relativeError, scoreRequests, tokenLogprobsOf, tomatoSaladObservations } from './test-helpers';
+import {
+  loraGradientCase,
+  loraGradientsOnGpu,
+  relativeError,
+  scoreRequests,
+  tokenLogprobsOf,
+  tomatoSaladObservations,
+} from './test-helpers';
 
 let ctx: GpuContext;
 beforeAll(async () => {
@@ -40,16 +47,43 @@ function threeChunkCap(lmHead: GpuLinear): { cap: number; rows: number[] } {
 const spans = (w: GpuLinear) => w.chunks.map((c) => [c.rowStart, c.rows]);
 
 const models: [string, () => ModelSource, boolean][] = [
-  ['the micro model (q4f16_1, untied, hidden 64: thread variants)', () => directorySource(resolve(process.cwd(), 'public/models/micro')), false],
-  ['q4f32_1, tied, hidden 64 (thread variants)', () => memorySource(makeModel({ seed: 3, tieEmbeddings: true, quantization: 'q4f32_1', layers: 1 }).files, 'q4 tied'), true],
+  [
+    'the micro model (q4f16_1, untied, hidden 64: thread variants)',
+    () => directorySource(resolve(process.cwd(), 'public/models/micro')),
+    false,
+  ],
+  [
+    'q4f32_1, tied, hidden 64 (thread variants)',
+    () =>
+      memorySource(makeModel({ seed: 3, tieEmbeddings: true, quantization: 'q4f32_1', layers: 1 }).files, 'q4 tied'),
+    true,
+  ],
   [
     'q4f16_1, untied, hidden 320 (workgroup variants)',
-    () => memorySource(makeModel({ seed: 7, hidden: 320, heads: 5, kvHeads: 5, intermediate: 384, layers: 1, quantization: 'q4f16_1' }).files, 'q4 320'),
+    () =>
+      memorySource(
+        makeModel({ seed: 7, hidden: 320, heads: 5, kvHeads: 5, intermediate: 384, layers: 1, quantization: 'q4f16_1' })
+          .files,
+        'q4 320',
+      ),
     false,
   ],
   [
     'q0f16, tied, hidden 288 (workgroup variants, dense embedding)',
-    () => memorySource(makeModel({ seed: 7, hidden: 288, heads: 4, kvHeads: 2, intermediate: 320, layers: 1, quantization: 'q0f16', tieEmbeddings: true }).files, 'q0f16 288'),
+    () =>
+      memorySource(
+        makeModel({
+          seed: 7,
+          hidden: 288,
+          heads: 4,
+          kvHeads: 2,
+          intermediate: 320,
+          layers: 1,
+          quantization: 'q0f16',
+          tieEmbeddings: true,
+        }).files,
+        'q0f16 288',
+      ),
     true,
   ],
 ];
@@ -87,7 +121,9 @@ describe('a weight over the binding limit, split by rows', () => {
           vsCpu = Math.max(vsCpu, Math.abs(b.scores[i].logprobs[k] - reference.logprob));
         }),
       );
-      console.info(`${name}: max |token log-prob, split - unsplit| = ${vsWhole.toExponential(2)}; max |log-prob - CPU| = ${vsCpu.toExponential(2)}`);
+      console.info(
+        `${name}: max |token log-prob, split - unsplit| = ${vsWhole.toExponential(2)}; max |log-prob - CPU| = ${vsCpu.toExponential(2)}`,
+      );
       expect(vsWhole).toBeLessThanOrEqual(1e-6);
       expect(vsCpu).toBeLessThanOrEqual(1e-4);
       // The critic's input runs through the split embedding too.
@@ -99,16 +135,22 @@ describe('a weight over the binding limit, split by rows', () => {
     it(`gives the unsplit LoRA gradients: ${name}`, async () => {
       const { whole, split } = await engines(source());
       const c = loraGradientCase(whole);
-      const gradients = (engine: LlamaEngine) => loraGradientsOnGpu(ctx.device, new PipelineCache(ctx.device, { subgroups: false }), engine, c);
+      const gradients = (engine: LlamaEngine) =>
+        loraGradientsOnGpu(ctx.device, new PipelineCache(ctx.device, { subgroups: false }), engine, c);
       const [a, b] = [await gradients(whole), await gradients(split)];
       // The split backward runs the lm_head input gradient once per chunk (and any other split weight's).
-      const inputGrads = (r: { backwardCalls: string[] }) => r.backwardCalls.filter((label) => label.endsWith('_input_grad')).length;
+      const inputGrads = (r: { backwardCalls: string[] }) =>
+        r.backwardCalls.filter((label) => label.endsWith('_input_grad')).length;
       expect(inputGrads(b)).toBeGreaterThanOrEqual(inputGrads(a) + 2);
       let worstToken = 0;
       b.tokenLogprobs.forEach((v, i) => (worstToken = Math.max(worstToken, Math.abs(v - a.tokenLogprobs[i]))));
       let worstGrad = 0;
-      b.grads.forEach((g, i) => (worstGrad = Math.max(worstGrad, relativeError(g.a, a.grads[i].a), relativeError(g.b, a.grads[i].b))));
-      console.info(`${name}: LoRA gradients, max relative error split vs unsplit = ${worstGrad.toExponential(2)}; max |token log-prob diff| = ${worstToken.toExponential(2)}`);
+      b.grads.forEach(
+        (g, i) => (worstGrad = Math.max(worstGrad, relativeError(g.a, a.grads[i].a), relativeError(g.b, a.grads[i].b))),
+      );
+      console.info(
+        `${name}: LoRA gradients, max relative error split vs unsplit = ${worstGrad.toExponential(2)}; max |token log-prob diff| = ${worstToken.toExponential(2)}`,
+      );
       expect(worstToken).toBeLessThanOrEqual(1e-6);
       expect(worstGrad).toBeLessThan(1e-5);
       expect(b.grads.some((g) => g.a.some((v) => v !== 0))).toBe(true);

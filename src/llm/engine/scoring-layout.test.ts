@@ -12,7 +12,12 @@ describe('planScoring', () => {
     // Token 20 is predicted by the last prompt row (2), 21 by row 3 (token 20), 30 by row 2.
     expect([...plan.logitRows]).toEqual([2, 3, 2]);
     expect([...plan.targets]).toEqual([20, 21, 30]);
-    expect(plan.actionLogitRanges).toEqual([[{ first: 0, count: 2 }, { first: 2, count: 1 }]]);
+    expect(plan.actionLogitRanges).toEqual([
+      [
+        { first: 0, count: 2 },
+        { first: 2, count: 1 },
+      ],
+    ]);
     expect([...plan.lastPromptRows]).toEqual([2]);
   });
 

@@ -38,7 +38,10 @@ export interface ScoringLayout {
   lastPromptRows: Uint32Array;
 }
 
-export function planScoring(requests: readonly ScoringRequest[], mode: 'shared' | 'separate' = 'shared'): ScoringLayout {
+export function planScoring(
+  requests: readonly ScoringRequest[],
+  mode: 'shared' | 'separate' = 'shared',
+): ScoringLayout {
   const tokens: number[] = [];
   const positions: number[] = [];
   const segments: number[] = [];
@@ -117,7 +120,10 @@ export function keyReaders(segments: ArrayLike<number>, rows: number): { offsets
 }
 
 /** For every row, the logit rows j gathered from it (the gather's transpose, for its scatter-add backward). */
-export function gatherSources(rowsOfJ: ArrayLike<number>, rows: number): { offsets: Uint32Array; sources: Uint32Array } {
+export function gatherSources(
+  rowsOfJ: ArrayLike<number>,
+  rows: number,
+): { offsets: Uint32Array; sources: Uint32Array } {
   const lists: number[][] = Array.from({ length: rows }, () => []);
   for (let j = 0; j < rowsOfJ.length; j++) lists[rowsOfJ[j]].push(j);
   const { offsets, readers } = csr(lists);

@@ -14,89 +14,112 @@ import { makeModel, type MakeModelOptions } from '../model/make-model';
 import { scoreActions } from '../reference/score';
 import { planScoring } from './scoring-layout';
 import { loadLlamaModel, memorySource } from '../model/weights';
-import { loraGradientCase, loraGradientsOnGpu, relativeError, scoreRequests, tokenLogprobsOf, tomatoSaladObservations } from './test-helpers';
+import {
+  loraGradientCase,
+  loraGradientsOnGpu,
+  relativeError,
+  scoreRequests,
+  tokenLogprobsOf,
+  tomatoSaladObservations,
+} from './test-helpers';
 
 // At collection time, so that the suite can be skipped by what the adapter has.
 const ctx = await requestNodeGpuContext();
 afterAll(() => ctx.device.destroy());
 
 const models: [string, Partial<MakeModelOptions>][] = [
-  ['q4f16_1, hidden 320, MHA', { hidden: 320, heads: 5, kvHeads: 5, intermediate: 384, layers: 1, quantization: 'q4f16_1' }],
-  ['q0f16, hidden 288 (head_dim 72: attention\'s workgroup kernel), tied', { hidden: 288, heads: 4, kvHeads: 2, intermediate: 320, layers: 1, quantization: 'q0f16', tieEmbeddings: true }],
+  [
+    'q4f16_1, hidden 320, MHA',
+    { hidden: 320, heads: 5, kvHeads: 5, intermediate: 384, layers: 1, quantization: 'q4f16_1' },
+  ],
+  [
+    "q0f16, hidden 288 (head_dim 72: attention's workgroup kernel), tied",
+    { hidden: 288, heads: 4, kvHeads: 2, intermediate: 320, layers: 1, quantization: 'q0f16', tieEmbeddings: true },
+  ],
 ];
 
-describe.skipIf(!ctx.features.subgroups)('the model with subgroup kernels on and off (skipped where the adapter has no subgroups feature)', () => {
-  for (const [name, options] of models) {
-    it(`scores the same with and without subgroups, both as the CPU reference does: ${name}`, async () => {
-      const source = memorySource(makeModel({ seed: 7, ...options }).files, name);
-      // The legacy matrix products, whose K-split variant is a subgroup kernel (the tiled GEMM has none; the
-      // matrix-vector kernel's subgroup reduction: matmul-kernels.gpu.test.ts), in f32 to compare at 1e-4.
-      const on = await LlamaEngine.load(ctx, source, { useSubgroups: true, matmul: 'legacy', f16: false });
-      const off = await LlamaEngine.load(ctx, source, { useSubgroups: false, matmul: 'legacy', f16: false });
-      expect(on.pipelines.subgroups).toBe(true);
-      expect(off.pipelines.subgroups).toBe(false);
-      const prompts = tomatoSaladObservations();
+describe.skipIf(!ctx.features.subgroups)(
+  'the model with subgroup kernels on and off (skipped where the adapter has no subgroups feature)',
+  () => {
+    for (const [name, options] of models) {
+      it(`scores the same with and without subgroups, both as the CPU reference does: ${name}`, async () => {
+        const source = memorySource(makeModel({ seed: 7, ...options }).files, name);
+        // The legacy matrix products, whose K-split variant is a subgroup kernel (the tiled GEMM has none; the
+        // matrix-vector kernel's subgroup reduction: matmul-kernels.gpu.test.ts), in f32 to compare at 1e-4.
+        const on = await LlamaEngine.load(ctx, source, { useSubgroups: true, matmul: 'legacy', f16: false });
+        const off = await LlamaEngine.load(ctx, source, { useSubgroups: false, matmul: 'legacy', f16: false });
+        expect(on.pipelines.subgroups).toBe(true);
+        expect(off.pipelines.subgroups).toBe(false);
+        const prompts = tomatoSaladObservations();
 
-      // Which kernels each engine's forward runs: the subgroup RMSNorm and projections, or none of them.
-      const layout = planScoring(on.tokenize(prompts));
-      const shaders = async (engine: LlamaEngine) => {
-        const forward = await ScoringForward.build(ctx.device, engine.pipelines, engine.weights, layout);
-        const used = new Set(forward.kernelCalls.map((c) => c.pipeline.label));
-        forward.dispose();
-        return used;
-      };
-      const matmul = options.quantization?.startsWith('q4') ? 'matmul_q4_subgroups.wgsl:matmul_q4_subgroup' : 'matmul_dense_subgroups.wgsl:matmul_dense_subgroup';
-      expect(await shaders(on)).toContain('rmsnorm.wgsl:rmsnorm_forward [SUBGROUPS]');
-      expect(await shaders(on)).toContain('rmsnorm.wgsl:rmsnorm_forward [ADD,SUBGROUPS]');
-      expect(await shaders(on)).toContain(matmul);
-      expect(
-        [...(await shaders(off))].filter((label) => label.includes('_subgroups.wgsl') || label.includes('SUBGROUPS')),
-      ).toEqual([]);
+        // Which kernels each engine's forward runs: the subgroup RMSNorm and projections, or none of them.
+        const layout = planScoring(on.tokenize(prompts));
+        const shaders = async (engine: LlamaEngine) => {
+          const forward = await ScoringForward.build(ctx.device, engine.pipelines, engine.weights, layout);
+          const used = new Set(forward.kernelCalls.map((c) => c.pipeline.label));
+          forward.dispose();
+          return used;
+        };
+        const matmul = options.quantization?.startsWith('q4')
+          ? 'matmul_q4_subgroups.wgsl:matmul_q4_subgroup'
+          : 'matmul_dense_subgroups.wgsl:matmul_dense_subgroup';
+        expect(await shaders(on)).toContain('rmsnorm.wgsl:rmsnorm_forward [SUBGROUPS]');
+        expect(await shaders(on)).toContain('rmsnorm.wgsl:rmsnorm_forward [ADD,SUBGROUPS]');
+        expect(await shaders(on)).toContain(matmul);
+        expect(
+          [...(await shaders(off))].filter((label) => label.includes('_subgroups.wgsl') || label.includes('SUBGROUPS')),
+        ).toEqual([]);
 
-      // Each way against the float64 CPU reference, and against each other, token by token.
-      const cpu = (await loadLlamaModel(source)).weights;
-      const reference = prompts.map((p) => scoreActions(cpu, on.tokenizer, p.prompt, p.actions));
-      const [scoredOn, scoredOff] = [await scoreRequests(on, prompts), await scoreRequests(off, prompts)];
-      const tokensOn = await tokenLogprobsOf(on, scoredOn.batch);
-      const tokensOff = await tokenLogprobsOf(off, scoredOff.batch);
-      let worstToken = 0;
-      scoredOn.scores.forEach((s, p) => {
-        const off = scoredOff.scores[p];
-        s.logprobs.forEach((lp, k) => {
-          expect(Math.abs(lp - reference[p].actions[k].logprob)).toBeLessThanOrEqual(1e-4);
-          expect(Math.abs(off.logprobs[k] - reference[p].actions[k].logprob)).toBeLessThanOrEqual(1e-4);
-          tokensOn[p][k].forEach((v, i) => (worstToken = Math.max(worstToken, Math.abs(v - tokensOff[p][k][i]))));
-          expect(Math.abs(lp - off.logprobs[k])).toBeLessThanOrEqual(1e-4);
+        // Each way against the float64 CPU reference, and against each other, token by token.
+        const cpu = (await loadLlamaModel(source)).weights;
+        const reference = prompts.map((p) => scoreActions(cpu, on.tokenizer, p.prompt, p.actions));
+        const [scoredOn, scoredOff] = [await scoreRequests(on, prompts), await scoreRequests(off, prompts)];
+        const tokensOn = await tokenLogprobsOf(on, scoredOn.batch);
+        const tokensOff = await tokenLogprobsOf(off, scoredOff.batch);
+        let worstToken = 0;
+        scoredOn.scores.forEach((s, p) => {
+          const off = scoredOff.scores[p];
+          s.logprobs.forEach((lp, k) => {
+            expect(Math.abs(lp - reference[p].actions[k].logprob)).toBeLessThanOrEqual(1e-4);
+            expect(Math.abs(off.logprobs[k] - reference[p].actions[k].logprob)).toBeLessThanOrEqual(1e-4);
+            tokensOn[p][k].forEach((v, i) => (worstToken = Math.max(worstToken, Math.abs(v - tokensOff[p][k][i]))));
+            expect(Math.abs(lp - off.logprobs[k])).toBeLessThanOrEqual(1e-4);
+          });
+          expect(relativeError(s.promptHidden!, off.promptHidden!)).toBeLessThan(1e-5);
         });
-        expect(relativeError(s.promptHidden!, off.promptHidden!)).toBeLessThan(1e-5);
+        expect(worstToken).toBeLessThanOrEqual(1e-4);
+        console.info(`${name}: max |token log-prob, subgroups on - off| = ${worstToken.toExponential(2)}`);
+        on.dispose();
+        off.dispose();
       });
-      expect(worstToken).toBeLessThanOrEqual(1e-4);
-      console.info(`${name}: max |token log-prob, subgroups on - off| = ${worstToken.toExponential(2)}`);
-      on.dispose();
-      off.dispose();
-    });
-  }
+    }
 
-  it(`gives the same LoRA gradients with and without subgroups: ${models[0][0]}`, async () => {
-    const made = makeModel({ seed: 8, ...models[0][1] });
-    const engine = await LlamaEngine.load(ctx, memorySource(made.files, 'sg'));
-    expect(engine.pipelines.subgroups).toBe(ctx.useSubgroups); // the default: hardware GPUs (this test builds its own caches)
-    const c = loraGradientCase(engine);
-    const gradients = (subgroups: boolean) => loraGradientsOnGpu(ctx.device, new PipelineCache(ctx.device, { subgroups }), engine, c);
-    const [withSg, without] = [await gradients(true), await gradients(false)];
-    expect(withSg.forwardPipelines).toContain('rmsnorm.wgsl:rmsnorm_forward [SUBGROUPS]');
-    let worstToken = 0;
-    withSg.tokenLogprobs.forEach((v, i) => (worstToken = Math.max(worstToken, Math.abs(v - without.tokenLogprobs[i]))));
-    expect(worstToken).toBeLessThanOrEqual(1e-4);
-    // backward.gpu.test.ts holds the GPU gradients to 1e-4 of the CPU reference; the two GPU paths to the same.
-    let worstGrad = 0;
-    withSg.grads.forEach((g, i) => {
-      worstGrad = Math.max(worstGrad, relativeError(g.a, without.grads[i].a), relativeError(g.b, without.grads[i].b));
-      expect(relativeError(g.a, without.grads[i].a)).toBeLessThan(1e-4);
-      expect(relativeError(g.b, without.grads[i].b)).toBeLessThan(1e-4);
+    it(`gives the same LoRA gradients with and without subgroups: ${models[0][0]}`, async () => {
+      const made = makeModel({ seed: 8, ...models[0][1] });
+      const engine = await LlamaEngine.load(ctx, memorySource(made.files, 'sg'));
+      expect(engine.pipelines.subgroups).toBe(ctx.useSubgroups); // the default: hardware GPUs (this test builds its own caches)
+      const c = loraGradientCase(engine);
+      const gradients = (subgroups: boolean) =>
+        loraGradientsOnGpu(ctx.device, new PipelineCache(ctx.device, { subgroups }), engine, c);
+      const [withSg, without] = [await gradients(true), await gradients(false)];
+      expect(withSg.forwardPipelines).toContain('rmsnorm.wgsl:rmsnorm_forward [SUBGROUPS]');
+      let worstToken = 0;
+      withSg.tokenLogprobs.forEach(
+        (v, i) => (worstToken = Math.max(worstToken, Math.abs(v - without.tokenLogprobs[i]))),
+      );
+      expect(worstToken).toBeLessThanOrEqual(1e-4);
+      // backward.gpu.test.ts holds the GPU gradients to 1e-4 of the CPU reference; the two GPU paths to the same.
+      let worstGrad = 0;
+      withSg.grads.forEach((g, i) => {
+        worstGrad = Math.max(worstGrad, relativeError(g.a, without.grads[i].a), relativeError(g.b, without.grads[i].b));
+        expect(relativeError(g.a, without.grads[i].a)).toBeLessThan(1e-4);
+        expect(relativeError(g.b, without.grads[i].b)).toBeLessThan(1e-4);
+      });
+      console.info(
+        `LoRA gradients: max relative error, subgroups on vs off = ${worstGrad.toExponential(2)}; max |token log-prob diff| = ${worstToken.toExponential(2)}`,
+      );
+      expect(withSg.grads.some((g) => g.a.some((v) => v !== 0))).toBe(true);
+      engine.dispose();
     });
-    console.info(`LoRA gradients: max relative error, subgroups on vs off = ${worstGrad.toExponential(2)}; max |token log-prob diff| = ${worstToken.toExponential(2)}`);
-    expect(withSg.grads.some((g) => g.a.some((v) => v !== 0))).toBe(true);
-    engine.dispose();
-  });
-});
+  },
+);

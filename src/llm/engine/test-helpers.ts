@@ -92,28 +92,49 @@ export function tomatoSaladObservations(): Observation[] {
 
 /** A LoRA gradient check's inputs: an adapter with nonzero B (so every path carries gradient), the scoring layout of
  * tomatoSaladObservations(), and random dL/d(token log-prob). One Rng draws all three, in that order. */
-export function loraGradientCase(engine: Pick<LlamaEngine, 'config' | 'tokenizer'>, seed = 5): { adapter: LoraAdapter; layout: ScoringLayout; tokenGrads: Float32Array } {
+export function loraGradientCase(
+  engine: Pick<LlamaEngine, 'config' | 'tokenizer'>,
+  seed = 5,
+): { adapter: LoraAdapter; layout: ScoringLayout; tokenGrads: Float32Array } {
   const rng = new Rng(seed);
   const adapter = initLoraAdapter(engine.config, { r: 4, alpha: 8, dropout: 0, targets: [...LORA_TARGETS] }, rng);
   for (const m of adapter.modules) for (let i = 0; i < m.b.length; i++) m.b[i] = rng.normal() * 0.05;
   const { tokenizer } = engine;
-  const layout = planScoring(tomatoSaladObservations().map((o) => ({ promptTokens: tokenizer.encodePrompt(o.prompt), actionTokens: o.actions.map((a) => tokenizer.encodeAction(o.prompt, a)) })));
+  const layout = planScoring(
+    tomatoSaladObservations().map((o) => ({
+      promptTokens: tokenizer.encodePrompt(o.prompt),
+      actionTokens: o.actions.map((a) => tokenizer.encodeAction(o.prompt, a)),
+    })),
+  );
   const tokenGrads = Float32Array.from({ length: layout.logitRows.length }, () => rng.normal());
   return { adapter, layout, tokenGrads };
 }
 
 /** One forward + backward of `c` on `engine`'s weights with `pipelines`: the LoRA gradients, the token log-probs,
  * and the labels of what ran (forward pipelines, backward calls), so a test can check which kernels were used. */
-export async function loraGradientsOnGpu(device: GPUDevice, pipelines: PipelineCache, engine: Pick<LlamaEngine, 'weights'>, c: ReturnType<typeof loraGradientCase>) {
+export async function loraGradientsOnGpu(
+  device: GPUDevice,
+  pipelines: PipelineCache,
+  engine: Pick<LlamaEngine, 'weights'>,
+  c: ReturnType<typeof loraGradientCase>,
+) {
   const lora = uploadLora(device, c.adapter);
-  const forward = await ScoringForward.build(device, pipelines, engine.weights, c.layout, { lora, keepCheckpoints: true });
+  const forward = await ScoringForward.build(device, pipelines, engine.weights, c.layout, {
+    lora,
+    keepCheckpoints: true,
+  });
   let backward: LoraBackward | undefined;
   try {
     const { tokenLogprobs } = await forward.run();
     backward = await LoraBackward.build(device, pipelines, forward);
     backward.run(c.tokenGrads);
     const grads = await readLora(device, lora, 'grads');
-    return { grads, tokenLogprobs, forwardPipelines: forward.kernelCalls.map((k) => k.pipeline.label), backwardCalls: backward.kernelCalls.map((k) => k.label) };
+    return {
+      grads,
+      tokenLogprobs,
+      forwardPipelines: forward.kernelCalls.map((k) => k.pipeline.label),
+      backwardCalls: backward.kernelCalls.map((k) => k.label),
+    };
   } finally {
     backward?.dispose();
     forward.dispose();

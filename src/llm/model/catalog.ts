@@ -23,7 +23,13 @@
  * Llama record of the installed web-llm has an entry; a record of a newer web-llm without one is still listed,
  * with its architecture unknown until downloaded.
  */
-import { parseLlamaConfig, isQuantizationId, type Llama3RopeScaling, type LlamaConfig, type QuantizationId } from './config';
+import {
+  parseLlamaConfig,
+  isQuantizationId,
+  type Llama3RopeScaling,
+  type LlamaConfig,
+  type QuantizationId,
+} from './config';
 import { expectedLlamaTensors, type TensorDtype } from './tensor-cache';
 import { checkModelUrl, ModelUrlError } from './url-source';
 
@@ -87,12 +93,49 @@ export interface CatalogRecord {
   record: WebLlmModelRecord;
 }
 
-const LLAMA3_ROPE_32: Llama3RopeScaling = { type: 'llama3', factor: 32, lowFreqFactor: 1, highFreqFactor: 4, originalMaxPositionEmbeddings: 8192 };
-const LLAMA3_ROPE_8: Llama3RopeScaling = { type: 'llama3', factor: 8, lowFreqFactor: 1, highFreqFactor: 4, originalMaxPositionEmbeddings: 8192 };
+const LLAMA3_ROPE_32: Llama3RopeScaling = {
+  type: 'llama3',
+  factor: 32,
+  lowFreqFactor: 1,
+  highFreqFactor: 4,
+  originalMaxPositionEmbeddings: 8192,
+};
+const LLAMA3_ROPE_8: Llama3RopeScaling = {
+  type: 'llama3',
+  factor: 8,
+  lowFreqFactor: 1,
+  highFreqFactor: 4,
+  originalMaxPositionEmbeddings: 8192,
+};
 
 type Arch = CatalogArchitecture;
-const llama2_7b: Arch = { hfConfig: 'meta-llama/Llama-2-7b-chat-hf', hidden: 4096, intermediate: 11008, heads: 32, kvHeads: 32, headDim: 128, layers: 32, vocabSize: 32000, tieEmbeddings: false, ropeTheta: 10000, ropeScaling: null, rmsNormEps: 1e-5, bosTokenId: 1, eosTokenIds: [2], maxPositionEmbeddings: 4096, unsure: [] };
-const llama2_13b: Arch = { ...llama2_7b, hfConfig: 'meta-llama/Llama-2-13b-chat-hf', hidden: 5120, intermediate: 13824, heads: 40, kvHeads: 40, layers: 40 };
+const llama2_7b: Arch = {
+  hfConfig: 'meta-llama/Llama-2-7b-chat-hf',
+  hidden: 4096,
+  intermediate: 11008,
+  heads: 32,
+  kvHeads: 32,
+  headDim: 128,
+  layers: 32,
+  vocabSize: 32000,
+  tieEmbeddings: false,
+  ropeTheta: 10000,
+  ropeScaling: null,
+  rmsNormEps: 1e-5,
+  bosTokenId: 1,
+  eosTokenIds: [2],
+  maxPositionEmbeddings: 4096,
+  unsure: [],
+};
+const llama2_13b: Arch = {
+  ...llama2_7b,
+  hfConfig: 'meta-llama/Llama-2-13b-chat-hf',
+  hidden: 5120,
+  intermediate: 13824,
+  heads: 40,
+  kvHeads: 40,
+  layers: 40,
+};
 const llama3_8b: Arch = {
   hfConfig: 'meta-llama/Meta-Llama-3-8B-Instruct',
   hidden: 4096,
@@ -111,7 +154,14 @@ const llama3_8b: Arch = {
   maxPositionEmbeddings: 8192,
   unsure: ['eosTokenIds (config.json says 128009, generation_config [128001, 128009])'],
 };
-const llama31_8b: Arch = { ...llama3_8b, hfConfig: 'meta-llama/Llama-3.1-8B-Instruct', ropeScaling: LLAMA3_ROPE_8, eosTokenIds: [128001, 128008, 128009], maxPositionEmbeddings: 131072, unsure: [] };
+const llama31_8b: Arch = {
+  ...llama3_8b,
+  hfConfig: 'meta-llama/Llama-3.1-8B-Instruct',
+  ropeScaling: LLAMA3_ROPE_8,
+  eosTokenIds: [128001, 128008, 128009],
+  maxPositionEmbeddings: 131072,
+  unsure: [],
+};
 const llama32_1b: Arch = {
   hfConfig: 'meta-llama/Llama-3.2-1B-Instruct',
   hidden: 2048,
@@ -130,12 +180,44 @@ const llama32_1b: Arch = {
   maxPositionEmbeddings: 131072,
   unsure: [],
 };
-const llama32_3b: Arch = { ...llama32_1b, hfConfig: 'meta-llama/Llama-3.2-3B-Instruct', hidden: 3072, heads: 24, headDim: 128, layers: 28 };
-const deepseekR1Llama8b: Arch = { ...llama31_8b, hfConfig: 'deepseek-ai/DeepSeek-R1-Distill-Llama-8B', eosTokenIds: [128001] };
-const hermes2ProLlama3: Arch = { ...llama3_8b, hfConfig: 'NousResearch/Hermes-2-Pro-Llama-3-8B', vocabSize: 128288, eosTokenIds: [128003], unsure: ['vocabSize (added tool-call tokens)', 'eosTokenIds'] };
-const hermes2ThetaLlama3: Arch = { ...llama3_8b, hfConfig: 'NousResearch/Hermes-2-Theta-Llama-3-8B', eosTokenIds: [128003], unsure: ['vocabSize', 'eosTokenIds'] };
-const hermes3Llama31_8b: Arch = { ...llama31_8b, hfConfig: 'NousResearch/Hermes-3-Llama-3.1-8B', eosTokenIds: [128039], unsure: ['eosTokenIds'] };
-const hermes3Llama32_3b: Arch = { ...llama32_3b, hfConfig: 'NousResearch/Hermes-3-Llama-3.2-3B', eosTokenIds: [128039], unsure: ['eosTokenIds', 'tieEmbeddings'] };
+const llama32_3b: Arch = {
+  ...llama32_1b,
+  hfConfig: 'meta-llama/Llama-3.2-3B-Instruct',
+  hidden: 3072,
+  heads: 24,
+  headDim: 128,
+  layers: 28,
+};
+const deepseekR1Llama8b: Arch = {
+  ...llama31_8b,
+  hfConfig: 'deepseek-ai/DeepSeek-R1-Distill-Llama-8B',
+  eosTokenIds: [128001],
+};
+const hermes2ProLlama3: Arch = {
+  ...llama3_8b,
+  hfConfig: 'NousResearch/Hermes-2-Pro-Llama-3-8B',
+  vocabSize: 128288,
+  eosTokenIds: [128003],
+  unsure: ['vocabSize (added tool-call tokens)', 'eosTokenIds'],
+};
+const hermes2ThetaLlama3: Arch = {
+  ...llama3_8b,
+  hfConfig: 'NousResearch/Hermes-2-Theta-Llama-3-8B',
+  eosTokenIds: [128003],
+  unsure: ['vocabSize', 'eosTokenIds'],
+};
+const hermes3Llama31_8b: Arch = {
+  ...llama31_8b,
+  hfConfig: 'NousResearch/Hermes-3-Llama-3.1-8B',
+  eosTokenIds: [128039],
+  unsure: ['eosTokenIds'],
+};
+const hermes3Llama32_3b: Arch = {
+  ...llama32_3b,
+  hfConfig: 'NousResearch/Hermes-3-Llama-3.2-3B',
+  eosTokenIds: [128039],
+  unsure: ['eosTokenIds', 'tieEmbeddings'],
+};
 const tinyLlamaV10: Arch = {
   hfConfig: 'TinyLlama/TinyLlama-1.1B-Chat-v1.0',
   hidden: 2048,
@@ -154,7 +236,12 @@ const tinyLlamaV10: Arch = {
   maxPositionEmbeddings: 2048,
   unsure: [],
 };
-const tinyLlamaV04: Arch = { ...tinyLlamaV10, hfConfig: 'TinyLlama/TinyLlama-1.1B-Chat-v0.4', vocabSize: 32003, unsure: ['vocabSize (ChatML tokens added: 32000 or 32003)'] };
+const tinyLlamaV04: Arch = {
+  ...tinyLlamaV10,
+  hfConfig: 'TinyLlama/TinyLlama-1.1B-Chat-v0.4',
+  vocabSize: 32003,
+  unsure: ['vocabSize (ChatML tokens added: 32000 or 32003)'],
+};
 const smol2_1_7b: Arch = {
   hfConfig: 'HuggingFaceTB/SmolLM2-1.7B-Instruct',
   hidden: 2048,
@@ -173,8 +260,26 @@ const smol2_1_7b: Arch = {
   maxPositionEmbeddings: 8192,
   unsure: [],
 };
-const smol2_360m: Arch = { ...smol2_1_7b, hfConfig: 'HuggingFaceTB/SmolLM2-360M-Instruct', hidden: 960, intermediate: 2560, heads: 15, kvHeads: 5, layers: 32, ropeTheta: 100000 };
-const smol2_135m: Arch = { ...smol2_1_7b, hfConfig: 'HuggingFaceTB/SmolLM2-135M-Instruct', hidden: 576, intermediate: 1536, heads: 9, kvHeads: 3, layers: 30, ropeTheta: 100000 };
+const smol2_360m: Arch = {
+  ...smol2_1_7b,
+  hfConfig: 'HuggingFaceTB/SmolLM2-360M-Instruct',
+  hidden: 960,
+  intermediate: 2560,
+  heads: 15,
+  kvHeads: 5,
+  layers: 32,
+  ropeTheta: 100000,
+};
+const smol2_135m: Arch = {
+  ...smol2_1_7b,
+  hfConfig: 'HuggingFaceTB/SmolLM2-135M-Instruct',
+  hidden: 576,
+  intermediate: 1536,
+  heads: 9,
+  kvHeads: 3,
+  layers: 30,
+  ropeTheta: 100000,
+};
 
 /** Model ids by architecture: the ids of the Llama records of @mlc-ai/web-llm 0.2.86 (catalog.test.ts). */
 const IDS_BY_ARCHITECTURE: [Arch, string[]][] = [
@@ -390,13 +495,16 @@ export function resolveModelBaseUrl(idOrUrl: string, catalog: readonly CatalogRe
   const record = findCatalogRecord(catalog, idOrUrl);
   if (record) return catalogBaseUrl(record);
   if (!/^[a-z][a-z0-9+.-]*:/i.test(idOrUrl)) {
-    throw new ModelUrlError(`unknown model "${idOrUrl}": run \`twosome models list\` for the catalog, or give an https:// URL of an MLC model (e.g. https://huggingface.co/mlc-ai/<repo>)`);
+    throw new ModelUrlError(
+      `unknown model "${idOrUrl}": run \`twosome models list\` for the catalog, or give an https:// URL of an MLC model (e.g. https://huggingface.co/mlc-ai/<repo>)`,
+    );
   }
   const parsed = checkModelUrl(idOrUrl);
   const host = parsed.hostname.toLowerCase();
   if (host === 'huggingface.co' || host === 'hf.co' || host === 'www.huggingface.co') {
     const parts = parsed.pathname.split('/').filter(Boolean);
-    if (parts.length < 2) throw new ModelUrlError(`${idOrUrl}: expected https://huggingface.co/<org>/<repo> (an MLC model repo)`);
+    if (parts.length < 2)
+      throw new ModelUrlError(`${idOrUrl}: expected https://huggingface.co/<org>/<repo> (an MLC model repo)`);
     return huggingFaceBaseUrl(parsed.href);
   }
   return parsed.href;

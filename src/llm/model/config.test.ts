@@ -19,7 +19,13 @@ function llama32Config(): Record<string, any> {
       vocab_size: 128256,
       tie_word_embeddings: true,
       position_embedding_base: 500000.0,
-      rope_scaling: { factor: 32.0, high_freq_factor: 4.0, low_freq_factor: 1.0, original_max_position_embeddings: 8192, rope_type: 'llama3' },
+      rope_scaling: {
+        factor: 32.0,
+        high_freq_factor: 4.0,
+        low_freq_factor: 1.0,
+        original_max_position_embeddings: 8192,
+        rope_type: 'llama3',
+      },
       context_window_size: 131072,
       prefill_chunk_size: 8192,
       num_key_value_heads: 8,
@@ -46,7 +52,16 @@ function llama2Config(): Record<string, any> {
   return {
     model_type: 'llama',
     quantization: 'q4f32_1',
-    model_config: { hidden_size: 4096, intermediate_size: 11008, num_attention_heads: 32, num_hidden_layers: 32, rms_norm_eps: 1e-5, vocab_size: 32000, position_embedding_base: 10000, context_window_size: 4096 },
+    model_config: {
+      hidden_size: 4096,
+      intermediate_size: 11008,
+      num_attention_heads: 32,
+      num_hidden_layers: 32,
+      rms_norm_eps: 1e-5,
+      vocab_size: 32000,
+      position_embedding_base: 10000,
+      context_window_size: 4096,
+    },
     vocab_size: 32000,
     bos_token_id: 1,
     eos_token_id: 2,
@@ -74,13 +89,27 @@ describe('parseLlamaConfig', () => {
       contextWindow: 131072,
       bosTokenId: 128000,
       eosTokenIds: [128001, 128008, 128009],
-      ropeScaling: { type: 'llama3', factor: 32, lowFreqFactor: 1, highFreqFactor: 4, originalMaxPositionEmbeddings: 8192 },
+      ropeScaling: {
+        type: 'llama3',
+        factor: 32,
+        lowFreqFactor: 1,
+        highFreqFactor: 4,
+        originalMaxPositionEmbeddings: 8192,
+      },
     });
   });
 
   it('fills MLC defaults for older configs: kv heads = heads, head_dim = hidden / heads, untied, no scaling', () => {
     const c = parseLlamaConfig(llama2Config());
-    expect(c).toMatchObject({ kvHeads: 32, headDim: 128, tieEmbeddings: false, ropeScaling: null, ropeTheta: 10000, eosTokenIds: [2], tokenizerFiles: ['tokenizer.json'] });
+    expect(c).toMatchObject({
+      kvHeads: 32,
+      headDim: 128,
+      tieEmbeddings: false,
+      ropeScaling: null,
+      ropeTheta: 10000,
+      eosTokenIds: [2],
+      tokenizerFiles: ['tokenizer.json'],
+    });
   });
 
   it('falls back to rope_theta and to the top-level context_window_size', () => {
@@ -111,16 +140,31 @@ describe('parseLlamaConfig', () => {
   it('parses the shipped micro model config', () => {
     const text = readFileSync(resolve(process.cwd(), 'public/models/micro/mlc-chat-config.json'), 'utf8');
     const c = parseLlamaConfigText(text);
-    expect(c).toMatchObject({ modelType: 'llama', quantization: 'q4f16_1', hidden: 64, layers: 2, heads: 4, kvHeads: 2, headDim: 16, intermediate: 128, bosTokenId: 1, eosTokenIds: [2] });
+    expect(c).toMatchObject({
+      modelType: 'llama',
+      quantization: 'q4f16_1',
+      hidden: 64,
+      layers: 2,
+      heads: 4,
+      kvHeads: 2,
+      headDim: 16,
+      intermediate: 128,
+      bosTokenId: 1,
+      eosTokenIds: [2],
+    });
   });
 });
 
 describe('parseLlamaConfig errors name the file and say what to do', () => {
   it('refuses other architectures', () => {
-    const e = errorOf(() => parseLlamaConfig({ ...llama32Config(), model_type: 'qwen2' }, 'models/x/mlc-chat-config.json'));
+    const e = errorOf(() =>
+      parseLlamaConfig({ ...llama32Config(), model_type: 'qwen2' }, 'models/x/mlc-chat-config.json'),
+    );
     expect(e.message).toContain('models/x/mlc-chat-config.json');
     expect(e.message).toContain('only Llama-architecture models are supported (got qwen2)');
-    expect(errorOf(() => parseLlamaConfig({ ...llama32Config(), model_type: undefined })).message).toContain('missing "model_type"');
+    expect(errorOf(() => parseLlamaConfig({ ...llama32Config(), model_type: undefined })).message).toContain(
+      'missing "model_type"',
+    );
   });
 
   it('lists the supported quantizations', () => {
@@ -159,7 +203,9 @@ describe('parseLlamaConfig errors name the file and say what to do', () => {
     expect(errorOf(() => parseLlamaConfig(c)).message).toContain('outside the vocabulary');
     const d = llama32Config();
     d.model_config.intermediate_size = 8200;
-    expect(errorOf(() => parseLlamaConfig(d)).message).toContain('intermediate_size (8200) must be a multiple of 32 for q4f16_1');
+    expect(errorOf(() => parseLlamaConfig(d)).message).toContain(
+      'intermediate_size (8200) must be a multiple of 32 for q4f16_1',
+    );
     const e = llama32Config();
     delete e.model_config.context_window_size;
     delete e.context_window_size;
@@ -205,7 +251,9 @@ describe('parseLlamaConfig errors name the file and say what to do', () => {
   });
 
   it('reports invalid JSON and non-objects', () => {
-    expect(errorOf(() => parseLlamaConfigText('{"model_type":', 'a/mlc-chat-config.json')).message).toMatch(/^a\/mlc-chat-config\.json: not valid JSON/);
+    expect(errorOf(() => parseLlamaConfigText('{"model_type":', 'a/mlc-chat-config.json')).message).toMatch(
+      /^a\/mlc-chat-config\.json: not valid JSON/,
+    );
     expect(errorOf(() => parseLlamaConfig([1, 2])).message).toContain('expected a JSON object');
   });
 });

@@ -96,25 +96,36 @@ export function parseLlamaConfig(json: unknown, file = 'mlc-chat-config.json'): 
 
   const modelType = root.model_type;
   if (typeof modelType !== 'string') fail('missing "model_type" (expected "llama")');
-  if (modelType !== 'llama') fail(`only Llama-architecture models are supported (got ${String(modelType)}); pick a Llama model such as Llama-3.2-1B-Instruct-q4f16_1-MLC`);
+  if (modelType !== 'llama')
+    fail(
+      `only Llama-architecture models are supported (got ${String(modelType)}); pick a Llama model such as Llama-3.2-1B-Instruct-q4f16_1-MLC`,
+    );
 
   const quantization = root.quantization;
   if (typeof quantization !== 'string') fail(`missing "quantization" (one of ${SUPPORTED_QUANTIZATIONS.join(', ')})`);
   if (!isQuantizationId(quantization as string)) {
-    fail(`unsupported quantization "${String(quantization)}": supported are ${SUPPORTED_QUANTIZATIONS.join(', ')}; use a model converted with one of them`);
+    fail(
+      `unsupported quantization "${String(quantization)}": supported are ${SUPPORTED_QUANTIZATIONS.join(', ')}; use a model converted with one of them`,
+    );
   }
 
   const mc = root.model_config;
   if (!isJsonObject(mc)) fail('missing "model_config" object');
   const model = mc as Json;
 
-  const int = (obj: Json, key: string, where: string, opts: { optional?: boolean; min?: number } = {}): number | undefined => {
+  const int = (
+    obj: Json,
+    key: string,
+    where: string,
+    opts: { optional?: boolean; min?: number } = {},
+  ): number | undefined => {
     const value = obj[key];
     if (value === undefined || value === null) {
       if (opts.optional) return undefined;
       fail(`missing "${where}${key}"`);
     }
-    if (typeof value !== 'number' || !Number.isInteger(value)) fail(`"${where}${key}" must be an integer (got ${JSON.stringify(value)})`);
+    if (typeof value !== 'number' || !Number.isInteger(value))
+      fail(`"${where}${key}" must be an integer (got ${JSON.stringify(value)})`);
     const n = value as number;
     if (n < (opts.min ?? 1)) fail(`"${where}${key}" must be >= ${opts.min ?? 1} (got ${n})`);
     return n;
@@ -125,7 +136,8 @@ export function parseLlamaConfig(json: unknown, file = 'mlc-chat-config.json'): 
       if (optional) return undefined;
       fail(`missing "${where}${key}"`);
     }
-    if (typeof value !== 'number' || !Number.isFinite(value)) fail(`"${where}${key}" must be a number (got ${JSON.stringify(value)})`);
+    if (typeof value !== 'number' || !Number.isFinite(value))
+      fail(`"${where}${key}" must be a number (got ${JSON.stringify(value)})`);
     return value as number;
   };
 
@@ -142,12 +154,15 @@ export function parseLlamaConfig(json: unknown, file = 'mlc-chat-config.json'): 
   const rmsNormEps = num(model, 'rms_norm_eps', m)!;
   if (!(rmsNormEps > 0)) fail(`"${m}rms_norm_eps" must be > 0 (got ${rmsNormEps})`);
 
-  if (heads % kvHeads !== 0) fail(`"${m}num_attention_heads" (${heads}) must be a multiple of "num_key_value_heads" (${kvHeads})`);
+  if (heads % kvHeads !== 0)
+    fail(`"${m}num_attention_heads" (${heads}) must be a multiple of "num_key_value_heads" (${kvHeads})`);
   if (headDim % 2 !== 0) fail(`head_dim must be even for rotary embeddings (got ${headDim})`);
-  if (!headDimRaw && hidden % heads !== 0) fail(`"${m}hidden_size" (${hidden}) is not a multiple of num_attention_heads (${heads}) and no head_dim is given`);
+  if (!headDimRaw && hidden % heads !== 0)
+    fail(`"${m}hidden_size" (${hidden}) is not a multiple of num_attention_heads (${heads}) and no head_dim is given`);
 
   const tie = model.tie_word_embeddings;
-  if (tie !== undefined && tie !== null && typeof tie !== 'boolean') fail(`"${m}tie_word_embeddings" must be true or false (got ${JSON.stringify(tie)})`);
+  if (tie !== undefined && tie !== null && typeof tie !== 'boolean')
+    fail(`"${m}tie_word_embeddings" must be true or false (got ${JSON.stringify(tie)})`);
 
   let ropeTheta = num(model, 'position_embedding_base', m, true) ?? 0;
   if (ropeTheta === 0) ropeTheta = num(model, 'rope_theta', m, true) ?? 10000;
@@ -157,11 +172,15 @@ export function parseLlamaConfig(json: unknown, file = 'mlc-chat-config.json'): 
 
   const topContext = int(root, 'context_window_size', '', { optional: true, min: -1 });
   const modelContext = int(model, 'context_window_size', m, { optional: true, min: -1 });
-  const contextWindow = (modelContext !== undefined && modelContext > 0 ? modelContext : undefined) ?? (topContext !== undefined && topContext > 0 ? topContext : undefined);
-  if (contextWindow === undefined) fail('missing a positive "context_window_size" (in model_config or at the top level)');
+  const contextWindow =
+    (modelContext !== undefined && modelContext > 0 ? modelContext : undefined) ??
+    (topContext !== undefined && topContext > 0 ? topContext : undefined);
+  if (contextWindow === undefined)
+    fail('missing a positive "context_window_size" (in model_config or at the top level)');
 
   const topVocab = int(root, 'vocab_size', '', { optional: true });
-  if (topVocab !== undefined && topVocab !== vocabSize) fail(`"vocab_size" (${topVocab}) differs from "model_config.vocab_size" (${vocabSize})`);
+  if (topVocab !== undefined && topVocab !== vocabSize)
+    fail(`"vocab_size" (${topVocab}) differs from "model_config.vocab_size" (${vocabSize})`);
 
   const bosTokenId = int(root, 'bos_token_id', '', { min: 0 })!;
   const eosRaw = root.eos_token_id;
@@ -169,13 +188,18 @@ export function parseLlamaConfig(json: unknown, file = 'mlc-chat-config.json'): 
   if (Array.isArray(eosRaw)) eosTokenIds = eosRaw as number[];
   else if (eosRaw !== undefined && eosRaw !== null) eosTokenIds = [eosRaw as number];
   else fail('missing "eos_token_id"');
-  if (!eosTokenIds.every((id) => Number.isInteger(id) && id >= 0)) fail(`"eos_token_id" must be a token id or a list of them (got ${JSON.stringify(eosRaw)})`);
-  for (const [name, id] of [['bos_token_id', bosTokenId], ...eosTokenIds.map((id) => ['eos_token_id', id] as const)] as const) {
+  if (!eosTokenIds.every((id) => Number.isInteger(id) && id >= 0))
+    fail(`"eos_token_id" must be a token id or a list of them (got ${JSON.stringify(eosRaw)})`);
+  for (const [name, id] of [
+    ['bos_token_id', bosTokenId],
+    ...eosTokenIds.map((id) => ['eos_token_id', id] as const),
+  ] as const) {
     if (id >= vocabSize) fail(`"${name}" ${id} is outside the vocabulary (vocab_size ${vocabSize})`);
   }
 
   const files = root.tokenizer_files;
-  const tokenizerFiles = Array.isArray(files) && files.every((f) => typeof f === 'string') ? (files as string[]) : ['tokenizer.json'];
+  const tokenizerFiles =
+    Array.isArray(files) && files.every((f) => typeof f === 'string') ? (files as string[]) : ['tokenizer.json'];
 
   const config: LlamaConfig = {
     modelType: modelType as string,
@@ -260,10 +284,14 @@ function parseRopeScaling(raw: unknown, fail: (detail: string) => never): Llama3
   const obj = raw as Json;
   const type = obj.rope_type ?? obj.type;
   if (type === undefined) return null; // as MLC: a rope_scaling without rope_type is ignored
-  if (type !== 'llama3') fail(`unsupported RoPE scaling type ${JSON.stringify(type)}: only "llama3" (or no rope_scaling) is supported for Llama`);
+  if (type !== 'llama3')
+    fail(
+      `unsupported RoPE scaling type ${JSON.stringify(type)}: only "llama3" (or no rope_scaling) is supported for Llama`,
+    );
   const field = (key: string): number => {
     const value = obj[key];
-    if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) fail(`"model_config.rope_scaling.${key}" must be a positive number (got ${JSON.stringify(value)})`);
+    if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0)
+      fail(`"model_config.rope_scaling.${key}" must be a positive number (got ${JSON.stringify(value)})`);
     return value as number;
   };
   const scaling: Llama3RopeScaling = {
@@ -273,7 +301,8 @@ function parseRopeScaling(raw: unknown, fail: (detail: string) => never): Llama3
     highFreqFactor: field('high_freq_factor'),
     originalMaxPositionEmbeddings: field('original_max_position_embeddings'),
   };
-  if (!(scaling.highFreqFactor > scaling.lowFreqFactor)) fail('"model_config.rope_scaling.high_freq_factor" must be greater than "low_freq_factor"');
+  if (!(scaling.highFreqFactor > scaling.lowFreqFactor))
+    fail('"model_config.rope_scaling.high_freq_factor" must be greater than "low_freq_factor"');
   return scaling;
 }
 
@@ -287,7 +316,8 @@ function checkQuantizableShapes(config: LlamaConfig, fail: (detail: string) => n
     ['num_attention_heads * head_dim', config.heads * config.headDim],
   ];
   for (const [name, k] of ks) {
-    if (k % q.groupSize !== 0) fail(`${name} (${k}) must be a multiple of ${q.groupSize} for ${config.quantization} group quantization`);
+    if (k % q.groupSize !== 0)
+      fail(`${name} (${k}) must be a multiple of ${q.groupSize} for ${config.quantization} group quantization`);
   }
 }
 

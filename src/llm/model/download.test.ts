@@ -184,10 +184,23 @@ describe('downloadModel', () => {
     for (const f of model.files) expect(Buffer.compare(store.files.get(base + f.name)!, f.bytes), f.name).toBe(0);
     expect(maxInFlight).toBe(3);
     const last = events.at(-1)!;
-    expect(last).toEqual({ bytesDone: totalBytes, bytesTotal: totalBytes, filesDone: model.files.length, filesTotal: model.files.length });
+    expect(last).toEqual({
+      bytesDone: totalBytes,
+      bytesTotal: totalBytes,
+      filesDone: model.files.length,
+      filesTotal: model.files.length,
+    });
     for (let i = 1; i < events.length; i++) expect(events[i].filesDone).toBeGreaterThanOrEqual(events[i - 1].filesDone);
     expect(events.filter((e) => e.bytesDone > e.bytesTotal)).toEqual([]);
-    expect(result).toMatchObject({ baseUrl: base, cacheFile: 'tensor-cache.json', bytesTotal: totalBytes, bytesFetched: totalBytes, filesFromStore: 0, rangeResumes: 0, restarts: 0 });
+    expect(result).toMatchObject({
+      baseUrl: base,
+      cacheFile: 'tensor-cache.json',
+      bytesTotal: totalBytes,
+      bytesFetched: totalBytes,
+      filesFromStore: 0,
+      rangeResumes: 0,
+      restarts: 0,
+    });
     expect(result.config?.layers).toBe(model.config.layers);
 
     // The engine-free check: the loader's own index and shard reading over the store.
@@ -252,10 +265,12 @@ describe('downloadModel', () => {
     const bigger = new Uint8Array(files.get(name)!.length + 10);
     behaviour.override.set(name, bigger);
     behaviour.noLength.add(name); // no Content-Length: found while streaming
-    await expect(downloadModel(base, { store: memoryStore(), ...fast })).rejects.toThrow(`${base}${name}: size mismatch: the server sends more than the ${files.get(name)!.length} bytes tensor-cache.json says`);
+    await expect(downloadModel(base, { store: memoryStore(), ...fast })).rejects.toThrow(
+      `${base}${name}: size mismatch: the server sends more than the ${files.get(name)!.length} bytes tensor-cache.json says`,
+    );
   });
 
-  it('leaves no listener behind on the download\'s signal per request (no MaxListenersExceededWarning)', async () => {
+  it("leaves no listener behind on the download's signal per request (no MaxListenersExceededWarning)", async () => {
     expect(shardNames.length + 3).toBeGreaterThan(10); // more requests than the default listener limit
     const warnings: string[] = [];
     const onWarning = (w: Error) => warnings.push(w.name);
@@ -312,8 +327,16 @@ describe('downloadModel', () => {
     const store = memoryStore();
     const error = await downloadModel(base, { store, parallel: 1, ...fast }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(ModelFormatError);
-    const md5 = (JSON.parse(new TextDecoder().decode(files.get('tensor-cache.json')!)) as { records: { dataPath: string; md5sum: string }[] }).records.find((r) => r.dataPath === name)!.md5sum;
-    expect((error as Error).message).toMatch(new RegExp(`^${base}${name}: md5 mismatch \\(twice\\): got [0-9a-f]{32}, tensor-cache.json says ${md5}; the file on the server does not match its index`));
+    const md5 = (
+      JSON.parse(new TextDecoder().decode(files.get('tensor-cache.json')!)) as {
+        records: { dataPath: string; md5sum: string }[];
+      }
+    ).records.find((r) => r.dataPath === name)!.md5sum;
+    expect((error as Error).message).toMatch(
+      new RegExp(
+        `^${base}${name}: md5 mismatch \\(twice\\): got [0-9a-f]{32}, tensor-cache.json says ${md5}; the file on the server does not match its index`,
+      ),
+    );
     expect(log.filter((l) => l.file === name)).toHaveLength(2);
     expect(store.files.has(base + shardNames[0])).toBe(true);
     expect(store.files.has(base + name)).toBe(false);
@@ -326,7 +349,9 @@ describe('downloadModel', () => {
     const shardTotal = shardNames.reduce((s, n) => s + files.get(n)!.length, 0);
     const store = memoryStore();
     await expect(downloadModel(base, { store, maxBytes: shardTotal - 1, ...fast })).rejects.toThrow(ModelDownloadError);
-    await expect(downloadModel(base, { store, maxBytes: shardTotal - 1, ...fast })).rejects.toThrow(/the model's shards total .* \(tensor-cache.json\), over the limit of .*; pick a smaller model or free space/);
+    await expect(downloadModel(base, { store, maxBytes: shardTotal - 1, ...fast })).rejects.toThrow(
+      /the model's shards total .* \(tensor-cache.json\), over the limit of .*; pick a smaller model or free space/,
+    );
     expect(shardRequests()).toEqual([]);
     expect(store.files.size).toBe(0);
     await downloadModel(base, { store, maxBytes: shardTotal, ...fast });
@@ -368,13 +393,19 @@ describe('downloadModel', () => {
 
     behaviour.missing.add(shardNames[1]);
     await expect(downloadModel(base, { store: memoryStore(), ...fast })).rejects.toThrow(
-      new ModelUrlError(`${base}${shardNames[1]}: not found (HTTP 404), but the model needs it (a weight shard listed in the tensor cache); check the model id or URL`),
+      new ModelUrlError(
+        `${base}${shardNames[1]}: not found (HTTP 404), but the model needs it (a weight shard listed in the tensor cache); check the model id or URL`,
+      ),
     );
     behaviour.missing.clear();
     behaviour.statuses.set(shardNames[2], [403]);
-    await expect(downloadModel(tagged('a'), { store: memoryStore(), ...fast })).rejects.toThrow(/\/a\/params_shard_2\.bin: download failed \(HTTP 403\); the repository may be private or gated/);
+    await expect(downloadModel(tagged('a'), { store: memoryStore(), ...fast })).rejects.toThrow(
+      /\/a\/params_shard_2\.bin: download failed \(HTTP 403\); the repository may be private or gated/,
+    );
     behaviour.statuses.set(shardNames[2], [503, 503, 503, 503, 503]);
-    await expect(downloadModel(tagged('b'), { store: memoryStore(), retries: 2, backoffMs: 1 })).rejects.toThrow(/\/b\/params_shard_2\.bin: download failed after 3 attempts \(HTTP 503\); check your connection/);
+    await expect(downloadModel(tagged('b'), { store: memoryStore(), retries: 2, backoffMs: 1 })).rejects.toThrow(
+      /\/b\/params_shard_2\.bin: download failed after 3 attempts \(HTTP 503\); check your connection/,
+    );
   });
 
   it('falls back to ndarray-cache.json and validates the model before fetching shards', async () => {
@@ -389,8 +420,13 @@ describe('downloadModel', () => {
     behaviour.missing.clear();
     log.length = 0;
     const config = JSON.parse(new TextDecoder().decode(files.get('mlc-chat-config.json')!));
-    behaviour.override.set('mlc-chat-config.json', new TextEncoder().encode(JSON.stringify({ ...config, model_type: 'qwen2' })));
-    await expect(downloadModel(base, { store: memoryStore(), ...fast })).rejects.toThrow(/mlc-chat-config.json: only Llama-architecture models are supported \(got qwen2\)/);
+    behaviour.override.set(
+      'mlc-chat-config.json',
+      new TextEncoder().encode(JSON.stringify({ ...config, model_type: 'qwen2' })),
+    );
+    await expect(downloadModel(base, { store: memoryStore(), ...fast })).rejects.toThrow(
+      /mlc-chat-config.json: only Llama-architecture models are supported \(got qwen2\)/,
+    );
     expect(shardRequests()).toEqual([]);
   });
 });

@@ -196,11 +196,15 @@ interface Context {
 function parseContentRange(header: string | null): { start: number | undefined; total: number | undefined } {
   const match = header ? /^bytes\s+(?:(\d+)-\d+|\*)\/(\d+|\*)/i.exec(header.trim()) : null;
   if (!match) return { start: undefined, total: undefined };
-  return { start: match[1] !== undefined ? Number(match[1]) : undefined, total: match[2] !== '*' ? Number(match[2]) : undefined };
+  return {
+    start: match[1] !== undefined ? Number(match[1]) : undefined,
+    total: match[2] !== '*' ? Number(match[2]) : undefined,
+  };
 }
 
 function statusHint(status: number): string {
-  if (status === 401 || status === 403) return '; the repository may be private or gated (log in on huggingface.co and accept its terms, or use another model)';
+  if (status === 401 || status === 403)
+    return '; the repository may be private or gated (log in on huggingface.co and accept its terms, or use another model)';
   if (status === 404 || status === 410) return '; check the model id or URL';
   return '';
 }
@@ -258,7 +262,8 @@ async function fetchFileAttempts(
 
   while (failures <= ctx.retries && attempts < 100 + ctx.retries) {
     if (signal.aborted) throw abortError(signal);
-    if (attempts > 0) await sleep(failures > 0 ? ctx.backoffMs * 2 ** Math.min(failures - 1, 5) : ctx.backoffMs / 4, signal);
+    if (attempts > 0)
+      await sleep(failures > 0 ? ctx.backoffMs * 2 ** Math.min(failures - 1, 5) : ctx.backoffMs / 4, signal);
     attempts++;
     const resumeFrom = sink.length;
     current.release();
@@ -280,7 +285,9 @@ async function fetchFileAttempts(
     if (status === 404 || status === 410) {
       await discard(response);
       if (want.optional) return undefined;
-      throw new ModelUrlError(`${url}: not found (HTTP ${status}), but the model needs it (${want.what})${statusHint(status)}`);
+      throw new ModelUrlError(
+        `${url}: not found (HTTP ${status}), but the model needs it (${want.what})${statusHint(status)}`,
+      );
     }
     if (status === 416 && resumeFrom > 0) {
       // Nothing past what we have: the server's file is no longer than resumeFrom.
@@ -352,7 +359,10 @@ async function fetchFileAttempts(
           if (done) break;
           if (want.nbytes !== undefined && sink.length + value.length > want.nbytes) {
             await reader.cancel().catch(() => undefined);
-            throw new ModelFormatError(url, `size mismatch: the server sends more than the ${want.nbytes} bytes tensor-cache.json says; the file does not belong to this tensor-cache.json (a newer upload?); download the whole model again`);
+            throw new ModelFormatError(
+              url,
+              `size mismatch: the server sends more than the ${want.nbytes} bytes tensor-cache.json says; the file does not belong to this tensor-cache.json (a newer upload?); download the whole model again`,
+            );
           }
           if (want.limit !== undefined && sink.length + value.length > want.limit.maxBytes) {
             await reader.cancel().catch(() => undefined);
@@ -383,7 +393,10 @@ async function fetchFileAttempts(
       if (actual !== want.md5) {
         md5Failures++;
         if (md5Failures >= 2) {
-          throw new ModelFormatError(url, `md5 mismatch (twice): got ${actual}, tensor-cache.json says ${want.md5}; the file on the server does not match its index; try again later or pick another model`);
+          throw new ModelFormatError(
+            url,
+            `md5 mismatch (twice): got ${actual}, tensor-cache.json says ${want.md5}; the file on the server does not match its index; try again later or pick another model`,
+          );
         }
         restart();
         lastProblem = 'md5 mismatch';
@@ -393,8 +406,16 @@ async function fetchFileAttempts(
     return sink.bytes();
   }
   if (completeBy416) return sink.bytes();
-  if (want.nbytes !== undefined && serverSize !== undefined && serverSize < want.nbytes && lastProblem.startsWith('the response ended')) throw truncated(serverSize);
-  throw new ModelUrlError(`${url}: download failed after ${attempts} attempts (${lastProblem}); check your connection and run the download again (completed files are kept)`);
+  if (
+    want.nbytes !== undefined &&
+    serverSize !== undefined &&
+    serverSize < want.nbytes &&
+    lastProblem.startsWith('the response ended')
+  )
+    throw truncated(serverSize);
+  throw new ModelUrlError(
+    `${url}: download failed after ${attempts} attempts (${lastProblem}); check your connection and run the download again (completed files are kept)`,
+  );
 }
 
 const TOKENIZER = 'tokenizer.json';
@@ -445,7 +466,10 @@ export async function downloadModel(baseUrl: string, options: DownloadOptions): 
       await store.put(url(file), bytes);
     } catch (error) {
       const name = (error as Error).name;
-      const hint = name === 'QuotaExceededError' ? 'storage is full: free space or delete cached models, then try again' : 'check the storage and try again';
+      const hint =
+        name === 'QuotaExceededError'
+          ? 'storage is full: free space or delete cached models, then try again'
+          : 'check the storage and try again';
       throw new ModelDownloadError(`${url(file)}: could not be stored (${(error as Error).message || name}); ${hint}`);
     }
   };
@@ -453,7 +477,11 @@ export async function downloadModel(baseUrl: string, options: DownloadOptions): 
   let filesFromStore = 0;
   const decoder = new TextDecoder();
   /** A small JSON file: from the store, or fetched (stored later, after the checks). */
-  const smallFile = async (file: string, optional: boolean, what: string): Promise<{ bytes: Uint8Array; stored: boolean } | undefined> => {
+  const smallFile = async (
+    file: string,
+    optional: boolean,
+    what: string,
+  ): Promise<{ bytes: Uint8Array; stored: boolean } | undefined> => {
     const have = await store.get(url(file));
     if (have) {
       filesFromStore++;
@@ -475,7 +503,10 @@ export async function downloadModel(baseUrl: string, options: DownloadOptions): 
       cacheFile = 'ndarray-cache.json';
       index = await smallFile(cacheFile, true, 'the index of the weight shards');
     }
-    if (!index) throw new ModelUrlError(`${url('tensor-cache.json')}: not found (nor ${url('ndarray-cache.json')}); is ${base.href} an MLC model directory?`);
+    if (!index)
+      throw new ModelUrlError(
+        `${url('tensor-cache.json')}: not found (nor ${url('ndarray-cache.json')}); is ${base.href} an MLC model directory?`,
+      );
 
     let llama: LlamaConfig | undefined;
     const cache = parseTensorCacheText(decoder.decode(index.bytes), url(cacheFile));
@@ -486,7 +517,10 @@ export async function downloadModel(baseUrl: string, options: DownloadOptions): 
     for (const shard of cache.shards) {
       // A dataPath such as "../x" or "https://elsewhere/x" would fetch (and store) outside the model.
       if (!url(shard.dataPath).startsWith(base.href) || url(shard.dataPath) === base.href) {
-        throw new ModelFormatError(url(cacheFile), `shard dataPath ${JSON.stringify(shard.dataPath)} points outside the model directory; the index is not a valid MLC tensor cache`);
+        throw new ModelFormatError(
+          url(cacheFile),
+          `shard dataPath ${JSON.stringify(shard.dataPath)} points outside the model directory; the index is not a valid MLC tensor cache`,
+        );
       }
     }
     const shardBytes = cache.shards.reduce((sum, s) => sum + s.nbytes, 0);
@@ -509,7 +543,10 @@ export async function downloadModel(baseUrl: string, options: DownloadOptions): 
       nbytes?: number;
       md5?: string;
     }
-    const tasks: Task[] = [{ file: TOKENIZER }, ...cache.shards.map((s) => ({ file: s.dataPath, nbytes: s.nbytes, md5: s.md5sum }))];
+    const tasks: Task[] = [
+      { file: TOKENIZER },
+      ...cache.shards.map((s) => ({ file: s.dataPath, nbytes: s.nbytes, md5: s.md5sum })),
+    ];
     let next = 0;
     let firstError: unknown;
 

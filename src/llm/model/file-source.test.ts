@@ -46,7 +46,12 @@ describe('fileListSource', () => {
   });
 
   it('finds the one model inside a picked parent folder, and accepts files picked without a folder', async () => {
-    const extra: PickedFile = { name: 'README.md', size: 1, webkitRelativePath: 'models/README.md', arrayBuffer: async () => new ArrayBuffer(1) };
+    const extra: PickedFile = {
+      name: 'README.md',
+      size: 1,
+      webkitRelativePath: 'models/README.md',
+      arrayBuffer: async () => new ArrayBuffer(1),
+    };
     const source = fileListSource([extra, ...picked('models/tiny')]);
     expect(source.folder).toBe('models/tiny');
     expect(source.names).not.toContain('README.md');
@@ -59,10 +64,19 @@ describe('fileListSource', () => {
 
   it('explains a pick with no model, several models, or missing and truncated files', async () => {
     expect(() => fileListSource([])).toThrow(/nothing was picked/);
-    expect(() => fileListSource(picked('x', model.files.filter((f) => f.name !== 'mlc-chat-config.json')))).toThrow(
+    expect(() =>
+      fileListSource(
+        picked(
+          'x',
+          model.files.filter((f) => f.name !== 'mlc-chat-config.json'),
+        ),
+      ),
+    ).toThrow(
       /^picked folder "x": has no mlc-chat-config.json among its \d+ files \(params_shard_0.bin, .*\); pick the folder of an MLC model/,
     );
-    expect(() => fileListSource([...picked('all/a'), ...picked('all/b')])).toThrow('picked folder "all": holds 2 models (all/a, all/b); pick one model\'s folder');
+    expect(() => fileListSource([...picked('all/a'), ...picked('all/b')])).toThrow(
+      'picked folder "all": holds 2 models (all/a, all/b); pick one model\'s folder',
+    );
 
     const files = picked('m').filter((f) => f.name !== shardNames[1] && f.name !== 'tokenizer.json');
     const short = files.findIndex((f) => f.name === shardNames[0]);
@@ -91,7 +105,12 @@ describe('fileListSource', () => {
       fullPath: '/dropped',
       createReader: () => ({ readEntries: (ok: (entries: typeof children) => void) => ok(batches.shift() ?? []) }),
     };
-    const files = await filesFromDrop({ items: [{ kind: 'file', webkitGetAsEntry: () => dirEntry }, { kind: 'string', webkitGetAsEntry: () => null }] });
+    const files = await filesFromDrop({
+      items: [
+        { kind: 'file', webkitGetAsEntry: () => dirEntry },
+        { kind: 'string', webkitGetAsEntry: () => null },
+      ],
+    });
     expect(files.map((f) => f.relativePath).sort()).toEqual(model.files.map((f) => `dropped/${f.name}`).sort());
     const source = fileListSource(files);
     expect(source.folder).toBe('dropped');

@@ -38,22 +38,35 @@ function dirOf(path: string): string {
   return slash < 0 ? '' : path.slice(0, slash);
 }
 
-const REQUIRED = 'mlc-chat-config.json, tensor-cache.json (or ndarray-cache.json), tokenizer.json and params_shard_*.bin';
+const REQUIRED =
+  'mlc-chat-config.json, tensor-cache.json (or ndarray-cache.json), tokenizer.json and params_shard_*.bin';
 
 /** The model in a FileList (or any list of picked files). */
 export function fileListSource(files: ArrayLike<PickedFile> | Iterable<PickedFile>): FileListSource {
   const list = Array.from(files as ArrayLike<PickedFile>);
   const top = list.length > 0 ? pathOf(list[0]).split('/')[0] : '';
   const label = top && list.some((f) => pathOf(f).includes('/')) ? `picked folder "${top}"` : 'picked files';
-  if (list.length === 0) throw new ModelFormatError(label, `nothing was picked; pick the folder of an MLC model (it holds ${REQUIRED})`);
+  if (list.length === 0)
+    throw new ModelFormatError(label, `nothing was picked; pick the folder of an MLC model (it holds ${REQUIRED})`);
 
-  const configDirs = [...new Set(list.filter((f) => f.name === 'mlc-chat-config.json').map((f) => dirOf(pathOf(f))))].sort();
+  const configDirs = [
+    ...new Set(list.filter((f) => f.name === 'mlc-chat-config.json').map((f) => dirOf(pathOf(f)))),
+  ].sort();
   if (configDirs.length === 0) {
-    const shown = list.slice(0, 5).map((f) => f.name).join(', ');
-    throw new ModelFormatError(label, `has no mlc-chat-config.json among its ${list.length} files (${shown}${list.length > 5 ? ', …' : ''}); pick the folder of an MLC model (it holds ${REQUIRED})`);
+    const shown = list
+      .slice(0, 5)
+      .map((f) => f.name)
+      .join(', ');
+    throw new ModelFormatError(
+      label,
+      `has no mlc-chat-config.json among its ${list.length} files (${shown}${list.length > 5 ? ', …' : ''}); pick the folder of an MLC model (it holds ${REQUIRED})`,
+    );
   }
   if (configDirs.length > 1) {
-    throw new ModelFormatError(label, `holds ${configDirs.length} models (${configDirs.map((d) => d || '.').join(', ')}); pick one model's folder`);
+    throw new ModelFormatError(
+      label,
+      `holds ${configDirs.length} models (${configDirs.map((d) => d || '.').join(', ')}); pick one model's folder`,
+    );
   }
   const folder = configDirs[0];
   const byName = new Map<string, PickedFile>();
@@ -77,7 +90,10 @@ export function fileListSource(files: ArrayLike<PickedFile> | Iterable<PickedFil
       try {
         return new Uint8Array(await picked.arrayBuffer());
       } catch (error) {
-        throw new ModelFormatError(`${where}/${file}`, `cannot be read (${(error as Error).message || String(error)}); the file may have been moved or deleted since it was picked, pick the folder again`);
+        throw new ModelFormatError(
+          `${where}/${file}`,
+          `cannot be read (${(error as Error).message || String(error)}); the file may have been moved or deleted since it was picked, pick the folder again`,
+        );
       }
     },
   };
@@ -97,13 +113,22 @@ export async function checkPickedModel(source: FileListSource): Promise<void> {
   for (const shard of cache.shards) {
     const size = source.size(shard.dataPath);
     if (size === undefined) missing.push(shard.dataPath);
-    else if (size !== shard.nbytes) wrongSize.push(`${shard.dataPath} (${size} bytes, ${cacheFile} says ${shard.nbytes})`);
+    else if (size !== shard.nbytes)
+      wrongSize.push(`${shard.dataPath} (${size} bytes, ${cacheFile} says ${shard.nbytes})`);
   }
   const where = source.describe('').replace(/\/$/, '');
   const problems: string[] = [];
-  if (missing.length > 0) problems.push(`missing ${missing.length} file${missing.length > 1 ? 's' : ''}: ${missing.slice(0, 8).join(', ')}${missing.length > 8 ? ', …' : ''}`);
-  if (wrongSize.length > 0) problems.push(`wrong size: ${wrongSize.slice(0, 4).join(', ')}${wrongSize.length > 4 ? ', …' : ''}`);
-  if (problems.length > 0) throw new ModelFormatError(where, `${problems.join('; ')}; pick the complete model folder (an interrupted download? fetch the missing files again)`);
+  if (missing.length > 0)
+    problems.push(
+      `missing ${missing.length} file${missing.length > 1 ? 's' : ''}: ${missing.slice(0, 8).join(', ')}${missing.length > 8 ? ', …' : ''}`,
+    );
+  if (wrongSize.length > 0)
+    problems.push(`wrong size: ${wrongSize.slice(0, 4).join(', ')}${wrongSize.length > 4 ? ', …' : ''}`);
+  if (problems.length > 0)
+    throw new ModelFormatError(
+      where,
+      `${problems.join('; ')}; pick the complete model folder (an interrupted download? fetch the missing files again)`,
+    );
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -150,7 +175,9 @@ export async function filesFromEntries(entries: Iterable<EntryLike | null>): Pro
  * The files of a drop (folders walked). Call it inside the drop handler before any `await`: the browser
  * empties the DataTransfer when the handler returns, so the entries are taken synchronously here.
  */
-export function filesFromDrop(dataTransfer: { items: ArrayLike<{ kind: string; webkitGetAsEntry(): EntryLike | null }> }): Promise<PickedFile[]> {
+export function filesFromDrop(dataTransfer: {
+  items: ArrayLike<{ kind: string; webkitGetAsEntry(): EntryLike | null }>;
+}): Promise<PickedFile[]> {
   const entries = Array.from(dataTransfer.items)
     .filter((item) => item.kind === 'file')
     .map((item) => item.webkitGetAsEntry());

@@ -1,13 +1,7 @@
 import { prebuiltAppConfig } from '@mlc-ai/web-llm';
 import { describe, expect, it } from 'vitest';
 import { catalogFromModelList, findCatalogRecord, type WebLlmModelRecord } from './catalog';
-import {
-  checkFit,
-  MAX_SOFTWARE_STEP_SECONDS,
-  memoryBudget,
-  precisionNote,
-  type AdapterFacts,
-} from './fit-check';
+import { checkFit, MAX_SOFTWARE_STEP_SECONDS, memoryBudget, precisionNote, type AdapterFacts } from './fit-check';
 
 const catalog = catalogFromModelList(prebuiltAppConfig.model_list as WebLlmModelRecord[]);
 const record = (id: string) => findCatalogRecord(catalog, id)!;

@@ -19,8 +19,15 @@ describe('makeModel', () => {
   it('is deterministic: the same options give byte-identical files, another seed other weights', () => {
     const a = makeModel({ seed: 5, layers: 1 });
     const b = makeModel({ seed: 5, layers: 1 });
-    expect(a.files.map((f) => f.name)).toEqual(['params_shard_0.bin', 'tensor-cache.json', 'tokenizer.json', 'mlc-chat-config.json']);
-    a.files.forEach((f, i) => expect(Buffer.compare(Buffer.from(f.bytes), Buffer.from(b.files[i].bytes)), f.name).toBe(0));
+    expect(a.files.map((f) => f.name)).toEqual([
+      'params_shard_0.bin',
+      'tensor-cache.json',
+      'tokenizer.json',
+      'mlc-chat-config.json',
+    ]);
+    a.files.forEach((f, i) =>
+      expect(Buffer.compare(Buffer.from(f.bytes), Buffer.from(b.files[i].bytes)), f.name).toBe(0),
+    );
     const c = makeModel({ seed: 6, layers: 1 });
     expect(Buffer.compare(Buffer.from(a.files[0].bytes), Buffer.from(c.files[0].bytes))).not.toBe(0);
     expect(Buffer.compare(Buffer.from(a.files[2].bytes), Buffer.from(c.files[2].bytes))).toBe(0); // same tokenizer
@@ -30,7 +37,10 @@ describe('makeModel', () => {
     const made = makeModel(DEFAULT_MAKE_MODEL_OPTIONS);
     for (const file of made.files) {
       const shipped = readFileSync(resolve(MICRO, file.name));
-      expect(Buffer.compare(shipped, Buffer.from(file.bytes)), `${file.name} differs: regenerate with the command in public/models/micro/README.md`).toBe(0);
+      expect(
+        Buffer.compare(shipped, Buffer.from(file.bytes)),
+        `${file.name} differs: regenerate with the command in public/models/micro/README.md`,
+      ).toBe(0);
     }
   });
 
@@ -41,7 +51,9 @@ describe('makeModel', () => {
 
   it('splits shards at the size limit, each with its md5, and the model still loads', async () => {
     const made = makeModel({ layers: 2, maxShardBytes: 8 * 1024 });
-    const cache = parseTensorCacheText(new TextDecoder().decode(made.files.find((f) => f.name === 'tensor-cache.json')!.bytes));
+    const cache = parseTensorCacheText(
+      new TextDecoder().decode(made.files.find((f) => f.name === 'tensor-cache.json')!.bytes),
+    );
     expect(cache.shards.length).toBeGreaterThan(3);
     for (const shard of cache.shards) {
       const biggest = Math.max(...shard.tensors.map((t) => t.nbytes));
@@ -67,24 +79,40 @@ describe('makeModel', () => {
     const loaded = await loadLlamaModel(memorySource(made.files));
     expect(loaded.config.vocabSize).toBe(1000);
     expect(loaded.weights.embed.length).toBe(1000 * 64);
-    expect(() => makeModel({ vocab: 700 })).toThrow(/--vocab must be 0 \(the tokenizer's 710\) or at least 710 \(got 700\)/);
+    expect(() => makeModel({ vocab: 700 })).toThrow(
+      /--vocab must be 0 \(the tokenizer's 710\) or at least 710 \(got 700\)/,
+    );
     // The defaults' bytes do not depend on the new options (the shipped micro model test covers the rest).
-    const config = JSON.parse(new TextDecoder().decode(made.files.find((f) => f.name === 'mlc-chat-config.json')!.bytes));
+    const config = JSON.parse(
+      new TextDecoder().decode(made.files.find((f) => f.name === 'mlc-chat-config.json')!.bytes),
+    );
     expect(config.twosome_make_model.vocab).toBe(1000);
     expect('init' in config.twosome_make_model).toBe(false);
   });
 
   for (const quantization of ['q4f16_1', 'q4f32_1', 'q0f16', 'q0f32'] as const) {
     it(`--init fast (${quantization}): deterministic, loads, weights with the normal init's scale, sane logits`, async () => {
-      const options: Partial<MakeModelOptions> = { layers: 2, quantization, init: 'fast', seed: 3, maxShardBytes: 16 * 1024 };
+      const options: Partial<MakeModelOptions> = {
+        layers: 2,
+        quantization,
+        init: 'fast',
+        seed: 3,
+        maxShardBytes: 16 * 1024,
+      };
       const made = makeModel(options);
       const again = makeModel(options);
-      made.files.forEach((f, i) => expect(Buffer.compare(Buffer.from(f.bytes), Buffer.from(again.files[i].bytes)), f.name).toBe(0));
+      made.files.forEach((f, i) =>
+        expect(Buffer.compare(Buffer.from(f.bytes), Buffer.from(again.files[i].bytes)), f.name).toBe(0),
+      );
       const loaded = await loadLlamaModel(memorySource(made.files));
       expect(loaded.config).toEqual(made.config);
       const normal = await loadLlamaModel(memorySource(makeModel({ ...options, init: 'normal' }).files));
       const rms = (a: Float32Array) => Math.sqrt(a.reduce((s, v) => s + v * v, 0) / a.length);
-      for (const pick of [(w: typeof loaded.weights) => w.embed, (w: typeof loaded.weights) => w.layers[1].qkv, (w: typeof loaded.weights) => w.layers[0].down]) {
+      for (const pick of [
+        (w: typeof loaded.weights) => w.embed,
+        (w: typeof loaded.weights) => w.layers[1].qkv,
+        (w: typeof loaded.weights) => w.layers[0].down,
+      ]) {
         const ratio = rms(pick(loaded.weights)) / rms(pick(normal.weights));
         expect(ratio).toBeGreaterThan(0.85);
         expect(ratio).toBeLessThan(1.15);
@@ -106,7 +134,10 @@ describe('makeModel', () => {
     ['multi-head attention (kv heads = heads)', { kvHeads: 4 }],
     ['multi-query attention (1 kv head)', { kvHeads: 1 }],
     ['llama3 RoPE scaling', { ropeScaling: 'llama3' }],
-    ['odd sizes: hidden 96, 3 heads, intermediate 160, 3 layers', { hidden: 96, heads: 3, kvHeads: 1, intermediate: 160, layers: 3 }],
+    [
+      'odd sizes: hidden 96, 3 heads, intermediate 160, 3 layers',
+      { hidden: 96, heads: 3, kvHeads: 1, intermediate: 160, layers: 3 },
+    ],
   ];
   for (const [name, options] of variants) {
     it(`${name}: writes a model that weights.ts loads and the reference runs`, async () => {
@@ -114,7 +145,15 @@ describe('makeModel', () => {
       const loaded = await loadLlamaModel(memorySource(made.files));
       const o = { ...DEFAULT_MAKE_MODEL_OPTIONS, layers: 1, ...options };
       expect(loaded.config).toEqual(made.config);
-      expect(loaded.config).toMatchObject({ hidden: o.hidden, layers: o.layers, heads: o.heads, kvHeads: o.kvHeads, intermediate: o.intermediate, quantization: o.quantization, tieEmbeddings: o.tieEmbeddings });
+      expect(loaded.config).toMatchObject({
+        hidden: o.hidden,
+        layers: o.layers,
+        heads: o.heads,
+        kvHeads: o.kvHeads,
+        intermediate: o.intermediate,
+        quantization: o.quantization,
+        tieEmbeddings: o.tieEmbeddings,
+      });
       expect(loaded.config.ropeScaling?.type ?? 'none').toBe(o.ropeScaling === 'llama3' ? 'llama3' : 'none');
       expect(loaded.weights.lmHead === loaded.weights.embed).toBe(o.tieEmbeddings);
       expect(loaded.tokenizerJson).toBeDefined();

@@ -67,7 +67,13 @@ export const DEFAULT_MAKE_MODEL_OPTIONS: MakeModelOptions = {
 };
 
 /** Llama-3.2's rope_scaling and theta, used for --rope-scaling llama3. */
-const LLAMA3_ROPE = { theta: 500000, factor: 32, lowFreqFactor: 1, highFreqFactor: 4, originalMaxPositionEmbeddings: 8192 };
+const LLAMA3_ROPE = {
+  theta: 500000,
+  factor: 32,
+  lowFreqFactor: 1,
+  highFreqFactor: 4,
+  originalMaxPositionEmbeddings: 8192,
+};
 
 export interface MadeFile {
   name: string;
@@ -102,21 +108,29 @@ export function checkMakeModelOptions(o: MakeModelOptions, tokens = makeModelTok
   }
   if (problems.length > 0) return problems;
   if (o.hidden % o.heads !== 0) problems.push(`--hidden (${o.hidden}) must be a multiple of --heads (${o.heads})`);
-  else if ((o.hidden / o.heads) % 2 !== 0) problems.push(`head size --hidden / --heads = ${o.hidden / o.heads} must be even (rotary embeddings rotate pairs)`);
+  else if ((o.hidden / o.heads) % 2 !== 0)
+    problems.push(`head size --hidden / --heads = ${o.hidden / o.heads} must be even (rotary embeddings rotate pairs)`);
   if (o.heads % o.kvHeads !== 0) problems.push(`--heads (${o.heads}) must be a multiple of --kv-heads (${o.kvHeads})`);
-  if (!MAKE_MODEL_QUANTIZATIONS.includes(o.quantization)) problems.push(`--quant must be one of ${MAKE_MODEL_QUANTIZATIONS.join(', ')} (got ${o.quantization})`);
+  if (!MAKE_MODEL_QUANTIZATIONS.includes(o.quantization))
+    problems.push(`--quant must be one of ${MAKE_MODEL_QUANTIZATIONS.join(', ')} (got ${o.quantization})`);
   else if (quantizationInfo(o.quantization).grouped) {
     if (o.hidden % 32 !== 0) problems.push(`--hidden (${o.hidden}) must be a multiple of 32 for ${o.quantization}`);
-    if (o.intermediate % 32 !== 0) problems.push(`--intermediate (${o.intermediate}) must be a multiple of 32 for ${o.quantization}`);
+    if (o.intermediate % 32 !== 0)
+      problems.push(`--intermediate (${o.intermediate}) must be a multiple of 32 for ${o.quantization}`);
   }
   if (!Number.isInteger(o.seed) || o.seed < 0) problems.push(`--seed must be a non-negative integer (got ${o.seed})`);
-  if (!Number.isInteger(o.vocab) || (o.vocab !== 0 && o.vocab < tokens)) problems.push(`--vocab must be 0 (the tokenizer's ${tokens}) or at least ${tokens} (got ${o.vocab})`);
+  if (!Number.isInteger(o.vocab) || (o.vocab !== 0 && o.vocab < tokens))
+    problems.push(`--vocab must be 0 (the tokenizer's ${tokens}) or at least ${tokens} (got ${o.vocab})`);
   if (o.init !== 'normal' && o.init !== 'fast') problems.push(`--init must be normal or fast (got ${o.init})`);
   return problems;
 }
 
 /** The config a set of options describes (vocabulary and BOS/EOS from the tokenizer: the built one by default). */
-export function makeModelConfig(o: MakeModelOptions, vocabSize: number, specials: { bosId: number; eosIds: number[] } = { bosId: BOS_ID, eosIds: [EOS_ID] }): LlamaConfig {
+export function makeModelConfig(
+  o: MakeModelOptions,
+  vocabSize: number,
+  specials: { bosId: number; eosIds: number[] } = { bosId: BOS_ID, eosIds: [EOS_ID] },
+): LlamaConfig {
   const llama3 = o.ropeScaling === 'llama3';
   return {
     modelType: 'llama',
@@ -159,7 +173,8 @@ interface WeightPlan {
 function weightPlan(config: LlamaConfig): WeightPlan[] {
   const { hidden: h, vocabSize: v } = config;
   const plan: WeightPlan[] = [];
-  const linear = (name: string, rows: number, cols: number, std: number) => plan.push({ name, shape: [rows, cols], std });
+  const linear = (name: string, rows: number, cols: number, std: number) =>
+    plan.push({ name, shape: [rows, cols], std });
   const norm = (name: string) => plan.push({ name, shape: [h], std: null });
   linear('model.embed_tokens', v, h, 2 / Math.sqrt(h));
   for (let l = 0; l < config.layers; l++) {
@@ -178,7 +193,10 @@ function weightPlan(config: LlamaConfig): WeightPlan[] {
 const elements = (shape: readonly number[]) => shape.reduce((a, b) => a * b, 1);
 
 /** The float weights of a random model one by one, drawn from one RNG stream in the order of weightPlan. */
-function* randomLlamaWeightEntries(config: LlamaConfig, seed: number): Generator<[string, { shape: [number] | [number, number]; data: Float32Array }]> {
+function* randomLlamaWeightEntries(
+  config: LlamaConfig,
+  seed: number,
+): Generator<[string, { shape: [number] | [number, number]; data: Float32Array }]> {
   const rng = new Rng(seed);
   for (const w of weightPlan(config)) {
     const data = new Float32Array(elements(w.shape));
@@ -189,7 +207,10 @@ function* randomLlamaWeightEntries(config: LlamaConfig, seed: number): Generator
 }
 
 /** The float weights of a random model, by MLC base name (".weight" for norms, the linear's prefix otherwise). */
-export function randomLlamaWeights(config: LlamaConfig, seed: number): Map<string, { shape: [number] | [number, number]; data: Float32Array }> {
+export function randomLlamaWeights(
+  config: LlamaConfig,
+  seed: number,
+): Map<string, { shape: [number] | [number, number]; data: Float32Array }> {
   return new Map(randomLlamaWeightEntries(config, seed));
 }
 
@@ -212,7 +233,12 @@ function storeFloat(name: string, shape: number[], data: Float32Array, dtype: 'f
 }
 
 /** One float weight as MLC stores it under the config's quantization: q_weight + q_scale, or one tensor. */
-function storeWeight(config: LlamaConfig, base: string, shape: [number] | [number, number], data: Float32Array): StoredTensor[] {
+function storeWeight(
+  config: LlamaConfig,
+  base: string,
+  shape: [number] | [number, number],
+  data: Float32Array,
+): StoredTensor[] {
   const q = quantizationInfo(config.quantization);
   if (shape.length === 1) return [storeFloat(base, shape, data, q.modelDtype)];
   if (!q.grouped) return [storeFloat(`${base}.weight`, shape, data, q.modelDtype)];
@@ -279,10 +305,12 @@ function* storedTensorStream(config: LlamaConfig, o: MakeModelOptions): Generato
     o.init === 'fast'
       ? fastStoredTensors(config, o.seed)
       : (function* () {
-          for (const [base, { shape, data }] of randomLlamaWeightEntries(config, o.seed)) yield* storeWeight(config, base, shape, data);
+          for (const [base, { shape, data }] of randomLlamaWeightEntries(config, o.seed))
+            yield* storeWeight(config, base, shape, data);
         })();
   for (const t of source) {
-    if (expected[index]?.name !== t.name) throw new Error(`make-model: made ${t.name} where ${expected[index]?.name ?? 'nothing'} was expected`);
+    if (expected[index]?.name !== t.name)
+      throw new Error(`make-model: made ${t.name} where ${expected[index]?.name ?? 'nothing'} was expected`);
     index++;
     yield t;
   }
@@ -304,7 +332,11 @@ interface ShardRecord {
  * Packs tensors, as they come, into shards of at most maxShardBytes (a bigger tensor alone): yields each
  * shard's file as soon as it is full and pushes its tensor-cache record to `records`.
  */
-function* packShardStream(tensors: Iterable<StoredTensor>, maxShardBytes: number, records: ShardRecord[]): Generator<MadeFile> {
+function* packShardStream(
+  tensors: Iterable<StoredTensor>,
+  maxShardBytes: number,
+  records: ShardRecord[],
+): Generator<MadeFile> {
   let current: StoredTensor[] = [];
   let size = 0;
   const flush = (): MadeFile => {
@@ -312,7 +344,14 @@ function* packShardStream(tensors: Iterable<StoredTensor>, maxShardBytes: number
     let offset = 0;
     const tensorRecords = current.map((t) => {
       bytes.set(t.bytes, offset);
-      const record = { name: t.name, shape: t.shape, dtype: t.dtype, format: t.format, nbytes: t.bytes.length, byteOffset: offset };
+      const record = {
+        name: t.name,
+        shape: t.shape,
+        dtype: t.dtype,
+        format: t.format,
+        nbytes: t.bytes.length,
+        byteOffset: offset,
+      };
       offset += t.bytes.length;
       return record;
     });
@@ -332,7 +371,10 @@ function* packShardStream(tensors: Iterable<StoredTensor>, maxShardBytes: number
 
 function tensorCacheJson(records: ShardRecord[], paramCount: number): Record<string, unknown> {
   const paramBytes = records.reduce((sum, r) => sum + r.nbytes, 0);
-  return { metadata: { ParamSize: paramCount, ParamBytes: paramBytes, BitsPerParam: (paramBytes * 8) / paramCount }, records };
+  return {
+    metadata: { ParamSize: paramCount, ParamBytes: paramBytes, BitsPerParam: (paramBytes * 8) / paramCount },
+    records,
+  };
 }
 
 let tokenizerMemo: BuiltTokenizer | null = null;
@@ -357,12 +399,15 @@ export interface MadeModelStream extends Omit<MadeModel, 'files'> {
  */
 export function makeModelStream(options: Partial<MakeModelOptions> = {}, tokenizerJson?: string): MadeModelStream {
   const o: MakeModelOptions = { ...DEFAULT_MAKE_MODEL_OPTIONS, ...options };
-  const specials = tokenizerJson === undefined ? undefined : tokenizerSpecials(tokenizerJson, 'the given tokenizer.json');
+  const specials =
+    tokenizerJson === undefined ? undefined : tokenizerSpecials(tokenizerJson, 'the given tokenizer.json');
   const problems = checkMakeModelOptions(o, specials?.vocabSize);
   if (problems.length > 0) throw new RangeError(problems.join('; '));
 
   const tokenizer = specials ? null : makeModelTokenizer();
-  const config = specials ? makeModelConfig(o, o.vocab || specials.vocabSize, specials) : makeModelConfig(o, o.vocab || tokenizer!.vocab.length);
+  const config = specials
+    ? makeModelConfig(o, o.vocab || specials.vocabSize, specials)
+    : makeModelConfig(o, o.vocab || tokenizer!.vocab.length);
   const paramCount = weightPlan(config).reduce((sum, w) => sum + elements(w.shape), 0);
   const chatConfig = mlcChatConfig(config, o, specials !== undefined);
   const tokenizerBytes = encoder.encode(tokenizerJson ?? JSON.stringify(tokenizer!.json));

@@ -64,7 +64,8 @@ describe('f16', () => {
       const hi = f16BitsToF32(h + 1);
       const mid = (lo + hi) / 2; // exact in f32 (12 significant bits)
       const want = (h & 1) === 0 ? h : h + 1;
-      if (f32ToF16Bits(mid) !== want || f32ToF16Bits(-mid) !== (want | 0x8000)) throw new Error(`midpoint of 0x${h.toString(16)}`);
+      if (f32ToF16Bits(mid) !== want || f32ToF16Bits(-mid) !== (want | 0x8000))
+        throw new Error(`midpoint of 0x${h.toString(16)}`);
       // Just off the midpoint goes to the nearer neighbour.
       expect(f32ToF16Bits(lo + (hi - lo) * 0.49)).toBe(h);
       expect(f32ToF16Bits(lo + (hi - lo) * 0.51)).toBe(h + 1);

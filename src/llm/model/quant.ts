@@ -128,7 +128,8 @@ export interface Q4Tensor {
  */
 export function quantizeQ4(w: ArrayLike<number>, n: number, k: number, dtype: 'float16' | 'float32'): Q4Tensor {
   if (k % Q4_GROUP_SIZE !== 0) throw new RangeError(`quantizeQ4: K (${k}) must be a multiple of ${Q4_GROUP_SIZE}`);
-  if (w.length !== n * k) throw new RangeError(`quantizeQ4: expected ${n * k} values for [${n}, ${k}], got ${w.length}`);
+  if (w.length !== n * k)
+    throw new RangeError(`quantizeQ4: expected ${n * k} values for [${n}, ${k}], got ${w.length}`);
   const r = dtype === 'float16' ? roundToF16 : Math.fround;
   const groups = k / Q4_GROUP_SIZE;
   const qWeight = new Uint32Array((n * k) / 8);
@@ -155,8 +156,12 @@ export function quantizeQ4(w: ArrayLike<number>, n: number, k: number, dtype: 'f
 /** W [N, K] = (q - 7) * scale[n, k/32] from q_weight u32 [N, K/8] and scale [N, K/32]. */
 export function dequantizeQ4(qWeight: Uint32Array, scale: ArrayLike<number>, n: number, k: number): Float32Array {
   if (k % Q4_GROUP_SIZE !== 0) throw new RangeError(`dequantizeQ4: K (${k}) must be a multiple of ${Q4_GROUP_SIZE}`);
-  if (qWeight.length !== (n * k) / 8) throw new RangeError(`dequantizeQ4: q_weight has ${qWeight.length} words, [${n}, ${k}] needs ${(n * k) / 8}`);
-  if (scale.length !== (n * k) / Q4_GROUP_SIZE) throw new RangeError(`dequantizeQ4: scale has ${scale.length} values, [${n}, ${k}] needs ${(n * k) / Q4_GROUP_SIZE}`);
+  if (qWeight.length !== (n * k) / 8)
+    throw new RangeError(`dequantizeQ4: q_weight has ${qWeight.length} words, [${n}, ${k}] needs ${(n * k) / 8}`);
+  if (scale.length !== (n * k) / Q4_GROUP_SIZE)
+    throw new RangeError(
+      `dequantizeQ4: scale has ${scale.length} values, [${n}, ${k}] needs ${(n * k) / Q4_GROUP_SIZE}`,
+    );
   const out = new Float32Array(n * k);
   const groups = k / Q4_GROUP_SIZE;
   for (let row = 0; row < n; row++) {

@@ -33,7 +33,18 @@ function cacheJson(tensors: Record<string, unknown>[], shardBytes?: number): Rec
     offset = (r.byteOffset as number) + (r.nbytes as number);
     return r;
   });
-  return { metadata: { ParamSize: 0, ParamBytes: offset, BitsPerParam: 0 }, records: [{ dataPath: 'params_shard_0.bin', format: 'raw-shard', nbytes: shardBytes ?? offset, md5sum: '0'.repeat(32), records }] };
+  return {
+    metadata: { ParamSize: 0, ParamBytes: offset, BitsPerParam: 0 },
+    records: [
+      {
+        dataPath: 'params_shard_0.bin',
+        format: 'raw-shard',
+        nbytes: shardBytes ?? offset,
+        md5sum: '0'.repeat(32),
+        records,
+      },
+    ],
+  };
 }
 
 describe('md5', () => {
@@ -57,7 +68,11 @@ describe('parseTensorCache', () => {
     expect(shard.dataPath).toBe('params_shard_0.bin');
     expect(shard.md5sum).toMatch(/^[0-9a-f]{32}$/);
     checkShardBytes(shard, new Uint8Array(readFileSync(resolve(MICRO, shard.dataPath))));
-    expect(cache.tensors.get('model.embed_tokens.q_weight')).toMatchObject({ dtype: 'uint32', shard: 0, byteOffset: 0 });
+    expect(cache.tensors.get('model.embed_tokens.q_weight')).toMatchObject({
+      dtype: 'uint32',
+      shard: 0,
+      byteOffset: 0,
+    });
     expect(cache.metadata.ParamBytes).toBe(shard.nbytes);
   });
 
@@ -104,13 +119,24 @@ describe('parseTensorCache', () => {
   });
 
   it('rejects a tensor whose nbytes does not match its shape and dtype (2 bytes per element for f32-to-bf16)', () => {
-    const e = errorOf(() => parseTensorCache(cacheJson([{ name: 'w', shape: [4, 8], dtype: 'float32', format: 'f32-to-bf16', nbytes: 128 }]), 'm/tensor-cache.json'));
-    expect(e.message).toBe('m/tensor-cache.json: tensor "w": nbytes 128 does not match shape [4, 8] x 2 bytes (float32 stored as bf16) = 64');
-    expect(() => parseTensorCache(cacheJson([{ name: 'w', shape: [4, 8], dtype: 'float32', format: 'f32-to-bf16', nbytes: 64 }]))).not.toThrow();
+    const e = errorOf(() =>
+      parseTensorCache(
+        cacheJson([{ name: 'w', shape: [4, 8], dtype: 'float32', format: 'f32-to-bf16', nbytes: 128 }]),
+        'm/tensor-cache.json',
+      ),
+    );
+    expect(e.message).toBe(
+      'm/tensor-cache.json: tensor "w": nbytes 128 does not match shape [4, 8] x 2 bytes (float32 stored as bf16) = 64',
+    );
+    expect(() =>
+      parseTensorCache(cacheJson([{ name: 'w', shape: [4, 8], dtype: 'float32', format: 'f32-to-bf16', nbytes: 64 }])),
+    ).not.toThrow();
   });
 
   it('rejects offsets past the shard end, overlaps, duplicate names, unknown dtypes and malformed records', () => {
-    expect(errorOf(() => parseTensorCache(cacheJson([{ name: 'w', shape: [4], dtype: 'float32', nbytes: 16 }], 12))).message).toContain('run past the end of shard "params_shard_0.bin" (12 bytes)');
+    expect(
+      errorOf(() => parseTensorCache(cacheJson([{ name: 'w', shape: [4], dtype: 'float32', nbytes: 16 }], 12))).message,
+    ).toContain('run past the end of shard "params_shard_0.bin" (12 bytes)');
     expect(
       errorOf(() =>
         parseTensorCache(
@@ -122,17 +148,32 @@ describe('parseTensorCache', () => {
       ).message,
     ).toContain('overlap');
     const dup = cacheJson([{ name: 'a', shape: [1], dtype: 'float32', nbytes: 4 }]);
-    dup.records.push({ dataPath: 'params_shard_1.bin', format: 'raw-shard', nbytes: 4, records: [{ name: 'a', shape: [1], dtype: 'float32', format: 'raw', nbytes: 4, byteOffset: 0 }] });
+    dup.records.push({
+      dataPath: 'params_shard_1.bin',
+      format: 'raw-shard',
+      nbytes: 4,
+      records: [{ name: 'a', shape: [1], dtype: 'float32', format: 'raw', nbytes: 4, byteOffset: 0 }],
+    });
     expect(errorOf(() => parseTensorCache(dup)).message).toContain('tensor "a" appears twice (duplicate name)');
     const twice = cacheJson([{ name: 'a', shape: [1], dtype: 'float32', nbytes: 4 }]);
     twice.records.push({ ...twice.records[0], records: [] });
     expect(errorOf(() => parseTensorCache(twice)).message).toContain('listed twice');
-    expect(errorOf(() => parseTensorCache(cacheJson([{ name: 'a', shape: [1], dtype: 'float8', nbytes: 1 }]))).message).toContain('unsupported dtype "float8"');
-    expect(errorOf(() => parseTensorCache(cacheJson([{ name: 'a', shape: [-1], dtype: 'float32', nbytes: 4 }]))).message).toContain('"shape" must be a list');
+    expect(
+      errorOf(() => parseTensorCache(cacheJson([{ name: 'a', shape: [1], dtype: 'float8', nbytes: 1 }]))).message,
+    ).toContain('unsupported dtype "float8"');
+    expect(
+      errorOf(() => parseTensorCache(cacheJson([{ name: 'a', shape: [-1], dtype: 'float32', nbytes: 4 }]))).message,
+    ).toContain('"shape" must be a list');
     expect(errorOf(() => parseTensorCache({ metadata: {} })).message).toContain('missing "records"');
-    expect(errorOf(() => parseTensorCache({ records: [{ format: 'raw-shard', nbytes: 0, records: [] }] })).message).toContain('has no "dataPath"');
-    expect(errorOf(() => parseTensorCache({ records: [{ dataPath: 'x', nbytes: 0, md5sum: 'zz', records: [] }] })).message).toContain('"md5sum" must be 32 hex digits');
-    expect(errorOf(() => parseTensorCacheText('{', 'q/ndarray-cache.json')).message).toMatch(/^q\/ndarray-cache\.json: not valid JSON/);
+    expect(
+      errorOf(() => parseTensorCache({ records: [{ format: 'raw-shard', nbytes: 0, records: [] }] })).message,
+    ).toContain('has no "dataPath"');
+    expect(
+      errorOf(() => parseTensorCache({ records: [{ dataPath: 'x', nbytes: 0, md5sum: 'zz', records: [] }] })).message,
+    ).toContain('"md5sum" must be 32 hex digits');
+    expect(errorOf(() => parseTensorCacheText('{', 'q/ndarray-cache.json')).message).toMatch(
+      /^q\/ndarray-cache\.json: not valid JSON/,
+    );
   });
 
   it('accepts only dataPaths inside the model directory', () => {
@@ -150,7 +191,13 @@ describe('parseTensorCache', () => {
 
 describe('checkShardBytes', () => {
   const bytes = new TextEncoder().encode('some shard bytes');
-  const shard = { dataPath: 'params_shard_0.bin', format: 'raw-shard', nbytes: bytes.length, md5sum: md5Hex(bytes), tensors: [] };
+  const shard = {
+    dataPath: 'params_shard_0.bin',
+    format: 'raw-shard',
+    nbytes: bytes.length,
+    md5sum: md5Hex(bytes),
+    tensors: [],
+  };
 
   it('accepts the right bytes', () => {
     expect(() => checkShardBytes(shard, bytes)).not.toThrow();
@@ -163,7 +210,9 @@ describe('checkShardBytes', () => {
     expect(errorOf(() => checkShardBytes(shard, new Uint8Array(bytes.length + 1))).message).toContain('size mismatch');
     const corrupt = bytes.slice();
     corrupt[3] ^= 1;
-    expect(errorOf(() => checkShardBytes(shard, corrupt)).message).toContain(`md5 mismatch: got ${md5Hex(corrupt)}, tensor-cache.json says ${shard.md5sum}`);
+    expect(errorOf(() => checkShardBytes(shard, corrupt)).message).toContain(
+      `md5 mismatch: got ${md5Hex(corrupt)}, tensor-cache.json says ${shard.md5sum}`,
+    );
     expect(() => checkShardBytes(shard, corrupt, shard.dataPath, false)).not.toThrow();
   });
 });
@@ -172,7 +221,19 @@ describe('expected Llama tensors', () => {
   const llama32 = parseLlamaConfig({
     model_type: 'llama',
     quantization: 'q4f16_1',
-    model_config: { hidden_size: 2048, intermediate_size: 8192, num_attention_heads: 32, num_hidden_layers: 16, rms_norm_eps: 1e-5, vocab_size: 128256, tie_word_embeddings: true, position_embedding_base: 500000, context_window_size: 131072, num_key_value_heads: 8, head_dim: 64 },
+    model_config: {
+      hidden_size: 2048,
+      intermediate_size: 8192,
+      num_attention_heads: 32,
+      num_hidden_layers: 16,
+      rms_norm_eps: 1e-5,
+      vocab_size: 128256,
+      tie_word_embeddings: true,
+      position_embedding_base: 500000,
+      context_window_size: 131072,
+      num_key_value_heads: 8,
+      head_dim: 64,
+    },
     bos_token_id: 128000,
     eos_token_id: [128001],
   });
@@ -181,8 +242,16 @@ describe('expected Llama tensors', () => {
     const list = expectedLlamaTensors(llama32);
     expect(list).toHaveLength(2 + 16 * 10 + 1); // embedding, 16 layers of 2 norms + 4 quantized linears, final norm; tied: no lm_head
     const byName = new Map(list.map((t) => [t.name, t]));
-    expect(byName.get('model.embed_tokens.q_weight')).toEqual({ name: 'model.embed_tokens.q_weight', shape: [128256, 256], dtype: 'uint32' });
-    expect(byName.get('model.embed_tokens.q_scale')).toEqual({ name: 'model.embed_tokens.q_scale', shape: [128256, 64], dtype: 'float16' });
+    expect(byName.get('model.embed_tokens.q_weight')).toEqual({
+      name: 'model.embed_tokens.q_weight',
+      shape: [128256, 256],
+      dtype: 'uint32',
+    });
+    expect(byName.get('model.embed_tokens.q_scale')).toEqual({
+      name: 'model.embed_tokens.q_scale',
+      shape: [128256, 64],
+      dtype: 'float16',
+    });
     expect(byName.get('model.layers.3.self_attn.qkv_proj.q_weight')?.shape).toEqual([(32 + 2 * 8) * 64, 2048 / 8]);
     expect(byName.get('model.layers.3.self_attn.o_proj.q_scale')?.shape).toEqual([2048, (32 * 64) / 32]);
     expect(byName.get('model.layers.15.mlp.gate_up_proj.q_weight')?.shape).toEqual([2 * 8192, 256]);
@@ -193,7 +262,11 @@ describe('expected Llama tensors', () => {
 
   it('uses .weight tensors without quantization, f32 scales and norms for q4f32_1, and lm_head when untied', () => {
     const q0 = expectedLlamaTensors({ ...llama32, quantization: 'q0f32', tieEmbeddings: false });
-    expect(q0.find((t) => t.name === 'lm_head.weight')).toEqual({ name: 'lm_head.weight', shape: [128256, 2048], dtype: 'float32' });
+    expect(q0.find((t) => t.name === 'lm_head.weight')).toEqual({
+      name: 'lm_head.weight',
+      shape: [128256, 2048],
+      dtype: 'float32',
+    });
     expect(q0.find((t) => t.name === 'model.layers.0.self_attn.qkv_proj.weight')?.shape).toEqual([3072, 2048]);
     const q4f32 = expectedLlamaTensors({ ...llama32, quantization: 'q4f32_1' });
     expect(q4f32.find((t) => t.name === 'model.layers.0.mlp.down_proj.q_scale')?.dtype).toBe('float32');
@@ -213,34 +286,72 @@ describe('expected Llama tensors', () => {
     };
 
     it('accepts exactly the expected tensors', () => {
-      expect(() => checkLlamaTensors(cacheFor((r) => r), config)).not.toThrow();
+      expect(() =>
+        checkLlamaTensors(
+          cacheFor((r) => r),
+          config,
+        ),
+      ).not.toThrow();
     });
 
     it('names a missing tensor', () => {
-      const e = errorOf(() => checkLlamaTensors(cacheFor((r) => r.filter((t) => t.name !== 'model.layers.0.mlp.down_proj.q_scale')), config, 'dir/tensor-cache.json'));
-      expect(e.message).toContain('dir/tensor-cache.json: missing tensor "model.layers.0.mlp.down_proj.q_scale" [64, 4] float16');
-      const lm = errorOf(() => checkLlamaTensors(cacheFor((r) => r.filter((t) => !String(t.name).startsWith('lm_head'))), config));
+      const e = errorOf(() =>
+        checkLlamaTensors(
+          cacheFor((r) => r.filter((t) => t.name !== 'model.layers.0.mlp.down_proj.q_scale')),
+          config,
+          'dir/tensor-cache.json',
+        ),
+      );
+      expect(e.message).toContain(
+        'dir/tensor-cache.json: missing tensor "model.layers.0.mlp.down_proj.q_scale" [64, 4] float16',
+      );
+      const lm = errorOf(() =>
+        checkLlamaTensors(
+          cacheFor((r) => r.filter((t) => !String(t.name).startsWith('lm_head'))),
+          config,
+        ),
+      );
       expect(lm.message).toContain('tie_word_embeddings is false');
     });
 
     it('names a tensor with the wrong shape, with expected and found', () => {
       const e = errorOf(() =>
         checkLlamaTensors(
-          cacheFor((r) => r.map((t) => (t.name === 'model.layers.0.self_attn.qkv_proj.q_weight' ? { ...t, shape: [96, 8], nbytes: 96 * 8 * 4 } : t))),
+          cacheFor((r) =>
+            r.map((t) =>
+              t.name === 'model.layers.0.self_attn.qkv_proj.q_weight'
+                ? { ...t, shape: [96, 8], nbytes: 96 * 8 * 4 }
+                : t,
+            ),
+          ),
           config,
         ),
       );
-      expect(e.message).toContain('tensor "model.layers.0.self_attn.qkv_proj.q_weight" has shape [96, 8], expected [128, 8]');
+      expect(e.message).toContain(
+        'tensor "model.layers.0.self_attn.qkv_proj.q_weight" has shape [96, 8], expected [128, 8]',
+      );
     });
 
     it('names a tensor with the wrong dtype', () => {
-      const e = errorOf(() => checkLlamaTensors(cacheFor((r) => r.map((t) => (t.name === 'model.norm.weight' ? { ...t, dtype: 'float32', nbytes: 256 } : t))), config));
+      const e = errorOf(() =>
+        checkLlamaTensors(
+          cacheFor((r) => r.map((t) => (t.name === 'model.norm.weight' ? { ...t, dtype: 'float32', nbytes: 256 } : t))),
+          config,
+        ),
+      );
       expect(e.message).toContain('tensor "model.norm.weight" has dtype float32, expected float16 for q4f16_1');
     });
 
     it('rejects tensors the config does not use', () => {
-      const e = errorOf(() => checkLlamaTensors(cacheFor((r) => r), { ...config, tieEmbeddings: true }));
-      expect(e.message).toContain('unexpected tensor "lm_head.q_weight" (mlc-chat-config.json says tie_word_embeddings is true)');
+      const e = errorOf(() =>
+        checkLlamaTensors(
+          cacheFor((r) => r),
+          { ...config, tieEmbeddings: true },
+        ),
+      );
+      expect(e.message).toContain(
+        'unexpected tensor "lm_head.q_weight" (mlc-chat-config.json says tie_word_embeddings is true)',
+      );
     });
   });
 });

@@ -17,7 +17,8 @@ import { md5Hex } from './md5';
 import { isContainedModelPath } from '../../util/model-path';
 import { bf16ArrayToF32, f16ArrayToF32 } from './quant';
 
-export type TensorDtype = 'float32' | 'float16' | 'bfloat16' | 'uint32' | 'int32' | 'uint16' | 'int16' | 'uint8' | 'int8';
+export type TensorDtype =
+  'float32' | 'float16' | 'bfloat16' | 'uint32' | 'int32' | 'uint16' | 'int16' | 'uint8' | 'int8';
 
 const DTYPE_BYTES: Record<TensorDtype, number> = {
   float32: 4,
@@ -105,10 +106,12 @@ export function parseTensorCache(json: unknown, file = 'tensor-cache.json'): Ten
     }
     if (dataPaths.has(dataPath)) fail(`shard "${dataPath}" is listed twice`);
     dataPaths.add(dataPath);
-    if (shard.format !== undefined && shard.format !== 'raw-shard') fail(`shard "${dataPath}" has format ${JSON.stringify(shard.format)}; only "raw-shard" is supported`);
+    if (shard.format !== undefined && shard.format !== 'raw-shard')
+      fail(`shard "${dataPath}" has format ${JSON.stringify(shard.format)}; only "raw-shard" is supported`);
     if (!isCount(shard.nbytes)) fail(`shard "${dataPath}": "nbytes" must be a non-negative integer`);
     const md5 = shard.md5sum;
-    if (md5 !== undefined && (typeof md5 !== 'string' || !/^[0-9a-fA-F]{32}$/.test(md5))) fail(`shard "${dataPath}": "md5sum" must be 32 hex digits`);
+    if (md5 !== undefined && (typeof md5 !== 'string' || !/^[0-9a-fA-F]{32}$/.test(md5)))
+      fail(`shard "${dataPath}": "md5sum" must be 32 hex digits`);
     if (!Array.isArray(shard.records)) fail(`shard "${dataPath}" has no "records" (its tensors)`);
     const list: TensorRecord[] = [];
     (shard.records as unknown[]).forEach((rawTensor, tensorIndex) => {
@@ -118,8 +121,12 @@ export function parseTensorCache(json: unknown, file = 'tensor-cache.json'): Ten
       if (typeof t.name !== 'string' || t.name === '') fail(`${tw} has no "name"`);
       const name = t.name as string;
       if (tensors.has(name)) fail(`tensor "${name}" appears twice (duplicate name)`);
-      if (!Array.isArray(t.shape) || !t.shape.every(isCount)) fail(`tensor "${name}": "shape" must be a list of non-negative integers`);
-      if (typeof t.dtype !== 'string' || !(t.dtype in DTYPE_BYTES)) fail(`tensor "${name}": unsupported dtype ${JSON.stringify(t.dtype)} (supported: ${Object.keys(DTYPE_BYTES).join(', ')})`);
+      if (!Array.isArray(t.shape) || !t.shape.every(isCount))
+        fail(`tensor "${name}": "shape" must be a list of non-negative integers`);
+      if (typeof t.dtype !== 'string' || !(t.dtype in DTYPE_BYTES))
+        fail(
+          `tensor "${name}": unsupported dtype ${JSON.stringify(t.dtype)} (supported: ${Object.keys(DTYPE_BYTES).join(', ')})`,
+        );
       if (!isCount(t.nbytes)) fail(`tensor "${name}": "nbytes" must be a non-negative integer`);
       if (!isCount(t.byteOffset)) fail(`tensor "${name}": "byteOffset" must be a non-negative integer`);
       const record: TensorRecord = {
@@ -138,16 +145,25 @@ export function parseTensorCache(json: unknown, file = 'tensor-cache.json'): Ten
         );
       }
       if (record.byteOffset + record.nbytes > (shard.nbytes as number)) {
-        fail(`tensor "${name}": bytes [${record.byteOffset}, ${record.byteOffset + record.nbytes}) run past the end of shard "${dataPath}" (${shard.nbytes as number} bytes)`);
+        fail(
+          `tensor "${name}": bytes [${record.byteOffset}, ${record.byteOffset + record.nbytes}) run past the end of shard "${dataPath}" (${shard.nbytes as number} bytes)`,
+        );
       }
       tensors.set(name, record);
       list.push(record);
     });
     const sorted = [...list].sort((a, b) => a.byteOffset - b.byteOffset);
     for (let i = 1; i < sorted.length; i++) {
-      if (sorted[i].byteOffset < sorted[i - 1].byteOffset + sorted[i - 1].nbytes) fail(`tensors "${sorted[i - 1].name}" and "${sorted[i].name}" overlap in shard "${dataPath}"`);
+      if (sorted[i].byteOffset < sorted[i - 1].byteOffset + sorted[i - 1].nbytes)
+        fail(`tensors "${sorted[i - 1].name}" and "${sorted[i].name}" overlap in shard "${dataPath}"`);
     }
-    shards.push({ dataPath, format: 'raw-shard', nbytes: shard.nbytes as number, md5sum: typeof md5 === 'string' ? md5.toLowerCase() : undefined, tensors: list });
+    shards.push({
+      dataPath,
+      format: 'raw-shard',
+      nbytes: shard.nbytes as number,
+      md5sum: typeof md5 === 'string' ? md5.toLowerCase() : undefined,
+      tensors: list,
+    });
   });
   return { metadata: isJsonObject(root.metadata) ? root.metadata : {}, shards, tensors };
 }
@@ -158,14 +174,24 @@ export function parseTensorCache(json: unknown, file = 'tensor-cache.json'): Ten
  */
 export function checkShardBytes(shard: ShardRecord, bytes: Uint8Array, file = shard.dataPath, verifyMd5 = true): void {
   if (bytes.length < shard.nbytes) {
-    throw new ModelFormatError(file, `truncated: ${bytes.length} bytes, tensor-cache.json says ${shard.nbytes}; the download is incomplete, fetch the file again`);
+    throw new ModelFormatError(
+      file,
+      `truncated: ${bytes.length} bytes, tensor-cache.json says ${shard.nbytes}; the download is incomplete, fetch the file again`,
+    );
   }
   if (bytes.length > shard.nbytes) {
-    throw new ModelFormatError(file, `size mismatch: ${bytes.length} bytes, tensor-cache.json says ${shard.nbytes}; the file does not belong to this tensor-cache.json`);
+    throw new ModelFormatError(
+      file,
+      `size mismatch: ${bytes.length} bytes, tensor-cache.json says ${shard.nbytes}; the file does not belong to this tensor-cache.json`,
+    );
   }
   if (verifyMd5 && shard.md5sum !== undefined) {
     const actual = md5Hex(bytes);
-    if (actual !== shard.md5sum) throw new ModelFormatError(file, `md5 mismatch: got ${actual}, tensor-cache.json says ${shard.md5sum}; the file is corrupt, fetch it again`);
+    if (actual !== shard.md5sum)
+      throw new ModelFormatError(
+        file,
+        `md5 mismatch: got ${actual}, tensor-cache.json says ${shard.md5sum}; the file is corrupt, fetch it again`,
+      );
   }
 }
 
@@ -205,7 +231,10 @@ function firstNonFinite(t: TensorRecord, bytes: Uint8Array): number {
 /** Copies a record's bytes out of its shard (so typed-array views are aligned whatever the offset). */
 function tensorBytes(record: TensorRecord, shardBytes: Uint8Array): Uint8Array {
   if (record.byteOffset + record.nbytes > shardBytes.length) {
-    throw new ModelFormatError(record.name, `needs bytes up to ${record.byteOffset + record.nbytes} but its shard has ${shardBytes.length}`);
+    throw new ModelFormatError(
+      record.name,
+      `needs bytes up to ${record.byteOffset + record.nbytes} but its shard has ${shardBytes.length}`,
+    );
   }
   return shardBytes.slice(record.byteOffset, record.byteOffset + record.nbytes);
 }
@@ -318,20 +347,35 @@ export function checkLlamaTensors(cache: TensorCache, config: LlamaConfig, file 
   for (const want of expected) {
     const found = cache.tensors.get(want.name);
     if (!found) {
-      const hint = want.name === 'lm_head.q_weight' || want.name === 'lm_head.weight' ? ' (mlc-chat-config.json says tie_word_embeddings is false)' : '';
-      throw new ModelFormatError(file, `missing tensor "${want.name}" [${want.shape.join(', ')}] ${want.dtype}${hint}; the weights do not match mlc-chat-config.json (${config.quantization})`);
+      const hint =
+        want.name === 'lm_head.q_weight' || want.name === 'lm_head.weight'
+          ? ' (mlc-chat-config.json says tie_word_embeddings is false)'
+          : '';
+      throw new ModelFormatError(
+        file,
+        `missing tensor "${want.name}" [${want.shape.join(', ')}] ${want.dtype}${hint}; the weights do not match mlc-chat-config.json (${config.quantization})`,
+      );
     }
     if (found.shape.length !== want.shape.length || found.shape.some((d, i) => d !== want.shape[i])) {
-      throw new ModelFormatError(file, `tensor "${want.name}" has shape [${found.shape.join(', ')}], expected [${want.shape.join(', ')}] from mlc-chat-config.json`);
+      throw new ModelFormatError(
+        file,
+        `tensor "${want.name}" has shape [${found.shape.join(', ')}], expected [${want.shape.join(', ')}] from mlc-chat-config.json`,
+      );
     }
     if (found.dtype !== want.dtype) {
-      throw new ModelFormatError(file, `tensor "${want.name}" has dtype ${found.dtype}, expected ${want.dtype} for ${config.quantization}`);
+      throw new ModelFormatError(
+        file,
+        `tensor "${want.name}" has dtype ${found.dtype}, expected ${want.dtype} for ${config.quantization}`,
+      );
     }
   }
   for (const name of cache.tensors.keys()) {
     if (!expectedNames.has(name)) {
       const hint = name.startsWith('lm_head') ? ' (mlc-chat-config.json says tie_word_embeddings is true)' : '';
-      throw new ModelFormatError(file, `unexpected tensor "${name}"${hint}; the weights do not match mlc-chat-config.json`);
+      throw new ModelFormatError(
+        file,
+        `unexpected tensor "${name}"${hint}; the weights do not match mlc-chat-config.json`,
+      );
     }
   }
 }

@@ -81,7 +81,10 @@ function chainMerges(piece: string): [string, string][] {
   return merges;
 }
 
-export function buildMicroTokenizer(words: readonly string[], splits: Readonly<Record<string, readonly string[]>> = SUBWORD_SPLITS): BuiltTokenizer {
+export function buildMicroTokenizer(
+  words: readonly string[],
+  splits: Readonly<Record<string, readonly string[]>> = SUBWORD_SPLITS,
+): BuiltTokenizer {
   const vocab: string[] = [...SPECIAL_TOKENS];
   for (let b = 0; b < 256; b++) vocab.push(byteToken(b));
   const base = baseCharacters();
@@ -94,7 +97,8 @@ export function buildMicroTokenizer(words: readonly string[], splits: Readonly<R
   for (const word of words) {
     if (!/^[A-Za-z]+$/.test(word)) throw new Error(`tokenizer build: "${word}" is not a word of ASCII letters`);
     const pieces = splits[word] ?? [word];
-    if (pieces.join('') !== word) throw new Error(`tokenizer build: split [${pieces.join(', ')}] does not spell "${word}"`);
+    if (pieces.join('') !== word)
+      throw new Error(`tokenizer build: split [${pieces.join(', ')}] does not spell "${word}"`);
     intended.set(word, [SPACE_MARK + pieces[0], ...pieces.slice(1)]);
     initialMerges.push(...chainMerges(SPACE_MARK + pieces[0]));
     for (const piece of pieces.slice(1)) if (!innerPieces.includes(piece)) innerPieces.push(piece);
@@ -120,7 +124,9 @@ export function buildMicroTokenizer(words: readonly string[], splits: Readonly<R
   for (const [word, want] of intended) {
     const got = bpeWord(SPACE_MARK + word, ranks);
     if (got.join(' ') !== want.join(' ')) {
-      throw new Error(`tokenizer build: "${word}" would tokenize as [${got.join(', ')}], intended [${want.join(', ')}]; adjust SUBWORD_SPLITS`);
+      throw new Error(
+        `tokenizer build: "${word}" would tokenize as [${got.join(', ')}], intended [${want.join(', ')}]; adjust SUBWORD_SPLITS`,
+      );
     }
   }
 
@@ -134,7 +140,10 @@ export function buildMicroTokenizer(words: readonly string[], splits: Readonly<R
     normalizer: null,
     pre_tokenizer: { type: 'Metaspace', replacement: SPACE_MARK, prepend_scheme: 'always', split: true },
     post_processor: null,
-    ...sentencePieceBpe(ids, merges.map(([l, r]) => `${l} ${r}`)),
+    ...sentencePieceBpe(
+      ids,
+      merges.map(([l, r]) => `${l} ${r}`),
+    ),
   };
   return { json, vocab, merges, intended };
 }

@@ -33,12 +33,16 @@ beforeAll(async () => {
 
 /** Ids that mean a word was not in the vocabulary: <unk> or a byte-fallback token. */
 function unknownPieces(ids: number[]): string[] {
-  return ids.filter((id) => id === 0 || (id >= BYTE_TOKEN_BASE && id < BYTE_TOKEN_BASE + 256)).map((id) => tokenizer.idToToken(id));
+  return ids
+    .filter((id) => id === 0 || (id >= BYTE_TOKEN_BASE && id < BYTE_TOKEN_BASE + 256))
+    .map((id) => tokenizer.idToToken(id));
 }
 
 describe('LlmTokenizer in Node', () => {
   it('loads the micro model tokenizer.json through web-tokenizers, leaving no Node shims behind', () => {
-    expect(tokenizer.vocabSize).toBe(JSON.parse(readFileSync(resolve(MICRO, 'mlc-chat-config.json'), 'utf8')).vocab_size);
+    expect(tokenizer.vocabSize).toBe(
+      JSON.parse(readFileSync(resolve(MICRO, 'mlc-chat-config.json'), 'utf8')).vocab_size,
+    );
     expect([0, 1, 2].map((id) => tokenizer.idToToken(id))).toEqual(['<unk>', '<s>', '</s>']);
     expect('require' in globalThis).toBe(requireWasDefined);
     expect('__filename' in globalThis).toBe(false);
@@ -65,14 +69,20 @@ describe('LlmTokenizer in Node', () => {
   });
 
   it('reports unusable files before the wasm sees them (a panic there would abort the module)', async () => {
-    await expect(LlmTokenizer.fromJSON('{"model":', { file: 'm/tokenizer.json' })).rejects.toThrow(/^m\/tokenizer\.json: not valid JSON/);
+    await expect(LlmTokenizer.fromJSON('{"model":', { file: 'm/tokenizer.json' })).rejects.toThrow(
+      /^m\/tokenizer\.json: not valid JSON/,
+    );
     const page = '<!doctype html><html><body>404</body></html>';
     await expect(LlmTokenizer.fromJSON(page, { file: 'm/tokenizer.json' })).rejects.toThrow(
       /^m\/tokenizer\.json: is a web page \(HTML\), not JSON/,
     );
     await expect(LlmTokenizer.fromJSON('{"version":"1.0"}')).rejects.toThrow(TokenizerError);
-    await expect(LlmTokenizer.fromJSON('{"model":{"type":"Magic","vocab":{}}}')).rejects.toThrow(/unsupported tokenizer model type "Magic"/);
-    await expect(LlmTokenizer.fromJSON(JSON.stringify(buildMicroTokenizer(['a']).json), { bosId: 5000 })).rejects.toThrow(/BOS id 5000 is outside/);
+    await expect(LlmTokenizer.fromJSON('{"model":{"type":"Magic","vocab":{}}}')).rejects.toThrow(
+      /unsupported tokenizer model type "Magic"/,
+    );
+    await expect(
+      LlmTokenizer.fromJSON(JSON.stringify(buildMicroTokenizer(['a']).json), { bosId: 5000 }),
+    ).rejects.toThrow(/BOS id 5000 is outside/);
     expect(tokenizer.encode('serve the dish').length).toBe(4); // still alive
   });
 });
@@ -111,7 +121,8 @@ describe('micro tokenizer vs the environments', () => {
     expect(texts.size).toBeGreaterThan(100);
     const missing = new Set<string>();
     for (const text of texts) {
-      if (unknownPieces(tokenizer.encode(text)).length > 0) for (const w of wordsOf([text])) if (unknownPieces(tokenizer.encode(w)).length > 0) missing.add(w);
+      if (unknownPieces(tokenizer.encode(text)).length > 0)
+        for (const w of wordsOf([text])) if (unknownPieces(tokenizer.encode(w)).length > 0) missing.add(w);
     }
     expect([...missing]).toEqual([]);
   });
@@ -160,30 +171,63 @@ describe('micro tokenizer vs the environments', () => {
     const built = buildMicroTokenizer(wordsOf(environmentTexts()));
     const ranks = new Map(built.merges.map(([l, r], i) => [`${l} ${r}`, i]));
     for (const [word, pieces] of built.intended) {
-      expect(tokenizer.encode(word).map((id) => tokenizer.idToToken(id)), word).toEqual(pieces);
+      expect(
+        tokenizer.encode(word).map((id) => tokenizer.idToToken(id)),
+        word,
+      ).toEqual(pieces);
       expect(bpeWord(`▁${word}`, ranks)).toEqual(pieces);
     }
-    for (const [word, pieces] of Object.entries(SUBWORD_SPLITS)) expect(built.intended.get(word)?.length, word).toBe(pieces.length);
+    for (const [word, pieces] of Object.entries(SUBWORD_SPLITS))
+      expect(built.intended.get(word)?.length, word).toBe(pieces.length);
   });
 
-  it('refuses a split table that another word\'s merge chain would break', () => {
+  it("refuses a split table that another word's merge chain would break", () => {
     // "chop" split after "▁ch" cannot coexist with a whole "chopped", whose chain passes through "▁cho".
-    expect(() => buildMicroTokenizer(['chop', 'chopped'], { chop: ['ch', 'op'] })).toThrow(/"chop" would tokenize as \[▁chop\], intended \[▁ch, op\]/);
+    expect(() => buildMicroTokenizer(['chop', 'chopped'], { chop: ['ch', 'op'] })).toThrow(
+      /"chop" would tokenize as \[▁chop\], intended \[▁ch, op\]/,
+    );
   });
 });
 
 describe('encodeAction fallback', () => {
   it('falls back to encoding the action alone when a merge crosses the prompt/action join', async () => {
     // A LLaMA-2-style tokenizer.json (normalizer, no pre-tokenizer) with a merge "x" + "▁" across the space.
-    const vocab: Record<string, number> = { '<unk>': 0, '<s>': 1, '</s>': 2, '▁': 3, a: 4, b: 5, x: 6, 'x▁': 7, '▁a': 8, '▁b': 9 };
+    const vocab: Record<string, number> = {
+      '<unk>': 0,
+      '<s>': 1,
+      '</s>': 2,
+      '▁': 3,
+      a: 4,
+      b: 5,
+      x: 6,
+      'x▁': 7,
+      '▁a': 8,
+      '▁b': 9,
+    };
     const json = {
       version: '1.0',
       added_tokens: [],
-      normalizer: { type: 'Sequence', normalizers: [{ type: 'Prepend', prepend: '▁' }, { type: 'Replace', pattern: { String: ' ' }, content: '▁' }] },
+      normalizer: {
+        type: 'Sequence',
+        normalizers: [
+          { type: 'Prepend', prepend: '▁' },
+          { type: 'Replace', pattern: { String: ' ' }, content: '▁' },
+        ],
+      },
       pre_tokenizer: null,
       post_processor: null,
       decoder: null,
-      model: { type: 'BPE', dropout: null, unk_token: '<unk>', continuing_subword_prefix: null, end_of_word_suffix: null, fuse_unk: true, byte_fallback: false, vocab, merges: ['x ▁', '▁ a', '▁ b'] },
+      model: {
+        type: 'BPE',
+        dropout: null,
+        unk_token: '<unk>',
+        continuing_subword_prefix: null,
+        end_of_word_suffix: null,
+        fuse_unk: true,
+        byte_fallback: false,
+        vocab,
+        merges: ['x ▁', '▁ a', '▁ b'],
+      },
     };
     const t = await LlmTokenizer.fromJSON(JSON.stringify(json));
     expect(t.encode('ax b')).toEqual([8, 7, 5]); // ▁a x▁ b: the prompt's last token changed

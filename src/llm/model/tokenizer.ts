@@ -29,13 +29,20 @@ interface WasmTokenizerClass {
   fromJSON(json: ArrayBuffer): Promise<WasmTokenizer>;
 }
 
-type Globals = typeof globalThis & { require?: unknown; __filename?: unknown; __dirname?: unknown; tokenizers?: { Tokenizer?: WasmTokenizerClass } };
+type Globals = typeof globalThis & {
+  require?: unknown;
+  __filename?: unknown;
+  __dirname?: unknown;
+  tokenizers?: { Tokenizer?: WasmTokenizerClass };
+};
 
 let classPromise: Promise<WasmTokenizerClass> | undefined;
 
 function isNode(): boolean {
   const p = (globalThis as { process?: { versions?: { node?: string } } }).process;
-  return typeof p?.versions?.node === 'string' && typeof (globalThis as { document?: unknown }).document === 'undefined';
+  return (
+    typeof p?.versions?.node === 'string' && typeof (globalThis as { document?: unknown }).document === 'undefined'
+  );
 }
 
 /** A one-token BPE tokenizer, to start the wasm module while the Node shims are in place. */
@@ -48,7 +55,17 @@ const WARM_UP_JSON = JSON.stringify({
   pre_tokenizer: null,
   post_processor: null,
   decoder: null,
-  model: { type: 'BPE', dropout: null, unk_token: null, continuing_subword_prefix: null, end_of_word_suffix: null, fuse_unk: false, byte_fallback: false, vocab: { a: 0 }, merges: [] },
+  model: {
+    type: 'BPE',
+    dropout: null,
+    unk_token: null,
+    continuing_subword_prefix: null,
+    end_of_word_suffix: null,
+    fuse_unk: false,
+    byte_fallback: false,
+    vocab: { a: 0 },
+    merges: [],
+  },
 });
 
 async function loadTokenizerClass(): Promise<WasmTokenizerClass> {
@@ -58,7 +75,9 @@ async function loadTokenizerClass(): Promise<WasmTokenizerClass> {
     if (isNode()) {
       // A computed specifier keeps bundlers from pulling node:module into the browser build.
       const nodeModule = 'node:module';
-      const { createRequire } = (await import(/* @vite-ignore */ nodeModule)) as { createRequire: (from: string) => NodeJS.Require };
+      const { createRequire } = (await import(/* @vite-ignore */ nodeModule)) as {
+        createRequire: (from: string) => NodeJS.Require;
+      };
       const cwd = (globalThis as { process?: { cwd(): string } }).process!.cwd();
       const require = createRequire(`${cwd}/package.json`);
       let filename = `${cwd}/index.js`;
@@ -77,7 +96,10 @@ async function loadTokenizerClass(): Promise<WasmTokenizerClass> {
       define('__filename', filename);
       define('__dirname', filename.replace(/[\\/][^\\/]*$/, ''));
     }
-    const mod = (await import('@mlc-ai/web-tokenizers')) as { Tokenizer?: WasmTokenizerClass; default?: { Tokenizer?: WasmTokenizerClass } };
+    const mod = (await import('@mlc-ai/web-tokenizers')) as {
+      Tokenizer?: WasmTokenizerClass;
+      default?: { Tokenizer?: WasmTokenizerClass };
+    };
     const cls = mod.Tokenizer ?? mod.default?.Tokenizer ?? g.tokenizers?.Tokenizer;
     if (!cls) throw new Error('@mlc-ai/web-tokenizers loaded but exposes no Tokenizer class');
     const warm = await cls.fromJSON(new TextEncoder().encode(WARM_UP_JSON).buffer as ArrayBuffer);
@@ -120,14 +142,14 @@ function checkTokenizerJson(text: string, file: string): void {
   if (typeof model.type !== 'string' || !['BPE', 'WordPiece', 'WordLevel', 'Unigram'].includes(model.type)) {
     throw new TokenizerError(`${file}: unsupported tokenizer model type ${JSON.stringify(model.type)}`);
   }
-  if (typeof model.vocab !== 'object' || model.vocab === null) throw new TokenizerError(`${file}: the tokenizer model has no "vocab"`);
+  if (typeof model.vocab !== 'object' || model.vocab === null)
+    throw new TokenizerError(`${file}: the tokenizer model has no "vocab"`);
 }
 
 /** A token that stands for whitespace only: "▁" (SentencePiece), "Ġ" (GPT-2 byte-level), or spaces. */
 function isBareSpace(token: string): boolean {
   return /^[\s\u2581\u0120]+$/.test(token);
 }
-
 
 export interface TokenizerOptions {
   /** Beginning-of-sequence id (mlc-chat-config.json bos_token_id); LLaMA: 1. */
@@ -157,7 +179,10 @@ export class LlmTokenizer {
   }
 
   /** Loads an HF tokenizer.json (bytes or text). */
-  static async fromJSON(json: ArrayBuffer | Uint8Array | string, options: TokenizerOptions = {}): Promise<LlmTokenizer> {
+  static async fromJSON(
+    json: ArrayBuffer | Uint8Array | string,
+    options: TokenizerOptions = {},
+  ): Promise<LlmTokenizer> {
     const file = options.file ?? 'tokenizer.json';
     const text = typeof json === 'string' ? json : new TextDecoder().decode(json);
     checkTokenizerJson(text, file);
@@ -165,12 +190,17 @@ export class LlmTokenizer {
     const bytes = new TextEncoder().encode(text);
     let wasm: WasmTokenizer;
     try {
-      wasm = await cls.fromJSON(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer);
+      wasm = await cls.fromJSON(
+        bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer,
+      );
     } catch (error) {
       throw new TokenizerError(`${file}: the tokenizer library could not load it (${String(error).split('\n')[0]})`);
     }
     const tokenizer = new LlmTokenizer(wasm, options);
-    if (tokenizer.bosId >= tokenizer.vocabSize) throw new TokenizerError(`${file}: BOS id ${tokenizer.bosId} is outside the vocabulary (${tokenizer.vocabSize} tokens)`);
+    if (tokenizer.bosId >= tokenizer.vocabSize)
+      throw new TokenizerError(
+        `${file}: BOS id ${tokenizer.bosId} is outside the vocabulary (${tokenizer.vocabSize} tokens)`,
+      );
     return tokenizer;
   }
 
@@ -216,7 +246,8 @@ export class LlmTokenizer {
       return { ids: joint.slice(promptIds.length), split: 'suffix' };
     }
     const spaced = this.encode(` ${action}`);
-    if (spaced.length > 1 && isBareSpace(this.idToToken(spaced[0]))) return { ids: this.encode(action), split: 'fallback' };
+    if (spaced.length > 1 && isBareSpace(this.idToToken(spaced[0])))
+      return { ids: this.encode(action), split: 'fallback' };
     return { ids: spaced.length > 0 ? spaced : this.encode(action), split: 'fallback' };
   }
 

@@ -17,7 +17,9 @@ function fakeFetch(responses: (number | Error)[]) {
 
 describe('urlSource', () => {
   it('accepts https and localhost only, and normalizes the base to a directory', () => {
-    expect(checkModelUrl('https://huggingface.co/mlc-ai/X/resolve/main').href).toBe('https://huggingface.co/mlc-ai/X/resolve/main/');
+    expect(checkModelUrl('https://huggingface.co/mlc-ai/X/resolve/main').href).toBe(
+      'https://huggingface.co/mlc-ai/X/resolve/main/',
+    );
     expect(checkModelUrl('http://localhost:8000/m/').href).toBe('http://localhost:8000/m/');
     expect(() => checkModelUrl('http://example.com/m/')).toThrow(/only https/);
     expect(() => checkModelUrl('file:///etc/passwd')).toThrow(/only https/);
@@ -34,7 +36,9 @@ describe('urlSource', () => {
     expect(await urlSource('https://h/m/', { fetchImpl: missing.impl }).read('tensor-cache.json')).toBeUndefined();
 
     const denied = fakeFetch([403]);
-    await expect(urlSource('https://h/m/', { fetchImpl: denied.impl }).read('x')).rejects.toThrow(/https:\/\/h\/m\/x: download failed \(HTTP 403\)/);
+    await expect(urlSource('https://h/m/', { fetchImpl: denied.impl }).read('x')).rejects.toThrow(
+      /https:\/\/h\/m\/x: download failed \(HTTP 403\)/,
+    );
     expect(denied.calls).toHaveLength(1);
 
     const down = fakeFetch([500, 500]);
@@ -68,7 +72,9 @@ describe('urlSource against servers that misbehave', () => {
 
   it('refuses a Content-Length over the limit before reading the body (5 GB announced, 93 KB indexed)', async () => {
     routes.set('/m/params_shard_0.bin', { body: shard, contentLength: 5_000_000_000 });
-    const error = await urlSource(`${server.url}m/`, fast).read('params_shard_0.bin', limit).catch((e: Error) => e);
+    const error = await urlSource(`${server.url}m/`, fast)
+      .read('params_shard_0.bin', limit)
+      .catch((e: Error) => e);
     expect(error).toBeInstanceOf(ModelFormatError);
     expect((error as Error).message).toBe(
       `${server.url}m/params_shard_0.bin: 5000000000 bytes, over the limit of 93232 for this weight shard ` +

@@ -26,12 +26,16 @@ export function checkModelUrl(url: string): URL {
   try {
     parsed = new URL(url, page?.href);
   } catch {
-    throw new ModelUrlError(`"${url}" is not a URL; give a model directory, "micro", or an https:// URL of an MLC model`);
+    throw new ModelUrlError(
+      `"${url}" is not a URL; give a model directory, "micro", or an https:// URL of an MLC model`,
+    );
   }
   const local = ['localhost', '127.0.0.1', '[::1]'].includes(parsed.hostname);
   const sameOrigin = page !== undefined && parsed.origin === page.origin;
   if (parsed.protocol !== 'https:' && !(parsed.protocol === 'http:' && local) && !sameOrigin) {
-    throw new ModelUrlError(`${url}: only https:// URLs (or http://localhost, or this page's own origin) are accepted for models`);
+    throw new ModelUrlError(
+      `${url}: only https:// URLs (or http://localhost, or this page's own origin) are accepted for models`,
+    );
   }
   if (!parsed.pathname.endsWith('/')) parsed.pathname += '/';
   return parsed;

@@ -48,12 +48,22 @@ export function loadLlamaModelFromDir(dir: string, options: LoadOptions = {}): P
 }
 
 /** Weights and the tokenizer of a model directory (which must have a tokenizer.json). */
-export async function loadLlamaModelAndTokenizer(dir: string, options: LoadOptions = {}): Promise<LoadedModel & { tokenizer: LlmTokenizer }> {
+export async function loadLlamaModelAndTokenizer(
+  dir: string,
+  options: LoadOptions = {},
+): Promise<LoadedModel & { tokenizer: LlmTokenizer }> {
   const model = await loadLlamaModelFromDir(dir, options);
-  if (!model.tokenizerJson) throw new ModelFormatError(join(resolve(dir), 'tokenizer.json'), 'missing: the model needs an HF tokenizer.json');
-  const tokenizer = await LlmTokenizer.fromJSON(model.tokenizerJson, { bosId: model.config.bosTokenId, file: join(resolve(dir), 'tokenizer.json') });
+  if (!model.tokenizerJson)
+    throw new ModelFormatError(join(resolve(dir), 'tokenizer.json'), 'missing: the model needs an HF tokenizer.json');
+  const tokenizer = await LlmTokenizer.fromJSON(model.tokenizerJson, {
+    bosId: model.config.bosTokenId,
+    file: join(resolve(dir), 'tokenizer.json'),
+  });
   if (tokenizer.vocabSize > model.config.vocabSize) {
-    throw new ModelFormatError(join(resolve(dir), 'tokenizer.json'), `has ${tokenizer.vocabSize} tokens but the model's vocab_size is ${model.config.vocabSize}`);
+    throw new ModelFormatError(
+      join(resolve(dir), 'tokenizer.json'),
+      `has ${tokenizer.vocabSize} tokens but the model's vocab_size is ${model.config.vocabSize}`,
+    );
   }
   return { ...model, tokenizer };
 }

@@ -34,7 +34,11 @@ describe('loadLlamaModel', () => {
     const loaded = await loadLlamaModel(memorySource(base.files));
     expect(loaded.cacheFile).toBe('tensor-cache.json');
     expect(loaded.weights.layers).toHaveLength(1);
-    const renamed = withFile('ndarray-cache.json', text(base.files, 'tensor-cache.json'), withFile('tensor-cache.json', undefined));
+    const renamed = withFile(
+      'ndarray-cache.json',
+      text(base.files, 'tensor-cache.json'),
+      withFile('tensor-cache.json', undefined),
+    );
     const again = await loadLlamaModel(memorySource(renamed));
     expect(again.cacheFile).toBe('ndarray-cache.json');
     expect(again.weights.embed).toEqual(loaded.weights.embed);
@@ -44,8 +48,12 @@ describe('loadLlamaModel', () => {
     expect((await loadError(withFile('mlc-chat-config.json', undefined))).message).toBe(
       "m/mlc-chat-config.json: missing (the model's architecture and quantization); is this an MLC model directory?",
     );
-    expect((await loadError(withFile('tensor-cache.json', undefined))).message).toContain('m/tensor-cache.json: missing (nor is there an ndarray-cache.json)');
-    expect((await loadError(withFile('params_shard_0.bin', undefined))).message).toContain('m/params_shard_0.bin: missing (a weight shard listed in the tensor cache)');
+    expect((await loadError(withFile('tensor-cache.json', undefined))).message).toContain(
+      'm/tensor-cache.json: missing (nor is there an ndarray-cache.json)',
+    );
+    expect((await loadError(withFile('params_shard_0.bin', undefined))).message).toContain(
+      'm/params_shard_0.bin: missing (a weight shard listed in the tensor cache)',
+    );
   });
 
   it('refuses a non-Llama architecture', async () => {
@@ -59,7 +67,9 @@ describe('loadLlamaModel', () => {
   it('reports a truncated shard', async () => {
     const shard = base.files.find((f) => f.name === 'params_shard_0.bin')!.bytes;
     const e = await loadError(withFile('params_shard_0.bin', shard.subarray(0, shard.length - 100)));
-    expect(e.message).toBe(`m/params_shard_0.bin: truncated: ${shard.length - 100} bytes, tensor-cache.json says ${shard.length}; the download is incomplete, fetch the file again`);
+    expect(e.message).toBe(
+      `m/params_shard_0.bin: truncated: ${shard.length - 100} bytes, tensor-cache.json says ${shard.length}; the download is incomplete, fetch the file again`,
+    );
   });
 
   it('reports an md5 mismatch (and can skip the check)', async () => {
@@ -77,14 +87,18 @@ describe('loadLlamaModel', () => {
         r.shape = [128, 16]; // same byte count, wrong shape
       }),
     );
-    expect(shape.message).toBe('m/tensor-cache.json: tensor "model.layers.0.mlp.gate_up_proj.q_weight" has shape [128, 16], expected [256, 8] from mlc-chat-config.json');
+    expect(shape.message).toBe(
+      'm/tensor-cache.json: tensor "model.layers.0.mlp.gate_up_proj.q_weight" has shape [128, 16], expected [256, 8] from mlc-chat-config.json',
+    );
     const dtype = await loadError(
       withCache((cache) => {
         const r = cache.records[0].records.find((t: any) => t.name === 'model.norm.weight');
         r.dtype = 'bfloat16'; // same byte count, wrong dtype
       }),
     );
-    expect(dtype.message).toBe('m/tensor-cache.json: tensor "model.norm.weight" has dtype bfloat16, expected float16 for q4f16_1');
+    expect(dtype.message).toBe(
+      'm/tensor-cache.json: tensor "model.norm.weight" has dtype bfloat16, expected float16 for q4f16_1',
+    );
   });
 
   it('reports a duplicate tensor name and a missing tensor', async () => {
@@ -95,7 +109,12 @@ describe('loadLlamaModel', () => {
       }),
     );
     expect(dup.message).toContain('appears twice (duplicate name)');
-    const missing = await loadError(withCache((cache) => (cache.records[0].records = cache.records[0].records.filter((t: any) => t.name !== 'lm_head.q_scale'))));
+    const missing = await loadError(
+      withCache(
+        (cache) =>
+          (cache.records[0].records = cache.records[0].records.filter((t: any) => t.name !== 'lm_head.q_scale')),
+      ),
+    );
     expect(missing.message).toContain('missing tensor "lm_head.q_scale"');
   });
 });
@@ -142,7 +161,9 @@ describe('loading from a directory (Node)', () => {
     expect(model.tokenizer.bosId).toBe(model.config.bosTokenId);
     rmSync(join(dir, 'params_shard_0.bin'));
     await expect(loadLlamaModelFromDir(dir)).rejects.toThrow(`${join(dir, 'params_shard_0.bin')}: missing`);
-    await expect(loadLlamaModelFromDir(join(dir, 'nope'))).rejects.toThrow(`${join(dir, 'nope', 'mlc-chat-config.json')}: missing`);
+    await expect(loadLlamaModelFromDir(join(dir, 'nope'))).rejects.toThrow(
+      `${join(dir, 'nope', 'mlc-chat-config.json')}: missing`,
+    );
     for (const f of base.files) writeFileSync(join(dir, f.name), f.bytes);
     rmSync(join(dir, 'tokenizer.json'));
     await expect(loadLlamaModelAndTokenizer(dir)).rejects.toThrow(`${join(dir, 'tokenizer.json')}: missing`);

@@ -144,7 +144,9 @@ async function requireFile(source: ModelSource, file: string, what: string, limi
 }
 
 /** Reads the config and the tensor index, whichever name the index has. */
-export async function readModelIndex(source: ModelSource): Promise<{ config: LlamaConfig; cache: TensorCache; cacheFile: string }> {
+export async function readModelIndex(
+  source: ModelSource,
+): Promise<{ config: LlamaConfig; cache: TensorCache; cacheFile: string }> {
   const configFile = 'mlc-chat-config.json';
   const what = "the model's architecture and quantization";
   const configBytes = await requireFile(source, configFile, what, MODEL_FILE_LIMITS[configFile]);
@@ -155,14 +157,22 @@ export async function readModelIndex(source: ModelSource): Promise<{ config: Lla
     cacheFile = 'ndarray-cache.json';
     cacheBytes = await readModelFile(source, cacheFile, MODEL_FILE_LIMITS[cacheFile]);
   }
-  if (!cacheBytes) throw new ModelFormatError(source.describe('tensor-cache.json'), 'missing (nor is there an ndarray-cache.json): the index of the weight shards');
+  if (!cacheBytes)
+    throw new ModelFormatError(
+      source.describe('tensor-cache.json'),
+      'missing (nor is there an ndarray-cache.json): the index of the weight shards',
+    );
   const cache = parseTensorCacheText(decoder.decode(cacheBytes), source.describe(cacheFile));
   checkLlamaTensors(cache, config, source.describe(cacheFile));
   return { config, cache, cacheFile };
 }
 
 /** Reads and checks every shard, by dataPath. */
-export async function readShards(source: ModelSource, cache: TensorCache, options: LoadOptions = {}): Promise<Map<string, Uint8Array>> {
+export async function readShards(
+  source: ModelSource,
+  cache: TensorCache,
+  options: LoadOptions = {},
+): Promise<Map<string, Uint8Array>> {
   const shards = new Map<string, Uint8Array>();
   for (const shard of cache.shards) {
     const what = 'a weight shard listed in the tensor cache';
@@ -175,7 +185,11 @@ export async function readShards(source: ModelSource, cache: TensorCache, option
 }
 
 /** Dequantized float32 weights from a checked cache and its shards. */
-export function assembleLlamaWeights(config: LlamaConfig, cache: TensorCache, shards: ReadonlyMap<string, Uint8Array>): LlamaWeights {
+export function assembleLlamaWeights(
+  config: LlamaConfig,
+  cache: TensorCache,
+  shards: ReadonlyMap<string, Uint8Array>,
+): LlamaWeights {
   const q = quantizationInfo(config.quantization);
   const shardOf = (name: string) => {
     const record = cache.tensors.get(name);

@@ -54,7 +54,12 @@ describe('Adam', () => {
   });
 
   it('saves and restores its state exactly', () => {
-    const grads = [[0.3, -0.2], [0.1, 0.5], [-0.4, 0.05], [0.2, 0.2]].map((g) => [new Float32Array(g)]);
+    const grads = [
+      [0.3, -0.2],
+      [0.1, 0.5],
+      [-0.4, 0.05],
+      [0.2, 0.2],
+    ].map((g) => [new Float32Array(g)]);
     const pa = new Float32Array([0.5, -0.5]);
     const a = new Adam([pa], { lr: 0.05, eps: 1e-5 });
     a.step(grads[0]);

@@ -109,7 +109,9 @@ function policyLoss(words: number[][], rng: Rng): PolicyLoss {
         const t = terms[p];
         return Float64Array.from(logpi, (lp, k) => {
           const pi = Math.exp(lp);
-          return (t.c * ((k === t.a ? 1 : 0) - pi) + t.c2 * ((k === t.a2 ? 1 : 0) - pi) - e * pi * (lp + H)) / words[p][k];
+          return (
+            (t.c * ((k === t.a ? 1 : 0) - pi) + t.c2 * ((k === t.a2 ? 1 : 0) - pi) - e * pi * (lp + H)) / words[p][k]
+          );
         });
       });
     },
@@ -149,9 +151,21 @@ const ALL: LoraConfig = { r: 4, alpha: 8, dropout: 0, targets: [...LORA_TARGETS]
 const QV: LoraConfig = { r: 8, alpha: 16, dropout: 0, targets: ['q_proj', 'v_proj'] };
 
 const CASES: { name: string; options: Partial<MakeModelOptions>; lora: LoraConfig }[] = [
-  { name: 'GQA 4/2, untied, plain RoPE, q4f16_1, LoRA q/v (r 8, alpha 16)', options: { kvHeads: 2, tieEmbeddings: false, ropeScaling: 'none' }, lora: QV },
-  { name: 'MQA 4/1, tied, llama3 RoPE, q4f32_1, LoRA on all seven targets', options: { kvHeads: 1, tieEmbeddings: true, ropeScaling: 'llama3', quantization: 'q4f32_1' }, lora: ALL },
-  { name: 'MHA 2/2, hidden 64, 1 layer, untied, llama3 RoPE, q0f32, LoRA k/o/gate/down', options: { hidden: 64, layers: 1, heads: 2, kvHeads: 2, ropeScaling: 'llama3', quantization: 'q0f32' }, lora: { r: 2, alpha: 5, dropout: 0, targets: ['k_proj', 'o_proj', 'gate_proj', 'down_proj'] } },
+  {
+    name: 'GQA 4/2, untied, plain RoPE, q4f16_1, LoRA q/v (r 8, alpha 16)',
+    options: { kvHeads: 2, tieEmbeddings: false, ropeScaling: 'none' },
+    lora: QV,
+  },
+  {
+    name: 'MQA 4/1, tied, llama3 RoPE, q4f32_1, LoRA on all seven targets',
+    options: { kvHeads: 1, tieEmbeddings: true, ropeScaling: 'llama3', quantization: 'q4f32_1' },
+    lora: ALL,
+  },
+  {
+    name: 'MHA 2/2, hidden 64, 1 layer, untied, llama3 RoPE, q0f32, LoRA k/o/gate/down',
+    options: { hidden: 64, layers: 1, heads: 2, kvHeads: 2, ropeScaling: 'llama3', quantization: 'q0f32' },
+    lora: { r: 2, alpha: 5, dropout: 0, targets: ['k_proj', 'o_proj', 'gate_proj', 'down_proj'] },
+  },
 ];
 
 describe('LoRA gradients match central finite differences of a word-normalized policy loss', () => {
@@ -234,7 +248,11 @@ describe('LoRA forward', () => {
     const f32 = scoreWithLora(weights, null, prompts, { precision: 'float32' });
     const f64 = scoreWithLora(weights, null, prompts);
     prompts.forEach(({ promptIds, actions }, p) => {
-      const ref = scoreTokenSequences(weights, promptIds, actions.map((tokenIds) => ({ text: 'x', tokenIds })));
+      const ref = scoreTokenSequences(
+        weights,
+        promptIds,
+        actions.map((tokenIds) => ({ text: 'x', tokenIds })),
+      );
       ref.actions.forEach((a, k) => {
         expect(f32.logprobs[p][k]).toBe(a.logprob);
         expect(f32.tokenLogprobs[p][k]).toEqual(a.tokenLogprobs);
@@ -257,7 +275,9 @@ describe('LoRA forward', () => {
     const { prompts } = randomPrompts(weights, rng);
     const fresh = initLoraAdapter(weights.config, ALL, rng);
     for (const precision of ['float32', 'float64'] as const) {
-      expect(scoreWithLora(weights, fresh, prompts, { precision })).toEqual(scoreWithLora(weights, null, prompts, { precision }));
+      expect(scoreWithLora(weights, fresh, prompts, { precision })).toEqual(
+        scoreWithLora(weights, null, prompts, { precision }),
+      );
     }
     const trained = randomAdapter(weights, ALL, rng);
     const a = scoreWithLora(weights, trained, prompts).logprobs.flat();
@@ -270,7 +290,16 @@ describe('LoRA forward', () => {
     const rng = new Rng(5);
     const { prompts } = randomPrompts(weights, rng);
     const adapter = randomAdapter(weights, ALL, rng);
-    const merged: LlamaWeights = { ...weights, layers: weights.layers.map((l) => ({ ...l, qkv: l.qkv.slice(), o: l.o.slice(), gateUp: l.gateUp.slice(), down: l.down.slice() })) };
+    const merged: LlamaWeights = {
+      ...weights,
+      layers: weights.layers.map((l) => ({
+        ...l,
+        qkv: l.qkv.slice(),
+        o: l.o.slice(),
+        gateUp: l.gateUp.slice(),
+        down: l.down.slice(),
+      })),
+    };
     const r = adapter.config.r;
     for (const m of adapter.modules) {
       const layer = merged.layers[m.layer];
@@ -307,7 +336,12 @@ describe('LoRA gradients: API', () => {
     const { prompts, words } = randomPrompts(weights, rng);
     const adapter = initLoraAdapter(weights.config, QV, rng);
     const loss = policyLoss(words, rng);
-    const { modules } = loraGradients(weights, adapter, prompts, loss.dLdS(scoreWithLora(weights, adapter, prompts).logprobs));
+    const { modules } = loraGradients(
+      weights,
+      adapter,
+      prompts,
+      loss.dLdS(scoreWithLora(weights, adapter, prompts).logprobs),
+    );
     const f = () => loss.value(scoreWithLora(weights, adapter, prompts).logprobs);
     modules.forEach((g: LoraModuleGradient, i) => {
       expect(g.a.every((v) => v === 0)).toBe(true);
@@ -324,15 +358,31 @@ describe('LoRA gradients: API', () => {
     const adapter = randomAdapter(weights, QV, rng);
     const dS = prompts.map((p) => p.actions.map(() => rng.normal()));
     const summed = loraGradients(weights, adapter, prompts, dS);
-    const broadcast = loraGradientsPerToken(weights, adapter, prompts, prompts.map((p, i) => p.actions.map((a, k) => a.map(() => dS[i][k]))));
+    const broadcast = loraGradientsPerToken(
+      weights,
+      adapter,
+      prompts,
+      prompts.map((p, i) => p.actions.map((a, k) => a.map(() => dS[i][k]))),
+    );
     expect(broadcast.modules).toEqual(summed.modules);
 
     const c = prompts.map((p) => p.actions.map((a) => a.map(() => rng.normal())));
-    const f = () => scoreWithLora(weights, adapter, prompts).tokenLogprobs.reduce((acc, p, i) => acc + p.reduce((s, a, k) => s + a.reduce((t, v, j) => t + c[i][k][j] * v, 0), 0), 0);
+    const f = () =>
+      scoreWithLora(weights, adapter, prompts).tokenLogprobs.reduce(
+        (acc, p, i) => acc + p.reduce((s, a, k) => s + a.reduce((t, v, j) => t + c[i][k][j] * v, 0), 0),
+        0,
+      );
     const { modules } = loraGradientsPerToken(weights, adapter, prompts, c);
-    for (const [i, which] of [[0, 'a'], [1, 'b'], [0, 'b'], [1, 'a']] as const) {
+    for (const [i, which] of [
+      [0, 'a'],
+      [1, 'b'],
+      [0, 'b'],
+      [1, 'a'],
+    ] as const) {
       const idx = rng.int(adapter.modules[i][which].length);
-      expect(relErr(centralDifference(adapter.modules[i][which], idx, FD_EPS, f), modules[i][which][idx])).toBeLessThan(1e-3);
+      expect(relErr(centralDifference(adapter.modules[i][which], idx, FD_EPS, f), modules[i][which][idx])).toBeLessThan(
+        1e-3,
+      );
     }
   });
 
@@ -341,7 +391,14 @@ describe('LoRA gradients: API', () => {
     const { prompts } = randomPrompts(weights, new Rng(9));
     const adapter = initLoraAdapter(weights.config, QV, new Rng(9));
     expect(() => loraGradients(weights, adapter, prompts, [[1, 2]])).toThrow(/3 prompts/);
-    expect(() => loraGradients(weights, adapter, prompts, prompts.map(() => [1]))).toThrow(/actions/);
+    expect(() =>
+      loraGradients(
+        weights,
+        adapter,
+        prompts,
+        prompts.map(() => [1]),
+      ),
+    ).toThrow(/actions/);
   });
 });
 
@@ -355,7 +412,9 @@ describe("the GPU's shared-prompt layout", () => {
     const dLdS = loss.dLdS64(scoreWithLora(weights, adapter, prompts).logprobs);
     const separate = loraGradients(weights, adapter, prompts, dLdS);
     const shared = loraGradients(weights, adapter, prompts, dLdS, { layout: 'shared' });
-    shared.scores.tokenLogprobs.flat(2).forEach((v, i) => expect(Math.abs(v - separate.scores.tokenLogprobs.flat(2)[i])).toBeLessThan(1e-12));
+    shared.scores.tokenLogprobs
+      .flat(2)
+      .forEach((v, i) => expect(Math.abs(v - separate.scores.tokenLogprobs.flat(2)[i])).toBeLessThan(1e-12));
     shared.modules.forEach((g, i) => {
       for (const which of ['a', 'b'] as const) {
         const ref = separate.modules[i][which];
@@ -374,15 +433,24 @@ describe("the GPU's shared-prompt layout", () => {
     const { prompts } = randomPrompts(weights, rng);
     const adapter = randomAdapter(weights, QV, rng);
     const seen = new Map<string, Float64Array>();
-    loraGradients(weights, adapter, prompts, prompts.map((p) => p.actions.map(() => rng.normal())), {
-      layout: 'shared',
-      trace: (name, layer, t) => {
-        expect(seen.has(`${name}@${layer}`)).toBe(false);
-        seen.set(`${name}@${layer}`, t);
+    loraGradients(
+      weights,
+      adapter,
+      prompts,
+      prompts.map((p) => p.actions.map(() => rng.normal())),
+      {
+        layout: 'shared',
+        trace: (name, layer, t) => {
+          expect(seen.has(`${name}@${layer}`)).toBe(false);
+          seen.set(`${name}@${layer}`, t);
+        },
       },
-    });
+    );
     const c = weights.config;
-    const layout = planScoring(prompts.map((p) => ({ promptTokens: [...p.promptIds], actionTokens: p.actions.map((a) => [...a]) })), 'shared');
+    const layout = planScoring(
+      prompts.map((p) => ({ promptTokens: [...p.promptIds], actionTokens: p.actions.map((a) => [...a]) })),
+      'shared',
+    );
     const R = layout.tokens.length;
     const Q = (c.heads + 2 * c.kvHeads) * c.headDim;
     expect(seen.get('dlogits@-1')).toHaveLength(layout.logitRows.length * c.vocabSize);
@@ -409,7 +477,13 @@ describe("the GPU's shared-prompt layout", () => {
 // Each op's backward on its own (what the GPU kernels are tested against): loss = <w, op(x)> with random w,
 // so d loss / dx = op_backward(w); checked against central differences on float64 inputs.
 
-function opCheck(n: number, forward: (x: Float64Array) => ArrayLike<number>, backward: (x: Float64Array, w: Float64Array) => ArrayLike<number>, rng: Rng, scale = 1): void {
+function opCheck(
+  n: number,
+  forward: (x: Float64Array) => ArrayLike<number>,
+  backward: (x: Float64Array, w: Float64Array) => ArrayLike<number>,
+  rng: Rng,
+  scale = 1,
+): void {
   const x = Float64Array.from({ length: n }, () => scale * rng.normal());
   const y0 = forward(x);
   const w = Float64Array.from({ length: y0.length }, () => rng.normal());
@@ -442,16 +516,35 @@ describe('op backwards against finite differences', () => {
 
   it('linear (input gradient)', () => {
     const W = Float32Array.from({ length: 6 * D }, () => rng.normal());
-    opCheck(T * D, (x) => linearForward(x, W, T, 6, D), (_, w) => linearBackwardInput(w, W, T, 6, D), rng);
+    opCheck(
+      T * D,
+      (x) => linearForward(x, W, T, 6, D),
+      (_, w) => linearBackwardInput(w, W, T, 6, D),
+      rng,
+    );
   });
 
   it('rmsnorm', () => {
     const weight = Float32Array.from({ length: D }, () => 1 + 0.3 * rng.normal());
-    opCheck(T * D, (x) => rmsnormForward(x, weight, T, D, 1e-5).y, (x, w) => rmsnormBackward(x, weight, rmsnormForward(x, weight, T, D, 1e-5).rstd, w, T, D), rng);
+    opCheck(
+      T * D,
+      (x) => rmsnormForward(x, weight, T, D, 1e-5).y,
+      (x, w) => rmsnormBackward(x, weight, rmsnormForward(x, weight, T, D, 1e-5).rstd, w, T, D),
+      rng,
+    );
   });
 
   it('RoPE (plain and llama3 frequencies): the backward is the inverse rotation', () => {
-    for (const inv of [ropeInvFreq(4, 10000), ropeInvFreq(4, 500000, { type: 'llama3', factor: 32, lowFreqFactor: 1, highFreqFactor: 4, originalMaxPositionEmbeddings: 8192 })]) {
+    for (const inv of [
+      ropeInvFreq(4, 10000),
+      ropeInvFreq(4, 500000, {
+        type: 'llama3',
+        factor: 32,
+        lowFreqFactor: 1,
+        highFreqFactor: 4,
+        originalMaxPositionEmbeddings: 8192,
+      }),
+    ]) {
       const positions = [0, 1, 2, 7, 30];
       const width = (2 + 2 * 1) * 4;
       opCheck(
@@ -471,7 +564,7 @@ describe('op backwards against finite differences', () => {
     }
   });
 
-  it('attention with GQA (4 query heads on 2 kv heads): causal, and the shared layout\'s two segments', () => {
+  it("attention with GQA (4 query heads on 2 kv heads): causal, and the shared layout's two segments", () => {
     const width = (4 + 2 * 2) * 4;
     const causal = causalSegments(T);
     opCheck(
@@ -486,18 +579,31 @@ describe('op backwards against finite differences', () => {
     opCheck(
       rows * width,
       (x) => attentionForward(x, plan.segments, rows, 4, 2, 4).out,
-      (x, w) => attentionBackward(x, plan.segments, attentionForward(x, plan.segments, rows, 4, 2, 4), w, rows, 4, 2, 4),
+      (x, w) =>
+        attentionBackward(x, plan.segments, attentionForward(x, plan.segments, rows, 4, 2, 4), w, rows, 4, 2, 4),
       rng,
     );
   });
 
   it('SiLU-gated product', () => {
-    opCheck(T * 2 * D, (x) => siluMulForward(x, T, D), (x, w) => siluMulBackward(x, w, T, D), rng, 2);
+    opCheck(
+      T * 2 * D,
+      (x) => siluMulForward(x, T, D),
+      (x, w) => siluMulBackward(x, w, T, D),
+      rng,
+      2,
+    );
   });
 
   it('log-softmax gather', () => {
     const targets = [3, 0, 7, 7, 1];
-    opCheck(T * 9, (x) => logSoftmaxGatherForward(x, targets, 9), (x, w) => logSoftmaxGatherBackward(x, targets, w, 9), rng, 2);
+    opCheck(
+      T * 9,
+      (x) => logSoftmaxGatherForward(x, targets, 9),
+      (x, w) => logSoftmaxGatherBackward(x, targets, w, 9),
+      rng,
+      2,
+    );
   });
 
   it('LoRA on a slice: input gradient, dA and dB', () => {
@@ -521,8 +627,23 @@ describe('op backwards against finite differences', () => {
       return { dA, dB, dx };
     };
     const x0 = Float64Array.from({ length: T * inDim }, () => rng.normal());
-    opCheck(T * inDim, (x) => run(x, A, B), (x, w) => grads(x, w, A, B).dx, rng);
-    opCheck(r * inDim, (a) => run(x0, a, B), (a, w) => grads(x0, w, a, B).dA, rng);
-    opCheck(outDim * r, (b) => run(x0, A, b), (b, w) => grads(x0, w, A, b).dB, rng);
+    opCheck(
+      T * inDim,
+      (x) => run(x, A, B),
+      (x, w) => grads(x, w, A, B).dx,
+      rng,
+    );
+    opCheck(
+      r * inDim,
+      (a) => run(x0, a, B),
+      (a, w) => grads(x0, w, a, B).dA,
+      rng,
+    );
+    opCheck(
+      outDim * r,
+      (b) => run(x0, A, b),
+      (b, w) => grads(x0, w, A, b).dB,
+      rng,
+    );
   });
 });

@@ -67,7 +67,14 @@ export { allocator } from './precision';
 // Linear layer (frozen weight): forward y = x · W^T; backward gives dx only.
 
 /** Forward: y [R, N] = x [R, K] · W^T, W [N, K] row-major (as ops.matmul: float64 sums, k ascending). */
-export function linearForward(x: ArrayLike<number>, w: ArrayLike<number>, rows: number, outDim: number, inDim: number, alloc: Alloc = allocator()): Vec {
+export function linearForward(
+  x: ArrayLike<number>,
+  w: ArrayLike<number>,
+  rows: number,
+  outDim: number,
+  inDim: number,
+  alloc: Alloc = allocator(),
+): Vec {
   const y = alloc(rows * outDim);
   for (let t = 0; t < rows; t++) {
     const xo = t * inDim;
@@ -82,7 +89,13 @@ export function linearForward(x: ArrayLike<number>, w: ArrayLike<number>, rows: 
 }
 
 /** Backward of y = x · W^T w.r.t. x (W frozen): dx [R, K] = dy [R, N] · W. */
-export function linearBackwardInput(dy: ArrayLike<number>, w: ArrayLike<number>, rows: number, outDim: number, inDim: number): Float64Array {
+export function linearBackwardInput(
+  dy: ArrayLike<number>,
+  w: ArrayLike<number>,
+  rows: number,
+  outDim: number,
+  inDim: number,
+): Float64Array {
   const dx = new Float64Array(rows * inDim);
   for (let t = 0; t < rows; t++) {
     const xo = t * inDim;
@@ -115,7 +128,15 @@ export interface LoraDims {
  * Forward: u [T, r] = x [T, in] · A^T;  y[t, offset + o] += s * sum_k u[t, k] B[o, k]  (in place on y).
  * Returns u (what the backward needs).
  */
-export function loraForward(x: ArrayLike<number>, a: ArrayLike<number>, b: ArrayLike<number>, scale: number, y: Vec, d: LoraDims, alloc: Alloc = allocator()): Vec {
+export function loraForward(
+  x: ArrayLike<number>,
+  a: ArrayLike<number>,
+  b: ArrayLike<number>,
+  scale: number,
+  y: Vec,
+  d: LoraDims,
+  alloc: Alloc = allocator(),
+): Vec {
   const { rows, inDim, outDim, r, offset, yStride } = d;
   const u = linearForward(x, a, rows, r, inDim, alloc);
   for (let t = 0; t < rows; t++) {
@@ -181,13 +202,21 @@ function adapterByLayer(config: LlamaConfig, adapter: LoraAdapter | null): Layer
   const r = adapter.config.r;
   adapter.modules.forEach((module, index) => {
     const { layer, slice } = module;
-    if (!Number.isInteger(layer) || layer < 0 || layer >= config.layers) throw new RangeError(`LoRA module ${index}: layer ${layer} is outside the model's ${config.layers} layers`);
+    if (!Number.isInteger(layer) || layer < 0 || layer >= config.layers)
+      throw new RangeError(`LoRA module ${index}: layer ${layer} is outside the model's ${config.layers} layers`);
     const expected = loraSlice(config, slice.target);
-    if (expected.fused !== slice.fused || expected.rowOffset !== slice.rowOffset || expected.outDim !== slice.outDim || expected.inDim !== slice.inDim) {
+    if (
+      expected.fused !== slice.fused ||
+      expected.rowOffset !== slice.rowOffset ||
+      expected.outDim !== slice.outDim ||
+      expected.inDim !== slice.inDim
+    ) {
       throw new RangeError(`LoRA module ${index} (${slice.target}, layer ${layer}) does not match this model's shapes`);
     }
     if (module.a.length !== r * slice.inDim || module.b.length !== slice.outDim * r) {
-      throw new RangeError(`LoRA module ${index} (${slice.target}, layer ${layer}): A must be [${r}, ${slice.inDim}] and B [${slice.outDim}, ${r}]`);
+      throw new RangeError(
+        `LoRA module ${index} (${slice.target}, layer ${layer}): A must be [${r}, ${slice.inDim}] and B [${slice.outDim}, ${r}]`,
+      );
     }
     if (layers[layer][slice.target]) throw new RangeError(`LoRA: two modules for ${slice.target} of layer ${layer}`);
     layers[layer][slice.target] = { index, module };
@@ -270,8 +299,10 @@ export function loraForwardRows(
   checkLayout(c, layout);
   if (logitRows.length !== targets.length) throw new RangeError('forward: logitRows and targets differ in length');
   for (let j = 0; j < logitRows.length; j++) {
-    if (!Number.isInteger(logitRows[j]) || logitRows[j] < 0 || logitRows[j] >= T) throw new RangeError(`forward: logit row ${logitRows[j]} is outside the ${T} rows`);
-    if (!Number.isInteger(targets[j]) || targets[j] < 0 || targets[j] >= c.vocabSize) throw new RangeError(`forward: target ${targets[j]} is outside the vocabulary`);
+    if (!Number.isInteger(logitRows[j]) || logitRows[j] < 0 || logitRows[j] >= T)
+      throw new RangeError(`forward: logit row ${logitRows[j]} is outside the ${T} rows`);
+    if (!Number.isInteger(targets[j]) || targets[j] < 0 || targets[j] >= c.vocabSize)
+      throw new RangeError(`forward: target ${targets[j]} is outside the vocabulary`);
   }
   const byLayer = adapterByLayer(c, adapter);
   const s = adapter?.scale ?? 0;
@@ -293,7 +324,15 @@ export function loraForwardRows(
     const lora = (target: LoraTarget, input: Vec, y: Vec, yStride: number) => {
       const m = ad[target]?.module;
       if (!m) return;
-      loraU[target] = loraForward(input, m.a, m.b, s, y, { rows: T, inDim: m.slice.inDim, outDim: m.slice.outDim, r, offset: m.slice.rowOffset, yStride }, alloc);
+      loraU[target] = loraForward(
+        input,
+        m.a,
+        m.b,
+        s,
+        y,
+        { rows: T, inDim: m.slice.inDim, outDim: m.slice.outDim, r, offset: m.slice.rowOffset, yStride },
+        alloc,
+      );
     };
     const { y: xn, rstd: rstd1 } = rmsnormForward(x, W.inputNorm, T, D, c.rmsNormEps, alloc);
     const qkv = linearForward(xn, W.qkv, T, Q, D, alloc);
@@ -323,7 +362,17 @@ export function loraForwardRows(
   for (let j = 0; j < J; j++) gathered.set(hidden.subarray(logitRows[j] * D, (logitRows[j] + 1) * D), j * D);
   const logits = linearForward(gathered, weights.lmHead, J, c.vocabSize, D, alloc);
   const logprobs = logSoftmaxGatherForward(logits, targets, c.vocabSize, precision);
-  return { layout, layers, xFinal: x, rstdFinal, hidden, logitRows: Array.from(logitRows), targets: Array.from(targets), logits, logprobs };
+  return {
+    layout,
+    layers,
+    xFinal: x,
+    rstdFinal,
+    hidden,
+    logitRows: Array.from(logitRows),
+    targets: Array.from(targets),
+    logits,
+    logprobs,
+  };
 }
 
 /** loraForwardRows on one causal sequence (positions 0..T-1). */
@@ -348,7 +397,12 @@ export interface LoraModuleGradient {
 
 /** Zeroed gradients shaped like the adapter's modules. */
 export function zeroLoraGradients(adapter: LoraAdapter): LoraModuleGradient[] {
-  return adapter.modules.map((m) => ({ layer: m.layer, target: m.slice.target, a: new Float64Array(m.a.length), b: new Float64Array(m.b.length) }));
+  return adapter.modules.map((m) => ({
+    layer: m.layer,
+    target: m.slice.target,
+    a: new Float64Array(m.a.length),
+    b: new Float64Array(m.b.length),
+  }));
 }
 
 /**
@@ -364,9 +418,17 @@ export type GradientTrace = (name: string, layer: number, tensor: Float64Array) 
  * Backward of one forward from dlogp [J] (dL/d logprobs[j]) to the LoRA gradients, accumulated (+=) into
  * `grads` (from zeroLoraGradients). `fwd` must come from loraForwardRows with the same weights and adapter.
  */
-export function loraBackwardRows(weights: LlamaWeights, adapter: LoraAdapter, fwd: LoraForwardCache, dlogp: ArrayLike<number>, grads: LoraModuleGradient[], trace?: GradientTrace): void {
+export function loraBackwardRows(
+  weights: LlamaWeights,
+  adapter: LoraAdapter,
+  fwd: LoraForwardCache,
+  dlogp: ArrayLike<number>,
+  grads: LoraModuleGradient[],
+  trace?: GradientTrace,
+): void {
   const c = weights.config;
-  if (dlogp.length !== fwd.logitRows.length) throw new RangeError(`backward: ${dlogp.length} gradients for ${fwd.logitRows.length} scored rows`);
+  if (dlogp.length !== fwd.logitRows.length)
+    throw new RangeError(`backward: ${dlogp.length} gradients for ${fwd.logitRows.length} scored rows`);
   if (grads.length !== adapter.modules.length) throw new RangeError('backward: gradients do not match the adapter');
   const byLayer = adapterByLayer(c, adapter);
   const s = adapter.scale;
@@ -406,7 +468,18 @@ export function loraBackwardRows(weights: LlamaWeights, adapter: LoraAdapter, fw
       const u = L.loraU[target];
       if (!u) throw new Error(`backward: the forward ran without the ${target} adapter of layer ${l}`);
       const g = grads[entry.index];
-      loraBackward(input, u, m.a, m.b, s, dy, { rows: T, inDim: m.slice.inDim, outDim: m.slice.outDim, r, offset: m.slice.rowOffset, yStride }, g.a, g.b, dInput);
+      loraBackward(
+        input,
+        u,
+        m.a,
+        m.b,
+        s,
+        dy,
+        { rows: T, inDim: m.slice.inDim, outDim: m.slice.outDim, r, offset: m.slice.rowOffset, yStride },
+        g.a,
+        g.b,
+        dInput,
+      );
     };
     // x' = xm + h · Wdown^T (+ LoRA down): the residual passes dx to xm; the branch gets dx too.
     const dh = linearBackwardInput(dx, W.down, T, D, I);
@@ -450,14 +523,23 @@ function checkLayout(c: LlamaConfig, layout: RowLayout): void {
   const { tokens, positions, segments } = layout;
   const R = tokens.length;
   if (R === 0) throw new RangeError('forward: no tokens');
-  if (positions.length !== R || segments.length !== 4 * R) throw new RangeError(`forward: ${R} tokens need ${R} positions and ${4 * R} segment entries`);
+  if (positions.length !== R || segments.length !== 4 * R)
+    throw new RangeError(`forward: ${R} tokens need ${R} positions and ${4 * R} segment entries`);
   for (let t = 0; t < R; t++) {
     const id = tokens[t];
-    if (!Number.isInteger(id) || id < 0 || id >= c.vocabSize) throw new RangeError(`forward: token ${id} at ${t} is outside the vocabulary (${c.vocabSize})`);
-    if (!Number.isInteger(positions[t]) || positions[t] < 0 || positions[t] >= c.contextWindow) throw new RangeError(`forward: position ${positions[t]} of row ${t} is outside the context window (${c.contextWindow})`);
+    if (!Number.isInteger(id) || id < 0 || id >= c.vocabSize)
+      throw new RangeError(`forward: token ${id} at ${t} is outside the vocabulary (${c.vocabSize})`);
+    if (!Number.isInteger(positions[t]) || positions[t] < 0 || positions[t] >= c.contextWindow)
+      throw new RangeError(
+        `forward: position ${positions[t]} of row ${t} is outside the context window (${c.contextWindow})`,
+      );
     if (segments[4 * t + 1] + segments[4 * t + 3] === 0) throw new RangeError(`forward: row ${t} reads no keys`);
-    for (const [start, len] of [[segments[4 * t], segments[4 * t + 1]], [segments[4 * t + 2], segments[4 * t + 3]]]) {
-      if (len > 0 && start + len > R) throw new RangeError(`forward: row ${t} reads rows ${start}..${start + len - 1}, past the ${R} rows`);
+    for (const [start, len] of [
+      [segments[4 * t], segments[4 * t + 1]],
+      [segments[4 * t + 2], segments[4 * t + 3]],
+    ]) {
+      if (len > 0 && start + len > R)
+        throw new RangeError(`forward: row ${t} reads rows ${start}..${start + len - 1}, past the ${R} rows`);
     }
   }
 }
@@ -490,7 +572,10 @@ export interface ScoringOptions extends PrecisionOptions {
 }
 
 /** The sequence, logit rows and targets of one action: row P-1+j predicts action token j. */
-export function actionSequence(promptIds: readonly number[], actionIds: readonly number[]): { tokens: number[]; logitRows: number[]; targets: number[] } {
+export function actionSequence(
+  promptIds: readonly number[],
+  actionIds: readonly number[],
+): { tokens: number[]; logitRows: number[]; targets: number[] } {
   if (promptIds.length === 0) throw new RangeError('scoring: the prompt needs at least BOS');
   if (actionIds.length === 0) throw new RangeError('scoring: an action needs at least one token');
   return {
@@ -501,10 +586,15 @@ export function actionSequence(promptIds: readonly number[], actionIds: readonly
 }
 
 function sharedLayout(prompts: readonly ScoringPrompt[]): ScoringLayout {
-  prompts.forEach(({ actions }) => actions.forEach((a) => {
-    if (a.length === 0) throw new RangeError('scoring: an action needs at least one token');
-  }));
-  return planScoring(prompts.map((p) => ({ promptTokens: [...p.promptIds], actionTokens: p.actions.map((a) => [...a]) })), 'shared');
+  prompts.forEach(({ actions }) =>
+    actions.forEach((a) => {
+      if (a.length === 0) throw new RangeError('scoring: an action needs at least one token');
+    }),
+  );
+  return planScoring(
+    prompts.map((p) => ({ promptTokens: [...p.promptIds], actionTokens: p.actions.map((a) => [...a]) })),
+    'shared',
+  );
 }
 
 /**
@@ -554,7 +644,12 @@ function run(
 }
 
 /** S_k of every action of every prompt, with LoRA (null: off). */
-export function scoreWithLora(weights: LlamaWeights, adapter: LoraAdapter | null, prompts: readonly ScoringPrompt[], options: ScoringOptions = {}): LoraScores {
+export function scoreWithLora(
+  weights: LlamaWeights,
+  adapter: LoraAdapter | null,
+  prompts: readonly ScoringPrompt[],
+  options: ScoringOptions = {},
+): LoraScores {
   return run(weights, adapter, prompts, options);
 }
 
@@ -592,11 +687,18 @@ export function loraGradientsPerToken(
   dLdTokenLogprob: readonly (readonly ArrayLike<number>[])[],
   options: ScoringOptions = {},
 ): LoraGradients {
-  if (dLdTokenLogprob.length !== prompts.length) throw new RangeError(`loraGradients: ${dLdTokenLogprob.length} gradient rows for ${prompts.length} prompts`);
+  if (dLdTokenLogprob.length !== prompts.length)
+    throw new RangeError(`loraGradients: ${dLdTokenLogprob.length} gradient rows for ${prompts.length} prompts`);
   prompts.forEach(({ actions }, p) => {
-    if (dLdTokenLogprob[p].length !== actions.length) throw new RangeError(`loraGradients: prompt ${p} has ${actions.length} actions but ${dLdTokenLogprob[p].length} gradients`);
+    if (dLdTokenLogprob[p].length !== actions.length)
+      throw new RangeError(
+        `loraGradients: prompt ${p} has ${actions.length} actions but ${dLdTokenLogprob[p].length} gradients`,
+      );
     actions.forEach((ids, k) => {
-      if (dLdTokenLogprob[p][k].length !== ids.length) throw new RangeError(`loraGradients: prompt ${p} action ${k} has ${ids.length} tokens but ${dLdTokenLogprob[p][k].length} gradients`);
+      if (dLdTokenLogprob[p][k].length !== ids.length)
+        throw new RangeError(
+          `loraGradients: prompt ${p} action ${k} has ${ids.length} tokens but ${dLdTokenLogprob[p][k].length} gradients`,
+        );
     });
   });
   const modules = zeroLoraGradients(adapter);
@@ -617,9 +719,11 @@ export function loraGradients(
   dLdS: readonly ArrayLike<number>[],
   options: ScoringOptions = {},
 ): LoraGradients {
-  if (dLdS.length !== prompts.length) throw new RangeError(`loraGradients: ${dLdS.length} gradient rows for ${prompts.length} prompts`);
+  if (dLdS.length !== prompts.length)
+    throw new RangeError(`loraGradients: ${dLdS.length} gradient rows for ${prompts.length} prompts`);
   const perToken = prompts.map(({ actions }, p) => {
-    if (dLdS[p].length !== actions.length) throw new RangeError(`loraGradients: prompt ${p} has ${actions.length} actions but ${dLdS[p].length} gradients`);
+    if (dLdS[p].length !== actions.length)
+      throw new RangeError(`loraGradients: prompt ${p} has ${actions.length} actions but ${dLdS[p].length} gradients`);
     return actions.map((ids, k) => new Float64Array(ids.length).fill(dLdS[p][k]));
   });
   return loraGradientsPerToken(weights, adapter, prompts, perToken, options);
@@ -629,7 +733,11 @@ export function loraGradients(
  * The final-norm hidden state [H] of the last token of BOS + prompt with LoRA off (the critic's input).
  * In float32 mode it equals score.ts criticFeature bit for bit.
  */
-export function lastPromptHidden(weights: LlamaWeights, promptIds: readonly number[], options: PrecisionOptions = {}): Vec {
+export function lastPromptHidden(
+  weights: LlamaWeights,
+  promptIds: readonly number[],
+  options: PrecisionOptions = {},
+): Vec {
   const D = weights.config.hidden;
   const fwd = loraSequenceForward(weights, null, promptIds, [], [], options);
   return fwd.hidden.slice((promptIds.length - 1) * D, promptIds.length * D);

@@ -102,7 +102,9 @@ describe('critic features', () => {
     const features = criticFeatures(weights, prompts);
     const H = weights.config.hidden;
     expect(features).toHaveLength(2 * H);
-    prompts.forEach((ids, p) => expect(Array.from(features.subarray(p * H, (p + 1) * H))).toEqual(Array.from(criticFeature(weights, ids))));
+    prompts.forEach((ids, p) =>
+      expect(Array.from(features.subarray(p * H, (p + 1) * H))).toEqual(Array.from(criticFeature(weights, ids))),
+    );
     // and it feeds the critic
     const critic = initCritic(H, new Rng(1), [16, 8]);
     expect(criticForward(critic, features, 2).values.every(Number.isFinite)).toBe(true);

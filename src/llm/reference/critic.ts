@@ -35,7 +35,8 @@ export interface Critic {
 /** A fresh critic: nn.Linear default init, U(-1/sqrt(in), 1/sqrt(in)), layer by layer, row-major. */
 export function initCritic(inputDim: number, rng: Rng, hidden: readonly number[] = DEFAULT_CRITIC_HIDDEN): Critic {
   const sizes = [inputDim, ...hidden, 1];
-  if (sizes.some((s) => !Number.isInteger(s) || s < 1)) throw new RangeError(`critic: bad layer sizes [${sizes.join(', ')}]`);
+  if (sizes.some((s) => !Number.isInteger(s) || s < 1))
+    throw new RangeError(`critic: bad layer sizes [${sizes.join(', ')}]`);
   const weights: Float32Array[] = [];
   for (let l = 0; l + 1 < sizes.length; l++) {
     const bound = 1 / Math.sqrt(sizes[l]);
@@ -59,9 +60,15 @@ export interface CriticForward {
 }
 
 /** Forward of `batch` input rows [B, in]. */
-export function criticForward(critic: Critic, input: ArrayLike<number>, batch: number, precision: Precision = 'float32'): CriticForward {
+export function criticForward(
+  critic: Critic,
+  input: ArrayLike<number>,
+  batch: number,
+  precision: Precision = 'float32',
+): CriticForward {
   const { sizes, weights } = critic;
-  if (input.length !== batch * sizes[0]) throw new RangeError(`critic: input has ${input.length} values; ${batch} x ${sizes[0]} expected`);
+  if (input.length !== batch * sizes[0])
+    throw new RangeError(`critic: input has ${input.length} values; ${batch} x ${sizes[0]} expected`);
   const alloc = allocator(precision);
   const a0 = alloc(input.length);
   for (let i = 0; i < input.length; i++) a0[i] = input[i];
@@ -129,7 +136,11 @@ export function criticBackward(critic: Critic, fwd: CriticForward, dValues: Arra
  * model with LoRA OFF (spec 1.3: no adapter argument on purpose). Float32 by default (bit-identical to
  * score.ts criticFeature).
  */
-export function criticFeatures(weights: LlamaWeights, prompts: readonly (readonly number[])[], precision: Precision = 'float32'): Vec {
+export function criticFeatures(
+  weights: LlamaWeights,
+  prompts: readonly (readonly number[])[],
+  precision: Precision = 'float32',
+): Vec {
   const D = weights.config.hidden;
   const out = allocator(precision)(prompts.length * D);
   prompts.forEach((ids, p) => out.set(lastPromptHidden(weights, ids, { precision }), p * D));

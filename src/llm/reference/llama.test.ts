@@ -29,12 +29,18 @@ function tinyConfig(over: Partial<LlamaConfig> = {}): LlamaConfig {
   };
 }
 
-const identity = (n: number, scale = 1) => Float32Array.from({ length: n * n }, (_, i) => (i % (n + 1) === 0 ? scale : 0));
+const identity = (n: number, scale = 1) =>
+  Float32Array.from({ length: n * n }, (_, i) => (i % (n + 1) === 0 ? scale : 0));
 const zeros = (n: number) => new Float32Array(n);
 const ones = (n: number) => new Float32Array(n).fill(1);
 
 /** One layer whose attention and MLP are given (defaults: zero, i.e. the layer passes x through). */
-function tinyWeights(config: LlamaConfig, layer: Partial<LlamaLayerWeights>, embed: Float32Array, finalNorm = ones(config.hidden)): LlamaWeights {
+function tinyWeights(
+  config: LlamaConfig,
+  layer: Partial<LlamaLayerWeights>,
+  embed: Float32Array,
+  finalNorm = ones(config.hidden),
+): LlamaWeights {
   const H = config.hidden;
   const qkvRows = (config.heads + 2 * config.kvHeads) * config.headDim;
   const full: LlamaLayerWeights = {
@@ -62,7 +68,13 @@ function randomWeights(config: LlamaConfig, seed: number): LlamaWeights {
     down: r(H * I, 1 / Math.sqrt(I)),
   }));
   const embed = r(V * H, 2 / Math.sqrt(H));
-  return { config, embed, layers, finalNorm: Float32Array.from({ length: H }, () => 1 + 0.1 * rng.normal()), lmHead: config.tieEmbeddings ? embed : r(V * H, 2 / Math.sqrt(H)) };
+  return {
+    config,
+    embed,
+    layers,
+    finalNorm: Float32Array.from({ length: H }, () => 1 + 0.1 * rng.normal()),
+    lmHead: config.tieEmbeddings ? embed : r(V * H, 2 / Math.sqrt(H)),
+  };
 }
 
 function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
@@ -110,7 +122,12 @@ describe('llamaForward on hand-checkable tiny models', () => {
     const rms = (v: number[]) => Math.sqrt(v.reduce((s, e) => s + e * e, 0) / v.length);
     const a = x.map((e) => e / rms(x));
     const x2 = x.map((e, i) => e + (a[i] / (1 + Math.exp(-a[i]))) * 3 * a[i]);
-    expect(maxAbsDiff(hidden, x2.map((e) => e / rms(x2)))).toBeLessThan(1e-6);
+    expect(
+      maxAbsDiff(
+        hidden,
+        x2.map((e) => e / rms(x2)),
+      ),
+    ).toBeLessThan(1e-6);
   });
 
   it('rejects tokens outside the vocabulary and sequences longer than the context', () => {
@@ -139,7 +156,10 @@ describe('RoPE', () => {
           const i = r * stride + h * hd + d;
           const [re, im] = [before[i], before[i + hd / 2]];
           const angle = p * inv[d];
-          const want = h < heads + kvHeads ? [re * Math.cos(angle) - im * Math.sin(angle), re * Math.sin(angle) + im * Math.cos(angle)] : [re, im];
+          const want =
+            h < heads + kvHeads
+              ? [re * Math.cos(angle) - im * Math.sin(angle), re * Math.sin(angle) + im * Math.cos(angle)]
+              : [re, im];
           expect(qkv[i]).toBeCloseTo(want[0], 3);
           expect(qkv[i + hd / 2]).toBeCloseTo(want[1], 3);
         }
@@ -168,8 +188,14 @@ describe('RoPE', () => {
     expect(dotAt(7, 3)).not.toBeCloseTo(dotAt(7, 4), 2);
   });
 
-  it('implements the Llama-3 frequency scaling: values computed by hand from HF\'s piecewise formula', () => {
-    const s: Llama3RopeScaling = { type: 'llama3', factor: 32, lowFreqFactor: 1, highFreqFactor: 4, originalMaxPositionEmbeddings: 8192 };
+  it("implements the Llama-3 frequency scaling: values computed by hand from HF's piecewise formula", () => {
+    const s: Llama3RopeScaling = {
+      type: 'llama3',
+      factor: 32,
+      lowFreqFactor: 1,
+      highFreqFactor: 4,
+      originalMaxPositionEmbeddings: 8192,
+    };
     const inv = ropeInvFreq(128, 500000, s);
     // d: wavelength 2 pi / f against 8192 / 4 = 2048 and 8192 / 1 = 8192.
     const hand: [number, number][] = [
@@ -182,14 +208,15 @@ describe('RoPE', () => {
     for (const [d, want] of hand) expect(Math.abs(inv[d] - want) / want, `d = ${d}`).toBeLessThan(1e-6);
   });
 
-  it('matches HF\'s piecewise form (wavelength thresholds) for every frequency of several configs', () => {
+  it("matches HF's piecewise form (wavelength thresholds) for every frequency of several configs", () => {
     const hfScaled = (f: number, s: Llama3RopeScaling) => {
       const wavelen = (2 * Math.PI) / f;
       const lowWavelen = s.originalMaxPositionEmbeddings / s.lowFreqFactor;
       const highWavelen = s.originalMaxPositionEmbeddings / s.highFreqFactor;
       if (wavelen < highWavelen) return f;
       if (wavelen > lowWavelen) return f / s.factor;
-      const smooth = (s.originalMaxPositionEmbeddings / wavelen - s.lowFreqFactor) / (s.highFreqFactor - s.lowFreqFactor);
+      const smooth =
+        (s.originalMaxPositionEmbeddings / wavelen - s.lowFreqFactor) / (s.highFreqFactor - s.lowFreqFactor);
       return ((1 - smooth) * f) / s.factor + smooth * f;
     };
     const configs: Llama3RopeScaling[] = [
@@ -214,7 +241,17 @@ describe('RoPE', () => {
 
 describe('attention', () => {
   it('GQA equals multi-head attention with each kv head repeated for its query heads', () => {
-    const gqaConfig = tinyConfig({ hidden: 32, intermediate: 32, heads: 4, kvHeads: 2, headDim: 8, layers: 2, vocabSize: 50, tieEmbeddings: false, rmsNormEps: 1e-5 });
+    const gqaConfig = tinyConfig({
+      hidden: 32,
+      intermediate: 32,
+      heads: 4,
+      kvHeads: 2,
+      headDim: 8,
+      layers: 2,
+      vocabSize: 50,
+      tieEmbeddings: false,
+      rmsNormEps: 1e-5,
+    });
     const gqa = randomWeights(gqaConfig, 5);
     const mhaConfig = { ...gqaConfig, kvHeads: 4 };
     const H = 32;
@@ -243,7 +280,24 @@ describe('attention', () => {
   });
 
   it('is causal: later tokens do not change earlier logits or hidden states', () => {
-    const config = tinyConfig({ hidden: 32, intermediate: 64, heads: 4, kvHeads: 2, headDim: 8, layers: 2, vocabSize: 40, rmsNormEps: 1e-5, ropeTheta: 500000, ropeScaling: { type: 'llama3', factor: 8, lowFreqFactor: 1, highFreqFactor: 4, originalMaxPositionEmbeddings: 16 } });
+    const config = tinyConfig({
+      hidden: 32,
+      intermediate: 64,
+      heads: 4,
+      kvHeads: 2,
+      headDim: 8,
+      layers: 2,
+      vocabSize: 40,
+      rmsNormEps: 1e-5,
+      ropeTheta: 500000,
+      ropeScaling: {
+        type: 'llama3',
+        factor: 8,
+        lowFreqFactor: 1,
+        highFreqFactor: 4,
+        originalMaxPositionEmbeddings: 16,
+      },
+    });
     const w = randomWeights(config, 6);
     const short = llamaForward(w, [1, 5, 9]);
     const long = llamaForward(w, [1, 5, 9, 30, 2, 17]);

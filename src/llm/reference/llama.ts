@@ -63,13 +63,19 @@ export interface ForwardOptions {
 }
 
 /** Forward of one causal sequence starting at position 0. */
-export function llamaForward(weights: LlamaWeights, tokens: ArrayLike<number>, options: ForwardOptions = {}): ForwardResult {
+export function llamaForward(
+  weights: LlamaWeights,
+  tokens: ArrayLike<number>,
+  options: ForwardOptions = {},
+): ForwardResult {
   const c = weights.config;
   const T = tokens.length;
   if (T === 0) throw new RangeError('llamaForward: no tokens');
-  if (T > c.contextWindow) throw new RangeError(`llamaForward: ${T} tokens exceed the context window (${c.contextWindow})`);
+  if (T > c.contextWindow)
+    throw new RangeError(`llamaForward: ${T} tokens exceed the context window (${c.contextWindow})`);
   for (let t = 0; t < T; t++) {
-    if (!Number.isInteger(tokens[t]) || tokens[t] < 0 || tokens[t] >= c.vocabSize) throw new RangeError(`llamaForward: token ${tokens[t]} at ${t} is outside the vocabulary (${c.vocabSize})`);
+    if (!Number.isInteger(tokens[t]) || tokens[t] < 0 || tokens[t] >= c.vocabSize)
+      throw new RangeError(`llamaForward: token ${tokens[t]} at ${t} is outside the vocabulary (${c.vocabSize})`);
   }
   const H = c.hidden;
   const qkvDim = (c.heads + 2 * c.kvHeads) * c.headDim;

@@ -32,13 +32,16 @@ describe('scoreActions on the micro model', () => {
       expect(a.nTokens).toBe(a.tokenIds.length);
       expect(a.nWords).toBe(a.text.split(' ').length);
       expect(a.logprob).toBeLessThan(0);
-      expect(a.logprob).toBeCloseTo(a.tokenLogprobs.reduce((s, v) => s + v, 0), 10);
+      expect(a.logprob).toBeCloseTo(
+        a.tokenLogprobs.reduce((s, v) => s + v, 0),
+        10,
+      );
     }
     // "pick up the tomato" is 5 tokens for 4 words, as with LLaMA
     expect(overcooked.actions[0]).toMatchObject({ text: 'pick up the tomato', nTokens: 5, nWords: 4 });
   });
 
-  it('each log-prob is the sum of per-token log-probs read from the full sequence\'s logits', () => {
+  it("each log-prob is the sum of per-token log-probs read from the full sequence's logits", () => {
     const V = weights.config.vocabSize;
     for (const a of overcooked.actions.slice(0, 3)) {
       const sequence = [...overcooked.promptIds, ...a.tokenIds];
@@ -49,7 +52,9 @@ describe('scoreActions on the micro model', () => {
       expect(a.logprob).toBeCloseTo(sum, 4);
       // ... which is the log of the product of next-token probabilities
       const p = a.tokenIds.map((id, j) => {
-        const row = Array.from(logits.subarray((overcooked.promptIds.length - 1 + j) * V, (overcooked.promptIds.length + j) * V));
+        const row = Array.from(
+          logits.subarray((overcooked.promptIds.length - 1 + j) * V, (overcooked.promptIds.length + j) * V),
+        );
         return softmax(row)[id];
       });
       expect(a.logprob).toBeCloseTo(Math.log(p.reduce((x, y) => x * y, 1)), 4);

@@ -42,7 +42,11 @@ export function softmax(z: readonly number[]): number[] {
 }
 
 /** Log-probs of `actionIds` continuing `promptIds` (BOS first), from one full forward of the joint sequence. */
-export function actionTokenLogprobs(weights: LlamaWeights, promptIds: readonly number[], actionIds: readonly number[]): number[] {
+export function actionTokenLogprobs(
+  weights: LlamaWeights,
+  promptIds: readonly number[],
+  actionIds: readonly number[],
+): number[] {
   if (promptIds.length === 0) throw new RangeError('scoring: the prompt needs at least BOS');
   if (actionIds.length === 0) throw new RangeError('scoring: an action needs at least one token');
   const sequence = [...promptIds, ...actionIds];
@@ -62,18 +66,34 @@ export function criticFeature(weights: LlamaWeights, promptIds: readonly number[
 }
 
 /** Scores token sequences directly (no tokenizer): texts are used for the word counts only. */
-export function scoreTokenSequences(weights: LlamaWeights, promptIds: readonly number[], actions: readonly { text: string; tokenIds: readonly number[] }[]): ScoreResult {
+export function scoreTokenSequences(
+  weights: LlamaWeights,
+  promptIds: readonly number[],
+  actions: readonly { text: string; tokenIds: readonly number[] }[],
+): ScoreResult {
   const scored = actions.map(({ text, tokenIds }) => {
     const tokenLogprobs = actionTokenLogprobs(weights, promptIds, tokenIds);
     const nWords = countWords(text);
     if (nWords === 0) throw new RangeError(`scoring: action "${text}" has no words`);
-    return { text, tokenIds: [...tokenIds], tokenLogprobs, logprob: tokenLogprobs.reduce((a, b) => a + b, 0), nTokens: tokenIds.length, nWords };
+    return {
+      text,
+      tokenIds: [...tokenIds],
+      tokenLogprobs,
+      logprob: tokenLogprobs.reduce((a, b) => a + b, 0),
+      nTokens: tokenIds.length,
+      nWords,
+    };
   });
   return { promptIds: [...promptIds], actions: scored, critic: criticFeature(weights, promptIds) };
 }
 
 /** TWOSOME scoring of `actions` after `prompt`. */
-export function scoreActions(weights: LlamaWeights, tokenizer: ScoringTokenizer, prompt: string, actions: readonly string[]): ScoreResult {
+export function scoreActions(
+  weights: LlamaWeights,
+  tokenizer: ScoringTokenizer,
+  prompt: string,
+  actions: readonly string[],
+): ScoreResult {
   if (actions.length === 0) throw new RangeError('scoring: no actions');
   const promptIds = tokenizer.encodePrompt(prompt);
   return scoreTokenSequences(

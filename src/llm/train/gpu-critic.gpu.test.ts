@@ -27,14 +27,21 @@ describe('GpuCritic', () => {
       const pass = await gpu.plan(features, P);
       const values = await pass.forward();
       const ref = criticForward(critic, x, P);
-      values.forEach((v, i) => expect(Math.abs(v - ref.values[i])).toBeLessThan(1e-5 * Math.max(1, Math.abs(ref.values[i]))));
+      values.forEach((v, i) =>
+        expect(Math.abs(v - ref.values[i])).toBeLessThan(1e-5 * Math.max(1, Math.abs(ref.values[i]))),
+      );
       const dv = Float32Array.from({ length: P }, () => rng.normal());
       pass.backward(dv);
       pass.backward(dv); // gradients accumulate
       const grads = await gpu.readGrads();
       const refGrads = criticBackward(critic, ref, dv).weights;
       let worst = 0;
-      grads.forEach((g, l) => g.forEach((v, i) => (worst = Math.max(worst, Math.abs(v - 2 * refGrads[l][i]) / Math.max(1, Math.abs(2 * refGrads[l][i]))))));
+      grads.forEach((g, l) =>
+        g.forEach(
+          (v, i) =>
+            (worst = Math.max(worst, Math.abs(v - 2 * refGrads[l][i]) / Math.max(1, Math.abs(2 * refGrads[l][i])))),
+        ),
+      );
       expect(worst).toBeLessThan(1e-4);
       pass.dispose();
       gpu.dispose();

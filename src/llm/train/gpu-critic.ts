@@ -105,7 +105,16 @@ export class CriticPass {
     this.values = acts[L];
     for (let l = 0; l < L; l++) {
       const [inD, outD] = [sizes[l], sizes[l + 1]];
-      this.forwardCalls.push(await gemmCall(ctx, `critic z${l + 1}`, { buffer: acts[l], ld: inD }, { buffer: critic.weights[l], ld: inD, transpose: true }, { buffer: acts[l + 1], ld: outD }, { m: P, n: outD, k: inD }));
+      this.forwardCalls.push(
+        await gemmCall(
+          ctx,
+          `critic z${l + 1}`,
+          { buffer: acts[l], ld: inD },
+          { buffer: critic.weights[l], ld: inD, transpose: true },
+          { buffer: acts[l + 1], ld: outD },
+          { m: P, n: outD, k: inD },
+        ),
+      );
       if (l < L - 1) this.forwardCalls.push(await reluForwardCall(ctx, acts[l + 1], P * outD));
     }
     // Backward: dz for the last layer is dv; walk down.
@@ -113,10 +122,28 @@ export class CriticPass {
     let dz = this.valueGrads;
     for (let l = L - 1; l >= 0; l--) {
       const [inD, outD] = [sizes[l], sizes[l + 1]];
-      this.backwardCalls.push(await gemmCall(ctx, `critic dW${l + 1}`, { buffer: dz, ld: outD, transpose: true }, { buffer: acts[l], ld: inD }, { buffer: critic.grads[l], ld: inD }, { m: outD, n: inD, k: P, beta: 1 }));
+      this.backwardCalls.push(
+        await gemmCall(
+          ctx,
+          `critic dW${l + 1}`,
+          { buffer: dz, ld: outD, transpose: true },
+          { buffer: acts[l], ld: inD },
+          { buffer: critic.grads[l], ld: inD },
+          { m: outD, n: inD, k: P, beta: 1 },
+        ),
+      );
       if (l === 0) break;
       const da = alloc(P * inD, `critic da${l}`);
-      this.backwardCalls.push(await gemmCall(ctx, `critic da${l}`, { buffer: dz, ld: outD }, { buffer: critic.weights[l], ld: inD }, { buffer: da, ld: inD }, { m: P, n: inD, k: outD }));
+      this.backwardCalls.push(
+        await gemmCall(
+          ctx,
+          `critic da${l}`,
+          { buffer: dz, ld: outD },
+          { buffer: critic.weights[l], ld: inD },
+          { buffer: da, ld: inD },
+          { m: P, n: inD, k: outD },
+        ),
+      );
       this.backwardCalls.push(await reluBackwardCall(ctx, da, acts[l], P * inD));
       dz = da;
     }

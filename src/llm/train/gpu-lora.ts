@@ -49,7 +49,11 @@ export function uploadLora(device: GPUDevice, adapter: LoraAdapter): GpuLora {
 }
 
 /** The adapter's current values (A, B) or gradients, in module order, as host arrays. */
-export async function readLora(device: GPUDevice, lora: GpuLora, what: 'weights' | 'grads'): Promise<{ a: Float32Array; b: Float32Array }[]> {
+export async function readLora(
+  device: GPUDevice,
+  lora: GpuLora,
+  what: 'weights' | 'grads',
+): Promise<{ a: Float32Array; b: Float32Array }[]> {
   const regions = lora.modules.flatMap((m) => [
     { buffer: what === 'weights' ? m.a : m.gradA, count: lora.r * m.slice.inDim },
     { buffer: what === 'weights' ? m.b : m.gradB, count: m.slice.outDim * lora.r },
@@ -118,11 +122,28 @@ export async function loraUCall(
 }
 
 /** Forward: u = xn A^T, then y[:, slice] += s u B^T. `fusedOut` is the row width of y. */
-export async function loraForwardCalls(ctx: Ctx, m: GpuLoraModule, r: number, scale: number, xn: GPUBuffer, u: GPUBuffer, y: GPUBuffer, rows: number, fusedOut: number): Promise<KernelCall[]> {
+export async function loraForwardCalls(
+  ctx: Ctx,
+  m: GpuLoraModule,
+  r: number,
+  scale: number,
+  xn: GPUBuffer,
+  u: GPUBuffer,
+  y: GPUBuffer,
+  rows: number,
+  fusedOut: number,
+): Promise<KernelCall[]> {
   const { outDim, rowOffset } = m.slice;
   return [
     await loraUCall(ctx, m, r, xn, u, rows),
-    await gemmCall(ctx, 'lora up', { buffer: u, ld: r }, { buffer: m.b, ld: r, transpose: true }, { buffer: y, ld: fusedOut, offset: rowOffset }, { m: rows, n: outDim, k: r, alpha: scale, beta: 1 }),
+    await gemmCall(
+      ctx,
+      'lora up',
+      { buffer: u, ld: r },
+      { buffer: m.b, ld: r, transpose: true },
+      { buffer: y, ld: fusedOut, offset: rowOffset },
+      { m: rows, n: outDim, k: r, alpha: scale, beta: 1 },
+    ),
   ];
 }
 
@@ -146,9 +167,37 @@ export async function loraBackwardCalls(
 ): Promise<KernelCall[]> {
   const { inDim, outDim, rowOffset } = m.slice;
   return [
-    await gemmCall(ctx, 'lora dB', { buffer: dy, ld: fusedOut, offset: rowOffset, transpose: true }, { buffer: u, ld: r }, { buffer: m.gradB, ld: r }, { m: outDim, n: r, k: rows, alpha: scale, beta: 1 }),
-    await gemmCall(ctx, 'lora du', { buffer: dy, ld: fusedOut, offset: rowOffset }, { buffer: m.b, ld: r }, { buffer: du, ld: r }, { m: rows, n: r, k: outDim, alpha: scale }),
-    await gemmCall(ctx, 'lora dA', { buffer: du, ld: r, transpose: true }, { buffer: xn, ld: inDim }, { buffer: m.gradA, ld: inDim }, { m: r, n: inDim, k: rows, beta: 1 }),
-    await gemmCall(ctx, 'lora dx', { buffer: du, ld: r }, { buffer: m.a, ld: inDim }, { buffer: dxn, ld: inDim }, { m: rows, n: inDim, k: r, beta: 1 }),
+    await gemmCall(
+      ctx,
+      'lora dB',
+      { buffer: dy, ld: fusedOut, offset: rowOffset, transpose: true },
+      { buffer: u, ld: r },
+      { buffer: m.gradB, ld: r },
+      { m: outDim, n: r, k: rows, alpha: scale, beta: 1 },
+    ),
+    await gemmCall(
+      ctx,
+      'lora du',
+      { buffer: dy, ld: fusedOut, offset: rowOffset },
+      { buffer: m.b, ld: r },
+      { buffer: du, ld: r },
+      { m: rows, n: r, k: outDim, alpha: scale },
+    ),
+    await gemmCall(
+      ctx,
+      'lora dA',
+      { buffer: du, ld: r, transpose: true },
+      { buffer: xn, ld: inDim },
+      { buffer: m.gradA, ld: inDim },
+      { m: r, n: inDim, k: rows, beta: 1 },
+    ),
+    await gemmCall(
+      ctx,
+      'lora dx',
+      { buffer: du, ld: r },
+      { buffer: m.a, ld: inDim },
+      { buffer: dxn, ld: inDim },
+      { m: rows, n: inDim, k: r, beta: 1 },
+    ),
   ];
 }

@@ -10,7 +10,13 @@
  * same gradient buffers to the unsplit micro-batch's.
  */
 import { Rng } from '../../util/rng';
-import { groupRequests, groupTokenGrads, mergeGroupScores, type BatchGroup, type GroupResult } from '../engine/batch-plan';
+import {
+  groupRequests,
+  groupTokenGrads,
+  mergeGroupScores,
+  type BatchGroup,
+  type GroupResult,
+} from '../engine/batch-plan';
 import type { LlamaEngine } from '../engine/engine';
 import type { LoraBackward } from '../engine/backward';
 import type { ScoringForward } from '../engine/forward';
@@ -28,7 +34,14 @@ export interface LoraTrainerOptions {
   adapter?: LoraAdapter;
 }
 
-export const DEFAULT_LORA_OPTIMIZER: OptimizerConfig = { lr: 5e-7, beta1: 0.9, beta2: 0.999, eps: 1e-5, weightDecay: 0, maxGradNorm: 0.5 };
+export const DEFAULT_LORA_OPTIMIZER: OptimizerConfig = {
+  lr: 5e-7,
+  beta1: 0.9,
+  beta2: 0.999,
+  eps: 1e-5,
+  weightDecay: 0,
+  maxGradNorm: 0.5,
+};
 
 export class LoraTrainer {
   readonly lora: GpuLora;
@@ -53,7 +66,9 @@ export class LoraTrainer {
   }
 
   static create(engine: LlamaEngine, options: LoraTrainerOptions = {}): LoraTrainer {
-    const adapter = options.adapter ?? initLoraAdapter(engine.config, options.lora ?? DEFAULT_LORA_CONFIG, new Rng(options.seed ?? 1));
+    const adapter =
+      options.adapter ??
+      initLoraAdapter(engine.config, options.lora ?? DEFAULT_LORA_CONFIG, new Rng(options.seed ?? 1));
     return new LoraTrainer(engine, adapter, { ...DEFAULT_LORA_OPTIMIZER, ...options.optimizer });
   }
 

@@ -25,7 +25,12 @@ describe('LoRA adapters', () => {
     const a = initLoraAdapter(model, DEFAULT_LORA_CONFIG, new Rng(3));
     const b = initLoraAdapter(model, DEFAULT_LORA_CONFIG, new Rng(3));
     expect(a).toEqual(b);
-    expect(a.modules.map((m) => `${m.layer}:${m.slice.target}`)).toEqual(['0:q_proj', '0:v_proj', '1:q_proj', '1:v_proj']);
+    expect(a.modules.map((m) => `${m.layer}:${m.slice.target}`)).toEqual([
+      '0:q_proj',
+      '0:v_proj',
+      '1:q_proj',
+      '1:v_proj',
+    ]);
     for (const m of a.modules) {
       expect(m.b.every((v) => v === 0)).toBe(true);
       expect(Math.max(...m.a.map(Math.abs))).toBeLessThanOrEqual(1 / 8);
@@ -36,7 +41,7 @@ describe('LoRA adapters', () => {
   it('rejects bad configurations with messages naming the field', () => {
     expect(checkLoraConfig({ r: 0, alpha: 16, dropout: 0.1, targets: [] })).toEqual([
       'LoRA r must be a positive integer, got 0',
-      'LoRA dropout 0.1 is not supported (use 0, the paper\'s value)',
+      "LoRA dropout 0.1 is not supported (use 0, the paper's value)",
       'LoRA needs at least one target module',
     ]);
   });

@@ -37,7 +37,10 @@ export interface LoraSlice {
   inDim: number;
 }
 
-export function loraSlice(config: Pick<LlamaConfig, 'hidden' | 'intermediate' | 'heads' | 'kvHeads' | 'headDim'>, target: LoraTarget): LoraSlice {
+export function loraSlice(
+  config: Pick<LlamaConfig, 'hidden' | 'intermediate' | 'heads' | 'kvHeads' | 'headDim'>,
+  target: LoraTarget,
+): LoraSlice {
   const { hidden: D, intermediate: I, heads: H, kvHeads: KVH, headDim: hd } = config;
   switch (target) {
     case 'q_proj':
@@ -79,13 +82,18 @@ export function checkLoraConfig(config: LoraConfig): string[] {
   if (!(config.alpha > 0)) problems.push(`LoRA alpha must be positive, got ${config.alpha}`);
   if (config.dropout !== 0) problems.push(`LoRA dropout ${config.dropout} is not supported (use 0, the paper's value)`);
   if (config.targets.length === 0) problems.push('LoRA needs at least one target module');
-  for (const t of config.targets) if (!LORA_TARGETS.includes(t)) problems.push(`unknown LoRA target "${t}" (use ${LORA_TARGETS.join(', ')})`);
+  for (const t of config.targets)
+    if (!LORA_TARGETS.includes(t)) problems.push(`unknown LoRA target "${t}" (use ${LORA_TARGETS.join(', ')})`);
   if (new Set(config.targets).size !== config.targets.length) problems.push('LoRA targets are listed twice');
   return problems;
 }
 
 /** A fresh adapter: A ~ U(-1/sqrt(in), 1/sqrt(in)) (PEFT's kaiming_uniform(a=sqrt(5))), B = 0. */
-export function initLoraAdapter(model: Pick<LlamaConfig, 'hidden' | 'intermediate' | 'heads' | 'kvHeads' | 'headDim' | 'layers'>, config: LoraConfig, rng: Rng): LoraAdapter {
+export function initLoraAdapter(
+  model: Pick<LlamaConfig, 'hidden' | 'intermediate' | 'heads' | 'kvHeads' | 'headDim' | 'layers'>,
+  config: LoraConfig,
+  rng: Rng,
+): LoraAdapter {
   const problems = checkLoraConfig(config);
   if (problems.length) throw new RangeError(problems.join('; '));
   const modules: LoraModule[] = [];

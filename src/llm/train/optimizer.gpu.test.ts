@@ -28,7 +28,11 @@ describe('GpuAdam', () => {
       const params = sizes.map((n) => Float32Array.from({ length: n }, () => rng.normal()));
       const cpuParams = params.map((p) => p.slice());
       const { device } = ctx;
-      const bufs = params.map((p) => ({ param: createStorageBuffer(device, p), grad: createStorageBuffer(device, p.length * 4), count: p.length }));
+      const bufs = params.map((p) => ({
+        param: createStorageBuffer(device, p),
+        grad: createStorageBuffer(device, p.length * 4),
+        count: p.length,
+      }));
       const config = { lr: 1e-2, beta1: 0.9, beta2: 0.999, eps: 1e-5, weightDecay, maxGradNorm };
       const gpu = GpuAdam.create(device, new PipelineCache(device), bufs, config, variant);
       const cpu = new Adam(cpuParams, { lr: 1e-2, eps: 1e-5, weightDecay, decoupled: true });
@@ -36,7 +40,8 @@ describe('GpuAdam', () => {
         const grads = sizes.map((n) => Float32Array.from({ length: n }, () => rng.normal() * 0.3));
         grads.forEach((g, i) => device.queue.writeBuffer(bufs[i].grad, 0, g));
         const scaled = grads.map((g) => g.map((v) => v * 0.5)); // grad_scale 0.5 after clipping
-        const norm = maxGradNorm > 0 ? clipGradNorm(grads, maxGradNorm) : Math.hypot(...grads.flatMap((g) => Array.from(g)));
+        const norm =
+          maxGradNorm > 0 ? clipGradNorm(grads, maxGradNorm) : Math.hypot(...grads.flatMap((g) => Array.from(g)));
         const cpuGrads = maxGradNorm > 0 ? grads.map((g) => g.map((v) => v * 0.5)) : scaled;
         cpu.step(cpuGrads);
         await gpu.step(1e-2, 0.5);
@@ -82,7 +87,9 @@ describe('GpuAdam', () => {
       device.queue.writeBuffer(c.b.grad, 0, g);
       await c.opt.step(1e-2);
     }
-    expect(Array.from(await readFloat32(device, c.b.param, 50))).toEqual(Array.from(await readFloat32(device, a.b.param, 50)));
+    expect(Array.from(await readFloat32(device, c.b.param, 50))).toEqual(
+      Array.from(await readFloat32(device, a.b.param, 50)),
+    );
     expect((await c.opt.readInfo()).step).toBe(3);
     for (const x of [a, b, c]) {
       x.opt.dispose();
@@ -94,8 +101,19 @@ describe('GpuAdam', () => {
   it('skips a step with a non-finite gradient, reports it, and leaves parameters unchanged', async () => {
     const { device } = ctx;
     const p = Float32Array.from([1, 2, 3]);
-    const b = { param: createStorageBuffer(device, p), grad: createStorageBuffer(device, Float32Array.from([0.1, Number.NaN, 0.2])), count: 3 };
-    const gpu = GpuAdam.create(device, new PipelineCache(device), [b], { lr: 0.1, beta1: 0.9, beta2: 0.999, eps: 1e-5, weightDecay: 0, maxGradNorm: 0.5 });
+    const b = {
+      param: createStorageBuffer(device, p),
+      grad: createStorageBuffer(device, Float32Array.from([0.1, Number.NaN, 0.2])),
+      count: 3,
+    };
+    const gpu = GpuAdam.create(device, new PipelineCache(device), [b], {
+      lr: 0.1,
+      beta1: 0.9,
+      beta2: 0.999,
+      eps: 1e-5,
+      weightDecay: 0,
+      maxGradNorm: 0.5,
+    });
     await gpu.step(0.1);
     const info = await gpu.readInfo();
     expect(info).toMatchObject({ finite: false, step: 0, skippedSteps: 1 });

@@ -74,7 +74,10 @@ export class GpuAdam {
     for (const p of params) {
       this.slots.push(slots);
       slots += normPartialSlots(p.count);
-      this.moments.push(createStorageBuffer(device, p.count * 4, 'adam m'), createStorageBuffer(device, p.count * 4, 'adam v'));
+      this.moments.push(
+        createStorageBuffer(device, p.count * 4, 'adam m'),
+        createStorageBuffer(device, p.count * 4, 'adam v'),
+      );
     }
     this.totalSlots = slots;
     this.partial = createStorageBuffer(device, slots * 4, 'grad norm partials');
@@ -82,7 +85,13 @@ export class GpuAdam {
     this.stepArgs = createStorageBuffer(device, ADAM_STEP_ARGS_WORDS * 4, 'adam step args');
   }
 
-  static create(device: GPUDevice, pipelines: PipelineCache, params: readonly ParamGrad[], config: OptimizerConfig, sumSquares?: KernelVariant): GpuAdam {
+  static create(
+    device: GPUDevice,
+    pipelines: PipelineCache,
+    params: readonly ParamGrad[],
+    config: OptimizerConfig,
+    sumSquares?: KernelVariant,
+  ): GpuAdam {
     return new GpuAdam(device, pipelines, params, config, sumSquares);
   }
 
@@ -181,9 +190,11 @@ export class GpuAdam {
 
   /** Restores readState()'s output into this optimizer (same parameter list). */
   writeState(state: GpuAdamState): void {
-    if (state.moments.length !== this.params.length) throw new Error(`optimizer state has ${state.moments.length} parameters, this optimizer ${this.params.length}`);
+    if (state.moments.length !== this.params.length)
+      throw new Error(`optimizer state has ${state.moments.length} parameters, this optimizer ${this.params.length}`);
     state.moments.forEach(({ m, v }, i) => {
-      if (m.length !== this.params[i].count || v.length !== this.params[i].count) throw new Error(`optimizer state: parameter ${i} has ${m.length} values, expected ${this.params[i].count}`);
+      if (m.length !== this.params[i].count || v.length !== this.params[i].count)
+        throw new Error(`optimizer state: parameter ${i} has ${m.length} values, expected ${this.params[i].count}`);
       this.device.queue.writeBuffer(this.moments[2 * i], 0, new Float32Array(m));
       this.device.queue.writeBuffer(this.moments[2 * i + 1], 0, new Float32Array(v));
     });

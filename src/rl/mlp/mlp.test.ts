@@ -10,15 +10,22 @@ function gram(w: Float32Array, rows: number, cols: number): number[][] {
   const n = byRows ? rows : cols;
   const m = byRows ? cols : rows;
   const at = (i: number, k: number) => (byRows ? w[i * cols + k] : w[k * cols + i]);
-  return Array.from({ length: n }, (_, i) => Array.from({ length: n }, (_, j) => {
-    let s = 0;
-    for (let k = 0; k < m; k++) s += at(i, k) * at(j, k);
-    return s;
-  }));
+  return Array.from({ length: n }, (_, i) =>
+    Array.from({ length: n }, (_, j) => {
+      let s = 0;
+      for (let k = 0; k < m; k++) s += at(i, k) * at(j, k);
+      return s;
+    }),
+  );
 }
 
 describe('orthogonal init', () => {
-  for (const [rows, cols, gain] of [[64, 18, Math.SQRT2], [64, 64, Math.SQRT2], [5, 64, 0.01], [1, 64, 1]] as const) {
+  for (const [rows, cols, gain] of [
+    [64, 18, Math.SQRT2],
+    [64, 64, Math.SQRT2],
+    [5, 64, 0.01],
+    [1, 64, 1],
+  ] as const) {
     it(`[${rows}, ${cols}] gain ${gain.toFixed(2)} has orthonormal ${rows <= cols ? 'rows' : 'columns'} times gain`, () => {
       const w = orthogonalMatrix(rows, cols, gain, new Rng(1));
       const g = gram(w, rows, cols);
@@ -27,8 +34,12 @@ describe('orthogonal init', () => {
   }
 
   it('is reproducible from the seed and differs across seeds', () => {
-    expect(Array.from(orthogonalMatrix(8, 4, 1, new Rng(2)))).toEqual(Array.from(orthogonalMatrix(8, 4, 1, new Rng(2))));
-    expect(Array.from(orthogonalMatrix(8, 4, 1, new Rng(2)))).not.toEqual(Array.from(orthogonalMatrix(8, 4, 1, new Rng(3))));
+    expect(Array.from(orthogonalMatrix(8, 4, 1, new Rng(2)))).toEqual(
+      Array.from(orthogonalMatrix(8, 4, 1, new Rng(2))),
+    );
+    expect(Array.from(orthogonalMatrix(8, 4, 1, new Rng(2)))).not.toEqual(
+      Array.from(orthogonalMatrix(8, 4, 1, new Rng(3))),
+    );
   });
 
   it('CleanRL layer_init: orthogonal weights, zero biases, per-layer gains', () => {

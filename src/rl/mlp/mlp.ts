@@ -28,10 +28,12 @@ export class Mlp {
   readonly grads: Float32Array[];
 
   constructor(sizes: readonly number[]) {
-    if (sizes.length < 2 || sizes.some((s) => !Number.isInteger(s) || s < 1)) throw new RangeError(`bad layer sizes [${sizes.join(', ')}]`);
+    if (sizes.length < 2 || sizes.some((s) => !Number.isInteger(s) || s < 1))
+      throw new RangeError(`bad layer sizes [${sizes.join(', ')}]`);
     this.sizes = sizes.slice();
     this.params = [];
-    for (let l = 0; l + 1 < sizes.length; l++) this.params.push(new Float32Array(sizes[l + 1] * sizes[l]), new Float32Array(sizes[l + 1]));
+    for (let l = 0; l + 1 < sizes.length; l++)
+      this.params.push(new Float32Array(sizes[l + 1] * sizes[l]), new Float32Array(sizes[l + 1]));
     this.grads = this.params.map((p) => new Float32Array(p.length));
   }
 
@@ -56,7 +58,8 @@ export class Mlp {
 
   /** `input` holds `batch` rows of inputSize values. */
   forward(input: ArrayLike<number>, batch: number): MlpForward {
-    if (input.length !== batch * this.inputSize) throw new RangeError(`input has ${input.length} values; batch ${batch} x ${this.inputSize} expected`);
+    if (input.length !== batch * this.inputSize)
+      throw new RangeError(`input has ${input.length} values; batch ${batch} x ${this.inputSize} expected`);
     const activations = [Float64Array.from(input)];
     const layers = this.sizes.length - 1;
     for (let l = 0; l < layers; l++) {
@@ -89,7 +92,8 @@ export class Mlp {
   /** Adds d(loss)/d(params) into `grads`, given d(loss)/d(output) ([batch, out]). Returns d(loss)/d(input). */
   backward(f: MlpForward, dOutput: ArrayLike<number>): Float64Array {
     const { batch, activations } = f;
-    if (dOutput.length !== batch * this.outputSize) throw new RangeError(`dOutput has ${dOutput.length} values; batch ${batch} x ${this.outputSize} expected`);
+    if (dOutput.length !== batch * this.outputSize)
+      throw new RangeError(`dOutput has ${dOutput.length} values; batch ${batch} x ${this.outputSize} expected`);
     let dy = Float64Array.from(dOutput);
     for (let l = this.sizes.length - 2; l >= 0; l--) {
       const nIn = this.sizes[l];
@@ -128,9 +132,11 @@ export class Mlp {
   }
 
   setParams(params: readonly Float32Array[]): void {
-    if (params.length !== this.params.length) throw new RangeError(`got ${params.length} parameter arrays, the network has ${this.params.length}`);
+    if (params.length !== this.params.length)
+      throw new RangeError(`got ${params.length} parameter arrays, the network has ${this.params.length}`);
     params.forEach((p, j) => {
-      if (p.length !== this.params[j].length) throw new RangeError(`parameter ${j} has ${p.length} values, expected ${this.params[j].length}`);
+      if (p.length !== this.params[j].length)
+        throw new RangeError(`parameter ${j} has ${p.length} values, expected ${this.params[j].length}`);
       this.params[j].set(p);
     });
   }

@@ -8,7 +8,8 @@
 import type { Rng } from '../../util/rng';
 
 export function orthogonalMatrix(rows: number, cols: number, gain: number, rng: Rng): Float32Array {
-  if (!(Number.isInteger(rows) && rows > 0 && Number.isInteger(cols) && cols > 0)) throw new RangeError(`bad shape [${rows}, ${cols}]`);
+  if (!(Number.isInteger(rows) && rows > 0 && Number.isInteger(cols) && cols > 0))
+    throw new RangeError(`bad shape [${rows}, ${cols}]`);
   const tall = rows >= cols;
   // A is [n, k] with n >= k; columns are what Gram-Schmidt orthonormalizes.
   const n = tall ? rows : cols;

@@ -37,12 +37,25 @@ describe('linear and embedding kernels on Dawn', () => {
       const w = randomQ4(rng, outDim, inDim, scaleF16);
       const x = Float32Array.from({ length: tokens * inDim }, () => rng.normal());
       const { device } = ctx;
-      const bufs = [createStorageBuffer(device, x), createStorageBuffer(device, w.qWeight), createStorageBuffer(device, w.scaleWords), createStorageBuffer(device, tokens * outDim * 4)];
-      const call = await linearCall({ device, pipelines }, bufs[0], wholeLinear({ format: 'q4', qWeight: bufs[1], scales: bufs[2], outDim, inDim, scaleF16 }), bufs[3], tokens, variant);
+      const bufs = [
+        createStorageBuffer(device, x),
+        createStorageBuffer(device, w.qWeight),
+        createStorageBuffer(device, w.scaleWords),
+        createStorageBuffer(device, tokens * outDim * 4),
+      ];
+      const call = await linearCall(
+        { device, pipelines },
+        bufs[0],
+        wholeLinear({ format: 'q4', qWeight: bufs[1], scales: bufs[2], outDim, inDim, scaleF16 }),
+        bufs[3],
+        tokens,
+        variant,
+      );
       submitCalls(device, call);
       const y = await readFloat32(device, bufs[3], tokens * outDim);
       const expected = ref.matmul(x, w.dense, tokens, outDim, inDim);
-      for (let i = 0; i < y.length; i++) expect(Math.abs(y[i] - expected[i])).toBeLessThan(1e-4 * Math.max(1, Math.abs(expected[i])));
+      for (let i = 0; i < y.length; i++)
+        expect(Math.abs(y[i] - expected[i])).toBeLessThan(1e-4 * Math.max(1, Math.abs(expected[i])));
       disposeCalls(call);
       bufs.forEach((b) => b.destroy());
     });
@@ -50,7 +63,15 @@ describe('linear and embedding kernels on Dawn', () => {
 
   it('rejects K that is not a multiple of the quantization group', async () => {
     const b = createStorageBuffer(ctx.device, 64);
-    await expect(linearCall({ device: ctx.device, pipelines }, b, wholeLinear({ format: 'q4', qWeight: b, scales: b, outDim: 4, inDim: 40, scaleF16: false }), b, 1)).rejects.toThrow(/multiple of 32/);
+    await expect(
+      linearCall(
+        { device: ctx.device, pipelines },
+        b,
+        wholeLinear({ format: 'q4', qWeight: b, scales: b, outDim: 4, inDim: 40, scaleF16: false }),
+        b,
+        1,
+      ),
+    ).rejects.toThrow(/multiple of 32/);
     b.destroy();
   });
 
@@ -65,13 +86,18 @@ describe('linear and embedding kernels on Dawn', () => {
       const { dense, words } = randomDense(rng, outDim, inDim, f16);
       const x = Float32Array.from({ length: tokens * inDim }, () => rng.normal());
       const { device } = ctx;
-      const bufs = [createStorageBuffer(device, x), createStorageBuffer(device, words), createStorageBuffer(device, tokens * outDim * 4)];
+      const bufs = [
+        createStorageBuffer(device, x),
+        createStorageBuffer(device, words),
+        createStorageBuffer(device, tokens * outDim * 4),
+      ];
       const w: GpuLinear = wholeLinear({ format: 'dense', weight: bufs[1], f16, outDim, inDim });
       const call = await linearCall({ device, pipelines }, bufs[0], w, bufs[2], tokens, variant);
       submitCalls(device, call);
       const y = await readFloat32(device, bufs[2], tokens * outDim);
       const expected = ref.matmul(x, dense, tokens, outDim, inDim);
-      for (let i = 0; i < y.length; i++) expect(Math.abs(y[i] - expected[i])).toBeLessThan(1e-4 * Math.max(1, Math.abs(expected[i])));
+      for (let i = 0; i < y.length; i++)
+        expect(Math.abs(y[i] - expected[i])).toBeLessThan(1e-4 * Math.max(1, Math.abs(expected[i])));
       const ids = Uint32Array.from([3, 0, 66]);
       const idBuf = createStorageBuffer(device, ids);
       const out = createStorageBuffer(device, ids.length * inDim * 4);
@@ -122,7 +148,8 @@ describe('linear and embedding kernels on Dawn', () => {
       for (let n = 0; n < outDim; n++) for (let k = 0; k < inDim; k++) wT[k * outDim + n] = dense[n * inDim + k];
       const expected = ref.matmul(dy, wT, tokens, inDim, outDim);
       if (accumulate) expected.forEach((v, i) => (expected[i] = v + prior[i]));
-      for (let i = 0; i < dx.length; i++) expect(Math.abs(dx[i] - expected[i])).toBeLessThan(1e-4 * Math.max(1, Math.abs(expected[i])));
+      for (let i = 0; i < dx.length; i++)
+        expect(Math.abs(dx[i] - expected[i])).toBeLessThan(1e-4 * Math.max(1, Math.abs(expected[i])));
       disposeCalls(call);
       [...owned, dyBuf, dxBuf].forEach((b) => b.destroy());
     });
@@ -135,8 +162,20 @@ describe('linear and embedding kernels on Dawn', () => {
       const w = randomQ4(rng, vocab, dim, scaleF16);
       const tokens = Uint32Array.from([0, 49, 7, 7, 23]);
       const { device } = ctx;
-      const bufs = [createStorageBuffer(device, tokens), createStorageBuffer(device, w.qWeight), createStorageBuffer(device, w.scaleWords), createStorageBuffer(device, tokens.length * dim * 4)];
-      const table: GpuLinear = wholeLinear({ format: 'q4', qWeight: bufs[1], scales: bufs[2], scaleF16, outDim: vocab, inDim: dim });
+      const bufs = [
+        createStorageBuffer(device, tokens),
+        createStorageBuffer(device, w.qWeight),
+        createStorageBuffer(device, w.scaleWords),
+        createStorageBuffer(device, tokens.length * dim * 4),
+      ];
+      const table: GpuLinear = wholeLinear({
+        format: 'q4',
+        qWeight: bufs[1],
+        scales: bufs[2],
+        scaleF16,
+        outDim: vocab,
+        inDim: dim,
+      });
       const call = await embeddingCall({ device, pipelines }, bufs[0], table, bufs[3], tokens.length);
       submitCalls(device, call);
       const x = await readFloat32(device, bufs[3], tokens.length * dim);
@@ -180,14 +219,26 @@ describe('linear and embedding kernels on Dawn', () => {
         whole = wholeLinear({ format: 'q4', qWeight: owned[0], scales: owned[1], scaleF16: true, outDim, inDim });
         const words = uploadRows(q.qWeight, inDim / 8, owned);
         const scales = uploadRows(q.scaleWords, inDim / 64, owned); // f16 pairs: K/32 scales per row, K a multiple of 64
-        split = { format: 'q4', chunks: SPLIT.map((rows, i) => ({ rowStart: starts[i], rows, qWeight: words[i], scales: scales[i] })), scaleF16: true, outDim, inDim };
+        split = {
+          format: 'q4',
+          chunks: SPLIT.map((rows, i) => ({ rowStart: starts[i], rows, qWeight: words[i], scales: scales[i] })),
+          scaleF16: true,
+          outDim,
+          inDim,
+        };
       } else {
         const d = randomDense(rng, outDim, inDim, false);
         dense = d.dense;
         owned.push(createStorageBuffer(device, d.words));
         whole = wholeLinear({ format: 'dense', weight: owned[0], f16: false, outDim, inDim });
         const parts = uploadRows(d.words, inDim, owned);
-        split = { format: 'dense', chunks: SPLIT.map((rows, i) => ({ rowStart: starts[i], rows, weight: parts[i] })), f16: false, outDim, inDim };
+        split = {
+          format: 'dense',
+          chunks: SPLIT.map((rows, i) => ({ rowStart: starts[i], rows, weight: parts[i] })),
+          f16: false,
+          outDim,
+          inDim,
+        };
       }
       const run = async (calls: Awaited<ReturnType<typeof linearCall>>, out: GPUBuffer, count: number) => {
         submitCalls(device, calls);
@@ -215,16 +266,25 @@ describe('linear and embedding kernels on Dawn', () => {
       for (let n = 0; n < outDim; n++) for (let k = 0; k < inDim; k++) wT[k * outDim + n] = dense[n * inDim + k];
       for (const accumulate of [false, true]) {
         const dx = buffer(prior);
-        const got = await run(await linearInputGradCall({ device, pipelines }, dy, split, dx, tokens, accumulate, variant), dx, tokens * inDim);
+        const got = await run(
+          await linearInputGradCall({ device, pipelines }, dy, split, dx, tokens, accumulate, variant),
+          dx,
+          tokens * inDim,
+        );
         const expected = ref.matmul(await readFloat32(device, dy, tokens * outDim), wT, tokens, inDim, outDim);
         if (accumulate) expected.forEach((v, i) => (expected[i] = v + prior[i]));
-        for (let i = 0; i < got.length; i++) expect(Math.abs(got[i] - expected[i])).toBeLessThan(1e-4 * Math.max(1, Math.abs(expected[i])));
+        for (let i = 0; i < got.length; i++)
+          expect(Math.abs(got[i] - expected[i])).toBeLessThan(1e-4 * Math.max(1, Math.abs(expected[i])));
       }
       // Embedding: ids in every chunk, at its edges.
       const ids = Uint32Array.from([0, 29, 30, 59, 60, 69, 45, 3]);
       const idBuf = buffer(ids);
       const out = buffer(ids.length * inDim);
-      const rows = await run(await embeddingCall({ device, pipelines }, idBuf, split, out, ids.length), out, ids.length * inDim);
+      const rows = await run(
+        await embeddingCall({ device, pipelines }, idBuf, split, out, ids.length),
+        out,
+        ids.length * inDim,
+      );
       expect(rows).toEqual(embedding(dense, ids, inDim));
       owned.forEach((b) => b.destroy());
     });

@@ -393,8 +393,11 @@ export async function linearInputGradCall(
   /** A forced kernel, or the options (inputGradVariant picks by shape and the cache's choices). */
   options: MatmulVariant | InputGradOptions = {},
 ): Promise<KernelCall[]> {
-  const { variant: forced, split, partials: given } =
-    typeof options === 'string' ? { variant: options, split: false, partials: undefined } : options;
+  const {
+    variant: forced,
+    split,
+    partials: given,
+  } = typeof options === 'string' ? { variant: options, split: false, partials: undefined } : options;
   const variant = inputGradVariant(w.inDim, pipelines, forced);
   const label = w.format === 'q4' ? 'matmul_q4' : 'matmul_dense';
   checkShape(`${label}_input_grad`, w);

@@ -26,8 +26,13 @@ const worst = new Map<string, { reference: number; workgroup: number }>();
 afterAll(() => {
   owned.forEach((b) => b.destroy());
   if (worst.size) {
-    const lines = [...worst].map(([k, e]) => `  ${k.padEnd(28)} vs reference ${e.reference.toExponential(2)}, vs workgroup ${e.workgroup.toExponential(2)}`);
-    console.info(`subgroup kernels, subgroup sizes ${JSON.stringify(ctx.subgroupSizes)}; worst |a - b| / max(1, |b|):\n${lines.join('\n')}`);
+    const lines = [...worst].map(
+      ([k, e]) =>
+        `  ${k.padEnd(28)} vs reference ${e.reference.toExponential(2)}, vs workgroup ${e.workgroup.toExponential(2)}`,
+    );
+    console.info(
+      `subgroup kernels, subgroup sizes ${JSON.stringify(ctx.subgroupSizes)}; worst |a - b| / max(1, |b|):\n${lines.join('\n')}`,
+    );
   }
   device.destroy();
 });
@@ -54,10 +59,19 @@ function maxError(a: ArrayLike<number>, b: ArrayLike<number>): number {
   return m;
 }
 /** Checks the subgroup result against the reference and the workgroup result, within `tolerance` of each. */
-function expectBoth(kernel: string, subgroup: Float32Array, reference: ArrayLike<number>, workgroup: Float32Array, tolerance: number): void {
+function expectBoth(
+  kernel: string,
+  subgroup: Float32Array,
+  reference: ArrayLike<number>,
+  workgroup: Float32Array,
+  tolerance: number,
+): void {
   const e = { reference: maxError(subgroup, reference), workgroup: maxError(subgroup, workgroup) };
   const prior = worst.get(kernel) ?? { reference: 0, workgroup: 0 };
-  worst.set(kernel, { reference: Math.max(prior.reference, e.reference), workgroup: Math.max(prior.workgroup, e.workgroup) });
+  worst.set(kernel, {
+    reference: Math.max(prior.reference, e.reference),
+    workgroup: Math.max(prior.workgroup, e.workgroup),
+  });
   expect(e.reference).toBeLessThanOrEqual(tolerance);
   expect(e.workgroup).toBeLessThanOrEqual(tolerance);
   // The workgroup variant itself meets the same bound: the comparison is between two valid results.
@@ -92,202 +106,262 @@ describe('kernel variant selection', () => {
   });
 });
 
-describe.skipIf(!ctx.features.subgroups)('subgroup kernels on Dawn (skipped where the adapter has no subgroups feature)', () => {
-  it('run with a subgroup size in the adapter\'s reported range', async () => {
-    const module = device.createShaderModule({
-      code: `enable subgroups;
+describe.skipIf(!ctx.features.subgroups)(
+  'subgroup kernels on Dawn (skipped where the adapter has no subgroups feature)',
+  () => {
+    it("run with a subgroup size in the adapter's reported range", async () => {
+      const module = device.createShaderModule({
+        code: `enable subgroups;
 @group(0) @binding(0) var<storage, read_write> out: array<u32>;
 @compute @workgroup_size(64) fn main(@builtin(local_invocation_index) i: u32, @builtin(subgroup_size) n: u32) { out[i] = n; }`,
+      });
+      const pipeline = device.createComputePipeline({ layout: 'auto', compute: { module, entryPoint: 'main' } });
+      const out = up(64);
+      const bindGroup = device.createBindGroup({
+        layout: pipeline.getBindGroupLayout(0),
+        entries: [{ binding: 0, resource: { buffer: out } }],
+      });
+      submitCalls(device, [{ label: 'subgroup size', pipeline, bindGroup, workgroups: [1, 1, 1], owned: [] }]);
+      const sizes = new Uint32Array((await readFloat32(device, out, 64)).buffer);
+      const size = sizes[0];
+      expect(new Set(sizes)).toEqual(new Set([size]));
+      expect([4, 8, 16, 32, 64, 128]).toContain(size);
+      if (ctx.subgroupSizes) {
+        expect(size).toBeGreaterThanOrEqual(ctx.subgroupSizes.min);
+        expect(size).toBeLessThanOrEqual(ctx.subgroupSizes.max);
+      }
     });
-    const pipeline = device.createComputePipeline({ layout: 'auto', compute: { module, entryPoint: 'main' } });
-    const out = up(64);
-    const bindGroup = device.createBindGroup({ layout: pipeline.getBindGroupLayout(0), entries: [{ binding: 0, resource: { buffer: out } }] });
-    submitCalls(device, [{ label: 'subgroup size', pipeline, bindGroup, workgroups: [1, 1, 1], owned: [] }]);
-    const sizes = new Uint32Array((await readFloat32(device, out, 64)).buffer);
-    const size = sizes[0];
-    expect(new Set(sizes)).toEqual(new Set([size]));
-    expect([4, 8, 16, 32, 64, 128]).toContain(size);
-    if (ctx.subgroupSizes) {
-      expect(size).toBeGreaterThanOrEqual(ctx.subgroupSizes.min);
-      expect(size).toBeLessThanOrEqual(ctx.subgroupSizes.max);
+
+    for (const [rows, dim] of [
+      [17, 257],
+      [5, 300],
+      [3, 1000],
+      [4, 2048],
+      [2, 4099],
+    ] as const) {
+      it(`rmsnorm_forward [SUBGROUPS] T=${rows} D=${dim}`, async () => {
+        const rng = new Rng(rows * 1000 + dim);
+        const x = rand(rng, rows * dim, 3);
+        const weight = Float32Array.from({ length: dim }, () => 1 + 0.5 * rng.normal());
+        const inputs = { x: up(x), weight: up(weight) };
+        const result = async (variant: KernelVariant) => {
+          const b = { ...inputs, y: up(rows * dim), rstd: up(rows) };
+          const y = await run(await rmsnormForwardCall(gpu, b, rows, dim, 1e-5, variant), b.y, rows * dim);
+          return { y, rstd: await readFloat32(device, b.rstd, rows) };
+        };
+        const [sg, wg] = [await result('subgroup'), await result('workgroup')];
+        const expected = rmsnormForward(x, weight, rows, dim, 1e-5);
+        // rmsnorm.gpu.test.ts: y to 4 decimals, rstd to 1e-5 relative.
+        expectBoth('rmsnorm_forward', sg.y, expected.y, wg.y, 5e-5);
+        for (let t = 0; t < rows; t++) {
+          expect(Math.abs(sg.rstd[t] - expected.rstd[t]) / expected.rstd[t]).toBeLessThan(1e-5);
+          expect(Math.abs(sg.rstd[t] - wg.rstd[t]) / wg.rstd[t]).toBeLessThan(1e-5);
+        }
+      });
     }
-  });
 
-  for (const [rows, dim] of [
-    [17, 257],
-    [5, 300],
-    [3, 1000],
-    [4, 2048],
-    [2, 4099],
-  ] as const) {
-    it(`rmsnorm_forward [SUBGROUPS] T=${rows} D=${dim}`, async () => {
-      const rng = new Rng(rows * 1000 + dim);
-      const x = rand(rng, rows * dim, 3);
-      const weight = Float32Array.from({ length: dim }, () => 1 + 0.5 * rng.normal());
-      const inputs = { x: up(x), weight: up(weight) };
-      const result = async (variant: KernelVariant) => {
-        const b = { ...inputs, y: up(rows * dim), rstd: up(rows) };
-        const y = await run(await rmsnormForwardCall(gpu, b, rows, dim, 1e-5, variant), b.y, rows * dim);
-        return { y, rstd: await readFloat32(device, b.rstd, rows) };
-      };
-      const [sg, wg] = [await result('subgroup'), await result('workgroup')];
-      const expected = rmsnormForward(x, weight, rows, dim, 1e-5);
-      // rmsnorm.gpu.test.ts: y to 4 decimals, rstd to 1e-5 relative.
-      expectBoth('rmsnorm_forward', sg.y, expected.y, wg.y, 5e-5);
-      for (let t = 0; t < rows; t++) {
-        expect(Math.abs(sg.rstd[t] - expected.rstd[t]) / expected.rstd[t]).toBeLessThan(1e-5);
-        expect(Math.abs(sg.rstd[t] - wg.rstd[t]) / wg.rstd[t]).toBeLessThan(1e-5);
-      }
-    });
-  }
+    for (const [rows, dim, residual] of [
+      [5, 300, false],
+      [3, 1000, true],
+      [7, 2049, false],
+    ] as const) {
+      it(`rmsnorm_backward [SUBGROUPS] T=${rows} D=${dim}${residual ? ' (with the residual)' : ''}`, async () => {
+        const rng = new Rng(dim);
+        const x = rand(rng, rows * dim, 2);
+        const w = rand(rng, dim);
+        const dy = rand(rng, rows * dim);
+        const prior = rand(rng, rows * dim);
+        const { rstd } = rmsnormForward(x, w, rows, dim, 1e-5);
+        const inputs = {
+          x: up(x),
+          weight: up(w),
+          dy: up(dy),
+          rstd: up(Float32Array.from(rstd)),
+          dresidual: residual ? up(prior) : undefined,
+        };
+        const result = async (variant: KernelVariant) => {
+          const dx = up(rows * dim);
+          return run(await rmsnormBackwardCall(gpu, { ...inputs, dx }, rows, dim, variant), dx, rows * dim);
+        };
+        const expected = rmsnormBackward(x, w, rstd, dy, rows, dim).map((v, i) => v + (residual ? prior[i] : 0));
+        expectBoth('rmsnorm_backward', await result('subgroup'), expected, await result('workgroup'), 1e-5);
+      });
+    }
 
-  for (const [rows, dim, residual] of [
-    [5, 300, false],
-    [3, 1000, true],
-    [7, 2049, false],
-  ] as const) {
-    it(`rmsnorm_backward [SUBGROUPS] T=${rows} D=${dim}${residual ? ' (with the residual)' : ''}`, async () => {
-      const rng = new Rng(dim);
-      const x = rand(rng, rows * dim, 2);
-      const w = rand(rng, dim);
-      const dy = rand(rng, rows * dim);
-      const prior = rand(rng, rows * dim);
-      const { rstd } = rmsnormForward(x, w, rows, dim, 1e-5);
-      const inputs = {
-        x: up(x),
-        weight: up(w),
-        dy: up(dy),
-        rstd: up(Float32Array.from(rstd)),
-        dresidual: residual ? up(prior) : undefined,
-      };
-      const result = async (variant: KernelVariant) => {
-        const dx = up(rows * dim);
-        return run(await rmsnormBackwardCall(gpu, { ...inputs, dx }, rows, dim, variant), dx, rows * dim);
-      };
-      const expected = rmsnormBackward(x, w, rstd, dy, rows, dim).map((v, i) => v + (residual ? prior[i] : 0));
-      expectBoth('rmsnorm_backward', await result('subgroup'), expected, await result('workgroup'), 1e-5);
-    });
-  }
+    for (const [rows, vocab] of [
+      [6, LOGSOFTMAX_THREAD_MAX_VOCAB + 3],
+      [3, 5000],
+      [2, 32001],
+    ] as const) {
+      it(`logsoftmax_gather [SUBGROUPS] and its backward, J=${rows} V=${vocab}`, async () => {
+        const rng = new Rng(vocab);
+        const logits = rand(rng, rows * vocab, 4);
+        const targets = Uint32Array.from({ length: rows }, (_, j) => (j === 0 ? vocab - 1 : rng.int(vocab)));
+        const g = Float32Array.from({ length: rows }, () => rng.normal());
+        const inputs = { logits: up(logits), targets: up(targets), g: up(g) };
+        const forward = async (variant: KernelVariant) => {
+          const out = up(rows);
+          return run(
+            await logSoftmaxGatherCall(gpu, inputs.logits, inputs.targets, out, rows, vocab, variant),
+            out,
+            rows,
+          );
+        };
+        const backward = async (variant: KernelVariant) => {
+          const out = up(rows * vocab);
+          return run(
+            await logSoftmaxGatherBackwardCall(gpu, inputs.logits, inputs.targets, inputs.g, out, rows, vocab, variant),
+            out,
+            rows * vocab,
+          );
+        };
+        // forward-ops and backward-ops tests: 1e-5.
+        expectBoth(
+          'logsoftmax_gather',
+          await forward('subgroup'),
+          logSoftmaxGatherForward(logits, targets, vocab),
+          await forward('workgroup'),
+          1e-5,
+        );
+        expectBoth(
+          'logsoftmax_gather_backward',
+          await backward('subgroup'),
+          logSoftmaxGatherBackward(logits, targets, g, vocab),
+          await backward('workgroup'),
+          1e-5,
+        );
+      });
+    }
 
-  for (const [rows, vocab] of [
-    [6, LOGSOFTMAX_THREAD_MAX_VOCAB + 3],
-    [3, 5000],
-    [2, 32001],
-  ] as const) {
-    it(`logsoftmax_gather [SUBGROUPS] and its backward, J=${rows} V=${vocab}`, async () => {
-      const rng = new Rng(vocab);
-      const logits = rand(rng, rows * vocab, 4);
-      const targets = Uint32Array.from({ length: rows }, (_, j) => (j === 0 ? vocab - 1 : rng.int(vocab)));
-      const g = Float32Array.from({ length: rows }, () => rng.normal());
-      const inputs = { logits: up(logits), targets: up(targets), g: up(g) };
-      const forward = async (variant: KernelVariant) => {
-        const out = up(rows);
-        return run(await logSoftmaxGatherCall(gpu, inputs.logits, inputs.targets, out, rows, vocab, variant), out, rows);
-      };
-      const backward = async (variant: KernelVariant) => {
-        const out = up(rows * vocab);
-        return run(await logSoftmaxGatherBackwardCall(gpu, inputs.logits, inputs.targets, inputs.g, out, rows, vocab, variant), out, rows * vocab);
-      };
-      // forward-ops and backward-ops tests: 1e-5.
-      expectBoth(
-        'logsoftmax_gather',
-        await forward('subgroup'),
-        logSoftmaxGatherForward(logits, targets, vocab),
-        await forward('workgroup'),
-        1e-5,
-      );
-      expectBoth(
-        'logsoftmax_gather_backward',
-        await backward('subgroup'),
-        logSoftmaxGatherBackward(logits, targets, g, vocab),
-        await backward('workgroup'),
-        1e-5,
-      );
-    });
-  }
+    for (const [tokens, outDim, inDim, scaleF16] of [
+      [1, 300, 320, false],
+      [9, 130, 320, true],
+      [5, 67, 288, true],
+      [6, 257, 1024, false],
+      [2, 1001, 2048, true],
+    ] as const) {
+      it(`matmul_q4_subgroup T=${tokens} N=${outDim} K=${inDim} ${scaleF16 ? 'f16' : 'f32'} scales`, async () => {
+        const rng = new Rng(tokens * 7 + outDim + inDim);
+        const w = randomQ4(rng, outDim, inDim, scaleF16);
+        const x = rand(rng, tokens * inDim);
+        const weight: GpuLinear = wholeLinear({
+          format: 'q4',
+          qWeight: up(w.qWeight),
+          scales: up(w.scaleWords),
+          scaleF16,
+          outDim,
+          inDim,
+        });
+        const xBuf = up(x);
+        const result = async (variant: KernelVariant) => {
+          const y = up(tokens * outDim);
+          return run(await linearCall(gpu, xBuf, weight, y, tokens, variant), y, tokens * outDim);
+        };
+        // linear.gpu.test.ts: 1e-4 relative.
+        expectBoth(
+          'matmul_q4',
+          await result('subgroup'),
+          ref.matmul(x, w.dense, tokens, outDim, inDim),
+          await result('workgroup'),
+          1e-4,
+        );
+      });
+    }
 
-  for (const [tokens, outDim, inDim, scaleF16] of [
-    [1, 300, 320, false],
-    [9, 130, 320, true],
-    [5, 67, 288, true],
-    [6, 257, 1024, false],
-    [2, 1001, 2048, true],
-  ] as const) {
-    it(`matmul_q4_subgroup T=${tokens} N=${outDim} K=${inDim} ${scaleF16 ? 'f16' : 'f32'} scales`, async () => {
-      const rng = new Rng(tokens * 7 + outDim + inDim);
-      const w = randomQ4(rng, outDim, inDim, scaleF16);
-      const x = rand(rng, tokens * inDim);
-      const weight: GpuLinear = wholeLinear({ format: 'q4', qWeight: up(w.qWeight), scales: up(w.scaleWords), scaleF16, outDim, inDim });
-      const xBuf = up(x);
-      const result = async (variant: KernelVariant) => {
-        const y = up(tokens * outDim);
-        return run(await linearCall(gpu, xBuf, weight, y, tokens, variant), y, tokens * outDim);
-      };
-      // linear.gpu.test.ts: 1e-4 relative.
-      expectBoth('matmul_q4', await result('subgroup'), ref.matmul(x, w.dense, tokens, outDim, inDim), await result('workgroup'), 1e-4);
-    });
-  }
+    for (const [tokens, outDim, inDim, f16] of [
+      [6, 67, 300, false],
+      [6, 67, 300, true],
+      [3, 130, 1001, false],
+      [1, 9, 4098, true],
+      [5, 255, 2048, false],
+    ] as const) {
+      it(`matmul_dense_subgroup T=${tokens} N=${outDim} K=${inDim} ${f16 ? 'f16' : 'f32'} weights`, async () => {
+        const rng = new Rng(tokens * 11 + outDim + inDim);
+        const { dense, words } = randomDense(rng, outDim, inDim, f16);
+        const x = rand(rng, tokens * inDim);
+        const weight: GpuLinear = wholeLinear({ format: 'dense', weight: up(words), f16, outDim, inDim });
+        const xBuf = up(x);
+        const result = async (variant: KernelVariant) => {
+          const y = up(tokens * outDim);
+          return run(await linearCall(gpu, xBuf, weight, y, tokens, variant), y, tokens * outDim);
+        };
+        expectBoth(
+          'matmul_dense',
+          await result('subgroup'),
+          ref.matmul(x, dense, tokens, outDim, inDim),
+          await result('workgroup'),
+          1e-4,
+        );
+      });
+    }
 
-  for (const [tokens, outDim, inDim, f16] of [
-    [6, 67, 300, false],
-    [6, 67, 300, true],
-    [3, 130, 1001, false],
-    [1, 9, 4098, true],
-    [5, 255, 2048, false],
-  ] as const) {
-    it(`matmul_dense_subgroup T=${tokens} N=${outDim} K=${inDim} ${f16 ? 'f16' : 'f32'} weights`, async () => {
-      const rng = new Rng(tokens * 11 + outDim + inDim);
-      const { dense, words } = randomDense(rng, outDim, inDim, f16);
-      const x = rand(rng, tokens * inDim);
-      const weight: GpuLinear = wholeLinear({ format: 'dense', weight: up(words), f16, outDim, inDim });
-      const xBuf = up(x);
-      const result = async (variant: KernelVariant) => {
-        const y = up(tokens * outDim);
-        return run(await linearCall(gpu, xBuf, weight, y, tokens, variant), y, tokens * outDim);
-      };
-      expectBoth('matmul_dense', await result('subgroup'), ref.matmul(x, dense, tokens, outDim, inDim), await result('workgroup'), 1e-4);
-    });
-  }
+    // A weight split by rows (gpu-weights.ts, for one larger than a binding): each chunk's dispatch writes its
+    // columns of y through reduce_and_write's y_col0 / y_stride, the same bits as the whole weight.
+    for (const format of ['q4', 'dense'] as const) {
+      it(`matmul_${format}_subgroup on a weight split in 3 row chunks equals it whole`, async () => {
+        const rng = new Rng(format === 'q4' ? 41 : 42);
+        const [tokens, outDim, inDim, split] = [5, 70, 640, [30, 30, 10]];
+        const starts = split.map((_, i) => split.slice(0, i).reduce((a, b) => a + b, 0));
+        const rowsOf = (words: Uint32Array, perRow: number) =>
+          split.map((rows, i) => up(words.slice(starts[i] * perRow, (starts[i] + rows) * perRow)));
+        let whole: GpuLinear;
+        let chunked: GpuLinear;
+        if (format === 'q4') {
+          const w = randomQ4(rng, outDim, inDim, true);
+          whole = wholeLinear({
+            format: 'q4',
+            qWeight: up(w.qWeight),
+            scales: up(w.scaleWords),
+            scaleF16: true,
+            outDim,
+            inDim,
+          });
+          const [words, scales] = [rowsOf(w.qWeight, inDim / 8), rowsOf(w.scaleWords, inDim / 64)];
+          chunked = {
+            format: 'q4',
+            chunks: split.map((rows, i) => ({ rowStart: starts[i], rows, qWeight: words[i], scales: scales[i] })),
+            scaleF16: true,
+            outDim,
+            inDim,
+          };
+        } else {
+          const { words } = randomDense(rng, outDim, inDim, false);
+          whole = wholeLinear({ format: 'dense', weight: up(words), f16: false, outDim, inDim });
+          const parts = rowsOf(words, inDim);
+          chunked = {
+            format: 'dense',
+            chunks: split.map((rows, i) => ({ rowStart: starts[i], rows, weight: parts[i] })),
+            f16: false,
+            outDim,
+            inDim,
+          };
+        }
+        const xBuf = up(rand(rng, tokens * inDim));
+        const result = async (w: GpuLinear) => {
+          const y = up(tokens * outDim);
+          return run(await linearCall(gpu, xBuf, w, y, tokens, 'subgroup'), y, tokens * outDim);
+        };
+        expect(await result(chunked)).toEqual(await result(whole));
+      });
+    }
 
-  // A weight split by rows (gpu-weights.ts, for one larger than a binding): each chunk's dispatch writes its
-  // columns of y through reduce_and_write's y_col0 / y_stride, the same bits as the whole weight.
-  for (const format of ['q4', 'dense'] as const) {
-    it(`matmul_${format}_subgroup on a weight split in 3 row chunks equals it whole`, async () => {
-      const rng = new Rng(format === 'q4' ? 41 : 42);
-      const [tokens, outDim, inDim, split] = [5, 70, 640, [30, 30, 10]];
-      const starts = split.map((_, i) => split.slice(0, i).reduce((a, b) => a + b, 0));
-      const rowsOf = (words: Uint32Array, perRow: number) => split.map((rows, i) => up(words.slice(starts[i] * perRow, (starts[i] + rows) * perRow)));
-      let whole: GpuLinear;
-      let chunked: GpuLinear;
-      if (format === 'q4') {
-        const w = randomQ4(rng, outDim, inDim, true);
-        whole = wholeLinear({ format: 'q4', qWeight: up(w.qWeight), scales: up(w.scaleWords), scaleF16: true, outDim, inDim });
-        const [words, scales] = [rowsOf(w.qWeight, inDim / 8), rowsOf(w.scaleWords, inDim / 64)];
-        chunked = { format: 'q4', chunks: split.map((rows, i) => ({ rowStart: starts[i], rows, qWeight: words[i], scales: scales[i] })), scaleF16: true, outDim, inDim };
-      } else {
-        const { words } = randomDense(rng, outDim, inDim, false);
-        whole = wholeLinear({ format: 'dense', weight: up(words), f16: false, outDim, inDim });
-        const parts = rowsOf(words, inDim);
-        chunked = { format: 'dense', chunks: split.map((rows, i) => ({ rowStart: starts[i], rows, weight: parts[i] })), f16: false, outDim, inDim };
-      }
+    it('gives the same bits on every run (one deterministic choice per device)', async () => {
+      const rng = new Rng(9);
+      const [tokens, outDim, inDim] = [3, 70, 640];
+      const w = randomQ4(rng, outDim, inDim, true);
+      const weight: GpuLinear = wholeLinear({
+        format: 'q4',
+        qWeight: up(w.qWeight),
+        scales: up(w.scaleWords),
+        scaleF16: true,
+        outDim,
+        inDim,
+      });
       const xBuf = up(rand(rng, tokens * inDim));
-      const result = async (w: GpuLinear) => {
-        const y = up(tokens * outDim);
-        return run(await linearCall(gpu, xBuf, w, y, tokens, 'subgroup'), y, tokens * outDim);
-      };
-      expect(await result(chunked)).toEqual(await result(whole));
+      const y = up(tokens * outDim);
+      const first = await run(await linearCall(gpu, xBuf, weight, y, tokens), y, tokens * outDim);
+      const second = await run(await linearCall(gpu, xBuf, weight, y, tokens), y, tokens * outDim);
+      expect(second).toEqual(first);
     });
-  }
-
-  it('gives the same bits on every run (one deterministic choice per device)', async () => {
-    const rng = new Rng(9);
-    const [tokens, outDim, inDim] = [3, 70, 640];
-    const w = randomQ4(rng, outDim, inDim, true);
-    const weight: GpuLinear = wholeLinear({ format: 'q4', qWeight: up(w.qWeight), scales: up(w.scaleWords), scaleF16: true, outDim, inDim });
-    const xBuf = up(rand(rng, tokens * inDim));
-    const y = up(tokens * outDim);
-    const first = await run(await linearCall(gpu, xBuf, weight, y, tokens), y, tokens * outDim);
-    const second = await run(await linearCall(gpu, xBuf, weight, y, tokens), y, tokens * outDim);
-    expect(second).toEqual(first);
-  });
-});
+  },
+);
