@@ -17,7 +17,9 @@
  *       (2) policy minibatches in windows of `gradientAccumulationSteps`: PPO clip loss with per-minibatch
  *           advantage normalization minus ent_coef * entropy, divided by the window size, gradients summed;
  *           then an AdamW step (clip 0.5), unless the window's mean approx KL > target_kl, which discards
- *           the window and ends the update (later epochs included).
+ *           the window and ends the update (later epochs included). The loss runs where the actor can run it:
+ *           on the GPU for the GPU actor (policy-loss-gpu.ts; a pass then costs no CPU-GPU wait, and the
+ *           window's losses are read once, for the KL stop), else on the CPU from the scores (policy-pass.ts).
  *
  * The rollout bookkeeping, GAE, metrics, counters and train loop are ppo-run.ts's (shared with PPO-MLP). The
  * model is two interfaces (twosome-model.ts): the WebGPU engine (twosome-gpu.ts), the CPU reference of the

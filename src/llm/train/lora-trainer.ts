@@ -2,6 +2,8 @@
  * Trains a LoRA adapter on the GPU engine: score micro-batches with the adapter on (keeping activation
  * checkpoints), take dL/dS for every action from the caller's loss (the PPO policy loss in rl/), run the
  * backward to accumulate LoRA gradients, and step AdamW (global-norm clipping, non-finite skip) on the GPU.
+ * The loss runs on the CPU from the scores read back (accumulate), or on the GPU between the forward and the
+ * backward in the same submission, with no wait (accumulateGpuLoss, e.g. rl/policy-loss-gpu.ts).
  * Scoring with the adapter and no gradients is the engine's: `engine.forwardScores(batch, { lora: trainer.lora })`.
  *
  * One micro-batch = several prompts with their actions, laid out sharing each prompt (engine/scoring-layout.ts).
