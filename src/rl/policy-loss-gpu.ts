@@ -28,6 +28,22 @@ export interface PolicyLossSizes {
   minibatches: number;
 }
 
+/**
+ * The room the GPU actor makes for a pass of `samples` samples when its observations offer at most `actions`
+ * actions of at most `actionTokens` tokens (every sample its own request: the most a pass can have). The memory
+ * plan (llm/engine/memory-plan.ts, policy loss terms) sizes the buffers by the same rule.
+ */
+export function policyLossRoom(samples: number, largest: { actions: number; actionTokens: number }): PolicyLossSizes {
+  const { actions, actionTokens } = largest;
+  return {
+    requests: samples,
+    actions: samples * actions,
+    tokens: samples * actions * actionTokens,
+    samples,
+    minibatches: samples,
+  };
+}
+
 /** The words of the loss's input buffers for one pass (struct layouts as in the shader). */
 export interface PolicyLossTables {
   sizes: PolicyLossSizes;

@@ -34,7 +34,7 @@ import { Rng } from '../util/rng';
 import type { PpoConfig } from './config';
 import type { ValueLossInput } from './ppo-loss';
 import { VALUE_LOSS_WORDS, valueLossCall, valueLossTargets } from './value-loss-gpu';
-import { GpuPolicyLoss } from './policy-loss-gpu';
+import { GpuPolicyLoss, policyLossRoom } from './policy-loss-gpu';
 import type { PolicyLossStats, PolicyPassLoss } from './policy-pass';
 import type {
   ActorState,
@@ -284,10 +284,7 @@ export class GpuTwosomeActor implements TwosomeActor {
     this.dirty = true;
     const batch = this.tokenize(requests);
     await this.reserving;
-    const n = loss.slots.length;
-    const { actions, actionTokens } = this.largest;
-    const room = { requests: n, actions: n * actions, tokens: n * actions * actionTokens, samples: n, minibatches: n };
-    const pass = await this.policyLoss.prepare(batch, loss, room);
+    const pass = await this.policyLoss.prepare(batch, loss, policyLossRoom(loss.slots.length, this.largest));
     await this.trainer.accumulateGpuLoss(batch, pass);
     return { losses: pass.read() };
   }
