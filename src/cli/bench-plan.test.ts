@@ -46,19 +46,20 @@ describe('twosome bench plan', () => {
       bindGroupsCreated: 0,
       buffersCreated: 0,
     });
-    // The paper preset (32 steps of 4 envs; 4 value and 32 policy minibatches, prompts per pass 4): one wait per
-    // rollout step, one for the bootstrap values, one per policy pass (the PPO loss needs its scores on the CPU),
-    // none for the value minibatches (their loss runs on the GPU), one at the end for the optimizers' step info
-    // and the value losses.
+    // The paper preset (32 steps of 4 envs; 4 value and 32 policy minibatches in 4 accumulation windows with a
+    // KL target, prompts per pass 4): one wait per rollout step, one for the bootstrap values, one per window
+    // (its policy losses, which run on the GPU, for the KL stop), none for a policy pass or a value minibatch,
+    // one at the end for the optimizers' step info and the value losses. The issue's goal: at most 40.
     expect(r.promptsPerPass).toBe(4);
-    expect(r.update.blockingWaits).toBe(32 + 1 + 32 + 1);
+    expect(r.update.blockingWaits).toBe(32 + 1 + 4 + 1);
+    expect(r.update.blockingWaits).toBeLessThanOrEqual(40);
     expect(r.update2.blockingWaits).toBe(r.update.blockingWaits);
     expect(r.update.bindGroupsCreated).toBeGreaterThan(0);
     expect(r.update2).toMatchObject({ bindGroupsCreated: 0, buffersCreated: 0 });
     expect(r.plan.exactShapes).toBeGreaterThan(r.plan.rungsUsed);
   });
 
-  it('one pass per accumulation window: one wait per window', async () => {
+  it('one pass per accumulation window: still one wait per window', async () => {
     expect(await benchPlanCommand(['--model', 'micro', '--prompts-per-pass', '32', '--json'])).toBe(0);
     const r = JSON.parse(output.stdout);
     expect(r.update.blockingWaits).toBe(32 + 1 + 4 + 1);

@@ -8,6 +8,7 @@ export * from './categorical';
 export * from './policy';
 export * from './gae';
 export * from './ppo-loss';
+export * from './policy-pass';
 export * from './minibatch';
 export * from './rollout';
 export * from './ppo-run';

@@ -34,6 +34,8 @@ import { Rng } from '../util/rng';
 import type { PpoConfig } from './config';
 import type { ValueLossInput } from './ppo-loss';
 import { VALUE_LOSS_WORDS, valueLossCall, valueLossTargets } from './value-loss-gpu';
+import { GpuPolicyLoss, policyLossRoom } from './policy-loss-gpu';
+import type { PolicyLossStats, PolicyPassLoss } from './policy-pass';
 import type {
   ActorState,
   AdamSettings,
@@ -83,6 +85,8 @@ export class GpuTwosomeActor implements TwosomeActor {
   private readonly largest = { prompts: 1, promptTokens: 1, actions: 1, actionTokens: 1 };
   /** The engine's latest reservation for it. */
   private reserving: Promise<void> = Promise.resolve();
+  /** PPO's policy loss on the GPU (rl/policy-loss-gpu.ts), its buffers kept between passes. */
+  private readonly policyLoss: GpuPolicyLoss;
 
   private constructor(
     readonly engine: LlamaEngine,
@@ -91,6 +95,7 @@ export class GpuTwosomeActor implements TwosomeActor {
   ) {
     this.featureDim = engine.config.hidden;
     this.cacheLimit = Math.floor(featureCacheBytes / (4 * this.featureDim));
+    this.policyLoss = new GpuPolicyLoss({ device: engine.gpu.device, pipelines: engine.pipelines });
   }
 
   static create(engine: LlamaEngine, options: GpuActorOptions): GpuTwosomeActor {
@@ -267,6 +272,23 @@ export class GpuTwosomeActor implements TwosomeActor {
     await this.trainer.accumulate(batch, lossGrad);
   }
 
+  /**
+   * One policy pass with PPO's loss on the GPU (rl/policy-loss-gpu.ts): forward, loss and backward in one
+   * submission and no wait; the minibatches' losses resolve when the GPU has run it. The loss's buffers are made
+   * for the largest observations seen (as the engine's workspaces are), so a run makes them a few times at most.
+   */
+  async accumulatePolicyLoss(
+    requests: readonly PolicyRequest[],
+    loss: PolicyPassLoss,
+  ): Promise<{ losses: Promise<PolicyLossStats[]> }> {
+    this.dirty = true;
+    const batch = this.tokenize(requests);
+    await this.reserving;
+    const pass = await this.policyLoss.prepare(batch, loss, policyLossRoom(loss.slots.length, this.largest));
+    await this.trainer.accumulateGpuLoss(batch, pass);
+    return { losses: pass.read() };
+  }
+
   async zeroGrad(): Promise<void> {
     if (!this.dirty) return;
     clearBuffers(
@@ -348,6 +370,7 @@ export class GpuTwosomeActor implements TwosomeActor {
   }
 
   dispose(): void {
+    this.policyLoss.dispose();
     this.trainer.dispose();
   }
 }

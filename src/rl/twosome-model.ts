@@ -19,6 +19,7 @@ import type { Rng } from '../util/rng';
 import { Adam } from '../llm/reference/adamw';
 import { clipGradNorm } from '../llm/reference/grad-norm';
 import type { ValueLossInput } from './ppo-loss';
+import type { PolicyLossStats, PolicyPassLoss } from './policy-pass';
 
 /** Result of one optimizer step (as the GPU optimizer reports it). */
 export interface OptimizerStepInfo {
@@ -89,6 +90,16 @@ export interface TwosomeActor {
     requests: readonly PolicyRequest[],
     lossGrad: (scores: ActionScores[]) => ArrayLike<number>[],
   ): Promise<void>;
+  /**
+   * The same with PPO's policy loss computed where the model is (twosome-gpu.ts: on the GPU, between the forward
+   * and the backward): resolves once the pass is submitted, its minibatches' losses later, so that a GPU actor
+   * spends no round trip on a pass. The same gradients as accumulate() with the CPU loss (ppo-loss.ts policyLoss
+   * of rl/policy.ts actionDistribution), float rounding aside.
+   */
+  accumulatePolicyLoss?(
+    requests: readonly PolicyRequest[],
+    loss: PolicyPassLoss,
+  ): Promise<{ losses: Promise<PolicyLossStats[]> }>;
   /** Discards the accumulated gradients. */
   zeroGrad(): Promise<void>;
   /**

@@ -17,7 +17,9 @@
  *       (2) policy minibatches in windows of `gradientAccumulationSteps`: PPO clip loss with per-minibatch
  *           advantage normalization minus ent_coef * entropy, divided by the window size, gradients summed;
  *           then an AdamW step (clip 0.5), unless the window's mean approx KL > target_kl, which discards
- *           the window and ends the update (later epochs included).
+ *           the window and ends the update (later epochs included). The loss runs where the actor can run it:
+ *           on the GPU for the GPU actor (policy-loss-gpu.ts; a pass then costs no CPU-GPU wait, and the
+ *           window's losses are read once, for the KL stop), else on the CPU from the scores (policy-pass.ts).
  *
  * The rollout bookkeeping, GAE, metrics, counters and train loop are ppo-run.ts's (shared with PPO-MLP). The
  * model is two interfaces (twosome-model.ts): the WebGPU engine (twosome-gpu.ts), the CPU reference of the
@@ -35,8 +37,9 @@ import { CheckpointError, checkStateShape } from './checkpoint';
 import { derivePpo, type DerivedPpo, type PpoConfig } from './config';
 import { evaluatePolicy, type PolicyEvaluateOptions, type PolicyEvaluation } from './evaluate';
 import { annealedLr, arange, shuffleInPlace, splitMinibatches } from './minibatch';
-import { actionDistribution, sampleAction, scoreGradients, type ActionDistribution } from './policy';
-import { policyLoss, valueLoss, type PolicyLossOutput } from './ppo-loss';
+import { actionDistribution, sampleAction } from './policy';
+import { policyPassLoss, type PolicyLossStats, type PolicyPassLoss } from './policy-pass';
+import { normalizeAdvantages, valueLoss } from './ppo-loss';
 import { PpoRun, trainLoop, type RunProgress, type RunStreams, type TrainLoopOptions } from './ppo-run';
 import { LossMeans, type EpisodeStats, type UpdateMetrics } from './rollout';
 import type { ActionScores, PolicyRequest } from '../llm/scores';
@@ -154,10 +157,12 @@ export class TwosomeTrainer extends PpoRun<PpoConfig, TwosomeObservation, Twosom
     // ---- optimization: per epoch one shuffle; value minibatches, then policy windows with the KL stop
     const losses = new LossMeans();
     const gradNorms = { policy: [] as number[], value: [] as number[] };
-    // Optimizer steps apply at once; their infos (read from the GPU) and a GPU critic's value losses are awaited
-    // after the update, so neither costs a CPU-GPU wait inside it.
+    // Optimizer steps apply at once; their infos (read from the GPU), a GPU critic's value losses and a GPU
+    // actor's policy losses are awaited after the update (the policy's at the KL stop), so none costs a CPU-GPU
+    // wait inside it.
     const stepInfos: { phase: 'policy' | 'value'; info: Promise<OptimizerStepInfo> }[] = [];
     const valueLosses: (number | Promise<number>)[] = [];
+    const policyLosses: Promise<PolicyLossStats[]>[] = [];
     let policySteps = 0;
     let valueSteps = 0;
     let klStopped = false;
@@ -179,24 +184,28 @@ export class TwosomeTrainer extends PpoRun<PpoConfig, TwosomeObservation, Twosom
       await actor.zeroGrad();
       for (let start = 0; start < policyMinibatches.length; start += accumulation) {
         const window = policyMinibatches.slice(start, start + accumulation);
-        let windowKl = 0;
-        for (const loss of await this.policyBackward(window, advantages)) {
-          losses.add('policyLoss', loss.pgLoss);
-          losses.add('entropy', loss.entropy);
-          losses.add('approxKl', loss.approxKl);
-          losses.add('oldApproxKl', loss.oldApproxKl);
-          losses.add('clipFrac', loss.clipFrac);
-          windowKl += loss.approxKl / accumulation;
-        }
-        if (config.targetKl !== null && windowKl > config.targetKl) {
-          klStopped = true; // this window's gradients are discarded, and the update ends
-          await actor.zeroGrad();
-          break;
+        const windowLosses = (await this.policyBackward(window, advantages)).losses;
+        policyLosses.push(windowLosses);
+        // The KL stop needs the window's losses before its step: the one wait of a window (none without it).
+        if (config.targetKl !== null) {
+          const windowKl = (await windowLosses).reduce((kl, loss) => kl + loss.approxKl / accumulation, 0);
+          if (windowKl > config.targetKl) {
+            klStopped = true; // this window's gradients are discarded, and the update ends
+            await actor.zeroGrad();
+            break;
+          }
         }
         stepInfos.push({ phase: 'policy', info: actor.step(policyLr) });
         policySteps++;
         await actor.zeroGrad();
       }
+    }
+    for (const loss of (await Promise.all(policyLosses)).flat()) {
+      losses.add('policyLoss', loss.pgLoss);
+      losses.add('entropy', loss.entropy);
+      losses.add('approxKl', loss.approxKl);
+      losses.add('oldApproxKl', loss.oldApproxKl);
+      losses.add('clipFrac', loss.clipFrac);
     }
     for (const vLoss of valueLosses) losses.add('valueLoss', await vLoss);
     for (const { phase, info } of stepInfos) {
@@ -310,30 +319,57 @@ export class TwosomeTrainer extends PpoRun<PpoConfig, TwosomeObservation, Twosom
 
   /**
    * The policy losses of one accumulation window's minibatches, their gradients added to the actor's: in
-   * passes of `promptsPerPass` prompts (a pass never spans two windows).
+   * passes of `promptsPerPass` prompts (a pass never spans two windows). Resolves once every pass is submitted;
+   * the losses, in minibatch order, when the model has computed them (a GPU actor: when the GPU has).
    */
-  private async policyBackward(window: Int32Array[], advantages: Float64Array): Promise<PolicyLossOutput[]> {
+  private async policyBackward(
+    window: Int32Array[],
+    advantages: Float64Array,
+  ): Promise<{ losses: Promise<PolicyLossStats[]> }> {
     const perPass = this.options.promptsPerPass / this.derived.policyMinibatchSize;
-    const losses: PolicyLossOutput[] = [];
+    const passes: Promise<PolicyLossStats[]>[] = [];
     for (let start = 0; start < window.length; start += perPass) {
-      losses.push(...(await this.policyPass(window.slice(start, start + perPass), advantages)));
+      passes.push((await this.policyPass(window.slice(start, start + perPass), advantages)).losses);
     }
-    return losses;
+    return { losses: Promise.all(passes).then((losses) => losses.flat()) };
   }
 
   /**
    * One forward+backward pass over one or more policy minibatches, each with its own PPO loss divided by the
    * accumulation count. Samples with the same (prompt, actions) share one forward: the backward is linear in
    * dL/dS, so their score gradients are summed into one request's (exact up to float rounding; Overcooked and
-   * VirtualHome revisit few states).
+   * VirtualHome revisit few states). The loss runs where the actor can run it (the GPU actor: on the GPU, no
+   * round trip), else here on the CPU from the pass's scores.
    */
-  private async policyPass(minibatches: Int32Array[], advantages: Float64Array): Promise<PolicyLossOutput[]> {
+  private async policyPass(
+    minibatches: Int32Array[],
+    advantages: Float64Array,
+  ): Promise<{ losses: Promise<PolicyLossStats[]> }> {
+    const { requests, loss } = this.passLoss(minibatches, advantages);
+    if (this.actor.accumulatePolicyLoss) return this.actor.accumulatePolicyLoss(requests, loss);
+    let losses: PolicyLossStats[] = [];
+    await this.actor.accumulate(requests, (scores) => {
+      const out = policyPassLoss(scores, loss);
+      losses = out.losses;
+      return out.grads;
+    });
+    return { losses: Promise.resolve(losses) };
+  }
+
+  /**
+   * One pass's requests (each distinct (prompt, actions) once) and its samples' loss inputs, minibatch after
+   * minibatch, advantages normalized per minibatch (they depend on nothing the pass computes).
+   */
+  private passLoss(
+    minibatches: Int32Array[],
+    advantages: Float64Array,
+  ): { requests: PolicyRequest[]; loss: PolicyPassLoss } {
     const buf = this.buffer;
     const { config } = this;
-    const samples = minibatches.flatMap((indices) => Array.from(indices));
+    const samples = Int32Array.from(minibatches.flatMap((indices) => Array.from(indices)));
     const uniqueOf = new Map<string, number>();
     const requests: PolicyRequest[] = [];
-    const slot = samples.map((b) => {
+    const slots = samples.map((b) => {
       const o = buf.obs[b];
       const key = sampleKey(o);
       let u = uniqueOf.get(key);
@@ -344,43 +380,22 @@ export class TwosomeTrainer extends PpoRun<PpoConfig, TwosomeObservation, Twosom
       }
       return u;
     });
-    const losses: PolicyLossOutput[] = [];
-    await this.actor.accumulate(requests, (scores) => {
-      const grads = requests.map((r) => new Float64Array(r.actions.length));
-      let offset = 0;
-      for (const indices of minibatches) {
-        const n = indices.length;
-        const dists: ActionDistribution[] = [];
-        const newLogProbs = new Float64Array(n);
-        const entropies = new Float64Array(n);
-        for (let i = 0; i < n; i++) {
-          const b = indices[i];
-          const dist = actionDistribution(scores[slot[offset + i]], config.normalization);
-          dists.push(dist);
-          newLogProbs[i] = dist.logProbs[buf.actions[b]];
-          entropies[i] = dist.entropy;
-        }
-        const loss = policyLoss({
-          newLogProbs,
-          oldLogProbs: Float64Array.from(indices, (b) => buf.logProbs[b]),
-          advantages: Float64Array.from(indices, (b) => advantages[b]),
-          entropies,
-          clipCoef: config.clipCoef,
-          entCoef: config.entCoef,
-          normAdv: config.normAdv,
-          scale: 1 / config.gradientAccumulationSteps,
-        });
-        losses.push(loss);
-        for (let i = 0; i < n; i++) {
-          const g = scoreGradients(dists[i], buf.actions[indices[i]], loss.dNewLogProbs[i], loss.dEntropies[i]);
-          const into = grads[slot[offset + i]];
-          for (let k = 0; k < g.length; k++) into[k] += g[k];
-        }
-        offset += n;
-      }
-      return grads;
+    const minibatchAdvantages = minibatches.map((indices) => {
+      const raw = Float64Array.from(indices, (b) => advantages[b]);
+      return config.normAdv ? normalizeAdvantages(raw) : raw;
     });
-    return losses;
+    const loss: PolicyPassLoss = {
+      slots,
+      actions: samples.map((b) => buf.actions[b]),
+      oldLogProbs: Float32Array.from(samples, (b) => buf.logProbs[b]),
+      advantages: Float64Array.from(minibatchAdvantages.flatMap((a) => Array.from(a))),
+      minibatchSizes: minibatches.map((indices) => indices.length),
+      normalization: config.normalization,
+      clipCoef: config.clipCoef,
+      entCoef: config.entCoef,
+      scale: 1 / config.gradientAccumulationSteps,
+    };
+    return { requests, loss };
   }
 
   /** Episodes with the current adapter on fresh envs of any task; the run's envs and RNG streams are untouched. */

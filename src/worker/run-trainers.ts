@@ -33,6 +33,8 @@ class QueuedActor implements TwosomeActor {
   readonly holdAdapter?: () => LoraHandle;
   /** The fused rollout step, where the actor has one: one job, with the critic it wraps (the GPU actor's own). */
   readonly observe?: NonNullable<TwosomeActor['observe']>;
+  /** PPO's policy loss on the actor's side, where it has it: queued until submitted, its losses read later. */
+  readonly accumulatePolicyLoss?: NonNullable<TwosomeActor['accumulatePolicyLoss']>;
 
   constructor(
     private readonly actor: TwosomeActor,
@@ -44,6 +46,9 @@ class QueuedActor implements TwosomeActor {
         const inner = critic instanceof QueuedCritic ? critic.inner : critic;
         return this.exclusive(() => actor.observe!(score, observe, inner));
       };
+    }
+    if (actor.accumulatePolicyLoss) {
+      this.accumulatePolicyLoss = (requests, loss) => exclusive(() => actor.accumulatePolicyLoss!(requests, loss));
     }
   }
   get featureDim() {

@@ -292,11 +292,13 @@ export class LoraBackward {
 
   /**
    * Writes dL/d(token log-prob) of `layout` (the one its forward ran) and the transposes of its gathers, padded
-   * to the plan's shape: padded logit rows get zero gradients and are gathered from no row.
+   * to the plan's shape: padded logit rows get zero gradients and are gathered from no row. With `tokenGrads`
+   * null every row is written zero and the caller fills the layout's rows on the GPU before the backward runs
+   * (a loss computed on the GPU: LoraTrainer.accumulateGpuLoss).
    */
-  load(layout: ScoringLayout, tokenGrads: Float32Array): void {
+  load(layout: ScoringLayout, tokenGrads: Float32Array | null): void {
     const { rows, logitRows } = this.forward.shape;
-    if (tokenGrads.length !== layout.logitRows.length)
+    if (tokenGrads && tokenGrads.length !== layout.logitRows.length)
       throw new Error(`backward: ${tokenGrads.length} token gradients for ${layout.logitRows.length} scored tokens`);
     const keys = layoutKeys(layout, rows);
     if (keys > this.keys) throw new Error(`backward: the layout's ${keys} key readers exceed this plan's ${this.keys}`);
@@ -307,7 +309,7 @@ export class LoraBackward {
     if (readers.readers.length > room)
       throw new Error(`backward: the layout's ${readers.readers.length} attention readers exceed this plan's ${room}`);
     const grads = new Float32Array(logitRows);
-    grads.set(tokenGrads);
+    if (tokenGrads) grads.set(tokenGrads);
     const { queue } = this.device;
     const words = (a: Uint32Array) => a as Uint32Array<ArrayBuffer>;
     queue.writeBuffer(this.tokenGrads, 0, grads);

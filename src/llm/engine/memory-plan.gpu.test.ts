@@ -1,12 +1,15 @@
 // The training memory plan against what the engine really allocates: every buffer the device creates while the
 // micro model loads, while the LoRA trainer and the critic are set up, and during one training micro-batch
-// (forward + backward, critic pass, both optimizer steps) is recorded, and the plan's sums and largest buffers
-// must equal the recorded ones exactly (every buffer is a whole number of 4-byte words, so no rounding differs).
+// (forward, PPO policy loss and backward; critic pass; both optimizer steps) is recorded, and the plan's sums and
+// largest buffers must equal the recorded ones exactly (every buffer is a whole number of 4-byte words, so no
+// rounding differs).
 import { resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { GpuContext } from '../../gpu/device';
 import { requestNodeGpuContext } from '../../gpu/node-gpu';
 import { GpuTwosomeCritic } from '../../rl/twosome-gpu';
+import { GpuPolicyLoss, policyLossRoom } from '../../rl/policy-loss-gpu';
+import type { PolicyPassLoss } from '../../rl/policy-pass';
 import { Rng } from '../../util/rng';
 import { LlamaEngine } from './engine';
 import { LORA_TARGETS, type LoraTarget } from '../train/lora';
@@ -14,7 +17,6 @@ import { LoraTrainer } from '../train/lora-trainer';
 import { planTrainingMemory, type TrainingBatch } from './memory-plan';
 import { initCritic } from '../reference/critic';
 import { directorySource } from '../model/weights-node';
-import type { ActionScores } from '../scores';
 
 interface Recorded {
   label: string;
@@ -152,6 +154,7 @@ describe('training memory plan = what the engine allocates (micro model)', () =>
       const settings = { beta1: 0.9, beta2: 0.999, eps: 1e-5, weightDecay: 0, maxGradNorm: 0.5 };
       let trainer!: LoraTrainer;
       let critic!: GpuTwosomeCritic;
+      let policyLoss: GpuPolicyLoss | undefined;
       engine.releasePlans(); // the other case's workspace holds its own adapter's shapes
       try {
         // Parameters, gradients and optimizer state of both heads.
@@ -166,15 +169,32 @@ describe('training memory plan = what the engine allocates (micro model)', () =>
         expect(total(storageOf(setup.buffers)), byLabel(storageOf(setup.buffers))).toBe(plan.optimizerBytes);
         checkOthers(setup.buffers);
 
-        // One training micro-batch: the actor's forward + backward (everything it allocates is released at its end),
-        // then the critic's pass over a value minibatch (kept for the next minibatch of that size) and both steps.
+        // One training micro-batch as the GPU actor runs it: forward, PPO's policy loss and backward (the loss's
+        // buffers made for the batch's shape, policyLossRoom), then the critic's pass over a value minibatch (kept
+        // for the next minibatch of that size) and both steps.
         const requests = prompts.map((prompt) => ({ prompt, actions }));
-        const lossGrad = (scores: ActionScores[]) => scores.map((s) => s.logprobs.map((_, k) => (k === 0 ? -1 : 0.5)));
+        const P = requests.length;
+        const loss: PolicyPassLoss = {
+          slots: Int32Array.from(requests, (_, i) => i),
+          actions: new Int32Array(P),
+          oldLogProbs: new Float32Array(P).fill(-1),
+          advantages: Float64Array.from(requests, (_, i) => (i % 2 ? 1 : -1)),
+          minibatchSizes: [P],
+          normalization: 'word',
+          clipCoef: 0.2,
+          entCoef: 0.01,
+          scale: 1,
+        };
         // As an RL run uses the engine: the workspace reserved for the batch (then every plan of its ladders is
         // built), the micro-batch, and its features (the frozen model's plans, for the critic's input).
         const actor = await recorder.record(async () => {
           await engine.reserve(batch, { lora: trainer.lora, training: true });
-          await trainer.accumulate(engine.tokenize(requests), lossGrad);
+          policyLoss = new GpuPolicyLoss({ device: ctx.device, pipelines: engine.pipelines });
+          const tokenized = engine.tokenize(requests);
+          const room = policyLossRoom(P, batch);
+          const pass = await policyLoss.prepare(tokenized, loss, room);
+          await trainer.accumulateGpuLoss(tokenized, pass);
+          await pass.read();
           await engine.forwardScores(engine.tokenize(requests));
         });
         const features = Array.from({ length: criticBatch }, (_, i) =>
@@ -213,6 +233,7 @@ describe('training memory plan = what the engine allocates (micro model)', () =>
       } finally {
         trainer?.dispose();
         critic?.dispose();
+        policyLoss?.dispose();
       }
     },
   );

@@ -342,6 +342,26 @@ function criticTerms(t: Terms, sizes: readonly number[], Bv: number): number {
   return all.reduce((sum, d) => sum + words(d), 0);
 }
 
+/**
+ * PPO's policy loss on the GPU (rl/policy-loss-gpu.ts, kept by the GPU actor between passes): its tables, the
+ * pass's token log-probs and their gradients, and the minibatches' figures, made for a pass of P samples on P
+ * requests of N actions of n tokens (policyLossRoom), each count rounded up to a power of two.
+ */
+function policyLossTerms(t: Terms, s: Sizes): void {
+  const pow2 = (x: number) => 2 ** Math.ceil(Math.log2(Math.max(1, x)));
+  const P: [string, number] = ['pow2(P)', pow2(s.P)];
+  const A: [string, number] = ['pow2(P N)', pow2(s.P * s.N)];
+  const J: [string, number] = ['pow2(J)', pow2(s.J)];
+  t.add(
+    'activations',
+    'policy loss sizes, requests, actions, samples, minibatches, stats',
+    [[['2', 2]], [P, ['2', 2]], [A, ['3', 3]], [P, ['4', 4]], [P, ['2', 2]], [P, ['6', 6]]],
+    'u32/f32',
+    'the pass layout the loss reads, and per minibatch its logged figures',
+  );
+  t.add('activations', 'policy loss token log-probs, dL/dlogprob', [[J], [J]], 'f32', 'copied from and to the passes');
+}
+
 export function planTrainingMemory(config: LlamaConfig, options: MemoryPlanOptions): MemoryPlan {
   const { prompts: P, promptTokens: T, actions: N, actionTokens: n } = options.batch;
   checkPositive('prompts', P);
@@ -375,6 +395,7 @@ export function planTrainingMemory(config: LlamaConfig, options: MemoryPlanOptio
   passTerms(t, config, s, lora.targets, options.maxBindingBytes ?? WEBGPU_DEFAULT_BINDING_BYTES);
   const loraParams = loraTerms(t, config, s, lora.targets);
   const criticParams = criticTerms(t, [config.hidden, ...criticHidden, 1], Bv);
+  policyLossTerms(t, s);
 
   const weightsBytes = t.sum('weights');
   const activationBytes = t.sum('activations');

@@ -2,6 +2,8 @@
  * Trains a LoRA adapter on the GPU engine: score micro-batches with the adapter on (keeping activation
  * checkpoints), take dL/dS for every action from the caller's loss (the PPO policy loss in rl/), run the
  * backward to accumulate LoRA gradients, and step AdamW (global-norm clipping, non-finite skip) on the GPU.
+ * The loss runs on the CPU from the scores read back (accumulate), or on the GPU between the forward and the
+ * backward in the same submission, with no wait (accumulateGpuLoss, e.g. rl/policy-loss-gpu.ts).
  * Scoring with the adapter and no gradients is the engine's: `engine.forwardScores(batch, { lora: trainer.lora })`.
  *
  * One micro-batch = several prompts with their actions, laid out sharing each prompt (engine/scoring-layout.ts).
@@ -32,6 +34,39 @@ export interface LoraTrainerOptions {
   seed?: number;
   /** Start from these adapter values instead of a fresh PEFT init. */
   adapter?: LoraAdapter;
+}
+
+/** One pass of a micro-batch: its group of the batch, its layout and its forward plan. */
+interface TrainingPass {
+  group: BatchGroup;
+  layout: ScoringLayout;
+  forward: ScoringForward;
+}
+
+/**
+ * A loss computed on the GPU between a micro-batch's forward and its backward (rl/policy-loss-gpu.ts: PPO's
+ * policy loss), so that the micro-batch costs no round trip (LoraTrainer.accumulateGpuLoss). Both buffers hold
+ * the batch's scored tokens in request order (`batchTokenRanges`).
+ */
+export interface GpuTokenLoss {
+  /** [T] in: every action token's log-prob, copied in by the trainer after the forward. */
+  readonly tokenLogprobs: GPUBuffer;
+  /** [T] out: dL/d(token log-prob), copied by the trainer into the backward's input. */
+  readonly tokenGrads: GPUBuffer;
+  /** Records the loss's kernels (and any readback of its own) between the forward and the backward. */
+  encode(encoder: GPUCommandEncoder): void;
+}
+
+/** Per request, per action: its tokens [first, first + count) among the batch's scored tokens in request order. */
+export function batchTokenRanges(batch: ScoringBatch): { first: number; count: number }[][] {
+  let first = 0;
+  return batch.map((r) =>
+    r.actionTokens.map((tokens) => {
+      const range = { first, count: tokens.length };
+      first += tokens.length;
+      return range;
+    }),
+  );
 }
 
 export const DEFAULT_LORA_OPTIMIZER: OptimizerConfig = {
@@ -95,12 +130,9 @@ export class LoraTrainer {
     return this.engine.exclusive(() => this.forwardBackward(batch, lossGrad));
   }
 
-  private async forwardBackward(
-    batch: ScoringBatch,
-    lossGrad: (scores: ActionScores[]) => ArrayLike<number>[],
-  ): Promise<ActionScores[]> {
-    const { device } = this.engine.gpu;
-    const passes: { group: BatchGroup; layout: ScoringLayout; forward: ScoringForward }[] = [];
+  /** The micro-batch's passes (the engine's groups), each with its layout and its forward plan. */
+  private async forwardPasses(batch: ScoringBatch): Promise<TrainingPass[]> {
+    const passes: TrainingPass[] = [];
     const groups = this.engine.planGroups(batch);
     for (const [slot, group] of groups.entries()) {
       const layout = planScoring(groupRequests(batch, group));
@@ -110,6 +142,15 @@ export class LoraTrainer {
         forward: await this.engine.forwardFor(layout, { lora: this.lora, training: true, slot }),
       });
     }
+    return passes;
+  }
+
+  private async forwardBackward(
+    batch: ScoringBatch,
+    lossGrad: (scores: ActionScores[]) => ArrayLike<number>[],
+  ): Promise<ActionScores[]> {
+    const { device } = this.engine.gpu;
+    const passes = await this.forwardPasses(batch);
     const encoder = device.createCommandEncoder();
     const staged = passes.map(({ layout, forward }) => {
       forward.load(layout);
@@ -131,6 +172,38 @@ export class LoraTrainer {
     });
     device.queue.submit([backwardEncoder.finish()]);
     return scores;
+  }
+
+  /**
+   * One micro-batch with a loss computed on the GPU (`GpuTokenLoss`): forward, loss and backward in one
+   * submission and no wait. The groups' scored tokens, laid out one after the other, are the batch's in request
+   * order (groups are runs of whole prompts or of consecutive actions, in order: batch-plan.ts), which is the
+   * order of `batchTokenRanges`; they are copied into the loss's input, and its gradients out of the same
+   * places into each group's backward. Resolves once submitted.
+   */
+  async accumulateGpuLoss(batch: ScoringBatch, loss: GpuTokenLoss): Promise<void> {
+    await this.optimizer.prepare(); // so that step() submits at once
+    return this.engine.exclusive(async () => {
+      const { device } = this.engine.gpu;
+      const passes = await this.forwardPasses(batch);
+      const backwards: LoraBackward[] = [];
+      for (const { forward } of passes) backwards.push(await this.engine.backwardFor(forward));
+      const tokens = passes.map(({ layout }) => layout.logitRows.length);
+      const offsets = tokens.map((_, i) => tokens.slice(0, i).reduce((a, b) => a + b, 0));
+      const encoder = device.createCommandEncoder();
+      passes.forEach(({ layout, forward }, i) => {
+        forward.load(layout);
+        forward.encode(encoder);
+        encoder.copyBufferToBuffer(forward.tokenLogprobs, 0, loss.tokenLogprobs, 4 * offsets[i], 4 * tokens[i]);
+      });
+      loss.encode(encoder);
+      passes.forEach(({ layout }, i) => {
+        backwards[i].load(layout, null);
+        encoder.copyBufferToBuffer(loss.tokenGrads, 4 * offsets[i], backwards[i].tokenGrads, 0, 4 * tokens[i]);
+        backwards[i].encode(encoder);
+      });
+      device.queue.submit([encoder.finish()]);
+    });
   }
 
   /**
