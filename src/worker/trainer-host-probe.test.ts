@@ -238,10 +238,8 @@ describe.skipIf(!NLP_EVAL_DATA)(`the training probe in the trainer host${NEEDS_D
       status: 'error',
       message: expect.stringMatching(/^could not start training: the probe's benchmark PIQA could not be read: /),
     });
-    const few = {
-      kind: 'files',
-      files: [{ path: '', file: new File([`${arcBytes()}`.split('\n')[0]], 'ARC-Easy-Test.jsonl') }],
-    } as const;
+    const oneLine = new File([`${arcBytes()}`.split('\n')[0]], 'ARC-Easy-Test.jsonl');
+    const few: CapabilityData = { kind: 'files', files: [{ path: '', file: oneLine }] };
     expect(await start({ ...RUN, probe: { ...PROBE, data: few } })).toEqual({
       status: 'error',
       message: 'could not start training: the probe asks for 6 questions; ARC-Easy has 1: ask for fewer',

@@ -12,6 +12,7 @@ import { enginePairedScorer } from '../nlp-eval';
 import { createGpuTwosomeModels } from '../rl/twosome-gpu';
 import type { AgentHost } from './agent-host';
 import { TrainerHost } from './trainer-host';
+import type { ProbeModel } from './training-probe';
 
 export function createTrainerHost(host: AgentHost): TrainerHost {
   const store = IdbRunStore.open();
@@ -52,20 +53,25 @@ export function createTrainerHost(host: AgentHost): TrainerHost {
     currentRequest: (stepId) => host.currentRequest(stepId),
     estimate: browserEstimate,
     gpuLost: () => host.gpuLost(),
-    probeModel: {
-      async paired(adapter) {
-        // Released in the queue, after the last pass that used it.
-        const release = () => void host.exclusive(async () => adapter?.release());
-        const loaded = host.loadedEngine();
-        if (!loaded || !adapter) {
-          release();
-          throw new Error(loaded ? "the run's adapter is not on the GPU" : 'no model is loaded');
-        }
-        const { engine } = loaded;
-        const scorer = enginePairedScorer(engine, adapter.lora);
-        return { tokenizer: engine.tokenizer, contextWindow: engine.config.contextWindow, scorer, release };
-      },
-      exclusive: (work) => host.exclusive(work),
-    },
+    probeModel: probeModel(host),
   });
+}
+
+/** The training probe's model: the loaded engine's paired passes with the adapter the trainer holds on the GPU. */
+export function probeModel(host: AgentHost): ProbeModel {
+  return {
+    async paired(adapter) {
+      // Released in the queue, after the last pass that used it.
+      const release = () => void host.exclusive(async () => adapter?.release());
+      const loaded = host.loadedEngine();
+      if (!loaded || !adapter) {
+        release();
+        throw new Error(loaded ? "the run's adapter is not on the GPU" : 'no model is loaded');
+      }
+      const { engine } = loaded;
+      const scorer = enginePairedScorer(engine, adapter.lora);
+      return { tokenizer: engine.tokenizer, contextWindow: engine.config.contextWindow, scorer, release };
+    },
+    exclusive: (work) => host.exclusive(work),
+  };
 }
