@@ -1,7 +1,8 @@
 // The training probe in the trainer host, with the fake TWOSOME actor and a fake paired scorer worked out by
 // hand (capability-host.test.ts's: base -1 per token, the adapter always picks choice 0, KL the choice's index),
 // on real ARC-Easy questions: the schedule, what is stored, a run's other numbers unchanged by its probe, a
-// resume after a reload with and without the picked file, and bad input refused before the run starts.
+// resume after a reload with and without the picked file, the hub as the source, and bad input refused before
+// the run starts.
 import 'fake-indexeddb/auto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -18,11 +19,13 @@ import {
   type PairTokenizer,
   type TokenLogprobScorer,
 } from '../nlp-eval';
+import { fakeHubFiles, fakeHubRoute } from '../nlp-eval/hub/testing';
 import { NEEDS_DATA, NLP_EVAL_DATA } from '../nlp-eval/test-data';
 import { IdbRunStore, type RunStore } from '../persist/run-store';
 import type { PpoConfig } from '../rl/config';
 import { FakeTwosomeActor } from '../rl/twosome-fake';
 import { CpuCritic } from '../rl/twosome-model';
+import { startHostileServer } from '../util/hostile-server';
 import { Rng } from '../util/rng';
 import type { CapabilityData } from './capability-protocol';
 import { TrainerHost, type TrainerHostDeps } from './trainer-host';
@@ -209,6 +212,34 @@ describe.skipIf(!NLP_EVAL_DATA)(`the training probe in the trainer host${NEEDS_D
                 'pause, pick the file in the Capability check card and resume',
             ],
       );
+    }
+  });
+
+  it('from the hub: the same probe as from the picked file, and read again from it after a reload', async () => {
+    const hub = await startHostileServer(fakeHubRoute(fakeHubFiles(NLP_EVAL_DATA!)));
+    try {
+      const store = freshStore();
+      const first = new TrainerHost(deps(store));
+      const data: CapabilityData = { kind: 'hub', endpoint: hub.url };
+      const started = await first.start({ ...RUN, probe: { ...PROBE, data } });
+      if (started.status !== 'ok') throw new Error(started.message);
+      expect(started.run.probe?.source).toEqual({ kind: 'hub', endpoint: hub.url });
+      while ((first.current?.updates ?? 0) < 2) await new Promise((r) => setTimeout(r, 5));
+      await first.pause();
+
+      const second = new TrainerHost(deps(store));
+      const events: TrainEvent[] = [];
+      const resumed = await second.resume(started.run.id, (e) => events.push(e));
+      if (resumed.status !== 'ok') throw new Error(resumed.message);
+      await untilStatus(second, 'done');
+      const final = await second.pause();
+      if (final.status !== 'ok') throw new Error(final.message);
+      const expected = await expectedProbe();
+      expect(final.metrics.flatMap((m) => (m.probe ? [m.update] : []))).toEqual([2, 4]);
+      for (const m of final.metrics.filter((x) => x.probe)) expect(m.probe).toMatchObject(expected);
+      expect(events.filter((e) => e.type === 'error')).toEqual([]);
+    } finally {
+      await hub.close();
     }
   });
 
