@@ -27,7 +27,8 @@ export function ProbeChart() {
   const points = useMemo(() => probePoints(metrics), [metrics]);
   const probe = run?.probe;
   if (!probe) return null;
-  const caption = `${probe.title}, ${probe.size} fixed questions, every ${probe.every} update${probe.every === 1 ? '' : 's'}`;
+  const every = probe.every === 1 ? 'every update' : `every ${probe.every} updates`;
+  const caption = `${probe.title}, ${probe.size} fixed questions, ${every}`;
   return (
     <div className="probe-results" data-testid="probe-results" data-bench={probe.bench} data-points={points.length}>
       <div className="training-charts">

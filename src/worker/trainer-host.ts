@@ -142,7 +142,8 @@ export class TrainerHost implements TrainingApi {
       const now = (this.deps.now?.() ?? new Date()).toISOString();
       const id = `${request.algo}-${request.taskId}-${Date.now().toString(36)}${Math.floor(Math.random() * 36 ** 4).toString(36)}`;
       if (request.probe && request.algo !== 'twosome') {
-        const message = `could not start training: a probe scores the language model's adapter, which only TWOSOME trains`;
+        const message =
+          "could not start training: a probe scores the language model's adapter, which only TWOSOME trains";
         return { status: 'error', message };
       }
       if (request.algo === 'saycan') return await this.sayCan(request, id, now, store, onEvent, problem);

@@ -60,7 +60,8 @@ export function checkProbeSpec(spec: ProbeSpec, numUpdates: number): string | nu
     return `the probe's interval must be a whole number of updates (1 or more), not ${spec.every}`;
   }
   if (spec.every > numUpdates) {
-    return `a probe every ${spec.every} updates never runs: the run has ${numUpdates} updates; choose ${numUpdates} or fewer`;
+    const runs = `the run has ${numUpdates} updates; choose ${numUpdates} or fewer`;
+    return `a probe every ${spec.every} updates never runs: ${runs}`;
   }
   if (!Number.isInteger(spec.seed)) return `the probe's seed must be a whole number, not ${spec.seed}`;
   return null;
