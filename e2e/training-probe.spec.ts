@@ -132,5 +132,6 @@ test.describe('training probe', () => {
     expect(rows[1]).toMatchObject({ update: 2, n: SIZE, baseAcc: expected.acc, baseAccNorm: expected.accNorm });
     expect(rows[1].kl).toBeGreaterThan(0);
     await expect(page.getByTestId('train-error')).toHaveCount(0);
+    await page.getByTestId('training-panel').screenshot({ path: test.info().outputPath('training-probe.png') });
   });
 });
