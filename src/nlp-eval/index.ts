@@ -9,7 +9,8 @@
  *   engineScorer(engine, lora) or enginePairedScorer(engine, lora) (both models and the per-token KL) ->
  *   EvaluatedQuestion[]; summarize(bench, results, benchmark(id).metrics);
  * - output: questionRecord / summaryRecord (the CLI's JSON lines);
- * - metrics: predictions, meanStderr, estimate, pairedDifference, meanTokenKl.
+ * - metrics: predictions, meanStderr, estimate, pairedDifference, meanTokenKl;
+ * - sampleQuestions: a fixed sample of a benchmark, chosen by a seed (the training probe's).
  */
 export {
   BENCH_IDS,
@@ -45,4 +46,5 @@ export { cacheDatasetStore, DATASET_CACHE, memoryDatasetStore, type DatasetStore
 export { estimate, meanStderr, meanTokenKl, pairedDifference, predictions, Z95, type Estimate } from './metrics';
 export { questionRecord, summaryRecord } from './output';
 export type { ChoiceText, Question } from './question';
+export { sampleQuestions } from './sample';
 export { encodeQuestion, planRequests, type EncodedQuestion, type RequestPlan } from './requests';

@@ -4,7 +4,7 @@
  * worker does the work (CapabilityApi); this slice only mirrors what it reports.
  */
 import type { CapabilityApi, Calls } from '../worker/api';
-import type { CapabilityEvent, CapabilityReply } from '../worker/capability-protocol';
+import type { CapabilityData, CapabilityEvent, CapabilityReply } from '../worker/capability-protocol';
 import { describeError } from '../util/errors';
 import type { SliceApi } from './store';
 
@@ -51,6 +51,8 @@ export interface CapabilityActions {
   pickFiles(files: readonly File[]): void;
   run(): Promise<void>;
   cancel(): Promise<void>;
+  /** Where the form reads benchmarks from now (the training probe reads them there too). */
+  data(): CapabilityData;
 }
 
 export type CapabilitySlice = CapabilityState & CapabilityActions;
@@ -110,9 +112,8 @@ export function createCapabilitySlice({ get, set }: SliceApi<'capability'>): Cap
         return;
       }
       if (get().phase === 'running' || get().phase === 'cancelling') return;
-      const { form, files } = get();
-      const endpoint = form.endpoint.trim() === '' ? null : form.endpoint.trim();
-      const data = form.source === 'files' ? { kind: 'files' as const, files } : { kind: 'hub' as const, endpoint };
+      const { form } = get();
+      const data = get().data();
       latest = null;
       set({ phase: 'running', progress: null, error: null });
       try {
@@ -127,6 +128,11 @@ export function createCapabilitySlice({ get, set }: SliceApi<'capability'>): Cap
         timer = null;
         set({ progress: null });
       }
+    },
+    data() {
+      const { form, files } = get();
+      const endpoint = form.endpoint.trim() === '' ? null : form.endpoint.trim();
+      return form.source === 'files' ? { kind: 'files', files } : { kind: 'hub', endpoint };
     },
     async cancel() {
       if (!client || get().phase !== 'running') return;

@@ -7,7 +7,7 @@
  * is a horizontal line at its evaluation's value across the x range.
  */
 import type { TaskId } from '../envs/types';
-import type { TrainAlgo, TrainMetrics } from '../worker/training-protocol';
+import type { ProbeResult, TrainAlgo, TrainMetrics } from '../worker/training-protocol';
 
 export interface ChartRun {
   id: string;
@@ -110,4 +110,31 @@ export function secondsLeft(metrics: readonly TrainMetrics[], numUpdates: number
 export function mixedTasksNote(runs: readonly Pick<ChartRun, 'taskId'>[]): string | null {
   const tasks = [...new Set(runs.map((r) => r.taskId))];
   return tasks.length > 1 ? `runs of ${tasks.length} tasks (${tasks.join(', ')}): compare within a task` : null;
+}
+
+/** The updates after which the run's probe was scored, with its results, in update order. */
+export function probePoints(metrics: readonly TrainMetrics[]): { update: number; probe: ProbeResult }[] {
+  return metrics.flatMap((m) => (m.probe ? [{ update: m.update, probe: m.probe }] : []));
+}
+
+/**
+ * The probe's accuracies against updates: the adapter's acc and acc_norm, and the base model's (the same
+ * questions, scored beside it; flat unless the engine changed). acc_norm columns are null where the benchmark
+ * does not report it.
+ */
+export function probeAccuracyTable(metrics: readonly TrainMetrics[]): Table {
+  const points = probePoints(metrics);
+  return [
+    points.map((p) => p.update),
+    points.map((p) => p.probe.acc),
+    points.map((p) => p.probe.accNorm),
+    points.map((p) => p.probe.baseAcc),
+    points.map((p) => p.probe.baseAccNorm),
+  ];
+}
+
+/** The probe's mean KL(base || adapted) per scored token against updates. */
+export function probeKlTable(metrics: readonly TrainMetrics[]): Table {
+  const points = probePoints(metrics);
+  return [points.map((p) => p.update), points.map((p) => p.probe.meanKl)];
 }

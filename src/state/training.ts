@@ -6,6 +6,7 @@
  */
 import type { TaskId } from '../envs/types';
 import type { Calls, TrainingApi } from '../worker/api';
+import type { CapabilityData } from '../worker/capability-protocol';
 import {
   ALGO_LABELS,
   ALGO_NEEDS_MODEL,
@@ -40,7 +41,20 @@ export interface TrainForm {
   steps: number | null;
   /** SayCan's evaluation episodes. */
   episodes: number;
+  /** TWOSOME's probe (issue 15): a fixed sample of a benchmark scored every `every` updates. */
+  probe: ProbeForm;
 }
+
+export interface ProbeForm {
+  on: boolean;
+  /** A benchmark the Capability check card offers; its data comes from where that card reads it. */
+  bench: string;
+  size: number;
+  every: number;
+}
+
+/** The probe's sample is chosen by this seed, whatever the run's: runs of any seed probe the same questions. */
+export const PROBE_SEED = 0;
 
 /**
  * What the buttons act on: a request in flight is shown as its verb. 'stored': the run shown is a stored one
@@ -120,10 +134,22 @@ export function chartRun(run: RunMeta, metrics: readonly TrainMetrics[]): ChartR
   return { id: run.id, algo: run.algo, taskId: run.taskId, label: runLabel(run), metrics };
 }
 
-/** The worker's request for the form. */
-function requestOf(form: TrainForm): TrainRequest {
-  const { algo, taskId, preset, seed, steps, episodes } = form;
-  return { algo, taskId, preset, seed, ...(steps ? { steps } : {}), ...(algo === 'saycan' ? { episodes } : {}) };
+/** The worker's request for the form; with `probeData` (where the Capability check reads), its probe too. */
+export function requestOf(form: TrainForm, probeData?: CapabilityData): TrainRequest {
+  const { algo, taskId, preset, seed, steps, episodes, probe } = form;
+  const probed =
+    algo === 'twosome' && probe.on && probeData
+      ? { probe: { bench: probe.bench, size: probe.size, every: probe.every, seed: PROBE_SEED, data: probeData } }
+      : {};
+  return {
+    algo,
+    taskId,
+    preset,
+    seed,
+    ...(steps ? { steps } : {}),
+    ...(algo === 'saycan' ? { episodes } : {}),
+    ...probed,
+  };
 }
 
 /** The run's total env steps when the form leaves them empty: its preset's (SayCan: none). */
@@ -149,7 +175,15 @@ export function estimateKey(form: TrainForm, modelId: string | null, storage: St
 const NO_EVAL: EvalState = { status: 'idle', rows: [], skipped: [], message: null, runId: null };
 
 const initial: TrainingState = {
-  form: { algo: 'twosome', taskId: 'tomato-salad', preset: 'quick', seed: 1, steps: null, episodes: 10 },
+  form: {
+    algo: 'twosome',
+    taskId: 'tomato-salad',
+    preset: 'quick',
+    seed: 1,
+    steps: null,
+    episodes: 10,
+    probe: { on: false, bench: 'arc-easy', size: 20, every: 1 },
+  },
   phase: 'idle',
   run: null,
   metrics: [],
@@ -385,7 +419,7 @@ export function createTrainingSlice({ get, set, app, subscribe }: SliceApi<'trai
       });
       try {
         await liveWorker();
-        const reply = await need().start(requestOf(form), onEvent);
+        const reply = await need().start(requestOf(form, app().capability.data()), onEvent);
         if (reply.status === 'ok' && reply.run.algo === 'saycan') {
           // SayCan is finished when start resolves: it goes straight onto the charts as a reference line.
           set({ overlays: [...get().overlays, chartRun(reply.run, reply.metrics)] });
@@ -424,7 +458,10 @@ export function createTrainingSlice({ get, set, app, subscribe }: SliceApi<'trai
       try {
         await liveWorker();
         // The reply carries every stored update's metrics: the charts continue where the run stopped.
-        const ok = apply(await need().resume(id, onEvent), fromStore ? 'idle' : 'paused');
+        // Files picked for the Capability check serve a resumed run whose probe reads picked files.
+        const data = app().capability.data();
+        const probeData = data.kind === 'files' && data.files.length > 0 ? data : undefined;
+        const ok = apply(await need().resume(id, onEvent, probeData), fromStore ? 'idle' : 'paused');
         // A stored run that did not load is still only stored (shown, not in memory).
         if (!ok && wasStored && !fromStore) set({ phase: 'stored' });
       } catch (error) {

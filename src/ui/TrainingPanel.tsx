@@ -1,7 +1,8 @@
 /**
  * The Training panel: what to train (algorithm, task, preset, seed, steps; SayCan: episodes), its expected
  * time, Start / Pause / Resume / Stop / one update, progress (updates, env steps, steps/s, time left, tokens/s
- * and GPU memory for TWOSOME), the charts, the evaluation table and the stored runs. After a reload it offers to
+ * and GPU memory for TWOSOME), the charts (with TWOSOME's probe of general abilities when the run has one), the
+ * evaluation table and the stored runs. After a reload it offers to
  * resume an unfinished run and shows that run's curves until then.
  */
 import { useEffect, useRef, useState } from 'react';
@@ -15,6 +16,8 @@ import { ALGO_LABELS, TRAIN_ALGOS, TRAIN_PRESETS, type TrainAlgo, type TrainPres
 import { EvalTable } from './EvalTable';
 import { formatBytes } from '../util/format';
 import { StoredRuns } from './StoredRuns';
+import { ProbeChart } from './ProbeChart';
+import { ProbeFields } from './ProbeFields';
 import { TrainingCharts } from './TrainingCharts';
 
 const TRAIN_TASKS = TASK_IDS.filter((id) => getTask(id).split === 'train');
@@ -53,6 +56,7 @@ export function TrainingPanel() {
       <TrainError />
       <Progress />
       <TrainingCharts />
+      <ProbeChart />
       <EvalTable />
       <StoredRuns />
     </section>
@@ -220,6 +224,7 @@ function TrainForm() {
           />
         </label>
       )}
+      {form.algo === 'twosome' && <ProbeFields busy={busy} />}
     </div>
   );
 }

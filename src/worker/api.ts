@@ -47,7 +47,7 @@ import type {
   ScoresReply,
   StepReply,
 } from './protocol';
-import type { CapabilityEvent, CapabilityReply, CapabilityRequest } from './capability-protocol';
+import type { CapabilityData, CapabilityEvent, CapabilityReply, CapabilityRequest } from './capability-protocol';
 import type { AskFreelyReply, GenerationOptions } from './ask-protocol';
 import type {
   CriticValueReply,
@@ -125,8 +125,11 @@ export interface TrainingApi {
   estimate(request: TrainRequest): Promise<EstimateReply>;
   /** Stops after the update in progress; resolves when it has stopped (status paused). */
   pause(): Promise<TrainReply>;
-  /** Continues the run in memory, or `runId` from its stored checkpoint (after a reload). */
-  resume(runId: string | null, onEvent?: (event: TrainEvent) => void): Promise<TrainReply>;
+  /**
+   * Continues the run in memory, or `runId` from its stored checkpoint (after a reload). `probeData`: files
+   * picked in the page for a run whose probe reads picked files (a reload loses them; the hub is read again).
+   */
+  resume(runId: string | null, onEvent?: (event: TrainEvent) => void, probeData?: CapabilityData): Promise<TrainReply>;
   /** Ends the run after the update in progress (kept in storage). */
   stop(): Promise<TrainReply>;
   /** One update of the paused run, then paused again. */

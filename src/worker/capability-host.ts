@@ -14,10 +14,7 @@ import {
   benchmark,
   cacheDatasetStore,
   evaluateQuestions,
-  loadBenchmark,
-  loadHubBenchmark,
   memoryDatasetStore,
-  pickedFilesSource,
   summarize,
   type DatasetStore,
   type EvaluatedQuestion,
@@ -31,12 +28,12 @@ import { describeError } from '../util/errors';
 import type { CapabilityApi } from './api';
 import type {
   CapabilityBenchResult,
-  CapabilityData,
   CapabilityEvent,
   CapabilityReply,
   CapabilityRequest,
   Disagreement,
 } from './capability-protocol';
+import { readBenchmark } from './bench-data';
 import { releaseCallback } from './link';
 
 /** The loaded model as the check uses it, for one check. */
@@ -138,22 +135,9 @@ export class CapabilityHost implements CapabilityApi {
     emit: (event: CapabilityEvent) => void,
   ): Promise<Map<string, Question[]>> {
     const questions = new Map<string, Question[]>();
-    const data: CapabilityData = request.data;
-    if (data.kind === 'files') {
-      const source = pickedFilesSource(
-        data.files.map(({ path, file }) => ({
-          name: file.name,
-          webkitRelativePath: path,
-          arrayBuffer: () => file.arrayBuffer(),
-        })),
-      );
-      for (const bench of request.benches) questions.set(bench, await loadBenchmark(source, bench, request.limit));
-      return questions;
-    }
     for (const bench of request.benches) {
-      const list = await loadHubBenchmark(bench, request.limit, {
+      const list = await readBenchmark(bench, request.limit, request.data, {
         store: this.store,
-        endpoint: data.endpoint ?? undefined,
         signal,
         fetchImpl: this.fetchImpl,
         onProgress: (id, p) => emit({ type: 'download', bench: id, ...p }),

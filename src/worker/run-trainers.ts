@@ -15,7 +15,9 @@ import { evaluatePolicy, type BatchScorer } from '../rl/evaluate';
 import { PpoMlpTrainer, type PpoMlpState } from '../rl/ppo-mlp';
 import { TwosomeTrainer, type TwosomeModels, type TwosomeState } from '../rl/twosome-trainer';
 import type { TwosomeActor, TwosomeCritic } from '../rl/twosome-model';
-import type { TrainMetrics } from './training-protocol';
+import { describeError } from '../util/errors';
+import { probeDue } from './training-probe';
+import type { ProbeResult, TrainMetrics } from './training-protocol';
 
 /** Runs GPU work in the worker's one GPU queue (interactive scoring waits for it, and it for them). */
 export type Exclusive = <T>(work: () => Promise<T>) => Promise<T>;
@@ -166,12 +168,20 @@ abstract class RunTrainerBase {
   }
 }
 
+/** A run's probe as the trainer runs it: after every `every` updates, with the adapter it holds on the GPU. */
+export interface UpdateProbe {
+  every: number;
+  /** Scores the probe with `adapter` (the trainer's own buffers; null where the actor has none) and releases it. */
+  score(adapter: LoraHandle | null): Promise<ProbeResult>;
+}
+
 export class TwosomeRunTrainer extends RunTrainerBase implements RunTrainer {
   readonly algo = 'twosome' as const;
 
   private constructor(
     private readonly trainer: TwosomeTrainer,
     private readonly models: TwosomeModels,
+    private probe: UpdateProbe | null,
   ) {
     super(trainer);
   }
@@ -179,22 +189,48 @@ export class TwosomeRunTrainer extends RunTrainerBase implements RunTrainer {
   /**
    * A fresh run, or (with `state`) one continued exactly from a checkpoint. The trainer gets the models through
    * the worker's GPU queue one call at a time (queuedModels), so the playground's scoring interleaves with an
-   * update between its passes instead of waiting for the whole update.
+   * update between its passes instead of waiting for the whole update. With `probe`, it is scored after every
+   * `probe.every` updates.
    */
   static async create(
     config: PpoConfig,
     models: TwosomeModels,
     exclusive: Exclusive,
     state?: TwosomeState,
+    probe: UpdateProbe | null = null,
   ): Promise<TwosomeRunTrainer> {
     const queued = queuedModels(models, exclusive);
     const trainer = new TwosomeTrainer(state?.config ?? config, queued, state?.options);
     if (state) await trainer.setState(state);
-    return new TwosomeRunTrainer(trainer, queued);
+    return new TwosomeRunTrainer(trainer, queued, probe);
   }
 
-  runUpdate(): Promise<TrainMetrics> {
-    return this.trainer.runUpdate();
+  /** Whether a probe runs in this run's updates. */
+  get probing(): boolean {
+    return this.probe !== null;
+  }
+
+  /** The probe from the next update on (null: none); a resumed run gets its probe again this way. */
+  setProbe(probe: UpdateProbe | null): void {
+    this.probe = probe;
+  }
+
+  /**
+   * One update, then the probe where it is due: after the update's last GPU call and before the next update's
+   * first, and before the checkpoint is taken, so the record in the history (which the checkpoint copies and the
+   * store saves) holds the probe's result. The probe reads the adapter and changes nothing the trainer uses: the
+   * run's numbers are those of a run without it.
+   */
+  async runUpdate(): Promise<TrainMetrics> {
+    const metrics: TrainMetrics = await this.trainer.runUpdate();
+    if (this.probe && probeDue(metrics.update, this.probe.every)) {
+      try {
+        metrics.probe = await this.probe.score(this.holdAdapter());
+      } catch (error) {
+        throw new Error(`its probe failed: ${describeError(error)}`, { cause: error });
+      }
+    }
+    return metrics;
   }
 
   async checkpoint(run: RunInfo): Promise<{ checkpoint: Checkpoint; adapter: LoraAdapter | null }> {

@@ -30,11 +30,20 @@ import { PpoMlpTrainer } from '../rl/ppo-mlp';
 import { twosomeSeeds, type TwosomeModels } from '../rl/twosome-trainer';
 import type { TrainingApi } from './api';
 import { releaseCallback } from './link';
-import { PpoMlpRunTrainer, queuedModels, TwosomeRunTrainer, type Exclusive, type RunTrainer } from './run-trainers';
+import {
+  PpoMlpRunTrainer,
+  queuedModels,
+  TwosomeRunTrainer,
+  type Exclusive,
+  type RunTrainer,
+  type UpdateProbe,
+} from './run-trainers';
 import {
   ALGO_LABELS,
   type CriticValueReply,
   type DeleteRunReply,
+  type ProbeMeta,
+  type ProbeSpec,
   type EstimateReply,
   type EvalReply,
   type EvalRow,
@@ -47,6 +56,9 @@ import {
 } from './training-protocol';
 import { describeError } from '../util/errors';
 import { describeStorageError } from '../persist/storage-errors';
+import { cacheDatasetStore, memoryDatasetStore, type DatasetStore } from '../nlp-eval';
+import type { CapabilityData } from './capability-protocol';
+import { checkProbeSpec, loadProbe, scoreProbe, type LoadedProbe, type ProbeModel } from './training-probe';
 
 export interface TrainerHostDeps {
   /** Where runs are saved; a promise that rejects when this browser cannot store them (the message is shown). */
@@ -78,6 +90,11 @@ export interface TrainerHostDeps {
   now?(): Date;
   /** Lets queued messages in between updates (default: a macrotask). */
   yieldToEvents?(): Promise<void>;
+  /** The loaded model as the training probe scores with it; without it a run with a probe is refused. */
+  probeModel?: ProbeModel;
+  /** Where the probe's benchmark downloads are kept (default: the Cache API, else memory). */
+  benchStore?: DatasetStore;
+  fetchImpl?: typeof fetch;
 }
 
 type Listener = (event: TrainEvent) => void;
@@ -101,6 +118,8 @@ export class TrainerHost implements TrainingApi {
   private stopAs: 'paused' | 'stopped' | null = null;
   /** A start/resume in progress (a second one is refused). */
   private starting = false;
+  /** Where probe benchmarks downloaded from the hub are kept (made on first use). */
+  private benchStore: DatasetStore | null = null;
 
   constructor(private readonly deps: TrainerHostDeps) {}
 
@@ -122,9 +141,15 @@ export class TrainerHost implements TrainingApi {
       const { store, problem } = await this.storeOrProblem();
       const now = (this.deps.now?.() ?? new Date()).toISOString();
       const id = `${request.algo}-${request.taskId}-${Date.now().toString(36)}${Math.floor(Math.random() * 36 ** 4).toString(36)}`;
+      if (request.probe && request.algo !== 'twosome') {
+        const message =
+          "could not start training: a probe scores the language model's adapter, which only TWOSOME trains";
+        return { status: 'error', message };
+      }
       if (request.algo === 'saycan') return await this.sayCan(request, id, now, store, onEvent, problem);
       let trainer: RunTrainer;
       let modelId: string | null = null;
+      let probe: LoadedProbe | null = null;
       if (request.algo === 'ppo-mlp') {
         const config = presetConfig('ppo-mlp', request.taskId, request.preset, {
           seed: request.seed,
@@ -136,9 +161,21 @@ export class TrainerHost implements TrainingApi {
           seed: request.seed,
           steps: request.steps,
         });
+        if (request.probe) {
+          // Read and checked before any GPU work: a probe without its data stops the start, saying why.
+          const loaded = await this.probeOf(request.probe, request.probe.data, derivePpo(config).numUpdates);
+          if ('error' in loaded) return { status: 'error', message: `could not start training: ${loaded.error}` };
+          probe = loaded;
+        }
         const built = await this.deps.twosomeModels(config, twosomeSeeds(config.seed));
         modelId = built.modelId;
-        trainer = await TwosomeRunTrainer.create(config, built.models, this.deps.exclusive);
+        trainer = await TwosomeRunTrainer.create(
+          config,
+          built.models,
+          this.deps.exclusive,
+          undefined,
+          this.updateProbe(probe),
+        );
       }
       const meta: RunMeta = {
         id,
@@ -152,6 +189,7 @@ export class TrainerHost implements TrainingApi {
         numUpdates: trainer.numUpdates,
         globalStep: 0,
         status: 'running',
+        ...(probe ? { probe: probe.meta } : {}),
       };
       this.replace(
         { meta, trainer, run: { task: request.taskId, model: modelId, preset: request.preset, startedAt: now } },
@@ -243,11 +281,11 @@ export class TrainerHost implements TrainingApi {
     return this.halt('stopped');
   }
 
-  async resume(runId: string | null, onEvent?: Listener): Promise<TrainReply> {
-    return this.releaseUnheard(onEvent, await this.continueRun(runId, onEvent));
+  async resume(runId: string | null, onEvent?: Listener, probeData?: CapabilityData): Promise<TrainReply> {
+    return this.releaseUnheard(onEvent, await this.continueRun(runId, onEvent, probeData));
   }
 
-  private async continueRun(runId: string | null, onEvent?: Listener): Promise<TrainReply> {
+  private async continueRun(runId: string | null, onEvent?: Listener, probeData?: CapabilityData): Promise<TrainReply> {
     await this.failedLoopEnded();
     if (this.loop || this.starting) return { status: 'error', message: 'the run is already training' };
     const active = this.active;
@@ -260,13 +298,18 @@ export class TrainerHost implements TrainingApi {
     else if (active && (runId === null || runId === active.meta.id)) {
       if (active.trainer.done) return { status: 'error', message: 'the run is complete: nothing to resume' };
       if (onEvent) this.setListener(onEvent);
+      // A probe that lost its data (a reload with picked files) is read again from files picked since.
+      const { trainer } = active;
+      if (active.meta.probe && trainer instanceof TwosomeRunTrainer && !trainer.probing && probeData) {
+        await this.restoreProbe(trainer, active.meta.probe, probeData);
+      }
       this.runLoop();
       return this.ok();
     }
     if (runId === null) return { status: 'error', message: 'there is no run to resume' };
     this.starting = true;
     try {
-      return await this.restore(runId, onEvent);
+      return await this.restore(runId, onEvent, probeData);
     } finally {
       this.starting = false;
     }
@@ -405,6 +448,54 @@ export class TrainerHost implements TrainingApi {
   /** A loop whose update failed is still recording the failure: wait for it to end. */
   private async failedLoopEnded(): Promise<void> {
     if (this.loop && this.active?.meta.status === 'error') await this.loop;
+  }
+
+  /** A probe request checked and its questions read, or what is wrong. */
+  private async probeOf(
+    spec: ProbeSpec,
+    data: CapabilityData,
+    numUpdates: number,
+  ): Promise<LoadedProbe | { error: string }> {
+    if (!this.deps.probeModel) return { error: 'the training probe is not available here' };
+    const problem = checkProbeSpec(spec, numUpdates);
+    if (problem) return { error: problem };
+    this.benchStore ??= this.deps.benchStore ?? cacheDatasetStore() ?? memoryDatasetStore();
+    try {
+      return await loadProbe(spec, data, { store: this.benchStore, fetchImpl: this.deps.fetchImpl });
+    } catch (error) {
+      return { error: describeError(error) };
+    }
+  }
+
+  /** The trainer's side of a loaded probe (null: none). */
+  private updateProbe(probe: LoadedProbe | null): UpdateProbe | null {
+    const model = this.deps.probeModel;
+    if (!probe || !model) return null;
+    return { every: probe.meta.every, score: (adapter) => scoreProbe(probe, model, adapter) };
+  }
+
+  /**
+   * A stored run's probe, read again: from the hub as before, or from the files picked in this tab. Without its
+   * data the run trains on without probing, and the page is told why (the probes it has stay in its metrics).
+   */
+  private async restoreProbe(trainer: TwosomeRunTrainer, meta: ProbeMeta, data?: CapabilityData): Promise<void> {
+    const source: CapabilityData | null =
+      meta.source.kind === 'hub'
+        ? { kind: 'hub', endpoint: meta.source.endpoint }
+        : data?.kind === 'files'
+          ? data
+          : null;
+    const loaded = source
+      ? await this.probeOf(meta, source, trainer.numUpdates)
+      : { error: `its ${meta.title} file is not picked in this tab` };
+    if ('error' in loaded) {
+      const message =
+        `the run goes on without its probe: ${loaded.error}. To probe again, pause, pick the file in the ` +
+        'Capability check card and resume';
+      this.emit({ type: 'error', run: null, message });
+      return;
+    }
+    trainer.setProbe(this.updateProbe(loaded));
   }
 
   private ok(): TrainReply {
@@ -693,7 +784,7 @@ export class TrainerHost implements TrainingApi {
   }
 
   /** A stored run back in memory from its checkpoint, then training. */
-  private async restore(runId: string, onEvent?: Listener): Promise<TrainReply> {
+  private async restore(runId: string, onEvent?: Listener, probeData?: CapabilityData): Promise<TrainReply> {
     let store: RunStore;
     try {
       store = await this.deps.store;
@@ -751,6 +842,7 @@ export class TrainerHost implements TrainingApi {
       message: undefined,
     };
     this.replace({ meta: restored, trainer, run: checkpoint.run }, onEvent);
+    if (trainer instanceof TwosomeRunTrainer && meta.probe) await this.restoreProbe(trainer, meta.probe, probeData);
     if (trainer.algo === 'twosome') {
       const { adapter } = await trainer.checkpoint(checkpoint.run);
       const label = `${ALGO_LABELS.twosome} ${meta.taskId}, update ${trainer.update}`;

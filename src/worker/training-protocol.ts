@@ -7,6 +7,7 @@ import type { TaskId } from '../envs/types';
 import { PRESETS, type Preset } from '../rl/config';
 import type { UpdateMetrics } from '../rl/rollout';
 import type { TwosomeUpdateMetrics } from '../rl/twosome-trainer';
+import type { CapabilityData } from './capability-protocol';
 
 export const TRAIN_ALGOS = ['twosome', 'ppo-mlp', 'saycan'] as const;
 export type TrainAlgo = (typeof TRAIN_ALGOS)[number];
@@ -29,13 +30,55 @@ export interface TrainRequest {
   steps?: number;
   /** SayCan: evaluation episodes (default 10). */
   episodes?: number;
+  /** TWOSOME: a probe of the model's general abilities during the run, and where its benchmark comes from. */
+  probe?: ProbeSpec & { data: CapabilityData };
+}
+
+/**
+ * The training probe (issue 15): a fixed sample of a benchmark (`size` questions chosen by `seed`,
+ * nlp-eval's sampleQuestions) scored with the run's adapter, base model beside it, after every `every` updates.
+ */
+export interface ProbeSpec {
+  /** A benchmark id of nlp-eval (arc-easy, piqa, mmlu-anatomy, ...). */
+  bench: string;
+  size: number;
+  every: number;
+  seed: number;
+}
+
+/** Most questions in a probe: it runs between updates, so it stays small (a bigger check is the card's). */
+export const MAX_PROBE_SIZE = 200;
+
+/** A run's probe as its meta keeps it: the spec, the benchmark's title, and where the data came from. */
+export interface ProbeMeta extends ProbeSpec {
+  title: string;
+  /** Picked files (read again only from files picked in the same tab) or the hub (`endpoint`; null: huggingface.co). */
+  source: { kind: 'files' } | { kind: 'hub'; endpoint: string | null };
+}
+
+/**
+ * One probe: accuracy of the adapter and of the base model on the same questions (paired, from one engine pass
+ * per batch of questions), and the mean KL(base || adapted) per scored token, as the capability check reports
+ * them (acc_norm null where the benchmark's harness task does not report it).
+ */
+export interface ProbeResult {
+  bench: string;
+  n: number;
+  acc: number;
+  accNorm: number | null;
+  baseAcc: number;
+  baseAccNorm: number | null;
+  meanKl: number | null;
+  /** Wall time of the probe (not in the update's timing). */
+  seconds: number;
 }
 
 /**
  * One update's metrics as the UI and the store keep them: PPO's (both trainers) and, for TWOSOME, tokens/s and
- * GPU memory. SayCan has one record with update 0 (its greedy evaluation of the frozen model).
+ * GPU memory, and the probe's result after the updates it runs after. SayCan has one record with update 0 (its
+ * greedy evaluation of the frozen model).
  */
-export type TrainMetrics = UpdateMetrics & Partial<TwosomeUpdateMetrics>;
+export type TrainMetrics = UpdateMetrics & Partial<TwosomeUpdateMetrics> & { probe?: ProbeResult };
 
 /**
  * running: updates are being made; paused: stopped between updates, resumable; stopped: ended by the user
@@ -61,6 +104,8 @@ export interface RunMeta {
   status: RunStatus;
   /** Why an update failed (status 'error'). */
   message?: string;
+  /** The run's probe (TWOSOME, when one was asked for); its results are in the metrics. */
+  probe?: ProbeMeta;
 }
 
 /**

@@ -1,0 +1,85 @@
+/**
+ * The training probe's part of the Training form (TWOSOME only, issue 15): a benchmark the Capability check card
+ * offers, a sample size and an interval in updates. The benchmark's data is read where the Capability check card
+ * reads it (files picked there, or the hub), so the fields say which, and what is missing.
+ */
+import { useShallow } from 'zustand/react/shallow';
+import { CARD_BENCHES } from '../state/capability';
+import { useApp } from '../state/store';
+import type { ProbeForm } from '../state/training';
+import { MAX_PROBE_SIZE } from '../worker/training-protocol';
+
+const whole = (value: string, min: number, max = Infinity) =>
+  Math.min(max, Math.max(min, Math.trunc(Number(value) || min)));
+
+export function ProbeFields({ busy }: { busy: boolean }) {
+  const { probe, setForm, source, picked } = useApp(
+    useShallow((s) => ({
+      probe: s.training.form.probe,
+      setForm: s.training.setForm,
+      source: s.capability.form.source,
+      picked: s.capability.files.length,
+    })),
+  );
+  const set = (patch: Partial<ProbeForm>) => setForm({ probe: { ...probe, ...patch } });
+  const where =
+    source === 'hub'
+      ? 'downloaded from the hub (as the Capability check card is set)'
+      : picked > 0
+        ? `read from the ${picked} file${picked === 1 ? '' : 's'} picked in the Capability check card`
+        : 'read from files picked in the Capability check card: none are picked yet';
+  return (
+    <fieldset className="probe-fields" disabled={busy} data-testid="probe-fields">
+      <label
+        className="probe-toggle"
+        title="Scores a fixed sample of a benchmark with the run's adapter, beside the base model, between updates"
+      >
+        <input
+          type="checkbox"
+          checked={probe.on}
+          onChange={(e) => set({ on: e.target.checked })}
+          data-testid="probe-on"
+        />
+        Probe general abilities while training
+      </label>
+      {probe.on && (
+        <>
+          <label className="field field--compact">
+            <span className="field-label">Probe benchmark</span>
+            <select value={probe.bench} onChange={(e) => set({ bench: e.target.value })} data-testid="probe-bench">
+              {CARD_BENCHES.map((b) => (
+                <option key={b.id} value={b.id}>
+                  {b.label}
+                </option>
+              ))}
+            </select>
+          </label>
+          <label className="field field--compact" title="Questions in the probe, chosen once by a fixed seed">
+            <span className="field-label">Questions</span>
+            <input
+              type="number"
+              min={1}
+              max={MAX_PROBE_SIZE}
+              value={probe.size}
+              onChange={(e) => set({ size: whole(e.target.value, 1, MAX_PROBE_SIZE) })}
+              data-testid="probe-size"
+            />
+          </label>
+          <label className="field field--compact" title="The probe runs after updates N, 2N, 3N, ...">
+            <span className="field-label">Every N updates</span>
+            <input
+              type="number"
+              min={1}
+              value={probe.every}
+              onChange={(e) => set({ every: whole(e.target.value, 1) })}
+              data-testid="probe-every"
+            />
+          </label>
+          <span className="card-hint" data-testid="probe-source">
+            Questions {where}.
+          </span>
+        </>
+      )}
+    </fieldset>
+  );
+}
