@@ -42,6 +42,11 @@ export default defineConfig({
   base: './',
   plugins: [react(), contentSecurityPolicy()],
   server: { port: 5173, host: 'localhost' },
+  // The dev server's dependency scan starts from index.html and does not follow `new Worker(new URL(...))`, so
+  // the workers' own dependencies (web-llm, the tokenizers, hyparquet) were found only when a worker imported
+  // them on the first load, and bundled in two more optimizer runs while the workers waited. Scanning the
+  // workers too bundles every dependency in the first run.
+  optimizeDeps: { entries: ['index.html', 'src/worker/*.worker.ts'] },
   preview: { port: 4173, host: 'localhost', strictPort: true },
   build: { target: 'es2022', sourcemap: true, chunkSizeWarningLimit: 2000 },
   worker: { format: 'es' },

@@ -7,9 +7,19 @@ import { INITIAL_PROMPTS, TOMATO_AFTER_PICK_UP, drawnCanvasStats, expect, test, 
 
 test.describe('playground', () => {
   test('loads without console errors and finds a WebGPU adapter', async ({ page }) => {
+    const warnings: string[] = [];
+    page.on('console', (msg) => {
+      if (msg.type() === 'warning') warnings.push(msg.text());
+    });
     await page.goto('./');
     await expect(page).toHaveTitle(/twosome-web/);
     await expect(page.getByRole('heading', { name: 'twosome-web' })).toBeVisible();
+    // The subtitle too, at the tests' 1280x800, inside the header's one row.
+    await expect(page.getByTestId('brand-tagline')).toBeVisible();
+    await expect(page.getByTestId('brand-tagline')).toBeInViewport({ ratio: 1 });
+    const header = await page.locator('header').boundingBox();
+    const badge = await page.locator('.gpu-badge').boundingBox();
+    expect(badge && header && badge.y + badge.height <= header.y + 64, 'the WebGPU badge on the header row').toBe(true);
     await expect(page.getByLabel('Task')).toHaveValue('tomato-salad');
     await expect(page.getByTestId('prompt')).toHaveText(INITIAL_PROMPTS['tomato-salad']);
     const gpu = page.getByTestId('gpu-info');
@@ -19,6 +29,9 @@ test.describe('playground', () => {
     await expect(page.getByTestId('webgpu-missing')).toHaveCount(0);
     // The URL now names the setup, so the link reopens it.
     await expect(page).toHaveURL(/\?task=tomato-salad&seed=0&model=micro&norm=word$/);
+    // Three.js's deprecation of THREE.Clock (which @react-three/fiber 9 constructs) is not printed on load.
+    await expect(page.getByTestId('scene').locator('canvas')).toHaveCount(1);
+    expect(warnings.filter((w) => w.includes('THREE.Clock'))).toEqual([]);
   });
 
   test('the section bar reaches every card from the first screen; the scene and the actions start in view', async ({

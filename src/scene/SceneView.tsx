@@ -9,6 +9,9 @@ import type { RenderDescription } from '../envs/types';
 import { LabelOverlay, LabelProjector, LabelProvider, LabelRegistry } from './labels';
 import { OvercookedScene } from './OvercookedScene';
 import { VirtualHomeScene } from './VirtualHomeScene';
+import { installThreeConsole } from './three-console';
+
+installThreeConsole();
 
 export interface SceneViewProps {
   render: RenderDescription | null;

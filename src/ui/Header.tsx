@@ -10,8 +10,12 @@ export function Header() {
     <header className="topbar">
       <div className="brand">
         <span className="brand-mark" aria-hidden="true" />
-        <h1>twosome-web</h1>
-        <span className="brand-tagline">LLM agents acting in Overcooked and VirtualHome</span>
+        <div className="brand-text">
+          <h1>twosome-web</h1>
+          <span className="brand-tagline" data-testid="brand-tagline">
+            LLM agents acting in Overcooked and VirtualHome
+          </span>
+        </div>
       </div>
       <div className="topbar-controls">
         <TaskSelect />
