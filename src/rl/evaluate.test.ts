@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { OPTIMAL_PLANS } from '../envs/testing';
 import { createEnv } from '../envs/registry';
 import { countWords } from '../util/words';
 import { evaluatePolicy, memoizedScorer, type BatchScorer } from './evaluate';
@@ -34,37 +35,23 @@ function plannedScorer(task: TaskId, plan: string[]): BatchScorer {
     }));
 }
 
-// Optimal plans (spec 3.5 and 4.6).
-const TOMATO_PLAN = [
-  'pick up the tomato',
-  'put the tomato on the cutting board',
-  'chop the tomato',
-  'pick up the tomato',
-  'take the bowl',
-  'serve the dish',
-];
-const FOOD_PLAN = [
-  'walk to the pancake',
-  'grab the pancake',
-  'walk to the microwave',
-  'open the microwave',
-  'put the pancake in the microwave',
-  'close the microwave',
-];
-
 describe('evaluatePolicy', () => {
   it('greedy: success rate and mean logged return; every episode of a deterministic env is the same', async () => {
-    const r = await evaluatePolicy('tomato-salad', plannedScorer('tomato-salad', TOMATO_PLAN), {
+    const r = await evaluatePolicy('tomato-salad', plannedScorer('tomato-salad', OPTIMAL_PLANS['tomato-salad']), {
       episodes: 5,
       greedy: true,
     });
     expect(r).toMatchObject({ taskId: 'tomato-salad', episodes: 5, greedy: true, successRate: 1 });
     expect(r.meanReturn).toBeCloseTo(0.9205, 4);
     expect(r.meanLength).toBe(6);
-    const food = await evaluatePolicy('food-preparation', plannedScorer('food-preparation', FOOD_PLAN), {
-      episodes: 2,
-      greedy: true,
-    });
+    const food = await evaluatePolicy(
+      'food-preparation',
+      plannedScorer('food-preparation', OPTIMAL_PLANS['food-preparation']),
+      {
+        episodes: 2,
+        greedy: true,
+      },
+    );
     expect(food.successRate).toBe(1);
     expect(food.meanReturn).toBeCloseTo(0.95 ** 5, 10);
     expect(r.outcomes.map((o) => o.index)).toEqual([0, 1, 2, 3, 4]);
@@ -81,7 +68,7 @@ describe('evaluatePolicy', () => {
       'pizza',
       plannedScorer(
         'pizza',
-        FOOD_PLAN.map((t) => t.replace('pancake', 'pizza')),
+        OPTIMAL_PLANS['food-preparation'].map((t) => t.replace('pancake', 'pizza')),
       ),
       { episodes: 2, greedy: true },
     );

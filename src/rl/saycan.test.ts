@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { OPTIMAL_PLANS } from '../envs/testing';
 import { createEnv } from '../envs/registry';
 import { Rng } from '../util/rng';
 import type { ActionScores } from '../llm/scores';
@@ -21,21 +22,11 @@ function fakeScorer(
   return s;
 }
 
-// The optimal Tomato Salad episode (shared/spec/data/overcooked-optimal.json), by action text.
-const OPTIMAL = [
-  'pick up the tomato',
-  'put the tomato on the cutting board',
-  'chop the tomato',
-  'pick up the tomato',
-  'take the bowl',
-  'serve the dish',
-];
-
 describe('SayCan', () => {
   it('acts greedily on the scores and completes the task when the scorer knows the plan', async () => {
-    const scorer = fakeScorer((_p, a, call) => a === OPTIMAL[call]);
+    const scorer = fakeScorer((_p, a, call) => a === OPTIMAL_PLANS['tomato-salad'][call]);
     const ep = await runSayCanEpisode(createEnv('tomato-salad'), new SayCanPolicy(scorer));
-    expect(ep.actions).toEqual(OPTIMAL);
+    expect(ep.actions).toEqual(OPTIMAL_PLANS['tomato-salad']);
     expect(ep.success).toBe(true);
     expect(ep.return).toBeCloseTo(0.9205, 4);
   });

@@ -1,57 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import {
-  bf16BitsToF32,
-  crc32,
-  decodeBase64Url,
-  encodeBase64Url,
-  encodeUtf8,
-  f16BitsToF32,
-  f32ToBf16Bits,
-  f32ToF16Bits,
-} from './bytes';
+import { crc32, decodeBase64Url, encodeBase64Url, encodeUtf8 } from './bytes';
 import { parseJsonStrict, JsonParseError } from './json';
 
 describe('bytes', () => {
   it('CRC-32 of "123456789" is 0xCBF43926 (the standard check value)', () => {
     expect(crc32(encodeUtf8('123456789'))).toBe(0xcbf43926);
     expect(crc32(new Uint8Array(0))).toBe(0);
-  });
-
-  it('float16: exact values, rounding to nearest even, subnormals, overflow', () => {
-    const cases: [number, number][] = [
-      [0, 0x0000],
-      [-0, 0x8000],
-      [1, 0x3c00],
-      [-2, 0xc000],
-      [65504, 0x7bff],
-      [65520, 0x7c00], // rounds up to Infinity
-      [65519, 0x7bff],
-      [2 ** -24, 0x0001], // smallest subnormal
-      [2 ** -25, 0x0000], // halfway: ties to even (0)
-      [3 * 2 ** -25, 0x0002], // 1.5 ulp: ties to even (2)
-      [2 ** -14, 0x0400], // smallest normal
-      [1 + 2 ** -11, 0x3c00], // halfway between 1 and 1+2^-10: even (1)
-      [1 + 3 * 2 ** -11, 0x3c02], // halfway: even (1+2^-9)
-      [Infinity, 0x7c00],
-      [0.1, 0x2e66],
-      [1 / 3, 0x3555],
-    ];
-    for (const [v, bits] of cases) expect([v, f32ToF16Bits(v)]).toEqual([v, bits]);
-    expect(Number.isNaN(f16BitsToF32(f32ToF16Bits(NaN)))).toBe(true);
-    // Every finite f16 survives f16 -> f32 -> f16.
-    for (let h = 0; h < 65536; h++) {
-      const v = f16BitsToF32(h);
-      if (Number.isFinite(v)) expect(f32ToF16Bits(v)).toBe(h);
-    }
-  });
-
-  it('bfloat16 keeps the top 16 bits, rounded to nearest even', () => {
-    expect(f32ToBf16Bits(1)).toBe(0x3f80);
-    expect(bf16BitsToF32(0x3f80)).toBe(1);
-    expect(bf16BitsToF32(0xc040)).toBe(-3);
-    expect(f32ToBf16Bits(1 + 2 ** -8)).toBe(0x3f80); // tie -> even
-    expect(f32ToBf16Bits(1 + 3 * 2 ** -8)).toBe(0x3f82);
-    expect(Number.isNaN(bf16BitsToF32(f32ToBf16Bits(NaN)))).toBe(true);
   });
 
   it('base64url round trips and decodes strictly', () => {

@@ -1,7 +1,10 @@
 /**
  * Byte-level helpers shared by the formats, platform-neutral (browser and Node): CRC-32, strict UTF-8,
- * base64url, little-endian float views, and float16 / bfloat16 conversions (round to nearest even).
+ * base64url, little-endian float views, and float16 / bfloat16 byte views (their number conversions are
+ * llm/model/quant.ts's).
  */
+
+import { bf16BitsToF32, f16BitsToF32, f32ToBf16Bits, f32ToF16Bits } from '../llm/model/quant';
 
 // ---------------------------------------------------------------------------------------------------------
 // CRC-32 (IEEE 802.3, as zip and gzip use).
@@ -131,66 +134,7 @@ export function bytesToFloat32(bytes: Uint8Array): Float32Array {
 }
 
 // ---------------------------------------------------------------------------------------------------------
-// float16 and bfloat16.
-
-const f32Scratch = new Float32Array(1);
-const u32Scratch = new Uint32Array(f32Scratch.buffer);
-
-/** IEEE binary16 bits of a number, rounded to nearest even (overflow to +-Infinity, NaN kept NaN). */
-export function f32ToF16Bits(value: number): number {
-  f32Scratch[0] = value;
-  const x = u32Scratch[0];
-  const sign = (x >>> 16) & 0x8000;
-  const exp = (x >>> 23) & 0xff;
-  let mant = x & 0x7fffff;
-  if (exp === 0xff) return sign | 0x7c00 | (mant ? 0x200 : 0);
-  const e = exp - 112; // rebias 127 -> 15
-  if (e >= 0x1f) return sign | 0x7c00;
-  if (e <= 0) {
-    if (e < -10) return sign;
-    mant |= 0x800000;
-    const shift = 14 - e;
-    let half = mant >>> shift;
-    const rem = mant & ((1 << shift) - 1);
-    const halfway = 1 << (shift - 1);
-    if (rem > halfway || (rem === halfway && half & 1)) half++;
-    return sign | half;
-  }
-  let h = (e << 10) | (mant >>> 13);
-  const rem = mant & 0x1fff;
-  if (rem > 0x1000 || (rem === 0x1000 && h & 1)) h++; // a carry into the exponent is right (up to Infinity)
-  return sign | h;
-}
-
-let f16Table: Float32Array | undefined;
-
-/** The value of IEEE binary16 bits. */
-export function f16BitsToF32(bits: number): number {
-  if (!f16Table) {
-    f16Table = new Float32Array(65536);
-    for (let h = 0; h < 65536; h++) {
-      const s = h & 0x8000 ? -1 : 1;
-      const e = (h >>> 10) & 0x1f;
-      const m = h & 0x3ff;
-      f16Table[h] =
-        e === 0 ? s * m * 2 ** -24 : e === 31 ? (m ? NaN : s * Infinity) : s * (1 + m / 1024) * 2 ** (e - 15);
-    }
-  }
-  return f16Table[bits & 0xffff];
-}
-
-/** bfloat16 bits of a number, rounded to nearest even (NaN kept NaN). */
-export function f32ToBf16Bits(value: number): number {
-  f32Scratch[0] = value;
-  const x = u32Scratch[0];
-  if ((x & 0x7f800000) === 0x7f800000 && x & 0x7fffff) return ((x >>> 16) | 0x40) & 0xffff;
-  return ((x + 0x7fff + ((x >>> 16) & 1)) >>> 16) & 0xffff;
-}
-
-export function bf16BitsToF32(bits: number): number {
-  u32Scratch[0] = (bits & 0xffff) << 16;
-  return f32Scratch[0];
-}
+// float16 and bfloat16 byte views.
 
 /** Float32 values of little-endian F16 or BF16 bytes. */
 export function halfBytesToFloat32(bytes: Uint8Array, kind: 'F16' | 'BF16'): Float32Array {

@@ -1,6 +1,6 @@
 import { inflateSync } from 'fflate';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { startHostileServer, type HostileRoute, type HostileServer } from '../util/hostile-server';
+import { describe, expect, it } from 'vitest';
+import { hostileServerPerTest } from '../util/hostile-server';
 import { adapterWeightsOf, type AdapterWeights } from './adapter';
 import { crc32, decodeBase64Url, encodeBase64Url, float32ToBytes } from './bytes';
 import { ShareLinkError } from './errors';
@@ -237,16 +237,7 @@ describe('?adapter= URLs', () => {
 });
 
 describe('adapter downloads from servers that misbehave', () => {
-  let server: HostileServer;
-  const routes = new Map<string, HostileRoute>();
-  beforeAll(async () => {
-    server = await startHostileServer((path) => routes.get(path));
-  });
-  afterAll(() => server.close());
-  beforeEach(() => {
-    routes.clear();
-    server.requests.length = 0;
-  });
+  const { server, routes } = hostileServerPerTest();
   // The page is on the server's origin: http is accepted there (as in development).
   const get = (path: string, options: { maxBytes?: number; signal?: AbortSignal; idleMs?: number } = {}) =>
     fetchAdapterBytes(`${server.url}${path}`, { pageUrl: server.url, idleMs: 150, ...options });

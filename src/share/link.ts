@@ -33,19 +33,11 @@
  */
 import { isTaskId } from '../envs/registry';
 import type { TaskId } from '../envs/types';
+import { f16BitsToF32, f32ToF16Bits } from '../llm/model/quant';
 import { LORA_TARGETS, type LoraTarget } from '../llm/train/lora';
 import { NORMALIZATIONS, type Normalization } from '../rl/policy';
 import { checkAdapterWeights, type AdapterTargetDims, type AdapterWeights, type AdapterWeightsModule } from './adapter';
-import {
-  crc32,
-  decodeBase64Url,
-  decodeUtf8,
-  encodeBase64Url,
-  encodeUtf8,
-  f16BitsToF32,
-  f32ToF16Bits,
-  readUintLE,
-} from './bytes';
+import { crc32, decodeBase64Url, decodeUtf8, encodeBase64Url, encodeUtf8, readUintLE } from './bytes';
 import { deflateRaw, inflateRawCapped } from './deflate';
 import { AdapterFormatError, AdapterUrlError, quote, ShareLinkError } from './errors';
 import { ADAPTER_URL_MAX_CHARS, DEFAULT_LIMITS, SHARE_BODY_MAX_BYTES, SHARE_LINK_MAX_CHARS } from './limits';

@@ -55,21 +55,26 @@ export function writeZip(entries: readonly ZipInput[]): Uint8Array {
   const out = new Uint8Array(localSize + centralSize + 22);
   const u16 = (at: number, v: number) => writeUintLE(out, at, 2, v);
   const u32 = (at: number, v: number) => writeUintLE(out, at, 4, v);
+  // The fields a local header and a central directory record share, in the same order (APPNOTE 4.3.7, 4.3.12):
+  // version needed, flags, method, time, date, CRC-32, compressed and uncompressed size, name and extra lengths.
+  const entryFields = (at: number, p: (typeof prepared)[number]) => {
+    u16(at, 20);
+    u16(at + 2, FLAG_UTF8);
+    u16(at + 4, p.method);
+    u16(at + 6, DOS_TIME);
+    u16(at + 8, DOS_DATE);
+    u32(at + 10, p.crc);
+    u32(at + 14, p.body.length);
+    u32(at + 18, p.size);
+    u16(at + 22, p.name.length);
+    u16(at + 24, 0);
+  };
   let at = 0;
   const offsets: number[] = [];
   for (const p of prepared) {
     offsets.push(at);
     u32(at, SIG_LOCAL);
-    u16(at + 4, 20);
-    u16(at + 6, FLAG_UTF8);
-    u16(at + 8, p.method);
-    u16(at + 10, DOS_TIME);
-    u16(at + 12, DOS_DATE);
-    u32(at + 14, p.crc);
-    u32(at + 18, p.body.length);
-    u32(at + 22, p.size);
-    u16(at + 26, p.name.length);
-    u16(at + 28, 0);
+    entryFields(at + 4, p);
     out.set(p.name, at + 30);
     out.set(p.body, at + 30 + p.name.length);
     at += 30 + p.name.length + p.body.length;
@@ -77,17 +82,8 @@ export function writeZip(entries: readonly ZipInput[]): Uint8Array {
   const centralStart = at;
   prepared.forEach((p, i) => {
     u32(at, SIG_CENTRAL);
-    u16(at + 4, 20);
-    u16(at + 6, 20);
-    u16(at + 8, FLAG_UTF8);
-    u16(at + 10, p.method);
-    u16(at + 12, DOS_TIME);
-    u16(at + 14, DOS_DATE);
-    u32(at + 16, p.crc);
-    u32(at + 20, p.body.length);
-    u32(at + 24, p.size);
-    u16(at + 28, p.name.length);
-    u16(at + 30, 0);
+    u16(at + 4, 20); // version made by
+    entryFields(at + 6, p);
     u16(at + 32, 0);
     u16(at + 34, 0);
     u16(at + 36, 0);

@@ -13,7 +13,7 @@ import { MICRO, trainedAdapter } from '../share/testing';
 import { AgentHost } from '../worker/agent-host';
 import { fakeLoader } from '../worker/fake-scorer';
 import { localClient } from '../worker/client';
-import { fileLike, settledPolicy } from './testing';
+import { fileLike, microAdapter, pageSnapshot, peftFiles, settledPolicy } from './testing';
 import { createAppStore, type AppStore } from './store';
 
 /** The page's store (a fresh one per page: freshPage). */
@@ -40,22 +40,10 @@ async function freshPage(options: { restore?: boolean; openStore?: () => Promise
   return host;
 }
 
-const adapter = (seed = 7) =>
-  trainedAdapter(MICRO, { r: 4, alpha: 8, dropout: 0, targets: ['q_proj', 'v_proj'] }, seed, 0.5);
-const peftFiles = (seed = 7) => {
-  const { config, weights } = encodePeftAdapter(adapter(seed), { baseModel: 'micro' });
-  return [fileLike('adapter_config.json', config), fileLike('adapter_model.safetensors', weights)];
-};
 const share = () => app.getState().share;
 const playground = () => app.getState().playground;
 const saved = () => share().saved;
-const snapshot = () => ({
-  taskId: playground().taskId,
-  seed: playground().seed,
-  modelId: playground().modelId,
-  norm: playground().norm,
-  adapter: share().adapter?.label ?? null,
-});
+const snapshot = () => pageSnapshot(app);
 
 describe('saved adapters', () => {
   beforeEach(async () => {
@@ -163,7 +151,7 @@ describe('saved adapters', () => {
     expect(saved().list).toEqual([entry]);
     expect(saved().inUse).toBeNull();
     // The page still works: a good adapter loads over it.
-    await share().loadFiles(peftFiles(8));
+    await share().loadFiles(peftFiles({ seed: 8 }));
     expect(share().error).toBeNull();
     expect(share().adapter?.label).toBe('adapter_model.safetensors');
   });
@@ -189,7 +177,13 @@ describe('saved adapters', () => {
 
   it("a share link and a bundle are kept too; Use restores a bundle's setup, a restore keeps the address's setup", async () => {
     const hash = encodeShareLink(
-      { modelId: 'micro', task: 'tomato-salad', normalization: 'sum', seed: 3, weights: adapterWeightsOf(adapter()) },
+      {
+        modelId: 'micro',
+        task: 'tomato-salad',
+        normalization: 'sum',
+        seed: 3,
+        weights: adapterWeightsOf(microAdapter()),
+      },
       { precision: 'f32' },
     ).fragment;
     await share().openFromLocation({ href: `https://example.org/twosome/${hash}`, hash, search: '' });
@@ -212,7 +206,7 @@ describe('saved adapters', () => {
       task: 'entertainment',
       normalization: 'token',
       seed: 4,
-      adapter: adapter(9),
+      adapter: microAdapter(9),
     });
     await share().loadFiles([fileLike('run.zip', bundle)]);
     expect(saved().list.map((m) => m.label)).toEqual(['shared link (f32)', 'run.zip']);
@@ -242,7 +236,13 @@ describe('saved adapters', () => {
     expect(saved().list).toHaveLength(1);
     await freshPage({ restore: false });
     const hash = encodeShareLink(
-      { modelId: 'micro', task: 'tomato-salad', normalization: 'word', seed: 0, weights: adapterWeightsOf(adapter(9)) },
+      {
+        modelId: 'micro',
+        task: 'tomato-salad',
+        normalization: 'word',
+        seed: 0,
+        weights: adapterWeightsOf(microAdapter(9)),
+      },
       { precision: 'f32' },
     ).fragment;
     await share().openFromLocation({ href: `https://example.org/twosome/${hash}`, hash, search: '' });
@@ -289,7 +289,7 @@ describe('saved adapters', () => {
     // Scores naming the adapter the page loaded change nothing.
     await share().syncAdapter();
     expect(saved().inUse).toBe(id);
-    await host.setAdapter(adapter(3), 'training');
+    await host.setAdapter(microAdapter(3), 'training');
     await share().syncAdapter();
     expect(share().adapter?.label).toBe('training');
     expect(saved().inUse).toBeNull();

@@ -20,7 +20,7 @@ import { AgentHost } from '../worker/agent-host';
 import { fakeLoader } from '../worker/fake-scorer';
 import { localClient } from '../worker/client';
 import type { FileLike } from './adapter-files';
-import { fileLike, settledPolicy } from './testing';
+import { fileLike, microAdapter, pageSnapshot, peftFiles, settledPolicy } from './testing';
 import { createAppStore, type AppStore } from './store';
 
 /** The page's store (a fresh one per page: freshPage). */
@@ -38,20 +38,9 @@ async function freshPage(pageUrl = 'https://example.org/twosome/?task=tomato-sal
   return host;
 }
 
-const adapter = () => trainedAdapter(MICRO, { r: 4, alpha: 8, dropout: 0, targets: ['q_proj', 'v_proj'] }, 7, 0.5);
-const peftFiles = (baseModel = 'micro') => {
-  const { config, weights } = encodePeftAdapter(adapter(), { baseModel });
-  return [fileLike('adapter_config.json', config), fileLike('adapter_model.safetensors', weights)];
-};
 const share = () => app.getState().share;
 const playground = () => app.getState().playground;
-const snapshot = () => ({
-  taskId: playground().taskId,
-  seed: playground().seed,
-  modelId: playground().modelId,
-  norm: playground().norm,
-  adapter: share().adapter?.label ?? null,
-});
+const snapshot = () => pageSnapshot(app);
 
 describe('share store', () => {
   beforeEach(async () => {
@@ -93,7 +82,7 @@ describe('share store', () => {
         /q_proj is 32 x 32 in the adapter .* but 64 x 64 in micro/,
       ],
       [
-        peftFiles('meta-llama/Llama-2-7b-chat-hf'),
+        peftFiles({ baseModel: 'meta-llama/Llama-2-7b-chat-hf' }),
         /trained on "meta-llama\/Llama-2-7b-chat-hf" but the model in use is "micro"/,
       ],
       [[fileLike('adapter_model.safetensors', new Uint8Array([1, 2, 3]))], /adapter_model\.safetensors: /],
@@ -127,7 +116,7 @@ describe('share store', () => {
       task: 'entertainment',
       normalization: 'token',
       seed: 4,
-      adapter: adapter(),
+      adapter: microAdapter(),
     });
     await share().loadFiles([fileLike('run.zip', bytes)]);
     expect(share().error).toBeNull();
@@ -360,7 +349,7 @@ describe('share store, a link naming a model that is not downloaded', () => {
       task: 'food-preparation',
       normalization: 'token',
       seed: 5,
-      weights: adapterWeightsOf(adapter()),
+      weights: adapterWeightsOf(microAdapter()),
     }).fragment;
   const open = (hash: string) =>
     share().openFromLocation({ href: `https://example.org/twosome/${hash}`, hash, search: '' });

@@ -146,6 +146,19 @@ class ModelNotDownloaded extends Error {
 
 const NO_SAVED: SavedAdaptersState = { status: 'opening', list: [], inUse: null, caps: null, error: null, note: null };
 
+/** No adapter in use, nothing loading or pending, no link made, the saved list not open yet: a page's start. */
+const UNATTACHED: Omit<ShareState, 'precision'> = {
+  adapter: null,
+  loading: null,
+  cancellable: false,
+  error: null,
+  notice: null,
+  pending: null,
+  link: { status: 'none' },
+  copy: { status: 'idle' },
+  saved: NO_SAVED,
+};
+
 /**
  * The notice for a link or adapter URL that was not applied. The sentence names what failed, so a link's or
  * URL's own label ("share link: ...") is left out; a cancelled download names its URL.
@@ -371,16 +384,8 @@ export function createShareSlice({ get, set, app }: SliceApi<'share'>): ShareSli
   }
 
   return {
-    adapter: null,
-    loading: null,
-    cancellable: false,
-    error: null,
-    notice: null,
-    pending: null,
+    ...UNATTACHED,
     precision: 'f32',
-    link: { status: 'none' },
-    copy: { status: 'idle' },
-    saved: NO_SAVED,
 
     attach(next, page, openStore = () => IdbAdapterStore.open()) {
       client = next;
@@ -390,17 +395,7 @@ export function createShareSlice({ get, set, app }: SliceApi<'share'>): ShareSli
       appliedVersion = null;
       cancelDownload?.();
       pendingLoad = null;
-      set({
-        adapter: null,
-        loading: null,
-        cancellable: false,
-        error: null,
-        notice: null,
-        pending: null,
-        link: { status: 'none' },
-        copy: { status: 'idle' },
-        saved: NO_SAVED,
-      });
+      set(UNATTACHED); // the precision chosen stays
       const generation = ++storeGeneration;
       void adapterStore.then((old) => old?.close());
       adapterStore = openStore().then(

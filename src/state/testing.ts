@@ -1,4 +1,6 @@
 /** Helpers for the tests of the page's stores (src/state/*.test.ts). */
+import { encodePeftAdapter } from '../share';
+import { MICRO, trainedAdapter } from '../share/testing';
 import type { FileLike } from './adapter-files';
 import type { AppStore } from './store';
 import { latestEntry } from './timeline';
@@ -17,4 +19,26 @@ export async function settledPolicy(store: AppStore): Promise<number[]> {
 export function fileLike(name: string, data: Uint8Array | string): FileLike {
   const bytes = typeof data === 'string' ? new TextEncoder().encode(data) : data;
   return { name, size: bytes.length, arrayBuffer: async () => bytes.slice().buffer };
+}
+
+/** The stores' tests' adapter: LoRA r 4 on q_proj and v_proj of the micro model, trained a little (`seed`). */
+export const microAdapter = (seed = 7) =>
+  trainedAdapter(MICRO, { r: 4, alpha: 8, dropout: 0, targets: ['q_proj', 'v_proj'] }, seed, 0.5);
+
+/** microAdapter(seed) as the PEFT pair a person picks, made for `baseModel`. */
+export function peftFiles({ seed = 7, baseModel = 'micro' } = {}): FileLike[] {
+  const { config, weights } = encodePeftAdapter(microAdapter(seed), { baseModel });
+  return [fileLike('adapter_config.json', config), fileLike('adapter_model.safetensors', weights)];
+}
+
+/** What the page shows that loading an adapter may change only in `adapter`: task, seed, model, normalization. */
+export function pageSnapshot(store: AppStore) {
+  const { playground, share } = store.getState();
+  return {
+    taskId: playground.taskId,
+    seed: playground.seed,
+    modelId: playground.modelId,
+    norm: playground.norm,
+    adapter: share.adapter?.label ?? null,
+  };
 }

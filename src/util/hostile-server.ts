@@ -7,6 +7,7 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Socket } from 'node:net';
+import { afterAll, beforeAll, beforeEach } from 'vitest';
 
 export interface HostileRoute {
   status?: number;
@@ -102,4 +103,37 @@ export async function startHostileServer(
       await new Promise<void>((resolve) => server.close(() => resolve()));
     },
   };
+}
+
+/**
+ * A hostile server for the tests of one describe block: started before them and closed after; before each test
+ * its routes are cleared and its request log emptied, and the test sets the routes it needs. `server` reads
+ * the running server (inside the tests).
+ */
+export function hostileServerPerTest(): { server: HostileServer; routes: Map<string, HostileRoute> } {
+  const routes = new Map<string, HostileRoute>();
+  let started: HostileServer | undefined;
+  beforeAll(async () => {
+    started = await startHostileServer((path) => routes.get(path));
+  });
+  afterAll(() => started?.close());
+  beforeEach(() => {
+    routes.clear();
+    if (started) started.requests.length = 0;
+  });
+  const running = () => {
+    if (!started) throw new Error('the hostile server runs only during the tests of the describe block that made it');
+    return started;
+  };
+  const server: HostileServer = {
+    get url() {
+      return running().url;
+    },
+    get requests() {
+      return running().requests;
+    },
+    bytesSent: () => running().bytesSent(),
+    close: () => running().close(),
+  };
+  return { server, routes };
 }

@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { argmax } from '../rl/categorical';
 import { initLoraAdapter } from '../llm/train/lora';
 import { Rng } from '../util/rng';
-import { AgentHost, ScorerUnavailableError, type ScorerLoader } from './agent-host';
+import { AgentHost, noModelLoaded, ScorerUnavailableError, type ScorerLoader } from './agent-host';
 import { FAKE_MODEL_SHAPE, fakeLoader } from './fake-scorer';
 import type { EnvView, ModelStatus, ScoresReply } from './protocol';
 
@@ -237,5 +237,17 @@ describe('AgentHost', () => {
     const lostLate = failing.host.gpuLost(1);
     setTimeout(() => failing.lose('the device was destroyed'), 50);
     expect(await lostLate).toBe('the device was destroyed');
+  });
+});
+
+describe('noModelLoaded', () => {
+  it('says why where the last load said (its error, or why no model can run here)', () => {
+    expect(noModelLoaded({ status: 'none' })).toBe('no model is loaded');
+    expect(noModelLoaded({ status: 'error', id: 'm', message: 'the download failed' })).toBe(
+      'no model is loaded: the download failed',
+    );
+    expect(noModelLoaded({ status: 'unavailable', id: 'm', reason: 'no WebGPU' })).toBe(
+      'no model is loaded: no WebGPU',
+    );
   });
 });

@@ -88,6 +88,16 @@ export class ScorerUnavailableError extends Error {
   }
 }
 
+/**
+ * "no model is loaded", with why where the last load said (its error, or why no model can run here), for the
+ * work that needs the playground's model (its caller says which, and that the person should load one).
+ */
+export function noModelLoaded(status: ModelStatus): string {
+  if (status.status === 'error') return `no model is loaded: ${status.message}`;
+  if (status.status === 'unavailable') return `no model is loaded: ${status.reason}`;
+  return 'no model is loaded';
+}
+
 export type ScorerLoader = (
   spec: ModelSpec,
   onProgress: (bytesDone: number, bytes: number) => void,

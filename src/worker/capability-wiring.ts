@@ -5,7 +5,7 @@
  */
 import { uploadLora, destroyLora } from '../llm/train/gpu-lora';
 import { enginePairedScorer, engineScorer } from '../nlp-eval';
-import type { AgentHost } from './agent-host';
+import { noModelLoaded, type AgentHost } from './agent-host';
 import { CapabilityHost, type CapabilityModel } from './capability-host';
 
 export function capabilityModel(host: AgentHost): CapabilityModel {
@@ -14,13 +14,7 @@ export function capabilityModel(host: AgentHost): CapabilityModel {
       const status = await host.modelSettled();
       const loaded = host.loadedEngine();
       if (!loaded) {
-        const why =
-          status.status === 'error'
-            ? `: ${status.message}`
-            : status.status === 'unavailable'
-              ? `: ${status.reason}`
-              : '';
-        return { unavailable: `no model is loaded${why}; the check scores the playground's model, so load one first` };
+        return { unavailable: `${noModelLoaded(status)}; the check scores the playground's model, so load one first` };
       }
       const { engine, modelId } = loaded;
       const current = host.currentAdapter();

@@ -15,27 +15,15 @@ import { loadLlamaModel } from '../llm/model/weights';
 import { directorySource } from '../llm/model/weights-node';
 import { adapterWeightsOf } from '../share/adapter';
 import { Rng } from '../util/rng';
-import { AgentHost } from './agent-host';
 import { engineScorer } from './engine-scorer';
 import type { ScoresReply } from './protocol';
+import { microModelHost } from './test-helpers';
 
 let ctx: GpuContext;
 beforeAll(async () => {
   ctx = await requestNodeGpuContext();
 });
 afterAll(() => ctx?.device.destroy());
-
-/** What the loader reports of the micro model (the test's loader hands over an engine it loaded itself). */
-const MICRO_INFO = {
-  layers: 2,
-  hidden: 64,
-  vocabSize: 710,
-  contextWindow: 1024,
-  quantization: 'q4f16_1',
-  bytes: 0,
-  software: true,
-  adapter: 'dawn',
-};
 
 function ok(reply: ScoresReply) {
   if (reply.status !== 'ok') throw new Error(`expected scores, got ${JSON.stringify(reply)}`);
@@ -47,11 +35,7 @@ describe('engine scorer with a LoRA adapter', () => {
     const source = directorySource(resolve(process.cwd(), 'public/models/micro'));
     const engine = await LlamaEngine.load(ctx, source);
     const cpu = (await loadLlamaModel(source)).weights;
-    const host = new AgentHost(async () => ({
-      scorer: engineScorer(engine),
-      info: MICRO_INFO,
-    }));
-    expect((await host.loadModel({ id: 'micro', label: 'micro', url: 'file:' })).status).toBe('ready');
+    const host = await microModelHost(engineScorer(engine));
     const view = host.reset('tomato-salad', 0);
     const frozen = ok(await host.scores(view.stepId));
 
@@ -90,11 +74,7 @@ describe('engine scorer with a LoRA adapter', () => {
   it("scores with the trainer's adapter in place: its steps show at once, and it outlives the trainer", async () => {
     const source = directorySource(resolve(process.cwd(), 'public/models/micro'));
     const engine = await LlamaEngine.load(ctx, source);
-    const host = new AgentHost(async () => ({
-      scorer: engineScorer(engine),
-      info: MICRO_INFO,
-    }));
-    expect((await host.loadModel({ id: 'micro', label: 'micro', url: 'file:' })).status).toBe('ready');
+    const host = await microModelHost(engineScorer(engine));
     const lora = { r: 4, alpha: 8, dropout: 0, targets: [...LORA_TARGETS] };
     const trainer = LoraTrainer.create(engine, { seed: 3, lora });
     const view = host.reset('tomato-salad', 0);
@@ -131,8 +111,7 @@ describe('engine scorer with a LoRA adapter', () => {
     const own = await requestNodeGpuContext(); // a device of its own, destroyed below
     const engine = await LlamaEngine.load(own, directorySource(resolve(process.cwd(), 'public/models/micro')));
     const scorer = engineScorer(engine);
-    const host = new AgentHost(async () => ({ scorer, info: MICRO_INFO }));
-    expect((await host.loadModel({ id: 'micro', label: 'micro', url: 'file:' })).status).toBe('ready');
+    const host = await microModelHost(scorer);
     expect(await scorer.deviceWorks?.()).toBe(true);
     expect(await host.gpuLost()).toBeNull();
 

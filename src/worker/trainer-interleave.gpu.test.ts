@@ -11,9 +11,9 @@ import { directorySource } from '../llm/model/weights-node';
 import { presetConfig } from '../rl/config';
 import { createGpuTwosomeModels } from '../rl/twosome-gpu';
 import { twosomeSeeds } from '../rl/twosome-trainer';
-import { AgentHost } from './agent-host';
 import { engineScorer } from './engine-scorer';
 import { TwosomeRunTrainer } from './run-trainers';
+import { microModelHost } from './test-helpers';
 import type { TrainMetrics } from './training-protocol';
 
 let ctx: GpuContext;
@@ -22,24 +22,13 @@ beforeAll(async () => {
 });
 afterAll(() => ctx?.device.destroy());
 
-const MICRO_INFO = {
-  layers: 2,
-  hidden: 64,
-  vocabSize: 710,
-  contextWindow: 1024,
-  quantization: 'q4f16_1',
-  bytes: 0,
-  software: true,
-  adapter: 'dawn',
-};
 const RUN = { started: '2026-01-01T00:00:00Z' };
 
 const numbers = (m: TrainMetrics) => ({ ...m, timing: null, tokensPerSecond: null });
 
 async function twoUpdates(interleave: boolean) {
   const engine = await LlamaEngine.load(ctx, directorySource(resolve(process.cwd(), 'public/models/micro')));
-  const host = new AgentHost(async () => ({ scorer: engineScorer(engine), info: MICRO_INFO }));
-  expect((await host.loadModel({ id: 'micro', label: 'micro', url: 'file:' })).status).toBe('ready');
+  const host = await microModelHost(engineScorer(engine));
   host.reset('tomato-salad', 0);
   const config = presetConfig('twosome', 'tomato-salad', 'quick', { seed: 2, steps: 128 });
   const models = await host.exclusive(async () => createGpuTwosomeModels(engine, config, twosomeSeeds(config.seed)));

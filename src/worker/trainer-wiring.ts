@@ -10,7 +10,7 @@ import { IdbRunStore } from '../persist/run-store';
 import { browserEstimate } from '../persist/storage-errors';
 import { enginePairedScorer } from '../nlp-eval';
 import { createGpuTwosomeModels } from '../rl/twosome-gpu';
-import type { AgentHost } from './agent-host';
+import { noModelLoaded, type AgentHost } from './agent-host';
 import { TrainerHost } from './trainer-host';
 import type { ProbeModel } from './training-probe';
 
@@ -28,15 +28,8 @@ export function createTrainerHost(host: AgentHost): TrainerHost {
       // again on a new device (a resume after the loss).
       const status = await host.revive();
       const loaded = host.loadedEngine();
-      if (!loaded) {
-        const why =
-          status.status === 'error'
-            ? `: ${status.message}`
-            : status.status === 'unavailable'
-              ? `: ${status.reason}`
-              : '';
-        throw new Error(`no model is loaded${why}; TWOSOME trains the playground’s model, so load one first`);
-      }
+      if (!loaded)
+        throw new Error(`${noModelLoaded(status)}; TWOSOME trains the playground’s model, so load one first`);
       // Allocations of the LoRA and critic buffers happen in the GPU queue, after any scoring in progress.
       const models = await host.exclusive(async () => createGpuTwosomeModels(loaded.engine, config, seeds));
       return { models, modelId: loaded.modelId };

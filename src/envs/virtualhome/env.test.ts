@@ -3,6 +3,7 @@
  * snapshot/restore, errors, symbolic vector, render, random-policy sanity (twosome.md 4.6) and speed.
  */
 import { describe, expect, it } from 'vitest';
+import { OPTIMAL_PLANS } from '../testing';
 import { InvalidActionError, type StepResult, type VirtualHomeTaskId } from '../types';
 import { Rng } from '../../util/rng';
 import {
@@ -21,15 +22,6 @@ function play(env: VirtualHomeEnv, text: string): StepResult {
   return env.step(i);
 }
 
-const FP_PLAN = [
-  'walk to the pancake',
-  'grab the pancake',
-  'walk to the microwave',
-  'open the microwave',
-  'put the pancake in the microwave',
-  'close the microwave',
-];
-
 describe('VirtualHome env', () => {
   it('horizon 50: a success on step 50 is still rewarded, with logged return 0.95^49', () => {
     const env = createVirtualHomeEnv('food-preparation');
@@ -39,7 +31,7 @@ describe('VirtualHome env', () => {
       expect(play(env, 'walk to the kitchen').done).toBe(false);
     }
     let r!: StepResult;
-    for (const t of FP_PLAN) r = play(env, t);
+    for (const t of OPTIMAL_PLANS['food-preparation']) r = play(env, t);
     expect(env.stepCount).toBe(50);
     expect(r).toMatchObject({
       reward: 1,
@@ -204,7 +196,7 @@ describe('VirtualHome env', () => {
       lastAction: null,
       step: 0,
     });
-    for (const t of FP_PLAN.slice(0, 5)) play(env, t);
+    for (const t of OPTIMAL_PLANS['food-preparation'].slice(0, 5)) play(env, t);
     const r = env.render();
     expect(r.objects[0]).toMatchObject({
       id: 'pancake',

@@ -3,6 +3,7 @@
  * twosome.md 4.5 and 4.6), and the variants' graphs against Food Preparation's under the B.9 substitution.
  */
 import { describe, expect, it } from 'vitest';
+import { OPTIMAL_PLANS } from '../testing';
 import { exploreStateGraph } from './explore';
 import { ENT } from './observation';
 import { actionDefs, applyAction } from './rules';
@@ -43,35 +44,8 @@ describe('reachable state graphs (offered actions, full-state keys)', () => {
 
   it('optimal logged returns: 0.95^5 (Food Preparation) and 0.95^10 (Entertainment) along the spec plans', () => {
     const plans: [VirtualHomeTaskId, string[], number][] = [
-      [
-        'food-preparation',
-        [
-          'walk to the pancake',
-          'grab the pancake',
-          'walk to the microwave',
-          'open the microwave',
-          'put the pancake in the microwave',
-          'close the microwave',
-        ],
-        0.7738,
-      ],
-      [
-        'entertainment',
-        [
-          'walk to the living room',
-          'walk to the TV',
-          'turn on the TV',
-          'walk to the kitchen',
-          'walk to the chips',
-          'grab the chips',
-          'walk to the milk',
-          'grab the milk',
-          'walk to the living room',
-          'walk to the sofa',
-          'sit on the sofa',
-        ],
-        0.5987,
-      ],
+      ['food-preparation', OPTIMAL_PLANS['food-preparation'], 0.7738],
+      ['entertainment', OPTIMAL_PLANS.entertainment, 0.5987],
     ];
     for (const [task, plan, rounded] of plans) {
       const env = createVirtualHomeEnv(task);

@@ -1,17 +1,9 @@
 import { describe, expect, it } from 'vitest';
+import { architectureConfig } from '../model/catalog';
 import { BatchTooLargeError, checkBatchFits } from './forward';
 import { deviceBatchLimits, planBatchGroups } from './batch-plan';
 
-const shape = {
-  hidden: 4096,
-  intermediate: 11008,
-  heads: 32,
-  kvHeads: 32,
-  headDim: 128,
-  layers: 32,
-  vocabSize: 32000,
-  rmsNormEps: 1e-5,
-};
+const shape = architectureConfig('Llama-2-7b-chat-hf-q4f16_1-MLC');
 const device = (binding: number, buffer = 2 ** 32, groups = 65535) =>
   ({
     limits: { maxStorageBufferBindingSize: binding, maxBufferSize: buffer, maxComputeWorkgroupsPerDimension: groups },
@@ -54,16 +46,7 @@ describe('a batch over the limits is split, not refused', () => {
   });
 
   it('a Llama-3 vocabulary on a 128 MiB binding (~261 scored tokens a pass): 4 VirtualHome-sized prompts in 2 passes', () => {
-    const llama3 = {
-      hidden: 2048,
-      intermediate: 8192,
-      heads: 32,
-      kvHeads: 8,
-      headDim: 64,
-      layers: 16,
-      vocabSize: 128256,
-      rmsNormEps: 1e-5,
-    };
+    const llama3 = architectureConfig('Llama-3.2-1B-Instruct-q4f16_1-MLC');
     // 4 prompts x 12 actions x 6 tokens = 288 scored tokens: 140.9 MiB of logits in one pass.
     const sizes = Array.from({ length: 4 }, () => ({ promptTokens: 300, actionTokens: Array(12).fill(6) }));
     const limits = deviceBatchLimits(device(128 * 2 ** 20, 256 * 2 ** 20));

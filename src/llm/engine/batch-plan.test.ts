@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { Rng } from '../../util/rng';
+import { architectureConfig } from '../model/catalog';
 import {
   BatchTooLargeError,
   batchOverflow,
@@ -111,16 +112,7 @@ describe('planBatchGroups', () => {
       [{ prompt: 0, from: 0, to: 0 }, whole(1, 1)],
     ]);
     // A realistic one: Llama-3 8B's gate_up over a 4000-token prompt on a 128 MiB binding.
-    const llama3 = {
-      hidden: 4096,
-      intermediate: 14336,
-      heads: 32,
-      kvHeads: 8,
-      headDim: 128,
-      layers: 32,
-      vocabSize: 128256,
-      rmsNormEps: 1e-5,
-    };
+    const llama3 = architectureConfig('Llama-3-8B-Instruct-q4f16_1-MLC');
     expect(() =>
       planBatchGroups([size(4000, 3)], llama3, { bindingBytes: 128 * 2 ** 20, workgroupsPerDimension: 65535 }),
     ).toThrow(

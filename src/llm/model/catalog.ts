@@ -219,6 +219,7 @@ const hermes3Llama32_3b: Arch = {
   unsure: ['eosTokenIds', 'tieEmbeddings'],
 };
 const tinyLlamaV10: Arch = {
+  ...llama2_7b, // Llama 2's architecture and tokenizer, smaller
   hfConfig: 'TinyLlama/TinyLlama-1.1B-Chat-v1.0',
   hidden: 2048,
   intermediate: 5632,
@@ -226,15 +227,7 @@ const tinyLlamaV10: Arch = {
   kvHeads: 4,
   headDim: 64,
   layers: 22,
-  vocabSize: 32000,
-  tieEmbeddings: false,
-  ropeTheta: 10000,
-  ropeScaling: null,
-  rmsNormEps: 1e-5,
-  bosTokenId: 1,
-  eosTokenIds: [2],
   maxPositionEmbeddings: 2048,
-  unsure: [],
 };
 const tinyLlamaV04: Arch = {
   ...tinyLlamaV10,

@@ -49,13 +49,24 @@ export function f32ToF16Bits(value: number): number {
 }
 
 /** IEEE binary16 bits -> number (exact). */
-export function f16BitsToF32(bits: number): number {
+function f16Value(bits: number): number {
   const sign = bits & 0x8000 ? -1 : 1;
   const exp = (bits >>> 10) & 0x1f;
   const mant = bits & 0x3ff;
   if (exp === 0) return sign * mant * 2 ** -24;
   if (exp === 0x1f) return mant ? NaN : sign * Infinity;
   return sign * (1 + mant / 1024) * 2 ** (exp - 15);
+}
+
+let f16Values: Float32Array | undefined;
+
+/** IEEE binary16 bits -> number (exact), from a table of all 65536 built on first use: adapters decode millions. */
+export function f16BitsToF32(bits: number): number {
+  if (!f16Values) {
+    f16Values = new Float32Array(65536);
+    for (let h = 0; h < 65536; h++) f16Values[h] = f16Value(h);
+  }
+  return f16Values[bits & 0xffff];
 }
 
 /** The nearest f16 value (ties to even), as a number. */

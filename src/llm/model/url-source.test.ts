@@ -1,5 +1,5 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { startHostileServer, type HostileRoute, type HostileServer } from '../../util/hostile-server';
+import { describe, expect, it } from 'vitest';
+import { hostileServerPerTest } from '../../util/hostile-server';
 import { ModelFormatError } from './errors';
 import { checkModelUrl, urlSource } from './url-source';
 import { MODEL_FILE_LIMITS, readModelIndex, shardLimit } from './weights';
@@ -49,16 +49,7 @@ describe('urlSource', () => {
 describe('urlSource against servers that misbehave', () => {
   const shard = new Uint8Array(93_232).fill(7);
   const limit = shardLimit(shard.length);
-  let server: HostileServer;
-  const routes = new Map<string, HostileRoute>();
-  beforeAll(async () => {
-    server = await startHostileServer((path) => routes.get(path));
-  });
-  afterAll(() => server.close());
-  beforeEach(() => {
-    routes.clear();
-    server.requests.length = 0;
-  });
+  const { server, routes } = hostileServerPerTest();
   const fast = { retries: 1, backoffMs: 1, idleTimeoutMs: 150 };
 
   it('refuses a file name from the index that resolves outside the model, without fetching it', async () => {

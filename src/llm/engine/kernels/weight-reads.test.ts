@@ -5,6 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import type { KernelCall } from '../../../gpu/kernel';
 import { PipelineCache, type MatmulKernels } from '../../../gpu/pipelines';
+import { ensureWebGpuConstants } from '../../../gpu/recording-device';
 import { architectureConfig, estimateSizes } from '../../model/catalog';
 import type { LlamaConfig } from '../../model/config';
 import { embeddingCall } from './embedding';
@@ -12,18 +13,7 @@ import { linearCall, linearInputGradCall, type GpuLinear } from './linear';
 
 /** Just enough of GPUDevice for the call builders: objects for buffers, modules, pipelines and bind groups. */
 function stubDevice(features: string[] = []): GPUDevice {
-  (globalThis as { GPUBufferUsage?: unknown }).GPUBufferUsage ??= {
-    MAP_READ: 1,
-    MAP_WRITE: 2,
-    COPY_SRC: 4,
-    COPY_DST: 8,
-    INDEX: 16,
-    VERTEX: 32,
-    UNIFORM: 64,
-    STORAGE: 128,
-    INDIRECT: 256,
-    QUERY_RESOLVE: 512,
-  };
+  ensureWebGpuConstants();
   const buffer = (size: number) => ({ size, destroy() {}, getMappedRange: () => new ArrayBuffer(size), unmap() {} });
   return {
     features: new Set(features),
