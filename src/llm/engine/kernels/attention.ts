@@ -15,7 +15,9 @@
  *             (readers) alone with the head in registers: no barriers, which is what a CPU-emulated GPU wants
  *             for the test models' tiny heads (see ATTENTION_THREAD_MAX_HEAD_DIM).
  * Tile sizes follow from head_dim alone (flashTiles) and fit the 16 KiB of workgroup memory every WebGPU
- * device has, so every device runs the same tiles and computes the same sums.
+ * device has, so every device runs the same tiles and computes the same sums. The flash tiles hold f16 where the
+ * pipeline cache takes f16 (PipelineCache.f16: the engine's one precision decision, which its matrix products
+ * follow too), f32 elsewhere; products and softmax statistics are f32 in both.
  */
 import { elementwiseWorkgroups, kernelCall, type KernelCall, type KernelCost } from '../../../gpu/kernel';
 import type { PipelineCache } from '../../../gpu/pipelines';
@@ -62,8 +64,33 @@ export interface AttentionOptions {
    * in f32; needs `shader-f16`. The thread kernels have no tiles and ignore it. Tiles keep their f32 sizes, so
    * both precisions walk the same blocks (and share reader lists). Measured on lavapipe: log-probs of 4-layer
    * random models within 4e-3 of the CPU reference (f32 tiles: 1e-5), inside the 2e-2 tolerance.
+   * Default: the pipeline cache's precision (PipelineCache.f16), the one the matrix products take, so an engine
+   * runs its products and its attention tiles in one precision.
    */
   f16?: boolean;
+}
+
+/** What attention runs on a pipeline cache, for `kernels` reports (engine.ts kernelInfo). */
+export interface AttentionKernelInfo {
+  /** 'flash' or 'thread' (attentionVariant, by head_dim); 'kv_cache' for generation (kernels/kv-cache.ts). */
+  kernel: AttentionVariant | 'kv_cache';
+  /**
+   * The precision of the flash kernels' K/V and Q/dout tiles in workgroup memory; their products and softmax
+   * statistics are f32 in both. null: the thread kernels, which keep no tiles.
+   */
+  tiles: 'f16' | 'f32' | null;
+}
+
+/** Whether attention's tiles are f16 with these options on this cache: the cache's precision unless forced. */
+function tilesF16(pipelines: PipelineCache, variant: AttentionVariant, options: AttentionOptions): boolean {
+  return variant === 'flash' && (options.f16 ?? pipelines.f16);
+}
+
+/** The attention kernels the scoring and training passes of heads of `headDim` take on `pipelines`. */
+export function attentionKernelInfo(pipelines: PipelineCache, headDim: number): AttentionKernelInfo {
+  const kernel = attentionVariant(headDim);
+  if (kernel === 'thread') return { kernel, tiles: null };
+  return { kernel, tiles: tilesF16(pipelines, kernel, {}) ? 'f16' : 'f32' };
 }
 
 export function attentionVariant(headDim: number, forced?: AttentionVariant): AttentionVariant {
@@ -311,7 +338,7 @@ export async function attentionForwardCall(
   options: AttentionOptions = {},
 ): Promise<KernelCall> {
   const chosen = attentionVariant(s.headDim, options.variant);
-  const f16 = options.f16 ?? false;
+  const f16 = tilesF16(pipelines, chosen, options);
   check(device, s, segments, chosen, f16, 'attention');
   const { rows: R, heads: H, kvHeads: KVH, headDim: hd } = s;
   const entry = b.lse ? 'attention_forward_lse' : 'attention_forward';
@@ -364,13 +391,13 @@ export async function attentionBackwardCalls(
   options: AttentionOptions = {},
 ): Promise<KernelCall[]> {
   const chosen = attentionVariant(s.headDim, options.variant);
-  const f16 = options.f16 ?? false;
+  const f16 = tilesF16(pipelines, chosen, options);
   check(device, s, segments, chosen, f16, 'attention backward');
   const { rows: R, heads: H, kvHeads: KVH, headDim: hd } = s;
   const params = { rows: R, heads: H, kv_heads: KVH, scale: 1 / Math.sqrt(hd) };
   const cost = attentionCosts(segments, s, chosen, readers).backward;
   const kernel = (entry: string, constants: Record<string, number>) =>
-    pipelines.kernel('attention.wgsl', entry, { constants, defines: { F16: f16 && chosen === 'flash' } });
+    pipelines.kernel('attention.wgsl', entry, { constants, defines: { F16: f16 } });
   const index = { reader_offsets: b.readerOffsets, readers: b.readers };
   if (chosen === 'thread') {
     const perHead = elementwiseWorkgroups(R * H);
