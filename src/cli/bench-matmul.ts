@@ -3,7 +3,7 @@
  * kernels (64 columns x 4 rows per workgroup), the tiled ones in f32, and the tiled ones in f16 where the device
  * has shader-f16 (kernels/linear.ts), each on a pipeline cache of its own (compiled kernels are shared per device).
  * A cache's precision is the engine's whole f16 decision (PipelineCache.f16), so the f16 set also runs the flash
- * attention's f16 tiles (kernels/attention.ts), as an engine with f16 does.
+ * attention backward's f16 tiles (kernels/attention.ts), as an engine with f16 does.
  */
 import type { GpuContext } from '../gpu/device';
 import { createStorageBuffer } from '../gpu/buffers';

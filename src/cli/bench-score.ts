@@ -5,11 +5,11 @@
  * Prints {"sharedMs","separateMs","speedup","maxLogprobDiff", "device", "kernels":{...}, "profile":[...],
  * "matvec":{...}, "matmul":{...}, "subgroups":{...}}:
  *   kernels   what the engine ran (engine.kernelInfo): adapter, precision, subgroup size, matmul kernel,
- *             attention kernel and its tiles' precision;
+ *             attention kernel and its tiles' precision forward and backward;
  *   profile   per-kernel GPU time, GFLOP/s and GB/s of the shared pass (timestamp queries);
  *   matvec    the engine's one-row product on the model's largest matrix, GB/s;
  *   matmul    the matrix-product kernels side by side on this device: the shared pass with the legacy kernels,
- *             the tiled ones in f32 and (with shader-f16) in f16, attention's tiles with them (wall ms, the
+ *             the tiled ones in f32 and (with shader-f16) in f16 (wall ms, the
  *             matrix products' and attention's GPU ms, and each one's largest log-prob difference from the
  *             legacy f32 pass), the q4 matrix-vector kernel's
  *             GB/s (one row on the largest matrix) and the GEMM's GFLOP/s (the pass's rows on the largest
@@ -144,7 +144,7 @@ export async function benchScoreCommand(argv: string[]): Promise<number> {
     const k = result.kernels;
     process.stdout.write(
       `kernels: ${k.matmul} matrix products in ${k.precision}, ${k.attention.kernel} attention` +
-        `${k.attention.tiles ? ` (${k.attention.tiles} tiles)` : ''}, ` +
+        `${k.attention.forwardTiles ? ` (${k.attention.forwardTiles} forward tiles)` : ''}, ` +
         `subgroup size ${k.subgroupSize ?? 'none'}, on ${k.adapter}\n`,
     );
     process.stdout.write(
@@ -213,7 +213,7 @@ interface MatmulPass {
   ms: number;
   /** GPU time of its matrix products (timestamp queries; null without them). */
   matmulMs: number | null;
-  /** GPU time of its attention (f16 tiles in the tiledF16 set where the heads take the flash kernels). */
+  /** GPU time of its attention (the forward: f32 tiles in every set, kernels/attention.ts). */
   attentionMs: number | null;
   /** Largest |log-prob difference| from the legacy f32 pass. */
   maxLogprobDiff: number;

@@ -57,7 +57,7 @@ describe('twosome score', () => {
     expect(out.kernels).toMatchObject({
       precision: 'f32',
       matmul: 'matmul_q4_thread',
-      attention: { kernel: 'thread', tiles: null },
+      attention: { kernel: 'thread', forwardTiles: null, backwardTiles: null },
     });
     expect(out.kernels.adapter).toMatch(/\S/);
 

@@ -61,8 +61,8 @@ export interface LoadEngineOptions {
    */
   useSubgroups?: boolean;
   /**
-   * Take the f16 variants of the matrix products and the flash attention's f16 tiles where the device has
-   * `shader-f16` (PipelineCache.f16, the one decision both read); false
+   * Take the f16 variants of the matrix products and the flash attention backward's f16 tiles where the device
+   * has `shader-f16` (PipelineCache.f16, the one decision both read); false
    * keeps f32 everywhere, e.g. to compare the two on one device. Default: on hardware GPUs. A software adapter
    * keeps f32, as it keeps the workgroup kernels (GpuContext.useSubgroups): lavapipe offers `shader-f16` but
    * runs it as f32 arithmetic plus conversions: on a hidden-512 model a scoring pass took 1.19x as long in f16 as
@@ -106,9 +106,9 @@ export interface KernelInfo {
   /** The matrix-product kernel of the model's layer projections (kernels/linear.ts matmulKernelInfo). */
   matmul: string;
   /**
-   * Attention's kernel in scoring and training, and its tiles' precision (kernels/attention.ts
-   * attentionKernelInfo): f16 tiles where the engine takes f16 (PipelineCache.f16) and the model's heads take the
-   * flash kernels; `generate` reports its KV-cache kernel instead.
+   * Attention's kernel in scoring and training, and its tiles' precision forward and backward
+   * (kernels/attention.ts attentionKernelInfo): f16 backward tiles where the engine takes f16 (PipelineCache.f16)
+   * and the model's heads take the flash kernels, f32 forward tiles; `generate` reports its KV-cache kernel.
    */
   attention: AttentionKernelInfo;
 }

@@ -24,7 +24,11 @@ export interface KvCacheShape {
  * What generation's attention runs, for `kernels` reports (cli/generate.ts): this kernel, in f32 throughout (its
  * query head and scores in f32 workgroup memory), whatever precision the engine's matrix products take.
  */
-export const KV_CACHE_ATTENTION_INFO: AttentionKernelInfo = { kernel: 'kv_cache', tiles: 'f32' };
+export const KV_CACHE_ATTENTION_INFO: AttentionKernelInfo = {
+  kernel: 'kv_cache',
+  forwardTiles: 'f32',
+  backwardTiles: null,
+};
 
 /** kv_cache.wgsl keeps a query head in workgroup memory of this many floats. */
 export const KV_CACHE_MAX_HEAD_DIM = 256;
