@@ -2,6 +2,8 @@
  * The matrix-product kernels side by side on one device, for `bench score` and `bench train`: the legacy
  * kernels (64 columns x 4 rows per workgroup), the tiled ones in f32, and the tiled ones in f16 where the device
  * has shader-f16 (kernels/linear.ts), each on a pipeline cache of its own (compiled kernels are shared per device).
+ * A cache's precision is the engine's whole f16 decision (PipelineCache.f16), so the f16 set also runs the flash
+ * attention backward's f16 tiles (kernels/attention.ts), as an engine with f16 does.
  */
 import type { GpuContext } from '../gpu/device';
 import { createStorageBuffer } from '../gpu/buffers';
@@ -62,10 +64,20 @@ export async function profileProduct(
   return profile ?? null;
 }
 
+/** Summed GPU ms of the kernels whose labels start with `prefix` in a profile. */
+function prefixMs(profile: KernelProfile[] | null, prefix: string): number | null {
+  if (!profile) return null;
+  return profile.filter((k) => k.label.startsWith(prefix)).reduce((sum, k) => sum + k.ms, 0);
+}
+
 /** Summed GPU ms of the matrix products (labels matmul_*) in a profile. */
 export function matmulMs(profile: KernelProfile[] | null): number | null {
-  if (!profile) return null;
-  return profile.filter((k) => k.label.startsWith('matmul_')).reduce((sum, k) => sum + k.ms, 0);
+  return prefixMs(profile, 'matmul_');
+}
+
+/** Summed GPU ms of attention, forward and backward (labels attention_*), in a profile. */
+export function attentionMs(profile: KernelProfile[] | null): number | null {
+  return prefixMs(profile, 'attention_');
 }
 
 export const round = (v: number) => Math.round(v * 1000) / 1000;

@@ -4,12 +4,14 @@
  * same run: a 150-token prompt (BOS included) and 8 actions of 5 tokens, random ids from a fixed seed.
  * Prints {"sharedMs","separateMs","speedup","maxLogprobDiff", "device", "kernels":{...}, "profile":[...],
  * "matvec":{...}, "matmul":{...}, "subgroups":{...}}:
- *   kernels   what the engine ran (engine.kernelInfo): adapter, precision, subgroup size, matmul kernel;
+ *   kernels   what the engine ran (engine.kernelInfo): adapter, precision, subgroup size, matmul kernel,
+ *             attention kernel and its tiles' precision forward and backward;
  *   profile   per-kernel GPU time, GFLOP/s and GB/s of the shared pass (timestamp queries);
  *   matvec    the engine's one-row product on the model's largest matrix, GB/s;
  *   matmul    the matrix-product kernels side by side on this device: the shared pass with the legacy kernels,
- *             the tiled ones in f32 and (with shader-f16) in f16 (wall ms, the matrix products' GPU ms, and
- *             each one's largest log-prob difference from the legacy f32 pass), the q4 matrix-vector kernel's
+ *             the tiled ones in f32 and (with shader-f16) in f16 (wall ms, the
+ *             matrix products' and attention's GPU ms, and each one's largest log-prob difference from the
+ *             legacy f32 pass), the q4 matrix-vector kernel's
  *             GB/s (one row on the largest matrix) and the GEMM's GFLOP/s (the pass's rows on the largest
  *             layer matrix) for each;
  *   subgroups where the device has `subgroups`: the pass and the matrix-vector product with the subgroup
@@ -30,6 +32,7 @@ import { parseBenchBatchFlags, syntheticRequest } from './bench-batch';
 import {
   largestMatrix,
   matmulMs,
+  attentionMs,
   matmulSets,
   modelMatrices,
   profileProduct,
@@ -140,7 +143,8 @@ export async function benchScoreCommand(argv: string[]): Promise<number> {
   else {
     const k = result.kernels;
     process.stdout.write(
-      `kernels: ${k.matmul} matrix products in ${k.precision}, ` +
+      `kernels: ${k.matmul} matrix products in ${k.precision}, ${k.attention.kernel} attention` +
+        `${k.attention.forwardTiles ? ` (${k.attention.forwardTiles} forward tiles)` : ''}, ` +
         `subgroup size ${k.subgroupSize ?? 'none'}, on ${k.adapter}\n`,
     );
     process.stdout.write(
@@ -157,13 +161,15 @@ export async function benchScoreCommand(argv: string[]): Promise<number> {
         `  ${result.matvec.format} matvec ${result.matvec.outDim}x${result.matvec.inDim}: ${result.matvec.gbps} GB/s\n`,
       );
     process.stdout.write(
-      `matrix products, shared pass (wall ms / matrix-product GPU ms / max |logprob diff| vs legacy):\n`,
+      'matrix products, shared pass (wall ms / matrix-product GPU ms / attention GPU ms / max |logprob diff| ' +
+        'vs legacy):\n',
     );
     for (const [name, r] of Object.entries(matmul.passes)) {
       if (r)
         process.stdout.write(
           `  ${name.padEnd(10)} ${r.ms.toFixed(2).padStart(10)} ms ` +
-            `${(r.matmulMs ?? NaN).toFixed(3).padStart(10)} ms ${r.maxLogprobDiff.toExponential(2)}\n`,
+            `${(r.matmulMs ?? NaN).toFixed(3).padStart(10)} ms ${(r.attentionMs ?? NaN).toFixed(3).padStart(9)} ms ` +
+            `${r.maxLogprobDiff.toExponential(2)}\n`,
         );
     }
     for (const [name, r] of Object.entries(matmul.gemv))
@@ -207,6 +213,8 @@ interface MatmulPass {
   ms: number;
   /** GPU time of its matrix products (timestamp queries; null without them). */
   matmulMs: number | null;
+  /** GPU time of its attention (the forward: f32 tiles in every set, kernels/attention.ts). */
+  attentionMs: number | null;
   /** Largest |log-prob difference| from the legacy f32 pass. */
   maxLogprobDiff: number;
 }
@@ -258,9 +266,11 @@ async function compareMatmulKernels(gpu: GpuContext, engine: LlamaEngine, reques
     let maxLogprobDiff = 0;
     tokenLogprobs.forEach((v, i) => (maxLogprobDiff = Math.max(maxLogprobDiff, Math.abs(v - legacy[i]))));
     const ms = matmulMs(profile);
+    const attention = attentionMs(profile);
     passes[name] = {
       ms: round(times[Math.floor(times.length / 2)]),
       matmulMs: ms === null ? null : round(ms),
+      attentionMs: attention === null ? null : round(attention),
       maxLogprobDiff,
     };
     // A q4 model only: the matrix-vector kernel's GB/s is the q4 kernels' figure of merit.

@@ -4,7 +4,8 @@
  * (BOS included) and N actions of 5 tokens (default 8), random ids. Prints {"sharedMs","separateMs","speedup"}
  * plus the gradient agreement of the two layouts, "kernels" (what ran: engine.kernelInfo) and "matmul":
  * the shared update with the legacy matrix-product kernels, the tiled ones in f32 and (with shader-f16) in f16,
- * timed in turns on this device (median ms, and each one's LoRA gradient against the legacy f32 one's).
+ * the flash attention backward's tiles in the same precision (bench-matmul.ts), timed in turns on this device (median
+ * ms, and each one's LoRA gradient against the legacy f32 one's).
  */
 import { requestNodeGpuContext } from '../gpu/node-gpu';
 import type { PipelineCache } from '../gpu/pipelines';

@@ -45,6 +45,8 @@ describe('twosome generate', () => {
     expect([out.prompt, out.actions]).toEqual([prompt, actions]);
     expect(out.options).toEqual({ maxTokens: 8, temperature: 0, seed: 0 });
     expect(out.match).toBe('exact match after trimming whitespace');
+    // Generation's attention is the KV-cache kernel, not the scoring passes' one.
+    expect(out.kernels.attention).toEqual({ kernel: 'kv_cache', forwardTiles: 'f32', backwardTiles: null });
 
     const { weights, tokenizer } = await loadLlamaModelAndTokenizer(resolve(process.cwd(), 'public/models/micro'));
     expect(out.promptTokenIds).toEqual(tokenizer.encodePrompt(prompt));

@@ -11,6 +11,7 @@ import { isTaskId, TASK_IDS } from '../envs/registry';
 import { requestNodeGpuContext } from '../gpu/node-gpu';
 import { LlamaEngine } from '../llm/engine/engine';
 import { askFreely } from '../llm/engine/generate';
+import { KV_CACHE_ATTENTION_INFO } from '../llm/engine/kernels/kv-cache';
 import { ACTION_MATCH_RULE, DEFAULT_GENERATION, type FreeAnswer, type GenerationOptions } from '../llm/generation';
 import { destroyLora, uploadLora } from '../llm/train/gpu-lora';
 import { bindAdapterFiles, readAdapterDir } from './adapter-dir';
@@ -114,7 +115,8 @@ export async function generateCommand(argv: string[]): Promise<number> {
           options,
           base,
           adapter: adapted,
-          kernels: engine.kernelInfo,
+          // Generation's attention is the KV-cache kernel, not the scoring passes' flash or thread kernels.
+          kernels: { ...engine.kernelInfo, attention: KV_CACHE_ATTENTION_INFO },
         };
       } finally {
         if (lora) destroyLora(lora);

@@ -44,9 +44,21 @@ describe('twosome score', () => {
     expect(proc.status).toBe(0);
     const out = JSON.parse(proc.stdout);
     expect(Object.keys(out)).toEqual(['prompt', 'promptTokenIds', 'actions', 'policy', 'kernels']);
-    // What ran: the adapter as it names itself, f32 products, the micro model's K = 64 on the thread kernel.
-    expect(Object.keys(out.kernels)).toEqual(['adapter', 'precision', 'subgroupSize', 'subgroups', 'matmul']);
-    expect(out.kernels).toMatchObject({ precision: 'f32', matmul: 'matmul_q4_thread' });
+    // What ran: the adapter as it names itself, f32 products, the micro model's K = 64 on the thread kernel, its
+    // heads of 16 on the thread attention (no tiles).
+    expect(Object.keys(out.kernels)).toEqual([
+      'adapter',
+      'precision',
+      'subgroupSize',
+      'subgroups',
+      'matmul',
+      'attention',
+    ]);
+    expect(out.kernels).toMatchObject({
+      precision: 'f32',
+      matmul: 'matmul_q4_thread',
+      attention: { kernel: 'thread', forwardTiles: null, backwardTiles: null },
+    });
     expect(out.kernels.adapter).toMatch(/\S/);
 
     const env = createEnv('entertainment');
@@ -168,7 +180,9 @@ describe('twosome score', () => {
     expect(s.speedup).toBeCloseTo(s.separateMs / s.sharedMs, 10);
     expect(s.maxLogprobDiff).toBeLessThan(1e-4);
     expect(s.profile.map((k: { label: string }) => k.label)).toContain('matmul_q4');
-    expect(s.kernels).toMatchObject({ precision: 'f32', matmul: 'matmul_q4_thread' }); // the micro model: K = 64
+    // The micro model: K = 64, heads of 16.
+    expect(s.kernels).toMatchObject({ precision: 'f32', matmul: 'matmul_q4_thread', attention: { kernel: 'thread' } });
+    expect(s.matmul.passes.tiled.attentionMs).toBeGreaterThan(0); // timed, as the profile above is
     // Old and new matrix products side by side (the micro model takes the thread kernels: the same results).
     expect(s.matmul.passes.legacy.maxLogprobDiff).toBe(0);
     expect(s.matmul.passes.tiled.maxLogprobDiff).toBeLessThan(1e-4);

@@ -4,9 +4,9 @@
  *
  * The cache also carries the device-dependent kernel choices: whether the kernel builders take the subgroup
  * variants (SUBGROUPS defines, shaders/*_subgroups.wgsl, the matrix-vector products' subgroup reduction) where
- * the shape takes a workgroup variant (gpu/kernel.ts), whether the matrix products take their f16 variants, and which
- * generation of matrix-product kernels runs. Fixed per cache, so every forward and backward built on one cache
- * (one engine) uses the same kernels.
+ * the shape takes a workgroup variant (gpu/kernel.ts), whether the matrix products and attention's backward take
+ * their f16 variants, and which generation of matrix-product kernels runs. Fixed per cache, so every forward and
+ * backward built on one cache (one engine) uses the same kernels.
  */
 import { shaderSource } from './shader-source';
 import { definesKey, selectVariant, type ShaderDefines } from './shader-variants';
@@ -36,9 +36,9 @@ export interface PipelineCacheOptions {
    */
   subgroups?: boolean;
   /**
-   * Use the f16 variants (`//! if F16` in the tiled and matrix-vector matrix products) where the device has
-   * `shader-f16`. Default false: a cache is exact f32 unless its owner asks; the engine asks by default
-   * (LoadEngineOptions.f16).
+   * Use the f16 variants (`//! if F16` in the tiled and matrix-vector matrix products, and the flash attention
+   * backward's f16 tiles) where the device has `shader-f16`. Default false: a cache is exact f32 unless its owner asks; the
+   * engine asks by default on hardware GPUs (LoadEngineOptions.f16).
    */
   f16?: boolean;
   /**
@@ -66,7 +66,11 @@ export class PipelineCache {
   private readonly kernels: Map<string, Kernel>;
   /** Whether kernel builders default to the subgroup variants: the device has `subgroups` and they are not turned off. */
   readonly subgroups: boolean;
-  /** Whether the matrix products take their f16 variants: the device has `shader-f16` and the owner asked. */
+  /**
+   * Whether the matrix products take their f16 variants and attention's backward its f16 tiles (kernels/linear.ts,
+   * kernels/attention.ts): the device has `shader-f16` and the owner asked. The one precision decision of an
+   * engine: every kernel that has an f16 variant reads it here.
+   */
   readonly f16: boolean;
   readonly matmul: MatmulKernels;
 

@@ -42,6 +42,7 @@ import { generateOnGpu } from './generate';
 import { capacityUnion, Workspace } from './workspace';
 import { destroyGpuWeights, uploadLlamaWeights, type UploadProgress } from './gpu-weights';
 import { KlPass, mergePairedGroups, type PairedRows, type PairedTokenLogprobs } from './kl-pass';
+import { attentionKernelInfo, type AttentionKernelInfo } from './kernels/attention';
 import { matmulKernelInfo } from './kernels/linear';
 import { configInvFreq } from './rope';
 import { planScoring, type ScoringLayout, type ScoringRequest } from './scoring-layout';
@@ -60,7 +61,8 @@ export interface LoadEngineOptions {
    */
   useSubgroups?: boolean;
   /**
-   * Take the f16 variants of the matrix products where the device has `shader-f16` (PipelineCache.f16); false
+   * Take the f16 variants of the matrix products and the flash attention backward's f16 tiles where the device
+   * has `shader-f16` (PipelineCache.f16, the one decision both read); false
    * keeps f32 everywhere, e.g. to compare the two on one device. Default: on hardware GPUs. A software adapter
    * keeps f32, as it keeps the workgroup kernels (GpuContext.useSubgroups): lavapipe offers `shader-f16` but
    * runs it as f32 arithmetic plus conversions: on a hidden-512 model a scoring pass took 1.19x as long in f16 as
@@ -103,6 +105,12 @@ export interface KernelInfo {
   subgroups: boolean;
   /** The matrix-product kernel of the model's layer projections (kernels/linear.ts matmulKernelInfo). */
   matmul: string;
+  /**
+   * Attention's kernel in scoring and training, and its tiles' precision forward and backward
+   * (kernels/attention.ts attentionKernelInfo): f16 backward tiles where the engine takes f16 (PipelineCache.f16)
+   * and the model's heads take the flash kernels, f32 forward tiles; `generate` reports its KV-cache kernel.
+   */
+  attention: AttentionKernelInfo;
 }
 
 /** One adapter's forward plans on a workspace, one per rung (rows) of planLadder. */
@@ -220,7 +228,8 @@ export class LlamaEngine {
     const adapter = named.join(' ') || this.gpu.adapterKind;
     const { matmul, precision } = matmulKernelInfo(this.pipelines, this.weights.layers[0]?.qkv ?? this.weights.lmHead);
     const subgroupSize = subgroupSizes?.max ?? null;
-    return { adapter, precision, subgroupSize, subgroups: this.pipelines.subgroups, matmul };
+    const attention = attentionKernelInfo(this.pipelines, this.config.headDim);
+    return { adapter, precision, subgroupSize, subgroups: this.pipelines.subgroups, matmul, attention };
   }
 
   /** The batch that scores `requests`: token ids and word counts (refuses what the context window cannot hold). */

@@ -15,6 +15,8 @@ import { scoreActions } from '../reference/score';
 import { planScoring } from './scoring-layout';
 import { loadLlamaModel, memorySource } from '../model/weights';
 import {
+  F16_GRADIENT_TOLERANCE,
+  F16_LOGPROB_TOLERANCE,
   loraGradientCase,
   loraGradientsOnGpu,
   relativeError,
@@ -24,21 +26,6 @@ import {
 
 const ctx = await requestNodeGpuContext();
 afterAll(() => ctx.device.destroy());
-
-/**
- * Log-probs (an action's sum over its tokens) within this of the CPU reference with the f16 kernels (issue 14's
- * bound). Measured on lavapipe: 1.0e-2 to 1.4e-2 on these models, whether the lm_head runs in f16 or f32 (1.35e-2,
- * 1.27e-2, 1.38e-2 with an f32 lm_head against 1.02e-2, 1.39e-2, 1.30e-2: the logits' error comes from the f16
- * rounding of every layer's products as much as from the lm_head's), so the lm_head runs in f16 like the rest.
- */
-const F16_LOGPROB_TOLERANCE = 2e-2;
-/**
- * LoRA gradients, max over modules of ||g - g_cpu|| / ||g_cpu||, with the f16 kernels. Each product of the
- * recomputed forward and of the backward rounds its inputs to f16 (~7e-4 of a product's norm, matmul-tiled
- * tests), and a gradient passes through 6-10 of them: measured 2.7e-3 to 4.4e-3 on these models. 2e-2 is 4.5x
- * that, and still a gradient whose direction is within 1.2 degrees of the exact one (cos > 0.9998).
- */
-const F16_GRADIENT_TOLERANCE = 2e-2;
 
 const models: [string, Partial<MakeModelOptions>][] = [
   [

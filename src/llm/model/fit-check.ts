@@ -81,8 +81,9 @@ export const MAX_SOFTWARE_STEP_SECONDS = 3600;
 
 /**
  * Whether the engine has f16 kernels (`enable f16;` shaders): its matrix products do (kernels/linear.ts, the
- * tiled GEMM and matrix-vector kernels), taken by default on hardware GPUs with `shader-f16`; norms, softmax,
- * attention and the optimizers compute in f32.
+ * tiled GEMM and matrix-vector kernels), and its flash attention backward keeps its tiles in f16
+ * (kernels/attention.ts), both taken by default on hardware GPUs with `shader-f16` (one decision:
+ * PipelineCache.f16); norms, softmax, attention's products and forward and the optimizers compute in f32.
  */
 export const ENGINE_HAS_F16_KERNELS = true;
 
@@ -116,8 +117,8 @@ export function precisionNote(
       path: 'f16',
       shaderF16,
       text:
-        'f16 path (shader-f16): matrix products in f16, summed in f32 across tiles; ' +
-        'norms, softmax and attention in f32',
+        'f16 path (shader-f16): matrix products in f16, summed in f32 across tiles; attention backward tiles in ' +
+        'f16; norms, softmax and attention arithmetic in f32',
     };
   const slowdown =
     'expected up to about 2x slower to score and train than an f16 path (estimate: f16 math at twice the f32 rate ' +

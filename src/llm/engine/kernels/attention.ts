@@ -15,7 +15,10 @@
  *             (readers) alone with the head in registers: no barriers, which is what a CPU-emulated GPU wants
  *             for the test models' tiny heads (see ATTENTION_THREAD_MAX_HEAD_DIM).
  * Tile sizes follow from head_dim alone (flashTiles) and fit the 16 KiB of workgroup memory every WebGPU
- * device has, so every device runs the same tiles and computes the same sums.
+ * device has, so every device runs the same tiles and computes the same sums. The backward's flash tiles hold
+ * f16 where the pipeline cache takes f16 (PipelineCache.f16: the engine's one precision decision, which its
+ * matrix products follow too), f32 elsewhere; the forward's stay f32 (ATTENTION_FORWARD_F16_TILES); products and
+ * softmax statistics are f32 in all.
  */
 import { elementwiseWorkgroups, kernelCall, type KernelCall, type KernelCost } from '../../../gpu/kernel';
 import type { PipelineCache } from '../../../gpu/pipelines';
@@ -62,8 +65,57 @@ export interface AttentionOptions {
    * in f32; needs `shader-f16`. The thread kernels have no tiles and ignore it. Tiles keep their f32 sizes, so
    * both precisions walk the same blocks (and share reader lists). Measured on lavapipe: log-probs of 4-layer
    * random models within 4e-3 of the CPU reference (f32 tiles: 1e-5), inside the 2e-2 tolerance.
+   * Default: the pipeline cache's precision (PipelineCache.f16), the one the matrix products take, for the
+   * backward's tiles; f32 for the forward's (ATTENTION_FORWARD_F16_TILES says why).
    */
   f16?: boolean;
+}
+
+/**
+ * Whether the forward's K/V tiles follow the engine's f16 decision as the backward's do. No, by measurement on
+ * lavapipe (f16 forced, max |action log-prob - CPU| over random test models, f16.gpu.test.ts and
+ * matmul-kernels.gpu.test.ts): with f16 forward tiles on top of the f16 matrix products the error exceeded issue
+ * 14's 2e-2 on two of five models (2.11e-2 on a 3-prompt batch, 2.83e-2), against 1.48e-2 and 1.7e-2 with f32
+ * forward tiles; the tiles alone (f32 products) gave 3.2e-3, but the f16 products already take most of the
+ * bound. The backward's f16 tiles (dQ, dK/dV) leave the LoRA gradients within 4.8e-3 of the CPU's, inside the
+ * 2e-2 the f16 products justify. So scoring, the training forward and the backward's recompute keep f32 tiles.
+ */
+export const ATTENTION_FORWARD_F16_TILES = false;
+
+/** What attention runs on a pipeline cache, for `kernels` reports (engine.ts kernelInfo). */
+export interface AttentionKernelInfo {
+  /** 'flash' or 'thread' (attentionVariant, by head_dim); 'kv_cache' for generation (kernels/kv-cache.ts). */
+  kernel: AttentionVariant | 'kv_cache';
+  /**
+   * The precision of the forward's and the backward's tiles in workgroup memory (flash: K/V, and Q/dout for
+   * dK/dV); products and softmax statistics are f32 in both. null: no tiles (the thread kernels; generation has
+   * no backward).
+   */
+  forwardTiles: 'f16' | 'f32' | null;
+  backwardTiles: 'f16' | 'f32' | null;
+}
+
+/**
+ * Whether attention's tiles are f16 for one pass: `options.f16` where given, else the pipeline cache's f16
+ * decision for the backward and ATTENTION_FORWARD_F16_TILES with it for the forward. Only the flash kernels
+ * have tiles.
+ */
+function tilesF16(
+  pipelines: PipelineCache,
+  variant: AttentionVariant,
+  options: AttentionOptions,
+  pass: 'forward' | 'backward',
+): boolean {
+  const followsEngine = pass === 'backward' || ATTENTION_FORWARD_F16_TILES;
+  return variant === 'flash' && (options.f16 ?? (followsEngine && pipelines.f16));
+}
+
+/** The attention kernels the scoring and training passes of heads of `headDim` take on `pipelines`. */
+export function attentionKernelInfo(pipelines: PipelineCache, headDim: number): AttentionKernelInfo {
+  const kernel = attentionVariant(headDim);
+  if (kernel === 'thread') return { kernel, forwardTiles: null, backwardTiles: null };
+  const tiles = (pass: 'forward' | 'backward') => (tilesF16(pipelines, kernel, {}, pass) ? 'f16' : 'f32');
+  return { kernel, forwardTiles: tiles('forward'), backwardTiles: tiles('backward') };
 }
 
 export function attentionVariant(headDim: number, forced?: AttentionVariant): AttentionVariant {
@@ -311,7 +363,7 @@ export async function attentionForwardCall(
   options: AttentionOptions = {},
 ): Promise<KernelCall> {
   const chosen = attentionVariant(s.headDim, options.variant);
-  const f16 = options.f16 ?? false;
+  const f16 = tilesF16(pipelines, chosen, options, 'forward');
   check(device, s, segments, chosen, f16, 'attention');
   const { rows: R, heads: H, kvHeads: KVH, headDim: hd } = s;
   const entry = b.lse ? 'attention_forward_lse' : 'attention_forward';
@@ -364,13 +416,13 @@ export async function attentionBackwardCalls(
   options: AttentionOptions = {},
 ): Promise<KernelCall[]> {
   const chosen = attentionVariant(s.headDim, options.variant);
-  const f16 = options.f16 ?? false;
+  const f16 = tilesF16(pipelines, chosen, options, 'backward');
   check(device, s, segments, chosen, f16, 'attention backward');
   const { rows: R, heads: H, kvHeads: KVH, headDim: hd } = s;
   const params = { rows: R, heads: H, kv_heads: KVH, scale: 1 / Math.sqrt(hd) };
   const cost = attentionCosts(segments, s, chosen, readers).backward;
   const kernel = (entry: string, constants: Record<string, number>) =>
-    pipelines.kernel('attention.wgsl', entry, { constants, defines: { F16: f16 && chosen === 'flash' } });
+    pipelines.kernel('attention.wgsl', entry, { constants, defines: { F16: f16 } });
   const index = { reader_offsets: b.readerOffsets, readers: b.readers };
   if (chosen === 'thread') {
     const perHead = elementwiseWorkgroups(R * H);

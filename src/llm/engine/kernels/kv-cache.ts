@@ -10,6 +10,7 @@
  * reference: reference/kv-cache.ts.
  */
 import { elementwiseWorkgroups, kernelCall, type KernelCall, type KernelContext } from '../../../gpu/kernel';
+import type { AttentionKernelInfo } from './attention';
 
 export interface KvCacheShape {
   /** R: rows of the pass (the prompt's tokens when prefilling, 1 per generated token). */
@@ -18,6 +19,16 @@ export interface KvCacheShape {
   kvHeads: number;
   headDim: number;
 }
+
+/**
+ * What generation's attention runs, for `kernels` reports (cli/generate.ts): this kernel, in f32 throughout (its
+ * query head and scores in f32 workgroup memory), whatever precision the engine's matrix products take.
+ */
+export const KV_CACHE_ATTENTION_INFO: AttentionKernelInfo = {
+  kernel: 'kv_cache',
+  forwardTiles: 'f32',
+  backwardTiles: null,
+};
 
 /** kv_cache.wgsl keeps a query head in workgroup memory of this many floats. */
 export const KV_CACHE_MAX_HEAD_DIM = 256;
