@@ -5,30 +5,19 @@
  * message in the card, and the page goes on with the frozen model.
  */
 import type { Page } from '@playwright/test';
-import { encodePeftAdapter } from '../src/share';
-import { MICRO, trainedAdapter } from '../src/share/testing';
 import { expect, test, waitForTask } from './fixtures';
+import { openScored, peftPayload, probAttributes, waitForScores } from './playground';
 
 const LABEL = 'adapter_model.safetensors';
 
-async function waitForScores(page: Page): Promise<void> {
-  await expect(page.getByTestId('policy-status')).toHaveAttribute('data-state', 'ready', { timeout: 30_000 });
-}
-
 async function probs(page: Page): Promise<string> {
-  return JSON.stringify(
-    await page.getByTestId('action-prob').evaluateAll((els) => els.map((e) => e.getAttribute('data-prob') ?? '')),
-  );
+  return JSON.stringify(await probAttributes(page));
 }
 
-/** adapter_config.json + adapter_model.safetensors of a nonzero LoRA adapter for the micro model. */
-function peftPayload(seed = 7) {
-  const adapter = trainedAdapter(MICRO, { r: 8, alpha: 16, dropout: 0, targets: ['q_proj', 'v_proj'] }, seed, 0.5);
-  const { config, weights } = encodePeftAdapter(adapter, { baseModel: 'micro' });
-  return [
-    { name: 'adapter_config.json', mimeType: 'application/json', buffer: Buffer.from(config) },
-    { name: LABEL, mimeType: 'application/octet-stream', buffer: Buffer.from(weights) },
-  ];
+/** Opens a Tomato Salad episode at `query` with no adapter in use; returns the frozen model's probabilities. */
+async function openFrozen(page: Page, query: string): Promise<string> {
+  await openScored(page, `./?task=tomato-salad&${query}`, 'tomato-salad');
+  return probs(page);
 }
 
 async function reload(page: Page): Promise<void> {
@@ -42,10 +31,7 @@ test.describe('saved adapters', () => {
     page,
   }) => {
     test.setTimeout(240_000);
-    await page.goto('./?task=tomato-salad&seed=2&norm=token');
-    await waitForTask(page, 'tomato-salad');
-    await waitForScores(page);
-    const frozen = await probs(page);
+    const frozen = await openFrozen(page, 'seed=2&norm=token');
     await expect(page.getByTestId('saved-adapters')).toContainText('None yet');
 
     await page.getByTestId('adapter-file').setInputFiles(peftPayload());
@@ -111,10 +97,7 @@ test.describe('saved adapters', () => {
     page,
   }) => {
     test.setTimeout(120_000);
-    await page.goto('./?task=tomato-salad&seed=0');
-    await waitForTask(page, 'tomato-salad');
-    await waitForScores(page);
-    const frozen = await probs(page);
+    const frozen = await openFrozen(page, 'seed=0');
     await page.getByTestId('adapter-file').setInputFiles(peftPayload());
     await expect(page.getByTestId('saved-adapter')).toHaveAttribute('data-in-use', 'true');
 

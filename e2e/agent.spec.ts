@@ -6,12 +6,8 @@
 import type { Page } from '@playwright/test';
 import { createEnv } from '../src/envs/registry';
 import type { TaskId } from '../src/envs/types';
-import { INITIAL_PROMPTS, expect, test, waitForTask } from './fixtures';
-
-/** Waits until the latest state's probabilities are shown. */
-async function waitForScores(page: Page): Promise<void> {
-  await expect(page.getByTestId('policy-status')).toHaveAttribute('data-state', 'ready', { timeout: 30_000 });
-}
+import { INITIAL_PROMPTS, expect, test } from './fixtures';
+import { openScored, openTask, probAttributes, waitForScores } from './playground';
 
 /** The shown percentages (parsed), the exact probabilities and the action texts, in order. */
 async function shownPolicy(page: Page): Promise<{ percents: number[]; probs: number[]; texts: string[] }> {
@@ -21,7 +17,7 @@ async function shownPolicy(page: Page): Promise<{ percents: number[]; probs: num
     if (!m) throw new Error(`not a percentage: "${t}"`);
     return Number(m[1]);
   });
-  const probs = (await cells.evaluateAll((els) => els.map((e) => e.getAttribute('data-prob') ?? ''))).map(Number);
+  const probs = (await probAttributes(page)).map(Number);
   const texts = await page.getByTestId('actions').locator('.action-text').allTextContents();
   return { percents, probs, texts };
 }
@@ -47,9 +43,7 @@ const greedyButton = (page: Page) => page.getByRole('button', { name: 'Greedy st
 
 test.describe('agent', () => {
   test('every action shows its probability; they sum to 100% and follow the Normalization select', async ({ page }) => {
-    await page.goto('./?task=tomato-salad&seed=0');
-    await waitForTask(page, 'tomato-salad');
-    await waitForScores(page);
+    await openScored(page, './?task=tomato-salad&seed=0', 'tomato-salad');
     await expect(page.getByLabel('Model')).toHaveValue('micro');
     await expect(page.getByLabel('Normalization')).toHaveValue('word');
 
@@ -87,9 +81,7 @@ test.describe('agent', () => {
   test('Greedy step takes the most probable action and Step samples one; the next prompt is shown', async ({
     page,
   }) => {
-    await page.goto('./?task=tomato-salad&seed=0');
-    await waitForTask(page, 'tomato-salad');
-    await waitForScores(page);
+    await openScored(page, './?task=tomato-salad&seed=0', 'tomato-salad');
 
     const before = await shownPolicy(page);
     const best = before.probs.indexOf(Math.max(...before.probs));
@@ -113,8 +105,7 @@ test.describe('agent', () => {
   });
 
   test('the timeline scrubs back to step 0 (read-only); stepping goes on from the latest state', async ({ page }) => {
-    await page.goto('./?task=entertainment&seed=0');
-    await waitForTask(page, 'entertainment');
+    await openTask(page, './?task=entertainment&seed=0', 'entertainment');
     const prompt0 = await page.getByTestId('prompt').textContent();
     await page.getByRole('button', { name: /^walk to the chips/ }).click();
     await expect(page.getByTestId('steps')).toHaveText('1 / 50');
@@ -171,8 +162,7 @@ test.describe('agent', () => {
 
   test('auto-play runs to the end of the episode and stops; reset starts it again', async ({ page }) => {
     test.setTimeout(90_000);
-    await page.goto('./?task=entertainment&seed=0');
-    await waitForTask(page, 'entertainment');
+    await openTask(page, './?task=entertainment&seed=0', 'entertainment');
     // SwiftShader draws WebGL and runs WebGPU on the same two CPU cores: with the scene animating every
     // step, scoring takes ~0.4-0.7 s instead of ~0.2 s. This test is about auto-play, so the scene is hidden.
     await page.addStyleTag({ content: '.stage-canvas { display: none !important; }' });
@@ -206,8 +196,7 @@ test.describe('agent', () => {
   });
 
   test('a link with model and normalization reopens that setup', async ({ page }) => {
-    await page.goto('./?task=food-preparation&seed=2&model=micro&norm=token');
-    await waitForTask(page, 'food-preparation');
+    await openTask(page, './?task=food-preparation&seed=2&model=micro&norm=token', 'food-preparation');
     await expect(page.getByLabel('Normalization')).toHaveValue('token');
     await expect(page.getByLabel('Model')).toHaveValue('micro');
     await expect(page.getByTestId('seed-input')).toHaveValue('2');

@@ -4,13 +4,12 @@
  * The expected text is the CPU reference's greedy generation of the same prompt (the same model files).
  */
 import { resolve } from 'node:path';
-import { expect, test, waitForTask } from './fixtures';
+import { expect, test } from './fixtures';
+import { loraAdapter, openScored, peftPayload } from './playground';
 import { createEnv } from '../src/envs/registry';
 import { matchAction } from '../src/llm/generation';
 import { generateReference } from '../src/llm/reference/generate';
 import { loadLlamaModelAndTokenizer } from '../src/llm/model/weights-node';
-import { encodePeftAdapter } from '../src/share';
-import { MICRO, trainedAdapter } from '../src/share/testing';
 
 const verdict = (action: number | null, actions: readonly string[]) =>
   action === null ? 'not an offered action' : `offered action ${action + 1}: ${actions[action]}`;
@@ -20,9 +19,7 @@ test.describe('ask freely', () => {
     page,
   }) => {
     test.setTimeout(120_000);
-    await page.goto('./?task=tomato-salad&seed=0');
-    await waitForTask(page, 'tomato-salad');
-    await expect(page.getByTestId('policy-status')).toHaveAttribute('data-state', 'ready', { timeout: 30_000 });
+    await openScored(page, './?task=tomato-salad&seed=0', 'tomato-salad');
     const card = page.getByTestId('ask-freely');
     await card.getByLabel('Max tokens').fill('6');
     await card.getByTestId('ask-freely-button').click();
@@ -44,12 +41,8 @@ test.describe('ask freely', () => {
     await expect(answer.getByTestId('ask-verdict')).toHaveText(verdict(action, actions));
 
     // With an adapter in use (loaded from PEFT files): both answers, the second the reference's with the adapter.
-    const adapter = trainedAdapter(MICRO, { r: 8, alpha: 16, dropout: 0, targets: ['q_proj', 'v_proj'] }, 7, 0.5);
-    const { config, weights: adapterWeights } = encodePeftAdapter(adapter, { baseModel: 'micro' });
-    await page.getByTestId('adapter-file').setInputFiles([
-      { name: 'adapter_config.json', mimeType: 'application/json', buffer: Buffer.from(config) },
-      { name: 'adapter_model.safetensors', mimeType: 'application/octet-stream', buffer: Buffer.from(adapterWeights) },
-    ]);
+    const adapter = loraAdapter();
+    await page.getByTestId('adapter-file').setInputFiles(peftPayload(adapter));
     await expect(page.getByTestId('adapter-current')).toHaveAttribute('data-adapter', 'adapter_model.safetensors');
     await card.getByTestId('ask-freely-button').click();
     const adapted = card.locator('[data-testid="ask-answer"][data-who="adapter"]');

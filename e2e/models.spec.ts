@@ -9,7 +9,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Page, Route } from '@playwright/test';
 import { makeModel } from '../src/llm/model/make-model';
-import { expect, test, waitForTask } from './fixtures';
+import { expect, test } from './fixtures';
+import { openTask, waitForScores } from './playground';
 
 /** Small shards, so a download takes several steps (progress, cancel mid-way). */
 const made = makeModel({ maxShardBytes: 16 * 1024 });
@@ -76,8 +77,7 @@ async function download(page: Page, repo: string) {
 
 test.describe('Model panel', () => {
   test('lists the micro model and the catalog with sizes, GPU memory and can-run status', async ({ page }) => {
-    await page.goto('./');
-    await waitForTask(page, 'tomato-salad');
+    await openTask(page, './', 'tomato-salad');
     await openPanel(page);
     await expect(page.getByTestId('model-panel-adapter')).toContainText('GPU:');
     const micro = row(page, 'micro');
@@ -103,8 +103,7 @@ test.describe('Model panel', () => {
     page,
   }) => {
     await serveModel(page, 'tiny');
-    await page.goto('./');
-    await waitForTask(page, 'tomato-salad');
+    await openTask(page, './', 'tomato-salad');
     await openPanel(page);
     const r = await download(page, 'tiny');
     await expect(r.getByTestId('model-cached')).toHaveText(/^yes/);
@@ -115,7 +114,7 @@ test.describe('Model panel', () => {
 
     await r.getByTestId('model-use').click();
     await expect(page.getByTestId('model-select')).toHaveValue(base('tiny'));
-    await expect(page.getByTestId('policy-status')).toHaveAttribute('data-state', 'ready', { timeout: 30_000 });
+    await waitForScores(page);
     await expect(page.getByTestId('policy-status')).toContainText(base('tiny'));
     await expect(page.getByTestId('action-prob').first()).toHaveText(/%$/);
 
@@ -123,7 +122,7 @@ test.describe('Model panel', () => {
     await page.unrouteAll({ behavior: 'ignoreErrors' });
     await page.reload();
     await expect(page).toHaveURL(/model=https%3A%2F%2Fhuggingface.co%2Ftest%2Ftiny/);
-    await expect(page.getByTestId('policy-status')).toHaveAttribute('data-state', 'ready', { timeout: 30_000 });
+    await waitForScores(page);
     await expect(page.getByTestId('model-panel')).toHaveCount(0);
     await openPanel(page);
     const again = row(page, base('tiny'));
@@ -140,8 +139,7 @@ test.describe('Model panel', () => {
   test('a corrupt shard gives a clear error and leaves other cached models intact', async ({ page }) => {
     await serveModel(page, 'tiny');
     await serveModel(page, 'broken', { corrupt: 'params_shard_1.bin' });
-    await page.goto('./');
-    await waitForTask(page, 'tomato-salad');
+    await openTask(page, './', 'tomato-salad');
     await openPanel(page);
     await download(page, 'tiny');
     const broken = await addCustom(page, 'broken');
@@ -165,8 +163,7 @@ test.describe('Model panel', () => {
     page,
   }) => {
     const requested = await serveModel(page, 'slow', { shardDelayMs: 2_000 });
-    await page.goto(`./?model=${encodeURIComponent('https://huggingface.co/test/slow')}`);
-    await waitForTask(page, 'tomato-salad');
+    await openTask(page, `./?model=${encodeURIComponent('https://huggingface.co/test/slow')}`, 'tomato-salad');
     // The panel opens at the model's row with a Download button; nothing was fetched.
     await expect(page.getByTestId('model-panel')).toBeVisible();
     const r = row(page, base('slow'));
@@ -194,8 +191,7 @@ test.describe('Model panel', () => {
     page,
   }) => {
     const id = 'Llama-3.2-1B-Instruct-q4f16_1-MLC';
-    await page.goto(`./?model=${id}`);
-    await waitForTask(page, 'tomato-salad');
+    await openTask(page, `./?model=${id}`, 'tomato-salad');
     const status = page.getByTestId('model-panel-status');
     await expect(status).toHaveAttribute('data-state', 'unavailable', { timeout: 30_000 });
     await expect(status).toHaveText(
@@ -210,12 +206,11 @@ test.describe('Model panel', () => {
     const dir = join(mkdtempSync(join(tmpdir(), 'twosome-e2e-')), 'tiny');
     mkdirSync(dir);
     for (const f of made.files) writeFileSync(join(dir, f.name), f.bytes);
-    await page.goto('./');
-    await waitForTask(page, 'tomato-salad');
+    await openTask(page, './', 'tomato-salad');
     await openPanel(page);
     await page.getByTestId('folder-input').setInputFiles(dir);
     await expect(page.getByTestId('model-select')).toHaveValue('folder:tiny');
-    await expect(page.getByTestId('policy-status')).toHaveAttribute('data-state', 'ready', { timeout: 30_000 });
+    await waitForScores(page);
     await expect(page.getByTestId('policy-status')).toContainText('folder:tiny');
   });
 });

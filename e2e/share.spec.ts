@@ -6,32 +6,17 @@
  */
 import { readFile } from 'node:fs/promises';
 import type { Page } from '@playwright/test';
-import { decodeBundle, encodePeftAdapter } from '../src/share';
-import { MICRO, trainedAdapter } from '../src/share/testing';
+import { decodeBundle } from '../src/share';
+import { MICRO } from '../src/share/testing';
 import { expect, test, waitForTask } from './fixtures';
-
-async function waitForScores(page: Page): Promise<void> {
-  await expect(page.getByTestId('policy-status')).toHaveAttribute('data-state', 'ready', { timeout: 30_000 });
-}
+import { loraAdapter, openScored, openTask, peftPayload, probAttributes, waitForScores } from './playground';
 
 async function probs(page: Page): Promise<number[]> {
-  return (
-    await page.getByTestId('action-prob').evaluateAll((els) => els.map((e) => e.getAttribute('data-prob') ?? ''))
-  ).map(Number);
+  return (await probAttributes(page)).map(Number);
 }
 
 async function percents(page: Page): Promise<string[]> {
   return (await page.getByTestId('action-prob').locator('.action-pct').allTextContents()).map((t) => t.trim());
-}
-
-/** adapter_config.json + adapter_model.safetensors of a nonzero LoRA adapter for `shape`, as Playwright file payloads. */
-function peftPayload(shape = MICRO, seed = 7) {
-  const adapter = trainedAdapter(shape, { r: 8, alpha: 16, dropout: 0, targets: ['q_proj', 'v_proj'] }, seed, 0.5);
-  const { config, weights } = encodePeftAdapter(adapter, { baseModel: 'micro' });
-  return [
-    { name: 'adapter_config.json', mimeType: 'application/json', buffer: Buffer.from(config) },
-    { name: 'adapter_model.safetensors', mimeType: 'application/octet-stream', buffer: Buffer.from(weights) },
-  ];
 }
 
 test.describe('share', () => {
@@ -41,9 +26,7 @@ test.describe('share', () => {
     context,
   }) => {
     await context.grantPermissions(['clipboard-read', 'clipboard-write']);
-    await page.goto('./?task=tomato-salad&seed=2&norm=token');
-    await waitForTask(page, 'tomato-salad');
-    await waitForScores(page);
+    await openScored(page, './?task=tomato-salad&seed=2&norm=token', 'tomato-salad');
     const frozen = await probs(page);
     await expect(page.getByTestId('adapter-current')).toHaveAttribute('data-adapter', '');
     // The micro model's weights are random: said where its probabilities are, until an adapter is in use.
@@ -80,8 +63,7 @@ test.describe('share', () => {
     const errors: string[] = [];
     other.on('console', (msg) => msg.type() === 'error' && errors.push(msg.text()));
     other.on('pageerror', (e) => errors.push(e.message));
-    await other.goto(link);
-    await waitForTask(other, 'tomato-salad');
+    await openTask(other, link, 'tomato-salad');
     await expect(other.getByTestId('adapter-current')).toHaveAttribute('data-adapter', 'shared link (f32)', {
       timeout: 30_000,
     });
@@ -217,7 +199,9 @@ test.describe('share', () => {
     await page.goto('./?task=tomato-salad&seed=0');
     await waitForScores(page);
     const before = await probs(page);
-    await page.getByTestId('adapter-file').setInputFiles(peftPayload({ ...MICRO, hidden: 32, headDim: 8 }));
+    await page
+      .getByTestId('adapter-file')
+      .setInputFiles(peftPayload(loraAdapter({ ...MICRO, hidden: 32, headDim: 8 })));
     await expect(page.getByTestId('adapter-error')).toContainText(
       /adapter_model\.safetensors: q_proj is 32 x 32 in the adapter .* but 64 x 64 in micro/,
     );

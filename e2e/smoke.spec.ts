@@ -3,7 +3,8 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { extname, join, normalize } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { INITIAL_PROMPTS, TOMATO_AFTER_PICK_UP, drawnCanvasStats, expect, test, waitForTask } from './fixtures';
+import { INITIAL_PROMPTS, TOMATO_AFTER_PICK_UP, drawnCanvasStats, expect, test } from './fixtures';
+import { openTask, waitForScores } from './playground';
 
 test.describe('playground', () => {
   test('loads without console errors and finds a WebGPU adapter', async ({ page }) => {
@@ -37,8 +38,7 @@ test.describe('playground', () => {
   test('the section bar reaches every card from the first screen; the scene and the actions start in view', async ({
     page,
   }) => {
-    await page.goto('./?task=tomato-salad&seed=0');
-    await waitForTask(page, 'tomato-salad');
+    await openTask(page, './?task=tomato-salad&seed=0', 'tomato-salad');
     await expect(page.getByTestId('scene')).toBeInViewport();
     await expect(page.getByTestId('actions')).toBeInViewport();
     const cards = { training: 'training-panel', webgpu: 'gpu-info', adapter: 'share-panel', agent: 'prompt' } as const;
@@ -58,8 +58,7 @@ test.describe('playground', () => {
   ] as const;
   for (const taskId of SCENE_TASKS) {
     test(`draws a non-blank scene for ${taskId}`, async ({ page }, testInfo) => {
-      await page.goto(`./?task=${taskId}`);
-      await waitForTask(page, taskId);
+      await openTask(page, `./?task=${taskId}`, taskId);
       await expect(page.getByLabel('Task')).toHaveValue(taskId);
       await expect(page.getByTestId('actions').getByRole('button').first()).toBeVisible();
       if (taskId in INITIAL_PROMPTS)
@@ -103,8 +102,7 @@ test.describe('playground', () => {
   });
 
   test('an Entertainment episode runs to success and ends', async ({ page }) => {
-    await page.goto('./?task=entertainment');
-    await waitForTask(page, 'entertainment');
+    await openTask(page, './?task=entertainment', 'entertainment');
     const plan = [
       'walk to the chips',
       'grab the chips',
@@ -236,7 +234,7 @@ test.describe('deployment under a sub-path', () => {
     }
     violations.length = 0;
     // The model worker started, tokenized the prompt (WebAssembly) and scored it on WebGPU under the policy.
-    await expect(page.getByTestId('policy-status')).toHaveAttribute('data-state', 'ready', { timeout: 30_000 });
+    await waitForScores(page);
     expect(violations).toEqual([]);
   });
 
@@ -252,7 +250,7 @@ test.describe('deployment under a sub-path', () => {
     await expect(page.getByTestId('prompt')).toHaveText(TOMATO_AFTER_PICK_UP);
     await expect(page.getByTestId('gpu-info')).toHaveAttribute('data-status', 'ready');
     // The worker found the built-in model under the sub-path too.
-    await expect(page.getByTestId('policy-status')).toHaveAttribute('data-state', 'ready', { timeout: 30_000 });
+    await waitForScores(page);
     const stats = await drawnCanvasStats(page);
     expect(stats.distinct).toBeGreaterThanOrEqual(12);
     expect(outside, 'requests outside the sub-path').toEqual([]);

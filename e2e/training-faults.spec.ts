@@ -16,12 +16,20 @@
  */
 import type { Page, Worker } from '@playwright/test';
 import { expect, test, waitForTask } from './fixtures';
+import {
+  choosePpoMlp,
+  envSteps,
+  openScored,
+  openTask,
+  playgroundWorker,
+  reloadToResumeOffer,
+  startTraining,
+} from './playground';
 
 declare global {
   var __e2eDevices: Set<GPUDevice> | undefined;
 }
 
-const envSteps = async (page: Page) => Number(await page.getByTestId('env-steps').textContent());
 const phase = (page: Page) => page.getByTestId('train-phase');
 
 /** What the browser stored of the run: its record, its metrics and its checkpoint's update. */
@@ -59,8 +67,7 @@ async function storedRun(
 
 /** The playground worker, with every GPU device it uses recorded (see the top of this file). */
 async function watchWorkerDevices(page: Page): Promise<Worker> {
-  await expect.poll(() => page.workers().some((w) => w.url().includes('env.worker'))).toBe(true);
-  const worker = page.workers().find((w) => w.url().includes('env.worker'))!;
+  const worker = await playgroundWorker(page);
   await worker.evaluate(() => {
     const devices = new Set<GPUDevice>();
     globalThis.__e2eDevices = devices;
@@ -83,18 +90,23 @@ async function loseGpu(worker: Worker): Promise<number> {
   });
 }
 
+/** Opens Food Preparation and starts PPO-MLP on it for 400 updates: a run that goes on until a fault or Stop. */
+async function startLongPpoMlpRun(page: Page): Promise<void> {
+  await openTask(page, './?task=food-preparation&seed=0', 'food-preparation');
+  await choosePpoMlp(page, 512 * 400);
+  await startTraining(page);
+}
+
 test.describe('faults during training', () => {
   test('GPU lost mid-update: training says so; Resume starts a new device; after a reload the run is offered', async ({
     page,
   }) => {
     // Three TWOSOME updates of 64 steps on SwiftShader (15-40 s each) and two lost ones.
     test.setTimeout(480_000);
-    await page.goto('./?task=tomato-salad&seed=0');
-    await waitForTask(page, 'tomato-salad');
-    await expect(page.getByTestId('policy-status')).toHaveAttribute('data-state', 'ready', { timeout: 30_000 });
+    await openScored(page, './?task=tomato-salad&seed=0', 'tomato-salad');
     const worker = await watchWorkerDevices(page);
     await page.getByTestId('train-steps').fill('192');
-    await page.getByRole('button', { name: 'Start training', exact: true }).click();
+    await startTraining(page);
     await expect.poll(() => envSteps(page), { timeout: 150_000, message: 'the first update' }).toBe(64);
 
     expect(await loseGpu(worker)).toBeGreaterThan(0);
@@ -119,9 +131,7 @@ test.describe('faults during training', () => {
     expect(await loseGpu(worker)).toBeGreaterThan(0);
     await expect(error).toContainText('the GPU was lost during update 3', { timeout: 150_000 });
     expect(await storedRun(page)).toEqual({ updates: 2, status: 'error', metrics: 2, checkpoint: 2 });
-    await page.reload();
-    await waitForTask(page, 'tomato-salad');
-    const offer = page.getByTestId('resume-offer');
+    const offer = await reloadToResumeOffer(page, 'tomato-salad');
     await expect(offer).toContainText('update 2 of 3');
     await expect(offer).toContainText('it stopped because the GPU was lost during update 3');
     await offer.getByRole('button', { name: 'Resume run', exact: true }).click();
@@ -133,12 +143,7 @@ test.describe('faults during training', () => {
   test('storage full: the message names the quota and its numbers, the store agrees, Resume saves it', async ({
     page,
   }) => {
-    await page.goto('./?task=food-preparation&seed=0');
-    await waitForTask(page, 'food-preparation');
-    await page.getByTestId('train-algo').selectOption('ppo-mlp');
-    await page.getByTestId('train-task').selectOption('food-preparation');
-    await page.getByTestId('train-steps').fill(String(512 * 400));
-    await page.getByRole('button', { name: 'Start training', exact: true }).click();
+    await startLongPpoMlpRun(page);
     await expect.poll(() => envSteps(page), { timeout: 30_000 }).toBeGreaterThanOrEqual(512 * 2);
 
     // The disk is full from here on: the quota is what the site uses now.
@@ -181,17 +186,11 @@ test.describe('faults during training', () => {
   test('the playground worker dies mid-run: training says so; Resume starts a new worker, continues the run', async ({
     page,
   }) => {
-    await page.goto('./?task=food-preparation&seed=0');
-    await waitForTask(page, 'food-preparation');
-    await page.getByTestId('train-algo').selectOption('ppo-mlp');
-    await page.getByTestId('train-task').selectOption('food-preparation');
-    await page.getByTestId('train-steps').fill(String(512 * 400));
-    await page.getByRole('button', { name: 'Start training', exact: true }).click();
+    await startLongPpoMlpRun(page);
     await expect.poll(async () => (await storedRun(page)).updates, { timeout: 30_000 }).toBeGreaterThanOrEqual(2);
 
     // An uncaught error in the worker: the page's Worker gets its error event, as for a worker that crashed.
-    await expect.poll(() => page.workers().some((w) => w.url().includes('env.worker'))).toBe(true);
-    const worker = page.workers().find((w) => w.url().includes('env.worker'))!;
+    const worker = await playgroundWorker(page);
     await worker.evaluate(() => {
       setTimeout(() => {
         throw new Error('simulated crash');

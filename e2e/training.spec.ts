@@ -6,7 +6,16 @@
  */
 import { join } from 'node:path';
 import type { Page } from '@playwright/test';
-import { expect, test, waitForTask } from './fixtures';
+import { expect, test } from './fixtures';
+import {
+  choosePpoMlp,
+  envSteps,
+  openScored,
+  openTask,
+  reloadToResumeOffer,
+  startTraining,
+  waitForScores,
+} from './playground';
 
 declare global {
   interface Window {
@@ -40,18 +49,15 @@ async function longTasksOver(page: Page, ms: number): Promise<string[]> {
   return out;
 }
 
-const envSteps = async (page: Page) => Number(await page.getByTestId('env-steps').textContent());
 const returnPoints = async (page: Page) => Number(await page.getByTestId('return-chart').getAttribute('data-points'));
 
 /** PPO-MLP on Food Preparation: episodes end within a rollout, so every update has a return to plot. */
 async function startPpoMlp(page: Page, steps: number): Promise<void> {
-  await page.getByTestId('train-algo').selectOption('ppo-mlp');
-  await page.getByTestId('train-task').selectOption('food-preparation');
-  await page.getByTestId('train-steps').fill(String(steps));
+  await choosePpoMlp(page, steps);
   // The expected time, before Start: this many updates at a measured rate.
   await expect(page.getByTestId('train-estimate')).toContainText(`(${steps / 512} updates of `, { timeout: 20_000 });
   await markTrainingStart(page);
-  await page.getByRole('button', { name: 'Start training', exact: true }).click();
+  await startTraining(page);
 }
 
 /** From here on, long tasks count (ones that started before, while the page loaded, are reported late). */
@@ -67,10 +73,9 @@ test.describe('training', () => {
     page,
   }) => {
     await observeLongTasks(page);
-    await page.goto('./?task=food-preparation&seed=0');
-    await waitForTask(page, 'food-preparation');
+    await openTask(page, './?task=food-preparation&seed=0', 'food-preparation');
     // The page has settled (model loaded, first state scored) before training starts.
-    await expect(page.getByTestId('policy-status')).toHaveAttribute('data-state', 'ready', { timeout: 30_000 });
+    await waitForScores(page);
     await startPpoMlp(page, 512 * 400);
 
     await expect
@@ -102,16 +107,13 @@ test.describe('training', () => {
   test('a reloaded tab offers to resume the run; its steps and chart continue from the stored update', async ({
     page,
   }) => {
-    await page.goto('./?task=food-preparation&seed=0');
-    await waitForTask(page, 'food-preparation');
+    await openTask(page, './?task=food-preparation&seed=0', 'food-preparation');
     await startPpoMlp(page, 512 * 400);
     await expect.poll(() => envSteps(page), { timeout: 30_000 }).toBeGreaterThanOrEqual(512 * 4);
     const before = await envSteps(page);
     const pointsBefore = await returnPoints(page);
 
-    await page.reload();
-    await waitForTask(page, 'food-preparation');
-    const offer = page.getByTestId('resume-offer');
+    const offer = await reloadToResumeOffer(page, 'food-preparation');
     await expect(offer).toBeVisible();
     await expect(offer).toContainText('PPO-MLP');
     // Before Resume, the stored run is shown: its steps and its curves, not an empty chart and 'no run'.
@@ -142,16 +144,14 @@ test.describe('training', () => {
   });
 
   test("before Start, TWOSOME's expected time is measured on the loaded model; scoring goes on", async ({ page }) => {
-    await page.goto('./?task=tomato-salad&seed=0');
-    await waitForTask(page, 'tomato-salad');
-    await expect(page.getByTestId('policy-status')).toHaveAttribute('data-state', 'ready', { timeout: 30_000 });
+    await openScored(page, './?task=tomato-salad&seed=0', 'tomato-salad');
     await page.getByTestId('nav-training').click();
     await page.getByTestId('train-steps').fill('640');
     const estimate = page.getByTestId('train-estimate');
     const measured = /^Expected time: about .+ \(10 updates of [\d.]+ s, measured just now: a rollout step/;
     await expect(estimate).toContainText(measured, { timeout: 60_000 });
     await page.getByTestId('actions').getByRole('button').first().click();
-    await expect(page.getByTestId('policy-status')).toHaveAttribute('data-state', 'ready', { timeout: 30_000 });
+    await waitForScores(page);
   });
 
   test('TWOSOME trains the micro model in the worker; a reload mid-run resumes it; its adapter and critic reach the agent panel', async ({
@@ -160,20 +160,16 @@ test.describe('training', () => {
     // Two updates of 64 steps (about 15-40 s each on SwiftShader with two cores), one before and one after a reload.
     test.setTimeout(240_000);
     await observeLongTasks(page);
-    await page.goto('./?task=tomato-salad&seed=0');
-    await waitForTask(page, 'tomato-salad');
-    await expect(page.getByTestId('policy-status')).toHaveAttribute('data-state', 'ready', { timeout: 30_000 });
+    await openScored(page, './?task=tomato-salad&seed=0', 'tomato-salad');
     await page.getByTestId('train-steps').fill('128');
     await markTrainingStart(page);
-    await page.getByRole('button', { name: 'Start training', exact: true }).click();
+    await startTraining(page);
     await expect.poll(() => envSteps(page), { timeout: 120_000, message: 'env steps after the first update' }).toBe(64);
     await expect(page.getByTestId('train-updates')).toHaveText('1 / 2');
     expect(await longTasksOver(page, 200)).toEqual([]);
 
     // Reload during the second update: the first one is stored; resuming continues from it.
-    await page.reload();
-    await waitForTask(page, 'tomato-salad');
-    const offer = page.getByTestId('resume-offer');
+    const offer = await reloadToResumeOffer(page, 'tomato-salad');
     await expect(offer).toContainText('TWOSOME');
     await expect(offer).toContainText('update 1 of 2');
     await offer.getByRole('button', { name: 'Resume run', exact: true }).click();

@@ -5,6 +5,7 @@
  * effect twice: the notices must survive that.
  */
 import { INITIAL_PROMPTS, expect, test, waitForTask } from './fixtures';
+import { openTask } from './playground';
 
 test.describe('setup in the URL', () => {
   test('four bad parameters give four notices and the defaults; the URL is cleaned', async ({ page }) => {
@@ -41,8 +42,7 @@ test.describe('setup in the URL', () => {
   });
 
   test('the Task select changes the URL and the scene; back returns', async ({ page }) => {
-    await page.goto('./');
-    await waitForTask(page, 'tomato-salad');
+    await openTask(page, './', 'tomato-salad');
     await expect(page.getByTestId('scene')).toHaveAttribute('data-scene-kind', 'overcooked');
 
     await page.getByLabel('Task').selectOption('entertainment');
@@ -65,8 +65,7 @@ test.describe('setup in the URL', () => {
   });
 
   test('a link with ?task=entertainment&seed=3 opens that setup', async ({ page }) => {
-    await page.goto('./?task=entertainment&seed=3');
-    await waitForTask(page, 'entertainment');
+    await openTask(page, './?task=entertainment&seed=3', 'entertainment');
     await expect(page.getByLabel('Task')).toHaveValue('entertainment');
     await expect(page.getByTestId('seed-input')).toHaveValue('3');
     await expect(page.getByTestId('task-title')).toHaveText('Entertainment');

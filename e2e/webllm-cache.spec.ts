@@ -26,7 +26,8 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import type { Page } from '@playwright/test';
-import { expect, test, waitForTask } from './fixtures';
+import { expect, test } from './fixtures';
+import { openTask, waitForScores } from './playground';
 
 const MICRO_DIR = join(process.cwd(), 'public/models/micro');
 const WEBLLM_JS = join(process.cwd(), 'node_modules/@mlc-ai/web-llm/lib/index.js');
@@ -180,8 +181,7 @@ test.describe('web-llm cache interop', () => {
       page,
     }) => {
       const repo = `played-${backend}`;
-      await page.goto('./');
-      await waitForTask(page, 'tomato-salad');
+      await openTask(page, './', 'tomato-salad');
       expect(await webllmHas(page, repo, backend)).toBe(false);
       const r = await downloadInPlayground(page, repo, backend);
       expect(requests.filter((p) => p.startsWith(`/test/${repo}/`)).sort()).toEqual(
@@ -193,7 +193,7 @@ test.describe('web-llm cache interop', () => {
       expect(await webllmHas(page, repo, backend === 'cache' ? 'indexeddb' : 'cache')).toBe(false);
 
       await r.getByTestId('model-use').click();
-      await expect(page.getByTestId('policy-status')).toHaveAttribute('data-state', 'ready', { timeout: 30_000 });
+      await waitForScores(page);
       await expect(page.getByTestId('policy-status')).toContainText(base(repo));
 
       await webllmDelete(page, repo, backend);
@@ -212,15 +212,14 @@ test.describe('web-llm cache interop', () => {
       page,
     }) => {
       const repo = `webllm-${backend}`;
-      await page.goto('./');
-      await waitForTask(page, 'tomato-salad');
+      await openTask(page, './', 'tomato-salad');
       expect(await storeWithWebllmCode(page, repo, backend)).toBe(1);
       expect(await webllmHas(page, repo, backend)).toBe(true);
       const fetched = requests.length;
 
       // A link to it: found in the cache, loaded without a download, scores the actions.
       await page.goto(`./?model=${encodeURIComponent(base(repo))}`);
-      await expect(page.getByTestId('policy-status')).toHaveAttribute('data-state', 'ready', { timeout: 30_000 });
+      await waitForScores(page);
       await expect(page.getByTestId('policy-status')).toContainText(base(repo));
       await expect(page.getByTestId('action-prob').first()).toHaveText(/%$/);
       expect(requests.slice(fetched).filter((p) => p.startsWith('/test/'))).toEqual([]);
@@ -240,8 +239,7 @@ test.describe('web-llm cache interop', () => {
   test("the catalog is web-llm's list, loaded after the first screen, and a catalog link waits for it", async ({
     page,
   }) => {
-    await page.goto('./?model=SmolLM2-135M-Instruct-q0f32-MLC');
-    await waitForTask(page, 'tomato-salad');
+    await openTask(page, './?model=SmolLM2-135M-Instruct-q0f32-MLC', 'tomato-salad');
     // Not cached: the panel opens at the row (the link was understood, not rejected as unknown).
     await expect(page.getByTestId('model-panel')).toBeVisible();
     await expect(page.getByTestId('url-error')).toHaveCount(0);

@@ -1,6 +1,14 @@
 import { describe, expect, it } from 'vitest';
-import type { TrainMetrics } from '../worker/training-protocol';
-import { metricsTable, mixedTasksNote, overlayTable, recentMeans, returnPoints, secondsLeft } from './chart-data';
+import type { TrainAlgo, TrainMetrics } from '../worker/training-protocol';
+import {
+  type ChartRun,
+  metricsTable,
+  mixedTasksNote,
+  overlayTable,
+  recentMeans,
+  returnPoints,
+  secondsLeft,
+} from './chart-data';
 
 const m = (
   update: number,
@@ -23,22 +31,19 @@ const m = (
     ...extra,
   }) as TrainMetrics;
 
+/** A charted run of Tomato Salad. */
+const run = (id: string, algo: TrainAlgo, label: string, metrics: TrainMetrics[]): ChartRun => ({
+  id,
+  algo,
+  taskId: 'tomato-salad',
+  label,
+  metrics,
+});
+
 describe('chart tables', () => {
   it('overlays runs on the union of their env steps; return is the recent mean, so every update has a point', () => {
-    const a = {
-      id: 'a',
-      algo: 'twosome' as const,
-      taskId: 'tomato-salad' as const,
-      label: 'A',
-      metrics: [m(1, 64, null), m(2, 128, 0.2), m(3, 192, null), m(4, 256, 0.8)],
-    };
-    const b = {
-      id: 'b',
-      algo: 'ppo-mlp' as const,
-      taskId: 'tomato-salad' as const,
-      label: 'B',
-      metrics: [m(1, 100, 0.1)],
-    };
+    const a = run('a', 'twosome', 'A', [m(1, 64, null), m(2, 128, 0.2), m(3, 192, null), m(4, 256, 0.8)]);
+    const b = run('b', 'ppo-mlp', 'B', [m(1, 100, 0.1)]);
     expect(overlayTable([a, b], 'episodicReturn')).toEqual([
       [64, 100, 128, 192, 256],
       // Nothing before the first ended episode; then a point at every update of the run.
@@ -56,20 +61,8 @@ describe('chart tables', () => {
   });
 
   it("draws SayCan as a flat line over the trained runs' range, or alone over the steps it played", () => {
-    const say = {
-      id: 's',
-      algo: 'saycan' as const,
-      taskId: 'tomato-salad' as const,
-      label: 'S',
-      metrics: [m(1, 500, 0.4)],
-    };
-    const a = {
-      id: 'a',
-      algo: 'twosome' as const,
-      taskId: 'tomato-salad' as const,
-      label: 'A',
-      metrics: [m(1, 64, 0.2), m(2, 128, 0.3)],
-    };
+    const say = run('s', 'saycan', 'S', [m(1, 500, 0.4)]);
+    const a = run('a', 'twosome', 'A', [m(1, 64, 0.2), m(2, 128, 0.3)]);
     expect(overlayTable([say, a], 'episodicReturn')).toEqual([
       [64, 128],
       [0.4, 0.4],

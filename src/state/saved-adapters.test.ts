@@ -10,11 +10,8 @@ import { beforeEach, describe, expect, it } from 'vitest';
 import { IdbAdapterStore } from '../persist/adapter-store';
 import { encodeBundle, encodePeftAdapter, encodeShareLink, adapterWeightsOf } from '../share';
 import { MICRO, trainedAdapter } from '../share/testing';
-import { AgentHost } from '../worker/agent-host';
-import { fakeLoader } from '../worker/fake-scorer';
-import { localClient } from '../worker/client';
-import { fileLike, microAdapter, pageSnapshot, peftFiles, settledPolicy } from './testing';
-import { createAppStore, type AppStore } from './store';
+import { FRESH_SETUP, fileLike, microAdapter, openFreshPage, pageSnapshot, peftFiles, settledPolicy } from './testing';
+import type { AppStore } from './store';
 
 /** The page's store (a fresh one per page: freshPage). */
 let app: AppStore;
@@ -26,18 +23,13 @@ let dbName = '';
  * page-start restore as App does (after the setup is open).
  */
 async function freshPage(options: { restore?: boolean; openStore?: () => Promise<IdbAdapterStore> } = {}) {
-  const host = new AgentHost(fakeLoader());
-  const client = localClient({ agent: host }).api.agent;
-  app = createAppStore();
-  app.getState().playground.attach(client, { gpuCheck: async () => ({ ok: true }) });
-  const openStore = options.openStore ?? (() => IdbAdapterStore.open(dbName));
-  app.getState().share.attach(client, () => 'https://example.org/twosome/?task=tomato-salad', openStore);
-  await app.getState().playground.open({ taskId: 'tomato-salad', seed: 0, modelId: 'micro', norm: 'word' });
+  const page = await openFreshPage({ openStore: options.openStore ?? (() => IdbAdapterStore.open(dbName)) });
+  app = page.app;
   // The list is read as the page starts (App renders it when it arrives).
   for (let i = 0; i < 500 && share().saved.status === 'opening'; i++) await new Promise((r) => setTimeout(r, 1));
   if (options.restore !== false) await share().restoreSaved();
   await settledPolicy(app);
-  return host;
+  return page.host;
 }
 
 const share = () => app.getState().share;
@@ -211,23 +203,11 @@ describe('saved adapters', () => {
     await share().loadFiles([fileLike('run.zip', bundle)]);
     expect(saved().list.map((m) => m.label)).toEqual(['shared link (f32)', 'run.zip']);
     await freshPage();
-    expect(snapshot()).toEqual({ taskId: 'tomato-salad', seed: 0, modelId: 'micro', norm: 'word', adapter: 'run.zip' });
+    expect(snapshot()).toEqual({ ...FRESH_SETUP, adapter: 'run.zip' });
     await share().applySaved(saved().list[0].id);
-    expect(snapshot()).toEqual({
-      taskId: 'tomato-salad',
-      seed: 3,
-      modelId: 'micro',
-      norm: 'sum',
-      adapter: 'shared link (f32)',
-    });
+    expect(snapshot()).toEqual({ ...FRESH_SETUP, seed: 3, norm: 'sum', adapter: 'shared link (f32)' });
     await share().applySaved(saved().list[1].id);
-    expect(snapshot()).toEqual({
-      taskId: 'entertainment',
-      seed: 4,
-      modelId: 'micro',
-      norm: 'token',
-      adapter: 'run.zip',
-    });
+    expect(snapshot()).toEqual({ ...FRESH_SETUP, taskId: 'entertainment', seed: 4, norm: 'token', adapter: 'run.zip' });
   });
 
   it('an address naming an adapter wins over the saved one; loading the same files again keeps one entry', async () => {
@@ -269,13 +249,7 @@ describe('saved adapters', () => {
       expect(share().notice).toMatch(/ cannot be used: .*\. The setup and the adapter in use are as they were\.$/);
       await share().restoreSaved();
       expect(share().error).toBeNull();
-      expect(snapshot()).toEqual({
-        taskId: 'tomato-salad',
-        seed: 0,
-        modelId: 'micro',
-        norm: 'word',
-        adapter: 'adapter_model.safetensors',
-      });
+      expect(snapshot()).toEqual({ ...FRESH_SETUP, adapter: 'adapter_model.safetensors' });
       expect(await settledPolicy(app)).toEqual(adapted);
       expect(saved().inUse).toBe(saved().list[0].id);
     }

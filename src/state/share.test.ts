@@ -16,26 +16,19 @@ import type { CachedModelView } from '../worker/protocol';
 import { catalogDownloadBytes } from './model-panel';
 import { MICRO, trainedAdapter } from '../share/testing';
 import { Rng } from '../util/rng';
-import { AgentHost } from '../worker/agent-host';
-import { fakeLoader } from '../worker/fake-scorer';
-import { localClient } from '../worker/client';
 import type { FileLike } from './adapter-files';
-import { fileLike, microAdapter, pageSnapshot, peftFiles, settledPolicy } from './testing';
-import { createAppStore, type AppStore } from './store';
+import { FRESH_SETUP, fileLike, microAdapter, openFreshPage, pageSnapshot, peftFiles, settledPolicy } from './testing';
+import type { AppStore } from './store';
 
 /** The page's store (a fresh one per page: freshPage). */
 let app: AppStore;
 
 /** A fresh worker + both stores attached to it: what a new browser context starts with. */
-async function freshPage(pageUrl = 'https://example.org/twosome/?task=tomato-salad') {
-  const host = new AgentHost(fakeLoader());
-  const client = localClient({ agent: host }).api.agent;
-  app = createAppStore();
-  app.getState().playground.attach(client, { gpuCheck: async () => ({ ok: true }) });
-  app.getState().share.attach(client, () => pageUrl);
-  await app.getState().playground.open({ taskId: 'tomato-salad', seed: 0, modelId: 'micro', norm: 'word' });
+async function freshPage(pageUrl?: string) {
+  const page = await openFreshPage({ pageUrl });
+  app = page.app;
   await settledPolicy(app);
-  return host;
+  return page.host;
 }
 
 const share = () => app.getState().share;
@@ -120,13 +113,7 @@ describe('share store', () => {
     });
     await share().loadFiles([fileLike('run.zip', bytes)]);
     expect(share().error).toBeNull();
-    expect(snapshot()).toEqual({
-      taskId: 'entertainment',
-      seed: 4,
-      modelId: 'micro',
-      norm: 'token',
-      adapter: 'run.zip',
-    });
+    expect(snapshot()).toEqual({ ...FRESH_SETUP, taskId: 'entertainment', seed: 4, norm: 'token', adapter: 'run.zip' });
   });
 
   it('the link reopens the setup and the same probabilities on a fresh page; f16/int8 report their error', async () => {
@@ -155,17 +142,11 @@ describe('share store', () => {
     expect(int8.probError).toBeLessThan(0.05);
 
     await freshPage();
-    expect(snapshot()).toEqual({ taskId: 'tomato-salad', seed: 0, modelId: 'micro', norm: 'word', adapter: null });
+    expect(snapshot()).toEqual({ ...FRESH_SETUP, adapter: null });
     const url = new URL(link.url);
     await share().openFromLocation({ href: url.href, hash: url.hash, search: url.search });
     expect(share().notice).toBeNull();
-    expect(snapshot()).toEqual({
-      taskId: 'tomato-salad',
-      seed: 3,
-      modelId: 'micro',
-      norm: 'sum',
-      adapter: 'shared link (f32)',
-    });
+    expect(snapshot()).toEqual({ ...FRESH_SETUP, seed: 3, norm: 'sum', adapter: 'shared link (f32)' });
     await settledPolicy(app);
     const opened = (playground().timeline.at(-1)!.scores as { scores: { policy: { sum: number[]; word: number[] } } })
       .scores.policy;

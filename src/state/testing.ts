@@ -1,9 +1,34 @@
 /** Helpers for the tests of the page's stores (src/state/*.test.ts). */
+import type { AdapterStore } from '../persist/adapter-store';
 import { encodePeftAdapter } from '../share';
 import { MICRO, trainedAdapter } from '../share/testing';
+import { AgentHost } from '../worker/agent-host';
+import { localClient } from '../worker/client';
+import { fakeLoader } from '../worker/fake-scorer';
 import type { FileLike } from './adapter-files';
-import type { AppStore } from './store';
+import { createAppStore, type AppStore } from './store';
 import { latestEntry } from './timeline';
+
+/** The setup a fresh page opens (openFreshPage): what pageSnapshot shows before anything changes it. */
+export const FRESH_SETUP = { taskId: 'tomato-salad', seed: 0, modelId: 'micro', norm: 'word' } as const;
+
+/**
+ * A fresh worker host (a fake scorer of the micro model's shapes) with the page's stores attached to it and the
+ * playground open on FRESH_SETUP: what a new page, or a reload, starts with. The share slice gets `pageUrl` as the
+ * page's address and `openStore` for its saved adapters (its own default where not given).
+ */
+export async function openFreshPage(
+  options: { pageUrl?: string; openStore?: () => Promise<AdapterStore> } = {},
+): Promise<{ app: AppStore; host: AgentHost }> {
+  const { pageUrl = 'https://example.org/twosome/?task=tomato-salad', openStore } = options;
+  const host = new AgentHost(fakeLoader());
+  const client = localClient({ agent: host }).api.agent;
+  const app = createAppStore();
+  app.getState().playground.attach(client, { gpuCheck: async () => ({ ok: true }) });
+  app.getState().share.attach(client, () => pageUrl, openStore);
+  await app.getState().playground.open({ ...FRESH_SETUP });
+  return { app, host };
+}
 
 /** Waits until the latest state's scores are in; returns its word-normalized policy. */
 export async function settledPolicy(store: AppStore): Promise<number[]> {
