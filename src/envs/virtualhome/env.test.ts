@@ -3,7 +3,7 @@
  * snapshot/restore, errors, symbolic vector, render, random-policy sanity (twosome.md 4.6) and speed.
  */
 import { describe, expect, it } from 'vitest';
-import { OPTIMAL_PLANS } from '../testing';
+import { ENT_SNACKS_TO_LIVING_ROOM, OPTIMAL_PLANS, play, resetAndPlay } from '../testing';
 import { InvalidActionError, type StepResult, type VirtualHomeTaskId } from '../types';
 import { Rng } from '../../util/rng';
 import {
@@ -13,14 +13,7 @@ import {
   createVirtualHomeEnv,
   globalActionTexts,
   observationBitNames,
-  type VirtualHomeEnv,
 } from './index';
-
-function play(env: VirtualHomeEnv, text: string): StepResult {
-  const i = env.observe().actions.indexOf(text);
-  if (i < 0) throw new Error(`"${text}" not offered`);
-  return env.step(i);
-}
 
 describe('VirtualHome env', () => {
   it('horizon 50: a success on step 50 is still rewarded, with logged return 0.95^49', () => {
@@ -216,16 +209,7 @@ describe('VirtualHome env', () => {
     expect(after.lastAction).toEqual({ text: 'open the microwave', succeeded: false });
     expect({ ...after, lastAction: null, step: 0 }).toEqual({ ...r, lastAction: null, step: 0 });
 
-    const ent = createVirtualHomeEnv('entertainment');
-    ent.reset();
-    for (const t of [
-      'walk to the chips',
-      'grab the chips',
-      'walk to the milk',
-      'grab the milk',
-      'walk to the living room',
-    ])
-      play(ent, t);
+    const ent = resetAndPlay(createVirtualHomeEnv('entertainment'), ENT_SNACKS_TO_LIVING_ROOM);
     const er = ent.render();
     expect(er.agent).toEqual({ room: 'living room', sitting: false, holding: ['chips', 'milk'], facingTV: false });
     expect(er.objects.map((o) => o.id)).toEqual(['chips', 'milk', 'tv', 'sofa', 'coffee table']);
