@@ -15,14 +15,14 @@ import {
   observationBitNames,
 } from './index';
 
+/** Two Food Preparation walks that undo each other: steps that use up the horizon and never succeed. */
+const THERE_AND_BACK = ['walk to the bathroom', 'walk to the kitchen'] as const;
+
 describe('VirtualHome env', () => {
   it('horizon 50: a success on step 50 is still rewarded, with logged return 0.95^49', () => {
     const env = createVirtualHomeEnv('food-preparation');
     env.reset();
-    for (let k = 0; k < 22; k++) {
-      expect(play(env, 'walk to the bathroom').done).toBe(false);
-      expect(play(env, 'walk to the kitchen').done).toBe(false);
-    }
+    for (let k = 0; k < 22; k++) for (const t of THERE_AND_BACK) expect(play(env, t).done).toBe(false);
     let r!: StepResult;
     for (const t of OPTIMAL_PLANS['food-preparation']) r = play(env, t);
     expect(env.stepCount).toBe(50);
@@ -42,7 +42,7 @@ describe('VirtualHome env', () => {
     let r!: StepResult;
     for (let k = 0; k < 50; k++) {
       expect(env.done).toBe(false);
-      r = play(env, k % 2 === 0 ? 'walk to the bathroom' : 'walk to the kitchen');
+      r = play(env, THERE_AND_BACK[k % 2]);
     }
     expect(r).toMatchObject({ reward: 0, done: true, success: false, episodeReturn: 0 });
     expect(env.done).toBe(true);
