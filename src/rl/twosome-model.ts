@@ -9,7 +9,9 @@
  * - `TwosomeCritic`: the MLP head on those features with its own Adam (spec 2.1-2.2).
  *
  * States are plain structured-cloneable data (typed arrays, numbers, strings), for checkpoints in a file or in
- * IndexedDB. `CpuCritic` is the critic on the CPU (reference MLP + Adam), used by tests and small runs.
+ * IndexedDB. `CpuCritic` is the critic on the CPU (reference MLP + Adam), used by tests and small runs;
+ * `ClippedAdam` is the optimizer of every CPU model. `adamSettings` and `engineLoraConfig` turn a run's config
+ * into the optimizer and LoRA settings of both backends' models (twosome-gpu.ts, twosome-cpu.ts).
  */
 import type { ActionScores, PolicyRequest } from '../llm/scores';
 import type { LoraHandle } from '../llm/train/gpu-lora';
