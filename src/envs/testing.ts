@@ -9,10 +9,17 @@ export function play(env: Env, text: string): StepResult {
   return env.step(i);
 }
 
+/** Plays the offered actions `texts` in order (play); the last step's result (none for no texts). */
+export function playAll(env: Env, texts: readonly string[]): StepResult | undefined {
+  let last: StepResult | undefined;
+  for (const text of texts) last = play(env, text);
+  return last;
+}
+
 /** `env` after a reset() and the offered actions `texts` in order (play). */
 export function resetAndPlay<E extends Env>(env: E, texts: readonly string[]): E {
   env.reset();
-  for (const text of texts) play(env, text);
+  playAll(env, texts);
   return env;
 }
 

@@ -3,7 +3,7 @@
  * snapshot/restore, errors, symbolic vector, render, random-policy sanity (twosome.md 4.6) and speed.
  */
 import { describe, expect, it } from 'vitest';
-import { ENT_SNACKS_TO_LIVING_ROOM, OPTIMAL_PLANS, play, resetAndPlay } from '../testing';
+import { ENT_SNACKS_TO_LIVING_ROOM, OPTIMAL_PLANS, play, playAll, resetAndPlay } from '../testing';
 import { InvalidActionError, type StepResult, type VirtualHomeTaskId } from '../types';
 import { Rng } from '../../util/rng';
 import {
@@ -23,8 +23,7 @@ describe('VirtualHome env', () => {
     const env = createVirtualHomeEnv('food-preparation');
     env.reset();
     for (let k = 0; k < 22; k++) for (const t of THERE_AND_BACK) expect(play(env, t).done).toBe(false);
-    let r!: StepResult;
-    for (const t of OPTIMAL_PLANS['food-preparation']) r = play(env, t);
+    const r = playAll(env, OPTIMAL_PLANS['food-preparation'])!;
     expect(env.stepCount).toBe(50);
     expect(r).toMatchObject({
       reward: 1,
@@ -189,7 +188,7 @@ describe('VirtualHome env', () => {
       lastAction: null,
       step: 0,
     });
-    for (const t of OPTIMAL_PLANS['food-preparation'].slice(0, 5)) play(env, t);
+    playAll(env, OPTIMAL_PLANS['food-preparation'].slice(0, 5));
     const r = env.render();
     expect(r.objects[0]).toMatchObject({
       id: 'pancake',

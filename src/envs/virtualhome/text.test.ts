@@ -7,7 +7,7 @@ import { FP, ENT } from './observation';
 import { PANCAKE_WORDS, makeFoodPreparationText } from './food-preparation-text';
 import { entertainmentText } from './entertainment-text';
 import { createVirtualHomeEnv, globalActionTexts } from './index';
-import { ENT_SNACKS_TO_LIVING_ROOM, play, resetAndPlay } from '../testing';
+import { ENT_SNACKS_TO_LIVING_ROOM, play, playAll, resetAndPlay } from '../testing';
 
 // ------------------------------------------------------------------------------------------------ B.7
 
@@ -474,14 +474,13 @@ describe('B.9 unseen variants', () => {
     expect(wash.reset().prompt).toBe(
       'There are four rooms: the kitchen, bathroom, bedroom, and living room. You are in the kitchen. You notice dishes and dishwasher. Currently, you are not grabbing anything in hand. The dishes and the dishwasher are not close to you. The dishwasher is not opend. In order to heat up the dishes in the dishwasher, your next step is to',
     );
-    for (const t of [
+    playAll(wash, [
       'walk to the dishes',
       'grab the dishes',
       'walk to the dishwasher',
       'open the dishwasher',
       'put the dishes in the dishwasher',
-    ])
-      play(wash, t);
+    ]);
     const r = play(wash, 'close the dishwasher');
     expect(r.success).toBe(true);
     expect(wash.observe().prompt).toContain('The dishes is in the dishwasher. ');
