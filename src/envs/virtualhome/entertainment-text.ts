@@ -103,6 +103,7 @@ interface Item {
   hold: string;
   close: string;
   notClose: string;
+  /** Its "walk to the ..." and "grab the ..." action ids. */
   walk: number;
   grab: number;
 }
