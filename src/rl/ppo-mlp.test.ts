@@ -20,6 +20,10 @@ const small = (overrides: Partial<PpoMlpConfig> = {}): PpoMlpConfig => ({
   ...overrides,
 });
 
+/** A trainer on the paper's tomato-salad config with `overrides`. */
+const tomatoSalad = (overrides: Partial<PpoMlpConfig>) =>
+  new PpoMlpTrainer({ ...paperPpoMlpConfig('tomato-salad'), ...overrides });
+
 describe('PPO-MLP baseline config', () => {
   it('follows spec 5 per task', () => {
     const ts = paperPpoMlpConfig('tomato-salad');
@@ -130,13 +134,7 @@ describe('PPO-MLP trainer', () => {
     const first = new PpoMlpTrainer(small({ seed: 2, targetKl: 0 })).runUpdate();
     expect([first.policySteps, first.valueSteps, first.klStopped]).toEqual([4, 4, true]);
     // Pinned on the straight-line update's predecessor (a generator schedule): the same steps and stops.
-    const t = new PpoMlpTrainer({
-      ...paperPpoMlpConfig('tomato-salad'),
-      targetKl: 0.0005,
-      learningRate: 3e-3,
-      totalTimesteps: 512 * 6,
-      seed: 2,
-    });
+    const t = tomatoSalad({ targetKl: 0.0005, learningRate: 3e-3, totalTimesteps: 512 * 6, seed: 2 });
     const ms = Array.from({ length: 6 }, () => t.runUpdate());
     expect(ms.map((m) => `${m.policySteps}${m.klStopped ? 'S' : ''}`)).toEqual(['4S', '4S', '4S', '4S', '8S', '8S']);
   });
@@ -207,12 +205,7 @@ describe('PPO-MLP trainer', () => {
 
   it('LEARNING: tomato-salad (fair) reaches greedy success >= 0.9 within 30,720 env steps', () => {
     // Budget: 60 updates of 4 envs x 128 steps; lr 1e-3 instead of the script's 1e-4 (which needs ~500k steps).
-    const t = new PpoMlpTrainer({
-      ...paperPpoMlpConfig('tomato-salad'),
-      learningRate: 1e-3,
-      totalTimesteps: 30_720,
-      seed: 1,
-    });
+    const t = tomatoSalad({ learningRate: 1e-3, totalTimesteps: 30_720, seed: 1 });
     let last: UpdateMetrics | undefined;
     while (!t.done) last = t.runUpdate();
     const greedy = t.evaluate({ episodes: 10, greedy: true });
@@ -228,12 +221,7 @@ describe('PPO-MLP trainer', () => {
     // 3 of seeds 1-31 (3, 9, 29) left it for the optimum (README, Reproducing the paper's comparison). Seed 9 is
     // greedy on 0.8956 from ~20k steps, then on the optimal route (pick the chopped tomato up, carry it to the
     // bowl) by ~51k. This pins that the symbolic observation and rewards make the optimum learnable, not likely.
-    const t = new PpoMlpTrainer({
-      ...paperPpoMlpConfig('tomato-salad'),
-      learningRate: 1e-3,
-      totalTimesteps: 81_920,
-      seed: 9,
-    });
+    const t = tomatoSalad({ learningRate: 1e-3, totalTimesteps: 81_920, seed: 9 });
     const returns: number[] = [];
     while (!t.done) {
       t.runUpdate();

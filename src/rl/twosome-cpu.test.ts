@@ -3,15 +3,11 @@
 import { resolve } from 'node:path';
 import { deserialize, serialize } from 'node:v8';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { initCritic } from '../llm/reference/critic';
 import type { LlmTokenizer } from '../llm/model/tokenizer';
 import type { LlamaWeights } from '../llm/model/weights';
 import { loadLlamaModelAndTokenizer } from '../llm/model/weights-node';
-import { Rng } from '../util/rng';
-import { quickPpoConfig, type PpoConfig } from './config';
-import { CpuTwosomeActor } from './twosome-cpu';
-import { adamSettings, engineLoraConfig } from './twosome-gpu';
-import { CpuCritic } from './twosome-model';
+import { tinyTwosomeConfig } from './testing';
+import { createCpuTwosomeModels } from './twosome-cpu';
 import { TwosomeTrainer, twosomeSeeds, type TwosomeUpdateMetrics } from './twosome-trainer';
 
 let weights: LlamaWeights;
@@ -20,29 +16,16 @@ beforeAll(async () => {
   ({ weights, tokenizer } = await loadLlamaModelAndTokenizer(resolve(process.cwd(), 'public/models/micro')));
 });
 
-const CONFIG: PpoConfig = {
-  ...quickPpoConfig('food-preparation'),
+const CONFIG = tinyTwosomeConfig('food-preparation', {
   numSteps: 8,
   policyNumMinibatches: 8,
-  valueNumMinibatches: 1,
   gradientAccumulationSteps: 4,
-  policyLr: 3e-3,
-  valueLr: 1e-3,
   totalTimesteps: 32 * 3,
-};
+});
 
 function build(config = CONFIG) {
-  const seeds = twosomeSeeds(config.seed);
-  const actor = new CpuTwosomeActor(weights, tokenizer, {
-    lora: engineLoraConfig(config.lora),
-    optimizer: adamSettings(config, 'policy'),
-    seed: seeds.lora,
-  });
-  const critic = new CpuCritic(
-    initCritic(weights.config.hidden, new Rng(seeds.critic), config.critic.hiddenSizes),
-    adamSettings(config, 'value'),
-  );
-  return { actor, trainer: new TwosomeTrainer(config, { actor, critic }, { promptsPerPass: 16 }) };
+  const models = createCpuTwosomeModels(weights, tokenizer, config, twosomeSeeds(config.seed));
+  return { actor: models.actor, trainer: new TwosomeTrainer(config, models, { promptsPerPass: 16 }) };
 }
 
 const det = (m: TwosomeUpdateMetrics) => {

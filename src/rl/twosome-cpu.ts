@@ -14,18 +14,17 @@ import {
   type LoraModuleGradient,
 } from '../llm/reference/backward';
 import { batchTokens, tokenizeRequests, type ActionScores, type PolicyRequest, type ScoringBatch } from '../llm/scores';
-import { checkLoraConfig, initLoraAdapter, type LoraAdapter, type LoraConfig } from '../llm/train/lora';
+import { initLoraAdapter, type LoraAdapter, type LoraConfig } from '../llm/train/lora';
 import { initCritic } from '../llm/reference/critic';
 import type { LlmTokenizer } from '../llm/model/tokenizer';
 import type { LlamaWeights } from '../llm/model/weights';
 import { Rng } from '../util/rng';
-import { Adam } from '../llm/reference/adamw';
 import type { PpoConfig } from './config';
-import { clipGradNorm } from '../llm/reference/grad-norm';
 import {
-  adamStateFromOptimizer,
+  adamSettings,
+  ClippedAdam,
   CpuCritic,
-  optimizerStateFromAdam,
+  engineLoraConfig,
   type ActorState,
   type AdamSettings,
   type OptimizerStepInfo,
@@ -47,14 +46,14 @@ export class CpuTwosomeActor implements TwosomeActor {
   private readonly params: Float32Array[];
   private readonly grads: Float32Array[];
   private readonly acc: LoraModuleGradient[];
-  private readonly adam: Adam;
+  private readonly adam: ClippedAdam;
   private readonly featureMemo = new Map<string, Float32Array>();
   private tokenCount = 0;
 
   constructor(
     readonly weights: LlamaWeights,
     readonly tokenizer: LlmTokenizer,
-    private readonly options: CpuActorOptions,
+    options: CpuActorOptions,
   ) {
     this.featureDim = weights.config.hidden;
     this.adapter = options.adapter
@@ -63,15 +62,7 @@ export class CpuTwosomeActor implements TwosomeActor {
     this.params = this.adapter.modules.flatMap((m) => [m.a, m.b]);
     this.grads = this.params.map((p) => new Float32Array(p.length));
     this.acc = zeroLoraGradients(this.adapter);
-    const s = options.optimizer;
-    this.adam = new Adam(this.params, {
-      lr: 0,
-      beta1: s.beta1,
-      beta2: s.beta2,
-      eps: s.eps,
-      weightDecay: s.weightDecay,
-      decoupled: true,
-    });
+    this.adam = new ClippedAdam(this.params, options.optimizer);
   }
 
   get tokens(): number {
@@ -130,11 +121,9 @@ export class CpuTwosomeActor implements TwosomeActor {
       this.grads[2 * i].set(g.a);
       this.grads[2 * i + 1].set(g.b);
     });
-    const gradNorm = clipGradNorm(this.grads, this.options.optimizer.maxGradNorm);
-    this.adam.lr = lr;
-    this.adam.step(this.grads);
+    const info = this.adam.step(this.grads, lr);
     await this.zeroGrad();
-    return { gradNorm, finite: Number.isFinite(gradNorm), step: this.adam.stepCount, skippedSteps: 0 };
+    return info;
   }
 
   async getState(): Promise<ActorState> {
@@ -144,7 +133,7 @@ export class CpuTwosomeActor implements TwosomeActor {
         modules: this.adapter.modules.map((m) => ({ ...m, a: m.a.slice(), b: m.b.slice() })),
       },
       tensors: [],
-      optimizer: optimizerStateFromAdam(this.adam),
+      optimizer: this.adam.getState(),
     };
   }
 
@@ -155,7 +144,7 @@ export class CpuTwosomeActor implements TwosomeActor {
       this.adapter.modules[i].a.set(m.a);
       this.adapter.modules[i].b.set(m.b);
     });
-    this.adam.setState(adamStateFromOptimizer(state.optimizer, this.adam.lr));
+    this.adam.setState(state.optimizer);
     await this.zeroGrad();
   }
 
@@ -172,28 +161,12 @@ export function createCpuTwosomeModels(
   seeds: { lora: number; critic: number },
 ): { actor: CpuTwosomeActor; critic: CpuCritic } {
   if (config.critic.bias) throw new Error('the critic has no biases (critic.bias must be false, as the paper)');
-  const policy = {
-    beta1: 0.9,
-    beta2: 0.999,
-    eps: config.adamEps,
-    weightDecay: config.policyWeightDecay,
-    maxGradNorm: config.maxGradNorm,
-  };
   const actor = new CpuTwosomeActor(weights, tokenizer, {
-    lora: loraConfigOf(config.lora),
-    optimizer: policy,
+    lora: engineLoraConfig(config.lora),
+    optimizer: adamSettings(config, 'policy'),
     seed: seeds.lora,
   });
-  const critic = new CpuCritic(initCritic(weights.config.hidden, new Rng(seeds.critic), config.critic.hiddenSizes), {
-    ...policy,
-    weightDecay: 0,
-  });
+  const init = initCritic(weights.config.hidden, new Rng(seeds.critic), config.critic.hiddenSizes);
+  const critic = new CpuCritic(init, adamSettings(config, 'value'));
   return { actor, critic };
-}
-
-function loraConfigOf(lora: PpoConfig['lora']): LoraConfig {
-  const config = { r: lora.r, alpha: lora.alpha, dropout: lora.dropout, targets: lora.targets.slice() } as LoraConfig;
-  const problems = checkLoraConfig(config);
-  if (problems.length) throw new Error(problems.join('; '));
-  return config;
 }

@@ -7,11 +7,8 @@
  */
 import type { ActionScores, PolicyRequest } from '../llm/scores';
 import { countWords } from '../util/words';
-import { Adam } from '../llm/reference/adamw';
-import { clipGradNorm } from '../llm/reference/grad-norm';
 import {
-  adamStateFromOptimizer,
-  optimizerStateFromAdam,
+  ClippedAdam,
   type ActorState,
   type AdamSettings,
   type OptimizerStepInfo,
@@ -44,8 +41,7 @@ export class FakeTwosomeActor implements TwosomeActor {
   /** Accumulated in float64 so that the order of the additions barely matters. */
   private readonly grad: Float64Array;
   private readonly grad32: Float32Array;
-  private readonly adam: Adam;
-  private readonly settings: AdamSettings;
+  private readonly adam: ClippedAdam;
   private readonly baseScale: number;
   private tokenCount = 0;
   readonly log: string[] | undefined;
@@ -57,15 +53,8 @@ export class FakeTwosomeActor implements TwosomeActor {
     this.theta = new Float32Array(size);
     this.grad = new Float64Array(size);
     this.grad32 = new Float32Array(size);
-    this.settings = { beta1: 0.9, beta2: 0.999, eps: 1e-5, weightDecay: 0, maxGradNorm: 0.5, ...options.optimizer };
-    this.adam = new Adam([this.theta], {
-      lr: 0,
-      beta1: this.settings.beta1,
-      beta2: this.settings.beta2,
-      eps: this.settings.eps,
-      weightDecay: this.settings.weightDecay,
-      decoupled: true,
-    });
+    const settings = { beta1: 0.9, beta2: 0.999, eps: 1e-5, weightDecay: 0, maxGradNorm: 0.5, ...options.optimizer };
+    this.adam = new ClippedAdam([this.theta], settings);
     this.log = options.log;
   }
 
@@ -125,20 +114,18 @@ export class FakeTwosomeActor implements TwosomeActor {
   async step(lr: number): Promise<OptimizerStepInfo> {
     this.log?.push('step');
     this.grad32.set(this.grad);
-    const gradNorm = clipGradNorm([this.grad32], this.settings.maxGradNorm);
-    this.adam.lr = lr;
-    this.adam.step([this.grad32]);
+    const info = this.adam.step([this.grad32], lr);
     this.grad.fill(0);
-    return { gradNorm, finite: Number.isFinite(gradNorm), step: this.adam.stepCount, skippedSteps: 0 };
+    return info;
   }
 
   async getState(): Promise<ActorState> {
-    return { adapter: null, tensors: [this.theta.slice()], optimizer: optimizerStateFromAdam(this.adam) };
+    return { adapter: null, tensors: [this.theta.slice()], optimizer: this.adam.getState() };
   }
 
   async setState(state: ActorState): Promise<void> {
     this.theta.set(state.tensors[0]);
-    this.adam.setState(adamStateFromOptimizer(state.optimizer, this.adam.lr));
+    this.adam.setState(state.optimizer);
     this.grad.fill(0);
   }
 

@@ -24,7 +24,7 @@ import { readbackPool } from '../gpu/readback';
 import type { LlamaEngine, PreparedPass } from '../llm/engine/engine';
 import { CriticPass, GpuCritic } from '../llm/train/gpu-critic';
 import type { LoraHandle } from '../llm/train/gpu-lora';
-import { LORA_TARGETS, checkLoraConfig, type LoraConfig as EngineLoraConfig, type LoraTarget } from '../llm/train/lora';
+import type { LoraConfig as EngineLoraConfig } from '../llm/train/lora';
 import { LoraTrainer } from '../llm/train/lora-trainer';
 import { batchTokens, type ActionScores, type PolicyRequest, type ScoringBatch } from '../llm/scores';
 import { planTrainingMemory } from '../llm/engine/memory-plan';
@@ -36,29 +36,18 @@ import type { ValueLossInput } from './ppo-loss';
 import { VALUE_LOSS_WORDS, valueLossCall, valueLossTargets } from './value-loss-gpu';
 import { GpuPolicyLoss, policyLossRoom } from './policy-loss-gpu';
 import type { PolicyLossStats, PolicyPassLoss } from './policy-pass';
-import type {
-  ActorState,
-  AdamSettings,
-  CriticState,
-  MemoryQuery,
-  ObservedStep,
-  OptimizerStepInfo,
-  TwosomeActor,
-  TwosomeCritic,
+import {
+  adamSettings,
+  engineLoraConfig,
+  type ActorState,
+  type AdamSettings,
+  type CriticState,
+  type MemoryQuery,
+  type ObservedStep,
+  type OptimizerStepInfo,
+  type TwosomeActor,
+  type TwosomeCritic,
 } from './twosome-model';
-
-/** The engine's LoRA config from the PPO config's (validated: r, alpha, dropout 0, known targets). */
-export function engineLoraConfig(lora: PpoConfig['lora']): EngineLoraConfig {
-  const targets = lora.targets.map((t) => {
-    if (!(LORA_TARGETS as readonly string[]).includes(t))
-      throw new Error(`unknown LoRA target "${t}" (use ${LORA_TARGETS.join(', ')})`);
-    return t as LoraTarget;
-  });
-  const config: EngineLoraConfig = { r: lora.r, alpha: lora.alpha, dropout: lora.dropout, targets };
-  const problems = checkLoraConfig(config);
-  if (problems.length) throw new Error(problems.join('; '));
-  return config;
-}
 
 function clearBuffers(device: GPUDevice, buffers: readonly GPUBuffer[]): void {
   const encoder = device.createCommandEncoder();
@@ -568,17 +557,6 @@ export class GpuTwosomeCritic implements TwosomeCritic {
     this.optimizer.dispose();
     this.critic.dispose();
   }
-}
-
-/** Both optimizers' settings from the config (spec 2.2). */
-export function adamSettings(config: PpoConfig, which: 'policy' | 'value'): AdamSettings {
-  return {
-    beta1: 0.9,
-    beta2: 0.999,
-    eps: config.adamEps,
-    weightDecay: which === 'policy' ? config.policyWeightDecay : 0,
-    maxGradNorm: config.maxGradNorm,
-  };
 }
 
 /**

@@ -9,15 +9,18 @@
  * - `TwosomeCritic`: the MLP head on those features with its own Adam (spec 2.1-2.2).
  *
  * States are plain structured-cloneable data (typed arrays, numbers, strings), for checkpoints in a file or in
- * IndexedDB. `CpuCritic` is the critic on the CPU (reference MLP + Adam), used by tests and small runs.
+ * IndexedDB. `CpuCritic` is the critic on the CPU (reference MLP + Adam), used by tests and small runs;
+ * `ClippedAdam` is the optimizer of every CPU model. `adamSettings` and `engineLoraConfig` turn a run's config
+ * into the optimizer and LoRA settings of both backends' models (twosome-gpu.ts, twosome-cpu.ts).
  */
 import type { ActionScores, PolicyRequest } from '../llm/scores';
 import type { LoraHandle } from '../llm/train/gpu-lora';
-import type { LoraAdapter } from '../llm/train/lora';
+import { checkLoraConfig, LORA_TARGETS, type LoraAdapter, type LoraConfig, type LoraTarget } from '../llm/train/lora';
 import { criticBackward, criticForward, initCritic, type Critic } from '../llm/reference/critic';
 import type { Rng } from '../util/rng';
 import { Adam } from '../llm/reference/adamw';
 import { clipGradNorm } from '../llm/reference/grad-norm';
+import type { PpoConfig } from './config';
 import type { ValueLossInput } from './ppo-loss';
 import type { PolicyLossStats, PolicyPassLoss } from './policy-pass';
 
@@ -178,6 +181,30 @@ export interface AdamSettings {
   maxGradNorm: number;
 }
 
+/** Both optimizers' settings from the config (spec 2.2). */
+export function adamSettings(config: PpoConfig, which: 'policy' | 'value'): AdamSettings {
+  return {
+    beta1: 0.9,
+    beta2: 0.999,
+    eps: config.adamEps,
+    weightDecay: which === 'policy' ? config.policyWeightDecay : 0,
+    maxGradNorm: config.maxGradNorm,
+  };
+}
+
+/** The engine's LoRA config from the PPO config's (validated: r, alpha, dropout 0, known targets). */
+export function engineLoraConfig(lora: PpoConfig['lora']): LoraConfig {
+  const targets = lora.targets.map((t) => {
+    if (!(LORA_TARGETS as readonly string[]).includes(t))
+      throw new Error(`unknown LoRA target "${t}" (use ${LORA_TARGETS.join(', ')})`);
+    return t as LoraTarget;
+  });
+  const config: LoraConfig = { r: lora.r, alpha: lora.alpha, dropout: lora.dropout, targets };
+  const problems = checkLoraConfig(config);
+  if (problems.length) throw new Error(problems.join('; '));
+  return config;
+}
+
 export function optimizerStateFromAdam(adam: Adam, skippedSteps = 0): OptimizerState {
   const s = adam.getState();
   return { step: s.step, skippedSteps, moments: s.m.map((m, i) => ({ m, v: s.v[i] })) };
@@ -188,21 +215,18 @@ export function adamStateFromOptimizer(state: OptimizerState, lr: number) {
 }
 
 /**
- * The critic head on the CPU: the reference MLP (src/llm/reference/critic.ts, float32 activations, float64
- * gradients stored as float32) and torch-like Adam with global-norm clipping.
+ * Torch-like AdamW (decoupled decay) with global-norm clipping over CPU tensors: the optimizer of the CPU
+ * critic and of the CPU actors (the reference LoRA actor and the fake).
  */
-export class CpuCritic implements TwosomeCritic {
-  private readonly critic: Critic;
-  private readonly grads: Float32Array[];
+export class ClippedAdam {
   private readonly adam: Adam;
 
+  /** `params` are updated in place by step(). */
   constructor(
-    critic: Critic,
+    params: readonly Float32Array[],
     private readonly settings: AdamSettings,
   ) {
-    this.critic = { sizes: critic.sizes.slice(), weights: critic.weights.map((w) => w.slice()) };
-    this.grads = this.critic.weights.map((w) => new Float32Array(w.length));
-    this.adam = new Adam(this.critic.weights, {
+    this.adam = new Adam(params, {
       lr: 0,
       beta1: settings.beta1,
       beta2: settings.beta2,
@@ -210,6 +234,38 @@ export class CpuCritic implements TwosomeCritic {
       weightDecay: settings.weightDecay,
       decoupled: true,
     });
+  }
+
+  /** Clips `grads` in place to the global norm `maxGradNorm`, then steps at `lr`. */
+  step(grads: Float32Array[], lr: number): OptimizerStepInfo {
+    const gradNorm = clipGradNorm(grads, this.settings.maxGradNorm);
+    this.adam.lr = lr;
+    this.adam.step(grads);
+    return { gradNorm, finite: Number.isFinite(gradNorm), step: this.adam.stepCount, skippedSteps: 0 };
+  }
+
+  getState(): OptimizerState {
+    return optimizerStateFromAdam(this.adam);
+  }
+
+  setState(state: OptimizerState): void {
+    this.adam.setState(adamStateFromOptimizer(state, this.adam.lr));
+  }
+}
+
+/**
+ * The critic head on the CPU: the reference MLP (src/llm/reference/critic.ts, float32 activations, float64
+ * gradients stored as float32) and torch-like Adam with global-norm clipping.
+ */
+export class CpuCritic implements TwosomeCritic {
+  private readonly critic: Critic;
+  private readonly grads: Float32Array[];
+  private readonly adam: ClippedAdam;
+
+  constructor(critic: Critic, settings: AdamSettings) {
+    this.critic = { sizes: critic.sizes.slice(), weights: critic.weights.map((w) => w.slice()) };
+    this.grads = this.critic.weights.map((w) => new Float32Array(w.length));
+    this.adam = new ClippedAdam(this.critic.weights, settings);
   }
 
   static init(inputDim: number, hidden: readonly number[], rng: Rng, settings: AdamSettings): CpuCritic {
@@ -253,18 +309,16 @@ export class CpuCritic implements TwosomeCritic {
   }
 
   async step(lr: number): Promise<OptimizerStepInfo> {
-    const gradNorm = clipGradNorm(this.grads, this.settings.maxGradNorm);
-    this.adam.lr = lr;
-    this.adam.step(this.grads);
+    const info = this.adam.step(this.grads, lr);
     this.grads.forEach((g) => g.fill(0));
-    return { gradNorm, finite: Number.isFinite(gradNorm), step: this.adam.stepCount, skippedSteps: 0 };
+    return info;
   }
 
   async getState(): Promise<CriticState> {
     return {
       sizes: this.critic.sizes.slice(),
       weights: this.critic.weights.map((w) => w.slice()),
-      optimizer: optimizerStateFromAdam(this.adam),
+      optimizer: this.adam.getState(),
     };
   }
 
@@ -274,7 +328,7 @@ export class CpuCritic implements TwosomeCritic {
         `critic state has sizes [${state.sizes.join(', ')}], this critic [${this.critic.sizes.join(', ')}]`,
       );
     state.weights.forEach((w, l) => this.critic.weights[l].set(w));
-    this.adam.setState(adamStateFromOptimizer(state.optimizer, this.adam.lr));
+    this.adam.setState(state.optimizer);
     this.grads.forEach((g) => g.fill(0));
   }
 }

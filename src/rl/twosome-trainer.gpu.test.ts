@@ -5,30 +5,25 @@ import { resolve } from 'node:path';
 import { deserialize, serialize } from 'node:v8';
 import { describe, expect, it, vi } from 'vitest';
 import { loadLlamaModelAndTokenizer } from '../llm/model/weights-node';
-import { quickPpoConfig, type PpoConfig } from './config';
-import { initCritic } from '../llm/reference/critic';
-import { Rng } from '../util/rng';
-import { CpuTwosomeActor } from './twosome-cpu';
-import { adamSettings, createGpuTwosomeModels, engineLoraConfig } from './twosome-gpu';
-import { CpuCritic, type TwosomeActor } from './twosome-model';
+import type { PpoConfig } from './config';
+import { expectFiniteFigures, LOSS_FIGURES, tinyTwosomeConfig } from './testing';
+import { createCpuTwosomeModels } from './twosome-cpu';
+import { createGpuTwosomeModels } from './twosome-gpu';
+import type { TwosomeActor } from './twosome-model';
 import { TwosomeTrainer, twosomeSeeds, type TwosomeUpdateMetrics } from './twosome-trainer';
 import { microEngine } from '../llm/engine/test-helpers';
 
 const gpu = microEngine();
 
 // 2 envs x 2 steps, one policy minibatch of 4 and one value minibatch per update.
-const TINY: PpoConfig = {
-  ...quickPpoConfig('tomato-salad'),
+const TINY = tinyTwosomeConfig('tomato-salad', {
   numEnvs: 2,
   numSteps: 2,
   policyNumMinibatches: 1,
-  valueNumMinibatches: 1,
   gradientAccumulationSteps: 1,
-  policyLr: 3e-3,
-  valueLr: 1e-3,
   totalTimesteps: 4 * 3,
   critic: { hiddenSizes: [32, 16], bias: false },
-};
+});
 
 function build() {
   const models = createGpuTwosomeModels(gpu.engine, TINY, twosomeSeeds(TINY.seed));
@@ -50,17 +45,7 @@ describe('TWOSOME on the micro model (WebGPU)', () => {
     for (const m of [m1, m2]) {
       expect(m.policySteps).toBe(1);
       expect(m.valueSteps).toBe(1);
-      for (const k of [
-        'valueLoss',
-        'policyLoss',
-        'entropy',
-        'approxKl',
-        'clipFrac',
-        'policyGradNorm',
-        'valueGradNorm',
-        'explainedVariance',
-      ] as const)
-        expect(Number.isFinite(m[k])).toBe(true);
+      expectFiniteFigures(m, ['explainedVariance']);
       expect(m.tokens).toBeGreaterThan(0);
       expect(m.gpuMemoryBytes).toBeGreaterThan(0);
       expect(m.skippedSteps).toBe(0);
@@ -101,18 +86,7 @@ describe('TWOSOME on the micro model (WebGPU)', () => {
 
     // The CPU reference actor and critic (same math, float rounding aside) give the same run.
     const { weights, tokenizer } = await loadLlamaModelAndTokenizer(resolve(process.cwd(), 'public/models/micro'));
-    const seeds = twosomeSeeds(TINY.seed);
-    const cpu = new TwosomeTrainer(TINY, {
-      actor: new CpuTwosomeActor(weights, tokenizer, {
-        lora: engineLoraConfig(TINY.lora),
-        optimizer: adamSettings(TINY, 'policy'),
-        seed: seeds.lora,
-      }),
-      critic: new CpuCritic(
-        initCritic(weights.config.hidden, new Rng(seeds.critic), TINY.critic.hiddenSizes),
-        adamSettings(TINY, 'value'),
-      ),
-    });
+    const cpu = new TwosomeTrainer(TINY, createCpuTwosomeModels(weights, tokenizer, TINY, twosomeSeeds(TINY.seed)));
     for (const gpu of [m1, m2]) {
       const ref = await cpu.runUpdate();
       expect([ref.globalStep, ref.primitiveSteps, ref.episodes, ref.policySteps, ref.klStopped]).toEqual([
@@ -172,16 +146,7 @@ describe('TWOSOME on the micro model (WebGPU)', () => {
       // rounding into the adapter, and update 2 starts from parameters a rounding apart. Measured on SwiftShader:
       // every figure within 7e-7 in both updates; the bound, 1e-5 absolute plus 1e-4 relative, leaves 15x room
       // and is still far below a real fault (a wrong gradient changes policyGradNorm by more than 1e-2).
-      for (const k of [
-        'policyLoss',
-        'entropy',
-        'approxKl',
-        'oldApproxKl',
-        'clipFrac',
-        'valueLoss',
-        'policyGradNorm',
-        'valueGradNorm',
-      ] as const) {
+      for (const k of LOSS_FIGURES) {
         const [a, b] = [g[k] as number, c[k] as number];
         expect(Math.abs(a - b), `update ${u + 1} ${k}: ${a} vs ${b}`).toBeLessThan(1e-5 + 1e-4 * Math.abs(b));
       }

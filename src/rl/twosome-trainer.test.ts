@@ -9,6 +9,7 @@ import { Rng } from '../util/rng';
 import { makeCheckpoint } from './checkpoint';
 import { loadCheckpoint, saveCheckpoint } from './checkpoint-node';
 import { quickPpoConfig, type PpoConfig } from './config';
+import { expectFiniteFigures } from './testing';
 import { FakeTwosomeActor, type FakeActorOptions } from './twosome-fake';
 import { CpuCritic } from './twosome-model';
 import {
@@ -107,16 +108,7 @@ describe('TwosomeTrainer (fake actor, CPU critic)', () => {
     expect(m.primitiveSteps).toBeGreaterThanOrEqual(m.globalStep);
     expect(m.policySteps).toBe(2);
     expect(m.valueSteps).toBe(2);
-    for (const k of [
-      'valueLoss',
-      'policyLoss',
-      'entropy',
-      'approxKl',
-      'clipFrac',
-      'policyGradNorm',
-      'valueGradNorm',
-    ] as const)
-      expect(Number.isFinite(m[k])).toBe(true);
+    expectFiniteFigures(m);
     expect(m.tokens).toBeGreaterThan(0);
     expect(m.timing.sps).toBeGreaterThan(0);
     expect(m.gpuMemoryBytes).toBeNull();

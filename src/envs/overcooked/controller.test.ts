@@ -168,20 +168,17 @@ describe('go to knife', () => {
     expect(render.agent.holding).toBe('lettuce');
   });
 
-  it('with a chopped food onto a knife holding the plate: food into it, agent takes the plate', () => {
-    const { render, item } = run(
+  it.each<[string, Scenario]>([
+    [
+      'a chopped food onto a knife holding the plate: food into it, agent takes the plate',
       { agent: [1, 1], holding: 'tomato', chop: { tomato: 3 }, at: { plate: [1, 0] } },
-      T0.knife,
-    );
-    expect(render.agent.holding).toBe('plate');
-    expect(item('plate').contents).toEqual(['tomato']);
-  });
-
-  it('with the plate onto a knife with a chopped food: food into the plate', () => {
-    const { render, item } = run(
+    ],
+    [
+      'the plate onto a knife with a chopped food: food into the plate',
       { agent: [1, 1], holding: 'plate', chop: { tomato: 3 }, at: { tomato: [1, 0] } },
-      T0.knife,
-    );
+    ],
+  ])('with %s', (_name, scenario) => {
+    const { render, item } = run(scenario, T0.knife);
     expect(render.agent.holding).toBe('plate');
     expect(item('plate').contents).toEqual(['tomato']);
   });

@@ -97,6 +97,46 @@ function handTv(hc: boolean, hm: boolean, coc: boolean, moc: boolean): string {
   return handTable(hc, hm, coc, moc).replaceAll('Currently, you have', P.tvOnHave);
 }
 
+/** One of the two items' kitchen phrases and action ids. */
+interface Item {
+  notice: string;
+  hold: string;
+  close: string;
+  notClose: string;
+  /** Its "walk to the ..." and "grab the ..." action ids. */
+  walk: number;
+  grab: number;
+}
+const CHIPS: Item = {
+  notice: P.noticeChips,
+  hold: P.holdChips,
+  close: P.chipsClose,
+  notClose: P.chipsNotClose,
+  walk: 4,
+  grab: 9,
+};
+const MILK: Item = {
+  notice: P.noticeMilk,
+  hold: P.holdMilk,
+  close: P.milkClose,
+  notClose: P.milkNotClose,
+  walk: 5,
+  grab: 10,
+};
+
+/** Both in view, `held` in hand: whether the other one is close (grab it) or not (walk to it), then the hand. */
+function holdingOne(held: Item, other: Item, otherClose: boolean): TextView {
+  if (otherClose) return { prompt: other.close + held.hold, actionIds: [0, 2, 3, other.grab] };
+  return { prompt: other.notClose + held.hold, actionIds: [0, 2, 3, other.walk] };
+}
+
+/** Only `item` in view: held, close (grab it) or not close, when the other one's walk is offered (sic). */
+function onlyInView(item: Item, other: Item, held: boolean, close: boolean): TextView {
+  if (held) return { prompt: item.notice + item.hold, actionIds: [0, 2, 3] };
+  if (close) return { prompt: item.notice + item.close, actionIds: [0, 2, 3, item.grab] };
+  return { prompt: item.notice + item.notClose, actionIds: [0, 2, 3, other.walk] };
+}
+
 export function entertainmentText(b: number): TextView {
   const hc = (b & ENT.holdChips) !== 0;
   const hm = (b & ENT.holdMilk) !== 0;
@@ -116,22 +156,10 @@ export function entertainmentText(b: number): TextView {
       if (hc && hm) {
         text += P.holdBoth;
         actions = [0, 2, 3];
-      } else if (hc) {
-        if (cm) {
-          text += P.milkClose + P.holdChips;
-          actions = [0, 2, 3, 10];
-        } else {
-          text += P.milkNotClose + P.holdChips;
-          actions = [0, 2, 3, 5];
-        }
-      } else if (hm) {
-        if (cc) {
-          text += P.chipsClose + P.holdMilk;
-          actions = [0, 2, 3, 9];
-        } else {
-          text += P.chipsNotClose + P.holdMilk;
-          actions = [0, 2, 3, 4];
-        }
+      } else if (hc || hm) {
+        const one = hc ? holdingOne(CHIPS, MILK, cm) : holdingOne(MILK, CHIPS, cc);
+        text += one.prompt;
+        actions = one.actionIds;
       } else {
         if (cc && cm) {
           text += P.bothClose;
@@ -148,30 +176,10 @@ export function entertainmentText(b: number): TextView {
         }
         text += P.holdNone;
       }
-    } else if (sc) {
-      text += P.noticeChips;
-      if (hc) {
-        text += P.holdChips;
-        actions = [0, 2, 3];
-      } else if (cc) {
-        text += P.chipsClose;
-        actions = [0, 2, 3, 9];
-      } else {
-        text += P.chipsNotClose;
-        actions = [0, 2, 3, 5]; // sic: "walk to the milk"
-      }
-    } else if (sm) {
-      text += P.noticeMilk;
-      if (hm) {
-        text += P.holdMilk;
-        actions = [0, 2, 3];
-      } else if (cm) {
-        text += P.milkClose;
-        actions = [0, 2, 3, 10];
-      } else {
-        text += P.milkNotClose;
-        actions = [0, 2, 3, 4]; // sic: "walk to the chips"
-      }
+    } else if (sc || sm) {
+      const one = sc ? onlyInView(CHIPS, MILK, hc, cc) : onlyInView(MILK, CHIPS, hm, cm);
+      text += one.prompt;
+      actions = one.actionIds;
     } else {
       text += P.noticeNothing;
       actions = [0, 2, 3];

@@ -3,7 +3,7 @@
  * snapshot/restore, errors, symbolic vector, render, random-policy sanity (twosome.md 4.6) and speed.
  */
 import { describe, expect, it } from 'vitest';
-import { OPTIMAL_PLANS } from '../testing';
+import { ENT_SNACKS_TO_LIVING_ROOM, OPTIMAL_PLANS, play, playAll, resetAndPlay } from '../testing';
 import { InvalidActionError, type StepResult, type VirtualHomeTaskId } from '../types';
 import { Rng } from '../../util/rng';
 import {
@@ -13,25 +13,17 @@ import {
   createVirtualHomeEnv,
   globalActionTexts,
   observationBitNames,
-  type VirtualHomeEnv,
 } from './index';
 
-function play(env: VirtualHomeEnv, text: string): StepResult {
-  const i = env.observe().actions.indexOf(text);
-  if (i < 0) throw new Error(`"${text}" not offered`);
-  return env.step(i);
-}
+/** Two Food Preparation walks that undo each other: steps that use up the horizon and never succeed. */
+const THERE_AND_BACK = ['walk to the bathroom', 'walk to the kitchen'] as const;
 
 describe('VirtualHome env', () => {
   it('horizon 50: a success on step 50 is still rewarded, with logged return 0.95^49', () => {
     const env = createVirtualHomeEnv('food-preparation');
     env.reset();
-    for (let k = 0; k < 22; k++) {
-      expect(play(env, 'walk to the bathroom').done).toBe(false);
-      expect(play(env, 'walk to the kitchen').done).toBe(false);
-    }
-    let r!: StepResult;
-    for (const t of OPTIMAL_PLANS['food-preparation']) r = play(env, t);
+    for (let k = 0; k < 22; k++) for (const t of THERE_AND_BACK) expect(play(env, t).done).toBe(false);
+    const r = playAll(env, OPTIMAL_PLANS['food-preparation'])!;
     expect(env.stepCount).toBe(50);
     expect(r).toMatchObject({
       reward: 1,
@@ -49,7 +41,7 @@ describe('VirtualHome env', () => {
     let r!: StepResult;
     for (let k = 0; k < 50; k++) {
       expect(env.done).toBe(false);
-      r = play(env, k % 2 === 0 ? 'walk to the bathroom' : 'walk to the kitchen');
+      r = play(env, THERE_AND_BACK[k % 2]);
     }
     expect(r).toMatchObject({ reward: 0, done: true, success: false, episodeReturn: 0 });
     expect(env.done).toBe(true);
@@ -196,7 +188,7 @@ describe('VirtualHome env', () => {
       lastAction: null,
       step: 0,
     });
-    for (const t of OPTIMAL_PLANS['food-preparation'].slice(0, 5)) play(env, t);
+    playAll(env, OPTIMAL_PLANS['food-preparation'].slice(0, 5));
     const r = env.render();
     expect(r.objects[0]).toMatchObject({
       id: 'pancake',
@@ -216,16 +208,7 @@ describe('VirtualHome env', () => {
     expect(after.lastAction).toEqual({ text: 'open the microwave', succeeded: false });
     expect({ ...after, lastAction: null, step: 0 }).toEqual({ ...r, lastAction: null, step: 0 });
 
-    const ent = createVirtualHomeEnv('entertainment');
-    ent.reset();
-    for (const t of [
-      'walk to the chips',
-      'grab the chips',
-      'walk to the milk',
-      'grab the milk',
-      'walk to the living room',
-    ])
-      play(ent, t);
+    const ent = resetAndPlay(createVirtualHomeEnv('entertainment'), ENT_SNACKS_TO_LIVING_ROOM);
     const er = ent.render();
     expect(er.agent).toEqual({ room: 'living room', sitting: false, holding: ['chips', 'milk'], facingTV: false });
     expect(er.objects.map((o) => o.id)).toEqual(['chips', 'milk', 'tv', 'sofa', 'coffee table']);

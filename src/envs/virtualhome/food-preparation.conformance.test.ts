@@ -6,6 +6,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { playAll } from '../testing';
 import type { EnvSnapshot } from '../types';
 import { FOOD_PREPARATION_ACTION_TEXTS, FOOD_PREPARATION_OBS_KEYS, createVirtualHomeEnv } from './index';
 
@@ -106,10 +107,7 @@ describe('Food Preparation conformance (fixture: official reachable state graph)
   it('plays the fixture shortest success path with logged return 0.95^5', () => {
     const env = createVirtualHomeEnv('food-preparation');
     env.reset();
-    let last;
-    for (const text of fixture.shortest_success_path) {
-      last = env.step(env.observe().actions.indexOf(text));
-    }
+    const last = playAll(env, fixture.shortest_success_path);
     expect(last!.done).toBe(true);
     expect(last!.success).toBe(true);
     expect(last!.episodeReturn).toBeCloseTo(0.95 ** 5, 12);

@@ -44,25 +44,26 @@ export interface Scene {
 
 export const bit = (node: number): number => (node < 0 ? 0 : 1 << node);
 
+/** Node numbers by id: each node's index in the scene's `nodes` (the one place that fixes their order). */
+function nodeNumbers<Id extends string>(nodes: readonly Id[]): (id: Id) => number {
+  return (id) => nodes.indexOf(id);
+}
+
 // --- Food Preparation (B.1): pancake on the kitchen table; microwave on a kitchen counter and a counter drawer,
 // closed, off, containing a plate.
-export const FP_PANCAKE = 0;
-export const FP_MICROWAVE = 1;
-const FP_KITCHEN_TABLE = 2;
-const FP_KITCHEN_COUNTER = 3;
-const FP_COUNTER_DRAWER = 4;
-const FP_PLATE = 5;
+const FP_NODES = ['pancake', 'microwave', 'kitchen table', 'kitchen counter', 'counter drawer', 'plate'] as const;
+const fp = nodeNumbers(FP_NODES);
 
 export const FOOD_PREPARATION_SCENE: Scene = {
   id: 'food-preparation',
-  nodes: ['pancake', 'microwave', 'kitchen table', 'kitchen counter', 'counter drawer', 'plate'],
-  movables: [FP_PANCAKE],
+  nodes: FP_NODES,
+  movables: [fp('pancake')],
   staticRoom: [-1, KITCHEN, -1, -1, -1, -1],
-  staticOn: [0, bit(FP_KITCHEN_COUNTER) | bit(FP_COUNTER_DRAWER), 0, 0, 0, 0],
+  staticOn: [0, bit(fp('kitchen counter')) | bit(fp('counter drawer')), 0, 0, 0, 0],
   initialRoom: [KITCHEN],
-  initialOn: [bit(FP_KITCHEN_TABLE)],
-  microwave: FP_MICROWAVE,
-  microwaveFixedContents: bit(FP_PLATE),
+  initialOn: [bit(fp('kitchen table'))],
+  microwave: fp('microwave'),
+  microwaveFixedContents: bit(fp('plate')),
   tv: -1,
   sofa: -1,
   coffeeTable: -1,
@@ -71,43 +72,36 @@ export const FOOD_PREPARATION_SCENE: Scene = {
 // --- Entertainment (B.1): chips on the dishwasher and a kitchen counter; milk on the kitchen table; TV on the TV
 // stand and a chair (living room, off); sofa (living room, on nothing); coffee table (living room, on the floor).
 // The chips' supports are listed dishwasher first: a grab adds the "first support" (B.4), see rules.ts.
-export const ENT_CHIPS = 0;
-export const ENT_MILK = 1;
-export const ENT_TV = 2;
-export const ENT_SOFA = 3;
-export const ENT_COFFEE_TABLE = 4;
-const ENT_DISHWASHER = 5;
-const ENT_KITCHEN_COUNTER = 6;
-const ENT_KITCHEN_TABLE = 7;
-const ENT_TV_STAND = 8;
-const ENT_CHAIR = 9;
-const ENT_FLOOR = 10;
+const ENT_NODES = [
+  'chips',
+  'milk',
+  'tv',
+  'sofa',
+  'coffee table',
+  'dishwasher',
+  'kitchen counter',
+  'kitchen table',
+  'tv stand',
+  'chair',
+  'floor',
+] as const;
+const ent = nodeNumbers(ENT_NODES);
+export const ENT_CHIPS = ent('chips');
+export const ENT_MILK = ent('milk');
 
 export const ENTERTAINMENT_SCENE: Scene = {
   id: 'entertainment',
-  nodes: [
-    'chips',
-    'milk',
-    'tv',
-    'sofa',
-    'coffee table',
-    'dishwasher',
-    'kitchen counter',
-    'kitchen table',
-    'tv stand',
-    'chair',
-    'floor',
-  ],
+  nodes: ENT_NODES,
   movables: [ENT_CHIPS, ENT_MILK],
   staticRoom: [-1, -1, LIVING_ROOM, LIVING_ROOM, LIVING_ROOM, -1, -1, -1, -1, -1, -1],
-  staticOn: [0, 0, bit(ENT_TV_STAND) | bit(ENT_CHAIR), 0, bit(ENT_FLOOR), 0, 0, 0, 0, 0, 0],
+  staticOn: [0, 0, bit(ent('tv stand')) | bit(ent('chair')), 0, bit(ent('floor')), 0, 0, 0, 0, 0, 0],
   initialRoom: [KITCHEN, KITCHEN],
-  initialOn: [bit(ENT_DISHWASHER) | bit(ENT_KITCHEN_COUNTER), bit(ENT_KITCHEN_TABLE)],
+  initialOn: [bit(ent('dishwasher')) | bit(ent('kitchen counter')), bit(ent('kitchen table'))],
   microwave: -1,
   microwaveFixedContents: 0,
-  tv: ENT_TV,
-  sofa: ENT_SOFA,
-  coffeeTable: ENT_COFFEE_TABLE,
+  tv: ent('tv'),
+  sofa: ent('sofa'),
+  coffeeTable: ent('coffee table'),
 };
 
 /** Node ids of a support mask, in node order. */

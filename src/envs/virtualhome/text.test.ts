@@ -7,7 +7,7 @@ import { FP, ENT } from './observation';
 import { PANCAKE_WORDS, makeFoodPreparationText } from './food-preparation-text';
 import { entertainmentText } from './entertainment-text';
 import { createVirtualHomeEnv, globalActionTexts } from './index';
-import type { VirtualHomeEnv } from './env';
+import { ENT_SNACKS_TO_LIVING_ROOM, play, playAll, resetAndPlay } from '../testing';
 
 // ------------------------------------------------------------------------------------------------ B.7
 
@@ -130,10 +130,12 @@ describe('B.7 Food Preparation text', () => {
   });
 
   it('stale room: "walk to the pancake" while holding it can leave the kitchen', () => {
-    const env = createVirtualHomeEnv('food-preparation');
-    env.reset();
-    for (const t of ['walk to the pancake', 'grab the pancake', 'walk to the living room', 'walk to the kitchen'])
-      play(env, t);
+    const env = resetAndPlay(createVirtualHomeEnv('food-preparation'), [
+      'walk to the pancake',
+      'grab the pancake',
+      'walk to the living room',
+      'walk to the kitchen',
+    ]);
     play(env, 'walk to the pancake');
     expect(env.render().agent.room).toBe('living room');
     expect(env.render().lastAction).toEqual({ text: 'walk to the pancake', succeeded: true });
@@ -187,82 +189,38 @@ function ent(room: number, f: EntFlags): number {
 }
 
 describe('B.8 Entertainment text', () => {
+  const BOTH = 'and notice chips and milk. ';
+  const NEAR = {
+    chips: 'The chips are close to you. But you have not grabbed the chips. ',
+    milk: 'The milk is close to you. But you have not grabbed the milk. ',
+  };
+  const FAR = { chips: 'The chips are not close to you. ', milk: 'The milk is not close to you. ' };
   const kitchen: [string, EntFlags, string, number[]][] = [
-    ['sc sm hc hm', { sc: true, sm: true, hc: true, hm: true }, 'and notice chips and milk. ' + HP.both, [0, 2, 3]],
-    [
-      'sc sm hc ¬hm cm',
-      { sc: true, sm: true, hc: true, cm: true },
-      'and notice chips and milk. The milk is close to you. But you have not grabbed the milk. ' + HP.chips,
-      [0, 2, 3, 10],
-    ],
-    [
-      'sc sm hc ¬hm ¬cm',
-      { sc: true, sm: true, hc: true },
-      'and notice chips and milk. The milk is not close to you. ' + HP.chips,
-      [0, 2, 3, 5],
-    ],
-    [
-      'sc sm ¬hc hm cc',
-      { sc: true, sm: true, hm: true, cc: true },
-      'and notice chips and milk. The chips are close to you. But you have not grabbed the chips. ' + HP.milk,
-      [0, 2, 3, 9],
-    ],
-    [
-      'sc sm ¬hc hm ¬cc',
-      { sc: true, sm: true, hm: true },
-      'and notice chips and milk. The chips are not close to you. ' + HP.milk,
-      [0, 2, 3, 4],
-    ],
+    ['sc sm hc hm', { sc: true, sm: true, hc: true, hm: true }, BOTH + HP.both, [0, 2, 3]],
+    ['sc sm hc ¬hm cm', { sc: true, sm: true, hc: true, cm: true }, BOTH + NEAR.milk + HP.chips, [0, 2, 3, 10]],
+    ['sc sm hc ¬hm ¬cm', { sc: true, sm: true, hc: true }, BOTH + FAR.milk + HP.chips, [0, 2, 3, 5]],
+    ['sc sm ¬hc hm cc', { sc: true, sm: true, hm: true, cc: true }, BOTH + NEAR.chips + HP.milk, [0, 2, 3, 9]],
+    ['sc sm ¬hc hm ¬cc', { sc: true, sm: true, hm: true }, BOTH + FAR.chips + HP.milk, [0, 2, 3, 4]],
     [
       'sc sm empty cc cm (sic "the them")',
       { sc: true, sm: true, cc: true, cm: true },
-      'and notice chips and milk. They are close to you. But you have not grabbed the them. ' + HP.none,
+      BOTH + 'They are close to you. But you have not grabbed the them. ' + HP.none,
       [0, 2, 3, 9, 10],
     ],
-    [
-      'sc sm empty cc ¬cm',
-      { sc: true, sm: true, cc: true },
-      'and notice chips and milk. The chips are close to you. But you have not grabbed the chips. ' + HP.none,
-      [0, 2, 3, 5, 9],
-    ],
-    [
-      'sc sm empty ¬cc cm',
-      { sc: true, sm: true, cm: true },
-      'and notice chips and milk. The milk is close to you. But you have not grabbed the milk. ' + HP.none,
-      [0, 2, 3, 4, 10],
-    ],
+    ['sc sm empty cc ¬cm', { sc: true, sm: true, cc: true }, BOTH + NEAR.chips + HP.none, [0, 2, 3, 5, 9]],
+    ['sc sm empty ¬cc cm', { sc: true, sm: true, cm: true }, BOTH + NEAR.milk + HP.none, [0, 2, 3, 4, 10]],
     [
       'sc sm empty ¬cc ¬cm',
       { sc: true, sm: true },
-      'and notice chips and milk. But they are not close to you. ' + HP.none,
+      BOTH + 'But they are not close to you. ' + HP.none,
       [0, 2, 3, 4, 5],
     ],
     ['sc ¬sm hc', { hc: true }, 'and only notice chips. ' + HP.chips, [0, 2, 3]],
-    [
-      'sc ¬sm ¬hc cc',
-      { cc: true },
-      'and only notice chips. The chips are close to you. But you have not grabbed the chips. ',
-      [0, 2, 3, 9],
-    ],
-    [
-      'sc ¬sm ¬hc ¬cc (sic: walk to the milk)',
-      { sc: true },
-      'and only notice chips. The chips are not close to you. ',
-      [0, 2, 3, 5],
-    ],
+    ['sc ¬sm ¬hc cc', { cc: true }, 'and only notice chips. ' + NEAR.chips, [0, 2, 3, 9]],
+    ['sc ¬sm ¬hc ¬cc (sic: walk to the milk)', { sc: true }, 'and only notice chips. ' + FAR.chips, [0, 2, 3, 5]],
     ['¬sc sm hm', { hm: true }, 'and notice milk. ' + HP.milk, [0, 2, 3]],
-    [
-      '¬sc sm ¬hm cm',
-      { cm: true },
-      'and notice milk. The milk is close to you. But you have not grabbed the milk. ',
-      [0, 2, 3, 10],
-    ],
-    [
-      '¬sc sm ¬hm ¬cm (sic: walk to the chips)',
-      { sm: true },
-      'and notice milk. The milk is not close to you. ',
-      [0, 2, 3, 4],
-    ],
+    ['¬sc sm ¬hm cm', { cm: true }, 'and notice milk. ' + NEAR.milk, [0, 2, 3, 10]],
+    ['¬sc sm ¬hm ¬cm (sic: walk to the chips)', { sm: true }, 'and notice milk. ' + FAR.milk, [0, 2, 3, 4]],
     ['¬sc ¬sm', {}, 'and notice nothing. ', [0, 2, 3]],
   ];
   it.each(kitchen)('kitchen: %s', (_name, flags, objectText, actions) => {
@@ -385,26 +343,16 @@ describe('B.8 Entertainment text', () => {
 
 // ------------------------------------------------------------------------------------------------ quirks in play
 
-function play(env: VirtualHomeEnv, text: string) {
-  const o = env.observe();
-  const i = o.actions.indexOf(text);
-  if (i < 0) throw new Error(`"${text}" not offered; offered: ${o.actions.join(' | ')}`);
-  return env.step(i);
-}
-
 describe('Entertainment quirks reached by play', () => {
   it('the sofa trap: sitting offers only room walks, which fail until the horizon', () => {
-    const env = createVirtualHomeEnv('entertainment');
-    env.reset();
     // "sit on the sofa" is offered only once the TV is on; sitting down without the chips and the milk traps.
-    for (const t of [
+    const env = resetAndPlay(createVirtualHomeEnv('entertainment'), [
       'walk to the living room',
       'walk to the TV',
       'turn on the TV',
       'walk to the sofa',
       'sit on the sofa',
-    ])
-      play(env, t);
+    ]);
     const o = env.observe();
     expect(o.actions).toEqual(['walk to the kitchen', 'walk to the bathroom', 'walk to the bedroom']);
     expect(o.prompt).toContain('You are sitting on the sofa. ');
@@ -420,9 +368,7 @@ describe('Entertainment quirks reached by play', () => {
   });
 
   it('"stand up from the sofa" and "turn off the TV" are offered only when they must fail', () => {
-    const env = createVirtualHomeEnv('entertainment');
-    env.reset();
-    for (const t of ['walk to the living room', 'walk to the TV']) play(env, t);
+    const env = resetAndPlay(createVirtualHomeEnv('entertainment'), ['walk to the living room', 'walk to the TV']);
     play(env, 'turn off the TV');
     expect(env.render().lastAction).toEqual({ text: 'turn off the TV', succeeded: false });
     play(env, 'turn on the TV');
@@ -433,18 +379,14 @@ describe('Entertainment quirks reached by play', () => {
   });
 
   it('wrong walk index: with only the chips in view, "walk to the milk" is offered and fails', () => {
-    const env = createVirtualHomeEnv('entertainment');
-    env.reset();
-    for (const t of [
+    const env = resetAndPlay(createVirtualHomeEnv('entertainment'), [
       'walk to the milk',
       'grab the milk',
       'walk to the living room',
       'walk to the coffee table',
       'put the milk on the coffee table',
       'walk to the kitchen',
-    ]) {
-      play(env, t);
-    }
+    ]);
     const o = env.observe();
     expect(o.prompt).toBe(ENT_ROOM('kitchen') + 'and only notice chips. The chips are not close to you. ' + ENT_GOAL);
     expect(o.actions).toEqual([
@@ -458,16 +400,7 @@ describe('Entertainment quirks reached by play', () => {
   });
 
   it('"The TV is not close to you." next to the coffee table with the chips on it and the milk in hand', () => {
-    const env = createVirtualHomeEnv('entertainment');
-    env.reset();
-    for (const t of [
-      'walk to the chips',
-      'grab the chips',
-      'walk to the milk',
-      'grab the milk',
-      'walk to the living room',
-    ])
-      play(env, t);
+    const env = resetAndPlay(createVirtualHomeEnv('entertainment'), ENT_SNACKS_TO_LIVING_ROOM);
     play(env, 'walk to the coffee table');
     play(env, 'put the chips on the coffee table');
     const o = env.observe();
@@ -492,27 +425,19 @@ describe('Entertainment quirks reached by play', () => {
   });
 
   it('the doubled chips sentence when holding only the chips at the coffee table', () => {
-    const env = createVirtualHomeEnv('entertainment');
-    env.reset();
-    for (const t of ['walk to the chips', 'grab the chips', 'walk to the living room', 'walk to the coffee table'])
-      play(env, t);
+    const env = resetAndPlay(createVirtualHomeEnv('entertainment'), [
+      'walk to the chips',
+      'grab the chips',
+      'walk to the living room',
+      'walk to the coffee table',
+    ]);
     expect(env.observe().prompt).toBe(
       ENT_ROOM('living room') + LR_TEXT + 'The coffee table is close to you. ' + HP.chips + HP.chips + ENT_GOAL,
     );
   });
 
   it('the TV cannot be switched on with both hands full', () => {
-    const env = createVirtualHomeEnv('entertainment');
-    env.reset();
-    for (const t of [
-      'walk to the chips',
-      'grab the chips',
-      'walk to the milk',
-      'grab the milk',
-      'walk to the living room',
-      'walk to the TV',
-    ])
-      play(env, t);
+    const env = resetAndPlay(createVirtualHomeEnv('entertainment'), [...ENT_SNACKS_TO_LIVING_ROOM, 'walk to the TV']);
     play(env, 'turn on the TV');
     expect(env.render().lastAction!.succeeded).toBe(false);
     expect(env.render().objects.find((x) => x.id === 'tv')!.switchedOn).toBe(false);
@@ -549,22 +474,19 @@ describe('B.9 unseen variants', () => {
     expect(wash.reset().prompt).toBe(
       'There are four rooms: the kitchen, bathroom, bedroom, and living room. You are in the kitchen. You notice dishes and dishwasher. Currently, you are not grabbing anything in hand. The dishes and the dishwasher are not close to you. The dishwasher is not opend. In order to heat up the dishes in the dishwasher, your next step is to',
     );
-    for (const t of [
+    playAll(wash, [
       'walk to the dishes',
       'grab the dishes',
       'walk to the dishwasher',
       'open the dishwasher',
       'put the dishes in the dishwasher',
-    ])
-      play(wash, t);
+    ]);
     const r = play(wash, 'close the dishwasher');
     expect(r.success).toBe(true);
     expect(wash.observe().prompt).toContain('The dishes is in the dishwasher. ');
     expect(wash.observe().prompt).toContain('The dishwasher is closed. ');
 
-    const laundry = createVirtualHomeEnv('laundry');
-    laundry.reset();
-    play(laundry, 'walk to the clothes');
+    const laundry = resetAndPlay(createVirtualHomeEnv('laundry'), ['walk to the clothes']);
     expect(laundry.observe().prompt).toContain('The clothes is close to you. ');
     expect(laundry.observe().prompt).toContain('In order to heat up the clothes in the washing machine, ');
     expect(laundry.observe().actions).toEqual([
