@@ -95,28 +95,26 @@ describe('encodePair rules (toy tokenizer)', () => {
 });
 
 describe('requests: one per distinct context, choices as its actions', () => {
-  const question = (choices: [string, string][]): Question => ({
-    bench: 't',
-    index: 7,
-    gold: 0,
-    choices: choices.map(([context, continuation]) => ({ text: continuation.trim(), context, continuation })),
-  });
+  /** Question 7 of benchmark "t" with these (context, continuation) choices, encoded with the toy tokenizer. */
+  const encoded = (choices: [string, string][], contextWindow?: number) => {
+    const question: Question = {
+      bench: 't',
+      index: 7,
+      gold: 0,
+      choices: choices.map(([context, continuation]) => ({ text: continuation.trim(), context, continuation })),
+    };
+    return encodeQuestion(toy, question, contextWindow);
+  };
 
   it('a standard question is one request, Winogrande-style contexts one each; results return per choice', () => {
-    const standard = encodeQuestion(
-      toy,
-      question([
-        ['Q?', ' yes'],
-        ['Q?', ' no'],
-      ]),
-    );
-    const partial = encodeQuestion(
-      toy,
-      question([
-        ['Sam', ' ran.'],
-        ['Kim', ' ran.'],
-      ]),
-    );
+    const standard = encoded([
+      ['Q?', ' yes'],
+      ['Q?', ' no'],
+    ]);
+    const partial = encoded([
+      ['Sam', ' ran.'],
+      ['Kim', ' ran.'],
+    ]);
     const plan = planRequests([standard, partial]);
     expect(plan.requests).toEqual([
       { promptTokens: [0, ...codes('Q?')], actionTokens: [codes(' yes'), codes(' no')] },
@@ -141,12 +139,11 @@ describe('requests: one per distinct context, choices as its actions', () => {
   });
 
   it('choices truncated differently get requests of their own', () => {
-    const q = encodeQuestion(
-      toy,
-      question([
+    const q = encoded(
+      [
         ['abcdefgh', ' i'],
         ['abcdefgh', ' jklm'],
-      ]),
+      ],
       8,
     );
     expect(q.choices.map((c) => c.contextIds)).toEqual([[1000, ...codes('cdefgh')], codes('efgh')]);
@@ -154,9 +151,7 @@ describe('requests: one per distinct context, choices as its actions', () => {
   });
 
   it('errors name the benchmark, the question and the choice', () => {
-    expect(() => encodeQuestion(toy, question([['xa', 'b']]))).toThrow(
-      /^t question 7, choice 0: the continuation "b" has no tokens/,
-    );
+    expect(() => encoded([['xa', 'b']])).toThrow(/^t question 7, choice 0: the continuation "b" has no tokens/);
   });
 });
 

@@ -11,7 +11,7 @@
  *   - tie_word_embeddings absent -> false (Llama-1/2 conversions do not write it).
  * Platform-neutral (browser and Node).
  */
-import { isJsonObject, ModelFormatError, parseModelJson } from './errors';
+import { isJsonObject, modelJsonRoot, parseModelJson } from './errors';
 
 export const SUPPORTED_QUANTIZATIONS = ['q4f16_1', 'q4f32_1', 'q0f16', 'q0f32'] as const;
 export type QuantizationId = (typeof SUPPORTED_QUANTIZATIONS)[number];
@@ -88,11 +88,7 @@ export function parseLlamaConfigText(text: string, file = 'mlc-chat-config.json'
 }
 
 export function parseLlamaConfig(json: unknown, file = 'mlc-chat-config.json'): LlamaConfig {
-  const fail = (detail: string): never => {
-    throw new ModelFormatError(file, detail);
-  };
-  if (!isJsonObject(json)) fail('expected a JSON object (the mlc-chat-config.json of an MLC model)');
-  const root = json as Json;
+  const { root, fail } = modelJsonRoot(json, file, 'a JSON object (the mlc-chat-config.json of an MLC model)');
 
   const modelType = root.model_type;
   if (typeof modelType !== 'string') fail('missing "model_type" (expected "llama")');

@@ -17,6 +17,7 @@
  * - Progress: {bytesDone, bytesTotal, filesDone, filesTotal}; bytesDone can step back when a file has to be
  *   fetched again from the start.
  */
+import { abortReason, sleep } from './cancellable-sleep';
 import { parseLlamaConfigText, type LlamaConfig } from './config';
 import { ModelFormatError } from './errors';
 import { md5Hex } from './md5';
@@ -119,27 +120,8 @@ export class ModelDownloadError extends Error {
   }
 }
 
-function abortError(signal: AbortSignal): unknown {
-  return signal.reason ?? new DOMException('The download was cancelled', 'AbortError');
-}
-
 export function isAbortError(error: unknown): boolean {
   return error instanceof Error && (error.name === 'AbortError' || error.name === 'TimeoutError');
-}
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal.aborted) return reject(abortError(signal));
-    const onAbort = () => {
-      clearTimeout(timer);
-      reject(abortError(signal));
-    };
-    const timer = setTimeout(() => {
-      signal.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    signal.addEventListener('abort', onAbort, { once: true });
-  });
 }
 
 /** Bytes of a file as they arrive (known size: one allocation; unknown: doubling). */
@@ -261,7 +243,7 @@ async function fetchFileAttempts(
     );
 
   while (failures <= ctx.retries && attempts < 100 + ctx.retries) {
-    if (signal.aborted) throw abortError(signal);
+    if (signal.aborted) throw abortReason(signal);
     if (attempts > 0)
       await sleep(failures > 0 ? ctx.backoffMs * 2 ** Math.min(failures - 1, 5) : ctx.backoffMs / 4, signal);
     attempts++;
@@ -275,7 +257,7 @@ async function fetchFileAttempts(
       ({ response, abort: abortAttempt } = attempt);
       current.release = attempt.release;
     } catch (error) {
-      if (signal.aborted) throw abortError(signal);
+      if (signal.aborted) throw abortReason(signal);
       lastProblem = (error as Error).message || String(error);
       failures++;
       continue;
@@ -376,7 +358,7 @@ async function fetchFileAttempts(
       }
     } catch (error) {
       if (error instanceof ModelFormatError) throw error;
-      if (signal.aborted) throw abortError(signal);
+      if (signal.aborted) throw abortReason(signal);
       lastProblem = `the connection broke after ${sink.length}${want.nbytes !== undefined ? ` of ${want.nbytes}` : ''} bytes (${(error as Error).message || String(error)})`;
       if (!progressed()) failures++;
       continue;
@@ -429,9 +411,9 @@ export async function downloadModel(baseUrl: string, options: DownloadOptions): 
   const { store } = options;
   const parallel = Math.max(1, Math.min(16, Math.floor(options.parallel ?? 4)));
   const userSignal = options.signal;
-  if (userSignal?.aborted) throw abortError(userSignal);
+  if (userSignal?.aborted) throw abortReason(userSignal);
   const inner = new AbortController();
-  const onUserAbort = () => inner.abort(userSignal ? abortError(userSignal) : undefined);
+  const onUserAbort = () => inner.abort(userSignal ? abortReason(userSignal) : undefined);
   userSignal?.addEventListener('abort', onUserAbort, { once: true });
 
   const progress: DownloadProgress = { bytesDone: 0, bytesTotal: 0, filesDone: 0, filesTotal: 3 };
@@ -607,7 +589,7 @@ export async function downloadModel(baseUrl: string, options: DownloadOptions): 
       }
     };
     await Promise.all(Array.from({ length: Math.min(parallel, tasks.length) }, worker));
-    if (userSignal?.aborted) throw abortError(userSignal);
+    if (userSignal?.aborted) throw abortReason(userSignal);
     if (firstError !== undefined) throw firstError;
     report(true);
     return {
@@ -623,7 +605,7 @@ export async function downloadModel(baseUrl: string, options: DownloadOptions): 
       restarts: stats.restarts,
     };
   } catch (error) {
-    if (userSignal?.aborted) throw abortError(userSignal);
+    if (userSignal?.aborted) throw abortReason(userSignal);
     throw error;
   } finally {
     userSignal?.removeEventListener('abort', onUserAbort);

@@ -34,3 +34,22 @@ export function parseModelJson(text: string, file: string): unknown {
 export function isJsonObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
+
+/** A parser's `fail`: throws the ModelFormatError of its file that says `detail`. */
+export type FormatFail = (detail: string) => never;
+
+/**
+ * How a parser of a model file's JSON (mlc-chat-config.json, tensor-cache.json) starts: the `fail` of `file`,
+ * and the root, which must be a JSON object (else it fails with "expected <what>").
+ */
+export function modelJsonRoot(
+  json: unknown,
+  file: string,
+  what: string,
+): { root: Record<string, unknown>; fail: FormatFail } {
+  const fail: FormatFail = (detail) => {
+    throw new ModelFormatError(file, detail);
+  };
+  if (!isJsonObject(json)) fail(`expected ${what}`);
+  return { root: json as Record<string, unknown>, fail };
+}

@@ -14,7 +14,7 @@
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import llamaTokenizer from 'llama-tokenizer-js';
-import { sentencePieceBpe, SPECIAL_TOKENS, specialAddedToken } from './tokenizer-build';
+import { LLAMA2_NORMALIZER, sentencePieceBpe, SPECIAL_TOKENS, specialAddedToken } from './tokenizer-build';
 
 const require = createRequire(import.meta.url);
 
@@ -36,13 +36,7 @@ export function llama2TokenizerJson(): string {
     truncation: null,
     padding: null,
     added_tokens: SPECIAL_TOKENS.map((content, id) => specialAddedToken(id, content)),
-    normalizer: {
-      type: 'Sequence',
-      normalizers: [
-        { type: 'Prepend', prepend: '▁' },
-        { type: 'Replace', pattern: { String: ' ' }, content: '▁' },
-      ],
-    },
+    normalizer: LLAMA2_NORMALIZER,
     pre_tokenizer: null,
     post_processor: {
       type: 'TemplateProcessing',

@@ -3,7 +3,8 @@ import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { Rng } from '../../util/rng';
-import { parseLlamaConfig, type LlamaConfig } from './config';
+import { architectureConfig } from './catalog';
+import type { LlamaConfig } from './config';
 import { ModelFormatError } from './errors';
 import { makeModelConfig, DEFAULT_MAKE_MODEL_OPTIONS } from './make-model';
 import { md5Hex, md5HexJs } from './md5';
@@ -218,25 +219,8 @@ describe('checkShardBytes', () => {
 });
 
 describe('expected Llama tensors', () => {
-  const llama32 = parseLlamaConfig({
-    model_type: 'llama',
-    quantization: 'q4f16_1',
-    model_config: {
-      hidden_size: 2048,
-      intermediate_size: 8192,
-      num_attention_heads: 32,
-      num_hidden_layers: 16,
-      rms_norm_eps: 1e-5,
-      vocab_size: 128256,
-      tie_word_embeddings: true,
-      position_embedding_base: 500000,
-      context_window_size: 131072,
-      num_key_value_heads: 8,
-      head_dim: 64,
-    },
-    bos_token_id: 128000,
-    eos_token_id: [128001],
-  });
+  // The catalog's Llama-3.2-1B (GQA 32/8 heads, head_dim 64, tied embeddings), in the quantization its id names.
+  const llama32 = architectureConfig('Llama-3.2-1B-Instruct-q4f16_1-MLC');
 
   it('lists MLC names, shapes and dtypes for a q4f16_1 Llama-3.2-1B-shaped config', () => {
     const list = expectedLlamaTensors(llama32);

@@ -12,7 +12,7 @@
  * converters write "f32-to-bf16" on uint32 and float16 records too, and those are raw.
  */
 import { quantizationInfo, type LlamaConfig } from './config';
-import { isJsonObject, ModelFormatError, parseModelJson } from './errors';
+import { isJsonObject, ModelFormatError, modelJsonRoot, parseModelJson } from './errors';
 import { md5Hex } from './md5';
 import { isContainedModelPath } from '../../util/model-path';
 import { bf16ArrayToF32, f16ArrayToF32 } from './quant';
@@ -82,11 +82,7 @@ export function parseTensorCacheText(text: string, file = 'tensor-cache.json'): 
 
 /** Parses and validates the index (not the shard bytes: see checkShardBytes). */
 export function parseTensorCache(json: unknown, file = 'tensor-cache.json'): TensorCache {
-  const fail = (detail: string): never => {
-    throw new ModelFormatError(file, detail);
-  };
-  if (!isJsonObject(json)) fail('expected a JSON object with "records"');
-  const root = json as Record<string, unknown>;
+  const { root, fail } = modelJsonRoot(json, file, 'a JSON object with "records"');
   if (!Array.isArray(root.records)) fail('missing "records" (the list of shards)');
   const shards: ShardRecord[] = [];
   const tensors = new Map<string, TensorRecord>();

@@ -154,6 +154,18 @@ export function specialAddedToken(id: number, content: string) {
 }
 
 /**
+ * Llama-2's normalizer (no pre-tokenizer goes with it): "▁" prepended to the text, then every space replaced by
+ * "▁", so a BPE merge may cross a space (real-tokenizers.ts's Llama-2 file; the micro tokenizer splits instead).
+ */
+export const LLAMA2_NORMALIZER = {
+  type: 'Sequence',
+  normalizers: [
+    { type: 'Prepend', prepend: SPACE_MARK },
+    { type: 'Replace', pattern: { String: ' ' }, content: SPACE_MARK },
+  ],
+};
+
+/**
  * The `decoder` and `model` of a SentencePiece-style BPE tokenizer.json, Llama-2's layout (the micro tokenizer
  * and real-tokenizers.ts's Llama-2 file): "▁" back to spaces, byte fallback, BPE with fuse_unk and <unk>.
  * `merges` as "left right", in priority order.

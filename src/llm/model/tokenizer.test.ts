@@ -5,7 +5,14 @@ import { Rng } from '../../util/rng';
 import { environmentTexts, wordsOf } from './env-corpus';
 import { countWords as wordCount } from '../../util/words';
 import { LlmTokenizer, TokenizerError } from './tokenizer';
-import { BYTE_TOKEN_BASE, buildMicroTokenizer, bpeWord, SUBWORD_SPLITS } from './tokenizer-build';
+import {
+  BYTE_TOKEN_BASE,
+  buildMicroTokenizer,
+  bpeWord,
+  LLAMA2_NORMALIZER,
+  sentencePieceBpe,
+  SUBWORD_SPLITS,
+} from './tokenizer-build';
 
 const MICRO = resolve(process.cwd(), 'public/models/micro');
 const DATA = resolve(process.cwd(), '../shared/spec/data');
@@ -207,27 +214,10 @@ describe('encodeAction fallback', () => {
     const json = {
       version: '1.0',
       added_tokens: [],
-      normalizer: {
-        type: 'Sequence',
-        normalizers: [
-          { type: 'Prepend', prepend: '▁' },
-          { type: 'Replace', pattern: { String: ' ' }, content: '▁' },
-        ],
-      },
+      normalizer: LLAMA2_NORMALIZER,
       pre_tokenizer: null,
       post_processor: null,
-      decoder: null,
-      model: {
-        type: 'BPE',
-        dropout: null,
-        unk_token: '<unk>',
-        continuing_subword_prefix: null,
-        end_of_word_suffix: null,
-        fuse_unk: true,
-        byte_fallback: false,
-        vocab,
-        merges: ['x ▁', '▁ a', '▁ b'],
-      },
+      ...sentencePieceBpe(vocab, ['x ▁', '▁ a', '▁ b']),
     };
     const t = await LlmTokenizer.fromJSON(JSON.stringify(json));
     expect(t.encode('ax b')).toEqual([8, 7, 5]); // ▁a x▁ b: the prompt's last token changed

@@ -13,8 +13,7 @@
  * Sums in float64 (JS numbers); `out` is stored as the allocator says (float64 by default, float32 as the GPU).
  */
 
-type Alloc = (n: number) => Float32Array | Float64Array;
-const float64: Alloc = (n) => new Float64Array(n);
+import { allocator, type Alloc } from './precision';
 
 export { causalSegments } from '../engine/scoring-layout';
 
@@ -51,7 +50,7 @@ export function attentionForward(
   heads: number,
   kvHeads: number,
   headDim: number,
-  alloc: Alloc = float64,
+  alloc: Alloc = allocator(),
 ): AttentionForward {
   const stride = (heads + 2 * kvHeads) * headDim;
   const group = heads / kvHeads;
@@ -147,16 +146,4 @@ export function attentionBackward(
     }
   }
   return dqkv;
-}
-
-/** The forward's output in float32, as the GPU stores it (the kernel tests' and llama.ts' form). */
-export function segmentAttention(
-  qkv: ArrayLike<number>,
-  segments: ArrayLike<number>,
-  rows: number,
-  heads: number,
-  kvHeads: number,
-  headDim: number,
-): Float32Array {
-  return attentionForward(qkv, segments, rows, heads, kvHeads, headDim, (n) => new Float32Array(n)).out as Float32Array;
 }

@@ -53,61 +53,18 @@ import { planScoring, type ScoringLayout } from '../engine/scoring-layout';
 import type { LlamaWeights } from '../model/weights';
 import type { ActionScores, ScoringBatch } from '../scores';
 import { logSoftmaxGatherBackward, logSoftmaxGatherForward } from './logsoftmax-gather';
+import { linearBackwardInput, linearForward } from './ops';
 import { allocator, type Alloc, type PrecisionOptions, type Vec } from './precision';
 import { rmsnormBackward, rmsnormForward } from './rmsnorm';
 import { ropeBackward, ropeForward } from './rope';
 import { siluMulBackward, siluMulForward } from './silu-mul';
 
-// The op references of the model live in one file per op (./rmsnorm.ts, ./rope.ts, ...); this file composes
-// them, with the linear, LoRA and attention references, into the model's forward and backward.
+// The op references of the model live in one file per op (./ops.ts for the linear layer, ./rmsnorm.ts,
+// ./rope.ts, ...); this file composes them, with the LoRA and attention references, into the model's forward and
+// backward.
 export type { Precision, PrecisionOptions, Vec } from './precision';
 export { allocator } from './precision';
-
-// ---------------------------------------------------------------------------------------------------------
-// Linear layer (frozen weight): forward y = x · W^T; backward gives dx only.
-
-/** Forward: y [R, N] = x [R, K] · W^T, W [N, K] row-major (as ops.matmul: float64 sums, k ascending). */
-export function linearForward(
-  x: ArrayLike<number>,
-  w: ArrayLike<number>,
-  rows: number,
-  outDim: number,
-  inDim: number,
-  alloc: Alloc = allocator(),
-): Vec {
-  const y = alloc(rows * outDim);
-  for (let t = 0; t < rows; t++) {
-    const xo = t * inDim;
-    for (let n = 0; n < outDim; n++) {
-      const wo = n * inDim;
-      let sum = 0;
-      for (let k = 0; k < inDim; k++) sum += x[xo + k] * w[wo + k];
-      y[t * outDim + n] = sum;
-    }
-  }
-  return y;
-}
-
-/** Backward of y = x · W^T w.r.t. x (W frozen): dx [R, K] = dy [R, N] · W. */
-export function linearBackwardInput(
-  dy: ArrayLike<number>,
-  w: ArrayLike<number>,
-  rows: number,
-  outDim: number,
-  inDim: number,
-): Float64Array {
-  const dx = new Float64Array(rows * inDim);
-  for (let t = 0; t < rows; t++) {
-    const xo = t * inDim;
-    for (let n = 0; n < outDim; n++) {
-      const g = dy[t * outDim + n];
-      if (g === 0) continue;
-      const wo = n * inDim;
-      for (let k = 0; k < inDim; k++) dx[xo + k] += g * w[wo + k];
-    }
-  }
-  return dx;
-}
+export { linearBackwardInput, linearForward } from './ops';
 
 // ---------------------------------------------------------------------------------------------------------
 // LoRA on a row slice of a fused projection.

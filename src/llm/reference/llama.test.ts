@@ -240,18 +240,11 @@ describe('RoPE', () => {
 });
 
 describe('attention', () => {
+  // Both tests run a two-layer model with grouped-query attention: 4 query heads sharing 2 kv heads.
+  const gqaShape = { hidden: 32, heads: 4, kvHeads: 2, headDim: 8, layers: 2, rmsNormEps: 1e-5 };
+
   it('GQA equals multi-head attention with each kv head repeated for its query heads', () => {
-    const gqaConfig = tinyConfig({
-      hidden: 32,
-      intermediate: 32,
-      heads: 4,
-      kvHeads: 2,
-      headDim: 8,
-      layers: 2,
-      vocabSize: 50,
-      tieEmbeddings: false,
-      rmsNormEps: 1e-5,
-    });
+    const gqaConfig = tinyConfig({ ...gqaShape, intermediate: 32, vocabSize: 50, tieEmbeddings: false });
     const gqa = randomWeights(gqaConfig, 5);
     const mhaConfig = { ...gqaConfig, kvHeads: 4 };
     const H = 32;
@@ -281,14 +274,9 @@ describe('attention', () => {
 
   it('is causal: later tokens do not change earlier logits or hidden states', () => {
     const config = tinyConfig({
-      hidden: 32,
+      ...gqaShape,
       intermediate: 64,
-      heads: 4,
-      kvHeads: 2,
-      headDim: 8,
-      layers: 2,
       vocabSize: 40,
-      rmsNormEps: 1e-5,
       ropeTheta: 500000,
       ropeScaling: {
         type: 'llama3',

@@ -23,7 +23,7 @@
  */
 import type { LlamaWeights } from '../model/weights';
 import { configInvFreq } from '../engine/rope';
-import { causalSegments, segmentAttention } from './attention';
+import { attentionForward, causalSegments } from './attention';
 import { embedding } from './embedding';
 import { matmul } from './ops';
 import { f32 } from './precision';
@@ -87,7 +87,7 @@ export function llamaForward(
     const { y: a } = rmsnormForward(x, layer.inputNorm, T, H, c.rmsNormEps, f32);
     const qkv = matmul(a as Float32Array, layer.qkv, T, qkvDim, H);
     ropeForward(qkv, positions, invFreq, c.heads, c.kvHeads, c.headDim);
-    const att = segmentAttention(qkv, causalSegments(T), T, c.heads, c.kvHeads, c.headDim);
+    const att = attentionForward(qkv, causalSegments(T), T, c.heads, c.kvHeads, c.headDim, f32).out as Float32Array;
     addInPlace(x, matmul(att, layer.o, T, H, c.heads * c.headDim));
     const { y: m } = rmsnormForward(x, layer.postNorm, T, H, c.rmsNormEps, f32);
     const gateUp = matmul(m as Float32Array, layer.gateUp, T, 2 * c.intermediate, H);

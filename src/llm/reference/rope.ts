@@ -6,39 +6,30 @@
  */
 import type { Vec } from './precision';
 
-/** Forward, in place. */
-export function ropeForward(
+/**
+ * The arguments of ropeForward and ropeBackward: the rows turned in place (qkv, or dqkv for the backward), their
+ * positions, the inverse frequencies and the head counts.
+ */
+type RopeArgs = [
   qkv: Vec,
   positions: ArrayLike<number>,
   invFreq: ArrayLike<number>,
   heads: number,
   kvHeads: number,
   headDim: number,
-): void {
-  ropeRotate(qkv, positions, invFreq, heads, kvHeads, headDim, 1);
+];
+
+/** Forward, in place. */
+export function ropeForward(...args: RopeArgs): void {
+  ropeRotate(1, ...args);
 }
 
 /** Backward in place on dqkv: the transpose (inverse) rotation, da = da' cos + db' sin, db = db' cos - da' sin. */
-export function ropeBackward(
-  dqkv: Vec,
-  positions: ArrayLike<number>,
-  invFreq: ArrayLike<number>,
-  heads: number,
-  kvHeads: number,
-  headDim: number,
-): void {
-  ropeRotate(dqkv, positions, invFreq, heads, kvHeads, headDim, -1);
+export function ropeBackward(...args: RopeArgs): void {
+  ropeRotate(-1, ...args);
 }
 
-function ropeRotate(
-  qkv: Vec,
-  positions: ArrayLike<number>,
-  invFreq: ArrayLike<number>,
-  heads: number,
-  kvHeads: number,
-  headDim: number,
-  sign: 1 | -1,
-): void {
+function ropeRotate(sign: 1 | -1, ...[qkv, positions, invFreq, heads, kvHeads, headDim]: RopeArgs): void {
   const half = headDim / 2;
   const stride = (heads + 2 * kvHeads) * headDim;
   for (let r = 0; r < positions.length; r++) {

@@ -1,7 +1,7 @@
 // Malformed benchmark files: every problem is one BenchDataError line that names the file, the line and the
 // field, and says what was expected.
 import { describe, expect, it } from 'vitest';
-import { BenchDataError } from '../errors';
+import { benchDataFailure } from '../testing';
 import { parseArc } from './arc';
 import { parseBoolq } from './boolq';
 import { parseCsv } from './csv';
@@ -13,21 +13,6 @@ import { parseSiqa } from './siqa';
 import { parseWinogrande } from './winogrande';
 
 const bytes = (text: string) => new TextEncoder().encode(text);
-
-/** Runs `parse`, expects a BenchDataError with one line matching `message`, and returns it. */
-function failure(parse: () => unknown, message: RegExp): BenchDataError {
-  let caught: unknown;
-  try {
-    parse();
-  } catch (error) {
-    caught = error;
-  }
-  expect(caught).toBeInstanceOf(BenchDataError);
-  const error = caught as BenchDataError;
-  expect(error.message).not.toContain('\n');
-  expect(error.message).toMatch(message);
-  return error;
-}
 
 const arcRow = (patch: object = {}) =>
   JSON.stringify({
@@ -45,36 +30,36 @@ const arcRow = (patch: object = {}) =>
 
 describe('malformed files', () => {
   it('JSONL: a line that is not JSON, or not an object, names its line', () => {
-    const e = failure(
+    const e = benchDataFailure(
       () => parseArc(bytes(`${arcRow()}\n{"id": "q2", "question":\n`), 'arc.jsonl'),
       /^arc\.jsonl:2: not valid JSON \(.*\); expected one JSON object per line$/,
     );
     expect([e.file, e.line, e.field]).toEqual(['arc.jsonl', 2, null]);
-    failure(() => parseArc(bytes(`${arcRow()}\n[1, 2]\n`), 'arc.jsonl'), /^arc\.jsonl:2: not a JSON object/);
+    benchDataFailure(() => parseArc(bytes(`${arcRow()}\n[1, 2]\n`), 'arc.jsonl'), /^arc\.jsonl:2: not a JSON object/);
   });
 
   it('a blank line in the middle shifts labels, so it is an error; CRLF and one final newline are fine', () => {
-    failure(() => parseArc(bytes(`${arcRow()}\n\n${arcRow()}\n`), 'arc.jsonl'), /^arc\.jsonl:2: empty line/);
+    benchDataFailure(() => parseArc(bytes(`${arcRow()}\n\n${arcRow()}\n`), 'arc.jsonl'), /^arc\.jsonl:2: empty line/);
     expect(parseArc(bytes(`${arcRow()}\r\n${arcRow()}\r\n`), 'arc.jsonl')).toHaveLength(2);
   });
 
   it('not UTF-8', () => {
-    failure(
+    benchDataFailure(
       () => parseBoolq(new Uint8Array([0x7b, 0xff, 0xfe, 0x7d, 0x0a]), 'dev.jsonl'),
       /^dev\.jsonl: not valid UTF-8 text/,
     );
   });
 
   it('ARC: missing or mistyped fields, bad labels, an answer key that is no label', () => {
-    failure(
+    benchDataFailure(
       () => parseArc(bytes(arcRow({ id: 7 })), 'a.jsonl'),
       /^a\.jsonl:1: field "id": a number \(7\); expected a string$/,
     );
-    failure(
+    benchDataFailure(
       () => parseArc(bytes(arcRow({ question: 'Which?' })), 'a.jsonl'),
       /^a\.jsonl:1: field "question": a string .*; expected an object$/,
     );
-    failure(
+    benchDataFailure(
       () => parseArc(bytes(arcRow({ question: { choices: [] } })), 'a.jsonl'),
       /field "question\.stem": missing; expected a string$/,
     );
@@ -85,16 +70,16 @@ describe('malformed files', () => {
         { text: 'b', label: 'F' },
       ],
     };
-    failure(
+    benchDataFailure(
       () => parseArc(bytes(arcRow({ question: badLabel })), 'a.jsonl'),
       /field "question\.choices\[1\]\.label": "F"; expected A-E or 1-5$/,
     );
     const noText = { stem: 'Which?', choices: [{ text: 'a', label: 'A' }, { label: 'B' }] };
-    failure(
+    benchDataFailure(
       () => parseArc(bytes(arcRow({ question: noText })), 'a.jsonl'),
       /field "question\.choices\[1\]\.text": missing/,
     );
-    failure(
+    benchDataFailure(
       () => parseArc(bytes(arcRow({ answerKey: 'C' })), 'a.jsonl'),
       /^a\.jsonl:1: field "answerKey": "C" is not a choice label \(A, B\)$/,
     );
@@ -102,21 +87,21 @@ describe('malformed files', () => {
 
   it('label lists: a label out of range, or a count that does not match the data', () => {
     const piqa = `${JSON.stringify({ goal: 'g', sol1: 'a', sol2: 'b' })}\n`.repeat(2);
-    failure(
+    benchDataFailure(
       () => parsePiqa(bytes(piqa), 'valid.jsonl', bytes('0\n2\n'), 'valid-labels.lst'),
       /^valid-labels\.lst:2: field "label": "2" is not one of 0, 1$/,
     );
-    failure(
+    benchDataFailure(
       () => parsePiqa(bytes(piqa), 'valid.jsonl', bytes('0\n'), 'valid-labels.lst'),
       /^valid-labels\.lst: has 1 labels but valid\.jsonl has 2 rows; they must be the matching pair of files$/,
     );
     const siqa = `${JSON.stringify({ context: 'c', question: 'q', answerA: 'a', answerB: 'b', answerC: 'c' })}\n`;
-    failure(
+    benchDataFailure(
       () => parseSiqa(bytes(siqa), 'dev.jsonl', bytes('0\n'), 'dev-labels.lst'),
       /^dev-labels\.lst:1: field "label": "0" is not one of 1, 2, 3$/,
     );
     const blank = siqa.replace('"answerC":"c"', '"answerC":" "');
-    failure(
+    benchDataFailure(
       () => parseSiqa(bytes(blank), 'dev.jsonl', bytes('1\n'), 'dev-labels.lst'),
       /^dev\.jsonl:1: field "answerC": empty; expected text$/,
     );
@@ -124,17 +109,20 @@ describe('malformed files', () => {
 
   it('BoolQ: answer must be a boolean', () => {
     const row = JSON.stringify({ question: 'is it', title: 'T', answer: 'yes', passage: 'p' });
-    failure(() => parseBoolq(bytes(row), 'dev.jsonl'), /^dev\.jsonl:1: field "answer": "yes"; expected true or false$/);
+    benchDataFailure(
+      () => parseBoolq(bytes(row), 'dev.jsonl'),
+      /^dev\.jsonl:1: field "answer": "yes"; expected true or false$/,
+    );
   });
 
   it('WinoGrande: no blank in the sentence, or an answer that disagrees with the label file', () => {
     const row = (sentence: string, answer = '1') =>
       `${JSON.stringify({ qID: 'x', sentence, option1: 'A', option2: 'B', answer })}\n`;
-    failure(
+    benchDataFailure(
       () => parseWinogrande(bytes(row('No blank here.')), 'dev.jsonl', bytes('1\n'), 'dev-labels.lst'),
       /^dev\.jsonl:1: field "sentence": has no "_"/,
     );
-    failure(
+    benchDataFailure(
       () => parseWinogrande(bytes(row('A _ b.', '2')), 'dev.jsonl', bytes('1\n'), 'dev-labels.lst'),
       /^dev\.jsonl:1: field "answer": "2" disagrees with line 1 of dev-labels\.lst \("1"\)$/,
     );
@@ -151,64 +139,67 @@ describe('malformed files', () => {
         endings: ['a', 'b', 'c', 'd'],
         ...patch,
       });
-    failure(
+    benchDataFailure(
       () => parseHellaswag(bytes(row({ endings: ['a', 'b'] })), 'h.jsonl'),
       /^h\.jsonl:1: field "endings": has 2 endings; expected 4$/,
     );
-    failure(
+    benchDataFailure(
       () => parseHellaswag(bytes(row({ endings: ['a', 'b', 3, 'd'] })), 'h.jsonl'),
       /field "endings\[2\]": 3; expected a non-empty string$/,
     );
-    failure(
+    benchDataFailure(
       () => parseHellaswag(bytes(row({ label: undefined })), 'h.jsonl'),
       /field "label": missing; the test split has no labels, use the validation file/,
     );
-    failure(() => parseHellaswag(bytes(row({ label: '4' })), 'h.jsonl'), /field "label": "4"; expected 0, 1, 2 or 3$/);
+    benchDataFailure(
+      () => parseHellaswag(bytes(row({ label: '4' })), 'h.jsonl'),
+      /field "label": "4"; expected 0, 1, 2 or 3$/,
+    );
   });
 
   it('OpenBookQA: header, field count, choices markers, answer key', () => {
     const header = 'ID\tQuestion Stem\tChoices\tComplete Question\tAnswer Key\n';
     const row = (choices: string, key = 'A') => `${header}7\tWhy?\t${choices}\tWhy? ${choices}\t${key}\n`;
-    failure(
+    benchDataFailure(
       () => parseOpenbookqa(bytes('ID\tStem\n1\tx\n'), 't.tsv'),
       /^t\.tsv:1: field "Question Stem": column missing from the header/,
     );
-    failure(
+    benchDataFailure(
       () => parseOpenbookqa(bytes(`${header}7\tWhy?\n`), 't.tsv'),
       /^t\.tsv:2: has 2 tab-separated fields, the header 5$/,
     );
-    failure(
+    benchDataFailure(
       () => parseOpenbookqa(bytes(row('(A) a (B) b (D) d')), 't.tsv'),
       /^t\.tsv:2: field "Choices": no "\(C\)" after the previous choice/,
     );
-    failure(
+    benchDataFailure(
       () => parseOpenbookqa(bytes(row('a (B) b (C) c (D) d')), 't.tsv'),
       /field "Choices": does not start with "\(A\) "/,
     );
-    failure(
+    benchDataFailure(
       () => parseOpenbookqa(bytes(row('(A) a (B) b (C) c (D) d', 'E')), 't.tsv'),
       /^t\.tsv:2: field "Answer Key": "E"; expected A, B, C or D$/,
     );
   });
 
   it('MMLU: the field count, the answer letter, a header row', () => {
-    failure(
+    benchDataFailure(
       () => parseMmlu(bytes('Q,a,b,c,d,A\nQ2,a,b,c,A\n'), 's_test.csv', 'anatomy'),
       /^s_test\.csv:2: has 5 fields; expected 6 \(question,A,B,C,D,answer\), no header$/,
     );
-    failure(
+    benchDataFailure(
       () => parseMmlu(bytes('question,A,B,C,D,answer\n'), 's_test.csv', 'anatomy'),
       /^s_test\.csv:1: field "answer": "answer"; expected A, B, C or D$/,
     );
-    failure(
+    benchDataFailure(
       () => parseMmlu(bytes('"Q\nstill Q",a,b,c,d,A\nQ2,a,b,c,d,E\n'), 's_test.csv', 'anatomy'),
       /^s_test\.csv:3: field "answer": "E"/,
     );
   });
 
   it('CSV: unclosed quotes, stray quotes, text after a closing quote, with the line they start on', () => {
-    failure(() => parseCsv('a,b\n"open,c\nd\n', 'x.csv'), /^x\.csv:2: a quoted field is never closed/);
-    failure(() => parseCsv('a,b"c\n', 'x.csv'), /^x\.csv:1: a quote inside unquoted field 2$/);
-    failure(() => parseCsv('"a"b,c\n', 'x.csv'), /^x\.csv:1: text after a closing quote in field 1$/);
+    benchDataFailure(() => parseCsv('a,b\n"open,c\nd\n', 'x.csv'), /^x\.csv:2: a quoted field is never closed/);
+    benchDataFailure(() => parseCsv('a,b"c\n', 'x.csv'), /^x\.csv:1: a quote inside unquoted field 2$/);
+    benchDataFailure(() => parseCsv('"a"b,c\n', 'x.csv'), /^x\.csv:1: text after a closing quote in field 1$/);
   });
 });

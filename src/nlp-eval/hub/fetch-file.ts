@@ -8,6 +8,7 @@
  * - the size is checked against what the listing says, before (Content-Length) and while the body streams;
  * - `signal` cancels; the bytes received stay in `held`, for the caller to keep and resume from later.
  */
+import { abortReason, sleep } from '../../llm/model/cancellable-sleep';
 import { beforeStall, declaredLength, fetchWithIdleTimeout } from '../../util/http-body';
 import { BenchDownloadError } from '../errors';
 
@@ -57,25 +58,6 @@ export class Held {
     this.chunks = [out];
     return out;
   }
-}
-
-function abortReason(signal: AbortSignal): unknown {
-  return signal.reason ?? new DOMException('The download was cancelled', 'AbortError');
-}
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal.aborted) return reject(abortReason(signal));
-    const onAbort = () => {
-      clearTimeout(timer);
-      reject(abortReason(signal));
-    };
-    const timer = setTimeout(() => {
-      signal.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    signal.addEventListener('abort', onAbort, { once: true });
-  });
 }
 
 /** "bytes 100-199/200" -> 100; null where absent or malformed. */

@@ -1,7 +1,7 @@
 // The hub's rows read into docs: HellaSwag's row as its JSONL line; integer labels as numbers, INT64 bigints or
 // digit strings; a malformed row is one line naming the file, row and field; a file that is not Parquet.
 import { describe, expect, it } from 'vitest';
-import { BenchDataError } from '../errors';
+import { benchDataFailure } from '../testing';
 import { parseHellaswag } from '../formats/hellaswag';
 import { hellaswagRequests } from '../tasks';
 import { readParquetRows } from './parquet';
@@ -9,18 +9,6 @@ import { hubRowReader, rowAt } from './rows';
 import { parquetFile } from './testing';
 
 const at = rowAt('hub/0000.parquet', 7);
-
-function failure(run: () => unknown, message: RegExp): void {
-  let error: unknown;
-  try {
-    run();
-  } catch (e) {
-    error = e;
-  }
-  expect(error).toBeInstanceOf(BenchDataError);
-  expect((error as Error).message).not.toContain('\n');
-  expect((error as Error).message).toMatch(message);
-}
 
 describe('hub rows', () => {
   it("HellaSwag: the hub's row (label a string) gives the doc its JSONL line gives", () => {
@@ -34,7 +22,7 @@ describe('hub rows', () => {
     };
     const fromLine = parseHellaswag(new TextEncoder().encode(`${JSON.stringify(row)}\n`), 'h.jsonl');
     expect(hubRowReader('hellaswag')(row, at).requests).toEqual(hellaswagRequests(fromLine[0]));
-    failure(
+    benchDataFailure(
       () => hubRowReader('hellaswag')({ ...row, label: '' }, at),
       /row 7: field "label": missing; the test split/,
     );
@@ -43,14 +31,14 @@ describe('hub rows', () => {
   it('integer labels: a number, an INT64 bigint or a string of digits; outside the range is an error', () => {
     const piqa = { goal: 'g', sol1: 'a', sol2: 'b' };
     for (const label of [1, 1n, '1']) expect(hubRowReader('piqa')({ ...piqa, label }, at).requests.gold).toBe(1);
-    failure(
+    benchDataFailure(
       () => hubRowReader('piqa')({ ...piqa, label: 2n }, at),
       /^hub\/0000\.parquet: row 7: field "label": 2; expected 0 or 1$/,
     );
-    failure(() => hubRowReader('piqa')({ ...piqa }, at), /field "label": missing; expected 0 or 1$/);
+    benchDataFailure(() => hubRowReader('piqa')({ ...piqa }, at), /field "label": missing; expected 0 or 1$/);
     const mmlu = { question: 'Q?', subject: 'anatomy', choices: ['a', '', 'c', 'd'] };
     expect(hubRowReader('mmlu-anatomy')({ ...mmlu, answer: 3n }, at).requests.gold).toBe(3);
-    failure(
+    benchDataFailure(
       () => hubRowReader('mmlu-anatomy')({ ...mmlu, answer: 4n }, at),
       /field "answer": 4; expected an integer from 0 to 3/,
     );
@@ -60,27 +48,33 @@ describe('hub rows', () => {
     const arc = { id: 'x', question: 'Why?', choices: { text: ['a', 'b'], label: ['A', 'B'] }, answerKey: 'B' };
     const read = hubRowReader('arc-easy');
     expect(read(arc, at).requests.gold).toBe(1);
-    failure(() => read({ ...arc, answerKey: 'C' }, at), /row 7: field "answerKey": "C" is not a choice label \(A, B\)/);
-    failure(
+    benchDataFailure(
+      () => read({ ...arc, answerKey: 'C' }, at),
+      /row 7: field "answerKey": "C" is not a choice label \(A, B\)/,
+    );
+    benchDataFailure(
       () => read({ ...arc, choices: { text: ['a', 'b'], label: ['A'] } }, at),
       /field "choices.label": has 1 labels for 2/,
     );
-    failure(
+    benchDataFailure(
       () => read({ ...arc, choices: { text: ['a', 3], label: ['A', 'B'] } }, at),
       /field "choices.text\[1\]": 3;/,
     );
-    failure(() => read({ ...arc, question: 5n }, at), /field "question": a bigint \(5\); expected a string/);
+    benchDataFailure(() => read({ ...arc, question: 5n }, at), /field "question": a bigint \(5\); expected a string/);
     const wino = { sentence: 'A _ b.', option1: 'x', option2: 'y' };
-    failure(
+    benchDataFailure(
       () => hubRowReader('winogrande')({ ...wino, answer: '' }, at),
       /"answer": ""; expected "1" or "2" \(the test split/,
     );
     const mmlu = { question: 'Q?', subject: 'anatomy', choices: ['a', 'b', 'c', 'd'], answer: 0 };
-    failure(
+    benchDataFailure(
       () => hubRowReader('mmlu-astronomy')(mmlu, at),
       /field "subject": "anatomy" in the file of subject "astronomy"/,
     );
-    failure(() => hubRowReader('mmlu')({ ...mmlu, choices: ['a'] }, at), /field "choices": has 1 options; expected 4/);
+    benchDataFailure(
+      () => hubRowReader('mmlu')({ ...mmlu, choices: ['a'] }, at),
+      /field "choices": has 1 options; expected 4/,
+    );
   });
 
   it('a file that is not Parquet, or is cut short, is one line naming it', async () => {
