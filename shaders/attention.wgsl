@@ -510,14 +510,12 @@ fn attention_backward_dkv(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_
 // (readers) alone, with the online softmax rescaled key by key. No shared memory, no barriers: on a
 // CPU-emulated GPU (SwiftShader) a workgroup barrier costs more than a tiny head's arithmetic, so these are
 // faster there for head_dim <= HD_MAX (kernels/attention.ts chooses by head_dim). Same math as above; sums run
-// in another order (float rounding). Invocation i = gid.x + gid.y * nwg.x * WG; i = row * heads + head, so
-// neighbouring invocations share their rows' keys.
+// in another order (float rounding). Invocation i = flat_index(ids, WG) = row * heads + head, so neighbouring
+// invocations share their rows' keys.
 
 const HD_MAX: u32 = 32u;
 
-fn flat_id(gid: vec3<u32>, nwg: vec3<u32>) -> u32 {
-  return gid.x + gid.y * nwg.x * WG;
-}
+//! include "include/common_flat_index.wgsl"
 
 // Row index of the k-th key of row r's key list (segment 1 then segment 2).
 fn key_row(seg: vec4<u32>, k: u32) -> u32 {
@@ -561,22 +559,22 @@ fn attention_row_thread(r: u32, h: u32) -> f32 {
 }
 
 @compute @workgroup_size(WG)
-fn attention_forward_thread(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-  let i = flat_id(gid, nwg);
+fn attention_forward_thread(ids: FlatIds) {
+  let i = flat_index(ids, WG);
   if (i >= params.rows * params.heads) { return; }
   _ = attention_row_thread(i / params.heads, i % params.heads);
 }
 
 @compute @workgroup_size(WG)
-fn attention_forward_lse_thread(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-  let i = flat_id(gid, nwg);
+fn attention_forward_lse_thread(ids: FlatIds) {
+  let i = flat_index(ids, WG);
   if (i >= params.rows * params.heads) { return; }
   lse[i] = attention_row_thread(i / params.heads, i % params.heads);
 }
 
 @compute @workgroup_size(WG)
-fn attention_backward_delta_thread(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-  let i = flat_id(gid, nwg);
+fn attention_backward_delta_thread(ids: FlatIds) {
+  let i = flat_index(ids, WG);
   if (i >= params.rows * params.heads) { return; }
   let o = i * HD; // (r * heads + h) * hd
   var dot_out = 0.0;
@@ -585,8 +583,8 @@ fn attention_backward_delta_thread(@builtin(global_invocation_id) gid: vec3<u32>
 }
 
 @compute @workgroup_size(WG)
-fn attention_backward_dq_thread(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-  let i = flat_id(gid, nwg);
+fn attention_backward_dq_thread(ids: FlatIds) {
+  let i = flat_index(ids, WG);
   if (i >= params.rows * params.heads) { return; }
   let r = i / params.heads;
   let h = i % params.heads;
@@ -621,8 +619,8 @@ fn attention_backward_dq_thread(@builtin(global_invocation_id) gid: vec3<u32>, @
 }
 
 @compute @workgroup_size(WG)
-fn attention_backward_dkv_thread(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-  let i = flat_id(gid, nwg);
+fn attention_backward_dkv_thread(ids: FlatIds) {
+  let i = flat_index(ids, WG);
   if (i >= params.rows * params.kv_heads) { return; }
   let kr = i / params.kv_heads;
   let g = i % params.kv_heads;
