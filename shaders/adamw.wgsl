@@ -31,6 +31,8 @@ const WG: u32 = 256u;
 @group(0) @binding(5) var<storage, read_write> m: array<f32>;
 @group(0) @binding(6) var<storage, read_write> v: array<f32>;
 
+//! include "include/common_flat_index.wgsl"
+
 @compute @workgroup_size(1)
 fn adamw_prepare() {
   let finite = info[2] == 1.0;
@@ -43,8 +45,8 @@ fn adamw_prepare() {
 }
 
 @compute @workgroup_size(WG)
-fn adamw_update(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-  let i = gid.x + gid.y * nwg.x * WG;
+fn adamw_update(ids: FlatIds) {
+  let i = flat_index(ids, WG);
   if (i >= params.count) { return; }
   if (info[2] == 1.0) {
     let lr = step_args[0];

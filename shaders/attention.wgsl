@@ -64,6 +64,9 @@ alias tile_t = f32;
 
 fn dims_per_lane() -> u32 { return (HD + LANES - 1u) / LANES; }
 fn qkv_stride() -> u32 { return (params.heads + 2u * params.kv_heads) * HD; }
+// Where kv head g's K and V heads start in a qkv row (after the H query heads; the V heads after the K heads).
+fn k_col(g: u32) -> u32 { return (params.heads + g) * HD; }
+fn v_col(g: u32) -> u32 { return (params.heads + params.kv_heads + g) * HD; }
 fn segment_of(r: u32) -> vec4<u32> {
   return vec4<u32>(segments[4u * r], segments[4u * r + 1u], segments[4u * r + 2u], segments[4u * r + 3u]);
 }
@@ -83,6 +86,12 @@ fn query_of(m: u32, g: u32) -> Query {
   let valid = m < params.rows * group;
   let mm = select(0u, m, valid);
   return Query(mm / group, g * group + mm % group, valid);
+}
+
+// The segments a query's row reads; none for padding.
+fn query_segments(query: Query) -> vec4<u32> {
+  if (query.valid) { return segment_of(query.row); }
+  return vec4<u32>(0u);
 }
 
 // The keys that rows [r_lo, r_hi) read, as two ranges [x, y) and [z, w): the span of their first segments and
@@ -117,10 +126,24 @@ fn block_key_ranges(r_lo: u32, r_hi: u32) -> vec4<u32> {
   return vec4<u32>(lo1, hi1, lo2, hi2);
 }
 
-// Tile t of a block's key ranges: its first key row and the end of its range.
-fn key_tile(ranges: vec4<u32>, n1: u32, t: u32) -> vec2<u32> {
-  if (t < n1) { return vec2<u32>(ranges.x + t * BK, ranges.y); }
-  return vec2<u32>(ranges.z + (t - n1) * BK, ranges.w);
+// A block's key ranges (block_key_ranges) in tiles of BK rows: n1 tiles cover the first range, `count` both.
+// From the workgroup id alone, so uniform, as the tile loop's barriers need.
+struct KeyTiles {
+  ranges: vec4<u32>,
+  n1: u32,
+  count: u32,
+}
+
+fn key_tiles(block: QueryBlock) -> KeyTiles {
+  let ranges = block_key_ranges(block.r_lo, block.r_hi);
+  let n1 = (ranges.y - ranges.x + BK - 1u) / BK;
+  return KeyTiles(ranges, n1, n1 + (ranges.w - ranges.z + BK - 1u) / BK);
+}
+
+// Tile t of a block's key tiles: its first key row and the end of its range.
+fn key_tile(tiles: KeyTiles, t: u32) -> vec2<u32> {
+  if (t < tiles.n1) { return vec2<u32>(tiles.ranges.x + t * BK, tiles.ranges.y); }
+  return vec2<u32>(tiles.ranges.z + (t - tiles.n1) * BK, tiles.ranges.w);
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -135,26 +158,24 @@ var<workgroup> v_tile: array<tile_t, BK * HD>;
 var<workgroup> s_part: array<f32, BK * WG>;
 var<workgroup> dp_part: array<f32, BK * WG>;
 
-// Rows k0 .. k0 + BK - 1 of qkv, HD columns from `col`, into kv_tile (zeros from k_end).
+// Element e of the tile of rows k0 .. k0 + BK - 1 of qkv, HD columns from `col` (zero from row k_end on).
+fn qkv_tile_element(k0: u32, k_end: u32, col: u32, e: u32, stride: u32) -> tile_t {
+  let kr = k0 + e / HD;
+  var x = 0.0;
+  if (kr < k_end) { x = qkv[kr * stride + col + e % HD]; }
+  return tile_t(x);
+}
+
+// That tile into kv_tile.
 fn load_kv_tile(k0: u32, k_end: u32, col: u32, lid: u32) {
   let stride = qkv_stride();
-  for (var e = lid; e < BK * HD; e += WG) {
-    let kr = k0 + e / HD;
-    var x = 0.0;
-    if (kr < k_end) { x = qkv[kr * stride + col + e % HD]; }
-    kv_tile[e] = tile_t(x);
-  }
+  for (var e = lid; e < BK * HD; e += WG) { kv_tile[e] = qkv_tile_element(k0, k_end, col, e, stride); }
 }
 
 // The same into v_tile (dQ, which needs K and V at once).
 fn load_v_tile(k0: u32, k_end: u32, col: u32, lid: u32) {
   let stride = qkv_stride();
-  for (var e = lid; e < BK * HD; e += WG) {
-    let kr = k0 + e / HD;
-    var x = 0.0;
-    if (kr < k_end) { x = qkv[kr * stride + col + e % HD]; }
-    v_tile[e] = tile_t(x);
-  }
+  for (var e = lid; e < BK * HD; e += WG) { v_tile[e] = qkv_tile_element(k0, k_end, col, e, stride); }
 }
 
 // The query block of workgroup x: its first query and the rows its queries belong to.
@@ -191,13 +212,8 @@ fn flash_forward(wid: vec3<u32>, lid: u32) -> f32 {
   let lane = lid % LANES;
   let block = query_block(wid.x);
   let query = query_of(block.m0 + i, g);
-  var seg = vec4<u32>(0u);
-  if (query.valid) { seg = segment_of(query.row); }
-  let ranges = block_key_ranges(block.r_lo, block.r_hi);
-  let n1 = (ranges.y - ranges.x + BK - 1u) / BK;
-  let n_tiles = n1 + (ranges.w - ranges.z + BK - 1u) / BK;
-  let k_col = (params.heads + g) * HD;
-  let v_col = (params.heads + params.kv_heads + g) * HD;
+  let seg = query_segments(query);
+  let tiles = key_tiles(block);
   let q_at = query.row * qkv_stride() + query.head * HD;
 
   var q: array<f32, DPL_MAX>;
@@ -211,9 +227,9 @@ fn flash_forward(wid: vec3<u32>, lid: u32) -> f32 {
   var m_run = NEG;
   var l_run = 0.0;
   var p: array<f32, BK_MAX>;
-  for (var t = 0u; t < n_tiles; t++) {
-    let tile = key_tile(ranges, n1, t);
-    load_kv_tile(tile.x, tile.y, k_col, lid);
+  for (var t = 0u; t < tiles.count; t++) {
+    let tile = key_tile(tiles, t);
+    load_kv_tile(tile.x, tile.y, k_col(g), lid);
     workgroupBarrier();
     for (var j = 0u; j < BK; j++) {
       var s = 0.0;
@@ -224,7 +240,7 @@ fn flash_forward(wid: vec3<u32>, lid: u32) -> f32 {
       s_part[j * WG + lid] = s;
     }
     workgroupBarrier();
-    load_kv_tile(tile.x, tile.y, v_col, lid);  // V over K: every invocation has read K
+    load_kv_tile(tile.x, tile.y, v_col(g), lid);  // V over K: every invocation has read K
     var tile_max = NEG;
     var visible = 0u;
     for (var j = 0u; j < BK; j++) {
@@ -295,13 +311,8 @@ fn attention_backward_dq(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_i
   let lane = lid % LANES;
   let block = query_block(wid.x);
   let query = query_of(block.m0 + i, g);
-  var seg = vec4<u32>(0u);
-  if (query.valid) { seg = segment_of(query.row); }
-  let ranges = block_key_ranges(block.r_lo, block.r_hi);
-  let n1 = (ranges.y - ranges.x + BK - 1u) / BK;
-  let n_tiles = n1 + (ranges.w - ranges.z + BK - 1u) / BK;
-  let k_col = (params.heads + g) * HD;
-  let v_col = (params.heads + params.kv_heads + g) * HD;
+  let seg = query_segments(query);
+  let tiles = key_tiles(block);
   let q_at = query.row * qkv_stride() + query.head * HD;
   let o_at = (query.row * params.heads + query.head) * HD;
 
@@ -331,10 +342,10 @@ fn attention_backward_dq(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_i
   workgroupBarrier();
 
   var ds: array<f32, BK_MAX>;
-  for (var t = 0u; t < n_tiles; t++) {
-    let tile = key_tile(ranges, n1, t);
-    load_kv_tile(tile.x, tile.y, k_col, lid);
-    load_v_tile(tile.x, tile.y, v_col, lid);
+  for (var t = 0u; t < tiles.count; t++) {
+    let tile = key_tile(tiles, t);
+    load_kv_tile(tile.x, tile.y, k_col(g), lid);
+    load_v_tile(tile.x, tile.y, v_col(g), lid);
     workgroupBarrier();
     for (var j = 0u; j < BK; j++) {
       var s = 0.0;
@@ -394,8 +405,8 @@ fn attention_backward_dkv(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_
   let kr = wid.x * BKV + j;
   let key_valid = kr < params.rows;
   let stride = qkv_stride();
-  let k_at = kr * stride + (params.heads + g) * HD;
-  let v_at = kr * stride + (params.heads + params.kv_heads + g) * HD;
+  let k_at = kr * stride + k_col(g);
+  let v_at = kr * stride + v_col(g);
 
   var k: array<f32, DPL_MAX>;
   var v: array<f32, DPL_MAX>;
@@ -431,11 +442,10 @@ fn attention_backward_dkv(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_
     }
     if (lid < BQT) {
       let query = query_of(m0 + lid, g);
-      tile_seg[lid] = vec4<u32>(0u);
+      tile_seg[lid] = query_segments(query);
       tile_lse[lid] = 0.0;
       tile_delta[lid] = 0.0;
       if (query.valid) {
-        tile_seg[lid] = segment_of(query.row);
         tile_lse[lid] = lse[query.row * params.heads + query.head];
         tile_delta[lid] = delta[query.row * params.heads + query.head];
       }
@@ -500,14 +510,12 @@ fn attention_backward_dkv(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_
 // (readers) alone, with the online softmax rescaled key by key. No shared memory, no barriers: on a
 // CPU-emulated GPU (SwiftShader) a workgroup barrier costs more than a tiny head's arithmetic, so these are
 // faster there for head_dim <= HD_MAX (kernels/attention.ts chooses by head_dim). Same math as above; sums run
-// in another order (float rounding). Invocation i = gid.x + gid.y * nwg.x * WG; i = row * heads + head, so
-// neighbouring invocations share their rows' keys.
+// in another order (float rounding). Invocation i = flat_index(ids, WG) = row * heads + head, so neighbouring
+// invocations share their rows' keys.
 
 const HD_MAX: u32 = 32u;
 
-fn flat_id(gid: vec3<u32>, nwg: vec3<u32>) -> u32 {
-  return gid.x + gid.y * nwg.x * WG;
-}
+//! include "include/common_flat_index.wgsl"
 
 // Row index of the k-th key of row r's key list (segment 1 then segment 2).
 fn key_row(seg: vec4<u32>, k: u32) -> u32 {
@@ -519,8 +527,8 @@ fn key_row(seg: vec4<u32>, k: u32) -> u32 {
 fn attention_row_thread(r: u32, h: u32) -> f32 {
   let stride = qkv_stride();
   let g = h / (params.heads / params.kv_heads);
-  let k_off = params.heads * HD + g * HD;
-  let v_off = (params.heads + params.kv_heads) * HD + g * HD;
+  let k_off = k_col(g);
+  let v_off = v_col(g);
   let seg = segment_of(r);
   let n_keys = seg.y + seg.w;
   var q: array<f32, HD_MAX>;
@@ -551,22 +559,22 @@ fn attention_row_thread(r: u32, h: u32) -> f32 {
 }
 
 @compute @workgroup_size(WG)
-fn attention_forward_thread(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-  let i = flat_id(gid, nwg);
+fn attention_forward_thread(ids: FlatIds) {
+  let i = flat_index(ids, WG);
   if (i >= params.rows * params.heads) { return; }
   _ = attention_row_thread(i / params.heads, i % params.heads);
 }
 
 @compute @workgroup_size(WG)
-fn attention_forward_lse_thread(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-  let i = flat_id(gid, nwg);
+fn attention_forward_lse_thread(ids: FlatIds) {
+  let i = flat_index(ids, WG);
   if (i >= params.rows * params.heads) { return; }
   lse[i] = attention_row_thread(i / params.heads, i % params.heads);
 }
 
 @compute @workgroup_size(WG)
-fn attention_backward_delta_thread(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-  let i = flat_id(gid, nwg);
+fn attention_backward_delta_thread(ids: FlatIds) {
+  let i = flat_index(ids, WG);
   if (i >= params.rows * params.heads) { return; }
   let o = i * HD; // (r * heads + h) * hd
   var dot_out = 0.0;
@@ -575,15 +583,15 @@ fn attention_backward_delta_thread(@builtin(global_invocation_id) gid: vec3<u32>
 }
 
 @compute @workgroup_size(WG)
-fn attention_backward_dq_thread(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-  let i = flat_id(gid, nwg);
+fn attention_backward_dq_thread(ids: FlatIds) {
+  let i = flat_index(ids, WG);
   if (i >= params.rows * params.heads) { return; }
   let r = i / params.heads;
   let h = i % params.heads;
   let stride = qkv_stride();
   let g = h / (params.heads / params.kv_heads);
-  let k_off = params.heads * HD + g * HD;
-  let v_off = (params.heads + params.kv_heads) * HD + g * HD;
+  let k_off = k_col(g);
+  let v_off = v_col(g);
   let seg = segment_of(r);
   let n_keys = seg.y + seg.w;
   let row_lse = lse[i];
@@ -611,15 +619,15 @@ fn attention_backward_dq_thread(@builtin(global_invocation_id) gid: vec3<u32>, @
 }
 
 @compute @workgroup_size(WG)
-fn attention_backward_dkv_thread(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-  let i = flat_id(gid, nwg);
+fn attention_backward_dkv_thread(ids: FlatIds) {
+  let i = flat_index(ids, WG);
   if (i >= params.rows * params.kv_heads) { return; }
   let kr = i / params.kv_heads;
   let g = i % params.kv_heads;
   let stride = qkv_stride();
   let group = params.heads / params.kv_heads;
-  let k_off = kr * stride + params.heads * HD + g * HD;
-  let v_off = kr * stride + (params.heads + params.kv_heads) * HD + g * HD;
+  let k_off = kr * stride + k_col(g);
+  let v_off = kr * stride + v_col(g);
   var kk: array<f32, HD_MAX>;
   var vv: array<f32, HD_MAX>;
   var acc_k: array<f32, HD_MAX>;

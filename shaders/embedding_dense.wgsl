@@ -17,9 +17,11 @@ struct Params {
 @group(0) @binding(2) var<storage, read> table: array<u32>;
 @group(0) @binding(3) var<storage, read_write> x: array<f32>;
 
+//! include "include/common_flat_index.wgsl"
+
 @compute @workgroup_size(64)
-fn embedding_dense(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-  let i = gid.x + gid.y * nwg.x * 64u;
+fn embedding_dense(ids: FlatIds) {
+  let i = flat_index(ids, 64u);
   if (i >= params.rows * params.dim) { return; }
   // Row of this chunk; ids below row_start wrap to large values and are skipped with those past the end.
   let tok = tokens[i / params.dim] - params.row_start;

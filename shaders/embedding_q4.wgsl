@@ -23,6 +23,8 @@ struct Params {
 @group(0) @binding(3) var<storage, read> scales: array<u32>;
 @group(0) @binding(4) var<storage, read_write> x: array<f32>;
 
+//! include "include/common_flat_index.wgsl"
+
 fn group_scale(index: u32) -> f32 {
   if (params.scale_f16 == 1u) {
     let pair = unpack2x16float(scales[index / 2u]);
@@ -32,8 +34,8 @@ fn group_scale(index: u32) -> f32 {
 }
 
 @compute @workgroup_size(64)
-fn embedding_q4(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-  let i = gid.x + gid.y * nwg.x * 64u;
+fn embedding_q4(ids: FlatIds) {
+  let i = flat_index(ids, 64u);
   if (i >= params.rows * params.dim) { return; }
   let r = i / params.dim;
   let d = i % params.dim;

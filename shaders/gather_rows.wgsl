@@ -12,9 +12,11 @@ struct Params {
 @group(0) @binding(2) var<storage, read> rows: array<u32>;
 @group(0) @binding(3) var<storage, read_write> out: array<f32>;
 
+//! include "include/common_flat_index.wgsl"
+
 @compute @workgroup_size(64)
-fn gather_rows(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-  let i = gid.x + gid.y * nwg.x * 64u;
+fn gather_rows(ids: FlatIds) {
+  let i = flat_index(ids, 64u);
   if (i >= params.count * params.dim) { return; }
   out[i] = x[rows[i / params.dim] * params.dim + i % params.dim];
 }
@@ -33,8 +35,8 @@ fn gather_rows(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workg
 @group(0) @binding(8) var<storage, read_write> dx: array<f32>;
 
 @compute @workgroup_size(64)
-fn scatter_add_rows(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-  let i = gid.x + gid.y * nwg.x * 64u;
+fn scatter_add_rows(ids: FlatIds) {
+  let i = flat_index(ids, 64u);
   if (i >= params.count * params.dim) { return; }
   let r = i / params.dim;
   let d = i % params.dim;

@@ -32,6 +32,8 @@ const T: u32 = 16u;
 @group(0) @binding(2) var<storage, read> b: array<f32>;
 @group(0) @binding(3) var<storage, read_write> c: array<f32>;
 
+//! include "include/common_flat_index.wgsl"
+
 var<workgroup> a_tile: array<f32, 256>; // [T m][T k]
 var<workgroup> b_tile: array<f32, 256>; // [T k][T n]
 
@@ -71,11 +73,11 @@ fn gemm_f32(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id)
 // Thread variant: one invocation per C element, its k loop read straight from A and B; no shared memory and
 // no barriers. For the small products of LoRA and the critic on a CPU-emulated GPU (SwiftShader), where the
 // tiled kernel's barriers cost far more than the arithmetic; kernels/gemm.ts picks by size. Same result up
-// to float rounding (the same k order). i = gid.x + gid.y * nwg.x * 64, element (i / n, i % n).
+// to float rounding (the same k order). i = flat_index(ids, 64u), element (i / n, i % n).
 
 @compute @workgroup_size(64)
-fn gemm_f32_thread(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-  let i = gid.x + gid.y * nwg.x * 64u;
+fn gemm_f32_thread(ids: FlatIds) {
+  let i = flat_index(ids, 64u);
   if (i >= params.m * params.n) { return; }
   let m = i / params.n;
   let n = i % params.n;

@@ -24,6 +24,8 @@ alias Reduced = f32;
 
 //! include "include/workgroup_reduce.wgsl"
 
+//! include "include/common_flat_index.wgsl"
+
 @compute @workgroup_size(WG)
 fn sum_squares(@builtin(workgroup_id) wid: vec3<u32>, inv: Invocation) {
   let i = wid.x * WG + inv.lid;
@@ -37,8 +39,8 @@ fn sum_squares(@builtin(workgroup_id) wid: vec3<u32>, inv: Invocation) {
 // same slot as sum_squares' workgroup i. For small tensors on a CPU-emulated GPU (SwiftShader), where a
 // workgroup barrier costs far more than 256 multiply-adds; train/grad-norm.ts picks by size.
 @compute @workgroup_size(64)
-fn sum_squares_thread(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-  let chunk = gid.x + gid.y * nwg.x * 64u;
+fn sum_squares_thread(ids: FlatIds) {
+  let chunk = flat_index(ids, 64u);
   let first = chunk * WG;
   if (first >= params.count) { return; }
   let last = min(first + WG, params.count);

@@ -88,6 +88,8 @@ fn kl_value(m: vec2<f32>, sums: vec3<f32>, dbar: f32, big_s: f32) -> f32 {
 
 //! include "include/workgroup_reduce.wgsl"
 
+//! include "include/common_flat_index.wgsl"
+
 @compute @workgroup_size(WG)
 fn kl_rows(@builtin(workgroup_id) wid: vec3<u32>, inv: Invocation) {
   let j = wid.x;
@@ -120,11 +122,11 @@ fn kl_rows(@builtin(workgroup_id) wid: vec3<u32>, inv: Invocation) {
 }
 
 // ---------------------------------------------------------------------------------------------------------
-// One thread per row. Rows fold: j = gid.x + gid.y * nwg.x * 64.
+// One thread per row: row j = flat_index(ids, 64u).
 
 @compute @workgroup_size(64)
-fn kl_rows_thread(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-  let j = gid.x + gid.y * nwg.x * 64u;
+fn kl_rows_thread(ids: FlatIds) {
+  let j = flat_index(ids, 64u);
   if (j >= params.rows) { return; }
   let row = j * params.vocab;
   var m = vec2<f32>(-3.4e38);

@@ -25,6 +25,8 @@ struct Params {
 @group(0) @binding(3) var<storage, read_write> cache: array<f32>;
 @group(0) @binding(4) var<storage, read_write> out: array<f32>;
 
+//! include "include/common_flat_index.wgsl"
+
 const WG: u32 = 64u;
 const HD_MAX: u32 = 256u;
 // Head dims per invocation in the weighted sum of V: invocation i owns dims i, i + WG, ...
@@ -34,8 +36,8 @@ fn qkv_stride() -> u32 { return (params.heads + 2u * params.kv_heads) * params.h
 fn cache_stride() -> u32 { return 2u * params.kv_heads * params.head_dim; }
 
 @compute @workgroup_size(64)
-fn kv_cache_append(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-  let i = gid.x + gid.y * nwg.x * WG;
+fn kv_cache_append(ids: FlatIds) {
+  let i = flat_index(ids, WG);
   let width = cache_stride();
   if (i >= params.rows * width) { return; }
   let r = i / width;

@@ -36,6 +36,8 @@ alias Reduced = f32;
 
 //! include "include/workgroup_reduce.wgsl"
 
+//! include "include/common_flat_index.wgsl"
+
 // (max, sum of exp(logit - max)) of the row starting at `base`, in every invocation of the workgroup.
 fn row_max_and_sum(base: u32, inv: Invocation) -> vec2<f32> {
   var m = -3.4e38;
@@ -69,7 +71,7 @@ fn logsoftmax_gather_backward(@builtin(workgroup_id) wid: vec3<u32>, inv: Invoca
 }
 
 // ---------------------------------------------------------------------------------------------------------
-// One thread per row. Rows fold: j = gid.x + gid.y * nwg.x * 64.
+// One thread per row: row j = flat_index(ids, 64u).
 
 fn row_stats_serial(base: u32) -> vec2<f32> {
   var m = -3.4e38;
@@ -80,8 +82,8 @@ fn row_stats_serial(base: u32) -> vec2<f32> {
 }
 
 @compute @workgroup_size(64)
-fn logsoftmax_gather_rows(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-  let j = gid.x + gid.y * nwg.x * 64u;
+fn logsoftmax_gather_rows(ids: FlatIds) {
+  let j = flat_index(ids, 64u);
   if (j >= params.rows) { return; }
   let base = j * params.vocab;
   let stats = row_stats_serial(base);
@@ -89,8 +91,8 @@ fn logsoftmax_gather_rows(@builtin(global_invocation_id) gid: vec3<u32>, @builti
 }
 
 @compute @workgroup_size(64)
-fn logsoftmax_gather_backward_rows(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-  let j = gid.x + gid.y * nwg.x * 64u;
+fn logsoftmax_gather_backward_rows(ids: FlatIds) {
+  let j = flat_index(ids, 64u);
   if (j >= params.rows) { return; }
   let base = j * params.vocab;
   let stats = row_stats_serial(base);

@@ -12,14 +12,16 @@ struct Params {
 @group(0) @binding(2) var<storage, read> a: array<f32>;
 @group(0) @binding(3) var<storage, read_write> grad: array<f32>;
 
+//! include "include/common_flat_index.wgsl"
+
 @compute @workgroup_size(64)
-fn relu_forward(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-  let i = gid.x + gid.y * nwg.x * 64u;
+fn relu_forward(ids: FlatIds) {
+  let i = flat_index(ids, 64u);
   if (i < params.count) { z[i] = max(z[i], 0.0); }
 }
 
 @compute @workgroup_size(64)
-fn relu_backward(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-  let i = gid.x + gid.y * nwg.x * 64u;
+fn relu_backward(ids: FlatIds) {
+  let i = flat_index(ids, 64u);
   if (i < params.count) { grad[i] = select(0.0, grad[i], a[i] > 0.0); }
 }

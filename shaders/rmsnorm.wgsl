@@ -66,6 +66,8 @@ fn reload_x(i: u32) -> f32 {
 
 //! include "include/workgroup_reduce.wgsl"
 
+//! include "include/common_flat_index.wgsl"
+
 @compute @workgroup_size(WG)
 fn rmsnorm_forward(@builtin(workgroup_id) wid: vec3<u32>, inv: Invocation) {
   let t = wid.x;
@@ -84,8 +86,8 @@ fn rmsnorm_forward(@builtin(workgroup_id) wid: vec3<u32>, inv: Invocation) {
 }
 
 @compute @workgroup_size(WG)
-fn rmsnorm_forward_rows(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-  let t = gid.x + gid.y * nwg.x * WG;
+fn rmsnorm_forward_rows(ids: FlatIds) {
+  let t = flat_index(ids, WG);
   if (t >= params.rows) { return; }
   let base = t * params.dim;
   var sum_sq = 0.0;
@@ -137,8 +139,8 @@ fn rmsnorm_backward(@builtin(workgroup_id) wid: vec3<u32>, inv: Invocation) {
 }
 
 @compute @workgroup_size(WG)
-fn rmsnorm_backward_rows(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-  let t = gid.x + gid.y * nwg.x * WG;
+fn rmsnorm_backward_rows(ids: FlatIds) {
+  let t = flat_index(ids, WG);
   if (t >= params.rows) { return; }
   let base = t * params.dim;
   var dot = 0.0;

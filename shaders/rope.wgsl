@@ -24,10 +24,12 @@ struct Params {
 @group(0) @binding(2) var<storage, read> cos_sin: array<vec2<f32>>;
 @group(0) @binding(3) var<storage, read_write> qkv: array<f32>;
 
+//! include "include/common_flat_index.wgsl"
+
 @compute @workgroup_size(64)
-fn rope_forward(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+fn rope_forward(ids: FlatIds) {
   let half = params.head_dim / 2u;
-  let i = gid.x + gid.y * nwg.x * 64u;
+  let i = flat_index(ids, 64u);
   if (i >= params.rows * params.rotated_heads * half) { return; }
   let d = i % half;
   let head = (i / half) % params.rotated_heads;

@@ -10,9 +10,11 @@ struct Params {
 @group(0) @binding(1) var<storage, read> gate_up: array<f32>;
 @group(0) @binding(2) var<storage, read_write> h: array<f32>;
 
+//! include "include/common_flat_index.wgsl"
+
 @compute @workgroup_size(64)
-fn silu_mul_forward(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-  let i = gid.x + gid.y * nwg.x * 64u;
+fn silu_mul_forward(ids: FlatIds) {
+  let i = flat_index(ids, 64u);
   if (i >= params.rows * params.inter) { return; }
   let r = i / params.inter;
   let c = i % params.inter;
@@ -31,8 +33,8 @@ fn silu_mul_forward(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_
 @group(0) @binding(4) var<storage, read_write> d_gate_up: array<f32>;
 
 @compute @workgroup_size(64)
-fn silu_mul_backward(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-  let i = gid.x + gid.y * nwg.x * 64u;
+fn silu_mul_backward(ids: FlatIds) {
+  let i = flat_index(ids, 64u);
   if (i >= params.rows * params.inter) { return; }
   let r = i / params.inter;
   let c = i % params.inter;

@@ -181,7 +181,7 @@ export function disposeCalls(calls: readonly KernelCall[]): void {
 /**
  * Workgroup counts for a 1-thread-per-element kernel of `workgroupSize`-wide workgroups, folded into two
  * dimensions when one would exceed the 65,535 limit (kernels read the flat index as
- * gid.x + gid.y * nwg.x * workgroupSize).
+ * gid.x + gid.y * nwg.x * workgroupSize: flat_index in shaders/include/common_flat_index.wgsl).
  */
 export function elementwiseWorkgroups(count: number, workgroupSize = 64, maxPerDim = 65535): [number, number] {
   const groups = Math.max(1, Math.ceil(count / workgroupSize));

@@ -7,7 +7,13 @@
  * writes only the rows whose token id falls in its range, and every id falls in exactly one, so together they
  * write all of x.
  */
-import { elementwiseWorkgroups, kernelCall, type KernelCall, type KernelContext } from '../../../gpu/kernel';
+import {
+  elementwiseWorkgroups,
+  kernelCall,
+  type KernelCall,
+  type KernelContext,
+  type KernelCost,
+} from '../../../gpu/kernel';
 import { linearWeightBytes, type DenseChunk, type GpuLinear, type Q4Chunk } from './linear';
 
 export async function embeddingCall(
@@ -20,6 +26,12 @@ export async function embeddingCall(
   const dim = table.inDim;
   const workgroups = elementwiseWorkgroups(rows * dim);
   const rowBytes = linearWeightBytes({ ...table, outDim: 1 } as GpuLinear);
+  // The rows of the tokens in a chunk's range: at most R of them.
+  const cost = (chunk: { rows: number }): KernelCost => ({
+    flops: 0,
+    bytes: Math.min(rows, chunk.rows) * rowBytes + 4 * rows * (dim + 1),
+    weightBytes: Math.min(rows, chunk.rows) * rowBytes,
+  });
   if (table.format === 'q4') {
     const kernel = await ctx.pipelines.kernel('embedding_q4.wgsl', 'embedding_q4');
     return table.chunks.map((chunk: Q4Chunk) =>
@@ -28,12 +40,7 @@ export async function embeddingCall(
         params: { rows, dim, scale_f16: table.scaleF16 ? 1 : 0, row_start: chunk.rowStart, row_count: chunk.rows },
         buffers: { tokens, q_weight: chunk.qWeight, scales: chunk.scales, x },
         workgroups,
-        // The rows of the tokens in this chunk's range: at most R of them.
-        cost: {
-          flops: 0,
-          bytes: Math.min(rows, chunk.rows) * rowBytes + 4 * rows * (dim + 1),
-          weightBytes: Math.min(rows, chunk.rows) * rowBytes,
-        },
+        cost: cost(chunk),
       }),
     );
   }
@@ -44,11 +51,7 @@ export async function embeddingCall(
       params: { rows, dim, table_f16: table.f16 ? 1 : 0, row_start: chunk.rowStart, row_count: chunk.rows },
       buffers: { tokens, table: chunk.weight, x },
       workgroups,
-      cost: {
-        flops: 0,
-        bytes: Math.min(rows, chunk.rows) * rowBytes + 4 * rows * (dim + 1),
-        weightBytes: Math.min(rows, chunk.rows) * rowBytes,
-      },
+      cost: cost(chunk),
     }),
   );
 }

@@ -7,25 +7,37 @@
  * Reference: reference/logsoftmax-gather.ts. Variant by V: one thread per row for V <= 4096, one workgroup per
  * row above, reducing through subgroups where the pipeline cache allows them.
  */
-import { kernelCall, rowKernel, type KernelCall, type KernelContext, type KernelVariant } from '../../../gpu/kernel';
-import type { Kernel } from '../../../gpu/pipelines';
+import {
+  kernelCall,
+  rowKernel,
+  type KernelCall,
+  type KernelContext,
+  type KernelCost,
+  type KernelVariant,
+} from '../../../gpu/kernel';
 
 /** Vocabularies up to this take the thread-per-row entry points. */
 export const LOGSOFTMAX_THREAD_MAX_VOCAB = 4096;
 
-function logSoftmaxKernel(
+type LogSoftmaxEntry = 'logsoftmax_gather' | 'logsoftmax_gather_backward';
+
+/** A call of `entry` on rows of `vocab` logits, in the variant its vocabulary takes, labelled by the entry. */
+async function logSoftmaxCall(
   ctx: KernelContext,
-  entry: 'logsoftmax_gather' | 'logsoftmax_gather_backward',
+  entry: LogSoftmaxEntry,
+  buffers: Record<string, GPUBuffer>,
   rows: number,
   vocab: number,
   variant?: KernelVariant,
-): Promise<{ kernel: Kernel; workgroups: [number, number?] }> {
+  cost?: KernelCost,
+): Promise<KernelCall> {
   const entries = { workgroup: entry, thread: `${entry}_rows` };
   const choice = { maxDim: LOGSOFTMAX_THREAD_MAX_VOCAB, variant };
-  return rowKernel(ctx, 'logsoftmax_gather.wgsl', entries, rows, vocab, choice);
+  const { kernel, workgroups } = await rowKernel(ctx, 'logsoftmax_gather.wgsl', entries, rows, vocab, choice);
+  return kernelCall(ctx.device, kernel, { label: entry, params: { rows, vocab }, buffers, workgroups, cost });
 }
 
-export async function logSoftmaxGatherCall(
+export function logSoftmaxGatherCall(
   ctx: KernelContext,
   logits: GPUBuffer,
   targets: GPUBuffer,
@@ -34,16 +46,10 @@ export async function logSoftmaxGatherCall(
   vocab: number,
   variant?: KernelVariant,
 ): Promise<KernelCall> {
-  const { kernel, workgroups } = await logSoftmaxKernel(ctx, 'logsoftmax_gather', rows, vocab, variant);
-  return kernelCall(ctx.device, kernel, {
-    label: 'logsoftmax_gather',
-    params: { rows, vocab },
-    buffers: { logits, targets, out },
-    workgroups,
-  });
+  return logSoftmaxCall(ctx, 'logsoftmax_gather', { logits, targets, out }, rows, vocab, variant);
 }
 
-export async function logSoftmaxGatherBackwardCall(
+export function logSoftmaxGatherBackwardCall(
   ctx: KernelContext,
   logits: GPUBuffer,
   targets: GPUBuffer,
@@ -53,12 +59,6 @@ export async function logSoftmaxGatherBackwardCall(
   vocab: number,
   variant?: KernelVariant,
 ): Promise<KernelCall> {
-  const { kernel, workgroups } = await logSoftmaxKernel(ctx, 'logsoftmax_gather_backward', rows, vocab, variant);
-  return kernelCall(ctx.device, kernel, {
-    label: 'logsoftmax_gather_backward',
-    params: { rows, vocab },
-    buffers: { logits, targets, g, dlogits },
-    workgroups,
-    cost: { flops: 4 * rows * vocab, bytes: 8 * rows * vocab },
-  });
+  const cost = { flops: 4 * rows * vocab, bytes: 8 * rows * vocab };
+  return logSoftmaxCall(ctx, 'logsoftmax_gather_backward', { logits, targets, g, dlogits }, rows, vocab, variant, cost);
 }
