@@ -125,7 +125,9 @@ describe("the catalog is web-llm's model list", () => {
         highFreqFactor: 4,
         originalMaxPositionEmbeddings: 8192,
       },
+      rmsNormEps: 1e-5,
       bosTokenId: 128000,
+      eosTokenIds: [128001, 128008, 128009],
       contextWindow: 4096,
       quantization: 'q4f16_1',
     });

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { ARCHITECTURES } from './catalog';
 import { llamaModelConfigJson, parseLlamaConfig, parseLlamaConfigText, SUPPORTED_QUANTIZATIONS } from './config';
 import { ModelFormatError } from './errors';
 import { thrownBy } from '../../util/testing';
@@ -72,30 +73,16 @@ const errorOf = (fn: () => unknown) => thrownBy(fn, ModelFormatError);
 
 describe('parseLlamaConfig', () => {
   it('reads a Llama-3.2-style config: GQA, head_dim, tied embeddings, llama3 rope scaling, several EOS ids', () => {
-    const c = parseLlamaConfig(llama32Config());
-    expect(c).toMatchObject({
+    // The fixture is that model's config, so it parses to the catalog's Llama-3.2-1B architecture (whose values
+    // catalog.test.ts pins), with the context window MLC compiled it for.
+    const { hfConfig, maxPositionEmbeddings, unsure, ...arch } = ARCHITECTURES.get(
+      'Llama-3.2-1B-Instruct-q4f16_1-MLC',
+    )!;
+    expect(parseLlamaConfig(llama32Config())).toMatchObject({
+      ...arch,
       modelType: 'llama',
       quantization: 'q4f16_1',
-      hidden: 2048,
-      intermediate: 8192,
-      heads: 32,
-      kvHeads: 8,
-      headDim: 64,
-      layers: 16,
-      rmsNormEps: 1e-5,
-      vocabSize: 128256,
-      tieEmbeddings: true,
-      ropeTheta: 500000,
       contextWindow: 131072,
-      bosTokenId: 128000,
-      eosTokenIds: [128001, 128008, 128009],
-      ropeScaling: {
-        type: 'llama3',
-        factor: 32,
-        lowFreqFactor: 1,
-        highFreqFactor: 4,
-        originalMaxPositionEmbeddings: 8192,
-      },
     });
   });
 

@@ -32,6 +32,51 @@ export function maxKeys(segments: ArrayLike<number>, rows: number): number {
   return k;
 }
 
+/** One query head h of row t: the row's keys, and where its vectors start in qkv, out/datt and probs. */
+interface RowHead {
+  t: number;
+  h: number;
+  keys: number[];
+  /** qkv offset of the row's query head. */
+  q: number;
+  /** qkv offsets of key row s's key and value heads (the kv head g that h reads). */
+  key: (s: number) => number;
+  value: (s: number) => number;
+  /** Offset in out and datt [R, nh hd]. */
+  o: number;
+  /** Offset in probs [nh, R, K]. */
+  p: number;
+}
+
+/** Every (row, query head) pair, rows outer: the order both passes visit (and sum) in. */
+function* rowHeads(
+  segments: ArrayLike<number>,
+  rows: number,
+  heads: number,
+  kvHeads: number,
+  headDim: number,
+  K: number,
+): Generator<RowHead> {
+  const stride = (heads + 2 * kvHeads) * headDim;
+  const group = heads / kvHeads;
+  for (let t = 0; t < rows; t++) {
+    const keys = keysOf(segments, t);
+    for (let h = 0; h < heads; h++) {
+      const g = Math.floor(h / group);
+      yield {
+        t,
+        h,
+        keys,
+        q: t * stride + h * headDim,
+        key: (s) => s * stride + (heads + g) * headDim,
+        value: (s) => s * stride + (heads + kvHeads + g) * headDim,
+        o: t * heads * headDim + h * headDim,
+        p: (h * rows + t) * K,
+      };
+    }
+  }
+}
+
 export interface AttentionForward {
   /** [R, nh hd] */
   out: Float32Array | Float64Array;
@@ -52,42 +97,33 @@ export function attentionForward(
   headDim: number,
   alloc: Alloc = allocator(),
 ): AttentionForward {
-  const stride = (heads + 2 * kvHeads) * headDim;
-  const group = heads / kvHeads;
   const scale = 1 / Math.sqrt(headDim);
   const K = maxKeys(segments, rows);
   const out = alloc(rows * heads * headDim);
   const lse = new Float64Array(rows * heads);
   const probs = new Float64Array(heads * rows * K);
   const e = new Float64Array(K);
-  for (let t = 0; t < rows; t++) {
-    const keys = keysOf(segments, t);
-    for (let h = 0; h < heads; h++) {
-      const g = Math.floor(h / group);
-      const q = t * stride + h * headDim;
-      let max = -Infinity;
-      keys.forEach((s, i) => {
-        const k = s * stride + (heads + g) * headDim;
-        let dot = 0;
-        for (let d = 0; d < headDim; d++) dot += qkv[q + d] * qkv[k + d];
-        e[i] = dot * scale;
-        if (e[i] > max) max = e[i];
-      });
-      let total = 0;
-      for (let i = 0; i < keys.length; i++) {
-        e[i] = Math.exp(e[i] - max);
-        total += e[i];
-      }
-      lse[t * heads + h] = max + Math.log(total);
-      const o = t * heads * headDim + h * headDim;
-      for (let d = 0; d < headDim; d++) {
-        let sum = 0;
-        for (let i = 0; i < keys.length; i++) sum += e[i] * qkv[keys[i] * stride + (heads + kvHeads + g) * headDim + d];
-        out[o + d] = sum / total;
-      }
-      const p = (h * rows + t) * K;
-      for (let i = 0; i < keys.length; i++) probs[p + i] = e[i] / total;
+  for (const { t, h, keys, q, key, value, o, p } of rowHeads(segments, rows, heads, kvHeads, headDim, K)) {
+    let max = -Infinity;
+    keys.forEach((s, i) => {
+      const k = key(s);
+      let dot = 0;
+      for (let d = 0; d < headDim; d++) dot += qkv[q + d] * qkv[k + d];
+      e[i] = dot * scale;
+      if (e[i] > max) max = e[i];
+    });
+    let total = 0;
+    for (let i = 0; i < keys.length; i++) {
+      e[i] = Math.exp(e[i] - max);
+      total += e[i];
     }
+    lse[t * heads + h] = max + Math.log(total);
+    for (let d = 0; d < headDim; d++) {
+      let sum = 0;
+      for (let i = 0; i < keys.length; i++) sum += e[i] * qkv[value(keys[i]) + d];
+      out[o + d] = sum / total;
+    }
+    for (let i = 0; i < keys.length; i++) probs[p + i] = e[i] / total;
   }
   return { out, lse, probs, keys: K };
 }
@@ -110,40 +146,31 @@ export function attentionBackward(
   kvHeads: number,
   headDim: number,
 ): Float64Array {
-  const stride = (heads + 2 * kvHeads) * headDim;
-  const group = heads / kvHeads;
   const scale = 1 / Math.sqrt(headDim);
   const { probs, keys: K } = fwd;
-  const dqkv = new Float64Array(rows * stride);
+  const dqkv = new Float64Array(rows * (heads + 2 * kvHeads) * headDim);
   const dP = new Float64Array(K);
-  for (let t = 0; t < rows; t++) {
-    const keys = keysOf(segments, t);
-    for (let h = 0; h < heads; h++) {
-      const g = Math.floor(h / group);
-      const q = t * stride + h * headDim;
-      const o = t * heads * headDim + h * headDim;
-      const p = (h * rows + t) * K;
-      let pdp = 0;
-      keys.forEach((s, i) => {
-        const v = s * stride + (heads + kvHeads + g) * headDim;
-        let dot = 0;
-        for (let d = 0; d < headDim; d++) {
-          dot += datt[o + d] * qkv[v + d];
-          dqkv[v + d] += probs[p + i] * datt[o + d];
-        }
-        dP[i] = dot;
-        pdp += probs[p + i] * dot;
-      });
-      keys.forEach((s, i) => {
-        const dS = probs[p + i] * (dP[i] - pdp) * scale;
-        if (dS === 0) return;
-        const k = s * stride + (heads + g) * headDim;
-        for (let d = 0; d < headDim; d++) {
-          dqkv[q + d] += dS * qkv[k + d];
-          dqkv[k + d] += dS * qkv[q + d];
-        }
-      });
-    }
+  for (const { keys, q, key, value, o, p } of rowHeads(segments, rows, heads, kvHeads, headDim, K)) {
+    let pdp = 0;
+    keys.forEach((s, i) => {
+      const v = value(s);
+      let dot = 0;
+      for (let d = 0; d < headDim; d++) {
+        dot += datt[o + d] * qkv[v + d];
+        dqkv[v + d] += probs[p + i] * datt[o + d];
+      }
+      dP[i] = dot;
+      pdp += probs[p + i] * dot;
+    });
+    keys.forEach((s, i) => {
+      const dS = probs[p + i] * (dP[i] - pdp) * scale;
+      if (dS === 0) return;
+      const k = key(s);
+      for (let d = 0; d < headDim; d++) {
+        dqkv[q + d] += dS * qkv[k + d];
+        dqkv[k + d] += dS * qkv[q + d];
+      }
+    });
   }
   return dqkv;
 }

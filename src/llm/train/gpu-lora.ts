@@ -121,17 +121,15 @@ export async function loraUCall(
   );
 }
 
+/**
+ * The arguments loraForwardCalls and loraBackwardCalls both begin with: the module, the adapter's rank r and
+ * scale s, the module's input xn [R, in] and u = xn A^T [R, r] (the forward writes u, the backward reads it).
+ */
+type LoraModuleArgs = [ctx: Ctx, m: GpuLoraModule, r: number, scale: number, xn: GPUBuffer, u: GPUBuffer];
+
 /** Forward: u = xn A^T, then y[:, slice] += s u B^T. `fusedOut` is the row width of y. */
 export async function loraForwardCalls(
-  ctx: Ctx,
-  m: GpuLoraModule,
-  r: number,
-  scale: number,
-  xn: GPUBuffer,
-  u: GPUBuffer,
-  y: GPUBuffer,
-  rows: number,
-  fusedOut: number,
+  ...[ctx, m, r, scale, xn, u, y, rows, fusedOut]: [...LoraModuleArgs, y: GPUBuffer, rows: number, fusedOut: number]
 ): Promise<KernelCall[]> {
   const { outDim, rowOffset } = m.slice;
   return [
@@ -153,17 +151,14 @@ export async function loraForwardCalls(
  * weight's input gradient). `du` is scratch [R, r].
  */
 export async function loraBackwardCalls(
-  ctx: Ctx,
-  m: GpuLoraModule,
-  r: number,
-  scale: number,
-  xn: GPUBuffer,
-  u: GPUBuffer,
-  dy: GPUBuffer,
-  du: GPUBuffer,
-  dxn: GPUBuffer,
-  rows: number,
-  fusedOut: number,
+  ...[ctx, m, r, scale, xn, u, dy, du, dxn, rows, fusedOut]: [
+    ...LoraModuleArgs,
+    dy: GPUBuffer,
+    du: GPUBuffer,
+    dxn: GPUBuffer,
+    rows: number,
+    fusedOut: number,
+  ]
 ): Promise<KernelCall[]> {
   const { inDim, outDim, rowOffset } = m.slice;
   return [

@@ -3,6 +3,7 @@
  * critic. Weights are float32 ([out, in] row-major, like torch's nn.Linear), activations float64.
  * forward() returns what backward() needs; backward() adds the parameter gradients into `grads`.
  */
+import { linearBackwardInput } from '../../llm/reference/ops';
 import type { Rng } from '../../util/rng';
 import { orthogonalMatrix } from './orthogonal';
 
@@ -94,7 +95,7 @@ export class Mlp {
     const { batch, activations } = f;
     if (dOutput.length !== batch * this.outputSize)
       throw new RangeError(`dOutput has ${dOutput.length} values; batch ${batch} x ${this.outputSize} expected`);
-    let dy = Float64Array.from(dOutput);
+    let dy: Float64Array = Float64Array.from(dOutput);
     for (let l = this.sizes.length - 2; l >= 0; l--) {
       const nIn = this.sizes[l];
       const nOut = this.sizes[l + 1];
@@ -102,7 +103,6 @@ export class Mlp {
       const gw = this.grads[2 * l];
       const gb = this.grads[2 * l + 1];
       const x = activations[l];
-      const dx = new Float64Array(batch * nIn);
       for (let r = 0; r < batch; r++) {
         const xo = r * nIn;
         for (let o = 0; o < nOut; o++) {
@@ -110,12 +110,11 @@ export class Mlp {
           if (d === 0) continue;
           gb[o] += d;
           const wo = o * nIn;
-          for (let i = 0; i < nIn; i++) {
-            gw[wo + i] += d * x[xo + i];
-            dx[xo + i] += d * w[wo + i];
-          }
+          for (let i = 0; i < nIn; i++) gw[wo + i] += d * x[xo + i];
         }
       }
+      // dx = dy · W: the linear layer's input gradient, as the LLM reference computes it (same sums, same order).
+      const dx = linearBackwardInput(dy, w, batch, nOut, nIn);
       // Through the tanh that produced this layer's input (every layer input but the network's).
       if (l > 0) for (let i = 0; i < dx.length; i++) dx[i] *= 1 - x[i] * x[i];
       dy = dx;
