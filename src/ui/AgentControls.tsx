@@ -2,6 +2,7 @@ import { useShallow } from 'zustand/react/shallow';
 import { SPEEDS } from '../state/playground';
 import { useApp } from '../state/store';
 import { isViewingPast, latestEntry, latestScores } from '../state/timeline';
+import { Field } from './parts';
 
 /** Step (sample), Greedy step (argmax), auto-play with its speed, and Reset. */
 export function AgentToolbar() {
@@ -57,8 +58,7 @@ export function AgentToolbar() {
       >
         Auto-play
       </button>
-      <label className="field field--compact">
-        <span className="field-label">Speed</span>
+      <Field label="Speed">
         <select value={speed} onChange={(e) => setSpeed(Number(e.target.value))} data-testid="speed-select">
           {SPEEDS.map((v) => (
             <option key={v} value={v}>
@@ -66,7 +66,7 @@ export function AgentToolbar() {
             </option>
           ))}
         </select>
-      </label>
+      </Field>
       {autoPlay && done && (
         <span className="toolbar-note" data-testid="autoplay-note">
           auto-play stopped at the episode's end; Reset starts the next

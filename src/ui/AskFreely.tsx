@@ -2,6 +2,7 @@ import { useShallow } from 'zustand/react/shallow';
 import { useApp } from '../state/store';
 import { latestEntry } from '../state/timeline';
 import type { FreeAnswer } from '../worker/ask-protocol';
+import { Field } from './parts';
 
 /** One answer: the text, and whether it is one of the offered actions. */
 function Answer({
@@ -82,8 +83,7 @@ export function AskFreely() {
         >
           {phase === 'asking' ? 'Asking…' : 'Ask freely'}
         </button>
-        <label className="field field--compact">
-          <span className="field-label">Max tokens</span>
+        <Field label="Max tokens">
           <input
             type="number"
             min={1}
@@ -92,9 +92,8 @@ export function AskFreely() {
             value={options.maxTokens}
             onChange={(e) => setNumber('maxTokens', e.target.value)}
           />
-        </label>
-        <label className="field field--compact">
-          <span className="field-label">Temperature</span>
+        </Field>
+        <Field label="Temperature">
           <input
             type="number"
             min={0}
@@ -103,9 +102,8 @@ export function AskFreely() {
             value={options.temperature}
             onChange={(e) => setNumber('temperature', e.target.value)}
           />
-        </label>
-        <label className="field field--compact">
-          <span className="field-label">Seed</span>
+        </Field>
+        <Field label="Seed">
           <input
             type="number"
             min={0}
@@ -113,7 +111,7 @@ export function AskFreely() {
             value={options.seed}
             onChange={(e) => setNumber('seed', e.target.value)}
           />
-        </label>
+        </Field>
       </div>
       {phase === 'error' && error && (
         <p className="error-text" data-testid="ask-error">
