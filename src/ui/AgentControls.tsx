@@ -4,6 +4,12 @@ import { useApp } from '../state/store';
 import { isViewingPast, latestEntry, latestScores } from '../state/timeline';
 import { Field } from './parts';
 
+/** The two ways to step with the policy: sample an action (the primary one), or take the most probable one. */
+const POLICY_STEPS = [
+  { mode: 'sample', label: 'Step', key: 'Space', help: 'Sample an action from the policy', testId: 'step-button' },
+  { mode: 'greedy', label: 'Greedy step', key: 'g', help: 'Take the most probable action', testId: 'greedy-button' },
+] as const;
+
 /** Step (sample), Greedy step (argmax), auto-play with its speed, and Reset. */
 export function AgentToolbar() {
   const { canStep, done, autoPlay, speed, policyStep, setAutoPlay, setSpeed, reset, modelReady } = useApp(
@@ -24,28 +30,20 @@ export function AgentToolbar() {
   );
   return (
     <div className="toolbar" role="toolbar" aria-label="Agent">
-      <button
-        type="button"
-        className="button button--primary"
-        onClick={() => void policyStep('sample')}
-        disabled={!canStep}
-        aria-keyshortcuts="Space"
-        title="Sample an action from the policy (space)"
-        data-testid="step-button"
-      >
-        Step
-      </button>
-      <button
-        type="button"
-        className="button"
-        onClick={() => void policyStep('greedy')}
-        disabled={!canStep}
-        aria-keyshortcuts="g"
-        title="Take the most probable action (g)"
-        data-testid="greedy-button"
-      >
-        Greedy step
-      </button>
+      {POLICY_STEPS.map(({ mode, label, key, help, testId }) => (
+        <button
+          key={mode}
+          type="button"
+          className={mode === 'sample' ? 'button button--primary' : 'button'}
+          onClick={() => void policyStep(mode)}
+          disabled={!canStep}
+          aria-keyshortcuts={key}
+          title={`${help} (${key.toLowerCase()})`}
+          data-testid={testId}
+        >
+          {label}
+        </button>
+      ))}
       <button
         type="button"
         className={`button${autoPlay ? ' button--on' : ''}`}

@@ -40,6 +40,15 @@ const STOP_TEXT: Record<FreeAnswer['stop'], string> = {
   context: 'the context window',
 };
 
+type NumberOption = 'maxTokens' | 'temperature' | 'seed';
+
+/** The answers' options, as number fields. */
+const NUMBER_OPTIONS: readonly { key: NumberOption; label: string; min: number; max?: number; step: number }[] = [
+  { key: 'maxTokens', label: 'Max tokens', min: 1, max: 256, step: 1 },
+  { key: 'temperature', label: 'Temperature', min: 0, max: 10, step: 0.1 },
+  { key: 'seed', label: 'Seed', min: 0, step: 1 },
+];
+
 /**
  * "Ask freely": the model continues the latest prompt as plain text, without the list of actions, with and
  * without the adapter in use; each text is marked with the offered action it names, if any. An LLM asked this
@@ -60,7 +69,7 @@ export function AskFreely() {
     })),
   );
   const current = reply !== null && reply.stepId === latestStep;
-  const setNumber = (key: 'maxTokens' | 'temperature' | 'seed', value: string) => {
+  const setNumber = (key: NumberOption, value: string) => {
     const n = Number(value);
     if (value.trim() !== '' && Number.isFinite(n)) setOptions({ [key]: n });
   };
@@ -83,35 +92,18 @@ export function AskFreely() {
         >
           {phase === 'asking' ? 'Asking…' : 'Ask freely'}
         </button>
-        <Field label="Max tokens">
-          <input
-            type="number"
-            min={1}
-            max={256}
-            step={1}
-            value={options.maxTokens}
-            onChange={(e) => setNumber('maxTokens', e.target.value)}
-          />
-        </Field>
-        <Field label="Temperature">
-          <input
-            type="number"
-            min={0}
-            max={10}
-            step={0.1}
-            value={options.temperature}
-            onChange={(e) => setNumber('temperature', e.target.value)}
-          />
-        </Field>
-        <Field label="Seed">
-          <input
-            type="number"
-            min={0}
-            step={1}
-            value={options.seed}
-            onChange={(e) => setNumber('seed', e.target.value)}
-          />
-        </Field>
+        {NUMBER_OPTIONS.map(({ key, label, min, max, step }) => (
+          <Field key={key} label={label}>
+            <input
+              type="number"
+              min={min}
+              max={max}
+              step={step}
+              value={options[key]}
+              onChange={(e) => setNumber(key, e.target.value)}
+            />
+          </Field>
+        ))}
       </div>
       {phase === 'error' && error && (
         <p className="error-text" data-testid="ask-error">

@@ -13,7 +13,7 @@ import { useApp } from '../state/store';
 import type { Accuracy, Estimate } from '../nlp-eval';
 import type { CapabilityBenchResult, CapabilityEvent, Disagreement } from '../worker/capability-protocol';
 import { formatBytes } from '../util/format';
-import { Field, PhasePill, wholeNumber } from './parts';
+import { Field, PhasePill, TableHead, wholeNumber } from './parts';
 import { useSlice } from './useSlice';
 
 const PHASE_TEXT: Record<CapabilityPhase, string> = {
@@ -267,6 +267,8 @@ function metricRows(r: CapabilityBenchResult) {
   return rows;
 }
 
+const KL_HEAD = 'KL(base ‖ adapter)';
+
 function Results() {
   const result = useApp((s) => s.capability.result);
   if (!result) return null;
@@ -279,19 +281,20 @@ function Results() {
         {(result.ms / 1000).toFixed(1)} s · accuracy [95% interval]
       </p>
       <table className="eval-table capability-table" data-testid="capability-table">
-        <thead>
-          <tr>
-            <th>Benchmark</th>
-            <th>Metric</th>
-            <th>n</th>
-            <th>Base</th>
-            {withAdapter && <th>Adapter</th>}
-            {withAdapter && <th>Adapter − base (paired)</th>}
-            <th title="Mean KL(base ‖ adapter) of the next-token distributions over the scored tokens, in nats">
-              KL(base ‖ adapter)
-            </th>
-          </tr>
-        </thead>
+        <TableHead
+          columns={[
+            'Benchmark',
+            'Metric',
+            'n',
+            'Base',
+            withAdapter && 'Adapter',
+            withAdapter && 'Adapter − base (paired)',
+            KL_HEAD,
+          ]}
+          titles={{
+            [KL_HEAD]: 'Mean KL(base ‖ adapter) of the next-token distributions over the scored tokens, in nats',
+          }}
+        />
         <tbody>
           {result.results.flatMap((r) =>
             metricRows(r).map(({ metric, pick }) => (

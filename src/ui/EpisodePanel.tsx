@@ -166,7 +166,7 @@ function PolicyStatus({ entry, model }: { entry: TimelineEntry | null; model: Mo
         : entry.scores.message;
   }
   return (
-    <p className={`policy-status policy-status--${state}`} data-testid="policy-status" data-state={state}>
+    <p className={`card-hint policy-status policy-status--${state}`} data-testid="policy-status" data-state={state}>
       {text}
     </p>
   );

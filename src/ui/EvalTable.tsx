@@ -7,7 +7,7 @@ import { useState } from 'react';
 import { getTask, tasksOfFamily } from '../envs/registry';
 import type { TaskId } from '../envs/types';
 import { useApp } from '../state/store';
-import { ErrorText, WholeNumberField } from './parts';
+import { ErrorText, TableHead, WholeNumberField } from './parts';
 import { useSlice } from './useSlice';
 
 /** The tasks an agent of `taskId` is evaluated on: its family's seen and unseen tasks. */
@@ -53,16 +53,7 @@ export function EvalTable() {
       {evaluation.status === 'error' && <ErrorText>{evaluation.message}</ErrorText>}
       {evaluation.status === 'done' && (
         <table className="eval-table" data-testid="eval-table">
-          <thead>
-            <tr>
-              <th>Task</th>
-              <th>Split</th>
-              <th>Success</th>
-              <th>Return</th>
-              <th>Length</th>
-              <th>Episodes</th>
-            </tr>
-          </thead>
+          <TableHead columns={['Task', 'Split', 'Success', 'Return', 'Length', 'Episodes']} />
           <tbody>
             {evaluation.rows.map((r) => (
               <tr key={r.taskId}>

@@ -14,7 +14,7 @@ import { findModel, modelProblem } from '../state/models';
 import { useApp } from '../state/store';
 import type { CachedModelView, PickedFileSpec } from '../worker/protocol';
 import { formatBytes } from '../util/format';
-import { ErrorText, Field } from './parts';
+import { ErrorText, Field, TableHead } from './parts';
 import { useSlice } from './useSlice';
 
 export function ModelPanel() {
@@ -231,18 +231,7 @@ function ModelTable() {
   return (
     <div className="model-table-wrap">
       <table className="model-table" data-testid="model-table">
-        <thead>
-          <tr>
-            <th>Model</th>
-            <th>Download</th>
-            <th>GPU memory</th>
-            <th>Needs</th>
-            <th>Context</th>
-            <th>Can run here</th>
-            <th>Cached</th>
-            <th />
-          </tr>
-        </thead>
+        <TableHead columns={['Model', 'Download', 'GPU memory', 'Needs', 'Context', 'Can run here', 'Cached', '']} />
         <tbody>
           {rows.map((row) => (
             <ModelRow

@@ -6,6 +6,7 @@
  */
 import { useMemo } from 'react';
 import { probeAccuracyTable, probeKlTable, probePoints } from '../state/chart-data';
+import { TableHead } from './parts';
 import { UPlotChart, type SeriesSpec } from './UPlotChart';
 import { useSlice } from './useSlice';
 
@@ -46,17 +47,7 @@ export function ProbeChart() {
         </p>
       ) : (
         <table className="eval-table probe-table" data-testid="probe-table">
-          <thead>
-            <tr>
-              <th>Update</th>
-              <th>acc</th>
-              <th>acc_norm</th>
-              <th>base acc</th>
-              <th>base acc_norm</th>
-              <th>mean KL</th>
-              <th>Time</th>
-            </tr>
-          </thead>
+          <TableHead columns={['Update', 'acc', 'acc_norm', 'base acc', 'base acc_norm', 'mean KL', 'Time']} />
           <tbody>
             {points.map(({ update, probe: p }) => (
               <tr

@@ -226,3 +226,27 @@ export function ConfirmDelete({
     </span>
   );
 }
+
+/** A table's header row: a <th> per column that is not `false`; `titles` gives columns a tooltip by name. */
+export function TableHead({
+  columns,
+  titles = {},
+}: {
+  columns: readonly (string | false)[];
+  titles?: Readonly<Record<string, string>>;
+}) {
+  return (
+    <thead>
+      <tr>
+        {columns.map(
+          (column) =>
+            column !== false && (
+              <th key={column} title={titles[column]}>
+                {column}
+              </th>
+            ),
+        )}
+      </tr>
+    </thead>
+  );
+}
