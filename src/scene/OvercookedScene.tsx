@@ -9,7 +9,7 @@ import { useFrame, useThree } from '@react-three/fiber';
 import { useLayoutEffect, useMemo, useRef } from 'react';
 import * as THREE from 'three';
 import type { OvercookedCellKind, OvercookedItem, OvercookedItemKind, OvercookedRender } from '../envs/types';
-import { CameraRig, Label, Lights, angleDelta, type Vec3 } from './common';
+import { BoxMesh, CameraRig, Label, Lights, angleDelta, type Vec3 } from './common';
 
 const COUNTER_H = 0.8;
 const BOARD_H = 0.05;
@@ -94,10 +94,7 @@ function Grid({ render }: OvercookedSceneProps) {
 
   return (
     <group>
-      <mesh position={[0, -0.08, 0]}>
-        <boxGeometry args={[render.cols + 0.3, 0.1, render.rows + 0.3]} />
-        <meshStandardMaterial color={COLORS.base} />
-      </mesh>
+      <BoxMesh position={[0, -0.08, 0]} size={[render.cols + 0.3, 0.1, render.rows + 0.3]} color={COLORS.base} />
       {render.cells.map((row, x) =>
         row.map((kind, y) => (
           <Cell key={`${x}-${y}`} kind={kind} at={cellCenter(render, x, y)} checker={(x + y) % 2 === 0} />
@@ -133,23 +130,22 @@ function Cell({ kind, at, checker }: { kind: OvercookedCellKind; at: [number, nu
   const [wx, wz] = at;
   if (kind === 'floor') {
     return (
-      <mesh position={[wx, -0.02, wz]}>
-        <boxGeometry args={[0.98, 0.04, 0.98]} />
-        <meshStandardMaterial color={checker ? COLORS.floorA : COLORS.floorB} />
-      </mesh>
+      <BoxMesh position={[wx, -0.02, wz]} size={[0.98, 0.04, 0.98]} color={checker ? COLORS.floorA : COLORS.floorB} />
     );
   }
   const delivery = kind === 'delivery';
   return (
     <group position={[wx, 0, wz]}>
-      <mesh position={[0, COUNTER_H / 2 - 0.03, 0]}>
-        <boxGeometry args={[0.96, COUNTER_H - 0.06, 0.96]} />
-        <meshStandardMaterial color={delivery ? COLORS.delivery : COLORS.counter} />
-      </mesh>
-      <mesh position={[0, COUNTER_H - 0.03, 0]}>
-        <boxGeometry args={[1, 0.06, 1]} />
-        <meshStandardMaterial color={delivery ? COLORS.deliveryTop : COLORS.counterTop} />
-      </mesh>
+      <BoxMesh
+        position={[0, COUNTER_H / 2 - 0.03, 0]}
+        size={[0.96, COUNTER_H - 0.06, 0.96]}
+        color={delivery ? COLORS.delivery : COLORS.counter}
+      />
+      <BoxMesh
+        position={[0, COUNTER_H - 0.03, 0]}
+        size={[1, 0.06, 1]}
+        color={delivery ? COLORS.deliveryTop : COLORS.counterTop}
+      />
       {kind === 'knife' && <CuttingBoard />}
       {delivery && <DeliveryMarks />}
     </group>
@@ -159,19 +155,13 @@ function Cell({ kind, at, checker }: { kind: OvercookedCellKind; at: [number, nu
 function CuttingBoard() {
   return (
     <group position={[0, COUNTER_H, 0]}>
-      <mesh position={[0, BOARD_H / 2, 0]}>
-        <boxGeometry args={[0.78, BOARD_H, 0.6]} />
-        <meshStandardMaterial color={COLORS.board} />
-      </mesh>
+      <BoxMesh position={[0, BOARD_H / 2, 0]} size={[0.78, BOARD_H, 0.6]} color={COLORS.board} />
       {/* knife lying along the board's back edge */}
       <mesh position={[0.05, BOARD_H + 0.012, -0.24]}>
         <boxGeometry args={[0.42, 0.02, 0.07]} />
         <meshStandardMaterial color={COLORS.blade} metalness={0.6} roughness={0.3} />
       </mesh>
-      <mesh position={[-0.27, BOARD_H + 0.02, -0.24]}>
-        <boxGeometry args={[0.16, 0.04, 0.06]} />
-        <meshStandardMaterial color={COLORS.handle} />
-      </mesh>
+      <BoxMesh position={[-0.27, BOARD_H + 0.02, -0.24]} size={[0.16, 0.04, 0.06]} color={COLORS.handle} />
     </group>
   );
 }
@@ -527,10 +517,7 @@ function ChefBody() {
         <meshStandardMaterial color={COLORS.chef} roughness={0.6} />
       </mesh>
       {/* apron */}
-      <mesh position={[0, 0.4, 0.2]}>
-        <boxGeometry args={[0.3, 0.42, 0.04]} />
-        <meshStandardMaterial color="#f8fafc" />
-      </mesh>
+      <BoxMesh position={[0, 0.4, 0.2]} size={[0.3, 0.42, 0.04]} color="#f8fafc" />
       {[-1, 1].map((side) => (
         <mesh key={side} position={arm(side)} rotation={[Math.PI / 2.6, 0, 0]}>
           <capsuleGeometry args={[0.06, 0.26, 4, 8]} />

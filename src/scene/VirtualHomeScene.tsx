@@ -9,7 +9,7 @@ import { useFrame, useThree } from '@react-three/fiber';
 import { useLayoutEffect, useMemo, useRef } from 'react';
 import * as THREE from 'three';
 import type { VirtualHomeObject, VirtualHomeRender, VirtualHomeRoom } from '../envs/types';
-import { CameraRig, Label, Lights, angleDelta, type Vec3 } from './common';
+import { BoxMesh, CameraRig, Label, Lights, angleDelta, type Vec3 } from './common';
 
 const WALL_H = 0.35;
 
@@ -132,10 +132,11 @@ function Floors({ render }: VirtualHomeSceneProps) {
   const maxZ = Math.max(...all.map((r) => r.z1));
   return (
     <group>
-      <mesh position={[(minX + maxX) / 2, -0.1, (minZ + maxZ) / 2]}>
-        <boxGeometry args={[maxX - minX + 0.4, 0.1, maxZ - minZ + 0.4]} />
-        <meshStandardMaterial color="#2a2f3a" />
-      </mesh>
+      <BoxMesh
+        position={[(minX + maxX) / 2, -0.1, (minZ + maxZ) / 2]}
+        size={[maxX - minX + 0.4, 0.1, maxZ - minZ + 0.4]}
+        color="#2a2f3a"
+      />
       {render.rooms.map((room) => {
         const r = ROOMS[room];
         const active = render.agent.room === room;
@@ -145,19 +146,10 @@ function Floors({ render }: VirtualHomeSceneProps) {
         const outerX = cx < 0 ? r.x0 + 0.06 : r.x1 - 0.06;
         return (
           <group key={room}>
-            <mesh position={[cx, -0.03, cz]}>
-              <boxGeometry args={[w, 0.06, d]} />
-              <meshStandardMaterial color={active ? r.floorActive : r.floor} />
-            </mesh>
+            <BoxMesh position={[cx, -0.03, cz]} size={[w, 0.06, d]} color={active ? r.floorActive : r.floor} />
             {/* low walls on the back and outer side, so the rooms read as rooms but nothing is hidden */}
-            <mesh position={[cx, WALL_H / 2, r.z0 + 0.06]}>
-              <boxGeometry args={[w, WALL_H, 0.12]} />
-              <meshStandardMaterial color="#eef0f4" />
-            </mesh>
-            <mesh position={[outerX, WALL_H / 2, cz]}>
-              <boxGeometry args={[0.12, WALL_H, d]} />
-              <meshStandardMaterial color="#eef0f4" />
-            </mesh>
+            <BoxMesh position={[cx, WALL_H / 2, r.z0 + 0.06]} size={[w, WALL_H, 0.12]} color="#eef0f4" />
+            <BoxMesh position={[outerX, WALL_H / 2, cz]} size={[0.12, WALL_H, d]} color="#eef0f4" />
             <Label position={[cx + r.label[0], 0.1, cz + r.label[1]]} tone={active ? 'accent' : 'muted'}>
               {room}
             </Label>
@@ -169,32 +161,26 @@ function Floors({ render }: VirtualHomeSceneProps) {
 }
 
 function Box({ at, size, color, y = 0 }: { at: [number, number]; size: Vec3; color: string; y?: number }) {
-  return (
-    <mesh position={[at[0], y + size[1] / 2, at[1]]}>
-      <boxGeometry args={size} />
-      <meshStandardMaterial color={color} />
-    </mesh>
-  );
+  return <BoxMesh position={[at[0], y + size[1] / 2, at[1]]} size={size} color={color} />;
 }
 
 function Table({ at, size, top, legs }: { at: [number, number]; size: Vec3; top: string; legs: string }) {
   const [w, h, d] = size;
   return (
     <group position={[at[0], 0, at[1]]}>
-      <mesh position={[0, h - 0.04, 0]}>
-        <boxGeometry args={[w, 0.08, d]} />
-        <meshStandardMaterial color={top} />
-      </mesh>
+      <BoxMesh position={[0, h - 0.04, 0]} size={[w, 0.08, d]} color={top} />
       {[
         [-1, -1],
         [1, -1],
         [-1, 1],
         [1, 1],
       ].map(([sx, sz]) => (
-        <mesh key={`${sx}${sz}`} position={[(sx * (w - 0.14)) / 2, (h - 0.08) / 2, (sz * (d - 0.14)) / 2]}>
-          <boxGeometry args={[0.07, h - 0.08, 0.07]} />
-          <meshStandardMaterial color={legs} />
-        </mesh>
+        <BoxMesh
+          key={`${sx}${sz}`}
+          position={[(sx * (w - 0.14)) / 2, (h - 0.08) / 2, (sz * (d - 0.14)) / 2]}
+          size={[0.07, h - 0.08, 0.07]}
+          color={legs}
+        />
       ))}
     </group>
   );
@@ -223,10 +209,7 @@ function LivingRoomFurniture({ render }: VirtualHomeSceneProps) {
       {tv && (
         <group>
           <Box at={[tx, tz]} size={[2.0, 0.5, 0.5]} color="#4b3b2f" />
-          <mesh position={[tx, 1.25, tz]}>
-            <boxGeometry args={[2.1, 1.2, 0.1]} />
-            <meshStandardMaterial color="#111318" />
-          </mesh>
+          <BoxMesh position={[tx, 1.25, tz]} size={[2.1, 1.2, 0.1]} color="#111318" />
           <mesh position={[tx, 1.25, tz + 0.055]}>
             <planeGeometry args={[1.96, 1.06]} />
             <meshStandardMaterial
@@ -255,19 +238,10 @@ function Sofa() {
   const color = '#5b6fa8';
   return (
     <group position={[x, 0, z]}>
-      <mesh position={[0, 0.22, 0]}>
-        <boxGeometry args={[2.4, 0.44, 0.95]} />
-        <meshStandardMaterial color={color} />
-      </mesh>
-      <mesh position={[0, 0.55, 0.38]}>
-        <boxGeometry args={[2.4, 0.7, 0.22]} />
-        <meshStandardMaterial color="#4c5d92" />
-      </mesh>
+      <BoxMesh position={[0, 0.22, 0]} size={[2.4, 0.44, 0.95]} color={color} />
+      <BoxMesh position={[0, 0.55, 0.38]} size={[2.4, 0.7, 0.22]} color="#4c5d92" />
       {[-1, 1].map((s) => (
-        <mesh key={s} position={[s * 1.12, 0.42, 0]}>
-          <boxGeometry args={[0.2, 0.4, 0.95]} />
-          <meshStandardMaterial color="#4c5d92" />
-        </mesh>
+        <BoxMesh key={s} position={[s * 1.12, 0.42, 0]} size={[0.2, 0.4, 0.95]} color="#4c5d92" />
       ))}
     </group>
   );
@@ -277,18 +251,9 @@ function Bedroom() {
   const [x, z] = inRoom('bedroom', -1.3, 0);
   return (
     <group position={[x, 0, z]}>
-      <mesh position={[0, 0.25, 0]}>
-        <boxGeometry args={[2.6, 0.5, 1.8]} />
-        <meshStandardMaterial color="#8d6e63" />
-      </mesh>
-      <mesh position={[0.25, 0.55, 0]}>
-        <boxGeometry args={[2.1, 0.12, 1.7]} />
-        <meshStandardMaterial color="#e8eef7" />
-      </mesh>
-      <mesh position={[-1.0, 0.62, 0]}>
-        <boxGeometry args={[0.4, 0.14, 1.2]} />
-        <meshStandardMaterial color="#ffffff" />
-      </mesh>
+      <BoxMesh position={[0, 0.25, 0]} size={[2.6, 0.5, 1.8]} color="#8d6e63" />
+      <BoxMesh position={[0.25, 0.55, 0]} size={[2.1, 0.12, 1.7]} color="#e8eef7" />
+      <BoxMesh position={[-1.0, 0.62, 0]} size={[0.4, 0.14, 1.2]} color="#ffffff" />
     </group>
   );
 }
@@ -299,19 +264,10 @@ function Bathroom() {
   return (
     <group>
       <group position={[x, 0, z]}>
-        <mesh position={[0, 0.3, 0]}>
-          <boxGeometry args={[2.2, 0.6, 1.2]} />
-          <meshStandardMaterial color="#f5f7fa" />
-        </mesh>
-        <mesh position={[0, 0.61, 0]}>
-          <boxGeometry args={[1.95, 0.02, 0.95]} />
-          <meshStandardMaterial color="#9ccfe0" />
-        </mesh>
+        <BoxMesh position={[0, 0.3, 0]} size={[2.2, 0.6, 1.2]} color="#f5f7fa" />
+        <BoxMesh position={[0, 0.61, 0]} size={[1.95, 0.02, 0.95]} color="#9ccfe0" />
       </group>
-      <mesh position={[sx, 0.45, sz]}>
-        <boxGeometry args={[0.8, 0.9, 0.5]} />
-        <meshStandardMaterial color="#f5f7fa" />
-      </mesh>
+      <BoxMesh position={[sx, 0.45, sz]} size={[0.8, 0.9, 0.5]} color="#f5f7fa" />
     </group>
   );
 }
@@ -330,21 +286,12 @@ function Appliance({ object, style }: { object: VirtualHomeObject; style: Applia
   return (
     <group position={at}>
       {/* shell: back, top, bottom, sides, so the inside shows when the door is open */}
-      <mesh position={[0, h / 2, -d / 2 + 0.02]}>
-        <boxGeometry args={[w, h, 0.04]} />
-        <meshStandardMaterial color={body} />
-      </mesh>
+      <BoxMesh position={[0, h / 2, -d / 2 + 0.02]} size={[w, h, 0.04]} color={body} />
       {[0.02, h - 0.02].map((y) => (
-        <mesh key={y} position={[0, y, 0]}>
-          <boxGeometry args={[w, 0.04, d]} />
-          <meshStandardMaterial color={body} />
-        </mesh>
+        <BoxMesh key={y} position={[0, y, 0]} size={[w, 0.04, d]} color={body} />
       ))}
       {[-1, 1].map((s) => (
-        <mesh key={s} position={[(s * (w - 0.04)) / 2, h / 2, 0]}>
-          <boxGeometry args={[0.04, h, d]} />
-          <meshStandardMaterial color={body} />
-        </mesh>
+        <BoxMesh key={s} position={[(s * (w - 0.04)) / 2, h / 2, 0]} size={[0.04, h, d]} color={body} />
       ))}
       <mesh position={[0, h / 2, -d / 2 + 0.05]}>
         <boxGeometry args={[w - 0.1, h - 0.1, 0.01]} />
@@ -437,10 +384,7 @@ function Chips() {
 function Milk() {
   return (
     <group>
-      <mesh position={[0, 0.17, 0]}>
-        <boxGeometry args={[0.18, 0.34, 0.18]} />
-        <meshStandardMaterial color="#fafafa" />
-      </mesh>
+      <BoxMesh position={[0, 0.17, 0]} size={[0.18, 0.34, 0.18]} color="#fafafa" />
       <mesh position={[0, 0.2, 0.091]}>
         <planeGeometry args={[0.16, 0.1]} />
         <meshStandardMaterial color="#2f6fdb" />
@@ -506,10 +450,13 @@ function Dish({ label }: { label: string }) {
     return (
       <group>
         {['#d35454', '#4b7bd3', '#f0c24b'].map((color, i) => (
-          <mesh key={color} position={[0, 0.04 + i * 0.07, 0]} rotation={[0, i * 0.2, 0]}>
-            <boxGeometry args={[0.4, 0.07, 0.3]} />
-            <meshStandardMaterial color={color} />
-          </mesh>
+          <BoxMesh
+            key={color}
+            position={[0, 0.04 + i * 0.07, 0]}
+            rotation={[0, i * 0.2, 0]}
+            size={[0.4, 0.07, 0.3]}
+            color={color}
+          />
         ))}
       </group>
     );
@@ -529,12 +476,7 @@ function Dish({ label }: { label: string }) {
             <meshStandardMaterial color="#b3261e" />
           </mesh>
         ))}
-      {label === 'pancake' && (
-        <mesh position={[0, 0.1, 0]}>
-          <boxGeometry args={[0.08, 0.02, 0.08]} />
-          <meshStandardMaterial color="#fff4c2" />
-        </mesh>
-      )}
+      {label === 'pancake' && <BoxMesh position={[0, 0.1, 0]} size={[0.08, 0.02, 0.08]} color="#fff4c2" />}
     </group>
   );
 }

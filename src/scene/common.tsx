@@ -69,6 +69,26 @@ export function CameraRig({
   );
 }
 
+/** A box of one plain colour centred at `position`: what most of the scenes' furniture and walls are made of. */
+export function BoxMesh({
+  position,
+  rotation,
+  size,
+  color,
+}: {
+  position: Vec3;
+  rotation?: Vec3;
+  size: Vec3;
+  color: string;
+}) {
+  return (
+    <mesh position={position} rotation={rotation}>
+      <boxGeometry args={size} />
+      <meshStandardMaterial color={color} />
+    </mesh>
+  );
+}
+
 /** Shortest signed difference between two angles (radians). */
 export function angleDelta(from: number, to: number): number {
   let d = (to - from) % (2 * Math.PI);
