@@ -2,7 +2,7 @@ import { useShallow } from 'zustand/react/shallow';
 import { useApp } from '../state/store';
 import { latestEntry } from '../state/timeline';
 import type { FreeAnswer } from '../worker/ask-protocol';
-import { Field } from './parts';
+import { NumberField } from './parts';
 
 /** One answer: the text, and whether it is one of the offered actions. */
 function Answer({
@@ -49,6 +49,12 @@ const NUMBER_OPTIONS: readonly { key: NumberOption; label: string; min: number; 
   { key: 'seed', label: 'Seed', min: 0, step: 1 },
 ];
 
+/** Any finite number as typed; empty or not a number changes nothing. */
+function readNumber(text: string): number | null {
+  const n = Number(text);
+  return text.trim() !== '' && Number.isFinite(n) ? n : null;
+}
+
 /**
  * "Ask freely": the model continues the latest prompt as plain text, without the list of actions, with and
  * without the adapter in use; each text is marked with the offered action it names, if any. An LLM asked this
@@ -69,10 +75,6 @@ export function AskFreely() {
     })),
   );
   const current = reply !== null && reply.stepId === latestStep;
-  const setNumber = (key: NumberOption, value: string) => {
-    const n = Number(value);
-    if (value.trim() !== '' && Number.isFinite(n)) setOptions({ [key]: n });
-  };
   return (
     <section className="card" aria-label="Ask freely" data-testid="ask-freely">
       <div className="card-head">
@@ -93,16 +95,16 @@ export function AskFreely() {
           {phase === 'asking' ? 'Asking…' : 'Ask freely'}
         </button>
         {NUMBER_OPTIONS.map(({ key, label, min, max, step }) => (
-          <Field key={key} label={label}>
-            <input
-              type="number"
-              min={min}
-              max={max}
-              step={step}
-              value={options[key]}
-              onChange={(e) => setNumber(key, e.target.value)}
-            />
-          </Field>
+          <NumberField
+            key={key}
+            label={label}
+            min={min}
+            max={max}
+            step={step}
+            value={options[key]}
+            onChange={(n) => setOptions({ [key]: n })}
+            read={readNumber}
+          />
         ))}
       </div>
       {phase === 'error' && error && (

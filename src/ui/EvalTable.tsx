@@ -7,7 +7,7 @@ import { useState } from 'react';
 import { getTask, tasksOfFamily } from '../envs/registry';
 import type { TaskId } from '../envs/types';
 import { useApp } from '../state/store';
-import { ErrorText, TableHead, WholeNumberField } from './parts';
+import { ErrorText, TableHead, NumberField } from './parts';
 import { useSlice } from './useSlice';
 
 /** The tasks an agent of `taskId` is evaluated on: its family's seen and unseen tasks. */
@@ -38,7 +38,7 @@ export function EvalTable() {
         >
           Evaluate
         </button>
-        <WholeNumberField label="Episodes" min={1} max={1000} value={episodes} onChange={setEpisodes} />
+        <NumberField label="Episodes" min={1} max={1000} value={episodes} onChange={setEpisodes} />
         <label className="toolbar-note">
           <input type="checkbox" checked={greedy} onChange={(e) => setGreedy(e.target.checked)} /> greedy (argmax;
           default samples, as the paper)

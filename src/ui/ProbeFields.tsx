@@ -8,7 +8,7 @@ import { CARD_BENCHES } from '../state/capability';
 import { useApp } from '../state/store';
 import type { ProbeForm } from '../state/training';
 import { MAX_PROBE_SIZE } from '../worker/training-protocol';
-import { Field, WholeNumberField } from './parts';
+import { Field, NumberField } from './parts';
 
 export function ProbeFields({ busy }: { busy: boolean }) {
   const { probe, setForm, source, picked } = useApp(
@@ -51,7 +51,7 @@ export function ProbeFields({ busy }: { busy: boolean }) {
               ))}
             </select>
           </Field>
-          <WholeNumberField
+          <NumberField
             label="Questions"
             title="Questions in the probe, chosen once by a fixed seed"
             min={1}
@@ -60,7 +60,7 @@ export function ProbeFields({ busy }: { busy: boolean }) {
             onChange={(size) => set({ size })}
             testId="probe-size"
           />
-          <WholeNumberField
+          <NumberField
             label="Every N updates"
             title="The probe runs after updates N, 2N, 3N, ..."
             min={1}

@@ -18,7 +18,7 @@ import { formatBytes } from '../util/format';
 import { StoredRuns } from './StoredRuns';
 import { ProbeChart } from './ProbeChart';
 import { ProbeFields } from './ProbeFields';
-import { ErrorText, Field, PhasePill, SelectField, Stat, WholeNumberField, wholeNumber } from './parts';
+import { ErrorText, Field, PhasePill, SelectField, Stat, NumberField, wholeNumber } from './parts';
 import { TrainingCharts } from './TrainingCharts';
 import { useSlice } from './useSlice';
 
@@ -133,7 +133,7 @@ function TrainForm() {
         onChange={(preset) => setForm({ preset })}
         testId="train-preset"
       />
-      <WholeNumberField
+      <NumberField
         label="Run seed"
         title="The run's seed: LoRA and critic init, action sampling, minibatch shuffles, env resets"
         min={0}
@@ -144,7 +144,7 @@ function TrainForm() {
         testId="train-seed"
       />
       {form.algo === 'saycan' ? (
-        <WholeNumberField
+        <NumberField
           label="Episodes"
           title="SayCan trains nothing: it plays this many episodes with the base model"
           min={1}

@@ -1,5 +1,5 @@
 /**
- * Small pieces the cards share: a labelled field (a select of fixed options, a whole number), a card's phase
+ * Small pieces the cards share: a labelled field (a select of fixed options, a number), a card's phase
  * pill, an error line, a dismissible notice, a figure of a stat grid, and a Delete button that asks first.
  */
 import { useState, type ReactNode } from 'react';
@@ -62,8 +62,11 @@ export function wholeNumber(value: string, min: number, max = Infinity): number 
   return Math.min(max, Math.max(min, Math.trunc(Number(value) || min)));
 }
 
-/** A number input for a whole number in [min, max] (see wholeNumber); `onChange` gets the number. */
-export function WholeNumberField({
+/**
+ * A number input; `onChange` gets the number that `read` makes of the text, and is not called when `read` says
+ * null (the field then keeps its value). By default a whole number in [min, max] (see wholeNumber).
+ */
+export function NumberField({
   label,
   title,
   min,
@@ -72,6 +75,7 @@ export function WholeNumberField({
   value,
   disabled,
   onChange,
+  read = (text) => wholeNumber(text, min, max),
   testId,
 }: {
   label: string;
@@ -82,6 +86,7 @@ export function WholeNumberField({
   value: number;
   disabled?: boolean;
   onChange: (value: number) => void;
+  read?: (text: string) => number | null;
   testId?: string;
 }) {
   return (
@@ -93,7 +98,10 @@ export function WholeNumberField({
         step={step}
         value={value}
         disabled={disabled}
-        onChange={(e) => onChange(wholeNumber(e.target.value, min, max))}
+        onChange={(e) => {
+          const number = read(e.target.value);
+          if (number !== null) onChange(number);
+        }}
         data-testid={testId}
       />
     </Field>
