@@ -9,7 +9,7 @@ import { useFrame, useThree } from '@react-three/fiber';
 import { useLayoutEffect, useMemo, useRef } from 'react';
 import * as THREE from 'three';
 import type { OvercookedCellKind, OvercookedItem, OvercookedItemKind, OvercookedRender } from '../envs/types';
-import { BoxMesh, CameraRig, Label, Lights, angleDelta, type Vec3 } from './common';
+import { CameraRig, Label, Lights, Solid, angleDelta, type Vec3 } from './common';
 
 const COUNTER_H = 0.8;
 const BOARD_H = 0.05;
@@ -94,7 +94,7 @@ function Grid({ render }: OvercookedSceneProps) {
 
   return (
     <group>
-      <BoxMesh position={[0, -0.08, 0]} size={[render.cols + 0.3, 0.1, render.rows + 0.3]} color={COLORS.base} />
+      <Solid position={[0, -0.08, 0]} box={[render.cols + 0.3, 0.1, render.rows + 0.3]} color={COLORS.base} />
       {render.cells.map((row, x) =>
         row.map((kind, y) => (
           <Cell key={`${x}-${y}`} kind={kind} at={cellCenter(render, x, y)} checker={(x + y) % 2 === 0} />
@@ -130,20 +130,20 @@ function Cell({ kind, at, checker }: { kind: OvercookedCellKind; at: [number, nu
   const [wx, wz] = at;
   if (kind === 'floor') {
     return (
-      <BoxMesh position={[wx, -0.02, wz]} size={[0.98, 0.04, 0.98]} color={checker ? COLORS.floorA : COLORS.floorB} />
+      <Solid position={[wx, -0.02, wz]} box={[0.98, 0.04, 0.98]} color={checker ? COLORS.floorA : COLORS.floorB} />
     );
   }
   const delivery = kind === 'delivery';
   return (
     <group position={[wx, 0, wz]}>
-      <BoxMesh
+      <Solid
         position={[0, COUNTER_H / 2 - 0.03, 0]}
-        size={[0.96, COUNTER_H - 0.06, 0.96]}
+        box={[0.96, COUNTER_H - 0.06, 0.96]}
         color={delivery ? COLORS.delivery : COLORS.counter}
       />
-      <BoxMesh
+      <Solid
         position={[0, COUNTER_H - 0.03, 0]}
-        size={[1, 0.06, 1]}
+        box={[1, 0.06, 1]}
         color={delivery ? COLORS.deliveryTop : COLORS.counterTop}
       />
       {kind === 'knife' && <CuttingBoard />}
@@ -155,13 +155,13 @@ function Cell({ kind, at, checker }: { kind: OvercookedCellKind; at: [number, nu
 function CuttingBoard() {
   return (
     <group position={[0, COUNTER_H, 0]}>
-      <BoxMesh position={[0, BOARD_H / 2, 0]} size={[0.78, BOARD_H, 0.6]} color={COLORS.board} />
+      <Solid position={[0, BOARD_H / 2, 0]} box={[0.78, BOARD_H, 0.6]} color={COLORS.board} />
       {/* knife lying along the board's back edge */}
       <mesh position={[0.05, BOARD_H + 0.012, -0.24]}>
         <boxGeometry args={[0.42, 0.02, 0.07]} />
         <meshStandardMaterial color={COLORS.blade} metalness={0.6} roughness={0.3} />
       </mesh>
-      <BoxMesh position={[-0.27, BOARD_H + 0.02, -0.24]} size={[0.16, 0.04, 0.06]} color={COLORS.handle} />
+      <Solid position={[-0.27, BOARD_H + 0.02, -0.24]} box={[0.16, 0.04, 0.06]} color={COLORS.handle} />
     </group>
   );
 }
@@ -251,14 +251,8 @@ function WholeFood({ kind }: { kind: FoodKind }) {
           <sphereGeometry args={[0.2, 20, 14]} />
           <meshStandardMaterial color={skin} roughness={0.35} />
         </mesh>
-        <mesh position={[0, 0.35, 0]}>
-          <cylinderGeometry args={[0.015, 0.02, 0.07, 6]} />
-          <meshStandardMaterial color="#2f7d32" />
-        </mesh>
-        <mesh position={[0, 0.33, 0]} rotation={[0, 0, 0]} scale={[1, 0.2, 1]}>
-          <sphereGeometry args={[0.07, 8, 6]} />
-          <meshStandardMaterial color="#3c9a3f" />
-        </mesh>
+        <Solid position={[0, 0.35, 0]} cylinder={[0.015, 0.02, 0.07, 6]} color="#2f7d32" />
+        <Solid position={[0, 0.33, 0]} rotation={[0, 0, 0]} scale={[1, 0.2, 1]} sphere={[0.07, 8, 6]} color="#3c9a3f" />
       </group>
     );
   }
@@ -316,14 +310,8 @@ function Slice({ kind }: { kind: FoodKind }) {
   }
   return (
     <group>
-      <mesh position={[0, 0.022, 0]}>
-        <cylinderGeometry args={[0.13, 0.13, 0.04, 18]} />
-        <meshStandardMaterial color={skin} />
-      </mesh>
-      <mesh position={[0, 0.043, 0]}>
-        <cylinderGeometry args={[0.105, 0.105, 0.004, 18]} />
-        <meshStandardMaterial color={flesh} />
-      </mesh>
+      <Solid position={[0, 0.022, 0]} cylinder={[0.13, 0.13, 0.04, 18]} color={skin} />
+      <Solid position={[0, 0.043, 0]} cylinder={[0.105, 0.105, 0.004, 18]} color={flesh} />
     </group>
   );
 }
@@ -517,31 +505,19 @@ function ChefBody() {
         <meshStandardMaterial color={COLORS.chef} roughness={0.6} />
       </mesh>
       {/* apron */}
-      <BoxMesh position={[0, 0.4, 0.2]} size={[0.3, 0.42, 0.04]} color="#f8fafc" />
+      <Solid position={[0, 0.4, 0.2]} box={[0.3, 0.42, 0.04]} color="#f8fafc" />
       {[-1, 1].map((side) => (
         <mesh key={side} position={arm(side)} rotation={[Math.PI / 2.6, 0, 0]}>
           <capsuleGeometry args={[0.06, 0.26, 4, 8]} />
           <meshStandardMaterial color={COLORS.chef} roughness={0.6} />
         </mesh>
       ))}
-      <mesh position={[0, 0.98, 0]}>
-        <sphereGeometry args={[0.2, 20, 14]} />
-        <meshStandardMaterial color={COLORS.skin} />
-      </mesh>
+      <Solid position={[0, 0.98, 0]} sphere={[0.2, 20, 14]} color={COLORS.skin} />
       {[-1, 1].map((side) => (
-        <mesh key={side} position={[side * 0.07, 1.0, 0.18]}>
-          <sphereGeometry args={[0.03, 8, 6]} />
-          <meshStandardMaterial color="#1f2937" />
-        </mesh>
+        <Solid key={side} position={[side * 0.07, 1.0, 0.18]} sphere={[0.03, 8, 6]} color="#1f2937" />
       ))}
-      <mesh position={[0, 1.2, 0]}>
-        <cylinderGeometry args={[0.15, 0.15, 0.16, 16]} />
-        <meshStandardMaterial color={COLORS.hat} />
-      </mesh>
-      <mesh position={[0, 1.33, 0]} scale={[1, 0.7, 1]}>
-        <sphereGeometry args={[0.2, 16, 10]} />
-        <meshStandardMaterial color={COLORS.hat} />
-      </mesh>
+      <Solid position={[0, 1.2, 0]} cylinder={[0.15, 0.15, 0.16, 16]} color={COLORS.hat} />
+      <Solid position={[0, 1.33, 0]} scale={[1, 0.7, 1]} sphere={[0.2, 16, 10]} color={COLORS.hat} />
     </group>
   );
 }

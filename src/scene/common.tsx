@@ -4,6 +4,7 @@
 import { OrbitControls } from '@react-three/drei';
 import { useThree } from '@react-three/fiber';
 import { useLayoutEffect } from 'react';
+import type { CylinderGeometry, SphereGeometry } from 'three';
 
 export type Vec3 = [number, number, number];
 
@@ -69,21 +70,32 @@ export function CameraRig({
   );
 }
 
-/** A box of one plain colour centred at `position`: what most of the scenes' furniture and walls are made of. */
-export function BoxMesh({
+/**
+ * A mesh of one plain colour, centred at `position`: a box (`box`: its size), a cylinder (`cylinder`) or a
+ * sphere (`sphere`: three.js's geometry arguments). Most of the scenes' furniture, food and people are these.
+ */
+export function Solid({
   position,
   rotation,
-  size,
+  scale,
   color,
+  box,
+  cylinder,
+  sphere,
 }: {
   position: Vec3;
   rotation?: Vec3;
-  size: Vec3;
+  scale?: Vec3;
   color: string;
+  box?: Vec3;
+  cylinder?: ConstructorParameters<typeof CylinderGeometry>;
+  sphere?: ConstructorParameters<typeof SphereGeometry>;
 }) {
   return (
-    <mesh position={position} rotation={rotation}>
-      <boxGeometry args={size} />
+    <mesh position={position} rotation={rotation} scale={scale}>
+      {box && <boxGeometry args={box} />}
+      {cylinder && <cylinderGeometry args={cylinder} />}
+      {sphere && <sphereGeometry args={sphere} />}
       <meshStandardMaterial color={color} />
     </mesh>
   );
