@@ -247,10 +247,7 @@ function WholeFood({ kind }: { kind: FoodKind }) {
   if (kind === 'tomato') {
     return (
       <group>
-        <mesh position={[0, 0.17, 0]} scale={[1, 0.85, 1]}>
-          <sphereGeometry args={[0.2, 20, 14]} />
-          <meshStandardMaterial color={skin} roughness={0.35} />
-        </mesh>
+        <Solid position={[0, 0.17, 0]} scale={[1, 0.85, 1]} sphere={[0.2, 20, 14]} color={skin} roughness={0.35} />
         <Solid position={[0, 0.35, 0]} cylinder={[0.015, 0.02, 0.07, 6]} color="#2f7d32" />
         <Solid position={[0, 0.33, 0]} rotation={[0, 0, 0]} scale={[1, 0.2, 1]} sphere={[0.07, 8, 6]} color="#3c9a3f" />
       </group>
@@ -259,23 +256,14 @@ function WholeFood({ kind }: { kind: FoodKind }) {
   if (kind === 'lettuce') {
     return (
       <group>
-        <mesh position={[0, 0.19, 0]} scale={[1, 0.85, 1]}>
-          <sphereGeometry args={[0.23, 18, 12]} />
-          <meshStandardMaterial color={skin} roughness={0.7} />
-        </mesh>
-        <mesh position={[0, 0.28, 0]} scale={[1, 0.6, 1]}>
-          <sphereGeometry args={[0.16, 14, 10]} />
-          <meshStandardMaterial color={flesh} roughness={0.7} />
-        </mesh>
+        <Solid position={[0, 0.19, 0]} scale={[1, 0.85, 1]} sphere={[0.23, 18, 12]} color={skin} roughness={0.7} />
+        <Solid position={[0, 0.28, 0]} scale={[1, 0.6, 1]} sphere={[0.16, 14, 10]} color={flesh} roughness={0.7} />
       </group>
     );
   }
   return (
     <group>
-      <mesh position={[0, 0.17, 0]}>
-        <sphereGeometry args={[0.18, 18, 12]} />
-        <meshStandardMaterial color={skin} roughness={0.5} />
-      </mesh>
+      <Solid position={[0, 0.17, 0]} sphere={[0.18, 18, 12]} color={skin} roughness={0.5} />
       <mesh position={[0, 0.37, 0]}>
         <coneGeometry args={[0.06, 0.12, 10]} />
         <meshStandardMaterial color={skin} roughness={0.5} />
@@ -288,10 +276,7 @@ function Slice({ kind }: { kind: FoodKind }) {
   const { skin, flesh } = FOOD[kind];
   if (kind === 'lettuce') {
     return (
-      <mesh position={[0, 0.02, 0]} rotation={[0, 0.3, 0]}>
-        <boxGeometry args={[0.2, 0.03, 0.13]} />
-        <meshStandardMaterial color={skin} roughness={0.8} />
-      </mesh>
+      <Solid position={[0, 0.02, 0]} rotation={[0, 0.3, 0]} box={[0.2, 0.03, 0.13]} color={skin} roughness={0.8} />
     );
   }
   if (kind === 'onion') {

@@ -71,7 +71,7 @@ export function CameraRig({
 }
 
 /**
- * A mesh of one plain colour, centred at `position`: a box (`box`: its size), a cylinder (`cylinder`) or a
+ * A mesh of one plain colour (matte unless `roughness` says), centred at `position`: a box (`box`: its size), a cylinder (`cylinder`) or a
  * sphere (`sphere`: three.js's geometry arguments). Most of the scenes' furniture, food and people are these.
  */
 export function Solid({
@@ -79,6 +79,7 @@ export function Solid({
   rotation,
   scale,
   color,
+  roughness,
   box,
   cylinder,
   sphere,
@@ -87,6 +88,7 @@ export function Solid({
   rotation?: Vec3;
   scale?: Vec3;
   color: string;
+  roughness?: number;
   box?: Vec3;
   cylinder?: ConstructorParameters<typeof CylinderGeometry>;
   sphere?: ConstructorParameters<typeof SphereGeometry>;
@@ -96,7 +98,7 @@ export function Solid({
       {box && <boxGeometry args={box} />}
       {cylinder && <cylinderGeometry args={cylinder} />}
       {sphere && <sphereGeometry args={sphere} />}
-      <meshStandardMaterial color={color} />
+      <meshStandardMaterial color={color} roughness={roughness} />
     </mesh>
   );
 }
