@@ -71,8 +71,9 @@ export function CameraRig({
 }
 
 /**
- * A mesh of one plain colour (matte unless `roughness` says), centred at `position`: a box (`box`: its size), a cylinder (`cylinder`) or a
- * sphere (`sphere`: three.js's geometry arguments). Most of the scenes' furniture, food and people are these.
+ * A mesh of one plain colour (matte unless `roughness` says), centred at `position`: a box (`box`: its size),
+ * a cylinder (`cylinder`) or a sphere (`sphere`: three.js's geometry arguments). Most of the scenes' furniture,
+ * food and people are these.
  */
 export function Solid({
   position,
