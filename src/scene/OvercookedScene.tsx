@@ -9,7 +9,7 @@ import { useFrame, useThree } from '@react-three/fiber';
 import { useLayoutEffect, useMemo, useRef } from 'react';
 import * as THREE from 'three';
 import type { OvercookedCellKind, OvercookedItem, OvercookedItemKind, OvercookedRender } from '../envs/types';
-import { CameraRig, Label, Lights, angleDelta, type Vec3 } from './common';
+import { CameraRig, Label, Lights, Solid, angleDelta, type Vec3 } from './common';
 
 const COUNTER_H = 0.8;
 const BOARD_H = 0.05;
@@ -94,10 +94,7 @@ function Grid({ render }: OvercookedSceneProps) {
 
   return (
     <group>
-      <mesh position={[0, -0.08, 0]}>
-        <boxGeometry args={[render.cols + 0.3, 0.1, render.rows + 0.3]} />
-        <meshStandardMaterial color={COLORS.base} />
-      </mesh>
+      <Solid position={[0, -0.08, 0]} box={[render.cols + 0.3, 0.1, render.rows + 0.3]} color={COLORS.base} />
       {render.cells.map((row, x) =>
         row.map((kind, y) => (
           <Cell key={`${x}-${y}`} kind={kind} at={cellCenter(render, x, y)} checker={(x + y) % 2 === 0} />
@@ -133,23 +130,22 @@ function Cell({ kind, at, checker }: { kind: OvercookedCellKind; at: [number, nu
   const [wx, wz] = at;
   if (kind === 'floor') {
     return (
-      <mesh position={[wx, -0.02, wz]}>
-        <boxGeometry args={[0.98, 0.04, 0.98]} />
-        <meshStandardMaterial color={checker ? COLORS.floorA : COLORS.floorB} />
-      </mesh>
+      <Solid position={[wx, -0.02, wz]} box={[0.98, 0.04, 0.98]} color={checker ? COLORS.floorA : COLORS.floorB} />
     );
   }
   const delivery = kind === 'delivery';
   return (
     <group position={[wx, 0, wz]}>
-      <mesh position={[0, COUNTER_H / 2 - 0.03, 0]}>
-        <boxGeometry args={[0.96, COUNTER_H - 0.06, 0.96]} />
-        <meshStandardMaterial color={delivery ? COLORS.delivery : COLORS.counter} />
-      </mesh>
-      <mesh position={[0, COUNTER_H - 0.03, 0]}>
-        <boxGeometry args={[1, 0.06, 1]} />
-        <meshStandardMaterial color={delivery ? COLORS.deliveryTop : COLORS.counterTop} />
-      </mesh>
+      <Solid
+        position={[0, COUNTER_H / 2 - 0.03, 0]}
+        box={[0.96, COUNTER_H - 0.06, 0.96]}
+        color={delivery ? COLORS.delivery : COLORS.counter}
+      />
+      <Solid
+        position={[0, COUNTER_H - 0.03, 0]}
+        box={[1, 0.06, 1]}
+        color={delivery ? COLORS.deliveryTop : COLORS.counterTop}
+      />
       {kind === 'knife' && <CuttingBoard />}
       {delivery && <DeliveryMarks />}
     </group>
@@ -159,19 +155,13 @@ function Cell({ kind, at, checker }: { kind: OvercookedCellKind; at: [number, nu
 function CuttingBoard() {
   return (
     <group position={[0, COUNTER_H, 0]}>
-      <mesh position={[0, BOARD_H / 2, 0]}>
-        <boxGeometry args={[0.78, BOARD_H, 0.6]} />
-        <meshStandardMaterial color={COLORS.board} />
-      </mesh>
+      <Solid position={[0, BOARD_H / 2, 0]} box={[0.78, BOARD_H, 0.6]} color={COLORS.board} />
       {/* knife lying along the board's back edge */}
       <mesh position={[0.05, BOARD_H + 0.012, -0.24]}>
         <boxGeometry args={[0.42, 0.02, 0.07]} />
         <meshStandardMaterial color={COLORS.blade} metalness={0.6} roughness={0.3} />
       </mesh>
-      <mesh position={[-0.27, BOARD_H + 0.02, -0.24]}>
-        <boxGeometry args={[0.16, 0.04, 0.06]} />
-        <meshStandardMaterial color={COLORS.handle} />
-      </mesh>
+      <Solid position={[-0.27, BOARD_H + 0.02, -0.24]} box={[0.16, 0.04, 0.06]} color={COLORS.handle} />
     </group>
   );
 }
@@ -257,41 +247,23 @@ function WholeFood({ kind }: { kind: FoodKind }) {
   if (kind === 'tomato') {
     return (
       <group>
-        <mesh position={[0, 0.17, 0]} scale={[1, 0.85, 1]}>
-          <sphereGeometry args={[0.2, 20, 14]} />
-          <meshStandardMaterial color={skin} roughness={0.35} />
-        </mesh>
-        <mesh position={[0, 0.35, 0]}>
-          <cylinderGeometry args={[0.015, 0.02, 0.07, 6]} />
-          <meshStandardMaterial color="#2f7d32" />
-        </mesh>
-        <mesh position={[0, 0.33, 0]} rotation={[0, 0, 0]} scale={[1, 0.2, 1]}>
-          <sphereGeometry args={[0.07, 8, 6]} />
-          <meshStandardMaterial color="#3c9a3f" />
-        </mesh>
+        <Solid position={[0, 0.17, 0]} scale={[1, 0.85, 1]} sphere={[0.2, 20, 14]} color={skin} roughness={0.35} />
+        <Solid position={[0, 0.35, 0]} cylinder={[0.015, 0.02, 0.07, 6]} color="#2f7d32" />
+        <Solid position={[0, 0.33, 0]} rotation={[0, 0, 0]} scale={[1, 0.2, 1]} sphere={[0.07, 8, 6]} color="#3c9a3f" />
       </group>
     );
   }
   if (kind === 'lettuce') {
     return (
       <group>
-        <mesh position={[0, 0.19, 0]} scale={[1, 0.85, 1]}>
-          <sphereGeometry args={[0.23, 18, 12]} />
-          <meshStandardMaterial color={skin} roughness={0.7} />
-        </mesh>
-        <mesh position={[0, 0.28, 0]} scale={[1, 0.6, 1]}>
-          <sphereGeometry args={[0.16, 14, 10]} />
-          <meshStandardMaterial color={flesh} roughness={0.7} />
-        </mesh>
+        <Solid position={[0, 0.19, 0]} scale={[1, 0.85, 1]} sphere={[0.23, 18, 12]} color={skin} roughness={0.7} />
+        <Solid position={[0, 0.28, 0]} scale={[1, 0.6, 1]} sphere={[0.16, 14, 10]} color={flesh} roughness={0.7} />
       </group>
     );
   }
   return (
     <group>
-      <mesh position={[0, 0.17, 0]}>
-        <sphereGeometry args={[0.18, 18, 12]} />
-        <meshStandardMaterial color={skin} roughness={0.5} />
-      </mesh>
+      <Solid position={[0, 0.17, 0]} sphere={[0.18, 18, 12]} color={skin} roughness={0.5} />
       <mesh position={[0, 0.37, 0]}>
         <coneGeometry args={[0.06, 0.12, 10]} />
         <meshStandardMaterial color={skin} roughness={0.5} />
@@ -304,10 +276,7 @@ function Slice({ kind }: { kind: FoodKind }) {
   const { skin, flesh } = FOOD[kind];
   if (kind === 'lettuce') {
     return (
-      <mesh position={[0, 0.02, 0]} rotation={[0, 0.3, 0]}>
-        <boxGeometry args={[0.2, 0.03, 0.13]} />
-        <meshStandardMaterial color={skin} roughness={0.8} />
-      </mesh>
+      <Solid position={[0, 0.02, 0]} rotation={[0, 0.3, 0]} box={[0.2, 0.03, 0.13]} color={skin} roughness={0.8} />
     );
   }
   if (kind === 'onion') {
@@ -326,14 +295,8 @@ function Slice({ kind }: { kind: FoodKind }) {
   }
   return (
     <group>
-      <mesh position={[0, 0.022, 0]}>
-        <cylinderGeometry args={[0.13, 0.13, 0.04, 18]} />
-        <meshStandardMaterial color={skin} />
-      </mesh>
-      <mesh position={[0, 0.043, 0]}>
-        <cylinderGeometry args={[0.105, 0.105, 0.004, 18]} />
-        <meshStandardMaterial color={flesh} />
-      </mesh>
+      <Solid position={[0, 0.022, 0]} cylinder={[0.13, 0.13, 0.04, 18]} color={skin} />
+      <Solid position={[0, 0.043, 0]} cylinder={[0.105, 0.105, 0.004, 18]} color={flesh} />
     </group>
   );
 }
@@ -527,34 +490,19 @@ function ChefBody() {
         <meshStandardMaterial color={COLORS.chef} roughness={0.6} />
       </mesh>
       {/* apron */}
-      <mesh position={[0, 0.4, 0.2]}>
-        <boxGeometry args={[0.3, 0.42, 0.04]} />
-        <meshStandardMaterial color="#f8fafc" />
-      </mesh>
+      <Solid position={[0, 0.4, 0.2]} box={[0.3, 0.42, 0.04]} color="#f8fafc" />
       {[-1, 1].map((side) => (
         <mesh key={side} position={arm(side)} rotation={[Math.PI / 2.6, 0, 0]}>
           <capsuleGeometry args={[0.06, 0.26, 4, 8]} />
           <meshStandardMaterial color={COLORS.chef} roughness={0.6} />
         </mesh>
       ))}
-      <mesh position={[0, 0.98, 0]}>
-        <sphereGeometry args={[0.2, 20, 14]} />
-        <meshStandardMaterial color={COLORS.skin} />
-      </mesh>
+      <Solid position={[0, 0.98, 0]} sphere={[0.2, 20, 14]} color={COLORS.skin} />
       {[-1, 1].map((side) => (
-        <mesh key={side} position={[side * 0.07, 1.0, 0.18]}>
-          <sphereGeometry args={[0.03, 8, 6]} />
-          <meshStandardMaterial color="#1f2937" />
-        </mesh>
+        <Solid key={side} position={[side * 0.07, 1.0, 0.18]} sphere={[0.03, 8, 6]} color="#1f2937" />
       ))}
-      <mesh position={[0, 1.2, 0]}>
-        <cylinderGeometry args={[0.15, 0.15, 0.16, 16]} />
-        <meshStandardMaterial color={COLORS.hat} />
-      </mesh>
-      <mesh position={[0, 1.33, 0]} scale={[1, 0.7, 1]}>
-        <sphereGeometry args={[0.2, 16, 10]} />
-        <meshStandardMaterial color={COLORS.hat} />
-      </mesh>
+      <Solid position={[0, 1.2, 0]} cylinder={[0.15, 0.15, 0.16, 16]} color={COLORS.hat} />
+      <Solid position={[0, 1.33, 0]} scale={[1, 0.7, 1]} sphere={[0.2, 16, 10]} color={COLORS.hat} />
     </group>
   );
 }

@@ -9,7 +9,7 @@ import { useFrame, useThree } from '@react-three/fiber';
 import { useLayoutEffect, useMemo, useRef } from 'react';
 import * as THREE from 'three';
 import type { VirtualHomeObject, VirtualHomeRender, VirtualHomeRoom } from '../envs/types';
-import { CameraRig, Label, Lights, angleDelta, type Vec3 } from './common';
+import { CameraRig, Label, Lights, Solid, angleDelta, type Vec3 } from './common';
 
 const WALL_H = 0.35;
 
@@ -132,10 +132,11 @@ function Floors({ render }: VirtualHomeSceneProps) {
   const maxZ = Math.max(...all.map((r) => r.z1));
   return (
     <group>
-      <mesh position={[(minX + maxX) / 2, -0.1, (minZ + maxZ) / 2]}>
-        <boxGeometry args={[maxX - minX + 0.4, 0.1, maxZ - minZ + 0.4]} />
-        <meshStandardMaterial color="#2a2f3a" />
-      </mesh>
+      <Solid
+        position={[(minX + maxX) / 2, -0.1, (minZ + maxZ) / 2]}
+        box={[maxX - minX + 0.4, 0.1, maxZ - minZ + 0.4]}
+        color="#2a2f3a"
+      />
       {render.rooms.map((room) => {
         const r = ROOMS[room];
         const active = render.agent.room === room;
@@ -145,19 +146,10 @@ function Floors({ render }: VirtualHomeSceneProps) {
         const outerX = cx < 0 ? r.x0 + 0.06 : r.x1 - 0.06;
         return (
           <group key={room}>
-            <mesh position={[cx, -0.03, cz]}>
-              <boxGeometry args={[w, 0.06, d]} />
-              <meshStandardMaterial color={active ? r.floorActive : r.floor} />
-            </mesh>
+            <Solid position={[cx, -0.03, cz]} box={[w, 0.06, d]} color={active ? r.floorActive : r.floor} />
             {/* low walls on the back and outer side, so the rooms read as rooms but nothing is hidden */}
-            <mesh position={[cx, WALL_H / 2, r.z0 + 0.06]}>
-              <boxGeometry args={[w, WALL_H, 0.12]} />
-              <meshStandardMaterial color="#eef0f4" />
-            </mesh>
-            <mesh position={[outerX, WALL_H / 2, cz]}>
-              <boxGeometry args={[0.12, WALL_H, d]} />
-              <meshStandardMaterial color="#eef0f4" />
-            </mesh>
+            <Solid position={[cx, WALL_H / 2, r.z0 + 0.06]} box={[w, WALL_H, 0.12]} color="#eef0f4" />
+            <Solid position={[outerX, WALL_H / 2, cz]} box={[0.12, WALL_H, d]} color="#eef0f4" />
             <Label position={[cx + r.label[0], 0.1, cz + r.label[1]]} tone={active ? 'accent' : 'muted'}>
               {room}
             </Label>
@@ -169,32 +161,26 @@ function Floors({ render }: VirtualHomeSceneProps) {
 }
 
 function Box({ at, size, color, y = 0 }: { at: [number, number]; size: Vec3; color: string; y?: number }) {
-  return (
-    <mesh position={[at[0], y + size[1] / 2, at[1]]}>
-      <boxGeometry args={size} />
-      <meshStandardMaterial color={color} />
-    </mesh>
-  );
+  return <Solid position={[at[0], y + size[1] / 2, at[1]]} box={size} color={color} />;
 }
 
 function Table({ at, size, top, legs }: { at: [number, number]; size: Vec3; top: string; legs: string }) {
   const [w, h, d] = size;
   return (
     <group position={[at[0], 0, at[1]]}>
-      <mesh position={[0, h - 0.04, 0]}>
-        <boxGeometry args={[w, 0.08, d]} />
-        <meshStandardMaterial color={top} />
-      </mesh>
+      <Solid position={[0, h - 0.04, 0]} box={[w, 0.08, d]} color={top} />
       {[
         [-1, -1],
         [1, -1],
         [-1, 1],
         [1, 1],
       ].map(([sx, sz]) => (
-        <mesh key={`${sx}${sz}`} position={[(sx * (w - 0.14)) / 2, (h - 0.08) / 2, (sz * (d - 0.14)) / 2]}>
-          <boxGeometry args={[0.07, h - 0.08, 0.07]} />
-          <meshStandardMaterial color={legs} />
-        </mesh>
+        <Solid
+          key={`${sx}${sz}`}
+          position={[(sx * (w - 0.14)) / 2, (h - 0.08) / 2, (sz * (d - 0.14)) / 2]}
+          box={[0.07, h - 0.08, 0.07]}
+          color={legs}
+        />
       ))}
     </group>
   );
@@ -223,10 +209,7 @@ function LivingRoomFurniture({ render }: VirtualHomeSceneProps) {
       {tv && (
         <group>
           <Box at={[tx, tz]} size={[2.0, 0.5, 0.5]} color="#4b3b2f" />
-          <mesh position={[tx, 1.25, tz]}>
-            <boxGeometry args={[2.1, 1.2, 0.1]} />
-            <meshStandardMaterial color="#111318" />
-          </mesh>
+          <Solid position={[tx, 1.25, tz]} box={[2.1, 1.2, 0.1]} color="#111318" />
           <mesh position={[tx, 1.25, tz + 0.055]}>
             <planeGeometry args={[1.96, 1.06]} />
             <meshStandardMaterial
@@ -255,19 +238,10 @@ function Sofa() {
   const color = '#5b6fa8';
   return (
     <group position={[x, 0, z]}>
-      <mesh position={[0, 0.22, 0]}>
-        <boxGeometry args={[2.4, 0.44, 0.95]} />
-        <meshStandardMaterial color={color} />
-      </mesh>
-      <mesh position={[0, 0.55, 0.38]}>
-        <boxGeometry args={[2.4, 0.7, 0.22]} />
-        <meshStandardMaterial color="#4c5d92" />
-      </mesh>
+      <Solid position={[0, 0.22, 0]} box={[2.4, 0.44, 0.95]} color={color} />
+      <Solid position={[0, 0.55, 0.38]} box={[2.4, 0.7, 0.22]} color="#4c5d92" />
       {[-1, 1].map((s) => (
-        <mesh key={s} position={[s * 1.12, 0.42, 0]}>
-          <boxGeometry args={[0.2, 0.4, 0.95]} />
-          <meshStandardMaterial color="#4c5d92" />
-        </mesh>
+        <Solid key={s} position={[s * 1.12, 0.42, 0]} box={[0.2, 0.4, 0.95]} color="#4c5d92" />
       ))}
     </group>
   );
@@ -277,18 +251,9 @@ function Bedroom() {
   const [x, z] = inRoom('bedroom', -1.3, 0);
   return (
     <group position={[x, 0, z]}>
-      <mesh position={[0, 0.25, 0]}>
-        <boxGeometry args={[2.6, 0.5, 1.8]} />
-        <meshStandardMaterial color="#8d6e63" />
-      </mesh>
-      <mesh position={[0.25, 0.55, 0]}>
-        <boxGeometry args={[2.1, 0.12, 1.7]} />
-        <meshStandardMaterial color="#e8eef7" />
-      </mesh>
-      <mesh position={[-1.0, 0.62, 0]}>
-        <boxGeometry args={[0.4, 0.14, 1.2]} />
-        <meshStandardMaterial color="#ffffff" />
-      </mesh>
+      <Solid position={[0, 0.25, 0]} box={[2.6, 0.5, 1.8]} color="#8d6e63" />
+      <Solid position={[0.25, 0.55, 0]} box={[2.1, 0.12, 1.7]} color="#e8eef7" />
+      <Solid position={[-1.0, 0.62, 0]} box={[0.4, 0.14, 1.2]} color="#ffffff" />
     </group>
   );
 }
@@ -299,19 +264,10 @@ function Bathroom() {
   return (
     <group>
       <group position={[x, 0, z]}>
-        <mesh position={[0, 0.3, 0]}>
-          <boxGeometry args={[2.2, 0.6, 1.2]} />
-          <meshStandardMaterial color="#f5f7fa" />
-        </mesh>
-        <mesh position={[0, 0.61, 0]}>
-          <boxGeometry args={[1.95, 0.02, 0.95]} />
-          <meshStandardMaterial color="#9ccfe0" />
-        </mesh>
+        <Solid position={[0, 0.3, 0]} box={[2.2, 0.6, 1.2]} color="#f5f7fa" />
+        <Solid position={[0, 0.61, 0]} box={[1.95, 0.02, 0.95]} color="#9ccfe0" />
       </group>
-      <mesh position={[sx, 0.45, sz]}>
-        <boxGeometry args={[0.8, 0.9, 0.5]} />
-        <meshStandardMaterial color="#f5f7fa" />
-      </mesh>
+      <Solid position={[sx, 0.45, sz]} box={[0.8, 0.9, 0.5]} color="#f5f7fa" />
     </group>
   );
 }
@@ -330,21 +286,12 @@ function Appliance({ object, style }: { object: VirtualHomeObject; style: Applia
   return (
     <group position={at}>
       {/* shell: back, top, bottom, sides, so the inside shows when the door is open */}
-      <mesh position={[0, h / 2, -d / 2 + 0.02]}>
-        <boxGeometry args={[w, h, 0.04]} />
-        <meshStandardMaterial color={body} />
-      </mesh>
+      <Solid position={[0, h / 2, -d / 2 + 0.02]} box={[w, h, 0.04]} color={body} />
       {[0.02, h - 0.02].map((y) => (
-        <mesh key={y} position={[0, y, 0]}>
-          <boxGeometry args={[w, 0.04, d]} />
-          <meshStandardMaterial color={body} />
-        </mesh>
+        <Solid key={y} position={[0, y, 0]} box={[w, 0.04, d]} color={body} />
       ))}
       {[-1, 1].map((s) => (
-        <mesh key={s} position={[(s * (w - 0.04)) / 2, h / 2, 0]}>
-          <boxGeometry args={[0.04, h, d]} />
-          <meshStandardMaterial color={body} />
-        </mesh>
+        <Solid key={s} position={[(s * (w - 0.04)) / 2, h / 2, 0]} box={[0.04, h, d]} color={body} />
       ))}
       <mesh position={[0, h / 2, -d / 2 + 0.05]}>
         <boxGeometry args={[w - 0.1, h - 0.1, 0.01]} />
@@ -422,10 +369,7 @@ function Movable({ object }: { object: VirtualHomeObject }) {
 function Chips() {
   return (
     <group rotation={[0, 0.3, 0]}>
-      <mesh position={[0, 0.2, 0]} rotation={[0.12, 0, 0]}>
-        <boxGeometry args={[0.32, 0.4, 0.12]} />
-        <meshStandardMaterial color="#f4b400" />
-      </mesh>
+      <Solid position={[0, 0.2, 0]} rotation={[0.12, 0, 0]} box={[0.32, 0.4, 0.12]} color="#f4b400" />
       <mesh position={[0, 0.22, 0.066]} rotation={[0.12, 0, 0]}>
         <planeGeometry args={[0.22, 0.12]} />
         <meshStandardMaterial color="#d93025" />
@@ -437,10 +381,7 @@ function Chips() {
 function Milk() {
   return (
     <group>
-      <mesh position={[0, 0.17, 0]}>
-        <boxGeometry args={[0.18, 0.34, 0.18]} />
-        <meshStandardMaterial color="#fafafa" />
-      </mesh>
+      <Solid position={[0, 0.17, 0]} box={[0.18, 0.34, 0.18]} color="#fafafa" />
       <mesh position={[0, 0.2, 0.091]}>
         <planeGeometry args={[0.16, 0.1]} />
         <meshStandardMaterial color="#2f6fdb" />
@@ -455,20 +396,12 @@ function Milk() {
 
 /** The Food Preparation object, drawn after its label (pancake, cheese, hamburger, apple pie, pizza...). */
 function Dish({ label }: { label: string }) {
-  const plate = (
-    <mesh position={[0, 0.015, 0]}>
-      <cylinderGeometry args={[0.26, 0.22, 0.03, 24]} />
-      <meshStandardMaterial color="#f7f7f5" />
-    </mesh>
-  );
+  const plate = <Solid position={[0, 0.015, 0]} cylinder={[0.26, 0.22, 0.03, 24]} color="#f7f7f5" />;
   if (label.includes('cheese')) {
     return (
       <group>
         {plate}
-        <mesh position={[0, 0.1, 0]} rotation={[0, 0.4, 0]}>
-          <cylinderGeometry args={[0.2, 0.2, 0.14, 3]} />
-          <meshStandardMaterial color="#f6c945" />
-        </mesh>
+        <Solid position={[0, 0.1, 0]} rotation={[0, 0.4, 0]} cylinder={[0.2, 0.2, 0.14, 3]} color="#f6c945" />
       </group>
     );
   }
@@ -482,10 +415,12 @@ function Dish({ label }: { label: string }) {
           ['#6cbf3c', 0.14, 0.18],
           ['#d9a066', 0.19, 0.16],
         ].map(([color, y, r]) => (
-          <mesh key={String(y)} position={[0, Number(y), 0]}>
-            <cylinderGeometry args={[Number(r), Number(r), 0.05, 20]} />
-            <meshStandardMaterial color={String(color)} />
-          </mesh>
+          <Solid
+            key={String(y)}
+            position={[0, Number(y), 0]}
+            cylinder={[Number(r), Number(r), 0.05, 20]}
+            color={String(color)}
+          />
         ))}
       </group>
     );
@@ -494,10 +429,7 @@ function Dish({ label }: { label: string }) {
     return (
       <group>
         {[0, 1, 2].map((i) => (
-          <mesh key={i} position={[0, 0.02 + i * 0.04, 0]}>
-            <cylinderGeometry args={[0.24, 0.2, 0.03, 24]} />
-            <meshStandardMaterial color="#f7f7f5" />
-          </mesh>
+          <Solid key={i} position={[0, 0.02 + i * 0.04, 0]} cylinder={[0.24, 0.2, 0.03, 24]} color="#f7f7f5" />
         ))}
       </group>
     );
@@ -506,10 +438,13 @@ function Dish({ label }: { label: string }) {
     return (
       <group>
         {['#d35454', '#4b7bd3', '#f0c24b'].map((color, i) => (
-          <mesh key={color} position={[0, 0.04 + i * 0.07, 0]} rotation={[0, i * 0.2, 0]}>
-            <boxGeometry args={[0.4, 0.07, 0.3]} />
-            <meshStandardMaterial color={color} />
-          </mesh>
+          <Solid
+            key={color}
+            position={[0, 0.04 + i * 0.07, 0]}
+            rotation={[0, i * 0.2, 0]}
+            box={[0.4, 0.07, 0.3]}
+            color={color}
+          />
         ))}
       </group>
     );
@@ -518,23 +453,17 @@ function Dish({ label }: { label: string }) {
   return (
     <group>
       {plate}
-      <mesh position={[0, 0.06, 0]}>
-        <cylinderGeometry args={[0.2, 0.2, 0.06, 24]} />
-        <meshStandardMaterial color={top} />
-      </mesh>
+      <Solid position={[0, 0.06, 0]} cylinder={[0.2, 0.2, 0.06, 24]} color={top} />
       {label.includes('pizza') &&
         [0, 1, 2, 3].map((i) => (
-          <mesh key={i} position={[Math.cos(i * 1.7) * 0.1, 0.095, Math.sin(i * 1.7) * 0.1]}>
-            <cylinderGeometry args={[0.035, 0.035, 0.01, 10]} />
-            <meshStandardMaterial color="#b3261e" />
-          </mesh>
+          <Solid
+            key={i}
+            position={[Math.cos(i * 1.7) * 0.1, 0.095, Math.sin(i * 1.7) * 0.1]}
+            cylinder={[0.035, 0.035, 0.01, 10]}
+            color="#b3261e"
+          />
         ))}
-      {label === 'pancake' && (
-        <mesh position={[0, 0.1, 0]}>
-          <boxGeometry args={[0.08, 0.02, 0.08]} />
-          <meshStandardMaterial color="#fff4c2" />
-        </mesh>
-      )}
+      {label === 'pancake' && <Solid position={[0, 0.1, 0]} box={[0.08, 0.02, 0.08]} color="#fff4c2" />}
     </group>
   );
 }
@@ -713,19 +642,10 @@ function Person({ sitting }: { sitting: boolean }) {
           <meshStandardMaterial color={shirt} />
         </mesh>
       ))}
-      <mesh position={[0, hip + 0.8, 0]}>
-        <sphereGeometry args={[0.18, 20, 14]} />
-        <meshStandardMaterial color="#c68642" />
-      </mesh>
-      <mesh position={[0, hip + 0.88, -0.03]} scale={[1, 0.6, 1]}>
-        <sphereGeometry args={[0.185, 16, 10]} />
-        <meshStandardMaterial color="#2b1b10" />
-      </mesh>
+      <Solid position={[0, hip + 0.8, 0]} sphere={[0.18, 20, 14]} color="#c68642" />
+      <Solid position={[0, hip + 0.88, -0.03]} scale={[1, 0.6, 1]} sphere={[0.185, 16, 10]} color="#2b1b10" />
       {[-1, 1].map((s) => (
-        <mesh key={s} position={[s * 0.065, hip + 0.82, 0.165]}>
-          <sphereGeometry args={[0.025, 8, 6]} />
-          <meshStandardMaterial color="#111827" />
-        </mesh>
+        <Solid key={s} position={[s * 0.065, hip + 0.82, 0.165]} sphere={[0.025, 8, 6]} color="#111827" />
       ))}
     </group>
   );

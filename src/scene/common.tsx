@@ -4,6 +4,7 @@
 import { OrbitControls } from '@react-three/drei';
 import { useThree } from '@react-three/fiber';
 import { useLayoutEffect } from 'react';
+import type { CylinderGeometry, SphereGeometry } from 'three';
 
 export type Vec3 = [number, number, number];
 
@@ -66,6 +67,40 @@ export function CameraRig({
       maxDistance={maxDistance}
       maxPolarAngle={Math.PI / 2.15}
     />
+  );
+}
+
+/**
+ * A mesh of one plain colour (matte unless `roughness` says), centred at `position`: a box (`box`: its size),
+ * a cylinder (`cylinder`) or a sphere (`sphere`: three.js's geometry arguments). Most of the scenes' furniture,
+ * food and people are these.
+ */
+export function Solid({
+  position,
+  rotation,
+  scale,
+  color,
+  roughness,
+  box,
+  cylinder,
+  sphere,
+}: {
+  position: Vec3;
+  rotation?: Vec3;
+  scale?: Vec3;
+  color: string;
+  roughness?: number;
+  box?: Vec3;
+  cylinder?: ConstructorParameters<typeof CylinderGeometry>;
+  sphere?: ConstructorParameters<typeof SphereGeometry>;
+}) {
+  return (
+    <mesh position={position} rotation={rotation} scale={scale}>
+      {box && <boxGeometry args={box} />}
+      {cylinder && <cylinderGeometry args={cylinder} />}
+      {sphere && <sphereGeometry args={sphere} />}
+      <meshStandardMaterial color={color} roughness={roughness} />
+    </mesh>
   );
 }
 

@@ -2,6 +2,13 @@ import { useShallow } from 'zustand/react/shallow';
 import { SPEEDS } from '../state/playground';
 import { useApp } from '../state/store';
 import { isViewingPast, latestEntry, latestScores } from '../state/timeline';
+import { Field } from './parts';
+
+/** The two ways to step with the policy: sample an action (the primary one), or take the most probable one. */
+const POLICY_STEPS = [
+  { mode: 'sample', label: 'Step', key: 'Space', help: 'Sample an action from the policy', testId: 'step-button' },
+  { mode: 'greedy', label: 'Greedy step', key: 'g', help: 'Take the most probable action', testId: 'greedy-button' },
+] as const;
 
 /** Step (sample), Greedy step (argmax), auto-play with its speed, and Reset. */
 export function AgentToolbar() {
@@ -23,28 +30,20 @@ export function AgentToolbar() {
   );
   return (
     <div className="toolbar" role="toolbar" aria-label="Agent">
-      <button
-        type="button"
-        className="button button--primary"
-        onClick={() => void policyStep('sample')}
-        disabled={!canStep}
-        aria-keyshortcuts="Space"
-        title="Sample an action from the policy (space)"
-        data-testid="step-button"
-      >
-        Step
-      </button>
-      <button
-        type="button"
-        className="button"
-        onClick={() => void policyStep('greedy')}
-        disabled={!canStep}
-        aria-keyshortcuts="g"
-        title="Take the most probable action (g)"
-        data-testid="greedy-button"
-      >
-        Greedy step
-      </button>
+      {POLICY_STEPS.map(({ mode, label, key, help, testId }) => (
+        <button
+          key={mode}
+          type="button"
+          className={mode === 'sample' ? 'button button--primary' : 'button'}
+          onClick={() => void policyStep(mode)}
+          disabled={!canStep}
+          aria-keyshortcuts={key}
+          title={`${help} (${key.toLowerCase()})`}
+          data-testid={testId}
+        >
+          {label}
+        </button>
+      ))}
       <button
         type="button"
         className={`button${autoPlay ? ' button--on' : ''}`}
@@ -57,8 +56,7 @@ export function AgentToolbar() {
       >
         Auto-play
       </button>
-      <label className="field field--compact">
-        <span className="field-label">Speed</span>
+      <Field label="Speed">
         <select value={speed} onChange={(e) => setSpeed(Number(e.target.value))} data-testid="speed-select">
           {SPEEDS.map((v) => (
             <option key={v} value={v}>
@@ -66,7 +64,7 @@ export function AgentToolbar() {
             </option>
           ))}
         </select>
-      </label>
+      </Field>
       {autoPlay && done && (
         <span className="toolbar-note" data-testid="autoplay-note">
           auto-play stopped at the episode's end; Reset starts the next

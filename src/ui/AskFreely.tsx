@@ -2,6 +2,7 @@ import { useShallow } from 'zustand/react/shallow';
 import { useApp } from '../state/store';
 import { latestEntry } from '../state/timeline';
 import type { FreeAnswer } from '../worker/ask-protocol';
+import { NumberField } from './parts';
 
 /** One answer: the text, and whether it is one of the offered actions. */
 function Answer({
@@ -39,6 +40,21 @@ const STOP_TEXT: Record<FreeAnswer['stop'], string> = {
   context: 'the context window',
 };
 
+type NumberOption = 'maxTokens' | 'temperature' | 'seed';
+
+/** The answers' options, as number fields. */
+const NUMBER_OPTIONS: readonly { key: NumberOption; label: string; min: number; max?: number; step: number }[] = [
+  { key: 'maxTokens', label: 'Max tokens', min: 1, max: 256, step: 1 },
+  { key: 'temperature', label: 'Temperature', min: 0, max: 10, step: 0.1 },
+  { key: 'seed', label: 'Seed', min: 0, step: 1 },
+];
+
+/** Any finite number as typed; empty or not a number changes nothing. */
+function readNumber(text: string): number | null {
+  const n = Number(text);
+  return text.trim() !== '' && Number.isFinite(n) ? n : null;
+}
+
 /**
  * "Ask freely": the model continues the latest prompt as plain text, without the list of actions, with and
  * without the adapter in use; each text is marked with the offered action it names, if any. An LLM asked this
@@ -59,10 +75,6 @@ export function AskFreely() {
     })),
   );
   const current = reply !== null && reply.stepId === latestStep;
-  const setNumber = (key: 'maxTokens' | 'temperature' | 'seed', value: string) => {
-    const n = Number(value);
-    if (value.trim() !== '' && Number.isFinite(n)) setOptions({ [key]: n });
-  };
   return (
     <section className="card" aria-label="Ask freely" data-testid="ask-freely">
       <div className="card-head">
@@ -82,38 +94,18 @@ export function AskFreely() {
         >
           {phase === 'asking' ? 'Asking…' : 'Ask freely'}
         </button>
-        <label className="field field--compact">
-          <span className="field-label">Max tokens</span>
-          <input
-            type="number"
-            min={1}
-            max={256}
-            step={1}
-            value={options.maxTokens}
-            onChange={(e) => setNumber('maxTokens', e.target.value)}
+        {NUMBER_OPTIONS.map(({ key, label, min, max, step }) => (
+          <NumberField
+            key={key}
+            label={label}
+            min={min}
+            max={max}
+            step={step}
+            value={options[key]}
+            onChange={(n) => setOptions({ [key]: n })}
+            read={readNumber}
           />
-        </label>
-        <label className="field field--compact">
-          <span className="field-label">Temperature</span>
-          <input
-            type="number"
-            min={0}
-            max={10}
-            step={0.1}
-            value={options.temperature}
-            onChange={(e) => setNumber('temperature', e.target.value)}
-          />
-        </label>
-        <label className="field field--compact">
-          <span className="field-label">Seed</span>
-          <input
-            type="number"
-            min={0}
-            step={1}
-            value={options.seed}
-            onChange={(e) => setNumber('seed', e.target.value)}
-          />
-        </label>
+        ))}
       </div>
       {phase === 'error' && error && (
         <p className="error-text" data-testid="ask-error">

@@ -13,6 +13,8 @@ import { useApp } from '../state/store';
 import type { Accuracy, Estimate } from '../nlp-eval';
 import type { CapabilityBenchResult, CapabilityEvent, Disagreement } from '../worker/capability-protocol';
 import { formatBytes } from '../util/format';
+import { Field, PhasePill, TableHead, wholeNumber } from './parts';
+import { useSlice } from './useSlice';
 
 const PHASE_TEXT: Record<CapabilityPhase, string> = {
   idle: 'not run',
@@ -25,21 +27,13 @@ const PHASE_TEXT: Record<CapabilityPhase, string> = {
 
 export function CapabilityCard() {
   const phase = useApp((s) => s.capability.phase);
-  const pill =
-    phase === 'running' || phase === 'cancelling'
-      ? 'running'
-      : phase === 'error'
-        ? 'error'
-        : phase === 'done'
-          ? 'success'
-          : 'ended';
   return (
     <section className="card capability" aria-label="Capability check" data-testid="capability-card">
       <div className="card-head">
         <h2>Capability check</h2>
-        <span className={`status-pill status-pill--${pill}`} data-testid="capability-phase" data-phase={phase}>
+        <PhasePill phase={phase} running={phase === 'running' || phase === 'cancelling'} testId="capability-phase">
           {PHASE_TEXT[phase]}
-        </span>
+        </PhasePill>
       </div>
       <p className="card-note">
         Does the model keep its general abilities? Zero-shot multiple-choice benchmarks, scored by log-likelihood as
@@ -72,15 +66,14 @@ function Subject() {
 }
 
 function Form() {
-  const { form, files, phase, setForm, toggleBench, pickFiles } = useApp(
-    useShallow(({ capability: s }) => ({
-      form: s.form,
-      files: s.files,
-      phase: s.phase,
-      setForm: s.setForm,
-      toggleBench: s.toggleBench,
-      pickFiles: s.pickFiles,
-    })),
+  const { form, files, phase, setForm, toggleBench, pickFiles } = useSlice(
+    'capability',
+    'form',
+    'files',
+    'phase',
+    'setForm',
+    'toggleBench',
+    'pickFiles',
   );
   const busy = phase === 'running' || phase === 'cancelling';
   return (
@@ -99,21 +92,21 @@ function Form() {
           </label>
         ))}
       </fieldset>
-      <label
-        className="field field--compact"
+      <Field
+        label="Questions each"
         title="The first N questions of each benchmark (of each subject for MMLU), as the harness's --limit"
       >
-        <span className="field-label">Questions each</span>
+        {/* Not clamped to the input's max: a larger number typed in is taken as it is. */}
         <input
           type="number"
           min={1}
           max={2000}
           value={form.limit}
           disabled={busy}
-          onChange={(e) => setForm({ limit: Math.max(1, Math.floor(Number(e.target.value) || 1)) })}
+          onChange={(e) => setForm({ limit: wholeNumber(e.target.value, 1) })}
           data-testid="capability-limit"
         />
-      </label>
+      </Field>
       <fieldset className="capability-source" disabled={busy}>
         <legend className="field-label">Data</legend>
         <label>
@@ -223,7 +216,7 @@ function progressText(p: CapabilityEvent): { text: string; value: number; max: n
 }
 
 function Progress() {
-  const { phase, progress } = useApp(useShallow(({ capability: s }) => ({ phase: s.phase, progress: s.progress })));
+  const { phase, progress } = useSlice('capability', 'phase', 'progress');
   if (phase !== 'running' && phase !== 'cancelling') return null;
   const shown = progress ? progressText(progress) : { text: 'Reading the benchmarks…', value: 0, max: 1 };
   return (
@@ -274,6 +267,8 @@ function metricRows(r: CapabilityBenchResult) {
   return rows;
 }
 
+const KL_HEAD = 'KL(base ‖ adapter)';
+
 function Results() {
   const result = useApp((s) => s.capability.result);
   if (!result) return null;
@@ -286,19 +281,20 @@ function Results() {
         {(result.ms / 1000).toFixed(1)} s · accuracy [95% interval]
       </p>
       <table className="eval-table capability-table" data-testid="capability-table">
-        <thead>
-          <tr>
-            <th>Benchmark</th>
-            <th>Metric</th>
-            <th>n</th>
-            <th>Base</th>
-            {withAdapter && <th>Adapter</th>}
-            {withAdapter && <th>Adapter − base (paired)</th>}
-            <th title="Mean KL(base ‖ adapter) of the next-token distributions over the scored tokens, in nats">
-              KL(base ‖ adapter)
-            </th>
-          </tr>
-        </thead>
+        <TableHead
+          columns={[
+            'Benchmark',
+            'Metric',
+            'n',
+            'Base',
+            withAdapter && 'Adapter',
+            withAdapter && 'Adapter − base (paired)',
+            KL_HEAD,
+          ]}
+          titles={{
+            [KL_HEAD]: 'Mean KL(base ‖ adapter) of the next-token distributions over the scored tokens, in nats',
+          }}
+        />
         <tbody>
           {result.results.flatMap((r) =>
             metricRows(r).map(({ metric, pick }) => (

@@ -5,6 +5,8 @@ import { useApp } from '../state/store';
 import { episodeHistory, isViewingPast, shownEntry, type ChosenBy, type TimelineEntry } from '../state/timeline';
 import type { ModelStatus, Normalization } from '../worker/protocol';
 import { formatBytes, formatPercent, formatReward } from '../util/format';
+import { ErrorText, SelectField, Stat } from './parts';
+import { useSlice } from './useSlice';
 
 /** Counters, last reward, return and the done/success state of the episode at the shown step. */
 export function EpisodeStats() {
@@ -56,10 +58,9 @@ export function EpisodeStats() {
         </span>
       </div>
       <dl className="stat-grid">
-        <div>
-          <dt>{macro ? 'Macro steps' : 'Steps'}</dt>
-          <dd data-testid="steps">{macro ? steps : `${steps} / ${task.horizon}`}</dd>
-        </div>
+        <Stat label={macro ? 'Macro steps' : 'Steps'} testId="steps">
+          {macro ? steps : `${steps} / ${task.horizon}`}
+        </Stat>
         {macro && (
           <div>
             <dt title="primitive environment steps (a macro action takes several)">Env steps</dt>
@@ -68,19 +69,16 @@ export function EpisodeStats() {
             </dd>
           </div>
         )}
-        <div>
-          <dt>Last reward</dt>
-          <dd data-testid="last-reward">{formatReward(entry?.result?.reward)}</dd>
-        </div>
-        <div>
-          <dt>Return</dt>
-          <dd
-            data-testid="episode-return"
-            title={`discounted with γ = ${task.discount}; best possible ${task.optimalReturn.toFixed(4)}`}
-          >
-            {formatReward(entry ? entry.episodeReturn : null)}
-          </dd>
-        </div>
+        <Stat label="Last reward" testId="last-reward">
+          {formatReward(entry?.result?.reward)}
+        </Stat>
+        <Stat
+          label="Return"
+          testId="episode-return"
+          title={`discounted with γ = ${task.discount}; best possible ${task.optimalReturn.toFixed(4)}`}
+        >
+          {formatReward(entry ? entry.episodeReturn : null)}
+        </Stat>
       </dl>
     </section>
   );
@@ -119,23 +117,17 @@ const NORM_HELP: Record<Normalization, string> = {
 };
 
 function NormalizationSelect() {
-  const { norm, selectNorm } = useApp(
-    useShallow(({ playground: s }) => ({
-      norm: s.norm,
-      selectNorm: s.selectNorm,
-    })),
-  );
+  const { norm, selectNorm } = useSlice('playground', 'norm', 'selectNorm');
   return (
-    <label className="field field--compact" title={NORM_HELP[norm]}>
-      <span className="field-label">Normalization</span>
-      <select value={norm} onChange={(e) => selectNorm(e.target.value as Normalization)} data-testid="norm-select">
-        {(Object.keys(NORM_LABELS) as Normalization[]).map((n) => (
-          <option key={n} value={n}>
-            {NORM_LABELS[n]}
-          </option>
-        ))}
-      </select>
-    </label>
+    <SelectField<Normalization>
+      label="Normalization"
+      title={NORM_HELP[norm]}
+      value={norm}
+      options={Object.keys(NORM_LABELS) as Normalization[]}
+      text={(n) => NORM_LABELS[n]}
+      onChange={selectNorm}
+      testId="norm-select"
+    />
   );
 }
 
@@ -174,7 +166,7 @@ function PolicyStatus({ entry, model }: { entry: TimelineEntry | null; model: Mo
         : entry.scores.message;
   }
   return (
-    <p className={`policy-status policy-status--${state}`} data-testid="policy-status" data-state={state}>
+    <p className={`card-hint policy-status policy-status--${state}`} data-testid="policy-status" data-state={state}>
       {text}
     </p>
   );
@@ -289,11 +281,7 @@ export function ActionsCard() {
         })}
       </ol>
       <p className="keys-hint">keys 1–9 choose · space steps · g greedy · p auto-play · r resets</p>
-      {error && (
-        <p className="error-text" role="alert" data-testid="error">
-          {error}
-        </p>
-      )}
+      {error && <ErrorText testId="error">{error}</ErrorText>}
     </section>
   );
 }

@@ -6,8 +6,9 @@
 import { useState } from 'react';
 import { getTask, tasksOfFamily } from '../envs/registry';
 import type { TaskId } from '../envs/types';
-import { useShallow } from 'zustand/react/shallow';
 import { useApp } from '../state/store';
+import { ErrorText, TableHead, NumberField } from './parts';
+import { useSlice } from './useSlice';
 
 /** The tasks an agent of `taskId` is evaluated on: its family's seen and unseen tasks. */
 export function evaluationTasks(taskId: TaskId): TaskId[] {
@@ -20,15 +21,8 @@ export function evalSubject(algo: string | null): string {
 }
 
 export function EvalTable() {
-  const { evaluation, phase, run, formTask, evaluate } = useApp(
-    useShallow(({ training: s }) => ({
-      evaluation: s.evaluation,
-      phase: s.phase,
-      run: s.run,
-      formTask: s.form.taskId,
-      evaluate: s.evaluate,
-    })),
-  );
+  const { evaluation, phase, run, evaluate } = useSlice('training', 'evaluation', 'phase', 'run', 'evaluate');
+  const formTask = useApp((s) => s.training.form.taskId);
   const [episodes, setEpisodes] = useState(10);
   const [greedy, setGreedy] = useState(false);
   const taskId = run?.taskId ?? formTask;
@@ -44,16 +38,7 @@ export function EvalTable() {
         >
           Evaluate
         </button>
-        <label className="field field--compact">
-          <span className="field-label">Episodes</span>
-          <input
-            type="number"
-            min={1}
-            max={1000}
-            value={episodes}
-            onChange={(e) => setEpisodes(Math.min(1000, Math.max(1, Math.trunc(Number(e.target.value) || 1))))}
-          />
-        </label>
+        <NumberField label="Episodes" min={1} max={1000} value={episodes} onChange={setEpisodes} />
         <label className="toolbar-note">
           <input type="checkbox" checked={greedy} onChange={(e) => setGreedy(e.target.checked)} /> greedy (argmax;
           default samples, as the paper)
@@ -65,23 +50,10 @@ export function EvalTable() {
         </span>
       </div>
       {evaluation.status === 'running' && <p className="card-note">Evaluating…</p>}
-      {evaluation.status === 'error' && (
-        <p className="error-text" role="alert">
-          {evaluation.message}
-        </p>
-      )}
+      {evaluation.status === 'error' && <ErrorText>{evaluation.message}</ErrorText>}
       {evaluation.status === 'done' && (
         <table className="eval-table" data-testid="eval-table">
-          <thead>
-            <tr>
-              <th>Task</th>
-              <th>Split</th>
-              <th>Success</th>
-              <th>Return</th>
-              <th>Length</th>
-              <th>Episodes</th>
-            </tr>
-          </thead>
+          <TableHead columns={['Task', 'Split', 'Success', 'Return', 'Length', 'Episodes']} />
           <tbody>
             {evaluation.rows.map((r) => (
               <tr key={r.taskId}>

@@ -4,6 +4,8 @@ import { FAMILIES, tasksOfFamily } from '../envs/registry';
 import type { TaskId } from '../envs/types';
 import { DEFAULT_MODEL, findModel, modelChoices } from '../state/models';
 import { useApp } from '../state/store';
+import { Field } from './parts';
+import { useSlice } from './useSlice';
 
 export function Header() {
   return (
@@ -28,15 +30,9 @@ export function Header() {
 }
 
 function TaskSelect() {
-  const { taskId, selectTask } = useApp(
-    useShallow(({ playground: s }) => ({
-      taskId: s.taskId,
-      selectTask: s.selectTask,
-    })),
-  );
+  const { taskId, selectTask } = useSlice('playground', 'taskId', 'selectTask');
   return (
-    <label className="field">
-      <span className="field-label">Task</span>
+    <Field label="Task" className="field">
       <select value={taskId} onChange={(e) => void selectTask(e.target.value as TaskId)} data-testid="task-select">
         {FAMILIES.map(({ family, title }) => (
           <optgroup key={family} label={title}>
@@ -48,15 +44,13 @@ function TaskSelect() {
           </optgroup>
         ))}
       </select>
-    </label>
+    </Field>
   );
 }
 
 /** The models the select offers: the built-in one, the cached ones (complete), and the current one. */
 function useSelectableModels(current: string): { id: string; label: string; description: string }[] {
-  const { cached, catalog, folders } = useApp(
-    useShallow(({ models: s }) => ({ cached: s.cached, catalog: s.catalog, folders: s.folders })),
-  );
+  const { cached, catalog, folders } = useSlice('models', 'cached', 'catalog', 'folders');
   const known = { catalog, folders };
   const out = modelChoices(known).filter((m) => m.id === DEFAULT_MODEL || (m.source ?? 'url') === 'url');
   const add = (id: string) => {
@@ -81,8 +75,7 @@ function ModelSelect() {
   const choices = useSelectableModels(modelId);
   return (
     <div className="model-field">
-      <label className="field field--model">
-        <span className="field-label">Model</span>
+      <Field label="Model" className="field field--model">
         <select value={modelId} onChange={(e) => void selectModel(e.target.value)} data-testid="model-select">
           {choices.map((m) => (
             <option key={m.id} value={m.id} title={m.description}>
@@ -90,7 +83,7 @@ function ModelSelect() {
             </option>
           ))}
         </select>
-      </label>
+      </Field>
       <button
         type="button"
         className="button button--small"
@@ -105,12 +98,7 @@ function ModelSelect() {
 }
 
 function SeedInput() {
-  const { seed, selectSeed } = useApp(
-    useShallow(({ playground: s }) => ({
-      seed: s.seed,
-      selectSeed: s.selectSeed,
-    })),
-  );
+  const { seed, selectSeed } = useSlice('playground', 'seed', 'selectSeed');
   const [text, setText] = useState(String(seed));
   useEffect(() => setText(String(seed)), [seed]);
   const commit = () => {
@@ -119,8 +107,7 @@ function SeedInput() {
     else setText(String(seed));
   };
   return (
-    <label className="field field--seed">
-      <span className="field-label">Seed</span>
+    <Field label="Seed" className="field field--seed">
       <input
         type="number"
         min={0}
@@ -134,7 +121,7 @@ function SeedInput() {
         }}
         data-testid="seed-input"
       />
-    </label>
+    </Field>
   );
 }
 

@@ -14,14 +14,11 @@ import { findModel, modelProblem } from '../state/models';
 import { useApp } from '../state/store';
 import type { CachedModelView, PickedFileSpec } from '../worker/protocol';
 import { formatBytes } from '../util/format';
+import { ErrorText, Field, TableHead } from './parts';
+import { useSlice } from './useSlice';
 
 export function ModelPanel() {
-  const { open, setOpen } = useApp(
-    useShallow(({ models: s }) => ({
-      open: s.open,
-      setOpen: s.setOpen,
-    })),
-  );
+  const { open, setOpen } = useSlice('models', 'open', 'setOpen');
   useEffect(() => {
     if (!open) return;
     const onKey = (e: KeyboardEvent) => {
@@ -82,16 +79,14 @@ const BACKEND_LABELS: Record<WebLlmBackend, string> = { cache: 'Cache API', inde
 
 /** Where downloads go: web-llm's two cache backends (AppConfig.cacheBackend); both are read. */
 function BackendPicker() {
-  const { backend, setBackend } = useApp(
-    useShallow(({ models: s }) => ({
-      backend: s.downloadBackend,
-      setBackend: s.setDownloadBackend,
-    })),
+  const { downloadBackend: backend, setDownloadBackend: setBackend } = useSlice(
+    'models',
+    'downloadBackend',
+    'setDownloadBackend',
   );
   return (
     <div className="model-form">
-      <label className="field">
-        <span className="field-label">Store downloads in</span>
+      <Field label="Store downloads in" className="field">
         <select
           value={backend}
           onChange={(e) => setBackend(e.target.value as WebLlmBackend)}
@@ -100,7 +95,7 @@ function BackendPicker() {
           <option value="cache">Cache API (web-llm's default)</option>
           <option value="indexeddb">IndexedDB (web-llm's cacheBackend "indexeddb")</option>
         </select>
-      </label>
+      </Field>
       <span className="card-hint">models in either are found, whichever web-llm app of this site stored them</span>
     </div>
   );
@@ -144,21 +139,11 @@ function CurrentModel() {
 
 function CacheProblem() {
   const error = useApp((s) => s.models.cacheError);
-  if (!error) return null;
-  return (
-    <p className="error-text" role="alert" data-testid="cache-error">
-      {error}
-    </p>
-  );
+  return error ? <ErrorText testId="cache-error">{error}</ErrorText> : null;
 }
 
 function CustomUrl() {
-  const { addCustom, error } = useApp(
-    useShallow(({ models: s }) => ({
-      addCustom: s.addCustom,
-      error: s.customError,
-    })),
-  );
+  const { addCustom, customError: error } = useSlice('models', 'addCustom', 'customError');
   const [text, setText] = useState('');
   return (
     <form
@@ -168,8 +153,7 @@ function CustomUrl() {
         if (addCustom(text)) setText('');
       }}
     >
-      <label className="field model-url">
-        <span className="field-label">Custom MLC repo URL</span>
+      <Field label="Custom MLC repo URL" className="field model-url">
         <input
           type="text"
           inputMode="url"
@@ -179,26 +163,17 @@ function CustomUrl() {
           data-testid="custom-url"
           spellCheck={false}
         />
-      </label>
+      </Field>
       <button type="submit" className="button" data-testid="custom-url-add">
         Add
       </button>
-      {error && (
-        <p className="error-text" role="alert" data-testid="custom-url-error">
-          {error}
-        </p>
-      )}
+      {error && <ErrorText testId="custom-url-error">{error}</ErrorText>}
     </form>
   );
 }
 
 function FolderPicker() {
-  const { loadFolder, error } = useApp(
-    useShallow(({ models: s }) => ({
-      loadFolder: s.useFolder,
-      error: s.folderError,
-    })),
-  );
+  const { useFolder: loadFolder, folderError: error } = useSlice('models', 'useFolder', 'folderError');
   const ref = useRef<HTMLInputElement>(null);
   useEffect(() => {
     // React does not know webkitdirectory: set it on the element.
@@ -219,11 +194,7 @@ function FolderPicker() {
         <input ref={ref} type="file" multiple hidden onChange={onChange} data-testid="folder-input" />
       </label>
       <span className="card-hint">an MLC model folder on this computer (read in place, not cached)</span>
-      {error && (
-        <p className="error-text" role="alert" data-testid="folder-error">
-          {error}
-        </p>
-      )}
+      {error && <ErrorText testId="folder-error">{error}</ErrorText>}
     </div>
   );
 }
@@ -236,14 +207,13 @@ interface Row {
 }
 
 function ModelTable() {
-  const { custom, focusId, catalog, catalogError, folders } = useApp(
-    useShallow(({ models: s }) => ({
-      custom: s.custom,
-      focusId: s.focusId,
-      catalog: s.catalog,
-      catalogError: s.catalogError,
-      folders: s.folders,
-    })),
+  const { custom, focusId, catalog, catalogError, folders } = useSlice(
+    'models',
+    'custom',
+    'focusId',
+    'catalog',
+    'catalogError',
+    'folders',
   );
   const rows = useMemo<Row[]>(
     () => [
@@ -261,18 +231,7 @@ function ModelTable() {
   return (
     <div className="model-table-wrap">
       <table className="model-table" data-testid="model-table">
-        <thead>
-          <tr>
-            <th>Model</th>
-            <th>Download</th>
-            <th>GPU memory</th>
-            <th>Needs</th>
-            <th>Context</th>
-            <th>Can run here</th>
-            <th>Cached</th>
-            <th />
-          </tr>
-        </thead>
+        <TableHead columns={['Model', 'Download', 'GPU memory', 'Needs', 'Context', 'Can run here', 'Cached', '']} />
         <tbody>
           {rows.map((row) => (
             <ModelRow
@@ -289,24 +248,19 @@ function ModelTable() {
           Loading web-llm's model list…
         </p>
       )}
-      {catalogError && (
-        <p className="error-text" role="alert" data-testid="catalog-error">
-          {catalogError}
-        </p>
-      )}
+      {catalogError && <ErrorText testId="catalog-error">{catalogError}</ErrorText>}
     </div>
   );
 }
 
 function ModelRow({ row, focused, rowRef }: { row: Row; focused: boolean; rowRef?: React.Ref<HTMLTableRowElement> }) {
-  const { adapter, cached, downloads, catalog, folders } = useApp(
-    useShallow(({ models: s }) => ({
-      adapter: s.adapter,
-      cached: s.cached,
-      downloads: s.downloads,
-      catalog: s.catalog,
-      folders: s.folders,
-    })),
+  const { adapter, cached, downloads, catalog, folders } = useSlice(
+    'models',
+    'adapter',
+    'cached',
+    'downloads',
+    'catalog',
+    'folders',
   );
   const choice = findModel({ catalog, folders }, row.id);
   const entry = cachedEntry(cached, choice);
@@ -436,11 +390,7 @@ function RowActions({
   return (
     <div className="row-actions">
       {(download?.status === 'downloading' || download?.status === 'done') && <Progress download={download} />}
-      {download?.status === 'error' && (
-        <p className="error-text" role="alert" data-testid="download-error">
-          {download.message}
-        </p>
-      )}
+      {download?.status === 'error' && <ErrorText testId="download-error">{download.message}</ErrorText>}
       {download?.status === 'cancelled' && (
         <span className="card-hint" data-testid="download-cancelled">
           Download cancelled{entry ? ' (files so far are kept; Download continues)' : ''}.

@@ -1,21 +1,17 @@
-import { useShallow } from 'zustand/react/shallow';
 import { useApp } from '../state/store';
+import { DismissibleNotice } from './parts';
+import { useSlice } from './useSlice';
 
 /** Setup problems (e.g. an unknown task in the URL), dismissible. */
 export function SetupNotices() {
-  const { notices, dismiss } = useApp(
-    useShallow(({ playground: s }) => ({ notices: s.notices, dismiss: s.dismissNotice })),
-  );
+  const { notices, dismissNotice: dismiss } = useSlice('playground', 'notices', 'dismissNotice');
   if (notices.length === 0) return null;
   return (
     <div className="notices">
       {notices.map((text, i) => (
-        <div key={text} className="notice notice--warning" role="alert" data-testid="url-error">
-          <span>{text}</span>
-          <button type="button" className="notice-close" onClick={() => dismiss(i)} aria-label="Dismiss message">
-            ×
-          </button>
-        </div>
+        <DismissibleNotice key={text} testId="url-error" onDismiss={() => dismiss(i)}>
+          {text}
+        </DismissibleNotice>
       ))}
     </div>
   );

@@ -5,10 +5,10 @@
  * Shown for a run with a probe, stored runs after a reload included (the results are in its metrics).
  */
 import { useMemo } from 'react';
-import { useShallow } from 'zustand/react/shallow';
 import { probeAccuracyTable, probeKlTable, probePoints } from '../state/chart-data';
-import { useApp } from '../state/store';
+import { TableHead } from './parts';
 import { UPlotChart, type SeriesSpec } from './UPlotChart';
+import { useSlice } from './useSlice';
 
 const ACCURACY_SERIES: SeriesSpec[] = [
   { label: 'acc (adapter)', stroke: '#7aa2f7' },
@@ -21,7 +21,7 @@ const KL_SERIES: SeriesSpec[] = [{ label: 'mean KL(base || adapter)', stroke: '#
 const percent = (x: number | null) => (x === null ? '–' : `${(100 * x).toFixed(1)}%`);
 
 export function ProbeChart() {
-  const { run, metrics } = useApp(useShallow(({ training: s }) => ({ run: s.run, metrics: s.metrics })));
+  const { run, metrics } = useSlice('training', 'run', 'metrics');
   const accuracy = useMemo(() => probeAccuracyTable(metrics), [metrics]);
   const kl = useMemo(() => probeKlTable(metrics), [metrics]);
   const points = useMemo(() => probePoints(metrics), [metrics]);
@@ -47,17 +47,7 @@ export function ProbeChart() {
         </p>
       ) : (
         <table className="eval-table probe-table" data-testid="probe-table">
-          <thead>
-            <tr>
-              <th>Update</th>
-              <th>acc</th>
-              <th>acc_norm</th>
-              <th>base acc</th>
-              <th>base acc_norm</th>
-              <th>mean KL</th>
-              <th>Time</th>
-            </tr>
-          </thead>
+          <TableHead columns={['Update', 'acc', 'acc_norm', 'base acc', 'base acc_norm', 'mean KL', 'Time']} />
           <tbody>
             {points.map(({ update, probe: p }) => (
               <tr

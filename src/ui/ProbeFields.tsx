@@ -8,9 +8,7 @@ import { CARD_BENCHES } from '../state/capability';
 import { useApp } from '../state/store';
 import type { ProbeForm } from '../state/training';
 import { MAX_PROBE_SIZE } from '../worker/training-protocol';
-
-const whole = (value: string, min: number, max = Infinity) =>
-  Math.min(max, Math.max(min, Math.trunc(Number(value) || min)));
+import { Field, NumberField } from './parts';
 
 export function ProbeFields({ busy }: { busy: boolean }) {
   const { probe, setForm, source, picked } = useApp(
@@ -44,8 +42,7 @@ export function ProbeFields({ busy }: { busy: boolean }) {
       </label>
       {probe.on && (
         <>
-          <label className="field field--compact">
-            <span className="field-label">Probe benchmark</span>
+          <Field label="Probe benchmark">
             <select value={probe.bench} onChange={(e) => set({ bench: e.target.value })} data-testid="probe-bench">
               {CARD_BENCHES.map((b) => (
                 <option key={b.id} value={b.id}>
@@ -53,28 +50,24 @@ export function ProbeFields({ busy }: { busy: boolean }) {
                 </option>
               ))}
             </select>
-          </label>
-          <label className="field field--compact" title="Questions in the probe, chosen once by a fixed seed">
-            <span className="field-label">Questions</span>
-            <input
-              type="number"
-              min={1}
-              max={MAX_PROBE_SIZE}
-              value={probe.size}
-              onChange={(e) => set({ size: whole(e.target.value, 1, MAX_PROBE_SIZE) })}
-              data-testid="probe-size"
-            />
-          </label>
-          <label className="field field--compact" title="The probe runs after updates N, 2N, 3N, ...">
-            <span className="field-label">Every N updates</span>
-            <input
-              type="number"
-              min={1}
-              value={probe.every}
-              onChange={(e) => set({ every: whole(e.target.value, 1) })}
-              data-testid="probe-every"
-            />
-          </label>
+          </Field>
+          <NumberField
+            label="Questions"
+            title="Questions in the probe, chosen once by a fixed seed"
+            min={1}
+            max={MAX_PROBE_SIZE}
+            value={probe.size}
+            onChange={(size) => set({ size })}
+            testId="probe-size"
+          />
+          <NumberField
+            label="Every N updates"
+            title="The probe runs after updates N, 2N, 3N, ..."
+            min={1}
+            value={probe.every}
+            onChange={(every) => set({ every })}
+            testId="probe-every"
+          />
           <span className="card-hint" data-testid="probe-source">
             Questions {where}.
           </span>

@@ -11,6 +11,8 @@ import { appStore, useApp } from '../state/store';
 import { latestEntry } from '../state/timeline';
 import { formatBytes } from '../util/format';
 import { describeError } from '../util/errors';
+import { ConfirmDelete, DismissibleNotice, ErrorText, SelectField } from './parts';
+import { useSlice } from './useSlice';
 
 const PRECISION_TEXT: Record<SharePrecision, string> = {
   f32: 'f32 (exact)',
@@ -192,11 +194,7 @@ function LoadAdapter() {
           )}
         </p>
       )}
-      {error && (
-        <p className="error-text" role="alert" data-testid="adapter-error">
-          {error}
-        </p>
-      )}
+      {error && <ErrorText testId="adapter-error">{error}</ErrorText>}
     </div>
   );
 }
@@ -218,34 +216,27 @@ async function saveBundle(): Promise<void> {
 }
 
 function ShareLink() {
-  const { adapter, link, precision, copy, setPrecision, copyLink } = useApp(
-    useShallow(({ share: s }) => ({
-      adapter: s.adapter,
-      link: s.link,
-      precision: s.precision,
-      copy: s.copy,
-      setPrecision: s.setPrecision,
-      copyLink: s.copyLink,
-    })),
+  const { adapter, link, precision, copy, setPrecision, copyLink } = useSlice(
+    'share',
+    'adapter',
+    'link',
+    'precision',
+    'copy',
+    'setPrecision',
+    'copyLink',
   );
   if (!adapter) return null;
   return (
     <div className="share-link">
       <div className="adapter-load-row">
-        <label className="field field--compact">
-          <span className="field-label">Stored as</span>
-          <select
-            value={precision}
-            onChange={(e) => setPrecision(e.target.value as SharePrecision)}
-            data-testid="share-precision"
-          >
-            {SHARE_PRECISIONS.map((p) => (
-              <option key={p} value={p}>
-                {PRECISION_TEXT[p]}
-              </option>
-            ))}
-          </select>
-        </label>
+        <SelectField<SharePrecision>
+          label="Stored as"
+          value={precision}
+          options={SHARE_PRECISIONS}
+          text={(p) => PRECISION_TEXT[p]}
+          onChange={setPrecision}
+          testId="share-precision"
+        />
         <button
           type="button"
           className="button button--small button--primary"
@@ -266,11 +257,7 @@ function ShareLink() {
         </button>
         {copy.status === 'copied' && <span className="card-hint">Copied.</span>}
       </div>
-      {copy.status === 'failed' && (
-        <p className="error-text" role="alert" data-testid="share-copy-error">
-          {copy.message}
-        </p>
-      )}
+      {copy.status === 'failed' && <ErrorText testId="share-copy-error">{copy.message}</ErrorText>}
       {link.status === 'building' && <p className="card-note">Building the link…</p>}
       {link.status === 'ok' && (
         <>
@@ -298,11 +285,7 @@ function ShareLink() {
           <p>{link.help}</p>
         </div>
       )}
-      {link.status === 'error' && (
-        <p className="error-text" role="alert">
-          The link could not be built: {link.message}
-        </p>
-      )}
+      {link.status === 'error' && <ErrorText>The link could not be built: {link.message}</ErrorText>}
     </div>
   );
 }
@@ -330,11 +313,7 @@ function SavedAdapters() {
         )}
       </h3>
       {saved.status === 'unavailable' && <p className="card-note">Not kept after a reload here: {saved.error}</p>}
-      {saved.status === 'ready' && saved.error && (
-        <p className="error-text" role="alert" data-testid="saved-adapters-error">
-          {saved.error}
-        </p>
-      )}
+      {saved.status === 'ready' && saved.error && <ErrorText testId="saved-adapters-error">{saved.error}</ErrorText>}
       {saved.note && <p className="card-note">{saved.note}</p>}
       {saved.status === 'ready' && saved.list.length === 0 && (
         <p className="card-hint">None yet: adapters you load are kept here for your next visit.</p>
@@ -359,7 +338,6 @@ function SavedAdapterRow({ meta, inUse }: { meta: SavedAdapterMeta; inUse: boole
       deleteSaved: share.deleteSaved,
     })),
   );
-  const [confirming, setConfirming] = useState(false);
   const date = new Date(meta.savedAt);
   return (
     <li
@@ -390,37 +368,12 @@ function SavedAdapterRow({ meta, inUse }: { meta: SavedAdapterMeta; inUse: boole
             Use
           </button>
         )}
-        {confirming ? (
-          <span className="confirm">
-            Delete it from this browser?{' '}
-            <button
-              type="button"
-              className="button button--small"
-              onClick={() => void deleteSaved(meta.id).then(() => setConfirming(false))}
-              aria-label={`Yes, delete ${meta.label}`}
-            >
-              Delete
-            </button>
-            <button
-              type="button"
-              className="button button--small"
-              onClick={() => setConfirming(false)}
-              aria-label={`Keep ${meta.label}`}
-            >
-              Keep
-            </button>
-          </span>
-        ) : (
-          <button
-            type="button"
-            className="button button--small"
-            disabled={busy}
-            onClick={() => setConfirming(true)}
-            aria-label={`Delete ${meta.label}`}
-          >
-            Delete…
-          </button>
-        )}
+        <ConfirmDelete
+          question="Delete it from this browser?"
+          name={meta.label}
+          disabled={busy}
+          onDelete={() => deleteSaved(meta.id)}
+        />
       </span>
     </li>
   );
@@ -452,15 +405,13 @@ export function SharePanel() {
  * question a link asks before it switches to a model that is not downloaded.
  */
 export function ShareNotice() {
-  const { notice, pending, dismiss, confirmPending, dismissPending } = useApp(
-    useShallow(({ share: s }) => ({
-      notice: s.notice,
-      pending: s.pending,
-      dismiss: s.dismissNotice,
-      confirmPending: s.confirmPending,
-      dismissPending: s.dismissPending,
-    })),
-  );
+  const {
+    notice,
+    pending,
+    dismissNotice: dismiss,
+    confirmPending,
+    dismissPending,
+  } = useSlice('share', 'notice', 'pending', 'dismissNotice', 'confirmPending', 'dismissPending');
   if (!notice && !pending) return null;
   return (
     <div className="notices">
@@ -489,12 +440,9 @@ export function ShareNotice() {
         </div>
       )}
       {notice && (
-        <div className="notice notice--warning" role="alert" data-testid="share-error">
-          <span>{notice}</span>
-          <button type="button" className="notice-close" onClick={dismiss} aria-label="Dismiss message">
-            ×
-          </button>
-        </div>
+        <DismissibleNotice testId="share-error" onDismiss={dismiss}>
+          {notice}
+        </DismissibleNotice>
       )}
     </div>
   );

@@ -2,21 +2,19 @@
  * Runs stored in this browser (IndexedDB): how much space the site uses, each run's progress and status, and
  * per run: show it on the charts, resume it, delete it (after a confirmation; nothing is deleted otherwise).
  */
-import { useState } from 'react';
-import { useShallow } from 'zustand/react/shallow';
-import { appStore, useApp } from '../state/store';
+import { appStore } from '../state/store';
 import { runLabel } from '../state/training';
 import { isResumable, type RunMeta } from '../worker/training-protocol';
 import { formatBytes } from '../util/format';
+import { ConfirmDelete, ErrorText } from './parts';
+import { useSlice } from './useSlice';
 
 export function StoredRuns() {
-  const { storage, storageError, refresh } = useApp(
-    useShallow(({ training: s }) => ({
-      storage: s.storage,
-      storageError: s.storageError,
-      refresh: s.refreshStorage,
-    })),
-  );
+  const {
+    storage,
+    storageError,
+    refreshStorage: refresh,
+  } = useSlice('training', 'storage', 'storageError', 'refreshStorage');
   return (
     <details
       className="stored-runs"
@@ -29,11 +27,7 @@ export function StoredRuns() {
           ? ` (${storage.runs.length}${storage.usage !== null ? `; this site uses ${formatBytes(storage.usage)}${storage.quota !== null ? ` of ${formatBytes(storage.quota)}` : ''}` : ''})`
           : ''}
       </summary>
-      {storageError && (
-        <p className="error-text" role="alert">
-          Runs cannot be stored here: {storageError}
-        </p>
-      )}
+      {storageError && <ErrorText>Runs cannot be stored here: {storageError}</ErrorText>}
       {storage && storage.runs.length === 0 && <p className="card-hint">No runs stored yet.</p>}
       {storage && storage.runs.length > 0 && (
         <ul className="run-list">
@@ -47,15 +41,8 @@ export function StoredRuns() {
 }
 
 function RunRow({ run }: { run: RunMeta }) {
-  const { overlays, current, phase } = useApp(
-    useShallow(({ training: s }) => ({
-      overlays: s.overlays,
-      current: s.run,
-      phase: s.phase,
-    })),
-  );
+  const { overlays, run: current, phase } = useSlice('training', 'overlays', 'run', 'phase');
   const { toggleOverlay, resume, deleteRun } = appStore.getState().training;
-  const [confirming, setConfirming] = useState(false);
   const isCurrent = current?.id === run.id;
   const training = phase === 'running' || phase === 'starting' || phase === 'pausing' || phase === 'stopping';
   const shown = isCurrent || overlays.some((o) => o.id === run.id);
@@ -86,30 +73,11 @@ function RunRow({ run }: { run: RunMeta }) {
             Resume
           </button>
         )}
-        {confirming ? (
-          <span className="confirm">
-            Delete this run?{' '}
-            <button
-              type="button"
-              className="button button--small"
-              onClick={() => void deleteRun(run.id).then(() => setConfirming(false))}
-            >
-              Delete
-            </button>
-            <button type="button" className="button button--small" onClick={() => setConfirming(false)}>
-              Keep
-            </button>
-          </span>
-        ) : (
-          <button
-            type="button"
-            className="button button--small"
-            disabled={isCurrent && training}
-            onClick={() => setConfirming(true)}
-          >
-            Delete…
-          </button>
-        )}
+        <ConfirmDelete
+          question="Delete this run?"
+          disabled={isCurrent && training}
+          onDelete={() => deleteRun(run.id)}
+        />
       </span>
     </li>
   );

@@ -5,12 +5,11 @@
  * an episode ended): the end-to-end tests read it. Runs of different tasks on one chart are named in its caption.
  */
 import { useMemo } from 'react';
-import { useShallow } from 'zustand/react/shallow';
 import { metricsTable, mixedTasksNote, overlayTable, returnPoints, type ChartRun } from '../state/chart-data';
-import { useApp } from '../state/store';
 import { chartRun } from '../state/training';
 import type { TrainAlgo } from '../worker/training-protocol';
 import { UPlotChart, type SeriesSpec } from './UPlotChart';
+import { useSlice } from './useSlice';
 
 /** One hue per algorithm (as the paper's legends), lighter for each further run of it. */
 const PALETTE: Record<TrainAlgo, string[]> = {
@@ -37,13 +36,7 @@ const LOSS_SERIES: SeriesSpec[] = [
 ];
 
 export function TrainingCharts() {
-  const { run, metrics, overlays } = useApp(
-    useShallow(({ training: s }) => ({
-      run: s.run,
-      metrics: s.metrics,
-      overlays: s.overlays,
-    })),
-  );
+  const { run, metrics, overlays } = useSlice('training', 'run', 'metrics', 'overlays');
   const runs = useMemo<ChartRun[]>(() => {
     const current = run && run.algo !== 'saycan' ? [chartRun(run, metrics)] : [];
     return [...overlays.filter((o) => o.id !== run?.id), ...current];

@@ -18,7 +18,9 @@ import { formatBytes } from '../util/format';
 import { StoredRuns } from './StoredRuns';
 import { ProbeChart } from './ProbeChart';
 import { ProbeFields } from './ProbeFields';
+import { ErrorText, Field, PhasePill, SelectField, Stat, NumberField, wholeNumber } from './parts';
 import { TrainingCharts } from './TrainingCharts';
+import { useSlice } from './useSlice';
 
 const TRAIN_TASKS = TASK_IDS.filter((id) => getTask(id).split === 'train');
 
@@ -47,7 +49,7 @@ export function TrainingPanel() {
     <section className="card training" aria-label="Training" data-testid="training-panel">
       <div className="card-head">
         <h2>Training</h2>
-        <PhasePill />
+        <TrainPhase />
       </div>
       <ResumeOffer />
       <TrainForm />
@@ -63,32 +65,17 @@ export function TrainingPanel() {
   );
 }
 
-function PhasePill() {
+function TrainPhase() {
   const phase = useApp((s) => s.training.phase);
-  const pill =
-    phase === 'running' || phase === 'starting'
-      ? 'running'
-      : phase === 'error'
-        ? 'error'
-        : phase === 'done'
-          ? 'success'
-          : 'ended';
   return (
-    <span className={`status-pill status-pill--${pill}`} data-testid="train-phase" data-phase={phase}>
+    <PhasePill phase={phase} running={phase === 'running' || phase === 'starting'} testId="train-phase">
       {PHASE_TEXT[phase]}
-    </span>
+    </PhasePill>
   );
 }
 
 function ResumeOffer() {
-  const { offers, phase, resume, remove } = useApp(
-    useShallow(({ training: s }) => ({
-      offers: s.offers,
-      phase: s.phase,
-      resume: s.resume,
-      remove: s.deleteRun,
-    })),
-  );
+  const { offers, phase, resume, deleteRun: remove } = useSlice('training', 'offers', 'phase', 'resume', 'deleteRun');
   if (offers.length === 0 || phase === 'running' || phase === 'starting') return null;
   const run = offers[offers.length - 1];
   return (
@@ -115,100 +102,61 @@ function ResumeOffer() {
 }
 
 function TrainForm() {
-  const { form, setForm, phase } = useApp(
-    useShallow(({ training: s }) => ({
-      form: s.form,
-      setForm: s.setForm,
-      phase: s.phase,
-    })),
-  );
+  const { form, setForm, phase } = useSlice('training', 'form', 'setForm', 'phase');
   const busy = phase === 'running' || phase === 'starting' || phase === 'pausing' || phase === 'stopping';
   return (
     <div className="train-form">
-      <label className="field field--compact">
-        <span className="field-label">Algorithm</span>
-        <select
-          value={form.algo}
-          disabled={busy}
-          onChange={(e) => setForm({ algo: e.target.value as TrainAlgo })}
-          data-testid="train-algo"
-        >
-          {TRAIN_ALGOS.map((a) => (
-            <option key={a} value={a}>
-              {ALGO_LABELS[a]}
-            </option>
-          ))}
-        </select>
-      </label>
-      <label className="field field--compact">
-        {/* Not "Task": the header's select owns that accessible name (tests find the header by label). */}
-        <span className="field-label">Train on</span>
-        <select
-          value={form.taskId}
-          disabled={busy}
-          onChange={(e) => setForm({ taskId: e.target.value as TaskId })}
-          data-testid="train-task"
-        >
-          {TRAIN_TASKS.map((id) => (
-            <option key={id} value={id}>
-              {getTask(id).title}
-            </option>
-          ))}
-        </select>
-      </label>
-      <label className="field field--compact">
-        <span className="field-label">Preset</span>
-        <select
-          value={form.preset}
-          disabled={busy || form.algo === 'saycan'}
-          onChange={(e) => setForm({ preset: e.target.value as TrainPreset })}
-          data-testid="train-preset"
-        >
-          {TRAIN_PRESETS.map((p) => (
-            <option key={p} value={p}>
-              {p}
-            </option>
-          ))}
-        </select>
-      </label>
-      <label
-        className="field field--compact"
+      <SelectField<TrainAlgo>
+        label="Algorithm"
+        value={form.algo}
+        options={TRAIN_ALGOS}
+        text={(a) => ALGO_LABELS[a]}
+        disabled={busy}
+        onChange={(algo) => setForm({ algo })}
+        testId="train-algo"
+      />
+      {/* Not "Task": the header's select owns that accessible name (tests find the header by label). */}
+      <SelectField<TaskId>
+        label="Train on"
+        value={form.taskId}
+        options={TRAIN_TASKS}
+        text={(id) => getTask(id).title}
+        disabled={busy}
+        onChange={(taskId) => setForm({ taskId })}
+        testId="train-task"
+      />
+      <SelectField<TrainPreset>
+        label="Preset"
+        value={form.preset}
+        options={TRAIN_PRESETS}
+        disabled={busy || form.algo === 'saycan'}
+        onChange={(preset) => setForm({ preset })}
+        testId="train-preset"
+      />
+      <NumberField
+        label="Run seed"
         title="The run's seed: LoRA and critic init, action sampling, minibatch shuffles, env resets"
-      >
-        <span className="field-label">Run seed</span>
-        <input
-          type="number"
-          min={0}
-          step={1}
-          value={form.seed}
-          disabled={busy}
-          onChange={(e) => setForm({ seed: Math.max(0, Math.trunc(Number(e.target.value) || 0)) })}
-          data-testid="train-seed"
-        />
-      </label>
+        min={0}
+        step={1}
+        value={form.seed}
+        disabled={busy}
+        onChange={(seed) => setForm({ seed })}
+        testId="train-seed"
+      />
       {form.algo === 'saycan' ? (
-        <label
-          className="field field--compact"
+        <NumberField
+          label="Episodes"
           title="SayCan trains nothing: it plays this many episodes with the base model"
-        >
-          <span className="field-label">Episodes</span>
-          <input
-            type="number"
-            min={1}
-            max={1000}
-            step={1}
-            value={form.episodes}
-            disabled={busy}
-            onChange={(e) => {
-              const episodes = Math.trunc(Number(e.target.value) || 1);
-              setForm({ episodes: Math.min(1000, Math.max(1, episodes)) });
-            }}
-            data-testid="train-episodes"
-          />
-        </label>
+          min={1}
+          max={1000}
+          step={1}
+          value={form.episodes}
+          disabled={busy}
+          onChange={(episodes) => setForm({ episodes })}
+          testId="train-episodes"
+        />
       ) : (
-        <label className="field field--compact" title="Total env steps of the run; empty: the preset's">
-          <span className="field-label">Env steps</span>
+        <Field label="Env steps" title="Total env steps of the run; empty: the preset's">
           <input
             type="number"
             min={1}
@@ -216,13 +164,10 @@ function TrainForm() {
             placeholder={String(presetSteps(form) ?? '')}
             value={form.steps ?? ''}
             disabled={busy}
-            onChange={(e) => {
-              const steps = e.target.value === '' ? null : Math.max(1, Math.trunc(Number(e.target.value) || 1));
-              setForm({ steps });
-            }}
+            onChange={(e) => setForm({ steps: e.target.value === '' ? null : wholeNumber(e.target.value, 1) })}
             data-testid="train-steps"
           />
-        </label>
+        </Field>
       )}
       {form.algo === 'twosome' && <ProbeFields busy={busy} />}
     </div>
@@ -298,12 +243,7 @@ export function estimateText(estimate: EstimateState | null): string {
 }
 
 function TrainButtons() {
-  const { phase, run } = useApp(
-    useShallow(({ training: s }) => ({
-      phase: s.phase,
-      run: s.run,
-    })),
-  );
+  const { phase, run } = useSlice('training', 'phase', 'run');
   const { start, pause, resume, stop, step } = appStore.getState().training;
   const canContinue = run !== null && run.algo !== 'saycan' && run.updates < run.numUpdates;
   const idle =
@@ -354,71 +294,45 @@ function TrainButtons() {
 }
 
 function TrainError() {
-  const { error, dismiss } = useApp(
-    useShallow(({ training: s }) => ({
-      error: s.error,
-      dismiss: s.dismissError,
-    })),
-  );
+  const { error, dismissError: dismiss } = useSlice('training', 'error', 'dismissError');
   if (!error) return null;
   return (
-    <p className="error-text" role="alert" data-testid="train-error">
+    <ErrorText testId="train-error">
       {error}{' '}
       <button type="button" className="button button--small" onClick={dismiss}>
         Dismiss
       </button>
-    </p>
+    </ErrorText>
   );
 }
 
 function Progress() {
-  const { run, metrics } = useApp(
-    useShallow(({ training: s }) => ({
-      run: s.run,
-      metrics: s.metrics,
-    })),
-  );
+  const { run, metrics } = useSlice('training', 'run', 'metrics');
   const last = metrics[metrics.length - 1];
   const left = run ? secondsLeft(metrics, run.numUpdates) : null;
   return (
     <div className="train-progress">
       <progress max={Math.max(1, run?.numUpdates ?? 1)} value={run?.updates ?? 0} data-testid="train-progress" />
       <dl className="stat-grid train-stats">
-        <div>
-          <dt>Updates</dt>
-          <dd data-testid="train-updates">{run ? `${run.updates} / ${run.numUpdates}` : '–'}</dd>
-        </div>
-        <div>
-          <dt>Env steps</dt>
-          <dd data-testid="env-steps">{run?.globalStep ?? 0}</dd>
-        </div>
-        <div>
-          <dt>Steps/s</dt>
-          <dd data-testid="steps-per-second">{last ? last.timing.sps.toFixed(1) : '–'}</dd>
-        </div>
-        <div>
-          <dt>Time left</dt>
-          <dd data-testid="time-left">{run && run.algo !== 'saycan' ? formatDuration(left) : '–'}</dd>
-        </div>
-        <div>
-          <dt>Return</dt>
-          <dd>{last?.episodicReturn != null ? last.episodicReturn.toFixed(3) : '–'}</dd>
-        </div>
-        <div>
-          <dt>Success</dt>
-          <dd>{last?.successRate != null ? `${Math.round(100 * last.successRate)}%` : '–'}</dd>
-        </div>
-        {last?.tokensPerSecond !== undefined && (
-          <div>
-            <dt>Tokens/s</dt>
-            <dd>{last.tokensPerSecond.toFixed(0)}</dd>
-          </div>
-        )}
+        <Stat label="Updates" testId="train-updates">
+          {run ? `${run.updates} / ${run.numUpdates}` : '–'}
+        </Stat>
+        <Stat label="Env steps" testId="env-steps">
+          {run?.globalStep ?? 0}
+        </Stat>
+        <Stat label="Steps/s" testId="steps-per-second">
+          {last ? last.timing.sps.toFixed(1) : '–'}
+        </Stat>
+        <Stat label="Time left" testId="time-left">
+          {run && run.algo !== 'saycan' ? formatDuration(left) : '–'}
+        </Stat>
+        <Stat label="Return">{last?.episodicReturn != null ? last.episodicReturn.toFixed(3) : '–'}</Stat>
+        <Stat label="Success">{last?.successRate != null ? `${Math.round(100 * last.successRate)}%` : '–'}</Stat>
+        {last?.tokensPerSecond !== undefined && <Stat label="Tokens/s">{last.tokensPerSecond.toFixed(0)}</Stat>}
         {last?.gpuMemoryBytes != null && (
-          <div>
-            <dt>GPU memory</dt>
-            <dd title="planned peak of a policy pass">{formatBytes(last.gpuMemoryBytes)}</dd>
-          </div>
+          <Stat label="GPU memory" title="planned peak of a policy pass">
+            {formatBytes(last.gpuMemoryBytes)}
+          </Stat>
         )}
       </dl>
     </div>
