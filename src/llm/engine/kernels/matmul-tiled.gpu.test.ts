@@ -1,5 +1,5 @@
-// The tiled matrix products (matmul_*_tiled.wgsl: the GEMM and its input gradient, with the sum over N split or
-// not) and the matrix-vector kernels (matmul_*_gemv.wgsl, with the subgroup and the workgroup reduction) on Dawn,
+// The tiled matrix products (matmul_tiled.wgsl: the GEMM and its input gradient, with the sum over N split or
+// not) and the matrix-vector kernels (matmul_gemv.wgsl, with the subgroup and the workgroup reduction) on Dawn,
 // every weight format, against the CPU product with the decoded matrix: at shapes that are not multiples of the
 // tiles, K = 32, many rows, weights split in row chunks (y_col0 / y_stride), f32 and, where the adapter has
 // shader-f16, f16. The f32 kernels are held to the legacy kernels' 1e-4; the f16 ones to F16_TOLERANCE.
@@ -12,6 +12,7 @@ import { requireShaderF16 } from '../../../gpu/test-adapter';
 import { Rng } from '../../../util/rng';
 import * as ref from '../../reference/ops';
 import { inputGradSplits, linearCall, linearInputGradCall, wholeLinear, type GpuLinear } from './linear';
+import { pipelineLabel } from './test-gpu';
 import { randomDense, randomQ4 } from './test-weights';
 
 const ctx = await requestNodeGpuContext();
@@ -165,7 +166,7 @@ describe('tiled GEMM and matrix-vector kernels on Dawn', () => {
         const y = up(tokens * outDim);
         const calls = await linearCall({ device, pipelines: caches[precision] }, up(x), w, y, tokens, 'gemm');
         expect(calls.map((c) => c.pipeline.label)).toEqual(
-          calls.map(() => `matmul_${format}_tiled.wgsl:${name}${f16 ? ' [F16]' : ''}`),
+          calls.map(() => pipelineLabel('matmul_tiled.wgsl', 'matmul_gemm', { F16: f16, Q4: format === 'q4' })),
         );
         expectClose(name, f16, await run(calls, y, tokens * outDim), ref.matmul(x, dense, tokens, outDim, inDim));
       });
@@ -197,10 +198,8 @@ describe('tiled GEMM and matrix-vector kernels on Dawn', () => {
           for (const cache of ctx.features.subgroups ? [precision, withSubgroups] : [precision]) {
             const y = up(tokens * outDim);
             const calls = await linearCall({ device, pipelines: caches[cache] }, x, w, y, tokens, 'gemv');
-            const defines = [...(f16Kernel ? ['F16'] : []), ...(caches[cache].subgroups ? ['SUBGROUPS'] : [])];
-            expect(calls[0].pipeline.label).toBe(
-              `matmul_${format}_gemv.wgsl:${name}${defines.length ? ` [${defines.join(',')}]` : ''}`,
-            );
+            const defines = { F16: f16Kernel, Q4: format === 'q4', SUBGROUPS: caches[cache].subgroups };
+            expect(calls[0].pipeline.label).toBe(pipelineLabel('matmul_gemv.wgsl', 'matmul_gemv', defines));
             expectClose(
               `${name}${caches[cache].subgroups ? ' (subgroups)' : ''}`,
               f16Kernel,
