@@ -88,17 +88,30 @@ fn quad(a: vec4<f32>, w0: vec4<f32>, w1: vec4<f32>, w2: vec4<f32>, w3: vec4<f32>
 }
 
 // The register tile [row][column] of the thread kernel: columns n (clamped rows of W) by x4 rows xr, over all of
-// K, group by group (one scale load per group and column). The four columns' weights of one k form a vec4, so
-// each k is four vec4 multiply-adds, one per row.
+// K, group by group (one scale load per group and column).
 fn tile_sums(n: vec4<u32>, xr: vec4<u32>) -> array<vec4<f32>, 4> {
+  return strided_tile_sums(n, xr, 0u, 4u, 4u);
+}
+
+//! if SUBGROUPS
+// The subgroup kernel's register tile: as tile_sums, over this invocation's words wi = lid, lid + WG, ... (a scale
+// load per word and column).
+fn split_tile_sums(n: vec4<u32>, xr: vec4<u32>, lid: u32) -> array<vec4<f32>, 4> {
+  return strided_tile_sums(n, xr, lid, WG, 1u);
+}
+//! endif
+
+// The tile over blocks of `span` words (span divides 4: a block stays in one group, whose scales it loads once)
+// starting at words first, first + stride, ... The four columns' weights of one k form a vec4, so each k is four
+// vec4 multiply-adds, one per row.
+fn strided_tile_sums(n: vec4<u32>, xr: vec4<u32>, first: u32, stride: u32, span: u32) -> array<vec4<f32>, 4> {
   var acc0 = vec4<f32>(0.0);
   var acc1 = vec4<f32>(0.0);
   var acc2 = vec4<f32>(0.0);
   var acc3 = vec4<f32>(0.0);
-  for (var grp = 0u; grp < params.in_dim / 32u; grp++) {
-    let s = column_scales(n, grp);
-    for (var wj = 0u; wj < 4u; wj++) {
-      let wi = grp * 4u + wj;
+  for (var block = first; block < params.in_dim / 8u; block += stride) {
+    let s = column_scales(n, block / 4u);
+    for (var wi = block; wi < block + span; wi++) {
       let words = column_words(n, wi);
       for (var half = 0u; half < 2u; half++) {
         let k4 = wi * 2u + half;
@@ -115,33 +128,6 @@ fn tile_sums(n: vec4<u32>, xr: vec4<u32>) -> array<vec4<f32>, 4> {
   }
   return array<vec4<f32>, 4>(acc0, acc1, acc2, acc3);
 }
-
-//! if SUBGROUPS
-// The subgroup kernel's register tile: as tile_sums, over this invocation's words wi = lid, lid + WG, ... (so a
-// scale load per word and column).
-fn split_tile_sums(n: vec4<u32>, xr: vec4<u32>, lid: u32) -> array<vec4<f32>, 4> {
-  var acc0 = vec4<f32>(0.0);
-  var acc1 = vec4<f32>(0.0);
-  var acc2 = vec4<f32>(0.0);
-  var acc3 = vec4<f32>(0.0);
-  for (var wi = lid; wi < params.in_dim / 8u; wi += WG) {
-    let s = column_scales(n, wi / 4u);
-    let words = column_words(n, wi);
-    for (var half = 0u; half < 2u; half++) {
-      let k4 = wi * 2u + half;
-      let w0 = dequant4(words, 4u * half, s);
-      let w1 = dequant4(words, 4u * half + 1u, s);
-      let w2 = dequant4(words, 4u * half + 2u, s);
-      let w3 = dequant4(words, 4u * half + 3u, s);
-      acc0 += quad(x4[xr.x + k4], w0, w1, w2, w3);
-      acc1 += quad(x4[xr.y + k4], w0, w1, w2, w3);
-      acc2 += quad(x4[xr.z + k4], w0, w1, w2, w3);
-      acc3 += quad(x4[xr.w + k4], w0, w1, w2, w3);
-    }
-  }
-  return array<vec4<f32>, 4>(acc0, acc1, acc2, acc3);
-}
-//! endif
 //! else
 @group(0) @binding(2) var<storage, read> w: array<u32>;
 

@@ -22,7 +22,7 @@ import {
   type KernelCost,
   type KernelVariant,
 } from '../../../gpu/kernel';
-import type { PipelineCache } from '../../../gpu/pipelines';
+import type { Kernel, PipelineCache } from '../../../gpu/pipelines';
 
 /**
  * Rows rowStart .. rowStart + rows of a weight, in GPU buffers of their own. A weight whose buffer would
@@ -270,87 +270,72 @@ export async function linearCall(
   checkShape(label, w);
   if (chosen === 'gemv' && tokens > GEMV_MAX_ROWS)
     throw new Error(`${label}: the matrix-vector kernel takes up to ${GEMV_MAX_ROWS} rows, got ${tokens}`);
-  if (chosen === 'gemm' || chosen === 'gemv') return tiledCalls({ device, pipelines }, x, w, y, tokens, chosen, label);
-  return legacyCalls({ device, pipelines }, x, w, y, tokens, chosen, label);
-}
-
-/** The GEMM or the matrix-vector kernel, one call per chunk. */
-async function tiledCalls(
-  ctx: Ctx,
-  x: GPUBuffer,
-  w: GpuLinear,
-  y: GPUBuffer,
-  tokens: number,
-  variant: 'gemm' | 'gemv',
-  label: string,
-): Promise<KernelCall[]> {
-  const { device, pipelines } = ctx;
-  const { file, defines } = variantShader(w.format, variant, pipelines);
-  // One matrix-vector pipeline per row count (ROWS: its register tile's live rows).
-  const constants = variant === 'gemv' ? { ROWS: tokens } : undefined;
-  const kernel = await pipelines.kernel(file, `matmul_${variant}`, { defines, constants });
-  const reads = weightReadsPerPass(variant, tokens);
+  const kernel = await forwardKernel({ device, pipelines }, w.format, chosen, tokens, label);
+  const reads = weightReadsPerPass(chosen, tokens);
+  // The q4 kernels read x as vec4 (x4), all but the legacy workgroup one.
+  const xName = w.format === 'q4' && chosen !== 'workgroup' ? 'x4' : 'x';
   return w.chunks.map((chunk) => {
     const rows = chunk.rows;
     const { buffers } = weightBindings(w, chunk);
-    const params = chunkParams(w, chunk, tokens);
-    let workgroups: [number, number, number?];
-    if (variant === 'gemm') {
-      Object.assign(params, { split_rows: 0, split_stride: 0, accumulate: 0 });
-      workgroups = [Math.ceil(tokens / TILE_ROWS), Math.ceil(rows / TILE_COLS)];
-    } else
-      workgroups = elementwiseWorkgroups(
-        Math.ceil(rows / GEMV_COLS),
-        1,
-        device.limits.maxComputeWorkgroupsPerDimension,
-      );
-    // x is read once per column tile (the GEMM) or by every workgroup from the cache (the matrix-vector kernel).
-    const xReads = variant === 'gemm' ? Math.ceil(rows / TILE_COLS) : 1;
-    const cost = chunkCost(w, rows, tokens, reads, tokens * (w.inDim * xReads + rows));
-    const xName = w.format === 'q4' ? 'x4' : 'x';
+    const { workgroups, params } = forwardGrid(chosen, rows, tokens, device.limits.maxComputeWorkgroupsPerDimension);
+    // x is read once per column tile by the GEMM, and once (the rest from the cache) by the other kernels.
+    const xReads = chosen === 'gemm' ? Math.ceil(rows / TILE_COLS) : 1;
     return kernelCall(device, kernel, {
-      params,
+      params: { ...chunkParams(w, chunk, tokens), ...params },
       buffers: { [xName]: x, ...buffers, y },
       workgroups,
-      cost,
-      label: `${label}_${variant}`,
+      cost: chunkCost(w, rows, tokens, reads, tokens * (w.inDim * xReads + rows)),
+      label: chosen === 'gemm' || chosen === 'gemv' ? `${label}_${chosen}` : label,
     });
   });
 }
 
-/** The legacy kernels (matmul.wgsl, and its SUBGROUPS variant), as they were. */
-async function legacyCalls(
-  ctx: Ctx,
-  x: GPUBuffer,
-  w: GpuLinear,
-  y: GPUBuffer,
+/**
+ * The forward's pipeline: the GEMM or the matrix-vector kernel (variantShader; one matrix-vector pipeline per row
+ * count, ROWS being its register tile's live rows), or a legacy kernel of matmul.wgsl (its SUBGROUPS variant for
+ * 'subgroup').
+ */
+async function forwardKernel(
+  { device, pipelines }: Ctx,
+  format: GpuLinear['format'],
+  variant: MatmulVariant,
   tokens: number,
-  variant: KernelVariant,
   label: string,
-): Promise<KernelCall[]> {
-  const { device, pipelines } = ctx;
-  const thread = variant === 'thread';
+): Promise<Kernel> {
+  if (variant === 'gemm' || variant === 'gemv') {
+    const { file, defines } = variantShader(format, variant, pipelines);
+    const constants = variant === 'gemv' ? { ROWS: tokens } : undefined;
+    return pipelines.kernel(file, `matmul_${variant}`, { defines, constants });
+  }
   const subgroup = variant === 'subgroup';
   if (subgroup) requireSubgroups(device, label);
-  const entry = subgroup ? 'matmul_subgroup' : thread ? 'matmul_thread' : 'matmul';
-  const kernel = await pipelines.kernel('matmul.wgsl', entry, {
-    defines: { Q4: w.format === 'q4', SUBGROUPS: subgroup },
-  });
-  const reads = weightReadsPerPass(variant, tokens);
-  return w.chunks.map((chunk) => {
-    const rows = chunk.rows;
-    const workgroups: [number, number] = thread
-      ? elementwiseWorkgroups(Math.ceil(tokens / TOKENS) * Math.ceil(rows / 4))
-      : subgroup
-        ? [Math.ceil(rows / SUBGROUP_COLS), Math.ceil(tokens / TOKENS)]
-        : [Math.ceil(rows / WG), Math.ceil(tokens / TOKENS)];
-    const cost = chunkCost(w, rows, tokens, reads, tokens * (w.inDim + rows));
-    const { buffers } = weightBindings(w, chunk);
-    const params = { ...chunkParams(w, chunk, tokens), accumulate: 0, _pad2: 0 };
-    // The q4 thread and subgroup variants read x as vec4 (x4).
-    const xName = w.format === 'q4' && !(variant === 'workgroup') ? 'x4' : 'x';
-    return kernelCall(device, kernel, { params, buffers: { [xName]: x, ...buffers, y }, workgroups, cost, label });
-  });
+  const entry = subgroup ? 'matmul_subgroup' : variant === 'thread' ? 'matmul_thread' : 'matmul';
+  return pipelines.kernel('matmul.wgsl', entry, { defines: { Q4: format === 'q4', SUBGROUPS: subgroup } });
+}
+
+/** The forward's workgroups for a chunk of `rows` rows of W, and the Params fields of its kernel alone. */
+function forwardGrid(
+  variant: MatmulVariant,
+  rows: number,
+  tokens: number,
+  limit: number,
+): { workgroups: [number, number, number?]; params: Record<string, number> } {
+  const legacy = { accumulate: 0, _pad2: 0 };
+  switch (variant) {
+    case 'gemm':
+      return {
+        workgroups: [Math.ceil(tokens / TILE_ROWS), Math.ceil(rows / TILE_COLS)],
+        params: { split_rows: 0, split_stride: 0, accumulate: 0 },
+      };
+    case 'gemv':
+      return { workgroups: elementwiseWorkgroups(Math.ceil(rows / GEMV_COLS), 1, limit), params: {} };
+    case 'thread':
+      return { workgroups: elementwiseWorkgroups(Math.ceil(tokens / TOKENS) * Math.ceil(rows / 4)), params: legacy };
+    case 'subgroup':
+      return { workgroups: [Math.ceil(rows / SUBGROUP_COLS), Math.ceil(tokens / TOKENS)], params: legacy };
+    case 'workgroup':
+      return { workgroups: [Math.ceil(rows / WG), Math.ceil(tokens / TOKENS)], params: legacy };
+  }
 }
 
 export interface InputGradOptions {

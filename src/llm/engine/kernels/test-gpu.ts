@@ -62,6 +62,47 @@ export function kernelTestGpu(): KernelTestGpu {
   return t;
 }
 
+/** A test file's device, buffers and runs, for files that need the adapter at collection time (fileKernelGpu). */
+export interface FileKernelGpu {
+  ctx: GpuContext;
+  device: GPUDevice;
+  /** A storage buffer with `data` (or `data` zero words, at least one), destroyed after the file's tests. */
+  upload(data: Float32Array | Uint32Array | number): GPUBuffer;
+  /** Submits `calls` (then releases them) and reads `count` words of `out`. */
+  run(calls: KernelCall | KernelCall[], out: GPUBuffer, count: number): Promise<Float32Array>;
+}
+
+/**
+ * kernelTestGpu's buffers and runs on a context requested at once, for a file that skips tests by the adapter's
+ * features when they are collected. `report` (e.g. the worst errors seen) runs after the file's tests, before the
+ * device is destroyed.
+ */
+export async function fileKernelGpu(report?: () => void): Promise<FileKernelGpu> {
+  const ctx = await requestNodeGpuContext();
+  const { device } = ctx;
+  const owned: GPUBuffer[] = [];
+  afterAll(() => {
+    owned.forEach((b) => b.destroy());
+    report?.();
+    device.destroy();
+  });
+  return {
+    ctx,
+    device,
+    upload: (data) => {
+      const b = createStorageBuffer(device, typeof data === 'number' ? Math.max(4, data * 4) : data);
+      owned.push(b);
+      return b;
+    },
+    run: async (calls, out, count) => {
+      const list = [calls].flat();
+      submitCalls(device, list);
+      disposeCalls(list);
+      return readFloat32(device, out, count);
+    },
+  };
+}
+
 export function random(rng: Rng, n: number, scale = 1): Float32Array {
   return Float32Array.from({ length: n }, () => rng.normal() * scale);
 }
