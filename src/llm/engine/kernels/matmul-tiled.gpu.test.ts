@@ -11,29 +11,24 @@ import { requireShaderF16 } from '../../../gpu/test-adapter';
 import { Rng } from '../../../util/rng';
 import * as ref from '../../reference/ops';
 import { inputGradSplits, linearCall, linearInputGradCall, type GpuLinear } from './linear';
-import { fileKernelGpu, pipelineLabel, random } from './test-gpu';
+import { fileKernelGpu, pipelineLabel, random, WorstErrors } from './test-gpu';
 import { randomLinear } from './test-weights';
 
 /** Worst errors seen per kernel and precision, printed at the end (what f16 costs, measured). */
-const worst = new Map<string, { elementwise: number; norm: number }>();
+const worst = new WorstErrors<{ elementwise: number; norm: number }>();
 const {
   ctx,
   device,
   upload: up,
   run,
-} = await fileKernelGpu(() => {
-  if (worst.size) {
-    const lines = [...worst].map(
-      ([k, e]) =>
-        `  ${k.padEnd(34)} max |a - b| / max(1, |b|) ${e.elementwise.toExponential(2)}, ` +
-        `||a - b|| / ||b|| ${e.norm.toExponential(2)}`,
-    );
-    console.info(
-      `tiled and matrix-vector kernels on ${ctx.adapterInfo.description || ctx.adapterKind}, ` +
-        `against the CPU product:\n${lines.join('\n')}`,
-    );
-  }
-});
+} = await fileKernelGpu(() =>
+  worst.print(
+    `tiled and matrix-vector kernels on ${ctx.adapterInfo.description || ctx.adapterKind}, against the CPU product`,
+    (k, e) =>
+      `  ${k.padEnd(34)} max |a - b| / max(1, |b|) ${e.elementwise.toExponential(2)}, ` +
+      `||a - b|| / ||b|| ${e.norm.toExponential(2)}`,
+  ),
+);
 
 /**
  * f16 kernels: ||a - b|| / ||b|| within this of the CPU product. x and the dequantized weights are rounded to f16
@@ -65,8 +60,7 @@ function expectClose(kernel: string, f16: boolean, got: Float32Array, expected: 
   }
   const relative = Math.sqrt(diff / Math.max(norm, 1e-30));
   const key = `${kernel} ${f16 ? 'f16' : 'f32'}`;
-  const prior = worst.get(key) ?? { elementwise: 0, norm: 0 };
-  worst.set(key, { elementwise: Math.max(prior.elementwise, elementwise), norm: Math.max(prior.norm, relative) });
+  worst.record(key, { elementwise, norm: relative });
   if (f16) expect(relative).toBeLessThanOrEqual(F16_TOLERANCE);
   else expect(elementwise).toBeLessThanOrEqual(1e-4);
   expect(norm).toBeGreaterThan(0);

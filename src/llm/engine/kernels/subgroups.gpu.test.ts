@@ -14,28 +14,24 @@ import { rmsnormBackward, rmsnormForward } from '../../reference/rmsnorm';
 import { LOGSOFTMAX_THREAD_MAX_VOCAB, logSoftmaxGatherBackwardCall, logSoftmaxGatherCall } from './logsoftmax-gather';
 import { linearCall, type GpuLinear } from './linear';
 import { rmsnormBackwardCall, rmsnormForwardCall } from './rmsnorm';
-import { fileKernelGpu, random } from './test-gpu';
+import { fileKernelGpu, random, WorstErrors } from './test-gpu';
 import { randomLinear } from './test-weights';
 
 /** Worst errors seen, per kernel, printed once at the end (what the subgroup paths cost in rounding). */
-const worst = new Map<string, { reference: number; workgroup: number }>();
+const worst = new WorstErrors<{ reference: number; workgroup: number }>();
 // At collection time, so that the suite can be skipped by what the adapter has.
 const {
   ctx,
   device,
   upload: up,
   run,
-} = await fileKernelGpu(() => {
-  if (worst.size) {
-    const lines = [...worst].map(
-      ([k, e]) =>
-        `  ${k.padEnd(28)} vs reference ${e.reference.toExponential(2)}, vs workgroup ${e.workgroup.toExponential(2)}`,
-    );
-    console.info(
-      `subgroup kernels, subgroup sizes ${JSON.stringify(ctx.subgroupSizes)}; worst |a - b| / max(1, |b|):\n${lines.join('\n')}`,
-    );
-  }
-});
+} = await fileKernelGpu(() =>
+  worst.print(
+    `subgroup kernels, subgroup sizes ${JSON.stringify(ctx.subgroupSizes)}; worst |a - b| / max(1, |b|)`,
+    (k, e) =>
+      `  ${k.padEnd(28)} vs reference ${e.reference.toExponential(2)}, vs workgroup ${e.workgroup.toExponential(2)}`,
+  ),
+);
 
 const pipelines = new PipelineCache(device);
 const gpu = { device, pipelines };
@@ -55,11 +51,7 @@ function expectBoth(
   tolerance: number,
 ): void {
   const e = { reference: maxError(subgroup, reference), workgroup: maxError(subgroup, workgroup) };
-  const prior = worst.get(kernel) ?? { reference: 0, workgroup: 0 };
-  worst.set(kernel, {
-    reference: Math.max(prior.reference, e.reference),
-    workgroup: Math.max(prior.workgroup, e.workgroup),
-  });
+  worst.record(kernel, e);
   expect(e.reference).toBeLessThanOrEqual(tolerance);
   expect(e.workgroup).toBeLessThanOrEqual(tolerance);
   // The workgroup variant itself meets the same bound: the comparison is between two valid results.

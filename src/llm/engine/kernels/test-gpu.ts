@@ -103,6 +103,26 @@ export async function fileKernelGpu(report?: () => void): Promise<FileKernelGpu>
   };
 }
 
+/** The worst errors seen per kernel over a file's tests, field by field, to print after them (what a path costs). */
+export class WorstErrors<E extends Record<string, number>> {
+  readonly byKernel = new Map<string, E>();
+
+  /** Keeps, for `kernel`, the largest of each field seen so far. */
+  record(kernel: string, errors: E): void {
+    const prior = this.byKernel.get(kernel);
+    const worst = { ...errors };
+    if (prior)
+      for (const k of Object.keys(errors) as (keyof E)[]) worst[k] = Math.max(prior[k], errors[k]) as E[keyof E];
+    this.byKernel.set(kernel, worst);
+  }
+
+  /** `title` and one line per kernel through console.info, when anything was recorded. */
+  print(title: string, line: (kernel: string, errors: E) => string): void {
+    if (!this.byKernel.size) return;
+    console.info(`${title}:\n${[...this.byKernel].map(([k, e]) => line(k, e)).join('\n')}`);
+  }
+}
+
 export function random(rng: Rng, n: number, scale = 1): Float32Array {
   return Float32Array.from({ length: n }, () => rng.normal() * scale);
 }
