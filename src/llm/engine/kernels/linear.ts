@@ -212,7 +212,7 @@ function weightBindings(
   return { buffers: { w: (chunk as DenseChunk).weight }, flag: { weight_f16: w.f16 ? 1 : 0 } };
 }
 
-/** The Params fields every matrix product of one chunk has: its shape, the weight's f16 flag, its columns of y / dy. */
+/** Params fields of every matrix product of one chunk: its shape, the weight's f16 flag, its columns of y / dy. */
 function chunkParams(w: GpuLinear, chunk: Q4Chunk | DenseChunk, tokens: number): Record<string, number> {
   const { flag } = weightBindings(w, chunk);
   return { tokens, out_dim: chunk.rows, in_dim: w.inDim, ...flag, y_col0: chunk.rowStart, y_stride: w.outDim };
