@@ -1,4 +1,4 @@
-// The sum of a split input gradient (matmul_q4_tiled.wgsl, matmul_dense_tiled.wgsl): the product's sum over the
+// The sum of a split input gradient (matmul_tiled.wgsl's matmul_input_grad_gemm): the product's sum over the
 // rows n of W ran in `splits` parts, each written to its own slice of `partials`; here
 //
 //   dx[i] (+)= sum_s partials[s * count + i],   i < count = T * K

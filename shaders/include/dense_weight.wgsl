@@ -1,4 +1,5 @@
-// Reading an unquantized weight (matmul_dense.wgsl, matmul_dense_subgroups.wgsl; pasted in by `//! include`).
+// Reading an unquantized weight (the unquantized variants of matmul.wgsl, matmul_gemv.wgsl, matmul_tiled.wgsl;
+// pasted in by `//! include`).
 // Expects from the including file: `params.weight_f16` and `w` (array<u32>: f32 bits, or f16 pairs, low half
 // first).
 

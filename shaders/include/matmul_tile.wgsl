@@ -1,5 +1,5 @@
-// The register-blocked tile product shared by the tiled matrix products (matmul_q4_tiled.wgsl,
-// matmul_dense_tiled.wgsl), pasted in by `//! include`. Expects from the including file the alias `Tile` (f32, or
+// The register-blocked tile product of the tiled matrix products (matmul_tiled.wgsl: forward and input gradient,
+// q4 and unquantized), pasted in by `//! include`. Expects from the including file the alias `Tile` (f32, or
 // f16 under `//! if F16` with `enable f16;`).
 //
 // A workgroup of WG = 256 invocations owns an output tile of TM = 64 rows by TN = 64 columns and walks the

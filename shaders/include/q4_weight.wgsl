@@ -1,6 +1,6 @@
-// Reading a q4 weight (matmul_q4.wgsl, matmul_q4_subgroups.wgsl; pasted in by `//! include`). Expects from
-// the including file: `params.in_dim` (K) and `params.scale_f16`, and `scales` (array<u32>: f32 bits, or f16
-// pairs, low half first).
+// Reading a q4 weight (the Q4 variants of matmul.wgsl, matmul_gemv.wgsl, matmul_tiled.wgsl; pasted in by
+// `//! include`). Expects from the including file: `params.in_dim` (K) and `params.scale_f16`, and `scales`
+// (array<u32>: f32 bits, or f16 pairs, low half first).
 
 // The scale of row n's quantization group `group` (k / 32).
 fn group_scale(n: u32, group: u32) -> f32 {

@@ -1,4 +1,4 @@
-// Shared by the subgroup matrix products (matmul_q4_subgroups.wgsl, matmul_dense_subgroups.wgsl), pasted in
+// Shared by the subgroup matrix products (matmul.wgsl's matmul_subgroup, matmul_gemv.wgsl), pasted in
 // where they say `//! include "include/subgroup_tile_reduce.wgsl"` (gpu/shader-source.ts). Expects from the
 // including file: `enable subgroups;`, the constants WG, TOKENS = 4 and COLS = 4, `params.tokens`,
 // `params.out_dim` (the rows of this W chunk), `params.y_col0` and `params.y_stride` (where the chunk's columns

@@ -1,4 +1,4 @@
-// The workgroup reduction of the matrix-vector products (matmul_q4_gemv.wgsl, matmul_dense_gemv.wgsl) on a device
+// The workgroup reduction of the matrix-vector products (matmul_gemv.wgsl) on a device
 // without subgroups: include/subgroup_tile_reduce.wgsl's reduce_and_write with one barrier and no subgroup
 // operation. Expects from the including file the constants WG, TOKENS = 4 and COLS = 4, `params.tokens`,
 // `params.out_dim`, `params.y_col0`, `params.y_stride` and the output `y` [T, N] f32.

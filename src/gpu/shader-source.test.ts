@@ -27,8 +27,8 @@ describe('shader includes', () => {
 
   it('leaves ordinary comments alone, and the shipped kernels resolve theirs', async () => {
     expect(resolveIncludes('// include "x"\n//! includes\n', files)).toBe('// include "x"\n//! includes\n');
-    const q4 = await shaderSource('matmul_q4_subgroups.wgsl');
-    expect(q4).not.toMatch(/^\/\/! include/m);
-    expect(q4).toContain('fn reduce_and_write(');
+    const matmul = await shaderSource('matmul.wgsl');
+    expect(matmul).not.toMatch(/^\/\/! include/m);
+    expect(matmul).toContain('fn reduce_and_write(');
   });
 });

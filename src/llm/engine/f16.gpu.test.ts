@@ -6,17 +6,20 @@
 // (test-helpers.ts says why), over a batch of several prompts, on a GQA and an MHA shape whose heads take the
 // flash kernels (head dims 64 and 128) and whose hidden sizes take the tiled matrix products. The f16 cases need
 // shader-f16: on SwiftShader they skip, saying so.
-import { afterAll, describe, expect, it } from 'vitest';
-import { requestNodeGpuContext } from '../../gpu/node-gpu';
+import { describe, expect, it } from 'vitest';
 import { PipelineCache } from '../../gpu/pipelines';
 import { requireShaderF16 } from '../../gpu/test-adapter';
 import { makeModel, type MakeModelOptions } from '../model/make-model';
-import { loadLlamaModel, memorySource } from '../model/weights';
-import { loraGradientsPerToken } from '../reference/backward';
-import { scoreActions } from '../reference/score';
+import { memorySource } from '../model/weights';
 import { LlamaEngine } from './engine';
-import { ScoringForward } from './forward';
 import { attentionVariant } from './kernels/attention';
+import {
+  cpuLoraGradients,
+  fileGpuContext,
+  scoringPipelines,
+  worstGradientError,
+  worstLogprobError,
+} from './kernels/test-gpu';
 import { planScoring } from './scoring-layout';
 import {
   F16_GRADIENT_TOLERANCE,
@@ -24,12 +27,9 @@ import {
   loraGradientCase,
   loraGradientsOnGpu,
   observationAfter,
-  relativeError,
-  scoreRequests,
 } from './test-helpers';
 
-const ctx = await requestNodeGpuContext();
-afterAll(() => ctx.device.destroy());
+const ctx = await fileGpuContext();
 
 const models: [string, Partial<MakeModelOptions>][] = [
   [
@@ -69,12 +69,9 @@ describe('the engine in f16: matrix products and attention backward tiles under 
           precision: expected,
           attention: { kernel: 'flash', forwardTiles: 'f32', backwardTiles: expected },
         });
-        const layout = planScoring(engine.tokenize(observations()));
-        const forward = await ScoringForward.build(ctx.device, engine.pipelines, engine.weights, layout);
-        expect(attentionPipelines(forward.kernelCalls.map((c) => c.pipeline.label))).toEqual([
+        expect(attentionPipelines(await scoringPipelines(engine, observations()))).toEqual([
           'attention.wgsl:attention_forward',
         ]);
-        forward.dispose();
         engine.dispose();
       }
     });
@@ -86,13 +83,7 @@ describe('the engine in f16: matrix products and attention backward tiles under 
       const prompts = observations();
       const layout = planScoring(engine.tokenize(prompts));
       expect(layout.lastPromptRows.length).toBe(prompts.length); // one pass holds every prompt
-      const cpu = (await loadLlamaModel(source)).weights;
-      const reference = prompts.map((p) => scoreActions(cpu, engine.tokenizer, p.prompt, p.actions));
-      const { scores } = await scoreRequests(engine, prompts);
-      let worst = 0;
-      scores.forEach((s, p) =>
-        s.logprobs.forEach((lp, k) => (worst = Math.max(worst, Math.abs(lp - reference[p].actions[k].logprob)))),
-      );
+      const worst = await worstLogprobError(engine, source, prompts);
       console.info(`${name}, f16 products: max |log-prob - CPU| = ${worst.toExponential(2)}`);
       expect(worst).toBeLessThanOrEqual(F16_LOGPROB_TOLERANCE);
       expect(worst).toBeGreaterThan(1e-4); // f16 rounding shows: the f32 engine is within 1e-4
@@ -107,15 +98,7 @@ describe('the engine in f16: matrix products and attention backward tiles under 
       const prompts = observations();
       const c = loraGradientCase(engine, 5, prompts);
       expect(c.layout.lastPromptRows.length).toBe(prompts.length);
-      const encoded = prompts.map((o) => ({
-        promptIds: engine.tokenizer.encodePrompt(o.prompt),
-        actions: o.actions.map((a) => engine.tokenizer.encodeAction(o.prompt, a)),
-      }));
-      const perToken = c.layout.actionLogitRanges.map((ranges) =>
-        ranges.map(({ first, count }) => Array.from(c.tokenGrads.subarray(first, first + count))),
-      );
-      const cpu = (await loadLlamaModel(source)).weights;
-      const reference = loraGradientsPerToken(cpu, c.adapter, encoded, perToken).modules;
+      const reference = await cpuLoraGradients(engine, source, c, prompts);
 
       const gpu = await loraGradientsOnGpu(
         ctx.device,
@@ -131,10 +114,7 @@ describe('the engine in f16: matrix products and attention backward tiles under 
         'attention.wgsl:attention_backward_dq [F16]',
         'attention.wgsl:attention_forward_lse',
       ]);
-      let worst = 0;
-      gpu.grads.forEach(
-        (g, i) => (worst = Math.max(worst, relativeError(g.a, reference[i].a), relativeError(g.b, reference[i].b))),
-      );
+      const worst = worstGradientError(gpu.grads, reference);
       expect(gpu.grads.some((g) => g.a.some((v) => v !== 0))).toBe(true);
       console.info(
         `${name}: LoRA gradients in f16 (products, attention backward tiles), max relative error vs CPU ${worst.toExponential(2)}`,

@@ -3,39 +3,34 @@
 // scores against the float64 CPU reference, and LoRA gradients (through the tiled input gradient) against the
 // CPU reference's, on random models whose hidden size is above the thread variants' 256 (so the projections
 // take the new kernels; the micro model takes the thread kernels, which nothing here changes).
-import { afterAll, describe, expect, it } from 'vitest';
-import { requestNodeGpuContext } from '../../gpu/node-gpu';
+import { describe, expect, it } from 'vitest';
 import { PipelineCache } from '../../gpu/pipelines';
 import { requireShaderF16 } from '../../gpu/test-adapter';
 import { LlamaEngine } from './engine';
-import { ScoringForward } from './forward';
+import {
+  cpuLoraGradients,
+  fileGpuContext,
+  KERNEL_TEST_MODELS,
+  pipelineLabel,
+  scoringPipelines,
+  worstGradientError,
+  worstLogprobError,
+} from './kernels/test-gpu';
 import { makeModel, type MakeModelOptions } from '../model/make-model';
-import { loraGradientsPerToken } from '../reference/backward';
-import { scoreActions } from '../reference/score';
-import { planScoring } from './scoring-layout';
-import { loadLlamaModel, memorySource } from '../model/weights';
+import { memorySource } from '../model/weights';
 import {
   F16_GRADIENT_TOLERANCE,
   F16_LOGPROB_TOLERANCE,
   loraGradientCase,
   loraGradientsOnGpu,
-  relativeError,
-  scoreRequests,
   tomatoSaladObservations,
 } from './test-helpers';
 
-const ctx = await requestNodeGpuContext();
-afterAll(() => ctx.device.destroy());
+const ctx = await fileGpuContext();
 
 const models: [string, Partial<MakeModelOptions>][] = [
-  [
-    'q4f16_1, hidden 320, MHA',
-    { hidden: 320, heads: 5, kvHeads: 5, intermediate: 384, layers: 1, quantization: 'q4f16_1' },
-  ],
-  [
-    'q0f16, hidden 288, GQA, tied',
-    { hidden: 288, heads: 4, kvHeads: 2, intermediate: 320, layers: 1, quantization: 'q0f16', tieEmbeddings: true },
-  ],
+  ['q4f16_1, hidden 320, MHA', KERNEL_TEST_MODELS.q4Mha320],
+  ['q0f16, hidden 288, GQA, tied', KERNEL_TEST_MODELS.q0f16Gqa288Tied],
   [
     'q4f32_1, hidden 384, GQA, 2 layers',
     { hidden: 384, heads: 6, kvHeads: 2, intermediate: 512, layers: 2, quantization: 'q4f32_1' },
@@ -60,7 +55,7 @@ const skipOnSlow = (test: { skip(note?: string): never }, what: string) => {
 
 describe('the model on the tiled matrix products, f32 and f16, and on the legacy ones', () => {
   models.forEach(([name, options], m) => {
-    const q4 = options.quantization?.startsWith('q4');
+    const q4 = options.quantization?.startsWith('q4') ?? false;
     const format = q4 ? 'q4' : 'dense';
     for (const kernels of Object.keys(engineOptions) as Kernels[]) {
       it(`scores as the CPU reference, ${kernels} kernels: ${name}`, async (test) => {
@@ -72,27 +67,18 @@ describe('the model on the tiled matrix products, f32 and f16, and on the legacy
         const prompts = tomatoSaladObservations();
 
         // The projections' kernels: the GEMM (every pass here has more than 4 rows), in f16 where asked.
-        const layout = planScoring(engine.tokenize(prompts));
-        const forward = await ScoringForward.build(ctx.device, engine.pipelines, engine.weights, layout);
-        const used = new Set(forward.kernelCalls.map((c) => c.pipeline.label));
-        forward.dispose();
-        const gemm = `matmul_${format}_tiled.wgsl:matmul_${format}_gemm`;
+        const used = await scoringPipelines(engine, prompts);
+        const gemm = (F16: boolean) => pipelineLabel('matmul_tiled.wgsl', 'matmul_gemm', { F16, Q4: q4 });
         if (kernels === 'legacy') {
-          expect(used).toContain(`matmul_${format}.wgsl:matmul_${format}`);
+          expect(used).toContain(pipelineLabel('matmul.wgsl', 'matmul', { Q4: q4 }));
           expect([...used].filter((l) => l.includes('_tiled.wgsl'))).toEqual([]);
         } else {
-          expect(used).toContain(kernels === 'tiled f16' ? `${gemm} [F16]` : gemm);
-          if (kernels === 'tiled f16') expect(used).not.toContain(gemm);
-          expect([...used].filter((l) => l.startsWith(`matmul_${format}.wgsl`))).toEqual([]);
+          expect(used).toContain(gemm(kernels === 'tiled f16'));
+          if (kernels === 'tiled f16') expect(used).not.toContain(gemm(false));
+          expect([...used].filter((l) => l.startsWith('matmul.wgsl:'))).toEqual([]);
         }
 
-        const cpu = (await loadLlamaModel(source)).weights;
-        const reference = prompts.map((p) => scoreActions(cpu, engine.tokenizer, p.prompt, p.actions));
-        const { scores } = await scoreRequests(engine, prompts);
-        let worst = 0;
-        scores.forEach((s, p) =>
-          s.logprobs.forEach((lp, k) => (worst = Math.max(worst, Math.abs(lp - reference[p].actions[k].logprob)))),
-        );
+        const worst = await worstLogprobError(engine, source, prompts);
         console.info(`${name}, ${kernels} kernels: max |log-prob - CPU| = ${worst.toExponential(2)}`);
         expect(worst).toBeLessThanOrEqual(kernels === 'tiled f16' ? F16_LOGPROB_TOLERANCE : 1e-4);
         expect(worst).toBeGreaterThan(0); // the scores were compared at all
@@ -107,22 +93,10 @@ describe('the model on the tiled matrix products, f32 and f16, and on the legacy
       const engine = await LlamaEngine.load(ctx, source, { useSubgroups: false, f16: false });
       const c = loraGradientCase(engine);
       // The CPU reference with the same per-token upstream gradients (float64).
-      const prompts = tomatoSaladObservations().map((o) => ({
-        promptIds: engine.tokenizer.encodePrompt(o.prompt),
-        actions: o.actions.map((a) => engine.tokenizer.encodeAction(o.prompt, a)),
-      }));
-      const perToken = c.layout.actionLogitRanges.map((ranges) =>
-        ranges.map(({ first, count }) => Array.from(c.tokenGrads.subarray(first, first + count))),
-      );
-      const cpu = (await loadLlamaModel(source)).weights;
-      const reference = loraGradientsPerToken(cpu, c.adapter, prompts, perToken).modules;
+      const reference = await cpuLoraGradients(engine, source, c, tomatoSaladObservations());
       const errors = async (cache: PipelineCache) => {
         const gpu = await loraGradientsOnGpu(ctx.device, cache, engine, c);
-        let worstError = 0;
-        gpu.grads.forEach(
-          (g, i) =>
-            (worstError = Math.max(worstError, relativeError(g.a, reference[i].a), relativeError(g.b, reference[i].b))),
-        );
+        const worstError = worstGradientError(gpu.grads, reference);
         expect(gpu.grads.some((g) => g.a.some((v) => v !== 0))).toBe(true);
         return { worstError, backwardCalls: gpu.backwardCalls };
       };

@@ -5,14 +5,12 @@
 // lacks `subgroups` (or TWOSOME_SUBGROUPS=0 turned it off). The micro model and the small random models of
 // engine.gpu.test.ts take the thread kernels, which subgroups do not change. Subgroups are asked for
 // explicitly: the engine's default leaves them off on a software adapter (GpuContext.useSubgroups).
-import { afterAll, describe, expect, it } from 'vitest';
-import { requestNodeGpuContext } from '../../gpu/node-gpu';
+import { describe, expect, it } from 'vitest';
 import { PipelineCache } from '../../gpu/pipelines';
 import { LlamaEngine } from './engine';
-import { ScoringForward } from './forward';
+import { fileGpuContext, KERNEL_TEST_MODELS, pipelineLabel, scoringPipelines } from './kernels/test-gpu';
 import { makeModel, type MakeModelOptions } from '../model/make-model';
 import { scoreActions } from '../reference/score';
-import { planScoring } from './scoring-layout';
 import { loadLlamaModel, memorySource } from '../model/weights';
 import {
   loraGradientCase,
@@ -24,18 +22,11 @@ import {
 } from './test-helpers';
 
 // At collection time, so that the suite can be skipped by what the adapter has.
-const ctx = await requestNodeGpuContext();
-afterAll(() => ctx.device.destroy());
+const ctx = await fileGpuContext();
 
 const models: [string, Partial<MakeModelOptions>][] = [
-  [
-    'q4f16_1, hidden 320, MHA',
-    { hidden: 320, heads: 5, kvHeads: 5, intermediate: 384, layers: 1, quantization: 'q4f16_1' },
-  ],
-  [
-    "q0f16, hidden 288 (head_dim 72: attention's workgroup kernel), tied",
-    { hidden: 288, heads: 4, kvHeads: 2, intermediate: 320, layers: 1, quantization: 'q0f16', tieEmbeddings: true },
-  ],
+  ['q4f16_1, hidden 320, MHA', KERNEL_TEST_MODELS.q4Mha320],
+  ["q0f16, hidden 288 (head_dim 72: attention's workgroup kernel), tied", KERNEL_TEST_MODELS.q0f16Gqa288Tied],
 ];
 
 describe.skipIf(!ctx.features.subgroups)(
@@ -53,22 +44,13 @@ describe.skipIf(!ctx.features.subgroups)(
         const prompts = tomatoSaladObservations();
 
         // Which kernels each engine's forward runs: the subgroup RMSNorm and projections, or none of them.
-        const layout = planScoring(on.tokenize(prompts));
-        const shaders = async (engine: LlamaEngine) => {
-          const forward = await ScoringForward.build(ctx.device, engine.pipelines, engine.weights, layout);
-          const used = new Set(forward.kernelCalls.map((c) => c.pipeline.label));
-          forward.dispose();
-          return used;
-        };
-        const matmul = options.quantization?.startsWith('q4')
-          ? 'matmul_q4_subgroups.wgsl:matmul_q4_subgroup'
-          : 'matmul_dense_subgroups.wgsl:matmul_dense_subgroup';
+        const shaders = (engine: LlamaEngine) => scoringPipelines(engine, prompts);
+        const q4 = options.quantization?.startsWith('q4') ?? false;
+        const matmul = pipelineLabel('matmul.wgsl', 'matmul_subgroup', { Q4: q4, SUBGROUPS: true });
         expect(await shaders(on)).toContain('rmsnorm.wgsl:rmsnorm_forward [SUBGROUPS]');
         expect(await shaders(on)).toContain('rmsnorm.wgsl:rmsnorm_forward [ADD,SUBGROUPS]');
         expect(await shaders(on)).toContain(matmul);
-        expect(
-          [...(await shaders(off))].filter((label) => label.includes('_subgroups.wgsl') || label.includes('SUBGROUPS')),
-        ).toEqual([]);
+        expect([...(await shaders(off))].filter((label) => /subgroup/i.test(label))).toEqual([]);
 
         // Each way against the float64 CPU reference, and against each other, token by token.
         const cpu = (await loadLlamaModel(source)).weights;

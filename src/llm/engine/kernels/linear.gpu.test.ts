@@ -11,7 +11,7 @@ import * as ref from '../../reference/ops';
 import { embedding } from '../../reference/embedding';
 import { embeddingCall } from './embedding';
 import { linearCall, linearInputGradCall, wholeLinear, type GpuLinear } from './linear';
-import { randomDense, randomQ4 } from './test-weights';
+import { randomDense, randomLinear, randomQ4 } from './test-weights';
 
 let ctx: GpuContext;
 let pipelines: PipelineCache;
@@ -188,16 +188,6 @@ describe('linear and embedding kernels on Dawn', () => {
   // [60, 70) in buffers of their own. Each chunk's forward writes its columns of y (rows still N wide), the
   // input gradient sums over the chunks, the embedding lookup takes each id from its chunk.
   const SPLIT = [30, 30, 10];
-  /** Uploads rows of a row-major [N, wordsPerRow] word matrix as one buffer per SPLIT chunk. */
-  function uploadRows(words: Uint32Array, wordsPerRow: number, owned: GPUBuffer[]): GPUBuffer[] {
-    let row = 0;
-    return SPLIT.map((rows) => {
-      const b = createStorageBuffer(ctx.device, words.slice(row * wordsPerRow, (row += rows) * wordsPerRow));
-      owned.push(b);
-      return b;
-    });
-  }
-  const starts = SPLIT.map((_, i) => SPLIT.slice(0, i).reduce((a, b) => a + b, 0));
   for (const [format, variant, inDim] of [
     ['q4', 'thread', 64],
     ['q4', 'workgroup', 320],
@@ -209,46 +199,18 @@ describe('linear and embedding kernels on Dawn', () => {
       const [tokens, outDim] = [6, 70];
       const { device } = ctx;
       const owned: GPUBuffer[] = [];
-      let whole: GpuLinear;
-      let split: GpuLinear;
-      let dense: Float32Array;
-      if (format === 'q4') {
-        const q = randomQ4(rng, outDim, inDim, true);
-        dense = q.dense;
-        owned.push(createStorageBuffer(device, q.qWeight), createStorageBuffer(device, q.scaleWords));
-        whole = wholeLinear({ format: 'q4', qWeight: owned[0], scales: owned[1], scaleF16: true, outDim, inDim });
-        const words = uploadRows(q.qWeight, inDim / 8, owned);
-        const scales = uploadRows(q.scaleWords, inDim / 64, owned); // f16 pairs: K/32 scales per row, K a multiple of 64
-        split = {
-          format: 'q4',
-          chunks: SPLIT.map((rows, i) => ({ rowStart: starts[i], rows, qWeight: words[i], scales: scales[i] })),
-          scaleF16: true,
-          outDim,
-          inDim,
-        };
-      } else {
-        const d = randomDense(rng, outDim, inDim, false);
-        dense = d.dense;
-        owned.push(createStorageBuffer(device, d.words));
-        whole = wholeLinear({ format: 'dense', weight: owned[0], f16: false, outDim, inDim });
-        const parts = uploadRows(d.words, inDim, owned);
-        split = {
-          format: 'dense',
-          chunks: SPLIT.map((rows, i) => ({ rowStart: starts[i], rows, weight: parts[i] })),
-          f16: false,
-          outDim,
-          inDim,
-        };
-      }
-      const run = async (calls: Awaited<ReturnType<typeof linearCall>>, out: GPUBuffer, count: number) => {
-        submitCalls(device, calls);
-        disposeCalls(calls);
-        return readFloat32(device, out, count);
-      };
       const buffer = (data: Float32Array | Uint32Array | number) => {
         const b = createStorageBuffer(device, typeof data === 'number' ? data * 4 : data);
         owned.push(b);
         return b;
+      };
+      // f16 q4 scales (pairs: K/32 scales per row, even for these K), f32 dense words.
+      const { dense, linear } = randomLinear(rng, format, outDim, inDim, format === 'q4');
+      const [whole, split] = [linear(buffer), linear(buffer, SPLIT)];
+      const run = async (calls: Awaited<ReturnType<typeof linearCall>>, out: GPUBuffer, count: number) => {
+        submitCalls(device, calls);
+        disposeCalls(calls);
+        return readFloat32(device, out, count);
       };
       // Forward: the same sums in the same order, so the same bits.
       const x = buffer(Float32Array.from({ length: tokens * inDim }, () => rng.normal()));

@@ -4,11 +4,11 @@
  * the kernels. A weight is a list of row chunks (one, unless it was too large for one storage binding) and every
  * call below returns one dispatch per chunk (and, for a split input gradient, a partial sum after it).
  *
- * The matrix products (MatmulVariant): the tiled GEMM for more than 4 rows (matmul_q4_tiled.wgsl,
- * matmul_dense_tiled.wgsl; also every input gradient), the matrix-vector kernel for 1 to 4 rows
- * (matmul_q4_gemv.wgsl, matmul_dense_gemv.wgsl), the thread kernels for K <= 256 (matmul_q4.wgsl,
- * matmul_dense.wgsl), and the legacy workgroup and subgroup kernels (the same files and *_subgroups.wgsl) where
- * the pipeline cache asks for them (PipelineCache.matmul 'legacy'). f16 variants where PipelineCache.f16.
+ * The matrix products (MatmulVariant): the tiled GEMM for more than 4 rows (matmul_tiled.wgsl; also every input
+ * gradient), the matrix-vector kernel for 1 to 4 rows (matmul_gemv.wgsl), the thread kernels for K <= 256
+ * (matmul.wgsl), and the legacy workgroup and subgroup kernels (matmul.wgsl, its SUBGROUPS variant) where the
+ * pipeline cache asks for them (PipelineCache.matmul 'legacy'). Each file is one source for both weight formats:
+ * the Q4 define selects the q4 weight's reading, and F16 the f16 variants where PipelineCache.f16.
  * Embedding lookups are kernels/embedding.ts. Buffers and Params bind by their WGSL names.
  */
 import { createStorageBuffer } from '../../../gpu/buffers';
@@ -19,9 +19,10 @@ import {
   requireSubgroups,
   THREAD_VARIANT_MAX_DIM,
   type KernelCall,
+  type KernelCost,
   type KernelVariant,
 } from '../../../gpu/kernel';
-import type { PipelineCache } from '../../../gpu/pipelines';
+import type { Kernel, PipelineCache } from '../../../gpu/pipelines';
 
 /**
  * Rows rowStart .. rowStart + rows of a weight, in GPU buffers of their own. A weight whose buffer would
@@ -78,10 +79,10 @@ type Ctx = { device: GPUDevice; pipelines: PipelineCache };
 /**
  * Which kernel computes a matrix product (the legacy ones are KernelVariant's three, gpu/kernel.ts):
  * - 'thread': an invocation per 4 x 4 outputs, no shared memory (K <= 256: small models, SwiftShader);
- * - 'gemm': the tiled product (matmul_*_tiled.wgsl): 64 rows x 64 columns per workgroup, each weight tile
+ * - 'gemm': the tiled product (matmul_tiled.wgsl): 64 rows x 64 columns per workgroup, each weight tile
  *   dequantized once into workgroup memory for all 64 rows, 4 x 4 outputs per invocation; the input gradient
  *   the same way, with its sum over N split across workgroups where asked;
- * - 'gemv': the matrix-vector product (matmul_*_gemv.wgsl) for 1 to 4 rows: K split across a workgroup,
+ * - 'gemv': the matrix-vector product (matmul_gemv.wgsl) for 1 to 4 rows: K split across a workgroup,
  *   coalesced vec4 weight loads, a subgroup or workgroup reduction;
  * - 'workgroup', 'subgroup': the legacy products (64 columns x 4 rows per workgroup; its K-split subgroup
  *   variant), kept to compare against (PipelineCache matmul: 'legacy').
@@ -211,16 +212,31 @@ function weightBindings(
   return { buffers: { w: (chunk as DenseChunk).weight }, flag: { weight_f16: w.f16 ? 1 : 0 } };
 }
 
+/** Params fields of every matrix product of one chunk: its shape, the weight's f16 flag, its columns of y / dy. */
+function chunkParams(w: GpuLinear, chunk: Q4Chunk | DenseChunk, tokens: number): Record<string, number> {
+  const { flag } = weightBindings(w, chunk);
+  return { tokens, out_dim: chunk.rows, in_dim: w.inDim, ...flag, y_col0: chunk.rowStart, y_stride: w.outDim };
+}
+
+/**
+ * The cost of one chunk's product over `tokens` rows: 2 T N K flops; the chunk's weight bytes read `reads` times
+ * (weightReadsPerPass), plus `activationWords` f32 of x, y, dy or dx moved.
+ */
+function chunkCost(w: GpuLinear, rows: number, tokens: number, reads: number, activationWords: number): KernelCost {
+  const weightBytes = chunkBytes(w, rows) * reads;
+  return { flops: 2 * tokens * rows * w.inDim, bytes: weightBytes + 4 * activationWords, weightBytes };
+}
+
 /** What the cache's choices and the variant make of a matrix product: shader file, defines, label suffix. */
 function variantShader(
   format: 'q4' | 'dense',
   variant: 'gemm' | 'gemv',
   pipelines: PipelineCache,
 ): { file: string; defines: Record<string, boolean> } {
-  const file = `matmul_${format}_${variant === 'gemm' ? 'tiled' : 'gemv'}.wgsl`;
+  const file = `matmul_${variant === 'gemm' ? 'tiled' : 'gemv'}.wgsl`;
   // The dense matrix-vector kernel has no f16 variant (its weights are already in their final precision).
   const f16 = pipelines.f16 && !(format === 'dense' && variant === 'gemv');
-  const defines: Record<string, boolean> = { F16: f16 };
+  const defines: Record<string, boolean> = { F16: f16, Q4: format === 'q4' };
   if (variant === 'gemv') defines.SUBGROUPS = pipelines.subgroups;
   return { file, defines };
 }
@@ -254,111 +270,72 @@ export async function linearCall(
   checkShape(label, w);
   if (chosen === 'gemv' && tokens > GEMV_MAX_ROWS)
     throw new Error(`${label}: the matrix-vector kernel takes up to ${GEMV_MAX_ROWS} rows, got ${tokens}`);
-  if (chosen === 'gemm' || chosen === 'gemv') return tiledCalls({ device, pipelines }, x, w, y, tokens, chosen, label);
-  return legacyCalls({ device, pipelines }, x, w, y, tokens, chosen, label);
-}
-
-/** The GEMM or the matrix-vector kernel, one call per chunk. */
-async function tiledCalls(
-  ctx: Ctx,
-  x: GPUBuffer,
-  w: GpuLinear,
-  y: GPUBuffer,
-  tokens: number,
-  variant: 'gemm' | 'gemv',
-  label: string,
-): Promise<KernelCall[]> {
-  const { device, pipelines } = ctx;
-  const { file, defines } = variantShader(w.format, variant, pipelines);
-  // One matrix-vector pipeline per row count (ROWS: its register tile's live rows).
-  const constants = variant === 'gemv' ? { ROWS: tokens } : undefined;
-  const kernel = await pipelines.kernel(file, `${label}_${variant}`, { defines, constants });
-  const reads = weightReadsPerPass(variant, tokens);
+  const kernel = await forwardKernel({ device, pipelines }, w.format, chosen, tokens, label);
+  const reads = weightReadsPerPass(chosen, tokens);
+  // The q4 kernels read x as vec4 (x4), all but the legacy workgroup one.
+  const xName = w.format === 'q4' && chosen !== 'workgroup' ? 'x4' : 'x';
   return w.chunks.map((chunk) => {
     const rows = chunk.rows;
-    const { buffers, flag } = weightBindings(w, chunk);
-    const params: Record<string, number> = {
-      tokens,
-      out_dim: rows,
-      in_dim: w.inDim,
-      ...flag,
-      y_col0: chunk.rowStart,
-      y_stride: w.outDim,
-    };
-    let workgroups: [number, number, number?];
-    if (variant === 'gemm') {
-      Object.assign(params, { split_rows: 0, split_stride: 0, accumulate: 0 });
-      workgroups = [Math.ceil(tokens / TILE_ROWS), Math.ceil(rows / TILE_COLS)];
-    } else
-      workgroups = elementwiseWorkgroups(
-        Math.ceil(rows / GEMV_COLS),
-        1,
-        device.limits.maxComputeWorkgroupsPerDimension,
-      );
-    const weightBytes = chunkBytes(w, rows) * reads;
-    // x is read once per column tile (the GEMM) or by every workgroup from the cache (the matrix-vector kernel).
-    const xReads = variant === 'gemm' ? Math.ceil(rows / TILE_COLS) : 1;
-    const cost = {
-      flops: 2 * tokens * rows * w.inDim,
-      bytes: weightBytes + 4 * tokens * (w.inDim * xReads + rows),
-      weightBytes,
-    };
-    const xName = w.format === 'q4' ? 'x4' : 'x';
+    const { buffers } = weightBindings(w, chunk);
+    const { workgroups, params } = forwardGrid(chosen, rows, tokens, device.limits.maxComputeWorkgroupsPerDimension);
+    // x is read once per column tile by the GEMM, and once (the rest from the cache) by the other kernels.
+    const xReads = chosen === 'gemm' ? Math.ceil(rows / TILE_COLS) : 1;
     return kernelCall(device, kernel, {
-      params,
+      params: { ...chunkParams(w, chunk, tokens), ...params },
       buffers: { [xName]: x, ...buffers, y },
       workgroups,
-      cost,
-      label: `${label}_${variant}`,
+      cost: chunkCost(w, rows, tokens, reads, tokens * (w.inDim * xReads + rows)),
+      label: chosen === 'gemm' || chosen === 'gemv' ? `${label}_${chosen}` : label,
     });
   });
 }
 
-/** The legacy kernels (matmul_q4.wgsl, matmul_dense.wgsl, *_subgroups.wgsl), as they were. */
-async function legacyCalls(
-  ctx: Ctx,
-  x: GPUBuffer,
-  w: GpuLinear,
-  y: GPUBuffer,
+/**
+ * The forward's pipeline: the GEMM or the matrix-vector kernel (variantShader; one matrix-vector pipeline per row
+ * count, ROWS being its register tile's live rows), or a legacy kernel of matmul.wgsl (its SUBGROUPS variant for
+ * 'subgroup').
+ */
+async function forwardKernel(
+  { device, pipelines }: Ctx,
+  format: GpuLinear['format'],
+  variant: MatmulVariant,
   tokens: number,
-  variant: KernelVariant,
   label: string,
-): Promise<KernelCall[]> {
-  const { device, pipelines } = ctx;
-  const thread = variant === 'thread';
+): Promise<Kernel> {
+  if (variant === 'gemm' || variant === 'gemv') {
+    const { file, defines } = variantShader(format, variant, pipelines);
+    const constants = variant === 'gemv' ? { ROWS: tokens } : undefined;
+    return pipelines.kernel(file, `matmul_${variant}`, { defines, constants });
+  }
   const subgroup = variant === 'subgroup';
   if (subgroup) requireSubgroups(device, label);
-  const file = `${label}${subgroup ? '_subgroups' : ''}.wgsl`;
-  const kernel = await pipelines.kernel(file, subgroup ? `${label}_subgroup` : thread ? `${label}_thread` : label);
-  const reads = weightReadsPerPass(variant, tokens);
-  return w.chunks.map((chunk) => {
-    const rows = chunk.rows;
-    const workgroups: [number, number] = thread
-      ? elementwiseWorkgroups(Math.ceil(tokens / TOKENS) * Math.ceil(rows / 4))
-      : subgroup
-        ? [Math.ceil(rows / SUBGROUP_COLS), Math.ceil(tokens / TOKENS)]
-        : [Math.ceil(rows / WG), Math.ceil(tokens / TOKENS)];
-    const weightBytes = chunkBytes(w, rows) * reads;
-    const cost = {
-      flops: 2 * tokens * rows * w.inDim,
-      bytes: weightBytes + 4 * tokens * (w.inDim + rows),
-      weightBytes,
-    };
-    const { buffers, flag } = weightBindings(w, chunk);
-    const params = {
-      tokens,
-      out_dim: rows,
-      in_dim: w.inDim,
-      ...flag,
-      accumulate: 0,
-      y_col0: chunk.rowStart,
-      y_stride: w.outDim,
-      _pad2: 0,
-    };
-    // The q4 thread and subgroup variants read x as vec4 (x4).
-    const xName = w.format === 'q4' && !(variant === 'workgroup') ? 'x4' : 'x';
-    return kernelCall(device, kernel, { params, buffers: { [xName]: x, ...buffers, y }, workgroups, cost, label });
-  });
+  const entry = subgroup ? 'matmul_subgroup' : variant === 'thread' ? 'matmul_thread' : 'matmul';
+  return pipelines.kernel('matmul.wgsl', entry, { defines: { Q4: format === 'q4', SUBGROUPS: subgroup } });
+}
+
+/** The forward's workgroups for a chunk of `rows` rows of W, and the Params fields of its kernel alone. */
+function forwardGrid(
+  variant: MatmulVariant,
+  rows: number,
+  tokens: number,
+  limit: number,
+): { workgroups: [number, number, number?]; params: Record<string, number> } {
+  const legacy = { accumulate: 0, _pad2: 0 };
+  switch (variant) {
+    case 'gemm':
+      return {
+        workgroups: [Math.ceil(tokens / TILE_ROWS), Math.ceil(rows / TILE_COLS)],
+        params: { split_rows: 0, split_stride: 0, accumulate: 0 },
+      };
+    case 'gemv':
+      return { workgroups: elementwiseWorkgroups(Math.ceil(rows / GEMV_COLS), 1, limit), params: {} };
+    case 'thread':
+      return { workgroups: elementwiseWorkgroups(Math.ceil(tokens / TOKENS) * Math.ceil(rows / 4)), params: legacy };
+    case 'subgroup':
+      return { workgroups: [Math.ceil(rows / SUBGROUP_COLS), Math.ceil(tokens / TOKENS)], params: legacy };
+    case 'workgroup':
+      return { workgroups: [Math.ceil(rows / WG), Math.ceil(tokens / TOKENS)], params: legacy };
+  }
 }
 
 export interface InputGradOptions {
@@ -405,7 +382,7 @@ export async function linearInputGradCall(
     return legacyInputGradCalls({ device, pipelines }, dy, w, dx, tokens, accumulate, variant, label);
 
   const { file, defines } = variantShader(w.format, 'gemm', pipelines);
-  const kernel = await pipelines.kernel(file, `${label}_input_grad_gemm`, { defines });
+  const kernel = await pipelines.kernel(file, 'matmul_input_grad_gemm', { defines });
   const reads = weightReadsPerPass('gemm', tokens);
   const calls: KernelCall[] = [];
   // Splits per chunk (a chunk is a whole weight unless the weight was split by rows); one scratch serves every
@@ -426,20 +403,10 @@ export async function linearInputGradCall(
     const splitRows = Math.ceil(rows / splits / TILE_K) * TILE_K;
     const used = Math.ceil(rows / splitRows);
     const add = accumulate || i > 0;
-    const { buffers, flag } = weightBindings(w, chunk);
-    const weightBytes = chunkBytes(w, rows) * reads;
-    const cost = {
-      flops: 2 * tokens * rows * w.inDim,
-      bytes: weightBytes + 4 * tokens * (rows * Math.ceil(w.inDim / TILE_COLS) + w.inDim * used),
-      weightBytes,
-    };
+    const { buffers } = weightBindings(w, chunk);
+    const cost = chunkCost(w, rows, tokens, reads, tokens * (rows * Math.ceil(w.inDim / TILE_COLS) + w.inDim * used));
     const params = {
-      tokens,
-      out_dim: rows,
-      in_dim: w.inDim,
-      ...flag,
-      y_col0: chunk.rowStart,
-      y_stride: w.outDim,
+      ...chunkParams(w, chunk, tokens),
       split_rows: splitRows,
       split_stride: used > 1 ? count : 0,
       accumulate: used > 1 ? 0 : add ? 1 : 0,
@@ -479,7 +446,7 @@ async function partialSumCall(
   });
 }
 
-/** The legacy input gradients (matmul_q4.wgsl, matmul_dense.wgsl: a serial walk over N per invocation). */
+/** The legacy input gradients (matmul.wgsl: a serial walk over N per invocation). */
 async function legacyInputGradCalls(
   ctx: Ctx,
   dy: GPUBuffer,
@@ -493,28 +460,15 @@ async function legacyInputGradCalls(
   const { device, pipelines } = ctx;
   const thread = variant === 'thread';
   const rowBlocks = Math.ceil(tokens / TOKENS);
-  const kernel = await pipelines.kernel(`${label}.wgsl`, thread ? `${label}_input_grad_thread` : `${label}_input_grad`);
+  const kernel = await pipelines.kernel('matmul.wgsl', thread ? 'matmul_input_grad_thread' : 'matmul_input_grad', {
+    defines: { Q4: w.format === 'q4' },
+  });
   const reads = weightReadsPerPass(variant, tokens);
   return w.chunks.map((chunk, i) => {
-    const rows = chunk.rows;
-    const weightBytes = chunkBytes(w, rows) * reads;
-    const cost = {
-      flops: 2 * tokens * rows * w.inDim,
-      bytes: weightBytes + 4 * tokens * (w.inDim + rows),
-      weightBytes,
-    };
+    const cost = chunkCost(w, chunk.rows, tokens, reads, tokens * (w.inDim + chunk.rows));
     const add = accumulate || i > 0;
-    const { buffers, flag } = weightBindings(w, chunk);
-    const params = {
-      tokens,
-      out_dim: rows,
-      in_dim: w.inDim,
-      ...flag,
-      accumulate: add ? 1 : 0,
-      y_col0: chunk.rowStart,
-      y_stride: w.outDim,
-      _pad2: 0,
-    };
+    const { buffers } = weightBindings(w, chunk);
+    const params = { ...chunkParams(w, chunk, tokens), accumulate: add ? 1 : 0, _pad2: 0 };
     // An invocation per q4 word column (8 values of k) or per dense column k, times the row blocks.
     const columns = w.format === 'q4' ? w.inDim / 8 : w.inDim;
     const workgroups: [number, number] = thread

@@ -1,39 +1,34 @@
-// The tiled matrix products (matmul_*_tiled.wgsl: the GEMM and its input gradient, with the sum over N split or
-// not) and the matrix-vector kernels (matmul_*_gemv.wgsl, with the subgroup and the workgroup reduction) on Dawn,
+// The tiled matrix products (matmul_tiled.wgsl: the GEMM and its input gradient, with the sum over N split or
+// not) and the matrix-vector kernels (matmul_gemv.wgsl, with the subgroup and the workgroup reduction) on Dawn,
 // every weight format, against the CPU product with the decoded matrix: at shapes that are not multiples of the
 // tiles, K = 32, many rows, weights split in row chunks (y_col0 / y_stride), f32 and, where the adapter has
 // shader-f16, f16. The f32 kernels are held to the legacy kernels' 1e-4; the f16 ones to F16_TOLERANCE.
-import { afterAll, describe, expect, it } from 'vitest';
-import { createStorageBuffer, readFloat32 } from '../../../gpu/buffers';
-import { disposeCalls, submitCalls, type KernelCall } from '../../../gpu/kernel';
-import { requestNodeGpuContext } from '../../../gpu/node-gpu';
+import { describe, expect, it } from 'vitest';
+import { readFloat32 } from '../../../gpu/buffers';
+import { disposeCalls } from '../../../gpu/kernel';
 import { PipelineCache } from '../../../gpu/pipelines';
 import { requireShaderF16 } from '../../../gpu/test-adapter';
 import { Rng } from '../../../util/rng';
 import * as ref from '../../reference/ops';
-import { inputGradSplits, linearCall, linearInputGradCall, wholeLinear, type GpuLinear } from './linear';
-import { randomDense, randomQ4 } from './test-weights';
+import { inputGradSplits, linearCall, linearInputGradCall, type GpuLinear } from './linear';
+import { fileKernelGpu, pipelineLabel, random, WorstErrors } from './test-gpu';
+import { randomLinear } from './test-weights';
 
-const ctx = await requestNodeGpuContext();
-const { device } = ctx;
-const owned: GPUBuffer[] = [];
 /** Worst errors seen per kernel and precision, printed at the end (what f16 costs, measured). */
-const worst = new Map<string, { elementwise: number; norm: number }>();
-afterAll(() => {
-  owned.forEach((b) => b.destroy());
-  if (worst.size) {
-    const lines = [...worst].map(
-      ([k, e]) =>
-        `  ${k.padEnd(34)} max |a - b| / max(1, |b|) ${e.elementwise.toExponential(2)}, ` +
-        `||a - b|| / ||b|| ${e.norm.toExponential(2)}`,
-    );
-    console.info(
-      `tiled and matrix-vector kernels on ${ctx.adapterInfo.description || ctx.adapterKind}, ` +
-        `against the CPU product:\n${lines.join('\n')}`,
-    );
-  }
-  device.destroy();
-});
+const worst = new WorstErrors<{ elementwise: number; norm: number }>();
+const {
+  ctx,
+  device,
+  upload: up,
+  run,
+} = await fileKernelGpu(() =>
+  worst.print(
+    `tiled and matrix-vector kernels on ${ctx.adapterInfo.description || ctx.adapterKind}, against the CPU product`,
+    (k, e) =>
+      `  ${k.padEnd(34)} max |a - b| / max(1, |b|) ${e.elementwise.toExponential(2)}, ` +
+      `||a - b|| / ||b|| ${e.norm.toExponential(2)}`,
+  ),
+);
 
 /**
  * f16 kernels: ||a - b|| / ||b|| within this of the CPU product. x and the dequantized weights are rounded to f16
@@ -51,18 +46,6 @@ const caches = {
 };
 type CacheName = keyof typeof caches;
 
-const up = (data: Float32Array | Uint32Array | number) => {
-  const b = createStorageBuffer(device, typeof data === 'number' ? Math.max(4, data * 4) : data);
-  owned.push(b);
-  return b;
-};
-async function run(calls: KernelCall[], out: GPUBuffer, count: number): Promise<Float32Array> {
-  submitCalls(device, calls);
-  disposeCalls(calls);
-  return readFloat32(device, out, count);
-}
-const rand = (rng: Rng, n: number) => Float32Array.from({ length: n }, () => rng.normal());
-
 /** Records and checks the error of `got` against `expected`: 1e-4 elementwise in f32, F16_TOLERANCE in norm for f16. */
 function expectClose(kernel: string, f16: boolean, got: Float32Array, expected: ArrayLike<number>): void {
   expect(got.length).toBe(expected.length);
@@ -77,14 +60,13 @@ function expectClose(kernel: string, f16: boolean, got: Float32Array, expected: 
   }
   const relative = Math.sqrt(diff / Math.max(norm, 1e-30));
   const key = `${kernel} ${f16 ? 'f16' : 'f32'}`;
-  const prior = worst.get(key) ?? { elementwise: 0, norm: 0 };
-  worst.set(key, { elementwise: Math.max(prior.elementwise, elementwise), norm: Math.max(prior.norm, relative) });
+  worst.record(key, { elementwise, norm: relative });
   if (f16) expect(relative).toBeLessThanOrEqual(F16_TOLERANCE);
   else expect(elementwise).toBeLessThanOrEqual(1e-4);
   expect(norm).toBeGreaterThan(0);
 }
 
-/** A random weight [N, K] of `format`, uploaded whole or in row chunks of `split` rows. */
+/** A random weight [N, K] of `format`, uploaded whole or in row chunks of `split` rows (randomLinear). */
 function weight(
   rng: Rng,
   format: 'q4' | 'dense',
@@ -93,38 +75,8 @@ function weight(
   f16: boolean,
   split?: number[],
 ): { w: GpuLinear; dense: Float32Array } {
-  if (format === 'q4') {
-    const q = randomQ4(rng, outDim, inDim, f16);
-    if (!split)
-      return {
-        w: wholeLinear({ format, qWeight: up(q.qWeight), scales: up(q.scaleWords), scaleF16: f16, outDim, inDim }),
-        dense: q.dense,
-      };
-    // f16 scale pairs split at even scale indices: K/32 scales per row, so K/32 must be even for odd starts.
-    const perRow = { words: inDim / 8, scales: f16 ? inDim / 64 : inDim / 32 };
-    let row = 0;
-    const chunks = split.map((rows) => {
-      const c = {
-        rowStart: row,
-        rows,
-        qWeight: up(q.qWeight.slice(row * perRow.words, (row + rows) * perRow.words)),
-        scales: up(q.scaleWords.slice(row * perRow.scales, (row + rows) * perRow.scales)),
-      };
-      row += rows;
-      return c;
-    });
-    return { w: { format, chunks, scaleF16: f16, outDim, inDim }, dense: q.dense };
-  }
-  const d = randomDense(rng, outDim, inDim, f16);
-  if (!split) return { w: wholeLinear({ format, weight: up(d.words), f16, outDim, inDim }), dense: d.dense };
-  const perRow = f16 ? inDim / 2 : inDim;
-  let row = 0;
-  const chunks = split.map((rows) => {
-    const c = { rowStart: row, rows, weight: up(d.words.slice(row * perRow, (row + rows) * perRow)) };
-    row += rows;
-    return c;
-  });
-  return { w: { format, chunks, f16, outDim, inDim }, dense: d.dense };
+  const { dense, linear } = randomLinear(rng, format, outDim, inDim, f16);
+  return { w: linear(up, split), dense };
 }
 
 /** "T=5 N=70 K=32", and the row chunks of a split weight. */
@@ -161,11 +113,11 @@ describe('tiled GEMM and matrix-vector kernels on Dawn', () => {
         if (f16) requireShaderF16(ctx, test);
         const rng = new Rng(tokens * 31 + outDim + inDim);
         const { w, dense } = weight(rng, format, outDim, inDim, f16Weights, split ? [...split] : undefined);
-        const x = rand(rng, tokens * inDim);
+        const x = random(rng, tokens * inDim);
         const y = up(tokens * outDim);
         const calls = await linearCall({ device, pipelines: caches[precision] }, up(x), w, y, tokens, 'gemm');
         expect(calls.map((c) => c.pipeline.label)).toEqual(
-          calls.map(() => `matmul_${format}_tiled.wgsl:${name}${f16 ? ' [F16]' : ''}`),
+          calls.map(() => pipelineLabel('matmul_tiled.wgsl', 'matmul_gemm', { F16: f16, Q4: format === 'q4' })),
         );
         expectClose(name, f16, await run(calls, y, tokens * outDim), ref.matmul(x, dense, tokens, outDim, inDim));
       });
@@ -190,17 +142,15 @@ describe('tiled GEMM and matrix-vector kernels on Dawn', () => {
           if (f16) requireShaderF16(ctx, test);
           const rng = new Rng(tokens * 17 + outDim + inDim);
           const { w, dense } = weight(rng, format, outDim, inDim, f16Weights, split ? [...split] : undefined);
-          const x = up(rand(rng, tokens * inDim));
+          const x = up(random(rng, tokens * inDim));
           const expected = ref.matmul(await readFloat32(device, x, tokens * inDim), dense, tokens, outDim, inDim);
           // The dense matrix-vector kernel has no f16 variant: f32 arithmetic on either cache.
           const f16Kernel = f16 && format === 'q4';
           for (const cache of ctx.features.subgroups ? [precision, withSubgroups] : [precision]) {
             const y = up(tokens * outDim);
             const calls = await linearCall({ device, pipelines: caches[cache] }, x, w, y, tokens, 'gemv');
-            const defines = [...(f16Kernel ? ['F16'] : []), ...(caches[cache].subgroups ? ['SUBGROUPS'] : [])];
-            expect(calls[0].pipeline.label).toBe(
-              `matmul_${format}_gemv.wgsl:${name}${defines.length ? ` [${defines.join(',')}]` : ''}`,
-            );
+            const defines = { F16: f16Kernel, Q4: format === 'q4', SUBGROUPS: caches[cache].subgroups };
+            expect(calls[0].pipeline.label).toBe(pipelineLabel('matmul_gemv.wgsl', 'matmul_gemv', defines));
             expectClose(
               `${name}${caches[cache].subgroups ? ' (subgroups)' : ''}`,
               f16Kernel,
@@ -233,8 +183,8 @@ describe('tiled GEMM and matrix-vector kernels on Dawn', () => {
           if (f16) requireShaderF16(ctx, test);
           const rng = new Rng(tokens * 13 + outDim + inDim + (accumulate ? 1 : 0));
           const { w, dense } = weight(rng, format, outDim, inDim, f16Weights, split ? [...split] : undefined);
-          const dy = rand(rng, tokens * outDim);
-          const prior = rand(rng, tokens * inDim);
+          const dy = random(rng, tokens * outDim);
+          const prior = random(rng, tokens * inDim);
           const dx = up(prior);
           const calls = await linearInputGradCall(
             { device, pipelines: caches[precision] },
@@ -264,10 +214,10 @@ describe('tiled GEMM and matrix-vector kernels on Dawn', () => {
     const [tokens, outDim, inDim, splits] = [5, 1100, 320, 3];
     const rng = new Rng(7);
     const { w, dense } = weight(rng, 'q4', outDim, inDim, true);
-    const dy = rand(rng, tokens * outDim);
+    const dy = random(rng, tokens * outDim);
     const dx = up(tokens * inDim);
     // Stale values in the scratch must not leak into dx: each split overwrites its own slice.
-    const partials = up(rand(rng, splits * tokens * inDim));
+    const partials = up(random(rng, splits * tokens * inDim));
     const ctx32 = { device, pipelines: caches.f32 };
     const calls = await linearInputGradCall(ctx32, up(dy), w, dx, tokens, false, { split: splits, partials });
     expect(calls.flatMap((c) => c.owned)).not.toContain(partials);

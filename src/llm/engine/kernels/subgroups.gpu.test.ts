@@ -1,56 +1,40 @@
-// The subgroup kernels (shaders/*_subgroups.wgsl) on Dawn, each against the CPU reference within the
+// The subgroup kernels (the SUBGROUPS variants of shaders/) on Dawn, each against the CPU reference within the
 // tolerance of its workgroup variant's test, and against that f32 workgroup variant itself, at shapes above the
 // thread variants' limits (so the workgroup kernel is what they replace) and at sizes that are not multiples of
 // the subgroup size, the workgroup size or the output tile. Skipped only where the adapter lacks `subgroups`
 // (or TWOSOME_SUBGROUPS=0 turned it off): there the f32 workgroup kernels run, tested in their own files.
-import { afterAll, describe, expect, it } from 'vitest';
-import { createStorageBuffer, readFloat32 } from '../../../gpu/buffers';
-import { disposeCalls, submitCalls, type KernelCall, type KernelVariant } from '../../../gpu/kernel';
-import { requestNodeGpuContext } from '../../../gpu/node-gpu';
+import { describe, expect, it } from 'vitest';
+import { readFloat32 } from '../../../gpu/buffers';
+import { disposeCalls, submitCalls, type KernelVariant } from '../../../gpu/kernel';
 import { PipelineCache } from '../../../gpu/pipelines';
 import { Rng } from '../../../util/rng';
 import * as ref from '../../reference/ops';
 import { logSoftmaxGatherBackward, logSoftmaxGatherForward } from '../../reference/logsoftmax-gather';
 import { rmsnormBackward, rmsnormForward } from '../../reference/rmsnorm';
 import { LOGSOFTMAX_THREAD_MAX_VOCAB, logSoftmaxGatherBackwardCall, logSoftmaxGatherCall } from './logsoftmax-gather';
-import { linearCall, wholeLinear, type GpuLinear } from './linear';
+import { linearCall, type GpuLinear } from './linear';
 import { rmsnormBackwardCall, rmsnormForwardCall } from './rmsnorm';
-import { randomDense, randomQ4 } from './test-weights';
+import { fileKernelGpu, random, WorstErrors } from './test-gpu';
+import { randomLinear } from './test-weights';
 
-// At collection time, so that the suite can be skipped by what the adapter has.
-const ctx = await requestNodeGpuContext();
-const { device } = ctx;
-const owned: GPUBuffer[] = [];
 /** Worst errors seen, per kernel, printed once at the end (what the subgroup paths cost in rounding). */
-const worst = new Map<string, { reference: number; workgroup: number }>();
-afterAll(() => {
-  owned.forEach((b) => b.destroy());
-  if (worst.size) {
-    const lines = [...worst].map(
-      ([k, e]) =>
-        `  ${k.padEnd(28)} vs reference ${e.reference.toExponential(2)}, vs workgroup ${e.workgroup.toExponential(2)}`,
-    );
-    console.info(
-      `subgroup kernels, subgroup sizes ${JSON.stringify(ctx.subgroupSizes)}; worst |a - b| / max(1, |b|):\n${lines.join('\n')}`,
-    );
-  }
-  device.destroy();
-});
+const worst = new WorstErrors<{ reference: number; workgroup: number }>();
+// At collection time, so that the suite can be skipped by what the adapter has.
+const {
+  ctx,
+  device,
+  upload: up,
+  run,
+} = await fileKernelGpu(() =>
+  worst.print(
+    `subgroup kernels, subgroup sizes ${JSON.stringify(ctx.subgroupSizes)}; worst |a - b| / max(1, |b|)`,
+    (k, e) =>
+      `  ${k.padEnd(28)} vs reference ${e.reference.toExponential(2)}, vs workgroup ${e.workgroup.toExponential(2)}`,
+  ),
+);
 
 const pipelines = new PipelineCache(device);
 const gpu = { device, pipelines };
-const up = (data: Float32Array | Uint32Array | number) => {
-  const b = createStorageBuffer(device, typeof data === 'number' ? data * 4 : data);
-  owned.push(b);
-  return b;
-};
-async function run(call: KernelCall | KernelCall[], out: GPUBuffer, count: number): Promise<Float32Array> {
-  const calls = [call].flat();
-  submitCalls(device, calls);
-  disposeCalls(calls);
-  return readFloat32(device, out, count);
-}
-const rand = (rng: Rng, n: number, scale = 1) => Float32Array.from({ length: n }, () => rng.normal() * scale);
 /** max_i |a_i - b_i| / max(1, |b_i|), the measure every kernel test of this repo uses. */
 function maxError(a: ArrayLike<number>, b: ArrayLike<number>): number {
   expect(a.length).toBe(b.length);
@@ -67,11 +51,7 @@ function expectBoth(
   tolerance: number,
 ): void {
   const e = { reference: maxError(subgroup, reference), workgroup: maxError(subgroup, workgroup) };
-  const prior = worst.get(kernel) ?? { reference: 0, workgroup: 0 };
-  worst.set(kernel, {
-    reference: Math.max(prior.reference, e.reference),
-    workgroup: Math.max(prior.workgroup, e.workgroup),
-  });
+  worst.record(kernel, e);
   expect(e.reference).toBeLessThanOrEqual(tolerance);
   expect(e.workgroup).toBeLessThanOrEqual(tolerance);
   // The workgroup variant itself meets the same bound: the comparison is between two valid results.
@@ -141,7 +121,7 @@ describe.skipIf(!ctx.features.subgroups)(
     ] as const) {
       it(`rmsnorm_forward [SUBGROUPS] T=${rows} D=${dim}`, async () => {
         const rng = new Rng(rows * 1000 + dim);
-        const x = rand(rng, rows * dim, 3);
+        const x = random(rng, rows * dim, 3);
         const weight = Float32Array.from({ length: dim }, () => 1 + 0.5 * rng.normal());
         const inputs = { x: up(x), weight: up(weight) };
         const result = async (variant: KernelVariant) => {
@@ -167,10 +147,10 @@ describe.skipIf(!ctx.features.subgroups)(
     ] as const) {
       it(`rmsnorm_backward [SUBGROUPS] T=${rows} D=${dim}${residual ? ' (with the residual)' : ''}`, async () => {
         const rng = new Rng(dim);
-        const x = rand(rng, rows * dim, 2);
-        const w = rand(rng, dim);
-        const dy = rand(rng, rows * dim);
-        const prior = rand(rng, rows * dim);
+        const x = random(rng, rows * dim, 2);
+        const w = random(rng, dim);
+        const dy = random(rng, rows * dim);
+        const prior = random(rng, rows * dim);
         const { rstd } = rmsnormForward(x, w, rows, dim, 1e-5);
         const inputs = {
           x: up(x),
@@ -195,7 +175,7 @@ describe.skipIf(!ctx.features.subgroups)(
     ] as const) {
       it(`logsoftmax_gather [SUBGROUPS] and its backward, J=${rows} V=${vocab}`, async () => {
         const rng = new Rng(vocab);
-        const logits = rand(rng, rows * vocab, 4);
+        const logits = random(rng, rows * vocab, 4);
         const targets = Uint32Array.from({ length: rows }, (_, j) => (j === 0 ? vocab - 1 : rng.int(vocab)));
         const g = Float32Array.from({ length: rows }, () => rng.normal());
         const inputs = { logits: up(logits), targets: up(targets), g: up(g) };
@@ -233,25 +213,25 @@ describe.skipIf(!ctx.features.subgroups)(
       });
     }
 
-    for (const [tokens, outDim, inDim, scaleF16] of [
-      [1, 300, 320, false],
-      [9, 130, 320, true],
-      [5, 67, 288, true],
-      [6, 257, 1024, false],
-      [2, 1001, 2048, true],
+    // q4 with f32 or f16 scales, dense with f32 or f16 words (randomLinear).
+    for (const [format, tokens, outDim, inDim, f16] of [
+      ['q4', 1, 300, 320, false],
+      ['q4', 9, 130, 320, true],
+      ['q4', 5, 67, 288, true],
+      ['q4', 6, 257, 1024, false],
+      ['q4', 2, 1001, 2048, true],
+      ['dense', 6, 67, 300, false],
+      ['dense', 6, 67, 300, true],
+      ['dense', 3, 130, 1001, false],
+      ['dense', 1, 9, 4098, true],
+      ['dense', 5, 255, 2048, false],
     ] as const) {
-      it(`matmul_q4_subgroup T=${tokens} N=${outDim} K=${inDim} ${scaleF16 ? 'f16' : 'f32'} scales`, async () => {
-        const rng = new Rng(tokens * 7 + outDim + inDim);
-        const w = randomQ4(rng, outDim, inDim, scaleF16);
-        const x = rand(rng, tokens * inDim);
-        const weight: GpuLinear = wholeLinear({
-          format: 'q4',
-          qWeight: up(w.qWeight),
-          scales: up(w.scaleWords),
-          scaleF16,
-          outDim,
-          inDim,
-        });
+      const storage = `${f16 ? 'f16' : 'f32'} ${format === 'q4' ? 'scales' : 'weights'}`;
+      it(`matmul_${format}_subgroup T=${tokens} N=${outDim} K=${inDim} ${storage}`, async () => {
+        const rng = new Rng(tokens * (format === 'q4' ? 7 : 11) + outDim + inDim);
+        const { dense, linear } = randomLinear(rng, format, outDim, inDim, f16);
+        const weight = linear(up);
+        const x = random(rng, tokens * inDim);
         const xBuf = up(x);
         const result = async (variant: KernelVariant) => {
           const y = up(tokens * outDim);
@@ -259,34 +239,7 @@ describe.skipIf(!ctx.features.subgroups)(
         };
         // linear.gpu.test.ts: 1e-4 relative.
         expectBoth(
-          'matmul_q4',
-          await result('subgroup'),
-          ref.matmul(x, w.dense, tokens, outDim, inDim),
-          await result('workgroup'),
-          1e-4,
-        );
-      });
-    }
-
-    for (const [tokens, outDim, inDim, f16] of [
-      [6, 67, 300, false],
-      [6, 67, 300, true],
-      [3, 130, 1001, false],
-      [1, 9, 4098, true],
-      [5, 255, 2048, false],
-    ] as const) {
-      it(`matmul_dense_subgroup T=${tokens} N=${outDim} K=${inDim} ${f16 ? 'f16' : 'f32'} weights`, async () => {
-        const rng = new Rng(tokens * 11 + outDim + inDim);
-        const { dense, words } = randomDense(rng, outDim, inDim, f16);
-        const x = rand(rng, tokens * inDim);
-        const weight: GpuLinear = wholeLinear({ format: 'dense', weight: up(words), f16, outDim, inDim });
-        const xBuf = up(x);
-        const result = async (variant: KernelVariant) => {
-          const y = up(tokens * outDim);
-          return run(await linearCall(gpu, xBuf, weight, y, tokens, variant), y, tokens * outDim);
-        };
-        expectBoth(
-          'matmul_dense',
+          `matmul_${format}`,
           await result('subgroup'),
           ref.matmul(x, dense, tokens, outDim, inDim),
           await result('workgroup'),
@@ -301,42 +254,9 @@ describe.skipIf(!ctx.features.subgroups)(
       it(`matmul_${format}_subgroup on a weight split in 3 row chunks equals it whole`, async () => {
         const rng = new Rng(format === 'q4' ? 41 : 42);
         const [tokens, outDim, inDim, split] = [5, 70, 640, [30, 30, 10]];
-        const starts = split.map((_, i) => split.slice(0, i).reduce((a, b) => a + b, 0));
-        const rowsOf = (words: Uint32Array, perRow: number) =>
-          split.map((rows, i) => up(words.slice(starts[i] * perRow, (starts[i] + rows) * perRow)));
-        let whole: GpuLinear;
-        let chunked: GpuLinear;
-        if (format === 'q4') {
-          const w = randomQ4(rng, outDim, inDim, true);
-          whole = wholeLinear({
-            format: 'q4',
-            qWeight: up(w.qWeight),
-            scales: up(w.scaleWords),
-            scaleF16: true,
-            outDim,
-            inDim,
-          });
-          const [words, scales] = [rowsOf(w.qWeight, inDim / 8), rowsOf(w.scaleWords, inDim / 64)];
-          chunked = {
-            format: 'q4',
-            chunks: split.map((rows, i) => ({ rowStart: starts[i], rows, qWeight: words[i], scales: scales[i] })),
-            scaleF16: true,
-            outDim,
-            inDim,
-          };
-        } else {
-          const { words } = randomDense(rng, outDim, inDim, false);
-          whole = wholeLinear({ format: 'dense', weight: up(words), f16: false, outDim, inDim });
-          const parts = rowsOf(words, inDim);
-          chunked = {
-            format: 'dense',
-            chunks: split.map((rows, i) => ({ rowStart: starts[i], rows, weight: parts[i] })),
-            f16: false,
-            outDim,
-            inDim,
-          };
-        }
-        const xBuf = up(rand(rng, tokens * inDim));
+        const { linear } = randomLinear(rng, format, outDim, inDim, format === 'q4');
+        const [whole, chunked] = [linear(up), linear(up, split)];
+        const xBuf = up(random(rng, tokens * inDim));
         const result = async (w: GpuLinear) => {
           const y = up(tokens * outDim);
           return run(await linearCall(gpu, xBuf, w, y, tokens, 'subgroup'), y, tokens * outDim);
@@ -348,16 +268,8 @@ describe.skipIf(!ctx.features.subgroups)(
     it('gives the same bits on every run (one deterministic choice per device)', async () => {
       const rng = new Rng(9);
       const [tokens, outDim, inDim] = [3, 70, 640];
-      const w = randomQ4(rng, outDim, inDim, true);
-      const weight: GpuLinear = wholeLinear({
-        format: 'q4',
-        qWeight: up(w.qWeight),
-        scales: up(w.scaleWords),
-        scaleF16: true,
-        outDim,
-        inDim,
-      });
-      const xBuf = up(rand(rng, tokens * inDim));
+      const weight = randomLinear(rng, 'q4', outDim, inDim, true).linear(up);
+      const xBuf = up(random(rng, tokens * inDim));
       const y = up(tokens * outDim);
       const first = await run(await linearCall(gpu, xBuf, weight, y, tokens), y, tokens * outDim);
       const second = await run(await linearCall(gpu, xBuf, weight, y, tokens), y, tokens * outDim);

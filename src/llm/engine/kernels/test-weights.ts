@@ -1,6 +1,7 @@
 /** Random weights in the GPU formats, with their decoded floats, for the linear kernels' tests. */
 import type { Rng } from '../../../util/rng';
 import { f16BitsToF32 } from '../../model/quant';
+import { wholeLinear, type GpuLinear } from './linear';
 
 /** A random q4 matrix [N, K]: packed words, raw scale words (f32 bits or f16 pairs) and its dequantized floats. */
 export function randomQ4(rng: Rng, outDim: number, inDim: number, scaleF16: boolean) {
@@ -44,4 +45,57 @@ export function randomDense(rng: Rng, outDim: number, inDim: number, f16: boolea
     }
   }
   return { dense, words };
+}
+
+/**
+ * A random weight [N, K] of `format` (q4 with f16 or f32 scales, dense f16 or f32; randomQ4, randomDense) and its
+ * decoded floats; `linear` uploads it with `upload` as a GpuLinear, whole or in row chunks of the given sizes (as
+ * gpu-weights.ts splits a weight larger than a binding). f16 q4 scales are split at even scale indices: a chunk
+ * that starts at an odd row needs an even K/32.
+ */
+export function randomLinear(rng: Rng, format: 'q4' | 'dense', outDim: number, inDim: number, f16: boolean) {
+  const chunked = <C>(split: readonly number[], chunk: (row: number, rows: number) => C) => {
+    let row = 0;
+    return split.map((rows) => {
+      const c = chunk(row, rows);
+      row += rows;
+      return c;
+    });
+  };
+  type Upload = (data: Uint32Array) => GPUBuffer;
+  if (format === 'q4') {
+    const q = randomQ4(rng, outDim, inDim, f16);
+    const perRow = { words: inDim / 8, scales: f16 ? inDim / 64 : inDim / 32 };
+    const linear = (upload: Upload, split?: readonly number[]): GpuLinear => {
+      if (!split)
+        return wholeLinear({
+          format,
+          qWeight: upload(q.qWeight),
+          scales: upload(q.scaleWords),
+          scaleF16: f16,
+          outDim,
+          inDim,
+        });
+      const chunks = chunked(split, (row, rows) => ({
+        rowStart: row,
+        rows,
+        qWeight: upload(q.qWeight.slice(row * perRow.words, (row + rows) * perRow.words)),
+        scales: upload(q.scaleWords.slice(row * perRow.scales, (row + rows) * perRow.scales)),
+      }));
+      return { format, chunks, scaleF16: f16, outDim, inDim };
+    };
+    return { dense: q.dense, linear };
+  }
+  const d = randomDense(rng, outDim, inDim, f16);
+  const perRow = f16 ? inDim / 2 : inDim;
+  const linear = (upload: Upload, split?: readonly number[]): GpuLinear => {
+    if (!split) return wholeLinear({ format, weight: upload(d.words), f16, outDim, inDim });
+    const chunks = chunked(split, (row, rows) => ({
+      rowStart: row,
+      rows,
+      weight: upload(d.words.slice(row * perRow, (row + rows) * perRow)),
+    }));
+    return { format, chunks, f16, outDim, inDim };
+  };
+  return { dense: d.dense, linear };
 }
