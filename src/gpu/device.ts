@@ -43,7 +43,7 @@ export interface GpuContext {
    */
   subgroupSizes: { min: number; max: number } | null;
   /**
-   * Whether the engine takes the subgroup kernels (shaders/*_subgroups.wgsl) by default on this device: it has
+   * Whether the engine takes the subgroup kernels (the shaders' SUBGROUPS variants) by default on this device: it has
    * `subgroups` and is a hardware GPU, unless RequestDeviceOptions.useSubgroups says otherwise. Not on a
    * software adapter by default: SwiftShader runs a workgroup's invocations as coroutines on the CPU, where
    * every barrier switches all of them, and the K-split matrix products (one barrier per 16 outputs) measured

@@ -201,8 +201,8 @@ export function elementwiseWorkgroups(count: number, workgroupSize = 64, maxPerD
  * - 'subgroup': the workgroup variant's reduction done with subgroup operations (subgroupAdd, subgroupMax) and
  *   one barrier instead of a shared-memory tree (RMSNorm, log-softmax), or, for the matrix products, K split
  *   over the workgroup's invocations so that weight reads coalesce, reduced the same way. Its shaders are a
- *   kernel's SUBGROUPS variant (`//! if SUBGROUPS`, rmsnorm and log-softmax) or a shaders/*_subgroups.wgsl file
- *   (the matrix products), which compile only on a device with the `subgroups` feature.
+ *   kernel's SUBGROUPS variant (`//! if SUBGROUPS`: rmsnorm, log-softmax, KL rows and the matrix products),
+ *   which compile only on a device with the `subgroups` feature.
  * The choice between thread and workgroup is by shape, never by device, so every device computes the same
  * thing; where the shape takes the workgroup variant, a pipeline cache that allows subgroups
  * (PipelineCache.subgroups: the device has the feature and the cache's owner asked for them; the engine does

@@ -3,7 +3,7 @@
  * expensive and a forward pass dispatches the same kernels for every layer.
  *
  * The cache also carries the device-dependent kernel choices: whether the kernel builders take the subgroup
- * variants (SUBGROUPS defines, shaders/*_subgroups.wgsl, the matrix-vector products' subgroup reduction) where
+ * variants (SUBGROUPS defines, among them the matrix-vector products' subgroup reduction) where
  * the shape takes a workgroup variant (gpu/kernel.ts), whether the matrix products and attention's backward take
  * their f16 variants, and which generation of matrix-product kernels runs. Fixed per cache, so every forward and
  * backward built on one cache (one engine) uses the same kernels.

@@ -1,6 +1,6 @@
 // Every WGSL file in shaders/ compiles on Dawn without errors or warnings, in every variant its `//! if NAME`
 // blocks give (gpu/shader-variants.ts). `enable subgroups;` (which compiles only on a device with the `subgroups`
-// feature) appears in the *_subgroups.wgsl files and in a file's SUBGROUPS variant only, and `enable f16;` in
+// feature) appears in a file's SUBGROUPS variants only (every subgroup kernel is a variant of its op's one source), and `enable f16;` in
 // F16 variants only: every other variant must compile on any device.
 import { readdirSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
@@ -11,7 +11,6 @@ import { selectVariant } from './shader-variants';
 
 const dir = resolve(process.cwd(), 'shaders');
 const files = readdirSync(dir).filter((f) => f.endsWith('.wgsl'));
-const needsSubgroups = (file: string) => file.endsWith('_subgroups.wgsl');
 const source = (file: string) => readFileSync(resolve(dir, file), 'utf8');
 const enablesSubgroups = (code: string) => /^\s*enable\s+subgroups\s*;/m.test(code);
 /** The define names of a file's `//! if` blocks. */
@@ -29,11 +28,9 @@ const ctx = await requestNodeGpuContext();
 afterAll(() => ctx.device.destroy());
 
 describe('shaders/', () => {
-  it('has kernels, and subgroup variants of some (a SUBGROUPS define or a *_subgroups.wgsl file)', () => {
+  it('has kernels, and subgroup variants of some (a SUBGROUPS define)', () => {
     expect(files.length).toBeGreaterThan(3);
-    expect(files.filter((f) => needsSubgroups(f) || definesOf(f).includes('SUBGROUPS')).length).toBeGreaterThanOrEqual(
-      4,
-    );
+    expect(files.filter((f) => definesOf(f).includes('SUBGROUPS')).length).toBeGreaterThanOrEqual(4);
   });
 
   it('says `enable f16;` only in F16 variants', () => {
@@ -45,20 +42,18 @@ describe('shaders/', () => {
     }
   });
 
-  it('says `enable subgroups;` only in the *_subgroups.wgsl files and in SUBGROUPS variants', () => {
+  it('says `enable subgroups;` only in SUBGROUPS variants', () => {
     for (const file of files) {
       for (const defines of variantsOf(file)) {
         const code = selectVariant(source(file), defines, file);
-        expect(enablesSubgroups(code), `${file} ${JSON.stringify(defines)}`).toBe(
-          needsSubgroups(file) || defines.SUBGROUPS === true,
-        );
+        expect(enablesSubgroups(code), `${file} ${JSON.stringify(defines)}`).toBe(defines.SUBGROUPS === true);
       }
     }
   });
 
   for (const file of files) {
     for (const defines of variantsOf(file)) {
-      const subgroups = needsSubgroups(file) || defines.SUBGROUPS === true;
+      const subgroups = defines.SUBGROUPS === true;
       const f16 = defines.F16 === true;
       const name = Object.keys(defines).length ? `${file} [${Object.keys(defines).join(',')}]` : file;
       // Skipped only where the adapter lacks `subgroups` (or TWOSOME_SUBGROUPS=0 turned it off) or `shader-f16`.

@@ -55,7 +55,7 @@ export interface LoadEngineOptions {
   verifyMd5?: boolean;
   onProgress?: (progress: UploadProgress) => void;
   /**
-   * Take the subgroup kernels (shaders/*_subgroups.wgsl) where a shape takes a workgroup kernel: true where
+   * Take the subgroup kernels (the shaders' SUBGROUPS variants) where a shape takes a workgroup kernel: true where
    * the device has the `subgroups` feature, false keeps the f32 workgroup kernels (to compare). Default:
    * GpuContext.useSubgroups (hardware GPUs with the feature).
    */
