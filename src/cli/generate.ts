@@ -7,7 +7,6 @@
  * {"prompt","promptTokenIds","actions","match","options","base":{"text","tokenIds","stop","action"},
  *  "adapter":{...}|null,"kernels"}.
  */
-import { isTaskId, TASK_IDS } from '../envs/registry';
 import { askFreely } from '../llm/engine/generate';
 import { KV_CACHE_ATTENTION_INFO } from '../llm/engine/kernels/kv-cache';
 import { ACTION_MATCH_RULE, DEFAULT_GENERATION, type FreeAnswer, type GenerationOptions } from '../llm/generation';
@@ -16,6 +15,7 @@ import { parseFlags, parseIndexList } from './args';
 import { UsageError } from './errors';
 import { MODEL_FLAG, resolveModelSource } from './model-source';
 import { replayObservation } from './replay';
+import { requiredTask, TASK_FLAG } from './task-flag';
 import { withAdapter, withEngine } from './with-engine';
 
 const USAGE =
@@ -69,7 +69,7 @@ export async function generateCommand(argv: string[]): Promise<number> {
     {
       model: MODEL_FLAG,
       adapter: { type: 'string', arg: 'RUN_DIR', help: 'a PEFT LoRA adapter directory (or a twosome run directory)' },
-      task: { type: 'string', arg: 'ID', help: `the task: ${TASK_IDS.join(', ')}` },
+      task: TASK_FLAG,
       actions: { type: 'string', arg: 'LIST', help: 'action indices to replay first, e.g. 0,2' },
       'max-tokens': {
         type: 'string',
@@ -88,13 +88,12 @@ export async function generateCommand(argv: string[]): Promise<number> {
     },
     USAGE,
   );
-  if (!values.task) throw new UsageError(`--task is required\nusage: ${USAGE}`);
-  if (!isTaskId(values.task)) throw new UsageError(`unknown task "${values.task}": use one of ${TASK_IDS.join(', ')}`);
+  const task = requiredTask(values.task, USAGE);
   const replay = parseIndexList(values.actions ?? '', '--actions');
   const options = generationFlags(values);
   const source = resolveModelSource(values.model);
   const adapterFiles = values.adapter !== undefined ? readAdapterDir(values.adapter) : null;
-  const { prompt, actions } = replayObservation(values.task, replay);
+  const { prompt, actions } = replayObservation(task, replay);
 
   const output = await withEngine(source, async (engine) => {
     const { promptTokenIds, base, adapted } = await withAdapter(engine, adapterFiles, values.model ?? 'micro', (lora) =>

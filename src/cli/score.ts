@@ -5,13 +5,12 @@
  * {"prompt","promptTokenIds","actions":[{"text","tokenIds","logprob","nTokens","nWords"}],
  *  "policy":{"sum":[..],"token":[..],"word":[..]}}.
  */
-import { isTaskId, TASK_IDS } from '../envs/registry';
 import { policies } from '../rl/policy';
 import { readAdapterDir } from './adapter-dir';
 import { parseFlags, parseIndexList } from './args';
-import { UsageError } from './errors';
 import { MODEL_FLAG, resolveModelSource } from './model-source';
 import { replayObservation } from './replay';
+import { requiredTask, TASK_FLAG } from './task-flag';
 import { withAdapter, withEngine } from './with-engine';
 
 const USAGE = 'twosome score --model DIR|URL|micro --task ID [--actions 0,2] [--adapter DIR] [--json]';
@@ -21,7 +20,7 @@ export async function scoreCommand(argv: string[]): Promise<number> {
     argv,
     {
       model: MODEL_FLAG,
-      task: { type: 'string', arg: 'ID', help: `the task: ${TASK_IDS.join(', ')}` },
+      task: TASK_FLAG,
       actions: { type: 'string', arg: 'LIST', help: 'action indices to replay before scoring, e.g. 0,2' },
       adapter: { type: 'string', arg: 'DIR', help: 'a PEFT LoRA adapter directory (or a twosome run directory)' },
       json: {
@@ -32,13 +31,12 @@ export async function scoreCommand(argv: string[]): Promise<number> {
     },
     USAGE,
   );
-  if (!values.task) throw new UsageError(`--task is required\nusage: ${USAGE}`);
-  if (!isTaskId(values.task)) throw new UsageError(`unknown task "${values.task}": use one of ${TASK_IDS.join(', ')}`);
+  const task = requiredTask(values.task, USAGE);
   const replay = parseIndexList(values.actions ?? '', '--actions');
   const source = resolveModelSource(values.model);
   const adapterFiles = values.adapter !== undefined ? readAdapterDir(values.adapter) : null;
 
-  const { prompt, actions } = replayObservation(values.task, replay);
+  const { prompt, actions } = replayObservation(task, replay);
 
   const output = await withEngine(source, async (engine) => {
     const batch = engine.tokenize([{ prompt, actions }]);
