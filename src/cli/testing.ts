@@ -1,6 +1,9 @@
-/** Fixtures for the CLI's tests: the real bin script as a user runs it, and adapter directories to give it. */
+/**
+ * Fixtures for the CLI's tests: the real bin script as a user runs it, adapter directories to give it, and the
+ * metrics a run directory holds.
+ */
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { withoutDawnLimitNotices } from '../gpu/test-adapter';
@@ -23,4 +26,14 @@ export function peftAdapterDir(adapter: LoraAdapter, prefix: string): string {
   writeFileSync(join(dir, 'adapter_config.json'), files.config);
   writeFileSync(join(dir, 'adapter_model.safetensors'), files.weights);
   return dir;
+}
+
+/** The lines of a run directory's metrics.jsonl: one JSON record per update. */
+export function metricsLines(dir: string): string[] {
+  return readFileSync(join(dir, 'metrics.jsonl'), 'utf8').trim().split('\n');
+}
+
+/** The records of a run directory's metrics.jsonl, parsed. */
+export function readMetrics(dir: string) {
+  return metricsLines(dir).map((line) => JSON.parse(line));
 }

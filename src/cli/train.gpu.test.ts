@@ -10,6 +10,7 @@ import { compareCommand } from './compare';
 import { evalCommand } from './eval';
 import { trainCommand } from './train';
 import { runCommand, tempDir } from '../util/testing';
+import { metricsLines, readMetrics } from './testing';
 
 const work = tempDir('twosome-cli-');
 
@@ -54,10 +55,7 @@ describe('twosome train / eval (micro model, WebGPU)', () => {
     const second = await run(trainCommand, ['--resume', dir]);
     expect(second.code).toBe(0);
     expect(second.out).toMatch(/twosome tomato-salad: 2\/2 updates, 8 steps/);
-    const metrics = readFileSync(join(dir, 'metrics.jsonl'), 'utf8')
-      .trim()
-      .split('\n')
-      .map((l) => JSON.parse(l));
+    const metrics = readMetrics(dir);
     expect(metrics.map((m) => m.update)).toEqual([1, 2]);
     for (const m of metrics) {
       expect(m.algo).toBe('twosome');
@@ -160,22 +158,11 @@ describe('twosome train / eval (micro model, WebGPU)', () => {
     expect(r.code).toBe(0);
     expect(r.out).toMatch(/TWOSOME +final return/);
     expect(r.out).toMatch(/SayCan +final return/);
-    const saycan = readFileSync(join(dir, 'saycan-seed1', 'metrics.jsonl'), 'utf8')
-      .trim()
-      .split('\n')
-      .map((l) => JSON.parse(l));
+    const saycan = readMetrics(join(dir, 'saycan-seed1'));
     expect(saycan).toHaveLength(1);
     expect(saycan[0]).toMatchObject({ algo: 'saycan', episodes: 1, greedy: true });
-    expect(
-      readFileSync(join(dir, 'twosome-seed1', 'metrics.jsonl'), 'utf8')
-        .trim()
-        .split('\n'),
-    ).toHaveLength(1);
-    expect(
-      readFileSync(join(dir, 'ppo-mlp-seed1', 'metrics.jsonl'), 'utf8')
-        .trim()
-        .split('\n'),
-    ).toHaveLength(1);
+    expect(metricsLines(join(dir, 'twosome-seed1'))).toHaveLength(1);
+    expect(metricsLines(join(dir, 'ppo-mlp-seed1'))).toHaveLength(1);
     const csv = readFileSync(join(dir, 'curves.csv'), 'utf8');
     for (const name of ['TWOSOME,1,4,', 'PPO (MLP),1,4,', 'SayCan,1,,']) expect(csv).toContain(name);
     const svg = readFileSync(join(dir, 'compare.svg'), 'utf8');
