@@ -24,7 +24,11 @@ export interface BenchBatchFlags {
   json: boolean;
 }
 
-export function parseBenchBatchFlags(argv: string[], usage: string, defaultRepeats: number): BenchBatchFlags {
+/** The flags of `twosome bench NAME` (score, train), whose --repeats defaults to `defaultRepeats`. */
+export function parseBenchBatchFlags(argv: string[], name: string, defaultRepeats: number): BenchBatchFlags {
+  const usage =
+    `twosome bench ${name} [--model DIR|URL|micro] [--prompt-tokens 150] [--actions 8] [--action-tokens 5] ` +
+    `[--repeats ${defaultRepeats}] [--json]`;
   const { values } = parseFlags(argv, BENCH_BATCH_FLAGS, usage);
   return {
     model: values.model,

@@ -39,12 +39,8 @@ import {
   type MatmulSetName,
 } from './bench-matmul';
 
-const USAGE =
-  'twosome bench score [--model DIR|URL|micro] [--prompt-tokens 150] [--actions 8] [--action-tokens 5] ' +
-  '[--repeats 5] [--json]';
-
 export async function benchScoreCommand(argv: string[]): Promise<number> {
-  const flags = parseBenchBatchFlags(argv, USAGE, 5);
+  const flags = parseBenchBatchFlags(argv, 'score', 5);
   const { promptTokens, actionCount, actionTokens, repeats } = flags;
   const { gpu, engine, request } = await loadBenchEngine(flags);
   const { device } = gpu;

@@ -17,12 +17,8 @@ import { Rng } from '../util/rng';
 import { loadBenchEngine, parseBenchBatchFlags } from './bench-batch';
 import { matmulSets, round, type MatmulSetName } from './bench-matmul';
 
-const USAGE =
-  'twosome bench train [--model DIR|URL|micro] [--prompt-tokens 150] [--actions 8] [--action-tokens 5] ' +
-  '[--repeats 3] [--json]';
-
 export async function benchTrainCommand(argv: string[]): Promise<number> {
-  const flags = parseBenchBatchFlags(argv, USAGE, 3);
+  const flags = parseBenchBatchFlags(argv, 'train', 3);
   const { promptTokens, actionCount, actionTokens, repeats } = flags;
   const { gpu, engine, request } = await loadBenchEngine(flags);
   const trainer = LoraTrainer.create(engine, { seed: 1, optimizer: { lr: 1e-4 } });
