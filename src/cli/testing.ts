@@ -1,14 +1,17 @@
 /**
- * Fixtures for the CLI's tests: the real bin script as a user runs it, adapter directories to give it, and the
- * metrics a run directory holds.
+ * Fixtures for the CLI's tests: the real bin script as a user runs it, adapter directories to give it, the
+ * metrics a run directory holds, and eval's summary.
  */
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { expect } from 'vitest';
 import { withoutDawnLimitNotices } from '../gpu/test-adapter';
 import type { LoraAdapter } from '../llm/train/lora';
 import { encodePeftAdapter } from '../share';
+import { runCommand } from '../util/testing';
+import { evalCommand } from './eval';
 
 /** The `twosome` command (bin/twosome.mjs), run with this process's node. */
 export const TWOSOME_BIN = resolve(process.cwd(), 'bin/twosome.mjs');
@@ -36,4 +39,13 @@ export function metricsLines(dir: string): string[] {
 /** The records of a run directory's metrics.jsonl, parsed. */
 export function readMetrics(dir: string) {
   return metricsLines(dir).map((line) => JSON.parse(line));
+}
+
+/** `twosome eval ARGV --json` on the micro model, in-process: the summary it printed, its fields checked. */
+export async function evalSummary(argv: string[]) {
+  const run = await runCommand(() => evalCommand(['--model', 'micro', ...argv, '--json']));
+  expect(run.code).toBe(0);
+  const summary = JSON.parse(run.out);
+  expect(Object.keys(summary)).toEqual(['task', 'episodes', 'successRate', 'meanReturn']);
+  return summary;
 }

@@ -7,10 +7,9 @@ import { describe, expect, it } from 'vitest';
 import { loadCheckpoint } from '../rl/checkpoint-node';
 import { bindAdapter, decodeCritic, decodePeftAdapter } from '../share';
 import { compareCommand } from './compare';
-import { evalCommand } from './eval';
 import { trainCommand } from './train';
 import { runCommand, tempDir } from '../util/testing';
-import { metricsLines, readMetrics } from './testing';
+import { evalSummary, metricsLines, readMetrics } from './testing';
 
 const work = tempDir('twosome-cli-');
 
@@ -104,38 +103,14 @@ describe('twosome train / eval (micro model, WebGPU)', () => {
 
   it('eval --json: the adapter of a run, and the frozen model (SayCan when greedy)', async () => {
     const dir = join(work, 'run');
-    const withAdapter = await run(evalCommand, [
-      '--task',
-      'tomato-salad',
-      '--model',
-      'micro',
-      '--adapter',
-      dir,
-      '--episodes',
-      '2',
-      '--greedy',
-      '--json',
-    ]);
-    expect(withAdapter.code).toBe(0);
-    const a = JSON.parse(withAdapter.out);
-    expect(Object.keys(a)).toEqual(['task', 'episodes', 'successRate', 'meanReturn']);
+    const a = await evalSummary(['--task', 'tomato-salad', '--adapter', dir, '--episodes', '2', '--greedy']);
     expect(a.task).toBe('tomato-salad');
     expect(a.episodes).toBe(2);
     expect(a.successRate).toBeGreaterThanOrEqual(0);
     expect(Number.isFinite(a.meanReturn)).toBe(true);
     // crossover / unseen task with the frozen model
-    const frozen = await run(evalCommand, [
-      '--task',
-      'pizza',
-      '--model',
-      'micro',
-      '--episodes',
-      '1',
-      '--greedy',
-      '--json',
-    ]);
-    expect(frozen.code).toBe(0);
-    expect(JSON.parse(frozen.out)).toMatchObject({ task: 'pizza', episodes: 1 });
+    const frozen = await evalSummary(['--task', 'pizza', '--episodes', '1', '--greedy']);
+    expect(frozen).toMatchObject({ task: 'pizza', episodes: 1 });
   });
 
   it('compare: TWOSOME, PPO-MLP and SayCan on the same seed -> run directories, CSV curves and the SVG plot', async () => {
