@@ -1,7 +1,10 @@
-/** The synthetic scoring batch the engine benchmarks share: flags, and a seeded prompt with its actions. */
+/** The synthetic scoring batch the engine benchmarks share: flags, the engine, a seeded prompt with its actions. */
+import { requestNodeGpuContext } from '../gpu/node-gpu';
+import { LlamaEngine } from '../llm/engine/engine';
 import type { ScoringRequest } from '../llm/engine/scoring-layout';
 import { Rng } from '../util/rng';
 import { parseFlags, parseIntFlag } from './args';
+import { resolveModelSource } from './model-source';
 
 export const BENCH_BATCH_FLAGS = {
   model: { type: 'string', arg: 'DIR|URL|micro', help: 'the model (default micro, the shipped random model)' },
@@ -21,7 +24,11 @@ export interface BenchBatchFlags {
   json: boolean;
 }
 
-export function parseBenchBatchFlags(argv: string[], usage: string, defaultRepeats: number): BenchBatchFlags {
+/** The flags of `twosome bench NAME` (score, train), whose --repeats defaults to `defaultRepeats`. */
+export function parseBenchBatchFlags(argv: string[], name: string, defaultRepeats: number): BenchBatchFlags {
+  const usage =
+    `twosome bench ${name} [--model DIR|URL|micro] [--prompt-tokens 150] [--actions 8] [--action-tokens 5] ` +
+    `[--repeats ${defaultRepeats}] [--json]`;
   const { values } = parseFlags(argv, BENCH_BATCH_FLAGS, usage);
   return {
     model: values.model,
@@ -42,4 +49,12 @@ export function syntheticRequest(flags: BenchBatchFlags, vocab: number, bos: num
       Array.from({ length: flags.actionTokens }, () => rng.int(vocab)),
     ),
   };
+}
+
+/** The --model's engine on a device of its own, and the synthetic request for it. */
+export async function loadBenchEngine(flags: BenchBatchFlags) {
+  const gpu = await requestNodeGpuContext();
+  const engine = await LlamaEngine.load(gpu, resolveModelSource(flags.model));
+  const request = syntheticRequest(flags, engine.config.vocabSize, engine.config.bosTokenId);
+  return { gpu, engine, request };
 }

@@ -3,11 +3,11 @@
  * resets included, once stepping only and once also rendering the text observation every step (what a
  * TWOSOME rollout needs). Output: {"task","macroStepsPerSec","macroStepsPerSecWithText"}.
  */
-import { createEnv, isTaskId, TASK_IDS } from '../envs/registry';
+import { createEnv } from '../envs/registry';
 import type { Env } from '../envs/types';
 import { Rng } from '../util/rng';
 import { parseFlags, parseIntFlag, parseNumberFlag } from './args';
-import { UsageError } from './errors';
+import { requiredTask, TASK_FLAG } from './task-flag';
 
 const USAGE = 'twosome bench env --task ID [--seconds S] [--seed S] [--json]';
 
@@ -21,7 +21,7 @@ export async function benchEnvCommand(argv: string[]): Promise<number> {
   const { values } = parseFlags(
     argv,
     {
-      task: { type: 'string', arg: 'ID', help: `the task: ${TASK_IDS.join(', ')}` },
+      task: TASK_FLAG,
       seconds: { type: 'string', arg: 'S', help: 'seconds per measurement (default 2)' },
       seed: { type: 'string', arg: 'S', help: 'seed of the random policy (default 1)' },
       json: {
@@ -32,11 +32,10 @@ export async function benchEnvCommand(argv: string[]): Promise<number> {
     },
     USAGE,
   );
-  if (!values.task) throw new UsageError(`--task is required\nusage: ${USAGE}`);
-  if (!isTaskId(values.task)) throw new UsageError(`unknown task "${values.task}": use one of ${TASK_IDS.join(', ')}`);
+  const task = requiredTask(values.task, USAGE);
   const seconds = parseNumberFlag(values.seconds, 'seconds', 2, 0.05);
   const seed = parseIntFlag(values.seed, 'seed', 1);
-  const result = benchEnv(values.task, seconds, seed);
+  const result = benchEnv(task, seconds, seed);
   if (values.json) process.stdout.write(`${JSON.stringify(result)}\n`);
   else {
     process.stdout.write(

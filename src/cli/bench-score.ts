@@ -20,7 +20,6 @@
  * device has it). On SwiftShader and lavapipe only the ratios mean anything, and the subgroup/workgroup and
  * f16/f32 ratios not even those: there a barrier costs what it does on no GPU and f16 runs as f32.
  */
-import { requestNodeGpuContext } from '../gpu/node-gpu';
 import type { GpuContext } from '../gpu/device';
 import { PipelineCache } from '../gpu/pipelines';
 import { profileCalls, type KernelProfile } from '../gpu/profile';
@@ -28,7 +27,7 @@ import { LlamaEngine } from '../llm/engine/engine';
 import { ScoringForward } from '../llm/engine/forward';
 import type { GpuLinear } from '../llm/engine/kernels/linear';
 import { planScoring, type ScoringRequest } from '../llm/engine/scoring-layout';
-import { parseBenchBatchFlags, syntheticRequest } from './bench-batch';
+import { loadBenchEngine, parseBenchBatchFlags } from './bench-batch';
 import {
   largestMatrix,
   matmulMs,
@@ -39,20 +38,13 @@ import {
   round,
   type MatmulSetName,
 } from './bench-matmul';
-import { resolveModelSource } from './model-source';
-
-const USAGE =
-  'twosome bench score [--model DIR|URL|micro] [--prompt-tokens 150] [--actions 8] [--action-tokens 5] ' +
-  '[--repeats 5] [--json]';
 
 export async function benchScoreCommand(argv: string[]): Promise<number> {
-  const flags = parseBenchBatchFlags(argv, USAGE, 5);
+  const flags = parseBenchBatchFlags(argv, 'score', 5);
   const { promptTokens, actionCount, actionTokens, repeats } = flags;
-  const gpu = await requestNodeGpuContext();
-  const engine = await LlamaEngine.load(gpu, resolveModelSource(flags.model));
+  const { gpu, engine, request } = await loadBenchEngine(flags);
   const { device } = gpu;
   const pipelines = engine.pipelines; // the engine's default kernel choice
-  const request = syntheticRequest(flags, engine.config.vocabSize, engine.config.bosTokenId);
 
   const timeMode = async (mode: 'shared' | 'separate') => {
     const forward = await ScoringForward.build(device, pipelines, engine.weights, planScoring([request], mode));

@@ -7,31 +7,22 @@
  * the flash attention backward's tiles in the same precision (bench-matmul.ts), timed in turns on this device (median
  * ms, and each one's LoRA gradient against the legacy f32 one's).
  */
-import { requestNodeGpuContext } from '../gpu/node-gpu';
 import type { PipelineCache } from '../gpu/pipelines';
 import { LoraBackward } from '../llm/engine/backward';
-import { LlamaEngine } from '../llm/engine/engine';
 import { ScoringForward } from '../llm/engine/forward';
 import { readLora } from '../llm/train/gpu-lora';
 import { LoraTrainer } from '../llm/train/lora-trainer';
 import { planScoring } from '../llm/engine/scoring-layout';
 import { Rng } from '../util/rng';
-import { parseBenchBatchFlags, syntheticRequest } from './bench-batch';
+import { loadBenchEngine, parseBenchBatchFlags } from './bench-batch';
 import { matmulSets, round, type MatmulSetName } from './bench-matmul';
-import { resolveModelSource } from './model-source';
-
-const USAGE =
-  'twosome bench train [--model DIR|URL|micro] [--prompt-tokens 150] [--actions 8] [--action-tokens 5] ' +
-  '[--repeats 3] [--json]';
 
 export async function benchTrainCommand(argv: string[]): Promise<number> {
-  const flags = parseBenchBatchFlags(argv, USAGE, 3);
+  const flags = parseBenchBatchFlags(argv, 'train', 3);
   const { promptTokens, actionCount, actionTokens, repeats } = flags;
-  const gpu = await requestNodeGpuContext();
-  const engine = await LlamaEngine.load(gpu, resolveModelSource(flags.model));
+  const { gpu, engine, request } = await loadBenchEngine(flags);
   const trainer = LoraTrainer.create(engine, { seed: 1, optimizer: { lr: 1e-4 } });
   const { device } = gpu;
-  const request = syntheticRequest(flags, engine.config.vocabSize, engine.config.bosTokenId);
   const rng = new Rng(2);
   const tokenGrads = Float32Array.from({ length: actionCount * actionTokens }, () => rng.normal());
 

@@ -1,31 +1,18 @@
 // `twosome generate` as a user runs it: the real bin script, Dawn's WebGPU, the shipped micro model; the texts
 // are the CPU reference's greedy generations, with and without the adapter, and the matches say what they are.
-import { spawnSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { generateReference } from '../llm/reference/generate';
 import { loadLlamaModelAndTokenizer } from '../llm/model/weights-node';
 import { matchAction } from '../llm/generation';
-import { encodePeftAdapter } from '../share';
 import { ALL_TARGETS, MICRO, trainedAdapter } from '../share/testing';
-import { withoutDawnLimitNotices } from '../gpu/test-adapter';
 import { replayObservation } from './replay';
-
-const BIN = resolve(process.cwd(), 'bin/twosome.mjs');
-const twosome = (args: string[]) => {
-  const proc = spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', timeout: 120_000 });
-  return { ...proc, stderr: withoutDawnLimitNotices(proc.stderr) };
-};
+import { peftAdapterDir, twosome } from './testing';
 
 describe('twosome generate', () => {
   it('--json: the base and adapted greedy texts of the CPU reference, matched against the actions', async () => {
     const adapter = trainedAdapter(MICRO, ALL_TARGETS, 4, 0.5);
-    const dir = mkdtempSync(join(tmpdir(), 'twosome-generate-adapter-'));
-    const files = encodePeftAdapter(adapter, { baseModel: 'micro' });
-    writeFileSync(join(dir, 'adapter_config.json'), files.config);
-    writeFileSync(join(dir, 'adapter_model.safetensors'), files.weights);
+    const dir = peftAdapterDir(adapter, 'twosome-generate-adapter-');
     const args = ['--task', 'tomato-salad', '--actions', '0', '--max-tokens', '8'];
     const proc = twosome(['generate', '--model', 'micro', ...args, '--adapter', dir, '--json']);
     expect(proc.stderr).toBe('');

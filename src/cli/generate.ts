@@ -7,18 +7,16 @@
  * {"prompt","promptTokenIds","actions","match","options","base":{"text","tokenIds","stop","action"},
  *  "adapter":{...}|null,"kernels"}.
  */
-import { isTaskId, TASK_IDS } from '../envs/registry';
-import { requestNodeGpuContext } from '../gpu/node-gpu';
-import { LlamaEngine } from '../llm/engine/engine';
 import { askFreely } from '../llm/engine/generate';
 import { KV_CACHE_ATTENTION_INFO } from '../llm/engine/kernels/kv-cache';
 import { ACTION_MATCH_RULE, DEFAULT_GENERATION, type FreeAnswer, type GenerationOptions } from '../llm/generation';
-import { destroyLora, uploadLora } from '../llm/train/gpu-lora';
-import { bindAdapterFiles, readAdapterDir } from './adapter-dir';
+import { readAdapterDir } from './adapter-dir';
 import { parseFlags, parseIndexList } from './args';
 import { UsageError } from './errors';
 import { MODEL_FLAG, resolveModelSource } from './model-source';
 import { replayObservation } from './replay';
+import { requiredTask, TASK_FLAG } from './task-flag';
+import { withAdapter, withEngine } from './with-engine';
 
 const USAGE =
   'twosome generate --model DIR|URL|micro [--adapter RUN_DIR] --task ID [--actions 0,2] [--max-tokens N] ' +
@@ -71,7 +69,7 @@ export async function generateCommand(argv: string[]): Promise<number> {
     {
       model: MODEL_FLAG,
       adapter: { type: 'string', arg: 'RUN_DIR', help: 'a PEFT LoRA adapter directory (or a twosome run directory)' },
-      task: { type: 'string', arg: 'ID', help: `the task: ${TASK_IDS.join(', ')}` },
+      task: TASK_FLAG,
       actions: { type: 'string', arg: 'LIST', help: 'action indices to replay first, e.g. 0,2' },
       'max-tokens': {
         type: 'string',
@@ -90,53 +88,39 @@ export async function generateCommand(argv: string[]): Promise<number> {
     },
     USAGE,
   );
-  if (!values.task) throw new UsageError(`--task is required\nusage: ${USAGE}`);
-  if (!isTaskId(values.task)) throw new UsageError(`unknown task "${values.task}": use one of ${TASK_IDS.join(', ')}`);
+  const task = requiredTask(values.task, USAGE);
   const replay = parseIndexList(values.actions ?? '', '--actions');
   const options = generationFlags(values);
   const source = resolveModelSource(values.model);
   const adapterFiles = values.adapter !== undefined ? readAdapterDir(values.adapter) : null;
-  const { prompt, actions } = replayObservation(values.task, replay);
+  const { prompt, actions } = replayObservation(task, replay);
 
-  const gpu = await requestNodeGpuContext();
-  try {
-    const engine = await LlamaEngine.load(gpu, source);
-    let output;
-    try {
-      const adapter = adapterFiles ? bindAdapterFiles(adapterFiles, engine.config, values.model ?? 'micro') : null;
-      const lora = adapter ? uploadLora(gpu.device, adapter) : null;
-      try {
-        const { promptTokenIds, base, adapted } = await askFreely(engine, { prompt, actions }, options, lora);
-        output = {
-          prompt,
-          promptTokenIds,
-          actions,
-          match: ACTION_MATCH_RULE,
-          options,
-          base,
-          adapter: adapted,
-          // Generation's attention is the KV-cache kernel, not the scoring passes' flash or thread kernels.
-          kernels: { ...engine.kernelInfo, attention: KV_CACHE_ATTENTION_INFO },
-        };
-      } finally {
-        if (lora) destroyLora(lora);
-      }
-    } finally {
-      engine.dispose();
-    }
-    if (values.json) process.stdout.write(`${JSON.stringify(output)}\n`);
-    else {
-      process.stdout.write(`${prompt}\n\noffered: ${actions.map((a, k) => `[${k}] ${a}`).join('  ')}\n\n`);
-      const line = (who: string, a: FreeAnswer) => {
-        const verdict = a.action === null ? 'not an offered action' : `offered action ${a.action}`;
-        return `${who}: ${JSON.stringify(a.text)}  (${verdict}; ${a.tokenIds.length} tokens, stopped: ${a.stop})\n`;
-      };
-      process.stdout.write(line('base   ', output.base));
-      if (output.adapter) process.stdout.write(line('adapter', output.adapter));
-      process.stdout.write(`match: ${ACTION_MATCH_RULE}\n`);
-    }
-  } finally {
-    gpu.device.destroy();
+  const output = await withEngine(source, async (engine) => {
+    const { promptTokenIds, base, adapted } = await withAdapter(engine, adapterFiles, values.model ?? 'micro', (lora) =>
+      askFreely(engine, { prompt, actions }, options, lora),
+    );
+    return {
+      prompt,
+      promptTokenIds,
+      actions,
+      match: ACTION_MATCH_RULE,
+      options,
+      base,
+      adapter: adapted,
+      // Generation's attention is the KV-cache kernel, not the scoring passes' flash or thread kernels.
+      kernels: { ...engine.kernelInfo, attention: KV_CACHE_ATTENTION_INFO },
+    };
+  });
+  if (values.json) process.stdout.write(`${JSON.stringify(output)}\n`);
+  else {
+    process.stdout.write(`${prompt}\n\noffered: ${actions.map((a, k) => `[${k}] ${a}`).join('  ')}\n\n`);
+    const line = (who: string, a: FreeAnswer) => {
+      const verdict = a.action === null ? 'not an offered action' : `offered action ${a.action}`;
+      return `${who}: ${JSON.stringify(a.text)}  (${verdict}; ${a.tokenIds.length} tokens, stopped: ${a.stop})\n`;
+    };
+    process.stdout.write(line('base   ', output.base));
+    if (output.adapter) process.stdout.write(line('adapter', output.adapter));
+    process.stdout.write(`match: ${ACTION_MATCH_RULE}\n`);
   }
   return 0;
 }

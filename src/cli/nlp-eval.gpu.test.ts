@@ -13,17 +13,17 @@ import { scoreWithLora } from '../llm/reference/backward';
 import { actionTokenKl } from '../llm/reference/kl-rows';
 import { actionTokenLogprobs } from '../llm/reference/score';
 import { loadLlamaModelAndTokenizer } from '../llm/model/weights-node';
-import { encodePeftAdapter } from '../share';
-import { MICRO, trainedAdapter } from '../share/testing';
+import { MICRO, QV, trainedAdapter } from '../share/testing';
 import { fakeHubFiles, fakeHubRoute } from '../nlp-eval/hub/testing';
 import { startHostileServer } from '../util/hostile-server';
+import { peftAdapterDir, TWOSOME_BIN } from './testing';
 
-const BIN = resolve(process.cwd(), 'bin/twosome.mjs');
-const twosome = (args: string[]) => spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', timeout: 300_000 });
+const twosome = (args: string[]) =>
+  spawnSync(process.execPath, [TWOSOME_BIN, ...args], { encoding: 'utf8', timeout: 300_000 });
 /** The CLI run without blocking this process (whose event loop serves the fake hub meanwhile). */
 function twosomeAsync(args: string[]): Promise<{ status: number | null; stdout: string; stderr: string }> {
   return new Promise((done) => {
-    const child = spawn(process.execPath, [BIN, ...args]);
+    const child = spawn(process.execPath, [TWOSOME_BIN, ...args]);
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d) => (stdout += d));
@@ -116,11 +116,8 @@ describe.skipIf(!NLP_EVAL_DATA)(`twosome nlp-eval${NEEDS_DATA}`, () => {
   });
 
   it('--adapter: the adapted model beside the base one, paired; the table without --json', async () => {
-    const adapter = trainedAdapter(MICRO, { r: 8, alpha: 16, dropout: 0, targets: ['q_proj', 'v_proj'] }, 3, 0.5);
-    const dir = mkdtempSync(join(tmpdir(), 'twosome-nlp-eval-adapter-'));
-    const files = encodePeftAdapter(adapter, { baseModel: 'micro' });
-    writeFileSync(join(dir, 'adapter_config.json'), files.config);
-    writeFileSync(join(dir, 'adapter_model.safetensors'), files.weights);
+    const adapter = trainedAdapter(MICRO, QV, 3, 0.5);
+    const dir = peftAdapterDir(adapter, 'twosome-nlp-eval-adapter-');
     const args = ['nlp-eval', '--bench', 'piqa', '--data', NLP_EVAL_DATA!, '--limit', '2', '--adapter', dir];
     const proc = twosome([...args, '--json']);
     expect(proc.status).toBe(0);

@@ -17,9 +17,6 @@
  * Output: with --json, one line per question then one summary line per benchmark (src/nlp-eval/output.ts);
  * otherwise a table per benchmark. A progress bar goes to stderr (a line per tenth when it is not a terminal).
  */
-import { requestNodeGpuContext } from '../gpu/node-gpu';
-import { LlamaEngine } from '../llm/engine/engine';
-import { destroyLora, uploadLora, type GpuLora } from '../llm/train/gpu-lora';
 import {
   benchmark,
   enginePairedScorer,
@@ -32,12 +29,13 @@ import {
   type BenchSummary,
   type Estimate,
 } from '../nlp-eval';
-import { bindAdapterFiles, readAdapterDir } from './adapter-dir';
+import { readAdapterDir } from './adapter-dir';
 import { parseFlags, parseIntFlag } from './args';
 import { UsageError } from './errors';
 import { LineWriter } from './line-writer';
 import { DATA_FLAGS, readQuestions } from './nlp-eval-data';
 import { resolveModelSource } from './model-source';
+import { withAdapter, withEngine } from './with-engine';
 
 const USAGE =
   'twosome nlp-eval --model DIR|URL|micro [--adapter RUN_DIR] --bench arc-easy[,piqa,...] ' +
@@ -88,46 +86,38 @@ export async function nlpEvalCommand(argv: string[]): Promise<number> {
     limit,
   );
 
-  const gpu = await requestNodeGpuContext();
   const out = new LineWriter(process.stdout);
   const progress = new ProgressBar(process.stderr);
   try {
-    const engine = await LlamaEngine.load(gpu, model);
-    let lora: GpuLora | null = null;
-    try {
-      if (adapterFiles) {
-        lora = uploadLora(gpu.device, bindAdapterFiles(adapterFiles, engine.config, values.model ?? 'micro'));
-      }
-      for (const id of benches) {
-        progress.begin(id, questions.get(id)!.length);
-        const results = await evaluateQuestions(
-          questions.get(id)!,
-          engine.tokenizer,
-          lora ? { paired: enginePairedScorer(engine, lora) } : { base: engineScorer(engine) },
-          {
-            contextWindow: engine.config.contextWindow,
-            questionsPerPass: QUESTIONS_PER_PASS,
-            onProgress: (done, _total, batch) => {
-              progress.update(done);
-              if (values.json) batch.forEach((r) => out.line(JSON.stringify(questionRecord(r))));
-              out.flush();
+    await withEngine(model, (engine) =>
+      withAdapter(engine, adapterFiles, values.model ?? 'micro', async (lora) => {
+        for (const id of benches) {
+          progress.begin(id, questions.get(id)!.length);
+          const results = await evaluateQuestions(
+            questions.get(id)!,
+            engine.tokenizer,
+            lora ? { paired: enginePairedScorer(engine, lora) } : { base: engineScorer(engine) },
+            {
+              contextWindow: engine.config.contextWindow,
+              questionsPerPass: QUESTIONS_PER_PASS,
+              onProgress: (done, _total, batch) => {
+                progress.update(done);
+                if (values.json) batch.forEach((r) => out.line(JSON.stringify(questionRecord(r))));
+                out.flush();
+              },
             },
-          },
-        );
-        progress.end();
-        const summary = summarize(id, results, benchmark(id).metrics);
-        if (values.json) out.line(JSON.stringify(summaryRecord(summary)));
-        else summaryTable(summary).forEach((line) => out.line(line));
-        out.flush();
-      }
-    } finally {
-      if (lora) destroyLora(lora);
-      engine.dispose();
-    }
+          );
+          progress.end();
+          const summary = summarize(id, results, benchmark(id).metrics);
+          if (values.json) out.line(JSON.stringify(summaryRecord(summary)));
+          else summaryTable(summary).forEach((line) => out.line(line));
+          out.flush();
+        }
+      }),
+    );
   } finally {
     progress.end();
     out.flush();
-    gpu.device.destroy();
   }
   return 0;
 }

@@ -21,6 +21,7 @@ import { encodeCritic, encodePeftAdapter } from '../share';
 import { startHostileServer } from '../util/hostile-server';
 import { runCommand, tempDir } from '../util/testing';
 import { main } from './main';
+import { metricsLines } from './testing';
 
 const work = tempDir('twosome-resume-');
 
@@ -189,7 +190,7 @@ describe('the run directory agrees with its checkpoint', () => {
     expect(readFileSync(join(dir, 'adapter_config.json'), 'utf8')).toBe(peft.config);
     expect(new Uint8Array(readFileSync(join(dir, 'adapter_model.safetensors')))).toEqual(peft.weights);
     expect(new Uint8Array(readFileSync(join(dir, 'critic.safetensors')))).toEqual(encodeCritic(c.state.critic));
-    const lines = readFileSync(join(dir, 'metrics.jsonl'), 'utf8').trim().split('\n');
+    const lines = metricsLines(dir);
     expect(lines.map((l) => JSON.parse(l).update)).toEqual(c.state.metrics.map((m) => m.update));
   }
 

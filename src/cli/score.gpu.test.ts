@@ -1,5 +1,5 @@
 // `twosome score` as a user runs it: the real bin script, Dawn's WebGPU, the shipped micro model.
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { cpSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -8,19 +8,13 @@ import { createEnv } from '../envs/registry';
 import { scoreWithLora } from '../llm/reference/backward';
 import { scoreActions } from '../llm/reference/score';
 import { policies } from '../rl/policy';
-import { encodePeftAdapter } from '../share';
-import { MICRO, trainedAdapter } from '../share/testing';
+import { MICRO, QV, trainedAdapter } from '../share/testing';
 import { loadLlamaModelAndTokenizer } from '../llm/model/weights-node';
 import { md5Hex } from '../llm/model/md5';
 import { withoutDawnLimitNotices } from '../gpu/test-adapter';
 import { startHostileServer } from '../util/hostile-server';
+import { peftAdapterDir, twosome, TWOSOME_BIN } from './testing';
 
-const BIN = resolve(process.cwd(), 'bin/twosome.mjs');
-// stderr as the CLI wrote it: without the notices Dawn prints on lavapipe (withoutDawnLimitNotices).
-const twosome = (args: string[]) => {
-  const proc = spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', timeout: 120_000 });
-  return { ...proc, stderr: withoutDawnLimitNotices(proc.stderr) };
-};
 const MICRO_DIR = resolve(process.cwd(), 'public/models/micro');
 
 /** The micro model with a NaN in a norm weight (its md5 updated, so only the value is wrong). */
@@ -90,11 +84,8 @@ describe('twosome score', () => {
   });
 
   it('--adapter DIR: the same tokens, scored by the adapted model (the CPU reference with that adapter)', async () => {
-    const adapter = trainedAdapter(MICRO, { r: 8, alpha: 16, dropout: 0, targets: ['q_proj', 'v_proj'] }, 3, 0.5);
-    const dir = mkdtempSync(join(tmpdir(), 'twosome-score-adapter-'));
-    const files = encodePeftAdapter(adapter, { baseModel: 'micro' });
-    writeFileSync(join(dir, 'adapter_config.json'), files.config);
-    writeFileSync(join(dir, 'adapter_model.safetensors'), files.weights);
+    const adapter = trainedAdapter(MICRO, QV, 3, 0.5);
+    const dir = peftAdapterDir(adapter, 'twosome-score-adapter-');
     const frozen = JSON.parse(twosome(['score', '--task', 'tomato-salad', '--actions', '0', '--json']).stdout);
     const proc = twosome(['score', '--task', 'tomato-salad', '--actions', '0', '--adapter', dir, '--json']);
     expect(proc.stderr).toBe('');
@@ -156,9 +147,13 @@ describe('twosome score', () => {
       return path.endsWith('.bin') ? { body, stallAfter: 1000 } : { body };
     });
     try {
-      const child = spawn(process.execPath, [BIN, 'score', '--model', `${server.url}m/`, '--task', 'tomato-salad'], {
-        env: { ...process.env, TWOSOME_IDLE_TIMEOUT_S: '0.3' },
-      });
+      const child = spawn(
+        process.execPath,
+        [TWOSOME_BIN, 'score', '--model', `${server.url}m/`, '--task', 'tomato-salad'],
+        {
+          env: { ...process.env, TWOSOME_IDLE_TIMEOUT_S: '0.3' },
+        },
+      );
       let stderr = '';
       child.stderr.on('data', (d) => (stderr += String(d)));
       const code = await new Promise((done) => child.on('close', done));

@@ -5,16 +5,13 @@
  * {"prompt","promptTokenIds","actions":[{"text","tokenIds","logprob","nTokens","nWords"}],
  *  "policy":{"sum":[..],"token":[..],"word":[..]}}.
  */
-import { isTaskId, TASK_IDS } from '../envs/registry';
-import { requestNodeGpuContext } from '../gpu/node-gpu';
-import { LlamaEngine } from '../llm/engine/engine';
-import { destroyLora, uploadLora } from '../llm/train/gpu-lora';
 import { policies } from '../rl/policy';
-import { bindAdapterFiles, readAdapterDir } from './adapter-dir';
+import { readAdapterDir } from './adapter-dir';
 import { parseFlags, parseIndexList } from './args';
-import { UsageError } from './errors';
 import { MODEL_FLAG, resolveModelSource } from './model-source';
 import { replayObservation } from './replay';
+import { requiredTask, TASK_FLAG } from './task-flag';
+import { withAdapter, withEngine } from './with-engine';
 
 const USAGE = 'twosome score --model DIR|URL|micro --task ID [--actions 0,2] [--adapter DIR] [--json]';
 
@@ -23,7 +20,7 @@ export async function scoreCommand(argv: string[]): Promise<number> {
     argv,
     {
       model: MODEL_FLAG,
-      task: { type: 'string', arg: 'ID', help: `the task: ${TASK_IDS.join(', ')}` },
+      task: TASK_FLAG,
       actions: { type: 'string', arg: 'LIST', help: 'action indices to replay before scoring, e.g. 0,2' },
       adapter: { type: 'string', arg: 'DIR', help: 'a PEFT LoRA adapter directory (or a twosome run directory)' },
       json: {
@@ -34,59 +31,45 @@ export async function scoreCommand(argv: string[]): Promise<number> {
     },
     USAGE,
   );
-  if (!values.task) throw new UsageError(`--task is required\nusage: ${USAGE}`);
-  if (!isTaskId(values.task)) throw new UsageError(`unknown task "${values.task}": use one of ${TASK_IDS.join(', ')}`);
+  const task = requiredTask(values.task, USAGE);
   const replay = parseIndexList(values.actions ?? '', '--actions');
   const source = resolveModelSource(values.model);
   const adapterFiles = values.adapter !== undefined ? readAdapterDir(values.adapter) : null;
 
-  const { prompt, actions } = replayObservation(values.task, replay);
+  const { prompt, actions } = replayObservation(task, replay);
 
-  const gpu = await requestNodeGpuContext();
-  try {
-    const engine = await LlamaEngine.load(gpu, source);
-    let output;
-    try {
-      const batch = engine.tokenize([{ prompt, actions }]);
-      const [{ promptTokens, actionTokens }] = batch;
-      // With --adapter the same tokens, scored by the adapted model.
-      const adapter = adapterFiles ? bindAdapterFiles(adapterFiles, engine.config, values.model ?? 'micro') : null;
-      const lora = adapter ? uploadLora(gpu.device, adapter) : null;
-      try {
-        const [scores] = await engine.forwardScores(batch, { lora });
-        output = {
-          prompt,
-          promptTokenIds: promptTokens,
-          actions: actions.map((text, k) => ({
-            text,
-            tokenIds: actionTokens[k],
-            logprob: scores.logprobs[k],
-            nTokens: scores.nTokens[k],
-            nWords: scores.nWords[k],
-          })),
-          policy: policies(scores),
-          kernels: engine.kernelInfo,
-        };
-      } finally {
-        if (lora) destroyLora(lora);
-      }
-    } finally {
-      engine.dispose();
-    }
-    if (values.json) process.stdout.write(`${JSON.stringify(output)}\n`);
-    else {
-      process.stdout.write(`${prompt}\n\n`);
-      const width = Math.max(...actions.map((a) => a.length));
-      process.stdout.write(`${'action'.padEnd(width)}  tokens words   logprob   sum%  token%  word%\n`);
-      output.actions.forEach((a, k) => {
-        const pct = (p: number) => (100 * p).toFixed(1).padStart(6);
-        process.stdout.write(
-          `${a.text.padEnd(width)}  ${String(a.nTokens).padStart(6)} ${String(a.nWords).padStart(5)} ${a.logprob.toFixed(4).padStart(9)} ${pct(output.policy.sum[k])} ${pct(output.policy.token[k])} ${pct(output.policy.word[k])}\n`,
-        );
-      });
-    }
-  } finally {
-    gpu.device.destroy();
+  const output = await withEngine(source, async (engine) => {
+    const batch = engine.tokenize([{ prompt, actions }]);
+    const [{ promptTokens, actionTokens }] = batch;
+    // With --adapter the same tokens, scored by the adapted model.
+    const [scores] = await withAdapter(engine, adapterFiles, values.model ?? 'micro', (lora) =>
+      engine.forwardScores(batch, { lora }),
+    );
+    return {
+      prompt,
+      promptTokenIds: promptTokens,
+      actions: actions.map((text, k) => ({
+        text,
+        tokenIds: actionTokens[k],
+        logprob: scores.logprobs[k],
+        nTokens: scores.nTokens[k],
+        nWords: scores.nWords[k],
+      })),
+      policy: policies(scores),
+      kernels: engine.kernelInfo,
+    };
+  });
+  if (values.json) process.stdout.write(`${JSON.stringify(output)}\n`);
+  else {
+    process.stdout.write(`${prompt}\n\n`);
+    const width = Math.max(...actions.map((a) => a.length));
+    process.stdout.write(`${'action'.padEnd(width)}  tokens words   logprob   sum%  token%  word%\n`);
+    output.actions.forEach((a, k) => {
+      const pct = (p: number) => (100 * p).toFixed(1).padStart(6);
+      process.stdout.write(
+        `${a.text.padEnd(width)}  ${String(a.nTokens).padStart(6)} ${String(a.nWords).padStart(5)} ${a.logprob.toFixed(4).padStart(9)} ${pct(output.policy.sum[k])} ${pct(output.policy.token[k])} ${pct(output.policy.word[k])}\n`,
+      );
+    });
   }
   return 0;
 }

@@ -7,9 +7,9 @@ import { describe, expect, it } from 'vitest';
 import { loadCheckpoint } from '../rl/checkpoint-node';
 import { bindAdapter, decodeCritic, decodePeftAdapter } from '../share';
 import { compareCommand } from './compare';
-import { evalCommand } from './eval';
 import { trainCommand } from './train';
 import { runCommand, tempDir } from '../util/testing';
+import { evalSummary, metricsLines, readMetrics } from './testing';
 
 const work = tempDir('twosome-cli-');
 
@@ -54,10 +54,7 @@ describe('twosome train / eval (micro model, WebGPU)', () => {
     const second = await run(trainCommand, ['--resume', dir]);
     expect(second.code).toBe(0);
     expect(second.out).toMatch(/twosome tomato-salad: 2\/2 updates, 8 steps/);
-    const metrics = readFileSync(join(dir, 'metrics.jsonl'), 'utf8')
-      .trim()
-      .split('\n')
-      .map((l) => JSON.parse(l));
+    const metrics = readMetrics(dir);
     expect(metrics.map((m) => m.update)).toEqual([1, 2]);
     for (const m of metrics) {
       expect(m.algo).toBe('twosome');
@@ -106,38 +103,14 @@ describe('twosome train / eval (micro model, WebGPU)', () => {
 
   it('eval --json: the adapter of a run, and the frozen model (SayCan when greedy)', async () => {
     const dir = join(work, 'run');
-    const withAdapter = await run(evalCommand, [
-      '--task',
-      'tomato-salad',
-      '--model',
-      'micro',
-      '--adapter',
-      dir,
-      '--episodes',
-      '2',
-      '--greedy',
-      '--json',
-    ]);
-    expect(withAdapter.code).toBe(0);
-    const a = JSON.parse(withAdapter.out);
-    expect(Object.keys(a)).toEqual(['task', 'episodes', 'successRate', 'meanReturn']);
+    const a = await evalSummary(['--task', 'tomato-salad', '--adapter', dir, '--episodes', '2', '--greedy']);
     expect(a.task).toBe('tomato-salad');
     expect(a.episodes).toBe(2);
     expect(a.successRate).toBeGreaterThanOrEqual(0);
     expect(Number.isFinite(a.meanReturn)).toBe(true);
     // crossover / unseen task with the frozen model
-    const frozen = await run(evalCommand, [
-      '--task',
-      'pizza',
-      '--model',
-      'micro',
-      '--episodes',
-      '1',
-      '--greedy',
-      '--json',
-    ]);
-    expect(frozen.code).toBe(0);
-    expect(JSON.parse(frozen.out)).toMatchObject({ task: 'pizza', episodes: 1 });
+    const frozen = await evalSummary(['--task', 'pizza', '--episodes', '1', '--greedy']);
+    expect(frozen).toMatchObject({ task: 'pizza', episodes: 1 });
   });
 
   it('compare: TWOSOME, PPO-MLP and SayCan on the same seed -> run directories, CSV curves and the SVG plot', async () => {
@@ -160,22 +133,11 @@ describe('twosome train / eval (micro model, WebGPU)', () => {
     expect(r.code).toBe(0);
     expect(r.out).toMatch(/TWOSOME +final return/);
     expect(r.out).toMatch(/SayCan +final return/);
-    const saycan = readFileSync(join(dir, 'saycan-seed1', 'metrics.jsonl'), 'utf8')
-      .trim()
-      .split('\n')
-      .map((l) => JSON.parse(l));
+    const saycan = readMetrics(join(dir, 'saycan-seed1'));
     expect(saycan).toHaveLength(1);
     expect(saycan[0]).toMatchObject({ algo: 'saycan', episodes: 1, greedy: true });
-    expect(
-      readFileSync(join(dir, 'twosome-seed1', 'metrics.jsonl'), 'utf8')
-        .trim()
-        .split('\n'),
-    ).toHaveLength(1);
-    expect(
-      readFileSync(join(dir, 'ppo-mlp-seed1', 'metrics.jsonl'), 'utf8')
-        .trim()
-        .split('\n'),
-    ).toHaveLength(1);
+    expect(metricsLines(join(dir, 'twosome-seed1'))).toHaveLength(1);
+    expect(metricsLines(join(dir, 'ppo-mlp-seed1'))).toHaveLength(1);
     const csv = readFileSync(join(dir, 'curves.csv'), 'utf8');
     for (const name of ['TWOSOME,1,4,', 'PPO (MLP),1,4,', 'SayCan,1,,']) expect(csv).toContain(name);
     const svg = readFileSync(join(dir, 'compare.svg'), 'utf8');

@@ -8,6 +8,7 @@ import { loadCheckpoint } from '../rl/checkpoint-node';
 import { compareCommand } from './compare';
 import { evalCommand } from './eval';
 import { metricsLine, runConfig, trainCommand } from './train';
+import { evalSummary, metricsLines, readMetrics } from './testing';
 
 const work = mkdtempSync(join(tmpdir(), 'twosome-train-'));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
@@ -165,10 +166,7 @@ describe('twosome train --algo ppo-mlp (CPU)', () => {
     expect(full.code).toBe(0);
     expect(full.out).toMatch(/ppo-mlp food-preparation: 3\/3 updates, 1536 steps/);
     expect(full.err.trim().split('\n')).toHaveLength(3); // not a TTY: one line per update
-    const lines = readFileSync(join(work, 'ppo-full', 'metrics.jsonl'), 'utf8')
-      .trim()
-      .split('\n')
-      .map((l) => JSON.parse(l));
+    const lines = readMetrics(join(work, 'ppo-full'));
     expect(lines.map((l) => l.update)).toEqual([1, 2, 3]);
     expect(lines[0].algo).toBe('ppo-mlp');
     expect(JSON.parse(readFileSync(join(work, 'ppo-full', 'run.json'), 'utf8'))).toMatchObject({
@@ -186,7 +184,7 @@ describe('twosome train --algo ppo-mlp (CPU)', () => {
     // a 1-update run is complete; resuming it does nothing more
     const again = await run(trainCommand, ['--resume', dir]);
     expect(again.code).toBe(0);
-    expect(readFileSync(join(dir, 'metrics.jsonl'), 'utf8').trim().split('\n')).toHaveLength(1);
+    expect(metricsLines(dir)).toHaveLength(1);
     expect(existsSync(join(dir, 'checkpoint.bin'))).toBe(true);
   });
 
@@ -212,11 +210,8 @@ describe('twosome train --algo ppo-mlp (CPU)', () => {
       const { timing: _t, ...rest } = JSON.parse(l);
       return rest;
     };
-    const a = readFileSync(join(dir, 'metrics.jsonl'), 'utf8').trim().split('\n').map(strip);
-    const b = readFileSync(join(work, 'ppo-full', 'metrics.jsonl'), 'utf8')
-      .trim()
-      .split('\n')
-      .map(strip);
+    const a = metricsLines(dir).map(strip);
+    const b = metricsLines(join(work, 'ppo-full')).map(strip);
     expect(a).toEqual(b);
   });
 });
@@ -251,10 +246,7 @@ describe('TWOSOME on the CPU backend (reference implementation of the micro mode
     expect(r.error).toBeNull();
     expect(r.code).toBe(0);
     expect(r.out).toMatch(/twosome food-preparation: 8\/8 updates, 64 steps/);
-    const metrics = readFileSync(join(dir, 'metrics.jsonl'), 'utf8')
-      .trim()
-      .split('\n')
-      .map((l) => JSON.parse(l));
+    const metrics = readMetrics(dir);
     expect(metrics).toHaveLength(8);
     expect(metrics[7].policySteps).toBe(1);
     expect(metrics[7].gpuMemoryBytes).toBeNull();
@@ -267,22 +259,16 @@ describe('TWOSOME on the CPU backend (reference implementation of the micro mode
       peft_type: 'LORA',
       r: 8,
     });
-    const e = await run(evalCommand, [
+    const out = await evalSummary([
       '--task',
       'food-preparation',
-      '--model',
-      'micro',
       '--backend',
       'cpu',
       '--adapter',
       dir,
       '--episodes',
       '3',
-      '--json',
     ]);
-    expect(e.error).toBeNull();
-    const out = JSON.parse(e.out);
-    expect(Object.keys(out)).toEqual(['task', 'episodes', 'successRate', 'meanReturn']);
     expect(out.episodes).toBe(3);
   });
 });

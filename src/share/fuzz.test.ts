@@ -14,7 +14,7 @@ import { bindBundle, decodeBundle, encodeBundle } from './bundle';
 import { crc32, decodeBase64Url, encodeBase64Url, encodeUtf8 } from './bytes';
 import { deflateRaw } from './deflate';
 import { AdapterFormatError, ShareLinkError } from './errors';
-import { decodeShareLink, encodeShareLink } from './link';
+import { decodeShareLink, encodeShareLink, type SharePayload } from './link';
 import { decodePeftAdapter, encodePeftAdapter } from './peft';
 import { ALL_TARGETS, QV, randomCritic, TINY, trainedAdapter } from './testing';
 import { writeZip } from './zip';
@@ -505,26 +505,15 @@ describe('fuzz (seeded)', () => {
   it('3000 mutated share links (text edits, and byte edits behind a re-computed checksum)', () => {
     const rng = new Rng(SEED + 3);
     const tally = newTally();
-    const link = encodeShareLink(
-      {
-        modelId: 'micro',
-        task: 'cheese',
-        normalization: 'sum',
-        seed: 9,
-        weights: adapterWeightsOf(trainedAdapter(shape, QV, 4)),
-      },
-      { precision: 'f16' },
-    );
-    const int8 = encodeShareLink(
-      {
-        modelId: 'micro',
-        task: 'cheese',
-        normalization: 'sum',
-        seed: 9,
-        weights: adapterWeightsOf(trainedAdapter(shape, QV, 4)),
-      },
-      { precision: 'int8' },
-    );
+    const payload: SharePayload = {
+      modelId: 'micro',
+      task: 'cheese',
+      normalization: 'sum',
+      seed: 9,
+      weights: adapterWeightsOf(trainedAdapter(shape, QV, 4)),
+    };
+    const link = encodeShareLink(payload, { precision: 'f16' });
+    const int8 = encodeShareLink(payload, { precision: 'int8' });
     const B64 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
     const reframe = (bytes: Uint8Array) => {
       const out = bytes.slice();

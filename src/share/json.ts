@@ -110,6 +110,20 @@ export function parseJsonStrict(text: string, options: JsonParseOptions = {}): J
     return out;
   };
 
+  /** After a member or element: true at `close` (the object or array ends), false at a comma; both consumed. */
+  const endOrComma = (close: '}' | ']'): boolean => {
+    skipSpace();
+    if (text[pos] === ',') {
+      pos++;
+      return false;
+    }
+    if (text[pos] === close) {
+      pos++;
+      return true;
+    }
+    return fail(`expected "," or "${close}"`);
+  };
+
   const parseValue = (depth: number): JsonValue => {
     skipSpace();
     const c = text[pos];
@@ -133,16 +147,7 @@ export function parseJsonStrict(text: string, options: JsonParseOptions = {}): J
         if (text[pos] !== ':') fail('expected ":"');
         pos++;
         obj[key] = parseValue(depth + 1);
-        skipSpace();
-        if (text[pos] === ',') {
-          pos++;
-          continue;
-        }
-        if (text[pos] === '}') {
-          pos++;
-          return obj;
-        }
-        fail('expected "," or "}"');
+        if (endOrComma('}')) return obj;
       }
     }
     if (c === '[') {
@@ -156,16 +161,7 @@ export function parseJsonStrict(text: string, options: JsonParseOptions = {}): J
       }
       for (;;) {
         arr.push(parseValue(depth + 1));
-        skipSpace();
-        if (text[pos] === ',') {
-          pos++;
-          continue;
-        }
-        if (text[pos] === ']') {
-          pos++;
-          return arr;
-        }
-        fail('expected "," or "]"');
+        if (endOrComma(']')) return arr;
       }
     }
     if (c === '"') return parseString();

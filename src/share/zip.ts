@@ -30,6 +30,56 @@ const DOS_DATE = (0 << 9) | (1 << 5) | 1;
 const FLAG_UTF8 = 0x0800;
 export const ZIP_NAME = /^[A-Za-z0-9._-]{1,128}$/;
 
+/** A record's fixed part: its fields in order, each a little-endian unsigned integer of 2 or 4 bytes. */
+type RecordLayout = Readonly<Record<string, 2 | 4>>;
+type RecordFields<L extends RecordLayout> = Record<keyof L, number>;
+
+// The fields a local header and a central directory record share, in the same order (APPNOTE 4.3.7, 4.3.12):
+// version needed, flags, method, time, date, CRC-32, compressed and uncompressed size, name and extra lengths.
+const ENTRY = {
+  version: 2,
+  flags: 2,
+  method: 2,
+  time: 2,
+  date: 2,
+  crc: 4,
+  compressedSize: 4,
+  size: 4,
+  nameLen: 2,
+  extraLen: 2,
+} as const;
+/** A local file header: 30 bytes, then the name and the extra field. */
+const LOCAL = { signature: 4, ...ENTRY } as const;
+/** A central directory record: 46 bytes, then the name, the extra field and the comment. */
+const CENTRAL = {
+  signature: 4,
+  madeBy: 2,
+  ...ENTRY,
+  commentLen: 2,
+  diskStart: 2,
+  internalAttributes: 2,
+  externalAttributes: 4,
+  localOffset: 4,
+} as const;
+/** The end of central directory record (APPNOTE 4.3.16): 22 bytes, then the archive's comment. */
+const END = { signature: 4, disk: 2, cdDisk: 2, onDisk: 2, count: 2, cdSize: 4, cdOffset: 4, commentLen: 2 } as const;
+
+function readRecord<L extends RecordLayout>(bytes: Uint8Array, at: number, layout: L): RecordFields<L> {
+  const fields = {} as RecordFields<L>;
+  for (const name of Object.keys(layout) as (keyof L & string)[]) {
+    fields[name] = readUintLE(bytes, at, layout[name]);
+    at += layout[name];
+  }
+  return fields;
+}
+
+function writeRecord<L extends RecordLayout>(out: Uint8Array, at: number, layout: L, fields: RecordFields<L>): void {
+  for (const name of Object.keys(layout) as (keyof L & string)[]) {
+    writeUintLE(out, at, layout[name], fields[name]);
+    at += layout[name];
+  }
+}
+
 export function writeZip(entries: readonly ZipInput[]): Uint8Array {
   const seen = new Set<string>();
   const prepared = entries.map((e) => {
@@ -53,53 +103,52 @@ export function writeZip(entries: readonly ZipInput[]): Uint8Array {
   if (localSize + centralSize + 22 >= 0xffffffff || prepared.length > 0xffff)
     throw new RangeError('zip: archive too large (no zip64)');
   const out = new Uint8Array(localSize + centralSize + 22);
-  const u16 = (at: number, v: number) => writeUintLE(out, at, 2, v);
-  const u32 = (at: number, v: number) => writeUintLE(out, at, 4, v);
-  // The fields a local header and a central directory record share, in the same order (APPNOTE 4.3.7, 4.3.12):
-  // version needed, flags, method, time, date, CRC-32, compressed and uncompressed size, name and extra lengths.
-  const entryFields = (at: number, p: (typeof prepared)[number]) => {
-    u16(at, 20);
-    u16(at + 2, FLAG_UTF8);
-    u16(at + 4, p.method);
-    u16(at + 6, DOS_TIME);
-    u16(at + 8, DOS_DATE);
-    u32(at + 10, p.crc);
-    u32(at + 14, p.body.length);
-    u32(at + 18, p.size);
-    u16(at + 22, p.name.length);
-    u16(at + 24, 0);
-  };
+  const entryFields = (p: (typeof prepared)[number]): RecordFields<typeof ENTRY> => ({
+    version: 20,
+    flags: FLAG_UTF8,
+    method: p.method,
+    time: DOS_TIME,
+    date: DOS_DATE,
+    crc: p.crc,
+    compressedSize: p.body.length,
+    size: p.size,
+    nameLen: p.name.length,
+    extraLen: 0,
+  });
   let at = 0;
   const offsets: number[] = [];
   for (const p of prepared) {
     offsets.push(at);
-    u32(at, SIG_LOCAL);
-    entryFields(at + 4, p);
+    writeRecord(out, at, LOCAL, { signature: SIG_LOCAL, ...entryFields(p) });
     out.set(p.name, at + 30);
     out.set(p.body, at + 30 + p.name.length);
     at += 30 + p.name.length + p.body.length;
   }
   const centralStart = at;
   prepared.forEach((p, i) => {
-    u32(at, SIG_CENTRAL);
-    u16(at + 4, 20); // version made by
-    entryFields(at + 6, p);
-    u16(at + 32, 0);
-    u16(at + 34, 0);
-    u16(at + 36, 0);
-    u32(at + 38, 0);
-    u32(at + 42, offsets[i]);
+    writeRecord(out, at, CENTRAL, {
+      signature: SIG_CENTRAL,
+      madeBy: 20,
+      ...entryFields(p),
+      commentLen: 0,
+      diskStart: 0,
+      internalAttributes: 0,
+      externalAttributes: 0,
+      localOffset: offsets[i],
+    });
     out.set(p.name, at + 46);
     at += 46 + p.name.length;
   });
-  u32(at, SIG_END);
-  u16(at + 4, 0);
-  u16(at + 6, 0);
-  u16(at + 8, prepared.length);
-  u16(at + 10, prepared.length);
-  u32(at + 12, at - centralStart);
-  u32(at + 16, centralStart);
-  u16(at + 20, 0);
+  writeRecord(out, at, END, {
+    signature: SIG_END,
+    disk: 0,
+    cdDisk: 0,
+    onDisk: prepared.length,
+    count: prepared.length,
+    cdSize: at - centralStart,
+    cdOffset: centralStart,
+    commentLen: 0,
+  });
   return out;
 }
 
@@ -163,12 +212,7 @@ export function openZip(bytes: Uint8Array, file: string, limits: ZipReadLimits):
     return fail(
       'not a zip archive (no end-of-central-directory record at its end): the bundle is truncated or is not a bundle',
     );
-  const disk = u16(end + 4);
-  const cdDisk = u16(end + 6);
-  const onDisk = u16(end + 8);
-  const count = u16(end + 10);
-  const cdSize = u32(end + 12);
-  const cdOffset = u32(end + 16);
+  const { disk, cdDisk, onDisk, count, cdSize, cdOffset } = readRecord(bytes, end, END);
   if (disk !== 0 || cdDisk !== 0 || onDisk !== count) fail('multi-disk zip archives are not supported');
   if (count === 0xffff || cdSize === 0xffffffff || cdOffset === 0xffffffff)
     fail('zip64 archives are not supported (a bundle is far smaller than 4 GiB)');
@@ -183,17 +227,11 @@ export function openZip(bytes: Uint8Array, file: string, limits: ZipReadLimits):
   let at = cdOffset;
   for (let i = 0; i < count; i++) {
     if (at + 46 > end) fail(`central directory entry ${i + 1} runs past the directory: the archive is corrupt`);
-    if (u32(at) !== SIG_CENTRAL) fail(`central directory entry ${i + 1} has a bad signature: the archive is corrupt`);
-    const flags = u16(at + 8);
-    const method = u16(at + 10);
-    const crc = u32(at + 16);
-    const compressedSize = u32(at + 20);
-    const size = u32(at + 24);
-    const nameLen = u16(at + 28);
-    const extraLen = u16(at + 30);
-    const commentLen = u16(at + 32);
-    const diskStart = u16(at + 34);
-    const localOffset = u32(at + 42);
+    const central = readRecord(bytes, at, CENTRAL);
+    if (central.signature !== SIG_CENTRAL) {
+      fail(`central directory entry ${i + 1} has a bad signature: the archive is corrupt`);
+    }
+    const { flags, method, crc, compressedSize, size, nameLen, extraLen, commentLen, diskStart, localOffset } = central;
     const next = at + 46 + nameLen + extraLen + commentLen;
     if (next > end) fail(`central directory entry ${i + 1} runs past the directory: the archive is corrupt`);
     const nameBytes = bytes.subarray(at + 46, at + 46 + nameLen);
@@ -228,17 +266,16 @@ export function openZip(bytes: Uint8Array, file: string, limits: ZipReadLimits):
   for (const e of entries) {
     const h = e.localOffset;
     if (h + 30 > cdOffset) fail(`entry ${quote(e.name)}: its local header lies outside the archive's data area`);
-    if (u32(h) !== SIG_LOCAL) fail(`entry ${quote(e.name)}: bad local header signature at ${h}`);
-    const method = u16(h + 8);
-    const nameLen = u16(h + 26);
-    const extraLen = u16(h + 28);
+    const local = readRecord(bytes, h, LOCAL);
+    if (local.signature !== SIG_LOCAL) fail(`entry ${quote(e.name)}: bad local header signature at ${h}`);
+    const { method, nameLen, extraLen } = local;
     if (method !== e.method)
       fail(`entry ${quote(e.name)}: local header says method ${method}, central directory ${e.method}`);
     const localName = bytes.subarray(h + 30, h + 30 + nameLen);
     if (h + 30 + nameLen > cdOffset || decodeUtf8(localName) !== e.name)
       fail(`entry ${quote(e.name)}: the local header names another file`);
     if (!(e.flags & 0x0008)) {
-      if (u32(h + 14) !== e.crc || u32(h + 18) !== e.compressedSize || u32(h + 22) !== e.size)
+      if (local.crc !== e.crc || local.compressedSize !== e.compressedSize || local.size !== e.size)
         fail(`entry ${quote(e.name)}: local header and central directory disagree on its size or checksum`);
     }
     const dataStart = h + 30 + nameLen + extraLen;

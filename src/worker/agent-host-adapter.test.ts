@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import type { GpuLora, LoraHandle } from '../llm/train/gpu-lora';
 import { initLoraAdapter, type LoraAdapter } from '../llm/train/lora';
-import { adapterWeightsOf } from '../share/adapter';
+import { adapterWeightsOf, type AdapterModelShape } from '../share/adapter';
 import { AdapterFormatError } from '../share/errors';
 import { Rng } from '../util/rng';
 import { AgentHost, type ScorerLoader } from './agent-host';
@@ -17,19 +17,7 @@ function ok(reply: ScoresReply) {
 }
 
 /** A trained-looking adapter: B nonzero (a fresh one has B = 0 and changes nothing). */
-function trained(
-  seed = 3,
-  shape:
-    | typeof FAKE_MODEL_SHAPE
-    | {
-        hidden: number;
-        intermediate: number;
-        heads: number;
-        kvHeads: number;
-        headDim: number;
-        layers: number;
-      } = FAKE_MODEL_SHAPE,
-): LoraAdapter {
+function trained(seed = 3, shape: AdapterModelShape = FAKE_MODEL_SHAPE): LoraAdapter {
   const rng = new Rng(seed);
   const adapter = initLoraAdapter(shape, { r: 4, alpha: 8, dropout: 0, targets: ['q_proj', 'v_proj'] }, rng);
   for (const m of adapter.modules) for (let i = 0; i < m.b.length; i++) m.b[i] = rng.next() - 0.5;

@@ -75,6 +75,15 @@ describe('connectWorker', () => {
     links.push(link);
     return { link, started };
   };
+  /** A link whose worker crashes with `message` while a slow call is pending; the failures its listener heard. */
+  const crashedWhileCalled = (message: string) => {
+    const { link, started } = connect();
+    const heard: WorkerFailedError[] = [];
+    link.onFailure((error) => heard.push(error));
+    const pending = link.api.math.slowly(60_000);
+    crash(started[0], message);
+    return { link, started, heard, pending };
+  };
 
   it('calls methods by path, sync and async, and keeps union replies as they are', async () => {
     const { link } = connect();
@@ -99,11 +108,7 @@ describe('connectWorker', () => {
   });
 
   it('a worker error rejects pending and later calls with a clear message, tells listeners, ends it', async () => {
-    const { link, started } = connect();
-    const heard: WorkerFailedError[] = [];
-    link.onFailure((error) => heard.push(error));
-    const pending = link.api.math.slowly(60_000);
-    crash(started[0], 'Uncaught Error: device lost');
+    const { link, started, heard, pending } = crashedWhileCalled('Uncaught Error: device lost');
     const message = 'the test worker stopped: Uncaught Error: device lost; reload the page to start it again';
     await expect(pending).rejects.toThrow(message);
     await expect(link.api.math.add(1, 2)).rejects.toBeInstanceOf(WorkerFailedError);
@@ -119,11 +124,7 @@ describe('connectWorker', () => {
   });
 
   it('restart() ends the worker and calls go to a fresh one', async () => {
-    const { link, started } = connect();
-    const heard: WorkerFailedError[] = [];
-    link.onFailure((error) => heard.push(error));
-    const pending = link.api.math.slowly(60_000);
-    crash(started[0], 'boom');
+    const { link, started, heard, pending } = crashedWhileCalled('boom');
     await expect(pending).rejects.toThrow(/boom/);
     const api = link.api;
     link.restart();

@@ -14,13 +14,35 @@ import type { PpoRun } from '../rl/ppo-run';
 import { evaluatePolicy, type BatchScorer } from '../rl/evaluate';
 import { PpoMlpTrainer, type PpoMlpState } from '../rl/ppo-mlp';
 import { TwosomeTrainer, type TwosomeModels, type TwosomeState } from '../rl/twosome-trainer';
-import type { TwosomeActor, TwosomeCritic } from '../rl/twosome-model';
+import type { ActorState, CriticState, OptimizerStepInfo, TwosomeActor, TwosomeCritic } from '../rl/twosome-model';
 import { describeError } from '../util/errors';
 import { probeDue } from './training-probe';
 import type { ProbeResult, TrainMetrics } from './training-protocol';
 
 /** Runs GPU work in the worker's one GPU queue (interactive scoring waits for it, and it for them). */
 export type Exclusive = <T>(work: () => Promise<T>) => Promise<T>;
+
+/** What the actor and the critic share: their gradients, their optimizer step and the state a checkpoint saves. */
+interface TrainedModel<State> {
+  zeroGrad(): Promise<void>;
+  step(lr: number): Promise<OptimizerStepInfo>;
+  getState(): Promise<State>;
+  setState(state: State): Promise<void>;
+  dispose?(): void;
+}
+
+/** `inner`'s gradient, step and state calls, each queued on its own (QueuedActor, QueuedCritic). */
+abstract class QueuedModel<State, Model extends TrainedModel<State>> {
+  constructor(
+    readonly inner: Model,
+    protected readonly exclusive: Exclusive,
+  ) {}
+  zeroGrad = () => this.exclusive(() => this.inner.zeroGrad());
+  step = (lr: number) => submitted(this.exclusive, () => this.inner.step(lr));
+  getState = () => this.exclusive(() => this.inner.getState());
+  setState = (state: State) => this.exclusive(() => this.inner.setState(state));
+  dispose = () => this.inner.dispose?.();
+}
 
 /**
  * The actor with each GPU call (a rollout step's scoring or features, one policy pass's forward+backward, an
@@ -30,7 +52,7 @@ export type Exclusive = <T>(work: () => Promise<T>) => Promise<T>;
  * every number of the run, is the same as without interleaving; a call in between reads the adapter (the
  * playground scores with the one being trained) and changes nothing the trainer uses.
  */
-class QueuedActor implements TwosomeActor {
+class QueuedActor extends QueuedModel<ActorState, TwosomeActor> implements TwosomeActor {
   /** The adapter on the GPU, where the actor has one (holding it is no GPU work: not queued). */
   readonly holdAdapter?: () => LoraHandle;
   /** The fused rollout step, where the actor has one: one job, with the critic it wraps (the GPU actor's own). */
@@ -38,10 +60,8 @@ class QueuedActor implements TwosomeActor {
   /** PPO's policy loss on the actor's side, where it has it: queued until submitted, its losses read later. */
   readonly accumulatePolicyLoss?: NonNullable<TwosomeActor['accumulatePolicyLoss']>;
 
-  constructor(
-    private readonly actor: TwosomeActor,
-    private readonly exclusive: Exclusive,
-  ) {
+  constructor(actor: TwosomeActor, exclusive: Exclusive) {
+    super(actor, exclusive);
     if (actor.holdAdapter) this.holdAdapter = () => actor.holdAdapter!();
     if (actor.observe) {
       this.observe = (score, observe, critic) => {
@@ -54,21 +74,16 @@ class QueuedActor implements TwosomeActor {
     }
   }
   get featureDim() {
-    return this.actor.featureDim;
+    return this.inner.featureDim;
   }
   get tokens() {
-    return this.actor.tokens;
+    return this.inner.tokens;
   }
-  score: TwosomeActor['score'] = (requests) => this.exclusive(() => this.actor.score(requests));
-  features: TwosomeActor['features'] = (requests) => this.exclusive(() => this.actor.features(requests));
+  score: TwosomeActor['score'] = (requests) => this.exclusive(() => this.inner.score(requests));
+  features: TwosomeActor['features'] = (requests) => this.exclusive(() => this.inner.features(requests));
   accumulate: TwosomeActor['accumulate'] = (requests, lossGrad) =>
-    this.exclusive(() => this.actor.accumulate(requests, lossGrad));
-  zeroGrad: TwosomeActor['zeroGrad'] = () => this.exclusive(() => this.actor.zeroGrad());
-  step: TwosomeActor['step'] = (lr) => submitted(this.exclusive, () => this.actor.step(lr));
-  getState: TwosomeActor['getState'] = () => this.exclusive(() => this.actor.getState());
-  setState: TwosomeActor['setState'] = (state) => this.exclusive(() => this.actor.setState(state));
-  memoryEstimate: NonNullable<TwosomeActor['memoryEstimate']> = (query) => this.actor.memoryEstimate?.(query) ?? null;
-  dispose = () => this.actor.dispose?.();
+    this.exclusive(() => this.inner.accumulate(requests, lossGrad));
+  memoryEstimate: NonNullable<TwosomeActor['memoryEstimate']> = (query) => this.inner.memoryEstimate?.(query) ?? null;
 }
 
 /**
@@ -85,32 +100,22 @@ function submitted<T>(exclusive: Exclusive, step: () => Promise<T>): Promise<T> 
 }
 
 /** The critic with each GPU call queued on its own (see QueuedActor). */
-class QueuedCritic implements TwosomeCritic {
+class QueuedCritic extends QueuedModel<CriticState, TwosomeCritic> implements TwosomeCritic {
   /** PPO's value loss on the critic's side, where it has it: queued until submitted, its loss read later. */
   readonly accumulateValueLoss?: NonNullable<TwosomeCritic['accumulateValueLoss']>;
 
-  constructor(
-    readonly inner: TwosomeCritic,
-    private readonly exclusive: Exclusive,
-  ) {
+  constructor(inner: TwosomeCritic, exclusive: Exclusive) {
+    super(inner, exclusive);
     if (inner.accumulateValueLoss) {
       this.accumulateValueLoss = (features, input) => exclusive(() => inner.accumulateValueLoss!(features, input));
     }
   }
-  private get critic() {
-    return this.inner;
-  }
   get sizes() {
-    return this.critic.sizes;
+    return this.inner.sizes;
   }
-  values: TwosomeCritic['values'] = (features) => this.exclusive(() => this.critic.values(features));
+  values: TwosomeCritic['values'] = (features) => this.exclusive(() => this.inner.values(features));
   accumulate: TwosomeCritic['accumulate'] = (features, lossGrad) =>
-    this.exclusive(() => this.critic.accumulate(features, lossGrad));
-  zeroGrad: TwosomeCritic['zeroGrad'] = () => this.exclusive(() => this.critic.zeroGrad());
-  step: TwosomeCritic['step'] = (lr) => submitted(this.exclusive, () => this.critic.step(lr));
-  getState: TwosomeCritic['getState'] = () => this.exclusive(() => this.critic.getState());
-  setState: TwosomeCritic['setState'] = (state) => this.exclusive(() => this.critic.setState(state));
-  dispose = () => this.critic.dispose?.();
+    this.exclusive(() => this.inner.accumulate(features, lossGrad));
 }
 
 /** TWOSOME's models with every GPU call in the worker's queue, one call a job (QueuedActor). */

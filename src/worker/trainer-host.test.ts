@@ -10,7 +10,7 @@ import { FakeTwosomeActor } from '../rl/twosome-fake';
 import { CpuCritic } from '../rl/twosome-model';
 import { Rng } from '../util/rng';
 import { TrainerHost, type TrainerHostDeps } from './trainer-host';
-import type { TrainEvent, TrainMetrics } from './training-protocol';
+import type { TrainEvent, TrainMetrics, TrainReply, TrainRequest } from './training-protocol';
 
 let dbCount = 0;
 const freshStore = () => IdbRunStore.open(`test-runs-${++dbCount}`);
@@ -80,15 +80,42 @@ async function waitFor(check: () => boolean, ms = 20_000): Promise<void> {
   }
 }
 
+/** The quick runs the tests train: PPO-MLP on Food Preparation, TWOSOME (the fake actor) on Tomato Salad. */
+const PPO_MLP = { algo: 'ppo-mlp', taskId: 'food-preparation', preset: 'quick' } as const;
+const TWOSOME = { algo: 'twosome', taskId: 'tomato-salad', preset: 'quick' } as const;
+
+/** A reply that must be ok; its message as the failure otherwise. */
+function ok(reply: TrainReply): Extract<TrainReply, { status: 'ok' }> {
+  if (reply.status !== 'ok') throw new Error(reply.message);
+  return reply;
+}
+
+/** Waits for `host`'s run to finish, then pauses it: the reply holds the run and all its metrics. */
+async function pauseWhenDone(host: TrainerHost) {
+  await waitFor(() => host.current?.status === 'done');
+  return ok(await host.pause());
+}
+
+/** `request` trained start to end in a host of its own: what a run stopped and resumed must equal. */
+async function straightRun(request: TrainRequest) {
+  const straight = new TrainerHost(deps(freshStore()));
+  await straight.start(request);
+  return pauseWhenDone(straight);
+}
+
+/** Starts a long PPO-MLP run on `host` and pauses it once its first update is saved. */
+async function pausedAfterFirstUpdate(host: TrainerHost) {
+  ok(await host.start({ ...PPO_MLP, seed: 1, steps: 512 * 40 }));
+  await waitFor(() => (host.current?.updates ?? 0) >= 1);
+  return ok(await host.pause());
+}
+
 describe('TrainerHost', () => {
   it('runs PPO-MLP update by update, saving meta, metrics and checkpoint after each, and reports in order', async () => {
     const store = freshStore();
     const host = new TrainerHost(deps(store));
     const events: TrainEvent[] = [];
-    const reply = await host.start(
-      { algo: 'ppo-mlp', taskId: 'food-preparation', preset: 'quick', seed: 3, steps: 512 * 3 },
-      (e) => events.push(e),
-    );
+    const reply = await host.start({ ...PPO_MLP, seed: 3, steps: 512 * 3 }, (e) => events.push(e));
     expect(reply.status).toBe('ok');
     await waitFor(() => events.some((e) => e.type === 'status' && e.run.status === 'done'));
     const updates = events.filter((e) => e.type === 'update');
@@ -108,17 +135,7 @@ describe('TrainerHost', () => {
   it('pause resolves after the update in progress is saved; resume continues; stop keeps the run', async () => {
     const store = freshStore();
     const host = new TrainerHost(deps(store));
-    const started = await host.start({
-      algo: 'ppo-mlp',
-      taskId: 'food-preparation',
-      preset: 'quick',
-      seed: 1,
-      steps: 512 * 40,
-    });
-    if (started.status !== 'ok') throw new Error(started.message);
-    await waitFor(() => (host.current?.updates ?? 0) >= 1);
-    const paused = await host.pause();
-    if (paused.status !== 'ok') throw new Error(paused.message);
+    const paused = await pausedAfterFirstUpdate(host);
     expect(paused.run.status).toBe('paused');
     const at = paused.run.updates;
     expect(paused.metrics).toHaveLength(at);
@@ -129,32 +146,27 @@ describe('TrainerHost', () => {
     expect(await s.getRun(paused.run.id)).toMatchObject({ status: 'paused', updates: at });
     expect(await s.getCheckpoint(paused.run.id)).toMatchObject({ state: { update: at } });
 
-    expect((await host.start({ algo: 'ppo-mlp', taskId: 'food-preparation', preset: 'quick', seed: 1 })).status).toBe(
-      'ok',
-    );
+    expect((await host.start({ ...PPO_MLP, seed: 1 })).status).toBe('ok');
     // (a paused run does not block a new one: it is replaced, and stays stored)
-    const stopped = await host.stop();
-    if (stopped.status !== 'ok') throw new Error(stopped.message);
+    const stopped = ok(await host.stop());
     expect(stopped.run.status).toBe('stopped');
     expect(await s.getRun(paused.run.id)).toMatchObject({ status: 'paused', updates: at });
 
-    const step = await host.singleUpdate();
-    if (step.status !== 'ok') throw new Error(step.message);
+    const step = ok(await host.singleUpdate());
     expect(step.run.updates).toBe(stopped.run.updates + 1);
     expect(step.run.status).toBe('paused');
   });
 
   it('refuses a second start while training, and a resume of nothing; releases listeners it drops', async () => {
     const host = new TrainerHost(deps(freshStore()));
-    const ppo = { algo: 'ppo-mlp', taskId: 'food-preparation', preset: 'quick' } as const;
     // Through Comlink a listener is a proxy with a release method (link.ts: releaseCallback).
     const released: string[] = [];
     const listener = (name: string) => Object.assign(() => {}, { [Comlink.releaseProxy]: () => released.push(name) });
     const nothing = await host.resume(null, listener('resume of nothing'));
     expect(nothing).toEqual({ status: 'error', message: 'there is no run to resume' });
-    await host.start({ ...ppo, seed: 1, steps: 512 * 40 }, listener('first'));
+    await host.start({ ...PPO_MLP, seed: 1, steps: 512 * 40 }, listener('first'));
     expect(released).toEqual(['resume of nothing']);
-    const second = await host.start({ ...ppo, seed: 2 }, listener('second'));
+    const second = await host.start({ ...PPO_MLP, seed: 2 }, listener('second'));
     expect(second).toMatchObject({ status: 'error', message: expect.stringMatching(/pause or stop/) });
     expect(released).toEqual(['resume of nothing', 'second']);
     await host.stop();
@@ -164,32 +176,19 @@ describe('TrainerHost', () => {
   });
 
   it('a PPO-MLP run resumed from the store in a new host (a reload) gives the metrics of a run never stopped', async () => {
-    const request = {
-      algo: 'ppo-mlp' as const,
-      taskId: 'food-preparation' as const,
-      preset: 'quick' as const,
-      seed: 5,
-      steps: 512 * 4,
-    };
-    const straight = new TrainerHost(deps(freshStore()));
-    await straight.start(request);
-    await waitFor(() => straight.current?.status === 'done');
-    const expected = (await straight.pause()) as Extract<Awaited<ReturnType<TrainerHost['pause']>>, { status: 'ok' }>;
+    const request = { ...PPO_MLP, seed: 5, steps: 512 * 4 };
+    const expected = await straightRun(request);
 
     const store = freshStore();
     const first = new TrainerHost(deps(store));
-    const started = await first.start(request);
-    if (started.status !== 'ok') throw new Error(started.message);
+    const started = ok(await first.start(request));
     await waitFor(() => (first.current?.updates ?? 0) >= 2);
     await first.pause();
     // A new page: a new host on the same database.
     const second = new TrainerHost(deps(store));
-    const resumed = await second.resume(started.run.id);
-    if (resumed.status !== 'ok') throw new Error(resumed.message);
+    const resumed = ok(await second.resume(started.run.id));
     expect(resumed.metrics.length).toBeGreaterThanOrEqual(2);
-    await waitFor(() => second.current?.status === 'done');
-    const final = await second.pause();
-    if (final.status !== 'ok') throw new Error(final.message);
+    const final = await pauseWhenDone(second);
     expect(final.metrics.map(learning)).toEqual(expected.metrics.map(learning));
     expect(await (await store).getMetrics(started.run.id)).toHaveLength(4);
   });
@@ -214,7 +213,7 @@ describe('TrainerHost', () => {
         published.push(live);
       },
     });
-    await host.start({ algo: 'twosome', taskId: 'tomato-salad', preset: 'quick', seed: 2, steps: 64 * 2 });
+    await host.start({ ...TWOSOME, seed: 2, steps: 64 * 2 });
     await waitFor(() => host.current?.status === 'done');
     expect(base.adapters).toHaveLength(2);
     expect(held).toEqual(['hold 1', 'hold 2']);
@@ -222,36 +221,22 @@ describe('TrainerHost', () => {
   });
 
   it('a TWOSOME run (fake actor) resumed from its checkpoint equals one never stopped; adapters are published', async () => {
-    const request = {
-      algo: 'twosome' as const,
-      taskId: 'tomato-salad' as const,
-      preset: 'quick' as const,
-      seed: 2,
-      steps: 64 * 3,
-    };
-    const straight = new TrainerHost(deps(freshStore()));
-    await straight.start(request);
-    await waitFor(() => straight.current?.status === 'done');
-    const expected = await straight.pause();
-    if (expected.status !== 'ok') throw new Error(expected.message);
+    const request = { ...TWOSOME, seed: 2, steps: 64 * 3 };
+    const expected = await straightRun(request);
     expect(expected.metrics).toHaveLength(3);
 
     const store = freshStore();
     const d1 = deps(store);
     const first = new TrainerHost(d1);
-    const started = await first.start(request);
-    if (started.status !== 'ok') throw new Error(started.message);
+    const started = ok(await first.start(request));
     await waitFor(() => (first.current?.updates ?? 0) >= 1);
     await first.pause();
     expect(d1.log.length).toBeGreaterThan(0); // updates ran in the GPU queue
     const current = { prompt: 'a prompt', actions: ['x', 'y'] };
     const d2 = deps(store, { currentRequest: (stepId) => (stepId === 5 ? current : null) });
     const second = new TrainerHost(d2);
-    const resumed = await second.resume(started.run.id);
-    if (resumed.status !== 'ok') throw new Error(resumed.message);
-    await waitFor(() => second.current?.status === 'done');
-    const final = await second.pause();
-    if (final.status !== 'ok') throw new Error(final.message);
+    ok(await second.resume(started.run.id));
+    const final = await pauseWhenDone(second);
     expect(final.metrics.map(learning)).toEqual(expected.metrics.map(learning));
     // The restored adapter first, then one per update.
     expect(d2.adapters[0]).toMatch(/update \d/);
@@ -261,18 +246,8 @@ describe('TrainerHost', () => {
   });
 
   it('after a failed update, resume continues from the last checkpoint, as if the failure never happened', async () => {
-    const request = {
-      algo: 'twosome' as const,
-      taskId: 'tomato-salad' as const,
-      preset: 'quick' as const,
-      seed: 4,
-      steps: 64 * 3,
-    };
-    const straight = new TrainerHost(deps(freshStore()));
-    await straight.start(request);
-    await waitFor(() => straight.current?.status === 'done');
-    const expected = await straight.pause();
-    if (expected.status !== 'ok') throw new Error(expected.message);
+    const request = { ...TWOSOME, seed: 4, steps: 64 * 3 };
+    const expected = await straightRun(request);
 
     const base = deps(freshStore());
     let built = 0;
@@ -298,11 +273,8 @@ describe('TrainerHost', () => {
     await waitFor(() => host.current?.status === 'error');
     expect(host.current?.updates).toBe(1);
     expect(events.find((e) => e.type === 'error')).toMatchObject({ message: 'update 2 failed: device lost' });
-    const resumed = await host.resume(null);
-    if (resumed.status !== 'ok') throw new Error(resumed.message);
-    await waitFor(() => host.current?.status === 'done');
-    const final = await host.pause();
-    if (final.status !== 'ok') throw new Error(final.message);
+    ok(await host.resume(null));
+    const final = await pauseWhenDone(host);
     expect(final.metrics.map(learning)).toEqual(expected.metrics.map(learning));
   });
 
@@ -329,9 +301,7 @@ describe('TrainerHost', () => {
       },
     });
     const events: TrainEvent[] = [];
-    await host.start({ algo: 'twosome', taskId: 'tomato-salad', preset: 'quick', seed: 4, steps: 64 * 3 }, (e) =>
-      events.push(e),
-    );
+    await host.start({ ...TWOSOME, seed: 4, steps: 64 * 3 }, (e) => events.push(e));
     await waitFor(() => host.current?.status === 'error');
     const message =
       'the GPU was lost during update 2 (Device was destroyed.), so training stopped and the run is kept at ' +
@@ -343,17 +313,7 @@ describe('TrainerHost', () => {
   it('reports a damaged checkpoint with a message and keeps the record', async () => {
     const store = freshStore();
     const host = new TrainerHost(deps(store));
-    const started = await host.start({
-      algo: 'ppo-mlp',
-      taskId: 'food-preparation',
-      preset: 'quick',
-      seed: 1,
-      steps: 512 * 40,
-    });
-    if (started.status !== 'ok') throw new Error(started.message);
-    await waitFor(() => (host.current?.updates ?? 0) >= 1);
-    const paused = await host.pause();
-    if (paused.status !== 'ok') throw new Error(paused.message);
+    const paused = await pausedAfterFirstUpdate(host);
     const s = await store;
     await s.saveUpdate(paused.run, paused.metrics[0], { format: 'something else' } as never);
     const other = new TrainerHost(deps(store));
@@ -370,18 +330,8 @@ describe('TrainerHost', () => {
   });
 
   it('full storage stops training, says so with numbers, keeps the saved record; resume saves first', async () => {
-    const request = {
-      algo: 'ppo-mlp' as const,
-      taskId: 'food-preparation' as const,
-      preset: 'quick' as const,
-      seed: 1,
-      steps: 512 * 4,
-    };
-    const straight = new TrainerHost(deps(freshStore()));
-    await straight.start(request);
-    await waitFor(() => straight.current?.status === 'done');
-    const expected = await straight.pause();
-    if (expected.status !== 'ok') throw new Error(expected.message);
+    const request = { ...PPO_MLP, seed: 1, steps: 512 * 4 };
+    const expected = await straightRun(request);
 
     const real = await freshStore();
     let full = false;
@@ -424,9 +374,7 @@ describe('TrainerHost', () => {
     full = false;
     const resumed = await host.resume(null);
     expect(resumed.status === 'ok' && resumed.run.updates).toBe(3);
-    await waitFor(() => host.current?.status === 'done');
-    const final = await host.pause();
-    if (final.status !== 'ok') throw new Error(final.message);
+    const final = await pauseWhenDone(host);
     expect(final.metrics.map(learning)).toEqual(expected.metrics.map(learning));
     expect(await real.getMetrics(id)).toHaveLength(4);
   });
@@ -450,7 +398,7 @@ describe('TrainerHost', () => {
     expect(reply.metrics[0].timing.rolloutSeconds).toBeGreaterThan(0);
     expect((await host.runMetrics(reply.run.id)).status).toBe('ok');
 
-    await host.start({ algo: 'ppo-mlp', taskId: 'food-preparation', preset: 'quick', seed: 1, steps: 512 });
+    await host.start({ ...PPO_MLP, seed: 1, steps: 512 });
     await waitFor(() => host.current?.status === 'done');
     const evaluation = await host.evaluate(['food-preparation', 'entertainment'], 2, true);
     if (evaluation.status !== 'ok') throw new Error(evaluation.message);
@@ -462,13 +410,7 @@ describe('TrainerHost', () => {
   it('estimates a run before it starts: measured on its models, or at the rate of a stored run like it', async () => {
     const store = freshStore();
     const host = new TrainerHost(deps(store));
-    const twosome = {
-      algo: 'twosome' as const,
-      taskId: 'tomato-salad' as const,
-      preset: 'quick' as const,
-      seed: 1,
-      steps: 640,
-    };
+    const twosome = { ...TWOSOME, seed: 1, steps: 640 };
     const measured = await host.estimate(twosome);
     if (measured.status !== 'ok') throw new Error(measured.reason);
     expect(measured).toMatchObject({
@@ -483,13 +425,7 @@ describe('TrainerHost', () => {
     const none = new TrainerHost(deps(store, { loadedModelId: async () => null }));
     expect(await none.estimate(twosome)).toEqual({ status: 'unavailable', reason: 'no model is loaded' });
 
-    const mlp = {
-      algo: 'ppo-mlp' as const,
-      taskId: 'food-preparation' as const,
-      preset: 'quick' as const,
-      seed: 1,
-      steps: 512 * 8,
-    };
+    const mlp = { ...PPO_MLP, seed: 1, steps: 512 * 8 };
     expect(await host.estimate(mlp)).toMatchObject({ status: 'ok', numUpdates: 8, source: { kind: 'measured' } });
     // Long enough to be training still when asked; stopped after its first updates.
     await host.start({ ...mlp, steps: 512 * 400 });
@@ -515,7 +451,7 @@ describe('TrainerHost', () => {
     const frozenRows = await host.evaluate(['tomato-salad', 'tomato-lettuce-salad'], 1, true);
     if (frozenRows.status !== 'ok') throw new Error(frozenRows.message);
     expect(frozenRows.rows.map((r) => r.seen)).toEqual([false, false]);
-    await host.start({ algo: 'twosome', taskId: 'tomato-salad', preset: 'quick', seed: 1, steps: 64 });
+    await host.start({ ...TWOSOME, seed: 1, steps: 64 });
     await waitFor(() => host.current?.status === 'done');
     const rows = await host.evaluate(['tomato-salad', 'tomato-lettuce-salad'], 1, true);
     if (rows.status !== 'ok') throw new Error(rows.message);

@@ -101,6 +101,29 @@ type Listener = (event: TrainEvent) => void;
 
 const macrotask = () => new Promise<void>((resolve) => setTimeout(resolve, 0));
 
+/** The record of a run that starts now: nothing done yet of its `numUpdates` updates (SayCan: episodes). */
+function startingMeta(
+  request: TrainRequest,
+  id: string,
+  modelId: RunMeta['modelId'],
+  now: string,
+  numUpdates: number,
+): RunMeta {
+  return {
+    id,
+    algo: request.algo,
+    taskId: request.taskId,
+    modelId,
+    preset: request.preset,
+    seed: request.seed,
+    startedAt: now,
+    updates: 0,
+    numUpdates,
+    globalStep: 0,
+    status: 'running',
+  };
+}
+
 interface Active {
   meta: RunMeta;
   trainer: RunTrainer;
@@ -178,17 +201,7 @@ export class TrainerHost implements TrainingApi {
         );
       }
       const meta: RunMeta = {
-        id,
-        algo: request.algo,
-        taskId: request.taskId,
-        modelId,
-        preset: request.preset,
-        seed: request.seed,
-        startedAt: now,
-        updates: 0,
-        numUpdates: trainer.numUpdates,
-        globalStep: 0,
-        status: 'running',
+        ...startingMeta(request, id, modelId, now, trainer.numUpdates),
         ...(probe ? { probe: probe.meta } : {}),
       };
       this.replace(
@@ -709,19 +722,7 @@ export class TrainerHost implements TrainingApi {
     const { scorer, modelId } = await this.deps.frozenScorer();
     const episodes = request.episodes ?? 10;
     const serial: BatchScorer = (requests) => this.deps.exclusive(() => scorer(requests));
-    const meta: RunMeta = {
-      id,
-      algo: 'saycan',
-      taskId: request.taskId,
-      modelId,
-      preset: request.preset,
-      seed: request.seed,
-      startedAt: now,
-      updates: 0,
-      numUpdates: episodes,
-      globalStep: 0,
-      status: 'running',
-    };
+    const meta = startingMeta(request, id, modelId, now, episodes);
     this.replace(null, onEvent);
     if (problem) this.emit({ type: 'error', run: null, message: problem });
     this.emit({ type: 'status', run: { ...meta } });

@@ -16,9 +16,9 @@ import { NEEDS_DATA, NLP_EVAL_DATA } from '../nlp-eval/test-data';
 import { presetConfig } from '../rl/config';
 import { createGpuTwosomeModels } from '../rl/twosome-gpu';
 import { twosomeSeeds } from '../rl/twosome-trainer';
-import { AgentHost } from './agent-host';
 import { engineScorer } from './engine-scorer';
 import { TwosomeRunTrainer } from './run-trainers';
+import { microModelHost } from './test-helpers';
 import { probeModel } from './trainer-wiring';
 import { loadProbe, scoreProbe } from './training-probe';
 
@@ -28,23 +28,12 @@ beforeAll(async () => {
 });
 afterAll(() => ctx?.device.destroy());
 
-const MICRO_INFO = {
-  layers: 2,
-  hidden: 64,
-  vocabSize: 710,
-  contextWindow: 1024,
-  quantization: 'q4f16_1',
-  bytes: 0,
-  software: true,
-  adapter: 'dawn',
-};
 const RUN_INFO = { task: 'tomato-salad', model: 'micro', preset: 'quick', startedAt: '2026-01-01T00:00:00Z' } as const;
 
 describe.skipIf(!NLP_EVAL_DATA)(`the training probe on the micro model${NEEDS_DATA}`, () => {
   it('after each update scores as the capability check does with that update’s adapter', async () => {
     const engine = await LlamaEngine.load(ctx, directorySource(resolve(process.cwd(), 'public/models/micro')));
-    const host = new AgentHost(async () => ({ scorer: engineScorer(engine), info: MICRO_INFO }));
-    expect((await host.loadModel({ id: 'micro', label: 'micro', url: 'file:' })).status).toBe('ready');
+    const host = await microModelHost(engineScorer(engine));
     const bytes = readFileSync(join(NLP_EVAL_DATA!, 'arc_easy/ARC-Easy-Test.jsonl'));
     const data = { kind: 'files' as const, files: [{ path: '', file: new File([bytes], 'ARC-Easy-Test.jsonl') }] };
     const probe = await loadProbe({ bench: 'arc-easy', size: 10, every: 1, seed: 3 }, data, {
