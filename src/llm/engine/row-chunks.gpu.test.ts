@@ -6,11 +6,10 @@
 // over chunks) must equal the unsplit engine's. Thread variants (hidden 64), workgroup variants (hidden > 256),
 // q4 and dense, tied and untied embeddings.
 import { resolve } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { GpuContext } from '../../gpu/device';
-import { requestNodeGpuContext } from '../../gpu/node-gpu';
+import { describe, expect, it } from 'vitest';
 import { PipelineCache } from '../../gpu/pipelines';
 import { LlamaEngine } from './engine';
+import { fileGpuContext, KERNEL_TEST_MODELS } from './kernels/test-gpu';
 import type { GpuLinear } from './kernels/linear';
 import { makeModel } from '../model/make-model';
 import { scoreActions } from '../reference/score';
@@ -25,11 +24,7 @@ import {
   tomatoSaladObservations,
 } from './test-helpers';
 
-let ctx: GpuContext;
-beforeAll(async () => {
-  ctx = await requestNodeGpuContext();
-});
-afterAll(() => ctx?.device.destroy());
+const ctx = await fileGpuContext();
 
 /** Bytes of one row of the widest buffer of W [N, K] as uploaded (q4 words; dense f16 or f32). */
 function widestRowBytes(w: GpuLinear): number {
@@ -60,30 +55,12 @@ const models: [string, () => ModelSource, boolean][] = [
   ],
   [
     'q4f16_1, untied, hidden 320 (workgroup variants)',
-    () =>
-      memorySource(
-        makeModel({ seed: 7, hidden: 320, heads: 5, kvHeads: 5, intermediate: 384, layers: 1, quantization: 'q4f16_1' })
-          .files,
-        'q4 320',
-      ),
+    () => memorySource(makeModel({ seed: 7, ...KERNEL_TEST_MODELS.q4Mha320 }).files, 'q4 320'),
     false,
   ],
   [
     'q0f16, tied, hidden 288 (workgroup variants, dense embedding)',
-    () =>
-      memorySource(
-        makeModel({
-          seed: 7,
-          hidden: 288,
-          heads: 4,
-          kvHeads: 2,
-          intermediate: 320,
-          layers: 1,
-          quantization: 'q0f16',
-          tieEmbeddings: true,
-        }).files,
-        'q0f16 288',
-      ),
+    () => memorySource(makeModel({ seed: 7, ...KERNEL_TEST_MODELS.q0f16Gqa288Tied }).files, 'q0f16 288'),
     true,
   ],
 ];
