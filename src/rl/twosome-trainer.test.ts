@@ -272,6 +272,32 @@ describe('TwosomeTrainer (fake actor, CPU critic)', () => {
     ]);
   });
 
+  it('a GPU lost mid-update fails the update once: the reads it left pending raise no unhandled rejection', async () => {
+    // A lost device rejects every pending read (here the first value step's info, awaited only after the
+    // update) and fails the next GPU call (the next zeroGrad). The update must fail with that error alone:
+    // in a worker an unhandled rejection is an uncaught error beside it.
+    const config = small();
+    const { actor, critic } = models(config);
+    const lost = new Error('Device was destroyed');
+    let steps = 0;
+    const failing: typeof critic = Object.create(critic);
+    failing.step = () => (steps++, Promise.reject(lost));
+    failing.zeroGrad = async () => {
+      if (steps > 0) throw lost;
+    };
+    const unhandled: unknown[] = [];
+    const onUnhandled = (reason: unknown) => unhandled.push(reason);
+    process.on('unhandledRejection', onUnhandled);
+    try {
+      await expect(new TwosomeTrainer(config, { actor, critic: failing }).runUpdate()).rejects.toBe(lost);
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    } finally {
+      process.off('unhandledRejection', onUnhandled);
+    }
+    expect(steps).toBe(1);
+    expect(unhandled).toEqual([]);
+  });
+
   it('critic warm-up: critic-only updates first, at the base learning rates', async () => {
     const ms = await updates(trainer(small({ criticWarmUpSteps: 128 })), 3);
     expect(ms.map((m) => m.policySteps)).toEqual([0, 0, 2]);
