@@ -32,6 +32,7 @@
  *
  * Same config and seed -> same metrics; getState()/setState() (plain structured-cloneable data) resume exactly.
  */
+import { awaitedLater } from '../util/awaited-later';
 import { Rng } from '../util/rng';
 import { CheckpointError, checkStateShape } from './checkpoint';
 import { derivePpo, type DerivedPpo, type PpoConfig } from './config';
@@ -92,17 +93,6 @@ export interface TwosomeState extends RunProgress, RunStreams {
   critic: CriticState;
   /** Every update's metrics so far. */
   metrics: TwosomeUpdateMetrics[];
-}
-
-/**
- * A GPU read that the update awaits later (an optimizer step's info, a pass's losses). Marked as handled where it
- * is made: when the update throws before collecting it (a GPU lost mid-update rejects every pending read), its
- * rejection must not surface as an unhandled one beside the update's own error. Awaiting the returned promise
- * still sees the rejection.
- */
-function readLater<T>(read: Promise<T>): Promise<T> {
-  read.catch(() => {});
-  return read;
 }
 
 /** The run's independent seeds from its one seed: LoRA init, critic init, then (inside) sampling and shuffles. */
@@ -187,7 +177,7 @@ export class TwosomeTrainer extends PpoRun<PpoConfig, TwosomeObservation, Twosom
       for (const mb of valueMinibatches) {
         await critic.zeroGrad();
         await this.valueBackward(mb, returns, valueLosses);
-        stepInfos.push({ phase: 'value', info: readLater(critic.step(valueLr)) });
+        stepInfos.push({ phase: 'value', info: awaitedLater(critic.step(valueLr)) });
         valueSteps++;
       }
       if (warmUp) continue; // critic only
@@ -196,7 +186,7 @@ export class TwosomeTrainer extends PpoRun<PpoConfig, TwosomeObservation, Twosom
       for (let start = 0; start < policyMinibatches.length; start += accumulation) {
         const window = policyMinibatches.slice(start, start + accumulation);
         const windowLosses = (await this.policyBackward(window, advantages)).losses;
-        policyLosses.push(readLater(windowLosses));
+        policyLosses.push(awaitedLater(windowLosses));
         // The KL stop needs the window's losses before its step: the one wait of a window (none without it).
         if (config.targetKl !== null) {
           const windowKl = (await windowLosses).reduce((kl, loss) => kl + loss.approxKl / accumulation, 0);
@@ -206,7 +196,7 @@ export class TwosomeTrainer extends PpoRun<PpoConfig, TwosomeObservation, Twosom
             break;
           }
         }
-        stepInfos.push({ phase: 'policy', info: readLater(actor.step(policyLr)) });
+        stepInfos.push({ phase: 'policy', info: awaitedLater(actor.step(policyLr)) });
         policySteps++;
         await actor.zeroGrad();
       }
@@ -310,7 +300,7 @@ export class TwosomeTrainer extends PpoRun<PpoConfig, TwosomeObservation, Twosom
         Array.from(indices, (b) => this.features[b]),
         input,
       );
-      pending.push(readLater(vLoss));
+      pending.push(awaitedLater(vLoss));
       return;
     }
     let vLoss = 0;
@@ -337,7 +327,7 @@ export class TwosomeTrainer extends PpoRun<PpoConfig, TwosomeObservation, Twosom
     const perPass = this.options.promptsPerPass / this.derived.policyMinibatchSize;
     const passes: Promise<PolicyLossStats[]>[] = [];
     for (let start = 0; start < window.length; start += perPass) {
-      passes.push(readLater((await this.policyPass(window.slice(start, start + perPass), advantages)).losses));
+      passes.push(awaitedLater((await this.policyPass(window.slice(start, start + perPass), advantages)).losses));
     }
     return { losses: Promise.all(passes).then((losses) => losses.flat()) };
   }

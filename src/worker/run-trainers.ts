@@ -15,6 +15,7 @@ import { evaluatePolicy, type BatchScorer } from '../rl/evaluate';
 import { PpoMlpTrainer, type PpoMlpState } from '../rl/ppo-mlp';
 import { TwosomeTrainer, type TwosomeModels, type TwosomeState } from '../rl/twosome-trainer';
 import type { ActorState, CriticState, OptimizerStepInfo, TwosomeActor, TwosomeCritic } from '../rl/twosome-model';
+import { awaitedLater } from '../util/awaited-later';
 import { describeError } from '../util/errors';
 import { probeDue } from './training-probe';
 import type { ProbeResult, TrainMetrics } from './training-protocol';
@@ -94,8 +95,7 @@ class QueuedActor extends QueuedModel<ActorState, TwosomeActor> implements Twoso
 function submitted<T>(exclusive: Exclusive, step: () => Promise<T>): Promise<T> {
   let info!: Promise<T>;
   return exclusive(async () => {
-    info = step();
-    info.catch(() => {}); // rejected before the caller chains it: still reported to the caller below
+    info = awaitedLater(step()); // rejected before the caller chains it: still reported to the caller below
   }).then(() => info);
 }
 
